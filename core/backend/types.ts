@@ -1,0 +1,423 @@
+// The backend contract: everything the worker runtime and the admin service need
+// from queue storage. Core talks to storage only through this interface, so the
+// admin contract stays the same whichever backend a deployment runs.
+//
+// Conventions every implementation keeps (the conformance suite checks them):
+// - Times are epoch milliseconds taken from the BACKEND's clock (Postgres now(),
+//   Redis TIME), never from the caller's, so lease expiry means the same thing on
+//   every node.
+// - Every multi-step state change is atomic (one SQL statement/transaction, one Lua
+//   script). Batch methods are atomic per item, not per batch: one lost lease in a
+//   batch of acks does not fail the others.
+// - A lease is identified by (task id, lease token). Writes that name a stale token
+//   (the lease expired and the task was recovered or leased again) change nothing
+//   and report 'lease_lost'.
+// - Lists are bounded: callers pass a limit, implementations also clamp to
+//   MAX_LIST_LIMIT.
+// - Capabilities a backend cannot offer are declared in `capabilities` and the
+//   corresponding method throws Errors.unsupported (code UNSUPPORTED_BY_BACKEND);
+//   never a silent no-op.
+
+export const MAX_LIST_LIMIT = 1000
+
+export type TaskState =
+  | 'scheduled' // runAt in the future, never attempted
+  | 'ready' // waiting for a worker
+  | 'processing' // leased by a worker
+  | 'succeeded'
+  | 'retrying' // failed with attempts left, waiting for its backoff (runAt)
+  | 'dead' // in the DLQ: attempts exhausted or failed fatally
+  | 'canceled'
+
+export const TASK_STATES: readonly TaskState[] = ['scheduled', 'ready', 'processing', 'succeeded', 'retrying', 'dead', 'canceled']
+
+export interface TaskError {
+  attempt: number
+  message: string
+  /** epoch ms */
+  at: number
+  stack?: string
+}
+
+export interface Task {
+  id: string
+  queue: string
+  handler: string
+  payload: unknown
+  state: TaskState
+  /** attempts started so far (a lease counts as an attempt, so crash redeliveries count) */
+  attempts: number
+  maxAttempts: number
+  /** higher runs first within a queue */
+  priority: number
+  /** earliest time the task may run (epoch ms) */
+  runAt: number
+  idempotencyKey: string | null
+  timeoutMs: number
+  lastError: string | null
+  /** most recent errors first; bounded (implementations keep at least the last 10) */
+  errors: TaskError[]
+  createdAt: number
+  updatedAt: number
+  /** start of the latest attempt */
+  startedAt: number | null
+  /** when it reached succeeded, dead or canceled */
+  finishedAt: number | null
+  leaseExpiresAt: number | null
+  workerId: string | null
+  /** how many times it was replayed or retried by an operator */
+  replays: number
+  /** bytes of the JSON-encoded payload */
+  payloadSize: number
+}
+
+/** A fully-normalised enqueue request: core fills every default before calling. */
+export interface NewTask {
+  queue: string
+  handler: string
+  payload: unknown
+  maxAttempts: number
+  priority: number
+  timeoutMs: number
+  /** absolute time (epoch ms); when null the task runs at backend-now + delayMs */
+  runAt: number | null
+  delayMs: number
+  /** unique among the tasks the backend retains, in any state */
+  idempotencyKey: string | null
+}
+
+export interface EnqueueResult {
+  id: string
+  /** false when the idempotency key matched an existing task (its id is returned) */
+  created: boolean
+}
+
+export interface LeaseRequest {
+  workerId: string
+  /**
+   * Queues in preference order. The backend fills `limit` from the first queue,
+   * then the next, and so on, skipping paused queues. Core shuffles this order by
+   * weight on every call, which is how weights become dequeue shares.
+   */
+  queues: string[]
+  limit: number
+  leaseMs: number
+}
+
+/** What a worker needs to run a task; deliberately narrower than Task so leasing stays cheap. */
+export interface LeasedTask {
+  id: string
+  queue: string
+  handler: string
+  payload: unknown
+  /** includes this attempt */
+  attempts: number
+  maxAttempts: number
+  priority: number
+  timeoutMs: number
+  createdAt: number
+  runAt: number
+  leaseToken: string
+  leaseExpiresAt: number
+}
+
+export interface LeaseRef {
+  id: string
+  leaseToken: string
+}
+
+export type AckOutcome = 'ok' | 'lease_lost'
+
+export interface FailRequest extends LeaseRef {
+  error: { message: string, stack?: string }
+  /** null: dead-letter now (attempts exhausted or fatal); a number: retry after this delay */
+  retryDelayMs: number | null
+}
+
+export type FailOutcome = 'retrying' | 'dead' | 'lease_lost'
+
+export interface RecoveredLeases {
+  /** tasks put back to ready (attempts left) */
+  requeued: string[]
+  /** tasks dead-lettered because the expired attempt was their last */
+  dead: string[]
+}
+
+export type CancelOutcome =
+  | { outcome: 'canceled' }
+  | { outcome: 'not_found' }
+  /** already started or finished: the cancel lost the race and changed nothing */
+  | { outcome: 'conflict', state: TaskState }
+
+export interface TaskFilter {
+  state?: TaskState
+  queue?: string
+  handler?: string
+  /** case-insensitive substring over id, handler, payload text and last error */
+  query?: string
+}
+
+export interface ListTasksRequest extends TaskFilter {
+  limit: number
+  offset: number
+}
+
+export interface TaskPage {
+  tasks: Task[]
+  /** number of matching tasks, or null when the backend cannot count them cheaply */
+  total: number | null
+}
+
+export interface RequeueRequest {
+  /** exact ids; or a filter with a limit (oldest first) */
+  ids?: string[]
+  filter?: TaskFilter & { limit: number }
+  /** only tasks currently in one of these states move; others are skipped */
+  fromStates: TaskState[]
+  /** move to another queue */
+  queue?: string
+  /** replace the payload */
+  payload?: unknown
+  /** report what would move, change nothing */
+  dryRun?: boolean
+}
+
+export interface SkippedTask {
+  id: string
+  reason: 'not_found' | 'wrong_state'
+  state?: TaskState
+}
+
+export interface RequeueResult {
+  /** ids now ready with a fresh attempt budget (attempts = 0, replays + 1) */
+  requeued: string[]
+  skipped: SkippedTask[]
+}
+
+export interface DeleteRequest {
+  ids: string[]
+  fromStates: TaskState[]
+  dryRun?: boolean
+}
+
+export interface DeleteResult {
+  deleted: string[]
+  skipped: SkippedTask[]
+}
+
+export interface QueueStats {
+  name: string
+  ready: number
+  scheduled: number
+  processing: number
+  retrying: number
+  dead: number
+  succeeded: number
+  canceled: number
+  /** stored override; null means "use the configured default" */
+  weight: number | null
+  paused: boolean
+}
+
+export interface DLQStats {
+  total: number
+  byQueue: Record<string, number>
+  byHandler: Record<string, number>
+  oldestFailedAt: number | null
+  newestFailedAt: number | null
+}
+
+export interface RateLimit {
+  /** tasks started per window, cluster-wide */
+  limit: number
+  windowMs: number
+}
+
+export interface LeaderLock {
+  name: string
+  holder: string
+  /** fencing token: strictly increases every time the lock changes holder */
+  token: number
+  expiresAt: number
+}
+
+export interface CoordinationState {
+  globalPaused: boolean
+  rateLimit: RateLimit | null
+  leaders: LeaderLock[]
+}
+
+export interface LeaderAcquireResult {
+  acquired: boolean
+  /** the current lock after the call (null if nobody holds it) */
+  lock: LeaderLock | null
+}
+
+export interface WorkerInfo {
+  id: string
+  host: string
+  pid: number
+  version: string
+  queues: string[]
+  concurrency: number
+  inFlight: number
+  startedAt: number
+  lastHeartbeatAt: number
+}
+
+export interface EventInput {
+  type: string
+  data: unknown
+}
+
+export interface StoredEvent {
+  /** monotonic: a reader that resumes after id X never misses an event appended later */
+  id: string
+  type: string
+  time: number
+  data: unknown
+}
+
+export interface ReadEventsRequest {
+  /** null: from the oldest retained event */
+  afterId: string | null
+  limit: number
+}
+
+export interface AuditInput {
+  action: string
+  target: string
+  actor: string
+  requestId: string
+  params: Record<string, unknown>
+  outcome: 'ok' | 'error' | 'denied'
+  error?: string
+}
+
+export interface AuditEvent extends AuditInput {
+  id: string
+  time: number
+}
+
+export interface ListAuditRequest {
+  limit: number
+  action?: string
+  target?: string
+  /** only events with time >= since */
+  since?: number
+  /** page backwards: only events older than this id */
+  beforeId?: string
+}
+
+export interface PruneRequest {
+  /** delete succeeded/canceled tasks finished before backend-now minus this */
+  finishedOlderThanMs: number
+  /** at most this many per call, so pruning never holds locks for long */
+  limit: number
+}
+
+export interface BackendCapabilities {
+  /** which TaskFilter fields listTasks/listDLQ honour */
+  taskFilters: Array<keyof TaskFilter>
+  /** listTasks can report `total` */
+  taskCount: boolean
+  priorities: boolean
+  delayedTasks: boolean
+  idempotencyKeys: boolean
+  cancel: boolean
+  queuePause: boolean
+  globalPause: boolean
+  queueWeights: boolean
+  rateLimit: boolean
+  leaderLock: boolean
+  workerRegistry: boolean
+  eventLog: boolean
+  audit: boolean
+  /** subscribeWork wakes idle workers when tasks arrive */
+  workNotifications: boolean
+}
+
+export type Unsubscribe = () => Promise<void>
+
+export interface Backend {
+  /** short name for health and logs, e.g. "postgres", "pglite", "redis", "bullmq" */
+  readonly name: string
+  readonly capabilities: BackendCapabilities
+
+  /** connect, apply migrations/scripts; idempotent */
+  init (): Promise<void>
+  close (): Promise<void>
+  /** the backend's clock (epoch ms) */
+  now (): Promise<number>
+
+  // --- producing ---------------------------------------------------------
+  /** results in request order; registers unknown queues */
+  enqueue (tasks: NewTask[]): Promise<EnqueueResult[]>
+
+  // --- working -----------------------------------------------------------
+  /** attempts++ and state processing for each task returned; [] when globally paused */
+  leaseTasks (req: LeaseRequest): Promise<LeasedTask[]>
+  completeTasks (items: LeaseRef[]): Promise<AckOutcome[]>
+  failTasks (items: FailRequest[]): Promise<FailOutcome[]>
+  /** new lease expiry per item, or null where the lease was lost */
+  extendLeases (items: LeaseRef[], leaseMs: number): Promise<Array<number | null>>
+  /** give leased tasks back without consuming the attempt (graceful shutdown) */
+  releaseTasks (items: LeaseRef[]): Promise<AckOutcome[]>
+  /** processing tasks whose lease expired: requeue, or dead-letter on their last attempt */
+  recoverExpiredLeases (limit: number): Promise<RecoveredLeases>
+  /** calls listener (with the queue name) when a task becomes ready; optional by capability */
+  subscribeWork? (listener: (queue: string) => void): Promise<Unsubscribe>
+
+  // --- operating on tasks --------------------------------------------------
+  /** wins atomically against leasing: only scheduled/ready/retrying tasks can be canceled */
+  cancelTask (id: string): Promise<CancelOutcome>
+  requeueTasks (req: RequeueRequest): Promise<RequeueResult>
+  deleteTasks (req: DeleteRequest): Promise<DeleteResult>
+  getTask (id: string): Promise<Task | null>
+  /**
+   * Order: with state dead/succeeded/canceled, most recently finished first; with
+   * state ready/scheduled/retrying, the order they will run; otherwise newest first.
+   */
+  listTasks (req: ListTasksRequest): Promise<TaskPage>
+  dlqStats (): Promise<DLQStats>
+  pruneFinished (req: PruneRequest): Promise<number>
+
+  // --- queues -----------------------------------------------------------------
+  /** every known queue in one call; cost O(queues), never O(tasks) */
+  queueStats (names?: string[]): Promise<QueueStats[]>
+  /** register queues so they are listed before their first task */
+  ensureQueues (names: string[]): Promise<void>
+  /** null clears the override */
+  setQueueWeight (name: string, weight: number | null): Promise<void>
+  setQueuePaused (name: string, paused: boolean): Promise<void>
+
+  // --- coordination -------------------------------------------------------------
+  setGlobalPause (paused: boolean): Promise<void>
+  getCoordinationState (): Promise<CoordinationState>
+  /** acquire, or renew when `holder` already holds it */
+  acquireLeader (name: string, holder: string, ttlMs: number): Promise<LeaderAcquireResult>
+  /** releases only if (holder, token) still hold it */
+  releaseLeader (name: string, holder: string, token: number): Promise<boolean>
+  setRateLimit (limit: RateLimit | null): Promise<void>
+  /** take up to n start permits from the cluster-wide limiter; returns how many were granted (n when unlimited) */
+  takeRatePermits (n: number): Promise<number>
+
+  // --- workers --------------------------------------------------------------------
+  heartbeatWorker (info: WorkerInfo, ttlMs: number): Promise<void>
+  /** live workers only: a worker that stopped heartbeating drops out after its ttl */
+  listWorkers (): Promise<WorkerInfo[]>
+  removeWorker (id: string): Promise<void>
+
+  // --- event log (SSE replay) ------------------------------------------------------------
+  appendEvents (events: EventInput[]): Promise<StoredEvent[]>
+  readEvents (req: ReadEventsRequest): Promise<StoredEvent[]>
+  /** calls listener after events are appended (any process); optional by capability */
+  subscribeEvents? (listener: () => void): Promise<Unsubscribe>
+
+  // --- audit ---------------------------------------------------------------------------------
+  appendAudit (event: AuditInput): Promise<AuditEvent>
+  /** newest first */
+  listAudit (req: ListAuditRequest): Promise<AuditEvent[]>
+  /** keep at most maxCount events and none older than maxAgeMs; returns how many were removed */
+  pruneAudit (req: { maxCount?: number, maxAgeMs?: number }): Promise<number>
+}
