@@ -1,0 +1,184 @@
+// The Switchyard process: config → plugins → backend → worker (and the demo on the
+// embedded default), held together by a Fastify instance whose lifecycle starts and
+// stops them in order (ready starts the worker; close stops the demo, drains the
+// worker, flushes events, then closes the backend).
+import { createRequire } from 'node:module'
+import Fastify, { type FastifyInstance } from 'fastify'
+import { withTimeouts } from './backend/guard.ts'
+import type { Backend, EnqueueResult } from './backend/types.ts'
+import { loadConfig } from './config/load.ts'
+import type { LoadedConfig, ResolvedConfig } from './config/types.ts'
+import { demoHandlers } from './demo/handlers.ts'
+import { startDemoTrickle } from './demo/trickle.ts'
+import { EventLog } from './events/event-log.ts'
+import { ensureHookRegistry, loadPlugins } from './plugin/index.ts'
+import { normalizeNewTask, type EnqueueInput, type TaskDefaults } from './tasks/enqueue.ts'
+import { createHandlerRegistry, loadHandlerModule, type Handler, type HandlerRegistry } from './worker/handlers.ts'
+import { createWorker, type Worker } from './worker/index.ts'
+
+export const VERSION = (createRequire(import.meta.url)('./package.json') as { version: string }).version
+
+const MAX_ENQUEUE_BATCH = 10_000
+
+export interface CreateSwitchyardOptions {
+  /** config file; omitted: the embedded default */
+  configFile?: string | undefined
+  /** an already loaded config (tests); wins over configFile */
+  loaded?: LoadedConfig
+  /** force the demo on or off; undefined: as the config says */
+  demo?: boolean | undefined
+  /** false: open the backend only (CLI commands), never start a worker */
+  worker?: boolean
+  env?: NodeJS.ProcessEnv
+}
+
+export interface Switchyard {
+  readonly version: string
+  readonly config: ResolvedConfig
+  readonly configFile: string | null
+  readonly backend: Backend
+  readonly handlers: HandlerRegistry
+  readonly events: EventLog
+  readonly worker: Worker | null
+  readonly demoEnabled: boolean
+  readonly app: FastifyInstance
+  /** register a handler in code; must happen before start() */
+  handle (name: string, handler: Handler): Switchyard
+  enqueue (tasks: EnqueueInput | EnqueueInput[]): Promise<EnqueueResult[]>
+  describeBackend (): string
+  start (): Promise<void>
+  close (): Promise<void>
+}
+
+export async function createSwitchyard (options: CreateSwitchyardOptions = {}): Promise<Switchyard> {
+  const loaded = options.loaded ?? await loadConfig({ file: options.configFile, env: options.env ?? process.env })
+  const { config } = loaded
+  const app = Fastify({
+    logger: { level: config.log.level, stream: process.stderr },
+    // Plugins have their own, named register timeout; this is the backstop.
+    pluginTimeout: 60_000
+  })
+  try {
+    return await assemble(app, loaded, options)
+  } catch (err) {
+    await app.close().catch(() => {})
+    throw err
+  }
+}
+
+async function assemble (app: FastifyInstance, loaded: LoadedConfig, options: CreateSwitchyardOptions): Promise<Switchyard> {
+  const { config } = loaded
+  const registry = ensureHookRegistry(app)
+  await loadPlugins(app, config.plugins, { config, configDir: loaded.configDir })
+  await app.after()
+
+  const backend = withTimeouts(await registry.getBackend(), config.admin.requestTimeoutMs)
+  await backend.ensureQueues(Object.keys(config.queues))
+
+  const events = new EventLog(backend, { onError: (err) => app.log.warn({ err }, 'appending events failed') })
+  const handlers = createHandlerRegistry()
+  for (const path of config.handlers) {
+    for (const [name, handler] of Object.entries(await loadHandlerModule(path))) handlers.register(name, handler)
+  }
+  const demoEnabled = options.demo ?? config.demo.enabled
+  if (demoEnabled) {
+    for (const [name, handler] of Object.entries(demoHandlers)) {
+      if (!handlers.names().includes(name)) handlers.register(name, handler as Handler)
+    }
+  }
+
+  const defaults: TaskDefaults = {
+    queue: config.defaultQueue,
+    maxAttempts: config.tasks.maxAttempts,
+    priority: config.tasks.priority,
+    timeoutMs: config.tasks.timeoutMs
+  }
+  const enqueue = async (input: EnqueueInput | EnqueueInput[]): Promise<EnqueueResult[]> => {
+    const list = Array.isArray(input) ? input : [input]
+    if (list.length > MAX_ENQUEUE_BATCH) throw new RangeError(`enqueue: at most ${MAX_ENQUEUE_BATCH} tasks per call`)
+    const tasks = list.map((task, i) => normalizeNewTask(task, defaults, list.length === 1 ? 'task' : `tasks[${i}]`))
+    const results = await backend.enqueue(tasks)
+    for (let i = 0; i < results.length; i++) {
+      const result = results[i]
+      const task = tasks[i]
+      if (result?.created === true && task !== undefined) events.emit('task.enqueued', { id: result.id, queue: task.queue, handler: task.handler })
+    }
+    return results
+  }
+
+  const worker = options.worker === false || !config.worker.enabled
+    ? null
+    : createWorker({
+      backend,
+      handlers,
+      events,
+      log: app.log,
+      options: {
+        queues: config.worker.queues,
+        concurrency: config.worker.concurrency,
+        batchSize: config.worker.batchSize,
+        leaseMs: config.worker.leaseTimeoutMs,
+        leaseRenewMs: config.worker.leaseRenewIntervalMs,
+        pollMs: config.worker.pollIntervalMs,
+        recoveryMs: config.worker.recoveryIntervalMs,
+        heartbeatMs: config.worker.heartbeatIntervalMs,
+        shutdownGraceMs: config.worker.shutdownGraceMs,
+        retry: config.worker.retry,
+        weightOf: (queue, stored) => stored ?? config.queues[queue]?.weight ?? 1,
+        version: VERSION,
+        backendTimeoutMs: config.admin.requestTimeoutMs
+      }
+    })
+
+  let stopDemo: (() => void) | null = null
+  if (worker !== null) {
+    if (config.worker.rateLimit !== null) await backend.setRateLimit(config.worker.rateLimit)
+    app.addHook('onReady', async () => {
+      await worker.start()
+      if (demoEnabled) {
+        stopDemo = startDemoTrickle({
+          intervalMs: config.demo.intervalMs,
+          enqueue,
+          onError: (err) => app.log.warn({ err }, 'demo enqueue failed')
+        })
+      }
+    })
+  }
+  // Registered after the backend's own hook, so it runs first on close.
+  app.addHook('onClose', async () => {
+    stopDemo?.()
+    await worker?.stop()
+    await events.close()
+  })
+
+  const sy: Switchyard = {
+    version: VERSION,
+    config,
+    configFile: loaded.source.file,
+    backend,
+    handlers,
+    events,
+    worker,
+    demoEnabled,
+    app,
+    handle (name, handler) {
+      handlers.register(name, handler)
+      return sy
+    },
+    enqueue,
+    describeBackend () {
+      const spec = config.plugins.find((p) => p.name.startsWith('backend-')) ?? config.plugins[0]
+      const embedded = (spec?.options as { embedded?: { dataDir?: string } } | undefined)?.embedded
+      if (backend.name === 'pglite' && embedded !== undefined) return `pglite (embedded Postgres, data in ${embedded.dataDir ?? 'memory'})`
+      return backend.name
+    },
+    async start () { await app.ready() },
+    async close () { await app.close() }
+  }
+  return sy
+}
+
+/** A backend-only handle for CLI commands: no worker, no demo. */
+export async function openClient (configFile: string | undefined): Promise<Switchyard> {
+  return await createSwitchyard({ configFile, worker: false, demo: false })
+}

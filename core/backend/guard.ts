@@ -1,0 +1,38 @@
+import { Errors, isSwitchyardError } from '../errors.ts'
+import type { Backend } from './types.ts'
+
+// Every backend call is bounded: a backend that stops answering must surface as
+// BACKEND_TIMEOUT (503) to callers instead of hanging a request or a worker loop.
+// Connection-level failures become BACKEND_UNAVAILABLE so callers see one code.
+
+const PASS_THROUGH = new Set(['name', 'capabilities', 'close'])
+const CONNECTION_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH'])
+
+export function withTimeouts (backend: Backend, timeoutMs: number): Backend {
+  return new Proxy(backend, {
+    get (target, prop, receiver) {
+      const value = Reflect.get(target, prop, receiver)
+      if (typeof prop !== 'string' || PASS_THROUGH.has(prop) || typeof value !== 'function') return value
+      return (...args: unknown[]) => bounded(prop, () => value.apply(target, args), timeoutMs)
+    }
+  })
+}
+
+async function bounded<T> (method: string, call: () => Promise<T>, timeoutMs: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(Errors.backendTimeout(`backend call ${method} did not answer within ${timeoutMs} ms`, { details: { method, timeoutMs } })), timeoutMs)
+  })
+  try {
+    return await Promise.race([call(), timeout])
+  } catch (err) {
+    if (isSwitchyardError(err)) throw err
+    const code = (err as { code?: unknown } | null)?.code
+    if (typeof code === 'string' && CONNECTION_ERRORS.has(code)) {
+      throw Errors.backendUnavailable(`backend call ${method} failed: ${(err as Error).message}`, { cause: err, details: { method } })
+    }
+    throw err
+  } finally {
+    clearTimeout(timer)
+  }
+}

@@ -1,0 +1,41 @@
+import { createSwitchyard } from '../app.ts'
+
+export interface StartMode {
+  /** 'config': as the config says (on for the embedded default); 'off': never */
+  demo: 'config' | 'off'
+}
+
+/** Runs until SIGINT/SIGTERM, then shuts down gracefully; a second signal exits at once. */
+export async function runStart (values: Record<string, string | undefined>, mode: StartMode): Promise<number> {
+  const started = Date.now()
+  const sy = await createSwitchyard({ configFile: values.config, demo: mode.demo === 'config' ? undefined : false })
+  await sy.start()
+  const out = (line: string): void => { process.stdout.write(line + '\n') }
+  out(`switchyard ${sy.version} started in ${Date.now() - started} ms`)
+  out(`  backend:  ${sy.describeBackend()}`)
+  out(`  config:   ${sy.configFile ?? 'embedded default (no config file)'}`)
+  out(`  worker:   ${sy.config.worker.enabled ? `concurrency ${sy.config.worker.concurrency}, queues ${sy.config.worker.queues?.join(', ') ?? 'all'}` : 'disabled'}`)
+  out(`  handlers: ${sy.handlers.names().join(', ') || '(none registered)'}`)
+  if (sy.demoEnabled) out('  demo:     on — demo handlers noop/sleep/fail and a trickle of demo tasks (payload "demo": true); set demo.enabled: false to turn off')
+  out('Press Ctrl-C to stop.')
+
+  await new Promise<void>((resolve) => {
+    let stopping = false
+    const stop = (signal: string): void => {
+      if (stopping) {
+        process.stderr.write(`switchyard: ${signal} again, exiting without waiting\n`)
+        process.exit(130)
+      }
+      stopping = true
+      out(`\n${signal} received: finishing in-flight tasks (up to ${sy.config.worker.shutdownGraceMs} ms)…`)
+      sy.close().then(() => { out('switchyard stopped cleanly'); resolve() }, (err: unknown) => {
+        process.stderr.write(`switchyard: shutdown error: ${(err as Error).message}\n`)
+        process.exitCode = 1
+        resolve()
+      })
+    }
+    process.on('SIGINT', () => stop('SIGINT'))
+    process.on('SIGTERM', () => stop('SIGTERM'))
+  })
+  return 0
+}
