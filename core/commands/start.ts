@@ -1,4 +1,5 @@
 import { createSwitchyard } from '../app.ts'
+import type { Worker } from '../worker/index.ts'
 
 export interface StartMode {
   /** 'config': as the config says (on for the embedded default); 'off': never */
@@ -18,6 +19,7 @@ export async function runStart (values: Record<string, string | undefined>, mode
   out(`  handlers: ${sy.handlers.names().join(', ') || '(none registered)'}`)
   if (sy.demoEnabled) out('  demo:     on — demo handlers noop/sleep/fail and a trickle of demo tasks (payload "demo": true); set demo.enabled: false to turn off')
   out('Press Ctrl-C to stop.')
+  const stopStatus = sy.worker === null ? () => {} : startStatusLine(sy.worker, out)
 
   await new Promise<void>((resolve) => {
     let stopping = false
@@ -27,6 +29,7 @@ export async function runStart (values: Record<string, string | undefined>, mode
         process.exit(130)
       }
       stopping = true
+      stopStatus()
       out(`\n${signal} received: finishing in-flight tasks (up to ${sy.config.worker.shutdownGraceMs} ms)…`)
       sy.close().then(() => { out('switchyard stopped cleanly'); resolve() }, (err: unknown) => {
         process.stderr.write(`switchyard: shutdown error: ${(err as Error).message}\n`)
@@ -38,4 +41,20 @@ export async function runStart (values: Record<string, string | undefined>, mode
     process.on('SIGTERM', () => stop('SIGTERM'))
   })
   return 0
+}
+
+const STATUS_INTERVAL_MS = 5_000
+
+/** One line of worker activity every few seconds while anything changes, so the terminal shows the platform working. */
+function startStatusLine (worker: Worker, out: (line: string) => void): () => void {
+  let last = ''
+  const timer = setInterval(() => {
+    const c = worker.counters
+    const line = `processed ${c.processed}, failed ${c.failed} (retrying ${c.retried}, dead ${c.dead}), in flight ${worker.inFlight}`
+    if (line === last) return
+    last = line
+    out(`[${new Date().toISOString().slice(11, 19)}] ${line}`)
+  }, STATUS_INTERVAL_MS)
+  timer.unref()
+  return () => clearInterval(timer)
 }

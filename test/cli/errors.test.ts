@@ -1,0 +1,49 @@
+// Bad input at the command line ends in one clear line naming what is wrong, never a stack trace.
+import t from 'tap'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { runCli } from './support.ts'
+
+t.test('bad config fails start-up with the path and a reason', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'sy-cli-'))
+  t.teardown(() => rm(dir, { recursive: true, force: true }))
+  const cases: Array<[string, string, RegExp]> = [
+    ['unknown-key.yaml', 'worker:\n  concurency: 4\n', /worker\.concurency?: unknown key/],
+    ['wrong-type.yaml', 'worker:\n  concurrency: many\n', /worker\.concurrency: .*integer/i],
+    ['unknown-plugin.yaml', 'plugins:\n  - name: backend-nosuch\n', /PLUGIN_NOT_FOUND.*backend-nosuch/],
+    ['bad-duration.yaml', 'worker:\n  leaseTimeout: "7 dayz"\n', /worker\.leaseTimeout: .*7 dayz/]
+  ]
+  for (const [file, body, expected] of cases) {
+    await writeFile(join(dir, file), body)
+    const result = await runCli(['start', '--config', file], dir)
+    t.equal(result.code, 1, `${file} exits 1`)
+    t.match(result.stderr, expected, `${file}: ${result.stderr.trim()}`)
+    t.notMatch(result.stderr, /\n\s+at /, `${file}: no stack trace`)
+  }
+})
+
+t.test('usage errors', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'sy-cli-'))
+  t.teardown(() => rm(dir, { recursive: true, force: true }))
+  const unknown = await runCli(['frobnicate'], dir)
+  t.equal(unknown.code, 2)
+  t.match(unknown.stderr, /unknown command "frobnicate"/)
+  const payload = await runCli(['enqueue', 'noop', '--payload', '{oops'], dir)
+  t.equal(payload.code, 1)
+  t.match(payload.stderr, /--payload: not valid JSON/)
+  const delay = await runCli(['enqueue', 'noop', '--delay', '10 sekunden'], dir)
+  t.match(delay.stderr, /--delay: "10 sekunden" is not a duration/)
+  const state = await runCli(['tasks', '--state', 'exploded'], dir)
+  t.match(state.stderr, /--state: "exploded" is not one of/)
+})
+
+t.test('config check prints the effective config with secrets masked', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'sy-cli-'))
+  t.teardown(() => rm(dir, { recursive: true, force: true }))
+  await writeFile(join(dir, 'sy.yaml'), 'admin:\n  requireApproval: true\n  approvalToken: hunter2\nworker:\n  concurrency: 3\n')
+  const result = await runCli(['config', 'check', 'sy.yaml'], dir)
+  t.equal(result.code, 0, result.stderr)
+  t.match(result.stdout, /"concurrency": 3/)
+  t.notMatch(result.stdout, /hunter2/)
+})
