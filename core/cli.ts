@@ -6,6 +6,7 @@ import { runStart } from './commands/start.ts'
 import { runEnqueue } from './commands/enqueue.ts'
 import { runTasks } from './commands/tasks.ts'
 import { runConfigCheck } from './commands/config-check.ts'
+import { runCerts } from './commands/certs.ts'
 
 const USAGE = `Usage: switchyard <command> [options]
 
@@ -15,6 +16,7 @@ Commands:
   enqueue <handler> [--payload json] [--queue q] [--delay 10s] [--key k] [--priority n] [--max-attempts n]
   tasks [--state s] [--queue q] [--handler h] [--query text] [--limit n]
   config check [file]              validate a config file and print the effective config
+  certs [--dir d] [--force]        create a development CA, server and client certificates (default <dataDir>/certs)
 
 Options:
   -c, --config <file>              config file (YAML or JSON); default: the embedded default
@@ -58,6 +60,10 @@ export async function main (argv: string[]): Promise<number> {
       if (sub !== 'check') throw new CliUsageError(`unknown config subcommand "${sub ?? ''}" (expected: config check [file])`)
       const { values, positionals } = parse(args, {}, true)
       return await runConfigCheck(positionals[0] ?? values.config)
+    }
+    case 'certs': {
+      const { values } = parse(rest, { dir: { type: 'string' }, force: { type: 'boolean' } })
+      return await runCerts(values)
     }
     default:
       throw new CliUsageError(`unknown command "${command}" (run switchyard --help)`)
