@@ -1,0 +1,569 @@
+import { randomUUID } from 'node:crypto'
+import { Job, Queue, Worker, type JobsOptions } from 'bullmq'
+import { Redis, type RedisOptions } from 'ioredis'
+import {
+  Errors, MAX_LIST_LIMIT,
+  type AckOutcome, type AuditEvent, type AuditInput, type Backend, type BackendCapabilities, type CancelOutcome,
+  type CoordinationState, type DLQStats, type DeleteRequest, type DeleteResult, type EnqueueResult, type EventInput,
+  type FailOutcome, type FailRequest, type LeaderAcquireResult, type LeaseRef, type LeaseRequest, type LeasedTask,
+  type ListAuditRequest, type ListTasksRequest, type NewTask, type PruneRequest, type QueueStats, type RateLimit,
+  type ReadEventsRequest, type RecoveredLeases, type RequeueRequest, type RequeueResult, type SkippedTask,
+  type StoredEvent, type Task, type TaskPage, type TaskState, type WorkerInfo
+} from 'switchyard'
+import { Keys, META, foreignTaskId, keyedTaskId, newTaskId, parseForeignId, type JobRef } from './keys.ts'
+import type { ResolvedOptions } from './options.ts'
+import { OwnState } from './own-state.ts'
+import { defineScripts, runTaskScript } from './scripts.ts'
+import { TaskLister } from './task-lister.ts'
+import { MAX_ERRORS, hashFromFlat, jobMeta, leasedFromHash, storedErrors, taskFromHash, toBullPriority, type JobHash, type SwitchyardMeta } from './task-view.ts'
+
+const CAPABILITIES: BackendCapabilities = {
+  taskFilters: ['state', 'queue', 'handler', 'query'],
+  taskCount: true,
+  priorities: true,
+  delayedTasks: true,
+  idempotencyKeys: true,
+  cancel: true,
+  queuePause: true,
+  globalPause: true,
+  queueWeights: true,
+  rateLimit: true,
+  leaderLock: true,
+  workerRegistry: true,
+  eventLog: true,
+  audit: true,
+  // BullMQ wakes its own workers through a blocking marker; Switchyard workers poll
+  workNotifications: false
+}
+
+/** BullMQ script codes that mean "this token no longer holds the job" */
+const LEASE_LOST_CODES = new Set([-1, -2, -3, -6])
+/** outstanding leases remembered to save a round trip on ack; beyond this they are looked up */
+const MAX_REMEMBERED_LEASES = 100_000
+const ADD_CHUNK = 1000
+
+interface LeaseEntry { queue: string, jobId: string, hash: JobHash }
+
+function isLeaseLost (err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code
+  return typeof code === 'number' && LEASE_LOST_CODES.has(code)
+}
+
+function assertQueueName (field: string, name: unknown): string {
+  if (typeof name !== 'string' || name.length === 0) throw Errors.validation(`${field}: must be a non-empty string`, { details: { field } })
+  if (name.includes(':')) throw Errors.validation(`${field}: BullMQ queue names cannot contain ":"`, { details: { field } })
+  return name
+}
+
+export class BullMQBackend implements Backend {
+  readonly name = 'bullmq'
+  readonly capabilities = CAPABILITIES
+  readonly keys: Keys
+  private readonly redis: Redis
+  private readonly own: OwnState
+  private readonly lister: TaskLister
+  private readonly queues = new Map<string, Queue>()
+  private readonly workers = new Map<string, Worker>()
+  private readonly leases = new Map<string, LeaseEntry>()
+  private initialized: Promise<void> | null = null
+
+  constructor (private readonly options: ResolvedOptions) {
+    this.keys = new Keys(options.prefix)
+    const { tls, username, password, db } = options.connection
+    const redisOptions: RedisOptions = {
+      // BullMQ's blocking connections (duplicated from this one) need unlimited retries
+      maxRetriesPerRequest: null,
+      commandTimeout: options.commandTimeoutMs,
+      connectTimeout: options.commandTimeoutMs,
+      lazyConnect: true,
+      enableOfflineQueue: true
+    }
+    if (tls !== undefined) redisOptions.tls = { ...tls }
+    if (username !== undefined) redisOptions.username = username
+    if (password !== undefined) redisOptions.password = password
+    if (db !== undefined) redisOptions.db = db
+    this.redis = new Redis(options.url, redisOptions)
+    this.redis.on('error', () => {})
+    defineScripts(this.redis)
+    this.own = new OwnState(this.redis, this.keys, options)
+    this.lister = new TaskLister(this.redis, this.keys, options.scanLimit, (queue, ids) => this.taskIdsOf(queue, ids))
+  }
+
+  init (): Promise<void> {
+    this.initialized ??= (async () => {
+      if (this.redis.status === 'wait') await this.redis.connect()
+      if (this.options.queues.length > 0) await this.redis.sadd(this.keys.queues, ...this.options.queues)
+    })().catch(err => {
+      this.initialized = null
+      throw Errors.backendUnavailable(`cannot connect to Redis at ${this.options.url}: ${(err as Error).message}`, { cause: err })
+    })
+    return this.initialized
+  }
+
+  async close (): Promise<void> {
+    await Promise.allSettled([...this.workers.values()].map(w => w.close(true)))
+    await Promise.allSettled([...this.queues.values()].map(q => q.close()))
+    this.workers.clear()
+    this.queues.clear()
+    await this.redis.quit().catch(() => this.redis.disconnect())
+  }
+
+  async now (): Promise<number> {
+    const [seconds, micros] = await this.redis.time()
+    return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000)
+  }
+
+  // --- BullMQ objects --------------------------------------------------------------
+
+  private queueFor (name: string): Queue {
+    let queue = this.queues.get(name)
+    if (queue === undefined) {
+      queue = new Queue(name, { connection: this.redis, prefix: this.options.prefix, skipVersionCheck: true })
+      queue.on('error', () => {})
+      this.queues.set(name, queue)
+    }
+    return queue
+  }
+
+  /** A processor-less Worker: BullMQ's manual fetching, with Switchyard choosing when and where to fetch. */
+  private workerFor (name: string, leaseMs: number): Worker {
+    let worker = this.workers.get(name)
+    if (worker === undefined) {
+      worker = new Worker(name, null, { connection: this.redis, prefix: this.options.prefix, autorun: false, lockDuration: leaseMs, skipVersionCheck: true })
+      worker.on('error', () => {})
+      this.workers.set(name, worker)
+    }
+    return worker
+  }
+
+  /** task ids for job ids of one queue: Switchyard's own jobs keep their id, others get "<queue>:<jobId>" */
+  private async taskIdsOf (queue: string, jobIds: string[]): Promise<string[]> {
+    if (jobIds.length === 0) return []
+    const owners = await this.redis.hmget(this.keys.index, ...jobIds)
+    return jobIds.map((jobId, i) => owners[i] === queue ? jobId : foreignTaskId(queue, jobId))
+  }
+
+  private async resolve (id: string): Promise<JobRef | null> {
+    if (typeof id !== 'string' || id.length === 0) return null
+    const foreign = parseForeignId(id)
+    if (foreign !== null) return foreign
+    const queue = await this.redis.hget(this.keys.index, id)
+    return queue === null ? null : { queue, jobId: id }
+  }
+
+  private async resolveMany (ids: string[]): Promise<Array<JobRef | null>> {
+    const own = ids.filter(id => parseForeignId(id) === null && id.length > 0)
+    const queues = own.length === 0 ? [] : await this.redis.hmget(this.keys.index, ...own)
+    const byId = new Map(own.map((id, i) => [id, queues[i] ?? null]))
+    return ids.map(id => {
+      const foreign = parseForeignId(id)
+      if (foreign !== null) return foreign
+      const queue = byId.get(id)
+      return queue == null ? null : { queue, jobId: id }
+    })
+  }
+
+  private taskArgs (ref: JobRef): string[] {
+    return [this.keys.queueBase(ref.queue), this.keys.own, ref.queue, ref.jobId]
+  }
+
+  // --- producing ----------------------------------------------------------------------
+
+  async enqueue (tasks: NewTask[]): Promise<EnqueueResult[]> {
+    if (tasks.length === 0) return []
+    tasks.forEach((task, i) => assertQueueName(`tasks[${i}].queue`, task.queue))
+    const now = await this.now()
+    // the first task of a key in a batch wins; later ones answer its id
+    const firstOfKey = new Map<string, number>()
+    const ids = tasks.map((task, i) => {
+      if (task.idempotencyKey === null) return newTaskId()
+      if (!firstOfKey.has(task.idempotencyKey)) firstOfKey.set(task.idempotencyKey, i)
+      return keyedTaskId(task.idempotencyKey)
+    })
+    const leaders = tasks.map((task, i) => task.idempotencyKey === null || firstOfKey.get(task.idempotencyKey) === i)
+    // claiming the id in the index is what makes a key unique across every queue
+    const claim = this.redis.pipeline()
+    claim.sadd(this.keys.queues, ...new Set(tasks.map(t => t.queue)))
+    tasks.forEach((task, i) => { if (leaders[i] === true) claim.hsetnx(this.keys.index, ids[i] as string, task.queue) })
+    const claimed = ((await claim.exec()) ?? []).slice(1).map(([err, won]) => {
+      if (err !== null) throw err
+      return won === 1
+    })
+    const created = new Array<boolean>(tasks.length).fill(false)
+    const byQueue = new Map<string, Array<{ name: string, data: unknown, opts: JobsOptions }>>()
+    let c = 0
+    tasks.forEach((task, i) => {
+      if (leaders[i] !== true) return
+      if (claimed[c++] !== true) return
+      created[i] = true
+      const runAt = task.runAt ?? now + task.delayMs
+      const meta: SwitchyardMeta = { t: task.timeoutMs, r: runAt }
+      if (task.idempotencyKey !== null) meta.k = task.idempotencyKey
+      const opts = {
+        jobId: ids[i],
+        attempts: task.maxAttempts,
+        priority: toBullPriority(task.priority),
+        delay: Math.max(0, runAt - now),
+        timestamp: now,
+        [META]: meta
+      } as JobsOptions
+      const list = byQueue.get(task.queue) ?? []
+      list.push({ name: task.handler, data: task.payload, opts })
+      byQueue.set(task.queue, list)
+    })
+    try {
+      for (const [queue, jobs] of byQueue) {
+        for (let i = 0; i < jobs.length; i += ADD_CHUNK) await this.queueFor(queue).addBulk(jobs.slice(i, i + ADD_CHUNK))
+      }
+    } catch (err) {
+      // give the claimed ids back so a retry of this enqueue is not answered "exists"
+      const claimedIds = ids.filter((_, i) => created[i])
+      if (claimedIds.length > 0) await this.redis.hdel(this.keys.index, ...claimedIds).catch(() => 0)
+      throw err
+    }
+    return tasks.map((_, i) => ({ id: ids[i] as string, created: created[i] as boolean }))
+  }
+
+  // --- working ---------------------------------------------------------------------------
+
+  async leaseTasks (req: LeaseRequest): Promise<LeasedTask[]> {
+    const limit = Math.min(Math.max(0, Math.trunc(req.limit)), MAX_LIST_LIMIT)
+    if (limit === 0 || req.queues.length === 0) return []
+    if (!Number.isInteger(req.leaseMs) || req.leaseMs < 1) throw Errors.validation('leaseMs: must be a positive integer', { details: { field: 'leaseMs' } })
+    const check = this.redis.pipeline().exists(this.keys.globalPause)
+    for (const queue of req.queues) check.sismember(this.keys.queues, queue)
+    const replies = (await check.exec()) ?? []
+    if (replies[0]?.[1] === 1) return []
+    const known = req.queues.filter((_, i) => replies[i + 1]?.[1] === 1 && !req.queues[i]?.includes(':'))
+    const out: LeasedTask[] = []
+    for (const queue of known) {
+      const want = limit - out.length
+      if (want <= 0) break
+      out.push(...await this.leaseFrom(queue, want, req))
+    }
+    return out
+  }
+
+  private async leaseFrom (queue: string, want: number, req: LeaseRequest): Promise<LeasedTask[]> {
+    const worker = this.workerFor(queue, req.leaseMs)
+    const client = await worker.client
+    const fetches: Array<Promise<[unknown[], string]>> = []
+    for (let i = 0; i < want; i++) {
+      const token = randomUUID()
+      // moveToActive packs lockDuration synchronously, so setting it here is exact for this call
+      worker.opts.lockDuration = req.leaseMs
+      fetches.push(worker.scripts.moveToActive(client, token, req.workerId).then(result => [result, token]))
+    }
+    const got: Array<{ jobId: string, hash: JobHash, token: string }> = []
+    const deferred: Array<{ jobId: string, hash: JobHash, token: string }> = []
+    for (const [result, token] of await Promise.all(fetches)) {
+      const [data, jobId] = result as [Record<string, string> | null, string]
+      if (data === null || data === undefined) continue
+      // BullMQ's stalled check marks a job that stalled too often to be failed by the next fetcher
+      if (data.defa !== undefined) deferred.push({ jobId, hash: data, token })
+      else got.push({ jobId, hash: data, token })
+    }
+    for (const job of deferred) await this.failFetched(worker, job.jobId, job.hash, job.token, job.hash.defa as string)
+    if (got.length === 0) return []
+    const expiries = await runTaskScript(this.redis, 'mark-leased', [this.keys.queueBase(queue), this.keys.own, queue, ...got.map(g => g.jobId)]) as Array<number | null>
+    const taskIds = got.map(g => jobMeta(g.hash) !== null ? g.jobId : foreignTaskId(queue, g.jobId))
+    return got.map((g, i) => {
+      const id = taskIds[i] as string
+      this.remember(`${id}\n${g.token}`, { queue, jobId: g.jobId, hash: g.hash })
+      return leasedFromHash(id, queue, g.hash, g.token, expiries[i] ?? Date.now() + req.leaseMs)
+    })
+  }
+
+  private async failFetched (worker: Worker, jobId: string, hash: JobHash, token: string, reason: string): Promise<void> {
+    const job = Job.fromJSON(worker, hash as never, jobId)
+    const args = worker.scripts.moveToFailedArgs(job, reason, job.opts.removeOnFail ?? false, token, false, { failedReason: reason })
+    await worker.scripts.moveToFinished(jobId, args).catch(err => { if (!isLeaseLost(err)) throw err })
+  }
+
+  /** the job behind a lease: remembered from leaseTasks, else read back */
+  private async leaseEntry (ref: LeaseRef): Promise<LeaseEntry | null> {
+    const remembered = this.leases.get(`${ref.id}\n${ref.leaseToken}`)
+    if (remembered !== undefined) return remembered
+    const job = await this.resolve(ref.id)
+    if (job === null) return null
+    const flat = await this.redis.hgetall(this.keys.queueBase(job.queue) + job.jobId)
+    if (Object.keys(flat).length === 0) return null
+    return { queue: job.queue, jobId: job.jobId, hash: flat }
+  }
+
+  private remember (key: string, entry: LeaseEntry): void {
+    // leases lost to expiry are never acked here; the oldest make room (a miss is only a lookup)
+    if (this.leases.size >= MAX_REMEMBERED_LEASES) this.leases.delete(this.leases.keys().next().value as string)
+    this.leases.set(key, entry)
+  }
+
+  private forget (ref: LeaseRef): void {
+    this.leases.delete(`${ref.id}\n${ref.leaseToken}`)
+  }
+
+  async completeTasks (items: LeaseRef[]): Promise<AckOutcome[]> {
+    return await Promise.all(items.map(async (item): Promise<AckOutcome> => {
+      const entry = await this.leaseEntry(item)
+      if (entry === null) return 'lease_lost'
+      const job = Job.fromJSON(this.queueFor(entry.queue), entry.hash as never, entry.jobId)
+      try {
+        await job.moveToCompleted(null, item.leaseToken, false)
+      } catch (err) {
+        if (isLeaseLost(err)) return 'lease_lost'
+        throw err
+      } finally {
+        this.forget(item)
+      }
+      return 'ok'
+    }))
+  }
+
+  async failTasks (items: FailRequest[]): Promise<FailOutcome[]> {
+    const now = await this.now()
+    return await Promise.all(items.map(async (item): Promise<FailOutcome> => {
+      if (item.retryDelayMs !== null && (!Number.isInteger(item.retryDelayMs) || item.retryDelayMs < 0)) {
+        throw Errors.validation('retryDelayMs: must be null or an integer >= 0', { details: { field: 'retryDelayMs' } })
+      }
+      const entry = await this.leaseEntry(item)
+      if (entry === null) return 'lease_lost'
+      const { scripts } = this.queueFor(entry.queue)
+      const job = Job.fromJSON(this.queueFor(entry.queue), entry.hash as never, entry.jobId)
+      const message = String(item.error?.message ?? 'failed')
+      const error = { attempt: job.attemptsStarted, message, at: now, ...(item.error?.stack === undefined ? {} : { stack: item.error.stack }) }
+      const errors = [error, ...storedErrors(entry.hash)].slice(0, MAX_ERRORS)
+      const stacktrace = [...(job.stacktrace ?? []), ...(item.error?.stack === undefined ? [] : [item.error.stack])].slice(-10)
+      const fields: Record<string, string | number> = { failedReason: message, stacktrace: JSON.stringify(stacktrace), sye: JSON.stringify(errors), syu: now }
+      try {
+        if (item.retryDelayMs === null) {
+          const args = scripts.moveToFailedArgs(job, message, job.opts.removeOnFail ?? false, item.leaseToken, false, fields)
+          await scripts.moveToFinished(entry.jobId, args)
+          return 'dead'
+        }
+        fields.syra = now + item.retryDelayMs
+        if (item.retryDelayMs === 0) {
+          await scripts.retryJob(entry.jobId, false, item.leaseToken, { fieldsToUpdate: fields })
+        } else {
+          await scripts.moveToDelayed(entry.jobId, now, item.retryDelayMs, item.leaseToken, { fieldsToUpdate: fields, skipAttempt: false })
+          // counts only: tells retrying apart from scheduled inside BullMQ's delayed set
+          await this.redis.sadd(this.keys.retry(entry.queue), entry.jobId)
+        }
+        return 'retrying'
+      } catch (err) {
+        if (isLeaseLost(err)) return 'lease_lost'
+        throw err
+      } finally {
+        this.forget(item)
+      }
+    }))
+  }
+
+  async extendLeases (items: LeaseRef[], leaseMs: number): Promise<Array<number | null>> {
+    if (!Number.isInteger(leaseMs) || leaseMs < 1) throw Errors.validation('leaseMs: must be a positive integer', { details: { field: 'leaseMs' } })
+    const refs = await this.resolveMany(items.map(i => i.id))
+    return await Promise.all(items.map(async (item, i) => {
+      const ref = refs[i]
+      if (ref == null) return null
+      const expires = await runTaskScript(this.redis, 'extend', [...this.taskArgs(ref), item.leaseToken, leaseMs])
+      return expires === null ? null : Number(expires)
+    }))
+  }
+
+  async releaseTasks (items: LeaseRef[]): Promise<AckOutcome[]> {
+    const refs = await this.resolveMany(items.map(i => i.id))
+    return await Promise.all(items.map(async (item, i): Promise<AckOutcome> => {
+      const ref = refs[i]
+      if (ref == null) return 'lease_lost'
+      const released = await runTaskScript(this.redis, 'release', [...this.taskArgs(ref), item.leaseToken])
+      this.forget(item)
+      return released === 1 ? 'ok' : 'lease_lost'
+    }))
+  }
+
+  async recoverExpiredLeases (limit: number): Promise<RecoveredLeases> {
+    const result: RecoveredLeases = { requeued: [], dead: [] }
+    let left = Math.min(Math.max(0, Math.trunc(limit)), MAX_LIST_LIMIT)
+    if (left === 0) return result
+    const queues = await this.redis.smembers(this.keys.queues)
+    for (const queue of queues) {
+      if (left <= 0) break
+      const [requeued, dead] = await runTaskScript(this.redis, 'recover', [this.keys.queueBase(queue), this.keys.own, queue, left]) as [string[], string[]]
+      left -= requeued.length + dead.length
+      result.requeued.push(...await this.taskIdsOf(queue, requeued))
+      result.dead.push(...await this.taskIdsOf(queue, dead))
+    }
+    return result
+  }
+
+  // --- operating on tasks ---------------------------------------------------------------------
+
+  async cancelTask (id: string): Promise<CancelOutcome> {
+    const ref = await this.resolve(id)
+    if (ref === null) return { outcome: 'not_found' }
+    const [outcome, state] = await runTaskScript(this.redis, 'cancel', this.taskArgs(ref)) as [string, TaskState | undefined]
+    if (outcome === 'canceled') return { outcome: 'canceled' }
+    if (outcome === 'conflict') return { outcome: 'conflict', state: state as TaskState }
+    return { outcome: 'not_found' }
+  }
+
+  private async candidateIds (req: { ids?: string[], filter?: RequeueRequest['filter'] }, what: string): Promise<string[]> {
+    if (req.ids !== undefined) {
+      if (!Array.isArray(req.ids)) throw Errors.validation(`${what}.ids: must be an array`, { details: { field: 'ids' } })
+      return [...new Set(req.ids)]
+    }
+    if (req.filter === undefined) throw Errors.validation(`${what}: give ids or a filter`, { details: { field: 'ids' } })
+    const { limit, ...filter } = req.filter
+    const page = await this.lister.list({ ...filter, limit, offset: 0 }, this.knownQueues(filter.queue), true)
+    return page.tasks.map(t => t.id)
+  }
+
+  private async knownQueues (only?: string): Promise<string[]> {
+    if (only !== undefined) return (await this.redis.sismember(this.keys.queues, only)) === 1 ? [only] : []
+    return (await this.redis.smembers(this.keys.queues)).sort()
+  }
+
+  async requeueTasks (req: RequeueRequest): Promise<RequeueResult> {
+    const target = req.queue === undefined ? null : assertQueueName('queue', req.queue)
+    let payload = ''
+    if (req.payload !== undefined) {
+      payload = JSON.stringify(req.payload) ?? ''
+      if (payload === '') throw Errors.validation('payload: must be JSON-serialisable', { details: { field: 'payload' } })
+    }
+    const ids = await this.candidateIds(req, 'requeue')
+    const refs = await this.resolveMany(ids)
+    const result: RequeueResult = { requeued: [], skipped: [] }
+    for (const [i, id] of ids.entries()) {
+      const ref = refs[i]
+      if (ref == null) { result.skipped.push({ id, reason: 'not_found' }); continue }
+      const to = target ?? ref.queue
+      if (to !== ref.queue && parseForeignId(id) !== null) {
+        throw Errors.validation(`queue: task ${id} was created by another BullMQ producer; moving it would change its id`, { details: { field: 'queue', id } })
+      }
+      const [outcome, state] = await runTaskScript(this.redis, 'requeue', [...this.taskArgs(ref), req.fromStates.join(','), req.dryRun === true ? '1' : '0', payload, to, this.keys.queueBase(to)]) as [string, TaskState | undefined]
+      if (outcome === 'ok') result.requeued.push(id)
+      else result.skipped.push(skip(id, outcome, state))
+    }
+    return result
+  }
+
+  async deleteTasks (req: DeleteRequest): Promise<DeleteResult> {
+    const ids = await this.candidateIds(req, 'delete')
+    const refs = await this.resolveMany(ids)
+    const result: DeleteResult = { deleted: [], skipped: [] }
+    for (const [i, id] of ids.entries()) {
+      const ref = refs[i]
+      if (ref == null) { result.skipped.push({ id, reason: 'not_found' }); continue }
+      const [outcome, state] = await runTaskScript(this.redis, 'delete', [...this.taskArgs(ref), req.fromStates.join(','), req.dryRun === true ? '1' : '0']) as [string, TaskState | undefined]
+      if (outcome === 'ok') result.deleted.push(id)
+      else result.skipped.push(skip(id, outcome, state))
+    }
+    return result
+  }
+
+  async getTask (id: string): Promise<Task | null> {
+    const ref = await this.resolve(id)
+    if (ref === null) return null
+    const found = await runTaskScript(this.redis, 'get', this.taskArgs(ref)) as [TaskState | 'unknown', string[], string | null] | null
+    if (found === null) return null
+    const [state, flat, score] = found
+    if (state === 'unknown') return null
+    return taskFromHash(id, ref.queue, state, hashFromFlat(flat), score == null ? null : Number(score))
+  }
+
+  async listTasks (req: ListTasksRequest): Promise<TaskPage> {
+    return await this.lister.list(req, this.knownQueues(req.queue), false)
+  }
+
+  async dlqStats (): Promise<DLQStats> {
+    return await this.lister.dlqStats(await this.knownQueues())
+  }
+
+  async pruneFinished (req: PruneRequest): Promise<number> {
+    if (!Number.isInteger(req.finishedOlderThanMs) || req.finishedOlderThanMs < 0) throw Errors.validation('finishedOlderThanMs: must be an integer >= 0', { details: { field: 'finishedOlderThanMs' } })
+    let left = Math.min(Math.max(0, Math.trunc(req.limit)), MAX_LIST_LIMIT)
+    const cutoff = (await this.now()) - req.finishedOlderThanMs
+    let removed = 0
+    for (const queue of await this.knownQueues()) {
+      for (const set of [this.keys.queueKey(queue, 'completed'), this.keys.canceled(queue)]) {
+        if (left <= 0) return removed
+        const jobIds = await this.redis.zrangebyscore(set, '-inf', cutoff, 'LIMIT', 0, left)
+        if (jobIds.length === 0) continue
+        const ids = await this.taskIdsOf(queue, jobIds)
+        const state = set.endsWith(':completed') ? 'succeeded' : 'canceled'
+        const done = await this.deleteTasks({ ids, fromStates: [state] })
+        removed += done.deleted.length
+        left -= jobIds.length
+      }
+    }
+    return removed
+  }
+
+  // --- queues ------------------------------------------------------------------------------------
+
+  async queueStats (names?: string[]): Promise<QueueStats[]> {
+    const queues = names === undefined ? await this.knownQueues() : names.filter(n => typeof n === 'string' && !n.includes(':'))
+    if (names !== undefined && queues.length > 0) {
+      // only named queues that exist are answered
+      const member = await this.redis.smismember(this.keys.queues, ...queues)
+      return await this.lister.queueStats(queues.filter((_, i) => member[i] === 1))
+    }
+    return await this.lister.queueStats(queues)
+  }
+
+  async ensureQueues (names: string[]): Promise<void> {
+    if (names.length === 0) return
+    names.forEach((name, i) => assertQueueName(`names[${i}]`, name))
+    await this.redis.sadd(this.keys.queues, ...names)
+  }
+
+  async setQueueWeight (name: string, weight: number | null): Promise<void> {
+    assertQueueName('name', name)
+    if (weight === null) {
+      await this.redis.hdel(this.keys.weights, name)
+      return
+    }
+    if (!Number.isInteger(weight) || weight < 0 || weight > 1000) throw Errors.validation('weight: must be an integer from 0 to 1000', { details: { field: 'weight' } })
+    await this.redis.multi().sadd(this.keys.queues, name).hset(this.keys.weights, name, weight).exec()
+  }
+
+  async setQueuePaused (name: string, paused: boolean): Promise<void> {
+    assertQueueName('name', name)
+    await this.redis.sadd(this.keys.queues, name)
+    const queue = this.queueFor(name)
+    // BullMQ's pause is durable (meta "paused" + the paused list) and stops plain BullMQ workers too
+    if (paused) await queue.pause()
+    else await queue.resume()
+  }
+
+  // --- coordination, workers, events, audit --------------------------------------------------------
+
+  setGlobalPause (paused: boolean): Promise<void> { return this.own.setGlobalPause(paused) }
+  getCoordinationState (): Promise<CoordinationState> { return this.own.coordinationState() }
+  acquireLeader (name: string, holder: string, ttlMs: number): Promise<LeaderAcquireResult> { return this.own.acquireLeader(name, holder, ttlMs) }
+  releaseLeader (name: string, holder: string, token: number): Promise<boolean> { return this.own.releaseLeader(name, holder, token) }
+  setRateLimit (limit: RateLimit | null): Promise<void> { return this.own.setRateLimit(limit) }
+  takeRatePermits (n: number): Promise<number> { return this.own.takeRatePermits(n) }
+  heartbeatWorker (info: WorkerInfo, ttlMs: number): Promise<void> { return this.own.heartbeatWorker(info, ttlMs) }
+  listWorkers (): Promise<WorkerInfo[]> { return this.own.listWorkers() }
+  removeWorker (id: string): Promise<void> { return this.own.removeWorker(id) }
+  appendEvents (events: EventInput[]): Promise<StoredEvent[]> { return this.own.appendEvents(events) }
+  readEvents (req: ReadEventsRequest): Promise<StoredEvent[]> { return this.own.readEvents(req) }
+  subscribeEvents (listener: () => void): Promise<() => Promise<void>> { return this.own.subscribeEvents(listener) }
+  appendAudit (event: AuditInput): Promise<AuditEvent> { return this.own.appendAudit(event) }
+  listAudit (req: ListAuditRequest): Promise<AuditEvent[]> { return this.own.listAudit(req) }
+  pruneAudit (req: { maxCount?: number, maxAgeMs?: number }): Promise<number> { return this.own.pruneAudit(req) }
+
+  /** deletes every key under this backend's prefix (tests and `switchyard` teardown of a scratch prefix) */
+  async destroyAllData (): Promise<void> {
+    let cursor = '0'
+    do {
+      const [next, keys] = await this.redis.scan(cursor, 'MATCH', `${this.options.prefix}:*`, 'COUNT', 1000)
+      cursor = next
+      if (keys.length > 0) await this.redis.unlink(...keys)
+    } while (cursor !== '0')
+  }
+}
+
+function skip (id: string, outcome: string, state: TaskState | undefined): SkippedTask {
+  if (outcome === 'not_found') return { id, reason: 'not_found' }
+  return state === undefined ? { id, reason: 'wrong_state' } : { id, reason: 'wrong_state', state }
+}

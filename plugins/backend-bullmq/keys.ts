@@ -1,0 +1,66 @@
+import { randomBytes } from 'node:crypto'
+
+// Where things live in Redis. BullMQ's own keys are "<prefix>:<queue>:<type>" and
+// "<prefix>:<queue>:<jobId>". Switchyard's keys live under "<prefix>::sy:", which no
+// BullMQ queue can own (a queue name cannot be empty), so the two never collide.
+
+export class Keys {
+  readonly own: string
+
+  constructor (readonly prefix: string) {
+    this.own = `${prefix}::sy:`
+  }
+
+  /** BullMQ's key base of one queue: every key of the queue starts with it */
+  queueBase (queue: string): string { return `${this.prefix}:${queue}:` }
+  queueKey (queue: string, type: string): string { return `${this.prefix}:${queue}:${type}` }
+
+  get queues (): string { return `${this.own}queues` }
+  /** task id -> queue, for the tasks Switchyard created */
+  get index (): string { return `${this.own}idx` }
+  get weights (): string { return `${this.own}weights` }
+  get globalPause (): string { return `${this.own}paused` }
+  get rateLimit (): string { return `${this.own}ratelimit` }
+  get rateWindow (): string { return `${this.own}ratewindow` }
+  get leaders (): string { return `${this.own}leaders` }
+  leader (name: string): string { return `${this.own}leader:${name}` }
+  leaderFence (name: string): string { return `${this.own}leader-fence:${name}` }
+  get workers (): string { return `${this.own}workers` }
+  get workerExpiry (): string { return `${this.own}workers-expiry` }
+  get events (): string { return `${this.own}events` }
+  get audit (): string { return `${this.own}audit` }
+  get notify (): string { return `${this.own}notify` }
+  canceled (queue: string): string { return `${this.own}canceled:${queue}` }
+  /** ids of delayed jobs that are waiting out a retry backoff (BullMQ's delayed set mixes them with future runs) */
+  retry (queue: string): string { return `${this.own}retry:${queue}` }
+}
+
+// Task ids. A task Switchyard created is a BullMQ job whose id is the task id (the
+// index maps it to its queue, so it survives a move to another queue). A job some
+// other BullMQ producer created is named "<queue>:<jobId>": queue names cannot
+// contain ":", and Switchyard's own ids never do.
+
+export interface JobRef { queue: string, jobId: string }
+
+export function newTaskId (): string {
+  // time-ordered, never all digits (BullMQ refuses integer custom ids)
+  return `t${Date.now().toString(36)}${randomBytes(8).toString('hex')}`
+}
+
+/** the task id owning an idempotency key: enqueueing the same key twice names the same job */
+export function keyedTaskId (key: string): string {
+  return `k${Buffer.from(key, 'utf8').toString('base64url')}`
+}
+
+export function foreignTaskId (queue: string, jobId: string): string {
+  return `${queue}:${jobId}`
+}
+
+export function parseForeignId (id: string): JobRef | null {
+  const at = id.indexOf(':')
+  if (at <= 0 || at === id.length - 1) return null
+  return { queue: id.slice(0, at), jobId: id.slice(at + 1) }
+}
+
+/** Switchyard's metadata rides in job opts under this key, so plain BullMQ code ignores it */
+export const META = 'sy'

@@ -1,0 +1,200 @@
+import type { Redis } from 'ioredis'
+import {
+  Errors, MAX_LIST_LIMIT,
+  type AuditEvent, type AuditInput, type CoordinationState, type EventInput, type LeaderAcquireResult, type LeaderLock,
+  type ListAuditRequest, type RateLimit, type ReadEventsRequest, type StoredEvent, type WorkerInfo
+} from 'switchyard'
+import type { Keys } from './keys.ts'
+import { runPlainScript } from './scripts.ts'
+
+// What BullMQ has no notion of (global pause, rate limit, leader locks, worker
+// registry, event log, audit) lives in Switchyard's own keys beside the queues.
+// Events and audit are Redis streams: stream ids are time-ordered on the Redis
+// clock and strictly increasing, which is what SSE resumption needs.
+
+const clampLimit = (limit: number): number => Math.max(0, Math.min(Math.trunc(limit), MAX_LIST_LIMIT))
+const timeOfStreamId = (id: string): number => Number(id.slice(0, id.indexOf('-')))
+const STREAM_ID = /^\d+-\d+$/
+
+function assertStreamId (field: string, id: string): void {
+  if (!STREAM_ID.test(id)) throw Errors.validation(`${field}: not an id this backend issued`, { details: { field } })
+}
+
+export class OwnState {
+  constructor (
+    private readonly redis: Redis,
+    private readonly keys: Keys,
+    private readonly limits: { maxEvents: number, maxAudit: number }
+  ) {}
+
+  // --- coordination --------------------------------------------------------------
+  async setGlobalPause (paused: boolean): Promise<void> {
+    if (paused) await this.redis.set(this.keys.globalPause, '1')
+    else await this.redis.del(this.keys.globalPause)
+  }
+
+  async isGloballyPaused (): Promise<boolean> {
+    return (await this.redis.exists(this.keys.globalPause)) === 1
+  }
+
+  async coordinationState (): Promise<CoordinationState> {
+    const [paused, rate, names] = await Promise.all([
+      this.isGloballyPaused(),
+      this.redis.hmget(this.keys.rateLimit, 'limit', 'windowMs'),
+      this.redis.srandmember(this.keys.leaders, 1000)
+    ])
+    const leaders: LeaderLock[] = []
+    if (names.length > 0) {
+      const pipeline = this.redis.pipeline()
+      for (const name of names) pipeline.hmget(this.keys.leader(name), 'holder', 'token', 'expiresAt')
+      pipeline.time()
+      const replies = (await pipeline.exec()) ?? []
+      const [seconds, micros] = replies[replies.length - 1]?.[1] as [string, string]
+      const now = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000)
+      names.forEach((name, i) => {
+        const [holder, token, expiresAt] = replies[i]?.[1] as Array<string | null>
+        if (holder != null && token != null && expiresAt != null && Number(expiresAt) > now) {
+          leaders.push({ name, holder, token: Number(token), expiresAt: Number(expiresAt) })
+        }
+      })
+      leaders.sort((a, b) => a.name.localeCompare(b.name))
+    }
+    const rateLimit = rate[0] != null && rate[1] != null ? { limit: Number(rate[0]), windowMs: Number(rate[1]) } : null
+    return { globalPaused: paused, rateLimit, leaders }
+  }
+
+  async acquireLeader (name: string, holder: string, ttlMs: number): Promise<LeaderAcquireResult> {
+    if (name.length === 0) throw Errors.validation('name: must not be empty', { details: { field: 'name' } })
+    if (holder.length === 0) throw Errors.validation('holder: must not be empty', { details: { field: 'holder' } })
+    if (!Number.isInteger(ttlMs) || ttlMs < 1) throw Errors.validation('ttlMs: must be a positive integer', { details: { field: 'ttlMs' } })
+    const [acquired, current, token, expiresAt] = await runPlainScript(this.redis, 'leader-acquire',
+      [this.keys.leader(name), this.keys.leaderFence(name), this.keys.leaders], [name, holder, ttlMs]) as [number, string, number, number]
+    return { acquired: acquired === 1, lock: { name, holder: current, token: Number(token), expiresAt: Number(expiresAt) } }
+  }
+
+  async releaseLeader (name: string, holder: string, token: number): Promise<boolean> {
+    return (await runPlainScript(this.redis, 'leader-release', [this.keys.leader(name)], [holder, String(token)])) === 1
+  }
+
+  async setRateLimit (limit: RateLimit | null): Promise<void> {
+    if (limit === null) {
+      await this.redis.del(this.keys.rateLimit)
+      return
+    }
+    if (!Number.isInteger(limit.limit) || limit.limit < 0) throw Errors.validation('rateLimit.limit: must be an integer >= 0', { details: { field: 'rateLimit.limit' } })
+    if (!Number.isInteger(limit.windowMs) || limit.windowMs < 1) throw Errors.validation('rateLimit.windowMs: must be a positive integer', { details: { field: 'rateLimit.windowMs' } })
+    await this.redis.hset(this.keys.rateLimit, 'limit', limit.limit, 'windowMs', limit.windowMs)
+  }
+
+  async takeRatePermits (n: number): Promise<number> {
+    if (!Number.isInteger(n) || n < 0) throw Errors.validation('n: must be an integer >= 0', { details: { field: 'n' } })
+    if (n === 0) return 0
+    return Number(await runPlainScript(this.redis, 'rate-permits', [this.keys.rateLimit, this.keys.rateWindow], [n]))
+  }
+
+  // --- workers ---------------------------------------------------------------------
+  async heartbeatWorker (info: WorkerInfo, ttlMs: number): Promise<void> {
+    if (!Number.isInteger(ttlMs) || ttlMs < 1) throw Errors.validation('ttlMs: must be a positive integer', { details: { field: 'ttlMs' } })
+    await runPlainScript(this.redis, 'workers', [this.keys.workers, this.keys.workerExpiry], ['beat', info.id, JSON.stringify(info), ttlMs])
+  }
+
+  async listWorkers (): Promise<WorkerInfo[]> {
+    const raw = await runPlainScript(this.redis, 'workers', [this.keys.workers, this.keys.workerExpiry], ['list']) as Array<string | null>
+    return raw.flatMap(json => json === null ? [] : [JSON.parse(json) as WorkerInfo]).sort((a, b) => a.id.localeCompare(b.id))
+  }
+
+  async removeWorker (id: string): Promise<void> {
+    await this.redis.multi().hdel(this.keys.workers, id).zrem(this.keys.workerExpiry, id).exec()
+  }
+
+  // --- event log ---------------------------------------------------------------------
+  async appendEvents (events: EventInput[]): Promise<StoredEvent[]> {
+    if (events.length === 0) return []
+    const multi = this.redis.multi()
+    for (const event of events) {
+      multi.xadd(this.keys.events, 'MAXLEN', '~', this.limits.maxEvents, '*', 't', event.type, 'd', JSON.stringify(event.data ?? null))
+    }
+    multi.publish(this.keys.notify, 'events')
+    const replies = (await multi.exec()) ?? []
+    return events.map((event, i) => {
+      const [err, id] = replies[i] ?? [null, null]
+      if (err !== null) throw err
+      return { id: id as string, type: event.type, time: timeOfStreamId(id as string), data: event.data ?? null }
+    })
+  }
+
+  async readEvents (req: ReadEventsRequest): Promise<StoredEvent[]> {
+    const limit = clampLimit(req.limit)
+    if (limit === 0) return []
+    if (req.afterId !== null) assertStreamId('afterId', req.afterId)
+    const start = req.afterId === null ? '-' : `(${req.afterId}`
+    const entries = await this.redis.xrange(this.keys.events, start, '+', 'COUNT', limit)
+    return entries.map(([id, fields]) => {
+      const f = fieldMap(fields)
+      return { id, type: f.t ?? '', time: timeOfStreamId(id), data: JSON.parse(f.d ?? 'null') as unknown }
+    })
+  }
+
+  async subscribeEvents (listener: () => void): Promise<() => Promise<void>> {
+    const subscriber = this.redis.duplicate()
+    subscriber.on('message', () => listener())
+    subscriber.on('error', () => {})
+    await subscriber.subscribe(this.keys.notify)
+    return async () => {
+      subscriber.removeAllListeners('message')
+      await subscriber.quit().catch(() => subscriber.disconnect())
+    }
+  }
+
+  // --- audit ---------------------------------------------------------------------------
+  async appendAudit (event: AuditInput): Promise<AuditEvent> {
+    const body = JSON.stringify(event)
+    const id = await this.redis.xadd(this.keys.audit, 'MAXLEN', '~', this.limits.maxAudit, '*', 'e', body) as string
+    return { ...(JSON.parse(body) as AuditInput), id, time: timeOfStreamId(id) }
+  }
+
+  async listAudit (req: ListAuditRequest): Promise<AuditEvent[]> {
+    const limit = clampLimit(req.limit)
+    if (limit === 0) return []
+    if (req.beforeId !== undefined) assertStreamId('beforeId', req.beforeId)
+    const out: AuditEvent[] = []
+    let end = req.beforeId === undefined ? '+' : `(${req.beforeId}`
+    const start = req.since === undefined ? '-' : `${Math.max(0, Math.trunc(req.since))}-0`
+    // filters are applied while walking back; the walk is bounded by the stream's own cap
+    for (let scanned = 0; out.length < limit && scanned < this.limits.maxAudit + 1000;) {
+      const page = await this.redis.xrevrange(this.keys.audit, end, start, 'COUNT', 500)
+      if (page.length === 0) break
+      scanned += page.length
+      for (const [id, fields] of page) {
+        const input = JSON.parse(fieldMap(fields).e ?? '{}') as AuditInput
+        if (req.action !== undefined && input.action !== req.action) continue
+        if (req.target !== undefined && input.target !== req.target) continue
+        out.push({ ...input, id, time: timeOfStreamId(id) })
+        if (out.length >= limit) break
+      }
+      end = `(${page[page.length - 1]?.[0] as string}`
+    }
+    return out
+  }
+
+  async pruneAudit (req: { maxCount?: number, maxAgeMs?: number }): Promise<number> {
+    let removed = 0
+    if (req.maxCount !== undefined) {
+      if (!Number.isInteger(req.maxCount) || req.maxCount < 0) throw Errors.validation('maxCount: must be an integer >= 0', { details: { field: 'maxCount' } })
+      removed += await this.redis.xtrim(this.keys.audit, 'MAXLEN', req.maxCount)
+    }
+    if (req.maxAgeMs !== undefined) {
+      if (!Number.isInteger(req.maxAgeMs) || req.maxAgeMs < 0) throw Errors.validation('maxAgeMs: must be an integer >= 0', { details: { field: 'maxAgeMs' } })
+      const [seconds, micros] = await this.redis.time()
+      const now = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000)
+      removed += await this.redis.xtrim(this.keys.audit, 'MINID', `${now - req.maxAgeMs}-0`)
+    }
+    return removed
+  }
+}
+
+function fieldMap (fields: string[]): Record<string, string> {
+  const map: Record<string, string> = {}
+  for (let i = 0; i + 1 < fields.length; i += 2) map[fields[i] as string] = fields[i + 1] as string
+  return map
+}

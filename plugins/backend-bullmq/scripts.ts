@@ -1,0 +1,39 @@
+import { readFileSync } from 'node:fs'
+import type { Redis } from 'ioredis'
+
+// Switchyard's Lua scripts, defined once per connection as ioredis commands (EVALSHA
+// with a fallback to EVAL). Task scripts share prelude.lua, which derives a job's
+// state from BullMQ's structures.
+
+const dir = new URL('./lua/', import.meta.url)
+const read = (name: string): string => readFileSync(new URL(name, dir), 'utf8')
+const prelude = read('prelude.lua')
+
+const TASK_SCRIPTS = ['get', 'cancel', 'requeue', 'delete', 'recover', 'release', 'extend', 'mark-leased'] as const
+const PLAIN_SCRIPTS = { 'leader-acquire': 3, 'leader-release': 1, 'rate-permits': 2, workers: 2 } as const
+
+type TaskScript = typeof TASK_SCRIPTS[number]
+type PlainScript = keyof typeof PLAIN_SCRIPTS
+type Arg = string | number
+
+const commandName = (name: string): string => `sy_${name.replace(/-/g, '_')}`
+
+export function defineScripts (redis: Redis): void {
+  for (const name of TASK_SCRIPTS) {
+    redis.defineCommand(commandName(name), { numberOfKeys: 0, lua: `${prelude}\n${read(`${name}.lua`)}` })
+  }
+  for (const [name, numberOfKeys] of Object.entries(PLAIN_SCRIPTS)) {
+    redis.defineCommand(commandName(name), { numberOfKeys, lua: read(`${name}.lua`) })
+  }
+}
+
+type Runner = Record<string, (...args: Arg[]) => Promise<unknown>>
+
+/** Runs a task script: (queue key base, own key base, queue, job id, ...rest). */
+export function runTaskScript (redis: Redis, name: TaskScript, args: Arg[]): Promise<unknown> {
+  return (redis as unknown as Runner)[commandName(name)]!(...args)
+}
+
+export function runPlainScript (redis: Redis, name: PlainScript, keys: string[], args: Arg[]): Promise<unknown> {
+  return (redis as unknown as Runner)[commandName(name)]!(...keys, ...args)
+}

@@ -1,0 +1,249 @@
+import type { Redis } from 'ioredis'
+import { Errors, MAX_LIST_LIMIT, TASK_STATES, type DLQStats, type ListTasksRequest, type QueueStats, type Task, type TaskPage, type TaskState } from 'switchyard'
+import type { Keys } from './keys.ts'
+import { matchesQuery, taskFromHash } from './task-view.ts'
+
+// Listing and counting over BullMQ's structures. Every state lives in one list or
+// sorted set per queue, so counts are one LLEN/ZCARD each (one MULTI for every queue)
+// and a page of one state in one queue is a range read. Handler and text filters have
+// no index in BullMQ: they examine at most `scanLimit` jobs per structure.
+
+type Structure = 'active' | 'wait' | 'paused' | 'prioritized' | 'delayed' | 'completed' | 'failed' | 'canceled'
+
+const STRUCTURES_OF: Record<TaskState, Structure[]> = {
+  processing: ['active'],
+  ready: ['wait', 'paused', 'prioritized'],
+  scheduled: ['delayed'],
+  retrying: ['delayed'],
+  succeeded: ['completed'],
+  dead: ['failed'],
+  canceled: ['canceled']
+}
+const ALL_STRUCTURES: Structure[] = ['active', 'wait', 'paused', 'prioritized', 'delayed', 'completed', 'failed', 'canceled']
+const FINISHED_STRUCTURES = new Set<Structure>(['completed', 'failed', 'canceled'])
+const STATE_OF: Partial<Record<Structure, TaskState>> = {
+  active: 'processing', wait: 'ready', paused: 'ready', prioritized: 'ready', completed: 'succeeded', failed: 'dead', canceled: 'canceled'
+}
+/** largest offset honoured by lists that merge several structures */
+const MAX_MERGE_WINDOW = 20_000
+
+interface Candidate { queue: string, structure: Structure, jobId: string, score: number | null, seq: number }
+interface Counted { counts: Record<Structure | 'retrying', number>, weight: number | null, paused: boolean }
+
+export class TaskLister {
+  constructor (
+    private readonly redis: Redis,
+    private readonly keys: Keys,
+    private readonly scanLimit: number,
+    private readonly taskIdsOf: (queue: string, jobIds: string[]) => Promise<string[]>
+  ) {}
+
+  private structureKey (queue: string, structure: Structure): string {
+    return structure === 'canceled' ? this.keys.canceled(queue) : this.keys.queueKey(queue, structure)
+  }
+
+  private async counts (queues: string[]): Promise<Counted[]> {
+    if (queues.length === 0) return []
+    const multi = this.redis.multi()
+    for (const queue of queues) {
+      const key = (s: Structure): string => this.structureKey(queue, s)
+      multi.llen(key('active')).llen(key('wait')).llen(key('paused')).zcard(key('prioritized')).zcard(key('delayed'))
+        .zcard(key('completed')).zcard(key('failed')).zcard(key('canceled'))
+        .call('ZINTERCARD', '2', key('delayed'), this.keys.retry(queue))
+        .hexists(this.keys.queueKey(queue, 'meta'), 'paused')
+    }
+    multi.hmget(this.keys.weights, ...queues)
+    const replies = (await multi.exec()) ?? []
+    const values = replies.map(([err, value]) => {
+      if (err !== null) throw err
+      return value
+    })
+    const weights = values[values.length - 1] as Array<string | null>
+    return queues.map((_, i) => {
+      const n = values.slice(i * 10, i * 10 + 10).map(v => Number(v))
+      const [active, wait, paused, prioritized, delayed, completed, failed, canceled, retrying, isPaused] = n as [number, number, number, number, number, number, number, number, number, number]
+      const weight = weights[i]
+      return {
+        counts: { active, wait, paused, prioritized, delayed, completed, failed, canceled, retrying },
+        weight: weight == null ? null : Number(weight),
+        paused: isPaused === 1
+      }
+    })
+  }
+
+  async queueStats (queues: string[]): Promise<QueueStats[]> {
+    const counted = await this.counts(queues)
+    return queues.map((name, i) => {
+      const { counts: c, weight, paused } = counted[i] as Counted
+      return {
+        name,
+        ready: c.wait + c.paused + c.prioritized,
+        scheduled: c.delayed - c.retrying,
+        processing: c.active,
+        retrying: c.retrying,
+        dead: c.failed,
+        succeeded: c.completed,
+        canceled: c.canceled,
+        weight,
+        paused
+      }
+    })
+  }
+
+  async dlqStats (queues: string[]): Promise<DLQStats> {
+    const stats: DLQStats = { total: 0, byQueue: {}, byHandler: {}, oldestFailedAt: null, newestFailedAt: null }
+    if (queues.length === 0) return stats
+    const multi = this.redis.multi()
+    for (const queue of queues) {
+      const failed = this.keys.queueKey(queue, 'failed')
+      multi.zcard(failed).zrange(failed, 0, 0, 'WITHSCORES').zrange(failed, -1, -1, 'WITHSCORES')
+    }
+    const replies = ((await multi.exec()) ?? []).map(([err, value]) => { if (err !== null) throw err; return value })
+    let budget = this.scanLimit
+    for (const [i, queue] of queues.entries()) {
+      const count = Number(replies[i * 3])
+      if (count === 0) continue
+      stats.total += count
+      stats.byQueue[queue] = count
+      const oldest = Number((replies[i * 3 + 1] as string[])[1])
+      const newest = Number((replies[i * 3 + 2] as string[])[1])
+      stats.oldestFailedAt = stats.oldestFailedAt === null ? oldest : Math.min(stats.oldestFailedAt, oldest)
+      stats.newestFailedAt = stats.newestFailedAt === null ? newest : Math.max(stats.newestFailedAt, newest)
+      if (budget <= 0) continue
+      // handlers have no index: the newest dead jobs, up to the scan limit, are counted
+      const jobIds = await this.redis.zrevrange(this.keys.queueKey(queue, 'failed'), 0, Math.min(count, budget) - 1)
+      budget -= jobIds.length
+      const names = this.redis.pipeline()
+      for (const jobId of jobIds) names.hget(this.keys.queueBase(queue) + jobId, 'name')
+      for (const [, name] of (await names.exec()) ?? []) {
+        if (typeof name === 'string') stats.byHandler[name] = (stats.byHandler[name] ?? 0) + 1
+      }
+    }
+    return stats
+  }
+
+  async list (req: ListTasksRequest, queuesPromise: Promise<string[]>, oldestFirst: boolean): Promise<TaskPage> {
+    if (req.state !== undefined && !TASK_STATES.includes(req.state)) {
+      throw Errors.validation(`state: must be one of ${TASK_STATES.join(', ')}`, { details: { field: 'state' } })
+    }
+    const limit = Math.min(Math.max(0, Math.trunc(req.limit)), MAX_LIST_LIMIT)
+    const offset = Math.max(0, Math.trunc(req.offset))
+    const queues = await queuesPromise
+    const filtered = (req.handler !== undefined && req.handler !== '') || (req.query !== undefined && req.query !== '')
+    const counted = filtered ? null : await this.counts(queues)
+    const total = counted === null ? null : counted.reduce((sum, { counts: c }) => sum + countOf(c, req.state), 0)
+    if (limit === 0 || queues.length === 0) return { tasks: [], total }
+    if (!filtered && queues.length === 1 && req.state !== undefined && req.state !== 'scheduled' && req.state !== 'retrying') {
+      return { tasks: await this.pageOfOne(queues[0] as string, req.state, offset, limit, oldestFirst), total }
+    }
+    if (offset > MAX_MERGE_WINDOW) throw Errors.validation(`offset: at most ${MAX_MERGE_WINDOW} when listing across states or queues`, { details: { field: 'offset' } })
+    // a structure's range order is its run order, not creation order: without a state
+    // (newest first) or with a filter, each structure is examined up to the scan limit
+    const window = filtered || req.state === undefined ? Math.max(this.scanLimit, offset + limit) : offset + limit
+    const structures = req.state === undefined ? ALL_STRUCTURES : STRUCTURES_OF[req.state]
+    const candidates: Candidate[] = []
+    for (const queue of queues) {
+      for (const structure of structures) candidates.push(...await this.range(queue, structure, 0, window, oldestFirst))
+    }
+    let tasks = await this.load(candidates)
+    if (req.state !== undefined) tasks = tasks.filter(t => t.task.state === req.state)
+    if (req.handler !== undefined && req.handler !== '') tasks = tasks.filter(t => t.task.handler === req.handler)
+    if (req.query !== undefined && req.query !== '') tasks = tasks.filter(t => matchesQuery(t.task, req.query as string))
+    tasks.sort(orderFor(req.state, oldestFirst))
+    return { tasks: tasks.slice(offset, offset + limit).map(t => t.task), total }
+  }
+
+  /** one state of one queue: its structures read back to back, in run or finish order */
+  private async pageOfOne (queue: string, state: TaskState, offset: number, limit: number, oldestFirst: boolean): Promise<Task[]> {
+    const structures = STRUCTURES_OF[state]
+    const lengths = await this.redis.multi(structures.map(s => [s === 'prioritized' || s === 'completed' || s === 'failed' || s === 'canceled' ? 'zcard' : 'llen', this.structureKey(queue, s)])).exec()
+    const candidates: Candidate[] = []
+    let skip = offset
+    let want = limit
+    for (const [i, structure] of structures.entries()) {
+      const length = Number(lengths?.[i]?.[1] ?? 0)
+      if (skip >= length) { skip -= length; continue }
+      const part = await this.range(queue, structure, skip, Math.min(want, length - skip), oldestFirst)
+      candidates.push(...part)
+      want -= part.length
+      skip = 0
+      if (want <= 0) break
+    }
+    return (await this.load(candidates)).map(t => t.task)
+  }
+
+  /** `count` ids of one structure from `start`, in the order the structure serves them */
+  private async range (queue: string, structure: Structure, start: number, count: number, oldestFirst: boolean): Promise<Candidate[]> {
+    if (count <= 0) return []
+    const key = this.structureKey(queue, structure)
+    const end = start + count - 1
+    let ids: string[]
+    let scores: Array<number | null>
+    if (structure === 'active' || structure === 'wait' || structure === 'paused') {
+      // BullMQ pushes on the left and takes from the right: the right end runs first
+      ids = structure === 'active' ? await this.redis.lrange(key, start, end) : (await this.redis.lrange(key, -end - 1, -start - 1)).reverse()
+      scores = ids.map(() => null)
+    } else {
+      const newestFirst = FINISHED_STRUCTURES.has(structure) && !oldestFirst
+      const flat = newestFirst ? await this.redis.zrevrange(key, start, end, 'WITHSCORES') : await this.redis.zrange(key, start, end, 'WITHSCORES')
+      ids = []
+      scores = []
+      for (let i = 0; i + 1 < flat.length; i += 2) { ids.push(flat[i] as string); scores.push(Number(flat[i + 1])) }
+    }
+    return ids.filter(id => !id.startsWith('0:')).map((jobId, i) => ({ queue, structure, jobId, score: scores[i] ?? null, seq: start + i }))
+  }
+
+  private async load (candidates: Candidate[]): Promise<Array<{ task: Task, candidate: Candidate }>> {
+    const out: Array<{ task: Task, candidate: Candidate }> = []
+    for (let i = 0; i < candidates.length; i += 1000) {
+      const chunk = candidates.slice(i, i + 1000)
+      const pipeline = this.redis.pipeline()
+      for (const c of chunk) pipeline.hgetall(this.keys.queueBase(c.queue) + c.jobId)
+      const hashes = (await pipeline.exec()) ?? []
+      const byQueue = new Map<string, string[]>()
+      for (const c of chunk) byQueue.set(c.queue, [...(byQueue.get(c.queue) ?? []), c.jobId])
+      const taskIds = new Map<string, string>()
+      for (const [queue, jobIds] of byQueue) {
+        const ids = await this.taskIdsOf(queue, jobIds)
+        jobIds.forEach((jobId, j) => taskIds.set(`${queue}\n${jobId}`, ids[j] as string))
+      }
+      chunk.forEach((c, j) => {
+        const hash = hashes[j]?.[1] as Record<string, string> | undefined
+        if (hash === undefined || Object.keys(hash).length === 0) return
+        const state = STATE_OF[c.structure] ?? (Number(hash.ats ?? 0) > 0 ? 'retrying' : 'scheduled')
+        const id = taskIds.get(`${c.queue}\n${c.jobId}`) as string
+        out.push({ task: taskFromHash(id, c.queue, state, hash, c.structure === 'delayed' ? c.score : null), candidate: c })
+      })
+    }
+    return out
+  }
+}
+
+function countOf (c: Counted['counts'], state: TaskState | undefined): number {
+  switch (state) {
+    case undefined: return c.active + c.wait + c.paused + c.prioritized + c.delayed + c.completed + c.failed + c.canceled
+    case 'processing': return c.active
+    case 'ready': return c.wait + c.paused + c.prioritized
+    case 'scheduled': return c.delayed - c.retrying
+    case 'retrying': return c.retrying
+    case 'succeeded': return c.completed
+    case 'dead': return c.failed
+    case 'canceled': return c.canceled
+  }
+}
+
+type Ordered = { task: Task, candidate: Candidate }
+
+function orderFor (state: TaskState | undefined, oldestFirst: boolean): (a: Ordered, b: Ordered) => number {
+  const dir = oldestFirst ? 1 : -1
+  switch (state) {
+    case 'succeeded': case 'dead': case 'canceled':
+      return (a, b) => dir * ((a.task.finishedAt ?? 0) - (b.task.finishedAt ?? 0)) || a.candidate.seq - b.candidate.seq
+    case 'ready':
+      return (a, b) => (b.task.priority - a.task.priority) || (a.task.createdAt - b.task.createdAt) || a.candidate.seq - b.candidate.seq
+    case 'scheduled': case 'retrying':
+      return (a, b) => (a.task.runAt - b.task.runAt) || a.candidate.seq - b.candidate.seq
+    default:
+      return (a, b) => dir * (a.task.createdAt - b.task.createdAt) || a.task.id.localeCompare(b.task.id) * dir
+  }
+}
