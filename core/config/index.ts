@@ -1,0 +1,8 @@
+export { loadConfig, type LoadConfigOptions } from './load.ts'
+export { configCheck, maskSecrets } from './check.ts'
+export { ConfigError } from './errors.ts'
+export { ConfigSchema, configFileJsonSchema, BUILTIN_PLUGINS, type DefaultedConfig } from './schema.ts'
+export { ENV_OVERRIDES } from './env.ts'
+export { schemaProblems, formatProblem, type Problem } from './problems.ts'
+export { parseDuration, parseByteSize } from './units.ts'
+export type * from './types.ts'

@@ -1,0 +1,141 @@
+// From a validated config (defaults filled, still in the file's spelling) to the
+// ResolvedConfig code uses: units converted, paths absolute, absent values null.
+// Also the checks a schema cannot express: minimums of durations and rules that
+// relate two keys.
+import { isAbsolute, resolve } from 'node:path'
+import type { TSchema } from 'typebox'
+import { MIN_MS_KEY, UNIT_KEY, type DefaultedConfig } from './schema.ts'
+import { formatPath, type Problem } from './problems.ts'
+import { parseByteSize, parseDuration } from './units.ts'
+import type { AdminRole, LogLevel, PluginSpec, ResolvedConfig } from './types.ts'
+
+const MAX_TASK_TIMEOUT_MS = 7 * 86_400_000
+
+/** Fills `problems` with durations below their field's minimum (schema annotation x-min-ms). */
+export function durationMinimumProblems (schema: TSchema, value: unknown, segments: string[] = []): Problem[] {
+  const node = schema as Record<string, unknown>
+  if (node[UNIT_KEY] === 'duration') {
+    const ms = parseDuration(value)
+    const min = typeof node[MIN_MS_KEY] === 'number' ? node[MIN_MS_KEY] : 0
+    return ms !== null && ms < min ? [{ path: formatPath(segments), reason: `must be at least ${min}ms, got ${JSON.stringify(value)}` }] : []
+  }
+  const properties = node.properties as Record<string, TSchema> | undefined
+  if (properties === undefined || value === null || typeof value !== 'object') return []
+  return Object.entries(properties).flatMap(([key, child]) =>
+    key in value ? durationMinimumProblems(child, (value as Record<string, unknown>)[key], [...segments, key]) : [])
+}
+
+function ms (value: string | number): number {
+  return parseDuration(value) as number
+}
+
+function optionalMs (value: string | number | undefined): number | null {
+  return value === undefined ? null : ms(value)
+}
+
+/** Rules between keys; run on a config that passed the schema. */
+export function crossFieldProblems (input: DefaultedConfig): Problem[] {
+  const problems: Problem[] = []
+  const worker = input.worker
+  if (ms(worker.leaseRenewInterval) >= ms(worker.leaseTimeout)) {
+    problems.push({ path: 'worker.leaseRenewInterval', reason: `must be shorter than worker.leaseTimeout (${String(worker.leaseRenewInterval)} is not below ${String(worker.leaseTimeout)})` })
+  }
+  if (ms(worker.retry.maxDelay) < ms(worker.retry.baseDelay)) {
+    problems.push({ path: 'worker.retry.maxDelay', reason: `must not be below worker.retry.baseDelay (${String(worker.retry.baseDelay)})` })
+  }
+  if (worker.batchSize !== undefined && worker.batchSize > worker.concurrency) {
+    problems.push({ path: 'worker.batchSize', reason: `must not exceed worker.concurrency (${worker.concurrency}), got ${worker.batchSize}` })
+  }
+  if (ms(input.tasks.timeout) > MAX_TASK_TIMEOUT_MS) {
+    problems.push({ path: 'tasks.timeout', reason: `must be at most 7d, got ${JSON.stringify(input.tasks.timeout)}` })
+  }
+  if (input.admin.requireApproval === true && input.admin.approvalToken === undefined) {
+    problems.push({ path: 'admin.approvalToken', reason: 'required when admin.requireApproval is true (set it or WORKER_ADMIN_APPROVAL_TOKEN)' })
+  }
+  return problems
+}
+
+function isPathSpecifier (name: string): boolean {
+  return name.startsWith('./') || name.startsWith('../') || isAbsolute(name)
+}
+
+function resolvePlugins (plugins: DefaultedConfig['plugins'], configDir: string, dataDir: string): PluginSpec[] {
+  if (plugins === undefined) {
+    return [{ name: 'backend-postgres', options: { embedded: { dataDir: resolve(dataDir, 'pglite') } } }]
+  }
+  return plugins.map(spec => ({
+    name: isPathSpecifier(spec.name) ? resolve(configDir, spec.name) : spec.name,
+    options: spec.options ?? {}
+  }))
+}
+
+function optionalPath (configDir: string, value: string | undefined): string | null {
+  return value === undefined ? null : resolve(configDir, value)
+}
+
+/** `input` must have passed the schema with defaults applied. */
+export function resolveConfig (input: DefaultedConfig, configDir: string, fromFile: boolean): ResolvedConfig {
+  const dataDir = resolve(configDir, input.dataDir)
+  const { worker, admin } = input
+  const queues: Record<string, { weight: number }> = { [input.defaultQueue]: { weight: 1 } }
+  for (const [name, queue] of Object.entries(input.queues)) queues[name] = { weight: queue.weight ?? 1 }
+  const concurrency = worker.concurrency
+  return {
+    dataDir,
+    log: { level: input.log.level as LogLevel },
+    plugins: resolvePlugins(input.plugins, configDir, dataDir),
+    handlers: input.handlers.map(path => resolve(configDir, path)),
+    defaultQueue: input.defaultQueue,
+    queues,
+    tasks: { maxAttempts: input.tasks.maxAttempts, timeoutMs: ms(input.tasks.timeout), priority: input.tasks.priority },
+    worker: {
+      enabled: worker.enabled,
+      queues: worker.queues ?? null,
+      concurrency,
+      batchSize: worker.batchSize ?? concurrency,
+      leaseTimeoutMs: ms(worker.leaseTimeout),
+      leaseRenewIntervalMs: ms(worker.leaseRenewInterval),
+      pollIntervalMs: ms(worker.pollInterval),
+      recoveryIntervalMs: ms(worker.recoveryInterval),
+      heartbeatIntervalMs: ms(worker.heartbeatInterval),
+      shutdownGraceMs: ms(worker.shutdownGrace),
+      retry: {
+        baseDelayMs: ms(worker.retry.baseDelay),
+        maxDelayMs: ms(worker.retry.maxDelay),
+        factor: worker.retry.factor,
+        jitter: worker.retry.jitter
+      },
+      rateLimit: worker.rateLimit === undefined ? null : { limit: worker.rateLimit.limit, windowMs: ms(worker.rateLimit.window) }
+    },
+    demo: { enabled: input.demo.enabled ?? !fromFile, intervalMs: ms(input.demo.interval) },
+    admin: {
+      grpcAddr: admin.grpcAddr,
+      grpcTarget: admin.grpcTarget ?? null,
+      httpAddr: admin.httpAddr,
+      tls: {
+        cert: optionalPath(configDir, admin.tls.cert),
+        key: optionalPath(configDir, admin.tls.key),
+        ca: optionalPath(configDir, admin.tls.ca)
+      },
+      readOnly: admin.readOnly,
+      requireApproval: admin.requireApproval,
+      approvalToken: admin.approvalToken ?? null,
+      roles: admin.roles === undefined ? null : { ...admin.roles as Record<string, AdminRole> },
+      requestTimeoutMs: ms(admin.requestTimeout),
+      bodyLimitBytes: parseByteSize(admin.bodyLimit) as number,
+      audit: {
+        eventLimit: admin.audit.eventLimit,
+        retentionMs: optionalMs(admin.audit.retention),
+        archiveDir: optionalPath(configDir, admin.audit.archiveDir),
+        archiveIntervalMs: ms(admin.audit.archiveInterval),
+        exportLimitMax: admin.audit.exportLimitMax
+      },
+      guardrails: {
+        replayLimitMax: admin.guardrails.replayLimitMax,
+        replayIdsMax: admin.guardrails.replayIdsMax,
+        scheduleRunMax: admin.guardrails.scheduleRunMax,
+        scheduleRunWindowMs: ms(admin.guardrails.scheduleRunWindow)
+      }
+    }
+  }
+}

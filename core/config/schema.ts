@@ -1,0 +1,199 @@
+// The config file's schema. It is the single source for validation, defaults, the
+// generated config/schema.json (editor completion) and the configuration docs, so
+// every key carries a description. Keys arrive with the feature that reads them:
+// a key that does nothing is not accepted.
+import { Type, type Static, type TSchema } from 'typebox'
+import { BYTE_SIZE_HINT, BYTE_SIZE_PATTERN, DURATION_HINT, DURATION_PATTERN } from './units.ts'
+
+/** Names end up in keys, URLs and metric labels; the same rule as enqueue applies. */
+export const NAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$'
+export const NAME_HINT = "must be 1-128 characters of letters, digits, '_', '.', ':' or '-', starting with a letter or digit"
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
+export const ADMIN_ROLES = ['viewer', 'operator', 'admin'] as const
+export const BUILTIN_PLUGINS = ['backend-postgres', 'backend-redis', 'backend-bullmq', 'audit-file', 'metrics'] as const
+
+// Annotations read by the error formatter and the resolver (JSON Schema ignores
+// unknown keywords, so they survive into schema.json harmlessly).
+export const UNIT_KEY = 'x-unit'
+export const HINT_KEY = 'x-hint'
+export const MIN_MS_KEY = 'x-min-ms'
+
+interface DurationOptions { description: string, default?: string, minMs?: number }
+
+/** A duration: "500ms", "30s", "1h30m", "7d" or a number of milliseconds. */
+export function Duration (options: DurationOptions) {
+  const { minMs = 1, ...rest } = options
+  return Type.Union([Type.String({ pattern: DURATION_PATTERN }), Type.Integer({ minimum: 0 })], {
+    ...rest, [UNIT_KEY]: 'duration', [HINT_KEY]: DURATION_HINT, [MIN_MS_KEY]: minMs
+  })
+}
+
+/** A byte size: "512kb", "64mb" (powers of 1024) or a number of bytes. */
+export function ByteSize (options: { description: string, default?: string | number }) {
+  return Type.Union([Type.String({ pattern: BYTE_SIZE_PATTERN }), Type.Integer({ minimum: 0 })], {
+    ...options, [UNIT_KEY]: 'bytes', [HINT_KEY]: BYTE_SIZE_HINT
+  })
+}
+
+const HOST_PORT_PATTERN = '^(?:\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9.-]+):[0-9]{1,5}$'
+
+function HostPort (description: string, defaultValue: string) {
+  return Type.String({ pattern: HOST_PORT_PATTERN, default: defaultValue, description, [HINT_KEY]: 'must be host:port, e.g. 127.0.0.1:8081 or [::1]:8081' })
+}
+
+function Name (description: string, defaultValue?: string) {
+  return Type.String({ pattern: NAME_PATTERN, description, [HINT_KEY]: NAME_HINT, ...(defaultValue === undefined ? {} : { default: defaultValue }) })
+}
+
+/** Objects reject unknown keys everywhere, so a typo is an error and not a silently ignored setting. */
+function Section<T extends Record<string, TSchema>> (properties: T, description: string) {
+  return Type.Object(properties, { additionalProperties: false, description, default: {} })
+}
+
+const PluginSpec = Type.Object({
+  name: Type.String({
+    minLength: 1,
+    description: `A built-in plugin (${BUILTIN_PLUGINS.join(', ')}), an npm package name, or a path starting with ./, ../ or / (relative to the config file's directory)`
+  }),
+  options: Type.Optional(Type.Record(Type.String(), Type.Unknown(), {
+    description: "Options for the plugin, validated by the plugin's own schema"
+  }))
+}, { additionalProperties: false, description: 'One plugin to load' })
+
+const Queue = Type.Object({
+  weight: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, description: 'Share of dequeues this queue gets relative to the others (default 1); an operator override stored in the backend wins' }))
+}, { additionalProperties: false, description: 'Settings of one queue' })
+
+const Tasks = Section({
+  maxAttempts: Type.Integer({ minimum: 1, maximum: 1000, default: 5, description: 'Attempts a task gets before it is dead-lettered, when enqueue does not say' }),
+  timeout: Duration({ default: '5m', description: 'How long one attempt may run before it is failed, when enqueue does not say (at most 7d)' }),
+  priority: Type.Integer({ minimum: -1000, maximum: 1000, default: 0, description: 'Priority when enqueue does not say; higher runs first within a queue' })
+}, 'Defaults applied to enqueued tasks')
+
+const Retry = Section({
+  baseDelay: Duration({ default: '1s', minMs: 0, description: 'Delay before the first retry' }),
+  maxDelay: Duration({ default: '1h', description: 'Upper bound of the retry delay' }),
+  factor: Type.Number({ minimum: 1, maximum: 100, default: 2, description: 'Each retry waits this many times longer than the previous one' }),
+  jitter: Type.Number({ minimum: 0, maximum: 1, default: 0.2, description: 'Random spread of each delay, as a fraction of it (0.2 = ±20%)' })
+}, 'Exponential backoff between attempts')
+
+const WorkerRateLimit = Type.Object({
+  limit: Type.Integer({ minimum: 1, description: 'Tasks started per window, cluster-wide' }),
+  window: Duration({ description: 'Length of the rate-limit window' })
+}, { additionalProperties: false, description: 'Cluster-wide cap on task starts; absent means unlimited' })
+
+const Worker = Section({
+  enabled: Type.Boolean({ default: true, description: 'Run a worker in this process' }),
+  queues: Type.Optional(Type.Array(Name('A queue name'), { minItems: 1, maxItems: 1000, description: 'Queues this worker takes tasks from; absent means every known queue' })),
+  concurrency: Type.Integer({ minimum: 1, maximum: 10_000, default: 10, description: 'Tasks run at the same time by this process' }),
+  batchSize: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, description: 'Tasks leased per backend call; absent means the concurrency' })),
+  leaseTimeout: Duration({ default: '30s', description: 'How long a lease lasts without renewal before another worker may recover the task' }),
+  leaseRenewInterval: Duration({ default: '10s', description: 'How often running tasks renew their lease; must be shorter than leaseTimeout' }),
+  pollInterval: Duration({ default: '1s', description: 'How often an idle worker looks for work when the backend cannot notify it' }),
+  recoveryInterval: Duration({ default: '5s', description: 'How often expired leases are recovered' }),
+  heartbeatInterval: Duration({ default: '5s', description: 'How often this worker reports itself as alive' }),
+  shutdownGrace: Duration({ default: '10s', minMs: 0, description: 'How long a graceful shutdown waits for running tasks before releasing them' }),
+  retry: Retry,
+  rateLimit: Type.Optional(WorkerRateLimit)
+}, 'The worker runtime of this process')
+
+const Demo = Section({
+  enabled: Type.Optional(Type.Boolean({ description: 'Register the demo handlers and enqueue a trickle of demo tasks; default true without a config file, false with one' })),
+  interval: Duration({ default: '2s', description: 'Time between demo tasks' })
+}, 'Built-in demo handlers that make the console show real movement')
+
+const Tls = Section({
+  cert: Type.Optional(Type.String({ minLength: 1, description: 'Path of the server certificate (PEM)' })),
+  key: Type.Optional(Type.String({ minLength: 1, description: 'Path of the server private key (PEM)' })),
+  ca: Type.Optional(Type.String({ minLength: 1, description: 'Path of the CA bundle (PEM) that client certificates must chain to' }))
+}, 'Mutual TLS for the admin listeners; absent paths use the generated development certificates')
+
+const Audit = Section({
+  eventLimit: Type.Integer({ minimum: 1, maximum: 10_000_000, default: 10_000, description: 'Audit events kept in the backend; older ones are pruned' }),
+  retention: Type.Optional(Duration({ description: 'Audit events older than this are pruned; absent means no age limit' })),
+  archiveDir: Type.Optional(Type.String({ minLength: 1, description: 'Directory audit events are archived to as JSONL before they are pruned' })),
+  archiveInterval: Duration({ default: '5s', description: 'How often audit events are archived and pruned' }),
+  exportLimitMax: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 10_000, description: 'Most audit events one export may return' })
+}, 'The audit trail of admin mutations')
+
+const Guardrails = Section({
+  replayLimitMax: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 1000, description: 'Most DLQ entries one ReplayDLQ call may replay' }),
+  replayIdsMax: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 1000, description: 'Most ids one ReplayDLQByID call may name' }),
+  scheduleRunMax: Type.Integer({ minimum: 1, maximum: 100_000, default: 10, description: 'Manual schedule runs allowed per scheduleRunWindow' }),
+  scheduleRunWindow: Duration({ default: '1m', description: 'Window over which scheduleRunMax is counted' })
+}, 'Caps on bulk admin actions')
+
+const Admin = Section({
+  grpcAddr: HostPort('host:port of the gRPC AdminService listener', '127.0.0.1:50052'),
+  grpcTarget: Type.Optional(Type.String({ minLength: 1, description: 'host:port of a remote AdminService; when set the gateway calls it instead of starting a local one' })),
+  httpAddr: HostPort('host:port of the HTTPS gateway listener', '127.0.0.1:8081'),
+  tls: Tls,
+  readOnly: Type.Boolean({ default: false, description: 'Refuse every mutation' }),
+  requireApproval: Type.Boolean({ default: false, description: 'Mutations need the X-Admin-Approval header carrying approvalToken' }),
+  approvalToken: Type.Optional(Type.String({ minLength: 1, description: 'The approval token; required when requireApproval is true' })),
+  roles: Type.Optional(Type.Record(Type.String(), Type.Enum([...ADMIN_ROLES]), {
+    propertyNames: { minLength: 1 },
+    description: 'Client certificate subject → role (viewer: read-only, operator: actions, admin: all); absent means every verified client is admin'
+  })),
+  requestTimeout: Duration({ default: '10s', description: 'Deadline of one admin request, backend calls included' }),
+  bodyLimit: ByteSize({ default: '1mb', description: 'Largest accepted HTTP request body' }),
+  audit: Audit,
+  guardrails: Guardrails
+}, 'The admin control plane: gRPC service, HTTP gateway, approval, audit')
+
+export const ConfigSchema = Type.Object({
+  dataDir: Type.String({ minLength: 1, default: '.switchyard', description: "Directory for local state (embedded database, generated certificates); relative to the config file's directory" }),
+  log: Section({
+    level: Type.Enum([...LOG_LEVELS], { default: 'info', description: 'Lowest log level written' })
+  }, 'Logging'),
+  plugins: Type.Optional(Type.Array(PluginSpec, {
+    maxItems: 100,
+    description: 'Plugins to load, in any order (dependencies load first); absent means the embedded Postgres backend (PGlite in <dataDir>/pglite)'
+  })),
+  handlers: Type.Array(Type.String({ minLength: 1 }), {
+    default: [],
+    maxItems: 1000,
+    description: "Modules that export task handlers, relative to the config file's directory"
+  }),
+  defaultQueue: Name('Queue of tasks enqueued without one', 'default'),
+  queues: Type.Record(Type.String(), Queue, {
+    default: {},
+    maxProperties: 1000,
+    propertyNames: { pattern: NAME_PATTERN, [HINT_KEY]: NAME_HINT },
+    description: 'Known queues by name'
+  }),
+  tasks: Tasks,
+  worker: Worker,
+  demo: Demo,
+  admin: Admin
+}, {
+  additionalProperties: false,
+  title: 'Switchyard configuration',
+  description: 'Configuration of a Switchyard process (YAML or JSON)'
+})
+
+/**
+ * The config after defaults are filled: what validation checks. Keys with a default
+ * are listed as required in the schema because validation runs after the defaults
+ * are applied; configFileJsonSchema() is the variant for files as written.
+ */
+export type DefaultedConfig = Static<typeof ConfigSchema>
+
+/** JSON Schema of the file as written (editor completion): keys with a default are optional. */
+export function configFileJsonSchema (): Record<string, unknown> {
+  const relax = (node: unknown): unknown => {
+    if (Array.isArray(node)) return node.map(relax)
+    if (node === null || typeof node !== 'object') return node
+    const out: Record<string, unknown> = {}
+    for (const [key, value] of Object.entries(node)) out[key] = relax(value)
+    const properties = out.properties as Record<string, Record<string, unknown>> | undefined
+    if (Array.isArray(out.required) && properties !== undefined) {
+      const required = (out.required as string[]).filter(key => !('default' in (properties[key] ?? {})))
+      if (required.length > 0) out.required = required
+      else delete out.required
+    }
+    return out
+  }
+  return { $schema: 'https://json-schema.org/draft/2020-12/schema', ...relax(ConfigSchema) as Record<string, unknown> }
+}

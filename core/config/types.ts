@@ -1,0 +1,96 @@
+// The configuration as code uses it: every default filled, durations in
+// milliseconds, byte sizes in bytes, paths absolute, "absent" spelled null.
+
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
+export type AdminRole = 'viewer' | 'operator' | 'admin'
+
+export interface PluginSpec {
+  /** built-in name, npm package name, or an absolute path (relative paths are resolved against the config dir) */
+  name: string
+  options: Record<string, unknown>
+}
+
+export interface ResolvedRetry {
+  baseDelayMs: number
+  maxDelayMs: number
+  factor: number
+  jitter: number
+}
+
+export interface ResolvedWorker {
+  enabled: boolean
+  /** null: every known queue */
+  queues: string[] | null
+  concurrency: number
+  batchSize: number
+  leaseTimeoutMs: number
+  leaseRenewIntervalMs: number
+  pollIntervalMs: number
+  recoveryIntervalMs: number
+  heartbeatIntervalMs: number
+  shutdownGraceMs: number
+  retry: ResolvedRetry
+  /** null: unlimited */
+  rateLimit: { limit: number, windowMs: number } | null
+}
+
+export interface ResolvedAdmin {
+  grpcAddr: string
+  /** set: the gateway calls this remote AdminService instead of starting one */
+  grpcTarget: string | null
+  httpAddr: string
+  /** absolute paths; null: use the generated development certificates */
+  tls: { cert: string | null, key: string | null, ca: string | null }
+  readOnly: boolean
+  requireApproval: boolean
+  approvalToken: string | null
+  /** certificate subject → role; null: every verified client is admin */
+  roles: Record<string, AdminRole> | null
+  requestTimeoutMs: number
+  bodyLimitBytes: number
+  audit: {
+    eventLimit: number
+    /** null: no age limit */
+    retentionMs: number | null
+    /** absolute path; null: no archive */
+    archiveDir: string | null
+    archiveIntervalMs: number
+    exportLimitMax: number
+  }
+  guardrails: {
+    replayLimitMax: number
+    replayIdsMax: number
+    scheduleRunMax: number
+    scheduleRunWindowMs: number
+  }
+}
+
+export interface ResolvedConfig {
+  /** absolute */
+  dataDir: string
+  log: { level: LogLevel }
+  plugins: PluginSpec[]
+  /** absolute module paths */
+  handlers: string[]
+  defaultQueue: string
+  /** every configured queue plus the default queue, each with its weight (default 1) */
+  queues: Record<string, { weight: number }>
+  tasks: { maxAttempts: number, timeoutMs: number, priority: number }
+  worker: ResolvedWorker
+  demo: { enabled: boolean, intervalMs: number }
+  admin: ResolvedAdmin
+}
+
+export interface ConfigSource {
+  /** absolute path of the file read, or null for the built-in defaults */
+  file: string | null
+  /** names of the environment variables that were applied */
+  env: string[]
+}
+
+export interface LoadedConfig {
+  config: ResolvedConfig
+  source: ConfigSource
+  /** directory relative paths in the config are resolved against (the file's dir, else cwd) */
+  configDir: string
+}

@@ -1,0 +1,6 @@
+export { definePlugin, isSwitchyardPlugin, validatePluginOptions, DEFAULT_REGISTER_TIMEOUT_MS } from './define.ts'
+export type { PluginContext, PluginDefinition, PluginMeta, PluginRegisterOptions, SwitchyardPlugin } from './define.ts'
+export { loadPlugins, type LoadPluginsContext, type LoadPluginsOptions, type LoadedPlugin } from './load.ts'
+export { HookRegistry, ensureHookRegistry, type HookKind, type HookQueries, type PluginHooks, type HookRegistryOptions } from './hooks.ts'
+export { PluginErrors } from './errors.ts'
+export type * from './kinds.ts'
