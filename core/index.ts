@@ -11,3 +11,5 @@ export { definePlugin, loadPlugins, PluginErrors, type PluginHooks, type PluginC
 export type { AuditSink, MetricsExporter, JobSource, ArtifactStore, EventStore, BackendFactory } from './plugin/index.ts'
 export { loadConfig } from './config/load.ts'
 export type { ResolvedConfig, LoadedConfig } from './config/types.ts'
+export * from './contract/index.ts'
+export * from './admin/index.ts'

@@ -1,0 +1,85 @@
+import { Errors } from '../errors.ts'
+import type { RequeueResult } from '../backend/types.ts'
+import { AdminErrors } from '../contract/errors.ts'
+import { LIST_LIMIT_DEFAULT } from '../contract/messages.ts'
+import type { RequestOf, ResponseOf } from '../contract/rpcs.ts'
+import type { AdminContext, MutationResult } from './context.ts'
+import { taskFilter } from './filters.ts'
+import { assertCap } from './guards.ts'
+import { parseJsonField } from './json.ts'
+import { compact, iso, taskSummary, taskView } from './views.ts'
+
+// Replays only ever move tasks that are dead at the moment of the move (the backend
+// checks the state atomically per task), so a running task is never re-queued and
+// replaying an id twice moves it once.
+
+export async function listDLQ (ctx: AdminContext, request: RequestOf<'ListDLQ'>): Promise<ResponseOf<'ListDLQ'>> {
+  const limit = request.limit ?? LIST_LIMIT_DEFAULT
+  const offset = request.offset ?? 0
+  const filter = taskFilter(ctx.backend, { state: 'dead', queue: request.queue, handler: request.handler, query: request.query })
+  const page = await ctx.backend.listTasks({ ...filter, limit, offset })
+  return compact({ entries: page.tasks.slice(0, limit).map(taskSummary), total: page.total ?? undefined, limit, offset })
+}
+
+export async function getDLQEntry (ctx: AdminContext, request: RequestOf<'GetDLQEntry'>): Promise<ResponseOf<'GetDLQEntry'>> {
+  const task = await ctx.backend.getTask(request.id)
+  if (task === null || task.state !== 'dead') {
+    throw AdminErrors.dlqEntryNotFound(`task ${request.id} is not in the DLQ${task === null ? '' : ` (it is ${task.state})`}`, { details: { id: request.id, state: task?.state } })
+  }
+  return { entry: taskView(task) }
+}
+
+export async function getDLQStats (ctx: AdminContext): Promise<ResponseOf<'GetDLQStats'>> {
+  const stats = await ctx.backend.dlqStats()
+  return compact({
+    total: stats.total,
+    byQueue: stats.byQueue,
+    byHandler: stats.byHandler,
+    oldestFailedAt: stats.oldestFailedAt === null ? undefined : iso(stats.oldestFailedAt),
+    newestFailedAt: stats.newestFailedAt === null ? undefined : iso(stats.newestFailedAt)
+  })
+}
+
+function replayAnswer (result: RequeueResult, dryRun: boolean, targetQueue: string | undefined): MutationResult<ResponseOf<'ReplayDLQ'>> {
+  const response = {
+    dryRun,
+    count: result.requeued.length,
+    replayed: result.requeued,
+    skipped: result.skipped.map(skipped => compact({ id: skipped.id, reason: skipped.reason, state: skipped.state }))
+  }
+  return {
+    response,
+    target: 'dlq',
+    auditResult: { dryRun, count: response.count, skipped: response.skipped.length },
+    events: dryRun || response.count === 0 ? [] : [{ type: 'dlq.replayed', data: compact({ count: response.count, ids: response.replayed.slice(0, 100), targetQueue }) }]
+  }
+}
+
+export async function replayDLQ (ctx: AdminContext, request: RequestOf<'ReplayDLQ'>): Promise<MutationResult<ResponseOf<'ReplayDLQ'>>> {
+  assertCap(request.limit, ctx.options.replayLimitMax, 'limit', 'WORKER_ADMIN_REPLAY_LIMIT_MAX')
+  const dryRun = request.dryRun === true
+  const filter = taskFilter(ctx.backend, { state: 'dead', queue: request.queue, handler: request.handler })
+  if (!dryRun && request.targetQueue !== undefined) await ctx.backend.ensureQueues([request.targetQueue])
+  const result = await ctx.backend.requeueTasks(compact({ filter: { ...filter, limit: request.limit }, fromStates: ['dead' as const], queue: request.targetQueue, dryRun }))
+  return replayAnswer(result, dryRun, request.targetQueue)
+}
+
+export async function replayDLQByID (ctx: AdminContext, request: RequestOf<'ReplayDLQByID'>): Promise<MutationResult<ResponseOf<'ReplayDLQByID'>>> {
+  const ids = [...new Set(request.ids)]
+  assertCap(ids.length, ctx.options.replayIdsMax, 'ids', 'WORKER_ADMIN_REPLAY_IDS_MAX')
+  const payload = request.payloadJson === undefined ? undefined : parseJsonField('payloadJson', request.payloadJson)
+  const dryRun = request.dryRun === true
+  if (!dryRun && request.targetQueue !== undefined) await ctx.backend.ensureQueues([request.targetQueue])
+  const result = await ctx.backend.requeueTasks(compact({ ids, fromStates: ['dead' as const], queue: request.targetQueue, payload, dryRun }))
+  return replayAnswer(result, dryRun, request.targetQueue)
+}
+
+export async function deleteDLQEntry (ctx: AdminContext, request: RequestOf<'DeleteDLQEntry'>): Promise<MutationResult<ResponseOf<'DeleteDLQEntry'>>> {
+  const result = await ctx.backend.deleteTasks({ ids: [request.id], fromStates: ['dead'] })
+  const skipped = result.skipped[0]
+  if (skipped?.reason === 'wrong_state') {
+    throw Errors.conflict(`task ${request.id} is ${skipped.state ?? 'not dead'}, not in the DLQ; only DLQ entries can be deleted`, { details: { id: request.id, state: skipped.state } })
+  }
+  const deleted = result.deleted.includes(request.id)
+  return { response: { id: request.id, deleted }, events: deleted ? [{ type: 'dlq.deleted', data: { id: request.id } }] : [] }
+}

@@ -1,0 +1,52 @@
+import { isSwitchyardError } from '../errors.ts'
+import type { ResponseOf } from '../contract/rpcs.ts'
+import type { AdminContext } from './context.ts'
+import type { LatencyTracker } from './latency.ts'
+import { allQueueStats } from './queues.ts'
+import { compact, coordinationView, iso, queueSummary } from './views.ts'
+
+export async function getHealth (ctx: AdminContext): Promise<ResponseOf<'GetHealth'>> {
+  let backendError: string | undefined
+  try {
+    await ctx.backend.now()
+  } catch (err) {
+    backendError = isSwitchyardError(err) ? `${err.code}: ${err.message}` : 'the backend did not answer'
+  }
+  return compact({
+    status: backendError === undefined ? 'ok' as const : 'degraded' as const,
+    version: ctx.info.version,
+    commit: ctx.info.commit,
+    nodeVersion: process.version,
+    backend: ctx.info.backendName,
+    uptimeSeconds: Math.max(0, (Date.now() - ctx.info.startedAt) / 1000),
+    startedAt: iso(ctx.info.startedAt),
+    backendError
+  })
+}
+
+// One call per source, all in parallel: queue stats (O(queues)), the worker registry
+// (O(workers)), coordination state, and new event-log pages for latency. Sections the
+// backend cannot provide are left out rather than faked.
+export async function getOverview (ctx: AdminContext, latency: LatencyTracker): Promise<ResponseOf<'GetOverview'>> {
+  const caps = ctx.backend.capabilities
+  const [queues, workers, coordination] = await Promise.all([
+    allQueueStats(ctx),
+    caps.workerRegistry ? ctx.backend.listWorkers() : Promise.resolve(undefined),
+    caps.globalPause || caps.leaderLock || caps.rateLimit ? ctx.backend.getCoordinationState() : Promise.resolve(undefined),
+    latency.refresh().catch(err => ctx.onError(err, 'overview latency'))
+  ])
+  const totals = { ready: 0, processing: 0, scheduled: 0, retrying: 0, dead: 0, succeeded: 0, canceled: 0 }
+  for (const queue of queues) {
+    for (const key of Object.keys(totals) as Array<keyof typeof totals>) totals[key] += queue[key]
+  }
+  return compact({
+    generatedAt: iso(Date.now()),
+    totals,
+    queues: queues.map(stats => queueSummary(stats, ctx.info)),
+    activeWorkers: workers?.length,
+    inFlight: workers?.reduce((sum, worker) => sum + worker.inFlight, 0),
+    latency: latency.view(Date.now()),
+    actions: ctx.counters.view(),
+    coordination: coordination === undefined ? undefined : coordinationView(coordination)
+  })
+}

@@ -1,0 +1,146 @@
+import { randomUUID } from 'node:crypto'
+import { Errors, isSwitchyardError } from '../errors.ts'
+import { withTimeouts } from '../backend/guard.ts'
+import { AdminErrors } from '../contract/errors.ts'
+import { RPCS, type RequestOf, type ResponseOf, type RpcName } from '../contract/rpcs.ts'
+import { validateRequest } from '../contract/validate.ts'
+import { AuditRecorder, auditParams } from './audit.ts'
+import { exportAudit, listAuditEvents } from './audit-log.ts'
+import type { AdminContext, MutationResult } from './context.ts'
+import { ActionCounters } from './counters.ts'
+import { deleteDLQEntry, getDLQEntry, getDLQStats, listDLQ, replayDLQ, replayDLQByID } from './dlq.ts'
+import { EventTail, EventWaker, followEvents } from './events.ts'
+import { assertAdminOptions, assertApproved, assertWritable, authorize } from './guards.ts'
+import { LatencyTracker } from './latency.ts'
+import { getHealth, getOverview } from './overview.ts'
+import { getQueue, listQueues, pauseDequeue, pauseQueue, resetQueueWeight, updateQueueWeight } from './queues.ts'
+import { cancelTask, enqueueTask, getTask, listTasks, listWorkers, retryTask } from './tasks.ts'
+import type { AdminServiceDeps, CallContext, EventStream, RunningAdminService } from './types.ts'
+
+const DEFAULT_EVENT_POLL_MS = 500
+/** codes that mean a guard refused the call (audited as `denied`, not `error`) */
+const DENIALS = new Set(['UNAUTHENTICATED', 'FORBIDDEN', 'READ_ONLY', 'APPROVAL_REQUIRED', 'GUARDRAIL_EXCEEDED'])
+const MAX_TARGET = 256
+
+function defaultTarget (action: string, request: unknown): string {
+  const fields = (request !== null && typeof request === 'object' ? request : {}) as Record<string, unknown>
+  const named = typeof fields.name === 'string' ? fields.name : typeof fields.id === 'string' ? fields.id : undefined
+  return (named ?? action.split('.')[0] ?? action).slice(0, MAX_TARGET)
+}
+
+function errorSummary (err: unknown): string {
+  return isSwitchyardError(err) ? `${err.code}: ${err.message}` : 'INTERNAL: internal error'
+}
+
+/**
+ * The admin contract v1 over the backend contract, with no transport: the gRPC
+ * server and the HTTP gateway both call these methods, so guards, validation, audit
+ * and events behave the same whichever way a caller came in.
+ */
+export function createAdminService (deps: AdminServiceDeps): RunningAdminService {
+  assertAdminOptions(deps.options)
+  const { options, info, events } = deps
+  const onError = deps.onError ?? (() => {})
+  const backend = withTimeouts(deps.backend, options.requestTimeoutMs)
+  const audit = new AuditRecorder(backend, events, deps.auditSinks ?? [], options, onError)
+  const counters = new ActionCounters()
+  const ctx: AdminContext = { backend, events, options, info, audit, counters, onError }
+  const latency = new LatencyTracker(backend)
+  const waker = new EventWaker(backend, options.eventPollIntervalMs ?? DEFAULT_EVENT_POLL_MS, onError)
+  const tail = new EventTail(backend)
+
+  function read<N extends RpcName> (name: N, run: (request: RequestOf<N>, call: CallContext) => Promise<ResponseOf<N>>) {
+    const def = RPCS[name]
+    return async (request: RequestOf<N>, call: CallContext): Promise<ResponseOf<N>> => {
+      authorize(def, call, options)
+      return await run(validateRequest<RequestOf<N>>(def, request), call)
+    }
+  }
+
+  function mutation<N extends RpcName> (name: N, run: (request: RequestOf<N>) => Promise<MutationResult<ResponseOf<N>>>) {
+    const def = RPCS[name]
+    const action = def.auditAction ?? name
+    return async (request: RequestOf<N>, call: CallContext): Promise<ResponseOf<N>> => {
+      const base = {
+        action,
+        actor: typeof call.actor === 'string' && call.actor !== '' ? call.actor : '(no client identity)',
+        requestId: typeof call.requestId === 'string' && call.requestId !== '' ? call.requestId : randomUUID(),
+        params: auditParams(request)
+      }
+      let result: MutationResult<ResponseOf<N>>
+      try {
+        authorize(def, call, options)
+        assertWritable(def, options)
+        assertApproved(def, call, options)
+        result = await run(validateRequest<RequestOf<N>>(def, request))
+      } catch (err) {
+        const outcome = isSwitchyardError(err) && DENIALS.has(err.code) ? 'denied' as const : 'error' as const
+        try {
+          await audit.record({ ...base, target: defaultTarget(action, request), outcome, error: errorSummary(err) }, !options.readOnly)
+        } catch (auditErr) {
+          onError(auditErr, `audit of a failed ${name}`)
+        }
+        throw err
+      }
+      counters.recordSuccess(name, action, request, result.auditResult)
+      for (const event of result.events ?? []) events.emit(event.type, event.data)
+      const params = result.auditResult === undefined ? base.params : { ...base.params, result: result.auditResult }
+      try {
+        await audit.record({ ...base, params, target: (result.target ?? defaultTarget(action, request)).slice(0, MAX_TARGET), outcome: 'ok' }, true)
+      } catch (err) {
+        throw AdminErrors.auditUnavailable(`${name} was applied but its audit event could not be stored: ${errorSummary(err)}`, { cause: err, details: { action, outcome: 'ok' } })
+      }
+      return result.response
+    }
+  }
+
+  function streamEvents (request: RequestOf<'StreamEvents'>, call: CallContext): EventStream {
+    const def = RPCS.StreamEvents
+    const opened = (async () => {
+      authorize(def, call, options)
+      const valid = validateRequest<RequestOf<'StreamEvents'>>(def, request)
+      if (!backend.capabilities.eventLog) throw Errors.unsupported(`the ${backend.name} backend keeps no event log`, { details: { backend: backend.name } })
+      return valid.afterId ?? await tail.find()
+    })()
+    const ready = opened.then(() => undefined)
+    // A transport that iterates without awaiting `ready` still gets the error from the iterator.
+    ready.catch(() => {})
+    return {
+      ready,
+      async * [Symbol.asyncIterator] () {
+        yield * followEvents(backend, waker, tail, await opened, call.signal)
+      }
+    }
+  }
+
+  return {
+    GetHealth: read('GetHealth', async () => await getHealth(ctx)),
+    GetOverview: read('GetOverview', async () => await getOverview(ctx, latency)),
+    ListQueues: read('ListQueues', async () => await listQueues(ctx)),
+    GetQueue: read('GetQueue', async request => await getQueue(ctx, request)),
+    UpdateQueueWeight: mutation('UpdateQueueWeight', async request => await updateQueueWeight(ctx, request)),
+    ResetQueueWeight: mutation('ResetQueueWeight', async request => await resetQueueWeight(ctx, request)),
+    PauseQueue: mutation('PauseQueue', async request => await pauseQueue(ctx, request)),
+    ListDLQ: read('ListDLQ', async request => await listDLQ(ctx, request)),
+    GetDLQStats: read('GetDLQStats', async () => await getDLQStats(ctx)),
+    GetDLQEntry: read('GetDLQEntry', async request => await getDLQEntry(ctx, request)),
+    ReplayDLQ: mutation('ReplayDLQ', async request => await replayDLQ(ctx, request)),
+    ReplayDLQByID: mutation('ReplayDLQByID', async request => await replayDLQByID(ctx, request)),
+    DeleteDLQEntry: mutation('DeleteDLQEntry', async request => await deleteDLQEntry(ctx, request)),
+    PauseDequeue: mutation('PauseDequeue', async () => await pauseDequeue(ctx, true)),
+    ResumeDequeue: mutation('ResumeDequeue', async () => await pauseDequeue(ctx, false)),
+    ListTasks: read('ListTasks', async request => await listTasks(ctx, request)),
+    GetTask: read('GetTask', async request => await getTask(ctx, request)),
+    EnqueueTask: mutation('EnqueueTask', async request => await enqueueTask(ctx, request)),
+    CancelTask: mutation('CancelTask', async request => await cancelTask(ctx, request)),
+    RetryTask: mutation('RetryTask', async request => await retryTask(ctx, request)),
+    ListWorkers: read('ListWorkers', async () => await listWorkers(ctx)),
+    ListAuditEvents: read('ListAuditEvents', async request => await listAuditEvents(ctx, request)),
+    ExportAudit: read('ExportAudit', async request => await exportAudit(ctx, request)),
+    StreamEvents: streamEvents,
+    async close () {
+      await audit.close()
+      await waker.close()
+    }
+  }
+}

@@ -1,0 +1,79 @@
+import { Errors } from '../errors.ts'
+import { MAX_LIST_LIMIT, type TaskState } from '../backend/types.ts'
+import { LIST_LIMIT_DEFAULT } from '../contract/messages.ts'
+import type { RequestOf, ResponseOf } from '../contract/rpcs.ts'
+import { normalizeNewTask, type EnqueueInput } from '../tasks/enqueue.ts'
+import type { AdminContext, MutationResult } from './context.ts'
+import { taskFilter } from './filters.ts'
+import { parseJsonField } from './json.ts'
+import { compact, taskSummary, taskTimeline, taskView, workerView } from './views.ts'
+
+/** states an operator retry may move from: the task is not running and will not run soon on its own */
+const RETRYABLE: TaskState[] = ['dead', 'retrying', 'canceled']
+
+export async function listTasks (ctx: AdminContext, request: RequestOf<'ListTasks'>): Promise<ResponseOf<'ListTasks'>> {
+  const limit = request.limit ?? LIST_LIMIT_DEFAULT
+  const offset = request.offset ?? 0
+  const filter = taskFilter(ctx.backend, { state: request.state, queue: request.queue, handler: request.handler, query: request.query })
+  const page = await ctx.backend.listTasks({ ...filter, limit, offset })
+  return compact({ tasks: page.tasks.slice(0, limit).map(taskSummary), total: page.total ?? undefined, limit, offset })
+}
+
+export async function getTask (ctx: AdminContext, request: RequestOf<'GetTask'>): Promise<ResponseOf<'GetTask'>> {
+  const task = await ctx.backend.getTask(request.id)
+  if (task === null) throw Errors.taskNotFound(`task ${request.id} not found`, { details: { id: request.id } })
+  return { task: taskView(task), timeline: taskTimeline(task) }
+}
+
+export async function enqueueTask (ctx: AdminContext, request: RequestOf<'EnqueueTask'>): Promise<MutationResult<ResponseOf<'EnqueueTask'>>> {
+  const input: EnqueueInput = compact({
+    handler: request.handler,
+    queue: request.queue,
+    payload: request.payloadJson === undefined ? undefined : parseJsonField('payloadJson', request.payloadJson),
+    maxAttempts: request.maxAttempts,
+    priority: request.priority,
+    timeoutMs: request.timeoutMs,
+    runAt: request.runAt === undefined ? undefined : Date.parse(request.runAt),
+    delayMs: request.delayMs,
+    idempotencyKey: request.idempotencyKey
+  })
+  const task = normalizeNewTask(input, ctx.info.taskDefaults, 'request')
+  const [result] = await ctx.backend.enqueue([task])
+  if (result === undefined) throw Errors.backendUnavailable('the backend answered the enqueue without a result', { details: { method: 'enqueue' } })
+  return {
+    response: { id: result.id, created: result.created, queue: task.queue },
+    target: result.id,
+    auditResult: { created: result.created },
+    events: result.created ? [{ type: 'task.enqueued', data: { id: result.id, queue: task.queue, handler: task.handler } }] : []
+  }
+}
+
+export async function cancelTask (ctx: AdminContext, request: RequestOf<'CancelTask'>): Promise<MutationResult<ResponseOf<'CancelTask'>>> {
+  const result = await ctx.backend.cancelTask(request.id)
+  if (result.outcome === 'not_found') throw Errors.taskNotFound(`task ${request.id} not found`, { details: { id: request.id } })
+  // Canceling a canceled task reaches the state asked for: answer as a success.
+  if (result.outcome === 'conflict' && result.state !== 'canceled') {
+    throw Errors.conflict(`task ${request.id} is ${result.state}: only tasks no worker has started can be canceled`, { details: { id: request.id, state: result.state } })
+  }
+  return {
+    response: { id: request.id, state: 'canceled' },
+    events: result.outcome === 'canceled' ? [{ type: 'task.canceled', data: { id: request.id } }] : []
+  }
+}
+
+export async function retryTask (ctx: AdminContext, request: RequestOf<'RetryTask'>): Promise<MutationResult<ResponseOf<'RetryTask'>>> {
+  const result = await ctx.backend.requeueTasks({ ids: [request.id], fromStates: RETRYABLE })
+  if (result.requeued.includes(request.id)) {
+    return { response: { id: request.id, requeued: true, state: 'ready' }, events: [{ type: 'task.retried', data: { id: request.id } }] }
+  }
+  const skipped = result.skipped[0]
+  if (skipped === undefined || skipped.reason === 'not_found') throw Errors.taskNotFound(`task ${request.id} not found`, { details: { id: request.id } })
+  // An earlier retry already made it ready: same final state, nothing to do.
+  if (skipped.state === 'ready') return { response: { id: request.id, requeued: false, state: 'ready' } }
+  throw Errors.conflict(`task ${request.id} is ${skipped.state ?? 'in another state'}: only ${RETRYABLE.join(', ')} tasks can be retried`, { details: { id: request.id, state: skipped.state } })
+}
+
+export async function listWorkers (ctx: AdminContext): Promise<ResponseOf<'ListWorkers'>> {
+  const workers = await ctx.backend.listWorkers()
+  return { workers: workers.slice(0, MAX_LIST_LIMIT).map(workerView) }
+}

@@ -1,0 +1,87 @@
+import type { AuditEvent, Backend } from '../backend/types.ts'
+import type { EventLog } from '../events/event-log.ts'
+import type { TaskDefaults } from '../tasks/enqueue.ts'
+import type { AdminEventT } from '../contract/messages.ts'
+import type { RequestOf, ResponseOf, Role, RpcName, StreamRpcName } from '../contract/rpcs.ts'
+
+export interface AdminOptions {
+  /** refuse every mutation (403 READ_ONLY) before touching the backend */
+  readOnly: boolean
+  /** mutations need `approvalToken` in the call context (412 APPROVAL_REQUIRED otherwise) */
+  requireApproval: boolean
+  approvalToken?: string
+  /** caller identity → role; when set, unknown callers are refused; when unset everyone is admin */
+  roles?: Record<string, Role> | null
+  /** bound on every backend call (503 BACKEND_TIMEOUT past it) */
+  requestTimeoutMs: number
+  /** WORKER_ADMIN_REPLAY_LIMIT_MAX */
+  replayLimitMax: number
+  /** WORKER_ADMIN_REPLAY_IDS_MAX */
+  replayIdsMax: number
+  /** WORKER_ADMIN_AUDIT_EXPORT_LIMIT_MAX */
+  auditExportLimitMax: number
+  /** WORKER_ADMIN_AUDIT_EVENT_LIMIT: audit events kept in the backend */
+  auditEventLimit: number
+  /** WORKER_ADMIN_AUDIT_RETENTION: audit events older than this are pruned */
+  auditRetentionMs?: number
+  /** how often audit retention runs (default 60 s); it runs after a write, never on every write */
+  auditPruneIntervalMs?: number
+  /** StreamEvents polls this often when the backend cannot notify (default 500 ms) */
+  eventPollIntervalMs?: number
+}
+
+export interface AuditSink {
+  name: string
+  write (event: AuditEvent): Promise<void>
+}
+
+export interface AdminInfo {
+  version: string
+  commit: string
+  backendName: string
+  /** epoch ms */
+  startedAt: number
+  /** configured default weight of a queue */
+  weightDefaults: (queue: string) => number
+  defaultQueue: string
+  taskDefaults: TaskDefaults
+  /** queues named in config: known (listed, addressable) before their first task */
+  queues?: string[]
+}
+
+export interface AdminServiceDeps {
+  backend: Backend
+  events: EventLog
+  options: AdminOptions
+  auditSinks?: AuditSink[]
+  info: AdminInfo
+  /** failures that must not fail a call (an audit sink, retention, a notification subscription) */
+  onError?: (err: unknown, context: string) => void
+}
+
+export interface CallContext {
+  /** the caller's client certificate identity */
+  actor: string
+  requestId: string
+  /** X-Admin-Approval header / approval metadata */
+  approvalToken?: string
+  /** aborts StreamEvents (client gone, server closing) */
+  signal?: AbortSignal
+}
+
+/** StreamEvents' answer: iterate for events; `ready` settles once the call is authorised and positioned, so a transport can answer an error before it starts streaming */
+export interface EventStream extends AsyncIterable<AdminEventT> {
+  ready: Promise<void>
+}
+
+type Method<N extends RpcName> = N extends StreamRpcName
+  ? (request: RequestOf<N>, ctx: CallContext) => EventStream
+  : (request: RequestOf<N>, ctx: CallContext) => Promise<ResponseOf<N>>
+
+/** one method per RPC of the admin contract, named exactly like the RPC */
+export type AdminService = { [N in RpcName]: Method<N> }
+
+export interface RunningAdminService extends AdminService {
+  /** waits for background work (audit retention) and drops the event subscription */
+  close (): Promise<void>
+}

@@ -1,0 +1,87 @@
+import type { Backend, BackendCapabilities } from '../../types.ts'
+import {
+  conformanceCase, enqueueOne, expectUnsupported, newTask,
+  type Capability, type ConformanceArea, type ConformanceContext
+} from '../support.ts'
+
+const BOOLEAN_CAPABILITIES: Capability[] = [
+  'taskCount', 'priorities', 'delayedTasks', 'idempotencyKeys', 'cancel', 'queuePause', 'globalPause',
+  'queueWeights', 'rateLimit', 'leaderLock', 'workerRegistry', 'eventLog', 'audit', 'workNotifications'
+]
+
+/** The calls that exercise each capability; when it is declared off, every one must throw UNSUPPORTED_BY_BACKEND. */
+function callsFor (capability: Capability, backend: Backend, ctx: ConformanceContext): Record<string, () => unknown> {
+  const queue = ctx.name(`unsupported-${capability}`)
+  switch (capability) {
+    case 'priorities': return { 'enqueue with a priority': () => backend.enqueue([newTask(queue, { priority: 5 })]) }
+    case 'delayedTasks': return {
+      'enqueue with delayMs': () => backend.enqueue([newTask(queue, { delayMs: 60_000 })]),
+      'enqueue with a future runAt': async () => backend.enqueue([newTask(queue, { runAt: (await backend.now()) + 60_000 })])
+    }
+    case 'idempotencyKeys': return { 'enqueue with an idempotency key': () => backend.enqueue([newTask(queue, { idempotencyKey: queue })]) }
+    case 'cancel': return { cancelTask: async () => backend.cancelTask(await enqueueOne(backend, newTask(queue))) }
+    case 'queuePause': return { setQueuePaused: () => backend.setQueuePaused(queue, true) }
+    case 'globalPause': return { setGlobalPause: () => backend.setGlobalPause(true) }
+    case 'queueWeights': return { setQueueWeight: () => backend.setQueueWeight(queue, 2) }
+    case 'rateLimit': return { setRateLimit: () => backend.setRateLimit({ limit: 5, windowMs: 1000 }) }
+    case 'leaderLock': return {
+      acquireLeader: () => backend.acquireLeader(queue, 'node', 1000),
+      releaseLeader: () => backend.releaseLeader(queue, 'node', 1)
+    }
+    case 'workerRegistry': return {
+      heartbeatWorker: () => backend.heartbeatWorker({ id: queue, host: 'h', pid: 1, version: '0', queues: [], concurrency: 1, inFlight: 0, startedAt: 0, lastHeartbeatAt: 0 }, 1000),
+      listWorkers: () => backend.listWorkers()
+    }
+    case 'eventLog': return {
+      appendEvents: () => backend.appendEvents([{ type: 'x', data: null }]),
+      readEvents: () => backend.readEvents({ afterId: null, limit: 10 })
+    }
+    case 'audit': return {
+      appendAudit: () => backend.appendAudit({ action: 'a', target: 't', actor: 'x', requestId: 'r', params: {}, outcome: 'ok' }),
+      listAudit: () => backend.listAudit({ limit: 10 }),
+      pruneAudit: () => backend.pruneAudit({ maxCount: 10 })
+    }
+    default: return {}
+  }
+}
+
+export const capabilitiesArea: ConformanceArea = {
+  name: 'capabilities',
+  run (t, ctx) {
+    const { backend, capabilities: caps } = ctx
+
+    conformanceCase(t, 'name and capabilities are fully declared', async t => {
+      t.type(backend.name, 'string')
+      t.ok(backend.name.length > 0, 'name is not empty')
+      for (const cap of BOOLEAN_CAPABILITIES) t.type(caps[cap], 'boolean', `capabilities.${cap} is a boolean`)
+      t.ok(Array.isArray(caps.taskFilters), 'taskFilters is an array')
+      const declared: BackendCapabilities['taskFilters'] = caps.taskFilters
+      t.ok(declared.every(f => ['state', 'queue', 'handler', 'query'].includes(f)), 'taskFilters names TaskFilter fields only')
+      t.ok(Number.isInteger(await backend.now()), 'now() answers integer epoch ms')
+      t.ok(Math.abs((await backend.now()) - Date.now()) < 60_000, 'now() is a plausible wall clock')
+      await backend.init()
+      t.pass('init() is idempotent')
+    })
+
+    const off = BOOLEAN_CAPABILITIES.filter(cap => !caps[cap] && cap !== 'taskCount' && cap !== 'workNotifications')
+    for (const cap of off) {
+      conformanceCase(t, `${cap} declared off: its calls throw UNSUPPORTED_BY_BACKEND`, async t => {
+        for (const [what, call] of Object.entries(callsFor(cap, backend, ctx))) await expectUnsupported(t, call, what)
+      })
+    }
+
+    conformanceCase(t, 'taskCount: total is a real count, or null when declared off', async t => {
+      const queue = ctx.name('count')
+      await backend.enqueue([newTask(queue), newTask(queue), newTask(queue)])
+      const page = await backend.listTasks({ limit: 1, offset: 0, ...(caps.taskFilters.includes('queue') ? { queue } : {}) })
+      if (caps.taskCount) t.ok(typeof page.total === 'number' && page.total >= 3, `total ${String(page.total)} counts the matches`)
+      else t.equal(page.total, null, 'no count: null, never a guess')
+    })
+
+    conformanceCase(t, 'workNotifications: subscribeWork exists exactly when declared', async t => {
+      if (caps.workNotifications) t.type(backend.subscribeWork, 'function', 'declared: subscribeWork is offered')
+      else if (backend.subscribeWork !== undefined) await expectUnsupported(t, () => backend.subscribeWork?.(() => {}), 'subscribeWork')
+      else t.pass('not declared and not offered')
+    })
+  }
+}

@@ -1,0 +1,122 @@
+import type { Backend, StoredEvent, Unsubscribe } from '../../types.ts'
+import {
+  conformanceCaseNeeding, waitFor, within,
+  type ConformanceArea
+} from '../support.ts'
+
+/** Reads every event after `afterId`, page by page; answers them and the id to resume from. */
+async function readAllAfter (backend: Backend, afterId: string | null, pageSize = 100): Promise<{ events: StoredEvent[], lastId: string | null }> {
+  const events: StoredEvent[] = []
+  let cursor = afterId
+  for (;;) {
+    const page = await backend.readEvents({ afterId: cursor, limit: pageSize })
+    events.push(...page)
+    if (page.length === 0) return { events, lastId: cursor }
+    cursor = page[page.length - 1]?.id ?? cursor
+  }
+}
+
+export const eventsArea: ConformanceArea = {
+  name: 'events',
+  run (t, ctx) {
+    const { backend, peer } = ctx
+
+    conformanceCaseNeeding(t, ctx, ['eventLog'], 'append then read: order kept, afterId resumes exactly after', async t => {
+      const { lastId: start } = await readAllAfter(backend, null)
+      const before = await backend.now()
+      const stored = await backend.appendEvents([
+        { type: 'task.enqueued', data: { n: 1 } },
+        { type: 'queue.paused', data: { name: 'q', nested: [1, 2] } },
+        { type: 'dlq.replayed', data: 'text' }
+      ])
+      const after = await backend.now()
+      t.same(stored.map(e => [e.type, e.data]), [['task.enqueued', { n: 1 }], ['queue.paused', { name: 'q', nested: [1, 2] }], ['dlq.replayed', 'text']], 'answers the stored events in order')
+      t.ok(stored.every(e => within(e.time, before, after)), 'times on the backend clock')
+      t.equal(new Set(stored.map(e => e.id)).size, 3, 'distinct ids')
+      const read = await backend.readEvents({ afterId: start, limit: 100 })
+      t.same(read, stored, 'reading after the previous end gives exactly them')
+      t.same(await backend.readEvents({ afterId: stored[0]?.id as string, limit: 100 }), stored.slice(1), 'afterId: exactly the later events')
+      t.same(await backend.readEvents({ afterId: stored[0]?.id as string, limit: 1 }), stored.slice(1, 2), 'limit honoured')
+      t.same(await backend.readEvents({ afterId: stored[2]?.id as string, limit: 100 }), [], 'after the last: nothing')
+      t.same(await backend.appendEvents([]), [], 'an empty append answers []')
+      const fromOldest = await backend.readEvents({ afterId: null, limit: 1000 })
+      t.same(fromOldest.slice(-3), stored, 'afterId null reads from the oldest retained')
+    })
+
+    conformanceCaseNeeding(t, ctx, ['eventLog'], 'concurrent appenders and a tailing reader: nothing missed, nothing twice', async t => {
+      const writers = 8
+      const appendsPerWriter = 15
+      const { lastId: start } = await readAllAfter(backend, null)
+      const seen: StoredEvent[] = []
+      let writing = true
+      const reader = (async () => {
+        let cursor = start
+        while (writing) {
+          const { events, lastId } = await readAllAfter(peer, cursor, 7)
+          seen.push(...events)
+          cursor = lastId
+        }
+        seen.push(...(await readAllAfter(peer, cursor, 7)).events)
+      })()
+      try {
+        await Promise.all(Array.from({ length: writers }, async (_, w) => {
+          const client = w % 2 === 0 ? backend : peer
+          for (let i = 0; i < appendsPerWriter; i++) {
+            const batch = Array.from({ length: 1 + (i % 3) }, (_, j) => ({ type: 'conformance.tick', data: { w, i, j } }))
+            await client.appendEvents(batch)
+          }
+        }))
+      } finally {
+        writing = false
+        await reader
+      }
+      const expected = writers * Array.from({ length: appendsPerWriter }, (_, i) => 1 + (i % 3)).reduce((a, b) => a + b, 0)
+      const keys = seen.map(e => JSON.stringify(e.data))
+      t.equal(new Set(seen.map(e => e.id)).size, seen.length, 'no event read twice')
+      t.equal(seen.length, expected, `the tailing reader saw all ${expected} events`)
+      t.equal(new Set(keys).size, expected, 'each appended event exactly once')
+      for (let w = 0; w < writers; w++) {
+        const mine = seen.map(e => e.data as { w: number, i: number, j: number }).filter(d => d.w === w).map(d => d.i * 10 + d.j)
+        t.same(mine, [...mine].sort((a, b) => a - b), `writer ${w}'s events are read in the order it appended them`)
+      }
+    })
+
+    conformanceCaseNeeding(t, ctx, ['eventLog'], 'subscribeEvents fires after an append, from any node, until unsubscribed', async t => {
+      if (backend.subscribeEvents === undefined) {
+        t.pass('subscribeEvents is not offered (readers poll)')
+        return
+      }
+      let calls = 0
+      let unsubscribe: Unsubscribe
+      try {
+        unsubscribe = await backend.subscribeEvents(() => { calls++ })
+      } catch (err) {
+        // no capability names event notifications; a backend without any notifications may refuse, loudly
+        if (!ctx.capabilities.workNotifications && (err as { code?: unknown }).code === 'UNSUPPORTED_BY_BACKEND') {
+          t.pass('refused with UNSUPPORTED_BY_BACKEND by a backend without notifications (readers poll)')
+          return
+        }
+        throw err
+      }
+      try {
+        await backend.appendEvents([{ type: 'conformance.notify', data: 1 }])
+        await waitFor(() => calls > 0, { timeoutMs: 5_000, what: 'the listener after a local append' })
+        t.pass('fires after a local append')
+        if (ctx.hasPeer) {
+          const seen = calls
+          await peer.appendEvents([{ type: 'conformance.notify', data: 2 }])
+          await waitFor(() => calls > seen, { timeoutMs: 5_000, what: 'the listener after another node appended' })
+          t.pass('fires after another node appends')
+        }
+      } finally {
+        await unsubscribe()
+      }
+      const after = calls
+      await backend.appendEvents([{ type: 'conformance.notify', data: 3 }])
+      // a round trip through the backend gives a notification time to arrive if it (wrongly) would
+      await backend.readEvents({ afterId: null, limit: 1 })
+      await backend.now()
+      t.equal(calls, after, 'no calls after unsubscribe')
+    })
+  }
+}

@@ -1,0 +1,6 @@
+export * as Messages from './messages.ts'
+export * from './rpcs.ts'
+export * from './errors.ts'
+export { validateMessage, validateRequest } from './validate.ts'
+export { buildOpenApiDocument } from './openapi.ts'
+export { ADMIN_PROTO_PATH, ADMIN_SERVICE_NAME } from './drift.ts'

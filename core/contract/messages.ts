@@ -1,0 +1,405 @@
+import { Type, type Static, type TSchema } from 'typebox'
+import { MAX_LIST_LIMIT, TASK_STATES } from '../backend/types.ts'
+
+// The admin contract's messages, field for field the same as proto/worker/v1/admin.proto
+// (core/contract/drift.test.ts fails when they differ). Conventions both sides keep:
+// - JSON names are lowerCamel; the proto uses snake_case, which proto-loader maps
+//   to lowerCamel (keepCase: false).
+// - A field is optional here exactly when it is `optional` in the proto; every other
+//   field, and every repeated or map field, is always present. The gRPC transport
+//   decodes with `defaults: true` so required scalars arrive even when zero.
+// - No nulls: an absent value is an absent optional field.
+// - Timestamps are RFC 3339 strings; arbitrary JSON (payloads, event data, audit
+//   params) travels as a JSON string in a `...Json` field, so both transports carry
+//   byte-identical payloads.
+// - int64 counters are decoded as JS numbers (proto-loader `longs: Number`).
+
+export const NAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$'
+export const LIST_LIMIT_DEFAULT = 100
+export const LIST_LIMIT_MAX = MAX_LIST_LIMIT
+/** deep offsets cost O(offset) in every backend; past this, narrow the filter instead */
+export const LIST_OFFSET_MAX = 100_000
+/** absolute ceilings; the configurable guardrails (WORKER_ADMIN_*_MAX) sit below them */
+export const REPLAY_LIMIT_CEILING = 100_000
+export const REPLAY_IDS_CEILING = 10_000
+export const AUDIT_EXPORT_CEILING = 100_000
+export const PAYLOAD_JSON_MAX_LENGTH = 1024 * 1024
+export const QUERY_MAX_LENGTH = 200
+export const ID_MAX_LENGTH = 128
+
+const Name = (description: string) => Type.String({ pattern: NAME_PATTERN, minLength: 1, maxLength: 128, description })
+const Id = (description: string) => Type.String({ minLength: 1, maxLength: ID_MAX_LENGTH, description })
+const Text = (description: string) => Type.String({ description })
+const Timestamp = (description: string) => Type.String({ format: 'date-time', description })
+const Count = (description: string) => Type.Integer({ minimum: 0, description })
+const Query = (description: string) => Type.String({ minLength: 1, maxLength: QUERY_MAX_LENGTH, description })
+const Limit = (max: number, description: string) => Type.Integer({ minimum: 1, maximum: max, description })
+const Offset = () => Type.Integer({ minimum: 0, maximum: LIST_OFFSET_MAX, description: 'rows to skip (default 0)' })
+const DryRun = () => Type.Boolean({ description: 'report the exact targets, change nothing' })
+const PayloadJson = (description: string) => Type.String({ maxLength: PAYLOAD_JSON_MAX_LENGTH, description })
+const Request = <P extends Record<string, TSchema>>(properties: P, description: string) =>
+  Type.Object(properties, { additionalProperties: false, description })
+const Response = <P extends Record<string, TSchema>>(properties: P, description: string) =>
+  Type.Object(properties, { description })
+
+export const TaskStateSchema = Type.Enum([...TASK_STATES], { type: 'string', description: 'task state' })
+
+// --- shared shapes ---------------------------------------------------------------
+
+export const QueueSummary = Response({
+  name: Name('queue name'),
+  ready: Count('tasks waiting for a worker'),
+  scheduled: Count('tasks whose runAt is in the future'),
+  processing: Count('tasks leased by a worker'),
+  retrying: Count('failed tasks waiting for their backoff'),
+  dead: Count('tasks in the DLQ'),
+  succeeded: Count('succeeded tasks still retained'),
+  canceled: Count('canceled tasks still retained'),
+  weight: Type.Integer({ minimum: 0, description: 'effective weight: the stored override, else the configured default' }),
+  defaultWeight: Type.Integer({ minimum: 0, description: 'configured default weight' }),
+  weightOverridden: Type.Boolean({ description: 'true when an override is stored in the backend' }),
+  paused: Type.Boolean({ description: 'durable dequeue from this queue is paused' })
+}, 'one queue: counts by state, weight and pause flag')
+
+export const TaskErrorView = Response({
+  attempt: Type.Integer({ minimum: 0, description: 'attempt that failed' }),
+  message: Text('error message'),
+  at: Timestamp('when it failed'),
+  stack: Type.Optional(Text('stack trace, when the handler threw an Error'))
+}, 'one failed attempt')
+
+export const TaskSummary = Response({
+  id: Id('task id'),
+  queue: Name('queue'),
+  handler: Name('handler name'),
+  state: TaskStateSchema,
+  attempts: Count('attempts started so far'),
+  maxAttempts: Count('attempt budget'),
+  priority: Type.Integer({ description: 'higher runs first within a queue' }),
+  runAt: Timestamp('earliest time it may run'),
+  createdAt: Timestamp('when it was enqueued'),
+  updatedAt: Timestamp('last state change'),
+  finishedAt: Type.Optional(Timestamp('when it succeeded, died or was canceled')),
+  lastError: Type.Optional(Text('latest error message')),
+  replays: Count('operator replays and retries'),
+  payloadSize: Count('bytes of the JSON payload')
+}, 'a task without its payload, for lists')
+
+export const TaskView = Response({
+  id: Id('task id'),
+  queue: Name('queue'),
+  handler: Name('handler name'),
+  payloadJson: Text('the payload, JSON-encoded'),
+  state: TaskStateSchema,
+  attempts: Count('attempts started so far'),
+  maxAttempts: Count('attempt budget'),
+  priority: Type.Integer({ description: 'higher runs first within a queue' }),
+  runAt: Timestamp('earliest time it may run'),
+  idempotencyKey: Type.Optional(Text('deduplication key given at enqueue')),
+  timeoutMs: Count('per-attempt timeout'),
+  lastError: Type.Optional(Text('latest error message')),
+  errors: Type.Array(TaskErrorView, { description: 'recent failed attempts, newest first' }),
+  createdAt: Timestamp('when it was enqueued'),
+  updatedAt: Timestamp('last state change'),
+  startedAt: Type.Optional(Timestamp('start of the latest attempt')),
+  finishedAt: Type.Optional(Timestamp('when it succeeded, died or was canceled')),
+  leaseExpiresAt: Type.Optional(Timestamp('lease expiry while processing')),
+  workerId: Type.Optional(Text('worker holding or last holding the lease')),
+  replays: Count('operator replays and retries'),
+  payloadSize: Count('bytes of the JSON payload')
+}, 'a task with its payload and error history')
+
+export const TimelineEntry = Response({
+  at: Timestamp('when it happened'),
+  event: Type.Enum(['created', 'scheduled', 'started', 'failed', 'finished'], { type: 'string', description: 'what happened' }),
+  detail: Type.Optional(Text('attempt number, error or final state'))
+}, 'one step in a task\'s life, derived from its stored timestamps and errors')
+
+export const SkippedTaskView = Response({
+  id: Id('task id'),
+  reason: Type.Enum(['not_found', 'wrong_state'], { type: 'string', description: 'why it was not touched' }),
+  state: Type.Optional(TaskStateSchema)
+}, 'a requested task that was left alone')
+
+export const WorkerView = Response({
+  id: Text('worker id'),
+  host: Text('host name'),
+  pid: Count('process id'),
+  version: Text('Switchyard version the worker runs'),
+  queues: Type.Array(Name('queue'), { description: 'queues it consumes' }),
+  concurrency: Count('maximum tasks in flight'),
+  inFlight: Count('tasks running now'),
+  startedAt: Timestamp('process start'),
+  lastHeartbeatAt: Timestamp('latest heartbeat')
+}, 'a live worker process')
+
+export const AuditEventView = Response({
+  id: Text('audit event id'),
+  time: Timestamp('when it was recorded'),
+  action: Text('action, e.g. queue.pause'),
+  target: Text('what it acted on: a queue, a task id, "dlq", "dequeue"'),
+  actor: Text('caller identity (client certificate subject)'),
+  requestId: Text('request id of the call'),
+  outcome: Type.Enum(['ok', 'error', 'denied'], { type: 'string', description: 'ok, error (failed) or denied (guard refused)' }),
+  error: Type.Optional(Text('error code and message when not ok')),
+  paramsJson: Text('request parameters without payloads or secrets, JSON-encoded')
+}, 'one audited admin action')
+
+export const AdminEvent = Response({
+  id: Text('monotonic event id; resume after it with afterId / Last-Event-ID'),
+  type: Text('overview, queue.*, schedule.*, job.*, task.*, dlq.* or audit'),
+  time: Timestamp('when it was appended'),
+  dataJson: Text('event data, JSON-encoded')
+}, 'one event from the event log')
+
+export const RateLimitView = Response({
+  limit: Count('task starts per window, cluster-wide'),
+  windowMs: Count('window length')
+}, 'the cluster-wide start rate limit')
+
+export const LeaderLockView = Response({
+  name: Text('lock name'),
+  holder: Text('current holder'),
+  token: Count('fencing token'),
+  expiresAt: Timestamp('expiry unless renewed')
+}, 'a leader lock')
+
+export const CoordinationView = Response({
+  globalPaused: Type.Boolean({ description: 'durable dequeue is paused everywhere' }),
+  rateLimit: Type.Optional(RateLimitView),
+  leaders: Type.Array(LeaderLockView, { description: 'held leader locks' })
+}, 'cluster coordination state')
+
+export const TaskTotals = Response({
+  ready: Count('ready tasks'),
+  processing: Count('processing tasks'),
+  scheduled: Count('scheduled tasks'),
+  retrying: Count('retrying tasks'),
+  dead: Count('tasks in the DLQ'),
+  succeeded: Count('succeeded tasks still retained'),
+  canceled: Count('canceled tasks still retained')
+}, 'task counts summed over all queues')
+
+export const LatencyView = Response({
+  source: Text('where the numbers come from'),
+  samples: Count('completions the numbers are computed from'),
+  windowSeconds: Count('only completions this recent count'),
+  avgMs: Type.Optional(Type.Number({ minimum: 0, description: 'mean handler run time' })),
+  p95Ms: Type.Optional(Type.Number({ minimum: 0, description: '95th percentile handler run time' }))
+}, 'task run latency')
+
+export const ActionCounters = Response({
+  since: Timestamp('when this admin service started counting'),
+  pauses: Count('successful queue pauses and global dequeue pauses'),
+  resumes: Count('successful queue resumes and global dequeue resumes'),
+  replays: Count('successful DLQ replay calls (dry runs excluded)'),
+  replayedTasks: Count('tasks those replays moved'),
+  byAction: Type.Record(Type.String(), Type.Integer({ minimum: 0 }), { description: 'successful mutations by audit action' })
+}, 'admin actions answered by this admin service process')
+
+// --- requests and responses, one pair per RPC ----------------------------------------
+
+export const GetHealthRequest = Request({}, 'no parameters')
+export const GetHealthResponse = Response({
+  status: Type.Enum(['ok', 'degraded'], { type: 'string', description: 'degraded when the backend does not answer' }),
+  version: Text('Switchyard version'),
+  commit: Text('source commit'),
+  nodeVersion: Text('Node.js version'),
+  backend: Text('backend name'),
+  uptimeSeconds: Type.Number({ minimum: 0, description: 'seconds since start' }),
+  startedAt: Timestamp('process start'),
+  backendError: Type.Optional(Text('why the backend check failed'))
+}, 'service health')
+
+export const GetOverviewRequest = Request({}, 'no parameters')
+export const GetOverviewResponse = Response({
+  generatedAt: Timestamp('when this overview was computed'),
+  totals: TaskTotals,
+  queues: Type.Array(QueueSummary, { description: 'every known queue' }),
+  activeWorkers: Type.Optional(Count('live worker processes; absent when the backend has no worker registry')),
+  inFlight: Type.Optional(Count('tasks the live workers report running')),
+  latency: LatencyView,
+  actions: ActionCounters,
+  coordination: Type.Optional(CoordinationView)
+}, 'one-call summary; costs O(queues), never O(tasks)')
+
+export const ListQueuesRequest = Request({}, 'no parameters')
+export const ListQueuesResponse = Response({
+  queues: Type.Array(QueueSummary, { description: 'every known queue, by name' })
+}, 'all queues')
+
+export const GetQueueRequest = Request({ name: Name('queue name') }, 'one queue by name')
+export const GetQueueResponse = Response({ queue: QueueSummary }, 'the queue')
+
+export const UpdateQueueWeightRequest = Request({
+  name: Name('queue name'),
+  weight: Type.Integer({ minimum: 1, maximum: 1000, description: 'share of dequeues relative to other queues' })
+}, 'store a weight override, shared by every node')
+export const UpdateQueueWeightResponse = Response({ queue: QueueSummary }, 'the queue after the change')
+
+export const ResetQueueWeightRequest = Request({ name: Name('queue name') }, 'drop the weight override')
+export const ResetQueueWeightResponse = Response({ queue: QueueSummary }, 'the queue after the change')
+
+export const PauseQueueRequest = Request({
+  name: Name('queue name'),
+  paused: Type.Boolean({ description: 'true pauses durable dequeue from the queue, false resumes it' })
+}, 'pause or resume a queue (idempotent)')
+export const PauseQueueResponse = Response({ queue: QueueSummary }, 'the queue after the change')
+
+export const ListDLQRequest = Request({
+  limit: Type.Optional(Limit(LIST_LIMIT_MAX, `entries per page (default ${LIST_LIMIT_DEFAULT})`)),
+  offset: Type.Optional(Offset()),
+  queue: Type.Optional(Name('only this queue')),
+  handler: Type.Optional(Name('only this handler')),
+  query: Type.Optional(Query('case-insensitive text in id, handler, payload or error'))
+}, 'dead tasks, most recently failed first')
+export const ListDLQResponse = Response({
+  entries: Type.Array(TaskSummary, { description: 'one page' }),
+  total: Type.Optional(Count('matching entries, when the backend can count them cheaply')),
+  limit: Count('page size used'),
+  offset: Count('offset used')
+}, 'a page of the DLQ')
+
+export const GetDLQEntryRequest = Request({ id: Id('task id') }, 'one DLQ entry')
+export const GetDLQEntryResponse = Response({ entry: TaskView }, 'the dead task with payload, error history and timestamps')
+
+export const ReplayDLQRequest = Request({
+  limit: Type.Integer({ minimum: 1, maximum: REPLAY_LIMIT_CEILING, description: 'replay at most this many, oldest failures first (capped by WORKER_ADMIN_REPLAY_LIMIT_MAX)' }),
+  queue: Type.Optional(Name('only entries from this queue')),
+  handler: Type.Optional(Name('only entries of this handler')),
+  targetQueue: Type.Optional(Name('move the replayed tasks to this queue')),
+  dryRun: Type.Optional(DryRun())
+}, 'put dead tasks back to ready with a fresh attempt budget')
+export const ReplayResponse = (description: string) => Response({
+  dryRun: Type.Boolean({ description: 'true when nothing was changed' }),
+  count: Count('tasks replayed (or that would be)'),
+  replayed: Type.Array(Id('task id'), { description: 'tasks replayed (or that would be)' }),
+  skipped: Type.Array(SkippedTaskView, { description: 'requested tasks that were not in the DLQ' })
+}, description)
+export const ReplayDLQResponse = ReplayResponse('what the replay touched')
+
+export const ReplayDLQByIDRequest = Request({
+  ids: Type.Array(Id('task id'), { minItems: 1, maxItems: REPLAY_IDS_CEILING, description: 'DLQ entries to replay (capped by WORKER_ADMIN_REPLAY_IDS_MAX); ids not in the DLQ are skipped' }),
+  payloadJson: Type.Optional(PayloadJson('replace the payload of every replayed task with this JSON')),
+  targetQueue: Type.Optional(Name('move the replayed tasks to this queue')),
+  dryRun: Type.Optional(DryRun())
+}, 'replay chosen DLQ entries; replaying an id twice moves it once')
+export const ReplayDLQByIDResponse = ReplayResponse('what the replay touched')
+
+export const DeleteDLQEntryRequest = Request({ id: Id('task id') }, 'delete one DLQ entry (idempotent)')
+export const DeleteDLQEntryResponse = Response({
+  id: Id('task id'),
+  deleted: Type.Boolean({ description: 'false when it was already gone' })
+}, 'outcome of the delete')
+
+export const GetDLQStatsRequest = Request({}, 'no parameters')
+export const GetDLQStatsResponse = Response({
+  total: Count('dead tasks'),
+  byQueue: Type.Record(Type.String(), Type.Integer({ minimum: 0 }), { description: 'dead tasks per queue' }),
+  byHandler: Type.Record(Type.String(), Type.Integer({ minimum: 0 }), { description: 'dead tasks per handler' }),
+  oldestFailedAt: Type.Optional(Timestamp('oldest failure in the DLQ')),
+  newestFailedAt: Type.Optional(Timestamp('newest failure in the DLQ'))
+}, 'DLQ statistics')
+
+export const PauseDequeueRequest = Request({}, 'no parameters')
+export const PauseDequeueResponse = Response({
+  globalPaused: Type.Boolean({ description: 'global dequeue pause after the call' })
+}, 'coordination after the call')
+export const ResumeDequeueRequest = Request({}, 'no parameters')
+export const ResumeDequeueResponse = Response({
+  globalPaused: Type.Boolean({ description: 'global dequeue pause after the call' })
+}, 'coordination after the call')
+
+export const ListTasksRequest = Request({
+  state: Type.Optional(TaskStateSchema),
+  queue: Type.Optional(Name('only this queue')),
+  handler: Type.Optional(Name('only this handler')),
+  query: Type.Optional(Query('case-insensitive text in id, handler, payload or error')),
+  limit: Type.Optional(Limit(LIST_LIMIT_MAX, `tasks per page (default ${LIST_LIMIT_DEFAULT})`)),
+  offset: Type.Optional(Offset())
+}, 'tasks matching a filter')
+export const ListTasksResponse = Response({
+  tasks: Type.Array(TaskSummary, { description: 'one page' }),
+  total: Type.Optional(Count('matching tasks, when the backend can count them cheaply')),
+  limit: Count('page size used'),
+  offset: Count('offset used')
+}, 'a page of tasks')
+
+export const GetTaskRequest = Request({ id: Id('task id') }, 'one task')
+export const GetTaskResponse = Response({
+  task: TaskView,
+  timeline: Type.Array(TimelineEntry, { description: 'oldest first' })
+}, 'the task and its timeline')
+
+export const EnqueueTaskRequest = Request({
+  handler: Name('handler that runs the task'),
+  queue: Type.Optional(Name('queue (default: the configured default queue)')),
+  payloadJson: Type.Optional(PayloadJson('payload as JSON (default {})')),
+  maxAttempts: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, description: 'attempt budget' })),
+  priority: Type.Optional(Type.Integer({ minimum: -1000, maximum: 1000, description: 'higher runs first' })),
+  timeoutMs: Type.Optional(Type.Integer({ minimum: 1, maximum: 7 * 24 * 3600_000, description: 'per-attempt timeout' })),
+  runAt: Type.Optional(Timestamp('do not run before this time')),
+  delayMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 365 * 24 * 3600_000, description: 'run after this delay (ignored with runAt)' })),
+  idempotencyKey: Type.Optional(Type.String({ minLength: 1, maxLength: 255, description: 'enqueue at most once per key' }))
+}, 'enqueue one durable task')
+export const EnqueueTaskResponse = Response({
+  id: Id('task id'),
+  created: Type.Boolean({ description: 'false when the idempotency key matched an existing task' }),
+  queue: Name('queue it went to')
+}, 'the enqueued task')
+
+export const CancelTaskRequest = Request({ id: Id('task id') }, 'cancel a task that no worker has started')
+export const CancelTaskResponse = Response({
+  id: Id('task id'),
+  state: TaskStateSchema
+}, 'the task state after the call (canceled)')
+
+export const RetryTaskRequest = Request({ id: Id('task id') }, 'run a dead, retrying or canceled task again now with a fresh attempt budget')
+export const RetryTaskResponse = Response({
+  id: Id('task id'),
+  requeued: Type.Boolean({ description: 'false when it was already ready (an earlier retry won)' }),
+  state: TaskStateSchema
+}, 'the task state after the call')
+
+export const ListWorkersRequest = Request({}, 'no parameters')
+export const ListWorkersResponse = Response({
+  workers: Type.Array(WorkerView, { description: 'live workers; a worker that stops heartbeating drops out' })
+}, 'live workers')
+
+export const ListAuditEventsRequest = Request({
+  limit: Type.Optional(Limit(LIST_LIMIT_MAX, `events per page (default ${LIST_LIMIT_DEFAULT})`)),
+  action: Type.Optional(Query('only this action')),
+  target: Type.Optional(Query('only this target')),
+  since: Type.Optional(Timestamp('only events at or after this time')),
+  beforeId: Type.Optional(Text('page backwards: only events older than this id'))
+}, 'audit events, newest first')
+export const ListAuditEventsResponse = Response({
+  events: Type.Array(AuditEventView, { description: 'one page, newest first' }),
+  nextBeforeId: Type.Optional(Text('pass as beforeId for the next page; absent on the last page'))
+}, 'a page of audit events')
+
+export const ExportAuditRequest = Request({
+  format: Type.Optional(Type.Enum(['jsonl', 'json', 'csv'], { type: 'string', description: 'file format (default jsonl)' })),
+  limit: Type.Optional(Limit(AUDIT_EXPORT_CEILING, 'events to export, newest first (default and cap: WORKER_ADMIN_AUDIT_EXPORT_LIMIT_MAX)')),
+  action: Type.Optional(Query('only this action')),
+  target: Type.Optional(Query('only this target')),
+  since: Type.Optional(Timestamp('only events at or after this time'))
+}, 'export audit events as a file')
+export const ExportAuditResponse = Response({
+  contentType: Text('MIME type of body'),
+  filename: Text('suggested file name'),
+  count: Count('events in the file'),
+  body: Text('the file')
+}, 'the export; the HTTP gateway serves body as the download')
+
+export const StreamEventsRequest = Request({
+  afterId: Type.Optional(Type.String({ minLength: 1, maxLength: ID_MAX_LENGTH, description: 'replay events after this id, then follow live (HTTP: Last-Event-ID header); without it, only new events' }))
+}, 'follow the event log')
+
+export type QueueSummaryT = Static<typeof QueueSummary>
+export type TaskViewT = Static<typeof TaskView>
+export type TaskSummaryT = Static<typeof TaskSummary>
+export type TimelineEntryT = Static<typeof TimelineEntry>
+export type AuditEventViewT = Static<typeof AuditEventView>
+export type AdminEventT = Static<typeof AdminEvent>
+export type WorkerViewT = Static<typeof WorkerView>

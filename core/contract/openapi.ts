@@ -1,0 +1,160 @@
+import type { TSchema } from 'typebox'
+import { ERROR_STATUS } from './errors.ts'
+import { pathParams, RPC_LIST, type RpcDefinition } from './rpcs.ts'
+
+// The gateway's OpenAPI 3.1 document, built from the same table and schemas that
+// validate requests, so the document cannot describe an API other than the one served.
+
+type JsonObject = Record<string, unknown>
+
+export interface OpenApiOptions {
+  version?: string
+  serverUrl?: string
+  rpcs?: readonly RpcDefinition[]
+}
+
+/** a plain JSON copy: TypeBox keeps its bookkeeping in non-enumerable keys that must not leak */
+function plain (schema: TSchema): JsonObject {
+  return JSON.parse(JSON.stringify(schema)) as JsonObject
+}
+
+function openApiPath (path: string): string {
+  return path.replace(/:([A-Za-z][A-Za-z0-9]*)/g, '{$1}')
+}
+
+function tagOf (def: RpcDefinition): string {
+  return def.http.path.split('/')[3] ?? 'admin'
+}
+
+const ERROR_REF = { $ref: '#/components/schemas/ErrorEnvelope' }
+
+function errorResponses (def: RpcDefinition): JsonObject {
+  const codes = ['VALIDATION_FAILED', 'FORBIDDEN', 'QUEUE_NOT_FOUND', 'INTERNAL', 'UNSUPPORTED_BY_BACKEND', 'BACKEND_UNAVAILABLE']
+  if (def.kind === 'mutation') codes.push('CONFLICT', 'APPROVAL_REQUIRED', 'GUARDRAIL_EXCEEDED')
+  if (def.name === 'ExportAudit') codes.push('GUARDRAIL_EXCEEDED')
+  const byStatus = new Map<number, string[]>()
+  for (const code of Object.keys(ERROR_STATUS)) {
+    const status = ERROR_STATUS[code]?.http
+    if (status === undefined || !codes.some(wanted => ERROR_STATUS[wanted]?.http === status)) continue
+    byStatus.set(status, [...(byStatus.get(status) ?? []), code])
+  }
+  const responses: JsonObject = {}
+  for (const [status, statusCodes] of [...byStatus].sort((a, b) => a[0] - b[0])) {
+    responses[String(status)] = { description: `error envelope; code one of ${statusCodes.join(', ')}`, content: { 'application/json': { schema: ERROR_REF } } }
+  }
+  return responses
+}
+
+function successResponse (def: RpcDefinition): JsonObject {
+  if (def.stream === true) {
+    return {
+      description: `Server-Sent Events: each event has \`id:\` (resume with Last-Event-ID), \`event:\` (the type) and \`data:\` (${def.responseType} as JSON); comment lines are heartbeats`,
+      content: { 'text/event-stream': { schema: { type: 'string' }, itemSchema: { $ref: `#/components/schemas/${def.responseType}` } } }
+    }
+  }
+  if (def.http.download === true) {
+    return {
+      description: 'the file itself (the `body` of the response message), with Content-Disposition: attachment',
+      content: {
+        'application/x-ndjson': { schema: { type: 'string' } },
+        'application/json': { schema: { type: 'string' } },
+        'text/csv': { schema: { type: 'string' } }
+      }
+    }
+  }
+  return { description: def.summary, content: { 'application/json': { schema: { $ref: `#/components/schemas/${def.responseType}` } } } }
+}
+
+function operation (def: RpcDefinition): JsonObject {
+  const request = plain(def.request) as { properties?: Record<string, JsonObject>, required?: string[] }
+  const properties = request.properties ?? {}
+  const required = new Set(request.required ?? [])
+  const inPath = pathParams(def)
+  const inBody = new Set(def.http.bodyFields ?? [])
+  const inHeader = def.http.headerFields ?? {}
+  const parameters: JsonObject[] = []
+  for (const name of inPath) {
+    parameters.push({ name, in: 'path', required: true, schema: properties[name] ?? { type: 'string' } })
+  }
+  for (const [name, header] of Object.entries(inHeader)) {
+    parameters.push({ name: header, in: 'header', required: false, description: `sets ${name}`, schema: properties[name] ?? { type: 'string' } })
+  }
+  for (const [name, schema] of Object.entries(properties)) {
+    if (inPath.includes(name) || inBody.has(name) || Object.hasOwn(inHeader, name)) continue
+    parameters.push({ name, in: 'query', required: required.has(name), schema })
+  }
+  if (def.kind === 'mutation') {
+    parameters.push({ name: 'X-Admin-Approval', in: 'header', required: false, description: 'approval token; required when WORKER_ADMIN_REQUIRE_APPROVAL=true', schema: { type: 'string' } })
+  }
+  parameters.push({ name: 'X-Request-Id', in: 'header', required: false, description: 'echoed in the response and recorded in the audit log', schema: { type: 'string', maxLength: 128 } })
+
+  const op: JsonObject = {
+    operationId: def.name,
+    summary: def.summary,
+    tags: [tagOf(def)],
+    'x-grpc-method': `worker.v1.AdminService/${def.name}`,
+    'x-switchyard-kind': def.kind,
+    'x-switchyard-min-role': def.minRole,
+    parameters,
+    responses: { 200: successResponse(def), ...errorResponses(def) }
+  }
+  if (def.auditAction !== undefined) op['x-switchyard-audit-action'] = def.auditAction
+  if (inBody.size > 0) {
+    const bodyProperties = Object.fromEntries(Object.entries(properties).filter(([name]) => inBody.has(name)))
+    const bodyRequired = [...inBody].filter(name => required.has(name))
+    op.requestBody = {
+      required: bodyRequired.length > 0,
+      content: {
+        'application/json': {
+          schema: { type: 'object', additionalProperties: false, properties: bodyProperties, ...(bodyRequired.length > 0 ? { required: bodyRequired } : {}) }
+        }
+      }
+    }
+  }
+  return op
+}
+
+export function buildOpenApiDocument (options: OpenApiOptions = {}): JsonObject {
+  const rpcs = options.rpcs ?? RPC_LIST
+  const paths: Record<string, JsonObject> = {}
+  const schemas: Record<string, JsonObject> = {
+    ErrorEnvelope: {
+      type: 'object',
+      required: ['error'],
+      properties: {
+        error: {
+          type: 'object',
+          required: ['code', 'message', 'requestId', 'details'],
+          properties: {
+            code: { type: 'string', description: 'stable error code, e.g. QUEUE_NOT_FOUND' },
+            message: { type: 'string' },
+            requestId: { type: 'string' },
+            details: { type: 'object' }
+          }
+        }
+      }
+    }
+  }
+  for (const def of rpcs) {
+    const path = openApiPath(def.http.path)
+    paths[path] ??= {}
+    paths[path][def.http.method.toLowerCase()] = operation(def)
+    schemas[def.requestType] = plain(def.request)
+    schemas[def.responseType] = plain(def.response)
+  }
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'Switchyard admin API',
+      version: options.version ?? '1',
+      description: 'The admin contract v1 (worker.v1.AdminService) over HTTPS with mutual TLS. Every request body and response is the same message as in gRPC.'
+    },
+    ...(options.serverUrl === undefined ? {} : { servers: [{ url: options.serverUrl }] }),
+    security: [{ clientCertificate: [] }],
+    paths,
+    components: {
+      schemas,
+      securitySchemes: { clientCertificate: { type: 'mutualTLS', description: 'a client certificate signed by WORKER_ADMIN_TLS_CA; its subject is the caller identity' } }
+    }
+  }
+}
