@@ -14,3 +14,9 @@ t.test('README quick start keeps its two commands', async (t) => {
   t.match(readme, /```sh\nnpm ci && npx switchyard start\n```/)
   t.match(readme, /```sh\nnpm test\n```/)
 })
+
+t.test('README backend table matches the declared capabilities', async (t) => {
+  const { withBackendTable } = await import('../../scripts/backend-table.ts')
+  const readme = await readFile(new URL('../../README.md', import.meta.url), 'utf8')
+  t.equal(readme, withBackendTable(readme), 'run `npm run docs:backends` to regenerate it')
+})
