@@ -1,0 +1,123 @@
+import type { Logger } from './logger.ts'
+
+export interface BatcherOptions<I, O> {
+  name: string
+  /** one backend call for many items; outcomes in item order */
+  send: (items: I[]) => Promise<O[]>
+  maxBatch: number
+  /** how long the first item of an idle batcher waits for company */
+  flushMs: number
+  log: Logger
+}
+
+interface Entry<I, O> {
+  item: I
+  done: (outcome: O) => void
+}
+
+const RETRY_BASE_MS = 50
+const RETRY_MAX_MS = 2_000
+
+/**
+ * Collects items (acks, failures) and writes them with one backend call per batch.
+ * One call is in flight at a time; whatever arrives meanwhile goes out as the next
+ * batch as soon as it returns (group commit), so batches grow with load and a
+ * lone item waits at most flushMs. A failed call keeps its items and retries with
+ * a growing delay: the backend rejects stale leases, so a retry is always safe.
+ */
+export class Batcher<I, O> {
+  private pending: Array<Entry<I, O>> = []
+  private timer: NodeJS.Timeout | null = null
+  private inFlight: Promise<void> | null = null
+  private failures = 0
+  private idleWaiters: Array<() => void> = []
+
+  constructor (private readonly options: BatcherOptions<I, O>) {}
+
+  get size (): number {
+    return this.pending.length
+  }
+
+  push (item: I, done: (outcome: O) => void): void {
+    this.pending.push({ item, done })
+    // while a call is out or a retry is backing off, the armed timer sends what gathers here
+    if (this.inFlight !== null || this.failures > 0) return
+    if (this.pending.length >= this.options.maxBatch) this.sendNow()
+    else if (this.timer === null) this.arm(this.options.flushMs)
+  }
+
+  /**
+   * Sends everything pending, retrying failures until done or until deadlineMs
+   * passes; returns how many items were given up on.
+   */
+  async drain (deadlineMs: number): Promise<number> {
+    const deadline = Date.now() + deadlineMs
+    while (this.pending.length > 0 || this.inFlight !== null) {
+      const left = deadline - Date.now()
+      if (left <= 0) break
+      if (this.inFlight === null && this.failures === 0) this.sendNow()
+      await new Promise<void>(resolve => {
+        const timer = setTimeout(resolve, left)
+        this.idleWaiters.push(() => { clearTimeout(timer); resolve() })
+      })
+    }
+    const abandoned = this.pending.length
+    if (abandoned > 0) this.options.log.error({ batcher: this.options.name, abandoned }, `worker could not write ${abandoned} ${this.options.name} items before stopping; their leases will expire and be recovered`)
+    this.pending = []
+    if (this.timer !== null) clearTimeout(this.timer)
+    this.timer = null
+    return abandoned
+  }
+
+  private arm (delayMs: number): void {
+    if (this.timer !== null) clearTimeout(this.timer)
+    this.timer = setTimeout(() => {
+      this.timer = null
+      if (this.inFlight === null) this.sendNow()
+    }, delayMs)
+  }
+
+  private sendNow (): void {
+    if (this.timer !== null) { clearTimeout(this.timer); this.timer = null }
+    if (this.pending.length === 0) { this.notifyIdle(); return }
+    const batch = this.pending.length <= this.options.maxBatch ? this.pending : this.pending.slice(0, this.options.maxBatch)
+    this.pending = batch === this.pending ? [] : this.pending.slice(batch.length)
+    this.inFlight = this.write(batch).finally(() => {
+      this.inFlight = null
+      if (this.failures > 0) {
+        this.arm(Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** Math.min(this.failures - 1, 10)))
+        this.notifyIdle()
+      } else if (this.pending.length > 0) {
+        this.sendNow()
+      } else {
+        this.notifyIdle()
+      }
+    })
+  }
+
+  private async write (batch: Array<Entry<I, O>>): Promise<void> {
+    let outcomes: O[]
+    try {
+      outcomes = await this.options.send(batch.map(entry => entry.item))
+      this.failures = 0
+    } catch (err) {
+      this.failures++
+      this.pending = batch.concat(this.pending)
+      this.options.log.warn({ err, batcher: this.options.name, items: batch.length, failures: this.failures }, `worker could not write ${this.options.name} batch; retrying`)
+      return
+    }
+    for (let i = 0; i < batch.length; i++) {
+      try {
+        batch[i]!.done(outcomes[i] as O)
+      } catch (err) {
+        this.options.log.error({ err, batcher: this.options.name }, 'worker outcome listener threw')
+      }
+    }
+  }
+
+  private notifyIdle (): void {
+    const waiters = this.idleWaiters
+    this.idleWaiters = []
+    for (const wake of waiters) wake()
+  }
+}

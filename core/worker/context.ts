@@ -1,0 +1,35 @@
+import type { LeasedTask } from '../backend/types.ts'
+import type { TaskContext } from './handlers.ts'
+import type { Logger } from './logger.ts'
+
+/** The context a handler receives; its child logger is only built if the handler logs. */
+export class RunContext implements TaskContext {
+  private childLog: Logger | undefined
+
+  constructor (private readonly task: LeasedTask, readonly signal: AbortSignal, private readonly baseLog: Logger) {}
+
+  get taskId (): string { return this.task.id }
+  get queue (): string { return this.task.queue }
+  get handler (): string { return this.task.handler }
+  get attempt (): number { return this.task.attempts }
+  get maxAttempts (): number { return this.task.maxAttempts }
+
+  get log (): Logger {
+    this.childLog ??= this.baseLog.child?.({ taskId: this.task.id, queue: this.task.queue, handler: this.task.handler, attempt: this.task.attempts }) ?? this.baseLog
+    return this.childLog
+  }
+}
+
+const MAX_MESSAGE = 4096
+const MAX_STACK = 8192
+
+/** What a failed attempt stores: bounded, and meaningful even when a handler throws a non-Error. */
+export function describeError (err: unknown): { message: string, stack?: string } {
+  if (err instanceof Error) {
+    const message = (err.message || err.name || 'Error').slice(0, MAX_MESSAGE)
+    return err.stack === undefined ? { message } : { message, stack: err.stack.slice(0, MAX_STACK) }
+  }
+  let text: string
+  try { text = typeof err === 'string' ? err : JSON.stringify(err) ?? String(err) } catch { text = String(err) }
+  return { message: `non-Error thrown: ${text}`.slice(0, MAX_MESSAGE) }
+}

@@ -1,0 +1,90 @@
+import { isAbsolute, resolve } from 'node:path'
+import { pathToFileURL } from 'node:url'
+import { Errors } from '../errors.ts'
+import { assertName } from '../tasks/enqueue.ts'
+import { WorkerErrors } from './errors.ts'
+import type { Logger } from './logger.ts'
+
+export interface TaskContext {
+  readonly taskId: string
+  readonly queue: string
+  readonly handler: string
+  /** 1 on the first attempt; redeliveries after a crash count too */
+  readonly attempt: number
+  readonly maxAttempts: number
+  /** aborted on timeout, on lease loss and on forced shutdown; its reason says which */
+  readonly signal: AbortSignal
+  readonly log: Logger
+}
+
+// Payloads are arbitrary JSON chosen by whoever enqueues; handlers validate them.
+export type Handler = (payload: any, ctx: TaskContext) => Promise<unknown> | unknown
+
+export type HandlerMap = Record<string, Handler>
+
+export class HandlerRegistry {
+  private readonly handlers = new Map<string, Handler>()
+
+  register (name: string, handler: Handler): this {
+    assertName('handler', name)
+    if (typeof handler !== 'function') {
+      throw Errors.validation(`handler ${name}: must be a function`, { details: { field: `handlers.${name}` } })
+    }
+    if (this.handlers.has(name)) {
+      throw WorkerErrors.handlerExists(`handler ${name} is already registered`, { details: { handler: name } })
+    }
+    this.handlers.set(name, handler)
+    return this
+  }
+
+  registerAll (handlers: HandlerMap): this {
+    for (const [name, handler] of Object.entries(handlers)) this.register(name, handler)
+    return this
+  }
+
+  get (name: string): Handler | undefined {
+    return this.handlers.get(name)
+  }
+
+  has (name: string): boolean {
+    return this.handlers.has(name)
+  }
+
+  names (): string[] {
+    return [...this.handlers.keys()].sort()
+  }
+}
+
+export function createHandlerRegistry (handlers: HandlerMap = {}): HandlerRegistry {
+  return new HandlerRegistry().registerAll(handlers)
+}
+
+/**
+ * Imports a module that exports `handlers: Record<string, Handler>` (or a default
+ * export of that shape). Relative paths resolve against the current directory.
+ */
+export async function loadHandlerModule (path: string): Promise<HandlerMap> {
+  if (typeof path !== 'string' || path.length === 0) {
+    throw Errors.validation('handlers module: path must be a non-empty string', { details: { field: 'path' } })
+  }
+  const url = pathToFileURL(isAbsolute(path) ? path : resolve(process.cwd(), path)).href
+  let mod: Record<string, unknown>
+  try {
+    mod = await import(url) as Record<string, unknown>
+  } catch (err) {
+    throw Errors.validation(`handlers module ${path}: could not be loaded: ${(err as Error).message}`, { cause: err, details: { field: 'path', path } })
+  }
+  const exported = mod.handlers ?? mod.default
+  if (exported === null || typeof exported !== 'object' || Array.isArray(exported)) {
+    throw Errors.validation(`handlers module ${path}: must export "handlers" (or a default export) as an object of handler functions`, { details: { field: 'path', path } })
+  }
+  const handlers: HandlerMap = {}
+  for (const [name, handler] of Object.entries(exported as Record<string, unknown>)) {
+    assertName(`handlers.${name}`, name)
+    if (typeof handler !== 'function') {
+      throw Errors.validation(`handlers module ${path}: handlers.${name} must be a function`, { details: { field: `handlers.${name}`, path } })
+    }
+    handlers[name] = handler as Handler
+  }
+  return handlers
+}

@@ -1,0 +1,526 @@
+import { EventEmitter } from 'node:events'
+import { hostname } from 'node:os'
+import { performance } from 'node:perf_hooks'
+import { withTimeouts } from '../backend/guard.ts'
+import { MAX_LIST_LIMIT } from '../backend/types.ts'
+import type { AckOutcome, Backend, FailOutcome, FailRequest, LeasedTask, LeaseRef, Unsubscribe, WorkerInfo } from '../backend/types.ts'
+import { Errors } from '../errors.ts'
+import { EventLog } from '../events/event-log.ts'
+import { backoffDelay } from './backoff.ts'
+import { Batcher } from './batcher.ts'
+import { describeError, RunContext } from './context.ts'
+import { isPermanentError, WorkerErrors } from './errors.ts'
+import { createHandlerRegistry, HandlerRegistry, type HandlerMap } from './handlers.ts'
+import { consoleLogger, type Logger } from './logger.ts'
+import { resolveWorkerOptions, type WorkerOptions, type WorkerOptionsInput } from './options.ts'
+import { Periodic } from './periodic.ts'
+import { weightedQueueOrder, type WeightedQueue } from './queue-choice.ts'
+import { waitAny, Wakeup } from './wakeup.ts'
+
+export interface TaskObservation {
+  id: string
+  queue: string
+  handler: string
+  attempt: number
+  /** handler run time */
+  durationMs: number
+  /** from when the task was due (runAt) to when this worker leased it */
+  waitMs: number
+}
+
+export interface TaskFailureObservation extends TaskObservation {
+  error: string
+  outcome: 'retrying' | 'dead'
+}
+
+export interface WorkerEventMap {
+  'task:started': [Omit<TaskObservation, 'durationMs'>]
+  'task:succeeded': [TaskObservation]
+  'task:failed': [TaskFailureObservation]
+}
+
+export interface WorkerCounters {
+  leased: number
+  /** attempts that succeeded and were acknowledged */
+  processed: number
+  /** attempts that failed (retrying or dead) */
+  failed: number
+  retried: number
+  dead: number
+  timedOut: number
+  /** results discarded because the lease had been lost */
+  leaseLost: number
+  /** handed back on shutdown without consuming the attempt */
+  released: number
+  /** expired leases (of any worker) this worker put back to ready */
+  recovered: number
+}
+
+export interface CreateWorkerInput {
+  backend: Backend
+  handlers: HandlerRegistry | HandlerMap
+  options?: WorkerOptionsInput
+  /** shared event log; omitted: the worker keeps its own; false: emit no task events */
+  events?: EventLog | false
+  log?: Logger
+}
+
+type Settlement =
+  | { kind: 'succeeded' }
+  | { kind: 'failed', error: unknown }
+  | { kind: 'lease_lost' }
+  | { kind: 'released' }
+
+interface InFlight {
+  task: LeasedTask
+  controller: AbortController
+  /** performance.now() when the handler was started */
+  startedAt: number
+  waitMs: number
+  timer: NodeJS.Timeout | undefined
+  settled: boolean
+}
+
+type LeaseResult = 'full' | 'drained' | 'rate_limited'
+
+const SUCCEEDED: Settlement = { kind: 'succeeded' }
+const LEASE_LOST: Settlement = { kind: 'lease_lost' }
+const RELEASED: Settlement = { kind: 'released' }
+const RECOVERY_BATCH = 500
+// While the cluster-wide limiter has no permits left, ask again this often: the
+// window length is the backend's business, and a short poll keeps starts prompt.
+const RATE_LIMIT_POLL_MS = 50
+const MAX_LOOP_ERROR_DELAY_MS = 5_000
+const MAX_QUEUES_REPORTED = 100
+
+function leaseRef (task: LeasedTask): LeaseRef {
+  return { id: task.id, leaseToken: task.leaseToken }
+}
+
+function roundMs (ms: number): number {
+  return Math.round(ms * 1000) / 1000
+}
+
+/**
+ * Runs tasks from a backend: leases them in weighted queue order, runs handlers
+ * with a concurrency bound, a per-task timeout and lease renewal, and writes acks
+ * and failures in batches. Call start(); stop() drains gracefully.
+ */
+export class Worker extends EventEmitter<WorkerEventMap> {
+  readonly id: string
+  readonly options: WorkerOptions
+  readonly counters: WorkerCounters = { leased: 0, processed: 0, failed: 0, retried: 0, dead: 0, timedOut: 0, leaseLost: 0, released: 0, recovered: 0 }
+
+  private readonly backend: Backend
+  private readonly handlers: HandlerRegistry
+  private readonly events: EventLog | null
+  private readonly ownsEvents: boolean
+  private readonly log: Logger
+  private readonly running = new Map<string, InFlight>()
+  private readonly acks: Batcher<LeaseRef, AckOutcome>
+  private readonly fails: Batcher<FailRequest, FailOutcome>
+  private readonly workAvailable = new Wakeup()
+  private readonly slotFreed = new Wakeup()
+  private readonly halt = new Wakeup()
+  private readonly queueRefresher: Periodic
+  private readonly leaseRenewer: Periodic
+  private readonly leaseRecoverer: Periodic
+  private readonly heartbeat: Periodic
+  private weighted: WeightedQueue[]
+  private knownQueues = new Set<string>()
+  private queuesEnsured = false
+  private state: 'new' | 'running' | 'stopping' | 'stopped' = 'new'
+  private starting: Promise<void> = Promise.resolve()
+  private leaseLoop: Promise<void> = Promise.resolve()
+  /** whether a rate limit is set, as of the last refresh; null: not known yet */
+  private rateLimitSet: boolean | null = null
+  private stopping: Promise<void> | null = null
+  private unsubscribeWork: Unsubscribe | null = null
+  private startedAt = 0
+
+  constructor (input: CreateWorkerInput) {
+    super()
+    this.options = resolveWorkerOptions(input.options)
+    this.id = this.options.id
+    this.log = input.log ?? consoleLogger
+    this.backend = withTimeouts(input.backend, this.options.backendTimeoutMs)
+    this.handlers = input.handlers instanceof HandlerRegistry ? input.handlers : createHandlerRegistry(input.handlers)
+    if (input.events === false) {
+      this.events = null
+      this.ownsEvents = false
+    } else if (input.events !== undefined) {
+      this.events = input.events
+      this.ownsEvents = false
+    } else {
+      this.events = this.backend.capabilities.eventLog ? new EventLog(this.backend, { onError: err => this.log.warn({ err }, 'worker could not append task events') }) : null
+      this.ownsEvents = this.events !== null
+    }
+    const batch = { maxBatch: Math.min(this.options.ackBatchSize, MAX_LIST_LIMIT), flushMs: this.options.ackFlushMs, log: this.log }
+    this.acks = new Batcher({ ...batch, name: 'ack', send: items => this.backend.completeTasks(items) })
+    this.fails = new Batcher({ ...batch, name: 'failure', send: items => this.backend.failTasks(items) })
+    const explicit = this.options.queues
+    this.weighted = explicit === null ? [] : explicit.map(name => ({ name, weight: this.weightOf(name, null) }))
+    if (explicit !== null) this.knownQueues = new Set(explicit)
+    const o = this.options
+    this.queueRefresher = new Periodic({ name: 'queue refresh', intervalMs: o.queueRefreshMs, log: this.log, run: () => this.refreshQueues() })
+    this.leaseRenewer = new Periodic({ name: 'lease renewal', intervalMs: o.leaseRenewMs, log: this.log, run: () => this.renewLeases() })
+    // Recovery starts at once: tasks of a worker that crashed before this one started are waiting.
+    this.leaseRecoverer = new Periodic({ name: 'lease recovery', intervalMs: o.recoveryMs, initialDelayMs: 0, log: this.log, run: () => this.recoverLeases() })
+    this.heartbeat = new Periodic({ name: 'heartbeat', intervalMs: o.heartbeatMs, initialDelayMs: 0, log: this.log, run: () => this.sendHeartbeat() })
+  }
+
+  get inFlight (): number {
+    return this.running.size
+  }
+
+  get isRunning (): boolean {
+    return this.state === 'running'
+  }
+
+  /** Starts leasing. Backend failures here are logged and retried by the loops, never thrown. */
+  start (): Promise<void> {
+    if (this.state === 'new') {
+      this.state = 'running'
+      this.starting = this.boot()
+    }
+    return this.starting
+  }
+
+  private async boot (): Promise<void> {
+    this.startedAt = Date.now()
+    const backend = this.backend
+    if (backend.capabilities.workNotifications && backend.subscribeWork !== undefined) {
+      try {
+        this.unsubscribeWork = await backend.subscribeWork(queue => this.onWorkNotification(queue))
+      } catch (err) {
+        this.log.warn({ err, workerId: this.id }, `worker could not subscribe to work notifications; polling every ${this.options.pollMs} ms`)
+      }
+    }
+    try {
+      await this.refreshQueues()
+    } catch (err) {
+      this.log.warn({ err, workerId: this.id }, 'worker could not read queues at start; retrying')
+    }
+    this.queueRefresher.start()
+    this.leaseRenewer.start()
+    this.leaseRecoverer.start()
+    if (backend.capabilities.workerRegistry) this.heartbeat.start()
+    this.leaseLoop = this.runLeaseLoop()
+    this.log.info({ workerId: this.id, queues: this.options.queues, concurrency: this.options.concurrency }, 'worker started')
+  }
+
+  /**
+   * Stops leasing, lets in-flight tasks finish within shutdownGraceMs, aborts and
+   * releases the rest (their attempt is not consumed), writes pending acks and
+   * events, and leaves the worker registry. Safe to call more than once.
+   */
+  stop (): Promise<void> {
+    this.stopping ??= this.shutdown()
+    return this.stopping
+  }
+
+  private async shutdown (): Promise<void> {
+    if (this.state === 'new') {
+      this.state = 'stopped'
+      if (this.ownsEvents) await this.events?.close()
+      return
+    }
+    // stop() during start(): let start finish wiring up, so everything it started is torn down below
+    await this.starting
+    this.state = 'stopping'
+    this.workAvailable.wake()
+    this.slotFreed.wake()
+    this.halt.wake()
+    await this.leaseLoop
+    await Promise.all([this.queueRefresher.stop(), this.leaseRecoverer.stop(), this.unsubscribe()])
+
+    const deadline = Date.now() + this.options.shutdownGraceMs
+    while (this.running.size > 0) {
+      const left = deadline - Date.now()
+      if (left <= 0) break
+      await this.slotFreed.wait(left)
+    }
+    await this.leaseRenewer.stop()
+    const leftovers = [...this.running.values()]
+    for (const entry of leftovers) this.settle(entry, RELEASED)
+    if (leftovers.length > 0) {
+      this.log.warn({ workerId: this.id, tasks: leftovers.length }, `worker stop: ${leftovers.length} tasks still running after ${this.options.shutdownGraceMs} ms; releasing them`)
+      await this.release(leftovers.map(entry => entry.task))
+    }
+
+    await Promise.all([this.acks.drain(this.options.backendTimeoutMs), this.fails.drain(this.options.backendTimeoutMs)])
+    if (this.events !== null) await (this.ownsEvents ? this.events.close() : this.events.flush())
+    await this.heartbeat.stop()
+    if (this.backend.capabilities.workerRegistry) {
+      try {
+        await this.backend.removeWorker(this.id)
+      } catch (err) {
+        this.log.warn({ err, workerId: this.id }, 'worker could not deregister; it drops out when its heartbeat expires')
+      }
+    }
+    this.state = 'stopped'
+    this.log.info({ workerId: this.id, counters: this.counters }, 'worker stopped')
+  }
+
+  private async unsubscribe (): Promise<void> {
+    const unsubscribe = this.unsubscribeWork
+    this.unsubscribeWork = null
+    if (unsubscribe === null) return
+    try {
+      await unsubscribe()
+    } catch (err) {
+      this.log.warn({ err, workerId: this.id }, 'worker could not unsubscribe from work notifications')
+    }
+  }
+
+  // --- leasing -------------------------------------------------------------------
+
+  private onWorkNotification (queue: string): void {
+    if (this.knownQueues.has(queue)) this.workAvailable.wake()
+    else if (this.options.queues === null) this.queueRefresher.trigger()
+  }
+
+  private async runLeaseLoop (): Promise<void> {
+    let failures = 0
+    while (this.state === 'running') {
+      const free = this.options.concurrency - this.running.size
+      if (free < 1) {
+        await this.slotFreed.wait(this.options.pollMs)
+        continue
+      }
+      let result: LeaseResult
+      try {
+        result = await this.leaseOnce(Math.min(free, this.options.batchSize))
+        failures = 0
+      } catch (err) {
+        failures++
+        const delay = Math.min(MAX_LOOP_ERROR_DELAY_MS, this.options.pollMs, 50 * 2 ** Math.min(failures, 10))
+        this.log.warn({ err, workerId: this.id, failures }, `worker lease failed; retrying in ${delay} ms`)
+        await this.halt.wait(delay)
+        continue
+      }
+      if (this.state !== 'running') break
+      if (result === 'drained') await waitAny(this.options.pollMs, this.workAvailable, this.halt)
+      else if (result === 'rate_limited') await this.halt.wait(Math.min(this.options.pollMs, RATE_LIMIT_POLL_MS))
+    }
+  }
+
+  private async leaseOnce (wanted: number): Promise<LeaseResult> {
+    const queues = weightedQueueOrder(this.weighted)
+    if (queues.length === 0) return 'drained'
+    let limit = wanted
+    let rateCapped = false
+    if (this.backend.capabilities.rateLimit && this.rateLimitSet !== false) {
+      const granted = await this.backend.takeRatePermits(wanted)
+      if (granted <= 0) return 'rate_limited'
+      rateCapped = granted < wanted
+      limit = Math.min(wanted, granted)
+    }
+    const tasks = await this.backend.leaseTasks({ workerId: this.id, queues, limit, leaseMs: this.options.leaseMs })
+    if (this.state !== 'running') {
+      // Stopping began during the call: these never started, so hand them straight back.
+      await this.release(tasks)
+      return 'drained'
+    }
+    for (const task of tasks) this.begin(task)
+    if (tasks.length < limit) return 'drained'
+    return rateCapped ? 'rate_limited' : 'full'
+  }
+
+  private async release (tasks: LeasedTask[]): Promise<void> {
+    for (let i = 0; i < tasks.length; i += MAX_LIST_LIMIT) {
+      const chunk = tasks.slice(i, i + MAX_LIST_LIMIT)
+      try {
+        const outcomes = await this.backend.releaseTasks(chunk.map(leaseRef))
+        this.counters.released += outcomes.filter(outcome => outcome === 'ok').length
+      } catch (err) {
+        this.log.error({ err, workerId: this.id, tasks: chunk.length }, 'worker could not release tasks; they are recovered when their leases expire')
+      }
+    }
+  }
+
+  // --- running -------------------------------------------------------------------
+
+  private begin (task: LeasedTask): void {
+    this.counters.leased++
+    const entry: InFlight = {
+      task,
+      controller: new AbortController(),
+      startedAt: performance.now(),
+      waitMs: Math.max(0, Date.now() - task.runAt),
+      timer: undefined,
+      settled: false
+    }
+    this.running.set(task.id, entry)
+    this.events?.emit('task.started', { id: task.id, queue: task.queue, handler: task.handler, attempt: task.attempts })
+    if (this.listenerCount('task:started') > 0) {
+      this.emit('task:started', { id: task.id, queue: task.queue, handler: task.handler, attempt: task.attempts, waitMs: entry.waitMs })
+    }
+    const handler = this.handlers.get(task.handler)
+    if (handler === undefined) {
+      this.settle(entry, { kind: 'failed', error: WorkerErrors.handlerNotFound(`no handler named ${task.handler} is registered in worker ${this.id}`, { details: { handler: task.handler } }) })
+      return
+    }
+    entry.timer = setTimeout(() => this.onTimeout(entry), task.timeoutMs)
+    const ctx = new RunContext(task, entry.controller.signal, this.log)
+    // Started on a microtask so a synchronous handler cannot block the rest of the batch from starting.
+    Promise.resolve()
+      .then(() => handler(task.payload, ctx))
+      .then(() => this.settle(entry, SUCCEEDED), (error: unknown) => this.settle(entry, { kind: 'failed', error }))
+  }
+
+  private onTimeout (entry: InFlight): void {
+    const { task } = entry
+    this.counters.timedOut++
+    const error = WorkerErrors.taskTimeout(`task ${task.id} (handler ${task.handler}) timed out after ${task.timeoutMs} ms`, { details: { taskId: task.id, timeoutMs: task.timeoutMs } })
+    this.settle(entry, { kind: 'failed', error })
+  }
+
+  /**
+   * Ends an attempt exactly once, whichever comes first: the handler's result, its
+   * timeout, a lost lease or a forced shutdown. The slot is freed at once: a handler
+   * that ignores its aborted signal no longer holds the lease, so it no longer
+   * counts against concurrency.
+   */
+  private settle (entry: InFlight, settlement: Settlement): void {
+    if (entry.settled) return
+    entry.settled = true
+    clearTimeout(entry.timer)
+    this.running.delete(entry.task.id)
+    this.slotFreed.wake()
+    const { task } = entry
+    const durationMs = roundMs(performance.now() - entry.startedAt)
+    switch (settlement.kind) {
+      case 'succeeded':
+        this.acks.push(leaseRef(task), outcome => this.onCompleted(entry, durationMs, outcome))
+        return
+      case 'failed': {
+        const { error } = settlement
+        if (!entry.controller.signal.aborted) entry.controller.abort(error)
+        const retryable = task.attempts < task.maxAttempts && !isPermanentError(error)
+        const described = describeError(error)
+        const request: FailRequest = { ...leaseRef(task), error: described, retryDelayMs: retryable ? backoffDelay(task.attempts, this.options.retry) : null }
+        this.fails.push(request, outcome => this.onFailed(entry, durationMs, described.message, outcome))
+        return
+      }
+      case 'lease_lost':
+        this.counters.leaseLost++
+        entry.controller.abort(Errors.leaseLost(`worker ${this.id} lost the lease of task ${task.id}`, { details: { taskId: task.id } }))
+        this.log.warn({ workerId: this.id, taskId: task.id, handler: task.handler }, 'worker lost a lease; the task was aborted and its result will not be written')
+        return
+      case 'released':
+        entry.controller.abort(WorkerErrors.workerShutdown(`worker ${this.id} is stopping`, { details: { taskId: task.id } }))
+    }
+  }
+
+  private observation (entry: InFlight, durationMs: number): TaskObservation {
+    const { task } = entry
+    return { id: task.id, queue: task.queue, handler: task.handler, attempt: task.attempts, durationMs, waitMs: entry.waitMs }
+  }
+
+  private onCompleted (entry: InFlight, durationMs: number, outcome: AckOutcome): void {
+    const { task } = entry
+    if (outcome !== 'ok') {
+      this.counters.leaseLost++
+      this.log.warn({ workerId: this.id, taskId: task.id }, 'worker could not acknowledge a task: its lease was lost (it will run again)')
+      return
+    }
+    this.counters.processed++
+    this.events?.emit('task.succeeded', { id: task.id, queue: task.queue, handler: task.handler, attempt: task.attempts, durationMs })
+    this.emit('task:succeeded', this.observation(entry, durationMs))
+  }
+
+  private onFailed (entry: InFlight, durationMs: number, error: string, outcome: FailOutcome): void {
+    const { task } = entry
+    if (outcome === 'lease_lost') {
+      this.counters.leaseLost++
+      this.log.warn({ workerId: this.id, taskId: task.id }, 'worker could not record a failed attempt: its lease was lost')
+      return
+    }
+    this.counters.failed++
+    if (outcome === 'retrying') this.counters.retried++
+    else this.counters.dead++
+    this.events?.emit(outcome === 'retrying' ? 'task.retrying' : 'task.dead', { id: task.id, queue: task.queue, handler: task.handler, attempt: task.attempts, error, durationMs })
+    this.emit('task:failed', { ...this.observation(entry, durationMs), error, outcome })
+  }
+
+  // --- periodic jobs ----------------------------------------------------------------
+
+  private weightOf (queue: string, stored: number | null): number {
+    try {
+      return this.options.weightOf(queue, stored)
+    } catch (err) {
+      this.log.warn({ err, queue }, 'worker weightOf threw; using weight 1')
+      return 1
+    }
+  }
+
+  private async refreshQueues (): Promise<void> {
+    const explicit = this.options.queues
+    if (explicit !== null && !this.queuesEnsured) {
+      // Registered up front so operators see the queues this worker serves before their first task.
+      await this.backend.ensureQueues(explicit)
+      this.queuesEnsured = true
+    }
+    if (this.backend.capabilities.rateLimit) {
+      // Permits are only taken while a limit is set: with none, every lease would pay an
+      // extra round trip to a row all workers share. A new limit applies from the next refresh.
+      this.rateLimitSet = (await this.backend.getCoordinationState()).rateLimit !== null
+    }
+    const stats = await this.backend.queueStats(explicit ?? undefined)
+    const stored = new Map(stats.map(s => [s.name, s.weight]))
+    const names = explicit ?? stats.map(s => s.name)
+    this.weighted = names.map(name => ({ name, weight: this.weightOf(name, stored.get(name) ?? null) }))
+    const grew = names.some(name => !this.knownQueues.has(name))
+    this.knownQueues = new Set(names)
+    if (grew) this.workAvailable.wake()
+  }
+
+  private async renewLeases (): Promise<void> {
+    const entries = [...this.running.values()]
+    for (let i = 0; i < entries.length; i += MAX_LIST_LIMIT) {
+      const chunk = entries.slice(i, i + MAX_LIST_LIMIT)
+      const expiries = await this.backend.extendLeases(chunk.map(entry => leaseRef(entry.task)), this.options.leaseMs)
+      for (let j = 0; j < chunk.length; j++) {
+        const expiry = expiries[j]
+        if (expiry === null) this.settle(chunk[j]!, LEASE_LOST)
+        else if (expiry !== undefined) chunk[j]!.task.leaseExpiresAt = expiry
+      }
+    }
+  }
+
+  private async recoverLeases (): Promise<boolean> {
+    const { requeued, dead } = await this.backend.recoverExpiredLeases(RECOVERY_BATCH)
+    for (const id of requeued) this.events?.emit('task.recovered', { id })
+    for (const id of dead) this.events?.emit('task.dead', { id, error: 'lease expired on the last attempt' })
+    this.counters.recovered += requeued.length
+    if (requeued.length > 0) this.workAvailable.wake()
+    if (requeued.length + dead.length > 0) {
+      this.log.info({ workerId: this.id, requeued: requeued.length, dead: dead.length }, 'worker recovered expired leases')
+    }
+    // A full batch means more may be waiting: run again right away.
+    return requeued.length + dead.length >= RECOVERY_BATCH
+  }
+
+  private info (): WorkerInfo {
+    return {
+      id: this.id,
+      host: hostname(),
+      pid: process.pid,
+      version: this.options.version,
+      queues: (this.options.queues ?? [...this.knownQueues]).slice(0, MAX_QUEUES_REPORTED),
+      concurrency: this.options.concurrency,
+      inFlight: this.running.size,
+      startedAt: this.startedAt,
+      lastHeartbeatAt: Date.now()
+    }
+  }
+
+  private async sendHeartbeat (): Promise<void> {
+    await this.backend.heartbeatWorker(this.info(), this.options.heartbeatMs * 3)
+  }
+}
+
+export function createWorker (input: CreateWorkerInput): Worker {
+  return new Worker(input)
+}
