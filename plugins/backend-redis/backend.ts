@@ -1,0 +1,586 @@
+import {
+  Errors, MAX_LIST_LIMIT,
+  type AckOutcome, type AuditEvent, type AuditInput, type Backend, type BackendCapabilities, type CancelOutcome,
+  type CoordinationState, type DLQStats, type DeleteRequest, type DeleteResult, type EnqueueResult, type EventInput,
+  type FailOutcome, type FailRequest, type LeaderAcquireResult, type LeaderLock, type LeaseRef, type LeaseRequest,
+  type LeasedTask, type ListAuditRequest, type ListTasksRequest, type NewTask, type PruneRequest, type QueueStats,
+  type RateLimit, type ReadEventsRequest, type RecoveredLeases, type RequeueRequest, type RequeueResult,
+  type SkippedTask, type StoredEvent, type Task, type TaskPage, type Unsubscribe, type WorkerInfo
+} from 'switchyard'
+import { assertNoEviction, createClient, toBackendError, type RedisClient } from './connection.ts'
+import { decodeAudit, decodeEvent, decodeLeased, hashToTask, pairsToObject, streamIdTime } from './codec.ts'
+import { keysFor, type Keys } from './keys.ts'
+import type { RedisBackendOptions } from './options.ts'
+import { defineScripts, type ScriptArg, type ScriptName } from './scripts.ts'
+import { Subscriptions } from './subscriptions.ts'
+import * as check from './validate.ts'
+
+/** Candidates a filtered listing examines at most per call (handler/text filters, queue on global indexes). */
+export const LIST_SCAN_CAP = 10_000
+/** Due scheduled/retrying tasks promoted to ready per queue per lease call. */
+export const PROMOTE_PER_LEASE = 1000
+/** Items per script call for the batch methods; larger batches are split so no script blocks Redis for long. */
+export const SCRIPT_BATCH = 1000
+/** Ids one requeue/delete call accepts. */
+export const MAX_IDS_PER_CALL = 10_000
+const MAX_QUEUES_PER_LEASE = 1000
+
+const CAPABILITIES: BackendCapabilities = {
+  taskFilters: ['state', 'queue', 'handler', 'query'],
+  taskCount: true,
+  priorities: true,
+  delayedTasks: true,
+  idempotencyKeys: true,
+  cancel: true,
+  queuePause: true,
+  globalPause: true,
+  queueWeights: true,
+  rateLimit: true,
+  leaderLock: true,
+  workerRegistry: true,
+  eventLog: true,
+  audit: true,
+  workNotifications: true
+}
+
+const STREAM_ID = /^\d+-\d+$/
+
+function chunks<T> (items: T[], size: number): T[][] {
+  if (items.length <= size) return [items]
+  const out: T[][] = []
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size))
+  return out
+}
+
+function skippedFrom (flat: string[]): SkippedTask[] {
+  const out: SkippedTask[] = []
+  for (let i = 0; i < flat.length; i += 3) {
+    const item: SkippedTask = { id: flat[i]!, reason: flat[i + 1] as SkippedTask['reason'] }
+    if (flat[i + 2] !== '') item.state = flat[i + 2] as SkippedTask['state']
+    out.push(item)
+  }
+  return out
+}
+
+export class RedisBackend implements Backend {
+  readonly name = 'redis'
+  readonly capabilities = CAPABILITIES
+  readonly keys: Keys
+  private readonly client: RedisClient
+  private readonly script: (name: ScriptName, keys: string[], args: ScriptArg[]) => Promise<unknown>
+  private readonly subscriptions: Subscriptions
+  private initialized: Promise<void> | null = null
+
+  constructor (private readonly options: RedisBackendOptions) {
+    this.keys = keysFor(options.prefix)
+    this.client = createClient(options)
+    // ioredis re-emits connection errors on every reconnect attempt; commands report their own failures.
+    this.client.on('error', () => {})
+    this.script = defineScripts(this.client)
+    this.subscriptions = new Subscriptions(this.client)
+  }
+
+  /** The underlying connection, for tests and tooling that inspect the keyspace. */
+  get redis (): RedisClient {
+    return this.client
+  }
+
+  private async run<T> (method: string, call: () => Promise<T>): Promise<T> {
+    try {
+      return await call()
+    } catch (err) {
+      throw toBackendError(method, err)
+    }
+  }
+
+  init (): Promise<void> {
+    if (this.initialized === null) {
+      this.initialized = this.run('init', async () => {
+        // 'end': a previous init failed and disconnected; connecting again is allowed
+        if (this.client.status === 'wait' || this.client.status === 'end') await this.connectWithin(this.options.commandTimeoutMs)
+        await assertNoEviction(this.client, this.options.allowEvictingMemoryPolicy)
+      }).catch(async (err: unknown) => {
+        this.initialized = null
+        await this.disconnected()
+        throw err
+      })
+    }
+    return this.initialized
+  }
+
+  /** ioredis bounds the TCP connect but not the handshake after it: a server that accepts and never answers must still fail in time. */
+  private async connectWithin (ms: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined
+    const late = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => reject(Errors.backendTimeout(`redis did not become ready within ${ms} ms`, { details: { method: 'init', timeoutMs: ms } })), ms)
+    })
+    try {
+      await Promise.race([this.client.connect(), late])
+    } finally {
+      clearTimeout(timer)
+    }
+  }
+
+  /** Drops the connection and resolves once it is fully closed, so a later init can connect again. */
+  private async disconnected (): Promise<void> {
+    if (this.client.status === 'end' || this.client.status === 'wait') return
+    const ended = new Promise<void>((resolve) => {
+      this.client.once('end', resolve)
+      setTimeout(resolve, this.options.commandTimeoutMs).unref()
+    })
+    this.client.disconnect()
+    await ended
+  }
+
+  async close (): Promise<void> {
+    await this.subscriptions.close()
+    if (this.client.status === 'end' || this.client.status === 'wait') return
+    const quit = this.client.quit().then(() => undefined, () => undefined)
+    const bound = new Promise<void>((resolve) => setTimeout(resolve, this.options.commandTimeoutMs).unref())
+    await Promise.race([quit, bound])
+    this.client.disconnect()
+  }
+
+  now (): Promise<number> {
+    return this.run('now', async () => {
+      const [sec, usec] = await this.client.time()
+      return Number(sec) * 1000 + Math.floor(Number(usec) / 1000)
+    })
+  }
+
+  // --- producing ---------------------------------------------------------------------
+
+  enqueue (tasks: NewTask[]): Promise<EnqueueResult[]> {
+    // Checked before any batch is sent, so nothing is half-applied. The ready score packs
+    // the priority into its high bits: out of range would break ordering.
+    tasks.forEach((t, i) => check.int(`tasks[${i}].priority`, t.priority, -1000, 1000))
+    return this.run('enqueue', async () => {
+      const k = this.keys
+      const results: EnqueueResult[] = []
+      for (const batch of chunks(tasks, SCRIPT_BATCH)) {
+        if (batch.length === 0) continue
+        const args: ScriptArg[] = [k.base, k.workChannel]
+        for (const t of batch) {
+          args.push(t.queue, t.handler, JSON.stringify(t.payload ?? null), t.maxAttempts, t.priority, t.timeoutMs,
+            t.runAt === null ? '' : t.runAt, t.delayMs, t.idempotencyKey ?? '')
+        }
+        const reply = await this.script('enqueue', [k.idem, k.all, k.seq, k.queues], args) as Array<string | number>
+        for (let i = 0; i < reply.length; i += 2) results.push({ id: String(reply[i]), created: reply[i + 1] === 1 })
+      }
+      return results
+    })
+  }
+
+  // --- working -----------------------------------------------------------------------
+
+  leaseTasks (req: LeaseRequest): Promise<LeasedTask[]> {
+    const count = check.int('limit', req.limit, 0, MAX_LIST_LIMIT)
+    const leaseMs = check.int('leaseMs', req.leaseMs, 1, 7 * 24 * 3600_000)
+    check.name('workerId', req.workerId)
+    if (!Array.isArray(req.queues) || req.queues.length > MAX_QUEUES_PER_LEASE) {
+      throw Errors.validation(`queues: must be an array of at most ${MAX_QUEUES_PER_LEASE} names`, { details: { field: 'queues' } })
+    }
+    if (count === 0 || req.queues.length === 0) return Promise.resolve([])
+    return this.run('leaseTasks', async () => {
+      const k = this.keys
+      const reply = await this.script('lease', [k.processing, k.globalPause, k.paused, k.leaseSeq],
+        [k.base, k.workChannel, req.workerId, count, leaseMs, PROMOTE_PER_LEASE, ...req.queues]) as Array<string | number>
+      return decodeLeased(reply)
+    })
+  }
+
+  completeTasks (items: LeaseRef[]): Promise<AckOutcome[]> {
+    return this.run('completeTasks', async () => {
+      const k = this.keys
+      const out: AckOutcome[] = []
+      for (const batch of chunks(items, SCRIPT_BATCH)) {
+        if (batch.length === 0) continue
+        const args: ScriptArg[] = [k.base]
+        for (const item of batch) args.push(item.id, item.leaseToken)
+        const reply = await this.script('complete', [k.processing, k.succeeded], args) as number[]
+        for (const r of reply) out.push(r === 1 ? 'ok' : 'lease_lost')
+      }
+      return out
+    })
+  }
+
+  failTasks (items: FailRequest[]): Promise<FailOutcome[]> {
+    return this.run('failTasks', async () => {
+      const k = this.keys
+      const out: FailOutcome[] = []
+      for (const batch of chunks(items, SCRIPT_BATCH)) {
+        if (batch.length === 0) continue
+        const args: ScriptArg[] = [k.base, k.workChannel]
+        for (const item of batch) {
+          const delay = item.retryDelayMs === null ? '' : Math.max(0, Math.floor(item.retryDelayMs))
+          args.push(item.id, item.leaseToken, String(item.error?.message ?? ''), item.error?.stack ?? '', delay)
+        }
+        const reply = await this.script('fail', [k.processing, k.dead], args) as FailOutcome[]
+        out.push(...reply)
+      }
+      return out
+    })
+  }
+
+  extendLeases (items: LeaseRef[], leaseMs: number): Promise<Array<number | null>> {
+    check.int('leaseMs', leaseMs, 1, 7 * 24 * 3600_000)
+    return this.run('extendLeases', async () => {
+      const k = this.keys
+      const out: Array<number | null> = []
+      for (const batch of chunks(items, SCRIPT_BATCH)) {
+        if (batch.length === 0) continue
+        const args: ScriptArg[] = [k.base, leaseMs]
+        for (const item of batch) args.push(item.id, item.leaseToken)
+        const reply = await this.script('extend', [k.processing], args) as number[]
+        for (const r of reply) out.push(r < 0 ? null : r)
+      }
+      return out
+    })
+  }
+
+  releaseTasks (items: LeaseRef[]): Promise<AckOutcome[]> {
+    return this.run('releaseTasks', async () => {
+      const k = this.keys
+      const out: AckOutcome[] = []
+      for (const batch of chunks(items, SCRIPT_BATCH)) {
+        if (batch.length === 0) continue
+        const args: ScriptArg[] = [k.base, k.workChannel]
+        for (const item of batch) args.push(item.id, item.leaseToken)
+        const reply = await this.script('release', [k.processing], args) as number[]
+        for (const r of reply) out.push(r === 1 ? 'ok' : 'lease_lost')
+      }
+      return out
+    })
+  }
+
+  recoverExpiredLeases (limit: number): Promise<RecoveredLeases> {
+    const count = check.limit('limit', limit)
+    return this.run('recoverExpiredLeases', async () => {
+      const k = this.keys
+      const [requeued, dead] = await this.script('recover', [k.processing, k.dead], [k.base, k.workChannel, count]) as [string[], string[]]
+      return { requeued, dead }
+    })
+  }
+
+  subscribeWork (listener: (queue: string) => void): Promise<Unsubscribe> {
+    return this.run('subscribeWork', () => this.subscriptions.subscribe(this.keys.workChannel, listener))
+  }
+
+  // --- operating on tasks ------------------------------------------------------------------
+
+  cancelTask (id: string): Promise<CancelOutcome> {
+    check.name('id', id)
+    return this.run('cancelTask', async () => {
+      const reply = await this.script('cancel', [this.keys.canceled], [this.keys.base, id]) as string[]
+      if (reply[0] === 'conflict') return { outcome: 'conflict', state: reply[1] as Task['state'] }
+      return { outcome: reply[0] as 'canceled' | 'not_found' }
+    })
+  }
+
+  requeueTasks (req: RequeueRequest): Promise<RequeueResult> {
+    const fromStates = check.states('fromStates', req.fromStates)
+    if ((req.ids === undefined) === (req.filter === undefined)) {
+      throw Errors.validation('ids: give exactly one of ids or filter', { details: { field: 'ids' } })
+    }
+    const target = req.queue === undefined ? '' : check.name('queue', req.queue)
+    let payload = ''
+    if (req.payload !== undefined) {
+      const encoded = JSON.stringify(req.payload)
+      if (encoded === undefined) throw Errors.validation('payload: must be JSON-serialisable', { details: { field: 'payload' } })
+      payload = encoded
+    }
+    const head: ScriptArg[] = [this.keys.base, this.keys.workChannel, fromStates.join(','), target, payload, req.dryRun === true ? 1 : 0]
+    let tail: ScriptArg[]
+    if (req.ids !== undefined) {
+      tail = ['ids', ...check.ids('ids', req.ids, MAX_IDS_PER_CALL)]
+    } else {
+      const f = req.filter!
+      tail = ['filter', f.state === undefined ? '' : check.state('filter.state', f.state), f.queue ?? '', f.handler ?? '',
+        (f.query ?? '').toLowerCase(), check.limit('filter.limit', f.limit), LIST_SCAN_CAP]
+    }
+    return this.run('requeueTasks', async () => {
+      const [requeued, skipped] = await this.script('requeue', [this.keys.queues], [...head, ...tail]) as [string[], string[]]
+      return { requeued, skipped: skippedFrom(skipped) }
+    })
+  }
+
+  deleteTasks (req: DeleteRequest): Promise<DeleteResult> {
+    const fromStates = check.states('fromStates', req.fromStates)
+    const ids = check.ids('ids', req.ids, MAX_IDS_PER_CALL)
+    return this.run('deleteTasks', async () => {
+      const [deleted, skipped] = await this.script('delete', [this.keys.all],
+        [this.keys.base, fromStates.join(','), req.dryRun === true ? 1 : 0, ...ids]) as [string[], string[]]
+      return { deleted, skipped: skippedFrom(skipped) }
+    })
+  }
+
+  getTask (id: string): Promise<Task | null> {
+    check.name('id', id)
+    return this.run('getTask', async () => {
+      const h = await this.client.hgetall(this.keys.task(id))
+      return h.s === undefined ? null : hashToTask(id, h)
+    })
+  }
+
+  listTasks (req: ListTasksRequest): Promise<TaskPage> {
+    const limit = check.limit('limit', req.limit)
+    const offset = check.int('offset', req.offset, 0, Number.MAX_SAFE_INTEGER)
+    const state = req.state === undefined ? '' : check.state('state', req.state)
+    return this.run('listTasks', async () => {
+      if (limit === 0) return { tasks: [], total: null }
+      const reply = await this.script('list', [this.keys.all], [this.keys.base, state, req.queue ?? '', req.handler ?? '',
+        (req.query ?? '').toLowerCase(), offset, limit, LIST_SCAN_CAP]) as [number, number, ...Array<[string, string[]]>]
+      const tasks: Task[] = []
+      for (let i = 2; i < reply.length; i++) {
+        const [id, flat] = reply[i] as [string, string[]]
+        if (flat.length > 0) tasks.push(hashToTask(id, pairsToObject(flat)))
+      }
+      return { tasks, total: reply[0] < 0 ? null : reply[0] }
+    })
+  }
+
+  dlqStats (): Promise<DLQStats> {
+    return this.run('dlqStats', async () => {
+      const k = this.keys
+      const [total, byQueue, byHandler, oldest, newest] = await this.script('dlq_stats', [k.dead, k.queues, k.deadByHandler], [k.base]) as
+        [number, Array<string | number>, string[], string, string]
+      const stats: DLQStats = { total, byQueue: {}, byHandler: {}, oldestFailedAt: oldest === '' ? null : Number(oldest), newestFailedAt: newest === '' ? null : Number(newest) }
+      for (let i = 0; i < byQueue.length; i += 2) stats.byQueue[String(byQueue[i])] = Number(byQueue[i + 1])
+      for (let i = 0; i < byHandler.length; i += 2) {
+        const n = Number(byHandler[i + 1])
+        if (n > 0) stats.byHandler[byHandler[i]!] = n
+      }
+      return stats
+    })
+  }
+
+  pruneFinished (req: PruneRequest): Promise<number> {
+    const age = check.int('finishedOlderThanMs', req.finishedOlderThanMs, 0, Number.MAX_SAFE_INTEGER)
+    const limit = check.int('limit', req.limit, 0, 100_000)
+    return this.run('pruneFinished', async () => {
+      // Bounded script calls, so a large prune never blocks Redis for long in one go.
+      let removed = 0
+      while (removed < limit) {
+        const step = Math.min(SCRIPT_BATCH, limit - removed)
+        const n = await this.script('prune', [this.keys.succeeded, this.keys.canceled], [this.keys.base, age, step]) as number
+        removed += n
+        if (n < step) break
+      }
+      return removed
+    })
+  }
+
+  // --- queues ------------------------------------------------------------------------------
+
+  queueStats (names?: string[]): Promise<QueueStats[]> {
+    const wanted = names === undefined ? [] : names.map((n, i) => check.name(`names[${i}]`, n))
+    return this.run('queueStats', async () => {
+      if (names !== undefined && wanted.length === 0) return []
+      const k = this.keys
+      const flat = await this.script('stats', [k.queues, k.weights, k.paused], [k.base, ...wanted]) as Array<string | number>
+      const out: QueueStats[] = []
+      for (let i = 0; i < flat.length; i += 10) {
+        out.push({
+          name: String(flat[i]),
+          ready: Number(flat[i + 1]),
+          scheduled: Number(flat[i + 2]),
+          retrying: Number(flat[i + 3]),
+          processing: Number(flat[i + 4]),
+          dead: Number(flat[i + 5]),
+          succeeded: Number(flat[i + 6]),
+          canceled: Number(flat[i + 7]),
+          weight: flat[i + 8] === '' ? null : Number(flat[i + 8]),
+          paused: flat[i + 9] === 1
+        })
+      }
+      return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+    })
+  }
+
+  ensureQueues (names: string[]): Promise<void> {
+    const list = names.map((n, i) => check.name(`names[${i}]`, n))
+    return this.run('ensureQueues', async () => {
+      for (const batch of chunks(list, SCRIPT_BATCH)) {
+        if (batch.length > 0) await this.script('queues_ensure', [this.keys.queues], batch)
+      }
+    })
+  }
+
+  setQueueWeight (name: string, weight: number | null): Promise<void> {
+    check.name('name', name)
+    if (weight !== null && (typeof weight !== 'number' || !Number.isFinite(weight) || weight < 0)) {
+      throw Errors.validation('weight: must be a finite number >= 0, or null to clear', { details: { field: 'weight' } })
+    }
+    return this.run('setQueueWeight', async () => {
+      await this.script('queue_set', [this.keys.queues, this.keys.weights], [this.keys.workChannel, name, weight === null ? '' : weight, 0])
+    })
+  }
+
+  setQueuePaused (name: string, paused: boolean): Promise<void> {
+    check.name('name', name)
+    if (typeof paused !== 'boolean') throw Errors.validation('paused: must be a boolean', { details: { field: 'paused' } })
+    return this.run('setQueuePaused', async () => {
+      await this.script('queue_set', [this.keys.queues, this.keys.paused], [this.keys.workChannel, name, paused ? 1 : '', 1])
+    })
+  }
+
+  // --- coordination ----------------------------------------------------------------------------
+
+  setGlobalPause (paused: boolean): Promise<void> {
+    if (typeof paused !== 'boolean') throw Errors.validation('paused: must be a boolean', { details: { field: 'paused' } })
+    return this.run('setGlobalPause', async () => {
+      await this.script('pause_global', [this.keys.globalPause, this.keys.queues], [this.keys.workChannel, paused ? 1 : 0])
+    })
+  }
+
+  getCoordinationState (): Promise<CoordinationState> {
+    return this.run('getCoordinationState', async () => {
+      const k = this.keys
+      const [paused, limit, windowMs, flat] = await this.script('coordination', [k.globalPause, k.rate, k.lockNames], [k.base]) as
+        [number, string, string, string[]]
+      const leaders: LeaderLock[] = []
+      for (let i = 0; i < flat.length; i += 4) {
+        leaders.push({ name: flat[i]!, holder: flat[i + 1]!, token: Number(flat[i + 2]), expiresAt: Number(flat[i + 3]) })
+      }
+      leaders.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+      const rateLimit: RateLimit | null = limit === '' ? null : { limit: Number(limit), windowMs: Number(windowMs) }
+      return { globalPaused: paused === 1, rateLimit, leaders }
+    })
+  }
+
+  acquireLeader (name: string, holder: string, ttlMs: number): Promise<LeaderAcquireResult> {
+    check.name('name', name)
+    check.name('holder', holder)
+    check.int('ttlMs', ttlMs, 1, 7 * 24 * 3600_000)
+    return this.run('acquireLeader', async () => {
+      const k = this.keys
+      const [acquired, h, token, exp] = await this.script('leader_acquire', [k.lock(name), k.lockTokens, k.lockNames], [name, holder, ttlMs]) as
+        [number, string, string | number, string | number]
+      return { acquired: acquired === 1, lock: { name, holder: h, token: Number(token), expiresAt: Number(exp) } }
+    })
+  }
+
+  releaseLeader (name: string, holder: string, token: number): Promise<boolean> {
+    check.name('name', name)
+    check.name('holder', holder)
+    return this.run('releaseLeader', async () => {
+      return (await this.script('leader_release', [this.keys.lock(name)], [holder, String(token)])) === 1
+    })
+  }
+
+  setRateLimit (limit: RateLimit | null): Promise<void> {
+    if (limit !== null) {
+      check.int('rateLimit.limit', limit.limit, 1, Number.MAX_SAFE_INTEGER)
+      check.int('rateLimit.windowMs', limit.windowMs, 1, 7 * 24 * 3600_000)
+    }
+    return this.run('setRateLimit', async () => {
+      await this.script('rate_set', [this.keys.rate], limit === null ? ['', ''] : [limit.limit, limit.windowMs])
+    })
+  }
+
+  takeRatePermits (n: number): Promise<number> {
+    check.int('n', n, 0, Number.MAX_SAFE_INTEGER)
+    return this.run('takeRatePermits', async () => {
+      if (n === 0) return 0
+      return await this.script('rate_take', [this.keys.rate], [n]) as number
+    })
+  }
+
+  // --- workers --------------------------------------------------------------------------------
+
+  heartbeatWorker (info: WorkerInfo, ttlMs: number): Promise<void> {
+    check.name('info.id', info.id)
+    check.int('ttlMs', ttlMs, 1, 24 * 3600_000)
+    return this.run('heartbeatWorker', async () => {
+      const { lastHeartbeatAt: _ignored, ...rest } = info
+      await this.script('worker_heartbeat', [this.keys.workers, this.keys.worker(info.id)], [info.id, JSON.stringify(rest), ttlMs])
+    })
+  }
+
+  listWorkers (): Promise<WorkerInfo[]> {
+    return this.run('listWorkers', async () => {
+      const flat = await this.script('worker_list', [this.keys.workers], [this.keys.base, MAX_LIST_LIMIT]) as string[]
+      const out: WorkerInfo[] = []
+      for (let i = 0; i < flat.length; i += 2) {
+        out.push({ ...(JSON.parse(flat[i]!) as Omit<WorkerInfo, 'lastHeartbeatAt'>), lastHeartbeatAt: Number(flat[i + 1]) })
+      }
+      return out.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+    })
+  }
+
+  removeWorker (id: string): Promise<void> {
+    check.name('id', id)
+    return this.run('removeWorker', async () => {
+      await this.script('worker_remove', [this.keys.workers, this.keys.worker(id)], [id])
+    })
+  }
+
+  // --- event log -------------------------------------------------------------------------------
+
+  appendEvents (events: EventInput[]): Promise<StoredEvent[]> {
+    return this.run('appendEvents', async () => {
+      const out: StoredEvent[] = []
+      for (const batch of chunks(events, SCRIPT_BATCH)) {
+        if (batch.length === 0) continue
+        const args: ScriptArg[] = [this.keys.eventsChannel, this.options.maxEvents]
+        const encoded = batch.map((e) => JSON.stringify(e.data ?? null))
+        batch.forEach((e, i) => args.push(check.name(`events[${i}].type`, e.type), encoded[i]!))
+        const ids = await this.script('events_append', [this.keys.events], args) as string[]
+        ids.forEach((id, i) => out.push({ id, type: batch[i]!.type, time: streamIdTime(id), data: batch[i]!.data ?? null }))
+      }
+      return out
+    })
+  }
+
+  readEvents (req: ReadEventsRequest): Promise<StoredEvent[]> {
+    const limit = check.limit('limit', req.limit)
+    if (req.afterId !== null && (typeof req.afterId !== 'string' || !STREAM_ID.test(req.afterId))) {
+      throw Errors.validation('afterId: must be an event id like "1700000000000-0", or null', { details: { field: 'afterId' } })
+    }
+    return this.run('readEvents', async () => {
+      if (limit === 0) return []
+      const start = req.afterId === null ? '-' : `(${req.afterId}`
+      const entries = await this.client.xrange(this.keys.events, start, '+', 'COUNT', limit)
+      return entries.map(([id, fields]) => decodeEvent(id, fields))
+    })
+  }
+
+  subscribeEvents (listener: () => void): Promise<Unsubscribe> {
+    return this.run('subscribeEvents', () => this.subscriptions.subscribe(this.keys.eventsChannel, () => listener()))
+  }
+
+  // --- audit ------------------------------------------------------------------------------------
+
+  appendAudit (event: AuditInput): Promise<AuditEvent> {
+    check.name('action', event.action)
+    return this.run('appendAudit', async () => {
+      const fields = ['a', event.action, 'tg', event.target ?? '', 'ac', event.actor ?? '', 'r', event.requestId ?? '',
+        'pm', JSON.stringify(event.params ?? {}), 'o', event.outcome]
+      if (event.error !== undefined) fields.push('e', event.error)
+      const id = await this.client.xadd(this.keys.audit, 'MAXLEN', '~', this.options.maxAudit, '*', ...fields) as string
+      return decodeAudit(id, fields)
+    })
+  }
+
+  listAudit (req: ListAuditRequest): Promise<AuditEvent[]> {
+    const limit = check.limit('limit', req.limit)
+    if (req.beforeId !== undefined && !STREAM_ID.test(req.beforeId)) {
+      throw Errors.validation('beforeId: must be an audit event id like "1700000000000-0"', { details: { field: 'beforeId' } })
+    }
+    const since = req.since === undefined ? '' : check.int('since', req.since, 0, Number.MAX_SAFE_INTEGER)
+    return this.run('listAudit', async () => {
+      if (limit === 0) return []
+      const entries = await this.script('audit_list', [this.keys.audit],
+        [limit, req.action ?? '', req.target ?? '', since, req.beforeId ?? '', LIST_SCAN_CAP]) as Array<[string, string[]]>
+      return entries.map(([id, fields]) => decodeAudit(id, fields))
+    })
+  }
+
+  pruneAudit (req: { maxCount?: number, maxAgeMs?: number }): Promise<number> {
+    const maxCount = req.maxCount === undefined ? '' : check.int('maxCount', req.maxCount, 0, Number.MAX_SAFE_INTEGER)
+    const maxAgeMs = req.maxAgeMs === undefined ? '' : check.int('maxAgeMs', req.maxAgeMs, 0, Number.MAX_SAFE_INTEGER)
+    return this.run('pruneAudit', async () => {
+      return await this.script('audit_prune', [this.keys.audit], [maxCount, maxAgeMs]) as number
+    })
+  }
+}

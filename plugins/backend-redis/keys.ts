@@ -1,0 +1,62 @@
+// Key layout (see README.md). Every key starts with `{prefix}` so the whole keyspace of
+// one Switchyard deployment hashes to one Redis Cluster slot and multi-key scripts work.
+
+export interface Keys {
+  /** `{prefix}`: scripts build per-task and per-queue keys from it */
+  base: string
+  all: string
+  seq: string
+  leaseSeq: string
+  idem: string
+  queues: string
+  weights: string
+  paused: string
+  globalPause: string
+  processing: string
+  dead: string
+  succeeded: string
+  canceled: string
+  deadByHandler: string
+  rate: string
+  lockTokens: string
+  lockNames: string
+  workers: string
+  events: string
+  audit: string
+  workChannel: string
+  eventsChannel: string
+  task: (id: string) => string
+  lock: (name: string) => string
+  worker: (id: string) => string
+}
+
+export function keysFor (prefix: string): Keys {
+  const base = `{${prefix}}`
+  return {
+    base,
+    all: `${base}all`,
+    seq: `${base}seq`,
+    leaseSeq: `${base}lseq`,
+    idem: `${base}idem`,
+    queues: `${base}queues`,
+    weights: `${base}qw`,
+    paused: `${base}qp`,
+    globalPause: `${base}gpause`,
+    processing: `${base}proc`,
+    dead: `${base}dead`,
+    succeeded: `${base}succ`,
+    canceled: `${base}canc`,
+    deadByHandler: `${base}dh`,
+    rate: `${base}rl`,
+    lockTokens: `${base}lockseq`,
+    lockNames: `${base}locks`,
+    workers: `${base}wk`,
+    events: `${base}ev`,
+    audit: `${base}au`,
+    workChannel: `${base}work`,
+    eventsChannel: `${base}events`,
+    task: (id) => `${base}t:${id}`,
+    lock: (name) => `${base}lock:${name}`,
+    worker: (id) => `${base}w:${id}`
+  }
+}

@@ -1,0 +1,58 @@
+-- enqueue: creates tasks, or returns the existing id when the idempotency key is known.
+-- KEYS[1] idempotency hash (key -> id)   KEYS[2] all-tasks index (zset by sequence)
+-- KEYS[3] task id sequence               KEYS[4] queue registry hash
+-- ARGV[1] key prefix   ARGV[2] work channel
+-- ARGV[3..] 9 fields per task: queue, handler, payload (JSON), maxAttempts, priority,
+--   timeoutMs, runAt ('' = now + delayMs), delayMs, idempotencyKey ('' = none)
+-- Returns { id1, created1 (1|0), id2, created2, ... } in request order.
+--!include common
+local P = ARGV[1]
+local FIELDS = 9
+local n = (#ARGV - 2) / FIELDS
+local now = now_ms()
+local last = redis.call('INCRBY', KEYS[3], n)
+local seq = last - n
+local out = {}
+local registered = {}
+local woken = {}
+for i = 0, n - 1 do
+  local b = 2 + i * FIELDS
+  local q, ikey = ARGV[b + 1], ARGV[b + 9]
+  local existing = false
+  if ikey ~= '' then existing = redis.call('HGET', KEYS[1], ikey) end
+  if existing then
+    out[#out + 1] = existing
+    out[#out + 1] = 0
+  else
+    seq = seq + 1
+    local id = string.format('%012d', seq)
+    local payload, priority = ARGV[b + 3], ARGV[b + 5]
+    local run_at = now + tonumber(ARGV[b + 8])
+    if ARGV[b + 7] ~= '' then run_at = tonumber(ARGV[b + 7]) end
+    local state = 'ready'
+    if run_at > now then state = 'scheduled' end
+    local fields = { 'q', q, 'h', ARGV[b + 2], 'p', payload, 's', state, 'a', 0, 'm', ARGV[b + 4],
+      'pr', priority, 'ra', int_str(run_at), 'to', ARGV[b + 6], 'ca', now, 'ua', now, 'rp', 0, 'ps', #payload }
+    if ikey ~= '' then
+      fields[#fields + 1] = 'ik'
+      fields[#fields + 1] = ikey
+      redis.call('HSET', KEYS[1], ikey, id)
+    end
+    redis.call('HSET', P .. 't:' .. id, unpack(fields))
+    redis.call('ZADD', KEYS[2], seq, id)
+    if state == 'ready' then
+      redis.call('ZADD', P .. 'r:' .. q, ready_score(priority, run_at), id)
+      woken[q] = true
+    else
+      redis.call('ZADD', P .. 's:' .. q, int_str(run_at), id)
+    end
+    if not registered[q] then
+      redis.call('HSETNX', KEYS[4], q, now)
+      registered[q] = true
+    end
+    out[#out + 1] = id
+    out[#out + 1] = 1
+  end
+end
+for q in pairs(woken) do redis.call('PUBLISH', ARGV[2], q) end
+return out

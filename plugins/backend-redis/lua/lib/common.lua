@@ -1,0 +1,87 @@
+-- Shared helpers, included at the top of every script (see scripts.ts).
+-- Times are Redis TIME in epoch ms, so every node agrees on lease expiry.
+
+local function now_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+
+-- Ready order is priority (higher first) then runAt: one composite zset score.
+-- Priorities are -1000..1000 and runAt < 2^42 ms (year 2109), so the score stays
+-- below 2^53 and is exact in a double. Formatted with %.0f because Lua's default
+-- number-to-string keeps only 14 digits.
+local PRIORITY_SPAN = 4398046511104
+local function ready_score(priority, run_at)
+  return string.format('%.0f', (1000 - tonumber(priority)) * PRIORITY_SPAN + tonumber(run_at))
+end
+
+local function int_str(n)
+  return string.format('%.0f', n)
+end
+
+-- The index a task of a given state lives in (nil for none).
+local function state_index(P, state, q)
+  if state == 'ready' then return P .. 'r:' .. q end
+  if state == 'scheduled' then return P .. 's:' .. q end
+  if state == 'retrying' then return P .. 'y:' .. q end
+  if state == 'processing' then return P .. 'proc' end
+  if state == 'dead' then return P .. 'dead' end
+  if state == 'succeeded' then return P .. 'succ' end
+  if state == 'canceled' then return P .. 'canc' end
+  return nil
+end
+
+-- Per-queue counters for the states whose index is global (processing, dead,
+-- succeeded, canceled); per-queue indexes (ready, scheduled, retrying) are counted with ZCARD.
+local COUNTER_FIELD = { processing = 'p', dead = 'd', succeeded = 'ok', canceled = 'x' }
+
+local function count_state(P, state, q, h, delta)
+  local field = COUNTER_FIELD[state]
+  if field then redis.call('HINCRBY', P .. 'c:' .. q, field, delta) end
+  if state == 'dead' then
+    local left = redis.call('HINCRBY', P .. 'dh', h, delta)
+    if left <= 0 then redis.call('HDEL', P .. 'dh', h) end
+  end
+end
+
+-- Takes a task out of its state's index and counters.
+local function leave_state(P, id, state, q, h)
+  local key = state_index(P, state, q)
+  if key then redis.call('ZREM', key, id) end
+  count_state(P, state, q, h, -1)
+end
+
+-- Puts a task into a state's index and counters with the given score.
+local function enter_state(P, id, state, q, h, score)
+  local key = state_index(P, state, q)
+  if key then redis.call('ZADD', key, score, id) end
+  count_state(P, state, q, h, 1)
+end
+
+-- Removes a task and every trace of it (indexes, counters, idempotency key).
+local function erase_task(P, id, f_state, f_queue, f_handler, f_ikey)
+  leave_state(P, id, f_state, f_queue, f_handler)
+  redis.call('ZREM', P .. 'all', id)
+  if f_ikey and f_ikey ~= '' and redis.call('HGET', P .. 'idem', f_ikey) == id then
+    redis.call('HDEL', P .. 'idem', f_ikey)
+  end
+  redis.call('DEL', P .. 't:' .. id)
+end
+
+-- Prepends an error to the task's bounded error history (newest first, at most 10).
+local function push_error(encoded, entry)
+  local list = {}
+  if encoded and encoded ~= '' then
+    local ok, decoded = pcall(cjson.decode, encoded)
+    if ok and type(decoded) == 'table' then list = decoded end
+  end
+  local out = { entry }
+  for i = 1, math.min(#list, 9) do out[#out + 1] = list[i] end
+  return cjson.encode(out)
+end
+
+local function set_of(csv)
+  local s = {}
+  for v in string.gmatch(csv, '[^,]+') do s[v] = true end
+  return s
+end

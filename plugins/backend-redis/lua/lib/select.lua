@@ -1,0 +1,102 @@
+-- Task selection over the state indexes, shared by listing and bulk requeue.
+-- Candidates come from the index of the requested state (merged across queues by
+-- score when no queue is given) or from the all-tasks index; handler, queue (on
+-- global indexes) and text filters are checked per candidate, and at most
+-- `scan_cap` candidates are examined per call so a selective filter can never
+-- block Redis for long.
+
+local CHUNK = 200
+
+-- Yields ids in index order, k-way merging several zsets by (score, id).
+local function index_stream(keys, desc)
+  local cmd = desc and 'ZREVRANGE' or 'ZRANGE'
+  local cur = {}
+  for i = 1, #keys do cur[i] = { key = keys[i], buf = {}, pos = 1, start = 0, exhausted = false } end
+  local function head(c)
+    if c.pos > #c.buf then
+      if c.exhausted then return nil end
+      c.buf = redis.call(cmd, c.key, c.start, c.start + CHUNK - 1, 'WITHSCORES')
+      c.start = c.start + CHUNK
+      c.pos = 1
+      if #c.buf < CHUNK * 2 then c.exhausted = true end
+      if #c.buf == 0 then return nil end
+    end
+    return c.buf[c.pos], tonumber(c.buf[c.pos + 1])
+  end
+  return function()
+    local best, best_score, best_id = nil, nil, nil
+    for i = 1, #cur do
+      local id, score = head(cur[i])
+      if id then
+        local better = best == nil
+        if not better then
+          if desc then better = score > best_score or (score == best_score and id > best_id)
+          else better = score < best_score or (score == best_score and id < best_id) end
+        end
+        if better then best, best_score, best_id = i, score, id end
+      end
+    end
+    if not best then return nil end
+    cur[best].pos = cur[best].pos + 2
+    return best_id
+  end
+end
+
+local PER_QUEUE_STATES = { ready = true, scheduled = true, retrying = true }
+
+-- spec: { state, queue, handler, query (lowercase), states (set, optional), desc }
+-- Returns ids (after skipping `offset` matches, at most `limit`), and whether the scan cap stopped it.
+local function select_ids(P, spec, offset, limit, scan_cap)
+  local keys
+  local queue_exact = false
+  if spec.state ~= '' then
+    if PER_QUEUE_STATES[spec.state] then
+      if spec.queue ~= '' then
+        keys = { state_index(P, spec.state, spec.queue) }
+        queue_exact = true
+      else
+        keys = {}
+        for _, q in ipairs(redis.call('HKEYS', P .. 'queues')) do keys[#keys + 1] = state_index(P, spec.state, q) end
+      end
+    else
+      keys = { state_index(P, spec.state, '') }
+    end
+  else
+    keys = { P .. 'all' }
+  end
+  local check_queue = spec.queue ~= '' and not queue_exact
+  local check_state = spec.state == '' and spec.states ~= nil
+  local filtered = check_queue or check_state or spec.handler ~= '' or spec.query ~= ''
+  local ids = {}
+  if not filtered and #keys == 1 then
+    local cmd = spec.desc and 'ZREVRANGE' or 'ZRANGE'
+    return redis.call(cmd, keys[1], offset, offset + limit - 1), false
+  end
+  local next_id = index_stream(keys, spec.desc)
+  local examined, skipped = 0, 0
+  while #ids < limit do
+    if examined >= scan_cap then return ids, true end
+    local id = next_id()
+    if not id then break end
+    examined = examined + 1
+    local ok = true
+    if filtered then
+      local f = redis.call('HMGET', P .. 't:' .. id, 'q', 'h', 's', 'p', 'le')
+      if not f[1] then ok = false
+      elseif check_queue and f[1] ~= spec.queue then ok = false
+      elseif spec.handler ~= '' and f[2] ~= spec.handler then ok = false
+      elseif check_state and not spec.states[f[3]] then ok = false
+      elseif spec.query ~= '' then
+        local q = spec.query
+        ok = string.find(string.lower(id), q, 1, true) ~= nil
+          or string.find(string.lower(f[2]), q, 1, true) ~= nil
+          or string.find(string.lower(f[4] or ''), q, 1, true) ~= nil
+          or string.find(string.lower(f[5] or ''), q, 1, true) ~= nil
+      end
+    end
+    if ok then
+      if skipped < offset then skipped = skipped + 1 else ids[#ids + 1] = id end
+    end
+  end
+  return ids, false
+end

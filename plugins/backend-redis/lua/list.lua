@@ -1,0 +1,46 @@
+-- list: one page of tasks matching a filter, in the order the contract asks for
+-- (ready/scheduled/retrying: run order; dead/succeeded/canceled: latest finished first;
+-- processing: latest lease deadline first; no state: newest first).
+-- KEYS[1] all-tasks index
+-- ARGV[1] key prefix  ARGV[2] state ('' any)  ARGV[3] queue ('' any)  ARGV[4] handler ('' any)
+-- ARGV[5] lowercase text query ('' none)   ARGV[6] offset   ARGV[7] limit   ARGV[8] scan cap
+-- Returns { total (-1 when not countable cheaply), capped (1|0), { id, { hash fields... } }... }
+--!include common
+--!include select
+local P, state, queue, handler, query = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+local offset, limit, scan_cap = tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])
+local desc = not (state == 'ready' or state == 'scheduled' or state == 'retrying')
+local spec = { state = state, queue = queue, handler = handler, query = query, desc = desc }
+local ids, capped = select_ids(P, spec, offset, limit, scan_cap)
+
+local function queue_count(q, s)
+  if s == 'ready' or s == 'scheduled' or s == 'retrying' then return redis.call('ZCARD', state_index(P, s, q)) end
+  return tonumber(redis.call('HGET', P .. 'c:' .. q, COUNTER_FIELD[s]) or '0')
+end
+
+local total = -1
+if handler == '' and query == '' then
+  if state ~= '' and queue ~= '' then
+    total = queue_count(queue, state)
+  elseif state ~= '' then
+    if state == 'ready' or state == 'scheduled' or state == 'retrying' then
+      total = 0
+      for _, q in ipairs(redis.call('HKEYS', P .. 'queues')) do total = total + queue_count(q, state) end
+    else
+      total = redis.call('ZCARD', state_index(P, state, ''))
+    end
+  elseif queue ~= '' then
+    total = 0
+    for _, s in ipairs({ 'ready', 'scheduled', 'retrying', 'processing', 'dead', 'succeeded', 'canceled' }) do
+      total = total + queue_count(queue, s)
+    end
+  else
+    total = redis.call('ZCARD', KEYS[1])
+  end
+end
+
+local out = { total, capped and 1 or 0 }
+for _, id in ipairs(ids) do
+  out[#out + 1] = { id, redis.call('HGETALL', P .. 't:' .. id) }
+end
+return out

@@ -1,0 +1,27 @@
+-- release: gives held leases back to ready without consuming the attempt (graceful shutdown).
+-- KEYS[1] processing zset
+-- ARGV[1] key prefix   ARGV[2] work channel   ARGV[3..] pairs: task id, lease token
+-- Returns one outcome per pair: 1 ok, 0 lease lost.
+--!include common
+local P = ARGV[1]
+local now = now_ms()
+local out = {}
+local woken = {}
+for i = 3, #ARGV, 2 do
+  local id, token = ARGV[i], ARGV[i + 1]
+  local tk = P .. 't:' .. id
+  local f = redis.call('HMGET', tk, 's', 'lt', 'q', 'a', 'pr', 'ra')
+  if f[1] == 'processing' and f[2] == token then
+    local q = f[3]
+    redis.call('HSET', tk, 's', 'ready', 'a', math.max(tonumber(f[4]) - 1, 0), 'ua', now, 'lt', '', 'lx', '')
+    redis.call('ZREM', KEYS[1], id)
+    redis.call('HINCRBY', P .. 'c:' .. q, 'p', -1)
+    redis.call('ZADD', P .. 'r:' .. q, ready_score(f[5], f[6]), id)
+    woken[q] = true
+    out[#out + 1] = 1
+  else
+    out[#out + 1] = 0
+  end
+end
+for q in pairs(woken) do redis.call('PUBLISH', ARGV[2], q) end
+return out

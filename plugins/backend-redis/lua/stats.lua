@@ -1,0 +1,29 @@
+-- stats: per-queue counts, weight and pause flag for every known queue (or the named
+-- ones that are known). O(queues): counts come from index sizes and counters, never tasks.
+-- KEYS[1] queue registry hash   KEYS[2] weights hash   KEYS[3] paused hash
+-- ARGV[1] key prefix   ARGV[2..] queue names (none = all known)
+-- Returns flat: name, ready, scheduled, retrying, processing, dead, succeeded, canceled, weight ('' none), paused (1|0) per queue.
+local P = ARGV[1]
+local names = {}
+if #ARGV > 1 then
+  for i = 2, #ARGV do
+    if redis.call('HEXISTS', KEYS[1], ARGV[i]) == 1 then names[#names + 1] = ARGV[i] end
+  end
+else
+  names = redis.call('HKEYS', KEYS[1])
+end
+local out = {}
+for _, q in ipairs(names) do
+  local c = redis.call('HMGET', P .. 'c:' .. q, 'p', 'd', 'ok', 'x')
+  out[#out + 1] = q
+  out[#out + 1] = redis.call('ZCARD', P .. 'r:' .. q)
+  out[#out + 1] = redis.call('ZCARD', P .. 's:' .. q)
+  out[#out + 1] = redis.call('ZCARD', P .. 'y:' .. q)
+  out[#out + 1] = c[1] or '0'
+  out[#out + 1] = c[2] or '0'
+  out[#out + 1] = c[3] or '0'
+  out[#out + 1] = c[4] or '0'
+  out[#out + 1] = redis.call('HGET', KEYS[2], q) or ''
+  out[#out + 1] = redis.call('HEXISTS', KEYS[3], q)
+end
+return out

@@ -1,0 +1,351 @@
+// Each Lua script on its own against real Redis, BullMQ style: call the script with
+// its KEYS/ARGV and assert the keys it leaves behind.
+import t, { type Test } from 'tap'
+import { Redis } from 'ioredis'
+import { keysFor } from './keys.ts'
+import { defineScripts, luaFileNames, SCRIPT_KEYS, type ScriptArg } from './scripts.ts'
+import { deleteKeys, randomPrefix, TEST_REDIS_URL } from './testing.ts'
+
+const redis = new Redis(TEST_REDIS_URL)
+const run = defineScripts(redis)
+t.teardown(() => redis.quit())
+
+interface TaskArgs { queue?: string, handler?: string, payload?: unknown, maxAttempts?: number, priority?: number, runAt?: number | '', delayMs?: number, key?: string }
+
+/** A fresh keyspace per test; deleted when the test ends. */
+function space (tt: Test) {
+  const k = keysFor(randomPrefix('script'))
+  tt.teardown(() => deleteKeys(redis, k.base))
+  const enqueue = async (tasks: TaskArgs[]): Promise<string[]> => {
+    const args: ScriptArg[] = [k.base, k.workChannel]
+    for (const x of tasks) {
+      args.push(x.queue ?? 'q', x.handler ?? 'h', JSON.stringify(x.payload ?? {}), x.maxAttempts ?? 3, x.priority ?? 0, 1000,
+        x.runAt ?? '', x.delayMs ?? 0, x.key ?? '')
+    }
+    const reply = await run('enqueue', [k.idem, k.all, k.seq, k.queues], args) as Array<string | number>
+    return reply.filter((_, i) => i % 2 === 0) as string[]
+  }
+  const lease = async (queues: string[], limit = 10, leaseMs = 30_000): Promise<Array<{ id: string, token: string }>> => {
+    const reply = await run('lease', [k.processing, k.globalPause, k.paused, k.leaseSeq],
+      [k.base, k.workChannel, 'w1', limit, leaseMs, 1000, ...queues]) as string[]
+    const out = []
+    for (let i = 1; i < reply.length; i += 11) out.push({ id: reply[i]!, token: reply[i + 10]! })
+    return out
+  }
+  return { k, enqueue, lease }
+}
+
+t.test('every lua file is registered with its key count, and every registered script exists', async (t) => {
+  t.same(luaFileNames(), Object.keys(SCRIPT_KEYS).sort())
+})
+
+t.test('enqueue: task hash, ready/scheduled index, registry, idempotency, publish', async (t) => {
+  const { k, enqueue } = space(t)
+  const sub = redis.duplicate()
+  t.teardown(() => sub.quit())
+  const messages: string[] = []
+  sub.on('message', (_c: string, m: string) => messages.push(m))
+  await sub.subscribe(k.workChannel)
+  const now = Number((await redis.time())[0]) * 1000
+  const reply = await run('enqueue', [k.idem, k.all, k.seq, k.queues], [k.base, k.workChannel,
+    'q', 'h', '{"a":1}', 3, 0, 1000, '', 0, 'key-1',
+    'q', 'h', '{"a":2}', 3, 0, 1000, '', 0, 'key-1',
+    'later', 'h', '{}', 3, 0, 1000, now + 60_000, 0, '']) as Array<string | number>
+  t.same(reply, ['000000000001', 1, '000000000001', 0, '000000000002', 1], 'duplicate key answers the first id, created 0')
+  t.match(await redis.hgetall(k.task('000000000001')), { q: 'q', h: 'h', p: '{"a":1}', s: 'ready', a: '0', m: '3', ik: 'key-1', ps: '7' })
+  t.equal(await redis.hget(k.idem, 'key-1'), '000000000001')
+  t.same(await redis.zrange(`${k.base}r:q`, 0, -1), ['000000000001'])
+  t.same(await redis.zrange(`${k.base}s:later`, 0, -1), ['000000000002'])
+  t.equal(await redis.hget(k.task('000000000002'), 's'), 'scheduled')
+  t.same((await redis.hkeys(k.queues)).sort(), ['later', 'q'])
+  t.same(await redis.zrange(k.all, 0, -1), ['000000000001', '000000000002'])
+  await enqueue([{ queue: 'q' }])
+  const deadline = Date.now() + 2000
+  while (messages.length === 0 && Date.now() < deadline) await new Promise((r) => setImmediate(r))
+  t.ok(messages.includes('q'), 'ready work is published on the work channel')
+})
+
+t.test('lease: priority then runAt then id order, attempts, processing index, counters, paused and global pause', async (t) => {
+  const { k, enqueue, lease } = space(t)
+  const now = Number((await redis.time())[0]) * 1000
+  const ids = await enqueue([{ runAt: now - 10 }, { priority: 5, runAt: now }, { runAt: now - 20 }, { runAt: now - 20 }])
+  const leased = await lease(['q'], 3, 5000)
+  t.same(leased.map((l) => l.id), [ids[1], ids[2], ids[3]], 'priority first, then earlier runAt, then creation order')
+  t.equal(new Set(leased.map((l) => l.token)).size, 3, 'distinct lease tokens')
+  const h = await redis.hgetall(k.task(ids[1]!))
+  t.match(h, { s: 'processing', a: '1', w: 'w1', lt: leased[0]!.token })
+  t.equal(await redis.zcard(k.processing), 3)
+  t.equal(await redis.hget(`${k.base}c:q`, 'p'), '3')
+  await redis.hset(k.paused, 'q', '1')
+  t.same(await lease(['q']), [], 'a paused queue is skipped')
+  await redis.hdel(k.paused, 'q')
+  await redis.set(k.globalPause, '1')
+  t.same(await lease(['q']), [], 'global pause leases nothing')
+  await redis.del(k.globalPause)
+  t.same((await lease(['q'])).map((l) => l.id), [ids[0]])
+})
+
+t.test('lease: promotes due scheduled and retrying tasks, fills from queues in order', async (t) => {
+  const { k, enqueue, lease } = space(t)
+  const now = Number((await redis.time())[0]) * 1000
+  const [sched] = await enqueue([{ queue: 'a', runAt: now + 60_000 }])
+  await redis.zadd(`${k.base}s:a`, now - 1, sched!) // make it due without waiting
+  await redis.hset(k.task(sched!), 'ra', now - 1)
+  const [b1, b2] = await enqueue([{ queue: 'b' }, { queue: 'b' }])
+  const leased = await lease(['a', 'b'], 2)
+  t.same(leased.map((l) => l.id), [sched, b1], 'first queue first, then the next')
+  t.equal(await redis.zcard(`${k.base}s:a`), 0, 'promoted out of the scheduled index')
+  t.same(await redis.zrange(`${k.base}r:b`, 0, -1), [b2])
+})
+
+t.test('complete: succeeded, indexes and counters move; stale token is lease_lost', async (t) => {
+  const { k, enqueue, lease } = space(t)
+  await enqueue([{}, {}])
+  const [a, b] = await lease(['q'])
+  const reply = await run('complete', [k.processing, k.succeeded], [k.base, a!.id, a!.token, b!.id, 'stale'])
+  t.same(reply, [1, 0])
+  t.match(await redis.hgetall(k.task(a!.id)), { s: 'succeeded', lt: '', lx: '' })
+  t.ok(Number(await redis.hget(k.task(a!.id), 'fa')) > 0)
+  t.same(await redis.zrange(k.succeeded, 0, -1), [a!.id])
+  t.same(await redis.zrange(k.processing, 0, -1), [b!.id])
+  t.match(await redis.hgetall(`${k.base}c:q`), { p: '1', ok: '1' })
+})
+
+t.test('fail: retry into the retrying index; last attempt or null delay dead-letters; errors bounded', async (t) => {
+  const { k, enqueue, lease } = space(t)
+  const [id] = await enqueue([{ maxAttempts: 2 }])
+  let [l] = await lease(['q'])
+  t.same(await run('fail', [k.processing, k.dead], [k.base, k.workChannel, id!, l!.token, 'first', 'stack1', 60_000]), ['retrying'])
+  t.equal(await redis.zcard(`${k.base}y:q`), 1)
+  t.match(await redis.hgetall(k.task(id!)), { s: 'retrying', le: 'first' })
+  await redis.zadd(`${k.base}y:q`, 0, id!)
+  ;[l] = await lease(['q'])
+  t.equal(l!.id, id)
+  t.same(await run('fail', [k.processing, k.dead], [k.base, k.workChannel, id!, l!.token, 'second', '', 0]), ['dead'], 'attempts spent → dead even with a delay')
+  const h = await redis.hgetall(k.task(id!))
+  t.equal(h.s, 'dead')
+  t.same(JSON.parse(h.er!).map((e: { message: string }) => e.message), ['second', 'first'], 'newest error first')
+  t.same(await redis.zrange(k.dead, 0, -1), [id])
+  t.match(await redis.hgetall(`${k.base}c:q`), { p: '0', d: '1' })
+  t.same(await redis.hgetall(k.deadByHandler), { h: '1' })
+  t.same(await run('fail', [k.processing, k.dead], [k.base, k.workChannel, id!, l!.token, 'again', '', '']), ['lease_lost'])
+  // bounded history
+  const [id2] = await enqueue([{ maxAttempts: 50 }])
+  for (let i = 0; i < 12; i++) {
+    await redis.zadd(`${k.base}y:q`, 0, id2!)
+    const [x] = await lease(['q'])
+    await run('fail', [k.processing, k.dead], [k.base, k.workChannel, id2!, x!.token, `e${i}`, '', 0])
+  }
+  t.equal(JSON.parse((await redis.hget(k.task(id2!), 'er'))!).length, 10, 'at most 10 errors kept')
+})
+
+t.test('extend and release', async (t) => {
+  const { k, enqueue, lease } = space(t)
+  await enqueue([{}, {}])
+  const [a, b] = await lease(['q'], 2, 1000)
+  const before = Number(await redis.zscore(k.processing, a!.id))
+  const [deadline, lost] = await run('extend', [k.processing], [k.base, 60_000, a!.id, a!.token, b!.id, 'stale']) as number[]
+  t.ok(deadline! > before + 50_000, 'deadline pushed')
+  t.equal(lost, -1)
+  t.equal(Number(await redis.zscore(k.processing, a!.id)), deadline)
+  t.equal(Number(await redis.hget(k.task(a!.id), 'lx')), deadline)
+  t.same(await run('release', [k.processing], [k.base, k.workChannel, b!.id, b!.token, a!.id, 'stale']), [1, 0])
+  t.match(await redis.hgetall(k.task(b!.id)), { s: 'ready', a: '0', lt: '' })
+  t.same(await redis.zrange(`${k.base}r:q`, 0, -1), [b!.id])
+  t.equal(await redis.hget(`${k.base}c:q`, 'p'), '1')
+})
+
+t.test('recover: expired leases requeue, last attempts dead-letter, bounded by limit', async (t) => {
+  const { k, enqueue, lease } = space(t)
+  const [retry, last] = await enqueue([{ maxAttempts: 2 }, { maxAttempts: 1 }])
+  const leased = await lease(['q'], 2, 60_000)
+  for (const l of leased) await redis.zadd(k.processing, 1, l.id) // expired long ago
+  const [requeued1, dead1] = await run('recover', [k.processing, k.dead], [k.base, k.workChannel, 1]) as string[][]
+  t.equal(requeued1!.length + dead1!.length, 1, 'limit honoured')
+  const [requeued2, dead2] = await run('recover', [k.processing, k.dead], [k.base, k.workChannel, 10]) as string[][]
+  t.same([...requeued1!, ...requeued2!], [retry])
+  t.same([...dead1!, ...dead2!], [last])
+  t.match(await redis.hgetall(k.task(retry!)), { s: 'ready', a: '1', lt: '' })
+  t.match(await redis.hgetall(k.task(last!)), { s: 'dead', le: /lease expired/ })
+  t.equal(await redis.zcard(k.processing), 0)
+  t.match(await redis.hgetall(`${k.base}c:q`), { p: '0', d: '1' })
+})
+
+t.test('cancel: wins before start, conflicts after', async (t) => {
+  const { k, enqueue, lease } = space(t)
+  const [a, b] = await enqueue([{}, {}])
+  t.same(await run('cancel', [k.canceled], [k.base, a!]), ['canceled'])
+  t.same(await redis.zrange(`${k.base}r:q`, 0, -1), [b])
+  t.same(await redis.zrange(k.canceled, 0, -1), [a])
+  t.equal(await redis.hget(`${k.base}c:q`, 'x'), '1')
+  await lease(['q'])
+  t.same(await run('cancel', [k.canceled], [k.base, b!]), ['conflict', 'processing'])
+  t.same(await run('cancel', [k.canceled], [k.base, 'missing']), ['not_found'])
+})
+
+t.test('list: totals from counters, filters, scan cap, order', async (t) => {
+  const { k, enqueue } = space(t)
+  await enqueue([{ queue: 'a', handler: 'x', payload: { s: 'Needle' } }, { queue: 'a', handler: 'y' }, { queue: 'b', handler: 'x' }])
+  const list = async (state: string, queue: string, handler: string, query: string, offset = 0, limit = 10, cap = 100) => {
+    const reply = await run('list', [k.all], [k.base, state, queue, handler, query, offset, limit, cap]) as [number, number, ...Array<[string, string[]]>]
+    return { total: reply[0], capped: reply[1], ids: reply.slice(2).map((e) => (e as [string, string[]])[0]) }
+  }
+  t.same(await list('', '', '', ''), { total: 3, capped: 0, ids: ['000000000003', '000000000002', '000000000001'] }, 'newest first')
+  t.same(await list('ready', '', '', ''), { total: 3, capped: 0, ids: ['000000000001', '000000000002', '000000000003'] }, 'run order merged across queues')
+  t.same(await list('ready', 'a', '', '', 1, 10), { total: 2, capped: 0, ids: ['000000000002'] }, 'offset')
+  t.same(await list('', 'a', '', ''), { total: 2, capped: 0, ids: ['000000000002', '000000000001'] }, 'queue filter counts exactly')
+  t.same(await list('', '', 'x', ''), { total: -1, capped: 0, ids: ['000000000003', '000000000001'] }, 'handler filter: no cheap total')
+  t.same(await list('', '', '', 'needle'), { total: -1, capped: 0, ids: ['000000000001'] }, 'text over payload')
+  t.same(await list('', '', '', 'needle', 0, 10, 2), { total: -1, capped: 1, ids: [] }, 'the scan cap stops a selective search')
+})
+
+t.test('requeue: by ids and by filter, fresh attempts, replays, new queue and payload, dry run', async (t) => {
+  const { k, enqueue, lease } = space(t)
+  const [a, b] = await enqueue([{ maxAttempts: 1 }, { maxAttempts: 1 }])
+  for (const l of await lease(['q'])) await run('fail', [k.processing, k.dead], [k.base, k.workChannel, l.id, l.token, 'x', '', ''])
+  const head = (dry: number, queue = '', payload = '') => [k.base, k.workChannel, 'dead', queue, payload, dry]
+  const [wouldMove] = await run('requeue', [k.queues], [...head(1), 'ids', a!]) as string[][]
+  t.same(wouldMove, [a])
+  t.equal(await redis.hget(k.task(a!), 's'), 'dead', 'dry run changes nothing')
+  const [moved, skipped] = await run('requeue', [k.queues], [...head(0, 'other', '{"new":true}'), 'ids', a!, 'missing']) as string[][]
+  t.same(moved, [a])
+  t.same(skipped, ['missing', 'not_found', ''])
+  t.match(await redis.hgetall(k.task(a!)), { s: 'ready', a: '0', rp: '1', q: 'other', p: '{"new":true}', ps: '12' })
+  t.same(await redis.zrange(`${k.base}r:other`, 0, -1), [a])
+  t.equal(await redis.hexists(k.queues, 'other'), 1, 'target queue registered')
+  t.match(await redis.hgetall(`${k.base}c:q`), { d: '1' })
+  const [again, wrong] = await run('requeue', [k.queues], [...head(0), 'ids', a!]) as string[][]
+  t.same(again, [])
+  t.same(wrong, [a, 'wrong_state', 'ready'], 'replaying twice skips the now-ready task')
+  const [byFilter] = await run('requeue', [k.queues], [...head(0), 'filter', 'dead', '', '', '', 10, 100]) as string[][]
+  t.same(byFilter, [b])
+  t.equal(await redis.zcard(k.dead), 0)
+})
+
+t.test('delete and prune remove every trace', async (t) => {
+  const { k, enqueue, lease } = space(t)
+  const [a, b, c] = await enqueue([{ key: 'ka' }, {}, {}])
+  const [deleted, skipped] = await run('delete', [k.all], [k.base, 'ready', 0, a!, 'nope']) as string[][]
+  t.same(deleted, [a])
+  t.same(skipped, ['nope', 'not_found', ''])
+  t.equal(await redis.exists(k.task(a!)), 0)
+  t.equal(await redis.hexists(k.idem, 'ka'), 0, 'idempotency key freed')
+  t.same(await redis.zrange(k.all, 0, -1), [b, c])
+  for (const l of await lease(['q'])) await run('complete', [k.processing, k.succeeded], [k.base, l.id, l.token])
+  t.equal(await run('prune', [k.succeeded, k.canceled], [k.base, 60_000, 10]), 0, 'nothing old enough')
+  await redis.zadd(k.succeeded, 1, b!)
+  t.equal(await run('prune', [k.succeeded, k.canceled], [k.base, 60_000, 10]), 1)
+  t.equal(await redis.exists(k.task(b!)), 0)
+  t.equal(await redis.hget(`${k.base}c:q`, 'ok'), '1')
+})
+
+t.test('stats and dlq_stats read counters, not tasks', async (t) => {
+  const { k, enqueue, lease } = space(t)
+  await enqueue([{ queue: 'a' }, { queue: 'a', maxAttempts: 1 }, { queue: 'b', runAt: 8_000_000_000_000 }])
+  const [l1, l2] = await lease(['a'])
+  await run('fail', [k.processing, k.dead], [k.base, k.workChannel, l2!.id, l2!.token, 'x', '', ''])
+  await run('queue_set', [k.queues, k.weights], [k.workChannel, 'a', 4, 0])
+  await run('queue_set', [k.queues, k.paused], [k.workChannel, 'b', 1, 1])
+  t.same(await run('stats', [k.queues, k.weights, k.paused], [k.base, 'a', 'b', 'unknown']), [
+    'a', 0, 0, 0, '1', '1', '0', '0', '4', 0,
+    'b', 0, 1, 0, '0', '0', '0', '0', '', 1
+  ])
+  t.ok(l1)
+  const [total, byQueue, byHandler, oldest, newest] = await run('dlq_stats', [k.dead, k.queues, k.deadByHandler], [k.base]) as [number, unknown[], string[], string, string]
+  t.equal(total, 1)
+  t.same(byQueue, ['a', 1])
+  t.same(byHandler, ['h', '1'])
+  t.ok(Number(oldest) > 0 && oldest === newest)
+})
+
+t.test('queues_ensure, queue_set clear, pause_global wakes every queue', async (t) => {
+  const { k } = space(t)
+  await run('queues_ensure', [k.queues], ['x', 'y', 'x'])
+  t.same((await redis.hkeys(k.queues)).sort(), ['x', 'y'])
+  await run('queue_set', [k.queues, k.weights], [k.workChannel, 'x', 2, 0])
+  await run('queue_set', [k.queues, k.weights], [k.workChannel, 'x', '', 0])
+  t.equal(await redis.hexists(k.weights, 'x'), 0)
+  await run('pause_global', [k.globalPause, k.queues], [k.workChannel, 1])
+  t.equal(await redis.get(k.globalPause), '1')
+  const sub = redis.duplicate()
+  t.teardown(() => sub.quit())
+  const woke: string[] = []
+  sub.on('message', (_c: string, m: string) => woke.push(m))
+  await sub.subscribe(k.workChannel)
+  await run('pause_global', [k.globalPause, k.queues], [k.workChannel, 0])
+  t.equal(await redis.exists(k.globalPause), 0)
+  const deadline = Date.now() + 2000
+  while (woke.length < 2 && Date.now() < deadline) await new Promise((r) => setImmediate(r))
+  t.same(woke.sort(), ['x', 'y'])
+})
+
+t.test('leader_acquire / leader_release / coordination: fencing tokens increase on every change of holder', async (t) => {
+  const { k } = space(t)
+  const acquire = (holder: string, ttl = 60_000) => run('leader_acquire', [k.lock('cron'), k.lockTokens, k.lockNames], ['cron', holder, ttl]) as Promise<Array<string | number>>
+  const first = await acquire('n1')
+  t.match(first, [1, 'n1', 1])
+  t.match(await acquire('n2'), [0, 'n1', '1'], 'held by another: refused')
+  t.match(await acquire('n1'), [1, 'n1', '1'], 'renewal keeps the token')
+  t.equal(await run('leader_release', [k.lock('cron')], ['n1', '99']), 0, 'wrong token does not release')
+  t.equal(await run('leader_release', [k.lock('cron')], ['n1', '1']), 1)
+  t.match(await acquire('n2', 1), [1, 'n2', 2])
+  const [paused, limit, , leadersBefore] = await run('coordination', [k.globalPause, k.rate, k.lockNames], [k.base]) as [number, string, string, string[]]
+  t.equal(paused, 0)
+  t.equal(limit, '')
+  t.ok(leadersBefore.length === 0 || leadersBefore[1] === 'n2')
+  await redis.hset(k.lock('cron'), 'exp', 1) // expire it for certain
+  t.match(await acquire('n3'), [1, 'n3', 3], 'an expired lock is taken with a new token')
+  const [, , , leaders] = await run('coordination', [k.globalPause, k.rate, k.lockNames], [k.base]) as [number, string, string, string[]]
+  t.match(leaders, ['cron', 'n3', '3'])
+})
+
+t.test('rate_set / rate_take: bucket of `limit` permits refilled per window', async (t) => {
+  const { k } = space(t)
+  t.equal(await run('rate_take', [k.rate], [7]), 7, 'no limit: everything granted')
+  await run('rate_set', [k.rate], [5, 3_600_000])
+  t.equal(await run('rate_take', [k.rate], [3]), 3)
+  t.equal(await run('rate_take', [k.rate], [3]), 2)
+  t.equal(await run('rate_take', [k.rate], [1]), 0)
+  await redis.hset(k.rate, 'ts', 0) // a window has long passed
+  t.equal(await run('rate_take', [k.rate], [10]), 5, 'refilled to the limit, never above')
+  await run('rate_set', [k.rate], ['', ''])
+  t.equal(await redis.exists(k.rate), 0)
+})
+
+t.test('worker_heartbeat / worker_list / worker_remove', async (t) => {
+  const { k } = space(t)
+  await run('worker_heartbeat', [k.workers, k.worker('a')], ['a', '{"id":"a"}', 60_000])
+  await run('worker_heartbeat', [k.workers, k.worker('b')], ['b', '{"id":"b"}', 60_000])
+  await redis.zadd(k.workers, 1, 'b') // b's liveness deadline has passed
+  const listed = await run('worker_list', [k.workers], [k.base, 100]) as string[]
+  t.same(listed.filter((_, i) => i % 2 === 0), ['{"id":"a"}'])
+  t.equal(await redis.zscore(k.workers, 'b'), null, 'dead workers are dropped')
+  await run('worker_remove', [k.workers, k.worker('a')], ['a'])
+  t.same(await run('worker_list', [k.workers], [k.base, 100]), [])
+  t.equal(await redis.exists(k.worker('a')), 0)
+})
+
+t.test('events_append: capped stream, ids returned in order', async (t) => {
+  const { k } = space(t)
+  const ids = await run('events_append', [k.events], [k.eventsChannel, 100, 'a', '1', 'b', '2']) as string[]
+  t.equal(ids.length, 2)
+  t.ok(ids[0]! < ids[1]! || ids[0]!.length < ids[1]!.length)
+  const args: ScriptArg[] = [k.eventsChannel, 100]
+  for (let i = 0; i < 500; i++) args.push('e', String(i))
+  await run('events_append', [k.events], args)
+  t.ok(await redis.xlen(k.events) < 400, 'MAXLEN ~ trims the stream')
+})
+
+t.test('audit_list / audit_prune', async (t) => {
+  const { k } = space(t)
+  for (let i = 0; i < 6; i++) await redis.xadd(k.audit, '*', 'a', i % 2 === 0 ? 'pause' : 'resume', 'tg', `q${i % 3}`)
+  const list = async (action: string, target: string, before = '', limit = 10) =>
+    (await run('audit_list', [k.audit], [limit, action, target, '', before, 1000]) as Array<[string, string[]]>)
+  const all = await list('', '')
+  t.equal(all.length, 6)
+  t.equal((await list('pause', '')).length, 3)
+  t.equal((await list('', 'q0')).length, 2)
+  t.equal((await list('', '', all[2]![0])).length, 3, 'beforeId pages backwards')
+  t.equal(await run('audit_prune', [k.audit], [4, '']), 2)
+  t.equal(await run('audit_prune', [k.audit], ['', 0]), 4, 'age 0 removes everything older than now')
+})

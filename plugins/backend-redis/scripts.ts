@@ -1,0 +1,83 @@
+import { readFileSync, readdirSync } from 'node:fs'
+import type { Cluster, Redis } from 'ioredis'
+
+// Every multi-key transition is one Lua script in lua/<name>.lua. Scripts share helpers
+// through `--!include <lib>` lines, expanded here once at load; ioredis defineCommand then
+// runs them with EVALSHA (falling back to EVAL after a script cache flush).
+
+const LUA_DIR = new URL('./lua/', import.meta.url)
+
+/** Number of KEYS each script takes; the rest of its arguments are ARGV. */
+export const SCRIPT_KEYS = {
+  enqueue: 4,
+  lease: 4,
+  complete: 2,
+  fail: 2,
+  extend: 1,
+  release: 1,
+  recover: 2,
+  cancel: 1,
+  list: 1,
+  requeue: 1,
+  delete: 1,
+  prune: 2,
+  stats: 3,
+  dlq_stats: 3,
+  queues_ensure: 1,
+  queue_set: 2,
+  pause_global: 2,
+  coordination: 3,
+  leader_acquire: 3,
+  leader_release: 1,
+  rate_set: 1,
+  rate_take: 1,
+  worker_heartbeat: 2,
+  worker_list: 1,
+  worker_remove: 2,
+  events_append: 1,
+  audit_list: 1,
+  audit_prune: 1
+} as const
+
+export type ScriptName = keyof typeof SCRIPT_KEYS
+export type ScriptArg = string | number
+
+const INCLUDE = /^--!include (\w+)\s*$/gm
+
+function readLib (name: string): string {
+  return readFileSync(new URL(`lib/${name}.lua`, LUA_DIR), 'utf8')
+}
+
+/** The script's source with its includes expanded. */
+export function scriptSource (name: ScriptName): string {
+  const raw = readFileSync(new URL(`${name}.lua`, LUA_DIR), 'utf8')
+  return raw.replace(INCLUDE, (_line, lib: string) => readLib(lib))
+}
+
+let sources: Map<ScriptName, string> | undefined
+
+function allSources (): Map<ScriptName, string> {
+  if (sources === undefined) {
+    sources = new Map((Object.keys(SCRIPT_KEYS) as ScriptName[]).map((name) => [name, scriptSource(name)]))
+  }
+  return sources
+}
+
+/** Names of the lua files on disk, so a test can prove every file is registered. */
+export function luaFileNames (): string[] {
+  return readdirSync(LUA_DIR).filter((f) => f.endsWith('.lua')).map((f) => f.slice(0, -4)).sort()
+}
+
+type ScriptCaller = (...args: ScriptArg[]) => Promise<unknown>
+
+/** Registers every script on a connection and returns a typed caller. */
+export function defineScripts (client: Redis | Cluster): (name: ScriptName, keys: string[], args: ScriptArg[]) => Promise<unknown> {
+  for (const [name, lua] of allSources()) {
+    client.defineCommand(`sy_${name}`, { numberOfKeys: SCRIPT_KEYS[name], lua })
+  }
+  const callers = client as unknown as Record<string, ScriptCaller>
+  return (name, keys, args) => {
+    if (keys.length !== SCRIPT_KEYS[name]) throw new Error(`script ${name} takes ${SCRIPT_KEYS[name]} keys, got ${keys.length}`)
+    return callers[`sy_${name}`]!(...keys, ...args)
+  }
+}
