@@ -1,0 +1,124 @@
+import { Errors, type Backend, type BackendCapabilities, type Unsubscribe } from 'switchyard'
+import { createContext } from './context.ts'
+import { coordinationMethods } from './coordination.ts'
+import { eventMethods } from './event-store.ts'
+import { migrate } from './migrate.ts'
+import { resolveOptions, type PostgresBackendOptions, type ResolvedOptions } from './options.ts'
+import { createPgClient } from './pg-client.ts'
+import { createPgliteClient } from './pglite-client.ts'
+import { queueMethods } from './queues.ts'
+import type { SqlClient } from './sql-client.ts'
+import { taskAdminMethods } from './task-admin.ts'
+import { workMethods } from './work.ts'
+
+// Assembles the Backend from its method groups over one SqlClient. The client is
+// opened by init() (PGlite opens asynchronously), or handed in ready-made.
+
+function capabilitiesFor (notify: boolean): BackendCapabilities {
+  return {
+    taskFilters: ['state', 'queue', 'handler', 'query'],
+    taskCount: true,
+    priorities: true,
+    delayedTasks: true,
+    idempotencyKeys: true,
+    cancel: true,
+    queuePause: true,
+    globalPause: true,
+    queueWeights: true,
+    rateLimit: true,
+    leaderLock: true,
+    workerRegistry: true,
+    eventLog: true,
+    audit: true,
+    workNotifications: notify
+  }
+}
+
+function sessionSettings (options: ResolvedOptions): Record<string, string> {
+  // read by the notify trigger: with notify off, statements skip pg_notify entirely
+  return { 'switchyard.notify': options.notify ? 'on' : 'off' }
+}
+
+async function openClient (options: ResolvedOptions): Promise<SqlClient> {
+  if (options.connectionString !== null) {
+    return createPgClient({
+      connectionString: options.connectionString,
+      poolSize: options.poolSize,
+      statementTimeoutMs: options.statementTimeoutMs,
+      settings: sessionSettings(options)
+    })
+  }
+  return await createPgliteClient({ dataDir: options.dataDir, statementTimeoutMs: options.statementTimeoutMs, settings: sessionSettings(options) })
+}
+
+function assemble (options: ResolvedOptions, name: string, open: () => Promise<SqlClient>, closeClient: boolean): Backend {
+  let client: SqlClient | null = null
+  let opening: Promise<void> | null = null
+  const ctx = createContext(options.schema, options, () => client)
+
+  async function subscribe (channel: string, onNotify: (payload: string) => void): Promise<Unsubscribe> {
+    if (!options.notify) throw Errors.unsupported('notifications are off for this backend (notify: false)')
+    return await ctx.db().listen(channel, onNotify)
+  }
+
+  return {
+    name,
+    capabilities: capabilitiesFor(options.notify),
+
+    async init () {
+      if (client !== null) return
+      opening ??= (async () => {
+        const opened = await open()
+        try {
+          await migrate(opened, options.schema)
+        } catch (err) {
+          if (closeClient) await opened.close().catch(() => {})
+          throw err
+        }
+        client = opened
+      })().finally(() => { opening = null })
+      await opening
+    },
+
+    async close () {
+      if (opening !== null) await opening.catch(() => {})
+      const current = client
+      client = null
+      if (current !== null && closeClient) await current.close()
+    },
+
+    async now () {
+      const [row] = await ctx.db().query<{ now: number }>(`SELECT ${ctx.s}.ms(clock_timestamp()) AS now`)
+      return row?.now as number
+    },
+
+    ...workMethods(ctx),
+    ...taskAdminMethods(ctx),
+    ...queueMethods(ctx),
+    ...coordinationMethods(ctx),
+    ...eventMethods(ctx),
+
+    async subscribeWork (listener) {
+      return await subscribe(ctx.workChannel, payload => listener(payload))
+    },
+
+    async subscribeEvents (listener) {
+      return await subscribe(ctx.eventsChannel, () => listener())
+    }
+  }
+}
+
+/** A Backend over a Postgres server (connectionString) or embedded PGlite (embedded). */
+export function createPostgresBackend (options: PostgresBackendOptions): Backend {
+  const resolved = resolveOptions(options)
+  return assemble(resolved, resolved.connectionString === null ? 'pglite' : 'postgres', async () => await openClient(resolved), true)
+}
+
+/**
+ * A Backend over a client the caller opened (and closes: close() leaves it open).
+ * Connection options in `options` are ignored; schema, maxEvents and notify apply.
+ */
+export function createPostgresBackendFromClient (client: SqlClient, options: Omit<PostgresBackendOptions, 'connectionString' | 'embedded'> = {}): Backend {
+  const resolved = resolveOptions(options)
+  return assemble(resolved, client.kind, async () => client, false)
+}

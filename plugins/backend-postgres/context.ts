@@ -1,0 +1,69 @@
+import { Errors } from 'switchyard'
+import type { SqlClient } from './sql-client.ts'
+
+// What every group of backend methods shares: the SQL client (opened by init), the
+// schema every statement is qualified with, and the resolved options.
+
+export interface BackendContext {
+  /** the open client; throws before init() and after close() */
+  db: () => SqlClient
+  /** quoted schema, for interpolating into SQL text */
+  s: string
+  schema: string
+  maxEvents: number
+  notify: boolean
+  workChannel: string
+  eventsChannel: string
+}
+
+export function createContext (schema: string, options: { maxEvents: number, notify: boolean }, getClient: () => SqlClient | null): BackendContext {
+  return {
+    db () {
+      const client = getClient()
+      if (client === null) throw Errors.backendUnavailable('postgres backend is not initialised (call init()) or already closed')
+      return client
+    },
+    s: `"${schema}"`,
+    schema,
+    maxEvents: options.maxEvents,
+    notify: options.notify,
+    workChannel: `sy_work_${schema}`,
+    eventsChannel: `sy_events_${schema}`
+  }
+}
+
+const MAX_BIGINT = 9223372036854775807n
+
+/** A task/event/audit id as the canonical decimal string, or null when it cannot name a row. */
+export function parseId (id: unknown): string | null {
+  if (typeof id !== 'string' || !/^[0-9]{1,19}$/.test(id)) return null
+  const value = BigInt(id)
+  if (value < 1n || value > MAX_BIGINT) return null
+  return value.toString()
+}
+
+/** Like parseId for values a caller must get right (cursors): VALIDATION_FAILED naming the field. */
+export function requireId (field: string, id: unknown): string {
+  const parsed = parseId(id)
+  if (parsed === null) throw Errors.validation(`${field}: must be a decimal id`, { details: { field } })
+  return parsed
+}
+
+export function clampLimit (field: string, limit: unknown, max: number): number {
+  if (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 0) {
+    throw Errors.validation(`${field}: must be a non-negative integer`, { details: { field } })
+  }
+  return Math.min(limit, max)
+}
+
+export function requireNonNegativeInteger (field: string, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
+    throw Errors.validation(`${field}: must be a non-negative integer`, { details: { field } })
+  }
+  return value
+}
+
+/** Escapes LIKE wildcards so a search string matches literally. */
+export function likeContains (text: string): string {
+  return '%' + text.replace(/[\\%_]/g, ch => '\\' + ch) + '%'
+}

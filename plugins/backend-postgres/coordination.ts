@@ -1,0 +1,166 @@
+import { Errors, type Backend, type LeaderLock, type WorkerInfo } from 'switchyard'
+import { requireNonNegativeInteger, type BackendContext } from './context.ts'
+
+// Cluster-wide coordination kept in small tables: the global pause and the rate
+// limiter (one settings row), leader locks with fencing tokens, the worker registry.
+
+type CoordinationMethods = Pick<Backend, 'setGlobalPause' | 'getCoordinationState' | 'acquireLeader' | 'releaseLeader' |
+'setRateLimit' | 'takeRatePermits' | 'heartbeatWorker' | 'listWorkers' | 'removeWorker'>
+
+const MAX_LEADERS = 1000
+const MAX_WORKERS = 10_000
+
+interface LeaderRow { name: string, holder: string, token: number, expires_at: number }
+interface WorkerRow {
+  id: string
+  host: string
+  pid: number
+  version: string
+  queues: string[]
+  concurrency: number
+  in_flight: number
+  started_at: number
+  last_heartbeat_at: number
+}
+
+const toLock = (r: LeaderRow): LeaderLock => ({ name: r.name, holder: r.holder, token: r.token, expiresAt: r.expires_at })
+
+function ttlOf (field: string, ttlMs: unknown): number {
+  if (typeof ttlMs !== 'number' || !Number.isInteger(ttlMs) || ttlMs < 1 || ttlMs > 30 * 24 * 3600_000) {
+    throw Errors.validation(`${field}: must be an integer number of milliseconds from 1 to 2592000000`, { details: { field } })
+  }
+  return ttlMs
+}
+
+function nonEmpty (field: string, value: unknown): string {
+  if (typeof value !== 'string' || value === '') throw Errors.validation(`${field}: must be a non-empty string`, { details: { field } })
+  return value
+}
+
+export function coordinationMethods (ctx: BackendContext): CoordinationMethods {
+  const { s } = ctx
+  const leaderColumns = `name, holder, token::float8 AS token, ${s}.ms(expires_at) AS expires_at`
+
+  // The holder keeps its token on renewal; any change of holder (including after a
+  // release, which blanks the holder) increments it, so tokens only ever grow.
+  const acquireSql = `
+    INSERT INTO ${s}.leaders AS l (name, holder, token, expires_at) VALUES ($1, $2, 1, now() + $3 * interval '1 millisecond')
+    ON CONFLICT (name) DO UPDATE SET
+      holder = excluded.holder,
+      token = CASE WHEN l.holder = excluded.holder THEN l.token ELSE l.token + 1 END,
+      expires_at = excluded.expires_at
+    WHERE l.holder = excluded.holder OR l.holder = '' OR l.expires_at <= now()
+    RETURNING ${leaderColumns}`
+
+  // The window is never moved backwards: a caller whose clock read is older than the
+  // stored window (it waited for the row lock) counts against the stored one.
+  const permitsSql = `
+    WITH cur AS MATERIALIZED (
+      SELECT rate_limit, rate_window_no, rate_used,
+        greatest(rate_window_no, floor(extract(epoch FROM clock_timestamp()) * 1000 / rate_window_ms)::bigint) AS win
+      FROM ${s}.settings WHERE id = 1 AND rate_limit IS NOT NULL FOR UPDATE
+    ), calc AS (
+      SELECT win, rate_limit, CASE WHEN rate_window_no = win THEN rate_used ELSE 0 END AS used FROM cur
+    )
+    UPDATE ${s}.settings st SET rate_window_no = calc.win, rate_used = calc.used + greatest(0, least($1, calc.rate_limit - calc.used))
+    FROM calc WHERE st.id = 1
+    RETURNING greatest(0, least($1, calc.rate_limit - calc.used))::int AS granted`
+
+  const heartbeatSql = `
+    WITH forgotten AS (
+      DELETE FROM ${s}.workers WHERE expires_at < now() - interval '1 hour' AND id <> $1
+    )
+    INSERT INTO ${s}.workers (id, host, pid, version, queues, concurrency, in_flight, started_at, last_heartbeat_at, expires_at)
+    VALUES ($1, $2, $3, $4, $5::text[], $6, $7, 'epoch'::timestamptz + $8 * interval '1 millisecond', now(), now() + $9 * interval '1 millisecond')
+    ON CONFLICT (id) DO UPDATE SET host = excluded.host, pid = excluded.pid, version = excluded.version, queues = excluded.queues,
+      concurrency = excluded.concurrency, in_flight = excluded.in_flight, started_at = excluded.started_at,
+      last_heartbeat_at = excluded.last_heartbeat_at, expires_at = excluded.expires_at`
+
+  return {
+    async setGlobalPause (paused) {
+      if (typeof paused !== 'boolean') throw Errors.validation('paused: must be a boolean', { details: { field: 'paused' } })
+      await ctx.db().query(`UPDATE ${s}.settings SET global_paused = $1 WHERE id = 1`, [paused])
+    },
+
+    async getCoordinationState () {
+      const [settings] = await ctx.db().query<{ global_paused: boolean, rate_limit: number | null, rate_window_ms: number | null }>(
+        `SELECT global_paused, rate_limit, rate_window_ms FROM ${s}.settings WHERE id = 1`)
+      const leaders = await ctx.db().query<LeaderRow>(
+        `SELECT ${leaderColumns} FROM ${s}.leaders WHERE holder <> '' AND expires_at > now() ORDER BY name LIMIT ${MAX_LEADERS}`)
+      return {
+        globalPaused: settings?.global_paused ?? false,
+        rateLimit: settings?.rate_limit == null || settings.rate_window_ms == null ? null : { limit: settings.rate_limit, windowMs: settings.rate_window_ms },
+        leaders: leaders.map(toLock)
+      }
+    },
+
+    async acquireLeader (name, holder, ttlMs) {
+      nonEmpty('name', name)
+      nonEmpty('holder', holder)
+      const [won] = await ctx.db().query<LeaderRow>(acquireSql, [name, holder, ttlOf('ttlMs', ttlMs)])
+      if (won !== undefined) return { acquired: true, lock: toLock(won) }
+      const [current] = await ctx.db().query<LeaderRow>(
+        `SELECT ${leaderColumns} FROM ${s}.leaders WHERE name = $1 AND holder <> '' AND expires_at > now()`, [name])
+      return { acquired: false, lock: current === undefined ? null : toLock(current) }
+    },
+
+    async releaseLeader (name, holder, token) {
+      nonEmpty('name', name)
+      nonEmpty('holder', holder)
+      if (typeof token !== 'number' || !Number.isInteger(token)) throw Errors.validation('token: must be an integer', { details: { field: 'token' } })
+      const rows = await ctx.db().query(
+        `UPDATE ${s}.leaders SET holder = '', expires_at = now() WHERE name = $1 AND holder = $2 AND token = $3 RETURNING name`, [name, holder, token])
+      return rows.length > 0
+    },
+
+    async setRateLimit (limit) {
+      if (limit === null) {
+        await ctx.db().query(`UPDATE ${s}.settings SET rate_limit = NULL, rate_window_ms = NULL, rate_window_no = 0, rate_used = 0 WHERE id = 1`)
+        return
+      }
+      const max = requireNonNegativeInteger('limit.limit', limit?.limit)
+      const windowMs = limit.windowMs
+      if (typeof windowMs !== 'number' || !Number.isInteger(windowMs) || windowMs < 1 || windowMs > 24 * 3600_000) {
+        throw Errors.validation('limit.windowMs: must be an integer number of milliseconds from 1 to 86400000', { details: { field: 'limit.windowMs' } })
+      }
+      await ctx.db().query(`UPDATE ${s}.settings SET rate_limit = $1, rate_window_ms = $2, rate_window_no = 0, rate_used = 0 WHERE id = 1`, [max, windowMs])
+    },
+
+    async takeRatePermits (n) {
+      const wanted = requireNonNegativeInteger('n', n)
+      if (wanted === 0) return 0
+      const [row] = await ctx.db().query<{ granted: number }>(permitsSql, [Math.min(wanted, 2_000_000_000)])
+      return row === undefined ? wanted : row.granted
+    },
+
+    async heartbeatWorker (info: WorkerInfo, ttlMs) {
+      nonEmpty('info.id', info?.id)
+      if (!Array.isArray(info.queues)) throw Errors.validation('info.queues: must be an array of queue names', { details: { field: 'info.queues' } })
+      await ctx.db().query(heartbeatSql, [
+        info.id, String(info.host), Math.trunc(Number(info.pid)), String(info.version), info.queues.map(String),
+        Math.trunc(Number(info.concurrency)), Math.trunc(Number(info.inFlight)), Math.trunc(Number(info.startedAt)), ttlOf('ttlMs', ttlMs)
+      ])
+    },
+
+    async listWorkers () {
+      const rows = await ctx.db().query<WorkerRow>(`
+        SELECT id, host, pid, version, queues, concurrency, in_flight, ${s}.ms(started_at) AS started_at, ${s}.ms(last_heartbeat_at) AS last_heartbeat_at
+        FROM ${s}.workers WHERE expires_at > now() ORDER BY id LIMIT ${MAX_WORKERS}`)
+      return rows.map(r => ({
+        id: r.id,
+        host: r.host,
+        pid: r.pid,
+        version: r.version,
+        queues: r.queues,
+        concurrency: r.concurrency,
+        inFlight: r.in_flight,
+        startedAt: r.started_at,
+        lastHeartbeatAt: r.last_heartbeat_at
+      }))
+    },
+
+    async removeWorker (id) {
+      await ctx.db().query(`DELETE FROM ${s}.workers WHERE id = $1`, [String(id)])
+    }
+  }
+}

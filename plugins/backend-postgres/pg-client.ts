@@ -1,0 +1,218 @@
+import { createHash } from 'node:crypto'
+import pg from 'pg'
+import { Errors, isSwitchyardError } from 'switchyard'
+import type { SqlClient, SqlParam, SqlQueryable } from './sql-client.ts'
+
+// SqlClient over a pg Pool. Queries run as named prepared statements so the hot
+// path (lease, ack, enqueue) is parsed and planned once per connection.
+
+export interface PgClientOptions {
+  connectionString: string
+  poolSize: number
+  statementTimeoutMs: number
+  /** session settings applied to every connection (custom GUCs read by triggers) */
+  settings: Record<string, string>
+}
+
+const CONNECTION_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', '57P01', '57P03', '08006', '08001', '08003'])
+const QUERY_CANCELED = '57014'
+
+function translateError (err: unknown): unknown {
+  if (isSwitchyardError(err)) return err
+  const code = (err as { code?: unknown } | null)?.code
+  const message = (err as Error | null)?.message ?? String(err)
+  if (code === QUERY_CANCELED) return Errors.backendTimeout(`postgres: ${message}`, { cause: err })
+  if (typeof code === 'string' && CONNECTION_ERRORS.has(code)) return Errors.backendUnavailable(`postgres: ${message}`, { cause: err })
+  if (/Connection terminated|timeout exceeded when trying to connect|Query read timeout/i.test(message)) {
+    return Errors.backendUnavailable(`postgres: ${message}`, { cause: err })
+  }
+  return err
+}
+
+const statementNames = new Map<string, string>()
+function statementName (text: string): string {
+  let name = statementNames.get(text)
+  if (name === undefined) {
+    name = 'sy_' + createHash('sha1').update(text).digest('hex').slice(0, 24)
+    // bounded: dynamic listing queries have a finite number of shapes, but stay safe
+    if (statementNames.size < 5000) statementNames.set(text, name)
+  }
+  return name
+}
+
+async function run<R> (queryable: pg.Pool | pg.PoolClient | pg.Client, text: string, params: readonly SqlParam[] | undefined): Promise<R[]> {
+  try {
+    const result = params === undefined
+      ? await queryable.query(text)
+      : await queryable.query({ name: statementName(text), text, values: params as unknown[] })
+    return result.rows as R[]
+  } catch (err) {
+    throw translateError(err)
+  }
+}
+
+function connectionConfig (options: PgClientOptions): pg.PoolConfig {
+  const settings = Object.entries(options.settings).map(([k, v]) => `-c ${k}=${v}`).join(' ')
+  return {
+    connectionString: options.connectionString,
+    statement_timeout: options.statementTimeoutMs,
+    idle_in_transaction_session_timeout: Math.max(options.statementTimeoutMs * 2, 10_000),
+    // the server-side timeout covers slow statements; this covers a silent network
+    query_timeout: options.statementTimeoutMs + 5000,
+    connectionTimeoutMillis: Math.max(options.statementTimeoutMs, 5000),
+    options: settings === '' ? undefined : settings,
+    application_name: 'switchyard'
+  }
+}
+
+export function createPgClient (options: PgClientOptions): SqlClient {
+  const config = connectionConfig(options)
+  const pool = new pg.Pool({ ...config, max: options.poolSize, idleTimeoutMillis: 30_000 })
+  // an idle client that loses its connection emits here; without a handler the process dies
+  pool.on('error', () => {})
+  const listener = new PgListener(config)
+
+  return {
+    kind: 'postgres',
+    query: async (text, params) => await run(pool, text, params ?? []),
+    exec: async text => { await run(pool, text, undefined) },
+    async transaction (fn) {
+      let conn: pg.PoolClient
+      try { conn = await pool.connect() } catch (err) { throw translateError(err) }
+      const tx: SqlQueryable = {
+        query: async (text, params) => await run(conn, text, params ?? []),
+        exec: async text => { await run(conn, text, undefined) }
+      }
+      try {
+        await run(conn, 'BEGIN', undefined)
+        const result = await fn(tx)
+        await run(conn, 'COMMIT', undefined)
+        conn.release()
+        return result
+      } catch (err) {
+        try {
+          await conn.query('ROLLBACK')
+          conn.release()
+        } catch (rollbackErr) {
+          conn.release(rollbackErr as Error)
+        }
+        throw err
+      }
+    },
+    listen: async (channel, onNotify) => await listener.listen(channel, onNotify),
+    async close () {
+      await listener.close()
+      await pool.end()
+    }
+  }
+}
+
+/**
+ * One dedicated connection for LISTEN (a pooled one would be handed to other
+ * queries). Reconnects with backoff when the connection drops; notifications sent
+ * while it was down are lost, which is fine because every consumer also polls.
+ */
+class PgListener {
+  private client: pg.Client | null = null
+  private connecting: Promise<pg.Client> | null = null
+  private readonly channels = new Map<string, Set<(payload: string) => void>>()
+  private closed = false
+  private retryTimer: NodeJS.Timeout | null = null
+  private retryDelayMs = 100
+
+  constructor (private readonly config: pg.ClientConfig) {}
+
+  async listen (channel: string, onNotify: (payload: string) => void): Promise<() => Promise<void>> {
+    let callbacks = this.channels.get(channel)
+    const first = callbacks === undefined
+    if (callbacks === undefined) {
+      callbacks = new Set()
+      this.channels.set(channel, callbacks)
+    }
+    callbacks.add(onNotify)
+    try {
+      const client = await this.connect()
+      if (first) await run(client, `LISTEN ${quoteIdent(channel)}`, undefined)
+    } catch (err) {
+      callbacks.delete(onNotify)
+      if (callbacks.size === 0) this.channels.delete(channel)
+      throw err
+    }
+    return async () => {
+      const set = this.channels.get(channel)
+      if (set === undefined || !set.delete(onNotify) || set.size > 0) return
+      this.channels.delete(channel)
+      if (this.client !== null) await run(this.client, `UNLISTEN ${quoteIdent(channel)}`, undefined).catch(() => {})
+      if (this.channels.size === 0) await this.disconnect()
+    }
+  }
+
+  private async connect (): Promise<pg.Client> {
+    if (this.client !== null) return this.client
+    if (this.connecting !== null) return await this.connecting
+    this.connecting = (async () => {
+      const client = new pg.Client(this.config)
+      client.on('notification', msg => {
+        for (const cb of this.channels.get(msg.channel) ?? []) cb(msg.payload ?? '')
+      })
+      client.on('error', () => { this.dropped(client) })
+      client.on('end', () => { this.dropped(client) })
+      try {
+        await client.connect()
+      } catch (err) {
+        throw translateError(err)
+      }
+      this.client = client
+      this.retryDelayMs = 100
+      return client
+    })()
+    try {
+      return await this.connecting
+    } finally {
+      this.connecting = null
+    }
+  }
+
+  private dropped (client: pg.Client): void {
+    if (this.client !== client) return
+    this.client = null
+    client.end().catch(() => {})
+    this.scheduleReconnect()
+  }
+
+  private scheduleReconnect (): void {
+    if (this.closed || this.channels.size === 0 || this.retryTimer !== null) return
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null
+      void this.relisten()
+    }, this.retryDelayMs)
+    this.retryTimer.unref()
+    this.retryDelayMs = Math.min(this.retryDelayMs * 2, 5000)
+  }
+
+  private async relisten (): Promise<void> {
+    try {
+      const client = await this.connect()
+      for (const channel of this.channels.keys()) await run(client, `LISTEN ${quoteIdent(channel)}`, undefined)
+    } catch {
+      this.scheduleReconnect()
+    }
+  }
+
+  private async disconnect (): Promise<void> {
+    const client = this.client
+    this.client = null
+    if (client !== null) await client.end().catch(() => {})
+  }
+
+  async close (): Promise<void> {
+    this.closed = true
+    if (this.retryTimer !== null) clearTimeout(this.retryTimer)
+    this.channels.clear()
+    await this.disconnect()
+  }
+}
+
+export function quoteIdent (name: string): string {
+  return '"' + name.replace(/"/g, '""') + '"'
+}

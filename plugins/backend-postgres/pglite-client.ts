@@ -1,0 +1,96 @@
+import { PGlite } from '@electric-sql/pglite'
+import { Errors, isSwitchyardError } from 'switchyard'
+import { lockDataDir, type DataDirLock } from './datadir-lock.ts'
+import { withDeadline, type SqlClient, type SqlParam, type SqlQueryable } from './sql-client.ts'
+
+// SqlClient over embedded PGlite. PGlite is one connection: its own mutex already
+// serialises queries and transactions, so concurrency here means queueing. LISTEN
+// and NOTIFY work in-process. statement_timeout cannot fire inside the wasm engine,
+// so every call is bounded by a deadline instead.
+
+export interface PgliteClientOptions {
+  /** undefined or memory:// for an in-memory database */
+  dataDir: string | undefined
+  statementTimeoutMs: number
+  settings: Record<string, string>
+}
+
+function translateError (err: unknown): unknown {
+  if (isSwitchyardError(err)) return err
+  const message = (err as Error | null)?.message ?? String(err)
+  if (/PGlite is closed/i.test(message)) return Errors.backendUnavailable(`pglite: ${message}`, { cause: err })
+  return err
+}
+
+function persistentDir (dataDir: string | undefined): string | null {
+  if (dataDir === undefined || dataDir === '' || dataDir.startsWith('memory://')) return null
+  if (dataDir.startsWith('file://')) return dataDir.slice('file://'.length)
+  if (/^[a-z]+:\/\//.test(dataDir)) return null
+  return dataDir
+}
+
+function bind (db: Pick<PGlite, 'query' | 'exec'>, timeoutMs: number): SqlQueryable {
+  return {
+    async query<R> (text: string, params?: readonly SqlParam[]): Promise<R[]> {
+      try {
+        const result = await withDeadline('pglite query', timeoutMs, async () => await db.query<R>(text, params as unknown[] | undefined))
+        return result.rows
+      } catch (err) {
+        throw translateError(err)
+      }
+    },
+    async exec (text: string): Promise<void> {
+      try {
+        await withDeadline('pglite exec', timeoutMs, async () => await db.exec(text))
+      } catch (err) {
+        throw translateError(err)
+      }
+    }
+  }
+}
+
+export async function createPgliteClient (options: PgliteClientOptions): Promise<SqlClient> {
+  const dir = persistentDir(options.dataDir)
+  const lock: DataDirLock | null = dir === null ? null : lockDataDir(dir)
+  let db: PGlite
+  try {
+    db = dir === null ? new PGlite() : new PGlite(dir)
+    await db.waitReady
+    for (const [key, value] of Object.entries(options.settings)) {
+      await db.query('SELECT set_config($1, $2, false)', [key, value])
+    }
+  } catch (err) {
+    lock?.release()
+    throw translateError(err)
+  }
+  const bound = bind(db, options.statementTimeoutMs)
+  let closed = false
+
+  return {
+    kind: 'pglite',
+    query: bound.query,
+    exec: bound.exec,
+    async transaction (fn) {
+      try {
+        // the whole transaction holds PGlite's one connection, so bound it as a unit
+        return await withDeadline('pglite transaction', options.statementTimeoutMs * 3, async () =>
+          await db.transaction(async tx => await fn(bind(tx, options.statementTimeoutMs))))
+      } catch (err) {
+        throw translateError(err)
+      }
+    },
+    async listen (channel, onNotify) {
+      const unlisten = await db.listen(channel, onNotify)
+      return async () => { if (!closed) await unlisten() }
+    },
+    async close () {
+      if (closed) return
+      closed = true
+      try {
+        await db.close()
+      } finally {
+        lock?.release()
+      }
+    }
+  }
+}

@@ -1,0 +1,145 @@
+// Behaviour of the Postgres backend that the shared conformance suite does not
+// reach: concurrent migrations, counter exactness under concurrent workers,
+// notifications across clients, and event-id ordering under concurrent appends.
+import t from 'tap'
+import type { Backend, StoredEvent } from 'switchyard'
+import { createPostgresBackend } from './index.ts'
+import { loadMigrations } from './migrate.ts'
+import { dropSchema, task, TEST_POSTGRES_URL, testSchema, waitUntil, withRawClient } from './test-support.ts'
+
+async function openBackends (schema: string, count: number, poolSize = 3): Promise<Backend[]> {
+  const backends = Array.from({ length: count }, () => createPostgresBackend({ connectionString: TEST_POSTGRES_URL, schema, poolSize }))
+  await Promise.all(backends.map(async b => await b.init()))
+  return backends
+}
+
+t.test('migrations: concurrent init of one schema applies each version once; init is idempotent', { timeout: 30_000 }, async t => {
+  const schema = testSchema()
+  const backends = Array.from({ length: 5 }, () => createPostgresBackend({ connectionString: TEST_POSTGRES_URL, schema, poolSize: 1 }))
+  t.teardown(async () => {
+    await Promise.all(backends.map(async b => await b.close()))
+    await dropSchema(schema)
+  })
+  await Promise.all(backends.map(async b => await b.init()))
+  await backends[0]?.init()
+  const rows = await withRawClient(async c => (await c.query(`SELECT version FROM "${schema}".migrations ORDER BY version`)).rows)
+  t.same(rows.map(r => r.version), loadMigrations().map(m => m.version), 'every migration recorded exactly once')
+  const again = createPostgresBackend({ connectionString: TEST_POSTGRES_URL, schema, poolSize: 1 })
+  await again.init()
+  await again.close()
+  t.equal(await withRawClient(async c => (await c.query(`SELECT count(*)::int AS n FROM "${schema}".migrations`)).rows[0].n), rows.length, 're-init adds nothing')
+})
+
+t.test('counters stay exact under concurrent lease/ack/fail/release from several backends', { timeout: 60_000 }, async t => {
+  const schema = testSchema()
+  const backends = await openBackends(schema, 3)
+  t.teardown(async () => {
+    await Promise.all(backends.map(async b => await b.close()))
+    await dropSchema(schema)
+  })
+  const queues = ['ca', 'cb']
+  const [first] = backends as [Backend]
+  for (const queue of queues) {
+    await first.enqueue(Array.from({ length: 600 }, (_, i) => task(queue, { payload: { i }, maxAttempts: 2 })))
+  }
+  let round = 0
+  await Promise.all(backends.flatMap((backend, b) => [0, 1].map(async loop => {
+    for (let empty = 0; empty < 2;) {
+      const leased = await backend.leaseTasks({ workerId: `w${b}.${loop}`, queues: round++ % 2 === 0 ? queues : [...queues].reverse(), limit: 25, leaseMs: 60_000 })
+      if (leased.length === 0) { empty++; continue }
+      const refs = leased.map(l => ({ id: l.id, leaseToken: l.leaseToken, last: l.attempts >= l.maxAttempts }))
+      const split = Math.floor(refs.length / 4)
+      await Promise.all([
+        backend.completeTasks(refs.slice(0, split * 2)),
+        // as core does: retry while attempts remain (some fatally dead at once), then dead-letter
+        backend.failTasks(refs.slice(split * 2, split * 3).map(r => ({ id: r.id, leaseToken: r.leaseToken, error: { message: 'x' }, retryDelayMs: r.last || Number(r.id) % 5 === 0 ? null : 0 }))),
+        // released ones go back to ready and are leased again by some loop
+        backend.releaseTasks(refs.slice(split * 3, split * 3 + Math.min(split, 1))),
+        backend.extendLeases(refs.slice(split * 3 + Math.min(split, 1)), 60_000).then(async () => await backend.completeTasks(refs.slice(split * 3 + Math.min(split, 1))))
+      ])
+    }
+  })))
+  const stats = await first.queueStats(queues)
+  const actual = await withRawClient(async c => (await c.query(`SELECT queue, state, count(*)::int AS n FROM "${schema}".tasks GROUP BY queue, state`)).rows)
+  for (const queue of queues) {
+    const expected: Record<string, number> = { ready: 0, scheduled: 0, processing: 0, retrying: 0, dead: 0, succeeded: 0, canceled: 0 }
+    for (const row of actual) if (row.queue === queue) expected[row.state] = row.n
+    const got = stats.find(s => s.name === queue)
+    t.same({ ready: got?.ready, scheduled: got?.scheduled, processing: got?.processing, retrying: got?.retrying, dead: got?.dead, succeeded: got?.succeeded, canceled: got?.canceled }, expected, `${queue}: counters equal a full count`)
+    t.equal(Object.values(expected).reduce((a, b) => a + b, 0), 600, `${queue}: 600 tasks in all`)
+  }
+  const page = await first.listTasks({ queue: 'ca', limit: 1, offset: 0 })
+  t.equal(page.total, 600, 'listTasks total comes from the same counters')
+})
+
+t.test('notifications: an enqueue on one client wakes a subscriber on another; events too', { timeout: 30_000 }, async t => {
+  const schema = testSchema()
+  const [producer, worker] = await openBackends(schema, 2, 2) as [Backend, Backend]
+  const woken: string[] = []
+  let events = 0
+  const stopWork = await worker.subscribeWork!(queue => { woken.push(queue) })
+  const stopEvents = await worker.subscribeEvents!(() => { events++ })
+  t.teardown(async () => {
+    await stopWork()
+    await stopEvents()
+    await producer.close()
+    await worker.close()
+    await dropSchema(schema)
+  })
+  await producer.enqueue([task('wake-a'), task('wake-a'), task('wake-b')])
+  await waitUntil(async () => woken.includes('wake-a') && woken.includes('wake-b'), 'both queues to be announced')
+  t.pass('each queue with new ready work is announced')
+  const before = woken.length
+  await producer.enqueue([task('later', { delayMs: 60_000 })])
+  await producer.appendEvents([{ type: 'probe', data: {} }])
+  await waitUntil(async () => events > 0, 'the event notification')
+  t.equal(woken.slice(before).filter(q => q === 'later').length, 0, 'a scheduled task does not wake workers')
+})
+
+t.test('event ids: strictly increasing in commit order under concurrent appends; a tailing reader misses none', { timeout: 60_000 }, async t => {
+  const schema = testSchema()
+  const writers = await openBackends(schema, 3, 3)
+  const reader = writers[0] as Backend
+  t.teardown(async () => {
+    await Promise.all(writers.map(async b => await b.close()))
+    await dropSchema(schema)
+  })
+  const appendsPerLoop = 40
+  let writing = true
+  const seen: StoredEvent[] = []
+  const tail = (async () => {
+    let after: string | null = null
+    for (;;) {
+      const stillWriting = writing
+      const batch = await reader.readEvents({ afterId: after, limit: 1000 })
+      seen.push(...batch)
+      if (batch.length > 0) after = batch[batch.length - 1]?.id ?? after
+      else if (!stillWriting) return
+    }
+  })()
+  const appended = (await Promise.all(writers.flatMap((w, n) => [0, 1, 2].map(async loop => {
+    const mine: StoredEvent[] = []
+    for (let i = 0; i < appendsPerLoop; i++) mine.push(...await w.appendEvents([{ type: 'e', data: { n, loop, i } }, { type: 'e', data: { n, loop, i, second: true } }]))
+    return mine
+  })))).flat()
+  writing = false
+  await tail
+  const ids = seen.map(e => BigInt(e.id))
+  t.equal(appended.length, writers.length * 3 * appendsPerLoop * 2, 'every append answered')
+  t.equal(seen.length, appended.length, 'the tailing reader saw every event exactly once')
+  t.ok(ids.every((id, i) => i === 0 || id === (ids[i - 1] as bigint) + 1n), 'ids are gapless and increasing as read')
+})
+
+t.test('event log is trimmed to maxEvents', async t => {
+  const schema = testSchema()
+  const backend = createPostgresBackend({ connectionString: TEST_POSTGRES_URL, schema, poolSize: 1, maxEvents: 10 })
+  await backend.init()
+  t.teardown(async () => {
+    await backend.close()
+    await dropSchema(schema)
+  })
+  for (let i = 0; i < 5; i++) await backend.appendEvents(Array.from({ length: 4 }, (_, j) => ({ type: 't', data: { i, j } })))
+  const kept = await backend.readEvents({ afterId: null, limit: 100 })
+  t.equal(kept.length, 10, 'only the newest 10 remain')
+  t.equal(kept[kept.length - 1]?.id, '20', 'ending at the newest')
+})

@@ -1,0 +1,242 @@
+import { Errors, MAX_LIST_LIMIT, TASK_STATES, type Backend, type CancelOutcome, type DeleteResult, type RequeueResult, type SkippedTask, type TaskFilter, type TaskState } from 'switchyard'
+import { clampLimit, likeContains, parseId, requireNonNegativeInteger, type BackendContext } from './context.ts'
+import { taskColumns, toTask, type TaskRow } from './task-rows.ts'
+import type { SqlParam } from './sql-client.ts'
+
+// Operator actions on tasks: cancel, replay/requeue, delete, get, list, DLQ stats,
+// pruning. Each state change re-checks the state under the row lock in the same
+// statement, so it wins or loses atomically against workers.
+
+type TaskAdminMethods = Pick<Backend, 'cancelTask' | 'requeueTasks' | 'deleteTasks' | 'getTask' | 'listTasks' | 'dlqStats' | 'pruneFinished'>
+
+/** counting stops here: past it listTasks reports total null instead of scanning on */
+export const COUNT_CAP = 10_000
+const MAX_BATCH_IDS = 10_000
+const FINISHED: TaskState[] = ['dead', 'succeeded', 'canceled']
+const WAITING: TaskState[] = ['ready', 'scheduled', 'retrying']
+
+function assertState (field: string, state: unknown): TaskState {
+  if (!TASK_STATES.includes(state as TaskState)) {
+    throw Errors.validation(`${field}: must be one of ${TASK_STATES.join(', ')}`, { details: { field } })
+  }
+  return state as TaskState
+}
+
+function assertStates (field: string, states: unknown): TaskState[] {
+  if (!Array.isArray(states)) throw Errors.validation(`${field}: must be an array of task states`, { details: { field } })
+  return states.map((st, i) => assertState(`${field}[${i}]`, st))
+}
+
+function assertIds (field: string, ids: unknown): string[] {
+  if (!Array.isArray(ids)) throw Errors.validation(`${field}: must be an array of ids`, { details: { field } })
+  if (ids.length > MAX_BATCH_IDS) throw Errors.validation(`${field}: at most ${MAX_BATCH_IDS} ids per call`, { details: { field } })
+  return [...new Set(ids.map(id => String(id)))]
+}
+
+/** WHERE clauses for a TaskFilter, numbering parameters after `params` */
+function filterSql (filter: TaskFilter, params: SqlParam[]): string[] {
+  const where: string[] = []
+  if (filter.state !== undefined) {
+    params.push(assertState('state', filter.state))
+    where.push(`t.state = $${params.length}`)
+  }
+  if (filter.queue !== undefined) {
+    params.push(String(filter.queue))
+    where.push(`t.queue = $${params.length}`)
+  }
+  if (filter.handler !== undefined) {
+    params.push(String(filter.handler))
+    where.push(`t.handler = $${params.length}`)
+  }
+  if (filter.query !== undefined && filter.query !== '') {
+    params.push(likeContains(String(filter.query)))
+    const p = `$${params.length}`
+    where.push(`(t.id::text ILIKE ${p} OR t.handler ILIKE ${p} OR t.payload::text ILIKE ${p} OR t.last_error ILIKE ${p})`)
+  }
+  return where
+}
+
+function orderFor (state: TaskState | undefined): string {
+  if (state !== undefined && FINISHED.includes(state)) return 't.finished_at DESC, t.id DESC'
+  if (state !== undefined && WAITING.includes(state)) return 't.priority DESC, t.run_at, t.id'
+  return 't.id DESC'
+}
+
+export function taskAdminMethods (ctx: BackendContext): TaskAdminMethods {
+  const { s } = ctx
+
+  const cancelSql = `
+    UPDATE ${s}.tasks SET state = 'canceled', finished_at = now(), updated_at = now()
+    WHERE id = $1 AND state IN ('scheduled', 'ready', 'retrying')
+    RETURNING id`
+
+  // states as seen now; the change below re-checks them under the row locks
+  const statesSql = `SELECT t.id::text AS id, t.state FROM ${s}.tasks t WHERE t.id = ANY($1::bigint[])`
+
+  const requeueSql = `
+    WITH target AS MATERIALIZED (
+      SELECT t.id FROM ${s}.tasks t WHERE t.id = ANY($1::bigint[]) AND t.state = ANY($2::text[]) FOR UPDATE OF t
+    )
+    UPDATE ${s}.tasks t SET state = 'ready', attempts = 0, replays = t.replays + 1, run_at = now(),
+      queue = coalesce($3, t.queue), payload = coalesce($4::jsonb, t.payload), payload_size = coalesce($5, t.payload_size),
+      finished_at = NULL, lease_token = NULL, lease_expires_at = NULL, worker_id = NULL, updated_at = now()
+    FROM target WHERE t.id = target.id
+    RETURNING t.id::text AS id`
+
+  const deleteSql = `
+    DELETE FROM ${s}.tasks t WHERE t.id = ANY($1::bigint[]) AND t.state = ANY($2::text[])
+    RETURNING t.id::text AS id`
+
+  /** partitions ids into those in fromStates (in request order) and the skipped rest */
+  async function classify (ids: string[], fromStates: TaskState[]): Promise<{ movable: string[], skipped: SkippedTask[] }> {
+    const valid = ids.map(parseId)
+    const rows = await ctx.db().query<{ id: string, state: TaskState }>(statesSql, [valid.filter((v): v is string => v !== null)])
+    const states = new Map(rows.map(r => [r.id, r.state]))
+    const movable: string[] = []
+    const skipped: SkippedTask[] = []
+    for (const [i, id] of ids.entries()) {
+      const state = valid[i] === null ? undefined : states.get(valid[i] as string)
+      if (state === undefined) skipped.push({ id, reason: 'not_found' })
+      else if (fromStates.includes(state)) movable.push(id)
+      else skipped.push({ id, reason: 'wrong_state', state })
+    }
+    return { movable, skipped }
+  }
+
+  /** moved ids in request order; ids that changed state since classify() are skipped with their new state */
+  async function settle (requested: string[], moved: Set<string>, classified: { movable: string[], skipped: SkippedTask[] }): Promise<{ done: string[], skipped: SkippedTask[] }> {
+    const done = classified.movable.filter(id => moved.has(parseId(id) as string))
+    const raced = classified.movable.filter(id => !moved.has(parseId(id) as string))
+    const skipped = [...classified.skipped]
+    if (raced.length > 0) {
+      const now = await classify(raced, [])
+      skipped.push(...now.skipped)
+    }
+    const order = new Map(requested.map((id, i) => [id, i]))
+    skipped.sort((a, b) => (order.get(a.id) ?? 0) - (order.get(b.id) ?? 0))
+    return { done, skipped }
+  }
+
+  async function idsForFilter (filter: TaskFilter & { limit: number }, fromStates: TaskState[]): Promise<string[]> {
+    const limit = clampLimit('filter.limit', filter.limit, MAX_BATCH_IDS)
+    if (limit === 0 || fromStates.length === 0) return []
+    const params: SqlParam[] = [fromStates]
+    const where = ['t.state = ANY($1::text[])', ...filterSql(filter, params)]
+    params.push(limit)
+    const rows = await ctx.db().query<{ id: string }>(
+      `SELECT t.id::text AS id FROM ${s}.tasks t WHERE ${where.join(' AND ')} ORDER BY t.id LIMIT $${params.length}`, params)
+    return rows.map(r => r.id)
+  }
+
+  async function countMatching (filter: TaskFilter, where: string[], params: SqlParam[]): Promise<number | null> {
+    if (filter.handler === undefined && (filter.query === undefined || filter.query === '')) {
+      // exact from the counters, O(queues)
+      const p: SqlParam[] = []
+      const cond: string[] = []
+      if (filter.queue !== undefined) { p.push(String(filter.queue)); cond.push(`queue = $${p.length}`) }
+      if (filter.state !== undefined) { p.push(filter.state); cond.push(`state = $${p.length}`) }
+      const [row] = await ctx.db().query<{ n: number }>(
+        `SELECT coalesce(sum(n), 0)::float8 AS n FROM ${s}.queue_counts ${cond.length > 0 ? 'WHERE ' + cond.join(' AND ') : ''}`, p)
+      return row?.n ?? 0
+    }
+    const [row] = await ctx.db().query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM (SELECT 1 FROM ${s}.tasks t ${where.length > 0 ? 'WHERE ' + where.join(' AND ') : ''} LIMIT ${COUNT_CAP + 1}) AS capped`, params)
+    const n = row?.n ?? 0
+    return n > COUNT_CAP ? null : n
+  }
+
+  return {
+    async cancelTask (id): Promise<CancelOutcome> {
+      const parsed = parseId(id)
+      if (parsed === null) return { outcome: 'not_found' }
+      const canceled = await ctx.db().query(cancelSql, [parsed])
+      if (canceled.length > 0) return { outcome: 'canceled' }
+      // a fresh statement reads the state that beat us (the UPDATE waited for it)
+      const [row] = await ctx.db().query<{ state: TaskState }>(`SELECT state FROM ${s}.tasks WHERE id = $1`, [parsed])
+      return row === undefined ? { outcome: 'not_found' } : { outcome: 'conflict', state: row.state }
+    },
+
+    async requeueTasks (req): Promise<RequeueResult> {
+      const fromStates = assertStates('fromStates', req?.fromStates)
+      if (req.ids !== undefined && req.filter !== undefined) throw Errors.validation('ids: give ids or filter, not both', { details: { field: 'ids' } })
+      if (req.queue !== undefined && (typeof req.queue !== 'string' || req.queue === '')) throw Errors.validation('queue: must be a queue name', { details: { field: 'queue' } })
+      let ids: string[]
+      if (req.ids !== undefined) ids = assertIds('ids', req.ids)
+      else if (req.filter !== undefined) ids = await idsForFilter(req.filter, fromStates)
+      else throw Errors.validation('ids: give ids or filter', { details: { field: 'ids' } })
+      const classified = await classify(ids, fromStates)
+      if (req.dryRun === true || classified.movable.length === 0) return { requeued: classified.movable, skipped: classified.skipped }
+      const payload = req.payload === undefined ? null : JSON.stringify(req.payload)
+      if (req.queue !== undefined) await ctx.db().query(`INSERT INTO ${s}.queues (name) VALUES ($1) ON CONFLICT (name) DO NOTHING`, [req.queue])
+      const rows = await ctx.db().query<{ id: string }>(requeueSql, [
+        classified.movable.map(id => parseId(id) as string), fromStates, req.queue ?? null, payload, payload === null ? null : Buffer.byteLength(payload)
+      ])
+      const { done, skipped } = await settle(ids, new Set(rows.map(r => r.id)), classified)
+      return { requeued: done, skipped }
+    },
+
+    async deleteTasks (req): Promise<DeleteResult> {
+      const fromStates = assertStates('fromStates', req?.fromStates)
+      const ids = assertIds('ids', req.ids)
+      const classified = await classify(ids, fromStates)
+      if (req.dryRun === true || classified.movable.length === 0) return { deleted: classified.movable, skipped: classified.skipped }
+      const rows = await ctx.db().query<{ id: string }>(deleteSql, [classified.movable.map(id => parseId(id) as string), fromStates])
+      const { done, skipped } = await settle(ids, new Set(rows.map(r => r.id)), classified)
+      return { deleted: done, skipped }
+    },
+
+    async getTask (id) {
+      const parsed = parseId(id)
+      if (parsed === null) return null
+      const [row] = await ctx.db().query<TaskRow>(`SELECT ${taskColumns(s)} FROM ${s}.tasks t WHERE t.id = $1`, [parsed])
+      return row === undefined ? null : toTask(row)
+    },
+
+    async listTasks (req) {
+      const limit = clampLimit('limit', req?.limit, MAX_LIST_LIMIT)
+      const offset = requireNonNegativeInteger('offset', req.offset)
+      const params: SqlParam[] = []
+      const where = filterSql(req, params)
+      const whereSql = where.length > 0 ? 'WHERE ' + where.join(' AND ') : ''
+      const pageParams = [...params, limit, offset]
+      const rows = limit === 0
+        ? []
+        : await ctx.db().query<TaskRow>(
+          `SELECT ${taskColumns(s)} FROM ${s}.tasks t ${whereSql} ORDER BY ${orderFor(req.state)} LIMIT $${params.length + 1} OFFSET $${params.length + 2}`,
+          pageParams)
+      const total = await countMatching(req, where, params)
+      return { tasks: rows.map(toTask), total }
+    },
+
+    async dlqStats () {
+      const rows = await ctx.db().query<{ queue: string, handler: string, n: number, oldest: number, newest: number }>(`
+        SELECT queue, handler, count(*)::float8 AS n, min(${s}.ms(finished_at)) AS oldest, max(${s}.ms(finished_at)) AS newest
+        FROM ${s}.tasks WHERE state = 'dead' GROUP BY queue, handler LIMIT 100000`)
+      const stats = { total: 0, byQueue: {} as Record<string, number>, byHandler: {} as Record<string, number>, oldestFailedAt: null as number | null, newestFailedAt: null as number | null }
+      for (const r of rows) {
+        stats.total += r.n
+        stats.byQueue[r.queue] = (stats.byQueue[r.queue] ?? 0) + r.n
+        stats.byHandler[r.handler] = (stats.byHandler[r.handler] ?? 0) + r.n
+        if (r.oldest !== null && (stats.oldestFailedAt === null || r.oldest < stats.oldestFailedAt)) stats.oldestFailedAt = r.oldest
+        if (r.newest !== null && (stats.newestFailedAt === null || r.newest > stats.newestFailedAt)) stats.newestFailedAt = r.newest
+      }
+      return stats
+    },
+
+    async pruneFinished (req) {
+      const olderThan = requireNonNegativeInteger('finishedOlderThanMs', req?.finishedOlderThanMs)
+      const limit = clampLimit('limit', req.limit, 100_000)
+      if (limit === 0) return 0
+      const [row] = await ctx.db().query<{ n: number }>(`
+        WITH doomed AS MATERIALIZED (
+          SELECT id FROM ${s}.tasks
+          WHERE state IN ('succeeded', 'canceled') AND finished_at < now() - $1 * interval '1 millisecond'
+          ORDER BY finished_at LIMIT $2 FOR UPDATE SKIP LOCKED
+        ), gone AS (
+          DELETE FROM ${s}.tasks t USING doomed WHERE t.id = doomed.id RETURNING 1
+        )
+        SELECT count(*)::int AS n FROM gone`, [olderThan, limit])
+      return row?.n ?? 0
+    }
+  }
+}

@@ -1,0 +1,308 @@
+import { Errors, type AckOutcome, type Backend, type EnqueueResult, type FailOutcome, type FailRequest, type LeasedTask, type LeaseRef, type NewTask, type RecoveredLeases } from 'switchyard'
+import { parseId, type BackendContext } from './context.ts'
+
+// The hot path: enqueue, lease and the batched acks. Each call is one statement
+// for the whole batch (enqueue adds one lookup only when idempotency keys collide);
+// per-queue counters and worker wake-ups ride along in statement-level triggers.
+
+type WorkMethods = Pick<Backend, 'enqueue' | 'leaseTasks' | 'completeTasks' | 'failTasks' | 'extendLeases' | 'releaseTasks' | 'recoverExpiredLeases'>
+
+interface LeasedRow {
+  id: string
+  queue: string
+  handler: string
+  payload: unknown
+  attempts: number
+  max_attempts: number
+  priority: number
+  timeout_ms: number
+  created_at: number
+  run_at: number
+  lease_token: string
+  lease_expires_at: number
+}
+
+/** a lease ref whose id and token can name a row; anything else is lease_lost without a query */
+function parseRef (ref: LeaseRef): { id: string, token: string } | null {
+  const id = parseId(ref?.id)
+  const token = parseId(ref?.leaseToken)
+  return id === null || token === null ? null : { id, token }
+}
+
+function leaseMsOf (field: string, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > 7 * 24 * 3600_000) {
+    throw Errors.validation(`${field}: must be an integer number of milliseconds from 1 to 604800000`, { details: { field } })
+  }
+  return value
+}
+
+function errorEntry (s: string, attempt: string, message: string, stack: string): string {
+  // newest first, keep 10; stack is dropped when null
+  return `jsonb_path_query_array(
+    jsonb_build_array(jsonb_strip_nulls(jsonb_build_object('attempt', ${attempt}, 'message', ${message}, 'at', ${s}.ms(now()), 'stack', ${stack})))
+      || coalesce(t.errors, '[]'::jsonb),
+    '$[0 to 9]')`
+}
+
+export function workMethods (ctx: BackendContext): WorkMethods {
+  const { s } = ctx
+
+  const enqueueSql = `
+    WITH input AS MATERIALIZED (
+      SELECT nextval('${s}.task_ids') AS id, i.*,
+        CASE WHEN i.run_at_ms IS NULL THEN now() + i.delay_ms * interval '1 millisecond'
+             ELSE 'epoch'::timestamptz + i.run_at_ms * interval '1 millisecond' END AS run_at
+      FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::int[], $6::int[], $7::float8[], $8::float8[], $9::text[], $10::int[])
+        WITH ORDINALITY AS i(queue, handler, payload, max_attempts, priority, timeout_ms, run_at_ms, delay_ms, idempotency_key, payload_size, ord)
+    ), inserted AS (
+      INSERT INTO ${s}.tasks (id, queue, handler, payload, max_attempts, priority, timeout_ms, run_at, idempotency_key, payload_size, state)
+      SELECT id, queue, handler, payload::jsonb, max_attempts, priority, timeout_ms, run_at, idempotency_key, payload_size,
+        CASE WHEN run_at > now() THEN 'scheduled' ELSE 'ready' END
+      FROM input ORDER BY ord
+      ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+      RETURNING id
+    )
+    SELECT input.id::text AS id, inserted.id IS NOT NULL AS created
+    FROM input LEFT JOIN inserted ON inserted.id = input.id
+    ORDER BY input.ord`
+
+  // A new statement (new snapshot) sees the row a concurrent enqueue committed
+  // while ON CONFLICT waited for it.
+  const keyLookupSql = `SELECT idempotency_key AS key, id::text AS id FROM ${s}.tasks WHERE idempotency_key = ANY($1::text[])`
+
+  const leaseSql = `
+    WITH picked AS MATERIALIZED (
+      SELECT c.id, q.ord
+      FROM unnest($1::text[]) WITH ORDINALITY AS q(name, ord)
+      CROSS JOIN LATERAL (
+        SELECT id FROM ${s}.tasks
+        WHERE queue = q.name AND state IN ('ready', 'scheduled', 'retrying') AND run_at <= now()
+          AND NOT EXISTS (SELECT 1 FROM ${s}.queues p WHERE p.name = q.name AND p.paused)
+        ORDER BY priority DESC, run_at, id
+        LIMIT $2
+        FOR UPDATE SKIP LOCKED
+      ) AS c
+      WHERE NOT (SELECT global_paused FROM ${s}.settings WHERE id = 1)
+      LIMIT $2
+    ), leased AS (
+      UPDATE ${s}.tasks t SET
+        state = 'processing', attempts = t.attempts + 1, lease_token = nextval('${s}.lease_tokens'),
+        lease_expires_at = now() + $4 * interval '1 millisecond', worker_id = $3, started_at = now(), updated_at = now()
+      FROM picked WHERE t.id = picked.id
+      RETURNING picked.ord, t.id, t.queue, t.handler, t.payload, t.attempts, t.max_attempts, t.priority, t.timeout_ms,
+        t.created_at, t.run_at, t.lease_token, t.lease_expires_at
+    )
+    SELECT id::text AS id, queue, handler, payload, attempts, max_attempts, priority, timeout_ms,
+      ${s}.ms(created_at) AS created_at, ${s}.ms(run_at) AS run_at, lease_token::text AS lease_token,
+      ${s}.ms(lease_expires_at) AS lease_expires_at
+    FROM leased ORDER BY leased.ord, leased.priority DESC, leased.run_at, leased.id`
+
+  const completeSql = `
+    UPDATE ${s}.tasks t SET state = 'succeeded', finished_at = now(), updated_at = now(), lease_token = NULL, lease_expires_at = NULL
+    FROM unnest($1::bigint[], $2::bigint[]) AS u(id, token)
+    WHERE t.id = u.id AND t.lease_token = u.token AND t.state = 'processing'
+    RETURNING t.id::text AS id`
+
+  const failSql = `
+    UPDATE ${s}.tasks t SET
+      state = CASE WHEN u.delay_ms IS NULL THEN 'dead' ELSE 'retrying' END,
+      run_at = CASE WHEN u.delay_ms IS NULL THEN t.run_at ELSE now() + u.delay_ms * interval '1 millisecond' END,
+      finished_at = CASE WHEN u.delay_ms IS NULL THEN now() END,
+      last_error = u.message,
+      errors = ${errorEntry(s, 't.attempts', 'u.message', 'u.stack')},
+      lease_token = NULL, lease_expires_at = NULL, updated_at = now()
+    FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::float8[]) AS u(id, token, message, stack, delay_ms)
+    WHERE t.id = u.id AND t.lease_token = u.token AND t.state = 'processing'
+    RETURNING t.id::text AS id, t.state`
+
+  // lease_expires_at is in no index, so this stays a HOT update
+  const extendSql = `
+    UPDATE ${s}.tasks t SET lease_expires_at = now() + $3 * interval '1 millisecond'
+    FROM unnest($1::bigint[], $2::bigint[]) AS u(id, token)
+    WHERE t.id = u.id AND t.lease_token = u.token AND t.state = 'processing'
+    RETURNING t.id::text AS id, ${s}.ms(t.lease_expires_at) AS lease_expires_at`
+
+  const releaseSql = `
+    UPDATE ${s}.tasks t SET state = 'ready', attempts = greatest(t.attempts - 1, 0), lease_token = NULL, lease_expires_at = NULL,
+      worker_id = NULL, updated_at = now()
+    FROM unnest($1::bigint[], $2::bigint[]) AS u(id, token)
+    WHERE t.id = u.id AND t.lease_token = u.token AND t.state = 'processing'
+    RETURNING t.id::text AS id`
+
+  const recoverSql = `
+    WITH expired AS MATERIALIZED (
+      SELECT id FROM ${s}.tasks WHERE state = 'processing' AND lease_expires_at <= now()
+      ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED
+    )
+    UPDATE ${s}.tasks t SET
+      state = CASE WHEN t.attempts >= t.max_attempts THEN 'dead' ELSE 'ready' END,
+      finished_at = CASE WHEN t.attempts >= t.max_attempts THEN now() END,
+      last_error = CASE WHEN t.attempts >= t.max_attempts THEN 'lease expired on the last attempt (worker lost)' ELSE t.last_error END,
+      errors = CASE WHEN t.attempts >= t.max_attempts
+        THEN ${errorEntry(s, 't.attempts', `'lease expired on the last attempt (worker lost)'`, 'NULL::text')}
+        ELSE t.errors END,
+      lease_token = NULL, lease_expires_at = NULL, worker_id = NULL, updated_at = now()
+    FROM expired WHERE t.id = expired.id
+    RETURNING t.id::text AS id, t.state`
+
+  // scheduled/retrying tasks whose time has come are counted as ready from here on
+  const promoteSql = `
+    WITH due AS MATERIALIZED (
+      SELECT id FROM ${s}.tasks WHERE state IN ('scheduled', 'retrying') AND run_at <= now()
+      ORDER BY run_at LIMIT $1 FOR UPDATE SKIP LOCKED
+    )
+    UPDATE ${s}.tasks t SET state = 'ready', updated_at = now() FROM due WHERE t.id = due.id`
+
+  async function refBatch<R extends { id: string }> (items: LeaseRef[], run: (ids: string[], tokens: string[]) => Promise<R[]>): Promise<Map<string, R>> {
+    const ids: string[] = []
+    const tokens: string[] = []
+    for (const item of items) {
+      const ref = parseRef(item)
+      if (ref !== null) { ids.push(ref.id); tokens.push(ref.token) }
+    }
+    if (ids.length === 0) return new Map()
+    const rows = await run(ids, tokens)
+    return new Map(rows.map(r => [r.id, r]))
+  }
+
+  const ackOutcomes = (items: LeaseRef[], done: Map<string, unknown>): AckOutcome[] => {
+    // an id acked twice in one batch succeeds once
+    const seen = new Set<string>()
+    return items.map(item => {
+      const id = parseId(item?.id)
+      if (id === null || !done.has(id) || seen.has(id)) return 'lease_lost'
+      seen.add(id)
+      return 'ok'
+    })
+  }
+
+  async function enqueue (tasks: NewTask[], depth = 0): Promise<EnqueueResult[]> {
+    if (!Array.isArray(tasks)) throw Errors.validation('tasks: must be an array', { details: { field: 'tasks' } })
+    if (tasks.length === 0) return []
+    const cols: [string[], string[], string[], number[], number[], number[], Array<number | null>, number[], Array<string | null>, number[]] =
+      [[], [], [], [], [], [], [], [], [], []]
+    for (const task of tasks) {
+      const payload = JSON.stringify(task.payload === undefined ? null : task.payload)
+      cols[0].push(task.queue)
+      cols[1].push(task.handler)
+      cols[2].push(payload)
+      cols[3].push(task.maxAttempts)
+      cols[4].push(task.priority)
+      cols[5].push(task.timeoutMs)
+      cols[6].push(task.runAt)
+      cols[7].push(task.delayMs ?? 0)
+      cols[8].push(task.idempotencyKey ?? null)
+      cols[9].push(Buffer.byteLength(payload))
+    }
+    const rows = await ctx.db().query<{ id: string, created: boolean }>(enqueueSql, cols)
+    const results: EnqueueResult[] = rows.map(r => ({ id: r.id, created: r.created }))
+    const keyOf = (i: number): string => tasks[i]?.idempotencyKey as string
+    // keys that collided (with a stored task or earlier in this batch) answer the owner's id
+    const collided = [...new Set(results.flatMap((r, i) => r.created ? [] : [keyOf(i)]))]
+    if (collided.length === 0) return results
+    const owners = new Map((await ctx.db().query<{ key: string, id: string }>(keyLookupSql, [collided])).map(r => [r.key, r.id]))
+    const orphaned: number[] = []
+    for (const [i, r] of results.entries()) {
+      if (r.created) continue
+      const owner = owners.get(keyOf(i))
+      if (owner === undefined) orphaned.push(i)
+      else results[i] = { id: owner, created: false }
+    }
+    if (orphaned.length === 0) return results
+    // the owner was deleted between the insert and the lookup: enqueue those again
+    if (depth >= 3) throw Errors.conflict('enqueue: the task owning an idempotency key kept disappearing; try again', { details: { field: 'idempotencyKey' } })
+    const retried = await enqueue(orphaned.map(i => tasks[i] as NewTask), depth + 1)
+    for (const [j, i] of orphaned.entries()) results[i] = retried[j] as EnqueueResult
+    return results
+  }
+
+  return {
+    enqueue: async tasks => await enqueue(tasks),
+
+    async leaseTasks (req): Promise<LeasedTask[]> {
+      if (!Array.isArray(req?.queues)) throw Errors.validation('queues: must be an array of queue names', { details: { field: 'queues' } })
+      if (typeof req.workerId !== 'string' || req.workerId === '') throw Errors.validation('workerId: must be a non-empty string', { details: { field: 'workerId' } })
+      const limit = req.limit
+      if (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 0) throw Errors.validation('limit: must be a non-negative integer', { details: { field: 'limit' } })
+      const leaseMs = leaseMsOf('leaseMs', req.leaseMs)
+      if (limit === 0 || req.queues.length === 0) return []
+      const rows = await ctx.db().query<LeasedRow>(leaseSql, [req.queues, Math.min(limit, 10_000), req.workerId, leaseMs])
+      return rows.map(r => ({
+        id: r.id,
+        queue: r.queue,
+        handler: r.handler,
+        payload: r.payload,
+        attempts: r.attempts,
+        maxAttempts: r.max_attempts,
+        priority: r.priority,
+        timeoutMs: r.timeout_ms,
+        createdAt: r.created_at,
+        runAt: r.run_at,
+        leaseToken: r.lease_token,
+        leaseExpiresAt: r.lease_expires_at
+      }))
+    },
+
+    async completeTasks (items) {
+      const done = await refBatch(items, async (ids, tokens) => await ctx.db().query<{ id: string }>(completeSql, [ids, tokens]))
+      return ackOutcomes(items, done)
+    },
+
+    async releaseTasks (items) {
+      const done = await refBatch(items, async (ids, tokens) => await ctx.db().query<{ id: string }>(releaseSql, [ids, tokens]))
+      return ackOutcomes(items, done)
+    },
+
+    async failTasks (items: FailRequest[]): Promise<FailOutcome[]> {
+      const byId = new Map<string, FailRequest>()
+      for (const item of items) {
+        const delay = item?.retryDelayMs
+        if (delay !== null && (typeof delay !== 'number' || !Number.isFinite(delay) || delay < 0)) {
+          throw Errors.validation('retryDelayMs: must be null or a non-negative number of milliseconds', { details: { field: 'retryDelayMs' } })
+        }
+        const id = parseId(item?.id)
+        if (id !== null && !byId.has(id)) byId.set(id, item)
+      }
+      const done = await refBatch([...byId.values()], async (ids, tokens) => {
+        const requests = ids.map(id => byId.get(id) as FailRequest)
+        return await ctx.db().query<{ id: string, state: 'dead' | 'retrying' }>(failSql, [
+          ids,
+          tokens,
+          requests.map(r => String(r.error?.message ?? 'unknown error')),
+          requests.map(r => typeof r.error?.stack === 'string' ? r.error.stack : null),
+          requests.map(r => r.retryDelayMs === null ? null : Math.round(r.retryDelayMs))
+        ])
+      })
+      const seen = new Set<string>()
+      return items.map(item => {
+        const id = parseId(item?.id)
+        const row = id === null || seen.has(id) ? undefined : done.get(id)
+        if (row === undefined || id === null) return 'lease_lost'
+        seen.add(id)
+        return row.state
+      })
+    },
+
+    async extendLeases (items, leaseMs) {
+      const ms = leaseMsOf('leaseMs', leaseMs)
+      const done = await refBatch(items, async (ids, tokens) =>
+        await ctx.db().query<{ id: string, lease_expires_at: number }>(extendSql, [ids, tokens, ms]))
+      return items.map(item => {
+        const id = parseId(item?.id)
+        return id === null ? null : done.get(id)?.lease_expires_at ?? null
+      })
+    },
+
+    async recoverExpiredLeases (limit): Promise<RecoveredLeases> {
+      if (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 0) throw Errors.validation('limit: must be a non-negative integer', { details: { field: 'limit' } })
+      const bounded = Math.min(limit, 10_000)
+      if (bounded === 0) return { requeued: [], dead: [] }
+      const rows = await ctx.db().query<{ id: string, state: string }>(recoverSql, [bounded])
+      await ctx.db().query(promoteSql, [bounded])
+      return {
+        requeued: rows.filter(r => r.state === 'ready').map(r => r.id),
+        dead: rows.filter(r => r.state === 'dead').map(r => r.id)
+      }
+    }
+  }
+}
