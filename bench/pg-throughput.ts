@@ -1,0 +1,142 @@
+// End-to-end tasks/s on Postgres: Switchyard on PGlite, Switchyard on a Postgres
+// server and graphile-worker (tuned per its docs) on the same server, in one run;
+// then enqueue→start latency on idle workers for the server-backed pair.
+import { integerList, parseFlags, positiveInteger } from './lib/args.ts'
+import { loadBackendFactory } from './lib/load.ts'
+import { measureLatency, measureThroughput, type ThroughputResult } from './lib/measure.ts'
+import { assertPostgresReachable, dropSchema, freshSchema, POSTGRES_URL } from './lib/postgres.ts'
+import { progress, ratio } from './lib/report.ts'
+import type { LatencySummary } from './lib/stats.ts'
+import type { BenchResult } from './lib/types.ts'
+import type { ThroughputSystem } from './systems/contract.ts'
+import { GRAPHILE_THROUGHPUT_TUNING, GraphileLatency, GraphileThroughput, type GraphileTuning } from './systems/graphile.ts'
+import { SwitchyardLatency, SwitchyardThroughput, type BackendOpener } from './systems/switchyard.ts'
+import type { WorkerOptionsInput } from '../core/worker/index.ts'
+
+interface PostgresOptions { connectionString?: string, embedded?: { dataDir?: string }, schema?: string, poolSize?: number }
+
+const SYSTEMS = ['pglite', 'postgres', 'graphile'] as const
+type SystemName = typeof SYSTEMS[number]
+
+function systemList (raw: string): SystemName[] {
+  const names = raw.split(',').map(s => s.trim()).filter(s => s.length > 0)
+  const bad = names.filter(n => !(SYSTEMS as readonly string[]).includes(n))
+  if (names.length === 0 || bad.length > 0) throw new Error(`--systems: expected a comma-separated subset of ${SYSTEMS.join(',')}, got "${raw}"`)
+  return names as SystemName[]
+}
+
+type RepeatedThroughput = ThroughputResult & { runs_tasks_per_s: number[] }
+
+/** the run with the median headline rate, plus every run's rate so the spread is visible */
+function medianRun (runs: ThroughputResult[]): RepeatedThroughput {
+  const sorted = [...runs].sort((a, b) => a.tasks_per_s - b.tasks_per_s)
+  return { ...sorted[Math.floor((sorted.length - 1) / 2)]!, runs_tasks_per_s: runs.map(r => r.tasks_per_s) }
+}
+
+function onOff (flag: string, raw: string): boolean {
+  if (raw !== 'on' && raw !== 'off') throw new Error(`--${flag}: expected on or off, got "${raw}"`)
+  return raw === 'on'
+}
+
+export async function run (args: string[]): Promise<BenchResult> {
+  const flags = parseFlags('pg-throughput', args, {
+    tasks: { type: 'string' },
+    systems: { type: 'string', default: SYSTEMS.join(',') },
+    batch: { type: 'string', default: '1000' },
+    concurrency: { type: 'string', default: '50' },
+    'lease-batch': { type: 'string' },
+    'latency-samples': { type: 'string' },
+    'pool-size': { type: 'string', default: '10' },
+    'task-events': { type: 'string', default: 'on' },
+    repeat: { type: 'string' },
+    timeout: { type: 'string', default: '600000' }
+  })
+  const smoke = flags.smoke === true
+  const sizes = integerList('tasks', (flags.tasks as string | undefined) ?? (smoke ? '300' : '20000,100000'))
+  const systems = systemList(flags.systems as string)
+  const batchSize = positiveInteger('batch', flags.batch as string)
+  const concurrency = positiveInteger('concurrency', flags.concurrency as string)
+  const leaseBatch = positiveInteger('lease-batch', (flags['lease-batch'] as string | undefined) ?? String(concurrency))
+  const latencySamples = positiveInteger('latency-samples', (flags['latency-samples'] as string | undefined) ?? (smoke ? '20' : '500'))
+  const poolSize = positiveInteger('pool-size', flags['pool-size'] as string)
+  const timeoutMs = positiveInteger('timeout', flags.timeout as string)
+  const repeat = positiveInteger('repeat', (flags.repeat as string | undefined) ?? (smoke ? '1' : '3'))
+  const taskEvents = onOff('task-events', flags['task-events'] as string)
+
+  const needsServer = systems.includes('postgres') || systems.includes('graphile')
+  if (needsServer) await assertPostgresReachable()
+  const createPostgresBackend = await loadBackendFactory<PostgresOptions>('@switchyard/backend-postgres', 'createPostgresBackend')
+
+  const serverBackend: BackendOpener = async () => {
+    const schema = freshSchema('bench_sy')
+    const backend = createPostgresBackend({ connectionString: POSTGRES_URL, schema, poolSize })
+    try {
+      await backend.init()
+    } catch (err) {
+      await backend.close().catch(() => {})
+      await dropSchema(schema)
+      throw err
+    }
+    return { backend, destroy: async () => { try { await backend.close() } finally { await dropSchema(schema) } } }
+  }
+  const pgliteBackend: BackendOpener = async () => {
+    const backend = createPostgresBackend({ embedded: {} })
+    await backend.init()
+    return { backend, destroy: () => backend.close() }
+  }
+  // Same knobs for every Switchyard run: leases as large as the free slots, acks batched.
+  const workerOptions: WorkerOptionsInput = { concurrency, batchSize: Math.min(leaseBatch, 1000), pollMs: 100 }
+  const graphileTuning: GraphileTuning = { ...GRAPHILE_THROUGHPUT_TUNING }
+
+  progress(`pg-throughput: sizes ${sizes.join(',')}, systems ${systems.join(',')}, enqueue batch ${batchSize}, switchyard concurrency ${concurrency} (lease batch ${leaseBatch}, task events ${taskEvents ? 'on' : 'off'}), graphile concurrency ${graphileTuning.concurrency} local queue ${graphileTuning.localQueueSize}, ${repeat} round(s), median reported`)
+
+  const contenders: Array<{ key: SystemName, make: () => ThroughputSystem }> = []
+  if (systems.includes('pglite')) contenders.push({ key: 'pglite', make: () => new SwitchyardThroughput('switchyard_pglite', pgliteBackend, workerOptions, taskEvents) })
+  if (systems.includes('postgres')) contenders.push({ key: 'postgres', make: () => new SwitchyardThroughput('switchyard_postgres', serverBackend, workerOptions, taskEvents) })
+  if (systems.includes('graphile')) contenders.push({ key: 'graphile', make: () => new GraphileThroughput(graphileTuning) })
+  const resultKey: Record<SystemName, string> = { pglite: 'switchyard_pglite', postgres: 'switchyard_postgres', graphile: 'graphile_worker' }
+
+  const throughput: Record<string, Record<string, RepeatedThroughput>> = {}
+  for (const n of sizes) {
+    const plan = { tasks: n, batchSize, timeoutMs }
+    const runs = new Map<SystemName, ThroughputResult[]>(contenders.map(c => [c.key, []]))
+    for (let round = 0; round < repeat; round++) {
+      // Rotate who goes first so drift in machine load does not favour one system.
+      for (let k = 0; k < contenders.length; k++) {
+        const contender = contenders[(k + round) % contenders.length]!
+        runs.get(contender.key)!.push(await measureThroughput(contender.make(), plan))
+      }
+    }
+    const row: Record<string, RepeatedThroughput> = {}
+    for (const [key, list] of runs) row[resultKey[key]] = medianRun(list)
+    throughput[String(n)] = row
+  }
+
+  // Latency on idle workers: graphile-worker without refetch delay, because that
+  // option exists to ignore new-job notifications, which is what this measures.
+  const latencyPlan = { samples: latencySamples, warmup: smoke ? 3 : 20, gapMs: 10, timeoutMs: 10_000 }
+  const latency: Record<string, LatencySummary> = {}
+  if (systems.includes('postgres')) latency.switchyard_postgres = await measureLatency(new SwitchyardLatency('switchyard_postgres', serverBackend, workerOptions, taskEvents), latencyPlan)
+  if (systems.includes('graphile')) latency.graphile_worker = await measureLatency(new GraphileLatency({ ...graphileTuning, refetchDelayMs: 0 }), latencyPlan)
+
+  const ratios: Record<string, number | null> = {}
+  for (const n of sizes) {
+    const row = throughput[String(n)]!
+    ratios[`switchyard_postgres_vs_graphile_${n}`] = ratio(row.switchyard_postgres?.tasks_per_s, row.graphile_worker?.tasks_per_s)
+    ratios[`switchyard_pglite_vs_graphile_${n}`] = ratio(row.switchyard_pglite?.tasks_per_s, row.graphile_worker?.tasks_per_s)
+  }
+  const largest = throughput[String(Math.max(...sizes))]!
+  ratios.pglite_tasks_per_s = largest.switchyard_pglite?.tasks_per_s ?? null
+  ratios.switchyard_postgres_vs_graphile_latency_p50 = ratio(latency.switchyard_postgres?.p50, latency.graphile_worker?.p50)
+
+  for (const [key, value] of Object.entries(ratios)) progress(`${key}: ${value ?? 'n/a'}`)
+  return {
+    results: {
+      smoke,
+      config: { enqueueBatch: batchSize, repeat, switchyard: { ...workerOptions, taskEvents }, graphile: graphileTuning, postgres: POSTGRES_URL.replace(/\/\/[^@]*@/, '//') },
+      throughput,
+      latency_ms: latency
+    },
+    ratios
+  }
+}

@@ -1,0 +1,155 @@
+// Tasks/s on Redis: Switchyard's Redis backend, its BullMQ backend and raw BullMQ
+// against the same Redis in one run; enqueue→start latency on idle workers; and
+// the cost of the overview read (queueStats) as the task count grows.
+import { integerList, parseFlags, positiveInteger } from './lib/args.ts'
+import { loadBackendFactory } from './lib/load.ts'
+import { measureLatency, measureThroughput, type ThroughputResult } from './lib/measure.ts'
+import { measureQueueStats, type OverviewResult } from './lib/overview.ts'
+import { assertRedisReachable, deleteKeysContaining, freshToken, REDIS_URL } from './lib/redis.ts'
+import { progress, ratio } from './lib/report.ts'
+import type { LatencySummary } from './lib/stats.ts'
+import type { BenchResult } from './lib/types.ts'
+import { BullMQLatency, BullMQThroughput } from './systems/bullmq-raw.ts'
+import type { LatencySystem, ThroughputSystem } from './systems/contract.ts'
+import { SwitchyardLatency, SwitchyardThroughput, type BackendOpener } from './systems/switchyard.ts'
+import type { WorkerOptionsInput } from '../core/worker/index.ts'
+
+interface RedisOptions { url: string, prefix: string }
+
+const SYSTEMS = ['redis', 'bullmq', 'bullmq-raw'] as const
+type SystemName = typeof SYSTEMS[number]
+const RESULT_KEY: Record<SystemName, string> = { redis: 'switchyard_redis', bullmq: 'switchyard_bullmq', 'bullmq-raw': 'bullmq_raw' }
+const OVERVIEW_SYSTEMS = ['redis', 'bullmq'] as const
+
+function subsetOf<T extends string> (flag: string, raw: string, allowed: readonly T[]): T[] {
+  const names = raw.split(',').map(s => s.trim()).filter(s => s.length > 0)
+  const bad = names.filter(n => !(allowed as readonly string[]).includes(n))
+  if (bad.length > 0) throw new Error(`--${flag}: expected a comma-separated subset of ${allowed.join(',')}, got "${raw}"`)
+  return names as T[]
+}
+
+type RepeatedThroughput = ThroughputResult & { runs_tasks_per_s: number[] }
+
+function medianRun (runs: ThroughputResult[]): RepeatedThroughput {
+  const sorted = [...runs].sort((a, b) => a.tasks_per_s - b.tasks_per_s)
+  return { ...sorted[Math.floor((sorted.length - 1) / 2)]!, runs_tasks_per_s: runs.map(r => r.tasks_per_s) }
+}
+
+export async function run (args: string[]): Promise<BenchResult> {
+  const flags = parseFlags('redis-throughput', args, {
+    tasks: { type: 'string' },
+    systems: { type: 'string', default: SYSTEMS.join(',') },
+    batch: { type: 'string', default: '1000' },
+    concurrency: { type: 'string', default: '50' },
+    repeat: { type: 'string' },
+    'latency-samples': { type: 'string' },
+    'overview-tasks': { type: 'string' },
+    'overview-calls': { type: 'string' },
+    'overview-systems': { type: 'string', default: OVERVIEW_SYSTEMS.join(',') },
+    timeout: { type: 'string', default: '600000' }
+  })
+  const smoke = flags.smoke === true
+  const sizes = integerList('tasks', (flags.tasks as string | undefined) ?? (smoke ? '300' : '50000'))
+  const systems = subsetOf('systems', flags.systems as string, SYSTEMS)
+  const batchSize = positiveInteger('batch', flags.batch as string)
+  const concurrency = positiveInteger('concurrency', flags.concurrency as string)
+  const repeat = positiveInteger('repeat', (flags.repeat as string | undefined) ?? (smoke ? '1' : '3'))
+  const latencySamples = positiveInteger('latency-samples', (flags['latency-samples'] as string | undefined) ?? (smoke ? '10' : '300'))
+  const overviewSizes = integerList('overview-tasks', (flags['overview-tasks'] as string | undefined) ?? (smoke ? '100,1000' : '10000,1000000'))
+  const overviewCalls = positiveInteger('overview-calls', (flags['overview-calls'] as string | undefined) ?? (smoke ? '50' : '1000'))
+  const overviewSystems = subsetOf('overview-systems', flags['overview-systems'] as string, OVERVIEW_SYSTEMS)
+  const timeoutMs = positiveInteger('timeout', flags.timeout as string)
+
+  await assertRedisReachable()
+  // Every requested backend must load: a missing package fails the run, never a silent skip.
+  const needed = new Set<SystemName>([...systems, ...overviewSystems])
+  const createRedisBackend = needed.has('redis') ? await loadBackendFactory<RedisOptions>('@switchyard/backend-redis', 'createRedisBackend') : null
+  const createBullMQBackend = needed.has('bullmq') ? await loadBackendFactory<RedisOptions>('@switchyard/backend-bullmq', 'createBullMQBackend') : null
+
+  const opener = (system: 'redis' | 'bullmq'): BackendOpener => async () => {
+    const token = freshToken()
+    // backend-redis keys look like {prefix}name; backend-bullmq forbids ':' in its prefix
+    const backend = system === 'redis' ? createRedisBackend!({ url: REDIS_URL, prefix: `sy:${token}:` }) : createBullMQBackend!({ url: REDIS_URL, prefix: token })
+    try {
+      await backend.init()
+    } catch (err) {
+      await backend.close().catch(() => {})
+      await deleteKeysContaining(token)
+      throw err
+    }
+    return { backend, destroy: async () => { try { await backend.close() } finally { await deleteKeysContaining(token) } } }
+  }
+  const workerOptions: WorkerOptionsInput = { concurrency, batchSize: Math.min(concurrency, 1000), pollMs: 100 }
+  const makeThroughput: Record<SystemName, () => ThroughputSystem> = {
+    redis: () => new SwitchyardThroughput('switchyard_redis', opener('redis'), workerOptions),
+    bullmq: () => new SwitchyardThroughput('switchyard_bullmq', opener('bullmq'), workerOptions),
+    'bullmq-raw': () => new BullMQThroughput(concurrency)
+  }
+  const makeLatency: Record<SystemName, () => LatencySystem> = {
+    redis: () => new SwitchyardLatency('switchyard_redis', opener('redis'), workerOptions),
+    bullmq: () => new SwitchyardLatency('switchyard_bullmq', opener('bullmq'), workerOptions),
+    'bullmq-raw': () => new BullMQLatency(concurrency)
+  }
+
+  progress(`redis-throughput: sizes ${sizes.join(',')}, systems ${systems.join(',')}, enqueue batch ${batchSize}, concurrency ${concurrency}, ${repeat} round(s), median reported`)
+  const throughput: Record<string, Record<string, RepeatedThroughput>> = {}
+  for (const n of sizes) {
+    const plan = { tasks: n, batchSize, timeoutMs }
+    const runs = new Map<SystemName, ThroughputResult[]>(systems.map(s => [s, []]))
+    for (let round = 0; round < repeat; round++) {
+      for (let k = 0; k < systems.length; k++) {
+        const system = systems[(k + round) % systems.length]!
+        runs.get(system)!.push(await measureThroughput(makeThroughput[system](), plan))
+      }
+    }
+    const row: Record<string, RepeatedThroughput> = {}
+    for (const [system, list] of runs) row[RESULT_KEY[system]] = medianRun(list)
+    throughput[String(n)] = row
+  }
+
+  const latencyPlan = { samples: latencySamples, warmup: smoke ? 3 : 20, gapMs: 10, timeoutMs: 10_000 }
+  const latency: Record<string, LatencySummary> = {}
+  for (const system of systems) latency[RESULT_KEY[system]] = await measureLatency(makeLatency[system](), latencyPlan)
+
+  const overview: Record<string, OverviewResult[]> = {}
+  for (const system of overviewSystems) {
+    overview[RESULT_KEY[system]] = []
+    for (const total of overviewSizes) {
+      const { backend, destroy } = await opener(system)()
+      try {
+        overview[RESULT_KEY[system]]!.push(await measureQueueStats(RESULT_KEY[system]!, backend, { queues: 10, totalTasks: total, calls: overviewCalls, enqueueBatch: batchSize }))
+      } finally {
+        await destroy()
+      }
+    }
+  }
+
+  const ratios: Record<string, number | null> = {}
+  for (const n of sizes) {
+    const row = throughput[String(n)]!
+    ratios[`switchyard_redis_vs_bullmq_raw_${n}`] = ratio(row.switchyard_redis?.tasks_per_s, row.bullmq_raw?.tasks_per_s)
+    ratios[`switchyard_bullmq_vs_bullmq_raw_${n}`] = ratio(row.switchyard_bullmq?.tasks_per_s, row.bullmq_raw?.tasks_per_s)
+  }
+  ratios.switchyard_redis_latency_p50_ms = latency.switchyard_redis?.p50 ?? null
+  ratios.switchyard_redis_vs_bullmq_raw_latency_p50 = ratio(latency.switchyard_redis?.p50, latency.bullmq_raw?.p50)
+  // >1 means the overview read got slower with more tasks; O(queues) keeps it near 1
+  for (const [key, list] of Object.entries(overview)) {
+    const smallest = list[0]
+    const largest = list.at(-1)
+    if (smallest !== undefined && largest !== undefined && list.length > 1) {
+      ratios[`${key}_queue_stats_p50_growth_${smallest.total_tasks}_to_${largest.total_tasks}`] = ratio(largest.p50, smallest.p50)
+    }
+  }
+
+  for (const [key, value] of Object.entries(ratios)) progress(`${key}: ${value ?? 'n/a'}`)
+  return {
+    results: {
+      smoke,
+      config: { enqueueBatch: batchSize, repeat, concurrency, switchyard: workerOptions, redis: REDIS_URL },
+      throughput,
+      latency_ms: latency,
+      queue_stats_ms: overview
+    },
+    ratios
+  }
+}
