@@ -15,6 +15,12 @@ import { ensureHookRegistry, loadPlugins } from './plugin/index.ts'
 import { normalizeNewTask, type EnqueueInput, type TaskDefaults } from './tasks/enqueue.ts'
 import { createHandlerRegistry, loadHandlerModule, type Handler, type HandlerRegistry } from './worker/handlers.ts'
 import { createWorker, type Worker } from './worker/index.ts'
+import { createAdminService, type RunningAdminService } from './admin/index.ts'
+import { readCommit } from './build-info.ts'
+import { join } from 'node:path'
+import { Errors } from './errors.ts'
+import { ensureDevCertificates, type CertPaths } from './transport/certs.ts'
+import type { AdminListeners, TlsPaths } from './transport/index.ts'
 
 export const VERSION = (createRequire(import.meta.url)('./package.json') as { version: string }).version
 
@@ -29,6 +35,8 @@ export interface CreateSwitchyardOptions {
   demo?: boolean | undefined
   /** false: open the backend only (CLI commands), never start a worker */
   worker?: boolean
+  /** start the admin listeners (gRPC + HTTPS gateway) when the app is ready */
+  listen?: boolean
   env?: NodeJS.ProcessEnv
 }
 
@@ -42,6 +50,12 @@ export interface Switchyard {
   readonly worker: Worker | null
   readonly demoEnabled: boolean
   readonly app: FastifyInstance
+  /** the admin contract v1, in process (the transports serve it) */
+  readonly admin: RunningAdminService
+  /** set once started with listen: the admin listeners and the certificates they use */
+  readonly listeners: AdminListeners | null
+  /** development certificates generated or reused because no TLS paths were configured */
+  readonly devCertificates: { paths: CertPaths, created: boolean } | null
   /** register a handler in code; must happen before start() */
   handle (name: string, handler: Handler): Switchyard
   enqueue (tasks: EnqueueInput | EnqueueInput[]): Promise<EnqueueResult[]>
@@ -130,6 +144,47 @@ async function assemble (app: FastifyInstance, loaded: LoadedConfig, options: Cr
       }
     })
 
+  const admin = createAdminService({
+    backend,
+    events,
+    auditSinks: registry.auditSinks(),
+    onError: (err, context) => app.log.warn({ err, context }, 'admin background work failed'),
+    options: {
+      readOnly: config.admin.readOnly,
+      requireApproval: config.admin.requireApproval,
+      ...(config.admin.approvalToken === null ? {} : { approvalToken: config.admin.approvalToken }),
+      roles: config.admin.roles,
+      requestTimeoutMs: config.admin.requestTimeoutMs,
+      replayLimitMax: config.admin.guardrails.replayLimitMax,
+      replayIdsMax: config.admin.guardrails.replayIdsMax,
+      auditExportLimitMax: config.admin.audit.exportLimitMax,
+      auditEventLimit: config.admin.audit.eventLimit,
+      ...(config.admin.audit.retentionMs === null ? {} : { auditRetentionMs: config.admin.audit.retentionMs })
+    },
+    info: {
+      version: VERSION,
+      commit: await readCommit(options.env ?? process.env),
+      backendName: backend.name,
+      startedAt: Date.now(),
+      weightDefaults: (queue) => config.queues[queue]?.weight ?? 1,
+      defaultQueue: config.defaultQueue,
+      taskDefaults: defaults,
+      queues: Object.keys(config.queues)
+    }
+  })
+
+  let listeners: AdminListeners | null = null
+  let devCertificates: { paths: CertPaths, created: boolean } | null = null
+  if (options.listen === true) {
+    const { tls: tlsPaths, dev } = await resolveTls(config)
+    devCertificates = dev
+    app.addHook('onReady', async () => {
+      const { startAdminListeners } = await import('./transport/index.ts')
+      listeners = await startAdminListeners({ service: admin, config: { ...config.admin, tls: tlsPaths }, log: app.log, version: VERSION })
+    })
+    // Added before the worker's hook so that, closing in reverse, listeners stop first.
+  }
+
   let stopDemo: (() => void) | null = null
   if (worker !== null) {
     if (config.worker.rateLimit !== null) await backend.setRateLimit(config.worker.rateLimit)
@@ -146,8 +201,10 @@ async function assemble (app: FastifyInstance, loaded: LoadedConfig, options: Cr
   }
   // Registered after the backend's own hook, so it runs first on close.
   app.addHook('onClose', async () => {
+    await listeners?.close()
     stopDemo?.()
     await worker?.stop()
+    await admin.close()
     await events.close()
   })
 
@@ -161,6 +218,9 @@ async function assemble (app: FastifyInstance, loaded: LoadedConfig, options: Cr
     worker,
     demoEnabled,
     app,
+    admin,
+    get listeners () { return listeners },
+    devCertificates,
     handle (name, handler) {
       handlers.register(name, handler)
       return sy
@@ -176,6 +236,18 @@ async function assemble (app: FastifyInstance, loaded: LoadedConfig, options: Cr
     async close () { await app.close() }
   }
   return sy
+}
+
+/** The configured TLS files, or development certificates in <dataDir>/certs when none are configured. */
+async function resolveTls (config: ResolvedConfig): Promise<{ tls: TlsPaths, dev: { paths: CertPaths, created: boolean } | null }> {
+  const { cert, key, ca } = config.admin.tls
+  if (cert !== null && key !== null && ca !== null) return { tls: { cert, key, ca }, dev: null }
+  if (cert !== null || key !== null || ca !== null) {
+    const missing = Object.entries({ cert, key, ca }).filter(([, v]) => v === null).map(([k]) => `admin.tls.${k}`)
+    throw Errors.validation(`${missing.join(', ')}: required when any admin TLS file is configured (WORKER_ADMIN_TLS_CERT, WORKER_ADMIN_TLS_KEY, WORKER_ADMIN_TLS_CA)`)
+  }
+  const dev = await ensureDevCertificates(join(config.dataDir, 'certs'))
+  return { tls: { cert: dev.paths.server, key: dev.paths.serverKey, ca: dev.paths.ca }, dev }
 }
 
 /** A backend-only handle for CLI commands: no worker, no demo. */

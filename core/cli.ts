@@ -7,19 +7,32 @@ import { runEnqueue } from './commands/enqueue.ts'
 import { runTasks } from './commands/tasks.ts'
 import { runConfigCheck } from './commands/config-check.ts'
 import { runCerts } from './commands/certs.ts'
+import { runDlq, runOverview, runPause, runQueues } from './commands/operate.ts'
+import { CONNECTION_FLAGS } from './commands/connection-flags.ts'
 
 const USAGE = `Usage: switchyard <command> [options]
 
 Commands:
-  start [--config file]            run workers (and the demo on the embedded default)
-  worker [--config file]           run a worker only: no demo tasks
+  start [--config file]            run workers and the admin listeners (and the demo on the embedded default)
+  worker [--config file]           run a worker only: no admin listeners, no demo tasks
   enqueue <handler> [--payload json] [--queue q] [--delay 10s] [--key k] [--priority n] [--max-attempts n]
-  tasks [--state s] [--queue q] [--handler h] [--query text] [--limit n]
+  tasks [--state s] [--queue q] [--handler h] [--query text] [--limit n] [--offset n]
+  queues                           queues with counts, weights and pause flags
+  overview                         totals, workers and coordination state
+  pause [queue] | resume [queue]   a queue, or global dequeue without a queue
+  dlq [list|stats|replay|delete]   dead tasks: list (--queue --handler --query), replay (--ids a,b | --limit n) [--dry-run] [--target-queue q], delete <id>
   config check [file]              validate a config file and print the effective config
   certs [--dir d] [--force]        create a development CA, server and client certificates (default <dataDir>/certs)
 
 Options:
   -c, --config <file>              config file (YAML or JSON); default: the embedded default
+  Admin commands (enqueue, tasks, queues, overview, pause, resume, dlq) go through the running
+  gateway with the client certificate from <dataDir>/certs, else open the backend here:
+  --url https://host:port --cert f --key f --cacert f   another gateway (env SWITCHYARD_GATEWAY_URL,
+                                   SWITCHYARD_CLIENT_CERT, SWITCHYARD_CLIENT_KEY)
+  --approval <token>               X-Admin-Approval (env SWITCHYARD_APPROVAL_TOKEN)
+  --local                          skip the gateway and open the backend in this process
+  --json                           print JSON instead of a table
   -h, --help                       show this help`
 
 export async function main (argv: string[]): Promise<number> {
@@ -30,11 +43,12 @@ export async function main (argv: string[]): Promise<number> {
   }
   switch (command) {
     case 'start':
-      return await runStart(parse(rest, {}).values, { demo: 'config' })
+      return await runStart(parse(rest, {}).values, { demo: 'config', listen: true })
     case 'worker':
-      return await runStart(parse(rest, {}).values, { demo: 'off' })
+      return await runStart(parse(rest, {}).values, { demo: 'off', listen: false })
     case 'enqueue': {
       const { values, positionals } = parse(rest, {
+        ...CONNECTION_FLAGS,
         payload: { type: 'string' },
         queue: { type: 'string' },
         delay: { type: 'string' },
@@ -46,6 +60,7 @@ export async function main (argv: string[]): Promise<number> {
     }
     case 'tasks': {
       const { values } = parse(rest, {
+        ...CONNECTION_FLAGS,
         state: { type: 'string' },
         queue: { type: 'string' },
         handler: { type: 'string' },
@@ -59,7 +74,30 @@ export async function main (argv: string[]): Promise<number> {
       const [sub, ...args] = rest
       if (sub !== 'check') throw new CliUsageError(`unknown config subcommand "${sub ?? ''}" (expected: config check [file])`)
       const { values, positionals } = parse(args, {}, true)
-      return await runConfigCheck(positionals[0] ?? values.config)
+      return await runConfigCheck(positionals[0] ?? (typeof values.config === 'string' ? values.config : undefined))
+    }
+    case 'queues':
+      return await runQueues(parse(rest, CONNECTION_FLAGS).values)
+    case 'overview':
+      return await runOverview(parse(rest, CONNECTION_FLAGS).values)
+    case 'pause':
+    case 'resume': {
+      const { values, positionals } = parse(rest, CONNECTION_FLAGS, true)
+      return await runPause(values, positionals, command === 'pause')
+    }
+    case 'dlq': {
+      const { values, positionals } = parse(rest, {
+        ...CONNECTION_FLAGS,
+        queue: { type: 'string' },
+        handler: { type: 'string' },
+        query: { type: 'string' },
+        limit: { type: 'string' },
+        offset: { type: 'string' },
+        ids: { type: 'string' },
+        'target-queue': { type: 'string' },
+        'dry-run': { type: 'boolean' }
+      }, true)
+      return await runDlq(values, positionals)
     }
     case 'certs': {
       const { values } = parse(rest, { dir: { type: 'string' }, force: { type: 'boolean' } })
@@ -72,9 +110,9 @@ export async function main (argv: string[]): Promise<number> {
 
 export class CliUsageError extends Error {}
 
-type OptionSpec = Record<string, { type: 'string' | 'boolean', short?: string }>
+type OptionSpec = Readonly<Record<string, { readonly type: 'string' | 'boolean', readonly short?: string }>>
 
-function parse (args: string[], options: OptionSpec, allowPositionals = false): { values: Record<string, string | undefined>, positionals: string[] } {
+function parse (args: string[], options: OptionSpec, allowPositionals = false): { values: Record<string, string | boolean | undefined>, positionals: string[] } {
   try {
     const parsed = parseArgs({
       args,
@@ -82,7 +120,7 @@ function parse (args: string[], options: OptionSpec, allowPositionals = false): 
       allowPositionals,
       strict: true
     })
-    return { values: parsed.values as Record<string, string | undefined>, positionals: parsed.positionals }
+    return { values: parsed.values as Record<string, string | boolean | undefined>, positionals: parsed.positionals }
   } catch (err) {
     throw new CliUsageError((err as Error).message)
   }

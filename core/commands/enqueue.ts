@@ -1,35 +1,45 @@
 import { Errors } from '../errors.ts'
 import { parseDuration } from '../config/units.ts'
-import type { EnqueueInput } from '../tasks/enqueue.ts'
-import { openClient } from '../app.ts'
+import type { RequestOf } from '../contract/rpcs.ts'
+import { connectAdmin } from './admin-connection.ts'
+import { connectOptions } from './connection-flags.ts'
+import { print } from './format.ts'
 
-export async function runEnqueue (values: Record<string, string | undefined>, positionals: string[]): Promise<number> {
+export async function runEnqueue (values: Record<string, string | boolean | undefined>, positionals: string[]): Promise<number> {
   const [handler, extra] = positionals
   if (handler === undefined) throw Errors.validation('handler: missing (usage: switchyard enqueue <handler> [--payload json])')
   if (extra !== undefined) throw Errors.validation(`unexpected argument "${extra}" (quote the payload and pass it with --payload)`)
-  const input: EnqueueInput = { handler }
-  if (values.payload !== undefined) {
-    try { input.payload = JSON.parse(values.payload) } catch (err) {
+  const request: RequestOf<'EnqueueTask'> = { handler }
+  const str = (k: string): string | undefined => typeof values[k] === 'string' ? values[k] as string : undefined
+  const payload = str('payload')
+  if (payload !== undefined) {
+    try { JSON.parse(payload) } catch (err) {
       throw Errors.validation(`--payload: not valid JSON (${(err as Error).message})`)
     }
+    request.payloadJson = payload
   }
-  if (values.queue !== undefined) input.queue = values.queue
-  if (values.key !== undefined) input.idempotencyKey = values.key
-  if (values.delay !== undefined) {
-    const delay = parseDuration(values.delay)
-    if (delay === null) throw Errors.validation(`--delay: "${values.delay}" is not a duration (use e.g. 500ms, 30s, 5m, 1h30m)`)
-    input.delayMs = delay
+  const queue = str('queue')
+  if (queue !== undefined) request.queue = queue
+  const key = str('key')
+  if (key !== undefined) request.idempotencyKey = key
+  const delay = str('delay')
+  if (delay !== undefined) {
+    const ms = parseDuration(delay)
+    if (ms === null) throw Errors.validation(`--delay: "${delay}" is not a duration (use e.g. 500ms, 30s, 5m, 1h30m)`)
+    request.delayMs = ms
   }
-  if (values.priority !== undefined) input.priority = integer('--priority', values.priority)
-  if (values['max-attempts'] !== undefined) input.maxAttempts = integer('--max-attempts', values['max-attempts'])
+  const priority = str('priority')
+  if (priority !== undefined) request.priority = integer('--priority', priority)
+  const attempts = str('max-attempts')
+  if (attempts !== undefined) request.maxAttempts = integer('--max-attempts', attempts)
 
-  const client = await openClient(values.config)
+  const admin = await connectAdmin(connectOptions(values))
   try {
-    const [result] = await client.enqueue([input])
-    process.stdout.write(JSON.stringify(result) + '\n')
+    const result = await admin.call('EnqueueTask', request)
+    print(JSON.stringify(result))
     return 0
   } finally {
-    await client.close()
+    await admin.close()
   }
 }
 

@@ -1,40 +1,40 @@
 import { Errors } from '../errors.ts'
-import { TASK_STATES, type TaskState, type Task } from '../backend/types.ts'
-import { openClient } from '../app.ts'
+import { TASK_STATES, type TaskState } from '../backend/types.ts'
+import type { RequestOf, ResponseOf } from '../contract/rpcs.ts'
+import { connectAdmin } from './admin-connection.ts'
+import { connectOptions } from './connection-flags.ts'
+import { print, table } from './format.ts'
 
-export async function runTasks (values: Record<string, string | undefined>): Promise<number> {
-  const state = values.state
+export async function runTasks (values: Record<string, string | boolean | undefined>): Promise<number> {
+  const str = (k: string): string | undefined => typeof values[k] === 'string' ? values[k] as string : undefined
+  const state = str('state')
   if (state !== undefined && !TASK_STATES.includes(state as TaskState)) {
     throw Errors.validation(`--state: "${state}" is not one of ${TASK_STATES.join(', ')}`)
   }
-  const limit = values.limit === undefined ? 50 : Number(values.limit)
-  const offset = values.offset === undefined ? 0 : Number(values.offset)
-  if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw Errors.validation('--limit: must be an integer from 1 to 1000')
-  if (!Number.isInteger(offset) || offset < 0) throw Errors.validation('--offset: must be a non-negative integer')
-
-  const client = await openClient(values.config)
+  const request: RequestOf<'ListTasks'> = { limit: pageNumber('--limit', str('limit'), 50, 1), offset: pageNumber('--offset', str('offset'), 0, 0) }
+  if (state !== undefined) request.state = state as TaskState
+  for (const field of ['queue', 'handler', 'query'] as const) {
+    const value = str(field)
+    if (value !== undefined) request[field] = value
+  }
+  const admin = await connectAdmin(connectOptions(values))
   try {
-    const page = await client.backend.listTasks({
-      limit,
-      offset,
-      ...(state === undefined ? {} : { state: state as TaskState }),
-      ...(values.queue === undefined ? {} : { queue: values.queue }),
-      ...(values.handler === undefined ? {} : { handler: values.handler }),
-      ...(values.query === undefined ? {} : { query: values.query })
-    })
-    process.stdout.write(formatTasks(page.tasks, page.total) + '\n')
+    const page = await admin.call('ListTasks', request)
+    print(values.json === true ? page : formatTasks(page))
     return 0
   } finally {
-    await client.close()
+    await admin.close()
   }
 }
 
-export function formatTasks (tasks: Task[], total: number | null): string {
-  const rows = tasks.map((t) => [t.id, t.state, t.queue, t.handler, `${t.attempts}/${t.maxAttempts}`, new Date(t.updatedAt).toISOString(), (t.lastError ?? '').slice(0, 60)])
-  const header = ['ID', 'STATE', 'QUEUE', 'HANDLER', 'ATTEMPTS', 'UPDATED', 'LAST ERROR']
-  const all = [header, ...rows]
-  const widths = header.map((_, i) => Math.max(...all.map((r) => (r[i] ?? '').length)))
-  const lines = all.map((r) => r.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  ').trimEnd())
-  lines.push(`${tasks.length} shown${total === null ? '' : ` of ${total}`}`)
-  return lines.join('\n')
+export function pageNumber (flag: string, value: string | undefined, fallback: number, min: number): number {
+  if (value === undefined) return fallback
+  const n = Number(value)
+  if (!Number.isInteger(n) || n < min) throw Errors.validation(`${flag}: must be an integer of at least ${min}`)
+  return n
+}
+
+export function formatTasks (page: Pick<ResponseOf<'ListTasks'>, 'tasks' | 'total'>): string {
+  const rows = page.tasks.map((t) => [t.id, t.state, t.queue, t.handler, `${t.attempts}/${t.maxAttempts}`, t.updatedAt, (t.lastError ?? '').slice(0, 60)])
+  return `${table(['ID', 'STATE', 'QUEUE', 'HANDLER', 'ATTEMPTS', 'UPDATED', 'LAST ERROR'], rows)}\n${page.tasks.length} shown${page.total === undefined ? '' : ` of ${page.total}`}`
 }

@@ -1,11 +1,16 @@
 // The quick start, end to end: `switchyard start` on the embedded default in an
-// empty directory processes tasks, refuses a second process on the same data dir in
-// one line, stops cleanly on SIGINT, and its data survives the restart.
+// empty directory processes tasks, serves the admin gateway over mutual TLS (curl as
+// the README shows it; the CLI through the gateway), refuses a second process on the
+// same data dir in one line, stops cleanly on SIGINT, and its data survives a restart.
 import t from 'tap'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { execFile } from 'node:child_process'
+import { promisify } from 'node:util'
 import { runCli, startCli } from './support.ts'
+
+const exec = promisify(execFile)
 
 t.test('start on the embedded default: works, locks its data dir, stops cleanly, keeps data', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'sy-start-'))
@@ -25,8 +30,26 @@ t.test('start on the embedded default: works, locks its data dir, stops cleanly,
   t.match(proc.stdout(), /backend: +pglite \(embedded Postgres, data in .*\.switchyard/)
   t.match(proc.stdout(), /demo: +on/)
 
-  // A second process on the same embedded data dir is refused in one line.
-  const second = await runCli(['tasks'], dir)
+  // The curl line the start banner prints works; without the client certificate the handshake fails.
+  const curlLine = /try: +(curl .*)$/m.exec(proc.stdout())?.[1]
+  t.ok(curlLine, 'prints a ready-to-paste curl command')
+  const curlArgs = (curlLine ?? '').split(' ').slice(1)
+  const overview = JSON.parse((await exec('curl', ['-s', '--fail', ...curlArgs])).stdout) as { totals: Record<string, number> }
+  t.type(overview.totals.ready, 'number', 'curl with the client certificate reads the overview')
+  const withoutCert = curlArgs.filter((a, i) => !['--cert', '--key'].includes(a) && !['--cert', '--key'].includes(curlArgs[i - 1] ?? ''))
+  await t.rejects(exec('curl', ['-s', '--fail', ...withoutCert]), 'without the client certificate the request fails')
+
+  // CLI commands go through the gateway while start holds the embedded database.
+  const queues = await runCli(['queues'], dir)
+  t.equal(queues.code, 0, queues.stderr)
+  t.match(queues.stdout, /^default +\d+/m)
+  const paused = await runCli(['pause', 'critical'], dir)
+  t.match(paused.stdout, 'queue critical paused')
+  const resumed = await runCli(['resume', 'critical'], dir)
+  t.match(resumed.stdout, 'queue critical running')
+
+  // Opening the same embedded data dir from a second process is refused in one line.
+  const second = await runCli(['tasks', '--local'], dir)
   t.equal(second.code, 1)
   t.equal(second.stderr.trim().split('\n').length, 1, 'one line')
   t.match(second.stderr, /PGLITE_DATADIR_LOCKED/)
@@ -41,5 +64,5 @@ t.test('start on the embedded default: works, locks its data dir, stops cleanly,
   t.equal(tasks.code, 0, tasks.stderr)
   t.match(tasks.stdout, new RegExp(`^${id} +succeeded +default +noop`, 'm'))
   const again = await runCli(['enqueue', 'noop', '--key', 'quickstart-1'], dir)
-  t.same(JSON.parse(again.stdout.trim()), { id, created: false })
+  t.same(JSON.parse(again.stdout.trim()), { id, created: false, queue: 'default' })
 })
