@@ -17,6 +17,7 @@ import { createHandlerRegistry, loadHandlerModule, type Handler, type HandlerReg
 import { createWorker, type Worker } from './worker/index.ts'
 import { createAdminService, type RunningAdminService } from './admin/index.ts'
 import { readCommit } from './build-info.ts'
+import { observeQueueDepths, observerFor, observeWorker, timedAdmin } from './metrics-wiring.ts'
 import { join } from 'node:path'
 import { Errors } from './errors.ts'
 import { ensureDevCertificates, type CertPaths } from './transport/certs.ts'
@@ -25,6 +26,7 @@ import type { AdminListeners, TlsPaths } from './transport/index.ts'
 export const VERSION = (createRequire(import.meta.url)('./package.json') as { version: string }).version
 
 const MAX_ENQUEUE_BATCH = 10_000
+const QUEUE_DEPTH_INTERVAL_MS = 5_000
 
 export interface CreateSwitchyardOptions {
   /** config file; omitted: the embedded default */
@@ -89,6 +91,7 @@ async function assemble (app: FastifyInstance, loaded: LoadedConfig, options: Cr
   const backend = withTimeouts(await registry.getBackend(), config.admin.requestTimeoutMs)
   await backend.ensureQueues(Object.keys(config.queues))
 
+  const observe = observerFor(registry.metricsExporters())
   const events = new EventLog(backend, { onError: (err) => app.log.warn({ err }, 'appending events failed') })
   const handlers = createHandlerRegistry()
   for (const path of config.handlers) {
@@ -115,7 +118,9 @@ async function assemble (app: FastifyInstance, loaded: LoadedConfig, options: Cr
     for (let i = 0; i < results.length; i++) {
       const result = results[i]
       const task = tasks[i]
-      if (result?.created === true && task !== undefined) events.emit('task.enqueued', { id: result.id, queue: task.queue, handler: task.handler })
+      if (result?.created !== true || task === undefined) continue
+      events.emit('task.enqueued', { id: result.id, queue: task.queue, handler: task.handler })
+      observe?.({ type: 'task.enqueued', queue: task.queue, handler: task.handler })
     }
     return results
   }
@@ -144,7 +149,8 @@ async function assemble (app: FastifyInstance, loaded: LoadedConfig, options: Cr
       }
     })
 
-  const admin = createAdminService({
+  if (worker !== null && observe !== null) observeWorker(worker, observe)
+  const service = createAdminService({
     backend,
     events,
     auditSinks: registry.auditSinks(),
@@ -172,6 +178,8 @@ async function assemble (app: FastifyInstance, loaded: LoadedConfig, options: Cr
       queues: Object.keys(config.queues)
     }
   })
+  // Timed around the service, so calls through either transport are counted once.
+  const admin = observe === null ? service : timedAdmin(service, observe)
 
   let listeners: AdminListeners | null = null
   let devCertificates: { paths: CertPaths, created: boolean } | null = null
@@ -183,6 +191,13 @@ async function assemble (app: FastifyInstance, loaded: LoadedConfig, options: Cr
       listeners = await startAdminListeners({ service: admin, config: { ...config.admin, tls: tlsPaths }, log: app.log, version: VERSION })
     })
     // Added before the worker's hook so that, closing in reverse, listeners stop first.
+  }
+
+  let stopDepths: (() => void) | null = null
+  if (observe !== null) {
+    app.addHook('onReady', async () => {
+      stopDepths = observeQueueDepths(backend, observe, QUEUE_DEPTH_INTERVAL_MS, (err) => app.log.warn({ err }, 'reading queue depths for metrics failed'))
+    })
   }
 
   let stopDemo: (() => void) | null = null
@@ -202,6 +217,7 @@ async function assemble (app: FastifyInstance, loaded: LoadedConfig, options: Cr
   // Registered after the backend's own hook, so it runs first on close.
   app.addHook('onClose', async () => {
     await listeners?.close()
+    stopDepths?.()
     stopDemo?.()
     await worker?.stop()
     await admin.close()
