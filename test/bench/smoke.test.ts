@@ -31,6 +31,7 @@ function runBench (name: string, timeoutMs: number): Promise<Outcome> {
 t.test('the benchmark directory holds benchmarks', async t => {
   t.ok(benches.includes('pg-throughput'), 'pg-throughput exists')
   t.ok(benches.includes('redis-throughput'), 'redis-throughput exists')
+  t.ok(benches.includes('gateway-throughput'), 'gateway-throughput exists')
 })
 
 for (const name of benches) {

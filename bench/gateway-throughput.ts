@@ -1,0 +1,101 @@
+// Gateway throughput over mutual TLS: the admin gateway's overview and queue list
+// against a bare Fastify HTTPS route (same certificates, same client verification,
+// a static JSON body of the same size) in the same run, 50 keep-alive connections
+// from a load generator in a worker thread. Prints requests/second, p99 and ratios.
+import { Worker } from 'node:worker_threads'
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import Fastify from 'fastify'
+import type { NewTask } from 'switchyard'
+import { EventLog } from '../core/events/event-log.ts'
+import { createAdminService } from '../core/admin/index.ts'
+import { createGateway, startGateway } from '../core/transport/index.ts'
+import { ensureDevCertificates } from '../core/transport/certs.ts'
+import { parseFlags, positiveInteger } from './lib/args.ts'
+import { dropSchema, freshSchema, POSTGRES_URL, assertPostgresReachable } from './lib/postgres.ts'
+import { loadBackendFactory } from './lib/load.ts'
+import { progress, ratio } from './lib/report.ts'
+import type { LoadPlan, LoadResult } from './lib/https-load.ts'
+import type { BenchResult } from './lib/types.ts'
+
+function load (plan: LoadPlan): Promise<LoadResult> {
+  return new Promise((resolve, reject) => {
+    // Worker threads do not inherit tsx's loader: register it inside the worker first.
+    const script = new URL('./lib/https-load.ts', import.meta.url).href
+    const bootstrap = `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(script)}) })`
+    const worker = new Worker(bootstrap, { eval: true, workerData: plan })
+    worker.once('message', (result: LoadResult) => { void worker.terminate(); resolve(result) })
+    worker.once('error', reject)
+  })
+}
+
+export async function run (args: string[]): Promise<BenchResult> {
+  const flags = parseFlags('gateway-throughput', args, {
+    seconds: { type: 'string' },
+    connections: { type: 'string' },
+    queues: { type: 'string' }
+  })
+  const smoke = flags.smoke === true
+  const seconds = flags.seconds !== undefined ? positiveInteger('seconds', flags.seconds) : smoke ? 1 : 10
+  const connections = flags.connections !== undefined ? positiveInteger('connections', flags.connections) : smoke ? 4 : 50
+  const queueCount = flags.queues !== undefined ? positiveInteger('queues', flags.queues) : 10
+
+  await assertPostgresReachable()
+  const schema = freshSchema('sy_bench_gw')
+  const dir = await mkdtemp(join(tmpdir(), 'sy-bench-gw-'))
+  const createPostgresBackend = await loadBackendFactory<Record<string, unknown>>('@switchyard/backend-postgres', 'createPostgresBackend')
+  const backend = createPostgresBackend({ connectionString: POSTGRES_URL, schema })
+  await backend.init()
+  const events = new EventLog(backend)
+  const service = createAdminService({
+    backend,
+    events,
+    options: { readOnly: false, requireApproval: false, roles: null, requestTimeoutMs: 10_000, replayLimitMax: 1000, replayIdsMax: 1000, auditExportLimitMax: 10_000, auditEventLimit: 10_000 },
+    info: { version: 'bench', commit: 'bench', backendName: backend.name, startedAt: Date.now(), weightDefaults: () => 1, defaultQueue: 'default', taskDefaults: { queue: 'default', maxAttempts: 3, priority: 0, timeoutMs: 60_000 } }
+  })
+  const { paths } = await ensureDevCertificates(join(dir, 'certs'))
+  const tls = { cert: await readFile(paths.server), key: await readFile(paths.serverKey), ca: await readFile(paths.ca) }
+  const client = { ca: await readFile(paths.ca, 'utf8'), cert: await readFile(paths.client, 'utf8'), key: await readFile(paths.clientKey, 'utf8') }
+  const gateway = createGateway({ admin: service, tls, bodyLimitBytes: 1024 * 1024 })
+  const bare = Fastify({ https: { ...tls, requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.2' }, logger: false })
+  try {
+    const task = (i: number): NewTask => ({ queue: `q${i % queueCount}`, handler: 'noop', payload: { i }, maxAttempts: 3, priority: 0, timeoutMs: 60_000, runAt: null, delayMs: 0, idempotencyKey: null })
+    for (let i = 0; i < (smoke ? 1000 : 20_000); i += 1000) await backend.enqueue(Array.from({ length: 1000 }, (_, j) => task(i + j)))
+    const gatewayAddr = await startGateway(gateway, '127.0.0.1:0')
+    // The bare route answers the same bytes the gateway's overview does.
+    const overviewBody = JSON.stringify(await service.GetOverview({}, { actor: 'bench', requestId: 'bench' }))
+    bare.get('/bare', async (_req, reply) => reply.type('application/json').send(overviewBody))
+    await bare.listen({ host: '127.0.0.1', port: 0 })
+    const barePort = (bare.server.address() as { port: number }).port
+
+    const results: Record<string, unknown> = { smoke, seconds, connections, queues: queueCount, bodyBytes: overviewBody.length }
+    const plans: Array<[string, string, string[]]> = [
+      ['bare', `https://127.0.0.1:${barePort}`, ['/bare']],
+      ['gateway_overview', `https://${gatewayAddr}`, ['/admin/v1/overview']],
+      ['gateway_queues', `https://${gatewayAddr}`, ['/admin/v1/queues']]
+    ]
+    for (const [name, url, routes] of plans) {
+      progress(`gateway-throughput: ${name}, ${connections} connections, ${seconds} s`)
+      const result = await load({ url, paths: routes, connections, seconds, ...client })
+      progress(`  ${result.perSecond} req/s, p99 ${result.latencyMs.p99} ms, errors ${result.errors}`)
+      results[name] = result
+    }
+    const perSecond = (name: string): number | null => (results[name] as LoadResult | undefined)?.perSecond ?? null
+    return {
+      results,
+      ratios: {
+        gateway_overview_vs_bare: ratio(perSecond('gateway_overview'), perSecond('bare')),
+        gateway_queues_vs_bare: ratio(perSecond('gateway_queues'), perSecond('bare'))
+      }
+    }
+  } finally {
+    await gateway.close()
+    await bare.close()
+    await service.close()
+    await events.close()
+    await backend.close()
+    await dropSchema(schema)
+    await rm(dir, { recursive: true, force: true })
+  }
+}
