@@ -3,6 +3,7 @@ import type { ResponseOf } from '../contract/rpcs.ts'
 import type { AdminContext } from './context.ts'
 import type { LatencyTracker } from './latency.ts'
 import { allQueueStats } from './queues.ts'
+import { flightsFor } from './single-flight.ts'
 import { compact, coordinationView, iso, queueSummary } from './views.ts'
 
 export async function getHealth (ctx: AdminContext): Promise<ResponseOf<'GetHealth'>> {
@@ -27,7 +28,13 @@ export async function getHealth (ctx: AdminContext): Promise<ResponseOf<'GetHeal
 // One call per source, all in parallel: queue stats (O(queues)), the worker registry
 // (O(workers)), coordination state, and new event-log pages for latency. Sections the
 // backend cannot provide are left out rather than faked.
+const overviewFlight = flightsFor<AdminContext, ResponseOf<'GetOverview'>>()
+
 export async function getOverview (ctx: AdminContext, latency: LatencyTracker): Promise<ResponseOf<'GetOverview'>> {
+  return await overviewFlight(ctx).run(async () => await computeOverview(ctx, latency))
+}
+
+async function computeOverview (ctx: AdminContext, latency: LatencyTracker): Promise<ResponseOf<'GetOverview'>> {
   const caps = ctx.backend.capabilities
   const [queues, workers, coordination] = await Promise.all([
     allQueueStats(ctx),

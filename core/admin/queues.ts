@@ -3,6 +3,7 @@ import { MAX_LIST_LIMIT, type QueueStats } from '../backend/types.ts'
 import type { RequestOf, ResponseOf } from '../contract/rpcs.ts'
 import type { AdminContext, MutationResult } from './context.ts'
 import { emptyQueueStats, queueSummary } from './views.ts'
+import { flightsFor } from './single-flight.ts'
 
 // A queue is known when the backend lists it (it had a task or was registered) or
 // when config names it. Weights and pauses are stored in the backend only, so every
@@ -26,8 +27,11 @@ async function reload (ctx: AdminContext, name: string): Promise<QueueStats> {
 }
 
 /** every known queue, by name; O(queues) in one backend call */
+const statsFlight = flightsFor<AdminContext, QueueStats[]>()
+
 export async function allQueueStats (ctx: AdminContext): Promise<QueueStats[]> {
-  const stats = await ctx.backend.queueStats()
+  // Shared by concurrent callers, so copied before it is extended and sorted.
+  const stats = [...await statsFlight(ctx).run(async () => await ctx.backend.queueStats())]
   const listed = new Set(stats.map(queue => queue.name))
   for (const name of configuredQueues(ctx)) if (!listed.has(name)) stats.push(emptyQueueStats(name))
   return stats.sort((a, b) => a.name.localeCompare(b.name)).slice(0, MAX_LIST_LIMIT)
