@@ -1,0 +1,228 @@
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { Server } from 'node:https'
+import type { TLSSocket } from 'node:tls'
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
+import fastifySse from '@fastify/sse'
+import { Errors, isSwitchyardError } from '../../errors.ts'
+import { RPC_LIST, type RpcDefinition } from '../../contract/rpcs.ts'
+import { buildOpenApiDocument } from '../../contract/openapi.ts'
+import type { AdminService, CallContext, EventStream } from '../../admin/types.ts'
+import type { TlsMaterial } from '../grpc/server.ts'
+import { identityOfSocket } from '../identity.ts'
+import { hostPort, parseListenAddress } from './address.ts'
+import { DEFAULT_CALL_TIMEOUT_MS, TransportErrors, requestIdFrom, unimplementedRpcs, withCallDeadline } from './call.ts'
+import { toHttpFailure } from './errors.ts'
+import { buildRpcRequest } from './request.ts'
+import { pipeEvents } from './sse.ts'
+
+// The HTTPS/JSON gateway under /admin/v1: one route per entry of the RPC table, each
+// translating HTTP into a call of the AdminService method of the same name (the
+// service itself, or a gRPC client of a remote one). Mutual TLS only: a client
+// without a certificate signed by the CA never completes the handshake.
+
+export const OPENAPI_PATH = '/admin/v1/openapi.json'
+const DEFAULT_HEARTBEAT_MS = 15_000
+const MAX_PARAM_LENGTH = 256
+
+export interface GatewayOptions {
+  admin: AdminService
+  tls: TlsMaterial
+  bodyLimitBytes: number
+  /** a pino-compatible logger; omitted: no request logging */
+  logger?: FastifyBaseLogger
+  /** bound on one unary call (default 30 s) */
+  callTimeoutMs?: number
+  /** SSE comment lines this often keep proxies from closing an idle stream (default 15 s) */
+  sseHeartbeatMs?: number
+  /** version shown in the OpenAPI document */
+  version?: string
+  /** observes every answered request: route template (or "(unmatched)"), status, duration */
+  onRequestTimed?: (route: string, status: number, ms: number) => void
+}
+
+export type Gateway = FastifyInstance<Server, IncomingMessage, ServerResponse, FastifyBaseLogger>
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** the verified client certificate identity; null until the onRequest hook ran */
+    switchyardActor: string | null
+  }
+}
+
+interface RoutePattern {
+  method: string
+  pattern: RegExp
+}
+
+function routePattern (method: string, path: string): RoutePattern {
+  const source = path.split('/').map(part => part.startsWith(':') ? '[^/]+' : part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('/')
+  return { method, pattern: new RegExp(`^${source}/?$`) }
+}
+
+function headerText (request: FastifyRequest, name: string): string | undefined {
+  const value = request.headers[name]
+  const text = Array.isArray(value) ? value[0] : value
+  return typeof text === 'string' && text !== '' ? text : undefined
+}
+
+function attachmentName (filename: string): string {
+  // Only a plain file name goes into the header: no quotes, paths or control characters.
+  const safe = filename.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 128)
+  return safe === '' ? 'export' : safe
+}
+
+export function createGateway (options: GatewayOptions): Gateway {
+  const { admin, bodyLimitBytes } = options
+  const callTimeoutMs = options.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS
+  const streams = new Set<AbortController>()
+  const app = Fastify({
+    https: {
+      key: options.tls.key,
+      cert: options.tls.cert,
+      ca: options.tls.ca,
+      requestCert: true,
+      rejectUnauthorized: true,
+      minVersion: 'TLSv1.2'
+    },
+    bodyLimit: bodyLimitBytes,
+    genReqId: req => requestIdFrom(req.headers['x-request-id']),
+    requestIdHeader: false,
+    // Receiving a request is bounded; sending an event stream is not.
+    requestTimeout: 30_000,
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+    ...(options.logger === undefined ? { logger: false } : { loggerInstance: options.logger })
+  }) as unknown as Gateway
+
+  app.decorateRequest('switchyardActor', null)
+
+  // Our own JSON parser: an empty body is "no fields", and a malformed one is a 400
+  // that says so, without echoing the body back.
+  app.removeContentTypeParser('application/json')
+  app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: bodyLimitBytes }, (_request, body, done) => {
+    const text = typeof body === 'string' ? body : body.toString('utf8')
+    if (text.trim() === '') { done(null, undefined); return }
+    try {
+      done(null, JSON.parse(text))
+    } catch (err) {
+      done(Errors.validation(`body: malformed JSON (${(err as Error).message})`, { details: { field: 'body' } }), undefined)
+    }
+  })
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id)
+    reply.header('cache-control', 'no-store')
+    reply.header('x-content-type-options', 'nosniff')
+    // The handshake already refused unverified clients; this is the belt to those braces.
+    request.switchyardActor = identityOfSocket(request.raw.socket as TLSSocket)
+  })
+
+  app.addHook('onResponse', async (request, reply) => {
+    options.onRequestTimed?.(request.routeOptions.url ?? '(unmatched)', reply.statusCode, reply.elapsedTime)
+  })
+
+  app.setErrorHandler(async (err, request, reply) => {
+    const failure = toHttpFailure(err, request.id, bodyLimitBytes)
+    if (failure.unexpected) request.log.error({ err }, 'admin request failed')
+    if (reply.sent || reply.raw.headersSent) return
+    return await reply.code(failure.status).type('application/json').send(failure.envelope)
+  })
+
+  const known = [...RPC_LIST.map(def => routePattern(def.http.method, def.http.path)), routePattern('GET', OPENAPI_PATH)]
+  app.setNotFoundHandler(async (request, reply) => {
+    const path = request.url.split('?')[0] ?? request.url
+    const allowed = [...new Set(known.filter(route => route.pattern.test(path)).map(route => route.method))]
+    if (allowed.length > 0) {
+      reply.header('allow', [...allowed, ...(allowed.includes('GET') ? ['HEAD'] : [])].join(', '))
+      throw TransportErrors.methodNotAllowed(`${request.method} is not allowed on ${path}; use ${allowed.join(' or ')}`, { details: { method: request.method, allowed } })
+    }
+    throw TransportErrors.notFound(`no admin route ${request.method} ${path}`, { details: { method: request.method, path } })
+  })
+
+  app.addHook('preClose', async () => {
+    // Open event streams would hold close() forever; ending them lets clients reconnect elsewhere.
+    for (const abort of streams) abort.abort()
+  })
+
+  function callContext (request: FastifyRequest): CallContext {
+    const approvalToken = headerText(request, 'x-admin-approval')
+    return {
+      actor: request.switchyardActor ?? '',
+      requestId: request.id,
+      ...(approvalToken === undefined ? {} : { approvalToken })
+    }
+  }
+
+  function requestOf (def: RpcDefinition, request: FastifyRequest): Record<string, unknown> {
+    return buildRpcRequest(def, {
+      params: request.params as Record<string, string>,
+      query: request.query as Record<string, string | string[] | undefined>,
+      body: request.body,
+      headers: request.headers
+    })
+  }
+
+  const unimplemented = new Set(unimplementedRpcs(admin, RPC_LIST.map(def => def.name)))
+  if (unimplemented.size > 0) app.log.warn(`the admin service does not implement ${[...unimplemented].join(', ')}; those routes answer 501 NOT_IMPLEMENTED`)
+  function assertImplemented (def: RpcDefinition): void {
+    if (unimplemented.has(def.name)) throw TransportErrors.notImplemented(`${def.name} is not implemented by this admin service`, { details: { rpc: def.name } })
+  }
+
+  async function unary (def: RpcDefinition, request: FastifyRequest, reply: FastifyReply): Promise<unknown> {
+    assertImplemented(def)
+    const method = admin[def.name as keyof AdminService] as (request: unknown, ctx: CallContext) => Promise<unknown>
+    const response = await withCallDeadline(method.call(admin, requestOf(def, request), callContext(request)), callTimeoutMs, def.name)
+    if (def.http.download === true) {
+      const file = response as { contentType: string, filename: string, body: string }
+      return await reply
+        .type(file.contentType)
+        .header('content-disposition', `attachment; filename="${attachmentName(file.filename)}"`)
+        .send(file.body)
+    }
+    return response
+  }
+
+  async function stream (def: RpcDefinition, request: FastifyRequest, reply: FastifyReply): Promise<void> {
+    assertImplemented(def)
+    const method = admin[def.name as keyof AdminService] as unknown as (request: unknown, ctx: CallContext) => EventStream
+    const abort = new AbortController()
+    streams.add(abort)
+    reply.raw.once('close', () => abort.abort())
+    try {
+      const events = method.call(admin, requestOf(def, request), { ...callContext(request), signal: abort.signal })
+      // Refusals (403, 501, a bad Last-Event-ID) are answered as JSON before any SSE header goes out.
+      await withCallDeadline(events.ready, callTimeoutMs, def.name)
+      await pipeEvents(reply, events, request.id, err => {
+        if (!isSwitchyardError(err)) request.log.error({ err }, 'event stream failed')
+      })
+    } catch (err) {
+      abort.abort()
+      throw err
+    } finally {
+      abort.abort()
+      streams.delete(abort)
+    }
+  }
+
+  app.register(fastifySse, { heartbeatInterval: options.sseHeartbeatMs ?? DEFAULT_HEARTBEAT_MS })
+  app.register(async routes => {
+    for (const def of RPC_LIST) {
+      if (def.stream === true) {
+        routes.route({ method: def.http.method, url: def.http.path, sse: { kind: 'manual' }, handler: async (request, reply) => { await stream(def, request, reply) } })
+      } else {
+        routes.route({ method: def.http.method, url: def.http.path, handler: async (request, reply) => await unary(def, request, reply) })
+      }
+    }
+    const openApi = buildOpenApiDocument(options.version === undefined ? {} : { version: options.version })
+    routes.get(OPENAPI_PATH, async () => openApi)
+  })
+  return app
+}
+
+/** listens on `addr` (host:port; port 0 picks one) and answers the address actually bound */
+export async function startGateway (gateway: Gateway, addr: string): Promise<string> {
+  const { host, port } = parseListenAddress(addr, 'admin HTTP address')
+  await gateway.listen({ host, port })
+  const bound = gateway.server.address()
+  const boundPort = bound !== null && typeof bound === 'object' ? bound.port : port
+  return hostPort(host, boundPort)
+}

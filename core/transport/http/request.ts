@@ -1,0 +1,92 @@
+import { Errors } from '../../errors.ts'
+import { pathParams, type RpcDefinition } from '../../contract/rpcs.ts'
+
+// An HTTP request → the RPC's request message. Path params, query string, JSON body
+// and the table's header fields each supply the fields the table assigns to them; a
+// field sent in the wrong place is refused by name instead of being half-honoured.
+// Query strings carry only text, so values are turned into the type the schema asks
+// for (integer, number, boolean, array); anything that does not convert is passed on
+// as text and the service's validation names the field.
+
+type JsonSchema = { type?: string, items?: JsonSchema, properties?: Record<string, JsonSchema> }
+
+export interface HttpRequestParts {
+  params: Record<string, string>
+  query: Record<string, string | string[] | undefined>
+  body: unknown
+  headers: Record<string, string | string[] | undefined>
+}
+
+const NUMERIC = /^-?\d+(\.\d+)?([eE][+-]?\d+)?$/
+
+function coerceScalar (schema: JsonSchema | undefined, text: string): unknown {
+  switch (schema?.type) {
+    case 'integer':
+    case 'number':
+      return NUMERIC.test(text) ? Number(text) : text
+    case 'boolean':
+      return text === 'true' ? true : text === 'false' ? false : text
+    default:
+      return text
+  }
+}
+
+function coerceQueryValue (field: string, schema: JsonSchema | undefined, raw: string | string[]): unknown {
+  if (schema?.type === 'array') {
+    // Both ?ids=a&ids=b and ?ids=a,b name a list.
+    const texts = (Array.isArray(raw) ? raw : [raw]).flatMap(text => text.split(',')).filter(text => text !== '')
+    return texts.map(text => coerceScalar(schema.items, text))
+  }
+  if (Array.isArray(raw)) {
+    if (raw.length > 1) throw Errors.validation(`${field}: given more than once in the query string`, { details: { field } })
+    return coerceScalar(schema, raw[0] ?? '')
+  }
+  return coerceScalar(schema, raw)
+}
+
+function isPlainObject (value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value)
+}
+
+export function buildRpcRequest (def: RpcDefinition, parts: HttpRequestParts): Record<string, unknown> {
+  const properties = (def.request as JsonSchema).properties ?? {}
+  const inPath = new Set(pathParams(def))
+  const inBody = new Set(def.http.bodyFields ?? [])
+  const inHeader = def.http.headerFields ?? {}
+  const request: Record<string, unknown> = {}
+
+  for (const [field, raw] of Object.entries(parts.query)) {
+    // An empty parameter (?queue=) means "not given", as HTML forms and the spec's examples send it.
+    if (raw === undefined || raw === '' || (Array.isArray(raw) && raw.every(text => text === ''))) continue
+    // Unknown names stop here, before they could be assigned (think `__proto__`).
+    if (!Object.hasOwn(properties, field)) throw Errors.validation(`${field}: is not a parameter of ${def.name}`, { details: { field } })
+    if (inPath.has(field)) throw Errors.validation(`${field}: belongs in the path, not the query string`, { details: { field } })
+    if (inBody.has(field)) throw Errors.validation(`${field}: belongs in the JSON body, not the query string`, { details: { field } })
+    request[field] = coerceQueryValue(field, properties[field], raw)
+  }
+
+  for (const [field, header] of Object.entries(inHeader)) {
+    const value = parts.headers[header]
+    const text = Array.isArray(value) ? value[0] : value
+    // The header wins over a query parameter of the same field (EventSource sends Last-Event-ID on reconnect).
+    if (typeof text === 'string' && text !== '') request[field] = text
+  }
+
+  const body = parts.body
+  if (body !== undefined && body !== null) {
+    if (!isPlainObject(body)) throw Errors.validation('body: must be a JSON object', { details: { field: 'body' } })
+    for (const [field, value] of Object.entries(body)) {
+      if (!inBody.has(field)) {
+        const where = inPath.has(field) ? 'is taken from the path' : inBody.size === 0 ? `is not accepted: ${def.name} takes no body fields` : 'is not a field of this request body'
+        throw Errors.validation(`${field}: ${where}`, { details: { field } })
+      }
+      request[field] = value
+    }
+  }
+
+  for (const field of inPath) {
+    const value = parts.params[field]
+    if (value !== undefined) request[field] = value
+  }
+  return request
+}

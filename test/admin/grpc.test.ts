@@ -1,0 +1,178 @@
+import t, { type Test } from 'tap'
+import * as grpc from '@grpc/grpc-js'
+import { RPC_LIST, type RpcName } from '../../core/contract/rpcs.ts'
+import { validateMessage } from '../../core/contract/validate.ts'
+import { embeddedBackend, newTask, suffix, waitFor } from '../../core/admin/test-support.ts'
+import type { AdminService } from '../../core/admin/types.ts'
+import type { AdminEventT } from '../../core/contract/messages.ts'
+import { createGrpcAdminClient, startGrpcServer, type GrpcServerOptions } from '../../core/transport/index.ts'
+import {
+  ADMIN_IDENTITY, GATEWAY_IDENTITY, TEST_FACTORY, VIEWER_IDENTITY, adminService, fixtureFor, grpcCall, grpcClient, implemented, makeCerts,
+  observeStreams, type GrpcResult, type TestCerts
+} from './support.ts'
+
+// worker.v1.AdminService over gRPC with mutual TLS, in front of a service on embedded
+// PGlite: every RPC of the table, the TLS refusals, the guards' statuses with the
+// error code in metadata, and the forwarded identity of trusted gateways.
+
+async function serverFor (t: Test, service: AdminService, certs: TestCerts, extra: Partial<GrpcServerOptions> = {}): Promise<string> {
+  const server = await startGrpcServer({ service, addr: '127.0.0.1:0', tls: certs.server, onError: err => { t.fail(`unexpected gRPC failure: ${String(err)}`) }, ...extra })
+  t.teardown(async () => { await server.close() })
+  return server.address
+}
+
+function expectStatus (t: Test, result: GrpcResult, status: grpc.status, code: string): void {
+  t.equal(result.error?.code, status, `gRPC status ${grpc.status[status]} for ${code}`)
+  t.equal(result.code, code, `${code} in x-switchyard-error-code`)
+  t.type(result.details, 'object', 'details in x-switchyard-error-details')
+  t.match(result.error?.metadata.get('x-request-id')[0], /\S/, 'the request id travels with the failure')
+}
+
+const ctx = (actor = ADMIN_IDENTITY) => ({ actor, requestId: `r-${suffix()}` })
+
+t.test('every RPC of the table answers over gRPC with mutual TLS', async t => {
+  const backend = await embeddedBackend(t)
+  const { service, events } = adminService(t, backend)
+  const certs = await makeCerts(t)
+  const address = await serverFor(t, service, certs)
+  const client = grpcClient(t, address, certs.admin, certs.server.ca)
+  const queue = `grpc-${suffix()}`
+  await backend.enqueue([newTask(queue), newTask(queue)])
+
+  for (const def of RPC_LIST) {
+    if (!implemented(service, def.name)) {
+      const result = await grpcCall(client, def.name as RpcName, await fixtureFor(def.name as RpcName, { backend, service, queue, scheduleFactory: TEST_FACTORY }))
+      t.equal(result.error?.code, grpc.status.UNIMPLEMENTED, `${def.name}: the service has no method for it yet, so gRPC answers UNIMPLEMENTED`)
+      continue
+    }
+    const request = await fixtureFor(def.name as RpcName, { backend, service, queue, scheduleFactory: TEST_FACTORY })
+    if (def.stream === true) {
+      const remote = createGrpcAdminClient({ target: address, tls: certs.admin, serverName: 'localhost' })
+      const abort = new AbortController()
+      const stream = remote.StreamEvents(request, { ...ctx(), signal: abort.signal })
+      await stream.ready
+      events.emit('test.grpc', { n: 1 })
+      const seen: AdminEventT[] = []
+      for await (const event of stream) {
+        seen.push(event)
+        if (event.type === 'test.grpc') abort.abort()
+      }
+      t.match(seen.at(-1), { type: 'test.grpc', dataJson: '{"n":1}' }, `${def.name} streams events`)
+      t.doesNotThrow(() => validateMessage(def.response, seen.at(-1), 'AdminEvent'))
+      remote.close()
+      continue
+    }
+    const requestId = `req-${def.name}-${suffix()}`
+    const result = await grpcCall(client, def.name as RpcName, request, { 'x-request-id': requestId })
+    t.equal(result.error, undefined, `${def.name}: ${result.error?.message ?? 'ok'}`)
+    t.equal(result.headers?.get('x-request-id')[0], requestId, `${def.name} echoes the request id`)
+    t.doesNotThrow(() => validateMessage(def.response, result.response, `${def.name} response`), `${def.name} answers its response message (optional fields keep presence)`)
+    if (def.kind === 'mutation') {
+      const audit = await service.ListAuditEvents({ limit: 100 }, ctx())
+      t.match(audit.events.find(event => event.requestId === requestId), { actor: ADMIN_IDENTITY, outcome: 'ok' }, `${def.name} is audited with the certificate identity`)
+    }
+  }
+
+  const page = await grpcCall(client, 'ListDLQ', { queue: `empty-${suffix()}` })
+  t.same(page.response, { entries: [], total: 0, limit: 100, offset: 0 }, 'zero values and empty lists arrive; absent optionals stay absent')
+  const health = await grpcCall(client, 'GetHealth', {})
+  t.notOk('backendError' in health.response, 'an absent optional field is not defaulted')
+})
+
+t.test('gRPC refusals: TLS, guards, caps, bad messages — with the code in metadata', async t => {
+  const backend = await embeddedBackend(t)
+  const certs = await makeCerts(t)
+  const queue = `deny-${suffix()}`
+  await backend.ensureQueues([queue])
+  const open = adminService(t, backend)
+  const address = await serverFor(t, open.service, certs)
+
+  for (const [what, identity] of [['no client certificate', null], ['another CA', certs.otherCa], ['an expired certificate', certs.expired]] as const) {
+    const result = await grpcCall(grpcClient(t, address, identity, certs.server.ca), 'GetHealth', {}, {}, { timeoutMs: 5_000 })
+    t.equal(result.error?.code, grpc.status.UNAVAILABLE, `${what}: the handshake fails, no call is made`)
+    t.equal(result.code, undefined, `${what}: no Switchyard error, the service never saw it`)
+  }
+
+  const admin = grpcClient(t, address, certs.admin, certs.server.ca)
+  expectStatus(t, await grpcCall(admin, 'GetQueue', { name: `nope-${suffix()}` }), grpc.status.NOT_FOUND, 'QUEUE_NOT_FOUND')
+  const cap = await grpcCall(admin, 'ReplayDLQ', { limit: 51 })
+  expectStatus(t, cap, grpc.status.RESOURCE_EXHAUSTED, 'GUARDRAIL_EXCEEDED')
+  t.match(cap.details, { field: 'limit', requested: 51, max: 50 })
+  const invalid = await grpcCall(admin, 'ListTasks', { limit: 5000 })
+  expectStatus(t, invalid, grpc.status.INVALID_ARGUMENT, 'VALIDATION_FAILED')
+  t.match(invalid.details, { field: 'limit' })
+  t.match(invalid.error?.details, /^limit:/, 'the status message names the field')
+  expectStatus(t, await grpcCall(admin, 'UpdateQueueWeight', { name: queue }), grpc.status.INVALID_ARGUMENT, 'VALIDATION_FAILED')
+
+  const huge = await grpcCall(admin, 'ReplayDLQByID', { ids: ['a'.repeat(5 * 1024 * 1024)] })
+  t.equal(huge.error?.code, grpc.status.RESOURCE_EXHAUSTED, 'a message over the size limit is refused (RESOURCE_EXHAUSTED)')
+  const garbage = await grpcCall(admin, 'GetQueue', {}, {}, { serialize: () => Buffer.from([0xff, 0xff, 0xff, 0xff, 0x0f]) })
+  t.ok(garbage.error !== undefined && garbage.error.code !== grpc.status.OK, `undecodable bytes are refused (${garbage.error?.code})`)
+  t.equal((await grpcCall(admin, 'GetHealth', {})).error, undefined, 'and the server keeps answering')
+
+  const guarded = adminService(t, backend, { roles: { [ADMIN_IDENTITY]: 'admin', [VIEWER_IDENTITY]: 'viewer' }, requireApproval: true, approvalToken: 'let-me-in' })
+  const guardedAddress = await serverFor(t, guarded.service, certs)
+  const viewer = grpcClient(t, guardedAddress, certs.viewer, certs.server.ca)
+  const boss = grpcClient(t, guardedAddress, certs.admin, certs.server.ca)
+  const pause = { name: queue, paused: true }
+  t.equal((await grpcCall(viewer, 'GetQueue', { name: queue })).error, undefined, 'a viewer reads')
+  expectStatus(t, await grpcCall(viewer, 'PauseQueue', pause, { 'x-admin-approval': 'let-me-in' }), grpc.status.PERMISSION_DENIED, 'FORBIDDEN')
+  expectStatus(t, await grpcCall(boss, 'PauseQueue', pause), grpc.status.FAILED_PRECONDITION, 'APPROVAL_REQUIRED')
+  t.equal((await grpcCall(boss, 'PauseQueue', pause, { 'x-admin-approval': 'let-me-in' })).response?.queue?.paused, true, 'approved by metadata')
+  expectStatus(t, await grpcCall(grpcClient(t, guardedAddress, certs.workload, certs.server.ca), 'GetHealth', {}), grpc.status.PERMISSION_DENIED, 'FORBIDDEN')
+
+  const readOnly = adminService(t, backend, { readOnly: true })
+  const roAddress = await serverFor(t, readOnly.service, certs)
+  expectStatus(t, await grpcCall(grpcClient(t, roAddress, certs.admin, certs.server.ca), 'PauseQueue', pause), grpc.status.PERMISSION_DENIED, 'READ_ONLY')
+
+  // The client maps statuses back to the SwitchyardErrors the server raised.
+  const remote = createGrpcAdminClient({ target: guardedAddress, tls: certs.viewer, serverName: 'localhost' })
+  t.teardown(() => { remote.close() })
+  await t.rejects(remote.PauseQueue(pause, ctx(VIEWER_IDENTITY)), { code: 'FORBIDDEN', statusCode: 403, details: { role: 'viewer', required: 'operator' } })
+  await t.rejects(remote.GetQueue({ name: `nope-${suffix()}` }, ctx(VIEWER_IDENTITY)), { code: 'QUEUE_NOT_FOUND', statusCode: 404 })
+  await t.rejects(remote.ListTasks({ limit: 0 }, ctx(VIEWER_IDENTITY)), { code: 'VALIDATION_FAILED', statusCode: 400 })
+  const following = new AbortController()
+  const stream = remote.StreamEvents({}, { ...ctx(VIEWER_IDENTITY), signal: following.signal })
+  await stream.ready
+  t.pass('a viewer may follow events')
+  following.abort()
+  const shut = createGrpcAdminClient({ target: '127.0.0.1:1', tls: certs.admin, timeoutMs: 3_000 })
+  await t.rejects(shut.GetHealth({}, ctx()), { code: 'ADMIN_SERVICE_UNAVAILABLE', statusCode: 503 }, 'an unreachable admin service is 503')
+  shut.close()
+})
+
+t.test('x-forwarded-identity is believed only from a trusted gateway; streams stop on cancel', async t => {
+  const backend = await embeddedBackend(t)
+  const certs = await makeCerts(t)
+  const { service, events } = adminService(t, backend)
+  const observed = observeStreams(service)
+  const address = await serverFor(t, observed.admin, certs, { trustedGateways: [GATEWAY_IDENTITY] })
+
+  const fromGateway = await grpcCall(grpcClient(t, address, certs.gateway, certs.server.ca), 'PauseDequeue', {}, { 'x-forwarded-identity': 'alice@example.com', 'x-request-id': 'fwd-trusted' })
+  t.equal(fromGateway.error, undefined)
+  const fromUser = await grpcCall(grpcClient(t, address, certs.admin, certs.server.ca), 'ResumeDequeue', {}, { 'x-forwarded-identity': 'alice@example.com', 'x-request-id': 'fwd-untrusted' })
+  t.equal(fromUser.error, undefined)
+  const audit = (await service.ListAuditEvents({ limit: 10 }, ctx())).events
+  t.equal(audit.find(event => event.requestId === 'fwd-trusted')?.actor, 'alice@example.com', 'a trusted gateway names the end user')
+  t.equal(audit.find(event => event.requestId === 'fwd-untrusted')?.actor, ADMIN_IDENTITY, 'anyone else\'s header is ignored')
+
+  // Resume after an id, then cancel: the server stops iterating.
+  events.emit('test.one', { n: 1 })
+  events.emit('test.two', { n: 2 })
+  await events.flush()
+  const all = await backend.readEvents({ afterId: null, limit: 1000 })
+  const one = all.find(event => event.type === 'test.one')
+  const remote = createGrpcAdminClient({ target: address, tls: certs.admin, serverName: 'localhost' })
+  t.teardown(() => { remote.close() })
+  const abort = new AbortController()
+  const stream = remote.StreamEvents({ afterId: one?.id }, { ...ctx(), signal: abort.signal })
+  await stream.ready
+  const seen: string[] = []
+  for await (const event of stream) {
+    seen.push(event.type)
+    abort.abort()
+  }
+  t.same(seen, ['test.two'], 'resumes exactly after the given id')
+  await waitFor(async () => observed.open() === 0, 'the server to stop iterating after the client cancelled')
+  t.pass('the server stopped iterating')
+})

@@ -1,0 +1,141 @@
+import t, { type Test } from 'tap'
+import { RPC_LIST } from '../../core/contract/rpcs.ts'
+import { newTask, serverBackend, suffix } from '../../core/admin/test-support.ts'
+import {
+  ADMIN_IDENTITY, VIEWER_IDENTITY, WORKLOAD_URI, adminService, gatewayFor, httpsCall, makeCerts, runRouteSuite, type HttpResult
+} from './support.ts'
+
+// The HTTPS gateway over a real service on the Postgres server: every route of the
+// RPC table, the router's and the body parser's own errors, the TLS refusals and the
+// service's guards, each answered with the one error envelope.
+
+function expectEnvelope (t: Test, res: HttpResult, status: number, code: string, message?: RegExp): void {
+  t.equal(res.status, status, `status ${status} for ${code}`)
+  t.match(res.json, { error: { code, message: message ?? String, requestId: res.headers['x-request-id'], details: Object } }, `${code} envelope`)
+  t.match(res.headers['content-type'], /^application\/json/)
+}
+
+t.test('every route of the RPC table answers over HTTPS with mutual TLS', async t => {
+  const backend = await serverBackend(t)
+  const { service } = adminService(t, backend)
+  const certs = await makeCerts(t)
+  const { address } = await gatewayFor(t, service, certs)
+  await runRouteSuite(t, address, { service, backend, identity: certs.admin, expectedActor: ADMIN_IDENTITY })
+  const queue = `http-${suffix()}`
+  await backend.enqueue([newTask(queue)])
+
+  const listed = await httpsCall(address, { path: `/admin/v1/tasks?queue=${queue}&limit=1&offset=1&state=ready`, identity: certs.admin })
+  t.match(listed.json, { limit: 1, offset: 1 }, 'query values are coerced to the schema types')
+  const spaced = await httpsCall(address, { path: `/admin/v1/dlq?limit=100&offset=0&queue=&handler=&query=`, identity: certs.admin })
+  t.equal(spaced.status, 200, 'empty query parameters mean "not given"')
+  const generated = await httpsCall(address, { path: '/admin/v1/health', identity: certs.admin })
+  t.match(generated.headers['x-request-id'], /^[0-9a-f-]{36}$/, 'a request id is generated when none is sent')
+  const hostile = await httpsCall(address, { path: '/admin/v1/health', headers: { 'x-request-id': 'bad id\twith spaces' }, identity: certs.admin })
+  t.not(hostile.headers['x-request-id'], 'bad id\twith spaces', 'an unusable request id is replaced')
+})
+
+t.test('the router, the body parser and the query string answer with the envelope', async t => {
+  const backend = await serverBackend(t)
+  const { service } = adminService(t, backend)
+  const certs = await makeCerts(t)
+  const timed: Array<{ route: string, status: number, ms: number }> = []
+  const { address } = await gatewayFor(t, service, certs, { onRequestTimed: (route, status, ms) => timed.push({ route, status, ms }) })
+  const queue = `parse-${suffix()}`
+  await backend.ensureQueues([queue])
+  const as = { identity: certs.admin }
+
+  const openapi = await httpsCall(address, { path: '/admin/v1/openapi.json', ...as })
+  t.equal(openapi.status, 200)
+  t.equal(openapi.json.openapi, '3.1.0')
+  for (const def of RPC_LIST) {
+    const path = def.http.path.replace(/:([A-Za-z]+)/g, '{$1}')
+    t.equal(openapi.json.paths[path]?.[def.http.method.toLowerCase()]?.operationId, def.name, `${def.name} is in the OpenAPI document`)
+  }
+
+  expectEnvelope(t, await httpsCall(address, { path: '/admin/v1/nothing-here', ...as }), 404, 'NOT_FOUND')
+  expectEnvelope(t, await httpsCall(address, { path: '/elsewhere', ...as }), 404, 'NOT_FOUND')
+  const wrongMethod = await httpsCall(address, { method: 'PUT', path: `/admin/v1/queues/${queue}/weight`, ...as })
+  expectEnvelope(t, wrongMethod, 405, 'METHOD_NOT_ALLOWED')
+  t.equal(wrongMethod.headers.allow, 'POST, DELETE')
+
+  const malformed = await httpsCall(address, { method: 'POST', path: `/admin/v1/queues/${queue}/weight`, body: '{"weight": 3,', ...as })
+  expectEnvelope(t, malformed, 400, 'VALIDATION_FAILED', /^body: malformed JSON/)
+  t.equal(malformed.json.error.details.field, 'body')
+
+  const huge = Buffer.from(`{"ids":["${'a'.repeat(10 * 1024 * 1024)}"]}`)
+  expectEnvelope(t, await httpsCall(address, { method: 'POST', path: '/admin/v1/dlq/replay/ids', body: huge, ...as }), 413, 'PAYLOAD_TOO_LARGE', /1048576 bytes/)
+
+  expectEnvelope(t, await httpsCall(address, { method: 'POST', path: `/admin/v1/queues/${queue}/pause`, body: 'paused=true', headers: { 'content-type': 'application/x-www-form-urlencoded' }, ...as }), 415, 'UNSUPPORTED_MEDIA_TYPE')
+  expectEnvelope(t, await httpsCall(address, { method: 'POST', path: `/admin/v1/queues/${queue}/pause`, body: '[true]', ...as }), 400, 'VALIDATION_FAILED', /^body: must be a JSON object/)
+  expectEnvelope(t, await httpsCall(address, { method: 'POST', path: `/admin/v1/queues/${queue}/pause`, body: '{"paused":true,"name":"other"}', ...as }), 400, 'VALIDATION_FAILED', /^name: is taken from the path/)
+  expectEnvelope(t, await httpsCall(address, { method: 'POST', path: `/admin/v1/queues/${queue}/pause`, body: '{}', ...as }), 400, 'VALIDATION_FAILED', /^paused: is required/)
+  expectEnvelope(t, await httpsCall(address, { method: 'POST', path: `/admin/v1/queues/${queue}/weight`, body: '{"weight":"heavy"}', ...as }), 400, 'VALIDATION_FAILED', /^weight:/)
+  expectEnvelope(t, await httpsCall(address, { method: 'POST', path: '/admin/v1/pause', body: '{"really":true}', ...as }), 400, 'VALIDATION_FAILED', /^really: is not accepted/)
+  t.equal((await httpsCall(address, { method: 'POST', path: '/admin/v1/pause', body: '', ...as })).status, 200, 'an empty JSON body is no fields')
+  t.equal((await httpsCall(address, { method: 'POST', path: '/admin/v1/resume', ...as })).status, 200, 'no body at all is fine too')
+
+  expectEnvelope(t, await httpsCall(address, { path: '/admin/v1/tasks?limit=abc', ...as }), 400, 'VALIDATION_FAILED', /^limit:/)
+  expectEnvelope(t, await httpsCall(address, { path: '/admin/v1/tasks?limit=5000', ...as }), 400, 'VALIDATION_FAILED', /^limit:/)
+  expectEnvelope(t, await httpsCall(address, { path: '/admin/v1/tasks?bogus=1', ...as }), 400, 'VALIDATION_FAILED', /^bogus: is not a parameter of ListTasks/)
+  expectEnvelope(t, await httpsCall(address, { path: '/admin/v1/tasks?__proto__=x', ...as }), 400, 'VALIDATION_FAILED', /^__proto__:/)
+  expectEnvelope(t, await httpsCall(address, { path: '/admin/v1/tasks?limit=1&limit=2', ...as }), 400, 'VALIDATION_FAILED', /^limit: given more than once/)
+  expectEnvelope(t, await httpsCall(address, { method: 'POST', path: `/admin/v1/queues/${queue}/weight?weight=3`, body: '{}', ...as }), 400, 'VALIDATION_FAILED', /^weight: belongs in the JSON body/)
+  expectEnvelope(t, await httpsCall(address, { path: `/admin/v1/queues/${'x'.repeat(200)}`, ...as }), 400, 'VALIDATION_FAILED', /^name:/)
+  expectEnvelope(t, await httpsCall(address, { path: `/admin/v1/queues/nope-${suffix()}`, ...as }), 404, 'QUEUE_NOT_FOUND')
+
+  t.ok(timed.some(entry => entry.route === '/admin/v1/queues/:name' && entry.status === 404 && entry.ms >= 0), 'request durations are reported by route template')
+  t.ok(timed.some(entry => entry.route === '(unmatched)' && entry.status === 404), 'unmatched requests are reported too')
+})
+
+t.test('TLS: without a valid client certificate there is no connection; the identity is the certificate\'s', async t => {
+  const backend = await serverBackend(t)
+  const { service } = adminService(t, backend)
+  const certs = await makeCerts(t)
+  const { address } = await gatewayFor(t, service, certs)
+
+  await t.rejects(httpsCall(address, { path: '/admin/v1/health', identity: null, ca: certs.server.ca }), 'no client certificate: the handshake fails')
+  await t.rejects(httpsCall(address, { path: '/admin/v1/health', identity: certs.otherCa }), 'a certificate from another CA: the handshake fails')
+  await t.rejects(httpsCall(address, { path: '/admin/v1/health', identity: certs.expired }), 'an expired certificate: the handshake fails')
+  await t.rejects(httpsCall(address, { path: '/admin/v1/health', identity: certs.admin, ca: certs.otherCa.cert.split('-----END CERTIFICATE-----')[0] + '-----END CERTIFICATE-----\n' }),
+    'the client refuses a server its CA did not sign')
+
+  const rid = `uri-${suffix()}`
+  const paused = await httpsCall(address, { method: 'POST', path: '/admin/v1/pause', headers: { 'x-request-id': rid }, identity: certs.workload })
+  t.equal(paused.status, 200)
+  const audit = await service.ListAuditEvents({ action: 'dequeue.pause' }, { actor: ADMIN_IDENTITY, requestId: 'check' })
+  t.equal(audit.events.find(event => event.requestId === rid)?.actor, WORKLOAD_URI, 'a URI SAN is preferred over DNS SAN and CN')
+})
+
+t.test('the service\'s guards reach HTTP callers: roles, approval, read-only, caps', async t => {
+  const backend = await serverBackend(t)
+  const certs = await makeCerts(t)
+  const queue = `guard-${suffix()}`
+  await backend.ensureQueues([queue])
+
+  const guarded = adminService(t, backend, { roles: { [ADMIN_IDENTITY]: 'admin', [VIEWER_IDENTITY]: 'viewer' }, requireApproval: true, approvalToken: 'let-me-in' })
+  const { address } = await gatewayFor(t, guarded.service, certs)
+  const pause = { method: 'POST', path: `/admin/v1/queues/${queue}/pause`, body: '{"paused":true}' }
+
+  t.equal((await httpsCall(address, { path: `/admin/v1/queues/${queue}`, identity: certs.viewer })).status, 200, 'a viewer reads')
+  expectEnvelope(t, await httpsCall(address, { ...pause, identity: certs.viewer, headers: { 'x-admin-approval': 'let-me-in' } }), 403, 'FORBIDDEN', /needs role operator/)
+  expectEnvelope(t, await httpsCall(address, { path: '/admin/v1/health', identity: certs.workload }), 403, 'FORBIDDEN', /spiffe:\/\/switchyard\.test\/ops-console is not allowed/)
+  expectEnvelope(t, await httpsCall(address, { ...pause, identity: certs.admin }), 412, 'APPROVAL_REQUIRED')
+  expectEnvelope(t, await httpsCall(address, { ...pause, identity: certs.admin, headers: { 'x-admin-approval': 'wrong' } }), 412, 'APPROVAL_REQUIRED')
+  const approved = await httpsCall(address, { ...pause, identity: certs.admin, headers: { 'x-admin-approval': 'let-me-in' } })
+  t.equal(approved.status, 200)
+  t.equal(approved.json.queue.paused, true)
+
+  const readOnly = adminService(t, backend, { readOnly: true })
+  const ro = await gatewayFor(t, readOnly.service, certs)
+  expectEnvelope(t, await httpsCall(ro.address, { ...pause, identity: certs.admin }), 403, 'READ_ONLY')
+  t.equal((await httpsCall(ro.address, { path: '/admin/v1/queues', identity: certs.admin })).status, 200, 'reads still work in read-only mode')
+
+  const open = adminService(t, backend)
+  const main = await gatewayFor(t, open.service, certs)
+  const cap = await httpsCall(main.address, { method: 'POST', path: '/admin/v1/dlq/replay', body: '{"limit":51}', identity: certs.admin })
+  expectEnvelope(t, cap, 429, 'GUARDRAIL_EXCEEDED', /WORKER_ADMIN_REPLAY_LIMIT_MAX/)
+  t.match(cap.json.error.details, { field: 'limit', requested: 51, max: 50 })
+  expectEnvelope(t, await httpsCall(main.address, { method: 'POST', path: '/admin/v1/dlq/replay/ids', body: JSON.stringify({ ids: ['a', 'b', 'c', 'd', 'e', 'f'] }), identity: certs.admin }), 429, 'GUARDRAIL_EXCEEDED')
+  expectEnvelope(t, await httpsCall(main.address, { method: 'POST', path: `/admin/v1/queues/nope-${suffix()}/pause`, body: '{"paused":true}', identity: certs.admin }), 404, 'QUEUE_NOT_FOUND')
+  expectEnvelope(t, await httpsCall(main.address, { path: '/admin/v1/tasks/missing-task', identity: certs.admin }), 404, 'TASK_NOT_FOUND')
+})
