@@ -8,7 +8,10 @@ import { withTimeouts } from './backend/guard.ts'
 import type { Backend, EnqueueResult } from './backend/types.ts'
 import { loadConfig } from './config/load.ts'
 import type { LoadedConfig, ResolvedConfig } from './config/types.ts'
-import { demoHandlers } from './demo/handlers.ts'
+import { demoHandlers, DEMO_HANDLER_NAMES } from './demo/handlers.ts'
+import { schedulerFromConfig, type Scheduler } from './scheduler/index.ts'
+import type { FactoryOptions } from './scheduler/index.ts'
+import type { ScheduleFactory } from './scheduler/types.ts'
 import { startDemoTrickle } from './demo/trickle.ts'
 import { EventLog } from './events/event-log.ts'
 import { ensureHookRegistry, loadPlugins } from './plugin/index.ts'
@@ -58,8 +61,12 @@ export interface Switchyard {
   readonly listeners: AdminListeners | null
   /** development certificates generated or reused because no TLS paths were configured */
   readonly devCertificates: { paths: CertPaths, created: boolean } | null
+  /** durable and in-memory cron schedules (null when scheduler.enabled is false) */
+  readonly scheduler: Scheduler | null
   /** register a handler in code; must happen before start() */
   handle (name: string, handler: Handler): Switchyard
+  /** register a schedule factory: schedules of this name enqueue what it returns */
+  scheduleFactory (name: string, factory: ScheduleFactory, options?: FactoryOptions): Switchyard
   enqueue (tasks: EnqueueInput | EnqueueInput[]): Promise<EnqueueResult[]>
   describeBackend (): string
   start (): Promise<void>
@@ -125,6 +132,19 @@ async function assemble (app: FastifyInstance, loaded: LoadedConfig, options: Cr
     return results
   }
 
+  // Schedules tick only in processes that run a worker: CLI commands must not fire them.
+  const scheduler = config.scheduler.enabled && options.worker !== false
+    ? schedulerFromConfig({
+      backend,
+      config: config.scheduler,
+      events,
+      log: app.log,
+      taskDefaults: defaults,
+      enqueue: async (task) => (await enqueue(task))[0] as EnqueueResult,
+      extraHandlerFactories: demoEnabled ? DEMO_HANDLER_NAMES : []
+    })
+    : null
+
   const worker = options.worker === false || !config.worker.enabled
     ? null
     : createWorker({
@@ -153,6 +173,7 @@ async function assemble (app: FastifyInstance, loaded: LoadedConfig, options: Cr
   const service = createAdminService({
     backend,
     events,
+    ...(scheduler === null ? {} : { scheduler }),
     auditSinks: registry.auditSinks(),
     onError: (err, context) => app.log.warn({ err, context }, 'admin background work failed'),
     options: {
@@ -165,6 +186,8 @@ async function assemble (app: FastifyInstance, loaded: LoadedConfig, options: Cr
       replayIdsMax: config.admin.guardrails.replayIdsMax,
       auditExportLimitMax: config.admin.audit.exportLimitMax,
       auditEventLimit: config.admin.audit.eventLimit,
+      scheduleRunMax: config.admin.guardrails.scheduleRunMax,
+      scheduleRunWindowMs: config.admin.guardrails.scheduleRunWindowMs,
       ...(config.admin.audit.retentionMs === null ? {} : { auditRetentionMs: config.admin.audit.retentionMs })
     },
     info: {
@@ -205,6 +228,7 @@ async function assemble (app: FastifyInstance, loaded: LoadedConfig, options: Cr
     if (config.worker.rateLimit !== null) await backend.setRateLimit(config.worker.rateLimit)
     app.addHook('onReady', async () => {
       await worker.start()
+      await scheduler?.start()
       if (demoEnabled) {
         stopDemo = startDemoTrickle({
           intervalMs: config.demo.intervalMs,
@@ -216,6 +240,7 @@ async function assemble (app: FastifyInstance, loaded: LoadedConfig, options: Cr
   }
   // Registered after the backend's own hook, so it runs first on close.
   app.addHook('onClose', async () => {
+    await scheduler?.stop()
     await listeners?.close()
     stopDepths?.()
     stopDemo?.()
@@ -235,10 +260,16 @@ async function assemble (app: FastifyInstance, loaded: LoadedConfig, options: Cr
     demoEnabled,
     app,
     admin,
+    scheduler,
     get listeners () { return listeners },
     devCertificates,
     handle (name, handler) {
       handlers.register(name, handler)
+      return sy
+    },
+    scheduleFactory (name, factory, factoryOptions) {
+      if (scheduler === null) throw Errors.validation('scheduleFactory: the scheduler is disabled in this process (scheduler.enabled: false)')
+      scheduler.scheduleFactory(name, factory, factoryOptions)
       return sy
     },
     enqueue,

@@ -164,7 +164,7 @@ t.test('a backend that never answers gives 503 BACKEND_TIMEOUT within the timeou
   const capabilities: BackendCapabilities = {
     taskFilters: ['state', 'queue', 'handler', 'query'], taskCount: true, priorities: true, delayedTasks: true, idempotencyKeys: true,
     cancel: true, queuePause: true, globalPause: true, queueWeights: true, rateLimit: true, leaderLock: true, workerRegistry: true,
-    eventLog: true, audit: true, workNotifications: false
+    eventLog: true, audit: true, workNotifications: false, records: false
   }
   const hung = new Proxy({} as Backend, {
     get (_target, prop) {

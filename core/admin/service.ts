@@ -14,6 +14,7 @@ import { assertAdminOptions, assertApproved, assertWritable, authorize } from '.
 import { LatencyTracker } from './latency.ts'
 import { getHealth, getOverview } from './overview.ts'
 import { getQueue, listQueues, pauseDequeue, pauseQueue, resetQueueWeight, updateQueueWeight } from './queues.ts'
+import { runBudgetFor, ScheduleRpcs } from './schedules.ts'
 import { cancelTask, enqueueTask, getTask, listTasks, listWorkers, retryTask } from './tasks.ts'
 import type { AdminServiceDeps, CallContext, EventStream, RunningAdminService } from './types.ts'
 
@@ -48,6 +49,7 @@ export function createAdminService (deps: AdminServiceDeps): RunningAdminService
   const latency = new LatencyTracker(backend)
   const waker = new EventWaker(backend, options.eventPollIntervalMs ?? DEFAULT_EVENT_POLL_MS, onError)
   const tail = new EventTail(backend)
+  const schedules = new ScheduleRpcs(deps.scheduler, runBudgetFor(ctx))
 
   function read<N extends RpcName> (name: N, run: (request: RequestOf<N>, call: CallContext) => Promise<ResponseOf<N>>) {
     const def = RPCS[name]
@@ -121,6 +123,14 @@ export function createAdminService (deps: AdminServiceDeps): RunningAdminService
     UpdateQueueWeight: mutation('UpdateQueueWeight', async request => await updateQueueWeight(ctx, request)),
     ResetQueueWeight: mutation('ResetQueueWeight', async request => await resetQueueWeight(ctx, request)),
     PauseQueue: mutation('PauseQueue', async request => await pauseQueue(ctx, request)),
+    ListScheduleFactories: read('ListScheduleFactories', async () => await schedules.listFactories()),
+    ListSchedules: read('ListSchedules', async () => await schedules.listSchedules()),
+    CreateSchedule: mutation('CreateSchedule', async request => await schedules.create(request)),
+    DeleteSchedule: mutation('DeleteSchedule', async request => await schedules.remove(request)),
+    PauseSchedule: mutation('PauseSchedule', async request => await schedules.pause(request)),
+    RunSchedule: mutation('RunSchedule', async request => await schedules.run(request)),
+    PauseSchedules: mutation('PauseSchedules', async request => await schedules.pauseAll(request)),
+    ListScheduleEvents: read('ListScheduleEvents', async request => await schedules.listEvents(request)),
     ListDLQ: read('ListDLQ', async request => await listDLQ(ctx, request)),
     GetDLQStats: read('GetDLQStats', async () => await getDLQStats(ctx)),
     GetDLQEntry: read('GetDLQEntry', async request => await getDLQEntry(ctx, request)),

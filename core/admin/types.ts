@@ -1,4 +1,5 @@
 import type { AuditEvent, Backend } from '../backend/types.ts'
+import type { Scheduler } from '../scheduler/scheduler.ts'
 import type { EventLog } from '../events/event-log.ts'
 import type { TaskDefaults } from '../tasks/enqueue.ts'
 import type { AdminEventT } from '../contract/messages.ts'
@@ -26,6 +27,10 @@ export interface AdminOptions {
   auditRetentionMs?: number
   /** how often audit retention runs (default 60 s); it runs after a write, never on every write */
   auditPruneIntervalMs?: number
+  /** WORKER_ADMIN_SCHEDULE_RUN_MAX: RunSchedule calls per window (default 10) */
+  scheduleRunMax?: number
+  /** WORKER_ADMIN_SCHEDULE_RUN_WINDOW (default 60 s) */
+  scheduleRunWindowMs?: number
   /** StreamEvents polls this often when the backend cannot notify (default 500 ms) */
   eventPollIntervalMs?: number
 }
@@ -55,6 +60,8 @@ export interface AdminServiceDeps {
   options: AdminOptions
   auditSinks?: AuditSink[]
   info: AdminInfo
+  /** serves the schedule RPCs; without it they answer UNSUPPORTED (501) */
+  scheduler?: Scheduler
   /** failures that must not fail a call (an audit sink, retention, a notification subscription) */
   onError?: (err: unknown, context: string) => void
 }

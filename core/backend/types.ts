@@ -316,6 +316,35 @@ export interface PruneRequest {
   limit: number
 }
 
+/** One small keyed document (a schedule, a definition), shared by every node. */
+export interface StoredRecord {
+  key: string
+  value: unknown
+  /** 1 on creation, +1 on every write: the compare-and-set token */
+  version: number
+  /** backend clock, epoch ms */
+  updatedAt: number
+}
+
+export interface PutRecordOptions {
+  /**
+   * Compare-and-set. Absent: write unconditionally. null: only when the key does not
+   * exist. A number: only when the stored version equals it.
+   */
+  ifVersion?: number | null
+}
+
+export type PutRecordResult =
+  | { ok: true, record: StoredRecord }
+  /** the condition did not hold: nothing was written; `current` is what is stored */
+  | { ok: false, current: StoredRecord | null }
+
+export interface ListRecordsRequest {
+  limit: number
+  /** keyset paging: only keys sorting after this one (byte order) */
+  afterKey?: string
+}
+
 export interface BackendCapabilities {
   /** which TaskFilter fields listTasks/listDLQ honour */
   taskFilters: Array<keyof TaskFilter>
@@ -335,6 +364,8 @@ export interface BackendCapabilities {
   audit: boolean
   /** subscribeWork wakes idle workers when tasks arrive */
   workNotifications: boolean
+  /** putRecord/getRecord/listRecords/deleteRecord and claimOnce (schedules, definitions) */
+  records: boolean
 }
 
 export type Unsubscribe = () => Promise<void>
@@ -420,4 +451,21 @@ export interface Backend {
   listAudit (req: ListAuditRequest): Promise<AuditEvent[]>
   /** keep at most maxCount events and none older than maxAgeMs; returns how many were removed */
   pruneAudit (req: { maxCount?: number, maxAgeMs?: number }): Promise<number>
+
+  // --- records (capability `records`) ------------------------------------------------------
+  // Small JSON documents in named collections, for state every node must share (durable
+  // schedules, definitions). Limits and argument checks: core/backend/records.ts.
+  /** atomic write, optionally compare-and-set on the version */
+  putRecord (collection: string, key: string, value: unknown, options?: PutRecordOptions): Promise<PutRecordResult>
+  getRecord (collection: string, key: string): Promise<StoredRecord | null>
+  /** ordered by key (byte order), at most limit (clamped to MAX_LIST_LIMIT) */
+  listRecords (collection: string, req: ListRecordsRequest): Promise<StoredRecord[]>
+  /** true when it existed; with ifVersion, only deletes that version */
+  deleteRecord (collection: string, key: string, options?: { ifVersion?: number }): Promise<boolean>
+  /**
+   * Set-if-absent with expiry: true for exactly one caller cluster-wide until ttlMs
+   * (backend clock) has passed since that caller's claim. Deduplicates one-off
+   * actions such as firing a schedule for one instant.
+   */
+  claimOnce (key: string, ttlMs: number): Promise<boolean>
 }

@@ -40,6 +40,10 @@ t.test('every SPEC §5 variable is applied, over the file', async t => {
     WORKER_ADMIN_SCHEDULE_RUN_WINDOW: '90000',
     WORKER_ADMIN_REQUIRE_APPROVAL: 'true',
     WORKER_ADMIN_APPROVAL_TOKEN: 's3cret',
+    WORKER_DURABLE_CRON_HANDLERS: 'report, cleanup',
+    WORKER_CRON_HANDLERS: 'ping',
+    WORKER_DURABLE_CRON_PRESETS: 'report=0 0,30 2 * * *, cleanup=*/15 * * * *',
+    WORKER_CRON_PRESETS: 'ping=* * * * *',
     UNRELATED: 'x'
   }
   const cwd = join(dir, 'cwd')
@@ -58,6 +62,13 @@ t.test('every SPEC §5 variable is applied, over the file', async t => {
   t.same(config.admin.guardrails, { replayLimitMax: 50, replayIdsMax: 60, scheduleRunMax: 3, scheduleRunWindowMs: 90_000 })
   t.equal(config.admin.requireApproval, true)
   t.equal(config.admin.approvalToken, 's3cret')
+  t.same(config.scheduler.durableHandlers, ['report', 'cleanup'])
+  t.same(config.scheduler.handlers, ['ping'])
+  t.same(config.scheduler.schedules, [
+    { name: 'report', spec: '0 0,30 2 * * *', durable: true },
+    { name: 'cleanup', spec: '*/15 * * * *', durable: true },
+    { name: 'ping', spec: '* * * * *', durable: false }
+  ], 'presets: a comma inside a spec does not split it')
 })
 
 t.test('empty variables are ignored', async t => {

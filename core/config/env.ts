@@ -4,7 +4,7 @@
 import { isAbsolute, resolve } from 'node:path'
 import { formatPath, type Problem } from './problems.ts'
 
-type EnvKind = 'string' | 'path' | 'integer' | 'duration' | 'boolean' | 'queueWeights'
+type EnvKind = 'string' | 'path' | 'integer' | 'duration' | 'boolean' | 'queueWeights' | 'nameList' | 'cronPresets'
 
 interface EnvOverride {
   name: string
@@ -33,7 +33,11 @@ export const ENV_OVERRIDES: readonly EnvOverride[] = [
   { name: 'WORKER_ADMIN_SCHEDULE_RUN_MAX', path: ['admin', 'guardrails', 'scheduleRunMax'], kind: 'integer' },
   { name: 'WORKER_ADMIN_SCHEDULE_RUN_WINDOW', path: ['admin', 'guardrails', 'scheduleRunWindow'], kind: 'duration' },
   { name: 'WORKER_ADMIN_REQUIRE_APPROVAL', path: ['admin', 'requireApproval'], kind: 'boolean' },
-  { name: 'WORKER_ADMIN_APPROVAL_TOKEN', path: ['admin', 'approvalToken'], kind: 'string' }
+  { name: 'WORKER_ADMIN_APPROVAL_TOKEN', path: ['admin', 'approvalToken'], kind: 'string' },
+  { name: 'WORKER_DURABLE_CRON_HANDLERS', path: ['scheduler', 'durableHandlers'], kind: 'nameList' },
+  { name: 'WORKER_CRON_HANDLERS', path: ['scheduler', 'handlers'], kind: 'nameList' },
+  { name: 'WORKER_DURABLE_CRON_PRESETS', path: ['scheduler', 'durablePresets'], kind: 'cronPresets' },
+  { name: 'WORKER_CRON_PRESETS', path: ['scheduler', 'presets'], kind: 'cronPresets' }
 ]
 
 const TRUE_WORDS = new Set(['true', '1', 'yes', 'on'])
@@ -51,8 +55,32 @@ export interface EnvApplied {
 
 type Parsed = { ok: true, value: unknown } | { ok: false, reason: string }
 
+const MAX_LIST_ENTRIES = 1000
+
+/**
+ * `name=spec,name=spec`. Cron specs may contain commas themselves (`0 0,30 * * *`), so
+ * a comma only starts a new entry when a `name=` follows it.
+ */
+export function parseCronPresets (raw: string): { ok: true, value: Record<string, string> } | { ok: false, reason: string } {
+  const entries = raw.split(/,(?=\s*[A-Za-z0-9][A-Za-z0-9_.:-]*\s*=)/).map(entry => entry.trim()).filter(entry => entry !== '')
+  if (entries.length > MAX_LIST_ENTRIES) return { ok: false, reason: `at most ${MAX_LIST_ENTRIES} presets` }
+  const presets: Record<string, string> = {}
+  for (const entry of entries) {
+    const match = /^([A-Za-z0-9][A-Za-z0-9_.:-]*)\s*=\s*(\S.*)$/.exec(entry)
+    if (match === null) return { ok: false, reason: `expected name=cron spec pairs separated by commas (e.g. nightly_report=0 2 * * *,cleanup=*/15 * * * *), got ${JSON.stringify(entry)}` }
+    presets[match[1] as string] = (match[2] as string).trim()
+  }
+  return { ok: true, value: presets }
+}
+
 function parseScalar (kind: Exclude<EnvKind, 'queueWeights'>, raw: string, cwd: string): Parsed {
   switch (kind) {
+    case 'nameList': {
+      const names = raw.split(',').map(name => name.trim()).filter(name => name !== '')
+      return names.length > MAX_LIST_ENTRIES ? { ok: false, reason: `at most ${MAX_LIST_ENTRIES} names` } : { ok: true, value: names }
+    }
+    case 'cronPresets':
+      return parseCronPresets(raw)
     case 'string':
       return { ok: true, value: raw }
     case 'path':

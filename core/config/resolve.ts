@@ -7,7 +7,7 @@ import type { TSchema } from 'typebox'
 import { MIN_MS_KEY, UNIT_KEY, type DefaultedConfig } from './schema.ts'
 import { formatPath, type Problem } from './problems.ts'
 import { parseByteSize, parseDuration } from './units.ts'
-import type { AdminRole, LogLevel, PluginSpec, ResolvedConfig } from './types.ts'
+import type { AdminRole, LogLevel, PluginSpec, ResolvedConfig, ResolvedSchedule, ResolvedScheduler } from './types.ts'
 
 const MAX_TASK_TIMEOUT_MS = 7 * 86_400_000
 
@@ -49,6 +49,9 @@ export function crossFieldProblems (input: DefaultedConfig): Problem[] {
   if (ms(input.tasks.timeout) > MAX_TASK_TIMEOUT_MS) {
     problems.push({ path: 'tasks.timeout', reason: `must be at most 7d, got ${JSON.stringify(input.tasks.timeout)}` })
   }
+  if (ms(input.scheduler.misfireGrace) <= ms(input.scheduler.leaderTtl)) {
+    problems.push({ path: 'scheduler.misfireGrace', reason: `must be longer than scheduler.leaderTtl (${String(input.scheduler.leaderTtl)}), or a leader change would miss instants` })
+  }
   if (input.admin.requireApproval === true && input.admin.approvalToken === undefined) {
     problems.push({ path: 'admin.approvalToken', reason: 'required when admin.requireApproval is true (set it or WORKER_ADMIN_APPROVAL_TOKEN)' })
   }
@@ -71,6 +74,21 @@ function resolvePlugins (plugins: DefaultedConfig['plugins'], configDir: string,
 
 function optionalPath (configDir: string, value: string | undefined): string | null {
   return value === undefined ? null : resolve(configDir, value)
+}
+
+function resolveScheduler (scheduler: DefaultedConfig['scheduler']): ResolvedScheduler {
+  const schedules: ResolvedSchedule[] = scheduler.schedules.map(schedule => ({ ...schedule }) as ResolvedSchedule)
+  for (const [name, spec] of Object.entries(scheduler.durablePresets)) schedules.push({ name, spec, durable: true })
+  for (const [name, spec] of Object.entries(scheduler.presets)) schedules.push({ name, spec, durable: false })
+  return {
+    enabled: scheduler.enabled,
+    tickIntervalMs: ms(scheduler.tickInterval),
+    leaderTtlMs: ms(scheduler.leaderTtl),
+    misfireGraceMs: ms(scheduler.misfireGrace),
+    durableHandlers: [...scheduler.durableHandlers],
+    handlers: [...scheduler.handlers],
+    schedules
+  }
 }
 
 /** `input` must have passed the schema with defaults applied. */
@@ -108,6 +126,7 @@ export function resolveConfig (input: DefaultedConfig, configDir: string, fromFi
       rateLimit: worker.rateLimit === undefined ? null : { limit: worker.rateLimit.limit, windowMs: ms(worker.rateLimit.window) }
     },
     demo: { enabled: input.demo.enabled ?? !fromFile, intervalMs: ms(input.demo.interval) },
+    scheduler: resolveScheduler(input.scheduler),
     admin: {
       grpcAddr: admin.grpcAddr,
       grpcTarget: admin.grpcTarget ?? null,

@@ -124,6 +124,37 @@ const Guardrails = Section({
   scheduleRunWindow: Duration({ default: '1m', description: 'Window over which scheduleRunMax is counted' })
 }, 'Caps on bulk admin actions')
 
+const CronSpec = (description: string) => Type.String({ minLength: 1, maxLength: 200, description })
+
+const ScheduleSpec = Type.Object({
+  name: Name('The schedule factory it runs (a handler listed in durableHandlers/handlers, or one registered in code)'),
+  spec: CronSpec('Cron expression: 5 fields, or 6 with leading seconds, e.g. "0 2 * * *"'),
+  timezone: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'IANA time zone the spec is read in (default UTC)' })),
+  durable: Type.Optional(Type.Boolean({ description: 'Stored in the backend and fired once cluster-wide by the leader (default: the factory\'s default)' })),
+  paused: Type.Optional(Type.Boolean({ description: 'Create it paused; an existing schedule keeps its pause state when absent' })),
+  overlap: Type.Optional(Type.Enum(['skip', 'allow'], { description: 'skip (default): skip a tick while the previous run is still queued or running; allow: always enqueue' })),
+  catchUp: Type.Optional(Type.Enum(['none', 'latest'], { description: 'After downtime longer than misfireGrace: none (default) skips the missed instants, latest runs the most recent one' }))
+}, { additionalProperties: false, description: 'One schedule, created or updated at start' })
+
+const Presets = (description: string) => Type.Record(Type.String(), CronSpec('cron expression'), {
+  default: {},
+  maxProperties: 1000,
+  propertyNames: { pattern: NAME_PATTERN, [HINT_KEY]: NAME_HINT },
+  description
+})
+
+const Scheduler = Section({
+  enabled: Type.Boolean({ default: true, description: 'Run the scheduler in this process (in-memory schedules, and durable ones while it holds the leader lock)' }),
+  tickInterval: Duration({ default: '500ms', minMs: 10, description: 'Longest wait between two scheduler passes' }),
+  leaderTtl: Duration({ default: '10s', minMs: 1000, description: 'Leader lock lifetime without renewal: how long a dead leader delays durable schedules' }),
+  misfireGrace: Duration({ default: '60s', minMs: 1000, description: 'A due instant older than this is missed (see catchUp) instead of fired late; must exceed leaderTtl so a leader change misses nothing' }),
+  durableHandlers: Type.Array(Name('A handler name'), { default: [], maxItems: 1000, description: 'Handlers registered as schedule factories whose schedules are durable by default (WORKER_DURABLE_CRON_HANDLERS)' }),
+  handlers: Type.Array(Name('A handler name'), { default: [], maxItems: 1000, description: 'Handlers registered as schedule factories whose schedules are in-memory by default (WORKER_CRON_HANDLERS)' }),
+  durablePresets: Presets('Durable schedules created at start, factory name → cron spec (WORKER_DURABLE_CRON_PRESETS)'),
+  presets: Presets('In-memory schedules created at start, factory name → cron spec (WORKER_CRON_PRESETS)'),
+  schedules: Type.Array(ScheduleSpec, { default: [], maxItems: 1000, description: 'Schedules created (or updated) at start' })
+}, 'Cron schedules: factories, presets, leader-only durable ticks')
+
 const Admin = Section({
   grpcAddr: HostPort('host:port of the gRPC AdminService listener', '127.0.0.1:50052'),
   grpcTarget: Type.Optional(Type.String({ minLength: 1, description: 'host:port of a remote AdminService; when set the gateway calls it instead of starting a local one' })),
@@ -166,6 +197,7 @@ export const ConfigSchema = Type.Object({
   tasks: Tasks,
   worker: Worker,
   demo: Demo,
+  scheduler: Scheduler,
   admin: Admin
 }, {
   additionalProperties: false,

@@ -65,6 +65,27 @@ export interface ResolvedAdmin {
   }
 }
 
+export interface ResolvedSchedule {
+  name: string
+  spec: string
+  timezone?: string
+  durable?: boolean
+  paused?: boolean
+  overlap?: 'skip' | 'allow'
+  catchUp?: 'none' | 'latest'
+}
+
+export interface ResolvedScheduler {
+  enabled: boolean
+  tickIntervalMs: number
+  leaderTtlMs: number
+  misfireGraceMs: number
+  durableHandlers: string[]
+  handlers: string[]
+  /** config schedules, then durablePresets (durable: true), then presets (durable: false) */
+  schedules: ResolvedSchedule[]
+}
+
 export interface ResolvedConfig {
   /** absolute */
   dataDir: string
@@ -78,6 +99,7 @@ export interface ResolvedConfig {
   tasks: { maxAttempts: number, timeoutMs: number, priority: number }
   worker: ResolvedWorker
   demo: { enabled: boolean, intervalMs: number }
+  scheduler: ResolvedScheduler
   admin: ResolvedAdmin
 }
 

@@ -396,6 +396,115 @@ export const StreamEventsRequest = Request({
   afterId: Type.Optional(Type.String({ minLength: 1, maxLength: ID_MAX_LENGTH, description: 'replay events after this id, then follow live (HTTP: Last-Event-ID header); without it, only new events' }))
 }, 'follow the event log')
 
+// --- schedules ----------------------------------------------------------------------------
+
+export const CRON_SPEC_MAX_LENGTH = 200
+const CronSpec = () => Type.String({ minLength: 1, maxLength: CRON_SPEC_MAX_LENGTH, description: 'cron expression: 5 fields, or 6 with leading seconds (e.g. "*/5 * * * *")' })
+const TimeZone = () => Type.String({ minLength: 1, maxLength: 64, description: 'IANA time zone the spec is read in (default UTC)' })
+const OverlapPolicy = () => Type.Enum(['skip', 'allow'], { type: 'string', description: 'skip: skip a tick while the previous run is queued or running; allow: always enqueue' })
+const CatchUpPolicy = () => Type.Enum(['none', 'latest'], { type: 'string', description: 'after downtime: none skips missed instants, latest runs the most recent one' })
+
+export const ScheduleFactoryView = Response({
+  name: Name('factory name; a schedule of this name runs it'),
+  description: Text('what it enqueues'),
+  durableDefault: Type.Boolean({ description: 'schedules of it are durable unless CreateSchedule says otherwise' })
+}, 'a registered schedule factory')
+
+export const ScheduleView = Response({
+  name: Name('schedule name (= its factory)'),
+  spec: Text('cron expression'),
+  timezone: Text('IANA time zone'),
+  durable: Type.Boolean({ description: 'stored in the backend, fired once cluster-wide by the leader' }),
+  paused: Type.Boolean({ description: 'ticks are skipped while paused' }),
+  overlap: OverlapPolicy(),
+  catchUp: CatchUpPolicy(),
+  nextRunAt: Type.Optional(Timestamp('next cron instant (absent when paused or never again)')),
+  previousRunAt: Type.Optional(Timestamp('instant of the latest fire, or time of the latest manual run')),
+  lastStatus: Type.Enum(['none', 'fired', 'skipped', 'failed'], { type: 'string', description: 'outcome of the latest tick' }),
+  lastError: Type.Optional(Text('why the latest failed tick failed')),
+  lastTaskId: Type.Optional(Id('task of the latest fire')),
+  fired: Count('fires so far (manual runs included)'),
+  skipped: Count('ticks skipped (overlap, missed during downtime)'),
+  failed: Count('ticks that failed'),
+  factoryRegistered: Type.Boolean({ description: 'this process has its factory (a durable schedule fires on the leader, which needs it too)' }),
+  createdAt: Timestamp('when it was created'),
+  updatedAt: Timestamp('last definition change')
+}, 'a schedule with its run state')
+
+export const ScheduleEventView = Response({
+  schedule: Name('schedule name'),
+  durable: Type.Boolean({ description: 'a durable schedule' }),
+  at: Timestamp('when it happened'),
+  type: Type.Enum(['created', 'updated', 'fired', 'skipped', 'failed', 'paused', 'resumed', 'run_now'], { type: 'string', description: 'what happened' }),
+  instant: Type.Optional(Timestamp('the cron instant concerned')),
+  taskId: Type.Optional(Id('task enqueued (or still running, for an overlap skip)')),
+  reason: Type.Optional(Text('why it was skipped or failed; the new definition')),
+  count: Type.Optional(Count('instants this entry stands for (missed during downtime)'))
+}, 'one entry of a schedule\'s bounded history')
+
+export const ListScheduleFactoriesRequest = Request({}, 'no parameters')
+export const ListScheduleFactoriesResponse = Response({
+  factories: Type.Array(ScheduleFactoryView, { description: 'factories registered in the process serving this call, by name' })
+}, 'schedule factories')
+
+export const ListSchedulesRequest = Request({}, 'no parameters')
+export const ListSchedulesResponse = Response({
+  schedules: Type.Array(ScheduleView, { description: 'durable schedules, and the in-memory ones of the process serving this call, by name' })
+}, 'schedules')
+
+export const CreateScheduleRequest = Request({
+  name: Name('a registered schedule factory'),
+  spec: CronSpec(),
+  durable: Type.Optional(Type.Boolean({ description: 'durable (default: the factory\'s default)' })),
+  timezone: Type.Optional(TimeZone()),
+  paused: Type.Optional(Type.Boolean({ description: 'create paused; an existing schedule keeps its pause state when absent' })),
+  overlap: Type.Optional(OverlapPolicy()),
+  catchUp: Type.Optional(CatchUpPolicy())
+}, 'create a schedule, or update the one of this name (its run state and history are kept)')
+export const CreateScheduleResponse = Response({
+  schedule: ScheduleView,
+  created: Type.Boolean({ description: 'false when an existing schedule was updated' })
+}, 'the schedule after the call')
+
+export const DeleteScheduleRequest = Request({ name: Name('schedule name') }, 'delete a schedule (idempotent); its factory stays registered')
+export const DeleteScheduleResponse = Response({
+  name: Name('schedule name'),
+  deleted: Type.Boolean({ description: 'false when it did not exist' })
+}, 'outcome of the delete')
+
+export const PauseScheduleRequest = Request({
+  name: Name('schedule name'),
+  paused: Type.Boolean({ description: 'true pauses, false resumes (from now: paused instants are not caught up)' })
+}, 'pause or resume one schedule (idempotent)')
+export const PauseScheduleResponse = Response({ schedule: ScheduleView }, 'the schedule after the call')
+
+export const RunScheduleRequest = Request({ name: Name('schedule name') }, 'run the schedule\'s factory now (counts against WORKER_ADMIN_SCHEDULE_RUN_MAX per window)')
+export const RunScheduleResponse = Response({
+  schedule: ScheduleView,
+  taskId: Id('the task enqueued')
+}, 'the run')
+
+export const PauseSchedulesRequest = Request({
+  paused: Type.Boolean({ description: 'true pauses every schedule, false resumes every schedule' }),
+  dryRun: Type.Optional(DryRun())
+}, 'pause or resume all schedules at once')
+export const PauseSchedulesResponse = Response({
+  paused: Type.Boolean({ description: 'the state requested' }),
+  dryRun: Type.Boolean({ description: 'true when nothing was changed' }),
+  changed: Type.Array(Name('schedule name'), { description: 'schedules whose state changed (or would)' }),
+  total: Count('schedules considered')
+}, 'what the call changed')
+
+export const ListScheduleEventsRequest = Request({
+  name: Type.Optional(Name('only this schedule')),
+  limit: Type.Optional(Limit(LIST_LIMIT_MAX, 'events to return, newest first (default 25)'))
+}, 'recent schedule history, newest first')
+export const ListScheduleEventsResponse = Response({
+  events: Type.Array(ScheduleEventView, { description: 'newest first' })
+}, 'schedule events')
+
+export type ScheduleViewT = Static<typeof ScheduleView>
+export type ScheduleEventViewT = Static<typeof ScheduleEventView>
 export type QueueSummaryT = Static<typeof QueueSummary>
 export type TaskViewT = Static<typeof TaskView>
 export type TaskSummaryT = Static<typeof TaskSummary>

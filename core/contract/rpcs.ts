@@ -73,6 +73,36 @@ export const RPCS = {
     kind: 'mutation', minRole: 'operator', auditAction: 'queue.pause',
     http: { method: 'POST', path: '/admin/v1/queues/:name/pause', bodyFields: ['paused'] }, summary: 'pause or resume a queue'
   }),
+  ListScheduleFactories: rpc('ListScheduleFactories', M.ListScheduleFactoriesRequest, M.ListScheduleFactoriesResponse, {
+    ...read, http: { method: 'GET', path: '/admin/v1/schedules/factories' }, summary: 'registered schedule factories'
+  }),
+  ListSchedules: rpc('ListSchedules', M.ListSchedulesRequest, M.ListSchedulesResponse, {
+    ...read, http: { method: 'GET', path: '/admin/v1/schedules' }, summary: 'schedules with next/previous run and last status'
+  }),
+  CreateSchedule: rpc('CreateSchedule', M.CreateScheduleRequest, M.CreateScheduleResponse, {
+    kind: 'mutation', minRole: 'operator', auditAction: 'schedule.upsert',
+    http: { method: 'POST', path: '/admin/v1/schedules', bodyFields: ['name', 'spec', 'durable', 'timezone', 'paused', 'overlap', 'catchUp'] },
+    summary: 'create or update a schedule (by name; it must match a registered factory)'
+  }),
+  DeleteSchedule: rpc('DeleteSchedule', M.DeleteScheduleRequest, M.DeleteScheduleResponse, {
+    kind: 'mutation', minRole: 'operator', auditAction: 'schedule.delete',
+    http: { method: 'DELETE', path: '/admin/v1/schedules/:name' }, summary: 'delete a schedule'
+  }),
+  PauseSchedule: rpc('PauseSchedule', M.PauseScheduleRequest, M.PauseScheduleResponse, {
+    kind: 'mutation', minRole: 'operator', auditAction: 'schedule.pause',
+    http: { method: 'POST', path: '/admin/v1/schedules/:name/pause', bodyFields: ['paused'] }, summary: 'pause or resume a schedule'
+  }),
+  RunSchedule: rpc('RunSchedule', M.RunScheduleRequest, M.RunScheduleResponse, {
+    kind: 'mutation', minRole: 'operator', auditAction: 'schedule.run',
+    http: { method: 'POST', path: '/admin/v1/schedules/:name/run' }, summary: 'run a schedule now'
+  }),
+  PauseSchedules: rpc('PauseSchedules', M.PauseSchedulesRequest, M.PauseSchedulesResponse, {
+    kind: 'mutation', minRole: 'admin', auditAction: 'schedule.pause_all',
+    http: { method: 'POST', path: '/admin/v1/schedules/pause', bodyFields: ['paused', 'dryRun'] }, summary: 'pause or resume every schedule'
+  }),
+  ListScheduleEvents: rpc('ListScheduleEvents', M.ListScheduleEventsRequest, M.ListScheduleEventsResponse, {
+    ...read, http: { method: 'GET', path: '/admin/v1/schedules/events' }, summary: 'recent schedule history'
+  }),
   ListDLQ: rpc('ListDLQ', M.ListDLQRequest, M.ListDLQResponse, {
     ...read, http: { method: 'GET', path: '/admin/v1/dlq' }, summary: 'dead tasks, most recently failed first'
   }),

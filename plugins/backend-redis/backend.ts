@@ -5,13 +5,15 @@ import {
   type FailOutcome, type FailRequest, type LeaderAcquireResult, type LeaderLock, type LeaseRef, type LeaseRequest,
   type LeasedTask, type ListAuditRequest, type ListTasksRequest, type NewTask, type PruneRequest, type QueueStats,
   type RateLimit, type ReadEventsRequest, type RecoveredLeases, type RequeueRequest, type RequeueResult,
-  type SkippedTask, type StoredEvent, type Task, type TaskPage, type Unsubscribe, type WorkerInfo
+  type SkippedTask, type StoredEvent, type Task, type TaskPage, type Unsubscribe, type WorkerInfo,
+  type ListRecordsRequest, type PutRecordOptions, type PutRecordResult, type StoredRecord
 } from 'switchyard'
 import { assertNoEviction, createClient, toBackendError, type RedisClient } from './connection.ts'
 import { decodeAudit, decodeEvent, decodeLeased, hashToTask, pairsToObject, streamIdTime } from './codec.ts'
 import { keysFor, type Keys } from './keys.ts'
 import type { RedisBackendOptions } from './options.ts'
 import { defineScripts, type ScriptArg, type ScriptName } from './scripts.ts'
+import { RedisRecords } from './records.ts'
 import { Subscriptions } from './subscriptions.ts'
 import * as check from './validate.ts'
 
@@ -40,7 +42,8 @@ const CAPABILITIES: BackendCapabilities = {
   workerRegistry: true,
   eventLog: true,
   audit: true,
-  workNotifications: true
+  workNotifications: true,
+  records: true
 }
 
 const STREAM_ID = /^\d+-\d+$/
@@ -69,6 +72,7 @@ export class RedisBackend implements Backend {
   private readonly client: RedisClient
   private readonly script: (name: ScriptName, keys: string[], args: ScriptArg[]) => Promise<unknown>
   private readonly subscriptions: Subscriptions
+  private readonly records: RedisRecords
   private initialized: Promise<void> | null = null
 
   constructor (private readonly options: RedisBackendOptions) {
@@ -78,6 +82,7 @@ export class RedisBackend implements Backend {
     this.client.on('error', () => {})
     this.script = defineScripts(this.client)
     this.subscriptions = new Subscriptions(this.client)
+    this.records = new RedisRecords(this.client, this.keys, this.script)
   }
 
   /** The underlying connection, for tests and tooling that inspect the keyspace. */
@@ -582,5 +587,27 @@ export class RedisBackend implements Backend {
     return this.run('pruneAudit', async () => {
       return await this.script('audit_prune', [this.keys.audit], [maxCount, maxAgeMs]) as number
     })
+  }
+
+  // --- records --------------------------------------------------------------------------------
+
+  putRecord (collection: string, key: string, value: unknown, options?: PutRecordOptions): Promise<PutRecordResult> {
+    return this.run('putRecord', () => this.records.put(collection, key, value, options))
+  }
+
+  getRecord (collection: string, key: string): Promise<StoredRecord | null> {
+    return this.run('getRecord', () => this.records.get(collection, key))
+  }
+
+  listRecords (collection: string, req: ListRecordsRequest): Promise<StoredRecord[]> {
+    return this.run('listRecords', () => this.records.list(collection, req))
+  }
+
+  deleteRecord (collection: string, key: string, options?: { ifVersion?: number }): Promise<boolean> {
+    return this.run('deleteRecord', () => this.records.delete(collection, key, options))
+  }
+
+  claimOnce (key: string, ttlMs: number): Promise<boolean> {
+    return this.run('claimOnce', () => this.records.claimOnce(key, ttlMs))
   }
 }

@@ -28,6 +28,11 @@ export interface Keys {
   task: (id: string) => string
   lock: (name: string) => string
   worker: (id: string) => string
+  /** hash key -> "version:updatedAt:json" of one record collection */
+  records: (collection: string) => string
+  /** the collection's keys in a zset (all scores 0) for ordered paging */
+  recordIndex: (collection: string) => string
+  claim: (key: string) => string
 }
 
 export function keysFor (prefix: string): Keys {
@@ -57,6 +62,9 @@ export function keysFor (prefix: string): Keys {
     eventsChannel: `${base}events`,
     task: (id) => `${base}t:${id}`,
     lock: (name) => `${base}lock:${name}`,
-    worker: (id) => `${base}w:${id}`
+    worker: (id) => `${base}w:${id}`,
+    records: (collection) => `${base}rec:${collection}`,
+    recordIndex: (collection) => `${base}reci:${collection}`,
+    claim: (key) => `${base}claim:${key}`
   }
 }

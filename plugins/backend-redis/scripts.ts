@@ -36,7 +36,10 @@ export const SCRIPT_KEYS = {
   worker_remove: 2,
   events_append: 1,
   audit_list: 1,
-  audit_prune: 1
+  audit_prune: 1,
+  records_put: 2,
+  records_delete: 2,
+  records_list: 2
 } as const
 
 export type ScriptName = keyof typeof SCRIPT_KEYS

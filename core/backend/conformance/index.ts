@@ -26,6 +26,7 @@ import { workersArea } from './cases/workers.ts'
 import { eventsArea } from './cases/events.ts'
 import { auditArea } from './cases/audit.ts'
 import { capabilitiesArea } from './cases/capabilities.ts'
+import { recordsArea } from './cases/records.ts'
 
 export interface ConformanceTarget {
   name: string
@@ -57,7 +58,8 @@ export const CONFORMANCE_AREAS: readonly ConformanceArea[] = [
   coordinationArea,
   workersArea,
   eventsArea,
-  auditArea
+  auditArea,
+  recordsArea
 ]
 
 export interface RunConformanceOptions {

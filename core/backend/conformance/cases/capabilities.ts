@@ -6,7 +6,7 @@ import {
 
 const BOOLEAN_CAPABILITIES: Capability[] = [
   'taskCount', 'priorities', 'delayedTasks', 'idempotencyKeys', 'cancel', 'queuePause', 'globalPause',
-  'queueWeights', 'rateLimit', 'leaderLock', 'workerRegistry', 'eventLog', 'audit', 'workNotifications'
+  'queueWeights', 'rateLimit', 'leaderLock', 'workerRegistry', 'eventLog', 'audit', 'workNotifications', 'records'
 ]
 
 /** The calls that exercise each capability; when it is declared off, every one must throw UNSUPPORTED_BY_BACKEND. */
@@ -40,6 +40,13 @@ function callsFor (capability: Capability, backend: Backend, ctx: ConformanceCon
       appendAudit: () => backend.appendAudit({ action: 'a', target: 't', actor: 'x', requestId: 'r', params: {}, outcome: 'ok' }),
       listAudit: () => backend.listAudit({ limit: 10 }),
       pruneAudit: () => backend.pruneAudit({ maxCount: 10 })
+    }
+    case 'records': return {
+      putRecord: () => backend.putRecord('unsupported', queue, {}),
+      getRecord: () => backend.getRecord('unsupported', queue),
+      listRecords: () => backend.listRecords('unsupported', { limit: 10 }),
+      deleteRecord: () => backend.deleteRecord('unsupported', queue),
+      claimOnce: () => backend.claimOnce(queue, 1000)
     }
     default: return {}
   }

@@ -1,0 +1,148 @@
+import { Errors } from '../errors.ts'
+import { AdminErrors } from '../contract/errors.ts'
+import type { ScheduleEventViewT, ScheduleViewT } from '../contract/messages.ts'
+import type { RequestOf, ResponseOf } from '../contract/rpcs.ts'
+import type { Scheduler } from '../scheduler/scheduler.ts'
+import type { ScheduleEventEntry, ScheduleView } from '../scheduler/types.ts'
+import type { AdminContext, MutationResult } from './context.ts'
+import { compact, iso } from './views.ts'
+
+// The schedule RPCs over the process's scheduler. Durable schedules live in the
+// backend, so any process's admin service sees and changes the same ones; in-memory
+// schedules and factories are those of the process serving the call.
+
+const DEFAULT_EVENTS_LIMIT = 25
+const DEFAULT_RUN_MAX = 10
+const DEFAULT_RUN_WINDOW_MS = 60_000
+
+export function scheduleView (schedule: ScheduleView): ScheduleViewT {
+  return compact({
+    name: schedule.name,
+    spec: schedule.spec,
+    timezone: schedule.timezone,
+    durable: schedule.durable,
+    paused: schedule.paused,
+    overlap: schedule.overlap,
+    catchUp: schedule.catchUp,
+    nextRunAt: schedule.paused || schedule.nextRunAt === null ? undefined : iso(schedule.nextRunAt),
+    previousRunAt: schedule.lastRunAt === null ? undefined : iso(schedule.lastRunAt),
+    lastStatus: schedule.lastStatus,
+    lastError: schedule.lastError ?? undefined,
+    lastTaskId: schedule.lastTaskId ?? undefined,
+    fired: schedule.counts.fired,
+    skipped: schedule.counts.skipped,
+    failed: schedule.counts.failed,
+    factoryRegistered: schedule.factoryRegistered,
+    createdAt: iso(schedule.createdAt),
+    updatedAt: iso(schedule.updatedAt)
+  })
+}
+
+function eventView (entry: ScheduleEventEntry & { schedule: string, durable: boolean }): ScheduleEventViewT {
+  return compact({
+    schedule: entry.schedule,
+    durable: entry.durable,
+    at: iso(entry.at),
+    type: entry.type,
+    instant: entry.instant === undefined ? undefined : iso(entry.instant),
+    taskId: entry.taskId,
+    reason: entry.reason,
+    count: entry.count
+  })
+}
+
+/** WORKER_ADMIN_SCHEDULE_RUN_MAX per WORKER_ADMIN_SCHEDULE_RUN_WINDOW, counted by this admin service */
+export class RunBudget {
+  private readonly runs: number[] = []
+  constructor (private readonly max: number, private readonly windowMs: number) {}
+
+  take (now = Date.now()): void {
+    while (this.runs.length > 0 && (this.runs[0] as number) <= now - this.windowMs) this.runs.shift()
+    if (this.runs.length >= this.max) {
+      const retryAfterMs = (this.runs[0] as number) + this.windowMs - now
+      throw AdminErrors.guardrailExceeded(`schedule runs are capped at ${this.max} per ${this.windowMs} ms (WORKER_ADMIN_SCHEDULE_RUN_MAX); try again in ${Math.ceil(retryAfterMs / 1000)} s`, {
+        details: { limit: this.max, windowMs: this.windowMs, retryAfterMs }
+      })
+    }
+    this.runs.push(now)
+  }
+}
+
+export function runBudgetFor (ctx: AdminContext): RunBudget {
+  return new RunBudget(ctx.options.scheduleRunMax ?? DEFAULT_RUN_MAX, ctx.options.scheduleRunWindowMs ?? DEFAULT_RUN_WINDOW_MS)
+}
+
+export class ScheduleRpcs {
+  constructor (private readonly scheduler: Scheduler | undefined, private readonly budget: RunBudget) {}
+
+  private get s (): Scheduler {
+    if (this.scheduler === undefined) throw Errors.unsupported('this admin service runs without a scheduler (scheduler.enabled is false)')
+    return this.scheduler
+  }
+
+  async listFactories (): Promise<ResponseOf<'ListScheduleFactories'>> {
+    return { factories: this.s.listFactories().map(f => ({ name: f.name, description: f.description, durableDefault: f.durableDefault })) }
+  }
+
+  async listSchedules (): Promise<ResponseOf<'ListSchedules'>> {
+    return { schedules: (await this.s.listSchedules()).map(scheduleView) }
+  }
+
+  async create (request: RequestOf<'CreateSchedule'>): Promise<MutationResult<ResponseOf<'CreateSchedule'>>> {
+    const { schedule, created, changed } = await this.s.upsert(compact({ ...request }))
+    const view = scheduleView(schedule)
+    const events = changed ? [{ type: created ? 'schedule.created' : 'schedule.updated', data: { schedule: schedule.name, spec: schedule.spec, timezone: schedule.timezone, durable: schedule.durable, paused: schedule.paused } }] : []
+    return { response: { schedule: view, created }, target: schedule.name, events, auditResult: { created, changed } }
+  }
+
+  async remove (request: RequestOf<'DeleteSchedule'>): Promise<MutationResult<ResponseOf<'DeleteSchedule'>>> {
+    const { deleted, durable } = await this.s.remove(request.name)
+    return {
+      response: { name: request.name, deleted },
+      events: deleted ? [{ type: 'schedule.deleted', data: { schedule: request.name, durable } }] : [],
+      auditResult: { deleted }
+    }
+  }
+
+  async pause (request: RequestOf<'PauseSchedule'>): Promise<MutationResult<ResponseOf<'PauseSchedule'>>> {
+    const { schedule, changed } = await this.s.pause(request.name, request.paused)
+    return {
+      response: { schedule: scheduleView(schedule) },
+      events: changed ? [{ type: request.paused ? 'schedule.paused' : 'schedule.resumed', data: { schedule: schedule.name, durable: schedule.durable } }] : [],
+      auditResult: { changed }
+    }
+  }
+
+  async run (request: RequestOf<'RunSchedule'>): Promise<MutationResult<ResponseOf<'RunSchedule'>>> {
+    this.budget.take()
+    const { schedule, taskId } = await this.s.runNow(request.name)
+    return {
+      response: { schedule: scheduleView(schedule), taskId },
+      events: [{ type: 'schedule.run', data: { schedule: schedule.name, durable: schedule.durable, taskId } }],
+      auditResult: { taskId }
+    }
+  }
+
+  async pauseAll (request: RequestOf<'PauseSchedules'>): Promise<MutationResult<ResponseOf<'PauseSchedules'>>> {
+    const dryRun = request.dryRun === true
+    let changed: string[]
+    let total: number
+    if (dryRun) {
+      const all = await this.s.listSchedules()
+      changed = all.filter(s => s.paused !== request.paused).map(s => s.name)
+      total = all.length
+    } else {
+      ({ changed, total } = await this.s.pauseAll(request.paused))
+    }
+    return {
+      response: { paused: request.paused, dryRun, changed, total },
+      target: 'schedules',
+      events: dryRun || changed.length === 0 ? [] : [{ type: request.paused ? 'schedule.paused_all' : 'schedule.resumed_all', data: { schedules: changed } }],
+      auditResult: { changed: changed.length, total }
+    }
+  }
+
+  async listEvents (request: RequestOf<'ListScheduleEvents'>): Promise<ResponseOf<'ListScheduleEvents'>> {
+    return { events: (await this.s.listEvents(request.name, request.limit ?? DEFAULT_EVENTS_LIMIT)).map(eventView) }
+  }
+}
