@@ -175,6 +175,7 @@ async function assemble (app: FastifyInstance, loaded: LoadedConfig, options: Cr
     events,
     ...(scheduler === null ? {} : { scheduler }),
     auditSinks: registry.auditSinks(),
+    metricsExporters: registry.metricsExporters(),
     onError: (err, context) => app.log.warn({ err, context }, 'admin background work failed'),
     options: {
       readOnly: config.admin.readOnly,

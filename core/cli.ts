@@ -30,7 +30,7 @@ Options:
   -c, --config <file>              config file (YAML or JSON); default: the embedded default
   Admin commands (enqueue, tasks, queues, overview, pause, resume, dlq) go through the running
   gateway with the client certificate from <dataDir>/certs, else open the backend here:
-  --url https://host:port --cert f --key f --cacert f   another gateway (env SWITCHYARD_GATEWAY_URL,
+  --url https://host:port --client-cert f --client-key f --cacert f   another gateway (env SWITCHYARD_GATEWAY_URL,
                                    SWITCHYARD_CLIENT_CERT, SWITCHYARD_CLIENT_KEY)
   --approval <token>               X-Admin-Approval (env SWITCHYARD_APPROVAL_TOKEN)
   --local                          skip the gateway and open the backend in this process

@@ -13,6 +13,7 @@ import { EventTail, EventWaker, followEvents } from './events.ts'
 import { assertAdminOptions, assertApproved, assertWritable, authorize } from './guards.ts'
 import { LatencyTracker } from './latency.ts'
 import { getHealth, getOverview } from './overview.ts'
+import { getMetrics } from './metrics.ts'
 import { getQueue, listQueues, pauseDequeue, pauseQueue, resetQueueWeight, updateQueueWeight } from './queues.ts'
 import { runBudgetFor, ScheduleRpcs } from './schedules.ts'
 import { cancelTask, enqueueTask, getTask, listTasks, listWorkers, retryTask } from './tasks.ts'
@@ -147,6 +148,7 @@ export function createAdminService (deps: AdminServiceDeps): RunningAdminService
     ListWorkers: read('ListWorkers', async () => await listWorkers(ctx)),
     ListAuditEvents: read('ListAuditEvents', async request => await listAuditEvents(ctx, request)),
     ExportAudit: read('ExportAudit', async request => await exportAudit(ctx, request)),
+    GetMetrics: read('GetMetrics', async request => await getMetrics(deps.metricsExporters ?? [], request)),
     StreamEvents: streamEvents,
     async close () {
       await audit.close()

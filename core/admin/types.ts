@@ -1,4 +1,5 @@
 import type { AuditEvent, Backend } from '../backend/types.ts'
+import type { MetricsExporter } from '../plugin/kinds.ts'
 import type { Scheduler } from '../scheduler/scheduler.ts'
 import type { EventLog } from '../events/event-log.ts'
 import type { TaskDefaults } from '../tasks/enqueue.ts'
@@ -59,6 +60,8 @@ export interface AdminServiceDeps {
   events: EventLog
   options: AdminOptions
   auditSinks?: AuditSink[]
+  /** GetMetrics reads the first one (the metrics plugin registers it) */
+  metricsExporters?: readonly MetricsExporter[]
   info: AdminInfo
   /** serves the schedule RPCs; without it they answer UNSUPPORTED (501) */
   scheduler?: Scheduler

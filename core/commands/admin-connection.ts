@@ -63,8 +63,8 @@ export async function connectAdmin (options: ConnectOptions): Promise<AdminConne
       const client = createHttpAdminClient({
         url,
         ca: await readPem(resolve(caPath), 'CA certificate', '--cacert'),
-        cert: await readPem(resolve(certPath), 'client certificate', '--cert'),
-        key: await readPem(resolve(keyPath), 'client key', '--key'),
+        cert: await readPem(resolve(certPath), 'client certificate', '--client-cert'),
+        key: await readPem(resolve(keyPath), 'client key', '--client-key'),
         timeoutMs: config.admin.requestTimeoutMs,
         ...(approvalToken === undefined ? {} : { approvalToken })
       })

@@ -64,7 +64,7 @@ function isPathSpecifier (name: string): boolean {
 
 function resolvePlugins (plugins: DefaultedConfig['plugins'], configDir: string, dataDir: string): PluginSpec[] {
   if (plugins === undefined) {
-    return [{ name: 'backend-postgres', options: { embedded: { dataDir: resolve(dataDir, 'pglite') } } }]
+    return [{ name: 'backend-postgres', options: { embedded: { dataDir: resolve(dataDir, 'pglite') } } }, { name: 'metrics', options: {} }]
   }
   return plugins.map(spec => ({
     name: isPathSpecifier(spec.name) ? resolve(configDir, spec.name) : spec.name,

@@ -45,7 +45,7 @@ t.test('the example configs load', async t => {
   const defaults = await loadConfig({ env: {}, cwd: embedded.configDir })
   t.same({ ...embedded.config, plugins: null }, { ...defaults.config, plugins: null }, 'embedded.yaml spells out the no-file defaults')
   const postgres = await loadConfig({ file: fileURLToPath(new URL('../../config/postgres.yaml', import.meta.url)), env: {} })
-  t.same(postgres.config.plugins, [{ name: 'backend-postgres', options: { connectionString: 'postgres://postgres@127.0.0.1:5432/test' } }])
+  t.same(postgres.config.plugins, [{ name: 'backend-postgres', options: { connectionString: 'postgres://postgres@127.0.0.1:5432/test' } }, { name: 'metrics', options: {} }])
 })
 
 t.test('duration and byte size spellings', async t => {

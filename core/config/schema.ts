@@ -180,7 +180,7 @@ export const ConfigSchema = Type.Object({
   }, 'Logging'),
   plugins: Type.Optional(Type.Array(PluginSpec, {
     maxItems: 100,
-    description: 'Plugins to load, in any order (dependencies load first); absent means the embedded Postgres backend (PGlite in <dataDir>/pglite)'
+    description: 'Plugins to load, in any order (dependencies load first); absent means the embedded Postgres backend (PGlite in <dataDir>/pglite) and the metrics plugin'
   })),
   handlers: Type.Array(Type.String({ minLength: 1 }), {
     default: [],

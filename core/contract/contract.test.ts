@@ -37,6 +37,7 @@ const SPEC_ROUTES: Record<string, string> = {
   ListWorkers: 'GET /admin/v1/workers',
   ListAuditEvents: 'GET /admin/v1/audit',
   ExportAudit: 'GET /admin/v1/audit/export',
+  GetMetrics: 'GET /admin/v1/metrics',
   StreamEvents: 'GET /admin/v1/events'
 }
 

@@ -378,6 +378,14 @@ export const ListAuditEventsResponse = Response({
   nextBeforeId: Type.Optional(Text('pass as beforeId for the next page; absent on the last page'))
 }, 'a page of audit events')
 
+export const GetMetricsRequest = Request({
+  format: Type.Optional(Type.Enum(['json', 'prometheus'], { type: 'string', description: 'json (default): a snapshot object; prometheus: the text exposition format' }))
+}, 'the metrics of this process')
+export const GetMetricsResponse = Response({
+  contentType: Text('MIME type of body'),
+  body: Text('the metrics: JSON text or Prometheus text exposition')
+}, 'metrics; the HTTP gateway serves body as the response itself')
+
 export const ExportAuditRequest = Request({
   format: Type.Optional(Type.Enum(['jsonl', 'json', 'csv'], { type: 'string', description: 'file format (default jsonl)' })),
   limit: Type.Optional(Limit(AUDIT_EXPORT_CEILING, 'events to export, newest first (default and cap: WORKER_ADMIN_AUDIT_EXPORT_LIMIT_MAX)')),

@@ -54,11 +54,12 @@ function successResponse (def: RpcDefinition): JsonObject {
   }
   if (def.http.download === true) {
     return {
-      description: 'the file itself (the `body` of the response message), with Content-Disposition: attachment',
+      description: 'the `body` of the response message itself, typed by its `contentType` (with Content-Disposition: attachment when it names a file)',
       content: {
         'application/x-ndjson': { schema: { type: 'string' } },
         'application/json': { schema: { type: 'string' } },
-        'text/csv': { schema: { type: 'string' } }
+        'text/csv': { schema: { type: 'string' } },
+        'text/plain': { schema: { type: 'string' } }
       }
     }
   }
@@ -139,6 +140,15 @@ export function buildOpenApiDocument (options: OpenApiOptions = {}): JsonObject 
     const path = openApiPath(def.http.path)
     paths[path] ??= {}
     paths[path][def.http.method.toLowerCase()] = operation(def)
+    for (const alias of def.http.aliases ?? []) {
+      // The alias fixes some request fields, so they are not parameters there.
+      const op = operation(def)
+      const fixed = new Set(Object.keys(alias.fields))
+      op.operationId = `${def.name}_${Object.values(alias.fields).join('_')}`
+      op.parameters = (op.parameters as Array<{ name: string }>).filter(parameter => !fixed.has(parameter.name))
+      op.description = `Same as ${def.http.path} with ${Object.entries(alias.fields).map(([k, v]) => `${k}=${v}`).join(', ')}.`
+      paths[openApiPath(alias.path)] = { [def.http.method.toLowerCase()]: op }
+    }
     schemas[def.requestType] = plain(def.request)
     schemas[def.responseType] = plain(def.response)
   }

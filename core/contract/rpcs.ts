@@ -17,8 +17,10 @@ export interface HttpBinding {
   bodyFields?: readonly string[]
   /** request fields read from a request header (lower-case header name), e.g. SSE's Last-Event-ID */
   headerFields?: Readonly<Record<string, string>>
-  /** the response is a file: serve `body` with `contentType` (and `filename` as attachment) */
+  /** the response is a file: serve `body` with `contentType` (and `filename`, when given, as attachment) */
   download?: true
+  /** more routes for the same RPC, each with request fields fixed by the route */
+  aliases?: ReadonlyArray<{ path: string, fields: Readonly<Record<string, string>> }>
 }
 
 export interface RpcDefinition<Req extends TSchema = TSchema, Res extends TSchema = TSchema> {
@@ -162,6 +164,11 @@ export const RPCS = {
   ExportAudit: rpc('ExportAudit', M.ExportAuditRequest, M.ExportAuditResponse, {
     kind: 'read', minRole: 'operator',
     http: { method: 'GET', path: '/admin/v1/audit/export', download: true }, summary: 'download audit events as jsonl, json or csv'
+  }),
+  GetMetrics: rpc('GetMetrics', M.GetMetricsRequest, M.GetMetricsResponse, {
+    ...read,
+    http: { method: 'GET', path: '/admin/v1/metrics', download: true, aliases: [{ path: '/admin/v1/metrics/prometheus', fields: { format: 'prometheus' } }] },
+    summary: 'task, queue and admin metrics as JSON, or as Prometheus text (format=prometheus or /metrics/prometheus)'
   }),
   StreamEvents: rpc('StreamEvents', M.StreamEventsRequest, M.AdminEvent, {
     ...read, stream: true, responseType: 'AdminEvent',

@@ -13,6 +13,7 @@ import { ERROR_CODE_METADATA_KEY, ERROR_DETAILS_METADATA_KEY } from '../../core/
 import { ensureDevCertificates, issueCertificate, type KeyPairPem } from '../../core/transport/certs.ts'
 import { adminServiceDefinition } from '../../core/transport/grpc/proto.ts'
 import { makeDead, makeService, newTask, suffix, type Harness } from '../../core/admin/test-support.ts'
+import { createMetricsExporter } from '@switchyard/metrics'
 import type { AdminOptions } from '../../core/admin/types.ts'
 import { createScheduler } from '../../core/scheduler/index.ts'
 import type { TlsMaterial } from '../../core/transport/grpc/server.ts'
@@ -108,7 +109,8 @@ export function adminService (t: Test, backend: Backend, options: Partial<AdminO
   const scheduler = createScheduler({ backend, options: { autoTick: false } })
     .scheduleFactory(TEST_FACTORY, () => ({ handler: 'report.build', queue: 'reports', payload: { kind: 'nightly' } }), { description: 'builds the nightly report' })
   t.teardown(async () => { await scheduler.stop() })
-  return makeService(t, backend, options, { scheduler })
+  // A real metrics exporter, as the metrics plugin registers it, so GetMetrics answers.
+  return makeService(t, backend, options, { scheduler, metricsExporters: [createMetricsExporter()] })
 }
 
 /** a gateway on a free port of 127.0.0.1, closed after the test; logging an error fails the test */
@@ -419,6 +421,7 @@ export const FIXTURES: { [N in RpcName]: Fixture<N> } = {
   },
   ListAuditEvents: async () => ({ limit: 5 }),
   ExportAudit: async () => ({ format: 'csv', limit: 5 }),
+  GetMetrics: async () => ({}),
   StreamEvents: async () => ({})
 }
 
@@ -459,7 +462,10 @@ export async function runRouteSuite (t: Test, address: string, options: { servic
     const res = await httpsCall(address, { ...http, headers: { ...http.headers, 'x-request-id': requestId }, identity })
     t.equal(res.status, 200, `${def.name}: ${http.method} ${http.path}${res.status === 200 ? '' : ` → ${res.text.slice(0, 300)}`}`)
     t.equal(res.headers['x-request-id'], requestId, `${def.name} echoes the request id`)
-    if (def.http.download === true) {
+    if (def.name === 'GetMetrics') {
+      t.match(res.headers['content-type'], /^application\/json/, 'metrics are served as the JSON document itself')
+      t.type(res.json, 'object')
+    } else if (def.http.download === true) {
       t.match(res.headers['content-type'], /^text\/csv/, 'the export is served as the file itself')
       t.match(res.headers['content-disposition'], /^attachment; filename="switchyard-audit-[A-Za-z0-9._-]+\.csv"$/)
       t.match(res.text, /^id,time,action,target,actor,requestId,outcome,error,paramsJson\r\n/)

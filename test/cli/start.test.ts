@@ -39,14 +39,22 @@ t.test('start on the embedded default: works, locks its data dir, stops cleanly,
   const withoutCert = curlArgs.filter((a, i) => !['--cert', '--key'].includes(a) && !['--cert', '--key'].includes(curlArgs[i - 1] ?? ''))
   await t.rejects(exec('curl', ['-s', '--fail', ...withoutCert]), 'without the client certificate the request fails')
 
+  // Metrics of the running process, as Prometheus text and as JSON.
+  const base = /https:\/\/[^/]+/.exec(curlLine ?? '')?.[0] ?? ''
+  const certArgs = curlArgs.slice(0, -1)
+  const prometheus = (await exec('curl', ['-s', '--fail', ...certArgs, `${base}/admin/v1/metrics/prometheus`])).stdout
+  t.match(prometheus, /^switchyard_tasks_finished_total\{/m, 'Prometheus text counts finished tasks')
+  const metricsJson = JSON.parse((await exec('curl', ['-s', '--fail', ...certArgs, `${base}/admin/v1/metrics`])).stdout) as object
+  t.type(metricsJson, 'object', 'JSON snapshot')
+
   // CLI commands go through the gateway while start holds the embedded database.
   const queues = await runCli(['queues'], dir)
   t.equal(queues.code, 0, queues.stderr)
   t.match(queues.stdout, /^default +\d+/m)
   const paused = await runCli(['pause', 'critical'], dir)
-  t.match(paused.stdout, 'queue critical paused')
+  t.match(paused.stdout, 'queue critical paused', paused.stderr)
   const resumed = await runCli(['resume', 'critical'], dir)
-  t.match(resumed.stdout, 'queue critical running')
+  t.match(resumed.stdout, 'queue critical running', resumed.stderr)
 
   // Opening the same embedded data dir from a second process is refused in one line.
   const second = await runCli(['tasks', '--local'], dir)
@@ -64,5 +72,6 @@ t.test('start on the embedded default: works, locks its data dir, stops cleanly,
   t.equal(tasks.code, 0, tasks.stderr)
   t.match(tasks.stdout, new RegExp(`^${id} +succeeded +default +noop`, 'm'))
   const again = await runCli(['enqueue', 'noop', '--key', 'quickstart-1'], dir)
+  t.equal(again.code, 0, again.stderr)
   t.same(JSON.parse(again.stdout.trim()), { id, created: false, queue: 'default' })
 })

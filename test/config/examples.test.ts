@@ -18,6 +18,7 @@ t.test('example configs validate with their real plugins', async (t) => {
     await loadPlugins(app, loaded.config.plugins, { config: loaded.config, configDir: loaded.configDir })
     await app.after()
     t.same(app.switchyard.backendNames().length, 1, `${file}: registers one backend`)
+    t.equal(app.switchyard.metricsExporters().length, 1, `${file}: registers the metrics exporter`)
     await app.close()
   }
 })

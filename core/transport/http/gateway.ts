@@ -127,7 +127,10 @@ export function createGateway (options: GatewayOptions): Gateway {
     return await reply.code(failure.status).type('application/json').send(failure.envelope)
   })
 
-  const known = [...RPC_LIST.map(def => routePattern(def.http.method, def.http.path)), routePattern('GET', OPENAPI_PATH)]
+  const known = [
+    ...RPC_LIST.flatMap(def => [def.http.path, ...(def.http.aliases ?? []).map(alias => alias.path)].map(path => routePattern(def.http.method, path))),
+    routePattern('GET', OPENAPI_PATH)
+  ]
   app.setNotFoundHandler(async (request, reply) => {
     const path = request.url.split('?')[0] ?? request.url
     const allowed = [...new Set(known.filter(route => route.pattern.test(path)).map(route => route.method))]
@@ -152,10 +155,10 @@ export function createGateway (options: GatewayOptions): Gateway {
     }
   }
 
-  function requestOf (def: RpcDefinition, request: FastifyRequest): Record<string, unknown> {
+  function requestOf (def: RpcDefinition, request: FastifyRequest, fixed?: Readonly<Record<string, string>>): Record<string, unknown> {
     return buildRpcRequest(def, {
       params: request.params as Record<string, string>,
-      query: request.query as Record<string, string | string[] | undefined>,
+      query: { ...(request.query as Record<string, string | string[] | undefined>), ...fixed },
       body: request.body,
       headers: request.headers
     })
@@ -167,16 +170,14 @@ export function createGateway (options: GatewayOptions): Gateway {
     if (unimplemented.has(def.name)) throw TransportErrors.notImplemented(`${def.name} is not implemented by this admin service`, { details: { rpc: def.name } })
   }
 
-  async function unary (def: RpcDefinition, request: FastifyRequest, reply: FastifyReply): Promise<unknown> {
+  async function unary (def: RpcDefinition, request: FastifyRequest, reply: FastifyReply, fixed?: Readonly<Record<string, string>>): Promise<unknown> {
     assertImplemented(def)
     const method = admin[def.name as keyof AdminService] as (request: unknown, ctx: CallContext) => Promise<unknown>
-    const response = await withCallDeadline(method.call(admin, requestOf(def, request), callContext(request)), callTimeoutMs, def.name)
+    const response = await withCallDeadline(method.call(admin, requestOf(def, request, fixed), callContext(request)), callTimeoutMs, def.name)
     if (def.http.download === true) {
-      const file = response as { contentType: string, filename: string, body: string }
-      return await reply
-        .type(file.contentType)
-        .header('content-disposition', `attachment; filename="${attachmentName(file.filename)}"`)
-        .send(file.body)
+      const file = response as { contentType: string, filename?: string, body: string }
+      if (file.filename !== undefined && file.filename !== '') reply.header('content-disposition', `attachment; filename="${attachmentName(file.filename)}"`)
+      return await reply.type(file.contentType).send(file.body)
     }
     return response
   }
@@ -210,6 +211,9 @@ export function createGateway (options: GatewayOptions): Gateway {
         routes.route({ method: def.http.method, url: def.http.path, sse: { kind: 'manual' }, handler: async (request, reply) => { await stream(def, request, reply) } })
       } else {
         routes.route({ method: def.http.method, url: def.http.path, handler: async (request, reply) => await unary(def, request, reply) })
+        for (const alias of def.http.aliases ?? []) {
+          routes.route({ method: def.http.method, url: alias.path, handler: async (request, reply) => await unary(def, request, reply, alias.fields) })
+        }
       }
     }
     const openApi = buildOpenApiDocument(options.version === undefined ? {} : { version: options.version })
