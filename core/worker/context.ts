@@ -2,11 +2,41 @@ import type { LeasedTask } from '../backend/types.ts'
 import type { TaskContext } from './handlers.ts'
 import type { Logger } from './logger.ts'
 
-/** The context a handler receives; its child logger is only built if the handler logs. */
+/**
+ * An AbortController made on first use: most tasks finish without anyone reading
+ * their signal, and a controller with its signal is among the costliest objects a
+ * task would otherwise allocate. An abort before first use is remembered.
+ */
+export class LazyAbort {
+  private controller: AbortController | null = null
+  private early: { reason: unknown } | null = null
+
+  get signal (): AbortSignal {
+    if (this.controller === null) {
+      this.controller = new AbortController()
+      if (this.early !== null) this.controller.abort(this.early.reason)
+    }
+    return this.controller.signal
+  }
+
+  get aborted (): boolean {
+    return this.controller === null ? this.early !== null : this.controller.signal.aborted
+  }
+
+  abort (reason: unknown): void {
+    if (this.aborted) return
+    if (this.controller === null) this.early = { reason }
+    else this.controller.abort(reason)
+  }
+}
+
+/** The context a handler receives; its child logger and its signal are only built when used. */
 export class RunContext implements TaskContext {
   private childLog: Logger | undefined
 
-  constructor (private readonly task: LeasedTask, readonly signal: AbortSignal, private readonly baseLog: Logger) {}
+  constructor (private readonly task: LeasedTask, private readonly abort: LazyAbort, private readonly baseLog: Logger) {}
+
+  get signal (): AbortSignal { return this.abort.signal }
 
   get taskId (): string { return this.task.id }
   get queue (): string { return this.task.queue }

@@ -8,7 +8,7 @@ import { Errors } from '../errors.ts'
 import { EventLog } from '../events/event-log.ts'
 import { backoffDelay } from './backoff.ts'
 import { Batcher } from './batcher.ts'
-import { describeError, RunContext } from './context.ts'
+import { describeError, LazyAbort, RunContext } from './context.ts'
 import { isPermanentError, WorkerErrors } from './errors.ts'
 import { createHandlerRegistry, HandlerRegistry, type HandlerMap } from './handlers.ts'
 import { consoleLogger, type Logger } from './logger.ts'
@@ -73,7 +73,7 @@ type Settlement =
 
 interface InFlight {
   task: LeasedTask
-  controller: AbortController
+  abort: LazyAbort
   /** performance.now() when the handler was started */
   startedAt: number
   waitMs: number
@@ -87,6 +87,13 @@ const SUCCEEDED: Settlement = { kind: 'succeeded' }
 const LEASE_LOST: Settlement = { kind: 'lease_lost' }
 const RELEASED: Settlement = { kind: 'released' }
 const RECOVERY_BATCH = 500
+// Two calls in flight hide one round trip behind the other; more would mostly
+// contend for the same rows.
+const MAX_LEASES_IN_FLIGHT = 2
+// Prefetching hides a lease round trip (a few ms); tasks longer than this gain
+// little from it, and a prefetched task would wait a whole run for its slot.
+const PREFETCH_MAX_RUN_MS = 25
+const RUN_MS_SMOOTHING = 0.1
 // While the cluster-wide limiter has no permits left, ask again this often: the
 // window length is the backend's business, and a short poll keeps starts prompt.
 const RATE_LIMIT_POLL_MS = 50
@@ -119,8 +126,19 @@ export class Worker extends EventEmitter<WorkerEventMap> {
   private readonly running = new Map<string, InFlight>()
   private readonly acks: Batcher<LeaseRef, AckOutcome>
   private readonly fails: Batcher<FailRequest, FailOutcome>
+  /** leased, not started yet: waiting for a free slot */
+  private readonly buffered: LeasedTask[] = []
+  /** tasks asked for by lease calls still in flight */
+  private requested = 0
+  private startingBuffered = false
+  /** what the lease loop waits for before leasing again: new work, or just time */
+  private leaseHold: { ms: number, untilWork: boolean } | null = null
+  private leaseFailures = 0
+  /** moving average of handler run time, which decides whether prefetching pays; no prefetch until tasks prove short */
+  private recentRunMs = PREFETCH_MAX_RUN_MS * 2
   private readonly workAvailable = new Wakeup()
-  private readonly slotFreed = new Wakeup()
+  /** a slot freed or a lease call returned */
+  private readonly capacity = new Wakeup()
   private readonly halt = new Wakeup()
   private readonly queueRefresher: Periodic
   private readonly leaseRenewer: Periodic
@@ -229,16 +247,17 @@ export class Worker extends EventEmitter<WorkerEventMap> {
     await this.starting
     this.state = 'stopping'
     this.workAvailable.wake()
-    this.slotFreed.wake()
+    this.capacity.wake()
     this.halt.wake()
     await this.leaseLoop
-    await Promise.all([this.queueRefresher.stop(), this.leaseRecoverer.stop(), this.unsubscribe()])
+    // leased but never started: hand them back at once, without consuming their attempt
+    await Promise.all([this.queueRefresher.stop(), this.leaseRecoverer.stop(), this.unsubscribe(), this.release(this.buffered.splice(0))])
 
     const deadline = Date.now() + this.options.shutdownGraceMs
     while (this.running.size > 0) {
       const left = deadline - Date.now()
       if (left <= 0) break
-      await this.slotFreed.wait(left)
+      await this.capacity.wait(left)
     }
     await this.leaseRenewer.stop()
     const leftovers = [...this.running.values()]
@@ -280,29 +299,60 @@ export class Worker extends EventEmitter<WorkerEventMap> {
     else if (this.options.queues === null) this.queueRefresher.trigger()
   }
 
+  /**
+   * Keeps up to MAX_LEASES_IN_FLIGHT lease calls out at once, each for at most
+   * batchSize tasks, until the lease window is full. Leasing runs ahead of the
+   * handlers: with short tasks a batch is already here when slots free up, so the
+   * round trip of a lease is hidden instead of paid between batches.
+   */
   private async runLeaseLoop (): Promise<void> {
-    let failures = 0
+    const calls = new Set<Promise<void>>()
     while (this.state === 'running') {
-      const free = this.options.concurrency - this.running.size
-      if (free < 1) {
-        await this.slotFreed.wait(this.options.pollMs)
+      const hold = this.leaseHold
+      if (hold !== null && calls.size === 0) {
+        this.leaseHold = null
+        if (hold.untilWork) await waitAny(hold.ms, this.workAvailable, this.halt)
+        else await this.halt.wait(hold.ms)
         continue
       }
-      let result: LeaseResult
-      try {
-        result = await this.leaseOnce(Math.min(free, this.options.batchSize))
-        failures = 0
-      } catch (err) {
-        failures++
-        const delay = Math.min(MAX_LOOP_ERROR_DELAY_MS, this.options.pollMs, 50 * 2 ** Math.min(failures, 10))
-        this.log.warn({ err, workerId: this.id, failures }, `worker lease failed; retrying in ${delay} ms`)
-        await this.halt.wait(delay)
+      const wanted = Math.min(this.options.batchSize, this.leaseWindow() - this.running.size - this.buffered.length - this.requested)
+      if (hold !== null || wanted < 1 || calls.size >= MAX_LEASES_IN_FLIGHT) {
+        await this.capacity.wait(this.options.pollMs)
         continue
       }
-      if (this.state !== 'running') break
-      if (result === 'drained') await waitAny(this.options.pollMs, this.workAvailable, this.halt)
-      else if (result === 'rate_limited') await this.halt.wait(Math.min(this.options.pollMs, RATE_LIMIT_POLL_MS))
+      this.requested += wanted
+      const call: Promise<void> = this.leaseOnce(wanted).then(
+        result => {
+          this.leaseFailures = 0
+          this.leaseHold = result === 'full' ? null : result === 'drained' ? { ms: this.options.pollMs, untilWork: true } : { ms: Math.min(this.options.pollMs, RATE_LIMIT_POLL_MS), untilWork: false }
+        },
+        (err: unknown) => {
+          const failures = ++this.leaseFailures
+          const delay = Math.min(MAX_LOOP_ERROR_DELAY_MS, this.options.pollMs, 50 * 2 ** Math.min(failures, 10))
+          this.log.warn({ err, workerId: this.id, failures }, `worker lease failed; retrying in ${delay} ms`)
+          this.leaseHold = { ms: delay, untilWork: false }
+        }
+      ).finally(() => {
+        this.requested -= wanted
+        calls.delete(call)
+        this.capacity.wake()
+      })
+      calls.add(call)
     }
+    await Promise.all(calls)
+  }
+
+  /**
+   * How many tasks this worker may hold leased: its slots, plus (for short tasks) a
+   * prefetch of up to one more batch that waits for a slot. Long tasks get no
+   * prefetch, so a busy worker never sits on tasks an idle peer could run.
+   */
+  private leaseWindow (): number {
+    const { concurrency, batchSize } = this.options
+    // Permits are taken when leasing: a prefetched task starting later could land in the next rate window.
+    const rateLimited = this.backend.capabilities.rateLimit && this.rateLimitSet !== false
+    if (rateLimited || this.recentRunMs > PREFETCH_MAX_RUN_MS) return concurrency
+    return concurrency + Math.min(batchSize, concurrency)
   }
 
   private async leaseOnce (wanted: number): Promise<LeaseResult> {
@@ -322,9 +372,26 @@ export class Worker extends EventEmitter<WorkerEventMap> {
       await this.release(tasks)
       return 'drained'
     }
-    for (const task of tasks) this.begin(task)
+    this.counters.leased += tasks.length
+    for (const task of tasks) this.buffered.push(task)
+    this.startBuffered()
     if (tasks.length < limit) return 'drained'
     return rateCapped ? 'rate_limited' : 'full'
+  }
+
+  /** starts buffered tasks while slots are free; re-entrant calls (a task settling as it starts) leave it to the outer one */
+  private startBuffered (): void {
+    if (this.startingBuffered) return
+    this.startingBuffered = true
+    try {
+      while (this.state === 'running' && this.running.size < this.options.concurrency) {
+        const task = this.buffered.shift()
+        if (task === undefined) break
+        this.begin(task)
+      }
+    } finally {
+      this.startingBuffered = false
+    }
   }
 
   private async release (tasks: LeasedTask[]): Promise<void> {
@@ -342,10 +409,9 @@ export class Worker extends EventEmitter<WorkerEventMap> {
   // --- running -------------------------------------------------------------------
 
   private begin (task: LeasedTask): void {
-    this.counters.leased++
     const entry: InFlight = {
       task,
-      controller: new AbortController(),
+      abort: new LazyAbort(),
       startedAt: performance.now(),
       waitMs: Math.max(0, Date.now() - task.runAt),
       timer: undefined,
@@ -362,7 +428,7 @@ export class Worker extends EventEmitter<WorkerEventMap> {
       return
     }
     entry.timer = setTimeout(() => this.onTimeout(entry), task.timeoutMs)
-    const ctx = new RunContext(task, entry.controller.signal, this.log)
+    const ctx = new RunContext(task, entry.abort, this.log)
     // Started on a microtask so a synchronous handler cannot block the rest of the batch from starting.
     Promise.resolve()
       .then(() => handler(task.payload, ctx))
@@ -387,16 +453,18 @@ export class Worker extends EventEmitter<WorkerEventMap> {
     entry.settled = true
     clearTimeout(entry.timer)
     this.running.delete(entry.task.id)
-    this.slotFreed.wake()
     const { task } = entry
     const durationMs = roundMs(performance.now() - entry.startedAt)
+    if (settlement.kind === 'succeeded' || settlement.kind === 'failed') this.recentRunMs += (durationMs - this.recentRunMs) * RUN_MS_SMOOTHING
+    if (this.buffered.length > 0) this.startBuffered()
+    this.capacity.wake()
     switch (settlement.kind) {
       case 'succeeded':
         this.acks.push(leaseRef(task), outcome => this.onCompleted(entry, durationMs, outcome))
         return
       case 'failed': {
         const { error } = settlement
-        if (!entry.controller.signal.aborted) entry.controller.abort(error)
+        entry.abort.abort(error)
         const retryable = task.attempts < task.maxAttempts && !isPermanentError(error)
         const described = describeError(error)
         const request: FailRequest = { ...leaseRef(task), error: described, retryDelayMs: retryable ? backoffDelay(task.attempts, this.options.retry) : null }
@@ -405,11 +473,11 @@ export class Worker extends EventEmitter<WorkerEventMap> {
       }
       case 'lease_lost':
         this.counters.leaseLost++
-        entry.controller.abort(Errors.leaseLost(`worker ${this.id} lost the lease of task ${task.id}`, { details: { taskId: task.id } }))
+        entry.abort.abort(Errors.leaseLost(`worker ${this.id} lost the lease of task ${task.id}`, { details: { taskId: task.id } }))
         this.log.warn({ workerId: this.id, taskId: task.id, handler: task.handler }, 'worker lost a lease; the task was aborted and its result will not be written')
         return
       case 'released':
-        entry.controller.abort(WorkerErrors.workerShutdown(`worker ${this.id} is stopping`, { details: { taskId: task.id } }))
+        entry.abort.abort(WorkerErrors.workerShutdown(`worker ${this.id} is stopping`, { details: { taskId: task.id } }))
     }
   }
 
@@ -477,16 +545,31 @@ export class Worker extends EventEmitter<WorkerEventMap> {
   }
 
   private async renewLeases (): Promise<void> {
-    const entries = [...this.running.values()]
-    for (let i = 0; i < entries.length; i += MAX_LIST_LIMIT) {
-      const chunk = entries.slice(i, i + MAX_LIST_LIMIT)
-      const expiries = await this.backend.extendLeases(chunk.map(entry => leaseRef(entry.task)), this.options.leaseMs)
+    // tasks waiting in the buffer for a slot hold leases too
+    const held = [...[...this.running.values()].map(entry => entry.task), ...this.buffered]
+    for (let i = 0; i < held.length; i += MAX_LIST_LIMIT) {
+      const chunk = held.slice(i, i + MAX_LIST_LIMIT)
+      const expiries = await this.backend.extendLeases(chunk.map(leaseRef), this.options.leaseMs)
       for (let j = 0; j < chunk.length; j++) {
+        const task = chunk[j]!
         const expiry = expiries[j]
-        if (expiry === null) this.settle(chunk[j]!, LEASE_LOST)
-        else if (expiry !== undefined) chunk[j]!.task.leaseExpiresAt = expiry
+        if (expiry === null) this.leaseLostWhileHeld(task)
+        else if (expiry !== undefined) task.leaseExpiresAt = expiry
       }
     }
+  }
+
+  private leaseLostWhileHeld (task: LeasedTask): void {
+    const entry = this.running.get(task.id)
+    if (entry !== undefined && entry.task === task) {
+      this.settle(entry, LEASE_LOST)
+      return
+    }
+    const waiting = this.buffered.indexOf(task)
+    if (waiting === -1) return
+    this.buffered.splice(waiting, 1)
+    this.counters.leaseLost++
+    this.log.warn({ workerId: this.id, taskId: task.id, handler: task.handler }, 'worker lost the lease of a task before starting it; it was not run')
   }
 
   private async recoverLeases (): Promise<boolean> {

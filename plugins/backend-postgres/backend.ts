@@ -7,6 +7,7 @@ import { resolveOptions, type PostgresBackendOptions, type ResolvedOptions } fro
 import { createPgClient } from './pg-client.ts'
 import { createPgliteClient } from './pglite-client.ts'
 import { queueMethods } from './queues.ts'
+import { recordMethods } from './records.ts'
 import type { SqlClient } from './sql-client.ts'
 import { taskAdminMethods } from './task-admin.ts'
 import { workMethods } from './work.ts'
@@ -30,7 +31,8 @@ function capabilitiesFor (notify: boolean): BackendCapabilities {
     workerRegistry: true,
     eventLog: true,
     audit: true,
-    workNotifications: notify
+    workNotifications: notify,
+    records: true
   }
 }
 
@@ -97,6 +99,7 @@ function assemble (options: ResolvedOptions, name: string, open: () => Promise<S
     ...queueMethods(ctx),
     ...coordinationMethods(ctx),
     ...eventMethods(ctx),
+    ...recordMethods(ctx),
 
     async subscribeWork (listener) {
       return await subscribe(ctx.workChannel, payload => listener(payload))

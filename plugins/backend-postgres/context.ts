@@ -12,11 +12,13 @@ export interface BackendContext {
   schema: string
   maxEvents: number
   notify: boolean
+  /** lease, ack, extend and release skip waiting for the WAL flush */
+  asyncCommit: boolean
   workChannel: string
   eventsChannel: string
 }
 
-export function createContext (schema: string, options: { maxEvents: number, notify: boolean }, getClient: () => SqlClient | null): BackendContext {
+export function createContext (schema: string, options: { maxEvents: number, notify: boolean, asyncCommit: boolean }, getClient: () => SqlClient | null): BackendContext {
   return {
     db () {
       const client = getClient()
@@ -27,6 +29,7 @@ export function createContext (schema: string, options: { maxEvents: number, not
     schema,
     maxEvents: options.maxEvents,
     notify: options.notify,
+    asyncCommit: options.asyncCommit,
     workChannel: `sy_work_${schema}`,
     eventsChannel: `sy_events_${schema}`
   }

@@ -8,7 +8,7 @@ type EventMethods = Pick<Backend, 'appendEvents' | 'readEvents' | 'appendAudit' 
 
 const MAX_APPEND = 10_000
 
-interface EventRow { id: string, time: number, type: string, data: unknown }
+interface PageRow { first_id: string, time: number, events: Array<[string, unknown]> }
 interface AuditRow {
   id: string
   time: number
@@ -21,7 +21,20 @@ interface AuditRow {
   error: string | null
 }
 
-const toEvent = (r: EventRow): StoredEvent => ({ id: r.id, type: r.type, time: r.time, data: r.data })
+/** the id of the k-th event of a page; plain numbers while they are exact */
+function idAt (firstId: string, k: number): string {
+  const first = Number(firstId)
+  return Number.isSafeInteger(first + k) ? String(first + k) : (BigInt(firstId) + BigInt(k)).toString()
+}
+
+function unpack (page: PageRow, afterId: bigint, limit: number, into: StoredEvent[]): void {
+  const first = BigInt(page.first_id)
+  const skip = afterId >= first ? Number(afterId - first) + 1 : 0
+  for (let k = skip; k < page.events.length && into.length < limit; k++) {
+    const [type, data] = page.events[k] as [string, unknown]
+    into.push({ id: idAt(page.first_id, k), type, time: page.time, data })
+  }
+}
 
 function toAudit (r: AuditRow): AuditEvent {
   const event: AuditEvent = {
@@ -40,22 +53,30 @@ function optionalMs (field: string, value: unknown): number | null {
 export function eventMethods (ctx: BackendContext): EventMethods {
   const { s } = ctx
 
-  // The counter row's lock is held until commit, so appends commit in id order and
-  // a reader that has seen id N can never later find a smaller id appearing.
+  // One append is one page. The counter row's lock is held until commit, so appends
+  // commit in id order and a reader that has seen id N can never later find a
+  // smaller id appearing. Pages wholly older than the newest maxEvents are deleted.
   const appendSql = `
     WITH seq AS (
-      UPDATE ${s}.event_counter SET last_id = last_id + $3 WHERE id = 1 RETURNING last_id
+      UPDATE ${s}.event_counter SET last_id = last_id + $2 WHERE id = 1 RETURNING last_id
     ), inserted AS (
-      INSERT INTO ${s}.events (id, type, data)
-      SELECT seq.last_id - $3 + e.ord, e.type, e.data::jsonb
-      FROM seq, unnest($1::text[], $2::text[]) WITH ORDINALITY AS e(type, data, ord)
-      RETURNING id, time, type, data
+      INSERT INTO ${s}.event_pages (last_id, first_id, events)
+      SELECT last_id, last_id - $2 + 1, $1::json FROM seq
+      RETURNING first_id, time
     ), trimmed AS (
-      DELETE FROM ${s}.events WHERE id <= (SELECT last_id FROM seq) - $4
+      DELETE FROM ${s}.event_pages WHERE last_id <= (SELECT last_id FROM seq) - $3
     )
-    SELECT i.id::text AS id, ${s}.ms(i.time) AS time, i.type, i.data
-    FROM inserted i CROSS JOIN (SELECT CASE WHEN $5::text IS NULL THEN NULL ELSE pg_notify($5::text, '') END) AS woken
-    ORDER BY i.id`
+    SELECT i.first_id::text AS first_id, ${s}.ms(i.time) AS time
+    FROM inserted i CROSS JOIN (SELECT CASE WHEN $4::text IS NULL THEN NULL ELSE pg_notify($4::text, '') END) AS woken`
+
+  // Every page holds at least one event past the cursor, so `limit` pages are enough.
+  // Events of a straddling page older than the newest maxEvents count as trimmed.
+  const readSql = `
+    SELECT p.first_id::text AS first_id, ${s}.ms(p.time) AS time, p.events,
+      greatest($1::bigint, c.last_id - $3)::text AS floor
+    FROM ${s}.event_counter c JOIN ${s}.event_pages p ON p.last_id > greatest($1::bigint, c.last_id - $3)
+    WHERE c.id = 1
+    ORDER BY p.last_id LIMIT $2`
 
   const auditColumns = `id::text AS id, ${s}.ms(time) AS time, action, target, actor, request_id, params, outcome, error`
 
@@ -64,22 +85,27 @@ export function eventMethods (ctx: BackendContext): EventMethods {
       if (!Array.isArray(events)) throw Errors.validation('events: must be an array', { details: { field: 'events' } })
       if (events.length === 0) return []
       if (events.length > MAX_APPEND) throw Errors.validation(`events: at most ${MAX_APPEND} per call`, { details: { field: 'events' } })
-      const types = events.map((e, i) => {
+      const page = events.map((e, i) => {
         if (typeof e?.type !== 'string' || e.type === '') throw Errors.validation(`events[${i}].type: must be a non-empty string`, { details: { field: `events[${i}].type` } })
-        return e.type
+        return [e.type, e.data === undefined ? null : e.data]
       })
-      const data = events.map(e => JSON.stringify(e.data === undefined ? null : e.data))
-      const rows = await ctx.db().query<EventRow>(appendSql, [types, data, events.length, ctx.maxEvents, ctx.notify ? ctx.eventsChannel : null])
-      return rows.map(toEvent)
+      const text = JSON.stringify(page)
+      const [row] = await ctx.db().query<{ first_id: string, time: number }>(appendSql, [text, events.length, ctx.maxEvents, ctx.notify ? ctx.eventsChannel : null])
+      if (row === undefined) throw Errors.backendUnavailable('postgres: the event append returned no page')
+      // the events as stored: the JSON round trip drops what JSON cannot hold, as a read would
+      const stored: StoredEvent[] = []
+      unpack({ first_id: row.first_id, time: row.time, events: JSON.parse(text) as Array<[string, unknown]> }, 0n, events.length, stored)
+      return stored
     },
 
     async readEvents (req) {
       const limit = clampLimit('limit', req?.limit, MAX_LIST_LIMIT)
       if (limit === 0) return []
       const after = req.afterId === null || req.afterId === undefined ? '0' : requireId('afterId', req.afterId)
-      const rows = await ctx.db().query<EventRow>(
-        `SELECT id::text AS id, ${s}.ms(time) AS time, type, data FROM ${s}.events e WHERE e.id > $1::bigint ORDER BY e.id LIMIT $2`, [after, limit])
-      return rows.map(toEvent)
+      const rows = await ctx.db().query<PageRow & { floor: string }>(readSql, [after, limit, ctx.maxEvents])
+      const events: StoredEvent[] = []
+      for (const page of rows) unpack(page, BigInt(page.floor), limit, events)
+      return events
     },
 
     async appendAudit (event) {

@@ -11,7 +11,8 @@ export const PostgresBackendOptionsSchema = Type.Object({
   poolSize: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, description: 'pg connections (default 10)' })),
   statementTimeoutMs: Type.Optional(Type.Integer({ minimum: 100, maximum: 600_000, description: 'bound on every query (default 10000)' })),
   maxEvents: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000_000, description: 'events retained for replay (default 10000)' })),
-  notify: Type.Optional(Type.Boolean({ description: 'LISTEN/NOTIFY wake-ups for idle workers and event subscribers (default true)' }))
+  notify: Type.Optional(Type.Boolean({ description: 'LISTEN/NOTIFY wake-ups for idle workers and event subscribers (default true)' })),
+  asyncCommit: Type.Optional(Type.Boolean({ description: 'lease, ack, extend and release commit without waiting for the WAL flush; a server crash can make such a task run again (default true)' }))
 }, { additionalProperties: false })
 
 export type PostgresBackendOptions = Static<typeof PostgresBackendOptionsSchema>
@@ -24,6 +25,7 @@ export interface ResolvedOptions {
   statementTimeoutMs: number
   maxEvents: number
   notify: boolean
+  asyncCommit: boolean
 }
 
 export const DEFAULT_SCHEMA = 'switchyard'
@@ -48,6 +50,7 @@ export function resolveOptions (options: PostgresBackendOptions): ResolvedOption
     poolSize: options.poolSize ?? 10,
     statementTimeoutMs: options.statementTimeoutMs ?? 10_000,
     maxEvents: options.maxEvents ?? 10_000,
-    notify: options.notify ?? true
+    notify: options.notify ?? true,
+    asyncCommit: options.asyncCommit ?? true
   }
 }

@@ -36,6 +36,17 @@ function leaseMsOf (field: string, value: unknown): number {
   return value
 }
 
+// Lease, ack, extend and release commit without waiting for their WAL flush. A
+// Postgres crash can lose the last few hundred ms of them, which only means a task
+// runs again (a lost ack) or its lease reverts (a lost lease, so that attempt is
+// not counted): at-least-once allows both. WAL is written in order, so any later
+// durable commit (an enqueue, a failure, an admin action) makes them durable too.
+// set_config(..., true) lasts for this statement's own implicit transaction; it is
+// joined in as a one-row relation so the planner cannot drop it. Option asyncCommit.
+function commitMode (asyncCommit: boolean): string {
+  return asyncCommit ? `(SELECT set_config('synchronous_commit', 'off', true)) AS async_commit` : '(SELECT 1) AS async_commit'
+}
+
 function errorEntry (s: string, attempt: string, message: string, stack: string): string {
   // newest first, keep 10; stack is dropped when null
   return `jsonb_path_query_array(
@@ -46,6 +57,7 @@ function errorEntry (s: string, attempt: string, message: string, stack: string)
 
 export function workMethods (ctx: BackendContext): WorkMethods {
   const { s } = ctx
+  const commitClause = commitMode(ctx.asyncCommit)
 
   const enqueueSql = `
     WITH input AS MATERIALIZED (
@@ -82,6 +94,7 @@ export function workMethods (ctx: BackendContext): WorkMethods {
         LIMIT $2
         FOR UPDATE SKIP LOCKED
       ) AS c
+      CROSS JOIN ${commitClause}
       WHERE NOT (SELECT global_paused FROM ${s}.settings WHERE id = 1)
       LIMIT $2
     ), leased AS (
@@ -99,7 +112,7 @@ export function workMethods (ctx: BackendContext): WorkMethods {
 
   const completeSql = `
     UPDATE ${s}.tasks t SET state = 'succeeded', finished_at = now(), updated_at = now(), lease_token = NULL, lease_expires_at = NULL
-    FROM unnest($1::bigint[], $2::bigint[]) AS u(id, token)
+    FROM unnest($1::bigint[], $2::bigint[]) AS u(id, token), ${commitClause}
     WHERE t.id = u.id AND t.lease_token = u.token AND t.state = 'processing'
     RETURNING t.id::text AS id`
 
@@ -118,14 +131,14 @@ export function workMethods (ctx: BackendContext): WorkMethods {
   // lease_expires_at is in no index, so this stays a HOT update
   const extendSql = `
     UPDATE ${s}.tasks t SET lease_expires_at = now() + $3 * interval '1 millisecond'
-    FROM unnest($1::bigint[], $2::bigint[]) AS u(id, token)
+    FROM unnest($1::bigint[], $2::bigint[]) AS u(id, token), ${commitClause}
     WHERE t.id = u.id AND t.lease_token = u.token AND t.state = 'processing'
     RETURNING t.id::text AS id, ${s}.ms(t.lease_expires_at) AS lease_expires_at`
 
   const releaseSql = `
     UPDATE ${s}.tasks t SET state = 'ready', attempts = greatest(t.attempts - 1, 0), lease_token = NULL, lease_expires_at = NULL,
       worker_id = NULL, updated_at = now()
-    FROM unnest($1::bigint[], $2::bigint[]) AS u(id, token)
+    FROM unnest($1::bigint[], $2::bigint[]) AS u(id, token), ${commitClause}
     WHERE t.id = u.id AND t.lease_token = u.token AND t.state = 'processing'
     RETURNING t.id::text AS id`
 

@@ -1,0 +1,80 @@
+// Leasing ahead of the handlers: short tasks keep a second lease call in flight,
+// tasks waiting for a slot are renewed with the running ones and handed back on stop.
+import t from 'tap'
+import type { Backend } from '../backend/types.ts'
+import { createWorker } from './worker.ts'
+import { enqueueMany, gate, openTestBackend, quietLog, waitFor, type TestBackend } from '../../test/worker/support.ts'
+
+let tb: TestBackend
+t.before(async () => { tb = await openTestBackend('postgres') })
+t.teardown(async () => { await tb.destroy() })
+
+/** the real backend, reporting how many lease calls were in flight at most */
+function leaseConcurrency (backend: Backend): { backend: Backend, max: () => number } {
+  let current = 0
+  let max = 0
+  const proxy = new Proxy(backend, {
+    get (target, prop, receiver) {
+      const value = Reflect.get(target, prop, receiver)
+      if (prop !== 'leaseTasks' || typeof value !== 'function') return typeof value === 'function' ? value.bind(target) : value
+      return async (...args: unknown[]) => {
+        max = Math.max(max, ++current)
+        try { return await value.apply(target, args) } finally { current-- }
+      }
+    }
+  })
+  return { backend: proxy, max: () => max }
+}
+
+t.test('short tasks: a second lease call runs while handlers run; every task runs once', async t => {
+  const queue = `prefetch-${Date.now()}`
+  const total = 400
+  await enqueueMany(tb.backend, total, i => ({ queue, handler: 'quick', payload: { i } }))
+  const seen = new Map<number, number>()
+  const probe = leaseConcurrency(tb.backend)
+  const worker = createWorker({
+    backend: probe.backend,
+    handlers: { quick: (p: { i: number }) => { seen.set(p.i, (seen.get(p.i) ?? 0) + 1) } },
+    options: { queues: [queue], concurrency: 5, batchSize: 5, pollMs: 50 },
+    log: quietLog
+  })
+  t.teardown(() => worker.stop())
+  await worker.start()
+  await waitFor(() => worker.counters.processed === total, `${total} tasks acknowledged`, 30_000)
+  await worker.stop()
+  t.equal(seen.size, total, 'every task ran')
+  t.ok([...seen.values()].every(n => n === 1), 'none ran twice')
+  t.equal(worker.counters.leased, total, 'leased exactly once each')
+  t.equal(probe.max(), 2, 'two lease calls overlapped, never more')
+})
+
+t.test('tasks waiting for a slot are handed back on stop without consuming their attempt', async t => {
+  const queue = `prefetch-stop-${Date.now()}`
+  const hold = gate()
+  let blocked = 0
+  // enough short tasks first that the worker starts prefetching
+  await enqueueMany(tb.backend, 60, () => ({ queue, handler: 'quick' }))
+  const worker = createWorker({
+    backend: tb.backend,
+    handlers: {
+      quick: () => {},
+      slow: async () => { blocked++; await hold.promise }
+    },
+    options: { queues: [queue], concurrency: 1, batchSize: 3, pollMs: 20, shutdownGraceMs: 0, leaseMs: 1_000, leaseRenewMs: 100 },
+    log: quietLog
+  })
+  t.teardown(async () => { hold.open(); await worker.stop() })
+  await worker.start()
+  await waitFor(() => worker.counters.processed === 60, 'the short tasks')
+  const slow = await enqueueMany(tb.backend, 3, () => ({ queue, handler: 'slow', maxAttempts: 1 }))
+  await waitFor(() => blocked === 1 && worker.counters.leased === 61 + 1, 'one slow task running, one leased behind it')
+  // renewals cover the waiting task too: after several lease lengths it is still ours
+  await new Promise(resolve => setTimeout(resolve, 1_500))
+  t.equal(worker.counters.leaseLost, 0, 'no lease lost while waiting')
+  await worker.stop()
+  t.equal(worker.counters.released, 2, 'the running and the waiting task were released')
+  for (const id of slow) {
+    const stored = await tb.backend.getTask(id)
+    t.match(stored, { state: 'ready', attempts: 0 }, `task ${id} is ready with its attempt intact`)
+  }
+})

@@ -1,0 +1,107 @@
+// The hot-path choices of this backend: asynchronous commit of lease/ack/extend/release
+// stays inside those statements, event pages read back exactly (cursor inside a page,
+// trimming across pages), and the event-pages migration keeps an existing log.
+import t, { type Test } from 'tap'
+import type { Backend } from 'switchyard'
+import type { SqlClient } from './index.ts'
+import { createPgClient, createPgliteClient, createPostgresBackend, createPostgresBackendFromClient } from './index.ts'
+import { loadMigrations, renderMigration } from './migrate.ts'
+import { dropSchema, task, TEST_POSTGRES_URL, testSchema, withRawClient } from './test-support.ts'
+
+async function settingAfterWork (t: Test, client: SqlClient, backend: Backend, queue: string): Promise<string> {
+  await backend.enqueue([task(queue), task(queue), task(queue)])
+  const [a, b, c] = await backend.leaseTasks({ workerId: 'w', queues: [queue], limit: 3, leaseMs: 60_000 })
+  if (a === undefined || b === undefined || c === undefined) throw new Error('expected three leased tasks')
+  await backend.extendLeases([a], 60_000)
+  t.same(await backend.completeTasks([a]), ['ok'])
+  t.same(await backend.releaseTasks([b]), ['ok'])
+  t.same(await backend.failTasks([{ ...c, error: { message: 'x' }, retryDelayMs: null }]), ['dead'])
+  const [row] = await client.query<{ synchronous_commit: string }>('SHOW synchronous_commit')
+  return row?.synchronous_commit ?? ''
+}
+
+t.test('postgres: the asynchronous commit of work statements does not leak into the session', async t => {
+  const schema = testSchema()
+  // one connection, so the SHOW runs on the connection the work statements used
+  const client = createPgClient({ connectionString: TEST_POSTGRES_URL, poolSize: 1, statementTimeoutMs: 10_000, settings: {} })
+  const backend = createPostgresBackendFromClient(client, { schema })
+  t.teardown(async () => {
+    await backend.close()
+    await client.close()
+    await dropSchema(schema)
+  })
+  await backend.init()
+  t.equal(await settingAfterWork(t, client, backend, 'q'), 'on', 'the session keeps synchronous_commit on')
+  const [stats] = await backend.queueStats(['q'])
+  t.match(stats, { ready: 1, processing: 0, succeeded: 1, dead: 1 }, 'every transition applied, counters exact')
+})
+
+t.test('pglite: the asynchronous commit of work statements does not leak into the session', async t => {
+  const client = await createPgliteClient({ dataDir: undefined, statementTimeoutMs: 10_000, settings: {} })
+  const backend = createPostgresBackendFromClient(client, { schema: 'hot' })
+  t.teardown(async () => {
+    await backend.close()
+    await client.close()
+  })
+  await backend.init()
+  t.equal(await settingAfterWork(t, client, backend, 'q'), 'on')
+})
+
+t.test('asyncCommit: false leaves the work statements on the server setting', async t => {
+  const schema = testSchema()
+  const client = createPgClient({ connectionString: TEST_POSTGRES_URL, poolSize: 1, statementTimeoutMs: 10_000, settings: {} })
+  const backend = createPostgresBackendFromClient(client, { schema, asyncCommit: false })
+  t.teardown(async () => {
+    await backend.close()
+    await client.close()
+    await dropSchema(schema)
+  })
+  await backend.init()
+  t.equal(await settingAfterWork(t, client, backend, 'q'), 'on')
+  t.throws(() => createPostgresBackend({ connectionString: TEST_POSTGRES_URL, asyncCommit: 'no' as unknown as boolean }), { code: 'VALIDATION_FAILED', message: /options\.asyncCommit/ })
+})
+
+t.test('event pages: a cursor inside a page, limits across pages, trimming mid-page', async t => {
+  const schema = testSchema()
+  const backend = createPostgresBackend({ connectionString: TEST_POSTGRES_URL, schema, poolSize: 1, maxEvents: 7 })
+  t.teardown(async () => {
+    await backend.close()
+    await dropSchema(schema)
+  })
+  await backend.init()
+  const first = await backend.appendEvents([{ type: 'a', data: 1 }, { type: 'b', data: { x: [1, 2] } }, { type: 'c', data: null }])
+  const second = await backend.appendEvents([{ type: 'd', data: 'text' }, { type: 'e', data: undefined }])
+  t.same([...first, ...second].map(e => e.id), ['1', '2', '3', '4', '5'], 'ids follow the appends, gapless')
+  t.same(second.map(e => e.data), ['text', null], 'undefined data is stored as null')
+  t.same(await backend.readEvents({ afterId: '1', limit: 3 }), [...first.slice(1), second[0]], 'from inside a page, across pages, limit kept')
+  t.same(await backend.readEvents({ afterId: '5', limit: 10 }), [], 'nothing after the newest')
+  // 5 + 4 = 9 events, keep 7: ids 1-2 are trimmed although their page still holds id 3
+  const third = await backend.appendEvents(['f', 'g', 'h', 'i'].map(type => ({ type, data: type })))
+  const kept = await backend.readEvents({ afterId: null, limit: 100 })
+  t.same(kept.map(e => e.id), ['3', '4', '5', '6', '7', '8', '9'], 'exactly the newest maxEvents')
+  t.same(kept.slice(-4), third, 'reads answer what the append answered')
+  const pages = await withRawClient(async c => (await c.query(`SELECT first_id::int AS first, last_id::int AS last FROM "${schema}".event_pages ORDER BY last_id`)).rows)
+  t.same(pages, [{ first: 1, last: 3 }, { first: 4, last: 5 }, { first: 6, last: 9 }], 'one page per append; a page goes once all its events are trimmed')
+})
+
+t.test('migration 003 moves an existing per-row event log into pages, ids kept', async t => {
+  const schema = testSchema()
+  t.teardown(async () => { await dropSchema(schema) })
+  const before = loadMigrations().filter(m => m.version < 3)
+  await withRawClient(async c => {
+    await c.query(`CREATE SCHEMA "${schema}"; CREATE TABLE "${schema}".migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`)
+    for (const m of before) {
+      await c.query(renderMigration(m.sql, schema))
+      await c.query(`INSERT INTO "${schema}".migrations (version, name) VALUES ($1, $2)`, [m.version, m.name])
+    }
+    await c.query(`INSERT INTO "${schema}".events (id, type, data) VALUES (11, 'old.a', '{"n": 1}'), (12, 'old.b', '"s"')`)
+    await c.query(`UPDATE "${schema}".event_counter SET last_id = 12`)
+  })
+  const backend = createPostgresBackend({ connectionString: TEST_POSTGRES_URL, schema, poolSize: 1 })
+  t.teardown(async () => { await backend.close() })
+  await backend.init()
+  const [next] = await backend.appendEvents([{ type: 'new', data: true }])
+  const read = await backend.readEvents({ afterId: null, limit: 10 })
+  t.same(read.map(e => [e.id, e.type, e.data]), [['11', 'old.a', { n: 1 }], ['12', 'old.b', 's'], ['13', 'new', true]])
+  t.equal(next?.id, '13', 'new appends continue after the migrated ids')
+})
