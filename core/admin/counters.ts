@@ -13,8 +13,11 @@ export class ActionCounters {
   private replays = 0
   private replayedTasks = 0
   private readonly byAction = new Map<string, number>()
+  /** successful mutations answered by this service: lets cached reads notice local changes */
+  changes = 0
 
   recordSuccess (rpc: RpcName, action: string, request: unknown, auditResult: Record<string, unknown> | undefined): void {
+    this.changes++
     this.byAction.set(action, (this.byAction.get(action) ?? 0) + 1)
     if (rpc === 'PauseQueue') {
       if ((request as RequestOf<'PauseQueue'>).paused) this.pauses++

@@ -35,7 +35,12 @@ function sampleRequests (queue: string, deadId: string): Record<string, unknown>
     ResumeDequeue: {},
     EnqueueTask: { handler: 'h', queue },
     CancelTask: { id: deadId },
-    RetryTask: { id: deadId }
+    RetryTask: { id: deadId },
+    CreateSchedule: { name: 'nightly', spec: '0 2 * * *' },
+    DeleteSchedule: { name: 'nightly' },
+    PauseSchedule: { name: 'nightly', paused: true },
+    PauseSchedules: { paused: true },
+    RunSchedule: { name: 'nightly' }
   }
 }
 

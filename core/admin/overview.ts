@@ -29,9 +29,24 @@ export async function getHealth (ctx: AdminContext): Promise<ResponseOf<'GetHeal
 // (O(workers)), coordination state, and new event-log pages for latency. Sections the
 // backend cannot provide are left out rather than faked.
 const overviewFlight = flightsFor<AdminContext, ResponseOf<'GetOverview'>>()
+/**
+ * A dashboard polled by many clients would otherwise recompute the overview for each
+ * request. A computed overview is reused for this long (its generatedAt says when it
+ * was made) unless this service answered a mutation since, so an operator's own
+ * change shows at once; changes by workers and other nodes show within this bound.
+ */
+export const OVERVIEW_REUSE_MS = 100
+const lastOverview = new WeakMap<AdminContext, { value: ResponseOf<'GetOverview'>, at: number, changes: number }>()
 
 export async function getOverview (ctx: AdminContext, latency: LatencyTracker): Promise<ResponseOf<'GetOverview'>> {
-  return await overviewFlight(ctx).run(async () => await computeOverview(ctx, latency))
+  const last = lastOverview.get(ctx)
+  if (last !== undefined && last.changes === ctx.counters.changes && Date.now() - last.at < OVERVIEW_REUSE_MS) return last.value
+  return await overviewFlight(ctx).run(async () => {
+    const changes = ctx.counters.changes
+    const value = await computeOverview(ctx, latency)
+    lastOverview.set(ctx, { value, at: Date.now(), changes })
+    return value
+  })
 }
 
 async function computeOverview (ctx: AdminContext, latency: LatencyTracker): Promise<ResponseOf<'GetOverview'>> {
