@@ -389,6 +389,15 @@ export interface Backend {
   /** attempts++ and state processing for each task returned; [] when globally paused */
   leaseTasks (req: LeaseRequest): Promise<LeasedTask[]>
   completeTasks (items: LeaseRef[]): Promise<AckOutcome[]>
+  /**
+   * Optional: completeTasks(acks) followed by leaseTasks(lease), in one round trip.
+   * Same semantics and validation as those two calls, each item atomic on its own:
+   * an ack that lost its lease is 'lease_lost' and the rest still succeed. The acks
+   * are applied even when nothing can be leased (globally paused, queues empty).
+   * Workers use it to write acks and fetch the next batch together; backends
+   * without it are driven through the two calls.
+   */
+  completeAndLease? (acks: LeaseRef[], lease: LeaseRequest): Promise<{ acks: AckOutcome[], leased: LeasedTask[] }>
   failTasks (items: FailRequest[]): Promise<FailOutcome[]>
   /** new lease expiry per item, or null where the lease was lost */
   extendLeases (items: LeaseRef[], leaseMs: number): Promise<Array<number | null>>

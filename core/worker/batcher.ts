@@ -31,6 +31,8 @@ export class Batcher<I, O> {
   private inFlight: Promise<void> | null = null
   private failures = 0
   private idleWaiters: Array<() => void> = []
+  /** flushVia calls still out */
+  private readonly sideCalls = new Set<Promise<void>>()
 
   constructor (private readonly options: BatcherOptions<I, O>) {}
 
@@ -47,12 +49,32 @@ export class Batcher<I, O> {
   }
 
   /**
+   * Sends up to maxBatch pending items now through `send` instead of the usual
+   * call, even while that one is out (the backend rejects stale leases, so two
+   * writes never conflict). False when there is nothing to send or a failure is
+   * being backed off from.
+   */
+  flushVia (send: (items: I[]) => Promise<O[]>): boolean {
+    if (this.pending.length === 0 || this.failures > 0) return false
+    const batch = this.pending.slice(0, this.options.maxBatch)
+    this.pending = this.pending.slice(batch.length)
+    if (this.pending.length === 0 && this.timer !== null) { clearTimeout(this.timer); this.timer = null }
+    const call: Promise<void> = this.write(batch, send).finally(() => {
+      this.sideCalls.delete(call)
+      if (this.failures > 0 && this.inFlight === null) this.arm(this.retryDelay())
+      this.notifyIdle()
+    })
+    this.sideCalls.add(call)
+    return true
+  }
+
+  /**
    * Sends everything pending, retrying failures until done or until deadlineMs
    * passes; returns how many items were given up on.
    */
   async drain (deadlineMs: number): Promise<number> {
     const deadline = Date.now() + deadlineMs
-    while (this.pending.length > 0 || this.inFlight !== null) {
+    while (this.pending.length > 0 || this.inFlight !== null || this.sideCalls.size > 0) {
       const left = deadline - Date.now()
       if (left <= 0) break
       if (this.inFlight === null && this.failures === 0) this.sendNow()
@@ -85,7 +107,7 @@ export class Batcher<I, O> {
     this.inFlight = this.write(batch).finally(() => {
       this.inFlight = null
       if (this.failures > 0) {
-        this.arm(Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** Math.min(this.failures - 1, 10)))
+        this.arm(this.retryDelay())
         this.notifyIdle()
       } else if (this.pending.length > 0) {
         this.sendNow()
@@ -95,10 +117,14 @@ export class Batcher<I, O> {
     })
   }
 
-  private async write (batch: Array<Entry<I, O>>): Promise<void> {
+  private retryDelay (): number {
+    return Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** Math.min(this.failures - 1, 10))
+  }
+
+  private async write (batch: Array<Entry<I, O>>, send = this.options.send): Promise<void> {
     let outcomes: O[]
     try {
-      outcomes = await this.options.send(batch.map(entry => entry.item))
+      outcomes = await send(batch.map(entry => entry.item))
       this.failures = 0
     } catch (err) {
       this.failures++

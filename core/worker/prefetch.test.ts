@@ -9,21 +9,25 @@ let tb: TestBackend
 t.before(async () => { tb = await openTestBackend('postgres') })
 t.teardown(async () => { await tb.destroy() })
 
-/** the real backend, reporting how many lease calls were in flight at most */
-function leaseConcurrency (backend: Backend): { backend: Backend, max: () => number } {
+const LEASE_CALLS = new Set(['leaseTasks', 'completeAndLease'])
+
+/** the real backend, reporting how many lease calls (alone or with acks) were in flight at most */
+function leaseConcurrency (backend: Backend): { backend: Backend, max: () => number, combined: () => number } {
   let current = 0
   let max = 0
+  let combined = 0
   const proxy = new Proxy(backend, {
     get (target, prop, receiver) {
       const value = Reflect.get(target, prop, receiver)
-      if (prop !== 'leaseTasks' || typeof value !== 'function') return typeof value === 'function' ? value.bind(target) : value
+      if (typeof prop !== 'string' || !LEASE_CALLS.has(prop) || typeof value !== 'function') return typeof value === 'function' ? value.bind(target) : value
       return async (...args: unknown[]) => {
         max = Math.max(max, ++current)
+        if (prop === 'completeAndLease') combined++
         try { return await value.apply(target, args) } finally { current-- }
       }
     }
   })
-  return { backend: proxy, max: () => max }
+  return { backend: proxy, max: () => max, combined: () => combined }
 }
 
 t.test('short tasks: a second lease call runs while handlers run; every task runs once', async t => {
@@ -46,6 +50,37 @@ t.test('short tasks: a second lease call runs while handlers run; every task run
   t.ok([...seen.values()].every(n => n === 1), 'none ran twice')
   t.equal(worker.counters.leased, total, 'leased exactly once each')
   t.equal(probe.max(), 2, 'two lease calls overlapped, never more')
+  t.ok(probe.combined() > 0, `acks rode along with leases (${probe.combined()} combined calls)`)
+})
+
+t.test('a backend without completeAndLease: acks and leases go as separate calls', async t => {
+  const queue = `prefetch-plain-${Date.now()}`
+  const total = 200
+  await enqueueMany(tb.backend, total, i => ({ queue, handler: 'quick', payload: { i } }))
+  const real = tb.backend
+  const plain = new Proxy(real, {
+    get (target, prop, receiver) {
+      if (prop === 'completeAndLease') return undefined
+      const value = Reflect.get(target, prop, receiver)
+      return typeof value === 'function' ? value.bind(target) : value
+    }
+  })
+  const probe = leaseConcurrency(plain)
+  const seen = new Set<number>()
+  const worker = createWorker({
+    backend: probe.backend,
+    handlers: { quick: (p: { i: number }) => { seen.add(p.i) } },
+    options: { queues: [queue], concurrency: 5, batchSize: 5, pollMs: 50 },
+    log: quietLog
+  })
+  t.teardown(() => worker.stop())
+  await worker.start()
+  await waitFor(() => worker.counters.processed === total, `${total} tasks acknowledged`, 30_000)
+  await worker.stop()
+  t.equal(seen.size, total, 'every task ran')
+  t.equal(probe.combined(), 0, 'no combined call')
+  const [stats] = await real.queueStats([queue])
+  t.match(stats, { ready: 0, processing: 0, succeeded: total })
 })
 
 t.test('tasks waiting for a slot are handed back on stop without consuming their attempt', async t => {

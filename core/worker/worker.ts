@@ -3,7 +3,7 @@ import { hostname } from 'node:os'
 import { performance } from 'node:perf_hooks'
 import { withTimeouts } from '../backend/guard.ts'
 import { MAX_LIST_LIMIT } from '../backend/types.ts'
-import type { AckOutcome, Backend, FailOutcome, FailRequest, LeasedTask, LeaseRef, Unsubscribe, WorkerInfo } from '../backend/types.ts'
+import type { AckOutcome, Backend, FailOutcome, FailRequest, LeasedTask, LeaseRef, LeaseRequest, Unsubscribe, WorkerInfo } from '../backend/types.ts'
 import { Errors } from '../errors.ts'
 import { EventLog } from '../events/event-log.ts'
 import { backoffDelay } from './backoff.ts'
@@ -94,6 +94,10 @@ const MAX_LEASES_IN_FLIGHT = 2
 // little from it, and a prefetched task would wait a whole run for its slot.
 const PREFETCH_MAX_RUN_MS = 25
 const RUN_MS_SMOOTHING = 0.1
+// Deep queues of short tasks: a lease call grows to this many batches, at most
+// DEEP_LEASE_MAX tasks (a worker then holds at most two such calls' worth waiting).
+const DEEP_LEASE_FACTOR = 8
+const DEEP_LEASE_MAX = 500
 // While the cluster-wide limiter has no permits left, ask again this often: the
 // window length is the backend's business, and a short poll keeps starts prompt.
 const RATE_LIMIT_POLL_MS = 50
@@ -134,6 +138,9 @@ export class Worker extends EventEmitter<WorkerEventMap> {
   /** what the lease loop waits for before leasing again: new work, or just time */
   private leaseHold: { ms: number, untilWork: boolean } | null = null
   private leaseFailures = 0
+  /** a lease call of a whole batch or more filled its limit, and none has come back short since */
+  private queuesDeep = false
+  private readonly leaseCalls = new Set<Promise<void>>()
   /** moving average of handler run time, which decides whether prefetching pays; no prefetch until tasks prove short */
   private recentRunMs = PREFETCH_MAX_RUN_MS * 2
   private readonly workAvailable = new Wakeup()
@@ -301,61 +308,108 @@ export class Worker extends EventEmitter<WorkerEventMap> {
 
   /**
    * Keeps up to MAX_LEASES_IN_FLIGHT lease calls out at once, each for at most
-   * batchSize tasks, until the lease window is full. Leasing runs ahead of the
+   * leaseCallSize() tasks, until the lease window is full. Leasing runs ahead of the
    * handlers: with short tasks a batch is already here when slots free up, so the
    * round trip of a lease is hidden instead of paid between batches.
    */
   private async runLeaseLoop (): Promise<void> {
-    const calls = new Set<Promise<void>>()
     while (this.state === 'running') {
       const hold = this.leaseHold
-      if (hold !== null && calls.size === 0) {
+      if (hold !== null && this.leaseCalls.size === 0) {
         this.leaseHold = null
         if (hold.untilWork) await waitAny(hold.ms, this.workAvailable, this.halt)
         else await this.halt.wait(hold.ms)
         continue
       }
-      const wanted = Math.min(this.options.batchSize, this.leaseWindow() - this.running.size - this.buffered.length - this.requested)
-      if (hold !== null || wanted < 1 || calls.size >= MAX_LEASES_IN_FLIGHT) {
+      const wanted = this.wantedLease()
+      if (hold !== null || wanted < 1 || this.leaseCalls.size >= MAX_LEASES_IN_FLIGHT) {
         await this.capacity.wait(this.options.pollMs)
         continue
       }
-      this.requested += wanted
-      const call: Promise<void> = this.leaseOnce(wanted).then(
-        result => {
-          this.leaseFailures = 0
-          this.leaseHold = result === 'full' ? null : result === 'drained' ? { ms: this.options.pollMs, untilWork: true } : { ms: Math.min(this.options.pollMs, RATE_LIMIT_POLL_MS), untilWork: false }
-        },
-        (err: unknown) => {
-          const failures = ++this.leaseFailures
-          const delay = Math.min(MAX_LOOP_ERROR_DELAY_MS, this.options.pollMs, 50 * 2 ** Math.min(failures, 10))
-          this.log.warn({ err, workerId: this.id, failures }, `worker lease failed; retrying in ${delay} ms`)
-          this.leaseHold = { ms: delay, untilWork: false }
-        }
-      ).finally(() => {
-        this.requested -= wanted
-        calls.delete(call)
-        this.capacity.wake()
-      })
-      calls.add(call)
+      // Slots free up as tasks finish, so acks are usually waiting when a lease is
+      // due: they ride along in the same round trip instead of a call of their own.
+      const combined = this.backend.completeAndLease
+      if (combined !== undefined && this.acks.size > 0 && this.leaseWithAcks(wanted, combined)) continue
+      this.launchLease(wanted, req => this.backend.leaseTasks(req))
     }
-    await Promise.all(calls)
+    await Promise.all(this.leaseCalls)
+  }
+
+  /** how many more tasks a lease call may ask for now */
+  private wantedLease (): number {
+    return Math.min(this.leaseCallSize(), this.leaseWindow() - this.running.size - this.buffered.length - this.requested)
+  }
+
+  private launchLease (wanted: number, fetch: (req: LeaseRequest) => Promise<LeasedTask[]>): void {
+    this.requested += wanted
+    const call: Promise<void> = this.leaseOnce(wanted, fetch).then(
+      result => {
+        this.leaseFailures = 0
+        // deep once a whole batch came back full; a smaller full call says nothing either way
+        if (result !== 'full') this.queuesDeep = false
+        else if (wanted >= this.options.batchSize) this.queuesDeep = true
+        this.leaseHold = result === 'full' ? null : result === 'drained' ? { ms: this.options.pollMs, untilWork: true } : { ms: Math.min(this.options.pollMs, RATE_LIMIT_POLL_MS), untilWork: false }
+      },
+      (err: unknown) => {
+        const failures = ++this.leaseFailures
+        const delay = Math.min(MAX_LOOP_ERROR_DELAY_MS, this.options.pollMs, 50 * 2 ** Math.min(failures, 10))
+        this.log.warn({ err, workerId: this.id, failures }, `worker lease failed; retrying in ${delay} ms`)
+        this.leaseHold = { ms: delay, untilWork: false }
+        this.queuesDeep = false
+      }
+    ).finally(() => {
+      this.requested -= wanted
+      this.leaseCalls.delete(call)
+      this.capacity.wake()
+    })
+    this.leaseCalls.add(call)
+  }
+
+  /**
+   * Leases together with the pending acks (at most one ack batch) in one call.
+   * False, having sent nothing, where a rate limit applies (permits are taken
+   * before leasing, and acks never wait for them) or no queue may be leased from.
+   */
+  private leaseWithAcks (wanted: number, combined: NonNullable<Backend['completeAndLease']>): boolean {
+    const backend = this.backend
+    if (backend.capabilities.rateLimit && this.rateLimitSet !== false) return false
+    const queues = weightedQueueOrder(this.weighted)
+    if (queues.length === 0) return false
+    return this.acks.flushVia(async items => {
+      const call = combined.call(backend, items, { workerId: this.id, queues, limit: wanted, leaseMs: this.options.leaseMs })
+      this.launchLease(wanted, async () => (await call).leased)
+      return (await call).acks
+    })
   }
 
   /**
    * How many tasks this worker may hold leased: its slots, plus (for short tasks) a
-   * prefetch of up to one more batch that waits for a slot. Long tasks get no
-   * prefetch, so a busy worker never sits on tasks an idle peer could run.
+   * prefetch that waits for a slot: one more batch, or while the queues stay deep
+   * a full call's worth per call in flight. Long tasks get no prefetch, so a busy
+   * worker never sits on tasks an idle peer could run.
    */
   private leaseWindow (): number {
     const { concurrency, batchSize } = this.options
-    // Permits are taken when leasing: a prefetched task starting later could land in the next rate window.
-    const rateLimited = this.backend.capabilities.rateLimit && this.rateLimitSet !== false
-    if (rateLimited || this.recentRunMs > PREFETCH_MAX_RUN_MS) return concurrency
-    return concurrency + Math.min(batchSize, concurrency)
+    if (!this.prefetching()) return concurrency
+    return concurrency + (this.queuesDeep ? MAX_LEASES_IN_FLIGHT * this.leaseCallSize() : Math.min(batchSize, concurrency))
   }
 
-  private async leaseOnce (wanted: number): Promise<LeaseResult> {
+  private prefetching (): boolean {
+    // Permits are taken when leasing: a prefetched task starting later could land in the next rate window.
+    const rateLimited = this.backend.capabilities.rateLimit && this.rateLimitSet !== false
+    return !rateLimited && this.recentRunMs <= PREFETCH_MAX_RUN_MS
+  }
+
+  /**
+   * Tasks asked for per lease call. With short tasks and deep queues the round trip,
+   * not the rows, is most of a call's cost, so calls grow (see DEEP_LEASE_FACTOR).
+   */
+  private leaseCallSize (): number {
+    const { batchSize } = this.options
+    return this.queuesDeep && this.prefetching() ? Math.max(batchSize, Math.min(DEEP_LEASE_MAX, batchSize * DEEP_LEASE_FACTOR)) : batchSize
+  }
+
+  private async leaseOnce (wanted: number, fetch: (req: LeaseRequest) => Promise<LeasedTask[]>): Promise<LeaseResult> {
     const queues = weightedQueueOrder(this.weighted)
     if (queues.length === 0) return 'drained'
     let limit = wanted
@@ -366,7 +420,7 @@ export class Worker extends EventEmitter<WorkerEventMap> {
       rateCapped = granted < wanted
       limit = Math.min(wanted, granted)
     }
-    const tasks = await this.backend.leaseTasks({ workerId: this.id, queues, limit, leaseMs: this.options.leaseMs })
+    const tasks = await fetch({ workerId: this.id, queues, limit, leaseMs: this.options.leaseMs })
     if (this.state !== 'running') {
       // Stopping began during the call: these never started, so hand them straight back.
       await this.release(tasks)

@@ -1,11 +1,12 @@
-import { Errors, type AckOutcome, type Backend, type EnqueueResult, type FailOutcome, type FailRequest, type LeasedTask, type LeaseRef, type NewTask, type RecoveredLeases } from 'switchyard'
+import { Errors, type AckOutcome, type Backend, type EnqueueResult, type FailOutcome, type FailRequest, type LeasedTask, type LeaseRef, type LeaseRequest, type NewTask, type RecoveredLeases } from 'switchyard'
 import { parseId, type BackendContext } from './context.ts'
 
 // The hot path: enqueue, lease and the batched acks. Each call is one statement
 // for the whole batch (enqueue adds one lookup only when idempotency keys collide);
 // per-queue counters and worker wake-ups ride along in statement-level triggers.
 
-type WorkMethods = Pick<Backend, 'enqueue' | 'leaseTasks' | 'completeTasks' | 'failTasks' | 'extendLeases' | 'releaseTasks' | 'recoverExpiredLeases'>
+type WorkMethods = Pick<Backend, 'enqueue' | 'leaseTasks' | 'completeTasks' | 'failTasks' | 'extendLeases' | 'releaseTasks' | 'recoverExpiredLeases'> &
+  Required<Pick<Backend, 'completeAndLease'>>
 
 interface LeasedRow {
   id: string
@@ -27,6 +28,23 @@ function parseRef (ref: LeaseRef): { id: string, token: string } | null {
   const id = parseId(ref?.id)
   const token = parseId(ref?.leaseToken)
   return id === null || token === null ? null : { id, token }
+}
+
+function leasedTask (r: LeasedRow): LeasedTask {
+  return {
+    id: r.id,
+    queue: r.queue,
+    handler: r.handler,
+    payload: r.payload,
+    attempts: r.attempts,
+    maxAttempts: r.max_attempts,
+    priority: r.priority,
+    timeoutMs: r.timeout_ms,
+    createdAt: r.created_at,
+    runAt: r.run_at,
+    leaseToken: r.lease_token,
+    leaseExpiresAt: r.lease_expires_at
+  }
 }
 
 function leaseMsOf (field: string, value: unknown): number {
@@ -82,32 +100,40 @@ export function workMethods (ctx: BackendContext): WorkMethods {
   // while ON CONFLICT waited for it.
   const keyLookupSql = `SELECT idempotency_key AS key, id::text AS id FROM ${s}.tasks WHERE idempotency_key = ANY($1::text[])`
 
-  const leaseSql = `
-    WITH picked AS MATERIALIZED (
+  // picked and leased CTEs, shared by leaseSql and completeAndLeaseSql; the
+  // placeholders are queues, limit, worker id and lease ms, from $first on
+  const leaseCtes = (first: number): string => {
+    const [queues, limit, worker, ms] = [first, first + 1, first + 2, first + 3].map(n => `$${n}`)
+    return `picked AS MATERIALIZED (
       SELECT c.id, q.ord
-      FROM unnest($1::text[]) WITH ORDINALITY AS q(name, ord)
+      FROM unnest(${queues}::text[]) WITH ORDINALITY AS q(name, ord)
       CROSS JOIN LATERAL (
         SELECT id FROM ${s}.tasks
         WHERE queue = q.name AND state IN ('ready', 'scheduled', 'retrying') AND run_at <= now()
           AND NOT EXISTS (SELECT 1 FROM ${s}.queues p WHERE p.name = q.name AND p.paused)
         ORDER BY priority DESC, run_at, id
-        LIMIT $2
+        LIMIT ${limit}
         FOR UPDATE SKIP LOCKED
       ) AS c
       CROSS JOIN ${commitClause}
       WHERE NOT (SELECT global_paused FROM ${s}.settings WHERE id = 1)
-      LIMIT $2
+      LIMIT ${limit}
     ), leased AS (
       UPDATE ${s}.tasks t SET
         state = 'processing', attempts = t.attempts + 1, lease_token = nextval('${s}.lease_tokens'),
-        lease_expires_at = now() + $4 * interval '1 millisecond', worker_id = $3, started_at = now(), updated_at = now()
+        lease_expires_at = now() + ${ms} * interval '1 millisecond', worker_id = ${worker}, started_at = now(), updated_at = now()
       FROM picked WHERE t.id = picked.id
       RETURNING picked.ord, t.id, t.queue, t.handler, t.payload, t.attempts, t.max_attempts, t.priority, t.timeout_ms,
         t.created_at, t.run_at, t.lease_token, t.lease_expires_at
-    )
-    SELECT id::text AS id, queue, handler, payload, attempts, max_attempts, priority, timeout_ms,
+    )`
+  }
+  const leasedColumns = `id::text AS id, queue, handler, payload, attempts, max_attempts, priority, timeout_ms,
       ${s}.ms(created_at) AS created_at, ${s}.ms(run_at) AS run_at, lease_token::text AS lease_token,
-      ${s}.ms(lease_expires_at) AS lease_expires_at
+      ${s}.ms(lease_expires_at) AS lease_expires_at`
+
+  const leaseSql = `
+    WITH ${leaseCtes(1)}
+    SELECT ${leasedColumns}
     FROM leased ORDER BY leased.ord, leased.priority DESC, leased.run_at, leased.id`
 
   const completeSql = `
@@ -115,6 +141,25 @@ export function workMethods (ctx: BackendContext): WorkMethods {
     FROM unnest($1::bigint[], $2::bigint[]) AS u(id, token), ${commitClause}
     WHERE t.id = u.id AND t.lease_token = u.token AND t.state = 'processing'
     RETURNING t.id::text AS id`
+
+  // Acks and the next lease in one statement: two data-modifying CTEs on disjoint
+  // rows (acked ones are processing, leased ones are not), so neither waits on the
+  // other. Ack rows come back with ord NULL and no handler, ahead of the leased ones.
+  const completeAndLeaseSql = `
+    WITH acked AS (
+      UPDATE ${s}.tasks t SET state = 'succeeded', finished_at = now(), updated_at = now(), lease_token = NULL, lease_expires_at = NULL
+      FROM unnest($5::bigint[], $6::bigint[]) AS u(id, token), ${commitClause}
+      WHERE t.id = u.id AND t.lease_token = u.token AND t.state = 'processing'
+      RETURNING t.id
+    ), ${leaseCtes(1)}
+    SELECT id::text AS id, NULL AS queue, NULL AS handler, NULL AS payload, NULL AS attempts, NULL AS max_attempts,
+      NULL AS priority, NULL AS timeout_ms, NULL AS created_at, NULL AS run_at, NULL AS lease_token, NULL AS lease_expires_at,
+      NULL::bigint AS ord, NULL::int AS sort_priority, NULL::timestamptz AS sort_run_at
+    FROM acked
+    UNION ALL
+    SELECT ${leasedColumns}, leased.ord, leased.priority, leased.run_at
+    FROM leased
+    ORDER BY ord NULLS FIRST, sort_priority DESC, sort_run_at, id`
 
   const failSql = `
     UPDATE ${s}.tasks t SET
@@ -189,6 +234,22 @@ export function workMethods (ctx: BackendContext): WorkMethods {
     })
   }
 
+  /** validated leaseTasks parameters, or null when the request can lease nothing */
+  function leaseParams (req: LeaseRequest): [string[], number, string, number] | null {
+    if (!Array.isArray(req?.queues)) throw Errors.validation('queues: must be an array of queue names', { details: { field: 'queues' } })
+    if (typeof req.workerId !== 'string' || req.workerId === '') throw Errors.validation('workerId: must be a non-empty string', { details: { field: 'workerId' } })
+    const limit = req.limit
+    if (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 0) throw Errors.validation('limit: must be a non-negative integer', { details: { field: 'limit' } })
+    const leaseMs = leaseMsOf('leaseMs', req.leaseMs)
+    if (limit === 0 || req.queues.length === 0) return null
+    return [req.queues, Math.min(limit, 10_000), req.workerId, leaseMs]
+  }
+
+  async function complete (items: LeaseRef[]): Promise<AckOutcome[]> {
+    const done = await refBatch(items, async (ids, tokens) => await ctx.db().query<{ id: string }>(completeSql, [ids, tokens]))
+    return ackOutcomes(items, done)
+  }
+
   async function enqueue (tasks: NewTask[], depth = 0): Promise<EnqueueResult[]> {
     if (!Array.isArray(tasks)) throw Errors.validation('tasks: must be an array', { details: { field: 'tasks' } })
     if (tasks.length === 0) return []
@@ -233,33 +294,32 @@ export function workMethods (ctx: BackendContext): WorkMethods {
     enqueue: async tasks => await enqueue(tasks),
 
     async leaseTasks (req): Promise<LeasedTask[]> {
-      if (!Array.isArray(req?.queues)) throw Errors.validation('queues: must be an array of queue names', { details: { field: 'queues' } })
-      if (typeof req.workerId !== 'string' || req.workerId === '') throw Errors.validation('workerId: must be a non-empty string', { details: { field: 'workerId' } })
-      const limit = req.limit
-      if (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 0) throw Errors.validation('limit: must be a non-negative integer', { details: { field: 'limit' } })
-      const leaseMs = leaseMsOf('leaseMs', req.leaseMs)
-      if (limit === 0 || req.queues.length === 0) return []
-      const rows = await ctx.db().query<LeasedRow>(leaseSql, [req.queues, Math.min(limit, 10_000), req.workerId, leaseMs])
-      return rows.map(r => ({
-        id: r.id,
-        queue: r.queue,
-        handler: r.handler,
-        payload: r.payload,
-        attempts: r.attempts,
-        maxAttempts: r.max_attempts,
-        priority: r.priority,
-        timeoutMs: r.timeout_ms,
-        createdAt: r.created_at,
-        runAt: r.run_at,
-        leaseToken: r.lease_token,
-        leaseExpiresAt: r.lease_expires_at
-      }))
+      const params = leaseParams(req)
+      if (params === null) return []
+      return (await ctx.db().query<LeasedRow>(leaseSql, params)).map(leasedTask)
     },
 
-    async completeTasks (items) {
-      const done = await refBatch(items, async (ids, tokens) => await ctx.db().query<{ id: string }>(completeSql, [ids, tokens]))
-      return ackOutcomes(items, done)
+    async completeAndLease (acks, req) {
+      const params = leaseParams(req)
+      if (params === null) return { acks: await complete(acks), leased: [] }
+      const ids: string[] = []
+      const tokens: string[] = []
+      for (const item of acks) {
+        const ref = parseRef(item)
+        if (ref !== null) { ids.push(ref.id); tokens.push(ref.token) }
+      }
+      if (ids.length === 0) return { acks: ackOutcomes(acks, new Map()), leased: (await ctx.db().query<LeasedRow>(leaseSql, params)).map(leasedTask) }
+      const rows = await ctx.db().query<LeasedRow>(completeAndLeaseSql, [...params, ids, tokens])
+      const done = new Map<string, true>()
+      const leased: LeasedTask[] = []
+      for (const row of rows) {
+        if (row.handler === null) done.set(row.id, true)
+        else leased.push(leasedTask(row))
+      }
+      return { acks: ackOutcomes(acks, done), leased }
     },
+
+    completeTasks: complete,
 
     async releaseTasks (items) {
       const done = await refBatch(items, async (ids, tokens) => await ctx.db().query<{ id: string }>(releaseSql, [ids, tokens]))

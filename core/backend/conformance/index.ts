@@ -16,6 +16,7 @@ import { uniqueSuffix, type ConformanceArea, type ConformanceContext } from './s
 import { enqueueArea } from './cases/enqueue.ts'
 import { leaseArea } from './cases/lease.ts'
 import { ackFailRetryArea } from './cases/ack-fail-retry.ts'
+import { completeAndLeaseArea } from './cases/complete-and-lease.ts'
 import { dlqArea } from './cases/dlq.ts'
 import { cancelArea } from './cases/cancel.ts'
 import { queuesArea } from './cases/queues.ts'
@@ -50,6 +51,7 @@ export const CONFORMANCE_AREAS: readonly ConformanceArea[] = [
   enqueueArea,
   leaseArea,
   ackFailRetryArea,
+  completeAndLeaseArea,
   dlqArea,
   cancelArea,
   queuesArea,
