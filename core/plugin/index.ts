@@ -4,3 +4,4 @@ export { loadPlugins, type LoadPluginsContext, type LoadPluginsOptions, type Loa
 export { HookRegistry, ensureHookRegistry, type HookKind, type HookQueries, type PluginHooks, type HookRegistryOptions } from './hooks.ts'
 export { PluginErrors } from './errors.ts'
 export type * from './kinds.ts'
+export { parseDuration, parseByteSize, DURATION_PATTERN, BYTE_SIZE_PATTERN, DURATION_HINT, BYTE_SIZE_HINT } from '../config/units.ts'

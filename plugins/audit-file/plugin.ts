@@ -4,7 +4,7 @@ import { isAbsolute, resolve } from 'node:path'
 import { definePlugin, PluginErrors } from 'switchyard/plugin'
 import { AuditFileOptionsSchema } from './options.ts'
 import { createFileAuditSink } from './sink.ts'
-import { parseByteSize, parseDuration } from './units.ts'
+import { parseByteSize, parseDuration } from 'switchyard/plugin'
 
 export default definePlugin({
   name: 'audit-file',
