@@ -8,14 +8,18 @@ import {
   type FailOutcome, type FailRequest, type LeaderAcquireResult, type LeaseRef, type LeaseRequest, type LeasedTask,
   type ListAuditRequest, type ListTasksRequest, type NewTask, type PruneRequest, type QueueStats, type RateLimit,
   type ReadEventsRequest, type RecoveredLeases, type RequeueRequest, type RequeueResult, type SkippedTask,
-  type StoredEvent, type Task, type TaskPage, type TaskState, type WorkerInfo
+  type StoredEvent, type Task, type TaskPage, type TaskState, type Unsubscribe, type WorkerInfo,
+  type ListRecordsRequest, type PutRecordOptions, type PutRecordResult, type StoredRecord
 } from 'switchyard'
 import { Keys, META, foreignTaskId, keyedTaskId, newTaskId, parseForeignId, type JobRef } from './keys.ts'
 import type { ResolvedOptions } from './options.ts'
 import { OwnState } from './own-state.ts'
+import { OwnRecords } from './records.ts'
 import { defineScripts, runTaskScript } from './scripts.ts'
+import { addJobs, defineBatchScripts, leaseJobs, runBatched, type BatchedScript } from './bullmq-batch.ts'
+import { WorkNotifier } from './work-notifier.ts'
 import { TaskLister } from './task-lister.ts'
-import { MAX_ERRORS, hashFromFlat, jobMeta, leasedFromHash, storedErrors, taskFromHash, toBullPriority, type JobHash, type SwitchyardMeta } from './task-view.ts'
+import { MAX_ERRORS, hashFromFlat, jobOpts, leasedFromHash, storedErrors, taskFromHash, toBullPriority, type JobHash, type SwitchyardMeta } from './task-view.ts'
 
 const CAPABILITIES: BackendCapabilities = {
   taskFilters: ['state', 'queue', 'handler', 'query'],
@@ -32,8 +36,9 @@ const CAPABILITIES: BackendCapabilities = {
   workerRegistry: true,
   eventLog: true,
   audit: true,
-  // BullMQ wakes its own workers through a blocking marker; Switchyard workers poll
-  workNotifications: false
+  // pub/sub from Switchyard's own paths plus a watch on BullMQ's event streams (work-notifier.ts)
+  workNotifications: true,
+  records: true
 }
 
 /** BullMQ script codes that mean "this token no longer holds the job" */
@@ -43,6 +48,16 @@ const MAX_REMEMBERED_LEASES = 100_000
 const ADD_CHUNK = 1000
 
 interface LeaseEntry { queue: string, jobId: string, hash: JobHash }
+
+/**
+ * A BullMQ transition script's reply: true when it went through, false when the
+ * token no longer holds the job; any other failure code is thrown as BullMQ would.
+ */
+function finishedOk (reply: unknown, queue: Queue, jobId: string, command: string): boolean {
+  if (typeof reply !== 'number' || reply >= 0) return true
+  if (LEASE_LOST_CODES.has(reply)) return false
+  throw queue.scripts.finishedErrors({ code: reply, jobId, command, state: 'active' })
+}
 
 function isLeaseLost (err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code
@@ -61,6 +76,8 @@ export class BullMQBackend implements Backend {
   readonly keys: Keys
   private readonly redis: Redis
   private readonly own: OwnState
+  private readonly notifier: WorkNotifier
+  private readonly records: OwnRecords
   private readonly lister: TaskLister
   private readonly queues = new Map<string, Queue>()
   private readonly workers = new Map<string, Worker>()
@@ -85,7 +102,10 @@ export class BullMQBackend implements Backend {
     this.redis = new Redis(options.url, redisOptions)
     this.redis.on('error', () => {})
     defineScripts(this.redis)
+    defineBatchScripts(this.redis)
     this.own = new OwnState(this.redis, this.keys, options)
+    this.notifier = new WorkNotifier(this.redis, this.keys, options.commandTimeoutMs)
+    this.records = new OwnRecords(this.redis, this.keys)
     this.lister = new TaskLister(this.redis, this.keys, options.scanLimit, (queue, ids) => this.taskIdsOf(queue, ids))
   }
 
@@ -172,7 +192,6 @@ export class BullMQBackend implements Backend {
   async enqueue (tasks: NewTask[]): Promise<EnqueueResult[]> {
     if (tasks.length === 0) return []
     tasks.forEach((task, i) => assertQueueName(`tasks[${i}].queue`, task.queue))
-    const now = await this.now()
     // the first task of a key in a batch wins; later ones answer its id
     const firstOfKey = new Map<string, number>()
     const ids = tasks.map((task, i) => {
@@ -181,20 +200,27 @@ export class BullMQBackend implements Backend {
       return keyedTaskId(task.idempotencyKey)
     })
     const leaders = tasks.map((task, i) => task.idempotencyKey === null || firstOfKey.get(task.idempotencyKey) === i)
-    // claiming the id in the index is what makes a key unique across every queue
-    const claim = this.redis.pipeline()
-    claim.sadd(this.keys.queues, ...new Set(tasks.map(t => t.queue)))
-    tasks.forEach((task, i) => { if (leaders[i] === true) claim.hsetnx(this.keys.index, ids[i] as string, task.queue) })
-    const claimed = ((await claim.exec()) ?? []).slice(1).map(([err, won]) => {
+    // One round trip: the backend clock, the queues, and the ids claimed in the index.
+    // Claiming a key's id (HSETNX) is what makes the key unique across every queue;
+    // a fresh random id cannot be taken, so those are written with one HSET.
+    const claim = this.redis.pipeline().time().sadd(this.keys.queues, ...new Set(tasks.map(t => t.queue)))
+    const fresh = tasks.flatMap((task, i) => task.idempotencyKey === null ? [ids[i] as string, task.queue] : [])
+    if (fresh.length > 0) claim.hset(this.keys.index, ...fresh)
+    tasks.forEach((task, i) => { if (task.idempotencyKey !== null && leaders[i] === true) claim.hsetnx(this.keys.index, ids[i] as string, task.queue) })
+    const replies = ((await claim.exec()) ?? []).map(([err, value]) => {
       if (err !== null) throw err
-      return won === 1
+      return value
     })
+    const [seconds, micros] = replies[0] as [string, string]
+    const now = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000)
+    const keyedClaims = replies.slice(fresh.length > 0 ? 3 : 2)
+    let k = 0
+    const claimed = tasks.map((task, i) => leaders[i] === true && (task.idempotencyKey === null || keyedClaims[k++] === 1))
     const created = new Array<boolean>(tasks.length).fill(false)
     const byQueue = new Map<string, Array<{ name: string, data: unknown, opts: JobsOptions }>>()
-    let c = 0
+    const readyNow = new Set<string>()
     tasks.forEach((task, i) => {
-      if (leaders[i] !== true) return
-      if (claimed[c++] !== true) return
+      if (!claimed[i]) return
       created[i] = true
       const runAt = task.runAt ?? now + task.delayMs
       const meta: SwitchyardMeta = { t: task.timeoutMs, r: runAt }
@@ -207,13 +233,14 @@ export class BullMQBackend implements Backend {
         timestamp: now,
         [META]: meta
       } as JobsOptions
+      if (runAt <= now) readyNow.add(task.queue)
       const list = byQueue.get(task.queue) ?? []
       list.push({ name: task.handler, data: task.payload, opts })
       byQueue.set(task.queue, list)
     })
     try {
       for (const [queue, jobs] of byQueue) {
-        for (let i = 0; i < jobs.length; i += ADD_CHUNK) await this.queueFor(queue).addBulk(jobs.slice(i, i + ADD_CHUNK))
+        for (let i = 0; i < jobs.length; i += ADD_CHUNK) await addJobs(this.redis, this.queueFor(queue), jobs.slice(i, i + ADD_CHUNK))
       }
     } catch (err) {
       // give the claimed ids back so a retry of this enqueue is not answered "exists"
@@ -221,6 +248,7 @@ export class BullMQBackend implements Backend {
       if (claimedIds.length > 0) await this.redis.hdel(this.keys.index, ...claimedIds).catch(() => 0)
       throw err
     }
+    await this.notifier.publish(readyNow)
     return tasks.map((_, i) => ({ id: ids[i] as string, created: created[i] as boolean }))
   }
 
@@ -230,48 +258,26 @@ export class BullMQBackend implements Backend {
     const limit = Math.min(Math.max(0, Math.trunc(req.limit)), MAX_LIST_LIMIT)
     if (limit === 0 || req.queues.length === 0) return []
     if (!Number.isInteger(req.leaseMs) || req.leaseMs < 1) throw Errors.validation('leaseMs: must be a positive integer', { details: { field: 'leaseMs' } })
-    const check = this.redis.pipeline().exists(this.keys.globalPause)
-    for (const queue of req.queues) check.sismember(this.keys.queues, queue)
-    const replies = (await check.exec()) ?? []
-    if (replies[0]?.[1] === 1) return []
-    const known = req.queues.filter((_, i) => replies[i + 1]?.[1] === 1 && !req.queues[i]?.includes(':'))
+    const queues = req.queues.filter(queue => typeof queue === 'string' && queue.length > 0 && !queue.includes(':'))
+    if (queues.length === 0) return []
+    // one script call for the whole batch across the preferred queues (global pause and unknown queues checked inside)
+    const jobs = await leaseJobs(this.redis, {
+      prefix: this.options.prefix, ownBase: this.keys.own, queues, limit, tokenBase: `${randomUUID()}:`, leaseMs: req.leaseMs, workerId: req.workerId
+    })
     const out: LeasedTask[] = []
-    for (const queue of known) {
-      const want = limit - out.length
-      if (want <= 0) break
-      out.push(...await this.leaseFrom(queue, want, req))
+    for (const [queue, jobId, token, flat, expiresAt] of jobs) {
+      const hash = hashFromFlat(flat)
+      // BullMQ's stalled check marks a job that stalled too often to be failed by the next fetcher
+      if (hash.defa !== undefined) {
+        await this.failFetched(this.workerFor(queue, req.leaseMs), jobId, hash, token, hash.defa)
+        continue
+      }
+      const opts = jobOpts(hash)
+      const id = opts[META] !== null && typeof opts[META] === 'object' ? jobId : foreignTaskId(queue, jobId)
+      this.remember(`${id}\n${token}`, { queue, jobId, hash })
+      out.push(leasedFromHash(id, queue, hash, opts, token, Number(expiresAt)))
     }
     return out
-  }
-
-  private async leaseFrom (queue: string, want: number, req: LeaseRequest): Promise<LeasedTask[]> {
-    const worker = this.workerFor(queue, req.leaseMs)
-    const client = await worker.client
-    const fetches: Array<Promise<[unknown[], string]>> = []
-    for (let i = 0; i < want; i++) {
-      const token = randomUUID()
-      // moveToActive packs lockDuration synchronously, so setting it here is exact for this call
-      worker.opts.lockDuration = req.leaseMs
-      fetches.push(worker.scripts.moveToActive(client, token, req.workerId).then(result => [result, token]))
-    }
-    const got: Array<{ jobId: string, hash: JobHash, token: string }> = []
-    const deferred: Array<{ jobId: string, hash: JobHash, token: string }> = []
-    for (const [result, token] of await Promise.all(fetches)) {
-      const [data, jobId] = result as [Record<string, string> | null, string]
-      if (data === null || data === undefined) continue
-      // BullMQ's stalled check marks a job that stalled too often to be failed by the next fetcher
-      if (data.defa !== undefined) deferred.push({ jobId, hash: data, token })
-      else got.push({ jobId, hash: data, token })
-    }
-    for (const job of deferred) await this.failFetched(worker, job.jobId, job.hash, job.token, job.hash.defa as string)
-    if (got.length === 0) return []
-    const expiries = await runTaskScript(this.redis, 'mark-leased', [this.keys.queueBase(queue), this.keys.own, queue, ...got.map(g => g.jobId)]) as Array<number | null>
-    const taskIds = got.map(g => jobMeta(g.hash) !== null ? g.jobId : foreignTaskId(queue, g.jobId))
-    return got.map((g, i) => {
-      const id = taskIds[i] as string
-      this.remember(`${id}\n${g.token}`, { queue, jobId: g.jobId, hash: g.hash })
-      return leasedFromHash(id, queue, g.hash, g.token, expiries[i] ?? Date.now() + req.leaseMs)
-    })
   }
 
   private async failFetched (worker: Worker, jobId: string, hash: JobHash, token: string, reason: string): Promise<void> {
@@ -302,59 +308,90 @@ export class BullMQBackend implements Backend {
   }
 
   async completeTasks (items: LeaseRef[]): Promise<AckOutcome[]> {
-    return await Promise.all(items.map(async (item): Promise<AckOutcome> => {
-      const entry = await this.leaseEntry(item)
-      if (entry === null) return 'lease_lost'
-      const job = Job.fromJSON(this.queueFor(entry.queue), entry.hash as never, entry.jobId)
-      try {
-        await job.moveToCompleted(null, item.leaseToken, false)
-      } catch (err) {
-        if (isLeaseLost(err)) return 'lease_lost'
-        throw err
-      } finally {
-        this.forget(item)
-      }
-      return 'ok'
-    }))
+    const entries = await Promise.all(items.map(item => this.leaseEntry(item)))
+    const outcomes = new Array<AckOutcome>(items.length).fill('lease_lost')
+    const calls: unknown[][] = []
+    const callOf: Array<{ at: number, queue: Queue, jobId: string }> = []
+    entries.forEach((entry, i) => {
+      if (entry === null) return
+      const queue = this.queueFor(entry.queue)
+      const job = Job.fromJSON(queue, entry.hash as never, entry.jobId)
+      // exactly what job.moveToCompleted(null, token, false) sends, for the whole batch in one call
+      calls.push(queue.scripts.moveToCompletedArgs(job, 'null', job.opts.removeOnComplete as boolean, (items[i] as LeaseRef).leaseToken, false))
+      callOf.push({ at: i, queue, jobId: entry.jobId })
+    })
+    try {
+      const replies = await runBatched(this.redis, 'moveToFinished', calls)
+      callOf.forEach(({ at, queue, jobId }, k) => {
+        if (finishedOk(replies[k], queue, jobId, 'moveToFinished')) outcomes[at] = 'ok'
+      })
+    } finally {
+      for (const item of items) this.forget(item)
+    }
+    return outcomes
   }
 
   async failTasks (items: FailRequest[]): Promise<FailOutcome[]> {
-    const now = await this.now()
-    return await Promise.all(items.map(async (item): Promise<FailOutcome> => {
+    for (const item of items) {
       if (item.retryDelayMs !== null && (!Number.isInteger(item.retryDelayMs) || item.retryDelayMs < 0)) {
         throw Errors.validation('retryDelayMs: must be null or an integer >= 0', { details: { field: 'retryDelayMs' } })
       }
-      const entry = await this.leaseEntry(item)
-      if (entry === null) return 'lease_lost'
-      const { scripts } = this.queueFor(entry.queue)
-      const job = Job.fromJSON(this.queueFor(entry.queue), entry.hash as never, entry.jobId)
+    }
+    const [now, entries] = await Promise.all([this.now(), Promise.all(items.map(item => this.leaseEntry(item)))])
+    const outcomes = new Array<FailOutcome>(items.length).fill('lease_lost')
+    const readyAgain = new Set<string>()
+    // each kind of failure is one BullMQ script, run for its whole group in one call
+    const groups: Record<'moveToFinished' | 'retryJob' | 'moveToDelayed', { calls: unknown[][], of: Array<{ at: number, queue: Queue, queueName: string, jobId: string, outcome: FailOutcome }> }> = {
+      moveToFinished: { calls: [], of: [] }, retryJob: { calls: [], of: [] }, moveToDelayed: { calls: [], of: [] }
+    }
+    entries.forEach((entry, i) => {
+      if (entry === null) return
+      const item = items[i] as FailRequest
+      const queue = this.queueFor(entry.queue)
+      const { scripts } = queue
+      const job = Job.fromJSON(queue, entry.hash as never, entry.jobId)
       const message = String(item.error?.message ?? 'failed')
       const error = { attempt: job.attemptsStarted, message, at: now, ...(item.error?.stack === undefined ? {} : { stack: item.error.stack }) }
       const errors = [error, ...storedErrors(entry.hash)].slice(0, MAX_ERRORS)
       const stacktrace = [...(job.stacktrace ?? []), ...(item.error?.stack === undefined ? [] : [item.error.stack])].slice(-10)
       const fields: Record<string, string | number> = { failedReason: message, stacktrace: JSON.stringify(stacktrace), sye: JSON.stringify(errors), syu: now }
-      try {
-        if (item.retryDelayMs === null) {
-          const args = scripts.moveToFailedArgs(job, message, job.opts.removeOnFail ?? false, item.leaseToken, false, fields)
-          await scripts.moveToFinished(entry.jobId, args)
-          return 'dead'
-        }
-        fields.syra = now + item.retryDelayMs
-        if (item.retryDelayMs === 0) {
-          await scripts.retryJob(entry.jobId, false, item.leaseToken, { fieldsToUpdate: fields })
-        } else {
-          await scripts.moveToDelayed(entry.jobId, now, item.retryDelayMs, item.leaseToken, { fieldsToUpdate: fields, skipAttempt: false })
-          // counts only: tells retrying apart from scheduled inside BullMQ's delayed set
-          await this.redis.sadd(this.keys.retry(entry.queue), entry.jobId)
-        }
-        return 'retrying'
-      } catch (err) {
-        if (isLeaseLost(err)) return 'lease_lost'
-        throw err
-      } finally {
-        this.forget(item)
+      const of = { at: i, queue, queueName: entry.queue, jobId: entry.jobId }
+      if (item.retryDelayMs === null) {
+        groups.moveToFinished.calls.push(scripts.moveToFailedArgs(job, message, job.opts.removeOnFail ?? false, item.leaseToken, false, fields))
+        groups.moveToFinished.of.push({ ...of, outcome: 'dead' })
+        return
       }
-    }))
+      fields.syra = now + item.retryDelayMs
+      if (item.retryDelayMs === 0) {
+        groups.retryJob.calls.push(scripts.retryJobArgs(entry.jobId, false, item.leaseToken, { fieldsToUpdate: fields }))
+        groups.retryJob.of.push({ ...of, outcome: 'retrying' })
+      } else {
+        groups.moveToDelayed.calls.push(scripts.moveToDelayedArgs(entry.jobId, now, item.leaseToken, item.retryDelayMs, { fieldsToUpdate: fields, skipAttempt: false }))
+        groups.moveToDelayed.of.push({ ...of, outcome: 'retrying' })
+      }
+    })
+    try {
+      await Promise.all(Object.entries(groups).map(async ([script, group]) => {
+        if (group.calls.length === 0) return
+        const replies = await runBatched(this.redis, script as BatchedScript, group.calls)
+        const backoff: Array<{ queueName: string, jobId: string }> = []
+        group.of.forEach(({ at, queue, queueName, jobId, outcome }, k) => {
+          if (!finishedOk(replies[k], queue, jobId, script)) return
+          outcomes[at] = outcome
+          if (script === 'moveToDelayed') backoff.push({ queueName, jobId })
+          if (script === 'retryJob') readyAgain.add(queueName)
+        })
+        await this.notifier.publish(readyAgain)
+        if (backoff.length === 0) return
+        // counts only: tells retrying apart from scheduled inside BullMQ's delayed set
+        const mark = this.redis.pipeline()
+        for (const { queueName, jobId } of backoff) mark.sadd(this.keys.retry(queueName), jobId)
+        await mark.exec()
+      }))
+    } finally {
+      for (const item of items) this.forget(item)
+    }
+    return outcomes
   }
 
   async extendLeases (items: LeaseRef[], leaseMs: number): Promise<Array<number | null>> {
@@ -370,13 +407,18 @@ export class BullMQBackend implements Backend {
 
   async releaseTasks (items: LeaseRef[]): Promise<AckOutcome[]> {
     const refs = await this.resolveMany(items.map(i => i.id))
-    return await Promise.all(items.map(async (item, i): Promise<AckOutcome> => {
+    const readyAgain = new Set<string>()
+    const outcomes = await Promise.all(items.map(async (item, i): Promise<AckOutcome> => {
       const ref = refs[i]
       if (ref == null) return 'lease_lost'
       const released = await runTaskScript(this.redis, 'release', [...this.taskArgs(ref), item.leaseToken])
       this.forget(item)
-      return released === 1 ? 'ok' : 'lease_lost'
+      if (released !== 1) return 'lease_lost'
+      readyAgain.add(ref.queue)
+      return 'ok'
     }))
+    await this.notifier.publish(readyAgain)
+    return outcomes
   }
 
   async recoverExpiredLeases (limit: number): Promise<RecoveredLeases> {
@@ -390,6 +432,7 @@ export class BullMQBackend implements Backend {
       left -= requeued.length + dead.length
       result.requeued.push(...await this.taskIdsOf(queue, requeued))
       result.dead.push(...await this.taskIdsOf(queue, dead))
+      if (requeued.length > 0) await this.notifier.publish([queue])
     }
     return result
   }
@@ -431,6 +474,7 @@ export class BullMQBackend implements Backend {
     const ids = await this.candidateIds(req, 'requeue')
     const refs = await this.resolveMany(ids)
     const result: RequeueResult = { requeued: [], skipped: [] }
+    const readyAgain = new Set<string>()
     for (const [i, id] of ids.entries()) {
       const ref = refs[i]
       if (ref == null) { result.skipped.push({ id, reason: 'not_found' }); continue }
@@ -439,9 +483,12 @@ export class BullMQBackend implements Backend {
         throw Errors.validation(`queue: task ${id} was created by another BullMQ producer; moving it would change its id`, { details: { field: 'queue', id } })
       }
       const [outcome, state] = await runTaskScript(this.redis, 'requeue', [...this.taskArgs(ref), req.fromStates.join(','), req.dryRun === true ? '1' : '0', payload, to, this.keys.queueBase(to)]) as [string, TaskState | undefined]
-      if (outcome === 'ok') result.requeued.push(id)
-      else result.skipped.push(skip(id, outcome, state))
+      if (outcome === 'ok') {
+        result.requeued.push(id)
+        if (req.dryRun !== true) readyAgain.add(to)
+      } else result.skipped.push(skip(id, outcome, state))
     }
+    await this.notifier.publish(readyAgain)
     return result
   }
 
@@ -548,9 +595,15 @@ export class BullMQBackend implements Backend {
   appendEvents (events: EventInput[]): Promise<StoredEvent[]> { return this.own.appendEvents(events) }
   readEvents (req: ReadEventsRequest): Promise<StoredEvent[]> { return this.own.readEvents(req) }
   subscribeEvents (listener: () => void): Promise<() => Promise<void>> { return this.own.subscribeEvents(listener) }
+  subscribeWork (listener: (queue: string) => void): Promise<Unsubscribe> { return this.notifier.subscribe(listener) }
   appendAudit (event: AuditInput): Promise<AuditEvent> { return this.own.appendAudit(event) }
   listAudit (req: ListAuditRequest): Promise<AuditEvent[]> { return this.own.listAudit(req) }
   pruneAudit (req: { maxCount?: number, maxAgeMs?: number }): Promise<number> { return this.own.pruneAudit(req) }
+  putRecord (collection: string, key: string, value: unknown, options?: PutRecordOptions): Promise<PutRecordResult> { return this.records.put(collection, key, value, options) }
+  getRecord (collection: string, key: string): Promise<StoredRecord | null> { return this.records.get(collection, key) }
+  listRecords (collection: string, req: ListRecordsRequest): Promise<StoredRecord[]> { return this.records.list(collection, req) }
+  deleteRecord (collection: string, key: string, options?: { ifVersion?: number }): Promise<boolean> { return this.records.delete(collection, key, options) }
+  claimOnce (key: string, ttlMs: number): Promise<boolean> { return this.records.claimOnce(key, ttlMs) }
 
   /** deletes every key under this backend's prefix (tests and `switchyard` teardown of a scratch prefix) */
   async destroyAllData (): Promise<void> {

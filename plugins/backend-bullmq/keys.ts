@@ -30,6 +30,13 @@ export class Keys {
   get events (): string { return `${this.own}events` }
   get audit (): string { return `${this.own}audit` }
   get notify (): string { return `${this.own}notify` }
+  /** pub/sub channel: a queue name each time tasks become ready in it */
+  get work (): string { return `${this.own}work` }
+  /** hash key -> "version:updatedAt:json" of one record collection */
+  records (collection: string): string { return `${this.own}rec:${collection}` }
+  /** the collection's keys in a zset (all scores 0) for ordered paging */
+  recordIndex (collection: string): string { return `${this.own}reci:${collection}` }
+  claim (key: string): string { return `${this.own}claim:${key}` }
   canceled (queue: string): string { return `${this.own}canceled:${queue}` }
   /** ids of delayed jobs that are waiting out a retry backoff (BullMQ's delayed set mixes them with future runs) */
   retry (queue: string): string { return `${this.own}retry:${queue}` }
@@ -42,9 +49,19 @@ export class Keys {
 
 export interface JobRef { queue: string, jobId: string }
 
+// random bytes for ids are drawn 4 KB at a time: one crypto call per 512 ids, not per id
+let idEntropy = Buffer.alloc(0)
+let idEntropyAt = 0
+
 export function newTaskId (): string {
+  if (idEntropyAt + 8 > idEntropy.length) {
+    idEntropy = randomBytes(4096)
+    idEntropyAt = 0
+  }
+  const random = idEntropy.toString('hex', idEntropyAt, idEntropyAt + 8)
+  idEntropyAt += 8
   // time-ordered, never all digits (BullMQ refuses integer custom ids)
-  return `t${Date.now().toString(36)}${randomBytes(8).toString('hex')}`
+  return `t${Date.now().toString(36)}${random}`
 }
 
 /** the task id owning an idempotency key: enqueueing the same key twice names the same job */

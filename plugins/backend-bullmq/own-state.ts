@@ -110,16 +110,12 @@ export class OwnState {
   // --- event log ---------------------------------------------------------------------
   async appendEvents (events: EventInput[]): Promise<StoredEvent[]> {
     if (events.length === 0) return []
-    const multi = this.redis.multi()
-    for (const event of events) {
-      multi.xadd(this.keys.events, 'MAXLEN', '~', this.limits.maxEvents, '*', 't', event.type, 'd', JSON.stringify(event.data ?? null))
-    }
-    multi.publish(this.keys.notify, 'events')
-    const replies = (await multi.exec()) ?? []
+    const args: Array<string | number> = [this.limits.maxEvents, this.keys.notify]
+    for (const event of events) args.push(event.type, JSON.stringify(event.data ?? null))
+    const ids = await runPlainScript(this.redis, 'append-events', [this.keys.events], args) as string[]
     return events.map((event, i) => {
-      const [err, id] = replies[i] ?? [null, null]
-      if (err !== null) throw err
-      return { id: id as string, type: event.type, time: timeOfStreamId(id as string), data: event.data ?? null }
+      const id = ids[i] as string
+      return { id, type: event.type, time: timeOfStreamId(id), data: event.data ?? null }
     })
   }
 

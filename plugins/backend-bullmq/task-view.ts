@@ -104,19 +104,24 @@ export function taskFromHash (id: string, queue: string, state: TaskState, hash:
   }
 }
 
-export function leasedFromHash (id: string, queue: string, hash: JobHash, leaseToken: string, leaseExpiresAt: number): LeasedTask {
-  const task = taskFromHash(id, queue, 'processing', hash, null)
+/**
+ * The lease view of a job just moved to active. On the lease path, so the job's
+ * options are parsed once and nothing a lease does not carry is computed.
+ */
+export function leasedFromHash (id: string, queue: string, hash: JobHash, opts: Record<string, unknown>, leaseToken: string, leaseExpiresAt: number): LeasedTask {
+  const meta = opts[META] !== null && typeof opts[META] === 'object' ? opts[META] as SwitchyardMeta : null
   return {
     id,
     queue,
-    handler: task.handler,
-    payload: task.payload,
-    attempts: task.attempts,
-    maxAttempts: task.maxAttempts,
-    priority: task.priority,
-    timeoutMs: task.timeoutMs,
-    createdAt: task.createdAt,
-    runAt: task.runAt,
+    handler: hash.name ?? '',
+    payload: parseJson(hash.data ?? 'null', null),
+    attempts: int(hash.ats) ?? 0,
+    // BullMQ's default of 0 attempts means one run
+    maxAttempts: typeof opts.attempts === 'number' ? Math.max(1, opts.attempts) : 1,
+    priority: PRIORITY_BASE - (int(hash.priority) ?? 0),
+    timeoutMs: meta?.t ?? FOREIGN_TIMEOUT_MS,
+    createdAt: int(hash.timestamp) ?? 0,
+    runAt: runAtOf(hash, meta, null),
     leaseToken,
     leaseExpiresAt
   }

@@ -1,0 +1,177 @@
+import { randomBytes } from 'node:crypto'
+import { performance } from 'node:perf_hooks'
+import t, { type Test } from 'tap'
+import { Queue } from 'bullmq'
+import { Redis } from 'ioredis'
+import type { NewTask } from 'switchyard'
+import { createBullMQBackend } from './index.ts'
+
+// Work notifications (pub/sub from Switchyard's paths, BullMQ's event streams for
+// plain producers) and the batched BullMQ scripts (lease, ack, add: one call per
+// batch, BullMQ's own script text per job) against a real Redis.
+
+const URL = 'redis://127.0.0.1:6379'
+
+function task (queue: string, extra: Partial<NewTask> = {}): NewTask {
+  return { queue, handler: 'h', payload: { n: 1 }, maxAttempts: 3, priority: 0, timeoutMs: 60_000, runAt: null, delayMs: 0, idempotencyKey: null, ...extra }
+}
+
+/** resolves when check() holds (polled every 20 ms), or fails at the deadline */
+async function until (what: string, check: () => boolean | Promise<boolean>, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise(resolve => setTimeout(resolve, 20))
+  }
+}
+
+function setup (t: Test, queues: string[] = []) {
+  const prefix = `sybatch${randomBytes(5).toString('hex')}`
+  const backend = createBullMQBackend({ url: URL, prefix, queues })
+  const peer = createBullMQBackend({ url: URL, prefix })
+  t.teardown(async () => {
+    await backend.destroyAllData()
+    await backend.close()
+    await peer.close()
+  })
+  return { prefix, backend, peer }
+}
+
+t.test('subscribeWork: a peer enqueue wakes a subscriber with the queue name, promptly; not after unsubscribe', async t => {
+  const { backend, peer } = setup(t)
+  await Promise.all([backend.init(), peer.init()])
+  const woken: Array<{ queue: string, at: number }> = []
+  const unsubscribe = await backend.subscribeWork!(queue => { woken.push({ queue, at: performance.now() }) })
+  const latencies: number[] = []
+  for (let i = 0; i < 20; i++) {
+    const queue = `q${i % 3}`
+    const seen = woken.length
+    const before = performance.now()
+    await peer.enqueue([task(queue)])
+    await until(`a wake for ${queue}`, () => woken.slice(seen).some(w => w.queue === queue))
+    latencies.push((woken.slice(seen).find(w => w.queue === queue) as { at: number }).at - before)
+  }
+  latencies.sort((a, b) => a - b)
+  t.ok(latencies[Math.floor(latencies.length / 2)]! < 50, `median enqueue→wake ${latencies[Math.floor(latencies.length / 2)]!.toFixed(2)} ms (target 1–2 ms on an idle machine)`)
+
+  // a delayed task is not ready: no wake for it
+  const seen = woken.length
+  await peer.enqueue([task('later', { delayMs: 60_000 })])
+  await peer.enqueue([task('now')])
+  await until('a wake for "now"', () => woken.slice(seen).some(w => w.queue === 'now'))
+  t.notOk(woken.slice(seen).some(w => w.queue === 'later'), 'no wake for a delayed task')
+
+  await unsubscribe()
+  const after = woken.length
+  await peer.enqueue([task('q0')])
+  // the peer's publish has been delivered to every subscriber once this round trip is back
+  await peer.now()
+  t.equal(woken.length, after, 'no calls after unsubscribe')
+})
+
+t.test('subscribeWork: a job added by a plain BullMQ producer wakes a subscriber', async t => {
+  const name = 'legacy'
+  const { backend, prefix } = setup(t, [name])
+  await backend.init()
+  const connection = new Redis(URL, { maxRetriesPerRequest: null })
+  const producer = new Queue(name, { connection, prefix })
+  t.teardown(async () => {
+    await producer.close()
+    await connection.quit()
+  })
+  const woken: string[] = []
+  const unsubscribe = await backend.subscribeWork!(queue => { woken.push(queue) })
+  t.teardown(unsubscribe)
+  await producer.add('email.send', { to: 'ada@example.com' })
+  await until('a wake for the plain producer\'s job', () => woken.includes(name))
+  t.pass('woken through BullMQ\'s event stream')
+  const [leased] = await backend.leaseTasks({ workerId: 'w', queues: [name], limit: 10, leaseMs: 30_000 })
+  t.match(leased, { queue: name, handler: 'email.send', payload: { to: 'ada@example.com' } }, 'and the job is leased')
+})
+
+t.test('one lease call spans the preferred queues in order, skipping unknown queues, and honours global pause', async t => {
+  const { backend } = setup(t)
+  await backend.init()
+  await backend.enqueue([...Array.from({ length: 3 }, () => task('a')), ...Array.from({ length: 5 }, () => task('b'))])
+  await backend.setGlobalPause(true)
+  t.same(await backend.leaseTasks({ workerId: 'w', queues: ['a', 'b'], limit: 10, leaseMs: 30_000 }), [], 'nothing while globally paused')
+  await backend.setGlobalPause(false)
+  const leased = await backend.leaseTasks({ workerId: 'w', queues: ['nope', 'a', 'b'], limit: 6, leaseMs: 30_000 })
+  t.same(leased.map(l => l.queue), ['a', 'a', 'a', 'b', 'b', 'b'], 'queue a first, then b, up to the limit')
+  t.equal(new Set(leased.map(l => l.leaseToken)).size, 6, 'every lease has its own token')
+  const now = await backend.now()
+  for (const l of leased) t.ok(Math.abs(l.leaseExpiresAt - (now + 30_000)) < 2_000, 'lease expiry on the backend clock')
+  const outcomes = await backend.completeTasks([...leased.map(l => ({ id: l.id, leaseToken: l.leaseToken })), { id: (leased[0] as { id: string }).id, leaseToken: 'stale' }])
+  t.same(outcomes, ['ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'lease_lost'], 'one batched ack; a wrong token is lease_lost')
+  const stats = await backend.queueStats(['a', 'b'])
+  t.match(stats, [{ name: 'a', succeeded: 3, ready: 0 }, { name: 'b', succeeded: 3, ready: 2 }])
+})
+
+t.test('batched acks keep BullMQ\'s per-job options: a plain job with removeOnComplete is removed', async t => {
+  const name = 'legacy'
+  const { backend, prefix } = setup(t, [name])
+  await backend.init()
+  const connection = new Redis(URL, { maxRetriesPerRequest: null })
+  const producer = new Queue(name, { connection, prefix })
+  t.teardown(async () => {
+    await producer.close()
+    await connection.quit()
+  })
+  const kept = await producer.add('a', { n: 1 })
+  const removed = await producer.add('b', { n: 2 }, { removeOnComplete: true })
+  const leased = await backend.leaseTasks({ workerId: 'w', queues: [name], limit: 10, leaseMs: 30_000 })
+  t.equal(leased.length, 2)
+  t.same(await backend.completeTasks(leased.map(l => ({ id: l.id, leaseToken: l.leaseToken }))), ['ok', 'ok'])
+  t.equal(await producer.getJobState(kept.id as string), 'completed', 'a default job is kept as completed')
+  t.equal(await producer.getJob(removed.id as string), undefined, 'the removeOnComplete job is gone, as BullMQ does it')
+})
+
+t.test('batched fails: dead, immediate retry and backoff retry in one call, with their wake-ups', async t => {
+  const { backend, peer } = setup(t)
+  await Promise.all([backend.init(), peer.init()])
+  await backend.enqueue([task('f', { maxAttempts: 1 }), task('f'), task('f')])
+  const [dead, again, later] = await backend.leaseTasks({ workerId: 'w', queues: ['f'], limit: 3, leaseMs: 30_000 }) as unknown as [{ id: string, leaseToken: string }, { id: string, leaseToken: string }, { id: string, leaseToken: string }]
+  const woken: string[] = []
+  const unsubscribe = await peer.subscribeWork!(queue => { woken.push(queue) })
+  t.teardown(unsubscribe)
+  const outcomes = await backend.failTasks([
+    { id: dead.id, leaseToken: dead.leaseToken, error: { message: 'fatal' }, retryDelayMs: null },
+    { id: again.id, leaseToken: again.leaseToken, error: { message: 'flaky' }, retryDelayMs: 0 },
+    { id: later.id, leaseToken: later.leaseToken, error: { message: 'busy' }, retryDelayMs: 60_000 },
+    { id: later.id, leaseToken: 'stale', error: { message: 'stale' }, retryDelayMs: 0 }
+  ])
+  t.same(outcomes, ['dead', 'retrying', 'retrying', 'lease_lost'])
+  await until('a wake for the immediate retry', () => woken.includes('f'))
+  t.match(await backend.getTask(dead.id), { state: 'dead', lastError: 'fatal' })
+  t.match(await backend.getTask(again.id), { state: 'ready', attempts: 1, lastError: 'flaky' })
+  t.match(await backend.getTask(later.id), { state: 'retrying', lastError: 'busy' })
+  const [stats] = await backend.queueStats(['f'])
+  t.match(stats, { dead: 1, ready: 1, retrying: 1, scheduled: 0 })
+})
+
+t.test('a lease larger than one script call is split, with distinct tasks and tokens', async t => {
+  const { backend } = setup(t)
+  await backend.init()
+  await backend.enqueue(Array.from({ length: 450 }, () => task('big')))
+  const leased = await backend.leaseTasks({ workerId: 'w', queues: ['big'], limit: 500, leaseMs: 30_000 })
+  t.equal(leased.length, 450, 'every ready task, no more')
+  t.equal(new Set(leased.map(l => l.id)).size, 450, 'no task twice')
+  t.equal(new Set(leased.map(l => l.leaseToken)).size, 450, 'no token twice')
+  const outcomes = await backend.completeTasks(leased.map(l => ({ id: l.id, leaseToken: l.leaseToken })))
+  t.equal(outcomes.filter(o => o === 'ok').length, 450, 'all acked in batched calls')
+})
+
+t.test('BullMQ scripts are hoisted only when provably the same program', async t => {
+  const { createRequire } = await import('node:module')
+  const { hoistDefinitions } = await import('./lua-hoist.ts')
+  const scripts = createRequire(import.meta.url)('bullmq/dist/cjs/scripts/index.js') as Record<string, { content: string }>
+  for (const name of ['moveToActive', 'moveToFinished', 'retryJob', 'moveToDelayed', 'addStandardJob', 'addPrioritizedJob', 'addDelayedJob']) {
+    t.not(hoistDefinitions((scripts[name] as { content: string }).content), null, `${name} of the installed bullmq is hoisted`)
+  }
+  const usesBodyLocal = 'local rcall = redis.call\nlocal limit = 5\nlocal function over(n)\n  return n > limit\nend\nreturn over(6)'
+  t.equal(hoistDefinitions(usesBodyLocal), null, 'a function using a body local stays in place')
+  const unindented = 'local rcall = redis.call\nlocal function f()\nreturn 1\nend\nreturn f()'
+  t.equal(hoistDefinitions(unindented), null, 'an unexpected layout stays in place')
+  const fine = hoistDefinitions('local rcall = redis.call\nlocal function get(k)\n  local v = rcall("GET", k)\n  return { value = v }\nend\nreturn get(KEYS[1]).value')
+  t.match(fine, { definitions: /local function get/, body: /return get\(KEYS\[1\]\)\.value/ }, 'a self-contained function is hoisted')
+})

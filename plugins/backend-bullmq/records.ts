@@ -1,0 +1,74 @@
+import {
+  checkClaim, checkCollection, checkIfVersion, checkRecordKey, checkRecordLimit, encodeRecordValue,
+  type ListRecordsRequest, type PutRecordOptions, type PutRecordResult, type StoredRecord
+} from 'switchyard'
+import type { Redis } from 'ioredis'
+import type { Keys } from './keys.ts'
+import { runPlainScript } from './scripts.ts'
+
+// Records live in Switchyard's own keys beside the queues, laid out as in the Redis
+// backend: one hash per collection (key -> "version:updatedAt:json") plus a zset of
+// its keys for ordered paging; every write is one script, so compare-and-set is
+// atomic. Claims are plain SET NX PX keys: Redis expires them on its own clock.
+
+
+function decode (key: string, stored: string): StoredRecord {
+  const first = stored.indexOf(':')
+  const second = stored.indexOf(':', first + 1)
+  return {
+    key,
+    version: Number(stored.slice(0, first)),
+    updatedAt: Number(stored.slice(first + 1, second)),
+    value: JSON.parse(stored.slice(second + 1)) as unknown
+  }
+}
+
+export class OwnRecords {
+  constructor (private readonly client: Redis, private readonly keys: Keys) {}
+
+  async put (collection: string, key: string, value: unknown, options?: PutRecordOptions): Promise<PutRecordResult> {
+    checkCollection(collection)
+    checkRecordKey('key', key)
+    const json = encodeRecordValue(value)
+    const ifVersion = checkIfVersion(options)
+    const mode = ifVersion === undefined ? 'any' : ifVersion === null ? 'absent' : 'version'
+    const reply = await runPlainScript(this.client, 'records-put', [this.keys.records(collection), this.keys.recordIndex(collection)],
+      [key, json, mode, ifVersion ?? '']) as Array<string | number>
+    if (reply[0] === 1) {
+      return { ok: true, record: { key, value: JSON.parse(json) as unknown, version: Number(reply[1]), updatedAt: Number(reply[2]) } }
+    }
+    if (reply.length === 1) return { ok: false, current: null }
+    return { ok: false, current: { key, version: Number(reply[1]), updatedAt: Number(reply[2]), value: JSON.parse(String(reply[3])) as unknown } }
+  }
+
+  async get (collection: string, key: string): Promise<StoredRecord | null> {
+    checkCollection(collection)
+    checkRecordKey('key', key)
+    const stored = await this.client.hget(this.keys.records(collection), key)
+    return stored === null ? null : decode(key, stored)
+  }
+
+  async list (collection: string, req: ListRecordsRequest): Promise<StoredRecord[]> {
+    checkCollection(collection)
+    const limit = checkRecordLimit(req.limit)
+    const after = req.afterKey === undefined ? '' : checkRecordKey('afterKey', req.afterKey)
+    if (limit === 0) return []
+    const flat = await runPlainScript(this.client, 'records-list', [this.keys.records(collection), this.keys.recordIndex(collection)], [after, limit]) as string[]
+    const out: StoredRecord[] = []
+    for (let i = 0; i < flat.length; i += 2) out.push(decode(flat[i]!, flat[i + 1]!))
+    return out
+  }
+
+  async delete (collection: string, key: string, options?: { ifVersion?: number }): Promise<boolean> {
+    checkCollection(collection)
+    checkRecordKey('key', key)
+    const ifVersion = checkIfVersion(options)
+    const removed = await runPlainScript(this.client, 'records-delete', [this.keys.records(collection), this.keys.recordIndex(collection)], [key, ifVersion ?? ''])
+    return removed === 1
+  }
+
+  async claimOnce (key: string, ttlMs: number): Promise<boolean> {
+    const claim = checkClaim(key, ttlMs)
+    return (await this.client.set(this.keys.claim(claim.key), '1', 'PX', claim.ttlMs, 'NX')) === 'OK'
+  }
+}
