@@ -9,7 +9,7 @@ import { runConfigCheck } from './commands/config-check.ts'
 import { runCerts } from './commands/certs.ts'
 import { runDlq, runOverview, runPause, runQueues } from './commands/operate.ts'
 import { CONNECTION_FLAGS } from './commands/connection-flags.ts'
-import { runSchedulesCommand } from './scheduler/index.ts'
+import { runSchedules } from './commands/schedules.ts'
 
 const USAGE = `Usage: switchyard <command> [options]
 
@@ -19,7 +19,7 @@ Commands:
   enqueue <handler> [--payload json] [--queue q] [--delay 10s] [--key k] [--priority n] [--max-attempts n]
   tasks [--state s] [--queue q] [--handler h] [--query text] [--limit n] [--offset n]
   queues                           queues with counts, weights and pause flags
-  schedules [--config file]        durable schedules: spec, time zone, paused, next/previous run, last status
+  schedules                        schedules: spec, time zone, paused, next/previous run, last status
   overview                         totals, workers and coordination state
   pause [queue] | resume [queue]   a queue, or global dequeue without a queue
   dlq [list|stats|replay|delete]   dead tasks: list (--queue --handler --query), replay (--ids a,b | --limit n) [--dry-run] [--target-queue q], delete <id>
@@ -28,7 +28,7 @@ Commands:
 
 Options:
   -c, --config <file>              config file (YAML or JSON); default: the embedded default
-  Admin commands (enqueue, tasks, queues, overview, pause, resume, dlq) go through the running
+  Admin commands (enqueue, tasks, queues, schedules, overview, pause, resume, dlq) go through the running
   gateway with the client certificate from <dataDir>/certs, else open the backend here:
   --url https://host:port --client-cert f --client-key f --cacert f   another gateway (env SWITCHYARD_GATEWAY_URL,
                                    SWITCHYARD_CLIENT_CERT, SWITCHYARD_CLIENT_KEY)
@@ -79,7 +79,7 @@ export async function main (argv: string[]): Promise<number> {
       return await runConfigCheck(positionals[0] ?? (typeof values.config === 'string' ? values.config : undefined))
     }
     case 'schedules':
-      return await runSchedulesCommand(parse(rest, {}).values as Record<string, string | undefined>)
+      return await runSchedules(parse(rest, CONNECTION_FLAGS).values)
     case 'queues':
       return await runQueues(parse(rest, CONNECTION_FLAGS).values)
     case 'overview':

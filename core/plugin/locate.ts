@@ -94,7 +94,11 @@ async function importFile (specifier: string, file: string, kind: PluginSourceKi
 
 function isMissing (err: unknown, what: string): boolean {
   const code = (err as NodeJS.ErrnoException | undefined)?.code
-  return (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') && firstLine(err).includes(what)
+  const line = firstLine(err)
+  // Loader hooks in the chain (tsx, test runners) may rethrow Node's resolution error
+  // without its code, so the message is recognised too.
+  return ((code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') && line.includes(what)) ||
+    line.startsWith(`Cannot find package '${what}'`) || line.startsWith(`Cannot find module '${what}'`)
 }
 
 /** Imports a package through Node's own resolution from core's location (workspace and hoisted packages). */

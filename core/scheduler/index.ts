@@ -3,6 +3,5 @@ export { createScheduler, Scheduler, LEADER_LOCK_NAME, MAX_FIRES_PER_PASS, type 
 export { FactoryRegistry, SchedulerErrors, type FactoryOptions } from './factories.ts'
 export { compileCron, assertTimezone, DEFAULT_TIMEZONE, type CronPlan } from './cron.ts'
 export { schedulerFromConfig, type SchedulerFromConfigInput } from './from-config.ts'
-export { runSchedulesCommand, formatSchedules } from './command.ts'
 export { SCHEDULES_COLLECTION, MAX_SCHEDULES } from './store.ts'
 export type * from './types.ts'

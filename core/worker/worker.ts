@@ -406,7 +406,10 @@ export class Worker extends EventEmitter<WorkerEventMap> {
    */
   private leaseCallSize (): number {
     const { batchSize } = this.options
-    return this.queuesDeep && this.prefetching() ? Math.max(batchSize, Math.min(DEEP_LEASE_MAX, batchSize * DEEP_LEASE_FACTOR)) : batchSize
+    // With several queues a call fills from the weight-drawn first queue, so bigger
+    // calls would coarsen the weights' shares: only a single queue's calls grow.
+    const singleQueue = this.weighted.length <= 1
+    return singleQueue && this.queuesDeep && this.prefetching() ? Math.max(batchSize, Math.min(DEEP_LEASE_MAX, batchSize * DEEP_LEASE_FACTOR)) : batchSize
   }
 
   private async leaseOnce (wanted: number, fetch: (req: LeaseRequest) => Promise<LeasedTask[]>): Promise<LeaseResult> {

@@ -47,6 +47,13 @@ t.test('start on the embedded default: works, locks its data dir, stops cleanly,
   const metricsJson = JSON.parse((await exec('curl', ['-s', '--fail', ...certArgs, `${base}/admin/v1/metrics`])).stdout) as object
   t.type(metricsJson, 'object', 'JSON snapshot')
 
+  // A fresh start can create a schedule for a demo handler at once; the CLI lists it.
+  const schedule = JSON.parse((await exec('curl', ['-s', '--fail', ...certArgs, '-H', 'content-type: application/json',
+    '-d', '{"name":"noop","spec":"*/5 * * * * *","durable":true}', `${base}/admin/v1/schedules`])).stdout) as { created: boolean }
+  t.equal(schedule.created, true, 'schedule created through the gateway')
+  const schedules = await runCli(['schedules'], dir)
+  t.match(schedules.stdout, /^noop +\*\/5 \* \* \* \* \* +UTC +yes +no/m, schedules.stderr)
+
   // CLI commands go through the gateway while start holds the embedded database.
   const queues = await runCli(['queues'], dir)
   t.equal(queues.code, 0, queues.stderr)
