@@ -2,7 +2,7 @@ import t, { type Test } from 'tap'
 import * as grpc from '@grpc/grpc-js'
 import { RPC_LIST, type RpcName } from '../../core/contract/rpcs.ts'
 import { validateMessage } from '../../core/contract/validate.ts'
-import { embeddedBackend, newTask, suffix, waitFor } from '../../core/admin/test-support.ts'
+import { embeddedBackend, newTask, serverBackend, suffix, waitFor } from '../../core/admin/test-support.ts'
 import type { AdminService } from '../../core/admin/types.ts'
 import type { AdminEventT } from '../../core/contract/messages.ts'
 import { createGrpcAdminClient, startGrpcServer, type GrpcServerOptions } from '../../core/transport/index.ts'
@@ -30,8 +30,8 @@ function expectStatus (t: Test, result: GrpcResult, status: grpc.status, code: s
 
 const ctx = (actor = ADMIN_IDENTITY) => ({ actor, requestId: `r-${suffix()}` })
 
-t.test('every RPC of the table answers over gRPC with mutual TLS', async t => {
-  const backend = await embeddedBackend(t)
+for (const [label, open] of [['embedded PGlite', embeddedBackend], ['the Postgres server', serverBackend]] as const) t.test(`every RPC of the table answers over gRPC with mutual TLS, on ${label}`, async t => {
+  const backend = await open(t)
   const { service, events } = adminService(t, backend)
   const certs = await makeCerts(t)
   const address = await serverFor(t, service, certs)

@@ -1,6 +1,6 @@
 import t, { type Test } from 'tap'
 import { RPC_LIST } from '../../core/contract/rpcs.ts'
-import { newTask, serverBackend, suffix } from '../../core/admin/test-support.ts'
+import { embeddedBackend, newTask, serverBackend, suffix } from '../../core/admin/test-support.ts'
 import {
   ADMIN_IDENTITY, VIEWER_IDENTITY, WORKLOAD_URI, adminService, gatewayFor, httpsCall, makeCerts, runRouteSuite, type HttpResult
 } from './support.ts'
@@ -15,7 +15,15 @@ function expectEnvelope (t: Test, res: HttpResult, status: number, code: string,
   t.match(res.headers['content-type'], /^application\/json/)
 }
 
-t.test('every route of the RPC table answers over HTTPS with mutual TLS', async t => {
+t.test('every route of the RPC table answers over HTTPS with mutual TLS, on embedded PGlite', async t => {
+  const backend = await embeddedBackend(t)
+  const { service } = adminService(t, backend)
+  const certs = await makeCerts(t)
+  const { address } = await gatewayFor(t, service, certs)
+  await runRouteSuite(t, address, { service, backend, identity: certs.admin, expectedActor: ADMIN_IDENTITY })
+})
+
+t.test('every route of the RPC table answers over HTTPS with mutual TLS, on the Postgres server', async t => {
   const backend = await serverBackend(t)
   const { service } = adminService(t, backend)
   const certs = await makeCerts(t)
