@@ -209,6 +209,18 @@ export class RedisBackend implements Backend {
     })
   }
 
+  /**
+   * Both scripts go out back to back on the one connection, so they cost one round
+   * trip, and Redis runs them in order: the acks (each batch of up to SCRIPT_BATCH),
+   * then the lease.
+   */
+  async completeAndLease (acks: LeaseRef[], lease: LeaseRequest): Promise<{ acks: AckOutcome[], leased: LeasedTask[] }> {
+    const acked = acks.length === 0 ? Promise.resolve([]) : this.completeTasks(acks)
+    // A lease issued while later ack batches are still queued would only see fewer free tasks, never a wrong one.
+    const [outcomes, leased] = await Promise.all([acked, this.leaseTasks(lease)])
+    return { acks: outcomes, leased }
+  }
+
   failTasks (items: FailRequest[]): Promise<FailOutcome[]> {
     return this.run('failTasks', async () => {
       const k = this.keys
