@@ -58,10 +58,10 @@ t.test('start on the embedded default: works, locks its data dir, stops cleanly,
   const queues = await runCli(['queues'], dir)
   t.equal(queues.code, 0, queues.stderr)
   t.match(queues.stdout, /^default +\d+/m)
-  const paused = await runCli(['pause', 'critical'], dir)
-  t.match(paused.stdout, 'queue critical paused', paused.stderr)
-  const resumed = await runCli(['resume', 'critical'], dir)
-  t.match(resumed.stdout, 'queue critical running', resumed.stderr)
+  const paused = await runCli(['pause', 'default'], dir)
+  t.match(paused.stdout, 'queue default paused', paused.stderr)
+  const resumed = await runCli(['resume', 'default'], dir)
+  t.match(resumed.stdout, 'queue default running', resumed.stderr)
 
   // Opening the same embedded data dir from a second process is refused in one line.
   const second = await runCli(['tasks', '--local'], dir)

@@ -62,7 +62,7 @@ export function fromGrpcError (err: unknown, what: string): SwitchyardError {
     case grpc.status.DEADLINE_EXCEEDED:
       return TransportErrors.deadlineExceeded(`${what} did not answer in time`, { details, cause: err })
     case grpc.status.UNIMPLEMENTED:
-      return TransportErrors.notImplemented(`${what} is not implemented by the admin service`, { details, cause: err })
+      return TransportErrors.notImplemented(`${what}: the admin service behind this gateway does not offer it (is it an older version?)`, { details, cause: err })
     case grpc.status.UNAUTHENTICATED:
       return new SwitchyardError('UNAUTHENTICATED', 401, message, { details, cause: err })
     default:

@@ -167,7 +167,7 @@ export function createGateway (options: GatewayOptions): Gateway {
   const unimplemented = new Set(unimplementedRpcs(admin, RPC_LIST.map(def => def.name)))
   if (unimplemented.size > 0) app.log.warn(`the admin service does not implement ${[...unimplemented].join(', ')}; those routes answer 501 NOT_IMPLEMENTED`)
   function assertImplemented (def: RpcDefinition): void {
-    if (unimplemented.has(def.name)) throw TransportErrors.notImplemented(`${def.name} is not implemented by this admin service`, { details: { rpc: def.name } })
+    if (unimplemented.has(def.name)) throw TransportErrors.notImplemented(`${def.name}: the admin service behind this gateway does not offer it (is it an older version?)`, { details: { rpc: def.name } })
   }
 
   async function unary (def: RpcDefinition, request: FastifyRequest, reply: FastifyReply, fixed?: Readonly<Record<string, string>>): Promise<unknown> {
