@@ -255,6 +255,7 @@ export class BullMQBackend implements Backend {
   // --- working ---------------------------------------------------------------------------
 
   async leaseTasks (req: LeaseRequest): Promise<LeasedTask[]> {
+    assertLeaseRequest(req)
     const limit = Math.min(Math.max(0, Math.trunc(req.limit)), MAX_LIST_LIMIT)
     if (limit === 0 || req.queues.length === 0) return []
     if (!Number.isInteger(req.leaseMs) || req.leaseMs < 1) throw Errors.validation('leaseMs: must be a positive integer', { details: { field: 'leaseMs' } })
@@ -307,8 +308,27 @@ export class BullMQBackend implements Backend {
     this.leases.delete(`${ref.id}\n${ref.leaseToken}`)
   }
 
+  /**
+   * The ack batch and then the lease go out back to back on the one connection: one
+   * round trip, and Redis runs the acks first. (Both scripts are issued before the
+   * first await of their senders, which is what keeps the order.)
+   */
+  async completeAndLease (acks: LeaseRef[], lease: LeaseRequest): Promise<{ acks: AckOutcome[], leased: LeasedTask[] }> {
+    // Checked before the acks go out, so a bad lease request applies nothing.
+    assertLeaseRequest(lease)
+    const entries = await Promise.all(acks.map(item => this.leaseEntry(item)))
+    const acked = this.sendCompletions(acks, entries)
+    const leased = this.leaseTasks(lease)
+    const [outcomes, tasks] = await Promise.all([acked, leased])
+    return { acks: outcomes, leased: tasks }
+  }
+
   async completeTasks (items: LeaseRef[]): Promise<AckOutcome[]> {
-    const entries = await Promise.all(items.map(item => this.leaseEntry(item)))
+    return await this.sendCompletions(items, await Promise.all(items.map(item => this.leaseEntry(item))))
+  }
+
+  /** issues the completion scripts synchronously (before its first await), so a call after it runs after them */
+  private async sendCompletions (items: LeaseRef[], entries: Array<LeaseEntry | null>): Promise<AckOutcome[]> {
     const outcomes = new Array<AckOutcome>(items.length).fill('lease_lost')
     const calls: unknown[][] = []
     const callOf: Array<{ at: number, queue: Queue, jobId: string }> = []
@@ -619,4 +639,10 @@ export class BullMQBackend implements Backend {
 function skip (id: string, outcome: string, state: TaskState | undefined): SkippedTask {
   if (outcome === 'not_found') return { id, reason: 'not_found' }
   return state === undefined ? { id, reason: 'wrong_state' } : { id, reason: 'wrong_state', state }
+}
+
+function assertLeaseRequest (req: LeaseRequest): void {
+  if (typeof req.workerId !== 'string' || req.workerId === '') throw Errors.validation('workerId: must be a non-empty string', { details: { field: 'workerId' } })
+  if (!Number.isInteger(req.leaseMs) || req.leaseMs < 1) throw Errors.validation('leaseMs: must be a positive integer', { details: { field: 'leaseMs' } })
+  if (!Array.isArray(req.queues)) throw Errors.validation('queues: must be an array of queue names', { details: { field: 'queues' } })
 }
