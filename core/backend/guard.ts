@@ -8,14 +8,22 @@ import type { Backend } from './types.ts'
 const PASS_THROUGH = new Set(['name', 'capabilities', 'close'])
 const CONNECTION_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH'])
 
+// The backend each guard wraps, so guarding an already guarded backend (the app
+// bounds its calls, and so do the worker and the admin service it hands the backend
+// to) replaces the bound instead of stacking a second proxy and timer on every call.
+const unguarded = new WeakMap<Backend, Backend>()
+
 export function withTimeouts (backend: Backend, timeoutMs: number): Backend {
-  return new Proxy(backend, {
+  const target = unguarded.get(backend) ?? backend
+  const guarded = new Proxy(target, {
     get (target, prop, receiver) {
       const value = Reflect.get(target, prop, receiver)
       if (typeof prop !== 'string' || PASS_THROUGH.has(prop) || typeof value !== 'function') return value
       return (...args: unknown[]) => bounded(prop, () => value.apply(target, args), timeoutMs)
     }
   })
+  unguarded.set(guarded, target)
+  return guarded
 }
 
 async function bounded<T> (method: string, call: () => Promise<T>, timeoutMs: number): Promise<T> {
