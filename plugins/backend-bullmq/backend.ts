@@ -14,8 +14,8 @@ import {
 import { Keys, META, foreignTaskId, keyedTaskId, newTaskId, parseForeignId, type JobRef } from './keys.ts'
 import type { ResolvedOptions } from './options.ts'
 import { OwnState } from './own-state.ts'
-import { OwnRecords } from './records.ts'
-import { defineScripts, runTaskScript } from './scripts.ts'
+import { RedisRecords } from '@switchyard/backend-redis'
+import { defineScripts, runPlainScript, runTaskScript } from './scripts.ts'
 import { addJobs, defineBatchScripts, leaseJobs, runBatched, type BatchedScript } from './bullmq-batch.ts'
 import { WorkNotifier } from './work-notifier.ts'
 import { TaskLister } from './task-lister.ts'
@@ -77,7 +77,7 @@ export class BullMQBackend implements Backend {
   private readonly redis: Redis
   private readonly own: OwnState
   private readonly notifier: WorkNotifier
-  private readonly records: OwnRecords
+  private readonly records: RedisRecords
   private readonly lister: TaskLister
   private readonly queues = new Map<string, Queue>()
   private readonly workers = new Map<string, Worker>()
@@ -105,7 +105,8 @@ export class BullMQBackend implements Backend {
     defineBatchScripts(this.redis)
     this.own = new OwnState(this.redis, this.keys, options)
     this.notifier = new WorkNotifier(this.redis, this.keys, options.commandTimeoutMs)
-    this.records = new OwnRecords(this.redis, this.keys)
+    // Records as the Redis backend keeps them, under this backend's own keys and scripts.
+    this.records = new RedisRecords(this.redis, this.keys, async (op, keys, args) => await runPlainScript(this.redis, `records-${op}`, keys, args))
     this.lister = new TaskLister(this.redis, this.keys, options.scanLimit, (queue, ids) => this.taskIdsOf(queue, ids))
   }
 

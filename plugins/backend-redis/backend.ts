@@ -82,7 +82,7 @@ export class RedisBackend implements Backend {
     this.client.on('error', () => {})
     this.script = defineScripts(this.client)
     this.subscriptions = new Subscriptions(this.client)
-    this.records = new RedisRecords(this.client, this.keys, this.script)
+    this.records = new RedisRecords(this.client, this.keys, async (op, keys, args) => await this.script(`records_${op}`, keys, args))
   }
 
   /** The underlying connection, for tests and tooling that inspect the keyspace. */

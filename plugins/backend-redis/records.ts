@@ -4,13 +4,17 @@ import {
 } from 'switchyard'
 import type { RedisClient } from './connection.ts'
 import type { Keys } from './keys.ts'
-import type { ScriptArg, ScriptName } from './scripts.ts'
+import type { ScriptArg } from './scripts.ts'
 
 // Records: one hash per collection (key -> "version:updatedAt:json") plus a zset of
 // its keys for ordered paging; every write is one script, so compare-and-set is
 // atomic. Claims are plain SET NX PX keys: Redis expires them on its own clock.
+// The BullMQ backend keeps its records the same way under its own keys and reuses
+// this class with its own way of running the three scripts.
 
-type Script = (name: ScriptName, keys: string[], args: ScriptArg[]) => Promise<unknown>
+/** runs the records_<op> script (lua/records_put.lua …) with these keys and arguments */
+export type RecordScriptRunner = (op: 'put' | 'list' | 'delete', keys: string[], args: ScriptArg[]) => Promise<unknown>
+export type RecordKeys = Pick<Keys, 'records' | 'recordIndex' | 'claim'>
 
 function decode (key: string, stored: string): StoredRecord {
   const first = stored.indexOf(':')
@@ -24,7 +28,7 @@ function decode (key: string, stored: string): StoredRecord {
 }
 
 export class RedisRecords {
-  constructor (private readonly client: RedisClient, private readonly keys: Keys, private readonly script: Script) {}
+  constructor (private readonly client: RedisClient, private readonly keys: RecordKeys, private readonly script: RecordScriptRunner) {}
 
   async put (collection: string, key: string, value: unknown, options?: PutRecordOptions): Promise<PutRecordResult> {
     checkCollection(collection)
@@ -32,7 +36,7 @@ export class RedisRecords {
     const json = encodeRecordValue(value)
     const ifVersion = checkIfVersion(options)
     const mode = ifVersion === undefined ? 'any' : ifVersion === null ? 'absent' : 'version'
-    const reply = await this.script('records_put', [this.keys.records(collection), this.keys.recordIndex(collection)],
+    const reply = await this.script('put', [this.keys.records(collection), this.keys.recordIndex(collection)],
       [key, json, mode, ifVersion ?? '']) as Array<string | number>
     if (reply[0] === 1) {
       return { ok: true, record: { key, value: JSON.parse(json) as unknown, version: Number(reply[1]), updatedAt: Number(reply[2]) } }
@@ -53,7 +57,7 @@ export class RedisRecords {
     const limit = checkRecordLimit(req.limit)
     const after = req.afterKey === undefined ? '' : checkRecordKey('afterKey', req.afterKey)
     if (limit === 0) return []
-    const flat = await this.script('records_list', [this.keys.records(collection), this.keys.recordIndex(collection)], [after, limit]) as string[]
+    const flat = await this.script('list', [this.keys.records(collection), this.keys.recordIndex(collection)], [after, limit]) as string[]
     const out: StoredRecord[] = []
     for (let i = 0; i < flat.length; i += 2) out.push(decode(flat[i]!, flat[i + 1]!))
     return out
@@ -63,7 +67,7 @@ export class RedisRecords {
     checkCollection(collection)
     checkRecordKey('key', key)
     const ifVersion = checkIfVersion(options)
-    const removed = await this.script('records_delete', [this.keys.records(collection), this.keys.recordIndex(collection)], [key, ifVersion ?? ''])
+    const removed = await this.script('delete', [this.keys.records(collection), this.keys.recordIndex(collection)], [key, ifVersion ?? ''])
     return removed === 1
   }
 
