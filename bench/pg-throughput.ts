@@ -1,7 +1,7 @@
 // End-to-end tasks/s on Postgres: Switchyard on PGlite, Switchyard on a Postgres
 // server and graphile-worker (tuned per its docs) on the same server, in one run;
 // then enqueue→start latency on idle workers for the server-backed pair.
-import { integerList, parseFlags, positiveInteger } from './lib/args.ts'
+import { integerList, medianRun, onOff, parseFlags, positiveInteger } from './lib/args.ts'
 import { loadBackendFactory } from './lib/load.ts'
 import { measureLatency, measureThroughput, type ThroughputResult } from './lib/measure.ts'
 import { assertPostgresReachable, dropSchema, freshSchema, POSTGRES_URL } from './lib/postgres.ts'
@@ -26,17 +26,6 @@ function systemList (raw: string): SystemName[] {
 }
 
 type RepeatedThroughput = ThroughputResult & { runs_tasks_per_s: number[] }
-
-/** the run with the median headline rate, plus every run's rate so the spread is visible */
-function medianRun (runs: ThroughputResult[]): RepeatedThroughput {
-  const sorted = [...runs].sort((a, b) => a.tasks_per_s - b.tasks_per_s)
-  return { ...sorted[Math.floor((sorted.length - 1) / 2)]!, runs_tasks_per_s: runs.map(r => r.tasks_per_s) }
-}
-
-function onOff (flag: string, raw: string): boolean {
-  if (raw !== 'on' && raw !== 'off') throw new Error(`--${flag}: expected on or off, got "${raw}"`)
-  return raw === 'on'
-}
 
 export async function run (args: string[]): Promise<BenchResult> {
   const flags = parseFlags('pg-throughput', args, {

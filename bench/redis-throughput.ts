@@ -1,11 +1,11 @@
 // Tasks/s on Redis: Switchyard's Redis backend, its BullMQ backend and raw BullMQ
 // against the same Redis in one run; enqueue→start latency on idle workers; and
 // the cost of the overview read (queueStats) as the task count grows.
-import { integerList, parseFlags, positiveInteger } from './lib/args.ts'
+import { integerList, medianRun, onOff, parseFlags, positiveInteger } from './lib/args.ts'
 import { loadBackendFactory } from './lib/load.ts'
 import { measureLatency, measureThroughput, type ThroughputResult } from './lib/measure.ts'
 import { measureQueueStats, type OverviewResult } from './lib/overview.ts'
-import { assertRedisReachable, deleteKeysContaining, freshToken, REDIS_URL } from './lib/redis.ts'
+import { assertRedisReachable, deleteKeysContaining, freshToken, redisCpuSeconds, REDIS_URL } from './lib/redis.ts'
 import { progress, ratio } from './lib/report.ts'
 import type { LatencySummary } from './lib/stats.ts'
 import type { BenchResult } from './lib/types.ts'
@@ -30,11 +30,6 @@ function subsetOf<T extends string> (flag: string, raw: string, allowed: readonl
 
 type RepeatedThroughput = ThroughputResult & { runs_tasks_per_s: number[] }
 
-function medianRun (runs: ThroughputResult[]): RepeatedThroughput {
-  const sorted = [...runs].sort((a, b) => a.tasks_per_s - b.tasks_per_s)
-  return { ...sorted[Math.floor((sorted.length - 1) / 2)]!, runs_tasks_per_s: runs.map(r => r.tasks_per_s) }
-}
-
 export async function run (args: string[]): Promise<BenchResult> {
   const flags = parseFlags('redis-throughput', args, {
     tasks: { type: 'string' },
@@ -46,6 +41,7 @@ export async function run (args: string[]): Promise<BenchResult> {
     'overview-tasks': { type: 'string' },
     'overview-calls': { type: 'string' },
     'overview-systems': { type: 'string', default: OVERVIEW_SYSTEMS.join(',') },
+    'task-events': { type: 'string', default: 'on' },
     timeout: { type: 'string', default: '600000' }
   })
   const smoke = flags.smoke === true
@@ -59,6 +55,7 @@ export async function run (args: string[]): Promise<BenchResult> {
   const overviewCalls = positiveInteger('overview-calls', (flags['overview-calls'] as string | undefined) ?? (smoke ? '50' : '1000'))
   const overviewSystems = subsetOf('overview-systems', flags['overview-systems'] as string, OVERVIEW_SYSTEMS)
   const timeoutMs = positiveInteger('timeout', flags.timeout as string)
+  const taskEvents = onOff('task-events', flags['task-events'] as string)
 
   await assertRedisReachable()
   // Every requested backend must load: a missing package fails the run, never a silent skip.
@@ -81,20 +78,20 @@ export async function run (args: string[]): Promise<BenchResult> {
   }
   const workerOptions: WorkerOptionsInput = { concurrency, batchSize: Math.min(concurrency, 1000), pollMs: 100 }
   const makeThroughput: Record<SystemName, () => ThroughputSystem> = {
-    redis: () => new SwitchyardThroughput('switchyard_redis', opener('redis'), workerOptions),
-    bullmq: () => new SwitchyardThroughput('switchyard_bullmq', opener('bullmq'), workerOptions),
+    redis: () => new SwitchyardThroughput('switchyard_redis', opener('redis'), workerOptions, taskEvents),
+    bullmq: () => new SwitchyardThroughput('switchyard_bullmq', opener('bullmq'), workerOptions, taskEvents),
     'bullmq-raw': () => new BullMQThroughput(concurrency)
   }
   const makeLatency: Record<SystemName, () => LatencySystem> = {
-    redis: () => new SwitchyardLatency('switchyard_redis', opener('redis'), workerOptions),
-    bullmq: () => new SwitchyardLatency('switchyard_bullmq', opener('bullmq'), workerOptions),
+    redis: () => new SwitchyardLatency('switchyard_redis', opener('redis'), workerOptions, taskEvents),
+    bullmq: () => new SwitchyardLatency('switchyard_bullmq', opener('bullmq'), workerOptions, taskEvents),
     'bullmq-raw': () => new BullMQLatency(concurrency)
   }
 
-  progress(`redis-throughput: sizes ${sizes.join(',')}, systems ${systems.join(',')}, enqueue batch ${batchSize}, concurrency ${concurrency}, ${repeat} round(s), median reported`)
+  progress(`redis-throughput: sizes ${sizes.join(',')}, systems ${systems.join(',')}, enqueue batch ${batchSize}, concurrency ${concurrency}, task events ${taskEvents ? 'on' : 'off'}, ${repeat} round(s), median reported`)
   const throughput: Record<string, Record<string, RepeatedThroughput>> = {}
   for (const n of sizes) {
-    const plan = { tasks: n, batchSize, timeoutMs }
+    const plan = { tasks: n, batchSize, timeoutMs, serverCpuSeconds: redisCpuSeconds }
     const runs = new Map<SystemName, ThroughputResult[]>(systems.map(s => [s, []]))
     for (let round = 0; round < repeat; round++) {
       for (let k = 0; k < systems.length; k++) {
@@ -145,7 +142,7 @@ export async function run (args: string[]): Promise<BenchResult> {
   return {
     results: {
       smoke,
-      config: { enqueueBatch: batchSize, repeat, concurrency, switchyard: workerOptions, redis: REDIS_URL },
+      config: { enqueueBatch: batchSize, repeat, concurrency, switchyard: { ...workerOptions, taskEvents }, redis: REDIS_URL },
       throughput,
       latency_ms: latency,
       queue_stats_ms: overview

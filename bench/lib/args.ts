@@ -25,3 +25,14 @@ export function positiveInteger (flag: string, raw: string): number {
   if (!Number.isInteger(value) || value < 1) throw new Error(`--${flag}: expected a positive integer, got "${raw}"`)
   return value
 }
+
+export function onOff (flag: string, raw: string): boolean {
+  if (raw !== 'on' && raw !== 'off') throw new Error(`--${flag}: expected on or off, got "${raw}"`)
+  return raw === 'on'
+}
+
+/** the run with the median headline rate, plus every run's rate so the spread is visible */
+export function medianRun<T extends { tasks_per_s: number }> (runs: T[]): T & { runs_tasks_per_s: number[] } {
+  const sorted = [...runs].sort((a, b) => a.tasks_per_s - b.tasks_per_s)
+  return { ...sorted[Math.floor((sorted.length - 1) / 2)]!, runs_tasks_per_s: runs.map(r => r.tasks_per_s) }
+}

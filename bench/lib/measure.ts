@@ -14,6 +14,10 @@ export interface ThroughputResult {
   process_per_s: number
   /** tasks / (enqueue + process): the headline number */
   tasks_per_s: number
+  /** CPU this process (producer and workers) spent while processing */
+  process_client_cpu_ms: number
+  /** CPU the server spent while processing, where the plan can read it: which side bounds the rate */
+  process_server_cpu_ms?: number
   /** the workers' backend calls per method (Switchyard only), to explain the rate */
   backend_calls?: Record<string, CallStats>
 }
@@ -22,6 +26,8 @@ export interface ThroughputPlan {
   tasks: number
   batchSize: number
   timeoutMs: number
+  /** the server's total CPU seconds so far (e.g. Redis INFO cpu), read around the processing phase */
+  serverCpuSeconds?: () => Promise<number>
 }
 
 /**
@@ -48,6 +54,8 @@ async function runThroughput (system: ThroughputSystem, plan: ThroughputPlan): P
 
     let handled = 0
     const completion = new Completion()
+    const serverCpuBefore = await plan.serverCpuSeconds?.()
+    const clientCpuBefore = process.cpuUsage()
     const processStart = performance.now()
     await system.startWorkers(() => {
       if (++handled >= tasks) completion.nudge()
@@ -57,15 +65,20 @@ async function runThroughput (system: ThroughputSystem, plan: ThroughputPlan): P
     // so the measured end is when the last task is durably done.
     await completion.until(`${system.label} to record ${tasks} tasks as done`, () => system.allDone(tasks), timeoutMs, 5)
     const processMs = performance.now() - processStart
+    const clientCpu = process.cpuUsage(clientCpuBefore)
+    const serverCpuAfter = await plan.serverCpuSeconds?.()
     const result: ThroughputResult = {
       tasks,
       enqueue_ms: Math.round(enqueueMs),
       enqueue_per_s: rate(tasks, enqueueMs),
       process_ms: Math.round(processMs),
       process_per_s: rate(tasks, processMs),
-      tasks_per_s: rate(tasks, enqueueMs + processMs)
+      tasks_per_s: rate(tasks, enqueueMs + processMs),
+      process_client_cpu_ms: Math.round((clientCpu.user + clientCpu.system) / 1000)
     }
-    progress(`${system.label}: processed ${tasks} in ${result.process_ms} ms (${result.process_per_s}/s); end to end ${result.tasks_per_s} tasks/s`)
+    if (serverCpuBefore !== undefined && serverCpuAfter !== undefined) result.process_server_cpu_ms = Math.round((serverCpuAfter - serverCpuBefore) * 1000)
+    const cpu = `client CPU ${result.process_client_cpu_ms} ms${result.process_server_cpu_ms === undefined ? '' : `, server CPU ${result.process_server_cpu_ms} ms`}`
+    progress(`${system.label}: processed ${tasks} in ${result.process_ms} ms (${result.process_per_s}/s, ${cpu}); end to end ${result.tasks_per_s} tasks/s`)
     return result
   } finally {
     await system.teardown()

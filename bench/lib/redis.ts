@@ -42,3 +42,17 @@ export async function assertRedisReachable (): Promise<void> {
     redis.disconnect()
   }
 }
+
+/** Redis's own CPU seconds (user + system) so far, from INFO cpu */
+export async function redisCpuSeconds (): Promise<number> {
+  const redis = connectRedis()
+  try {
+    await redis.connect()
+    const info = await redis.info('cpu')
+    let seconds = 0
+    for (const m of info.matchAll(/^used_cpu_(?:user|sys):([\d.]+)/gm)) seconds += Number(m[1])
+    return seconds
+  } finally {
+    redis.disconnect()
+  }
+}

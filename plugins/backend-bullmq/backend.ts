@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import { Job, Queue, Worker, type JobsOptions } from 'bullmq'
+import { Job, Queue, Scripts, Worker, type JobsOptions } from 'bullmq'
 import { Redis, type RedisOptions } from 'ioredis'
 import {
   Errors, MAX_LIST_LIMIT,
@@ -16,7 +16,7 @@ import type { ResolvedOptions } from './options.ts'
 import { OwnState } from './own-state.ts'
 import { RedisRecords } from '@switchyard/backend-redis'
 import { defineScripts, runPlainScript, runTaskScript } from './scripts.ts'
-import { addJobs, defineBatchScripts, leaseJobs, runBatched, type BatchedScript } from './bullmq-batch.ts'
+import { addJobs, completeAndFetch, defineBatchScripts, leaseJobs, runBatched, type BatchedScript, type FetchTarget } from './bullmq-batch.ts'
 import { WorkNotifier } from './work-notifier.ts'
 import { TaskLister } from './task-lister.ts'
 import { MAX_ERRORS, hashFromFlat, jobOpts, leasedFromHash, storedErrors, taskFromHash, toBullPriority, type JobHash, type SwitchyardMeta } from './task-view.ts'
@@ -48,6 +48,8 @@ const MAX_REMEMBERED_LEASES = 100_000
 const ADD_CHUNK = 1000
 
 interface LeaseEntry { queue: string, jobId: string, hash: JobHash }
+/** a job an ack took next: queue, job id, lock token (the acked job's), flat hash, lease expiry */
+type FetchedJob = [queue: string, jobId: string, token: string, flat: string[], expiresAt: number]
 
 /**
  * A BullMQ transition script's reply: true when it went through, false when the
@@ -81,6 +83,8 @@ export class BullMQBackend implements Backend {
   private readonly lister: TaskLister
   private readonly queues = new Map<string, Queue>()
   private readonly workers = new Map<string, Worker>()
+  /** per queue, lease length and worker: the scripts whose acks also fetch the next job */
+  private readonly fetchingScripts = new Map<string, Scripts>()
   private readonly leases = new Map<string, LeaseEntry>()
   private initialized: Promise<void> | null = null
 
@@ -268,18 +272,24 @@ export class BullMQBackend implements Backend {
     })
     const out: LeasedTask[] = []
     for (const [queue, jobId, token, flat, expiresAt] of jobs) {
-      const hash = hashFromFlat(flat)
-      // BullMQ's stalled check marks a job that stalled too often to be failed by the next fetcher
-      if (hash.defa !== undefined) {
-        await this.failFetched(this.workerFor(queue, req.leaseMs), jobId, hash, token, hash.defa)
-        continue
-      }
-      const opts = jobOpts(hash)
-      const id = opts[META] !== null && typeof opts[META] === 'object' ? jobId : foreignTaskId(queue, jobId)
-      this.remember(`${id}\n${token}`, { queue, jobId, hash })
-      out.push(leasedFromHash(id, queue, hash, opts, token, Number(expiresAt)))
+      const task = await this.takeLeased(queue, jobId, token, flat, Number(expiresAt), req.leaseMs)
+      if (task !== null) out.push(task)
     }
     return out
+  }
+
+  /** a job BullMQ moved to active for us, as a leased task; null when it had to be failed instead */
+  private async takeLeased (queue: string, jobId: string, token: string, flat: string[], expiresAt: number, leaseMs: number): Promise<LeasedTask | null> {
+    const hash = hashFromFlat(flat)
+    // BullMQ's stalled check marks a job that stalled too often to be failed by the next fetcher
+    if (hash.defa !== undefined) {
+      await this.failFetched(this.workerFor(queue, leaseMs), jobId, hash, token, hash.defa)
+      return null
+    }
+    const opts = jobOpts(hash)
+    const id = opts[META] !== null && typeof opts[META] === 'object' ? jobId : foreignTaskId(queue, jobId)
+    this.remember(`${id}\n${token}`, { queue, jobId, hash })
+    return leasedFromHash(id, queue, hash, opts, token, expiresAt)
   }
 
   private async failFetched (worker: Worker, jobId: string, hash: JobHash, token: string, reason: string): Promise<void> {
@@ -310,46 +320,104 @@ export class BullMQBackend implements Backend {
   }
 
   /**
-   * The ack batch and then the lease go out back to back on the one connection: one
-   * round trip, and Redis runs the acks first. (Both scripts are issued before the
-   * first await of their senders, which is what keeps the order.)
+   * Acks the batch and leases the next one in one round trip. Acks of the first
+   * preferred queue take that queue's next job in the same script run, as BullMQ's
+   * own workers do (moveToFinished with fetchNext): one script run per task instead
+   * of two. What they cannot cover is leased right after, on the same connection,
+   * so Redis runs it after the acks.
    */
   async completeAndLease (acks: LeaseRef[], lease: LeaseRequest): Promise<{ acks: AckOutcome[], leased: LeasedTask[] }> {
     // Checked before the acks go out, so a bad lease request applies nothing.
     assertLeaseRequest(lease)
+    const limit = Math.min(Math.max(0, Math.trunc(lease.limit)), MAX_LIST_LIMIT)
+    const first = lease.queues.find(queue => typeof queue === 'string' && queue.length > 0 && !queue.includes(':'))
     const entries = await Promise.all(acks.map(item => this.leaseEntry(item)))
-    const acked = this.sendCompletions(acks, entries)
-    const leased = this.leaseTasks(lease)
-    const [outcomes, tasks] = await Promise.all([acked, leased])
-    return { acks: outcomes, leased: tasks }
+    const fetching = first === undefined ? null : { queue: first, limit, leaseMs: lease.leaseMs, workerId: lease.workerId }
+    const sent = this.sendCompletions(acks, entries, fetching)
+    const rest = limit - sent.fetching
+    const leased = rest > 0 ? this.leaseTasks({ ...lease, limit: rest }) : Promise.resolve([])
+    const [{ outcomes, fetched }, tasks] = await Promise.all([sent.done, leased])
+    const next: LeasedTask[] = []
+    for (const [queue, jobId, token, flat, expiresAt] of fetched) {
+      const task = await this.takeLeased(queue, jobId, token, flat, expiresAt, lease.leaseMs)
+      if (task !== null) next.push(task)
+    }
+    // Acks that were to fetch but did not (lease lost, queue drained): lease what they
+    // left, unless the lease after them already came back short (nothing more to take).
+    const shortfall = sent.fetching - fetched.length
+    if (shortfall > 0 && (rest <= 0 || tasks.length === rest)) tasks.push(...await this.leaseTasks({ ...lease, limit: shortfall }))
+    return { acks: outcomes, leased: [...next, ...tasks] }
   }
 
   async completeTasks (items: LeaseRef[]): Promise<AckOutcome[]> {
-    return await this.sendCompletions(items, await Promise.all(items.map(item => this.leaseEntry(item))))
+    return (await this.sendCompletions(items, await Promise.all(items.map(item => this.leaseEntry(item))), null).done).outcomes
   }
 
-  /** issues the completion scripts synchronously (before its first await), so a call after it runs after them */
-  private async sendCompletions (items: LeaseRef[], entries: Array<LeaseEntry | null>): Promise<AckOutcome[]> {
+  /**
+   * BullMQ's scripts for a queue with the lock duration and worker name a lease
+   * needs packed into its acks: a view of the queue with those options, so BullMQ
+   * still builds every argument itself.
+   */
+  private scriptsFetching (queue: string, leaseMs: number, workerId: string): Scripts {
+    const key = `${queue}\n${leaseMs}\n${workerId}`
+    let scripts = this.fetchingScripts.get(key)
+    if (scripts === undefined) {
+      const base = this.queueFor(queue)
+      const view = Object.create(base, { opts: { value: { ...base.opts, lockDuration: leaseMs, name: workerId } } }) as Queue
+      scripts = new Scripts(view)
+      // workers ids and lease lengths are few per process; the bound only guards against misuse
+      if (this.fetchingScripts.size >= 1000) this.fetchingScripts.delete(this.fetchingScripts.keys().next().value as string)
+      this.fetchingScripts.set(key, scripts)
+    }
+    return scripts
+  }
+
+  /**
+   * Issues the completion scripts synchronously (before its first await), so a call
+   * after it runs after them. With `fetching`, up to its limit of the acks of its
+   * queue also take that queue's next job; `fetching` says how many may.
+   */
+  private sendCompletions (items: LeaseRef[], entries: Array<LeaseEntry | null>, fetching: { queue: string, limit: number, leaseMs: number, workerId: string } | null): { fetching: number, done: Promise<{ outcomes: AckOutcome[], fetched: FetchedJob[] }> } {
     const outcomes = new Array<AckOutcome>(items.length).fill('lease_lost')
     const calls: unknown[][] = []
     const callOf: Array<{ at: number, queue: Queue, jobId: string }> = []
+    let fetches = 0
     entries.forEach((entry, i) => {
       if (entry === null) return
       const queue = this.queueFor(entry.queue)
+      const fetchNext = fetching !== null && entry.queue === fetching.queue && fetches < fetching.limit
+      const scripts = fetchNext ? this.scriptsFetching(entry.queue, fetching.leaseMs, fetching.workerId) : queue.scripts
       const job = Job.fromJSON(queue, entry.hash as never, entry.jobId)
-      // exactly what job.moveToCompleted(null, token, false) sends, for the whole batch in one call
-      calls.push(queue.scripts.moveToCompletedArgs(job, 'null', job.opts.removeOnComplete as boolean, (items[i] as LeaseRef).leaseToken, false))
+      // exactly what job.moveToCompleted(null, token, fetchNext) sends, for the whole batch in one call
+      calls.push(scripts.moveToCompletedArgs(job, 'null', job.opts.removeOnComplete as boolean, (items[i] as LeaseRef).leaseToken, fetchNext))
       callOf.push({ at: i, queue, jobId: entry.jobId })
+      if (fetchNext) fetches++
     })
-    try {
-      const replies = await runBatched(this.redis, 'moveToFinished', calls)
-      callOf.forEach(({ at, queue, jobId }, k) => {
-        if (finishedOk(replies[k], queue, jobId, 'moveToFinished')) outcomes[at] = 'ok'
-      })
-    } finally {
-      for (const item of items) this.forget(item)
-    }
-    return outcomes
+    const target: FetchTarget | null = fetching === null || fetches === 0
+      ? null
+      : { ownBase: this.keys.own, queueBase: this.keys.queueBase(fetching.queue), queue: fetching.queue, leaseMs: fetching.leaseMs }
+    const replied = calls.length === 0
+      ? Promise.resolve([])
+      : target === null ? runBatched(this.redis, 'moveToFinished', calls) : completeAndFetch(this.redis, target, calls)
+    const done = (async () => {
+      const fetched: FetchedJob[] = []
+      try {
+        const replies = await replied
+        callOf.forEach(({ at, queue, jobId }, k) => {
+          const reply = replies[k]
+          if (!finishedOk(reply, queue, jobId, 'moveToFinished')) return
+          outcomes[at] = 'ok'
+          // [flat hash, next job id, 0, 0, lease expiry] when the ack took the next job
+          if (Array.isArray(reply) && typeof reply[1] === 'string' && target !== null) {
+            fetched.push([target.queue, reply[1], (items[at] as LeaseRef).leaseToken, reply[0] as string[], Number(reply[4])])
+          }
+        })
+      } finally {
+        for (const item of items) this.forget(item)
+      }
+      return { outcomes, fetched }
+    })()
+    return { fetching: fetches, done }
   }
 
   async failTasks (items: FailRequest[]): Promise<FailOutcome[]> {

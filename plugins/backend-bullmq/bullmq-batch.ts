@@ -31,9 +31,12 @@ const batchCommand = (script: BatchedScript): string => `sy_batch_${script}`
 
 export function defineBatchScripts (redis: Redis): void {
   redis.defineCommand('sy_lease_jobs', { numberOfKeys: 0, lua: wrapped('moveToActive', lua('lease-jobs.lua')) })
-  const driver = lua('batch.lua')
-  for (const script of BATCHED) redis.defineCommand(batchCommand(script), { numberOfKeys: 0, lua: wrapped(script, driver) })
+  const runCalls = lua('run-calls.lua')
+  for (const script of BATCHED) redis.defineCommand(batchCommand(script), { numberOfKeys: 0, lua: wrapped(script, `${runCalls}\n${lua('batch.lua')}`) })
+  redis.defineCommand(COMPLETE_AND_FETCH, { numberOfKeys: 0, lua: wrapped('moveToFinished', `${runCalls}\n${lua('complete-and-fetch.lua')}`) })
 }
+
+const COMPLETE_AND_FETCH = 'sy_complete_and_fetch'
 
 type Runner = Record<string, (...args: unknown[]) => Promise<unknown>>
 
@@ -68,21 +71,65 @@ export async function leaseJobs (redis: Redis, req: LeaseJobsRequest): Promise<L
 /**
  * Runs `script` once per argument list (keys then arguments, as BullMQ's *Args
  * builders return them) in as few calls as CALLS_PER_SCRIPT allows; replies in order.
+ * Each list goes out as its difference from the one before (see run-calls.lua): the
+ * queue's keys and the packed options repeat, so a job costs a few values, not ~25.
  */
 export async function runBatched (redis: Redis, script: BatchedScript, calls: unknown[][]): Promise<unknown[]> {
+  return await runChunked(redis, batchCommand(script), [], calls, (bullmqScripts[script] as BullMQScript).keys)
+}
+
+/** where acks may fetch the next jobs (see complete-and-fetch.lua) */
+export interface FetchTarget {
+  ownBase: string
+  /** "<prefix>:<queue>:" */
+  queueBase: string
+  queue: string
+  leaseMs: number
+}
+
+/**
+ * BullMQ's moveToFinished for each argument list, where lists built with fetchNext
+ * also lease target's next job: a reply [flatHash, jobId, 0, 0, expiresAt] when one
+ * was taken. Sent before the first await, so a command issued after it runs after it.
+ */
+export async function completeAndFetch (redis: Redis, target: FetchTarget, calls: unknown[][]): Promise<unknown[]> {
+  const header = [target.ownBase, target.queueBase, target.queue, target.leaseMs]
+  return await runChunked(redis, COMPLETE_AND_FETCH, header, calls, (bullmqScripts.moveToFinished as BullMQScript).keys)
+}
+
+async function runChunked (redis: Redis, command: string, header: unknown[], calls: unknown[][], keyCount: number): Promise<unknown[]> {
   const runner = redis as unknown as Runner
-  const keyCount = (bullmqScripts[script] as BullMQScript).keys
   const chunks: Array<Promise<unknown>> = []
   for (let i = 0; i < calls.length; i += CALLS_PER_SCRIPT) {
-    const flat: unknown[] = []
-    for (const args of calls.slice(i, i + CALLS_PER_SCRIPT)) {
-      flat.push(keyCount, args.length - keyCount)
-      // BullMQ leaves optional trailing arguments undefined; ioredis sends those as ''
-      for (const arg of args) flat.push(arg === undefined ? '' : arg)
-    }
-    chunks.push(runner[batchCommand(script)]!(...flat))
+    chunks.push(runner[command]!(...header, ...encodeCalls(calls.slice(i, i + CALLS_PER_SCRIPT), keyCount)))
   }
   return (await Promise.all(chunks) as unknown[][]).flat()
+}
+
+/** one script call's calls, each as (keys, arguments, changed slots, slot/value pairs) */
+export function encodeCalls (calls: unknown[][], keyCount: number): unknown[] {
+  const flat: unknown[] = []
+  let previous: unknown[] = []
+  for (const args of calls) {
+    // BullMQ leaves optional trailing arguments undefined; ioredis sends those as ''
+    const values = args.map(arg => arg === undefined ? '' : arg)
+    const header = flat.length
+    flat.push(keyCount, values.length - keyCount, 0)
+    let changed = 0
+    values.forEach((value, i) => {
+      if (i < previous.length && sameArgument(previous[i], value)) return
+      flat.push(i + 1, value)
+      changed++
+    })
+    flat[header + 2] = changed
+    previous = values
+  }
+  return flat
+}
+
+function sameArgument (a: unknown, b: unknown): boolean {
+  if (a === b) return true
+  return Buffer.isBuffer(a) && Buffer.isBuffer(b) && a.equals(b)
 }
 
 export interface NewJob { name: string, data: unknown, opts: JobsOptions }
@@ -92,27 +139,46 @@ export interface NewJob { name: string, data: unknown, opts: JobsOptions }
  * batched. BullMQ itself builds every job's script arguments (ids, packed options,
  * data) and hands them to client.runCommand; a recording client collects them, the
  * batches run, and each job's own add call settles with its script's reply (so
- * BullMQ's checks of that reply still apply).
+ * BullMQ's checks of that reply still apply). Jobs are built and sent a script
+ * call's worth at a time, so Redis runs one call while the next is being built.
+ * (Like addBulk's MULTI across connection loss, a failure part way can leave the
+ * calls already sent applied; the options BullMQ validates are Switchyard's own.)
  */
 export async function addJobs (redis: Redis, queue: Queue, jobs: NewJob[]): Promise<void> {
-  const captured: Array<{ command: string, args: unknown[], settle: (reply: unknown) => void }> = []
-  const recorder = {
-    runCommand: (command: string, args: unknown[]): Promise<unknown> => new Promise(resolve => captured.push({ command, args, settle: resolve }))
+  const sent: Array<Promise<void>> = []
+  const added: Array<Promise<unknown>> = []
+  try {
+    sendAddCalls(redis, queue, jobs, sent, added)
+  } catch (err) {
+    // the calls that went out settle before the failure is reported (none left unhandled)
+    for (const job of added) job.catch(() => {})
+    await Promise.allSettled(sent)
+    throw err
   }
-  const added = jobs.map(job => new Job(queue, job.name, job.data, job.opts, job.opts.jobId).addJob(recorder as never, { parentKey: undefined, parentDependenciesKey: '' } as never))
-  if (captured.length !== jobs.length) throw new Error(`the installed bullmq did not build its add calls synchronously (${captured.length} of ${jobs.length})`)
-  const byScript = new Map<BatchedScript, typeof captured>()
-  for (const call of captured) {
-    // BullMQ names its commands "<script>:<version>"
-    const script = call.command.slice(0, call.command.indexOf(':')) as BatchedScript
-    if (!BATCHED.includes(script)) throw new Error(`bullmq used ${call.command}, which is not batched here`)
-    const group = byScript.get(script)
-    if (group === undefined) byScript.set(script, [call])
-    else group.push(call)
+  // each job's own add call settles with its reply, so BullMQ's checks of it apply
+  await Promise.all([...sent, ...added])
+}
+
+function sendAddCalls (redis: Redis, queue: Queue, jobs: NewJob[], sent: Array<Promise<void>>, added: Array<Promise<unknown>>): void {
+  for (let from = 0; from < jobs.length; from += CALLS_PER_SCRIPT) {
+    const captured: Array<{ command: string, args: unknown[], settle: (reply: unknown) => void }> = []
+    const recorder = {
+      runCommand: (command: string, args: unknown[]): Promise<unknown> => new Promise(resolve => captured.push({ command, args, settle: resolve }))
+    }
+    const chunk = jobs.slice(from, from + CALLS_PER_SCRIPT)
+    added.push(...chunk.map(job => new Job(queue, job.name, job.data, job.opts, job.opts.jobId).addJob(recorder as never, { parentKey: undefined, parentDependenciesKey: '' } as never)))
+    if (captured.length !== chunk.length) throw new Error(`the installed bullmq did not build its add calls synchronously (${captured.length} of ${chunk.length})`)
+    const byScript = new Map<BatchedScript, typeof captured>()
+    for (const call of captured) {
+      // BullMQ names its commands "<script>:<version>"
+      const script = call.command.slice(0, call.command.indexOf(':')) as BatchedScript
+      if (!BATCHED.includes(script)) throw new Error(`bullmq used ${call.command}, which is not batched here`)
+      const group = byScript.get(script)
+      if (group === undefined) byScript.set(script, [call])
+      else group.push(call)
+    }
+    for (const [script, calls] of byScript) {
+      sent.push(runBatched(redis, script, calls.map(call => call.args)).then(replies => calls.forEach((call, i) => call.settle(replies[i]))))
+    }
   }
-  for (const [script, calls] of byScript) {
-    const replies = await runBatched(redis, script, calls.map(call => call.args))
-    calls.forEach((call, i) => call.settle(replies[i]))
-  }
-  await Promise.all(added)
 }

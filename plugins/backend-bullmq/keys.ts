@@ -28,6 +28,8 @@ export class Keys {
   get workers (): string { return `${this.own}workers` }
   get workerExpiry (): string { return `${this.own}workers-expiry` }
   get events (): string { return `${this.own}events` }
+  /** how many events the stream holds (batches are entries, the cap counts events) */
+  get eventCount (): string { return `${this.own}events:count` }
   get audit (): string { return `${this.own}audit` }
   get notify (): string { return `${this.own}notify` }
   /** pub/sub channel: a queue name each time tasks become ready in it */

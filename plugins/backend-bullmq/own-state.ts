@@ -10,11 +10,21 @@ import { runPlainScript } from './scripts.ts'
 // What BullMQ has no notion of (global pause, rate limit, leader locks, worker
 // registry, event log, audit) lives in Switchyard's own keys beside the queues.
 // Events and audit are Redis streams: stream ids are time-ordered on the Redis
-// clock and strictly increasing, which is what SSE resumption needs.
+// clock and strictly increasing, which is what SSE resumption needs. Events are
+// stored a batch per entry (see append-events.lua), so an event's id is its entry's
+// id and its place in the batch.
 
 const clampLimit = (limit: number): number => Math.max(0, Math.min(Math.trunc(limit), MAX_LIST_LIMIT))
 const timeOfStreamId = (id: string): number => Number(id.slice(0, id.indexOf('-')))
 const STREAM_ID = /^\d+-\d+$/
+/** an event's id: its batch's stream entry and its place in the batch */
+const EVENT_ID = /^(\d+-\d+):(\d+)$/
+
+function parseEventId (field: string, id: string): { entry: string, index: number } {
+  const m = EVENT_ID.exec(id)
+  if (m === null) throw Errors.validation(`${field}: not an event id this backend issued`, { details: { field } })
+  return { entry: m[1] as string, index: Number(m[2]) }
+}
 
 function assertStreamId (field: string, id: string): void {
   if (!STREAM_ID.test(id)) throw Errors.validation(`${field}: not an id this backend issued`, { details: { field } })
@@ -110,25 +120,37 @@ export class OwnState {
   // --- event log ---------------------------------------------------------------------
   async appendEvents (events: EventInput[]): Promise<StoredEvent[]> {
     if (events.length === 0) return []
-    const args: Array<string | number> = [this.limits.maxEvents, this.keys.notify]
-    for (const event of events) args.push(event.type, JSON.stringify(event.data ?? null))
-    const ids = await runPlainScript(this.redis, 'append-events', [this.keys.events], args) as string[]
-    return events.map((event, i) => {
-      const id = ids[i] as string
-      return { id, type: event.type, time: timeOfStreamId(id), data: event.data ?? null }
-    })
+    const batch = JSON.stringify(events.map(event => [event.type, event.data ?? null]))
+    const entry = await runPlainScript(this.redis, 'append-events', [this.keys.events, this.keys.eventCount],
+      [this.limits.maxEvents, this.keys.notify, events.length, batch]) as string
+    const time = timeOfStreamId(entry)
+    return events.map((event, k) => ({ id: `${entry}:${k}`, type: event.type, time, data: event.data ?? null }))
   }
 
   async readEvents (req: ReadEventsRequest): Promise<StoredEvent[]> {
     const limit = clampLimit(req.limit)
     if (limit === 0) return []
-    if (req.afterId !== null) assertStreamId('afterId', req.afterId)
-    const start = req.afterId === null ? '-' : `(${req.afterId}`
-    const entries = await this.redis.xrange(this.keys.events, start, '+', 'COUNT', limit)
-    return entries.map(([id, fields]) => {
-      const f = fieldMap(fields)
-      return { id, type: f.t ?? '', time: timeOfStreamId(id), data: JSON.parse(f.d ?? 'null') as unknown }
-    })
+    const after = req.afterId === null ? null : parseEventId('afterId', req.afterId)
+    const out: StoredEvent[] = []
+    // the entry holding afterId is read again for the events after it in that batch
+    let start = after === null ? '-' : after.entry
+    // An entry holds at least one event, so asking for more entries than events still
+    // wanted is never needed; pages start small because one entry can hold hundreds.
+    for (let count = Math.min(limit, 8); out.length < limit; count = Math.min(count * 4, limit - out.length)) {
+      const entries = await this.redis.xrange(this.keys.events, start, '+', 'COUNT', count)
+      for (const [entry, fields] of entries) {
+        const batch = JSON.parse(fieldMap(fields).b ?? '[]') as Array<[string, unknown]>
+        const from = after !== null && entry === after.entry ? after.index + 1 : 0
+        const time = timeOfStreamId(entry)
+        for (let k = from; k < batch.length && out.length < limit; k++) {
+          const [type, data] = batch[k] as [string, unknown]
+          out.push({ id: `${entry}:${k}`, type, time, data })
+        }
+      }
+      if (entries.length < count) break
+      start = `(${(entries[entries.length - 1] as [string, string[]])[0]}`
+    }
+    return out
   }
 
   async subscribeEvents (listener: () => void): Promise<() => Promise<void>> {

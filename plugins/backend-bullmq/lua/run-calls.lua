@@ -1,0 +1,33 @@
+-- Runs the BullMQ script defined above as bullmqScript() once per call, all in one
+-- script call. input[at..] holds the calls back to back. Consecutive calls of one
+-- batch mostly repeat each other (the same queue keys, the same packed options), so
+-- each call is sent as a change to the one before: its number of keys, its number
+-- of arguments, the number of changed slots, then (slot, value) pairs. Slots number
+-- the call's keys then its arguments from 1; every slot of the first call is sent.
+-- Before each run KEYS and ARGV hold exactly what BullMQ would pass to the script on
+-- its own; beforeRun (optional) may then adjust them, afterRun (optional) sees and
+-- may replace the reply. Returns each call's reply, in order.
+local function runCalls(input, at, beforeRun, afterRun)
+  local replies, slots = {}, {}
+  local keysSet, argsSet = #KEYS, #ARGV
+  while at <= #input do
+    local nk, na, changed = tonumber(input[at]), tonumber(input[at + 1]), tonumber(input[at + 2])
+    at = at + 3
+    for c = 1, changed do
+      slots[tonumber(input[at])] = input[at + 1]
+      at = at + 2
+    end
+    for i = 1, math.max(nk, keysSet) do
+      if i <= nk then KEYS[i] = slots[i] else KEYS[i] = nil end
+    end
+    for i = 1, math.max(na, argsSet) do
+      if i <= na then ARGV[i] = slots[nk + i] else ARGV[i] = nil end
+    end
+    keysSet, argsSet = nk, na
+    if beforeRun then beforeRun() end
+    local reply = bullmqScript()
+    if afterRun then reply = afterRun(reply) end
+    replies[#replies + 1] = reply
+  end
+  return replies
+end
