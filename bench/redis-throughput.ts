@@ -4,7 +4,7 @@
 import { integerList, medianRun, onOff, parseFlags, positiveInteger } from './lib/args.ts'
 import { loadBackendFactory } from './lib/load.ts'
 import { measureLatency, measureThroughput, type ThroughputResult } from './lib/measure.ts'
-import { measureQueueStats, type OverviewResult } from './lib/overview.ts'
+import { fillForOverview, measureQueueStats, type FilledBackend, type OverviewResult } from './lib/overview.ts'
 import { assertRedisReachable, deleteKeysContaining, freshToken, redisCpuSeconds, REDIS_URL } from './lib/redis.ts'
 import { progress, ratio } from './lib/report.ts'
 import type { LatencySummary } from './lib/stats.ts'
@@ -20,6 +20,7 @@ const SYSTEMS = ['redis', 'bullmq', 'bullmq-raw'] as const
 type SystemName = typeof SYSTEMS[number]
 const RESULT_KEY: Record<SystemName, string> = { redis: 'switchyard_redis', bullmq: 'switchyard_bullmq', 'bullmq-raw': 'bullmq_raw' }
 const OVERVIEW_SYSTEMS = ['redis', 'bullmq'] as const
+const OVERVIEW_QUEUES = 10
 
 function subsetOf<T extends string> (flag: string, raw: string, allowed: readonly T[]): T[] {
   const names = raw.split(',').map(s => s.trim()).filter(s => s.length > 0)
@@ -40,6 +41,7 @@ export async function run (args: string[]): Promise<BenchResult> {
     'latency-samples': { type: 'string' },
     'overview-tasks': { type: 'string' },
     'overview-calls': { type: 'string' },
+    'overview-rounds': { type: 'string' },
     'overview-systems': { type: 'string', default: OVERVIEW_SYSTEMS.join(',') },
     'task-events': { type: 'string', default: 'on' },
     timeout: { type: 'string', default: '600000' }
@@ -53,6 +55,7 @@ export async function run (args: string[]): Promise<BenchResult> {
   const latencySamples = positiveInteger('latency-samples', (flags['latency-samples'] as string | undefined) ?? (smoke ? '10' : '300'))
   const overviewSizes = integerList('overview-tasks', (flags['overview-tasks'] as string | undefined) ?? (smoke ? '100,1000' : '10000,1000000'))
   const overviewCalls = positiveInteger('overview-calls', (flags['overview-calls'] as string | undefined) ?? (smoke ? '50' : '1000'))
+  const overviewRounds = positiveInteger('overview-rounds', (flags['overview-rounds'] as string | undefined) ?? (smoke ? '1' : '21'))
   const overviewSystems = subsetOf('overview-systems', flags['overview-systems'] as string, OVERVIEW_SYSTEMS)
   const timeoutMs = positiveInteger('timeout', flags.timeout as string)
   const taskEvents = onOff('task-events', flags['task-events'] as string)
@@ -110,14 +113,18 @@ export async function run (args: string[]): Promise<BenchResult> {
 
   const overview: Record<string, OverviewResult[]> = {}
   for (const system of overviewSystems) {
-    overview[RESULT_KEY[system]] = []
-    for (const total of overviewSizes) {
-      const { backend, destroy } = await opener(system)()
-      try {
-        overview[RESULT_KEY[system]]!.push(await measureQueueStats(RESULT_KEY[system]!, backend, { queues: 10, totalTasks: total, calls: overviewCalls, enqueueBatch: batchSize }))
-      } finally {
-        await destroy()
+    // every size filled at once (own prefixes), then measured in alternating blocks
+    const opened: Array<Awaited<ReturnType<BackendOpener>>> = []
+    try {
+      const filled: FilledBackend[] = []
+      for (const total of overviewSizes) {
+        const backend = await opener(system)()
+        opened.push(backend)
+        filled.push(await fillForOverview(RESULT_KEY[system]!, backend.backend, { queues: OVERVIEW_QUEUES, totalTasks: total, enqueueBatch: batchSize }))
       }
+      overview[RESULT_KEY[system]] = await measureQueueStats(filled, overviewCalls, overviewRounds, OVERVIEW_QUEUES)
+    } finally {
+      for (const { destroy } of opened) await destroy()
     }
   }
 
@@ -135,6 +142,7 @@ export async function run (args: string[]): Promise<BenchResult> {
     const largest = list.at(-1)
     if (smallest !== undefined && largest !== undefined && list.length > 1) {
       ratios[`${key}_queue_stats_p50_growth_${smallest.total_tasks}_to_${largest.total_tasks}`] = ratio(largest.p50, smallest.p50)
+      ratios[`${key}_queue_stats_p99_growth_${smallest.total_tasks}_to_${largest.total_tasks}`] = ratio(largest.p99, smallest.p99)
     }
   }
 
