@@ -636,13 +636,8 @@ export class BullMQBackend implements Backend {
   // --- queues ------------------------------------------------------------------------------------
 
   async queueStats (names?: string[]): Promise<QueueStats[]> {
-    const queues = names === undefined ? await this.knownQueues() : names.filter(n => typeof n === 'string' && !n.includes(':'))
-    if (names !== undefined && queues.length > 0) {
-      // only named queues that exist are answered
-      const member = await this.redis.smismember(this.keys.queues, ...queues)
-      return await this.lister.queueStats(queues.filter((_, i) => member[i] === 1))
-    }
-    return await this.lister.queueStats(queues)
+    // one script call: registered queues only, O(queues)
+    return await this.lister.queueStats(names?.filter(n => typeof n === 'string' && n.length > 0 && !n.includes(':')))
   }
 
   async ensureQueues (names: string[]): Promise<void> {

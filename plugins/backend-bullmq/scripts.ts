@@ -10,7 +10,7 @@ const read = (name: string): string => readFileSync(new URL(name, dir), 'utf8')
 const prelude = read('prelude.lua')
 
 const TASK_SCRIPTS = ['get', 'cancel', 'requeue', 'delete', 'recover', 'release', 'extend'] as const
-const PLAIN_SCRIPTS = { 'leader-acquire': 3, 'leader-release': 1, 'rate-permits': 2, workers: 2, 'append-events': 2, 'records-put': 2, 'records-delete': 2, 'records-list': 2 } as const
+const PLAIN_SCRIPTS = { 'leader-acquire': 3, 'leader-release': 1, 'rate-permits': 2, workers: 2, 'append-events': 2, 'records-put': 2, 'records-delete': 2, 'records-list': 2, 'queue-counts': 0 } as const
 
 type TaskScript = typeof TASK_SCRIPTS[number]
 type PlainScript = keyof typeof PLAIN_SCRIPTS

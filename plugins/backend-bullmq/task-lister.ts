@@ -2,9 +2,10 @@ import type { Redis } from 'ioredis'
 import { Errors, MAX_LIST_LIMIT, TASK_STATES, type DLQStats, type ListTasksRequest, type QueueStats, type Task, type TaskPage, type TaskState } from 'switchyard'
 import type { Keys } from './keys.ts'
 import { matchesQuery, taskFromHash } from './task-view.ts'
+import { runPlainScript } from './scripts.ts'
 
 // Listing and counting over BullMQ's structures. Every state lives in one list or
-// sorted set per queue, so counts are one LLEN/ZCARD each (one MULTI for every queue)
+// sorted set per queue, so counts are one LLEN/ZCARD each (one script for every queue)
 // and a page of one state in one queue is a range read. Handler and text filters have
 // no index in BullMQ: they examine at most `scanLimit` jobs per structure.
 
@@ -42,52 +43,48 @@ export class TaskLister {
     return structure === 'canceled' ? this.keys.canceled(queue) : this.keys.queueKey(queue, structure)
   }
 
-  private async counts (queues: string[]): Promise<Counted[]> {
-    if (queues.length === 0) return []
-    const multi = this.redis.multi()
-    for (const queue of queues) {
-      const key = (s: Structure): string => this.structureKey(queue, s)
-      multi.llen(key('active')).llen(key('wait')).llen(key('paused')).zcard(key('prioritized')).zcard(key('delayed'))
-        .zcard(key('completed')).zcard(key('failed')).zcard(key('canceled'))
-        .call('ZINTERCARD', '2', key('delayed'), this.keys.retry(queue))
-        .hexists(this.keys.queueKey(queue, 'meta'), 'paused')
-    }
-    multi.hmget(this.keys.weights, ...queues)
-    const replies = (await multi.exec()) ?? []
-    const values = replies.map(([err, value]) => {
-      if (err !== null) throw err
-      return value
-    })
-    const weights = values[values.length - 1] as Array<string | null>
-    return queues.map((_, i) => {
-      const n = values.slice(i * 10, i * 10 + 10).map(v => Number(v))
-      const [active, wait, paused, prioritized, delayed, completed, failed, canceled, retrying, isPaused] = n as [number, number, number, number, number, number, number, number, number, number]
-      const weight = weights[i]
-      return {
+  /**
+   * Counts of the named queues that are registered (in the order named), or of every
+   * registered queue when `names` is undefined: one script call (queue-counts.lua).
+   */
+  async countQueues (names?: string[]): Promise<Array<Counted & { name: string }>> {
+    if (names !== undefined && names.length === 0) return []
+    const flat = await runPlainScript(this.redis, 'queue-counts', [], [`${this.keys.prefix}:`, this.keys.own, ...(names ?? [])]) as Array<string | number>
+    const out: Array<Counted & { name: string }> = []
+    for (let i = 0; i < flat.length; i += 12) {
+      const [active, wait, paused, prioritized, delayed, completed, failed, canceled, retrying, isPaused] = flat.slice(i + 1, i + 11).map(Number) as [number, number, number, number, number, number, number, number, number, number]
+      const weight = flat[i + 11]
+      out.push({
+        name: String(flat[i]),
         counts: { active, wait, paused, prioritized, delayed, completed, failed, canceled, retrying },
-        weight: weight == null ? null : Number(weight),
+        weight: weight === '' || weight === undefined ? null : Number(weight),
         paused: isPaused === 1
-      }
-    })
+      })
+    }
+    return out
   }
 
-  async queueStats (queues: string[]): Promise<QueueStats[]> {
-    const counted = await this.counts(queues)
-    return queues.map((name, i) => {
-      const { counts: c, weight, paused } = counted[i] as Counted
-      return {
-        name,
-        ready: c.wait + c.paused + c.prioritized,
-        scheduled: c.delayed - c.retrying,
-        processing: c.active,
-        retrying: c.retrying,
-        dead: c.failed,
-        succeeded: c.completed,
-        canceled: c.canceled,
-        weight,
-        paused
-      }
-    })
+  private async counts (queues: string[]): Promise<Counted[]> {
+    const byName = new Map((await this.countQueues(queues)).map(c => [c.name, c]))
+    const none = { active: 0, wait: 0, paused: 0, prioritized: 0, delayed: 0, completed: 0, failed: 0, canceled: 0, retrying: 0 }
+    return queues.map(name => byName.get(name) ?? { counts: { ...none }, weight: null, paused: false })
+  }
+
+  /** stats of the named queues that are registered, or of every registered queue, by name */
+  async queueStats (names?: string[]): Promise<QueueStats[]> {
+    const counted = await this.countQueues(names)
+    return counted.map(({ name, counts: c, weight, paused }) => ({
+      name,
+      ready: c.wait + c.paused + c.prioritized,
+      scheduled: c.delayed - c.retrying,
+      processing: c.active,
+      retrying: c.retrying,
+      dead: c.failed,
+      succeeded: c.completed,
+      canceled: c.canceled,
+      weight,
+      paused
+    })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
   }
 
   async dlqStats (queues: string[]): Promise<DLQStats> {
