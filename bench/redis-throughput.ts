@@ -31,6 +31,13 @@ function subsetOf<T extends string> (flag: string, raw: string, allowed: readonl
 
 type RepeatedThroughput = ThroughputResult & { runs_tasks_per_s: number[] }
 
+/** the median over rounds of a's rate divided by b's in the same round */
+function pairedRatio (a: RepeatedThroughput | undefined, b: RepeatedThroughput | undefined): number | null {
+  if (a === undefined || b === undefined) return null
+  const perRound = a.runs_tasks_per_s.map((rate, i) => ratio(rate, b.runs_tasks_per_s[i])).filter((r): r is number => r !== null).sort((x, y) => x - y)
+  return perRound.length === 0 ? null : perRound[Math.floor((perRound.length - 1) / 2)]!
+}
+
 export async function run (args: string[]): Promise<BenchResult> {
   const flags = parseFlags('redis-throughput', args, {
     tasks: { type: 'string' },
@@ -51,7 +58,7 @@ export async function run (args: string[]): Promise<BenchResult> {
   const systems = subsetOf('systems', flags.systems as string, SYSTEMS)
   const batchSize = positiveInteger('batch', flags.batch as string)
   const concurrency = positiveInteger('concurrency', flags.concurrency as string)
-  const repeat = positiveInteger('repeat', (flags.repeat as string | undefined) ?? (smoke ? '1' : '3'))
+  const repeat = positiveInteger('repeat', (flags.repeat as string | undefined) ?? (smoke ? '1' : '5'))
   const latencySamples = positiveInteger('latency-samples', (flags['latency-samples'] as string | undefined) ?? (smoke ? '10' : '300'))
   const overviewSizes = integerList('overview-tasks', (flags['overview-tasks'] as string | undefined) ?? (smoke ? '100,1000' : '10000,1000000'))
   const overviewCalls = positiveInteger('overview-calls', (flags['overview-calls'] as string | undefined) ?? (smoke ? '50' : '1000'))
@@ -133,6 +140,11 @@ export async function run (args: string[]): Promise<BenchResult> {
     const row = throughput[String(n)]!
     ratios[`switchyard_redis_vs_bullmq_raw_${n}`] = ratio(row.switchyard_redis?.tasks_per_s, row.bullmq_raw?.tasks_per_s)
     ratios[`switchyard_bullmq_vs_bullmq_raw_${n}`] = ratio(row.switchyard_bullmq?.tasks_per_s, row.bullmq_raw?.tasks_per_s)
+    // Each round runs every system back to back, so a round's ratio compares runs that
+    // shared the machine's state at the time; the median round is less at the mercy of
+    // a slow patch than the ratio of medians above (both printed).
+    ratios[`switchyard_redis_vs_bullmq_raw_${n}_paired`] = pairedRatio(row.switchyard_redis, row.bullmq_raw)
+    ratios[`switchyard_bullmq_vs_bullmq_raw_${n}_paired`] = pairedRatio(row.switchyard_bullmq, row.bullmq_raw)
   }
   ratios.switchyard_redis_latency_p50_ms = latency.switchyard_redis?.p50 ?? null
   ratios.switchyard_redis_vs_bullmq_raw_latency_p50 = ratio(latency.switchyard_redis?.p50, latency.bullmq_raw?.p50)

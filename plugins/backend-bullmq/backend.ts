@@ -16,10 +16,10 @@ import type { ResolvedOptions } from './options.ts'
 import { OwnState } from './own-state.ts'
 import { RedisRecords } from '@switchyard/backend-redis'
 import { defineScripts, runPlainScript, runTaskScript } from './scripts.ts'
-import { addJobs, completeAndFetch, defineBatchScripts, leaseJobs, runBatched, type BatchedScript, type FetchTarget } from './bullmq-batch.ts'
+import { addJobs, completeAndFetch, defineBatchScripts, leaseJobs, runBatched, type BatchedScript, type FetchTarget, type NewJob } from './bullmq-batch.ts'
 import { WorkNotifier } from './work-notifier.ts'
 import { TaskLister } from './task-lister.ts'
-import { MAX_ERRORS, hashFromFlat, jobOpts, leasedFromHash, storedErrors, taskFromHash, toBullPriority, type JobHash, type SwitchyardMeta } from './task-view.ts'
+import { DEFAULT_TIMEOUT_MS, MAX_ERRORS, hashFromFlat, jobOpts, leasedFromHash, storedErrors, taskFromHash, toBullPriority, type JobHash, type SwitchyardMeta } from './task-view.ts'
 
 const CAPABILITIES: BackendCapabilities = {
   taskFilters: ['state', 'queue', 'handler', 'query'],
@@ -222,25 +222,26 @@ export class BullMQBackend implements Backend {
     let k = 0
     const claimed = tasks.map((task, i) => leaders[i] === true && (task.idempotencyKey === null || keyedClaims[k++] === 1))
     const created = new Array<boolean>(tasks.length).fill(false)
-    const byQueue = new Map<string, Array<{ name: string, data: unknown, opts: JobsOptions }>>()
+    const byQueue = new Map<string, NewJob[]>()
     const readyNow = new Set<string>()
     tasks.forEach((task, i) => {
       if (!claimed[i]) return
       created[i] = true
       const runAt = task.runAt ?? now + task.delayMs
-      const meta: SwitchyardMeta = { t: task.timeoutMs, r: runAt }
+      const delay = Math.max(0, runAt - now)
+      // Only what the job hash cannot say otherwise: BullMQ keeps a hash whose values
+      // are all <= 64 bytes as a compact listpack, several times cheaper to write, read
+      // and free than the hashtable a longer opts string turns it into.
+      const meta: SwitchyardMeta = {}
+      if (task.timeoutMs !== DEFAULT_TIMEOUT_MS) meta.t = task.timeoutMs
+      // timestamp + delay is the run time, except for a run time in the past
+      if (runAt < now) meta.r = runAt
       if (task.idempotencyKey !== null) meta.k = task.idempotencyKey
-      const opts = {
-        jobId: ids[i],
-        attempts: task.maxAttempts,
-        priority: toBullPriority(task.priority),
-        delay: Math.max(0, runAt - now),
-        timestamp: now,
-        [META]: meta
-      } as JobsOptions
+      const opts = { attempts: task.maxAttempts, priority: toBullPriority(task.priority), [META]: meta } as JobsOptions
+      if (delay > 0) opts.delay = delay
       if (runAt <= now) readyNow.add(task.queue)
       const list = byQueue.get(task.queue) ?? []
-      list.push({ name: task.handler, data: task.payload, opts })
+      list.push({ id: ids[i] as string, name: task.handler, data: task.payload, opts, timestamp: now })
       byQueue.set(task.queue, list)
     })
     try {

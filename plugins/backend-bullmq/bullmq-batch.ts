@@ -132,7 +132,15 @@ function sameArgument (a: unknown, b: unknown): boolean {
   return Buffer.isBuffer(a) && Buffer.isBuffer(b) && a.equals(b)
 }
 
-export interface NewJob { name: string, data: unknown, opts: JobsOptions }
+export interface NewJob {
+  id: string
+  name: string
+  data: unknown
+  /** without jobId and timestamp: those are given apart, so they stay out of the stored opts */
+  opts: JobsOptions
+  /** creation time on the backend clock */
+  timestamp: number
+}
 
 /**
  * Adds jobs to one queue as Queue.addBulk does, with each add script's calls
@@ -166,7 +174,11 @@ function sendAddCalls (redis: Redis, queue: Queue, jobs: NewJob[], sent: Array<P
       runCommand: (command: string, args: unknown[]): Promise<unknown> => new Promise(resolve => captured.push({ command, args, settle: resolve }))
     }
     const chunk = jobs.slice(from, from + CALLS_PER_SCRIPT)
-    added.push(...chunk.map(job => new Job(queue, job.name, job.data, job.opts, job.opts.jobId).addJob(recorder as never, { parentKey: undefined, parentDependenciesKey: '' } as never)))
+    added.push(...chunk.map(job => {
+      const built = new Job(queue, job.name, job.data, job.opts, job.id)
+      built.timestamp = job.timestamp
+      return built.addJob(recorder as never, { parentKey: undefined, parentDependenciesKey: '' } as never)
+    }))
     if (captured.length !== chunk.length) throw new Error(`the installed bullmq did not build its add calls synchronously (${captured.length} of ${chunk.length})`)
     const byScript = new Map<BatchedScript, typeof captured>()
     for (const call of captured) {

@@ -6,8 +6,8 @@ import { META } from './keys.ts'
 // prioritized job); Switchyard's higher-runs-first -1000..1000 maps onto 2001..1,
 // so a plain BullMQ job without priority reads as 1001, ahead of every Switchyard task.
 export const PRIORITY_BASE = 1001
-/** jobs from other BullMQ producers carry no Switchyard timeout; they get this one */
-export const FOREIGN_TIMEOUT_MS = 5 * 60_000
+/** the timeout of a job that names none: every job of other BullMQ producers, and Switchyard tasks with this one (left out to keep the job hash compact) */
+export const DEFAULT_TIMEOUT_MS = 5 * 60_000
 /** errors kept per task, newest first */
 export const MAX_ERRORS = 20
 
@@ -90,7 +90,7 @@ export function taskFromHash (id: string, queue: string, state: TaskState, hash:
     priority: PRIORITY_BASE - (int(hash.priority) ?? 0),
     runAt: runAtOf(hash, meta, delayedScore),
     idempotencyKey: meta?.k ?? null,
-    timeoutMs: meta?.t ?? FOREIGN_TIMEOUT_MS,
+    timeoutMs: meta?.t ?? DEFAULT_TIMEOUT_MS,
     lastError: hash.failedReason === undefined || hash.failedReason === '' ? null : hash.failedReason,
     errors: storedErrors(hash),
     createdAt,
@@ -119,7 +119,7 @@ export function leasedFromHash (id: string, queue: string, hash: JobHash, opts: 
     // BullMQ's default of 0 attempts means one run
     maxAttempts: typeof opts.attempts === 'number' ? Math.max(1, opts.attempts) : 1,
     priority: PRIORITY_BASE - (int(hash.priority) ?? 0),
-    timeoutMs: meta?.t ?? FOREIGN_TIMEOUT_MS,
+    timeoutMs: meta?.t ?? DEFAULT_TIMEOUT_MS,
     createdAt: int(hash.timestamp) ?? 0,
     runAt: runAtOf(hash, meta, null),
     leaseToken,
