@@ -45,7 +45,6 @@ const CAPABILITIES: BackendCapabilities = {
 const LEASE_LOST_CODES = new Set([-1, -2, -3, -6])
 /** outstanding leases remembered to save a round trip on ack; beyond this they are looked up */
 const MAX_REMEMBERED_LEASES = 100_000
-const ADD_CHUNK = 1000
 
 interface LeaseEntry { queue: string, jobId: string, hash: JobHash }
 /** a job an ack took next: queue, job id, lock token (the acked job's), flat hash, lease expiry */
@@ -53,9 +52,12 @@ type FetchedJob = [queue: string, jobId: string, token: string, flat: string[], 
 
 /**
  * A BullMQ transition script's reply: true when it went through, false when the
- * token no longer holds the job; any other failure code is thrown as BullMQ would.
+ * token no longer holds the job; an error, or any other failure code, is thrown as
+ * BullMQ would.
  */
 function finishedOk (reply: unknown, queue: Queue, jobId: string, command: string): boolean {
+  // a run that failed inside a batch (run-calls.lua answers its error in its place)
+  if (reply instanceof Error) throw reply
   if (typeof reply !== 'number' || reply >= 0) return true
   if (LEASE_LOST_CODES.has(reply)) return false
   throw queue.scripts.finishedErrors({ code: reply, jobId, command, state: 'active' })
@@ -244,17 +246,21 @@ export class BullMQBackend implements Backend {
       list.push({ id: ids[i] as string, name: task.handler, data: task.payload, opts, timestamp: now })
       byQueue.set(task.queue, list)
     })
-    try {
-      for (const [queue, jobs] of byQueue) {
-        for (let i = 0; i < jobs.length; i += ADD_CHUNK) await addJobs(this.redis, this.queueFor(queue), jobs.slice(i, i + ADD_CHUNK))
-      }
-    } catch (err) {
-      // give the claimed ids back so a retry of this enqueue is not answered "exists"
-      const claimedIds = ids.filter((_, i) => created[i])
-      if (claimedIds.length > 0) await this.redis.hdel(this.keys.index, ...claimedIds).catch(() => 0)
-      throw err
+    const added = new Set<string>()
+    const adds = [...byQueue].map(([queue, jobs]) => addJobs(this.redis, this.queueFor(queue), jobs, id => added.add(id)))
+    // Issued after the adds on the same connection, so Redis runs it after them: a
+    // woken worker finds the tasks, and the wake-up costs no round trip of its own.
+    // A lost wake-up only delays a worker to its next poll, so it never fails the enqueue.
+    const woken = this.notifier.publish(readyNow).catch(() => {})
+    const failure = (await Promise.allSettled(adds)).find(result => result.status === 'rejected')
+    if (failure !== undefined) {
+      // give back the ids whose jobs were not added, so a retry of this enqueue is not answered "exists"
+      const unused = ids.filter((id, i) => created[i] && !added.has(id))
+      if (unused.length > 0) await this.redis.hdel(this.keys.index, ...unused).catch(() => 0)
+      await woken
+      throw failure.reason
     }
-    await this.notifier.publish(readyNow)
+    await woken
     return tasks.map((_, i) => ({ id: ids[i] as string, created: created[i] as boolean }))
   }
 

@@ -175,3 +175,22 @@ t.test('BullMQ scripts are hoisted only when provably the same program', async t
   const fine = hoistDefinitions('local rcall = redis.call\nlocal function get(k)\n  local v = rcall("GET", k)\n  return { value = v }\nend\nreturn get(KEYS[1]).value')
   t.match(fine, { definitions: /local function get/, body: /return get\(KEYS\[1\]\)\.value/ }, 'a self-contained function is hoisted')
 })
+
+t.test('an enqueue that fails in one queue keeps what went in, gives the rest back, and fails loudly', async t => {
+  const { prefix, backend } = setup(t)
+  await backend.init()
+  const redis = new Redis(URL)
+  t.teardown(() => redis.disconnect())
+  // A real fault: the queue's job counter is not a number, so BullMQ's add script
+  // fails on its first command for that queue (nothing of that job is written).
+  await redis.set(`${prefix}:broken:id`, 'not a number')
+  const tasks = [task('fine', { idempotencyKey: 'k-fine' }), task('broken', { idempotencyKey: 'k-broken' }), task('fine'), task('broken')]
+  await t.rejects(backend.enqueue(tasks), /not an integer/, 'the enqueue fails with Redis\'s error')
+  t.match(await backend.queueStats(['fine', 'broken']), [{ name: 'broken', ready: 0 }, { name: 'fine', ready: 2 }], 'the other queue\'s tasks went in')
+  t.equal(await redis.hlen(backend.keys.index), 2, 'only their ids stay claimed')
+
+  await redis.del(`${prefix}:broken:id`)
+  const again = await backend.enqueue([task('fine', { idempotencyKey: 'k-fine' }), task('broken', { idempotencyKey: 'k-broken' })])
+  t.same(again.map(r => r.created), [false, true], 'a retry: the added key answers its task, the failed key is free')
+  t.equal((await backend.getTask(again[1]!.id))?.state, 'ready')
+})

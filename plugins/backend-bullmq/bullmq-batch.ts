@@ -143,7 +143,7 @@ export interface NewJob {
 }
 
 /**
- * Adds jobs to one queue as Queue.addBulk does, with each add script's calls
+ * Adds jobs to one queue as Queue.addBulk does (onAdded hears of each job once it is in), with each add script's calls
  * batched. BullMQ itself builds every job's script arguments (ids, packed options,
  * data) and hands them to client.runCommand; a recording client collects them, the
  * batches run, and each job's own add call settles with its script's reply (so
@@ -152,11 +152,11 @@ export interface NewJob {
  * (Like addBulk's MULTI across connection loss, a failure part way can leave the
  * calls already sent applied; the options BullMQ validates are Switchyard's own.)
  */
-export async function addJobs (redis: Redis, queue: Queue, jobs: NewJob[]): Promise<void> {
+export async function addJobs (redis: Redis, queue: Queue, jobs: NewJob[], onAdded: (id: string) => void = () => {}): Promise<void> {
   const sent: Array<Promise<void>> = []
   const added: Array<Promise<unknown>> = []
   try {
-    sendAddCalls(redis, queue, jobs, sent, added)
+    sendAddCalls(redis, queue, jobs, sent, added, onAdded)
   } catch (err) {
     // the calls that went out settle before the failure is reported (none left unhandled)
     for (const job of added) job.catch(() => {})
@@ -167,17 +167,20 @@ export async function addJobs (redis: Redis, queue: Queue, jobs: NewJob[]): Prom
   await Promise.all([...sent, ...added])
 }
 
-function sendAddCalls (redis: Redis, queue: Queue, jobs: NewJob[], sent: Array<Promise<void>>, added: Array<Promise<unknown>>): void {
+function sendAddCalls (redis: Redis, queue: Queue, jobs: NewJob[], sent: Array<Promise<void>>, added: Array<Promise<unknown>>, onAdded: (id: string) => void): void {
   for (let from = 0; from < jobs.length; from += CALLS_PER_SCRIPT) {
     const captured: Array<{ command: string, args: unknown[], settle: (reply: unknown) => void }> = []
     const recorder = {
-      runCommand: (command: string, args: unknown[]): Promise<unknown> => new Promise(resolve => captured.push({ command, args, settle: resolve }))
+      runCommand: (command: string, args: unknown[]): Promise<unknown> => new Promise((resolve, reject) => {
+        // a call that failed inside the batch fails that job's add alone
+        captured.push({ command, args, settle: reply => { if (reply instanceof Error) reject(reply); else resolve(reply) } })
+      })
     }
     const chunk = jobs.slice(from, from + CALLS_PER_SCRIPT)
     added.push(...chunk.map(job => {
       const built = new Job(queue, job.name, job.data, job.opts, job.id)
       built.timestamp = job.timestamp
-      return built.addJob(recorder as never, { parentKey: undefined, parentDependenciesKey: '' } as never)
+      return built.addJob(recorder as never, { parentKey: undefined, parentDependenciesKey: '' } as never).then(() => onAdded(job.id))
     }))
     if (captured.length !== chunk.length) throw new Error(`the installed bullmq did not build its add calls synchronously (${captured.length} of ${chunk.length})`)
     const byScript = new Map<BatchedScript, typeof captured>()

@@ -6,7 +6,9 @@
 -- the call's keys then its arguments from 1; every slot of the first call is sent.
 -- Before each run KEYS and ARGV hold exactly what BullMQ would pass to the script on
 -- its own; beforeRun (optional) may then adjust them, afterRun (optional) sees and
--- may replace the reply. Returns each call's reply, in order.
+-- may replace the reply. Returns each call's reply, in order. A run that raises an
+-- error answers that error in its place and the others still run, so the caller
+-- learns which calls went through (as it would had each been a call of its own).
 local function runCalls(input, at, beforeRun, afterRun)
   local replies, slots = {}, {}
   local keysSet, argsSet = #KEYS, #ARGV
@@ -25,8 +27,12 @@ local function runCalls(input, at, beforeRun, afterRun)
     end
     keysSet, argsSet = nk, na
     if beforeRun then beforeRun() end
-    local reply = bullmqScript()
-    if afterRun then reply = afterRun(reply) end
+    local ok, reply = pcall(bullmqScript)
+    if not ok then
+      if type(reply) ~= 'table' or reply.err == nil then reply = { err = tostring(reply) } end
+    elseif afterRun then
+      reply = afterRun(reply)
+    end
     replies[#replies + 1] = reply
   end
   return replies
