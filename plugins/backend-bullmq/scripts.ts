@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs'
 import type { Redis } from 'ioredis'
+import { scriptSource } from '@switchyard/backend-redis'
 
 // Switchyard's Lua scripts, defined once per connection as ioredis commands (EVALSHA
 // with a fallback to EVAL). Task scripts share prelude.lua, which derives a job's
@@ -10,10 +11,12 @@ const read = (name: string): string => readFileSync(new URL(name, dir), 'utf8')
 const prelude = read('prelude.lua')
 
 const TASK_SCRIPTS = ['get', 'cancel', 'requeue', 'delete', 'recover', 'release', 'extend'] as const
-const PLAIN_SCRIPTS = { 'leader-acquire': 3, 'leader-release': 1, 'rate-permits': 2, workers: 2, 'append-events': 2, 'records-put': 2, 'records-delete': 2, 'records-list': 2, 'queue-counts': 0 } as const
+const PLAIN_SCRIPTS = { 'leader-acquire': 3, 'leader-release': 1, 'rate-permits': 2, workers: 2, 'append-events': 2, 'queue-counts': 0 } as const
+/** records are kept exactly as the Redis backend keeps them, with its scripts */
+const RECORD_SCRIPTS = { 'records-put': 'records_put', 'records-delete': 'records_delete', 'records-list': 'records_list' } as const
 
 type TaskScript = typeof TASK_SCRIPTS[number]
-type PlainScript = keyof typeof PLAIN_SCRIPTS
+type PlainScript = keyof typeof PLAIN_SCRIPTS | keyof typeof RECORD_SCRIPTS
 type Arg = string | number
 
 const commandName = (name: string): string => `sy_${name.replace(/-/g, '_')}`
@@ -24,6 +27,9 @@ export function defineScripts (redis: Redis): void {
   }
   for (const [name, numberOfKeys] of Object.entries(PLAIN_SCRIPTS)) {
     redis.defineCommand(commandName(name), { numberOfKeys, lua: read(`${name}.lua`) })
+  }
+  for (const [name, source] of Object.entries(RECORD_SCRIPTS)) {
+    redis.defineCommand(commandName(name), { numberOfKeys: 2, lua: scriptSource(source) })
   }
 }
 
