@@ -25,6 +25,17 @@ async function until (what: string, check: () => boolean | Promise<boolean>, tim
   }
 }
 
+/** a plain BullMQ Queue (its own connection) on the backend's prefix, closed at teardown */
+function plainProducer (t: Test, name: string, prefix: string): Queue {
+  const connection = new Redis(URL, { maxRetriesPerRequest: null })
+  const producer = new Queue(name, { connection, prefix })
+  t.teardown(async () => {
+    await producer.close()
+    await connection.quit()
+  })
+  return producer
+}
+
 function setup (t: Test, queues: string[] = []) {
   const prefix = `sybatch${randomBytes(5).toString('hex')}`
   const backend = createBullMQBackend({ url: URL, prefix, queues })
@@ -73,12 +84,7 @@ t.test('subscribeWork: a job added by a plain BullMQ producer wakes a subscriber
   const name = 'legacy'
   const { backend, prefix } = setup(t, [name])
   await backend.init()
-  const connection = new Redis(URL, { maxRetriesPerRequest: null })
-  const producer = new Queue(name, { connection, prefix })
-  t.teardown(async () => {
-    await producer.close()
-    await connection.quit()
-  })
+  const producer = plainProducer(t, name, prefix)
   const woken: string[] = []
   const unsubscribe = await backend.subscribeWork!(queue => { woken.push(queue) })
   t.teardown(unsubscribe)
@@ -111,12 +117,7 @@ t.test('batched acks keep BullMQ\'s per-job options: a plain job with removeOnCo
   const name = 'legacy'
   const { backend, prefix } = setup(t, [name])
   await backend.init()
-  const connection = new Redis(URL, { maxRetriesPerRequest: null })
-  const producer = new Queue(name, { connection, prefix })
-  t.teardown(async () => {
-    await producer.close()
-    await connection.quit()
-  })
+  const producer = plainProducer(t, name, prefix)
   const kept = await producer.add('a', { n: 1 })
   const removed = await producer.add('b', { n: 2 }, { removeOnComplete: true })
   const leased = await backend.leaseTasks({ workerId: 'w', queues: [name], limit: 10, leaseMs: 30_000 })

@@ -107,7 +107,7 @@ async function runChunked (redis: Redis, command: string, header: unknown[], cal
 }
 
 /** one script call's calls, each as (keys, arguments, changed slots, slot/value pairs) */
-export function encodeCalls (calls: unknown[][], keyCount: number): unknown[] {
+function encodeCalls (calls: unknown[][], keyCount: number): unknown[] {
   const flat: unknown[] = []
   let previous: unknown[] = []
   for (const args of calls) {
