@@ -1,6 +1,8 @@
+import { ERROR_CODES, type ErrorCode } from './contract/error-codes.ts'
+
 // One error type for the whole platform: every failure carries a stable code that
-// the admin contract, the CLI and the logs can rely on, and an HTTP status that
-// the gateway maps to (gRPC maps the same code to its own status table).
+// the admin contract, the CLI and the logs can rely on, and the HTTP status the
+// registry (core/contract/error-codes.ts) declares for it, beside its gRPC status.
 
 export interface SwitchyardErrorOptions {
   details?: Record<string, unknown>
@@ -22,13 +24,20 @@ export class SwitchyardError extends Error {
 }
 
 export type ErrorFactory = ((message: string, options?: SwitchyardErrorOptions) => SwitchyardError) & {
-  readonly code: string
+  readonly code: ErrorCode
   readonly statusCode: number
   is: (err: unknown) => err is SwitchyardError
 }
 
-/** Builds an error constructor once per code, in the style of @fastify/error. */
-export function defineError (code: string, statusCode: number): ErrorFactory {
+/**
+ * Builds an error constructor once per code, in the style of @fastify/error. Only a
+ * code of the registry is accepted: its HTTP and gRPC statuses come from there, so a
+ * new code starts with a row in core/contract/error-codes.ts.
+ */
+export function defineError (code: ErrorCode): ErrorFactory {
+  const spec = ERROR_CODES[code]
+  if (spec === undefined) throw new TypeError(`defineError: ${String(code)} is not in the error registry (core/contract/error-codes.ts)`)
+  const statusCode = spec.http
   const factory = (message: string, options?: SwitchyardErrorOptions): SwitchyardError =>
     new SwitchyardError(code, statusCode, message, options)
   return Object.assign(factory, {
@@ -43,14 +52,15 @@ export function isSwitchyardError (err: unknown): err is SwitchyardError {
 }
 
 // Codes shared by more than one part of the platform. Parts with codes of their own
-// (config, plugins) define them beside their code with defineError.
+// (config, plugins) build their factories beside their code with defineError; every
+// code, theirs included, is declared in the registry.
 export const Errors = {
-  validation: defineError('VALIDATION_FAILED', 400),
-  queueNotFound: defineError('QUEUE_NOT_FOUND', 404),
-  taskNotFound: defineError('TASK_NOT_FOUND', 404),
-  conflict: defineError('CONFLICT', 409),
-  leaseLost: defineError('LEASE_LOST', 409),
-  unsupported: defineError('UNSUPPORTED_BY_BACKEND', 501),
-  backendUnavailable: defineError('BACKEND_UNAVAILABLE', 503),
-  backendTimeout: defineError('BACKEND_TIMEOUT', 503)
+  validation: defineError('VALIDATION_FAILED'),
+  queueNotFound: defineError('QUEUE_NOT_FOUND'),
+  taskNotFound: defineError('TASK_NOT_FOUND'),
+  conflict: defineError('CONFLICT'),
+  leaseLost: defineError('LEASE_LOST'),
+  unsupported: defineError('UNSUPPORTED_BY_BACKEND'),
+  backendUnavailable: defineError('BACKEND_UNAVAILABLE'),
+  backendTimeout: defineError('BACKEND_TIMEOUT')
 } as const

@@ -8,7 +8,7 @@ import type { AdminOptions, CallContext } from './types.ts'
 // this order: who is calling (403), read-only (403), approval (412); then the request
 // is validated (400) and capped (429); only then does anything touch the backend.
 
-export const AdminOptionsInvalid = defineError('ADMIN_OPTIONS_INVALID', 500)
+export const AdminOptionsInvalid = defineError('ADMIN_OPTIONS_INVALID')
 
 export function assertAdminOptions (options: AdminOptions): void {
   if (options.requireApproval && (options.approvalToken === undefined || options.approvalToken === '')) {

@@ -4,7 +4,7 @@ import type { MetricsExporter } from '../plugin/kinds.ts'
 
 // GetMetrics reads the process's metrics exporter (the metrics plugin). Without one
 // the RPC answers a clear 501 naming the fix rather than an empty document.
-export const MetricsNotConfigured = defineError('METRICS_NOT_CONFIGURED', 501)
+export const MetricsNotConfigured = defineError('METRICS_NOT_CONFIGURED')
 
 export async function getMetrics (exporters: readonly MetricsExporter[], request: RequestOf<'GetMetrics'>): Promise<ResponseOf<'GetMetrics'>> {
   const exporter = exporters[0]

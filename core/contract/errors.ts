@@ -1,42 +1,29 @@
 import { defineError, isSwitchyardError } from '../errors.ts'
+import { ERROR_CODES, GrpcStatus, grpcForHttp, isErrorCode } from './error-codes.ts'
 
 // One error envelope for both transports: the HTTP gateway answers with the status
 // below, the gRPC server with the matching gRPC status and the same code string in
 // the `x-switchyard-error-code` metadata, so a client sees the same failure however
 // it called.
 
-/** gRPC status codes (numeric values from the gRPC spec), named so the table reads plainly. */
-export const GrpcStatus = {
-  OK: 0,
-  INVALID_ARGUMENT: 3,
-  DEADLINE_EXCEEDED: 4,
-  NOT_FOUND: 5,
-  PERMISSION_DENIED: 7,
-  RESOURCE_EXHAUSTED: 8,
-  FAILED_PRECONDITION: 9,
-  ABORTED: 10,
-  UNIMPLEMENTED: 12,
-  INTERNAL: 13,
-  UNAVAILABLE: 14,
-  UNAUTHENTICATED: 16
-} as const
+export { GrpcStatus, ERROR_CODES, ERROR_CODE_LIST, HTTP_FOR_GRPC, isErrorCode, type ErrorCode, type ErrorCodeSpec } from './error-codes.ts'
 
 /** metadata key that carries the error code string on gRPC failures */
 export const ERROR_CODE_METADATA_KEY = 'x-switchyard-error-code'
 /** metadata key that carries the JSON-encoded error details on gRPC failures */
 export const ERROR_DETAILS_METADATA_KEY = 'x-switchyard-error-details'
 
-// Codes owned by the admin contract. Codes shared with the rest of the platform live
-// in core/errors.ts (Errors.*).
+// Factories of the codes owned by the admin contract; those shared with the rest of
+// the platform are core/errors.ts's Errors.*. Every code is declared in error-codes.ts.
 export const AdminErrors = {
-  unauthenticated: defineError('UNAUTHENTICATED', 401),
-  forbidden: defineError('FORBIDDEN', 403),
-  readOnly: defineError('READ_ONLY', 403),
-  dlqEntryNotFound: defineError('DLQ_ENTRY_NOT_FOUND', 404),
-  approvalRequired: defineError('APPROVAL_REQUIRED', 412),
-  guardrailExceeded: defineError('GUARDRAIL_EXCEEDED', 429),
-  auditUnavailable: defineError('AUDIT_UNAVAILABLE', 503),
-  internal: defineError('INTERNAL', 500)
+  unauthenticated: defineError('UNAUTHENTICATED'),
+  forbidden: defineError('FORBIDDEN'),
+  readOnly: defineError('READ_ONLY'),
+  dlqEntryNotFound: defineError('DLQ_ENTRY_NOT_FOUND'),
+  approvalRequired: defineError('APPROVAL_REQUIRED'),
+  guardrailExceeded: defineError('GUARDRAIL_EXCEEDED'),
+  auditUnavailable: defineError('AUDIT_UNAVAILABLE'),
+  internal: defineError('INTERNAL')
 } as const
 
 export interface ErrorStatus {
@@ -44,39 +31,10 @@ export interface ErrorStatus {
   grpc: number
 }
 
-/** error code → transport statuses; codes not listed fall back to the error's own HTTP status */
-export const ERROR_STATUS: Readonly<Record<string, ErrorStatus>> = {
-  VALIDATION_FAILED: { http: 400, grpc: GrpcStatus.INVALID_ARGUMENT },
-  UNAUTHENTICATED: { http: 401, grpc: GrpcStatus.UNAUTHENTICATED },
-  FORBIDDEN: { http: 403, grpc: GrpcStatus.PERMISSION_DENIED },
-  READ_ONLY: { http: 403, grpc: GrpcStatus.PERMISSION_DENIED },
-  NOT_FOUND: { http: 404, grpc: GrpcStatus.NOT_FOUND },
-  QUEUE_NOT_FOUND: { http: 404, grpc: GrpcStatus.NOT_FOUND },
-  TASK_NOT_FOUND: { http: 404, grpc: GrpcStatus.NOT_FOUND },
-  DLQ_ENTRY_NOT_FOUND: { http: 404, grpc: GrpcStatus.NOT_FOUND },
-  CONFLICT: { http: 409, grpc: GrpcStatus.ABORTED },
-  LEASE_LOST: { http: 409, grpc: GrpcStatus.ABORTED },
-  APPROVAL_REQUIRED: { http: 412, grpc: GrpcStatus.FAILED_PRECONDITION },
-  GUARDRAIL_EXCEEDED: { http: 429, grpc: GrpcStatus.RESOURCE_EXHAUSTED },
-  INTERNAL: { http: 500, grpc: GrpcStatus.INTERNAL },
-  UNSUPPORTED_BY_BACKEND: { http: 501, grpc: GrpcStatus.UNIMPLEMENTED },
-  BACKEND_UNAVAILABLE: { http: 503, grpc: GrpcStatus.UNAVAILABLE },
-  BACKEND_TIMEOUT: { http: 503, grpc: GrpcStatus.UNAVAILABLE },
-  AUDIT_UNAVAILABLE: { http: 503, grpc: GrpcStatus.UNAVAILABLE }
-}
-
-const GRPC_FOR_HTTP: Readonly<Record<number, number>> = {
-  400: GrpcStatus.INVALID_ARGUMENT,
-  401: GrpcStatus.UNAUTHENTICATED,
-  403: GrpcStatus.PERMISSION_DENIED,
-  404: GrpcStatus.NOT_FOUND,
-  409: GrpcStatus.ABORTED,
-  412: GrpcStatus.FAILED_PRECONDITION,
-  429: GrpcStatus.RESOURCE_EXHAUSTED,
-  501: GrpcStatus.UNIMPLEMENTED,
-  503: GrpcStatus.UNAVAILABLE,
-  504: GrpcStatus.DEADLINE_EXCEEDED
-}
+/** error code → transport statuses, derived from the registry (core/contract/error-codes.ts) */
+export const ERROR_STATUS: Readonly<Record<string, ErrorStatus>> = Object.fromEntries(
+  Object.entries(ERROR_CODES).map(([code, spec]) => [code, { http: spec.http, grpc: GrpcStatus[spec.grpc] }])
+)
 
 export interface ErrorEnvelope {
   error: {
@@ -87,11 +45,10 @@ export interface ErrorEnvelope {
   }
 }
 
-/** the statuses a code travels with; unknown codes use the HTTP status they were raised with */
+/** the statuses a code travels with; a code outside the registry keeps the HTTP status it was raised with */
 export function statusForCode (code: string, fallbackHttp = 500): ErrorStatus {
-  const known = ERROR_STATUS[code]
-  if (known !== undefined) return known
-  return { http: fallbackHttp, grpc: GRPC_FOR_HTTP[fallbackHttp] ?? GrpcStatus.INTERNAL }
+  if (isErrorCode(code)) return ERROR_STATUS[code] as ErrorStatus
+  return { http: fallbackHttp, grpc: grpcForHttp(fallbackHttp) }
 }
 
 /** statuses for any thrown value: unknown errors are INTERNAL (500) */

@@ -1,5 +1,5 @@
 import type { TSchema } from 'typebox'
-import { ERROR_STATUS } from './errors.ts'
+import { ERROR_CODES, ERROR_CODE_LIST, type ErrorCode } from './error-codes.ts'
 import { pathParams, RPC_LIST, type RpcDefinition } from './rpcs.ts'
 
 // The gateway's OpenAPI 3.1 document, built from the same table and schemas that
@@ -29,14 +29,16 @@ function tagOf (def: RpcDefinition): string {
 const ERROR_REF = { $ref: '#/components/schemas/ErrorEnvelope' }
 
 function errorResponses (def: RpcDefinition): JsonObject {
-  const codes = ['VALIDATION_FAILED', 'FORBIDDEN', 'QUEUE_NOT_FOUND', 'INTERNAL', 'UNSUPPORTED_BY_BACKEND', 'BACKEND_UNAVAILABLE']
+  const codes: ErrorCode[] = ['VALIDATION_FAILED', 'FORBIDDEN', 'QUEUE_NOT_FOUND', 'INTERNAL', 'UNSUPPORTED_BY_BACKEND', 'BACKEND_UNAVAILABLE']
   if (def.kind === 'mutation') codes.push('CONFLICT', 'APPROVAL_REQUIRED', 'GUARDRAIL_EXCEEDED')
   if (def.name === 'ExportAudit') codes.push('GUARDRAIL_EXCEEDED')
+  const wantedStatuses = new Set(codes.map(wanted => ERROR_CODES[wanted].http))
   const byStatus = new Map<number, string[]>()
-  for (const code of Object.keys(ERROR_STATUS)) {
-    const status = ERROR_STATUS[code]?.http
-    if (status === undefined || !codes.some(wanted => ERROR_STATUS[wanted]?.http === status)) continue
-    byStatus.set(status, [...(byStatus.get(status) ?? []), code])
+  // The codes the admin API can answer with (the registry's scope "admin"), grouped by status.
+  for (const code of ERROR_CODE_LIST) {
+    const spec = ERROR_CODES[code]
+    if (spec.scope !== 'admin' || !wantedStatuses.has(spec.http)) continue
+    byStatus.set(spec.http, [...(byStatus.get(spec.http) ?? []), code])
   }
   const responses: JsonObject = {}
   for (const [status, statusCodes] of [...byStatus].sort((a, b) => a[0] - b[0])) {

@@ -7,8 +7,8 @@ import type { FactoryInfo, ScheduleFactory, ScheduledTask } from './types.ts'
 // leader only if the leader has its factory too (else the fire is recorded as failed).
 
 export const SchedulerErrors = {
-  scheduleNotFound: defineError('SCHEDULE_NOT_FOUND', 404),
-  factoryExists: defineError('SCHEDULE_FACTORY_EXISTS', 409)
+  scheduleNotFound: defineError('SCHEDULE_NOT_FOUND'),
+  factoryExists: defineError('SCHEDULE_FACTORY_EXISTS')
 } as const
 
 export const MAX_FACTORIES = 1000

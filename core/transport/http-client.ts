@@ -3,10 +3,13 @@
 // callable by name with the same request and response shapes as in-process.
 import https from 'node:https'
 import { randomUUID } from 'node:crypto'
-import { SwitchyardError, Errors } from '../errors.ts'
+import { SwitchyardError, Errors, defineError } from '../errors.ts'
 import { RPCS, type RequestOf, type ResponseOf, type RpcName, type StreamRpcName } from '../contract/rpcs.ts'
 
 export type UnaryRpcName = Exclude<RpcName, StreamRpcName>
+
+/** the gateway answered something other than JSON or the error envelope (a proxy's page, a different server) */
+const BadGatewayResponse = defineError('BAD_GATEWAY_RESPONSE')
 
 export interface HttpAdminClientOptions {
   /** e.g. https://127.0.0.1:8081 */
@@ -88,11 +91,13 @@ export function createHttpAdminClient (options: HttpAdminClientOptions): HttpAdm
       const { status, text } = await send(toHttpCall(name, request as Record<string, unknown>))
       let parsed: unknown
       try { parsed = text === '' ? {} : JSON.parse(text) } catch {
-        throw new SwitchyardError('BAD_GATEWAY_RESPONSE', 502, `gateway answered ${status} with a body that is not JSON`)
+        throw BadGatewayResponse(`gateway answered ${status} with a body that is not JSON`, { details: { status } })
       }
       if (status >= 200 && status < 300) return parsed as ResponseOf<typeof name>
       const error = (parsed as { error?: { code?: string, message?: string, details?: Record<string, unknown>, requestId?: string } }).error
-      throw new SwitchyardError(error?.code ?? 'GATEWAY_ERROR', status, error?.message ?? `gateway answered ${status}`, { details: { ...(error?.details ?? {}), requestId: error?.requestId } })
+      if (typeof error?.code !== 'string') throw BadGatewayResponse(`gateway answered ${status} without the error envelope`, { details: { status } })
+      // The gateway's own code and status, as it answered them (it may be newer than this client).
+      throw new SwitchyardError(error.code, status, error.message ?? `gateway answered ${status}`, { details: { ...(error.details ?? {}), requestId: error.requestId } })
     },
     close () { agent.destroy() }
   }

@@ -20,10 +20,10 @@ export function isPermanentError (err: unknown): boolean {
 
 export const WorkerErrors = {
   /** a handler ran longer than its task's timeoutMs; retried like any failure */
-  taskTimeout: defineError('TASK_TIMEOUT', 504),
+  taskTimeout: defineError('TASK_TIMEOUT'),
   /** the abort reason a handler sees when the worker stops before it finished */
-  workerShutdown: defineError('WORKER_SHUTDOWN', 503),
+  workerShutdown: defineError('WORKER_SHUTDOWN'),
   /** no handler of that name is registered in this worker */
-  handlerNotFound: defineError('HANDLER_NOT_FOUND', 404),
-  handlerExists: defineError('HANDLER_EXISTS', 409)
+  handlerNotFound: defineError('HANDLER_NOT_FOUND'),
+  handlerExists: defineError('HANDLER_EXISTS')
 } as const

@@ -6,8 +6,8 @@ import { defineError } from 'switchyard'
 // two processes writing one directory corrupt it. A pid file keeps the directory to
 // one Switchyard process; a file left behind by a dead process is taken over.
 
-export const PGLITE_DATADIR_LOCKED = 'PGLITE_DATADIR_LOCKED'
-export const pgliteDataDirLocked = defineError(PGLITE_DATADIR_LOCKED, 409)
+export const PGLITE_DATADIR_LOCKED = 'PGLITE_DATADIR_LOCKED' as const
+export const pgliteDataDirLocked = defineError(PGLITE_DATADIR_LOCKED)
 
 export const LOCK_FILE_NAME = 'switchyard.lock'
 

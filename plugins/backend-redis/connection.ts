@@ -2,7 +2,7 @@ import { Redis, Cluster, type RedisOptions } from 'ioredis'
 import { defineError, Errors, isSwitchyardError } from 'switchyard'
 import type { RedisBackendOptions } from './options.ts'
 
-export const EvictingMemoryPolicy = defineError('REDIS_EVICTING_MEMORY_POLICY', 503)
+export const EvictingMemoryPolicy = defineError('REDIS_EVICTING_MEMORY_POLICY')
 
 export type RedisClient = Redis | Cluster
 

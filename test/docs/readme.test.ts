@@ -20,3 +20,9 @@ t.test('README backend table matches the declared capabilities', async (t) => {
   const readme = await readFile(new URL('../../README.md', import.meta.url), 'utf8')
   t.equal(readme, withBackendTable(readme), 'run `npm run docs:backends` to regenerate it')
 })
+
+t.test('README error codes match the error registry', async (t) => {
+  const { withErrorCodes } = await import('../../core/scripts/error-docs.ts')
+  const readme = await readFile(new URL('../../README.md', import.meta.url), 'utf8')
+  t.equal(readme, withErrorCodes(readme), 'run `npm run docs:errors` to regenerate it')
+})

@@ -1,9 +1,9 @@
 import * as grpc from '@grpc/grpc-js'
 import { SwitchyardError } from '../../errors.ts'
-import { ERROR_CODE_METADATA_KEY, ERROR_DETAILS_METADATA_KEY, statusForCode, statusForError, toErrorEnvelope } from '../../contract/errors.ts'
+import { AdminErrors, ERROR_CODE_METADATA_KEY, ERROR_DETAILS_METADATA_KEY, HTTP_FOR_GRPC, isErrorCode, statusForCode, statusForError, toErrorEnvelope } from '../../contract/errors.ts'
 import { TransportErrors } from '../http/call.ts'
 
-// Failures on the wire: the gRPC status from the contract's table, the message as the
+// Failures on the wire: the gRPC status from the error registry, the message as the
 // status details, and the error code, details and request id as trailing metadata, so
 // a gRPC client rebuilds the same SwitchyardError an in-process caller would see.
 
@@ -46,6 +46,19 @@ function parseDetails (text: string | undefined): Record<string, unknown> {
   }
 }
 
+/**
+ * The HTTP status of a code that arrived over gRPC: the registry's for a known code;
+ * for a code this process does not know (a newer service), the one its gRPC status
+ * stands for, so the failure keeps its kind instead of becoming a 500.
+ */
+export function httpStatusOfRemoteCode (code: string, grpcStatus: number | undefined): number {
+  if (isErrorCode(code)) return statusForCode(code).http
+  return (grpcStatus === undefined ? undefined : HTTP_FOR_GRPC[grpcStatus]) ?? statusForCode('UPSTREAM_FAILED').http
+}
+
+/** grpc-js refuses a message over grpc.max_receive_message_length before any handler runs, so no code travels with it */
+const MESSAGE_TOO_LARGE = /message (that decompresses to a size )?larger than/i
+
 /** a gRPC failure as the SwitchyardError the server raised; transport failures get transport codes */
 export function fromGrpcError (err: unknown, what: string): SwitchyardError {
   const failure = err as Partial<grpc.ServiceError>
@@ -53,9 +66,12 @@ export function fromGrpcError (err: unknown, what: string): SwitchyardError {
   const message = typeof failure.details === 'string' && failure.details !== '' ? failure.details : (failure.message ?? 'failed')
   if (code !== undefined) {
     const details = parseDetails(metadataString(failure.metadata, ERROR_DETAILS_METADATA_KEY))
-    return new SwitchyardError(code, statusForCode(code, 500).http, message, { details, cause: err })
+    return new SwitchyardError(code, httpStatusOfRemoteCode(code, failure.code), message, { details, cause: err })
   }
   const details = { grpcStatus: failure.code }
+  if (failure.code === grpc.status.RESOURCE_EXHAUSTED && MESSAGE_TOO_LARGE.test(message)) {
+    return TransportErrors.payloadTooLarge(`${what}: the request is larger than the admin service accepts (${message})`, { details: { ...details, field: 'body' }, cause: err })
+  }
   switch (failure.code) {
     case grpc.status.UNAVAILABLE:
       return TransportErrors.adminUnavailable(`the admin service did not answer ${what}: ${message}`, { details, cause: err })
@@ -64,7 +80,7 @@ export function fromGrpcError (err: unknown, what: string): SwitchyardError {
     case grpc.status.UNIMPLEMENTED:
       return TransportErrors.notImplemented(`${what}: the admin service behind this gateway does not offer it (is it an older version?)`, { details, cause: err })
     case grpc.status.UNAUTHENTICATED:
-      return new SwitchyardError('UNAUTHENTICATED', 401, message, { details, cause: err })
+      return AdminErrors.unauthenticated(message, { details, cause: err })
     default:
       return TransportErrors.upstreamFailed(`the admin service failed ${what}: ${message}`, { details, cause: err })
   }

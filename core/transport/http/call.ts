@@ -7,17 +7,17 @@ import { defineError } from '../../errors.ts'
 
 export const TransportErrors = {
   /** the call did not answer within the transport's own deadline */
-  deadlineExceeded: defineError('DEADLINE_EXCEEDED', 504),
+  deadlineExceeded: defineError('DEADLINE_EXCEEDED'),
   /** the remote admin service (WORKER_ADMIN_GRPC_TARGET) could not be reached */
-  adminUnavailable: defineError('ADMIN_SERVICE_UNAVAILABLE', 503),
+  adminUnavailable: defineError('ADMIN_SERVICE_UNAVAILABLE'),
   /** an RPC of the contract that this admin service (or the remote one) does not provide */
-  notImplemented: defineError('NOT_IMPLEMENTED', 501),
+  notImplemented: defineError('NOT_IMPLEMENTED'),
   /** the remote admin service failed without a Switchyard error code */
-  upstreamFailed: defineError('UPSTREAM_FAILED', 502),
-  payloadTooLarge: defineError('PAYLOAD_TOO_LARGE', 413),
-  unsupportedMediaType: defineError('UNSUPPORTED_MEDIA_TYPE', 415),
-  notFound: defineError('NOT_FOUND', 404),
-  methodNotAllowed: defineError('METHOD_NOT_ALLOWED', 405)
+  upstreamFailed: defineError('UPSTREAM_FAILED'),
+  payloadTooLarge: defineError('PAYLOAD_TOO_LARGE'),
+  unsupportedMediaType: defineError('UNSUPPORTED_MEDIA_TYPE'),
+  notFound: defineError('NOT_FOUND'),
+  methodNotAllowed: defineError('METHOD_NOT_ALLOWED')
 } as const
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
