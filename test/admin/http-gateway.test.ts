@@ -2,7 +2,7 @@ import t, { type Test } from 'tap'
 import { RPC_LIST } from '../../core/contract/rpcs.ts'
 import { embeddedBackend, newTask, serverBackend, suffix } from '../../core/admin/test-support.ts'
 import {
-  ADMIN_IDENTITY, VIEWER_IDENTITY, WORKLOAD_URI, adminService, gatewayFor, httpsCall, makeCerts, runRouteSuite, type HttpResult
+  ADMIN_IDENTITY, VIEWER_IDENTITY, WORKLOAD_URI, adminService, gatewayFor, httpsCall, makeCerts, rawHttpsExchange, runRouteSuite, type HttpResult
 } from './support.ts'
 
 // The HTTPS gateway over a real service on the Postgres server: every route of the
@@ -96,6 +96,59 @@ t.test('the router, the body parser and the query string answer with the envelop
   for (let i = 0; i < 200 && !reported(); i++) await new Promise(resolve => setTimeout(resolve, 10))
   t.ok(reported(), 'request durations are reported by route template')
   t.ok(timed.some(entry => entry.route === '(unmatched)' && entry.status === 404), 'unmatched requests are reported too')
+})
+
+/** an answer read off the socket: status line, headers, and the JSON body */
+function parseRawAnswer (raw: string): HttpResult {
+  const [head = '', body = ''] = raw.split('\r\n\r\n', 2)
+  const [statusLine = '', ...headerLines] = head.split('\r\n')
+  const headers: Record<string, string> = {}
+  for (const line of headerLines) {
+    const colon = line.indexOf(':')
+    headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim()
+  }
+  let json: unknown
+  try { json = JSON.parse(body) } catch { json = undefined }
+  return { status: Number(statusLine.split(' ')[1]), headers, text: body, json }
+}
+
+t.test('the framework\'s own refusals are the envelope too, and never echo the URL', async t => {
+  const backend = await embeddedBackend(t)
+  const { service } = adminService(t, backend)
+  const certs = await makeCerts(t)
+  const { address } = await gatewayFor(t, service, certs)
+  const as = { identity: certs.admin }
+
+  const badEncoding = await httpsCall(address, { path: '/admin/v1/tasks/%ff', headers: { 'x-request-id': 'bad-encoding' }, ...as })
+  expectEnvelope(t, badEncoding, 400, 'BAD_REQUEST', /^path: not a valid URL/)
+  t.equal(badEncoding.json.error.requestId, 'bad-encoding', 'the caller\'s request id is kept')
+  t.equal(badEncoding.headers['cache-control'], 'no-store')
+  t.notMatch(badEncoding.text, /%ff/, 'the URL is not echoed')
+
+  const long = 'y'.repeat(300)
+  const tooLong = await httpsCall(address, { path: `/admin/v1/tasks/${long}`, ...as })
+  expectEnvelope(t, tooLong, 414, 'URI_TOO_LONG', /^path: a path segment is longer than 256 characters/)
+  t.match(tooLong.json.error.details, { field: 'path', maxLength: 256 })
+  t.notMatch(tooLong.text, /yyyyyyyy/, 'the URL is not echoed')
+
+  const unknownMethod = parseRawAnswer(await rawHttpsExchange(address, certs.admin, 'FROB /admin/v1/tasks HTTP/1.1\r\nHost: localhost\r\n\r\n'))
+  expectEnvelope(t, unknownMethod, 405, 'METHOD_NOT_ALLOWED', /method/)
+  const otherMethod = await httpsCall(address, { method: 'PROPFIND', path: '/admin/v1/tasks', ...as })
+  expectEnvelope(t, otherMethod, 405, 'METHOD_NOT_ALLOWED')
+  const notHttp = parseRawAnswer(await rawHttpsExchange(address, certs.admin, 'GET /admin/v1/health HTTP/1.1\r\nHost localhost\r\n\r\n'))
+  expectEnvelope(t, notHttp, 400, 'BAD_REQUEST', /not valid HTTP/)
+  const bigHeaders = await httpsCall(address, { path: '/admin/v1/health', headers: { 'x-padding': 'p'.repeat(20 * 1024) }, ...as })
+  expectEnvelope(t, bigHeaders, 431, 'HEADERS_TOO_LARGE')
+
+  expectEnvelope(t, await httpsCall(address, { path: '/admin/v1/no-such-route', ...as }), 404, 'NOT_FOUND')
+  expectEnvelope(t, await httpsCall(address, { method: 'DELETE', path: '/favicon.ico', ...as }), 404, 'NOT_FOUND')
+
+  const plain = await httpsCall(address, { method: 'POST', path: '/admin/v1/pause', body: '{}', headers: { 'content-type': 'text/plain' }, ...as })
+  expectEnvelope(t, plain, 415, 'UNSUPPORTED_MEDIA_TYPE', /^body: send JSON with Content-Type: application\/json/)
+  expectEnvelope(t, await httpsCall(address, { method: 'POST', path: '/admin/v1/pause', body: '{}', headers: { 'content-type': 'application/octet-stream' }, ...as }), 415, 'UNSUPPORTED_MEDIA_TYPE')
+  t.equal((await httpsCall(address, { method: 'POST', path: '/admin/v1/resume', body: '{}', headers: { 'content-type': 'application/json; charset=utf-8' }, ...as })).status, 200, 'JSON with a charset is JSON')
+  expectEnvelope(t, await httpsCall(address, { method: 'POST', path: '/admin/v1/pause', body: '{"a":', ...as }), 400, 'VALIDATION_FAILED', /^body: malformed JSON/)
+  expectEnvelope(t, await httpsCall(address, { method: 'POST', path: '/admin/v1/pause', body: `{"pad":"${'z'.repeat(1024 * 1024)}"}`, ...as }), 413, 'PAYLOAD_TOO_LARGE')
 })
 
 t.test('TLS: without a valid client certificate there is no connection; the identity is the certificate\'s', async t => {

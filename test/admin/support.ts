@@ -2,6 +2,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import https from 'node:https'
+import tls from 'node:tls'
 import type { IncomingHttpHeaders } from 'node:http'
 import type { FastifyBaseLogger } from 'fastify'
 import * as grpc from '@grpc/grpc-js'
@@ -196,6 +197,18 @@ export function httpsCall (address: string, call: HttpCall): Promise<HttpResult>
     request.on('timeout', () => request.destroy(new Error('request timed out')))
     request.on('error', reject)
     request.end(call.body)
+  })
+}
+
+/** bytes written as they are on a mutual TLS connection, for requests an HTTP client will not send; answers all that came back */
+export function rawHttpsExchange (address: string, identity: ClientIdentity, request: string, timeoutMs = 15_000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let answer = ''
+    const socket = tls.connect({ host: '127.0.0.1', port: portOf(address), ca: identity.ca, cert: identity.cert, key: identity.key, servername: 'localhost' }, () => { socket.write(request) })
+    const timer = setTimeout(() => { socket.destroy(); reject(new Error(`no end of the answer within ${timeoutMs} ms: ${answer.slice(0, 200)}`)) }, timeoutMs)
+    socket.on('data', (chunk: Buffer) => { answer += chunk.toString('utf8') })
+    socket.on('close', () => { clearTimeout(timer); resolve(answer) })
+    socket.on('error', err => { if (answer === '') { clearTimeout(timer); reject(err) } })
   })
 }
 

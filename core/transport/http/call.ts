@@ -17,7 +17,12 @@ export const TransportErrors = {
   payloadTooLarge: defineError('PAYLOAD_TOO_LARGE'),
   unsupportedMediaType: defineError('UNSUPPORTED_MEDIA_TYPE'),
   notFound: defineError('NOT_FOUND'),
-  methodNotAllowed: defineError('METHOD_NOT_ALLOWED')
+  methodNotAllowed: defineError('METHOD_NOT_ALLOWED'),
+  /** not valid HTTP, or a URL that does not decode */
+  badRequest: defineError('BAD_REQUEST'),
+  uriTooLong: defineError('URI_TOO_LONG'),
+  requestTimeout: defineError('REQUEST_TIMEOUT'),
+  headersTooLarge: defineError('HEADERS_TOO_LARGE')
 } as const
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/

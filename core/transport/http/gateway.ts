@@ -1,4 +1,6 @@
+import { randomUUID } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { Socket } from 'node:net'
 import type { Server } from 'node:https'
 import type { TLSSocket } from 'node:tls'
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
@@ -11,7 +13,7 @@ import type { TlsMaterial } from '../grpc/server.ts'
 import { identityOfSocket } from '../identity.ts'
 import { hostPort, parseListenAddress } from './address.ts'
 import { DEFAULT_CALL_TIMEOUT_MS, TransportErrors, requestIdFrom, unimplementedRpcs, withCallDeadline } from './call.ts'
-import { toHttpFailure } from './errors.ts'
+import { fromClientError, fromFrameworkError, rawErrorResponse, toHttpFailure } from './errors.ts'
 import { buildRpcRequest } from './request.ts'
 import { pipeEvents } from './sse.ts'
 
@@ -23,6 +25,8 @@ import { pipeEvents } from './sse.ts'
 export const OPENAPI_PATH = '/admin/v1/openapi.json'
 const DEFAULT_HEARTBEAT_MS = 15_000
 const MAX_PARAM_LENGTH = 256
+/** on every answer: nothing is cached, nothing is sniffed into another type */
+const ANSWER_HEADERS = { 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' } as const
 
 export interface GatewayOptions {
   admin: AdminService
@@ -90,14 +94,28 @@ export function createGateway (options: GatewayOptions): Gateway {
     // Receiving a request is bounded; sending an event stream is not.
     requestTimeout: 30_000,
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+    // The router's own refusals (a URL that does not decode, an over-long path segment)
+    // come here before any hook ran, so the headers the hooks set are set here too.
+    frameworkErrors: (err, request, reply) => {
+      const failure = toHttpFailure(fromFrameworkError(err, MAX_PARAM_LENGTH), request.id, bodyLimitBytes)
+      const answer = reply as unknown as FastifyReply
+      void answer.code(failure.status).headers(ANSWER_HEADERS).header('x-request-id', request.id).type('application/json; charset=utf-8').send(failure.envelope)
+    },
+    // What Node's HTTP parser refuses never becomes a request: answer on the socket.
+    clientErrorHandler: (err: NodeJS.ErrnoException, socket: Socket) => {
+      if (err.code === 'ECONNRESET' || socket.destroyed) return
+      if (socket.writable) socket.end(rawErrorResponse(fromClientError(err), randomUUID()))
+      else socket.destroy(err)
+    },
     ...(options.logger === undefined ? { logger: false } : { loggerInstance: options.logger })
   }) as unknown as Gateway
 
   app.decorateRequest('switchyardActor', null)
 
   // Our own JSON parser: an empty body is "no fields", and a malformed one is a 400
-  // that says so, without echoing the body back.
-  app.removeContentTypeParser('application/json')
+  // that says so, without echoing the body back. It is the only parser: a body of any
+  // other type (text/plain included) is 415 UNSUPPORTED_MEDIA_TYPE.
+  app.removeAllContentTypeParsers()
   app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: bodyLimitBytes }, (_request, body, done) => {
     const text = typeof body === 'string' ? body : body.toString('utf8')
     if (text.trim() === '') { done(null, undefined); return }
@@ -110,8 +128,7 @@ export function createGateway (options: GatewayOptions): Gateway {
 
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id)
-    reply.header('cache-control', 'no-store')
-    reply.header('x-content-type-options', 'nosniff')
+    reply.headers(ANSWER_HEADERS)
     // The handshake already refused unverified clients; this is the belt to those braces.
     request.switchyardActor = identityOfSocket(request.raw.socket as TLSSocket)
   })
