@@ -5,8 +5,9 @@ import { ERROR_CODES, ERROR_CODE_LIST, GrpcStatus, HTTP_FOR_GRPC, type ErrorCode
 import type { AdminService, CallContext } from '../../core/admin/types.ts'
 import { serverBackend, suffix } from '../../core/admin/test-support.ts'
 import { createGrpcAdminClient, startGrpcServer } from '../../core/transport/index.ts'
+import { createScheduler } from '../../core/scheduler/index.ts'
 import { renderErrorCodes } from '../../core/scripts/error-docs.ts'
-import { GATEWAY_IDENTITY, TEST_FACTORY, adminService, gatewayFor, httpsCall, makeCerts, type HttpResult, type TestCerts } from './support.ts'
+import { GATEWAY_IDENTITY, TEST_FACTORY, adminService, gatewayFor, grpcCall, grpcClient, httpsCall, makeCerts, type HttpResult, type TestCerts } from './support.ts'
 
 // Every code of the error registry is mapped, documented, and answered with the same
 // HTTP status by a gateway in front of the service in its own process and by a
@@ -19,6 +20,8 @@ interface Gateways {
   local: string
   /** a gateway apart from the service, calling it over gRPC */
   split: string
+  /** the service's gRPC server */
+  grpc: string
 }
 
 /** both layouts in front of `service`; `workerBodyLimitBytes` is the service side's limit (its gRPC message cap) */
@@ -37,7 +40,7 @@ async function gateways (t: Test, service: AdminService, certs: TestCerts, limit
   t.teardown(() => { remote.close() })
   const local = await gatewayFor(t, service, certs, { bodyLimitBytes: workerLimit })
   const split = await gatewayFor(t, remote, certs, { bodyLimitBytes: limits.gatewayBodyLimitBytes ?? workerLimit })
-  return { local: local.address, split: split.address }
+  return { local: local.address, split: split.address, grpc: server.address }
 }
 
 const RAISE_PREFIX = 'raise.'
@@ -89,10 +92,13 @@ t.test('the README documents every code with its statuses', async t => {
 t.test('every code: the same status in-process and through a split gateway over gRPC', async t => {
   const certs = await makeCerts(t)
   const service = raisingService(code => defineError(code as ErrorCode)(`raised ${code} for the test`, { details: { code, n: 1 } }))
-  const { local, split } = await gateways(t, service, certs)
+  const { local, split, grpc } = await gateways(t, service, certs)
+  const client = grpcClient(t, grpc, certs.admin, certs.admin.ca)
   for (const code of ERROR_CODE_LIST) {
     const call = async (address: string): Promise<HttpResult> => await httpsCall(address, { path: '/admin/v1/health', identity: certs.admin, headers: { 'x-request-id': `${RAISE_PREFIX}${code}.${suffix()}` } })
     expectSame(t, code, await call(local), await call(split), ERROR_CODES[code].http, code)
+    const direct = await grpcCall(client, 'GetHealth', {}, { 'x-request-id': `${RAISE_PREFIX}${code}.${suffix()}` })
+    t.match({ status: direct.error?.code, code: direct.code }, { status: GrpcStatus[ERROR_CODES[code].grpc], code }, `${code}: gRPC ${ERROR_CODES[code].grpc} with the code in metadata`)
   }
 })
 
@@ -135,7 +141,7 @@ t.test('SCHEDULE_NOT_FOUND and PAYLOAD_TOO_LARGE through real RPCs, SCHEDULE_FAC
   t.match(viaGrpc.json, { error: { code: 'PAYLOAD_TOO_LARGE', message: /EnqueueTask: the request is larger than the admin service accepts/, details: { field: 'body' } } })
 
   // Registering a factory is code, not an RPC: a test-only GetHealth makes the real registration fail.
-  const scheduler = (await import('../../core/scheduler/index.ts')).createScheduler({ backend, options: { autoTick: false } })
+  const scheduler = createScheduler({ backend, options: { autoTick: false } })
   t.teardown(async () => { await scheduler.stop() })
   scheduler.scheduleFactory(TEST_FACTORY, () => ({ handler: 'report.build' }))
   const registering = raisingService(() => {
