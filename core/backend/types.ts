@@ -345,11 +345,27 @@ export interface ListRecordsRequest {
   afterKey?: string
 }
 
+/**
+ * Which task lists (listTasks, listDLQ) carry an exact `total`. A total is exact or
+ * null, never an estimate.
+ */
+export interface TaskTotals {
+  /** a list filtered by these fields only (or not at all) always carries its exact total */
+  exact: Array<keyof TaskFilter>
+  /**
+   * A list that also filters by another honoured field (counting it means examining
+   * tasks one by one) carries its exact total while the backend stores at most this
+   * many tasks, and null whenever more than this many tasks match; in between, exact
+   * or null. 0: such lists never carry a total.
+   */
+  examineUpTo: number
+}
+
 export interface BackendCapabilities {
   /** which TaskFilter fields listTasks/listDLQ honour */
   taskFilters: Array<keyof TaskFilter>
-  /** listTasks can report `total` */
-  taskCount: boolean
+  /** which lists carry `total`; null: none does (total is always null) */
+  taskCount: TaskTotals | null
   priorities: boolean
   delayedTasks: boolean
   idempotencyKeys: boolean

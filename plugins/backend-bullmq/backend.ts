@@ -21,9 +21,8 @@ import { WorkNotifier } from './work-notifier.ts'
 import { TaskLister } from './task-lister.ts'
 import { DEFAULT_TIMEOUT_MS, MAX_ERRORS, hashFromFlat, jobOpts, leasedFromHash, storedErrors, taskFromHash, toBullPriority, type JobHash, type SwitchyardMeta } from './task-view.ts'
 
-const CAPABILITIES: BackendCapabilities = {
+const CAPABILITIES: Omit<BackendCapabilities, 'taskCount'> = {
   taskFilters: ['state', 'queue', 'handler', 'query'],
-  taskCount: true,
   priorities: true,
   delayedTasks: true,
   idempotencyKeys: true,
@@ -76,7 +75,7 @@ function assertQueueName (field: string, name: unknown): string {
 
 export class BullMQBackend implements Backend {
   readonly name = 'bullmq'
-  readonly capabilities = CAPABILITIES
+  readonly capabilities: BackendCapabilities
   readonly keys: Keys
   private readonly redis: Redis
   private readonly own: OwnState
@@ -92,6 +91,8 @@ export class BullMQBackend implements Backend {
 
   constructor (private readonly options: ResolvedOptions) {
     this.keys = new Keys(options.prefix)
+    // handler and text filters are counted by examining jobs, at most scanLimit of them
+    this.capabilities = { ...CAPABILITIES, taskCount: { exact: ['state', 'queue'], examineUpTo: options.scanLimit } }
     const { tls, username, password, db } = options.connection
     const redisOptions: RedisOptions = {
       // BullMQ's blocking connections (duplicated from this one) need unlimited retries

@@ -194,9 +194,11 @@ t.test('list: totals from counters, filters, scan cap, order', async (t) => {
   t.same(await list('ready', '', '', ''), { total: 3, capped: 0, ids: ['000000000001', '000000000002', '000000000003'] }, 'run order merged across queues')
   t.same(await list('ready', 'a', '', '', 1, 10), { total: 2, capped: 0, ids: ['000000000002'] }, 'offset')
   t.same(await list('', 'a', '', ''), { total: 2, capped: 0, ids: ['000000000002', '000000000001'] }, 'queue filter counts exactly')
-  t.same(await list('', '', 'x', ''), { total: -1, capped: 0, ids: ['000000000003', '000000000001'] }, 'handler filter: no cheap total')
-  t.same(await list('', '', '', 'needle'), { total: -1, capped: 0, ids: ['000000000001'] }, 'text over payload')
-  t.same(await list('', '', '', 'needle', 0, 10, 2), { total: -1, capped: 1, ids: [] }, 'the scan cap stops a selective search')
+  t.same(await list('', '', 'x', ''), { total: 2, capped: 0, ids: ['000000000003', '000000000001'] }, 'handler filter: counted while the candidates fit in the cap')
+  t.same(await list('', '', 'x', '', 0, 1), { total: 2, capped: 0, ids: ['000000000003'] }, 'handler filter: counted past the page')
+  t.same(await list('ready', 'a', 'y', '', 0, 0), { total: 1, capped: 0, ids: [] }, 'limit 0: the total alone')
+  t.same(await list('', '', '', 'needle'), { total: 1, capped: 0, ids: ['000000000001'] }, 'text over payload')
+  t.same(await list('', '', '', 'needle', 0, 10, 2), { total: -1, capped: 1, ids: [] }, 'the scan cap stops a selective search; more candidates than the cap: no total')
 })
 
 t.test('requeue: by ids and by filter, fresh attempts, replays, new queue and payload, dry run', async (t) => {
