@@ -309,10 +309,17 @@ export interface ListAuditRequest {
   beforeId?: string
 }
 
+/** The states a task ends in: what retention prunes. */
+export type FinalState = 'succeeded' | 'canceled' | 'dead'
+
+export const FINAL_STATES: readonly FinalState[] = ['succeeded', 'canceled', 'dead']
+
 export interface PruneRequest {
-  /** delete succeeded/canceled tasks finished before backend-now minus this */
+  /** the final state whose tasks are deleted; each state has its own retention */
+  state: FinalState
+  /** delete tasks of that state finished before backend-now minus this */
   finishedOlderThanMs: number
-  /** at most this many per call, so pruning never holds locks for long */
+  /** at most this many per call, oldest finished first, so pruning never holds locks for long */
   limit: number
 }
 
@@ -436,6 +443,11 @@ export interface Backend {
    */
   listTasks (req: ListTasksRequest): Promise<TaskPage>
   dlqStats (): Promise<DLQStats>
+  /**
+   * Deletes tasks of one final state that finished before backend-now minus the age,
+   * as deleteTasks does: counts follow and their idempotency keys are free again.
+   * Returns how many were deleted.
+   */
   pruneFinished (req: PruneRequest): Promise<number>
 
   // --- queues -----------------------------------------------------------------

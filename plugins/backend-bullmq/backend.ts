@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { Job, Queue, Scripts, Worker, type JobsOptions } from 'bullmq'
 import { Redis, type RedisOptions } from 'ioredis'
 import {
-  Errors, MAX_LIST_LIMIT,
+  Errors, FINAL_STATES, MAX_LIST_LIMIT,
   type AckOutcome, type AuditEvent, type AuditInput, type Backend, type BackendCapabilities, type CancelOutcome,
   type CoordinationState, type DLQStats, type DeleteRequest, type DeleteResult, type EnqueueResult, type EventInput,
   type FailOutcome, type FailRequest, type LeaderAcquireResult, type LeaseRef, type LeaseRequest, type LeasedTask,
@@ -622,21 +622,22 @@ export class BullMQBackend implements Backend {
   }
 
   async pruneFinished (req: PruneRequest): Promise<number> {
+    if (!FINAL_STATES.includes(req?.state)) throw Errors.validation(`state: must be one of ${FINAL_STATES.join(', ')}`, { details: { field: 'state' } })
     if (!Number.isInteger(req.finishedOlderThanMs) || req.finishedOlderThanMs < 0) throw Errors.validation('finishedOlderThanMs: must be an integer >= 0', { details: { field: 'finishedOlderThanMs' } })
     let left = Math.min(Math.max(0, Math.trunc(req.limit)), MAX_LIST_LIMIT)
     const cutoff = (await this.now()) - req.finishedOlderThanMs
     let removed = 0
     for (const queue of await this.knownQueues()) {
-      for (const set of [this.keys.queueKey(queue, 'completed'), this.keys.canceled(queue)]) {
-        if (left <= 0) return removed
-        const jobIds = await this.redis.zrangebyscore(set, '-inf', cutoff, 'LIMIT', 0, left)
-        if (jobIds.length === 0) continue
-        const ids = await this.taskIdsOf(queue, jobIds)
-        const state = set.endsWith(':completed') ? 'succeeded' : 'canceled'
-        const done = await this.deleteTasks({ ids, fromStates: [state] })
-        removed += done.deleted.length
-        left -= jobIds.length
-      }
+      if (left <= 0) break
+      // BullMQ scores finished jobs by their finish time, and so does the canceled set
+      const set = req.state === 'succeeded' ? this.keys.queueKey(queue, 'completed') : req.state === 'dead' ? this.keys.queueKey(queue, 'failed') : this.keys.canceled(queue)
+      const jobIds = await this.redis.zrangebyscore(set, '-inf', `(${cutoff}`, 'LIMIT', 0, left)
+      if (jobIds.length === 0) continue
+      // one script per job, sent together: each removes the job and its index entry (freeing its idempotency key)
+      const outcomes = await Promise.all(jobIds.map(async jobId =>
+        await runTaskScript(this.redis, 'delete', [...this.taskArgs({ queue, jobId }), req.state, '0']) as [string, TaskState | undefined]))
+      removed += outcomes.filter(([outcome]) => outcome === 'ok').length
+      left -= jobIds.length
     }
     return removed
   }

@@ -372,6 +372,7 @@ export class RedisBackend implements Backend {
   }
 
   pruneFinished (req: PruneRequest): Promise<number> {
+    const index = { succeeded: this.keys.succeeded, canceled: this.keys.canceled, dead: this.keys.dead }[check.finalState('state', req?.state)]
     const age = check.int('finishedOlderThanMs', req.finishedOlderThanMs, 0, Number.MAX_SAFE_INTEGER)
     const limit = check.int('limit', req.limit, 0, 100_000)
     return this.run('pruneFinished', async () => {
@@ -379,7 +380,7 @@ export class RedisBackend implements Backend {
       let removed = 0
       while (removed < limit) {
         const step = Math.min(SCRIPT_BATCH, limit - removed)
-        const n = await this.script('prune', [this.keys.succeeded, this.keys.canceled], [this.keys.base, age, step]) as number
+        const n = await this.script('prune', [index], [this.keys.base, age, step]) as number
         removed += n
         if (n < step) break
       }
