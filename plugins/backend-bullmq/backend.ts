@@ -44,6 +44,8 @@ const CAPABILITIES: Omit<BackendCapabilities, 'taskCount'> = {
 const LEASE_LOST_CODES = new Set([-1, -2, -3, -6])
 /** outstanding leases remembered to save a round trip on ack; beyond this they are looked up */
 const MAX_REMEMBERED_LEASES = 100_000
+/** jobs one pruneFinished call deletes at most */
+const MAX_PRUNE_PER_CALL = 10_000
 
 interface LeaseEntry { queue: string, jobId: string, hash: JobHash }
 /** a job an ack took next: queue, job id, lock token (the acked job's), flat hash, lease expiry */
@@ -624,7 +626,8 @@ export class BullMQBackend implements Backend {
   async pruneFinished (req: PruneRequest): Promise<number> {
     if (!FINAL_STATES.includes(req?.state)) throw Errors.validation(`state: must be one of ${FINAL_STATES.join(', ')}`, { details: { field: 'state' } })
     if (!Number.isInteger(req.finishedOlderThanMs) || req.finishedOlderThanMs < 0) throw Errors.validation('finishedOlderThanMs: must be an integer >= 0', { details: { field: 'finishedOlderThanMs' } })
-    let left = Math.min(Math.max(0, Math.trunc(req.limit)), MAX_LIST_LIMIT)
+    // as many as retention's largest batch, so a full batch always means there may be more
+    let left = Math.min(Math.max(0, Math.trunc(req.limit)), MAX_PRUNE_PER_CALL)
     const cutoff = (await this.now()) - req.finishedOlderThanMs
     let removed = 0
     for (const queue of await this.knownQueues()) {
@@ -637,6 +640,9 @@ export class BullMQBackend implements Backend {
       const outcomes = await Promise.all(jobIds.map(async jobId =>
         await runTaskScript(this.redis, 'delete', [...this.taskArgs({ queue, jobId }), req.state, '0']) as [string, TaskState | undefined]))
       removed += outcomes.filter(([outcome]) => outcome === 'ok').length
+      // an id whose job hash is gone (removed by other BullMQ code) would otherwise be picked first on every pass
+      const orphans = jobIds.filter((_, i) => outcomes[i]?.[0] === 'not_found')
+      if (orphans.length > 0) await this.redis.zrem(set, ...orphans)
       left -= jobIds.length
     }
     return removed
