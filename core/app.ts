@@ -16,6 +16,7 @@ import { startDemoTrickle } from './demo/trickle.ts'
 import { EventLog } from './events/event-log.ts'
 import { ensureHookRegistry, loadPlugins } from './plugin/index.ts'
 import { normalizeNewTask, type EnqueueInput, type TaskDefaults } from './tasks/enqueue.ts'
+import { createRetentionPruner, type RetentionPruner } from './tasks/retention.ts'
 import { createHandlerRegistry, loadHandlerModule, type Handler, type HandlerRegistry } from './worker/handlers.ts'
 import { createWorker, type Worker } from './worker/index.ts'
 import { createAdminService, type RunningAdminService } from './admin/index.ts'
@@ -145,6 +146,24 @@ async function assemble (app: FastifyInstance, loaded: LoadedConfig, options: Cr
     })
     : null
 
+  // Like schedules, retention runs only in processes started to work, never in CLI commands.
+  const retention: RetentionPruner | null = config.retention.enabled && options.worker !== false
+    ? createRetentionPruner({
+      backend,
+      log: app.log,
+      options: {
+        keep: {
+          succeeded: config.retention.succeededMs,
+          canceled: config.retention.canceledMs,
+          ...(config.retention.deadMs === null ? {} : { dead: config.retention.deadMs })
+        },
+        intervalMs: config.retention.intervalMs,
+        batchSize: config.retention.batchSize
+      },
+      onPruned: (state, count) => observe?.({ type: 'tasks.pruned', state, count })
+    })
+    : null
+
   const worker = options.worker === false || !config.worker.enabled
     ? null
     : createWorker({
@@ -224,6 +243,8 @@ async function assemble (app: FastifyInstance, loaded: LoadedConfig, options: Cr
     })
   }
 
+  if (retention !== null) app.addHook('onReady', async () => { retention.start() })
+
   let stopDemo: (() => void) | null = null
   if (worker !== null) {
     if (config.worker.rateLimit !== null) await backend.setRateLimit(config.worker.rateLimit)
@@ -242,6 +263,7 @@ async function assemble (app: FastifyInstance, loaded: LoadedConfig, options: Cr
   // Registered after the backend's own hook, so it runs first on close.
   app.addHook('onClose', async () => {
     await scheduler?.stop()
+    await retention?.stop()
     await listeners?.close()
     stopDepths?.()
     stopDemo?.()

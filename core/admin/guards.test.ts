@@ -167,7 +167,7 @@ t.test('validation: 400 naming the field, nothing half-applied', async t => {
 t.test('a backend that never answers gives 503 BACKEND_TIMEOUT within the timeout', async t => {
   // A hung backend cannot be produced on demand, so this one is a Proxy whose calls never settle.
   const capabilities: BackendCapabilities = {
-    taskFilters: ['state', 'queue', 'handler', 'query'], taskCount: true, priorities: true, delayedTasks: true, idempotencyKeys: true,
+    taskFilters: ['state', 'queue', 'handler', 'query'], taskCount: { exact: ['state', 'queue', 'handler', 'query'], examineUpTo: 0 }, priorities: true, delayedTasks: true, idempotencyKeys: true,
     cancel: true, queuePause: true, globalPause: true, queueWeights: true, rateLimit: true, leaderLock: true, workerRegistry: true,
     eventLog: true, audit: true, workNotifications: false, records: false
   }

@@ -309,10 +309,17 @@ export interface ListAuditRequest {
   beforeId?: string
 }
 
+/** The states a task ends in: what retention prunes. */
+export type FinalState = 'succeeded' | 'canceled' | 'dead'
+
+export const FINAL_STATES: readonly FinalState[] = ['succeeded', 'canceled', 'dead']
+
 export interface PruneRequest {
-  /** delete succeeded/canceled tasks finished before backend-now minus this */
+  /** the final state whose tasks are deleted; each state has its own retention */
+  state: FinalState
+  /** delete tasks of that state finished before backend-now minus this */
   finishedOlderThanMs: number
-  /** at most this many per call, so pruning never holds locks for long */
+  /** at most this many per call, oldest finished first, so pruning never holds locks for long */
   limit: number
 }
 
@@ -345,11 +352,27 @@ export interface ListRecordsRequest {
   afterKey?: string
 }
 
+/**
+ * Which task lists (listTasks, listDLQ) carry an exact `total`. A total is exact or
+ * null, never an estimate.
+ */
+export interface TaskTotals {
+  /** a list filtered by these fields only (or not at all) always carries its exact total */
+  exact: Array<keyof TaskFilter>
+  /**
+   * A list that also filters by another honoured field (counting it means examining
+   * tasks one by one) carries its exact total while the backend stores at most this
+   * many tasks, and null whenever more than this many tasks match; in between, exact
+   * or null. 0: such lists never carry a total.
+   */
+  examineUpTo: number
+}
+
 export interface BackendCapabilities {
   /** which TaskFilter fields listTasks/listDLQ honour */
   taskFilters: Array<keyof TaskFilter>
-  /** listTasks can report `total` */
-  taskCount: boolean
+  /** which lists carry `total`; null: none does (total is always null) */
+  taskCount: TaskTotals | null
   priorities: boolean
   delayedTasks: boolean
   idempotencyKeys: boolean
@@ -420,6 +443,11 @@ export interface Backend {
    */
   listTasks (req: ListTasksRequest): Promise<TaskPage>
   dlqStats (): Promise<DLQStats>
+  /**
+   * Deletes tasks of one final state that finished before backend-now minus the age,
+   * as deleteTasks does: counts follow and their idempotency keys are free again.
+   * Returns how many were deleted.
+   */
   pruneFinished (req: PruneRequest): Promise<number>
 
   // --- queues -----------------------------------------------------------------

@@ -44,6 +44,9 @@ t.test('every SPEC §5 variable is applied, over the file', async t => {
     WORKER_CRON_HANDLERS: 'ping',
     WORKER_DURABLE_CRON_PRESETS: 'report=0 0,30 2 * * *, cleanup=*/15 * * * *',
     WORKER_CRON_PRESETS: 'ping=* * * * *',
+    SWITCHYARD_RETENTION_SUCCEEDED: '1h',
+    SWITCHYARD_RETENTION_CANCELED: '2h',
+    SWITCHYARD_RETENTION_DEAD: '30d',
     UNRELATED: 'x'
   }
   const cwd = join(dir, 'cwd')
@@ -69,6 +72,7 @@ t.test('every SPEC §5 variable is applied, over the file', async t => {
     { name: 'cleanup', spec: '*/15 * * * *', durable: true },
     { name: 'ping', spec: '* * * * *', durable: false }
   ], 'presets: a comma inside a spec does not split it')
+  t.match(config.retention, { succeededMs: 3_600_000, canceledMs: 7_200_000, deadMs: 30 * 86_400_000 })
 })
 
 t.test('empty variables are ignored', async t => {

@@ -37,7 +37,10 @@ export const ENV_OVERRIDES: readonly EnvOverride[] = [
   { name: 'WORKER_DURABLE_CRON_HANDLERS', path: ['scheduler', 'durableHandlers'], kind: 'nameList' },
   { name: 'WORKER_CRON_HANDLERS', path: ['scheduler', 'handlers'], kind: 'nameList' },
   { name: 'WORKER_DURABLE_CRON_PRESETS', path: ['scheduler', 'durablePresets'], kind: 'cronPresets' },
-  { name: 'WORKER_CRON_PRESETS', path: ['scheduler', 'presets'], kind: 'cronPresets' }
+  { name: 'WORKER_CRON_PRESETS', path: ['scheduler', 'presets'], kind: 'cronPresets' },
+  { name: 'SWITCHYARD_RETENTION_SUCCEEDED', path: ['retention', 'succeeded'], kind: 'duration' },
+  { name: 'SWITCHYARD_RETENTION_CANCELED', path: ['retention', 'canceled'], kind: 'duration' },
+  { name: 'SWITCHYARD_RETENTION_DEAD', path: ['retention', 'dead'], kind: 'duration' }
 ]
 
 const TRUE_WORDS = new Set(['true', '1', 'yes', 'on'])

@@ -51,6 +51,7 @@ t.test('no file: the embedded default with every default filled', async t => {
     rateLimit: null
   })
   t.same(config.demo, { enabled: true, intervalMs: 2000 })
+  t.same(config.retention, { enabled: true, succeededMs: 86_400_000, canceledMs: 86_400_000, deadMs: null, intervalMs: 60_000, batchSize: 1000 }, 'finished tasks kept a day, dead ones until deleted')
   t.match(config.admin, {
     grpcAddr: '127.0.0.1:50052',
     grpcTarget: null,

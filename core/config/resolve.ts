@@ -127,6 +127,14 @@ export function resolveConfig (input: DefaultedConfig, configDir: string, fromFi
     },
     demo: { enabled: input.demo.enabled ?? !fromFile, intervalMs: ms(input.demo.interval) },
     scheduler: resolveScheduler(input.scheduler),
+    retention: {
+      enabled: input.retention.enabled,
+      succeededMs: ms(input.retention.succeeded),
+      canceledMs: ms(input.retention.canceled),
+      deadMs: optionalMs(input.retention.dead),
+      intervalMs: ms(input.retention.interval),
+      batchSize: input.retention.batchSize
+    },
     admin: {
       grpcAddr: admin.grpcAddr,
       grpcTarget: admin.grpcTarget ?? null,

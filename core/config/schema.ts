@@ -155,6 +155,15 @@ const Scheduler = Section({
   schedules: Type.Array(ScheduleSpec, { default: [], maxItems: 1000, description: 'Schedules created (or updated) at start' })
 }, 'Cron schedules: factories, presets, leader-only durable ticks')
 
+const Retention = Section({
+  enabled: Type.Boolean({ default: true, description: 'Delete finished tasks once their state\'s retention has passed; one process at a time does it (the holder of the retention leader lock)' }),
+  succeeded: Duration({ default: '24h', minMs: 0, description: 'How long a succeeded task is kept after it finished' }),
+  canceled: Duration({ default: '24h', minMs: 0, description: 'How long a canceled task is kept after it was canceled' }),
+  dead: Type.Optional(Duration({ minMs: 0, description: 'How long a dead task (in the DLQ) is kept after it failed; absent means until an operator replays or deletes it' })),
+  interval: Duration({ default: '1m', minMs: 100, description: 'How often finished tasks past their retention are deleted' }),
+  batchSize: Type.Integer({ minimum: 1, maximum: 10_000, default: 1000, description: 'Tasks deleted per backend call; a pass goes on while calls come back full' })
+}, 'Retention of finished tasks, per final state')
+
 const Admin = Section({
   grpcAddr: HostPort('host:port of the gRPC AdminService listener', '127.0.0.1:50052'),
   grpcTarget: Type.Optional(Type.String({ minLength: 1, description: 'host:port of a remote AdminService; when set the gateway calls it instead of starting a local one' })),
@@ -198,6 +207,7 @@ export const ConfigSchema = Type.Object({
   worker: Worker,
   demo: Demo,
   scheduler: Scheduler,
+  retention: Retention,
   admin: Admin
 }, {
   additionalProperties: false,

@@ -86,6 +86,16 @@ export interface ResolvedScheduler {
   schedules: ResolvedSchedule[]
 }
 
+export interface ResolvedRetention {
+  enabled: boolean
+  succeededMs: number
+  canceledMs: number
+  /** null: dead tasks are kept until deleted */
+  deadMs: number | null
+  intervalMs: number
+  batchSize: number
+}
+
 export interface ResolvedConfig {
   /** absolute */
   dataDir: string
@@ -100,6 +110,7 @@ export interface ResolvedConfig {
   worker: ResolvedWorker
   demo: { enabled: boolean, intervalMs: number }
   scheduler: ResolvedScheduler
+  retention: ResolvedRetention
   admin: ResolvedAdmin
 }
 

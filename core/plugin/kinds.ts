@@ -33,6 +33,8 @@ export type MetricEvent =
   | { type: 'task.finished', queue: string, handler: string, outcome: 'succeeded' | 'retrying' | 'dead' | 'lease_lost', durationMs: number }
   | { type: 'queue.depth', queue: string, ready: number, processing: number, scheduled: number, dead: number }
   | { type: 'admin.request', rpc: string, /** 'OK' or an error code */ code: string, durationMs: number }
+  /** finished tasks deleted by retention */
+  | { type: 'tasks.pruned', state: 'succeeded' | 'canceled' | 'dead', count: number }
 
 export interface MetricsExporter {
   readonly name: string

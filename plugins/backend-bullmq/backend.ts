@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { Job, Queue, Scripts, Worker, type JobsOptions } from 'bullmq'
 import { Redis, type RedisOptions } from 'ioredis'
 import {
-  Errors, MAX_LIST_LIMIT,
+  Errors, FINAL_STATES, MAX_LIST_LIMIT,
   type AckOutcome, type AuditEvent, type AuditInput, type Backend, type BackendCapabilities, type CancelOutcome,
   type CoordinationState, type DLQStats, type DeleteRequest, type DeleteResult, type EnqueueResult, type EventInput,
   type FailOutcome, type FailRequest, type LeaderAcquireResult, type LeaseRef, type LeaseRequest, type LeasedTask,
@@ -21,9 +21,8 @@ import { WorkNotifier } from './work-notifier.ts'
 import { TaskLister } from './task-lister.ts'
 import { DEFAULT_TIMEOUT_MS, MAX_ERRORS, hashFromFlat, jobOpts, leasedFromHash, storedErrors, taskFromHash, toBullPriority, type JobHash, type SwitchyardMeta } from './task-view.ts'
 
-const CAPABILITIES: BackendCapabilities = {
+const CAPABILITIES: Omit<BackendCapabilities, 'taskCount'> = {
   taskFilters: ['state', 'queue', 'handler', 'query'],
-  taskCount: true,
   priorities: true,
   delayedTasks: true,
   idempotencyKeys: true,
@@ -45,6 +44,8 @@ const CAPABILITIES: BackendCapabilities = {
 const LEASE_LOST_CODES = new Set([-1, -2, -3, -6])
 /** outstanding leases remembered to save a round trip on ack; beyond this they are looked up */
 const MAX_REMEMBERED_LEASES = 100_000
+/** jobs one pruneFinished call deletes at most */
+const MAX_PRUNE_PER_CALL = 10_000
 
 interface LeaseEntry { queue: string, jobId: string, hash: JobHash }
 /** a job an ack took next: queue, job id, lock token (the acked job's), flat hash, lease expiry */
@@ -76,7 +77,7 @@ function assertQueueName (field: string, name: unknown): string {
 
 export class BullMQBackend implements Backend {
   readonly name = 'bullmq'
-  readonly capabilities = CAPABILITIES
+  readonly capabilities: BackendCapabilities
   readonly keys: Keys
   private readonly redis: Redis
   private readonly own: OwnState
@@ -92,6 +93,8 @@ export class BullMQBackend implements Backend {
 
   constructor (private readonly options: ResolvedOptions) {
     this.keys = new Keys(options.prefix)
+    // handler and text filters are counted by examining jobs, at most scanLimit of them
+    this.capabilities = { ...CAPABILITIES, taskCount: { exact: ['state', 'queue'], examineUpTo: options.scanLimit } }
     const { tls, username, password, db } = options.connection
     const redisOptions: RedisOptions = {
       // BullMQ's blocking connections (duplicated from this one) need unlimited retries
@@ -621,21 +624,26 @@ export class BullMQBackend implements Backend {
   }
 
   async pruneFinished (req: PruneRequest): Promise<number> {
+    if (!FINAL_STATES.includes(req?.state)) throw Errors.validation(`state: must be one of ${FINAL_STATES.join(', ')}`, { details: { field: 'state' } })
     if (!Number.isInteger(req.finishedOlderThanMs) || req.finishedOlderThanMs < 0) throw Errors.validation('finishedOlderThanMs: must be an integer >= 0', { details: { field: 'finishedOlderThanMs' } })
-    let left = Math.min(Math.max(0, Math.trunc(req.limit)), MAX_LIST_LIMIT)
+    // as many as retention's largest batch, so a full batch always means there may be more
+    let left = Math.min(Math.max(0, Math.trunc(req.limit)), MAX_PRUNE_PER_CALL)
     const cutoff = (await this.now()) - req.finishedOlderThanMs
     let removed = 0
     for (const queue of await this.knownQueues()) {
-      for (const set of [this.keys.queueKey(queue, 'completed'), this.keys.canceled(queue)]) {
-        if (left <= 0) return removed
-        const jobIds = await this.redis.zrangebyscore(set, '-inf', cutoff, 'LIMIT', 0, left)
-        if (jobIds.length === 0) continue
-        const ids = await this.taskIdsOf(queue, jobIds)
-        const state = set.endsWith(':completed') ? 'succeeded' : 'canceled'
-        const done = await this.deleteTasks({ ids, fromStates: [state] })
-        removed += done.deleted.length
-        left -= jobIds.length
-      }
+      if (left <= 0) break
+      // BullMQ scores finished jobs by their finish time, and so does the canceled set
+      const set = req.state === 'succeeded' ? this.keys.queueKey(queue, 'completed') : req.state === 'dead' ? this.keys.queueKey(queue, 'failed') : this.keys.canceled(queue)
+      const jobIds = await this.redis.zrangebyscore(set, '-inf', `(${cutoff}`, 'LIMIT', 0, left)
+      if (jobIds.length === 0) continue
+      // one script per job, sent together: each removes the job and its index entry (freeing its idempotency key)
+      const outcomes = await Promise.all(jobIds.map(async jobId =>
+        await runTaskScript(this.redis, 'delete', [...this.taskArgs({ queue, jobId }), req.state, '0']) as [string, TaskState | undefined]))
+      removed += outcomes.filter(([outcome]) => outcome === 'ok').length
+      // an id whose job hash is gone (removed by other BullMQ code) would otherwise be picked first on every pass
+      const orphans = jobIds.filter((_, i) => outcomes[i]?.[0] === 'not_found')
+      if (orphans.length > 0) await this.redis.zrem(set, ...orphans)
+      left -= jobIds.length
     }
     return removed
   }

@@ -27,6 +27,8 @@ const STATE_OF: Partial<Record<Structure, TaskState>> = {
 }
 /** largest offset honoured by lists that merge several structures */
 const MAX_MERGE_WINDOW = 20_000
+/** delayed jobs one delayed-page.lua call examines: bounds how long one call holds Redis */
+const DELAYED_EXAMINED_PER_CALL = 5000
 
 interface Candidate { queue: string, structure: Structure, jobId: string, score: number | null, seq: number }
 interface Counted { counts: Record<Structure | 'retrying', number>, weight: number | null, paused: boolean }
@@ -127,27 +129,53 @@ export class TaskLister {
     const offset = Math.max(0, Math.trunc(req.offset))
     const queues = await queuesPromise
     const filtered = (req.handler !== undefined && req.handler !== '') || (req.query !== undefined && req.query !== '')
-    const counted = filtered ? null : await this.counts(queues)
-    const total = counted === null ? null : counted.reduce((sum, { counts: c }) => sum + countOf(c, req.state), 0)
-    if (limit === 0 || queues.length === 0) return { tasks: [], total }
+    const counted = await this.counts(queues)
+    const structures = req.state === undefined ? ALL_STRUCTURES : STRUCTURES_OF[req.state]
+    // handler and text filters have no counters: they are counted by examining every
+    // candidate job, which is done only while the candidates fit in the scan limit
+    const candidates = counted.reduce((sum, { counts: c }) => sum + structures.reduce((n, s) => n + c[s], 0), 0)
+    const countedByScan = filtered && candidates <= this.scanLimit
+    const total = filtered ? null : counted.reduce((sum, { counts: c }) => sum + countOf(c, req.state), 0)
+    if (queues.length === 0 || (limit === 0 && !countedByScan)) return { tasks: [], total: countedByScan ? 0 : total }
     if (!filtered && queues.length === 1 && req.state !== undefined && req.state !== 'scheduled' && req.state !== 'retrying') {
       return { tasks: await this.pageOfOne(queues[0] as string, req.state, offset, limit, oldestFirst), total }
     }
     if (offset > MAX_MERGE_WINDOW) throw Errors.validation(`offset: at most ${MAX_MERGE_WINDOW} when listing across states or queues`, { details: { field: 'offset' } })
-    // a structure's range order is its run order, not creation order: without a state
-    // (newest first) or with a filter, each structure is examined up to the scan limit
-    const window = filtered || req.state === undefined ? Math.max(this.scanLimit, offset + limit) : offset + limit
-    const structures = req.state === undefined ? ALL_STRUCTURES : STRUCTURES_OF[req.state]
-    const candidates: Candidate[] = []
-    for (const queue of queues) {
-      for (const structure of structures) candidates.push(...await this.range(queue, structure, 0, window, oldestFirst))
+    const found: Candidate[] = []
+    if (!filtered && (req.state === 'scheduled' || req.state === 'retrying')) {
+      for (const queue of queues) found.push(...await this.delayedOf(queue, req.state, offset + limit))
+    } else {
+      // a structure's range order is its run order, not creation order: without a state
+      // (newest first) or with a filter, each structure is examined up to the scan limit
+      const window = filtered || req.state === undefined ? Math.max(this.scanLimit, offset + limit) : offset + limit
+      for (const queue of queues) {
+        for (const structure of structures) found.push(...await this.range(queue, structure, 0, window, oldestFirst))
+      }
     }
-    let tasks = await this.load(candidates)
+    let tasks = await this.load(found)
     if (req.state !== undefined) tasks = tasks.filter(t => t.task.state === req.state)
     if (req.handler !== undefined && req.handler !== '') tasks = tasks.filter(t => t.task.handler === req.handler)
     if (req.query !== undefined && req.query !== '') tasks = tasks.filter(t => matchesQuery(t.task, req.query as string))
     tasks.sort(orderFor(req.state, oldestFirst))
-    return { tasks: tasks.slice(offset, offset + limit).map(t => t.task), total }
+    return { tasks: tasks.slice(offset, offset + limit).map(t => t.task), total: countedByScan ? tasks.length : total }
+  }
+
+  /**
+   * The first `wanted` jobs of one state among a queue's delayed jobs, in run order.
+   * Scheduled and retrying jobs share BullMQ's delayed set, so a range of it is not a
+   * page of either: the set is walked (delayed-page.lua, bounded per call) until enough
+   * jobs of the state are found or it ends.
+   */
+  private async delayedOf (queue: string, state: 'scheduled' | 'retrying', wanted: number): Promise<Candidate[]> {
+    const out: Candidate[] = []
+    let position = 0
+    while (position >= 0 && out.length < wanted) {
+      const [next, ...flat] = await runPlainScript(this.redis, 'delayed-page', [],
+        [this.keys.queueKey(queue, 'delayed'), this.keys.queueBase(queue), state, position, wanted - out.length, DELAYED_EXAMINED_PER_CALL]) as [number, ...string[]]
+      for (let i = 0; i + 1 < flat.length; i += 2) out.push({ queue, structure: 'delayed', jobId: flat[i] as string, score: Number(flat[i + 1]), seq: out.length })
+      position = Number(next)
+    }
+    return out
   }
 
   /** one state of one queue: its structures read back to back, in run or finish order */

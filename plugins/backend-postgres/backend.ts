@@ -9,7 +9,7 @@ import { createPgliteClient } from './pglite-client.ts'
 import { queueMethods } from './queues.ts'
 import { recordMethods } from './records.ts'
 import type { SqlClient } from './sql-client.ts'
-import { taskAdminMethods } from './task-admin.ts'
+import { COUNT_CAP, taskAdminMethods } from './task-admin.ts'
 import { workMethods } from './work.ts'
 
 // Assembles the Backend from its method groups over one SqlClient. The client is
@@ -18,7 +18,8 @@ import { workMethods } from './work.ts'
 function capabilitiesFor (notify: boolean): BackendCapabilities {
   return {
     taskFilters: ['state', 'queue', 'handler', 'query'],
-    taskCount: true,
+    // handler and text filters are counted row by row, up to COUNT_CAP matches
+    taskCount: { exact: ['state', 'queue'], examineUpTo: COUNT_CAP },
     priorities: true,
     delayedTasks: true,
     idempotencyKeys: true,

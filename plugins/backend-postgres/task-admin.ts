@@ -1,4 +1,4 @@
-import { Errors, MAX_LIST_LIMIT, TASK_STATES, type Backend, type CancelOutcome, type DeleteResult, type RequeueResult, type SkippedTask, type TaskFilter, type TaskState } from 'switchyard'
+import { Errors, FINAL_STATES, MAX_LIST_LIMIT, TASK_STATES, type Backend, type CancelOutcome, type DeleteResult, type FinalState, type RequeueResult, type SkippedTask, type TaskFilter, type TaskState } from 'switchyard'
 import { clampLimit, likeContains, parseId, requireNonNegativeInteger, type BackendContext } from './context.ts'
 import { taskColumns, toTask, type TaskRow } from './task-rows.ts'
 import type { SqlParam } from './sql-client.ts'
@@ -20,6 +20,13 @@ function assertState (field: string, state: unknown): TaskState {
     throw Errors.validation(`${field}: must be one of ${TASK_STATES.join(', ')}`, { details: { field } })
   }
   return state as TaskState
+}
+
+function assertFinalState (field: string, state: unknown): FinalState {
+  if (!FINAL_STATES.includes(state as FinalState)) {
+    throw Errors.validation(`${field}: must be one of ${FINAL_STATES.join(', ')}`, { details: { field } })
+  }
+  return state as FinalState
 }
 
 function assertStates (field: string, states: unknown): TaskState[] {
@@ -224,18 +231,21 @@ export function taskAdminMethods (ctx: BackendContext): TaskAdminMethods {
     },
 
     async pruneFinished (req) {
-      const olderThan = requireNonNegativeInteger('finishedOlderThanMs', req?.finishedOlderThanMs)
+      const state = assertFinalState('state', req?.state)
+      const olderThan = requireNonNegativeInteger('finishedOlderThanMs', req.finishedOlderThanMs)
       const limit = clampLimit('limit', req.limit, 100_000)
       if (limit === 0) return 0
+      // tasks_finished (state, finished_at) serves the oldest-first range; the count
+      // triggers keep queue_counts exact, and the idempotency key goes with the row
       const [row] = await ctx.db().query<{ n: number }>(`
         WITH doomed AS MATERIALIZED (
           SELECT id FROM ${s}.tasks
-          WHERE state IN ('succeeded', 'canceled') AND finished_at < now() - $1 * interval '1 millisecond'
-          ORDER BY finished_at LIMIT $2 FOR UPDATE SKIP LOCKED
+          WHERE state = $1 AND finished_at < now() - $2 * interval '1 millisecond'
+          ORDER BY finished_at LIMIT $3 FOR UPDATE SKIP LOCKED
         ), gone AS (
           DELETE FROM ${s}.tasks t USING doomed WHERE t.id = doomed.id RETURNING 1
         )
-        SELECT count(*)::int AS n FROM gone`, [olderThan, limit])
+        SELECT count(*)::int AS n FROM gone`, [state, olderThan, limit])
       return row?.n ?? 0
     }
   }

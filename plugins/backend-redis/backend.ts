@@ -29,7 +29,8 @@ const MAX_QUEUES_PER_LEASE = 1000
 
 const CAPABILITIES: BackendCapabilities = {
   taskFilters: ['state', 'queue', 'handler', 'query'],
-  taskCount: true,
+  // handler and text filters are counted by examining candidates, at most LIST_SCAN_CAP of them
+  taskCount: { exact: ['state', 'queue'], examineUpTo: LIST_SCAN_CAP },
   priorities: true,
   delayedTasks: true,
   idempotencyKeys: true,
@@ -344,7 +345,6 @@ export class RedisBackend implements Backend {
     const offset = check.int('offset', req.offset, 0, Number.MAX_SAFE_INTEGER)
     const state = req.state === undefined ? '' : check.state('state', req.state)
     return this.run('listTasks', async () => {
-      if (limit === 0) return { tasks: [], total: null }
       const reply = await this.script('list', [this.keys.all], [this.keys.base, state, req.queue ?? '', req.handler ?? '',
         (req.query ?? '').toLowerCase(), offset, limit, LIST_SCAN_CAP]) as [number, number, ...Array<[string, string[]]>]
       const tasks: Task[] = []
@@ -372,6 +372,7 @@ export class RedisBackend implements Backend {
   }
 
   pruneFinished (req: PruneRequest): Promise<number> {
+    const index = { succeeded: this.keys.succeeded, canceled: this.keys.canceled, dead: this.keys.dead }[check.finalState('state', req?.state)]
     const age = check.int('finishedOlderThanMs', req.finishedOlderThanMs, 0, Number.MAX_SAFE_INTEGER)
     const limit = check.int('limit', req.limit, 0, 100_000)
     return this.run('pruneFinished', async () => {
@@ -379,7 +380,7 @@ export class RedisBackend implements Backend {
       let removed = 0
       while (removed < limit) {
         const step = Math.min(SCRIPT_BATCH, limit - removed)
-        const n = await this.script('prune', [this.keys.succeeded, this.keys.canceled], [this.keys.base, age, step]) as number
+        const n = await this.script('prune', [index], [this.keys.base, age, step]) as number
         removed += n
         if (n < step) break
       }

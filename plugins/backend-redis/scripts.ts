@@ -20,7 +20,7 @@ export const SCRIPT_KEYS = {
   list: 1,
   requeue: 1,
   delete: 1,
-  prune: 2,
+  prune: 1,
   stats: 3,
   dlq_stats: 3,
   queues_ensure: 1,

@@ -1,4 +1,4 @@
-import { Errors, MAX_LIST_LIMIT, TASK_STATES, type TaskState } from 'switchyard'
+import { Errors, FINAL_STATES, MAX_LIST_LIMIT, TASK_STATES, type FinalState, type TaskState } from 'switchyard'
 
 // Bad input is refused before it reaches Redis, with the field named.
 
@@ -32,6 +32,13 @@ export function state (field: string, value: unknown): TaskState {
     throw Errors.validation(`${field}: must be one of ${TASK_STATES.join(', ')}`, { details: { field } })
   }
   return value as TaskState
+}
+
+export function finalState (field: string, value: unknown): FinalState {
+  if (!FINAL_STATES.includes(value as FinalState)) {
+    throw Errors.validation(`${field}: must be one of ${FINAL_STATES.join(', ')}`, { details: { field } })
+  }
+  return value as FinalState
 }
 
 export function states (field: string, value: unknown): TaskState[] {

@@ -74,6 +74,21 @@ t.test('queue depth gauges keep the last report', async t => {
   ])
 })
 
+t.test('tasks pruned by retention count per final state; a malformed report is an observe error', async t => {
+  const exporter = createMetricsExporter()
+  t.teardown(() => exporter.close())
+  exporter.observe({ type: 'tasks.pruned', state: 'succeeded', count: 1000 })
+  exporter.observe({ type: 'tasks.pruned', state: 'succeeded', count: 5 })
+  exporter.observe({ type: 'tasks.pruned', state: 'dead', count: 2 })
+  exporter.observe({ type: 'tasks.pruned', state: 'ready', count: 2 } as never)
+  exporter.observe({ type: 'tasks.pruned', state: 'canceled', count: -1 })
+  const samples = parsePrometheusText(await exporter.render())
+  t.equal(sampleValue(samples, 'switchyard_tasks_pruned_total', { state: 'succeeded' }), 1005)
+  t.equal(sampleValue(samples, 'switchyard_tasks_pruned_total', { state: 'dead' }), 2)
+  t.equal(sampleValue(samples, 'switchyard_tasks_pruned_total', { state: 'ready' }), undefined)
+  t.equal(sampleValue(samples, 'switchyard_metrics_observe_errors_total'), 2)
+})
+
 t.test('admin requests, durations and actions derived from rpc names', async t => {
   const exporter = createMetricsExporter({ adminBuckets: [0.01, 0.1] })
   t.teardown(() => exporter.close())

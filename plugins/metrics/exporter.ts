@@ -68,6 +68,8 @@ function seconds (ms: number): number {
   return ms / 1000
 }
 
+const PRUNED_STATES: ReadonlySet<string> = new Set(['succeeded', 'canceled', 'dead'])
+
 export function createMetricsExporter (raw: Partial<MetricsOptions> = {}): PrometheusExporter {
   const options = resolveMetricsOptions(raw)
   const { prefix } = options
@@ -87,6 +89,7 @@ export function createMetricsExporter (raw: Partial<MetricsOptions> = {}): Prome
     name: `${prefix}task_queue_wait_seconds`, help: 'Time from a task\'s runAt to the start of its attempt', labelNames: ['queue', 'handler'],
     buckets: [...(options.waitBuckets ?? DEFAULT_WAIT_BUCKETS)], registers
   })
+  const pruned = new Counter({ name: `${prefix}tasks_pruned_total`, help: 'Finished tasks deleted by retention, by final state', labelNames: ['state'], registers })
   const depth = new Gauge({ name: `${prefix}queue_depth`, help: 'Tasks per queue and state, as last reported', labelNames: ['queue', 'state'], registers })
   const adminRequests = new Counter({ name: `${prefix}admin_requests_total`, help: 'Admin RPCs answered, by code (OK or an error code)', labelNames: ['rpc', 'code'], registers })
   const adminDuration = new Histogram({
@@ -211,6 +214,10 @@ export function createMetricsExporter (raw: Partial<MetricsOptions> = {}): Prome
         if (series.action !== undefined && event.code === 'OK') adminActions.inc(series.action)
         break
       }
+      case 'tasks.pruned':
+        if (PRUNED_STATES.has(event.state) && Number.isSafeInteger(event.count) && event.count >= 0) pruned.inc({ state: event.state }, event.count)
+        else observeErrors.inc()
+        break
       default:
         observeErrors.inc()
     }

@@ -136,7 +136,7 @@ export async function expectUnsupported (t: Test, call: () => unknown, what: str
   }
 }
 
-export type Capability = Exclude<keyof BackendCapabilities, 'taskFilters'>
+export type Capability = Exclude<keyof BackendCapabilities, 'taskFilters' | 'taskCount'>
 
 /** Registers one case with the suite's timeout. */
 export function conformanceCase (t: Test, name: string, fn: (t: Test) => Promise<void>): void {

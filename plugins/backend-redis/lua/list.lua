@@ -4,22 +4,33 @@
 -- KEYS[1] all-tasks index
 -- ARGV[1] key prefix  ARGV[2] state ('' any)  ARGV[3] queue ('' any)  ARGV[4] handler ('' any)
 -- ARGV[5] lowercase text query ('' none)   ARGV[6] offset   ARGV[7] limit   ARGV[8] scan cap
--- Returns { total (-1 when not countable cheaply), capped (1|0), { id, { hash fields... } }... }
+-- Returns { total (-1 when handler/text filters have more candidates than the scan cap), capped (1|0), { id, { hash fields... } }... }
 --!include common
 --!include select
 local P, state, queue, handler, query = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local offset, limit, scan_cap = tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])
 local desc = not (state == 'ready' or state == 'scheduled' or state == 'retrying')
 local spec = { state = state, queue = queue, handler = handler, query = query, desc = desc }
-local ids, capped = select_ids(P, spec, offset, limit, scan_cap)
 
 local function queue_count(q, s)
   if s == 'ready' or s == 'scheduled' or s == 'retrying' then return redis.call('ZCARD', state_index(P, s, q)) end
   return tonumber(redis.call('HGET', P .. 'c:' .. q, COUNTER_FIELD[s]) or '0')
 end
 
+-- Handler and text filters have no counters: their total is counted by examining every
+-- candidate, which is done only when the candidates fit in the scan cap.
+local count_all = false
+if handler ~= '' or query ~= '' then
+  local candidates = 0
+  for _, key in ipairs((candidate_keys(P, spec))) do candidates = candidates + redis.call('ZCARD', key) end
+  count_all = candidates <= scan_cap
+end
+local ids, capped, matched = select_ids(P, spec, offset, limit, scan_cap, count_all)
+
 local total = -1
-if handler == '' and query == '' then
+if count_all then
+  total = matched
+elseif handler == '' and query == '' then
   if state ~= '' and queue ~= '' then
     total = queue_count(queue, state)
   elseif state ~= '' then

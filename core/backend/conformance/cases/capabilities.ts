@@ -1,11 +1,11 @@
-import type { Backend, BackendCapabilities } from '../../types.ts'
+import type { Backend, BackendCapabilities, TaskFilter } from '../../types.ts'
 import {
   conformanceCase, enqueueOne, expectUnsupported, newTask,
   type Capability, type ConformanceArea, type ConformanceContext
 } from '../support.ts'
 
 const BOOLEAN_CAPABILITIES: Capability[] = [
-  'taskCount', 'priorities', 'delayedTasks', 'idempotencyKeys', 'cancel', 'queuePause', 'globalPause',
+  'priorities', 'delayedTasks', 'idempotencyKeys', 'cancel', 'queuePause', 'globalPause',
   'queueWeights', 'rateLimit', 'leaderLock', 'workerRegistry', 'eventLog', 'audit', 'workNotifications', 'records'
 ]
 
@@ -70,19 +70,41 @@ export const capabilitiesArea: ConformanceArea = {
       t.pass('init() is idempotent')
     })
 
-    const off = BOOLEAN_CAPABILITIES.filter(cap => !caps[cap] && cap !== 'taskCount' && cap !== 'workNotifications')
+    const off = BOOLEAN_CAPABILITIES.filter(cap => !caps[cap] && cap !== 'workNotifications')
     for (const cap of off) {
       conformanceCase(t, `${cap} declared off: its calls throw UNSUPPORTED_BY_BACKEND`, async t => {
         for (const [what, call] of Object.entries(callsFor(cap, backend, ctx))) await expectUnsupported(t, call, what)
       })
     }
 
-    conformanceCase(t, 'taskCount: total is a real count, or null when declared off', async t => {
+    conformanceCase(t, 'taskCount: totals are exact where declared, null where not, never a guess', async t => {
+      const totals = caps.taskCount
+      if (totals !== null) {
+        t.ok(totals.exact.every(f => caps.taskFilters.includes(f)), 'taskCount.exact names honoured filter fields only')
+        t.ok(Number.isInteger(totals.examineUpTo) && totals.examineUpTo >= 0, 'taskCount.examineUpTo is an integer >= 0')
+      }
       const queue = ctx.name('count')
-      await backend.enqueue([newTask(queue), newTask(queue), newTask(queue)])
-      const page = await backend.listTasks({ limit: 1, offset: 0, ...(caps.taskFilters.includes('queue') ? { queue } : {}) })
-      if (caps.taskCount) t.ok(typeof page.total === 'number' && page.total >= 3, `total ${String(page.total)} counts the matches`)
-      else t.equal(page.total, null, 'no count: null, never a guess')
+      await backend.enqueue([
+        newTask(queue, { handler: 'count.counted', payload: { note: 'needle' } }),
+        newTask(queue, { handler: 'count.counted', payload: { note: 'needle' } }),
+        newTask(queue, { handler: 'count.counted', payload: { note: 'needle' } }),
+        newTask(queue, { handler: 'count.other', payload: { note: 'hay' } })
+      ])
+      const stored = totals === null ? null : (await backend.listTasks({ limit: 0, offset: 0 })).total
+      if (totals !== null) t.type(stored, 'number', 'an unfiltered list always carries its total')
+      const lists: Array<[TaskFilter, number]> = [
+        [{ queue }, 4], [{ queue, state: 'ready' }, 4], [{ queue, handler: 'count.counted' }, 3], [{ queue, query: 'NEEDLE' }, 3], [{ queue, state: 'ready', handler: 'count.other' }, 1]
+      ]
+      for (const [filter, expected] of lists) {
+        const fields = Object.keys(filter) as Array<keyof TaskFilter>
+        if (!fields.every(f => caps.taskFilters.includes(f))) continue
+        const page = await backend.listTasks({ ...filter, limit: 1, offset: 0 })
+        const what = `total of a list by ${fields.join(' + ')}`
+        if (totals === null) t.equal(page.total, null, `${what}: null (no totals declared)`)
+        else if (fields.every(f => totals.exact.includes(f))) t.equal(page.total, expected, `${what}: exact`)
+        else if (totals.examineUpTo > 0 && (stored ?? Infinity) <= totals.examineUpTo) t.equal(page.total, expected, `${what}: exact (${String(stored)} tasks stored, up to ${totals.examineUpTo} examined)`)
+        else t.ok(page.total === null || page.total === expected, `${what}: exact or null`)
+      }
     })
 
     conformanceCase(t, 'workNotifications: subscribeWork exists exactly when declared', async t => {

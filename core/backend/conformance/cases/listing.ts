@@ -82,7 +82,7 @@ export const listingArea: ConformanceArea = {
       for (let offset = 0; offset < 30; offset += 10) pages.push(await backend.listTasks({ queue, state: 'ready', limit: 10, offset }))
       t.same(pages.map(p => p.tasks.length), [10, 10, 5], 'page sizes')
       t.same(pages.flatMap(p => p.tasks.map(x => x.id)), ids, 'ready tasks are listed in run order (FIFO), pages continue each other')
-      for (const page of pages) t.equal(page.total, caps.taskCount ? 25 : null, 'total is the match count (or null without taskCount)')
+      for (const page of pages) t.equal(page.total, caps.taskCount !== null ? 25 : null, 'total is the match count (or null without taskCount)')
       const newest: Task[] = []
       for (let offset = 0; offset < 30; offset += 10) newest.push(...(await backend.listTasks({ queue, limit: 10, offset })).tasks)
       t.equal(new Set(newest.map(x => x.id)).size, 25, 'no state: 25 distinct tasks across pages')
@@ -108,12 +108,55 @@ export const listingArea: ConformanceArea = {
       t.same(listed.tasks.map(x => x.id), [...dead].reverse(), 'dead: most recently finished first')
     })
 
+    listingCase(t, ctx, ['queue', 'state'], 'scheduled and retrying pages hold their own state whatever runs first', async t => {
+      if (!caps.delayedTasks) { t.pass('no delayed tasks: nothing is scheduled'); return }
+      const queue = ctx.name('waiting')
+      const retryingId = await enqueueOne(backend, newTask(queue))
+      const leased = await leaseId(backend, queue, retryingId)
+      t.same(await backend.failTasks([{ id: retryingId, leaseToken: leased.leaseToken, error: { message: 'again later' }, retryDelayMs: 20_000 }]), ['retrying'])
+      // runs after the retry is due: the waiting structure holds the retry first
+      const scheduledId = await enqueueOne(backend, newTask(queue, { delayMs: 60_000 }))
+      for (const offset of [0, 1]) {
+        const scheduled = await backend.listTasks({ queue, state: 'scheduled', limit: 1, offset })
+        t.same(scheduled.tasks.map(x => x.id), offset === 0 ? [scheduledId] : [], `scheduled, limit 1, offset ${offset}`)
+        if (caps.taskCount !== null) t.equal(scheduled.total, 1, 'scheduled total')
+      }
+      const retrying = await backend.listTasks({ queue, state: 'retrying', limit: 1, offset: 0 })
+      t.same(retrying.tasks.map(x => x.id), [retryingId], 'retrying, limit 1')
+      if (caps.taskCount !== null) t.equal(retrying.total, 1, 'retrying total')
+      const anyQueue = await backend.listTasks({ state: 'scheduled', limit: 1000, offset: 0 })
+      t.ok(anyQueue.tasks.some(x => x.id === scheduledId) && anyQueue.tasks.every(x => x.state === 'scheduled'), 'across queues: scheduled only')
+    })
+
+    /** the most tasks a case enqueues to pass a declared counting bound */
+    const COUNT_BOUND_EXERCISED = 20_000
+    listingCase(t, ctx, ['queue', 'handler', 'query'], 'totals of handler and query lists past the declared bound: null, never a guess', async t => {
+      const totals = caps.taskCount
+      if (totals === null) { t.pass('no totals declared'); return }
+      if (totals.exact.includes('handler') && totals.exact.includes('query')) { t.pass('handler and query totals are declared exact (checked by the capabilities area)'); return }
+      if (totals.examineUpTo > COUNT_BOUND_EXERCISED) { t.pass(`bound ${totals.examineUpTo} is past what this case enqueues`); return }
+      const queue = ctx.name('past-bound')
+      const matching = totals.examineUpTo + 1
+      for (let from = 0; from < matching; from += 1000) {
+        await enqueueIds(backend, Array.from({ length: Math.min(1000, matching - from) }, (_, i) => newTask(queue, { handler: 'bound.many', payload: { n: from + i, note: 'many' } })))
+      }
+      for (const filter of [{ handler: 'bound.many' }, { query: 'MANY' }] as TaskFilter[]) {
+        const field = Object.keys(filter)[0] as keyof TaskFilter
+        const page = await backend.listTasks({ queue, ...filter, limit: 10, offset: 0 })
+        t.equal(page.tasks.length, 10, `by ${field}: the page is full`)
+        t.ok(page.tasks.every(x => x.handler === 'bound.many'), `by ${field}: every listed task matches`)
+        if (totals.exact.includes(field)) t.equal(page.total, matching, `by ${field}: exact (declared)`)
+        else t.equal(page.total, null, `by ${field}: ${matching} match, past the bound of ${totals.examineUpTo}: null`)
+      }
+      t.equal((await backend.listTasks({ queue, limit: 1, offset: 0 })).total, matching, 'by queue only: still exact')
+    })
+
     listingCase(t, ctx, ['queue'], `limit is clamped to MAX_LIST_LIMIT (${MAX_LIST_LIMIT})`, async t => {
       const queue = ctx.name('clamp')
       for (let chunk = 0; chunk < 3; chunk++) await enqueueIds(backend, Array.from({ length: 400 }, (_, i) => newTask(queue, { payload: { i: chunk * 400 + i } })))
       const page = await backend.listTasks({ queue, limit: MAX_LIST_LIMIT * 5, offset: 0 })
       t.equal(page.tasks.length, MAX_LIST_LIMIT, 'at most MAX_LIST_LIMIT tasks')
-      if (caps.taskCount) t.equal(page.total, 1200, 'total still counts every match')
+      if (caps.taskCount !== null) t.equal(page.total, 1200, 'total still counts every match')
       const rest = await backend.listTasks({ queue, limit: MAX_LIST_LIMIT * 5, offset: MAX_LIST_LIMIT })
       t.equal(rest.tasks.length, 200, 'the remainder on the next page')
     })

@@ -44,38 +44,35 @@ end
 
 local PER_QUEUE_STATES = { ready = true, scheduled = true, retrying = true }
 
+-- The indexes a selection reads its candidates from, and whether they hold only the spec's queue.
+local function candidate_keys(P, spec)
+  if spec.state == '' then return { P .. 'all' }, false end
+  if not PER_QUEUE_STATES[spec.state] then return { state_index(P, spec.state, '') }, false end
+  if spec.queue ~= '' then return { state_index(P, spec.state, spec.queue) }, true end
+  local keys = {}
+  for _, q in ipairs(redis.call('HKEYS', P .. 'queues')) do keys[#keys + 1] = state_index(P, spec.state, q) end
+  return keys, false
+end
+
 -- spec: { state, queue, handler, query (lowercase), states (set, optional), desc }
--- Returns ids (after skipping `offset` matches, at most `limit`), and whether the scan cap stopped it.
-local function select_ids(P, spec, offset, limit, scan_cap)
-  local keys
-  local queue_exact = false
-  if spec.state ~= '' then
-    if PER_QUEUE_STATES[spec.state] then
-      if spec.queue ~= '' then
-        keys = { state_index(P, spec.state, spec.queue) }
-        queue_exact = true
-      else
-        keys = {}
-        for _, q in ipairs(redis.call('HKEYS', P .. 'queues')) do keys[#keys + 1] = state_index(P, spec.state, q) end
-      end
-    else
-      keys = { state_index(P, spec.state, '') }
-    end
-  else
-    keys = { P .. 'all' }
-  end
+-- Returns ids (after skipping `offset` matches, at most `limit`), whether the scan cap
+-- stopped it, and with count_all the number of matches among every candidate examined
+-- (the scan then goes on past the page, still within the cap).
+local function select_ids(P, spec, offset, limit, scan_cap, count_all)
+  local keys, queue_exact = candidate_keys(P, spec)
   local check_queue = spec.queue ~= '' and not queue_exact
   local check_state = spec.state == '' and spec.states ~= nil
   local filtered = check_queue or check_state or spec.handler ~= '' or spec.query ~= ''
   local ids = {}
-  if not filtered and #keys == 1 then
+  if not filtered and #keys == 1 and not count_all then
+    if limit <= 0 then return ids, false, 0 end
     local cmd = spec.desc and 'ZREVRANGE' or 'ZRANGE'
-    return redis.call(cmd, keys[1], offset, offset + limit - 1), false
+    return redis.call(cmd, keys[1], offset, offset + limit - 1), false, 0
   end
   local next_id = index_stream(keys, spec.desc)
-  local examined, skipped = 0, 0
-  while #ids < limit do
-    if examined >= scan_cap then return ids, true end
+  local examined, matched = 0, 0
+  while count_all or #ids < limit do
+    if examined >= scan_cap then return ids, true, matched end
     local id = next_id()
     if not id then break end
     examined = examined + 1
@@ -95,8 +92,9 @@ local function select_ids(P, spec, offset, limit, scan_cap)
       end
     end
     if ok then
-      if skipped < offset then skipped = skipped + 1 else ids[#ids + 1] = id end
+      matched = matched + 1
+      if matched > offset and #ids < limit then ids[#ids + 1] = id end
     end
   end
-  return ids, false
+  return ids, false, matched
 end
