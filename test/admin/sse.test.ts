@@ -91,7 +91,7 @@ t.test('SSE: heartbeats, and refusals answered as JSON before any event', async 
 
   const tooLong = await readSse(fast.address, certs.admin, { lastEventId: 'x'.repeat(200), until: () => true })
   t.equal(tooLong.status, 400)
-  t.match(JSON.parse(tooLong.text), { error: { code: 'VALIDATION_FAILED', message: /^afterId:/ } }, 'a bad Last-Event-ID is a 400 naming afterId')
+  t.match(JSON.parse(tooLong.text), { error: { code: 'VALIDATION_FAILED', message: /^afterId \(HTTP header Last-Event-ID\): /, details: { field: 'afterId', header: 'Last-Event-ID' } } }, 'a too long Last-Event-ID is a 400 naming the field and the header')
   const malformed = await readSse(fast.address, certs.admin, { lastEventId: 'not-an-id', until: () => true })
   t.equal(malformed.status, 400, 'an id the backend never issued: 400 before the stream starts')
   t.match(malformed.headers['content-type'], /^application\/json/)
