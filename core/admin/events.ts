@@ -1,4 +1,4 @@
-import { Errors } from '../errors.ts'
+import { Errors, isSwitchyardError } from '../errors.ts'
 import type { Backend, Unsubscribe } from '../backend/types.ts'
 import type { AdminEventT } from '../contract/messages.ts'
 import { eventView } from './views.ts'
@@ -89,6 +89,31 @@ export class EventTail {
     }
     if (cursor !== null) this.known = cursor
     return cursor
+  }
+}
+
+/**
+ * The one resume id every backend accepts: replay from the oldest retained event.
+ * Event ids are otherwise opaque; no backend issues this one.
+ */
+export const FROM_OLDEST_EVENT_ID = '0'
+
+/**
+ * Refuses, before a stream opens, an id the backend did not issue: the backend judges
+ * its own ids (VALIDATION_FAILED) on a one-event read. The error names the field and
+ * its HTTP header, so a client sending a bad Last-Event-ID gets a 400 and not a
+ * stream that fails after its first line.
+ */
+export async function assertEventId (backend: Backend, afterId: string): Promise<void> {
+  try {
+    await backend.readEvents({ afterId, limit: 1 })
+  } catch (err) {
+    if (!isSwitchyardError(err) || err.code !== 'VALIDATION_FAILED') throw err
+    throw Errors.validation(
+      `afterId (HTTP header Last-Event-ID): ${JSON.stringify(afterId.length > 64 ? `${afterId.slice(0, 61)}...` : afterId)} is not an event id of the ${backend.name} backend; ` +
+      `send an id the stream gave, or "${FROM_OLDEST_EVENT_ID}" to replay from the oldest retained event`,
+      { cause: err, details: { field: 'afterId', header: 'Last-Event-ID' } }
+    )
   }
 }
 

@@ -9,7 +9,7 @@ import { exportAudit, listAuditEvents } from './audit-log.ts'
 import type { AdminContext, MutationResult } from './context.ts'
 import { ActionCounters } from './counters.ts'
 import { deleteDLQEntry, getDLQEntry, getDLQStats, listDLQ, replayDLQ, replayDLQByID } from './dlq.ts'
-import { EventTail, EventWaker, followEvents } from './events.ts'
+import { assertEventId, EventTail, EventWaker, followEvents, FROM_OLDEST_EVENT_ID } from './events.ts'
 import { assertAdminOptions, assertApproved, assertWritable, authorize } from './guards.ts'
 import { LatencyTracker } from './latency.ts'
 import { getHealth, getOverview } from './overview.ts'
@@ -97,13 +97,27 @@ export function createAdminService (deps: AdminServiceDeps): RunningAdminService
     }
   }
 
+  /** as validateRequest, with the HTTP header named too: on the gateway afterId is Last-Event-ID */
+  function validateEventsRequest (request: RequestOf<'StreamEvents'>): RequestOf<'StreamEvents'> {
+    try {
+      return validateRequest<RequestOf<'StreamEvents'>>(RPCS.StreamEvents, request)
+    } catch (err) {
+      const details = isSwitchyardError(err) ? err.details as { field?: unknown } | undefined : undefined
+      if (details?.field !== 'afterId') throw err
+      throw Errors.validation(`afterId (HTTP header Last-Event-ID): ${(err as Error).message.replace(/^afterId: /, '')}`, { cause: err, details: { ...details, header: 'Last-Event-ID' } })
+    }
+  }
+
   function streamEvents (request: RequestOf<'StreamEvents'>, call: CallContext): EventStream {
     const def = RPCS.StreamEvents
     const opened = (async () => {
       authorize(def, call, options)
-      const valid = validateRequest<RequestOf<'StreamEvents'>>(def, request)
+      const valid = validateEventsRequest(request)
       if (!backend.capabilities.eventLog) throw Errors.unsupported(`the ${backend.name} backend keeps no event log`, { details: { backend: backend.name } })
-      return valid.afterId ?? await tail.find()
+      if (valid.afterId === undefined) return await tail.find()
+      if (valid.afterId === FROM_OLDEST_EVENT_ID) return null
+      await assertEventId(backend, valid.afterId)
+      return valid.afterId
     })()
     const ready = opened.then(() => undefined)
     // A transport that iterates without awaiting `ready` still gets the error from the iterator.

@@ -1,4 +1,4 @@
-import { createSwitchyard } from '../app.ts'
+import { createSwitchyard, type Switchyard } from '../app.ts'
 import { dirname } from 'node:path'
 import type { Worker } from '../worker/index.ts'
 
@@ -9,12 +9,21 @@ export interface StartMode {
   listen: boolean
 }
 
-/** Runs until SIGINT/SIGTERM, then shuts down gracefully; a second signal exits at once. */
+/**
+ * Runs until SIGINT/SIGTERM, then shuts down gracefully and returns 0; a second
+ * signal exits at once (130). The signal handlers are installed before anything
+ * starts: a signal during start-up lets the step under way finish (opening the
+ * backend, binding a listener), then closes whatever started, so start-up is never
+ * cut off half-way with a data directory or a listener left behind.
+ */
 export async function runStart (values: Record<string, string | boolean | undefined>, mode: StartMode): Promise<number> {
+  const out = (line: string): void => { process.stdout.write(line + '\n') }
+  const stopSignal = watchStopSignals(out)
   const started = Date.now()
   const sy = await createSwitchyard({ configFile: typeof values.config === 'string' ? values.config : undefined, demo: mode.demo === 'config' ? undefined : false, listen: mode.listen })
-  await sy.start()
-  const out = (line: string): void => { process.stdout.write(line + '\n') }
+  if (stopSignal.received === null) await sy.start()
+  if (stopSignal.received !== null) return await stop(sy, out)
+  stopSignal.started()
   out(`switchyard ${sy.version} started in ${Date.now() - started} ms`)
   out(`  backend:  ${sy.describeBackend()}`)
   out(`  config:   ${sy.configFile ?? 'embedded default (no config file)'}`)
@@ -35,26 +44,53 @@ export async function runStart (values: Record<string, string | boolean | undefi
   if (sy.demoEnabled) out('  demo:     on — demo handlers noop/sleep/fail and a trickle of demo tasks (payload "demo": true); set demo.enabled: false to turn off')
   out('Press Ctrl-C to stop.')
   const stopStatus = sy.worker === null ? () => {} : startStatusLine(sy.worker, out)
+  await stopSignal.promise
+  stopStatus()
+  return await stop(sy, out)
+}
 
-  await new Promise<void>((resolve) => {
-    let stopping = false
-    const stop = (signal: string): void => {
-      if (stopping) {
-        process.stderr.write(`switchyard: ${signal} again, exiting without waiting\n`)
-        process.exit(130)
-      }
-      stopping = true
-      stopStatus()
-      out(`\n${signal} received: finishing in-flight tasks (up to ${sy.config.worker.shutdownGraceMs} ms)…`)
-      sy.close().then(() => { out('switchyard stopped cleanly'); resolve() }, (err: unknown) => {
-        process.stderr.write(`switchyard: shutdown error: ${(err as Error).message}\n`)
-        process.exitCode = 1
-        resolve()
-      })
+interface StopSignal {
+  /** the first SIGINT/SIGTERM received, or null */
+  readonly received: string | null
+  /** resolves with the first signal */
+  readonly promise: Promise<string>
+  /** start-up is over: later signals are no longer "during start-up" */
+  started (): void
+}
+
+/** SIGINT/SIGTERM from now on: the first asks for a graceful stop, a second exits at once. */
+function watchStopSignals (out: (line: string) => void): StopSignal {
+  let received: string | null = null
+  let startingUp = true
+  let resolve!: (signal: string) => void
+  const promise = new Promise<string>((r) => { resolve = r })
+  const onSignal = (signal: string): void => {
+    if (received !== null) {
+      process.stderr.write(`switchyard: ${signal} again, exiting without waiting\n`)
+      process.exit(130)
     }
-    process.on('SIGINT', () => stop('SIGINT'))
-    process.on('SIGTERM', () => stop('SIGTERM'))
-  })
+    received = signal
+    out(startingUp ? `\n${signal} received during start-up: stopping once the step under way finishes…` : `\n${signal} received: stopping…`)
+    resolve(signal)
+  }
+  process.on('SIGINT', () => onSignal('SIGINT'))
+  process.on('SIGTERM', () => onSignal('SIGTERM'))
+  return {
+    get received () { return received },
+    promise,
+    started () { startingUp = false }
+  }
+}
+
+async function stop (sy: Switchyard, out: (line: string) => void): Promise<number> {
+  out(`finishing in-flight tasks (up to ${sy.config.worker.shutdownGraceMs} ms)…`)
+  try {
+    await sy.close()
+  } catch (err) {
+    process.stderr.write(`switchyard: shutdown error: ${(err as Error).message}\n`)
+    return 1
+  }
+  out('switchyard stopped cleanly')
   return 0
 }
 

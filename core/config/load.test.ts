@@ -189,8 +189,13 @@ surprise: true
     'worker.rateLimit.window: required'
   ])
   const err = await loadConfig({ file: path, env: {} }).then(() => null, (e: unknown) => e as Error)
-  // header line + one line per problem
-  t.equal(err?.message.split('\n').length, problems.length + 1)
+  // the first line names the first problem and how many follow; then one line per other problem
+  const [first, ...rest] = err?.message.split('\n') ?? []
+  const head = `invalid configuration (${path}): `
+  const tail = ` (and ${problems.length - 1} more problems)`
+  t.ok(first?.startsWith(head) === true && first.endsWith(tail), `first line: ${first ?? ''}`)
+  const named = (first ?? '').slice(head.length, -tail.length)
+  t.same([named, ...rest.map(line => line.trim())].sort(), problems, 'every problem once: the first on the first line, the others after it')
 })
 
 t.test('rules between keys and duration minimums', async t => {

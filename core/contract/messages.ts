@@ -401,7 +401,7 @@ export const ExportAuditResponse = Response({
 }, 'the export; the HTTP gateway serves body as the download')
 
 export const StreamEventsRequest = Request({
-  afterId: Type.Optional(Type.String({ minLength: 1, maxLength: ID_MAX_LENGTH, description: 'replay events after this id, then follow live (HTTP: Last-Event-ID header); without it, only new events' }))
+  afterId: Type.Optional(Type.String({ minLength: 1, maxLength: ID_MAX_LENGTH, description: 'replay events after this id, then follow live (HTTP: Last-Event-ID header); "0" replays from the oldest retained event; an id the backend did not issue is VALIDATION_FAILED; without it, only new events' }))
 }, 'follow the event log')
 
 // --- schedules ----------------------------------------------------------------------------

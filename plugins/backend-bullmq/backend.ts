@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { Job, Queue, Scripts, Worker, type JobsOptions } from 'bullmq'
 import { Redis, type RedisOptions } from 'ioredis'
 import {
-  Errors, FINAL_STATES, MAX_LIST_LIMIT,
+  Errors, FINAL_STATES, MAX_LIST_LIMIT, isSwitchyardError,
   type AckOutcome, type AuditEvent, type AuditInput, type Backend, type BackendCapabilities, type CancelOutcome,
   type CoordinationState, type DLQStats, type DeleteRequest, type DeleteResult, type EnqueueResult, type EventInput,
   type FailOutcome, type FailRequest, type LeaderAcquireResult, type LeaseRef, type LeaseRequest, type LeasedTask,
@@ -14,7 +14,7 @@ import {
 import { Keys, META, foreignTaskId, keyedTaskId, newTaskId, parseForeignId, type JobRef } from './keys.ts'
 import type { ResolvedOptions } from './options.ts'
 import { OwnState } from './own-state.ts'
-import { RedisRecords } from '@switchyard/backend-redis'
+import { assertNoEviction, RedisRecords } from '@switchyard/backend-redis'
 import { defineScripts, runPlainScript, runTaskScript } from './scripts.ts'
 import { addJobs, completeAndFetch, defineBatchScripts, leaseJobs, runBatched, type BatchedScript, type FetchTarget, type NewJob } from './bullmq-batch.ts'
 import { WorkNotifier } from './work-notifier.ts'
@@ -120,12 +120,20 @@ export class BullMQBackend implements Backend {
   }
 
   init (): Promise<void> {
-    this.initialized ??= (async () => {
-      if (this.redis.status === 'wait') await this.redis.connect()
-      if (this.options.queues.length > 0) await this.redis.sadd(this.keys.queues, ...this.options.queues)
-    })().catch(err => {
-      this.initialized = null
+    const unavailable = (err: unknown): never => {
       throw Errors.backendUnavailable(`cannot connect to Redis at ${this.options.url}: ${(err as Error).message}`, { cause: err })
+    }
+    this.initialized ??= (async () => {
+      if (this.redis.status === 'wait') await this.redis.connect().catch(unavailable)
+      // the Redis backend's own check: an evicted job hash or index silently loses tasks
+      await assertNoEviction(this.redis, this.options.allowEvictingMemoryPolicy).catch((err: unknown) => {
+        if (isSwitchyardError(err)) throw err
+        unavailable(err)
+      })
+      if (this.options.queues.length > 0) await this.redis.sadd(this.keys.queues, ...this.options.queues).catch(unavailable)
+    })().catch((err: unknown) => {
+      this.initialized = null
+      throw err
     })
     return this.initialized
   }

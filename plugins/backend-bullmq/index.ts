@@ -22,6 +22,7 @@ export function createBullMQBackend (options: BullMQBackendOptions = {}): BullMQ
     maxEvents: options.maxEvents ?? 100_000,
     maxAudit: options.maxAudit ?? 100_000,
     scanLimit: options.scanLimit ?? 10_000,
+    allowEvictingMemoryPolicy: options.allowEvictingMemoryPolicy ?? false,
     connection: options.connection ?? {}
   }
   return new BullMQBackend(resolved)

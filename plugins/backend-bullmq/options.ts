@@ -10,6 +10,7 @@ export const BullMQBackendOptionsSchema = Type.Object({
   maxEvents: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000_000, default: 100_000, description: 'event log entries kept for SSE replay' })),
   maxAudit: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000_000, default: 100_000, description: 'audit events kept' })),
   scanLimit: Type.Optional(Type.Integer({ minimum: 100, maximum: 1_000_000, default: 10_000, description: 'jobs examined per structure by filtered lists and DLQ stats by handler' })),
+  allowEvictingMemoryPolicy: Type.Optional(Type.Boolean({ default: false, description: 'accept a maxmemory-policy that can evict keys (jobs could vanish)' })),
   connection: Type.Optional(Type.Object({
     tls: Type.Optional(Type.Object({
       ca: Type.Optional(Type.String({ description: 'PEM CA bundle' })),
@@ -34,5 +35,6 @@ export interface ResolvedOptions {
   maxEvents: number
   maxAudit: number
   scanLimit: number
+  allowEvictingMemoryPolicy: boolean
   connection: NonNullable<BullMQBackendOptions['connection']>
 }

@@ -302,15 +302,15 @@ t.test('leader_acquire / leader_release / coordination: fencing tokens increase 
   t.match(leaders, ['cron', 'n3', '3'])
 })
 
-t.test('rate_set / rate_take: bucket of `limit` permits refilled per window', async (t) => {
+t.test('rate_set / rate_take: `limit` permits per epoch-aligned window', async (t) => {
   const { k } = space(t)
   t.equal(await run('rate_take', [k.rate], [7]), 7, 'no limit: everything granted')
   await run('rate_set', [k.rate], [5, 3_600_000])
   t.equal(await run('rate_take', [k.rate], [3]), 3)
   t.equal(await run('rate_take', [k.rate], [3]), 2)
   t.equal(await run('rate_take', [k.rate], [1]), 0)
-  await redis.hset(k.rate, 'ts', 0) // a window has long passed
-  t.equal(await run('rate_take', [k.rate], [10]), 5, 'refilled to the limit, never above')
+  await redis.hset(k.rate, 'win', 0) // the counted window has long passed
+  t.equal(await run('rate_take', [k.rate], [10]), 5, 'a new window grants the limit, never above')
   await run('rate_set', [k.rate], ['', ''])
   t.equal(await redis.exists(k.rate), 0)
 })

@@ -66,6 +66,21 @@ t.test('SSE: disconnect, miss events, resume with Last-Event-ID — on the same 
   t.ok(Date.now() - started < 5_000, 'close() did not wait for the client')
 })
 
+t.test('SSE: Last-Event-ID "0" replays from the oldest retained event, then follows', async t => {
+  const backend = await serverBackend(t)
+  const certs = await makeCerts(t)
+  const open = adminService(t, backend)
+  await emitAll(open.events, ['test.old.1', 'test.old.2'])
+  const gateway = await gatewayFor(t, open.service, certs)
+  const replayed = await readSse(gateway.address, certs.admin, {
+    lastEventId: '0',
+    onOpen: () => { void emitAll(open.events, ['test.new']) },
+    until: events => events.some(event => event.event === 'test.new')
+  })
+  t.equal(replayed.status, 200)
+  t.same(types(replayed.events), ['test.old.1', 'test.old.2', 'test.new'], 'every retained event, oldest first, then live ones')
+})
+
 t.test('SSE: heartbeats, and refusals answered as JSON before any event', async t => {
   const backend = await serverBackend(t)
   const certs = await makeCerts(t)
@@ -76,7 +91,11 @@ t.test('SSE: heartbeats, and refusals answered as JSON before any event', async 
 
   const tooLong = await readSse(fast.address, certs.admin, { lastEventId: 'x'.repeat(200), until: () => true })
   t.equal(tooLong.status, 400)
-  t.match(JSON.parse(tooLong.text), { error: { code: 'VALIDATION_FAILED', message: /^afterId:/ } }, 'a bad Last-Event-ID is a 400 naming afterId')
+  t.match(JSON.parse(tooLong.text), { error: { code: 'VALIDATION_FAILED', message: /^afterId \(HTTP header Last-Event-ID\): /, details: { field: 'afterId', header: 'Last-Event-ID' } } }, 'a too long Last-Event-ID is a 400 naming the field and the header')
+  const malformed = await readSse(fast.address, certs.admin, { lastEventId: 'not-an-id', until: () => true })
+  t.equal(malformed.status, 400, 'an id the backend never issued: 400 before the stream starts')
+  t.match(malformed.headers['content-type'], /^application\/json/)
+  t.match(JSON.parse(malformed.text), { error: { code: 'VALIDATION_FAILED', message: /Last-Event-ID.*"not-an-id"/, details: { field: 'afterId', header: 'Last-Event-ID' } } })
 
   const guarded = adminService(t, backend, { roles: { [ADMIN_IDENTITY]: 'admin' } })
   const strict = await gatewayFor(t, guarded.service, certs)

@@ -23,6 +23,22 @@ t.test('bad config fails start-up with the path and a reason', async (t) => {
   }
 })
 
+t.test('a bad config file: the first line names the problem, the rest follow', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'sy-cli-'))
+  t.teardown(() => rm(dir, { recursive: true, force: true }))
+  await writeFile(join(dir, 'one.yaml'), 'worker:\n  concurrency: many\n')
+  const one = await runCli(['start', '--config', 'one.yaml'], dir)
+  t.equal(one.code, 1)
+  t.match(one.stderr.trim(), /^switchyard: CONFIG_INVALID: invalid configuration \(.*one\.yaml\): worker\.concurrency: expected integer, got string "many"$/, 'one problem: one line')
+
+  await writeFile(join(dir, 'three.yaml'), 'worker:\n  concurrency: many\n  batchSize: 0\nsurprise: 1\n')
+  const three = await runCli(['start', '--config', 'three.yaml'], dir)
+  t.equal(three.code, 1)
+  const [first, ...rest] = three.stderr.trim().split('\n')
+  t.match(first, /^switchyard: CONFIG_INVALID: invalid configuration \(.*three\.yaml\): [\w.]+: .+ \(and 2 more problems\)$/, `first line: ${first ?? ''}`)
+  t.equal(rest.length, 2, 'the other two problems follow, one line each')
+})
+
 t.test('usage errors', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'sy-cli-'))
   t.teardown(() => rm(dir, { recursive: true, force: true }))

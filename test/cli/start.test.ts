@@ -2,13 +2,16 @@
 // empty directory processes tasks, serves the admin gateway over mutual TLS (curl as
 // the README shows it; the CLI through the gateway), refuses a second process on the
 // same data dir in one line, stops cleanly on SIGINT, and its data survives a restart.
+// Its listeners take ports the OS picks (never the defaults, which a developer's own
+// `switchyard start` may hold); the CLI commands are pointed at them through the
+// same environment variable an operator would use.
 import t from 'tap'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
-import { runCli, startCli } from './support.ts'
+import { EPHEMERAL_LISTENERS, gatewayAddress, runCli, startCli } from './support.ts'
 
 const exec = promisify(execFile)
 
@@ -23,12 +26,14 @@ t.test('start on the embedded default: works, locks its data dir, stops cleanly,
   t.ok(created)
 
   const started = Date.now()
-  const proc = startCli(['start'], dir)
+  const proc = startCli(['start'], dir, EPHEMERAL_LISTENERS)
   t.teardown(() => { if (proc.child.exitCode === null) proc.child.kill('SIGKILL') })
   await proc.waitFor('Press Ctrl-C to stop.', 60_000)
   t.comment(`started in ${Date.now() - started} ms`)
   t.match(proc.stdout(), /backend: +pglite \(embedded Postgres, data in .*\.switchyard/)
   t.match(proc.stdout(), /demo: +on/)
+  // the CLI reaches the gateway at the address the config names (here through its env override)
+  const cliEnv = { WORKER_ADMIN_HTTP_ADDR: gatewayAddress(proc.stdout()) }
 
   // The curl line the start banner prints works; without the client certificate the handshake fails.
   const curlLine = /try: +(curl .*)$/m.exec(proc.stdout())?.[1]
@@ -51,20 +56,20 @@ t.test('start on the embedded default: works, locks its data dir, stops cleanly,
   const schedule = JSON.parse((await exec('curl', ['-s', '--fail', ...certArgs, '-H', 'content-type: application/json',
     '-d', '{"name":"noop","spec":"*/5 * * * * *","durable":true}', `${base}/admin/v1/schedules`])).stdout) as { created: boolean }
   t.equal(schedule.created, true, 'schedule created through the gateway')
-  const schedules = await runCli(['schedules'], dir)
+  const schedules = await runCli(['schedules'], dir, cliEnv)
   t.match(schedules.stdout, /^noop +\*\/5 \* \* \* \* \* +UTC +yes +no/m, schedules.stderr)
 
   // CLI commands go through the gateway while start holds the embedded database.
-  const queues = await runCli(['queues'], dir)
+  const queues = await runCli(['queues'], dir, cliEnv)
   t.equal(queues.code, 0, queues.stderr)
   t.match(queues.stdout, /^default +\d+/m)
-  const paused = await runCli(['pause', 'default'], dir)
+  const paused = await runCli(['pause', 'default'], dir, cliEnv)
   t.match(paused.stdout, 'queue default paused', paused.stderr)
-  const resumed = await runCli(['resume', 'default'], dir)
+  const resumed = await runCli(['resume', 'default'], dir, cliEnv)
   t.match(resumed.stdout, 'queue default running', resumed.stderr)
 
   // Opening the same embedded data dir from a second process is refused in one line.
-  const second = await runCli(['tasks', '--local'], dir)
+  const second = await runCli(['tasks', '--local'], dir, cliEnv)
   t.equal(second.code, 1)
   t.equal(second.stderr.trim().split('\n').length, 1, 'one line')
   t.match(second.stderr, /PGLITE_DATADIR_LOCKED/)
@@ -75,10 +80,10 @@ t.test('start on the embedded default: works, locks its data dir, stops cleanly,
   t.match(proc.stdout(), 'switchyard stopped cleanly')
 
   // Data survives the restart: the task enqueued before start succeeded, and the key still dedupes.
-  const tasks = await runCli(['tasks', '--state', 'succeeded', '--limit', '1000'], dir)
+  const tasks = await runCli(['tasks', '--state', 'succeeded', '--limit', '1000'], dir, cliEnv)
   t.equal(tasks.code, 0, tasks.stderr)
   t.match(tasks.stdout, new RegExp(`^${id} +succeeded +default +noop`, 'm'))
-  const again = await runCli(['enqueue', 'noop', '--key', 'quickstart-1'], dir)
+  const again = await runCli(['enqueue', 'noop', '--key', 'quickstart-1'], dir, cliEnv)
   t.equal(again.code, 0, again.stderr)
   t.same(JSON.parse(again.stdout.trim()), { id, created: false, queue: 'default' })
 })

@@ -3,6 +3,20 @@ import { fileURLToPath } from 'node:url'
 
 export const BIN = fileURLToPath(new URL('../../core/bin/switchyard.js', import.meta.url))
 
+/**
+ * Admin listeners on ports the OS picks, so a test never collides with a
+ * `switchyard start` on the default ports (or another test); the start banner
+ * prints the addresses actually bound.
+ */
+export const EPHEMERAL_LISTENERS: NodeJS.ProcessEnv = { WORKER_ADMIN_HTTP_ADDR: '127.0.0.1:0', WORKER_ADMIN_GRPC_ADDR: '127.0.0.1:0' }
+
+/** The gateway host:port a running `switchyard start` printed in its banner. */
+export function gatewayAddress (stdout: string): string {
+  const addr = /gateway: +https:\/\/([^/\s]+)\/admin\/v1/.exec(stdout)?.[1]
+  if (addr === undefined) throw new Error(`no gateway address in the start banner:\n${stdout}`)
+  return addr
+}
+
 export interface RunResult { code: number | null, stdout: string, stderr: string }
 
 /** Runs the CLI to completion (bounded). */
@@ -22,8 +36,8 @@ export interface Running {
   child: ChildProcess
   stdout: () => string
   stderr: () => string
-  /** resolves when stdout contains text (bounded) */
-  waitFor: (text: string | RegExp, timeoutMs?: number) => Promise<void>
+  /** resolves when stdout (or, with stream 'stderr', the log on stderr) contains text (bounded) */
+  waitFor: (text: string | RegExp, timeoutMs?: number, stream?: 'stdout' | 'stderr') => Promise<void>
   exited: Promise<number | null>
 }
 
@@ -34,15 +48,18 @@ export function startCli (args: string[], cwd: string, env: NodeJS.ProcessEnv = 
   let stderr = ''
   const waiters = new Set<() => void>()
   child.stdout?.on('data', (d: Buffer) => { stdout += d.toString(); for (const w of waiters) w() })
-  child.stderr?.on('data', (d: Buffer) => { stderr += d.toString() })
+  child.stderr?.on('data', (d: Buffer) => { stderr += d.toString(); for (const w of waiters) w() })
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => { for (const w of waiters) w(); resolve(code) }))
   return {
     child,
     stdout: () => stdout,
     stderr: () => stderr,
     exited,
-    waitFor: (text, timeoutMs = 60_000) => new Promise<void>((resolve, reject) => {
-      const matches = (): boolean => typeof text === 'string' ? stdout.includes(text) : text.test(stdout)
+    waitFor: (text, timeoutMs = 60_000, stream = 'stdout') => new Promise<void>((resolve, reject) => {
+      const matches = (): boolean => {
+        const seen = stream === 'stdout' ? stdout : stderr
+        return typeof text === 'string' ? seen.includes(text) : text.test(seen)
+      }
       if (matches()) { resolve(); return }
       const timer = setTimeout(() => { waiters.delete(check); reject(new Error(`timed out waiting for ${String(text)}\nstdout:\n${stdout}\nstderr:\n${stderr}`)) }, timeoutMs)
       function check (): void {

@@ -1,11 +1,14 @@
 import { randomBytes } from 'node:crypto'
 import pg from 'pg'
 import { createPgliteClient, createPostgresBackend, createPostgresBackendFromClient, type SqlClient } from '@switchyard/backend-postgres'
-import type { Backend, NewTask } from '../../core/backend/types.ts'
+import { createRedisBackend, type RedisBackend } from '@switchyard/backend-redis'
+import { createBullMQBackend, type BullMQBackend } from '@switchyard/backend-bullmq'
+import { deleteKeys, TEST_REDIS_URL } from '../../plugins/backend-redis/testing.ts'
+import type { Backend, LeasedTask, NewTask } from '../../core/backend/types.ts'
 import { DEFAULT_TASK_DEFAULTS, normalizeNewTask, type EnqueueInput } from '../../core/tasks/enqueue.ts'
 import { silentLogger, type Logger } from '../../core/worker/logger.ts'
 
-export type BackendKind = 'postgres' | 'pglite'
+export type BackendKind = 'postgres' | 'pglite' | 'redis' | 'bullmq'
 
 export const POSTGRES_URL = process.env.SWITCHYARD_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
 
@@ -26,39 +29,49 @@ export function randomSchema (): string {
 }
 
 /**
- * A fresh, initialised backend on its own schema. PGlite backends share one
- * in-memory database per TestBackend (one schema each), since starting the
- * engine is the slow part.
+ * A fresh, initialised backend on its own schema (Postgres, PGlite) or key prefix
+ * (Redis, BullMQ). PGlite backends share one in-memory database per TestBackend
+ * (one schema each), since starting the engine is the slow part.
  */
 export async function openTestBackend (kind: BackendKind): Promise<TestBackend> {
   const opened: Backend[] = []
-  const schemas: string[] = []
+  // what destroy() removes: one schema or key prefix per non-peer backend
+  const namespaces: string[] = []
+  const owners: Backend[] = []
   let pglite: SqlClient | null = null
-  async function open (schema: string, peer = false): Promise<Backend> {
+  async function open (namespace: string, peer = false): Promise<Backend> {
     let backend: Backend
     if (kind === 'postgres') {
-      backend = createPostgresBackend({ connectionString: POSTGRES_URL, schema, poolSize: 4 })
-    } else {
+      backend = createPostgresBackend({ connectionString: POSTGRES_URL, schema: namespace, poolSize: 4 })
+    } else if (kind === 'pglite') {
       pglite ??= await createPgliteClient({ dataDir: undefined, statementTimeoutMs: 10_000, settings: {} })
-      backend = createPostgresBackendFromClient(pglite, { schema })
+      backend = createPostgresBackendFromClient(pglite, { schema: namespace })
+    } else if (kind === 'redis') {
+      backend = createRedisBackend({ url: TEST_REDIS_URL, prefix: namespace })
+    } else {
+      backend = createBullMQBackend({ url: TEST_REDIS_URL, prefix: namespace })
     }
     await backend.init()
     opened.push(backend)
-    if (!peer) schemas.push(schema)
+    if (!peer) { namespaces.push(namespace); owners.push(backend) }
     return backend
   }
-  const schema = randomSchema()
-  const backend = await open(schema)
+  const fresh = (): string => kind === 'redis' ? `sy:test:${randomBytes(5).toString('hex')}:` : kind === 'bullmq' ? `sytest${randomBytes(5).toString('hex')}` : randomSchema()
+  const namespace = fresh()
+  const backend = await open(namespace)
   return {
     backend,
     kind,
-    schema,
-    connectPeer: async () => kind === 'postgres' ? await open(schema, true) : backend,
-    sibling: async () => await open(randomSchema()),
+    schema: namespace,
+    connectPeer: async () => kind === 'pglite' ? backend : await open(namespace, true),
+    sibling: async () => await open(fresh()),
     async destroy () {
+      // the data goes first, through a backend that is still open
+      if (kind === 'bullmq') for (const b of owners) await (b as BullMQBackend).destroyAllData()
+      if (kind === 'redis') for (const b of owners) await deleteKeys((b as RedisBackend).redis, (b as RedisBackend).keys.base)
       for (const b of opened.reverse()) await b.close()
       if (pglite !== null) await pglite.close()
-      if (kind === 'postgres') for (const s of schemas) await dropSchema(s)
+      if (kind === 'postgres') for (const s of namespaces) await dropSchema(s)
     }
   }
 }
@@ -128,6 +141,25 @@ export function countingBackend (backend: Backend): { backend: Backend, calls: M
     }
   })
   return { backend: proxy, calls }
+}
+
+/** Records every task leased through a real backend, with its lease token: instrumentation, not a substitute. */
+export function leaseRecorder (backend: Backend): { backend: Backend, leased: Map<string, LeasedTask> } {
+  const leased = new Map<string, LeasedTask>()
+  const record = (tasks: LeasedTask[]): void => { for (const l of tasks) leased.set(l.id, l) }
+  const proxy = new Proxy(backend, {
+    get (target, prop, receiver) {
+      const value = Reflect.get(target, prop, receiver)
+      if (prop === 'leaseTasks' && typeof value === 'function') {
+        return async (...args: unknown[]) => { const tasks = await value.apply(target, args) as LeasedTask[]; record(tasks); return tasks }
+      }
+      if (prop === 'completeAndLease' && typeof value === 'function') {
+        return async (...args: unknown[]) => { const out = await value.apply(target, args) as { leased: LeasedTask[] }; record(out.leased); return out }
+      }
+      return typeof value === 'function' ? value.bind(target) : value
+    }
+  })
+  return { backend: proxy, leased }
 }
 
 export const quietLog: Logger = process.env.SWITCHYARD_TEST_LOG === '1'

@@ -5,7 +5,7 @@ import { PermanentError } from '../../core/worker/errors.ts'
 import type { HandlerMap, TaskContext } from '../../core/worker/handlers.ts'
 import type { WorkerOptionsInput } from '../../core/worker/options.ts'
 import { createWorker, type Worker } from '../../core/worker/worker.ts'
-import { aborted, countingBackend, enqueueMany, gate, openTestBackend, quietLog, task, waitFor, type BackendKind, type TestBackend } from './support.ts'
+import { aborted, countingBackend, enqueueMany, gate, leaseRecorder, openTestBackend, quietLog, task, waitFor, type BackendKind, type TestBackend } from './support.ts'
 
 // The worker behaviours, run against one real backend kind per test file.
 
@@ -176,16 +176,20 @@ export function runWorkerSuite (t: Test, kind: BackendKind): void {
     const started = gate()
     const reasons: unknown[] = []
     const [id] = await enqueueMany(backend, 1, () => ({ queue, handler: 'held' }))
+    const recorder = leaseRecorder(backend)
     const worker = start(t, {
       held: async (_p: unknown, ctx: TaskContext) => {
         started.open()
         reasons.push(await aborted(ctx.signal))
         return 'finished after losing the lease'
       }
-    }, { queues: [queue], leaseMs: 600, leaseRenewMs: 50 })
+    }, { queues: [queue], leaseMs: 600, leaseRenewMs: 50 }, recorder.backend)
     await started.promise
-    // an operator deletes the running task: the next renewal finds the lease gone
-    t.same((await backend.deleteTasks({ ids: [id!], fromStates: ['processing'] })).deleted, [id])
+    // The lease is taken from under the worker, as by a node that recovered it; the
+    // queue is paused first so the task stays ready. The next renewal finds it gone.
+    // (Deleting a running task would do on Postgres, but BullMQ never deletes a held job.)
+    await backend.setQueuePaused(queue, true)
+    t.same(await backend.releaseTasks([{ id: id!, leaseToken: recorder.leased.get(id!)!.leaseToken }]), ['ok'])
     await waitFor(() => reasons.length === 1, 'the handler to be aborted')
     t.match(reasons[0], { code: 'LEASE_LOST' })
     t.equal(worker.counters.leaseLost, 1)

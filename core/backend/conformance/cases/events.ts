@@ -43,6 +43,18 @@ export const eventsArea: ConformanceArea = {
       t.same(fromOldest.slice(-3), stored, 'afterId null reads from the oldest retained')
     })
 
+    conformanceCaseNeeding(t, ctx, ['eventLog'], 'event ids: a malformed afterId is VALIDATION_FAILED; "0" (from the oldest) is never issued', async t => {
+      // Core relies on both: it answers a bad Last-Event-ID with 400 by asking the backend
+      // to read after it, and maps the documented "0" to afterId null (the oldest retained).
+      for (const bad of ['not-an-id', '-1', 'x'.repeat(40)]) {
+        await t.rejects(backend.readEvents({ afterId: bad, limit: 1 }), { code: 'VALIDATION_FAILED' }, `afterId ${JSON.stringify(bad.slice(0, 12))} is refused`)
+      }
+      const stored = await backend.appendEvents(Array.from({ length: 3 }, (_, i) => ({ type: 'conformance.id', data: i })))
+      t.notOk(stored.some(e => e.id === '0'), 'no event gets the reserved id "0"')
+      const oldest = await backend.readEvents({ afterId: null, limit: 1 })
+      t.not(oldest[0]?.id, '0', 'the oldest retained event is not "0" either')
+    })
+
     conformanceCaseNeeding(t, ctx, ['eventLog'], 'concurrent appenders and a tailing reader: nothing missed, nothing twice', async t => {
       const writers = 8
       const appendsPerWriter = 15

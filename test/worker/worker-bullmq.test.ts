@@ -1,0 +1,4 @@
+import t from 'tap'
+import { runWorkerSuite } from './worker-suite.ts'
+
+runWorkerSuite(t, 'bullmq')
