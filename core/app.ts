@@ -177,6 +177,7 @@ async function assemble (app: FastifyInstance, loaded: LoadedConfig, options: Cr
     auditSinks: registry.auditSinks(),
     metricsExporters: registry.metricsExporters(),
     onError: (err, context) => app.log.warn({ err, context }, 'admin background work failed'),
+    ...(observe === null ? {} : { observe }),
     options: {
       readOnly: config.admin.readOnly,
       requireApproval: config.admin.requireApproval,

@@ -33,6 +33,7 @@ export type MetricEvent =
   | { type: 'task.finished', queue: string, handler: string, outcome: 'succeeded' | 'retrying' | 'dead' | 'lease_lost', durationMs: number }
   | { type: 'queue.depth', queue: string, ready: number, processing: number, scheduled: number, dead: number }
   | { type: 'admin.request', rpc: string, /** 'OK' or an error code */ code: string, durationMs: number }
+  | { type: 'audit.write_failed', /** 'backend' or 'sink:<name>' */ destination: string }
 
 export interface MetricsExporter {
   readonly name: string
