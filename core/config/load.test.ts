@@ -104,8 +104,9 @@ admin:
   t.equal(config.log.level, 'debug')
   t.same(config.plugins, [
     { name: join(dir, 'plugins/mine.ts'), options: { url: 'redis://127.0.0.1:6379' } },
-    { name: 'some-npm-plugin', options: {} }
-  ])
+    { name: 'some-npm-plugin', options: {} },
+    { name: 'audit-file', options: {} }
+  ], 'admin.audit.archiveDir alone brings the audit-file plugin that writes the archive')
   t.same(config.handlers, [join(dir, 'handlers/email.ts'), '/abs/handlers.ts'])
   t.same(config.queues, { main: { weight: 1 }, critical: { weight: 5 }, bulk: { weight: 1 } })
   t.same(config.tasks, { maxAttempts: 3, timeoutMs: 5_400_000, priority: -2 })

@@ -112,7 +112,7 @@ const Tls = Section({
 const Audit = Section({
   eventLimit: Type.Integer({ minimum: 1, maximum: 10_000_000, default: 10_000, description: 'Audit events kept in the backend; older ones are pruned' }),
   retention: Type.Optional(Duration({ description: 'Audit events older than this are pruned; absent means no age limit' })),
-  archiveDir: Type.Optional(Type.String({ minLength: 1, description: 'Directory audit events are archived to as JSONL before they are pruned' })),
+  archiveDir: Type.Optional(Type.String({ minLength: 1, description: 'Directory every audit event is archived to as JSONL (the audit-file plugin; setting this alone loads it)' })),
   archiveInterval: Duration({ default: '5s', description: 'How often audit events are archived and pruned' }),
   exportLimitMax: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 10_000, description: 'Most audit events one export may return' })
 }, 'The audit trail of admin mutations')
