@@ -55,6 +55,11 @@ export function crossFieldProblems (input: DefaultedConfig): Problem[] {
   if (input.admin.requireApproval === true && input.admin.approvalToken === undefined) {
     problems.push({ path: 'admin.approvalToken', reason: 'required when admin.requireApproval is true (set it or WORKER_ADMIN_APPROVAL_TOKEN)' })
   }
+  const { clientCert, clientKey } = input.admin.tls
+  if ((clientCert === undefined) !== (clientKey === undefined)) {
+    const missing = clientCert === undefined ? 'admin.tls.clientCert' : 'admin.tls.clientKey'
+    problems.push({ path: missing, reason: 'required when the other half of the gateway\'s client certificate is set (WORKER_ADMIN_TLS_CLIENT_CERT, WORKER_ADMIN_TLS_CLIENT_KEY)' })
+  }
   return problems
 }
 
@@ -139,8 +144,11 @@ export function resolveConfig (input: DefaultedConfig, configDir: string, fromFi
       tls: {
         cert: optionalPath(configDir, admin.tls.cert),
         key: optionalPath(configDir, admin.tls.key),
-        ca: optionalPath(configDir, admin.tls.ca)
+        ca: optionalPath(configDir, admin.tls.ca),
+        clientCert: optionalPath(configDir, admin.tls.clientCert),
+        clientKey: optionalPath(configDir, admin.tls.clientKey)
       },
+      trustedGateways: [...admin.trustedGateways],
       readOnly: admin.readOnly,
       requireApproval: admin.requireApproval,
       approvalToken: admin.approvalToken ?? null,

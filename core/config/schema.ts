@@ -106,7 +106,9 @@ const Demo = Section({
 const Tls = Section({
   cert: Type.Optional(Type.String({ minLength: 1, description: 'Path of the server certificate (PEM)' })),
   key: Type.Optional(Type.String({ minLength: 1, description: 'Path of the server private key (PEM)' })),
-  ca: Type.Optional(Type.String({ minLength: 1, description: 'Path of the CA bundle (PEM) that client certificates must chain to' }))
+  ca: Type.Optional(Type.String({ minLength: 1, description: 'Path of the CA bundle (PEM) that client certificates must chain to' })),
+  clientCert: Type.Optional(Type.String({ minLength: 1, description: 'Path of the client certificate (PEM) `switchyard gateway` presents to grpcTarget; absent: the development client certificate, or cert when TLS files are configured' })),
+  clientKey: Type.Optional(Type.String({ minLength: 1, description: 'Path of the private key (PEM) of clientCert' }))
 }, 'Mutual TLS for the admin listeners; absent paths use the generated development certificates')
 
 const Audit = Section({
@@ -160,6 +162,11 @@ const Admin = Section({
   grpcTarget: Type.Optional(Type.String({ minLength: 1, description: 'host:port of a remote AdminService; when set the gateway calls it instead of starting a local one' })),
   httpAddr: HostPort('host:port of the HTTPS gateway listener', '127.0.0.1:8081'),
   tls: Tls,
+  trustedGateways: Type.Array(Type.String({ minLength: 1, maxLength: 256 }), {
+    default: [],
+    maxItems: 100,
+    description: 'Certificate identities of gateways whose forwarded caller identity the gRPC service believes; any other caller\'s claim is ignored (audited as untrustedForwardedIdentity)'
+  }),
   readOnly: Type.Boolean({ default: false, description: 'Refuse every mutation' }),
   requireApproval: Type.Boolean({ default: false, description: 'Mutations need the X-Admin-Approval header carrying approvalToken' }),
   approvalToken: Type.Optional(Type.String({ minLength: 1, description: 'The approval token; required when requireApproval is true' })),
