@@ -1,13 +1,16 @@
 import t, { type Test } from 'tap'
+import { Redis } from 'ioredis'
 import { createPostgresBackend } from '@switchyard/backend-postgres'
 import { dropSchema, testSchema, TEST_POSTGRES_URL, withRawClient } from '../../plugins/backend-postgres/test-support.ts'
+import { openTestBackend, TEST_REDIS_URL } from '../../plugins/backend-redis/testing.ts'
 import type { AuditEvent, Backend } from '../backend/types.ts'
 import type { MetricEvent } from '../plugin/kinds.ts'
 import { call, makeService, MemorySink, rejection, suffix } from './test-support.ts'
 import type { AuditSink } from './types.ts'
 
 // The backend's audit store and the sinks are separate destinations: real faults in
-// one (an audit table that refuses inserts, a backend whose connections are gone)
+// one (an audit table that refuses inserts, a backend whose connections are gone, a
+// Redis audit key of the wrong type)
 // must not lose the record in the others, and every failed write is counted.
 
 type TapTest = Test
@@ -114,5 +117,20 @@ t.test('a record that reaches no destination at all is not answered as an audite
   const err = await rejection(service.PauseQueue({ name: queue, paused: true }, call('CN=dave')))
   t.equal(err.code, 'AUDIT_UNAVAILABLE')
   t.match(err.message, /was applied but its audit event could not be stored/)
+  t.same(failures(observed), { backend: 1 })
+})
+
+t.test('Redis: an audit key of the wrong type refuses the write; the sinks keep the record', async t => {
+  const { backend, destroy } = await openTestBackend()
+  t.teardown(destroy)
+  const raw = new Redis(TEST_REDIS_URL)
+  t.teardown(async () => { await raw.quit() })
+  await raw.set(backend.keys.audit, 'not a stream')
+  const queue = `q-${suffix()}`
+  await backend.ensureQueues([queue])
+  const { service, sink, observed } = harness(t, backend)
+  const ctx = call('CN=erin')
+  await service.PauseQueue({ name: queue, paused: true }, ctx)
+  t.match(sink.events.find(event => event.requestId === ctx.requestId), { action: 'queue.pause', actor: 'CN=erin', outcome: 'ok' })
   t.same(failures(observed), { backend: 1 })
 })
