@@ -24,6 +24,7 @@ import { readCommit } from './build-info.ts'
 import { observeQueueDepths, observerFor, observeWorker, timedAdmin } from './metrics-wiring.ts'
 import { join } from 'node:path'
 import { Errors } from './errors.ts'
+import { ConfigError } from './config/errors.ts'
 import { ensureDevCertificates, type CertPaths } from './transport/certs.ts'
 import type { AdminListeners, TlsPaths } from './transport/index.ts'
 
@@ -92,6 +93,13 @@ export async function createSwitchyard (options: CreateSwitchyardOptions = {}): 
 
 async function assemble (app: FastifyInstance, loaded: LoadedConfig, options: CreateSwitchyardOptions): Promise<Switchyard> {
   const { config } = loaded
+  // This process serves its own admin service; a gateway in front of a remote one is
+  // `switchyard gateway`, which opens no backend. Refused before any plugin loads.
+  if (options.listen === true && config.admin.grpcTarget !== null) {
+    throw ConfigError(`admin.grpcTarget (WORKER_ADMIN_GRPC_TARGET) is ${config.admin.grpcTarget}: this process serves its own admin service and opens the backend; run \`switchyard gateway\` for a gateway in front of a remote admin service, or unset it`, {
+      details: { field: 'admin.grpcTarget' }
+    })
+  }
   const registry = ensureHookRegistry(app)
   await loadPlugins(app, config.plugins, { config, configDir: loaded.configDir })
   await app.after()
@@ -196,6 +204,7 @@ async function assemble (app: FastifyInstance, loaded: LoadedConfig, options: Cr
     auditSinks: registry.auditSinks(),
     metricsExporters: registry.metricsExporters(),
     onError: (err, context) => app.log.warn({ err, context }, 'admin background work failed'),
+    ...(observe === null ? {} : { observe }),
     options: {
       readOnly: config.admin.readOnly,
       requireApproval: config.admin.requireApproval,
@@ -309,7 +318,7 @@ async function assemble (app: FastifyInstance, loaded: LoadedConfig, options: Cr
 }
 
 /** The configured TLS files, or development certificates in <dataDir>/certs when none are configured. */
-async function resolveTls (config: ResolvedConfig): Promise<{ tls: TlsPaths, dev: { paths: CertPaths, created: boolean } | null }> {
+export async function resolveTls (config: ResolvedConfig): Promise<{ tls: TlsPaths, dev: { paths: CertPaths, created: boolean } | null }> {
   const { cert, key, ca } = config.admin.tls
   if (cert !== null && key !== null && ca !== null) return { tls: { cert, key, ca }, dev: null }
   if (cert !== null || key !== null || ca !== null) {

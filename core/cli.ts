@@ -3,6 +3,7 @@
 import { parseArgs } from 'node:util'
 import { isSwitchyardError } from './errors.ts'
 import { runStart } from './commands/start.ts'
+import { runGateway } from './commands/gateway.ts'
 import { runEnqueue } from './commands/enqueue.ts'
 import { runTasks } from './commands/tasks.ts'
 import { runConfigCheck } from './commands/config-check.ts'
@@ -16,6 +17,7 @@ const USAGE = `Usage: switchyard <command> [options]
 Commands:
   start [--config file]            run workers and the admin listeners (and the demo on the embedded default)
   worker [--config file]           run a worker only: no admin listeners, no demo tasks
+  gateway [--config file]          run the HTTPS gateway alone in front of admin.grpcTarget (WORKER_ADMIN_GRPC_TARGET): no backend, no worker
   enqueue <handler> [--payload json] [--queue q] [--delay 10s] [--key k] [--priority n] [--max-attempts n]
   tasks [--state s] [--queue q] [--handler h] [--query text] [--limit n] [--offset n]
   queues                           queues with counts, weights and pause flags
@@ -48,6 +50,8 @@ export async function main (argv: string[]): Promise<number> {
       return await runStart(parse(rest, {}).values, { demo: 'config', listen: true })
     case 'worker':
       return await runStart(parse(rest, {}).values, { demo: 'off', listen: false })
+    case 'gateway':
+      return await runGateway(parse(rest, {}).values)
     case 'enqueue': {
       const { values, positionals } = parse(rest, {
         ...CONNECTION_FLAGS,

@@ -9,6 +9,12 @@ import { auditView } from './views.ts'
 // in the backend (shared by every node, listed by ListAuditEvents) and in each sink
 // (file archive, ...). In read-only mode the backend is not written at all, not even
 // the audit log, so refused attempts reach the sinks only.
+//
+// The backend's audit store and each sink are separate destinations: a failure of
+// one never keeps the record from the others. A mutation that failed because the
+// backend is down still reaches every sink (its audit append fails the same way),
+// and every failed write is reported to onWriteFailure (the
+// switchyard_audit_write_failures_total metric, by destination).
 
 const DEFAULT_PRUNE_INTERVAL_MS = 60_000
 const MAX_STRING = 256
@@ -31,6 +37,29 @@ export function auditParams (request: unknown): Record<string, unknown> {
   return params
 }
 
+/** the destination label of the backend's own audit store */
+export const BACKEND_AUDIT_DESTINATION = 'backend'
+
+/** the destination label of an audit sink */
+export function sinkDestination (sink: AuditSink): string {
+  return `sink:${sink.name}`
+}
+
+/** thrown when a record to be persisted reached no destination at all */
+export class AuditNotStored extends Error {
+  constructor (readonly backendError: unknown) {
+    super('the audit event reached neither the backend nor any audit sink', { cause: backendError })
+  }
+}
+
+export interface AuditRecordResult {
+  event: AuditEvent
+  /** the backend's failure when it was asked to store the event and could not */
+  backendError: unknown
+  /** sinks that accepted the event */
+  sinksStored: number
+}
+
 export class AuditRecorder {
   private lastPruneAt = 0
   private pruning: Promise<void> | null = null
@@ -40,30 +69,50 @@ export class AuditRecorder {
     private readonly events: EventLog,
     private readonly sinks: AuditSink[],
     private readonly options: AdminOptions,
-    private readonly onError: (err: unknown, context: string) => void
+    private readonly onError: (err: unknown, context: string) => void,
+    private readonly onWriteFailure: (destination: string) => void = () => {}
   ) {}
 
   /**
-   * Stores the event (backend when `persist` and the backend keeps audit, then every
-   * sink). A backend failure is thrown: the caller must not claim an unaudited
-   * success. A sink failure is reported and does not fail the call.
+   * Stores the event in the backend (when `persist` and the backend keeps audit) and
+   * in every sink, each failure reported on its own. Answers what was stored where;
+   * throws AuditNotStored only when the backend failed and no sink took the event,
+   * so the caller must not claim an audited success.
    */
-  async record (input: AuditInput, persist: boolean): Promise<AuditEvent> {
-    const stored = persist && this.backend.capabilities.audit
-      ? await this.backend.appendAudit(input)
-      : { ...input, id: `local-${randomUUID()}`, time: Date.now() }
-    await Promise.all(this.sinks.map(async sink => {
+  async record (input: AuditInput, persist: boolean): Promise<AuditRecordResult> {
+    let stored: AuditEvent | null = null
+    let backendError: unknown = null
+    if (persist && this.backend.capabilities.audit) {
       try {
-        await withDeadline(sink.write(stored), this.options.requestTimeoutMs, `audit sink ${sink.name}`)
+        stored = await this.backend.appendAudit(input)
       } catch (err) {
-        this.onError(err, `audit sink ${sink.name}`)
+        backendError = err
+        this.failed(BACKEND_AUDIT_DESTINATION, err)
+      }
+    }
+    // Without the backend's id the sinks still get the whole record, under a local id.
+    const event = stored ?? { ...input, id: `local-${randomUUID()}`, time: Date.now() }
+    const accepted = await Promise.all(this.sinks.map(async sink => {
+      try {
+        await withDeadline(sink.write(event), this.options.requestTimeoutMs, `audit sink ${sink.name}`)
+        return true
+      } catch (err) {
+        this.failed(sinkDestination(sink), err)
+        return false
       }
     }))
-    if (persist) {
+    const sinksStored = accepted.filter(Boolean).length
+    if (stored !== null) {
       this.events.emit('audit', auditView(stored))
       this.maybePrune()
     }
-    return stored
+    if (backendError !== null && sinksStored === 0) throw new AuditNotStored(backendError)
+    return { event, backendError, sinksStored }
+  }
+
+  private failed (destination: string, err: unknown): void {
+    this.onWriteFailure(destination)
+    this.onError(err, `audit write to ${destination}`)
   }
 
   /** retention runs at most once per interval, in the background, after a write */

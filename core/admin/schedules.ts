@@ -2,6 +2,7 @@ import { Errors } from '../errors.ts'
 import { AdminErrors } from '../contract/errors.ts'
 import type { ScheduleEventViewT, ScheduleViewT } from '../contract/messages.ts'
 import type { RequestOf, ResponseOf } from '../contract/rpcs.ts'
+import type { Backend } from '../backend/types.ts'
 import type { Scheduler } from '../scheduler/scheduler.ts'
 import type { ScheduleEventEntry, ScheduleView } from '../scheduler/types.ts'
 import type { AdminContext, MutationResult } from './context.ts'
@@ -51,25 +52,58 @@ function eventView (entry: ScheduleEventEntry & { schedule: string, durable: boo
   })
 }
 
-/** WORKER_ADMIN_SCHEDULE_RUN_MAX per WORKER_ADMIN_SCHEDULE_RUN_WINDOW, counted by this admin service */
-export class RunBudget {
-  private readonly runs: number[] = []
-  constructor (private readonly max: number, private readonly windowMs: number) {}
+// The run-now cap holds for the cluster, not per process: every admin service sharing
+// the backend keeps one sliding log of recent run times in a record, changed by
+// compare-and-set, on the backend's clock. A backend without records (none of the
+// built-in ones) falls back to counting in this process.
+const RUN_LOG_COLLECTION = 'admin'
+const RUN_LOG_KEY = 'schedule-runs'
+/** concurrent runs retry their compare-and-set this often before giving up */
+const MAX_CAS_ATTEMPTS = 8
 
-  take (now = Date.now()): void {
-    while (this.runs.length > 0 && (this.runs[0] as number) <= now - this.windowMs) this.runs.shift()
-    if (this.runs.length >= this.max) {
-      const retryAfterMs = (this.runs[0] as number) + this.windowMs - now
-      throw AdminErrors.guardrailExceeded(`schedule runs are capped at ${this.max} per ${this.windowMs} ms (WORKER_ADMIN_SCHEDULE_RUN_MAX); try again in ${Math.ceil(retryAfterMs / 1000)} s`, {
-        details: { limit: this.max, windowMs: this.windowMs, retryAfterMs }
-      })
+function recentRuns (stored: unknown, after: number): number[] {
+  const runs = (stored as { runs?: unknown } | null)?.runs
+  if (!Array.isArray(runs)) return []
+  return runs.filter((at): at is number => typeof at === 'number' && Number.isFinite(at) && at > after).sort((a, b) => a - b)
+}
+
+/** WORKER_ADMIN_SCHEDULE_RUN_MAX per WORKER_ADMIN_SCHEDULE_RUN_WINDOW, counted cluster-wide */
+export class RunBudget {
+  private readonly localRuns: number[] = []
+  constructor (private readonly backend: Backend, private readonly max: number, private readonly windowMs: number) {}
+
+  private refuseWhenFull (runs: number[], now: number): void {
+    if (runs.length < this.max) return
+    const oldest = runs[runs.length - this.max] as number
+    const retryAfterMs = Math.max(0, oldest + this.windowMs - now)
+    throw AdminErrors.guardrailExceeded(`schedule runs are capped at ${this.max} per ${this.windowMs} ms (WORKER_ADMIN_SCHEDULE_RUN_MAX); try again in ${Math.ceil(retryAfterMs / 1000)} s`, {
+      details: { limit: this.max, windowMs: this.windowMs, retryAfterMs }
+    })
+  }
+
+  async take (): Promise<void> {
+    if (!this.backend.capabilities.records) {
+      const now = Date.now()
+      const kept = recentRuns({ runs: this.localRuns }, now - this.windowMs)
+      this.refuseWhenFull(kept, now)
+      this.localRuns.splice(0, this.localRuns.length, ...kept, now)
+      return
     }
-    this.runs.push(now)
+    for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
+      const [now, current] = await Promise.all([this.backend.now(), this.backend.getRecord(RUN_LOG_COLLECTION, RUN_LOG_KEY)])
+      const runs = recentRuns(current?.value ?? null, now - this.windowMs)
+      this.refuseWhenFull(runs, now)
+      const put = await this.backend.putRecord(RUN_LOG_COLLECTION, RUN_LOG_KEY, { runs: [...runs, now] }, { ifVersion: current === null ? null : current.version })
+      if (put.ok) return
+    }
+    throw AdminErrors.guardrailExceeded(`schedule runs are contended: ${MAX_CAS_ATTEMPTS} concurrent attempts to count this one lost; try again`, {
+      details: { limit: this.max, windowMs: this.windowMs, retryAfterMs: 1000 }
+    })
   }
 }
 
 export function runBudgetFor (ctx: AdminContext): RunBudget {
-  return new RunBudget(ctx.options.scheduleRunMax ?? DEFAULT_RUN_MAX, ctx.options.scheduleRunWindowMs ?? DEFAULT_RUN_WINDOW_MS)
+  return new RunBudget(ctx.backend, ctx.options.scheduleRunMax ?? DEFAULT_RUN_MAX, ctx.options.scheduleRunWindowMs ?? DEFAULT_RUN_WINDOW_MS)
 }
 
 export class ScheduleRpcs {
@@ -114,7 +148,7 @@ export class ScheduleRpcs {
   }
 
   async run (request: RequestOf<'RunSchedule'>): Promise<MutationResult<ResponseOf<'RunSchedule'>>> {
-    this.budget.take()
+    await this.budget.take()
     const { schedule, taskId } = await this.s.runNow(request.name)
     return {
       response: { schedule: scheduleView(schedule), taskId },

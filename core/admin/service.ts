@@ -4,7 +4,7 @@ import { withTimeouts } from '../backend/guard.ts'
 import { AdminErrors } from '../contract/errors.ts'
 import { RPCS, type RequestOf, type ResponseOf, type RpcName } from '../contract/rpcs.ts'
 import { validateRequest } from '../contract/validate.ts'
-import { AuditRecorder, auditParams } from './audit.ts'
+import { AuditNotStored, AuditRecorder, auditParams } from './audit.ts'
 import { exportAudit, listAuditEvents } from './audit-log.ts'
 import type { AdminContext, MutationResult } from './context.ts'
 import { ActionCounters } from './counters.ts'
@@ -31,7 +31,16 @@ function defaultTarget (action: string, request: unknown): string {
 }
 
 function errorSummary (err: unknown): string {
-  return isSwitchyardError(err) ? `${err.code}: ${err.message}` : 'INTERNAL: internal error'
+  const cause = err instanceof AuditNotStored ? err.backendError : err
+  return isSwitchyardError(cause) ? `${cause.code}: ${cause.message}` : 'INTERNAL: internal error'
+}
+
+/** who else took part in the call: the gateway that named the actor, or a forwarder that was not believed */
+function hopParams (call: CallContext): Record<string, string> {
+  const params: Record<string, string> = {}
+  if (typeof call.via === 'string' && call.via !== '') params.via = call.via
+  if (typeof call.untrustedForwardedIdentity === 'string' && call.untrustedForwardedIdentity !== '') params.untrustedForwardedIdentity = call.untrustedForwardedIdentity
+  return params
 }
 
 /**
@@ -44,7 +53,9 @@ export function createAdminService (deps: AdminServiceDeps): RunningAdminService
   const { options, info, events } = deps
   const onError = deps.onError ?? (() => {})
   const backend = withTimeouts(deps.backend, options.requestTimeoutMs)
-  const audit = new AuditRecorder(backend, events, deps.auditSinks ?? [], options, onError)
+  const observe = deps.observe
+  const audit = new AuditRecorder(backend, events, deps.auditSinks ?? [], options, onError,
+    observe === undefined ? undefined : destination => { observe({ type: 'audit.write_failed', destination }) })
   const counters = new ActionCounters()
   const ctx: AdminContext = { backend, events, options, info, audit, counters, onError }
   const latency = new LatencyTracker(backend)
@@ -68,7 +79,7 @@ export function createAdminService (deps: AdminServiceDeps): RunningAdminService
         action,
         actor: typeof call.actor === 'string' && call.actor !== '' ? call.actor : '(no client identity)',
         requestId: typeof call.requestId === 'string' && call.requestId !== '' ? call.requestId : randomUUID(),
-        params: auditParams(request)
+        params: { ...auditParams(request), ...hopParams(call) }
       }
       let result: MutationResult<ResponseOf<N>>
       try {

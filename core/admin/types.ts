@@ -1,5 +1,5 @@
 import type { AuditEvent, Backend } from '../backend/types.ts'
-import type { MetricsExporter } from '../plugin/kinds.ts'
+import type { MetricEvent, MetricsExporter } from '../plugin/kinds.ts'
 import type { Scheduler } from '../scheduler/scheduler.ts'
 import type { EventLog } from '../events/event-log.ts'
 import type { TaskDefaults } from '../tasks/enqueue.ts'
@@ -67,11 +67,17 @@ export interface AdminServiceDeps {
   scheduler?: Scheduler
   /** failures that must not fail a call (an audit sink, retention, a notification subscription) */
   onError?: (err: unknown, context: string) => void
+  /** feeds the metrics exporters (audit write failures by destination) */
+  observe?: (event: MetricEvent) => void
 }
 
 export interface CallContext {
-  /** the caller's client certificate identity */
+  /** the caller's client certificate identity (the end user a trusted gateway named) */
   actor: string
+  /** the trusted gateway's own identity when it named the actor */
+  via?: string
+  /** an identity a forwarder that is not in admin.trustedGateways claimed; ignored, but audited */
+  untrustedForwardedIdentity?: string
   requestId: string
   /** X-Admin-Approval header / approval metadata */
   approvalToken?: string

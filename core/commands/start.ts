@@ -32,7 +32,7 @@ export async function runStart (values: Record<string, string | boolean | undefi
   const listeners = sy.listeners
   if (listeners !== null) {
     out(`  gateway:  https://${listeners.httpAddress}/admin/v1 (mutual TLS)`)
-    out(`  grpc:     ${listeners.grpcAddress ?? `remote ${sy.config.admin.grpcTarget ?? ''}`} (worker.v1.AdminService, mutual TLS)`)
+    out(`  grpc:     ${listeners.grpcAddress ?? ''} (worker.v1.AdminService, mutual TLS)`)
   }
   const dev = sy.devCertificates
   if (dev !== null && listeners !== null) {

@@ -27,6 +27,8 @@ t.test('every SPEC §5 variable is applied, over the file', async t => {
     WORKER_ADMIN_TLS_CERT: 'tls/server.pem',
     WORKER_ADMIN_TLS_KEY: '/secrets/server-key.pem',
     WORKER_ADMIN_TLS_CA: 'tls/ca.pem',
+    WORKER_ADMIN_TLS_CLIENT_CERT: 'tls/gateway.pem',
+    WORKER_ADMIN_TLS_CLIENT_KEY: '/secrets/gateway-key.pem',
     WORKER_ADMIN_AUDIT_EVENT_LIMIT: '500',
     WORKER_ADMIN_AUDIT_RETENTION: '168h',
     WORKER_ADMIN_AUDIT_ARCHIVE_DIR: 'archive',
@@ -58,7 +60,7 @@ t.test('every SPEC §5 variable is applied, over the file', async t => {
   t.equal(config.admin.grpcAddr, '0.0.0.0:6000')
   t.equal(config.admin.grpcTarget, 'admin.internal:50052')
   t.equal(config.admin.httpAddr, '[::1]:9443')
-  t.same(config.admin.tls, { cert: join(cwd, 'tls/server.pem'), key: '/secrets/server-key.pem', ca: join(cwd, 'tls/ca.pem') })
+  t.same(config.admin.tls, { cert: join(cwd, 'tls/server.pem'), key: '/secrets/server-key.pem', ca: join(cwd, 'tls/ca.pem'), clientCert: join(cwd, 'tls/gateway.pem'), clientKey: '/secrets/gateway-key.pem' })
   t.same(config.admin.audit, { eventLimit: 500, retentionMs: 168 * 3_600_000, archiveDir: join(cwd, 'archive'), archiveIntervalMs: 30_000, exportLimitMax: 2000 })
   t.equal(config.defaultQueue, 'main')
   t.same(config.queues, { main: { weight: 1 }, critical: { weight: 5 }, other: { weight: 4 }, default: { weight: 1 } })
@@ -118,4 +120,10 @@ t.test('approval required without a token refuses to start', async t => {
   ])
   const { config } = await loadConfig({ cwd: dir, env: { WORKER_ADMIN_REQUIRE_APPROVAL: 'yes', WORKER_ADMIN_APPROVAL_TOKEN: 'tok' } })
   t.equal(config.admin.requireApproval, true)
+})
+
+t.test('half of the gateway client certificate is refused', async t => {
+  t.same(await problemsOf(loadConfig({ cwd: dir, env: { WORKER_ADMIN_TLS_CLIENT_CERT: 'gateway.pem' } })), [
+    'admin.tls.clientKey: required when the other half of the gateway\'s client certificate is set (WORKER_ADMIN_TLS_CLIENT_CERT, WORKER_ADMIN_TLS_CLIENT_KEY)'
+  ])
 })

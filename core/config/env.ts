@@ -21,6 +21,8 @@ export const ENV_OVERRIDES: readonly EnvOverride[] = [
   { name: 'WORKER_ADMIN_TLS_CERT', path: ['admin', 'tls', 'cert'], kind: 'path' },
   { name: 'WORKER_ADMIN_TLS_KEY', path: ['admin', 'tls', 'key'], kind: 'path' },
   { name: 'WORKER_ADMIN_TLS_CA', path: ['admin', 'tls', 'ca'], kind: 'path' },
+  { name: 'WORKER_ADMIN_TLS_CLIENT_CERT', path: ['admin', 'tls', 'clientCert'], kind: 'path' },
+  { name: 'WORKER_ADMIN_TLS_CLIENT_KEY', path: ['admin', 'tls', 'clientKey'], kind: 'path' },
   { name: 'WORKER_ADMIN_AUDIT_EVENT_LIMIT', path: ['admin', 'audit', 'eventLimit'], kind: 'integer' },
   { name: 'WORKER_ADMIN_AUDIT_RETENTION', path: ['admin', 'audit', 'retention'], kind: 'duration' },
   { name: 'WORKER_ADMIN_AUDIT_ARCHIVE_DIR', path: ['admin', 'audit', 'archiveDir'], kind: 'path' },

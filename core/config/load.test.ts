@@ -56,7 +56,8 @@ t.test('no file: the embedded default with every default filled', async t => {
     grpcAddr: '127.0.0.1:50052',
     grpcTarget: null,
     httpAddr: '127.0.0.1:8081',
-    tls: { cert: null, key: null, ca: null },
+    tls: { cert: null, key: null, ca: null, clientCert: null, clientKey: null },
+    trustedGateways: [],
     readOnly: false,
     requireApproval: false,
     approvalToken: null,
@@ -105,8 +106,9 @@ admin:
   t.equal(config.log.level, 'debug')
   t.same(config.plugins, [
     { name: join(dir, 'plugins/mine.ts'), options: { url: 'redis://127.0.0.1:6379' } },
-    { name: 'some-npm-plugin', options: {} }
-  ])
+    { name: 'some-npm-plugin', options: {} },
+    { name: 'audit-file', options: {} }
+  ], 'admin.audit.archiveDir alone brings the audit-file plugin that writes the archive')
   t.same(config.handlers, [join(dir, 'handlers/email.ts'), '/abs/handlers.ts'])
   t.same(config.queues, { main: { weight: 1 }, critical: { weight: 5 }, bulk: { weight: 1 } })
   t.same(config.tasks, { maxAttempts: 3, timeoutMs: 5_400_000, priority: -2 })
@@ -122,7 +124,7 @@ admin:
     rateLimit: { limit: 100, windowMs: 1000 }
   })
   t.same(config.demo, { enabled: false, intervalMs: 7 * 86_400_000 })
-  t.same(config.admin.tls, { cert: join(dir, 'certs/server.pem'), key: join(dir, 'certs/server-key.pem'), ca: '/etc/ca.pem' })
+  t.same(config.admin.tls, { cert: join(dir, 'certs/server.pem'), key: join(dir, 'certs/server-key.pem'), ca: '/etc/ca.pem', clientCert: null, clientKey: null })
   t.same(config.admin.roles, { 'CN=ops': 'operator', 'CN=viewer': 'viewer' })
   t.equal(config.admin.bodyLimitBytes, 64 * 1024 * 1024)
   t.equal(config.admin.audit.retentionMs, 168 * 3_600_000)

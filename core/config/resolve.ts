@@ -55,6 +55,11 @@ export function crossFieldProblems (input: DefaultedConfig): Problem[] {
   if (input.admin.requireApproval === true && input.admin.approvalToken === undefined) {
     problems.push({ path: 'admin.approvalToken', reason: 'required when admin.requireApproval is true (set it or WORKER_ADMIN_APPROVAL_TOKEN)' })
   }
+  const { clientCert, clientKey } = input.admin.tls
+  if ((clientCert === undefined) !== (clientKey === undefined)) {
+    const missing = clientCert === undefined ? 'admin.tls.clientCert' : 'admin.tls.clientKey'
+    problems.push({ path: missing, reason: 'required when the other half of the gateway\'s client certificate is set (WORKER_ADMIN_TLS_CLIENT_CERT, WORKER_ADMIN_TLS_CLIENT_KEY)' })
+  }
   return problems
 }
 
@@ -62,14 +67,19 @@ function isPathSpecifier (name: string): boolean {
   return name.startsWith('./') || name.startsWith('../') || isAbsolute(name)
 }
 
-function resolvePlugins (plugins: DefaultedConfig['plugins'], configDir: string, dataDir: string): PluginSpec[] {
-  if (plugins === undefined) {
-    return [{ name: 'backend-postgres', options: { embedded: { dataDir: resolve(dataDir, 'pglite') } } }, { name: 'metrics', options: {} }]
-  }
-  return plugins.map(spec => ({
-    name: isPathSpecifier(spec.name) ? resolve(configDir, spec.name) : spec.name,
-    options: spec.options ?? {}
-  }))
+const AUDIT_FILE_PLUGIN = 'audit-file'
+
+function resolvePlugins (plugins: DefaultedConfig['plugins'], configDir: string, dataDir: string, archiveDir: string | undefined): PluginSpec[] {
+  const resolved = plugins === undefined
+    ? [{ name: 'backend-postgres', options: { embedded: { dataDir: resolve(dataDir, 'pglite') } } }, { name: 'metrics', options: {} }]
+    : plugins.map(spec => ({
+      name: isPathSpecifier(spec.name) ? resolve(configDir, spec.name) : spec.name,
+      options: spec.options ?? {}
+    }))
+  // admin.audit.archiveDir (WORKER_ADMIN_AUDIT_ARCHIVE_DIR) alone asks for an archive:
+  // the audit-file plugin writes it, and takes the directory from there.
+  if (archiveDir !== undefined && !resolved.some(spec => spec.name === AUDIT_FILE_PLUGIN)) resolved.push({ name: AUDIT_FILE_PLUGIN, options: {} })
+  return resolved
 }
 
 function optionalPath (configDir: string, value: string | undefined): string | null {
@@ -101,7 +111,7 @@ export function resolveConfig (input: DefaultedConfig, configDir: string, fromFi
   return {
     dataDir,
     log: { level: input.log.level as LogLevel },
-    plugins: resolvePlugins(input.plugins, configDir, dataDir),
+    plugins: resolvePlugins(input.plugins, configDir, dataDir, admin.audit.archiveDir),
     handlers: input.handlers.map(path => resolve(configDir, path)),
     defaultQueue: input.defaultQueue,
     queues,
@@ -142,8 +152,11 @@ export function resolveConfig (input: DefaultedConfig, configDir: string, fromFi
       tls: {
         cert: optionalPath(configDir, admin.tls.cert),
         key: optionalPath(configDir, admin.tls.key),
-        ca: optionalPath(configDir, admin.tls.ca)
+        ca: optionalPath(configDir, admin.tls.ca),
+        clientCert: optionalPath(configDir, admin.tls.clientCert),
+        clientKey: optionalPath(configDir, admin.tls.clientKey)
       },
+      trustedGateways: [...admin.trustedGateways],
       readOnly: admin.readOnly,
       requireApproval: admin.requireApproval,
       approvalToken: admin.approvalToken ?? null,

@@ -106,13 +106,15 @@ const Demo = Section({
 const Tls = Section({
   cert: Type.Optional(Type.String({ minLength: 1, description: 'Path of the server certificate (PEM)' })),
   key: Type.Optional(Type.String({ minLength: 1, description: 'Path of the server private key (PEM)' })),
-  ca: Type.Optional(Type.String({ minLength: 1, description: 'Path of the CA bundle (PEM) that client certificates must chain to' }))
+  ca: Type.Optional(Type.String({ minLength: 1, description: 'Path of the CA bundle (PEM) that client certificates must chain to' })),
+  clientCert: Type.Optional(Type.String({ minLength: 1, description: 'Path of the client certificate (PEM) `switchyard gateway` presents to grpcTarget; absent: the development client certificate, or cert when TLS files are configured' })),
+  clientKey: Type.Optional(Type.String({ minLength: 1, description: 'Path of the private key (PEM) of clientCert' }))
 }, 'Mutual TLS for the admin listeners; absent paths use the generated development certificates')
 
 const Audit = Section({
   eventLimit: Type.Integer({ minimum: 1, maximum: 10_000_000, default: 10_000, description: 'Audit events kept in the backend; older ones are pruned' }),
   retention: Type.Optional(Duration({ description: 'Audit events older than this are pruned; absent means no age limit' })),
-  archiveDir: Type.Optional(Type.String({ minLength: 1, description: 'Directory audit events are archived to as JSONL before they are pruned' })),
+  archiveDir: Type.Optional(Type.String({ minLength: 1, description: 'Directory every audit event is archived to as JSONL (the audit-file plugin; setting this alone loads it)' })),
   archiveInterval: Duration({ default: '5s', description: 'How often audit events are archived and pruned' }),
   exportLimitMax: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 10_000, description: 'Most audit events one export may return' })
 }, 'The audit trail of admin mutations')
@@ -120,7 +122,7 @@ const Audit = Section({
 const Guardrails = Section({
   replayLimitMax: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 1000, description: 'Most DLQ entries one ReplayDLQ call may replay' }),
   replayIdsMax: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 1000, description: 'Most ids one ReplayDLQByID call may name' }),
-  scheduleRunMax: Type.Integer({ minimum: 1, maximum: 100_000, default: 10, description: 'Manual schedule runs allowed per scheduleRunWindow' }),
+  scheduleRunMax: Type.Integer({ minimum: 1, maximum: 10_000, default: 10, description: 'Manual schedule runs allowed per scheduleRunWindow, counted cluster-wide (in the backend)' }),
   scheduleRunWindow: Duration({ default: '1m', description: 'Window over which scheduleRunMax is counted' })
 }, 'Caps on bulk admin actions')
 
@@ -169,6 +171,11 @@ const Admin = Section({
   grpcTarget: Type.Optional(Type.String({ minLength: 1, description: 'host:port of a remote AdminService; when set the gateway calls it instead of starting a local one' })),
   httpAddr: HostPort('host:port of the HTTPS gateway listener', '127.0.0.1:8081'),
   tls: Tls,
+  trustedGateways: Type.Array(Type.String({ minLength: 1, maxLength: 256 }), {
+    default: [],
+    maxItems: 100,
+    description: 'Certificate identities of gateways whose forwarded caller identity the gRPC service believes; any other caller\'s claim is ignored (audited as untrustedForwardedIdentity)'
+  }),
   readOnly: Type.Boolean({ default: false, description: 'Refuse every mutation' }),
   requireApproval: Type.Boolean({ default: false, description: 'Mutations need the X-Admin-Approval header carrying approvalToken' }),
   approvalToken: Type.Optional(Type.String({ minLength: 1, description: 'The approval token; required when requireApproval is true' })),

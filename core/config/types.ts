@@ -40,7 +40,9 @@ export interface ResolvedAdmin {
   grpcTarget: string | null
   httpAddr: string
   /** absolute paths; null: use the generated development certificates */
-  tls: { cert: string | null, key: string | null, ca: string | null }
+  tls: { cert: string | null, key: string | null, ca: string | null, clientCert: string | null, clientKey: string | null }
+  /** certificate identities allowed to name the end user of a gRPC call */
+  trustedGateways: string[]
   readOnly: boolean
   requireApproval: boolean
   approvalToken: string | null

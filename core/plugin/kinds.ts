@@ -35,6 +35,7 @@ export type MetricEvent =
   | { type: 'admin.request', rpc: string, /** 'OK' or an error code */ code: string, durationMs: number }
   /** finished tasks deleted by retention */
   | { type: 'tasks.pruned', state: 'succeeded' | 'canceled' | 'dead', count: number }
+  | { type: 'audit.write_failed', /** 'backend' or 'sink:<name>' */ destination: string }
 
 export interface MetricsExporter {
   readonly name: string

@@ -36,7 +36,7 @@ export interface StartAdminListenersOptions {
    * default: config.tls, which then must allow client authentication
    */
   clientTls?: { cert: string, key: string }
-  /** identities whose `x-forwarded-identity` the gRPC server believes (see grpc/client.ts) */
+  /** identities whose `x-forwarded-identity` the gRPC server believes (see grpc/client.ts); default: config.trustedGateways */
   trustedGateways?: readonly string[]
   version?: string
   onRequestTimed?: (route: string, status: number, ms: number) => void
@@ -78,10 +78,13 @@ export async function startAdminListeners (options: StartAdminListenersOptions):
         service: admin,
         addr: config.grpcAddr,
         tls,
-        trustedGateways: options.trustedGateways ?? [],
+        trustedGateways: options.trustedGateways ?? config.trustedGateways,
         maxMessageBytes: config.bodyLimitBytes,
         callTimeoutMs,
-        onError: (err, context) => { log.error({ err }, `admin gRPC call ${context} failed`) }
+        onError: (err, context) => { log.error({ err }, `admin gRPC call ${context} failed`) },
+        onUntrustedForwarder: (peer, claimed) => {
+          log.warn({ peer, claimed }, `admin gRPC caller ${peer} forwards the identity ${claimed} but is not in admin.trustedGateways: its calls are audited as ${peer}`)
+        }
       })
       log.info(`admin gRPC (mutual TLS) listening on ${grpcServer.address}`)
       if (grpcServer.unimplemented.length > 0) log.warn(`the admin service does not implement ${grpcServer.unimplemented.join(', ')}; gRPC answers them UNIMPLEMENTED`)

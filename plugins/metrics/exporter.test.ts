@@ -120,6 +120,20 @@ t.test('admin requests, durations and actions derived from rpc names', async t =
   t.same(admin.requests.map(row => row.rpc), ['ListQueues', 'PauseQueue', 'ReplayDLQByID', 'ResumeDequeue'])
 })
 
+t.test('audit write failures are counted by destination', async t => {
+  const exporter = createMetricsExporter()
+  t.teardown(() => exporter.close())
+  exporter.observe({ type: 'audit.write_failed', destination: 'backend' })
+  exporter.observe({ type: 'audit.write_failed', destination: 'backend' })
+  exporter.observe({ type: 'audit.write_failed', destination: 'sink:audit-file' })
+  const samples = parsePrometheusText(await exporter.render())
+  t.equal(sampleValue(samples, 'switchyard_audit_write_failures_total', { destination: 'backend' }), 2)
+  t.equal(sampleValue(samples, 'switchyard_audit_write_failures_total', { destination: 'sink:audit-file' }), 1)
+  const { admin, process } = await exporter.snapshot()
+  t.same(admin.auditWriteFailures, { backend: 2, 'sink:audit-file': 1 })
+  t.notOk(Object.keys(process).some(name => name.includes('audit_write_failures')), 'not repeated among the process values')
+})
+
 t.test('JSON snapshot: totals, one row per queue/handler, percentiles from buckets', async t => {
   const exporter = createMetricsExporter({ buckets: [0.1, 0.2, 0.4], waitBuckets: [1, 10] })
   t.teardown(() => exporter.close())

@@ -97,6 +97,8 @@ export function createMetricsExporter (raw: Partial<MetricsOptions> = {}): Prome
     buckets: [...(options.adminBuckets ?? DEFAULT_ADMIN_BUCKETS)], registers
   })
   const adminActions = new Counter({ name: `${prefix}admin_actions_total`, help: 'Admin mutations that succeeded, by audit action', labelNames: ['action'], registers })
+  // Destinations are the backend and the configured sinks: a fixed, small set.
+  const auditWriteFailures = new Counter({ name: `${prefix}audit_write_failures_total`, help: 'Audit records a destination (backend, or sink:<name>) failed to store', labelNames: ['destination'], registers })
 
   const caps = {
     queue: new LabelCap(options.maxLabelValues),
@@ -217,6 +219,9 @@ export function createMetricsExporter (raw: Partial<MetricsOptions> = {}): Prome
       case 'tasks.pruned':
         if (PRUNED_STATES.has(event.state) && Number.isSafeInteger(event.count) && event.count >= 0) pruned.inc({ state: event.state }, event.count)
         else observeErrors.inc()
+        break
+      case 'audit.write_failed':
+        auditWriteFailures.inc({ destination: event.destination })
         break
       default:
         observeErrors.inc()

@@ -53,7 +53,7 @@ export interface MetricsSnapshot {
     series: TaskSeriesSnapshot[]
   }
   queues: QueueDepthSnapshot[]
-  admin: { requests: AdminRpcSnapshot[], actions: Record<string, number> }
+  admin: { requests: AdminRpcSnapshot[], actions: Record<string, number>, /** by destination: backend, sink:<name> */ auditWriteFailures: Record<string, number> }
   /** observations counted under "_other", per capped label */
   labelOverflow: Record<string, number>
   /** unlabelled process metrics, present when defaultMetrics is on */
@@ -172,7 +172,7 @@ class MetricIndex {
 const TASK_LABELS = ['queue', 'handler'] as const
 const OWN_METRICS = new Set([
   'tasks_enqueued_total', 'tasks_started_total', 'tasks_finished_total', 'tasks_failed_total', 'task_duration_seconds',
-  'task_queue_wait_seconds', 'queue_depth', 'admin_requests_total', 'admin_request_duration_seconds', 'admin_actions_total',
+  'task_queue_wait_seconds', 'queue_depth', 'admin_requests_total', 'admin_request_duration_seconds', 'admin_actions_total', 'audit_write_failures_total',
   'metrics_label_overflow_total', 'metrics_observe_errors_total'
 ])
 
@@ -240,7 +240,9 @@ function adminSection (index: MetricIndex): MetricsSnapshot['admin'] {
   for (const series of index.histograms('admin_request_duration_seconds', ['rpc']).values()) row(String(series.labels.rpc)).durationMs = summarize(series)
   const actions: Record<string, number> = {}
   for (const { labels, value } of index.values('admin_actions_total')) actions[String(labels.action)] = value
-  return { requests: [...rows.values()].sort((a, b) => a.rpc.localeCompare(b.rpc)), actions }
+  const auditWriteFailures: Record<string, number> = {}
+  for (const { labels, value } of index.values('audit_write_failures_total')) auditWriteFailures[String(labels.destination)] = value
+  return { requests: [...rows.values()].sort((a, b) => a.rpc.localeCompare(b.rpc)), actions, auditWriteFailures }
 }
 
 export function buildSnapshot (metrics: readonly MetricJson[], prefix: string, now = Date.now()): MetricsSnapshot {

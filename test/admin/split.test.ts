@@ -2,7 +2,7 @@ import t, { type Test } from 'tap'
 import { serverBackend, suffix } from '../../core/admin/test-support.ts'
 import { startAdminListeners, type AdminListenerConfig, type StartAdminListenersOptions } from '../../core/transport/index.ts'
 import {
-  ADMIN_IDENTITY, GATEWAY_IDENTITY, adminService, httpsCall, makeCerts, memoryLogger, readSse, runRouteSuite, type TestCerts
+  ADMIN_IDENTITY, GATEWAY_IDENTITY, WORKLOAD_URI, adminService, httpsCall, makeCerts, memoryLogger, readSse, runRouteSuite, type TestCerts
 } from './support.ts'
 
 // The split layout: workers run the admin service behind the gRPC server; a gateway
@@ -15,6 +15,7 @@ function adminConfig (certs: TestCerts, overrides: Partial<AdminListenerConfig> 
     grpcTarget: null,
     httpAddr: '127.0.0.1:0',
     tls: { cert: certs.paths.cert, key: certs.paths.key, ca: certs.paths.ca },
+    trustedGateways: [],
     readOnly: false,
     requireApproval: false,
     approvalToken: null,
@@ -25,6 +26,10 @@ function adminConfig (certs: TestCerts, overrides: Partial<AdminListenerConfig> 
     guardrails: { replayLimitMax: 50, replayIdsMax: 5, scheduleRunMax: 10, scheduleRunWindowMs: 60_000 },
     ...overrides
   }
+}
+
+function paramsOf (event: { paramsJson: string } | undefined): Record<string, unknown> {
+  return event === undefined ? {} : JSON.parse(event.paramsJson) as Record<string, unknown>
 }
 
 async function listeners (t: Test, options: StartAdminListenersOptions) {
@@ -38,7 +43,7 @@ t.test('a gateway apart from the workers serves every route through the gRPC cli
   const certs = await makeCerts(t)
   const { service, events } = adminService(t, backend)
   const lines: string[] = []
-  const workers = await listeners(t, { service, config: adminConfig(certs), log: memoryLogger(t, lines), trustedGateways: [GATEWAY_IDENTITY] })
+  const workers = await listeners(t, { service, config: adminConfig(certs, { trustedGateways: [GATEWAY_IDENTITY] }), log: memoryLogger(t, lines) })
   t.type(workers.grpcAddress, 'string', 'the worker process serves gRPC')
   const gateway = await listeners(t, {
     config: adminConfig(certs, { grpcTarget: workers.grpcAddress }),
@@ -51,6 +56,11 @@ t.test('a gateway apart from the workers serves every route through the gRPC cli
 
   // The gateway is trusted to name its callers, so the audit log shows the end user.
   await runRouteSuite(t, gateway.httpAddress, { service, backend, identity: certs.admin, expectedActor: ADMIN_IDENTITY })
+  const viaGateway = await httpsCall(gateway.httpAddress, { method: 'POST', path: '/admin/v1/pause', identity: certs.workload, headers: { 'x-request-id': 'trusted-hop' } })
+  t.equal(viaGateway.status, 200)
+  const trusted = (await service.ListAuditEvents({ limit: 10 }, { actor: ADMIN_IDENTITY, requestId: 'check' })).events.find(event => event.requestId === 'trusted-hop')
+  t.equal(trusted?.actor, WORKLOAD_URI, 'the end user is the actor')
+  t.match(paramsOf(trusted), { via: GATEWAY_IDENTITY }, 'the gateway it came through is recorded')
 
   const missing = await httpsCall(gateway.httpAddress, { path: `/admin/v1/queues/nope-${suffix()}`, identity: certs.admin, headers: { 'x-request-id': 'two-hops' } })
   t.equal(missing.status, 404)
@@ -91,7 +101,15 @@ t.test('a gateway that is not trusted acts as itself; an unreachable admin servi
   const paused = await httpsCall(untrusted.httpAddress, { method: 'POST', path: '/admin/v1/pause', identity: certs.workload, headers: { 'x-request-id': 'untrusted-hop' } })
   t.equal(paused.status, 200)
   const audit = await service.ListAuditEvents({ limit: 10 }, { actor: ADMIN_IDENTITY, requestId: 'check' })
-  t.equal(audit.events.find(event => event.requestId === 'untrusted-hop')?.actor, ADMIN_IDENTITY, 'the gateway\'s own certificate identity is the actor')
+  const record = audit.events.find(event => event.requestId === 'untrusted-hop')
+  t.equal(record?.actor, ADMIN_IDENTITY, 'the gateway\'s own certificate identity is the actor')
+  t.match(paramsOf(record), { untrustedForwardedIdentity: WORKLOAD_URI }, 'the identity it claimed is not believed, and the audit record says so')
+  t.notOk('via' in paramsOf(record))
+  const warnings = lines.filter(line => line.startsWith('warn') && line.includes('not in admin.trustedGateways'))
+  t.equal(warnings.length, 1, 'the untrusted forwarder is logged once')
+  t.match(warnings[0], `caller ${ADMIN_IDENTITY} forwards the identity ${WORKLOAD_URI}`)
+  await httpsCall(untrusted.httpAddress, { method: 'POST', path: '/admin/v1/resume', identity: certs.workload })
+  t.equal(lines.filter(line => line.includes('not in admin.trustedGateways')).length, 1, 'once per caller, not once per call')
 
   await workers.close()
   const down = await httpsCall(untrusted.httpAddress, { path: '/admin/v1/health', identity: certs.admin })

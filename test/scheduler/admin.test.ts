@@ -101,3 +101,25 @@ t.test('create, pause, resume, run now, pause all, delete: over HTTP and gRPC, a
   }, 'schedule events in the event log')
   t.same(types, ['schedule.created', 'schedule.updated', 'schedule.paused', 'schedule.resumed', 'schedule.run', 'schedule.run', 'schedule.paused_all', 'schedule.deleted'], 'schedule.* events on the stream')
 })
+
+t.test('the run-now cap is counted cluster-wide: two admin services sharing one backend share it', async t => {
+  const backend: Backend = await serverBackend(t)
+  const serviceOn = () => {
+    const scheduler = createScheduler({ backend, options: { autoTick: false } })
+    scheduler.scheduleFactory('nightly_report', () => ({ handler: 'report.nightly', payload: {} }))
+    t.teardown(async () => { await scheduler.stop() })
+    return makeService(t, backend, { scheduleRunMax: 3, scheduleRunWindowMs: 60_000 }, { scheduler }).service
+  }
+  const first = serviceOn()
+  const second = serviceOn()
+  const ctx = { actor: ADMIN_IDENTITY, requestId: 'cap' }
+  await first.CreateSchedule({ name: 'nightly_report', spec: '0 3 * * *' }, ctx)
+  // Concurrent runs from both processes: each is counted once, none is lost to a race.
+  const outcomes = await Promise.allSettled([first, second, first, second].map(async service => await service.RunSchedule({ name: 'nightly_report' }, ctx)))
+  t.equal(outcomes.filter(outcome => outcome.status === 'fulfilled').length, 3, 'three runs in the window, whichever process served them')
+  const refused = outcomes.find(outcome => outcome.status === 'rejected')
+  t.match(refused?.status === 'rejected' ? refused.reason : null, { code: 'GUARDRAIL_EXCEEDED', details: { limit: 3, windowMs: 60_000 } })
+  for (const service of [first, second]) {
+    await t.rejects(service.RunSchedule({ name: 'nightly_report' }, ctx), { code: 'GUARDRAIL_EXCEEDED' }, 'the other process sees the same count')
+  }
+})

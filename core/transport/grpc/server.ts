@@ -37,6 +37,8 @@ export interface GrpcServerOptions {
   maxMessageBytes?: number
   /** failures that are not SwitchyardErrors (bugs, serialization), for the log */
   onError?: (err: unknown, context: string) => void
+  /** a caller that is not a trusted gateway named someone else; called once per such caller identity */
+  onUntrustedForwarder?: (peer: string, claimed: string) => void
 }
 
 export interface RunningGrpcServer {
@@ -50,6 +52,7 @@ export interface RunningGrpcServer {
 
 const FORWARDED_IDENTITY = /^[\x21-\x7e][\x20-\x7e]{0,255}$/
 const SHUTDOWN_GRACE_MS = 5_000
+const MAX_UNTRUSTED_REPORTED = 100
 const DEFAULT_MAX_MESSAGE_BYTES = 4 * 1024 * 1024
 
 type AnyCall = grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerWritableStream<unknown, unknown>
@@ -63,14 +66,21 @@ function toBuffer (value: string | Buffer): Buffer {
   return typeof value === 'string' ? Buffer.from(value) : value
 }
 
-/** the CallContext of a gRPC call: the verified peer, or the end user its trusted gateway names */
+/**
+ * The CallContext of a gRPC call: the verified peer, or the end user its trusted
+ * gateway names (then `via` is the gateway). Anyone else's claim is not believed: the
+ * peer is the actor, and the claim rides along as `untrustedForwardedIdentity` so the
+ * audit record shows it.
+ */
 export function grpcCallContext (call: AnyCall, requestId: string, trustedGateways: ReadonlySet<string>): CallContext {
   const auth = call.getAuthContext()
   const peer = requireIdentity(auth?.sslPeerCertificate, auth?.transportSecurityType === 'ssl')
   const forwarded = metadataValue(call, FORWARDED_IDENTITY_METADATA_KEY)
-  const actor = forwarded !== undefined && trustedGateways.has(peer) && FORWARDED_IDENTITY.test(forwarded) ? forwarded : peer
   const approvalToken = metadataValue(call, APPROVAL_METADATA_KEY)
-  return { actor, requestId, ...(approvalToken === undefined ? {} : { approvalToken }) }
+  const base = { requestId, ...(approvalToken === undefined ? {} : { approvalToken }) }
+  if (forwarded === undefined || forwarded === peer) return { actor: peer, ...base }
+  if (trustedGateways.has(peer) && FORWARDED_IDENTITY.test(forwarded)) return { actor: forwarded, via: peer, ...base }
+  return { actor: peer, untrustedForwardedIdentity: forwarded.slice(0, 256), ...base }
 }
 
 function responseMetadata (requestId: string): grpc.Metadata {
@@ -86,6 +96,18 @@ export async function startGrpcServer (options: GrpcServerOptions): Promise<Runn
   const onError = options.onError ?? (() => {})
   const definition = adminServiceDefinition()
   const streams = new Set<AbortController>()
+  const untrustedSeen = new Set<string>()
+
+  function contextOf (call: AnyCall, requestId: string): CallContext {
+    const ctx = grpcCallContext(call, requestId, trusted)
+    const claimed = ctx.untrustedForwardedIdentity
+    // Reported once per caller (and a bounded number of callers): a misconfigured gateway forwards on every call.
+    if (claimed !== undefined && !untrustedSeen.has(ctx.actor) && untrustedSeen.size < MAX_UNTRUSTED_REPORTED) {
+      untrustedSeen.add(ctx.actor)
+      options.onUntrustedForwarder?.(ctx.actor, claimed)
+    }
+    return ctx
+  }
 
   function report (err: unknown, def: RpcDefinition): void {
     if (!isSwitchyardError(err)) onError(err, `${ADMIN_SERVICE_NAME}/${def.name}`)
@@ -96,7 +118,7 @@ export async function startGrpcServer (options: GrpcServerOptions): Promise<Runn
     return (call, callback) => {
       const requestId = requestIdFrom(metadataValue(call, REQUEST_ID_METADATA_KEY))
       const answer = async (): Promise<unknown> => {
-        const ctx = grpcCallContext(call, requestId, trusted)
+        const ctx = contextOf(call, requestId)
         return await withCallDeadline(method.call(service, call.request, ctx), callTimeoutMs, def.name)
       }
       answer().then(
@@ -119,7 +141,7 @@ export async function startGrpcServer (options: GrpcServerOptions): Promise<Runn
       streams.add(abort)
       call.on('cancelled', () => abort.abort())
       const pump = async (): Promise<void> => {
-        const ctx = { ...grpcCallContext(call, requestId, trusted), signal: abort.signal }
+        const ctx = { ...contextOf(call, requestId), signal: abort.signal }
         const stream = method.call(service, call.request, ctx)
         await withCallDeadline(stream.ready, callTimeoutMs, def.name)
         // Headers go out once the call is authorised, so a client knows the stream is open.

@@ -1,0 +1,75 @@
+// `switchyard gateway`: the HTTPS gateway alone, in front of a remote admin service
+// (admin.grpcTarget / WORKER_ADMIN_GRPC_TARGET). It loads no plugin, opens no backend
+// and runs no worker: it needs its certificates and the target, nothing else.
+import Fastify, { type FastifyInstance } from 'fastify'
+import { resolveTls, VERSION } from './app.ts'
+import { ConfigError } from './config/errors.ts'
+import { loadConfig } from './config/load.ts'
+import type { LoadedConfig, ResolvedConfig } from './config/types.ts'
+import type { CertPaths } from './transport/certs.ts'
+import type { AdminListeners } from './transport/index.ts'
+
+export interface StartGatewayProcessOptions {
+  configFile?: string | undefined
+  /** an already loaded config (tests); wins over configFile */
+  loaded?: LoadedConfig
+  env?: NodeJS.ProcessEnv
+}
+
+export interface GatewayProcess {
+  readonly version: string
+  readonly config: ResolvedConfig
+  readonly configFile: string | null
+  /** host:port of the remote admin service */
+  readonly target: string
+  readonly listeners: AdminListeners
+  /** development certificates generated or reused because no TLS paths were configured */
+  readonly devCertificates: { paths: CertPaths, created: boolean } | null
+  /** the certificate presented to the admin service: its identity must be in the service's admin.trustedGateways */
+  readonly clientCertificate: string
+  readonly app: FastifyInstance
+  close (): Promise<void>
+}
+
+/** The client certificate the gateway presents to the admin service: configured, else the development client, else the server certificate. */
+function clientTlsOf (config: ResolvedConfig, dev: { paths: CertPaths } | null, serverCert: string, serverKey: string): { cert: string, key: string } {
+  const { clientCert, clientKey } = config.admin.tls
+  if (clientCert !== null && clientKey !== null) return { cert: clientCert, key: clientKey }
+  if (dev !== null) return { cert: dev.paths.client, key: dev.paths.clientKey }
+  return { cert: serverCert, key: serverKey }
+}
+
+export async function startGatewayProcess (options: StartGatewayProcessOptions = {}): Promise<GatewayProcess> {
+  const loaded = options.loaded ?? await loadConfig({ file: options.configFile, env: options.env ?? process.env })
+  const { config } = loaded
+  const target = config.admin.grpcTarget
+  if (target === null) {
+    throw ConfigError('admin.grpcTarget: required by `switchyard gateway`, which serves no admin service of its own (set it or WORKER_ADMIN_GRPC_TARGET to the host:port of the workers\' admin gRPC listener)', {
+      details: { field: 'admin.grpcTarget' }
+    })
+  }
+  const { tls, dev } = await resolveTls(config)
+  const clientTls = clientTlsOf(config, dev, tls.cert, tls.key)
+  const app = Fastify({ logger: { level: config.log.level, stream: process.stderr } })
+  const { startAdminListeners } = await import('./transport/index.ts')
+  let listeners: AdminListeners
+  try {
+    listeners = await startAdminListeners({ config: { ...config.admin, tls }, clientTls, log: app.log, version: VERSION })
+  } catch (err) {
+    await app.close().catch(() => {})
+    throw err
+  }
+  app.addHook('onClose', async () => { await listeners.close() })
+  await app.ready()
+  return {
+    version: VERSION,
+    config,
+    configFile: loaded.source.file,
+    target,
+    listeners,
+    devCertificates: dev,
+    clientCertificate: clientTls.cert,
+    app,
+    async close () { await app.close() }
+  }
+}
