@@ -8,7 +8,7 @@ import { DEFAULT_TASK_DEFAULTS } from '../tasks/enqueue.ts'
 import type { AdminService } from './types.ts'
 
 /** backend methods that only read */
-const READ_METHODS = new Set(['name', 'capabilities', 'init', 'close', 'now', 'getTask', 'listTasks', 'dlqStats', 'queueStats', 'getCoordinationState', 'listWorkers', 'readEvents', 'listAudit', 'subscribeEvents', 'subscribeWork'])
+const READ_METHODS = new Set(['name', 'capabilities', 'init', 'close', 'now', 'getTask', 'listTasks', 'dlqStats', 'queueStats', 'getCoordinationState', 'listWorkers', 'pendingHandlers', 'readEvents', 'listAudit', 'subscribeEvents', 'subscribeWork'])
 
 function countingWrites (backend: Backend): { backend: Backend, writes: string[] } {
   const writes: string[] = []

@@ -5,6 +5,7 @@ import type { LatencyTracker } from './latency.ts'
 import { allQueueStats } from './queues.ts'
 import { flightsFor } from './single-flight.ts'
 import { compact, coordinationView, iso, queueSummary } from './views.ts'
+import { unservedHandlers } from './handler-coverage.ts'
 
 export async function getHealth (ctx: AdminContext): Promise<ResponseOf<'GetHealth'>> {
   let backendError: string | undefined
@@ -57,6 +58,8 @@ async function computeOverview (ctx: AdminContext, latency: LatencyTracker): Pro
     caps.globalPause || caps.leaderLock || caps.rateLimit ? ctx.backend.getCoordinationState() : Promise.resolve(undefined),
     latency.refresh().catch(err => ctx.onError(err, 'overview latency'))
   ])
+  // needs the queue names, so it follows the parallel reads; the reuse window above bounds how often
+  const unserved = await unservedHandlers(ctx, queues.map(queue => queue.name), workers)
   const totals = { ready: 0, processing: 0, scheduled: 0, retrying: 0, dead: 0, succeeded: 0, canceled: 0 }
   for (const queue of queues) {
     for (const key of Object.keys(totals) as Array<keyof typeof totals>) totals[key] += queue[key]
@@ -69,6 +72,7 @@ async function computeOverview (ctx: AdminContext, latency: LatencyTracker): Pro
     inFlight: workers?.reduce((sum, worker) => sum + worker.inFlight, 0),
     latency: latency.view(Date.now()),
     actions: ctx.counters.view(),
-    coordination: coordination === undefined ? undefined : coordinationView(coordination)
+    coordination: coordination === undefined ? undefined : coordinationView(coordination),
+    unservedHandlers: unserved.map(pair => ({ queue: pair.queue, handler: pair.handler }))
   })
 }

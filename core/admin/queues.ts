@@ -4,6 +4,7 @@ import type { RequestOf, ResponseOf } from '../contract/rpcs.ts'
 import type { AdminContext, MutationResult } from './context.ts'
 import { emptyQueueStats, queueSummary } from './views.ts'
 import { flightsFor } from './single-flight.ts'
+import { unservedHandlers } from './handler-coverage.ts'
 
 // A queue is known when the backend lists it (it had a task or was registered) or
 // when config names it. Weights and pauses are stored in the backend only, so every
@@ -42,7 +43,8 @@ export async function listQueues (ctx: AdminContext): Promise<ResponseOf<'ListQu
 }
 
 export async function getQueue (ctx: AdminContext, request: RequestOf<'GetQueue'>): Promise<ResponseOf<'GetQueue'>> {
-  return { queue: queueSummary((await loadQueue(ctx, request.name)).stats, ctx.info) }
+  const [{ stats }, unserved] = await Promise.all([loadQueue(ctx, request.name), unservedHandlers(ctx, [request.name])])
+  return { queue: queueSummary(stats, ctx.info), unservedHandlers: unserved.map(pair => pair.handler) }
 }
 
 async function change (ctx: AdminContext, name: string, apply: () => Promise<void>): Promise<{ queue: ReturnType<typeof queueSummary> }> {

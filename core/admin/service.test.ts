@@ -81,7 +81,7 @@ t.test('tasks: enqueue, list, get with timeline, cancel, retry', async t => {
   const enqueued = await service.EnqueueTask({ handler: 'mail.send', queue: q, payloadJson: '{"to":"a@b"}', priority: 5, idempotencyKey: `k-${suffix()}` }, call())
   t.match(enqueued, { created: true, queue: q })
   const repeat = await service.EnqueueTask({ handler: 'mail.send', queue: q, idempotencyKey: (await backend.getTask(enqueued.id))?.idempotencyKey as string }, call())
-  t.same(repeat, { id: enqueued.id, created: false, queue: q }, 'the idempotency key deduplicates')
+  t.same(repeat, { id: enqueued.id, created: false, queue: q, warnings: enqueued.warnings }, 'the idempotency key deduplicates')
 
   const got = await service.GetTask({ id: enqueued.id }, call())
   t.match(got.task, { id: enqueued.id, handler: 'mail.send', state: 'ready', priority: 5 })
@@ -118,7 +118,7 @@ t.test('health, overview, workers, global pause', async t => {
   const q = `ov-${suffix()}`
   await backend.enqueue([newTask(q), newTask(q, { delayMs: 3600_000 })])
   await makeDead(backend, q, 1)
-  await backend.heartbeatWorker({ id: 'w1', host: 'h', pid: 1, version: 'v', queues: [q], concurrency: 4, inFlight: 2, startedAt: Date.now(), lastHeartbeatAt: Date.now() }, 60_000)
+  await backend.heartbeatWorker({ id: 'w1', host: 'h', pid: 1, version: 'v', queues: [q], handlers: ['conformance.handler'], concurrency: 4, inFlight: 2, startedAt: Date.now(), lastHeartbeatAt: Date.now() }, 60_000)
   events.emit('task.succeeded', { id: 'x', durationMs: 10 })
   events.emit('task.succeeded', { id: 'y', durationMs: 30 })
   events.emit('task.dead', { id: 'z', durationMs: 20 })

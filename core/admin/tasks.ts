@@ -7,6 +7,7 @@ import type { AdminContext, MutationResult } from './context.ts'
 import { taskFilter } from './filters.ts'
 import { parseJsonField } from './json.ts'
 import { compact, taskSummary, taskTimeline, taskView, workerView } from './views.ts'
+import { enqueueWarnings, handlerServed } from './handler-coverage.ts'
 
 /** states an operator retry may move from: the task is not running and will not run soon on its own */
 const RETRYABLE: TaskState[] = ['dead', 'retrying', 'canceled']
@@ -22,7 +23,7 @@ export async function listTasks (ctx: AdminContext, request: RequestOf<'ListTask
 export async function getTask (ctx: AdminContext, request: RequestOf<'GetTask'>): Promise<ResponseOf<'GetTask'>> {
   const task = await ctx.backend.getTask(request.id)
   if (task === null) throw Errors.taskNotFound(`task ${request.id} not found`, { details: { id: request.id } })
-  return { task: taskView(task), timeline: taskTimeline(task) }
+  return compact({ task: taskView(task), timeline: taskTimeline(task), handlerServed: await handlerServed(ctx, task) })
 }
 
 export async function enqueueTask (ctx: AdminContext, request: RequestOf<'EnqueueTask'>): Promise<MutationResult<ResponseOf<'EnqueueTask'>>> {
@@ -40,8 +41,10 @@ export async function enqueueTask (ctx: AdminContext, request: RequestOf<'Enqueu
   const task = normalizeNewTask(input, ctx.info.taskDefaults, 'request')
   const [result] = await ctx.backend.enqueue([task])
   if (result === undefined) throw Errors.backendUnavailable('the backend answered the enqueue without a result', { details: { method: 'enqueue' } })
+  // Stored either way (workers may start later); the caller is told when none runs it now.
+  const warnings = await enqueueWarnings(ctx, task.handler)
   return {
-    response: { id: result.id, created: result.created, queue: task.queue },
+    response: { id: result.id, created: result.created, queue: task.queue, warnings },
     target: result.id,
     auditResult: { created: result.created },
     events: result.created ? [{ type: 'task.enqueued', data: { id: result.id, queue: task.queue, handler: task.handler } }] : []

@@ -134,7 +134,8 @@ export function workerView (worker: WorkerInfo): WorkerViewT {
     concurrency: worker.concurrency,
     inFlight: worker.inFlight,
     startedAt: iso(worker.startedAt),
-    lastHeartbeatAt: iso(worker.lastHeartbeatAt)
+    lastHeartbeatAt: iso(worker.lastHeartbeatAt),
+    handlers: worker.handlers ?? []
   }
 }
 

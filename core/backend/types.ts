@@ -102,6 +102,14 @@ export interface LeaseRequest {
   queues: string[]
   limit: number
   leaseMs: number
+  /**
+   * Handler names the caller can run. Only tasks whose handler is listed are leased;
+   * the others stay where they are (ready, scheduled or retrying) with their attempts
+   * untouched, so a worker never takes a task it would have to fail. Absent: every
+   * handler (tools and tests); the worker runtime always passes its registered set.
+   * An empty list leases nothing.
+   */
+  handlers?: string[]
 }
 
 /** What a worker needs to run a task; deliberately narrower than Task so leasing stays cheap. */
@@ -259,10 +267,24 @@ export interface WorkerInfo {
   pid: number
   version: string
   queues: string[]
+  /** handler names this worker runs (what it passes as LeaseRequest.handlers) */
+  handlers: string[]
   concurrency: number
   inFlight: number
   startedAt: number
   lastHeartbeatAt: number
+}
+
+/** One queue's handler that has pending work (see Backend.pendingHandlers). */
+export interface PendingHandler {
+  queue: string
+  handler: string
+}
+
+export interface PendingHandlersRequest {
+  queues: string[]
+  /** at most this many pairs in total */
+  limit: number
 }
 
 export interface EventInput {
@@ -443,6 +465,14 @@ export interface Backend {
    */
   listTasks (req: ListTasksRequest): Promise<TaskPage>
   dlqStats (): Promise<DLQStats>
+  /**
+   * Distinct (queue, handler) pairs among pending tasks (ready, scheduled or
+   * retrying) of the given queues, at most `limit`. The admin service compares them
+   * with the live workers' handlers to report work no worker can run. Cost
+   * O(queues × handlers), never O(tasks); a backend that has to scan examines a
+   * bounded number of tasks per queue and says so in its README.
+   */
+  pendingHandlers (req: PendingHandlersRequest): Promise<PendingHandler[]>
   /**
    * Deletes tasks of one final state that finished before backend-now minus the age,
    * as deleteTasks does: counts follow and their idempotency keys are free again.

@@ -37,6 +37,8 @@ export async function runEnqueue (values: Record<string, string | boolean | unde
   try {
     const result = await admin.call('EnqueueTask', request)
     print(JSON.stringify(result))
+    // stdout stays one JSON line for scripts; the warnings are repeated for the person at the terminal
+    for (const warning of result.warnings ?? []) process.stderr.write(`warning: ${warning}\n`)
     return 0
   } finally {
     await admin.close()

@@ -130,8 +130,14 @@ export const WorkerView = Response({
   concurrency: Count('maximum tasks in flight'),
   inFlight: Count('tasks running now'),
   startedAt: Timestamp('process start'),
-  lastHeartbeatAt: Timestamp('latest heartbeat')
+  lastHeartbeatAt: Timestamp('latest heartbeat'),
+  handlers: Type.Array(Name('handler'), { description: 'handlers it runs; it leases only tasks of these' })
 }, 'a live worker process')
+
+export const UnservedHandler = Response({
+  queue: Name('queue'),
+  handler: Name('handler with pending tasks in that queue')
+}, 'a handler with pending tasks that no live worker runs; its tasks wait, using no attempt, until such a worker starts')
 
 export const AuditEventView = Response({
   id: Text('audit event id'),
@@ -220,7 +226,8 @@ export const GetOverviewResponse = Response({
   inFlight: Type.Optional(Count('tasks the live workers report running')),
   latency: LatencyView,
   actions: ActionCounters,
-  coordination: Type.Optional(CoordinationView)
+  coordination: Type.Optional(CoordinationView),
+  unservedHandlers: Type.Array(UnservedHandler, { description: 'pending work no live worker can run (empty when the backend has no worker registry)' })
 }, 'one-call summary; costs O(queues), never O(tasks)')
 
 export const ListQueuesRequest = Request({}, 'no parameters')
@@ -229,7 +236,10 @@ export const ListQueuesResponse = Response({
 }, 'all queues')
 
 export const GetQueueRequest = Request({ name: Name('queue name') }, 'one queue by name')
-export const GetQueueResponse = Response({ queue: QueueSummary }, 'the queue')
+export const GetQueueResponse = Response({
+  queue: QueueSummary,
+  unservedHandlers: Type.Array(Name('handler'), { description: 'handlers with pending tasks in this queue that no live worker runs (empty when the backend has no worker registry)' })
+}, 'the queue')
 
 export const UpdateQueueWeightRequest = Request({
   name: Name('queue name'),
@@ -328,7 +338,8 @@ export const ListTasksResponse = Response({
 export const GetTaskRequest = Request({ id: Id('task id') }, 'one task')
 export const GetTaskResponse = Response({
   task: TaskView,
-  timeline: Type.Array(TimelineEntry, { description: 'oldest first' })
+  timeline: Type.Array(TimelineEntry, { description: 'oldest first' }),
+  handlerServed: Type.Optional(Type.Boolean({ description: 'for a pending task: whether a live worker runs its handler (false: it waits until one starts); absent for other states or without a worker registry' }))
 }, 'the task and its timeline')
 
 export const EnqueueTaskRequest = Request({
@@ -345,7 +356,8 @@ export const EnqueueTaskRequest = Request({
 export const EnqueueTaskResponse = Response({
   id: Id('task id'),
   created: Type.Boolean({ description: 'false when the idempotency key matched an existing task' }),
-  queue: Name('queue it went to')
+  queue: Name('queue it went to'),
+  warnings: Type.Array(Text('a warning'), { description: 'e.g. no live worker runs the handler (the task is stored and waits for one)' })
 }, 'the enqueued task')
 
 export const CancelTaskRequest = Request({ id: Id('task id') }, 'cancel a task that no worker has started')

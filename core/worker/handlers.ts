@@ -24,6 +24,9 @@ export type HandlerMap = Record<string, Handler>
 
 export class HandlerRegistry {
   private readonly handlers = new Map<string, Handler>()
+  /** sorted names, rebuilt on register: workers send them with every lease */
+  private sortedNames: readonly string[] = []
+  private readonly listeners = new Set<() => void>()
 
   register (name: string, handler: Handler): this {
     assertName('handler', name)
@@ -34,7 +37,15 @@ export class HandlerRegistry {
       throw WorkerErrors.handlerExists(`handler ${name} is already registered`, { details: { handler: name } })
     }
     this.handlers.set(name, handler)
+    this.sortedNames = [...this.handlers.keys()].sort()
+    for (const listener of this.listeners) listener()
     return this
+  }
+
+  /** calls `listener` after each registration (a worker wakes to lease the new handler's tasks); returns the unsubscribe */
+  onRegister (listener: () => void): () => void {
+    this.listeners.add(listener)
+    return () => { this.listeners.delete(listener) }
   }
 
   registerAll (handlers: HandlerMap): this {
@@ -51,7 +62,12 @@ export class HandlerRegistry {
   }
 
   names (): string[] {
-    return [...this.handlers.keys()].sort()
+    return [...this.sortedNames]
+  }
+
+  /** the sorted names without a copy, for the lease hot path; never mutate it */
+  nameList (): readonly string[] {
+    return this.sortedNames
   }
 }
 

@@ -103,6 +103,7 @@ const DEEP_LEASE_MAX = 500
 const RATE_LIMIT_POLL_MS = 50
 const MAX_LOOP_ERROR_DELAY_MS = 5_000
 const MAX_QUEUES_REPORTED = 100
+const MAX_HANDLERS_REPORTED = 1000
 
 function leaseRef (task: LeasedTask): LeaseRef {
   return { id: task.id, leaseToken: task.leaseToken }
@@ -141,6 +142,10 @@ export class Worker extends EventEmitter<WorkerEventMap> {
   /** a lease call of a whole batch or more filled its limit, and none has come back short since */
   private queuesDeep = false
   private readonly leaseCalls = new Set<Promise<void>>()
+  /** releases of tasks leased without a handler here (see handBack); stop() waits for them */
+  private readonly handingBack = new Set<Promise<void>>()
+  /** a task was handed back since the last lease call settled: the next call waits (see handBack) */
+  private handedBack = false
   /** moving average of handler run time, which decides whether prefetching pays; no prefetch until tasks prove short */
   private recentRunMs = PREFETCH_MAX_RUN_MS * 2
   private readonly workAvailable = new Wakeup()
@@ -161,6 +166,7 @@ export class Worker extends EventEmitter<WorkerEventMap> {
   private rateLimitSet: boolean | null = null
   private stopping: Promise<void> | null = null
   private unsubscribeWork: Unsubscribe | null = null
+  private stopWatchingHandlers: (() => void) | null = null
   private startedAt = 0
 
   constructor (input: CreateWorkerInput) {
@@ -230,6 +236,8 @@ export class Worker extends EventEmitter<WorkerEventMap> {
     this.leaseRenewer.start()
     this.leaseRecoverer.start()
     if (backend.capabilities.workerRegistry) this.heartbeat.start()
+    // a handler registered while running is leased for from the next call on; wake an idle loop for it
+    this.stopWatchingHandlers = this.handlers.onRegister(() => this.workAvailable.wake())
     this.leaseLoop = this.runLeaseLoop()
     this.log.info({ workerId: this.id, queues: this.options.queues, concurrency: this.options.concurrency }, 'worker started')
   }
@@ -257,8 +265,12 @@ export class Worker extends EventEmitter<WorkerEventMap> {
     this.capacity.wake()
     this.halt.wake()
     await this.leaseLoop
+    this.stopWatchingHandlers?.()
+    this.stopWatchingHandlers = null
     // leased but never started: hand them back at once, without consuming their attempt
-    await Promise.all([this.queueRefresher.stop(), this.leaseRecoverer.stop(), this.unsubscribe(), this.release(this.buffered.splice(0))])
+    await Promise.all([
+      this.queueRefresher.stop(), this.leaseRecoverer.stop(), this.unsubscribe(), this.release(this.buffered.splice(0)), ...this.handingBack
+    ])
 
     const deadline = Date.now() + this.options.shutdownGraceMs
     while (this.running.size > 0) {
@@ -349,6 +361,8 @@ export class Worker extends EventEmitter<WorkerEventMap> {
         if (result !== 'full') this.queuesDeep = false
         else if (wanted >= this.options.batchSize) this.queuesDeep = true
         this.leaseHold = result === 'full' ? null : result === 'drained' ? { ms: this.options.pollMs, untilWork: true } : { ms: Math.min(this.options.pollMs, RATE_LIMIT_POLL_MS), untilWork: false }
+        if (this.handedBack) this.leaseHold = { ms: this.options.pollMs, untilWork: false }
+        this.handedBack = false
       },
       (err: unknown) => {
         const failures = ++this.leaseFailures
@@ -374,9 +388,10 @@ export class Worker extends EventEmitter<WorkerEventMap> {
     const backend = this.backend
     if (backend.capabilities.rateLimit && this.rateLimitSet !== false) return false
     const queues = weightedQueueOrder(this.weighted)
-    if (queues.length === 0) return false
+    const handlers = this.handlerNames()
+    if (queues.length === 0 || handlers.length === 0) return false
     return this.acks.flushVia(async items => {
-      const call = combined.call(backend, items, { workerId: this.id, queues, limit: wanted, leaseMs: this.options.leaseMs })
+      const call = combined.call(backend, items, { workerId: this.id, queues, limit: wanted, leaseMs: this.options.leaseMs, handlers })
       this.launchLease(wanted, async () => (await call).leased)
       return (await call).acks
     })
@@ -412,9 +427,19 @@ export class Worker extends EventEmitter<WorkerEventMap> {
     return singleQueue && this.queuesDeep && this.prefetching() ? Math.max(batchSize, Math.min(DEEP_LEASE_MAX, batchSize * DEEP_LEASE_FACTOR)) : batchSize
   }
 
+  /**
+   * The handler names sent with every lease, so the backend hands out only tasks this
+   * worker can run; the others stay ready (no attempt used) for a worker that can.
+   */
+  private handlerNames (): string[] {
+    return this.handlers.nameList() as string[]
+  }
+
   private async leaseOnce (wanted: number, fetch: (req: LeaseRequest) => Promise<LeasedTask[]>): Promise<LeaseResult> {
     const queues = weightedQueueOrder(this.weighted)
-    if (queues.length === 0) return 'drained'
+    const handlers = this.handlerNames()
+    // nothing to run: no lease call at all (a handler registered later wakes the loop)
+    if (queues.length === 0 || handlers.length === 0) return 'drained'
     let limit = wanted
     let rateCapped = false
     if (this.backend.capabilities.rateLimit && this.rateLimitSet !== false) {
@@ -423,7 +448,7 @@ export class Worker extends EventEmitter<WorkerEventMap> {
       rateCapped = granted < wanted
       limit = Math.min(wanted, granted)
     }
-    const tasks = await fetch({ workerId: this.id, queues, limit, leaseMs: this.options.leaseMs })
+    const tasks = await fetch({ workerId: this.id, queues, limit, leaseMs: this.options.leaseMs, handlers })
     if (this.state !== 'running') {
       // Stopping began during the call: these never started, so hand them straight back.
       await this.release(tasks)
@@ -466,6 +491,11 @@ export class Worker extends EventEmitter<WorkerEventMap> {
   // --- running -------------------------------------------------------------------
 
   private begin (task: LeasedTask): void {
+    const handler = this.handlers.get(task.handler)
+    if (handler === undefined) {
+      this.handBack(task)
+      return
+    }
     const entry: InFlight = {
       task,
       abort: new LazyAbort(),
@@ -479,17 +509,27 @@ export class Worker extends EventEmitter<WorkerEventMap> {
     if (this.listenerCount('task:started') > 0) {
       this.emit('task:started', { id: task.id, queue: task.queue, handler: task.handler, attempt: task.attempts, waitMs: entry.waitMs })
     }
-    const handler = this.handlers.get(task.handler)
-    if (handler === undefined) {
-      this.settle(entry, { kind: 'failed', error: WorkerErrors.handlerNotFound(`no handler named ${task.handler} is registered in worker ${this.id}`, { details: { handler: task.handler } }) })
-      return
-    }
     entry.timer = setTimeout(() => this.onTimeout(entry), task.timeoutMs)
     const ctx = new RunContext(task, entry.abort, this.log)
     // Started on a microtask so a synchronous handler cannot block the rest of the batch from starting.
     Promise.resolve()
       .then(() => handler(task.payload, ctx))
       .then(() => this.settle(entry, SUCCEEDED), (error: unknown) => this.settle(entry, { kind: 'failed', error }))
+  }
+
+  /**
+   * A task this worker has no handler for. Leases carry the handler set, so only a
+   * backend that ignores it hands one out; it is released unstarted, which gives its
+   * attempt back, for a worker that runs its handler.
+   */
+  private handBack (task: LeasedTask): void {
+    this.log.warn({ workerId: this.id, taskId: task.id, handler: task.handler }, `worker leased a task whose handler ${task.handler} it does not run; released unstarted`)
+    const released = this.release([task]).finally(() => { this.handingBack.delete(released) })
+    this.handingBack.add(released)
+    // such a backend would hand the task straight back: pause leasing instead of
+    // spinning on it (the release itself notifies work, so the pause ignores wake-ups)
+    this.handedBack = true
+    this.leaseHold = { ms: this.options.pollMs, untilWork: false }
   }
 
   private onTimeout (entry: InFlight): void {
@@ -649,6 +689,7 @@ export class Worker extends EventEmitter<WorkerEventMap> {
       pid: process.pid,
       version: this.options.version,
       queues: (this.options.queues ?? [...this.knownQueues]).slice(0, MAX_QUEUES_REPORTED),
+      handlers: this.handlers.nameList().slice(0, MAX_HANDLERS_REPORTED),
       concurrency: this.options.concurrency,
       inFlight: this.running.size,
       startedAt: this.startedAt,

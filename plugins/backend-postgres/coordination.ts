@@ -17,6 +17,7 @@ interface WorkerRow {
   pid: number
   version: string
   queues: string[]
+  handlers: string[]
   concurrency: number
   in_flight: number
   started_at: number
@@ -70,9 +71,10 @@ export function coordinationMethods (ctx: BackendContext): CoordinationMethods {
     WITH forgotten AS (
       DELETE FROM ${s}.workers WHERE expires_at < now() - interval '1 hour' AND id <> $1
     )
-    INSERT INTO ${s}.workers (id, host, pid, version, queues, concurrency, in_flight, started_at, last_heartbeat_at, expires_at)
-    VALUES ($1, $2, $3, $4, $5::text[], $6, $7, 'epoch'::timestamptz + $8 * interval '1 millisecond', now(), now() + $9 * interval '1 millisecond')
+    INSERT INTO ${s}.workers (id, host, pid, version, queues, concurrency, in_flight, started_at, last_heartbeat_at, expires_at, handlers)
+    VALUES ($1, $2, $3, $4, $5::text[], $6, $7, 'epoch'::timestamptz + $8 * interval '1 millisecond', now(), now() + $9 * interval '1 millisecond', $10::text[])
     ON CONFLICT (id) DO UPDATE SET host = excluded.host, pid = excluded.pid, version = excluded.version, queues = excluded.queues,
+      handlers = excluded.handlers,
       concurrency = excluded.concurrency, in_flight = excluded.in_flight, started_at = excluded.started_at,
       last_heartbeat_at = excluded.last_heartbeat_at, expires_at = excluded.expires_at`
 
@@ -136,15 +138,17 @@ export function coordinationMethods (ctx: BackendContext): CoordinationMethods {
     async heartbeatWorker (info: WorkerInfo, ttlMs) {
       nonEmpty('info.id', info?.id)
       if (!Array.isArray(info.queues)) throw Errors.validation('info.queues: must be an array of queue names', { details: { field: 'info.queues' } })
+      if (!Array.isArray(info.handlers)) throw Errors.validation('info.handlers: must be an array of handler names', { details: { field: 'info.handlers' } })
       await ctx.db().query(heartbeatSql, [
         info.id, String(info.host), Math.trunc(Number(info.pid)), String(info.version), info.queues.map(String),
-        Math.trunc(Number(info.concurrency)), Math.trunc(Number(info.inFlight)), Math.trunc(Number(info.startedAt)), ttlOf('ttlMs', ttlMs)
+        Math.trunc(Number(info.concurrency)), Math.trunc(Number(info.inFlight)), Math.trunc(Number(info.startedAt)), ttlOf('ttlMs', ttlMs),
+        info.handlers.map(String)
       ])
     },
 
     async listWorkers () {
       const rows = await ctx.db().query<WorkerRow>(`
-        SELECT id, host, pid, version, queues, concurrency, in_flight, ${s}.ms(started_at) AS started_at, ${s}.ms(last_heartbeat_at) AS last_heartbeat_at
+        SELECT id, host, pid, version, queues, handlers, concurrency, in_flight, ${s}.ms(started_at) AS started_at, ${s}.ms(last_heartbeat_at) AS last_heartbeat_at
         FROM ${s}.workers WHERE expires_at > now() ORDER BY id LIMIT ${MAX_WORKERS}`)
       return rows.map(r => ({
         id: r.id,
@@ -152,6 +156,7 @@ export function coordinationMethods (ctx: BackendContext): CoordinationMethods {
         pid: r.pid,
         version: r.version,
         queues: r.queues,
+        handlers: r.handlers,
         concurrency: r.concurrency,
         inFlight: r.in_flight,
         startedAt: r.started_at,

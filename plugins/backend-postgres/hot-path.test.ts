@@ -1,6 +1,7 @@
 // The hot-path choices of this backend: asynchronous commit of lease/ack/extend/release
 // stays inside those statements, event pages read back exactly (cursor inside a page,
-// trimming across pages), and the event-pages migration keeps an existing log.
+// trimming across pages), the event-pages migration keeps an existing log, and a
+// lease with a handler set never visits tasks of other handlers.
 import t, { type Test } from 'tap'
 import type { Backend } from 'switchyard'
 import type { SqlClient } from './index.ts'
@@ -104,4 +105,36 @@ t.test('migration 003 moves an existing per-row event log into pages, ids kept',
   const read = await backend.readEvents({ afterId: null, limit: 10 })
   t.same(read.map(e => [e.id, e.type, e.data]), [['11', 'old.a', { n: 1 }], ['12', 'old.b', 's'], ['13', 'new', true]])
   t.equal(next?.id, '13', 'new appends continue after the migrated ids')
+})
+
+t.test('a lease with a handler set reads only its handlers\' index ranges, however many other tasks wait ahead', async t => {
+  const schema = testSchema()
+  // one connection, so the statistics flushed below are the ones the lease statements counted
+  const client = createPgClient({ connectionString: TEST_POSTGRES_URL, poolSize: 1, statementTimeoutMs: 10_000, settings: {} })
+  const backend = createPostgresBackendFromClient(client, { schema })
+  t.teardown(async () => {
+    await backend.close()
+    await client.close()
+    await dropSchema(schema)
+  })
+  await backend.init()
+  const ahead = 5_000
+  for (let i = 0; i < ahead; i += 1_000) await backend.enqueue(Array.from({ length: 1_000 }, () => task('q', { handler: 'nobody', priority: 5 })))
+  await backend.enqueue([task('q', { handler: 'mine' }), task('q', { handler: 'mine' })])
+  const indexReads = async (): Promise<Record<string, number>> => {
+    await client.query('SELECT pg_stat_force_next_flush()')
+    const rows = await client.query<{ name: string, n: number }>(
+      `SELECT indexrelname AS name, idx_tup_read::float8 AS n FROM pg_stat_user_indexes WHERE schemaname = $1 AND indexrelname LIKE 'tasks_lease%'`, [schema])
+    return Object.fromEntries(rows.map(r => [r.name, r.n]))
+  }
+  const before = await indexReads()
+  for (const handlers of [['mine'], ['mine', 'absent']]) {
+    const leased = await backend.leaseTasks({ workerId: 'w', queues: ['q'], limit: 1, leaseMs: 60_000, handlers })
+    t.equal(leased[0]?.handler, 'mine', `handlers ${handlers.join(',')}: its task, from behind ${ahead} others`)
+  }
+  t.same(await backend.pendingHandlers({ queues: ['q'], limit: 10 }), [{ queue: 'q', handler: 'nobody' }])
+  const after = await indexReads()
+  const read = (after.tasks_lease_handler ?? 0) - (before.tasks_lease_handler ?? 0)
+  t.ok(read <= 10, `two leases and pendingHandlers read ${read} index entries (not the ${ahead} tasks of other handlers)`)
+  t.equal((after.tasks_lease ?? 0) - (before.tasks_lease ?? 0), 0, 'the per-queue lease index is not scanned')
 })

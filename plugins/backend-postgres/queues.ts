@@ -1,12 +1,13 @@
-import { Errors, type Backend, type QueueStats } from 'switchyard'
+import { Errors, type Backend, type PendingHandler, type QueueStats } from 'switchyard'
 import type { BackendContext } from './context.ts'
 
 // Queue registry and counts. Counts come from queue_counts (kept by triggers), so
 // this costs O(queues x states x shards) whatever the number of tasks.
 
-type QueueMethods = Pick<Backend, 'queueStats' | 'ensureQueues' | 'setQueueWeight' | 'setQueuePaused'>
+type QueueMethods = Pick<Backend, 'queueStats' | 'ensureQueues' | 'setQueueWeight' | 'setQueuePaused' | 'pendingHandlers'>
 
 const MAX_QUEUES = 10_000
+const MAX_PENDING_HANDLERS = 10_000
 
 interface StatsRow {
   name: string
@@ -53,7 +54,34 @@ export function queueMethods (ctx: BackendContext): QueueMethods {
     ORDER BY q.name
     LIMIT ${MAX_QUEUES}`
 
+  // Distinct handlers of each queue's pending tasks by a skip scan over
+  // tasks_lease_handler: one index descent per (queue, handler) found, whatever the
+  // number of tasks. Breadth-first, so a small limit still samples every queue.
+  const pendingHandlersSql = `
+    WITH RECURSIVE found AS (
+      SELECT q.name AS queue, (
+        SELECT min(t.handler) FROM ${s}.tasks t WHERE t.queue = q.name AND t.state IN ('ready', 'scheduled', 'retrying')
+      ) AS handler
+      FROM unnest($1::text[]) AS q(name)
+      UNION ALL
+      SELECT f.queue, (
+        SELECT min(t.handler) FROM ${s}.tasks t
+        WHERE t.queue = f.queue AND t.state IN ('ready', 'scheduled', 'retrying') AND t.handler > f.handler
+      )
+      FROM found f WHERE f.handler IS NOT NULL
+    )
+    SELECT queue, handler FROM found WHERE handler IS NOT NULL LIMIT $2`
+
   return {
+    async pendingHandlers (req): Promise<PendingHandler[]> {
+      const queues = [...new Set(assertQueueNames('queues', req?.queues))]
+      const limit = req.limit
+      if (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 0) throw Errors.validation('limit: must be a non-negative integer', { details: { field: 'limit' } })
+      if (queues.length === 0 || limit === 0) return []
+      if (queues.length > MAX_QUEUES) throw Errors.validation(`queues: at most ${MAX_QUEUES} queue names`, { details: { field: 'queues' } })
+      return await ctx.db().query<PendingHandler>(pendingHandlersSql, [queues, Math.min(limit, MAX_PENDING_HANDLERS)])
+    },
+
     async queueStats (names): Promise<QueueStats[]> {
       if (names !== undefined && assertQueueNames('names', names).length === 0) return []
       const rows = await ctx.db().query<StatsRow>(statsSql, [names ?? null])

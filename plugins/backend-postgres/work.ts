@@ -65,6 +65,13 @@ function commitMode (asyncCommit: boolean): string {
   return asyncCommit ? `(SELECT set_config('synchronous_commit', 'off', true)) AS async_commit` : '(SELECT 1) AS async_commit'
 }
 
+function handlerNames (value: unknown): string[] {
+  if (!Array.isArray(value) || !value.every(h => typeof h === 'string' && h !== '')) {
+    throw Errors.validation('handlers: must be an array of handler names', { details: { field: 'handlers' } })
+  }
+  return value
+}
+
 function errorEntry (s: string, attempt: string, message: string, stack: string): string {
   // newest first, keep 10; stack is dropped when null
   return `jsonb_path_query_array(
@@ -100,20 +107,41 @@ export function workMethods (ctx: BackendContext): WorkMethods {
   // while ON CONFLICT waited for it.
   const keyLookupSql = `SELECT idempotency_key AS key, id::text AS id FROM ${s}.tasks WHERE idempotency_key = ANY($1::text[])`
 
-  // picked and leased CTEs, shared by leaseSql and completeAndLeaseSql; the
-  // placeholders are queues, limit, worker id and lease ms, from $first on
-  const leaseCtes = (first: number): string => {
+  // picked and leased CTEs, shared by the lease and complete-and-lease statements; the
+  // placeholders are queues, limit, worker id and lease ms, from $first on, and with
+  // `handlers` the placeholder of the handler names the caller runs.
+  // Without a handler set each queue's head comes from tasks_lease. With one, each
+  // (queue, handler) pair is its own range of tasks_lease_handler, so tasks of other
+  // handlers are never read, however many wait ahead; the ranges of one queue are
+  // merged back into run order. One handler (the common case) reads exactly what the
+  // plain lease reads; with several, each locks up to `limit` rows of its own for the
+  // length of the statement, and only the first `limit` of the merge are leased.
+  const leaseCtes = (first: number, handlers: string | null): string => {
     const [queues, limit, worker, ms] = [first, first + 1, first + 2, first + 3].map(n => `$${n}`)
+    const pending = `state IN ('ready', 'scheduled', 'retrying') AND run_at <= now()`
+    const notPaused = `NOT EXISTS (SELECT 1 FROM ${s}.queues p WHERE p.name = q.name AND p.paused)`
+    const candidates = handlers === null
+      ? `SELECT id FROM ${s}.tasks
+        WHERE queue = q.name AND ${pending} AND ${notPaused}
+        ORDER BY priority DESC, run_at, id
+        LIMIT ${limit}
+        FOR UPDATE SKIP LOCKED`
+      : `SELECT r.id FROM unnest(${handlers}::text[]) AS h(name)
+        CROSS JOIN LATERAL (
+          SELECT id, priority, run_at FROM ${s}.tasks
+          WHERE queue = q.name AND handler = h.name AND ${pending}
+          ORDER BY priority DESC, run_at, id
+          LIMIT ${limit}
+          FOR UPDATE SKIP LOCKED
+        ) AS r
+        WHERE ${notPaused}
+        ORDER BY r.priority DESC, r.run_at, r.id
+        LIMIT ${limit}`
     return `picked AS MATERIALIZED (
       SELECT c.id, q.ord
       FROM unnest(${queues}::text[]) WITH ORDINALITY AS q(name, ord)
       CROSS JOIN LATERAL (
-        SELECT id FROM ${s}.tasks
-        WHERE queue = q.name AND state IN ('ready', 'scheduled', 'retrying') AND run_at <= now()
-          AND NOT EXISTS (SELECT 1 FROM ${s}.queues p WHERE p.name = q.name AND p.paused)
-        ORDER BY priority DESC, run_at, id
-        LIMIT ${limit}
-        FOR UPDATE SKIP LOCKED
+        ${candidates}
       ) AS c
       CROSS JOIN ${commitClause}
       WHERE NOT (SELECT global_paused FROM ${s}.settings WHERE id = 1)
@@ -131,10 +159,11 @@ export function workMethods (ctx: BackendContext): WorkMethods {
       ${s}.ms(created_at) AS created_at, ${s}.ms(run_at) AS run_at, lease_token::text AS lease_token,
       ${s}.ms(lease_expires_at) AS lease_expires_at`
 
-  const leaseSql = `
-    WITH ${leaseCtes(1)}
+  const leaseSqlFor = (handlers: string | null): string => `
+    WITH ${leaseCtes(1, handlers)}
     SELECT ${leasedColumns}
     FROM leased ORDER BY leased.ord, leased.priority DESC, leased.run_at, leased.id`
+  const leaseSql = { all: leaseSqlFor(null), listed: leaseSqlFor('$5') }
 
   const completeSql = `
     UPDATE ${s}.tasks t SET state = 'succeeded', finished_at = now(), updated_at = now(), lease_token = NULL, lease_expires_at = NULL
@@ -145,13 +174,13 @@ export function workMethods (ctx: BackendContext): WorkMethods {
   // Acks and the next lease in one statement: two data-modifying CTEs on disjoint
   // rows (acked ones are processing, leased ones are not), so neither waits on the
   // other. Ack rows come back with ord NULL and no handler, ahead of the leased ones.
-  const completeAndLeaseSql = `
+  const completeAndLeaseSqlFor = (handlers: string | null): string => `
     WITH acked AS (
       UPDATE ${s}.tasks t SET state = 'succeeded', finished_at = now(), updated_at = now(), lease_token = NULL, lease_expires_at = NULL
       FROM unnest($5::bigint[], $6::bigint[]) AS u(id, token), ${commitClause}
       WHERE t.id = u.id AND t.lease_token = u.token AND t.state = 'processing'
       RETURNING t.id
-    ), ${leaseCtes(1)}
+    ), ${leaseCtes(1, handlers)}
     SELECT id::text AS id, NULL AS queue, NULL AS handler, NULL AS payload, NULL AS attempts, NULL AS max_attempts,
       NULL AS priority, NULL AS timeout_ms, NULL AS created_at, NULL AS run_at, NULL AS lease_token, NULL AS lease_expires_at,
       NULL::bigint AS ord, NULL::int AS sort_priority, NULL::timestamptz AS sort_run_at
@@ -160,6 +189,7 @@ export function workMethods (ctx: BackendContext): WorkMethods {
     SELECT ${leasedColumns}, leased.ord, leased.priority, leased.run_at
     FROM leased
     ORDER BY ord NULLS FIRST, sort_priority DESC, sort_run_at, id`
+  const completeAndLeaseSql = { all: completeAndLeaseSqlFor(null), listed: completeAndLeaseSqlFor('$7') }
 
   const failSql = `
     UPDATE ${s}.tasks t SET
@@ -234,15 +264,29 @@ export function workMethods (ctx: BackendContext): WorkMethods {
     })
   }
 
+  interface LeaseParams {
+    params: [string[], number, string, number]
+    /** distinct handler names, or null for every handler */
+    handlers: string[] | null
+  }
+
   /** validated leaseTasks parameters, or null when the request can lease nothing */
-  function leaseParams (req: LeaseRequest): [string[], number, string, number] | null {
+  function leaseParams (req: LeaseRequest): LeaseParams | null {
     if (!Array.isArray(req?.queues)) throw Errors.validation('queues: must be an array of queue names', { details: { field: 'queues' } })
     if (typeof req.workerId !== 'string' || req.workerId === '') throw Errors.validation('workerId: must be a non-empty string', { details: { field: 'workerId' } })
     const limit = req.limit
     if (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 0) throw Errors.validation('limit: must be a non-negative integer', { details: { field: 'limit' } })
     const leaseMs = leaseMsOf('leaseMs', req.leaseMs)
-    if (limit === 0 || req.queues.length === 0) return null
-    return [req.queues, Math.min(limit, 10_000), req.workerId, leaseMs]
+    const handlers = req.handlers === undefined ? null : [...new Set(handlerNames(req.handlers))]
+    if (limit === 0 || req.queues.length === 0 || handlers?.length === 0) return null
+    return { params: [req.queues, Math.min(limit, 10_000), req.workerId, leaseMs], handlers }
+  }
+
+  async function lease ({ params, handlers }: LeaseParams): Promise<LeasedTask[]> {
+    const rows = handlers === null
+      ? await ctx.db().query<LeasedRow>(leaseSql.all, params)
+      : await ctx.db().query<LeasedRow>(leaseSql.listed, [...params, handlers])
+    return rows.map(leasedTask)
   }
 
   async function complete (items: LeaseRef[]): Promise<AckOutcome[]> {
@@ -296,7 +340,7 @@ export function workMethods (ctx: BackendContext): WorkMethods {
     async leaseTasks (req): Promise<LeasedTask[]> {
       const params = leaseParams(req)
       if (params === null) return []
-      return (await ctx.db().query<LeasedRow>(leaseSql, params)).map(leasedTask)
+      return await lease(params)
     },
 
     async completeAndLease (acks, req) {
@@ -308,8 +352,10 @@ export function workMethods (ctx: BackendContext): WorkMethods {
         const ref = parseRef(item)
         if (ref !== null) { ids.push(ref.id); tokens.push(ref.token) }
       }
-      if (ids.length === 0) return { acks: ackOutcomes(acks, new Map()), leased: (await ctx.db().query<LeasedRow>(leaseSql, params)).map(leasedTask) }
-      const rows = await ctx.db().query<LeasedRow>(completeAndLeaseSql, [...params, ids, tokens])
+      if (ids.length === 0) return { acks: ackOutcomes(acks, new Map()), leased: await lease(params) }
+      const rows = params.handlers === null
+        ? await ctx.db().query<LeasedRow>(completeAndLeaseSql.all, [...params.params, ids, tokens])
+        : await ctx.db().query<LeasedRow>(completeAndLeaseSql.listed, [...params.params, ids, tokens, params.handlers])
       const done = new Map<string, true>()
       const leased: LeasedTask[] = []
       for (const row of rows) {

@@ -429,7 +429,7 @@ export const FIXTURES: { [N in RpcName]: Fixture<N> } = {
   CancelTask: async env => ({ id: await readyId(env) }),
   RetryTask: async env => ({ id: await deadId(env) }),
   ListWorkers: async env => {
-    await env.backend.heartbeatWorker({ id: `w-${suffix()}`, host: 'h', pid: 1, version: 'v', queues: [env.queue], concurrency: 2, inFlight: 0, startedAt: Date.now(), lastHeartbeatAt: Date.now() }, 60_000)
+    await env.backend.heartbeatWorker({ id: `w-${suffix()}`, host: 'h', pid: 1, version: 'v', queues: [env.queue], handlers: ['mail.send'], concurrency: 2, inFlight: 0, startedAt: Date.now(), lastHeartbeatAt: Date.now() }, 60_000)
     return {}
   },
   ListAuditEvents: async () => ({ limit: 5 }),

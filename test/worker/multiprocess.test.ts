@@ -1,41 +1,8 @@
 import t from 'tap'
-import { spawn, type ChildProcess } from 'node:child_process'
-import { createInterface } from 'node:readline'
-import { fileURLToPath } from 'node:url'
-import { enqueueMany, openTestBackend, POSTGRES_URL, waitFor, withPg, type TestBackend } from './support.ts'
+import { enqueueMany, openTestBackend, waitFor, withPg, type TestBackend } from './support.ts'
+import { spawnWorker, stopWorker, type WorkerProcess } from './processes.ts'
 
 // Several real worker processes on one Postgres schema.
-
-const FIXTURE = fileURLToPath(new URL('../fixtures/worker-process.ts', import.meta.url))
-const ROOT = fileURLToPath(new URL('../../', import.meta.url))
-
-interface WorkerProcess {
-  child: ChildProcess
-  messages: Array<Record<string, unknown>>
-  exited: Promise<number | null>
-}
-
-function spawnWorker (config: Record<string, unknown>): WorkerProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', FIXTURE], {
-    cwd: ROOT,
-    env: { ...process.env, SY_WORKER_PROCESS: JSON.stringify({ connectionString: POSTGRES_URL, ...config }) },
-    stdio: ['ignore', 'pipe', 'inherit']
-  })
-  const messages: Array<Record<string, unknown>> = []
-  createInterface({ input: child.stdout! }).on('line', line => {
-    try { messages.push(JSON.parse(line) as Record<string, unknown>) } catch { /* not a protocol line */ }
-  })
-  const exited = new Promise<number | null>(resolve => child.once('exit', code => resolve(code)))
-  return { child, messages, exited }
-}
-
-async function stopWorker (proc: WorkerProcess): Promise<void> {
-  if (proc.child.exitCode !== null || proc.child.signalCode !== null) return
-  proc.child.kill('SIGTERM')
-  const timer = setTimeout(() => proc.child.kill('SIGKILL'), 15_000)
-  await proc.exited
-  clearTimeout(timer)
-}
 
 const SHARE_QUEUE = 'mp-share'
 const KILL_QUEUE = 'mp-kill'

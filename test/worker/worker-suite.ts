@@ -1,8 +1,8 @@
 import type { Test } from 'tap'
 import { randomBytes } from 'node:crypto'
-import type { Backend } from '../../core/backend/types.ts'
+import type { Backend, LeaseRequest } from '../../core/backend/types.ts'
 import { PermanentError } from '../../core/worker/errors.ts'
-import type { HandlerMap, TaskContext } from '../../core/worker/handlers.ts'
+import { createHandlerRegistry, type HandlerMap, type HandlerRegistry, type TaskContext } from '../../core/worker/handlers.ts'
 import type { WorkerOptionsInput } from '../../core/worker/options.ts'
 import { createWorker, type Worker } from '../../core/worker/worker.ts'
 import { aborted, countingBackend, enqueueMany, gate, leaseRecorder, openTestBackend, quietLog, task, waitFor, type BackendKind, type TestBackend } from './support.ts'
@@ -32,7 +32,7 @@ export function runWorkerSuite (t: Test, kind: BackendKind): void {
   })
   t.teardown(async () => { await tb.destroy() })
 
-  function start (t: Test, handlers: HandlerMap, options: WorkerOptionsInput, on: Backend = backend): Worker {
+  function start (t: Test, handlers: HandlerMap | HandlerRegistry, options: WorkerOptionsInput, on: Backend = backend): Worker {
     const worker = createWorker({ backend: on, handlers, options: { ...FAST, ...options }, log: quietLog })
     t.teardown(() => worker.stop())
     void worker.start()
@@ -326,12 +326,44 @@ export function runWorkerSuite (t: Test, kind: BackendKind): void {
     t.pass('completed by the next worker')
   })
 
-  t.test('a task for an unregistered handler fails with a clear error', async t => {
+  t.test('a worker leases only tasks it has a handler for; a handler registered later is leased from then on', async t => {
     const queue = queueName('nohandler')
-    const [id] = await enqueueMany(backend, 1, () => ({ queue, handler: 'missing', maxAttempts: 1 }))
-    const worker = start(t, { other: () => {} }, { queues: [queue] })
-    await waitFor(() => worker.counters.dead === 1, 'dead-lettering')
-    t.match((await backend.getTask(id!))?.lastError, /no handler named missing/)
+    const [missing] = await enqueueMany(backend, 1, () => ({ queue, handler: 'missing', maxAttempts: 1, priority: 9 }))
+    await enqueueMany(backend, 3, () => ({ queue, handler: 'other' }))
+    const registry = createHandlerRegistry({ other: () => {} })
+    const worker = start(t, registry, { queues: [queue] })
+    await waitFor(() => worker.counters.processed === 3, 'the tasks it can run')
+    if (backend.capabilities.workerRegistry) {
+      const info = await waitFor(async () => (await backend.listWorkers()).find(w => w.id === worker.id), 'the worker to heartbeat')
+      t.same(info.handlers, ['other'], 'the registry lists its handlers')
+    }
+    t.match(await backend.getTask(missing!), { state: 'ready', attempts: 0, lastError: null }, 'the unrunnable task is untouched, ahead of them by priority')
+    t.equal(worker.counters.failed, 0, 'nothing failed')
+    registry.register('missing', () => 'now')
+    await waitFor(async () => (await backend.getTask(missing!))?.state === 'succeeded', 'the newly registered handler to run it')
+    t.equal((await backend.getTask(missing!))?.attempts, 1, 'one attempt, its first')
+    if (backend.capabilities.workerRegistry) {
+      await waitFor(async () => (await backend.listWorkers()).find(w => w.id === worker.id)?.handlers.includes('missing'), 'the heartbeat to list the new handler')
+    }
+  })
+
+  t.test('a task leased without a handler here (a backend ignoring the handler set) is released, its attempt not used', async t => {
+    const queue = queueName('ignored')
+    const [id] = await enqueueMany(backend, 1, () => ({ queue, handler: 'elsewhere', maxAttempts: 1 }))
+    // the only fault here is a backend that leases every handler whatever the worker asks
+    const ignoring = new Proxy(backend, {
+      get (target, prop, receiver) {
+        const value = Reflect.get(target, prop, receiver)
+        if (prop === 'leaseTasks') return async (req: LeaseRequest) => await target.leaseTasks({ ...req, handlers: undefined })
+        if (prop === 'completeAndLease') return undefined
+        return typeof value === 'function' ? value.bind(target) : value
+      }
+    })
+    const worker = start(t, { mine: () => {} }, { queues: [queue] }, ignoring)
+    await waitFor(() => worker.counters.released >= 1, 'the task to be handed back')
+    await worker.stop()
+    t.match(await backend.getTask(id!), { state: 'ready', attempts: 0, lastError: null }, 'ready again, attempt given back')
+    t.equal(worker.counters.failed + worker.counters.dead, 0, 'not failed')
   })
 
   t.test('queues: null works every queue the backend knows, including new ones', async t => {

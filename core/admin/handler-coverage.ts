@@ -1,0 +1,46 @@
+import type { PendingHandler, Task, WorkerInfo } from '../backend/types.ts'
+import type { AdminContext } from './context.ts'
+
+// Workers lease only tasks whose handler they run, so a task whose handler no live
+// worker runs waits (using no attempt) until one starts. These helpers tell the
+// operator so: pending (queue, handler) pairs come from the backend in
+// O(queues × handlers), the live workers' handler sets from the worker registry.
+// "Served" means some live worker runs the handler; which queues it consumes is not
+// considered (a worker's queue list is a bounded report, not its whole reach).
+
+/** pairs reported per overview; a deployment with more unserved pairs has bigger problems */
+export const MAX_UNSERVED_REPORTED = 1000
+const PENDING_STATES = new Set<Task['state']>(['ready', 'scheduled', 'retrying'])
+
+function handlersRun (workers: WorkerInfo[]): Set<string> {
+  return new Set(workers.flatMap(worker => worker.handlers ?? []))
+}
+
+/**
+ * Pending (queue, handler) pairs of `queues` that no live worker runs; empty when the
+ * backend keeps no worker registry (nothing is known about workers then).
+ */
+export async function unservedHandlers (ctx: AdminContext, queues: string[], workers?: WorkerInfo[]): Promise<PendingHandler[]> {
+  if (!ctx.backend.capabilities.workerRegistry || queues.length === 0) return []
+  const [pending, live] = await Promise.all([
+    ctx.backend.pendingHandlers({ queues, limit: MAX_UNSERVED_REPORTED }),
+    workers === undefined ? ctx.backend.listWorkers() : Promise.resolve(workers)
+  ])
+  const run = handlersRun(live)
+  return pending
+    .filter(pair => !run.has(pair.handler))
+    .sort((a, b) => a.queue.localeCompare(b.queue) || a.handler.localeCompare(b.handler))
+}
+
+/** for a pending task: whether a live worker runs its handler; undefined when it is not pending or nothing is known */
+export async function handlerServed (ctx: AdminContext, task: Task): Promise<boolean | undefined> {
+  if (!ctx.backend.capabilities.workerRegistry || !PENDING_STATES.has(task.state)) return undefined
+  return handlersRun(await ctx.backend.listWorkers()).has(task.handler)
+}
+
+/** warnings for an enqueue: its handler is run by no live worker (the task is stored and waits) */
+export async function enqueueWarnings (ctx: AdminContext, handler: string): Promise<string[]> {
+  if (!ctx.backend.capabilities.workerRegistry) return []
+  if (handlersRun(await ctx.backend.listWorkers()).has(handler)) return []
+  return [`no live worker runs handler ${handler}: the task waits, using no attempt, until a worker that registers ${handler} starts`]
+}
