@@ -28,6 +28,7 @@ import { eventsArea } from './cases/events.ts'
 import { auditArea } from './cases/audit.ts'
 import { capabilitiesArea } from './cases/capabilities.ts'
 import { recordsArea } from './cases/records.ts'
+import { handlersArea } from './cases/handlers.ts'
 
 export interface ConformanceTarget {
   name: string
@@ -50,6 +51,7 @@ export const CONFORMANCE_AREAS: readonly ConformanceArea[] = [
   capabilitiesArea,
   enqueueArea,
   leaseArea,
+  handlersArea,
   ackFailRetryArea,
   completeAndLeaseArea,
   dlqArea,

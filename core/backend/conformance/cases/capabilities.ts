@@ -29,7 +29,7 @@ function callsFor (capability: Capability, backend: Backend, ctx: ConformanceCon
       releaseLeader: () => backend.releaseLeader(queue, 'node', 1)
     }
     case 'workerRegistry': return {
-      heartbeatWorker: () => backend.heartbeatWorker({ id: queue, host: 'h', pid: 1, version: '0', queues: [], concurrency: 1, inFlight: 0, startedAt: 0, lastHeartbeatAt: 0 }, 1000),
+      heartbeatWorker: () => backend.heartbeatWorker({ id: queue, host: 'h', pid: 1, version: '0', queues: [], handlers: [], concurrency: 1, inFlight: 0, startedAt: 0, lastHeartbeatAt: 0 }, 1000),
       listWorkers: () => backend.listWorkers()
     }
     case 'eventLog': return {

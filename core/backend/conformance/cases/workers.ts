@@ -11,6 +11,7 @@ function workerInfo (id: string, overrides: Partial<WorkerInfo> = {}): WorkerInf
     pid: 4242,
     version: '1.2.3',
     queues: ['default', 'critical'],
+    handlers: ['conformance.mail', 'conformance.sms'],
     concurrency: 8,
     inFlight: 2,
     startedAt: 1_700_000_000_000,
