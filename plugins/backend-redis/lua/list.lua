@@ -14,7 +14,8 @@ local spec = { state = state, queue = queue, handler = handler, query = query, d
 local ids, capped = select_ids(P, spec, offset, limit, scan_cap)
 
 local function queue_count(q, s)
-  if s == 'ready' or s == 'scheduled' or s == 'retrying' then return redis.call('ZCARD', state_index(P, s, q)) end
+  if s == 'ready' then return ready_count(P, q) end
+  if s == 'scheduled' or s == 'retrying' then return redis.call('ZCARD', state_index(P, s, q)) end
   return tonumber(redis.call('HGET', P .. 'c:' .. q, COUNTER_FIELD[s]) or '0')
 end
 

@@ -51,12 +51,20 @@ local function select_ids(P, spec, offset, limit, scan_cap)
   local queue_exact = false
   if spec.state ~= '' then
     if PER_QUEUE_STATES[spec.state] then
+      -- ready tasks of a queue may also sit in parked indexes (see common.lua)
+      local function add_queue(q)
+        if spec.state == 'ready' then
+          for _, key in ipairs(ready_keys(P, q)) do keys[#keys + 1] = key end
+        else
+          keys[#keys + 1] = state_index(P, spec.state, q)
+        end
+      end
+      keys = {}
       if spec.queue ~= '' then
-        keys = { state_index(P, spec.state, spec.queue) }
+        add_queue(spec.queue)
         queue_exact = true
       else
-        keys = {}
-        for _, q in ipairs(redis.call('HKEYS', P .. 'queues')) do keys[#keys + 1] = state_index(P, spec.state, q) end
+        for _, q in ipairs(redis.call('HKEYS', P .. 'queues')) do add_queue(q) end
       end
     else
       keys = { state_index(P, spec.state, '') }
