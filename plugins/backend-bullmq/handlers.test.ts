@@ -100,3 +100,25 @@ t.test('completeAndLease: a job chosen for fetch-next that an ack does not take 
   t.same(ok, { acks: ['ok', 'ok'], leased: [] }, 'acks apply; no mail job left, the sms one is not fetched')
   t.match(await backend.getTask(sms8), { state: 'ready', attempts: 0 }, 'untouched')
 })
+
+t.test('a filtered lease promotes due delayed jobs first, so a due job of higher priority comes first', async t => {
+  const { backend } = await setup(t)
+  const [low] = (await backend.enqueue([task('mail', 1)])).map(r => r.id)
+  const [due] = (await backend.enqueue([{ ...task('mail', 9), delayMs: 200 }])).map(r => r.id)
+  const [other] = (await backend.enqueue([{ ...task('sms', 10), delayMs: 200 }])).map(r => r.id)
+  await new Promise(resolve => setTimeout(resolve, 400))
+  t.same((await backend.leaseTasks(lease(['mail'], 1))).map(l => l.id), [due], 'the due job of priority 9 before the ready one of priority 1')
+  t.same((await backend.leaseTasks(lease(['mail']))).map(l => l.id), [low])
+  t.match(await backend.getTask(other!), { state: 'ready', attempts: 0 }, 'the due sms job was promoted and parked, not taken')
+})
+
+t.test('completeAndLease: several fetch-next acks in one batch take the runnable jobs in run order', async t => {
+  const { backend } = await setup(t)
+  const ids = (await backend.enqueue([task('mail', 9), task('mail', 8), task('mail', 7), task('sms', 6), task('mail', 5), task('sms', 4), task('mail', 3), task('mail', 2)])).map(r => r.id)
+  const held = await backend.leaseTasks(lease(['mail'], 3))
+  t.same(held.map(l => l.id), ids.slice(0, 3))
+  const next = await backend.completeAndLease(held.map(l => ({ id: l.id, leaseToken: l.leaseToken })), lease(['mail'], 3))
+  t.same(next.acks, ['ok', 'ok', 'ok'])
+  t.same(next.leased.map(l => l.id), [ids[4], ids[6], ids[7]], 'the mail jobs, skipping the sms ones, in priority order')
+  t.same((await backend.leaseTasks(lease(['sms']))).map(l => l.id), [ids[3], ids[5]], 'the sms jobs wait, in order, for a worker that runs them')
+})

@@ -26,26 +26,33 @@ end
 local fetch = nHandlers ~= 0 and redis.call('EXISTS', own .. 'paused') == 0 and redis.call('SISMEMBER', own .. 'queues', queue) == 1
   and redis.call('HEXISTS', base .. 'meta', 'paused') == 0
 local filter = nil
-if fetch then filter = newFilter(own, base, queue, runs, parkCap) end
+if fetch then filter = newFilter(own, base, queue, runs, parkCap, 100) end
 local t = redis.call('TIME')
 local expires = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) + leaseMs
 local retryKey = own .. 'retry:' .. queue
 local retries = fetch and redis.call('EXISTS', retryKey) == 1
 
+-- the job the last run's fetch-next took, for settle(); whether that run acked a job
+-- with a parent (BullMQ may then move the parent to wait or prioritized during the run)
+local popped, parentRun = nil, false
+
 local function beforeRun()
-  if filter ~= nil then settle(filter, nil) end
+  if filter ~= nil then
+    settle(filter, popped)
+    if parentRun then forget(filter) end
+    parentRun = redis.call('HEXISTS', KEYS[12], 'parentKey') == 1
+  end
+  popped = nil
   if not fetch then
     ARGV[6] = '0'
-  elseif filter ~= nil and ARGV[6] == '1' then
-    -- an ack of a job with a parent may move that parent to wait before fetch-next
-    -- pops, so the chosen job is then placed where fetch-next pops first
-    local hasParent = redis.call('HEXISTS', base .. ARGV[1], 'parentKey') == 1
-    if chooseNext(filter, ARGV[2], hasParent) == nil then ARGV[6] = '0' end
+  elseif filter ~= nil and ARGV[6] == '1' and chooseNext(filter, ARGV[2], parentRun) == nil then
+    ARGV[6] = '0'
   end
 end
 
 local function afterRun(reply)
   if type(reply) == 'table' and type(reply[2]) == 'string' then
+    popped = reply[2]
     redis.call('HSET', base .. reply[2], 'syx', expires)
     if retries then redis.call('SREM', retryKey, reply[2]) end
     reply[5] = expires
@@ -55,7 +62,7 @@ end
 
 local replies = runCalls(input, firstCall, beforeRun, afterRun)
 if filter ~= nil then
-  settle(filter, nil)
+  settle(filter, popped)
   finishFilter(filter)
 end
 return replies

@@ -20,8 +20,11 @@
 
 local PARKED_WAIT_BASE = -4503599627370496 -- -2^52: parked wait-list jobs come before every prioritized score
 
--- filter state for one queue of one call; nil when nothing needs filtering
-local function newFilter(own, base, queue, runs, parkCap)
+-- Filter state for one queue of one call; nil when nothing needs filtering. What it
+-- learns of the queue's head (the wait list empty, the first `batch` prioritized ids)
+-- stays valid inside the call until something other than the pops it chose changes
+-- the queue (a promotion, a pop that did not happen, an ack's parent move): forget().
+local function newFilter(own, base, queue, runs, parkCap, batch)
   local sources = {}
   for _, name in ipairs(redis.call('SMEMBERS', own .. 'parkedh:' .. queue)) do
     if runs == nil or runs[name] then
@@ -30,7 +33,12 @@ local function newFilter(own, base, queue, runs, parkCap)
   end
   if runs == nil and #sources == 0 then return nil end
   return { own = own, base = base, queue = queue, runs = runs, sources = sources, parked = 0, parkCap = parkCap,
-    promotedAt = nil, chosen = nil, parkedNames = {} }
+    batch = math.max(1, math.min(batch, 100)), promotedAt = nil, chosen = nil, parkedNames = {}, known = nil, waitEmpty = false }
+end
+
+local function forget(f)
+  f.known = nil
+  f.waitEmpty = false
 end
 
 local function sourceHead(s)
@@ -55,28 +63,38 @@ end
 -- a due job must be seen (and maybe chosen) before the pop, and a job no lease takes
 -- must still become ready.
 local function promoteDue(f, timestamp)
-  if f.promotedAt ~= nil and f.promotedAt >= tonumber(timestamp) then return end
+  local at = tonumber(timestamp)
+  if f.promotedAt ~= nil and f.promotedAt >= at then return end
+  f.promotedAt = at
   local b = f.base
+  if #redis.call('ZRANGEBYSCORE', b .. 'delayed', 0, (at + 1) * 0x1000 - 1, 'LIMIT', 0, 1) == 0 then return end
   local target, isPausedOrMaxed = getTargetQueueList(b .. 'meta', b .. 'active', b .. 'wait', b .. 'paused')
   promoteDelayedJobs(b .. 'delayed', b .. 'marker', target, b .. 'prioritized', b .. 'events', b, timestamp, b .. 'pc', isPausedOrMaxed)
-  f.promotedAt = tonumber(timestamp)
+  forget(f)
 end
 
--- After a BullMQ pop at `timestamp`: due delayed jobs are promoted; the chosen job,
--- if it was placed on the wait list and is still there, goes back where it was.
-local function settle(f, timestamp)
-  if timestamp ~= nil then f.promotedAt = math.max(f.promotedAt or 0, tonumber(timestamp)) end
+-- After a BullMQ pop that was to take the chosen job (`popped`: the id it took, if
+-- any): a job placed on the wait list and still there goes back where it was.
+local function settle(f, popped)
   local c = f.chosen
   f.chosen = nil
-  if c == nil or not c.placed then return end
-  if redis.call('LINDEX', f.base .. 'wait', -1) ~= c.id then return end
-  redis.call('RPOP', f.base .. 'wait')
-  if c.parkedKey then
-    redis.call('ZADD', c.parkedKey, c.score, c.id)
-    redis.call('SADD', f.own .. 'parkedh:' .. f.queue, c.name)
-  else
-    redis.call('ZADD', f.base .. 'prioritized', c.score, c.id)
+  if c == nil then return end
+  if c.placed then
+    if redis.call('LINDEX', f.base .. 'wait', -1) == c.id then
+      redis.call('RPOP', f.base .. 'wait')
+      if c.source then
+        redis.call('ZADD', c.source.key, c.score, c.id)
+        redis.call('SADD', f.own .. 'parkedh:' .. f.queue, c.source.name)
+        c.source.id, c.source.empty = nil, false
+      else
+        redis.call('ZADD', f.base .. 'prioritized', c.score, c.id)
+      end
+      forget(f)
+    end
+  elseif popped ~= c.id then
+    forget(f)
   end
+  if c.stale then forget(f) end
 end
 
 local function place(f, c)
@@ -84,6 +102,31 @@ local function place(f, c)
   c.placed = true
   f.chosen = c
   return c.id
+end
+
+local function waitTail(f)
+  if f.waitEmpty then return nil end
+  local head = redis.call('LINDEX', f.base .. 'wait', -1)
+  if not head then
+    f.waitEmpty = true
+    return nil
+  end
+  return head
+end
+
+-- the lowest prioritized id and score, read `batch` at a time
+local function prioritizedHead(f)
+  local k = f.known
+  if k == nil or (k.pos > #k.ids and not k.all) then
+    local r = redis.call('ZRANGE', f.base .. 'prioritized', 0, f.batch - 1, 'WITHSCORES')
+    k = { ids = {}, scores = {}, pos = 1, all = #r < f.batch * 2 }
+    for i = 1, #r, 2 do
+      k.ids[#k.ids + 1] = r[i]
+      k.scores[#k.scores + 1] = tonumber(r[i + 1])
+    end
+    f.known = k
+  end
+  return k.ids[k.pos], k.scores[k.pos]
 end
 
 -- Prepares BullMQ's next pop (at `timestamp`) to take a job the caller runs; returns
@@ -94,22 +137,13 @@ local function chooseNext(f, timestamp, alwaysPlace)
   local wait, prioritized = f.base .. 'wait', f.base .. 'prioritized'
   promoteDue(f, timestamp)
   while true do
-    local head, headScore, fromWait = redis.call('LINDEX', wait, -1), nil, false
-    if head == false then head = nil end
-    if head then
-      fromWait = true
+    local headScore = nil
+    local head = waitTail(f)
+    local fromWait = head ~= nil
+    if not fromWait then head, headScore = prioritizedHead(f) end
+    if fromWait and string.sub(head, 1, 2) == '0:' then
       -- BullMQ 4's markers in the wait list: BullMQ drops them when it meets them
-      if string.sub(head, 1, 2) == '0:' then
-        redis.call('RPOP', wait)
-        head = nil
-      end
-    end
-    if not fromWait then
-      local r = redis.call('ZRANGE', prioritized, 0, 0, 'WITHSCORES')
-      if #r > 0 then head, headScore = r[1], tonumber(r[2]) end
-    end
-    if fromWait and head == nil then
-      -- a marker was dropped: look again
+      redis.call('RPOP', wait)
     else
       local best = nil
       for _, s in ipairs(f.sources) do
@@ -117,7 +151,7 @@ local function chooseNext(f, timestamp, alwaysPlace)
       end
       if best ~= nil and (head == nil or best.score < PARKED_WAIT_BASE / 2
           or (not fromWait and (best.score < headScore or (best.score == headScore and best.id < head)))) then
-        local c = { id = best.id, score = best.score, parkedKey = best.key, name = best.name }
+        local c = { id = best.id, score = best.score, source = best, stale = alwaysPlace }
         redis.call('ZREM', best.key, best.id)
         best.id = nil
         return place(f, c)
@@ -126,9 +160,13 @@ local function chooseNext(f, timestamp, alwaysPlace)
       local name = redis.call('HGET', f.base .. head, 'name')
       -- a job without a hash is BullMQ's to deal with, as it would without the filter
       if not name or f.runs == nil or f.runs[name] then
-        if fromWait or not alwaysPlace then return head end
+        if not fromWait then f.known.pos = f.known.pos + 1 end
+        if fromWait or not alwaysPlace then
+          f.chosen = { id = head }
+          return head
+        end
         redis.call('ZREM', prioritized, head)
-        return place(f, { id = head, score = headScore })
+        return place(f, { id = head, score = headScore, stale = true })
       end
       if f.parked >= f.parkCap then return nil end
       if fromWait then
@@ -136,6 +174,7 @@ local function chooseNext(f, timestamp, alwaysPlace)
         park(f, head, name, PARKED_WAIT_BASE + redis.call('INCR', f.own .. 'parkseq'))
       else
         redis.call('ZREM', prioritized, head)
+        f.known.pos = f.known.pos + 1
         park(f, head, name, headScore)
       end
     end

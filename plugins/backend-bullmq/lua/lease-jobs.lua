@@ -52,14 +52,14 @@ for _, queue in ipairs(queues) do
     local retries = rcall('EXISTS', retryKey) == 1
     -- a BullMQ-paused queue gives nothing: nothing to choose or park there
     local filter = nil
-    if rcall('HEXISTS', base .. 'meta', 'paused') == 0 then filter = newFilter(own, base, queue, runs, parkCap) end
+    if rcall('HEXISTS', base .. 'meta', 'paused') == 0 then filter = newFilter(own, base, queue, runs, parkCap, limit - #out) end
     while #out < limit do
       if filter ~= nil and chooseNext(filter, timestamp, false) == nil then break end
       local token = tokenBase .. (#out + 1)
       ARGV[3] = cmsgpack.pack({ token = token, lockDuration = lockDuration, name = workerId })
       local reply = bullmqScript()
-      if filter ~= nil then settle(filter, timestamp) end
       local jobId = reply[2]
+      if filter ~= nil then settle(filter, jobId) end
       -- {0, 0, rateLimitTtl, nextDelayed}: nothing to take from this queue now
       if type(jobId) ~= 'string' then break end
       rcall('HSET', base .. jobId, 'syx', expires)
