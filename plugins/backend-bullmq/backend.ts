@@ -392,10 +392,14 @@ export class BullMQBackend implements Backend {
     const calls: unknown[][] = []
     const callOf: Array<{ at: number, queue: Queue, jobId: string }> = []
     let fetches = 0
+    // Acking a job that has a parent (a BullMQ flow) may move the parent to wait during
+    // the batch, ahead of the job handler-filter.lua chose for fetch-next: such a batch
+    // fetches nothing and the lease sent after it takes the next jobs.
+    const flow = fetching !== null && entries.some(entry => entry?.hash.parentKey !== undefined)
     entries.forEach((entry, i) => {
       if (entry === null) return
       const queue = this.queueFor(entry.queue)
-      const fetchNext = fetching !== null && entry.queue === fetching.queue && fetches < fetching.limit
+      const fetchNext = fetching !== null && !flow && entry.queue === fetching.queue && fetches < fetching.limit
       const scripts = fetchNext ? this.scriptsFetching(entry.queue, fetching.leaseMs, fetching.workerId) : queue.scripts
       const job = Job.fromJSON(queue, entry.hash as never, entry.jobId)
       // exactly what job.moveToCompleted(null, token, fetchNext) sends, for the whole batch in one call

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import t, { type Test } from 'tap'
-import { Queue } from 'bullmq'
+import { FlowProducer, Queue } from 'bullmq'
 import { Redis } from 'ioredis'
 import type { LeaseRequest, NewTask } from 'switchyard'
 import { createBullMQBackend } from './index.ts'
@@ -121,4 +121,19 @@ t.test('completeAndLease: several fetch-next acks in one batch take the runnable
   t.same(next.acks, ['ok', 'ok', 'ok'])
   t.same(next.leased.map(l => l.id), [ids[4], ids[6], ids[7]], 'the mail jobs, skipping the sms ones, in priority order')
   t.same((await backend.leaseTasks(lease(['sms']))).map(l => l.id), [ids[3], ids[5]], 'the sms jobs wait, in order, for a worker that runs them')
+})
+
+t.test('completeAndLease: acking a flow child whose parent becomes ready never leases the parent the worker cannot run', async t => {
+  const { backend, redis, prefix } = await setup(t)
+  const flows = new FlowProducer({ connection: redis, prefix })
+  t.teardown(() => flows.close())
+  const flow = await flows.add({ name: 'assemble', queueName: QUEUE, data: {}, children: [{ name: 'part', queueName: QUEUE, data: { n: 1 } }] })
+  const parent = `${QUEUE}:${flow.job.id as string}`
+  const [other] = (await backend.enqueue([task('part', 5)])).map(r => r.id)
+  const [child] = await backend.leaseTasks(lease(['part'], 1))
+  t.equal(child?.id, `${QUEUE}:${flow.children?.[0]?.job.id as string}`, 'the plain child first (the wait list)')
+  const result = await backend.completeAndLease([{ id: child!.id, leaseToken: child!.leaseToken }], lease(['part'], 1))
+  t.same(result.acks, ['ok'])
+  t.same(result.leased.map(l => l.id), [other], 'the runnable job, not the parent the ack made ready')
+  t.match(await backend.getTask(parent), { state: 'ready', attempts: 0, handler: 'assemble' }, 'the parent waits for a worker that runs it')
 })

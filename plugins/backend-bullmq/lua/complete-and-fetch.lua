@@ -5,8 +5,9 @@
 -- packed in the call). All such calls are for one queue. What Switchyard adds to a
 -- lease is done here too: nothing is fetched while Switchyard is globally paused or
 -- the queue is not registered, only a job whose name is one of the handler names is
--- fetched (handler-filter.lua: the job is chosen before the run and placed where
--- fetch-next pops), and a fetched job gets its lease expiry (syx) and leaves the retry
+-- fetched (handler-filter.lua: the job is chosen before the run; the caller sends no
+-- fetch-next with an ack of a job that has a parent, whose ack may move the parent to
+-- wait before fetch-next pops), and a fetched job gets its lease expiry (syx) and leaves the retry
 -- marks, as in lease-jobs.lua.
 -- ARGV[1] own key base, ARGV[2] the queue's key base ("<prefix>:<queue>:"),
 -- ARGV[3] the queue name, ARGV[4] lease length (ms), ARGV[5] jobs parked at most,
@@ -32,20 +33,15 @@ local expires = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) + leas
 local retryKey = own .. 'retry:' .. queue
 local retries = fetch and redis.call('EXISTS', retryKey) == 1
 
--- the job the last run's fetch-next took, for settle(); whether that run acked a job
--- with a parent (BullMQ may then move the parent to wait or prioritized during the run)
-local popped, parentRun = nil, false
+-- the job the last run's fetch-next took, for settle()
+local popped = nil
 
 local function beforeRun()
-  if filter ~= nil then
-    settle(filter, popped)
-    if parentRun then forget(filter) end
-    parentRun = redis.call('HEXISTS', KEYS[12], 'parentKey') == 1
-  end
+  if filter ~= nil then settle(filter, popped) end
   popped = nil
   if not fetch then
     ARGV[6] = '0'
-  elseif filter ~= nil and ARGV[6] == '1' and chooseNext(filter, ARGV[2], parentRun) == nil then
+  elseif filter ~= nil and ARGV[6] == '1' and chooseNext(filter, ARGV[2]) == nil then
     ARGV[6] = '0'
   end
 end

@@ -13,9 +13,10 @@
 --  * due delayed jobs are promoted first (BullMQ's promoteDelayedJobs, as its pop does),
 --    so the head looked at is the head BullMQ pops;
 --  * the chosen job is normally already what BullMQ pops next; when it is not (a parked
---    job, or for fetch-next after an ack that may move a parent job to wait) it is
---    put at the wait list's tail, which BullMQ pops before anything else. If the pop
---    does not happen (queue maxed, rate limited, lease lost) settle() puts it back.
+--    job) it is put at the wait list's tail, which BullMQ pops before anything else. If
+--    the pop does not happen (queue maxed, rate limited, lease lost) settle() puts it
+--    back. (An ack of a job with a parent may move the parent to wait before fetch-next
+--    pops; backend.ts sends no fetch-next in a batch with such an ack.)
 -- A lease with every handler and nothing parked skips all of this.
 
 local PARKED_WAIT_BASE = -4503599627370496 -- -2^52: parked wait-list jobs come before every prioritized score
@@ -23,7 +24,7 @@ local PARKED_WAIT_BASE = -4503599627370496 -- -2^52: parked wait-list jobs come 
 -- Filter state for one queue of one call; nil when nothing needs filtering. What it
 -- learns of the queue's head (the wait list empty, the first `batch` prioritized ids)
 -- stays valid inside the call until something other than the pops it chose changes
--- the queue (a promotion, a pop that did not happen, an ack's parent move): forget().
+-- the queue (a promotion, a pop that did not happen): forget().
 local function newFilter(own, base, queue, runs, parkCap, batch)
   local sources = {}
   for _, name in ipairs(redis.call('SMEMBERS', own .. 'parkedh:' .. queue)) do
@@ -79,27 +80,22 @@ local function settle(f, popped)
   local c = f.chosen
   f.chosen = nil
   if c == nil then return end
-  if c.placed then
+  if c.source then
+    -- a parked job placed on the wait list and not popped goes back to its parked set
     if redis.call('LINDEX', f.base .. 'wait', -1) == c.id then
       redis.call('RPOP', f.base .. 'wait')
-      if c.source then
-        redis.call('ZADD', c.source.key, c.score, c.id)
-        redis.call('SADD', f.own .. 'parkedh:' .. f.queue, c.source.name)
-        c.source.id, c.source.empty = nil, false
-      else
-        redis.call('ZADD', f.base .. 'prioritized', c.score, c.id)
-      end
+      redis.call('ZADD', c.source.key, c.score, c.id)
+      redis.call('SADD', f.own .. 'parkedh:' .. f.queue, c.source.name)
+      c.source.id, c.source.empty = nil, false
       forget(f)
     end
   elseif popped ~= c.id then
     forget(f)
   end
-  if c.stale then forget(f) end
 end
 
 local function place(f, c)
   redis.call('RPUSH', f.base .. 'wait', c.id)
-  c.placed = true
   f.chosen = c
   return c.id
 end
@@ -130,10 +126,8 @@ local function prioritizedHead(f)
 end
 
 -- Prepares BullMQ's next pop (at `timestamp`) to take a job the caller runs; returns
--- its id, or nil when the queue has none (or the parking cap was reached). With
--- alwaysPlace, the job is put at the wait tail even when BullMQ would pop it anyway
--- (for fetch-next after an ack that may change the queue before the pop).
-local function chooseNext(f, timestamp, alwaysPlace)
+-- its id, or nil when the queue has none (or the parking cap was reached).
+local function chooseNext(f, timestamp)
   local wait, prioritized = f.base .. 'wait', f.base .. 'prioritized'
   promoteDue(f, timestamp)
   while true do
@@ -151,7 +145,7 @@ local function chooseNext(f, timestamp, alwaysPlace)
       end
       if best ~= nil and (head == nil or best.score < PARKED_WAIT_BASE / 2
           or (not fromWait and (best.score < headScore or (best.score == headScore and best.id < head)))) then
-        local c = { id = best.id, score = best.score, source = best, stale = alwaysPlace }
+        local c = { id = best.id, score = best.score, source = best }
         redis.call('ZREM', best.key, best.id)
         best.id = nil
         return place(f, c)
@@ -161,12 +155,8 @@ local function chooseNext(f, timestamp, alwaysPlace)
       -- a job without a hash is BullMQ's to deal with, as it would without the filter
       if not name or f.runs == nil or f.runs[name] then
         if not fromWait then f.known.pos = f.known.pos + 1 end
-        if fromWait or not alwaysPlace then
-          f.chosen = { id = head }
-          return head
-        end
-        redis.call('ZREM', prioritized, head)
-        return place(f, { id = head, score = headScore, stale = true })
+        f.chosen = { id = head }
+        return head
       end
       if f.parked >= f.parkCap then return nil end
       if fromWait then

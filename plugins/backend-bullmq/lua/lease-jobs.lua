@@ -54,7 +54,7 @@ for _, queue in ipairs(queues) do
     local filter = nil
     if rcall('HEXISTS', base .. 'meta', 'paused') == 0 then filter = newFilter(own, base, queue, runs, parkCap, limit - #out) end
     while #out < limit do
-      if filter ~= nil and chooseNext(filter, timestamp, false) == nil then break end
+      if filter ~= nil and chooseNext(filter, timestamp) == nil then break end
       local token = tokenBase .. (#out + 1)
       ARGV[3] = cmsgpack.pack({ token = token, lockDuration = lockDuration, name = workerId })
       local reply = bullmqScript()
