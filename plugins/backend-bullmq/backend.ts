@@ -46,6 +46,8 @@ const LEASE_LOST_CODES = new Set([-1, -2, -3, -6])
 const MAX_HANDLERS_PER_LEASE = 10_000
 /** Jobs pendingHandlers examines per queue at the head of each of its wait, paused, prioritized and delayed structures. */
 export const PENDING_SCAN_PER_STRUCTURE = 100
+/** Jobs pendingHandlers examines at most per call, over every queue (parked names are read apart). */
+export const PENDING_SCAN_BUDGET = 10_000
 /** outstanding leases remembered to save a round trip on ack; beyond this they are looked up */
 const MAX_REMEMBERED_LEASES = 100_000
 
@@ -633,7 +635,7 @@ export class BullMQBackend implements Backend {
     const queues = req.queues.filter(queue => typeof queue === 'string' && queue.length > 0 && !queue.includes(':'))
     const limit = Math.min(req.limit, MAX_LIST_LIMIT)
     if (limit === 0 || queues.length === 0) return []
-    const flat = await runPlainScript(this.redis, 'pending-handlers', [], [`${this.options.prefix}:`, this.keys.own, limit, PENDING_SCAN_PER_STRUCTURE, ...queues]) as string[]
+    const flat = await runPlainScript(this.redis, 'pending-handlers', [], [`${this.options.prefix}:`, this.keys.own, limit, PENDING_SCAN_PER_STRUCTURE, PENDING_SCAN_BUDGET, ...queues]) as string[]
     const out: PendingHandler[] = []
     for (let i = 0; i < flat.length; i += 2) out.push({ queue: flat[i] as string, handler: flat[i + 1] as string })
     return out

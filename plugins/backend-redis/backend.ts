@@ -29,6 +29,8 @@ export const PROMOTE_PER_LEASE = 1000
 export const PARK_PER_LEASE = 10_000
 /** Tasks pendingHandlers examines per queue at the head of each of its ready, scheduled and retrying indexes. */
 export const PENDING_SCAN_PER_INDEX = 100
+/** Tasks pendingHandlers examines at most per call, over every queue (parked handlers are read apart). */
+export const PENDING_SCAN_BUDGET = 10_000
 /** Items per script call for the batch methods; larger batches are split so no script blocks Redis for long. */
 export const SCRIPT_BATCH = 1000
 /** Ids one requeue/delete call accepts. */
@@ -393,7 +395,7 @@ export class RedisBackend implements Backend {
     const limit = check.limit('limit', req.limit)
     return this.run('pendingHandlers', async () => {
       if (limit === 0 || queues.length === 0) return []
-      const flat = await this.script('pending_handlers', [this.keys.queues], [this.keys.base, limit, PENDING_SCAN_PER_INDEX, ...queues]) as string[]
+      const flat = await this.script('pending_handlers', [this.keys.queues], [this.keys.base, limit, PENDING_SCAN_PER_INDEX, PENDING_SCAN_BUDGET, ...queues]) as string[]
       const out: PendingHandler[] = []
       for (let i = 0; i < flat.length; i += 2) out.push({ queue: flat[i]!, handler: flat[i + 1]! })
       return out

@@ -135,7 +135,7 @@ t.test('parked tasks: cancel, delete and requeue find them; pending_handlers rep
   const [a, b, c] = await enqueue([{ handler: 'x' }, { handler: 'x' }, { handler: 'y' }])
   t.same(await lease(['q'], 10, 30_000, ['none']), [])
   t.equal(await redis.zcard(parked('x')), 2)
-  const pending = await run('pending_handlers', [k.queues], [k.base, 10, 100, 'q', 'unknown']) as string[]
+  const pending = await run('pending_handlers', [k.queues], [k.base, 10, 100, 1000, 'q', 'unknown']) as string[]
   t.same(pending, ['q', 'x', 'q', 'y'], 'parked handlers, once each')
   t.same(await run('cancel', [k.canceled], [k.base, a!]), ['canceled'])
   t.same(await redis.zrange(parked('x'), 0, -1), [b])
@@ -145,7 +145,8 @@ t.test('parked tasks: cancel, delete and requeue find them; pending_handlers rep
   await run('delete', [k.all], [k.base, 'ready', 0, c!])
   t.same(await redis.smembers(`${k.base}kh:q`), [])
   t.equal(await redis.exists(parked('y')), 0)
-  t.same(await run('pending_handlers', [k.queues], [k.base, 10, 100, 'q']), ['q', 'x'])
+  t.same(await run('pending_handlers', [k.queues], [k.base, 10, 100, 1000, 'q']), ['q', 'x'])
+  t.same(await run('pending_handlers', [k.queues], [k.base, 10, 100, 0, 'q']), [], 'a spent budget reads parked handlers only')
 })
 
 t.test('complete: succeeded, indexes and counters move; stale token is lease_lost', async (t) => {
