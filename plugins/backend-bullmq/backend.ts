@@ -6,7 +6,7 @@ import {
   type AckOutcome, type AuditEvent, type AuditInput, type Backend, type BackendCapabilities, type CancelOutcome,
   type CoordinationState, type DLQStats, type DeleteRequest, type DeleteResult, type EnqueueResult, type EventInput,
   type FailOutcome, type FailRequest, type LeaderAcquireResult, type LeaseRef, type LeaseRequest, type LeasedTask,
-  type ListAuditRequest, type ListTasksRequest, type NewTask, type PruneRequest, type QueueStats, type RateLimit,
+  type ListAuditRequest, type ListTasksRequest, type PendingHandler, type PendingHandlersRequest, type NewTask, type PruneRequest, type QueueStats, type RateLimit,
   type ReadEventsRequest, type RecoveredLeases, type RequeueRequest, type RequeueResult, type SkippedTask,
   type StoredEvent, type Task, type TaskPage, type TaskState, type Unsubscribe, type WorkerInfo,
   type ListRecordsRequest, type PutRecordOptions, type PutRecordResult, type StoredRecord
@@ -42,6 +42,11 @@ const CAPABILITIES: Omit<BackendCapabilities, 'taskCount'> = {
 
 /** BullMQ script codes that mean "this token no longer holds the job" */
 const LEASE_LOST_CODES = new Set([-1, -2, -3, -6])
+const MAX_HANDLERS_PER_LEASE = 10_000
+/** Jobs pendingHandlers examines per queue at the head of each of its wait, paused, prioritized and delayed structures. */
+export const PENDING_SCAN_PER_STRUCTURE = 100
+/** Jobs pendingHandlers examines at most per call, over every queue (parked names are read apart). */
+export const PENDING_SCAN_BUDGET = 10_000
 /** outstanding leases remembered to save a round trip on ack; beyond this they are looked up */
 const MAX_REMEMBERED_LEASES = 100_000
 /** jobs one pruneFinished call deletes at most */
@@ -280,13 +285,13 @@ export class BullMQBackend implements Backend {
   async leaseTasks (req: LeaseRequest): Promise<LeasedTask[]> {
     assertLeaseRequest(req)
     const limit = Math.min(Math.max(0, Math.trunc(req.limit)), MAX_LIST_LIMIT)
-    if (limit === 0 || req.queues.length === 0) return []
+    if (limit === 0 || req.queues.length === 0 || req.handlers?.length === 0) return []
     if (!Number.isInteger(req.leaseMs) || req.leaseMs < 1) throw Errors.validation('leaseMs: must be a positive integer', { details: { field: 'leaseMs' } })
     const queues = req.queues.filter(queue => typeof queue === 'string' && queue.length > 0 && !queue.includes(':'))
     if (queues.length === 0) return []
     // one script call for the whole batch across the preferred queues (global pause and unknown queues checked inside)
     const jobs = await leaseJobs(this.redis, {
-      prefix: this.options.prefix, ownBase: this.keys.own, queues, limit, tokenBase: `${randomUUID()}:`, leaseMs: req.leaseMs, workerId: req.workerId
+      prefix: this.options.prefix, ownBase: this.keys.own, queues, limit, tokenBase: `${randomUUID()}:`, leaseMs: req.leaseMs, workerId: req.workerId, handlers: req.handlers
     })
     const out: LeasedTask[] = []
     for (const [queue, jobId, token, flat, expiresAt] of jobs) {
@@ -350,7 +355,7 @@ export class BullMQBackend implements Backend {
     const limit = Math.min(Math.max(0, Math.trunc(lease.limit)), MAX_LIST_LIMIT)
     const first = lease.queues.find(queue => typeof queue === 'string' && queue.length > 0 && !queue.includes(':'))
     const entries = await Promise.all(acks.map(item => this.leaseEntry(item)))
-    const fetching = first === undefined ? null : { queue: first, limit, leaseMs: lease.leaseMs, workerId: lease.workerId }
+    const fetching = first === undefined || lease.handlers?.length === 0 ? null : { queue: first, limit, leaseMs: lease.leaseMs, workerId: lease.workerId, handlers: lease.handlers }
     const sent = this.sendCompletions(acks, entries, fetching)
     const rest = limit - sent.fetching
     const leased = rest > 0 ? this.leaseTasks({ ...lease, limit: rest }) : Promise.resolve([])
@@ -395,15 +400,19 @@ export class BullMQBackend implements Backend {
    * after it runs after them. With `fetching`, up to its limit of the acks of its
    * queue also take that queue's next job; `fetching` says how many may.
    */
-  private sendCompletions (items: LeaseRef[], entries: Array<LeaseEntry | null>, fetching: { queue: string, limit: number, leaseMs: number, workerId: string } | null): { fetching: number, done: Promise<{ outcomes: AckOutcome[], fetched: FetchedJob[] }> } {
+  private sendCompletions (items: LeaseRef[], entries: Array<LeaseEntry | null>, fetching: { queue: string, limit: number, leaseMs: number, workerId: string, handlers: string[] | undefined } | null): { fetching: number, done: Promise<{ outcomes: AckOutcome[], fetched: FetchedJob[] }> } {
     const outcomes = new Array<AckOutcome>(items.length).fill('lease_lost')
     const calls: unknown[][] = []
     const callOf: Array<{ at: number, queue: Queue, jobId: string }> = []
     let fetches = 0
+    // Acking a job that has a parent (a BullMQ flow) may move the parent to wait during
+    // the batch, ahead of the job handler-filter.lua chose for fetch-next: such a batch
+    // fetches nothing and the lease sent after it takes the next jobs.
+    const flow = fetching !== null && entries.some(entry => entry?.hash.parentKey !== undefined)
     entries.forEach((entry, i) => {
       if (entry === null) return
       const queue = this.queueFor(entry.queue)
-      const fetchNext = fetching !== null && entry.queue === fetching.queue && fetches < fetching.limit
+      const fetchNext = fetching !== null && !flow && entry.queue === fetching.queue && fetches < fetching.limit
       const scripts = fetchNext ? this.scriptsFetching(entry.queue, fetching.leaseMs, fetching.workerId) : queue.scripts
       const job = Job.fromJSON(queue, entry.hash as never, entry.jobId)
       // exactly what job.moveToCompleted(null, token, fetchNext) sends, for the whole batch in one call
@@ -413,7 +422,7 @@ export class BullMQBackend implements Backend {
     })
     const target: FetchTarget | null = fetching === null || fetches === 0
       ? null
-      : { ownBase: this.keys.own, queueBase: this.keys.queueBase(fetching.queue), queue: fetching.queue, leaseMs: fetching.leaseMs }
+      : { ownBase: this.keys.own, queueBase: this.keys.queueBase(fetching.queue), queue: fetching.queue, leaseMs: fetching.leaseMs, handlers: fetching.handlers }
     const replied = calls.length === 0
       ? Promise.resolve([])
       : target === null ? runBatched(this.redis, 'moveToFinished', calls) : completeAndFetch(this.redis, target, calls)
@@ -631,6 +640,18 @@ export class BullMQBackend implements Backend {
     return await this.lister.dlqStats(await this.knownQueues())
   }
 
+  async pendingHandlers (req: PendingHandlersRequest): Promise<PendingHandler[]> {
+    if (!Array.isArray(req.queues)) throw Errors.validation('queues: must be an array of queue names', { details: { field: 'queues' } })
+    if (!Number.isInteger(req.limit) || req.limit < 0) throw Errors.validation('limit: must be an integer >= 0', { details: { field: 'limit' } })
+    const queues = req.queues.filter(queue => typeof queue === 'string' && queue.length > 0 && !queue.includes(':'))
+    const limit = Math.min(req.limit, MAX_LIST_LIMIT)
+    if (limit === 0 || queues.length === 0) return []
+    const flat = await runPlainScript(this.redis, 'pending-handlers', [], [`${this.options.prefix}:`, this.keys.own, limit, PENDING_SCAN_PER_STRUCTURE, PENDING_SCAN_BUDGET, ...queues]) as string[]
+    const out: PendingHandler[] = []
+    for (let i = 0; i < flat.length; i += 2) out.push({ queue: flat[i] as string, handler: flat[i + 1] as string })
+    return out
+  }
+
   async pruneFinished (req: PruneRequest): Promise<number> {
     if (!FINAL_STATES.includes(req?.state)) throw Errors.validation(`state: must be one of ${FINAL_STATES.join(', ')}`, { details: { field: 'state' } })
     if (!Number.isInteger(req.finishedOlderThanMs) || req.finishedOlderThanMs < 0) throw Errors.validation('finishedOlderThanMs: must be an integer >= 0', { details: { field: 'finishedOlderThanMs' } })
@@ -732,4 +753,12 @@ function assertLeaseRequest (req: LeaseRequest): void {
   if (typeof req.workerId !== 'string' || req.workerId === '') throw Errors.validation('workerId: must be a non-empty string', { details: { field: 'workerId' } })
   if (!Number.isInteger(req.leaseMs) || req.leaseMs < 1) throw Errors.validation('leaseMs: must be a positive integer', { details: { field: 'leaseMs' } })
   if (!Array.isArray(req.queues)) throw Errors.validation('queues: must be an array of queue names', { details: { field: 'queues' } })
+  if (req.handlers !== undefined) {
+    if (!Array.isArray(req.handlers) || req.handlers.length > MAX_HANDLERS_PER_LEASE) {
+      throw Errors.validation(`handlers: must be an array of at most ${MAX_HANDLERS_PER_LEASE} handler names`, { details: { field: 'handlers' } })
+    }
+    req.handlers.forEach((name, i) => {
+      if (typeof name !== 'string' || name.length === 0) throw Errors.validation(`handlers[${i}]: must be a non-empty string`, { details: { field: `handlers[${i}]` } })
+    })
+  }
 }

@@ -16,10 +16,15 @@ interface BullMQScript { name: string, content: string, keys: number }
 const bullmqScripts = createRequire(import.meta.url)('bullmq/dist/cjs/scripts/index.js') as Record<string, BullMQScript | undefined>
 const lua = (name: string): string => readFileSync(new URL(`./lua/${name}`, import.meta.url), 'utf8')
 
-function wrapped (script: string, driver: string): string {
+/** BullMQ functions handler-filter.lua calls: the wrapped script must define them at its top level */
+const FILTER_NEEDS = ['getTargetQueueList', 'promoteDelayedJobs']
+
+function wrapped (script: string, driver: string, needs: string[] = []): string {
   const found = bullmqScripts[script]
   if (found === undefined) throw new Error(`the installed bullmq has no ${script} script`)
   const hoisted = hoistDefinitions(found.content)
+  const missing = needs.filter(name => hoisted === null || !new RegExp(`^local function ${name}\\(`, 'm').test(hoisted.definitions))
+  if (missing.length > 0) throw new Error(`the installed bullmq's ${script} script does not define ${missing.join(', ')} where Switchyard's lease needs them`)
   if (hoisted === null) return `local function bullmqScript()\n${found.content}\nend\n${driver}`
   return `${hoisted.definitions}\nlocal function bullmqScript()\n${hoisted.body}\nend\n${driver}`
 }
@@ -30,10 +35,11 @@ const BATCHED: BatchedScript[] = ['moveToFinished', 'retryJob', 'moveToDelayed',
 const batchCommand = (script: BatchedScript): string => `sy_batch_${script}`
 
 export function defineBatchScripts (redis: Redis): void {
-  redis.defineCommand('sy_lease_jobs', { numberOfKeys: 0, lua: wrapped('moveToActive', lua('lease-jobs.lua')) })
+  const filter = lua('handler-filter.lua')
+  redis.defineCommand('sy_lease_jobs', { numberOfKeys: 0, lua: wrapped('moveToActive', `${filter}\n${lua('lease-jobs.lua')}`, FILTER_NEEDS) })
   const runCalls = lua('run-calls.lua')
   for (const script of BATCHED) redis.defineCommand(batchCommand(script), { numberOfKeys: 0, lua: wrapped(script, `${runCalls}\n${lua('batch.lua')}`) })
-  redis.defineCommand(COMPLETE_AND_FETCH, { numberOfKeys: 0, lua: wrapped('moveToFinished', `${runCalls}\n${lua('complete-and-fetch.lua')}`) })
+  redis.defineCommand(COMPLETE_AND_FETCH, { numberOfKeys: 0, lua: wrapped('moveToFinished', `${runCalls}\n${filter}\n${lua('complete-and-fetch.lua')}`, FILTER_NEEDS) })
 }
 
 const COMPLETE_AND_FETCH = 'sy_complete_and_fetch'
@@ -51,6 +57,20 @@ export interface LeaseJobsRequest {
   tokenBase: string
   leaseMs: number
   workerId: string
+  /** handler names the caller runs (undefined: every handler) */
+  handlers: string[] | undefined
+}
+
+/**
+ * Jobs a lease parks at most per queue per call (jobs whose handler the caller does
+ * not run, see lua/handler-filter.lua): each is parked once, so this only bounds how
+ * long one call may hold Redis when a backlog of such jobs is first met.
+ */
+export const PARK_PER_LEASE = 10_000
+
+/** the handler set as the scripts take it: its size (-1: every handler), then the names */
+function handlerArgs (handlers: string[] | undefined): Array<string | number> {
+  return handlers === undefined ? [-1] : [handlers.length, ...handlers]
 }
 
 /** jobs per script call: bounds how long one call holds Redis (a few ms) */
@@ -63,7 +83,8 @@ export async function leaseJobs (redis: Redis, req: LeaseJobsRequest): Promise<L
   const calls: Array<Promise<unknown>> = []
   for (let from = 0; from < req.limit; from += LEASES_PER_SCRIPT) {
     // each call's tokens get their own base, so tokens stay unique across the calls
-    calls.push(runner.sy_lease_jobs!(`${req.prefix}:`, req.ownBase, Date.now(), Math.min(LEASES_PER_SCRIPT, req.limit - from), `${req.tokenBase}${from}:`, req.leaseMs, req.workerId, ...req.queues))
+    calls.push(runner.sy_lease_jobs!(`${req.prefix}:`, req.ownBase, Date.now(), Math.min(LEASES_PER_SCRIPT, req.limit - from), `${req.tokenBase}${from}:`, req.leaseMs, req.workerId,
+      PARK_PER_LEASE, ...handlerArgs(req.handlers), ...req.queues))
   }
   return (await Promise.all(calls) as LeasedJob[][]).flat()
 }
@@ -85,6 +106,8 @@ export interface FetchTarget {
   queueBase: string
   queue: string
   leaseMs: number
+  /** handler names the caller runs (undefined: every handler) */
+  handlers: string[] | undefined
 }
 
 /**
@@ -93,7 +116,7 @@ export interface FetchTarget {
  * was taken. Sent before the first await, so a command issued after it runs after it.
  */
 export async function completeAndFetch (redis: Redis, target: FetchTarget, calls: unknown[][]): Promise<unknown[]> {
-  const header = [target.ownBase, target.queueBase, target.queue, target.leaseMs]
+  const header = [target.ownBase, target.queueBase, target.queue, target.leaseMs, PARK_PER_LEASE, ...handlerArgs(target.handlers)]
   return await runChunked(redis, COMPLETE_AND_FETCH, header, calls, (bullmqScripts.moveToFinished as BullMQScript).keys)
 }
 

@@ -40,6 +40,10 @@ export class Keys {
   recordIndex (collection: string): string { return `${this.own}reci:${collection}` }
   claim (key: string): string { return `${this.own}claim:${key}` }
   canceled (queue: string): string { return `${this.own}canceled:${queue}` }
+  /** ready jobs of one name a lease parked (handler-filter.lua), by their prioritized score */
+  parked (queue: string, name: string): string { return `${this.own}parked:${queue}:${name}` }
+  /** names that have parked jobs in a queue */
+  parkedNames (queue: string): string { return `${this.own}parkedh:${queue}` }
   /** ids of delayed jobs that are waiting out a retry backoff (BullMQ's delayed set mixes them with future runs) */
   retry (queue: string): string { return `${this.own}retry:${queue}` }
 }

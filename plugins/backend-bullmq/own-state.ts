@@ -110,7 +110,12 @@ export class OwnState {
 
   async listWorkers (): Promise<WorkerInfo[]> {
     const raw = await runPlainScript(this.redis, 'workers', [this.keys.workers, this.keys.workerExpiry], ['list']) as Array<string | null>
-    return raw.flatMap(json => json === null ? [] : [JSON.parse(json) as WorkerInfo]).sort((a, b) => a.id.localeCompare(b.id))
+    return raw.flatMap(json => {
+      if (json === null) return []
+      const info = JSON.parse(json) as WorkerInfo
+      // a worker of an older version reports no handler set
+      return [{ ...info, handlers: Array.isArray(info.handlers) ? info.handlers : [] }]
+    }).sort((a, b) => a.id.localeCompare(b.id))
   }
 
   async removeWorker (id: string): Promise<void> {

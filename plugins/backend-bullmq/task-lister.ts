@@ -7,23 +7,25 @@ import { runPlainScript } from './scripts.ts'
 // Listing and counting over BullMQ's structures. Every state lives in one list or
 // sorted set per queue, so counts are one LLEN/ZCARD each (one script for every queue)
 // and a page of one state in one queue is a range read. Handler and text filters have
-// no index in BullMQ: they examine at most `scanLimit` jobs per structure.
+// no index in BullMQ: they examine at most `scanLimit` jobs per structure. Ready jobs
+// a lease parked (handler-filter.lua) are one more ready structure: the parked sets of
+// a queue, read together in score order.
 
-type Structure = 'active' | 'wait' | 'paused' | 'prioritized' | 'delayed' | 'completed' | 'failed' | 'canceled'
+type Structure = 'active' | 'wait' | 'paused' | 'prioritized' | 'parked' | 'delayed' | 'completed' | 'failed' | 'canceled'
 
 const STRUCTURES_OF: Record<TaskState, Structure[]> = {
   processing: ['active'],
-  ready: ['wait', 'paused', 'prioritized'],
+  ready: ['wait', 'paused', 'prioritized', 'parked'],
   scheduled: ['delayed'],
   retrying: ['delayed'],
   succeeded: ['completed'],
   dead: ['failed'],
   canceled: ['canceled']
 }
-const ALL_STRUCTURES: Structure[] = ['active', 'wait', 'paused', 'prioritized', 'delayed', 'completed', 'failed', 'canceled']
+const ALL_STRUCTURES: Structure[] = ['active', 'wait', 'paused', 'prioritized', 'parked', 'delayed', 'completed', 'failed', 'canceled']
 const FINISHED_STRUCTURES = new Set<Structure>(['completed', 'failed', 'canceled'])
 const STATE_OF: Partial<Record<Structure, TaskState>> = {
-  active: 'processing', wait: 'ready', paused: 'ready', prioritized: 'ready', completed: 'succeeded', failed: 'dead', canceled: 'canceled'
+  active: 'processing', wait: 'ready', paused: 'ready', prioritized: 'ready', parked: 'ready', completed: 'succeeded', failed: 'dead', canceled: 'canceled'
 }
 /** largest offset honoured by lists that merge several structures */
 const MAX_MERGE_WINDOW = 20_000
@@ -53,12 +55,13 @@ export class TaskLister {
     if (names !== undefined && names.length === 0) return []
     const flat = await runPlainScript(this.redis, 'queue-counts', [], [`${this.keys.prefix}:`, this.keys.own, ...(names ?? [])]) as Array<string | number>
     const out: Array<Counted & { name: string }> = []
-    for (let i = 0; i < flat.length; i += 12) {
+    for (let i = 0; i < flat.length; i += 13) {
       const [active, wait, paused, prioritized, delayed, completed, failed, canceled, retrying, isPaused] = flat.slice(i + 1, i + 11).map(Number) as [number, number, number, number, number, number, number, number, number, number]
       const weight = flat[i + 11]
+      const parked = Number(flat[i + 12])
       out.push({
         name: String(flat[i]),
-        counts: { active, wait, paused, prioritized, delayed, completed, failed, canceled, retrying },
+        counts: { active, wait, paused, prioritized, parked, delayed, completed, failed, canceled, retrying },
         weight: weight === '' || weight === undefined ? null : Number(weight),
         paused: isPaused === 1
       })
@@ -68,7 +71,7 @@ export class TaskLister {
 
   private async counts (queues: string[]): Promise<Counted[]> {
     const byName = new Map((await this.countQueues(queues)).map(c => [c.name, c]))
-    const none = { active: 0, wait: 0, paused: 0, prioritized: 0, delayed: 0, completed: 0, failed: 0, canceled: 0, retrying: 0 }
+    const none = { active: 0, wait: 0, paused: 0, prioritized: 0, parked: 0, delayed: 0, completed: 0, failed: 0, canceled: 0, retrying: 0 }
     return queues.map(name => byName.get(name) ?? { counts: { ...none }, weight: null, paused: false })
   }
 
@@ -77,7 +80,7 @@ export class TaskLister {
     const counted = await this.countQueues(names)
     return counted.map(({ name, counts: c, weight, paused }) => ({
       name,
-      ready: c.wait + c.paused + c.prioritized,
+      ready: c.wait + c.paused + c.prioritized + c.parked,
       scheduled: c.delayed - c.retrying,
       processing: c.active,
       retrying: c.retrying,
@@ -137,7 +140,9 @@ export class TaskLister {
     const countedByScan = filtered && candidates <= this.scanLimit
     const total = filtered ? null : counted.reduce((sum, { counts: c }) => sum + countOf(c, req.state), 0)
     if (queues.length === 0 || (limit === 0 && !countedByScan)) return { tasks: [], total: countedByScan ? 0 : total }
-    if (!filtered && queues.length === 1 && req.state !== undefined && req.state !== 'scheduled' && req.state !== 'retrying') {
+    // parked jobs interleave with prioritized ones by score: a page of ready jobs with parked ones is merged
+    const parkedToo = req.state === 'ready' && (counted[0]?.counts.parked ?? 0) > 0
+    if (!filtered && queues.length === 1 && req.state !== undefined && req.state !== 'scheduled' && req.state !== 'retrying' && !parkedToo) {
       return { tasks: await this.pageOfOne(queues[0] as string, req.state, offset, limit, oldestFirst), total }
     }
     if (offset > MAX_MERGE_WINDOW) throw Errors.validation(`offset: at most ${MAX_MERGE_WINDOW} when listing across states or queues`, { details: { field: 'offset' } })
@@ -181,7 +186,7 @@ export class TaskLister {
   /** one state of one queue: its structures read back to back, in run or finish order */
   private async pageOfOne (queue: string, state: TaskState, offset: number, limit: number, oldestFirst: boolean): Promise<Task[]> {
     const structures = STRUCTURES_OF[state]
-    const lengths = await this.redis.multi(structures.map(s => [s === 'prioritized' || s === 'completed' || s === 'failed' || s === 'canceled' ? 'zcard' : 'llen', this.structureKey(queue, s)])).exec()
+    const lengths = await this.redis.multi(structures.map(s => [s === 'prioritized' || s === 'parked' || s === 'completed' || s === 'failed' || s === 'canceled' ? 'zcard' : 'llen', this.structureKey(queue, s)])).exec()
     const candidates: Candidate[] = []
     let skip = offset
     let want = limit
@@ -200,6 +205,7 @@ export class TaskLister {
   /** `count` ids of one structure from `start`, in the order the structure serves them */
   private async range (queue: string, structure: Structure, start: number, count: number, oldestFirst: boolean): Promise<Candidate[]> {
     if (count <= 0) return []
+    if (structure === 'parked') return await this.parkedRange(queue, start, count)
     const key = this.structureKey(queue, structure)
     const end = start + count - 1
     let ids: string[]
@@ -216,6 +222,22 @@ export class TaskLister {
       for (let i = 0; i + 1 < flat.length; i += 2) { ids.push(flat[i] as string); scores.push(Number(flat[i + 1])) }
     }
     return ids.filter(id => !id.startsWith('0:')).map((jobId, i) => ({ queue, structure, jobId, score: scores[i] ?? null, seq: start + i }))
+  }
+
+  /** `count` parked jobs of one queue from `start`, in run order across its parked sets */
+  private async parkedRange (queue: string, start: number, count: number): Promise<Candidate[]> {
+    const names = await this.redis.smembers(this.keys.parkedNames(queue))
+    if (names.length === 0) return []
+    const pipeline = this.redis.pipeline()
+    for (const name of names) pipeline.zrange(this.keys.parked(queue, name), 0, start + count - 1, 'WITHSCORES')
+    const merged: Array<{ jobId: string, score: number }> = []
+    for (const [err, flat] of (await pipeline.exec()) ?? []) {
+      if (err !== null) throw err
+      const list = flat as string[]
+      for (let i = 0; i + 1 < list.length; i += 2) merged.push({ jobId: list[i] as string, score: Number(list[i + 1]) })
+    }
+    merged.sort((a, b) => a.score - b.score || (a.jobId < b.jobId ? -1 : a.jobId > b.jobId ? 1 : 0))
+    return merged.slice(start, start + count).map((c, i) => ({ queue, structure: 'parked', jobId: c.jobId, score: c.score, seq: start + i }))
   }
 
   private async load (candidates: Candidate[]): Promise<Array<{ task: Task, candidate: Candidate }>> {
@@ -246,9 +268,9 @@ export class TaskLister {
 
 function countOf (c: Counted['counts'], state: TaskState | undefined): number {
   switch (state) {
-    case undefined: return c.active + c.wait + c.paused + c.prioritized + c.delayed + c.completed + c.failed + c.canceled
+    case undefined: return c.active + c.wait + c.paused + c.prioritized + c.parked + c.delayed + c.completed + c.failed + c.canceled
     case 'processing': return c.active
-    case 'ready': return c.wait + c.paused + c.prioritized
+    case 'ready': return c.wait + c.paused + c.prioritized + c.parked
     case 'scheduled': return c.delayed - c.retrying
     case 'retrying': return c.retrying
     case 'succeeded': return c.completed

@@ -88,6 +88,9 @@ t.test('bad input is refused before reaching Redis, naming the field', async (t)
   const attempts: Array<[() => Promise<unknown>, string]> = [
     [() => backend.leaseTasks({ workerId: 'w', queues: ['q'], limit: -1, leaseMs: 10 }), 'limit'],
     [() => backend.leaseTasks({ workerId: 'w', queues: ['q'], limit: 1, leaseMs: 0 }), 'leaseMs'],
+    [() => backend.leaseTasks({ workerId: 'w', queues: ['q'], limit: 1, leaseMs: 10, handlers: 'mail' as never }), 'handlers'],
+    [() => backend.leaseTasks({ workerId: 'w', queues: ['q'], limit: 1, leaseMs: 10, handlers: ['mail', ''] }), 'handlers[1]'],
+    [() => backend.pendingHandlers({ queues: ['q'], limit: -1 }), 'limit'],
     [() => backend.listTasks({ limit: 10, offset: -1 }), 'offset'],
     [() => backend.listTasks({ limit: 10, offset: 0, state: 'nope' as never }), 'state'],
     [() => backend.requeueTasks({ fromStates: [], ids: ['x'] }), 'fromStates'],

@@ -3,7 +3,7 @@ import {
   type AckOutcome, type AuditEvent, type AuditInput, type Backend, type BackendCapabilities, type CancelOutcome,
   type CoordinationState, type DLQStats, type DeleteRequest, type DeleteResult, type EnqueueResult, type EventInput,
   type FailOutcome, type FailRequest, type LeaderAcquireResult, type LeaderLock, type LeaseRef, type LeaseRequest,
-  type LeasedTask, type ListAuditRequest, type ListTasksRequest, type NewTask, type PruneRequest, type QueueStats,
+  type LeasedTask, type ListAuditRequest, type PendingHandler, type PendingHandlersRequest, type ListTasksRequest, type NewTask, type PruneRequest, type QueueStats,
   type RateLimit, type ReadEventsRequest, type RecoveredLeases, type RequeueRequest, type RequeueResult,
   type SkippedTask, type StoredEvent, type Task, type TaskPage, type Unsubscribe, type WorkerInfo,
   type ListRecordsRequest, type PutRecordOptions, type PutRecordResult, type StoredRecord
@@ -21,11 +21,22 @@ import * as check from './validate.ts'
 export const LIST_SCAN_CAP = 10_000
 /** Due scheduled/retrying tasks promoted to ready per queue per lease call. */
 export const PROMOTE_PER_LEASE = 1000
+/**
+ * Ready tasks a lease parks per queue per call (tasks whose handler the caller does not
+ * run, see lua/lease.lua): each is parked once, so this only bounds how long one call
+ * may hold Redis when a backlog of unrunnable tasks is first met.
+ */
+export const PARK_PER_LEASE = 10_000
+/** Tasks pendingHandlers examines per queue at the head of each of its ready, scheduled and retrying indexes. */
+export const PENDING_SCAN_PER_INDEX = 100
+/** Tasks pendingHandlers examines at most per call, over every queue (parked handlers are read apart). */
+export const PENDING_SCAN_BUDGET = 10_000
 /** Items per script call for the batch methods; larger batches are split so no script blocks Redis for long. */
 export const SCRIPT_BATCH = 1000
 /** Ids one requeue/delete call accepts. */
 export const MAX_IDS_PER_CALL = 10_000
 const MAX_QUEUES_PER_LEASE = 1000
+const MAX_HANDLERS_PER_LEASE = 10_000
 
 const CAPABILITIES: BackendCapabilities = {
   taskFilters: ['state', 'queue', 'handler', 'query'],
@@ -186,11 +197,16 @@ export class RedisBackend implements Backend {
     if (!Array.isArray(req.queues) || req.queues.length > MAX_QUEUES_PER_LEASE) {
       throw Errors.validation(`queues: must be an array of at most ${MAX_QUEUES_PER_LEASE} names`, { details: { field: 'queues' } })
     }
-    if (count === 0 || req.queues.length === 0) return Promise.resolve([])
+    if (req.handlers !== undefined && (!Array.isArray(req.handlers) || req.handlers.length > MAX_HANDLERS_PER_LEASE)) {
+      throw Errors.validation(`handlers: must be an array of at most ${MAX_HANDLERS_PER_LEASE} handler names`, { details: { field: 'handlers' } })
+    }
+    const handlers = req.handlers?.map((h, i) => check.name(`handlers[${i}]`, h))
+    if (count === 0 || req.queues.length === 0 || handlers?.length === 0) return Promise.resolve([])
     return this.run('leaseTasks', async () => {
       const k = this.keys
+      const only: ScriptArg[] = handlers === undefined ? [-1] : [handlers.length, ...handlers]
       const reply = await this.script('lease', [k.processing, k.globalPause, k.paused, k.leaseSeq],
-        [k.base, k.workChannel, req.workerId, count, leaseMs, PROMOTE_PER_LEASE, ...req.queues]) as Array<string | number>
+        [k.base, k.workChannel, req.workerId, count, leaseMs, PROMOTE_PER_LEASE, PARK_PER_LEASE, ...only, ...req.queues]) as Array<string | number>
       return decodeLeased(reply)
     })
   }
@@ -371,6 +387,21 @@ export class RedisBackend implements Backend {
     })
   }
 
+  pendingHandlers (req: PendingHandlersRequest): Promise<PendingHandler[]> {
+    if (!Array.isArray(req.queues) || req.queues.length > MAX_QUEUES_PER_LEASE) {
+      throw Errors.validation(`queues: must be an array of at most ${MAX_QUEUES_PER_LEASE} names`, { details: { field: 'queues' } })
+    }
+    const queues = req.queues.map((q, i) => check.name(`queues[${i}]`, q))
+    const limit = check.limit('limit', req.limit)
+    return this.run('pendingHandlers', async () => {
+      if (limit === 0 || queues.length === 0) return []
+      const flat = await this.script('pending_handlers', [this.keys.queues], [this.keys.base, limit, PENDING_SCAN_PER_INDEX, PENDING_SCAN_BUDGET, ...queues]) as string[]
+      const out: PendingHandler[] = []
+      for (let i = 0; i < flat.length; i += 2) out.push({ queue: flat[i]!, handler: flat[i + 1]! })
+      return out
+    })
+  }
+
   pruneFinished (req: PruneRequest): Promise<number> {
     const index = { succeeded: this.keys.succeeded, canceled: this.keys.canceled, dead: this.keys.dead }[check.finalState('state', req?.state)]
     const age = check.int('finishedOlderThanMs', req.finishedOlderThanMs, 0, Number.MAX_SAFE_INTEGER)
@@ -520,7 +551,9 @@ export class RedisBackend implements Backend {
       const flat = await this.script('worker_list', [this.keys.workers], [this.keys.base, MAX_LIST_LIMIT]) as string[]
       const out: WorkerInfo[] = []
       for (let i = 0; i < flat.length; i += 2) {
-        out.push({ ...(JSON.parse(flat[i]!) as Omit<WorkerInfo, 'lastHeartbeatAt'>), lastHeartbeatAt: Number(flat[i + 1]) })
+        const info = JSON.parse(flat[i]!) as Omit<WorkerInfo, 'lastHeartbeatAt'>
+        // a worker of an older version reports no handler set
+        out.push({ ...info, handlers: Array.isArray(info.handlers) ? info.handlers : [], lastHeartbeatAt: Number(flat[i + 1]) })
       }
       return out.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
     })

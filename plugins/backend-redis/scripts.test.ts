@@ -25,9 +25,11 @@ function space (tt: Test) {
     const reply = await run('enqueue', [k.idem, k.all, k.seq, k.queues], args) as Array<string | number>
     return reply.filter((_, i) => i % 2 === 0) as string[]
   }
-  const lease = async (queues: string[], limit = 10, leaseMs = 30_000): Promise<Array<{ id: string, token: string }>> => {
+  /** handlers: the caller's handler set (undefined: every handler) */
+  const lease = async (queues: string[], limit = 10, leaseMs = 30_000, handlers?: string[]): Promise<Array<{ id: string, token: string }>> => {
+    const only = handlers === undefined ? [-1] : [handlers.length, ...handlers]
     const reply = await run('lease', [k.processing, k.globalPause, k.paused, k.leaseSeq],
-      [k.base, k.workChannel, 'w1', limit, leaseMs, 1000, ...queues]) as string[]
+      [k.base, k.workChannel, 'w1', limit, leaseMs, 1000, 1000, ...only, ...queues]) as string[]
     const out = []
     for (let i = 1; i < reply.length; i += 11) out.push({ id: reply[i]!, token: reply[i + 10]! })
     return out
@@ -96,6 +98,55 @@ t.test('lease: promotes due scheduled and retrying tasks, fills from queues in o
   t.same(leased.map((l) => l.id), [sched, b1], 'first queue first, then the next')
   t.equal(await redis.zcard(`${k.base}s:a`), 0, 'promoted out of the scheduled index')
   t.same(await redis.zrange(`${k.base}r:b`, 0, -1), [b2])
+})
+
+t.test('lease with handlers: parks what the caller cannot run (same score), merges parked tasks back in run order', async (t) => {
+  const { k, enqueue, lease } = space(t)
+  const parked = (h: string): string => `${k.base}k:1:q:${h}`
+  const [sms1, mail1, sms2, mail2, push] = await enqueue([
+    { handler: 'sms', priority: 9 }, { handler: 'mail', priority: 8 }, { handler: 'sms', priority: 7 }, { handler: 'mail', priority: 1 }, { handler: 'push', priority: 5 }
+  ])
+  const scoreOf = await redis.zscore(`${k.base}r:q`, sms1!)
+  t.same((await lease(['q'], 1, 30_000, ['mail'])).map((l) => l.id), [mail1], 'the first mail task, behind an sms one')
+  t.same(await redis.zrange(parked('sms'), 0, -1), [sms1, sms2], 'the sms tasks met on the way are parked')
+  t.equal(await redis.zscore(parked('sms'), sms1!), scoreOf, 'with its ready score')
+  t.same(await redis.smembers(`${k.base}kh:q`), ['sms'])
+  t.match(await redis.hgetall(k.task(sms1!)), { s: 'ready', a: '0' }, 'still ready, no attempt')
+  t.same((await lease(['q'], 10, 30_000, [])), [], 'an empty set leases nothing and parks nothing')
+  t.same(await redis.zrange(`${k.base}r:q`, 0, -1), [push, mail2])
+  t.same((await lease(['q'], 10, 30_000, ['mail'])).map((l) => l.id), [mail2])
+  t.same(await redis.zrange(parked('push'), 0, -1), [push])
+  t.equal(await redis.zcard(`${k.base}r:q`), 0)
+  const stats = await run('stats', [k.queues, k.weights, k.paused], [k.base, 'q']) as Array<string | number>
+  t.equal(stats[1], 3, 'parked tasks count as ready')
+  const listed = await run('list', [k.all], [k.base, 'ready', 'q', '', '', 0, 10, 100]) as [number, number, ...Array<[string, string[]]>]
+  t.equal(listed[0], 3, 'list total counts them')
+  t.same(listed.slice(2).map((e) => (e as [string, string[]])[0]), [sms1, sms2, push], 'listed in run order across parked indexes')
+  const [late] = await enqueue([{ handler: 'sms', priority: 8 }])
+  t.same((await lease(['q'], 2, 30_000, ['sms', 'push'])).map((l) => l.id), [sms1, late], 'parked and ready merged by score')
+  t.same((await lease(['q'], 10)).map((l) => l.id), [sms2, push], 'every handler: parked ones too, in order')
+  t.same(await redis.smembers(`${k.base}kh:q`), [], 'emptied parked indexes are forgotten')
+  t.equal(await redis.hget(`${k.base}c:q`, 'p'), '6')
+})
+
+t.test('parked tasks: cancel, delete and requeue find them; pending_handlers reports them', async (t) => {
+  const { k, enqueue, lease } = space(t)
+  const parked = (h: string): string => `${k.base}k:1:q:${h}`
+  const [a, b, c] = await enqueue([{ handler: 'x' }, { handler: 'x' }, { handler: 'y' }])
+  t.same(await lease(['q'], 10, 30_000, ['none']), [])
+  t.equal(await redis.zcard(parked('x')), 2)
+  const pending = await run('pending_handlers', [k.queues], [k.base, 10, 100, 1000, 'q', 'unknown']) as string[]
+  t.same(pending, ['q', 'x', 'q', 'y'], 'parked handlers, once each')
+  t.same(await run('cancel', [k.canceled], [k.base, a!]), ['canceled'])
+  t.same(await redis.zrange(parked('x'), 0, -1), [b])
+  await run('requeue', [k.queues], [k.base, k.workChannel, 'ready', '', '', 0, 'ids', b!])
+  t.same(await redis.zrange(`${k.base}r:q`, 0, -1), [b], 'requeued back into the ready index')
+  t.same(await redis.smembers(`${k.base}kh:q`), ['y'], 'the emptied parked index is forgotten')
+  await run('delete', [k.all], [k.base, 'ready', 0, c!])
+  t.same(await redis.smembers(`${k.base}kh:q`), [])
+  t.equal(await redis.exists(parked('y')), 0)
+  t.same(await run('pending_handlers', [k.queues], [k.base, 10, 100, 1000, 'q']), ['q', 'x'])
+  t.same(await run('pending_handlers', [k.queues], [k.base, 10, 100, 0, 'q']), [], 'a spent budget reads parked handlers only')
 })
 
 t.test('complete: succeeded, indexes and counters move; stale token is lease_lost', async (t) => {

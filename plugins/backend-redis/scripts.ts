@@ -23,6 +23,7 @@ export const SCRIPT_KEYS = {
   prune: 1,
   stats: 3,
   dlq_stats: 3,
+  pending_handlers: 1,
   queues_ensure: 1,
   queue_set: 2,
   pause_global: 2,

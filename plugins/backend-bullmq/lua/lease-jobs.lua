@@ -1,20 +1,32 @@
--- Leases up to ARGV[4] jobs from the queues ARGV[8..], in that order, in one call.
--- Each job is taken by BullMQ's own moveToActive (defined above as bullmqScript()),
--- run once per job with the keys and arguments a BullMQ Worker passes, so priority
--- order, pause, rate limits, delayed promotion, markers and events stay BullMQ's.
--- Every job gets its own lock token (ARGV[5] .. n) and its lease expiry recorded.
+-- Leases up to ARGV[4] jobs from the queues after the handler names, in that order,
+-- in one call. Each job is taken by BullMQ's own moveToActive (defined above as
+-- bullmqScript()), run once per job with the keys and arguments a BullMQ Worker
+-- passes, so priority order, pause, rate limits, delayed promotion, markers and events
+-- stay BullMQ's. Only jobs whose name is one of the handler names are taken (see
+-- handler-filter.lua, included above). Every job gets its own lock token (ARGV[5] .. n)
+-- and its lease expiry recorded.
 -- ARGV[1] key prefix ("<prefix>:"), ARGV[2] own key base, ARGV[3] timestamp (the
 -- caller's clock, as BullMQ's workers pass it), ARGV[6] lock duration (ms),
--- ARGV[7] worker id (BullMQ's processedBy).
+-- ARGV[7] worker id (BullMQ's processedBy), ARGV[8] jobs parked at most per queue,
+-- ARGV[9] n handler names (-1: every handler), ARGV[10..9+n] the names, then queue names.
 -- Returns {queue, jobId, token, job hash (flat), lease expiry} per leased job.
 local rcall = redis.call
 local prefix, own, timestamp = ARGV[1], ARGV[2], ARGV[3]
 local limit, tokenBase, lockDuration, workerId = tonumber(ARGV[4]), ARGV[5], tonumber(ARGV[6]), ARGV[7]
+local parkCap, nHandlers = tonumber(ARGV[8]), tonumber(ARGV[9])
+local runs = nil
+local firstQueue = 10
+if nHandlers >= 0 then
+  runs = {}
+  for i = 10, 9 + nHandlers do runs[ARGV[i]] = true end
+  firstQueue = 10 + nHandlers
+end
 local queues = {}
-for i = 8, #ARGV do queues[#queues + 1] = ARGV[i] end
+for i = firstQueue, #ARGV do queues[#queues + 1] = ARGV[i] end
 for i = #ARGV, 4, -1 do ARGV[i] = nil end
 
 local out = {}
+if nHandlers == 0 then return out end
 if rcall('EXISTS', own .. 'paused') == 1 then return out end
 local t = rcall('TIME')
 local expires = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) + lockDuration
@@ -38,17 +50,23 @@ for _, queue in ipairs(queues) do
     ARGV[2] = timestamp
     local retryKey = own .. 'retry:' .. queue
     local retries = rcall('EXISTS', retryKey) == 1
+    -- a BullMQ-paused queue gives nothing: nothing to choose or park there
+    local filter = nil
+    if rcall('HEXISTS', base .. 'meta', 'paused') == 0 then filter = newFilter(own, base, queue, runs, parkCap, limit - #out) end
     while #out < limit do
+      if filter ~= nil and chooseNext(filter, timestamp) == nil then break end
       local token = tokenBase .. (#out + 1)
       ARGV[3] = cmsgpack.pack({ token = token, lockDuration = lockDuration, name = workerId })
       local reply = bullmqScript()
       local jobId = reply[2]
+      if filter ~= nil then settle(filter, jobId) end
       -- {0, 0, rateLimitTtl, nextDelayed}: nothing to take from this queue now
       if type(jobId) ~= 'string' then break end
       rcall('HSET', base .. jobId, 'syx', expires)
       if retries then rcall('SREM', retryKey, jobId) end
       out[#out + 1] = { queue, jobId, token, reply[1], expires }
     end
+    if filter ~= nil then finishFilter(filter) end
   end
 end
 return out

@@ -13,6 +13,26 @@ local function nowMs()
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 
+-- A job a Switchyard lease parked (its handler was not in the lease's set, see
+-- handler-filter.lua) sits in its handler's parked set of its queue: it is ready.
+local function parkedKey(q, name)
+  return own .. 'parked:' .. q .. ':' .. (name or '')
+end
+
+local function isParked(b, q, jid)
+  local name = rcall('HGET', b .. jid, 'name')
+  return name ~= false and rcall('ZSCORE', parkedKey(q, name), jid) ~= false
+end
+
+local function unpark(b, q, jid)
+  local name = rcall('HGET', b .. jid, 'name')
+  if not name then return false end
+  local key = parkedKey(q, name)
+  if rcall('ZREM', key, jid) == 0 then return false end
+  if rcall('EXISTS', key) == 0 then rcall('SREM', own .. 'parkedh:' .. q, name) end
+  return true
+end
+
 local function jobState(b, q, jid)
   local jobKey = b .. jid
   if rcall('EXISTS', jobKey) == 0 then return nil end
@@ -28,6 +48,7 @@ local function jobState(b, q, jid)
   if rcall('LPOS', b .. 'wait', jid) then return 'ready' end
   if rcall('LPOS', b .. 'paused', jid) then return 'ready' end
   if rcall('ZSCORE', b .. 'waiting-children', jid) then return 'scheduled' end
+  if isParked(b, q, jid) then return 'ready' end
   return 'unknown'
 end
 
@@ -41,7 +62,7 @@ local function detach(b, q, jid, state)
     rcall('ZREM', b .. 'waiting-children', jid)
   elseif state == 'ready' then
     if rcall('ZREM', b .. 'prioritized', jid) == 0 then
-      if rcall('LREM', b .. 'wait', 1, jid) == 0 then rcall('LREM', b .. 'paused', 1, jid) end
+      if rcall('LREM', b .. 'wait', 1, jid) == 0 and rcall('LREM', b .. 'paused', 1, jid) == 0 then unpark(b, q, jid) end
     end
   end
   rcall('SREM', own .. 'retry:' .. q, jid)

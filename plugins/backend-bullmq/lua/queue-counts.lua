@@ -7,7 +7,8 @@
 -- are not registered are left out.
 -- Returns per queue, flat: name, active, wait, paused, prioritized, delayed,
 -- completed, failed, canceled, retrying (delayed jobs waiting out a backoff),
--- 1 if BullMQ-paused else 0, weight ('' when unset).
+-- 1 if BullMQ-paused else 0, weight ('' when unset), parked (ready jobs a lease parked,
+-- see handler-filter.lua: one ZCARD per parked name).
 local prefix, own = ARGV[1], ARGV[2]
 local names = {}
 if #ARGV > 2 then
@@ -32,5 +33,10 @@ for _, q in ipairs(names) do
   out[#out + 1] = redis.call('ZINTERCARD', 2, base .. 'delayed', own .. 'retry:' .. q)
   out[#out + 1] = redis.call('HEXISTS', base .. 'meta', 'paused')
   out[#out + 1] = redis.call('HGET', own .. 'weights', q) or ''
+  local parked = 0
+  for _, name in ipairs(redis.call('SMEMBERS', own .. 'parkedh:' .. q)) do
+    parked = parked + redis.call('ZCARD', own .. 'parked:' .. q .. ':' .. name)
+  end
+  out[#out + 1] = parked
 end
 return out

@@ -1,21 +1,35 @@
 -- lease: takes up to `limit` ready tasks from the queues in the given order, skipping
 -- paused queues; first promotes due scheduled/retrying tasks of each queue (bounded).
+-- Only tasks whose handler the caller runs are taken. A ready task it cannot run is
+-- parked (see common.lua), at most `park cap` per queue per call, so a later lease never
+-- meets it again unless it can run it; parked tasks of the caller's handlers are merged
+-- with the ready index by score, so run order holds across both.
 -- KEYS[1] processing zset (by lease deadline)   KEYS[2] global pause flag
 -- KEYS[3] paused-queues hash                     KEYS[4] lease token sequence
 -- ARGV[1] key prefix  ARGV[2] work channel  ARGV[3] worker id  ARGV[4] limit
--- ARGV[5] lease ms    ARGV[6] promotion cap per queue          ARGV[7..] queue names
+-- ARGV[5] lease ms    ARGV[6] promotion cap per queue          ARGV[7] park cap per queue
+-- ARGV[8] n handler names (-1: every handler)  ARGV[9..8+n] handler names, then queue names
 -- Returns { deadline, then 11 fields per task: id, queue, handler, payload, attempts,
 --   maxAttempts, priority, timeoutMs, createdAt, runAt, leaseToken }
 --!include common
 if redis.call('EXISTS', KEYS[2]) == 1 then return {} end
 local P, worker = ARGV[1], ARGV[3]
-local limit, cap = tonumber(ARGV[4]), tonumber(ARGV[6])
+local limit, cap, park_cap = tonumber(ARGV[4]), tonumber(ARGV[6]), tonumber(ARGV[7])
 local now = now_ms()
 local deadline = now + tonumber(ARGV[5])
+local n_handlers = tonumber(ARGV[8])
+-- runs[h] for the handlers the caller runs; nil: every handler
+local runs = nil
+local first_queue = 9
+if n_handlers >= 0 then
+  runs = {}
+  for i = 9, 8 + n_handlers do runs[ARGV[i]] = true end
+  first_queue = 9 + n_handlers
+end
 local queues = {}
-for i = 7, #ARGV do queues[#queues + 1] = ARGV[i] end
+for i = first_queue, #ARGV do queues[#queues + 1] = ARGV[i] end
 local out = { deadline }
-if #queues == 0 then return out end
+if #queues == 0 or n_handlers == 0 then return out end
 local paused = redis.call('HMGET', KEYS[3], unpack(queues))
 local remaining = limit
 local token = nil
@@ -36,36 +50,119 @@ local function promote(key, q)
   return #due
 end
 
+-- What a lease returns of a task; f[1] is nil when its hash is gone.
+local function fields(id)
+  return redis.call('HMGET', P .. 't:' .. id, 'h', 'p', 'a', 'm', 'pr', 'to', 'ca', 'ra')
+end
+
+-- Leases one task that has left its index, given its fields().
+local function take(id, q, f)
+  local tk = P .. 't:' .. id
+  if not token then token = redis.call('INCRBY', KEYS[4], limit) - limit end
+  local attempts = tonumber(f[3]) + 1
+  token = token + 1
+  local lease_token = int_str(token)
+  redis.call('HSET', tk, 's', 'processing', 'a', attempts, 'lt', lease_token, 'lx', deadline,
+    'sa', now, 'ua', now, 'w', worker)
+  redis.call('ZADD', KEYS[1], deadline, id)
+  local o = #out
+  out[o + 1] = id; out[o + 2] = q; out[o + 3] = f[1]; out[o + 4] = f[2]; out[o + 5] = attempts
+  out[o + 6] = f[4]; out[o + 7] = f[5]; out[o + 8] = f[6]; out[o + 9] = f[7]; out[o + 10] = f[8]
+  out[o + 11] = lease_token
+end
+
+-- Takes up to `want` tasks of one queue; returns how many.
+local function lease_queue(q, want)
+  local ready = P .. 'r:' .. q
+  local sources = {}
+  for _, h in ipairs(parked_handlers(P, q)) do
+    if runs == nil or runs[h] then sources[#sources + 1] = { key = parked_key(P, q, h), handler = h } end
+  end
+  local taken, parked = 0, 0
+  local parked_now = {}
+  local function park(id, h, score)
+    redis.call('ZADD', parked_key(P, q, h), score, id)
+    if not parked_now[h] then
+      redis.call('SADD', P .. 'kh:' .. q, h)
+      parked_now[h] = true
+    end
+    parked = parked + 1
+  end
+
+  if #sources == 0 then
+    -- The common case: nothing parked that this caller runs. Pop a batch; park what it
+    -- cannot run and pop again (a larger batch once parking shows up, giving back
+    -- what it did not need), until `want` are taken, the queue is empty or the cap is hit.
+    while taken < want and parked < park_cap do
+      local need = want - taken
+      local batch = need
+      if parked > 0 then batch = math.min(math.max(need, parked * 2), park_cap) end
+      local popped = redis.call('ZPOPMIN', ready, batch)
+      if #popped == 0 then break end
+      local back = {}
+      for j = 1, #popped, 2 do
+        local id = popped[j]
+        local f = fields(id)
+        if f[1] then
+          if runs ~= nil and not runs[f[1]] then park(id, f[1], popped[j + 1])
+          elseif taken < want then
+            take(id, q, f)
+            taken = taken + 1
+          else
+            back[#back + 1] = popped[j + 1]; back[#back + 1] = id
+          end
+        end
+      end
+      if #back > 0 then redis.call('ZADD', ready, unpack(back)) end
+    end
+    return taken
+  end
+
+  -- Parked tasks this caller runs exist: merge their indexes with the ready index by
+  -- (score, id), the order ZRANGE keeps within one zset.
+  sources[#sources + 1] = { key = ready, handler = nil }
+  local function head(s)
+    if s.id == nil and not s.empty then
+      local r = redis.call('ZRANGE', s.key, 0, 0, 'WITHSCORES')
+      if #r == 0 then s.empty = true else s.id, s.raw, s.score = r[1], r[2], tonumber(r[2]) end
+    end
+    return s.id
+  end
+  while taken < want and parked < park_cap do
+    local best = nil
+    for _, s in ipairs(sources) do
+      if head(s) and (best == nil or s.score < best.score or (s.score == best.score and s.id < best.id)) then best = s end
+    end
+    if best == nil then break end
+    local id, raw = best.id, best.raw
+    redis.call('ZREM', best.key, id)
+    best.id = nil
+    local f = fields(id)
+    if f[1] then
+      -- a parked index holds only its own handler, which this caller runs
+      if best.handler == nil and runs ~= nil and not runs[f[1]] then park(id, f[1], raw)
+      else
+        take(id, q, f)
+        taken = taken + 1
+      end
+    end
+  end
+  for _, s in ipairs(sources) do
+    if s.handler ~= nil then drop_if_empty(P, q, s.handler) end
+  end
+  return taken
+end
+
 for i, q in ipairs(queues) do
   if remaining <= 0 then break end
   if not paused[i] and not seen[q] then
     seen[q] = true
     local promoted = promote(P .. 's:' .. q, q) + promote(P .. 'y:' .. q, q)
-    local popped = redis.call('ZPOPMIN', P .. 'r:' .. q, remaining)
-    local taken = 0
-    if #popped > 0 and not token then token = redis.call('INCRBY', KEYS[4], limit) - limit end
-    for j = 1, #popped, 2 do
-      local id = popped[j]
-      local tk = P .. 't:' .. id
-      local f = redis.call('HMGET', tk, 'h', 'p', 'a', 'm', 'pr', 'to', 'ca', 'ra')
-      if f[1] then
-        local attempts = tonumber(f[3]) + 1
-        token = token + 1
-        local lease_token = int_str(token)
-        redis.call('HSET', tk, 's', 'processing', 'a', attempts, 'lt', lease_token, 'lx', deadline,
-          'sa', now, 'ua', now, 'w', worker)
-        redis.call('ZADD', KEYS[1], deadline, id)
-        local o = #out
-        out[o + 1] = id; out[o + 2] = q; out[o + 3] = f[1]; out[o + 4] = f[2]; out[o + 5] = attempts
-        out[o + 6] = f[4]; out[o + 7] = f[5]; out[o + 8] = f[6]; out[o + 9] = f[7]; out[o + 10] = f[8]
-        out[o + 11] = lease_token
-        taken = taken + 1
-      end
-    end
+    local taken = lease_queue(q, remaining)
     if taken > 0 then redis.call('HINCRBY', P .. 'c:' .. q, 'p', taken) end
     remaining = remaining - taken
     -- promoted more than this call could take: let idle workers know
-    if promoted > #popped / 2 then redis.call('PUBLISH', ARGV[2], q) end
+    if promoted > taken then redis.call('PUBLISH', ARGV[2], q) end
   end
 end
 return out

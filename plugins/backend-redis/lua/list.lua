@@ -13,7 +13,8 @@ local desc = not (state == 'ready' or state == 'scheduled' or state == 'retrying
 local spec = { state = state, queue = queue, handler = handler, query = query, desc = desc }
 
 local function queue_count(q, s)
-  if s == 'ready' or s == 'scheduled' or s == 'retrying' then return redis.call('ZCARD', state_index(P, s, q)) end
+  if s == 'ready' then return ready_count(P, q) end
+  if s == 'scheduled' or s == 'retrying' then return redis.call('ZCARD', state_index(P, s, q)) end
   return tonumber(redis.call('HGET', P .. 'c:' .. q, COUNTER_FIELD[s]) or '0')
 end
 

@@ -1,8 +1,10 @@
 -- stats: per-queue counts, weight and pause flag for every known queue (or the named
--- ones that are known). O(queues): counts come from index sizes and counters, never tasks.
+-- ones that are known). O(queues + parked handlers): counts come from index sizes and
+-- counters, never tasks.
 -- KEYS[1] queue registry hash   KEYS[2] weights hash   KEYS[3] paused hash
 -- ARGV[1] key prefix   ARGV[2..] queue names (none = all known)
 -- Returns flat: name, ready, scheduled, retrying, processing, dead, succeeded, canceled, weight ('' none), paused (1|0) per queue.
+--!include common
 local P = ARGV[1]
 local names = {}
 if #ARGV > 1 then
@@ -16,7 +18,7 @@ local out = {}
 for _, q in ipairs(names) do
   local c = redis.call('HMGET', P .. 'c:' .. q, 'p', 'd', 'ok', 'x')
   out[#out + 1] = q
-  out[#out + 1] = redis.call('ZCARD', P .. 'r:' .. q)
+  out[#out + 1] = ready_count(P, q)
   out[#out + 1] = redis.call('ZCARD', P .. 's:' .. q)
   out[#out + 1] = redis.call('ZCARD', P .. 'y:' .. q)
   out[#out + 1] = c[1] or '0'

@@ -44,10 +44,44 @@ local function count_state(P, state, q, h, delta)
   end
 end
 
+-- Parked ready tasks: a lease that meets a ready task whose handler it cannot run moves
+-- it from r:<queue> into its handler's parked index (same score, so run order is kept)
+-- and names the handler in the queue's parked-handler set. Leases that can run the
+-- handler merge that index with r:<queue>; every reader counts and lists it as ready.
+-- The queue is length-prefixed so no (queue, handler) pair can share a key with another.
+local function parked_key(P, q, h)
+  return P .. 'k:' .. #q .. ':' .. q .. ':' .. h
+end
+
+local function parked_handlers(P, q)
+  return redis.call('SMEMBERS', P .. 'kh:' .. q)
+end
+
+-- Forgets a parked index once it is empty, so leases and readers stop looking at it.
+local function drop_if_empty(P, q, h)
+  if redis.call('EXISTS', parked_key(P, q, h)) == 0 then redis.call('SREM', P .. 'kh:' .. q, h) end
+end
+
+-- Every index holding a queue's ready tasks: r:<queue> first, then the parked ones.
+local function ready_keys(P, q)
+  local keys = { P .. 'r:' .. q }
+  for _, h in ipairs(parked_handlers(P, q)) do keys[#keys + 1] = parked_key(P, q, h) end
+  return keys
+end
+
+local function ready_count(P, q)
+  local n = 0
+  for _, key in ipairs(ready_keys(P, q)) do n = n + redis.call('ZCARD', key) end
+  return n
+end
+
 -- Takes a task out of its state's index and counters.
 local function leave_state(P, id, state, q, h)
   local key = state_index(P, state, q)
-  if key then redis.call('ZREM', key, id) end
+  if key and redis.call('ZREM', key, id) == 0 and state == 'ready' then
+    -- not in r:<queue>: a lease parked it
+    if redis.call('ZREM', parked_key(P, q, h), id) == 1 then drop_if_empty(P, q, h) end
+  end
   count_state(P, state, q, h, -1)
 end
 

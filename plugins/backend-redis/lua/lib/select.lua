@@ -48,9 +48,20 @@ local PER_QUEUE_STATES = { ready = true, scheduled = true, retrying = true }
 local function candidate_keys(P, spec)
   if spec.state == '' then return { P .. 'all' }, false end
   if not PER_QUEUE_STATES[spec.state] then return { state_index(P, spec.state, '') }, false end
-  if spec.queue ~= '' then return { state_index(P, spec.state, spec.queue) }, true end
   local keys = {}
-  for _, q in ipairs(redis.call('HKEYS', P .. 'queues')) do keys[#keys + 1] = state_index(P, spec.state, q) end
+  -- ready tasks of a queue may also sit in parked indexes (see common.lua)
+  local function add_queue(q)
+    if spec.state == 'ready' then
+      for _, key in ipairs(ready_keys(P, q)) do keys[#keys + 1] = key end
+    else
+      keys[#keys + 1] = state_index(P, spec.state, q)
+    end
+  end
+  if spec.queue ~= '' then
+    add_queue(spec.queue)
+    return keys, true
+  end
+  for _, q in ipairs(redis.call('HKEYS', P .. 'queues')) do add_queue(q) end
   return keys, false
 end
 
