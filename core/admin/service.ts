@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { Errors, isSwitchyardError } from '../errors.ts'
+import { withArgumentChecks } from '../backend/argument-guard.ts'
 import { withTimeouts } from '../backend/guard.ts'
 import { AdminErrors } from '../contract/errors.ts'
 import { RPCS, type RequestOf, type ResponseOf, type RpcName } from '../contract/rpcs.ts'
@@ -43,7 +44,7 @@ export function createAdminService (deps: AdminServiceDeps): RunningAdminService
   assertAdminOptions(deps.options)
   const { options, info, events } = deps
   const onError = deps.onError ?? (() => {})
-  const backend = withTimeouts(deps.backend, options.requestTimeoutMs)
+  const backend = withTimeouts(withArgumentChecks(deps.backend), options.requestTimeoutMs)
   const audit = new AuditRecorder(backend, events, deps.auditSinks ?? [], options, onError)
   const counters = new ActionCounters()
   const ctx: AdminContext = { backend, events, options, info, audit, counters, onError }

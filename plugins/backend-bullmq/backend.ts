@@ -68,8 +68,8 @@ function isLeaseLost (err: unknown): boolean {
   return typeof code === 'number' && LEASE_LOST_CODES.has(code)
 }
 
-function assertQueueName (field: string, name: unknown): string {
-  if (typeof name !== 'string' || name.length === 0) throw Errors.validation(`${field}: must be a non-empty string`, { details: { field } })
+/** BullMQ's own rule on top of core's checked names: its keys are queue:name:... */
+function assertQueueName (field: string, name: string): string {
   if (name.includes(':')) throw Errors.validation(`${field}: BullMQ queue names cannot contain ":"`, { details: { field } })
   return name
 }
@@ -267,10 +267,8 @@ export class BullMQBackend implements Backend {
   // --- working ---------------------------------------------------------------------------
 
   async leaseTasks (req: LeaseRequest): Promise<LeasedTask[]> {
-    assertLeaseRequest(req)
-    const limit = Math.min(Math.max(0, Math.trunc(req.limit)), MAX_LIST_LIMIT)
+    const limit = Math.min(req.limit, MAX_LIST_LIMIT)
     if (limit === 0 || req.queues.length === 0) return []
-    if (!Number.isInteger(req.leaseMs) || req.leaseMs < 1) throw Errors.validation('leaseMs: must be a positive integer', { details: { field: 'leaseMs' } })
     const queues = req.queues.filter(queue => typeof queue === 'string' && queue.length > 0 && !queue.includes(':'))
     if (queues.length === 0) return []
     // one script call for the whole batch across the preferred queues (global pause and unknown queues checked inside)
@@ -334,9 +332,8 @@ export class BullMQBackend implements Backend {
    * so Redis runs it after the acks.
    */
   async completeAndLease (acks: LeaseRef[], lease: LeaseRequest): Promise<{ acks: AckOutcome[], leased: LeasedTask[] }> {
-    // Checked before the acks go out, so a bad lease request applies nothing.
-    assertLeaseRequest(lease)
-    const limit = Math.min(Math.max(0, Math.trunc(lease.limit)), MAX_LIST_LIMIT)
+    // core checked the lease request before the call, so a bad one applies no ack
+    const limit = Math.min(lease.limit, MAX_LIST_LIMIT)
     const first = lease.queues.find(queue => typeof queue === 'string' && queue.length > 0 && !queue.includes(':'))
     const entries = await Promise.all(acks.map(item => this.leaseEntry(item)))
     const fetching = first === undefined ? null : { queue: first, limit, leaseMs: lease.leaseMs, workerId: lease.workerId }
@@ -428,11 +425,6 @@ export class BullMQBackend implements Backend {
   }
 
   async failTasks (items: FailRequest[]): Promise<FailOutcome[]> {
-    for (const item of items) {
-      if (item.retryDelayMs !== null && (!Number.isInteger(item.retryDelayMs) || item.retryDelayMs < 0)) {
-        throw Errors.validation('retryDelayMs: must be null or an integer >= 0', { details: { field: 'retryDelayMs' } })
-      }
-    }
     const [now, entries] = await Promise.all([this.now(), Promise.all(items.map(item => this.leaseEntry(item)))])
     const outcomes = new Array<FailOutcome>(items.length).fill('lease_lost')
     const readyAgain = new Set<string>()
@@ -491,7 +483,6 @@ export class BullMQBackend implements Backend {
   }
 
   async extendLeases (items: LeaseRef[], leaseMs: number): Promise<Array<number | null>> {
-    if (!Number.isInteger(leaseMs) || leaseMs < 1) throw Errors.validation('leaseMs: must be a positive integer', { details: { field: 'leaseMs' } })
     const refs = await this.resolveMany(items.map(i => i.id))
     return await Promise.all(items.map(async (item, i) => {
       const ref = refs[i]
@@ -519,7 +510,7 @@ export class BullMQBackend implements Backend {
 
   async recoverExpiredLeases (limit: number): Promise<RecoveredLeases> {
     const result: RecoveredLeases = { requeued: [], dead: [] }
-    let left = Math.min(Math.max(0, Math.trunc(limit)), MAX_LIST_LIMIT)
+    let left = Math.min(limit, MAX_LIST_LIMIT)
     if (left === 0) return result
     const queues = await this.redis.smembers(this.keys.queues)
     for (const queue of queues) {
@@ -544,13 +535,10 @@ export class BullMQBackend implements Backend {
     return { outcome: 'not_found' }
   }
 
-  private async candidateIds (req: { ids?: string[], filter?: RequeueRequest['filter'] }, what: string): Promise<string[]> {
-    if (req.ids !== undefined) {
-      if (!Array.isArray(req.ids)) throw Errors.validation(`${what}.ids: must be an array`, { details: { field: 'ids' } })
-      return [...new Set(req.ids)]
-    }
-    if (req.filter === undefined) throw Errors.validation(`${what}: give ids or a filter`, { details: { field: 'ids' } })
-    const { limit, ...filter } = req.filter
+  /** core checked that exactly one of ids and filter is given */
+  private async candidateIds (req: { ids?: string[], filter?: RequeueRequest['filter'] }): Promise<string[]> {
+    if (req.ids !== undefined) return [...new Set(req.ids)]
+    const { limit, ...filter } = req.filter as NonNullable<RequeueRequest['filter']>
     const page = await this.lister.list({ ...filter, limit, offset: 0 }, this.knownQueues(filter.queue), true)
     return page.tasks.map(t => t.id)
   }
@@ -562,12 +550,8 @@ export class BullMQBackend implements Backend {
 
   async requeueTasks (req: RequeueRequest): Promise<RequeueResult> {
     const target = req.queue === undefined ? null : assertQueueName('queue', req.queue)
-    let payload = ''
-    if (req.payload !== undefined) {
-      payload = JSON.stringify(req.payload) ?? ''
-      if (payload === '') throw Errors.validation('payload: must be JSON-serialisable', { details: { field: 'payload' } })
-    }
-    const ids = await this.candidateIds(req, 'requeue')
+    const payload = req.payload === undefined ? '' : JSON.stringify(req.payload)
+    const ids = await this.candidateIds(req)
     const refs = await this.resolveMany(ids)
     const result: RequeueResult = { requeued: [], skipped: [] }
     const readyAgain = new Set<string>()
@@ -589,7 +573,7 @@ export class BullMQBackend implements Backend {
   }
 
   async deleteTasks (req: DeleteRequest): Promise<DeleteResult> {
-    const ids = await this.candidateIds(req, 'delete')
+    const ids = await this.candidateIds(req)
     const refs = await this.resolveMany(ids)
     const result: DeleteResult = { deleted: [], skipped: [] }
     for (const [i, id] of ids.entries()) {
@@ -621,8 +605,7 @@ export class BullMQBackend implements Backend {
   }
 
   async pruneFinished (req: PruneRequest): Promise<number> {
-    if (!Number.isInteger(req.finishedOlderThanMs) || req.finishedOlderThanMs < 0) throw Errors.validation('finishedOlderThanMs: must be an integer >= 0', { details: { field: 'finishedOlderThanMs' } })
-    let left = Math.min(Math.max(0, Math.trunc(req.limit)), MAX_LIST_LIMIT)
+    let left = Math.min(req.limit, MAX_LIST_LIMIT)
     const cutoff = (await this.now()) - req.finishedOlderThanMs
     let removed = 0
     for (const queue of await this.knownQueues()) {
@@ -659,7 +642,6 @@ export class BullMQBackend implements Backend {
       await this.redis.hdel(this.keys.weights, name)
       return
     }
-    if (!Number.isInteger(weight) || weight < 0 || weight > 1000) throw Errors.validation('weight: must be an integer from 0 to 1000', { details: { field: 'weight' } })
     await this.redis.multi().sadd(this.keys.queues, name).hset(this.keys.weights, name, weight).exec()
   }
 
@@ -712,8 +694,3 @@ function skip (id: string, outcome: string, state: TaskState | undefined): Skipp
   return state === undefined ? { id, reason: 'wrong_state' } : { id, reason: 'wrong_state', state }
 }
 
-function assertLeaseRequest (req: LeaseRequest): void {
-  if (typeof req.workerId !== 'string' || req.workerId === '') throw Errors.validation('workerId: must be a non-empty string', { details: { field: 'workerId' } })
-  if (!Number.isInteger(req.leaseMs) || req.leaseMs < 1) throw Errors.validation('leaseMs: must be a positive integer', { details: { field: 'leaseMs' } })
-  if (!Array.isArray(req.queues)) throw Errors.validation('queues: must be an array of queue names', { details: { field: 'queues' } })
-}
