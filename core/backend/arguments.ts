@@ -1,6 +1,6 @@
 import { Errors } from '../errors.ts'
 import { checkClaim, checkCollection, checkIfVersion, checkRecordKey, checkRecordLimit, encodeRecordValue } from './records.ts'
-import { checkStorableJson, checkStorableString } from './storable.ts'
+import { checkStorableJson, checkStorableString, unstorableReason } from './storable.ts'
 import { TASK_STATES, type NewTask, type TaskState } from './types.ts'
 
 // The argument rules of the backend contract, in one place: the guard in
@@ -109,7 +109,37 @@ export function markNormalized (task: NewTask): NewTask {
   return task
 }
 
-function newTask (field: string, value: unknown): void {
+const isName = (value: unknown): boolean =>
+  typeof value === 'string' && value.length > 0 && value.length <= MAX_NAME_LENGTH && unstorableReason(value) === null
+const isIntegerIn = (value: unknown, min: number, max: number): boolean =>
+  Number.isInteger(value) && (value as number) >= min && (value as number) <= max
+
+/** the hot path: no field names are built unless something is wrong */
+function isValidNewTask (task: NewTask): boolean {
+  return task !== null && typeof task === 'object' &&
+    isName(task.queue) && isName(task.handler) &&
+    isIntegerIn(task.maxAttempts, 1, 1000) && isIntegerIn(task.priority, -1000, 1000) &&
+    isIntegerIn(task.timeoutMs, 1, MAX_LEASE_MS) &&
+    (task.runAt === null || isIntegerIn(task.runAt, 0, 8.64e15)) &&
+    isIntegerIn(task.delayMs, 0, Number.MAX_SAFE_INTEGER) &&
+    (task.idempotencyKey === null || isName(task.idempotencyKey))
+}
+
+function newTask (field: () => string, value: unknown): void {
+  if (isValidNewTask(value as NewTask)) {
+    if (!normalized.has(value as NewTask)) checkPayload(field(), value as NewTask)
+    return
+  }
+  describeNewTask(field(), value)
+}
+
+function checkPayload (field: string, task: NewTask): void {
+  if (task.payload === undefined) fail(`${field}.payload`, 'must be a JSON value')
+  checkStorableJson(`${field}.payload`, task.payload)
+}
+
+/** throws naming the first bad field of a task isValidNewTask refused */
+function describeNewTask (field: string, value: unknown): void {
   const task = object(field, value) as unknown as NewTask
   name(`${field}.queue`, task.queue)
   name(`${field}.handler`, task.handler)
@@ -119,10 +149,7 @@ function newTask (field: string, value: unknown): void {
   if (task.runAt !== null) integer(`${field}.runAt`, task.runAt, 0, 8.64e15)
   integer(`${field}.delayMs`, task.delayMs, 0)
   if (task.idempotencyKey !== null) name(`${field}.idempotencyKey`, task.idempotencyKey)
-  if (!normalized.has(task)) {
-    if (task.payload === undefined) fail(`${field}.payload`, 'must be a JSON value')
-    checkStorableJson(`${field}.payload`, task.payload)
-  }
+  fail(field, 'must be a task')
 }
 
 function taskFilter (prefix: string, filter: Record<string, unknown>): void {
@@ -154,7 +181,7 @@ type Check = (args: unknown[]) => void
 export const ARGUMENT_CHECKS: Readonly<Record<string, Check>> = {
   enqueue ([tasks]) {
     const list = array('tasks', tasks)
-    for (let i = 0; i < list.length; i++) newTask(`tasks[${i}]`, list[i])
+    for (let i = 0; i < list.length; i++) newTask(() => `tasks[${i}]`, list[i])
   },
   leaseTasks ([req]) { leaseRequest(req) },
   completeAndLease ([acks, req]) {

@@ -34,8 +34,10 @@ export function checkStorableString (field: string, text: string): string {
   return text
 }
 
-function memberPath (path: string, key: string): string {
-  return IDENTIFIER.test(key) ? `${path}.${key}` : `${path}[${JSON.stringify(key)}]`
+function pathOf (field: string, trail: ReadonlyArray<string | number>): string {
+  let path = field
+  for (const step of trail) path += typeof step === 'number' ? `[${step}]` : IDENTIFIER.test(step) ? `.${step}` : `[${JSON.stringify(step)}]`
+  return path
 }
 
 /**
@@ -43,22 +45,30 @@ function memberPath (path: string, key: string): string {
  * went in on every backend: a non-finite number, a string or key with NUL or an
  * unpaired surrogate, nesting deeper than MAX_JSON_DEPTH (which also stops cycles).
  * Errors name the path inside `field` (payload.user.name), except for depth, which
- * names `field`. One walk, no copies.
+ * names `field`. One walk, no copies; the path is only spelled out for an error.
  */
 export function checkStorableJson (field: string, value: unknown): void {
-  walk(field, field, value, 1)
+  walk(field, [], value, 1)
 }
 
-function walk (field: string, path: string, value: unknown, depth: number): void {
+function refuse (field: string, trail: ReadonlyArray<string | number>, message: string): never {
+  const path = pathOf(field, trail)
+  throw Errors.validation(`${path}: ${message}`, { details: { field: path } })
+}
+
+function walk (field: string, trail: Array<string | number>, value: unknown, depth: number): void {
   switch (typeof value) {
-    case 'string':
-      checkStorableString(path, value)
+    case 'string': {
+      const reason = unstorableReason(value)
+      if (reason !== null) refuse(field, trail, reason)
       return
+    }
     case 'number':
-      if (!Number.isFinite(value)) throw Errors.validation(`${path}: must be a finite number (JSON has no Infinity or NaN)`, { details: { field: path } })
+      if (!Number.isFinite(value)) refuse(field, trail, 'must be a finite number (JSON has no Infinity or NaN)')
       return
     case 'bigint':
-      throw Errors.validation(`${path}: must be a JSON number, not a BigInt`, { details: { field: path } })
+      refuse(field, trail, 'must be a JSON number, not a BigInt')
+      break
     case 'object':
       break
     default:
@@ -70,18 +80,23 @@ function walk (field: string, path: string, value: unknown, depth: number): void
   const toJSON = (value as { toJSON?: unknown }).toJSON
   if (typeof toJSON === 'function') {
     // what JSON.stringify stores (a Date's ISO string); depth + 1 bounds a toJSON that returns itself
-    walk(field, path, toJSON.call(value), depth + 1)
+    walk(field, trail, toJSON.call(value), depth + 1)
     return
   }
   if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) walk(field, `${path}[${i}]`, value[i], depth + 1)
+    for (let i = 0; i < value.length; i++) {
+      trail.push(i)
+      walk(field, trail, value[i], depth + 1)
+      trail.pop()
+    }
     return
   }
   for (const key in value) {
     if (!Object.hasOwn(value, key)) continue
+    trail.push(key)
     const reason = unstorableReason(key)
-    const at = memberPath(path, key)
-    if (reason !== null) throw Errors.validation(`${at}: the key ${reason}`, { details: { field: at } })
-    walk(field, at, (value as Record<string, unknown>)[key], depth + 1)
+    if (reason !== null) refuse(field, trail, `the key ${reason}`)
+    walk(field, trail, (value as Record<string, unknown>)[key], depth + 1)
+    trail.pop()
   }
 }
