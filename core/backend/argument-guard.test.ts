@@ -34,6 +34,7 @@ t.test('bad arguments are refused naming the field, before the backend sees them
     ['enqueue: NUL in a payload string', () => backend.enqueue([newTask('q', { payload: { a: ['x\u0000'] } })]), 'tasks[0].payload.a[0]'],
     ['enqueue: NUL in an idempotency key', () => backend.enqueue([newTask('q', { idempotencyKey: 'k\u0000' })]), 'tasks[0].idempotencyKey'],
     ['enqueue: Infinity in a payload', () => backend.enqueue([newTask('q', { payload: { n: Infinity } })]), 'tasks[0].payload.n'],
+    ['enqueue: a function as payload', () => backend.enqueue([newTask('q', { payload: () => 1 })]), 'tasks[0].payload'],
     ['leaseTasks: negative limit', () => backend.leaseTasks({ ...lease, limit: -1 }), 'limit'],
     ['leaseTasks: leaseMs 0', () => backend.leaseTasks({ ...lease, leaseMs: 0 }), 'leaseMs'],
     ['leaseTasks: empty worker id', () => backend.leaseTasks({ ...lease, workerId: '' }), 'workerId'],

@@ -134,7 +134,8 @@ function newTask (field: () => string, value: unknown): void {
 }
 
 function checkPayload (field: string, task: NewTask): void {
-  if (task.payload === undefined) fail(`${field}.payload`, 'must be a JSON value')
+  const kind = typeof task.payload
+  if (kind === 'undefined' || kind === 'function' || kind === 'symbol') fail(`${field}.payload`, 'must be a JSON value')
   checkStorableJson(`${field}.payload`, task.payload)
 }
 
