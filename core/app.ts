@@ -15,7 +15,8 @@ import type { ScheduleFactory } from './scheduler/types.ts'
 import { startDemoTrickle } from './demo/trickle.ts'
 import { EventLog } from './events/event-log.ts'
 import { ensureHookRegistry, loadPlugins } from './plugin/index.ts'
-import { normalizeNewTask, type EnqueueInput, type TaskDefaults } from './tasks/enqueue.ts'
+import type { EnqueueInput, TaskDefaults } from './tasks/enqueue.ts'
+import { createEnqueuer } from './tasks/enqueuer.ts'
 import { createRetentionPruner, type RetentionPruner } from './tasks/retention.ts'
 import { createHandlerRegistry, loadHandlerModule, type Handler, type HandlerRegistry } from './worker/handlers.ts'
 import { createWorker, type Worker } from './worker/index.ts'
@@ -30,7 +31,6 @@ import type { AdminListeners, TlsPaths } from './transport/index.ts'
 
 export const VERSION = (createRequire(import.meta.url)('./package.json') as { version: string }).version
 
-const MAX_ENQUEUE_BATCH = 10_000
 const QUEUE_DEPTH_INTERVAL_MS = 5_000
 
 export interface CreateSwitchyardOptions {
@@ -126,20 +126,10 @@ async function assemble (app: FastifyInstance, loaded: LoadedConfig, options: Cr
     priority: config.tasks.priority,
     timeoutMs: config.tasks.timeoutMs
   }
-  const enqueue = async (input: EnqueueInput | EnqueueInput[]): Promise<EnqueueResult[]> => {
-    const list = Array.isArray(input) ? input : [input]
-    if (list.length > MAX_ENQUEUE_BATCH) throw new RangeError(`enqueue: at most ${MAX_ENQUEUE_BATCH} tasks per call`)
-    const tasks = list.map((task, i) => normalizeNewTask(task, defaults, list.length === 1 ? 'task' : `tasks[${i}]`))
-    const results = await backend.enqueue(tasks)
-    for (let i = 0; i < results.length; i++) {
-      const result = results[i]
-      const task = tasks[i]
-      if (result?.created !== true || task === undefined) continue
-      events.emit('task.enqueued', { id: result.id, queue: task.queue, handler: task.handler })
-      observe?.({ type: 'task.enqueued', queue: task.queue, handler: task.handler })
-    }
-    return results
-  }
+  // application, admin (and so the CLI) and schedules all enqueue through this one path
+  const enqueuer = createEnqueuer({ backend, events, observe, defaults })
+  const enqueue = async (input: EnqueueInput | EnqueueInput[]): Promise<EnqueueResult[]> =>
+    (await enqueuer.enqueue(Array.isArray(input) ? input : [input])).map(enqueued => enqueued.result)
 
   // Schedules tick only in processes that run a worker: CLI commands must not fire them.
   const scheduler = config.scheduler.enabled && options.worker !== false
@@ -149,7 +139,7 @@ async function assemble (app: FastifyInstance, loaded: LoadedConfig, options: Cr
       events,
       log: app.log,
       taskDefaults: defaults,
-      enqueue: async (task) => (await enqueue(task))[0] as EnqueueResult,
+      enqueuer,
       extraHandlerFactories: demoEnabled ? DEMO_HANDLER_NAMES : []
     })
     : null
@@ -200,6 +190,7 @@ async function assemble (app: FastifyInstance, loaded: LoadedConfig, options: Cr
   const service = createAdminService({
     backend,
     events,
+    enqueuer,
     ...(scheduler === null ? {} : { scheduler }),
     auditSinks: registry.auditSinks(),
     metricsExporters: registry.metricsExporters(),

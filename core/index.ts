@@ -7,6 +7,7 @@ export type { Handler, HandlerMap, TaskContext, CreateWorkerInput, WorkerCounter
 export { normalizeNewTask, type EnqueueInput, type TaskDefaults } from './tasks/enqueue.ts'
 export { EventLog } from './events/event-log.ts'
 export { withTimeouts } from './backend/guard.ts'
+export { withArgumentChecks } from './backend/argument-guard.ts'
 export { definePlugin, loadPlugins, PluginErrors, type PluginHooks, type PluginContext, type SwitchyardPlugin } from './plugin/index.ts'
 export type { AuditSink, MetricsExporter, JobSource, ArtifactStore, EventStore, BackendFactory } from './plugin/index.ts'
 export { loadConfig } from './config/load.ts'

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto'
+import { storableText } from '../backend/storable.ts'
 import type { AuditEvent, AuditInput, Backend } from '../backend/types.ts'
 import type { EventLog } from '../events/event-log.ts'
 import { withDeadline } from './deadline.ts'
@@ -21,16 +22,19 @@ const MAX_STRING = 256
 const MAX_ARRAY = 100
 const MAX_KEYS = 32
 
-/** request parameters fit to keep: payloads reduced to their size, long values cut */
+/**
+ * request parameters fit to keep: payloads reduced to their size, long values cut,
+ * and text every backend can store (a refused request with a NUL in it is audited too)
+ */
 export function auditParams (request: unknown): Record<string, unknown> {
   if (request === null || typeof request !== 'object' || Array.isArray(request)) return {}
   const params: Record<string, unknown> = {}
   for (const [key, value] of Object.entries(request).slice(0, MAX_KEYS)) {
     if (key === 'payloadJson' && typeof value === 'string') params.payloadBytes = Buffer.byteLength(value)
-    else if (typeof value === 'string') params[key] = value.length > MAX_STRING ? `${value.slice(0, MAX_STRING)}…` : value
+    else if (typeof value === 'string') params[key] = storableText(value.length > MAX_STRING ? `${value.slice(0, MAX_STRING)}…` : value)
     else if (typeof value === 'number' || typeof value === 'boolean') params[key] = value
     else if (Array.isArray(value)) {
-      params[key] = value.slice(0, MAX_ARRAY).map(item => typeof item === 'string' ? item.slice(0, MAX_STRING) : typeof item)
+      params[key] = value.slice(0, MAX_ARRAY).map(item => typeof item === 'string' ? storableText(item.slice(0, MAX_STRING)) : typeof item)
       if (value.length > MAX_ARRAY) params[`${key}Count`] = value.length
     } else params[key] = typeof value
   }

@@ -1,5 +1,6 @@
 import type { Backend } from '../backend/types.ts'
 import type { EventLog } from '../events/event-log.ts'
+import type { Enqueuer } from '../tasks/enqueuer.ts'
 import type { AuditRecorder } from './audit.ts'
 import type { ActionCounters } from './counters.ts'
 import type { AdminInfo, AdminOptions } from './types.ts'
@@ -8,6 +9,8 @@ import type { AdminInfo, AdminOptions } from './types.ts'
 export interface AdminContext {
   backend: Backend
   events: EventLog
+  /** the one enqueue path: normalizes, enqueues, emits task.enqueued, counts the metric */
+  enqueuer: Enqueuer
   options: AdminOptions
   info: AdminInfo
   audit: AuditRecorder

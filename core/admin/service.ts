@@ -1,6 +1,9 @@
 import { randomUUID } from 'node:crypto'
 import { Errors, isSwitchyardError } from '../errors.ts'
+import { withArgumentChecks } from '../backend/argument-guard.ts'
 import { withTimeouts } from '../backend/guard.ts'
+import { observerFor } from '../metrics-wiring.ts'
+import { createEnqueuer } from '../tasks/enqueuer.ts'
 import { AdminErrors } from '../contract/errors.ts'
 import { RPCS, type RequestOf, type ResponseOf, type RpcName } from '../contract/rpcs.ts'
 import { validateRequest } from '../contract/validate.ts'
@@ -52,12 +55,13 @@ export function createAdminService (deps: AdminServiceDeps): RunningAdminService
   assertAdminOptions(deps.options)
   const { options, info, events } = deps
   const onError = deps.onError ?? (() => {})
-  const backend = withTimeouts(deps.backend, options.requestTimeoutMs)
+  const backend = withTimeouts(withArgumentChecks(deps.backend), options.requestTimeoutMs)
   const observe = deps.observe
   const audit = new AuditRecorder(backend, events, deps.auditSinks ?? [], options, onError,
     observe === undefined ? undefined : destination => { observe({ type: 'audit.write_failed', destination }) })
   const counters = new ActionCounters()
-  const ctx: AdminContext = { backend, events, options, info, audit, counters, onError }
+  const enqueuer = deps.enqueuer ?? createEnqueuer({ backend, events, observe: observerFor(deps.metricsExporters ?? []), defaults: info.taskDefaults })
+  const ctx: AdminContext = { backend, events, enqueuer, options, info, audit, counters, onError }
   const latency = new LatencyTracker(backend)
   const waker = new EventWaker(backend, options.eventPollIntervalMs ?? DEFAULT_EVENT_POLL_MS, onError)
   const tail = new EventTail(backend)

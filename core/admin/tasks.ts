@@ -2,7 +2,7 @@ import { Errors } from '../errors.ts'
 import { MAX_LIST_LIMIT, type TaskState } from '../backend/types.ts'
 import { LIST_LIMIT_DEFAULT } from '../contract/messages.ts'
 import type { RequestOf, ResponseOf } from '../contract/rpcs.ts'
-import { normalizeNewTask, type EnqueueInput } from '../tasks/enqueue.ts'
+import type { EnqueueInput } from '../tasks/enqueue.ts'
 import type { AdminContext, MutationResult } from './context.ts'
 import { taskFilter } from './filters.ts'
 import { parseJsonField } from './json.ts'
@@ -38,16 +38,17 @@ export async function enqueueTask (ctx: AdminContext, request: RequestOf<'Enqueu
     delayMs: request.delayMs,
     idempotencyKey: request.idempotencyKey
   })
-  const task = normalizeNewTask(input, ctx.info.taskDefaults, 'request')
-  const [result] = await ctx.backend.enqueue([task])
-  if (result === undefined) throw Errors.backendUnavailable('the backend answered the enqueue without a result', { details: { method: 'enqueue' } })
+  // errors name the request's fields: handler, runAt, payloadJson.user.name
+  const [enqueued] = await ctx.enqueuer.enqueue([input], () => ({ field: '', payloadField: 'payloadJson' }))
+  if (enqueued === undefined) throw Errors.backendUnavailable('the backend answered the enqueue without a result', { details: { method: 'enqueue' } })
+  const { result, task } = enqueued
+  // the enqueuer emitted task.enqueued and counted it
   // Stored either way (workers may start later); the caller is told when none runs it now.
   const warnings = await enqueueWarnings(ctx, task.handler)
   return {
     response: { id: result.id, created: result.created, queue: task.queue, warnings },
     target: result.id,
-    auditResult: { created: result.created },
-    events: result.created ? [{ type: 'task.enqueued', data: { id: result.id, queue: task.queue, handler: task.handler } }] : []
+    auditResult: { created: result.created }
   }
 }
 

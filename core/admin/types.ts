@@ -3,6 +3,7 @@ import type { MetricEvent, MetricsExporter } from '../plugin/kinds.ts'
 import type { Scheduler } from '../scheduler/scheduler.ts'
 import type { EventLog } from '../events/event-log.ts'
 import type { TaskDefaults } from '../tasks/enqueue.ts'
+import type { Enqueuer } from '../tasks/enqueuer.ts'
 import type { AdminEventT } from '../contract/messages.ts'
 import type { RequestOf, ResponseOf, Role, RpcName, StreamRpcName } from '../contract/rpcs.ts'
 
@@ -63,6 +64,8 @@ export interface AdminServiceDeps {
   /** GetMetrics reads the first one (the metrics plugin registers it) */
   metricsExporters?: readonly MetricsExporter[]
   info: AdminInfo
+  /** the process's enqueue path (EnqueueTask); default: one over `backend` and `events`, counted by `metricsExporters` */
+  enqueuer?: Enqueuer
   /** serves the schedule RPCs; without it they answer UNSUPPORTED (501) */
   scheduler?: Scheduler
   /** failures that must not fail a call (an audit sink, retention, a notification subscription) */

@@ -13,6 +13,11 @@ const CONNECTION_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'E
 // to) replaces the bound instead of stacking a second proxy and timer on every call.
 const unguarded = new WeakMap<Backend, Backend>()
 
+/** the backend a withTimeouts guard wraps (the backend itself when it is not one) */
+export function unguardedBackend (backend: Backend): Backend {
+  return unguarded.get(backend) ?? backend
+}
+
 export function withTimeouts (backend: Backend, timeoutMs: number): Backend {
   const target = unguarded.get(backend) ?? backend
   const guarded = new Proxy(target, {

@@ -2,6 +2,7 @@
 // core looks up what plugins contributed. It lives on the Fastify instance
 // (app.switchyard), so two apps in one process never share registrations.
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
+import { withArgumentChecks } from '../backend/argument-guard.ts'
 import type { Backend } from '../backend/types.ts'
 import { Errors } from '../errors.ts'
 import { PluginErrors } from './errors.ts'
@@ -165,7 +166,8 @@ export class HookRegistry implements HookQueries {
       if (source.kind === 'factory') await this.#closeCreated(name)
       throw err
     }
-    return backend
+    // every consumer (core and plugins) gets the contract's argument checks in front of it
+    return withArgumentChecks(backend)
   }
 
   async #closeCreated (name: string): Promise<void> {

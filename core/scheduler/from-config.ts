@@ -1,7 +1,8 @@
-import type { Backend, EnqueueResult } from '../backend/types.ts'
+import type { Backend } from '../backend/types.ts'
 import type { ResolvedScheduler } from '../config/types.ts'
 import type { EventLog } from '../events/event-log.ts'
-import type { EnqueueInput, TaskDefaults } from '../tasks/enqueue.ts'
+import type { TaskDefaults } from '../tasks/enqueue.ts'
+import type { Enqueuer } from '../tasks/enqueuer.ts'
 import type { Logger } from '../worker/logger.ts'
 import { createScheduler, type Scheduler } from './scheduler.ts'
 
@@ -10,7 +11,7 @@ export interface SchedulerFromConfigInput {
   config: ResolvedScheduler
   events?: EventLog | null
   log?: Logger
-  enqueue?: (task: EnqueueInput) => Promise<EnqueueResult>
+  enqueuer?: Enqueuer
   taskDefaults?: TaskDefaults
   /** handlers that become factories too (the embedded default's demo handlers), durable by default */
   extraHandlerFactories?: string[]
@@ -28,7 +29,7 @@ export function schedulerFromConfig (input: SchedulerFromConfigInput): Scheduler
     backend: input.backend,
     events: input.events ?? null,
     ...(input.log === undefined ? {} : { log: input.log }),
-    ...(input.enqueue === undefined ? {} : { enqueue: input.enqueue }),
+    ...(input.enqueuer === undefined ? {} : { enqueuer: input.enqueuer }),
     ...(input.taskDefaults === undefined ? {} : { taskDefaults: input.taskDefaults }),
     options: { tickIntervalMs: config.tickIntervalMs, leaderTtlMs: config.leaderTtlMs, misfireGraceMs: config.misfireGraceMs },
     initialSchedules: config.schedules

@@ -1,9 +1,10 @@
 import { randomBytes, randomUUID } from 'node:crypto'
 import { hostname } from 'node:os'
-import type { Backend, EnqueueResult, TaskState } from '../backend/types.ts'
+import type { Backend, TaskState } from '../backend/types.ts'
 import { Errors } from '../errors.ts'
 import type { EventLog } from '../events/event-log.ts'
-import { DEFAULT_TASK_DEFAULTS, normalizeNewTask, type EnqueueInput, type TaskDefaults } from '../tasks/enqueue.ts'
+import { DEFAULT_TASK_DEFAULTS, type TaskDefaults } from '../tasks/enqueue.ts'
+import { createEnqueuer, type Enqueuer } from '../tasks/enqueuer.ts'
 import { consoleLogger, type Logger } from '../worker/logger.ts'
 import { compileCron, DEFAULT_TIMEZONE } from './cron.ts'
 import { FactoryRegistry, SchedulerErrors, type FactoryOptions } from './factories.ts'
@@ -51,8 +52,8 @@ export interface CreateSchedulerInput {
   events?: EventLog | null
   log?: Logger
   factories?: FactoryRegistry
-  /** how fires enqueue; default: straight to the backend with taskDefaults */
-  enqueue?: (task: EnqueueInput) => Promise<EnqueueResult>
+  /** the process's enqueue path (events, metrics); default: one over `backend` and `events` with taskDefaults */
+  enqueuer?: Enqueuer
   taskDefaults?: TaskDefaults
   options?: Partial<SchedulerOptions>
   /** the scheduler's clock (epoch ms); default the backend's */
@@ -90,7 +91,7 @@ export class Scheduler {
   private readonly durableStore: DurableScheduleStore
   private readonly memoryStore = new MemoryScheduleStore()
   private readonly clock: () => number | Promise<number>
-  private readonly enqueueTask: (task: EnqueueInput) => Promise<EnqueueResult>
+  private readonly enqueuer: Enqueuer
   private readonly initial: ScheduleInput[]
   private leaderToken: number | null = null
   private leaderRenewedAt = 0
@@ -114,14 +115,7 @@ export class Scheduler {
     }
     this.durableStore = new DurableScheduleStore(this.backend)
     this.clock = input.now ?? (() => this.backend.now())
-    const defaults = input.taskDefaults ?? DEFAULT_TASK_DEFAULTS
-    this.enqueueTask = input.enqueue ?? (async task => {
-      const normalized = normalizeNewTask(task, defaults)
-      const [result] = await this.backend.enqueue([normalized])
-      if (result === undefined) throw Errors.backendUnavailable('enqueue answered no result')
-      if (result.created) this.events?.emit('task.enqueued', { id: result.id, queue: normalized.queue, handler: normalized.handler })
-      return result
-    })
+    this.enqueuer = input.enqueuer ?? createEnqueuer({ backend: this.backend, events: this.events, observe: null, defaults: input.taskDefaults ?? DEFAULT_TASK_DEFAULTS })
     this.initial = input.initialSchedules ?? []
   }
 
@@ -296,7 +290,9 @@ export class Scheduler {
         if (!claimed && !idempotent) return { kind: 'duplicate', instant, taskId: null }
       }
       const task = await entry.create({ schedule: record.name, instant, manual })
-      const result = await this.enqueueTask({ ...task, ...(idempotent ? { idempotencyKey: key } : {}) })
+      const [enqueued] = await this.enqueuer.enqueue([{ ...task, ...(idempotent ? { idempotencyKey: key } : {}) }])
+      if (enqueued === undefined) throw Errors.backendUnavailable('enqueue answered no result')
+      const { result } = enqueued
       return result.created ? { kind: 'fired', instant, taskId: result.id, manual } : { kind: 'duplicate', instant, taskId: result.id }
     } catch (err) {
       return { kind: 'failed', instant, error: message(err) }

@@ -1,4 +1,6 @@
 import { Errors } from '../errors.ts'
+import { markNormalized } from '../backend/arguments.ts'
+import { checkStorableJson, checkStorableString } from '../backend/storable.ts'
 import type { NewTask } from '../backend/types.ts'
 
 /** What callers (code, CLI, admin EnqueueTask) may pass; everything but handler is optional. */
@@ -29,6 +31,8 @@ export const DEFAULT_TASK_DEFAULTS: TaskDefaults = { queue: 'default', maxAttemp
 const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/
 const MAX_PAYLOAD_BYTES = 1024 * 1024
 const MAX_KEY_LENGTH = 255
+/** how far ahead a task may be scheduled, by delayMs or by runAt alike */
+export const MAX_DELAY_MS = 365 * 24 * 3600_000
 
 export function assertName (field: string, value: unknown): string {
   if (typeof value !== 'string' || !NAME_PATTERN.test(value)) {
@@ -44,32 +48,53 @@ function integerIn (field: string, value: unknown, min: number, max: number): nu
   return value
 }
 
+export interface NormalizeOptions {
+  /** prefix of the fields errors name ('' for none): task.handler, tasks[3].queue */
+  field?: string
+  /** the name errors give the payload (default <field>.payload): the admin request carries payloadJson */
+  payloadField?: string
+  /** epoch ms runAt is bounded from (default Date.now()) */
+  now?: number
+}
+
 /** Validates one enqueue request and fills its defaults; throws VALIDATION_FAILED naming the field. */
-export function normalizeNewTask (input: EnqueueInput, defaults: TaskDefaults, field = 'task'): NewTask {
-  if (input === null || typeof input !== 'object') throw Errors.validation(`${field}: must be an object`, { details: { field } })
-  const handler = assertName(`${field}.handler`, input.handler)
-  const queue = assertName(`${field}.queue`, input.queue ?? defaults.queue)
+export function normalizeNewTask (input: EnqueueInput, defaults: TaskDefaults, options: string | NormalizeOptions = 'task'): NewTask {
+  const { field = 'task', payloadField, now } = typeof options === 'string' ? { field: options } : options
+  const at = (name: string): string => field === '' ? name : `${field}.${name}`
+  if (input === null || typeof input !== 'object') throw Errors.validation(`${field === '' ? 'task' : field}: must be an object`, { details: { field } })
+  const handler = assertName(at('handler'), input.handler)
+  const queue = assertName(at('queue'), input.queue ?? defaults.queue)
   const payload = input.payload === undefined ? {} : input.payload
+  const payloadName = payloadField ?? at('payload')
+  checkStorableJson(payloadName, payload)
   let encoded: string | undefined
   try { encoded = JSON.stringify(payload) } catch { encoded = undefined }
-  if (encoded === undefined) throw Errors.validation(`${field}.payload: must be JSON-serialisable`, { details: { field: `${field}.payload` } })
+  if (encoded === undefined) throw Errors.validation(`${payloadName}: must be JSON-serialisable`, { details: { field: payloadName } })
   if (Buffer.byteLength(encoded) > MAX_PAYLOAD_BYTES) {
-    throw Errors.validation(`${field}.payload: larger than ${MAX_PAYLOAD_BYTES} bytes when encoded`, { details: { field: `${field}.payload` } })
+    throw Errors.validation(`${payloadName}: larger than ${MAX_PAYLOAD_BYTES} bytes when encoded`, { details: { field: payloadName } })
   }
   const key = input.idempotencyKey
   if (key !== undefined && (typeof key !== 'string' || key.length === 0 || key.length > MAX_KEY_LENGTH)) {
-    throw Errors.validation(`${field}.idempotencyKey: must be a string of 1-${MAX_KEY_LENGTH} characters`, { details: { field: `${field}.idempotencyKey` } })
+    throw Errors.validation(`${at('idempotencyKey')}: must be a string of 1-${MAX_KEY_LENGTH} characters`, { details: { field: at('idempotencyKey') } })
   }
-  const runAt = input.runAt === undefined ? null : integerIn(`${field}.runAt`, input.runAt, 0, 8.64e15)
-  return {
+  if (key !== undefined) checkStorableString(at('idempotencyKey'), key)
+  let runAt: number | null = null
+  if (input.runAt !== undefined) {
+    runAt = integerIn(at('runAt'), input.runAt, 0, 8.64e15)
+    const latest = (now ?? Date.now()) + MAX_DELAY_MS
+    if (runAt > latest) {
+      throw Errors.validation(`${at('runAt')}: at most ${MAX_DELAY_MS / (24 * 3600_000)} days from now, like delayMs (${new Date(latest).toISOString()})`, { details: { field: at('runAt') } })
+    }
+  }
+  return markNormalized({
     queue,
     handler,
     payload,
-    maxAttempts: integerIn(`${field}.maxAttempts`, input.maxAttempts ?? defaults.maxAttempts, 1, 1000),
-    priority: integerIn(`${field}.priority`, input.priority ?? defaults.priority, -1000, 1000),
-    timeoutMs: integerIn(`${field}.timeoutMs`, input.timeoutMs ?? defaults.timeoutMs, 1, 7 * 24 * 3600_000),
+    maxAttempts: integerIn(at('maxAttempts'), input.maxAttempts ?? defaults.maxAttempts, 1, 1000),
+    priority: integerIn(at('priority'), input.priority ?? defaults.priority, -1000, 1000),
+    timeoutMs: integerIn(at('timeoutMs'), input.timeoutMs ?? defaults.timeoutMs, 1, 7 * 24 * 3600_000),
     runAt,
-    delayMs: runAt === null ? integerIn(`${field}.delayMs`, input.delayMs ?? 0, 0, 365 * 24 * 3600_000) : 0,
+    delayMs: runAt === null ? integerIn(at('delayMs'), input.delayMs ?? 0, 0, MAX_DELAY_MS) : 0,
     idempotencyKey: key ?? null
-  }
+  })
 }

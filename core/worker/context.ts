@@ -1,3 +1,4 @@
+import { storableText } from '../backend/storable.ts'
 import type { LeasedTask } from '../backend/types.ts'
 import type { TaskContext } from './handlers.ts'
 import type { Logger } from './logger.ts'
@@ -54,12 +55,14 @@ const MAX_MESSAGE = 4096
 const MAX_STACK = 8192
 
 /** What a failed attempt stores: bounded, and meaningful even when a handler throws a non-Error. */
+// A handler's error text is recorded as lastError on every backend: NUL (which
+// Postgres text refuses) and an unpaired surrogate (a cut may leave one) become U+FFFD.
 export function describeError (err: unknown): { message: string, stack?: string } {
   if (err instanceof Error) {
-    const message = (err.message || err.name || 'Error').slice(0, MAX_MESSAGE)
-    return err.stack === undefined ? { message } : { message, stack: err.stack.slice(0, MAX_STACK) }
+    const message = storableText((err.message || err.name || 'Error').slice(0, MAX_MESSAGE))
+    return err.stack === undefined ? { message } : { message, stack: storableText(err.stack.slice(0, MAX_STACK)) }
   }
   let text: string
   try { text = typeof err === 'string' ? err : JSON.stringify(err) ?? String(err) } catch { text = String(err) }
-  return { message: `non-Error thrown: ${text}`.slice(0, MAX_MESSAGE) }
+  return { message: storableText(`non-Error thrown: ${text}`.slice(0, MAX_MESSAGE)) }
 }

@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events'
 import { hostname } from 'node:os'
 import { performance } from 'node:perf_hooks'
+import { withArgumentChecks } from '../backend/argument-guard.ts'
 import { withTimeouts } from '../backend/guard.ts'
 import { MAX_LIST_LIMIT } from '../backend/types.ts'
 import type { AckOutcome, Backend, FailOutcome, FailRequest, LeasedTask, LeaseRef, LeaseRequest, Unsubscribe, WorkerInfo } from '../backend/types.ts'
@@ -174,7 +175,7 @@ export class Worker extends EventEmitter<WorkerEventMap> {
     this.options = resolveWorkerOptions(input.options)
     this.id = this.options.id
     this.log = input.log ?? consoleLogger
-    this.backend = withTimeouts(input.backend, this.options.backendTimeoutMs)
+    this.backend = withTimeouts(withArgumentChecks(input.backend), this.options.backendTimeoutMs)
     this.handlers = input.handlers instanceof HandlerRegistry ? input.handlers : createHandlerRegistry(input.handlers)
     if (input.events === false) {
       this.events = null

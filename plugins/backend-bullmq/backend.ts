@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { Job, Queue, Scripts, Worker, type JobsOptions } from 'bullmq'
 import { Redis, type RedisOptions } from 'ioredis'
 import {
-  Errors, FINAL_STATES, MAX_LIST_LIMIT, isSwitchyardError,
+  Errors, MAX_LIST_LIMIT, isSwitchyardError,
   type AckOutcome, type AuditEvent, type AuditInput, type Backend, type BackendCapabilities, type CancelOutcome,
   type CoordinationState, type DLQStats, type DeleteRequest, type DeleteResult, type EnqueueResult, type EventInput,
   type FailOutcome, type FailRequest, type LeaderAcquireResult, type LeaseRef, type LeaseRequest, type LeasedTask,
@@ -42,7 +42,6 @@ const CAPABILITIES: Omit<BackendCapabilities, 'taskCount'> = {
 
 /** BullMQ script codes that mean "this token no longer holds the job" */
 const LEASE_LOST_CODES = new Set([-1, -2, -3, -6])
-const MAX_HANDLERS_PER_LEASE = 10_000
 /** Jobs pendingHandlers examines per queue at the head of each of its wait, paused, prioritized and delayed structures. */
 export const PENDING_SCAN_PER_STRUCTURE = 100
 /** Jobs pendingHandlers examines at most per call, over every queue (parked names are read apart). */
@@ -74,8 +73,8 @@ function isLeaseLost (err: unknown): boolean {
   return typeof code === 'number' && LEASE_LOST_CODES.has(code)
 }
 
-function assertQueueName (field: string, name: unknown): string {
-  if (typeof name !== 'string' || name.length === 0) throw Errors.validation(`${field}: must be a non-empty string`, { details: { field } })
+/** BullMQ's own rule on top of core's checked names: its keys are queue:name:... */
+function assertQueueName (field: string, name: string): string {
   if (name.includes(':')) throw Errors.validation(`${field}: BullMQ queue names cannot contain ":"`, { details: { field } })
   return name
 }
@@ -283,10 +282,8 @@ export class BullMQBackend implements Backend {
   // --- working ---------------------------------------------------------------------------
 
   async leaseTasks (req: LeaseRequest): Promise<LeasedTask[]> {
-    assertLeaseRequest(req)
-    const limit = Math.min(Math.max(0, Math.trunc(req.limit)), MAX_LIST_LIMIT)
+    const limit = Math.min(req.limit, MAX_LIST_LIMIT)
     if (limit === 0 || req.queues.length === 0 || req.handlers?.length === 0) return []
-    if (!Number.isInteger(req.leaseMs) || req.leaseMs < 1) throw Errors.validation('leaseMs: must be a positive integer', { details: { field: 'leaseMs' } })
     const queues = req.queues.filter(queue => typeof queue === 'string' && queue.length > 0 && !queue.includes(':'))
     if (queues.length === 0) return []
     // one script call for the whole batch across the preferred queues (global pause and unknown queues checked inside)
@@ -350,9 +347,8 @@ export class BullMQBackend implements Backend {
    * so Redis runs it after the acks.
    */
   async completeAndLease (acks: LeaseRef[], lease: LeaseRequest): Promise<{ acks: AckOutcome[], leased: LeasedTask[] }> {
-    // Checked before the acks go out, so a bad lease request applies nothing.
-    assertLeaseRequest(lease)
-    const limit = Math.min(Math.max(0, Math.trunc(lease.limit)), MAX_LIST_LIMIT)
+    // core checked the lease request before the call, so a bad one applies no ack
+    const limit = Math.min(lease.limit, MAX_LIST_LIMIT)
     const first = lease.queues.find(queue => typeof queue === 'string' && queue.length > 0 && !queue.includes(':'))
     const entries = await Promise.all(acks.map(item => this.leaseEntry(item)))
     const fetching = first === undefined || lease.handlers?.length === 0 ? null : { queue: first, limit, leaseMs: lease.leaseMs, workerId: lease.workerId, handlers: lease.handlers }
@@ -448,11 +444,6 @@ export class BullMQBackend implements Backend {
   }
 
   async failTasks (items: FailRequest[]): Promise<FailOutcome[]> {
-    for (const item of items) {
-      if (item.retryDelayMs !== null && (!Number.isInteger(item.retryDelayMs) || item.retryDelayMs < 0)) {
-        throw Errors.validation('retryDelayMs: must be null or an integer >= 0', { details: { field: 'retryDelayMs' } })
-      }
-    }
     const [now, entries] = await Promise.all([this.now(), Promise.all(items.map(item => this.leaseEntry(item)))])
     const outcomes = new Array<FailOutcome>(items.length).fill('lease_lost')
     const readyAgain = new Set<string>()
@@ -511,7 +502,6 @@ export class BullMQBackend implements Backend {
   }
 
   async extendLeases (items: LeaseRef[], leaseMs: number): Promise<Array<number | null>> {
-    if (!Number.isInteger(leaseMs) || leaseMs < 1) throw Errors.validation('leaseMs: must be a positive integer', { details: { field: 'leaseMs' } })
     const refs = await this.resolveMany(items.map(i => i.id))
     return await Promise.all(items.map(async (item, i) => {
       const ref = refs[i]
@@ -539,7 +529,7 @@ export class BullMQBackend implements Backend {
 
   async recoverExpiredLeases (limit: number): Promise<RecoveredLeases> {
     const result: RecoveredLeases = { requeued: [], dead: [] }
-    let left = Math.min(Math.max(0, Math.trunc(limit)), MAX_LIST_LIMIT)
+    let left = Math.min(limit, MAX_LIST_LIMIT)
     if (left === 0) return result
     const queues = await this.redis.smembers(this.keys.queues)
     for (const queue of queues) {
@@ -564,13 +554,10 @@ export class BullMQBackend implements Backend {
     return { outcome: 'not_found' }
   }
 
-  private async candidateIds (req: { ids?: string[], filter?: RequeueRequest['filter'] }, what: string): Promise<string[]> {
-    if (req.ids !== undefined) {
-      if (!Array.isArray(req.ids)) throw Errors.validation(`${what}.ids: must be an array`, { details: { field: 'ids' } })
-      return [...new Set(req.ids)]
-    }
-    if (req.filter === undefined) throw Errors.validation(`${what}: give ids or a filter`, { details: { field: 'ids' } })
-    const { limit, ...filter } = req.filter
+  /** core checked that exactly one of ids and filter is given */
+  private async candidateIds (req: { ids?: string[], filter?: RequeueRequest['filter'] }): Promise<string[]> {
+    if (req.ids !== undefined) return [...new Set(req.ids)]
+    const { limit, ...filter } = req.filter as NonNullable<RequeueRequest['filter']>
     const page = await this.lister.list({ ...filter, limit, offset: 0 }, this.knownQueues(filter.queue), true)
     return page.tasks.map(t => t.id)
   }
@@ -582,12 +569,8 @@ export class BullMQBackend implements Backend {
 
   async requeueTasks (req: RequeueRequest): Promise<RequeueResult> {
     const target = req.queue === undefined ? null : assertQueueName('queue', req.queue)
-    let payload = ''
-    if (req.payload !== undefined) {
-      payload = JSON.stringify(req.payload) ?? ''
-      if (payload === '') throw Errors.validation('payload: must be JSON-serialisable', { details: { field: 'payload' } })
-    }
-    const ids = await this.candidateIds(req, 'requeue')
+    const payload = req.payload === undefined ? '' : JSON.stringify(req.payload)
+    const ids = await this.candidateIds(req)
     const refs = await this.resolveMany(ids)
     const result: RequeueResult = { requeued: [], skipped: [] }
     const readyAgain = new Set<string>()
@@ -609,7 +592,7 @@ export class BullMQBackend implements Backend {
   }
 
   async deleteTasks (req: DeleteRequest): Promise<DeleteResult> {
-    const ids = await this.candidateIds(req, 'delete')
+    const ids = await this.candidateIds(req)
     const refs = await this.resolveMany(ids)
     const result: DeleteResult = { deleted: [], skipped: [] }
     for (const [i, id] of ids.entries()) {
@@ -653,10 +636,8 @@ export class BullMQBackend implements Backend {
   }
 
   async pruneFinished (req: PruneRequest): Promise<number> {
-    if (!FINAL_STATES.includes(req?.state)) throw Errors.validation(`state: must be one of ${FINAL_STATES.join(', ')}`, { details: { field: 'state' } })
-    if (!Number.isInteger(req.finishedOlderThanMs) || req.finishedOlderThanMs < 0) throw Errors.validation('finishedOlderThanMs: must be an integer >= 0', { details: { field: 'finishedOlderThanMs' } })
     // as many as retention's largest batch, so a full batch always means there may be more
-    let left = Math.min(Math.max(0, Math.trunc(req.limit)), MAX_PRUNE_PER_CALL)
+    let left = Math.min(req.limit, MAX_PRUNE_PER_CALL)
     const cutoff = (await this.now()) - req.finishedOlderThanMs
     let removed = 0
     for (const queue of await this.knownQueues()) {
@@ -696,7 +677,6 @@ export class BullMQBackend implements Backend {
       await this.redis.hdel(this.keys.weights, name)
       return
     }
-    if (!Number.isInteger(weight) || weight < 0 || weight > 1000) throw Errors.validation('weight: must be an integer from 0 to 1000', { details: { field: 'weight' } })
     await this.redis.multi().sadd(this.keys.queues, name).hset(this.keys.weights, name, weight).exec()
   }
 
@@ -749,16 +729,3 @@ function skip (id: string, outcome: string, state: TaskState | undefined): Skipp
   return state === undefined ? { id, reason: 'wrong_state' } : { id, reason: 'wrong_state', state }
 }
 
-function assertLeaseRequest (req: LeaseRequest): void {
-  if (typeof req.workerId !== 'string' || req.workerId === '') throw Errors.validation('workerId: must be a non-empty string', { details: { field: 'workerId' } })
-  if (!Number.isInteger(req.leaseMs) || req.leaseMs < 1) throw Errors.validation('leaseMs: must be a positive integer', { details: { field: 'leaseMs' } })
-  if (!Array.isArray(req.queues)) throw Errors.validation('queues: must be an array of queue names', { details: { field: 'queues' } })
-  if (req.handlers !== undefined) {
-    if (!Array.isArray(req.handlers) || req.handlers.length > MAX_HANDLERS_PER_LEASE) {
-      throw Errors.validation(`handlers: must be an array of at most ${MAX_HANDLERS_PER_LEASE} handler names`, { details: { field: 'handlers' } })
-    }
-    req.handlers.forEach((name, i) => {
-      if (typeof name !== 'string' || name.length === 0) throw Errors.validation(`handlers[${i}]: must be a non-empty string`, { details: { field: `handlers[${i}]` } })
-    })
-  }
-}

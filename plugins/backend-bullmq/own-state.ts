@@ -14,7 +14,8 @@ import { runPlainScript } from './scripts.ts'
 // stored a batch per entry (see append-events.lua), so an event's id is its entry's
 // id and its place in the batch.
 
-const clampLimit = (limit: number): number => Math.max(0, Math.min(Math.trunc(limit), MAX_LIST_LIMIT))
+// limits arrive checked by core (non-negative integers); lists are clamped here
+const clampLimit = (limit: number): number => Math.min(limit, MAX_LIST_LIMIT)
 const timeOfStreamId = (id: string): number => Number(id.slice(0, id.indexOf('-')))
 const STREAM_ID = /^\d+-\d+$/
 /** an event's id: its batch's stream entry and its place in the batch */
@@ -74,9 +75,6 @@ export class OwnState {
   }
 
   async acquireLeader (name: string, holder: string, ttlMs: number): Promise<LeaderAcquireResult> {
-    if (name.length === 0) throw Errors.validation('name: must not be empty', { details: { field: 'name' } })
-    if (holder.length === 0) throw Errors.validation('holder: must not be empty', { details: { field: 'holder' } })
-    if (!Number.isInteger(ttlMs) || ttlMs < 1) throw Errors.validation('ttlMs: must be a positive integer', { details: { field: 'ttlMs' } })
     const [acquired, current, token, expiresAt] = await runPlainScript(this.redis, 'leader-acquire',
       [this.keys.leader(name), this.keys.leaderFence(name), this.keys.leaders], [name, holder, ttlMs]) as [number, string, number, number]
     return { acquired: acquired === 1, lock: { name, holder: current, token: Number(token), expiresAt: Number(expiresAt) } }
@@ -91,20 +89,16 @@ export class OwnState {
       await this.redis.del(this.keys.rateLimit)
       return
     }
-    if (!Number.isInteger(limit.limit) || limit.limit < 0) throw Errors.validation('rateLimit.limit: must be an integer >= 0', { details: { field: 'rateLimit.limit' } })
-    if (!Number.isInteger(limit.windowMs) || limit.windowMs < 1) throw Errors.validation('rateLimit.windowMs: must be a positive integer', { details: { field: 'rateLimit.windowMs' } })
     await this.redis.hset(this.keys.rateLimit, 'limit', limit.limit, 'windowMs', limit.windowMs)
   }
 
   async takeRatePermits (n: number): Promise<number> {
-    if (!Number.isInteger(n) || n < 0) throw Errors.validation('n: must be an integer >= 0', { details: { field: 'n' } })
     if (n === 0) return 0
     return Number(await runPlainScript(this.redis, 'rate-permits', [this.keys.rateLimit, this.keys.rateWindow], [n]))
   }
 
   // --- workers ---------------------------------------------------------------------
   async heartbeatWorker (info: WorkerInfo, ttlMs: number): Promise<void> {
-    if (!Number.isInteger(ttlMs) || ttlMs < 1) throw Errors.validation('ttlMs: must be a positive integer', { details: { field: 'ttlMs' } })
     await runPlainScript(this.redis, 'workers', [this.keys.workers, this.keys.workerExpiry], ['beat', info.id, JSON.stringify(info), ttlMs])
   }
 
@@ -135,7 +129,7 @@ export class OwnState {
   async readEvents (req: ReadEventsRequest): Promise<StoredEvent[]> {
     const limit = clampLimit(req.limit)
     if (limit === 0) return []
-    const after = req.afterId === null ? null : parseEventId('afterId', req.afterId)
+    const after = req.afterId == null ? null : parseEventId('afterId', req.afterId)
     const out: StoredEvent[] = []
     // the entry holding afterId is read again for the events after it in that batch
     let start = after === null ? '-' : after.entry
@@ -203,11 +197,9 @@ export class OwnState {
   async pruneAudit (req: { maxCount?: number, maxAgeMs?: number }): Promise<number> {
     let removed = 0
     if (req.maxCount !== undefined) {
-      if (!Number.isInteger(req.maxCount) || req.maxCount < 0) throw Errors.validation('maxCount: must be an integer >= 0', { details: { field: 'maxCount' } })
       removed += await this.redis.xtrim(this.keys.audit, 'MAXLEN', req.maxCount)
     }
     if (req.maxAgeMs !== undefined) {
-      if (!Number.isInteger(req.maxAgeMs) || req.maxAgeMs < 0) throw Errors.validation('maxAgeMs: must be an integer >= 0', { details: { field: 'maxAgeMs' } })
       const [seconds, micros] = await this.redis.time()
       const now = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000)
       removed += await this.redis.xtrim(this.keys.audit, 'MINID', `${now - req.maxAgeMs}-0`)

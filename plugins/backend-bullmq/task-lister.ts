@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis'
-import { Errors, MAX_LIST_LIMIT, TASK_STATES, type DLQStats, type ListTasksRequest, type QueueStats, type Task, type TaskPage, type TaskState } from 'switchyard'
+import { Errors, MAX_LIST_LIMIT, type DLQStats, type ListTasksRequest, type QueueStats, type Task, type TaskPage, type TaskState } from 'switchyard'
 import type { Keys } from './keys.ts'
 import { matchesQuery, taskFromHash } from './task-view.ts'
 import { runPlainScript } from './scripts.ts'
@@ -125,9 +125,6 @@ export class TaskLister {
   }
 
   async list (req: ListTasksRequest, queuesPromise: Promise<string[]>, oldestFirst: boolean): Promise<TaskPage> {
-    if (req.state !== undefined && !TASK_STATES.includes(req.state)) {
-      throw Errors.validation(`state: must be one of ${TASK_STATES.join(', ')}`, { details: { field: 'state' } })
-    }
     const limit = Math.min(Math.max(0, Math.trunc(req.limit)), MAX_LIST_LIMIT)
     const offset = Math.max(0, Math.trunc(req.offset))
     const queues = await queuesPromise

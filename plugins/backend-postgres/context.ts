@@ -52,20 +52,6 @@ export function requireId (field: string, id: unknown): string {
   return parsed
 }
 
-export function clampLimit (field: string, limit: unknown, max: number): number {
-  if (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 0) {
-    throw Errors.validation(`${field}: must be a non-negative integer`, { details: { field } })
-  }
-  return Math.min(limit, max)
-}
-
-export function requireNonNegativeInteger (field: string, value: unknown): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
-    throw Errors.validation(`${field}: must be a non-negative integer`, { details: { field } })
-  }
-  return value
-}
-
 /** Escapes LIKE wildcards so a search string matches literally. */
 export function likeContains (text: string): string {
   return '%' + text.replace(/[\\%_]/g, ch => '\\' + ch) + '%'

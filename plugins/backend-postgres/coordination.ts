@@ -1,5 +1,5 @@
-import { Errors, type Backend, type LeaderLock, type WorkerInfo } from 'switchyard'
-import { requireNonNegativeInteger, type BackendContext } from './context.ts'
+import type { Backend, LeaderLock, WorkerInfo } from 'switchyard'
+import type { BackendContext } from './context.ts'
 
 // Cluster-wide coordination kept in small tables: the global pause and the rate
 // limiter (one settings row), leader locks with fencing tokens, the worker registry.
@@ -26,17 +26,6 @@ interface WorkerRow {
 
 const toLock = (r: LeaderRow): LeaderLock => ({ name: r.name, holder: r.holder, token: r.token, expiresAt: r.expires_at })
 
-function ttlOf (field: string, ttlMs: unknown): number {
-  if (typeof ttlMs !== 'number' || !Number.isInteger(ttlMs) || ttlMs < 1 || ttlMs > 30 * 24 * 3600_000) {
-    throw Errors.validation(`${field}: must be an integer number of milliseconds from 1 to 2592000000`, { details: { field } })
-  }
-  return ttlMs
-}
-
-function nonEmpty (field: string, value: unknown): string {
-  if (typeof value !== 'string' || value === '') throw Errors.validation(`${field}: must be a non-empty string`, { details: { field } })
-  return value
-}
 
 export function coordinationMethods (ctx: BackendContext): CoordinationMethods {
   const { s } = ctx
@@ -80,7 +69,6 @@ export function coordinationMethods (ctx: BackendContext): CoordinationMethods {
 
   return {
     async setGlobalPause (paused) {
-      if (typeof paused !== 'boolean') throw Errors.validation('paused: must be a boolean', { details: { field: 'paused' } })
       await ctx.db().query(`UPDATE ${s}.settings SET global_paused = $1 WHERE id = 1`, [paused])
     },
 
@@ -97,9 +85,7 @@ export function coordinationMethods (ctx: BackendContext): CoordinationMethods {
     },
 
     async acquireLeader (name, holder, ttlMs) {
-      nonEmpty('name', name)
-      nonEmpty('holder', holder)
-      const [won] = await ctx.db().query<LeaderRow>(acquireSql, [name, holder, ttlOf('ttlMs', ttlMs)])
+      const [won] = await ctx.db().query<LeaderRow>(acquireSql, [name, holder, ttlMs])
       if (won !== undefined) return { acquired: true, lock: toLock(won) }
       const [current] = await ctx.db().query<LeaderRow>(
         `SELECT ${leaderColumns} FROM ${s}.leaders WHERE name = $1 AND holder <> '' AND expires_at > now()`, [name])
@@ -107,9 +93,6 @@ export function coordinationMethods (ctx: BackendContext): CoordinationMethods {
     },
 
     async releaseLeader (name, holder, token) {
-      nonEmpty('name', name)
-      nonEmpty('holder', holder)
-      if (typeof token !== 'number' || !Number.isInteger(token)) throw Errors.validation('token: must be an integer', { details: { field: 'token' } })
       const rows = await ctx.db().query(
         `UPDATE ${s}.leaders SET holder = '', expires_at = now() WHERE name = $1 AND holder = $2 AND token = $3 RETURNING name`, [name, holder, token])
       return rows.length > 0
@@ -120,28 +103,19 @@ export function coordinationMethods (ctx: BackendContext): CoordinationMethods {
         await ctx.db().query(`UPDATE ${s}.settings SET rate_limit = NULL, rate_window_ms = NULL, rate_window_no = 0, rate_used = 0 WHERE id = 1`)
         return
       }
-      const max = requireNonNegativeInteger('limit.limit', limit?.limit)
-      const windowMs = limit.windowMs
-      if (typeof windowMs !== 'number' || !Number.isInteger(windowMs) || windowMs < 1 || windowMs > 24 * 3600_000) {
-        throw Errors.validation('limit.windowMs: must be an integer number of milliseconds from 1 to 86400000', { details: { field: 'limit.windowMs' } })
-      }
-      await ctx.db().query(`UPDATE ${s}.settings SET rate_limit = $1, rate_window_ms = $2, rate_window_no = 0, rate_used = 0 WHERE id = 1`, [max, windowMs])
+      await ctx.db().query(`UPDATE ${s}.settings SET rate_limit = $1, rate_window_ms = $2, rate_window_no = 0, rate_used = 0 WHERE id = 1`, [limit.limit, limit.windowMs])
     },
 
     async takeRatePermits (n) {
-      const wanted = requireNonNegativeInteger('n', n)
-      if (wanted === 0) return 0
-      const [row] = await ctx.db().query<{ granted: number }>(permitsSql, [Math.min(wanted, 2_000_000_000)])
-      return row === undefined ? wanted : row.granted
+      if (n === 0) return 0
+      const [row] = await ctx.db().query<{ granted: number }>(permitsSql, [Math.min(n, 2_000_000_000)])
+      return row === undefined ? n : row.granted
     },
 
     async heartbeatWorker (info: WorkerInfo, ttlMs) {
-      nonEmpty('info.id', info?.id)
-      if (!Array.isArray(info.queues)) throw Errors.validation('info.queues: must be an array of queue names', { details: { field: 'info.queues' } })
-      if (!Array.isArray(info.handlers)) throw Errors.validation('info.handlers: must be an array of handler names', { details: { field: 'info.handlers' } })
       await ctx.db().query(heartbeatSql, [
         info.id, String(info.host), Math.trunc(Number(info.pid)), String(info.version), info.queues.map(String),
-        Math.trunc(Number(info.concurrency)), Math.trunc(Number(info.inFlight)), Math.trunc(Number(info.startedAt)), ttlOf('ttlMs', ttlMs),
+        Math.trunc(Number(info.concurrency)), Math.trunc(Number(info.inFlight)), Math.trunc(Number(info.startedAt)), ttlMs,
         info.handlers.map(String)
       ])
     },

@@ -22,13 +22,6 @@ interface StatsRow {
   canceled: number
 }
 
-function assertQueueNames (field: string, names: unknown): string[] {
-  if (!Array.isArray(names) || names.some(n => typeof n !== 'string' || n === '')) {
-    throw Errors.validation(`${field}: must be an array of queue names`, { details: { field } })
-  }
-  return names as string[]
-}
-
 export function queueMethods (ctx: BackendContext): QueueMethods {
   const { s } = ctx
   const statsSql = `
@@ -74,16 +67,16 @@ export function queueMethods (ctx: BackendContext): QueueMethods {
 
   return {
     async pendingHandlers (req): Promise<PendingHandler[]> {
-      const queues = [...new Set(assertQueueNames('queues', req?.queues))]
+      // core checked the request (core/backend/arguments.ts)
+      const queues = [...new Set(req.queues)]
       const limit = req.limit
-      if (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 0) throw Errors.validation('limit: must be a non-negative integer', { details: { field: 'limit' } })
       if (queues.length === 0 || limit === 0) return []
       if (queues.length > MAX_QUEUES) throw Errors.validation(`queues: at most ${MAX_QUEUES} queue names`, { details: { field: 'queues' } })
       return await ctx.db().query<PendingHandler>(pendingHandlersSql, [queues, Math.min(limit, MAX_PENDING_HANDLERS)])
     },
 
     async queueStats (names): Promise<QueueStats[]> {
-      if (names !== undefined && assertQueueNames('names', names).length === 0) return []
+      if (names !== undefined && names.length === 0) return []
       const rows = await ctx.db().query<StatsRow>(statsSql, [names ?? null])
       return rows.map(r => ({
         name: r.name,
@@ -100,22 +93,16 @@ export function queueMethods (ctx: BackendContext): QueueMethods {
     },
 
     async ensureQueues (names) {
-      if (assertQueueNames('names', names).length === 0) return
+      if (names.length === 0) return
       // sorted inserts: two callers registering the same queues never wait on each other in opposite orders
       await ctx.db().query(`INSERT INTO ${s}.queues (name) SELECT DISTINCT unnest($1::text[]) ORDER BY 1 ON CONFLICT (name) DO NOTHING`, [names])
     },
 
     async setQueueWeight (name, weight) {
-      assertQueueNames('name', [name])
-      if (weight !== null && (typeof weight !== 'number' || !Number.isFinite(weight) || weight < 0)) {
-        throw Errors.validation('weight: must be a non-negative number or null', { details: { field: 'weight' } })
-      }
       await ctx.db().query(`INSERT INTO ${s}.queues (name, weight) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET weight = excluded.weight`, [name, weight])
     },
 
     async setQueuePaused (name, paused) {
-      assertQueueNames('name', [name])
-      if (typeof paused !== 'boolean') throw Errors.validation('paused: must be a boolean', { details: { field: 'paused' } })
       await ctx.db().query(`INSERT INTO ${s}.queues (name, paused) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET paused = excluded.paused`, [name, paused])
     }
   }

@@ -1,7 +1,4 @@
-import {
-  checkClaim, checkCollection, checkIfVersion, checkRecordKey, checkRecordLimit, encodeRecordValue,
-  type Backend, type StoredRecord
-} from 'switchyard'
+import { encodeRecordValue, MAX_LIST_LIMIT, type Backend, type StoredRecord } from 'switchyard'
 import type { BackendContext } from './context.ts'
 
 // Records and claims (migration 002). Every write is one statement, so
@@ -51,10 +48,8 @@ export function recordMethods (ctx: BackendContext): RecordMethods {
 
   return {
     async putRecord (collection, key, value, options) {
-      checkCollection(collection)
-      checkRecordKey('key', key)
       const json = encodeRecordValue(value)
-      const ifVersion = checkIfVersion(options)
+      const ifVersion = options?.ifVersion
       const [row] = ifVersion === undefined
         ? await ctx.db().query<RecordRow>(upsertSql, [collection, key, json])
         : ifVersion === null
@@ -65,15 +60,12 @@ export function recordMethods (ctx: BackendContext): RecordMethods {
     },
 
     async getRecord (collection, key) {
-      checkCollection(collection)
-      checkRecordKey('key', key)
       return await current(collection, key)
     },
 
     async listRecords (collection, req) {
-      checkCollection(collection)
-      const limit = checkRecordLimit(req?.limit)
-      const after = req.afterKey === undefined ? null : checkRecordKey('afterKey', req.afterKey)
+      const limit = Math.min(req.limit, MAX_LIST_LIMIT)
+      const after = req.afterKey ?? null
       if (limit === 0) return []
       const rows = after === null
         ? await ctx.db().query<RecordRow>(`SELECT ${columns} FROM ${s}.records WHERE collection = $1 ORDER BY key LIMIT $2`, [collection, limit])
@@ -82,9 +74,7 @@ export function recordMethods (ctx: BackendContext): RecordMethods {
     },
 
     async deleteRecord (collection, key, options) {
-      checkCollection(collection)
-      checkRecordKey('key', key)
-      const ifVersion = checkIfVersion(options)
+      const ifVersion = options?.ifVersion
       const rows = typeof ifVersion === 'number'
         ? await ctx.db().query(`DELETE FROM ${s}.records WHERE collection = $1 AND key = $2 AND version = $3 RETURNING key`, [collection, key, ifVersion])
         : await ctx.db().query(`DELETE FROM ${s}.records WHERE collection = $1 AND key = $2 RETURNING key`, [collection, key])
@@ -92,8 +82,7 @@ export function recordMethods (ctx: BackendContext): RecordMethods {
     },
 
     async claimOnce (key, ttlMs) {
-      const claim = checkClaim(key, ttlMs)
-      const rows = await ctx.db().query(claimSql, [claim.key, claim.ttlMs])
+      const rows = await ctx.db().query(claimSql, [key, ttlMs])
       return rows.length > 0
     }
   }

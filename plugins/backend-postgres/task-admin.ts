@@ -1,5 +1,5 @@
-import { Errors, FINAL_STATES, MAX_LIST_LIMIT, TASK_STATES, type Backend, type CancelOutcome, type DeleteResult, type FinalState, type RequeueResult, type SkippedTask, type TaskFilter, type TaskState } from 'switchyard'
-import { clampLimit, likeContains, parseId, requireNonNegativeInteger, type BackendContext } from './context.ts'
+import { MAX_LIST_LIMIT, type Backend, type CancelOutcome, type DeleteResult, type RequeueResult, type SkippedTask, type TaskFilter, type TaskState } from 'switchyard'
+import { likeContains, parseId, type BackendContext } from './context.ts'
 import { taskColumns, toTask, type TaskRow } from './task-rows.ts'
 import type { SqlParam } from './sql-client.ts'
 
@@ -15,36 +15,14 @@ const MAX_BATCH_IDS = 10_000
 const FINISHED: TaskState[] = ['dead', 'succeeded', 'canceled']
 const WAITING: TaskState[] = ['ready', 'scheduled', 'retrying']
 
-function assertState (field: string, state: unknown): TaskState {
-  if (!TASK_STATES.includes(state as TaskState)) {
-    throw Errors.validation(`${field}: must be one of ${TASK_STATES.join(', ')}`, { details: { field } })
-  }
-  return state as TaskState
-}
-
-function assertFinalState (field: string, state: unknown): FinalState {
-  if (!FINAL_STATES.includes(state as FinalState)) {
-    throw Errors.validation(`${field}: must be one of ${FINAL_STATES.join(', ')}`, { details: { field } })
-  }
-  return state as FinalState
-}
-
-function assertStates (field: string, states: unknown): TaskState[] {
-  if (!Array.isArray(states)) throw Errors.validation(`${field}: must be an array of task states`, { details: { field } })
-  return states.map((st, i) => assertState(`${field}[${i}]`, st))
-}
-
-function assertIds (field: string, ids: unknown): string[] {
-  if (!Array.isArray(ids)) throw Errors.validation(`${field}: must be an array of ids`, { details: { field } })
-  if (ids.length > MAX_BATCH_IDS) throw Errors.validation(`${field}: at most ${MAX_BATCH_IDS} ids per call`, { details: { field } })
-  return [...new Set(ids.map(id => String(id)))]
-}
+// Arguments arrive checked by core (core/backend/arguments.ts): states are task
+// states, ids are at most MAX_BATCH_IDS strings.
 
 /** WHERE clauses for a TaskFilter, numbering parameters after `params` */
 function filterSql (filter: TaskFilter, params: SqlParam[]): string[] {
   const where: string[] = []
   if (filter.state !== undefined) {
-    params.push(assertState('state', filter.state))
+    params.push(filter.state)
     where.push(`t.state = $${params.length}`)
   }
   if (filter.queue !== undefined) {
@@ -125,7 +103,7 @@ export function taskAdminMethods (ctx: BackendContext): TaskAdminMethods {
   }
 
   async function idsForFilter (filter: TaskFilter & { limit: number }, fromStates: TaskState[]): Promise<string[]> {
-    const limit = clampLimit('filter.limit', filter.limit, MAX_BATCH_IDS)
+    const limit = Math.min(filter.limit, MAX_BATCH_IDS)
     if (limit === 0 || fromStates.length === 0) return []
     const params: SqlParam[] = [fromStates]
     const where = ['t.state = ANY($1::text[])', ...filterSql(filter, params)]
@@ -164,13 +142,8 @@ export function taskAdminMethods (ctx: BackendContext): TaskAdminMethods {
     },
 
     async requeueTasks (req): Promise<RequeueResult> {
-      const fromStates = assertStates('fromStates', req?.fromStates)
-      if (req.ids !== undefined && req.filter !== undefined) throw Errors.validation('ids: give ids or filter, not both', { details: { field: 'ids' } })
-      if (req.queue !== undefined && (typeof req.queue !== 'string' || req.queue === '')) throw Errors.validation('queue: must be a queue name', { details: { field: 'queue' } })
-      let ids: string[]
-      if (req.ids !== undefined) ids = assertIds('ids', req.ids)
-      else if (req.filter !== undefined) ids = await idsForFilter(req.filter, fromStates)
-      else throw Errors.validation('ids: give ids or filter', { details: { field: 'ids' } })
+      const { fromStates } = req
+      const ids = req.ids !== undefined ? [...new Set(req.ids)] : await idsForFilter(req.filter as TaskFilter & { limit: number }, fromStates)
       const classified = await classify(ids, fromStates)
       if (req.dryRun === true || classified.movable.length === 0) return { requeued: classified.movable, skipped: classified.skipped }
       const payload = req.payload === undefined ? null : JSON.stringify(req.payload)
@@ -183,8 +156,8 @@ export function taskAdminMethods (ctx: BackendContext): TaskAdminMethods {
     },
 
     async deleteTasks (req): Promise<DeleteResult> {
-      const fromStates = assertStates('fromStates', req?.fromStates)
-      const ids = assertIds('ids', req.ids)
+      const { fromStates } = req
+      const ids = [...new Set(req.ids)]
       const classified = await classify(ids, fromStates)
       if (req.dryRun === true || classified.movable.length === 0) return { deleted: classified.movable, skipped: classified.skipped }
       const rows = await ctx.db().query<{ id: string }>(deleteSql, [classified.movable.map(id => parseId(id) as string), fromStates])
@@ -200,8 +173,8 @@ export function taskAdminMethods (ctx: BackendContext): TaskAdminMethods {
     },
 
     async listTasks (req) {
-      const limit = clampLimit('limit', req?.limit, MAX_LIST_LIMIT)
-      const offset = requireNonNegativeInteger('offset', req.offset)
+      const limit = Math.min(req.limit, MAX_LIST_LIMIT)
+      const offset = req.offset
       const params: SqlParam[] = []
       const where = filterSql(req, params)
       const whereSql = where.length > 0 ? 'WHERE ' + where.join(' AND ') : ''
@@ -231,9 +204,9 @@ export function taskAdminMethods (ctx: BackendContext): TaskAdminMethods {
     },
 
     async pruneFinished (req) {
-      const state = assertFinalState('state', req?.state)
-      const olderThan = requireNonNegativeInteger('finishedOlderThanMs', req.finishedOlderThanMs)
-      const limit = clampLimit('limit', req.limit, 100_000)
+      const state = req.state
+      const olderThan = req.finishedOlderThanMs
+      const limit = Math.min(req.limit, 100_000)
       if (limit === 0) return 0
       // tasks_finished (state, finished_at) serves the oldest-first range; the count
       // triggers keep queue_counts exact, and the idempotency key goes with the row

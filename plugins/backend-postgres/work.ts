@@ -47,13 +47,6 @@ function leasedTask (r: LeasedRow): LeasedTask {
   }
 }
 
-function leaseMsOf (field: string, value: unknown): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > 7 * 24 * 3600_000) {
-    throw Errors.validation(`${field}: must be an integer number of milliseconds from 1 to 604800000`, { details: { field } })
-  }
-  return value
-}
-
 // Lease, ack, extend and release commit without waiting for their WAL flush. A
 // Postgres crash can lose the last few hundred ms of them, which only means a task
 // runs again (a lost ack) or its lease reverts (a lost lease, so that attempt is
@@ -63,13 +56,6 @@ function leaseMsOf (field: string, value: unknown): number {
 // joined in as a one-row relation so the planner cannot drop it. Option asyncCommit.
 function commitMode (asyncCommit: boolean): string {
   return asyncCommit ? `(SELECT set_config('synchronous_commit', 'off', true)) AS async_commit` : '(SELECT 1) AS async_commit'
-}
-
-function handlerNames (value: unknown): string[] {
-  if (!Array.isArray(value) || !value.every(h => typeof h === 'string' && h !== '')) {
-    throw Errors.validation('handlers: must be an array of handler names', { details: { field: 'handlers' } })
-  }
-  return value
 }
 
 function errorEntry (s: string, attempt: string, message: string, stack: string): string {
@@ -270,16 +256,11 @@ export function workMethods (ctx: BackendContext): WorkMethods {
     handlers: string[] | null
   }
 
-  /** validated leaseTasks parameters, or null when the request can lease nothing */
+  /** leaseTasks parameters (core checked the request), or null when the request can lease nothing */
   function leaseParams (req: LeaseRequest): LeaseParams | null {
-    if (!Array.isArray(req?.queues)) throw Errors.validation('queues: must be an array of queue names', { details: { field: 'queues' } })
-    if (typeof req.workerId !== 'string' || req.workerId === '') throw Errors.validation('workerId: must be a non-empty string', { details: { field: 'workerId' } })
-    const limit = req.limit
-    if (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 0) throw Errors.validation('limit: must be a non-negative integer', { details: { field: 'limit' } })
-    const leaseMs = leaseMsOf('leaseMs', req.leaseMs)
-    const handlers = req.handlers === undefined ? null : [...new Set(handlerNames(req.handlers))]
-    if (limit === 0 || req.queues.length === 0 || handlers?.length === 0) return null
-    return { params: [req.queues, Math.min(limit, 10_000), req.workerId, leaseMs], handlers }
+    const handlers = req.handlers === undefined ? null : [...new Set(req.handlers)]
+    if (req.limit === 0 || req.queues.length === 0 || handlers?.length === 0) return null
+    return { params: [req.queues, Math.min(req.limit, 10_000), req.workerId, req.leaseMs], handlers }
   }
 
   async function lease ({ params, handlers }: LeaseParams): Promise<LeasedTask[]> {
@@ -295,7 +276,6 @@ export function workMethods (ctx: BackendContext): WorkMethods {
   }
 
   async function enqueue (tasks: NewTask[], depth = 0): Promise<EnqueueResult[]> {
-    if (!Array.isArray(tasks)) throw Errors.validation('tasks: must be an array', { details: { field: 'tasks' } })
     if (tasks.length === 0) return []
     const cols: [string[], string[], string[], number[], number[], number[], Array<number | null>, number[], Array<string | null>, number[]] =
       [[], [], [], [], [], [], [], [], [], []]
@@ -375,11 +355,7 @@ export function workMethods (ctx: BackendContext): WorkMethods {
     async failTasks (items: FailRequest[]): Promise<FailOutcome[]> {
       const byId = new Map<string, FailRequest>()
       for (const item of items) {
-        const delay = item?.retryDelayMs
-        if (delay !== null && (typeof delay !== 'number' || !Number.isFinite(delay) || delay < 0)) {
-          throw Errors.validation('retryDelayMs: must be null or a non-negative number of milliseconds', { details: { field: 'retryDelayMs' } })
-        }
-        const id = parseId(item?.id)
+        const id = parseId(item.id)
         if (id !== null && !byId.has(id)) byId.set(id, item)
       }
       const done = await refBatch([...byId.values()], async (ids, tokens) => {
@@ -403,9 +379,8 @@ export function workMethods (ctx: BackendContext): WorkMethods {
     },
 
     async extendLeases (items, leaseMs) {
-      const ms = leaseMsOf('leaseMs', leaseMs)
       const done = await refBatch(items, async (ids, tokens) =>
-        await ctx.db().query<{ id: string, lease_expires_at: number }>(extendSql, [ids, tokens, ms]))
+        await ctx.db().query<{ id: string, lease_expires_at: number }>(extendSql, [ids, tokens, leaseMs]))
       return items.map(item => {
         const id = parseId(item?.id)
         return id === null ? null : done.get(id)?.lease_expires_at ?? null
@@ -413,7 +388,6 @@ export function workMethods (ctx: BackendContext): WorkMethods {
     },
 
     async recoverExpiredLeases (limit): Promise<RecoveredLeases> {
-      if (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 0) throw Errors.validation('limit: must be a non-negative integer', { details: { field: 'limit' } })
       const bounded = Math.min(limit, 10_000)
       if (bounded === 0) return { requeued: [], dead: [] }
       const rows = await ctx.db().query<{ id: string, state: string }>(recoverSql, [bounded])

@@ -15,7 +15,6 @@ import type { RedisBackendOptions } from './options.ts'
 import { defineScripts, type ScriptArg, type ScriptName } from './scripts.ts'
 import { RedisRecords } from './records.ts'
 import { Subscriptions } from './subscriptions.ts'
-import * as check from './validate.ts'
 
 /** Candidates a filtered listing examines at most per call (handler/text filters, queue on global indexes). */
 export const LIST_SCAN_CAP = 10_000
@@ -168,9 +167,8 @@ export class RedisBackend implements Backend {
   // --- producing ---------------------------------------------------------------------
 
   enqueue (tasks: NewTask[]): Promise<EnqueueResult[]> {
-    // Checked before any batch is sent, so nothing is half-applied. The ready score packs
-    // the priority into its high bits: out of range would break ordering.
-    tasks.forEach((t, i) => check.int(`tasks[${i}].priority`, t.priority, -1000, 1000))
+    // Core checked every task before the call (core/backend/arguments.ts), so no batch is
+    // refused halfway; the ready score packs the priority (-1000..1000) into its high bits.
     return this.run('enqueue', async () => {
       const k = this.keys
       const results: EnqueueResult[] = []
@@ -191,16 +189,17 @@ export class RedisBackend implements Backend {
   // --- working -----------------------------------------------------------------------
 
   leaseTasks (req: LeaseRequest): Promise<LeasedTask[]> {
-    const count = check.int('limit', req.limit, 0, MAX_LIST_LIMIT)
-    const leaseMs = check.int('leaseMs', req.leaseMs, 1, 7 * 24 * 3600_000)
-    check.name('workerId', req.workerId)
-    if (!Array.isArray(req.queues) || req.queues.length > MAX_QUEUES_PER_LEASE) {
-      throw Errors.validation(`queues: must be an array of at most ${MAX_QUEUES_PER_LEASE} names`, { details: { field: 'queues' } })
+    const count = Math.min(req.limit, MAX_LIST_LIMIT)
+    const leaseMs = req.leaseMs
+    // one script call takes the queues as arguments: bounded here, below core's batch bound
+    if (req.queues.length > MAX_QUEUES_PER_LEASE) {
+      throw Errors.validation(`queues: at most ${MAX_QUEUES_PER_LEASE} names per lease call`, { details: { field: 'queues' } })
     }
-    if (req.handlers !== undefined && (!Array.isArray(req.handlers) || req.handlers.length > MAX_HANDLERS_PER_LEASE)) {
-      throw Errors.validation(`handlers: must be an array of at most ${MAX_HANDLERS_PER_LEASE} handler names`, { details: { field: 'handlers' } })
+    // the handler set travels as script arguments too: bounded like the queues
+    if (req.handlers !== undefined && req.handlers.length > MAX_HANDLERS_PER_LEASE) {
+      throw Errors.validation(`handlers: at most ${MAX_HANDLERS_PER_LEASE} handler names per lease call`, { details: { field: 'handlers' } })
     }
-    const handlers = req.handlers?.map((h, i) => check.name(`handlers[${i}]`, h))
+    const handlers = req.handlers
     if (count === 0 || req.queues.length === 0 || handlers?.length === 0) return Promise.resolve([])
     return this.run('leaseTasks', async () => {
       const k = this.keys
@@ -257,7 +256,6 @@ export class RedisBackend implements Backend {
   }
 
   extendLeases (items: LeaseRef[], leaseMs: number): Promise<Array<number | null>> {
-    check.int('leaseMs', leaseMs, 1, 7 * 24 * 3600_000)
     return this.run('extendLeases', async () => {
       const k = this.keys
       const out: Array<number | null> = []
@@ -288,7 +286,7 @@ export class RedisBackend implements Backend {
   }
 
   recoverExpiredLeases (limit: number): Promise<RecoveredLeases> {
-    const count = check.limit('limit', limit)
+    const count = Math.min(limit, MAX_LIST_LIMIT)
     return this.run('recoverExpiredLeases', async () => {
       const k = this.keys
       const [requeued, dead] = await this.script('recover', [k.processing, k.dead], [k.base, k.workChannel, count]) as [string[], string[]]
@@ -303,7 +301,6 @@ export class RedisBackend implements Backend {
   // --- operating on tasks ------------------------------------------------------------------
 
   cancelTask (id: string): Promise<CancelOutcome> {
-    check.name('id', id)
     return this.run('cancelTask', async () => {
       const reply = await this.script('cancel', [this.keys.canceled], [this.keys.base, id]) as string[]
       if (reply[0] === 'conflict') return { outcome: 'conflict', state: reply[1] as Task['state'] }
@@ -312,25 +309,15 @@ export class RedisBackend implements Backend {
   }
 
   requeueTasks (req: RequeueRequest): Promise<RequeueResult> {
-    const fromStates = check.states('fromStates', req.fromStates)
-    if ((req.ids === undefined) === (req.filter === undefined)) {
-      throw Errors.validation('ids: give exactly one of ids or filter', { details: { field: 'ids' } })
-    }
-    const target = req.queue === undefined ? '' : check.name('queue', req.queue)
-    let payload = ''
-    if (req.payload !== undefined) {
-      const encoded = JSON.stringify(req.payload)
-      if (encoded === undefined) throw Errors.validation('payload: must be JSON-serialisable', { details: { field: 'payload' } })
-      payload = encoded
-    }
-    const head: ScriptArg[] = [this.keys.base, this.keys.workChannel, fromStates.join(','), target, payload, req.dryRun === true ? 1 : 0]
+    const payload = req.payload === undefined ? '' : JSON.stringify(req.payload)
+    const head: ScriptArg[] = [this.keys.base, this.keys.workChannel, req.fromStates.join(','), req.queue ?? '', payload, req.dryRun === true ? 1 : 0]
     let tail: ScriptArg[]
     if (req.ids !== undefined) {
-      tail = ['ids', ...check.ids('ids', req.ids, MAX_IDS_PER_CALL)]
+      tail = ['ids', ...req.ids]
     } else {
       const f = req.filter!
-      tail = ['filter', f.state === undefined ? '' : check.state('filter.state', f.state), f.queue ?? '', f.handler ?? '',
-        (f.query ?? '').toLowerCase(), check.limit('filter.limit', f.limit), LIST_SCAN_CAP]
+      tail = ['filter', f.state ?? '', f.queue ?? '', f.handler ?? '',
+        (f.query ?? '').toLowerCase(), Math.min(f.limit, MAX_LIST_LIMIT), LIST_SCAN_CAP]
     }
     return this.run('requeueTasks', async () => {
       const [requeued, skipped] = await this.script('requeue', [this.keys.queues], [...head, ...tail]) as [string[], string[]]
@@ -339,17 +326,14 @@ export class RedisBackend implements Backend {
   }
 
   deleteTasks (req: DeleteRequest): Promise<DeleteResult> {
-    const fromStates = check.states('fromStates', req.fromStates)
-    const ids = check.ids('ids', req.ids, MAX_IDS_PER_CALL)
     return this.run('deleteTasks', async () => {
       const [deleted, skipped] = await this.script('delete', [this.keys.all],
-        [this.keys.base, fromStates.join(','), req.dryRun === true ? 1 : 0, ...ids]) as [string[], string[]]
+        [this.keys.base, req.fromStates.join(','), req.dryRun === true ? 1 : 0, ...req.ids]) as [string[], string[]]
       return { deleted, skipped: skippedFrom(skipped) }
     })
   }
 
   getTask (id: string): Promise<Task | null> {
-    check.name('id', id)
     return this.run('getTask', async () => {
       const h = await this.client.hgetall(this.keys.task(id))
       return h.s === undefined ? null : hashToTask(id, h)
@@ -357,9 +341,9 @@ export class RedisBackend implements Backend {
   }
 
   listTasks (req: ListTasksRequest): Promise<TaskPage> {
-    const limit = check.limit('limit', req.limit)
-    const offset = check.int('offset', req.offset, 0, Number.MAX_SAFE_INTEGER)
-    const state = req.state === undefined ? '' : check.state('state', req.state)
+    const limit = Math.min(req.limit, MAX_LIST_LIMIT)
+    const offset = req.offset
+    const state = req.state ?? ''
     return this.run('listTasks', async () => {
       const reply = await this.script('list', [this.keys.all], [this.keys.base, state, req.queue ?? '', req.handler ?? '',
         (req.query ?? '').toLowerCase(), offset, limit, LIST_SCAN_CAP]) as [number, number, ...Array<[string, string[]]>]
@@ -388,11 +372,12 @@ export class RedisBackend implements Backend {
   }
 
   pendingHandlers (req: PendingHandlersRequest): Promise<PendingHandler[]> {
-    if (!Array.isArray(req.queues) || req.queues.length > MAX_QUEUES_PER_LEASE) {
-      throw Errors.validation(`queues: must be an array of at most ${MAX_QUEUES_PER_LEASE} names`, { details: { field: 'queues' } })
+    // core checked the request (core/backend/arguments.ts); the queues travel as script arguments
+    if (req.queues.length > MAX_QUEUES_PER_LEASE) {
+      throw Errors.validation(`queues: at most ${MAX_QUEUES_PER_LEASE} names per call`, { details: { field: 'queues' } })
     }
-    const queues = req.queues.map((q, i) => check.name(`queues[${i}]`, q))
-    const limit = check.limit('limit', req.limit)
+    const queues = req.queues
+    const limit = Math.min(req.limit, MAX_LIST_LIMIT)
     return this.run('pendingHandlers', async () => {
       if (limit === 0 || queues.length === 0) return []
       const flat = await this.script('pending_handlers', [this.keys.queues], [this.keys.base, limit, PENDING_SCAN_PER_INDEX, PENDING_SCAN_BUDGET, ...queues]) as string[]
@@ -403,9 +388,9 @@ export class RedisBackend implements Backend {
   }
 
   pruneFinished (req: PruneRequest): Promise<number> {
-    const index = { succeeded: this.keys.succeeded, canceled: this.keys.canceled, dead: this.keys.dead }[check.finalState('state', req?.state)]
-    const age = check.int('finishedOlderThanMs', req.finishedOlderThanMs, 0, Number.MAX_SAFE_INTEGER)
-    const limit = check.int('limit', req.limit, 0, 100_000)
+    const index = { succeeded: this.keys.succeeded, canceled: this.keys.canceled, dead: this.keys.dead }[req.state]
+    const age = req.finishedOlderThanMs
+    const limit = req.limit
     return this.run('pruneFinished', async () => {
       // Bounded script calls, so a large prune never blocks Redis for long in one go.
       let removed = 0
@@ -422,7 +407,7 @@ export class RedisBackend implements Backend {
   // --- queues ------------------------------------------------------------------------------
 
   queueStats (names?: string[]): Promise<QueueStats[]> {
-    const wanted = names === undefined ? [] : names.map((n, i) => check.name(`names[${i}]`, n))
+    const wanted = names ?? []
     return this.run('queueStats', async () => {
       if (names !== undefined && wanted.length === 0) return []
       const k = this.keys
@@ -447,7 +432,7 @@ export class RedisBackend implements Backend {
   }
 
   ensureQueues (names: string[]): Promise<void> {
-    const list = names.map((n, i) => check.name(`names[${i}]`, n))
+    const list = names
     return this.run('ensureQueues', async () => {
       for (const batch of chunks(list, SCRIPT_BATCH)) {
         if (batch.length > 0) await this.script('queues_ensure', [this.keys.queues], batch)
@@ -456,18 +441,12 @@ export class RedisBackend implements Backend {
   }
 
   setQueueWeight (name: string, weight: number | null): Promise<void> {
-    check.name('name', name)
-    if (weight !== null && (typeof weight !== 'number' || !Number.isFinite(weight) || weight < 0)) {
-      throw Errors.validation('weight: must be a finite number >= 0, or null to clear', { details: { field: 'weight' } })
-    }
     return this.run('setQueueWeight', async () => {
       await this.script('queue_set', [this.keys.queues, this.keys.weights], [this.keys.workChannel, name, weight === null ? '' : weight, 0])
     })
   }
 
   setQueuePaused (name: string, paused: boolean): Promise<void> {
-    check.name('name', name)
-    if (typeof paused !== 'boolean') throw Errors.validation('paused: must be a boolean', { details: { field: 'paused' } })
     return this.run('setQueuePaused', async () => {
       await this.script('queue_set', [this.keys.queues, this.keys.paused], [this.keys.workChannel, name, paused ? 1 : '', 1])
     })
@@ -476,7 +455,6 @@ export class RedisBackend implements Backend {
   // --- coordination ----------------------------------------------------------------------------
 
   setGlobalPause (paused: boolean): Promise<void> {
-    if (typeof paused !== 'boolean') throw Errors.validation('paused: must be a boolean', { details: { field: 'paused' } })
     return this.run('setGlobalPause', async () => {
       await this.script('pause_global', [this.keys.globalPause, this.keys.queues], [this.keys.workChannel, paused ? 1 : 0])
     })
@@ -498,9 +476,6 @@ export class RedisBackend implements Backend {
   }
 
   acquireLeader (name: string, holder: string, ttlMs: number): Promise<LeaderAcquireResult> {
-    check.name('name', name)
-    check.name('holder', holder)
-    check.int('ttlMs', ttlMs, 1, 7 * 24 * 3600_000)
     return this.run('acquireLeader', async () => {
       const k = this.keys
       const [acquired, h, token, exp] = await this.script('leader_acquire', [k.lock(name), k.lockTokens, k.lockNames], [name, holder, ttlMs]) as
@@ -510,25 +485,18 @@ export class RedisBackend implements Backend {
   }
 
   releaseLeader (name: string, holder: string, token: number): Promise<boolean> {
-    check.name('name', name)
-    check.name('holder', holder)
     return this.run('releaseLeader', async () => {
       return (await this.script('leader_release', [this.keys.lock(name)], [holder, String(token)])) === 1
     })
   }
 
   setRateLimit (limit: RateLimit | null): Promise<void> {
-    if (limit !== null) {
-      check.int('rateLimit.limit', limit.limit, 1, Number.MAX_SAFE_INTEGER)
-      check.int('rateLimit.windowMs', limit.windowMs, 1, 7 * 24 * 3600_000)
-    }
     return this.run('setRateLimit', async () => {
       await this.script('rate_set', [this.keys.rate], limit === null ? ['', ''] : [limit.limit, limit.windowMs])
     })
   }
 
   takeRatePermits (n: number): Promise<number> {
-    check.int('n', n, 0, Number.MAX_SAFE_INTEGER)
     return this.run('takeRatePermits', async () => {
       if (n === 0) return 0
       return await this.script('rate_take', [this.keys.rate], [n]) as number
@@ -538,8 +506,6 @@ export class RedisBackend implements Backend {
   // --- workers --------------------------------------------------------------------------------
 
   heartbeatWorker (info: WorkerInfo, ttlMs: number): Promise<void> {
-    check.name('info.id', info.id)
-    check.int('ttlMs', ttlMs, 1, 24 * 3600_000)
     return this.run('heartbeatWorker', async () => {
       const { lastHeartbeatAt: _ignored, ...rest } = info
       await this.script('worker_heartbeat', [this.keys.workers, this.keys.worker(info.id)], [info.id, JSON.stringify(rest), ttlMs])
@@ -560,7 +526,6 @@ export class RedisBackend implements Backend {
   }
 
   removeWorker (id: string): Promise<void> {
-    check.name('id', id)
     return this.run('removeWorker', async () => {
       await this.script('worker_remove', [this.keys.workers, this.keys.worker(id)], [id])
     })
@@ -575,7 +540,7 @@ export class RedisBackend implements Backend {
         if (batch.length === 0) continue
         const args: ScriptArg[] = [this.keys.eventsChannel, this.options.maxEvents]
         const encoded = batch.map((e) => JSON.stringify(e.data ?? null))
-        batch.forEach((e, i) => args.push(check.name(`events[${i}].type`, e.type), encoded[i]!))
+        batch.forEach((e, i) => args.push(e.type, encoded[i]!))
         const ids = await this.script('events_append', [this.keys.events], args) as string[]
         ids.forEach((id, i) => out.push({ id, type: batch[i]!.type, time: streamIdTime(id), data: batch[i]!.data ?? null }))
       }
@@ -584,13 +549,13 @@ export class RedisBackend implements Backend {
   }
 
   readEvents (req: ReadEventsRequest): Promise<StoredEvent[]> {
-    const limit = check.limit('limit', req.limit)
-    if (req.afterId !== null && (typeof req.afterId !== 'string' || !STREAM_ID.test(req.afterId))) {
+    const limit = Math.min(req.limit, MAX_LIST_LIMIT)
+    if (req.afterId != null && !STREAM_ID.test(req.afterId)) {
       throw Errors.validation('afterId: must be an event id like "1700000000000-0", or null', { details: { field: 'afterId' } })
     }
     return this.run('readEvents', async () => {
       if (limit === 0) return []
-      const start = req.afterId === null ? '-' : `(${req.afterId}`
+      const start = req.afterId == null ? '-' : `(${req.afterId}`
       const entries = await this.client.xrange(this.keys.events, start, '+', 'COUNT', limit)
       return entries.map(([id, fields]) => decodeEvent(id, fields))
     })
@@ -603,7 +568,6 @@ export class RedisBackend implements Backend {
   // --- audit ------------------------------------------------------------------------------------
 
   appendAudit (event: AuditInput): Promise<AuditEvent> {
-    check.name('action', event.action)
     return this.run('appendAudit', async () => {
       const fields = ['a', event.action, 'tg', event.target ?? '', 'ac', event.actor ?? '', 'r', event.requestId ?? '',
         'pm', JSON.stringify(event.params ?? {}), 'o', event.outcome]
@@ -614,11 +578,11 @@ export class RedisBackend implements Backend {
   }
 
   listAudit (req: ListAuditRequest): Promise<AuditEvent[]> {
-    const limit = check.limit('limit', req.limit)
+    const limit = Math.min(req.limit, MAX_LIST_LIMIT)
     if (req.beforeId !== undefined && !STREAM_ID.test(req.beforeId)) {
       throw Errors.validation('beforeId: must be an audit event id like "1700000000000-0"', { details: { field: 'beforeId' } })
     }
-    const since = req.since === undefined ? '' : check.int('since', req.since, 0, Number.MAX_SAFE_INTEGER)
+    const since = req.since ?? ''
     return this.run('listAudit', async () => {
       if (limit === 0) return []
       const entries = await this.script('audit_list', [this.keys.audit],
@@ -628,8 +592,8 @@ export class RedisBackend implements Backend {
   }
 
   pruneAudit (req: { maxCount?: number, maxAgeMs?: number }): Promise<number> {
-    const maxCount = req.maxCount === undefined ? '' : check.int('maxCount', req.maxCount, 0, Number.MAX_SAFE_INTEGER)
-    const maxAgeMs = req.maxAgeMs === undefined ? '' : check.int('maxAgeMs', req.maxAgeMs, 0, Number.MAX_SAFE_INTEGER)
+    const maxCount = req.maxCount ?? ''
+    const maxAgeMs = req.maxAgeMs ?? ''
     return this.run('pruneAudit', async () => {
       return await this.script('audit_prune', [this.keys.audit], [maxCount, maxAgeMs]) as number
     })

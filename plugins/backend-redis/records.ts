@@ -1,5 +1,5 @@
 import {
-  checkClaim, checkCollection, checkIfVersion, checkRecordKey, checkRecordLimit, encodeRecordValue,
+  encodeRecordValue, MAX_LIST_LIMIT,
   type ListRecordsRequest, type PutRecordOptions, type PutRecordResult, type StoredRecord
 } from 'switchyard'
 import type { RedisClient } from './connection.ts'
@@ -10,7 +10,8 @@ import type { ScriptArg } from './scripts.ts'
 // its keys for ordered paging; every write is one script, so compare-and-set is
 // atomic. Claims are plain SET NX PX keys: Redis expires them on its own clock.
 // The BullMQ backend keeps its records the same way under its own keys and reuses
-// this class with its own way of running the three scripts.
+// this class with its own way of running the three scripts. Arguments arrive checked
+// by core (core/backend/arguments.ts).
 
 /** runs the records_<op> script (lua/records_put.lua …) with these keys and arguments */
 export type RecordScriptRunner = (op: 'put' | 'list' | 'delete', keys: string[], args: ScriptArg[]) => Promise<unknown>
@@ -31,10 +32,8 @@ export class RedisRecords {
   constructor (private readonly client: RedisClient, private readonly keys: RecordKeys, private readonly script: RecordScriptRunner) {}
 
   async put (collection: string, key: string, value: unknown, options?: PutRecordOptions): Promise<PutRecordResult> {
-    checkCollection(collection)
-    checkRecordKey('key', key)
     const json = encodeRecordValue(value)
-    const ifVersion = checkIfVersion(options)
+    const ifVersion = options?.ifVersion
     const mode = ifVersion === undefined ? 'any' : ifVersion === null ? 'absent' : 'version'
     const reply = await this.script('put', [this.keys.records(collection), this.keys.recordIndex(collection)],
       [key, json, mode, ifVersion ?? '']) as Array<string | number>
@@ -46,16 +45,13 @@ export class RedisRecords {
   }
 
   async get (collection: string, key: string): Promise<StoredRecord | null> {
-    checkCollection(collection)
-    checkRecordKey('key', key)
     const stored = await this.client.hget(this.keys.records(collection), key)
     return stored === null ? null : decode(key, stored)
   }
 
   async list (collection: string, req: ListRecordsRequest): Promise<StoredRecord[]> {
-    checkCollection(collection)
-    const limit = checkRecordLimit(req.limit)
-    const after = req.afterKey === undefined ? '' : checkRecordKey('afterKey', req.afterKey)
+    const limit = Math.min(req.limit, MAX_LIST_LIMIT)
+    const after = req.afterKey ?? ''
     if (limit === 0) return []
     const flat = await this.script('list', [this.keys.records(collection), this.keys.recordIndex(collection)], [after, limit]) as string[]
     const out: StoredRecord[] = []
@@ -64,15 +60,12 @@ export class RedisRecords {
   }
 
   async delete (collection: string, key: string, options?: { ifVersion?: number }): Promise<boolean> {
-    checkCollection(collection)
-    checkRecordKey('key', key)
-    const ifVersion = checkIfVersion(options)
+    const ifVersion = options?.ifVersion
     const removed = await this.script('delete', [this.keys.records(collection), this.keys.recordIndex(collection)], [key, ifVersion ?? ''])
     return removed === 1
   }
 
   async claimOnce (key: string, ttlMs: number): Promise<boolean> {
-    const claim = checkClaim(key, ttlMs)
-    return (await this.client.set(this.keys.claim(claim.key), '1', 'PX', claim.ttlMs, 'NX')) === 'OK'
+    return (await this.client.set(this.keys.claim(key), '1', 'PX', ttlMs, 'NX')) === 'OK'
   }
 }

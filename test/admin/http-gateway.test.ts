@@ -203,3 +203,29 @@ t.test('the service\'s guards reach HTTP callers: roles, approval, read-only, ca
   expectEnvelope(t, await httpsCall(main.address, { method: 'POST', path: `/admin/v1/queues/nope-${suffix()}/pause`, body: '{"paused":true}', identity: certs.admin }), 404, 'QUEUE_NOT_FOUND')
   expectEnvelope(t, await httpsCall(main.address, { path: '/admin/v1/tasks/missing-task', identity: certs.admin }), 404, 'TASK_NOT_FOUND')
 })
+
+t.test('input no backend can store gets a 400 naming the field over HTTPS, whichever backend serves it', async t => {
+  const backend = await serverBackend(t)
+  const { service } = adminService(t, backend)
+  const certs = await makeCerts(t)
+  const { address } = await gatewayFor(t, service, certs)
+  const as = { identity: certs.admin }
+  const handler = `unstorable-${suffix()}`
+  const enqueue = (fields: Record<string, unknown>) => httpsCall(address, { method: 'POST', path: '/admin/v1/tasks', body: JSON.stringify({ handler, ...fields }), ...as })
+  const cases: Array<[string, Promise<HttpResult>, string, RegExp]> = [
+    ['NUL in a payload string', enqueue({ payloadJson: '{"text":"a\\u0000b"}' }), 'payloadJson.text', /^payloadJson\.text: contains a NUL character/],
+    ['1e999 in a payload', enqueue({ payloadJson: '{"n":1e999}' }), 'payloadJson.n', /^payloadJson\.n: must be a finite number/],
+    ['a payload too deep', enqueue({ payloadJson: '['.repeat(101) + ']'.repeat(101) }), 'payloadJson', /^payloadJson: nested deeper than 100 levels/],
+    ['NUL in an idempotency key', enqueue({ idempotencyKey: 'k\u0000' }), 'idempotencyKey', /^idempotencyKey: contains a NUL character/],
+    ['runAt past the delayMs bound', enqueue({ runAt: new Date(Date.now() + 400 * 24 * 3600_000).toISOString() }), 'runAt', /^runAt: at most 365 days from now/],
+    ['NUL in a query', httpsCall(address, { path: '/admin/v1/tasks?query=a%00b', ...as }), 'query', /^query: contains a NUL character/],
+    ['NUL in a DLQ query', httpsCall(address, { path: '/admin/v1/dlq?query=%00', ...as }), 'query', /^query: contains a NUL character/]
+  ]
+  for (const [what, pending, field, message] of cases) {
+    const res = await pending
+    expectEnvelope(t, res, 400, 'VALIDATION_FAILED', message)
+    t.equal(res.json.error.details.field, field, `${what}: names ${field}`)
+  }
+  const listed = await httpsCall(address, { path: `/admin/v1/tasks?handler=${handler}`, ...as })
+  t.same(listed.json.tasks, [], 'nothing was enqueued')
+})

@@ -10,6 +10,7 @@
 // its own queue names so cases never see each other's tasks.
 
 import type { Test } from 'tap'
+import { withArgumentChecks } from '../argument-guard.ts'
 import { withTimeouts } from '../guard.ts'
 import type { Backend } from '../types.ts'
 import { uniqueSuffix, type ConformanceArea, type ConformanceContext } from './support.ts'
@@ -29,6 +30,7 @@ import { auditArea } from './cases/audit.ts'
 import { capabilitiesArea } from './cases/capabilities.ts'
 import { recordsArea } from './cases/records.ts'
 import { handlersArea } from './cases/handlers.ts'
+import { storedInputArea } from './cases/stored-input.ts'
 
 export interface ConformanceTarget {
   name: string
@@ -63,7 +65,8 @@ export const CONFORMANCE_AREAS: readonly ConformanceArea[] = [
   workersArea,
   eventsArea,
   auditArea,
-  recordsArea
+  recordsArea,
+  storedInputArea
 ]
 
 export interface RunConformanceOptions {
@@ -82,12 +85,13 @@ export function runBackendConformance (t: Test, target: ConformanceTarget, optio
         await target.destroy(raw)
       })
       if (target.connectPeer !== undefined) peerRaw = await target.connectPeer(raw)
-      const backend = withTimeouts(raw, CALL_TIMEOUT_MS)
+      // the backend as core hands it out: argument-checked (registry) and bounded
+      const backend = withTimeouts(withArgumentChecks(raw), CALL_TIMEOUT_MS)
       const run = uniqueSuffix()
       const ctx: ConformanceContext = {
         backend,
         capabilities: raw.capabilities,
-        peer: peerRaw === null ? backend : withTimeouts(peerRaw, CALL_TIMEOUT_MS),
+        peer: peerRaw === null ? backend : withTimeouts(withArgumentChecks(peerRaw), CALL_TIMEOUT_MS),
         hasPeer: peerRaw !== null,
         name: label => `${area.name}.${label}.${run}`
       }

@@ -1,0 +1,65 @@
+import type { Backend, EnqueueResult, NewTask } from '../backend/types.ts'
+import { Errors } from '../errors.ts'
+import type { EventLog } from '../events/event-log.ts'
+import type { MetricEvent } from '../plugin/kinds.ts'
+import { normalizeNewTask, type EnqueueInput, type NormalizeOptions, type TaskDefaults } from './enqueue.ts'
+
+// The one enqueue path. The application (sy.enqueue), the admin service (EnqueueTask,
+// and so the CLI's `switchyard enqueue`) and schedule fires all enqueue through it, so
+// every task is normalized the same way, and every created task emits `task.enqueued`
+// and counts in tasks_enqueued_total whichever way it came in.
+
+export const MAX_ENQUEUE_BATCH = 10_000
+
+export interface EnqueuerDeps {
+  backend: Backend
+  /** where `task.enqueued` events go; null: none (a process without an event log) */
+  events: EventLog | null
+  /** the metrics exporters' observer; null when none is registered */
+  observe: ((event: MetricEvent) => void) | null
+  defaults: TaskDefaults
+}
+
+export interface EnqueuedTask {
+  result: EnqueueResult
+  /** the task as normalized and handed to the backend */
+  task: NewTask
+}
+
+/** how errors name the fields of input i (default: task.x for one task, tasks[i].x for several) */
+export type FieldNaming = (index: number, count: number) => NormalizeOptions
+
+const defaultNaming: FieldNaming = (index, count) => ({ field: count === 1 ? 'task' : `tasks[${index}]` })
+
+export interface Enqueuer {
+  readonly defaults: TaskDefaults
+  /** validates every input first (nothing is enqueued when one is bad), then one backend call; results in input order */
+  enqueue (inputs: EnqueueInput[], naming?: FieldNaming): Promise<EnqueuedTask[]>
+}
+
+export function createEnqueuer (deps: EnqueuerDeps): Enqueuer {
+  const { backend, events, observe, defaults } = deps
+  return {
+    defaults,
+    async enqueue (inputs, naming = defaultNaming) {
+      if (!Array.isArray(inputs)) throw Errors.validation('tasks: must be an array of tasks', { details: { field: 'tasks' } })
+      if (inputs.length > MAX_ENQUEUE_BATCH) throw Errors.validation(`tasks: at most ${MAX_ENQUEUE_BATCH} per call`, { details: { field: 'tasks' } })
+      const now = Date.now()
+      const tasks = inputs.map((input, i) => normalizeNewTask(input, defaults, { now, ...naming(i, inputs.length) }))
+      const results = tasks.length === 0 ? [] : await backend.enqueue(tasks)
+      if (results.length !== tasks.length) {
+        throw Errors.backendUnavailable(`the backend answered ${results.length} results for ${tasks.length} tasks`, { details: { method: 'enqueue' } })
+      }
+      const enqueued: EnqueuedTask[] = []
+      for (let i = 0; i < tasks.length; i++) {
+        const result = results[i] as EnqueueResult
+        const task = tasks[i] as NewTask
+        enqueued.push({ result, task })
+        if (!result.created) continue
+        events?.emit('task.enqueued', { id: result.id, queue: task.queue, handler: task.handler })
+        observe?.({ type: 'task.enqueued', queue: task.queue, handler: task.handler })
+      }
+      return enqueued
+    }
+  }
+}
