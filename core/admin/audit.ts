@@ -83,7 +83,11 @@ export class AuditRecorder {
    * throws AuditNotStored only when the backend failed and no sink took the event,
    * so the caller must not claim an audited success.
    */
-  async record (input: AuditInput, persist: boolean): Promise<AuditRecordResult> {
+  async record (raw: AuditInput, persist: boolean): Promise<AuditRecordResult> {
+    // the target and actor are what the caller sent, refused or not (a task id with a
+    // NUL): recorded as text every backend can store, like the params
+    const input: AuditInput = { ...raw, target: storableText(raw.target), actor: storableText(raw.actor), requestId: storableText(raw.requestId) }
+    if (raw.error !== undefined) input.error = storableText(raw.error)
     let stored: AuditEvent | null = null
     let backendError: unknown = null
     if (persist && this.backend.capabilities.audit) {

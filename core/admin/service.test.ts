@@ -260,3 +260,12 @@ t.test('StreamEvents resumes from an id in another service instance (replay surv
   }
   t.same(got, all.slice(1).map(event => event.id), 'exactly the events after the given id, in order, then the stream ended on abort')
 })
+
+t.test('a refused request whose target holds a NUL is still audited on Postgres', async t => {
+  const backend = await serverBackend(t)
+  const { service } = makeService(t, backend)
+  const refused = await rejection(service.CancelTask({ id: 'a\u0000b' }, call()))
+  t.match(refused, { code: 'VALIDATION_FAILED', statusCode: 400 }, 'a 400 naming the id, not a 500 from the audit write')
+  const audit = await backend.listAudit({ limit: 10, action: 'task.cancel' })
+  t.ok(audit.some(event => event.target === 'a\uFFFDb' && event.outcome !== 'ok'), 'the audit record keeps the target as storable text')
+})
