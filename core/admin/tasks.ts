@@ -43,8 +43,9 @@ export async function enqueueTask (ctx: AdminContext, request: RequestOf<'Enqueu
   if (enqueued === undefined) throw Errors.backendUnavailable('the backend answered the enqueue without a result', { details: { method: 'enqueue' } })
   const { result, task } = enqueued
   // the enqueuer emitted task.enqueued and counted it
-  // Stored either way (workers may start later); the caller is told when none runs it now.
-  const warnings = await enqueueWarnings(ctx, task.handler)
+  // Stored either way (workers may start later); the caller is told when none runs it
+  // now. An enqueue answered by an existing task (its idempotency key) created nothing to wait.
+  const warnings = result.created ? await enqueueWarnings(ctx, task.handler) : []
   return {
     response: { id: result.id, created: result.created, queue: task.queue, warnings },
     target: result.id,

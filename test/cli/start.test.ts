@@ -85,5 +85,7 @@ t.test('start on the embedded default: works, locks its data dir, stops cleanly,
   t.match(tasks.stdout, new RegExp(`^${id} +succeeded +default +noop`, 'm'))
   const again = await runCli(['enqueue', 'noop', '--key', 'quickstart-1'], dir, cliEnv)
   t.equal(again.code, 0, again.stderr)
-  t.same(JSON.parse(again.stdout.trim()), { id, created: false, queue: 'default' })
+  const deduped = JSON.parse(again.stdout.trim())
+  t.match(deduped, { id, created: false, queue: 'default' })
+  t.same(deduped.warnings ?? [], [], 'an enqueue answered by an existing task warns of nothing')
 })
