@@ -10,7 +10,7 @@ import type { AdminContext } from './context.ts'
 
 /** pairs reported per overview; a deployment with more unserved pairs has bigger problems */
 export const MAX_UNSERVED_REPORTED = 1000
-const PENDING_STATES = new Set<Task['state']>(['ready', 'scheduled', 'retrying'])
+export const PENDING_STATES = new Set<Task['state']>(['ready', 'scheduled', 'retrying'])
 
 function handlersRun (workers: WorkerInfo[]): Set<string> {
   return new Set(workers.flatMap(worker => worker.handlers ?? []))

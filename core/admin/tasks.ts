@@ -7,7 +7,7 @@ import type { AdminContext, MutationResult } from './context.ts'
 import { taskFilter } from './filters.ts'
 import { parseJsonField } from './json.ts'
 import { compact, taskSummary, taskTimeline, taskView, workerView } from './views.ts'
-import { enqueueWarnings, handlerServed } from './handler-coverage.ts'
+import { enqueueWarnings, handlerServed, PENDING_STATES } from './handler-coverage.ts'
 
 /** states an operator retry may move from: the task is not running and will not run soon on its own */
 const RETRYABLE: TaskState[] = ['dead', 'retrying', 'canceled']
@@ -44,13 +44,20 @@ export async function enqueueTask (ctx: AdminContext, request: RequestOf<'Enqueu
   const { result, task } = enqueued
   // the enqueuer emitted task.enqueued and counted it
   // Stored either way (workers may start later); the caller is told when none runs it
-  // now. An enqueue answered by an existing task (its idempotency key) created nothing to wait.
-  const warnings = result.created ? await enqueueWarnings(ctx, task.handler) : []
+  // now. An enqueue answered by an existing task (its idempotency key) warns only while
+  // that task still waits: one that already finished waits for nothing.
+  const waits = result.created || await isPending(ctx, result.id)
+  const warnings = waits ? await enqueueWarnings(ctx, task.handler) : []
   return {
     response: { id: result.id, created: result.created, queue: task.queue, warnings },
     target: result.id,
     auditResult: { created: result.created }
   }
+}
+
+async function isPending (ctx: AdminContext, id: string): Promise<boolean> {
+  const task = await ctx.backend.getTask(id)
+  return task !== null && PENDING_STATES.has(task.state)
 }
 
 export async function cancelTask (ctx: AdminContext, request: RequestOf<'CancelTask'>): Promise<MutationResult<ResponseOf<'CancelTask'>>> {
