@@ -55,7 +55,6 @@ export const ERROR_CODES = {
   TASK_NOT_FOUND: code(404, 'NOT_FOUND', 'admin', 'no task has that id'),
   DLQ_ENTRY_NOT_FOUND: code(404, 'NOT_FOUND', 'admin', 'no dead-letter entry has that id'),
   SCHEDULE_NOT_FOUND: code(404, 'NOT_FOUND', 'admin', 'no schedule of that name exists'),
-  HANDLER_NOT_FOUND: code(404, 'NOT_FOUND', 'platform', 'a worker leased a task whose handler it has not registered'),
   METHOD_NOT_ALLOWED: code(405, 'UNIMPLEMENTED', 'admin', 'the path exists but not with this HTTP method (or the method is unknown); the Allow header lists the methods'),
   REQUEST_TIMEOUT: code(408, 'DEADLINE_EXCEEDED', 'admin', 'the client did not send the whole request in time'),
   CONFLICT: code(409, 'ABORTED', 'admin', 'the target changed state first (e.g. a task already started); read it again and retry if still wanted'),

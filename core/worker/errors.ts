@@ -23,7 +23,5 @@ export const WorkerErrors = {
   taskTimeout: defineError('TASK_TIMEOUT'),
   /** the abort reason a handler sees when the worker stops before it finished */
   workerShutdown: defineError('WORKER_SHUTDOWN'),
-  /** no handler of that name is registered in this worker */
-  handlerNotFound: defineError('HANDLER_NOT_FOUND'),
   handlerExists: defineError('HANDLER_EXISTS')
 } as const
