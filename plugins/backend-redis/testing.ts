@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { Redis } from 'ioredis'
+import type { Test } from 'tap'
+import { isSwitchyardError } from 'switchyard'
 import type { RedisClient } from './connection.ts'
 import { RedisBackend } from './backend.ts'
 import { resolveOptions, type RedisBackendInput } from './options.ts'
@@ -40,4 +42,36 @@ export async function openTestBackend (options: RedisBackendInput = {}): Promise
       try { await deleteKeys(cleaner, backend.keys.base) } finally { await cleaner.quit() }
     }
   }
+}
+
+/** What the eviction check needs of a backend built on this Redis (this plugin's or BullMQ's). */
+export interface InitClose { init: () => Promise<void>, close: () => Promise<void> }
+
+/**
+ * Asserts that a backend refuses an evicting maxmemory-policy at init unless built with
+ * allowEvictingMemoryPolicy. The policy is changed on the real server only for the two
+ * inits and always restored; `admin` is a connection allowed to run CONFIG SET.
+ */
+export async function assertEvictingPolicyRefused (t: Test, admin: Redis, create: (allowEvictingMemoryPolicy: boolean) => InitClose): Promise<void> {
+  const refused = create(false)
+  const allowed = create(true)
+  t.teardown(async () => { await refused.close(); await allowed.close() })
+  let error: unknown
+  await admin.config('SET', 'maxmemory-policy', 'allkeys-lru')
+  try {
+    // Both inits run inside the short window the policy is changed.
+    const [a, b] = await Promise.allSettled([refused.init(), allowed.init()])
+    if (a.status === 'rejected') error = a.reason
+    t.equal(b.status, 'fulfilled', 'allowEvictingMemoryPolicy: true accepts it')
+  } finally {
+    await admin.config('SET', 'maxmemory-policy', 'noeviction')
+  }
+  t.ok(isSwitchyardError(error), 'refused with a SwitchyardError')
+  const e = error as { code: string, message: string, details: Record<string, unknown> }
+  t.equal(e.code, 'REDIS_EVICTING_MEMORY_POLICY')
+  t.match(e.message, /allkeys-lru/)
+  t.match(e.message, /allowEvictingMemoryPolicy/)
+  t.same(e.details, { policy: 'allkeys-lru', option: 'allowEvictingMemoryPolicy' })
+  await refused.init()
+  t.pass('with noeviction restored the same backend initialises')
 }
