@@ -21,9 +21,12 @@ async function settingAfterWork (t: Test, client: SqlClient, backend: Backend, q
   return row?.synchronous_commit ?? ''
 }
 
-t.test('postgres: the asynchronous commit of work statements does not leak into the session', async t => {
+/**
+ * A backend on a fresh schema over a one-connection client, so what the test reads on
+ * `client` (a session setting, flushed statistics) comes from the connection the backend used.
+ */
+async function singleConnectionBackend (t: Test): Promise<{ client: SqlClient, backend: Backend, schema: string }> {
   const schema = testSchema()
-  // one connection, so the SHOW runs on the connection the work statements used
   const client = createPgClient({ connectionString: TEST_POSTGRES_URL, poolSize: 1, statementTimeoutMs: 10_000, settings: {} })
   const backend = createPostgresBackendFromClient(client, { schema })
   t.teardown(async () => {
@@ -32,6 +35,12 @@ t.test('postgres: the asynchronous commit of work statements does not leak into 
     await dropSchema(schema)
   })
   await backend.init()
+  return { client, backend, schema }
+}
+
+t.test('postgres: the asynchronous commit of work statements does not leak into the session', async t => {
+  // one connection, so the SHOW runs on the connection the work statements used
+  const { client, backend } = await singleConnectionBackend(t)
   t.equal(await settingAfterWork(t, client, backend, 'q'), 'on', 'the session keeps synchronous_commit on')
   const [stats] = await backend.queueStats(['q'])
   t.match(stats, { ready: 1, processing: 0, succeeded: 1, dead: 1 }, 'every transition applied, counters exact')
@@ -108,16 +117,8 @@ t.test('migration 003 moves an existing per-row event log into pages, ids kept',
 })
 
 t.test('a lease with a handler set reads only its handlers\' index ranges, however many other tasks wait ahead', async t => {
-  const schema = testSchema()
   // one connection, so the statistics flushed below are the ones the lease statements counted
-  const client = createPgClient({ connectionString: TEST_POSTGRES_URL, poolSize: 1, statementTimeoutMs: 10_000, settings: {} })
-  const backend = createPostgresBackendFromClient(client, { schema })
-  t.teardown(async () => {
-    await backend.close()
-    await client.close()
-    await dropSchema(schema)
-  })
-  await backend.init()
+  const { client, backend, schema } = await singleConnectionBackend(t)
   const ahead = 5_000
   for (let i = 0; i < ahead; i += 1_000) await backend.enqueue(Array.from({ length: 1_000 }, () => task('q', { handler: 'nobody', priority: 5 })))
   await backend.enqueue([task('q', { handler: 'mine' }), task('q', { handler: 'mine' })])
