@@ -1,6 +1,6 @@
 // Renders the README's backend table from the capabilities each backend declares,
 // so the documentation says exactly what the code offers.
-import type { Backend, BackendCapabilities } from 'switchyard'
+import type { Backend, BackendCapabilities } from '@switchyard/core'
 import { createPostgresBackend } from '@switchyard/backend-postgres'
 import { createRedisBackend } from '@switchyard/backend-redis'
 import { createBullMQBackend } from '@switchyard/backend-bullmq'

@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks'
-import type { Backend } from 'switchyard'
+import type { Backend } from '@switchyard/core'
 
 export interface CallStats {
   calls: number

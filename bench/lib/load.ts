@@ -1,4 +1,4 @@
-import type { Backend } from 'switchyard'
+import type { Backend } from '@switchyard/core'
 
 // Backends are loaded by package name at run time so a missing or broken package
 // fails the benchmark with one clear message instead of a module-resolution trace.

@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks'
-import type { Backend } from 'switchyard'
+import type { Backend } from '@switchyard/core'
 import { DEFAULT_TASK_DEFAULTS, normalizeNewTask } from '../../core/tasks/enqueue.ts'
 import { progress, rate } from './report.ts'
 import { summarize, type LatencySummary } from './stats.ts'

@@ -1,4 +1,4 @@
-import type { Backend, NewTask } from 'switchyard'
+import type { Backend, NewTask } from '@switchyard/core'
 import { normalizeNewTask, DEFAULT_TASK_DEFAULTS } from '../../core/tasks/enqueue.ts'
 import { createWorker, silentLogger, type Worker, type WorkerOptionsInput } from '../../core/worker/index.ts'
 import { countCalls, type CallStats } from '../lib/call-counter.ts'

@@ -1,4 +1,4 @@
-import { defineError } from 'switchyard'
+import { defineError } from '@switchyard/core'
 
 export const AuditFileErrors = {
   /** appending to the archive failed; the events stay buffered for the next flush */

@@ -1,5 +1,5 @@
 import { Type, type Static } from 'typebox'
-import { BYTE_SIZE_PATTERN, DURATION_PATTERN } from 'switchyard/plugin'
+import { BYTE_SIZE_PATTERN, DURATION_PATTERN } from '@switchyard/core/plugin'
 
 function Duration (description: string) {
   return Type.Optional(Type.Union([Type.String({ pattern: DURATION_PATTERN }), Type.Integer({ minimum: 1 })], {

@@ -1,10 +1,10 @@
 // The audit-file plugin: archives every audit event as JSON lines in a directory,
 // one file per UTC day, with size rotation and retention.
 import { isAbsolute, resolve } from 'node:path'
-import { definePlugin, PluginErrors } from 'switchyard/plugin'
+import { definePlugin, PluginErrors } from '@switchyard/core/plugin'
 import { AuditFileOptionsSchema } from './options.ts'
 import { createFileAuditSink } from './sink.ts'
-import { parseByteSize, parseDuration } from 'switchyard/plugin'
+import { parseByteSize, parseDuration } from '@switchyard/core/plugin'
 
 export default definePlugin({
   name: 'audit-file',

@@ -4,9 +4,9 @@
 // delays the archive but loses nothing that write() accepted.
 import { mkdir, open, stat, unlink } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
-import { Errors } from 'switchyard'
-import type { AuditEvent } from 'switchyard'
-import type { AuditSink } from 'switchyard/plugin'
+import { Errors } from '@switchyard/core'
+import type { AuditEvent } from '@switchyard/core'
+import type { AuditSink } from '@switchyard/core/plugin'
 import { AuditFileErrors } from './errors.ts'
 import { archiveFileName, fileSize, listArchiveFiles, utcDay } from './files.ts'
 

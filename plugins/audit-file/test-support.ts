@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises'
-import type { AuditEvent } from 'switchyard'
+import type { AuditEvent } from '@switchyard/core'
 
 export const DAY_MS = 86_400_000
 /** 2024-03-05T12:00:00Z */

@@ -10,7 +10,7 @@ import {
   type ReadEventsRequest, type RecoveredLeases, type RequeueRequest, type RequeueResult, type SkippedTask,
   type StoredEvent, type Task, type TaskPage, type TaskState, type Unsubscribe, type WorkerInfo,
   type ListRecordsRequest, type PutRecordOptions, type PutRecordResult, type StoredRecord
-} from 'switchyard'
+} from '@switchyard/core'
 import { Keys, META, foreignTaskId, keyedTaskId, newTaskId, parseForeignId, type JobRef } from './keys.ts'
 import type { ResolvedOptions } from './options.ts'
 import { OwnState } from './own-state.ts'

@@ -3,7 +3,7 @@ import { performance } from 'node:perf_hooks'
 import t, { type Test } from 'tap'
 import { Queue } from 'bullmq'
 import { Redis } from 'ioredis'
-import type { NewTask } from 'switchyard'
+import type { NewTask } from '@switchyard/core'
 import { createBullMQBackend } from './index.ts'
 
 // Work notifications (pub/sub from Switchyard's paths, BullMQ's event streams for

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto'
 import t, { type Test } from 'tap'
 import { FlowProducer, Queue } from 'bullmq'
 import { Redis } from 'ioredis'
-import type { LeaseRequest, NewTask } from 'switchyard'
+import type { LeaseRequest, NewTask } from '@switchyard/core'
 import { createBullMQBackend } from './index.ts'
 import type { BullMQBackend } from './backend.ts'
 

@@ -1,5 +1,5 @@
 import { Value } from 'typebox/value'
-import { Errors } from 'switchyard'
+import { Errors } from '@switchyard/core'
 import { BullMQBackend } from './backend.ts'
 import { BullMQBackendOptionsSchema, type BullMQBackendOptions, type ResolvedOptions } from './options.ts'
 

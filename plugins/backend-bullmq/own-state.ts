@@ -3,7 +3,7 @@ import {
   Errors, MAX_LIST_LIMIT,
   type AuditEvent, type AuditInput, type CoordinationState, type EventInput, type LeaderAcquireResult, type LeaderLock,
   type ListAuditRequest, type RateLimit, type ReadEventsRequest, type StoredEvent, type WorkerInfo
-} from 'switchyard'
+} from '@switchyard/core'
 import type { Keys } from './keys.ts'
 import { runPlainScript } from './scripts.ts'
 

@@ -1,5 +1,5 @@
 // The backend-bullmq plugin: Switchyard queues stored as BullMQ queues.
-import { definePlugin } from 'switchyard/plugin'
+import { definePlugin } from '@switchyard/core/plugin'
 import { createBullMQBackend } from './index.ts'
 import { BullMQBackendOptionsSchema } from './options.ts'
 

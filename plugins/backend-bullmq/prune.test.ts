@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import t from 'tap'
-import { newTask, waitFor } from 'switchyard/testing'
+import { newTask, waitFor } from '@switchyard/core/testing'
 import { createBullMQBackend, type BullMQBackend } from './index.ts'
 
 // Other BullMQ code may delete a job hash and leave its id in the completed set. Pruning

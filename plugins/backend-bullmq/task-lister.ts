@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis'
-import { Errors, MAX_LIST_LIMIT, type DLQStats, type ListTasksRequest, type QueueStats, type Task, type TaskPage, type TaskState } from 'switchyard'
+import { Errors, MAX_LIST_LIMIT, type DLQStats, type ListTasksRequest, type QueueStats, type Task, type TaskPage, type TaskState } from '@switchyard/core'
 import type { Keys } from './keys.ts'
 import { matchesQuery, taskFromHash } from './task-view.ts'
 import { runPlainScript } from './scripts.ts'

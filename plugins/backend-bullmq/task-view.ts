@@ -1,4 +1,4 @@
-import type { LeasedTask, Task, TaskError, TaskState } from 'switchyard'
+import type { LeasedTask, Task, TaskError, TaskState } from '@switchyard/core'
 import { META } from './keys.ts'
 
 // Reading a BullMQ job hash as a Switchyard task. BullMQ priority 1 is the most

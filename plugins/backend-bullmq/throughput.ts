@@ -1,7 +1,7 @@
 // Quick throughput check on a scratch prefix: enqueue N tasks in batches, then drain
 // them with several lease/complete loops. Run: node --import tsx plugins/backend-bullmq/throughput.ts [N] [loops]
 import { randomBytes } from 'node:crypto'
-import type { NewTask } from 'switchyard'
+import type { NewTask } from '@switchyard/core'
 import { createBullMQBackend } from './index.ts'
 
 const total = Number(process.argv[2] ?? 50_000)

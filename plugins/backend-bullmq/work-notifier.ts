@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis'
-import type { Unsubscribe } from 'switchyard'
+import type { Unsubscribe } from '@switchyard/core'
 import type { Keys } from './keys.ts'
 
 // Work notifications. Two sources wake a subscriber:

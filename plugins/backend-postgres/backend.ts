@@ -1,4 +1,4 @@
-import { Errors, type Backend, type BackendCapabilities, type Unsubscribe } from 'switchyard'
+import { Errors, type Backend, type BackendCapabilities, type Unsubscribe } from '@switchyard/core'
 import { createContext } from './context.ts'
 import { coordinationMethods } from './coordination.ts'
 import { eventMethods } from './event-store.ts'

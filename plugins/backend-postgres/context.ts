@@ -1,4 +1,4 @@
-import { Errors } from 'switchyard'
+import { Errors } from '@switchyard/core'
 import type { SqlClient } from './sql-client.ts'
 
 // What every group of backend methods shares: the SQL client (opened by init), the

@@ -1,4 +1,4 @@
-import type { Backend, LeaderLock, WorkerInfo } from 'switchyard'
+import type { Backend, LeaderLock, WorkerInfo } from '@switchyard/core'
 import type { BackendContext } from './context.ts'
 
 // Cluster-wide coordination kept in small tables: the global pause and the rate

@@ -1,6 +1,6 @@
 import { linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { defineError } from 'switchyard'
+import { defineError } from '@switchyard/core'
 
 // PGlite has no postmaster to keep a second process out of its data directory, and
 // two processes writing one directory corrupt it. A pid file keeps the directory to

@@ -1,4 +1,4 @@
-import { Errors, MAX_LIST_LIMIT, type AuditEvent, type Backend, type StoredEvent } from 'switchyard'
+import { Errors, MAX_LIST_LIMIT, type AuditEvent, type Backend, type StoredEvent } from '@switchyard/core'
 import { requireId, type BackendContext } from './context.ts'
 import type { SqlParam } from './sql-client.ts'
 

@@ -3,7 +3,7 @@
 // trimming across pages), the event-pages migration keeps an existing log, and a
 // lease with a handler set never visits tasks of other handlers.
 import t, { type Test } from 'tap'
-import type { Backend } from 'switchyard'
+import type { Backend } from '@switchyard/core'
 import type { SqlClient } from './index.ts'
 import { createPgClient, createPgliteClient, createPostgresBackend, createPostgresBackendFromClient } from './index.ts'
 import { loadMigrations, renderMigration } from './migrate.ts'

@@ -1,6 +1,6 @@
 import { Type, type Static } from 'typebox'
 import { Value } from 'typebox/value'
-import { Errors } from 'switchyard'
+import { Errors } from '@switchyard/core'
 
 export const PostgresBackendOptionsSchema = Type.Object({
   connectionString: Type.Optional(Type.String({ minLength: 1, description: 'Postgres server URL; mutually exclusive with embedded' })),
@@ -28,7 +28,7 @@ export interface ResolvedOptions {
   asyncCommit: boolean
 }
 
-export const DEFAULT_SCHEMA = 'switchyard'
+export const DEFAULT_SCHEMA = '@switchyard/core'
 
 /** Validates options against the schema; throws VALIDATION_FAILED naming the first bad field. */
 export function resolveOptions (options: PostgresBackendOptions): ResolvedOptions {

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import pg from 'pg'
-import { Errors, isSwitchyardError } from 'switchyard'
+import { Errors, isSwitchyardError } from '@switchyard/core'
 import type { SqlClient, SqlParam, SqlQueryable } from './sql-client.ts'
 
 // SqlClient over a pg Pool. Queries run as named prepared statements so the hot
@@ -61,7 +61,7 @@ function connectionConfig (options: PgClientOptions): pg.PoolConfig {
     query_timeout: options.statementTimeoutMs + 5000,
     connectionTimeoutMillis: Math.max(options.statementTimeoutMs, 5000),
     options: settings === '' ? undefined : settings,
-    application_name: 'switchyard'
+    application_name: '@switchyard/core'
   }
 }
 

@@ -1,5 +1,5 @@
 import { PGlite } from '@electric-sql/pglite'
-import { Errors, isSwitchyardError } from 'switchyard'
+import { Errors, isSwitchyardError } from '@switchyard/core'
 import { lockDataDir, type DataDirLock } from './datadir-lock.ts'
 import { withDeadline, type SqlClient, type SqlParam, type SqlQueryable } from './sql-client.ts'
 

@@ -6,7 +6,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t, { type Test } from 'tap'
-import { isSwitchyardError } from 'switchyard'
+import { isSwitchyardError } from '@switchyard/core'
 import { createPostgresBackend, LOCK_FILE_NAME, PGLITE_DATADIR_LOCKED } from './index.ts'
 import { lockDataDir } from './datadir-lock.ts'
 import { task } from './test-support.ts'

@@ -1,7 +1,7 @@
 // The backend-postgres plugin: registers a Postgres backend (a server through pg, or
 // embedded PGlite) with the platform. Relative data dirs are relative to the config file.
 import { isAbsolute, resolve } from 'node:path'
-import { definePlugin } from 'switchyard/plugin'
+import { definePlugin } from '@switchyard/core/plugin'
 import { createPostgresBackend } from './backend.ts'
 import { PostgresBackendOptionsSchema } from './options.ts'
 

@@ -2,7 +2,7 @@
 // reach: concurrent migrations, counter exactness under concurrent workers,
 // notifications across clients, and event-id ordering under concurrent appends.
 import t from 'tap'
-import type { Backend, StoredEvent } from 'switchyard'
+import type { Backend, StoredEvent } from '@switchyard/core'
 import { createPostgresBackend } from './index.ts'
 import { loadMigrations } from './migrate.ts'
 import { dropSchema, task, TEST_POSTGRES_URL, testSchema, waitUntil, withRawClient } from './test-support.ts'

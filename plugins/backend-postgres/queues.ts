@@ -1,4 +1,4 @@
-import { Errors, type Backend, type PendingHandler, type QueueStats } from 'switchyard'
+import { Errors, type Backend, type PendingHandler, type QueueStats } from '@switchyard/core'
 import type { BackendContext } from './context.ts'
 
 // Queue registry and counts. Counts come from queue_counts (kept by triggers), so

@@ -1,4 +1,4 @@
-import { encodeRecordValue, MAX_LIST_LIMIT, type Backend, type StoredRecord } from 'switchyard'
+import { encodeRecordValue, MAX_LIST_LIMIT, type Backend, type StoredRecord } from '@switchyard/core'
 import type { BackendContext } from './context.ts'
 
 // Records and claims (migration 002). Every write is one statement, so

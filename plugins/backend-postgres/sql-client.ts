@@ -1,4 +1,4 @@
-import { Errors } from 'switchyard'
+import { Errors } from '@switchyard/core'
 
 // The narrow seam between the backend's SQL and the two ways of reaching Postgres
 // (a pg pool for a server, PGlite in-process). Everything above this file is one

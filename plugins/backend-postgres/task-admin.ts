@@ -1,4 +1,4 @@
-import { MAX_LIST_LIMIT, type Backend, type CancelOutcome, type DeleteResult, type RequeueResult, type SkippedTask, type TaskFilter, type TaskState } from 'switchyard'
+import { MAX_LIST_LIMIT, type Backend, type CancelOutcome, type DeleteResult, type RequeueResult, type SkippedTask, type TaskFilter, type TaskState } from '@switchyard/core'
 import { likeContains, parseId, type BackendContext } from './context.ts'
 import { taskColumns, toTask, type TaskRow } from './task-rows.ts'
 import type { SqlParam } from './sql-client.ts'

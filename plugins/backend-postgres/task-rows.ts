@@ -1,4 +1,4 @@
-import type { Task, TaskError, TaskState } from 'switchyard'
+import type { Task, TaskError, TaskState } from '@switchyard/core'
 
 // Times leave the database as epoch ms (the ms() helper) and ids as text, so the
 // same mapping works for pg and PGlite whatever their type parsers do.

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import pg from 'pg'
-import type { NewTask } from 'switchyard'
+import type { NewTask } from '@switchyard/core'
 
 // Shared by this package's tests: a private schema per run on the real server.
 

@@ -1,4 +1,4 @@
-import { Errors, type AckOutcome, type Backend, type EnqueueResult, type FailOutcome, type FailRequest, type LeasedTask, type LeaseRef, type LeaseRequest, type NewTask, type RecoveredLeases } from 'switchyard'
+import { Errors, type AckOutcome, type Backend, type EnqueueResult, type FailOutcome, type FailRequest, type LeasedTask, type LeaseRef, type LeaseRequest, type NewTask, type RecoveredLeases } from '@switchyard/core'
 import { parseId, type BackendContext } from './context.ts'
 
 // The hot path: enqueue, lease and the batched acks. Each call is one statement

@@ -2,8 +2,8 @@
 // wake-up latency of idle workers, batch splitting, and how failures surface.
 import { createServer, type Socket } from 'node:net'
 import t from 'tap'
-import { isSwitchyardError, type NewTask } from 'switchyard'
-import { waitFor } from 'switchyard/testing'
+import { isSwitchyardError, type NewTask } from '@switchyard/core'
+import { waitFor } from '@switchyard/core/testing'
 import { createRedisBackend, resolveOptions, RedisBackendOptionsSchema, SCRIPT_BATCH } from './index.ts'
 import { openTestBackend } from './testing.ts'
 

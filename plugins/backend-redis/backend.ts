@@ -7,7 +7,7 @@ import {
   type RateLimit, type ReadEventsRequest, type RecoveredLeases, type RequeueRequest, type RequeueResult,
   type SkippedTask, type StoredEvent, type Task, type TaskPage, type Unsubscribe, type WorkerInfo,
   type ListRecordsRequest, type PutRecordOptions, type PutRecordResult, type StoredRecord
-} from 'switchyard'
+} from '@switchyard/core'
 import { assertNoEviction, createClient, toBackendError, type RedisClient } from './connection.ts'
 import { decodeAudit, decodeEvent, decodeLeased, hashToTask, pairsToObject, streamIdTime } from './codec.ts'
 import { keysFor, type Keys } from './keys.ts'

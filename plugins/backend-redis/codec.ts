@@ -1,4 +1,4 @@
-import type { AuditEvent, LeasedTask, StoredEvent, Task, TaskError, TaskState } from 'switchyard'
+import type { AuditEvent, LeasedTask, StoredEvent, Task, TaskError, TaskState } from '@switchyard/core'
 
 // Task hashes use short field names (they are written on every transition):
 // q queue, h handler, p payload JSON, s state, a attempts, m maxAttempts, pr priority,

@@ -1,5 +1,5 @@
 import { Redis, Cluster, type RedisOptions } from 'ioredis'
-import { defineError, Errors, isSwitchyardError } from 'switchyard'
+import { defineError, Errors, isSwitchyardError } from '@switchyard/core'
 import type { RedisBackendOptions } from './options.ts'
 
 export const EvictingMemoryPolicy = defineError('REDIS_EVICTING_MEMORY_POLICY')

@@ -1,5 +1,5 @@
 // Switchyard backend on Redis: ioredis plus one Lua script per multi-key transition.
-import type { Backend } from 'switchyard'
+import type { Backend } from '@switchyard/core'
 import { RedisBackend } from './backend.ts'
 import { resolveOptions, type RedisBackendInput } from './options.ts'
 

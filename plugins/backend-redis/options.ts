@@ -1,6 +1,6 @@
 import { Type, type Static } from 'typebox'
 import { Value } from 'typebox/value'
-import { Errors } from 'switchyard'
+import { Errors } from '@switchyard/core'
 
 const HostPort = Type.Object({
   host: Type.String({ minLength: 1 }),

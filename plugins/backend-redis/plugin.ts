@@ -1,5 +1,5 @@
 // The backend-redis plugin: Switchyard queues in Redis, one Lua script per transition.
-import { definePlugin } from 'switchyard/plugin'
+import { definePlugin } from '@switchyard/core/plugin'
 import { createRedisBackend } from './index.ts'
 import { RedisBackendOptionsSchema } from './options.ts'
 

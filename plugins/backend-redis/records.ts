@@ -1,7 +1,7 @@
 import {
   encodeRecordValue, MAX_LIST_LIMIT,
   type ListRecordsRequest, type PutRecordOptions, type PutRecordResult, type StoredRecord
-} from 'switchyard'
+} from '@switchyard/core'
 import type { RedisClient } from './connection.ts'
 import type { Keys } from './keys.ts'
 import type { ScriptArg } from './scripts.ts'

@@ -3,8 +3,8 @@
 // reconnected, or the worker is gone and the task is recovered after its lease expires.
 import t, { type Test } from 'tap'
 import { Redis } from 'ioredis'
-import { waitFor } from 'switchyard/testing'
-import type { NewTask } from 'switchyard'
+import { waitFor } from '@switchyard/core/testing'
+import type { NewTask } from '@switchyard/core'
 import { openTestBackend, TEST_REDIS_URL } from './testing.ts'
 import { RedisBackend } from './backend.ts'
 import { resolveOptions } from './options.ts'

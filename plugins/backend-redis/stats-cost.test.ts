@@ -1,7 +1,7 @@
 // queueStats (the overview) must cost one round trip whatever the number of queues and
 // tasks: counted as the commands this backend's connection sends.
 import t from 'tap'
-import type { NewTask } from 'switchyard'
+import type { NewTask } from '@switchyard/core'
 import { openTestBackend } from './testing.ts'
 
 t.test('queueStats is one command on the wire, with 40 queues and 20k tasks', async (t) => {

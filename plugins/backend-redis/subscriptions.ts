@@ -1,4 +1,4 @@
-import type { Unsubscribe } from 'switchyard'
+import type { Unsubscribe } from '@switchyard/core'
 import type { RedisClient } from './connection.ts'
 
 // One subscriber connection per backend, shared by every listener: idle workers wake

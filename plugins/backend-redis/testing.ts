@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { Redis } from 'ioredis'
 import type { Test } from 'tap'
-import { isSwitchyardError } from 'switchyard'
+import { isSwitchyardError } from '@switchyard/core'
 import type { RedisClient } from './connection.ts'
 import { RedisBackend } from './backend.ts'
 import { resolveOptions, type RedisBackendInput } from './options.ts'

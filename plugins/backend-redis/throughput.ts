@@ -1,7 +1,7 @@
 // Throughput sanity check: `npx tsx plugins/backend-redis/throughput.ts [tasks] [loops] [batch]`.
 // Enqueues in batches, then several lease/complete loops drain the queue; prints tasks/s.
 import { randomBytes } from 'node:crypto'
-import type { NewTask } from 'switchyard'
+import type { NewTask } from '@switchyard/core'
 import { createRedisBackend } from './index.ts'
 import type { RedisBackend } from './backend.ts'
 import { deleteKeys } from './testing.ts'

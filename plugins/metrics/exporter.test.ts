@@ -1,5 +1,5 @@
 import t from 'tap'
-import type { MetricEvent } from 'switchyard/plugin'
+import type { MetricEvent } from '@switchyard/core/plugin'
 import { createMetricsExporter, estimateQuantile, OTHER_LABEL } from './index.ts'
 import { parsePrometheusText, sampleValue } from './test-support.ts'
 

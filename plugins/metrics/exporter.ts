@@ -3,8 +3,8 @@
 // or clash over series.
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
 import { Value } from 'typebox/value'
-import { Errors, type MetricsExporter } from 'switchyard'
-import type { MetricEvent } from 'switchyard/plugin'
+import { Errors, type MetricsExporter } from '@switchyard/core'
+import type { MetricEvent } from '@switchyard/core/plugin'
 import { actionOfRpc } from './actions.ts'
 import { LabelCap, OTHER_LABEL } from './label-cap.ts'
 import {

@@ -4,8 +4,8 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { loadConfig, loadPlugins } from 'switchyard'
-import { ensureHookRegistry } from 'switchyard/plugin'
+import { loadConfig, loadPlugins } from '@switchyard/core'
+import { ensureHookRegistry } from '@switchyard/core/plugin'
 import { parsePrometheusText, sampleValue } from './test-support.ts'
 
 const configDir = await mkdtemp(join(tmpdir(), 'sy-metrics-'))

@@ -1,6 +1,6 @@
 // The metrics plugin: registers a Prometheus exporter; the admin service feeds it
 // MetricEvents and serves render() and snapshot() on GET /admin/v1/metrics[/prometheus].
-import { definePlugin } from 'switchyard/plugin'
+import { definePlugin } from '@switchyard/core/plugin'
 import { createMetricsExporter } from './exporter.ts'
 import { MetricsOptionsSchema } from './options.ts'
 

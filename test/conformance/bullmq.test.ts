@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import t from 'tap'
-import { runBackendConformance } from 'switchyard/testing'
+import { runBackendConformance } from '@switchyard/core/testing'
 import { createBullMQBackend, type BullMQBackend } from '@switchyard/backend-bullmq'
 
 // The shared conformance suite against real Redis, on BullMQ queues under a prefix

@@ -4,8 +4,8 @@
 // harness has, and a second backend on the same schema stands in for another node.
 import { randomBytes } from 'node:crypto'
 import t from 'tap'
-import type { Backend } from 'switchyard'
-import { runBackendConformance } from 'switchyard/testing'
+import type { Backend } from '@switchyard/core'
+import { runBackendConformance } from '@switchyard/core/testing'
 import { createPgliteClient, createPostgresBackendFromClient, type SqlClient } from '@switchyard/backend-postgres'
 
 let engine: Promise<SqlClient> | null = null

@@ -3,8 +3,8 @@
 import { randomBytes } from 'node:crypto'
 import t from 'tap'
 import pg from 'pg'
-import type { Backend } from 'switchyard'
-import { runBackendConformance } from 'switchyard/testing'
+import type { Backend } from '@switchyard/core'
+import { runBackendConformance } from '@switchyard/core/testing'
 import { createPostgresBackend } from '@switchyard/backend-postgres'
 
 const CONNECTION_STRING = process.env.SWITCHYARD_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test'

@@ -2,7 +2,7 @@
 // 127.0.0.1:6379): every area gets its own random key prefix, deleted afterwards.
 import { randomBytes } from 'node:crypto'
 import t from 'tap'
-import { runBackendConformance } from 'switchyard/testing'
+import { runBackendConformance } from '@switchyard/core/testing'
 import { createRedisBackend, RedisBackend } from '@switchyard/backend-redis'
 import { deleteKeys } from '../../plugins/backend-redis/testing.ts'
 

@@ -3,7 +3,7 @@
 // up in one test file:
 //
 //   import t from 'tap'
-//   import { runBackendConformance } from 'switchyard/testing'
+//   import { runBackendConformance } from '@switchyard/core/testing'
 //   runBackendConformance(t, { name: 'mine', create, destroy })
 //
 // Cases are grouped by area; each area gets one fresh backend, and each case uses

@@ -4,7 +4,7 @@
 //   node --import tsx plugins/backend-postgres/scripts/throughput.ts [tasks] [loops] [batch]
 import { randomBytes } from 'node:crypto'
 import pg from 'pg'
-import type { NewTask } from 'switchyard'
+import type { NewTask } from '@switchyard/core'
 import { createPostgresBackend } from '../index.ts'
 
 const url = process.env.SWITCHYARD_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
