@@ -1,6 +1,6 @@
 import t from 'tap'
 import * as protoLoader from '@grpc/proto-loader'
-import { mkdtemp, writeFile } from 'node:fs/promises'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { readFileSync } from 'node:fs'
@@ -35,6 +35,7 @@ message Outer {
 
 t.test('every shape of Value field is found and converted, through real protobuf bytes', async t => {
   const dir = await mkdtemp(join(tmpdir(), 'switchyard-shapes-'))
+  t.teardown(() => rm(dir, { recursive: true, force: true }))
   const path = join(dir, 'shapes.proto')
   await writeFile(path, SHAPES)
   const codec = new ValueFieldCodec(parseProto(SHAPES))
