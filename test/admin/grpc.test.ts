@@ -207,22 +207,29 @@ t.test('JSON values over gRPC: google.protobuf.Value on the wire, the same value
   await t.rejects(remote.EnqueueTask({ handler: 'json.grpc', queue, payload: [deep] }, ctx()), { code: 'VALIDATION_FAILED', message: `payload: nested deeper than ${MAX_JSON_DEPTH} levels` }, 'one level more is refused')
   await t.rejects(remote.EnqueueTask({ handler: 'json.grpc', queue, payload: { n: Number.NaN } }, ctx()), { code: 'VALIDATION_FAILED', message: /^payload\.n: must be a finite number/ }, 'the client refuses NaN')
 
-  // What another client may send: a Value that holds no JSON value.
+  // What another client may send: a Value that holds no JSON value. The service
+  // refuses it with the message the gateway gives for the same payload, and audits it.
   const value = (v: unknown) => ({ handler: 'json.grpc', queue, payload: v })
   const refusals: Array<[string, unknown, string, RegExp]> = [
-    ['NaN in number_value', value({ structValue: { fields: { n: { numberValue: Number.NaN } } } }), 'payload.n', /^payload\.n: must be a finite number \(JSON has no Infinity or NaN\), got NaN$/],
-    ['Infinity in a list', value({ listValue: { values: [{ numberValue: Number.POSITIVE_INFINITY }] } }), 'payload[0]', /^payload\[0\]: must be a finite number.*Infinity$/],
-    ['a Value with no kind', value({ structValue: { fields: { a: {} } } }), 'payload.a', /^payload\.a: a google\.protobuf\.Value with no kind set/],
+    ['NaN in number_value', value({ structValue: { fields: { n: { numberValue: Number.NaN } } } }), 'payload.n', /^payload\.n: must be a finite number \(JSON has no Infinity or NaN\)$/],
+    ['Infinity in a list', value({ listValue: { values: [{ numberValue: Number.POSITIVE_INFINITY }] } }), 'payload[0]', /^payload\[0\]: must be a finite number \(JSON has no Infinity or NaN\)$/],
     ['a NUL in a string (storable on no backend)', value({ stringValue: 'a\u0000b' }), 'payload', /^payload: contains a NUL character/],
     ['a payload over 1 MiB as JSON', value({ stringValue: 'x'.repeat(1024 * 1024) }), 'payload', /^payload: 1048578 bytes as JSON, more than the 1048576 allowed$/],
     [`nesting past ${MAX_JSON_DEPTH} levels`, value(nestedListValue(MAX_JSON_DEPTH + 1)), 'payload', new RegExp(`^payload: nested deeper than ${MAX_JSON_DEPTH} levels$`)]
   ]
   for (const [what, request, field, message] of refusals) {
-    const result = await grpcCall(client, 'EnqueueTask', request, {}, { wire: true })
+    const requestId = `refused-${suffix()}`
+    const result = await grpcCall(client, 'EnqueueTask', request, { 'x-request-id': requestId }, { wire: true })
     expectStatus(t, result, grpc.status.INVALID_ARGUMENT, 'VALIDATION_FAILED')
     t.equal(result.details?.field, field, `${what}: names ${field}`)
     t.match(result.error?.details, message, `${what}: the status message says why`)
+    const audited = (await service.ListAuditEvents({ action: 'task.enqueue', limit: 20 }, ctx())).events.find(event => event.requestId === requestId)
+    t.match(audited, { outcome: 'error', error: /^VALIDATION_FAILED: payload/ }, `${what}: the refused call is audited, as over the gateway`)
   }
+  const empty = await grpcCall(client, 'EnqueueTask', value({ structValue: { fields: { a: {} } } }), {}, { wire: true })
+  expectStatus(t, empty, grpc.status.INVALID_ARGUMENT, 'VALIDATION_FAILED')
+  t.match(empty.error?.details, /^payload\.a: a google\.protobuf\.Value with no kind set/, 'a Value with no kind holds nothing the service could check: the transport refuses it')
+  t.equal(empty.details?.field, 'payload.a')
   // Deeper than the transport decodes at all: refused before the service, and the server lives on.
   const abyss = await grpcCall(client, 'EnqueueTask', value(nestedListValue(2000)), {}, { wire: true, serialize: () => encodeNestedListPayload(2000) })
   t.ok(abyss.error !== undefined && abyss.error.code !== grpc.status.OK, `a Value nested 2000 levels is refused (${abyss.error?.code}: ${abyss.error?.details})`)

@@ -109,3 +109,10 @@ t.test('a Value that holds no JSON value is refused when decoded, naming the pat
   }
   t.same(fromProtoValue(overTheWire(nestedValue(MAX_JSON_DEPTH)), 'payload'), nested(MAX_JSON_DEPTH), `${MAX_JSON_DEPTH} levels decode`)
 })
+
+t.test('lenient decoding hands non-finite numbers and deep nesting on to the receiver\'s validation', async t => {
+  const lenient = (value: ProtoValue): unknown => fromProtoValue(overTheWire(value), 'payload', { lenient: true })
+  t.same(lenient({ structValue: { fields: { n: { numberValue: NaN }, i: { numberValue: -Infinity } } } }), { n: NaN, i: -Infinity })
+  t.same(lenient(nestedValue(MAX_JSON_DEPTH + 1)), nested(MAX_JSON_DEPTH + 1), `${MAX_JSON_DEPTH + 1} levels`)
+  t.throws(() => lenient({ listValue: { values: [{}] } }), { message: /^payload\[0\]: a google\.protobuf\.Value with no kind set/ }, 'a Value with no kind holds nothing to hand on')
+})

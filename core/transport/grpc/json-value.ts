@@ -15,6 +15,10 @@ import { jsonPath, MAX_JSON_DEPTH } from '../../backend/storable.ts'
 // - a Value with no kind or several kinds set, BigInts, functions, symbols.
 // As JSON.stringify does, toJSON() is honoured (a Date becomes its ISO string),
 // object properties that are undefined are left out, and undefined in an array is null.
+// A receiver that validates what it got, as the admin service validates requests,
+// decodes leniently: non-finite numbers and deep nesting are handed on as they came
+// (protobuf's own recursion limit bounds the nesting), so the refusal, its message
+// and its audit record are the same as for the same request over the gateway.
 
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue }
 
@@ -99,12 +103,17 @@ function encode (value: unknown, field: string, trail: Trail, depth: number): Pr
   return { structValue: { fields } }
 }
 
-/** a google.protobuf.Value object as the JSON value it stands for; `field` names the value in errors */
-export function fromProtoValue (message: ProtoValue, field: string): JsonValue {
-  return decode(message, field, [], 1)
+export interface DecodeOptions {
+  /** pass NaN, ±Infinity and nesting past MAX_JSON_DEPTH on for the receiver's validation to refuse; a Value with no kind is still refused */
+  lenient?: boolean
 }
 
-function decode (message: ProtoValue, field: string, trail: Trail, depth: number): JsonValue {
+/** a google.protobuf.Value object as the JSON value it stands for; `field` names the value in errors */
+export function fromProtoValue (message: ProtoValue, field: string, options: DecodeOptions = {}): JsonValue {
+  return decode(message, field, [], 1, options.lenient === true)
+}
+
+function decode (message: ProtoValue, field: string, trail: Trail, depth: number, lenient: boolean): JsonValue {
   if (message === null || typeof message !== 'object') refuse(field, trail, 'must be a google.protobuf.Value message')
   const set = KINDS.filter(kind => message[kind] !== undefined && message[kind] !== null)
   if (set.length !== 1) {
@@ -114,27 +123,27 @@ function decode (message: ProtoValue, field: string, trail: Trail, depth: number
   }
   switch (set[0]) {
     case 'nullValue': return null
-    case 'numberValue': return finite(field, trail, message.numberValue as number)
+    case 'numberValue': return lenient ? message.numberValue as number : finite(field, trail, message.numberValue as number)
     case 'stringValue': return message.stringValue as string
     case 'boolValue': return message.boolValue as boolean
     case 'structValue': {
-      if (depth > MAX_JSON_DEPTH) tooDeep(field)
+      if (depth > MAX_JSON_DEPTH && !lenient) tooDeep(field)
       const out: Record<string, JsonValue> = {}
       const fields = message.structValue?.fields ?? {}
       for (const key of Object.keys(fields)) {
         trail.push(key)
-        define(out, key, decode(fields[key] as ProtoValue, field, trail, depth + 1))
+        define(out, key, decode(fields[key] as ProtoValue, field, trail, depth + 1, lenient))
         trail.pop()
       }
       return out
     }
     default: {
-      if (depth > MAX_JSON_DEPTH) tooDeep(field)
+      if (depth > MAX_JSON_DEPTH && !lenient) tooDeep(field)
       const values = message.listValue?.values ?? []
       const out: JsonValue[] = []
       for (let i = 0; i < values.length; i++) {
         trail.push(i)
-        out.push(decode(values[i] as ProtoValue, field, trail, depth + 1))
+        out.push(decode(values[i] as ProtoValue, field, trail, depth + 1, lenient))
         trail.pop()
       }
       return out

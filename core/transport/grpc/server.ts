@@ -121,7 +121,7 @@ export async function startGrpcServer (options: GrpcServerOptions): Promise<Runn
       const requestId = requestIdFrom(metadataValue(call, REQUEST_ID_METADATA_KEY))
       const answer = async (): Promise<unknown> => {
         const ctx = contextOf(call, requestId)
-        // a Value that holds no JSON value (NaN, no kind) is a VALIDATION_FAILED naming the field
+        // JSON values out of google.protobuf.Value; the service validates them as it does for the gateway
         const request = codec.requestFromWire(call.request)
         return codec.responseToWire(await withCallDeadline(method.call(service, request, ctx), callTimeoutMs, def.name))
       }

@@ -85,6 +85,8 @@ t.test('adminRpcCodec converts the RPC\'s own request and response types', async
   const enqueue = adminRpcCodec('EnqueueTask')
   t.same(enqueue.requestToWire({ handler: 'h', payload: { a: 1 } }), { handler: 'h', payload: { structValue: { fields: { a: { numberValue: 1 } } } } })
   t.same(enqueue.requestFromWire({ handler: 'h', payload: { listValue: { values: [{ boolValue: true }] } } }), { handler: 'h', payload: [true] })
+  t.same(enqueue.requestFromWire({ handler: 'h', payload: { numberValue: NaN } }), { handler: 'h', payload: NaN }, 'requests decode leniently: the service\'s validation refuses NaN, naming the field, and audits it')
+  t.throws(() => adminRpcCodec('GetTask').responseFromWire({ task: { payload: { numberValue: NaN } }, timeline: [] }), { code: 'VALIDATION_FAILED', message: /^task\.payload: must be a finite number/ }, 'responses decode strictly')
   const events = adminRpcCodec('StreamEvents')
   t.same(events.responseToWire({ id: '1', type: 't', time: 'x', data: null }), { id: '1', type: 't', time: 'x', data: { nullValue: 'NULL_VALUE' } }, 'the stream item type (AdminEvent)')
   t.throws(() => adminRpcCodec('NoSuchRpc'), /has no method NoSuchRpc/)

@@ -1,6 +1,6 @@
 import protobuf from 'protobufjs'
 import { JSON_VALUE_PROTO_TYPE } from '../../contract/drift.ts'
-import { fromProtoValue, toProtoValue, type ProtoValue } from './json-value.ts'
+import { fromProtoValue, toProtoValue, type DecodeOptions, type ProtoValue } from './json-value.ts'
 
 // Every google.protobuf.Value field of a message, wherever it sits (a field, an item
 // of a repeated field, a map value, inside a nested message), converted to and from
@@ -31,10 +31,10 @@ export class ValueFieldCodec {
     return this.convert(this.planFor(typeName), message, '', (value, field) => toProtoValue(value, field))
   }
 
-  /** message as proto-loader decoded it → with JSON values; a Value that holds no JSON value is a VALIDATION_FAILED naming it */
-  fromWire (typeName: string, message: unknown): unknown {
+  /** message as proto-loader decoded it → with JSON values; a Value that holds no JSON value is a VALIDATION_FAILED naming it (see DecodeOptions) */
+  fromWire (typeName: string, message: unknown, options: DecodeOptions = {}): unknown {
     // proto-loader reads an unset Value field as null, which is what it stands for
-    return this.convert(this.planFor(typeName), message, '', (value, field) => value === null ? null : fromProtoValue(value as ProtoValue, field))
+    return this.convert(this.planFor(typeName), message, '', (value, field) => value === null ? null : fromProtoValue(value as ProtoValue, field, options))
   }
 
   /** the Value fields of a message type, as paths (`task.payload`, `events[].params`; `x.*` where a message repeats inside itself); for tests and docs */
@@ -124,6 +124,7 @@ export class ValueFieldCodec {
 /** the conversions of one RPC: its request and its response (or stream item) type */
 export interface RpcValueCodec {
   requestToWire (request: unknown): unknown
+  /** lenient: the service validates every request, so a NaN or a too deep payload is refused (and audited) there, as over the gateway */
   requestFromWire (request: unknown): unknown
   responseToWire (response: unknown): unknown
   responseFromWire (response: unknown): unknown
@@ -138,7 +139,7 @@ export function rpcValueCodec (codec: ValueFieldCodec, service: protobuf.Service
   const response = method.resolvedResponseType?.fullName ?? method.responseType
   return {
     requestToWire: message => codec.toWire(request, message),
-    requestFromWire: message => codec.fromWire(request, message),
+    requestFromWire: message => codec.fromWire(request, message, { lenient: true }),
     responseToWire: message => codec.toWire(response, message),
     responseFromWire: message => codec.fromWire(response, message)
   }
