@@ -8,12 +8,13 @@ import { MAX_LIST_LIMIT, TASK_STATES } from '../backend/types.ts'
 // - A field is optional here exactly when it is `optional` in the proto; every other
 //   field, and every repeated or map field, is always present. The gRPC transport
 //   decodes with `defaults: true` so required scalars arrive even when zero.
-// - No nulls: an absent value is an absent optional field.
+// - No nulls outside JSON values: an absent value is an absent optional field.
 // - Timestamps are RFC 3339 strings.
 // - Arbitrary JSON (payloads, event data, audit params) is a JsonValue field: any
 //   JSON value here and on the gateway, a google.protobuf.Value in the proto (the
 //   gRPC transport maps the two, core/transport/grpc/json-value.ts). In requests
-//   validate.ts refuses what a backend cannot store and enforces maxBytes.
+//   validateRequest refuses what a backend cannot store and enforces maxBytes
+//   (json-fields.ts).
 // - int64 counters are decoded as JS numbers (proto-loader `longs: Number`).
 
 export const NAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$'
