@@ -69,7 +69,8 @@ export function taskSummary (task: Task): TaskSummaryT {
     finishedAt: isoOrAbsent(task.finishedAt),
     lastError: present(task.lastError),
     replays: task.replays,
-    payloadSize: task.payloadSize
+    payloadSize: task.payloadSize,
+    progressJson: task.progress === undefined ? undefined : toJson(task.progress)
   })
 }
 
@@ -95,7 +96,9 @@ export function taskView (task: Task): TaskViewT {
     leaseExpiresAt: isoOrAbsent(task.leaseExpiresAt),
     workerId: present(task.workerId),
     replays: task.replays,
-    payloadSize: task.payloadSize
+    payloadSize: task.payloadSize,
+    resultJson: task.result === undefined ? undefined : toJson(task.result),
+    progressJson: task.progress === undefined ? undefined : toJson(task.progress)
   })
 }
 

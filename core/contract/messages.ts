@@ -82,7 +82,8 @@ export const TaskSummary = Response({
   finishedAt: Type.Optional(Timestamp('when it succeeded, died or was canceled')),
   lastError: Type.Optional(Text('latest error message')),
   replays: Count('operator replays and retries'),
-  payloadSize: Count('bytes of the JSON payload')
+  payloadSize: Count('bytes of the JSON payload'),
+  progressJson: Type.Optional(Text('latest progress the handler reported (ctx.progress): a number 0-100 or an object, JSON-encoded'))
 }, 'a task without its payload, for lists')
 
 export const TaskView = Response({
@@ -106,7 +107,9 @@ export const TaskView = Response({
   leaseExpiresAt: Type.Optional(Timestamp('lease expiry while processing')),
   workerId: Type.Optional(Text('worker holding or last holding the lease')),
   replays: Count('operator replays and retries'),
-  payloadSize: Count('bytes of the JSON payload')
+  payloadSize: Count('bytes of the JSON payload'),
+  resultJson: Type.Optional(Text('what the handler returned, JSON-encoded: succeeded tasks whose handler returned a value')),
+  progressJson: Type.Optional(Text('latest progress the handler reported (ctx.progress): a number 0-100 or an object, JSON-encoded'))
 }, 'a task with its payload and error history')
 
 export const TimelineEntry = Response({
