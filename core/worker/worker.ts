@@ -202,7 +202,8 @@ export class Worker extends EventEmitter<WorkerEventMap> {
     const batch = { maxBatch: Math.min(this.options.ackBatchSize, MAX_LIST_LIMIT), flushMs: this.options.ackFlushMs, log: this.log }
     this.acks = new Batcher({ ...batch, name: 'ack', send: items => this.backend.completeTasks(items) })
     this.fails = new Batcher({ ...batch, name: 'failure', send: items => this.backend.failTasks(items) })
-    this.progressWrites = new Batcher({ ...batch, name: 'progress', send: items => this.backend.setTaskProgress(items) })
+    // a progress write given up on at shutdown counts as not stored, so a success waiting on it still queues its ack
+    this.progressWrites = new Batcher({ ...batch, name: 'progress', send: items => this.backend.setTaskProgress(items), abandoned: 'lease_lost' })
     const explicit = this.options.queues
     this.weighted = explicit === null ? [] : explicit.map(name => ({ name, weight: this.weightOf(name, null) }))
     if (explicit !== null) this.knownQueues = new Set(explicit)
