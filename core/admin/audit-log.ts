@@ -17,7 +17,7 @@ export async function listAuditEvents (ctx: AdminContext, request: RequestOf<'Li
   return compact({ events: page.map(auditView), nextBeforeId: page.length === limit && last !== undefined ? last.id : undefined })
 }
 
-const CSV_COLUMNS = ['id', 'time', 'action', 'target', 'actor', 'requestId', 'outcome', 'error', 'paramsJson'] as const
+const CSV_COLUMNS = ['id', 'time', 'action', 'target', 'actor', 'requestId', 'outcome', 'error', 'params'] as const
 
 // Exports are opened in spreadsheets: a cell starting with = + - @ would run as a
 // formula, so such cells are prefixed with a quote (OWASP CSV injection advice).
@@ -29,7 +29,8 @@ function csvCell (value: string): string {
 function render (format: 'jsonl' | 'json' | 'csv', events: AuditEventViewT[]): { contentType: string, body: string } {
   if (format === 'json') return { contentType: 'application/json', body: JSON.stringify(events) }
   if (format === 'csv') {
-    const rows = events.map(event => CSV_COLUMNS.map(column => csvCell(event[column] ?? '')).join(','))
+    // params is a JSON value: its cell is the JSON text
+    const rows = events.map(event => CSV_COLUMNS.map(column => csvCell(column === 'params' ? JSON.stringify(event.params) ?? 'null' : event[column] ?? '')).join(','))
     return { contentType: 'text/csv; charset=utf-8', body: [CSV_COLUMNS.join(','), ...rows].join('\r\n') + '\r\n' }
   }
   return { contentType: 'application/x-ndjson', body: events.map(event => JSON.stringify(event) + '\n').join('') }

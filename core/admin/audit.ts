@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { storableText } from '../backend/storable.ts'
+import { jsonByteLength } from '../contract/json-fields.ts'
 import type { AuditEvent, AuditInput, Backend } from '../backend/types.ts'
 import type { EventLog } from '../events/event-log.ts'
 import { withDeadline } from './deadline.ts'
@@ -23,15 +24,18 @@ const MAX_ARRAY = 100
 const MAX_KEYS = 32
 
 /**
- * request parameters fit to keep: payloads reduced to their size, long values cut,
- * and text every backend can store (a refused request with a NUL in it is audited too)
+ * request parameters fit to keep: JSON values (payloads, `jsonFields`) reduced to
+ * their size as `<field>Bytes`, long values cut, and text every backend can store (a
+ * refused request with a NUL in it is audited too)
  */
-export function auditParams (request: unknown): Record<string, unknown> {
+export function auditParams (request: unknown, jsonFields: readonly string[] = []): Record<string, unknown> {
   if (request === null || typeof request !== 'object' || Array.isArray(request)) return {}
   const params: Record<string, unknown> = {}
   for (const [key, value] of Object.entries(request).slice(0, MAX_KEYS)) {
-    if (key === 'payloadJson' && typeof value === 'string') params.payloadBytes = Buffer.byteLength(value)
-    else if (typeof value === 'string') params[key] = storableText(value.length > MAX_STRING ? `${value.slice(0, MAX_STRING)}…` : value)
+    if (jsonFields.includes(key)) {
+      const bytes = jsonByteLength(value)
+      if (bytes !== null) params[`${key}Bytes`] = bytes
+    } else if (typeof value === 'string') params[key] = storableText(value.length > MAX_STRING ? `${value.slice(0, MAX_STRING)}…` : value)
     else if (typeof value === 'number' || typeof value === 'boolean') params[key] = value
     else if (Array.isArray(value)) {
       params[key] = value.slice(0, MAX_ARRAY).map(item => typeof item === 'string' ? storableText(item.slice(0, MAX_STRING)) : typeof item)

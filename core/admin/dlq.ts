@@ -6,7 +6,6 @@ import type { RequestOf, ResponseOf } from '../contract/rpcs.ts'
 import type { AdminContext, MutationResult } from './context.ts'
 import { taskFilter } from './filters.ts'
 import { assertCap } from './guards.ts'
-import { parseJsonField } from './json.ts'
 import { compact, iso, taskSummary, taskView } from './views.ts'
 
 // Replays only ever move tasks that are dead at the moment of the move (the backend
@@ -67,10 +66,9 @@ export async function replayDLQ (ctx: AdminContext, request: RequestOf<'ReplayDL
 export async function replayDLQByID (ctx: AdminContext, request: RequestOf<'ReplayDLQByID'>): Promise<MutationResult<ResponseOf<'ReplayDLQByID'>>> {
   const ids = [...new Set(request.ids)]
   assertCap(ids.length, ctx.options.replayIdsMax, 'ids', 'WORKER_ADMIN_REPLAY_IDS_MAX')
-  const payload = request.payloadJson === undefined ? undefined : parseJsonField('payloadJson', request.payloadJson)
   const dryRun = request.dryRun === true
   if (!dryRun && request.targetQueue !== undefined) await ctx.backend.ensureQueues([request.targetQueue])
-  const result = await ctx.backend.requeueTasks(compact({ ids, fromStates: ['dead' as const], queue: request.targetQueue, payload, dryRun }))
+  const result = await ctx.backend.requeueTasks(compact({ ids, fromStates: ['dead' as const], queue: request.targetQueue, payload: request.payload, dryRun }))
   return replayAnswer(result, dryRun, request.targetQueue)
 }
 

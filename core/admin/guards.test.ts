@@ -1,6 +1,7 @@
 import t from 'tap'
 import type { Backend, BackendCapabilities } from '../backend/types.ts'
 import { RPC_LIST, RPCS, type RpcName } from '../contract/rpcs.ts'
+import { PAYLOAD_MAX_BYTES } from '../contract/messages.ts'
 import { createAdminService } from './service.ts'
 import { BASE_OPTIONS, call, makeDead, makeService, rejection, serverBackend, suffix } from './test-support.ts'
 import { EventLog } from '../events/event-log.ts'
@@ -148,10 +149,11 @@ t.test('validation: 400 naming the field, nothing half-applied', async t => {
     ['ListTasks', { state: 'exploded' }, /^state: must be one of scheduled, ready/],
     ['ListDLQ', { offset: -1 }, /^offset: must be >= 0/],
     ['EnqueueTask', { queue: q }, /^handler: is required/],
-    ['EnqueueTask', { handler: 'h', payloadJson: '{nope' }, /^payloadJson: must be valid JSON/],
+    ['EnqueueTask', { handler: 'h', payload: { n: Number.NaN } }, /^payload\.n: must be a finite number/],
     ['EnqueueTask', { handler: 'h', runAt: 'tomorrow' }, /^runAt: must be an RFC 3339 timestamp/],
     ['ReplayDLQByID', { ids: [] }, /^ids: must not have fewer than 1 items/],
-    ['ReplayDLQByID', { ids: [deadId], payloadJson: '[unclosed' }, /^payloadJson: must be valid JSON/],
+    ['ReplayDLQByID', { ids: [deadId], payload: ['ok', 'a\u0000b'] }, /^payload\[1\]: contains a NUL character/],
+    ['ReplayDLQByID', { ids: [deadId], payload: { blob: 'x'.repeat(PAYLOAD_MAX_BYTES) } }, /^payload: \d+ bytes as JSON, more than the 1048576 allowed/],
     ['ReplayDLQ', {}, /^limit: is required/],
     ['ExportAudit', { format: 'xml' }, /^format: must be one of jsonl, json, csv/]
   ]

@@ -46,14 +46,14 @@ t.test('DLQ: list, stats, entry, replay by filter and by id, delete', async t =>
 
   const entry = await service.GetDLQEntry({ id: ids[0] as string }, call())
   t.match(entry.entry, { id: ids[0], state: 'dead', errors: [{ attempt: 1, message: 'boom' }] })
-  t.same(JSON.parse(entry.entry.payloadJson), { i: 0 })
+  t.same(entry.entry.payload, { i: 0 }, 'the payload is a JSON value')
 
   const dry = await service.ReplayDLQByID({ ids: [ids[0] as string], dryRun: true }, call())
   t.match(dry, { dryRun: true, count: 1, replayed: [ids[0]] })
   t.equal((await backend.getTask(ids[0] as string))?.state, 'dead', 'a dry run changes nothing')
 
   const target = `target-${suffix()}`
-  const byId = await service.ReplayDLQByID({ ids: [ids[0] as string, 'no-such-id'], payloadJson: '{"edited":true}', targetQueue: target }, call())
+  const byId = await service.ReplayDLQByID({ ids: [ids[0] as string, 'no-such-id'], payload: { edited: true }, targetQueue: target }, call())
   t.match(byId, { dryRun: false, count: 1, replayed: [ids[0]], skipped: [{ id: 'no-such-id', reason: 'not_found' }] })
   const replayed = await backend.getTask(ids[0] as string)
   t.match(replayed, { state: 'ready', queue: target, payload: { edited: true }, attempts: 0, replays: 1 })
@@ -78,14 +78,14 @@ t.test('tasks: enqueue, list, get with timeline, cancel, retry', async t => {
   const { service } = makeService(t, backend)
   const q = `tasks-${suffix()}`
 
-  const enqueued = await service.EnqueueTask({ handler: 'mail.send', queue: q, payloadJson: '{"to":"a@b"}', priority: 5, idempotencyKey: `k-${suffix()}` }, call())
+  const enqueued = await service.EnqueueTask({ handler: 'mail.send', queue: q, payload: { to: 'a@b' }, priority: 5, idempotencyKey: `k-${suffix()}` }, call())
   t.match(enqueued, { created: true, queue: q })
   const repeat = await service.EnqueueTask({ handler: 'mail.send', queue: q, idempotencyKey: (await backend.getTask(enqueued.id))?.idempotencyKey as string }, call())
   t.same(repeat, { id: enqueued.id, created: false, queue: q, warnings: enqueued.warnings }, 'the idempotency key deduplicates')
 
   const got = await service.GetTask({ id: enqueued.id }, call())
   t.match(got.task, { id: enqueued.id, handler: 'mail.send', state: 'ready', priority: 5 })
-  t.same(JSON.parse(got.task.payloadJson), { to: 'a@b' })
+  t.same(got.task.payload, { to: 'a@b' })
   t.same(got.timeline.map(entry => entry.event), ['created'])
 
   const listed = await service.ListTasks({ queue: q, state: 'ready' }, call())
@@ -152,7 +152,7 @@ t.test('audit: every mutation is listed before it answers, exported in three for
   // No waiting: the audit event must already be stored when the call answered.
   const listed = await service.ListAuditEvents({ action: 'queue.pause', target: q }, call())
   t.match(listed.events, [{ action: 'queue.pause', target: q, actor: 'CN=alice', requestId: ctx.requestId, outcome: 'ok' }])
-  t.same(JSON.parse(listed.events[0]?.paramsJson as string), { name: q, paused: true })
+  t.same(listed.events[0]?.params, { name: q, paused: true }, 'params are a JSON value')
   t.equal(sink.events.length, 1, 'the sink got it too')
 
   await rejection(service.GetQueue({ name: 'x y' }, call()))
@@ -162,10 +162,11 @@ t.test('audit: every mutation is listed before it answers, exported in three for
   const [latest] = (await service.ListAuditEvents({ limit: 1 }, call())).events
   t.match(latest, { actor: 'CN=bob', outcome: 'error', error: /QUEUE_NOT_FOUND/ }, 'failed mutations are audited')
 
-  await service.EnqueueTask({ handler: 'secret.job', queue: q, payloadJson: '{"password":"hunter2"}' }, call())
+  await service.EnqueueTask({ handler: 'secret.job', queue: q, payload: { password: 'hunter2' } }, call())
   const [enqueue] = (await service.ListAuditEvents({ action: 'task.enqueue' }, call())).events
-  t.notMatch(enqueue?.paramsJson, /hunter2/, 'payloads are not copied into the audit log')
-  t.match(JSON.parse(enqueue?.paramsJson as string), { payloadBytes: 22, handler: 'secret.job' })
+  t.notMatch(JSON.stringify(enqueue?.params), /hunter2/, 'payloads are not copied into the audit log')
+  t.match(enqueue?.params, { payloadBytes: 22, handler: 'secret.job' }, 'only their size as JSON')
+  t.notOk('payload' in (enqueue?.params as object), 'not even as a type name')
 
   const jsonl = await service.ExportAudit({}, call())
   t.match(jsonl, { contentType: 'application/x-ndjson', count: 3 })
@@ -174,7 +175,10 @@ t.test('audit: every mutation is listed before it answers, exported in three for
   t.equal(JSON.parse(json.body).length, 2)
   const csv = await service.ExportAudit({ format: 'csv', limit: 2 }, call())
   t.equal(csv.count, 2)
-  t.match(csv.body, /^id,time,action,target,actor,requestId,outcome,error,paramsJson\r\n/)
+  t.match(csv.body, /^id,time,action,target,actor,requestId,outcome,error,params\r\n/)
+  t.match(csv.body, /,"\{""name"":""audit-[^"]+"",""paused"":(true|false)\}"\r\n/, 'the params cell is the JSON text, quoted for CSV')
+  const jsonlEvent = JSON.parse(jsonl.body.trim().split('\n')[0] as string) as { params: unknown }
+  t.type(jsonlEvent.params, 'object', 'jsonl carries params as a JSON value')
   t.match(csv.filename, /\.csv$/)
 
   const paged = await service.ListAuditEvents({ limit: 2 }, call())
@@ -194,7 +198,7 @@ t.test('StreamEvents: live events, then resume after an id', async t => {
   const abort = new AbortController()
   const stream = service.StreamEvents({}, call('CN=viewer', { signal: abort.signal }))
   await stream.ready
-  const seen: Array<{ id: string, type: string, dataJson: string }> = []
+  const seen: Array<{ id: string, type: string, data: unknown }> = []
   const consuming = (async () => {
     for await (const event of stream) {
       seen.push(event)
@@ -206,7 +210,7 @@ t.test('StreamEvents: live events, then resume after an id', async t => {
   await waitFor(async () => seen.length >= 3, 'three live events')
   await consuming
   t.notOk(seen.some(event => event.type === 'task.old'), 'without afterId only new events come')
-  t.ok(seen.some(event => event.type === 'queue.paused'))
+  t.match(seen.find(event => event.type === 'queue.paused')?.data, { queue: q }, 'event data is a JSON value')
   t.ok(seen.some(event => event.type === 'audit'))
 
   const first = seen[0] as { id: string }

@@ -7,6 +7,7 @@ import { createEnqueuer } from '../tasks/enqueuer.ts'
 import { AdminErrors } from '../contract/errors.ts'
 import { RPCS, type RequestOf, type ResponseOf, type RpcName } from '../contract/rpcs.ts'
 import { validateRequest } from '../contract/validate.ts'
+import { jsonValueFieldNames } from '../contract/json-fields.ts'
 import { AuditNotStored, AuditRecorder, auditParams } from './audit.ts'
 import { exportAudit, listAuditEvents } from './audit-log.ts'
 import type { AdminContext, MutationResult } from './context.ts'
@@ -78,12 +79,13 @@ export function createAdminService (deps: AdminServiceDeps): RunningAdminService
   function mutation<N extends RpcName> (name: N, run: (request: RequestOf<N>) => Promise<MutationResult<ResponseOf<N>>>) {
     const def = RPCS[name]
     const action = def.auditAction ?? name
+    const jsonFields = jsonValueFieldNames(def.request)
     return async (request: RequestOf<N>, call: CallContext): Promise<ResponseOf<N>> => {
       const base = {
         action,
         actor: typeof call.actor === 'string' && call.actor !== '' ? call.actor : '(no client identity)',
         requestId: typeof call.requestId === 'string' && call.requestId !== '' ? call.requestId : randomUUID(),
-        params: { ...auditParams(request), ...hopParams(call) }
+        params: { ...auditParams(request, jsonFields), ...hopParams(call) }
       }
       let result: MutationResult<ResponseOf<N>>
       try {

@@ -5,7 +5,6 @@ import type { RequestOf, ResponseOf } from '../contract/rpcs.ts'
 import type { EnqueueInput } from '../tasks/enqueue.ts'
 import type { AdminContext, MutationResult } from './context.ts'
 import { taskFilter } from './filters.ts'
-import { parseJsonField } from './json.ts'
 import { compact, taskSummary, taskTimeline, taskView, workerView } from './views.ts'
 import { enqueueWarnings, handlerServed, PENDING_STATES } from './handler-coverage.ts'
 
@@ -30,7 +29,7 @@ export async function enqueueTask (ctx: AdminContext, request: RequestOf<'Enqueu
   const input: EnqueueInput = compact({
     handler: request.handler,
     queue: request.queue,
-    payload: request.payloadJson === undefined ? undefined : parseJsonField('payloadJson', request.payloadJson),
+    payload: request.payload,
     maxAttempts: request.maxAttempts,
     priority: request.priority,
     timeoutMs: request.timeoutMs,
@@ -38,8 +37,8 @@ export async function enqueueTask (ctx: AdminContext, request: RequestOf<'Enqueu
     delayMs: request.delayMs,
     idempotencyKey: request.idempotencyKey
   })
-  // errors name the request's fields: handler, runAt, payloadJson.user.name
-  const [enqueued] = await ctx.enqueuer.enqueue([input], () => ({ field: '', payloadField: 'payloadJson' }))
+  // errors name the request's fields: handler, runAt, payload.user.name
+  const [enqueued] = await ctx.enqueuer.enqueue([input], () => ({ field: '' }))
   if (enqueued === undefined) throw Errors.backendUnavailable('the backend answered the enqueue without a result', { details: { method: 'enqueue' } })
   const { result, task } = enqueued
   // the enqueuer emitted task.enqueued and counted it

@@ -6,7 +6,7 @@ import type {
 import type { AdminInfo } from './types.ts'
 
 // Backend records → contract messages: epoch ms become RFC 3339, nulls become absent
-// fields, JSON values become JSON strings.
+// fields, JSON values stay JSON values (a missing one is null, as JSON.stringify wrote it).
 
 export function iso (ms: number): string {
   return new Date(ms).toISOString()
@@ -28,8 +28,8 @@ export function compact<T extends object> (value: T): T {
   return value
 }
 
-export function toJson (value: unknown): string {
-  return JSON.stringify(value) ?? 'null'
+function jsonValue (value: unknown): unknown {
+  return value === undefined ? null : value
 }
 
 export function emptyQueueStats (name: string): QueueStats {
@@ -79,7 +79,7 @@ export function taskView (task: Task): TaskViewT {
     id: task.id,
     queue: task.queue,
     handler: task.handler,
-    payloadJson: toJson(task.payload),
+    payload: jsonValue(task.payload),
     state: task.state,
     attempts: task.attempts,
     maxAttempts: task.maxAttempts,
@@ -152,12 +152,12 @@ export function auditView (event: AuditEvent): AuditEventViewT {
     requestId: event.requestId,
     outcome: event.outcome,
     error: event.error,
-    paramsJson: toJson(event.params)
+    params: jsonValue(event.params)
   })
 }
 
 export function eventView (event: StoredEvent): AdminEventT {
-  return { id: event.id, type: event.type, time: iso(event.time), dataJson: toJson(event.data) }
+  return { id: event.id, type: event.type, time: iso(event.time), data: jsonValue(event.data) }
 }
 
 export function coordinationView (state: CoordinationState): Static<typeof CoordinationView> {

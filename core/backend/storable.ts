@@ -34,7 +34,8 @@ export function checkStorableString (field: string, text: string): string {
   return text
 }
 
-function pathOf (field: string, trail: ReadonlyArray<string | number>): string {
+/** `field` followed by the steps into it, as errors name them: payload.user.name, payload.items[2], payload["a b"] */
+export function jsonPath (field: string, trail: ReadonlyArray<string | number>): string {
   let path = field
   for (const step of trail) path += typeof step === 'number' ? `[${step}]` : IDENTIFIER.test(step) ? `.${step}` : `[${JSON.stringify(step)}]`
   return path
@@ -52,7 +53,7 @@ export function checkStorableJson (field: string, value: unknown): void {
 }
 
 function refuse (field: string, trail: ReadonlyArray<string | number>, message: string): never {
-  const path = pathOf(field, trail)
+  const path = jsonPath(field, trail)
   throw Errors.validation(`${path}: ${message}`, { details: { field: path } })
 }
 

@@ -13,10 +13,9 @@ export async function runEnqueue (values: Record<string, string | boolean | unde
   const str = (k: string): string | undefined => typeof values[k] === 'string' ? values[k] as string : undefined
   const payload = str('payload')
   if (payload !== undefined) {
-    try { JSON.parse(payload) } catch (err) {
+    try { request.payload = JSON.parse(payload) } catch (err) {
       throw Errors.validation(`--payload: not valid JSON (${(err as Error).message})`)
     }
-    request.payloadJson = payload
   }
   const queue = str('queue')
   if (queue !== undefined) request.queue = queue

@@ -2,6 +2,7 @@ import t from 'tap'
 import { Errors, SwitchyardError } from '../errors.ts'
 import { AdminErrors, GrpcStatus, statusForCode, statusForError, toErrorEnvelope } from './errors.ts'
 import { buildOpenApiDocument } from './openapi.ts'
+import { jsonValueFieldNames } from './json-fields.ts'
 import { pathParams, RPC_LIST, RPCS } from './rpcs.ts'
 
 // SPEC §2, route by route.
@@ -116,11 +117,25 @@ t.test('the OpenAPI document covers every HTTP route from the same schemas', asy
     t.ok(doc.components.schemas[def.requestType] !== undefined && doc.components.schemas[def.responseType] !== undefined, `${def.name}: schemas`)
   }
   const replay = doc.paths['/admin/v1/dlq/replay/ids']?.post
-  t.same(Object.keys(replay?.requestBody?.content['application/json']?.schema.properties ?? {}), ['ids', 'payloadJson', 'targetQueue', 'dryRun'])
+  t.same(Object.keys(replay?.requestBody?.content['application/json']?.schema.properties ?? {}), ['ids', 'payload', 'targetQueue', 'dryRun'])
   t.same(replay?.requestBody?.content['application/json']?.schema.required, ['ids'])
+  // A JSON value is any JSON: no `type`, so every OpenAPI tool reads it as "any"
+  const payload = replay?.requestBody?.content['application/json']?.schema.properties.payload as Record<string, unknown>
+  t.match(payload, { description: /JSON value.*1048576 bytes/, 'x-json-value': true, 'x-max-bytes': 1048576 })
+  t.notOk('type' in payload, 'a request payload schema admits any JSON value')
+  const taskView = (doc.components.schemas.GetTaskResponse as { properties: { task: { properties: Record<string, Record<string, unknown>>, required: string[] } } }).properties.task
+  t.notOk('type' in (taskView.properties.payload ?? {}), 'so does the payload of a task')
+  t.ok(taskView.required.includes('payload'), 'and it is always there')
   const list = doc.paths['/admin/v1/dlq']?.get
   t.same(list?.parameters.filter(p => p.in === 'query').map(p => p.name), ['limit', 'offset', 'queue', 'handler', 'query'])
   t.ok(doc.paths['/admin/v1/events']?.get?.parameters.some(p => p.name === 'last-event-id' && p.in === 'header'))
   t.ok(doc.paths['/admin/v1/queues/{name}/pause']?.post?.responses['412'], 'mutations document 412')
   t.equal(RPCS.ExportAudit.http.download, true)
+})
+
+t.test('JSON value request fields travel in the JSON body, never in the query string (which carries text)', async t => {
+  for (const def of RPC_LIST) {
+    for (const field of jsonValueFieldNames(def.request)) t.ok(def.http.bodyFields?.includes(field), `${def.name}.${field} is a body field`)
+  }
+  t.same(jsonValueFieldNames(RPCS.EnqueueTask.request), ['payload'])
 })

@@ -29,7 +29,11 @@ t.test('drift is reported', async t => {
     ['optional differs', p => p.replace('  optional int32 limit = 1;\n  optional int32 offset = 2;', '  int32 limit = 1;\n  optional int32 offset = 2;'), /ListDLQ\.request\.limit: required in proto but optional in TypeBox/],
     ['streaming differs', p => p.replace('returns (stream AdminEvent)', 'returns (AdminEvent)'), /rpc StreamEvents: response streaming is false in proto but true in the table/],
     ['nested message field differs', p => p.replace('  int32 pid = 3;', '  double pid = 3;'), /ListWorkers\.response\.workers\[\]\.pid: proto double \(number\) but TypeBox integer/],
-    ['map value differs', p => p.replace('map<string, int64> by_queue = 2;', 'map<string, string> by_queue = 2;'), /GetDLQStats\.response\.byQueue\{\}: proto string/]
+    ['map value differs', p => p.replace('map<string, int64> by_queue = 2;', 'map<string, string> by_queue = 2;'), /GetDLQStats\.response\.byQueue\{\}: proto string/],
+    ['a JSON value field is a string in proto', p => p.replace('google.protobuf.Value data = 5;', 'string data = 5;'), /StreamEvents\.response\.data: proto string \(string\) but TypeBox json value/],
+    ['a JSON value field is a Struct in proto', p => p.replace('google.protobuf.Value payload = 22;', 'google.protobuf.Struct payload = 22;'), /GetTask\.response\.task\.payload: proto message Struct but TypeBox json value/],
+    ['a Value in proto is no JSON value field in TypeBox', p => p.replace('message TaskView {\n  string id = 1;', 'message TaskView {\n  google.protobuf.Value id = 1;'), /GetTask\.response\.task\.id: proto google\.protobuf\.Value \(json value\) but TypeBox string/],
+    ['a JSON value request field is required in proto', p => p.replace('optional google.protobuf.Value payload = 10;', 'google.protobuf.Value payload = 10;'), /EnqueueTask\.request\.payload: required in proto but optional in TypeBox/]
   ]
   for (const [name, mutate, expected] of cases) {
     const mutated = mutate(source)

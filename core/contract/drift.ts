@@ -1,15 +1,20 @@
 import protobuf from 'protobufjs'
 import { fileURLToPath } from 'node:url'
 import type { RpcDefinition } from './rpcs.ts'
+import { isJsonValueSchema } from './messages.ts'
 
 // Compares admin.proto with the RPC table and its TypeBox schemas. The two transports
 // share one contract only if this finds nothing: every RPC on both sides, every field
 // on both sides with the same kind, the same optionality and the same streaming.
+// A google.protobuf.Value field is a JsonValue field in TypeBox, and only such a field.
 
 export const ADMIN_PROTO_PATH = fileURLToPath(new URL('../../proto/worker/v1/admin.proto', import.meta.url))
 export const ADMIN_SERVICE_NAME = 'worker.v1.AdminService'
 
-type Kind = 'string' | 'integer' | 'number' | 'boolean' | 'bytes' | 'array' | 'map' | 'message' | 'unknown'
+type Kind = 'string' | 'integer' | 'number' | 'boolean' | 'bytes' | 'array' | 'map' | 'message' | 'json value' | 'unknown'
+
+/** the proto type a JsonValue field has */
+export const JSON_VALUE_PROTO_TYPE = '.google.protobuf.Value'
 
 const INTEGER_TYPES = new Set(['int32', 'int64', 'uint32', 'uint64', 'sint32', 'sint64', 'fixed32', 'fixed64', 'sfixed32', 'sfixed64'])
 
@@ -24,6 +29,7 @@ type JsonSchema = Record<string, unknown> & {
 }
 
 function schemaKind (schema: JsonSchema): Kind {
+  if (isJsonValueSchema(schema)) return 'json value'
   if (schema.type === 'string') return 'string'
   if (schema.type === 'integer') return 'integer'
   if (schema.type === 'number') return 'number'
@@ -42,6 +48,7 @@ function scalarKind (type: string, resolved: protobuf.ReflectionObject | null): 
   if (INTEGER_TYPES.has(type)) return 'integer'
   if (type === 'bytes') return 'bytes'
   if (resolved instanceof protobuf.Enum) return 'string'
+  if (resolved instanceof protobuf.Type && resolved.fullName === JSON_VALUE_PROTO_TYPE) return 'json value'
   if (resolved instanceof protobuf.Type) return 'message'
   return 'unknown'
 }
@@ -136,7 +143,13 @@ export function findContractDrift (root: protobuf.Root, rpcs: readonly RpcDefini
   return problems
 }
 
-/** parses proto source the way proto-loader does (keepCase: false → lowerCamel field names) */
+/**
+ * parses proto source the way proto-loader does (keepCase: false → lowerCamel field
+ * names), with the well-known types protobufjs bundles (google/protobuf/struct.proto)
+ */
 export function parseProto (source: string): protobuf.Root {
-  return protobuf.parse(source, { keepCase: false }).root
+  const root = new protobuf.Root()
+  const struct = protobuf.common.get('google/protobuf/struct.proto')
+  if (struct !== null) root.addJSON(struct.nested ?? {})
+  return protobuf.parse(source, root, { keepCase: false }).root
 }

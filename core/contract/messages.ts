@@ -9,9 +9,11 @@ import { MAX_LIST_LIMIT, TASK_STATES } from '../backend/types.ts'
 //   field, and every repeated or map field, is always present. The gRPC transport
 //   decodes with `defaults: true` so required scalars arrive even when zero.
 // - No nulls: an absent value is an absent optional field.
-// - Timestamps are RFC 3339 strings; arbitrary JSON (payloads, event data, audit
-//   params) travels as a JSON string in a `...Json` field, so both transports carry
-//   byte-identical payloads.
+// - Timestamps are RFC 3339 strings.
+// - Arbitrary JSON (payloads, event data, audit params) is a JsonValue field: any
+//   JSON value here and on the gateway, a google.protobuf.Value in the proto (the
+//   gRPC transport maps the two, core/transport/grpc/json-value.ts). In requests
+//   validate.ts refuses what a backend cannot store and enforces maxBytes.
 // - int64 counters are decoded as JS numbers (proto-loader `longs: Number`).
 
 export const NAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$'
@@ -23,7 +25,8 @@ export const LIST_OFFSET_MAX = 100_000
 export const REPLAY_LIMIT_CEILING = 100_000
 export const REPLAY_IDS_CEILING = 10_000
 export const AUDIT_EXPORT_CEILING = 100_000
-export const PAYLOAD_JSON_MAX_LENGTH = 1024 * 1024
+/** bytes of a request payload serialized as JSON */
+export const PAYLOAD_MAX_BYTES = 1024 * 1024
 export const QUERY_MAX_LENGTH = 200
 export const ID_MAX_LENGTH = 128
 
@@ -36,7 +39,28 @@ const Query = (description: string) => Type.String({ minLength: 1, maxLength: QU
 const Limit = (max: number, description: string) => Type.Integer({ minimum: 1, maximum: max, description })
 const Offset = () => Type.Integer({ minimum: 0, maximum: LIST_OFFSET_MAX, description: 'rows to skip (default 0)' })
 const DryRun = () => Type.Boolean({ description: 'report the exact targets, change nothing' })
-const PayloadJson = (description: string) => Type.String({ maxLength: PAYLOAD_JSON_MAX_LENGTH, description })
+
+/** the schema keyword that marks a field as any JSON value (google.protobuf.Value in the proto) */
+export const JSON_VALUE_KEYWORD = 'x-json-value'
+/** the schema keyword bounding a request JSON value: bytes of its JSON serialization */
+export const JSON_MAX_BYTES_KEYWORD = 'x-max-bytes'
+
+/**
+ * Any JSON value: an object, array, string, number, boolean or null. The proto field
+ * of the same name must be a google.protobuf.Value (the drift test checks both ways);
+ * the gRPC transport converts every such field on its own, so a new JSON field needs
+ * nothing more than this schema and its proto line.
+ */
+export function JsonValue (description: string, options: { maxBytes?: number } = {}) {
+  return Type.Unknown({ description, [JSON_VALUE_KEYWORD]: true, ...(options.maxBytes === undefined ? {} : { [JSON_MAX_BYTES_KEYWORD]: options.maxBytes }) })
+}
+
+/** whether a schema (TypeBox or its plain JSON copy) is a JsonValue field */
+export function isJsonValueSchema (schema: unknown): boolean {
+  return schema !== null && typeof schema === 'object' && (schema as Record<string, unknown>)[JSON_VALUE_KEYWORD] === true
+}
+
+const Payload = (description: string) => JsonValue(`${description}; at most ${PAYLOAD_MAX_BYTES} bytes as JSON`, { maxBytes: PAYLOAD_MAX_BYTES })
 const Request = <P extends Record<string, TSchema>>(properties: P, description: string) =>
   Type.Object(properties, { additionalProperties: false, description })
 const Response = <P extends Record<string, TSchema>>(properties: P, description: string) =>
@@ -90,7 +114,7 @@ export const TaskView = Response({
   id: Id('task id'),
   queue: Name('queue'),
   handler: Name('handler name'),
-  payloadJson: Text('the payload, JSON-encoded'),
+  payload: JsonValue('the payload, a JSON value'),
   state: TaskStateSchema,
   attempts: Count('attempts started so far'),
   maxAttempts: Count('attempt budget'),
@@ -151,14 +175,14 @@ export const AuditEventView = Response({
   requestId: Text('request id of the call'),
   outcome: Type.Enum(['ok', 'error', 'denied'], { type: 'string', description: 'ok, error (failed) or denied (guard refused)' }),
   error: Type.Optional(Text('error code and message when not ok')),
-  paramsJson: Text('request parameters without payloads or secrets, JSON-encoded')
+  params: JsonValue('request parameters: payloads reduced to their size (payloadBytes), long values cut, no secrets')
 }, 'one audited admin action')
 
 export const AdminEvent = Response({
   id: Text('monotonic event id; resume after it with afterId / Last-Event-ID'),
   type: Text('overview, queue.*, schedule.*, job.*, task.*, dlq.* or audit'),
   time: Timestamp('when it was appended'),
-  dataJson: Text('event data, JSON-encoded')
+  data: JsonValue('event data, a JSON value')
 }, 'one event from the event log')
 
 export const RateLimitView = Response({
@@ -293,7 +317,7 @@ export const ReplayDLQResponse = ReplayResponse('what the replay touched')
 
 export const ReplayDLQByIDRequest = Request({
   ids: Type.Array(Id('task id'), { minItems: 1, maxItems: REPLAY_IDS_CEILING, description: 'DLQ entries to replay (capped by WORKER_ADMIN_REPLAY_IDS_MAX); ids not in the DLQ are skipped' }),
-  payloadJson: Type.Optional(PayloadJson('replace the payload of every replayed task with this JSON')),
+  payload: Type.Optional(Payload('replace the payload of every replayed task with this JSON value')),
   targetQueue: Type.Optional(Name('move the replayed tasks to this queue')),
   dryRun: Type.Optional(DryRun())
 }, 'replay chosen DLQ entries; replaying an id twice moves it once')
@@ -348,7 +372,7 @@ export const GetTaskResponse = Response({
 export const EnqueueTaskRequest = Request({
   handler: Name('handler that runs the task'),
   queue: Type.Optional(Name('queue (default: the configured default queue)')),
-  payloadJson: Type.Optional(PayloadJson('payload as JSON (default {})')),
+  payload: Type.Optional(Payload('the payload, any JSON value (default {})')),
   maxAttempts: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, description: 'attempt budget' })),
   priority: Type.Optional(Type.Integer({ minimum: -1000, maximum: 1000, description: 'higher runs first' })),
   timeoutMs: Type.Optional(Type.Integer({ minimum: 1, maximum: 7 * 24 * 3600_000, description: 'per-attempt timeout' })),

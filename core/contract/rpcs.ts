@@ -121,7 +121,7 @@ export const RPCS = {
   }),
   ReplayDLQByID: rpc('ReplayDLQByID', M.ReplayDLQByIDRequest, M.ReplayDLQByIDResponse, {
     kind: 'mutation', minRole: 'operator', auditAction: 'dlq.replay_ids',
-    http: { method: 'POST', path: '/admin/v1/dlq/replay/ids', bodyFields: ['ids', 'payloadJson', 'targetQueue', 'dryRun'] },
+    http: { method: 'POST', path: '/admin/v1/dlq/replay/ids', bodyFields: ['ids', 'payload', 'targetQueue', 'dryRun'] },
     summary: 'replay chosen dead tasks, optionally with a new payload or queue'
   }),
   DeleteDLQEntry: rpc('DeleteDLQEntry', M.DeleteDLQEntryRequest, M.DeleteDLQEntryResponse, {
@@ -144,7 +144,7 @@ export const RPCS = {
   }),
   EnqueueTask: rpc('EnqueueTask', M.EnqueueTaskRequest, M.EnqueueTaskResponse, {
     kind: 'mutation', minRole: 'operator', auditAction: 'task.enqueue',
-    http: { method: 'POST', path: '/admin/v1/tasks', bodyFields: ['handler', 'queue', 'payloadJson', 'maxAttempts', 'priority', 'timeoutMs', 'runAt', 'delayMs', 'idempotencyKey'] },
+    http: { method: 'POST', path: '/admin/v1/tasks', bodyFields: ['handler', 'queue', 'payload', 'maxAttempts', 'priority', 'timeoutMs', 'runAt', 'delayMs', 'idempotencyKey'] },
     summary: 'enqueue a durable task'
   }),
   CancelTask: rpc('CancelTask', M.CancelTaskRequest, M.CancelTaskResponse, {

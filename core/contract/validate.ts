@@ -1,6 +1,7 @@
 import { Compile, type Validator } from 'typebox/compile'
 import type { TSchema } from 'typebox'
 import { Errors } from '../errors.ts'
+import { checkJsonValueFields } from './json-fields.ts'
 import { NAME_PATTERN } from './messages.ts'
 import type { RpcDefinition } from './rpcs.ts'
 
@@ -73,6 +74,9 @@ export function validateMessage<T> (schema: TSchema, value: unknown, what: strin
   })
 }
 
+/** validateMessage for the RPC's request, then its JsonValue fields: storable everywhere and within their byte bounds */
 export function validateRequest<T> (def: RpcDefinition, value: unknown): T {
-  return validateMessage<T>(def.request, value ?? {}, `${def.name} request`)
+  const valid = validateMessage<T>(def.request, value ?? {}, `${def.name} request`)
+  checkJsonValueFields(def.request, valid)
+  return valid
 }

@@ -51,21 +51,19 @@ function integerIn (field: string, value: unknown, min: number, max: number): nu
 export interface NormalizeOptions {
   /** prefix of the fields errors name ('' for none): task.handler, tasks[3].queue */
   field?: string
-  /** the name errors give the payload (default <field>.payload): the admin request carries payloadJson */
-  payloadField?: string
   /** epoch ms runAt is bounded from (default Date.now()) */
   now?: number
 }
 
 /** Validates one enqueue request and fills its defaults; throws VALIDATION_FAILED naming the field. */
 export function normalizeNewTask (input: EnqueueInput, defaults: TaskDefaults, options: string | NormalizeOptions = 'task'): NewTask {
-  const { field = 'task', payloadField, now } = typeof options === 'string' ? { field: options } : options
+  const { field = 'task', now } = typeof options === 'string' ? { field: options } : options
   const at = (name: string): string => field === '' ? name : `${field}.${name}`
   if (input === null || typeof input !== 'object') throw Errors.validation(`${field === '' ? 'task' : field}: must be an object`, { details: { field } })
   const handler = assertName(at('handler'), input.handler)
   const queue = assertName(at('queue'), input.queue ?? defaults.queue)
   const payload = input.payload === undefined ? {} : input.payload
-  const payloadName = payloadField ?? at('payload')
+  const payloadName = at('payload')
   checkStorableJson(payloadName, payload)
   let encoded: string | undefined
   try { encoded = JSON.stringify(payload) } catch { encoded = undefined }

@@ -131,7 +131,7 @@ t.test('SCHEDULE_NOT_FOUND and PAYLOAD_TOO_LARGE through real RPCs, SCHEDULE_FAC
     expectSame(t, `${method} ${path}`, await call(local), await call(split), 404, 'SCHEDULE_NOT_FOUND')
   }
 
-  const big = JSON.stringify({ handler: 'big.payload', queue: `big-${suffix()}`, payloadJson: JSON.stringify({ blob: 'x'.repeat(100 * 1024) }) })
+  const big = JSON.stringify({ handler: 'big.payload', queue: `big-${suffix()}`, payload: { blob: 'x'.repeat(100 * 1024) } })
   const enqueue = async (address: string): Promise<HttpResult> => await httpsCall(address, { method: 'POST', path: '/admin/v1/tasks', body: big, ...as })
   const inProcess = await enqueue(local)
   const viaGrpc = await enqueue(split)

@@ -6,8 +6,9 @@ import { embeddedBackend, newTask, serverBackend, suffix, waitFor } from '../../
 import type { AdminService } from '../../core/admin/types.ts'
 import type { AdminEventT } from '../../core/contract/messages.ts'
 import { createGrpcAdminClient, startGrpcServer, type GrpcServerOptions } from '../../core/transport/index.ts'
+import { MAX_JSON_DEPTH } from '../../core/backend/storable.ts'
 import {
-  ADMIN_IDENTITY, GATEWAY_IDENTITY, TEST_FACTORY, VIEWER_IDENTITY, adminService, fixtureFor, grpcCall, grpcClient, implemented, makeCerts,
+  ADMIN_IDENTITY, GATEWAY_IDENTITY, JSON_VALUE_PAYLOAD_TEXT, TEST_FACTORY, VIEWER_IDENTITY, adminService, fixtureFor, grpcCall, grpcClient, implemented, makeCerts,
   observeStreams, type GrpcResult, type TestCerts
 } from './support.ts'
 
@@ -57,7 +58,7 @@ for (const [label, open] of [['embedded PGlite', embeddedBackend], ['the Postgre
         seen.push(event)
         if (event.type === 'test.grpc') abort.abort()
       }
-      t.match(seen.at(-1), { type: 'test.grpc', dataJson: '{"n":1}' }, `${def.name} streams events`)
+      t.match(seen.at(-1), { type: 'test.grpc', data: { n: 1 } }, `${def.name} streams events, their data a JSON value`)
       t.doesNotThrow(() => validateMessage(def.response, seen.at(-1), 'AdminEvent'))
       remote.close()
       continue
@@ -176,3 +177,76 @@ t.test('x-forwarded-identity is believed only from a trusted gateway; streams st
   await waitFor(async () => observed.open() === 0, 'the server to stop iterating after the client cancelled')
   t.pass('the server stopped iterating')
 })
+
+t.test('JSON values over gRPC: google.protobuf.Value on the wire, the same values and refusals as the gateway', async t => {
+  const backend = await embeddedBackend(t)
+  const { service } = adminService(t, backend)
+  const certs = await makeCerts(t)
+  const address = await serverFor(t, service, certs)
+  const client = grpcClient(t, address, certs.admin, certs.server.ca)
+  const remote = createGrpcAdminClient({ target: address, tls: certs.admin, serverName: 'localhost' })
+  t.teardown(() => { remote.close() })
+  const queue = `json-${suffix()}`
+  const payload = JSON.parse(JSON_VALUE_PAYLOAD_TEXT) as unknown
+
+  const enqueued = await remote.EnqueueTask({ handler: 'json.grpc', queue, payload }, ctx())
+  const got = await remote.GetTask({ id: enqueued.id }, ctx())
+  t.same(got.task.payload, payload, 'the client sends and reads back the same JSON value')
+  t.same((await backend.getTask(enqueued.id))?.payload, payload, 'and that is what the backend stored')
+
+  const wire = await grpcCall(client, 'GetTask', { id: enqueued.id }, {}, { wire: true })
+  t.match(wire.response?.task?.payload, { structValue: { fields: { to: { stringValue: 'ops@example.com' }, none: { nullValue: 'NULL_VALUE' }, list: { listValue: { values: [{ numberValue: 1 }, { stringValue: 'two' }, { nullValue: 'NULL_VALUE' }, { listValue: {} }, { structValue: {} }] } } } } },
+    'on the wire the payload is a google.protobuf.Value')
+  const audit = await remote.ListAuditEvents({ action: 'task.enqueue', limit: 5 }, ctx())
+  t.match(audit.events[0]?.params, { payloadBytes: Buffer.byteLength(JSON.stringify(payload)), handler: 'json.grpc' }, 'audit params arrive as a JSON value')
+
+  let deep: unknown = 'bottom'
+  for (let i = 0; i < MAX_JSON_DEPTH; i++) deep = [deep]
+  const deepTask = await remote.EnqueueTask({ handler: 'json.grpc', queue, payload: deep }, ctx())
+  t.same((await remote.GetTask({ id: deepTask.id }, ctx())).task.payload, deep, `a payload nested ${MAX_JSON_DEPTH} levels (the gateway's bound too) travels both ways`)
+  await t.rejects(remote.EnqueueTask({ handler: 'json.grpc', queue, payload: [deep] }, ctx()), { code: 'VALIDATION_FAILED', message: `payload: nested deeper than ${MAX_JSON_DEPTH} levels` }, 'one level more is refused')
+  await t.rejects(remote.EnqueueTask({ handler: 'json.grpc', queue, payload: { n: Number.NaN } }, ctx()), { code: 'VALIDATION_FAILED', message: /^payload\.n: must be a finite number/ }, 'the client refuses NaN')
+
+  // What another client may send: a Value that holds no JSON value.
+  const value = (v: unknown) => ({ handler: 'json.grpc', queue, payload: v })
+  const refusals: Array<[string, unknown, string, RegExp]> = [
+    ['NaN in number_value', value({ structValue: { fields: { n: { numberValue: Number.NaN } } } }), 'payload.n', /^payload\.n: must be a finite number \(JSON has no Infinity or NaN\), got NaN$/],
+    ['Infinity in a list', value({ listValue: { values: [{ numberValue: Number.POSITIVE_INFINITY }] } }), 'payload[0]', /^payload\[0\]: must be a finite number.*Infinity$/],
+    ['a Value with no kind', value({ structValue: { fields: { a: {} } } }), 'payload.a', /^payload\.a: a google\.protobuf\.Value with no kind set/],
+    ['a NUL in a string (storable on no backend)', value({ stringValue: 'a\u0000b' }), 'payload', /^payload: contains a NUL character/],
+    ['a payload over 1 MiB as JSON', value({ stringValue: 'x'.repeat(1024 * 1024) }), 'payload', /^payload: 1048578 bytes as JSON, more than the 1048576 allowed$/],
+    [`nesting past ${MAX_JSON_DEPTH} levels`, value(nestedListValue(MAX_JSON_DEPTH + 1)), 'payload', new RegExp(`^payload: nested deeper than ${MAX_JSON_DEPTH} levels$`)]
+  ]
+  for (const [what, request, field, message] of refusals) {
+    const result = await grpcCall(client, 'EnqueueTask', request, {}, { wire: true })
+    expectStatus(t, result, grpc.status.INVALID_ARGUMENT, 'VALIDATION_FAILED')
+    t.equal(result.details?.field, field, `${what}: names ${field}`)
+    t.match(result.error?.details, message, `${what}: the status message says why`)
+  }
+  // Deeper than the transport decodes at all: refused before the service, and the server lives on.
+  const abyss = await grpcCall(client, 'EnqueueTask', value(nestedListValue(2000)), {}, { wire: true, serialize: () => encodeNestedListPayload(2000) })
+  t.ok(abyss.error !== undefined && abyss.error.code !== grpc.status.OK, `a Value nested 2000 levels is refused (${abyss.error?.code}: ${abyss.error?.details})`)
+  t.equal((await grpcCall(client, 'GetHealth', {})).error, undefined, 'and the server keeps answering')
+  t.same((await backend.listTasks({ queue, limit: 10, offset: 0 })).tasks.length, 2, 'nothing refused was enqueued')
+})
+
+function nestedListValue (levels: number): Record<string, unknown> {
+  let value: Record<string, unknown> = { stringValue: 'bottom' }
+  for (let i = 0; i < levels; i++) value = { listValue: { values: [value] } }
+  return value
+}
+
+/** EnqueueTaskRequest bytes with handler "json.grpc" and a payload of `levels` nested lists, built by hand: no encoder would */
+function encodeNestedListPayload (levels: number): Buffer {
+  const field = (number: number, body: Buffer): Buffer => Buffer.concat([varint((number << 3) | 2), varint(body.length), body])
+  let value = field(3, Buffer.from('bottom')) // Value.string_value
+  for (let i = 0; i < levels; i++) value = field(6, field(1, value)) // Value.list_value { values }
+  return Buffer.concat([field(1, Buffer.from('json.grpc')), field(10, value)]) // EnqueueTaskRequest.handler, .payload
+}
+
+function varint (n: number): Buffer {
+  const bytes: number[] = []
+  while (n > 0x7f) { bytes.push((n & 0x7f) | 0x80); n = Math.floor(n / 128) }
+  bytes.push(n)
+  return Buffer.from(bytes)
+}

@@ -208,14 +208,20 @@ t.test('input no backend can store gets a 400 naming the field over HTTPS, which
   const backend = await serverBackend(t)
   const { service } = adminService(t, backend)
   const certs = await makeCerts(t)
-  const { address } = await gatewayFor(t, service, certs)
+  // a body limit above the payload bound, so the payload's own bound is what answers
+  const { address } = await gatewayFor(t, service, certs, { bodyLimitBytes: 4 * 1024 * 1024 })
   const as = { identity: certs.admin }
   const handler = `unstorable-${suffix()}`
   const enqueue = (fields: Record<string, unknown>) => httpsCall(address, { method: 'POST', path: '/admin/v1/tasks', body: JSON.stringify({ handler, ...fields }), ...as })
+  // the payload as JSON text, for what JSON.stringify cannot write (1e999)
+  const enqueuePayload = (payload: string) => httpsCall(address, { method: 'POST', path: '/admin/v1/tasks', body: `{"handler":${JSON.stringify(handler)},"payload":${payload}}`, ...as })
   const cases: Array<[string, Promise<HttpResult>, string, RegExp]> = [
-    ['NUL in a payload string', enqueue({ payloadJson: '{"text":"a\\u0000b"}' }), 'payloadJson.text', /^payloadJson\.text: contains a NUL character/],
-    ['1e999 in a payload', enqueue({ payloadJson: '{"n":1e999}' }), 'payloadJson.n', /^payloadJson\.n: must be a finite number/],
-    ['a payload too deep', enqueue({ payloadJson: '['.repeat(101) + ']'.repeat(101) }), 'payloadJson', /^payloadJson: nested deeper than 100 levels/],
+    ['NUL in a payload string', enqueuePayload('{"text":"a\\u0000b"}'), 'payload.text', /^payload\.text: contains a NUL character/],
+    ['an unpaired surrogate in a payload key', enqueuePayload('{"k\\ud800":1}'), 'payload["k\\ud800"]', /^payload\["k\\ud800"\]: the key contains an unpaired UTF-16 surrogate/],
+    ['1e999 in a payload', enqueuePayload('{"n":1e999}'), 'payload.n', /^payload\.n: must be a finite number/],
+    ['a payload too deep', enqueuePayload('['.repeat(101) + ']'.repeat(101)), 'payload', /^payload: nested deeper than 100 levels/],
+    ['a payload over 1 MiB as JSON', enqueuePayload(JSON.stringify({ blob: 'é'.repeat(600 * 1024) })), 'payload', /^payload: \d+ bytes as JSON, more than the 1048576 allowed/],
+    ['a string payload of 1 MiB (its quotes count)', enqueue({ payload: 'x'.repeat(1024 * 1024) }), 'payload', /^payload: 1048578 bytes as JSON/],
     ['NUL in an idempotency key', enqueue({ idempotencyKey: 'k\u0000' }), 'idempotencyKey', /^idempotencyKey: contains a NUL character/],
     ['runAt past the delayMs bound', enqueue({ runAt: new Date(Date.now() + 400 * 24 * 3600_000).toISOString() }), 'runAt', /^runAt: at most 365 days from now/],
     ['NUL in a query', httpsCall(address, { path: '/admin/v1/tasks?query=a%00b', ...as }), 'query', /^query: contains a NUL character/],

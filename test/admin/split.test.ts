@@ -28,8 +28,8 @@ function adminConfig (certs: TestCerts, overrides: Partial<AdminListenerConfig> 
   }
 }
 
-function paramsOf (event: { paramsJson: string } | undefined): Record<string, unknown> {
-  return event === undefined ? {} : JSON.parse(event.paramsJson) as Record<string, unknown>
+function paramsOf (event: { params: unknown } | undefined): Record<string, unknown> {
+  return (event?.params ?? {}) as Record<string, unknown>
 }
 
 async function listeners (t: Test, options: StartAdminListenersOptions) {

@@ -12,7 +12,7 @@ import { validateMessage } from '../../core/contract/validate.ts'
 import { RPC_LIST, pathParams, type RequestOf, type RpcDefinition, type RpcName } from '../../core/contract/rpcs.ts'
 import { ERROR_CODE_METADATA_KEY, ERROR_DETAILS_METADATA_KEY } from '../../core/contract/errors.ts'
 import { ensureDevCertificates, issueCertificate, type KeyPairPem } from '../../core/transport/certs.ts'
-import { adminServiceDefinition } from '../../core/transport/grpc/proto.ts'
+import { adminRpcCodec, adminServiceDefinition } from '../../core/transport/grpc/proto.ts'
 import { makeDead, makeService, newTask, suffix, type Harness } from '../../core/admin/test-support.ts'
 import { createMetricsExporter } from '@switchyard/metrics'
 import type { AdminOptions } from '../../core/admin/types.ts'
@@ -330,14 +330,21 @@ export function grpcCredentials (identity: ClientIdentity | null, ca: string): g
     : grpc.credentials.createSsl(Buffer.from(identity.ca), Buffer.from(identity.key), Buffer.from(identity.cert))
 }
 
-/** a raw unary call, so tests see the gRPC status and metadata themselves */
-export function grpcCall (client: grpc.Client, name: RpcName, request: unknown, metadata: Record<string, string> = {}, options: { serialize?: (value: unknown) => Buffer, timeoutMs?: number } = {}): Promise<GrpcResult> {
+/**
+ * a raw unary call, so tests see the gRPC status and metadata themselves; JSON values
+ * are converted to and from google.protobuf.Value as the transport does, unless
+ * `wire` is set: then request and response are the messages as proto-loader has them
+ */
+export function grpcCall (client: grpc.Client, name: RpcName, request: unknown, metadata: Record<string, string> = {}, options: { serialize?: (value: unknown) => Buffer, timeoutMs?: number, wire?: boolean } = {}): Promise<GrpcResult> {
   const method = adminServiceDefinition()[name] as grpc.MethodDefinition<unknown, unknown>
+  const codec = adminRpcCodec(name)
+  const serialize = options.serialize ?? (options.wire === true ? method.requestSerialize : (value: unknown) => method.requestSerialize(codec.requestToWire(value)))
+  const deserialize = options.wire === true ? method.responseDeserialize : (bytes: Buffer) => codec.responseFromWire(method.responseDeserialize(bytes))
   const md = new grpc.Metadata()
   for (const [key, value] of Object.entries(metadata)) md.set(key, value)
   return new Promise(resolve => {
     let headers: grpc.Metadata | undefined
-    const call = client.makeUnaryRequest(method.path, options.serialize ?? method.requestSerialize, method.responseDeserialize, request, md, { deadline: Date.now() + (options.timeoutMs ?? 15_000) }, (err, response) => {
+    const call = client.makeUnaryRequest(method.path, serialize, deserialize, request, md, { deadline: Date.now() + (options.timeoutMs ?? 15_000) }, (err, response) => {
       if (err === null || err === undefined) { resolve({ response, ...(headers === undefined ? {} : { headers }) }); return }
       const code = err.metadata?.get(ERROR_CODE_METADATA_KEY)[0]
       const details = err.metadata?.get(ERROR_DETAILS_METADATA_KEY)[0]
@@ -419,13 +426,13 @@ export const FIXTURES: { [N in RpcName]: Fixture<N> } = {
   GetDLQStats: async () => ({}),
   GetDLQEntry: async env => ({ id: await deadId(env) }),
   ReplayDLQ: async env => ({ limit: 1, queue: (await dead(env)).queue, dryRun: true }),
-  ReplayDLQByID: async env => ({ ids: [await deadId(env)], payloadJson: '{"edited":true}' }),
+  ReplayDLQByID: async env => ({ ids: [await deadId(env)], payload: { edited: true } }),
   DeleteDLQEntry: async env => ({ id: await deadId(env) }),
   PauseDequeue: async () => ({}),
   ResumeDequeue: async () => ({}),
   ListTasks: async env => ({ queue: env.queue, state: 'ready', limit: 5 }),
   GetTask: async env => ({ id: await readyId(env) }),
-  EnqueueTask: async env => ({ handler: 'mail.send', queue: env.queue, payloadJson: '{"to":"ops@example.com"}', priority: 2, idempotencyKey: `k-${suffix()}` }),
+  EnqueueTask: async env => ({ handler: 'mail.send', queue: env.queue, payload: { to: 'ops@example.com' }, priority: 2, idempotencyKey: `k-${suffix()}` }),
   CancelTask: async env => ({ id: await readyId(env) }),
   RetryTask: async env => ({ id: await deadId(env) }),
   ListWorkers: async env => {
@@ -481,7 +488,7 @@ export async function runRouteSuite (t: Test, address: string, options: { servic
     } else if (def.http.download === true) {
       t.match(res.headers['content-type'], /^text\/csv/, 'the export is served as the file itself')
       t.match(res.headers['content-disposition'], /^attachment; filename="switchyard-audit-[A-Za-z0-9._-]+\.csv"$/)
-      t.match(res.text, /^id,time,action,target,actor,requestId,outcome,error,paramsJson\r\n/)
+      t.match(res.text, /^id,time,action,target,actor,requestId,outcome,error,params\r\n/)
     } else {
       t.doesNotThrow(() => validateMessage(def.response, res.json, `${def.name} response`), `${def.name} answers its response message`)
     }
@@ -491,6 +498,30 @@ export async function runRouteSuite (t: Test, address: string, options: { servic
         `${def.name} is audited with the caller's identity and request id`)
     }
   }
+  if (['EnqueueTask', 'GetTask', 'ListAuditEvents'].every(name => implemented(service, name))) await checkJsonValueRoundTrip(t, address, identity, queue)
+}
+
+/** a payload with every kind of JSON value, as the JSON text a client sends */
+export const JSON_VALUE_PAYLOAD_TEXT = '{"to":"ops@example.com","n":0,"x":-1.5,"big":1e300,"ok":true,"no":false,"none":null,' +
+  '"text":"Grüße 世界 🚂 \\"quoted\\" \\\\ \\n","list":[1,"two",null,[],{}],"nested":{"a":{"b":[{"c":[true]}]}},"":"empty key","__proto__":{"own":1}}'
+
+/**
+ * Enqueues a task with JSON_VALUE_PAYLOAD_TEXT over HTTPS and reads it back: the
+ * payload is the same JSON value, and its audit record names its size, not its content.
+ */
+export async function checkJsonValueRoundTrip (t: Test, address: string, identity: ClientIdentity, queue: string): Promise<void> {
+  const expected = JSON.parse(JSON_VALUE_PAYLOAD_TEXT) as unknown
+  const requestId = `json-${suffix()}`
+  const body = `{"handler":"json.roundtrip","queue":${JSON.stringify(queue)},"payload":${JSON_VALUE_PAYLOAD_TEXT}}`
+  const enqueued = await httpsCall(address, { method: 'POST', path: '/admin/v1/tasks', body, identity, headers: { 'x-request-id': requestId } })
+  t.equal(enqueued.status, 200, `a JSON value payload is enqueued ${enqueued.status === 200 ? '' : enqueued.text.slice(0, 300)}`)
+  const got = await httpsCall(address, { path: `/admin/v1/tasks/${encodeURIComponent(enqueued.json?.id as string)}`, identity })
+  t.same(got.json?.task?.payload, expected, 'GetTask answers the payload as the same JSON value')
+  t.ok(Object.hasOwn(got.json?.task?.payload ?? {}, '__proto__'), 'a "__proto__" key stays a key')
+  const audit = await httpsCall(address, { path: '/admin/v1/audit?action=task.enqueue&limit=20', identity })
+  const record = (audit.json?.events as Array<{ requestId: string, params: Record<string, unknown> }> | undefined)?.find(event => event.requestId === requestId)
+  t.equal(record?.params.payloadBytes, Buffer.byteLength(JSON.stringify(expected)), 'the audit params (a JSON value) hold the payload size')
+  t.notOk('payload' in (record?.params ?? {}), 'and not the payload')
 }
 
 /** whether the service provides the RPC (the contract can be ahead of it) */

@@ -53,7 +53,7 @@ t.test('application, admin and schedule enqueues are all counted, once per creat
   await sy.enqueue({ handler: 'app.send', payload: { to: 'a@b' }, idempotencyKey: 'once' })
   t.equal(await enqueuedTotal(sy, 'app.send'), 1, 'sy.enqueue: a duplicate key is not counted again')
 
-  const viaAdmin = await sy.admin.EnqueueTask({ handler: 'admin.send', payloadJson: '{"to":"c@d"}' }, admin)
+  const viaAdmin = await sy.admin.EnqueueTask({ handler: 'admin.send', payload: { to: 'c@d' } }, admin)
   t.equal(viaAdmin.created, true)
   t.equal(await enqueuedTotal(sy, 'admin.send'), 1, 'EnqueueTask (and so the CLI) is counted')
 
@@ -76,8 +76,8 @@ t.test('input no backend can store is refused naming the field, and nothing is e
     ['a payload too deep', () => sy.enqueue({ handler: 'refused', payload: deep }), 'task.payload', new RegExp(`^task.payload: nested deeper than ${MAX_JSON_DEPTH} levels`)],
     ['NUL in an idempotency key', () => sy.enqueue({ handler: 'refused', idempotencyKey: 'k\u0000' }), 'task.idempotencyKey', /NUL/],
     ['runAt past the delayMs bound', () => sy.enqueue({ handler: 'refused', runAt: Date.now() + 366 * 24 * 3600_000 }), 'task.runAt', /365 days/],
-    ['admin: 1e999 in payloadJson', () => sy.admin.EnqueueTask({ handler: 'refused', payloadJson: '{"n":1e999}' }, admin), 'payloadJson.n', /finite number/],
-    ['admin: too deep', () => sy.admin.EnqueueTask({ handler: 'refused', payloadJson: JSON.stringify(deep) }, admin), 'payloadJson', /nested deeper/],
+    ['admin: 1e999 in the payload', () => sy.admin.EnqueueTask({ handler: 'refused', payload: JSON.parse('{"n":1e999}') }, admin), 'payload.n', /finite number/],
+    ['admin: too deep', () => sy.admin.EnqueueTask({ handler: 'refused', payload: deep }, admin), 'payload', /nested deeper/],
     ['admin: runAt past the bound', () => sy.admin.EnqueueTask({ handler: 'refused', runAt: new Date(Date.now() + 400 * 24 * 3600_000).toISOString() }, admin), 'runAt', /365 days/],
     ['admin: NUL in a query', () => sy.admin.ListTasks({ query: 'a\u0000' }, admin), 'query', /NUL/]
   ]

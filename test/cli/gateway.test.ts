@@ -65,7 +65,7 @@ t.test('switchyard gateway forwards to the admin service; a trusted gateway\'s c
   const audit = await service.ListAuditEvents({ limit: 10 }, { actor: ADMIN_IDENTITY, requestId: 'check' })
   const record = audit.events.find(event => event.requestId === 'cli-gateway-hop')
   t.equal(record?.actor, WORKLOAD_URI, 'audited as the end user')
-  t.match(JSON.parse(record?.paramsJson ?? '{}'), { via: GATEWAY_IDENTITY })
+  t.match(record?.params, { via: GATEWAY_IDENTITY })
 
   gateway.child.kill('SIGTERM')
   t.equal(await gateway.exited, 0)

@@ -4,7 +4,7 @@ import { validateRequest } from '../../contract/validate.ts'
 import type { AdminEventT } from '../../contract/messages.ts'
 import type { AdminService, CallContext, EventStream } from '../../admin/types.ts'
 import { DEFAULT_CALL_TIMEOUT_MS } from '../http/call.ts'
-import { adminServiceDefinition } from './proto.ts'
+import { adminRpcCodec, adminServiceDefinition } from './proto.ts'
 import type { TlsMaterial } from './server.ts'
 import { APPROVAL_METADATA_KEY, FORWARDED_IDENTITY_METADATA_KEY, REQUEST_ID_METADATA_KEY, fromGrpcError } from './status.ts'
 
@@ -98,13 +98,17 @@ export function createGrpcAdminClient (options: GrpcAdminClientOptions): GrpcAdm
 
   function unary (def: RpcDefinition) {
     const method = definition[def.name] as grpc.MethodDefinition<unknown, unknown>
+    const codec = adminRpcCodec(def.name)
     return async (request: unknown, ctx: CallContext): Promise<unknown> => {
       // The same schema check the service makes, before protobuf encoding could
       // silently drop an unknown field or coerce a wrong type.
-      const valid = validateRequest(def, request)
+      const wire = codec.requestToWire(validateRequest(def, request))
       return await new Promise((resolve, reject) => {
-        const call = client.makeUnaryRequest(method.path, method.requestSerialize, method.responseDeserialize, valid, metadataFor(ctx), { deadline: Date.now() + timeoutMs },
-          (err, response) => { if (err === null || err === undefined) resolve(response); else reject(fromGrpcError(err, def.name)) })
+        const call = client.makeUnaryRequest(method.path, method.requestSerialize, method.responseDeserialize, wire, metadataFor(ctx), { deadline: Date.now() + timeoutMs },
+          (err, response) => {
+            if (err !== null && err !== undefined) { reject(fromGrpcError(err, def.name)); return }
+            try { resolve(codec.responseFromWire(response)) } catch (failure) { reject(failure) }
+          })
         if (ctx.signal !== undefined) {
           if (ctx.signal.aborted) call.cancel()
           else ctx.signal.addEventListener('abort', () => call.cancel(), { once: true })
@@ -114,18 +118,19 @@ export function createGrpcAdminClient (options: GrpcAdminClientOptions): GrpcAdm
   }
 
   function serverStream (def: RpcDefinition) {
-    const method = definition[def.name] as grpc.MethodDefinition<unknown, AdminEventT>
+    const method = definition[def.name] as grpc.MethodDefinition<unknown, unknown>
+    const codec = adminRpcCodec(def.name)
     return (request: unknown, ctx: CallContext): EventStream => {
-      let valid: unknown
+      let wire: unknown
       try {
-        valid = validateRequest(def, request)
+        wire = codec.requestToWire(validateRequest(def, request))
       } catch (err) {
         const ready = Promise.reject(err)
         ready.catch(() => {})
         return { ready, async * [Symbol.asyncIterator] () { throw err } }
       }
-      const call = client.makeServerStreamRequest(method.path, method.requestSerialize, method.responseDeserialize, valid, metadataFor(ctx), {})
-      const buffer = new StreamBuffer<AdminEventT>(call)
+      const call = client.makeServerStreamRequest(method.path, method.requestSerialize, method.responseDeserialize, wire, metadataFor(ctx), {})
+      const buffer = new StreamBuffer<AdminEventT>(call as grpc.ClientReadableStream<AdminEventT>)
       let cancelledHere = false
       const cancel = (): void => { cancelledHere = true; call.cancel() }
       if (ctx.signal !== undefined) {
@@ -139,7 +144,14 @@ export function createGrpcAdminClient (options: GrpcAdminClientOptions): GrpcAdm
         call.once('end', () => resolve())
       })
       ready.catch(() => {})
-      call.on('data', (item: AdminEventT) => buffer.push(item))
+      call.on('data', (item: unknown) => {
+        try {
+          buffer.push(codec.responseFromWire(item) as AdminEventT)
+        } catch (err) {
+          buffer.end(err)
+          cancel()
+        }
+      })
       call.on('error', (err: grpc.ServiceError) => {
         buffer.end(cancelledHere && err.code === grpc.status.CANCELLED ? null : fromGrpcError(err, def.name))
       })

@@ -1,6 +1,31 @@
+import { createRequire } from 'node:module'
 import * as grpc from '@grpc/grpc-js'
 import * as protoLoader from '@grpc/proto-loader'
+import protobuf from 'protobufjs'
+import { MAX_JSON_DEPTH } from '../../backend/storable.ts'
 import { ADMIN_PROTO_PATH, ADMIN_SERVICE_NAME } from '../../contract/drift.ts'
+import { rpcValueCodec, ValueFieldCodec, type RpcValueCodec } from './value-fields.ts'
+
+/**
+ * Message nesting the transport accepts. protobufjs stops at 100 levels (protoc's
+ * default), but a JSON value nests two messages per level (Value, then Struct or
+ * ListValue): at 100 a payload could nest only about 48 levels over gRPC while the
+ * gateway and every backend take MAX_JSON_DEPTH. So the limit fits MAX_JSON_DEPTH
+ * levels plus the messages around a value (GetTaskResponse.task.payload).
+ * Runtimes that keep protoc's default (C++, Java) need the same raise to read
+ * values nested deeper than about 48 levels.
+ */
+export const PROTOBUF_RECURSION_LIMIT = 2 * MAX_JSON_DEPTH + 32
+
+function raiseRecursionLimit (instance: typeof protobuf): void {
+  if (instance.util.recursionLimit < PROTOBUF_RECURSION_LIMIT) instance.util.recursionLimit = PROTOBUF_RECURSION_LIMIT
+  if (instance.Reader.recursionLimit < PROTOBUF_RECURSION_LIMIT) instance.Reader.recursionLimit = PROTOBUF_RECURSION_LIMIT
+}
+
+// The limit is a setting of the protobufjs module; proto-loader's copy encodes and
+// decodes the messages, and is ours unless the install did not deduplicate it.
+raiseRecursionLimit(protobuf)
+raiseRecursionLimit(createRequire(createRequire(import.meta.url).resolve('@grpc/proto-loader'))('protobufjs') as typeof protobuf)
 
 // How admin.proto becomes JavaScript objects, chosen so a gRPC message is the very
 // same object the HTTP gateway carries as JSON:
@@ -11,6 +36,8 @@ import { ADMIN_PROTO_PATH, ADMIN_SERVICE_NAME } from '../../contract/drift.ts'
 //   an absent optional stays absent (presence is kept);
 // - oneofs false: no virtual `_field` discriminator properties appear, which the
 //   service's closed request schemas would reject.
+// google.protobuf.Value fields (JSON values) are converted apart, by adminRpcCodec:
+// proto-loader has no JSON mapping for them.
 export const PROTO_LOADER_OPTIONS: protoLoader.Options = {
   keepCase: false,
   longs: Number,
@@ -34,4 +61,25 @@ export function adminServiceDefinition (): grpc.ServiceDefinition {
   }
   cached = service as grpc.ServiceDefinition
   return cached
+}
+
+let codecs: Map<string, RpcValueCodec> | null = null
+
+/**
+ * The JSON value conversions of an RPC of worker.v1.AdminService: the server and
+ * the client apply them to every message, so each google.protobuf.Value field is
+ * a plain JSON value on both sides.
+ */
+export function adminRpcCodec (rpc: string): RpcValueCodec {
+  if (codecs === null) {
+    // the same file proto-loader reads, as reflection (keepCase false: the same lowerCamel names)
+    const root = new protobuf.Root().loadSync(ADMIN_PROTO_PATH, { keepCase: false })
+    root.resolveAll()
+    const service = root.lookupService(ADMIN_SERVICE_NAME)
+    const values = new ValueFieldCodec(root)
+    codecs = new Map(service.methodsArray.map(method => [method.name, rpcValueCodec(values, service, method.name)]))
+  }
+  const codec = codecs.get(rpc)
+  if (codec === undefined) throw new Error(`${ADMIN_SERVICE_NAME} has no method ${rpc} in ${ADMIN_PROTO_PATH}`)
+  return codec
 }

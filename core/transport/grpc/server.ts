@@ -7,13 +7,14 @@ import type { AdminService, CallContext, EventStream } from '../../admin/types.t
 import { requireIdentity } from '../identity.ts'
 import { DEFAULT_CALL_TIMEOUT_MS, requestIdFrom, unimplementedRpcs, withCallDeadline } from '../http/call.ts'
 import { hostPort, parseListenAddress } from '../http/address.ts'
-import { adminServiceDefinition } from './proto.ts'
+import { adminRpcCodec, adminServiceDefinition } from './proto.ts'
 import { APPROVAL_METADATA_KEY, FORWARDED_IDENTITY_METADATA_KEY, REQUEST_ID_METADATA_KEY, toGrpcError } from './status.ts'
 
 // worker.v1.AdminService over gRPC with mutual TLS only. Every method of the proto
 // service is bound by name to the AdminService method of the same name; the server
-// only turns metadata and the peer certificate into a CallContext and errors into
-// gRPC statuses. Guards, validation and audit live in the service.
+// only turns metadata and the peer certificate into a CallContext, google.protobuf.Value
+// fields into JSON values (and back), and errors into gRPC statuses. Guards,
+// validation and audit live in the service.
 
 export interface TlsMaterial {
   cert: string | Buffer
@@ -115,11 +116,14 @@ export async function startGrpcServer (options: GrpcServerOptions): Promise<Runn
 
   function unary (def: RpcDefinition): grpc.handleUnaryCall<unknown, unknown> {
     const method = service[def.name as keyof AdminService] as (request: unknown, ctx: CallContext) => Promise<unknown>
+    const codec = adminRpcCodec(def.name)
     return (call, callback) => {
       const requestId = requestIdFrom(metadataValue(call, REQUEST_ID_METADATA_KEY))
       const answer = async (): Promise<unknown> => {
         const ctx = contextOf(call, requestId)
-        return await withCallDeadline(method.call(service, call.request, ctx), callTimeoutMs, def.name)
+        // a Value that holds no JSON value (NaN, no kind) is a VALIDATION_FAILED naming the field
+        const request = codec.requestFromWire(call.request)
+        return codec.responseToWire(await withCallDeadline(method.call(service, request, ctx), callTimeoutMs, def.name))
       }
       answer().then(
         response => {
@@ -135,6 +139,7 @@ export async function startGrpcServer (options: GrpcServerOptions): Promise<Runn
 
   function serverStream (def: RpcDefinition): grpc.handleServerStreamingCall<unknown, unknown> {
     const method = service[def.name as keyof AdminService] as unknown as (request: unknown, ctx: CallContext) => EventStream
+    const codec = adminRpcCodec(def.name)
     return call => {
       const requestId = requestIdFrom(metadataValue(call, REQUEST_ID_METADATA_KEY))
       const abort = new AbortController()
@@ -142,13 +147,13 @@ export async function startGrpcServer (options: GrpcServerOptions): Promise<Runn
       call.on('cancelled', () => abort.abort())
       const pump = async (): Promise<void> => {
         const ctx = { ...contextOf(call, requestId), signal: abort.signal }
-        const stream = method.call(service, call.request, ctx)
+        const stream = method.call(service, codec.requestFromWire(call.request), ctx)
         await withCallDeadline(stream.ready, callTimeoutMs, def.name)
         // Headers go out once the call is authorised, so a client knows the stream is open.
         call.sendMetadata(responseMetadata(requestId))
         for await (const item of stream) {
           if (abort.signal.aborted) break
-          if (!call.write(item)) await once(call, 'drain', { signal: abort.signal })
+          if (!call.write(codec.responseToWire(item))) await once(call, 'drain', { signal: abort.signal })
         }
       }
       pump().then(
