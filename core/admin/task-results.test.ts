@@ -16,17 +16,17 @@ t.test('GetTask shows result and progress, ListTasks shows progress, no stale la
   await backend.setTaskProgress([{ ...ref, progress: { done: 2, of: 4 } }])
 
   const running = (await service.GetTask({ id }, call())).task
-  t.same(JSON.parse(running.progressJson ?? 'null'), { done: 2, of: 4 }, 'progress while running')
-  t.notOk('resultJson' in running, 'no result before it succeeded')
+  t.same(running.progress, { done: 2, of: 4 }, 'progress while running')
+  t.notOk('result' in running, 'no result before it succeeded')
   const listed = await service.ListTasks({ queue: q }, call())
-  t.same(JSON.parse(listed.tasks[0]?.progressJson ?? 'null'), { done: 2, of: 4 }, 'the task list shows progress')
+  t.same(listed.tasks[0]?.progress, { done: 2, of: 4 }, 'the task list shows progress')
 
   await backend.setTaskProgress([{ ...ref, progress: 100 }])
   await backend.completeTasks([{ ...ref, result: { sent: 4, to: ['a@b'] } }])
   const done = (await service.GetTask({ id }, call())).task
   t.match(done, { state: 'succeeded', attempts: 2 })
-  t.same(JSON.parse(done.resultJson ?? 'null'), { sent: 4, to: ['a@b'] }, 'the result')
-  t.equal(done.progressJson, '100', 'the last progress')
+  t.same(done.result, { sent: 4, to: ['a@b'] }, 'the result')
+  t.equal(done.progress, 100, 'the last progress')
   t.notOk('lastError' in done, 'no stale lastError')
   t.same(done.errors.map(e => e.message), ['flaky'], 'the error history is kept')
   const summary = (await service.ListTasks({ queue: q, state: 'succeeded' }, call())).tasks[0]

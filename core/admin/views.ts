@@ -70,7 +70,7 @@ export function taskSummary (task: Task): TaskSummaryT {
     lastError: present(task.lastError),
     replays: task.replays,
     payloadSize: task.payloadSize,
-    progressJson: task.progress === undefined ? undefined : toJson(task.progress)
+    progress: task.progress
   })
 }
 
@@ -97,8 +97,8 @@ export function taskView (task: Task): TaskViewT {
     workerId: present(task.workerId),
     replays: task.replays,
     payloadSize: task.payloadSize,
-    resultJson: task.result === undefined ? undefined : toJson(task.result),
-    progressJson: task.progress === undefined ? undefined : toJson(task.progress)
+    result: task.result,
+    progress: task.progress
   })
 }
 

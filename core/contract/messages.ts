@@ -107,7 +107,7 @@ export const TaskSummary = Response({
   lastError: Type.Optional(Text('latest error message')),
   replays: Count('operator replays and retries'),
   payloadSize: Count('bytes of the JSON payload'),
-  progressJson: Type.Optional(Text('latest progress the handler reported (ctx.progress): a number 0-100 or an object, JSON-encoded'))
+  progress: Type.Optional(JsonValue('latest progress the handler reported (ctx.progress): a number 0-100 or a JSON object; absent when none'))
 }, 'a task without its payload, for lists')
 
 export const TaskView = Response({
@@ -132,8 +132,8 @@ export const TaskView = Response({
   workerId: Type.Optional(Text('worker holding or last holding the lease')),
   replays: Count('operator replays and retries'),
   payloadSize: Count('bytes of the JSON payload'),
-  resultJson: Type.Optional(Text('what the handler returned, JSON-encoded: succeeded tasks whose handler returned a value')),
-  progressJson: Type.Optional(Text('latest progress the handler reported (ctx.progress): a number 0-100 or an object, JSON-encoded'))
+  result: Type.Optional(JsonValue('what the handler returned, a JSON value (at most tasks.resultMaxBytes); absent unless it succeeded and returned one')),
+  progress: Type.Optional(JsonValue('latest progress the handler reported (ctx.progress): a number 0-100 or a JSON object; absent when none'))
 }, 'a task with its payload and error history')
 
 export const TimelineEntry = Response({
