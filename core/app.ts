@@ -182,7 +182,8 @@ async function assemble (app: FastifyInstance, loaded: LoadedConfig, options: Cr
         retry: config.worker.retry,
         weightOf: (queue, stored) => stored ?? config.queues[queue]?.weight ?? 1,
         version: VERSION,
-        backendTimeoutMs: config.admin.requestTimeoutMs
+        backendTimeoutMs: config.admin.requestTimeoutMs,
+        resultMaxBytes: config.tasks.resultMaxBytes
       }
     })
 

@@ -69,7 +69,8 @@ export function taskSummary (task: Task): TaskSummaryT {
     finishedAt: isoOrAbsent(task.finishedAt),
     lastError: present(task.lastError),
     replays: task.replays,
-    payloadSize: task.payloadSize
+    payloadSize: task.payloadSize,
+    progress: task.progress
   })
 }
 
@@ -95,7 +96,9 @@ export function taskView (task: Task): TaskViewT {
     leaseExpiresAt: isoOrAbsent(task.leaseExpiresAt),
     workerId: present(task.workerId),
     replays: task.replays,
-    payloadSize: task.payloadSize
+    payloadSize: task.payloadSize,
+    result: task.result,
+    progress: task.progress
   })
 }
 

@@ -1,7 +1,8 @@
 import { Errors } from '../errors.ts'
 import { checkClaim, checkCollection, checkIfVersion, checkRecordKey, checkRecordLimit, encodeRecordValue } from './records.ts'
+import { checkProgress, checkResult, isNoResult, RESULT_MAX_BYTES_CEILING } from './results.ts'
 import { checkStorableJson, checkStorableString, unstorableReason } from './storable.ts'
-import { FINAL_STATES, TASK_STATES, type FinalState, type NewTask, type TaskState } from './types.ts'
+import { FINAL_STATES, TASK_STATES, type CompleteRequest, type FinalState, type NewTask, type TaskState } from './types.ts'
 
 // The argument rules of the backend contract, in one place: the guard in
 // argument-guard.ts runs them before a call reaches any backend, so every backend
@@ -100,6 +101,27 @@ function leaseRefs (field: string, value: unknown): void {
   }
 }
 
+// Acks the worker built: it checked their result against tasks.resultMaxBytes (at most
+// the ceiling), so the guard does not encode it again.
+const checkedAcks = new WeakSet<CompleteRequest>()
+
+export function markResultChecked (ack: CompleteRequest): CompleteRequest {
+  checkedAcks.add(ack)
+  return ack
+}
+
+/** lease refs with an optional result each: storable JSON of at most RESULT_MAX_BYTES_CEILING bytes */
+function acks (field: string, value: unknown): void {
+  leaseRefs(field, value)
+  const list = value as CompleteRequest[]
+  for (let i = 0; i < list.length; i++) {
+    const ack = list[i] as CompleteRequest
+    if (isNoResult(ack.result) || checkedAcks.has(ack)) continue
+    const checked = checkResult(ack.result, RESULT_MAX_BYTES_CEILING)
+    if (!checked.ok) fail(`${field}[${i}].result`, `cannot be stored: ${checked.reason}`)
+  }
+}
+
 // Tasks normalizeNewTask built: their payload was walked there already (with the
 // field names the caller knows), so the guard does not walk it again.
 const normalized = new WeakSet<NewTask>()
@@ -186,11 +208,16 @@ export const ARGUMENT_CHECKS: Readonly<Record<string, Check>> = {
     for (let i = 0; i < list.length; i++) newTask(() => `tasks[${i}]`, list[i])
   },
   leaseTasks ([req]) { leaseRequest(req) },
-  completeAndLease ([acks, req]) {
-    leaseRefs('acks', acks)
+  completeAndLease ([items, req]) {
+    acks('acks', items)
     leaseRequest(req)
   },
-  completeTasks ([items]) { leaseRefs('items', items) },
+  completeTasks ([items]) { acks('items', items) },
+  setTaskProgress ([items]) {
+    leaseRefs('items', items)
+    const list = items as Array<{ progress?: unknown }>
+    for (let i = 0; i < list.length; i++) checkProgress(`items[${i}].progress`, list[i]!.progress)
+  },
   releaseTasks ([items]) { leaseRefs('items', items) },
   failTasks ([items]) {
     leaseRefs('items', items)

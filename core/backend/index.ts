@@ -1,2 +1,3 @@
 export * from './types.ts'
 export * from './records.ts'
+export * from './results.ts'

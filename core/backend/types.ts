@@ -69,6 +69,10 @@ export interface Task {
   replays: number
   /** bytes of the JSON-encoded payload */
   payloadSize: number
+  /** what the handler returned (succeeded tasks only); absent when it returned nothing (undefined or null) */
+  result?: unknown
+  /** the latest progress the handler reported (ctx.progress), kept across attempts; absent when none */
+  progress?: unknown
 }
 
 /** A fully-normalised enqueue request: core fills every default before calling. */
@@ -136,6 +140,22 @@ export interface LeaseRef {
 
 export type AckOutcome = 'ok' | 'lease_lost'
 
+/** An ack: the lease, and what the handler returned. */
+export interface CompleteRequest extends LeaseRef {
+  /**
+   * The handler's return value, stored with the succeeded task (Task.result). Absent or
+   * null: none. Core has checked it is storable JSON of at most RESULT_MAX_BYTES_CEILING
+   * bytes encoded (the worker applies the smaller configured bound, tasks.resultMaxBytes).
+   */
+  result?: unknown
+}
+
+/** A progress report of a running task: stored only while this lease holds. */
+export interface ProgressRequest extends LeaseRef {
+  /** a number from 0 to 100, or a JSON object or array of at most PROGRESS_MAX_BYTES encoded */
+  progress: unknown
+}
+
 export interface FailRequest extends LeaseRef {
   error: { message: string, stack?: string }
   /** null: dead-letter now (attempts exhausted or fatal); a number: retry after this delay */
@@ -197,7 +217,7 @@ export interface SkippedTask {
 }
 
 export interface RequeueResult {
-  /** ids now ready with a fresh attempt budget (attempts = 0, replays + 1) */
+  /** ids now ready with a fresh attempt budget (attempts = 0, replays + 1; result and progress cleared) */
   requeued: string[]
   skipped: SkippedTask[]
 }
@@ -433,7 +453,8 @@ export interface Backend {
   // --- working -----------------------------------------------------------
   /** attempts++ and state processing for each task returned; [] when globally paused */
   leaseTasks (req: LeaseRequest): Promise<LeasedTask[]>
-  completeTasks (items: LeaseRef[]): Promise<AckOutcome[]>
+  /** succeeded with its result (if any); lastError is cleared, the error history kept */
+  completeTasks (items: CompleteRequest[]): Promise<AckOutcome[]>
   /**
    * Optional: completeTasks(acks) followed by leaseTasks(lease), in one round trip.
    * Same semantics and validation as those two calls, each item atomic on its own:
@@ -442,10 +463,16 @@ export interface Backend {
    * Workers use it to write acks and fetch the next batch together; backends
    * without it are driven through the two calls.
    */
-  completeAndLease? (acks: LeaseRef[], lease: LeaseRequest): Promise<{ acks: AckOutcome[], leased: LeasedTask[] }>
+  completeAndLease? (acks: CompleteRequest[], lease: LeaseRequest): Promise<{ acks: AckOutcome[], leased: LeasedTask[] }>
   failTasks (items: FailRequest[]): Promise<FailOutcome[]>
   /** new lease expiry per item, or null where the lease was lost */
   extendLeases (items: LeaseRef[], leaseMs: number): Promise<Array<number | null>>
+  /**
+   * Stores each task's progress (replacing the previous one) where the lease still
+   * holds; 'lease_lost' changes nothing. Workers coalesce a handler's calls, so this
+   * sees at most one write per task in flight.
+   */
+  setTaskProgress (items: ProgressRequest[]): Promise<AckOutcome[]>
   /** give leased tasks back without consuming the attempt (graceful shutdown) */
   releaseTasks (items: LeaseRef[]): Promise<AckOutcome[]>
   /** processing tasks whose lease expired: requeue, or dead-letter on their last attempt */

@@ -35,7 +35,7 @@ t.test('no file: the embedded default with every default filled', async t => {
   t.same(config.handlers, [])
   t.equal(config.defaultQueue, 'default')
   t.same(config.queues, { default: { weight: 1 } })
-  t.same(config.tasks, { maxAttempts: 5, timeoutMs: 300_000, priority: 0 })
+  t.same(config.tasks, { maxAttempts: 5, timeoutMs: 300_000, priority: 0, resultMaxBytes: 64 * 1024 })
   t.match(config.worker, {
     enabled: true,
     queues: null,
@@ -82,7 +82,7 @@ defaultQueue: main
 queues:
   critical: { weight: 5 }
   bulk: {}
-tasks: { maxAttempts: 3, timeout: 1h30m, priority: -2 }
+tasks: { maxAttempts: 3, timeout: 1h30m, priority: -2, resultMaxBytes: 256kb }
 worker:
   queues: [critical, main]
   concurrency: 4
@@ -111,7 +111,7 @@ admin:
   ], 'admin.audit.archiveDir alone brings the audit-file plugin that writes the archive')
   t.same(config.handlers, [join(dir, 'handlers/email.ts'), '/abs/handlers.ts'])
   t.same(config.queues, { main: { weight: 1 }, critical: { weight: 5 }, bulk: { weight: 1 } })
-  t.same(config.tasks, { maxAttempts: 3, timeoutMs: 5_400_000, priority: -2 })
+  t.same(config.tasks, { maxAttempts: 3, timeoutMs: 5_400_000, priority: -2, resultMaxBytes: 256 * 1024 })
   t.match(config.worker, {
     queues: ['critical', 'main'],
     concurrency: 4,
@@ -202,7 +202,7 @@ surprise: true
 
 t.test('rules between keys and duration minimums', async t => {
   const path = await file('rules.yaml', `
-tasks: { timeout: 8d }
+tasks: { timeout: 8d, resultMaxBytes: 2mb }
 worker:
   concurrency: 2
   batchSize: 5
@@ -214,6 +214,7 @@ admin: { requireApproval: true }
 `)
   t.same((await problemsOf(loadConfig({ file: path, env: {} }))).sort(), [
     'admin.approvalToken: required when admin.requireApproval is true (set it or WORKER_ADMIN_APPROVAL_TOKEN)',
+    'tasks.resultMaxBytes: must be at most 1mb, got "2mb"',
     'tasks.timeout: must be at most 7d, got "8d"',
     'worker.batchSize: must not exceed worker.concurrency (2), got 5',
     'worker.leaseRenewInterval: must be shorter than worker.leaseTimeout (10s is not below 10s)',

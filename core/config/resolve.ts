@@ -7,6 +7,7 @@ import type { TSchema } from 'typebox'
 import { MIN_MS_KEY, UNIT_KEY, type DefaultedConfig } from './schema.ts'
 import { formatPath, type Problem } from './problems.ts'
 import { parseByteSize, parseDuration } from './units.ts'
+import { RESULT_MAX_BYTES_CEILING } from '../backend/results.ts'
 import type { AdminRole, LogLevel, PluginSpec, ResolvedConfig, ResolvedSchedule, ResolvedScheduler } from './types.ts'
 
 const MAX_TASK_TIMEOUT_MS = 7 * 86_400_000
@@ -48,6 +49,9 @@ export function crossFieldProblems (input: DefaultedConfig): Problem[] {
   }
   if (ms(input.tasks.timeout) > MAX_TASK_TIMEOUT_MS) {
     problems.push({ path: 'tasks.timeout', reason: `must be at most 7d, got ${JSON.stringify(input.tasks.timeout)}` })
+  }
+  if ((parseByteSize(input.tasks.resultMaxBytes) as number) > RESULT_MAX_BYTES_CEILING) {
+    problems.push({ path: 'tasks.resultMaxBytes', reason: `must be at most 1mb, got ${JSON.stringify(input.tasks.resultMaxBytes)}` })
   }
   if (ms(input.scheduler.misfireGrace) <= ms(input.scheduler.leaderTtl)) {
     problems.push({ path: 'scheduler.misfireGrace', reason: `must be longer than scheduler.leaderTtl (${String(input.scheduler.leaderTtl)}), or a leader change would miss instants` })
@@ -115,7 +119,7 @@ export function resolveConfig (input: DefaultedConfig, configDir: string, fromFi
     handlers: input.handlers.map(path => resolve(configDir, path)),
     defaultQueue: input.defaultQueue,
     queues,
-    tasks: { maxAttempts: input.tasks.maxAttempts, timeoutMs: ms(input.tasks.timeout), priority: input.tasks.priority },
+    tasks: { maxAttempts: input.tasks.maxAttempts, timeoutMs: ms(input.tasks.timeout), priority: input.tasks.priority, resultMaxBytes: parseByteSize(input.tasks.resultMaxBytes) as number },
     worker: {
       enabled: worker.enabled,
       queues: worker.queues ?? null,

@@ -68,8 +68,9 @@ const Queue = Type.Object({
 const Tasks = Section({
   maxAttempts: Type.Integer({ minimum: 1, maximum: 1000, default: 5, description: 'Attempts a task gets before it is dead-lettered, when enqueue does not say' }),
   timeout: Duration({ default: '5m', description: 'How long one attempt may run before it is failed, when enqueue does not say (at most 7d)' }),
-  priority: Type.Integer({ minimum: -1000, maximum: 1000, default: 0, description: 'Priority when enqueue does not say; higher runs first within a queue' })
-}, 'Defaults applied to enqueued tasks')
+  priority: Type.Integer({ minimum: -1000, maximum: 1000, default: 0, description: 'Priority when enqueue does not say; higher runs first within a queue' }),
+  resultMaxBytes: ByteSize({ default: '64kb', description: 'Largest handler return value stored as a task\'s result, as JSON (at most 1mb); a larger one is not stored, the task still succeeds' })
+}, 'Defaults applied to enqueued tasks, and what a task stores')
 
 const Retry = Section({
   baseDelay: Duration({ default: '1s', minMs: 0, description: 'Delay before the first retry' }),

@@ -108,7 +108,7 @@ export interface ResolvedConfig {
   defaultQueue: string
   /** every configured queue plus the default queue, each with its weight (default 1) */
   queues: Record<string, { weight: number }>
-  tasks: { maxAttempts: number, timeoutMs: number, priority: number }
+  tasks: { maxAttempts: number, timeoutMs: number, priority: number, resultMaxBytes: number }
   worker: ResolvedWorker
   demo: { enabled: boolean, intervalMs: number }
   scheduler: ResolvedScheduler

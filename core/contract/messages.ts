@@ -107,7 +107,8 @@ export const TaskSummary = Response({
   finishedAt: Type.Optional(Timestamp('when it succeeded, died or was canceled')),
   lastError: Type.Optional(Text('latest error message')),
   replays: Count('operator replays and retries'),
-  payloadSize: Count('bytes of the JSON payload')
+  payloadSize: Count('bytes of the JSON payload'),
+  progress: Type.Optional(JsonValue('latest progress the handler reported (ctx.progress): a number 0-100 or a JSON object; absent when none'))
 }, 'a task without its payload, for lists')
 
 export const TaskView = Response({
@@ -131,7 +132,9 @@ export const TaskView = Response({
   leaseExpiresAt: Type.Optional(Timestamp('lease expiry while processing')),
   workerId: Type.Optional(Text('worker holding or last holding the lease')),
   replays: Count('operator replays and retries'),
-  payloadSize: Count('bytes of the JSON payload')
+  payloadSize: Count('bytes of the JSON payload'),
+  result: Type.Optional(JsonValue('what the handler returned, a JSON value (at most tasks.resultMaxBytes); absent unless it succeeded and returned one')),
+  progress: Type.Optional(JsonValue('latest progress the handler reported (ctx.progress): a number 0-100 or a JSON object; absent when none'))
 }, 'a task with its payload and error history')
 
 export const TimelineEntry = Response({

@@ -8,6 +8,8 @@ export interface BatcherOptions<I, O> {
   /** how long the first item of an idle batcher waits for company */
   flushMs: number
   log: Logger
+  /** the outcome of items drain() gives up on, for callers that wait on them; absent: they never settle */
+  abandoned?: O
 }
 
 interface Entry<I, O> {
@@ -85,7 +87,13 @@ export class Batcher<I, O> {
     }
     const abandoned = this.pending.length
     if (abandoned > 0) this.options.log.error({ batcher: this.options.name, abandoned }, `worker could not write ${abandoned} ${this.options.name} items before stopping; their leases will expire and be recovered`)
+    const given = this.pending
     this.pending = []
+    if (this.options.abandoned !== undefined) {
+      for (const entry of given) {
+        try { entry.done(this.options.abandoned) } catch { /* a listener's failure changes nothing here */ }
+      }
+    }
     if (this.timer !== null) clearTimeout(this.timer)
     this.timer = null
     return abandoned

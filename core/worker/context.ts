@@ -1,6 +1,7 @@
 import { storableText } from '../backend/storable.ts'
 import type { LeasedTask } from '../backend/types.ts'
-import type { TaskContext } from './handlers.ts'
+import { checkProgress } from '../backend/results.ts'
+import type { TaskContext, TaskProgress } from './handlers.ts'
 import type { Logger } from './logger.ts'
 
 /**
@@ -35,7 +36,18 @@ export class LazyAbort {
 export class RunContext implements TaskContext {
   private childLog: Logger | undefined
 
-  constructor (private readonly task: LeasedTask, private readonly abort: LazyAbort, private readonly baseLog: Logger) {}
+  constructor (
+    private readonly task: LeasedTask,
+    private readonly abort: LazyAbort,
+    private readonly baseLog: Logger,
+    /** hands a checked progress value to the worker; false when it is no longer recorded */
+    private readonly reportProgress: (value: unknown) => boolean
+  ) {}
+
+  progress (value: TaskProgress): Promise<boolean> {
+    checkProgress('progress', value)
+    return Promise.resolve(this.reportProgress(value))
+  }
 
   get signal (): AbortSignal { return this.abort.signal }
 

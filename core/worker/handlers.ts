@@ -15,9 +15,21 @@ export interface TaskContext {
   /** aborted on timeout, on lease loss and on forced shutdown; its reason says which */
   readonly signal: AbortSignal
   readonly log: Logger
+  /**
+   * Records how far the task has come (BullMQ's updateProgress): a number from 0 to 100
+   * or a JSON object, at most 4 KiB encoded; anything else throws VALIDATION_FAILED.
+   * Shown by GetTask, the task list and `task.progress` events. Calls are cheap: the
+   * latest value wins and is written at most every worker.progressIntervalMs, and the
+   * last one is written before the task's success. Resolves false once the attempt has
+   * ended or lost its lease (nothing more is recorded), true otherwise.
+   */
+  progress (value: TaskProgress): Promise<boolean>
 }
 
-// Payloads are arbitrary JSON chosen by whoever enqueues; handlers validate them.
+export type TaskProgress = number | Record<string, unknown> | unknown[]
+
+// Payloads are arbitrary JSON chosen by whoever enqueues; handlers validate them. What a
+// handler returns is stored as the task's result (JSON, at most tasks.resultMaxBytes).
 export type Handler = (payload: any, ctx: TaskContext) => Promise<unknown> | unknown
 
 export type HandlerMap = Record<string, Handler>

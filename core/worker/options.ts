@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto'
 import { createRequire } from 'node:module'
 import { Errors } from '../errors.ts'
 import { assertName } from '../tasks/enqueue.ts'
+import { DEFAULT_RESULT_MAX_BYTES, RESULT_MAX_BYTES_CEILING } from '../backend/results.ts'
 import { DEFAULT_RETRY_POLICY, validateRetryPolicy, type RetryPolicy } from './backoff.ts'
 
 export interface WorkerOptions {
@@ -36,6 +37,10 @@ export interface WorkerOptions {
   ackBatchSize: number
   /** upper bound of every backend call the worker makes */
   backendTimeoutMs: number
+  /** largest handler result stored (bytes of its JSON); a larger one is dropped, the task still succeeds */
+  resultMaxBytes: number
+  /** least time between two progress writes of one task (ctx.progress calls in between coalesce, the latest wins) */
+  progressIntervalMs: number
 }
 
 export type WorkerOptionsInput = Partial<Omit<WorkerOptions, 'retry'>> & { retry?: Partial<RetryPolicy> }
@@ -58,7 +63,9 @@ export const DEFAULT_WORKER_OPTIONS: Omit<WorkerOptions, 'id'> = {
   queueRefreshMs: 5_000,
   ackFlushMs: 5,
   ackBatchSize: 500,
-  backendTimeoutMs: 15_000
+  backendTimeoutMs: 15_000,
+  resultMaxBytes: DEFAULT_RESULT_MAX_BYTES,
+  progressIntervalMs: 500
 }
 
 function defaultWorkerId (): string {
@@ -102,6 +109,8 @@ export function resolveWorkerOptions (input: WorkerOptionsInput = {}): WorkerOpt
   integer('ackFlushMs', o.ackFlushMs, 0, 10_000)
   integer('ackBatchSize', o.ackBatchSize, 1, 10_000)
   integer('backendTimeoutMs', o.backendTimeoutMs, 10, 3600_000)
+  integer('resultMaxBytes', o.resultMaxBytes, 0, RESULT_MAX_BYTES_CEILING)
+  integer('progressIntervalMs', o.progressIntervalMs, 0, 3600_000)
   validateRetryPolicy(o.retry, 'worker.retry')
   if (typeof o.weightOf !== 'function') throw Errors.validation('worker.weightOf: must be a function', { details: { field: 'worker.weightOf' } })
   if (typeof o.version !== 'string') throw Errors.validation('worker.version: must be a string', { details: { field: 'worker.version' } })

@@ -2,9 +2,11 @@ import { EventEmitter } from 'node:events'
 import { hostname } from 'node:os'
 import { performance } from 'node:perf_hooks'
 import { withArgumentChecks } from '../backend/argument-guard.ts'
+import { markResultChecked } from '../backend/arguments.ts'
 import { withTimeouts } from '../backend/guard.ts'
+import { checkResult, isNoResult } from '../backend/results.ts'
 import { MAX_LIST_LIMIT } from '../backend/types.ts'
-import type { AckOutcome, Backend, FailOutcome, FailRequest, LeasedTask, LeaseRef, LeaseRequest, Unsubscribe, WorkerInfo } from '../backend/types.ts'
+import type { AckOutcome, Backend, CompleteRequest, FailOutcome, FailRequest, LeasedTask, LeaseRef, LeaseRequest, ProgressRequest, Unsubscribe, WorkerInfo } from '../backend/types.ts'
 import { Errors } from '../errors.ts'
 import { EventLog } from '../events/event-log.ts'
 import { backoffDelay } from './backoff.ts'
@@ -15,6 +17,7 @@ import { createHandlerRegistry, HandlerRegistry, type HandlerMap } from './handl
 import { consoleLogger, type Logger } from './logger.ts'
 import { resolveWorkerOptions, type WorkerOptions, type WorkerOptionsInput } from './options.ts'
 import { Periodic } from './periodic.ts'
+import { ProgressReporter } from './progress.ts'
 import { weightedQueueOrder, type WeightedQueue } from './queue-choice.ts'
 import { waitAny, Wakeup } from './wakeup.ts'
 
@@ -55,6 +58,10 @@ export interface WorkerCounters {
   released: number
   /** expired leases (of any worker) this worker put back to ready */
   recovered: number
+  /** succeeded tasks whose result was not stored (not JSON, or larger than resultMaxBytes) */
+  resultsDropped: number
+  /** progress values written to the backend (after coalescing) */
+  progressWritten: number
 }
 
 export interface CreateWorkerInput {
@@ -67,7 +74,7 @@ export interface CreateWorkerInput {
 }
 
 type Settlement =
-  | { kind: 'succeeded' }
+  | { kind: 'succeeded', result?: unknown }
   | { kind: 'failed', error: unknown }
   | { kind: 'lease_lost' }
   | { kind: 'released' }
@@ -80,6 +87,8 @@ interface InFlight {
   waitMs: number
   timer: NodeJS.Timeout | undefined
   settled: boolean
+  /** made on the handler's first ctx.progress call */
+  progress: ProgressReporter | null
 }
 
 type LeaseResult = 'full' | 'drained' | 'rate_limited'
@@ -122,7 +131,7 @@ function roundMs (ms: number): number {
 export class Worker extends EventEmitter<WorkerEventMap> {
   readonly id: string
   readonly options: WorkerOptions
-  readonly counters: WorkerCounters = { leased: 0, processed: 0, failed: 0, retried: 0, dead: 0, timedOut: 0, leaseLost: 0, released: 0, recovered: 0 }
+  readonly counters: WorkerCounters = { leased: 0, processed: 0, failed: 0, retried: 0, dead: 0, timedOut: 0, leaseLost: 0, released: 0, recovered: 0, resultsDropped: 0, progressWritten: 0 }
 
   private readonly backend: Backend
   private readonly handlers: HandlerRegistry
@@ -130,8 +139,11 @@ export class Worker extends EventEmitter<WorkerEventMap> {
   private readonly ownsEvents: boolean
   private readonly log: Logger
   private readonly running = new Map<string, InFlight>()
-  private readonly acks: Batcher<LeaseRef, AckOutcome>
+  private readonly acks: Batcher<CompleteRequest, AckOutcome>
   private readonly fails: Batcher<FailRequest, FailOutcome>
+  private readonly progressWrites: Batcher<ProgressRequest, AckOutcome>
+  /** succeeded tasks whose last progress is written before their ack is queued; stop() waits for them */
+  private readonly finishing = new Set<Promise<void>>()
   /** leased, not started yet: waiting for a free slot */
   private readonly buffered: LeasedTask[] = []
   /** tasks asked for by lease calls still in flight */
@@ -190,6 +202,8 @@ export class Worker extends EventEmitter<WorkerEventMap> {
     const batch = { maxBatch: Math.min(this.options.ackBatchSize, MAX_LIST_LIMIT), flushMs: this.options.ackFlushMs, log: this.log }
     this.acks = new Batcher({ ...batch, name: 'ack', send: items => this.backend.completeTasks(items) })
     this.fails = new Batcher({ ...batch, name: 'failure', send: items => this.backend.failTasks(items) })
+    // a progress write given up on at shutdown counts as not stored, so a success waiting on it still queues its ack
+    this.progressWrites = new Batcher({ ...batch, name: 'progress', send: items => this.backend.setTaskProgress(items), abandoned: 'lease_lost' })
     const explicit = this.options.queues
     this.weighted = explicit === null ? [] : explicit.map(name => ({ name, weight: this.weightOf(name, null) }))
     if (explicit !== null) this.knownQueues = new Set(explicit)
@@ -287,6 +301,8 @@ export class Worker extends EventEmitter<WorkerEventMap> {
       await this.release(leftovers.map(entry => entry.task))
     }
 
+    // the last progress of succeeded tasks goes out before their acks are queued
+    await Promise.all([this.progressWrites.drain(this.options.backendTimeoutMs), ...this.finishing])
     await Promise.all([this.acks.drain(this.options.backendTimeoutMs), this.fails.drain(this.options.backendTimeoutMs)])
     if (this.events !== null) await (this.ownsEvents ? this.events.close() : this.events.flush())
     await this.heartbeat.stop()
@@ -503,7 +519,8 @@ export class Worker extends EventEmitter<WorkerEventMap> {
       startedAt: performance.now(),
       waitMs: Math.max(0, Date.now() - task.runAt),
       timer: undefined,
-      settled: false
+      settled: false,
+      progress: null
     }
     this.running.set(task.id, entry)
     this.events?.emit('task.started', { id: task.id, queue: task.queue, handler: task.handler, attempt: task.attempts })
@@ -511,11 +528,29 @@ export class Worker extends EventEmitter<WorkerEventMap> {
       this.emit('task:started', { id: task.id, queue: task.queue, handler: task.handler, attempt: task.attempts, waitMs: entry.waitMs })
     }
     entry.timer = setTimeout(() => this.onTimeout(entry), task.timeoutMs)
-    const ctx = new RunContext(task, entry.abort, this.log)
+    const ctx = new RunContext(task, entry.abort, this.log, value => this.reportProgress(entry, value))
     // Started on a microtask so a synchronous handler cannot block the rest of the batch from starting.
     Promise.resolve()
       .then(() => handler(task.payload, ctx))
-      .then(() => this.settle(entry, SUCCEEDED), (error: unknown) => this.settle(entry, { kind: 'failed', error }))
+      .then(
+        (result: unknown) => this.settle(entry, isNoResult(result) ? SUCCEEDED : { kind: 'succeeded', result }),
+        (error: unknown) => this.settle(entry, { kind: 'failed', error }))
+  }
+
+  /** a checked ctx.progress value: coalesced per task (see progress.ts); false once the attempt is over */
+  private reportProgress (entry: InFlight, value: unknown): boolean {
+    if (entry.settled) return false
+    entry.progress ??= new ProgressReporter({
+      intervalMs: this.options.progressIntervalMs,
+      write: progress => new Promise<AckOutcome>(resolve => this.progressWrites.push({ ...leaseRef(entry.task), progress }, resolve)),
+      onWritten: progress => {
+        this.counters.progressWritten++
+        const { task } = entry
+        this.events?.emit('task.progress', { id: task.id, queue: task.queue, handler: task.handler, attempt: task.attempts, progress })
+      },
+      onLeaseLost: () => this.leaseLostWhileHeld(entry.task)
+    })
+    return entry.progress.report(value)
   }
 
   /**
@@ -556,9 +591,10 @@ export class Worker extends EventEmitter<WorkerEventMap> {
     if (settlement.kind === 'succeeded' || settlement.kind === 'failed') this.recentRunMs += (durationMs - this.recentRunMs) * RUN_MS_SMOOTHING
     if (this.buffered.length > 0) this.startBuffered()
     this.capacity.wake()
+    if (settlement.kind !== 'succeeded') entry.progress?.close()
     switch (settlement.kind) {
       case 'succeeded':
-        this.acks.push(leaseRef(task), outcome => this.onCompleted(entry, durationMs, outcome))
+        this.succeed(entry, durationMs, settlement.result)
         return
       case 'failed': {
         const { error } = settlement
@@ -579,12 +615,42 @@ export class Worker extends EventEmitter<WorkerEventMap> {
     }
   }
 
+  /**
+   * Queues the ack with the handler's result. A result that cannot be stored (not JSON,
+   * or larger than resultMaxBytes) does not fail a task that did its work: the task
+   * succeeds without it, and the drop is logged, counted and named in task.succeeded.
+   */
+  private succeed (entry: InFlight, durationMs: number, result: unknown): void {
+    const { task } = entry
+    const ack: CompleteRequest = leaseRef(task)
+    let dropped: string | null = null
+    if (!isNoResult(result)) {
+      const checked = checkResult(result, this.options.resultMaxBytes)
+      if (checked.ok) {
+        ack.result = result
+        markResultChecked(ack)
+      } else {
+        dropped = checked.reason
+        this.counters.resultsDropped++
+        this.log.warn({ workerId: this.id, taskId: task.id, handler: task.handler, reason: dropped }, `task ${task.id} succeeded, but its result is not stored: ${dropped}`)
+      }
+    }
+    const queueAck = (): void => this.acks.push(ack, outcome => this.onCompleted(entry, durationMs, outcome, dropped))
+    const progress = entry.progress
+    if (progress === null) {
+      queueAck()
+      return
+    }
+    const finished: Promise<void> = progress.finish().then(queueAck).finally(() => { this.finishing.delete(finished) })
+    this.finishing.add(finished)
+  }
+
   private observation (entry: InFlight, durationMs: number): TaskObservation {
     const { task } = entry
     return { id: task.id, queue: task.queue, handler: task.handler, attempt: task.attempts, durationMs, waitMs: entry.waitMs }
   }
 
-  private onCompleted (entry: InFlight, durationMs: number, outcome: AckOutcome): void {
+  private onCompleted (entry: InFlight, durationMs: number, outcome: AckOutcome, resultDropped: string | null): void {
     const { task } = entry
     if (outcome !== 'ok') {
       this.counters.leaseLost++
@@ -592,7 +658,9 @@ export class Worker extends EventEmitter<WorkerEventMap> {
       return
     }
     this.counters.processed++
-    this.events?.emit('task.succeeded', { id: task.id, queue: task.queue, handler: task.handler, attempt: task.attempts, durationMs })
+    this.events?.emit('task.succeeded', resultDropped === null
+      ? { id: task.id, queue: task.queue, handler: task.handler, attempt: task.attempts, durationMs }
+      : { id: task.id, queue: task.queue, handler: task.handler, attempt: task.attempts, durationMs, resultDropped })
     this.emit('task:succeeded', this.observation(entry, durationMs))
   }
 

@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto'
 import { Job, Queue, Scripts, Worker, type JobsOptions } from 'bullmq'
 import { Redis, type RedisOptions } from 'ioredis'
 import {
-  Errors, MAX_LIST_LIMIT, isSwitchyardError,
-  type AckOutcome, type AuditEvent, type AuditInput, type Backend, type BackendCapabilities, type CancelOutcome,
+  Errors, MAX_LIST_LIMIT, isNoResult, isSwitchyardError,
+  type AckOutcome, type CompleteRequest, type ProgressRequest, type AuditEvent, type AuditInput, type Backend, type BackendCapabilities, type CancelOutcome,
   type CoordinationState, type DLQStats, type DeleteRequest, type DeleteResult, type EnqueueResult, type EventInput,
   type FailOutcome, type FailRequest, type LeaderAcquireResult, type LeaseRef, type LeaseRequest, type LeasedTask,
   type ListAuditRequest, type ListTasksRequest, type PendingHandler, type PendingHandlersRequest, type NewTask, type PruneRequest, type QueueStats, type RateLimit,
@@ -346,7 +346,7 @@ export class BullMQBackend implements Backend {
    * of two. What they cannot cover is leased right after, on the same connection,
    * so Redis runs it after the acks.
    */
-  async completeAndLease (acks: LeaseRef[], lease: LeaseRequest): Promise<{ acks: AckOutcome[], leased: LeasedTask[] }> {
+  async completeAndLease (acks: CompleteRequest[], lease: LeaseRequest): Promise<{ acks: AckOutcome[], leased: LeasedTask[] }> {
     // core checked the lease request before the call, so a bad one applies no ack
     const limit = Math.min(lease.limit, MAX_LIST_LIMIT)
     const first = lease.queues.find(queue => typeof queue === 'string' && queue.length > 0 && !queue.includes(':'))
@@ -368,7 +368,7 @@ export class BullMQBackend implements Backend {
     return { acks: outcomes, leased: [...next, ...tasks] }
   }
 
-  async completeTasks (items: LeaseRef[]): Promise<AckOutcome[]> {
+  async completeTasks (items: CompleteRequest[]): Promise<AckOutcome[]> {
     return (await this.sendCompletions(items, await Promise.all(items.map(item => this.leaseEntry(item))), null).done).outcomes
   }
 
@@ -396,7 +396,7 @@ export class BullMQBackend implements Backend {
    * after it runs after them. With `fetching`, up to its limit of the acks of its
    * queue also take that queue's next job; `fetching` says how many may.
    */
-  private sendCompletions (items: LeaseRef[], entries: Array<LeaseEntry | null>, fetching: { queue: string, limit: number, leaseMs: number, workerId: string, handlers: string[] | undefined } | null): { fetching: number, done: Promise<{ outcomes: AckOutcome[], fetched: FetchedJob[] }> } {
+  private sendCompletions (items: CompleteRequest[], entries: Array<LeaseEntry | null>, fetching: { queue: string, limit: number, leaseMs: number, workerId: string, handlers: string[] | undefined } | null): { fetching: number, done: Promise<{ outcomes: AckOutcome[], fetched: FetchedJob[] }> } {
     const outcomes = new Array<AckOutcome>(items.length).fill('lease_lost')
     const calls: unknown[][] = []
     const callOf: Array<{ at: number, queue: Queue, jobId: string }> = []
@@ -412,7 +412,10 @@ export class BullMQBackend implements Backend {
       const scripts = fetchNext ? this.scriptsFetching(entry.queue, fetching.leaseMs, fetching.workerId) : queue.scripts
       const job = Job.fromJSON(queue, entry.hash as never, entry.jobId)
       // exactly what job.moveToCompleted(null, token, fetchNext) sends, for the whole batch in one call
-      calls.push(scripts.moveToCompletedArgs(job, 'null', job.opts.removeOnComplete as boolean, (items[i] as LeaseRef).leaseToken, fetchNext))
+      // BullMQ's own returnvalue field holds the result (its "null" for none, as BullMQ writes for a processor returning nothing)
+      const item = items[i] as CompleteRequest
+      const returnvalue = isNoResult(item.result) ? 'null' : JSON.stringify(item.result)
+      calls.push(scripts.moveToCompletedArgs(job, returnvalue, job.opts.removeOnComplete as boolean, item.leaseToken, fetchNext))
       callOf.push({ at: i, queue, jobId: entry.jobId })
       if (fetchNext) fetches++
     })
@@ -508,6 +511,16 @@ export class BullMQBackend implements Backend {
       if (ref == null) return null
       const expires = await runTaskScript(this.redis, 'extend', [...this.taskArgs(ref), item.leaseToken, leaseMs])
       return expires === null ? null : Number(expires)
+    }))
+  }
+
+  async setTaskProgress (items: ProgressRequest[]): Promise<AckOutcome[]> {
+    const refs = await this.resolveMany(items.map(i => i.id))
+    return await Promise.all(items.map(async (item, i): Promise<AckOutcome> => {
+      const ref = refs[i]
+      if (ref == null) return 'lease_lost'
+      const stored = await runTaskScript(this.redis, 'progress', [...this.taskArgs(ref), item.leaseToken, JSON.stringify(item.progress)])
+      return stored === 1 ? 'ok' : 'lease_lost'
     }))
   }
 

@@ -91,7 +91,8 @@ export function taskFromHash (id: string, queue: string, state: TaskState, hash:
     runAt: runAtOf(hash, meta, delayedScore),
     idempotencyKey: meta?.k ?? null,
     timeoutMs: meta?.t ?? DEFAULT_TIMEOUT_MS,
-    lastError: hash.failedReason === undefined || hash.failedReason === '' ? null : hash.failedReason,
+    // BullMQ keeps failedReason when a retry succeeds; a succeeded task shows no stale error (errors keeps the history)
+    lastError: state === 'succeeded' || hash.failedReason === undefined || hash.failedReason === '' ? null : hash.failedReason,
     errors: storedErrors(hash),
     createdAt,
     updatedAt: Math.max(createdAt, processedOn ?? 0, finishedOn ?? 0, int(hash.syu) ?? 0),
@@ -100,8 +101,26 @@ export function taskFromHash (id: string, queue: string, state: TaskState, hash:
     leaseExpiresAt: state === 'processing' ? int(hash.syx) : null,
     workerId: hash.pb ?? null,
     replays: int(hash.syr) ?? 0,
-    payloadSize: Buffer.byteLength(data)
+    payloadSize: Buffer.byteLength(data),
+    ...resultAndProgress(state, hash)
   }
+}
+
+/**
+ * BullMQ's `returnvalue` (BullMQ writes "null" when a processor returns nothing, which
+ * reads as no result) and `progress` (updateProgress, ours or a plain BullMQ worker's).
+ */
+function resultAndProgress (state: TaskState, hash: JobHash): { result?: unknown, progress?: unknown } {
+  const out: { result?: unknown, progress?: unknown } = {}
+  if (state === 'succeeded' && hash.returnvalue !== undefined) {
+    const result = parseJson(hash.returnvalue, null)
+    if (result !== null) out.result = result
+  }
+  if (hash.progress !== undefined) {
+    const progress = parseJson(hash.progress, null)
+    if (progress !== null) out.progress = progress
+  }
+  return out
 }
 
 /**

@@ -64,7 +64,7 @@ export function taskAdminMethods (ctx: BackendContext): TaskAdminMethods {
     )
     UPDATE ${s}.tasks t SET state = 'ready', attempts = 0, replays = t.replays + 1, run_at = now(),
       queue = coalesce($3, t.queue), payload = coalesce($4::jsonb, t.payload), payload_size = coalesce($5, t.payload_size),
-      finished_at = NULL, lease_token = NULL, lease_expires_at = NULL, worker_id = NULL, updated_at = now()
+      finished_at = NULL, lease_token = NULL, lease_expires_at = NULL, worker_id = NULL, result = NULL, progress = NULL, updated_at = now()
     FROM target WHERE t.id = target.id
     RETURNING t.id::text AS id`
 

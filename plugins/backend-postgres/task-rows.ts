@@ -9,7 +9,7 @@ export function taskColumns (s: string, alias = 't'): string {
     ${s}.ms(${a}.run_at) AS run_at, ${a}.idempotency_key, ${a}.timeout_ms, ${a}.last_error, ${a}.errors,
     ${s}.ms(${a}.created_at) AS created_at, ${s}.ms(${a}.updated_at) AS updated_at, ${s}.ms(${a}.started_at) AS started_at,
     ${s}.ms(${a}.finished_at) AS finished_at, ${s}.ms(${a}.lease_expires_at) AS lease_expires_at, ${a}.worker_id,
-    ${a}.replays, ${a}.payload_size`
+    ${a}.replays, ${a}.payload_size, ${a}.result, ${a}.progress`
 }
 
 export interface TaskRow {
@@ -34,6 +34,8 @@ export interface TaskRow {
   worker_id: string | null
   replays: number
   payload_size: number
+  result: unknown
+  progress: unknown
 }
 
 export function toTask (r: TaskRow): Task {
@@ -58,6 +60,9 @@ export function toTask (r: TaskRow): Task {
     leaseExpiresAt: r.lease_expires_at,
     workerId: r.worker_id,
     replays: r.replays,
-    payloadSize: r.payload_size
+    payloadSize: r.payload_size,
+    // SQL NULL is "none"; a stored JSON null never happens (core sends none for it)
+    ...(r.result === null || r.result === undefined ? {} : { result: r.result }),
+    ...(r.progress === null || r.progress === undefined ? {} : { progress: r.progress })
   }
 }

@@ -1,11 +1,11 @@
-import { Errors, type AckOutcome, type Backend, type EnqueueResult, type FailOutcome, type FailRequest, type LeasedTask, type LeaseRef, type LeaseRequest, type NewTask, type RecoveredLeases } from '@switchyard/core'
+import { Errors, isNoResult, type AckOutcome, type Backend, type CompleteRequest, type EnqueueResult, type FailOutcome, type FailRequest, type LeasedTask, type LeaseRef, type LeaseRequest, type NewTask, type ProgressRequest, type RecoveredLeases } from '@switchyard/core'
 import { parseId, type BackendContext } from './context.ts'
 
 // The hot path: enqueue, lease and the batched acks. Each call is one statement
 // for the whole batch (enqueue adds one lookup only when idempotency keys collide);
 // per-queue counters and worker wake-ups ride along in statement-level triggers.
 
-type WorkMethods = Pick<Backend, 'enqueue' | 'leaseTasks' | 'completeTasks' | 'failTasks' | 'extendLeases' | 'releaseTasks' | 'recoverExpiredLeases'> &
+type WorkMethods = Pick<Backend, 'enqueue' | 'leaseTasks' | 'completeTasks' | 'failTasks' | 'extendLeases' | 'releaseTasks' | 'recoverExpiredLeases' | 'setTaskProgress'> &
   Required<Pick<Backend, 'completeAndLease'>>
 
 interface LeasedRow {
@@ -151,9 +151,13 @@ export function workMethods (ctx: BackendContext): WorkMethods {
     FROM leased ORDER BY leased.ord, leased.priority DESC, leased.run_at, leased.id`
   const leaseSql = { all: leaseSqlFor(null), listed: leaseSqlFor('$5') }
 
+  // A success clears last_error (the error history stays): a task that failed once and
+  // then succeeded shows no stale error. The result is JSON text, NULL for none.
+  const succeeded = `state = 'succeeded', finished_at = now(), updated_at = now(), lease_token = NULL, lease_expires_at = NULL,
+      last_error = NULL, result = u.result::jsonb`
   const completeSql = `
-    UPDATE ${s}.tasks t SET state = 'succeeded', finished_at = now(), updated_at = now(), lease_token = NULL, lease_expires_at = NULL
-    FROM unnest($1::bigint[], $2::bigint[]) AS u(id, token), ${commitClause}
+    UPDATE ${s}.tasks t SET ${succeeded}
+    FROM unnest($1::bigint[], $2::bigint[], $3::text[]) AS u(id, token, result), ${commitClause}
     WHERE t.id = u.id AND t.lease_token = u.token AND t.state = 'processing'
     RETURNING t.id::text AS id`
 
@@ -162,8 +166,8 @@ export function workMethods (ctx: BackendContext): WorkMethods {
   // other. Ack rows come back with ord NULL and no handler, ahead of the leased ones.
   const completeAndLeaseSqlFor = (handlers: string | null): string => `
     WITH acked AS (
-      UPDATE ${s}.tasks t SET state = 'succeeded', finished_at = now(), updated_at = now(), lease_token = NULL, lease_expires_at = NULL
-      FROM unnest($5::bigint[], $6::bigint[]) AS u(id, token), ${commitClause}
+      UPDATE ${s}.tasks t SET ${succeeded}
+      FROM unnest($5::bigint[], $6::bigint[], $7::text[]) AS u(id, token, result), ${commitClause}
       WHERE t.id = u.id AND t.lease_token = u.token AND t.state = 'processing'
       RETURNING t.id
     ), ${leaseCtes(1, handlers)}
@@ -175,7 +179,7 @@ export function workMethods (ctx: BackendContext): WorkMethods {
     SELECT ${leasedColumns}, leased.ord, leased.priority, leased.run_at
     FROM leased
     ORDER BY ord NULLS FIRST, sort_priority DESC, sort_run_at, id`
-  const completeAndLeaseSql = { all: completeAndLeaseSqlFor(null), listed: completeAndLeaseSqlFor('$7') }
+  const completeAndLeaseSql = { all: completeAndLeaseSqlFor(null), listed: completeAndLeaseSqlFor('$8') }
 
   const failSql = `
     UPDATE ${s}.tasks t SET
@@ -195,6 +199,13 @@ export function workMethods (ctx: BackendContext): WorkMethods {
     FROM unnest($1::bigint[], $2::bigint[]) AS u(id, token), ${commitClause}
     WHERE t.id = u.id AND t.lease_token = u.token AND t.state = 'processing'
     RETURNING t.id::text AS id, ${s}.ms(t.lease_expires_at) AS lease_expires_at`
+
+  // progress is in no index either: a HOT update
+  const progressSql = `
+    UPDATE ${s}.tasks t SET progress = u.progress::jsonb
+    FROM unnest($1::bigint[], $2::bigint[], $3::text[]) AS u(id, token, progress), ${commitClause}
+    WHERE t.id = u.id AND t.lease_token = u.token AND t.state = 'processing'
+    RETURNING t.id::text AS id`
 
   const releaseSql = `
     UPDATE ${s}.tasks t SET state = 'ready', attempts = greatest(t.attempts - 1, 0), lease_token = NULL, lease_expires_at = NULL,
@@ -270,9 +281,24 @@ export function workMethods (ctx: BackendContext): WorkMethods {
     return rows.map(leasedTask)
   }
 
-  async function complete (items: LeaseRef[]): Promise<AckOutcome[]> {
-    const done = await refBatch(items, async (ids, tokens) => await ctx.db().query<{ id: string }>(completeSql, [ids, tokens]))
-    return ackOutcomes(items, done)
+  /** ids, tokens and result JSON (null: none) of the acks that can name a row */
+  function ackColumns (items: CompleteRequest[]): [string[], string[], Array<string | null>] {
+    const cols: [string[], string[], Array<string | null>] = [[], [], []]
+    for (const item of items) {
+      const ref = parseRef(item)
+      if (ref === null) continue
+      cols[0].push(ref.id)
+      cols[1].push(ref.token)
+      cols[2].push(isNoResult(item.result) ? null : JSON.stringify(item.result))
+    }
+    return cols
+  }
+
+  async function complete (items: CompleteRequest[]): Promise<AckOutcome[]> {
+    const cols = ackColumns(items)
+    if (cols[0].length === 0) return ackOutcomes(items, new Map())
+    const rows = await ctx.db().query<{ id: string }>(completeSql, cols)
+    return ackOutcomes(items, new Map(rows.map(r => [r.id, r])))
   }
 
   async function enqueue (tasks: NewTask[], depth = 0): Promise<EnqueueResult[]> {
@@ -326,16 +352,11 @@ export function workMethods (ctx: BackendContext): WorkMethods {
     async completeAndLease (acks, req) {
       const params = leaseParams(req)
       if (params === null) return { acks: await complete(acks), leased: [] }
-      const ids: string[] = []
-      const tokens: string[] = []
-      for (const item of acks) {
-        const ref = parseRef(item)
-        if (ref !== null) { ids.push(ref.id); tokens.push(ref.token) }
-      }
-      if (ids.length === 0) return { acks: ackOutcomes(acks, new Map()), leased: await lease(params) }
+      const cols = ackColumns(acks)
+      if (cols[0].length === 0) return { acks: ackOutcomes(acks, new Map()), leased: await lease(params) }
       const rows = params.handlers === null
-        ? await ctx.db().query<LeasedRow>(completeAndLeaseSql.all, [...params.params, ids, tokens])
-        : await ctx.db().query<LeasedRow>(completeAndLeaseSql.listed, [...params.params, ids, tokens, params.handlers])
+        ? await ctx.db().query<LeasedRow>(completeAndLeaseSql.all, [...params.params, ...cols])
+        : await ctx.db().query<LeasedRow>(completeAndLeaseSql.listed, [...params.params, ...cols, params.handlers])
       const done = new Map<string, true>()
       const leased: LeasedTask[] = []
       for (const row of rows) {
@@ -346,6 +367,20 @@ export function workMethods (ctx: BackendContext): WorkMethods {
     },
 
     completeTasks: complete,
+
+    async setTaskProgress (items: ProgressRequest[]): Promise<AckOutcome[]> {
+      const cols: [string[], string[], string[]] = [[], [], []]
+      for (const item of items) {
+        const ref = parseRef(item)
+        if (ref === null) continue
+        cols[0].push(ref.id)
+        cols[1].push(ref.token)
+        cols[2].push(JSON.stringify(item.progress))
+      }
+      if (cols[0].length === 0) return ackOutcomes(items, new Map())
+      const rows = await ctx.db().query<{ id: string }>(progressSql, cols)
+      return ackOutcomes(items, new Map(rows.map(r => [r.id, r])))
+    },
 
     async releaseTasks (items) {
       const done = await refBatch(items, async (ids, tokens) => await ctx.db().query<{ id: string }>(releaseSql, [ids, tokens]))

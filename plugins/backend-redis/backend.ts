@@ -1,6 +1,6 @@
 import {
-  Errors, MAX_LIST_LIMIT,
-  type AckOutcome, type AuditEvent, type AuditInput, type Backend, type BackendCapabilities, type CancelOutcome,
+  Errors, isNoResult, MAX_LIST_LIMIT,
+  type AckOutcome, type CompleteRequest, type ProgressRequest, type AuditEvent, type AuditInput, type Backend, type BackendCapabilities, type CancelOutcome,
   type CoordinationState, type DLQStats, type DeleteRequest, type DeleteResult, type EnqueueResult, type EventInput,
   type FailOutcome, type FailRequest, type LeaderAcquireResult, type LeaderLock, type LeaseRef, type LeaseRequest,
   type LeasedTask, type ListAuditRequest, type PendingHandler, type PendingHandlersRequest, type ListTasksRequest, type NewTask, type PruneRequest, type QueueStats,
@@ -210,15 +210,30 @@ export class RedisBackend implements Backend {
     })
   }
 
-  completeTasks (items: LeaseRef[]): Promise<AckOutcome[]> {
+  completeTasks (items: CompleteRequest[]): Promise<AckOutcome[]> {
     return this.run('completeTasks', async () => {
       const k = this.keys
       const out: AckOutcome[] = []
       for (const batch of chunks(items, SCRIPT_BATCH)) {
         if (batch.length === 0) continue
         const args: ScriptArg[] = [k.base]
-        for (const item of batch) args.push(item.id, item.leaseToken)
+        for (const item of batch) args.push(item.id, item.leaseToken, isNoResult(item.result) ? '' : JSON.stringify(item.result))
         const reply = await this.script('complete', [k.processing, k.succeeded], args) as number[]
+        for (const r of reply) out.push(r === 1 ? 'ok' : 'lease_lost')
+      }
+      return out
+    })
+  }
+
+  setTaskProgress (items: ProgressRequest[]): Promise<AckOutcome[]> {
+    return this.run('setTaskProgress', async () => {
+      const k = this.keys
+      const out: AckOutcome[] = []
+      for (const batch of chunks(items, SCRIPT_BATCH)) {
+        if (batch.length === 0) continue
+        const args: ScriptArg[] = [k.base]
+        for (const item of batch) args.push(item.id, item.leaseToken, JSON.stringify(item.progress))
+        const reply = await this.script('progress', [k.processing], args) as number[]
         for (const r of reply) out.push(r === 1 ? 'ok' : 'lease_lost')
       }
       return out
@@ -230,7 +245,7 @@ export class RedisBackend implements Backend {
    * trip, and Redis runs them in order: the acks (each batch of up to SCRIPT_BATCH),
    * then the lease.
    */
-  async completeAndLease (acks: LeaseRef[], lease: LeaseRequest): Promise<{ acks: AckOutcome[], leased: LeasedTask[] }> {
+  async completeAndLease (acks: CompleteRequest[], lease: LeaseRequest): Promise<{ acks: AckOutcome[], leased: LeasedTask[] }> {
     const acked = acks.length === 0 ? Promise.resolve([]) : this.completeTasks(acks)
     // A lease issued while later ack batches are still queued would only see fewer free tasks, never a wrong one.
     const [outcomes, leased] = await Promise.all([acked, this.leaseTasks(lease)])

@@ -4,7 +4,8 @@ import type { AuditEvent, LeasedTask, StoredEvent, Task, TaskError, TaskState } 
 // q queue, h handler, p payload JSON, s state, a attempts, m maxAttempts, pr priority,
 // ra runAt, ik idempotency key, to timeoutMs, le last error, er errors JSON, ca created,
 // ua updated, sa started, fa finished, lx lease expiry, w worker, lt lease token,
-// rp replays, ps payload bytes. An empty string means "no value".
+// rp replays, ps payload bytes, rv result JSON, pg progress JSON. An empty string means
+// "no value".
 
 function int (v: string | undefined): number {
   return v === undefined || v === '' ? 0 : Number(v)
@@ -50,7 +51,9 @@ export function hashToTask (id: string, h: Record<string, string>): Task {
     leaseExpiresAt: h.s === 'processing' ? optInt(h.lx) : null,
     workerId: optStr(h.w),
     replays: int(h.rp),
-    payloadSize: int(h.ps)
+    payloadSize: int(h.ps),
+    ...(h.rv === undefined || h.rv === '' ? {} : { result: JSON.parse(h.rv) }),
+    ...(h.pg === undefined || h.pg === '' ? {} : { progress: JSON.parse(h.pg) })
   }
 }
 

@@ -12,6 +12,7 @@ export const SCRIPT_KEYS = {
   enqueue: 4,
   lease: 4,
   complete: 2,
+  progress: 1,
   fail: 2,
   extend: 1,
   release: 1,

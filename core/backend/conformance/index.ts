@@ -31,6 +31,7 @@ import { capabilitiesArea } from './cases/capabilities.ts'
 import { recordsArea } from './cases/records.ts'
 import { handlersArea } from './cases/handlers.ts'
 import { storedInputArea } from './cases/stored-input.ts'
+import { resultsArea } from './cases/results.ts'
 
 export interface ConformanceTarget {
   name: string
@@ -55,6 +56,7 @@ export const CONFORMANCE_AREAS: readonly ConformanceArea[] = [
   leaseArea,
   handlersArea,
   ackFailRetryArea,
+  resultsArea,
   completeAndLeaseArea,
   dlqArea,
   cancelArea,

@@ -73,8 +73,9 @@ t.test('the admin contract: each Value field is a JsonValue field of the TypeBox
   for (const def of RPC_LIST) {
     t.same(codec.valueFieldPaths(`worker.v1.${def.requestType}`), jsonValueFieldNames(def.request), `${def.name} request`)
   }
-  t.same(codec.valueFieldPaths('worker.v1.GetTaskResponse'), ['task.payload'])
-  t.same(codec.valueFieldPaths('worker.v1.GetDLQEntryResponse'), ['entry.payload'])
+  t.same(codec.valueFieldPaths('worker.v1.GetTaskResponse'), ['task.payload', 'task.result', 'task.progress'])
+  t.same(codec.valueFieldPaths('worker.v1.GetDLQEntryResponse'), ['entry.payload', 'entry.result', 'entry.progress'])
+  t.same(codec.valueFieldPaths('worker.v1.ListTasksResponse'), ['tasks[].progress'])
   t.same(codec.valueFieldPaths('worker.v1.ListAuditEventsResponse'), ['events[].params'])
   t.same(codec.valueFieldPaths('worker.v1.AdminEvent'), ['data'])
   t.same(codec.valueFieldPaths('worker.v1.EnqueueTaskRequest'), ['payload'])

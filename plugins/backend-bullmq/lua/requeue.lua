@@ -19,7 +19,7 @@ if target ~= queue then
   emit(base, 'event', 'removed', 'jobId', id, 'prev', state)
 end
 local jobKey = b .. id
-rcall('HDEL', jobKey, 'finishedOn', 'processedOn', 'failedReason', 'returnvalue', 'syx', 'syc', 'defa', 'pb')
+rcall('HDEL', jobKey, 'finishedOn', 'processedOn', 'failedReason', 'returnvalue', 'progress', 'syx', 'syc', 'defa', 'pb')
 rcall('HSET', jobKey, 'ats', 0, 'atm', 0, 'stc', 0, 'delay', 0, 'syu', now, 'syra', now)
 rcall('HINCRBY', jobKey, 'syr', 1)
 if ARGV[7] ~= '' then rcall('HSET', jobKey, 'data', ARGV[7]) end

@@ -45,7 +45,7 @@ for _, id in ipairs(ids) do
         if target ~= '' then q = target end
         leave_state(P, id, f[1], f[2], f[3])
         local fields = { 's', 'ready', 'q', q, 'a', 0, 'rp', tonumber(f[5] or '0') + 1, 'ra', now, 'ua', now,
-          'fa', '', 'lt', '', 'lx', '' }
+          'fa', '', 'lt', '', 'lx', '', 'rv', '', 'pg', '' }
         if payload ~= '' then
           fields[#fields + 1] = 'p'; fields[#fields + 1] = payload
           fields[#fields + 1] = 'ps'; fields[#fields + 1] = #payload
