@@ -20,6 +20,7 @@ const ROWS: Array<[Exclude<keyof BackendCapabilities, 'taskFilters' | 'taskCount
   ['leaderLock', 'leader lock with fencing'],
   ['workerRegistry', 'worker registry'],
   ['eventLog', 'persisted event log (SSE replay)'],
+  ['enqueueEvents', 'a task\'s enqueued event logged with the task (causal order across processes)'],
   ['audit', 'audit storage'],
   ['workNotifications', 'instant wake-up of idle workers']
 ]

@@ -203,9 +203,19 @@ type Check = (args: unknown[]) => void
 
 /** per method of the Backend contract: checks its arguments or throws VALIDATION_FAILED */
 export const ARGUMENT_CHECKS: Readonly<Record<string, Check>> = {
-  enqueue ([tasks]) {
+  enqueue ([tasks, events]) {
     const list = array('tasks', tasks)
     for (let i = 0; i < list.length; i++) newTask(() => `tasks[${i}]`, list[i])
+    if (events === undefined) return
+    const spec = object('events', events)
+    name('events.type', spec.type)
+    const data = array('events.data', spec.data)
+    if (data.length !== list.length) fail('events.data', `must hold one entry per task (${list.length})`)
+    for (let i = 0; i < data.length; i++) {
+      const entry = object(`events.data[${i}]`, data[i])
+      if (Array.isArray(entry)) fail(`events.data[${i}]`, 'must be an object')
+      if ('id' in entry) fail(`events.data[${i}].id`, 'is the task id the backend fills in')
+    }
   },
   leaseTasks ([req]) { leaseRequest(req) },
   completeAndLease ([items, req]) {

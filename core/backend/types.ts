@@ -90,6 +90,20 @@ export interface NewTask {
   idempotencyKey: string | null
 }
 
+/**
+ * The event enqueue appends for each task it creates, in the same atomic step as the
+ * task (capability `enqueueEvents`), so no process can lease the task, and log what
+ * it does to it, before the event is in the log: the events of one task stay in
+ * causal order whichever processes append them. Core decides the content; the
+ * backend stores `{ id: <the task's id>, ...data[i] }` for each created task i, and
+ * nothing for a task whose idempotency key matched an existing one.
+ */
+export interface EnqueueEvents {
+  type: string
+  /** one per task, in request order */
+  data: Array<Record<string, unknown>>
+}
+
 export interface EnqueueResult {
   id: string
   /** false when the idempotency key matched an existing task (its id is returned) */
@@ -426,6 +440,12 @@ export interface BackendCapabilities {
   leaderLock: boolean
   workerRegistry: boolean
   eventLog: boolean
+  /**
+   * enqueue appends the events its request carries atomically with the tasks
+   * (EnqueueEvents). Absent or false: core appends `task.enqueued` after enqueue
+   * returns, and a worker of another process may log a task's start before it.
+   */
+  enqueueEvents?: boolean
   audit: boolean
   /** subscribeWork wakes idle workers when tasks arrive */
   workNotifications: boolean
@@ -447,8 +467,12 @@ export interface Backend {
   now (): Promise<number>
 
   // --- producing ---------------------------------------------------------
-  /** results in request order; registers unknown queues */
-  enqueue (tasks: NewTask[]): Promise<EnqueueResult[]>
+  /**
+   * Results in request order; registers unknown queues. With `events` (only passed to
+   * a backend declaring `enqueueEvents`), appends an event for each created task in
+   * the same atomic step.
+   */
+  enqueue (tasks: NewTask[], events?: EnqueueEvents): Promise<EnqueueResult[]>
 
   // --- working -----------------------------------------------------------
   /** attempts++ and state processing for each task returned; [] when globally paused */

@@ -1,4 +1,4 @@
-import type { Backend, EnqueueResult, NewTask } from '../backend/types.ts'
+import type { Backend, EnqueueEvents, EnqueueResult, NewTask } from '../backend/types.ts'
 import { Errors } from '../errors.ts'
 import type { EventLog } from '../events/event-log.ts'
 import type { MetricEvent } from '../plugin/kinds.ts'
@@ -8,6 +8,16 @@ import { normalizeNewTask, type EnqueueInput, type NormalizeOptions, type TaskDe
 // and so the CLI's `switchyard enqueue`) and schedule fires all enqueue through it, so
 // every task is normalized the same way, and every created task emits `task.enqueued`
 // and counts in tasks_enqueued_total whichever way it came in.
+//
+// The event's content is decided here alone. A backend declaring `enqueueEvents`
+// appends it atomically with the task, so a worker in another process cannot lease
+// the task and log `task.started` before `task.enqueued` is in the log; for any other
+// backend it is appended after the enqueue returns.
+
+/** the `task.enqueued` event of a created task, without its id (the backend's, or added below) */
+function enqueuedData (task: NewTask): Record<string, unknown> {
+  return { queue: task.queue, handler: task.handler }
+}
 
 export const MAX_ENQUEUE_BATCH = 10_000
 
@@ -46,7 +56,9 @@ export function createEnqueuer (deps: EnqueuerDeps): Enqueuer {
       if (inputs.length > MAX_ENQUEUE_BATCH) throw Errors.validation(`tasks: at most ${MAX_ENQUEUE_BATCH} per call`, { details: { field: 'tasks' } })
       const now = Date.now()
       const tasks = inputs.map((input, i) => normalizeNewTask(input, defaults, { now, ...naming(i, inputs.length) }))
-      const results = tasks.length === 0 ? [] : await backend.enqueue(tasks)
+      const atomicEvents = events !== null && events.enabled && backend.capabilities.enqueueEvents === true
+      const eventSpec: EnqueueEvents | undefined = atomicEvents ? { type: 'task.enqueued', data: tasks.map(enqueuedData) } : undefined
+      const results = tasks.length === 0 ? [] : await backend.enqueue(tasks, eventSpec)
       if (results.length !== tasks.length) {
         throw Errors.backendUnavailable(`the backend answered ${results.length} results for ${tasks.length} tasks`, { details: { method: 'enqueue' } })
       }
@@ -56,7 +68,7 @@ export function createEnqueuer (deps: EnqueuerDeps): Enqueuer {
         const task = tasks[i] as NewTask
         enqueued.push({ result, task })
         if (!result.created) continue
-        events?.emit('task.enqueued', { id: result.id, queue: task.queue, handler: task.handler })
+        if (!atomicEvents) events?.emit('task.enqueued', { id: result.id, ...enqueuedData(task) })
         observe?.({ type: 'task.enqueued', queue: task.queue, handler: task.handler })
       }
       return enqueued

@@ -4,7 +4,7 @@ import { Redis, type RedisOptions } from 'ioredis'
 import {
   Errors, MAX_LIST_LIMIT, isNoResult, isSwitchyardError,
   type AckOutcome, type CompleteRequest, type ProgressRequest, type AuditEvent, type AuditInput, type Backend, type BackendCapabilities, type CancelOutcome,
-  type CoordinationState, type DLQStats, type DeleteRequest, type DeleteResult, type EnqueueResult, type EventInput,
+  type CoordinationState, type DLQStats, type DeleteRequest, type DeleteResult, type EnqueueEvents, type EnqueueResult, type EventInput,
   type FailOutcome, type FailRequest, type LeaderAcquireResult, type LeaseRef, type LeaseRequest, type LeasedTask,
   type ListAuditRequest, type ListTasksRequest, type PendingHandler, type PendingHandlersRequest, type NewTask, type PruneRequest, type QueueStats, type RateLimit,
   type ReadEventsRequest, type RecoveredLeases, type RequeueRequest, type RequeueResult, type SkippedTask,
@@ -34,6 +34,7 @@ const CAPABILITIES: Omit<BackendCapabilities, 'taskCount'> = {
   leaderLock: true,
   workerRegistry: true,
   eventLog: true,
+  enqueueEvents: true,
   audit: true,
   // pub/sub from Switchyard's own paths plus a watch on BullMQ's event streams (work-notifier.ts)
   workNotifications: true,
@@ -211,7 +212,7 @@ export class BullMQBackend implements Backend {
 
   // --- producing ----------------------------------------------------------------------
 
-  async enqueue (tasks: NewTask[]): Promise<EnqueueResult[]> {
+  async enqueue (tasks: NewTask[], events?: EnqueueEvents): Promise<EnqueueResult[]> {
     if (tasks.length === 0) return []
     tasks.forEach((task, i) => assertQueueName(`tasks[${i}].queue`, task.queue))
     // the first task of a key in a batch wins; later ones answer its id
@@ -261,6 +262,9 @@ export class BullMQBackend implements Backend {
       list.push({ id: ids[i] as string, name: task.handler, data: task.payload, opts, timestamp: now })
       byQueue.set(task.queue, list)
     })
+    // The created tasks' events go into the log before their jobs exist, so no worker
+    // can lease a task and log its start first. Ids are ours, known before the add.
+    const logged = events === undefined ? null : await this.appendEnqueued(events, ids, created)
     const added = new Set<string>()
     const adds = [...byQueue].map(([queue, jobs]) => addJobs(this.redis, this.queueFor(queue), jobs, id => added.add(id)))
     // Issued after the adds on the same connection, so Redis runs it after them: a
@@ -272,11 +276,25 @@ export class BullMQBackend implements Backend {
       // give back the ids whose jobs were not added, so a retry of this enqueue is not answered "exists"
       const unused = ids.filter((id, i) => created[i] && !added.has(id))
       if (unused.length > 0) await this.redis.hdel(this.keys.index, ...unused).catch(() => 0)
+      // and no event for a task that does not exist: the entry goes, the added ones' events come again
+      if (logged !== null && unused.length > 0) {
+        await this.own.removeEventEntry(logged.entry, logged.count).catch(() => false)
+        const kept = created.map((c, i) => c && added.has(ids[i] as string))
+        if (kept.includes(true) && events !== undefined) await this.appendEnqueued(events, ids, kept).catch(() => null)
+      }
       await woken
       throw failure.reason
     }
     await woken
     return tasks.map((_, i) => ({ id: ids[i] as string, created: created[i] as boolean }))
+  }
+
+  /** appends `{ id, ...data }` of each created task as one entry; null when none was created */
+  private async appendEnqueued (events: EnqueueEvents, ids: string[], created: boolean[]): Promise<{ entry: string, count: number } | null> {
+    const batch = ids.flatMap((id, i) => created[i] === true ? [{ type: events.type, data: { id, ...events.data[i] } }] : [])
+    if (batch.length === 0) return null
+    const [first] = await this.own.appendEvents(batch)
+    return { entry: (first?.id as string).slice(0, (first?.id as string).lastIndexOf(':')), count: batch.length }
   }
 
   // --- working ---------------------------------------------------------------------------

@@ -186,9 +186,13 @@ t.test('an enqueue that fails in one queue keeps what went in, gives the rest ba
   // fails on its first command for that queue (nothing of that job is written).
   await redis.set(`${prefix}:broken:id`, 'not a number')
   const tasks = [task('fine', { idempotencyKey: 'k-fine' }), task('broken', { idempotencyKey: 'k-broken' }), task('fine'), task('broken')]
-  await t.rejects(backend.enqueue(tasks), /not an integer/, 'the enqueue fails with Redis\'s error')
+  const events = { type: 'task.enqueued', data: tasks.map(x => ({ queue: x.queue })) }
+  await t.rejects(backend.enqueue(tasks, events), /not an integer/, 'the enqueue fails with Redis\'s error')
   t.match(await backend.queueStats(['fine', 'broken']), [{ name: 'broken', ready: 0 }, { name: 'fine', ready: 2 }], 'the other queue\'s tasks went in')
   t.equal(await redis.hlen(backend.keys.index), 2, 'only their ids stay claimed')
+  const logged = await backend.readEvents({ afterId: null, limit: 100 })
+  t.same(logged.map(e => e.data as { queue: string }).map(d => d.queue), ['fine', 'fine'], 'enqueued events only for the tasks that went in')
+  t.same(new Set(logged.map(e => (e.data as { id: string }).id)), new Set(Object.keys(await redis.hgetall(backend.keys.index))), 'with their ids')
 
   await redis.del(`${prefix}:broken:id`)
   const again = await backend.enqueue([task('fine', { idempotencyKey: 'k-fine' }), task('broken', { idempotencyKey: 'k-broken' })])

@@ -126,6 +126,17 @@ export class OwnState {
     return events.map((event, k) => ({ id: `${entry}:${k}`, type: event.type, time, data: event.data ?? null }))
   }
 
+  /**
+   * Takes back an entry appendEvents wrote (its id is the part of an event id before
+   * ':'), for events whose cause did not happen after all; false when it is gone already.
+   */
+  async removeEventEntry (entry: string, events: number): Promise<boolean> {
+    const removed = await this.redis.xdel(this.keys.events, entry)
+    if (removed === 0) return false
+    await this.redis.decrby(this.keys.eventCount, events)
+    return true
+  }
+
   async readEvents (req: ReadEventsRequest): Promise<StoredEvent[]> {
     const limit = clampLimit(req.limit)
     if (limit === 0) return []

@@ -15,6 +15,9 @@ import { workMethods } from './work.ts'
 // Assembles the Backend from its method groups over one SqlClient. The client is
 // opened by init() (PGlite opens asynchronously), or handed in ready-made.
 
+/** how soon readers that found events held back by a running transaction read again */
+const HELD_BACK_REWAKE_MS = 25
+
 function capabilitiesFor (notify: boolean): BackendCapabilities {
   return {
     taskFilters: ['state', 'queue', 'handler', 'query'],
@@ -31,6 +34,7 @@ function capabilitiesFor (notify: boolean): BackendCapabilities {
     leaderLock: true,
     workerRegistry: true,
     eventLog: true,
+    enqueueEvents: true,
     audit: true,
     workNotifications: notify,
     records: true
@@ -58,6 +62,16 @@ function assemble (options: ResolvedOptions, name: string, open: () => Promise<S
   let client: SqlClient | null = null
   let opening: Promise<void> | null = null
   const ctx = createContext(options.schema, options, () => client)
+  const eventListeners = new Set<() => void>()
+  let rewake: NodeJS.Timeout | null = null
+  ctx.eventsHeldBack = () => {
+    if (rewake !== null || eventListeners.size === 0) return
+    rewake = setTimeout(() => {
+      rewake = null
+      for (const listener of [...eventListeners]) listener()
+    }, HELD_BACK_REWAKE_MS)
+    rewake.unref()
+  }
 
   async function subscribe (channel: string, onNotify: (payload: string) => void): Promise<Unsubscribe> {
     if (!options.notify) throw Errors.unsupported('notifications are off for this backend (notify: false)')
@@ -84,6 +98,7 @@ function assemble (options: ResolvedOptions, name: string, open: () => Promise<S
     },
 
     async close () {
+      if (rewake !== null) { clearTimeout(rewake); rewake = null }
       if (opening !== null) await opening.catch(() => {})
       const current = client
       client = null
@@ -107,7 +122,13 @@ function assemble (options: ResolvedOptions, name: string, open: () => Promise<S
     },
 
     async subscribeEvents (listener) {
-      return await subscribe(ctx.eventsChannel, () => listener())
+      const unsubscribe = await subscribe(ctx.eventsChannel, () => listener())
+      const local = (): void => listener()
+      eventListeners.add(local)
+      return async () => {
+        eventListeners.delete(local)
+        await unsubscribe()
+      }
     }
   }
 }

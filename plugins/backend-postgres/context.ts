@@ -16,6 +16,12 @@ export interface BackendContext {
   asyncCommit: boolean
   workChannel: string
   eventsChannel: string
+  /**
+   * A read found committed events it may not answer yet (they wait for older
+   * transactions to end): this process's event subscribers are woken again shortly,
+   * since the notification those events sent has already been spent on that read.
+   */
+  eventsHeldBack: () => void
 }
 
 export function createContext (schema: string, options: { maxEvents: number, notify: boolean, asyncCommit: boolean }, getClient: () => SqlClient | null): BackendContext {
@@ -31,7 +37,8 @@ export function createContext (schema: string, options: { maxEvents: number, not
     notify: options.notify,
     asyncCommit: options.asyncCommit,
     workChannel: `sy_work_${schema}`,
-    eventsChannel: `sy_events_${schema}`
+    eventsChannel: `sy_events_${schema}`,
+    eventsHeldBack: () => {}
   }
 }
 

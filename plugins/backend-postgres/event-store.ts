@@ -3,10 +3,23 @@ import { requireId, type BackendContext } from './context.ts'
 import type { SqlParam } from './sql-client.ts'
 
 // The event log (SSE replay) and the audit trail.
+//
+// One append is one page (a row holding the append's events). Pages are written
+// without any lock held to commit (see migration 007): a page gets its positions
+// from a sequence and records the id of the transaction that wrote it (xid). A
+// reader reads only pages whose xid is below its snapshot's xmin, the oldest
+// transaction still running: every transaction there has ended, so no page can
+// appear among them later, and they are read in (xid, pos) order, which grows only
+// at its end. A transaction that starts after another one committed has a larger
+// xid, so an event appended because of a committed one (a task's start, after the
+// enqueue that appended `task.enqueued` in its own statement) is read after it.
+// The cost: an event becomes readable once every transaction that was running
+// when it committed has ended (normally milliseconds; a long writing transaction
+// in the cluster holds events back until it ends).
 
 type EventMethods = Pick<Backend, 'appendEvents' | 'readEvents' | 'appendAudit' | 'listAudit' | 'pruneAudit'>
 
-interface PageRow { first_id: string, time: number, events: Array<[string, unknown]> }
+interface PageRow { xid: string, pos: string, time: number, events: Array<[string, unknown]> }
 interface AuditRow {
   id: string
   time: number
@@ -19,19 +32,74 @@ interface AuditRow {
   error: string | null
 }
 
-/** the id of the k-th event of a page; plain numbers while they are exact */
-function idAt (firstId: string, k: number): string {
-  const first = Number(firstId)
-  return Number.isSafeInteger(first + k) ? String(first + k) : (BigInt(firstId) + BigInt(k)).toString()
+interface ReadRow { xid: string | null, pos: string | null, time: number | null, events: Array<[string, unknown]> | null, horizon: string, held_max: string | null }
+
+/** how long a read waits at most for events a running transaction holds back */
+const HELD_BACK_WAIT_MS = 1_000
+
+/** a reader's place: after event `index` of page (xid, pos) */
+interface Cursor { xid: string, pos: string, index: number }
+
+const MAX_XID8 = 18446744073709551615n
+const MAX_BIGINT = 9223372036854775807n
+
+/** "<xid>-<pos>-<index>": the event ids this backend issues */
+function parseEventId (field: string, id: string): Cursor {
+  const match = /^([0-9]{1,20})-([0-9]{1,19})-([0-9]{1,9})$/.exec(id)
+  if (match === null || BigInt(match[1] as string) > MAX_XID8 || BigInt(match[2] as string) > MAX_BIGINT) {
+    throw Errors.validation(`${field}: must be an event id of this backend (<xid>-<position>-<index>)`, { details: { field } })
+  }
+  return { xid: BigInt(match[1] as string).toString(), pos: BigInt(match[2] as string).toString(), index: Number(match[3]) }
 }
 
-function unpack (page: PageRow, afterId: bigint, limit: number, into: StoredEvent[]): void {
-  const first = BigInt(page.first_id)
-  const skip = afterId >= first ? Number(afterId - first) + 1 : 0
+function unpack (page: PageRow, after: Cursor | null, limit: number, into: StoredEvent[]): void {
+  const skip = after !== null && after.xid === page.xid && after.pos === page.pos ? after.index + 1 : 0
   for (let k = skip; k < page.events.length && into.length < limit; k++) {
     const [type, data] = page.events[k] as [string, unknown]
-    into.push({ id: idAt(page.first_id, k), type, time: page.time, data })
+    into.push({ id: `${page.xid}-${page.pos}-${k}`, type, time: page.time, data })
   }
+}
+
+/** the page's position: one value of the sequence per event, the largest is the page's */
+function pagePosition (s: string, count: string): string {
+  return `(SELECT max(nextval('${s}.event_positions')) FROM generate_series(1, ${count}))`
+}
+
+/**
+ * A data-modifying CTE that deletes pages older than the newest `maxEvents` positions.
+ * SKIP LOCKED: concurrent appenders never wait for each other's trims (a page another
+ * one is deleting is left to it).
+ */
+function trimCte (s: string, newest: string, maxEvents: string): string {
+  return `trimmed AS (
+      DELETE FROM ${s}.event_pages WHERE pos IN (
+        SELECT pos FROM ${s}.event_pages
+        WHERE pos <= ${newest} - ${maxEvents}
+        FOR UPDATE SKIP LOCKED)
+    )`
+}
+
+/**
+ * CTEs that append one page of `task.enqueued`-like events, one per created task, to
+ * an enqueue statement (so the events commit with the tasks). `created` must name a
+ * relation of (id bigint, ord bigint, data text: the event data without its id as a
+ * JSON object). The placeholders are the event type, maxEvents and the notification
+ * channel (null: none). Adds the CTEs `event_page`, `event_page_inserted`, `trimmed`
+ * and `events_woken` (select it to send the notification).
+ */
+export function enqueueEventCtes (s: string, typeParam: string, maxEventsParam: string, channelParam: string): string {
+  // the data's members follow the id, in the order core gave them
+  const withId = `CASE WHEN c.data = '{}' THEN json_build_object('id', c.id::text)::text
+      ELSE '{"id":' || to_json(c.id::text)::text || ',' || substr(c.data, 2) END`
+  return `event_page AS (
+      SELECT pg_current_xact_id() AS xid, max(nextval('${s}.event_positions')) AS pos,
+        json_agg(json_build_array(${typeParam}::text, (${withId})::json) ORDER BY c.ord) AS events
+      FROM created c HAVING count(*) > 0
+    ), event_page_inserted AS (
+      INSERT INTO ${s}.event_pages (xid, pos, events) SELECT xid, pos, events FROM event_page RETURNING pos
+    ), ${trimCte(s, '(SELECT pos FROM event_page)', `${maxEventsParam}::bigint`)}, events_woken AS (
+      SELECT count(pg_notify(${channelParam}::text, '')) AS n FROM event_page_inserted WHERE ${channelParam}::text IS NOT NULL
+    )`
 }
 
 function toAudit (r: AuditRow): AuditEvent {
@@ -45,30 +113,32 @@ function toAudit (r: AuditRow): AuditEvent {
 export function eventMethods (ctx: BackendContext): EventMethods {
   const { s } = ctx
 
-  // One append is one page. The counter row's lock is held until commit, so appends
-  // commit in id order and a reader that has seen id N can never later find a
-  // smaller id appearing. Pages wholly older than the newest maxEvents are deleted.
   const appendSql = `
-    WITH seq AS (
-      UPDATE ${s}.event_counter SET last_id = last_id + $2 WHERE id = 1 RETURNING last_id
+    WITH page AS (
+      SELECT pg_current_xact_id() AS xid, ${pagePosition(s, '$2::int')} AS pos
     ), inserted AS (
-      INSERT INTO ${s}.event_pages (last_id, first_id, events)
-      SELECT last_id, last_id - $2 + 1, $1::json FROM seq
-      RETURNING first_id, time
-    ), trimmed AS (
-      DELETE FROM ${s}.event_pages WHERE last_id <= (SELECT last_id FROM seq) - $3
-    )
-    SELECT i.first_id::text AS first_id, ${s}.ms(i.time) AS time
+      INSERT INTO ${s}.event_pages (xid, pos, events) SELECT xid, pos, $1::json FROM page
+      RETURNING xid, pos, time
+    ), ${trimCte(s, '(SELECT pos FROM page)', '$3::bigint')}
+    SELECT i.xid::text AS xid, i.pos::text AS pos, ${s}.ms(i.time) AS time
     FROM inserted i CROSS JOIN (SELECT CASE WHEN $4::text IS NULL THEN NULL ELSE pg_notify($4::text, '') END) AS woken`
 
-  // Every page holds at least one event past the cursor, so `limit` pages are enough.
-  // Events of a straddling page older than the newest maxEvents count as trimmed.
+  // Every page after the cursor's holds at least one event past it, so `limit` pages
+  // and the cursor's own are enough. Also answers the horizon and the newest xid of
+  // committed pages above it (held back until the transactions before them end).
   const readSql = `
-    SELECT p.first_id::text AS first_id, ${s}.ms(p.time) AS time, p.events,
-      greatest($1::bigint, c.last_id - $3)::text AS floor
-    FROM ${s}.event_counter c JOIN ${s}.event_pages p ON p.last_id > greatest($1::bigint, c.last_id - $3)
-    WHERE c.id = 1
-    ORDER BY p.last_id LIMIT $2`
+    WITH horizon AS MATERIALIZED (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS xmin),
+    pages AS (
+      SELECT p.xid, p.pos, ${s}.ms(p.time) AS time, p.events
+      FROM ${s}.event_pages p
+      WHERE p.xid < (SELECT xmin FROM horizon) AND (p.xid, p.pos) >= ($1::xid8, $2::bigint)
+      ORDER BY p.xid, p.pos LIMIT $3
+    )
+    SELECT pages.xid::text AS xid, pages.pos::text AS pos, pages.time, pages.events,
+      (SELECT xmin FROM horizon)::text AS horizon,
+      (SELECT xid FROM ${s}.event_pages WHERE xid >= (SELECT xmin FROM horizon) ORDER BY xid DESC LIMIT 1)::text AS held_max
+    FROM (SELECT 1) AS one LEFT JOIN pages ON true
+    ORDER BY pages.xid, pages.pos`
 
   const auditColumns = `id::text AS id, ${s}.ms(time) AS time, action, target, actor, request_id, params, outcome, error`
 
@@ -77,22 +147,40 @@ export function eventMethods (ctx: BackendContext): EventMethods {
       if (events.length === 0) return []
       const page = events.map(e => [e.type, e.data === undefined ? null : e.data])
       const text = JSON.stringify(page)
-      const [row] = await ctx.db().query<{ first_id: string, time: number }>(appendSql, [text, events.length, ctx.maxEvents, ctx.notify ? ctx.eventsChannel : null])
+      const [row] = await ctx.db().query<{ xid: string, pos: string, time: number }>(appendSql, [text, events.length, ctx.maxEvents, ctx.notify ? ctx.eventsChannel : null])
       if (row === undefined) throw Errors.backendUnavailable('postgres: the event append returned no page')
       // the events as stored: the JSON round trip drops what JSON cannot hold, as a read would
       const stored: StoredEvent[] = []
-      unpack({ first_id: row.first_id, time: row.time, events: JSON.parse(text) as Array<[string, unknown]> }, 0n, events.length, stored)
+      unpack({ ...row, events: JSON.parse(text) as Array<[string, unknown]> }, null, events.length, stored)
       return stored
     },
 
     async readEvents (req) {
       const limit = Math.min(req.limit, MAX_LIST_LIMIT)
       if (limit === 0) return []
-      const after = req.afterId === null || req.afterId === undefined ? '0' : requireId('afterId', req.afterId)
-      const rows = await ctx.db().query<PageRow & { floor: string }>(readSql, [after, limit, ctx.maxEvents])
-      const events: StoredEvent[] = []
-      for (const page of rows) unpack(page, BigInt(page.floor), limit, events)
-      return events
+      const after = req.afterId === null || req.afterId === undefined ? null : parseEventId('afterId', req.afterId)
+      // A read answers every event committed before it began: pages held back by a
+      // transaction still running are waited for (until the horizon passes the newest
+      // of them, usually milliseconds), so a caller reads its own appends. Later pages
+      // are not waited for, so a steady stream of appends never stalls a read.
+      const deadline = Date.now() + HELD_BACK_WAIT_MS
+      let waitFor: bigint | null = null
+      for (let pause = 1; ; pause = Math.min(pause * 2, 20)) {
+        const rows = await ctx.db().query<ReadRow>(readSql, [after?.xid ?? '0', after?.pos ?? '0', limit + 1])
+        const events: StoredEvent[] = []
+        for (const page of rows) {
+          if (page.xid !== null) unpack(page as PageRow, after, limit, events)
+        }
+        const first = rows[0]
+        if (first === undefined || events.length >= limit) return events
+        waitFor ??= first.held_max === null ? -1n : BigInt(first.held_max)
+        if (waitFor < BigInt(first.horizon)) return events
+        if (Date.now() >= deadline) {
+          ctx.eventsHeldBack()
+          return events
+        }
+        await new Promise(resolve => setTimeout(resolve, pause))
+      }
     },
 
     async appendAudit (event) {

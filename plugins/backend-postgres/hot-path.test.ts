@@ -71,7 +71,7 @@ t.test('asyncCommit: false leaves the work statements on the server setting', as
   t.throws(() => createPostgresBackend({ connectionString: TEST_POSTGRES_URL, asyncCommit: 'no' as unknown as boolean }), { code: 'VALIDATION_FAILED', message: /options\.asyncCommit/ })
 })
 
-t.test('event pages: a cursor inside a page, limits across pages, trimming mid-page', async t => {
+t.test('event pages: a cursor inside a page, limits across pages, trimming whole pages', async t => {
   const schema = testSchema()
   const backend = createPostgresBackend({ connectionString: TEST_POSTGRES_URL, schema, poolSize: 1, maxEvents: 7 })
   t.teardown(async () => {
@@ -81,20 +81,23 @@ t.test('event pages: a cursor inside a page, limits across pages, trimming mid-p
   await backend.init()
   const first = await backend.appendEvents([{ type: 'a', data: 1 }, { type: 'b', data: { x: [1, 2] } }, { type: 'c', data: null }])
   const second = await backend.appendEvents([{ type: 'd', data: 'text' }, { type: 'e', data: undefined }])
-  t.same([...first, ...second].map(e => e.id), ['1', '2', '3', '4', '5'], 'ids follow the appends, gapless')
+  const ids = [...first, ...second].map(e => e.id)
+  t.match(ids, [/^\d+-3-0$/, /^\d+-3-1$/, /^\d+-3-2$/, /^\d+-5-0$/, /^\d+-5-1$/], '<xid>-<page position>-<index>; a page takes one position per event')
   t.same(second.map(e => e.data), ['text', null], 'undefined data is stored as null')
-  t.same(await backend.readEvents({ afterId: '1', limit: 3 }), [...first.slice(1), second[0]], 'from inside a page, across pages, limit kept')
-  t.same(await backend.readEvents({ afterId: '5', limit: 10 }), [], 'nothing after the newest')
-  // 5 + 4 = 9 events, keep 7: ids 1-2 are trimmed although their page still holds id 3
+  t.same(await backend.readEvents({ afterId: first[0]?.id as string, limit: 3 }), [...first.slice(1), second[0]], 'from inside a page, across pages, limit kept')
+  t.same(await backend.readEvents({ afterId: second[1]?.id as string, limit: 10 }), [], 'nothing after the newest')
+  // positions 1-9, keep 7: no page lies wholly at or below position 2, so all stay
   const third = await backend.appendEvents(['f', 'g', 'h', 'i'].map(type => ({ type, data: type })))
+  t.equal((await backend.readEvents({ afterId: null, limit: 100 })).length, 9, 'a page stays while any of its events is among the newest maxEvents')
+  // position 10: the first page (positions 1-3) is now wholly older than the newest 7
+  const fourth = await backend.appendEvents([{ type: 'j', data: 'j' }])
   const kept = await backend.readEvents({ afterId: null, limit: 100 })
-  t.same(kept.map(e => e.id), ['3', '4', '5', '6', '7', '8', '9'], 'exactly the newest maxEvents')
-  t.same(kept.slice(-4), third, 'reads answer what the append answered')
-  const pages = await withRawClient(async c => (await c.query(`SELECT first_id::int AS first, last_id::int AS last FROM "${schema}".event_pages ORDER BY last_id`)).rows)
-  t.same(pages, [{ first: 1, last: 3 }, { first: 4, last: 5 }, { first: 6, last: 9 }], 'one page per append; a page goes once all its events are trimmed')
+  t.same(kept, [...second, ...third, ...fourth], 'whole pages go, oldest first; reads answer what the appends answered')
+  const pages = await withRawClient(async c => (await c.query(`SELECT pos::int AS pos FROM "${schema}".event_pages ORDER BY xid, pos`)).rows)
+  t.same(pages, [{ pos: 5 }, { pos: 9 }, { pos: 10 }], 'one page per append')
 })
 
-t.test('migration 003 moves an existing per-row event log into pages, ids kept', async t => {
+t.test('migrations 003 and 007 keep an existing event log, in order, as pages of transaction 0', async t => {
   const schema = testSchema()
   t.teardown(async () => { await dropSchema(schema) })
   const before = loadMigrations().filter(m => m.version < 3)
@@ -112,8 +115,10 @@ t.test('migration 003 moves an existing per-row event log into pages, ids kept',
   await backend.init()
   const [next] = await backend.appendEvents([{ type: 'new', data: true }])
   const read = await backend.readEvents({ afterId: null, limit: 10 })
-  t.same(read.map(e => [e.id, e.type, e.data]), [['11', 'old.a', { n: 1 }], ['12', 'old.b', 's'], ['13', 'new', true]])
-  t.equal(next?.id, '13', 'new appends continue after the migrated ids')
+  t.same(read.map(e => [e.type, e.data]), [['old.a', { n: 1 }], ['old.b', 's'], ['new', true]], 'the old events first, in their order')
+  t.same(read.slice(0, 2).map(e => e.id), ['0-11-0', '0-12-0'], 'migrated pages belong to transaction 0')
+  t.match(next?.id, /^[1-9][0-9]*-13-0$/, 'positions continue after the migrated ids')
+  t.same(await backend.readEvents({ afterId: '0-11-0', limit: 10 }), read.slice(1), 'a migrated id resumes exactly')
 })
 
 t.test('a lease with a handler set reads only its handlers\' index ranges, however many other tasks wait ahead', async t => {

@@ -1,5 +1,6 @@
-import { Errors, isNoResult, type AckOutcome, type Backend, type CompleteRequest, type EnqueueResult, type FailOutcome, type FailRequest, type LeasedTask, type LeaseRef, type LeaseRequest, type NewTask, type ProgressRequest, type RecoveredLeases } from '@switchyard/core'
+import { Errors, isNoResult, type AckOutcome, type Backend, type CompleteRequest, type EnqueueEvents, type EnqueueResult, type FailOutcome, type FailRequest, type LeasedTask, type LeaseRef, type LeaseRequest, type NewTask, type ProgressRequest, type RecoveredLeases } from '@switchyard/core'
 import { parseId, type BackendContext } from './context.ts'
+import { enqueueEventCtes } from './event-store.ts'
 
 // The hot path: enqueue, lease and the batched acks. Each call is one statement
 // for the whole batch (enqueue adds one lookup only when idempotency keys collide);
@@ -70,7 +71,10 @@ export function workMethods (ctx: BackendContext): WorkMethods {
   const { s } = ctx
   const commitClause = commitMode(ctx.asyncCommit)
 
-  const enqueueSql = `
+  // With events ($11 the data of each task's event, $12 its type), the created tasks'
+  // events are appended as one page by the same statement: committed with the tasks,
+  // so a worker can only lease a task whose `task.enqueued` is already in the log.
+  const enqueueSqlFor = (events: boolean): string => `
     WITH input AS MATERIALIZED (
       SELECT nextval('${s}.task_ids') AS id, i.*,
         CASE WHEN i.run_at_ms IS NULL THEN now() + i.delay_ms * interval '1 millisecond'
@@ -84,10 +88,16 @@ export function workMethods (ctx: BackendContext): WorkMethods {
       FROM input ORDER BY ord
       ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
       RETURNING id
-    )
-    SELECT input.id::text AS id, inserted.id IS NOT NULL AS created
+    )${events
+      ? `, created AS (
+      SELECT input.id, input.ord, ($11::text[])[input.ord::int] AS data FROM inserted JOIN input ON input.id = inserted.id
+    ), ${enqueueEventCtes(s, '$12', '$13', '$14')}`
+      : ''}
+    SELECT input.id::text AS id, inserted.id IS NOT NULL AS created${events ? ', (SELECT n FROM events_woken) AS woken' : ''}
     FROM input LEFT JOIN inserted ON inserted.id = input.id
     ORDER BY input.ord`
+  const enqueueSql = enqueueSqlFor(false)
+  const enqueueWithEventsSql = enqueueSqlFor(true)
 
   // A new statement (new snapshot) sees the row a concurrent enqueue committed
   // while ON CONFLICT waited for it.
@@ -301,7 +311,7 @@ export function workMethods (ctx: BackendContext): WorkMethods {
     return ackOutcomes(items, new Map(rows.map(r => [r.id, r])))
   }
 
-  async function enqueue (tasks: NewTask[], depth = 0): Promise<EnqueueResult[]> {
+  async function enqueue (tasks: NewTask[], events: EnqueueEvents | undefined, depth = 0): Promise<EnqueueResult[]> {
     if (tasks.length === 0) return []
     const cols: [string[], string[], string[], number[], number[], number[], Array<number | null>, number[], Array<string | null>, number[]] =
       [[], [], [], [], [], [], [], [], [], []]
@@ -318,7 +328,10 @@ export function workMethods (ctx: BackendContext): WorkMethods {
       cols[8].push(task.idempotencyKey ?? null)
       cols[9].push(Buffer.byteLength(payload))
     }
-    const rows = await ctx.db().query<{ id: string, created: boolean }>(enqueueSql, cols)
+    const rows = events === undefined
+      ? await ctx.db().query<{ id: string, created: boolean }>(enqueueSql, cols)
+      : await ctx.db().query<{ id: string, created: boolean }>(enqueueWithEventsSql, [
+        ...cols, events.data.map(d => JSON.stringify(d)), events.type, ctx.maxEvents, ctx.notify ? ctx.eventsChannel : null])
     const results: EnqueueResult[] = rows.map(r => ({ id: r.id, created: r.created }))
     const keyOf = (i: number): string => tasks[i]?.idempotencyKey as string
     // keys that collided (with a stored task or earlier in this batch) answer the owner's id
@@ -335,13 +348,14 @@ export function workMethods (ctx: BackendContext): WorkMethods {
     if (orphaned.length === 0) return results
     // the owner was deleted between the insert and the lookup: enqueue those again
     if (depth >= 3) throw Errors.conflict('enqueue: the task owning an idempotency key kept disappearing; try again', { details: { field: 'idempotencyKey' } })
-    const retried = await enqueue(orphaned.map(i => tasks[i] as NewTask), depth + 1)
+    const retried = await enqueue(orphaned.map(i => tasks[i] as NewTask),
+      events === undefined ? undefined : { type: events.type, data: orphaned.map(i => events.data[i] as Record<string, unknown>) }, depth + 1)
     for (const [j, i] of orphaned.entries()) results[i] = retried[j] as EnqueueResult
     return results
   }
 
   return {
-    enqueue: async tasks => await enqueue(tasks),
+    enqueue: async (tasks, events) => await enqueue(tasks, events),
 
     async leaseTasks (req): Promise<LeasedTask[]> {
       const params = leaseParams(req)

@@ -1,7 +1,7 @@
 import {
   Errors, isNoResult, MAX_LIST_LIMIT,
   type AckOutcome, type CompleteRequest, type ProgressRequest, type AuditEvent, type AuditInput, type Backend, type BackendCapabilities, type CancelOutcome,
-  type CoordinationState, type DLQStats, type DeleteRequest, type DeleteResult, type EnqueueResult, type EventInput,
+  type CoordinationState, type DLQStats, type DeleteRequest, type DeleteResult, type EnqueueEvents, type EnqueueResult, type EventInput,
   type FailOutcome, type FailRequest, type LeaderAcquireResult, type LeaderLock, type LeaseRef, type LeaseRequest,
   type LeasedTask, type ListAuditRequest, type PendingHandler, type PendingHandlersRequest, type ListTasksRequest, type NewTask, type PruneRequest, type QueueStats,
   type RateLimit, type ReadEventsRequest, type RecoveredLeases, type RequeueRequest, type RequeueResult,
@@ -52,6 +52,7 @@ const CAPABILITIES: BackendCapabilities = {
   leaderLock: true,
   workerRegistry: true,
   eventLog: true,
+  enqueueEvents: true,
   audit: true,
   workNotifications: true,
   records: true
@@ -166,20 +167,23 @@ export class RedisBackend implements Backend {
 
   // --- producing ---------------------------------------------------------------------
 
-  enqueue (tasks: NewTask[]): Promise<EnqueueResult[]> {
+  enqueue (tasks: NewTask[], events?: EnqueueEvents): Promise<EnqueueResult[]> {
     // Core checked every task before the call (core/backend/arguments.ts), so no batch is
     // refused halfway; the ready score packs the priority (-1000..1000) into its high bits.
+    // The created tasks' events are appended by the same script (see enqueue.lua).
     return this.run('enqueue', async () => {
       const k = this.keys
       const results: EnqueueResult[] = []
+      let offset = 0
       for (const batch of chunks(tasks, SCRIPT_BATCH)) {
         if (batch.length === 0) continue
-        const args: ScriptArg[] = [k.base, k.workChannel]
-        for (const t of batch) {
+        const args: ScriptArg[] = [k.base, k.workChannel, events?.type ?? '', k.eventsChannel, this.options.maxEvents]
+        for (const [i, t] of batch.entries()) {
           args.push(t.queue, t.handler, JSON.stringify(t.payload ?? null), t.maxAttempts, t.priority, t.timeoutMs,
-            t.runAt === null ? '' : t.runAt, t.delayMs, t.idempotencyKey ?? '')
+            t.runAt === null ? '' : t.runAt, t.delayMs, t.idempotencyKey ?? '', events === undefined ? '' : JSON.stringify(events.data[offset + i]))
         }
-        const reply = await this.script('enqueue', [k.idem, k.all, k.seq, k.queues], args) as Array<string | number>
+        offset += batch.length
+        const reply = await this.script('enqueue', [k.idem, k.all, k.seq, k.queues, k.events], args) as Array<string | number>
         for (let i = 0; i < reply.length; i += 2) results.push({ id: String(reply[i]), created: reply[i + 1] === 1 })
       }
       return results

@@ -17,12 +17,12 @@ function space (tt: Test) {
   const k = keysFor(randomPrefix('script'))
   tt.teardown(() => deleteKeys(redis, k.base))
   const enqueue = async (tasks: TaskArgs[]): Promise<string[]> => {
-    const args: ScriptArg[] = [k.base, k.workChannel]
+    const args: ScriptArg[] = [k.base, k.workChannel, '', k.eventsChannel, 1000]
     for (const x of tasks) {
       args.push(x.queue ?? 'q', x.handler ?? 'h', JSON.stringify(x.payload ?? {}), x.maxAttempts ?? 3, x.priority ?? 0, 1000,
-        x.runAt ?? '', x.delayMs ?? 0, x.key ?? '')
+        x.runAt ?? '', x.delayMs ?? 0, x.key ?? '', '')
     }
-    const reply = await run('enqueue', [k.idem, k.all, k.seq, k.queues], args) as Array<string | number>
+    const reply = await run('enqueue', [k.idem, k.all, k.seq, k.queues, k.events], args) as Array<string | number>
     return reply.filter((_, i) => i % 2 === 0) as string[]
   }
   /** handlers: the caller's handler set (undefined: every handler) */
@@ -41,7 +41,7 @@ t.test('every lua file is registered with its key count, and every registered sc
   t.same(luaFileNames(), Object.keys(SCRIPT_KEYS).sort())
 })
 
-t.test('enqueue: task hash, ready/scheduled index, registry, idempotency, publish', async (t) => {
+t.test('enqueue: task hash, ready/scheduled index, registry, idempotency, publish, events of created tasks', async (t) => {
   const { k, enqueue } = space(t)
   const sub = redis.duplicate()
   t.teardown(() => sub.quit())
@@ -49,11 +49,15 @@ t.test('enqueue: task hash, ready/scheduled index, registry, idempotency, publis
   sub.on('message', (_c: string, m: string) => messages.push(m))
   await sub.subscribe(k.workChannel)
   const now = Number((await redis.time())[0]) * 1000
-  const reply = await run('enqueue', [k.idem, k.all, k.seq, k.queues], [k.base, k.workChannel,
-    'q', 'h', '{"a":1}', 3, 0, 1000, '', 0, 'key-1',
-    'q', 'h', '{"a":2}', 3, 0, 1000, '', 0, 'key-1',
-    'later', 'h', '{}', 3, 0, 1000, now + 60_000, 0, '']) as Array<string | number>
+  const reply = await run('enqueue', [k.idem, k.all, k.seq, k.queues, k.events], [k.base, k.workChannel, 'task.enqueued', k.eventsChannel, 1000,
+    'q', 'h', '{"a":1}', 3, 0, 1000, '', 0, 'key-1', '{"queue":"q","handler":"h"}',
+    'q', 'h', '{"a":2}', 3, 0, 1000, '', 0, 'key-1', '{"queue":"q","handler":"h"}',
+    'later', 'h', '{}', 3, 0, 1000, now + 60_000, 0, '', '{}']) as Array<string | number>
   t.same(reply, ['000000000001', 1, '000000000001', 0, '000000000002', 1], 'duplicate key answers the first id, created 0')
+  t.same((await redis.xrange(k.events, '-', '+')).map(([, fields]) => fields), [
+    ['t', 'task.enqueued', 'd', '{"id":"000000000001","queue":"q","handler":"h"}'],
+    ['t', 'task.enqueued', 'd', '{"id":"000000000002"}']
+  ], 'one event per created task, its id first, in the same script')
   t.match(await redis.hgetall(k.task('000000000001')), { q: 'q', h: 'h', p: '{"a":1}', s: 'ready', a: '0', m: '3', ik: 'key-1', ps: '7' })
   t.equal(await redis.hget(k.idem, 'key-1'), '000000000001')
   t.same(await redis.zrange(`${k.base}r:q`, 0, -1), ['000000000001'])

@@ -9,7 +9,7 @@ const LUA_DIR = new URL('./lua/', import.meta.url)
 
 /** Number of KEYS each script takes; the rest of its arguments are ARGV. */
 export const SCRIPT_KEYS = {
-  enqueue: 4,
+  enqueue: 5,
   lease: 4,
   complete: 2,
   progress: 1,

@@ -1,14 +1,22 @@
 -- enqueue: creates tasks, or returns the existing id when the idempotency key is known.
 -- KEYS[1] idempotency hash (key -> id)   KEYS[2] all-tasks index (zset by sequence)
 -- KEYS[3] task id sequence               KEYS[4] queue registry hash
+-- KEYS[5] event stream
 -- ARGV[1] key prefix   ARGV[2] work channel
--- ARGV[3..] 9 fields per task: queue, handler, payload (JSON), maxAttempts, priority,
---   timeoutMs, runAt ('' = now + delayMs), delayMs, idempotencyKey ('' = none)
+-- ARGV[3] event type ('' = append no events)   ARGV[4] events channel   ARGV[5] approximate max events
+-- ARGV[6..] 10 fields per task: queue, handler, payload (JSON), maxAttempts, priority,
+--   timeoutMs, runAt ('' = now + delayMs), delayMs, idempotencyKey ('' = none),
+--   event data (a JSON object without the id)
+-- With an event type, each created task appends { id, ...data } to the event stream in
+-- this script, so the event is in the log before any worker can lease the task.
 -- Returns { id1, created1 (1|0), id2, created2, ... } in request order.
 --!include common
 local P = ARGV[1]
-local FIELDS = 9
-local n = (#ARGV - 2) / FIELDS
+local EVENT_TYPE = ARGV[3]
+local HEAD = 5
+local FIELDS = 10
+local n = (#ARGV - HEAD) / FIELDS
+local last_event = false
 local now = now_ms()
 local last = redis.call('INCRBY', KEYS[3], n)
 local seq = last - n
@@ -16,7 +24,7 @@ local out = {}
 local registered = {}
 local woken = {}
 for i = 0, n - 1 do
-  local b = 2 + i * FIELDS
+  local b = HEAD + i * FIELDS
   local q, ikey = ARGV[b + 1], ARGV[b + 9]
   local existing = false
   if ikey ~= '' then existing = redis.call('HGET', KEYS[1], ikey) end
@@ -50,9 +58,16 @@ for i = 0, n - 1 do
       redis.call('HSETNX', KEYS[4], q, now)
       registered[q] = true
     end
+    if EVENT_TYPE ~= '' then
+      local data = ARGV[b + 10]
+      local with_id = '{"id":"' .. id .. '"}'
+      if data ~= '{}' then with_id = '{"id":"' .. id .. '",' .. string.sub(data, 2) end
+      last_event = redis.call('XADD', KEYS[5], 'MAXLEN', '~', ARGV[5], '*', 't', EVENT_TYPE, 'd', with_id)
+    end
     out[#out + 1] = id
     out[#out + 1] = 1
   end
 end
 for q in pairs(woken) do redis.call('PUBLISH', ARGV[2], q) end
+if last_event then redis.call('PUBLISH', ARGV[4], last_event) end
 return out

@@ -1,6 +1,6 @@
 import type { Backend, StoredEvent, Unsubscribe } from '../../types.ts'
 import {
-  conformanceCaseNeeding, waitFor, within,
+  conformanceCaseNeeding, newTask, waitFor, within,
   type ConformanceArea
 } from '../support.ts'
 
@@ -91,6 +91,73 @@ export const eventsArea: ConformanceArea = {
         const mine = seen.map(e => e.data as { w: number, i: number, j: number }).filter(d => d.w === w).map(d => d.i * 10 + d.j)
         t.same(mine, [...mine].sort((a, b) => a - b), `writer ${w}'s events are read in the order it appended them`)
       }
+    })
+
+    conformanceCaseNeeding(t, ctx, ['eventLog', 'enqueueEvents'], 'enqueue with events: one per created task, with its id, none for a matched key', async t => {
+      const queue = ctx.name('events-enqueue')
+      const key = ctx.name('events-key')
+      const { lastId: start } = await readAllAfter(backend, null)
+      const results = await backend.enqueue(
+        [newTask(queue, { handler: 'a' }), newTask(queue, { handler: 'b', idempotencyKey: key }), newTask(queue, { handler: 'c', delayMs: 60_000 })],
+        { type: 'task.enqueued', data: [{ queue, handler: 'a' }, { queue, handler: 'b', n: 2 }, {}] })
+      const again = await backend.enqueue([newTask(queue, { handler: 'b', idempotencyKey: key })], { type: 'task.enqueued', data: [{ queue, handler: 'b' }] })
+      t.same(again, [{ id: results[1]?.id, created: false }], 'the key matched the stored task')
+      const mine = (await readAllAfter(peer, start)).events.filter(e => e.type === 'task.enqueued' && results.some(r => r.id === (e.data as { id?: string }).id))
+      t.same(mine.map(e => e.data), [
+        { id: results[0]?.id, queue, handler: 'a' },
+        { id: results[1]?.id, queue, handler: 'b', n: 2 },
+        { id: results[2]?.id }
+      ], 'the id first, then the data as given, in request order; nothing for the matched key')
+      await t.rejects(backend.enqueue([newTask(queue)], { type: 'task.enqueued', data: [] }), { code: 'VALIDATION_FAILED' }, 'one entry of data per task')
+      await t.rejects(backend.enqueue([newTask(queue)], { type: 'task.enqueued', data: [{ id: 'x' }] }), { code: 'VALIDATION_FAILED' }, 'the id is the backend\'s to fill in')
+    })
+
+    conformanceCaseNeeding(t, ctx, ['eventLog', 'enqueueEvents'], 'causal order: a task\'s enqueued event precedes what another node logs after leasing it', async t => {
+      // The enqueued events are appended with the tasks; a peer that leases a task and
+      // only then appends its start must find its event after the enqueue's in the log,
+      // for every task, while enqueues and leases overlap.
+      const queue = ctx.name('events-causal')
+      const { lastId: start } = await readAllAfter(backend, null)
+      const batches = 12
+      const perBatch = 5
+      const enqueued = new Set<string>()
+      let producing = true
+      const producer = (async () => {
+        try {
+          for (let b = 0; b < batches; b++) {
+            const tasks = Array.from({ length: perBatch }, () => newTask(queue, { handler: 'causal' }))
+            const results = await backend.enqueue(tasks, { type: 'task.enqueued', data: tasks.map(() => ({ queue, handler: 'causal' })) })
+            for (const r of results) enqueued.add(r.id)
+          }
+        } finally {
+          producing = false
+        }
+      })()
+      const started: string[] = []
+      const consumer = (async () => {
+        while (producing || started.length < enqueued.size) {
+          const leased = await peer.leaseTasks({ workerId: ctx.name('causal-worker'), queues: [queue], limit: 4, leaseMs: 30_000 })
+          if (leased.length === 0) { await new Promise(resolve => setTimeout(resolve, 2)); continue }
+          await peer.appendEvents(leased.map(task => ({ type: 'task.started', data: { id: task.id } })))
+          started.push(...leased.map(task => task.id))
+        }
+      })()
+      await Promise.all([producer, consumer])
+      t.equal(started.length, batches * perBatch, 'the peer leased every task')
+      const events = (await waitFor(async () => {
+        const read = (await readAllAfter(peer, start)).events
+        return read.filter(e => e.type === 'task.started').length >= started.length ? read : null
+      }, { what: 'every event readable' }))
+      const position = new Map<string, number>()
+      const disorder: string[] = []
+      events.forEach((e, i) => {
+        const id = (e.data as { id?: string } | null)?.id
+        if (id === undefined || !enqueued.has(id)) return
+        if (e.type === 'task.enqueued') position.set(id, i)
+        else if (e.type === 'task.started' && !((position.get(id) ?? Infinity) < i)) disorder.push(id)
+      })
+      t.equal(position.size, enqueued.size, 'one enqueued event per task')
+      t.same(disorder, [], 'every task\'s enqueued event is read before its started event')
     })
 
     conformanceCaseNeeding(t, ctx, ['eventLog'], 'subscribeEvents fires after an append, from any node, until unsubscribed', async t => {
