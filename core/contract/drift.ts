@@ -1,12 +1,11 @@
 import protobuf from 'protobufjs'
-import { fileURLToPath } from 'node:url'
 import type { RpcDefinition } from './rpcs.ts'
 
 // Compares admin.proto with the RPC table and its TypeBox schemas. The two transports
 // share one contract only if this finds nothing: every RPC on both sides, every field
 // on both sides with the same kind, the same optionality and the same streaming.
 
-export const ADMIN_PROTO_PATH = fileURLToPath(new URL('../../proto/worker/v1/admin.proto', import.meta.url))
+export { ADMIN_PROTO_PATH } from '../package-files.ts'
 export const ADMIN_SERVICE_NAME = 'worker.v1.AdminService'
 
 type Kind = 'string' | 'integer' | 'number' | 'boolean' | 'bytes' | 'array' | 'map' | 'message' | 'unknown'
