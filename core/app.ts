@@ -2,7 +2,7 @@
 // embedded default), held together by a Fastify instance whose lifecycle starts and
 // stops them in order (ready starts the worker; close stops the demo, drains the
 // worker, flushes events, then closes the backend).
-import { createRequire } from 'node:module'
+import { PACKAGE_VERSION } from './package-files.ts'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { withTimeouts } from './backend/guard.ts'
 import type { Backend, EnqueueResult } from './backend/types.ts'
@@ -29,7 +29,7 @@ import { ConfigError } from './config/errors.ts'
 import { ensureDevCertificates, type CertPaths } from './transport/certs.ts'
 import type { AdminListeners, TlsPaths } from './transport/index.ts'
 
-export const VERSION = (createRequire(import.meta.url)('./package.json') as { version: string }).version
+export const VERSION = PACKAGE_VERSION
 
 const QUEUE_DEPTH_INTERVAL_MS = 5_000
 

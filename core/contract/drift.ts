@@ -1,5 +1,4 @@
 import protobuf from 'protobufjs'
-import { fileURLToPath } from 'node:url'
 import type { RpcDefinition } from './rpcs.ts'
 import { isJsonValueSchema } from './messages.ts'
 
@@ -8,7 +7,7 @@ import { isJsonValueSchema } from './messages.ts'
 // on both sides with the same kind, the same optionality and the same streaming.
 // A google.protobuf.Value field is a JsonValue field in TypeBox, and only such a field.
 
-export const ADMIN_PROTO_PATH = fileURLToPath(new URL('../../proto/worker/v1/admin.proto', import.meta.url))
+export { ADMIN_PROTO_PATH } from '../package-files.ts'
 export const ADMIN_SERVICE_NAME = 'worker.v1.AdminService'
 
 type Kind = 'string' | 'integer' | 'number' | 'boolean' | 'bytes' | 'array' | 'map' | 'message' | 'json value' | 'unknown'

@@ -1,7 +1,7 @@
 import { Type, type Static, type TSchema } from 'typebox'
 import { MAX_LIST_LIMIT, TASK_STATES } from '../backend/types.ts'
 
-// The admin contract's messages, field for field the same as proto/worker/v1/admin.proto
+// The admin contract's messages, field for field the same as core/proto/worker/v1/admin.proto
 // (core/contract/drift.test.ts fails when they differ). Conventions both sides keep:
 // - JSON names are lowerCamel; the proto uses snake_case, which proto-loader maps
 //   to lowerCamel (keepCase: false).

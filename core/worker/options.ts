@@ -1,6 +1,6 @@
 import { hostname } from 'node:os'
 import { randomBytes } from 'node:crypto'
-import { createRequire } from 'node:module'
+import { PACKAGE_VERSION } from '../package-files.ts'
 import { Errors } from '../errors.ts'
 import { assertName } from '../tasks/enqueue.ts'
 import { DEFAULT_RESULT_MAX_BYTES, RESULT_MAX_BYTES_CEILING } from '../backend/results.ts'
@@ -45,7 +45,7 @@ export interface WorkerOptions {
 
 export type WorkerOptionsInput = Partial<Omit<WorkerOptions, 'retry'>> & { retry?: Partial<RetryPolicy> }
 
-const packageVersion = (createRequire(import.meta.url)('../package.json') as { version: string }).version
+const packageVersion = PACKAGE_VERSION
 
 export const DEFAULT_WORKER_OPTIONS: Omit<WorkerOptions, 'id'> = {
   queues: null,
