@@ -104,6 +104,20 @@ export async function treeMemory (pid: number): Promise<TreeMemory> {
   }
 }
 
+// USER_HZ: the unit of utime/stime in /proc/<pid>/stat; 100 on every Linux platform Node runs on
+const CLOCK_TICKS_PER_S = 100
+
+/** CPU time (user + system, every thread) a process has used so far, ms; null when /proc cannot tell. */
+export async function cpuMs (pid: number): Promise<number | null> {
+  const text = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => null)
+  if (text === null) return null
+  // fields after the parenthesised command name, which may itself hold spaces
+  const fields = text.slice(text.lastIndexOf(')') + 2).split(' ')
+  const utime = Number(fields[11])
+  const stime = Number(fields[12])
+  return Number.isFinite(utime) && Number.isFinite(stime) ? ((utime + stime) * 1000) / CLOCK_TICKS_PER_S : null
+}
+
 export interface GatewayClient {
   url: string
   certDir: string
@@ -123,10 +137,17 @@ async function healthAnswers (gateway: GatewayClient): Promise<boolean> {
   }
   const url = new URL('/admin/v1/health', gateway.url)
   return await new Promise<boolean>((resolve) => {
-    const req = https.request({ host: url.hostname, port: url.port, path: url.pathname, servername: 'localhost', agent: false, timeout: 2_000, ...tls }, (res) => {
-      res.resume()
-      res.on('end', () => resolve(res.statusCode === 200))
-    })
+    // A start writing its certificates right now can leave a half-written key: not ready yet.
+    let req: ReturnType<typeof https.request>
+    try {
+      req = https.request({ host: url.hostname, port: url.port, path: url.pathname, servername: 'localhost', agent: false, timeout: 2_000, ...tls }, (res) => {
+        res.resume()
+        res.on('end', () => resolve(res.statusCode === 200))
+      })
+    } catch {
+      resolve(false)
+      return
+    }
     req.on('timeout', () => req.destroy(new Error('timeout')))
     req.on('error', () => resolve(false))
     req.end()
@@ -137,6 +158,11 @@ export interface RunningStart {
   readonly pid: number
   /** spawn → first 200 from /admin/v1/health, ms */
   readonly readyMs: number
+  /**
+   * CPU the process used until it was ready, ms (every thread): on a busy machine wall
+   * time grows with the wait for a core, this does not
+   */
+  readonly readyCpuMs: number | null
   /** what the process said about its own start-up ("started in N ms"), if it said it */
   readonly reportedStartMs: number | null
   /** SIGINT, then waits for the exit; resolves with the exit code and the time it took */
@@ -168,12 +194,14 @@ export async function startAndWait (bin: string, options: { cwd: string, env: No
     await new Promise(resolve => setTimeout(resolve, POLL_MS))
   }
   const readyMs = performance.now() - started
+  const readyCpuMs = await cpuMs(child.pid!)
   // the "started in" line is printed right after the listeners are up; give it a moment
   const reported = (): number | null => { const m = /started in (\d+) ms/.exec(output); return m === null ? null : Number(m[1]) }
   for (let i = 0; i < 50 && reported() === null && exited === undefined; i++) await new Promise(resolve => setTimeout(resolve, POLL_MS))
   return {
     pid: child.pid!,
     readyMs,
+    readyCpuMs,
     reportedStartMs: reported(),
     async stop (timeoutMs) {
       const began = performance.now()

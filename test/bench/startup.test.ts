@@ -38,6 +38,7 @@ t.test('startup --smoke measures every phase and ends with its result JSON line'
   t.ok(isNumber(results.node_ms?.p50), 'node -e 0 timed')
   t.ok(isNumber(results.first_start?.ready_ms), 'first start timed until its gateway answered')
   t.ok(isNumber(results.restart_ready_ms?.p50), 'start on the existing data directory timed')
+  t.ok(isNumber(results.restart_ready_cpu_ms?.p50), 'and its CPU time until ready')
   t.ok(isNumber(results.queues_ms?.p50), 'switchyard queues through the gateway timed')
   t.ok(isNumber(ratios.queues_vs_node), 'queues ratio to node -e 0')
   t.ok(ratios.version_vs_node === null || isNumber(ratios.version_vs_node), 'version ratio is a number, or null with the failure in results')
