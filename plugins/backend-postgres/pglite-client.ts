@@ -8,6 +8,21 @@ import { withDeadline, type SqlClient, type SqlParam, type SqlQueryable } from '
 // and NOTIFY work in-process. statement_timeout cannot fire inside the wasm engine,
 // so every call is bounded by a deadline instead.
 
+/**
+ * Server settings PGlite starts with, on top of its own start parameters. Postgres'
+ * default shared_buffers (128MB) is sized for a server that owns the machine; inside
+ * the process every buffer the engine touches stays resident in the wasm heap, which
+ * made it the largest part of the embedded default's memory (about 150MB of wasm heap
+ * resident with 128MB, 30MB with 16MB), and zeroing the pool was the largest part of
+ * opening. Evicted pages are read back from the operating system's page cache (or
+ * the in-memory file system), not the disk, so a small pool costs little: 16MB holds
+ * the hot path's pages (the lease indexes, the pending tasks, the counters) many
+ * times over.
+ */
+export const PGLITE_SERVER_SETTINGS: Readonly<Record<string, string>> = {
+  shared_buffers: '16MB'
+}
+
 export interface PgliteClientOptions {
   /** undefined or memory:// for an in-memory database */
   dataDir: string | undefined
@@ -54,7 +69,8 @@ export async function createPgliteClient (options: PgliteClientOptions): Promise
   const lock: DataDirLock | null = dir === null ? null : lockDataDir(dir)
   let db: PGlite
   try {
-    db = dir === null ? new PGlite() : new PGlite(dir)
+    const startParams = [...PGlite.defaultStartParams, ...Object.entries(PGLITE_SERVER_SETTINGS).flatMap(([key, value]) => ['-c', `${key}=${value}`])]
+    db = dir === null ? new PGlite({ startParams }) : new PGlite(dir, { startParams })
     await db.waitReady
     for (const [key, value] of Object.entries(options.settings)) {
       await db.query('SELECT set_config($1, $2, false)', [key, value])
