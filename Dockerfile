@@ -42,8 +42,9 @@ ENV NODE_ENV=production \
 WORKDIR /app
 COPY --from=build /out /app
 # The data directory (embedded database, development certificates, audit archive)
-# belongs to the user the processes run as; the application files stay root's.
-RUN mkdir -p /var/lib/switchyard && chown node:node /var/lib/switchyard \
+# belongs to the user the processes run as; the application files stay root's. The
+# certs folder exists so a volume mounted there starts out owned by node too.
+RUN mkdir -p /var/lib/switchyard/certs && chown -R node:node /var/lib/switchyard \
  && ln -s /app/core/bin/switchyard.js /usr/local/bin/switchyard
 USER node
 # The commit GET /admin/v1/health reports (the image has no .git to read it from);

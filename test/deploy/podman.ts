@@ -20,11 +20,11 @@ const SCRIPTS = join(REPO_ROOT, 'scripts', 'container')
 
 /** Why the image tests cannot run here, or null when podman and runc are installed (.ci/run installs them). */
 export async function podmanMissing (): Promise<string | null> {
-  for (const tool of ['podman', 'runc']) {
+  for (const tool of ['podman', 'runc', 'busybox']) {
     try {
       await run('sh', ['-c', `command -v ${tool}`])
     } catch {
-      return `${tool} is not installed (scripts/container/setup-podman.sh installs podman and runc from Debian's packages)`
+      return `${tool} is not installed (scripts/container/setup-podman.sh installs podman, runc and busybox from Debian's packages)`
     }
   }
   return null
