@@ -195,3 +195,18 @@ t.test('the Kubernetes manifests are valid against the API schemas and fit toget
     await validSwitchyardConfig(t, configMap.data['switchyard.yaml'], { 'handlers.mjs': configMap.data['handlers.mjs'] })
   })
 })
+
+t.test('the Dockerfile copies the manifest of every workspace before npm ci', async t => {
+  const dockerfile = await readFile(join(REPO_ROOT, 'Dockerfile'), 'utf8')
+  const manifest = JSON.parse(await readFile(join(REPO_ROOT, 'package.json'), 'utf8')) as { workspaces: string[] }
+  const dirs: string[] = []
+  for (const pattern of manifest.workspaces) {
+    if (pattern.endsWith('/*')) dirs.push(...(await readdir(join(REPO_ROOT, pattern.slice(0, -2)))).map(name => `${pattern.slice(0, -2)}/${name}`))
+    else dirs.push(pattern)
+  }
+  const ci = dockerfile.indexOf('RUN npm ci')
+  for (const dir of dirs) {
+    const copy = dockerfile.indexOf(`COPY ${dir}/package.json ${dir}/`)
+    t.ok(copy !== -1 && copy < ci, `${dir}/package.json is copied before npm ci (or npm ci fails on the lockfile)`)
+  }
+})
