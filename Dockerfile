@@ -50,6 +50,9 @@ USER node
 # The commit GET /admin/v1/health reports (the image has no .git to read it from);
 # last, so a new commit reuses every layer above.
 ARG SWITCHYARD_COMMIT=unknown
+# buildah reuses a cached ENV layer when only a build argument changed; a RUN that
+# reads the argument is keyed on its value, so the ENV below is not stale.
+RUN echo "switchyard commit: ${SWITCHYARD_COMMIT}"
 ENV SWITCHYARD_COMMIT=${SWITCHYARD_COMMIT}
 VOLUME ["/var/lib/switchyard"]
 EXPOSE 8081 50052
