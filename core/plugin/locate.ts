@@ -5,6 +5,7 @@ import { readFile, stat } from 'node:fs/promises'
 import { dirname, isAbsolute, join, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { BUILTIN_PLUGINS } from '../config/schema.ts'
+import { importFailureMessage } from '../module-import.ts'
 import { PluginErrors } from './errors.ts'
 
 export type PluginSourceKind = 'builtin' | 'package' | 'path'
@@ -37,13 +38,33 @@ async function statOrNull (path: string) {
   try { return await stat(path) } catch { return null }
 }
 
-/** The module an "exports" target picks for an ESM import. */
-function pickTarget (target: unknown): string | null {
+/**
+ * The conditions Node.js matches "exports" against for an ESM import in this
+ * process: its defaults plus those given with --conditions / -C (on the command line
+ * or in NODE_OPTIONS), so a package is read the way Node.js itself would import it.
+ */
+export function activeConditions (execArgv: readonly string[] = process.execArgv, nodeOptions: string = process.env.NODE_OPTIONS ?? ''): Set<string> {
+  const conditions = new Set(['import', 'node', 'default'])
+  const args = [...execArgv, ...nodeOptions.split(/\s+/).filter(arg => arg.length > 0)]
+  for (const [i, arg] of args.entries()) {
+    const inline = /^(?:--conditions|-C)=(.+)$/.exec(arg)
+    if (inline?.[1] !== undefined) conditions.add(inline[1])
+    else if ((arg === '--conditions' || arg === '-C') && args[i + 1] !== undefined) conditions.add(args[i + 1] as string)
+  }
+  return conditions
+}
+
+/**
+ * The module an "exports" target picks for an ESM import: as Node.js does, the first
+ * key in the object's own order that is an active condition.
+ */
+function pickTarget (target: unknown, conditions: ReadonlySet<string>): string | null {
   if (typeof target === 'string') return target
   if (target === null || typeof target !== 'object' || Array.isArray(target)) return null
-  const conditions = target as Record<string, unknown>
-  for (const condition of ['import', 'node', 'default']) {
-    if (condition in conditions) return pickTarget(conditions[condition])
+  for (const [condition, value] of Object.entries(target as Record<string, unknown>)) {
+    if (!conditions.has(condition)) continue
+    const picked = pickTarget(value, conditions)
+    if (picked !== null) return picked
   }
   return null
 }
@@ -60,7 +81,8 @@ async function packageEntry (dir: string): Promise<string | null> {
   if (exportsField !== undefined) {
     const isSubpathMap = exportsField !== null && typeof exportsField === 'object' && !Array.isArray(exportsField) &&
       Object.keys(exportsField).some(key => key.startsWith('.'))
-    entry = isSubpathMap ? pickTarget((exportsField as Record<string, unknown>)['.']) : pickTarget(exportsField)
+    const conditions = activeConditions()
+    entry = isSubpathMap ? pickTarget((exportsField as Record<string, unknown>)['.'], conditions) : pickTarget(exportsField, conditions)
     if (entry === null) return null
   } else if (typeof manifest.main === 'string') {
     entry = manifest.main
@@ -88,7 +110,7 @@ async function importFile (specifier: string, file: string, kind: PluginSourceKi
   try {
     return { kind, specifier, from: file, module: await import(pathToFileURL(file).href) as Record<string, unknown> }
   } catch (err) {
-    throw PluginErrors.invalid(`plugin "${specifier}" failed to load from ${file}: ${firstLine(err)}`, { cause: err })
+    throw PluginErrors.invalid(`plugin "${specifier}" failed to load from ${file}: ${importFailureMessage(file, err)}`, { cause: err })
   }
 }
 

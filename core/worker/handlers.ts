@@ -1,6 +1,7 @@
 import { isAbsolute, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { Errors } from '../errors.ts'
+import { importFailureMessage } from '../module-import.ts'
 import { assertName } from '../tasks/enqueue.ts'
 import { WorkerErrors } from './errors.ts'
 import type { Logger } from './logger.ts'
@@ -88,7 +89,7 @@ export async function loadHandlerModule (path: string): Promise<HandlerMap> {
   try {
     mod = await import(url) as Record<string, unknown>
   } catch (err) {
-    throw Errors.validation(`handlers module ${path}: could not be loaded: ${(err as Error).message}`, { cause: err, details: { field: 'path', path } })
+    throw Errors.validation(`handlers module ${path}: could not be loaded: ${importFailureMessage(path, err)}`, { cause: err, details: { field: 'path', path } })
   }
   const exported = mod.handlers ?? mod.default
   if (exported === null || typeof exported !== 'object' || Array.isArray(exported)) {
