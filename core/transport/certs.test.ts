@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import tls from 'node:tls'
 import type { AddressInfo } from 'node:net'
-import { ensureDevCertificates, issueCertificate, readKeyPair, DEV_CLIENT_IDENTITY } from './certs.ts'
+import { X509Certificate } from 'node:crypto'
+import { ensureDevCertificates, issueCertificate, parseCertHosts, readKeyPair, DEV_CLIENT_IDENTITY } from './certs.ts'
 
 async function handshake (port: number, ca: string, client?: { cert: string, key: string }): Promise<{ ok: true } | { ok: false, error: string }> {
   return await new Promise((resolve) => {
@@ -54,4 +55,18 @@ t.test('generated certificates give mutual TLS', async (t) => {
   t.equal((await handshake(port, ca, expired)).ok, false, 'expired certificate: refused')
 
   t.same(identities, [DEV_CLIENT_IDENTITY], 'no refused client reached the handler')
+})
+
+t.test('SWITCHYARD_CERT_HOSTS adds the names a container network or cluster dials the server by', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'sy-certs-hosts-'))
+  t.teardown(() => rm(dir, { recursive: true, force: true }))
+  const { paths } = await ensureDevCertificates(dir, { env: { SWITCHYARD_CERT_HOSTS: 'switchyard-admin, switchyard-admin.jobs.svc,10.1.2.3,localhost' } })
+  const server = new X509Certificate(await readFile(paths.server))
+  t.equal(server.subjectAltName, 'DNS:localhost, DNS:switchyard-admin, DNS:switchyard-admin.jobs.svc, IP Address:127.0.0.1, IP Address:0:0:0:0:0:0:0:1, IP Address:10.1.2.3')
+  t.equal(server.checkHost('switchyard-admin'), 'switchyard-admin', 'a gateway dialing switchyard-admin:50052 accepts it')
+  t.equal(server.checkHost('elsewhere'), undefined)
+
+  t.throws(() => parseCertHosts('good,bad name'), /SWITCHYARD_CERT_HOSTS: "bad name" is neither a DNS name nor an IP address/)
+  t.throws(() => parseCertHosts(Array.from({ length: 101 }, (_, i) => `h${i}`).join(',')), /at most 100 host names/)
+  t.same(parseCertHosts(undefined), { dnsNames: [], ipAddresses: [] })
 })

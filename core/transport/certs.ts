@@ -5,6 +5,7 @@
 import 'reflect-metadata'
 import * as x509 from '@peculiar/x509'
 import { randomBytes, webcrypto } from 'node:crypto'
+import { isIP } from 'node:net'
 import { access, chmod, mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 
@@ -123,18 +124,49 @@ async function writeSecret (path: string, text: string): Promise<void> {
   await chmod(path, 0o600)
 }
 
+/** The variable naming the development server certificate's extra host names and addresses. */
+export const CERT_HOSTS_ENV = 'SWITCHYARD_CERT_HOSTS'
+const MAX_CERT_HOSTS = 100
+const DNS_NAME = /^(?=.{1,253}$)(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i
+
 /**
- * Creates a development CA, a server certificate (SAN 127.0.0.1, ::1, localhost) and
- * a client certificate in `dir`. Existing files are kept unless `overwrite` is set,
+ * Host names and IP addresses, comma-separated, that a server certificate names beside
+ * localhost: the names clients dial it by in a container network or a cluster
+ * (`switchyard-admin`, `switchyard-admin.jobs.svc`), since a gateway checks the admin
+ * service's certificate against the host of WORKER_ADMIN_GRPC_TARGET.
+ */
+export function parseCertHosts (raw: string | undefined): { dnsNames: string[], ipAddresses: string[] } {
+  const dnsNames: string[] = []
+  const ipAddresses: string[] = []
+  const entries = (raw ?? '').split(',').map(entry => entry.trim()).filter(entry => entry !== '')
+  if (entries.length > MAX_CERT_HOSTS) throw new Error(`${CERT_HOSTS_ENV}: at most ${MAX_CERT_HOSTS} host names, got ${entries.length}`)
+  for (const entry of entries) {
+    if (isIP(entry) !== 0) ipAddresses.push(entry)
+    else if (DNS_NAME.test(entry)) dnsNames.push(entry.toLowerCase())
+    else throw new Error(`${CERT_HOSTS_ENV}: ${JSON.stringify(entry)} is neither a DNS name nor an IP address (expected e.g. switchyard-admin,10.0.0.5)`)
+  }
+  return { dnsNames, ipAddresses }
+}
+
+/**
+ * Creates a development CA, a server certificate (SAN 127.0.0.1, ::1, localhost and
+ * whatever SWITCHYARD_CERT_HOSTS adds) and a client certificate in `dir`. Existing files are kept unless `overwrite` is set,
  * so restarts reuse the certificates operators already configured in their tools.
  */
-export async function ensureDevCertificates (dir: string, options: { overwrite?: boolean, clientIdentity?: string } = {}): Promise<{ paths: CertPaths, created: boolean }> {
+export async function ensureDevCertificates (dir: string, options: { overwrite?: boolean, clientIdentity?: string, env?: NodeJS.ProcessEnv } = {}): Promise<{ paths: CertPaths, created: boolean }> {
   const paths = certPaths(dir)
+  const extra = parseCertHosts((options.env ?? process.env)[CERT_HOSTS_ENV])
   const present = await Promise.all(Object.values(paths).map(exists))
   if (!options.overwrite && present.every(Boolean)) return { paths, created: false }
   await mkdir(dir, { recursive: true, mode: 0o700 })
   const ca = await issueCertificate({ commonName: 'Switchyard development CA', usage: 'ca' })
-  const server = await issueCertificate({ issuer: ca, commonName: 'localhost', usage: 'server', dnsNames: ['localhost'], ipAddresses: ['127.0.0.1', '::1'] })
+  const server = await issueCertificate({
+    issuer: ca,
+    commonName: 'localhost',
+    usage: 'server',
+    dnsNames: ['localhost', ...extra.dnsNames.filter(name => name !== 'localhost')],
+    ipAddresses: ['127.0.0.1', '::1', ...extra.ipAddresses.filter(ip => ip !== '127.0.0.1' && ip !== '::1')]
+  })
   const identity = options.clientIdentity ?? DEV_CLIENT_IDENTITY
   const client = await issueCertificate({ issuer: ca, commonName: identity, usage: 'client', dnsNames: [identity] })
   await writeFile(paths.ca, ca.cert)
