@@ -28,6 +28,7 @@ import { Errors } from './errors.ts'
 import { ConfigError } from './config/errors.ts'
 import { ensureDevCertificates, type CertPaths } from './transport/certs.ts'
 import type { AdminListeners, TlsPaths } from './transport/index.ts'
+import { adminListenSettings, listenErrorOf } from './listen-check.ts'
 
 export const VERSION = (createRequire(import.meta.url)('./package.json') as { version: string }).version
 
@@ -231,7 +232,11 @@ async function assemble (app: FastifyInstance, loaded: LoadedConfig, options: Cr
     devCertificates = dev
     app.addHook('onReady', async () => {
       const { startAdminListeners } = await import('./transport/index.ts')
-      listeners = await startAdminListeners({ service: admin, config: { ...config.admin, tls: tlsPaths }, log: app.log, version: VERSION })
+      try {
+        listeners = await startAdminListeners({ service: admin, config: { ...config.admin, tls: tlsPaths }, log: app.log, version: VERSION })
+      } catch (err) {
+        throw listenErrorOf(adminListenSettings(config.admin, { grpc: true }), err) ?? err
+      }
     })
     // Added before the worker's hook so that, closing in reverse, listeners stop first.
   }

@@ -8,6 +8,7 @@ import { loadConfig } from './config/load.ts'
 import type { LoadedConfig, ResolvedConfig } from './config/types.ts'
 import type { CertPaths } from './transport/certs.ts'
 import type { AdminListeners } from './transport/index.ts'
+import { adminListenSettings, listenErrorOf } from './listen-check.ts'
 
 export interface StartGatewayProcessOptions {
   configFile?: string | undefined
@@ -57,7 +58,7 @@ export async function startGatewayProcess (options: StartGatewayProcessOptions =
     listeners = await startAdminListeners({ config: { ...config.admin, tls }, clientTls, log: app.log, version: VERSION })
   } catch (err) {
     await app.close().catch(() => {})
-    throw err
+    throw listenErrorOf(adminListenSettings(config.admin, { grpc: false }), err) ?? err
   }
   app.addHook('onClose', async () => { await listeners.close() })
   await app.ready()

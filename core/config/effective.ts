@@ -1,0 +1,28 @@
+// The effective configuration in the file's own keys and units, so an operator reads
+// what a process runs with in the words of the file they edit (and can paste it back
+// as a file: it loads to the same resolved config, from any directory).
+import type { DefaultedConfig } from './schema.ts'
+import type { ResolvedConfig } from './types.ts'
+
+/** Drops the keys whose value is null (absent in a file). */
+function present (entries: Record<string, string | null>): Record<string, string> {
+  return Object.fromEntries(Object.entries(entries).filter((entry): entry is [string, string] => entry[1] !== null))
+}
+
+/** `input` has passed the schema with defaults applied; `resolved` was resolved from it. */
+export function effectiveFileConfig (input: DefaultedConfig, resolved: ResolvedConfig): Record<string, unknown> {
+  const { tls, audit } = resolved.admin
+  return {
+    ...input,
+    dataDir: resolved.dataDir,
+    plugins: resolved.plugins.map(spec => ({ name: spec.name, options: spec.options })),
+    handlers: [...resolved.handlers],
+    queues: Object.fromEntries(Object.entries(resolved.queues).map(([name, queue]) => [name, { ...queue }])),
+    demo: { ...input.demo, enabled: resolved.demo.enabled },
+    admin: {
+      ...input.admin,
+      tls: present({ cert: tls.cert, key: tls.key, ca: tls.ca, clientCert: tls.clientCert, clientKey: tls.clientKey }),
+      audit: { ...input.admin.audit, ...present({ archiveDir: audit.archiveDir }) }
+    }
+  }
+}
