@@ -4,6 +4,7 @@
 import Fastify, { type FastifyInstance } from 'fastify'
 import { resolveTls, VERSION } from './app.ts'
 import { ConfigError } from './config/errors.ts'
+import { loggerOptions } from './log/index.ts'
 import { loadConfig } from './config/load.ts'
 import type { LoadedConfig, ResolvedConfig } from './config/types.ts'
 import type { CertPaths } from './transport/certs.ts'
@@ -51,7 +52,7 @@ export async function startGatewayProcess (options: StartGatewayProcessOptions =
   }
   const { tls, dev } = await resolveTls(config)
   const clientTls = clientTlsOf(config, dev, tls.cert, tls.key)
-  const app = Fastify({ logger: { level: config.log.level, stream: process.stderr } })
+  const app = Fastify({ logger: loggerOptions(config.log) })
   const { startAdminListeners } = await import('./transport/index.ts')
   let listeners: AdminListeners
   try {

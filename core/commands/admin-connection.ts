@@ -13,7 +13,7 @@ import type { RequestOf, ResponseOf } from '../contract/rpcs.ts'
 import { createHttpAdminClient, type UnaryRpcName } from '../transport/http-client.ts'
 import { CERT_FILES } from '../transport/certs.ts'
 import { hostPort, parseListenAddress } from '../transport/http/address.ts'
-import type { ResolvedConfig } from '../config/types.ts'
+import type { LogLevel, ResolvedConfig } from '../config/types.ts'
 import { tlsFailure } from './tls-failure.ts'
 
 export interface AdminConnection {
@@ -34,6 +34,9 @@ export interface ConnectOptions {
   local?: boolean | undefined
   approval?: string | undefined
 }
+
+/** the configured level, raised to warn at least */
+const LOCAL_LOG_LEVEL: Record<LogLevel, LogLevel> = { trace: 'warn', debug: 'warn', info: 'warn', warn: 'warn', error: 'error', fatal: 'fatal', silent: 'silent' }
 
 const CONNECTION_REFUSED = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'EADDRNOTAVAIL'])
 
@@ -118,7 +121,9 @@ export async function connectAdmin (options: ConnectOptions): Promise<AdminConne
     }
   }
   const { createSwitchyard } = await import('../app.ts')
-  const sy = await createSwitchyard({ loaded, worker: false, demo: false })
+  // A command's output is its answer: the platform logs only warnings and errors here.
+  const quiet = { ...loaded, config: { ...config, log: { ...config.log, level: LOCAL_LOG_LEVEL[config.log.level] } } }
+  const sy = await createSwitchyard({ loaded: quiet, worker: false, demo: false })
   const actor = `local:${userInfo().username}`
   return {
     via: 'local backend',

@@ -101,7 +101,7 @@ const Worker = Section({
 
 const Demo = Section({
   enabled: Type.Optional(Type.Boolean({ description: 'Register the demo handlers and enqueue a trickle of demo tasks; default true without a config file, false with one' })),
-  interval: Duration({ default: '2s', description: 'Time between demo tasks' })
+  interval: Duration({ default: '2s', description: 'Time between two batches of demo tasks (two noop, one sleep; every 5th a critical noop, every 10th a fail)' })
 }, 'Built-in demo handlers that make the console show real movement')
 
 const Tls = Section({
