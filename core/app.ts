@@ -25,9 +25,11 @@ import { readCommit } from './build-info.ts'
 import { observeQueueDepths, observerFor, observeWorker, timedAdmin } from './metrics-wiring.ts'
 import { join } from 'node:path'
 import { Errors } from './errors.ts'
+import { loggerOptions } from './log/index.ts'
 import { ConfigError } from './config/errors.ts'
 import { ensureDevCertificates, type CertPaths } from './transport/certs.ts'
 import type { AdminListeners, TlsPaths } from './transport/index.ts'
+import { adminListenSettings, listenErrorOf } from './listen-check.ts'
 
 export const VERSION = PACKAGE_VERSION
 
@@ -79,7 +81,7 @@ export async function createSwitchyard (options: CreateSwitchyardOptions = {}): 
   const loaded = options.loaded ?? await loadConfig({ file: options.configFile, env: options.env ?? process.env })
   const { config } = loaded
   const app = Fastify({
-    logger: { level: config.log.level, stream: process.stderr },
+    logger: loggerOptions(config.log),
     // Plugins have their own, named register timeout; this is the backstop.
     pluginTimeout: 60_000
   })
@@ -196,6 +198,7 @@ async function assemble (app: FastifyInstance, loaded: LoadedConfig, options: Cr
     auditSinks: registry.auditSinks(),
     metricsExporters: registry.metricsExporters(),
     onError: (err, context) => app.log.warn({ err, context }, 'admin background work failed'),
+    log: app.log,
     ...(observe === null ? {} : { observe }),
     options: {
       readOnly: config.admin.readOnly,
@@ -232,7 +235,11 @@ async function assemble (app: FastifyInstance, loaded: LoadedConfig, options: Cr
     devCertificates = dev
     app.addHook('onReady', async () => {
       const { startAdminListeners } = await import('./transport/index.ts')
-      listeners = await startAdminListeners({ service: admin, config: { ...config.admin, tls: tlsPaths }, log: app.log, version: VERSION })
+      try {
+        listeners = await startAdminListeners({ service: admin, config: { ...config.admin, tls: tlsPaths }, log: app.log, version: VERSION })
+      } catch (err) {
+        throw listenErrorOf(adminListenSettings(config.admin, { grpc: true }), err) ?? err
+      }
     })
     // Added before the worker's hook so that, closing in reverse, listeners stop first.
   }

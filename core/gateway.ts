@@ -4,10 +4,12 @@
 import Fastify, { type FastifyInstance } from 'fastify'
 import { resolveTls, VERSION } from './app.ts'
 import { ConfigError } from './config/errors.ts'
+import { loggerOptions } from './log/index.ts'
 import { loadConfig } from './config/load.ts'
 import type { LoadedConfig, ResolvedConfig } from './config/types.ts'
 import type { CertPaths } from './transport/certs.ts'
 import type { AdminListeners } from './transport/index.ts'
+import { adminListenSettings, listenErrorOf } from './listen-check.ts'
 
 export interface StartGatewayProcessOptions {
   configFile?: string | undefined
@@ -50,14 +52,14 @@ export async function startGatewayProcess (options: StartGatewayProcessOptions =
   }
   const { tls, dev } = await resolveTls(config)
   const clientTls = clientTlsOf(config, dev, tls.cert, tls.key)
-  const app = Fastify({ logger: { level: config.log.level, stream: process.stderr } })
+  const app = Fastify({ logger: loggerOptions(config.log) })
   const { startAdminListeners } = await import('./transport/index.ts')
   let listeners: AdminListeners
   try {
     listeners = await startAdminListeners({ config: { ...config.admin, tls }, clientTls, log: app.log, version: VERSION })
   } catch (err) {
     await app.close().catch(() => {})
-    throw err
+    throw listenErrorOf(adminListenSettings(config.admin, { grpc: false }), err) ?? err
   }
   app.addHook('onClose', async () => { await listeners.close() })
   await app.ready()

@@ -22,6 +22,7 @@ import { getQueue, listQueues, pauseDequeue, pauseQueue, resetQueueWeight, updat
 import { runBudgetFor, ScheduleRpcs } from './schedules.ts'
 import { cancelTask, enqueueTask, getTask, listTasks, listWorkers, retryTask } from './tasks.ts'
 import type { AdminServiceDeps, CallContext, EventStream, RunningAdminService } from './types.ts'
+import { silentLogger } from '../worker/logger.ts'
 
 const DEFAULT_EVENT_POLL_MS = 500
 /** codes that mean a guard refused the call (audited as `denied`, not `error`) */
@@ -56,6 +57,7 @@ export function createAdminService (deps: AdminServiceDeps): RunningAdminService
   assertAdminOptions(deps.options)
   const { options, info, events } = deps
   const onError = deps.onError ?? (() => {})
+  const log = deps.log ?? silentLogger
   const backend = withTimeouts(withArgumentChecks(deps.backend), options.requestTimeoutMs)
   const observe = deps.observe
   const audit = new AuditRecorder(backend, events, deps.auditSinks ?? [], options, onError,
@@ -71,8 +73,15 @@ export function createAdminService (deps: AdminServiceDeps): RunningAdminService
   function read<N extends RpcName> (name: N, run: (request: RequestOf<N>, call: CallContext) => Promise<ResponseOf<N>>) {
     const def = RPCS[name]
     return async (request: RequestOf<N>, call: CallContext): Promise<ResponseOf<N>> => {
-      authorize(def, call, options)
-      return await run(validateRequest<RequestOf<N>>(def, request), call)
+      try {
+        authorize(def, call, options)
+        const response = await run(validateRequest<RequestOf<N>>(def, request), call)
+        log.debug({ rpc: name, actor: call.actor, requestId: call.requestId }, `admin ${name} by ${call.actor}`)
+        return response
+      } catch (err) {
+        log.debug({ rpc: name, actor: call.actor, requestId: call.requestId, error: errorSummary(err) }, `admin ${name} by ${call.actor} failed`)
+        throw err
+      }
     }
   }
 
@@ -95,23 +104,34 @@ export function createAdminService (deps: AdminServiceDeps): RunningAdminService
         result = await run(validateRequest<RequestOf<N>>(def, request))
       } catch (err) {
         const outcome = isSwitchyardError(err) && DENIALS.has(err.code) ? 'denied' as const : 'error' as const
+        const target = defaultTarget(action, request)
         try {
-          await audit.record({ ...base, target: defaultTarget(action, request), outcome, error: errorSummary(err) }, !options.readOnly)
+          await audit.record({ ...base, target, outcome, error: errorSummary(err) }, !options.readOnly)
         } catch (auditErr) {
           onError(auditErr, `audit of a failed ${name}`)
         }
+        logMutation(base, target, outcome, errorSummary(err))
         throw err
       }
       counters.recordSuccess(name, action, request, result.auditResult)
       for (const event of result.events ?? []) events.emit(event.type, event.data)
       const params = result.auditResult === undefined ? base.params : { ...base.params, result: result.auditResult }
+      const target = (result.target ?? defaultTarget(action, request)).slice(0, MAX_TARGET)
       try {
-        await audit.record({ ...base, params, target: (result.target ?? defaultTarget(action, request)).slice(0, MAX_TARGET), outcome: 'ok' }, true)
+        await audit.record({ ...base, params, target, outcome: 'ok' }, true)
       } catch (err) {
+        logMutation(base, target, 'ok', `audit not stored: ${errorSummary(err)}`)
         throw AdminErrors.auditUnavailable(`${name} was applied but its audit event could not be stored: ${errorSummary(err)}`, { cause: err, details: { action, outcome: 'ok' } })
       }
+      logMutation(base, target, 'ok')
       return result.response
     }
+  }
+
+  /** The one log line of a mutation, whatever its outcome: what the audit record says, for whoever reads the log. */
+  function logMutation (base: { action: string, actor: string, requestId: string }, target: string, outcome: 'ok' | 'denied' | 'error', error?: string): void {
+    const fields = { action: base.action, target, actor: base.actor, outcome, requestId: base.requestId, ...(error === undefined ? {} : { error }) }
+    log.info(fields, `admin ${base.action} ${target} by ${base.actor}: ${outcome}${error === undefined ? '' : ` (${error})`}`)
   }
 
   /** as validateRequest, with the HTTP header named too: on the gateway afterId is Last-Event-ID */

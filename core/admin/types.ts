@@ -1,3 +1,4 @@
+import type { Logger } from '../worker/logger.ts'
 import type { AuditEvent, Backend } from '../backend/types.ts'
 import type { MetricEvent, MetricsExporter } from '../plugin/kinds.ts'
 import type { Scheduler } from '../scheduler/scheduler.ts'
@@ -72,6 +73,8 @@ export interface AdminServiceDeps {
   onError?: (err: unknown, context: string) => void
   /** feeds the metrics exporters (audit write failures by destination) */
   observe?: (event: MetricEvent) => void
+  /** reads at debug; one info line per mutation (action, target, actor, outcome) */
+  log?: Pick<Logger, 'debug' | 'info'>
 }
 
 export interface CallContext {

@@ -12,6 +12,9 @@ import { loadConfig } from '../config/load.ts'
 import type { RequestOf, ResponseOf } from '../contract/rpcs.ts'
 import { createHttpAdminClient, type UnaryRpcName } from '../transport/http-client.ts'
 import { CERT_FILES } from '../transport/certs.ts'
+import { hostPort, parseListenAddress } from '../transport/http/address.ts'
+import type { LogLevel, ResolvedConfig } from '../config/types.ts'
+import { tlsFailure } from './tls-failure.ts'
 
 export interface AdminConnection {
   /** 'gateway https://…' or 'local backend' */
@@ -32,6 +35,9 @@ export interface ConnectOptions {
   approval?: string | undefined
 }
 
+/** the configured level, raised to warn at least */
+const LOCAL_LOG_LEVEL: Record<LogLevel, LogLevel> = { trace: 'warn', debug: 'warn', info: 'warn', warn: 'warn', error: 'error', fatal: 'fatal', silent: 'silent' }
+
 const CONNECTION_REFUSED = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'EADDRNOTAVAIL'])
 
 function isUnreachable (err: unknown): boolean {
@@ -47,43 +53,77 @@ async function readPem (path: string, what: string, flag: string): Promise<strin
   }
 }
 
+/** Where the gateway of a config answers: a wildcard listen address is reached on loopback. */
+export function gatewayUrlOf (httpAddr: string): string {
+  const { host, port } = parseListenAddress(httpAddr, 'admin.httpAddr')
+  if (port === 0) {
+    throw Errors.validation(`admin.httpAddr is ${httpAddr}: the gateway listens on a port the OS picks, so the CLI cannot know it; pass --url https://host:port as \`switchyard start\` printed it`, { details: { field: 'admin.httpAddr' } })
+  }
+  const dial = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '::1' : host
+  return `https://${hostPort(dial, port)}`
+}
+
+export interface GatewayTarget {
+  url: string
+  ca: string
+  cert: string
+  key: string
+  /** the caller named the gateway (--url, SWITCHYARD_GATEWAY_URL): never fall back to the backend */
+  explicit: boolean
+}
+
+/**
+ * The gateway and certificates a command uses, found as \`switchyard start\` with the
+ * same config serves them: flags and SWITCHYARD_* variables first, then the config's
+ * admin.httpAddr and admin.tls (ca, clientCert/clientKey), then the development
+ * certificates start generates under <dataDir>/certs.
+ */
+export function gatewayTargetOf (config: ResolvedConfig, options: ConnectOptions, env: NodeJS.ProcessEnv = process.env): GatewayTarget {
+  const certDir = join(config.dataDir, 'certs')
+  const explicitUrl = options.url ?? env.SWITCHYARD_GATEWAY_URL
+  return {
+    url: explicitUrl ?? gatewayUrlOf(config.admin.httpAddr),
+    ca: resolve(options.cacert ?? config.admin.tls.ca ?? join(certDir, CERT_FILES.ca)),
+    cert: resolve(options.cert ?? env.SWITCHYARD_CLIENT_CERT ?? config.admin.tls.clientCert ?? join(certDir, CERT_FILES.client)),
+    key: resolve(options.key ?? env.SWITCHYARD_CLIENT_KEY ?? config.admin.tls.clientKey ?? join(certDir, CERT_FILES.clientKey)),
+    explicit: explicitUrl !== undefined
+  }
+}
+
 export async function connectAdmin (options: ConnectOptions): Promise<AdminConnection> {
   const loaded = await loadConfig({ file: options.config, env: process.env })
   const { config } = loaded
   const approvalToken = options.approval ?? process.env.SWITCHYARD_APPROVAL_TOKEN
   if (options.local !== true) {
-    const certDir = join(config.dataDir, 'certs')
-    const certPath = options.cert ?? process.env.SWITCHYARD_CLIENT_CERT ?? join(certDir, CERT_FILES.client)
-    const keyPath = options.key ?? process.env.SWITCHYARD_CLIENT_KEY ?? join(certDir, CERT_FILES.clientKey)
-    const caPath = options.cacert ?? config.admin.tls.ca ?? join(certDir, CERT_FILES.ca)
-    const url = options.url ?? process.env.SWITCHYARD_GATEWAY_URL ?? `https://${config.admin.httpAddr}`
-    const explicit = options.url !== undefined || process.env.SWITCHYARD_GATEWAY_URL !== undefined
-    const haveCerts = explicit || await readFile(resolve(certPath)).then(() => true, () => false)
+    const target = gatewayTargetOf(config, options)
+    const haveCerts = target.explicit || await readFile(target.cert).then(() => true, () => false)
     if (haveCerts) {
       const client = createHttpAdminClient({
-        url,
-        ca: await readPem(resolve(caPath), 'CA certificate', '--cacert'),
-        cert: await readPem(resolve(certPath), 'client certificate', '--client-cert'),
-        key: await readPem(resolve(keyPath), 'client key', '--client-key'),
+        url: target.url,
+        ca: await readPem(target.ca, 'CA certificate', '--cacert'),
+        cert: await readPem(target.cert, 'client certificate', '--client-cert'),
+        key: await readPem(target.key, 'client key', '--client-key'),
         timeoutMs: config.admin.requestTimeoutMs,
         ...(approvalToken === undefined ? {} : { approvalToken })
       })
       try {
         await client.call('GetHealth', {})
         return {
-          via: `gateway ${url}`,
+          via: `gateway ${target.url}`,
           call: (name, request) => client.call(name, request),
           close: async () => { client.close() }
         }
       } catch (err) {
         client.close()
         // Nothing listening: fall back to the backend, unless the caller named a gateway.
-        if (explicit || !isUnreachable(err)) throw err
+        if (target.explicit || !isUnreachable(err)) throw tlsFailure(err, target) ?? err
       }
     }
   }
   const { createSwitchyard } = await import('../app.ts')
-  const sy = await createSwitchyard({ loaded, worker: false, demo: false })
+  // A command's output is its answer: the platform logs only warnings and errors here.
+  const quiet = { ...loaded, config: { ...config, log: { ...config.log, level: LOCAL_LOG_LEVEL[config.log.level] } } }
+  const sy = await createSwitchyard({ loaded: quiet, worker: false, demo: false })
   const actor = `local:${userInfo().username}`
   return {
     via: 'local backend',

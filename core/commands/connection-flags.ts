@@ -11,7 +11,19 @@ export const CONNECTION_FLAGS = {
   json: { type: 'boolean' }
 } as const
 
+/**
+ * The config file a command uses: --config, else SWITCHYARD_CONFIG, else none (the
+ * embedded default). Every command finds it the same way, so an admin command reaches
+ * the deployment that `switchyard start` with the same file runs.
+ */
+export function configFileOf (values: Record<string, string | boolean | undefined>, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const flag = values.config
+  if (typeof flag === 'string' && flag !== '') return flag
+  const fromEnv = env.SWITCHYARD_CONFIG
+  return fromEnv === undefined || fromEnv.trim() === '' ? undefined : fromEnv.trim()
+}
+
 export function connectOptions (values: Record<string, string | boolean | undefined>): ConnectOptions {
   const str = (k: string): string | undefined => typeof values[k] === 'string' ? values[k] as string : undefined
-  return { config: str('config'), url: str('url'), cert: str('client-cert'), key: str('client-key'), cacert: str('cacert'), approval: str('approval'), local: values.local === true }
+  return { config: configFileOf(values), url: str('url'), cert: str('client-cert'), key: str('client-key'), cacert: str('cacert'), approval: str('approval'), local: values.local === true }
 }

@@ -1,9 +1,14 @@
-import { startGatewayProcess } from '../gateway.ts'
+import { loadConfig } from '../config/load.ts'
+import { adminListenSettings, assertListenAddressesFree } from '../listen-check.ts'
+import { configFileOf } from './connection-flags.ts'
 
 /** `switchyard gateway`: the HTTPS gateway alone until SIGINT/SIGTERM; a second signal exits at once. */
 export async function runGateway (values: Record<string, string | boolean | undefined>): Promise<number> {
   const started = Date.now()
-  const gw = await startGatewayProcess({ configFile: typeof values.config === 'string' ? values.config : undefined })
+  const loaded = await loadConfig({ file: configFileOf(values), env: process.env })
+  await assertListenAddressesFree(adminListenSettings(loaded.config.admin, { grpc: false }))
+  const { startGatewayProcess } = await import('../gateway.ts')
+  const gw = await startGatewayProcess({ loaded })
   const out = (line: string): void => { process.stdout.write(line + '\n') }
   out(`switchyard ${gw.version} gateway started in ${Date.now() - started} ms`)
   out(`  config:   ${gw.configFile ?? 'embedded default (no config file)'}`)

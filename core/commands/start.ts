@@ -1,6 +1,9 @@
-import { createSwitchyard, type Switchyard } from '../app.ts'
 import { dirname } from 'node:path'
+import type { Switchyard } from '../app.ts'
+import { loadConfig } from '../config/load.ts'
+import { adminListenSettings, assertListenAddressesFree } from '../listen-check.ts'
 import type { Worker } from '../worker/index.ts'
+import { configFileOf } from './connection-flags.ts'
 
 export interface StartMode {
   /** 'config': as the config says (on for the embedded default); 'off': never */
@@ -20,7 +23,12 @@ export async function runStart (values: Record<string, string | boolean | undefi
   const out = (line: string): void => { process.stdout.write(line + '\n') }
   const stopSignal = watchStopSignals(out)
   const started = Date.now()
-  const sy = await createSwitchyard({ configFile: typeof values.config === 'string' ? values.config : undefined, demo: mode.demo === 'config' ? undefined : false, listen: mode.listen })
+  const loaded = await loadConfig({ file: configFileOf(values), env: process.env })
+  // A taken port fails here, in one line and at once, before the backend opens.
+  if (mode.listen && loaded.config.admin.grpcTarget === null) await assertListenAddressesFree(adminListenSettings(loaded.config.admin, { grpc: true }))
+  // Loaded only now, so a wrong config or a taken port is reported before the platform's modules load.
+  const { createSwitchyard } = await import('../app.ts')
+  const sy = await createSwitchyard({ loaded, demo: mode.demo === 'config' ? undefined : false, listen: mode.listen })
   if (stopSignal.received === null) await sy.start()
   if (stopSignal.received !== null) return await stop(sy, out)
   stopSignal.started()
@@ -43,7 +51,8 @@ export async function runStart (values: Record<string, string | boolean | undefi
   }
   if (sy.demoEnabled) out('  demo:     on — demo handlers noop/sleep/fail and a trickle of demo tasks (payload "demo": true); set demo.enabled: false to turn off')
   out('Press Ctrl-C to stop.')
-  const stopStatus = sy.worker === null ? () => {} : startStatusLine(sy.worker, out)
+  // The status line is for a person watching; a log collector gets the log records only.
+  const stopStatus = sy.worker === null || process.stdout.isTTY !== true ? () => {} : startStatusLine(sy.worker, out)
   await stopSignal.promise
   stopStatus()
   return await stop(sy, out)

@@ -21,6 +21,7 @@ t.test('every SPEC §5 variable is applied, over the file', async t => {
   const env = {
     SWITCHYARD_DATA_DIR: 'data',
     SWITCHYARD_LOG_LEVEL: 'warn',
+    SWITCHYARD_LOG_FORMAT: 'json',
     WORKER_ADMIN_GRPC_ADDR: '0.0.0.0:6000',
     WORKER_ADMIN_GRPC_TARGET: 'admin.internal:50052',
     WORKER_ADMIN_HTTP_ADDR: '[::1]:9443',
@@ -57,6 +58,7 @@ t.test('every SPEC §5 variable is applied, over the file', async t => {
   // env paths are relative to the working directory, not to the config file
   t.equal(config.dataDir, join(cwd, 'data'))
   t.equal(config.log.level, 'warn')
+  t.equal(config.log.format, 'json')
   t.equal(config.admin.grpcAddr, '0.0.0.0:6000')
   t.equal(config.admin.grpcTarget, 'admin.internal:50052')
   t.equal(config.admin.httpAddr, '[::1]:9443')

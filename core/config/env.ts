@@ -15,6 +15,7 @@ interface EnvOverride {
 export const ENV_OVERRIDES: readonly EnvOverride[] = [
   { name: 'SWITCHYARD_DATA_DIR', path: ['dataDir'], kind: 'path' },
   { name: 'SWITCHYARD_LOG_LEVEL', path: ['log', 'level'], kind: 'string' },
+  { name: 'SWITCHYARD_LOG_FORMAT', path: ['log', 'format'], kind: 'string' },
   { name: 'WORKER_ADMIN_GRPC_ADDR', path: ['admin', 'grpcAddr'], kind: 'string' },
   { name: 'WORKER_ADMIN_GRPC_TARGET', path: ['admin', 'grpcTarget'], kind: 'string' },
   { name: 'WORKER_ADMIN_HTTP_ADDR', path: ['admin', 'httpAddr'], kind: 'string' },

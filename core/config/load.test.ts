@@ -102,7 +102,7 @@ admin:
 `)
   const { config, source } = await loadConfig({ file: path, env: {} })
   t.same(source, { file: path, env: [] })
-  t.equal(config.dataDir, join(dir, 'state'))
+  t.equal(config.dataDir, join(process.cwd(), 'state'), 'dataDir is relative to the working directory, as without a file')
   t.equal(config.log.level, 'debug')
   t.same(config.plugins, [
     { name: join(dir, 'plugins/mine.ts'), options: { url: 'redis://127.0.0.1:6379' } },

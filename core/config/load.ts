@@ -9,6 +9,7 @@ import { ConfigError, configProblemsError } from './errors.ts'
 import { applyEnvOverrides, attributeToEnv } from './env.ts'
 import { describeValue, schemaProblems } from './problems.ts'
 import { crossFieldProblems, durationMinimumProblems, resolveConfig } from './resolve.ts'
+import { effectiveFileConfig } from './effective.ts'
 import type { LoadedConfig } from './types.ts'
 
 export interface LoadConfigOptions {
@@ -93,8 +94,10 @@ export async function loadConfig (options: LoadConfigOptions = {}): Promise<Load
   }
   if (problems.length > 0) throw configProblemsError(file ?? 'built-in defaults with environment overrides', problems)
 
+  const config = resolveConfig(withDefaults as DefaultedConfig, { configDir, cwd, fromFile: file !== null })
   return {
-    config: resolveConfig(withDefaults as DefaultedConfig, configDir, file !== null),
+    config,
+    effective: effectiveFileConfig(withDefaults as DefaultedConfig, config),
     source: { file, env: fromEnv.applied },
     configDir
   }

@@ -8,7 +8,7 @@ import { MIN_MS_KEY, UNIT_KEY, type DefaultedConfig } from './schema.ts'
 import { formatPath, type Problem } from './problems.ts'
 import { parseByteSize, parseDuration } from './units.ts'
 import { RESULT_MAX_BYTES_CEILING } from '../backend/results.ts'
-import type { AdminRole, LogLevel, PluginSpec, ResolvedConfig, ResolvedSchedule, ResolvedScheduler } from './types.ts'
+import type { AdminRole, LogFormat, LogLevel, PluginSpec, ResolvedConfig, ResolvedSchedule, ResolvedScheduler } from './types.ts'
 
 const MAX_TASK_TIMEOUT_MS = 7 * 86_400_000
 
@@ -105,16 +105,27 @@ function resolveScheduler (scheduler: DefaultedConfig['scheduler']): ResolvedSch
   }
 }
 
+export interface ResolveBase {
+  /** relative paths of the file (handlers, plugins, TLS files, archive) resolve against it */
+  configDir: string
+  /** a relative dataDir resolves against it, with a config file or without, so a file that
+   * spells out the defaults (config/embedded.yaml) uses the same data directory as none */
+  cwd: string
+  /** the demo defaults to on only without a config file */
+  fromFile: boolean
+}
+
 /** `input` must have passed the schema with defaults applied. */
-export function resolveConfig (input: DefaultedConfig, configDir: string, fromFile: boolean): ResolvedConfig {
-  const dataDir = resolve(configDir, input.dataDir)
+export function resolveConfig (input: DefaultedConfig, base: ResolveBase): ResolvedConfig {
+  const { configDir, fromFile } = base
+  const dataDir = resolve(base.cwd, input.dataDir)
   const { worker, admin } = input
   const queues: Record<string, { weight: number }> = { [input.defaultQueue]: { weight: 1 } }
   for (const [name, queue] of Object.entries(input.queues)) queues[name] = { weight: queue.weight ?? 1 }
   const concurrency = worker.concurrency
   return {
     dataDir,
-    log: { level: input.log.level as LogLevel },
+    log: { level: input.log.level as LogLevel, format: input.log.format as LogFormat },
     plugins: resolvePlugins(input.plugins, configDir, dataDir, admin.audit.archiveDir),
     handlers: input.handlers.map(path => resolve(configDir, path)),
     defaultQueue: input.defaultQueue,

@@ -1,4 +1,5 @@
 import t from 'tap'
+import { tmpdir } from 'node:os'
 import { readFile } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
 import { CONFIG_SCHEMA_PATH, renderConfigJsonSchema } from '../scripts/gen-config-schema.ts'
@@ -41,9 +42,12 @@ t.test('the example configs load', async t => {
     const { config } = await loadConfig({ file, env: {} })
     t.ok(config.plugins.length > 0, name)
   }
-  const embedded = await loadConfig({ file: fileURLToPath(new URL('../../config/embedded.yaml', import.meta.url)), env: {} })
-  const defaults = await loadConfig({ env: {}, cwd: embedded.configDir })
-  t.same({ ...embedded.config, plugins: null }, { ...defaults.config, plugins: null }, 'embedded.yaml spells out the no-file defaults')
+  // From any working directory: the same data directory, plugins and every other value.
+  const cwd = tmpdir()
+  const embedded = await loadConfig({ file: fileURLToPath(new URL('../../config/embedded.yaml', import.meta.url)), env: {}, cwd })
+  const defaults = await loadConfig({ env: {}, cwd })
+  t.same(embedded.config, defaults.config, 'embedded.yaml spells out the no-file defaults')
+  t.same(embedded.effective, defaults.effective, 'and prints as the same effective config')
   const postgres = await loadConfig({ file: fileURLToPath(new URL('../../config/postgres.yaml', import.meta.url)), env: {} })
   t.same(postgres.config.plugins, [{ name: 'backend-postgres', options: { connectionString: 'postgres://postgres@127.0.0.1:5432/test' } }, { name: 'metrics', options: {} }])
 })

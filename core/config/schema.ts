@@ -10,6 +10,7 @@ export const NAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$'
 export const NAME_HINT = "must be 1-128 characters of letters, digits, '_', '.', ':' or '-', starting with a letter or digit"
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
+export const LOG_FORMATS = ['auto', 'pretty', 'json'] as const
 export const ADMIN_ROLES = ['viewer', 'operator', 'admin'] as const
 export const BUILTIN_PLUGINS = ['backend-postgres', 'backend-redis', 'backend-bullmq', 'audit-file', 'metrics'] as const
 
@@ -101,7 +102,7 @@ const Worker = Section({
 
 const Demo = Section({
   enabled: Type.Optional(Type.Boolean({ description: 'Register the demo handlers and enqueue a trickle of demo tasks; default true without a config file, false with one' })),
-  interval: Duration({ default: '2s', description: 'Time between demo tasks' })
+  interval: Duration({ default: '2s', description: 'Time between two batches of demo tasks (two noop, one sleep; every 5th a critical noop, every 10th a fail)' })
 }, 'Built-in demo handlers that make the console show real movement')
 
 const Tls = Section({
@@ -191,9 +192,10 @@ const Admin = Section({
 }, 'The admin control plane: gRPC service, HTTP gateway, approval, audit')
 
 export const ConfigSchema = Type.Object({
-  dataDir: Type.String({ minLength: 1, default: '.switchyard', description: "Directory for local state (embedded database, generated certificates); relative to the config file's directory" }),
+  dataDir: Type.String({ minLength: 1, default: '.switchyard', description: 'Directory for local state (embedded database, generated certificates); a relative path is relative to the working directory, as without a config file' }),
   log: Section({
-    level: Type.Enum([...LOG_LEVELS], { default: 'info', description: 'Lowest log level written' })
+    level: Type.Enum([...LOG_LEVELS], { default: 'info', description: 'Lowest log level written' }),
+    format: Type.Enum([...LOG_FORMATS], { default: 'auto', description: 'pretty: one human-readable line per record; json: one JSON object per line; auto: pretty when stderr is a terminal, else json' })
   }, 'Logging'),
   plugins: Type.Optional(Type.Array(PluginSpec, {
     maxItems: 100,

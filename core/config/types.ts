@@ -2,6 +2,8 @@
 // milliseconds, byte sizes in bytes, paths absolute, "absent" spelled null.
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
+/** auto: pretty on a terminal, json elsewhere */
+export type LogFormat = 'auto' | 'pretty' | 'json'
 export type AdminRole = 'viewer' | 'operator' | 'admin'
 
 export interface PluginSpec {
@@ -101,7 +103,7 @@ export interface ResolvedRetention {
 export interface ResolvedConfig {
   /** absolute */
   dataDir: string
-  log: { level: LogLevel }
+  log: { level: LogLevel, format: LogFormat }
   plugins: PluginSpec[]
   /** absolute module paths */
   handlers: string[]
@@ -125,6 +127,12 @@ export interface ConfigSource {
 
 export interface LoadedConfig {
   config: ResolvedConfig
+  /**
+   * The same configuration in the keys and units of the file (what `config check`
+   * prints): defaults and environment overrides applied, paths absolute, the default
+   * plugins and the demo switch spelled out. It loads to the same ResolvedConfig.
+   */
+  effective: Record<string, unknown>
   source: ConfigSource
   /** directory relative paths in the config are resolved against (the file's dir, else cwd) */
   configDir: string

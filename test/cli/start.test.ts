@@ -74,7 +74,19 @@ t.test('start on the embedded default: works, locks its data dir, stops cleanly,
   t.equal(second.stderr.trim().split('\n').length, 1, 'one line')
   t.match(second.stderr, /PGLITE_DATADIR_LOCKED/)
 
-  await proc.waitFor(/processed [1-9]/, 30_000)
+  // The task enqueued before start runs (read through the gateway: the periodic status
+  // line is for terminals only, and this stdout is a pipe).
+  const deadline = Date.now() + 30_000
+  let state = ''
+  while (state !== 'succeeded' && Date.now() < deadline) {
+    state = (JSON.parse((await exec('curl', ['-s', '--fail', ...certArgs, `${base}/admin/v1/tasks/${id}`])).stdout) as { task: { state: string } }).task.state
+    if (state !== 'succeeded') await new Promise(resolve => setTimeout(resolve, 200))
+  }
+  t.equal(state, 'succeeded', 'the task enqueued before start ran')
+  t.notMatch(proc.stdout(), /processed \d+, failed/, 'no status line on a pipe')
+  t.match(proc.stderr(), /^\{"level":30,.*"msg":"admin queue\.pause default by [^"]+: ok"/m, 'JSON log lines on a pipe; one info line per mutation')
+  t.notMatch(proc.stderr(), /"msg":"admin ListQueues/, 'reads are logged at debug, not info')
+  t.notMatch(proc.stderr(), /incoming request|request completed/, 'no per-request info lines')
   proc.child.kill('SIGINT')
   t.equal(await proc.exited, 0)
   t.match(proc.stdout(), 'switchyard stopped cleanly')

@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
 import type { Server } from 'node:https'
 import type { TLSSocket } from 'node:tls'
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import fastifySse from '@fastify/sse'
 import { Errors, isSwitchyardError } from '../../errors.ts'
 import { RPC_LIST, type RpcDefinition } from '../../contract/rpcs.ts'
@@ -107,6 +107,9 @@ export function createGateway (options: GatewayOptions): Gateway {
       if (socket.writable) socket.end(rawErrorResponse(fromClientError(err), randomUUID()))
       else socket.destroy(err)
     },
+    // Fastify's per-request info lines would drown the log: requests are logged at
+    // debug below, and each mutation once at info by the admin service.
+    logController: new LogController({ disableRequestLogging: true }),
     ...(options.logger === undefined ? { logger: false } : { loggerInstance: options.logger })
   }) as unknown as Gateway
 
@@ -134,6 +137,7 @@ export function createGateway (options: GatewayOptions): Gateway {
   })
 
   app.addHook('onResponse', async (request, reply) => {
+    request.log.debug({ method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'admin request')
     options.onRequestTimed?.(request.routeOptions.url ?? '(unmatched)', reply.statusCode, reply.elapsedTime)
   })
 
