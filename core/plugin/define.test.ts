@@ -53,7 +53,7 @@ t.test("Fastify's own pluginTimeout is reported as PLUGIN_REGISTER_TIMEOUT namin
   const app = Fastify({ pluginTimeout: 100 })
   t.teardown(() => app.close())
   const registry = new HookRegistry()
-  app.decorate('@switchyard/core', registry)
+  app.decorate('switchyard', registry)
   // loadPlugins imports modules by name; here the plugin object is registered the way loadPlugins does it.
   app.register(slow, { options: {}, ctx, registerTimeoutMs: 5000 })
   const err = await app.after().then(() => null, (e: unknown) => e as Error & { code: string, fn?: unknown })
@@ -94,7 +94,7 @@ t.test('backend factories: created once on first use, closed after every plugin'
     }
   })
   const app = Fastify()
-  app.decorate('@switchyard/core', new HookRegistry())
+  app.decorate('switchyard', new HookRegistry())
   app.addHook('onClose', async () => { await app.switchyard.close() })
   app.register(provider, { options: {}, ctx })
   app.register(consumer, { options: {}, ctx })

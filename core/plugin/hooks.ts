@@ -233,9 +233,9 @@ declare module 'fastify' {
  * so it runs last: backends close after everything that uses them.
  */
 export function ensureHookRegistry (app: FastifyInstance, options: HookRegistryOptions = {}): HookRegistry {
-  if (app.hasDecorator('@switchyard/core')) return app.switchyard
+  if (app.hasDecorator('switchyard')) return app.switchyard
   const registry = new HookRegistry({ log: app.log, ...options })
-  app.decorate('@switchyard/core', registry)
+  app.decorate('switchyard', registry)
   app.addHook('onClose', async () => { await registry.close() })
   return registry
 }

@@ -28,7 +28,7 @@ export interface ResolvedOptions {
   asyncCommit: boolean
 }
 
-export const DEFAULT_SCHEMA = '@switchyard/core'
+export const DEFAULT_SCHEMA = 'switchyard'
 
 /** Validates options against the schema; throws VALIDATION_FAILED naming the first bad field. */
 export function resolveOptions (options: PostgresBackendOptions): ResolvedOptions {

@@ -61,7 +61,7 @@ function connectionConfig (options: PgClientOptions): pg.PoolConfig {
     query_timeout: options.statementTimeoutMs + 5000,
     connectionTimeoutMillis: Math.max(options.statementTimeoutMs, 5000),
     options: settings === '' ? undefined : settings,
-    application_name: '@switchyard/core'
+    application_name: 'switchyard'
   }
 }
 

@@ -31,7 +31,7 @@ t.test('connections killed mid-flight: the worker recovers and every task comple
 
   const killed = await withPg(async client => (await client.query(
     `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
-     WHERE application_name = '@switchyard/core' AND pid <> pg_backend_pid() AND query LIKE $1`, [`%${tb.schema}%`])).rowCount)
+     WHERE application_name = 'switchyard' AND pid <> pg_backend_pid() AND query LIKE $1`, [`%${tb.schema}%`])).rowCount)
   t.ok((killed ?? 0) > 0, `terminated ${killed} connections of this backend`)
   release.open()
 
