@@ -10,13 +10,16 @@ import { randomUUID } from 'node:crypto'
 import { Errors } from '../errors.ts'
 import { loadConfig } from '../config/load.ts'
 import type { RequestOf, ResponseOf } from '../contract/rpcs.ts'
-import { createHttpAdminClient, type UnaryRpcName } from '../transport/http-client.ts'
+import { createHttpAdminClient, type EventStreamOptions, type UnaryRpcName } from '../transport/http-client.ts'
+import type { AdminEventT } from '../contract/messages.ts'
 import { CERT_FILES } from '../transport/certs.ts'
 
 export interface AdminConnection {
   /** 'gateway https://…' or 'local backend' */
   readonly via: string
   call<N extends UnaryRpcName> (name: N, request: RequestOf<N>): Promise<ResponseOf<N>>
+  /** StreamEvents: yields until the stream ends (returns) or the connection fails (throws) */
+  events (request: RequestOf<'StreamEvents'>, options?: EventStreamOptions): AsyncGenerator<AdminEventT>
   close (): Promise<void>
 }
 
@@ -73,6 +76,7 @@ export async function connectAdmin (options: ConnectOptions): Promise<AdminConne
         return {
           via: `gateway ${url}`,
           call: (name, request) => client.call(name, request),
+          events: (request, streamOptions) => client.events(request, streamOptions),
           close: async () => { client.close() }
         }
       } catch (err) {
@@ -90,6 +94,11 @@ export async function connectAdmin (options: ConnectOptions): Promise<AdminConne
     call: async (name, request) => {
       const method = sy.admin[name] as (req: unknown, ctx: { actor: string, requestId: string, approvalToken?: string }) => Promise<unknown>
       return await method(request, { actor, requestId: randomUUID(), ...(approvalToken === undefined ? {} : { approvalToken }) }) as ResponseOf<typeof name>
+    },
+    events: async function * (request, streamOptions) {
+      const stream = sy.admin.StreamEvents(request, { actor, requestId: randomUUID(), ...(streamOptions?.signal === undefined ? {} : { signal: streamOptions.signal }) })
+      await stream.ready
+      yield * stream
     },
     close: () => sy.close()
   }
