@@ -12,7 +12,7 @@ import { loadConfig } from '../config/load.ts'
 import type { RequestOf, ResponseOf } from '../contract/rpcs.ts'
 import { createHttpAdminClient, type EventStreamOptions, type UnaryRpcName } from '../transport/http-client.ts'
 import type { AdminEventT } from '../contract/messages.ts'
-import { CERT_FILES } from '../transport/certs.ts'
+import { CERT_FILES } from '../transport/cert-files.ts'
 
 export interface AdminConnection {
   /** 'gateway https://…' or 'local backend' */

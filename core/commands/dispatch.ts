@@ -65,7 +65,8 @@ export function parseCommandArgs (spec: CommandSpec, args: readonly string[], wo
     parsed = { values: result.values as FlagValues, positionals: result.positionals }
   } catch (err) {
     // node's messages name the flag; the command makes them actionable
-    throw new UsageError(`${spec.name}: ${(err as Error).message.replace(/\. To specify a positional argument.*$/s, '')} (see switchyard ${spec.name} --help)`)
+    const message = (err as Error).message.replace(/\. To specify a positional argument.*$/s, '').replace(/\s*\n\s*/g, ' ')
+    throw new UsageError(`${spec.name}: ${message} (see switchyard ${spec.name} --help)`)
   }
   if (parsed.values.help === true) return parsed
   const declared = spec.args ?? []
