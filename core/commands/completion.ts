@@ -99,17 +99,15 @@ function dataFunctions (nodes: Map<string, Node>): string {
   ].join('\n\n')
 }
 
-/** the walk over the typed words: `cmdpath` ends as the longest command path they name */
-const WALK = `  local cmdpath="" w skip=0 i next
+/**
+ * The walk over the typed words, as the dispatcher reads them: the command is the
+ * leading words before the first flag; `cmdpath` ends as the longest one known.
+ */
+const WALK = `  local cmdpath="" w i
   for (( i=FIRST; i<LAST; i++ )); do
     w="\${WORDS[i]}"
-    if (( skip )); then skip=0; continue; fi
-    case "$w" in
-      --*=*) continue ;;
-      -*) case " $_switchyard_value_flags " in *" $w "*) skip=1 ;; esac; continue ;;
-    esac
-    next="\${cmdpath:+$cmdpath }$w"
-    case " $(_switchyard_subs "$cmdpath") " in *" $w "*) cmdpath="$next" ;; esac
+    [[ "$w" == -* ]] && break
+    case " $(_switchyard_subs "$cmdpath") " in *" $w "*) cmdpath="\${cmdpath:+$cmdpath }$w" ;; *) break ;; esac
   done`
 
 export function bashScript (): string {
