@@ -49,8 +49,8 @@ t.test('health, workers, overview, metrics', async t => {
 })
 
 t.test('audit list and export', async t => {
-  const { events } = await json<{ events: Array<{ action: string, target: string }> }>(['audit', 'list', '--action', 'queue.weight.update', '--since', '1h'])
-  t.match(events, [{ action: 'queue.weight.update', target: 'cliq' }])
+  const { events } = await json<{ events: Array<{ action: string, target: string }> }>(['audit', 'list', '--action', 'schedule.upsert', '--since', '1h'])
+  t.match(events, [{ action: 'schedule.upsert', target: 'ok' }])
   const stdout = await d.cli(['audit', 'export', '--format', 'jsonl', '--limit', '5'])
   t.equal(stdout.code, 0, stdout.stderr)
   t.equal(stdout.stdout.trim().split('\n').length, 5, 'five JSONL lines on stdout')
