@@ -10,8 +10,9 @@ import { randomUUID } from 'node:crypto'
 import { Errors } from '../errors.ts'
 import { loadConfig } from '../config/load.ts'
 import type { RequestOf, ResponseOf } from '../contract/rpcs.ts'
-import { createHttpAdminClient, type UnaryRpcName } from '../transport/http-client.ts'
-import { CERT_FILES } from '../transport/certs.ts'
+import { createHttpAdminClient, type EventStreamOptions, type UnaryRpcName } from '../transport/http-client.ts'
+import type { AdminEventT } from '../contract/messages.ts'
+import { CERT_FILES } from '../transport/cert-files.ts'
 import { hostPort, parseListenAddress } from '../transport/http/address.ts'
 import type { LogLevel, ResolvedConfig } from '../config/types.ts'
 import { tlsFailure } from './tls-failure.ts'
@@ -20,6 +21,8 @@ export interface AdminConnection {
   /** 'gateway https://…' or 'local backend' */
   readonly via: string
   call<N extends UnaryRpcName> (name: N, request: RequestOf<N>): Promise<ResponseOf<N>>
+  /** StreamEvents: yields until the stream ends (returns) or the connection fails (throws) */
+  events (request: RequestOf<'StreamEvents'>, options?: EventStreamOptions): AsyncGenerator<AdminEventT>
   close (): Promise<void>
 }
 
@@ -111,6 +114,7 @@ export async function connectAdmin (options: ConnectOptions): Promise<AdminConne
         return {
           via: `gateway ${target.url}`,
           call: (name, request) => client.call(name, request),
+          events: (request, streamOptions) => client.events(request, streamOptions),
           close: async () => { client.close() }
         }
       } catch (err) {
@@ -130,6 +134,11 @@ export async function connectAdmin (options: ConnectOptions): Promise<AdminConne
     call: async (name, request) => {
       const method = sy.admin[name] as (req: unknown, ctx: { actor: string, requestId: string, approvalToken?: string }) => Promise<unknown>
       return await method(request, { actor, requestId: randomUUID(), ...(approvalToken === undefined ? {} : { approvalToken }) }) as ResponseOf<typeof name>
+    },
+    events: async function * (request, streamOptions) {
+      const stream = sy.admin.StreamEvents(request, { actor, requestId: randomUUID(), ...(streamOptions?.signal === undefined ? {} : { signal: streamOptions.signal }) })
+      await stream.ready
+      yield * stream
     },
     close: () => sy.close()
   }

@@ -1,51 +1,53 @@
-import { Errors } from '../errors.ts'
-import { parseDuration } from '../config/units.ts'
+// `switchyard enqueue <handler>`: EnqueueTask. The warnings of the answer (e.g. no
+// live worker runs the handler) go to stderr, so stdout stays the answer.
 import type { RequestOf } from '../contract/rpcs.ts'
-import { connectAdmin } from './admin-connection.ts'
-import { connectOptions } from './connection-flags.ts'
-import { print } from './format.ts'
+import { emit } from './format.ts'
+import { readPayload, setPayload } from './payload.ts'
+import type { CommandInput } from './spec.ts'
+import { UsageError } from './usage.ts'
+import { optionalDuration, optionalInteger, str, time } from './values.ts'
+import { withAdmin } from './with-admin.ts'
 
-export async function runEnqueue (values: Record<string, string | boolean | undefined>, positionals: string[]): Promise<number> {
-  const [handler, extra] = positionals
-  if (handler === undefined) throw Errors.validation('handler: missing (usage: switchyard enqueue <handler> [--payload json])')
-  if (extra !== undefined) throw Errors.validation(`unexpected argument "${extra}" (quote the payload and pass it with --payload)`)
-  const request: RequestOf<'EnqueueTask'> = { handler }
-  const str = (k: string): string | undefined => typeof values[k] === 'string' ? values[k] as string : undefined
-  const payload = str('payload')
-  if (payload !== undefined) {
-    try { request.payload = JSON.parse(payload) } catch (err) {
-      throw Errors.validation(`--payload: not valid JSON (${(err as Error).message})`)
-    }
-  }
-  const queue = str('queue')
+const DELAY_MAX_MS = 365 * 86_400_000
+const TIMEOUT_MAX_MS = 7 * 86_400_000
+
+export async function buildEnqueueRequest (input: CommandInput): Promise<RequestOf<'EnqueueTask'>> {
+  const { values } = input
+  const request: RequestOf<'EnqueueTask'> = { handler: input.positionals[0] as string }
+  const payload = str(values, 'payload')
+  if (payload !== undefined) setPayload(request, await readPayload(payload, input.io.stdin))
+  const queue = str(values, 'queue')
   if (queue !== undefined) request.queue = queue
-  const key = str('key')
+  const key = str(values, 'key')
   if (key !== undefined) request.idempotencyKey = key
-  const delay = str('delay')
-  if (delay !== undefined) {
-    const ms = parseDuration(delay)
-    if (ms === null) throw Errors.validation(`--delay: "${delay}" is not a duration (use e.g. 500ms, 30s, 5m, 1h30m)`)
-    request.delayMs = ms
+  const delayMs = optionalDuration(values, 'delay')
+  if (delayMs !== undefined) request.delayMs = atMost('delay', delayMs, DELAY_MAX_MS, '365d')
+  const runAt = str(values, 'run-at')
+  if (runAt !== undefined) request.runAt = time('run-at', runAt)
+  const timeoutMs = optionalDuration(values, 'timeout')
+  if (timeoutMs !== undefined) {
+    if (timeoutMs === 0) throw new UsageError('--timeout: must be longer than 0')
+    request.timeoutMs = atMost('timeout', timeoutMs, TIMEOUT_MAX_MS, '7d')
   }
-  const priority = str('priority')
-  if (priority !== undefined) request.priority = integer('--priority', priority)
-  const attempts = str('max-attempts')
-  if (attempts !== undefined) request.maxAttempts = integer('--max-attempts', attempts)
-
-  const admin = await connectAdmin(connectOptions(values))
-  try {
-    const result = await admin.call('EnqueueTask', request)
-    print(JSON.stringify(result))
-    // stdout stays one JSON line for scripts; the warnings are repeated for the person at the terminal
-    for (const warning of result.warnings ?? []) process.stderr.write(`warning: ${warning}\n`)
-    return 0
-  } finally {
-    await admin.close()
-  }
+  const priority = optionalInteger(values, 'priority', -1000, 1000)
+  if (priority !== undefined) request.priority = priority
+  const maxAttempts = optionalInteger(values, 'max-attempts', 1, 1000)
+  if (maxAttempts !== undefined) request.maxAttempts = maxAttempts
+  return request
 }
 
-function integer (flag: string, value: string): number {
-  const n = Number(value)
-  if (!Number.isInteger(n)) throw Errors.validation(`${flag}: "${value}" is not an integer`)
-  return n
+function atMost (flag: string, ms: number, max: number, spelled: string): number {
+  if (ms > max) throw new UsageError(`--${flag}: at most ${spelled}`)
+  return ms
+}
+
+export async function runEnqueue (input: CommandInput): Promise<number> {
+  const request = await buildEnqueueRequest(input)
+  return await withAdmin(input, async (admin) => {
+    const result = await admin.call('EnqueueTask', request)
+    emit(input, result, () => result.created
+      ? `enqueued ${result.id} in queue ${result.queue}`
+      : `not enqueued: idempotency key matched existing task ${result.id} in queue ${result.queue}`)
+    for (const warning of result.warnings ?? []) input.io.stderr.write(`warning: ${warning}\n`)
+  })
 }

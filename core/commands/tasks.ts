@@ -1,40 +1,99 @@
-import { Errors } from '../errors.ts'
-import { TASK_STATES, type TaskState } from '../backend/types.ts'
+// Task commands: `tasks` (ListTasks), `task get|cancel|retry <id>`.
+import { TASK_STATES } from '../backend/types.ts'
 import type { RequestOf, ResponseOf } from '../contract/rpcs.ts'
-import { connectAdmin } from './admin-connection.ts'
-import { connectOptions } from './connection-flags.ts'
-import { print, table } from './format.ts'
+import type { TaskViewT, TimelineEntryT } from '../contract/messages.ts'
+import { emit, fields, table } from './format.ts'
+import { taskPayload } from './payload.ts'
+import type { CommandInput, FlagValues } from './spec.ts'
+import { oneOf, optionalInteger, str } from './values.ts'
+import { withAdmin } from './with-admin.ts'
 
-export async function runTasks (values: Record<string, string | boolean | undefined>): Promise<number> {
-  const str = (k: string): string | undefined => typeof values[k] === 'string' ? values[k] as string : undefined
-  const state = str('state')
-  if (state !== undefined && !TASK_STATES.includes(state as TaskState)) {
-    throw Errors.validation(`--state: "${state}" is not one of ${TASK_STATES.join(', ')}`)
-  }
-  const request: RequestOf<'ListTasks'> = { limit: pageNumber('--limit', str('limit'), 50, 1), offset: pageNumber('--offset', str('offset'), 0, 0) }
-  if (state !== undefined) request.state = state as TaskState
+/** the contract's bounds of list paging */
+const LIMIT_MAX = 1000
+const OFFSET_MAX = 100_000
+
+export function page (values: FlagValues, fallbackLimit: number): { limit: number, offset: number } {
+  return { limit: optionalInteger(values, 'limit', 1, LIMIT_MAX) ?? fallbackLimit, offset: optionalInteger(values, 'offset', 0, OFFSET_MAX) ?? 0 }
+}
+
+export function filters (values: FlagValues): { queue?: string, handler?: string, query?: string } {
+  const out: { queue?: string, handler?: string, query?: string } = {}
   for (const field of ['queue', 'handler', 'query'] as const) {
-    const value = str(field)
-    if (value !== undefined) request[field] = value
+    const value = str(values, field)
+    if (value !== undefined) out[field] = value
   }
-  const admin = await connectAdmin(connectOptions(values))
-  try {
-    const page = await admin.call('ListTasks', request)
-    print(values.json === true ? page : formatTasks(page))
-    return 0
-  } finally {
-    await admin.close()
-  }
+  return out
 }
 
-export function pageNumber (flag: string, value: string | undefined, fallback: number, min: number): number {
-  if (value === undefined) return fallback
-  const n = Number(value)
-  if (!Number.isInteger(n) || n < min) throw Errors.validation(`${flag}: must be an integer of at least ${min}`)
-  return n
-}
-
-export function formatTasks (page: Pick<ResponseOf<'ListTasks'>, 'tasks' | 'total'>): string {
+export function formatTasks (page: Pick<ResponseOf<'ListTasks'>, 'tasks' | 'total' | 'offset'>): string {
   const rows = page.tasks.map((t) => [t.id, t.state, t.queue, t.handler, `${t.attempts}/${t.maxAttempts}`, t.updatedAt, (t.lastError ?? '').slice(0, 60)])
-  return `${table(['ID', 'STATE', 'QUEUE', 'HANDLER', 'ATTEMPTS', 'UPDATED', 'LAST ERROR'], rows)}\n${page.tasks.length} shown${page.total === undefined ? '' : ` of ${page.total}`}`
+  const shown = page.tasks.length === 0 ? '0 shown' : `${page.offset + 1}-${page.offset + page.tasks.length} shown`
+  return `${table(['ID', 'STATE', 'QUEUE', 'HANDLER', 'ATTEMPTS', 'UPDATED', 'LAST ERROR'], rows)}\n${shown}${page.total === undefined ? '' : ` of ${page.total}`}`
+}
+
+export async function runTasks (input: CommandInput): Promise<number> {
+  const state = str(input.values, 'state')
+  const request: RequestOf<'ListTasks'> = { ...page(input.values, 50), ...filters(input.values) }
+  if (state !== undefined) request.state = oneOf('state', state, TASK_STATES)
+  return await withAdmin(input, async (admin) => {
+    const result = await admin.call('ListTasks', request)
+    emit(input, result, () => formatTasks(result))
+  })
+}
+
+function formatTimeline (timeline: TimelineEntryT[]): string {
+  return table(['AT', 'EVENT', 'DETAIL'], timeline.map(e => [e.at, e.event, e.detail ?? '']))
+}
+
+/** a task with its payload, errors and (when given) timeline, for people */
+export function formatTask (task: TaskViewT, timeline?: TimelineEntryT[], handlerServed?: boolean): string {
+  const parts = [fields([
+    ['id', task.id],
+    ['state', task.state],
+    ['queue', task.queue],
+    ['handler', handlerServed === false ? `${task.handler} (no live worker runs it: the task waits)` : task.handler],
+    ['attempts', `${task.attempts}/${task.maxAttempts}`],
+    ['priority', task.priority],
+    ['run at', task.runAt],
+    ['idempotency key', task.idempotencyKey],
+    ['timeout', `${task.timeoutMs}ms`],
+    ['created', task.createdAt],
+    ['updated', task.updatedAt],
+    ['started', task.startedAt],
+    ['finished', task.finishedAt],
+    ['lease expires', task.leaseExpiresAt],
+    ['worker', task.workerId],
+    ['replays', task.replays],
+    ['last error', task.lastError]
+  ]), '', `payload (${task.payloadSize} bytes):`, JSON.stringify(taskPayload(task), null, 2)]
+  if (task.errors.length > 0) {
+    parts.push('', 'errors (newest first):', table(['ATTEMPT', 'AT', 'MESSAGE'], task.errors.map(e => [String(e.attempt), e.at, e.message])))
+  }
+  if (timeline !== undefined && timeline.length > 0) parts.push('', 'timeline:', formatTimeline(timeline))
+  return parts.join('\n')
+}
+
+function taskId (input: CommandInput): string {
+  return input.positionals[0] as string
+}
+
+export async function runTaskGet (input: CommandInput): Promise<number> {
+  return await withAdmin(input, async (admin) => {
+    const result = await admin.call('GetTask', { id: taskId(input) })
+    emit(input, result, () => formatTask(result.task, result.timeline, result.handlerServed))
+  })
+}
+
+export async function runTaskCancel (input: CommandInput): Promise<number> {
+  return await withAdmin(input, async (admin) => {
+    const result = await admin.call('CancelTask', { id: taskId(input) })
+    emit(input, result, () => `task ${result.id} ${result.state}`)
+  })
+}
+
+export async function runTaskRetry (input: CommandInput): Promise<number> {
+  return await withAdmin(input, async (admin) => {
+    const result = await admin.call('RetryTask', { id: taskId(input) })
+    emit(input, result, () => result.requeued ? `task ${result.id} requeued (${result.state})` : `task ${result.id} was already ${result.state}; nothing changed`)
+  })
 }

@@ -8,6 +8,7 @@ import { randomBytes, webcrypto } from 'node:crypto'
 import { isIP } from 'node:net'
 import { access, chmod, mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { CERT_FILES, type CertPaths } from './cert-files.ts'
 
 // Node's WebCrypto is the standard one; the library's types name the DOM's globals.
 x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0])
@@ -18,16 +19,7 @@ type CryptoKeyPair = webcrypto.CryptoKeyPair
 const ALGORITHM = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const
 const DAY_MS = 24 * 3600_000
 
-export const CERT_FILES = {
-  ca: 'ca.pem',
-  caKey: 'ca-key.pem',
-  server: 'server.pem',
-  serverKey: 'server-key.pem',
-  client: 'client.pem',
-  clientKey: 'client-key.pem'
-} as const
-
-export type CertPaths = { [K in keyof typeof CERT_FILES]: string }
+export { CERT_FILES, type CertPaths }
 
 export interface KeyPairPem {
   cert: string

@@ -2,9 +2,12 @@
 // gateway's routing, generated from the same RPC table, so every unary RPC is
 // callable by name with the same request and response shapes as in-process.
 import https from 'node:https'
+import type { IncomingMessage } from 'node:http'
 import { randomUUID } from 'node:crypto'
 import { SwitchyardError, Errors, defineError } from '../errors.ts'
 import { RPCS, type RequestOf, type ResponseOf, type RpcName, type StreamRpcName } from '../contract/rpcs.ts'
+import type { AdminEventT } from '../contract/messages.ts'
+import { parseSse } from './sse-parser.ts'
 
 export type UnaryRpcName = Exclude<RpcName, StreamRpcName>
 
@@ -22,10 +25,26 @@ export interface HttpAdminClientOptions {
   approvalToken?: string
 }
 
+export interface EventStreamOptions {
+  /** ends the stream (the generator returns) */
+  signal?: AbortSignal
+  /** a connection silent this long is dropped with an error; the gateway sends a heartbeat every 15 s (default 45 s) */
+  idleTimeoutMs?: number
+}
+
 export interface HttpAdminClient {
   call<N extends UnaryRpcName> (name: N, request: RequestOf<N>): Promise<ResponseOf<N>>
+  /**
+   * StreamEvents over Server-Sent Events: yields events until the gateway ends the
+   * stream (the generator returns) or the connection fails (it throws). A refusal
+   * before the stream starts, or an `error` event in it, throws the gateway's error.
+   */
+  events (request: RequestOf<'StreamEvents'>, options?: EventStreamOptions): AsyncGenerator<AdminEventT>
   close (): void
 }
+
+/** header carrying the fields of a download answer that are not the file itself */
+export const DOWNLOAD_COUNT_HEADER = 'x-switchyard-count'
 
 interface HttpCall {
   method: string
@@ -35,7 +54,7 @@ interface HttpCall {
 }
 
 /** Splits a request into path, query, body and headers the way the gateway reads them. */
-export function toHttpCall (name: UnaryRpcName, request: Record<string, unknown>): HttpCall {
+export function toHttpCall (name: RpcName, request: Record<string, unknown>): HttpCall {
   const { http } = RPCS[name]
   const used = new Set<string>()
   const path = http.path.replace(/:([A-Za-z0-9_]+)/g, (_m, field: string) => {
@@ -69,16 +88,26 @@ export function createHttpAdminClient (options: HttpAdminClientOptions): HttpAdm
   const agent = new https.Agent({ ca: options.ca, cert: options.cert, key: options.key, keepAlive: true, minVersion: 'TLSv1.2' })
   const timeoutMs = options.timeoutMs ?? 15_000
 
-  function send (call: HttpCall): Promise<{ status: number, text: string }> {
+  function requestOptions (call: HttpCall, accept: string): https.RequestOptions {
+    const headers: Record<string, string> = { accept, 'x-request-id': randomUUID(), ...call.headers }
+    if (call.body !== null) headers['content-type'] = 'application/json'
+    if (options.approvalToken !== undefined) headers['x-admin-approval'] = options.approvalToken
+    return { host: base.hostname.replace(/^\[|\]$/g, ''), port: base.port, path: call.path, method: call.method, agent, headers, servername: 'localhost' }
+  }
+
+  function readAll (res: IncomingMessage): Promise<string> {
     return new Promise((resolve, reject) => {
-      const headers: Record<string, string> = { accept: 'application/json', 'x-request-id': randomUUID(), ...call.headers }
-      if (call.body !== null) headers['content-type'] = 'application/json'
-      if (options.approvalToken !== undefined) headers['x-admin-approval'] = options.approvalToken
-      const req = https.request({ host: base.hostname.replace(/^\[|\]$/g, ''), port: base.port, path: call.path, method: call.method, agent, headers, servername: 'localhost' }, (res) => {
-        const chunks: Buffer[] = []
-        res.on('data', (chunk: Buffer) => chunks.push(chunk))
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }))
-        res.on('error', reject)
+      const chunks: Buffer[] = []
+      res.on('data', (chunk: Buffer) => chunks.push(chunk))
+      res.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')))
+      res.on('error', reject)
+    })
+  }
+
+  function send (call: HttpCall): Promise<{ status: number, text: string, headers: IncomingMessage['headers'] }> {
+    return new Promise((resolve, reject) => {
+      const req = https.request(requestOptions(call, 'application/json'), (res) => {
+        readAll(res).then(text => resolve({ status: res.statusCode ?? 0, text, headers: res.headers }), reject)
       })
       req.setTimeout(timeoutMs, () => req.destroy(Errors.backendTimeout(`gateway ${base.host} did not answer within ${timeoutMs} ms`)))
       req.on('error', reject)
@@ -86,19 +115,87 @@ export function createHttpAdminClient (options: HttpAdminClientOptions): HttpAdm
     })
   }
 
+  /** the gateway's error envelope as a SwitchyardError with its own code and status (it may be newer than this client) */
+  function gatewayError (status: number, text: string): SwitchyardError {
+    let parsed: unknown
+    try { parsed = JSON.parse(text) } catch {
+      return BadGatewayResponse(`gateway answered ${status} with a body that is not JSON`, { details: { status } })
+    }
+    return envelopeError(status, parsed) ?? BadGatewayResponse(`gateway answered ${status} without the error envelope`, { details: { status } })
+  }
+
+  async function * events (request: RequestOf<'StreamEvents'>, streamOptions: EventStreamOptions = {}): AsyncGenerator<AdminEventT> {
+    const { signal } = streamOptions
+    if (signal?.aborted === true) return
+    const idleTimeoutMs = streamOptions.idleTimeoutMs ?? 45_000
+    const req = https.request(requestOptions(toHttpCall('StreamEvents', request as Record<string, unknown>), 'text/event-stream'))
+    const onAbort = (): void => { req.destroy() }
+    signal?.addEventListener('abort', onAbort, { once: true })
+    try {
+      const res = await new Promise<IncomingMessage>((resolve, reject) => {
+        req.on('response', resolve)
+        req.on('error', reject)
+        req.setTimeout(idleTimeoutMs, () => req.destroy(Errors.backendTimeout(`gateway ${base.host} sent nothing for ${idleTimeoutMs} ms`)))
+        req.end()
+      })
+      const status = res.statusCode ?? 0
+      if (status !== 200) throw gatewayError(status, await readAll(res))
+      for await (const message of parseSse(res)) {
+        if (message.event === 'error') {
+          let envelope: unknown
+          try { envelope = JSON.parse(message.data) } catch { envelope = null }
+          throw envelopeError(status, envelope) ?? BadGatewayResponse('the event stream ended with an error event without the error envelope')
+        }
+        let event: AdminEventT
+        try { event = JSON.parse(message.data) as AdminEventT } catch {
+          throw BadGatewayResponse(`event ${message.id ?? ''} of the stream is not JSON`)
+        }
+        yield event
+      }
+    } catch (err) {
+      // the caller ended the stream: the destroyed request's error is not a failure
+      if (isAborted(signal)) return
+      throw err
+    } finally {
+      signal?.removeEventListener('abort', onAbort)
+      req.destroy()
+    }
+  }
+
   return {
     async call (name, request) {
-      const { status, text } = await send(toHttpCall(name, request as Record<string, unknown>))
-      let parsed: unknown
-      try { parsed = text === '' ? {} : JSON.parse(text) } catch {
+      const { status, text, headers } = await send(toHttpCall(name, request as Record<string, unknown>))
+      if (status < 200 || status >= 300) throw gatewayError(status, text)
+      // A download route answers the file itself; its other fields travel in headers.
+      if (RPCS[name].http.download === true) return downloadResponse(text, headers) as ResponseOf<typeof name>
+      try {
+        return (text === '' ? {} : JSON.parse(text)) as ResponseOf<typeof name>
+      } catch {
         throw BadGatewayResponse(`gateway answered ${status} with a body that is not JSON`, { details: { status } })
       }
-      if (status >= 200 && status < 300) return parsed as ResponseOf<typeof name>
-      const error = (parsed as { error?: { code?: string, message?: string, details?: Record<string, unknown>, requestId?: string } }).error
-      if (typeof error?.code !== 'string') throw BadGatewayResponse(`gateway answered ${status} without the error envelope`, { details: { status } })
-      // The gateway's own code and status, as it answered them (it may be newer than this client).
-      throw new SwitchyardError(error.code, status, error.message ?? `gateway answered ${status}`, { details: { ...(error.details ?? {}), requestId: error.requestId } })
     },
+    events,
     close () { agent.destroy() }
+  }
+}
+
+function isAborted (signal: AbortSignal | undefined): boolean {
+  return signal?.aborted === true
+}
+
+function envelopeError (status: number, parsed: unknown): SwitchyardError | null {
+  const error = (parsed as { error?: { code?: string, message?: string, details?: Record<string, unknown>, requestId?: string } } | null)?.error
+  if (typeof error?.code !== 'string') return null
+  return new SwitchyardError(error.code, status, error.message ?? `gateway answered ${status}`, { details: { ...(error.details ?? {}), requestId: error.requestId } })
+}
+
+function downloadResponse (body: string, headers: IncomingMessage['headers']): { contentType: string, body: string, filename?: string, count?: number } {
+  const filename = /filename="([^"]*)"/.exec(headers['content-disposition'] ?? '')?.[1]
+  const count = Number(headers[DOWNLOAD_COUNT_HEADER])
+  return {
+    contentType: headers['content-type'] ?? 'application/octet-stream',
+    body,
+    ...(filename === undefined ? {} : { filename }),
+    ...(headers[DOWNLOAD_COUNT_HEADER] !== undefined && Number.isSafeInteger(count) ? { count } : {})
   }
 }

@@ -28,7 +28,7 @@ t.test('enqueue warns when no live worker runs the handler, and is quiet once on
     `      schema: ${schema}`
   ].join('\n') + '\n')
 
-  const unserved = await runCli(['enqueue', 'send_email', '--local', '--config', 'sy.yaml'], dir)
+  const unserved = await runCli(['enqueue', 'send_email', '--local', '--config', 'sy.yaml', '--json'], dir)
   t.equal(unserved.code, 0, unserved.stderr)
   const answer = JSON.parse(unserved.stdout.trim()) as { id: string, created: boolean, warnings: string[] }
   t.ok(answer.created, 'the task is stored')
@@ -39,7 +39,7 @@ t.test('enqueue warns when no live worker runs the handler, and is quiet once on
   await backend.heartbeatWorker({
     id: 'mailer-1', host: 'h', pid: 1, version: 'v', queues: ['default'], handlers: ['send_email'], concurrency: 1, inFlight: 0, startedAt: Date.now(), lastHeartbeatAt: Date.now()
   }, 60_000)
-  const served = await runCli(['enqueue', 'send_email', '--local', '--config', 'sy.yaml'], dir)
+  const served = await runCli(['enqueue', 'send_email', '--local', '--config', 'sy.yaml', '--json'], dir)
   t.equal(served.code, 0, served.stderr)
   t.same((JSON.parse(served.stdout.trim()) as { warnings: string[] }).warnings, [], 'no warning once a live worker runs it')
   t.notMatch(served.stderr, /warning:/)

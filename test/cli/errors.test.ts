@@ -46,7 +46,7 @@ t.test('usage errors', async (t) => {
   t.equal(unknown.code, 2)
   t.match(unknown.stderr, /unknown command "frobnicate"/)
   const payload = await runCli(['enqueue', 'noop', '--payload', '{oops'], dir)
-  t.equal(payload.code, 1)
+  t.equal(payload.code, 2, 'a malformed flag value is a usage error')
   t.match(payload.stderr, /--payload: not valid JSON/)
   const delay = await runCli(['enqueue', 'noop', '--delay', '10 sekunden'], dir)
   t.match(delay.stderr, /--delay: "10 sekunden" is not a duration/)

@@ -20,7 +20,7 @@ t.test('start on the embedded default: works, locks its data dir, stops cleanly,
   t.teardown(() => rm(dir, { recursive: true, force: true }))
 
   // Enqueued before start through the same data dir: proves the CLI opens it when free.
-  const enqueued = await runCli(['enqueue', 'noop', '--payload', '{"from":"test"}', '--key', 'quickstart-1'], dir)
+  const enqueued = await runCli(['enqueue', 'noop', '--payload', '{"from":"test"}', '--key', 'quickstart-1', '--json'], dir)
   t.equal(enqueued.code, 0, enqueued.stderr)
   const { id, created } = JSON.parse(enqueued.stdout.trim()) as { id: string, created: boolean }
   t.ok(created)
@@ -95,7 +95,7 @@ t.test('start on the embedded default: works, locks its data dir, stops cleanly,
   const tasks = await runCli(['tasks', '--state', 'succeeded', '--limit', '1000'], dir, cliEnv)
   t.equal(tasks.code, 0, tasks.stderr)
   t.match(tasks.stdout, new RegExp(`^${id} +succeeded +default +noop`, 'm'))
-  const again = await runCli(['enqueue', 'noop', '--key', 'quickstart-1'], dir, cliEnv)
+  const again = await runCli(['enqueue', 'noop', '--key', 'quickstart-1', '--json'], dir, cliEnv)
   t.equal(again.code, 0, again.stderr)
   const deduped = JSON.parse(again.stdout.trim())
   t.match(deduped, { id, created: false, queue: 'default' })

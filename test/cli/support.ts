@@ -19,14 +19,15 @@ export function gatewayAddress (stdout: string): string {
 
 export interface RunResult { code: number | null, stdout: string, stderr: string }
 
-/** Runs the CLI to completion (bounded). */
-export function runCli (args: string[], cwd: string, env: NodeJS.ProcessEnv = {}, timeoutMs = 60_000): Promise<RunResult> {
+/** Runs the CLI to completion (bounded); `stdin` is piped in when given, else stdin is empty. */
+export function runCli (args: string[], cwd: string, env: NodeJS.ProcessEnv = {}, timeoutMs = 60_000, stdin?: string): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, ...env }, stdio: [stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] })
+    if (stdin !== undefined) child.stdin?.end(stdin)
     let stdout = ''
     let stderr = ''
-    child.stdout.on('data', (d: Buffer) => { stdout += d.toString() })
-    child.stderr.on('data', (d: Buffer) => { stderr += d.toString() })
+    child.stdout?.on('data', (d: Buffer) => { stdout += d.toString() })
+    child.stderr?.on('data', (d: Buffer) => { stderr += d.toString() })
     const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`switchyard ${args.join(' ')} did not finish in ${timeoutMs} ms\n${stdout}\n${stderr}`)) }, timeoutMs)
     child.on('exit', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr }) })
   })

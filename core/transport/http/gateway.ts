@@ -196,8 +196,10 @@ export function createGateway (options: GatewayOptions): Gateway {
     const method = admin[def.name as keyof AdminService] as (request: unknown, ctx: CallContext) => Promise<unknown>
     const response = await withCallDeadline(method.call(admin, requestOf(def, request, fixed), callContext(request)), callTimeoutMs, def.name)
     if (def.http.download === true) {
-      const file = response as { contentType: string, filename?: string, body: string }
+      const file = response as { contentType: string, filename?: string, body: string, count?: number }
       if (file.filename !== undefined && file.filename !== '') reply.header('content-disposition', `attachment; filename="${attachmentName(file.filename)}"`)
+      // the answer's count, which the file itself does not carry (read by core/transport/http-client.ts)
+      if (typeof file.count === 'number') reply.header('x-switchyard-count', String(file.count))
       return await reply.type(file.contentType).send(file.body)
     }
     return response

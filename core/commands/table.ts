@@ -1,0 +1,511 @@
+// Every `switchyard` command in one table: name, summary, arguments, flags, the admin
+// RPCs it calls and a lazy import of its handler. The dispatcher (core/cli.ts), the
+// per-command `--help`, shell completion (`switchyard completion bash|zsh`) and the
+// README's command reference are all rendered from it, and a test fails when an RPC
+// of the admin contract has no command here.
+//
+// Keep this module light: it is loaded by `switchyard --version`. Handlers are
+// imported inside `load`, never at the top.
+import { TASK_STATES } from '../backend/types.ts'
+import type { CommandSpec, FlagTable } from './spec.ts'
+
+export const EXIT_CODES: ReadonlyArray<readonly [number, string]> = [
+  [0, 'ok'],
+  [1, 'refused or failed: the deployment refused the call (an error code is printed), or it failed'],
+  [2, 'usage: unknown command or flag, a missing or malformed argument, or a bulk action without a selection or confirmation']
+]
+
+/** flags every command takes */
+export const GLOBAL_FLAGS: FlagTable = {
+  config: { type: 'string', short: 'c', value: 'file', complete: 'file', description: 'config file (YAML or JSON); default: the embedded default' },
+  help: { type: 'boolean', short: 'h', description: 'show help for the command' }
+}
+
+export const JSON_FLAG: FlagTable = {
+  json: { type: 'boolean', description: 'print stable machine-readable JSON (one document per line) instead of text' }
+}
+
+/** how admin commands reach the deployment (read by connection-flags.ts) */
+export const CONNECTION_FLAGS_HELP: FlagTable = {
+  url: { type: 'string', value: 'url', description: 'gateway base URL, e.g. https://host:8081 (env SWITCHYARD_GATEWAY_URL); default https://<admin.httpAddr>' },
+  'client-cert': { type: 'string', value: 'file', complete: 'file', description: 'client certificate (PEM) (env SWITCHYARD_CLIENT_CERT); default <dataDir>/certs/client.pem' },
+  'client-key': { type: 'string', value: 'file', complete: 'file', description: 'client private key (PEM) (env SWITCHYARD_CLIENT_KEY)' },
+  cacert: { type: 'string', value: 'file', complete: 'file', description: 'CA bundle (PEM) the gateway certificate must chain to; default admin.tls.ca or <dataDir>/certs/ca.pem' },
+  approval: { type: 'string', value: 'token', description: 'approval token sent as X-Admin-Approval (env SWITCHYARD_APPROVAL_TOKEN)' },
+  local: { type: 'boolean', description: 'skip the gateway and open the backend in this process' }
+}
+
+const limit = (what: string, fallback: number): FlagTable[string] => ({ type: 'string', value: 'n', description: `${what} (default ${fallback})` })
+const offset: FlagTable[string] = { type: 'string', value: 'n', description: 'rows to skip (default 0)' }
+const dryRun: FlagTable[string] = { type: 'boolean', description: 'report exactly what would change, change nothing' }
+const yes: FlagTable[string] = { type: 'boolean', short: 'y', description: 'do it without asking (required when stdin or stdout is not a terminal)' }
+const queueFilter: FlagTable[string] = { type: 'string', value: 'queue', description: 'only this queue' }
+const handlerFilter: FlagTable[string] = { type: 'string', value: 'handler', description: 'only this handler' }
+const queryFilter: FlagTable[string] = { type: 'string', value: 'text', description: 'case-insensitive text in id, handler, payload or error' }
+const payload: FlagTable[string] = { type: 'string', value: 'json', complete: 'file', description: 'payload as JSON text, @file to read a file, - to read stdin' }
+const since: FlagTable[string] = { type: 'string', value: 'time', description: 'only events at or after this time (RFC 3339), or this long ago (a duration: 30m, 1h30m)' }
+
+const id = (what: string) => [{ name: 'id', required: true, description: what }] as const
+const name = (what: string) => [{ name: 'name', required: true, description: what }] as const
+
+const tasks = async () => await import('./tasks.ts')
+const queues = async () => await import('./queues.ts')
+const schedules = async () => await import('./schedules.ts')
+const dlq = async () => await import('./dlq.ts')
+const observe = async () => await import('./observe.ts')
+const audit = async () => await import('./audit.ts')
+
+export const COMMANDS: readonly CommandSpec[] = [
+  // --- processes -------------------------------------------------------------------
+  {
+    name: 'start',
+    summary: 'run workers and the admin listeners (and the demo on the embedded default)',
+    admin: false,
+    json: false,
+    rpcs: [],
+    load: async () => { const { runStart } = await import('./start.ts'); return async ({ values }) => await runStart(values, { demo: 'config', listen: true }) }
+  },
+  {
+    name: 'worker',
+    summary: 'run a worker only: no admin listeners, no demo tasks',
+    admin: false,
+    json: false,
+    rpcs: [],
+    load: async () => { const { runStart } = await import('./start.ts'); return async ({ values }) => await runStart(values, { demo: 'off', listen: false }) }
+  },
+  {
+    name: 'gateway',
+    summary: 'run the HTTPS gateway alone in front of admin.grpcTarget (WORKER_ADMIN_GRPC_TARGET): no backend, no worker',
+    admin: false,
+    json: false,
+    rpcs: [],
+    load: async () => { const { runGateway } = await import('./gateway.ts'); return async ({ values }) => await runGateway(values) }
+  },
+
+  // --- tasks ---------------------------------------------------------------------------
+  {
+    name: 'enqueue',
+    summary: 'enqueue a durable task',
+    args: [{ name: 'handler', required: true, description: 'handler that runs the task' }],
+    flags: {
+      payload,
+      queue: { type: 'string', value: 'queue', description: 'queue (default: the configured default queue)' },
+      delay: { type: 'string', value: 'duration', description: 'run after this delay, e.g. 0, 500ms, 2m, 1h30m' },
+      'run-at': { type: 'string', value: 'time', description: 'do not run before this time (RFC 3339)' },
+      timeout: { type: 'string', value: 'duration', description: 'per-attempt timeout (default tasks.timeout)' },
+      key: { type: 'string', value: 'key', description: 'idempotency key: enqueue at most once per key' },
+      priority: { type: 'string', value: 'n', description: 'priority, higher runs first (-1000..1000)' },
+      'max-attempts': { type: 'string', value: 'n', description: 'attempt budget (1..1000)' }
+    },
+    admin: true,
+    json: true,
+    rpcs: ['EnqueueTask'],
+    examples: ['switchyard enqueue send_email --payload \'{"to":"ops@example.com"}\' --delay 2m', 'switchyard enqueue report --payload @payload.json', 'echo \'{"n":1}\' | switchyard enqueue noop --payload -'],
+    load: async () => (await import('./enqueue.ts')).runEnqueue
+  },
+  {
+    name: 'tasks',
+    aliases: ['task list'],
+    summary: 'list tasks by state, queue, handler or text',
+    flags: {
+      state: { type: 'string', value: 'state', complete: TASK_STATES, description: `only this state: ${TASK_STATES.join(', ')}` },
+      queue: queueFilter,
+      handler: handlerFilter,
+      query: queryFilter,
+      limit: limit('tasks per page', 50),
+      offset
+    },
+    admin: true,
+    json: true,
+    rpcs: ['ListTasks'],
+    load: async () => (await tasks()).runTasks
+  },
+  {
+    name: 'task get',
+    summary: 'one task with payload, errors and timeline',
+    args: id('task id'),
+    admin: true,
+    json: true,
+    rpcs: ['GetTask'],
+    load: async () => (await tasks()).runTaskGet
+  },
+  {
+    name: 'task cancel',
+    summary: 'cancel a task no worker has started',
+    args: id('task id'),
+    admin: true,
+    json: true,
+    rpcs: ['CancelTask'],
+    load: async () => (await tasks()).runTaskCancel
+  },
+  {
+    name: 'task retry',
+    summary: 'run a dead, retrying or canceled task again now, with a fresh attempt budget',
+    args: id('task id'),
+    admin: true,
+    json: true,
+    rpcs: ['RetryTask'],
+    load: async () => (await tasks()).runTaskRetry
+  },
+
+  // --- queues --------------------------------------------------------------------------
+  {
+    name: 'queues',
+    aliases: ['queue list'],
+    summary: 'queues with counts, weights and pause flags',
+    admin: true,
+    json: true,
+    rpcs: ['ListQueues'],
+    load: async () => (await queues()).runQueues
+  },
+  {
+    name: 'queue get',
+    summary: 'one queue, and the handlers with pending tasks no live worker runs',
+    args: name('queue name'),
+    admin: true,
+    json: true,
+    rpcs: ['GetQueue'],
+    load: async () => (await queues()).runQueueGet
+  },
+  {
+    name: 'queue weight set',
+    summary: 'store a weight override for a queue, shared by every node',
+    args: [...name('queue name'), { name: 'weight', required: true, description: 'share of dequeues relative to other queues (1..1000)' }],
+    admin: true,
+    json: true,
+    rpcs: ['UpdateQueueWeight'],
+    load: async () => (await queues()).runWeightSet
+  },
+  {
+    name: 'queue weight reset',
+    summary: 'drop a queue\'s weight override (back to the configured weight)',
+    args: name('queue name'),
+    admin: true,
+    json: true,
+    rpcs: ['ResetQueueWeight'],
+    load: async () => (await queues()).runWeightReset
+  },
+  {
+    name: 'pause',
+    summary: 'pause a queue, or durable dequeue cluster-wide without a queue',
+    args: [{ name: 'queue', required: false, description: 'queue to pause; absent: global dequeue' }],
+    admin: true,
+    json: true,
+    rpcs: ['PauseQueue', 'PauseDequeue'],
+    load: async () => (await queues()).runPause
+  },
+  {
+    name: 'resume',
+    summary: 'resume a queue, or durable dequeue cluster-wide without a queue',
+    args: [{ name: 'queue', required: false, description: 'queue to resume; absent: global dequeue' }],
+    admin: true,
+    json: true,
+    rpcs: ['PauseQueue', 'ResumeDequeue'],
+    load: async () => (await queues()).runResume
+  },
+
+  // --- schedules -----------------------------------------------------------------------
+  {
+    name: 'schedules',
+    aliases: ['schedules list'],
+    summary: 'schedules: spec, time zone, paused, next/previous run, last status',
+    admin: true,
+    json: true,
+    rpcs: ['ListSchedules'],
+    load: async () => (await schedules()).runSchedules
+  },
+  {
+    name: 'schedules factories',
+    summary: 'registered schedule factories (a schedule runs the factory of its name)',
+    admin: true,
+    json: true,
+    rpcs: ['ListScheduleFactories'],
+    load: async () => (await schedules()).runFactories
+  },
+  {
+    name: 'schedules events',
+    summary: 'recent schedule history, newest first',
+    flags: {
+      name: { type: 'string', value: 'name', description: 'only this schedule' },
+      limit: limit('events', 25)
+    },
+    admin: true,
+    json: true,
+    rpcs: ['ListScheduleEvents'],
+    load: async () => (await schedules()).runScheduleEvents
+  },
+  {
+    name: 'schedules create',
+    summary: 'create a schedule, or update the one of this name (it must match a registered factory)',
+    args: name('schedule name = its factory'),
+    flags: {
+      spec: { type: 'string', value: 'cron', description: 'cron expression: 5 fields, or 6 with leading seconds (required)' },
+      timezone: { type: 'string', value: 'tz', description: 'IANA time zone the spec is read in (default UTC)' },
+      durable: { type: 'boolean', description: 'stored in the backend, fired once cluster-wide by the leader' },
+      'in-memory': { type: 'boolean', description: 'held by the serving process only (default: the factory\'s default)' },
+      paused: { type: 'boolean', description: 'create it paused' },
+      overlap: { type: 'string', value: 'policy', complete: ['skip', 'allow'], description: 'skip (default): skip a tick while the previous run is queued or running; allow' },
+      'catch-up': { type: 'string', value: 'policy', complete: ['none', 'latest'], description: 'after downtime: none (default) or latest (run the most recent missed instant)' }
+    },
+    admin: true,
+    json: true,
+    rpcs: ['CreateSchedule'],
+    examples: ['switchyard schedules create nightly_report --spec "0 2 * * *" --timezone Europe/Berlin --durable'],
+    load: async () => (await schedules()).runScheduleCreate
+  },
+  {
+    name: 'schedules pause',
+    summary: 'pause a schedule',
+    args: name('schedule name'),
+    admin: true,
+    json: true,
+    rpcs: ['PauseSchedule'],
+    load: async () => (await schedules()).runSchedulePause
+  },
+  {
+    name: 'schedules resume',
+    summary: 'resume a schedule (from now: paused instants are not caught up)',
+    args: name('schedule name'),
+    admin: true,
+    json: true,
+    rpcs: ['PauseSchedule'],
+    load: async () => (await schedules()).runScheduleResume
+  },
+  {
+    name: 'schedules run',
+    summary: 'run a schedule\'s factory now (capped per window by admin.guardrails.scheduleRunMax)',
+    args: name('schedule name'),
+    admin: true,
+    json: true,
+    rpcs: ['RunSchedule'],
+    load: async () => (await schedules()).runScheduleRun
+  },
+  {
+    name: 'schedules delete',
+    summary: 'delete a schedule (its factory stays registered)',
+    args: name('schedule name'),
+    admin: true,
+    json: true,
+    rpcs: ['DeleteSchedule'],
+    load: async () => (await schedules()).runScheduleDelete
+  },
+  {
+    name: 'schedules pause-all',
+    summary: 'pause every schedule (asks first on a terminal; elsewhere needs --yes)',
+    flags: { 'dry-run': dryRun, yes },
+    admin: true,
+    json: true,
+    rpcs: ['PauseSchedules'],
+    load: async () => (await schedules()).runPauseAll
+  },
+  {
+    name: 'schedules resume-all',
+    summary: 'resume every schedule (asks first on a terminal; elsewhere needs --yes)',
+    flags: { 'dry-run': dryRun, yes },
+    admin: true,
+    json: true,
+    rpcs: ['PauseSchedules'],
+    load: async () => (await schedules()).runResumeAll
+  },
+
+  // --- dead-letter queue -----------------------------------------------------------------
+  {
+    name: 'dlq list',
+    aliases: ['dlq'],
+    summary: 'dead tasks, most recently failed first',
+    flags: { queue: queueFilter, handler: handlerFilter, query: queryFilter, limit: limit('entries per page', 50), offset },
+    admin: true,
+    json: true,
+    rpcs: ['ListDLQ'],
+    load: async () => (await dlq()).runDlqList
+  },
+  {
+    name: 'dlq get',
+    summary: 'one dead task with payload and error history',
+    args: id('task id'),
+    admin: true,
+    json: true,
+    rpcs: ['GetDLQEntry'],
+    load: async () => (await dlq()).runDlqGet
+  },
+  {
+    name: 'dlq stats',
+    summary: 'DLQ totals by queue and handler',
+    admin: true,
+    json: true,
+    rpcs: ['GetDLQStats'],
+    load: async () => (await dlq()).runDlqStats
+  },
+  {
+    name: 'dlq replay',
+    summary: 'put dead tasks back to ready with a fresh attempt budget: a selection is required',
+    details: [
+      'Select what to replay: --ids, or a filter (--queue, --handler), or --all for every dead task',
+      '(each bounded by --limit). Without a selection this is a usage error. On a terminal it shows',
+      'how many tasks would be replayed and asks; elsewhere it needs --yes. --dry-run only reports.'
+    ].join('\n'),
+    flags: {
+      ids: { type: 'string', value: 'a,b,…', description: 'replay these dead tasks (comma-separated ids)' },
+      queue: { type: 'string', value: 'queue', description: 'replay dead tasks of this queue' },
+      handler: { type: 'string', value: 'handler', description: 'replay dead tasks of this handler' },
+      all: { type: 'boolean', description: 'replay dead tasks of every queue and handler' },
+      limit: limit('with a filter or --all: replay at most this many, oldest failures first', 100),
+      'target-queue': { type: 'string', value: 'queue', description: 'move the replayed tasks to this queue' },
+      payload: { ...payload, description: 'with --ids: replace the payload of every replayed task (JSON, @file or -)' },
+      'dry-run': dryRun,
+      yes
+    },
+    admin: true,
+    json: true,
+    rpcs: ['ReplayDLQ', 'ReplayDLQByID'],
+    examples: ['switchyard dlq replay --queue emails --dry-run', 'switchyard dlq replay --ids 3f2a,9c1b --yes', 'switchyard dlq replay --all --limit 500 --yes'],
+    load: async () => (await dlq()).runDlqReplay
+  },
+  {
+    name: 'dlq delete',
+    summary: 'delete one dead task for good',
+    args: id('task id'),
+    admin: true,
+    json: true,
+    rpcs: ['DeleteDLQEntry'],
+    load: async () => (await dlq()).runDlqDelete
+  },
+
+  // --- observing ---------------------------------------------------------------------------
+  {
+    name: 'overview',
+    summary: 'totals, queues, workers and coordination state',
+    admin: true,
+    json: true,
+    rpcs: ['GetOverview'],
+    load: async () => (await observe()).runOverview
+  },
+  {
+    name: 'health',
+    summary: 'status, version, commit, backend and uptime of the deployment',
+    admin: true,
+    json: true,
+    rpcs: ['GetHealth'],
+    load: async () => (await observe()).runHealth
+  },
+  {
+    name: 'workers',
+    summary: 'live worker processes with their queues, handlers and load',
+    admin: true,
+    json: true,
+    rpcs: ['ListWorkers'],
+    load: async () => (await observe()).runWorkers
+  },
+  {
+    name: 'metrics',
+    summary: 'metrics of the serving process: Prometheus text, or the JSON snapshot with --json',
+    admin: true,
+    json: true,
+    rpcs: ['GetMetrics'],
+    load: async () => (await observe()).runMetrics
+  },
+  {
+    name: 'events',
+    summary: 'the admin event log: replay retained events, or follow it live with --follow',
+    details: [
+      'Without --follow: prints the retained events after --after (default: from the oldest) and',
+      'exits once it has caught up (an event newer than the command, or --idle without one).',
+      'With --follow: prints events as they come until interrupted; after a dropped connection it',
+      'reconnects with Last-Event-ID set to the last event printed, so nothing is missed or repeated.'
+    ].join('\n'),
+    flags: {
+      follow: { type: 'boolean', short: 'f', description: 'keep following, reconnecting after a dropped connection' },
+      after: { type: 'string', value: 'id', description: 'start after this event id ("0": from the oldest retained event)' },
+      limit: { type: 'string', value: 'n', description: 'stop after this many events' },
+      idle: { type: 'string', value: 'duration', description: 'without --follow: stop after this long without an event (default 2s)' }
+    },
+    admin: true,
+    json: true,
+    rpcs: ['StreamEvents'],
+    examples: ['switchyard events --follow --json | jq .type'],
+    load: async () => (await import('./events.ts')).runEvents
+  },
+  {
+    name: 'audit list',
+    aliases: ['audit'],
+    summary: 'audit events of admin mutations, newest first',
+    flags: {
+      limit: limit('events per page', 50),
+      action: { type: 'string', value: 'action', description: 'only this action, e.g. dlq.replay' },
+      target: { type: 'string', value: 'target', description: 'only this target (queue, task id, schedule)' },
+      since,
+      before: { type: 'string', value: 'id', description: 'page backwards: only events older than this id (the previous page prints it)' }
+    },
+    admin: true,
+    json: true,
+    rpcs: ['ListAuditEvents'],
+    load: async () => (await audit()).runAuditList
+  },
+  {
+    name: 'audit export',
+    summary: 'export audit events as a file (jsonl, json or csv), to stdout or --output',
+    flags: {
+      format: { type: 'string', value: 'format', complete: ['jsonl', 'json', 'csv'], description: 'file format (default jsonl)' },
+      output: { type: 'string', short: 'o', value: 'file', complete: 'file', description: 'write the file here instead of stdout' },
+      limit: { type: 'string', value: 'n', description: 'events to export, newest first (default and cap: admin.audit.exportLimitMax)' },
+      action: { type: 'string', value: 'action', description: 'only this action' },
+      target: { type: 'string', value: 'target', description: 'only this target' },
+      since
+    },
+    admin: true,
+    json: true,
+    rpcs: ['ExportAudit'],
+    load: async () => (await audit()).runAuditExport
+  },
+
+  // --- local tools -----------------------------------------------------------------------
+  {
+    name: 'config check',
+    summary: 'validate a config file and print the effective config',
+    args: [{ name: 'file', required: false, description: 'config file (default: --config, else the embedded default)' }],
+    admin: false,
+    json: false,
+    rpcs: [],
+    load: async () => {
+      const { runConfigCheck } = await import('./config-check.ts')
+      return async ({ values, positionals }) => await runConfigCheck(positionals[0] ?? (typeof values.config === 'string' ? values.config : undefined))
+    }
+  },
+  {
+    name: 'certs',
+    summary: 'create a development CA, server and client certificates (default <dataDir>/certs)',
+    flags: {
+      dir: { type: 'string', value: 'dir', complete: 'file', description: 'directory to write them to' },
+      force: { type: 'boolean', description: 'replace existing certificates' }
+    },
+    admin: false,
+    json: true,
+    rpcs: [],
+    load: async () => (await import('./certs.ts')).runCerts
+  },
+  {
+    name: 'completion',
+    summary: 'print a shell completion script: bash or zsh',
+    details: 'bash: add `source <(switchyard completion bash)` to ~/.bashrc\nzsh:  add `source <(switchyard completion zsh)` to ~/.zshrc (after compinit)',
+    args: [{ name: 'shell', required: true, description: 'bash or zsh', complete: ['bash', 'zsh'] }],
+    admin: false,
+    json: false,
+    rpcs: [],
+    load: async () => (await import('./completion.ts')).runCompletion
+  }
+]
+
+/** every name a command answers to (its name and aliases), as word lists */
+export function commandNames (spec: CommandSpec): string[][] {
+  return [spec.name, ...(spec.aliases ?? [])].map(n => n.split(' '))
+}
+
+/** all flags a command accepts: its own, the connection flags, --json, and the global ones */
+export function flagsOf (spec: CommandSpec): FlagTable {
+  return {
+    ...(spec.flags ?? {}),
+    ...(spec.admin ? CONNECTION_FLAGS_HELP : {}),
+    ...(spec.json ? JSON_FLAG : {}),
+    ...GLOBAL_FLAGS
+  }
+}
