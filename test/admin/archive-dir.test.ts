@@ -3,7 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createSwitchyard } from '../../core/index.ts'
-import { configCheck } from '../../core/config/check.ts'
+import { checkConfig } from '../../core/config/check.ts'
 import { listArchiveFiles } from '../../plugins/audit-file/index.ts'
 import { readLines } from '../../plugins/audit-file/test-support.ts'
 
@@ -16,7 +16,7 @@ t.test('WORKER_ADMIN_AUDIT_ARCHIVE_DIR alone archives every audit event', async 
   const archive = join(dir, 'archive')
   const env = { SWITCHYARD_DATA_DIR: join(dir, 'data'), WORKER_ADMIN_AUDIT_ARCHIVE_DIR: archive, WORKER_ADMIN_AUDIT_ARCHIVE_INTERVAL: '1h' }
 
-  const effective = JSON.parse(await configCheck(undefined, env)) as { plugins: Array<{ name: string }> }
+  const effective = (await checkConfig(undefined, env)).config as { plugins: Array<{ name: string }> }
   t.same(effective.plugins.map(plugin => plugin.name), ['backend-postgres', 'metrics', 'audit-file'], 'config check shows the archive plugin it implies')
 
   const sy = await createSwitchyard({ env, worker: false, demo: false })
@@ -39,6 +39,6 @@ t.test('a config that names the audit-file plugin itself gets it once', async t 
   t.teardown(() => rm(dir, { recursive: true, force: true }))
   const file = join(dir, 'switchyard.yaml')
   await writeFile(file, 'plugins:\n  - name: backend-postgres\n    options: { embedded: {} }\n  - name: audit-file\n    options: { dir: elsewhere }\n')
-  const effective = JSON.parse(await configCheck(file, { WORKER_ADMIN_AUDIT_ARCHIVE_DIR: join(dir, 'archive') })) as { plugins: Array<{ name: string, options: unknown }> }
+  const effective = (await checkConfig(file, { WORKER_ADMIN_AUDIT_ARCHIVE_DIR: join(dir, 'archive') })).config as { plugins: Array<{ name: string, options: unknown }> }
   t.same(effective.plugins, [{ name: 'backend-postgres', options: { embedded: {} } }, { name: 'audit-file', options: { dir: 'elsewhere' } }])
 })

@@ -28,7 +28,7 @@ async function tsFiles (dir: string): Promise<string[]> {
 }
 
 function packageOf (specifier: string): string | null {
-  if (specifier.startsWith('.') || specifier.startsWith('/') || specifier.startsWith('node:') || specifier.startsWith('#')) return null
+  if (specifier.startsWith('.') || specifier.startsWith('/') || specifier.startsWith('node:') || specifier.startsWith('#') || specifier.endsWith('.proto')) return null  // a .proto import is protobuf text inside a string, not a module
   const parts = specifier.split('/')
   const name = specifier.startsWith('@') ? `${parts[0]}/${parts[1]}` : parts[0] as string
   return builtinModules.includes(name) ? null : name
