@@ -2,7 +2,8 @@
 // validation, so an env value goes through the same checks as a file value; every
 // problem caused by one names the variable it came from.
 import { isAbsolute, resolve } from 'node:path'
-import { formatPath, type Problem } from './problems.ts'
+import { formatPath } from './paths.ts'
+import type { Problem } from './problems.ts'
 
 type EnvKind = 'string' | 'path' | 'integer' | 'duration' | 'boolean' | 'queueWeights' | 'nameList' | 'cronPresets'
 

@@ -5,6 +5,9 @@ import type { TSchema } from 'typebox'
 import { Value } from 'typebox/value'
 import System from 'typebox/system'
 import { HINT_KEY, UNIT_KEY } from './schema.ts'
+import { formatPath } from './paths.ts'
+
+export { formatPath }
 
 // Enough to list every problem of a badly broken file without unbounded work.
 const MAX_REPORTED_ERRORS = 200
@@ -18,19 +21,6 @@ interface SchemaError {
 }
 
 type PathSegment = string | number
-
-const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/
-
-/** Renders path segments as `a.b[0]["odd key"]`, prefixed by `prefix` when given. */
-export function formatPath (segments: readonly PathSegment[], prefix = ''): string {
-  let out = prefix
-  for (const segment of segments) {
-    if (typeof segment === 'number') out += `[${segment}]`
-    else if (IDENTIFIER.test(segment)) out += out === '' ? segment : `.${segment}`
-    else out += `[${JSON.stringify(segment)}]`
-  }
-  return out === '' ? '(root)' : out
-}
 
 function decodePointer (pointer: string): string[] {
   const body = pointer.replace(/^#/, '')
