@@ -8,7 +8,7 @@ import { userInfo } from 'node:os'
 import { join, resolve } from 'node:path'
 import { randomUUID } from 'node:crypto'
 import { Errors } from '../errors.ts'
-import { builtinConnectionConfig, connectionConfigOf, type ConnectionConfig } from '../config/connection.ts'
+import { connectionConfigOf, readConnectionConfig, type ConnectionConfig } from '../config/connection.ts'
 import type { RequestOf, ResponseOf } from '../contract/rpcs.ts'
 import { createHttpAdminClient, type EventStreamOptions, type UnaryRpcName } from '../transport/http-client.ts'
 import type { AdminEventT } from '../contract/messages.ts'
@@ -99,13 +99,12 @@ async function loadFullConfig (options: ConnectOptions): Promise<LoadedConfig> {
 }
 
 /**
- * Without a config file the gateway's settings come from the built-in defaults and
- * the environment, read without the schema library (see config/connection.ts); with
- * one, or when the environment cannot be read that way, from the full loadConfig.
+ * The gateway's settings are read without the schema library (see
+ * config/connection.ts); what cannot be read that way goes to the full loadConfig.
  */
 async function connectionConfig (options: ConnectOptions): Promise<{ config: ConnectionConfig, loaded: LoadedConfig | null }> {
-  const builtin = options.config === undefined ? builtinConnectionConfig(process.env) : null
-  if (builtin !== null) return { config: builtin, loaded: null }
+  const quick = await readConnectionConfig(options.config, process.env)
+  if (quick !== null) return { config: quick, loaded: null }
   const loaded = await loadFullConfig(options)
   return { config: connectionConfigOf(loaded.config), loaded }
 }

@@ -1,5 +1,6 @@
-// Config paths as problems and messages print them. Kept apart from the schema
-// checks so the environment overrides can use it without loading the validator.
+// Config paths, values and problems as messages print them. Kept apart from the
+// schema checks (problems.ts) so reading a file and the environment overrides load
+// without the schema library.
 
 export type PathSegment = string | number
 
@@ -14,4 +15,24 @@ export function formatPath (segments: readonly PathSegment[], prefix = ''): stri
     else out += `[${JSON.stringify(segment)}]`
   }
   return out === '' ? '(root)' : out
+}
+
+export interface Problem {
+  /** e.g. worker.leaseTimeout, plugins[1].options.url */
+  path: string
+  reason: string
+}
+
+export function formatProblem (problem: Problem): string {
+  return `${problem.path}: ${problem.reason}`
+}
+
+/** A short description of a value for "got ..." in messages. */
+export function describeValue (value: unknown): string {
+  if (value === null) return 'null'
+  if (value === undefined) return 'nothing'
+  if (Array.isArray(value)) return 'array'
+  if (typeof value === 'string') return `string ${JSON.stringify(value.length > 60 ? `${value.slice(0, 57)}...` : value)}`
+  if (typeof value === 'number' || typeof value === 'boolean') return `${typeof value} ${String(value)}`
+  return typeof value
 }
