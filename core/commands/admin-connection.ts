@@ -8,13 +8,13 @@ import { userInfo } from 'node:os'
 import { join, resolve } from 'node:path'
 import { randomUUID } from 'node:crypto'
 import { Errors } from '../errors.ts'
-import { loadConfig } from '../config/load.ts'
+import { connectionConfigOf, readConnectionConfig, type ConnectionConfig } from '../config/connection.ts'
 import type { RequestOf, ResponseOf } from '../contract/rpcs.ts'
 import { createHttpAdminClient, type EventStreamOptions, type UnaryRpcName } from '../transport/http-client.ts'
 import type { AdminEventT } from '../contract/messages.ts'
 import { CERT_FILES } from '../transport/cert-files.ts'
 import { hostPort, parseListenAddress } from '../transport/http/address.ts'
-import type { LogLevel, ResolvedConfig } from '../config/types.ts'
+import type { LoadedConfig, LogLevel } from '../config/types.ts'
 import { tlsFailure } from './tls-failure.ts'
 
 export interface AdminConnection {
@@ -81,7 +81,7 @@ export interface GatewayTarget {
  * admin.httpAddr and admin.tls (ca, clientCert/clientKey), then the development
  * certificates start generates under <dataDir>/certs.
  */
-export function gatewayTargetOf (config: ResolvedConfig, options: ConnectOptions, env: NodeJS.ProcessEnv = process.env): GatewayTarget {
+export function gatewayTargetOf (config: ConnectionConfig, options: ConnectOptions, env: NodeJS.ProcessEnv = process.env): GatewayTarget {
   const certDir = join(config.dataDir, 'certs')
   const explicitUrl = options.url ?? env.SWITCHYARD_GATEWAY_URL
   return {
@@ -93,9 +93,25 @@ export function gatewayTargetOf (config: ResolvedConfig, options: ConnectOptions
   }
 }
 
+async function loadFullConfig (options: ConnectOptions): Promise<LoadedConfig> {
+  const { loadConfig } = await import('../config/load.ts')
+  return await loadConfig({ file: options.config, env: process.env })
+}
+
+/**
+ * The gateway's settings are read without the schema library (see
+ * config/connection.ts); what cannot be read that way goes to the full loadConfig.
+ */
+async function connectionConfig (options: ConnectOptions): Promise<{ config: ConnectionConfig, loaded: LoadedConfig | null }> {
+  const quick = await readConnectionConfig(options.config, process.env)
+  if (quick !== null) return { config: quick, loaded: null }
+  const loaded = await loadFullConfig(options)
+  return { config: connectionConfigOf(loaded.config), loaded }
+}
+
 export async function connectAdmin (options: ConnectOptions): Promise<AdminConnection> {
-  const loaded = await loadConfig({ file: options.config, env: process.env })
-  const { config } = loaded
+  const found = await connectionConfig(options)
+  const { config } = found
   const approvalToken = options.approval ?? process.env.SWITCHYARD_APPROVAL_TOKEN
   if (options.local !== true) {
     const target = gatewayTargetOf(config, options)
@@ -125,8 +141,11 @@ export async function connectAdmin (options: ConnectOptions): Promise<AdminConne
     }
   }
   const { createSwitchyard } = await import('../app.ts')
+  // The backend is opened here: every setting counts, so the config is fully checked.
+  const loaded = found.loaded ?? await loadFullConfig(options)
+  const full = loaded.config
   // A command's output is its answer: the platform logs only warnings and errors here.
-  const quiet = { ...loaded, config: { ...config, log: { ...config.log, level: LOCAL_LOG_LEVEL[config.log.level] } } }
+  const quiet = { ...loaded, config: { ...full, log: { ...full.log, level: LOCAL_LOG_LEVEL[full.log.level] } } }
   const sy = await createSwitchyard({ loaded: quiet, worker: false, demo: false })
   const actor = `local:${userInfo().username}`
   return {

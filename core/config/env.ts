@@ -2,7 +2,7 @@
 // validation, so an env value goes through the same checks as a file value; every
 // problem caused by one names the variable it came from.
 import { isAbsolute, resolve } from 'node:path'
-import { formatPath, type Problem } from './problems.ts'
+import { formatPath, type Problem } from './paths.ts'
 
 type EnvKind = 'string' | 'path' | 'integer' | 'duration' | 'boolean' | 'queueWeights' | 'nameList' | 'cronPresets'
 

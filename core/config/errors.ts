@@ -1,5 +1,5 @@
 import { defineError } from '../errors.ts'
-import { formatProblem, type Problem } from './problems.ts'
+import { formatProblem, type Problem } from './paths.ts'
 
 /** Raised for every configuration failure: unreadable file, invalid values, conflicting settings. */
 export const ConfigError = defineError('CONFIG_INVALID')

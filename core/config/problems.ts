@@ -5,6 +5,9 @@ import type { TSchema } from 'typebox'
 import { Value } from 'typebox/value'
 import System from 'typebox/system'
 import { HINT_KEY, UNIT_KEY } from './schema.ts'
+import { describeValue, formatPath, formatProblem, type Problem } from './paths.ts'
+
+export { describeValue, formatPath, formatProblem, type Problem }
 
 // Enough to list every problem of a badly broken file without unbounded work.
 const MAX_REPORTED_ERRORS = 200
@@ -18,19 +21,6 @@ interface SchemaError {
 }
 
 type PathSegment = string | number
-
-const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/
-
-/** Renders path segments as `a.b[0]["odd key"]`, prefixed by `prefix` when given. */
-export function formatPath (segments: readonly PathSegment[], prefix = ''): string {
-  let out = prefix
-  for (const segment of segments) {
-    if (typeof segment === 'number') out += `[${segment}]`
-    else if (IDENTIFIER.test(segment)) out += out === '' ? segment : `.${segment}`
-    else out += `[${JSON.stringify(segment)}]`
-  }
-  return out === '' ? '(root)' : out
-}
 
 function decodePointer (pointer: string): string[] {
   const body = pointer.replace(/^#/, '')
@@ -60,15 +50,6 @@ function schemaAt (schema: TSchema, pointer: string): Record<string, unknown> {
   return (current ?? {}) as Record<string, unknown>
 }
 
-/** A short description of a value for "got ..." in messages. */
-export function describeValue (value: unknown): string {
-  if (value === null) return 'null'
-  if (value === undefined) return 'nothing'
-  if (Array.isArray(value)) return 'array'
-  if (typeof value === 'string') return `string ${JSON.stringify(value.length > 60 ? `${value.slice(0, 57)}...` : value)}`
-  if (typeof value === 'number' || typeof value === 'boolean') return `${typeof value} ${String(value)}`
-  return typeof value
-}
 
 function listChoices (values: readonly unknown[]): string {
   return values.map(v => JSON.stringify(v)).join(', ')
@@ -151,15 +132,7 @@ function collectErrors (schema: TSchema, value: unknown): SchemaError[] {
   }
 }
 
-export interface Problem {
-  /** e.g. worker.leaseTimeout, plugins[1].options.url */
-  path: string
-  reason: string
-}
 
-export function formatProblem (problem: Problem): string {
-  return `${problem.path}: ${problem.reason}`
-}
 
 /**
  * Every problem of `value` against `schema`, in document order. `prefix` is put

@@ -4,8 +4,9 @@
 // relate two keys.
 import { isAbsolute, resolve } from 'node:path'
 import type { TSchema } from 'typebox'
-import { MIN_MS_KEY, UNIT_KEY, type DefaultedConfig } from './schema.ts'
-import { formatPath, type Problem } from './problems.ts'
+import { MIN_MS_KEY, UNIT_KEY } from './schema-keys.ts'
+import type { DefaultedConfig } from './schema.ts'
+import { formatPath, type Problem } from './paths.ts'
 import { parseByteSize, parseDuration } from './units.ts'
 import { RESULT_MAX_BYTES_CEILING } from '../backend/results.ts'
 import type { AdminRole, LogFormat, LogLevel, PluginSpec, ResolvedConfig, ResolvedSchedule, ResolvedScheduler } from './types.ts'

@@ -3,6 +3,7 @@
 // every key carries a description. Keys arrive with the feature that reads them:
 // a key that does nothing is not accepted.
 import { Type, type Static, type TSchema } from 'typebox'
+import { UNIT_KEY, HINT_KEY, MIN_MS_KEY } from './schema-keys.ts'
 import { BYTE_SIZE_HINT, BYTE_SIZE_PATTERN, DURATION_HINT, DURATION_PATTERN } from './units.ts'
 
 /** Names end up in keys, URLs and metric labels; the same rule as enqueue applies. */
@@ -14,11 +15,8 @@ export const LOG_FORMATS = ['auto', 'pretty', 'json'] as const
 export const ADMIN_ROLES = ['viewer', 'operator', 'admin'] as const
 export const BUILTIN_PLUGINS = ['backend-postgres', 'backend-redis', 'backend-bullmq', 'audit-file', 'metrics'] as const
 
-// Annotations read by the error formatter and the resolver (JSON Schema ignores
-// unknown keywords, so they survive into schema.json harmlessly).
-export const UNIT_KEY = 'x-unit'
-export const HINT_KEY = 'x-hint'
-export const MIN_MS_KEY = 'x-min-ms'
+// Annotation keys (defined in schema-keys.ts, so the resolver loads without this schema)
+export { UNIT_KEY, HINT_KEY, MIN_MS_KEY }
 
 interface DurationOptions { description: string, default?: string, minMs?: number }
 

@@ -5,7 +5,10 @@ import https from 'node:https'
 import type { IncomingMessage } from 'node:http'
 import { randomUUID } from 'node:crypto'
 import { SwitchyardError, Errors, defineError } from '../errors.ts'
-import { RPCS, type RequestOf, type ResponseOf, type RpcName, type StreamRpcName } from '../contract/rpcs.ts'
+// Only the routes are loaded at run time: the message schemas (and their validator) are
+// the server's business, and loading them would dominate a CLI call's start-up time.
+import { HTTP_ROUTES, type HttpBinding } from '../contract/routes.ts'
+import type { RequestOf, ResponseOf, RpcName, StreamRpcName } from '../contract/rpcs.ts'
 import type { AdminEventT } from '../contract/messages.ts'
 import { parseSse } from './sse-parser.ts'
 
@@ -55,7 +58,7 @@ interface HttpCall {
 
 /** Splits a request into path, query, body and headers the way the gateway reads them. */
 export function toHttpCall (name: RpcName, request: Record<string, unknown>): HttpCall {
-  const { http } = RPCS[name]
+  const http: HttpBinding = HTTP_ROUTES[name]
   const used = new Set<string>()
   const path = http.path.replace(/:([A-Za-z0-9_]+)/g, (_m, field: string) => {
     used.add(field)
@@ -167,7 +170,7 @@ export function createHttpAdminClient (options: HttpAdminClientOptions): HttpAdm
       const { status, text, headers } = await send(toHttpCall(name, request as Record<string, unknown>))
       if (status < 200 || status >= 300) throw gatewayError(status, text)
       // A download route answers the file itself; its other fields travel in headers.
-      if (RPCS[name].http.download === true) return downloadResponse(text, headers) as ResponseOf<typeof name>
+      if ((HTTP_ROUTES[name] as HttpBinding).download === true) return downloadResponse(text, headers) as ResponseOf<typeof name>
       try {
         return (text === '' ? {} : JSON.parse(text)) as ResponseOf<typeof name>
       } catch {

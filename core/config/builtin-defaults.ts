@@ -1,0 +1,80 @@
+// The defaults the config schema fills into an empty config, as plain data, so an
+// admin command without a config file finds the gateway without loading the schema
+// library (most of a CLI call's start-up time). The schema (schema.ts) stays the
+// source: a test checks this equals its defaults (update it from the test's output).
+import type { DefaultedConfig } from './schema.ts'
+
+export const BUILTIN_DEFAULTS: DefaultedConfig = {
+  dataDir: '.switchyard',
+  log: {
+    level: 'info',
+    format: 'auto'
+  },
+  handlers: [],
+  defaultQueue: 'default',
+  queues: {},
+  tasks: {
+    maxAttempts: 5,
+    timeout: '5m',
+    priority: 0,
+    resultMaxBytes: '64kb'
+  },
+  worker: {
+    enabled: true,
+    concurrency: 10,
+    leaseTimeout: '30s',
+    leaseRenewInterval: '10s',
+    pollInterval: '1s',
+    recoveryInterval: '5s',
+    heartbeatInterval: '5s',
+    shutdownGrace: '10s',
+    retry: {
+      baseDelay: '1s',
+      maxDelay: '1h',
+      factor: 2,
+      jitter: 0.2
+    }
+  },
+  demo: {
+    interval: '2s'
+  },
+  scheduler: {
+    enabled: true,
+    tickInterval: '500ms',
+    leaderTtl: '10s',
+    misfireGrace: '60s',
+    durableHandlers: [],
+    handlers: [],
+    durablePresets: {},
+    presets: {},
+    schedules: []
+  },
+  retention: {
+    enabled: true,
+    succeeded: '24h',
+    canceled: '24h',
+    interval: '1m',
+    batchSize: 1000
+  },
+  admin: {
+    grpcAddr: '127.0.0.1:50052',
+    httpAddr: '127.0.0.1:8081',
+    tls: {},
+    trustedGateways: [],
+    readOnly: false,
+    requireApproval: false,
+    requestTimeout: '10s',
+    bodyLimit: '1mb',
+    audit: {
+      eventLimit: 10000,
+      archiveInterval: '5s',
+      exportLimitMax: 10000
+    },
+    guardrails: {
+      replayLimitMax: 1000,
+      replayIdsMax: 1000,
+      scheduleRunMax: 10,
+      scheduleRunWindow: '1m'
+    }
+  }
+}
