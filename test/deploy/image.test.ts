@@ -204,7 +204,7 @@ async function main (): Promise<void> {
 
     // The image's own CLI enqueues through the container's gateway.
     const enqueued = await execIn(ctr, ['switchyard', 'enqueue', 'container_echo', '--queue', queue, '--payload', '{"n":42}',
-      '--url', `https://127.0.0.1:${httpPort}`, '--cacert', '/etc/switchyard/certs/ca.pem'])
+      '--url', `https://127.0.0.1:${httpPort}`, '--cacert', '/etc/switchyard/certs/ca.pem', '--json'])
     t.equal(enqueued.exitCode, 0, `switchyard enqueue in the container: ${enqueued.output}`)
     const answer = JSON.parse(enqueued.output.trim().split('\n').find(line => line.startsWith('{')) ?? '{}') as { task?: { id?: string }, id?: string }
     const id = answer.task?.id ?? answer.id
