@@ -5,6 +5,7 @@ import t from 'tap'
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { startDeployment } from './deployment.ts'
+import { waitFor as pollUntil } from '../../core/backend/conformance/support.ts'
 
 // one deployment for the whole file; every CLI call is its own process, which takes a while
 t.setTimeout(900_000)
@@ -14,14 +15,8 @@ async function json<T = Record<string, unknown>> (args: string[], options: { std
   return await d.json<T>(args, options)
 }
 
-async function waitFor<T> (what: string, check: () => Promise<T | null | false>, timeoutMs = 30_000): Promise<T> {
-  const until = Date.now() + timeoutMs
-  for (;;) {
-    const value = await check()
-    if (value !== null && value !== false) return value
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`)
-    await new Promise(resolve => setTimeout(resolve, 200))
-  }
+async function waitFor<T> (what: string, check: () => Promise<T | null | false>): Promise<T> {
+  return await pollUntil(check, { what, timeoutMs: 30_000, intervalMs: 200 })
 }
 
 t.test('dlq: list, get, stats, replay needs a selection and a confirmation, delete', async t => {

@@ -136,6 +136,17 @@ export async function expectUnsupported (t: Test, call: () => unknown, what: str
   }
 }
 
+/** `call` is refused with VALIDATION_FAILED naming `field` */
+export async function refused (t: Test, what: string, call: () => Promise<unknown>, field: string): Promise<void> {
+  try {
+    await call()
+    t.fail(`${what}: accepted`)
+  } catch (err) {
+    t.ok(isSwitchyardError(err) && err.code === 'VALIDATION_FAILED', `${what}: VALIDATION_FAILED`, { found: err })
+    t.equal((err as { details?: { field?: unknown } }).details?.field, field, `${what}: names ${field}`)
+  }
+}
+
 export type Capability = Exclude<keyof BackendCapabilities, 'taskFilters' | 'taskCount'>
 
 /** Registers one case with the suite's timeout. */

@@ -1,21 +1,9 @@
-import type { Test } from 'tap'
-import { isSwitchyardError } from '../../../errors.ts'
 import { PROGRESS_MAX_BYTES, RESULT_MAX_BYTES_CEILING } from '../../results.ts'
-import { conformanceCase, enqueueOne, leaseId, leaseOne, mustGetTask, newTask, type ConformanceArea } from '../support.ts'
+import { conformanceCase, enqueueOne, leaseId, leaseOne, mustGetTask, newTask, refused, type ConformanceArea } from '../support.ts'
 
 // What a handler hands back: its result, stored with the succeeded task, and its
 // progress, stored while its lease holds. Both come back exactly as they went in,
 // in getTask and in listTasks; a success clears lastError and keeps the history.
-
-async function refused (t: Test, what: string, call: () => Promise<unknown>, field: string): Promise<void> {
-  try {
-    await call()
-    t.fail(`${what}: accepted`)
-  } catch (err) {
-    t.ok(isSwitchyardError(err) && err.code === 'VALIDATION_FAILED', `${what}: VALIDATION_FAILED`, { found: err })
-    t.equal((err as { details?: { field?: unknown } }).details?.field, field, `${what}: names ${field}`)
-  }
-}
 
 export const resultsArea: ConformanceArea = {
   name: 'results',

@@ -1,7 +1,5 @@
-import { isSwitchyardError } from '../../../errors.ts'
 import { MAX_JSON_DEPTH } from '../../storable.ts'
-import type { Test } from 'tap'
-import { conformanceCase, conformanceCaseNeeding, enqueueOne, mustGetTask, newTask, type ConformanceArea } from '../support.ts'
+import { conformanceCase, conformanceCaseNeeding, enqueueOne, mustGetTask, newTask, refused, type ConformanceArea } from '../support.ts'
 
 // Input a backend cannot store gets the same answer everywhere. Postgres text and
 // jsonb cannot hold U+0000 or an unpaired surrogate, Redis would keep NUL and turn a
@@ -13,16 +11,6 @@ function nested (levels: number): unknown {
   let value: unknown = 'bottom'
   for (let i = 0; i < levels; i++) value = [value]
   return value
-}
-
-async function refused (t: Test, what: string, call: () => Promise<unknown>, field: string): Promise<void> {
-  try {
-    await call()
-    t.fail(`${what}: accepted`)
-  } catch (err) {
-    t.ok(isSwitchyardError(err) && err.code === 'VALIDATION_FAILED', `${what}: VALIDATION_FAILED`, { found: err })
-    t.equal((err as { details?: { field?: unknown } }).details?.field, field, `${what}: names ${field}`)
-  }
 }
 
 export const storedInputArea: ConformanceArea = {
