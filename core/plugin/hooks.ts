@@ -6,9 +6,9 @@ import { withArgumentChecks } from '../backend/argument-guard.ts'
 import type { Backend } from '../backend/types.ts'
 import { Errors } from '../errors.ts'
 import { PluginErrors } from './errors.ts'
-import type { ArtifactStore, AuditSink, BackendFactory, EventStore, JobSource, MetricsExporter } from './kinds.ts'
+import type { ArtifactStore, AuditSink, BackendFactory, ContainerRuntime, EventStore, JobSource, MetricsExporter } from './kinds.ts'
 
-export type HookKind = 'backend' | 'jobSource' | 'auditSink' | 'metricsExporter' | 'artifactStore' | 'eventStore'
+export type HookKind = 'backend' | 'jobSource' | 'auditSink' | 'metricsExporter' | 'artifactStore' | 'eventStore' | 'containerRuntime'
 
 // Whoever registers outside a plugin (core itself, tests).
 const APP_OWNER = '(app)'
@@ -75,6 +75,8 @@ export interface HookQueries {
   getArtifactStore (name: string): ArtifactStore
   eventStores (): EventStore[]
   getEventStore (name: string): EventStore
+  containerRuntimes (): ContainerRuntime[]
+  getContainerRuntime (name: string): ContainerRuntime
 }
 
 /** What a plugin's register() receives. */
@@ -85,6 +87,7 @@ export interface PluginHooks extends HookQueries {
   registerMetricsExporter (exporter: MetricsExporter): void
   registerArtifactStore (store: ArtifactStore): void
   registerEventStore (store: EventStore): void
+  registerContainerRuntime (runtime: ContainerRuntime): void
   /** runs when the app is ready (after every plugin registered) */
   onReady (fn: () => Promise<void>): void
   /** runs at shutdown; hooks run in reverse registration order, so dependents close first */
@@ -106,6 +109,7 @@ export class HookRegistry implements HookQueries {
   readonly #metricsExporters = new Slot<MetricsExporter>('metricsExporter')
   readonly #artifactStores = new Slot<ArtifactStore>('artifactStore')
   readonly #eventStores = new Slot<EventStore>('eventStore')
+  readonly #containerRuntimes = new Slot<ContainerRuntime>('containerRuntime')
   /** backends ready for use, by registration name; a pending init is shared by concurrent callers */
   readonly #ready = new Map<string, Promise<Backend>>()
   /** backends this registry built from factories, which it therefore closes */
@@ -131,6 +135,7 @@ export class HookRegistry implements HookQueries {
   registerMetricsExporter (exporter: MetricsExporter, owner = APP_OWNER): void { this.#metricsExporters.add(exporter?.name, exporter, owner) }
   registerArtifactStore (store: ArtifactStore, owner = APP_OWNER): void { this.#artifactStores.add(store?.name, store, owner) }
   registerEventStore (store: EventStore, owner = APP_OWNER): void { this.#eventStores.add(store?.name, store, owner) }
+  registerContainerRuntime (runtime: ContainerRuntime, owner = APP_OWNER): void { this.#containerRuntimes.add(runtime?.name, runtime, owner) }
 
   backendNames (): string[] { return this.#backends.names() }
 
@@ -189,6 +194,8 @@ export class HookRegistry implements HookQueries {
   getArtifactStore (name: string): ArtifactStore { return this.#artifactStores.get(name) }
   eventStores (): EventStore[] { return this.#eventStores.values() }
   getEventStore (name: string): EventStore { return this.#eventStores.get(name) }
+  containerRuntimes (): ContainerRuntime[] { return this.#containerRuntimes.values() }
+  getContainerRuntime (name: string): ContainerRuntime { return this.#containerRuntimes.get(name) }
 
   /** Closes the backends this registry created, newest first; failures are logged, not thrown, so shutdown completes. */
   async close (): Promise<void> {
@@ -206,6 +213,7 @@ export class HookRegistry implements HookQueries {
       registerMetricsExporter: exporter => this.registerMetricsExporter(exporter, owner),
       registerArtifactStore: store => this.registerArtifactStore(store, owner),
       registerEventStore: store => this.registerEventStore(store, owner),
+      registerContainerRuntime: runtime => this.registerContainerRuntime(runtime, owner),
       onReady: fn => { app.addHook('onReady', async () => { await fn() }) },
       onClose: fn => { app.addHook('onClose', async () => { await fn() }) },
       backendNames: () => this.backendNames(),
@@ -217,7 +225,9 @@ export class HookRegistry implements HookQueries {
       artifactStores: () => this.artifactStores(),
       getArtifactStore: name => this.getArtifactStore(name),
       eventStores: () => this.eventStores(),
-      getEventStore: name => this.getEventStore(name)
+      getEventStore: name => this.getEventStore(name),
+      containerRuntimes: () => this.containerRuntimes(),
+      getContainerRuntime: name => this.getContainerRuntime(name)
     }
   }
 }

@@ -114,3 +114,89 @@ export interface EventStore {
   subscribe? (listener: () => void): Promise<Unsubscribe>
   close? (): Promise<void>
 }
+
+/** How the runner builds an image from a fetched build context. */
+export interface ImageBuildRequest {
+  /** directory holding the build context */
+  contextDir: string
+  /** Dockerfile path relative to contextDir */
+  dockerfile: string
+  /** image reference to tag the result with (derived from the cache key) */
+  tag: string
+  /** labels put on the image (the cache key among them) */
+  labels: Record<string, string>
+  /** builds run without network, from the context only */
+  timeoutMs: number
+  signal: AbortSignal
+  /** build log lines as they come */
+  onOutput?: (chunk: string) => void
+}
+
+/** One hardened container run (SPEC §6: no new privileges, no capabilities, read-only root, limits). */
+export interface ContainerRunSpec {
+  image: string
+  /** overrides the image's CMD when not empty */
+  command: string[]
+  /** 'NAME=value' entries */
+  env: string[]
+  /** labels tying the container to its run (jobs/types.ts RUN_LABEL, JOB_LABEL, WORKER_LABEL) */
+  labels: Record<string, string>
+  /** 'uid:gid'; never root */
+  user: string
+  memoryBytes?: number
+  cpus?: number
+  pids?: number
+  /** 'none' unless configured otherwise */
+  network: string
+  /** stopped after this long: SIGTERM, then SIGKILL after stopGraceMs */
+  timeoutMs: number
+  stopGraceMs: number
+  /** combined stdout+stderr kept up to this many bytes, then a truncation marker */
+  outputMaxBytes: number
+  /** host directory mounted read-write at /artifacts (the runner collects and caps what lands there) */
+  artifactsDir?: string
+  /** aborting it stops the container (cancel): SIGTERM, then SIGKILL after stopGraceMs */
+  signal: AbortSignal
+  /** output as it comes (already within the byte cap), for live events */
+  onOutput?: (chunk: Uint8Array) => void
+  /** called once the container is created, before it starts */
+  onCreated?: (containerId: string) => void
+}
+
+export interface ContainerRunResult {
+  containerId: string
+  /** null when the container was stopped before it exited by itself */
+  exitCode: number | null
+  timedOut: boolean
+  canceled: boolean
+  /** combined output within the cap, with the marker appended when cut */
+  output: Uint8Array
+  /** bytes the container produced in all */
+  outputBytes: number
+  truncated: boolean
+  startedAt: number
+  finishedAt: number
+}
+
+export interface ManagedContainer {
+  id: string
+  labels: Record<string, string>
+  running: boolean
+}
+
+/** Where job containers run (Docker Engine, podman; a Kubernetes Jobs runtime would be one more plugin). */
+export interface ContainerRuntime {
+  readonly name: string
+  /** fails with a clear error when the engine cannot be reached */
+  ping (): Promise<void>
+  /** the id of the image tagged `tag`, or null when there is none (the build cache) */
+  findImage (tag: string): Promise<string | null>
+  buildImage (request: ImageBuildRequest): Promise<{ imageId: string }>
+  /** creates, starts, waits for and removes one container */
+  runContainer (spec: ContainerRunSpec): Promise<ContainerRunResult>
+  /** containers carrying the label key (e.g. RUN_LABEL), running or not */
+  listManagedContainers (labelKey: string): Promise<ManagedContainer[]>
+  /** stops (SIGKILL) and removes; a missing container is not an error */
+  removeContainer (id: string): Promise<void>
+  close? (): Promise<void>
+}
