@@ -6,7 +6,7 @@
 // the worker's git configuration switched off (git-process.ts), under one time limit
 // for the whole fetch, with the pack's size watched while it downloads and the
 // tree's size and symlinks checked before a file is written.
-import { readdir, rm } from 'node:fs/promises'
+import { mkdir, readdir, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { FetchedJobSource, JobSource, JobSourceKind, JobSourceRequest } from '@switchyard/core'
 import { GitSourceErrors } from './errors.ts'
@@ -55,6 +55,7 @@ export class GitJobSource implements JobSource {
   async fetch (request: JobSourceRequest): Promise<FetchedJobSource> {
     const { repo, tag } = this.check(request)
     const destDir = request.destDir
+    await mkdir(destDir, { recursive: true })
     if ((await readdir(destDir)).length > 0) throw GitSourceErrors.refused(`destination ${destDir} is not empty`, { details: { field: 'destDir' } })
     const deadline = new AbortController()
     const timer = setTimeout(() => {
