@@ -16,7 +16,7 @@ export const GitSourceOptionsSchema = Type.Object({
     description: 'Largest checkout (sum of file sizes), also the cap on the fetched pack while it downloads'
   }),
   maxFiles: Type.Integer({ minimum: 1, maximum: 10_000_000, default: 50_000, description: 'Most files a checkout may hold' }),
-  caFile: Type.Optional(Type.String({ minLength: 1, description: 'PEM file of CA certificates git trusts for https repositories (private CAs); relative to the config file' }))
+  caFile: Type.Optional(Type.String({ minLength: 1, description: 'PEM file of the CA certificates git trusts for https repositories instead of the system bundle (private CAs); relative to the config file' }))
 }, { additionalProperties: false })
 
 export type GitSourceOptions = Static<typeof GitSourceOptionsSchema>
