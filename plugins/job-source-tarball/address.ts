@@ -117,7 +117,7 @@ export function addressProblem (address: string): AddressProblem {
 
 /** One spelling per address (IPv6 compressed, lower case, no zone), for comparing addresses an operator listed. */
 export function normalizeAddress (address: string): string {
-  const bare = address.replace(/%.*$/, '').replace(/^\[(.*)\]$/, '$1')
+  const bare = address.replace(/^\[(.*)\]$/, '$1').replace(/%.*$/, '')
   if (isIP(bare) !== 6) return bare
   // The WHATWG URL parser prints IPv6 hosts in their canonical compressed form.
   return new URL(`http://[${bare}]/`).hostname.slice(1, -1)
