@@ -52,7 +52,9 @@ export class TarballJobSource implements JobSource {
     const expected = request.tarballSha256?.toLowerCase()
     if (expected !== undefined && !SHA256.test(expected)) throw TarballErrors.refused('tarballSha256 must be 64 hexadecimal characters')
     if (request.kind !== 'tarball_url' && request.kind !== 'tarball_path') throw TarballErrors.refused(`the tarball source does not fetch "${request.kind}" sources`)
-    const destDir = await realpath(request.destDir)
+    const destDir = await realpath(request.destDir).catch((err: Error) => {
+      throw TarballErrors.failed(`destDir ${request.destDir} cannot be used: ${err.message}`, { cause: err })
+    })
     if (!(await stat(destDir)).isDirectory() || (await readdir(destDir)).length > 0) {
       throw TarballErrors.failed(`destDir ${destDir} must be an empty directory`)
     }

@@ -18,10 +18,10 @@ import { TarballJobSource, type TarballSourceOptions } from './source.ts'
 
 export interface TestCa { ca: KeyPairPem, server: KeyPairPem }
 
-/** a CA and a server certificate for localhost, 127.0.0.1 and ::1 */
+/** a CA and a server certificate for localhost, tarballs.test (a name only a stand-in resolver knows), 127.0.0.1 and ::1 */
 export async function testCertificates (): Promise<TestCa> {
   const ca = await issueCertificate({ commonName: 'tarball test CA', usage: 'ca' })
-  const server = await issueCertificate({ issuer: ca, commonName: 'localhost', usage: 'server', dnsNames: ['localhost'], ipAddresses: ['127.0.0.1', '::1'] })
+  const server = await issueCertificate({ issuer: ca, commonName: 'localhost', usage: 'server', dnsNames: ['localhost', 'tarballs.test'], ipAddresses: ['127.0.0.1', '::1'] })
   return { ca, server }
 }
 
