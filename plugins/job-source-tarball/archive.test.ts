@@ -5,6 +5,7 @@ import t, { type Test } from 'tap'
 import { mkdir, readFile, readdir, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { gzipSync } from 'node:zlib'
+import { create } from 'tar'
 import { rawTar, sandbox, sha256, sourceWith, tree, type RawEntry } from './test-support.ts'
 import type { TarballSourceOptions } from './source.ts'
 
@@ -132,4 +133,17 @@ t.test('a destDir that is not empty is refused before fetching', async t => {
   await writeFile(join(box.destDir, 'leftover'), 'x')
   await t.rejects(fetchArchive(rawTar([{ path: 'a', body: 'x' }])), { code: 'JOB_SOURCE_FAILED', message: /must be an empty directory/ })
   t.same(await readdir(box.destDir), ['leftover'], 'what was there is untouched')
+})
+
+t.test('long names (pax headers written by node-tar) pass both the scan and the extraction', async t => {
+  const { box, fetchArchive } = await setup(t)
+  const dir = join(box.root, 'long')
+  const deep = join(dir, 'a-rather-long-directory-name-number-one', 'another-rather-long-directory-name-number-two')
+  await mkdir(deep, { recursive: true })
+  const name = `${'n'.repeat(120)}.txt`
+  await writeFile(join(deep, name), 'long\n')
+  const chunks: Buffer[] = []
+  for await (const chunk of create({ cwd: dir, gzip: true, portable: true }, ['.']) as AsyncIterable<Buffer>) chunks.push(chunk)
+  const fetched = await fetchArchive(Buffer.concat(chunks))
+  t.equal(await readFile(join(fetched.dir, 'a-rather-long-directory-name-number-one', 'another-rather-long-directory-name-number-two', name), 'utf8'), 'long\n')
 })
