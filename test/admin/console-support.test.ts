@@ -1,4 +1,4 @@
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { startGrpcServer } from '../../core/transport/index.ts'
 import { call, embeddedBackend, rejection } from '../../core/admin/test-support.ts'
 import { createRedisBackend } from '@switchyard/backend-redis'
@@ -57,7 +57,7 @@ t.test('GetSession: identity, role, guards, backend and capabilities over mTLS H
   t.equal(badWindow.status, 400, 'an unknown window is a validation error')
 })
 
-async function redisBackend (t: Parameters<Parameters<typeof t.test>[1]>[0]): Promise<Backend> {
+async function redisBackend (t: Test): Promise<Backend> {
   const backend = createRedisBackend({ url: TEST_REDIS_URL, prefix: randomPrefix('events') })
   await backend.init()
   t.teardown(async () => {
