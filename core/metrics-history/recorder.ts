@@ -106,7 +106,8 @@ export class MetricsHistory {
   /** adds this process's counts so far into the shared minutes; what cannot be written is kept for the next flush */
   flush (): Promise<void> {
     this.flushing = this.flushing.then(async () => {
-      if (!this.enabled) return
+      // nothing counted: no backend call at all (idle processes, CLI commands)
+      if (!this.enabled || this.pending.size === 0) return
       try {
         this.clockOffsetMs = (await this.backend.now()) - Date.now()
       } catch (err) {
