@@ -20,6 +20,7 @@ COPY plugins/backend-bullmq/package.json plugins/backend-bullmq/
 COPY plugins/backend-postgres/package.json plugins/backend-postgres/
 COPY plugins/backend-redis/package.json plugins/backend-redis/
 COPY plugins/metrics/package.json plugins/metrics/
+COPY plugins/runtime-docker/package.json plugins/runtime-docker/
 COPY bench/package.json bench/
 # No install scripts: the prepare step (the build) needs the sources, and what the
 # runtime loads of native code (msgpackr's) comes as prebuilt packages.

@@ -7,9 +7,8 @@
 // remove it.
 import { chmod } from 'node:fs/promises'
 import { isAbsolute } from 'node:path'
-import type { FastifyBaseLogger } from 'fastify'
 import type Docker from 'dockerode'
-import type { ContainerRunResult, ContainerRunSpec } from '@switchyard/core'
+import type { ContainerRunResult, ContainerRunSpec, PluginContext } from '@switchyard/core'
 import type { Engine } from './engine.ts'
 import { engineMessage, statusOf } from './engine.ts'
 import { RuntimeDockerErrors } from './errors.ts'
@@ -84,7 +83,7 @@ function delay (ms: number): Promise<void> {
 }
 
 export class ContainerRunner {
-  constructor (private readonly engine: Engine, private readonly defaults: RunDefaults, private readonly log?: FastifyBaseLogger) {}
+  constructor (private readonly engine: Engine, private readonly defaults: RunDefaults, private readonly log?: PluginContext['log']) {}
 
   async run (spec: ContainerRunSpec): Promise<ContainerRunResult> {
     const engine = this.engine

@@ -93,6 +93,20 @@ t.test('a failing build is IMAGE_BUILD_FAILED with the last lines; no network du
   t.equal(await runtime.findImage(`${tag}-failing`), null)
 })
 
+t.test('aborting a build rejects with the abort reason and tags nothing', async t => {
+  const context = join(root, 'slow')
+  await mkdir(context, { recursive: true })
+  await writeFile(join(context, 'Dockerfile'), `FROM ${baseImage}\nRUN echo building-slowly && sleep 120\n`)
+  const controller = new AbortController()
+  const reason = new Error('canceled by the test')
+  const building = runtime.buildImage({
+    contextDir: context, dockerfile: 'Dockerfile', tag: `${tag}-slow`, labels: {}, timeoutMs: 120_000, signal: controller.signal,
+    onOutput: chunk => { if (chunk.includes('building-slowly')) controller.abort(reason) }
+  })
+  await t.rejects(building, reason)
+  t.equal(await runtime.findImage(`${tag}-slow`), null)
+})
+
 t.test('run: combined output, exit code, onCreated before start, the container removed after', async t => {
   let created = ''
   const result = await runtime.runContainer(spec(['sh', '-c', 'echo to-stdout; echo to-stderr >&2; cat /hello.txt; exit 7'], { onCreated: id => { created = id } }))

@@ -1,8 +1,7 @@
 // The ContainerRuntime of Docker Engine and podman (its Docker-compatible API), over
 // dockerode: image cache lookups, builds, hardened runs, and the managed-container
 // listing the runner's reaper uses.
-import type { FastifyBaseLogger } from 'fastify'
-import type { ContainerRunResult, ContainerRunSpec, ContainerRuntime, ImageBuildRequest, ManagedContainer } from '@switchyard/core'
+import type { ContainerRunResult, ContainerRunSpec, ContainerRuntime, ImageBuildRequest, ManagedContainer, PluginContext } from '@switchyard/core'
 import { buildImage } from './build.ts'
 import { Engine, statusOf } from './engine.ts'
 import { ContainerRunner, type RunDefaults } from './run.ts'
@@ -19,7 +18,7 @@ export interface DockerRuntimeOptions {
   defaults?: Partial<RunDefaults>
   /** most containers one listManagedContainers call returns */
   listLimit?: number
-  log?: FastifyBaseLogger
+  log?: PluginContext['log']
 }
 
 export const RUNTIME_NAME = 'docker'

@@ -20,7 +20,7 @@ async function manifest (dir: string): Promise<{ engines?: { node?: string } }> 
 t.test('every package states the same Node.js range, and the check reads it', async t => {
   const range = (await manifest('core')).engines?.node
   t.equal(supportedRange(), range)
-  for (const dir of ['.', 'plugins/audit-file', 'plugins/backend-bullmq', 'plugins/backend-postgres', 'plugins/backend-redis', 'plugins/metrics']) {
+  for (const dir of ['.', 'plugins/audit-file', 'plugins/backend-bullmq', 'plugins/backend-postgres', 'plugins/backend-redis', 'plugins/metrics', 'plugins/runtime-docker']) {
     t.equal((await manifest(dir)).engines?.node, range, `${dir}/package.json engines.node`)
   }
   t.ok(satisfies(process.versions.node, range as string), 'the Node.js running the tests is supported')
