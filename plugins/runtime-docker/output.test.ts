@@ -71,6 +71,10 @@ t.test('create options carry the hardening and the limits', async t => {
   t.notOk('Binds' in (options.HostConfig ?? {}), 'no other host path')
   t.notOk('Cmd' in containerCreateOptions({ ...spec, command: [] }, DEFAULT_RUN_DEFAULTS), "an empty command keeps the image's CMD")
   t.throws(() => containerCreateOptions({ ...spec, artifactsDir: 'rel' }, DEFAULT_RUN_DEFAULTS), { code: 'VALIDATION_FAILED', details: { field: 'artifactsDir' } })
+  for (const network of ['host', 'container:abc', 'ns:/proc/1/ns/net']) {
+    t.throws(() => containerCreateOptions({ ...spec, network }, DEFAULT_RUN_DEFAULTS), { code: 'VALIDATION_FAILED', details: { field: 'network' } }, network)
+  }
+  t.equal(containerCreateOptions({ ...spec, network: 'jobs-net' }, DEFAULT_RUN_DEFAULTS).HostConfig?.NetworkMode, 'jobs-net')
   t.throws(() => containerCreateOptions({ ...spec, memoryBytes: 1024 }, DEFAULT_RUN_DEFAULTS), { code: 'VALIDATION_FAILED', details: { field: 'memoryBytes' } })
 })
 

@@ -48,6 +48,9 @@ export function containerCreateOptions (spec: ContainerRunSpec, defaults: RunDef
   if (!Number.isSafeInteger(memory) || memory < 4 * 1024 * 1024) throw RuntimeDockerErrors.invalidSpec(`memoryBytes must be at least 4 MiB, got ${memory}`, { details: { field: 'memoryBytes' } })
   if (!(cpus > 0)) throw RuntimeDockerErrors.invalidSpec(`cpus must be above 0, got ${cpus}`, { details: { field: 'cpus' } })
   if (!Number.isSafeInteger(pids) || pids < 1) throw RuntimeDockerErrors.invalidSpec(`pids must be a positive whole number, got ${pids}`, { details: { field: 'pids' } })
+  const network = spec.network === '' ? 'none' : spec.network
+  // The host's network stack, or another container's, would undo the isolation the rest of this sets up.
+  if (network === 'host' || network.includes(':')) throw RuntimeDockerErrors.invalidSpec(`network ${JSON.stringify(network)} is refused: a job runs on 'none' or on a named network`, { details: { field: 'network' } })
   if (spec.artifactsDir !== undefined && !isAbsolute(spec.artifactsDir)) throw RuntimeDockerErrors.invalidSpec(`artifactsDir must be an absolute path, got ${JSON.stringify(spec.artifactsDir)}`, { details: { field: 'artifactsDir' } })
   return {
     Image: spec.image,
@@ -71,7 +74,7 @@ export function containerCreateOptions (spec: ContainerRunSpec, defaults: RunDef
       MemorySwap: memory,
       NanoCpus: Math.round(cpus * 1e9),
       PidsLimit: pids,
-      NetworkMode: spec.network === '' ? 'none' : spec.network,
+      NetworkMode: network,
       AutoRemove: false,
       Mounts: spec.artifactsDir === undefined ? [] : [{ Type: 'bind', Source: spec.artifactsDir, Target: '/artifacts', ReadOnly: false }]
     }
@@ -95,7 +98,9 @@ export class ContainerRunner {
       // The job runs as an unprivileged uid the worker does not share (and, with rootless
       // podman, one mapped to a subordinate uid): the directory must be writable by it.
       // Its parent is the runner's private per-run directory, so this opens it to no one else.
-      await chmod(spec.artifactsDir, 0o777)
+      await chmod(spec.artifactsDir, 0o777).catch((err: unknown) => {
+        throw RuntimeDockerErrors.invalidSpec(`artifactsDir ${spec.artifactsDir} cannot be opened to the job's user: ${(err as Error).message}`, { cause: err, details: { field: 'artifactsDir' } })
+      })
     }
     const container = await this.#engineStep('creating a container from ' + spec.image, abortSignal => engine.docker.createContainer({ ...options, abortSignal } as Docker.ContainerCreateOptions))
     try {
