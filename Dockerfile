@@ -20,6 +20,11 @@ COPY plugins/backend-bullmq/package.json plugins/backend-bullmq/
 COPY plugins/backend-postgres/package.json plugins/backend-postgres/
 COPY plugins/backend-redis/package.json plugins/backend-redis/
 COPY plugins/metrics/package.json plugins/metrics/
+COPY plugins/artifact-store-fs/package.json plugins/artifact-store-fs/
+COPY plugins/event-store-file/package.json plugins/event-store-file/
+COPY plugins/job-source-git/package.json plugins/job-source-git/
+COPY plugins/job-source-tarball/package.json plugins/job-source-tarball/
+COPY plugins/runtime-docker/package.json plugins/runtime-docker/
 COPY bench/package.json bench/
 # No install scripts: the prepare step (the build) needs the sources, and what the
 # runtime loads of native code (msgpackr's) comes as prebuilt packages.

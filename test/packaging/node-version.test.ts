@@ -7,7 +7,7 @@ import { readFile, writeFile, mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
-import { ROOT, run } from './support.ts'
+import { ROOT, run, workspacePlugins } from './support.ts'
 // @ts-expect-error: plain JavaScript (the bin's own module), no declarations
 import { satisfies, supportedRange, unsupportedNodeMessage } from '../../core/bin/node-version.js'
 
@@ -20,7 +20,7 @@ async function manifest (dir: string): Promise<{ engines?: { node?: string } }> 
 t.test('every package states the same Node.js range, and the check reads it', async t => {
   const range = (await manifest('core')).engines?.node
   t.equal(supportedRange(), range)
-  for (const dir of ['.', 'plugins/audit-file', 'plugins/backend-bullmq', 'plugins/backend-postgres', 'plugins/backend-redis', 'plugins/metrics', 'plugins/job-source-git', 'plugins/artifact-store-fs', 'plugins/event-store-file', 'plugins/job-source-tarball']) {
+  for (const dir of ['.', ...workspacePlugins()]) {
     t.equal((await manifest(dir)).engines?.node, range, `${dir}/package.json engines.node`)
   }
   t.ok(satisfies(process.versions.node, range as string), 'the Node.js running the tests is supported')

@@ -1,8 +1,15 @@
 import { spawn, type ChildProcess } from 'node:child_process'
+import { existsSync, readdirSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url))
+
+/** every plugin package of the workspace (plugins/<name> with a package.json), as paths relative to ROOT */
+export function workspacePlugins (): string[] {
+  return readdirSync(join(ROOT, 'plugins')).filter(name => existsSync(join(ROOT, 'plugins', name, 'package.json'))).sort().map(name => `plugins/${name}`)
+}
 
 /**
  * The environment of a process outside the workspace: without the source condition
