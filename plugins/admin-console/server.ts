@@ -105,6 +105,8 @@ export function createConsoleServer (options: ConsoleServerOptions): ConsoleServ
   const auth = new Authenticator(settings.auth, options.passwordUsers ?? new Map(), options.localUser)
   const readOnly = settings.readOnly || info.adminReadOnly
   let url: string | null = null
+  /** principal → the session its per-request credentials (Basic, bearer, proxy header, none) share */
+  const credentialSessions = new Map<string, string>()
 
   const app = Fastify({
     ...(options.tls === null ? {} : { https: { cert: options.tls.cert, key: options.tls.key, minVersion: 'TLSv1.2' as const } }),
@@ -195,7 +197,16 @@ export function createConsoleServer (options: ConsoleServerOptions): ConsoleServ
         if (basicGiven) loginAttempts.allow(address)
         throw ConsoleErrors.signInRequired(signInMessage(), { details: { authMode: settings.auth.mode } })
       }
-      session = startSession(reply, principal)
+      // Scripts without a cookie jar send their credentials on every request: they share
+      // one session per principal instead of each request pushing a browser's out.
+      const key = `${principal.method}\u0000${principal.user}\u0000${principal.role}`
+      session = sessions.touch(credentialSessions.get(key))
+      if (session === null) {
+        session = sessions.create(principal)
+        if (credentialSessions.size >= settings.maxSessions) credentialSessions.clear()
+        credentialSessions.set(key, session.id)
+      }
+      setSessionCookie(reply, session)
     }
     request.consoleSession = session
     return session

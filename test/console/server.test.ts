@@ -177,6 +177,12 @@ t.test('password mode: the login form signs in and out; rate limit per address',
   // HTTP Basic works for scripts
   const basic = await running.browser().request('GET', '/api/admin/v1/queues', { headers: { authorization: 'Basic ' + Buffer.from('ada:correct horse').toString('base64') } })
   t.equal(basic.status, 200, 'HTTP Basic')
+  const sessionsBefore = running.server.sessions.size
+  for (let i = 0; i < 3; i++) {
+    const again = await running.browser().request('GET', '/api/admin/v1/queues', { headers: { authorization: 'Basic ' + Buffer.from('ada:correct horse').toString('base64') } })
+    t.equal(again.status, 200)
+  }
+  t.equal(running.server.sessions.size, sessionsBefore, 'a script without cookies reuses one session, pushing no one out')
 
   // 4 attempts a minute from one address: the 5th is refused even with the right password
   const guesser = running.browser()
