@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Server } from 'node:https'
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import { AdminErrors, Errors, TransportErrors, hostPort, parseListenAddress, requestIdFrom, toHttpFailure, type AdminService, type ResolvedConsole } from '@switchyard/core'
 import { Authenticator, isLoopbackHost, normalizeAddress, type PasswordUser } from './auth.ts'
 import { ConsoleErrors } from './errors.ts'
@@ -115,7 +115,7 @@ export function createConsoleServer (options: ConsoleServerOptions): ConsoleServ
     requestIdHeader: false,
     requestTimeout: 30_000,
     routerOptions: { maxParamLength: 256 },
-    ...(options.log === undefined ? { logger: false } : { loggerInstance: options.log.child({ listener: 'console' }), disableRequestLogging: true })
+    ...(options.log === undefined ? { logger: false } : { loggerInstance: options.log.child({ listener: 'console' }), logController: new LogController({ disableRequestLogging: true }) })
   }) as unknown as ConsoleApp
 
   app.decorateRequest('consoleSession', null)
