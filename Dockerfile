@@ -24,6 +24,7 @@ COPY plugins/artifact-store-fs/package.json plugins/artifact-store-fs/
 COPY plugins/event-store-file/package.json plugins/event-store-file/
 COPY plugins/job-source-git/package.json plugins/job-source-git/
 COPY plugins/job-source-tarball/package.json plugins/job-source-tarball/
+COPY plugins/admin-console/package.json plugins/admin-console/
 COPY plugins/runtime-docker/package.json plugins/runtime-docker/
 COPY bench/package.json bench/
 # No install scripts: the prepare step (the build) needs the sources, and what the

@@ -109,7 +109,11 @@ export const ERROR_CODES = {
   JOB_SOURCE_TIMEOUT: code(504, 'DEADLINE_EXCEEDED', 'platform', 'fetching a job source took longer than its time limit, or the run was aborted; the fetch was stopped'),
   ARTIFACT_TOO_LARGE: code(413, 'RESOURCE_EXHAUSTED', 'platform', 'an artifact is larger than the artifact store accepts; nothing of it is kept'),
   EVENT_STORE_CLOSED: code(503, 'UNAVAILABLE', 'platform', 'the job event store is closed'),
-  EVENT_STORE_LOCKED: code(409, 'FAILED_PRECONDITION', 'platform', "another live process writes to the file event store's directory (one writer per directory)")
+  EVENT_STORE_LOCKED: code(409, 'FAILED_PRECONDITION', 'platform', "another live process writes to the file event store's directory (one writer per directory)"),
+  CONSOLE_SIGN_IN_REQUIRED: code(401, 'UNAUTHENTICATED', 'admin', 'the web console needs a signed-in session (or the credentials of its auth mode: basic, bearer or the proxy header)'),
+  CONSOLE_CSRF_REJECTED: code(403, 'PERMISSION_DENIED', 'admin', "a web console mutation without the session's X-CSRF-Token header, or with an Origin other than the console's own"),
+  CONSOLE_RATE_LIMITED: code(429, 'RESOURCE_EXHAUSTED', 'admin', 'too many web console sign-in attempts from this address; wait a minute'),
+  CONSOLE_NOT_BUILT: code(503, 'UNAVAILABLE', 'platform', 'the web console\'s single-page app is not built; run `npm run build`')
 } as const satisfies Record<string, ErrorCodeSpec>
 
 export type ErrorCode = keyof typeof ERROR_CODES

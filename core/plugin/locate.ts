@@ -45,7 +45,8 @@ async function statOrNull (path: string) {
  */
 export function activeConditions (execArgv: readonly string[] = process.execArgv, nodeOptions: string = process.env.NODE_OPTIONS ?? ''): Set<string> {
   const conditions = new Set(['import', 'node', 'default'])
-  const args = [...execArgv, ...nodeOptions.split(/\s+/).filter(arg => arg.length > 0)]
+  // NODE_OPTIONS may quote each option ("--conditions=x"), as tap writes it for its children.
+  const args = [...execArgv, ...nodeOptions.split(/\s+/).filter(arg => arg.length > 0).map(arg => arg.replace(/^"(.*)"$/, '$1'))]
   for (const [i, arg] of args.entries()) {
     const inline = /^(?:--conditions|-C)=(.+)$/.exec(arg)
     if (inline?.[1] !== undefined) conditions.add(inline[1])
