@@ -118,7 +118,7 @@ function SignedIn ({ session, onSignedOut }: { session: Session, onSignedOut: ()
         </nav>
         <div className="top-right">
           <LiveIndicator />
-          <button type="button" onClick={() => setPalette(true)} title="Command palette (Ctrl-K)" aria-label="Command palette">⌘K</button>
+          <button type="button" onClick={() => setPalette(true)} title="Command palette (Ctrl-K)">⌘K<span className="sr-only"> command palette</span></button>
           <button type="button" onClick={toggleTheme} aria-label={`Switch to ${theme === 'dark' ? 'light' : 'dark'} theme`}>{theme === 'dark' ? '☀' : '☾'}</button>
           <span className="who" title={`role ${session.role}`}>{session.identity} <span className="badge">{session.role}</span>{session.readOnly && <span className="badge warn">read-only</span>}</span>
           <button type="button" onClick={() => { void signOut() }}>Sign out</button>
