@@ -14,7 +14,7 @@ import type { FactoryOptions } from './scheduler/index.ts'
 import type { ScheduleFactory } from './scheduler/types.ts'
 import { startDemoTrickle } from './demo/trickle.ts'
 import { EventLog } from './events/event-log.ts'
-import { ensureHookRegistry, loadPlugins } from './plugin/index.ts'
+import { ensureHookRegistry, loadPlugins, type RunningAdminFrontend } from './plugin/index.ts'
 import type { EnqueueInput, TaskDefaults } from './tasks/enqueue.ts'
 import { createEnqueuer } from './tasks/enqueuer.ts'
 import { createRetentionPruner, type RetentionPruner } from './tasks/retention.ts'
@@ -63,6 +63,8 @@ export interface Switchyard {
   readonly admin: RunningAdminService
   /** set once started with listen: the admin listeners and the certificates they use */
   readonly listeners: AdminListeners | null
+  /** set once started with listen: the plugins' admin front ends (the web console) */
+  readonly frontends: RunningAdminFrontend[]
   /** development certificates generated or reused because no TLS paths were configured */
   readonly devCertificates: { paths: CertPaths, created: boolean } | null
   /** durable and in-memory cron schedules (null when scheduler.enabled is false) */
@@ -229,6 +231,7 @@ async function assemble (app: FastifyInstance, loaded: LoadedConfig, options: Cr
   const admin = observe === null ? service : timedAdmin(service, observe)
 
   let listeners: AdminListeners | null = null
+  const frontends: RunningAdminFrontend[] = []
   let devCertificates: { paths: CertPaths, created: boolean } | null = null
   if (options.listen === true) {
     const { tls: tlsPaths, dev } = await resolveTls(config)
@@ -239,6 +242,9 @@ async function assemble (app: FastifyInstance, loaded: LoadedConfig, options: Cr
         listeners = await startAdminListeners({ service: admin, config: { ...config.admin, tls: tlsPaths }, log: app.log, version: VERSION })
       } catch (err) {
         throw listenErrorOf(adminListenSettings(config.admin, { grpc: true }), err) ?? err
+      }
+      for (const frontend of registry.adminFrontends()) {
+        frontends.push(await frontend.start({ admin, tls: tlsPaths, version: VERSION, backend: sy.describeBackend() }))
       }
     })
     // Added before the worker's hook so that, closing in reverse, listeners stop first.
@@ -272,6 +278,7 @@ async function assemble (app: FastifyInstance, loaded: LoadedConfig, options: Cr
   app.addHook('onClose', async () => {
     await scheduler?.stop()
     await retention?.stop()
+    for (const frontend of frontends.splice(0).reverse()) await frontend.close()
     await listeners?.close()
     stopDepths?.()
     stopDemo?.()
@@ -293,6 +300,7 @@ async function assemble (app: FastifyInstance, loaded: LoadedConfig, options: Cr
     admin,
     scheduler,
     get listeners () { return listeners },
+    frontends,
     devCertificates,
     handle (name, handler) {
       handlers.register(name, handler)

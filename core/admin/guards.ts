@@ -32,7 +32,10 @@ export function authorize (def: RpcDefinition, ctx: CallContext, options: AdminO
   if (typeof ctx.actor !== 'string' || ctx.actor === '') {
     throw AdminErrors.unauthenticated('the caller has no identity (client certificate subject)')
   }
-  const role = roleOf(options, ctx.actor)
+  if (ctx.grantedRole !== undefined && !Object.hasOwn(ROLE_RANK, ctx.grantedRole)) {
+    throw AdminErrors.forbidden(`${ctx.actor} was given an unknown role`, { details: { actor: ctx.actor, rpc: def.name } })
+  }
+  const role = ctx.grantedRole ?? roleOf(options, ctx.actor)
   if (role === null) {
     throw AdminErrors.forbidden(`${ctx.actor} is not allowed to use the admin API`, { details: { actor: ctx.actor, rpc: def.name } })
   }

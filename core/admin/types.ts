@@ -85,6 +85,12 @@ export interface CallContext {
   /** an identity a forwarder that is not in admin.trustedGateways claimed; ignored, but audited */
   untrustedForwardedIdentity?: string
   requestId: string
+  /**
+   * the role the in-process front end that authenticated the actor (the web console)
+   * gave it; it replaces the admin.roles lookup. No transport sets it from the wire,
+   * so a remote caller cannot claim a role.
+   */
+  grantedRole?: Role
   /** X-Admin-Approval header / approval metadata */
   approvalToken?: string
   /** aborts StreamEvents (client gone, server closing) */

@@ -49,6 +49,7 @@ export async function runStart (values: Record<string, string | boolean | undefi
     out(`            client ${dev.paths.client} (key ${dev.paths.clientKey})`)
     out('  try:      curl --cert ' + dev.paths.client + ' --key ' + dev.paths.clientKey + ' --cacert ' + dev.paths.ca + ` https://${listeners.httpAddress}/admin/v1/overview`)
   }
+  for (const frontend of sy.frontends) for (const line of frontend.banner()) out(`  ${line}`)
   if (sy.demoEnabled) out('  demo:     on — demo handlers noop/sleep/fail and a trickle of demo tasks (payload "demo": true); set demo.enabled: false to turn off')
   out('Press Ctrl-C to stop.')
   // The status line is for a person watching; a log collector gets the log records only.

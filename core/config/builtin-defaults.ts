@@ -76,5 +76,26 @@ export const BUILTIN_DEFAULTS: DefaultedConfig = {
       scheduleRunMax: 10,
       scheduleRunWindow: '1m'
     }
+  },
+  console: {
+    addr: '127.0.0.1:8080',
+    plain: false,
+    auth: {
+      mode: 'password',
+      users: {},
+      tokens: [],
+      header: {
+        user: 'x-forwarded-user',
+        proxies: [],
+        roles: {},
+        defaultRole: 'viewer'
+      },
+      noneRole: 'admin'
+    },
+    sessionIdleTimeout: '30m',
+    sessionMaxAge: '12h',
+    maxSessions: 1000,
+    loginAttemptsPerMinute: 10,
+    readOnly: false
   }
 }

@@ -50,6 +50,7 @@ t.test('every SPEC §5 variable is applied, over the file', async t => {
     SWITCHYARD_RETENTION_SUCCEEDED: '1h',
     SWITCHYARD_RETENTION_CANCELED: '2h',
     SWITCHYARD_RETENTION_DEAD: '30d',
+    SWITCHYARD_CONSOLE_ADDR: '127.0.0.1:9090',
     UNRELATED: 'x'
   }
   const cwd = join(dir, 'cwd')
@@ -68,6 +69,7 @@ t.test('every SPEC §5 variable is applied, over the file', async t => {
   t.same(config.queues, { main: { weight: 1 }, critical: { weight: 5 }, other: { weight: 4 }, default: { weight: 1 } })
   t.same(config.admin.guardrails, { replayLimitMax: 50, replayIdsMax: 60, scheduleRunMax: 3, scheduleRunWindowMs: 90_000 })
   t.equal(config.admin.requireApproval, true)
+  t.equal(config.console.addr, '127.0.0.1:9090')
   t.equal(config.admin.approvalToken, 's3cret')
   t.same(config.scheduler.durableHandlers, ['report', 'cleanup'])
   t.same(config.scheduler.handlers, ['ping'])

@@ -43,7 +43,8 @@ export const ENV_OVERRIDES: readonly EnvOverride[] = [
   { name: 'WORKER_CRON_PRESETS', path: ['scheduler', 'presets'], kind: 'cronPresets' },
   { name: 'SWITCHYARD_RETENTION_SUCCEEDED', path: ['retention', 'succeeded'], kind: 'duration' },
   { name: 'SWITCHYARD_RETENTION_CANCELED', path: ['retention', 'canceled'], kind: 'duration' },
-  { name: 'SWITCHYARD_RETENTION_DEAD', path: ['retention', 'dead'], kind: 'duration' }
+  { name: 'SWITCHYARD_RETENTION_DEAD', path: ['retention', 'dead'], kind: 'duration' },
+  { name: 'SWITCHYARD_CONSOLE_ADDR', path: ['console', 'addr'], kind: 'string' }
 ]
 
 const TRUE_WORDS = new Set(['true', '1', 'yes', 'on'])

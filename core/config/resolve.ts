@@ -9,7 +9,7 @@ import type { DefaultedConfig } from './schema.ts'
 import { formatPath, type Problem } from './paths.ts'
 import { parseByteSize, parseDuration } from './units.ts'
 import { RESULT_MAX_BYTES_CEILING } from '../backend/results.ts'
-import type { AdminRole, LogFormat, LogLevel, PluginSpec, ResolvedConfig, ResolvedSchedule, ResolvedScheduler } from './types.ts'
+import type { AdminRole, ConsoleAuthMode, LogFormat, LogLevel, PluginSpec, ResolvedConfig, ResolvedConsole, ResolvedSchedule, ResolvedScheduler } from './types.ts'
 
 const MAX_TASK_TIMEOUT_MS = 7 * 86_400_000
 
@@ -76,7 +76,7 @@ const AUDIT_FILE_PLUGIN = 'audit-file'
 
 function resolvePlugins (plugins: DefaultedConfig['plugins'], configDir: string, dataDir: string, archiveDir: string | undefined): PluginSpec[] {
   const resolved = plugins === undefined
-    ? [{ name: 'backend-postgres', options: { embedded: { dataDir: resolve(dataDir, 'pglite') } } }, { name: 'metrics', options: {} }]
+    ? [{ name: 'backend-postgres', options: { embedded: { dataDir: resolve(dataDir, 'pglite') } } }, { name: 'metrics', options: {} }, { name: 'admin-console', options: {} }]
     : plugins.map(spec => ({
       name: isPathSpecifier(spec.name) ? resolve(configDir, spec.name) : spec.name,
       options: spec.options ?? {}
@@ -192,6 +192,33 @@ export function resolveConfig (input: DefaultedConfig, base: ResolveBase): Resol
         scheduleRunMax: admin.guardrails.scheduleRunMax,
         scheduleRunWindowMs: ms(admin.guardrails.scheduleRunWindow)
       }
-    }
+    },
+    console: resolveConsole(input.console)
+  }
+}
+
+function resolveConsole (input: DefaultedConfig['console']): ResolvedConsole {
+  const { auth } = input
+  return {
+    addr: input.addr,
+    plain: input.plain,
+    auth: {
+      mode: auth.mode as ConsoleAuthMode,
+      users: Object.fromEntries(Object.entries(auth.users).map(([name, user]) => [name, { passwordHash: user.passwordHash, role: user.role as AdminRole }])),
+      tokens: auth.tokens.map(token => ({ name: token.name, sha256: token.sha256, role: token.role as AdminRole })),
+      header: {
+        user: auth.header.user.toLowerCase(),
+        role: auth.header.role === undefined ? null : auth.header.role.toLowerCase(),
+        proxies: [...auth.header.proxies],
+        roles: { ...auth.header.roles as Record<string, AdminRole> },
+        defaultRole: auth.header.defaultRole as AdminRole
+      },
+      noneRole: auth.noneRole as AdminRole
+    },
+    sessionIdleMs: ms(input.sessionIdleTimeout),
+    sessionMaxAgeMs: ms(input.sessionMaxAge),
+    maxSessions: input.maxSessions,
+    loginAttemptsPerMinute: input.loginAttemptsPerMinute,
+    readOnly: input.readOnly
   }
 }

@@ -13,7 +13,8 @@ export const NAME_HINT = "must be 1-128 characters of letters, digits, '_', '.',
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
 export const LOG_FORMATS = ['auto', 'pretty', 'json'] as const
 export const ADMIN_ROLES = ['viewer', 'operator', 'admin'] as const
-export const BUILTIN_PLUGINS = ['backend-postgres', 'backend-redis', 'backend-bullmq', 'audit-file', 'metrics'] as const
+export const BUILTIN_PLUGINS = ['backend-postgres', 'backend-redis', 'backend-bullmq', 'audit-file', 'metrics', 'admin-console'] as const
+export const CONSOLE_AUTH_MODES = ['password', 'bearer', 'header', 'none'] as const
 
 // Annotation keys (defined in schema-keys.ts, so the resolver loads without this schema)
 export { UNIT_KEY, HINT_KEY, MIN_MS_KEY }
@@ -166,6 +167,48 @@ const Retention = Section({
   batchSize: Type.Integer({ minimum: 1, maximum: 10_000, default: 1000, description: 'Tasks deleted per backend call; a pass goes on while calls come back full' })
 }, 'Retention of finished tasks, per final state')
 
+const Role = (description: string) => Type.Enum([...ADMIN_ROLES], { description })
+
+const ConsoleAuth = Section({
+  mode: Type.Enum([...CONSOLE_AUTH_MODES], {
+    default: 'password',
+    description: 'password: HTTP Basic or the login form (users, or one generated admin password printed once at start); bearer: Authorization: Bearer tokens; header: the identity a reverse proxy puts in a header (only from proxies); none: no sign-in, allowed only on a loopback address'
+  }),
+  users: Type.Record(Type.String(), Type.Object({
+    passwordHash: Type.String({ pattern: '^scrypt\\$[0-9]+\\$[0-9]+\\$[0-9]+\\$[A-Za-z0-9+/=]+\\$[A-Za-z0-9+/=]+$', description: 'scrypt$N$r$p$salt$hash (salt and hash in base64), the format of the generated <dataDir>/console/password.json' }),
+    role: Role('The user\'s role')
+  }, { additionalProperties: false }), {
+    default: {},
+    maxProperties: 1000,
+    propertyNames: { pattern: NAME_PATTERN, [HINT_KEY]: NAME_HINT },
+    description: 'password mode: user name → password hash and role; empty: one user "admin" (role admin) whose password is generated on first start, printed once, and kept hashed in <dataDir>/console/'
+  }),
+  tokens: Type.Array(Type.Object({
+    name: Name('Who the token belongs to (the audit log names it)'),
+    sha256: Type.String({ pattern: '^[0-9a-f]{64}$', description: 'hex SHA-256 of the token (the token itself is never stored)' }),
+    role: Role('The token\'s role')
+  }, { additionalProperties: false }), { default: [], maxItems: 1000, description: 'bearer mode: accepted tokens, by hash' }),
+  header: Section({
+    user: Type.String({ minLength: 1, maxLength: 128, default: 'x-forwarded-user', description: 'Header carrying the signed-in user (set by the proxy)' }),
+    role: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'Header carrying the user\'s role (viewer, operator or admin); absent: roles and defaultRole decide' })),
+    proxies: Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { default: [], maxItems: 100, description: 'Addresses of the proxies whose headers are believed; a request from any other address is refused' }),
+    roles: Type.Record(Type.String(), Type.Enum([...ADMIN_ROLES]), { default: {}, maxProperties: 10_000, description: 'user → role' }),
+    defaultRole: Type.Enum([...ADMIN_ROLES], { default: 'viewer', description: 'Role of a user neither the role header nor roles names' })
+  }, 'header mode: identity from a trusted reverse proxy (e.g. an OIDC proxy)'),
+  noneRole: Type.Enum([...ADMIN_ROLES], { default: 'admin', description: 'none mode: the role of the local user' })
+}, 'How people sign in to the console')
+
+const Console = Section({
+  addr: HostPort('host:port of the web console listener', '127.0.0.1:8080'),
+  plain: Type.Boolean({ default: false, description: 'Serve plain HTTP (only behind a TLS-terminating proxy): allowed with header or bearer auth, or on a loopback address; default: HTTPS with the admin server certificate' }),
+  auth: ConsoleAuth,
+  sessionIdleTimeout: Duration({ default: '30m', minMs: 1000, description: 'A session unused this long ends' }),
+  sessionMaxAge: Duration({ default: '12h', minMs: 1000, description: 'A session ends this long after sign-in, used or not' }),
+  maxSessions: Type.Integer({ minimum: 1, maximum: 100_000, default: 1000, description: 'Sessions kept in memory; the least recently used ends when a new one would exceed it' }),
+  loginAttemptsPerMinute: Type.Integer({ minimum: 1, maximum: 10_000, default: 10, description: 'Sign-in attempts accepted per client address per minute' }),
+  readOnly: Type.Boolean({ default: false, description: 'The console refuses every mutation (the admin service still enforces admin.readOnly on its own)' })
+}, 'The web console (the admin-console plugin): its listener, sign-in and sessions')
+
 const Admin = Section({
   grpcAddr: HostPort('host:port of the gRPC AdminService listener', '127.0.0.1:50052'),
   grpcTarget: Type.Optional(Type.String({ minLength: 1, description: 'host:port of a remote AdminService; when set the gateway calls it instead of starting a local one' })),
@@ -216,7 +259,8 @@ export const ConfigSchema = Type.Object({
   demo: Demo,
   scheduler: Scheduler,
   retention: Retention,
-  admin: Admin
+  admin: Admin,
+  console: Console
 }, {
   additionalProperties: false,
   title: 'Switchyard configuration',

@@ -100,6 +100,29 @@ export interface ResolvedRetention {
   batchSize: number
 }
 
+export type ConsoleAuthMode = 'password' | 'bearer' | 'header' | 'none'
+
+export interface ResolvedConsole {
+  /** host:port of the console listener */
+  addr: string
+  /** plain HTTP behind a TLS-terminating proxy */
+  plain: boolean
+  auth: {
+    mode: ConsoleAuthMode
+    /** password mode: name → scrypt hash and role; empty: the generated admin user */
+    users: Record<string, { passwordHash: string, role: AdminRole }>
+    /** bearer mode: tokens by hex SHA-256 */
+    tokens: Array<{ name: string, sha256: string, role: AdminRole }>
+    header: { user: string, role: string | null, proxies: string[], roles: Record<string, AdminRole>, defaultRole: AdminRole }
+    noneRole: AdminRole
+  }
+  sessionIdleMs: number
+  sessionMaxAgeMs: number
+  maxSessions: number
+  loginAttemptsPerMinute: number
+  readOnly: boolean
+}
+
 export interface ResolvedConfig {
   /** absolute */
   dataDir: string
@@ -116,6 +139,7 @@ export interface ResolvedConfig {
   scheduler: ResolvedScheduler
   retention: ResolvedRetention
   admin: ResolvedAdmin
+  console: ResolvedConsole
 }
 
 export interface ConfigSource {

@@ -97,7 +97,11 @@ export const ERROR_CODES = {
   AUDIT_ARCHIVE_BUFFER_FULL: code(503, 'UNAVAILABLE', 'platform', 'the audit archive buffer is full and could not be flushed'),
   AUDIT_ARCHIVE_CLOSED: code(503, 'UNAVAILABLE', 'platform', 'the audit archive is closed'),
   DEADLINE_EXCEEDED: code(504, 'DEADLINE_EXCEEDED', 'admin', 'the call did not answer within the transport deadline'),
-  TASK_TIMEOUT: code(504, 'DEADLINE_EXCEEDED', 'platform', "a handler ran longer than its task's timeoutMs; retried like any failure")
+  TASK_TIMEOUT: code(504, 'DEADLINE_EXCEEDED', 'platform', "a handler ran longer than its task's timeoutMs; retried like any failure"),
+  CONSOLE_SIGN_IN_REQUIRED: code(401, 'UNAUTHENTICATED', 'admin', 'the web console needs a signed-in session (or the credentials of its auth mode: basic, bearer or the proxy header)'),
+  CONSOLE_CSRF_REJECTED: code(403, 'PERMISSION_DENIED', 'admin', "a web console mutation without the session's X-CSRF-Token header, or with an Origin other than the console's own"),
+  CONSOLE_RATE_LIMITED: code(429, 'RESOURCE_EXHAUSTED', 'admin', 'too many web console sign-in attempts from this address; wait a minute'),
+  CONSOLE_NOT_BUILT: code(503, 'UNAVAILABLE', 'platform', 'the web console\'s single-page app is not built; run `npm run build`')
 } as const satisfies Record<string, ErrorCodeSpec>
 
 export type ErrorCode = keyof typeof ERROR_CODES

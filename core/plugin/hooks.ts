@@ -6,9 +6,9 @@ import { withArgumentChecks } from '../backend/argument-guard.ts'
 import type { Backend } from '../backend/types.ts'
 import { Errors } from '../errors.ts'
 import { PluginErrors } from './errors.ts'
-import type { ArtifactStore, AuditSink, BackendFactory, ContainerRuntime, EventStore, JobSource, MetricsExporter } from './kinds.ts'
+import type { AdminFrontend, ArtifactStore, AuditSink, BackendFactory, ContainerRuntime, EventStore, JobSource, MetricsExporter } from './kinds.ts'
 
-export type HookKind = 'backend' | 'jobSource' | 'auditSink' | 'metricsExporter' | 'artifactStore' | 'eventStore' | 'containerRuntime'
+export type HookKind = 'backend' | 'jobSource' | 'auditSink' | 'metricsExporter' | 'artifactStore' | 'eventStore' | 'containerRuntime' | 'adminFrontend'
 
 // Whoever registers outside a plugin (core itself, tests).
 const APP_OWNER = '(app)'
@@ -77,6 +77,7 @@ export interface HookQueries {
   getEventStore (name: string): EventStore
   containerRuntimes (): ContainerRuntime[]
   getContainerRuntime (name: string): ContainerRuntime
+  adminFrontends (): AdminFrontend[]
 }
 
 /** What a plugin's register() receives. */
@@ -88,6 +89,7 @@ export interface PluginHooks extends HookQueries {
   registerArtifactStore (store: ArtifactStore): void
   registerEventStore (store: EventStore): void
   registerContainerRuntime (runtime: ContainerRuntime): void
+  registerAdminFrontend (frontend: AdminFrontend): void
   /** runs when the app is ready (after every plugin registered) */
   onReady (fn: () => Promise<void>): void
   /** runs at shutdown; hooks run in reverse registration order, so dependents close first */
@@ -110,6 +112,7 @@ export class HookRegistry implements HookQueries {
   readonly #artifactStores = new Slot<ArtifactStore>('artifactStore')
   readonly #eventStores = new Slot<EventStore>('eventStore')
   readonly #containerRuntimes = new Slot<ContainerRuntime>('containerRuntime')
+  readonly #adminFrontends = new Slot<AdminFrontend>('adminFrontend')
   /** backends ready for use, by registration name; a pending init is shared by concurrent callers */
   readonly #ready = new Map<string, Promise<Backend>>()
   /** backends this registry built from factories, which it therefore closes */
@@ -136,6 +139,7 @@ export class HookRegistry implements HookQueries {
   registerArtifactStore (store: ArtifactStore, owner = APP_OWNER): void { this.#artifactStores.add(store?.name, store, owner) }
   registerEventStore (store: EventStore, owner = APP_OWNER): void { this.#eventStores.add(store?.name, store, owner) }
   registerContainerRuntime (runtime: ContainerRuntime, owner = APP_OWNER): void { this.#containerRuntimes.add(runtime?.name, runtime, owner) }
+  registerAdminFrontend (frontend: AdminFrontend, owner = APP_OWNER): void { this.#adminFrontends.add(frontend?.name, frontend, owner) }
 
   backendNames (): string[] { return this.#backends.names() }
 
@@ -196,6 +200,7 @@ export class HookRegistry implements HookQueries {
   getEventStore (name: string): EventStore { return this.#eventStores.get(name) }
   containerRuntimes (): ContainerRuntime[] { return this.#containerRuntimes.values() }
   getContainerRuntime (name: string): ContainerRuntime { return this.#containerRuntimes.get(name) }
+  adminFrontends (): AdminFrontend[] { return this.#adminFrontends.values() }
 
   /** Closes the backends this registry created, newest first; failures are logged, not thrown, so shutdown completes. */
   async close (): Promise<void> {
@@ -214,6 +219,7 @@ export class HookRegistry implements HookQueries {
       registerArtifactStore: store => this.registerArtifactStore(store, owner),
       registerEventStore: store => this.registerEventStore(store, owner),
       registerContainerRuntime: runtime => this.registerContainerRuntime(runtime, owner),
+      registerAdminFrontend: frontend => this.registerAdminFrontend(frontend, owner),
       onReady: fn => { app.addHook('onReady', async () => { await fn() }) },
       onClose: fn => { app.addHook('onClose', async () => { await fn() }) },
       backendNames: () => this.backendNames(),
@@ -227,7 +233,8 @@ export class HookRegistry implements HookQueries {
       eventStores: () => this.eventStores(),
       getEventStore: name => this.getEventStore(name),
       containerRuntimes: () => this.containerRuntimes(),
-      getContainerRuntime: name => this.getContainerRuntime(name)
+      getContainerRuntime: name => this.getContainerRuntime(name),
+      adminFrontends: () => this.adminFrontends()
     }
   }
 }

@@ -13,6 +13,7 @@ import type {
   StoredEvent,
   Unsubscribe
 } from '../backend/types.ts'
+import type { AdminService } from '../admin/types.ts'
 
 /** Builds the backend on first use; the registry then calls init() and, at shutdown, close(). */
 export type BackendFactory = () => Backend | Promise<Backend>
@@ -199,4 +200,31 @@ export interface ContainerRuntime {
   /** stops (SIGKILL) and removes; a missing container is not an error */
   removeContainer (id: string): Promise<void>
   close? (): Promise<void>
+}
+
+/** What a front end of the admin contract gets once the admin listeners run. */
+export interface AdminFrontendContext {
+  /** the admin contract in this process; front ends call it with the identity they authenticated */
+  admin: AdminService
+  /** PEM file paths of the server certificate the admin listeners use (the development CA's on the embedded default) */
+  tls: { cert: string, key: string, ca: string }
+  version: string
+  /** what the backend is, as the start banner says it */
+  backend: string
+}
+
+export interface RunningAdminFrontend {
+  /** lines the start banner prints (e.g. `console: https://…`); called once, after start */
+  banner (): string[]
+  close (): Promise<void>
+}
+
+/**
+ * A front end serving the admin contract on its own listener (the web console). It is
+ * started only by processes that serve the admin contract (`switchyard start`), after
+ * the admin listeners, and closed before them; CLI commands never start one.
+ */
+export interface AdminFrontend {
+  readonly name: string
+  start (ctx: AdminFrontendContext): Promise<RunningAdminFrontend>
 }

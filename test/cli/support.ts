@@ -8,7 +8,7 @@ export const BIN = fileURLToPath(new URL('../../core/bin/switchyard.js', import.
  * `switchyard start` on the default ports (or another test); the start banner
  * prints the addresses actually bound.
  */
-export const EPHEMERAL_LISTENERS: NodeJS.ProcessEnv = { WORKER_ADMIN_HTTP_ADDR: '127.0.0.1:0', WORKER_ADMIN_GRPC_ADDR: '127.0.0.1:0' }
+export const EPHEMERAL_LISTENERS: NodeJS.ProcessEnv = { WORKER_ADMIN_HTTP_ADDR: '127.0.0.1:0', WORKER_ADMIN_GRPC_ADDR: '127.0.0.1:0', SWITCHYARD_CONSOLE_ADDR: '127.0.0.1:0' }
 
 /** The gateway host:port a running `switchyard start` printed in its banner. */
 export function gatewayAddress (stdout: string): string {
