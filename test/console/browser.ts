@@ -31,6 +31,10 @@ export async function screenshot (page: Page, name: string): Promise<string> {
   return path
 }
 
+// the browser globals the page-side callback reads (the test program has no DOM lib)
+declare const window: { axe: { run: (context: unknown, options: unknown) => Promise<{ violations: AxeViolation[] }> } }
+declare const document: unknown
+
 export interface AxeViolation { id: string, impact: string | null, help: string, nodes: Array<{ target: unknown[] }> }
 
 /**
@@ -41,8 +45,7 @@ export async function axeViolations (page: Page): Promise<AxeViolation[]> {
   const source = readFileSync(requireFromConsole.resolve('axe-core/axe.min.js'), 'utf8')
   await page.evaluate(source)
   return await page.evaluate(async () => {
-    const axe = (window as unknown as { axe: { run: (ctx: unknown, opts: unknown) => Promise<{ violations: AxeViolation[] }> } }).axe
-    const result = await axe.run(document, { resultTypes: ['violations'] })
+    const result = await window.axe.run(document, { resultTypes: ['violations'] })
     return result.violations.map(v => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map(n => ({ target: n.target })) }))
   })
 }

@@ -25,9 +25,10 @@ export const CONSOLE_LISTENER: NodeJS.ProcessEnv = { ...EPHEMERAL_LISTENERS, SWI
 
 /** the console URLs a running `switchyard start` printed in its banner */
 export function consoleUrls (stdout: string): { origin: string, signInUrl: string } {
-  const line = /console: +(https?:\/\/\S+)/.exec(stdout)?.[1]
-  if (line === undefined) throw new Error(`no console URL in the start banner:\n${stdout}`)
-  return { origin: new URL(line).origin, signInUrl: line }
+  const origin = /console: +(https?:\/\/[^/\s]+)/.exec(stdout)?.[1]
+  const signInUrl = /open once to sign in as [^:]+: (https?:\/\/\S+)/.exec(stdout)?.[1]
+  if (origin === undefined || signInUrl === undefined) throw new Error(`no console URL in the start banner:\n${stdout}`)
+  return { origin, signInUrl }
 }
 
 export async function startConsoleDeployment (t: Teardown, options: { backend: 'embedded' | 'postgres', config?: string[], env?: NodeJS.ProcessEnv }): Promise<ConsoleDeployment> {
@@ -36,9 +37,11 @@ export async function startConsoleDeployment (t: Teardown, options: { backend: '
   const config = [
     'dataDir: data',
     ...(options.backend === 'postgres'
-      ? ['plugins:', '  - name: backend-postgres', `    options: { connectionString: "${TEST_POSTGRES_URL}", schema: ${schema} }`, '  - name: metrics']
+      ? ['plugins:', '  - name: backend-postgres', `    options: { connectionString: "${TEST_POSTGRES_URL}", schema: ${schema} }`, '  - name: metrics', '  - name: admin-console']
       : []),
     'worker: { pollInterval: 100ms, retry: { baseDelay: 100ms, maxDelay: 200ms } }',
+    // the demo handlers (noop, sleep, fail) are what the flows enqueue; options.config may set demo itself
+    ...((options.config ?? []).some(line => line.startsWith('demo:')) ? [] : ['demo: { enabled: true, interval: 10s }']),
     ...(options.config ?? [])
   ]
   await writeFile(join(dir, 'sy.yaml'), config.join('\n') + '\n')

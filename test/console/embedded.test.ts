@@ -3,9 +3,10 @@
 // a live update, the timeline's URL state, screenshots of every page, an axe-core check,
 // and sign out.
 import t from 'tap'
+import { hashPassword } from '../../plugins/admin-console/passwords.ts'
 import { browserMissing, launchChromium, screenshot } from './browser.ts'
 import { startConsoleDeployment } from './deployment.ts'
-import { dlqReplayFlow, enqueueCancelFlow, everyPage, paletteFlow, pauseQueueFlow, scheduleFlow, timelineFlow } from './flows.ts'
+import { dlqReplayFlow, enqueueCancelFlow, everyPage, paletteFlow, pauseQueueFlow, scheduleFlow, signInWithForm, timelineFlow, viewerFlow } from './flows.ts'
 
 t.setTimeout(300_000)
 
@@ -17,10 +18,15 @@ if (missing !== null) {
 }
 
 async function main (): Promise<void> {
-  const d = await startConsoleDeployment(t, { backend: 'embedded' })
+  const viewerPassword = `viewer-${Math.random().toString(36).slice(2)}`
+  const d = await startConsoleDeployment(t, {
+    backend: 'embedded',
+    config: ['console:', '  auth:', '    users:', `      viewer: { passwordHash: "${await hashPassword(viewerPassword)}", role: viewer }`]
+  })
   const browser = await launchChromium()
   t.teardown(() => browser.close())
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } })
+  // the console serves HTTPS with the development certificate switchyard start generated
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, ignoreHTTPSErrors: true })
   const page = await context.newPage()
   const pageErrors: string[] = []
   page.on('pageerror', err => pageErrors.push(err.message))
@@ -50,6 +56,14 @@ async function main (): Promise<void> {
     const status = await page.evaluate(async () => (await fetch('/api/session')).status)
     t.equal(status, 401, 'the session is gone on the server too')
     await screenshot(page, 'signed-out')
+  })
+
+  await t.test('a viewer signs in with the form, sees no mutation controls and is refused by the API', async t => {
+    const viewer = await browser.newPage({ viewport: { width: 1280, height: 900 }, ignoreHTTPSErrors: true })
+    t.teardown(() => viewer.close())
+    await signInWithForm(viewer, d.origin, 'viewer', viewerPassword)
+    await viewerFlow(t, viewer, d.origin)
+    await screenshot(viewer, 'viewer-settings')
   })
 
   t.same(pageErrors, [], 'no script errors in the page')

@@ -1,17 +1,15 @@
 // The console's main flows in a real Chromium, shared by the embedded and the Postgres
 // runs: each flow acts through the UI and checks what the page then shows.
 import type { Browser, Page } from 'playwright-core'
+import type { Test } from 'tap'
 import { axeViolations, screenshot, serious } from './browser.ts'
 import { consoleCall, goto, PAGES } from './pages.ts'
 
-interface T {
-  test: (name: string, fn: (t: T) => Promise<void>) => Promise<unknown>
-  ok: (v: unknown, msg?: string) => void
-  equal: (a: unknown, b: unknown, msg?: string) => void
-  match: (a: unknown, b: RegExp, msg?: string) => void
-  same: (a: unknown, b: unknown, msg?: string) => void
-  comment: (...args: unknown[]) => void
-}
+// the browser globals the page-side callbacks below read (the test program has no DOM lib)
+declare const document: { documentElement: { scrollWidth: number } }
+declare const window: { innerWidth: number }
+
+type T = Test
 
 const WAIT = { timeout: 30_000 }
 
@@ -124,7 +122,8 @@ export async function timelineFlow (t: T, page: Page, origin: string): Promise<v
   await page.getByTestId('timeline').getByText(id).first().waitFor(WAIT)
   t.equal(await page.getByLabel('Kind').inputValue(), 'task', 'the kind filter survives a reload')
   t.equal(await page.getByRole('searchbox', { name: 'Text' }).inputValue(), queue, 'the text filter survives a reload')
-  const types = await page.locator('[data-testid=timeline] tbody tr[data-event-type]').evaluateAll(rows => rows.map(r => r.getAttribute('data-event-type')))
+  const types: Array<string | null> = []
+  for (const row of await page.locator('[data-testid=timeline] tbody tr[data-event-type]').all()) types.push(await row.getAttribute('data-event-type'))
   t.ok(types.length > 0 && types.every(type => type?.startsWith('task.')), `only task events are listed (${types.join(', ')})`)
   // a deep link to one event
   await page.locator('[data-testid=timeline] tbody tr').first().locator('a').first().click()
@@ -146,7 +145,7 @@ export async function everyPage (t: T, browser: Browser, page: Page, origin: str
     t.same(bad.map(v => `${v.id}: ${v.help} ${JSON.stringify(v.nodes.slice(0, 3).map(n => n.target))}`), [], `${name}: no serious accessibility violations`)
   }
   // dark theme and a phone-sized screen
-  const phone = await browser.newPage({ viewport: { width: 390, height: 844 }, colorScheme: 'dark', storageState: await page.context().storageState() })
+  const phone = await browser.newPage({ viewport: { width: 390, height: 844 }, colorScheme: 'dark', ignoreHTTPSErrors: true, storageState: await page.context().storageState() })
   try {
     await goto(phone, origin, '#/overview')
     await phone.getByTestId('tiles').waitFor(WAIT)
@@ -171,4 +170,32 @@ export async function paletteFlow (t: T, page: Page, origin: string): Promise<vo
   await page.locator('body').press('d')
   await page.waitForURL(/#\/dlq/, WAIT)
   t.ok(true, 'the palette and the g-shortcuts navigate')
+}
+
+/** signs in through the login form (password mode) */
+export async function signInWithForm (page: Page, origin: string, user: string, password: string): Promise<void> {
+  await page.goto(`${origin}/#/overview`)
+  await page.getByLabel('User').fill(user)
+  await page.getByLabel('Password').fill(password)
+  await page.getByRole('button', { name: 'Sign in' }).click()
+  await page.getByTestId('tiles').waitFor(WAIT)
+}
+
+/** a viewer sees no mutation controls, and the API refuses a mutation anyway */
+export async function viewerFlow (t: T, page: Page, origin: string): Promise<void> {
+  await goto(page, origin, '#/queues')
+  await page.getByTestId('queues').waitFor(WAIT)
+  t.equal(await page.getByRole('button', { name: /^(Pause|Resume)$/ }).count(), 0, 'no pause or resume buttons on Queues')
+  await goto(page, origin, '#/tasks')
+  t.equal(await page.getByRole('button', { name: 'Enqueue a task' }).count(), 0, 'no enqueue button on Tasks')
+  await goto(page, origin, '#/dlq')
+  t.equal(await page.getByRole('button', { name: /Replay/ }).count(), 0, 'no replay controls on the DLQ')
+  await goto(page, origin, '#/settings')
+  await page.getByText('refused: viewers can only look').waitFor(WAIT)
+  const refused = await page.evaluate(async () => {
+    const session = await (await fetch('/api/session')).json() as { csrfToken: string }
+    const res = await fetch('/api/admin/v1/pause', { method: 'POST', headers: { 'x-csrf-token': session.csrfToken } })
+    return { status: res.status, body: await res.json() as { error?: { code?: string } } }
+  })
+  t.same([refused.status, refused.body.error?.code], [403, 'FORBIDDEN'], 'the API refuses a viewer\'s mutation')
 }

@@ -8,14 +8,20 @@ import { ERROR_CODES } from '../../../../core/contract/error-codes.ts'
 export const API_PREFIX = '/api'
 const TIMEOUT_MS = 15_000
 
+/** GET /api/session: who is signed in and what the console may offer them */
 export interface Session {
-  identity: string
+  user: string
   role: 'viewer' | 'operator' | 'admin'
+  /** how they signed in: password, token (the start link), bearer, header, none */
+  method?: string
   csrfToken: string
+  csrfHeader?: string
   readOnly: boolean
   approvalRequired: boolean
   backend?: string
   version?: string
+  authMode?: string
+  expiresAt?: string
   capabilities?: unknown
   [key: string]: unknown
 }
@@ -36,6 +42,9 @@ export class ApiError extends Error {
 
 const HINTS: Record<string, string> = {
   UNAUTHENTICATED: 'Your session ended: sign in again.',
+  CONSOLE_SIGN_IN_REQUIRED: 'Sign in again (the session expired or was signed out).',
+  CONSOLE_CSRF_REJECTED: 'Reload the page to get a fresh session token.',
+  CONSOLE_RATE_LIMITED: 'Too many sign-in attempts: wait a minute.',
   FORBIDDEN: 'Your role does not allow this action; ask an admin.',
   CSRF_FAILED: 'Reload the page to get a fresh session token.',
   READ_ONLY: 'The admin API runs read-only; no changes are possible here.',
@@ -132,7 +141,7 @@ export async function send<T> (req: Request, mutation: boolean): Promise<T> {
   if (!res.ok) {
     const env = (parsed as { error?: { code?: string, message?: string, requestId?: string, details?: unknown } } | undefined)?.error
     const error = new ApiError(env?.code ?? `HTTP_${res.status}`, env?.message ?? (text.slice(0, 200) || res.statusText), res.status, env?.requestId ?? res.headers.get('x-request-id') ?? undefined, env?.details)
-    if (res.status === 401 && !req.url.endsWith('/api/login')) onSignedOut()
+    if (res.status === 401 && !req.url.endsWith('/api/login') && !req.url.endsWith('/api/session')) onSignedOut()
     throw error
   }
   return (parsed ?? text) as T

@@ -35,22 +35,28 @@ function App (): ReactNode {
   const [session, setSession] = useState<Session | null | undefined>(undefined)
   const [loadError, setLoadError] = useState<unknown>(undefined)
   const [signedOutReason, setSignedOutReason] = useState<string | undefined>(undefined)
+  const [signIn, setSignIn] = useState<{ authMode?: string, message: string }>({ message: '' })
   const load = useCallback(() => {
     send<Session>({ method: 'GET', url: `${API_PREFIX}/session` }, false).then(s => {
       setCsrfToken(s.csrfToken); setSession(s); setLoadError(undefined)
     }, (e: unknown) => {
-      if (e instanceof ApiError && e.status === 401) setSession(null)
-      else setLoadError(e)
+      if (e instanceof ApiError && e.status === 401) {
+        // signed out: the answer carries the token the login form must send
+        const details = (e.details ?? {}) as { loginCsrfToken?: string, authMode?: string }
+        if (details.loginCsrfToken !== undefined) setCsrfToken(details.loginCsrfToken)
+        setSignIn({ authMode: details.authMode, message: e.message })
+        setSession(null)
+      } else setLoadError(e)
     })
   }, [])
   useEffect(() => {
     load()
-    setSignedOutHandler(() => { live.stop(); setSignedOutReason('Your session ended; sign in again.'); setSession(null) })
+    setSignedOutHandler(() => { live.stop(); setSignedOutReason('Your session ended; sign in again.'); load() })
   }, [load])
   if (loadError !== undefined && session === undefined) return <main className="login"><ErrorBox error={loadError} /><button type="button" onClick={load}>Retry</button></main>
   if (session === undefined) return <p className="muted boot">Loading…</p>
-  if (session === null) return <Login reason={signedOutReason} onSignedIn={() => { setSignedOutReason(undefined); load() }} />
-  return <SignedIn session={session} onSignedOut={() => { live.stop(); setSignedOutReason('Signed out.'); setSession(null) }} />
+  if (session === null) return <Login reason={signedOutReason} authMode={signIn.authMode} message={signIn.message} onSignedIn={() => { setSignedOutReason(undefined); load() }} />
+  return <SignedIn session={session} onSignedOut={() => { live.stop(); setSignedOutReason('Signed out.'); load() }} />
 }
 
 function SignedIn ({ session, onSignedOut }: { session: Session, onSignedOut: () => void }): ReactNode {
@@ -120,7 +126,7 @@ function SignedIn ({ session, onSignedOut }: { session: Session, onSignedOut: ()
           <LiveIndicator />
           <button type="button" onClick={() => setPalette(true)} title="Command palette (Ctrl-K)">⌘K<span className="sr-only"> command palette</span></button>
           <button type="button" onClick={toggleTheme} aria-label={`Switch to ${theme === 'dark' ? 'light' : 'dark'} theme`}>{theme === 'dark' ? '☀' : '☾'}</button>
-          <span className="who" title={`role ${session.role}`}>{session.identity} <span className="badge">{session.role}</span>{session.readOnly && <span className="badge warn">read-only</span>}</span>
+          <span className="who" title={`role ${session.role}`}>{session.user} <span className="badge">{session.role}</span>{session.readOnly && <span className="badge warn">read-only</span>}</span>
           <button type="button" onClick={() => { void signOut() }}>Sign out</button>
         </div>
       </header>

@@ -6,7 +6,7 @@ import { useSession } from '../session.tsx'
 import type { Health } from '../types.ts'
 import { ErrorBox, Json, Time } from '../ui.tsx'
 
-const KNOWN = new Set(['identity', 'role', 'csrfToken', 'readOnly', 'approvalRequired', 'backend', 'version', 'capabilities'])
+const KNOWN = new Set(['user', 'role', 'csrfToken', 'csrfHeader', 'readOnly', 'approvalRequired', 'backend', 'version', 'capabilities'])
 
 export function Settings (_: { route: Route }): ReactNode {
   const { session, canMutate } = useSession()
@@ -18,7 +18,7 @@ export function Settings (_: { route: Route }): ReactNode {
       <section className="card" aria-labelledby="you-h">
         <h2 id="you-h">You</h2>
         <dl className="facts">
-          <dt>Identity</dt><dd data-testid="identity">{session.identity}</dd>
+          <dt>Identity</dt><dd data-testid="identity">{session.user}{session.method !== undefined && <span className="muted"> (signed in by {session.method})</span>}</dd>
           <dt>Role</dt><dd data-testid="role">{session.role}</dd>
           <dt>Changes</dt><dd>{canMutate ? 'allowed' : session.readOnly ? 'refused: the admin API runs read-only' : 'refused: viewers can only look'}</dd>
           <dt>Approval</dt><dd>{session.approvalRequired ? 'every change needs the approval token; the console asks for it' : 'not required'}</dd>
