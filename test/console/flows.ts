@@ -45,6 +45,12 @@ export async function dlqReplayFlow (t: T, page: Page, origin: string): Promise<
   await consoleCall(page, 'POST', '/tasks', { handler: 'noop', queue: parking, delayMs: 3_600_000 })
   await consoleCall(page, 'POST', `/queues/${parking}/pause`, { paused: true })
   const { id } = await consoleCall<{ id: string }>(page, 'POST', '/tasks', { handler: 'fail', queue, maxAttempts: 1 })
+  let state = ''
+  for (let i = 0; i < 120 && state !== 'dead'; i++) {
+    state = (await consoleCall<{ task: { state: string } }>(page, 'GET', `/tasks/${id}`)).task.state
+    if (state !== 'dead') await page.waitForTimeout(500)
+  }
+  t.equal(state, 'dead', 'the failing task reached the DLQ')
   await goto(page, origin, `#/dlq?queue=${queue}`)
   await page.locator(`tr[data-task="${id}"]`).waitFor(WAIT)
   await page.getByRole('textbox', { name: 'To queue' }).fill(parking)
