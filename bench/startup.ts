@@ -103,10 +103,12 @@ export async function run (args: string[]): Promise<BenchResult> {
   const dataDir = join(dir, 'data')
   const httpPort = await freePort()
   const grpcPort = await freePort()
+  const consolePort = await freePort()
   const env = childEnv({
     SWITCHYARD_DATA_DIR: dataDir,
     WORKER_ADMIN_HTTP_ADDR: `127.0.0.1:${httpPort}`,
-    WORKER_ADMIN_GRPC_ADDR: `127.0.0.1:${grpcPort}`
+    WORKER_ADMIN_GRPC_ADDR: `127.0.0.1:${grpcPort}`,
+    SWITCHYARD_CONSOLE_ADDR: `127.0.0.1:${consolePort}`
   })
   const gateway = { url: `https://127.0.0.1:${httpPort}`, certDir: join(dataDir, 'certs') }
   const startOptions = { cwd: dir, env, gateway, timeoutMs: START_TIMEOUT_MS }

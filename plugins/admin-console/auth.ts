@@ -72,8 +72,8 @@ export class Authenticator {
     return ok && known !== undefined ? { user, role: known.role, method } : null
   }
 
-  /** what the request's own credentials prove, if anything; `basicAttempt` is told of each Basic attempt (rate limit) */
-  async fromHeaders (headers: IncomingHttpHeaders, remoteAddress: string | undefined, basicAttempt: () => boolean): Promise<Principal | null> {
+  /** what the request's own credentials prove, if anything */
+  async fromHeaders (headers: IncomingHttpHeaders, remoteAddress: string | undefined): Promise<Principal | null> {
     switch (this.mode) {
       case 'none':
         return { user: this.localUser, role: this.settings.noneRole, method: 'none' }
@@ -81,7 +81,6 @@ export class Authenticator {
         const auth = headerText(headers, 'authorization')
         const match = auth === undefined ? null : /^Basic\s+([A-Za-z0-9+/=]+)$/i.exec(auth)
         if (match === null) return null
-        if (!basicAttempt()) return null
         const decoded = Buffer.from(match[1] as string, 'base64').toString('utf8')
         const colon = decoded.indexOf(':')
         if (colon < 1) return null

@@ -61,6 +61,8 @@ declare module 'fastify' {
 export interface ConsoleServer {
   readonly app: ConsoleApp
   readonly sessions: SessionStore
+  /** every route registered (method and URL), so tests cover all of them without a hand-kept list */
+  readonly routes: ReadonlyArray<{ method: string, url: string }>
   /** https://host:port once listening */
   readonly url: string | null
   listen (addr: string): Promise<string>
@@ -103,6 +105,8 @@ export function createConsoleServer (options: ConsoleServerOptions): ConsoleServ
   const auth = new Authenticator(settings.auth, options.passwordUsers ?? new Map(), options.localUser)
   const readOnly = settings.readOnly || info.adminReadOnly
   let url: string | null = null
+  /** principal → the session its per-request credentials (Basic, bearer, proxy header, none) share */
+  const credentialSessions = new Map<string, string>()
 
   const app = Fastify({
     ...(options.tls === null ? {} : { https: { cert: options.tls.cert, key: options.tls.key, minVersion: 'TLSv1.2' as const } }),
@@ -115,6 +119,12 @@ export function createConsoleServer (options: ConsoleServerOptions): ConsoleServ
   }) as unknown as ConsoleApp
 
   app.decorateRequest('consoleSession', null)
+  const routes: Array<{ method: string, url: string }> = []
+  app.addHook('onRoute', route => {
+    for (const method of Array.isArray(route.method) ? route.method : [route.method]) {
+      if (method !== 'HEAD') routes.push({ method, url: route.url })
+    }
+  })
 
   app.removeAllContentTypeParsers()
   app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit }, (_request, body, done) => {
@@ -171,19 +181,32 @@ export function createConsoleServer (options: ConsoleServerOptions): ConsoleServ
     let session = sessions.touch(readCookie(request.headers, names.session))
     if (session !== null && settings.auth.mode === 'header') {
       // The proxy is the authority: its header must still name this session's user.
-      const proxied = await auth.fromHeaders(request.headers, request.raw.socket.remoteAddress, () => true)
+      const proxied = await auth.fromHeaders(request.headers, request.raw.socket.remoteAddress)
       if (proxied === null || proxied.user !== session.user) session = null
     }
     if (session === null) {
       const address = clientAddress(request)
-      const principal = await auth.fromHeaders(request.headers, request.raw.socket.remoteAddress, () => loginAttempts.allow(address))
+      // Basic credentials are checked on every request of a script without cookies, so
+      // only failures count against the address's sign-in attempts.
+      const basicGiven = settings.auth.mode === 'password' && headerText(request, 'authorization') !== undefined
+      if (basicGiven && loginAttempts.blocked(address)) {
+        throw ConsoleErrors.rateLimited('too many sign-in attempts from this address; wait a minute', { details: { address } })
+      }
+      const principal = await auth.fromHeaders(request.headers, request.raw.socket.remoteAddress)
       if (principal === null) {
-        if (settings.auth.mode === 'password' && headerText(request, 'authorization') !== undefined && !loginAttempts.allow(address)) {
-          throw ConsoleErrors.rateLimited('too many sign-in attempts from this address; wait a minute', { details: { address } })
-        }
+        if (basicGiven) loginAttempts.allow(address)
         throw ConsoleErrors.signInRequired(signInMessage(), { details: { authMode: settings.auth.mode } })
       }
-      session = startSession(reply, principal)
+      // Scripts without a cookie jar send their credentials on every request: they share
+      // one session per principal instead of each request pushing a browser's out.
+      const key = `${principal.method}\u0000${principal.user}\u0000${principal.role}`
+      session = sessions.touch(credentialSessions.get(key))
+      if (session === null) {
+        session = sessions.create(principal)
+        if (credentialSessions.size >= settings.maxSessions) credentialSessions.clear()
+        credentialSessions.set(key, session.id)
+      }
+      setSessionCookie(reply, session)
     }
     request.consoleSession = session
     return session
@@ -301,10 +324,16 @@ export function createConsoleServer (options: ConsoleServerOptions): ConsoleServ
       requireCsrf: (request, session) => { requireCsrf(request, session.csrfToken) }
     })
 
-    // Even an unknown API path answers 401 to a stranger: what exists is not told before sign-in.
-    api.all('/api/*', async (request, reply) => {
-      await requireSession(request, reply)
-      throw TransportErrors.notFound(`no console API route ${request.method} ${request.url.split('?')[0] ?? ''}`, { details: { method: request.method } })
+    // Even an unknown API path answers 401 to a stranger (what exists is not told before
+    // sign-in), and 403 to a cross-site mutation, like every other API route.
+    api.route({
+      method: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'],
+      url: '/api/*',
+      handler: async (request, reply) => {
+        const session = await requireSession(request, reply)
+        if (request.method !== 'GET') requireCsrf(request, session.csrfToken)
+        throw TransportErrors.notFound(`no console API route ${request.method} ${request.url.split('?')[0] ?? ''}`, { details: { method: request.method } })
+      }
     })
   })
 
@@ -319,6 +348,7 @@ export function createConsoleServer (options: ConsoleServerOptions): ConsoleServ
   return {
     app,
     sessions,
+    routes,
     get url () { return url },
     async listen (addr: string): Promise<string> {
       const { host, port } = parseListenAddress(addr, 'console.addr')

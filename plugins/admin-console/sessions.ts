@@ -141,6 +141,12 @@ export class AttemptLimiter {
     return window.count <= this.perMinute
   }
 
+  /** over the limit already, without counting an attempt */
+  blocked (address: string): boolean {
+    const window = this.#windows.get(address)
+    return window !== undefined && this.now() - window.startedAt < AttemptLimiter.WINDOW_MS && window.count >= this.perMinute
+  }
+
   retryAfterSeconds (address: string): number {
     const window = this.#windows.get(address)
     if (window === undefined) return 0
