@@ -22,7 +22,8 @@ import { createHandlerRegistry, loadHandlerModule, type Handler, type HandlerReg
 import { createWorker, type Worker } from './worker/index.ts'
 import { createAdminService, type RunningAdminService } from './admin/index.ts'
 import { readCommit } from './build-info.ts'
-import { observeQueueDepths, observerFor, observeWorker, timedAdmin } from './metrics-wiring.ts'
+import { observeQueueDepths, observerFor, observeWorker, timedAdmin, type Observe } from './metrics-wiring.ts'
+import { MetricsHistory } from './metrics-history/index.ts'
 import { join } from 'node:path'
 import { Errors } from './errors.ts'
 import { loggerOptions } from './log/index.ts'
@@ -112,6 +113,9 @@ async function assemble (app: FastifyInstance, loaded: LoadedConfig, options: Cr
   await backend.ensureQueues(Object.keys(config.queues))
 
   const observe = observerFor(registry.metricsExporters())
+  // The metrics history counts in every process, exporters or not (GetMetricsHistory).
+  const history = new MetricsHistory(backend, { onError: (err, context) => app.log.warn({ err, context }, 'metrics history failed') })
+  const counted: Observe = observe === null ? history.observe : (event) => { history.observe(event); observe(event) }
   const events = new EventLog(backend, { onError: (err) => app.log.warn({ err }, 'appending events failed') })
   const handlers = createHandlerRegistry()
   for (const path of config.handlers) {
@@ -131,7 +135,7 @@ async function assemble (app: FastifyInstance, loaded: LoadedConfig, options: Cr
     timeoutMs: config.tasks.timeoutMs
   }
   // application, admin (and so the CLI) and schedules all enqueue through this one path
-  const enqueuer = createEnqueuer({ backend, events, observe, defaults })
+  const enqueuer = createEnqueuer({ backend, events, observe: counted, defaults })
   const enqueue = async (input: EnqueueInput | EnqueueInput[]): Promise<EnqueueResult[]> =>
     (await enqueuer.enqueue(Array.isArray(input) ? input : [input])).map(enqueued => enqueued.result)
 
@@ -191,7 +195,7 @@ async function assemble (app: FastifyInstance, loaded: LoadedConfig, options: Cr
       }
     })
 
-  if (worker !== null && observe !== null) observeWorker(worker, observe)
+  if (worker !== null) observeWorker(worker, counted)
   const service = createAdminService({
     backend,
     events,
@@ -202,6 +206,7 @@ async function assemble (app: FastifyInstance, loaded: LoadedConfig, options: Cr
     onError: (err, context) => app.log.warn({ err, context }, 'admin background work failed'),
     log: app.log,
     ...(observe === null ? {} : { observe }),
+    history,
     options: {
       readOnly: config.admin.readOnly,
       requireApproval: config.admin.requireApproval,
@@ -258,6 +263,8 @@ async function assemble (app: FastifyInstance, loaded: LoadedConfig, options: Cr
   }
 
   if (retention !== null) app.addHook('onReady', async () => { retention.start() })
+  // Only processes started to work sample, roll up and trim; every process adds its counts.
+  app.addHook('onReady', async () => { history.start({ leader: options.worker !== false }) })
 
   let stopDemo: (() => void) | null = null
   if (worker !== null) {
@@ -284,6 +291,7 @@ async function assemble (app: FastifyInstance, loaded: LoadedConfig, options: Cr
     stopDemo?.()
     await worker?.stop()
     await admin.close()
+    await history.close()
     await events.close()
   })
 

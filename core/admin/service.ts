@@ -23,6 +23,9 @@ import { runBudgetFor, ScheduleRpcs } from './schedules.ts'
 import { cancelTask, enqueueTask, getTask, listTasks, listWorkers, retryTask } from './tasks.ts'
 import type { AdminServiceDeps, CallContext, EventStream, RunningAdminService } from './types.ts'
 import { silentLogger } from '../worker/logger.ts'
+import { getSession } from './session.ts'
+import { listEvents } from './event-list.ts'
+import { getMetricsHistory } from '../metrics-history/reader.ts'
 
 const DEFAULT_EVENT_POLL_MS = 500
 /** codes that mean a guard refused the call (audited as `denied`, not `error`) */
@@ -115,6 +118,7 @@ export function createAdminService (deps: AdminServiceDeps): RunningAdminService
       }
       counters.recordSuccess(name, action, request, result.auditResult)
       for (const event of result.events ?? []) events.emit(event.type, event.data)
+      if (result.events !== undefined) deps.history?.noteAdminEvents(result.events)
       const params = result.auditResult === undefined ? base.params : { ...base.params, result: result.auditResult }
       const target = (result.target ?? defaultTarget(action, request)).slice(0, MAX_TARGET)
       try {
@@ -201,6 +205,9 @@ export function createAdminService (deps: AdminServiceDeps): RunningAdminService
     ExportAudit: read('ExportAudit', async request => await exportAudit(ctx, request)),
     GetMetrics: read('GetMetrics', async request => await getMetrics(deps.metricsExporters ?? [], request)),
     StreamEvents: streamEvents,
+    GetSession: read('GetSession', async (_request, call) => getSession(ctx, call)),
+    ListEvents: read('ListEvents', async request => await listEvents(ctx, request)),
+    GetMetricsHistory: read('GetMetricsHistory', async request => await getMetricsHistory(backend, request)),
     async close () {
       await audit.close()
       await waker.close()

@@ -73,6 +73,8 @@ export interface AdminServiceDeps {
   onError?: (err: unknown, context: string) => void
   /** feeds the metrics exporters (audit write failures by destination) */
   observe?: (event: MetricEvent) => void
+  /** counts operator replays into the metrics history (GetMetricsHistory) */
+  history?: { noteAdminEvents (events: ReadonlyArray<{ type: string, data: unknown }>): void }
   /** reads at debug; one info line per mutation (action, target, actor, outcome) */
   log?: Pick<Logger, 'debug' | 'info'>
 }

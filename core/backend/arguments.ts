@@ -335,6 +335,11 @@ export const ARGUMENT_CHECKS: Readonly<Record<string, Check>> = {
     integer('limit', req.limit, 0)
     if (req.afterId != null && typeof req.afterId !== 'string') fail('afterId', 'must be an event id or null')
   },
+  readEventsNewestFirst ([value]) {
+    const req = object('request', value)
+    integer('limit', req.limit, 0)
+    if (req.beforeId != null && typeof req.beforeId !== 'string') fail('beforeId', 'must be an event id or null')
+  },
   appendAudit ([value]) {
     const event = object('event', value)
     name('action', event.action)

@@ -340,6 +340,13 @@ export interface ReadEventsRequest {
   limit: number
 }
 
+/** A newest-first read of the event log (Backend.readEventsNewestFirst). */
+export interface ReadEventsBackwardRequest {
+  /** null: from the newest event readable now; otherwise only events older than this id */
+  beforeId: string | null
+  limit: number
+}
+
 export interface AuditInput {
   action: string
   target: string
@@ -560,6 +567,15 @@ export interface Backend {
   // --- event log (SSE replay) ------------------------------------------------------------
   appendEvents (events: EventInput[]): Promise<StoredEvent[]>
   readEvents (req: ReadEventsRequest): Promise<StoredEvent[]>
+  /**
+   * The event log newest first: events older than `beforeId` (null: the newest), in the
+   * reverse of readEvents' order, at most `limit` (clamped to MAX_LIST_LIMIT). A page of
+   * it and a forward read from the same place meet without a gap or an overlap. Ids are
+   * judged as readEvents judges afterId (VALIDATION_FAILED). Optional: a backend with an
+   * event log that cannot read backwards leaves it out, and the timeline (ListEvents)
+   * then answers only forward reads.
+   */
+  readEventsNewestFirst? (req: ReadEventsBackwardRequest): Promise<StoredEvent[]>
   /** calls listener after events are appended (any process); optional by capability */
   subscribeEvents? (listener: () => void): Promise<Unsubscribe>
 

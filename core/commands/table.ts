@@ -426,6 +426,45 @@ export const COMMANDS: readonly CommandSpec[] = [
     load: async () => (await import('./events.ts')).runEvents
   },
   {
+    name: 'events list',
+    summary: 'the event log as a timeline: newest first (page back with --before) or after an id (--after), filtered',
+    flags: {
+      type: { type: 'string', value: 'types', description: 'event types, comma-separated: exact (task.dead) or a prefix ending in "." (task.); audit for audit events' },
+      target: { type: 'string', value: 'target', description: 'only events about this task id, queue, schedule, job or run' },
+      since,
+      until: { type: 'string', value: 'time', description: 'only events at or before this time (RFC 3339)' },
+      before: { type: 'string', value: 'id', description: 'page back: events older than this id (the previous page prints it)' },
+      after: { type: 'string', value: 'id', description: 'catch up: events after this id, oldest first ("0": from the oldest retained)' },
+      limit: limit('events per page', 50)
+    },
+    admin: true,
+    json: true,
+    rpcs: ['ListEvents'],
+    examples: ['switchyard events list --type task.dead,dlq. --since 1h', 'switchyard events list --target mail --json'],
+    load: async () => (await import('./console.ts')).runEventsList
+  },
+  {
+    name: 'metrics history',
+    summary: 'task counts and queue depths over time, cluster-wide: per minute (1h, 24h) or hourly (7d, 30d)',
+    flags: {
+      window: { type: 'string', value: 'window', complete: ['1h', '24h', '7d', '30d'], description: 'how far back (default 1h)' },
+      queue: queueFilter
+    },
+    admin: true,
+    json: true,
+    rpcs: ['GetMetricsHistory'],
+    load: async () => (await import('./console.ts')).runMetricsHistory
+  },
+  {
+    name: 'session',
+    aliases: ['whoami'],
+    summary: 'who the deployment takes you for: identity, role, read-only and approval state, backend and capabilities',
+    admin: true,
+    json: true,
+    rpcs: ['GetSession'],
+    load: async () => (await import('./console.ts')).runSession
+  },
+  {
     name: 'audit list',
     aliases: ['audit'],
     summary: 'audit events of admin mutations, newest first',

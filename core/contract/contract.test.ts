@@ -39,7 +39,10 @@ const SPEC_ROUTES: Record<string, string> = {
   ListAuditEvents: 'GET /admin/v1/audit',
   ExportAudit: 'GET /admin/v1/audit/export',
   GetMetrics: 'GET /admin/v1/metrics',
-  StreamEvents: 'GET /admin/v1/events'
+  StreamEvents: 'GET /admin/v1/events',
+  GetSession: 'GET /admin/v1/session',
+  ListEvents: 'GET /admin/v1/events/log',
+  GetMetricsHistory: 'GET /admin/v1/metrics/history'
 }
 
 t.test('the table serves exactly the SPEC routes, each bound to real request fields', async t => {

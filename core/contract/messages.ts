@@ -560,3 +560,77 @@ export type TimelineEntryT = Static<typeof TimelineEntry>
 export type AuditEventViewT = Static<typeof AuditEventView>
 export type AdminEventT = Static<typeof AdminEvent>
 export type WorkerViewT = Static<typeof WorkerView>
+
+// --- console support: session, event log, metrics history --------------------------------
+
+export const EVENT_PAGE_LIMIT_DEFAULT = 50
+export const EVENT_PAGE_LIMIT_MAX = 500
+/** at most this many comma-separated entries in ListEvents' type filter */
+export const EVENT_TYPE_FILTERS_MAX = 20
+export const METRICS_HISTORY_WINDOWS = ['1h', '24h', '7d', '30d'] as const
+
+export const GetSessionRequest = Request({}, 'no parameters')
+export const GetSessionResponse = Response({
+  actor: Text('the caller\'s identity: the client certificate subject, or the end user a trusted gateway named'),
+  via: Type.Optional(Text('the trusted gateway that named the actor')),
+  role: Type.Enum(['viewer', 'operator', 'admin'], { type: 'string', description: 'the caller\'s role (admin when no role map is configured)' }),
+  readOnly: Type.Boolean({ description: 'every mutation is refused (READ_ONLY)' }),
+  approvalRequired: Type.Boolean({ description: 'mutations need the approval token (X-Admin-Approval)' }),
+  canMutate: Type.Boolean({ description: 'the caller may call operator RPCs now: role operator or admin, and not read-only' }),
+  backend: Text('backend name'),
+  capabilities: Type.Array(Text('capability name'), { description: 'the backend\'s capabilities that are on (e.g. queuePause, eventLog, records), plus eventsNewestFirst when its event log reads backwards' }),
+  taskFilters: Type.Array(Text('filter field'), { description: 'task list filters the backend honours (state, queue, handler, query)' }),
+  version: Text('Switchyard version of the serving process'),
+  commit: Text('source commit of the serving process')
+}, 'who is calling and what the service allows')
+
+export const ListEventsRequest = Request({
+  type: Type.Optional(Type.String({ minLength: 1, maxLength: 400, description: `event types, comma-separated (at most ${EVENT_TYPE_FILTERS_MAX}): each exact (task.dead) or, ending in "." or ".*", a prefix (task.); "audit" selects audit events` })),
+  target: Type.Optional(Type.String({ minLength: 1, maxLength: 256, description: 'only events about this task id, queue, schedule, job or job run: matched against the data fields id, taskId, queue, targetQueue, schedule, job, runId, name and target, and the ids list' })),
+  since: Type.Optional(Timestamp('only events appended at or after this time')),
+  until: Type.Optional(Timestamp('only events appended at or before this time')),
+  beforeId: Type.Optional(Type.String({ minLength: 1, maxLength: ID_MAX_LENGTH, description: 'newest first, from the event before this id (a nextBeforeId); without beforeId and afterId: from the newest' })),
+  afterId: Type.Optional(Type.String({ minLength: 1, maxLength: ID_MAX_LENGTH, description: 'oldest first, after this id (a nextAfterId, or "0" for the oldest retained event): catching up' })),
+  limit: Type.Optional(Limit(EVENT_PAGE_LIMIT_MAX, `events to return (default ${EVENT_PAGE_LIMIT_DEFAULT})`))
+}, 'the persisted event log (task, queue, schedule, job, DLQ and audit events), filtered and paged; a call examines a bounded number of events')
+export const ListEventsResponse = Response({
+  events: Type.Array(AdminEvent, { description: 'newest first (or oldest first with afterId)' }),
+  nextBeforeId: Type.Optional(Text('older matching events may remain: ask again with beforeId set to this; absent when the log (or the since window) is exhausted')),
+  nextAfterId: Type.Optional(Text('the newest event examined: ask with afterId set to this for what comes later')),
+  scanned: Count('events examined for this page (bounded; a page can be short or empty while nextBeforeId is present)')
+}, 'a page of the event log')
+
+export const MetricsCountsView = Response({
+  enqueued: Count('tasks enqueued'),
+  succeeded: Count('attempts that succeeded'),
+  failed: Count('attempts that failed (retried or dead-lettered)'),
+  dead: Count('tasks that went to the DLQ'),
+  replayed: Count('tasks replayed from the DLQ or retried by an operator')
+}, 'what happened in one step, cluster-wide')
+
+export const MetricsDepthView = Response({
+  ready: Count('tasks waiting for a worker'),
+  processing: Count('tasks leased by a worker'),
+  scheduled: Count('tasks whose runAt is in the future'),
+  dead: Count('tasks in the DLQ')
+}, 'queue depth sampled by the leader in the step (the latest sample)')
+
+export const MetricsPointView = Response({
+  time: Timestamp('start of the step'),
+  counts: MetricsCountsView,
+  depth: Type.Optional(MetricsDepthView)
+}, 'one step of a metrics series')
+
+export const GetMetricsHistoryRequest = Request({
+  window: Type.Optional(Type.Enum([...METRICS_HISTORY_WINDOWS], { type: 'string', description: '1h or 24h: one point a minute; 7d or 30d: one point an hour (default 1h)' })),
+  queue: Type.Optional(Name('one queue\'s series; without it, all queues together'))
+}, 'per-minute and hourly task counts and queue depths, cluster-wide')
+export const GetMetricsHistoryResponse = Response({
+  window: Type.Enum([...METRICS_HISTORY_WINDOWS], { type: 'string', description: 'the window answered' }),
+  stepSeconds: Count('60 (per minute) or 3600 (hourly)'),
+  queue: Type.Optional(Name('the queue of the series; absent: all queues')),
+  from: Timestamp('start of the first point'),
+  to: Timestamp('end of the last point (the current, unfinished step)'),
+  points: Type.Array(MetricsPointView, { description: 'one per step, oldest first, every step present (zero counts when nothing happened; depth absent when not sampled)' }),
+  queues: Type.Array(Name('queue'), { description: 'queues with data in the window, by name' })
+}, 'a metrics history')

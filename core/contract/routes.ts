@@ -50,7 +50,10 @@ export const HTTP_ROUTES = {
   ListAuditEvents: { method: 'GET', path: '/admin/v1/audit' },
   ExportAudit: { method: 'GET', path: '/admin/v1/audit/export', download: true },
   GetMetrics: { method: 'GET', path: '/admin/v1/metrics', download: true, aliases: [{ path: '/admin/v1/metrics/prometheus', fields: { format: 'prometheus' } }] },
-  StreamEvents: { method: 'GET', path: '/admin/v1/events', headerFields: { afterId: 'last-event-id' } }
+  StreamEvents: { method: 'GET', path: '/admin/v1/events', headerFields: { afterId: 'last-event-id' } },
+  GetSession: { method: 'GET', path: '/admin/v1/session' },
+  ListEvents: { method: 'GET', path: '/admin/v1/events/log' },
+  GetMetricsHistory: { method: 'GET', path: '/admin/v1/metrics/history' }
 } as const satisfies Record<string, HttpBinding>
 
 export type RouteName = keyof typeof HTTP_ROUTES

@@ -157,6 +157,15 @@ export const RPCS = {
   StreamEvents: rpc('StreamEvents', M.StreamEventsRequest, M.AdminEvent, {
     ...read, stream: true, responseType: 'AdminEvent',
     summary: 'server stream of admin events; resumable by id'
+  }),
+  GetSession: rpc('GetSession', M.GetSessionRequest, M.GetSessionResponse, {
+    ...read, summary: 'the caller\'s identity and role, read-only and approval state, backend and capabilities, versions'
+  }),
+  ListEvents: rpc('ListEvents', M.ListEventsRequest, M.ListEventsResponse, {
+    ...read, summary: 'the persisted event log, audit events included, filtered by type, target and time; newest first or after an id'
+  }),
+  GetMetricsHistory: rpc('GetMetricsHistory', M.GetMetricsHistoryRequest, M.GetMetricsHistoryResponse, {
+    ...read, summary: 'per-minute (1h, 24h) or hourly (7d, 30d) task counts and queue depths, cluster-wide'
   })
 } as const satisfies Record<RouteName, RpcDefinition> // every route is an RPC's
 

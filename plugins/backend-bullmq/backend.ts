@@ -7,7 +7,7 @@ import {
   type CoordinationState, type DLQStats, type DeleteRequest, type DeleteResult, type EnqueueEvents, type EnqueueResult, type EventInput,
   type FailOutcome, type FailRequest, type LeaderAcquireResult, type LeaseRef, type LeaseRequest, type LeasedTask,
   type ListAuditRequest, type ListTasksRequest, type PendingHandler, type PendingHandlersRequest, type NewTask, type PruneRequest, type QueueStats, type RateLimit,
-  type ReadEventsRequest, type RecoveredLeases, type RequeueRequest, type RequeueResult, type SkippedTask,
+  type ReadEventsRequest, type ReadEventsBackwardRequest, type RecoveredLeases, type RequeueRequest, type RequeueResult, type SkippedTask,
   type StoredEvent, type Task, type TaskPage, type TaskState, type Unsubscribe, type WorkerInfo,
   type ListRecordsRequest, type PutRecordOptions, type PutRecordResult, type StoredRecord
 } from '@switchyard/core'
@@ -733,6 +733,7 @@ export class BullMQBackend implements Backend {
   removeWorker (id: string): Promise<void> { return this.own.removeWorker(id) }
   appendEvents (events: EventInput[]): Promise<StoredEvent[]> { return this.own.appendEvents(events) }
   readEvents (req: ReadEventsRequest): Promise<StoredEvent[]> { return this.own.readEvents(req) }
+  readEventsNewestFirst (req: ReadEventsBackwardRequest): Promise<StoredEvent[]> { return this.own.readEventsNewestFirst(req) }
   subscribeEvents (listener: () => void): Promise<() => Promise<void>> { return this.own.subscribeEvents(listener) }
   subscribeWork (listener: (queue: string) => void): Promise<Unsubscribe> { return this.notifier.subscribe(listener) }
   appendAudit (event: AuditInput): Promise<AuditEvent> { return this.own.appendAudit(event) }

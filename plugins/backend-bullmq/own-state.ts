@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis'
 import {
   Errors, MAX_LIST_LIMIT,
   type AuditEvent, type AuditInput, type CoordinationState, type EventInput, type LeaderAcquireResult, type LeaderLock,
-  type ListAuditRequest, type RateLimit, type ReadEventsRequest, type StoredEvent, type WorkerInfo
+  type ListAuditRequest, type RateLimit, type ReadEventsRequest, type ReadEventsBackwardRequest, type StoredEvent, type WorkerInfo
 } from '@switchyard/core'
 import type { Keys } from './keys.ts'
 import { runPlainScript } from './scripts.ts'
@@ -159,6 +159,31 @@ export class OwnState {
       }
       if (entries.length < count) break
       start = `(${(entries[entries.length - 1] as [string, string[]])[0]}`
+    }
+    return out
+  }
+
+  /** newest first: the entries before beforeId's (read backwards) and the events of its own entry before it */
+  async readEventsNewestFirst (req: ReadEventsBackwardRequest): Promise<StoredEvent[]> {
+    const limit = clampLimit(req.limit)
+    const before = req.beforeId == null ? null : parseEventId('beforeId', req.beforeId)
+    if (limit === 0) return []
+    const out: StoredEvent[] = []
+    // the entry holding beforeId is read again for the events before it in that batch
+    let end = before === null ? '+' : before.entry
+    for (let count = Math.min(limit, 8); out.length < limit; count = Math.min(count * 4, limit - out.length + 1)) {
+      const entries = await this.redis.xrevrange(this.keys.events, end, '-', 'COUNT', count)
+      for (const [entry, fields] of entries) {
+        const batch = JSON.parse(fieldMap(fields).b ?? '[]') as Array<[string, unknown]>
+        const upTo = before !== null && entry === before.entry ? Math.min(before.index, batch.length) : batch.length
+        const time = timeOfStreamId(entry)
+        for (let k = upTo - 1; k >= 0 && out.length < limit; k--) {
+          const [type, data] = batch[k] as [string, unknown]
+          out.push({ id: `${entry}:${k}`, type, time, data })
+        }
+      }
+      if (entries.length < count) break
+      end = `(${(entries[entries.length - 1] as [string, string[]])[0]}`
     }
     return out
   }

@@ -17,7 +17,7 @@ import type { SqlParam } from './sql-client.ts'
 // when it committed has ended (normally milliseconds; a long writing transaction
 // in the cluster holds events back until it ends).
 
-type EventMethods = Pick<Backend, 'appendEvents' | 'readEvents' | 'appendAudit' | 'listAudit' | 'pruneAudit'>
+type EventMethods = Pick<Backend, 'appendEvents' | 'readEvents' | 'appendAudit' | 'listAudit' | 'pruneAudit'> & Required<Pick<Backend, 'readEventsNewestFirst'>>
 
 interface PageRow { xid: string, pos: string, time: number, events: Array<[string, unknown]> }
 interface AuditRow {
@@ -55,6 +55,15 @@ function parseEventId (field: string, id: string): Cursor {
 function unpack (page: PageRow, after: Cursor | null, limit: number, into: StoredEvent[]): void {
   const skip = after !== null && after.xid === page.xid && after.pos === page.pos ? after.index + 1 : 0
   for (let k = skip; k < page.events.length && into.length < limit; k++) {
+    const [type, data] = page.events[k] as [string, unknown]
+    into.push({ id: `${page.xid}-${page.pos}-${k}`, type, time: page.time, data })
+  }
+}
+
+/** the events of a page before the cursor's (all of them past other pages), newest first */
+function unpackBackward (page: PageRow, before: Cursor | null, limit: number, into: StoredEvent[]): void {
+  const end = before !== null && before.xid === page.xid && before.pos === page.pos ? before.index : page.events.length
+  for (let k = Math.min(end, page.events.length) - 1; k >= 0 && into.length < limit; k--) {
     const [type, data] = page.events[k] as [string, unknown]
     into.push({ id: `${page.xid}-${page.pos}-${k}`, type, time: page.time, data })
   }
@@ -140,6 +149,17 @@ export function eventMethods (ctx: BackendContext): EventMethods {
     FROM (SELECT 1) AS one LEFT JOIN pages ON true
     ORDER BY pages.xid, pages.pos`
 
+  // Newest first over the same order: pages below the horizon (every event a forward
+  // reader will ever see there), from the cursor's page (inclusive: its earlier
+  // events) down. Pages held back by a running transaction are not waited for: they
+  // are newer than everything answered, and a forward read from the newest id
+  // answered here picks them up.
+  const readBackwardSql = `
+    SELECT p.xid::text AS xid, p.pos::text AS pos, ${s}.ms(p.time) AS time, p.events
+    FROM ${s}.event_pages p
+    WHERE p.xid < pg_snapshot_xmin(pg_current_snapshot()) AND (p.xid, p.pos) <= ($1::xid8, $2::bigint)
+    ORDER BY p.xid DESC, p.pos DESC LIMIT $3`
+
   const auditColumns = `id::text AS id, ${s}.ms(time) AS time, action, target, actor, request_id, params, outcome, error`
 
   return {
@@ -181,6 +201,16 @@ export function eventMethods (ctx: BackendContext): EventMethods {
         }
         await new Promise(resolve => setTimeout(resolve, pause))
       }
+    },
+
+    async readEventsNewestFirst (req) {
+      const limit = Math.min(req.limit, MAX_LIST_LIMIT)
+      const before = req.beforeId === null || req.beforeId === undefined ? null : parseEventId('beforeId', req.beforeId)
+      if (limit === 0) return []
+      const rows = await ctx.db().query<PageRow>(readBackwardSql, [before?.xid ?? MAX_XID8.toString(), before?.pos ?? MAX_BIGINT.toString(), limit + 1])
+      const events: StoredEvent[] = []
+      for (const page of rows) unpackBackward(page, before, limit, events)
+      return events
     },
 
     async appendAudit (event) {

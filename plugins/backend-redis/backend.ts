@@ -4,7 +4,7 @@ import {
   type CoordinationState, type DLQStats, type DeleteRequest, type DeleteResult, type EnqueueEvents, type EnqueueResult, type EventInput,
   type FailOutcome, type FailRequest, type LeaderAcquireResult, type LeaderLock, type LeaseRef, type LeaseRequest,
   type LeasedTask, type ListAuditRequest, type PendingHandler, type PendingHandlersRequest, type ListTasksRequest, type NewTask, type PruneRequest, type QueueStats,
-  type RateLimit, type ReadEventsRequest, type RecoveredLeases, type RequeueRequest, type RequeueResult,
+  type RateLimit, type ReadEventsRequest, type ReadEventsBackwardRequest, type RecoveredLeases, type RequeueRequest, type RequeueResult,
   type SkippedTask, type StoredEvent, type Task, type TaskPage, type Unsubscribe, type WorkerInfo,
   type ListRecordsRequest, type PutRecordOptions, type PutRecordResult, type StoredRecord
 } from '@switchyard/core'
@@ -576,6 +576,19 @@ export class RedisBackend implements Backend {
       if (limit === 0) return []
       const start = req.afterId == null ? '-' : `(${req.afterId}`
       const entries = await this.client.xrange(this.keys.events, start, '+', 'COUNT', limit)
+      return entries.map(([id, fields]) => decodeEvent(id, fields))
+    })
+  }
+
+  readEventsNewestFirst (req: ReadEventsBackwardRequest): Promise<StoredEvent[]> {
+    const limit = Math.min(req.limit, MAX_LIST_LIMIT)
+    if (req.beforeId != null && !STREAM_ID.test(req.beforeId)) {
+      throw Errors.validation('beforeId: must be an event id like "1700000000000-0", or null', { details: { field: 'beforeId' } })
+    }
+    return this.run('readEventsNewestFirst', async () => {
+      if (limit === 0) return []
+      const end = req.beforeId == null ? '+' : `(${req.beforeId}`
+      const entries = await this.client.xrevrange(this.keys.events, end, '-', 'COUNT', limit)
       return entries.map(([id, fields]) => decodeEvent(id, fields))
     })
   }

@@ -442,7 +442,10 @@ export const FIXTURES: { [N in RpcName]: Fixture<N> } = {
   ListAuditEvents: async () => ({ limit: 5 }),
   ExportAudit: async () => ({ format: 'csv', limit: 5 }),
   GetMetrics: async () => ({}),
-  StreamEvents: async () => ({})
+  StreamEvents: async () => ({}),
+  GetSession: async () => ({}),
+  ListEvents: async () => ({ type: 'task.,audit', limit: 10 }),
+  GetMetricsHistory: async env => ({ window: '1h', queue: env.queue })
 }
 
 export async function fixtureFor (name: RpcName, env: FixtureEnv): Promise<Record<string, unknown>> {

@@ -55,6 +55,44 @@ export const eventsArea: ConformanceArea = {
       t.not(oldest[0]?.id, '0', 'the oldest retained event is not "0" either')
     })
 
+    conformanceCaseNeeding(t, ctx, ['eventLog'], 'newest first: readEventsNewestFirst pages back exactly where readEvents pages forward', async t => {
+      const readBack = backend.readEventsNewestFirst?.bind(backend)
+      if (readBack === undefined) {
+        t.pass('readEventsNewestFirst is not offered (the timeline reads forward only)')
+        return
+      }
+      const type = ctx.name('conformance.back')
+      // several appends of 1-3 events (backends may store an append as one entry), from both nodes
+      const stored: StoredEvent[] = []
+      for (let i = 0; i < 5; i++) stored.push(...await (i % 2 === 0 ? backend : peer).appendEvents(Array.from({ length: 1 + (i % 3) }, (_, j) => ({ type, data: { i, j } }))))
+      const newest = await waitFor(async () => {
+        const page = await readBack({ beforeId: null, limit: 100 })
+        return page.some(e => e.id === stored[stored.length - 1]?.id) ? page : null
+      }, { what: 'the newest append readable backwards' })
+      const mineNewest = newest.filter(e => e.type === type)
+      t.same(mineNewest, [...stored].reverse(), 'from the newest: every event, newest first, as stored')
+      // page back two at a time from the newest of ours
+      const paged: StoredEvent[] = []
+      let cursor: string = stored[stored.length - 1]?.id as string
+      for (let pages = 0; pages < 20 && paged.length < stored.length - 1; pages++) {
+        const page = await readBack({ beforeId: cursor, limit: 2 })
+        t.ok(page.length <= 2, 'limit honoured')
+        if (page.length === 0) break
+        paged.push(...page.filter(e => e.type === type))
+        cursor = page[page.length - 1]?.id as string
+      }
+      t.same(paged, [...stored].reverse().slice(1), 'beforeId: exactly the older events, in reverse order, across appends')
+      for (let k = 1; k < stored.length; k++) {
+        const back = await peer.readEventsNewestFirst?.({ beforeId: stored[k]?.id as string, limit: 1 })
+        const forward = await peer.readEvents({ afterId: stored[k - 1]?.id as string, limit: 1 })
+        t.same([back?.[0]?.id, forward[0]?.id], [stored[k - 1]?.id, stored[k]?.id], `backward before #${k} and forward after #${k - 1} meet`)
+      }
+      t.same(await readBack({ beforeId: stored[0]?.id as string, limit: 0 }), [], 'limit 0: nothing')
+      for (const bad of ['not-an-id', '-1', 'x'.repeat(40)]) {
+        await t.rejects(readBack({ beforeId: bad, limit: 1 }), { code: 'VALIDATION_FAILED' }, `beforeId ${JSON.stringify(bad.slice(0, 12))} is refused`)
+      }
+    })
+
     conformanceCaseNeeding(t, ctx, ['eventLog'], 'concurrent appenders and a tailing reader: nothing missed, nothing twice', async t => {
       const writers = 8
       const appendsPerWriter = 15
