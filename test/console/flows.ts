@@ -122,12 +122,12 @@ export async function timelineFlow (t: T, page: Page, origin: string): Promise<v
   await page.getByTestId('timeline').getByText(id).first().waitFor(WAIT)
   t.ok(true, 'a new task appears in the open timeline without a reload')
   await page.getByLabel('Kind').selectOption('task')
-  await page.getByRole('searchbox', { name: 'Text' }).fill(queue)
+  await page.getByRole('textbox', { name: 'Target' }).fill(queue)
   await page.waitForURL(/kind=task/, WAIT)
   await page.reload()
   await page.getByTestId('timeline').getByText(id).first().waitFor(WAIT)
   t.equal(await page.getByLabel('Kind').inputValue(), 'task', 'the kind filter survives a reload')
-  t.equal(await page.getByRole('searchbox', { name: 'Text' }).inputValue(), queue, 'the text filter survives a reload')
+  t.equal(await page.getByRole('textbox', { name: 'Target' }).inputValue(), queue, 'the target filter survives a reload')
   const types: Array<string | null> = []
   for (const row of await page.locator('[data-testid=timeline] tbody tr[data-event-type]').all()) types.push(await row.getAttribute('data-event-type'))
   t.ok(types.length > 0 && types.every(type => type?.startsWith('task.')), `only task events are listed (${types.join(', ')})`)
@@ -145,7 +145,7 @@ export async function everyPage (t: T, browser: Browser, page: Page, origin: str
   for (const name of PAGES) {
     await goto(page, origin, `#/${name}`)
     // the event stream keeps a request open, so wait for the page's data, not network idle
-    await page.locator('main').getByText('Loading…').waitFor({ state: 'detached', ...WAIT })
+    for (let i = 0; i < 300 && await page.locator('main').getByText('Loading…', { exact: true }).count() > 0; i++) await page.waitForTimeout(100)
     await screenshot(page, `${label}-${name}`)
     const bad = serious(await axeViolations(page))
     t.same(bad.map(v => `${v.id}: ${v.help} ${JSON.stringify(v.nodes.slice(0, 3).map(n => n.target))}`), [], `${name}: no serious accessibility violations`)

@@ -1,7 +1,7 @@
 // Live updates: the event stream over fetch (so a reconnect can send Last-Event-ID
 // itself, resuming exactly after the last event seen), with polling as the fallback
 // while the stream is down, and the time of the last update for the stale banner.
-import { useEffect, useState, useSyncExternalStore } from 'react'
+import { useEffect, useRef, useState, useSyncExternalStore } from 'react'
 import { API_PREFIX } from './api.ts'
 
 export interface AdminEvent { id: string, type: string, time: string, data: unknown }
@@ -154,14 +154,18 @@ export function useLiveData<T> (load: () => Promise<T>, deps: unknown[], options
     return () => { cancelled = true }
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [...deps, tick])
+  // one subscription for the component's life: re-subscribing on each render would drop a
+  // reload scheduled just before the render that the same event caused
+  const types = useRef(options.types)
+  types.current = options.types
   useEffect(() => {
     let pending: ReturnType<typeof setTimeout> | null = null
     const off = live.onEvent(e => {
-      if (options.types !== undefined && !options.types.test(e.type)) return
+      if (types.current !== undefined && !types.current.test(e.type)) return
       if (pending === null) pending = setTimeout(() => { pending = null; setTick(t => t + 1) }, 150)
     })
     return () => { off(); if (pending !== null) clearTimeout(pending) }
-  }, [options.types])
+  }, [])
   useEffect(() => {
     if (status === 'live') return
     const timer = setInterval(() => setTick(t => t + 1), options.pollMs ?? 5_000)

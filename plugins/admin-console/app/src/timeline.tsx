@@ -1,11 +1,13 @@
 // The unified timeline: task, job, schedule, DLQ, queue and audit events with filters,
-// paging and deep links (#/overview?event=<id>). Its source is the event log: the
-// events this tab has received from the stream, which replays the retained log on
-// connect and then follows it live.
+// paging and deep links (#/overview?event=<id>). Its source is the persisted event log
+// (ListEvents: filtered and paged on the server, reloaded when a new event arrives);
+// against a server without ListEvents, the events this tab received from the stream
+// (which replays the retained log on connect).
 import { useSyncExternalStore, type ReactNode } from 'react'
-import { live, type AdminEvent } from './live.ts'
+import { ApiError, call } from './api.ts'
+import { live, useLiveData, type AdminEvent } from './live.ts'
 import { hrefFor } from './route.ts'
-import { Json, Pager, Time } from './ui.tsx'
+import { ErrorBox, Json, Pager, Time } from './ui.tsx'
 
 export const EVENT_KINDS = ['task', 'dlq', 'queue', 'schedule', 'job', 'audit', 'overview'] as const
 const PAGE_SIZE = 25
@@ -37,30 +39,65 @@ export function eventLink (e: AdminEvent): string | undefined {
   return undefined
 }
 
+interface EventPage { events: AdminEvent[], nextBeforeId?: string }
+
+/** whether an error means "this server has no such RPC" (an older server): fall back */
+export function isMissingRpc (error: unknown): boolean {
+  return error instanceof ApiError && ['NOT_FOUND', 'NOT_IMPLEMENTED', 'HTTP_404'].includes(error.code)
+}
+
 export function Timeline ({ params, set }: { params: URLSearchParams, set: (c: Record<string, string | number | undefined>, replace?: boolean) => void }): ReactNode {
   const history = useEventHistory()
   const kind = params.get('kind') ?? ''
+  const target = params.get('target') ?? ''
   const text = params.get('q') ?? ''
+  const before = params.get('before') ?? undefined
   const offset = Number(params.get('offset') ?? 0) || 0
   const selected = params.get('event')
-  const matching = history.filter(e =>
-    (kind === '' || e.type === kind || e.type.startsWith(`${kind}.`)) &&
-    (text === '' || `${e.type} ${JSON.stringify(e.data)}`.toLowerCase().includes(text.toLowerCase()))
-  ).reverse()
-  const page = matching.slice(offset, offset + PAGE_SIZE)
-  const detail = selected === null ? undefined : history.find(e => e.id === selected)
+  const server = useLiveData(() => call<EventPage>('ListEvents', {
+    type: kind === '' ? undefined : kind === 'audit' || kind === 'overview' ? kind : `${kind}.`,
+    target: target || undefined,
+    beforeId: before,
+    limit: PAGE_SIZE
+  }), [kind, target, before], { types: /./ })
+  const fromServer = server.error === undefined || !isMissingRpc(server.error)
+  const matchesText = (e: AdminEvent): boolean => text === '' || `${e.type} ${JSON.stringify(e.data)}`.toLowerCase().includes(text.toLowerCase())
+  let page: AdminEvent[]
+  let pager: ReactNode
+  let count: string
+  if (fromServer) {
+    page = (server.data?.events ?? []).filter(matchesText)
+    count = server.data === undefined ? 'loading…' : `${page.length} on this page`
+    pager = (
+      <nav className="pager" aria-label="paging">
+        <button type="button" disabled={before === undefined} onClick={() => set({ before: undefined })}>← Newest</button>
+        <button type="button" disabled={server.data?.nextBeforeId === undefined} onClick={() => set({ before: server.data?.nextBeforeId })}>Older →</button>
+      </nav>
+    )
+  } else {
+    const matching = history.filter(e =>
+      (kind === '' || e.type === kind || e.type.startsWith(`${kind}.`)) && matchesText(e) &&
+      (target === '' || JSON.stringify(e.data).includes(JSON.stringify(target)))
+    ).reverse()
+    page = matching.slice(offset, offset + PAGE_SIZE)
+    count = `${matching.length} of ${history.length} events received`
+    pager = <Pager offset={offset} limit={PAGE_SIZE} count={page.length} total={matching.length} onPage={o => set({ offset: o || undefined })} />
+  }
+  const detail = selected === null ? undefined : page.find(e => e.id === selected) ?? history.find(e => e.id === selected)
   return (
     <section aria-labelledby="timeline-h">
       <h2 id="timeline-h">Timeline</h2>
       <form className="filters" onSubmit={e => e.preventDefault()}>
-        <label>Kind <select name="kind" value={kind} onChange={e => set({ kind: e.target.value, offset: undefined })}>
+        <label>Kind <select name="kind" value={kind} onChange={e => set({ kind: e.target.value, before: undefined, offset: undefined })}>
           <option value="">all</option>
           {EVENT_KINDS.map(k => <option key={k} value={k}>{k}</option>)}
         </select></label>
-        <label>Text <input type="search" name="q" value={text} placeholder="queue, id, handler…" onChange={e => set({ q: e.target.value, offset: undefined }, true)} /></label>
-        <span className="muted">{matching.length} of {history.length} events received</span>
+        <label>Target <input name="target" value={target} placeholder="task id, queue, schedule…" onChange={e => set({ target: e.target.value, before: undefined, offset: undefined }, true)} /></label>
+        <label>Text <input type="search" name="q" value={text} placeholder="in this page" onChange={e => set({ q: e.target.value, offset: undefined }, true)} /></label>
+        <span className="muted">{count}</span>
       </form>
-      <table className="list" data-testid="timeline">
+      {fromServer && <ErrorBox error={server.error} />}
+      <table className="list" data-testid="timeline" data-source={fromServer ? 'event-log' : 'stream'}>
         <thead><tr><th>Time</th><th>Type</th><th>Subject</th></tr></thead>
         <tbody>
           {page.map(e => {
@@ -76,7 +113,7 @@ export function Timeline ({ params, set }: { params: URLSearchParams, set: (c: R
           {page.length === 0 && <tr><td colSpan={3} className="muted">No events match.</td></tr>}
         </tbody>
       </table>
-      <Pager offset={offset} limit={PAGE_SIZE} count={page.length} total={matching.length} onPage={o => set({ offset: o || undefined })} />
+      {pager}
       {detail !== undefined && (
         <div className="card" data-testid="event-detail">
           <h3>Event {detail.id} <code>{detail.type}</code></h3>

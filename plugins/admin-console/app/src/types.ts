@@ -22,4 +22,6 @@ export interface Worker { id: string, host: string, pid: number, version: string
 export interface AuditEvent { id: string, time: string, action: string, target: string, actor: string, requestId: string, outcome: string, error?: string, params: unknown }
 export interface Health { status: string, version: string, commit: string, nodeVersion: string, backend: string, uptimeSeconds: number, startedAt: string, backendError?: string }
 
+export interface MetricsHistory { window: string, stepSeconds: number, queue?: string, from: string, to: string, points: Array<{ time: string, counts: Record<'enqueued' | 'succeeded' | 'failed' | 'dead' | 'replayed', number> }>, queues: string[] }
+
 export const TASK_STATES = ['scheduled', 'ready', 'processing', 'retrying', 'succeeded', 'dead', 'canceled'] as const

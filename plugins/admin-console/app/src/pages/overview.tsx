@@ -3,8 +3,8 @@ import { call } from '../api.ts'
 import { LineChart } from '../chart.tsx'
 import { useLiveData } from '../live.ts'
 import { hrefFor, useParams, type Route } from '../route.ts'
-import { RANGE_KEYS, Timeline, trendFromEvents, useEventHistory, type RangeKey } from '../timeline.tsx'
-import type { Overview as OverviewT } from '../types.ts'
+import { isMissingRpc, RANGE_KEYS, Timeline, trendFromEvents, useEventHistory, type RangeKey } from '../timeline.tsx'
+import type { MetricsHistory, Overview as OverviewT } from '../types.ts'
 import { ErrorBox, Loading, Tile, Time } from '../ui.tsx'
 
 export function Overview ({ route }: { route: Route }): ReactNode {
@@ -12,7 +12,13 @@ export function Overview ({ route }: { route: Route }): ReactNode {
   const { data, error, loading } = useLiveData(() => call<OverviewT>('GetOverview'), [], { types: /^(task|queue|dlq|overview|audit)/ })
   const history = useEventHistory()
   const range = (RANGE_KEYS as string[]).includes(params.get('range') ?? '') ? params.get('range') as RangeKey : '1h'
-  const trend = trendFromEvents(history, range)
+  const trendQueue = params.get('trendQueue') ?? undefined
+  // the cluster-wide metrics history when the server has it, else the events this tab received
+  const metrics = useLiveData(() => call<MetricsHistory>('GetMetricsHistory', { window: range, queue: trendQueue }), [range, trendQueue], { types: /^(task|dlq)/ })
+  const fromHistory = metrics.data !== undefined
+  const trend = fromHistory
+    ? (['enqueued', 'succeeded', 'failed', 'replayed'] as const).map(name => ({ name, points: metrics.data?.points.map(p => p.counts[name]) ?? [] }))
+    : trendFromEvents(history, range)
   const throughput = trendFromEvents(history, '1h')[1]?.points.slice(-5).reduce((a, b) => a + b, 0) ?? 0
   return (
     <>
@@ -55,8 +61,15 @@ export function Overview ({ route }: { route: Route }): ReactNode {
         <div className="tabs" role="tablist" aria-label="Range">
           {RANGE_KEYS.map(r => <button key={r} type="button" role="tab" aria-selected={r === range} onClick={() => set({ range: r === '1h' ? undefined : r })}>{r}</button>)}
         </div>
+        {fromHistory && (metrics.data?.queues.length ?? 0) > 0 && (
+          <label className="inline-label">Queue <select name="trendQueue" value={trendQueue ?? ''} onChange={e => set({ trendQueue: e.target.value })}>
+            <option value="">all queues</option>
+            {metrics.data?.queues.map(q => <option key={q}>{q}</option>)}
+          </select></label>
+        )}
         <LineChart title={`Tasks over the last ${range}`} series={trend} labels={[`-${range}`, 'now']} />
-        <p className="muted">From the {history.length} most recent events of the log.</p>
+        <p className="muted">{fromHistory ? `Cluster-wide history, one point per ${metrics.data?.stepSeconds === 3600 ? 'hour' : 'minute'}.` : `From the ${history.length} most recent events of the log.`}</p>
+        {metrics.error !== undefined && !isMissingRpc(metrics.error) && <ErrorBox error={metrics.error} />}
       </section>
       <Timeline params={params} set={set} />
     </>

@@ -11,6 +11,8 @@ const KNOWN = new Set(['user', 'role', 'csrfToken', 'csrfHeader', 'readOnly', 'a
 export function Settings (_: { route: Route }): ReactNode {
   const { session, canMutate } = useSession()
   const { data: health, error } = useLiveData(() => call<Health>('GetHealth'), [], { pollMs: 15_000 })
+  // the admin service's own view of the caller (GetSession): backend capabilities and task filters
+  const service = useLiveData(() => call<{ actor: string, role: string, capabilities: string[], taskFilters: string[], version: string, commit: string }>('GetSession'), [], { pollMs: 60_000 })
   const extra = Object.entries(session).filter(([k]) => !KNOWN.has(k))
   return (
     <>
@@ -35,7 +37,13 @@ export function Settings (_: { route: Route }): ReactNode {
           <dt>Started</dt><dd>{health === undefined ? '…' : <Time at={health.startedAt} />}</dd>
           {extra.map(([k, v]) => <div key={k} className="fact"><dt>{k}</dt><dd>{typeof v === 'object' ? <Json value={v} /> : String(v)}</dd></div>)}
         </dl>
-        {session.capabilities !== undefined && <><h3>Backend capabilities</h3><Json value={session.capabilities} /></>}
+        {service.data !== undefined && (
+          <>
+            <h3>Backend capabilities</h3>
+            <p data-testid="capabilities">{service.data.capabilities.map(c => <span key={c} className="chip">{c}</span>)}</p>
+            <p className="muted">Task list filters: {service.data.taskFilters.join(', ') || 'none'} · the admin service sees you as <code>{service.data.actor}</code> ({service.data.role})</p>
+          </>
+        )}
       </section>
     </>
   )
