@@ -67,7 +67,9 @@ function SignedIn ({ session, onSignedOut }: { session: Session, onSignedOut: ()
   const [menuOpen, setMenuOpen] = useState(false)
   const mutate = canMutate(session)
   useEffect(() => { document.documentElement.dataset.theme = theme; localStorage.setItem('switchyard.theme', theme) }, [theme])
-  useEffect(() => { live.start('0'); return () => live.stop() }, [])
+  // only new events: the timeline and trends read the stored log and history (ListEvents, GetMetricsHistory);
+  // after a drop the stream resumes after the last event seen (Last-Event-ID)
+  useEffect(() => { live.start(null); return () => live.stop() }, [])
   useEffect(() => setMenuOpen(false), [route])
   const signOut = useCallback(async () => {
     await send({ method: 'POST', url: `${API_PREFIX}/logout` }, true).catch(() => {})
