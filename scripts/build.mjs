@@ -11,6 +11,7 @@ import { cpSync, readdirSync, statSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { dirname, extname, join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { buildConsoleApp } from './build-console-app.mjs'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const packages = ['core', ...readdirSync(join(root, 'plugins')).map(name => join('plugins', name))]
@@ -45,3 +46,5 @@ for (const dir of packages) assets += copyAssets(join(root, dir), join(root, dir
 if (process.env.SWITCHYARD_BUILD_QUIET !== '1') {
   console.log(`switchyard build: ${packages.length} packages, ${assets} asset files, ${Date.now() - started} ms`)
 }
+// The console's single-page app (Vite); its output, plugins/admin-console/dist-app, is served by the console server.
+if (buildConsoleApp({ quiet: process.env.SWITCHYARD_BUILD_QUIET === '1' }) !== 0) process.exit(1)

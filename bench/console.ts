@@ -1,0 +1,144 @@
+// The web console in headless Chromium against a real `switchyard start` (embedded
+// default) on localhost, measured against the console's targets:
+//   1. JavaScript shipped, gzipped (every script the overview loads)   target ≤ 250 KB
+//   2. first load to interactive on the overview: navigation start     target ≤ 500 ms
+//      → the tiles rendered from the server's data (median of --loads)
+//   3. event to visible: a task enqueued while the overview is open    target ≤ 1000 ms
+//      → its event in the timeline (median of --events), enqueue call included
+//   4. Tasks and DLQ pages: navigation → first page of rows (median)   target ≤ 1000 ms
+//      at whatever the backend holds (the report says how many tasks)
+// --smoke: one load and one event, for CI. Without chromium the run reports why it was skipped.
+import { gzipSync } from 'node:zlib'
+import { readdirSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { parseFlags, positiveInteger } from './lib/args.ts'
+import { progress, round } from './lib/report.ts'
+import type { BenchResult } from './lib/types.ts'
+import { browserMissing, launchChromium } from '../test/console/browser.ts'
+import { startConsoleDeployment } from '../test/console/deployment.ts'
+
+// the browser globals the page-side callbacks read (the bench program has no DOM lib)
+declare const document: { querySelector: (selector: string) => { textContent: string | null } | null }
+declare class MutationObserver {
+  constructor (callback: () => void)
+  observe (target: unknown, options: Record<string, boolean>): void
+  disconnect (): void
+}
+
+const TARGETS = { js_gzip_kb: 250, first_load_ms: 500, event_visible_ms: 1000, list_page_ms: 1000 } as const
+const DIST = new URL('../plugins/admin-console/dist-app/assets/', import.meta.url).pathname
+
+function median (xs: number[]): number | null {
+  if (xs.length === 0) return null
+  const s = [...xs].sort((a, b) => a - b)
+  return s[Math.floor(s.length / 2)] ?? null
+}
+
+function shippedJsGzipKb (): number {
+  const files = readdirSync(DIST).filter(f => f.endsWith('.js'))
+  return round(files.reduce((sum, f) => sum + gzipSync(readFileSync(join(DIST, f)), { level: 9 }).length, 0) / 1024, 1)
+}
+
+export async function run (args: string[]): Promise<BenchResult> {
+  const flags = parseFlags('console', args, { smoke: { type: 'boolean' }, loads: { type: 'string' }, events: { type: 'string' } }) as { smoke?: boolean, loads?: string, events?: string }
+  const loads = flags.smoke === true ? 1 : positiveInteger('loads', flags.loads ?? '7')
+  const eventCount = flags.smoke === true ? 1 : positiveInteger('events', flags.events ?? '10')
+  const jsKb = shippedJsGzipKb()
+  progress(`console: ${jsKb} KB of JavaScript gzipped (target ≤ ${TARGETS.js_gzip_kb} KB)`)
+  const missing = browserMissing()
+  if (missing !== null) {
+    progress(`console: browser measurements skipped: ${missing}`)
+    return { results: { js_gzip_kb: jsKb, targets: TARGETS, skipped: missing }, ratios: { js_vs_target: round(jsKb / TARGETS.js_gzip_kb) } }
+  }
+  const teardowns: Array<() => unknown> = []
+  try {
+    progress('console: starting switchyard (embedded)')
+    const d = await startConsoleDeployment({ teardown: fn => { teardowns.push(fn) } }, { backend: 'embedded', config: ['demo: { enabled: true, interval: 10m }'] })
+    const browser = await launchChromium()
+    teardowns.push(() => browser.close())
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, ignoreHTTPSErrors: true })
+    const page = await context.newPage()
+    await page.goto(d.signInUrl)
+    await page.getByTestId('tiles').waitFor({ timeout: 60_000 })
+    // enough rows that the list pages render a full first page
+    await page.evaluate(async () => {
+      const { csrfToken } = await (await fetch('/api/session')).json() as { csrfToken: string }
+      for (let i = 0; i < 60; i++) {
+        await fetch('/api/admin/v1/tasks', { method: 'POST', headers: { 'content-type': 'application/json', 'x-csrf-token': csrfToken }, body: JSON.stringify({ handler: 'noop', queue: 'bench-console', delayMs: 3_600_000 }) })
+      }
+    })
+
+    const firstLoads: number[] = []
+    for (let i = 0; i < loads + 1; i++) {
+      await page.goto('about:blank')
+      const started = Date.now()
+      await page.goto(`${d.origin}/#/overview`)
+      await page.getByTestId('tiles').waitFor({ timeout: 60_000 })
+      if (i > 0) firstLoads.push(Date.now() - started) // the first load warms the server's caches
+    }
+    progress(`console: first load to interactive, median ${median(firstLoads)} ms of ${firstLoads.length} (target ≤ ${TARGETS.first_load_ms} ms)`)
+
+    const eventLatencies: number[] = []
+    for (let i = 0; i < eventCount; i++) {
+      eventLatencies.push(await page.evaluate(async () => {
+        const { csrfToken } = await (await fetch('/api/session')).json() as { csrfToken: string }
+        const table = document.querySelector('[data-testid=timeline]')
+        if (table === null) throw new Error('no timeline on the overview')
+        const started = performance.now()
+        const res = await fetch('/api/admin/v1/tasks', { method: 'POST', headers: { 'content-type': 'application/json', 'x-csrf-token': csrfToken }, body: JSON.stringify({ handler: 'noop', queue: 'bench-console-live', delayMs: 3_600_000 }) })
+        const { id } = await res.json() as { id: string }
+        // no named helper functions in here: the bench's TypeScript loader would wrap them in a
+        // helper that exists only in Node, not in the page
+        return await new Promise<number>((resolve, reject) => {
+          if (table.textContent?.includes(id) === true) { resolve(performance.now() - started); return }
+          const observer = new MutationObserver(() => {
+            if (table.textContent?.includes(id) === true) { clearTimeout(timer); observer.disconnect(); resolve(performance.now() - started) }
+          })
+          const timer = setTimeout(() => { observer.disconnect(); reject(new Error(`event of ${id} not visible in 30 s`)) }, 30_000)
+          observer.observe(table, { childList: true, subtree: true, characterData: true })
+        })
+      }))
+    }
+    progress(`console: event to visible, median ${round(median(eventLatencies) ?? 0, 0)} ms of ${eventLatencies.length} (target ≤ ${TARGETS.event_visible_ms} ms)`)
+
+    const listPage = async (hash: string, rows: string): Promise<number[]> => {
+      const times: number[] = []
+      for (let i = 0; i < Math.max(1, Math.min(loads, 3)); i++) {
+        await page.goto('about:blank')
+        const started = Date.now()
+        await page.goto(`${d.origin}/${hash}`)
+        await page.locator(rows).first().waitFor({ timeout: 60_000 })
+        times.push(Date.now() - started)
+      }
+      return times
+    }
+    const tasksMs = await listPage('#/tasks', '[data-testid=tasks-table] tbody tr[data-task]')
+    const dlqMs = await listPage('#/dlq', '[data-testid=dlq-table] tbody tr')
+    const totals = await page.evaluate(async () => (await (await fetch('/api/admin/v1/overview')).json() as { totals: Record<string, number> }).totals)
+    const taskCount = Object.values(totals).reduce((a, b) => a + b, 0)
+    progress(`console: Tasks page ${median(tasksMs)} ms, DLQ page ${median(dlqMs)} ms with ${taskCount} tasks in the backend (target ≤ ${TARGETS.list_page_ms} ms)`)
+
+    const results = {
+      targets: TARGETS,
+      js_gzip_kb: jsKb,
+      first_load_ms: median(firstLoads),
+      first_load_runs_ms: firstLoads,
+      event_visible_ms: round(median(eventLatencies) ?? 0, 0),
+      event_visible_runs_ms: eventLatencies.map(x => round(x, 0)),
+      tasks_page_ms: median(tasksMs),
+      dlq_page_ms: median(dlqMs),
+      tasks_in_backend: taskCount
+    }
+    return {
+      results,
+      ratios: {
+        js_vs_target: round(jsKb / TARGETS.js_gzip_kb),
+        first_load_vs_target: results.first_load_ms === null ? null : round(results.first_load_ms / TARGETS.first_load_ms),
+        event_visible_vs_target: round(results.event_visible_ms / TARGETS.event_visible_ms),
+        tasks_page_vs_target: results.tasks_page_ms === null ? null : round(results.tasks_page_ms / TARGETS.list_page_ms)
+      }
+    }
+  } finally {
+    for (const fn of teardowns.reverse()) await fn()
+  }
+}

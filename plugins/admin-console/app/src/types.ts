@@ -1,0 +1,27 @@
+// The contract's response shapes the console reads (core/contract/messages.ts is the
+// source; only the fields used here are listed).
+export interface QueueSummary { name: string, ready: number, scheduled: number, processing: number, retrying: number, dead: number, succeeded: number, canceled: number, weight: number, defaultWeight: number, weightOverridden: boolean, paused: boolean }
+export interface TaskSummary { id: string, queue: string, handler: string, state: string, attempts: number, maxAttempts: number, priority: number, runAt: string, createdAt: string, updatedAt: string, finishedAt?: string, lastError?: string, replays: number, payloadSize: number, progress?: unknown }
+export interface TaskView extends TaskSummary { payload: unknown, idempotencyKey?: string, timeoutMs: number, errors: Array<{ attempt: number, message: string, at: string, stack?: string }>, startedAt?: string, leaseExpiresAt?: string, workerId?: string, result?: unknown }
+export interface TimelineEntry { at: string, event: string, detail?: string }
+export interface Overview {
+  generatedAt: string
+  totals: Record<'ready' | 'processing' | 'scheduled' | 'retrying' | 'dead' | 'succeeded' | 'canceled', number>
+  queues: QueueSummary[]
+  activeWorkers?: number
+  inFlight?: number
+  latency: { source: string, samples: number, windowSeconds: number, avgMs?: number, p95Ms?: number }
+  actions: { since: string, pauses: number, resumes: number, replays: number, replayedTasks: number }
+  coordination?: { globalPaused: boolean, rateLimit?: { limit: number, windowMs: number }, leaders: Array<{ name: string, holder: string, token: number, expiresAt: string }> }
+  unservedHandlers: Array<{ queue: string, handler: string }>
+}
+export interface ReplayResult { dryRun: boolean, count: number, replayed: string[], skipped: Array<{ id: string, reason: string, state?: string }> }
+export interface Schedule { name: string, spec: string, timezone: string, durable: boolean, paused: boolean, overlap: string, catchUp: string, nextRunAt?: string, previousRunAt?: string, lastStatus: string, lastError?: string, lastTaskId?: string, fired: number, skipped: number, failed: number, factoryRegistered: boolean }
+export interface ScheduleEvent { schedule: string, at: string, type: string, instant?: string, taskId?: string, reason?: string, count?: number }
+export interface Worker { id: string, host: string, pid: number, version: string, queues: string[], concurrency: number, inFlight: number, startedAt: string, lastHeartbeatAt: string, handlers: string[] }
+export interface AuditEvent { id: string, time: string, action: string, target: string, actor: string, requestId: string, outcome: string, error?: string, params: unknown }
+export interface Health { status: string, version: string, commit: string, nodeVersion: string, backend: string, uptimeSeconds: number, startedAt: string, backendError?: string }
+
+export interface MetricsHistory { window: string, stepSeconds: number, queue?: string, from: string, to: string, points: Array<{ time: string, counts: Record<'enqueued' | 'succeeded' | 'failed' | 'dead' | 'replayed', number> }>, queues: string[] }
+
+export const TASK_STATES = ['scheduled', 'ready', 'processing', 'retrying', 'succeeded', 'dead', 'canceled'] as const

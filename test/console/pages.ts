@@ -1,0 +1,25 @@
+// What the browser tests do in the console page: call the console API as the signed-in
+// user (setting things up the way the SPA itself calls it) and wait on what is visible.
+import type { Page } from 'playwright-core'
+
+/** calls an admin RPC through the console API from inside the page (its cookie, its CSRF token) */
+export async function consoleCall<T = Record<string, unknown>> (page: Page, method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<T> {
+  return await page.evaluate(async ({ method, path, body }) => {
+    const session = await (await fetch('/api/session')).json() as { csrfToken: string }
+    const res = await fetch(`/api/admin/v1${path}`, {
+      method,
+      headers: { accept: 'application/json', ...(method === 'GET' ? {} : { 'x-csrf-token': session.csrfToken }), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      body: body === undefined ? undefined : JSON.stringify(body)
+    })
+    const text = await res.text()
+    if (!res.ok) throw new Error(`${method} ${path} answered ${res.status}: ${text}`)
+    return JSON.parse(text) as T
+  }, { method, path, body }) as T
+}
+
+export async function goto (page: Page, origin: string, hash: string): Promise<void> {
+  await page.goto(`${origin}/${hash}`)
+  await page.locator('main h1').first().waitFor({ timeout: 30_000 })
+}
+
+export const PAGES = ['overview', 'queues', 'tasks', 'dlq', 'schedules', 'workers', 'audit', 'settings', 'docs'] as const
