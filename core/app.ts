@@ -30,6 +30,9 @@ import { ConfigError } from './config/errors.ts'
 import { ensureDevCertificates, type CertPaths } from './transport/certs.ts'
 import type { AdminListeners, TlsPaths } from './transport/index.ts'
 import { adminListenSettings, listenErrorOf } from './listen-check.ts'
+import { createJobRunner, type JobRunner } from './jobs/runner.ts'
+import type { JobRunnerOptions } from './jobs/runner-options.ts'
+import { JOB_TASK_HANDLER } from './jobs/types.ts'
 
 export const VERSION = PACKAGE_VERSION
 
@@ -47,6 +50,8 @@ export interface CreateSwitchyardOptions {
   /** start the admin listeners (gRPC + HTTPS gateway) when the app is ready */
   listen?: boolean
   env?: NodeJS.ProcessEnv
+  /** job runner settings over those of the config (tests, embedders) */
+  jobRunner?: Partial<JobRunnerOptions>
 }
 
 export interface Switchyard {
@@ -67,6 +72,8 @@ export interface Switchyard {
   readonly devCertificates: { paths: CertPaths, created: boolean } | null
   /** durable and in-memory cron schedules (null when scheduler.enabled is false) */
   readonly scheduler: Scheduler | null
+  /** runs containerized jobs (the switchyard.job handler) in processes that run a worker */
+  readonly jobRunner: JobRunner | null
   /** register a handler in code; must happen before start() */
   handle (name: string, handler: Handler): Switchyard
   /** register a schedule factory: schedules of this name enqueue what it returns */
@@ -190,6 +197,18 @@ async function assemble (app: FastifyInstance, loaded: LoadedConfig, options: Cr
     })
 
   if (worker !== null && observe !== null) observeWorker(worker, observe)
+  // Every worker takes job tasks; without a container runtime plugin it fails them
+  // with an error naming the plugin, instead of leaving runs queued without a word.
+  const jobRunner = worker === null
+    ? null
+    : createJobRunner({
+      backend,
+      hooks: registry,
+      workerId: worker.id,
+      log: app.log,
+      options: { workdir: join(config.dataDir, 'jobs'), ...options.jobRunner }
+    })
+  if (jobRunner !== null && !handlers.has(JOB_TASK_HANDLER)) handlers.register(JOB_TASK_HANDLER, jobRunner.handler)
   const service = createAdminService({
     backend,
     events,
@@ -258,6 +277,7 @@ async function assemble (app: FastifyInstance, loaded: LoadedConfig, options: Cr
     if (config.worker.rateLimit !== null) await backend.setRateLimit(config.worker.rateLimit)
     app.addHook('onReady', async () => {
       await worker.start()
+      jobRunner?.start()
       await scheduler?.start()
       if (demoEnabled) {
         stopDemo = startDemoTrickle({
@@ -276,6 +296,7 @@ async function assemble (app: FastifyInstance, loaded: LoadedConfig, options: Cr
     stopDepths?.()
     stopDemo?.()
     await worker?.stop()
+    await jobRunner?.stop()
     await admin.close()
     await events.close()
   })
@@ -292,6 +313,7 @@ async function assemble (app: FastifyInstance, loaded: LoadedConfig, options: Cr
     app,
     admin,
     scheduler,
+    jobRunner,
     get listeners () { return listeners },
     devCertificates,
     handle (name, handler) {
