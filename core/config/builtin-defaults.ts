@@ -76,5 +76,24 @@ export const BUILTIN_DEFAULTS: DefaultedConfig = {
       scheduleRunMax: 10,
       scheduleRunWindow: '1m'
     }
+  },
+  jobs: {
+    repoAllowlist: [],
+    gitBin: 'git',
+    dockerBin: 'docker',
+    network: 'none',
+    outputBytes: '1mb',
+    tarballAllowlist: [],
+    tarballMaxBytes: '64mb',
+    tarballTimeout: '30s',
+    eventMaxEntries: 10000,
+    eventCacheTtl: '10s',
+    defaults: {
+      retries: 0,
+      timeout: '10m',
+      memory: '512mb',
+      cpus: 1,
+      pids: 256
+    }
   }
 }
