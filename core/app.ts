@@ -206,7 +206,7 @@ async function assemble (app: FastifyInstance, loaded: LoadedConfig, options: Cr
       hooks: registry,
       workerId: worker.id,
       log: app.log,
-      options: { workdir: join(config.dataDir, 'jobs'), ...options.jobRunner }
+      options: { workdir: config.jobs.workdir, outputBytes: config.jobs.outputBytes, network: config.jobs.network, ...options.jobRunner }
     })
   if (jobRunner !== null && !handlers.has(JOB_TASK_HANDLER)) handlers.register(JOB_TASK_HANDLER, jobRunner.handler)
   const service = createAdminService({

@@ -8,8 +8,8 @@ import { RUN_LABEL, WORKER_LABEL, type JobRun } from './types.ts'
 
 // A worker killed mid-run (SIGKILL, a lost machine) leaves its container running and
 // its run in a working state. Any worker cleans up after it:
-// - containers labelled with a run whose worker (WORKER_LABEL) is no longer a live
-//   worker, and that this process is not running, are removed;
+// - containers labelled with a run of this backend whose worker (WORKER_LABEL) is no
+//   longer a live worker, and that this process is not running, are removed;
 // - the killed attempt's task lease expires and is recovered by the worker loop, so
 //   the run is retried per its definition; when the lease expired on the last attempt
 //   the task is dead and no attempt will come: such a run is marked failed here.
@@ -73,6 +73,9 @@ export class OrphanReaper {
       const runId = container.labels[RUN_LABEL] ?? ''
       const owner = container.labels[WORKER_LABEL] ?? ''
       if (active.has(runId) || live.has(owner)) continue
+      // An engine may serve several clusters (each with its own backend): a container
+      // is only this cluster's business when its run is in this backend.
+      if (runId === '' || (await this.#input.store.getRun(runId)) === null) continue
       await runtime.removeContainer(container.id)
       removed.push(container.id)
       log.info({ containerId: container.id, runId, worker: owner }, `removed the container of run ${runId}: its worker ${owner} is gone`)

@@ -1,0 +1,243 @@
+// The job runner's overhead on a container engine (podman's Docker API), in one run:
+//   1. RunJob → the run's job.finished, for a job whose image is cached, against
+//      starting the same image directly through the same Docker API (create with the
+//      same hardening, start, wait, read the logs, remove), runs taking turns;
+//      p50 of --runs (20) each, ratio printed (target ≤ 1.3×);
+//   2. --queued (20) runs queued at once, worker concurrency 4: all finish, and no
+//      container of theirs is left behind.
+// The Switchyard is a worker on a Postgres server (fresh schema, dropped after) with
+// the runtime-docker plugin; the job's source is a local directory.
+import { execFile } from 'node:child_process'
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
+import { createSwitchyard, type Switchyard } from '../core/app.ts'
+import { loadConfig } from '../core/config/load.ts'
+import { JobEvents } from '../core/jobs/events.ts'
+import { JobStore, isFinalRunState } from '../core/jobs/store.ts'
+import { JOB_TASK_HANDLER, RUN_LABEL, newRunId, type JobDefinition, type JobRun } from '../core/jobs/types.ts'
+import { podmanMissing, startPodmanService, type PodmanService } from '../test/deploy/podman.ts'
+import { parseFlags, positiveInteger } from './lib/args.ts'
+import { assertPostgresReachable, dropSchema, freshSchema, POSTGRES_URL } from './lib/postgres.ts'
+import { progress, ratio, round } from './lib/report.ts'
+import { summarize } from './lib/stats.ts'
+import type { BenchResult } from './lib/types.ts'
+
+const execFileAsync = promisify(execFile)
+const ROOT = fileURLToPath(new URL('..', import.meta.url))
+const LOCAL_SOURCE_PLUGIN = join(ROOT, 'test', 'jobs', 'fixtures', 'local-source-plugin.ts')
+const TARGET_RATIO = 1.3
+const QUEUE = 'bench-jobs'
+const POLL_MS = 5
+
+interface Bench {
+  sy: Switchyard
+  store: JobStore
+  events: JobEvents
+  podman: PodmanService
+}
+
+export async function run (args: string[]): Promise<BenchResult> {
+  const flags = parseFlags('job-run', args, {
+    runs: { type: 'string' },
+    queued: { type: 'string' },
+    concurrency: { type: 'string', default: '4' },
+    timeout: { type: 'string', default: '600000' }
+  })
+  const smoke = flags.smoke === true
+  const runs = positiveInteger('runs', (flags.runs as string | undefined) ?? (smoke ? '3' : '20'))
+  const queued = positiveInteger('queued', (flags.queued as string | undefined) ?? (smoke ? '4' : '20'))
+  const concurrency = positiveInteger('concurrency', flags.concurrency as string)
+  const timeoutMs = positiveInteger('timeout', flags.timeout as string)
+
+  const missing = await podmanMissing()
+  if (missing !== null) throw new Error(`job-run needs podman: ${missing}`)
+  await assertPostgresReachable()
+
+  const dir = await mkdtemp(join(tmpdir(), 'sy-bench-jobs-'))
+  const schema = freshSchema('bench_jobs')
+  progress('starting podman system service')
+  const podman = await startPodmanService()
+  let sy: Switchyard | null = null
+  try {
+    const { stdout } = await execFileAsync('bash', [join(ROOT, 'scripts', 'container', 'job-base-image.sh')], { env: podman.env, timeout: 120_000 })
+    const baseImage = stdout.trim().split('\n').at(-1) as string
+    const context = join(dir, 'sources', 'hello')
+    await mkdir(context, { recursive: true })
+    await writeFile(join(context, 'Dockerfile'), `FROM ${baseImage}\nCMD ["echo", "hello from a job"]\n`)
+
+    const socketPath = (podman.docker.modem as unknown as { socketPath: string }).socketPath
+    const configFile = join(dir, 'switchyard.yaml')
+    await writeFile(configFile, [
+      'plugins:',
+      '  - name: backend-postgres',
+      `    options: { connectionString: "${POSTGRES_URL}", schema: ${schema} }`,
+      '  - name: runtime-docker',
+      `    options: { socketPath: "${socketPath}", stopGrace: 2s }`,
+      `  - name: ${LOCAL_SOURCE_PLUGIN}`,
+      `    options: { root: "${dir}" }`,
+      `queues: { ${QUEUE}: { weight: 1 } }`,
+      `worker: { queues: [${QUEUE}], concurrency: ${concurrency}, pollInterval: 50ms }`,
+      'scheduler: { enabled: false }',
+      'retention: { enabled: false }',
+      `jobs: { workdir: "${join(dir, 'work')}" }`,
+      'log: { level: warn }',
+      ''
+    ].join('\n'))
+    sy = await createSwitchyard({ loaded: await loadConfig({ file: configFile, env: {} }), demo: false })
+    await sy.start()
+    const bench: Bench = { sy, store: new JobStore(sy.backend), events: new JobEvents(sy.backend, null), podman }
+    const definition = jobDefinition('bench-hello', context)
+
+    progress('building the job image (the first run)')
+    const first = await runToEnd(bench, definition, timeoutMs)
+    if (first.state !== 'succeeded' || first.imageId === undefined) throw new Error(`the first run did not succeed: ${JSON.stringify(first)}`)
+    const imageId = first.imageId
+    const create = hardenedCreateOptions(imageId)
+    await directRun(podman, create) // warm-up of the direct path
+
+    progress(`${runs} cached-image runs through RunJob, and ${runs} direct container runs, taking turns`)
+    const jobMs: number[] = []
+    const directMs: number[] = []
+    for (let i = 0; i < runs; i++) {
+      const started = performance.now()
+      const done = await runToEnd(bench, definition, timeoutMs)
+      const elapsed = performance.now() - started
+      if (done.state !== 'succeeded' || done.imageCached !== true) throw new Error(`run ${done.id} did not succeed from the cache: ${JSON.stringify(done)}`)
+      jobMs.push(elapsed)
+      directMs.push(await directRun(podman, create))
+    }
+    const job = summarize(jobMs)
+    const direct = summarize(directMs)
+    const overhead = ratio(job.p50, direct.p50)
+    progress(`RunJob→job.finished p50 ${job.p50} ms, direct container p50 ${direct.p50} ms: ${String(overhead)}× (target ≤ ${TARGET_RATIO}×)`)
+
+    progress(`${queued} runs queued at once, worker concurrency ${concurrency}`)
+    const burstStarted = performance.now()
+    const burst = await Promise.all(Array.from({ length: queued }, async () => await queueRun(bench, definition)))
+    const finished = await Promise.all(burst.map(async (queuedRun) => await waitFinal(bench, queuedRun.id, timeoutMs)))
+    const burstMs = performance.now() - burstStarted
+    const states: Record<string, number> = {}
+    for (const done of finished) states[done.state] = (states[done.state] ?? 0) + 1
+    const ids = new Set(finished.map(done => done.id))
+    const left = (await podman.docker.listContainers({ all: true, filters: { label: [RUN_LABEL] } }))
+      .filter(container => ids.has(container.Labels[RUN_LABEL] ?? ''))
+    progress(`${queued} runs finished in ${round(burstMs, 0)} ms (${JSON.stringify(states)}); containers left: ${left.length}`)
+    if (left.length > 0) throw new Error(`${left.length} containers of the queued runs were left behind`)
+    if (states.succeeded !== queued) throw new Error(`not every queued run succeeded: ${JSON.stringify(states)}`)
+
+    return {
+      results: {
+        smoke,
+        runs,
+        engine: 'podman (Docker-compatible API)',
+        run_job_to_finished_ms: job,
+        direct_container_ms: direct,
+        target_ratio: TARGET_RATIO,
+        within_target: overhead !== null && overhead <= TARGET_RATIO,
+        queued: { runs: queued, concurrency, total_ms: round(burstMs, 1), states, containers_left: left.length }
+      },
+      ratios: { run_job_vs_direct_p50: overhead }
+    }
+  } finally {
+    await sy?.close().catch((err: unknown) => progress(`closing the app failed: ${String(err)}`))
+    await podman.close()
+    await dropSchema(schema).catch(() => {})
+    await rm(dir, { recursive: true, force: true })
+  }
+}
+
+function jobDefinition (name: string, context: string): JobDefinition {
+  const now = Date.now()
+  return {
+    name,
+    description: 'job-run benchmark',
+    source: 'tarball_path',
+    tarballPath: context,
+    path: '.',
+    dockerfile: 'Dockerfile',
+    command: [],
+    env: [],
+    queue: QUEUE,
+    retries: 0,
+    timeoutSeconds: 120,
+    resources: { memoryBytes: 64 * 1024 * 1024, cpus: 1, pids: 64 },
+    createdAt: now,
+    updatedAt: now
+  }
+}
+
+/** what RunJob does: a queued run record, its durable task, job.queued */
+async function queueRun (bench: Bench, definition: JobDefinition): Promise<JobRun> {
+  const queued: JobRun = {
+    id: newRunId(),
+    job: definition.name,
+    state: 'queued',
+    taskId: '',
+    attempt: 1,
+    maxAttempts: definition.retries + 1,
+    definition,
+    trigger: 'bench',
+    queuedAt: Date.now(),
+    artifacts: []
+  }
+  await bench.store.createRun(queued)
+  const [enqueued] = await bench.sy.enqueue({ handler: JOB_TASK_HANDLER, queue: definition.queue, payload: { runId: queued.id, job: definition.name }, maxAttempts: 1, timeoutMs: (definition.timeoutSeconds + 300) * 1000 })
+  const stored = await bench.store.updateRun(queued.id, current => ({ ...current, taskId: enqueued?.id ?? '' }))
+  await bench.events.append([{ type: 'job.queued', data: { job: definition.name, runId: queued.id } }])
+  return stored as JobRun
+}
+
+async function waitFinal (bench: Bench, runId: string, timeoutMs: number): Promise<JobRun> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const current = await bench.store.getRun(runId)
+    if (current !== null && isFinalRunState(current.state)) return current
+    if (Date.now() > deadline) throw new Error(`run ${runId} did not finish within ${timeoutMs} ms: ${JSON.stringify(current)}`)
+    await new Promise(resolve => setTimeout(resolve, POLL_MS))
+  }
+}
+
+async function runToEnd (bench: Bench, definition: JobDefinition, timeoutMs: number): Promise<JobRun> {
+  await bench.store.putJob(definition)
+  const queued = await queueRun(bench, definition)
+  return await waitFinal(bench, queued.id, timeoutMs)
+}
+
+/** the create options the runtime uses for a job (runtime-docker's hardening), for the direct runs */
+function hardenedCreateOptions (image: string): Record<string, unknown> {
+  const memory = 64 * 1024 * 1024
+  return {
+    Image: image,
+    User: '65534:65534',
+    Labels: { 'io.switchyard.bench': 'direct' },
+    HostConfig: {
+      SecurityOpt: ['no-new-privileges'],
+      CapDrop: ['ALL'],
+      ReadonlyRootfs: true,
+      Tmpfs: { '/tmp': 'rw,noexec,nosuid,nodev,size=67108864' },
+      Memory: memory,
+      MemorySwap: memory,
+      NanoCpus: 1e9,
+      PidsLimit: 64,
+      NetworkMode: 'none'
+    }
+  }
+}
+
+/** create, start, wait, read the logs, remove: ms from the create call to the removal */
+async function directRun (podman: PodmanService, create: Record<string, unknown>): Promise<number> {
+  const started = performance.now()
+  const container = await podman.docker.createContainer(create)
+  try {
+    await container.start()
+    const exit = await container.wait() as { StatusCode: number }
+    const logs = await container.logs({ stdout: true, stderr: true, follow: false })
+    if (exit.StatusCode !== 0 || !logs.toString().includes('hello from a job')) throw new Error(`the direct run failed: exit ${exit.StatusCode}`)
+  } finally {
+    await container.remove({ force: true })
+  }
+  return performance.now() - started
+}

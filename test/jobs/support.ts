@@ -1,0 +1,191 @@
+// The container job tests' world: podman's Docker API on a socket of the test's own,
+// the small BusyBox job base image, a Postgres schema of the test's own, and a
+// Switchyard whose worker runs jobs through the runtime-docker plugin, with job
+// sources copied from local directories (fixtures/local-source-plugin.ts).
+import { execFile } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
+import type { Test } from 'tap'
+import { createSwitchyard, type Switchyard } from '../../core/app.ts'
+import type { StoredEvent } from '../../core/backend/types.ts'
+import { loadConfig } from '../../core/config/load.ts'
+import { JobEvents } from '../../core/jobs/events.ts'
+import type { JobRunnerOptions } from '../../core/jobs/runner-options.ts'
+import { JobStore, isFinalRunState } from '../../core/jobs/store.ts'
+import { JOB_TASK_HANDLER, RUN_LABEL, newRunId, type JobDefinition, type JobRun } from '../../core/jobs/types.ts'
+import { dropSchema, TEST_POSTGRES_URL } from '../../plugins/backend-postgres/test-support.ts'
+import { podmanMissing, startPodmanService, type PodmanService } from '../deploy/podman.ts'
+
+const run = promisify(execFile)
+export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url))
+export const LOCAL_SOURCE_PLUGIN = fileURLToPath(new URL('./fixtures/local-source-plugin.ts', import.meta.url))
+export const JOB_QUEUE = 'jobs'
+
+export { podmanMissing }
+
+export interface JobWorld {
+  dir: string
+  schema: string
+  podman: PodmanService
+  socketPath: string
+  baseImage: string
+  /** writes the config of a Switchyard of this world (for processes spawned by the test too) */
+  configFile: (name: string, extra?: string[]) => Promise<string>
+}
+
+/** podman service, base image, schema and directory; all removed when `t` ends */
+export async function jobWorld (t: Test): Promise<JobWorld> {
+  const dir = await mkdtemp(join(tmpdir(), 'sy-jobs-'))
+  const schema = `sy_jobs_${randomBytes(6).toString('hex')}`
+  const podman = await startPodmanService()
+  t.teardown(async () => {
+    await podman.close()
+    await dropSchema(schema).catch(() => {})
+    await rm(dir, { recursive: true, force: true })
+  })
+  const { stdout } = await run('bash', [join(REPO_ROOT, 'scripts', 'container', 'job-base-image.sh')], { env: podman.env, timeout: 120_000 })
+  const baseImage = stdout.trim().split('\n').at(-1) as string
+  const socketPath = (podman.docker.modem as unknown as { socketPath: string }).socketPath
+  const configFile = async (name: string, extra: string[] = []): Promise<string> => {
+    const file = join(dir, `${name}.yaml`)
+    await writeFile(file, [
+      'plugins:',
+      '  - name: backend-postgres',
+      `    options: { connectionString: "${TEST_POSTGRES_URL}", schema: ${schema} }`,
+      '  - name: runtime-docker',
+      `    options: { socketPath: "${socketPath}", stopGrace: 2s }`,
+      `  - name: ${LOCAL_SOURCE_PLUGIN}`,
+      `    options: { root: "${dir}" }`,
+      'queues:',
+      `  ${JOB_QUEUE}: { weight: 1 }`,
+      'worker:',
+      `  queues: [${JOB_QUEUE}]`,
+      '  concurrency: 4',
+      '  pollInterval: 100ms',
+      '  leaseTimeout: 4s',
+      '  leaseRenewInterval: 1s',
+      '  recoveryInterval: 500ms',
+      '  heartbeatInterval: 500ms',
+      '  shutdownGrace: 1s',
+      '  retry: { baseDelay: 10ms, maxDelay: 50ms }',
+      'scheduler: { enabled: false }',
+      `jobs: { workdir: "${join(dir, 'work')}" }`,
+      'log: { level: warn }',
+      ...extra,
+      ''
+    ].join('\n'))
+    return file
+  }
+  return { dir, schema, podman, socketPath, baseImage, configFile }
+}
+
+/** a build context under the world's directory: a Dockerfile FROM the base image running `script` */
+export async function jobContext (world: JobWorld, name: string, script: string): Promise<string> {
+  const context = join(world.dir, 'sources', name)
+  await mkdir(context, { recursive: true })
+  await writeFile(join(context, 'Dockerfile'), `FROM ${world.baseImage}\nCOPY job.sh /job.sh\nCMD ["sh", "/job.sh"]\n`)
+  await writeFile(join(context, 'job.sh'), `${script}\n`)
+  return context
+}
+
+export function jobDefinition (name: string, context: string, overrides: Partial<JobDefinition> = {}): JobDefinition {
+  const now = Date.now()
+  return {
+    name,
+    description: `test job ${name}`,
+    source: 'tarball_path',
+    tarballPath: context,
+    path: '.',
+    dockerfile: 'Dockerfile',
+    command: [],
+    env: [],
+    queue: JOB_QUEUE,
+    retries: 0,
+    timeoutSeconds: 60,
+    resources: { memoryBytes: 64 * 1024 * 1024, cpus: 1, pids: 64 },
+    createdAt: now,
+    updatedAt: now,
+    ...overrides
+  }
+}
+
+export interface JobApp {
+  sy: Switchyard
+  store: JobStore
+  events: JobEvents
+  /** queues a run of `definition` the way RunJob does: a queued run record and its durable task */
+  startRun: (definition: JobDefinition) => Promise<JobRun>
+  /** asks for a cancel the way CancelJobRun does for a running run */
+  requestCancel: (runId: string) => Promise<void>
+  waitRun: (runId: string, until: (run: JobRun) => boolean, what: string, timeoutMs?: number) => Promise<JobRun>
+  waitFinal: (runId: string, timeoutMs?: number) => Promise<JobRun>
+  eventsOf: (runId: string) => Promise<StoredEvent[]>
+}
+
+/** a Switchyard of the world, started; closed when `t` ends */
+export async function jobApp (t: Test, world: JobWorld, runner: Partial<JobRunnerOptions> = {}, app: { worker?: boolean, extraConfig?: string[] } = {}): Promise<JobApp> {
+  const loaded = await loadConfig({ file: await world.configFile(`app-${randomBytes(3).toString('hex')}`, app.extraConfig), env: {} })
+  const sy = await createSwitchyard({ loaded, demo: false, ...(app.worker === false ? { worker: false } : {}), jobRunner: { cancelPollMs: 200, reapIntervalMs: 1000, ...runner } })
+  t.teardown(async () => { await sy.close() })
+  await sy.start()
+  const store = new JobStore(sy.backend)
+  const events = new JobEvents(sy.backend, null)
+  const waitRun = async (runId: string, until: (run: JobRun) => boolean, what: string, timeoutMs = 60_000): Promise<JobRun> => {
+    const deadline = Date.now() + timeoutMs
+    let last: JobRun | null = null
+    for (;;) {
+      last = await store.getRun(runId)
+      if (last !== null && until(last)) return last
+      if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for run ${runId} to be ${what}; it is ${JSON.stringify(last)}`)
+      await new Promise(resolve => setTimeout(resolve, 50))
+    }
+  }
+  return {
+    sy,
+    store,
+    events,
+    async startRun (definition) {
+      await store.putJob(definition)
+      const queued: JobRun = {
+        id: newRunId(),
+        job: definition.name,
+        state: 'queued',
+        taskId: '',
+        attempt: 1,
+        maxAttempts: definition.retries + 1,
+        definition,
+        trigger: 'test',
+        queuedAt: Date.now(),
+        artifacts: []
+      }
+      await store.createRun(queued)
+      const [enqueued] = await sy.enqueue({
+        handler: JOB_TASK_HANDLER,
+        queue: definition.queue,
+        payload: { runId: queued.id, job: definition.name },
+        maxAttempts: definition.retries + 1,
+        timeoutMs: (definition.timeoutSeconds + 300) * 1000
+      })
+      const stored = await store.updateRun(queued.id, current => ({ ...current, taskId: enqueued!.id }))
+      await events.append([{ type: 'job.queued', data: { job: definition.name, runId: queued.id } }])
+      return stored as JobRun
+    },
+    async requestCancel (runId) {
+      await store.updateRun(runId, current => isFinalRunState(current.state) ? null : { ...current, cancelRequestedAt: Date.now() })
+      await events.append([{ type: 'job.cancel_requested', data: { job: (await store.getRun(runId))!.job, runId } }])
+    },
+    waitRun,
+    waitFinal: async (runId, timeoutMs) => await waitRun(runId, r => isFinalRunState(r.state), 'final', timeoutMs),
+    eventsOf: async (runId) => await events.list({ runId, limit: 10_000 })
+  }
+}
+
+/** containers of a run as the engine lists them (running or not), straight from its API */
+export async function containersOfRun (world: JobWorld, runId: string): Promise<string[]> {
+  const list = await world.podman.docker.listContainers({ all: true, filters: { label: [`${RUN_LABEL}=${runId}`] } })
+  return list.map(container => container.Id)
+}
