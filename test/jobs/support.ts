@@ -88,7 +88,8 @@ export async function jobContext (world: JobWorld, name: string, script: string)
   const context = join(world.dir, 'sources', name)
   await mkdir(context, { recursive: true })
   await writeFile(join(context, 'Dockerfile'), `FROM ${world.baseImage}\nCOPY job.sh /job.sh\nCMD ["sh", "/job.sh"]\n`)
-  await writeFile(join(context, 'job.sh'), `${script}\n`)
+  // the world's directory in the script makes the source (and so its image) new to this test run
+  await writeFile(join(context, 'job.sh'), `# ${world.dir}\n${script}\n`)
   return context
 }
 
@@ -124,6 +125,8 @@ export interface JobApp {
   waitRun: (runId: string, until: (run: JobRun) => boolean, what: string, timeoutMs?: number) => Promise<JobRun>
   waitFinal: (runId: string, timeoutMs?: number) => Promise<JobRun>
   eventsOf: (runId: string) => Promise<StoredEvent[]>
+  /** the state of a task once it is no longer leased (acks are written in batches, after the run record) */
+  taskSettled: (taskId: string) => Promise<string>
 }
 
 /** a Switchyard of the world, started; closed when `t` ends */
@@ -180,7 +183,16 @@ export async function jobApp (t: Test, world: JobWorld, runner: Partial<JobRunne
     },
     waitRun,
     waitFinal: async (runId, timeoutMs) => await waitRun(runId, r => isFinalRunState(r.state), 'final', timeoutMs),
-    eventsOf: async (runId) => await events.list({ runId, limit: 10_000 })
+    eventsOf: async (runId) => await events.list({ runId, limit: 10_000 }),
+    async taskSettled (taskId) {
+      const deadline = Date.now() + 30_000
+      for (;;) {
+        const task = await sy.backend.getTask(taskId)
+        if (task !== null && task.state !== 'processing') return task.state
+        if (Date.now() > deadline) return `still ${task?.state ?? 'missing'} after 30 s`
+        await new Promise(resolve => setTimeout(resolve, 50))
+      }
+    }
   }
 }
 
