@@ -97,7 +97,13 @@ export const ERROR_CODES = {
   AUDIT_ARCHIVE_BUFFER_FULL: code(503, 'UNAVAILABLE', 'platform', 'the audit archive buffer is full and could not be flushed'),
   AUDIT_ARCHIVE_CLOSED: code(503, 'UNAVAILABLE', 'platform', 'the audit archive is closed'),
   DEADLINE_EXCEEDED: code(504, 'DEADLINE_EXCEEDED', 'admin', 'the call did not answer within the transport deadline'),
-  TASK_TIMEOUT: code(504, 'DEADLINE_EXCEEDED', 'platform', "a handler ran longer than its task's timeoutMs; retried like any failure")
+  TASK_TIMEOUT: code(504, 'DEADLINE_EXCEEDED', 'platform', "a handler ran longer than its task's timeoutMs; retried like any failure"),
+  // Job sources and job stores (plugins job-source-git, artifact-store-fs, event-store-file).
+  JOB_SOURCE_REFUSED: code(400, 'INVALID_ARGUMENT', 'platform', 'a job source was refused by a safety rule before anything was fetched or kept (repository not on the allowlist, a protocol other than https/ssh, a bad tag name, a branch or commit instead of a tag, a symlink in the checkout); the message names the value'),
+  JOB_SOURCE_NOT_FOUND: code(404, 'NOT_FOUND', 'platform', "a job's source does not exist (no such tag in the repository)"),
+  JOB_SOURCE_TOO_LARGE: code(413, 'RESOURCE_EXHAUSTED', 'platform', 'a fetched job source is larger than its byte or file-count cap; nothing of it is kept'),
+  JOB_SOURCE_FAILED: code(502, 'UNKNOWN', 'platform', "fetching a job source failed (network, authentication, the repository's answer); the message carries the tool's words"),
+  JOB_SOURCE_TIMEOUT: code(504, 'DEADLINE_EXCEEDED', 'platform', 'fetching a job source took longer than its time limit, or the run was aborted; the fetch was stopped')
 } as const satisfies Record<string, ErrorCodeSpec>
 
 export type ErrorCode = keyof typeof ERROR_CODES

@@ -73,6 +73,8 @@ export interface FetchedJobSource {
   revision: string | null
   /** SHA-256 of the fetched archive, null for git */
   sha256: string | null
+  /** the fetched archive itself, inside destDir, for the artifact store (tarball sources); absent for git */
+  archivePath?: string
 }
 
 /** Fetches job sources; the job runner picks the source registered for a definition's kind. */
