@@ -6,13 +6,15 @@
 //   2. --queued (20) runs queued at once, worker concurrency 4: all finish, and no
 //      container of theirs is left behind.
 // The Switchyard is a worker on a Postgres server (fresh schema, dropped after) with
-// the runtime-docker plugin; the job's source is a local directory.
+// the runtime-docker plugin; the job's source is a tarball in a local directory
+// (job-source-tarball, tarball_path): each run copies, checks and unpacks it.
 import { execFile } from 'node:child_process'
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
+import * as tar from 'tar'
 import { createSwitchyard, type Switchyard } from '../core/app.ts'
 import { loadConfig } from '../core/config/load.ts'
 import { JobEvents } from '../core/jobs/events.ts'
@@ -27,7 +29,6 @@ import type { BenchResult } from './lib/types.ts'
 
 const execFileAsync = promisify(execFile)
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
-const LOCAL_SOURCE_PLUGIN = join(ROOT, 'test', 'jobs', 'fixtures', 'local-source-plugin.ts')
 const TARGET_RATIO = 1.3
 const QUEUE = 'bench-jobs'
 const POLL_MS = 5
@@ -67,6 +68,10 @@ export async function run (args: string[]): Promise<BenchResult> {
     const context = join(dir, 'sources', 'hello')
     await mkdir(context, { recursive: true })
     await writeFile(join(context, 'Dockerfile'), `FROM ${baseImage}\nCMD ["echo", "hello from a job"]\n`)
+    const tarballs = join(dir, 'tarballs')
+    await mkdir(tarballs)
+    const tarball = join(tarballs, 'hello.tar.gz')
+    await tar.create({ gzip: true, cwd: context, file: tarball, portable: true }, ['Dockerfile'])
 
     const socketPath = (podman.docker.modem as unknown as { socketPath: string }).socketPath
     const configFile = join(dir, 'switchyard.yaml')
@@ -76,8 +81,8 @@ export async function run (args: string[]): Promise<BenchResult> {
       `    options: { connectionString: "${POSTGRES_URL}", schema: ${schema} }`,
       '  - name: runtime-docker',
       `    options: { socketPath: "${socketPath}", stopGrace: 2s }`,
-      `  - name: ${LOCAL_SOURCE_PLUGIN}`,
-      `    options: { root: "${dir}" }`,
+      '  - name: job-source-tarball',
+      `    options: { dir: "${tarballs}" }`,
       `queues: { ${QUEUE}: { weight: 1 } }`,
       `worker: { queues: [${QUEUE}], concurrency: ${concurrency}, pollInterval: 50ms }`,
       'scheduler: { enabled: false }',
@@ -89,7 +94,7 @@ export async function run (args: string[]): Promise<BenchResult> {
     sy = await createSwitchyard({ loaded: await loadConfig({ file: configFile, env: {} }), demo: false })
     await sy.start()
     const bench: Bench = { sy, store: new JobStore(sy.backend), events: new JobEvents(sy.backend, null), podman }
-    const definition = jobDefinition('bench-hello', context)
+    const definition = jobDefinition('bench-hello', tarball)
 
     progress('building the job image (the first run)')
     const first = await runToEnd(bench, definition, timeoutMs)
@@ -149,13 +154,13 @@ export async function run (args: string[]): Promise<BenchResult> {
   }
 }
 
-function jobDefinition (name: string, context: string): JobDefinition {
+function jobDefinition (name: string, tarball: string): JobDefinition {
   const now = Date.now()
   return {
     name,
     description: 'job-run benchmark',
     source: 'tarball_path',
-    tarballPath: context,
+    tarballPath: tarball,
     path: '.',
     dockerfile: 'Dockerfile',
     command: [],

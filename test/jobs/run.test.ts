@@ -5,7 +5,7 @@
 // container is left behind by any of them.
 import t from 'tap'
 import { isFinalRunState } from '../../core/jobs/store.ts'
-import { containersOfRun, jobApp, jobContext, jobDefinition, jobWorld, podmanMissing } from './support.ts'
+import { containersOfRun, jobApp, jobTarball, jobDefinition, jobWorld, podmanMissing } from './support.ts'
 
 const missing = await podmanMissing()
 if (missing !== null) {
@@ -16,8 +16,8 @@ if (missing !== null) {
   const app = await jobApp(t, world, { outputBytes: OUTPUT_CAP, stopGraceMs: 1000 })
 
   t.test('a run fetches, builds, runs and succeeds with its output and events; a second run builds nothing', async t => {
-    const context = await jobContext(world, 'hello', 'echo "hello from $(id -u)"; echo "to stderr" >&2; echo "$GREETING"')
-    const definition = jobDefinition('hello', context, { env: ['GREETING=bonjour'] })
+    const tarball = await jobTarball(world, 'hello', 'echo "hello from $(id -u)"; echo "to stderr" >&2; echo "$GREETING"')
+    const definition = jobDefinition('hello', tarball, { env: ['GREETING=bonjour'] })
     const first = await app.startRun(definition)
     const done = await app.waitFinal(first.id, 120_000)
     t.equal(done.state, 'succeeded', `succeeded (error: ${done.error ?? 'none'})`)
@@ -26,6 +26,7 @@ if (missing !== null) {
     t.equal(done.imageCached, false, 'the first run built its image')
     t.match(done.imageId, /\S/, 'the image id is recorded')
     t.match(done.containerId, /\S/, 'the container id is recorded')
+    t.match(done.sourceSha256, /^[0-9a-f]{64}$/, 'the tarball\'s SHA-256 is recorded')
     t.type(done.durationMs, 'number')
     t.ok(done.finishedAt !== undefined && done.startedAt !== undefined && done.finishedAt >= done.startedAt)
 
@@ -54,8 +55,8 @@ if (missing !== null) {
   })
 
   t.test('10 MB of output is cut at the cap, with the marker, in bounded events', async t => {
-    const context = await jobContext(world, 'chatty', 'head -c 10485760 /dev/zero | tr "\\0" "x"; echo; echo done')
-    const run = await app.startRun(jobDefinition('chatty', context))
+    const tarball = await jobTarball(world, 'chatty', 'head -c 10485760 /dev/zero | tr "\\0" "x"; echo; echo done')
+    const run = await app.startRun(jobDefinition('chatty', tarball))
     const done = await app.waitFinal(run.id, 120_000)
     t.equal(done.state, 'succeeded', `succeeded (error: ${done.error ?? 'none'})`)
     t.equal(done.outputTruncated, true, 'the run says its output was cut')
@@ -70,8 +71,8 @@ if (missing !== null) {
   })
 
   t.test('a run past its timeout is stopped: timed_out, no container left', async t => {
-    const context = await jobContext(world, 'sleepy', 'echo started; sleep 300')
-    const run = await app.startRun(jobDefinition('sleepy', context, { timeoutSeconds: 2 }))
+    const tarball = await jobTarball(world, 'sleepy', 'echo started; sleep 300')
+    const run = await app.startRun(jobDefinition('sleepy', tarball, { timeoutSeconds: 2 }))
     const done = await app.waitFinal(run.id, 120_000)
     t.equal(done.state, 'timed_out', `timed out (error: ${done.error ?? 'none'})`)
     t.match(done.error, /timeout of 2 s/)
@@ -81,8 +82,8 @@ if (missing !== null) {
   })
 
   t.test('a cancel mid-run stops the container: canceled, no container left', async t => {
-    const context = await jobContext(world, 'long', 'echo running; sleep 300')
-    const run = await app.startRun(jobDefinition('long', context, { retries: 2 }))
+    const tarball = await jobTarball(world, 'long', 'echo running; sleep 300')
+    const run = await app.startRun(jobDefinition('long', tarball, { retries: 2 }))
     await app.waitRun(run.id, r => r.state === 'running' && r.containerId !== undefined, 'running in a container', 120_000)
     await app.requestCancel(run.id)
     const done = await app.waitFinal(run.id, 60_000)
@@ -93,8 +94,8 @@ if (missing !== null) {
   })
 
   t.test('a non-zero exit is retried per the definition, then the run fails and its task is dead', async t => {
-    const context = await jobContext(world, 'failing', 'echo failing; exit 3')
-    const run = await app.startRun(jobDefinition('failing', context, { retries: 1 }))
+    const tarball = await jobTarball(world, 'failing', 'echo failing; exit 3')
+    const run = await app.startRun(jobDefinition('failing', tarball, { retries: 1 }))
     const done = await app.waitFinal(run.id, 120_000)
     t.equal(done.state, 'failed')
     t.equal(done.exitCode, 3)

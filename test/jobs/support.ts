@@ -1,15 +1,16 @@
 // The container job tests' world: podman's Docker API on a socket of the test's own,
 // the small BusyBox job base image, a Postgres schema of the test's own, and a
-// Switchyard whose worker runs jobs through the runtime-docker plugin, with job
-// sources copied from local directories (fixtures/local-source-plugin.ts).
+// Switchyard whose worker runs jobs through the runtime-docker plugin from tarballs in
+// a directory of the test's own (the job-source-tarball plugin's tarball_path).
 import { execFile } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import type { Test } from 'tap'
+import * as tar from 'tar'
 import { createSwitchyard, type Switchyard } from '../../core/app.ts'
 import type { StoredEvent } from '../../core/backend/types.ts'
 import { loadConfig } from '../../core/config/load.ts'
@@ -22,7 +23,6 @@ import { podmanMissing, startPodmanService, type PodmanService } from '../deploy
 
 const run = promisify(execFile)
 export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url))
-export const LOCAL_SOURCE_PLUGIN = fileURLToPath(new URL('./fixtures/local-source-plugin.ts', import.meta.url))
 export const JOB_QUEUE = 'jobs'
 
 export { podmanMissing }
@@ -58,8 +58,8 @@ export async function jobWorld (t: Test): Promise<JobWorld> {
       `    options: { connectionString: "${TEST_POSTGRES_URL}", schema: ${schema} }`,
       '  - name: runtime-docker',
       `    options: { socketPath: "${socketPath}", stopGrace: 2s }`,
-      `  - name: ${LOCAL_SOURCE_PLUGIN}`,
-      `    options: { root: "${dir}" }`,
+      '  - name: job-source-tarball',
+      `    options: { dir: "${join(dir, 'tarballs')}" }`,
       'queues:',
       `  ${JOB_QUEUE}: { weight: 1 }`,
       'worker:',
@@ -83,23 +83,28 @@ export async function jobWorld (t: Test): Promise<JobWorld> {
   return { dir, schema, podman, socketPath, baseImage, configFile }
 }
 
-/** a build context under the world's directory: a Dockerfile FROM the base image running `script` */
-export async function jobContext (world: JobWorld, name: string, script: string): Promise<string> {
+/** a tarball under the world's directory: a Dockerfile FROM the base image running `script`, and `files` */
+export async function jobTarball (world: JobWorld, name: string, script: string, files: Record<string, string> = {}): Promise<string> {
   const context = join(world.dir, 'sources', name)
   await mkdir(context, { recursive: true })
   await writeFile(join(context, 'Dockerfile'), `FROM ${world.baseImage}\nCOPY job.sh /job.sh\nCMD ["sh", "/job.sh"]\n`)
   // the world's directory in the script makes the source (and so its image) new to this test run
   await writeFile(join(context, 'job.sh'), `# ${world.dir}\n${script}\n`)
-  return context
+  for (const [file, content] of Object.entries(files)) await writeFile(join(context, file), content)
+  const tarballs = join(world.dir, 'tarballs')
+  await mkdir(tarballs, { recursive: true })
+  const file = join(tarballs, `${name}.tar.gz`)
+  await tar.create({ gzip: true, cwd: context, file, portable: true }, await readdir(context))
+  return file
 }
 
-export function jobDefinition (name: string, context: string, overrides: Partial<JobDefinition> = {}): JobDefinition {
+export function jobDefinition (name: string, tarball: string, overrides: Partial<JobDefinition> = {}): JobDefinition {
   const now = Date.now()
   return {
     name,
     description: `test job ${name}`,
     source: 'tarball_path',
-    tarballPath: context,
+    tarballPath: tarball,
     path: '.',
     dockerfile: 'Dockerfile',
     command: [],

@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import t from 'tap'
 import { WORKER_LABEL } from '../../core/jobs/types.ts'
-import { containersOfRun, jobApp, jobContext, jobDefinition, jobWorld, podmanMissing } from './support.ts'
+import { containersOfRun, jobApp, jobTarball, jobDefinition, jobWorld, podmanMissing } from './support.ts'
 
 const WORKER_PROCESS = fileURLToPath(new URL('./fixtures/worker-process.ts', import.meta.url))
 
@@ -34,9 +34,9 @@ if (missing !== null) {
       victim.on('exit', code => reject(new Error(`the worker process exited with ${String(code)} before it was ready: ${stderr}`)))
     })
 
-    const context = await jobContext(world, 'interrupted', 'echo "attempt starts"; sleep 6; echo "attempt ends"')
-    const retried = await client.startRun(jobDefinition('interrupted-retried', context, { retries: 1 }))
-    const failed = await client.startRun(jobDefinition('interrupted-failed', context, { retries: 0 }))
+    const tarball = await jobTarball(world, 'interrupted', 'echo "attempt starts"; sleep 6; echo "attempt ends"')
+    const retried = await client.startRun(jobDefinition('interrupted-retried', tarball, { retries: 1 }))
+    const failed = await client.startRun(jobDefinition('interrupted-failed', tarball, { retries: 0 }))
     for (const run of [retried, failed]) await client.waitRun(run.id, r => r.state === 'running' && r.containerId !== undefined, 'running in a container', 120_000)
     t.equal((await containersOfRun(world, retried.id)).length, 1, 'the retried run has its container')
     t.equal((await containersOfRun(world, failed.id)).length, 1, 'the failed run has its container')
