@@ -22,7 +22,7 @@ export interface JobRunnerOptions {
   runtime: string | null
   /** image builds are stopped after this long */
   buildTimeoutMs: number
-  /** 'uid:gid' the container runs as; never root */
+  /** 'uid:gid' the container runs as, never root; '' leaves it to the runtime's default user */
   user: string
   /** how often a running attempt reads its run record for a cancel request */
   cancelPollMs: number
@@ -43,7 +43,7 @@ export const DEFAULT_JOB_RUNNER_OPTIONS: JobRunnerOptions = {
   artifactMaxFiles: 1000,
   runtime: null,
   buildTimeoutMs: 10 * 60_000,
-  user: '65534:65534',
+  user: '',
   cancelPollMs: 500,
   reapIntervalMs: 30_000,
   outputChunkBytes: 16 * 1024,
@@ -62,6 +62,6 @@ export function resolveJobRunnerOptions (input: Partial<JobRunnerOptions> = {}):
   }
   if (options.workdir === '') throw Errors.validation('jobs runner: workdir must not be empty', { details: { field: 'jobs.workdir' } })
   if (options.network === '') throw Errors.validation('jobs runner: network must not be empty (use "none")', { details: { field: 'jobs.network' } })
-  if (!/^[1-9][0-9]*:[1-9][0-9]*$/.test(options.user)) throw Errors.validation(`jobs runner: user must be a non-root 'uid:gid', got "${options.user}"`, { details: { field: 'jobs.user' } })
+  if (options.user !== '' && !/^[1-9][0-9]*:[1-9][0-9]*$/.test(options.user)) throw Errors.validation(`jobs runner: user must be a non-root 'uid:gid', got "${options.user}"`, { details: { field: 'jobs.user' } })
   return options
 }

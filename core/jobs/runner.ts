@@ -64,6 +64,9 @@ class CancelRequested extends Error {
 
 class RunFinishedElsewhere extends Error {}
 
+/** skipped /artifacts files named on job.finished at most */
+const MAX_SKIPPED_REPORTED = 100
+
 const SOURCE_PLUGINS: Record<JobSourceKind, string> = {
   git_tag: 'job-source-git',
   tarball_url: 'job-source-tarball',
@@ -153,7 +156,7 @@ export class JobRunner {
     if (run === null) return { runId, state: 'canceled', skipped: true }
     if (isFinalRunState(run.state)) return { runId, state: run.state, skipped: true }
     const attempt = ctx.attempt
-    const finish = async (state: JobRunState, fields: Partial<JobRun>): Promise<JobRun> => await this.#finish(run.id, state, fields, emit)
+    const finish = async (state: JobRunState, fields: Partial<JobRun>, extra: Record<string, unknown> = {}): Promise<JobRun> => await this.#finish(run.id, state, fields, emit, extra)
 
     if (run.cancelRequestedAt !== undefined) {
       await finish('canceled', { error: 'canceled on request before it started' })
@@ -209,10 +212,12 @@ export class JobRunner {
       await rm(workDir, { recursive: true, force: true }).catch((err: unknown) => ctx.log.warn({ err, workDir }, 'the work directory of a job run could not be removed'))
     }
 
+    // files of /artifacts not kept are named on job.finished (and logged)
+    const extra = outcome === null || outcome.skippedArtifacts.length === 0 ? {} : { artifactsSkipped: outcome.skippedArtifacts.slice(0, MAX_SKIPPED_REPORTED) }
     if (failure instanceof RunFinishedElsewhere) return { runId, state: (await store.getRun(runId))?.state ?? 'canceled', skipped: true }
     const reason: unknown = controller.signal.aborted ? controller.signal.reason : null
     if (reason instanceof CancelRequested) {
-      const stored = await finish('canceled', { error: reason.message, ...resultFields(outcome) })
+      const stored = await finish('canceled', { error: reason.message, ...resultFields(outcome) }, extra)
       return { runId, state: stored.state }
     }
     if (isSwitchyardError(reason) && reason.code === 'LEASE_LOST') {
@@ -226,32 +231,32 @@ export class JobRunner {
     if (outcome !== null) {
       const { result } = outcome
       if (!result.timedOut && !result.canceled && result.exitCode === 0) {
-        await finish('succeeded', resultFields(outcome))
+        await finish('succeeded', resultFields(outcome), extra)
         return { runId, state: 'succeeded', exitCode: 0 }
       }
       const state: JobRunState = result.timedOut ? 'timed_out' : 'failed'
       const error = result.timedOut
         ? `stopped after its timeout of ${run.definition.timeoutSeconds} s`
         : result.exitCode === null ? 'the container was stopped before it exited' : `exited with code ${result.exitCode}`
-      return await this.#failed(run, attempt, ctx, state, error, resultFields(outcome), emit)
+      return await this.#failed(run, attempt, ctx, state, error, resultFields(outcome), emit, extra)
     }
     const error = reason !== null ? describe(reason) : describe(failure)
     return await this.#failed(run, attempt, ctx, 'failed', error, {}, emit)
   }
 
   /** a failed attempt: back to queued for the next one, or final on the last */
-  async #failed (run: JobRun, attempt: number, ctx: TaskContext, state: JobRunState, error: string, fields: Partial<JobRun>, emit: (list: JobEventInput[]) => Promise<void>): Promise<never> {
+  async #failed (run: JobRun, attempt: number, ctx: TaskContext, state: JobRunState, error: string, fields: Partial<JobRun>, emit: (list: JobEventInput[]) => Promise<void>, extra: Record<string, unknown> = {}): Promise<never> {
     if (attempt < ctx.maxAttempts) {
       await this.#update(run.id, current => ({ ...current, ...fields, state: 'queued', attempt: attempt + 1, error: `attempt ${attempt}: ${error}` }))
       await emit([{ type: 'job.retrying', data: { job: run.job, runId: run.id, attempt, nextAttempt: attempt + 1, state, error } }])
       throw new Error(`job ${run.job} run ${run.id} attempt ${attempt} ${state}: ${error}`)
     }
-    await this.#finish(run.id, state, { ...fields, attempt, error }, emit)
+    await this.#finish(run.id, state, { ...fields, attempt, error }, emit, extra)
     throw new PermanentError(`job ${run.job} run ${run.id} ${state} on its last attempt (${attempt}): ${error}`)
   }
 
   /** moves the run to a final state (unless something else did first) and announces it */
-  async #finish (runId: string, state: JobRunState, fields: Partial<JobRun>, emit: (list: JobEventInput[]) => Promise<void>): Promise<JobRun> {
+  async #finish (runId: string, state: JobRunState, fields: Partial<JobRun>, emit: (list: JobEventInput[]) => Promise<void>, extra: Record<string, unknown> = {}): Promise<JobRun> {
     const finishedAt = Date.now()
     let changed = false
     const stored = await this.#store.updateRun(runId, current => {
@@ -260,7 +265,7 @@ export class JobRunner {
       return { ...current, ...fields, state, finishedAt }
     })
     if (stored === null) throw Errors.conflict(`job run ${runId} was deleted while it ran`)
-    if (changed) await emit([{ type: 'job.finished', data: finishedData(stored) }])
+    if (changed) await emit([{ type: 'job.finished', data: { ...finishedData(stored), ...extra } }])
     return stored
   }
 

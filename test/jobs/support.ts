@@ -34,7 +34,7 @@ export interface JobWorld {
   socketPath: string
   baseImage: string
   /** writes the config of a Switchyard of this world (for processes spawned by the test too) */
-  configFile: (name: string, extra?: string[]) => Promise<string>
+  configFile: (name: string, extraPlugins?: string[]) => Promise<string>
 }
 
 /** podman service, base image, schema and directory; all removed when `t` ends */
@@ -50,7 +50,7 @@ export async function jobWorld (t: Test): Promise<JobWorld> {
   const { stdout } = await run('bash', [join(REPO_ROOT, 'scripts', 'container', 'job-base-image.sh')], { env: podman.env, timeout: 120_000 })
   const baseImage = stdout.trim().split('\n').at(-1) as string
   const socketPath = (podman.docker.modem as unknown as { socketPath: string }).socketPath
-  const configFile = async (name: string, extra: string[] = []): Promise<string> => {
+  const configFile = async (name: string, extraPlugins: string[] = []): Promise<string> => {
     const file = join(dir, `${name}.yaml`)
     await writeFile(file, [
       'plugins:',
@@ -60,6 +60,7 @@ export async function jobWorld (t: Test): Promise<JobWorld> {
       `    options: { socketPath: "${socketPath}", stopGrace: 2s }`,
       '  - name: job-source-tarball',
       `    options: { dir: "${join(dir, 'tarballs')}" }`,
+      ...extraPlugins,
       'queues:',
       `  ${JOB_QUEUE}: { weight: 1 }`,
       'worker:',
@@ -75,7 +76,6 @@ export async function jobWorld (t: Test): Promise<JobWorld> {
       'scheduler: { enabled: false }',
       `jobs: { workdir: "${join(dir, 'work')}" }`,
       'log: { level: warn }',
-      ...extra,
       ''
     ].join('\n'))
     return file
@@ -135,8 +135,8 @@ export interface JobApp {
 }
 
 /** a Switchyard of the world, started; closed when `t` ends */
-export async function jobApp (t: Test, world: JobWorld, runner: Partial<JobRunnerOptions> = {}, app: { worker?: boolean, extraConfig?: string[] } = {}): Promise<JobApp> {
-  const loaded = await loadConfig({ file: await world.configFile(`app-${randomBytes(3).toString('hex')}`, app.extraConfig), env: {} })
+export async function jobApp (t: Test, world: JobWorld, runner: Partial<JobRunnerOptions> = {}, app: { worker?: boolean, extraPlugins?: string[] } = {}): Promise<JobApp> {
+  const loaded = await loadConfig({ file: await world.configFile(`app-${randomBytes(3).toString('hex')}`, app.extraPlugins), env: {} })
   const sy = await createSwitchyard({ loaded, demo: false, ...(app.worker === false ? { worker: false } : {}), jobRunner: { cancelPollMs: 200, reapIntervalMs: 1000, ...runner } })
   t.teardown(async () => { await sy.close() })
   await sy.start()
