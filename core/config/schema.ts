@@ -13,7 +13,7 @@ export const NAME_HINT = "must be 1-128 characters of letters, digits, '_', '.',
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
 export const LOG_FORMATS = ['auto', 'pretty', 'json'] as const
 export const ADMIN_ROLES = ['viewer', 'operator', 'admin'] as const
-export const BUILTIN_PLUGINS = ['backend-postgres', 'backend-redis', 'backend-bullmq', 'audit-file', 'metrics', 'job-source-tarball'] as const
+export const BUILTIN_PLUGINS = ['backend-postgres', 'backend-redis', 'backend-bullmq', 'audit-file', 'metrics', 'job-source-tarball', 'job-source-git', 'artifact-store-fs', 'event-store-file'] as const
 
 // Annotation keys (defined in schema-keys.ts, so the resolver loads without this schema)
 export { UNIT_KEY, HINT_KEY, MIN_MS_KEY }

@@ -103,7 +103,9 @@ export const ERROR_CODES = {
   JOB_SOURCE_NOT_FOUND: code(404, 'NOT_FOUND', 'platform', "a job's source does not exist (no such tag in the repository)"),
   JOB_SOURCE_TOO_LARGE: code(413, 'RESOURCE_EXHAUSTED', 'platform', 'a fetched job source is larger than its byte or file-count cap; nothing of it is kept'),
   JOB_SOURCE_FAILED: code(502, 'UNKNOWN', 'platform', "fetching a job source failed (network, authentication, the repository's answer); the message carries the tool's words"),
-  JOB_SOURCE_TIMEOUT: code(504, 'DEADLINE_EXCEEDED', 'platform', 'fetching a job source took longer than its time limit, or the run was aborted; the fetch was stopped')
+  JOB_SOURCE_TIMEOUT: code(504, 'DEADLINE_EXCEEDED', 'platform', 'fetching a job source took longer than its time limit, or the run was aborted; the fetch was stopped'),
+  ARTIFACT_TOO_LARGE: code(413, 'RESOURCE_EXHAUSTED', 'platform', 'an artifact is larger than the artifact store accepts; nothing of it is kept'),
+  EVENT_STORE_CLOSED: code(503, 'UNAVAILABLE', 'platform', 'the job event store is closed')
 } as const satisfies Record<string, ErrorCodeSpec>
 
 export type ErrorCode = keyof typeof ERROR_CODES

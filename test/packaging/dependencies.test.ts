@@ -11,7 +11,7 @@ import { ROOT } from './support.ts'
 
 interface Manifest { name: string, dependencies?: Record<string, string>, peerDependencies?: Record<string, string>, devDependencies?: Record<string, string> }
 
-const PACKAGES = ['core', 'plugins/audit-file', 'plugins/backend-bullmq', 'plugins/backend-postgres', 'plugins/backend-redis', 'plugins/metrics', 'plugins/job-source-tarball']
+const PACKAGES = ['core', 'plugins/audit-file', 'plugins/backend-bullmq', 'plugins/backend-postgres', 'plugins/backend-redis', 'plugins/metrics', 'plugins/job-source-tarball', 'plugins/job-source-git', 'plugins/artifact-store-fs', 'plugins/event-store-file']
 /** files that do not ship: the exclude list of the packages' tsconfig.build.json */
 const NOT_SHIPPED = [/\.test\.ts$/, /(^|\/)test-support\.ts$/, /^scripts\//, /^testing\.ts$/, /^throughput\.ts$/]
 const IMPORT = /(?:^|[\s;])(?:import|export)\s[^'"]*?from\s*['"]([^'"]+)['"]|(?:^|[\s;])import\s*['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/gm
