@@ -39,7 +39,18 @@ const SPEC_ROUTES: Record<string, string> = {
   ListAuditEvents: 'GET /admin/v1/audit',
   ExportAudit: 'GET /admin/v1/audit/export',
   GetMetrics: 'GET /admin/v1/metrics',
-  StreamEvents: 'GET /admin/v1/events'
+  StreamEvents: 'GET /admin/v1/events',
+  ListJobs: 'GET /admin/v1/jobs',
+  GetJob: 'GET /admin/v1/jobs/:name',
+  UpsertJob: 'POST /admin/v1/jobs',
+  DeleteJob: 'DELETE /admin/v1/jobs/:name',
+  RunJob: 'POST /admin/v1/jobs/:name/run',
+  ListJobRuns: 'GET /admin/v1/jobs/runs',
+  GetJobRun: 'GET /admin/v1/jobs/runs/:runId',
+  CancelJobRun: 'POST /admin/v1/jobs/runs/:runId/cancel',
+  ListJobEvents: 'GET /admin/v1/jobs/events',
+  GetJobArtifactMeta: 'GET /admin/v1/jobs/:name/artifact/meta',
+  GetJobArtifact: 'GET /admin/v1/jobs/:name/artifact'
 }
 
 t.test('the table serves exactly the SPEC routes, each bound to real request fields', async t => {
