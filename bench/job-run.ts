@@ -1,7 +1,8 @@
 // The job runner's overhead on a container engine (podman's Docker API), in one run:
-//   1. RunJob → the run's job.finished, for a job whose image is cached, against
-//      starting the same image directly through the same Docker API (create with the
-//      same hardening, start, wait, read the logs, remove), runs taking turns;
+//   1. RunJob → the run's final state (job.finished is appended with it), for a job
+//      whose image is cached, against starting the same image directly through the
+//      same Docker API (create with the same hardening, start, wait, read the logs,
+//      remove), runs taking turns;
 //      p50 of --runs (20) each, ratio printed (target ≤ 1.3×);
 //   2. --queued (20) runs queued at once, worker concurrency 4: all finish, and no
 //      container of theirs is left behind.
@@ -17,9 +18,11 @@ import { promisify } from 'node:util'
 import * as tar from 'tar'
 import { createSwitchyard, type Switchyard } from '../core/app.ts'
 import { loadConfig } from '../core/config/load.ts'
+import type { CallContext } from '../core/admin/types.ts'
+import type { RequestOf } from '../core/contract/rpcs.ts'
 import { JobEvents } from '../core/jobs/events.ts'
 import { JobStore, isFinalRunState } from '../core/jobs/store.ts'
-import { JOB_TASK_HANDLER, RUN_LABEL, newRunId, type JobDefinition, type JobRun } from '../core/jobs/types.ts'
+import { RUN_LABEL, type JobRun } from '../core/jobs/types.ts'
 import { podmanMissing, startPodmanService, type PodmanService } from '../test/deploy/podman.ts'
 import { parseFlags, positiveInteger } from './lib/args.ts'
 import { assertPostgresReachable, dropSchema, freshSchema, POSTGRES_URL } from './lib/postgres.ts'
@@ -37,7 +40,6 @@ interface Bench {
   sy: Switchyard
   store: JobStore
   events: JobEvents
-  podman: PodmanService
 }
 
 export async function run (args: string[]): Promise<BenchResult> {
@@ -93,11 +95,12 @@ export async function run (args: string[]): Promise<BenchResult> {
     ].join('\n'))
     sy = await createSwitchyard({ loaded: await loadConfig({ file: configFile, env: {} }), demo: false })
     await sy.start()
-    const bench: Bench = { sy, store: new JobStore(sy.backend), events: new JobEvents(sy.backend, null), podman }
+    const bench: Bench = { sy, store: new JobStore(sy.backend), events: new JobEvents(sy.backend, null) }
     const definition = jobDefinition('bench-hello', tarball)
+    await sy.admin.UpsertJob(definition, call())
 
     progress('building the job image (the first run)')
-    const first = await runToEnd(bench, definition, timeoutMs)
+    const first = await runToEnd(bench, definition.name, timeoutMs)
     if (first.state !== 'succeeded' || first.imageId === undefined) throw new Error(`the first run did not succeed: ${JSON.stringify(first)}`)
     const imageId = first.imageId
     const create = hardenedCreateOptions(imageId)
@@ -106,23 +109,28 @@ export async function run (args: string[]): Promise<BenchResult> {
     progress(`${runs} cached-image runs through RunJob, and ${runs} direct container runs, taking turns`)
     const jobMs: number[] = []
     const directMs: number[] = []
+    const phaseMs: Record<Phase, number[]> = { queued: [], fetch: [], image: [], container: [], finish: [] }
     for (let i = 0; i < runs; i++) {
+      const startedAt = Date.now()
       const started = performance.now()
-      const done = await runToEnd(bench, definition, timeoutMs)
+      const done = await runToEnd(bench, definition.name, timeoutMs)
       const elapsed = performance.now() - started
       if (done.state !== 'succeeded' || done.imageCached !== true) throw new Error(`run ${done.id} did not succeed from the cache: ${JSON.stringify(done)}`)
       jobMs.push(elapsed)
+      for (const [phase, ms] of Object.entries(await phasesOf(bench, done.id, startedAt))) phaseMs[phase as Phase].push(ms)
       directMs.push(await directRun(podman, create))
     }
     const job = summarize(jobMs)
     const direct = summarize(directMs)
+    const phases = Object.fromEntries(Object.entries(phaseMs).map(([phase, samples]) => [phase, summarize(samples).p50]))
+    progress(`p50 per phase (ms): ${JSON.stringify(phases)}`)
     const overhead = ratio(job.p50, direct.p50)
     progress(`RunJob→job.finished p50 ${job.p50} ms, direct container p50 ${direct.p50} ms: ${String(overhead)}× (target ≤ ${TARGET_RATIO}×)`)
 
     progress(`${queued} runs queued at once, worker concurrency ${concurrency}`)
     const burstStarted = performance.now()
-    const burst = await Promise.all(Array.from({ length: queued }, async () => await queueRun(bench, definition)))
-    const finished = await Promise.all(burst.map(async (queuedRun) => await waitFinal(bench, queuedRun.id, timeoutMs)))
+    const burst = await Promise.all(Array.from({ length: queued }, async () => await queueRun(bench, definition.name)))
+    const finished = await Promise.all(burst.map(async (runId) => await waitFinal(bench, runId, timeoutMs)))
     const burstMs = performance.now() - burstStarted
     const states: Record<string, number> = {}
     for (const done of finished) states[done.state] = (states[done.state] ?? 0) + 1
@@ -140,6 +148,7 @@ export async function run (args: string[]): Promise<BenchResult> {
         engine: 'podman (Docker-compatible API)',
         run_job_to_finished_ms: job,
         direct_container_ms: direct,
+        run_job_phases_p50_ms: phases,
         target_ratio: TARGET_RATIO,
         within_target: overhead !== null && overhead <= TARGET_RATIO,
         queued: { runs: queued, concurrency, total_ms: round(burstMs, 1), states, containers_left: left.length }
@@ -154,45 +163,29 @@ export async function run (args: string[]): Promise<BenchResult> {
   }
 }
 
-function jobDefinition (name: string, tarball: string): JobDefinition {
-  const now = Date.now()
+function jobDefinition (name: string, tarball: string): RequestOf<'UpsertJob'> {
   return {
     name,
     description: 'job-run benchmark',
     source: 'tarball_path',
     tarballPath: tarball,
-    path: '.',
-    dockerfile: 'Dockerfile',
-    command: [],
-    env: [],
     queue: QUEUE,
     retries: 0,
     timeoutSeconds: 120,
-    resources: { memoryBytes: 64 * 1024 * 1024, cpus: 1, pids: 64 },
-    createdAt: now,
-    updatedAt: now
+    resources: { memory: '64mb', cpus: 1, pids: 64 },
+    command: [],
+    env: []
   }
 }
 
-/** what RunJob does: a queued run record, its durable task, job.queued */
-async function queueRun (bench: Bench, definition: JobDefinition): Promise<JobRun> {
-  const queued: JobRun = {
-    id: newRunId(),
-    job: definition.name,
-    state: 'queued',
-    taskId: '',
-    attempt: 1,
-    maxAttempts: definition.retries + 1,
-    definition,
-    trigger: 'bench',
-    queuedAt: Date.now(),
-    artifacts: []
-  }
-  await bench.store.createRun(queued)
-  const [enqueued] = await bench.sy.enqueue({ handler: JOB_TASK_HANDLER, queue: definition.queue, payload: { runId: queued.id, job: definition.name }, maxAttempts: 1, timeoutMs: (definition.timeoutSeconds + 300) * 1000 })
-  const stored = await bench.store.updateRun(queued.id, current => ({ ...current, taskId: enqueued?.id ?? '' }))
-  await bench.events.append([{ type: 'job.queued', data: { job: definition.name, runId: queued.id } }])
-  return stored as JobRun
+let calls = 0
+function call (): CallContext {
+  return { actor: 'CN=bench', requestId: `bench-${++calls}` }
+}
+
+/** RunJob: a queued run record, its durable task, job.queued */
+async function queueRun (bench: Bench, name: string): Promise<string> {
+  return (await bench.sy.admin.RunJob({ name }, call())).run.id
 }
 
 async function waitFinal (bench: Bench, runId: string, timeoutMs: number): Promise<JobRun> {
@@ -205,10 +198,23 @@ async function waitFinal (bench: Bench, runId: string, timeoutMs: number): Promi
   }
 }
 
-async function runToEnd (bench: Bench, definition: JobDefinition, timeoutMs: number): Promise<JobRun> {
-  await bench.store.putJob(definition)
-  const queued = await queueRun(bench, definition)
-  return await waitFinal(bench, queued.id, timeoutMs)
+type Phase = 'queued' | 'fetch' | 'image' | 'container' | 'finish'
+
+/** where a run's time went, from its job.* events: RunJob → fetching → fetched → built → started → finished */
+async function phasesOf (bench: Bench, runId: string, startedAt: number): Promise<Record<Phase, number>> {
+  const events = await bench.events.list({ runId, limit: 1000 })
+  const at = (type: string): number => events.find(event => event.type === type)?.time ?? Number.NaN
+  return {
+    queued: at('job.fetching') - startedAt,
+    fetch: at('job.fetched') - at('job.fetching'),
+    image: at('job.built') - at('job.fetched'),
+    container: at('job.finished') - at('job.started'),
+    finish: Date.now() - at('job.finished')
+  }
+}
+
+async function runToEnd (bench: Bench, name: string, timeoutMs: number): Promise<JobRun> {
+  return await waitFinal(bench, await queueRun(bench, name), timeoutMs)
 }
 
 /** the create options the runtime uses for a job (runtime-docker's hardening), for the direct runs */

@@ -7,7 +7,7 @@ import { collectArtifacts, storeRegularFile, type SkippedArtifact } from './runn
 import { cacheKey, imageTag, resolveBuildContext, sourceDigest } from './runner-image.ts'
 import type { JobRunnerOptions } from './runner-options.ts'
 import { OutputEvents } from './runner-output.ts'
-import { CACHE_KEY_LABEL, JOB_LABEL, RUN_LABEL, runArtifactKey, WORKER_LABEL, type JobRun } from './types.ts'
+import { CACHE_KEY_LABEL, JOB_LABEL, RUN_LABEL, runArtifactKey, SOURCE_ARCHIVE_ARTIFACT, WORKER_LABEL, type JobRun } from './types.ts'
 
 // One attempt of a run: fetch the source, build (or find) the image, run the
 // container, keep its output and artifacts. The run record is advanced through the
@@ -66,8 +66,9 @@ export async function runAttempt (input: AttemptInput): Promise<AttemptOutcome> 
   })
   signal.throwIfAborted()
   if (fetched.archivePath !== undefined && input.artifactStore !== null) {
-    const name = await isGzip(fetched.archivePath) ? 'source.tar.gz' : 'source.tar'
-    const meta = await storeRegularFile(input.artifactStore, fetched.archivePath, runArtifactKey(queued.id, name), name.endsWith('.gz') ? 'application/gzip' : 'application/x-tar')
+    // one name whatever the compression (GetJobArtifact's default); the content type tells
+    const contentType = await isGzip(fetched.archivePath) ? 'application/gzip' : 'application/x-tar'
+    const meta = await storeRegularFile(input.artifactStore, fetched.archivePath, runArtifactKey(queued.id, SOURCE_ARCHIVE_ARTIFACT), contentType)
     if (meta !== null) artifacts.set(meta.key, meta)
   }
   const digest = await sourceDigest(fetched)

@@ -9,7 +9,8 @@ import { RUN_LABEL, WORKER_LABEL, type JobRun } from './types.ts'
 // A worker killed mid-run (SIGKILL, a lost machine) leaves its container running and
 // its run in a working state. Any worker cleans up after it:
 // - containers labelled with a run of this backend whose worker (WORKER_LABEL) is no
-//   longer a live worker, and that this process is not running, are removed;
+//   longer a live worker, and that this process is not running, are removed (this
+//   worker's own too, when their run is not active here: a removal that failed);
 // - the killed attempt's task lease expires and is recovered by the worker loop, so
 //   the run is retried per its definition; when the lease expired on the last attempt
 //   the task is dead and no attempt will come: such a run is marked failed here.
@@ -66,7 +67,8 @@ export class OrphanReaper {
     if (containers.length === 0) return []
     // read after the containers: a worker that started one since is listed as live
     const live = new Set((await backend.listWorkers()).map(worker => worker.id))
-    live.add(this.#input.workerId)
+    // this worker's own containers are left only while their run is active here
+    live.delete(this.#input.workerId)
     const active = this.#input.activeRuns()
     const removed: string[] = []
     for (const container of containers) {
@@ -78,7 +80,7 @@ export class OrphanReaper {
       if (runId === '' || (await this.#input.store.getRun(runId)) === null) continue
       await runtime.removeContainer(container.id)
       removed.push(container.id)
-      log.info({ containerId: container.id, runId, worker: owner }, `removed the container of run ${runId}: its worker ${owner} is gone`)
+      log.info({ containerId: container.id, runId, worker: owner }, `removed the container of run ${runId}: ${owner === this.#input.workerId ? 'a leftover of this worker' : `its worker ${owner} is gone`}`)
     }
     return removed
   }

@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto'
 import t from 'tap'
 import { ensureHookRegistry } from '../../core/plugin/hooks.ts'
-import { runArtifactKey } from '../../core/jobs/types.ts'
+import { runArtifactKey, SOURCE_ARCHIVE_ARTIFACT } from '../../core/jobs/types.ts'
 import { containersOfRun, jobApp, jobDefinition, jobTarball, jobWorld, podmanMissing } from './support.ts'
 
 const missing = await podmanMissing()
@@ -31,7 +31,7 @@ if (missing !== null) {
       runArtifactKey(run.id, 'artifacts/result.txt'),
       runArtifactKey(run.id, 'artifacts/sub/n.json'),
       runArtifactKey(run.id, 'output.log'),
-      runArtifactKey(run.id, 'source.tar.gz')
+      runArtifactKey(run.id, SOURCE_ARCHIVE_ARTIFACT)
     ].sort(), 'the source archive, the output and the regular files within the cap')
 
     const store = ensureHookRegistry(app.sy.app).artifactStores()[0]!
@@ -44,8 +44,9 @@ if (missing !== null) {
     }
     t.equal((await read(runArtifactKey(run.id, 'artifacts/result.txt'))).toString(), 'result\n')
     t.match((await read(runArtifactKey(run.id, 'output.log'))).toString(), /produced\n/)
-    const archive = await read(runArtifactKey(run.id, 'source.tar.gz'))
+    const archive = await read(runArtifactKey(run.id, SOURCE_ARCHIVE_ARTIFACT))
     t.equal(createHash('sha256').update(archive).digest('hex'), done.sourceSha256, 'the stored archive is the one the run was built from')
+    t.equal(done.artifacts.find(meta => meta.key === runArtifactKey(run.id, SOURCE_ARCHIVE_ARTIFACT))?.contentType, 'application/gzip', 'its content type says it is gzipped')
 
     const finished = (await app.eventsOf(run.id)).find(event => event.type === 'job.finished')?.data as { artifactsSkipped?: Array<{ name: string }> }
     t.same((finished.artifactsSkipped ?? []).map(skipped => skipped.name).sort(), ['passwd-link', 'zz-too-big.bin'], 'job.finished names what was not kept')

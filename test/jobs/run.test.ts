@@ -85,7 +85,7 @@ if (missing !== null) {
     const tarball = await jobTarball(world, 'long', 'echo running; sleep 300')
     const run = await app.startRun(jobDefinition('long', tarball, { retries: 2 }))
     await app.waitRun(run.id, r => r.state === 'running' && r.containerId !== undefined, 'running in a container', 120_000)
-    await app.requestCancel(run.id)
+    t.equal(await app.requestCancel(run.id), 'cancel_requested', 'CancelJobRun asks the runner to stop it')
     const done = await app.waitFinal(run.id, 60_000)
     t.equal(done.state, 'canceled', `canceled (error: ${done.error ?? 'none'})`)
     t.equal(done.attempt, 1, 'a cancel is not retried')

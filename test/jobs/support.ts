@@ -17,7 +17,9 @@ import { loadConfig } from '../../core/config/load.ts'
 import { JobEvents } from '../../core/jobs/events.ts'
 import type { JobRunnerOptions } from '../../core/jobs/runner-options.ts'
 import { JobStore, isFinalRunState } from '../../core/jobs/store.ts'
-import { JOB_TASK_HANDLER, RUN_LABEL, newRunId, type JobDefinition, type JobRun } from '../../core/jobs/types.ts'
+import { RUN_LABEL, type JobRun } from '../../core/jobs/types.ts'
+import type { CallContext } from '../../core/admin/types.ts'
+import type { RequestOf } from '../../core/contract/rpcs.ts'
 import { dropSchema, TEST_POSTGRES_URL } from '../../plugins/backend-postgres/test-support.ts'
 import { podmanMissing, startPodmanService, type PodmanService } from '../deploy/podman.ts'
 
@@ -98,35 +100,31 @@ export async function jobTarball (world: JobWorld, name: string, script: string,
   return file
 }
 
-export function jobDefinition (name: string, tarball: string, overrides: Partial<JobDefinition> = {}): JobDefinition {
-  const now = Date.now()
+/** an UpsertJob request for a job built from `tarball` (a path inside the world's tarball directory) */
+export function jobDefinition (name: string, tarball: string, overrides: Partial<RequestOf<'UpsertJob'>> = {}): RequestOf<'UpsertJob'> {
   return {
     name,
     description: `test job ${name}`,
     source: 'tarball_path',
     tarballPath: tarball,
-    path: '.',
-    dockerfile: 'Dockerfile',
-    command: [],
-    env: [],
     queue: JOB_QUEUE,
     retries: 0,
     timeoutSeconds: 60,
-    resources: { memoryBytes: 64 * 1024 * 1024, cpus: 1, pids: 64 },
-    createdAt: now,
-    updatedAt: now,
+    resources: { memory: '64mb', cpus: 1, pids: 64 },
+    command: [],
+    env: [],
     ...overrides
-  }
+  } as RequestOf<'UpsertJob'>
 }
 
 export interface JobApp {
   sy: Switchyard
   store: JobStore
   events: JobEvents
-  /** queues a run of `definition` the way RunJob does: a queued run record and its durable task */
-  startRun: (definition: JobDefinition) => Promise<JobRun>
-  /** asks for a cancel the way CancelJobRun does for a running run */
-  requestCancel: (runId: string) => Promise<void>
+  /** stores the definition (UpsertJob) and queues a run of it (RunJob) */
+  startRun: (definition: RequestOf<'UpsertJob'>) => Promise<JobRun>
+  /** CancelJobRun */
+  requestCancel: (runId: string) => Promise<string>
   waitRun: (runId: string, until: (run: JobRun) => boolean, what: string, timeoutMs?: number) => Promise<JobRun>
   waitFinal: (runId: string, timeoutMs?: number) => Promise<JobRun>
   eventsOf: (runId: string) => Promise<StoredEvent[]>
@@ -148,6 +146,7 @@ export async function jobApp (t: Test, world: JobWorld, runner: Partial<JobRunne
     for (;;) {
       last = await store.getRun(runId)
       if (last !== null && until(last)) return last
+      if (last !== null && isFinalRunState(last.state)) throw new Error(`run ${runId} ended ${last.state} before it was ${what}: ${JSON.stringify(last)}`)
       if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for run ${runId} to be ${what}; it is ${JSON.stringify(last)}`)
       await new Promise(resolve => setTimeout(resolve, 50))
     }
@@ -157,34 +156,12 @@ export async function jobApp (t: Test, world: JobWorld, runner: Partial<JobRunne
     store,
     events,
     async startRun (definition) {
-      await store.putJob(definition)
-      const queued: JobRun = {
-        id: newRunId(),
-        job: definition.name,
-        state: 'queued',
-        taskId: '',
-        attempt: 1,
-        maxAttempts: definition.retries + 1,
-        definition,
-        trigger: 'test',
-        queuedAt: Date.now(),
-        artifacts: []
-      }
-      await store.createRun(queued)
-      const [enqueued] = await sy.enqueue({
-        handler: JOB_TASK_HANDLER,
-        queue: definition.queue,
-        payload: { runId: queued.id, job: definition.name },
-        maxAttempts: definition.retries + 1,
-        timeoutMs: (definition.timeoutSeconds + 300) * 1000
-      })
-      const stored = await store.updateRun(queued.id, current => ({ ...current, taskId: enqueued!.id }))
-      await events.append([{ type: 'job.queued', data: { job: definition.name, runId: queued.id } }])
-      return stored as JobRun
+      await sy.admin.UpsertJob(definition, call())
+      const { run } = await sy.admin.RunJob({ name: definition.name }, call())
+      return await store.getRun(run.id) as JobRun
     },
     async requestCancel (runId) {
-      await store.updateRun(runId, current => isFinalRunState(current.state) ? null : { ...current, cancelRequestedAt: Date.now() })
-      await events.append([{ type: 'job.cancel_requested', data: { job: (await store.getRun(runId))!.job, runId } }])
+      return (await sy.admin.CancelJobRun({ runId }, call())).outcome
     },
     waitRun,
     waitFinal: async (runId, timeoutMs) => await waitRun(runId, r => isFinalRunState(r.state), 'final', timeoutMs),
@@ -199,6 +176,11 @@ export async function jobApp (t: Test, world: JobWorld, runner: Partial<JobRunne
       }
     }
   }
+}
+
+let calls = 0
+function call (): CallContext {
+  return { actor: 'CN=job-tests', requestId: `job-tests-${++calls}` }
 }
 
 /** containers of a run as the engine lists them (running or not), straight from its API */

@@ -34,10 +34,12 @@ if (missing !== null) {
       victim.on('exit', code => reject(new Error(`the worker process exited with ${String(code)} before it was ready: ${stderr}`)))
     })
 
-    const tarball = await jobTarball(world, 'interrupted', 'echo "attempt starts"; sleep 6; echo "attempt ends"')
+    const tarball = await jobTarball(world, 'interrupted', 'echo "attempt starts"; sleep 10; echo "attempt ends"')
+    // one after the other: the second finds the image the first built
     const retried = await client.startRun(jobDefinition('interrupted-retried', tarball, { retries: 1 }))
+    await client.waitRun(retried.id, r => r.state === 'running' && r.containerId !== undefined, 'running in a container', 120_000)
     const failed = await client.startRun(jobDefinition('interrupted-failed', tarball, { retries: 0 }))
-    for (const run of [retried, failed]) await client.waitRun(run.id, r => r.state === 'running' && r.containerId !== undefined, 'running in a container', 120_000)
+    await client.waitRun(failed.id, r => r.state === 'running' && r.containerId !== undefined, 'running in a container', 60_000)
     t.equal((await containersOfRun(world, retried.id)).length, 1, 'the retried run has its container')
     t.equal((await containersOfRun(world, failed.id)).length, 1, 'the failed run has its container')
 
