@@ -76,6 +76,8 @@ export const ERROR_CODES = {
   INTERNAL: code(500, 'INTERNAL', 'admin', 'an unexpected failure; the message is generic and the server log has the cause'),
   ADMIN_OPTIONS_INVALID: code(500, 'INTERNAL', 'platform', 'the admin service was built with invalid options'),
   AUDIT_ARCHIVE_WRITE_FAILED: code(500, 'INTERNAL', 'platform', 'appending to the audit archive failed; the events stay buffered for the next flush'),
+  IMAGE_BUILD_FAILED: code(500, 'INTERNAL', 'platform', "a job's image could not be built (the Dockerfile failed, or the build context is not usable); the message ends with the last lines of the build output"),
+  CONTAINER_RUN_FAILED: code(500, 'INTERNAL', 'platform', 'the container engine refused to create, start or wait for a job container'),
   PLUGIN_NOT_FOUND: code(500, 'INTERNAL', 'platform', 'a plugin named in the config is not a built-in name, an installed package or a path'),
   PLUGIN_INVALID: code(500, 'INTERNAL', 'platform', 'a plugin failed to load or is not made with definePlugin()'),
   PLUGIN_DUPLICATE: code(500, 'INTERNAL', 'platform', 'the same plugin is listed twice'),
@@ -100,6 +102,7 @@ export const ERROR_CODES = {
   REDIS_EVICTING_MEMORY_POLICY: code(503, 'FAILED_PRECONDITION', 'platform', 'Redis runs with an evicting maxmemory-policy, which could drop tasks'),
   AUDIT_ARCHIVE_BUFFER_FULL: code(503, 'UNAVAILABLE', 'platform', 'the audit archive buffer is full and could not be flushed'),
   AUDIT_ARCHIVE_CLOSED: code(503, 'UNAVAILABLE', 'platform', 'the audit archive is closed'),
+  CONTAINER_ENGINE_UNAVAILABLE: code(503, 'UNAVAILABLE', 'platform', 'the container engine (Docker Engine, or podman\'s Docker-compatible API) could not be reached or did not answer in time; the message names the socket'),
   DEADLINE_EXCEEDED: code(504, 'DEADLINE_EXCEEDED', 'admin', 'the call did not answer within the transport deadline'),
   TASK_TIMEOUT: code(504, 'DEADLINE_EXCEEDED', 'platform', "a handler ran longer than its task's timeoutMs; retried like any failure"),
   // Job sources and job stores (plugins job-source-git, artifact-store-fs, event-store-file).

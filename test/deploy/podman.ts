@@ -1,75 +1,20 @@
-// Podman's Docker-compatible API for the image tests: a `podman system service` on a
-// socket of the test's own, the locally built Node.js base image, and image builds
-// through dockerode with a build context that honours .dockerignore as Docker does.
-import { execFile, spawn, type ChildProcess } from 'node:child_process'
-import { existsSync } from 'node:fs'
-import { lstat, mkdtemp, readdir, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+// The image tests' container helpers: the locally built Node.js base image, and image
+// builds through dockerode with a build context that honours .dockerignore as Docker
+// does. The podman API service itself lives in test/support/podman.ts.
+import { execFile } from 'node:child_process'
+import { lstat, readdir, readFile } from 'node:fs/promises'
 import { join, relative } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
-import { readFile } from 'node:fs/promises'
 import dockerignore from '@balena/dockerignore'
 import Docker from 'dockerode'
 import * as tar from 'tar'
+import { REPO_ROOT } from '../support/podman.ts'
 
 const run = promisify(execFile)
 
-export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url))
+// The engine itself is shared with the job runtime's tests.
+export { podmanMissing, startPodmanService, REPO_ROOT, type PodmanService } from '../support/podman.ts'
 const SCRIPTS = join(REPO_ROOT, 'scripts', 'container')
-
-/** Why the image tests cannot run here, or null when podman and runc are installed (.ci/run installs them). */
-export async function podmanMissing (): Promise<string | null> {
-  for (const tool of ['podman', 'runc', 'busybox']) {
-    try {
-      await run('sh', ['-c', `command -v ${tool}`])
-    } catch {
-      return `${tool} is not installed (scripts/container/setup-podman.sh installs podman, runc and busybox from Debian's packages)`
-    }
-  }
-  return null
-}
-
-export interface PodmanService {
-  docker: Docker
-  /** CONTAINERS_CONF for podman commands run beside the API */
-  env: NodeJS.ProcessEnv
-  close (): Promise<void>
-}
-
-/** Starts `podman system service` on a socket in a temporary directory and waits until it answers a ping. */
-export async function startPodmanService (): Promise<PodmanService> {
-  const { stdout } = await run('bash', [join(SCRIPTS, 'setup-podman.sh'), '--no-install'], { timeout: 60_000 })
-  const env = { ...process.env, CONTAINERS_CONF: stdout.trim().split('\n').at(-1) as string }
-  const dir = await mkdtemp(join(tmpdir(), 'switchyard-podman-'))
-  const socketPath = join(dir, 'podman.sock')
-  const child: ChildProcess = spawn('podman', ['system', 'service', '--time=0', `unix://${socketPath}`], { env, stdio: ['ignore', 'ignore', 'pipe'] })
-  let stderr = ''
-  child.stderr?.on('data', (d: Buffer) => { if (stderr.length < 20_000) stderr += d.toString() })
-  const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()))
-  const docker = new Docker({ socketPath, timeout: 600_000 })
-  const close = async (): Promise<void> => {
-    if (child.exitCode === null) child.kill('SIGTERM')
-    await Promise.race([exited, new Promise(resolve => setTimeout(resolve, 10_000))])
-    if (child.exitCode === null) child.kill('SIGKILL')
-    await rm(dir, { recursive: true, force: true })
-  }
-  const deadline = Date.now() + 30_000
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`podman system service exited with ${child.exitCode}: ${stderr}`)
-    if (existsSync(socketPath)) {
-      try {
-        await docker.ping()
-        return { docker, env, close }
-      } catch { /* not listening yet */ }
-    }
-    if (Date.now() > deadline) {
-      await close()
-      throw new Error(`podman system service did not answer on ${socketPath} within 30 s: ${stderr}`)
-    }
-    await new Promise(resolve => setTimeout(resolve, 100))
-  }
-}
 
 /** The Node.js base image built from this machine's node (kept between runs while node and the script are unchanged). */
 export async function ensureBaseImage (env: NodeJS.ProcessEnv): Promise<string> {
