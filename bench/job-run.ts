@@ -9,12 +9,9 @@
 // The Switchyard is a worker on a Postgres server (fresh schema, dropped after) with
 // the runtime-docker plugin; the job's source is a tarball in a local directory
 // (job-source-tarball, tarball_path): each run copies, checks and unpacks it.
-import { execFile } from 'node:child_process'
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
-import { promisify } from 'node:util'
 import * as tar from 'tar'
 import { createSwitchyard, type Switchyard } from '../core/app.ts'
 import { loadConfig } from '../core/config/load.ts'
@@ -23,15 +20,13 @@ import type { RequestOf } from '../core/contract/rpcs.ts'
 import { JobEvents } from '../core/jobs/events.ts'
 import { JobStore, isFinalRunState } from '../core/jobs/store.ts'
 import { RUN_LABEL, type JobRun } from '../core/jobs/types.ts'
-import { podmanMissing, startPodmanService, type PodmanService } from '../test/deploy/podman.ts'
+import { ensureJobBaseImage, podmanMissing, startPodmanService, type PodmanService } from '../test/support/podman.ts'
 import { parseFlags, positiveInteger } from './lib/args.ts'
 import { assertPostgresReachable, dropSchema, freshSchema, POSTGRES_URL } from './lib/postgres.ts'
 import { progress, ratio, round } from './lib/report.ts'
 import { summarize } from './lib/stats.ts'
 import type { BenchResult } from './lib/types.ts'
 
-const execFileAsync = promisify(execFile)
-const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const TARGET_RATIO = 1.3
 const QUEUE = 'bench-jobs'
 const POLL_MS = 5
@@ -65,8 +60,7 @@ export async function run (args: string[]): Promise<BenchResult> {
   const podman = await startPodmanService()
   let sy: Switchyard | null = null
   try {
-    const { stdout } = await execFileAsync('bash', [join(ROOT, 'scripts', 'container', 'job-base-image.sh')], { env: podman.env, timeout: 120_000 })
-    const baseImage = stdout.trim().split('\n').at(-1) as string
+    const baseImage = await ensureJobBaseImage(podman.env)
     const context = join(dir, 'sources', 'hello')
     await mkdir(context, { recursive: true })
     await writeFile(join(context, 'Dockerfile'), `FROM ${baseImage}\nCMD ["echo", "hello from a job"]\n`)
@@ -81,7 +75,7 @@ export async function run (args: string[]): Promise<BenchResult> {
       'plugins:',
       '  - name: backend-postgres',
       `    options: { connectionString: "${POSTGRES_URL}", schema: ${schema} }`,
-      '  - name: runtime-docker',
+      '  - name: "@switchyard/runtime-docker"',
       `    options: { socketPath: "${socketPath}", stopGrace: 2s }`,
       '  - name: job-source-tarball',
       `    options: { dir: "${tarballs}" }`,

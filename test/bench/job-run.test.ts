@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import t from 'tap'
-import { podmanMissing } from '../deploy/podman.ts'
+import { podmanMissing } from '../support/podman.ts'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
 const missing = await podmanMissing()

@@ -2,13 +2,10 @@
 // the small BusyBox job base image, a Postgres schema of the test's own, and a
 // Switchyard whose worker runs jobs through the runtime-docker plugin from tarballs in
 // a directory of the test's own (the job-source-tarball plugin's tarball_path).
-import { execFile } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
-import { promisify } from 'node:util'
 import type { Test } from 'tap'
 import * as tar from 'tar'
 import { createSwitchyard, type Switchyard } from '../../core/app.ts'
@@ -21,10 +18,8 @@ import { RUN_LABEL, type JobRun } from '../../core/jobs/types.ts'
 import type { CallContext } from '../../core/admin/types.ts'
 import type { RequestOf } from '../../core/contract/rpcs.ts'
 import { dropSchema, TEST_POSTGRES_URL } from '../../plugins/backend-postgres/test-support.ts'
-import { podmanMissing, startPodmanService, type PodmanService } from '../deploy/podman.ts'
+import { ensureJobBaseImage, podmanMissing, startPodmanService, type PodmanService } from '../support/podman.ts'
 
-const run = promisify(execFile)
-export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url))
 export const JOB_QUEUE = 'jobs'
 
 export { podmanMissing }
@@ -49,8 +44,7 @@ export async function jobWorld (t: Test): Promise<JobWorld> {
     await dropSchema(schema).catch(() => {})
     await rm(dir, { recursive: true, force: true })
   })
-  const { stdout } = await run('bash', [join(REPO_ROOT, 'scripts', 'container', 'job-base-image.sh')], { env: podman.env, timeout: 120_000 })
-  const baseImage = stdout.trim().split('\n').at(-1) as string
+  const baseImage = await ensureJobBaseImage(podman.env)
   const socketPath = (podman.docker.modem as unknown as { socketPath: string }).socketPath
   const configFile = async (name: string, extraPlugins: string[] = []): Promise<string> => {
     const file = join(dir, `${name}.yaml`)
@@ -58,7 +52,7 @@ export async function jobWorld (t: Test): Promise<JobWorld> {
       'plugins:',
       '  - name: backend-postgres',
       `    options: { connectionString: "${TEST_POSTGRES_URL}", schema: ${schema} }`,
-      '  - name: runtime-docker',
+      '  - name: "@switchyard/runtime-docker"',
       `    options: { socketPath: "${socketPath}", stopGrace: 2s }`,
       '  - name: job-source-tarball',
       `    options: { dir: "${join(dir, 'tarballs')}" }`,
