@@ -10,6 +10,7 @@ import { loadConfig } from './config/load.ts'
 import type { LoadedConfig, ResolvedConfig } from './config/types.ts'
 import { demoHandlers, DEMO_HANDLER_NAMES } from './demo/handlers.ts'
 import { schedulerFromConfig, type Scheduler } from './scheduler/index.ts'
+import { registerJobScheduleFactories } from './jobs/schedule-factory.ts'
 import type { FactoryOptions } from './scheduler/index.ts'
 import type { ScheduleFactory } from './scheduler/types.ts'
 import { startDemoTrickle } from './demo/trickle.ts'
@@ -153,6 +154,9 @@ async function assemble (app: FastifyInstance, loaded: LoadedConfig, options: Cr
     })
     : null
 
+  // Every stored job is a schedule factory job:<name> (RunJob's path, trigger schedule:<name>).
+  if (scheduler !== null) registerJobScheduleFactories(scheduler.factories, { backend, eventStore: registry.eventStores()[0] ?? null })
+
   // Like schedules, retention runs only in processes started to work, never in CLI commands.
   const retention: RetentionPruner | null = config.retention.enabled && options.worker !== false
     ? createRetentionPruner({
@@ -216,6 +220,12 @@ async function assemble (app: FastifyInstance, loaded: LoadedConfig, options: Cr
     ...(scheduler === null ? {} : { scheduler }),
     auditSinks: registry.auditSinks(),
     metricsExporters: registry.metricsExporters(),
+    jobs: {
+      defaults: config.jobs.defaults,
+      adminTarballDir: config.jobs.adminTarballDir,
+      artifactStore: registry.artifactStores()[0] ?? null,
+      eventStore: registry.eventStores()[0] ?? null
+    },
     onError: (err, context) => app.log.warn({ err, context }, 'admin background work failed'),
     log: app.log,
     ...(observe === null ? {} : { observe }),

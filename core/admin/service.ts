@@ -69,7 +69,7 @@ export function createAdminService (deps: AdminServiceDeps): RunningAdminService
   const latency = new LatencyTracker(backend)
   const waker = new EventWaker(backend, options.eventPollIntervalMs ?? DEFAULT_EVENT_POLL_MS, onError)
   const tail = new EventTail(backend)
-  const schedules = new ScheduleRpcs(deps.scheduler, runBudgetFor(ctx))
+  const schedules = new ScheduleRpcs(deps.scheduler, runBudgetFor(ctx), backend)
   const jobs = new JobRpcs(ctx, deps.jobs)
 
   function read<N extends RpcName> (name: N, run: (request: RequestOf<N>, call: CallContext) => Promise<ResponseOf<N>>) {

@@ -148,6 +148,8 @@ export interface HttpResult {
   headers: IncomingHttpHeaders
   text: string
   json: any
+  /** the body's bytes (downloads) */
+  body: Buffer
 }
 
 export interface HttpCall {
@@ -188,10 +190,11 @@ export function httpsCall (address: string, call: HttpCall): Promise<HttpResult>
       response.on('data', (chunk: Buffer) => chunks.push(chunk))
       response.on('error', reject)
       response.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8')
+        const body = Buffer.concat(chunks)
+        const text = body.toString('utf8')
         let json: unknown
         try { json = JSON.parse(text) } catch { json = undefined }
-        resolve({ status: response.statusCode ?? 0, headers: response.headers, text, json })
+        resolve({ status: response.statusCode ?? 0, headers: response.headers, text, json, body })
       })
     })
     request.on('timeout', () => request.destroy(new Error('request timed out')))
