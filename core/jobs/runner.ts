@@ -164,7 +164,7 @@ export class JobRunner {
     }
     const runtime = this.#runtimeOrNull()
     if (runtime === null) {
-      const message = 'no container runtime is registered in this worker: add the runtime-docker plugin (@switchyard/runtime-docker) to the config's plugins to run jobs'
+      const message = 'no container runtime is registered in this worker: add the runtime-docker plugin (@switchyard/runtime-docker) to the plugins of the config to run jobs'
       await finish('failed', { attempt, error: message })
       throw new PermanentError(message)
     }
