@@ -10,6 +10,7 @@ import { loadConfig } from './config/load.ts'
 import type { LoadedConfig, ResolvedConfig } from './config/types.ts'
 import { demoHandlers, DEMO_HANDLER_NAMES } from './demo/handlers.ts'
 import { schedulerFromConfig, type Scheduler } from './scheduler/index.ts'
+import { registerJobScheduleFactories } from './jobs/schedule-factory.ts'
 import type { FactoryOptions } from './scheduler/index.ts'
 import type { ScheduleFactory } from './scheduler/types.ts'
 import { startDemoTrickle } from './demo/trickle.ts'
@@ -31,6 +32,9 @@ import { ConfigError } from './config/errors.ts'
 import { ensureDevCertificates, type CertPaths } from './transport/certs.ts'
 import type { AdminListeners, TlsPaths } from './transport/index.ts'
 import { adminListenSettings, listenErrorOf } from './listen-check.ts'
+import { createJobRunner, type JobRunner } from './jobs/runner.ts'
+import type { JobRunnerOptions } from './jobs/runner-options.ts'
+import { JOB_TASK_HANDLER } from './jobs/types.ts'
 
 export const VERSION = PACKAGE_VERSION
 
@@ -48,6 +52,8 @@ export interface CreateSwitchyardOptions {
   /** start the admin listeners (gRPC + HTTPS gateway) when the app is ready */
   listen?: boolean
   env?: NodeJS.ProcessEnv
+  /** job runner settings over those of the config (tests, embedders) */
+  jobRunner?: Partial<JobRunnerOptions>
 }
 
 export interface Switchyard {
@@ -70,6 +76,8 @@ export interface Switchyard {
   readonly devCertificates: { paths: CertPaths, created: boolean } | null
   /** durable and in-memory cron schedules (null when scheduler.enabled is false) */
   readonly scheduler: Scheduler | null
+  /** runs containerized jobs (the switchyard.job handler) in processes that run a worker */
+  readonly jobRunner: JobRunner | null
   /** register a handler in code; must happen before start() */
   handle (name: string, handler: Handler): Switchyard
   /** register a schedule factory: schedules of this name enqueue what it returns */
@@ -152,6 +160,9 @@ async function assemble (app: FastifyInstance, loaded: LoadedConfig, options: Cr
     })
     : null
 
+  // Every stored job is a schedule factory job:<name> (RunJob's path, trigger schedule:<name>).
+  if (scheduler !== null) registerJobScheduleFactories(scheduler.factories, { backend, eventStore: registry.eventStores()[0] ?? null })
+
   // Like schedules, retention runs only in processes started to work, never in CLI commands.
   const retention: RetentionPruner | null = config.retention.enabled && options.worker !== false
     ? createRetentionPruner({
@@ -196,6 +207,18 @@ async function assemble (app: FastifyInstance, loaded: LoadedConfig, options: Cr
     })
 
   if (worker !== null) observeWorker(worker, counted)
+  // Every worker takes job tasks; without a container runtime plugin it fails them
+  // with an error naming the plugin, instead of leaving runs queued without a word.
+  const jobRunner = worker === null
+    ? null
+    : createJobRunner({
+      backend,
+      hooks: registry,
+      workerId: worker.id,
+      log: app.log,
+      options: { workdir: config.jobs.workdir, outputBytes: config.jobs.outputBytes, network: config.jobs.network, ...options.jobRunner }
+    })
+  if (jobRunner !== null && !handlers.has(JOB_TASK_HANDLER)) handlers.register(JOB_TASK_HANDLER, jobRunner.handler)
   const service = createAdminService({
     backend,
     events,
@@ -203,6 +226,12 @@ async function assemble (app: FastifyInstance, loaded: LoadedConfig, options: Cr
     ...(scheduler === null ? {} : { scheduler }),
     auditSinks: registry.auditSinks(),
     metricsExporters: registry.metricsExporters(),
+    jobs: {
+      defaults: config.jobs.defaults,
+      adminTarballDir: config.jobs.adminTarballDir,
+      artifactStore: registry.artifactStores()[0] ?? null,
+      eventStore: registry.eventStores()[0] ?? null
+    },
     onError: (err, context) => app.log.warn({ err, context }, 'admin background work failed'),
     log: app.log,
     ...(observe === null ? {} : { observe }),
@@ -271,6 +300,7 @@ async function assemble (app: FastifyInstance, loaded: LoadedConfig, options: Cr
     if (config.worker.rateLimit !== null) await backend.setRateLimit(config.worker.rateLimit)
     app.addHook('onReady', async () => {
       await worker.start()
+      jobRunner?.start()
       await scheduler?.start()
       if (demoEnabled) {
         stopDemo = startDemoTrickle({
@@ -290,6 +320,7 @@ async function assemble (app: FastifyInstance, loaded: LoadedConfig, options: Cr
     stopDepths?.()
     stopDemo?.()
     await worker?.stop()
+    await jobRunner?.stop()
     await admin.close()
     await history.close()
     await events.close()
@@ -307,6 +338,7 @@ async function assemble (app: FastifyInstance, loaded: LoadedConfig, options: Cr
     app,
     admin,
     scheduler,
+    jobRunner,
     get listeners () { return listeners },
     frontends,
     devCertificates,

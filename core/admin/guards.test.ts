@@ -41,7 +41,11 @@ function sampleRequests (queue: string, deadId: string): Record<string, unknown>
     DeleteSchedule: { name: 'nightly' },
     PauseSchedule: { name: 'nightly', paused: true },
     PauseSchedules: { paused: true },
-    RunSchedule: { name: 'nightly' }
+    RunSchedule: { name: 'nightly' },
+    UpsertJob: { name: 'build', source: 'git_tag', repo: 'https://git.example/app.git', tag: 'v1', command: [], env: [] },
+    DeleteJob: { name: 'build' },
+    RunJob: { name: 'build' },
+    CancelJobRun: { runId: '0000000000000-000000' }
   }
 }
 

@@ -2,7 +2,9 @@ import { Errors } from '../errors.ts'
 import { AdminErrors } from '../contract/errors.ts'
 import type { ScheduleEventViewT, ScheduleViewT } from '../contract/messages.ts'
 import type { RequestOf, ResponseOf } from '../contract/rpcs.ts'
-import type { Backend } from '../backend/types.ts'
+import { MAX_LIST_LIMIT, type Backend } from '../backend/types.ts'
+import { JOB_FACTORY_PREFIX, jobFactoryName, listJobFactories } from '../jobs/schedule-factory.ts'
+import { JobStore } from '../jobs/store.ts'
 import type { Scheduler } from '../scheduler/scheduler.ts'
 import type { ScheduleEventEntry, ScheduleView } from '../scheduler/types.ts'
 import type { AdminContext, MutationResult } from './context.ts'
@@ -107,7 +109,13 @@ export function runBudgetFor (ctx: AdminContext): RunBudget {
 }
 
 export class ScheduleRpcs {
-  constructor (private readonly scheduler: Scheduler | undefined, private readonly budget: RunBudget) {}
+  /** `backend` lists and checks the jobs that are schedule factories (job:<name>) */
+  constructor (private readonly scheduler: Scheduler | undefined, private readonly budget: RunBudget, private readonly backend?: Backend) {}
+
+  /** whether this process's scheduler has the job:<name> factories */
+  private get servesJobs (): boolean {
+    return this.backend !== undefined && this.s.factories.has(jobFactoryName('probe'))
+  }
 
   private get s (): Scheduler {
     if (this.scheduler === undefined) throw Errors.unsupported('this admin service runs without a scheduler (scheduler.enabled is false)')
@@ -115,7 +123,9 @@ export class ScheduleRpcs {
   }
 
   async listFactories (): Promise<ResponseOf<'ListScheduleFactories'>> {
-    return { factories: this.s.listFactories().map(f => ({ name: f.name, description: f.description, durableDefault: f.durableDefault })) }
+    const registered = this.s.listFactories().map(f => ({ name: f.name, description: f.description, durableDefault: f.durableDefault }))
+    const jobs = this.servesJobs ? await listJobFactories(this.backend as Backend, MAX_LIST_LIMIT) : []
+    return { factories: [...registered, ...jobs].sort((a, b) => a.name < b.name ? -1 : a.name > b.name ? 1 : 0) }
   }
 
   async listSchedules (): Promise<ResponseOf<'ListSchedules'>> {
@@ -123,6 +133,12 @@ export class ScheduleRpcs {
   }
 
   async create (request: RequestOf<'CreateSchedule'>): Promise<MutationResult<ResponseOf<'CreateSchedule'>>> {
+    if (request.name.startsWith(JOB_FACTORY_PREFIX) && this.servesJobs) {
+      const job = request.name.slice(JOB_FACTORY_PREFIX.length)
+      if (await new JobStore(this.backend as Backend).getJob(job) === null) {
+        throw Errors.validation(`name: no job named ${JSON.stringify(job)} exists, so there is no schedule factory ${request.name}`, { details: { field: 'name', factory: request.name } })
+      }
+    }
     const { schedule, created, changed } = await this.s.upsert(compact({ ...request }))
     const view = scheduleView(schedule)
     const events = changed ? [{ type: created ? 'schedule.created' : 'schedule.updated', data: { schedule: schedule.name, spec: schedule.spec, timezone: schedule.timezone, durable: schedule.durable, paused: schedule.paused } }] : []

@@ -21,7 +21,8 @@ import { getMetrics } from './metrics.ts'
 import { getQueue, listQueues, pauseDequeue, pauseQueue, resetQueueWeight, updateQueueWeight } from './queues.ts'
 import { runBudgetFor, ScheduleRpcs } from './schedules.ts'
 import { cancelTask, enqueueTask, getTask, listTasks, listWorkers, retryTask } from './tasks.ts'
-import type { AdminServiceDeps, CallContext, EventStream, RunningAdminService } from './types.ts'
+import { JobRpcs } from './jobs.ts'
+import type { AdminServiceDeps, CallContext, EventStream, RunningAdminService, ServerStream } from './types.ts'
 import { silentLogger } from '../worker/logger.ts'
 import { getSession } from './session.ts'
 import { listEvents } from './event-list.ts'
@@ -71,7 +72,8 @@ export function createAdminService (deps: AdminServiceDeps): RunningAdminService
   const latency = new LatencyTracker(backend)
   const waker = new EventWaker(backend, options.eventPollIntervalMs ?? DEFAULT_EVENT_POLL_MS, onError)
   const tail = new EventTail(backend)
-  const schedules = new ScheduleRpcs(deps.scheduler, runBudgetFor(ctx))
+  const schedules = new ScheduleRpcs(deps.scheduler, runBudgetFor(ctx), backend)
+  const jobs = new JobRpcs(ctx, deps.jobs)
 
   function read<N extends RpcName> (name: N, run: (request: RequestOf<N>, call: CallContext) => Promise<ResponseOf<N>>) {
     const def = RPCS[name]
@@ -171,6 +173,32 @@ export function createAdminService (deps: AdminServiceDeps): RunningAdminService
     }
   }
 
+  /** a read-only server stream: authorised and validated before `ready`, then the items of `run` */
+  function readStream<N extends 'GetJobArtifact'> (name: N, run: (request: RequestOf<N>, signal: AbortSignal | undefined) => AsyncGenerator<ResponseOf<N>>) {
+    const def = RPCS[name]
+    return (request: RequestOf<N>, call: CallContext): ServerStream<ResponseOf<N>> => {
+      const opened = (async () => {
+        authorize(def, call, options)
+        const items = run(validateRequest<RequestOf<N>>(def, request), call.signal)
+        // The first item finds the artifact: a refusal (404, 501) is answered before streaming starts.
+        const first = await items.next()
+        log.debug({ rpc: name, actor: call.actor, requestId: call.requestId }, `admin ${name} by ${call.actor}`)
+        return { items, first }
+      })()
+      const ready = opened.then(() => undefined)
+      ready.catch(() => {})
+      return {
+        ready,
+        async * [Symbol.asyncIterator] () {
+          const { items, first } = await opened
+          if (first.done === true) return
+          yield first.value
+          yield * items
+        }
+      }
+    }
+  }
+
   return {
     GetHealth: read('GetHealth', async () => await getHealth(ctx)),
     GetOverview: read('GetOverview', async () => await getOverview(ctx, latency)),
@@ -208,6 +236,17 @@ export function createAdminService (deps: AdminServiceDeps): RunningAdminService
     GetSession: read('GetSession', async (_request, call) => getSession(ctx, call)),
     ListEvents: read('ListEvents', async request => await listEvents(ctx, request)),
     GetMetricsHistory: read('GetMetricsHistory', async request => await getMetricsHistory(backend, request)),
+    ListJobs: read('ListJobs', async request => await jobs.list(request)),
+    GetJob: read('GetJob', async request => await jobs.get(request)),
+    UpsertJob: mutation('UpsertJob', async request => await jobs.upsert(request)),
+    DeleteJob: mutation('DeleteJob', async request => await jobs.remove(request)),
+    RunJob: mutation('RunJob', async request => await jobs.run(request)),
+    ListJobRuns: read('ListJobRuns', async request => await jobs.listRuns(request)),
+    GetJobRun: read('GetJobRun', async request => await jobs.getRun(request)),
+    CancelJobRun: mutation('CancelJobRun', async request => await jobs.cancelRun(request)),
+    ListJobEvents: read('ListJobEvents', async request => await jobs.listEvents(request)),
+    GetJobArtifactMeta: read('GetJobArtifactMeta', async request => await jobs.artifactMeta(request)),
+    GetJobArtifact: readStream('GetJobArtifact', (request, signal) => jobs.artifactChunks(request, signal)),
     async close () {
       await audit.close()
       await waker.close()

@@ -1,6 +1,7 @@
 import type { Logger } from '../worker/logger.ts'
 import type { AuditEvent, Backend } from '../backend/types.ts'
-import type { MetricEvent, MetricsExporter } from '../plugin/kinds.ts'
+import type { ArtifactStore, EventStore, MetricEvent, MetricsExporter } from '../plugin/kinds.ts'
+import type { JobDefinitionDefaults } from '../jobs/definition.ts'
 import type { Scheduler } from '../scheduler/scheduler.ts'
 import type { EventLog } from '../events/event-log.ts'
 import type { TaskDefaults } from '../tasks/enqueue.ts'
@@ -77,6 +78,19 @@ export interface AdminServiceDeps {
   history?: { noteAdminEvents (events: ReadonlyArray<{ type: string, data: unknown }>): void }
   /** reads at debug; one info line per mutation (action, target, actor, outcome) */
   log?: Pick<Logger, 'debug' | 'info'>
+  /** the job RPCs' settings and stores; absent: defaults, no artifact store, no event store */
+  jobs?: AdminJobsDeps
+}
+
+export interface AdminJobsDeps {
+  /** what a definition gets for the fields it leaves out (config jobs.defaults) */
+  defaults?: JobDefinitionDefaults
+  /** where GetJobArtifact reads a tarball_path job's archive no run stored (jobs.adminTarballDir) */
+  adminTarballDir?: string | null
+  /** GetJobArtifact(Meta) read it (the first registered artifact store) */
+  artifactStore?: ArtifactStore | null
+  /** job events go here too, and ListJobEvents reads it, when registered */
+  eventStore?: EventStore | null
 }
 
 export interface CallContext {
@@ -99,13 +113,16 @@ export interface CallContext {
   signal?: AbortSignal
 }
 
-/** StreamEvents' answer: iterate for events; `ready` settles once the call is authorised and positioned, so a transport can answer an error before it starts streaming */
-export interface EventStream extends AsyncIterable<AdminEventT> {
+/** a server stream's answer: iterate for items; `ready` settles once the call is authorised and positioned, so a transport can answer an error before it starts streaming */
+export interface ServerStream<T> extends AsyncIterable<T> {
   ready: Promise<void>
 }
 
+/** StreamEvents' answer */
+export type EventStream = ServerStream<AdminEventT>
+
 type Method<N extends RpcName> = N extends StreamRpcName
-  ? (request: RequestOf<N>, ctx: CallContext) => EventStream
+  ? (request: RequestOf<N>, ctx: CallContext) => ServerStream<ResponseOf<N>>
   : (request: RequestOf<N>, ctx: CallContext) => Promise<ResponseOf<N>>
 
 /** one method per RPC of the admin contract, named exactly like the RPC */

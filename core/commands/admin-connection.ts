@@ -23,6 +23,8 @@ export interface AdminConnection {
   call<N extends UnaryRpcName> (name: N, request: RequestOf<N>): Promise<ResponseOf<N>>
   /** StreamEvents: yields until the stream ends (returns) or the connection fails (throws) */
   events (request: RequestOf<'StreamEvents'>, options?: EventStreamOptions): AsyncGenerator<AdminEventT>
+  /** GetJobArtifact: the file's bytes as they come */
+  artifact (request: RequestOf<'GetJobArtifact'>): AsyncGenerator<Buffer>
   close (): Promise<void>
 }
 
@@ -131,6 +133,7 @@ export async function connectAdmin (options: ConnectOptions): Promise<AdminConne
           via: `gateway ${target.url}`,
           call: (name, request) => client.call(name, request),
           events: (request, streamOptions) => client.events(request, streamOptions),
+          artifact: request => client.artifact(request),
           close: async () => { client.close() }
         }
       } catch (err) {
@@ -158,6 +161,11 @@ export async function connectAdmin (options: ConnectOptions): Promise<AdminConne
       const stream = sy.admin.StreamEvents(request, { actor, requestId: randomUUID(), ...(streamOptions?.signal === undefined ? {} : { signal: streamOptions.signal }) })
       await stream.ready
       yield * stream
+    },
+    artifact: async function * (request) {
+      const stream = sy.admin.GetJobArtifact(request, { actor, requestId: randomUUID() })
+      await stream.ready
+      for await (const chunk of stream) yield Buffer.from(chunk.dataBase64, 'base64')
     },
     close: () => sy.close()
   }

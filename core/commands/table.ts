@@ -54,6 +54,7 @@ const schedules = async () => await import('./schedules.ts')
 const dlq = async () => await import('./dlq.ts')
 const observe = async () => await import('./observe.ts')
 const audit = async () => await import('./audit.ts')
+const jobs = async () => await import('./jobs.ts')
 
 export const COMMANDS: readonly CommandSpec[] = [
   // --- processes -------------------------------------------------------------------
@@ -369,6 +370,105 @@ export const COMMANDS: readonly CommandSpec[] = [
     json: true,
     rpcs: ['DeleteDLQEntry'],
     load: async () => (await dlq()).runDlqDelete
+  },
+
+  // --- jobs ----------------------------------------------------------------------------------
+  {
+    name: 'jobs list',
+    summary: 'job definitions by name',
+    flags: { limit: limit('definitions', 100) },
+    admin: true,
+    json: true,
+    rpcs: ['ListJobs'],
+    load: async () => (await jobs()).runJobsList
+  },
+  {
+    name: 'jobs get',
+    summary: 'one job definition',
+    args: name('job name'),
+    admin: true,
+    json: true,
+    rpcs: ['GetJob'],
+    load: async () => (await jobs()).runJobsGet
+  },
+  {
+    name: 'jobs apply',
+    summary: 'create or replace a job definition from a YAML or JSON file',
+    flags: { file: { type: 'string', short: 'f', value: 'file', complete: 'file', description: 'the definition (name, source, repo, tag, tarballUrl, ...), YAML or JSON (required)' } },
+    admin: true,
+    json: true,
+    rpcs: ['UpsertJob'],
+    examples: ['switchyard jobs apply -f job.yaml'],
+    load: async () => (await jobs()).runJobsApply
+  },
+  {
+    name: 'jobs delete',
+    summary: 'delete a job definition (its runs are kept)',
+    args: name('job name'),
+    admin: true,
+    json: true,
+    rpcs: ['DeleteJob'],
+    load: async () => (await jobs()).runJobsDelete
+  },
+  {
+    name: 'jobs run',
+    summary: 'queue a run of a job now',
+    args: name('job name'),
+    admin: true,
+    json: true,
+    rpcs: ['RunJob'],
+    load: async () => (await jobs()).runJobsRun
+  },
+  {
+    name: 'jobs runs',
+    summary: 'job runs, newest first',
+    flags: { job: { type: 'string', value: 'name', description: 'only runs of this job' }, limit: limit('runs', 100) },
+    admin: true,
+    json: true,
+    rpcs: ['ListJobRuns'],
+    load: async () => (await jobs()).runJobsRuns
+  },
+  {
+    name: 'jobs status',
+    summary: 'one job run: state, exit code, revision, image, artifacts',
+    args: [{ name: 'run', required: true, description: 'run id' }],
+    admin: true,
+    json: true,
+    rpcs: ['GetJobRun'],
+    load: async () => (await jobs()).runJobsStatus
+  },
+  {
+    name: 'jobs cancel',
+    summary: 'cancel a queued run, or stop a running one',
+    args: [{ name: 'run', required: true, description: 'run id' }],
+    admin: true,
+    json: true,
+    rpcs: ['CancelJobRun'],
+    load: async () => (await jobs()).runJobsCancel
+  },
+  {
+    name: 'jobs logs',
+    summary: 'a job\'s events and output (job.output chunks), oldest first',
+    args: name('job name'),
+    flags: { run: { type: 'string', value: 'id', description: 'only this run' }, limit: limit('events', 1000) },
+    admin: true,
+    json: true,
+    rpcs: ['ListJobEvents'],
+    load: async () => (await jobs()).runJobsLogs
+  },
+  {
+    name: 'jobs artifact',
+    summary: 'a job artifact\'s metadata, or with -o its content (default: the latest source archive)',
+    args: name('job name'),
+    flags: {
+      run: { type: 'string', value: 'id', description: 'the run (default: the latest that stored it)' },
+      artifact: { type: 'string', value: 'name', description: 'artifact name within the run (default: the source archive)' },
+      output: { type: 'string', short: 'o', value: 'file', complete: 'file', description: 'download to this new file, or - for stdout' }
+    },
+    admin: true,
+    json: true,
+    rpcs: ['GetJobArtifactMeta', 'GetJobArtifact'],
+    load: async () => (await jobs()).runJobsArtifact
   },
 
   // --- observing ---------------------------------------------------------------------------

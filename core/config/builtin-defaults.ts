@@ -97,5 +97,24 @@ export const BUILTIN_DEFAULTS: DefaultedConfig = {
     maxSessions: 1000,
     loginAttemptsPerMinute: 10,
     readOnly: false
+  },
+  jobs: {
+    repoAllowlist: [],
+    gitBin: 'git',
+    dockerBin: 'docker',
+    network: 'none',
+    outputBytes: '1mb',
+    tarballAllowlist: [],
+    tarballMaxBytes: '64mb',
+    tarballTimeout: '30s',
+    eventMaxEntries: 10000,
+    eventCacheTtl: '10s',
+    defaults: {
+      retries: 0,
+      timeout: '10m',
+      memory: '512mb',
+      cpus: 1,
+      pids: 256
+    }
   }
 }

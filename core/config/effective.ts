@@ -28,6 +28,7 @@ export function effectiveFileConfig (input: DefaultedConfig, resolved: ResolvedC
 
 function withResolvedValues (input: DefaultedConfig, resolved: ResolvedConfig): Record<string, unknown> {
   const { tls, audit } = resolved.admin
+  const jobs = resolved.jobs
   return {
     ...input,
     dataDir: resolved.dataDir,
@@ -39,6 +40,16 @@ function withResolvedValues (input: DefaultedConfig, resolved: ResolvedConfig): 
       ...input.admin,
       tls: present({ cert: tls.cert, key: tls.key, ca: tls.ca, clientCert: tls.clientCert, clientKey: tls.clientKey }),
       audit: { ...input.admin.audit, ...present({ archiveDir: audit.archiveDir }) }
+    },
+    jobs: {
+      ...input.jobs,
+      workdir: jobs.workdir,
+      ...present({
+        dockerSocket: jobs.dockerSocket,
+        tarballDir: jobs.tarballDir,
+        adminTarballDir: input.jobs.adminTarballDir === undefined ? null : jobs.adminTarballDir,
+        eventDir: jobs.eventDir
+      })
     }
   }
 }

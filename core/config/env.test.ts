@@ -51,6 +51,21 @@ t.test('every SPEC §5 variable is applied, over the file', async t => {
     SWITCHYARD_RETENTION_CANCELED: '2h',
     SWITCHYARD_RETENTION_DEAD: '30d',
     SWITCHYARD_CONSOLE_ADDR: '127.0.0.1:9090',
+    WORKER_JOB_REPO_ALLOWLIST: 'https://git.example/a.git, ssh://git@git.example/b.git',
+    WORKER_JOB_GIT_BIN: '/usr/bin/git',
+    WORKER_JOB_DOCKER_SOCKET: 'run/podman.sock',
+    WORKER_JOB_DOCKER_BIN: 'podman',
+    WORKER_JOB_NETWORK: 'jobs-net',
+    WORKER_JOB_WORKDIR: 'work',
+    WORKER_JOB_OUTPUT_BYTES: '2mb',
+    WORKER_JOB_TARBALL_ALLOWLIST: 'downloads.example,cdn.example',
+    WORKER_JOB_TARBALL_DIR: 'tarballs',
+    WORKER_JOB_TARBALL_MAX_BYTES: '1048576',
+    WORKER_JOB_TARBALL_TIMEOUT: '45s',
+    WORKER_ADMIN_JOB_TARBALL_DIR: '/mnt/tarballs',
+    WORKER_JOB_EVENT_DIR: 'job-events',
+    WORKER_JOB_EVENT_MAX_ENTRIES: '500',
+    WORKER_JOB_EVENT_CACHE_TTL: '2s',
     UNRELATED: 'x'
   }
   const cwd = join(dir, 'cwd')
@@ -79,6 +94,42 @@ t.test('every SPEC §5 variable is applied, over the file', async t => {
     { name: 'ping', spec: '* * * * *', durable: false }
   ], 'presets: a comma inside a spec does not split it')
   t.match(config.retention, { succeededMs: 3_600_000, canceledMs: 7_200_000, deadMs: 30 * 86_400_000 })
+  t.match(config.jobs, {
+    repoAllowlist: ['https://git.example/a.git', 'ssh://git@git.example/b.git'],
+    gitBin: '/usr/bin/git',
+    dockerSocket: join(cwd, 'run/podman.sock'),
+    dockerBin: 'podman',
+    network: 'jobs-net',
+    workdir: join(cwd, 'work'),
+    outputBytes: 2 * 1024 * 1024,
+    tarballAllowlist: ['downloads.example', 'cdn.example'],
+    tarballDir: join(cwd, 'tarballs'),
+    tarballMaxBytes: 1048576,
+    tarballTimeoutMs: 45_000,
+    adminTarballDir: '/mnt/tarballs',
+    eventDir: join(cwd, 'job-events'),
+    eventMaxEntries: 500,
+    eventCacheTtlMs: 2000
+  })
+})
+
+t.test('jobs defaults: 64 MiB tarballs, 30 s, 10000 events, 10 s cache, no network, workdir under dataDir', async t => {
+  const { config } = await loadConfig({ env: {}, cwd: dir })
+  t.match(config.jobs, {
+    repoAllowlist: [],
+    gitBin: 'git',
+    dockerSocket: null,
+    network: 'none',
+    workdir: join(config.dataDir, 'jobs'),
+    tarballMaxBytes: 64 * 1024 * 1024,
+    tarballTimeoutMs: 30_000,
+    tarballDir: null,
+    adminTarballDir: null,
+    eventDir: null,
+    eventMaxEntries: 10_000,
+    eventCacheTtlMs: 10_000,
+    defaults: { queue: config.defaultQueue, retries: 0, timeoutSeconds: 600, memoryBytes: 512 * 1024 * 1024, cpus: 1, pids: 256 }
+  })
 })
 
 t.test('empty variables are ignored', async t => {

@@ -4,7 +4,7 @@
 import { isAbsolute, resolve } from 'node:path'
 import { formatPath, type Problem } from './paths.ts'
 
-type EnvKind = 'string' | 'path' | 'integer' | 'duration' | 'boolean' | 'queueWeights' | 'nameList' | 'cronPresets'
+type EnvKind = 'string' | 'path' | 'integer' | 'duration' | 'byteSize' | 'boolean' | 'queueWeights' | 'nameList' | 'cronPresets'
 
 interface EnvOverride {
   name: string
@@ -44,7 +44,22 @@ export const ENV_OVERRIDES: readonly EnvOverride[] = [
   { name: 'SWITCHYARD_RETENTION_SUCCEEDED', path: ['retention', 'succeeded'], kind: 'duration' },
   { name: 'SWITCHYARD_RETENTION_CANCELED', path: ['retention', 'canceled'], kind: 'duration' },
   { name: 'SWITCHYARD_RETENTION_DEAD', path: ['retention', 'dead'], kind: 'duration' },
-  { name: 'SWITCHYARD_CONSOLE_ADDR', path: ['console', 'addr'], kind: 'string' }
+  { name: 'SWITCHYARD_CONSOLE_ADDR', path: ['console', 'addr'], kind: 'string' },
+  { name: 'WORKER_JOB_REPO_ALLOWLIST', path: ['jobs', 'repoAllowlist'], kind: 'nameList' },
+  { name: 'WORKER_JOB_GIT_BIN', path: ['jobs', 'gitBin'], kind: 'string' },
+  { name: 'WORKER_JOB_DOCKER_SOCKET', path: ['jobs', 'dockerSocket'], kind: 'path' },
+  { name: 'WORKER_JOB_DOCKER_BIN', path: ['jobs', 'dockerBin'], kind: 'string' },
+  { name: 'WORKER_JOB_NETWORK', path: ['jobs', 'network'], kind: 'string' },
+  { name: 'WORKER_JOB_WORKDIR', path: ['jobs', 'workdir'], kind: 'path' },
+  { name: 'WORKER_JOB_OUTPUT_BYTES', path: ['jobs', 'outputBytes'], kind: 'byteSize' },
+  { name: 'WORKER_JOB_TARBALL_ALLOWLIST', path: ['jobs', 'tarballAllowlist'], kind: 'nameList' },
+  { name: 'WORKER_JOB_TARBALL_DIR', path: ['jobs', 'tarballDir'], kind: 'path' },
+  { name: 'WORKER_JOB_TARBALL_MAX_BYTES', path: ['jobs', 'tarballMaxBytes'], kind: 'byteSize' },
+  { name: 'WORKER_JOB_TARBALL_TIMEOUT', path: ['jobs', 'tarballTimeout'], kind: 'duration' },
+  { name: 'WORKER_ADMIN_JOB_TARBALL_DIR', path: ['jobs', 'adminTarballDir'], kind: 'path' },
+  { name: 'WORKER_JOB_EVENT_DIR', path: ['jobs', 'eventDir'], kind: 'path' },
+  { name: 'WORKER_JOB_EVENT_MAX_ENTRIES', path: ['jobs', 'eventMaxEntries'], kind: 'integer' },
+  { name: 'WORKER_JOB_EVENT_CACHE_TTL', path: ['jobs', 'eventCacheTtl'], kind: 'duration' }
 ]
 
 const TRUE_WORDS = new Set(['true', '1', 'yes', 'on'])
@@ -96,6 +111,9 @@ function parseScalar (kind: Exclude<EnvKind, 'queueWeights'>, raw: string, cwd: 
       return /^-?[0-9]+$/.test(raw) ? { ok: true, value: Number(raw) } : { ok: false, reason: `expected an integer, got ${JSON.stringify(raw)}` }
     case 'duration':
       // Bare digits mean milliseconds, as in the file; anything else is checked by the schema.
+      return { ok: true, value: /^[0-9]+$/.test(raw) ? Number(raw) : raw }
+    case 'byteSize':
+      // Bare digits mean bytes, as in the file; anything else ("64mb") is checked by the schema.
       return { ok: true, value: /^[0-9]+$/.test(raw) ? Number(raw) : raw }
     case 'boolean': {
       const word = raw.toLowerCase()

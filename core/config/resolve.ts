@@ -9,9 +9,10 @@ import type { DefaultedConfig } from './schema.ts'
 import { formatPath, type Problem } from './paths.ts'
 import { parseByteSize, parseDuration } from './units.ts'
 import { RESULT_MAX_BYTES_CEILING } from '../backend/results.ts'
-import type { AdminRole, ConsoleAuthMode, LogFormat, LogLevel, PluginSpec, ResolvedConfig, ResolvedConsole, ResolvedSchedule, ResolvedScheduler } from './types.ts'
+import type { AdminRole, ConsoleAuthMode, LogFormat, LogLevel, PluginSpec, ResolvedConfig, ResolvedConsole, ResolvedJobs, ResolvedSchedule, ResolvedScheduler } from './types.ts'
 
 const MAX_TASK_TIMEOUT_MS = 7 * 86_400_000
+const MAX_JOB_TIMEOUT_MS = 86_400_000
 
 /** Fills `problems` with durations below their field's minimum (schema annotation x-min-ms). */
 export function durationMinimumProblems (schema: TSchema, value: unknown, segments: string[] = []): Problem[] {
@@ -60,6 +61,9 @@ export function crossFieldProblems (input: DefaultedConfig): Problem[] {
   if (input.admin.requireApproval === true && input.admin.approvalToken === undefined) {
     problems.push({ path: 'admin.approvalToken', reason: 'required when admin.requireApproval is true (set it or WORKER_ADMIN_APPROVAL_TOKEN)' })
   }
+  if (ms(input.jobs.defaults.timeout) > MAX_JOB_TIMEOUT_MS) {
+    problems.push({ path: 'jobs.defaults.timeout', reason: `must be at most 24h, got ${JSON.stringify(input.jobs.defaults.timeout)}` })
+  }
   const { clientCert, clientKey } = input.admin.tls
   if ((clientCert === undefined) !== (clientKey === undefined)) {
     const missing = clientCert === undefined ? 'admin.tls.clientCert' : 'admin.tls.clientKey'
@@ -103,6 +107,35 @@ function resolveScheduler (scheduler: DefaultedConfig['scheduler']): ResolvedSch
     durableHandlers: [...scheduler.durableHandlers],
     handlers: [...scheduler.handlers],
     schedules
+  }
+}
+
+function resolveJobs (jobs: DefaultedConfig['jobs'], configDir: string, dataDir: string, defaultQueue: string): ResolvedJobs {
+  const tarballDir = optionalPath(configDir, jobs.tarballDir)
+  return {
+    repoAllowlist: [...jobs.repoAllowlist],
+    gitBin: jobs.gitBin,
+    dockerSocket: optionalPath(configDir, jobs.dockerSocket),
+    dockerBin: jobs.dockerBin,
+    network: jobs.network,
+    workdir: jobs.workdir === undefined ? resolve(dataDir, 'jobs') : resolve(configDir, jobs.workdir),
+    outputBytes: parseByteSize(jobs.outputBytes) as number,
+    tarballAllowlist: [...jobs.tarballAllowlist],
+    tarballDir,
+    tarballMaxBytes: parseByteSize(jobs.tarballMaxBytes) as number,
+    tarballTimeoutMs: ms(jobs.tarballTimeout),
+    adminTarballDir: optionalPath(configDir, jobs.adminTarballDir) ?? tarballDir,
+    eventDir: optionalPath(configDir, jobs.eventDir),
+    eventMaxEntries: jobs.eventMaxEntries,
+    eventCacheTtlMs: ms(jobs.eventCacheTtl),
+    defaults: {
+      queue: jobs.defaults.queue ?? defaultQueue,
+      retries: jobs.defaults.retries,
+      timeoutSeconds: Math.ceil(ms(jobs.defaults.timeout) / 1000),
+      memoryBytes: parseByteSize(jobs.defaults.memory) as number,
+      cpus: jobs.defaults.cpus,
+      pids: jobs.defaults.pids
+    }
   }
 }
 
@@ -193,7 +226,8 @@ export function resolveConfig (input: DefaultedConfig, base: ResolveBase): Resol
         scheduleRunWindowMs: ms(admin.guardrails.scheduleRunWindow)
       }
     },
-    console: resolveConsole(input.console)
+    console: resolveConsole(input.console),
+    jobs: resolveJobs(input.jobs, configDir, dataDir, input.defaultQueue)
   }
 }
 

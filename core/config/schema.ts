@@ -232,6 +232,34 @@ const Admin = Section({
   guardrails: Guardrails
 }, 'The admin control plane: gRPC service, HTTP gateway, approval, audit')
 
+const JobDefaults = Section({
+  queue: Type.Optional(Name('Queue of a job definition that names none; absent: defaultQueue')),
+  retries: Type.Integer({ minimum: 0, maximum: 100, default: 0, description: 'Retries of a job definition that names none (attempts = retries + 1)' }),
+  timeout: Duration({ default: '10m', minMs: 1000, description: 'Run timeout of a job definition that names none (at most 24h)' }),
+  memory: ByteSize({ default: '512mb', description: 'Container memory limit of a job definition that names none' }),
+  cpus: Type.Number({ exclusiveMinimum: 0, maximum: 64, default: 1, description: 'Container CPU limit of a job definition that names none' }),
+  pids: Type.Integer({ minimum: 1, maximum: 32_768, default: 256, description: 'Container process limit of a job definition that names none' })
+}, 'What a job definition gets for the fields it leaves out')
+
+const Jobs = Section({
+  repoAllowlist: Type.Array(Type.String({ minLength: 1, maxLength: 512 }), { default: [], maxItems: 1000, description: 'Git repositories jobs may fetch (exact URLs, or "*" for all); empty: no git job runs (WORKER_JOB_REPO_ALLOWLIST)' }),
+  gitBin: Type.String({ minLength: 1, default: 'git', description: 'The git executable (WORKER_JOB_GIT_BIN)' }),
+  dockerSocket: Type.Optional(Type.String({ minLength: 1, description: 'Unix socket of the Docker Engine API (or podman\'s Docker-compatible API); absent: DOCKER_HOST or /var/run/docker.sock (WORKER_JOB_DOCKER_SOCKET)' })),
+  dockerBin: Type.String({ minLength: 1, default: 'docker', description: 'The docker CLI, for runtimes that shell out to it (WORKER_JOB_DOCKER_BIN)' }),
+  network: Type.String({ minLength: 1, maxLength: 128, default: 'none', description: 'Container network of a job whose definition names none; "none" means no network (WORKER_JOB_NETWORK)' }),
+  workdir: Type.Optional(Type.String({ minLength: 1, description: 'Scratch root for fetched sources and build contexts; absent: <dataDir>/jobs (WORKER_JOB_WORKDIR)' })),
+  outputBytes: ByteSize({ default: '1mb', description: 'Combined stdout+stderr kept per run; the rest is cut with a marker (WORKER_JOB_OUTPUT_BYTES)' }),
+  tarballAllowlist: Type.Array(Type.String({ minLength: 1, maxLength: 253 }), { default: [], maxItems: 1000, description: 'Hostnames HTTPS tarballs may come from; empty: no tarball_url job runs (WORKER_JOB_TARBALL_ALLOWLIST)' }),
+  tarballDir: Type.Optional(Type.String({ minLength: 1, description: 'Root that tarball_path sources must resolve inside; absent: no tarball_path job runs (WORKER_JOB_TARBALL_DIR)' })),
+  tarballMaxBytes: ByteSize({ default: '64mb', description: 'Largest tarball fetched, enforced while streaming (WORKER_JOB_TARBALL_MAX_BYTES)' }),
+  tarballTimeout: Duration({ default: '30s', description: 'Longest a tarball download may take (WORKER_JOB_TARBALL_TIMEOUT)' }),
+  adminTarballDir: Type.Optional(Type.String({ minLength: 1, description: 'Root the admin service reads a tarball_path job\'s archive from for GetJobArtifact when no run stored one; absent: tarballDir (WORKER_ADMIN_JOB_TARBALL_DIR)' })),
+  eventDir: Type.Optional(Type.String({ minLength: 1, description: 'Directory of the file-backed job event store; setting it keeps job events in files that survive restarts (WORKER_JOB_EVENT_DIR)' })),
+  eventMaxEntries: Type.Integer({ minimum: 1, maximum: 10_000_000, default: 10_000, description: 'Job events kept per key by the file event store (WORKER_JOB_EVENT_MAX_ENTRIES)' }),
+  eventCacheTtl: Duration({ default: '10s', minMs: 0, description: 'How long the file event store caches what it read (WORKER_JOB_EVENT_CACHE_TTL)' }),
+  defaults: JobDefaults
+}, 'Containerized jobs: sources, runtime, output, events, and defaults of job definitions')
+
 export const ConfigSchema = Type.Object({
   dataDir: Type.String({ minLength: 1, default: '.switchyard', description: 'Directory for local state (embedded database, generated certificates); a relative path is relative to the working directory, as without a config file' }),
   log: Section({
@@ -260,7 +288,8 @@ export const ConfigSchema = Type.Object({
   scheduler: Scheduler,
   retention: Retention,
   admin: Admin,
-  console: Console
+  console: Console,
+  jobs: Jobs
 }, {
   additionalProperties: false,
   title: 'Switchyard configuration',

@@ -140,6 +140,43 @@ export interface ResolvedConfig {
   retention: ResolvedRetention
   admin: ResolvedAdmin
   console: ResolvedConsole
+  jobs: ResolvedJobs
+}
+
+/** the jobs section: what sources, the runner and the job stores read (plugins: ctx.config.jobs) */
+export interface ResolvedJobs {
+  /** exact repository URLs, or ['*'] for all; empty: no git job runs */
+  repoAllowlist: string[]
+  gitBin: string
+  /** absolute path; null: DOCKER_HOST or the engine's default socket */
+  dockerSocket: string | null
+  dockerBin: string
+  /** default container network ('none': no network) */
+  network: string
+  /** absolute scratch root for sources and build contexts (default <dataDir>/jobs) */
+  workdir: string
+  outputBytes: number
+  /** hostnames; empty: no tarball_url job runs */
+  tarballAllowlist: string[]
+  /** absolute; null: no tarball_path job runs */
+  tarballDir: string | null
+  tarballMaxBytes: number
+  tarballTimeoutMs: number
+  /** absolute; where GetJobArtifact reads a tarball_path archive no run stored (default tarballDir) */
+  adminTarballDir: string | null
+  /** absolute; null: no file event store */
+  eventDir: string | null
+  eventMaxEntries: number
+  eventCacheTtlMs: number
+  /** what a definition gets for the fields it leaves out */
+  defaults: {
+    queue: string
+    retries: number
+    timeoutSeconds: number
+    memoryBytes: number
+    cpus: number
+    pids: number
+  }
 }
 
 export interface ConfigSource {

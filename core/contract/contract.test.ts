@@ -42,7 +42,18 @@ const SPEC_ROUTES: Record<string, string> = {
   StreamEvents: 'GET /admin/v1/events',
   GetSession: 'GET /admin/v1/session',
   ListEvents: 'GET /admin/v1/events/log',
-  GetMetricsHistory: 'GET /admin/v1/metrics/history'
+  GetMetricsHistory: 'GET /admin/v1/metrics/history',
+  ListJobs: 'GET /admin/v1/jobs',
+  GetJob: 'GET /admin/v1/jobs/:name',
+  UpsertJob: 'POST /admin/v1/jobs',
+  DeleteJob: 'DELETE /admin/v1/jobs/:name',
+  RunJob: 'POST /admin/v1/jobs/:name/run',
+  ListJobRuns: 'GET /admin/v1/jobs/runs',
+  GetJobRun: 'GET /admin/v1/jobs/runs/:runId',
+  CancelJobRun: 'POST /admin/v1/jobs/runs/:runId/cancel',
+  ListJobEvents: 'GET /admin/v1/jobs/events',
+  GetJobArtifactMeta: 'GET /admin/v1/jobs/:name/artifact/meta',
+  GetJobArtifact: 'GET /admin/v1/jobs/:name/artifact'
 }
 
 t.test('the table serves exactly the SPEC routes, each bound to real request fields', async t => {

@@ -634,3 +634,192 @@ export const GetMetricsHistoryResponse = Response({
   points: Type.Array(MetricsPointView, { description: 'one per step, oldest first, every step present (zero counts when nothing happened; depth absent when not sampled)' }),
   queues: Type.Array(Name('queue'), { description: 'queues with data in the window, by name' })
 }, 'a metrics history')
+
+// --- jobs -------------------------------------------------------------------------------
+
+export const JOB_NAME_MAX_LENGTH = 64
+export const JOB_SOURCE_KINDS = ['git_tag', 'tarball_url', 'tarball_path'] as const
+export const JOB_RUN_STATES = ['queued', 'fetching', 'building', 'running', 'succeeded', 'failed', 'timed_out', 'canceled'] as const
+/** bytes of one GetJobArtifact chunk before base64 */
+export const ARTIFACT_CHUNK_BYTES = 48 * 1024
+const JobName = (description: string) => Type.String({ minLength: 1, maxLength: JOB_NAME_MAX_LENGTH, description })
+const RunId = (description: string) => Type.String({ minLength: 1, maxLength: ID_MAX_LENGTH, description })
+const ArtifactName = (description: string) => Type.String({ minLength: 1, maxLength: 512, description })
+const JobSourceKind = () => Type.Enum([...JOB_SOURCE_KINDS], { type: 'string', description: 'git_tag, tarball_url or tarball_path' })
+const StringList = (description: string) => Type.Array(Type.String({ maxLength: 4096 }), { maxItems: 128, description })
+
+export const JobResourcesView = Response({
+  memoryBytes: Count('container memory limit in bytes'),
+  cpus: Type.Number({ description: 'container CPU limit' }),
+  pids: Count('container process limit')
+}, 'resource limits of a job\'s container')
+
+export const JobView = Response({
+  name: JobName('job name'),
+  description: Text('what it does'),
+  source: JobSourceKind(),
+  repo: Type.Optional(Text('git repository (git_tag)')),
+  tag: Type.Optional(Text('git tag, fetched as refs/tags/<tag> (git_tag)')),
+  tarballUrl: Type.Optional(Text('https URL of the archive (tarball_url)')),
+  tarballPath: Type.Optional(Text('archive path inside jobs.tarballDir (tarball_path)')),
+  tarballSha256: Type.Optional(Text('hex SHA-256 the archive must have')),
+  path: Text('build context inside the source'),
+  dockerfile: Text('Dockerfile relative to the build context'),
+  command: Type.Array(Text('argument'), { description: 'overrides the image\'s CMD when not empty' }),
+  env: Type.Array(Text('NAME=value'), { description: 'environment of the container' }),
+  queue: Text('queue of the run tasks'),
+  retries: Count('further attempts after a failed one'),
+  timeoutSeconds: Count('a run is stopped after this long'),
+  resources: JobResourcesView,
+  network: Type.Optional(Text('container network; absent: jobs.network (none by default)')),
+  createdAt: Timestamp('when it was first stored'),
+  updatedAt: Timestamp('when it was last changed')
+}, 'a job definition')
+
+export const JobArtifactView = Response({
+  name: Text('artifact name within its run (e.g. the source archive, output.log)'),
+  key: Text('key in the artifact store'),
+  size: Count('bytes'),
+  sha256: Text('hex SHA-256 of the content'),
+  contentType: Text('MIME type'),
+  createdAt: Timestamp('when it was stored')
+}, 'an artifact of a run')
+
+export const JobRunView = Response({
+  id: RunId('run id (sorts newest first)'),
+  job: JobName('job name'),
+  state: Type.Enum([...JOB_RUN_STATES], { type: 'string', description: 'queued, fetching, building, running, succeeded, failed, timed_out or canceled' }),
+  taskId: Text('the durable task that carries the run (empty until enqueued)'),
+  attempt: Count('1 for the first attempt, +1 per retry'),
+  maxAttempts: Count('attempts the run may take (retries + 1)'),
+  trigger: Text('admin (RunJob) or schedule:<name>'),
+  queuedAt: Timestamp('when it was queued'),
+  startedAt: Type.Optional(Timestamp('when the latest attempt started')),
+  finishedAt: Type.Optional(Timestamp('when it reached a final state')),
+  durationMs: Type.Optional(Count('container run time')),
+  exitCode: Type.Optional(Type.Integer({ description: 'exit code of the container' })),
+  revision: Type.Optional(Text('git commit SHA of the tag')),
+  sourceSha256: Type.Optional(Text('SHA-256 of the fetched archive')),
+  imageId: Type.Optional(Text('image the container ran')),
+  imageCached: Type.Optional(Type.Boolean({ description: 'the image came from the build cache' })),
+  containerId: Type.Optional(Text('container of the latest attempt')),
+  error: Type.Optional(Text('why it failed, timed out or was canceled')),
+  cancelRequestedAt: Type.Optional(Timestamp('when CancelJobRun asked')),
+  artifacts: Type.Array(JobArtifactView, { description: 'artifacts stored for the run' }),
+  outputBytes: Type.Optional(Count('combined output bytes the container produced')),
+  outputTruncated: Type.Optional(Type.Boolean({ description: 'output was cut at jobs.outputBytes' })),
+  definition: JobView
+}, 'one run of a job, with the definition as it was when queued')
+
+export const JobResourcesInput = Type.Object({
+  memory: Type.Optional(Type.String({ minLength: 1, maxLength: 32, description: 'memory limit: bytes or a size such as 512mb, 1gb' })),
+  memoryBytes: Type.Optional(Type.Integer({ minimum: 0, description: 'memory limit in bytes (instead of memory)' })),
+  cpus: Type.Optional(Type.Number({ description: 'CPU limit, above 0 and at most 64' })),
+  pids: Type.Optional(Type.Integer({ description: 'process limit, 1 to 32768' }))
+}, { additionalProperties: false, description: 'resource limits; absent ones come from jobs.defaults' })
+
+export const UpsertJobRequest = Request({
+  name: JobName("1-64 of a-z, 0-9, '-', '_', '.', starting with a letter or digit"),
+  description: Type.Optional(Type.String({ maxLength: 1000, description: 'what it does' })),
+  source: JobSourceKind(),
+  repo: Type.Optional(Type.String({ maxLength: 512, description: 'git_tag: https:// or ssh:// URL (or user@host:path) on jobs.repoAllowlist' })),
+  tag: Type.Optional(Type.String({ maxLength: 200, description: 'git_tag: the tag, fetched as refs/tags/<tag>' })),
+  tarballUrl: Type.Optional(Type.String({ maxLength: 2048, description: 'tarball_url: https URL on a host of jobs.tarballAllowlist' })),
+  tarballPath: Type.Optional(Type.String({ maxLength: 1024, description: 'tarball_path: path that resolves inside jobs.tarballDir' })),
+  tarballSha256: Type.Optional(Type.String({ maxLength: 64, description: 'hex SHA-256 the archive must have' })),
+  path: Type.Optional(Type.String({ maxLength: 1024, description: "build context inside the source, relative, no '..' (default .)" })),
+  dockerfile: Type.Optional(Type.String({ maxLength: 1024, description: 'Dockerfile relative to the build context (default Dockerfile)' })),
+  command: StringList('overrides the image\'s CMD when not empty (absent on the gateway: empty)'),
+  env: StringList('NAME=value entries (absent on the gateway: empty)'),
+  queue: Type.Optional(Name('queue of the run tasks (default jobs.defaults.queue)')),
+  retries: Type.Optional(Type.Integer({ description: 'further attempts after a failed one, 0 to 100' })),
+  timeoutSeconds: Type.Optional(Type.Integer({ description: 'run timeout, 1 to 86400' })),
+  resources: Type.Optional(JobResourcesInput),
+  network: Type.Optional(Type.String({ maxLength: 128, description: 'container network (default jobs.network; host is refused)' }))
+}, 'create a job definition, or replace the one of this name (its runs are kept)')
+export const UpsertJobResponse = Response({
+  job: JobView,
+  created: Type.Boolean({ description: 'false when an existing definition was replaced' })
+}, 'the stored definition')
+
+export const GetJobRequest = Request({ name: JobName('job name') }, 'one job definition')
+export const GetJobResponse = Response({ job: JobView }, 'the definition')
+
+export const ListJobsRequest = Request({
+  limit: Type.Optional(Limit(LIST_LIMIT_MAX, 'definitions to return, by name (default 100)')),
+  afterName: Type.Optional(JobName('the page after this name'))
+}, 'job definitions by name')
+export const ListJobsResponse = Response({
+  jobs: Type.Array(JobView, { description: 'by name' }),
+  nextAfterName: Type.Optional(JobName('pass as afterName for the next page; absent on the last page'))
+}, 'a page of job definitions')
+
+export const DeleteJobRequest = Request({ name: JobName('job name') }, 'delete a job definition (idempotent); its runs are kept')
+export const DeleteJobResponse = Response({
+  name: JobName('job name'),
+  deleted: Type.Boolean({ description: 'false when it did not exist' })
+}, 'outcome of the delete')
+
+export const RunJobRequest = Request({ name: JobName('job name') }, 'queue a run of the job now')
+export const RunJobResponse = Response({
+  run: JobRunView,
+  taskId: Id('the durable task that carries the run')
+}, 'the queued run')
+
+export const ListJobRunsRequest = Request({
+  job: Type.Optional(JobName('only runs of this job')),
+  limit: Type.Optional(Limit(LIST_LIMIT_MAX, 'runs to return, newest first (default 100)')),
+  afterId: Type.Optional(RunId('the page after this run id'))
+}, 'job runs, newest first')
+export const ListJobRunsResponse = Response({
+  runs: Type.Array(JobRunView, { description: 'newest first' }),
+  nextAfterId: Type.Optional(RunId('pass as afterId for the next page; absent on the last page'))
+}, 'a page of job runs')
+
+export const GetJobRunRequest = Request({ runId: RunId('run id') }, 'one job run')
+export const GetJobRunResponse = Response({ run: JobRunView }, 'the run')
+
+export const CancelJobRunRequest = Request({ runId: RunId('run id') }, 'cancel a run: a queued one at once, a running one by stopping its container')
+export const CancelJobRunResponse = Response({
+  run: JobRunView,
+  outcome: Type.Enum(['canceled', 'cancel_requested', 'already_canceled'], { type: 'string', description: 'canceled: it had not started; cancel_requested: the runner stops its container; already_canceled: nothing to do' })
+}, 'the run after the call')
+
+export const ListJobEventsRequest = Request({
+  name: Type.Optional(JobName('only events of this job')),
+  runId: Type.Optional(RunId('only events of this run')),
+  afterId: Type.Optional(Type.String({ minLength: 1, maxLength: ID_MAX_LENGTH, description: 'events after this event id' })),
+  limit: Type.Optional(Limit(LIST_LIMIT_MAX, 'events to return, oldest first (default 25)'))
+}, 'job.* events, oldest first')
+export const ListJobEventsResponse = Response({
+  events: Type.Array(AdminEvent, { description: 'oldest first' })
+}, 'job events')
+
+export const GetJobArtifactMetaRequest = Request({
+  name: JobName('job name'),
+  runId: Type.Optional(RunId('the run (default: the latest run that stored the artifact)')),
+  artifact: Type.Optional(ArtifactName('artifact name within the run (default: the source archive)'))
+}, 'metadata of a job artifact')
+export const GetJobArtifactMetaResponse = Response({
+  job: JobName('job name'),
+  runId: Type.Optional(RunId('the run it belongs to (absent for a tarball_path archive read from jobs.adminTarballDir)')),
+  artifact: JobArtifactView
+}, 'the artifact\'s metadata')
+
+export const GetJobArtifactRequest = Request({
+  name: JobName('job name'),
+  runId: Type.Optional(RunId('the run (default: the latest run that stored the artifact)')),
+  artifact: Type.Optional(ArtifactName('artifact name within the run (default: the source archive)'))
+}, 'download a job artifact')
+export const JobArtifactChunk = Response({
+  contentType: Type.Optional(Text('MIME type (first chunk only)')),
+  filename: Type.Optional(Text('suggested file name (first chunk only)')),
+  size: Type.Optional(Count('total bytes (first chunk only)')),
+  sha256: Type.Optional(Text('hex SHA-256 of the whole content (first chunk only)')),
+  dataBase64: Text(`the next bytes of the content, base64 (at most ${ARTIFACT_CHUNK_BYTES} bytes before encoding)`)
+}, 'one piece of an artifact; the HTTP gateway serves the decoded bytes as the download')
+
+export type JobViewT = Static<typeof JobView>
+export type JobRunViewT = Static<typeof JobRunView>
+export type JobArtifactViewT = Static<typeof JobArtifactView>
+export type JobArtifactChunkT = Static<typeof JobArtifactChunk>

@@ -48,6 +48,12 @@ function errorResponses (def: RpcDefinition): JsonObject {
 }
 
 function successResponse (def: RpcDefinition): JsonObject {
+  if (def.stream === true && def.http.download === true) {
+    return {
+      description: 'the file itself (Content-Disposition: attachment; X-Switchyard-Sha256: its SHA-256); over gRPC a stream of chunks',
+      content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } }
+    }
+  }
   if (def.stream === true) {
     return {
       description: `Server-Sent Events: each event has \`id:\` (resume with Last-Event-ID), \`event:\` (the type) and \`data:\` (${def.responseType} as JSON); comment lines are heartbeats`,

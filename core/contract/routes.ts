@@ -13,6 +13,8 @@ export interface HttpBinding {
   headerFields?: Readonly<Record<string, string>>
   /** the response is a file: serve `body` with `contentType` (and `filename`, when given, as attachment) */
   download?: true
+  /** list body fields left out are empty lists, as over gRPC (proto3 has no absent list) */
+  emptyListsWhenAbsent?: true
   /** more routes for the same RPC, each with request fields fixed by the route */
   aliases?: ReadonlyArray<{ path: string, fields: Readonly<Record<string, string>> }>
 }
@@ -53,7 +55,23 @@ export const HTTP_ROUTES = {
   StreamEvents: { method: 'GET', path: '/admin/v1/events', headerFields: { afterId: 'last-event-id' } },
   GetSession: { method: 'GET', path: '/admin/v1/session' },
   ListEvents: { method: 'GET', path: '/admin/v1/events/log' },
-  GetMetricsHistory: { method: 'GET', path: '/admin/v1/metrics/history' }
+  GetMetricsHistory: { method: 'GET', path: '/admin/v1/metrics/history' },
+  ListJobs: { method: 'GET', path: '/admin/v1/jobs' },
+  GetJob: { method: 'GET', path: '/admin/v1/jobs/:name' },
+  UpsertJob: {
+    method: 'POST',
+    path: '/admin/v1/jobs',
+    bodyFields: ['name', 'description', 'source', 'repo', 'tag', 'tarballUrl', 'tarballPath', 'tarballSha256', 'path', 'dockerfile', 'command', 'env', 'queue', 'retries', 'timeoutSeconds', 'resources', 'network'],
+    emptyListsWhenAbsent: true
+  },
+  DeleteJob: { method: 'DELETE', path: '/admin/v1/jobs/:name' },
+  RunJob: { method: 'POST', path: '/admin/v1/jobs/:name/run' },
+  ListJobRuns: { method: 'GET', path: '/admin/v1/jobs/runs' },
+  GetJobRun: { method: 'GET', path: '/admin/v1/jobs/runs/:runId' },
+  CancelJobRun: { method: 'POST', path: '/admin/v1/jobs/runs/:runId/cancel' },
+  ListJobEvents: { method: 'GET', path: '/admin/v1/jobs/events' },
+  GetJobArtifactMeta: { method: 'GET', path: '/admin/v1/jobs/:name/artifact/meta' },
+  GetJobArtifact: { method: 'GET', path: '/admin/v1/jobs/:name/artifact', download: true }
 } as const satisfies Record<string, HttpBinding>
 
 export type RouteName = keyof typeof HTTP_ROUTES

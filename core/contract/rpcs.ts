@@ -166,6 +166,45 @@ export const RPCS = {
   }),
   GetMetricsHistory: rpc('GetMetricsHistory', M.GetMetricsHistoryRequest, M.GetMetricsHistoryResponse, {
     ...read, summary: 'per-minute (1h, 24h) or hourly (7d, 30d) task counts and queue depths, cluster-wide'
+  }),
+  ListJobs: rpc('ListJobs', M.ListJobsRequest, M.ListJobsResponse, {
+    ...read, summary: 'job definitions by name'
+  }),
+  GetJob: rpc('GetJob', M.GetJobRequest, M.GetJobResponse, {
+    ...read, summary: 'one job definition'
+  }),
+  // Definitions decide what code runs in containers: only admins change them.
+  UpsertJob: rpc('UpsertJob', M.UpsertJobRequest, M.UpsertJobResponse, {
+    kind: 'mutation', minRole: 'admin', auditAction: 'job.upsert',
+    summary: 'create or replace a job definition'
+  }),
+  DeleteJob: rpc('DeleteJob', M.DeleteJobRequest, M.DeleteJobResponse, {
+    kind: 'mutation', minRole: 'admin', auditAction: 'job.delete',
+    summary: 'delete a job definition (its runs are kept)'
+  }),
+  RunJob: rpc('RunJob', M.RunJobRequest, M.RunJobResponse, {
+    kind: 'mutation', minRole: 'operator', auditAction: 'job.run',
+    summary: 'queue a run of a job'
+  }),
+  ListJobRuns: rpc('ListJobRuns', M.ListJobRunsRequest, M.ListJobRunsResponse, {
+    ...read, summary: 'job runs, newest first'
+  }),
+  GetJobRun: rpc('GetJobRun', M.GetJobRunRequest, M.GetJobRunResponse, {
+    ...read, summary: 'one job run'
+  }),
+  CancelJobRun: rpc('CancelJobRun', M.CancelJobRunRequest, M.CancelJobRunResponse, {
+    kind: 'mutation', minRole: 'operator', auditAction: 'job.run.cancel',
+    summary: 'cancel a queued run, or stop a running one'
+  }),
+  ListJobEvents: rpc('ListJobEvents', M.ListJobEventsRequest, M.ListJobEventsResponse, {
+    ...read, summary: 'job.* events of a job or run, oldest first'
+  }),
+  GetJobArtifactMeta: rpc('GetJobArtifactMeta', M.GetJobArtifactMetaRequest, M.GetJobArtifactMetaResponse, {
+    ...read, summary: 'size, SHA-256 and time of a job artifact (default: the latest source archive)'
+  }),
+  GetJobArtifact: rpc('GetJobArtifact', M.GetJobArtifactRequest, M.JobArtifactChunk, {
+    ...read, stream: true, responseType: 'JobArtifactChunk',
+    summary: 'download a job artifact: a stream of chunks over gRPC, the file itself on the gateway'
   })
 } as const satisfies Record<RouteName, RpcDefinition> // every route is an RPC's
 
@@ -175,8 +214,8 @@ export const RPC_NAMES = Object.keys(RPCS) as RpcName[]
 export const RPC_LIST: readonly RpcDefinition[] = Object.values(RPCS)
 
 /** the RPCs whose `stream` is true, at the type level (a test checks it matches the table) */
-export type StreamRpcName = 'StreamEvents'
-export const STREAM_RPC_NAMES: readonly StreamRpcName[] = ['StreamEvents']
+export type StreamRpcName = 'StreamEvents' | 'GetJobArtifact'
+export const STREAM_RPC_NAMES: readonly StreamRpcName[] = ['StreamEvents', 'GetJobArtifact']
 
 export type RequestOf<N extends RpcName> = Static<Rpcs[N]['request']>
 export type ResponseOf<N extends RpcName> = Static<Rpcs[N]['response']>

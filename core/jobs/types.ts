@@ -111,6 +111,15 @@ export function newRunId (now = Date.now()): string {
   return `${inverted}-${random}`
 }
 
+/** artifact name (within its run) the runner stores a tarball source's archive under; GetJobArtifact's default */
+export const SOURCE_ARCHIVE_ARTIFACT = 'source.tar'
+
+/** the name of an artifact within its run: its key without the run's prefix */
+export function artifactName (runId: string, key: string): string {
+  const prefix = `runs/${runId}/`
+  return key.startsWith(prefix) ? key.slice(prefix.length) : key
+}
+
 /** Artifact keys of a run: one prefix per run, so a run's artifacts are listed and removed together. */
 export function runArtifactKey (runId: string, name: string): string {
   return `runs/${runId}/${name}`

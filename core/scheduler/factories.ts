@@ -15,6 +15,19 @@ export const MAX_FACTORIES = 1000
 
 interface Entry { info: FactoryInfo, create: ScheduleFactory }
 
+/**
+ * Factories named `<prefix><member>` whose members are data, not code (every stored job
+ * is `job:<name>`): any name with the prefix resolves to one, and the factory itself
+ * finds out at fire time whether its member still exists (a fire of a deleted one fails).
+ */
+export interface FactoryFamily {
+  prefix: string
+  /** the factory of one member */
+  create: (member: string) => ScheduleFactory
+  describe: (member: string) => string
+  durableDefault: boolean
+}
+
 export interface FactoryOptions {
   description?: string
   /** durable when CreateSchedule does not say (default true) */
@@ -23,6 +36,21 @@ export interface FactoryOptions {
 
 export class FactoryRegistry {
   private readonly entries = new Map<string, Entry>()
+  private readonly families: FactoryFamily[] = []
+
+  /** registers a family of factories named `<prefix><member>` (see FactoryFamily) */
+  registerFamily (family: FactoryFamily): this {
+    if (this.families.some(known => known.prefix === family.prefix)) throw SchedulerErrors.factoryExists(`a schedule factory family ${family.prefix}* is already registered`, { details: { factory: family.prefix } })
+    this.families.push(family)
+    return this
+  }
+
+  private familyEntry (name: string): Entry | undefined {
+    const family = this.families.find(known => name.startsWith(known.prefix) && name.length > known.prefix.length)
+    if (family === undefined) return undefined
+    const member = name.slice(family.prefix.length)
+    return { info: { name, description: family.describe(member), durableDefault: family.durableDefault }, create: family.create(member) }
+  }
 
   register (name: string, create: ScheduleFactory, options: FactoryOptions = {}): this {
     assertName('factory', name)
@@ -40,16 +68,16 @@ export class FactoryRegistry {
   }
 
   has (name: string): boolean {
-    return this.entries.has(name)
+    return this.entries.has(name) || this.familyEntry(name) !== undefined
   }
 
   get (name: string): Entry | undefined {
-    return this.entries.get(name)
+    return this.entries.get(name) ?? this.familyEntry(name)
   }
 
   /** a schedule is being created for `name`: an unknown factory is bad input (400 naming the field) */
   require (name: string, field = 'name'): Entry {
-    const entry = this.entries.get(name)
+    const entry = this.get(name)
     if (entry === undefined) {
       throw Errors.validation(`${field}: no schedule factory named ${JSON.stringify(name)} is registered (known: ${this.names().slice(0, 20).join(', ') || 'none'})`, { details: { field, factory: name } })
     }

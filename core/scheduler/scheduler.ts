@@ -289,10 +289,17 @@ export class Scheduler {
         // is harmless and covers a claimer that died before its enqueue.
         if (!claimed && !idempotent) return { kind: 'duplicate', instant, taskId: null }
       }
-      const task = await entry.create({ schedule: record.name, instant, manual })
-      const [enqueued] = await this.enqueuer.enqueue([{ ...task, ...(idempotent ? { idempotencyKey: key } : {}) }])
-      if (enqueued === undefined) throw Errors.backendUnavailable('enqueue answered no result')
-      const { result } = enqueued
+      const { afterEnqueue, ...task } = await entry.create({ schedule: record.name, instant, manual })
+      let result
+      try {
+        const [enqueued] = await this.enqueuer.enqueue([{ ...task, ...(idempotent ? { idempotencyKey: key } : {}) }])
+        if (enqueued === undefined) throw Errors.backendUnavailable('enqueue answered no result')
+        result = enqueued.result
+      } catch (err) {
+        await afterEnqueue?.({ error: err }).catch(() => {})
+        throw err
+      }
+      await afterEnqueue?.({ taskId: result.id, created: result.created })
       return result.created ? { kind: 'fired', instant, taskId: result.id, manual } : { kind: 'duplicate', instant, taskId: result.id }
     } catch (err) {
       return { kind: 'failed', instant, error: message(err) }

@@ -9,7 +9,14 @@ export const OVERLAP_POLICIES: readonly OverlapPolicy[] = ['skip', 'allow']
 export const CATCH_UP_POLICIES: readonly CatchUpPolicy[] = ['none', 'latest']
 
 /** What a factory hands back: the task one fire enqueues (idempotencyKey is the scheduler's). */
-export type ScheduledTask = Omit<EnqueueInput, 'idempotencyKey'>
+export type ScheduledTask = Omit<EnqueueInput, 'idempotencyKey'> & {
+  /**
+   * called once the fire's enqueue settled: the task (created, or the one an earlier
+   * enqueue of the same instant made) or the failure; a factory that wrote something
+   * for the fire (a job run record) finishes or undoes it here
+   */
+  afterEnqueue?: (outcome: { taskId: string, created: boolean } | { error: unknown }) => Promise<void>
+}
 
 export interface FireContext {
   schedule: string

@@ -43,6 +43,8 @@ export interface HttpAdminClient {
    * before the stream starts, or an `error` event in it, throws the gateway's error.
    */
   events (request: RequestOf<'StreamEvents'>, options?: EventStreamOptions): AsyncGenerator<AdminEventT>
+  /** GetJobArtifact: the file's bytes as they come */
+  artifact (request: RequestOf<'GetJobArtifact'>): AsyncGenerator<Buffer>
   close (): void
 }
 
@@ -165,7 +167,19 @@ export function createHttpAdminClient (options: HttpAdminClientOptions): HttpAdm
     }
   }
 
+  async function * artifact (request: RequestOf<'GetJobArtifact'>): AsyncGenerator<Buffer> {
+    const res = await new Promise<IncomingMessage>((resolve, reject) => {
+      const req = https.request(requestOptions(toHttpCall('GetJobArtifact', request as Record<string, unknown>), '*/*'), resolve)
+      req.setTimeout(timeoutMs, () => req.destroy(new Error(`no answer from the gateway within ${timeoutMs} ms`)))
+      req.on('error', reject)
+      req.end()
+    })
+    if ((res.statusCode ?? 0) < 200 || (res.statusCode ?? 0) >= 300) throw gatewayError(res.statusCode ?? 0, await readAll(res))
+    for await (const piece of res) yield piece as Buffer
+  }
+
   return {
+    artifact,
     async call (name, request) {
       const { status, text, headers } = await send(toHttpCall(name, request as Record<string, unknown>))
       if (status < 200 || status >= 300) throw gatewayError(status, text)

@@ -1,6 +1,6 @@
 import t, { type Test } from 'tap'
 import * as grpc from '@grpc/grpc-js'
-import { RPC_LIST, type RpcName } from '../../core/contract/rpcs.ts'
+import { RPC_LIST, type RequestOf, type RpcName } from '../../core/contract/rpcs.ts'
 import { validateMessage } from '../../core/contract/validate.ts'
 import { embeddedBackend, newTask, serverBackend, suffix, waitFor } from '../../core/admin/test-support.ts'
 import type { AdminService } from '../../core/admin/types.ts'
@@ -8,6 +8,7 @@ import type { AdminEventT } from '../../core/contract/messages.ts'
 import { createGrpcAdminClient, startGrpcServer, type GrpcServerOptions } from '../../core/transport/index.ts'
 import { MAX_JSON_DEPTH } from '../../core/backend/storable.ts'
 import {
+  NO_ARTIFACT_STORE,
   ADMIN_IDENTITY, GATEWAY_IDENTITY, JSON_VALUE_PAYLOAD_TEXT, TEST_FACTORY, VIEWER_IDENTITY, adminService, fixtureFor, grpcCall, grpcClient, implemented, makeCerts,
   observeStreams, type GrpcResult, type TestCerts
 } from './support.ts'
@@ -47,6 +48,16 @@ for (const [label, open] of [['embedded PGlite', embeddedBackend], ['the Postgre
       continue
     }
     const request = await fixtureFor(def.name as RpcName, { backend, service, queue, scheduleFactory: TEST_FACTORY })
+    if (def.name === 'GetJobArtifactMeta' || def.name === 'GetJobArtifact') {
+      // No artifact store in this service: the RPC is served and refuses with the contract's code (test/jobs/admin.test.ts downloads).
+      const remote = createGrpcAdminClient({ target: address, tls: certs.admin, serverName: 'localhost' })
+      const answer = def.name === 'GetJobArtifact'
+        ? remote.GetJobArtifact(request as RequestOf<'GetJobArtifact'>, ctx()).ready
+        : remote.GetJobArtifactMeta(request as RequestOf<'GetJobArtifactMeta'>, ctx()).then(() => undefined)
+      await t.rejects(answer, { code: NO_ARTIFACT_STORE.code, statusCode: NO_ARTIFACT_STORE.status }, `${def.name} answers ${NO_ARTIFACT_STORE.code} over gRPC`)
+      remote.close()
+      continue
+    }
     if (def.stream === true) {
       const remote = createGrpcAdminClient({ target: address, tls: certs.admin, serverName: 'localhost' })
       const abort = new AbortController()

@@ -109,7 +109,7 @@ function parseRawAnswer (raw: string): HttpResult {
   }
   let json: unknown
   try { json = JSON.parse(body) } catch { json = undefined }
-  return { status: Number(statusLine.split(' ')[1]), headers, text: body, json }
+  return { status: Number(statusLine.split(' ')[1]), headers, text: body, json, body: Buffer.from(body) }
 }
 
 t.test('the framework\'s own refusals are the envelope too, and never echo the URL', async t => {

@@ -9,8 +9,9 @@ import t from 'tap'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
 const benches = readdirSync(join(root, 'bench')).filter(f => f.endsWith('.ts') && f !== 'run.ts').map(f => f.slice(0, -3)).sort()
-// benchmarks whose smoke run has a test file of its own (startup: several `switchyard start`s)
-const OWN_SMOKE_TEST = new Set(['startup'])
+// benchmarks whose smoke run has a test file of its own (startup: several `switchyard start`s;
+// job-run: needs podman, job-run.test.ts)
+const OWN_SMOKE_TEST = new Set(['startup', 'job-run'])
 
 interface Outcome { code: number | null, stdout: string, stderr: string }
 

@@ -38,7 +38,7 @@ t.test('on the embedded default the trickle runs: critical tasks succeed, a fail
   ].join('\n'))
   const sy = await createSwitchyard({ configFile: join(dir, 'demo.yaml') })
   t.teardown(() => sy.close())
-  t.same(sy.handlers.names().sort(), ['fail', 'noop', 'sleep'])
+  t.same(sy.handlers.names().sort(), ['fail', 'noop', 'sleep', 'switchyard.job'], 'the demo handlers and the job runner')
   await sy.start()
   const call = { actor: 'CN=test', requestId: 'demo-test' }
   const deadline = Date.now() + 60_000

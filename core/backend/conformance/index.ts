@@ -32,6 +32,7 @@ import { recordsArea } from './cases/records.ts'
 import { handlersArea } from './cases/handlers.ts'
 import { storedInputArea } from './cases/stored-input.ts'
 import { resultsArea } from './cases/results.ts'
+import { jobsArea } from './cases/jobs.ts'
 
 export interface ConformanceTarget {
   name: string
@@ -68,7 +69,8 @@ export const CONFORMANCE_AREAS: readonly ConformanceArea[] = [
   eventsArea,
   auditArea,
   recordsArea,
-  storedInputArea
+  storedInputArea,
+  jobsArea
 ]
 
 export interface RunConformanceOptions {

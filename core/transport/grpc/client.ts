@@ -1,8 +1,7 @@
 import * as grpc from '@grpc/grpc-js'
 import { RPC_LIST, type RpcDefinition } from '../../contract/rpcs.ts'
 import { validateRequest } from '../../contract/validate.ts'
-import type { AdminEventT } from '../../contract/messages.ts'
-import type { AdminService, CallContext, EventStream } from '../../admin/types.ts'
+import type { AdminService, CallContext, ServerStream } from '../../admin/types.ts'
 import { DEFAULT_CALL_TIMEOUT_MS } from '../http/call.ts'
 import { adminRpcCodec, adminServiceDefinition } from './proto.ts'
 import type { TlsMaterial } from './server.ts'
@@ -120,7 +119,7 @@ export function createGrpcAdminClient (options: GrpcAdminClientOptions): GrpcAdm
   function serverStream (def: RpcDefinition) {
     const method = definition[def.name] as grpc.MethodDefinition<unknown, unknown>
     const codec = adminRpcCodec(def.name)
-    return (request: unknown, ctx: CallContext): EventStream => {
+    return (request: unknown, ctx: CallContext): ServerStream<unknown> => {
       let wire: unknown
       try {
         wire = codec.requestToWire(validateRequest(def, request))
@@ -130,7 +129,7 @@ export function createGrpcAdminClient (options: GrpcAdminClientOptions): GrpcAdm
         return { ready, async * [Symbol.asyncIterator] () { throw err } }
       }
       const call = client.makeServerStreamRequest(method.path, method.requestSerialize, method.responseDeserialize, wire, metadataFor(ctx), {})
-      const buffer = new StreamBuffer<AdminEventT>(call as grpc.ClientReadableStream<AdminEventT>)
+      const buffer = new StreamBuffer<unknown>(call as grpc.ClientReadableStream<unknown>)
       let cancelledHere = false
       const cancel = (): void => { cancelledHere = true; call.cancel() }
       if (ctx.signal !== undefined) {
@@ -146,7 +145,7 @@ export function createGrpcAdminClient (options: GrpcAdminClientOptions): GrpcAdm
       ready.catch(() => {})
       call.on('data', (item: unknown) => {
         try {
-          buffer.push(codec.responseFromWire(item) as AdminEventT)
+          buffer.push(codec.responseFromWire(item))
         } catch (err) {
           buffer.end(err)
           cancel()

@@ -3,7 +3,7 @@ import * as grpc from '@grpc/grpc-js'
 import { isSwitchyardError } from '../../errors.ts'
 import { RPC_LIST, type RpcDefinition } from '../../contract/rpcs.ts'
 import { ADMIN_SERVICE_NAME } from '../../contract/drift.ts'
-import type { AdminService, CallContext, EventStream } from '../../admin/types.ts'
+import type { AdminService, CallContext, ServerStream } from '../../admin/types.ts'
 import { requireIdentity } from '../identity.ts'
 import { DEFAULT_CALL_TIMEOUT_MS, requestIdFrom, unimplementedRpcs, withCallDeadline } from '../http/call.ts'
 import { hostPort, parseListenAddress } from '../http/address.ts'
@@ -138,7 +138,7 @@ export async function startGrpcServer (options: GrpcServerOptions): Promise<Runn
   }
 
   function serverStream (def: RpcDefinition): grpc.handleServerStreamingCall<unknown, unknown> {
-    const method = service[def.name as keyof AdminService] as unknown as (request: unknown, ctx: CallContext) => EventStream
+    const method = service[def.name as keyof AdminService] as unknown as (request: unknown, ctx: CallContext) => ServerStream<unknown>
     const codec = adminRpcCodec(def.name)
     return call => {
       const requestId = requestIdFrom(metadataValue(call, REQUEST_ID_METADATA_KEY))

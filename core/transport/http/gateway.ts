@@ -8,7 +8,8 @@ import fastifySse from '@fastify/sse'
 import { Errors, isSwitchyardError } from '../../errors.ts'
 import { RPC_LIST, type RpcDefinition } from '../../contract/rpcs.ts'
 import { buildOpenApiDocument } from '../../contract/openapi.ts'
-import type { AdminService, CallContext, EventStream } from '../../admin/types.ts'
+import { Readable } from 'node:stream'
+import type { AdminService, CallContext, EventStream, ServerStream } from '../../admin/types.ts'
 import type { TlsMaterial } from '../grpc/server.ts'
 import { identityOfSocket } from '../identity.ts'
 import { hostPort, parseListenAddress } from './address.ts'
@@ -227,10 +228,48 @@ export function createGateway (options: GatewayOptions): Gateway {
     }
   }
 
+  /**
+   * A server stream of file chunks (GetJobArtifact) served as the file itself: the first
+   * chunk's metadata becomes the headers, every chunk's base64 data the body. Refusals
+   * come before the first byte, as JSON errors.
+   */
+  async function streamedDownload (def: RpcDefinition, request: FastifyRequest, reply: FastifyReply): Promise<unknown> {
+    assertImplemented(def)
+    const method = admin[def.name as keyof AdminService] as unknown as (request: unknown, ctx: CallContext) => ServerStream<{ contentType?: string, filename?: string, size?: number, sha256?: string, dataBase64: string }>
+    const abort = new AbortController()
+    streams.add(abort)
+    reply.raw.once('close', () => { abort.abort(); streams.delete(abort) })
+    try {
+      const chunks = method.call(admin, requestOf(def, request), { ...callContext(request), signal: abort.signal })
+      await withCallDeadline(chunks.ready, callTimeoutMs, def.name)
+      const iterator = chunks[Symbol.asyncIterator]()
+      const first = await iterator.next()
+      const head = first.done === true ? null : first.value
+      if (head?.filename !== undefined && head.filename !== '') reply.header('content-disposition', `attachment; filename="${attachmentName(head.filename)}"`)
+      if (typeof head?.size === 'number') reply.header('content-length', String(head.size))
+      if (typeof head?.sha256 === 'string') reply.header('x-switchyard-sha256', head.sha256)
+      async function * bytes (): AsyncGenerator<Buffer> {
+        if (head !== null && head.dataBase64 !== '') yield Buffer.from(head.dataBase64, 'base64')
+        for (;;) {
+          const next = await iterator.next()
+          if (next.done === true) return
+          if (next.value.dataBase64 !== '') yield Buffer.from(next.value.dataBase64, 'base64')
+        }
+      }
+      return await reply.type(head?.contentType ?? 'application/octet-stream').send(Readable.from(bytes()))
+    } catch (err) {
+      abort.abort()
+      streams.delete(abort)
+      throw err
+    }
+  }
+
   app.register(fastifySse, { heartbeatInterval: options.sseHeartbeatMs ?? DEFAULT_HEARTBEAT_MS })
   app.register(async routes => {
     for (const def of RPC_LIST) {
-      if (def.stream === true) {
+      if (def.stream === true && def.http.download === true) {
+        routes.route({ method: def.http.method, url: def.http.path, handler: async (request, reply) => await streamedDownload(def, request, reply) })
+      } else if (def.stream === true) {
         routes.route({ method: def.http.method, url: def.http.path, sse: { kind: 'manual' }, handler: async (request, reply) => { await stream(def, request, reply) } })
       } else {
         routes.route({ method: def.http.method, url: def.http.path, handler: async (request, reply) => await unary(def, request, reply) })

@@ -88,5 +88,12 @@ export function buildRpcRequest (def: RpcDefinition, parts: HttpRequestParts): R
     const value = parts.params[field]
     if (value !== undefined) request[field] = value
   }
+  // proto3 has no absent list: over gRPC a list left out arrives empty. Routes that say
+  // so read a list left out of the body the same way.
+  if (def.http.emptyListsWhenAbsent === true) {
+    for (const field of inBody) {
+      if (request[field] === undefined && properties[field]?.type === 'array') request[field] = []
+    }
+  }
   return request
 }
