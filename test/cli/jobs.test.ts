@@ -32,6 +32,10 @@ t.test('jobs: apply -f, list, get, run, runs, status, cancel, logs, artifact, de
   t.match(await d.json(['jobs', 'logs', 'cli-report', '--run', run.id]), { events: [{ type: 'job.queued' }] })
   t.match(await d.json(['jobs', 'cancel', run.id]), { outcome: 'canceled', run: { state: 'canceled' } })
 
+  const followed = await d.cli(['jobs', 'logs', 'cli-report', '--run', run.id, '--follow'])
+  t.equal(followed.code, 0, followed.stderr)
+  t.match(followed.stdout, /job\.queued[\s\S]*job\.finished .* canceled/, '--follow prints the history and ends at the run\'s job.finished')
+
   const artifact = await d.cli(['jobs', 'artifact', 'cli-report'])
   t.not(artifact.code, 0)
   t.match(artifact.stderr, /ARTIFACT_STORE_NOT_CONFIGURED|no artifact store/, 'without an artifact store the command says so')
