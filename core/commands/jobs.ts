@@ -4,12 +4,13 @@
 import { createWriteStream } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { once } from 'node:events'
-import type { JobRunViewT, JobViewT } from '../contract/messages.ts'
+import type { AdminEventT, JobRunViewT, JobViewT } from '../contract/messages.ts'
+import { isTransient, reconnectDelayMs } from './events.ts'
 import type { RequestOf } from '../contract/rpcs.ts'
 import { emit, fields, table } from './format.ts'
 import type { CommandInput } from './spec.ts'
 import { UsageError } from './usage.ts'
-import { optionalInteger, str } from './values.ts'
+import { bool, optionalInteger, str } from './values.ts'
 import { withAdmin } from './with-admin.ts'
 
 const MAX_DEFINITION_FILE_BYTES = 256 * 1024
@@ -114,16 +115,84 @@ export async function runJobsCancel (input: CommandInput): Promise<number> {
   })
 }
 
+function formatJobEvent (event: AdminEventT): string {
+  const data = event.data as { chunk?: unknown, state?: unknown, runId?: unknown } | null
+  return event.type === 'job.output' && typeof data?.chunk === 'string' ? data.chunk.replace(/\n$/, '') : `${event.time} ${event.type} ${String(data?.runId ?? '')}${data?.state === undefined ? '' : ` ${String(data.state)}`}`
+}
+
 export async function runJobsLogs (input: CommandInput): Promise<number> {
+  const job = input.positionals[0] as string
   const runId = str(input.values, 'run')
   const limit = optionalInteger(input.values, 'limit', 1, 1000) ?? 1000
-  return await withAdmin(input, async admin => {
-    const result = await admin.call('ListJobEvents', { name: input.positionals[0] as string, ...(runId === undefined ? {} : { runId }), limit })
-    emit(input, result, () => result.events.map(event => {
-      const data = event.data as { chunk?: unknown, state?: unknown, runId?: unknown } | null
-      return event.type === 'job.output' && typeof data?.chunk === 'string' ? data.chunk.replace(/\n$/, '') : `${event.time} ${event.type} ${String(data?.runId ?? '')}${data?.state === undefined ? '' : ` ${String(data.state)}`}`
-    }).join('\n'))
-  })
+  if (!bool(input.values, 'follow')) {
+    return await withAdmin(input, async admin => {
+      const result = await admin.call('ListJobEvents', { name: job, ...(runId === undefined ? {} : { runId }), limit })
+      emit(input, result, () => result.events.map(formatJobEvent).join('\n'))
+    })
+  }
+  // --follow: the stream is opened first (positioned at now), then the history is
+  // printed, then live events of the job (or run), resuming after a dropped connection;
+  // with --run it ends at the run's job.finished.
+  const stop = new AbortController()
+  const onSignal = (): void => { stop.abort() }
+  process.once('SIGINT', onSignal)
+  process.once('SIGTERM', onSignal)
+  const ours = (event: AdminEventT): boolean => {
+    const data = event.data as { job?: unknown, runId?: unknown } | null
+    return event.type.startsWith('job.') && data?.job === job && (runId === undefined || data?.runId === runId)
+  }
+  const print = (event: AdminEventT): void => { emit(input, event, () => formatJobEvent(event)) }
+  const finished = (event: AdminEventT): boolean => runId !== undefined && event.type === 'job.finished'
+  try {
+    return await withAdmin(input, async admin => {
+      const seen = new Set<string>()
+      let lastId: string | undefined
+      let failures = 0
+      let first = true
+      while (!stop.signal.aborted) {
+        const connection = new AbortController()
+        const onStop = (): void => { connection.abort() }
+        stop.signal.addEventListener('abort', onStop, { once: true })
+        const events = admin.events(lastId === undefined ? {} : { afterId: lastId }, { signal: connection.signal })
+        try {
+          const pending = events.next()
+          // awaited below unless the history already ends it; then its abort must not go unhandled
+          pending.catch(() => {})
+          if (first) {
+            first = false
+            const history = await admin.call('ListJobEvents', { name: job, ...(runId === undefined ? {} : { runId }), limit })
+            for (const event of history.events) {
+              seen.add(event.id)
+              print(event)
+              if (finished(event)) return 0
+            }
+          }
+          for (let next = await pending; next.done !== true; next = await events.next()) {
+            const event = next.value
+            lastId = event.id
+            failures = 0
+            if (!ours(event) || seen.has(event.id)) continue
+            print(event)
+            if (finished(event)) return 0
+          }
+        } catch (err) {
+          if (stop.signal.aborted) return 0
+          if (!isTransient(err)) throw err
+        } finally {
+          stop.signal.removeEventListener('abort', onStop)
+          connection.abort()
+          await events.return(undefined).catch(() => {})
+        }
+        if (stop.signal.aborted) return 0
+        failures++
+        await new Promise(resolve => setTimeout(resolve, reconnectDelayMs(failures)))
+      }
+      return 0
+    })
+  } finally {
+    process.off('SIGINT', onSignal)
+    process.off('SIGTERM', onSignal)
+  }
 }
 
 export async function runJobsArtifact (input: CommandInput): Promise<number> {

@@ -450,10 +450,14 @@ export const COMMANDS: readonly CommandSpec[] = [
     name: 'jobs logs',
     summary: 'a job\'s events and output (job.output chunks), oldest first',
     args: name('job name'),
-    flags: { run: { type: 'string', value: 'id', description: 'only this run' }, limit: limit('events', 1000) },
+    flags: {
+      run: { type: 'string', value: 'id', description: 'only this run' },
+      limit: limit('events', 1000),
+      follow: { type: 'boolean', short: 'f', description: 'then keep printing new events (through the event stream, resuming after a dropped connection); with --run, until the run finishes' }
+    },
     admin: true,
     json: true,
-    rpcs: ['ListJobEvents'],
+    rpcs: ['ListJobEvents', 'StreamEvents'],
     load: async () => (await jobs()).runJobsLogs
   },
   {
