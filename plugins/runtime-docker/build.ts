@@ -90,7 +90,7 @@ export async function buildImage (engine: Engine, request: ImageBuildRequest, ma
       if (engine.isUnreachable(err)) throw err
       throw RuntimeDockerErrors.buildFailed(`the build of ${request.tag} ended without an image: ${engineMessage(err)}${lastLines(tail)}`, { cause: err })
     }
-  })
+  }, undefined, { idempotent: true })
   return { imageId }
 }
 

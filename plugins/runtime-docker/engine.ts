@@ -26,6 +26,13 @@ export interface EngineOptions {
 /** Error codes of the transport (not of the engine): the engine was not reached or did not answer. */
 const UNREACHABLE = new Set(['ENOENT', 'ECONNREFUSED', 'ECONNRESET', 'EACCES', 'EPIPE', 'ETIMEDOUT', 'ENOTSOCK', 'ABORT_ERR'])
 
+/** the connection was reset or closed before an answer came (no HTTP status) */
+function isReset (err: unknown): boolean {
+  if (statusOf(err) !== undefined) return false
+  const code = (err as { code?: unknown } | null)?.code
+  return code === 'ECONNRESET' || code === 'EPIPE' || /socket hang up/i.test(err instanceof Error ? err.message : '')
+}
+
 export function statusOf (err: unknown): number | undefined {
   const status = (err as { statusCode?: unknown } | null)?.statusCode
   return typeof status === 'number' ? status : undefined
@@ -68,7 +75,7 @@ export class Engine {
     this.#flavour ??= this.call('a version query', async abortSignal => {
       const version = await (this.docker.version.bind(this.docker) as unknown as (options: object) => Promise<{ Components?: Array<{ Name?: string }> }>)({ abortSignal })
       return (version.Components ?? []).some(component => /podman/i.test(component.Name ?? '')) ? 'podman' : 'docker'
-    })
+    }, undefined, { idempotent: true })
     this.#flavour.catch(() => { this.#flavour = null })
     return this.#flavour
   }
@@ -82,13 +89,25 @@ export class Engine {
    * Unreachable-engine failures become CONTAINER_ENGINE_UNAVAILABLE; the engine's own
    * answers (404, 409, 500) are rethrown as they are for the caller to judge.
    */
-  async call<T> (what: string, fn: (abortSignal: AbortSignal) => Promise<T>, signal?: AbortSignal): Promise<T> {
+  async call<T> (what: string, fn: (abortSignal: AbortSignal) => Promise<T>, signal?: AbortSignal, options: { idempotent?: boolean } = {}): Promise<T> {
     const deadline = AbortSignal.timeout(this.requestTimeoutMs)
     const abortSignal = signal === undefined ? deadline : AbortSignal.any([deadline, signal])
     try {
       return await fn(abortSignal)
     } catch (err) {
       if (signal?.aborted === true && !deadline.aborted) throw err
+      // podman's service closes idle connections; a request written to one just closed
+      // fails with a reset before the engine saw it. A call that is safe to repeat
+      // (a read, kill, forced remove) is sent once more on a fresh connection.
+      if (options.idempotent === true && !deadline.aborted && isReset(err)) {
+        try {
+          return await fn(abortSignal)
+        } catch (again) {
+          if (signal?.aborted === true && !deadline.aborted) throw again
+          if (deadline.aborted || this.isUnreachable(again)) throw this.unavailable(`${what} within ${this.requestTimeoutMs} ms`, again)
+          throw again
+        }
+      }
       if (deadline.aborted || this.isUnreachable(err)) throw this.unavailable(`${what} within ${this.requestTimeoutMs} ms`, err)
       throw err
     }

@@ -245,7 +245,7 @@ export class ContainerRunner {
 
   async #signal (container: Docker.Container, signal: string): Promise<void> {
     try {
-      await this.engine.call(`kill ${signal}`, abortSignal => container.kill({ signal, abortSignal } as object))
+      await this.engine.call(`kill ${signal}`, abortSignal => container.kill({ signal, abortSignal } as object), undefined, { idempotent: true })
     } catch (err) {
       // 404: already removed; 409 (Docker) / 500 (podman): no longer running. Both are the goal.
       const status = statusOf(err)
@@ -259,7 +259,7 @@ export class ContainerRunner {
     const container = this.engine.docker.getContainer(id)
     try {
       await this.#signal(container, 'SIGKILL')
-      await this.engine.call('remove', abortSignal => container.remove({ force: true, v: true, abortSignal } as object))
+      await this.engine.call('remove', abortSignal => container.remove({ force: true, v: true, abortSignal } as object), undefined, { idempotent: true })
     } catch (err) {
       if (statusOf(err) === 404) return
       this.log?.warn({ err, containerId: id }, 'removing a job container failed; the reaper removes it later')

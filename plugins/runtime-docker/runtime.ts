@@ -55,7 +55,7 @@ export class DockerRuntime implements ContainerRuntime {
         // @types/dockerode lags dockerode 5, whose ping takes options (the abort signal) too.
         const ping = this.engine.docker.ping.bind(this.engine.docker) as unknown as (options: object) => Promise<unknown>
         return ping({ abortSignal })
-      })
+      }, undefined, { idempotent: true })
     } catch (err) {
       // Whatever the failure (refused, timed out, not an API at all), it means the same: no engine there.
       throw this.engine.unavailable(`a ping within ${this.engine.requestTimeoutMs} ms`, (err as Error).cause ?? err)
@@ -64,7 +64,7 @@ export class DockerRuntime implements ContainerRuntime {
 
   async findImage (tag: string): Promise<string | null> {
     try {
-      const image = await this.engine.call('an image inspect', abortSignal => this.engine.docker.getImage(tag).inspect({ abortSignal } as object)) as { Id: string }
+      const image = await this.engine.call('an image inspect', abortSignal => this.engine.docker.getImage(tag).inspect({ abortSignal } as object), undefined, { idempotent: true }) as { Id: string }
       return image.Id
     } catch (err) {
       if (statusOf(err) === 404) return null
@@ -86,7 +86,7 @@ export class DockerRuntime implements ContainerRuntime {
       limit: this.#listLimit,
       filters: { label: [labelKey] },
       abortSignal
-    } as object))
+    } as object), undefined, { idempotent: true })
     return listed.slice(0, this.#listLimit).map(container => ({
       id: container.Id,
       labels: container.Labels ?? {},
