@@ -31,7 +31,7 @@ t.test('no file: the embedded default with every default filled', async t => {
   t.equal(configDir, dir)
   t.equal(config.dataDir, join(dir, '.switchyard'))
   t.equal(config.log.level, 'info')
-  t.same(config.plugins, [{ name: 'backend-postgres', options: { embedded: { dataDir: join(dir, '.switchyard', 'pglite') } } }, { name: 'metrics', options: {} }])
+  t.same(config.plugins, [{ name: 'backend-postgres', options: { embedded: { dataDir: join(dir, '.switchyard', 'pglite') } } }, { name: 'metrics', options: {} }, { name: 'admin-console', options: {} }])
   t.same(config.handlers, [])
   t.equal(config.defaultQueue, 'default')
   t.same(config.queues, { default: { weight: 1 } })
