@@ -48,7 +48,7 @@ export async function run (args: string[]): Promise<BenchResult> {
   const missing = browserMissing()
   if (missing !== null) {
     progress(`console: browser measurements skipped: ${missing}`)
-    return { results: { js_gzip_kb: jsKb, targets: TARGETS, skipped: missing }, ratios: { js_vs_target: round(jsKb / TARGETS.js_gzip_kb) } }
+    return { results: { smoke: flags.smoke === true, js_gzip_kb: jsKb, targets: TARGETS, skipped: missing }, ratios: { js_vs_target: round(jsKb / TARGETS.js_gzip_kb) } }
   }
   const teardowns: Array<() => unknown> = []
   try {
@@ -119,6 +119,7 @@ export async function run (args: string[]): Promise<BenchResult> {
     progress(`console: Tasks page ${median(tasksMs)} ms, DLQ page ${median(dlqMs)} ms with ${taskCount} tasks in the backend (target ≤ ${TARGETS.list_page_ms} ms)`)
 
     const results = {
+      smoke: flags.smoke === true,
       targets: TARGETS,
       js_gzip_kb: jsKb,
       first_load_ms: median(firstLoads),

@@ -17,7 +17,7 @@ t.test('WORKER_ADMIN_AUDIT_ARCHIVE_DIR alone archives every audit event', async 
   const env = { SWITCHYARD_DATA_DIR: join(dir, 'data'), WORKER_ADMIN_AUDIT_ARCHIVE_DIR: archive, WORKER_ADMIN_AUDIT_ARCHIVE_INTERVAL: '1h' }
 
   const effective = (await checkConfig(undefined, env)).config as { plugins: Array<{ name: string }> }
-  t.same(effective.plugins.map(plugin => plugin.name), ['backend-postgres', 'metrics', 'audit-file'], 'config check shows the archive plugin it implies')
+  t.same(effective.plugins.map(plugin => plugin.name), ['backend-postgres', 'metrics', 'admin-console', 'audit-file'], 'config check shows the archive plugin it implies')
 
   const sy = await createSwitchyard({ env, worker: false, demo: false })
   await sy.start()
