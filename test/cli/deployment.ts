@@ -28,7 +28,8 @@ export interface Deployment {
 
 interface Teardown { teardown: (fn: () => unknown) => void }
 
-export async function startDeployment (t: Teardown, options: { extraConfig?: string[] } = {}): Promise<Deployment> {
+/** workerQueues: the queues the deployment's worker serves (default: every queue) */
+export async function startDeployment (t: Teardown, options: { extraConfig?: string[], workerQueues?: string[] } = {}): Promise<Deployment> {
   const dir = await mkdtemp(join(tmpdir(), 'sy-cli-deploy-'))
   const schema = `sy_cli_${randomBytes(5).toString('hex')}`
   await writeFile(join(dir, 'handlers.mjs'), [
@@ -44,7 +45,7 @@ export async function startDeployment (t: Teardown, options: { extraConfig?: str
     `    options: { connectionString: "${TEST_POSTGRES_URL}", schema: ${schema} }`,
     '  - name: metrics',
     'handlers: [./handlers.mjs]',
-    'worker: { pollInterval: 100ms, retry: { baseDelay: 100ms, maxDelay: 200ms } }',
+    `worker: { ${options.workerQueues === undefined ? '' : `queues: [${options.workerQueues.join(', ')}], `}pollInterval: 100ms, retry: { baseDelay: 100ms, maxDelay: 200ms } }`,
     'scheduler: { durableHandlers: [ok] }',
     ...(options.extraConfig ?? [])
   ].join('\n') + '\n')

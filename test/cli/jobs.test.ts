@@ -6,7 +6,8 @@ import { join } from 'node:path'
 import { startDeployment } from './deployment.ts'
 
 t.setTimeout(600_000)
-const d = await startDeployment(t)
+// the worker serves the default queue only: the job's queue has no worker, so its run stays queued until canceled
+const d = await startDeployment(t, { workerQueues: ['default'] })
 
 t.test('jobs: apply -f, list, get, run, runs, status, cancel, logs, artifact, delete', async t => {
   const file = join(d.dir, 'job.yaml')
