@@ -13,8 +13,8 @@ interface Manifest { name: string, dependencies?: Record<string, string>, peerDe
 
 /** core and every plugin package: a new plugin is checked without being listed here */
 const PACKAGES = ['core', ...workspacePlugins()]
-/** files that do not ship: the exclude list of the packages' tsconfig.build.json */
-const NOT_SHIPPED = [/\.test\.ts$/, /(^|\/)test-support\.ts$/, /^scripts\//, /^testing\.ts$/, /^throughput\.ts$/]
+/** files that do not ship: the exclude list of the packages' tsconfig.build.json (app/: the console's sources, shipped bundled in dist-app) */
+const NOT_SHIPPED = [/\.test\.ts$/, /(^|\/)test-support\.ts$/, /^scripts\//, /^testing\.ts$/, /^throughput\.ts$/, /^app\//]
 const IMPORT = /(?:^|[\s;])(?:import|export)\s[^'"]*?from\s*['"]([^'"]+)['"]|(?:^|[\s;])import\s*['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/gm
 
 async function tsFiles (dir: string): Promise<string[]> {
