@@ -48,6 +48,12 @@ for lib in $(ldd "$node_bin" | grep -o '/[^ ]*'); do
   mkdir -p "$root$(dirname "$lib")"
   cp -L "$lib" "$root$lib"
 done
+# The rest of glibc's runtime, as the official images have it: native addons that
+# builds load (the console app's bundler links librt) and name lookups need them.
+libc_dir="$(dirname "$(ldd "$node_bin" | grep -o '/[^ ]*libc\.so\.6')")"
+for name in librt.so.1 libresolv.so.2 libutil.so.1 libnss_files.so.2 libnss_dns.so.2; do
+  if [ -e "$libc_dir/$name" ]; then cp -L "$libc_dir/$name" "$root$libc_dir/$name"; fi
+done
 
 [ -f "$ca_bundle" ] && cp "$ca_bundle" "$root$ca_bundle"
 printf 'root:x:0:0:root:/root:/bin/sh\nnode:x:1000:1000::/home/node:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n' > "$root/etc/passwd"
