@@ -107,7 +107,7 @@ async function main (): Promise<void> {
     // Only production dependencies: the test and build tooling is not in the runtime stage.
     const probe = await docker.createContainer({
       Image: IMAGE,
-      Entrypoint: ['node', '-e', `console.log('sources=' + require('child_process').execSync('find /app/core /app/plugins -name "*.ts" ! -name "*.d.ts" | wc -l').toString().trim()); for (const m of ['typescript','tap','dockerode','graphile-worker','fastify','pg','@electric-sql/pglite','bullmq','ioredis']) { let found = true; try { require.resolve(m, { paths: ['/app/core', '/app/plugins/backend-postgres', '/app/plugins/backend-bullmq'] }) } catch { found = false } console.log(m + '=' + found) }`],
+      Entrypoint: ['node', '-e', `console.log('sources=' + require('child_process').execSync('find /app/core /app/plugins -name "*.ts" ! -name "*.d.ts" | wc -l').toString().trim()); for (const m of ['typescript','tap','vite','playwright-core','graphile-worker','fastify','pg','@electric-sql/pglite','bullmq','ioredis']) { let found = true; try { require.resolve(m, { paths: ['/app/core', '/app/plugins/backend-postgres', '/app/plugins/backend-bullmq'] }) } catch { found = false } console.log(m + '=' + found) }`],
       HostConfig: { NetworkMode: 'none', AutoRemove: false }
     })
     try {
@@ -117,7 +117,7 @@ async function main (): Promise<void> {
       await probe.start()
       await probe.wait()
       const out = await containerLogs(probe)
-      for (const dev of ['typescript', 'tap', 'dockerode', 'graphile-worker']) t.match(out, `${dev}=false`, `no ${dev} in the runtime image`)
+      for (const dev of ['typescript', 'tap', 'vite', 'playwright-core', 'graphile-worker']) t.match(out, `${dev}=false`, `no ${dev} in the runtime image`)
       t.match(out, /sources=0\b/, 'no TypeScript sources: the packages as npm pack publishes them')
       for (const prod of ['fastify', 'pg', '@electric-sql/pglite', 'bullmq', 'ioredis']) t.match(out, `${prod}=true`, `${prod} is there`)
     } finally {
