@@ -1,12 +1,14 @@
 // Image builds through the engine's /build endpoint: no network for the build steps
-// (networkmode none), no pulls (the FROM image must be there already), the context
+// (networkmode none), no pulls (every FROM image must be there already: from-images.ts), the context
 // streamed as a tar, the build output passed on as it comes, and a failure reported
 // with the last lines of that output.
+import { join } from 'node:path'
 import type { ImageBuildRequest } from '@switchyard/core'
 import type { Engine } from './engine.ts'
-import { engineMessage } from './engine.ts'
+import { engineMessage, statusOf } from './engine.ts'
 import { RuntimeDockerErrors } from './errors.ts'
 import { packBuildContext } from './context.ts'
+import { checkBaseImages } from './from-images.ts'
 import { TailLines } from './output.ts'
 
 /** One line of the engine's JSON build progress. */
@@ -23,6 +25,7 @@ const MAX_LINE_CHARS = 1 << 20
 export async function buildImage (engine: Engine, request: ImageBuildRequest, maxTimeoutMs: number): Promise<{ imageId: string }> {
   const timeoutMs = Math.min(request.timeoutMs, maxTimeoutMs)
   const context = await packBuildContext(request.contextDir, request.dockerfile)
+  await checkBaseImages(join(context.dir, context.dockerfile), async ref => await imagePresent(engine, ref)).catch((err: unknown) => { context.stream.resume(); throw err })
   const network = await networkOff(engine).catch((err: unknown) => { context.stream.resume(); throw err })
   const deadline = AbortSignal.timeout(timeoutMs)
   const controller = new AbortController()
@@ -109,4 +112,15 @@ async function networkOff (engine: Engine): Promise<Record<string, string>> {
 function lastLines (tail: TailLines): string {
   const text = tail.lines()
   return text === '' ? '' : `\n--- last lines of the build output ---\n${text}`
+}
+
+/** true when the engine has the image (by reference); a build never pulls one */
+async function imagePresent (engine: Engine, ref: string): Promise<boolean> {
+  try {
+    await engine.call('an image inspect', abortSignal => engine.docker.getImage(ref).inspect({ abortSignal } as object), undefined, { idempotent: true })
+    return true
+  } catch (err) {
+    if (statusOf(err) === 404) return false
+    throw err
+  }
 }

@@ -92,6 +92,19 @@ async function suite (): Promise<void> {
     t.equal(await runtime.findImage(`${tag}-failing`), null)
   })
 
+  t.test('a FROM image the engine lacks refuses the build before it starts (builds never pull)', async t => {
+    const context = join(root, 'missing-base')
+    await mkdir(context, { recursive: true })
+    await writeFile(join(context, 'Dockerfile'), `FROM ${baseImage} AS base\nFROM registry.invalid/switchyard/absent:1\nRUN echo never\n`)
+    const output: string[] = []
+    const err = await runtime.buildImage({ contextDir: context, dockerfile: 'Dockerfile', tag: `${tag}-missing-base`, labels: {}, timeoutMs: 60_000, signal: new AbortController().signal, onOutput: line => output.push(line) })
+      .then(() => null, (e: unknown) => e as Error & { code: string })
+    t.equal(err?.code, 'IMAGE_BUILD_FAILED')
+    t.match(err?.message, /registry\.invalid\/switchyard\/absent:1.*never pull/)
+    t.same(output, [], 'no build step ran')
+    t.equal(await runtime.findImage(`${tag}-missing-base`), null)
+  })
+
   t.test('aborting a build rejects with the abort reason and tags nothing', async t => {
     const context = join(root, 'slow')
     await mkdir(context, { recursive: true })
