@@ -23,6 +23,12 @@ export function adminListenSettings (admin: { httpAddr: string, grpcAddr: string
   return settings
 }
 
+/** The web console's listener, when the admin-console plugin is configured (start serves it). */
+export function consoleListenSetting (config: { plugins: ReadonlyArray<{ name: string }>, console: { addr: string } }): ListenSetting | null {
+  const configured = config.plugins.some(plugin => plugin.name === 'admin-console' || plugin.name === '@switchyard/admin-console')
+  return configured ? { key: 'console.addr', env: 'SWITCHYARD_CONSOLE_ADDR', addr: config.console.addr } : null
+}
+
 const REASONS: Record<string, string> = {
   EADDRINUSE: 'is in use by another process (another switchyard start?)',
   EACCES: 'may not be bound by this user (a port below 1024?)',

@@ -1,7 +1,7 @@
 import { dirname } from 'node:path'
 import type { Switchyard } from '../app.ts'
 import { loadConfig } from '../config/load.ts'
-import { adminListenSettings, assertListenAddressesFree } from '../listen-check.ts'
+import { adminListenSettings, assertListenAddressesFree, consoleListenSetting } from '../listen-check.ts'
 import type { Worker } from '../worker/index.ts'
 import { configFileOf } from './connection-flags.ts'
 
@@ -25,7 +25,10 @@ export async function runStart (values: Record<string, string | boolean | undefi
   const started = Date.now()
   const loaded = await loadConfig({ file: configFileOf(values), env: process.env })
   // A taken port fails here, in one line and at once, before the backend opens.
-  if (mode.listen && loaded.config.admin.grpcTarget === null) await assertListenAddressesFree(adminListenSettings(loaded.config.admin, { grpc: true }))
+  if (mode.listen && loaded.config.admin.grpcTarget === null) {
+    const consoleSetting = consoleListenSetting(loaded.config)
+    await assertListenAddressesFree([...adminListenSettings(loaded.config.admin, { grpc: true }), ...(consoleSetting === null ? [] : [consoleSetting])])
+  }
   // Loaded only now, so a wrong config or a taken port is reported before the platform's modules load.
   const { createSwitchyard } = await import('../app.ts')
   const sy = await createSwitchyard({ loaded, demo: mode.demo === 'config' ? undefined : false, listen: mode.listen })

@@ -45,6 +45,18 @@ t.test('start: a taken admin.grpcAddr set through its variable names WORKER_ADMI
   t.notOk(await exists(join(dir, '.switchyard')), 'nothing was created')
 })
 
+t.test('start: a taken console.addr names SWITCHYARD_CONSOLE_ADDR before the backend opens', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'sy-port-'))
+  t.teardown(() => rm(dir, { recursive: true, force: true }))
+  const taken = await occupyPort(t)
+  const run = await runCli(['start'], dir, { WORKER_ADMIN_HTTP_ADDR: '127.0.0.1:0', WORKER_ADMIN_GRPC_ADDR: '127.0.0.1:0', SWITCHYARD_CONSOLE_ADDR: taken })
+  t.equal(run.code, 1)
+  t.equal(run.stderr.trim().split('\n').length, 1, `one line: ${run.stderr}`)
+  t.match(run.stderr, `ADDRESS_IN_USE: console.addr ${taken} is in use`)
+  t.match(run.stderr, /console\.addr or SWITCHYARD_CONSOLE_ADDR/)
+  t.notOk(await exists(join(dir, '.switchyard', 'pglite')), 'failed before the embedded database was created')
+})
+
 t.test('gateway: a taken admin.httpAddr is refused the same way', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'sy-port-'))
   t.teardown(() => rm(dir, { recursive: true, force: true }))
