@@ -92,6 +92,41 @@ export async function scheduleFlow (t: T, page: Page, origin: string): Promise<v
   await screenshot(page, 'schedules')
 }
 
+/** a job defined through the form, run from the list; without a container runtime its run fails fast */
+export async function jobFlow (t: T, page: Page, origin: string): Promise<void> {
+  const name = q('job')
+  await goto(page, origin, '#/jobs')
+  await page.getByTestId('jobs').waitFor(WAIT)
+  await page.getByRole('button', { name: 'New job' }).click()
+  const dialog = page.getByRole('dialog')
+  await dialog.getByLabel('Name', { exact: true }).fill(name)
+  await dialog.getByLabel('Source').selectOption('git_tag')
+  await dialog.getByLabel('Repository', { exact: true }).fill('https://git.example.test/switchyard/e2e.git')
+  await dialog.getByLabel('Tag', { exact: true }).fill('v1.0.0')
+  await dialog.getByLabel('Retries', { exact: true }).fill('0')
+  await dialog.getByLabel('Timeout (s)', { exact: true }).fill('60')
+  await screenshot(page, 'job-form')
+  await dialog.getByRole('button', { name: 'Save job' }).click()
+  await dialog.waitFor({ state: 'detached', ...WAIT })
+  const row = page.locator(`tr[data-job="${name}"]`)
+  await row.waitFor(WAIT)
+  t.match(await row.textContent(), /v1\.0\.0/, 'the new definition is listed with its source')
+  await row.getByRole('button', { name: 'Run' }).click()
+  await confirmDialog(page, /^Run$/)
+  await page.waitForURL(/[?&]run=/, WAIT)
+  const state = page.getByTestId('job-run-state')
+  await state.getByText(/^(failed|timed_out)$/).waitFor({ timeout: 90_000 })
+  const error = await page.getByTestId('job-run-error').textContent()
+  t.ok((error ?? '').length > 0, `the run page shows the failed state and its error (${error ?? ''})`)
+  const runs = await consoleCall<{ runs: Array<{ id: string, state: string, job: string }> }>(page, 'GET', `/jobs/runs?job=${name}`)
+  t.same(runs.runs.map(r => [r.job, r.state]), [[name, 'failed']], 'the one run of the job is stored as failed')
+  await screenshot(page, 'job-run')
+  await goto(page, origin, `#/jobs?job=${name}`)
+  await page.getByTestId('job-runs').locator(`tr[data-run="${runs.runs[0]?.id ?? ''}"]`).waitFor(WAIT)
+  t.ok(true, 'the run is listed among the job\'s runs')
+  await screenshot(page, 'jobs')
+}
+
 export async function enqueueCancelFlow (t: T, page: Page, origin: string): Promise<void> {
   const queue = q('cancel')
   await goto(page, origin, '#/tasks')
@@ -196,6 +231,9 @@ export async function viewerFlow (t: T, page: Page, origin: string): Promise<voi
   t.equal(await page.getByRole('button', { name: 'Enqueue a task' }).count(), 0, 'no enqueue button on Tasks')
   await goto(page, origin, '#/dlq')
   t.equal(await page.getByRole('button', { name: /Replay/ }).count(), 0, 'no replay controls on the DLQ')
+  await goto(page, origin, '#/jobs')
+  await page.getByTestId('jobs').waitFor(WAIT)
+  t.equal(await page.getByRole('button', { name: /^(New job|Run|Edit|Delete)$/ }).count(), 0, 'no job create, run, edit or delete controls on Jobs')
   await goto(page, origin, '#/settings')
   await page.getByText('refused: viewers can only look').waitFor(WAIT)
   const refused = await page.evaluate(async () => {

@@ -14,6 +14,7 @@ import { Queues } from './pages/queues.tsx'
 import { Tasks } from './pages/tasks.tsx'
 import { Dlq } from './pages/dlq.tsx'
 import { Schedules } from './pages/schedules.tsx'
+import { Jobs } from './pages/jobs.tsx'
 import { Workers } from './pages/workers.tsx'
 import { Audit } from './pages/audit.tsx'
 import { Settings } from './pages/settings.tsx'
@@ -21,7 +22,7 @@ import { Docs } from './pages/docs.tsx'
 import type { Route } from './route.ts'
 
 const PAGE_COMPONENTS: Record<string, (p: { route: Route }) => ReactNode> = {
-  overview: Overview, queues: Queues, tasks: Tasks, dlq: Dlq, schedules: Schedules, workers: Workers, audit: Audit, settings: Settings, docs: Docs
+  overview: Overview, queues: Queues, tasks: Tasks, dlq: Dlq, schedules: Schedules, jobs: Jobs, workers: Workers, audit: Audit, settings: Settings, docs: Docs
 }
 
 type Theme = 'light' | 'dark'
@@ -83,6 +84,8 @@ function SignedIn ({ session, onSignedOut }: { session: Session, onSignedOut: ()
     { id: 'dlq-replay', title: 'Replay the DLQ (preview first)', run: () => navigate(hrefFor('dlq', { action: 'replay-all' })) },
     { id: 'enqueue', title: 'Enqueue a task', run: () => navigate(hrefFor('tasks', { action: 'enqueue' })) },
     { id: 'new-schedule', title: 'Create a schedule', run: () => navigate(hrefFor('schedules', { edit: '+' })) },
+    { id: 'new-job', title: 'Create a job', run: () => navigate(hrefFor('jobs', { edit: '+' })) },
+    { id: 'job-runs', title: 'Job runs', run: () => navigate(hrefFor('jobs')) },
     ...(mutate
       ? [{ id: 'pause-all', title: 'Pause dequeue everywhere', run: () => setConfirm('pause') },
           { id: 'resume-all', title: 'Resume dequeue everywhere', run: () => setConfirm('resume') }]
@@ -90,7 +93,7 @@ function SignedIn ({ session, onSignedOut }: { session: Session, onSignedOut: ()
     { id: 'theme', title: 'Toggle light/dark theme', hint: 'Shift T', run: toggleTheme },
     { id: 'reconnect', title: 'Reconnect live updates', run: () => live.reconnect() },
     { id: 'signout', title: 'Sign out', run: () => { void signOut() } }
-  ].filter(c => mutate || !['dlq-replay', 'enqueue', 'new-schedule'].includes(c.id)), [mutate, signOut, toggleTheme])
+  ].filter(c => mutate || !['dlq-replay', 'enqueue', 'new-schedule', 'new-job'].includes(c.id)), [mutate, signOut, toggleTheme])
 
   useEffect(() => {
     let awaitingG = false

@@ -5,6 +5,7 @@ export const PAGES = [
   { id: 'tasks', title: 'Tasks', key: 't' },
   { id: 'dlq', title: 'DLQ', key: 'd' },
   { id: 'schedules', title: 'Schedules', key: 's' },
+  { id: 'jobs', title: 'Jobs', key: 'j' },
   { id: 'workers', title: 'Workers', key: 'w' },
   { id: 'audit', title: 'Audit', key: 'a' },
   { id: 'settings', title: 'Settings', key: 'e' },

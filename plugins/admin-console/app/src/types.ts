@@ -25,3 +25,9 @@ export interface Health { status: string, version: string, commit: string, nodeV
 export interface MetricsHistory { window: string, stepSeconds: number, queue?: string, from: string, to: string, points: Array<{ time: string, counts: Record<'enqueued' | 'succeeded' | 'failed' | 'dead' | 'replayed', number> }>, queues: string[] }
 
 export const TASK_STATES = ['scheduled', 'ready', 'processing', 'retrying', 'succeeded', 'dead', 'canceled'] as const
+
+export interface JobResources { memoryBytes: number, cpus: number, pids: number }
+export interface Job { name: string, description: string, source: 'git_tag' | 'tarball_url' | 'tarball_path', repo?: string, tag?: string, tarballUrl?: string, tarballPath?: string, tarballSha256?: string, path: string, dockerfile: string, command: string[], env: string[], queue: string, retries: number, timeoutSeconds: number, resources: JobResources, network?: string, createdAt: string, updatedAt: string }
+export interface JobArtifact { name: string, key: string, size: number, sha256: string, contentType: string, createdAt: string }
+export interface JobRun { id: string, job: string, state: string, taskId: string, attempt: number, maxAttempts: number, trigger: string, queuedAt: string, startedAt?: string, finishedAt?: string, durationMs?: number, exitCode?: number, revision?: string, sourceSha256?: string, imageId?: string, imageCached?: boolean, containerId?: string, error?: string, cancelRequestedAt?: string, artifacts: JobArtifact[], outputBytes?: number, outputTruncated?: boolean, definition: Job }
+export interface JobEvent { id: string, type: string, time: string, data: { job?: string, runId?: string, text?: string, state?: string, [k: string]: unknown } }
