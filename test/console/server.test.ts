@@ -320,11 +320,11 @@ async function readStream (browser: Browser, path: string, headers: Record<strin
 }
 
 t.test('none is refused off loopback; plain only with header/bearer or on loopback', async t => {
-  t.throws(() => { assertConsoleSettings(consoleSettings({ addr: '0.0.0.0:8080' }, { mode: 'none' })) }, { code: 'CONFIG_INVALID', message: /none is refused on 0\.0\.0\.0:8080/ })
-  t.throws(() => { assertConsoleSettings(consoleSettings({ addr: '192.168.1.10:8080' }, { mode: 'none' })) }, { code: 'CONFIG_INVALID' })
-  t.doesNotThrow(() => { assertConsoleSettings(consoleSettings({ addr: '127.0.0.1:8080' }, { mode: 'none' })) })
-  t.doesNotThrow(() => { assertConsoleSettings(consoleSettings({ addr: '[::1]:8080' }, { mode: 'none' })) })
-  t.throws(() => { assertConsoleSettings(consoleSettings({ addr: '0.0.0.0:8080', plain: true })) }, { code: 'CONFIG_INVALID', message: /console\.plain/ })
-  t.doesNotThrow(() => { assertConsoleSettings(consoleSettings({ addr: '0.0.0.0:8080', plain: true }, { mode: 'header', header: { user: 'x-forwarded-user', role: null, proxies: ['10.0.0.2'], roles: {}, defaultRole: 'viewer' } })) })
+  t.throws(() => { assertConsoleSettings(consoleSettings({ addr: '0.0.0.0:0' }, { mode: 'none' })) }, { code: 'CONFIG_INVALID', message: /none is refused on 0\.0\.0\.0:0/ })
+  t.throws(() => { assertConsoleSettings(consoleSettings({ addr: '192.168.1.10:0' }, { mode: 'none' })) }, { code: 'CONFIG_INVALID' })
+  t.doesNotThrow(() => { assertConsoleSettings(consoleSettings({ addr: '127.0.0.1:0' }, { mode: 'none' })) })
+  t.doesNotThrow(() => { assertConsoleSettings(consoleSettings({ addr: '[::1]:0' }, { mode: 'none' })) })
+  t.throws(() => { assertConsoleSettings(consoleSettings({ addr: '0.0.0.0:0', plain: true })) }, { code: 'CONFIG_INVALID', message: /console\.plain/ })
+  t.doesNotThrow(() => { assertConsoleSettings(consoleSettings({ addr: '0.0.0.0:0', plain: true }, { mode: 'header', header: { user: 'x-forwarded-user', role: null, proxies: ['10.0.0.2'], roles: {}, defaultRole: 'viewer' } })) })
   t.throws(() => { assertConsoleSettings(consoleSettings({}, { mode: 'bearer' })) }, { code: 'CONFIG_INVALID', message: /tokens/ })
 })
