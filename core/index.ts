@@ -19,7 +19,7 @@ export * from './jobs/types.ts'
 export { JobStore, isFinalRunState, MAX_RUNS_SCANNED } from './jobs/store.ts'
 export { JobEvents, MAX_JOB_EVENTS_SCANNED, type JobEventType, type JobEventData, type JobEventInput, type ListJobEventsRequest } from './jobs/events.ts'
 // for front ends of the admin contract on their own listener (the web console): the gateway's request mapping and error answers
-export { buildRpcRequest, type HttpRequestParts } from './transport/http/request.ts'
+export { buildRpcRequest, rpcRequestOf, type HttpRequestParts, type IncomingRequest } from './transport/http/request.ts'
 export { toHttpFailure, type HttpFailure } from './transport/http/errors.ts'
 export { parseListenAddress, hostPort } from './transport/http/address.ts'
 export { requestIdFrom, withCallDeadline, TransportErrors } from './transport/http/call.ts'

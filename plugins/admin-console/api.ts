@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import {
-  AdminErrors, RPC_LIST, ROLE_RANK, TransportErrors, buildRpcRequest, toErrorEnvelope, withCallDeadline, isSwitchyardError,
+  AdminErrors, RPC_LIST, ROLE_RANK, TransportErrors, rpcRequestOf, toErrorEnvelope, withCallDeadline, isSwitchyardError,
   type AdminService, type CallContext, type EventStream, type RpcDefinition
 } from '@switchyard/core'
 import type { Session } from './sessions.ts'
@@ -63,14 +63,6 @@ export function registerContractRoutes (app: FastifyInstance, options: ContractR
     }
   }
 
-  function requestOf (def: RpcDefinition, request: FastifyRequest, fixed?: Readonly<Record<string, string>>): Record<string, unknown> {
-    return buildRpcRequest(def, {
-      params: request.params as Record<string, string>,
-      query: { ...(request.query as Record<string, string | string[] | undefined>), ...fixed },
-      body: request.body,
-      headers: request.headers
-    })
-  }
 
   function methodOf (def: RpcDefinition): (request: unknown, ctx: CallContext) => unknown {
     const method = (admin as unknown as Record<string, unknown>)[def.name]
@@ -83,7 +75,7 @@ export function registerContractRoutes (app: FastifyInstance, options: ContractR
   async function unary (def: RpcDefinition, request: FastifyRequest, reply: FastifyReply, fixed?: Readonly<Record<string, string>>): Promise<unknown> {
     const ctx = await guard(def, request, reply)
     const call = methodOf(def)
-    const response = await withCallDeadline(call(requestOf(def, request, fixed), ctx) as Promise<unknown>, options.callTimeoutMs, def.name)
+    const response = await withCallDeadline(call(rpcRequestOf(def, request, fixed), ctx) as Promise<unknown>, options.callTimeoutMs, def.name)
     if (def.http.download === true) {
       const file = response as { contentType: string, filename?: string, body: string, count?: number }
       if (file.filename !== undefined && file.filename !== '') reply.header('content-disposition', `attachment; filename="${attachmentName(file.filename)}"`)
@@ -104,7 +96,7 @@ export function registerContractRoutes (app: FastifyInstance, options: ContractR
     streams.add(abort)
     reply.raw.once('close', () => abort.abort())
     try {
-      const events = call(requestOf(def, request), { ...ctx, signal: abort.signal }) as EventStream
+      const events = call(rpcRequestOf(def, request), { ...ctx, signal: abort.signal }) as EventStream
       // Refusals are answered as JSON before the stream starts.
       await withCallDeadline(events.ready, options.callTimeoutMs, def.name)
       reply.hijack()

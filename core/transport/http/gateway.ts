@@ -15,7 +15,7 @@ import { identityOfSocket } from '../identity.ts'
 import { hostPort, parseListenAddress } from './address.ts'
 import { DEFAULT_CALL_TIMEOUT_MS, TransportErrors, requestIdFrom, unimplementedRpcs, withCallDeadline } from './call.ts'
 import { fromClientError, fromFrameworkError, rawErrorResponse, toHttpFailure } from './errors.ts'
-import { buildRpcRequest } from './request.ts'
+import { rpcRequestOf as requestOf } from './request.ts'
 import { pipeEvents } from './sse.ts'
 
 // The HTTPS/JSON gateway under /admin/v1: one route per entry of the RPC table, each
@@ -177,14 +177,6 @@ export function createGateway (options: GatewayOptions): Gateway {
     }
   }
 
-  function requestOf (def: RpcDefinition, request: FastifyRequest, fixed?: Readonly<Record<string, string>>): Record<string, unknown> {
-    return buildRpcRequest(def, {
-      params: request.params as Record<string, string>,
-      query: { ...(request.query as Record<string, string | string[] | undefined>), ...fixed },
-      body: request.body,
-      headers: request.headers
-    })
-  }
 
   const unimplemented = new Set(unimplementedRpcs(admin, RPC_LIST.map(def => def.name)))
   if (unimplemented.size > 0) app.log.warn(`the admin service does not implement ${[...unimplemented].join(', ')}; those routes answer 501 NOT_IMPLEMENTED`)

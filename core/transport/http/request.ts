@@ -97,3 +97,21 @@ export function buildRpcRequest (def: RpcDefinition, parts: HttpRequestParts): R
   }
   return request
 }
+
+/** The parts of a Fastify-style request the RPC message is read from. */
+export interface IncomingRequest {
+  params: unknown
+  query: unknown
+  body: unknown
+  headers: Record<string, string | string[] | undefined>
+}
+
+/** An incoming request (gateway or console) → the RPC's request message; `fixed` are the fields a route alias sets. */
+export function rpcRequestOf (def: RpcDefinition, request: IncomingRequest, fixed?: Readonly<Record<string, string>>): Record<string, unknown> {
+  return buildRpcRequest(def, {
+    params: request.params as Record<string, string>,
+    query: { ...(request.query as Record<string, string | string[] | undefined>), ...fixed },
+    body: request.body,
+    headers: request.headers
+  })
+}
