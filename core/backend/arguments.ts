@@ -2,7 +2,7 @@ import { Errors } from '../errors.ts'
 import { checkClaim, checkCollection, checkIfVersion, checkRecordKey, checkRecordLimit, encodeRecordValue } from './records.ts'
 import { checkProgress, checkResult, isNoResult, RESULT_MAX_BYTES_CEILING } from './results.ts'
 import { checkStorableJson, checkStorableString, unstorableReason } from './storable.ts'
-import { FINAL_STATES, TASK_STATES, type CompleteRequest, type FinalState, type NewTask, type TaskState } from './types.ts'
+import { FINAL_STATES, TASK_ACTION_KINDS, TASK_STATES, type CompleteRequest, type FinalState, type NewTask, type TaskState } from './types.ts'
 
 // The argument rules of the backend contract, in one place: the guard in
 // argument-guard.ts runs them before a call reaches any backend, so every backend
@@ -264,6 +264,26 @@ export const ARGUMENT_CHECKS: Readonly<Record<string, Check>> = {
     const req = object('request', value)
     states('fromStates', req.fromStates)
     ids('ids', req.ids)
+    optional(req.dryRun, () => boolean('dryRun', req.dryRun))
+  },
+  applyTaskAction ([value]) {
+    const req = object('request', value)
+    const action = object('action', req.action)
+    if (!TASK_ACTION_KINDS.includes(action.kind as never)) fail('action.kind', `must be one of ${TASK_ACTION_KINDS.join(', ')}`)
+    if (action.kind === 'reschedule') {
+      optional(action.runAt, () => integer('action.runAt', action.runAt, 0))
+      optional(action.priority, () => integer('action.priority', action.priority, -1000, 1000))
+      optional(action.maxAttempts, () => integer('action.maxAttempts', action.maxAttempts, 1, 1000))
+      if (action.runAt === undefined && action.priority === undefined && action.maxAttempts === undefined) fail('action', 'reschedule needs runAt, priority or maxAttempts')
+    }
+    if (action.kind === 'move') name('action.queue', action.queue)
+    if ((req.ids === undefined) === (req.filter === undefined)) fail('ids', 'give exactly one of ids or filter')
+    if (req.ids !== undefined) ids('ids', req.ids)
+    if (req.filter !== undefined) {
+      const filter = object('filter', req.filter)
+      taskFilter('filter.', filter)
+      integer('filter.limit', filter.limit, 0)
+    }
     optional(req.dryRun, () => boolean('dryRun', req.dryRun))
   },
   listTasks ([value]) {

@@ -247,6 +247,60 @@ export interface DeleteResult {
   skipped: SkippedTask[]
 }
 
+/**
+ * What applyTaskAction does to each selected task (see TASK_ACTION_STATES for the states
+ * each one moves from):
+ * - cancel: a task no worker has started becomes canceled
+ * - retry: dead, canceled or retrying becomes ready now with a fresh attempt budget (as requeueTasks)
+ * - delete: removed for good, as deleteTasks (any state but processing)
+ * - run_now: a scheduled or retrying task becomes ready now (runAt = backend now, attempts kept)
+ * - reschedule: a waiting task gets a new runAt, priority and/or maxAttempts; with runAt it is
+ *   scheduled when that is in the future and ready otherwise (a retrying task stays retrying)
+ * - move: a waiting task moves to another queue, keeping its state, runAt and priority
+ */
+export type TaskAction =
+  | { kind: 'cancel' }
+  | { kind: 'retry' }
+  | { kind: 'delete' }
+  | { kind: 'run_now' }
+  | { kind: 'reschedule', runAt?: number, priority?: number, maxAttempts?: number }
+  | { kind: 'move', queue: string }
+
+export type TaskActionKind = TaskAction['kind']
+
+export const TASK_ACTION_KINDS: readonly TaskActionKind[] = ['cancel', 'retry', 'delete', 'run_now', 'reschedule', 'move']
+
+/** the states each action moves a task from; a processing task is never touched */
+export const TASK_ACTION_STATES: Readonly<Record<TaskActionKind, readonly TaskState[]>> = {
+  cancel: ['scheduled', 'ready', 'retrying'],
+  retry: ['dead', 'canceled', 'retrying'],
+  delete: ['scheduled', 'ready', 'retrying', 'succeeded', 'dead', 'canceled'],
+  run_now: ['scheduled', 'retrying'],
+  reschedule: ['scheduled', 'ready', 'retrying'],
+  move: ['scheduled', 'ready', 'retrying']
+}
+
+export interface TaskActionRequest {
+  action: TaskAction
+  /**
+   * Exact ids (duplicates count once), or a filter with a limit. A filter selects as
+   * listTasks does (the same predicate, in its order): with a state, at most `limit`
+   * tasks of that state; without one, at most `limit` tasks in the states the action
+   * moves from, taken state by state in TASK_ACTION_STATES order.
+   */
+  ids?: string[]
+  filter?: TaskFilter & { limit: number }
+  /** report what would change, change nothing: the same call without it changes exactly that set (if nothing else moved) */
+  dryRun?: boolean
+}
+
+export interface TaskActionResult {
+  /** ids changed (or that would be), in selection order */
+  changed: string[]
+  /** selected ids left alone: missing, or in a state the action does not move from (processing included) */
+  skipped: SkippedTask[]
+}
+
 export interface QueueStats {
   name: string
   ready: number
@@ -516,6 +570,12 @@ export interface Backend {
   cancelTask (id: string): Promise<CancelOutcome>
   requeueTasks (req: RequeueRequest): Promise<RequeueResult>
   deleteTasks (req: DeleteRequest): Promise<DeleteResult>
+  /**
+   * One operator action over many tasks (TaskAction), each task atomic on its own: its
+   * state is re-checked in the same step that changes it, so a task a worker leased in
+   * between is skipped, never changed.
+   */
+  applyTaskAction (req: TaskActionRequest): Promise<TaskActionResult>
   getTask (id: string): Promise<Task | null>
   /**
    * Order: with state dead/succeeded/canceled, most recently finished first; with

@@ -9,8 +9,10 @@ import {
   type ListAuditRequest, type ListTasksRequest, type PendingHandler, type PendingHandlersRequest, type NewTask, type PruneRequest, type QueueStats, type RateLimit,
   type ReadEventsRequest, type ReadEventsBackwardRequest, type RecoveredLeases, type RequeueRequest, type RequeueResult, type SkippedTask,
   type StoredEvent, type Task, type TaskPage, type TaskState, type Unsubscribe, type WorkerInfo,
-  type ListRecordsRequest, type PutRecordOptions, type PutRecordResult, type StoredRecord
+  type ListRecordsRequest, type PutRecordOptions, type PutRecordResult, type StoredRecord,
+  type TaskActionRequest, type TaskActionResult
 } from '@switchyard/core'
+import { applyTaskAction } from './task-actions.ts'
 import { Keys, META, foreignTaskId, keyedTaskId, newTaskId, parseForeignId, type JobRef } from './keys.ts'
 import type { ResolvedOptions } from './options.ts'
 import { OwnState } from './own-state.ts'
@@ -634,6 +636,18 @@ export class BullMQBackend implements Backend {
       else result.skipped.push(skip(id, outcome, state))
     }
     return result
+  }
+
+  async applyTaskAction (req: TaskActionRequest): Promise<TaskActionResult> {
+    return await applyTaskAction({
+      redis: this.redis,
+      backend: this,
+      resolveMany: async (ids) => await this.resolveMany(ids),
+      taskArgs: (ref) => this.taskArgs(ref),
+      queueBase: (queue) => this.keys.queueBase(queue),
+      publish: async (queues) => await this.notifier.publish(queues),
+      assertQueueName
+    }, req)
   }
 
   async getTask (id: string): Promise<Task | null> {

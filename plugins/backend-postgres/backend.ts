@@ -10,6 +10,7 @@ import { queueMethods } from './queues.ts'
 import { recordMethods } from './records.ts'
 import type { SqlClient } from './sql-client.ts'
 import { COUNT_CAP, taskAdminMethods } from './task-admin.ts'
+import { taskActionMethods } from './task-actions.ts'
 import { workMethods } from './work.ts'
 
 // Assembles the Backend from its method groups over one SqlClient. The client is
@@ -112,6 +113,7 @@ function assemble (options: ResolvedOptions, name: string, open: () => Promise<S
 
     ...workMethods(ctx),
     ...taskAdminMethods(ctx),
+    ...taskActionMethods(ctx),
     ...queueMethods(ctx),
     ...coordinationMethods(ctx),
     ...eventMethods(ctx),

@@ -6,8 +6,10 @@ import {
   type LeasedTask, type ListAuditRequest, type PendingHandler, type PendingHandlersRequest, type ListTasksRequest, type NewTask, type PruneRequest, type QueueStats,
   type RateLimit, type ReadEventsRequest, type ReadEventsBackwardRequest, type RecoveredLeases, type RequeueRequest, type RequeueResult,
   type SkippedTask, type StoredEvent, type Task, type TaskPage, type Unsubscribe, type WorkerInfo,
-  type ListRecordsRequest, type PutRecordOptions, type PutRecordResult, type StoredRecord
+  type ListRecordsRequest, type PutRecordOptions, type PutRecordResult, type StoredRecord,
+  type TaskActionRequest, type TaskActionResult
 } from '@switchyard/core'
+import { applyTaskAction } from './task-actions.ts'
 import { assertNoEviction, createClient, toBackendError, type RedisClient } from './connection.ts'
 import { decodeAudit, decodeEvent, decodeLeased, hashToTask, pairsToObject, streamIdTime } from './codec.ts'
 import { keysFor, type Keys } from './keys.ts'
@@ -350,6 +352,10 @@ export class RedisBackend implements Backend {
         [this.keys.base, req.fromStates.join(','), req.dryRun === true ? 1 : 0, ...req.ids]) as [string[], string[]]
       return { deleted, skipped: skippedFrom(skipped) }
     })
+  }
+
+  applyTaskAction (req: TaskActionRequest): Promise<TaskActionResult> {
+    return this.run('applyTaskAction', async () => await applyTaskAction({ keys: this.keys, script: this.script, backend: this, skippedFrom }, req))
   }
 
   getTask (id: string): Promise<Task | null> {

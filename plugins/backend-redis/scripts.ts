@@ -21,6 +21,7 @@ export const SCRIPT_KEYS = {
   list: 1,
   requeue: 1,
   delete: 1,
+  task_action: 2,
   prune: 1,
   stats: 3,
   dlq_stats: 3,
