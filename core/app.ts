@@ -248,6 +248,7 @@ async function assemble (app: FastifyInstance, loaded: LoadedConfig, options: Cr
       auditEventLimit: config.admin.audit.eventLimit,
       scheduleRunMax: config.admin.guardrails.scheduleRunMax,
       scheduleRunWindowMs: config.admin.guardrails.scheduleRunWindowMs,
+      bulkMax: config.admin.guardrails.bulkMax,
       ...(config.admin.audit.retentionMs === null ? {} : { auditRetentionMs: config.admin.audit.retentionMs })
     },
     info: {

@@ -21,6 +21,7 @@ import { getMetrics } from './metrics.ts'
 import { getQueue, listQueues, pauseDequeue, pauseQueue, resetQueueWeight, updateQueueWeight } from './queues.ts'
 import { runBudgetFor, ScheduleRpcs } from './schedules.ts'
 import { cancelTask, enqueueTask, getTask, listTasks, listWorkers, retryTask } from './tasks.ts'
+import { bulkTaskAction, drainQueue, rescheduleTask } from './task-actions.ts'
 import { JobRpcs } from './jobs.ts'
 import type { AdminServiceDeps, CallContext, EventStream, RunningAdminService, ServerStream } from './types.ts'
 import { silentLogger } from '../worker/logger.ts'
@@ -238,6 +239,9 @@ export function createAdminService (deps: AdminServiceDeps): RunningAdminService
     GetMetricsHistory: read('GetMetricsHistory', async request => await getMetricsHistory(backend, request)),
     ListJobs: read('ListJobs', async request => await jobs.list(request)),
     GetJob: read('GetJob', async request => await jobs.get(request)),
+    BulkTaskAction: mutation('BulkTaskAction', async request => await bulkTaskAction(ctx, request)),
+    DrainQueue: mutation('DrainQueue', async request => await drainQueue(ctx, request)),
+    RescheduleTask: mutation('RescheduleTask', async request => await rescheduleTask(ctx, request)),
     UpsertJob: mutation('UpsertJob', async request => await jobs.upsert(request)),
     DeleteJob: mutation('DeleteJob', async request => await jobs.remove(request)),
     RunJob: mutation('RunJob', async request => await jobs.run(request)),

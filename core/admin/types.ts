@@ -31,6 +31,8 @@ export interface AdminOptions {
   auditRetentionMs?: number
   /** how often audit retention runs (default 60 s); it runs after a write, never on every write */
   auditPruneIntervalMs?: number
+  /** WORKER_ADMIN_BULK_MAX: tasks one bulk task action may select (default 1000) */
+  bulkMax?: number
   /** WORKER_ADMIN_SCHEDULE_RUN_MAX: RunSchedule calls per window (default 10) */
   scheduleRunMax?: number
   /** WORKER_ADMIN_SCHEDULE_RUN_WINDOW (default 60 s) */

@@ -74,7 +74,8 @@ export const BUILTIN_DEFAULTS: DefaultedConfig = {
       replayLimitMax: 1000,
       replayIdsMax: 1000,
       scheduleRunMax: 10,
-      scheduleRunWindow: '1m'
+      scheduleRunWindow: '1m',
+      bulkMax: 1000
     }
   },
   console: {

@@ -35,6 +35,7 @@ export const ENV_OVERRIDES: readonly EnvOverride[] = [
   { name: 'WORKER_ADMIN_REPLAY_IDS_MAX', path: ['admin', 'guardrails', 'replayIdsMax'], kind: 'integer' },
   { name: 'WORKER_ADMIN_SCHEDULE_RUN_MAX', path: ['admin', 'guardrails', 'scheduleRunMax'], kind: 'integer' },
   { name: 'WORKER_ADMIN_SCHEDULE_RUN_WINDOW', path: ['admin', 'guardrails', 'scheduleRunWindow'], kind: 'duration' },
+  { name: 'WORKER_ADMIN_BULK_MAX', path: ['admin', 'guardrails', 'bulkMax'], kind: 'integer' },
   { name: 'WORKER_ADMIN_REQUIRE_APPROVAL', path: ['admin', 'requireApproval'], kind: 'boolean' },
   { name: 'WORKER_ADMIN_APPROVAL_TOKEN', path: ['admin', 'approvalToken'], kind: 'string' },
   { name: 'WORKER_DURABLE_CRON_HANDLERS', path: ['scheduler', 'durableHandlers'], kind: 'nameList' },

@@ -223,7 +223,8 @@ export function resolveConfig (input: DefaultedConfig, base: ResolveBase): Resol
         replayLimitMax: admin.guardrails.replayLimitMax,
         replayIdsMax: admin.guardrails.replayIdsMax,
         scheduleRunMax: admin.guardrails.scheduleRunMax,
-        scheduleRunWindowMs: ms(admin.guardrails.scheduleRunWindow)
+        scheduleRunWindowMs: ms(admin.guardrails.scheduleRunWindow),
+        bulkMax: admin.guardrails.bulkMax
       }
     },
     console: resolveConsole(input.console),

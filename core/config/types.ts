@@ -66,6 +66,7 @@ export interface ResolvedAdmin {
     replayIdsMax: number
     scheduleRunMax: number
     scheduleRunWindowMs: number
+    bulkMax: number
   }
 }
 

@@ -53,7 +53,10 @@ const SPEC_ROUTES: Record<string, string> = {
   CancelJobRun: 'POST /admin/v1/jobs/runs/:runId/cancel',
   ListJobEvents: 'GET /admin/v1/jobs/events',
   GetJobArtifactMeta: 'GET /admin/v1/jobs/:name/artifact/meta',
-  GetJobArtifact: 'GET /admin/v1/jobs/:name/artifact'
+  GetJobArtifact: 'GET /admin/v1/jobs/:name/artifact',
+  BulkTaskAction: 'POST /admin/v1/tasks/bulk',
+  DrainQueue: 'POST /admin/v1/queues/:name/drain',
+  RescheduleTask: 'POST /admin/v1/tasks/:id/reschedule'
 }
 
 t.test('the table serves exactly the SPEC routes, each bound to real request fields', async t => {

@@ -823,3 +823,54 @@ export type JobViewT = Static<typeof JobView>
 export type JobRunViewT = Static<typeof JobRunView>
 export type JobArtifactViewT = Static<typeof JobArtifactView>
 export type JobArtifactChunkT = Static<typeof JobArtifactChunk>
+
+// --- bulk task actions, queue drain, reschedule -----------------------------------------
+
+/** absolute ceiling of one bulk task action; the configurable guardrail (admin.guardrails.bulkMax) sits below it */
+export const BULK_TASKS_CEILING = 10_000
+/** tasks a bulk answer describes in full (`sample`) */
+export const BULK_SAMPLE_SIZE = 20
+export const TASK_ACTION_NAMES = ['cancel', 'retry', 'delete', 'run_now', 'reschedule', 'move'] as const
+
+const TaskPriority = (description: string) => Type.Integer({ minimum: -1000, maximum: 1000, description })
+const TaskMaxAttempts = (description: string) => Type.Integer({ minimum: 1, maximum: 1000, description })
+
+export const BulkTaskActionRequest = Request({
+  action: Type.Enum([...TASK_ACTION_NAMES], {
+    type: 'string',
+    description: 'cancel (scheduled, ready, retrying), retry (dead, canceled, retrying: ready now with a fresh attempt budget), delete (any state but processing), run_now (scheduled, retrying: ready now), reschedule (waiting tasks: runAt, priority, maxAttempts), move (waiting tasks, to targetQueue)'
+  }),
+  ids: Type.Array(Id('task id'), { maxItems: BULK_TASKS_CEILING, description: 'the tasks to act on (at most admin.guardrails.bulkMax); empty: select by filter' }),
+  filter: Type.Optional(ListTasksRequest),
+  runAt: Type.Optional(Timestamp('reschedule: the new earliest run time')),
+  priority: Type.Optional(TaskPriority('reschedule: the new priority (higher runs first)')),
+  maxAttempts: Type.Optional(TaskMaxAttempts('reschedule: the new attempt budget')),
+  targetQueue: Type.Optional(Name('move: the queue the tasks go to')),
+  dryRun: Type.Optional(DryRun())
+}, 'one action over many tasks, by ids or by the ListTasks filter (its limit bounds the selection, default admin.guardrails.bulkMax; without a state it selects only tasks the action moves from); processing tasks are never touched, each task changes atomically on its own')
+export const BulkTaskActionResponse = Response({
+  dryRun: Type.Boolean({ description: 'true when nothing was changed' }),
+  action: Text('the action applied'),
+  count: Count('tasks changed (or that would be)'),
+  changed: Type.Array(Id('task id'), { description: 'every task changed (or that would be), in selection order' }),
+  skipped: Type.Array(SkippedTaskView, { description: 'selected tasks left alone, and why (not found, or a state the action does not move from, processing included)' }),
+  sample: Type.Array(TaskSummary, { description: `up to ${BULK_SAMPLE_SIZE} of the changed tasks: as they are now on a dry run, as they are after the change otherwise (deleted tasks are left out)` }),
+  limitReached: Type.Boolean({ description: 'a filter selected as many tasks as its limit: more may match; call again' })
+}, 'what the action changed or, on a dry run, would change')
+
+export const DrainQueueRequest = Request({
+  name: Name('queue name'),
+  includeScheduled: Type.Optional(Type.Boolean({ description: 'also delete the queue\'s scheduled and retrying tasks (default: only ready ones)' })),
+  limit: Type.Optional(Limit(LIST_LIMIT_MAX, 'delete at most this many (default and most: admin.guardrails.bulkMax)')),
+  dryRun: Type.Optional(DryRun())
+}, 'delete the tasks waiting in a queue: its ready tasks, and with includeScheduled its scheduled and retrying ones; processing tasks run on')
+
+export const RescheduleTaskRequest = Request({
+  id: Id('task id'),
+  runAt: Type.Optional(Timestamp('the new earliest run time: a future time makes a ready task scheduled, a past one makes a scheduled task ready')),
+  priority: Type.Optional(TaskPriority('the new priority (higher runs first)')),
+  maxAttempts: Type.Optional(TaskMaxAttempts('the new attempt budget'))
+}, 'change when, in which order and how often a waiting (scheduled, ready or retrying) task runs')
+export const RescheduleTaskResponse = Response({
+  task: TaskSummary
+}, 'the task after the change')

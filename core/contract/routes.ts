@@ -71,7 +71,15 @@ export const HTTP_ROUTES = {
   CancelJobRun: { method: 'POST', path: '/admin/v1/jobs/runs/:runId/cancel' },
   ListJobEvents: { method: 'GET', path: '/admin/v1/jobs/events' },
   GetJobArtifactMeta: { method: 'GET', path: '/admin/v1/jobs/:name/artifact/meta' },
-  GetJobArtifact: { method: 'GET', path: '/admin/v1/jobs/:name/artifact', download: true }
+  GetJobArtifact: { method: 'GET', path: '/admin/v1/jobs/:name/artifact', download: true },
+  BulkTaskAction: {
+    method: 'POST',
+    path: '/admin/v1/tasks/bulk',
+    bodyFields: ['action', 'ids', 'filter', 'runAt', 'priority', 'maxAttempts', 'targetQueue', 'dryRun'],
+    emptyListsWhenAbsent: true
+  },
+  DrainQueue: { method: 'POST', path: '/admin/v1/queues/:name/drain', bodyFields: ['includeScheduled', 'limit', 'dryRun'] },
+  RescheduleTask: { method: 'POST', path: '/admin/v1/tasks/:id/reschedule', bodyFields: ['runAt', 'priority', 'maxAttempts'] }
 } as const satisfies Record<string, HttpBinding>
 
 export type RouteName = keyof typeof HTTP_ROUTES

@@ -205,6 +205,18 @@ export const RPCS = {
   GetJobArtifact: rpc('GetJobArtifact', M.GetJobArtifactRequest, M.JobArtifactChunk, {
     ...read, stream: true, responseType: 'JobArtifactChunk',
     summary: 'download a job artifact: a stream of chunks over gRPC, the file itself on the gateway'
+  }),
+  BulkTaskAction: rpc('BulkTaskAction', M.BulkTaskActionRequest, M.BulkTaskActionResponse, {
+    kind: 'mutation', minRole: 'operator', auditAction: 'task.bulk',
+    summary: 'cancel, retry, delete, run now, reschedule or move many tasks by ids or by the task filter; dryRun reports the exact set'
+  }),
+  DrainQueue: rpc('DrainQueue', M.DrainQueueRequest, M.BulkTaskActionResponse, {
+    kind: 'mutation', minRole: 'operator', auditAction: 'queue.drain', responseType: 'BulkTaskActionResponse',
+    summary: 'delete a queue\'s ready tasks (and with includeScheduled its scheduled and retrying ones); dryRun reports the exact set'
+  }),
+  RescheduleTask: rpc('RescheduleTask', M.RescheduleTaskRequest, M.RescheduleTaskResponse, {
+    kind: 'mutation', minRole: 'operator', auditAction: 'task.reschedule',
+    summary: 'change a waiting task\'s runAt, priority or maxAttempts'
   })
 } as const satisfies Record<RouteName, RpcDefinition> // every route is an RPC's
 

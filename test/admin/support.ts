@@ -477,7 +477,10 @@ export const FIXTURES: { [N in RpcName]: Fixture<N> } = {
   CancelJobRun: async env => ({ runId: await runId(env) }),
   ListJobEvents: async () => ({ limit: 10 }),
   GetJobArtifactMeta: async env => ({ name: await job(env) }),
-  GetJobArtifact: async env => ({ name: await job(env) })
+  GetJobArtifact: async env => ({ name: await job(env) }),
+  BulkTaskAction: async env => ({ action: 'reschedule', ids: [await readyId(env)], priority: 5, dryRun: true }),
+  DrainQueue: async env => ({ name: env.queue, dryRun: true }),
+  RescheduleTask: async env => ({ id: await readyId(env), priority: 5 })
 }
 
 /** the job artifact RPCs of a service without an artifact store answer this (the route exists; the deployment lacks the store) */
