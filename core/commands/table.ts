@@ -9,6 +9,9 @@
 import { TASK_STATES } from '../backend/types.ts'
 import type { CommandSpec, FlagTable } from './spec.ts'
 
+/** BulkTaskAction's actions (the contract's list, repeated here so this module stays light) */
+const TASK_ACTION_LIST = ['cancel', 'retry', 'delete', 'run_now', 'reschedule', 'move'] as const
+
 export const EXIT_CODES: ReadonlyArray<readonly [number, string]> = [
   [0, 'ok'],
   [1, 'refused or failed: the deployment refused the call (an error code is printed), or it failed'],
@@ -55,6 +58,7 @@ const dlq = async () => await import('./dlq.ts')
 const observe = async () => await import('./observe.ts')
 const audit = async () => await import('./audit.ts')
 const jobs = async () => await import('./jobs.ts')
+const taskActions = async () => await import('./task-actions.ts')
 
 export const COMMANDS: readonly CommandSpec[] = [
   // --- processes -------------------------------------------------------------------
@@ -148,6 +152,57 @@ export const COMMANDS: readonly CommandSpec[] = [
     rpcs: ['RetryTask'],
     load: async () => (await tasks()).runTaskRetry
   },
+  {
+    name: 'task bulk',
+    aliases: ['tasks bulk'],
+    summary: 'cancel, retry, delete, run now, reschedule or move many tasks: a selection is required',
+    details: [
+      'Select the tasks: --ids, or the task list\'s filter (--state, --queue, --handler, --query), or --all',
+      '(a filter or --all is bounded by --limit, default and most admin.guardrails.bulkMax). Without a state',
+      'a filter takes only tasks the action moves from; processing tasks are never touched. On a terminal',
+      'it shows what the dry run would change and asks; elsewhere it needs --yes. --dry-run only reports.',
+      'Actions: cancel (scheduled, ready, retrying), retry (dead, canceled, retrying: ready now, fresh attempts),',
+      'delete (any state but processing), run_now (scheduled, retrying), reschedule (--run-at, --priority,',
+      '--max-attempts of waiting tasks), move (waiting tasks, to --target-queue).'
+    ].join('\n'),
+    args: [{ name: 'action', required: true, description: TASK_ACTION_LIST.join(', '), complete: TASK_ACTION_LIST }],
+    flags: {
+      ids: { type: 'string', value: 'a,b,…', description: 'act on these tasks (comma-separated ids)' },
+      state: { type: 'string', value: 'state', complete: TASK_STATES, description: `only tasks in this state: ${TASK_STATES.join(', ')}` },
+      queue: queueFilter,
+      handler: handlerFilter,
+      query: queryFilter,
+      all: { type: 'boolean', description: 'tasks of every queue and handler (bounded by --limit)' },
+      limit: { type: 'string', value: 'n', description: 'with a filter or --all: at most this many, in the task list\'s order (default admin.guardrails.bulkMax)' },
+      'run-at': { type: 'string', value: 'time', description: 'reschedule: the new earliest run time (RFC 3339)' },
+      priority: { type: 'string', value: 'n', description: 'reschedule: the new priority, higher runs first (-1000..1000)' },
+      'max-attempts': { type: 'string', value: 'n', description: 'reschedule: the new attempt budget (1..1000)' },
+      'target-queue': { type: 'string', value: 'queue', description: 'move: the queue the tasks go to' },
+      'dry-run': dryRun,
+      yes
+    },
+    admin: true,
+    json: true,
+    rpcs: ['BulkTaskAction'],
+    examples: ['switchyard task bulk cancel --queue emails --state scheduled --dry-run', 'switchyard task bulk retry --ids 3f2a,9c1b --yes', 'switchyard task bulk move --queue slow --target-queue fast --yes'],
+    load: async () => (await taskActions()).runTaskBulk
+  },
+  {
+    name: 'task reschedule',
+    aliases: ['tasks reschedule'],
+    summary: 'change a waiting task\'s run time, priority or attempt budget',
+    args: id('task id'),
+    flags: {
+      'run-at': { type: 'string', value: 'time', description: 'the new earliest run time (RFC 3339); a future time holds a ready task back' },
+      priority: { type: 'string', value: 'n', description: 'the new priority, higher runs first (-1000..1000)' },
+      'max-attempts': { type: 'string', value: 'n', description: 'the new attempt budget (1..1000)' }
+    },
+    admin: true,
+    json: true,
+    rpcs: ['RescheduleTask'],
+    examples: ['switchyard task reschedule 3f2a --priority 100', 'switchyard task reschedule 3f2a --run-at 2026-01-31T08:00:00Z'],
+    load: async () => (await taskActions()).runTaskReschedule
+  },
 
   // --- queues --------------------------------------------------------------------------
   {
@@ -185,6 +240,28 @@ export const COMMANDS: readonly CommandSpec[] = [
     json: true,
     rpcs: ['ResetQueueWeight'],
     load: async () => (await queues()).runWeightReset
+  },
+  {
+    name: 'queue drain',
+    aliases: ['queues drain'],
+    summary: 'delete the ready tasks of a queue (with --include-scheduled also its scheduled and retrying ones)',
+    details: [
+      'Processing tasks run on. Bounded by --limit (default and most admin.guardrails.bulkMax): a larger',
+      'backlog takes more than one call. On a terminal it shows the dry run and asks; elsewhere it needs',
+      '--yes. --dry-run only reports.'
+    ].join('\n'),
+    args: name('queue name'),
+    flags: {
+      'include-scheduled': { type: 'boolean', description: 'also delete scheduled and retrying tasks (default: only ready ones)' },
+      limit: { type: 'string', value: 'n', description: 'delete at most this many (default admin.guardrails.bulkMax)' },
+      'dry-run': dryRun,
+      yes
+    },
+    admin: true,
+    json: true,
+    rpcs: ['DrainQueue'],
+    examples: ['switchyard queue drain emails --dry-run', 'switchyard queue drain emails --include-scheduled --yes'],
+    load: async () => (await taskActions()).runQueueDrain
   },
   {
     name: 'pause',

@@ -125,7 +125,7 @@ const Guardrails = Section({
   replayIdsMax: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 1000, description: 'Most ids one ReplayDLQByID call may name' }),
   scheduleRunMax: Type.Integer({ minimum: 1, maximum: 10_000, default: 10, description: 'Manual schedule runs allowed per scheduleRunWindow, counted cluster-wide (in the backend)' }),
   scheduleRunWindow: Duration({ default: '1m', description: 'Window over which scheduleRunMax is counted' }),
-  bulkMax: Type.Integer({ minimum: 1, maximum: 10_000, default: 1000, description: 'Most tasks one bulk task action (BulkTaskAction, DrainQueue) may select: ids named, or a filter\'s limit (WORKER_ADMIN_BULK_MAX)' })
+  bulkMax: Type.Integer({ minimum: 1, maximum: 10_000, default: 1000, description: 'Most tasks one bulk task action (BulkTaskAction, DrainQueue) may select: ids named, or a filter\'s limit' })
 }, 'Caps on bulk admin actions')
 
 const CronSpec = (description: string) => Type.String({ minLength: 1, maxLength: 200, description })
