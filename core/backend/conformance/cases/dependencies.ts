@@ -1,6 +1,6 @@
 import type { Backend, Task } from '../../types.ts'
 import {
-  conformanceCaseNeeding, enqueueIds, enqueueOne, leaseId, makeDead, mustGetTask, newTask, refused, waitFor,
+  conformanceCase, conformanceCaseNeeding, enqueueIds, expectUnsupported, enqueueOne, leaseId, makeDead, mustGetTask, newTask, refused, waitFor,
   type ConformanceArea
 } from '../support.ts'
 
@@ -28,6 +28,16 @@ export const dependenciesArea: ConformanceArea = {
   run (t, ctx) {
     const { backend } = ctx
     const needs = ['dependencies'] as const
+
+    if (ctx.capabilities.dependencies !== true) {
+      conformanceCase(t, 'declared off: dependsOn and taskLinks throw UNSUPPORTED_BY_BACKEND, nothing is enqueued', async t => {
+        const queue = ctx.name('unsupported')
+        const parent = await enqueueOne(backend, newTask(queue))
+        await expectUnsupported(t, () => backend.enqueue([newTask(queue, { dependsOn: [parent] })]), 'enqueue with dependsOn')
+        await expectUnsupported(t, () => backend.taskLinks([parent]), 'taskLinks')
+        t.match((await backend.queueStats([queue]))[0], { ready: 1 }, 'only the parent is stored')
+      })
+    }
 
     conformanceCaseNeeding(t, ctx, [...needs], 'fan-out: children stay blocked (never leased) until their parent succeeded, then all run', async t => {
       const queue = ctx.name('fanout')
