@@ -22,7 +22,8 @@ const ROWS: Array<[Exclude<keyof BackendCapabilities, 'taskFilters' | 'taskCount
   ['eventLog', 'persisted event log (SSE replay)'],
   ['enqueueEvents', 'a task\'s enqueued event logged with the task (causal order across processes)'],
   ['audit', 'audit storage'],
-  ['workNotifications', 'instant wake-up of idle workers']
+  ['workNotifications', 'instant wake-up of idle workers'],
+  ['dependencies', 'task dependencies (dependsOn, the blocked state, task graph)']
 ]
 
 /** Which lists carry a total, as declared: exact ones, then those counted up to a bound. */

@@ -60,9 +60,9 @@ async function computeOverview (ctx: AdminContext, latency: LatencyTracker): Pro
   ])
   // needs the queue names, so it follows the parallel reads; the reuse window above bounds how often
   const unserved = await unservedHandlers(ctx, queues.map(queue => queue.name), workers)
-  const totals = { ready: 0, processing: 0, scheduled: 0, retrying: 0, dead: 0, succeeded: 0, canceled: 0 }
+  const totals = { ready: 0, processing: 0, scheduled: 0, retrying: 0, dead: 0, succeeded: 0, canceled: 0, blocked: 0 }
   for (const queue of queues) {
-    for (const key of Object.keys(totals) as Array<keyof typeof totals>) totals[key] += queue[key]
+    for (const key of Object.keys(totals) as Array<keyof typeof totals>) totals[key] += queue[key] ?? 0
   }
   return compact({
     generatedAt: iso(Date.now()),

@@ -20,7 +20,7 @@ import { getHealth, getOverview } from './overview.ts'
 import { getMetrics } from './metrics.ts'
 import { getQueue, listQueues, pauseDequeue, pauseQueue, resetQueueWeight, updateQueueWeight } from './queues.ts'
 import { runBudgetFor, ScheduleRpcs } from './schedules.ts'
-import { cancelTask, enqueueTask, getTask, listTasks, listWorkers, retryTask } from './tasks.ts'
+import { cancelTask, enqueueTask, getTask, listTasks, listWorkers, retryTask, getTaskGraph } from './tasks.ts'
 import { bulkTaskAction, drainQueue, rescheduleTask } from './task-actions.ts'
 import { JobRpcs } from './jobs.ts'
 import type { AdminServiceDeps, CallContext, EventStream, RunningAdminService, ServerStream } from './types.ts'
@@ -227,6 +227,7 @@ export function createAdminService (deps: AdminServiceDeps): RunningAdminService
     ListTasks: read('ListTasks', async request => await listTasks(ctx, request)),
     GetTask: read('GetTask', async request => await getTask(ctx, request)),
     EnqueueTask: mutation('EnqueueTask', async request => await enqueueTask(ctx, request)),
+    GetTaskGraph: read('GetTaskGraph', async request => await getTaskGraph(ctx, request)),
     CancelTask: mutation('CancelTask', async request => await cancelTask(ctx, request)),
     RetryTask: mutation('RetryTask', async request => await retryTask(ctx, request)),
     ListWorkers: read('ListWorkers', async () => await listWorkers(ctx)),

@@ -3,6 +3,7 @@ import { MAX_LIST_LIMIT, type TaskState } from '../backend/types.ts'
 import { LIST_LIMIT_DEFAULT } from '../contract/messages.ts'
 import type { RequestOf, ResponseOf } from '../contract/rpcs.ts'
 import type { EnqueueInput } from '../tasks/enqueue.ts'
+import { GRAPH_DEPTH_DEFAULT, GRAPH_NODES_DEFAULT, walkTaskGraph } from '../tasks/dependencies.ts'
 import type { AdminContext, MutationResult } from './context.ts'
 import { listTasksFilter } from './filters.ts'
 import { compact, taskSummary, taskTimeline, taskView, workerView } from './views.ts'
@@ -35,7 +36,9 @@ export async function enqueueTask (ctx: AdminContext, request: RequestOf<'Enqueu
     timeoutMs: request.timeoutMs,
     runAt: request.runAt === undefined ? undefined : Date.parse(request.runAt),
     delayMs: request.delayMs,
-    idempotencyKey: request.idempotencyKey
+    idempotencyKey: request.idempotencyKey,
+    ...(request.dependsOn !== undefined && request.dependsOn.ids.length > 0 ? { dependsOn: request.dependsOn.ids } : {}),
+    onParentFailure: request.dependsOn?.onParentFailure
   })
   // errors name the request's fields: handler, runAt, payload.user.name
   const [enqueued] = await ctx.enqueuer.enqueue([input], () => ({ field: '' }))
@@ -57,6 +60,18 @@ export async function enqueueTask (ctx: AdminContext, request: RequestOf<'Enqueu
 async function isPending (ctx: AdminContext, id: string): Promise<boolean> {
   const task = await ctx.backend.getTask(id)
   return task !== null && PENDING_STATES.has(task.state)
+}
+
+export async function getTaskGraph (ctx: AdminContext, request: RequestOf<'GetTaskGraph'>): Promise<ResponseOf<'GetTaskGraph'>> {
+  if (ctx.backend.capabilities.dependencies !== true) {
+    throw Errors.unsupported(`the ${ctx.backend.name} backend does not support task dependencies`, { details: { field: 'id' } })
+  }
+  const graph = await walkTaskGraph(ctx.backend, request.id, {
+    maxDepth: request.depth ?? GRAPH_DEPTH_DEFAULT,
+    maxNodes: request.limit ?? GRAPH_NODES_DEFAULT
+  })
+  if (graph === null) throw Errors.taskNotFound(`task ${request.id} not found`, { details: { id: request.id } })
+  return { id: graph.nodes[0]?.id ?? request.id, nodes: graph.nodes, edges: graph.edges, truncated: graph.truncated }
 }
 
 export async function cancelTask (ctx: AdminContext, request: RequestOf<'CancelTask'>): Promise<MutationResult<ResponseOf<'CancelTask'>>> {

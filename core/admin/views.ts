@@ -33,7 +33,7 @@ function jsonValue (value: unknown): unknown {
 }
 
 export function emptyQueueStats (name: string): QueueStats {
-  return { name, ready: 0, scheduled: 0, processing: 0, retrying: 0, dead: 0, succeeded: 0, canceled: 0, weight: null, paused: false }
+  return { name, ready: 0, scheduled: 0, processing: 0, retrying: 0, dead: 0, succeeded: 0, canceled: 0, blocked: 0, weight: null, paused: false }
 }
 
 export function queueSummary (stats: QueueStats, info: AdminInfo): QueueSummaryT {
@@ -47,6 +47,7 @@ export function queueSummary (stats: QueueStats, info: AdminInfo): QueueSummaryT
     dead: stats.dead,
     succeeded: stats.succeeded,
     canceled: stats.canceled,
+    blocked: stats.blocked ?? 0,
     weight: stats.weight ?? defaultWeight,
     defaultWeight,
     weightOverridden: stats.weight !== null,
@@ -98,7 +99,9 @@ export function taskView (task: Task): TaskViewT {
     replays: task.replays,
     payloadSize: task.payloadSize,
     result: task.result,
-    progress: task.progress
+    progress: task.progress,
+    dependsOn: task.dependsOn ?? [],
+    onParentFailure: task.onParentFailure
   })
 }
 

@@ -2,7 +2,7 @@ import { Errors } from '../errors.ts'
 import { checkClaim, checkCollection, checkIfVersion, checkRecordKey, checkRecordLimit, encodeRecordValue } from './records.ts'
 import { checkProgress, checkResult, isNoResult, RESULT_MAX_BYTES_CEILING } from './results.ts'
 import { checkStorableJson, checkStorableString, unstorableReason } from './storable.ts'
-import { FINAL_STATES, TASK_ACTION_KINDS, TASK_STATES, type CompleteRequest, type FinalState, type NewTask, type TaskState } from './types.ts'
+import { FINAL_STATES, TASK_ACTION_KINDS, TASK_STATES, type CompleteRequest, type FinalState, type NewTask, type TaskState, MAX_PARENTS, PARENT_FAILURE_POLICIES, type ParentFailurePolicy } from './types.ts'
 
 // The argument rules of the backend contract, in one place: the guard in
 // argument-guard.ts runs them before a call reaches any backend, so every backend
@@ -144,7 +144,15 @@ function isValidNewTask (task: NewTask): boolean {
     isIntegerIn(task.timeoutMs, 1, MAX_LEASE_MS) &&
     (task.runAt === null || isIntegerIn(task.runAt, 0, 8.64e15)) &&
     isIntegerIn(task.delayMs, 0, Number.MAX_SAFE_INTEGER) &&
-    (task.idempotencyKey === null || isName(task.idempotencyKey))
+    (task.idempotencyKey === null || isName(task.idempotencyKey)) &&
+    (task.dependsOn === undefined || isParentList(task.dependsOn)) &&
+    (task.onParentFailure === undefined || PARENT_FAILURE_POLICIES.includes(task.onParentFailure))
+}
+
+function isParentList (list: unknown): boolean {
+  if (!Array.isArray(list) || list.length > MAX_PARENTS) return false
+  for (const parent of list) if (!isName(parent)) return false
+  return new Set(list).size === list.length
 }
 
 function newTask (field: () => string, value: unknown): void {
@@ -172,6 +180,14 @@ function describeNewTask (field: string, value: unknown): void {
   if (task.runAt !== null) integer(`${field}.runAt`, task.runAt, 0, 8.64e15)
   integer(`${field}.delayMs`, task.delayMs, 0)
   if (task.idempotencyKey !== null) name(`${field}.idempotencyKey`, task.idempotencyKey)
+  if (task.dependsOn !== undefined) {
+    const parents = array(`${field}.dependsOn`, task.dependsOn, MAX_PARENTS)
+    for (let i = 0; i < parents.length; i++) id(`${field}.dependsOn[${i}]`, parents[i])
+    if (new Set(parents).size !== parents.length) fail(`${field}.dependsOn`, 'must not name a parent twice')
+  }
+  if (task.onParentFailure !== undefined && !PARENT_FAILURE_POLICIES.includes(task.onParentFailure as ParentFailurePolicy)) {
+    fail(`${field}.onParentFailure`, `must be one of ${PARENT_FAILURE_POLICIES.join(', ')}`)
+  }
   fail(field, 'must be a task')
 }
 
@@ -246,6 +262,7 @@ export const ARGUMENT_CHECKS: Readonly<Record<string, Check>> = {
 
   cancelTask ([taskId]) { id('id', taskId) },
   getTask ([taskId]) { id('id', taskId) },
+  taskLinks ([list]) { ids('ids', list) },
   requeueTasks ([value]) {
     const req = object('request', value)
     states('fromStates', req.fromStates)

@@ -28,8 +28,21 @@ export type TaskState =
   | 'retrying' // failed with attempts left, waiting for its backoff (runAt)
   | 'dead' // in the DLQ: attempts exhausted or failed fatally
   | 'canceled'
+  | 'blocked' // waits for its parent tasks (NewTask.dependsOn) to succeed
 
-export const TASK_STATES: readonly TaskState[] = ['scheduled', 'ready', 'processing', 'succeeded', 'retrying', 'dead', 'canceled']
+export const TASK_STATES: readonly TaskState[] = ['scheduled', 'ready', 'processing', 'succeeded', 'retrying', 'dead', 'canceled', 'blocked']
+
+/**
+ * What becomes of a blocked task when one of its parents ends dead or canceled (or is
+ * deleted before it succeeded): canceled, or dead-lettered. Either way its lastError
+ * names the parent, and its own blocked children follow by their own policy.
+ */
+export type ParentFailurePolicy = 'cancel' | 'dead'
+
+export const PARENT_FAILURE_POLICIES: readonly ParentFailurePolicy[] = ['cancel', 'dead']
+
+/** parents one task may wait for */
+export const MAX_PARENTS = 100
 
 export interface TaskError {
   attempt: number
@@ -73,6 +86,10 @@ export interface Task {
   result?: unknown
   /** the latest progress the handler reported (ctx.progress), kept across attempts; absent when none */
   progress?: unknown
+  /** the parent tasks it waited or waits for (NewTask.dependsOn); absent when none */
+  dependsOn?: string[]
+  /** with dependsOn: what a dying parent does to it */
+  onParentFailure?: ParentFailurePolicy
 }
 
 /** A fully-normalised enqueue request: core fills every default before calling. */
@@ -88,6 +105,18 @@ export interface NewTask {
   delayMs: number
   /** unique among the tasks the backend retains, in any state */
   idempotencyKey: string | null
+  /**
+   * Ids of stored tasks (at most MAX_PARENTS, distinct) that must all succeed before
+   * this one runs: until then it is `blocked`. It becomes ready (or scheduled, by its
+   * runAt) in the same atomic step as the last parent's success. A parent already
+   * succeeded counts as done; one already dead or canceled applies onParentFailure at
+   * once. An id no stored task has fails the whole call (VALIDATION_FAILED, field
+   * dependsOn) and nothing is enqueued. Absent or empty: no dependencies (capability
+   * `dependencies`).
+   */
+  dependsOn?: string[]
+  /** with dependsOn; default 'cancel' */
+  onParentFailure?: ParentFailurePolicy
 }
 
 /**
@@ -310,10 +339,27 @@ export interface QueueStats {
   dead: number
   succeeded: number
   canceled: number
+  /** tasks waiting for their parents (dependsOn) */
+  blocked: number
   /** stored override; null means "use the configured default" */
   weight: number | null
   paused: boolean
 }
+
+/** One task of the dependency graph with its direct links (Backend.taskLinks). */
+export interface TaskLinks {
+  id: string
+  queue: string
+  handler: string
+  state: TaskState
+  /** the tasks it depends on (its dependsOn) */
+  parents: string[]
+  /** the tasks that depend on it, at most MAX_CHILD_LINKS */
+  children: string[]
+}
+
+/** children taskLinks reports per task */
+export const MAX_CHILD_LINKS = 1000
 
 export interface DLQStats {
   total: number
@@ -512,6 +558,8 @@ export interface BackendCapabilities {
   workNotifications: boolean
   /** putRecord/getRecord/listRecords/deleteRecord and claimOnce (schedules, definitions) */
   records: boolean
+  /** NewTask.dependsOn (the blocked state) and taskLinks; absent or false: neither */
+  dependencies?: boolean
 }
 
 export type Unsubscribe = () => Promise<void>
@@ -583,6 +631,11 @@ export interface Backend {
    */
   listTasks (req: ListTasksRequest): Promise<TaskPage>
   dlqStats (): Promise<DLQStats>
+  /**
+   * The direct dependency links of each stored task named (capability `dependencies`);
+   * unknown ids are left out. Core walks the graph with it (GetTaskGraph), bounded.
+   */
+  taskLinks (ids: string[]): Promise<TaskLinks[]>
   /**
    * Distinct (queue, handler) pairs among pending tasks (ready, scheduled or
    * retrying) of the given queues, at most `limit`. The admin service compares them

@@ -5,7 +5,8 @@ import { emit } from './format.ts'
 import { readPayload, setPayload } from './payload.ts'
 import type { CommandInput } from './spec.ts'
 import { UsageError } from './usage.ts'
-import { optionalDuration, optionalInteger, str, time } from './values.ts'
+import { PARENT_FAILURE_POLICIES } from '../backend/types.ts'
+import { idList, oneOf, optionalDuration, optionalInteger, str, time } from './values.ts'
 import { withAdmin } from './with-admin.ts'
 
 const DELAY_MAX_MS = 365 * 86_400_000
@@ -33,6 +34,13 @@ export async function buildEnqueueRequest (input: CommandInput): Promise<Request
   if (priority !== undefined) request.priority = priority
   const maxAttempts = optionalInteger(values, 'max-attempts', 1, 1000)
   if (maxAttempts !== undefined) request.maxAttempts = maxAttempts
+  const dependsOn = str(values, 'depends-on')
+  const policy = str(values, 'on-parent-failure')
+  if (policy !== undefined && dependsOn === undefined) throw new UsageError('--on-parent-failure: only with --depends-on')
+  if (dependsOn !== undefined) {
+    const ids = idList('depends-on', dependsOn)
+    request.dependsOn = { ids, ...(policy === undefined ? {} : { onParentFailure: oneOf('on-parent-failure', policy, PARENT_FAILURE_POLICIES) }) }
+  }
   return request
 }
 

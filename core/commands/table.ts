@@ -100,12 +100,14 @@ export const COMMANDS: readonly CommandSpec[] = [
       timeout: { type: 'string', value: 'duration', description: 'per-attempt timeout (default tasks.timeout)' },
       key: { type: 'string', value: 'key', description: 'idempotency key: enqueue at most once per key' },
       priority: { type: 'string', value: 'n', description: 'priority, higher runs first (-1000..1000)' },
-      'max-attempts': { type: 'string', value: 'n', description: 'attempt budget (1..1000)' }
+      'max-attempts': { type: 'string', value: 'n', description: 'attempt budget (1..1000)' },
+      'depends-on': { type: 'string', value: 'ids', description: 'comma-separated ids of tasks that must succeed first; until then the task is blocked' },
+      'on-parent-failure': { type: 'string', value: 'policy', complete: ['cancel', 'dead'], description: 'with --depends-on: what a parent that dies does to the task, cancel (default) or dead' }
     },
     admin: true,
     json: true,
     rpcs: ['EnqueueTask'],
-    examples: ['switchyard enqueue send_email --payload \'{"to":"ops@example.com"}\' --delay 2m', 'switchyard enqueue report --payload @payload.json', 'echo \'{"n":1}\' | switchyard enqueue noop --payload -'],
+    examples: ['switchyard enqueue send_email --payload \'{"to":"ops@example.com"}\' --delay 2m', 'switchyard enqueue report --payload @payload.json', 'echo \'{"n":1}\' | switchyard enqueue noop --payload -', 'switchyard enqueue merge --depends-on 41,42,43'],
     load: async () => (await import('./enqueue.ts')).runEnqueue
   },
   {
@@ -142,6 +144,20 @@ export const COMMANDS: readonly CommandSpec[] = [
     json: true,
     rpcs: ['CancelTask'],
     load: async () => (await tasks()).runTaskCancel
+  },
+  {
+    name: 'task graph',
+    aliases: ['tasks graph'],
+    summary: 'a task\'s dependency graph: its ancestors, descendants and their links',
+    args: id('task id'),
+    flags: {
+      depth: { type: 'string', value: 'n', description: 'levels walked up and down (default 5, at most 20)' },
+      limit: limit('tasks at most', 200)
+    },
+    admin: true,
+    json: true,
+    rpcs: ['GetTaskGraph'],
+    load: async () => (await import('./task-graph.ts')).runTaskGraph
   },
   {
     name: 'task retry',

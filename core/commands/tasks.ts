@@ -64,6 +64,7 @@ export function formatTask (task: TaskViewT, timeline?: TimelineEntryT[], handle
     ['lease expires', task.leaseExpiresAt],
     ['worker', task.workerId],
     ['replays', task.replays],
+    ['depends on', (task.dependsOn ?? []).length === 0 ? undefined : `${task.dependsOn.join(', ')} (a dying parent: ${task.onParentFailure ?? 'cancel'})`],
     ['last error', task.lastError]
   ]), '', `payload (${task.payloadSize} bytes):`, JSON.stringify(taskPayload(task), null, 2)]
   if (task.errors.length > 0) {

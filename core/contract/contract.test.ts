@@ -33,6 +33,7 @@ const SPEC_ROUTES: Record<string, string> = {
   ListTasks: 'GET /admin/v1/tasks',
   GetTask: 'GET /admin/v1/tasks/:id',
   EnqueueTask: 'POST /admin/v1/tasks',
+  GetTaskGraph: 'GET /admin/v1/tasks/:id/graph',
   CancelTask: 'POST /admin/v1/tasks/:id/cancel',
   RetryTask: 'POST /admin/v1/tasks/:id/retry',
   ListWorkers: 'GET /admin/v1/workers',

@@ -1,5 +1,6 @@
 import { Type, type Static, type TSchema } from 'typebox'
-import { MAX_LIST_LIMIT, TASK_STATES } from '../backend/types.ts'
+import { MAX_LIST_LIMIT, MAX_PARENTS, PARENT_FAILURE_POLICIES, TASK_STATES } from '../backend/types.ts'
+import { GRAPH_DEPTH_DEFAULT, GRAPH_DEPTH_MAX, GRAPH_NODES_DEFAULT, GRAPH_NODES_MAX } from '../tasks/dependencies.ts'
 
 // The admin contract's messages, field for field the same as core/proto/worker/v1/admin.proto
 // (core/contract/drift.test.ts fails when they differ). Conventions both sides keep:
@@ -68,6 +69,7 @@ const Response = <P extends Record<string, TSchema>>(properties: P, description:
   Type.Object(properties, { description })
 
 export const TaskStateSchema = Type.Enum([...TASK_STATES], { type: 'string', description: 'task state' })
+export const ParentFailurePolicySchema = Type.Enum([...PARENT_FAILURE_POLICIES], { type: 'string', description: 'what a parent that ends dead or canceled does to the task: cancel it (default) or dead-letter it' })
 
 // --- shared shapes ---------------------------------------------------------------
 
@@ -80,6 +82,7 @@ export const QueueSummary = Response({
   dead: Count('tasks in the DLQ'),
   succeeded: Count('succeeded tasks still retained'),
   canceled: Count('canceled tasks still retained'),
+  blocked: Count('tasks waiting for their parent tasks (dependsOn)'),
   weight: Type.Integer({ minimum: 0, description: 'effective weight: the stored override, else the configured default' }),
   defaultWeight: Type.Integer({ minimum: 0, description: 'configured default weight' }),
   weightOverridden: Type.Boolean({ description: 'true when an override is stored in the backend' }),
@@ -134,7 +137,9 @@ export const TaskView = Response({
   replays: Count('operator replays and retries'),
   payloadSize: Count('bytes of the JSON payload'),
   result: Type.Optional(JsonValue('what the handler returned, a JSON value (at most tasks.resultMaxBytes); absent unless it succeeded and returned one')),
-  progress: Type.Optional(JsonValue('latest progress the handler reported (ctx.progress): a number 0-100 or a JSON object; absent when none'))
+  progress: Type.Optional(JsonValue('latest progress the handler reported (ctx.progress): a number 0-100 or a JSON object; absent when none')),
+  dependsOn: Type.Array(Id('parent task id'), { description: 'the parent tasks it waits or waited for (empty: none)' }),
+  onParentFailure: Type.Optional(ParentFailurePolicySchema)
 }, 'a task with its payload and error history')
 
 export const TimelineEntry = Response({
@@ -211,7 +216,8 @@ export const TaskTotals = Response({
   retrying: Count('retrying tasks'),
   dead: Count('tasks in the DLQ'),
   succeeded: Count('succeeded tasks still retained'),
-  canceled: Count('canceled tasks still retained')
+  canceled: Count('canceled tasks still retained'),
+  blocked: Count('tasks waiting for their parent tasks')
 }, 'task counts summed over all queues')
 
 export const LatencyView = Response({
@@ -379,7 +385,11 @@ export const EnqueueTaskRequest = Request({
   timeoutMs: Type.Optional(Type.Integer({ minimum: 1, maximum: 7 * 24 * 3600_000, description: 'per-attempt timeout' })),
   runAt: Type.Optional(Timestamp('do not run before this time')),
   delayMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 365 * 24 * 3600_000, description: 'run after this delay (ignored with runAt)' })),
-  idempotencyKey: Type.Optional(Type.String({ minLength: 1, maxLength: 255, description: 'enqueue at most once per key' }))
+  idempotencyKey: Type.Optional(Type.String({ minLength: 1, maxLength: 255, description: 'enqueue at most once per key' })),
+  dependsOn: Type.Optional(Type.Object({
+    ids: Type.Array(Id('parent task id'), { maxItems: MAX_PARENTS, description: `stored tasks that must all succeed first (at most ${MAX_PARENTS}); until then the task is blocked` }),
+    onParentFailure: Type.Optional(ParentFailurePolicySchema)
+  }, { additionalProperties: false, description: 'run only after these tasks succeeded' }))
 }, 'enqueue one durable task')
 export const EnqueueTaskResponse = Response({
   id: Id('task id'),
@@ -387,6 +397,28 @@ export const EnqueueTaskResponse = Response({
   queue: Name('queue it went to'),
   warnings: Type.Array(Text('a warning'), { description: 'e.g. no live worker runs the handler (the task is stored and waits for one)' })
 }, 'the enqueued task')
+
+export const TaskGraphNode = Response({
+  id: Id('task id'),
+  handler: Name('handler name'),
+  queue: Name('queue'),
+  state: TaskStateSchema
+}, 'one task of a dependency graph')
+export const TaskGraphEdge = Response({
+  parent: Id('the task waited for'),
+  child: Id('the task that waits')
+}, 'one dependency: child runs after parent succeeded')
+export const GetTaskGraphRequest = Request({
+  id: Id('task id'),
+  depth: Type.Optional(Type.Integer({ minimum: 1, maximum: GRAPH_DEPTH_MAX, description: `levels walked up and down from the task (default ${GRAPH_DEPTH_DEFAULT})` })),
+  limit: Type.Optional(Limit(GRAPH_NODES_MAX, `tasks at most (default ${GRAPH_NODES_DEFAULT})`))
+}, 'the dependency graph around one task')
+export const GetTaskGraphResponse = Response({
+  id: Id('the task asked about (the first node)'),
+  nodes: Type.Array(TaskGraphNode, { description: 'the task, its ancestors and its descendants' }),
+  edges: Type.Array(TaskGraphEdge, { description: 'parent -> child links between the nodes' }),
+  truncated: Type.Boolean({ description: 'true when the depth or size bound left part of the graph out' })
+}, 'a bounded dependency graph')
 
 export const CancelTaskRequest = Request({ id: Id('task id') }, 'cancel a task that no worker has started')
 export const CancelTaskResponse = Response({

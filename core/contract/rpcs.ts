@@ -132,6 +132,9 @@ export const RPCS = {
     kind: 'mutation', minRole: 'operator', auditAction: 'task.enqueue',
     summary: 'enqueue a durable task'
   }),
+  GetTaskGraph: rpc('GetTaskGraph', M.GetTaskGraphRequest, M.GetTaskGraphResponse, {
+    ...read, summary: 'a task\'s dependency graph: ancestors, descendants and their links'
+  }),
   CancelTask: rpc('CancelTask', M.CancelTaskRequest, M.CancelTaskResponse, {
     kind: 'mutation', minRole: 'operator', auditAction: 'task.cancel',
     summary: 'cancel a task no worker has started'

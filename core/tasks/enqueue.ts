@@ -1,7 +1,7 @@
 import { Errors } from '../errors.ts'
 import { markNormalized } from '../backend/arguments.ts'
 import { checkStorableJson, checkStorableString } from '../backend/storable.ts'
-import type { NewTask } from '../backend/types.ts'
+import { MAX_PARENTS, PARENT_FAILURE_POLICIES, type NewTask, type ParentFailurePolicy } from '../backend/types.ts'
 
 /** What callers (code, CLI, admin EnqueueTask) may pass; everything but handler is optional. */
 export interface EnqueueInput {
@@ -16,6 +16,10 @@ export interface EnqueueInput {
   /** relative to the backend's clock; ignored when runAt is given */
   delayMs?: number
   idempotencyKey?: string
+  /** ids of tasks that must succeed first (at most MAX_PARENTS); the task is blocked until then */
+  dependsOn?: string[]
+  /** what a parent that ends dead or canceled does to this task (default 'cancel') */
+  onParentFailure?: ParentFailurePolicy
 }
 
 export interface TaskDefaults {
@@ -84,7 +88,9 @@ export function normalizeNewTask (input: EnqueueInput, defaults: TaskDefaults, o
       throw Errors.validation(`${at('runAt')}: at most ${MAX_DELAY_MS / (24 * 3600_000)} days from now, like delayMs (${new Date(latest).toISOString()})`, { details: { field: at('runAt') } })
     }
   }
+  const dependencies = normalizeDependencies(input, at)
   return markNormalized({
+    ...dependencies,
     queue,
     handler,
     payload,
@@ -95,4 +101,25 @@ export function normalizeNewTask (input: EnqueueInput, defaults: TaskDefaults, o
     delayMs: runAt === null ? integerIn(at('delayMs'), input.delayMs ?? 0, 0, MAX_DELAY_MS) : 0,
     idempotencyKey: key ?? null
   })
+}
+
+/** dependsOn and onParentFailure as NewTask carries them: both absent when there are no parents */
+function normalizeDependencies (input: EnqueueInput, at: (name: string) => string): Pick<NewTask, 'dependsOn' | 'onParentFailure'> {
+  const { dependsOn, onParentFailure } = input
+  if (onParentFailure !== undefined && !PARENT_FAILURE_POLICIES.includes(onParentFailure)) {
+    throw Errors.validation(`${at('onParentFailure')}: must be one of ${PARENT_FAILURE_POLICIES.join(', ')}`, { details: { field: at('onParentFailure') } })
+  }
+  if (dependsOn === undefined) return {}
+  const field = at('dependsOn')
+  if (!Array.isArray(dependsOn)) throw Errors.validation(`${field}: must be an array of task ids`, { details: { field } })
+  const parents = [...new Set(dependsOn)]
+  if (parents.length > MAX_PARENTS) throw Errors.validation(`${field}: at most ${MAX_PARENTS} parent tasks`, { details: { field } })
+  for (const [i, parent] of parents.entries()) {
+    if (typeof parent !== 'string' || parent.length === 0 || parent.length > MAX_KEY_LENGTH) {
+      throw Errors.validation(`${field}[${i}]: must be a task id`, { details: { field: `${field}[${i}]` } })
+    }
+    checkStorableString(`${field}[${i}]`, parent)
+  }
+  if (parents.length === 0) return {}
+  return { dependsOn: parents, onParentFailure: onParentFailure ?? 'cancel' }
 }

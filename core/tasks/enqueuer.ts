@@ -56,6 +56,9 @@ export function createEnqueuer (deps: EnqueuerDeps): Enqueuer {
       if (inputs.length > MAX_ENQUEUE_BATCH) throw Errors.validation(`tasks: at most ${MAX_ENQUEUE_BATCH} per call`, { details: { field: 'tasks' } })
       const now = Date.now()
       const tasks = inputs.map((input, i) => normalizeNewTask(input, defaults, { now, ...naming(i, inputs.length) }))
+      if (backend.capabilities.dependencies !== true && tasks.some(task => task.dependsOn !== undefined)) {
+        throw Errors.unsupported(`the ${backend.name} backend does not support task dependencies (dependsOn)`, { details: { field: 'dependsOn' } })
+      }
       const atomicEvents = events !== null && events.enabled && backend.capabilities.enqueueEvents === true
       const eventSpec: EnqueueEvents | undefined = atomicEvents ? { type: 'task.enqueued', data: tasks.map(enqueuedData) } : undefined
       const results = tasks.length === 0 ? [] : await backend.enqueue(tasks, eventSpec)

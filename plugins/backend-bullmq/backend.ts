@@ -9,8 +9,8 @@ import {
   type ListAuditRequest, type ListTasksRequest, type PendingHandler, type PendingHandlersRequest, type NewTask, type PruneRequest, type QueueStats, type RateLimit,
   type ReadEventsRequest, type ReadEventsBackwardRequest, type RecoveredLeases, type RequeueRequest, type RequeueResult, type SkippedTask,
   type StoredEvent, type Task, type TaskPage, type TaskState, type Unsubscribe, type WorkerInfo,
-  type ListRecordsRequest, type PutRecordOptions, type PutRecordResult, type StoredRecord,
-  type TaskActionRequest, type TaskActionResult
+  type ListRecordsRequest, type PutRecordOptions, type PutRecordResult, type StoredRecord, type TaskActionRequest, type TaskActionResult,
+  type TaskLinks
 } from '@switchyard/core'
 import { applyTaskAction } from './task-actions.ts'
 import { Keys, META, foreignTaskId, keyedTaskId, newTaskId, parseForeignId, type JobRef } from './keys.ts'
@@ -217,6 +217,7 @@ export class BullMQBackend implements Backend {
   async enqueue (tasks: NewTask[], events?: EnqueueEvents): Promise<EnqueueResult[]> {
     if (tasks.length === 0) return []
     tasks.forEach((task, i) => assertQueueName(`tasks[${i}].queue`, task.queue))
+    if (tasks.some(task => task.dependsOn !== undefined && task.dependsOn.length > 0)) throw Errors.unsupported('the bullmq backend does not support task dependencies (dependsOn)')
     // the first task of a key in a batch wins; later ones answer its id
     const firstOfKey = new Map<string, number>()
     const ids = tasks.map((task, i) => {
@@ -648,6 +649,11 @@ export class BullMQBackend implements Backend {
       publish: async (queues) => await this.notifier.publish(queues),
       assertQueueName
     }, req)
+  }
+
+  /** capability `dependencies` is off: BullMQ's flows (one parent waiting for its children) cannot express a task waiting for several parents */
+  async taskLinks (_ids: string[]): Promise<TaskLinks[]> {
+    throw Errors.unsupported('the bullmq backend does not support task dependencies')
   }
 
   async getTask (id: string): Promise<Task | null> {

@@ -20,7 +20,9 @@ const STRUCTURES_OF: Record<TaskState, Structure[]> = {
   retrying: ['delayed'],
   succeeded: ['completed'],
   dead: ['failed'],
-  canceled: ['canceled']
+  canceled: ['canceled'],
+  // no task of this backend is ever blocked (capability dependencies off)
+  blocked: []
 }
 const ALL_STRUCTURES: Structure[] = ['active', 'wait', 'paused', 'prioritized', 'parked', 'delayed', 'completed', 'failed', 'canceled']
 const FINISHED_STRUCTURES = new Set<Structure>(['completed', 'failed', 'canceled'])
@@ -87,6 +89,7 @@ export class TaskLister {
       dead: c.failed,
       succeeded: c.completed,
       canceled: c.canceled,
+      blocked: 0,
       weight,
       paused
     })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
@@ -273,6 +276,7 @@ function countOf (c: Counted['counts'], state: TaskState | undefined): number {
     case 'succeeded': return c.completed
     case 'dead': return c.failed
     case 'canceled': return c.canceled
+    case 'blocked': return 0
   }
 }
 

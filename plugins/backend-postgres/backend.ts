@@ -1,5 +1,6 @@
 import { Errors, type Backend, type BackendCapabilities, type Unsubscribe } from '@switchyard/core'
 import { createContext } from './context.ts'
+import { dependencyMethods } from './dependencies.ts'
 import { coordinationMethods } from './coordination.ts'
 import { eventMethods } from './event-store.ts'
 import { migrate } from './migrate.ts'
@@ -38,7 +39,8 @@ function capabilitiesFor (notify: boolean): BackendCapabilities {
     enqueueEvents: true,
     audit: true,
     workNotifications: notify,
-    records: true
+    records: true,
+    dependencies: true
   }
 }
 
@@ -118,6 +120,7 @@ function assemble (options: ResolvedOptions, name: string, open: () => Promise<S
     ...coordinationMethods(ctx),
     ...eventMethods(ctx),
     ...recordMethods(ctx),
+    ...dependencyMethods(ctx),
 
     async subscribeWork (listener) {
       return await subscribe(ctx.workChannel, payload => listener(payload))

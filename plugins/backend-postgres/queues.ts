@@ -20,6 +20,7 @@ interface StatsRow {
   dead: number
   succeeded: number
   canceled: number
+  blocked: number
 }
 
 export function queueMethods (ctx: BackendContext): QueueMethods {
@@ -28,7 +29,7 @@ export function queueMethods (ctx: BackendContext): QueueMethods {
     SELECT q.name, q.weight, q.paused,
       coalesce(c.ready, 0) AS ready, coalesce(c.scheduled, 0) AS scheduled, coalesce(c.processing, 0) AS processing,
       coalesce(c.retrying, 0) AS retrying, coalesce(c.dead, 0) AS dead, coalesce(c.succeeded, 0) AS succeeded,
-      coalesce(c.canceled, 0) AS canceled
+      coalesce(c.canceled, 0) AS canceled, coalesce(c.blocked, 0) AS blocked
     FROM ${s}.queues q
     LEFT JOIN (
       SELECT queue,
@@ -38,7 +39,8 @@ export function queueMethods (ctx: BackendContext): QueueMethods {
         (sum(n) FILTER (WHERE state = 'retrying'))::float8 AS retrying,
         (sum(n) FILTER (WHERE state = 'dead'))::float8 AS dead,
         (sum(n) FILTER (WHERE state = 'succeeded'))::float8 AS succeeded,
-        (sum(n) FILTER (WHERE state = 'canceled'))::float8 AS canceled
+        (sum(n) FILTER (WHERE state = 'canceled'))::float8 AS canceled,
+        (sum(n) FILTER (WHERE state = 'blocked'))::float8 AS blocked
       FROM ${s}.queue_counts
       WHERE $1::text[] IS NULL OR queue = ANY($1::text[])
       GROUP BY queue
@@ -87,6 +89,7 @@ export function queueMethods (ctx: BackendContext): QueueMethods {
         dead: r.dead,
         succeeded: r.succeeded,
         canceled: r.canceled,
+        blocked: r.blocked,
         weight: r.weight,
         paused: r.paused
       }))

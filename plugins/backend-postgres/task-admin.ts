@@ -13,7 +13,7 @@ type TaskAdminMethods = Pick<Backend, 'cancelTask' | 'requeueTasks' | 'deleteTas
 export const COUNT_CAP = 10_000
 const MAX_BATCH_IDS = 10_000
 const FINISHED: TaskState[] = ['dead', 'succeeded', 'canceled']
-const WAITING: TaskState[] = ['ready', 'scheduled', 'retrying']
+const WAITING: TaskState[] = ['ready', 'scheduled', 'retrying', 'blocked']
 
 // Arguments arrive checked by core (core/backend/arguments.ts): states are task
 // states, ids are at most MAX_BATCH_IDS strings.
@@ -52,7 +52,7 @@ export function taskAdminMethods (ctx: BackendContext): TaskAdminMethods {
 
   const cancelSql = `
     UPDATE ${s}.tasks SET state = 'canceled', finished_at = now(), updated_at = now()
-    WHERE id = $1 AND state IN ('scheduled', 'ready', 'retrying')
+    WHERE id = $1 AND state IN ('scheduled', 'ready', 'retrying', 'blocked')
     RETURNING id`
 
   // states as seen now; the change below re-checks them under the row locks

@@ -1,4 +1,4 @@
-import type { Task, TaskError, TaskState } from '@switchyard/core'
+import type { ParentFailurePolicy, Task, TaskError, TaskState } from '@switchyard/core'
 
 // Times leave the database as epoch ms (the ms() helper) and ids as text, so the
 // same mapping works for pg and PGlite whatever their type parsers do.
@@ -9,7 +9,7 @@ export function taskColumns (s: string, alias = 't'): string {
     ${s}.ms(${a}.run_at) AS run_at, ${a}.idempotency_key, ${a}.timeout_ms, ${a}.last_error, ${a}.errors,
     ${s}.ms(${a}.created_at) AS created_at, ${s}.ms(${a}.updated_at) AS updated_at, ${s}.ms(${a}.started_at) AS started_at,
     ${s}.ms(${a}.finished_at) AS finished_at, ${s}.ms(${a}.lease_expires_at) AS lease_expires_at, ${a}.worker_id,
-    ${a}.replays, ${a}.payload_size, ${a}.result, ${a}.progress`
+    ${a}.replays, ${a}.payload_size, ${a}.result, ${a}.progress, ${a}.depends_on::text[] AS depends_on, ${a}.on_parent_failure`
 }
 
 export interface TaskRow {
@@ -36,6 +36,8 @@ export interface TaskRow {
   payload_size: number
   result: unknown
   progress: unknown
+  depends_on: string[] | null
+  on_parent_failure: ParentFailurePolicy | null
 }
 
 export function toTask (r: TaskRow): Task {
@@ -63,6 +65,9 @@ export function toTask (r: TaskRow): Task {
     payloadSize: r.payload_size,
     // SQL NULL is "none"; a stored JSON null never happens (core sends none for it)
     ...(r.result === null || r.result === undefined ? {} : { result: r.result }),
-    ...(r.progress === null || r.progress === undefined ? {} : { progress: r.progress })
+    ...(r.progress === null || r.progress === undefined ? {} : { progress: r.progress }),
+    ...(r.depends_on === null || r.depends_on === undefined || r.depends_on.length === 0
+      ? {}
+      : { dependsOn: r.depends_on, onParentFailure: r.on_parent_failure ?? 'cancel' })
   }
 }

@@ -1,6 +1,8 @@
 import { Errors, isNoResult, type AckOutcome, type Backend, type CompleteRequest, type EnqueueEvents, type EnqueueResult, type FailOutcome, type FailRequest, type LeasedTask, type LeaseRef, type LeaseRequest, type NewTask, type ProgressRequest, type RecoveredLeases } from '@switchyard/core'
 import { parseId, type BackendContext } from './context.ts'
+import { enqueueWithDependencies } from './dependencies.ts'
 import { enqueueEventCtes } from './event-store.ts'
+import type { SqlQueryable } from './sql-client.ts'
 
 // The hot path: enqueue, lease and the batched acks. Each call is one statement
 // for the whole batch (enqueue adds one lookup only when idempotency keys collide);
@@ -311,7 +313,7 @@ export function workMethods (ctx: BackendContext): WorkMethods {
     return ackOutcomes(items, new Map(rows.map(r => [r.id, r])))
   }
 
-  async function enqueue (tasks: NewTask[], events: EnqueueEvents | undefined, depth = 0): Promise<EnqueueResult[]> {
+  async function enqueue (tasks: NewTask[], events: EnqueueEvents | undefined, depth = 0, db: SqlQueryable = ctx.db()): Promise<EnqueueResult[]> {
     if (tasks.length === 0) return []
     const cols: [string[], string[], string[], number[], number[], number[], Array<number | null>, number[], Array<string | null>, number[]] =
       [[], [], [], [], [], [], [], [], [], []]
@@ -329,15 +331,15 @@ export function workMethods (ctx: BackendContext): WorkMethods {
       cols[9].push(Buffer.byteLength(payload))
     }
     const rows = events === undefined
-      ? await ctx.db().query<{ id: string, created: boolean }>(enqueueSql, cols)
-      : await ctx.db().query<{ id: string, created: boolean }>(enqueueWithEventsSql, [
+      ? await db.query<{ id: string, created: boolean }>(enqueueSql, cols)
+      : await db.query<{ id: string, created: boolean }>(enqueueWithEventsSql, [
         ...cols, events.data.map(d => JSON.stringify(d)), events.type, ctx.maxEvents, ctx.notify ? ctx.eventsChannel : null])
     const results: EnqueueResult[] = rows.map(r => ({ id: r.id, created: r.created }))
     const keyOf = (i: number): string => tasks[i]?.idempotencyKey as string
     // keys that collided (with a stored task or earlier in this batch) answer the owner's id
     const collided = [...new Set(results.flatMap((r, i) => r.created ? [] : [keyOf(i)]))]
     if (collided.length === 0) return results
-    const owners = new Map((await ctx.db().query<{ key: string, id: string }>(keyLookupSql, [collided])).map(r => [r.key, r.id]))
+    const owners = new Map((await db.query<{ key: string, id: string }>(keyLookupSql, [collided])).map(r => [r.key, r.id]))
     const orphaned: number[] = []
     for (const [i, r] of results.entries()) {
       if (r.created) continue
@@ -349,13 +351,21 @@ export function workMethods (ctx: BackendContext): WorkMethods {
     // the owner was deleted between the insert and the lookup: enqueue those again
     if (depth >= 3) throw Errors.conflict('enqueue: the task owning an idempotency key kept disappearing; try again', { details: { field: 'idempotencyKey' } })
     const retried = await enqueue(orphaned.map(i => tasks[i] as NewTask),
-      events === undefined ? undefined : { type: events.type, data: orphaned.map(i => events.data[i] as Record<string, unknown>) }, depth + 1)
+      events === undefined ? undefined : { type: events.type, data: orphaned.map(i => events.data[i] as Record<string, unknown>) }, depth + 1, db)
     for (const [j, i] of orphaned.entries()) results[i] = retried[j] as EnqueueResult
     return results
   }
 
   return {
-    enqueue: async (tasks, events) => await enqueue(tasks, events),
+    async enqueue (tasks, events) {
+      // only a batch naming parents pays for the transaction
+      for (const task of tasks) {
+        if (task.dependsOn !== undefined && task.dependsOn.length > 0) {
+          return await enqueueWithDependencies(ctx, tasks, events, async (db, batch, ev) => await enqueue(batch, ev, 0, db))
+        }
+      }
+      return await enqueue(tasks, events)
+    },
 
     async leaseTasks (req): Promise<LeasedTask[]> {
       const params = leaseParams(req)

@@ -6,8 +6,8 @@ import {
   type LeasedTask, type ListAuditRequest, type PendingHandler, type PendingHandlersRequest, type ListTasksRequest, type NewTask, type PruneRequest, type QueueStats,
   type RateLimit, type ReadEventsRequest, type ReadEventsBackwardRequest, type RecoveredLeases, type RequeueRequest, type RequeueResult,
   type SkippedTask, type StoredEvent, type Task, type TaskPage, type Unsubscribe, type WorkerInfo,
-  type ListRecordsRequest, type PutRecordOptions, type PutRecordResult, type StoredRecord,
-  type TaskActionRequest, type TaskActionResult
+  type ListRecordsRequest, type PutRecordOptions, type PutRecordResult, type StoredRecord, type TaskActionRequest, type TaskActionResult,
+  type TaskLinks, type TaskState, MAX_CHILD_LINKS
 } from '@switchyard/core'
 import { applyTaskAction } from './task-actions.ts'
 import { assertNoEviction, createClient, toBackendError, type RedisClient } from './connection.ts'
@@ -57,10 +57,15 @@ const CAPABILITIES: BackendCapabilities = {
   enqueueEvents: true,
   audit: true,
   workNotifications: true,
-  records: true
+  records: true,
+  dependencies: true
 }
 
 const STREAM_ID = /^\d+-\d+$/
+
+function missingParent (id: string): Error {
+  return Errors.validation(`dependsOn: no task ${id} (a parent must be a stored task)`, { details: { field: 'dependsOn', id } })
+}
 
 function chunks<T> (items: T[], size: number): T[][] {
   if (items.length <= size) return [items]
@@ -173,23 +178,46 @@ export class RedisBackend implements Backend {
     // Core checked every task before the call (core/backend/arguments.ts), so no batch is
     // refused halfway; the ready score packs the priority (-1000..1000) into its high bits.
     // The created tasks' events are appended by the same script (see enqueue.lua).
+    const withParents = tasks.some(t => t.dependsOn !== undefined && t.dependsOn.length > 0)
     return this.run('enqueue', async () => {
       const k = this.keys
       const results: EnqueueResult[] = []
+      if (withParents) await this.checkParents(tasks, tasks.length > SCRIPT_BATCH)
       let offset = 0
       for (const batch of chunks(tasks, SCRIPT_BATCH)) {
         if (batch.length === 0) continue
-        const args: ScriptArg[] = [k.base, k.workChannel, events?.type ?? '', k.eventsChannel, this.options.maxEvents]
+        const args: ScriptArg[] = [k.base, k.workChannel, events?.type ?? '', k.eventsChannel, this.options.maxEvents, withParents ? 12 : 10]
         for (const [i, t] of batch.entries()) {
           args.push(t.queue, t.handler, JSON.stringify(t.payload ?? null), t.maxAttempts, t.priority, t.timeoutMs,
             t.runAt === null ? '' : t.runAt, t.delayMs, t.idempotencyKey ?? '', events === undefined ? '' : JSON.stringify(events.data[offset + i]))
+          if (withParents) args.push((t.dependsOn ?? []).join(','), t.onParentFailure ?? 'cancel')
         }
         offset += batch.length
         const reply = await this.script('enqueue', [k.idem, k.all, k.seq, k.queues, k.events], args) as Array<string | number>
+        if (reply[0] === '!missing') throw missingParent(String(reply[1]))
         for (let i = 0; i < reply.length; i += 2) results.push({ id: String(reply[i]), created: reply[i + 1] === 1 })
       }
       return results
     })
+  }
+
+  /**
+   * Parent ids are script arguments joined by commas: one that cannot be a task id of
+   * this backend is refused here. The script checks that each parent exists before it
+   * writes; a request split over several script calls is checked once up front too, so
+   * a missing parent refuses all of it (a parent deleted between the two is still caught
+   * by its own call).
+   */
+  private async checkParents (tasks: NewTask[], upFront: boolean): Promise<void> {
+    const parents = [...new Set(tasks.flatMap(t => t.dependsOn ?? []))]
+    const bad = parents.find(id => !/^[0-9]{1,20}$/.test(id))
+    if (bad !== undefined) throw missingParent(bad)
+    if (!upFront) return
+    const pipeline = this.client.pipeline()
+    for (const id of parents) pipeline.exists(this.keys.task(id))
+    const replies = await pipeline.exec() ?? []
+    const missing = parents.find((_id, i) => replies[i]?.[1] !== 1)
+    if (missing !== undefined) throw missingParent(missing)
   }
 
   // --- working -----------------------------------------------------------------------
@@ -365,6 +393,31 @@ export class RedisBackend implements Backend {
     })
   }
 
+  taskLinks (ids: string[]): Promise<TaskLinks[]> {
+    const wanted = [...new Set(ids)]
+    return this.run('taskLinks', async () => {
+      if (wanted.length === 0) return []
+      const pipeline = this.client.pipeline()
+      for (const id of wanted) {
+        pipeline.hmget(this.keys.task(id), 'q', 'h', 's', 'dp', 'kc')
+        pipeline.smembers(`${this.keys.base}kids:${id}`)
+      }
+      const replies = await pipeline.exec() ?? []
+      const out: TaskLinks[] = []
+      for (const [i, id] of wanted.entries()) {
+        const [err, fields] = replies[2 * i] ?? []
+        const [kidsErr, kids] = replies[2 * i + 1] ?? []
+        if (err !== null && err !== undefined) throw err
+        if (kidsErr !== null && kidsErr !== undefined) throw kidsErr
+        const [queue, handler, state, parents, hasChildren] = fields as Array<string | null>
+        if (state === null || state === undefined) continue
+        const children = hasChildren === '1' ? (kids as string[]).sort().slice(0, MAX_CHILD_LINKS) : []
+        out.push({ id, queue: queue ?? '', handler: handler ?? '', state: state as TaskState, parents: parents === null || parents === undefined || parents === '' ? [] : parents.split(','), children })
+      }
+      return out
+    })
+  }
+
   listTasks (req: ListTasksRequest): Promise<TaskPage> {
     const limit = Math.min(req.limit, MAX_LIST_LIMIT)
     const offset = req.offset
@@ -438,7 +491,7 @@ export class RedisBackend implements Backend {
       const k = this.keys
       const flat = await this.script('stats', [k.queues, k.weights, k.paused], [k.base, ...wanted]) as Array<string | number>
       const out: QueueStats[] = []
-      for (let i = 0; i < flat.length; i += 10) {
+      for (let i = 0; i < flat.length; i += 11) {
         out.push({
           name: String(flat[i]),
           ready: Number(flat[i + 1]),
@@ -449,7 +502,8 @@ export class RedisBackend implements Backend {
           succeeded: Number(flat[i + 6]),
           canceled: Number(flat[i + 7]),
           weight: flat[i + 8] === '' ? null : Number(flat[i + 8]),
-          paused: flat[i + 9] === 1
+          paused: flat[i + 9] === 1,
+          blocked: Number(flat[i + 10])
         })
       }
       return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))

@@ -53,7 +53,8 @@ export function hashToTask (id: string, h: Record<string, string>): Task {
     replays: int(h.rp),
     payloadSize: int(h.ps),
     ...(h.rv === undefined || h.rv === '' ? {} : { result: JSON.parse(h.rv) }),
-    ...(h.pg === undefined || h.pg === '' ? {} : { progress: JSON.parse(h.pg) })
+    ...(h.pg === undefined || h.pg === '' ? {} : { progress: JSON.parse(h.pg) }),
+    ...(h.dp === undefined || h.dp === '' ? {} : { dependsOn: h.dp.split(','), onParentFailure: h.pf === 'dead' ? 'dead' : 'cancel' })
   }
 }
 

@@ -17,7 +17,7 @@ function space (tt: Test) {
   const k = keysFor(randomPrefix('script'))
   tt.teardown(() => deleteKeys(redis, k.base))
   const enqueue = async (tasks: TaskArgs[]): Promise<string[]> => {
-    const args: ScriptArg[] = [k.base, k.workChannel, '', k.eventsChannel, 1000]
+    const args: ScriptArg[] = [k.base, k.workChannel, '', k.eventsChannel, 1000, 10]
     for (const x of tasks) {
       args.push(x.queue ?? 'q', x.handler ?? 'h', JSON.stringify(x.payload ?? {}), x.maxAttempts ?? 3, x.priority ?? 0, 1000,
         x.runAt ?? '', x.delayMs ?? 0, x.key ?? '', '')
@@ -49,7 +49,7 @@ t.test('enqueue: task hash, ready/scheduled index, registry, idempotency, publis
   sub.on('message', (_c: string, m: string) => messages.push(m))
   await sub.subscribe(k.workChannel)
   const now = Number((await redis.time())[0]) * 1000
-  const reply = await run('enqueue', [k.idem, k.all, k.seq, k.queues, k.events], [k.base, k.workChannel, 'task.enqueued', k.eventsChannel, 1000,
+  const reply = await run('enqueue', [k.idem, k.all, k.seq, k.queues, k.events], [k.base, k.workChannel, 'task.enqueued', k.eventsChannel, 1000, 10,
     'q', 'h', '{"a":1}', 3, 0, 1000, '', 0, 'key-1', '{"queue":"q","handler":"h"}',
     'q', 'h', '{"a":2}', 3, 0, 1000, '', 0, 'key-1', '{"queue":"q","handler":"h"}',
     'later', 'h', '{}', 3, 0, 1000, now + 60_000, 0, '', '{}']) as Array<string | number>
@@ -307,8 +307,8 @@ t.test('stats and dlq_stats read counters, not tasks', async (t) => {
   await run('queue_set', [k.queues, k.weights], [k.workChannel, 'a', 4, 0])
   await run('queue_set', [k.queues, k.paused], [k.workChannel, 'b', 1, 1])
   t.same(await run('stats', [k.queues, k.weights, k.paused], [k.base, 'a', 'b', 'unknown']), [
-    'a', 0, 0, 0, '1', '1', '0', '0', '4', 0,
-    'b', 0, 1, 0, '0', '0', '0', '0', '', 1
+    'a', 0, 0, 0, '1', '1', '0', '0', '4', 0, '0',
+    'b', 0, 1, 0, '0', '0', '0', '0', '', 1, '0'
   ])
   t.ok(l1)
   const [total, byQueue, byHandler, oldest, newest] = await run('dlq_stats', [k.dead, k.queues, k.deadByHandler], [k.base]) as [number, unknown[], string[], string, string]

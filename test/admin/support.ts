@@ -454,6 +454,7 @@ export const FIXTURES: { [N in RpcName]: Fixture<N> } = {
   ListTasks: async env => ({ queue: env.queue, state: 'ready', limit: 5 }),
   GetTask: async env => ({ id: await readyId(env) }),
   EnqueueTask: async env => ({ handler: 'mail.send', queue: env.queue, payload: { to: 'ops@example.com' }, priority: 2, idempotencyKey: `k-${suffix()}` }),
+  GetTaskGraph: async env => ({ id: await readyId(env), depth: 3 }),
   CancelTask: async env => ({ id: await readyId(env) }),
   RetryTask: async env => ({ id: await deadId(env) }),
   ListWorkers: async env => {

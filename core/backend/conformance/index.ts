@@ -34,6 +34,7 @@ import { storedInputArea } from './cases/stored-input.ts'
 import { resultsArea } from './cases/results.ts'
 import { jobsArea } from './cases/jobs.ts'
 import { taskActionsArea } from './cases/task-actions.ts'
+import { dependenciesArea } from './cases/dependencies.ts'
 
 export interface ConformanceTarget {
   name: string
@@ -72,7 +73,8 @@ export const CONFORMANCE_AREAS: readonly ConformanceArea[] = [
   recordsArea,
   storedInputArea,
   jobsArea,
-  taskActionsArea
+  taskActionsArea,
+  dependenciesArea
 ]
 
 export interface RunConformanceOptions {

@@ -12,12 +12,13 @@ local done = {}
 for i = 2, #ARGV, 3 do
   local id, token, result = ARGV[i], ARGV[i + 1], ARGV[i + 2]
   local tk = P .. 't:' .. id
-  local f = redis.call('HMGET', tk, 's', 'lt', 'q')
+  local f = redis.call('HMGET', tk, 's', 'lt', 'q', 'kc')
   if f[1] == 'processing' and f[2] == token then
     redis.call('HSET', tk, 's', 'succeeded', 'fa', now, 'ua', now, 'lt', '', 'lx', '', 'le', '', 'rv', result)
     redis.call('ZREM', KEYS[1], id)
     redis.call('ZADD', KEYS[2], now, id)
     done[f[3]] = (done[f[3]] or 0) + 1
+    if f[4] == '1' then settle_children(P, id, 'succeeded') end
     out[#out + 1] = 1
   else
     out[#out + 1] = 0

@@ -12,7 +12,7 @@ local woken = {}
 for i = 3, #ARGV, 5 do
   local id, token, message, stack, delay = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4]
   local tk = P .. 't:' .. id
-  local f = redis.call('HMGET', tk, 's', 'lt', 'q', 'h', 'a', 'm', 'er')
+  local f = redis.call('HMGET', tk, 's', 'lt', 'q', 'h', 'a', 'm', 'er', 'kc')
   if f[1] == 'processing' and f[2] == token then
     local q, h, attempts = f[3], f[4], tonumber(f[5])
     local entry = { attempt = attempts, message = message, at = now }
@@ -24,6 +24,7 @@ for i = 3, #ARGV, 5 do
       redis.call('HSET', tk, 's', 'dead', 'le', message, 'er', errors, 'fa', now, 'ua', now, 'lt', '', 'lx', '')
       redis.call('ZADD', KEYS[2], now, id)
       count_state(P, 'dead', q, h, 1)
+      if f[8] == '1' then settle_children(P, id, 'dead') end
       out[#out + 1] = 'dead'
     else
       local run_at = now + tonumber(delay)

@@ -43,7 +43,7 @@ elseif handler == '' and query == '' then
     end
   elseif queue ~= '' then
     total = 0
-    for _, s in ipairs({ 'ready', 'scheduled', 'retrying', 'processing', 'dead', 'succeeded', 'canceled' }) do
+    for _, s in ipairs({ 'ready', 'scheduled', 'retrying', 'processing', 'dead', 'succeeded', 'canceled', 'blocked' }) do
       total = total + queue_count(queue, s)
     end
   else

@@ -14,7 +14,7 @@ local requeued, dead = {}, {}
 local woken = {}
 for _, id in ipairs(expired) do
   local tk = P .. 't:' .. id
-  local f = redis.call('HMGET', tk, 's', 'q', 'h', 'a', 'm', 'pr', 'ra', 'er', 'w')
+  local f = redis.call('HMGET', tk, 's', 'q', 'h', 'a', 'm', 'pr', 'ra', 'er', 'w', 'kc')
   redis.call('ZREM', KEYS[1], id)
   if f[1] == 'processing' then
     local q, h, attempts = f[2], f[3], tonumber(f[4])
@@ -25,6 +25,7 @@ for _, id in ipairs(expired) do
       redis.call('HSET', tk, 's', 'dead', 'le', message, 'er', errors, 'fa', now, 'ua', now, 'lt', '', 'lx', '')
       redis.call('ZADD', KEYS[2], now, id)
       count_state(P, 'dead', q, h, 1)
+      if f[10] == '1' then settle_children(P, id, 'dead') end
       dead[#dead + 1] = id
     else
       redis.call('HSET', tk, 's', 'ready', 'ua', now, 'lt', '', 'lx', '')

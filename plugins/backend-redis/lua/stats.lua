@@ -3,7 +3,7 @@
 -- counters, never tasks.
 -- KEYS[1] queue registry hash   KEYS[2] weights hash   KEYS[3] paused hash
 -- ARGV[1] key prefix   ARGV[2..] queue names (none = all known)
--- Returns flat: name, ready, scheduled, retrying, processing, dead, succeeded, canceled, weight ('' none), paused (1|0) per queue.
+-- Returns flat: name, ready, scheduled, retrying, processing, dead, succeeded, canceled, weight ('' none), paused (1|0), blocked per queue.
 --!include common
 local P = ARGV[1]
 local names = {}
@@ -16,7 +16,7 @@ else
 end
 local out = {}
 for _, q in ipairs(names) do
-  local c = redis.call('HMGET', P .. 'c:' .. q, 'p', 'd', 'ok', 'x')
+  local c = redis.call('HMGET', P .. 'c:' .. q, 'p', 'd', 'ok', 'x', 'b')
   out[#out + 1] = q
   out[#out + 1] = ready_count(P, q)
   out[#out + 1] = redis.call('ZCARD', P .. 's:' .. q)
@@ -27,5 +27,6 @@ for _, q in ipairs(names) do
   out[#out + 1] = c[4] or '0'
   out[#out + 1] = redis.call('HGET', KEYS[2], q) or ''
   out[#out + 1] = redis.call('HEXISTS', KEYS[3], q)
+  out[#out + 1] = c[5] or '0'
 end
 return out

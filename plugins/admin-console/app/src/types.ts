@@ -1,12 +1,12 @@
 // The contract's response shapes the console reads (core/contract/messages.ts is the
 // source; only the fields used here are listed).
-export interface QueueSummary { name: string, ready: number, scheduled: number, processing: number, retrying: number, dead: number, succeeded: number, canceled: number, weight: number, defaultWeight: number, weightOverridden: boolean, paused: boolean }
+export interface QueueSummary { name: string, ready: number, scheduled: number, processing: number, retrying: number, dead: number, succeeded: number, canceled: number, blocked?: number, weight: number, defaultWeight: number, weightOverridden: boolean, paused: boolean }
 export interface TaskSummary { id: string, queue: string, handler: string, state: string, attempts: number, maxAttempts: number, priority: number, runAt: string, createdAt: string, updatedAt: string, finishedAt?: string, lastError?: string, replays: number, payloadSize: number, progress?: unknown }
-export interface TaskView extends TaskSummary { payload: unknown, idempotencyKey?: string, timeoutMs: number, errors: Array<{ attempt: number, message: string, at: string, stack?: string }>, startedAt?: string, leaseExpiresAt?: string, workerId?: string, result?: unknown }
+export interface TaskView extends TaskSummary { payload: unknown, idempotencyKey?: string, timeoutMs: number, errors: Array<{ attempt: number, message: string, at: string, stack?: string }>, startedAt?: string, leaseExpiresAt?: string, workerId?: string, result?: unknown, dependsOn?: string[], onParentFailure?: string }
 export interface TimelineEntry { at: string, event: string, detail?: string }
 export interface Overview {
   generatedAt: string
-  totals: Record<'ready' | 'processing' | 'scheduled' | 'retrying' | 'dead' | 'succeeded' | 'canceled', number>
+  totals: Record<'ready' | 'processing' | 'scheduled' | 'retrying' | 'dead' | 'succeeded' | 'canceled', number> & { blocked?: number }
   queues: QueueSummary[]
   activeWorkers?: number
   inFlight?: number
@@ -24,7 +24,7 @@ export interface Health { status: string, version: string, commit: string, nodeV
 
 export interface MetricsHistory { window: string, stepSeconds: number, queue?: string, from: string, to: string, points: Array<{ time: string, counts: Record<'enqueued' | 'succeeded' | 'failed' | 'dead' | 'replayed', number> }>, queues: string[] }
 
-export const TASK_STATES = ['scheduled', 'ready', 'processing', 'retrying', 'succeeded', 'dead', 'canceled'] as const
+export const TASK_STATES = ['scheduled', 'ready', 'processing', 'retrying', 'succeeded', 'dead', 'canceled', 'blocked'] as const
 
 export interface JobResources { memoryBytes: number, cpus: number, pids: number }
 export interface Job { name: string, description: string, source: 'git_tag' | 'tarball_url' | 'tarball_path', repo?: string, tag?: string, tarballUrl?: string, tarballPath?: string, tarballSha256?: string, path: string, dockerfile: string, command: string[], env: string[], queue: string, retries: number, timeoutSeconds: number, resources: JobResources, network?: string, createdAt: string, updatedAt: string }

@@ -28,12 +28,13 @@ local function state_index(P, state, q)
   if state == 'dead' then return P .. 'dead' end
   if state == 'succeeded' then return P .. 'succ' end
   if state == 'canceled' then return P .. 'canc' end
+  if state == 'blocked' then return P .. 'blk' end
   return nil
 end
 
 -- Per-queue counters for the states whose index is global (processing, dead,
 -- succeeded, canceled); per-queue indexes (ready, scheduled, retrying) are counted with ZCARD.
-local COUNTER_FIELD = { processing = 'p', dead = 'd', succeeded = 'ok', canceled = 'x' }
+local COUNTER_FIELD = { processing = 'p', dead = 'd', succeeded = 'ok', canceled = 'x', blocked = 'b' }
 
 local function count_state(P, state, q, h, delta)
   local field = COUNTER_FIELD[state]
@@ -92,15 +93,12 @@ local function enter_state(P, id, state, q, h, score)
   count_state(P, state, q, h, 1)
 end
 
--- Removes a task and every trace of it (indexes, counters, idempotency key).
-local function erase_task(P, id, f_state, f_queue, f_handler, f_ikey)
-  leave_state(P, id, f_state, f_queue, f_handler)
-  redis.call('ZREM', P .. 'all', id)
-  if f_ikey and f_ikey ~= '' and redis.call('HGET', P .. 'idem', f_ikey) == id then
-    redis.call('HDEL', P .. 'idem', f_ikey)
-  end
-  redis.call('DEL', P .. 't:' .. id)
-end
+-- Task dependencies. A child (enqueued with dependsOn) keeps its parents in 'dp'
+-- (comma separated), its policy in 'pf' ('cancel' | 'dead') and how many parents it
+-- still waits for in 'pp'; a parent that has children has 'kc' = '1' and their ids in
+-- the set kids:<id>. Scripts that finish a task read 'kc' with the fields they read
+-- anyway and call settle_children only when it is set, so tasks without children pay
+-- nothing.
 
 -- Prepends an error to the task's bounded error history (newest first, at most 10).
 local function push_error(encoded, entry)
@@ -112,6 +110,70 @@ local function push_error(encoded, entry)
   local out = { entry }
   for i = 1, math.min(#list, 9) do out[#out + 1] = list[i] end
   return cjson.encode(out)
+end
+
+-- A parent reached `outcome` ('succeeded', 'dead', 'canceled', or 'deleted' before it
+-- succeeded). Success: each blocked child waits for one parent less and becomes ready
+-- (or scheduled, by its runAt) when none is left. Otherwise blocked children are
+-- canceled or dead-lettered by their policy, naming the parent, and the same applies
+-- to their own children, breadth first, so a deep graph needs no deep recursion.
+local function settle_children(P, root, outcome)
+  local now = now_ms()
+  local todo = { { root, outcome } }
+  local woken = {}
+  local i = 1
+  while i <= #todo do
+    local id, how = todo[i][1], todo[i][2]
+    i = i + 1
+    for _, cid in ipairs(redis.call('SMEMBERS', P .. 'kids:' .. id)) do
+      local ck = P .. 't:' .. cid
+      local f = redis.call('HMGET', ck, 's', 'q', 'h', 'pf', 'pr', 'ra', 'kc', 'er', 'a')
+      if f[1] == 'blocked' then
+        local q, h = f[2], f[3]
+        if how == 'succeeded' then
+          if redis.call('HINCRBY', ck, 'pp', -1) <= 0 then
+            leave_state(P, cid, 'blocked', q, h)
+            local run_at = tonumber(f[6])
+            if run_at > now then
+              enter_state(P, cid, 'scheduled', q, h, int_str(run_at))
+              redis.call('HSET', ck, 's', 'scheduled', 'ua', now)
+            else
+              enter_state(P, cid, 'ready', q, h, ready_score(f[5], run_at))
+              redis.call('HSET', ck, 's', 'ready', 'ua', now)
+              woken[q] = true
+            end
+          end
+        else
+          local target = 'canceled'
+          if f[4] == 'dead' then target = 'dead' end
+          local message = 'parent task ' .. id .. ' was ' .. how
+          leave_state(P, cid, 'blocked', q, h)
+          enter_state(P, cid, target, q, h, now)
+          redis.call('HSET', ck, 's', target, 'le', message, 'fa', now, 'ua', now)
+          if target == 'dead' then
+            redis.call('HSET', ck, 'er', push_error(f[8], { attempt = tonumber(f[9]) or 0, message = message, at = now }))
+          end
+          if f[7] == '1' then todo[#todo + 1] = { cid, target } end
+        end
+      end
+    end
+  end
+  for q in pairs(woken) do redis.call('PUBLISH', P .. 'work', q) end
+end
+
+-- Removes a task and every trace of it (indexes, counters, idempotency key). A parent
+-- removed before it succeeded settles its blocked children as if it had died.
+local function erase_task(P, id, f_state, f_queue, f_handler, f_ikey)
+  if redis.call('HGET', P .. 't:' .. id, 'kc') == '1' then
+    if f_state ~= 'succeeded' then settle_children(P, id, 'deleted') end
+    redis.call('DEL', P .. 'kids:' .. id)
+  end
+  leave_state(P, id, f_state, f_queue, f_handler)
+  redis.call('ZREM', P .. 'all', id)
+  if f_ikey and f_ikey ~= '' and redis.call('HGET', P .. 'idem', f_ikey) == id then
+    redis.call('HDEL', P .. 'idem', f_ikey)
+  end
+  redis.call('DEL', P .. 't:' .. id)
 end
 
 local function set_of(csv)

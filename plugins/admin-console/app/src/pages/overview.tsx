@@ -34,6 +34,7 @@ export function Overview ({ route }: { route: Route }): ReactNode {
             <Tile label="retrying" value={data.totals.retrying} href={hrefFor('tasks', { state: 'retrying' })} />
             <Tile label="succeeded" value={data.totals.succeeded} href={hrefFor('tasks', { state: 'succeeded' })} />
             <Tile label="canceled" value={data.totals.canceled} href={hrefFor('tasks', { state: 'canceled' })} />
+            <Tile label="blocked" value={data.totals.blocked ?? 0} href={hrefFor('tasks', { state: 'blocked' })} />
             <Tile label="DLQ" value={data.totals.dead} href={hrefFor('dlq')} tone={data.totals.dead > 0 ? 'bad' : undefined} />
             <Tile label="live workers" value={data.activeWorkers ?? '—'} href={hrefFor('workers')} tone={data.activeWorkers === 0 ? 'warn' : undefined} />
             <Tile label="in flight" value={data.inFlight ?? '—'} />

@@ -89,7 +89,7 @@ function QueueDetail ({ name, fallback, onClose }: { name: string, fallback?: Qu
         <dl className="facts">
           <dt>State</dt><dd>{q.paused ? 'paused' : 'running'}</dd>
           <dt>Weight</dt><dd>{q.weight} {q.weightOverridden ? `(override; default ${q.defaultWeight})` : '(default)'}</dd>
-          <dt>Tasks</dt><dd>{(['ready', 'processing', 'scheduled', 'retrying', 'succeeded', 'canceled'] as const).map(s => <a key={s} className="chip" href={hrefFor('tasks', { queue: name, state: s })}>{s} {q[s]}</a>)}<a className="chip" href={hrefFor('dlq', { queue: name })}>dead {q.dead}</a></dd>
+          <dt>Tasks</dt><dd>{(['ready', 'processing', 'scheduled', 'retrying', 'succeeded', 'canceled', 'blocked'] as const).map(s => <a key={s} className="chip" href={hrefFor('tasks', { queue: name, state: s })}>{s} {q[s] ?? 0}</a>)}<a className="chip" href={hrefFor('dlq', { queue: name })}>dead {q.dead}</a></dd>
           <dt>Unserved handlers</dt><dd>{data === undefined ? '…' : data.unservedHandlers.length === 0 ? 'none' : data.unservedHandlers.join(', ')}</dd>
         </dl>
       )}

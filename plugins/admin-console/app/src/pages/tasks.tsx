@@ -91,11 +91,12 @@ export function TaskDetail ({ id, onClose }: { id: string, onClose: () => void }
             <dt>Run at</dt><dd><Time at={t.runAt} /></dd>
             {t.workerId !== undefined && <><dt>Worker</dt><dd>{t.workerId}{t.leaseExpiresAt !== undefined && <> (lease until <Time at={t.leaseExpiresAt} />)</>}</dd></>}
             {t.idempotencyKey !== undefined && <><dt>Idempotency key</dt><dd><code>{t.idempotencyKey}</code></dd></>}
+            {t.dependsOn !== undefined && t.dependsOn.length > 0 && <><dt>Depends on</dt><dd data-testid="task-parents">{t.dependsOn.map(p => <a key={p} className="chip" href={hrefFor('tasks', { id: p })}><code>{p.slice(0, 12)}</code></a>)} <span className="muted">a dying parent: {t.onParentFailure ?? 'cancel'}</span></dd></>}
             {t.progress !== undefined && <><dt>Progress</dt><dd>{typeof t.progress === 'number' ? <progress max={100} value={t.progress}>{t.progress}%</progress> : <Json value={t.progress} />}</dd></>}
           </dl>
           {canMutate && (
             <div className="actions">
-              {['scheduled', 'ready', 'retrying'].includes(t.state) && <button type="button" className="danger" onClick={() => setPending('cancel')}>Cancel task</button>}
+              {['scheduled', 'ready', 'retrying', 'blocked'].includes(t.state) && <button type="button" className="danger" onClick={() => setPending('cancel')}>Cancel task</button>}
               {['dead', 'retrying', 'canceled'].includes(t.state) && <button type="button" onClick={() => setPending('retry')}>Retry now</button>}
             </div>
           )}

@@ -1,0 +1,96 @@
+import { Errors, MAX_CHILD_LINKS, type EnqueueEvents, type EnqueueResult, type NewTask, type TaskLinks, type TaskState } from '@switchyard/core'
+import { parseId, type BackendContext } from './context.ts'
+import type { SqlQueryable } from './sql-client.ts'
+
+// Enqueue with dependsOn and the graph reads. Settling children when a parent
+// finishes is not here: triggers of migration 013 do it in the transaction of
+// whatever statement finished the parent (ack, fail, recovery, cancel, delete).
+
+export type EnqueueIn = (db: SqlQueryable, tasks: NewTask[], events: EnqueueEvents | undefined) => Promise<EnqueueResult[]>
+
+/**
+ * One transaction: marks the parents (locking them, so none finishes unseen), refuses
+ * unknown parents, enqueues as usual, then makes each created child blocked, or applies
+ * its policy at once when a parent is already dead or canceled.
+ */
+export async function enqueueWithDependencies (ctx: BackendContext, tasks: NewTask[], events: EnqueueEvents | undefined, enqueueIn: EnqueueIn): Promise<EnqueueResult[]> {
+  const { s } = ctx
+  const wanted = new Set<string>()
+  for (const task of tasks) for (const parent of task.dependsOn ?? []) wanted.add(parent)
+  return await ctx.db().transaction(async tx => {
+    const valid = [...wanted].map(id => ({ id, parsed: parseId(id) }))
+    // locked in id order, so two enqueues naming the same parents never deadlock
+    const rows = await tx.query<{ id: string, state: TaskState }>(`
+      WITH locked AS MATERIALIZED (SELECT id FROM ${s}.tasks WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE)
+      UPDATE ${s}.tasks t SET has_children = true FROM locked
+      WHERE t.id = locked.id
+      RETURNING t.id::text AS id, t.state`, [valid.flatMap(v => v.parsed === null ? [] : [v.parsed])])
+    const states = new Map(rows.map(r => [r.id, r.state]))
+    const missing = valid.find(v => v.parsed === null || !states.has(v.parsed))
+    if (missing !== undefined) {
+      throw Errors.validation(`dependsOn: no task ${missing.id} (a parent must be a stored task)`, { details: { field: 'dependsOn', id: missing.id } })
+    }
+    const results = await enqueueIn(tx, tasks, events)
+    const children: string[] = []
+    const parents: string[] = []
+    const pending: number[] = []
+    const policies: string[] = []
+    const failures: Array<string | null> = []
+    const dependsOn: string[] = []
+    for (const [i, task] of tasks.entries()) {
+      const result = results[i] as EnqueueResult
+      if (!result.created || task.dependsOn === undefined || task.dependsOn.length === 0) continue
+      const ids = task.dependsOn.map(id => parseId(id) as string)
+      let waiting = 0
+      let failure: string | null = null
+      for (const id of ids) {
+        const state = states.get(id)
+        if (state === 'dead' || state === 'canceled') failure ??= `parent task ${id} was ${state}`
+        else if (state !== 'succeeded') waiting++
+      }
+      for (const id of ids) { children.push(result.id); parents.push(id) }
+      // one row per child for the update: its parents as a Postgres array literal
+      dependsOn.push(`{${ids.join(',')}}`)
+      pending.push(waiting)
+      policies.push(task.onParentFailure ?? 'cancel')
+      failures.push(failure)
+    }
+    if (dependsOn.length === 0) return results
+    const childIds = results.flatMap((r, i) => r.created && (tasks[i]?.dependsOn?.length ?? 0) > 0 ? [r.id] : [])
+    await tx.query(`INSERT INTO ${s}.task_deps (parent, child) SELECT * FROM unnest($1::bigint[], $2::bigint[]) ON CONFLICT DO NOTHING`, [parents, children])
+    await tx.query(`
+      UPDATE ${s}.tasks t SET
+        depends_on = u.depends_on::bigint[], on_parent_failure = u.policy, pending_parents = u.pending,
+        state = CASE
+          WHEN u.failure IS NOT NULL THEN CASE WHEN u.policy = 'dead' THEN 'dead' ELSE 'canceled' END
+          WHEN u.pending > 0 THEN 'blocked'
+          ELSE t.state END,
+        last_error = coalesce(u.failure, t.last_error),
+        errors = CASE WHEN u.failure IS NOT NULL AND u.policy = 'dead'
+          THEN jsonb_build_array(jsonb_build_object('attempt', 0, 'message', u.failure, 'at', ${s}.ms(now()))) ELSE t.errors END,
+        finished_at = CASE WHEN u.failure IS NOT NULL THEN now() ELSE t.finished_at END,
+        updated_at = now()
+      FROM unnest($1::bigint[], $2::text[], $3::text[], $4::int[], $5::text[]) AS u(id, depends_on, policy, pending, failure)
+      WHERE t.id = u.id`, [childIds, dependsOn, policies, pending, failures])
+    return results
+  })
+}
+
+export function dependencyMethods (ctx: BackendContext): { taskLinks: (ids: string[]) => Promise<TaskLinks[]> } {
+  const { s } = ctx
+  return {
+    async taskLinks (ids) {
+      const parsed = [...new Set(ids.map(parseId).filter((id): id is string => id !== null))]
+      if (parsed.length === 0) return []
+      const rows = await ctx.db().query<{ id: string, queue: string, handler: string, state: TaskState, parents: string[] | null, children: string[] | null }>(`
+        SELECT t.id::text AS id, t.queue, t.handler, t.state, t.depends_on::text[] AS parents,
+          CASE WHEN t.has_children THEN ARRAY(
+            SELECT d.child::text FROM ${s}.task_deps d JOIN ${s}.tasks c ON c.id = d.child
+            WHERE d.parent = t.id ORDER BY d.child LIMIT ${MAX_CHILD_LINKS}
+          ) END AS children
+        FROM ${s}.tasks t WHERE t.id = ANY($1::bigint[])
+        ORDER BY t.id`, [parsed])
+      return rows.map(r => ({ id: r.id, queue: r.queue, handler: r.handler, state: r.state, parents: r.parents ?? [], children: r.children ?? [] }))
+    }
+  }
+}
