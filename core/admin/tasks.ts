@@ -5,6 +5,7 @@ import type { RequestOf, ResponseOf } from '../contract/rpcs.ts'
 import type { EnqueueInput } from '../tasks/enqueue.ts'
 import type { AdminContext, MutationResult } from './context.ts'
 import { taskFilter } from './filters.ts'
+import { taskWindow } from './task-window.ts'
 import { compact, taskSummary, taskTimeline, taskView, workerView } from './views.ts'
 import { enqueueWarnings, handlerServed, PENDING_STATES } from './handler-coverage.ts'
 
@@ -14,7 +15,7 @@ const RETRYABLE: TaskState[] = ['dead', 'retrying', 'canceled']
 export async function listTasks (ctx: AdminContext, request: RequestOf<'ListTasks'>): Promise<ResponseOf<'ListTasks'>> {
   const limit = request.limit ?? LIST_LIMIT_DEFAULT
   const offset = request.offset ?? 0
-  const filter = taskFilter(ctx.backend, { state: request.state, queue: request.queue, handler: request.handler, query: request.query })
+  const filter = taskFilter(ctx.backend, { state: request.state, queue: request.queue, handler: request.handler, query: request.query, ...taskWindow(request) })
   const page = await ctx.backend.listTasks({ ...filter, limit, offset })
   return compact({ tasks: page.tasks.slice(0, limit).map(taskSummary), total: page.total ?? undefined, limit, offset })
 }
