@@ -34,6 +34,7 @@ import { storedInputArea } from './cases/stored-input.ts'
 import { resultsArea } from './cases/results.ts'
 import { jobsArea } from './cases/jobs.ts'
 import { timeWindowsArea } from './cases/time-windows.ts'
+import { dlqHousekeepingArea } from './cases/dlq-housekeeping.ts'
 
 export interface ConformanceTarget {
   name: string
@@ -72,7 +73,8 @@ export const CONFORMANCE_AREAS: readonly ConformanceArea[] = [
   recordsArea,
   storedInputArea,
   jobsArea,
-  timeWindowsArea
+  timeWindowsArea,
+  dlqHousekeepingArea
 ]
 
 export interface RunConformanceOptions {
