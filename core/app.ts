@@ -244,6 +244,7 @@ async function assemble (app: FastifyInstance, loaded: LoadedConfig, options: Cr
       requestTimeoutMs: config.admin.requestTimeoutMs,
       replayLimitMax: config.admin.guardrails.replayLimitMax,
       replayIdsMax: config.admin.guardrails.replayIdsMax,
+      purgeLimitMax: config.admin.guardrails.purgeLimitMax,
       auditExportLimitMax: config.admin.audit.exportLimitMax,
       auditEventLimit: config.admin.audit.eventLimit,
       scheduleRunMax: config.admin.guardrails.scheduleRunMax,

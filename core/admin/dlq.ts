@@ -5,8 +5,10 @@ import { LIST_LIMIT_DEFAULT } from '../contract/messages.ts'
 import type { RequestOf, ResponseOf } from '../contract/rpcs.ts'
 import type { AdminContext, MutationResult } from './context.ts'
 import { taskFilter } from './filters.ts'
+import { taskWindow } from './task-window.ts'
 import { assertCap } from './guards.ts'
 import { compact, iso, taskSummary, taskView } from './views.ts'
+import { editedPayloads, replayEdited } from './dlq-housekeeping.ts'
 
 // Replays only ever move tasks that are dead at the moment of the move (the backend
 // checks the state atomically per task), so a running task is never re-queued and
@@ -15,7 +17,7 @@ import { compact, iso, taskSummary, taskView } from './views.ts'
 export async function listDLQ (ctx: AdminContext, request: RequestOf<'ListDLQ'>): Promise<ResponseOf<'ListDLQ'>> {
   const limit = request.limit ?? LIST_LIMIT_DEFAULT
   const offset = request.offset ?? 0
-  const filter = taskFilter(ctx.backend, { state: 'dead', queue: request.queue, handler: request.handler, query: request.query })
+  const filter = taskFilter(ctx.backend, { state: 'dead', queue: request.queue, handler: request.handler, query: request.query, ...taskWindow(request) })
   const page = await ctx.backend.listTasks({ ...filter, limit, offset })
   return compact({ entries: page.tasks.slice(0, limit).map(taskSummary), total: page.total ?? undefined, limit, offset })
 }
@@ -57,7 +59,7 @@ function replayAnswer (result: RequeueResult, dryRun: boolean, targetQueue: stri
 export async function replayDLQ (ctx: AdminContext, request: RequestOf<'ReplayDLQ'>): Promise<MutationResult<ResponseOf<'ReplayDLQ'>>> {
   assertCap(request.limit, ctx.options.replayLimitMax, 'limit', 'WORKER_ADMIN_REPLAY_LIMIT_MAX')
   const dryRun = request.dryRun === true
-  const filter = taskFilter(ctx.backend, { state: 'dead', queue: request.queue, handler: request.handler })
+  const filter = taskFilter(ctx.backend, { state: 'dead', queue: request.queue, handler: request.handler, query: request.query, ...taskWindow(request) })
   if (!dryRun && request.targetQueue !== undefined) await ctx.backend.ensureQueues([request.targetQueue])
   const result = await ctx.backend.requeueTasks(compact({ filter: { ...filter, limit: request.limit }, fromStates: ['dead' as const], queue: request.targetQueue, dryRun }))
   return replayAnswer(result, dryRun, request.targetQueue)
@@ -66,9 +68,14 @@ export async function replayDLQ (ctx: AdminContext, request: RequestOf<'ReplayDL
 export async function replayDLQByID (ctx: AdminContext, request: RequestOf<'ReplayDLQByID'>): Promise<MutationResult<ResponseOf<'ReplayDLQByID'>>> {
   const ids = [...new Set(request.ids)]
   assertCap(ids.length, ctx.options.replayIdsMax, 'ids', 'WORKER_ADMIN_REPLAY_IDS_MAX')
+  const edited = editedPayloads(ids, request.payloads)
   const dryRun = request.dryRun === true
   if (!dryRun && request.targetQueue !== undefined) await ctx.backend.ensureQueues([request.targetQueue])
-  const result = await ctx.backend.requeueTasks(compact({ ids, fromStates: ['dead' as const], queue: request.targetQueue, payload: request.payload, dryRun }))
+  if (dryRun || edited.size === 0) {
+    const result = await ctx.backend.requeueTasks(compact({ ids, fromStates: ['dead' as const], queue: request.targetQueue, payload: request.payload, dryRun }))
+    return replayAnswer(result, dryRun, request.targetQueue)
+  }
+  const result = await replayEdited(ctx, ids, edited, request)
   return replayAnswer(result, dryRun, request.targetQueue)
 }
 

@@ -1,6 +1,7 @@
 import { Errors } from '../errors.ts'
 import type { Backend, TaskFilter } from '../backend/types.ts'
 import type { RequestOf } from '../contract/rpcs.ts'
+import { taskWindow } from './task-window.ts'
 import { compact } from './views.ts'
 
 /** builds a task filter and refuses (501) filters the backend declares it cannot honour, instead of ignoring them */
@@ -20,5 +21,5 @@ export function taskFilter (backend: Backend, filter: TaskFilter): TaskFilter {
  * narrows bulk task actions (which take the same message as their filter) too.
  */
 export function listTasksFilter (backend: Backend, request: RequestOf<'ListTasks'>): TaskFilter {
-  return taskFilter(backend, { state: request.state, queue: request.queue, handler: request.handler, query: request.query })
+  return taskFilter(backend, { state: request.state, queue: request.queue, handler: request.handler, query: request.query, ...taskWindow(request) })
 }

@@ -13,6 +13,7 @@ import { exportAudit, listAuditEvents } from './audit-log.ts'
 import type { AdminContext, MutationResult } from './context.ts'
 import { ActionCounters } from './counters.ts'
 import { deleteDLQEntry, getDLQEntry, getDLQStats, listDLQ, replayDLQ, replayDLQByID } from './dlq.ts'
+import { purgeDLQ } from './dlq-housekeeping.ts'
 import { assertEventId, EventTail, EventWaker, followEvents, FROM_OLDEST_EVENT_ID } from './events.ts'
 import { assertAdminOptions, assertApproved, assertWritable, authorize } from './guards.ts'
 import { LatencyTracker } from './latency.ts'
@@ -222,6 +223,7 @@ export function createAdminService (deps: AdminServiceDeps): RunningAdminService
     ReplayDLQ: mutation('ReplayDLQ', async request => await replayDLQ(ctx, request)),
     ReplayDLQByID: mutation('ReplayDLQByID', async request => await replayDLQByID(ctx, request)),
     DeleteDLQEntry: mutation('DeleteDLQEntry', async request => await deleteDLQEntry(ctx, request)),
+    PurgeDLQ: mutation('PurgeDLQ', async request => await purgeDLQ(ctx, request)),
     PauseDequeue: mutation('PauseDequeue', async () => await pauseDequeue(ctx, true)),
     ResumeDequeue: mutation('ResumeDequeue', async () => await pauseDequeue(ctx, false)),
     ListTasks: read('ListTasks', async request => await listTasks(ctx, request)),

@@ -23,6 +23,8 @@ export interface AdminOptions {
   replayLimitMax: number
   /** WORKER_ADMIN_REPLAY_IDS_MAX */
   replayIdsMax: number
+  /** WORKER_ADMIN_PURGE_LIMIT_MAX: most DLQ entries one PurgeDLQ call deletes (default 10000) */
+  purgeLimitMax?: number
   /** WORKER_ADMIN_AUDIT_EXPORT_LIMIT_MAX */
   auditExportLimitMax: number
   /** WORKER_ADMIN_AUDIT_EVENT_LIMIT: audit events kept in the backend */

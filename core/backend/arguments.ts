@@ -196,6 +196,11 @@ function taskFilter (prefix: string, filter: Record<string, unknown>): void {
   optional(filter.queue, () => name(`${prefix}queue`, filter.queue))
   optional(filter.handler, () => name(`${prefix}handler`, filter.handler))
   optional(filter.query, () => text(`${prefix}query`, filter.query))
+  optional(filter.since, () => integer(`${prefix}since`, filter.since, 0))
+  optional(filter.until, () => integer(`${prefix}until`, filter.until, 0))
+  optional(filter.timeField, () => {
+    if (filter.timeField !== 'created' && filter.timeField !== 'finished') fail(`${prefix}timeField`, 'must be created or finished')
+  })
 }
 
 function leaseRequest (value: unknown): void {

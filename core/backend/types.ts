@@ -226,7 +226,18 @@ export interface TaskFilter {
   handler?: string
   /** case-insensitive substring over id, handler, payload text and last error */
   query?: string
+  /**
+   * Time window (epoch ms, both ends inclusive) over the time named by `timeField`
+   * (see taskWindowField in core/backend/time-window.ts). A task without that time
+   * (an unfinished task judged on its finish) is outside every window.
+   */
+  since?: number
+  until?: number
+  /** which time since/until judge; default: 'finished' for the final states succeeded, dead and canceled, else 'created' */
+  timeField?: TaskTimeField
 }
+
+export type TaskTimeField = 'created' | 'finished'
 
 export interface ListTasksRequest extends TaskFilter {
   limit: number

@@ -48,6 +48,13 @@ const queryFilter: FlagTable[string] = { type: 'string', value: 'text', descript
 const payload: FlagTable[string] = { type: 'string', value: 'json', complete: 'file', description: 'payload as JSON text, @file to read a file, - to read stdin' }
 const since: FlagTable[string] = { type: 'string', value: 'time', description: 'only events at or after this time (RFC 3339), or this long ago (a duration: 30m, 1h30m)' }
 
+/** the time window of task and DLQ lists (read by time-window.ts) */
+const WINDOW_FLAGS: FlagTable = {
+  since: { type: 'string', value: 'time', description: 'only tasks at or after this time (RFC 3339), or this long ago (a duration: 24h, 7d)' },
+  until: { type: 'string', value: 'time', description: 'only tasks at or before this time (RFC 3339), or this long ago (a duration)' },
+  'time-field': { type: 'string', value: 'field', complete: ['created', 'finished'], description: 'the time --since/--until judge: created, or finished (default finished for succeeded, dead and canceled tasks and in the DLQ, else created)' }
+}
+
 const id = (what: string) => [{ name: 'id', required: true, description: what }] as const
 const name = (what: string) => [{ name: 'name', required: true, description: what }] as const
 
@@ -112,19 +119,21 @@ export const COMMANDS: readonly CommandSpec[] = [
   },
   {
     name: 'tasks',
-    aliases: ['task list'],
-    summary: 'list tasks by state, queue, handler or text',
+    aliases: ['task list', 'tasks list'],
+    summary: 'list tasks by state, queue, handler, text or time window',
     flags: {
       state: { type: 'string', value: 'state', complete: TASK_STATES, description: `only this state: ${TASK_STATES.join(', ')}` },
       queue: queueFilter,
       handler: handlerFilter,
       query: queryFilter,
       limit: limit('tasks per page', 50),
-      offset
+      offset,
+      ...WINDOW_FLAGS
     },
     admin: true,
     json: true,
     rpcs: ['ListTasks'],
+    examples: ['switchyard tasks --state succeeded --since 24h', 'switchyard tasks --queue emails --since 2026-01-31T08:00:00Z --until 2026-01-31T09:00:00Z'],
     load: async () => (await tasks()).runTasks
   },
   {
@@ -407,10 +416,11 @@ export const COMMANDS: readonly CommandSpec[] = [
     name: 'dlq list',
     aliases: ['dlq'],
     summary: 'dead tasks, most recently failed first',
-    flags: { queue: queueFilter, handler: handlerFilter, query: queryFilter, limit: limit('entries per page', 50), offset },
+    flags: { queue: queueFilter, handler: handlerFilter, query: queryFilter, limit: limit('entries per page', 50), offset, ...WINDOW_FLAGS },
     admin: true,
     json: true,
     rpcs: ['ListDLQ'],
+    examples: ['switchyard dlq list --since 7d', 'switchyard dlq list --queue emails --query timeout --since 24h'],
     load: async () => (await dlq()).runDlqList
   },
   {
@@ -434,25 +444,31 @@ export const COMMANDS: readonly CommandSpec[] = [
     name: 'dlq replay',
     summary: 'put dead tasks back to ready with a fresh attempt budget: a selection is required',
     details: [
-      'Select what to replay: --ids, or a filter (--queue, --handler), or --all for every dead task',
-      '(each bounded by --limit). Without a selection this is a usage error. On a terminal it shows',
-      'how many tasks would be replayed and asks; elsewhere it needs --yes. --dry-run only reports.'
+      'Select what to replay: --ids, or a filter (--queue, --handler, --query, --since, --until; as',
+      '`dlq list` selects), or --all for every dead task (each bounded by --limit). Without a',
+      'selection this is a usage error. On a terminal it shows how many tasks would be replayed',
+      'and asks; elsewhere it needs --yes. --dry-run only reports.',
+      'With --ids, --payload gives every replayed task one new payload and --payloads a JSON object',
+      'from task id to that task\'s own payload (it wins over --payload for those ids).'
     ].join('\n'),
     flags: {
       ids: { type: 'string', value: 'a,b,…', description: 'replay these dead tasks (comma-separated ids)' },
       queue: { type: 'string', value: 'queue', description: 'replay dead tasks of this queue' },
       handler: { type: 'string', value: 'handler', description: 'replay dead tasks of this handler' },
+      query: { type: 'string', value: 'text', description: 'replay dead tasks with this case-insensitive text in id, handler, payload or error' },
+      ...WINDOW_FLAGS,
       all: { type: 'boolean', description: 'replay dead tasks of every queue and handler' },
       limit: limit('with a filter or --all: replay at most this many, oldest failures first', 100),
       'target-queue': { type: 'string', value: 'queue', description: 'move the replayed tasks to this queue' },
       payload: { ...payload, description: 'with --ids: replace the payload of every replayed task (JSON, @file or -)' },
+      payloads: { type: 'string', value: 'json', complete: 'file', description: 'with --ids: per-task payloads, a JSON object from task id to payload (JSON, @file or -)' },
       'dry-run': dryRun,
       yes
     },
     admin: true,
     json: true,
     rpcs: ['ReplayDLQ', 'ReplayDLQByID'],
-    examples: ['switchyard dlq replay --queue emails --dry-run', 'switchyard dlq replay --ids 3f2a,9c1b --yes', 'switchyard dlq replay --all --limit 500 --yes'],
+    examples: ['switchyard dlq replay --queue emails --dry-run', 'switchyard dlq replay --query "connection reset" --since 24h --yes', 'switchyard dlq replay --ids 3f2a,9c1b --target-queue emails-retry --payloads @edits.json --yes', 'switchyard dlq replay --all --limit 500 --yes'],
     load: async () => (await dlq()).runDlqReplay
   },
   {
@@ -463,6 +479,33 @@ export const COMMANDS: readonly CommandSpec[] = [
     json: true,
     rpcs: ['DeleteDLQEntry'],
     load: async () => (await dlq()).runDlqDelete
+  },
+  {
+    name: 'dlq purge',
+    summary: 'delete dead tasks for good by filter and age: a selection is required',
+    details: [
+      'Select what to purge: a filter (--queue, --handler, --query, --since, --until; as `dlq list`',
+      'selects), an age (--older-than 7d: failed longer ago than that), or --all for every dead task.',
+      'One call deletes at most --limit entries (default and cap: admin.guardrails.purgeLimitMax),',
+      'most recent failures first, and says when more remain. On a terminal it shows how many',
+      'tasks would be deleted and asks; elsewhere it needs --yes. --dry-run only reports.'
+    ].join('\n'),
+    flags: {
+      queue: { type: 'string', value: 'queue', description: 'purge dead tasks of this queue' },
+      handler: { type: 'string', value: 'handler', description: 'purge dead tasks of this handler' },
+      query: { type: 'string', value: 'text', description: 'purge dead tasks with this case-insensitive text in id, handler, payload or error' },
+      ...WINDOW_FLAGS,
+      'older-than': { type: 'string', value: 'duration', description: 'purge dead tasks that failed longer ago than this (30m, 36h, 7d)' },
+      all: { type: 'boolean', description: 'purge dead tasks of every queue and handler' },
+      limit: { type: 'string', value: 'n', description: 'delete at most this many (default: the deployment\'s admin.guardrails.purgeLimitMax)' },
+      'dry-run': dryRun,
+      yes
+    },
+    admin: true,
+    json: true,
+    rpcs: ['PurgeDLQ'],
+    examples: ['switchyard dlq purge --older-than 30d --dry-run', 'switchyard dlq purge --queue emails --query "invalid address" --yes'],
+    load: async () => (await dlq()).runDlqPurge
   },
 
   // --- jobs ----------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ import { taskPayload } from './payload.ts'
 import type { CommandInput, FlagValues } from './spec.ts'
 import { oneOf, optionalInteger, str } from './values.ts'
 import { withAdmin } from './with-admin.ts'
+import { windowOf } from './time-window.ts'
 
 /** the contract's bounds of list paging */
 const LIMIT_MAX = 1000
@@ -33,7 +34,7 @@ export function formatTasks (page: Pick<ResponseOf<'ListTasks'>, 'tasks' | 'tota
 
 export async function runTasks (input: CommandInput): Promise<number> {
   const state = str(input.values, 'state')
-  const request: RequestOf<'ListTasks'> = { ...page(input.values, 50), ...filters(input.values) }
+  const request: RequestOf<'ListTasks'> = { ...page(input.values, 50), ...filters(input.values), ...windowOf(input.values) }
   if (state !== undefined) request.state = oneOf('state', state, TASK_STATES)
   return await withAdmin(input, async (admin) => {
     const result = await admin.call('ListTasks', request)

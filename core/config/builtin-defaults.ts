@@ -73,6 +73,7 @@ export const BUILTIN_DEFAULTS: DefaultedConfig = {
     guardrails: {
       replayLimitMax: 1000,
       replayIdsMax: 1000,
+      purgeLimitMax: 10000,
       scheduleRunMax: 10,
       scheduleRunWindow: '1m',
       bulkMax: 1000

@@ -33,6 +33,7 @@ export const ENV_OVERRIDES: readonly EnvOverride[] = [
   { name: 'WORKER_ADMIN_QUEUE_WEIGHTS', path: ['queues'], kind: 'queueWeights' },
   { name: 'WORKER_ADMIN_REPLAY_LIMIT_MAX', path: ['admin', 'guardrails', 'replayLimitMax'], kind: 'integer' },
   { name: 'WORKER_ADMIN_REPLAY_IDS_MAX', path: ['admin', 'guardrails', 'replayIdsMax'], kind: 'integer' },
+  { name: 'WORKER_ADMIN_PURGE_LIMIT_MAX', path: ['admin', 'guardrails', 'purgeLimitMax'], kind: 'integer' },
   { name: 'WORKER_ADMIN_SCHEDULE_RUN_MAX', path: ['admin', 'guardrails', 'scheduleRunMax'], kind: 'integer' },
   { name: 'WORKER_ADMIN_SCHEDULE_RUN_WINDOW', path: ['admin', 'guardrails', 'scheduleRunWindow'], kind: 'duration' },
   { name: 'WORKER_ADMIN_BULK_MAX', path: ['admin', 'guardrails', 'bulkMax'], kind: 'integer' },

@@ -65,7 +65,7 @@ t.test('no file: the embedded default with every default filled', async t => {
     requestTimeoutMs: 10_000,
     bodyLimitBytes: 1024 * 1024,
     audit: { eventLimit: 10_000, retentionMs: null, archiveDir: null, archiveIntervalMs: 5000, exportLimitMax: 10_000 },
-    guardrails: { replayLimitMax: 1000, replayIdsMax: 1000, scheduleRunMax: 10, scheduleRunWindowMs: 60_000, bulkMax: 1000 }
+    guardrails: { replayLimitMax: 1000, replayIdsMax: 1000, scheduleRunMax: 10, scheduleRunWindowMs: 60_000, bulkMax: 1000, purgeLimitMax: 10_000 }
   })
 })
 

@@ -222,6 +222,7 @@ export function resolveConfig (input: DefaultedConfig, base: ResolveBase): Resol
       guardrails: {
         replayLimitMax: admin.guardrails.replayLimitMax,
         replayIdsMax: admin.guardrails.replayIdsMax,
+        purgeLimitMax: admin.guardrails.purgeLimitMax,
         scheduleRunMax: admin.guardrails.scheduleRunMax,
         scheduleRunWindowMs: ms(admin.guardrails.scheduleRunWindow),
         bulkMax: admin.guardrails.bulkMax

@@ -123,6 +123,7 @@ const Audit = Section({
 const Guardrails = Section({
   replayLimitMax: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 1000, description: 'Most DLQ entries one ReplayDLQ call may replay' }),
   replayIdsMax: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 1000, description: 'Most ids one ReplayDLQByID call may name' }),
+  purgeLimitMax: Type.Integer({ minimum: 1, maximum: 100_000, default: 10_000, description: 'Most DLQ entries one PurgeDLQ call may delete (also its default limit)' }),
   scheduleRunMax: Type.Integer({ minimum: 1, maximum: 10_000, default: 10, description: 'Manual schedule runs allowed per scheduleRunWindow, counted cluster-wide (in the backend)' }),
   scheduleRunWindow: Duration({ default: '1m', description: 'Window over which scheduleRunMax is counted' }),
   bulkMax: Type.Integer({ minimum: 1, maximum: 10_000, default: 1000, description: 'Most tasks one bulk task action (BulkTaskAction, DrainQueue) may select: ids named, or a filter\'s limit' })

@@ -64,6 +64,7 @@ export interface ResolvedAdmin {
   guardrails: {
     replayLimitMax: number
     replayIdsMax: number
+    purgeLimitMax: number
     scheduleRunMax: number
     scheduleRunWindowMs: number
     bulkMax: number

@@ -27,6 +27,7 @@ const SPEC_ROUTES: Record<string, string> = {
   ReplayDLQ: 'POST /admin/v1/dlq/replay',
   ReplayDLQByID: 'POST /admin/v1/dlq/replay/ids',
   DeleteDLQEntry: 'DELETE /admin/v1/dlq/:id',
+  PurgeDLQ: 'POST /admin/v1/dlq/purge',
   GetDLQStats: 'GET /admin/v1/dlq/stats',
   PauseDequeue: 'POST /admin/v1/pause',
   ResumeDequeue: 'POST /admin/v1/resume',
@@ -135,7 +136,7 @@ t.test('the OpenAPI document covers every HTTP route from the same schemas', asy
     t.ok(doc.components.schemas[def.requestType] !== undefined && doc.components.schemas[def.responseType] !== undefined, `${def.name}: schemas`)
   }
   const replay = doc.paths['/admin/v1/dlq/replay/ids']?.post
-  t.same(Object.keys(replay?.requestBody?.content['application/json']?.schema.properties ?? {}), ['ids', 'payload', 'targetQueue', 'dryRun'])
+  t.same(Object.keys(replay?.requestBody?.content['application/json']?.schema.properties ?? {}), ['ids', 'payload', 'targetQueue', 'dryRun', 'payloads'])
   t.same(replay?.requestBody?.content['application/json']?.schema.required, ['ids'])
   // A JSON value is any JSON: no `type`, so every OpenAPI tool reads it as "any"
   const payload = replay?.requestBody?.content['application/json']?.schema.properties.payload as Record<string, unknown>
@@ -145,7 +146,7 @@ t.test('the OpenAPI document covers every HTTP route from the same schemas', asy
   t.notOk('type' in (taskView.properties.payload ?? {}), 'so does the payload of a task')
   t.ok(taskView.required.includes('payload'), 'and it is always there')
   const list = doc.paths['/admin/v1/dlq']?.get
-  t.same(list?.parameters.filter(p => p.in === 'query').map(p => p.name), ['limit', 'offset', 'queue', 'handler', 'query'])
+  t.same(list?.parameters.filter(p => p.in === 'query').map(p => p.name), ['limit', 'offset', 'queue', 'handler', 'query', 'since', 'until', 'timeField'])
   t.ok(doc.paths['/admin/v1/events']?.get?.parameters.some(p => p.name === 'last-event-id' && p.in === 'header'))
   t.ok(doc.paths['/admin/v1/queues/{name}/pause']?.post?.responses['412'], 'mutations document 412')
   t.equal(RPCS.ExportAudit.http.download, true)

@@ -290,12 +290,24 @@ export const PauseQueueRequest = Request({
 }, 'pause or resume a queue (idempotent)')
 export const PauseQueueResponse = Response({ queue: QueueSummary }, 'the queue after the change')
 
+export const TASK_TIME_FIELDS = ['created', 'finished'] as const
+/** the time window of a task or DLQ list (and of the DLQ actions that select like one) */
+const TaskWindow = (subject: string) => ({
+  since: Type.Optional(Timestamp(`only ${subject} whose time (timeField) is at or after this`)),
+  until: Type.Optional(Timestamp(`only ${subject} whose time (timeField) is at or before this`)),
+  timeField: Type.Optional(Type.Enum([...TASK_TIME_FIELDS], { type: 'string', description: 'the time since/until judge: created, or finished (a task not finished is outside the window); default finished for the states succeeded, dead and canceled and for the DLQ, else created' }))
+})
+/** how many ids a purge answers as its sample */
+export const PURGE_SAMPLE_MAX = 20
+export const PURGE_LIMIT_CEILING = 100_000
+
 export const ListDLQRequest = Request({
   limit: Type.Optional(Limit(LIST_LIMIT_MAX, `entries per page (default ${LIST_LIMIT_DEFAULT})`)),
   offset: Type.Optional(Offset()),
   queue: Type.Optional(Name('only this queue')),
   handler: Type.Optional(Name('only this handler')),
-  query: Type.Optional(Query('case-insensitive text in id, handler, payload or error'))
+  query: Type.Optional(Query('case-insensitive text in id, handler, payload or error')),
+  ...TaskWindow('entries')
 }, 'dead tasks, most recently failed first')
 export const ListDLQResponse = Response({
   entries: Type.Array(TaskSummary, { description: 'one page' }),
@@ -312,7 +324,9 @@ export const ReplayDLQRequest = Request({
   queue: Type.Optional(Name('only entries from this queue')),
   handler: Type.Optional(Name('only entries of this handler')),
   targetQueue: Type.Optional(Name('move the replayed tasks to this queue')),
-  dryRun: Type.Optional(DryRun())
+  dryRun: Type.Optional(DryRun()),
+  query: Type.Optional(Query('only entries with this case-insensitive text in id, handler, payload or error (as ListDLQ)')),
+  ...TaskWindow('entries')
 }, 'put dead tasks back to ready with a fresh attempt budget')
 export const ReplayResponse = (description: string) => Response({
   dryRun: Type.Boolean({ description: 'true when nothing was changed' }),
@@ -322,11 +336,15 @@ export const ReplayResponse = (description: string) => Response({
 }, description)
 export const ReplayDLQResponse = ReplayResponse('what the replay touched')
 
+/** bytes of ReplayDLQByID's per-task payloads together, as JSON */
+export const REPLAY_PAYLOADS_MAX_BYTES = 4 * 1024 * 1024
+
 export const ReplayDLQByIDRequest = Request({
   ids: Type.Array(Id('task id'), { minItems: 1, maxItems: REPLAY_IDS_CEILING, description: 'DLQ entries to replay (capped by WORKER_ADMIN_REPLAY_IDS_MAX); ids not in the DLQ are skipped' }),
   payload: Type.Optional(Payload('replace the payload of every replayed task with this JSON value')),
   targetQueue: Type.Optional(Name('move the replayed tasks to this queue')),
-  dryRun: Type.Optional(DryRun())
+  dryRun: Type.Optional(DryRun()),
+  payloads: Type.Optional(JsonValue(`per-task edited payloads: a JSON object from task id (each one of ids) to the payload that task is replayed with (each at most ${PAYLOAD_MAX_BYTES} bytes as JSON, all together at most ${REPLAY_PAYLOADS_MAX_BYTES}); they win over payload, which applies to the other ids`, { maxBytes: REPLAY_PAYLOADS_MAX_BYTES }))
 }, 'replay chosen DLQ entries; replaying an id twice moves it once')
 export const ReplayDLQByIDResponse = ReplayResponse('what the replay touched')
 
@@ -335,6 +353,23 @@ export const DeleteDLQEntryResponse = Response({
   id: Id('task id'),
   deleted: Type.Boolean({ description: 'false when it was already gone' })
 }, 'outcome of the delete')
+
+export const PurgeDLQRequest = Request({
+  queue: Type.Optional(Name('only entries from this queue')),
+  handler: Type.Optional(Name('only entries of this handler')),
+  query: Type.Optional(Query('only entries with this case-insensitive text in id, handler, payload or error (as ListDLQ)')),
+  ...TaskWindow('entries'),
+  olderThan: Type.Optional(Type.String({ minLength: 2, maxLength: 32, pattern: '^(?:[0-9]+(?:ms|s|m|h|d))+$', description: 'only entries that failed longer ago than this, e.g. 7d or 36h (judged on the backend clock); combines with until' })),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: PURGE_LIMIT_CEILING, description: 'delete at most this many, oldest failures first (default and cap: WORKER_ADMIN_PURGE_LIMIT_MAX)' })),
+  dryRun: Type.Optional(DryRun())
+}, 'delete dead tasks for good by filter and age; a dry run answers the count the same call would delete')
+export const PurgeDLQResponse = Response({
+  dryRun: Type.Boolean({ description: 'true when nothing was changed' }),
+  count: Count('entries deleted (or that would be)'),
+  sample: Type.Array(Id('task id'), { description: `the first entries deleted (or that would be), oldest failures first; at most ${PURGE_SAMPLE_MAX}` }),
+  more: Type.Boolean({ description: 'more entries match than limit allowed: call again to purge the rest' }),
+  limit: Count('the bound applied to this call')
+}, 'what the purge touched')
 
 export const GetDLQStatsRequest = Request({}, 'no parameters')
 export const GetDLQStatsResponse = Response({
@@ -360,7 +395,8 @@ export const ListTasksRequest = Request({
   handler: Type.Optional(Name('only this handler')),
   query: Type.Optional(Query('case-insensitive text in id, handler, payload or error')),
   limit: Type.Optional(Limit(LIST_LIMIT_MAX, `tasks per page (default ${LIST_LIMIT_DEFAULT})`)),
-  offset: Type.Optional(Offset())
+  offset: Type.Optional(Offset()),
+  ...TaskWindow('tasks')
 }, 'tasks matching a filter')
 export const ListTasksResponse = Response({
   tasks: Type.Array(TaskSummary, { description: 'one page' }),

@@ -114,6 +114,10 @@ export const RPCS = {
     kind: 'mutation', minRole: 'admin', auditAction: 'dlq.delete',
     summary: 'delete one DLQ entry for good'
   }),
+  PurgeDLQ: rpc('PurgeDLQ', M.PurgeDLQRequest, M.PurgeDLQResponse, {
+    kind: 'mutation', minRole: 'admin', auditAction: 'dlq.purge',
+    summary: 'delete DLQ entries for good by filter and age, with a dry run'
+  }),
   PauseDequeue: rpc('PauseDequeue', M.PauseDequeueRequest, M.PauseDequeueResponse, {
     kind: 'mutation', minRole: 'admin', auditAction: 'dequeue.pause',
     summary: 'pause durable dequeue cluster-wide'
@@ -123,7 +127,7 @@ export const RPCS = {
     summary: 'resume durable dequeue cluster-wide'
   }),
   ListTasks: rpc('ListTasks', M.ListTasksRequest, M.ListTasksResponse, {
-    ...read, summary: 'tasks by state, queue, handler or text'
+    ...read, summary: 'tasks by state, queue, handler, text or time window'
   }),
   GetTask: rpc('GetTask', M.GetTaskRequest, M.GetTaskResponse, {
     ...read, summary: 'one task with payload, errors and timeline'

@@ -24,7 +24,7 @@ import { TaskLister } from './task-lister.ts'
 import { DEFAULT_TIMEOUT_MS, MAX_ERRORS, hashFromFlat, jobOpts, leasedFromHash, storedErrors, taskFromHash, toBullPriority, type JobHash, type SwitchyardMeta } from './task-view.ts'
 
 const CAPABILITIES: Omit<BackendCapabilities, 'taskCount'> = {
-  taskFilters: ['state', 'queue', 'handler', 'query'],
+  taskFilters: ['state', 'queue', 'handler', 'query', 'since', 'until', 'timeField'],
   priorities: true,
   delayedTasks: true,
   idempotencyKeys: true,

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis'
-import { Errors, MAX_LIST_LIMIT, type DLQStats, type ListTasksRequest, type QueueStats, type Task, type TaskPage, type TaskState } from '@switchyard/core'
+import { Errors, MAX_LIST_LIMIT, hasTimeWindow, taskInWindow, type DLQStats, type ListTasksRequest, type QueueStats, type Task, type TaskPage, type TaskState } from '@switchyard/core'
 import type { Keys } from './keys.ts'
 import { matchesQuery, taskFromHash } from './task-view.ts'
 import { runPlainScript } from './scripts.ts'
@@ -131,7 +131,8 @@ export class TaskLister {
     const limit = Math.min(Math.max(0, Math.trunc(req.limit)), MAX_LIST_LIMIT)
     const offset = Math.max(0, Math.trunc(req.offset))
     const queues = await queuesPromise
-    const filtered = (req.handler !== undefined && req.handler !== '') || (req.query !== undefined && req.query !== '')
+    // handler, text and time-window filters are checked per job (the window in the same predicate as the others)
+    const filtered = (req.handler !== undefined && req.handler !== '') || (req.query !== undefined && req.query !== '') || hasTimeWindow(req)
     const counted = await this.counts(queues)
     const structures = req.state === undefined ? ALL_STRUCTURES : STRUCTURES_OF[req.state]
     // handler and text filters have no counters: they are counted by examining every
@@ -161,6 +162,7 @@ export class TaskLister {
     if (req.state !== undefined) tasks = tasks.filter(t => t.task.state === req.state)
     if (req.handler !== undefined && req.handler !== '') tasks = tasks.filter(t => t.task.handler === req.handler)
     if (req.query !== undefined && req.query !== '') tasks = tasks.filter(t => matchesQuery(t.task, req.query as string))
+    if (hasTimeWindow(req)) tasks = tasks.filter(t => taskInWindow(t.task, req))
     tasks.sort(orderFor(req.state, oldestFirst))
     return { tasks: tasks.slice(offset, offset + limit).map(t => t.task), total: countedByScan ? tasks.length : total }
   }

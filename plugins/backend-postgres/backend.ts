@@ -22,7 +22,7 @@ const HELD_BACK_REWAKE_MS = 25
 
 function capabilitiesFor (notify: boolean): BackendCapabilities {
   return {
-    taskFilters: ['state', 'queue', 'handler', 'query'],
+    taskFilters: ['state', 'queue', 'handler', 'query', 'since', 'until', 'timeField'],
     // handler and text filters are counted row by row, up to COUNT_CAP matches
     taskCount: { exact: ['state', 'queue'], examineUpTo: COUNT_CAP },
     priorities: true,

@@ -1,5 +1,5 @@
 import {
-  Errors, isNoResult, MAX_LIST_LIMIT,
+  Errors, isNoResult, MAX_LIST_LIMIT, hasTimeWindow, taskWindowField, type TaskFilter,
   type AckOutcome, type CompleteRequest, type ProgressRequest, type AuditEvent, type AuditInput, type Backend, type BackendCapabilities, type CancelOutcome,
   type CoordinationState, type DLQStats, type DeleteRequest, type DeleteResult, type EnqueueEvents, type EnqueueResult, type EventInput,
   type FailOutcome, type FailRequest, type LeaderAcquireResult, type LeaderLock, type LeaseRef, type LeaseRequest,
@@ -40,7 +40,7 @@ const MAX_QUEUES_PER_LEASE = 1000
 const MAX_HANDLERS_PER_LEASE = 10_000
 
 const CAPABILITIES: BackendCapabilities = {
-  taskFilters: ['state', 'queue', 'handler', 'query'],
+  taskFilters: ['state', 'queue', 'handler', 'query', 'since', 'until', 'timeField'],
   // handler and text filters are counted by examining candidates, at most LIST_SCAN_CAP of them
   taskCount: { exact: ['state', 'queue'], examineUpTo: LIST_SCAN_CAP },
   priorities: true,
@@ -72,6 +72,12 @@ function chunks<T> (items: T[], size: number): T[][] {
   const out: T[][] = []
   for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size))
   return out
+}
+
+/** the time window as script arguments: the task hash field judged ('ca' created, 'fa' finished; '' none), since, until */
+function windowArgs (filter: TaskFilter): ScriptArg[] {
+  if (!hasTimeWindow(filter)) return ['', '', '']
+  return [taskWindowField(filter) === 'finished' ? 'fa' : 'ca', filter.since ?? '', filter.until ?? '']
 }
 
 function skippedFrom (flat: string[]): SkippedTask[] {
@@ -366,7 +372,7 @@ export class RedisBackend implements Backend {
     } else {
       const f = req.filter!
       tail = ['filter', f.state ?? '', f.queue ?? '', f.handler ?? '',
-        (f.query ?? '').toLowerCase(), Math.min(f.limit, MAX_LIST_LIMIT), LIST_SCAN_CAP]
+        (f.query ?? '').toLowerCase(), Math.min(f.limit, MAX_LIST_LIMIT), LIST_SCAN_CAP, ...windowArgs(f)]
     }
     return this.run('requeueTasks', async () => {
       const [requeued, skipped] = await this.script('requeue', [this.keys.queues], [...head, ...tail]) as [string[], string[]]
@@ -424,7 +430,7 @@ export class RedisBackend implements Backend {
     const state = req.state ?? ''
     return this.run('listTasks', async () => {
       const reply = await this.script('list', [this.keys.all], [this.keys.base, state, req.queue ?? '', req.handler ?? '',
-        (req.query ?? '').toLowerCase(), offset, limit, LIST_SCAN_CAP]) as [number, number, ...Array<[string, string[]]>]
+        (req.query ?? '').toLowerCase(), offset, limit, LIST_SCAN_CAP, ...windowArgs(req)]) as [number, number, ...Array<[string, string[]]>]
       const tasks: Task[] = []
       for (let i = 2; i < reply.length; i++) {
         const [id, flat] = reply[i] as [string, string[]]

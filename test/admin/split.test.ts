@@ -23,7 +23,7 @@ function adminConfig (certs: TestCerts, overrides: Partial<AdminListenerConfig> 
     requestTimeoutMs: 5_000,
     bodyLimitBytes: 1024 * 1024,
     audit: { eventLimit: 10_000, retentionMs: null, archiveDir: null, archiveIntervalMs: 60_000, exportLimitMax: 200 },
-    guardrails: { replayLimitMax: 50, replayIdsMax: 5, scheduleRunMax: 10, scheduleRunWindowMs: 60_000, bulkMax: 1000 },
+    guardrails: { replayLimitMax: 50, replayIdsMax: 5, scheduleRunMax: 10, scheduleRunWindowMs: 60_000, bulkMax: 1000, purgeLimitMax: 10_000 },
     ...overrides
   }
 }

@@ -449,6 +449,7 @@ export const FIXTURES: { [N in RpcName]: Fixture<N> } = {
   ReplayDLQ: async env => ({ limit: 1, queue: (await dead(env)).queue, dryRun: true }),
   ReplayDLQByID: async env => ({ ids: [await deadId(env)], payload: { edited: true } }),
   DeleteDLQEntry: async env => ({ id: await deadId(env) }),
+  PurgeDLQ: async env => ({ queue: (await dead(env)).queue, olderThan: '0s', dryRun: true }),
   PauseDequeue: async () => ({}),
   ResumeDequeue: async () => ({}),
   ListTasks: async env => ({ queue: env.queue, state: 'ready', limit: 5 }),

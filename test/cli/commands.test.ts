@@ -16,7 +16,7 @@ import { commandHelp, globalHelp, usageLine } from '../../core/commands/help.ts'
 import { decideConfirmation, isYes } from '../../core/commands/confirm.ts'
 import { durationMs, timeOrAgo } from '../../core/commands/values.ts'
 import { readPayload } from '../../core/commands/payload.ts'
-import { replaySelection } from '../../core/commands/dlq.ts'
+import { purgeRequest, replaySelection } from '../../core/commands/dlq.ts'
 import { isTransient, reconnectDelayMs } from '../../core/commands/events.ts'
 import type { CommandInput, FlagValues } from '../../core/commands/spec.ts'
 import { UsageError } from '../../core/commands/usage.ts'
@@ -68,7 +68,7 @@ t.test('a bad command line is a usage error', async t => {
   t.throws(() => parseCommandArgs(replay, ['--frob']), UsageError)
   t.throws(() => parseCommandArgs(get, []), { message: 'task get: missing <id> (usage: switchyard task get <id>)' })
   t.throws(() => parseCommandArgs(get, ['a', 'b']), { message: 'task get: unexpected argument "b"' })
-  t.throws(() => parseCommandArgs(list, ['purge'], ['dlq']), { message: /unknown command "dlq purge" \(dlq has: list, get, stats, replay, delete\)/ })
+  t.throws(() => parseCommandArgs(list, ['prune'], ['dlq']), { message: /unknown command "dlq prune" \(dlq has: list, get, stats, replay, delete, purge\)/ })
   t.same(parseCommandArgs(get, ['abc', '--json']).positionals, ['abc'])
 })
 
@@ -77,7 +77,7 @@ function input (values: FlagValues, command = 'dlq replay'): CommandInput {
 }
 
 t.test('dlq replay needs a selection, and a consistent one', async t => {
-  t.throws(() => replaySelection(input({})), { message: /^select what to replay: --ids a,b, a filter \(--queue q, --handler h\), or --all/ })
+  t.throws(() => replaySelection(input({})), { message: /^select what to replay: --ids a,b, a filter \(--queue q, --handler h, --query text, --since 24h, --until t\), or --all/ })
   t.throws(() => replaySelection(input({ ids: 'a', queue: 'q' })), UsageError)
   t.throws(() => replaySelection(input({ ids: 'a', limit: '5' })), UsageError)
   t.throws(() => replaySelection(input({ all: true, handler: 'h' })), UsageError)
@@ -86,6 +86,24 @@ t.test('dlq replay needs a selection, and a consistent one', async t => {
   t.match(replaySelection(input({ ids: 'a, b,a' })), { kind: 'ids', request: { ids: ['a', 'b'] } })
   t.match(replaySelection(input({ all: true })), { kind: 'filter', request: { limit: 100 } })
   t.match(replaySelection(input({ queue: 'q', handler: 'h', limit: '7', 'target-queue': 't' })), { kind: 'filter', request: { limit: 7, queue: 'q', handler: 'h', targetQueue: 't' } })
+  t.match(replaySelection(input({ query: 'reset', since: '2026-01-31T08:00:00Z', 'time-field': 'finished' })), { kind: 'filter', request: { query: 'reset', since: '2026-01-31T08:00:00.000Z', timeField: 'finished' } })
+  t.throws(() => replaySelection(input({ ids: 'a', since: '1h' })), UsageError, '--ids with a window')
+  t.throws(() => replaySelection(input({ queue: 'q', payloads: '{}' })), UsageError, '--payloads needs --ids')
+  t.throws(() => replaySelection(input({ since: 'yesterday' })), { message: /--since: "yesterday" is neither an RFC 3339 time/ })
+})
+
+t.test('dlq purge needs a selection; --since takes a duration or a time', async t => {
+  const purge = (values: FlagValues) => purgeRequest(input(values, 'dlq purge'))
+  t.throws(() => purge({}), { message: /^select what to purge/ })
+  t.throws(() => purge({ all: true, queue: 'q' }), UsageError)
+  t.throws(() => purge({ 'older-than': 'a week' }), { message: /--older-than: "a week" is not a duration/ })
+  t.throws(() => purge({ queue: 'q', 'time-field': 'updated' }), { message: /--time-field: "updated" is not one of created, finished/ })
+  t.same(purge({ all: true }).request, {}, '--all: no filter, the deployment\'s cap bounds it')
+  const before = Date.now()
+  const { request } = purge({ queue: 'q', 'older-than': '7d', since: '24h', limit: '50' })
+  t.match(request, { queue: 'q', olderThan: '7d', limit: 50 })
+  const since = Date.parse(request.since as string)
+  t.ok(since >= before - 24 * 3600_000 - 1000 && since <= Date.now() - 24 * 3600_000 + 1000, '--since 24h: a day ago')
 })
 
 t.test('bulk confirmation: --dry-run reports, --yes acts, a terminal asks, anything else is refused', async t => {

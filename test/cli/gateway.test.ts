@@ -44,7 +44,7 @@ t.test('switchyard gateway forwards to the admin service; a trusted gateway\'s c
       trustedGateways: [GATEWAY_IDENTITY],
       readOnly: false, requireApproval: false, approvalToken: null, roles: null, requestTimeoutMs: 5_000, bodyLimitBytes: 1024 * 1024,
       audit: { eventLimit: 10_000, retentionMs: null, archiveDir: null, archiveIntervalMs: 60_000, exportLimitMax: 200 },
-      guardrails: { replayLimitMax: 50, replayIdsMax: 5, scheduleRunMax: 10, scheduleRunWindowMs: 60_000, bulkMax: 1000 }
+      guardrails: { replayLimitMax: 50, replayIdsMax: 5, scheduleRunMax: 10, scheduleRunWindowMs: 60_000, bulkMax: 1000, purgeLimitMax: 10_000 }
     },
     log: memoryLogger(t, [])
   })

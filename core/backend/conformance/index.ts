@@ -35,6 +35,8 @@ import { resultsArea } from './cases/results.ts'
 import { jobsArea } from './cases/jobs.ts'
 import { taskActionsArea } from './cases/task-actions.ts'
 import { dependenciesArea } from './cases/dependencies.ts'
+import { timeWindowsArea } from './cases/time-windows.ts'
+import { dlqHousekeepingArea } from './cases/dlq-housekeeping.ts'
 
 export interface ConformanceTarget {
   name: string
@@ -74,7 +76,9 @@ export const CONFORMANCE_AREAS: readonly ConformanceArea[] = [
   storedInputArea,
   jobsArea,
   taskActionsArea,
-  dependenciesArea
+  dependenciesArea,
+  timeWindowsArea,
+  dlqHousekeepingArea
 ]
 
 export interface RunConformanceOptions {

@@ -63,7 +63,7 @@ export const capabilitiesArea: ConformanceArea = {
       for (const cap of BOOLEAN_CAPABILITIES) t.type(caps[cap], 'boolean', `capabilities.${cap} is a boolean`)
       t.ok(Array.isArray(caps.taskFilters), 'taskFilters is an array')
       const declared: BackendCapabilities['taskFilters'] = caps.taskFilters
-      t.ok(declared.every(f => ['state', 'queue', 'handler', 'query'].includes(f)), 'taskFilters names TaskFilter fields only')
+      t.ok(declared.every(f => ['state', 'queue', 'handler', 'query', 'since', 'until', 'timeField'].includes(f)), 'taskFilters names TaskFilter fields only')
       t.ok(Number.isInteger(await backend.now()), 'now() answers integer epoch ms')
       t.ok(Math.abs((await backend.now()) - Date.now()) < 60_000, 'now() is a plausible wall clock')
       await backend.init()

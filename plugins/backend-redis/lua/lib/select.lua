@@ -7,15 +7,31 @@
 
 local CHUNK = 200
 
+-- Score bounds of a by-score read ('-inf'/'+inf' when open).
+local function score_bounds(spec)
+  local lo, hi = '-inf', '+inf'
+  if spec.since then lo = int_str(spec.since) end
+  if spec.till then hi = int_str(spec.till) end
+  return lo, hi
+end
+
+-- One chunk of a zset in index order; with `bounds`, only members scored within them.
+local function read_chunk(key, desc, start, count, bounds)
+  if bounds then
+    if desc then return redis.call('ZREVRANGEBYSCORE', key, bounds[2], bounds[1], 'WITHSCORES', 'LIMIT', start, count) end
+    return redis.call('ZRANGEBYSCORE', key, bounds[1], bounds[2], 'WITHSCORES', 'LIMIT', start, count)
+  end
+  return redis.call(desc and 'ZREVRANGE' or 'ZRANGE', key, start, start + count - 1, 'WITHSCORES')
+end
+
 -- Yields ids in index order, k-way merging several zsets by (score, id).
-local function index_stream(keys, desc)
-  local cmd = desc and 'ZREVRANGE' or 'ZRANGE'
+local function index_stream(keys, desc, bounds)
   local cur = {}
   for i = 1, #keys do cur[i] = { key = keys[i], buf = {}, pos = 1, start = 0, exhausted = false } end
   local function head(c)
     if c.pos > #c.buf then
       if c.exhausted then return nil end
-      c.buf = redis.call(cmd, c.key, c.start, c.start + CHUNK - 1, 'WITHSCORES')
+      c.buf = read_chunk(c.key, desc, c.start, CHUNK, bounds)
       c.start = c.start + CHUNK
       c.pos = 1
       if #c.buf < CHUNK * 2 then c.exhausted = true end
@@ -44,6 +60,15 @@ end
 
 local PER_QUEUE_STATES = { ready = true, scheduled = true, retrying = true }
 
+-- Final states live in one global index each, scored by the finish time.
+local FINAL_STATES = { dead = true, succeeded = true, canceled = true }
+
+-- Whether the spec's time window is a score range of its candidate index: a window on
+-- the finish time of one final state. Other windows are checked per candidate.
+local function window_by_score(spec)
+  return spec.wf == 'fa' and FINAL_STATES[spec.state] == true
+end
+
 -- The indexes a selection reads its candidates from, and whether they hold only the spec's queue.
 local function candidate_keys(P, spec)
   if spec.state == '' then return { P .. 'all' }, false end
@@ -65,7 +90,8 @@ local function candidate_keys(P, spec)
   return keys, false
 end
 
--- spec: { state, queue, handler, query (lowercase), states (set, optional), desc }
+-- spec: { state, queue, handler, query (lowercase), states (set, optional), desc,
+--         wf (time window field: 'ca' created, 'fa' finished, '' no window), since, till (numbers or nil) }
 -- Returns ids (after skipping `offset` matches, at most `limit`), whether the scan cap
 -- stopped it, and with count_all the number of matches among every candidate examined
 -- (the scan then goes on past the page, still within the cap).
@@ -73,14 +99,22 @@ local function select_ids(P, spec, offset, limit, scan_cap, count_all)
   local keys, queue_exact = candidate_keys(P, spec)
   local check_queue = spec.queue ~= '' and not queue_exact
   local check_state = spec.state == '' and spec.states ~= nil
-  local filtered = check_queue or check_state or spec.handler ~= '' or spec.query ~= ''
+  local bounds = nil
+  if (spec.wf or '') ~= '' and window_by_score(spec) then bounds = { score_bounds(spec) } end
+  local check_window = (spec.wf or '') ~= '' and bounds == nil
+  local filtered = check_queue or check_state or check_window or spec.handler ~= '' or spec.query ~= ''
   local ids = {}
   if not filtered and #keys == 1 and not count_all then
     if limit <= 0 then return ids, false, 0 end
+    if bounds then
+      local flat = read_chunk(keys[1], spec.desc, offset, limit, bounds)
+      for i = 1, #flat, 2 do ids[#ids + 1] = flat[i] end
+      return ids, false, 0
+    end
     local cmd = spec.desc and 'ZREVRANGE' or 'ZRANGE'
     return redis.call(cmd, keys[1], offset, offset + limit - 1), false, 0
   end
-  local next_id = index_stream(keys, spec.desc)
+  local next_id = index_stream(keys, spec.desc, bounds)
   local examined, matched = 0, 0
   while count_all or #ids < limit do
     if examined >= scan_cap then return ids, true, matched end
@@ -89,8 +123,10 @@ local function select_ids(P, spec, offset, limit, scan_cap, count_all)
     examined = examined + 1
     local ok = true
     if filtered then
-      local f = redis.call('HMGET', P .. 't:' .. id, 'q', 'h', 's', 'p', 'le')
+      local f = redis.call('HMGET', P .. 't:' .. id, 'q', 'h', 's', 'p', 'le', spec.wf ~= '' and spec.wf or 'ca')
+      local at = tonumber(f[6] or '')
       if not f[1] then ok = false
+      elseif check_window and (at == nil or (spec.since and at < spec.since) or (spec.till and at > spec.till)) then ok = false
       elseif check_queue and f[1] ~= spec.queue then ok = false
       elseif spec.handler ~= '' and f[2] ~= spec.handler then ok = false
       elseif check_state and not spec.states[f[3]] then ok = false

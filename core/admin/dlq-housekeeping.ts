@@ -1,0 +1,140 @@
+import { Errors } from '../errors.ts'
+import { parseDuration } from '../config/units.ts'
+import { MAX_LIST_LIMIT, type RequeueResult, type SkippedTask, type TaskFilter } from '../backend/types.ts'
+import { PAYLOAD_MAX_BYTES, PURGE_SAMPLE_MAX } from '../contract/messages.ts'
+import type { RequestOf, ResponseOf } from '../contract/rpcs.ts'
+import type { AdminContext, MutationResult } from './context.ts'
+import { taskFilter } from './filters.ts'
+import { assertCap } from './guards.ts'
+import { taskWindow } from './task-window.ts'
+import { compact } from './views.ts'
+
+// DLQ housekeeping: purging dead tasks by filter and age, and replaying a batch with
+// edited payloads.
+//
+// A purge selects exactly as ListDLQ lists (the backend's list predicate: queue,
+// handler, text, time window), in ListDLQ's order (most recent failures first), up to
+// its limit, and deletes those entries only while they are still dead (deleteTasks
+// re-checks the state per task). The selection is bounded at the backend clock's
+// "now" taken first, so failures arriving while it pages are not picked up halfway,
+// and a dry run answers the count and the sample the same call would delete.
+
+/** the default bound of one purge when guardrails.purgeLimitMax is not configured */
+export const PURGE_LIMIT_DEFAULT = 10_000
+/** replays with their own payload run this many backend calls at a time */
+const EDITED_REPLAY_CONCURRENCY = 8
+
+/** per-id payloads by id (the request's `payloads` object); refuses a key that is not one of ids, or a payload over the size bound */
+export function editedPayloads (ids: string[], payloads: unknown): Map<string, unknown> {
+  const out = new Map<string, unknown>()
+  if (payloads === undefined) return out
+  if (payloads === null || typeof payloads !== 'object' || Array.isArray(payloads)) {
+    throw Errors.validation('payloads: must be a JSON object from task id to payload', { details: { field: 'payloads' } })
+  }
+  const listed = new Set(ids)
+  for (const [id, payload] of Object.entries(payloads)) {
+    if (!listed.has(id)) throw Errors.validation(`payloads.${id}: ${id} is not one of ids`, { details: { field: `payloads.${id}`, id } })
+    if (Buffer.byteLength(JSON.stringify(payload)) > PAYLOAD_MAX_BYTES) {
+      throw Errors.validation(`payloads.${id}: more than ${PAYLOAD_MAX_BYTES} bytes as JSON`, { details: { field: `payloads.${id}`, id } })
+    }
+    out.set(id, payload)
+  }
+  return out
+}
+
+/**
+ * Replays ids where some carry their own payload: the others in one call with the
+ * request's payload (if any), each edited one in a call of its own (requeue is atomic
+ * per task). The answer lists ids in request order, as one call would.
+ */
+export async function replayEdited (ctx: AdminContext, ids: string[], edited: Map<string, unknown>, request: RequestOf<'ReplayDLQByID'>): Promise<RequeueResult> {
+  const plain = ids.filter(id => !edited.has(id))
+  const outcomes = new Map<string, { requeued: true } | { skipped: SkippedTask }>()
+  const record = (result: RequeueResult): void => {
+    for (const id of result.requeued) outcomes.set(id, { requeued: true })
+    for (const skipped of result.skipped) outcomes.set(skipped.id, { skipped })
+  }
+  if (plain.length > 0) {
+    record(await ctx.backend.requeueTasks(compact({ ids: plain, fromStates: ['dead' as const], queue: request.targetQueue, payload: request.payload })))
+  }
+  const queue = [...edited]
+  const worker = async (): Promise<void> => {
+    for (let next = queue.shift(); next !== undefined; next = queue.shift()) {
+      const [id, payload] = next
+      record(await ctx.backend.requeueTasks(compact({ ids: [id], fromStates: ['dead' as const], queue: request.targetQueue, payload })))
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(EDITED_REPLAY_CONCURRENCY, edited.size) }, worker))
+  const result: RequeueResult = { requeued: [], skipped: [] }
+  for (const id of ids) {
+    const outcome = outcomes.get(id)
+    if (outcome === undefined) result.skipped.push({ id, reason: 'not_found' })
+    else if ('requeued' in outcome) result.requeued.push(id)
+    else result.skipped.push(outcome.skipped)
+  }
+  return result
+}
+
+/** the filter a purge selects by: ListDLQ's, with olderThan folded into until (on the failure time) */
+async function purgeFilter (ctx: AdminContext, request: RequestOf<'PurgeDLQ'>): Promise<TaskFilter> {
+  const window = taskWindow(request)
+  const now = await ctx.backend.now()
+  if (request.olderThan !== undefined) {
+    const ageMs = parseAge(request.olderThan)
+    if (window.timeField === 'created') {
+      throw Errors.validation('olderThan: judges the failure time; it cannot be combined with timeField created', { details: { field: 'olderThan' } })
+    }
+    window.until = Math.min(window.until ?? Number.MAX_SAFE_INTEGER, now - ageMs)
+  }
+  // failures after this call started are not selected halfway through the paging
+  if (window.timeField !== 'created') window.until = Math.min(window.until ?? Number.MAX_SAFE_INTEGER, now)
+  if (window.since !== undefined && window.until !== undefined && window.since > window.until) {
+    // an empty window: nothing matches (since after the olderThan cutoff)
+    window.until = window.since - 1
+  }
+  return taskFilter(ctx.backend, { state: 'dead', queue: request.queue, handler: request.handler, query: request.query, ...window })
+}
+
+function parseAge (value: string): number {
+  const ms = parseDuration(value)
+  if (ms === null) throw Errors.validation('olderThan: must be a duration such as 30m, 36h or 7d', { details: { field: 'olderThan' } })
+  return ms
+}
+
+export async function purgeDLQ (ctx: AdminContext, request: RequestOf<'PurgeDLQ'>): Promise<MutationResult<ResponseOf<'PurgeDLQ'>>> {
+  const cap = ctx.options.purgeLimitMax ?? PURGE_LIMIT_DEFAULT
+  const limit = request.limit ?? cap
+  assertCap(limit, cap, 'limit', 'WORKER_ADMIN_PURGE_LIMIT_MAX')
+  const dryRun = request.dryRun === true
+  const filter = await purgeFilter(ctx, request)
+
+  // select: ListDLQ's pages, one more than the limit to know whether more remain
+  const selected: string[] = []
+  const seen = new Set<string>()
+  let total: number | null = null
+  for (let offset = 0; selected.length <= limit;) {
+    const want = Math.min(MAX_LIST_LIMIT, limit + 1 - selected.length)
+    const page = await ctx.backend.listTasks({ ...filter, limit: want, offset })
+    if (offset === 0) total = page.total
+    for (const task of page.tasks) {
+      if (task.state === 'dead' && !seen.has(task.id)) { seen.add(task.id); selected.push(task.id) }
+    }
+    if (page.tasks.length < want) break
+    offset += page.tasks.length
+  }
+  const more = selected.length > limit || (total !== null && total > limit)
+  const targets = selected.slice(0, limit)
+
+  const touched: string[] = []
+  for (let i = 0; i < targets.length; i += MAX_LIST_LIMIT) {
+    const result = await ctx.backend.deleteTasks({ ids: targets.slice(i, i + MAX_LIST_LIMIT), fromStates: ['dead'], dryRun })
+    touched.push(...result.deleted)
+  }
+  const response = { dryRun, count: touched.length, sample: touched.slice(0, PURGE_SAMPLE_MAX), more, limit }
+  return {
+    response,
+    target: 'dlq',
+    auditResult: { dryRun, count: response.count, more },
+    events: dryRun || response.count === 0 ? [] : [{ type: 'dlq.purged', data: { count: response.count, ids: touched.slice(0, 100) } }]
+  }
+}
