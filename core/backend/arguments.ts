@@ -2,7 +2,7 @@ import { Errors } from '../errors.ts'
 import { checkClaim, checkCollection, checkIfVersion, checkRecordKey, checkRecordLimit, encodeRecordValue } from './records.ts'
 import { checkProgress, checkResult, isNoResult, RESULT_MAX_BYTES_CEILING } from './results.ts'
 import { checkStorableJson, checkStorableString, unstorableReason } from './storable.ts'
-import { FINAL_STATES, TASK_STATES, type CompleteRequest, type FinalState, type NewTask, type TaskState } from './types.ts'
+import { FINAL_STATES, IDEMPOTENCY_MODES, TASK_STATES, type CompleteRequest, type FinalState, type NewTask, type TaskState } from './types.ts'
 
 // The argument rules of the backend contract, in one place: the guard in
 // argument-guard.ts runs them before a call reaches any backend, so every backend
@@ -144,7 +144,10 @@ function isValidNewTask (task: NewTask): boolean {
     isIntegerIn(task.timeoutMs, 1, MAX_LEASE_MS) &&
     (task.runAt === null || isIntegerIn(task.runAt, 0, 8.64e15)) &&
     isIntegerIn(task.delayMs, 0, Number.MAX_SAFE_INTEGER) &&
-    (task.idempotencyKey === null || isName(task.idempotencyKey))
+    (task.idempotencyKey === null || isName(task.idempotencyKey)) &&
+    (task.idempotencyMode === undefined || IDEMPOTENCY_MODES.includes(task.idempotencyMode)) &&
+    (task.tenant === undefined || task.tenant === null || isName(task.tenant)) &&
+    (task.correlationId === undefined || task.correlationId === null || isName(task.correlationId))
 }
 
 function newTask (field: () => string, value: unknown): void {
@@ -172,6 +175,9 @@ function describeNewTask (field: string, value: unknown): void {
   if (task.runAt !== null) integer(`${field}.runAt`, task.runAt, 0, 8.64e15)
   integer(`${field}.delayMs`, task.delayMs, 0)
   if (task.idempotencyKey !== null) name(`${field}.idempotencyKey`, task.idempotencyKey)
+  if (task.idempotencyMode !== undefined && !IDEMPOTENCY_MODES.includes(task.idempotencyMode)) fail(`${field}.idempotencyMode`, `must be one of ${IDEMPOTENCY_MODES.join(', ')}`)
+  if (task.tenant !== undefined && task.tenant !== null) name(`${field}.tenant`, task.tenant)
+  if (task.correlationId !== undefined && task.correlationId !== null) name(`${field}.correlationId`, task.correlationId)
   fail(field, 'must be a task')
 }
 
@@ -180,6 +186,8 @@ function taskFilter (prefix: string, filter: Record<string, unknown>): void {
   optional(filter.queue, () => name(`${prefix}queue`, filter.queue))
   optional(filter.handler, () => name(`${prefix}handler`, filter.handler))
   optional(filter.query, () => text(`${prefix}query`, filter.query))
+  optional(filter.tenant, () => name(`${prefix}tenant`, filter.tenant))
+  optional(filter.correlationId, () => name(`${prefix}correlationId`, filter.correlationId))
 }
 
 function leaseRequest (value: unknown): void {
@@ -246,6 +254,7 @@ export const ARGUMENT_CHECKS: Readonly<Record<string, Check>> = {
 
   cancelTask ([taskId]) { id('id', taskId) },
   getTask ([taskId]) { id('id', taskId) },
+  getTaskByKey ([key]) { name('key', key) },
   requeueTasks ([value]) {
     const req = object('request', value)
     states('fromStates', req.fromStates)

@@ -9,7 +9,7 @@ export function taskColumns (s: string, alias = 't'): string {
     ${s}.ms(${a}.run_at) AS run_at, ${a}.idempotency_key, ${a}.timeout_ms, ${a}.last_error, ${a}.errors,
     ${s}.ms(${a}.created_at) AS created_at, ${s}.ms(${a}.updated_at) AS updated_at, ${s}.ms(${a}.started_at) AS started_at,
     ${s}.ms(${a}.finished_at) AS finished_at, ${s}.ms(${a}.lease_expires_at) AS lease_expires_at, ${a}.worker_id,
-    ${a}.replays, ${a}.payload_size, ${a}.result, ${a}.progress`
+    ${a}.replays, ${a}.payload_size, ${a}.result, ${a}.progress, ${a}.tenant, ${a}.correlation_id`
 }
 
 export interface TaskRow {
@@ -36,6 +36,8 @@ export interface TaskRow {
   payload_size: number
   result: unknown
   progress: unknown
+  tenant: string | null
+  correlation_id: string | null
 }
 
 export function toTask (r: TaskRow): Task {
@@ -63,6 +65,8 @@ export function toTask (r: TaskRow): Task {
     payloadSize: r.payload_size,
     // SQL NULL is "none"; a stored JSON null never happens (core sends none for it)
     ...(r.result === null || r.result === undefined ? {} : { result: r.result }),
-    ...(r.progress === null || r.progress === undefined ? {} : { progress: r.progress })
+    ...(r.progress === null || r.progress === undefined ? {} : { progress: r.progress }),
+    ...(r.tenant === null || r.tenant === undefined ? {} : { tenant: r.tenant }),
+    ...(r.correlation_id === null || r.correlation_id === undefined ? {} : { correlationId: r.correlation_id })
   }
 }

@@ -33,6 +33,8 @@ import { handlersArea } from './cases/handlers.ts'
 import { storedInputArea } from './cases/stored-input.ts'
 import { resultsArea } from './cases/results.ts'
 import { jobsArea } from './cases/jobs.ts'
+import { idempotencyModesArea } from './cases/idempotency-modes.ts'
+import { tenancyArea } from './cases/tenancy.ts'
 
 export interface ConformanceTarget {
   name: string
@@ -70,7 +72,9 @@ export const CONFORMANCE_AREAS: readonly ConformanceArea[] = [
   auditArea,
   recordsArea,
   storedInputArea,
-  jobsArea
+  jobsArea,
+  idempotencyModesArea,
+  tenancyArea
 ]
 
 export interface RunConformanceOptions {
