@@ -4,13 +4,17 @@
 -- KEYS[1] all-tasks index
 -- ARGV[1] key prefix  ARGV[2] state ('' any)  ARGV[3] queue ('' any)  ARGV[4] handler ('' any)
 -- ARGV[5] lowercase text query ('' none)   ARGV[6] offset   ARGV[7] limit   ARGV[8] scan cap
+-- ARGV[9] tenant ('' any)   ARGV[10] correlation id ('' any)
 -- Returns { total (-1 when handler/text filters have more candidates than the scan cap), capped (1|0), { id, { hash fields... } }... }
 --!include common
 --!include select
 local P, state, queue, handler, query = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local offset, limit, scan_cap = tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])
 local desc = not (state == 'ready' or state == 'scheduled' or state == 'retrying')
-local spec = { state = state, queue = queue, handler = handler, query = query, desc = desc }
+local tenant, correlation = ARGV[9] or '', ARGV[10] or ''
+local spec = { state = state, queue = queue, handler = handler, query = query, desc = desc, tenant = tenant, correlation = correlation }
+-- tenant and correlation filters are examined per candidate, like handler and text
+local examined = handler ~= '' or query ~= '' or tenant ~= '' or correlation ~= ''
 
 local function queue_count(q, s)
   if s == 'ready' then return ready_count(P, q) end
@@ -21,7 +25,7 @@ end
 -- Handler and text filters have no counters: their total is counted by examining every
 -- candidate, which is done only when the candidates fit in the scan cap.
 local count_all = false
-if handler ~= '' or query ~= '' then
+if examined then
   local candidates = 0
   for _, key in ipairs((candidate_keys(P, spec))) do candidates = candidates + redis.call('ZCARD', key) end
   count_all = candidates <= scan_cap
@@ -31,7 +35,7 @@ local ids, capped, matched = select_ids(P, spec, offset, limit, scan_cap, count_
 local total = -1
 if count_all then
   total = matched
-elseif handler == '' and query == '' then
+elseif not examined then
   if state ~= '' and queue ~= '' then
     total = queue_count(queue, state)
   elseif state ~= '' then

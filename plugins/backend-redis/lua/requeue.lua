@@ -5,6 +5,7 @@
 -- ARGV[4] target queue ('' keep)  ARGV[5] new payload JSON ('' keep)  ARGV[6] dry run (1|0)
 -- ARGV[7] mode: 'ids' then ARGV[8..] ids
 --             'filter' then ARGV[8] state  ARGV[9] queue  ARGV[10] handler  ARGV[11] query  ARGV[12] limit  ARGV[13] scan cap
+--             ARGV[14] tenant ('' any)  ARGV[15] correlation id ('' any)
 -- Returns { {requeued ids}, {skipped: id, reason, state ('' none)...} }
 --!include common
 --!include select
@@ -19,7 +20,7 @@ else
   local state = ARGV[8]
   local only = nil
   for s in pairs(from) do if only == nil then only = s else only = false end end
-  local spec = { state = state, queue = ARGV[9], handler = ARGV[10], query = ARGV[11], desc = false }
+  local spec = { state = state, queue = ARGV[9], handler = ARGV[10], query = ARGV[11], desc = false, tenant = ARGV[14] or '', correlation = ARGV[15] or '' }
   if state == '' then
     if only then spec.state = only else spec.states = from end
   end

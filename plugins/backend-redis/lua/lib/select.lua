@@ -65,7 +65,8 @@ local function candidate_keys(P, spec)
   return keys, false
 end
 
--- spec: { state, queue, handler, query (lowercase), states (set, optional), desc }
+-- spec: { state, queue, handler, query (lowercase), states (set, optional), desc,
+--   tenant ('' or nil: any), correlation ('' or nil: any) }
 -- Returns ids (after skipping `offset` matches, at most `limit`), whether the scan cap
 -- stopped it, and with count_all the number of matches among every candidate examined
 -- (the scan then goes on past the page, still within the cap).
@@ -73,7 +74,8 @@ local function select_ids(P, spec, offset, limit, scan_cap, count_all)
   local keys, queue_exact = candidate_keys(P, spec)
   local check_queue = spec.queue ~= '' and not queue_exact
   local check_state = spec.state == '' and spec.states ~= nil
-  local filtered = check_queue or check_state or spec.handler ~= '' or spec.query ~= ''
+  local tenant, correlation = spec.tenant or '', spec.correlation or ''
+  local filtered = check_queue or check_state or spec.handler ~= '' or spec.query ~= '' or tenant ~= '' or correlation ~= ''
   local ids = {}
   if not filtered and #keys == 1 and not count_all then
     if limit <= 0 then return ids, false, 0 end
@@ -89,8 +91,10 @@ local function select_ids(P, spec, offset, limit, scan_cap, count_all)
     examined = examined + 1
     local ok = true
     if filtered then
-      local f = redis.call('HMGET', P .. 't:' .. id, 'q', 'h', 's', 'p', 'le')
+      local f = redis.call('HMGET', P .. 't:' .. id, 'q', 'h', 's', 'p', 'le', 'tn', 'ci')
       if not f[1] then ok = false
+      elseif tenant ~= '' and f[6] ~= tenant then ok = false
+      elseif correlation ~= '' and f[7] ~= correlation then ok = false
       elseif check_queue and f[1] ~= spec.queue then ok = false
       elseif spec.handler ~= '' and f[2] ~= spec.handler then ok = false
       elseif check_state and not spec.states[f[3]] then ok = false
