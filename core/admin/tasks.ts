@@ -14,7 +14,7 @@ const RETRYABLE: TaskState[] = ['dead', 'retrying', 'canceled']
 export async function listTasks (ctx: AdminContext, request: RequestOf<'ListTasks'>): Promise<ResponseOf<'ListTasks'>> {
   const limit = request.limit ?? LIST_LIMIT_DEFAULT
   const offset = request.offset ?? 0
-  const filter = taskFilter(ctx.backend, { state: request.state, queue: request.queue, handler: request.handler, query: request.query })
+  const filter = taskFilter(ctx.backend, { state: request.state, queue: request.queue, handler: request.handler, query: request.query, tenant: request.tenant, correlationId: request.correlationId })
   const page = await ctx.backend.listTasks({ ...filter, limit, offset })
   return compact({ tasks: page.tasks.slice(0, limit).map(taskSummary), total: page.total ?? undefined, limit, offset })
 }
@@ -35,7 +35,10 @@ export async function enqueueTask (ctx: AdminContext, request: RequestOf<'Enqueu
     timeoutMs: request.timeoutMs,
     runAt: request.runAt === undefined ? undefined : Date.parse(request.runAt),
     delayMs: request.delayMs,
-    idempotencyKey: request.idempotencyKey
+    idempotencyKey: request.idempotencyKey,
+    idempotencyMode: request.idempotencyMode,
+    tenant: request.tenant,
+    correlationId: request.correlationId
   })
   // errors name the request's fields: handler, runAt, payload.user.name
   const [enqueued] = await ctx.enqueuer.enqueue([input], () => ({ field: '' }))
@@ -45,12 +48,13 @@ export async function enqueueTask (ctx: AdminContext, request: RequestOf<'Enqueu
   // Stored either way (workers may start later); the caller is told when none runs it
   // now. An enqueue answered by an existing task (its idempotency key) warns only while
   // that task still waits: one that already finished waits for nothing.
-  const waits = result.created || await isPending(ctx, result.id)
+  const waits = result.created || result.outcome === 'replaced' || await isPending(ctx, result.id)
   const warnings = waits ? await enqueueWarnings(ctx, task.handler) : []
+  const outcome = result.outcome ?? (result.created ? 'created' : 'existing')
   return {
-    response: { id: result.id, created: result.created, queue: task.queue, warnings },
+    response: compact({ id: result.id, created: result.created, queue: task.queue, warnings, outcome, state: result.state }),
     target: result.id,
-    auditResult: { created: result.created }
+    auditResult: { created: result.created, outcome }
   }
 }
 

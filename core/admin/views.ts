@@ -70,7 +70,9 @@ export function taskSummary (task: Task): TaskSummaryT {
     lastError: present(task.lastError),
     replays: task.replays,
     payloadSize: task.payloadSize,
-    progress: task.progress
+    progress: task.progress,
+    tenant: task.tenant,
+    correlationId: task.correlationId
   })
 }
 
@@ -98,7 +100,9 @@ export function taskView (task: Task): TaskViewT {
     replays: task.replays,
     payloadSize: task.payloadSize,
     result: task.result,
-    progress: task.progress
+    progress: task.progress,
+    tenant: task.tenant,
+    correlationId: task.correlationId
   })
 }
 
