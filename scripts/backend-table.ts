@@ -54,6 +54,7 @@ export function renderBackendTable (): string {
   const lines = ROWS.map(([key, label]) => `| ${label} | ${list.map(([, b]) => b.capabilities[key] === true ? 'yes' : 'no').join(' | ')} |`)
   lines.push(`| task list totals (exact) | ${list.map(([, b]) => totalsCell(b.capabilities)).join(' | ')} |`)
   lines.push(`| task filters | ${list.map(([, b]) => b.capabilities.taskFilters.join(', ')).join(' | ')} |`)
+  lines.push(`| idempotency key modes | ${list.map(([, b]) => ['reject', ...(b.capabilities.idempotencyModes ?? [])].join(', ')).join(' | ')} |`)
   return [START_MARK, '', header, rule, ...lines, '', END_MARK].join('\n')
 }
 

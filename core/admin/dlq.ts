@@ -17,7 +17,7 @@ import { editedPayloads, replayEdited } from './dlq-housekeeping.ts'
 export async function listDLQ (ctx: AdminContext, request: RequestOf<'ListDLQ'>): Promise<ResponseOf<'ListDLQ'>> {
   const limit = request.limit ?? LIST_LIMIT_DEFAULT
   const offset = request.offset ?? 0
-  const filter = taskFilter(ctx.backend, { state: 'dead', queue: request.queue, handler: request.handler, query: request.query, ...taskWindow(request) })
+  const filter = taskFilter(ctx.backend, { state: 'dead', queue: request.queue, handler: request.handler, query: request.query, ...taskWindow(request), tenant: request.tenant, correlationId: request.correlationId })
   const page = await ctx.backend.listTasks({ ...filter, limit, offset })
   return compact({ entries: page.tasks.slice(0, limit).map(taskSummary), total: page.total ?? undefined, limit, offset })
 }

@@ -21,5 +21,5 @@ export function taskFilter (backend: Backend, filter: TaskFilter): TaskFilter {
  * narrows bulk task actions (which take the same message as their filter) too.
  */
 export function listTasksFilter (backend: Backend, request: RequestOf<'ListTasks'>): TaskFilter {
-  return taskFilter(backend, { state: request.state, queue: request.queue, handler: request.handler, query: request.query, ...taskWindow(request) })
+  return taskFilter(backend, { state: request.state, queue: request.queue, handler: request.handler, query: request.query, tenant: request.tenant, correlationId: request.correlationId, ...taskWindow(request) })
 }

@@ -81,7 +81,7 @@ t.test('tasks: enqueue, list, get with timeline, cancel, retry', async t => {
   const enqueued = await service.EnqueueTask({ handler: 'mail.send', queue: q, payload: { to: 'a@b' }, priority: 5, idempotencyKey: `k-${suffix()}` }, call())
   t.match(enqueued, { created: true, queue: q })
   const repeat = await service.EnqueueTask({ handler: 'mail.send', queue: q, idempotencyKey: (await backend.getTask(enqueued.id))?.idempotencyKey as string }, call())
-  t.same(repeat, { id: enqueued.id, created: false, queue: q, warnings: enqueued.warnings }, 'the idempotency key deduplicates')
+  t.same(repeat, { id: enqueued.id, created: false, queue: q, warnings: enqueued.warnings, outcome: 'existing' }, 'the idempotency key deduplicates')
 
   const got = await service.GetTask({ id: enqueued.id }, call())
   t.match(got.task, { id: enqueued.id, handler: 'mail.send', state: 'ready', priority: 5 })

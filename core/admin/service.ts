@@ -23,6 +23,7 @@ import { getQueue, listQueues, pauseDequeue, pauseQueue, resetQueueWeight, updat
 import { runBudgetFor, ScheduleRpcs } from './schedules.ts'
 import { cancelTask, enqueueTask, getTask, listTasks, listWorkers, retryTask, getTaskGraph } from './tasks.ts'
 import { bulkTaskAction, drainQueue, rescheduleTask } from './task-actions.ts'
+import { cancelTaskByKey, deleteTaskByKey, getTaskByKey } from './task-keys.ts'
 import { JobRpcs } from './jobs.ts'
 import type { AdminServiceDeps, CallContext, EventStream, RunningAdminService, ServerStream } from './types.ts'
 import { silentLogger } from '../worker/logger.ts'
@@ -232,6 +233,9 @@ export function createAdminService (deps: AdminServiceDeps): RunningAdminService
     GetTaskGraph: read('GetTaskGraph', async request => await getTaskGraph(ctx, request)),
     CancelTask: mutation('CancelTask', async request => await cancelTask(ctx, request)),
     RetryTask: mutation('RetryTask', async request => await retryTask(ctx, request)),
+    GetTaskByKey: read('GetTaskByKey', async request => await getTaskByKey(ctx, request)),
+    CancelTaskByKey: mutation('CancelTaskByKey', async request => await cancelTaskByKey(ctx, request)),
+    DeleteTaskByKey: mutation('DeleteTaskByKey', async request => await deleteTaskByKey(ctx, request)),
     ListWorkers: read('ListWorkers', async () => await listWorkers(ctx)),
     ListAuditEvents: read('ListAuditEvents', async request => await listAuditEvents(ctx, request)),
     ExportAudit: read('ExportAudit', async request => await exportAudit(ctx, request)),

@@ -38,7 +38,10 @@ export async function enqueueTask (ctx: AdminContext, request: RequestOf<'Enqueu
     delayMs: request.delayMs,
     idempotencyKey: request.idempotencyKey,
     ...(request.dependsOn !== undefined && request.dependsOn.ids.length > 0 ? { dependsOn: request.dependsOn.ids } : {}),
-    onParentFailure: request.dependsOn?.onParentFailure
+    onParentFailure: request.dependsOn?.onParentFailure,
+    idempotencyMode: request.idempotencyMode,
+    tenant: request.tenant,
+    correlationId: request.correlationId
   })
   // errors name the request's fields: handler, runAt, payload.user.name
   const [enqueued] = await ctx.enqueuer.enqueue([input], () => ({ field: '' }))
@@ -48,12 +51,13 @@ export async function enqueueTask (ctx: AdminContext, request: RequestOf<'Enqueu
   // Stored either way (workers may start later); the caller is told when none runs it
   // now. An enqueue answered by an existing task (its idempotency key) warns only while
   // that task still waits: one that already finished waits for nothing.
-  const waits = result.created || await isPending(ctx, result.id)
+  const waits = result.created || result.outcome === 'replaced' || await isPending(ctx, result.id)
   const warnings = waits ? await enqueueWarnings(ctx, task.handler) : []
+  const outcome = result.outcome ?? (result.created ? 'created' : 'existing')
   return {
-    response: { id: result.id, created: result.created, queue: task.queue, warnings },
+    response: compact({ id: result.id, created: result.created, queue: task.queue, warnings, outcome, state: result.state }),
     target: result.id,
-    auditResult: { created: result.created }
+    auditResult: { created: result.created, outcome }
   }
 }
 

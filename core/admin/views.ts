@@ -71,7 +71,9 @@ export function taskSummary (task: Task): TaskSummaryT {
     lastError: present(task.lastError),
     replays: task.replays,
     payloadSize: task.payloadSize,
-    progress: task.progress
+    progress: task.progress,
+    tenant: task.tenant,
+    correlationId: task.correlationId
   })
 }
 
@@ -101,7 +103,9 @@ export function taskView (task: Task): TaskViewT {
     result: task.result,
     progress: task.progress,
     dependsOn: task.dependsOn ?? [],
-    onParentFailure: task.onParentFailure
+    onParentFailure: task.onParentFailure,
+    tenant: task.tenant,
+    correlationId: task.correlationId
   })
 }
 

@@ -2,7 +2,7 @@ import { Errors } from '../errors.ts'
 import { checkClaim, checkCollection, checkIfVersion, checkRecordKey, checkRecordLimit, encodeRecordValue } from './records.ts'
 import { checkProgress, checkResult, isNoResult, RESULT_MAX_BYTES_CEILING } from './results.ts'
 import { checkStorableJson, checkStorableString, unstorableReason } from './storable.ts'
-import { FINAL_STATES, TASK_ACTION_KINDS, TASK_STATES, type CompleteRequest, type FinalState, type NewTask, type TaskState, MAX_PARENTS, PARENT_FAILURE_POLICIES, type ParentFailurePolicy } from './types.ts'
+import { FINAL_STATES, IDEMPOTENCY_MODES, TASK_ACTION_KINDS, TASK_STATES, type CompleteRequest, type FinalState, type NewTask, type TaskState, MAX_PARENTS, PARENT_FAILURE_POLICIES, type ParentFailurePolicy } from './types.ts'
 
 // The argument rules of the backend contract, in one place: the guard in
 // argument-guard.ts runs them before a call reaches any backend, so every backend
@@ -146,7 +146,10 @@ function isValidNewTask (task: NewTask): boolean {
     isIntegerIn(task.delayMs, 0, Number.MAX_SAFE_INTEGER) &&
     (task.idempotencyKey === null || isName(task.idempotencyKey)) &&
     (task.dependsOn === undefined || isParentList(task.dependsOn)) &&
-    (task.onParentFailure === undefined || PARENT_FAILURE_POLICIES.includes(task.onParentFailure))
+    (task.onParentFailure === undefined || PARENT_FAILURE_POLICIES.includes(task.onParentFailure)) &&
+    (task.idempotencyMode === undefined || IDEMPOTENCY_MODES.includes(task.idempotencyMode)) &&
+    (task.tenant === undefined || task.tenant === null || isName(task.tenant)) &&
+    (task.correlationId === undefined || task.correlationId === null || isName(task.correlationId))
 }
 
 function isParentList (list: unknown): boolean {
@@ -188,6 +191,9 @@ function describeNewTask (field: string, value: unknown): void {
   if (task.onParentFailure !== undefined && !PARENT_FAILURE_POLICIES.includes(task.onParentFailure as ParentFailurePolicy)) {
     fail(`${field}.onParentFailure`, `must be one of ${PARENT_FAILURE_POLICIES.join(', ')}`)
   }
+  if (task.idempotencyMode !== undefined && !IDEMPOTENCY_MODES.includes(task.idempotencyMode)) fail(`${field}.idempotencyMode`, `must be one of ${IDEMPOTENCY_MODES.join(', ')}`)
+  if (task.tenant !== undefined && task.tenant !== null) name(`${field}.tenant`, task.tenant)
+  if (task.correlationId !== undefined && task.correlationId !== null) name(`${field}.correlationId`, task.correlationId)
   fail(field, 'must be a task')
 }
 
@@ -201,6 +207,8 @@ function taskFilter (prefix: string, filter: Record<string, unknown>): void {
   optional(filter.timeField, () => {
     if (filter.timeField !== 'created' && filter.timeField !== 'finished') fail(`${prefix}timeField`, 'must be created or finished')
   })
+  optional(filter.tenant, () => name(`${prefix}tenant`, filter.tenant))
+  optional(filter.correlationId, () => name(`${prefix}correlationId`, filter.correlationId))
 }
 
 function leaseRequest (value: unknown): void {
@@ -268,6 +276,7 @@ export const ARGUMENT_CHECKS: Readonly<Record<string, Check>> = {
   cancelTask ([taskId]) { id('id', taskId) },
   getTask ([taskId]) { id('id', taskId) },
   taskLinks ([list]) { ids('ids', list) },
+  getTaskByKey ([key]) { name('key', key) },
   requeueTasks ([value]) {
     const req = object('request', value)
     states('fromStates', req.fromStates)

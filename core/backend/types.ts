@@ -90,7 +90,24 @@ export interface Task {
   dependsOn?: string[]
   /** with dependsOn: what a dying parent does to it */
   onParentFailure?: ParentFailurePolicy
+  /** the tenant the task belongs to; absent when none (see NewTask.tenant) */
+  tenant?: string
+  /** ties tasks of one business flow together; absent when none (see NewTask.correlationId) */
+  correlationId?: string
 }
+
+/**
+ * What enqueue does when the idempotency key names a task the backend retains:
+ * - reject: the existing task wins unchanged (created: false, outcome 'existing')
+ * - replace: a task that has not started yet (state scheduled or ready, attempts 0) is
+ *   updated in place (payload, priority, runAt, maxAttempts, timeoutMs; its queue,
+ *   handler, tenant and correlation id stay); a started or finished one is left as is
+ *   (outcome 'existing' with its state)
+ * - preserve_run_at: as replace, but the existing runAt is kept
+ */
+export type IdempotencyMode = 'reject' | 'replace' | 'preserve_run_at'
+
+export const IDEMPOTENCY_MODES: readonly IdempotencyMode[] = ['reject', 'replace', 'preserve_run_at']
 
 /** A fully-normalised enqueue request: core fills every default before calling. */
 export interface NewTask {
@@ -117,6 +134,12 @@ export interface NewTask {
   dependsOn?: string[]
   /** with dependsOn; default 'cancel' */
   onParentFailure?: ParentFailurePolicy
+  /** absent: 'reject'; only meaningful with an idempotency key */
+  idempotencyMode?: IdempotencyMode
+  /** absent or null: none. A name (see core/tasks/enqueue.ts for the bounds) */
+  tenant?: string | null
+  /** absent or null: none */
+  correlationId?: string | null
 }
 
 /**
@@ -133,10 +156,20 @@ export interface EnqueueEvents {
   data: Array<Record<string, unknown>>
 }
 
+export type EnqueueOutcome = 'created' | 'replaced' | 'existing'
+
 export interface EnqueueResult {
   id: string
   /** false when the idempotency key matched an existing task (its id is returned) */
   created: boolean
+  /**
+   * What happened: created, replaced (mode replace/preserve_run_at updated a task that
+   * had not started) or existing (the key's task was left as is). Backends may leave it
+   * out when it follows from `created` (created or existing); core always fills it.
+   */
+  outcome?: EnqueueOutcome
+  /** with outcome existing under a replace mode: the state that kept the task from being replaced */
+  state?: TaskState
 }
 
 export interface LeaseRequest {
@@ -235,6 +268,10 @@ export interface TaskFilter {
   until?: number
   /** which time since/until judge; default: 'finished' for the final states succeeded, dead and canceled, else 'created' */
   timeField?: TaskTimeField
+  /** exact tenant */
+  tenant?: string
+  /** exact correlation id */
+  correlationId?: string
 }
 
 export type TaskTimeField = 'created' | 'finished'
@@ -550,6 +587,8 @@ export interface BackendCapabilities {
   priorities: boolean
   delayedTasks: boolean
   idempotencyKeys: boolean
+  /** the idempotency modes enqueue honours beyond 'reject' (absent: only 'reject') */
+  idempotencyModes?: IdempotencyMode[]
   cancel: boolean
   queuePause: boolean
   globalPause: boolean
@@ -636,6 +675,8 @@ export interface Backend {
    */
   applyTaskAction (req: TaskActionRequest): Promise<TaskActionResult>
   getTask (id: string): Promise<Task | null>
+  /** the retained task holding this idempotency key, or null */
+  getTaskByKey (key: string): Promise<Task | null>
   /**
    * Order: with state dead/succeeded/canceled, most recently finished first; with
    * state ready/scheduled/retrying, the order they will run; otherwise newest first.

@@ -5,7 +5,7 @@ import { emit } from './format.ts'
 import { readPayload, setPayload } from './payload.ts'
 import type { CommandInput } from './spec.ts'
 import { UsageError } from './usage.ts'
-import { PARENT_FAILURE_POLICIES } from '../backend/types.ts'
+import { IDEMPOTENCY_MODES, PARENT_FAILURE_POLICIES } from '../backend/types.ts'
 import { idList, oneOf, optionalDuration, optionalInteger, str, time } from './values.ts'
 import { withAdmin } from './with-admin.ts'
 
@@ -21,6 +21,15 @@ export async function buildEnqueueRequest (input: CommandInput): Promise<Request
   if (queue !== undefined) request.queue = queue
   const key = str(values, 'key')
   if (key !== undefined) request.idempotencyKey = key
+  const mode = str(values, 'idempotency-mode')
+  if (mode !== undefined) {
+    request.idempotencyMode = oneOf('idempotency-mode', mode, IDEMPOTENCY_MODES)
+    if (key === undefined && request.idempotencyMode !== 'reject') throw new UsageError(`--idempotency-mode ${mode}: needs --key`)
+  }
+  const tenant = str(values, 'tenant')
+  if (tenant !== undefined) request.tenant = tenant
+  const correlationId = str(values, 'correlation-id')
+  if (correlationId !== undefined) request.correlationId = correlationId
   const delayMs = optionalDuration(values, 'delay')
   if (delayMs !== undefined) request.delayMs = atMost('delay', delayMs, DELAY_MAX_MS, '365d')
   const runAt = str(values, 'run-at')
@@ -55,7 +64,9 @@ export async function runEnqueue (input: CommandInput): Promise<number> {
     const result = await admin.call('EnqueueTask', request)
     emit(input, result, () => result.created
       ? `enqueued ${result.id} in queue ${result.queue}`
-      : `not enqueued: idempotency key matched existing task ${result.id} in queue ${result.queue}`)
+      : result.outcome === 'replaced'
+        ? `replaced task ${result.id} in queue ${result.queue} (it had not started)`
+        : `not enqueued: idempotency key matched existing task ${result.id} in queue ${result.queue}${result.state === undefined ? '' : ` (${result.state}: too late to replace)`}`)
     for (const warning of result.warnings ?? []) input.io.stderr.write(`warning: ${warning}\n`)
   })
 }

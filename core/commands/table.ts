@@ -46,6 +46,10 @@ const queueFilter: FlagTable[string] = { type: 'string', value: 'queue', descrip
 const handlerFilter: FlagTable[string] = { type: 'string', value: 'handler', description: 'only this handler' }
 const queryFilter: FlagTable[string] = { type: 'string', value: 'text', description: 'case-insensitive text in id, handler, payload or error' }
 const payload: FlagTable[string] = { type: 'string', value: 'json', complete: 'file', description: 'payload as JSON text, @file to read a file, - to read stdin' }
+const tenantFilter: FlagTable[string] = { type: 'string', value: 'tenant', description: 'only this tenant' }
+const correlationFilter: FlagTable[string] = { type: 'string', value: 'id', description: 'only this correlation id' }
+const keyFlag: FlagTable[string] = { type: 'string', value: 'key', description: 'the task holding this idempotency key, instead of an id' }
+const optionalId = (what: string) => [{ name: 'id', required: false, description: `${what} (or --key)` }] as const
 const since: FlagTable[string] = { type: 'string', value: 'time', description: 'only events at or after this time (RFC 3339), or this long ago (a duration: 30m, 1h30m)' }
 
 /** the time window of task and DLQ lists (read by time-window.ts) */
@@ -106,6 +110,9 @@ export const COMMANDS: readonly CommandSpec[] = [
       'run-at': { type: 'string', value: 'time', description: 'do not run before this time (RFC 3339)' },
       timeout: { type: 'string', value: 'duration', description: 'per-attempt timeout (default tasks.timeout)' },
       key: { type: 'string', value: 'key', description: 'idempotency key: enqueue at most once per key' },
+      'idempotency-mode': { type: 'string', value: 'mode', complete: ['reject', 'replace', 'preserve_run_at'], description: 'when --key names a task: reject (default: it wins unchanged), replace (a task not started yet takes this payload, priority, run time, attempts and timeout), preserve_run_at (replace, keeping its run time)' },
+      tenant: { type: 'string', value: 'tenant', description: 'tenant the task belongs to' },
+      'correlation-id': { type: 'string', value: 'id', description: 'ties the tasks of one flow together' },
       priority: { type: 'string', value: 'n', description: 'priority, higher runs first (-1000..1000)' },
       'max-attempts': { type: 'string', value: 'n', description: 'attempt budget (1..1000)' },
       'depends-on': { type: 'string', value: 'ids', description: 'comma-separated ids of tasks that must succeed first; until then the task is blocked' },
@@ -114,18 +121,21 @@ export const COMMANDS: readonly CommandSpec[] = [
     admin: true,
     json: true,
     rpcs: ['EnqueueTask'],
-    examples: ['switchyard enqueue send_email --payload \'{"to":"ops@example.com"}\' --delay 2m', 'switchyard enqueue report --payload @payload.json', 'echo \'{"n":1}\' | switchyard enqueue noop --payload -', 'switchyard enqueue merge --depends-on 41,42,43'],
+    examples: ['switchyard enqueue send_email --payload \'{"to":"ops@example.com"}\' --delay 2m', 'switchyard enqueue report --payload @payload.json', 'echo \'{"n":1}\' | switchyard enqueue noop --payload -', 'switchyard enqueue merge --depends-on 41,42,43',
+      'switchyard enqueue digest --key digest:user-7 --idempotency-mode replace --delay 10m --payload \'{"n":3}\''],
     load: async () => (await import('./enqueue.ts')).runEnqueue
   },
   {
     name: 'tasks',
     aliases: ['task list', 'tasks list'],
-    summary: 'list tasks by state, queue, handler, text or time window',
+    summary: 'list tasks by state, queue, handler, text, time window, tenant or correlation id',
     flags: {
       state: { type: 'string', value: 'state', complete: TASK_STATES, description: `only this state: ${TASK_STATES.join(', ')}` },
       queue: queueFilter,
       handler: handlerFilter,
       query: queryFilter,
+      tenant: tenantFilter,
+      'correlation-id': correlationFilter,
       limit: limit('tasks per page', 50),
       offset,
       ...WINDOW_FLAGS
@@ -138,20 +148,22 @@ export const COMMANDS: readonly CommandSpec[] = [
   },
   {
     name: 'task get',
-    summary: 'one task with payload, errors and timeline',
-    args: id('task id'),
+    summary: 'one task with payload, errors and timeline, by id or by idempotency key',
+    args: optionalId('task id'),
+    flags: { key: keyFlag },
     admin: true,
     json: true,
-    rpcs: ['GetTask'],
+    rpcs: ['GetTask', 'GetTaskByKey'],
     load: async () => (await tasks()).runTaskGet
   },
   {
     name: 'task cancel',
-    summary: 'cancel a task no worker has started',
-    args: id('task id'),
+    summary: 'cancel a task no worker has started, by id or by idempotency key',
+    args: optionalId('task id'),
+    flags: { key: keyFlag },
     admin: true,
     json: true,
-    rpcs: ['CancelTask'],
+    rpcs: ['CancelTask', 'CancelTaskByKey'],
     load: async () => (await tasks()).runTaskCancel
   },
   {
@@ -167,6 +179,16 @@ export const COMMANDS: readonly CommandSpec[] = [
     json: true,
     rpcs: ['GetTaskGraph'],
     load: async () => (await import('./task-graph.ts')).runTaskGraph
+  },
+  {
+    name: 'task delete',
+    summary: 'delete the task holding an idempotency key (not while a worker runs it), freeing the key',
+    flags: { key: { ...keyFlag, description: 'idempotency key of the task (required)' }, 'dry-run': dryRun },
+    admin: true,
+    json: true,
+    rpcs: ['DeleteTaskByKey'],
+    examples: ['switchyard task delete --key digest:user-7 --dry-run'],
+    load: async () => (await tasks()).runTaskDelete
   },
   {
     name: 'task retry',
@@ -416,7 +438,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     name: 'dlq list',
     aliases: ['dlq'],
     summary: 'dead tasks, most recently failed first',
-    flags: { queue: queueFilter, handler: handlerFilter, query: queryFilter, limit: limit('entries per page', 50), offset, ...WINDOW_FLAGS },
+    flags: { queue: queueFilter, handler: handlerFilter, query: queryFilter, tenant: tenantFilter, 'correlation-id': correlationFilter, limit: limit('entries per page', 50), offset, ...WINDOW_FLAGS },
     admin: true,
     json: true,
     rpcs: ['ListDLQ'],

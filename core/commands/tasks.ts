@@ -5,7 +5,8 @@ import type { TaskViewT, TimelineEntryT } from '../contract/messages.ts'
 import { emit, fields, table } from './format.ts'
 import { taskPayload } from './payload.ts'
 import type { CommandInput, FlagValues } from './spec.ts'
-import { oneOf, optionalInteger, str } from './values.ts'
+import { bool, oneOf, optionalInteger, str } from './values.ts'
+import { UsageError } from './usage.ts'
 import { withAdmin } from './with-admin.ts'
 import { windowOf } from './time-window.ts'
 
@@ -17,12 +18,14 @@ export function page (values: FlagValues, fallbackLimit: number): { limit: numbe
   return { limit: optionalInteger(values, 'limit', 1, LIMIT_MAX) ?? fallbackLimit, offset: optionalInteger(values, 'offset', 0, OFFSET_MAX) ?? 0 }
 }
 
-export function filters (values: FlagValues): { queue?: string, handler?: string, query?: string } {
-  const out: { queue?: string, handler?: string, query?: string } = {}
-  for (const field of ['queue', 'handler', 'query'] as const) {
+export function filters (values: FlagValues): { queue?: string, handler?: string, query?: string, tenant?: string, correlationId?: string } {
+  const out: { queue?: string, handler?: string, query?: string, tenant?: string, correlationId?: string } = {}
+  for (const field of ['queue', 'handler', 'query', 'tenant'] as const) {
     const value = str(values, field)
     if (value !== undefined) out[field] = value
   }
+  const correlationId = str(values, 'correlation-id')
+  if (correlationId !== undefined) out.correlationId = correlationId
   return out
 }
 
@@ -57,6 +60,8 @@ export function formatTask (task: TaskViewT, timeline?: TimelineEntryT[], handle
     ['priority', task.priority],
     ['run at', task.runAt],
     ['idempotency key', task.idempotencyKey],
+    ['tenant', task.tenant],
+    ['correlation id', task.correlationId],
     ['timeout', `${task.timeoutMs}ms`],
     ['created', task.createdAt],
     ['updated', task.updatedAt],
@@ -79,17 +84,41 @@ function taskId (input: CommandInput): string {
   return input.positionals[0] as string
 }
 
+/** a task named by its id (the argument) or by its idempotency key (--key), never both */
+function taskRef (input: CommandInput): { id: string } | { key: string } {
+  const id = input.positionals[0]
+  const key = str(input.values, 'key')
+  if (id !== undefined && key !== undefined) throw new UsageError(`${input.command}: give a task id or --key, not both`)
+  if (key !== undefined) return { key }
+  if (id === undefined) throw new UsageError(`${input.command}: missing <id> or --key (usage: switchyard ${input.command} <id> | --key <key>)`)
+  return { id }
+}
+
 export async function runTaskGet (input: CommandInput): Promise<number> {
+  const ref = taskRef(input)
   return await withAdmin(input, async (admin) => {
-    const result = await admin.call('GetTask', { id: taskId(input) })
+    const result = 'key' in ref ? await admin.call('GetTaskByKey', ref) : await admin.call('GetTask', ref)
     emit(input, result, () => formatTask(result.task, result.timeline, result.handlerServed))
   })
 }
 
 export async function runTaskCancel (input: CommandInput): Promise<number> {
+  const ref = taskRef(input)
   return await withAdmin(input, async (admin) => {
-    const result = await admin.call('CancelTask', { id: taskId(input) })
+    const result = 'key' in ref ? await admin.call('CancelTaskByKey', ref) : await admin.call('CancelTask', ref)
     emit(input, result, () => `task ${result.id} ${result.state}`)
+  })
+}
+
+export async function runTaskDelete (input: CommandInput): Promise<number> {
+  const key = str(input.values, 'key')
+  if (key === undefined) throw new UsageError('task delete: missing --key (the idempotency key of the task to delete)')
+  const dryRun = bool(input.values, 'dry-run')
+  return await withAdmin(input, async (admin) => {
+    const result = await admin.call('DeleteTaskByKey', { key, ...(dryRun ? { dryRun } : {}) })
+    emit(input, result, () => result.id === undefined
+      ? `no task holds key ${key}; nothing to delete`
+      : dryRun ? `would delete task ${result.id} (${result.state ?? 'unknown'}) holding key ${key}` : `deleted task ${result.id} (${result.state ?? 'unknown'}) holding key ${key}`)
   })
 }
 

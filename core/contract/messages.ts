@@ -1,5 +1,5 @@
 import { Type, type Static, type TSchema } from 'typebox'
-import { MAX_LIST_LIMIT, MAX_PARENTS, PARENT_FAILURE_POLICIES, TASK_STATES } from '../backend/types.ts'
+import { IDEMPOTENCY_MODES, MAX_LIST_LIMIT, MAX_PARENTS, PARENT_FAILURE_POLICIES, TASK_STATES } from '../backend/types.ts'
 import { GRAPH_DEPTH_DEFAULT, GRAPH_DEPTH_MAX, GRAPH_NODES_DEFAULT, GRAPH_NODES_MAX } from '../tasks/dependencies.ts'
 
 // The admin contract's messages, field for field the same as core/proto/worker/v1/admin.proto
@@ -70,6 +70,19 @@ const Response = <P extends Record<string, TSchema>>(properties: P, description:
 
 export const TaskStateSchema = Type.Enum([...TASK_STATES], { type: 'string', description: 'task state' })
 export const ParentFailurePolicySchema = Type.Enum([...PARENT_FAILURE_POLICIES], { type: 'string', description: 'what a parent that ends dead or canceled does to the task: cancel it (default) or dead-letter it' })
+export const CORRELATION_ID_MAX_LENGTH = 255
+export const IDEMPOTENCY_KEY_MAX_LENGTH = 255
+const Tenant = (description: string) => Name(description)
+const CorrelationId = (description: string) => Type.String({ minLength: 1, maxLength: CORRELATION_ID_MAX_LENGTH, pattern: '^[^\\u0000-\\u001f\\u007f-\\u009f]+$', description })
+const IdempotencyKey = (description: string) => Type.String({ minLength: 1, maxLength: IDEMPOTENCY_KEY_MAX_LENGTH, description })
+export const IdempotencyModeSchema = Type.Enum([...IDEMPOTENCY_MODES], {
+  type: 'string',
+  description: 'when the key names a retained task: reject (default; it wins unchanged), replace (a task not started yet, scheduled or ready with no attempt, takes the new payload, priority, runAt, maxAttempts and timeoutMs), preserve_run_at (as replace, keeping its runAt)'
+})
+export const EnqueueOutcomeSchema = Type.Enum(['created', 'replaced', 'existing'], {
+  type: 'string',
+  description: 'created; replaced (a replace mode updated the key\'s task); existing (the key\'s task was left as is: reject mode, or it had started; see state)'
+})
 
 // --- shared shapes ---------------------------------------------------------------
 
@@ -111,7 +124,9 @@ export const TaskSummary = Response({
   lastError: Type.Optional(Text('latest error message')),
   replays: Count('operator replays and retries'),
   payloadSize: Count('bytes of the JSON payload'),
-  progress: Type.Optional(JsonValue('latest progress the handler reported (ctx.progress): a number 0-100 or a JSON object; absent when none'))
+  progress: Type.Optional(JsonValue('latest progress the handler reported (ctx.progress): a number 0-100 or a JSON object; absent when none')),
+  tenant: Type.Optional(Tenant('tenant the task belongs to')),
+  correlationId: Type.Optional(Text('correlation id tying the tasks of one flow together'))
 }, 'a task without its payload, for lists')
 
 export const TaskView = Response({
@@ -139,7 +154,9 @@ export const TaskView = Response({
   result: Type.Optional(JsonValue('what the handler returned, a JSON value (at most tasks.resultMaxBytes); absent unless it succeeded and returned one')),
   progress: Type.Optional(JsonValue('latest progress the handler reported (ctx.progress): a number 0-100 or a JSON object; absent when none')),
   dependsOn: Type.Array(Id('parent task id'), { description: 'the parent tasks it waits or waited for (empty: none)' }),
-  onParentFailure: Type.Optional(ParentFailurePolicySchema)
+  onParentFailure: Type.Optional(ParentFailurePolicySchema),
+  tenant: Type.Optional(Tenant('tenant the task belongs to')),
+  correlationId: Type.Optional(Text('correlation id tying the tasks of one flow together'))
 }, 'a task with its payload and error history')
 
 export const TimelineEntry = Response({
@@ -307,7 +324,9 @@ export const ListDLQRequest = Request({
   queue: Type.Optional(Name('only this queue')),
   handler: Type.Optional(Name('only this handler')),
   query: Type.Optional(Query('case-insensitive text in id, handler, payload or error')),
-  ...TaskWindow('entries')
+  ...TaskWindow('entries'),
+  tenant: Type.Optional(Tenant('only this tenant')),
+  correlationId: Type.Optional(CorrelationId('only this correlation id'))
 }, 'dead tasks, most recently failed first')
 export const ListDLQResponse = Response({
   entries: Type.Array(TaskSummary, { description: 'one page' }),
@@ -396,7 +415,9 @@ export const ListTasksRequest = Request({
   query: Type.Optional(Query('case-insensitive text in id, handler, payload or error')),
   limit: Type.Optional(Limit(LIST_LIMIT_MAX, `tasks per page (default ${LIST_LIMIT_DEFAULT})`)),
   offset: Type.Optional(Offset()),
-  ...TaskWindow('tasks')
+  ...TaskWindow('tasks'),
+  tenant: Type.Optional(Tenant('only this tenant')),
+  correlationId: Type.Optional(CorrelationId('only this correlation id'))
 }, 'tasks matching a filter')
 export const ListTasksResponse = Response({
   tasks: Type.Array(TaskSummary, { description: 'one page' }),
@@ -425,13 +446,18 @@ export const EnqueueTaskRequest = Request({
   dependsOn: Type.Optional(Type.Object({
     ids: Type.Array(Id('parent task id'), { maxItems: MAX_PARENTS, description: `stored tasks that must all succeed first (at most ${MAX_PARENTS}); until then the task is blocked` }),
     onParentFailure: Type.Optional(ParentFailurePolicySchema)
-  }, { additionalProperties: false, description: 'run only after these tasks succeeded' }))
+  }, { additionalProperties: false, description: 'run only after these tasks succeeded' })),
+  idempotencyMode: Type.Optional(IdempotencyModeSchema),
+  tenant: Type.Optional(Tenant('tenant the task belongs to')),
+  correlationId: Type.Optional(CorrelationId('ties the tasks of one flow together'))
 }, 'enqueue one durable task')
 export const EnqueueTaskResponse = Response({
   id: Id('task id'),
   created: Type.Boolean({ description: 'false when the idempotency key matched an existing task' }),
   queue: Name('queue it went to'),
-  warnings: Type.Array(Text('a warning'), { description: 'e.g. no live worker runs the handler (the task is stored and waits for one)' })
+  warnings: Type.Array(Text('a warning'), { description: 'e.g. no live worker runs the handler (the task is stored and waits for one)' }),
+  outcome: EnqueueOutcomeSchema,
+  state: Type.Optional(TaskStateSchema)
 }, 'the enqueued task')
 
 export const TaskGraphNode = Response({
@@ -461,6 +487,31 @@ export const CancelTaskResponse = Response({
   id: Id('task id'),
   state: TaskStateSchema
 }, 'the task state after the call (canceled)')
+
+export const GetTaskByKeyRequest = Request({ key: IdempotencyKey('idempotency key') }, 'the task holding an idempotency key')
+export const GetTaskByKeyResponse = Response({
+  task: TaskView,
+  timeline: Type.Array(TimelineEntry, { description: 'oldest first' }),
+  handlerServed: Type.Optional(Type.Boolean({ description: 'for a pending task: whether a live worker runs its handler' }))
+}, 'the task and its timeline')
+
+export const CancelTaskByKeyRequest = Request({ key: IdempotencyKey('idempotency key') }, 'cancel the task holding an idempotency key, if no worker has started it')
+export const CancelTaskByKeyResponse = Response({
+  id: Id('task id'),
+  key: IdempotencyKey('idempotency key'),
+  state: TaskStateSchema
+}, 'the task state after the call (canceled)')
+
+export const DeleteTaskByKeyRequest = Request({
+  key: IdempotencyKey('idempotency key'),
+  dryRun: Type.Optional(DryRun())
+}, 'delete the task holding an idempotency key (not while a worker runs it); frees the key')
+export const DeleteTaskByKeyResponse = Response({
+  key: IdempotencyKey('idempotency key'),
+  deleted: Type.Boolean({ description: 'false when no task holds the key (nothing to delete) or with dryRun' }),
+  id: Type.Optional(Id('the task deleted (or that would be)')),
+  state: Type.Optional(TaskStateSchema)
+}, 'what was deleted')
 
 export const RetryTaskRequest = Request({ id: Id('task id') }, 'run a dead, retrying or canceled task again now with a fresh attempt budget')
 export const RetryTaskResponse = Response({

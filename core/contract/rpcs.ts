@@ -127,7 +127,7 @@ export const RPCS = {
     summary: 'resume durable dequeue cluster-wide'
   }),
   ListTasks: rpc('ListTasks', M.ListTasksRequest, M.ListTasksResponse, {
-    ...read, summary: 'tasks by state, queue, handler, text or time window'
+    ...read, summary: 'tasks by state, queue, handler, text, time window, tenant or correlation id'
   }),
   GetTask: rpc('GetTask', M.GetTaskRequest, M.GetTaskResponse, {
     ...read, summary: 'one task with payload, errors and timeline'
@@ -146,6 +146,17 @@ export const RPCS = {
   RetryTask: rpc('RetryTask', M.RetryTaskRequest, M.RetryTaskResponse, {
     kind: 'mutation', minRole: 'operator', auditAction: 'task.retry',
     summary: 'run a dead, retrying or canceled task again now'
+  }),
+  GetTaskByKey: rpc('GetTaskByKey', M.GetTaskByKeyRequest, M.GetTaskByKeyResponse, {
+    ...read, summary: 'the task holding an idempotency key'
+  }),
+  CancelTaskByKey: rpc('CancelTaskByKey', M.CancelTaskByKeyRequest, M.CancelTaskByKeyResponse, {
+    kind: 'mutation', minRole: 'operator', auditAction: 'task.cancel',
+    summary: 'cancel the task holding an idempotency key, if no worker has started it'
+  }),
+  DeleteTaskByKey: rpc('DeleteTaskByKey', M.DeleteTaskByKeyRequest, M.DeleteTaskByKeyResponse, {
+    kind: 'mutation', minRole: 'operator', auditAction: 'task.delete',
+    summary: 'delete the task holding an idempotency key (not while it runs), freeing the key'
   }),
   ListWorkers: rpc('ListWorkers', M.ListWorkersRequest, M.ListWorkersResponse, {
     ...read, summary: 'live worker processes'

@@ -292,7 +292,7 @@ export class Scheduler {
       const { afterEnqueue, ...task } = await entry.create({ schedule: record.name, instant, manual })
       let result
       try {
-        const [enqueued] = await this.enqueuer.enqueue([{ ...task, ...(idempotent ? { idempotencyKey: key } : {}) }])
+        const [enqueued] = await this.enqueuer.enqueue([{ ...task, idempotencyMode: undefined, ...(idempotent ? { idempotencyKey: key } : {}) }])
         if (enqueued === undefined) throw Errors.backendUnavailable('enqueue answered no result')
         result = enqueued.result
       } catch (err) {

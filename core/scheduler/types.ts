@@ -8,8 +8,11 @@ export type ScheduleEventType = 'created' | 'updated' | 'fired' | 'skipped' | 'f
 export const OVERLAP_POLICIES: readonly OverlapPolicy[] = ['skip', 'allow']
 export const CATCH_UP_POLICIES: readonly CatchUpPolicy[] = ['none', 'latest']
 
-/** What a factory hands back: the task one fire enqueues (idempotencyKey is the scheduler's). */
-export type ScheduledTask = Omit<EnqueueInput, 'idempotencyKey'> & {
+/**
+ * What a factory hands back: the task one fire enqueues. Its idempotency key (one per
+ * schedule and instant) and so its mode (reject: a fire enqueues once) are the scheduler's.
+ */
+export type ScheduledTask = Omit<EnqueueInput, 'idempotencyKey' | 'idempotencyMode'> & {
   /**
    * called once the fire's enqueue settled: the task (created, or the one an earlier
    * enqueue of the same instant made) or the failure; a factory that wrote something

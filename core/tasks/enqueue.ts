@@ -1,7 +1,7 @@
 import { Errors } from '../errors.ts'
 import { markNormalized } from '../backend/arguments.ts'
 import { checkStorableJson, checkStorableString } from '../backend/storable.ts'
-import { MAX_PARENTS, PARENT_FAILURE_POLICIES, type NewTask, type ParentFailurePolicy } from '../backend/types.ts'
+import { IDEMPOTENCY_MODES, MAX_PARENTS, PARENT_FAILURE_POLICIES, type IdempotencyMode, type NewTask, type ParentFailurePolicy } from '../backend/types.ts'
 
 /** What callers (code, CLI, admin EnqueueTask) may pass; everything but handler is optional. */
 export interface EnqueueInput {
@@ -20,6 +20,12 @@ export interface EnqueueInput {
   dependsOn?: string[]
   /** what a parent that ends dead or canceled does to this task (default 'cancel') */
   onParentFailure?: ParentFailurePolicy
+  /** what happens when idempotencyKey names a retained task (default reject); needs a key */
+  idempotencyMode?: IdempotencyMode
+  /** the tenant the task belongs to: a name of 1-128 characters */
+  tenant?: string
+  /** ties the tasks of one flow together: 1-255 characters, no control characters */
+  correlationId?: string
 }
 
 export interface TaskDefaults {
@@ -35,6 +41,33 @@ export const DEFAULT_TASK_DEFAULTS: TaskDefaults = { queue: 'default', maxAttemp
 const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/
 const MAX_PAYLOAD_BYTES = 1024 * 1024
 const MAX_KEY_LENGTH = 255
+export const MAX_CORRELATION_ID_LENGTH = 255
+// printable text: no C0/C1 controls, no unpaired surrogates (checkStorableString)
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/
+
+/** a tenant: the same boring names as queues and handlers (they end up in filters and labels) */
+export function assertTenant (field: string, value: unknown): string {
+  if (typeof value !== 'string' || !NAME_PATTERN.test(value)) {
+    throw Errors.validation(`${field}: must be 1-128 characters of letters, digits, '_', '.', ':' or '-', starting with a letter or digit`, { details: { field } })
+  }
+  return value
+}
+
+export function assertCorrelationId (field: string, value: unknown): string {
+  if (typeof value !== 'string' || value.length === 0 || value.length > MAX_CORRELATION_ID_LENGTH || CONTROL.test(value)) {
+    throw Errors.validation(`${field}: must be a string of 1-${MAX_CORRELATION_ID_LENGTH} characters without control characters`, { details: { field } })
+  }
+  checkStorableString(field, value)
+  return value
+}
+
+export function assertIdempotencyMode (field: string, value: unknown): IdempotencyMode {
+  if (!IDEMPOTENCY_MODES.includes(value as IdempotencyMode)) {
+    throw Errors.validation(`${field}: must be one of ${IDEMPOTENCY_MODES.join(', ')}`, { details: { field } })
+  }
+  return value as IdempotencyMode
+}
 /** how far ahead a task may be scheduled, by delayMs or by runAt alike */
 export const MAX_DELAY_MS = 365 * 24 * 3600_000
 
@@ -89,7 +122,13 @@ export function normalizeNewTask (input: EnqueueInput, defaults: TaskDefaults, o
     }
   }
   const dependencies = normalizeDependencies(input, at)
-  return markNormalized({
+  const mode = input.idempotencyMode === undefined ? undefined : assertIdempotencyMode(at('idempotencyMode'), input.idempotencyMode)
+  if (mode !== undefined && mode !== 'reject' && key === undefined) {
+    throw Errors.validation(`${at('idempotencyMode')}: ${mode} needs an idempotencyKey`, { details: { field: at('idempotencyMode') } })
+  }
+  const tenant = input.tenant === undefined ? undefined : assertTenant(at('tenant'), input.tenant)
+  const correlationId = input.correlationId === undefined ? undefined : assertCorrelationId(at('correlationId'), input.correlationId)
+  const task: NewTask = {
     ...dependencies,
     queue,
     handler,
@@ -100,7 +139,12 @@ export function normalizeNewTask (input: EnqueueInput, defaults: TaskDefaults, o
     runAt,
     delayMs: runAt === null ? integerIn(at('delayMs'), input.delayMs ?? 0, 0, MAX_DELAY_MS) : 0,
     idempotencyKey: key ?? null
-  })
+  }
+  // only set when given, so the common task stays the same shape (and cost) as before
+  if (mode !== undefined && mode !== 'reject') task.idempotencyMode = mode
+  if (tenant !== undefined) task.tenant = tenant
+  if (correlationId !== undefined) task.correlationId = correlationId
+  return markNormalized(task)
 }
 
 /** dependsOn and onParentFailure as NewTask carries them: both absent when there are no parents */

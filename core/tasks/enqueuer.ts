@@ -59,6 +59,12 @@ export function createEnqueuer (deps: EnqueuerDeps): Enqueuer {
       if (backend.capabilities.dependencies !== true && tasks.some(task => task.dependsOn !== undefined)) {
         throw Errors.unsupported(`the ${backend.name} backend does not support task dependencies (dependsOn)`, { details: { field: 'dependsOn' } })
       }
+      for (const [i, task] of tasks.entries()) {
+        const mode = task.idempotencyMode
+        if (mode !== undefined && mode !== 'reject' && backend.capabilities.idempotencyModes?.includes(mode) !== true) {
+          throw Errors.unsupported(`idempotency mode ${mode} is not supported by the ${backend.name} backend`, { details: { field: `${naming(i, inputs.length).field ?? 'task'}.idempotencyMode` } })
+        }
+      }
       const atomicEvents = events !== null && events.enabled && backend.capabilities.enqueueEvents === true
       const eventSpec: EnqueueEvents | undefined = atomicEvents ? { type: 'task.enqueued', data: tasks.map(enqueuedData) } : undefined
       const results = tasks.length === 0 ? [] : await backend.enqueue(tasks, eventSpec)
@@ -67,9 +73,11 @@ export function createEnqueuer (deps: EnqueuerDeps): Enqueuer {
       }
       const enqueued: EnqueuedTask[] = []
       for (let i = 0; i < tasks.length; i++) {
-        const result = results[i] as EnqueueResult
+        const raw = results[i] as EnqueueResult
         const task = tasks[i] as NewTask
+        const result: EnqueueResult = raw.outcome === undefined ? { ...raw, outcome: raw.created ? 'created' : 'existing' } : raw
         enqueued.push({ result, task })
+        if (result.outcome === 'replaced') events?.emit('task.replaced', { id: result.id, queue: task.queue, handler: task.handler })
         if (!result.created) continue
         if (!atomicEvents) events?.emit('task.enqueued', { id: result.id, ...enqueuedData(task) })
         observe?.({ type: 'task.enqueued', queue: task.queue, handler: task.handler })

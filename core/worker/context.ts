@@ -1,7 +1,7 @@
 import { storableText } from '../backend/storable.ts'
-import type { LeasedTask } from '../backend/types.ts'
+import type { LeasedTask, Task } from '../backend/types.ts'
 import { checkProgress } from '../backend/results.ts'
-import type { TaskContext, TaskProgress } from './handlers.ts'
+import type { TaskContext, TaskOrigin, TaskProgress } from './handlers.ts'
 import type { Logger } from './logger.ts'
 
 /**
@@ -41,8 +41,20 @@ export class RunContext implements TaskContext {
     private readonly abort: LazyAbort,
     private readonly baseLog: Logger,
     /** hands a checked progress value to the worker; false when it is no longer recorded */
-    private readonly reportProgress: (value: unknown) => boolean
+    private readonly reportProgress: (value: unknown) => boolean,
+    /** reads the stored task (origin()); the lease carries only what running it needs */
+    private readonly readTask: (id: string) => Promise<Task | null> = async () => null
   ) {}
+
+  private originRead: Promise<TaskOrigin> | undefined
+
+  origin (): Promise<TaskOrigin> {
+    this.originRead ??= this.readTask(this.task.id).then(task => ({
+      ...(task?.tenant === undefined ? {} : { tenant: task.tenant }),
+      ...(task?.correlationId === undefined ? {} : { correlationId: task.correlationId })
+    }))
+    return this.originRead
+  }
 
   progress (value: TaskProgress): Promise<boolean> {
     checkProgress('progress', value)

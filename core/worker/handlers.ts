@@ -25,6 +25,18 @@ export interface TaskContext {
    * ended or lost its lease (nothing more is recorded), true otherwise.
    */
   progress (value: TaskProgress): Promise<boolean>
+  /**
+   * The running task's tenant and correlation id (absent when it has none), read from
+   * the backend on the first call and kept for the attempt. Tasks a handler enqueues do
+   * not inherit them on their own: pass them on where the new task belongs to the same
+   * flow, e.g. `sy.enqueue({ handler, payload, ...(await ctx.origin()) })`.
+   */
+  origin (): Promise<TaskOrigin>
+}
+
+export interface TaskOrigin {
+  tenant?: string
+  correlationId?: string
 }
 
 export type TaskProgress = number | Record<string, unknown> | unknown[]

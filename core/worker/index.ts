@@ -1,7 +1,7 @@
 export { Worker, createWorker } from './worker.ts'
 export type { CreateWorkerInput, TaskObservation, TaskFailureObservation, WorkerCounters, WorkerEventMap } from './worker.ts'
 export { HandlerRegistry, createHandlerRegistry, loadHandlerModule } from './handlers.ts'
-export type { Handler, HandlerMap, TaskContext } from './handlers.ts'
+export type { Handler, HandlerMap, TaskContext, TaskOrigin } from './handlers.ts'
 export { PermanentError, isPermanentError, WorkerErrors } from './errors.ts'
 export { weightedQueueOrder } from './queue-choice.ts'
 export type { WeightedQueue } from './queue-choice.ts'

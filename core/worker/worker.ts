@@ -528,7 +528,7 @@ export class Worker extends EventEmitter<WorkerEventMap> {
       this.emit('task:started', { id: task.id, queue: task.queue, handler: task.handler, attempt: task.attempts, waitMs: entry.waitMs })
     }
     entry.timer = setTimeout(() => this.onTimeout(entry), task.timeoutMs)
-    const ctx = new RunContext(task, entry.abort, this.log, value => this.reportProgress(entry, value))
+    const ctx = new RunContext(task, entry.abort, this.log, value => this.reportProgress(entry, value), async id => await this.backend.getTask(id))
     // Started on a microtask so a synchronous handler cannot block the rest of the batch from starting.
     Promise.resolve()
       .then(() => handler(task.payload, ctx))

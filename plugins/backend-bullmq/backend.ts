@@ -24,10 +24,11 @@ import { TaskLister } from './task-lister.ts'
 import { DEFAULT_TIMEOUT_MS, MAX_ERRORS, hashFromFlat, jobOpts, leasedFromHash, storedErrors, taskFromHash, toBullPriority, type JobHash, type SwitchyardMeta } from './task-view.ts'
 
 const CAPABILITIES: Omit<BackendCapabilities, 'taskCount'> = {
-  taskFilters: ['state', 'queue', 'handler', 'query', 'since', 'until', 'timeField'],
+  taskFilters: ['state', 'queue', 'handler', 'query', 'since', 'until', 'timeField', 'tenant', 'correlationId'],
   priorities: true,
   delayedTasks: true,
   idempotencyKeys: true,
+  idempotencyModes: ['replace', 'preserve_run_at'],
   cancel: true,
   queuePause: true,
   globalPause: true,
@@ -258,6 +259,8 @@ export class BullMQBackend implements Backend {
       // timestamp + delay is the run time, except for a run time in the past
       if (runAt < now) meta.r = runAt
       if (task.idempotencyKey !== null) meta.k = task.idempotencyKey
+      if (task.tenant != null) meta.tn = task.tenant
+      if (task.correlationId != null) meta.ci = task.correlationId
       const opts = { attempts: task.maxAttempts, priority: toBullPriority(task.priority), [META]: meta } as JobsOptions
       if (delay > 0) opts.delay = delay
       if (runAt <= now) readyNow.add(task.queue)
@@ -289,7 +292,34 @@ export class BullMQBackend implements Backend {
       throw failure.reason
     }
     await woken
-    return tasks.map((_, i) => ({ id: ids[i] as string, created: created[i] as boolean }))
+    const results: EnqueueResult[] = tasks.map((_, i) => ({ id: ids[i] as string, created: created[i] as boolean }))
+    // replace modes: after the adds, so a key repeated in this batch replaces the job its first task created
+    for (const [i, task] of tasks.entries()) {
+      if (created[i] === true || (task.idempotencyMode !== 'replace' && task.idempotencyMode !== 'preserve_run_at')) continue
+      results[i] = await this.replaceKeyed(ids[i] as string, task, now)
+    }
+    return results
+  }
+
+  /** the replace modes of enqueue for a keyed id that already names a job (replace.lua) */
+  private async replaceKeyed (id: string, task: NewTask, now: number): Promise<EnqueueResult> {
+    const ref = await this.resolve(id)
+    if (ref === null) return { id, created: false }
+    const [outcome, state] = await runTaskScript(this.redis, 'replace', [...this.taskArgs(ref), JSON.stringify(task.payload ?? null),
+      toBullPriority(task.priority), task.maxAttempts, task.timeoutMs, task.runAt ?? '', task.delayMs,
+      task.idempotencyMode === 'preserve_run_at' ? '1' : '0', DEFAULT_TIMEOUT_MS]) as [string, TaskState | undefined]
+    if (outcome === 'replaced') {
+      const runAt = task.runAt ?? now + task.delayMs
+      if (task.idempotencyMode === 'preserve_run_at' || runAt <= now) await this.notifier.publish(new Set([ref.queue])).catch(() => {})
+      return { id, created: false, outcome: 'replaced' }
+    }
+    if (outcome === 'existing') return { id, created: false, outcome: 'existing', ...(state === undefined ? {} : { state }) }
+    return { id, created: false }
+  }
+
+  async getTaskByKey (key: string): Promise<Task | null> {
+    const task = await this.getTask(keyedTaskId(key))
+    return task !== null && task.idempotencyKey === key ? task : null
   }
 
   /** appends `{ id, ...data }` of each created task as one entry; null when none was created */

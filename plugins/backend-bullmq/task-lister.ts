@@ -131,8 +131,9 @@ export class TaskLister {
     const limit = Math.min(Math.max(0, Math.trunc(req.limit)), MAX_LIST_LIMIT)
     const offset = Math.max(0, Math.trunc(req.offset))
     const queues = await queuesPromise
-    // handler, text and time-window filters are checked per job (the window in the same predicate as the others)
-    const filtered = (req.handler !== undefined && req.handler !== '') || (req.query !== undefined && req.query !== '') || hasTimeWindow(req)
+    // handler, text, time-window, tenant and correlation filters are checked per job (the window in the same predicate as the others)
+    const filtered = (req.handler !== undefined && req.handler !== '') || (req.query !== undefined && req.query !== '') || hasTimeWindow(req) ||
+      req.tenant !== undefined || req.correlationId !== undefined
     const counted = await this.counts(queues)
     const structures = req.state === undefined ? ALL_STRUCTURES : STRUCTURES_OF[req.state]
     // handler and text filters have no counters: they are counted by examining every
@@ -163,6 +164,8 @@ export class TaskLister {
     if (req.handler !== undefined && req.handler !== '') tasks = tasks.filter(t => t.task.handler === req.handler)
     if (req.query !== undefined && req.query !== '') tasks = tasks.filter(t => matchesQuery(t.task, req.query as string))
     if (hasTimeWindow(req)) tasks = tasks.filter(t => taskInWindow(t.task, req))
+    if (req.tenant !== undefined) tasks = tasks.filter(t => t.task.tenant === req.tenant)
+    if (req.correlationId !== undefined) tasks = tasks.filter(t => t.task.correlationId === req.correlationId)
     tasks.sort(orderFor(req.state, oldestFirst))
     return { tasks: tasks.slice(offset, offset + limit).map(t => t.task), total: countedByScan ? tasks.length : total }
   }

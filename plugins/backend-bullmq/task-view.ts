@@ -20,6 +20,10 @@ export interface SwitchyardMeta {
   k?: string
   /** runAt as enqueued */
   r?: number
+  /** tenant */
+  tn?: string
+  /** correlation id */
+  ci?: string
 }
 
 export function toBullPriority (priority: number): number {
@@ -102,7 +106,9 @@ export function taskFromHash (id: string, queue: string, state: TaskState, hash:
     workerId: hash.pb ?? null,
     replays: int(hash.syr) ?? 0,
     payloadSize: Buffer.byteLength(data),
-    ...resultAndProgress(state, hash)
+    ...resultAndProgress(state, hash),
+    ...(typeof meta?.tn === 'string' ? { tenant: meta.tn } : {}),
+    ...(typeof meta?.ci === 'string' ? { correlationId: meta.ci } : {})
   }
 }
 

@@ -12,6 +12,7 @@ import { recordMethods } from './records.ts'
 import type { SqlClient } from './sql-client.ts'
 import { COUNT_CAP, taskAdminMethods } from './task-admin.ts'
 import { taskActionMethods } from './task-actions.ts'
+import { taskKeyMethods } from './task-keys.ts'
 import { workMethods } from './work.ts'
 
 // Assembles the Backend from its method groups over one SqlClient. The client is
@@ -22,12 +23,13 @@ const HELD_BACK_REWAKE_MS = 25
 
 function capabilitiesFor (notify: boolean): BackendCapabilities {
   return {
-    taskFilters: ['state', 'queue', 'handler', 'query', 'since', 'until', 'timeField'],
+    taskFilters: ['state', 'queue', 'handler', 'query', 'since', 'until', 'timeField', 'tenant', 'correlationId'],
     // handler and text filters are counted row by row, up to COUNT_CAP matches
     taskCount: { exact: ['state', 'queue'], examineUpTo: COUNT_CAP },
     priorities: true,
     delayedTasks: true,
     idempotencyKeys: true,
+    idempotencyModes: ['replace', 'preserve_run_at'],
     cancel: true,
     queuePause: true,
     globalPause: true,
@@ -116,6 +118,7 @@ function assemble (options: ResolvedOptions, name: string, open: () => Promise<S
     ...workMethods(ctx),
     ...taskAdminMethods(ctx),
     ...taskActionMethods(ctx),
+    ...taskKeyMethods(ctx),
     ...queueMethods(ctx),
     ...coordinationMethods(ctx),
     ...eventMethods(ctx),

@@ -38,6 +38,14 @@ function filterSql (filter: TaskFilter, params: SqlParam[]): string[] {
     const p = `$${params.length}`
     where.push(`(t.id::text ILIKE ${p} OR t.handler ILIKE ${p} OR t.payload::text ILIKE ${p} OR t.last_error ILIKE ${p})`)
   }
+  if (filter.tenant !== undefined) {
+    params.push(String(filter.tenant))
+    where.push(`t.tenant = $${params.length}`)
+  }
+  if (filter.correlationId !== undefined) {
+    params.push(String(filter.correlationId))
+    where.push(`t.correlation_id = $${params.length}`)
+  }
   where.push(...windowSql(filter, params))
   return where
 }
@@ -135,7 +143,7 @@ export function taskAdminMethods (ctx: BackendContext): TaskAdminMethods {
   }
 
   async function countMatching (filter: TaskFilter, where: string[], params: SqlParam[]): Promise<number | null> {
-    if (filter.handler === undefined && (filter.query === undefined || filter.query === '') && !hasTimeWindow(filter)) {
+    if (filter.handler === undefined && (filter.query === undefined || filter.query === '') && !hasTimeWindow(filter) && filter.tenant === undefined && filter.correlationId === undefined) {
       // exact from the counters, O(queues)
       const p: SqlParam[] = []
       const cond: string[] = []

@@ -9,7 +9,7 @@ export function taskColumns (s: string, alias = 't'): string {
     ${s}.ms(${a}.run_at) AS run_at, ${a}.idempotency_key, ${a}.timeout_ms, ${a}.last_error, ${a}.errors,
     ${s}.ms(${a}.created_at) AS created_at, ${s}.ms(${a}.updated_at) AS updated_at, ${s}.ms(${a}.started_at) AS started_at,
     ${s}.ms(${a}.finished_at) AS finished_at, ${s}.ms(${a}.lease_expires_at) AS lease_expires_at, ${a}.worker_id,
-    ${a}.replays, ${a}.payload_size, ${a}.result, ${a}.progress, ${a}.depends_on::text[] AS depends_on, ${a}.on_parent_failure`
+    ${a}.replays, ${a}.payload_size, ${a}.result, ${a}.progress, ${a}.depends_on::text[] AS depends_on, ${a}.on_parent_failure, ${a}.tenant, ${a}.correlation_id`
 }
 
 export interface TaskRow {
@@ -38,6 +38,8 @@ export interface TaskRow {
   progress: unknown
   depends_on: string[] | null
   on_parent_failure: ParentFailurePolicy | null
+  tenant: string | null
+  correlation_id: string | null
 }
 
 export function toTask (r: TaskRow): Task {
@@ -68,6 +70,8 @@ export function toTask (r: TaskRow): Task {
     ...(r.progress === null || r.progress === undefined ? {} : { progress: r.progress }),
     ...(r.depends_on === null || r.depends_on === undefined || r.depends_on.length === 0
       ? {}
-      : { dependsOn: r.depends_on, onParentFailure: r.on_parent_failure ?? 'cancel' })
+      : { dependsOn: r.depends_on, onParentFailure: r.on_parent_failure ?? 'cancel' }),
+    ...(r.tenant === null || r.tenant === undefined ? {} : { tenant: r.tenant }),
+    ...(r.correlation_id === null || r.correlation_id === undefined ? {} : { correlationId: r.correlation_id })
   }
 }

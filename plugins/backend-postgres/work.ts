@@ -3,6 +3,7 @@ import { parseId, type BackendContext } from './context.ts'
 import { enqueueWithDependencies } from './dependencies.ts'
 import { enqueueEventCtes } from './event-store.ts'
 import type { SqlQueryable } from './sql-client.ts'
+import { replaceCollided } from './task-keys.ts'
 
 // The hot path: enqueue, lease and the batched acks. Each call is one statement
 // for the whole batch (enqueue adds one lookup only when idempotency keys collide);
@@ -81,11 +82,12 @@ export function workMethods (ctx: BackendContext): WorkMethods {
       SELECT nextval('${s}.task_ids') AS id, i.*,
         CASE WHEN i.run_at_ms IS NULL THEN now() + i.delay_ms * interval '1 millisecond'
              ELSE 'epoch'::timestamptz + i.run_at_ms * interval '1 millisecond' END AS run_at
-      FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::int[], $6::int[], $7::float8[], $8::float8[], $9::text[], $10::int[])
-        WITH ORDINALITY AS i(queue, handler, payload, max_attempts, priority, timeout_ms, run_at_ms, delay_ms, idempotency_key, payload_size, ord)
+      FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::int[], $6::int[], $7::float8[], $8::float8[], $9::text[], $10::int[],
+          ${events ? '$15' : '$11'}::text[], ${events ? '$16' : '$12'}::text[])
+        WITH ORDINALITY AS i(queue, handler, payload, max_attempts, priority, timeout_ms, run_at_ms, delay_ms, idempotency_key, payload_size, tenant, correlation_id, ord)
     ), inserted AS (
-      INSERT INTO ${s}.tasks (id, queue, handler, payload, max_attempts, priority, timeout_ms, run_at, idempotency_key, payload_size, state)
-      SELECT id, queue, handler, payload::jsonb, max_attempts, priority, timeout_ms, run_at, idempotency_key, payload_size,
+      INSERT INTO ${s}.tasks (id, queue, handler, payload, max_attempts, priority, timeout_ms, run_at, idempotency_key, payload_size, tenant, correlation_id, state)
+      SELECT id, queue, handler, payload::jsonb, max_attempts, priority, timeout_ms, run_at, idempotency_key, payload_size, tenant, correlation_id,
         CASE WHEN run_at > now() THEN 'scheduled' ELSE 'ready' END
       FROM input ORDER BY ord
       ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
@@ -317,7 +319,14 @@ export function workMethods (ctx: BackendContext): WorkMethods {
     if (tasks.length === 0) return []
     const cols: [string[], string[], string[], number[], number[], number[], Array<number | null>, number[], Array<string | null>, number[]] =
       [[], [], [], [], [], [], [], [], [], []]
+    // tenant and correlation id travel as two more arrays (all nulls when no task has one)
+    const tenants: Array<string | null> = []
+    const correlationIds: Array<string | null> = []
+    let replacing = false
     for (const task of tasks) {
+      tenants.push(task.tenant ?? null)
+      correlationIds.push(task.correlationId ?? null)
+      if (task.idempotencyMode === 'replace' || task.idempotencyMode === 'preserve_run_at') replacing = true
       const payload = JSON.stringify(task.payload === undefined ? null : task.payload)
       cols[0].push(task.queue)
       cols[1].push(task.handler)
@@ -331,18 +340,23 @@ export function workMethods (ctx: BackendContext): WorkMethods {
       cols[9].push(Buffer.byteLength(payload))
     }
     const rows = events === undefined
-      ? await db.query<{ id: string, created: boolean }>(enqueueSql, cols)
+      ? await db.query<{ id: string, created: boolean }>(enqueueSql, [...cols, tenants, correlationIds])
       : await db.query<{ id: string, created: boolean }>(enqueueWithEventsSql, [
-        ...cols, events.data.map(d => JSON.stringify(d)), events.type, ctx.maxEvents, ctx.notify ? ctx.eventsChannel : null])
+        ...cols, events.data.map(d => JSON.stringify(d)), events.type, ctx.maxEvents, ctx.notify ? ctx.eventsChannel : null, tenants, correlationIds])
     const results: EnqueueResult[] = rows.map(r => ({ id: r.id, created: r.created }))
     const keyOf = (i: number): string => tasks[i]?.idempotencyKey as string
     // keys that collided (with a stored task or earlier in this batch) answer the owner's id
     const collided = [...new Set(results.flatMap((r, i) => r.created ? [] : [keyOf(i)]))]
     if (collided.length === 0) return results
+    // replace modes: each collided task updates the key's owner in place, in request
+    // order, one statement each (so a key repeated in the batch ends with the last)
+    const replaced = replacing ? await replaceCollided(ctx, tasks, results) : new Map<number, EnqueueResult>()
     const owners = new Map((await db.query<{ key: string, id: string }>(keyLookupSql, [collided])).map(r => [r.key, r.id]))
     const orphaned: number[] = []
     for (const [i, r] of results.entries()) {
       if (r.created) continue
+      const replacedResult = replaced.get(i)
+      if (replacedResult !== undefined) { results[i] = replacedResult; continue }
       const owner = owners.get(keyOf(i))
       if (owner === undefined) orphaned.push(i)
       else results[i] = { id: owner, created: false }

@@ -11,7 +11,7 @@ import {
 } from '@switchyard/core'
 import { applyTaskAction } from './task-actions.ts'
 import { assertNoEviction, createClient, toBackendError, type RedisClient } from './connection.ts'
-import { decodeAudit, decodeEvent, decodeLeased, hashToTask, pairsToObject, streamIdTime } from './codec.ts'
+import { decodeAudit, decodeEvent, decodeLeased, enqueueOutcome, hashToTask, pairsToObject, streamIdTime } from './codec.ts'
 import { keysFor, type Keys } from './keys.ts'
 import type { RedisBackendOptions } from './options.ts'
 import { defineScripts, type ScriptArg, type ScriptName } from './scripts.ts'
@@ -40,12 +40,13 @@ const MAX_QUEUES_PER_LEASE = 1000
 const MAX_HANDLERS_PER_LEASE = 10_000
 
 const CAPABILITIES: BackendCapabilities = {
-  taskFilters: ['state', 'queue', 'handler', 'query', 'since', 'until', 'timeField'],
-  // handler and text filters are counted by examining candidates, at most LIST_SCAN_CAP of them
+  taskFilters: ['state', 'queue', 'handler', 'query', 'since', 'until', 'timeField', 'tenant', 'correlationId'],
+  // handler, text, window, tenant and correlation filters are counted by examining candidates, at most LIST_SCAN_CAP of them
   taskCount: { exact: ['state', 'queue'], examineUpTo: LIST_SCAN_CAP },
   priorities: true,
   delayedTasks: true,
   idempotencyKeys: true,
+  idempotencyModes: ['replace', 'preserve_run_at'],
   cancel: true,
   queuePause: true,
   globalPause: true,
@@ -192,16 +193,17 @@ export class RedisBackend implements Backend {
       let offset = 0
       for (const batch of chunks(tasks, SCRIPT_BATCH)) {
         if (batch.length === 0) continue
-        const args: ScriptArg[] = [k.base, k.workChannel, events?.type ?? '', k.eventsChannel, this.options.maxEvents, withParents ? 12 : 10]
+        const args: ScriptArg[] = [k.base, k.workChannel, events?.type ?? '', k.eventsChannel, this.options.maxEvents, withParents ? 15 : 13]
         for (const [i, t] of batch.entries()) {
           args.push(t.queue, t.handler, JSON.stringify(t.payload ?? null), t.maxAttempts, t.priority, t.timeoutMs,
-            t.runAt === null ? '' : t.runAt, t.delayMs, t.idempotencyKey ?? '', events === undefined ? '' : JSON.stringify(events.data[offset + i]))
+            t.runAt === null ? '' : t.runAt, t.delayMs, t.idempotencyKey ?? '', events === undefined ? '' : JSON.stringify(events.data[offset + i]),
+            t.idempotencyMode === undefined || t.idempotencyMode === 'reject' ? '' : t.idempotencyMode, t.tenant ?? '', t.correlationId ?? '')
           if (withParents) args.push((t.dependsOn ?? []).join(','), t.onParentFailure ?? 'cancel')
         }
         offset += batch.length
         const reply = await this.script('enqueue', [k.idem, k.all, k.seq, k.queues, k.events], args) as Array<string | number>
         if (reply[0] === '!missing') throw missingParent(String(reply[1]))
-        for (let i = 0; i < reply.length; i += 2) results.push({ id: String(reply[i]), created: reply[i + 1] === 1 })
+        for (let i = 0; i < reply.length; i += 2) results.push(enqueueOutcome(String(reply[i]), reply[i + 1] as string | number))
       }
       return results
     })
@@ -372,7 +374,7 @@ export class RedisBackend implements Backend {
     } else {
       const f = req.filter!
       tail = ['filter', f.state ?? '', f.queue ?? '', f.handler ?? '',
-        (f.query ?? '').toLowerCase(), Math.min(f.limit, MAX_LIST_LIMIT), LIST_SCAN_CAP, ...windowArgs(f)]
+        (f.query ?? '').toLowerCase(), Math.min(f.limit, MAX_LIST_LIMIT), LIST_SCAN_CAP, ...windowArgs(f), f.tenant ?? '', f.correlationId ?? '']
     }
     return this.run('requeueTasks', async () => {
       const [requeued, skipped] = await this.script('requeue', [this.keys.queues], [...head, ...tail]) as [string[], string[]]
@@ -424,13 +426,23 @@ export class RedisBackend implements Backend {
     })
   }
 
+  getTaskByKey (key: string): Promise<Task | null> {
+    return this.run('getTaskByKey', async () => {
+      const id = await this.client.hget(this.keys.idem, key)
+      if (id === null) return null
+      const h = await this.client.hgetall(this.keys.task(id))
+      // the key's task was deleted (and the key perhaps taken again) between the reads
+      return h.s === undefined || h.ik !== key ? null : hashToTask(id, h)
+    })
+  }
+
   listTasks (req: ListTasksRequest): Promise<TaskPage> {
     const limit = Math.min(req.limit, MAX_LIST_LIMIT)
     const offset = req.offset
     const state = req.state ?? ''
     return this.run('listTasks', async () => {
       const reply = await this.script('list', [this.keys.all], [this.keys.base, state, req.queue ?? '', req.handler ?? '',
-        (req.query ?? '').toLowerCase(), offset, limit, LIST_SCAN_CAP, ...windowArgs(req)]) as [number, number, ...Array<[string, string[]]>]
+        (req.query ?? '').toLowerCase(), offset, limit, LIST_SCAN_CAP, ...windowArgs(req), req.tenant ?? '', req.correlationId ?? '']) as [number, number, ...Array<[string, string[]]>]
       const tasks: Task[] = []
       for (let i = 2; i < reply.length; i++) {
         const [id, flat] = reply[i] as [string, string[]]

@@ -1,10 +1,11 @@
-import type { AuditEvent, LeasedTask, StoredEvent, Task, TaskError, TaskState } from '@switchyard/core'
+import type { AuditEvent, EnqueueResult, LeasedTask, StoredEvent, Task, TaskError, TaskState } from '@switchyard/core'
 
 // Task hashes use short field names (they are written on every transition):
 // q queue, h handler, p payload JSON, s state, a attempts, m maxAttempts, pr priority,
 // ra runAt, ik idempotency key, to timeoutMs, le last error, er errors JSON, ca created,
 // ua updated, sa started, fa finished, lx lease expiry, w worker, lt lease token,
-// rp replays, ps payload bytes, rv result JSON, pg progress JSON. An empty string means
+// rp replays, ps payload bytes, rv result JSON, pg progress JSON, tn tenant, ci correlation
+// id. An empty string means
 // "no value".
 
 function int (v: string | undefined): number {
@@ -54,8 +55,18 @@ export function hashToTask (id: string, h: Record<string, string>): Task {
     payloadSize: int(h.ps),
     ...(h.rv === undefined || h.rv === '' ? {} : { result: JSON.parse(h.rv) }),
     ...(h.pg === undefined || h.pg === '' ? {} : { progress: JSON.parse(h.pg) }),
-    ...(h.dp === undefined || h.dp === '' ? {} : { dependsOn: h.dp.split(','), onParentFailure: h.pf === 'dead' ? 'dead' : 'cancel' })
+    ...(h.dp === undefined || h.dp === '' ? {} : { dependsOn: h.dp.split(','), onParentFailure: h.pf === 'dead' ? 'dead' : 'cancel' }),
+    ...(h.tn === undefined || h.tn === '' ? {} : { tenant: h.tn }),
+    ...(h.ci === undefined || h.ci === '' ? {} : { correlationId: h.ci })
   }
+}
+
+/** one result of enqueue.lua: 1 created, 0 left as is, 2 replaced, or the state that kept a replace from happening */
+export function enqueueOutcome (id: string, code: string | number): EnqueueResult {
+  if (code === 1) return { id, created: true }
+  if (code === 2) return { id, created: false, outcome: 'replaced' }
+  if (typeof code === 'string') return { id, created: false, outcome: 'existing', state: code as TaskState }
+  return { id, created: false }
 }
 
 /** HGETALL as a flat [field, value, ...] list (how scripts return it) to an object. */

@@ -20,7 +20,7 @@ function space (tt: Test) {
     const args: ScriptArg[] = [k.base, k.workChannel, '', k.eventsChannel, 1000, 10]
     for (const x of tasks) {
       args.push(x.queue ?? 'q', x.handler ?? 'h', JSON.stringify(x.payload ?? {}), x.maxAttempts ?? 3, x.priority ?? 0, 1000,
-        x.runAt ?? '', x.delayMs ?? 0, x.key ?? '', '')
+        x.runAt ?? '', x.delayMs ?? 0, x.key ?? '', '', '', '', '')
     }
     const reply = await run('enqueue', [k.idem, k.all, k.seq, k.queues, k.events], args) as Array<string | number>
     return reply.filter((_, i) => i % 2 === 0) as string[]
@@ -49,10 +49,10 @@ t.test('enqueue: task hash, ready/scheduled index, registry, idempotency, publis
   sub.on('message', (_c: string, m: string) => messages.push(m))
   await sub.subscribe(k.workChannel)
   const now = Number((await redis.time())[0]) * 1000
-  const reply = await run('enqueue', [k.idem, k.all, k.seq, k.queues, k.events], [k.base, k.workChannel, 'task.enqueued', k.eventsChannel, 1000, 10,
-    'q', 'h', '{"a":1}', 3, 0, 1000, '', 0, 'key-1', '{"queue":"q","handler":"h"}',
-    'q', 'h', '{"a":2}', 3, 0, 1000, '', 0, 'key-1', '{"queue":"q","handler":"h"}',
-    'later', 'h', '{}', 3, 0, 1000, now + 60_000, 0, '', '{}']) as Array<string | number>
+  const reply = await run('enqueue', [k.idem, k.all, k.seq, k.queues, k.events], [k.base, k.workChannel, 'task.enqueued', k.eventsChannel, 1000, 13,
+    'q', 'h', '{"a":1}', 3, 0, 1000, '', 0, 'key-1', '{"queue":"q","handler":"h"}', '', '', '',
+    'q', 'h', '{"a":2}', 3, 0, 1000, '', 0, 'key-1', '{"queue":"q","handler":"h"}', '', '', '',
+    'later', 'h', '{}', 3, 0, 1000, now + 60_000, 0, '', '{}', '', '', '']) as Array<string | number>
   t.same(reply, ['000000000001', 1, '000000000001', 0, '000000000002', 1], 'duplicate key answers the first id, created 0')
   t.same((await redis.xrange(k.events, '-', '+')).map(([, fields]) => fields), [
     ['t', 'task.enqueued', 'd', '{"id":"000000000001","queue":"q","handler":"h"}'],

@@ -393,6 +393,13 @@ async function readyId (env: FixtureEnv): Promise<string> {
   return (result as { id: string }).id
 }
 
+/** the idempotency key of a fresh ready task */
+async function keyedReady (env: FixtureEnv): Promise<string> {
+  const key = `key-${suffix()}`
+  await env.backend.enqueue([newTask(env.queue, { idempotencyKey: key })])
+  return key
+}
+
 function factoryOf (env: FixtureEnv): string {
   if (env.scheduleFactory === undefined) throw new Error('schedule RPCs need a schedule factory registered in the test service: pass its name as scheduleFactory')
   return env.scheduleFactory
@@ -458,6 +465,9 @@ export const FIXTURES: { [N in RpcName]: Fixture<N> } = {
   GetTaskGraph: async env => ({ id: await readyId(env), depth: 3 }),
   CancelTask: async env => ({ id: await readyId(env) }),
   RetryTask: async env => ({ id: await deadId(env) }),
+  GetTaskByKey: async env => ({ key: await keyedReady(env) }),
+  CancelTaskByKey: async env => ({ key: await keyedReady(env) }),
+  DeleteTaskByKey: async env => ({ key: await keyedReady(env), dryRun: true }),
   ListWorkers: async env => {
     await env.backend.heartbeatWorker({ id: `w-${suffix()}`, host: 'h', pid: 1, version: 'v', queues: [env.queue], handlers: ['mail.send'], concurrency: 2, inFlight: 0, startedAt: Date.now(), lastHeartbeatAt: Date.now() }, 60_000)
     return {}

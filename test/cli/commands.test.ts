@@ -62,7 +62,7 @@ t.test('a bad command line is a usage error', async t => {
   t.throws(() => resolveCommand(['frobnicate']), new UsageError('unknown command "frobnicate" (run switchyard --help)'))
   t.same(resolveCommand(['queue', 'weight']), { kind: 'group', words: ['queue', 'weight'] })
   const replay = COMMANDS.find(c => c.name === 'dlq replay')
-  const get = COMMANDS.find(c => c.name === 'task get')
+  const get = COMMANDS.find(c => c.name === 'task retry')
   const list = COMMANDS.find(c => c.name === 'dlq list')
   if (replay === undefined || get === undefined || list === undefined) throw new Error('table rows missing')
   t.throws(() => parseCommandArgs(replay, ['--frob']), UsageError)

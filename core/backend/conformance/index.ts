@@ -37,6 +37,8 @@ import { taskActionsArea } from './cases/task-actions.ts'
 import { dependenciesArea } from './cases/dependencies.ts'
 import { timeWindowsArea } from './cases/time-windows.ts'
 import { dlqHousekeepingArea } from './cases/dlq-housekeeping.ts'
+import { idempotencyModesArea } from './cases/idempotency-modes.ts'
+import { tenancyArea } from './cases/tenancy.ts'
 
 export interface ConformanceTarget {
   name: string
@@ -78,7 +80,9 @@ export const CONFORMANCE_AREAS: readonly ConformanceArea[] = [
   taskActionsArea,
   dependenciesArea,
   timeWindowsArea,
-  dlqHousekeepingArea
+  dlqHousekeepingArea,
+  idempotencyModesArea,
+  tenancyArea
 ]
 
 export interface RunConformanceOptions {

@@ -4,27 +4,33 @@
 -- KEYS[5] event stream
 -- ARGV[1] key prefix   ARGV[2] work channel
 -- ARGV[3] event type ('' = append no events)   ARGV[4] events channel   ARGV[5] approximate max events
--- ARGV[6] fields per task: 10, or 12 when some task names parents
+-- ARGV[6] fields per task: 13, or 15 when some task names parents
 -- ARGV[7..] per task: queue, handler, payload (JSON), maxAttempts, priority,
 --   timeoutMs, runAt ('' = now + delayMs), delayMs, idempotencyKey ('' = none),
---   event data (a JSON object without the id), and with 12 fields: parent ids (comma
---   separated, '' = none), policy for a parent that dies ('cancel' | 'dead')
+--   event data (a JSON object without the id), idempotency mode ('' reject, 'replace',
+--   'preserve_run_at'), tenant ('' = none), correlation id ('' = none), and with 15
+--   fields: parent ids (comma separated, '' = none), policy for a parent that dies
+--   ('cancel' | 'dead')
 -- A parent that is not stored refuses the whole call before anything is written:
 -- the reply is then { '!missing', parent id }. A created task with parents is blocked
 -- until they all succeeded (see settle_children in common.lua); one whose parent is
 -- already dead or canceled takes its policy at once.
 -- With an event type, each created task appends { id, ...data } to the event stream in
 -- this script, so the event is in the log before any worker can lease the task.
--- Returns { id1, created1 (1|0), id2, created2, ... } in request order.
+-- With a replace mode, a key whose task has not started (scheduled or ready, attempts 0)
+-- updates it in place: payload, priority, maxAttempts, timeoutMs and (unless
+-- preserve_run_at) runAt, moving it between the ready and scheduled indexes.
+-- Returns { id1, outcome1, id2, outcome2, ... } in request order: 1 created, 0 the
+-- key's task left as is, 2 replaced, or (replace mode) the state that kept it as is.
 --!include common
 local P = ARGV[1]
 local EVENT_TYPE = ARGV[3]
 local HEAD = 6
 local FIELDS = tonumber(ARGV[6])
 local n = (#ARGV - HEAD) / FIELDS
-if FIELDS > 10 then
+if FIELDS > 13 then
   for i = 0, n - 1 do
-    local parents = ARGV[HEAD + i * FIELDS + 11]
+    local parents = ARGV[HEAD + i * FIELDS + 14]
     if parents ~= '' then
       for pid in string.gmatch(parents, '[^,]+') do
         if redis.call('EXISTS', P .. 't:' .. pid) == 0 then return { '!missing', pid } end
@@ -44,7 +50,38 @@ for i = 0, n - 1 do
   local q, ikey = ARGV[b + 1], ARGV[b + 9]
   local existing = false
   if ikey ~= '' then existing = redis.call('HGET', KEYS[1], ikey) end
-  if existing then
+  local mode = ARGV[b + 11]
+  if existing and mode ~= '' then
+    local tk = P .. 't:' .. existing
+    local f = redis.call('HMGET', tk, 's', 'a', 'q', 'h', 'ra')
+    if not f[1] then
+      out[#out + 1] = existing
+      out[#out + 1] = 0
+    elseif (f[1] == 'ready' or f[1] == 'scheduled') and tonumber(f[2] or '0') == 0 then
+      local payload, priority = ARGV[b + 3], ARGV[b + 5]
+      local run_at = tonumber(f[5])
+      if mode ~= 'preserve_run_at' then
+        run_at = now + tonumber(ARGV[b + 8])
+        if ARGV[b + 7] ~= '' then run_at = tonumber(ARGV[b + 7]) end
+      end
+      local state = 'ready'
+      if run_at > now then state = 'scheduled' end
+      leave_state(P, existing, f[1], f[3], f[4])
+      redis.call('HSET', tk, 'p', payload, 'ps', #payload, 'pr', priority, 'm', ARGV[b + 4], 'to', ARGV[b + 6],
+        'ra', int_str(run_at), 's', state, 'ua', now)
+      if state == 'ready' then
+        enter_state(P, existing, 'ready', f[3], f[4], ready_score(priority, run_at))
+        woken[f[3]] = true
+      else
+        enter_state(P, existing, 'scheduled', f[3], f[4], int_str(run_at))
+      end
+      out[#out + 1] = existing
+      out[#out + 1] = 2
+    else
+      out[#out + 1] = existing
+      out[#out + 1] = f[1]
+    end
+  elseif existing then
     out[#out + 1] = existing
     out[#out + 1] = 0
   else
@@ -57,10 +94,18 @@ for i = 0, n - 1 do
     if run_at > now then state = 'scheduled' end
     local fields = { 'q', q, 'h', ARGV[b + 2], 'p', payload, 's', state, 'a', 0, 'm', ARGV[b + 4],
       'pr', priority, 'ra', int_str(run_at), 'to', ARGV[b + 6], 'ca', now, 'ua', now, 'rp', 0, 'ps', #payload }
+    if ARGV[b + 12] ~= '' then
+      fields[#fields + 1] = 'tn'
+      fields[#fields + 1] = ARGV[b + 12]
+    end
+    if ARGV[b + 13] ~= '' then
+      fields[#fields + 1] = 'ci'
+      fields[#fields + 1] = ARGV[b + 13]
+    end
     local parents = ''
-    if FIELDS > 10 then parents = ARGV[b + 11] end
+    if FIELDS > 13 then parents = ARGV[b + 14] end
     if parents ~= '' then
-      local policy = ARGV[b + 12]
+      local policy = ARGV[b + 15]
       local waiting, failure = 0, nil
       for pid in string.gmatch(parents, '[^,]+') do
         local pk = P .. 't:' .. pid

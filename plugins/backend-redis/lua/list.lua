@@ -5,18 +5,22 @@
 -- ARGV[1] key prefix  ARGV[2] state ('' any)  ARGV[3] queue ('' any)  ARGV[4] handler ('' any)
 -- ARGV[5] lowercase text query ('' none)   ARGV[6] offset   ARGV[7] limit   ARGV[8] scan cap
 -- ARGV[9] time window field ('ca' created, 'fa' finished, '' none)  ARGV[10] since ('' open)  ARGV[11] until ('' open)
--- Returns { total (-1 when handler/text/window filters have more candidates than the scan cap), capped (1|0), { id, { hash fields... } }... }
+-- ARGV[12] tenant ('' any)   ARGV[13] correlation id ('' any)
+-- Returns { total (-1 when handler/text/window/tenant/correlation filters have more candidates than the scan cap), capped (1|0), { id, { hash fields... } }... }
 --!include common
 --!include select
 local P, state, queue, handler, query = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local offset, limit, scan_cap = tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])
 local wf = ARGV[9] or ''
 local desc = not (state == 'ready' or state == 'scheduled' or state == 'retrying')
+local tenant, correlation = ARGV[12] or '', ARGV[13] or ''
 local spec = { state = state, queue = queue, handler = handler, query = query, desc = desc,
-  wf = wf, since = tonumber(ARGV[10] or ''), till = tonumber(ARGV[11] or '') }
+  wf = wf, since = tonumber(ARGV[10] or ''), till = tonumber(ARGV[11] or ''), tenant = tenant, correlation = correlation }
 local window = wf ~= ''
 -- a window on one final state's finish time over every queue is a ZCOUNT of its index
 local window_counted = window and window_by_score(spec) and queue == ''
+-- tenant and correlation filters are examined per candidate, like handler and text
+local examined = handler ~= '' or query ~= '' or tenant ~= '' or correlation ~= ''
 
 local function queue_count(q, s)
   if s == 'ready' then return ready_count(P, q) end
@@ -27,7 +31,7 @@ end
 -- Handler and text filters have no counters: their total is counted by examining every
 -- candidate, which is done only when the candidates fit in the scan cap.
 local count_all = false
-if handler ~= '' or query ~= '' or (window and not window_counted) then
+if examined or (window and not window_counted) then
   local candidates = 0
   for _, key in ipairs((candidate_keys(P, spec))) do
     if window and window_by_score(spec) then
@@ -44,10 +48,10 @@ local ids, capped, matched = select_ids(P, spec, offset, limit, scan_cap, count_
 local total = -1
 if count_all then
   total = matched
-elseif window_counted and handler == '' and query == '' then
+elseif window_counted and not examined then
   local lo, hi = score_bounds(spec)
   total = redis.call('ZCOUNT', state_index(P, state, ''), lo, hi)
-elseif handler == '' and query == '' and not window then
+elseif not examined and not window then
   if state ~= '' and queue ~= '' then
     total = queue_count(queue, state)
   elseif state ~= '' then

@@ -6,6 +6,7 @@
 -- ARGV[7] mode: 'ids' then ARGV[8..] ids
 --             'filter' then ARGV[8] state  ARGV[9] queue  ARGV[10] handler  ARGV[11] query  ARGV[12] limit  ARGV[13] scan cap
 --               ARGV[14] time window field ('ca' | 'fa' | '' none)  ARGV[15] since ('' open)  ARGV[16] until ('' open)
+--               ARGV[17] tenant ('' any)  ARGV[18] correlation id ('' any)
 -- Returns { {requeued ids}, {skipped: id, reason, state ('' none)...} }
 --!include common
 --!include select
@@ -21,7 +22,7 @@ else
   local only = nil
   for s in pairs(from) do if only == nil then only = s else only = false end end
   local spec = { state = state, queue = ARGV[9], handler = ARGV[10], query = ARGV[11], desc = false,
-    wf = ARGV[14] or '', since = tonumber(ARGV[15] or ''), till = tonumber(ARGV[16] or '') }
+    wf = ARGV[14] or '', since = tonumber(ARGV[15] or ''), till = tonumber(ARGV[16] or ''), tenant = ARGV[17] or '', correlation = ARGV[18] or '' }
   if state == '' then
     if only then spec.state = only else spec.states = from end
   end

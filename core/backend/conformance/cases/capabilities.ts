@@ -63,7 +63,10 @@ export const capabilitiesArea: ConformanceArea = {
       for (const cap of BOOLEAN_CAPABILITIES) t.type(caps[cap], 'boolean', `capabilities.${cap} is a boolean`)
       t.ok(Array.isArray(caps.taskFilters), 'taskFilters is an array')
       const declared: BackendCapabilities['taskFilters'] = caps.taskFilters
-      t.ok(declared.every(f => ['state', 'queue', 'handler', 'query', 'since', 'until', 'timeField'].includes(f)), 'taskFilters names TaskFilter fields only')
+      t.ok(declared.every(f => ['state', 'queue', 'handler', 'query', 'since', 'until', 'timeField', 'tenant', 'correlationId'].includes(f)), 'taskFilters names TaskFilter fields only')
+      const modes = caps.idempotencyModes ?? []
+      t.ok(Array.isArray(modes) && modes.every(m => m === 'replace' || m === 'preserve_run_at'), 'idempotencyModes names modes beyond reject only')
+      t.ok(modes.length === 0 || caps.idempotencyKeys, 'idempotency modes need idempotency keys')
       t.ok(Number.isInteger(await backend.now()), 'now() answers integer epoch ms')
       t.ok(Math.abs((await backend.now()) - Date.now()) < 60_000, 'now() is a plausible wall clock')
       await backend.init()

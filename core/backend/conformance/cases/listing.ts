@@ -5,7 +5,7 @@ import {
   type ConformanceArea, type ConformanceContext
 } from '../support.ts'
 
-const FILTER_FIELDS: Array<keyof TaskFilter> = ['state', 'queue', 'handler', 'query', 'since', 'until', 'timeField']
+const FILTER_FIELDS: Array<keyof TaskFilter> = ['state', 'queue', 'handler', 'query', 'since', 'until', 'timeField', 'tenant', 'correlationId']
 
 /** A listing case that needs some filter fields; skipped when the backend does not honour them. */
 function listingCase (t: Test, ctx: ConformanceContext, fields: Array<keyof TaskFilter>, name: string, fn: (t: Test) => Promise<void>): void {
@@ -22,7 +22,7 @@ export const listingArea: ConformanceArea = {
     conformanceCase(t, 'filter fields the backend does not declare are refused, not ignored', async t => {
       const unsupported = FILTER_FIELDS.filter(f => !caps.taskFilters.includes(f))
       t.ok(caps.taskFilters.every(f => FILTER_FIELDS.includes(f)), 'taskFilters names only TaskFilter fields')
-      const values: Required<TaskFilter> = { state: 'ready', queue: 'q', handler: 'h', query: 'x', since: 0, until: 1, timeField: 'created' }
+      const values: Required<TaskFilter> = { state: 'ready', queue: 'q', handler: 'h', query: 'x', since: 0, until: 1, timeField: 'created', tenant: 't', correlationId: 'c' }
       for (const field of unsupported) {
         await expectUnsupported(t, () => backend.listTasks({ [field]: values[field], limit: 10, offset: 0 }), `listTasks by ${field}`)
       }

@@ -91,7 +91,8 @@ local function candidate_keys(P, spec)
 end
 
 -- spec: { state, queue, handler, query (lowercase), states (set, optional), desc,
---         wf (time window field: 'ca' created, 'fa' finished, '' no window), since, till (numbers or nil) }
+--         wf (time window field: 'ca' created, 'fa' finished, '' no window), since, till (numbers or nil),
+--         tenant ('' or nil: any), correlation ('' or nil: any) }
 -- Returns ids (after skipping `offset` matches, at most `limit`), whether the scan cap
 -- stopped it, and with count_all the number of matches among every candidate examined
 -- (the scan then goes on past the page, still within the cap).
@@ -102,7 +103,8 @@ local function select_ids(P, spec, offset, limit, scan_cap, count_all)
   local bounds = nil
   if (spec.wf or '') ~= '' and window_by_score(spec) then bounds = { score_bounds(spec) } end
   local check_window = (spec.wf or '') ~= '' and bounds == nil
-  local filtered = check_queue or check_state or check_window or spec.handler ~= '' or spec.query ~= ''
+  local tenant, correlation = spec.tenant or '', spec.correlation or ''
+  local filtered = check_queue or check_state or check_window or spec.handler ~= '' or spec.query ~= '' or tenant ~= '' or correlation ~= ''
   local ids = {}
   if not filtered and #keys == 1 and not count_all then
     if limit <= 0 then return ids, false, 0 end
@@ -123,10 +125,12 @@ local function select_ids(P, spec, offset, limit, scan_cap, count_all)
     examined = examined + 1
     local ok = true
     if filtered then
-      local f = redis.call('HMGET', P .. 't:' .. id, 'q', 'h', 's', 'p', 'le', spec.wf ~= '' and spec.wf or 'ca')
+      local f = redis.call('HMGET', P .. 't:' .. id, 'q', 'h', 's', 'p', 'le', spec.wf ~= '' and spec.wf or 'ca', 'tn', 'ci')
       local at = tonumber(f[6] or '')
       if not f[1] then ok = false
       elseif check_window and (at == nil or (spec.since and at < spec.since) or (spec.till and at > spec.till)) then ok = false
+      elseif tenant ~= '' and f[7] ~= tenant then ok = false
+      elseif correlation ~= '' and f[8] ~= correlation then ok = false
       elseif check_queue and f[1] ~= spec.queue then ok = false
       elseif spec.handler ~= '' and f[2] ~= spec.handler then ok = false
       elseif check_state and not spec.states[f[3]] then ok = false
