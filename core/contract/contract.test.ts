@@ -53,7 +53,11 @@ const SPEC_ROUTES: Record<string, string> = {
   CancelJobRun: 'POST /admin/v1/jobs/runs/:runId/cancel',
   ListJobEvents: 'GET /admin/v1/jobs/events',
   GetJobArtifactMeta: 'GET /admin/v1/jobs/:name/artifact/meta',
-  GetJobArtifact: 'GET /admin/v1/jobs/:name/artifact'
+  GetJobArtifact: 'GET /admin/v1/jobs/:name/artifact',
+  CordonWorker: 'POST /admin/v1/workers/:id/cordon',
+  UncordonWorker: 'POST /admin/v1/workers/:id/uncordon',
+  ReleaseWorkerLeases: 'POST /admin/v1/workers/:id/release-leases',
+  SweepWorkers: 'POST /admin/v1/workers/sweep'
 }
 
 t.test('the table serves exactly the SPEC routes, each bound to real request fields', async t => {

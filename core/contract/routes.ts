@@ -71,7 +71,11 @@ export const HTTP_ROUTES = {
   CancelJobRun: { method: 'POST', path: '/admin/v1/jobs/runs/:runId/cancel' },
   ListJobEvents: { method: 'GET', path: '/admin/v1/jobs/events' },
   GetJobArtifactMeta: { method: 'GET', path: '/admin/v1/jobs/:name/artifact/meta' },
-  GetJobArtifact: { method: 'GET', path: '/admin/v1/jobs/:name/artifact', download: true }
+  GetJobArtifact: { method: 'GET', path: '/admin/v1/jobs/:name/artifact', download: true },
+  CordonWorker: { method: 'POST', path: '/admin/v1/workers/:id/cordon' },
+  UncordonWorker: { method: 'POST', path: '/admin/v1/workers/:id/uncordon' },
+  ReleaseWorkerLeases: { method: 'POST', path: '/admin/v1/workers/:id/release-leases', bodyFields: ['force', 'limit', 'dryRun'] },
+  SweepWorkers: { method: 'POST', path: '/admin/v1/workers/sweep', bodyFields: ['olderThanMs', 'limit', 'dryRun'] }
 } as const satisfies Record<string, HttpBinding>
 
 export type RouteName = keyof typeof HTTP_ROUTES

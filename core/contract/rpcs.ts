@@ -141,7 +141,7 @@ export const RPCS = {
     summary: 'run a dead, retrying or canceled task again now'
   }),
   ListWorkers: rpc('ListWorkers', M.ListWorkersRequest, M.ListWorkersResponse, {
-    ...read, summary: 'live worker processes'
+    ...read, summary: 'live worker processes (and with includeStale those that stopped heartbeating)'
   }),
   ListAuditEvents: rpc('ListAuditEvents', M.ListAuditEventsRequest, M.ListAuditEventsResponse, {
     ...read, summary: 'audit events, newest first'
@@ -205,6 +205,22 @@ export const RPCS = {
   GetJobArtifact: rpc('GetJobArtifact', M.GetJobArtifactRequest, M.JobArtifactChunk, {
     ...read, stream: true, responseType: 'JobArtifactChunk',
     summary: 'download a job artifact: a stream of chunks over gRPC, the file itself on the gateway'
+  }),
+  CordonWorker: rpc('CordonWorker', M.CordonWorkerRequest, M.CordonWorkerResponse, {
+    kind: 'mutation', minRole: 'operator', auditAction: 'worker.cordon',
+    summary: 'cordon a worker: it finishes what it runs and leases nothing more'
+  }),
+  UncordonWorker: rpc('UncordonWorker', M.UncordonWorkerRequest, M.UncordonWorkerResponse, {
+    kind: 'mutation', minRole: 'operator', auditAction: 'worker.uncordon',
+    summary: 'uncordon a worker: it leases again'
+  }),
+  ReleaseWorkerLeases: rpc('ReleaseWorkerLeases', M.ReleaseWorkerLeasesRequest, M.ReleaseWorkerLeasesResponse, {
+    kind: 'mutation', minRole: 'operator', auditAction: 'worker.release_leases',
+    summary: 'recover a dead worker\'s leased tasks now instead of at lease expiry (refused while it heartbeats, unless force)'
+  }),
+  SweepWorkers: rpc('SweepWorkers', M.SweepWorkersRequest, M.SweepWorkersResponse, {
+    kind: 'mutation', minRole: 'operator', auditAction: 'worker.sweep',
+    summary: 'remove stale worker entries (stopped heartbeating), optionally only those older than an age'
   })
 } as const satisfies Record<RouteName, RpcDefinition> // every route is an RPC's
 

@@ -11,6 +11,7 @@ import { recordMethods } from './records.ts'
 import type { SqlClient } from './sql-client.ts'
 import { COUNT_CAP, taskAdminMethods } from './task-admin.ts'
 import { workMethods } from './work.ts'
+import { workerOpsMethods } from './worker-ops.ts'
 
 // Assembles the Backend from its method groups over one SqlClient. The client is
 // opened by init() (PGlite opens asynchronously), or handed in ready-made.
@@ -114,6 +115,7 @@ function assemble (options: ResolvedOptions, name: string, open: () => Promise<S
     ...taskAdminMethods(ctx),
     ...queueMethods(ctx),
     ...coordinationMethods(ctx),
+    ...workerOpsMethods(ctx),
     ...eventMethods(ctx),
     ...recordMethods(ctx),
 

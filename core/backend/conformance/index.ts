@@ -33,6 +33,7 @@ import { handlersArea } from './cases/handlers.ts'
 import { storedInputArea } from './cases/stored-input.ts'
 import { resultsArea } from './cases/results.ts'
 import { jobsArea } from './cases/jobs.ts'
+import { workerOpsArea } from './cases/worker-ops.ts'
 
 export interface ConformanceTarget {
   name: string
@@ -66,6 +67,7 @@ export const CONFORMANCE_AREAS: readonly ConformanceArea[] = [
   pruneArea,
   coordinationArea,
   workersArea,
+  workerOpsArea,
   eventsArea,
   auditArea,
   recordsArea,
