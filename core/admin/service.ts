@@ -30,6 +30,7 @@ import { silentLogger } from '../worker/logger.ts'
 import { getSession } from './session.ts'
 import { listEvents } from './event-list.ts'
 import { getMetricsHistory } from '../metrics-history/reader.ts'
+import { cordonWorker, releaseWorkerLeases, sweepWorkers, uncordonWorker } from './workers.ts'
 
 const DEFAULT_EVENT_POLL_MS = 500
 /** codes that mean a guard refused the call (audited as `denied`, not `error`) */
@@ -236,7 +237,7 @@ export function createAdminService (deps: AdminServiceDeps): RunningAdminService
     GetTaskByKey: read('GetTaskByKey', async request => await getTaskByKey(ctx, request)),
     CancelTaskByKey: mutation('CancelTaskByKey', async request => await cancelTaskByKey(ctx, request)),
     DeleteTaskByKey: mutation('DeleteTaskByKey', async request => await deleteTaskByKey(ctx, request)),
-    ListWorkers: read('ListWorkers', async () => await listWorkers(ctx)),
+    ListWorkers: read('ListWorkers', async request => await listWorkers(ctx, request)),
     ListAuditEvents: read('ListAuditEvents', async request => await listAuditEvents(ctx, request)),
     ExportAudit: read('ExportAudit', async request => await exportAudit(ctx, request)),
     GetMetrics: read('GetMetrics', async request => await getMetrics(deps.metricsExporters ?? [], request)),
@@ -258,6 +259,10 @@ export function createAdminService (deps: AdminServiceDeps): RunningAdminService
     ListJobEvents: read('ListJobEvents', async request => await jobs.listEvents(request)),
     GetJobArtifactMeta: read('GetJobArtifactMeta', async request => await jobs.artifactMeta(request)),
     GetJobArtifact: readStream('GetJobArtifact', (request, signal) => jobs.artifactChunks(request, signal)),
+    CordonWorker: mutation('CordonWorker', async request => await cordonWorker(ctx, request)),
+    UncordonWorker: mutation('UncordonWorker', async request => await uncordonWorker(ctx, request)),
+    ReleaseWorkerLeases: mutation('ReleaseWorkerLeases', async request => await releaseWorkerLeases(ctx, request)),
+    SweepWorkers: mutation('SweepWorkers', async request => await sweepWorkers(ctx, request)),
     async close () {
       await audit.close()
       await waker.close()

@@ -103,7 +103,7 @@ export async function retryTask (ctx: AdminContext, request: RequestOf<'RetryTas
   throw Errors.conflict(`task ${request.id} is ${skipped.state ?? 'in another state'}: only ${RETRYABLE.join(', ')} tasks can be retried`, { details: { id: request.id, state: skipped.state } })
 }
 
-export async function listWorkers (ctx: AdminContext): Promise<ResponseOf<'ListWorkers'>> {
-  const workers = await ctx.backend.listWorkers()
+export async function listWorkers (ctx: AdminContext, request: RequestOf<'ListWorkers'> = {}): Promise<ResponseOf<'ListWorkers'>> {
+  const workers = await ctx.backend.listWorkers(request.includeStale === true ? { includeStale: true } : undefined)
   return { workers: workers.slice(0, MAX_LIST_LIMIT).map(workerView) }
 }

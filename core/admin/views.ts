@@ -145,7 +145,9 @@ export function workerView (worker: WorkerInfo): WorkerViewT {
     inFlight: worker.inFlight,
     startedAt: iso(worker.startedAt),
     lastHeartbeatAt: iso(worker.lastHeartbeatAt),
-    handlers: worker.handlers ?? []
+    handlers: worker.handlers ?? [],
+    cordoned: worker.cordoned === true,
+    stale: worker.stale === true
   }
 }
 

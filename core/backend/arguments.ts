@@ -373,6 +373,27 @@ export const ARGUMENT_CHECKS: Readonly<Record<string, Check>> = {
     integer('ttlMs', ttlMs, 1, MAX_TTL_MS)
   },
   removeWorker ([workerId]) { name('id', workerId) },
+  listWorkers ([options]) {
+    if (options === undefined) return
+    const o = object('options', options)
+    if (o.includeStale !== undefined) boolean('options.includeStale', o.includeStale)
+  },
+  setWorkerCordoned ([workerId, cordoned]) {
+    name('id', workerId)
+    boolean('cordoned', cordoned)
+  },
+  releaseWorkerLeases ([value]) {
+    const req = object('req', value)
+    name('workerId', req.workerId)
+    integer('limit', req.limit, 0)
+    if (req.dryRun !== undefined) boolean('dryRun', req.dryRun)
+  },
+  sweepWorkers ([value]) {
+    const req = object('req', value)
+    integer('olderThanMs', req.olderThanMs, 0, MAX_TTL_MS)
+    integer('limit', req.limit, 0)
+    if (req.dryRun !== undefined) boolean('dryRun', req.dryRun)
+  },
 
   appendEvents ([events]) {
     const list = array('events', events)

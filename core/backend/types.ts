@@ -455,6 +455,50 @@ export interface WorkerInfo {
   inFlight: number
   startedAt: number
   lastHeartbeatAt: number
+  /**
+   * Set by an operator (setWorkerCordoned), stored in the registry entry: the worker
+   * finishes what it runs and leases nothing more until uncordoned. Ignored in a
+   * heartbeat (a beat never clears it); listWorkers and sweepWorkers always report it.
+   */
+  cordoned?: boolean
+  /** true for an entry whose ttl passed (listed only with includeStale); listWorkers and sweepWorkers always report it */
+  stale?: boolean
+}
+
+/**
+ * How long the registry keeps a worker's entry after its ttl passed (it stopped
+ * heartbeating): listed as stale with includeStale, removed by sweepWorkers, and
+ * forgotten after this on every backend. A worker that beats again within it keeps
+ * its entry, cordon included.
+ */
+export const WORKER_RETENTION_MS = 3_600_000
+
+/** What a heartbeat answers: the worker's own state as operators set it. */
+export interface WorkerHeartbeat {
+  /** stop leasing (finish what runs) while true */
+  cordoned: boolean
+}
+
+export interface ListWorkersOptions {
+  /** also entries whose ttl passed, retained for WORKER_RETENTION_MS (stale: true) */
+  includeStale?: boolean
+}
+
+export interface ReleaseWorkerLeasesRequest {
+  workerId: string
+  /** at most this many tasks per call (clamped to MAX_LIST_LIMIT) */
+  limit: number
+  /** report what would be recovered, change nothing */
+  dryRun?: boolean
+}
+
+export interface SweepWorkersRequest {
+  /** only stale entries whose last heartbeat is at least this old (backend clock) */
+  olderThanMs: number
+  /** at most this many per call (clamped to MAX_LIST_LIMIT), oldest heartbeat first */
+  limit: number
+  /** report what would be removed, change nothing */
+  dryRun?: boolean
 }
 
 /** One queue's handler that has pending work (see Backend.pendingHandlers). */
@@ -724,10 +768,37 @@ export interface Backend {
   takeRatePermits (n: number): Promise<number>
 
   // --- workers --------------------------------------------------------------------
-  heartbeatWorker (info: WorkerInfo, ttlMs: number): Promise<void>
-  /** live workers only: a worker that stopped heartbeating drops out after its ttl */
-  listWorkers (): Promise<WorkerInfo[]>
+  /**
+   * Records a live worker (its entry lives ttlMs past this beat, then is stale for
+   * WORKER_RETENTION_MS) and answers what operators set on it (cordoned). The beat
+   * keeps a stored cordon: only setWorkerCordoned changes it.
+   */
+  heartbeatWorker (info: WorkerInfo, ttlMs: number): Promise<WorkerHeartbeat>
+  /**
+   * Live workers: a worker that stopped heartbeating drops out after its ttl. With
+   * includeStale, also the retained entries past their ttl (stale: true). Ordered by id.
+   */
+  listWorkers (options?: ListWorkersOptions): Promise<WorkerInfo[]>
   removeWorker (id: string): Promise<void>
+  /**
+   * Stores the cordon flag on a registry entry (live or stale); the worker reads it
+   * from its next heartbeat. False when the registry has no entry of that id.
+   */
+  setWorkerCordoned (id: string, cordoned: boolean): Promise<boolean>
+  /**
+   * Recovers now, as an expired lease would be (requeued, or dead-lettered when the
+   * attempt was its last; the attempt stays counted), the processing tasks whose
+   * lease the worker holds, whatever their lease expiry. Atomic per task: the worker's
+   * later ack, failure or extension of such a task names a stale token (lease_lost).
+   * With dryRun, reports what would happen and changes nothing.
+   */
+  releaseWorkerLeases (req: ReleaseWorkerLeasesRequest): Promise<RecoveredLeases>
+  /**
+   * Removes stale registry entries (their ttl passed) whose last heartbeat is at least
+   * olderThanMs old, and returns them (stale: true); live entries are never removed.
+   * With dryRun, returns them and removes nothing.
+   */
+  sweepWorkers (req: SweepWorkersRequest): Promise<WorkerInfo[]>
 
   // --- event log (SSE replay) ------------------------------------------------------------
   appendEvents (events: EventInput[]): Promise<StoredEvent[]>

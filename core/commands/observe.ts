@@ -1,6 +1,7 @@
 // Reading the deployment: overview, health, workers, metrics.
-import { emit, fields, plural, table } from './format.ts'
+import { emit, fields, plural } from './format.ts'
 import { formatQueues } from './queues.ts'
+import { formatWorkers } from './workers.ts'
 import type { CommandInput } from './spec.ts'
 import { withAdmin } from './with-admin.ts'
 
@@ -38,11 +39,12 @@ export async function runHealth (input: CommandInput): Promise<number> {
 }
 
 export async function runWorkers (input: CommandInput): Promise<number> {
+  const includeStale = input.values.stale === true
   return await withAdmin(input, async (admin) => {
-    const result = await admin.call('ListWorkers', {})
-    emit(input, result, () => `${table(['ID', 'HOST', 'PID', 'VERSION', 'IN FLIGHT', 'QUEUES', 'HANDLERS', 'LAST HEARTBEAT'], result.workers.map(w => [
-      w.id, w.host, String(w.pid), w.version, `${w.inFlight}/${w.concurrency}`, w.queues.join(',') || '(all)', w.handlers.join(','), w.lastHeartbeatAt
-    ]))}\n${plural(result.workers.length, 'live worker')}`)
+    const result = await admin.call('ListWorkers', includeStale ? { includeStale } : {})
+    const live = result.workers.filter(w => !w.stale).length
+    const cordoned = result.workers.filter(w => w.cordoned).length
+    emit(input, result, () => `${formatWorkers(result.workers)}\n${plural(live, 'live worker')}${includeStale ? `, ${result.workers.length - live} stale` : ''}${cordoned > 0 ? `, ${cordoned} cordoned` : ''}`)
   })
 }
 

@@ -70,6 +70,7 @@ const observe = async () => await import('./observe.ts')
 const audit = async () => await import('./audit.ts')
 const jobs = async () => await import('./jobs.ts')
 const taskActions = async () => await import('./task-actions.ts')
+const workers = async () => await import('./workers.ts')
 
 export const COMMANDS: readonly CommandSpec[] = [
   // --- processes -------------------------------------------------------------------
@@ -652,11 +653,64 @@ export const COMMANDS: readonly CommandSpec[] = [
   },
   {
     name: 'workers',
-    summary: 'live worker processes with their queues, handlers and load',
+    aliases: ['workers list'],
+    summary: 'live worker processes with their queues, handlers, load and cordon',
+    flags: { stale: { type: 'boolean', description: 'also workers that stopped heartbeating (kept an hour, until swept)' } },
     admin: true,
     json: true,
     rpcs: ['ListWorkers'],
     load: async () => (await observe()).runWorkers
+  },
+  {
+    name: 'workers cordon',
+    summary: 'cordon a worker: it finishes what it runs and leases nothing more (from its next heartbeat)',
+    args: id('worker id (see switchyard workers)'),
+    admin: true,
+    json: true,
+    rpcs: ['CordonWorker'],
+    load: async () => (await workers()).runWorkersCordon
+  },
+  {
+    name: 'workers uncordon',
+    summary: 'uncordon a worker: it leases again (from its next heartbeat)',
+    args: id('worker id'),
+    admin: true,
+    json: true,
+    rpcs: ['UncordonWorker'],
+    load: async () => (await workers()).runWorkersUncordon
+  },
+  {
+    name: 'workers release-leases',
+    summary: 'recover the tasks a dead worker leased now, instead of at their lease expiry',
+    details: [
+      'Each task goes back to ready, or to the DLQ when the attempt was its last, as when its lease',
+      'expires; the worker can no longer ack it. Refused while the worker still heartbeats, unless --force.'
+    ].join('\n'),
+    args: id('worker id (see switchyard workers --stale)'),
+    flags: {
+      force: { type: 'boolean', description: 'release even though the worker still heartbeats (its results are then discarded)' },
+      'dry-run': dryRun,
+      limit: limit('tasks per call', 1000)
+    },
+    admin: true,
+    json: true,
+    rpcs: ['ReleaseWorkerLeases'],
+    examples: ['switchyard workers release-leases host-1:4242:ab12cd34 --dry-run'],
+    load: async () => (await workers()).runWorkersReleaseLeases
+  },
+  {
+    name: 'workers sweep',
+    summary: 'remove the registry entries of workers that stopped heartbeating (never a live one)',
+    flags: {
+      'older-than': { type: 'string', value: 'duration', description: 'only those whose last heartbeat is at least this old, e.g. 10m (default: every stale entry)' },
+      'dry-run': dryRun,
+      limit: limit('entries per call', 1000)
+    },
+    admin: true,
+    json: true,
+    rpcs: ['SweepWorkers'],
+    examples: ['switchyard workers sweep --older-than 10m --dry-run'],
+    load: async () => (await workers()).runWorkersSweep
   },
   {
     name: 'metrics',

@@ -61,7 +61,11 @@ const SPEC_ROUTES: Record<string, string> = {
   GetJobArtifact: 'GET /admin/v1/jobs/:name/artifact',
   BulkTaskAction: 'POST /admin/v1/tasks/bulk',
   DrainQueue: 'POST /admin/v1/queues/:name/drain',
-  RescheduleTask: 'POST /admin/v1/tasks/:id/reschedule'
+  RescheduleTask: 'POST /admin/v1/tasks/:id/reschedule',
+  CordonWorker: 'POST /admin/v1/workers/:id/cordon',
+  UncordonWorker: 'POST /admin/v1/workers/:id/uncordon',
+  ReleaseWorkerLeases: 'POST /admin/v1/workers/:id/release-leases',
+  SweepWorkers: 'POST /admin/v1/workers/sweep'
 }
 
 t.test('the table serves exactly the SPEC routes, each bound to real request fields', async t => {

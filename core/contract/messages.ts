@@ -181,8 +181,10 @@ export const WorkerView = Response({
   inFlight: Count('tasks running now'),
   startedAt: Timestamp('process start'),
   lastHeartbeatAt: Timestamp('latest heartbeat'),
-  handlers: Type.Array(Name('handler'), { description: 'handlers it runs; it leases only tasks of these' })
-}, 'a live worker process')
+  handlers: Type.Array(Name('handler'), { description: 'handlers it runs; it leases only tasks of these' }),
+  cordoned: Type.Boolean({ description: 'an operator cordoned it: it finishes what it runs and leases nothing more until uncordoned' }),
+  stale: Type.Boolean({ description: 'it stopped heartbeating (listed only with includeStale); its entry is kept for an hour, or until swept' })
+}, 'a worker process in the registry')
 
 export const UnservedHandler = Response({
   queue: Name('queue'),
@@ -520,10 +522,51 @@ export const RetryTaskResponse = Response({
   state: TaskStateSchema
 }, 'the task state after the call')
 
-export const ListWorkersRequest = Request({}, 'no parameters')
+export const ListWorkersRequest = Request({
+  includeStale: Type.Optional(Type.Boolean({ description: 'also workers that stopped heartbeating, kept for an hour (stale: true)' }))
+}, 'workers in the registry')
 export const ListWorkersResponse = Response({
   workers: Type.Array(WorkerView, { description: 'live workers; a worker that stops heartbeating drops out' })
 }, 'live workers')
+
+export const RELEASE_LEASES_LIMIT_DEFAULT = LIST_LIMIT_MAX
+
+export const CordonWorkerRequest = Request({ id: Id('worker id') }, 'cordon a worker: it finishes what it runs and leases nothing more (idempotent)')
+export const CordonWorkerResponse = Response({
+  worker: WorkerView,
+  changed: Type.Boolean({ description: 'false when it was already cordoned' })
+}, 'the worker after the call; it learns the cordon on its next heartbeat')
+export const UncordonWorkerRequest = Request({ id: Id('worker id') }, 'uncordon a worker: it leases again (idempotent)')
+export const UncordonWorkerResponse = Response({
+  worker: WorkerView,
+  changed: Type.Boolean({ description: 'false when it was not cordoned' })
+}, 'the worker after the call; it learns it on its next heartbeat')
+
+export const ReleaseWorkerLeasesRequest = Request({
+  id: Id('worker id (the workerId of the tasks it leased)'),
+  force: Type.Optional(Type.Boolean({ description: 'release even though the worker still heartbeats (its running tasks then lose their lease)' })),
+  limit: Type.Optional(Limit(LIST_LIMIT_MAX, `tasks per call (default ${RELEASE_LEASES_LIMIT_DEFAULT}; capped by WORKER_ADMIN_REPLAY_LIMIT_MAX); call again while count equals it`)),
+  dryRun: Type.Optional(DryRun())
+}, 'recover the tasks a dead worker leased now, as their lease expiry would')
+export const ReleaseWorkerLeasesResponse = Response({
+  id: Id('worker id'),
+  dryRun: Type.Boolean({ description: 'true when nothing was changed' }),
+  alive: Type.Boolean({ description: 'the worker was heartbeating (only released with force)' }),
+  count: Count('tasks recovered (or that would be)'),
+  requeued: Type.Array(Id('task id'), { description: 'tasks put back to ready (attempts left)' }),
+  dead: Type.Array(Id('task id'), { description: 'tasks dead-lettered: the released attempt was their last' })
+}, 'what the release touched')
+
+export const SweepWorkersRequest = Request({
+  olderThanMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 30 * 24 * 3600_000, description: 'only entries whose last heartbeat is at least this old (default 0: every stale entry)' })),
+  limit: Type.Optional(Limit(LIST_LIMIT_MAX, `entries per call (default ${LIST_LIMIT_MAX})`)),
+  dryRun: Type.Optional(DryRun())
+}, 'remove stale worker entries (workers that stopped heartbeating); live workers are never removed')
+export const SweepWorkersResponse = Response({
+  dryRun: Type.Boolean({ description: 'true when nothing was changed' }),
+  count: Count('entries removed (or that would be)'),
+  workers: Type.Array(WorkerView, { description: 'the entries removed (or that would be), oldest heartbeat first' })
+}, 'what the sweep removed')
 
 export const ListAuditEventsRequest = Request({
   limit: Type.Optional(Limit(LIST_LIMIT_MAX, `events per page (default ${LIST_LIMIT_DEFAULT})`)),

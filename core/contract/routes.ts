@@ -84,7 +84,11 @@ export const HTTP_ROUTES = {
     emptyListsWhenAbsent: true
   },
   DrainQueue: { method: 'POST', path: '/admin/v1/queues/:name/drain', bodyFields: ['includeScheduled', 'limit', 'dryRun'] },
-  RescheduleTask: { method: 'POST', path: '/admin/v1/tasks/:id/reschedule', bodyFields: ['runAt', 'priority', 'maxAttempts'] }
+  RescheduleTask: { method: 'POST', path: '/admin/v1/tasks/:id/reschedule', bodyFields: ['runAt', 'priority', 'maxAttempts'] },
+  CordonWorker: { method: 'POST', path: '/admin/v1/workers/:id/cordon' },
+  UncordonWorker: { method: 'POST', path: '/admin/v1/workers/:id/uncordon' },
+  ReleaseWorkerLeases: { method: 'POST', path: '/admin/v1/workers/:id/release-leases', bodyFields: ['force', 'limit', 'dryRun'] },
+  SweepWorkers: { method: 'POST', path: '/admin/v1/workers/sweep', bodyFields: ['olderThanMs', 'limit', 'dryRun'] }
 } as const satisfies Record<string, HttpBinding>
 
 export type RouteName = keyof typeof HTTP_ROUTES

@@ -159,7 +159,7 @@ export const RPCS = {
     summary: 'delete the task holding an idempotency key (not while it runs), freeing the key'
   }),
   ListWorkers: rpc('ListWorkers', M.ListWorkersRequest, M.ListWorkersResponse, {
-    ...read, summary: 'live worker processes'
+    ...read, summary: 'live worker processes (and with includeStale those that stopped heartbeating)'
   }),
   ListAuditEvents: rpc('ListAuditEvents', M.ListAuditEventsRequest, M.ListAuditEventsResponse, {
     ...read, summary: 'audit events, newest first'
@@ -235,6 +235,22 @@ export const RPCS = {
   RescheduleTask: rpc('RescheduleTask', M.RescheduleTaskRequest, M.RescheduleTaskResponse, {
     kind: 'mutation', minRole: 'operator', auditAction: 'task.reschedule',
     summary: 'change a waiting task\'s runAt, priority or maxAttempts'
+  }),
+  CordonWorker: rpc('CordonWorker', M.CordonWorkerRequest, M.CordonWorkerResponse, {
+    kind: 'mutation', minRole: 'operator', auditAction: 'worker.cordon',
+    summary: 'cordon a worker: it finishes what it runs and leases nothing more'
+  }),
+  UncordonWorker: rpc('UncordonWorker', M.UncordonWorkerRequest, M.UncordonWorkerResponse, {
+    kind: 'mutation', minRole: 'operator', auditAction: 'worker.uncordon',
+    summary: 'uncordon a worker: it leases again'
+  }),
+  ReleaseWorkerLeases: rpc('ReleaseWorkerLeases', M.ReleaseWorkerLeasesRequest, M.ReleaseWorkerLeasesResponse, {
+    kind: 'mutation', minRole: 'operator', auditAction: 'worker.release_leases',
+    summary: 'recover a dead worker\'s leased tasks now instead of at lease expiry (refused while it heartbeats, unless force)'
+  }),
+  SweepWorkers: rpc('SweepWorkers', M.SweepWorkersRequest, M.SweepWorkersResponse, {
+    kind: 'mutation', minRole: 'operator', auditAction: 'worker.sweep',
+    summary: 'remove stale worker entries (stopped heartbeating), optionally only those older than an age'
   })
 } as const satisfies Record<RouteName, RpcDefinition> // every route is an RPC's
 

@@ -181,6 +181,9 @@ export class Worker extends EventEmitter<WorkerEventMap> {
   private unsubscribeWork: Unsubscribe | null = null
   private stopWatchingHandlers: (() => void) | null = null
   private startedAt = 0
+  /** an operator cordoned this worker (read from its heartbeats): it leases nothing and finishes what it runs */
+  private cordoned = false
+  private readonly uncordoned = new Wakeup()
 
   constructor (input: CreateWorkerInput) {
     super()
@@ -221,6 +224,11 @@ export class Worker extends EventEmitter<WorkerEventMap> {
 
   get isRunning (): boolean {
     return this.state === 'running'
+  }
+
+  /** true while an operator has this worker cordoned (as of its latest heartbeat) */
+  get isCordoned (): boolean {
+    return this.cordoned
   }
 
   /** Starts leasing. Backend failures here are logged and retried by the loops, never thrown. */
@@ -343,6 +351,11 @@ export class Worker extends EventEmitter<WorkerEventMap> {
    */
   private async runLeaseLoop (): Promise<void> {
     while (this.state === 'running') {
+      if (this.cordoned) {
+        // the heartbeat that uncordons wakes this; the timeout only rechecks
+        await waitAny(this.options.heartbeatMs, this.uncordoned, this.halt)
+        continue
+      }
       const hold = this.leaseHold
       if (hold !== null && this.leaseCalls.size === 0) {
         this.leaseHold = null
@@ -466,8 +479,8 @@ export class Worker extends EventEmitter<WorkerEventMap> {
       limit = Math.min(wanted, granted)
     }
     const tasks = await fetch({ workerId: this.id, queues, limit, leaseMs: this.options.leaseMs, handlers })
-    if (this.state !== 'running') {
-      // Stopping began during the call: these never started, so hand them straight back.
+    if (this.state !== 'running' || this.cordoned) {
+      // Stopping began (or a cordon arrived) during the call: these never started, so hand them straight back.
       await this.release(tasks)
       return 'drained'
     }
@@ -767,7 +780,33 @@ export class Worker extends EventEmitter<WorkerEventMap> {
   }
 
   private async sendHeartbeat (): Promise<void> {
-    await this.backend.heartbeatWorker(this.info(), this.options.heartbeatMs * 3)
+    const beat = await this.backend.heartbeatWorker(this.info(), this.options.heartbeatMs * 3)
+    // a backend written before cordons answers nothing: never cordoned
+    this.applyCordon((beat as { cordoned?: unknown } | undefined)?.cordoned === true)
+  }
+
+  /**
+   * Follows the cordon an operator stored on this worker's registry entry. Cordoned,
+   * it leases nothing more, hands back the tasks it leased but has not started
+   * (their attempt is not consumed) and lets running ones finish; uncordoned, it
+   * leases again at once.
+   */
+  private applyCordon (cordoned: boolean): void {
+    if (cordoned === this.cordoned || this.state !== 'running') return
+    this.cordoned = cordoned
+    if (!cordoned) {
+      this.log.info({ workerId: this.id }, 'worker uncordoned: leasing again')
+      this.uncordoned.wake()
+      this.workAvailable.wake()
+      return
+    }
+    const waiting = this.buffered.splice(0)
+    this.log.info({ workerId: this.id, running: this.running.size, handedBack: waiting.length }, 'worker cordoned: it finishes the tasks it runs and leases no more until uncordoned')
+    if (waiting.length > 0) {
+      const released = this.release(waiting).finally(() => { this.handingBack.delete(released) })
+      this.handingBack.add(released)
+    }
+    this.capacity.wake()
   }
 }
 

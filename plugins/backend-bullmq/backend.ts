@@ -10,7 +10,7 @@ import {
   type ReadEventsRequest, type ReadEventsBackwardRequest, type RecoveredLeases, type RequeueRequest, type RequeueResult, type SkippedTask,
   type StoredEvent, type Task, type TaskPage, type TaskState, type Unsubscribe, type WorkerInfo,
   type ListRecordsRequest, type PutRecordOptions, type PutRecordResult, type StoredRecord, type TaskActionRequest, type TaskActionResult,
-  type TaskLinks
+  type TaskLinks, type ListWorkersOptions, type ReleaseWorkerLeasesRequest, type SweepWorkersRequest, type WorkerHeartbeat
 } from '@switchyard/core'
 import { applyTaskAction } from './task-actions.ts'
 import { Keys, META, foreignTaskId, keyedTaskId, newTaskId, parseForeignId, type JobRef } from './keys.ts'
@@ -607,6 +607,23 @@ export class BullMQBackend implements Backend {
     return result
   }
 
+  async releaseWorkerLeases (req: ReleaseWorkerLeasesRequest): Promise<RecoveredLeases> {
+    const result: RecoveredLeases = { requeued: [], dead: [] }
+    let left = Math.min(req.limit, MAX_LIST_LIMIT)
+    if (left === 0) return result
+    const queues = await this.redis.smembers(this.keys.queues)
+    for (const queue of queues) {
+      if (left <= 0) break
+      const [requeued, dead] = await runTaskScript(this.redis, 'release-worker',
+        [this.keys.queueBase(queue), this.keys.own, queue, left, req.workerId, req.dryRun === true ? 1 : 0]) as [string[], string[]]
+      left -= requeued.length + dead.length
+      result.requeued.push(...await this.taskIdsOf(queue, requeued))
+      result.dead.push(...await this.taskIdsOf(queue, dead))
+      if (requeued.length > 0 && req.dryRun !== true) await this.notifier.publish([queue])
+    }
+    return result
+  }
+
   // --- operating on tasks ---------------------------------------------------------------------
 
   async cancelTask (id: string): Promise<CancelOutcome> {
@@ -778,9 +795,11 @@ export class BullMQBackend implements Backend {
   releaseLeader (name: string, holder: string, token: number): Promise<boolean> { return this.own.releaseLeader(name, holder, token) }
   setRateLimit (limit: RateLimit | null): Promise<void> { return this.own.setRateLimit(limit) }
   takeRatePermits (n: number): Promise<number> { return this.own.takeRatePermits(n) }
-  heartbeatWorker (info: WorkerInfo, ttlMs: number): Promise<void> { return this.own.heartbeatWorker(info, ttlMs) }
-  listWorkers (): Promise<WorkerInfo[]> { return this.own.listWorkers() }
+  heartbeatWorker (info: WorkerInfo, ttlMs: number): Promise<WorkerHeartbeat> { return this.own.heartbeatWorker(info, ttlMs) }
+  listWorkers (options?: ListWorkersOptions): Promise<WorkerInfo[]> { return this.own.listWorkers(options) }
   removeWorker (id: string): Promise<void> { return this.own.removeWorker(id) }
+  setWorkerCordoned (id: string, cordoned: boolean): Promise<boolean> { return this.own.setWorkerCordoned(id, cordoned) }
+  sweepWorkers (req: SweepWorkersRequest): Promise<WorkerInfo[]> { return this.own.sweepWorkers(req) }
   appendEvents (events: EventInput[]): Promise<StoredEvent[]> { return this.own.appendEvents(events) }
   readEvents (req: ReadEventsRequest): Promise<StoredEvent[]> { return this.own.readEvents(req) }
   readEventsNewestFirst (req: ReadEventsBackwardRequest): Promise<StoredEvent[]> { return this.own.readEventsNewestFirst(req) }

@@ -27,6 +27,10 @@ export class Keys {
   leaderFence (name: string): string { return `${this.own}leader-fence:${name}` }
   get workers (): string { return `${this.own}workers` }
   get workerExpiry (): string { return `${this.own}workers-expiry` }
+  /** worker id -> its latest heartbeat on the Redis clock */
+  get workerBeats (): string { return `${this.own}workers-beat` }
+  /** worker id -> "1" while an operator cordons it */
+  get workerCordons (): string { return `${this.own}workers-cordoned` }
   get events (): string { return `${this.own}events` }
   /** how many events the stream holds (batches are entries, the cap counts events) */
   get eventCount (): string { return `${this.own}events:count` }

@@ -2,7 +2,8 @@ import type { Redis } from 'ioredis'
 import {
   Errors, MAX_LIST_LIMIT,
   type AuditEvent, type AuditInput, type CoordinationState, type EventInput, type LeaderAcquireResult, type LeaderLock,
-  type ListAuditRequest, type RateLimit, type ReadEventsRequest, type ReadEventsBackwardRequest, type StoredEvent, type WorkerInfo
+  type ListAuditRequest, type RateLimit, type ReadEventsRequest, type ReadEventsBackwardRequest, type StoredEvent, type WorkerInfo,
+  WORKER_RETENTION_MS, type ListWorkersOptions, type SweepWorkersRequest, type WorkerHeartbeat
 } from '@switchyard/core'
 import type { Keys } from './keys.ts'
 import { runPlainScript } from './scripts.ts'
@@ -20,6 +21,15 @@ const timeOfStreamId = (id: string): number => Number(id.slice(0, id.indexOf('-'
 const STREAM_ID = /^\d+-\d+$/
 /** an event's id: its batch's stream entry and its place in the batch */
 const EVENT_ID = /^(\d+-\d+):(\d+)$/
+
+/** a registry entry of the workers script's reply at i: info JSON, heartbeat (Redis clock), cordon flag */
+function workerFrom (flat: Array<string | number>, i: number): WorkerInfo {
+  const info = JSON.parse(String(flat[i])) as WorkerInfo
+  // a worker of an older version reports no handler set; one that beat before the
+  // heartbeat hash existed has only the time it reported itself
+  const beat = Number(flat[i + 1])
+  return { ...info, handlers: Array.isArray(info.handlers) ? info.handlers : [], lastHeartbeatAt: beat > 0 ? beat : info.lastHeartbeatAt, cordoned: flat[i + 2] === 1 }
+}
 
 function parseEventId (field: string, id: string): { entry: string, index: number } {
   const m = EVENT_ID.exec(id)
@@ -98,22 +108,38 @@ export class OwnState {
   }
 
   // --- workers ---------------------------------------------------------------------
-  async heartbeatWorker (info: WorkerInfo, ttlMs: number): Promise<void> {
-    await runPlainScript(this.redis, 'workers', [this.keys.workers, this.keys.workerExpiry], ['beat', info.id, JSON.stringify(info), ttlMs])
+  private async workersScript (args: Array<string | number>): Promise<unknown> {
+    const k = this.keys
+    return await runPlainScript(this.redis, 'workers', [k.workers, k.workerExpiry, k.workerBeats, k.workerCordons], [args[0]!, WORKER_RETENTION_MS, ...args.slice(1)])
   }
 
-  async listWorkers (): Promise<WorkerInfo[]> {
-    const raw = await runPlainScript(this.redis, 'workers', [this.keys.workers, this.keys.workerExpiry], ['list']) as Array<string | null>
-    return raw.flatMap(json => {
-      if (json === null) return []
-      const info = JSON.parse(json) as WorkerInfo
-      // a worker of an older version reports no handler set
-      return [{ ...info, handlers: Array.isArray(info.handlers) ? info.handlers : [] }]
-    }).sort((a, b) => a.id.localeCompare(b.id))
+  async heartbeatWorker (info: WorkerInfo, ttlMs: number): Promise<WorkerHeartbeat> {
+    const { cordoned: _kept, stale: _derived, ...rest } = info
+    return { cordoned: await this.workersScript(['beat', info.id, JSON.stringify(rest), ttlMs]) === 1 }
+  }
+
+  async listWorkers (options?: ListWorkersOptions): Promise<WorkerInfo[]> {
+    const flat = await this.workersScript(['list', options?.includeStale === true ? 1 : 0]) as Array<string | number>
+    const out: WorkerInfo[] = []
+    for (let i = 0; i < flat.length; i += 4) out.push({ ...workerFrom(flat, i), stale: flat[i + 3] === 1 })
+    return out.sort((a, b) => a.id.localeCompare(b.id))
   }
 
   async removeWorker (id: string): Promise<void> {
-    await this.redis.multi().hdel(this.keys.workers, id).zrem(this.keys.workerExpiry, id).exec()
+    await this.workersScript(['remove', id])
+  }
+
+  async setWorkerCordoned (id: string, cordoned: boolean): Promise<boolean> {
+    return await this.workersScript(['cordon', id, cordoned ? 1 : 0]) === 1
+  }
+
+  async sweepWorkers (req: SweepWorkersRequest): Promise<WorkerInfo[]> {
+    const limit = clampLimit(req.limit)
+    if (limit === 0) return []
+    const flat = await this.workersScript(['sweep', req.olderThanMs, limit, req.dryRun === true ? 1 : 0]) as Array<string | number>
+    const out: WorkerInfo[] = []
+    for (let i = 0; i < flat.length; i += 3) out.push({ ...workerFrom(flat, i), stale: true })
+    return out
   }
 
   // --- event log ---------------------------------------------------------------------

@@ -14,6 +14,7 @@ import { COUNT_CAP, taskAdminMethods } from './task-admin.ts'
 import { taskActionMethods } from './task-actions.ts'
 import { taskKeyMethods } from './task-keys.ts'
 import { workMethods } from './work.ts'
+import { workerOpsMethods } from './worker-ops.ts'
 
 // Assembles the Backend from its method groups over one SqlClient. The client is
 // opened by init() (PGlite opens asynchronously), or handed in ready-made.
@@ -121,6 +122,7 @@ function assemble (options: ResolvedOptions, name: string, open: () => Promise<S
     ...taskKeyMethods(ctx),
     ...queueMethods(ctx),
     ...coordinationMethods(ctx),
+    ...workerOpsMethods(ctx),
     ...eventMethods(ctx),
     ...recordMethods(ctx),
     ...dependencyMethods(ctx),

@@ -1,4 +1,4 @@
-import type { Backend, LeaderLock, WorkerInfo } from '@switchyard/core'
+import { WORKER_RETENTION_MS, type Backend, type LeaderLock, type WorkerInfo } from '@switchyard/core'
 import type { BackendContext } from './context.ts'
 
 // Cluster-wide coordination kept in small tables: the global pause and the rate
@@ -11,7 +11,7 @@ const MAX_LEADERS = 1000
 const MAX_WORKERS = 10_000
 
 interface LeaderRow { name: string, holder: string, token: number, expires_at: number }
-interface WorkerRow {
+export interface WorkerRow {
   id: string
   host: string
   pid: number
@@ -22,6 +22,31 @@ interface WorkerRow {
   in_flight: number
   started_at: number
   last_heartbeat_at: number
+  cordoned: boolean
+  stale: boolean
+}
+
+/** the columns a WorkerRow reads (table alias w) */
+export function workerColumns (s: string): string {
+  return `w.id, w.host, w.pid, w.version, w.queues, w.handlers, w.concurrency, w.in_flight, ${s}.ms(w.started_at) AS started_at,
+    ${s}.ms(w.last_heartbeat_at) AS last_heartbeat_at, w.cordoned, w.expires_at <= now() AS stale`
+}
+
+export function toWorkerInfo (r: WorkerRow): WorkerInfo {
+  return {
+    id: r.id,
+    host: r.host,
+    pid: r.pid,
+    version: r.version,
+    queues: r.queues,
+    handlers: r.handlers,
+    concurrency: r.concurrency,
+    inFlight: r.in_flight,
+    startedAt: r.started_at,
+    lastHeartbeatAt: r.last_heartbeat_at,
+    cordoned: r.cordoned,
+    stale: r.stale
+  }
 }
 
 const toLock = (r: LeaderRow): LeaderLock => ({ name: r.name, holder: r.holder, token: r.token, expiresAt: r.expires_at })
@@ -58,14 +83,15 @@ export function coordinationMethods (ctx: BackendContext): CoordinationMethods {
 
   const heartbeatSql = `
     WITH forgotten AS (
-      DELETE FROM ${s}.workers WHERE expires_at < now() - interval '1 hour' AND id <> $1
+      DELETE FROM ${s}.workers WHERE expires_at < now() - ${WORKER_RETENTION_MS} * interval '1 millisecond' AND id <> $1
     )
     INSERT INTO ${s}.workers (id, host, pid, version, queues, concurrency, in_flight, started_at, last_heartbeat_at, expires_at, handlers)
     VALUES ($1, $2, $3, $4, $5::text[], $6, $7, 'epoch'::timestamptz + $8 * interval '1 millisecond', now(), now() + $9 * interval '1 millisecond', $10::text[])
     ON CONFLICT (id) DO UPDATE SET host = excluded.host, pid = excluded.pid, version = excluded.version, queues = excluded.queues,
       handlers = excluded.handlers,
       concurrency = excluded.concurrency, in_flight = excluded.in_flight, started_at = excluded.started_at,
-      last_heartbeat_at = excluded.last_heartbeat_at, expires_at = excluded.expires_at`
+      last_heartbeat_at = excluded.last_heartbeat_at, expires_at = excluded.expires_at
+    RETURNING cordoned`
 
   return {
     async setGlobalPause (paused) {
@@ -113,29 +139,19 @@ export function coordinationMethods (ctx: BackendContext): CoordinationMethods {
     },
 
     async heartbeatWorker (info: WorkerInfo, ttlMs) {
-      await ctx.db().query(heartbeatSql, [
+      const [row] = await ctx.db().query<{ cordoned: boolean }>(heartbeatSql, [
         info.id, String(info.host), Math.trunc(Number(info.pid)), String(info.version), info.queues.map(String),
         Math.trunc(Number(info.concurrency)), Math.trunc(Number(info.inFlight)), Math.trunc(Number(info.startedAt)), ttlMs,
         info.handlers.map(String)
       ])
+      return { cordoned: row?.cordoned === true }
     },
 
-    async listWorkers () {
+    async listWorkers (options) {
+      const live = options?.includeStale === true ? `expires_at > now() - ${WORKER_RETENTION_MS} * interval '1 millisecond'` : 'expires_at > now()'
       const rows = await ctx.db().query<WorkerRow>(`
-        SELECT id, host, pid, version, queues, handlers, concurrency, in_flight, ${s}.ms(started_at) AS started_at, ${s}.ms(last_heartbeat_at) AS last_heartbeat_at
-        FROM ${s}.workers WHERE expires_at > now() ORDER BY id LIMIT ${MAX_WORKERS}`)
-      return rows.map(r => ({
-        id: r.id,
-        host: r.host,
-        pid: r.pid,
-        version: r.version,
-        queues: r.queues,
-        handlers: r.handlers,
-        concurrency: r.concurrency,
-        inFlight: r.in_flight,
-        startedAt: r.started_at,
-        lastHeartbeatAt: r.last_heartbeat_at
-      }))
+        SELECT ${workerColumns(s)} FROM ${s}.workers w WHERE ${live} ORDER BY id LIMIT ${MAX_WORKERS}`)
+      return rows.map(toWorkerInfo)
     },
 
     async removeWorker (id) {

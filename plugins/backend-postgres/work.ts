@@ -62,7 +62,7 @@ function commitMode (asyncCommit: boolean): string {
   return asyncCommit ? `(SELECT set_config('synchronous_commit', 'off', true)) AS async_commit` : '(SELECT 1) AS async_commit'
 }
 
-function errorEntry (s: string, attempt: string, message: string, stack: string): string {
+export function errorEntry (s: string, attempt: string, message: string, stack: string): string {
   // newest first, keep 10; stack is dropped when null
   return `jsonb_path_query_array(
     jsonb_build_array(jsonb_strip_nulls(jsonb_build_object('attempt', ${attempt}, 'message', ${message}, 'at', ${s}.ms(now()), 'stack', ${stack})))

@@ -7,7 +7,8 @@ import {
   type RateLimit, type ReadEventsRequest, type ReadEventsBackwardRequest, type RecoveredLeases, type RequeueRequest, type RequeueResult,
   type SkippedTask, type StoredEvent, type Task, type TaskPage, type Unsubscribe, type WorkerInfo,
   type ListRecordsRequest, type PutRecordOptions, type PutRecordResult, type StoredRecord, type TaskActionRequest, type TaskActionResult,
-  type TaskLinks, type TaskState, MAX_CHILD_LINKS
+  type TaskLinks, type TaskState, MAX_CHILD_LINKS,
+  WORKER_RETENTION_MS, type ListWorkersOptions, type ReleaseWorkerLeasesRequest, type SweepWorkersRequest, type WorkerHeartbeat
 } from '@switchyard/core'
 import { applyTaskAction } from './task-actions.ts'
 import { assertNoEviction, createClient, toBackendError, type RedisClient } from './connection.ts'
@@ -36,6 +37,8 @@ export const PENDING_SCAN_BUDGET = 10_000
 export const SCRIPT_BATCH = 1000
 /** Ids one requeue/delete call accepts. */
 export const MAX_IDS_PER_CALL = 10_000
+/** Processing tasks releaseWorkerLeases examines at most per call (every leased task, of every worker). */
+export const RELEASE_SCAN_MAX = 100_000
 const MAX_QUEUES_PER_LEASE = 1000
 const MAX_HANDLERS_PER_LEASE = 10_000
 
@@ -66,6 +69,13 @@ const STREAM_ID = /^\d+-\d+$/
 
 function missingParent (id: string): Error {
   return Errors.validation(`dependsOn: no task ${id} (a parent must be a stored task)`, { details: { field: 'dependsOn', id } })
+}
+
+/** a registry entry as worker_list and worker_sweep return it: info JSON, heartbeat time (backend clock), cordon flag */
+function workerFrom (json: string, heartbeat: string | number, cordoned: string | number): WorkerInfo {
+  const info = JSON.parse(json) as Omit<WorkerInfo, 'lastHeartbeatAt'>
+  // a worker of an older version reports no handler set
+  return { ...info, handlers: Array.isArray(info.handlers) ? info.handlers : [], lastHeartbeatAt: Number(heartbeat), cordoned: Number(cordoned) === 1 }
 }
 
 function chunks<T> (items: T[], size: number): T[][] {
@@ -602,22 +612,19 @@ export class RedisBackend implements Backend {
 
   // --- workers --------------------------------------------------------------------------------
 
-  heartbeatWorker (info: WorkerInfo, ttlMs: number): Promise<void> {
+  heartbeatWorker (info: WorkerInfo, ttlMs: number): Promise<WorkerHeartbeat> {
     return this.run('heartbeatWorker', async () => {
-      const { lastHeartbeatAt: _ignored, ...rest } = info
-      await this.script('worker_heartbeat', [this.keys.workers, this.keys.worker(info.id)], [info.id, JSON.stringify(rest), ttlMs])
+      const { lastHeartbeatAt: _ignored, cordoned: _kept, stale: _derived, ...rest } = info
+      const reply = await this.script('worker_heartbeat', [this.keys.workers, this.keys.worker(info.id)], [info.id, JSON.stringify(rest), ttlMs, WORKER_RETENTION_MS]) as [number, number]
+      return { cordoned: reply[1] === 1 }
     })
   }
 
-  listWorkers (): Promise<WorkerInfo[]> {
+  listWorkers (options?: ListWorkersOptions): Promise<WorkerInfo[]> {
     return this.run('listWorkers', async () => {
-      const flat = await this.script('worker_list', [this.keys.workers], [this.keys.base, MAX_LIST_LIMIT]) as string[]
+      const flat = await this.script('worker_list', [this.keys.workers], [this.keys.base, MAX_LIST_LIMIT, options?.includeStale === true ? 1 : 0, WORKER_RETENTION_MS]) as Array<string | number>
       const out: WorkerInfo[] = []
-      for (let i = 0; i < flat.length; i += 2) {
-        const info = JSON.parse(flat[i]!) as Omit<WorkerInfo, 'lastHeartbeatAt'>
-        // a worker of an older version reports no handler set
-        out.push({ ...info, handlers: Array.isArray(info.handlers) ? info.handlers : [], lastHeartbeatAt: Number(flat[i + 1]) })
-      }
+      for (let i = 0; i < flat.length; i += 4) out.push({ ...workerFrom(flat[i] as string, flat[i + 1]!, flat[i + 2]!), stale: flat[i + 3] === 1 })
       return out.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
     })
   }
@@ -625,6 +632,34 @@ export class RedisBackend implements Backend {
   removeWorker (id: string): Promise<void> {
     return this.run('removeWorker', async () => {
       await this.script('worker_remove', [this.keys.workers, this.keys.worker(id)], [id])
+    })
+  }
+
+  setWorkerCordoned (id: string, cordoned: boolean): Promise<boolean> {
+    return this.run('setWorkerCordoned', async () =>
+      await this.script('worker_cordon', [this.keys.workers, this.keys.worker(id)], [id, cordoned ? 1 : 0]) === 1)
+  }
+
+  releaseWorkerLeases (req: ReleaseWorkerLeasesRequest): Promise<RecoveredLeases> {
+    const limit = Math.min(req.limit, MAX_LIST_LIMIT)
+    return this.run('releaseWorkerLeases', async () => {
+      if (limit === 0) return { requeued: [], dead: [] }
+      const k = this.keys
+      const [requeued, dead] = await this.script('worker_release', [k.processing, k.dead],
+        [k.base, k.workChannel, req.workerId, limit, req.dryRun === true ? 1 : 0, RELEASE_SCAN_MAX]) as [string[], string[]]
+      return { requeued, dead }
+    })
+  }
+
+  sweepWorkers (req: SweepWorkersRequest): Promise<WorkerInfo[]> {
+    const limit = Math.min(req.limit, MAX_LIST_LIMIT)
+    return this.run('sweepWorkers', async () => {
+      if (limit === 0) return []
+      const flat = await this.script('worker_sweep', [this.keys.workers],
+        [this.keys.base, req.olderThanMs, limit, req.dryRun === true ? 1 : 0, WORKER_RETENTION_MS]) as Array<string | number>
+      const out: WorkerInfo[] = []
+      for (let i = 0; i < flat.length; i += 3) out.push({ ...workerFrom(flat[i] as string, flat[i + 1]!, flat[i + 2]!), stale: true })
+      return out
     })
   }
 

@@ -492,7 +492,18 @@ export const FIXTURES: { [N in RpcName]: Fixture<N> } = {
   GetJobArtifact: async env => ({ name: await job(env) }),
   BulkTaskAction: async env => ({ action: 'reschedule', ids: [await readyId(env)], priority: 5, dryRun: true }),
   DrainQueue: async env => ({ name: env.queue, dryRun: true }),
-  RescheduleTask: async env => ({ id: await readyId(env), priority: 5 })
+  RescheduleTask: async env => ({ id: await readyId(env), priority: 5 }),
+  CordonWorker: async env => ({ id: await registeredWorker(env) }),
+  UncordonWorker: async env => ({ id: await registeredWorker(env) }),
+  ReleaseWorkerLeases: async () => ({ id: `gone-${suffix()}`, dryRun: true }),
+  SweepWorkers: async () => ({ olderThanMs: 600_000, dryRun: true })
+}
+
+/** a live worker in the registry, heartbeating once for the RPC under test */
+async function registeredWorker (env: FixtureEnv): Promise<string> {
+  const id = `w-${suffix()}`
+  await env.backend.heartbeatWorker({ id, host: 'h', pid: 1, version: 'v', queues: [env.queue], handlers: ['mail.send'], concurrency: 2, inFlight: 0, startedAt: Date.now(), lastHeartbeatAt: Date.now() }, 60_000)
+  return id
 }
 
 /** the job artifact RPCs of a service without an artifact store answer this (the route exists; the deployment lacks the store) */

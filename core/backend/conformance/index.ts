@@ -39,6 +39,7 @@ import { timeWindowsArea } from './cases/time-windows.ts'
 import { dlqHousekeepingArea } from './cases/dlq-housekeeping.ts'
 import { idempotencyModesArea } from './cases/idempotency-modes.ts'
 import { tenancyArea } from './cases/tenancy.ts'
+import { workerOpsArea } from './cases/worker-ops.ts'
 
 export interface ConformanceTarget {
   name: string
@@ -72,6 +73,7 @@ export const CONFORMANCE_AREAS: readonly ConformanceArea[] = [
   pruneArea,
   coordinationArea,
   workersArea,
+  workerOpsArea,
   eventsArea,
   auditArea,
   recordsArea,

@@ -30,7 +30,9 @@ function callsFor (capability: Capability, backend: Backend, ctx: ConformanceCon
     }
     case 'workerRegistry': return {
       heartbeatWorker: () => backend.heartbeatWorker({ id: queue, host: 'h', pid: 1, version: '0', queues: [], handlers: [], concurrency: 1, inFlight: 0, startedAt: 0, lastHeartbeatAt: 0 }, 1000),
-      listWorkers: () => backend.listWorkers()
+      listWorkers: () => backend.listWorkers(),
+      setWorkerCordoned: () => backend.setWorkerCordoned(queue, true),
+      sweepWorkers: () => backend.sweepWorkers({ olderThanMs: 0, limit: 10 })
     }
     case 'eventLog': return {
       appendEvents: () => backend.appendEvents([{ type: 'x', data: null }]),

@@ -38,7 +38,7 @@ export const workersArea: ConformanceArea = {
       await backend.heartbeatWorker(info, 30_000)
       const listed = (await peer.listWorkers()).filter(w => w.id === id)
       t.equal(listed.length, 1, 'listed once, on every node')
-      t.same(withoutHeartbeat(listed[0]), withoutHeartbeat(info), 'every field round-trips')
+      t.same(withoutHeartbeat(listed[0]), { ...withoutHeartbeat(info), cordoned: false, stale: false }, 'every field round-trips (not cordoned, not stale)')
       t.type(listed[0]?.lastHeartbeatAt, 'number')
       const first = listed[0]?.lastHeartbeatAt ?? 0
       await backend.heartbeatWorker({ ...info, inFlight: 5 }, 30_000)
