@@ -5,7 +5,7 @@ import {
   Errors, MAX_LIST_LIMIT, isNoResult, isSwitchyardError,
   type AckOutcome, type CompleteRequest, type ProgressRequest, type AuditEvent, type AuditInput, type Backend, type BackendCapabilities, type CancelOutcome,
   type CoordinationState, type DLQStats, type DeleteRequest, type DeleteResult, type EnqueueEvents, type EnqueueResult, type EventInput,
-  type FailOutcome, type FailRequest, type LeaderAcquireResult, type LeaseRef, type LeaseRequest, type LeasedTask,
+  type FailOutcome, type FailRequest, type FlowLimit, type FlowLimitState, type FlowScope, type LeaderAcquireResult, type LeaseRef, type LeaseRequest, type LeasedTask,
   type ListAuditRequest, type ListTasksRequest, type PendingHandler, type PendingHandlersRequest, type NewTask, type PruneRequest, type QueueStats, type RateLimit,
   type ReadEventsRequest, type ReadEventsBackwardRequest, type RecoveredLeases, type RequeueRequest, type RequeueResult, type SkippedTask,
   type StoredEvent, type Task, type TaskPage, type TaskState, type Unsubscribe, type WorkerInfo,
@@ -728,6 +728,9 @@ export class BullMQBackend implements Backend {
   releaseLeader (name: string, holder: string, token: number): Promise<boolean> { return this.own.releaseLeader(name, holder, token) }
   setRateLimit (limit: RateLimit | null): Promise<void> { return this.own.setRateLimit(limit) }
   takeRatePermits (n: number): Promise<number> { return this.own.takeRatePermits(n) }
+  async setFlowLimit (_scope: FlowScope, _limit: FlowLimit): Promise<void> { throw Errors.unsupported('flow limits are not supported by the bullmq backend yet') }
+  async clearFlowLimit (_scope: FlowScope): Promise<boolean> { throw Errors.unsupported('flow limits are not supported by the bullmq backend yet') }
+  async listFlowLimits (): Promise<FlowLimitState[]> { throw Errors.unsupported('flow limits are not supported by the bullmq backend yet') }
   heartbeatWorker (info: WorkerInfo, ttlMs: number): Promise<void> { return this.own.heartbeatWorker(info, ttlMs) }
   listWorkers (): Promise<WorkerInfo[]> { return this.own.listWorkers() }
   removeWorker (id: string): Promise<void> { return this.own.removeWorker(id) }

@@ -2,6 +2,7 @@ import { Errors, type Backend, type BackendCapabilities, type Unsubscribe } from
 import { createContext } from './context.ts'
 import { coordinationMethods } from './coordination.ts'
 import { eventMethods } from './event-store.ts'
+import { flowMethods } from './flow.ts'
 import { migrate } from './migrate.ts'
 import { resolveOptions, type PostgresBackendOptions, type ResolvedOptions } from './options.ts'
 import { createPgClient } from './pg-client.ts'
@@ -37,7 +38,8 @@ function capabilitiesFor (notify: boolean): BackendCapabilities {
     enqueueEvents: true,
     audit: true,
     workNotifications: notify,
-    records: true
+    records: true,
+    flowControl: true
   }
 }
 
@@ -78,6 +80,9 @@ function assemble (options: ResolvedOptions, name: string, open: () => Promise<S
     return await ctx.db().listen(channel, onNotify)
   }
 
+  const queues = queueMethods(ctx)
+  const flow = flowMethods(ctx)
+
   return {
     name,
     capabilities: capabilitiesFor(options.notify),
@@ -112,8 +117,16 @@ function assemble (options: ResolvedOptions, name: string, open: () => Promise<S
 
     ...workMethods(ctx),
     ...taskAdminMethods(ctx),
-    ...queueMethods(ctx),
+    ...queues,
+    async queueStats (names) {
+      const stats = await queues.queueStats(names)
+      await flow.throttledByQueue(stats)
+      return stats
+    },
     ...coordinationMethods(ctx),
+    setFlowLimit: flow.setFlowLimit,
+    clearFlowLimit: flow.clearFlowLimit,
+    listFlowLimits: flow.listFlowLimits,
     ...eventMethods(ctx),
     ...recordMethods(ctx),
 

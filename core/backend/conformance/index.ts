@@ -33,6 +33,7 @@ import { handlersArea } from './cases/handlers.ts'
 import { storedInputArea } from './cases/stored-input.ts'
 import { resultsArea } from './cases/results.ts'
 import { jobsArea } from './cases/jobs.ts'
+import { flowControlArea } from './cases/flow-control.ts'
 
 export interface ConformanceTarget {
   name: string
@@ -70,7 +71,8 @@ export const CONFORMANCE_AREAS: readonly ConformanceArea[] = [
   auditArea,
   recordsArea,
   storedInputArea,
-  jobsArea
+  jobsArea,
+  flowControlArea
 ]
 
 export interface RunConformanceOptions {
