@@ -27,6 +27,7 @@ import { silentLogger } from '../worker/logger.ts'
 import { getSession } from './session.ts'
 import { listEvents } from './event-list.ts'
 import { getMetricsHistory } from '../metrics-history/reader.ts'
+import { clearFlowLimit, listRateLimits, setFlowLimit } from './flow.ts'
 
 const DEFAULT_EVENT_POLL_MS = 500
 /** codes that mean a guard refused the call (audited as `denied`, not `error`) */
@@ -247,6 +248,9 @@ export function createAdminService (deps: AdminServiceDeps): RunningAdminService
     ListJobEvents: read('ListJobEvents', async request => await jobs.listEvents(request)),
     GetJobArtifactMeta: read('GetJobArtifactMeta', async request => await jobs.artifactMeta(request)),
     GetJobArtifact: readStream('GetJobArtifact', (request, signal) => jobs.artifactChunks(request, signal)),
+    ListRateLimits: read('ListRateLimits', async () => await listRateLimits(ctx)),
+    SetFlowLimit: mutation('SetFlowLimit', async request => await setFlowLimit(ctx, request)),
+    ClearFlowLimit: mutation('ClearFlowLimit', async request => await clearFlowLimit(ctx, request)),
     async close () {
       await audit.close()
       await waker.close()

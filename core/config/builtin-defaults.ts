@@ -116,5 +116,9 @@ export const BUILTIN_DEFAULTS: DefaultedConfig = {
       cpus: 1,
       pids: 256
     }
+  },
+  flowControl: {
+    queues: {},
+    handlers: {}
   }
 }

@@ -53,7 +53,10 @@ const SPEC_ROUTES: Record<string, string> = {
   CancelJobRun: 'POST /admin/v1/jobs/runs/:runId/cancel',
   ListJobEvents: 'GET /admin/v1/jobs/events',
   GetJobArtifactMeta: 'GET /admin/v1/jobs/:name/artifact/meta',
-  GetJobArtifact: 'GET /admin/v1/jobs/:name/artifact'
+  GetJobArtifact: 'GET /admin/v1/jobs/:name/artifact',
+  ListRateLimits: 'GET /admin/v1/rate-limits',
+  SetFlowLimit: 'POST /admin/v1/rate-limits',
+  ClearFlowLimit: 'DELETE /admin/v1/rate-limits/:kind/:name'
 }
 
 t.test('the table serves exactly the SPEC routes, each bound to real request fields', async t => {

@@ -71,7 +71,10 @@ export const HTTP_ROUTES = {
   CancelJobRun: { method: 'POST', path: '/admin/v1/jobs/runs/:runId/cancel' },
   ListJobEvents: { method: 'GET', path: '/admin/v1/jobs/events' },
   GetJobArtifactMeta: { method: 'GET', path: '/admin/v1/jobs/:name/artifact/meta' },
-  GetJobArtifact: { method: 'GET', path: '/admin/v1/jobs/:name/artifact', download: true }
+  GetJobArtifact: { method: 'GET', path: '/admin/v1/jobs/:name/artifact', download: true },
+  ListRateLimits: { method: 'GET', path: '/admin/v1/rate-limits' },
+  SetFlowLimit: { method: 'POST', path: '/admin/v1/rate-limits', bodyFields: ['kind', 'name', 'concurrency', 'rateLimit', 'rateWindowMs'] },
+  ClearFlowLimit: { method: 'DELETE', path: '/admin/v1/rate-limits/:kind/:name' }
 } as const satisfies Record<string, HttpBinding>
 
 export type RouteName = keyof typeof HTTP_ROUTES

@@ -205,6 +205,17 @@ export const RPCS = {
   GetJobArtifact: rpc('GetJobArtifact', M.GetJobArtifactRequest, M.JobArtifactChunk, {
     ...read, stream: true, responseType: 'JobArtifactChunk',
     summary: 'download a job artifact: a stream of chunks over gRPC, the file itself on the gateway'
+  }),
+  ListRateLimits: rpc('ListRateLimits', M.ListRateLimitsRequest, M.ListRateLimitsResponse, {
+    ...read, summary: 'per-queue and per-handler flow limits with running, started, saturation and throttled tasks'
+  }),
+  SetFlowLimit: rpc('SetFlowLimit', M.SetFlowLimitRequest, M.SetFlowLimitResponse, {
+    kind: 'mutation', minRole: 'operator', auditAction: 'flow.limit.set',
+    summary: 'create or replace a cluster-wide concurrency and/or rate limit of a queue or handler'
+  }),
+  ClearFlowLimit: rpc('ClearFlowLimit', M.ClearFlowLimitRequest, M.ClearFlowLimitResponse, {
+    kind: 'mutation', minRole: 'operator', auditAction: 'flow.limit.clear',
+    summary: 'remove the flow limit of a queue or handler'
   })
 } as const satisfies Record<RouteName, RpcDefinition> // every route is an RPC's
 

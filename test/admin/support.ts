@@ -477,7 +477,14 @@ export const FIXTURES: { [N in RpcName]: Fixture<N> } = {
   CancelJobRun: async env => ({ runId: await runId(env) }),
   ListJobEvents: async () => ({ limit: 10 }),
   GetJobArtifactMeta: async env => ({ name: await job(env) }),
-  GetJobArtifact: async env => ({ name: await job(env) })
+  GetJobArtifact: async env => ({ name: await job(env) }),
+  ListRateLimits: async () => ({}),
+  SetFlowLimit: async env => ({ kind: 'queue', name: env.queue, concurrency: 50, rateLimit: 1000, rateWindowMs: 1000 }),
+  ClearFlowLimit: async env => {
+    const name = `limited-${suffix()}`
+    if (env.backend.capabilities.flowControl === true) await env.backend.setFlowLimit({ kind: 'handler', name }, { concurrency: 5, rate: null })
+    return { kind: 'handler', name }
+  }
 }
 
 /** the job artifact RPCs of a service without an artifact store answer this (the route exists; the deployment lacks the store) */
