@@ -380,10 +380,14 @@ export class Worker extends EventEmitter<WorkerEventMap> {
         if (result !== 'full') this.queuesDeep = false
         else if (wanted >= this.options.batchSize) this.queuesDeep = true
         // A flow limit holds tasks back without a work notification when it frees up
-        // (a task of the scope finishing, the next rate window), so a short lease then
-        // looks again soon instead of waiting for work.
-        const throttled = result === 'rate_limited' || (result === 'drained' && this.flowLimitsSet)
-        this.leaseHold = result === 'full' ? null : throttled ? { ms: Math.min(this.options.pollMs, RATE_LIMIT_POLL_MS), untilWork: false } : { ms: this.options.pollMs, untilWork: true }
+        // (a task of the scope finishing, the next rate window), so while limits are
+        // stored a short lease looks again soon, or at once when work arrives.
+        const soon = Math.min(this.options.pollMs, RATE_LIMIT_POLL_MS)
+        this.leaseHold = result === 'full'
+          ? null
+          : result === 'rate_limited'
+            ? { ms: soon, untilWork: false }
+            : { ms: this.flowLimitsSet ? soon : this.options.pollMs, untilWork: true }
         if (this.handedBack) this.leaseHold = { ms: this.options.pollMs, untilWork: false }
         this.handedBack = false
       },
