@@ -10,12 +10,14 @@ import type { LatencySummary } from './lib/stats.ts'
 import type { BenchResult } from './lib/types.ts'
 import type { ThroughputSystem } from './systems/contract.ts'
 import { GRAPHILE_THROUGHPUT_TUNING, GraphileLatency, GraphileThroughput, type GraphileTuning } from './systems/graphile.ts'
-import { SwitchyardLatency, SwitchyardThroughput, type BackendOpener } from './systems/switchyard.ts'
+import { SwitchyardLatency, SwitchyardThroughput, withFlowLimits, type BackendOpener } from './systems/switchyard.ts'
 import type { WorkerOptionsInput } from '../core/worker/index.ts'
 
 interface PostgresOptions { connectionString?: string, embedded?: { dataDir?: string }, schema?: string, poolSize?: number }
 
-const SYSTEMS = ['pglite', 'postgres', 'graphile'] as const
+const SYSTEMS = ['pglite', 'postgres', 'graphile', 'postgres-limited', 'pglite-limited'] as const
+/** the systems a plain run measures; the -limited ones join with --flow-limits on */
+const DEFAULT_SYSTEMS = ['pglite', 'postgres', 'graphile'] as const
 type SystemName = typeof SYSTEMS[number]
 
 function systemList (raw: string): SystemName[] {
@@ -30,7 +32,8 @@ type RepeatedThroughput = ThroughputResult & { runs_tasks_per_s: number[] }
 export async function run (args: string[]): Promise<BenchResult> {
   const flags = parseFlags('pg-throughput', args, {
     tasks: { type: 'string' },
-    systems: { type: 'string', default: SYSTEMS.join(',') },
+    systems: { type: 'string', default: DEFAULT_SYSTEMS.join(',') },
+    'flow-limits': { type: 'string', default: 'off' },
     batch: { type: 'string', default: '1000' },
     concurrency: { type: 'string', default: '50' },
     'lease-batch': { type: 'string' },
@@ -43,6 +46,10 @@ export async function run (args: string[]): Promise<BenchResult> {
   const smoke = flags.smoke === true
   const sizes = integerList('tasks', (flags.tasks as string | undefined) ?? (smoke ? '300' : '20000,100000'))
   const systems = systemList(flags.systems as string)
+  // --flow-limits on: each Switchyard system also runs with unsaturated flow limits configured
+  if (onOff('flow-limits', flags['flow-limits'] as string)) {
+    for (const base of ['postgres', 'pglite'] as const) if (systems.includes(base) && !systems.includes(`${base}-limited`)) systems.push(`${base}-limited`)
+  }
   const batchSize = positiveInteger('batch', flags.batch as string)
   const concurrency = positiveInteger('concurrency', flags.concurrency as string)
   const leaseBatch = positiveInteger('lease-batch', (flags['lease-batch'] as string | undefined) ?? String(concurrency))
@@ -52,7 +59,7 @@ export async function run (args: string[]): Promise<BenchResult> {
   const repeat = positiveInteger('repeat', (flags.repeat as string | undefined) ?? (smoke ? '1' : '3'))
   const taskEvents = onOff('task-events', flags['task-events'] as string)
 
-  const needsServer = systems.includes('postgres') || systems.includes('graphile')
+  const needsServer = systems.includes('postgres') || systems.includes('graphile') || systems.includes('postgres-limited')
   if (needsServer) await assertPostgresReachable()
   const createPostgresBackend = await loadBackendFactory<PostgresOptions>('@switchyard/backend-postgres', 'createPostgresBackend')
 
@@ -83,7 +90,15 @@ export async function run (args: string[]): Promise<BenchResult> {
   if (systems.includes('pglite')) contenders.push({ key: 'pglite', make: () => new SwitchyardThroughput('switchyard_pglite', pgliteBackend, workerOptions, taskEvents) })
   if (systems.includes('postgres')) contenders.push({ key: 'postgres', make: () => new SwitchyardThroughput('switchyard_postgres', serverBackend, workerOptions, taskEvents) })
   if (systems.includes('graphile')) contenders.push({ key: 'graphile', make: () => new GraphileThroughput(graphileTuning) })
-  const resultKey: Record<SystemName, string> = { pglite: 'switchyard_pglite', postgres: 'switchyard_postgres', graphile: 'graphile_worker' }
+  if (systems.includes('postgres-limited')) contenders.push({ key: 'postgres-limited', make: () => new SwitchyardThroughput('switchyard_postgres_flow_limited', withFlowLimits(serverBackend), workerOptions, taskEvents) })
+  if (systems.includes('pglite-limited')) contenders.push({ key: 'pglite-limited', make: () => new SwitchyardThroughput('switchyard_pglite_flow_limited', withFlowLimits(pgliteBackend), workerOptions, taskEvents) })
+  const resultKey: Record<SystemName, string> = {
+    pglite: 'switchyard_pglite',
+    postgres: 'switchyard_postgres',
+    graphile: 'graphile_worker',
+    'postgres-limited': 'switchyard_postgres_flow_limited',
+    'pglite-limited': 'switchyard_pglite_flow_limited'
+  }
 
   const throughput: Record<string, Record<string, RepeatedThroughput>> = {}
   for (const n of sizes) {
@@ -113,6 +128,9 @@ export async function run (args: string[]): Promise<BenchResult> {
     const row = throughput[String(n)]!
     ratios[`switchyard_postgres_vs_graphile_${n}`] = ratio(row.switchyard_postgres?.tasks_per_s, row.graphile_worker?.tasks_per_s)
     ratios[`switchyard_pglite_vs_graphile_${n}`] = ratio(row.switchyard_pglite?.tasks_per_s, row.graphile_worker?.tasks_per_s)
+    ratios[`switchyard_postgres_flow_limited_vs_none_${n}`] = ratio(row.switchyard_postgres_flow_limited?.tasks_per_s, row.switchyard_postgres?.tasks_per_s)
+    ratios[`switchyard_pglite_flow_limited_vs_none_${n}`] = ratio(row.switchyard_pglite_flow_limited?.tasks_per_s, row.switchyard_pglite?.tasks_per_s)
+    ratios[`switchyard_postgres_flow_limited_vs_graphile_${n}`] = ratio(row.switchyard_postgres_flow_limited?.tasks_per_s, row.graphile_worker?.tasks_per_s)
   }
   const largest = throughput[String(Math.max(...sizes))]!
   ratios.pglite_tasks_per_s = largest.switchyard_pglite?.tasks_per_s ?? null

@@ -11,14 +11,22 @@ import type { LatencySummary } from './lib/stats.ts'
 import type { BenchResult } from './lib/types.ts'
 import { BullMQLatency, BullMQThroughput } from './systems/bullmq-raw.ts'
 import type { LatencySystem, ThroughputSystem } from './systems/contract.ts'
-import { SwitchyardLatency, SwitchyardThroughput, type BackendOpener } from './systems/switchyard.ts'
+import { SwitchyardLatency, SwitchyardThroughput, withFlowLimits, type BackendOpener } from './systems/switchyard.ts'
 import type { WorkerOptionsInput } from '../core/worker/index.ts'
 
 interface RedisOptions { url: string, prefix: string }
 
-const SYSTEMS = ['redis', 'bullmq', 'bullmq-raw'] as const
+const SYSTEMS = ['redis', 'bullmq', 'bullmq-raw', 'redis-limited', 'bullmq-limited'] as const
+/** the systems a plain run measures; the -limited ones join with --flow-limits on */
+const DEFAULT_SYSTEMS = ['redis', 'bullmq', 'bullmq-raw'] as const
 type SystemName = typeof SYSTEMS[number]
-const RESULT_KEY: Record<SystemName, string> = { redis: 'switchyard_redis', bullmq: 'switchyard_bullmq', 'bullmq-raw': 'bullmq_raw' }
+const RESULT_KEY: Record<SystemName, string> = {
+  redis: 'switchyard_redis',
+  bullmq: 'switchyard_bullmq',
+  'bullmq-raw': 'bullmq_raw',
+  'redis-limited': 'switchyard_redis_flow_limited',
+  'bullmq-limited': 'switchyard_bullmq_flow_limited'
+}
 const OVERVIEW_SYSTEMS = ['redis', 'bullmq'] as const
 const OVERVIEW_QUEUES = 10
 
@@ -41,7 +49,8 @@ function pairedRatio (a: RepeatedThroughput | undefined, b: RepeatedThroughput |
 export async function run (args: string[]): Promise<BenchResult> {
   const flags = parseFlags('redis-throughput', args, {
     tasks: { type: 'string' },
-    systems: { type: 'string', default: SYSTEMS.join(',') },
+    systems: { type: 'string', default: DEFAULT_SYSTEMS.join(',') },
+    'flow-limits': { type: 'string', default: 'off' },
     batch: { type: 'string', default: '1000' },
     concurrency: { type: 'string', default: '50' },
     repeat: { type: 'string' },
@@ -56,6 +65,10 @@ export async function run (args: string[]): Promise<BenchResult> {
   const smoke = flags.smoke === true
   const sizes = integerList('tasks', (flags.tasks as string | undefined) ?? (smoke ? '300' : '50000'))
   const systems = subsetOf('systems', flags.systems as string, SYSTEMS)
+  // --flow-limits on: each Switchyard system also runs with unsaturated flow limits configured
+  if (onOff('flow-limits', flags['flow-limits'] as string)) {
+    for (const base of ['redis', 'bullmq'] as const) if (systems.includes(base) && !systems.includes(`${base}-limited`)) systems.push(`${base}-limited`)
+  }
   const batchSize = positiveInteger('batch', flags.batch as string)
   const concurrency = positiveInteger('concurrency', flags.concurrency as string)
   const repeat = positiveInteger('repeat', (flags.repeat as string | undefined) ?? (smoke ? '1' : '5'))
@@ -70,6 +83,8 @@ export async function run (args: string[]): Promise<BenchResult> {
   await assertRedisReachable()
   // Every requested backend must load: a missing package fails the run, never a silent skip.
   const needed = new Set<SystemName>([...systems, ...overviewSystems])
+  if (needed.has('redis-limited')) needed.add('redis')
+  if (needed.has('bullmq-limited')) needed.add('bullmq')
   const createRedisBackend = needed.has('redis') ? await loadBackendFactory<RedisOptions>('@switchyard/backend-redis', 'createRedisBackend') : null
   const createBullMQBackend = needed.has('bullmq') ? await loadBackendFactory<RedisOptions>('@switchyard/backend-bullmq', 'createBullMQBackend') : null
 
@@ -90,12 +105,16 @@ export async function run (args: string[]): Promise<BenchResult> {
   const makeThroughput: Record<SystemName, () => ThroughputSystem> = {
     redis: () => new SwitchyardThroughput('switchyard_redis', opener('redis'), workerOptions, taskEvents),
     bullmq: () => new SwitchyardThroughput('switchyard_bullmq', opener('bullmq'), workerOptions, taskEvents),
-    'bullmq-raw': () => new BullMQThroughput(concurrency)
+    'bullmq-raw': () => new BullMQThroughput(concurrency),
+    'redis-limited': () => new SwitchyardThroughput('switchyard_redis_flow_limited', withFlowLimits(opener('redis')), workerOptions, taskEvents),
+    'bullmq-limited': () => new SwitchyardThroughput('switchyard_bullmq_flow_limited', withFlowLimits(opener('bullmq')), workerOptions, taskEvents)
   }
   const makeLatency: Record<SystemName, () => LatencySystem> = {
     redis: () => new SwitchyardLatency('switchyard_redis', opener('redis'), workerOptions, taskEvents),
     bullmq: () => new SwitchyardLatency('switchyard_bullmq', opener('bullmq'), workerOptions, taskEvents),
-    'bullmq-raw': () => new BullMQLatency(concurrency)
+    'bullmq-raw': () => new BullMQLatency(concurrency),
+    'redis-limited': () => new SwitchyardLatency('switchyard_redis_flow_limited', withFlowLimits(opener('redis')), workerOptions, taskEvents),
+    'bullmq-limited': () => new SwitchyardLatency('switchyard_bullmq_flow_limited', withFlowLimits(opener('bullmq')), workerOptions, taskEvents)
   }
 
   progress(`redis-throughput: sizes ${sizes.join(',')}, systems ${systems.join(',')}, enqueue batch ${batchSize}, concurrency ${concurrency}, task events ${taskEvents ? 'on' : 'off'}, ${repeat} round(s), median reported`)
@@ -140,6 +159,9 @@ export async function run (args: string[]): Promise<BenchResult> {
     const row = throughput[String(n)]!
     ratios[`switchyard_redis_vs_bullmq_raw_${n}`] = ratio(row.switchyard_redis?.tasks_per_s, row.bullmq_raw?.tasks_per_s)
     ratios[`switchyard_bullmq_vs_bullmq_raw_${n}`] = ratio(row.switchyard_bullmq?.tasks_per_s, row.bullmq_raw?.tasks_per_s)
+    ratios[`switchyard_redis_flow_limited_vs_none_${n}`] = ratio(row.switchyard_redis_flow_limited?.tasks_per_s, row.switchyard_redis?.tasks_per_s)
+    ratios[`switchyard_bullmq_flow_limited_vs_none_${n}`] = ratio(row.switchyard_bullmq_flow_limited?.tasks_per_s, row.switchyard_bullmq?.tasks_per_s)
+    ratios[`switchyard_redis_flow_limited_vs_bullmq_raw_${n}`] = ratio(row.switchyard_redis_flow_limited?.tasks_per_s, row.bullmq_raw?.tasks_per_s)
     // Each round runs every system back to back, so a round's ratio compares runs that
     // shared the machine's state at the time; the median round is less at the mercy of
     // a slow patch than the ratio of medians above (both printed).

@@ -35,6 +35,7 @@ import { adminListenSettings, listenErrorOf } from './listen-check.ts'
 import { createJobRunner, type JobRunner } from './jobs/runner.ts'
 import type { JobRunnerOptions } from './jobs/runner-options.ts'
 import { JOB_TASK_HANDLER } from './jobs/types.ts'
+import { applyFlowLimits } from './worker/flow-limits.ts'
 
 export const VERSION = PACKAGE_VERSION
 
@@ -300,6 +301,7 @@ async function assemble (app: FastifyInstance, loaded: LoadedConfig, options: Cr
   let stopDemo: (() => void) | null = null
   if (worker !== null) {
     if (config.worker.rateLimit !== null) await backend.setRateLimit(config.worker.rateLimit)
+    await applyFlowLimits(backend, config.flowControl)
     app.addHook('onReady', async () => {
       await worker.start()
       jobRunner?.start()

@@ -15,6 +15,21 @@ export interface OpenedBackend {
 
 export type BackendOpener = () => Promise<OpenedBackend>
 
+/**
+ * The same backend with flow limits on the bench queue and handler that never saturate
+ * (concurrency 1,000,000; 1,000,000,000 starts per second): what configured but
+ * unsaturated flow control costs the lease path.
+ */
+export function withFlowLimits (open: BackendOpener): BackendOpener {
+  return async () => {
+    const opened = await open()
+    const limit = { concurrency: 1_000_000, rate: { limit: 1_000_000_000, windowMs: 1000 } }
+    await opened.backend.setFlowLimit({ kind: 'queue', name: QUEUE }, limit)
+    await opened.backend.setFlowLimit({ kind: 'handler', name: HANDLER }, limit)
+    return opened
+  }
+}
+
 function newTask (payload: unknown): NewTask {
   // Through core's normaliser, as every producer's enqueue goes, so its cost is measured too.
   return normalizeNewTask({ handler: HANDLER, queue: QUEUE, payload }, DEFAULT_TASK_DEFAULTS)

@@ -9,7 +9,7 @@ import { DEFAULT_TASK_DEFAULTS } from '../tasks/enqueue.ts'
 import type { AdminService } from './types.ts'
 
 /** backend methods that only read */
-const READ_METHODS = new Set(['name', 'capabilities', 'init', 'close', 'now', 'getTask', 'listTasks', 'dlqStats', 'queueStats', 'getCoordinationState', 'listWorkers', 'pendingHandlers', 'readEvents', 'listAudit', 'subscribeEvents', 'subscribeWork'])
+const READ_METHODS = new Set(['name', 'capabilities', 'init', 'close', 'now', 'getTask', 'listTasks', 'dlqStats', 'queueStats', 'getCoordinationState', 'listWorkers', 'pendingHandlers', 'readEvents', 'listAudit', 'subscribeEvents', 'subscribeWork', 'listFlowLimits'])
 
 function countingWrites (backend: Backend): { backend: Backend, writes: string[] } {
   const writes: string[] = []
@@ -45,7 +45,9 @@ function sampleRequests (queue: string, deadId: string): Record<string, unknown>
     UpsertJob: { name: 'build', source: 'git_tag', repo: 'https://git.example/app.git', tag: 'v1', command: [], env: [] },
     DeleteJob: { name: 'build' },
     RunJob: { name: 'build' },
-    CancelJobRun: { runId: '0000000000000-000000' }
+    CancelJobRun: { runId: '0000000000000-000000' },
+    SetFlowLimit: { kind: 'queue', name: queue, concurrency: 3 },
+    ClearFlowLimit: { kind: 'queue', name: queue }
   }
 }
 

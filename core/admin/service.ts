@@ -31,6 +31,7 @@ import { getSession } from './session.ts'
 import { listEvents } from './event-list.ts'
 import { getMetricsHistory } from '../metrics-history/reader.ts'
 import { cordonWorker, releaseWorkerLeases, sweepWorkers, uncordonWorker } from './workers.ts'
+import { clearFlowLimit, listRateLimits, setFlowLimit } from './flow.ts'
 
 const DEFAULT_EVENT_POLL_MS = 500
 /** codes that mean a guard refused the call (audited as `denied`, not `error`) */
@@ -263,6 +264,9 @@ export function createAdminService (deps: AdminServiceDeps): RunningAdminService
     UncordonWorker: mutation('UncordonWorker', async request => await uncordonWorker(ctx, request)),
     ReleaseWorkerLeases: mutation('ReleaseWorkerLeases', async request => await releaseWorkerLeases(ctx, request)),
     SweepWorkers: mutation('SweepWorkers', async request => await sweepWorkers(ctx, request)),
+    ListRateLimits: read('ListRateLimits', async () => await listRateLimits(ctx)),
+    SetFlowLimit: mutation('SetFlowLimit', async request => await setFlowLimit(ctx, request)),
+    ClearFlowLimit: mutation('ClearFlowLimit', async request => await clearFlowLimit(ctx, request)),
     async close () {
       await audit.close()
       await waker.close()

@@ -51,7 +51,8 @@ export function queueSummary (stats: QueueStats, info: AdminInfo): QueueSummaryT
     weight: stats.weight ?? defaultWeight,
     defaultWeight,
     weightOverridden: stats.weight !== null,
-    paused: stats.paused
+    paused: stats.paused,
+    ...(stats.throttled === undefined ? {} : { throttled: stats.throttled })
   }
 }
 

@@ -2,7 +2,7 @@ import { Errors } from '../errors.ts'
 import { checkClaim, checkCollection, checkIfVersion, checkRecordKey, checkRecordLimit, encodeRecordValue } from './records.ts'
 import { checkProgress, checkResult, isNoResult, RESULT_MAX_BYTES_CEILING } from './results.ts'
 import { checkStorableJson, checkStorableString, unstorableReason } from './storable.ts'
-import { FINAL_STATES, IDEMPOTENCY_MODES, TASK_ACTION_KINDS, TASK_STATES, type CompleteRequest, type FinalState, type NewTask, type TaskState, MAX_PARENTS, PARENT_FAILURE_POLICIES, type ParentFailurePolicy } from './types.ts'
+import { FINAL_STATES, FLOW_SCOPE_KINDS, IDEMPOTENCY_MODES, TASK_ACTION_KINDS, TASK_STATES, type CompleteRequest, type FinalState, type FlowScopeKind, type NewTask, type TaskState, MAX_PARENTS, PARENT_FAILURE_POLICIES, type ParentFailurePolicy } from './types.ts'
 
 // The argument rules of the backend contract, in one place: the guard in
 // argument-guard.ts runs them before a call reaches any backend, so every backend
@@ -68,6 +68,28 @@ export function names (field: string, value: unknown): void {
 export function state (field: string, value: unknown): TaskState {
   if (!TASK_STATES.includes(value as TaskState)) fail(field, `must be one of ${TASK_STATES.join(', ')}`)
   return value as TaskState
+}
+
+export const MAX_FLOW_CONCURRENCY = 1_000_000
+export const MAX_FLOW_RATE = 1_000_000_000
+
+/** a flow limit scope: { kind: 'queue' | 'handler', name } */
+export function flowScope (value: unknown, field = 'scope'): void {
+  const scope = object(field, value)
+  if (!FLOW_SCOPE_KINDS.includes(scope.kind as FlowScopeKind)) fail(`${field}.kind`, `must be one of ${FLOW_SCOPE_KINDS.join(', ')}`)
+  name(`${field}.name`, scope.name)
+}
+
+/** a flow limit: concurrency and/or rate, at least one set */
+export function flowLimit (value: unknown, field = 'limit'): void {
+  const limit = object(field, value)
+  if (limit.concurrency !== null) integer(`${field}.concurrency`, limit.concurrency, 1, MAX_FLOW_CONCURRENCY)
+  if (limit.rate !== null) {
+    const rate = object(`${field}.rate`, limit.rate)
+    integer(`${field}.rate.limit`, rate.limit, 1, MAX_FLOW_RATE)
+    integer(`${field}.rate.windowMs`, rate.windowMs, 1, MAX_RATE_WINDOW_MS)
+  }
+  if (limit.concurrency === null && limit.rate === null) fail(field, 'set concurrency, rate or both')
 }
 
 function states (field: string, value: unknown): void {
@@ -364,6 +386,11 @@ export const ARGUMENT_CHECKS: Readonly<Record<string, Check>> = {
     integer('rateLimit.windowMs', rate.windowMs, 1, MAX_RATE_WINDOW_MS)
   },
   takeRatePermits ([n]) { integer('n', n, 0) },
+  setFlowLimit ([scope, limit]) {
+    flowScope(scope)
+    flowLimit(limit)
+  },
+  clearFlowLimit ([scope]) { flowScope(scope) },
 
   heartbeatWorker ([value, ttlMs]) {
     const info = object('info', value)

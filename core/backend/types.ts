@@ -392,6 +392,11 @@ export interface QueueStats {
   /** stored override; null means "use the configured default" */
   weight: number | null
   paused: boolean
+  /**
+   * ready tasks held back now by a saturated flow limit (of this queue, or of their
+   * handler); 0 or absent when none is (capability `flowControl`)
+   */
+  throttled?: number
 }
 
 /** One task of the dependency graph with its direct links (Backend.taskLinks). */
@@ -421,6 +426,38 @@ export interface RateLimit {
   /** tasks started per window, cluster-wide */
   limit: number
   windowMs: number
+}
+
+/**
+ * What a flow limit applies to. Per-tenant limits will add a kind; code that switches
+ * over kinds must keep a default branch.
+ */
+export type FlowScopeKind = 'queue' | 'handler'
+
+export const FLOW_SCOPE_KINDS: readonly FlowScopeKind[] = ['queue', 'handler']
+
+export interface FlowScope {
+  kind: FlowScopeKind
+  name: string
+}
+
+/** A cluster-wide limit on one scope; at least one of the two is set. */
+export interface FlowLimit {
+  /** at most this many tasks of the scope processing at once across all workers; null: no bound */
+  concurrency: number | null
+  /** at most `limit` starts of the scope per fixed window of `windowMs` (backend clock); null: no bound */
+  rate: RateLimit | null
+}
+
+export interface FlowLimitState extends FlowScope, FlowLimit {
+  /** tasks of the scope processing now (cluster-wide, exact) */
+  running: number
+  /** starts counted in the current rate window; 0 without a rate */
+  started: number
+  /** a lease of the scope would take nothing now (concurrency or rate used up) */
+  saturated: boolean
+  /** ready tasks of the scope held back because it is saturated (counted up to a bound) */
+  throttled: number
 }
 
 export interface LeaderLock {
@@ -654,6 +691,8 @@ export interface BackendCapabilities {
   records: boolean
   /** NewTask.dependsOn (the blocked state) and taskLinks; absent or false: neither */
   dependencies?: boolean
+  /** per-queue and per-handler flow limits enforced by leaseTasks (setFlowLimit and friends) */
+  flowControl?: boolean
 }
 
 export type Unsubscribe = () => Promise<void>
@@ -766,6 +805,18 @@ export interface Backend {
   setRateLimit (limit: RateLimit | null): Promise<void>
   /** take up to n start permits from the cluster-wide limiter; returns how many were granted (n when unlimited) */
   takeRatePermits (n: number): Promise<number>
+
+  // --- flow control (capability `flowControl`) -----------------------------------
+  // Limits are stored in the backend and enforced atomically by leaseTasks (and
+  // completeAndLease): a task of a saturated scope stays where it is, attempts
+  // untouched, and counts as throttled. With no limit stored the lease path pays at
+  // most one cheap check.
+  /** create or replace the limit of one scope */
+  setFlowLimit (scope: FlowScope, limit: FlowLimit): Promise<void>
+  /** true when a limit existed */
+  clearFlowLimit (scope: FlowScope): Promise<boolean>
+  /** every stored limit with its usage, ordered by kind then name (at most MAX_LIST_LIMIT) */
+  listFlowLimits (): Promise<FlowLimitState[]>
 
   // --- workers --------------------------------------------------------------------
   /**

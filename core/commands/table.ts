@@ -71,6 +71,7 @@ const audit = async () => await import('./audit.ts')
 const jobs = async () => await import('./jobs.ts')
 const taskActions = async () => await import('./task-actions.ts')
 const workers = async () => await import('./workers.ts')
+const limits = async () => await import('./limits.ts')
 
 export const COMMANDS: readonly CommandSpec[] = [
   // --- processes -------------------------------------------------------------------
@@ -310,6 +311,45 @@ export const COMMANDS: readonly CommandSpec[] = [
     rpcs: ['DrainQueue'],
     examples: ['switchyard queue drain emails --dry-run', 'switchyard queue drain emails --include-scheduled --yes'],
     load: async () => (await taskActions()).runQueueDrain
+  },
+  {
+    name: 'limits list',
+    aliases: ['limits'],
+    summary: 'flow limits per queue and handler: running, starts in the window, saturation, throttled tasks',
+    admin: true,
+    json: true,
+    rpcs: ['ListRateLimits'],
+    load: async () => (await limits()).runLimitsList
+  },
+  {
+    name: 'limits set',
+    summary: 'create or replace a cluster-wide concurrency and/or rate limit of a queue or handler',
+    args: [
+      { name: 'kind', required: true, description: 'queue or handler', complete: ['queue', 'handler'] },
+      ...name('queue or handler name')
+    ],
+    flags: {
+      concurrency: { type: 'string', value: 'n', description: 'at most n running at once across all workers' },
+      rate: { type: 'string', value: 'n', description: 'at most n starts per window (with --per)' },
+      per: { type: 'string', value: 'duration', description: 'the rate window, e.g. 1s, 1m' }
+    },
+    admin: true,
+    json: true,
+    rpcs: ['SetFlowLimit'],
+    examples: ['switchyard limits set handler mail.send --rate 5 --per 1s', 'switchyard limits set queue critical --concurrency 3'],
+    load: async () => (await limits()).runLimitsSet
+  },
+  {
+    name: 'limits clear',
+    summary: 'remove the flow limit of a queue or handler',
+    args: [
+      { name: 'kind', required: true, description: 'queue or handler', complete: ['queue', 'handler'] },
+      ...name('queue or handler name')
+    ],
+    admin: true,
+    json: true,
+    rpcs: ['ClearFlowLimit'],
+    load: async () => (await limits()).runLimitsClear
   },
   {
     name: 'pause',

@@ -118,5 +118,9 @@ export const BUILTIN_DEFAULTS: DefaultedConfig = {
       cpus: 1,
       pids: 256
     }
+  },
+  flowControl: {
+    queues: {},
+    handlers: {}
   }
 }

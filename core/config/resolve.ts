@@ -9,7 +9,7 @@ import type { DefaultedConfig } from './schema.ts'
 import { formatPath, type Problem } from './paths.ts'
 import { parseByteSize, parseDuration } from './units.ts'
 import { RESULT_MAX_BYTES_CEILING } from '../backend/results.ts'
-import type { AdminRole, ConsoleAuthMode, LogFormat, LogLevel, PluginSpec, ResolvedConfig, ResolvedConsole, ResolvedJobs, ResolvedSchedule, ResolvedScheduler } from './types.ts'
+import type { AdminRole, ResolvedFlowLimit, ConsoleAuthMode, LogFormat, LogLevel, PluginSpec, ResolvedConfig, ResolvedConsole, ResolvedJobs, ResolvedSchedule, ResolvedScheduler } from './types.ts'
 
 const MAX_TASK_TIMEOUT_MS = 7 * 86_400_000
 const MAX_JOB_TIMEOUT_MS = 86_400_000
@@ -64,12 +64,33 @@ export function crossFieldProblems (input: DefaultedConfig): Problem[] {
   if (ms(input.jobs.defaults.timeout) > MAX_JOB_TIMEOUT_MS) {
     problems.push({ path: 'jobs.defaults.timeout', reason: `must be at most 24h, got ${JSON.stringify(input.jobs.defaults.timeout)}` })
   }
+  for (const kind of ['queues', 'handlers'] as const) {
+    for (const [name, spec] of Object.entries(input.flowControl[kind])) {
+      if (spec.rate !== undefined && (ms(spec.rate.window) < 1 || ms(spec.rate.window) > 86_400_000)) {
+        problems.push({ path: `flowControl.${kind}.${name}.rate.window`, reason: `must be from 1ms to 24h, got ${JSON.stringify(spec.rate.window)}` })
+      }
+    }
+  }
   const { clientCert, clientKey } = input.admin.tls
   if ((clientCert === undefined) !== (clientKey === undefined)) {
     const missing = clientCert === undefined ? 'admin.tls.clientCert' : 'admin.tls.clientKey'
     problems.push({ path: missing, reason: 'required when the other half of the gateway\'s client certificate is set (WORKER_ADMIN_TLS_CLIENT_CERT, WORKER_ADMIN_TLS_CLIENT_KEY)' })
   }
   return problems
+}
+
+function resolveFlowControl (input: DefaultedConfig['flowControl']): ResolvedFlowLimit[] {
+  const out: ResolvedFlowLimit[] = []
+  for (const [section, kind] of [['queues', 'queue'], ['handlers', 'handler']] as const) {
+    for (const [name, spec] of Object.entries(input[section])) {
+      out.push({
+        scope: { kind, name },
+        concurrency: spec.concurrency ?? null,
+        rate: spec.rate === undefined ? null : { limit: spec.rate.limit, windowMs: ms(spec.rate.window) }
+      })
+    }
+  }
+  return out
 }
 
 function isPathSpecifier (name: string): boolean {
@@ -229,7 +250,8 @@ export function resolveConfig (input: DefaultedConfig, base: ResolveBase): Resol
       }
     },
     console: resolveConsole(input.console),
-    jobs: resolveJobs(input.jobs, configDir, dataDir, input.defaultQueue)
+    jobs: resolveJobs(input.jobs, configDir, dataDir, input.defaultQueue),
+    flowControl: resolveFlowControl(input.flowControl)
   }
 }
 

@@ -129,6 +129,26 @@ const Guardrails = Section({
   bulkMax: Type.Integer({ minimum: 1, maximum: 10_000, default: 1000, description: 'Most tasks one bulk task action (BulkTaskAction, DrainQueue) may select: ids named, or a filter\'s limit' })
 }, 'Caps on bulk admin actions')
 
+const FlowLimitSpec = Type.Object({
+  concurrency: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000, description: 'At most this many tasks running at once across all workers' })),
+  rate: Type.Optional(Type.Object({
+    limit: Type.Integer({ minimum: 1, maximum: 1_000_000_000, description: 'Task starts per window, cluster-wide' }),
+    window: Duration({ description: 'Length of the window (at most 24h)' })
+  }, { additionalProperties: false, description: 'At most limit starts per window' }))
+}, { additionalProperties: false, minProperties: 1, description: 'A cluster-wide limit: concurrency, rate or both' })
+
+const FlowLimits = (description: string) => Type.Record(Type.String(), FlowLimitSpec, {
+  default: {},
+  maxProperties: 1000,
+  propertyNames: { pattern: NAME_PATTERN, [HINT_KEY]: NAME_HINT },
+  description
+})
+
+const FlowControl = Section({
+  queues: FlowLimits('Limits per queue name'),
+  handlers: FlowLimits('Limits per handler name, across every queue')
+}, 'Cluster-wide concurrency and rate limits per queue and per handler, stored in the backend at start (creating or replacing those limits; operators change them at run time with SetFlowLimit / `switchyard limits`)')
+
 const CronSpec = (description: string) => Type.String({ minLength: 1, maxLength: 200, description })
 
 const ScheduleSpec = Type.Object({
@@ -291,7 +311,8 @@ export const ConfigSchema = Type.Object({
   retention: Retention,
   admin: Admin,
   console: Console,
-  jobs: Jobs
+  jobs: Jobs,
+  flowControl: FlowControl
 }, {
   additionalProperties: false,
   title: 'Switchyard configuration',

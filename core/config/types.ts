@@ -143,6 +143,14 @@ export interface ResolvedConfig {
   admin: ResolvedAdmin
   console: ResolvedConsole
   jobs: ResolvedJobs
+  /** limits stored in the backend at start (empty: none configured) */
+  flowControl: ResolvedFlowLimit[]
+}
+
+export interface ResolvedFlowLimit {
+  scope: { kind: 'queue' | 'handler', name: string }
+  concurrency: number | null
+  rate: { limit: number, windowMs: number } | null
 }
 
 /** the jobs section: what sources, the runner and the job stores read (plugins: ctx.config.jobs) */

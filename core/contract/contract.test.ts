@@ -65,7 +65,10 @@ const SPEC_ROUTES: Record<string, string> = {
   CordonWorker: 'POST /admin/v1/workers/:id/cordon',
   UncordonWorker: 'POST /admin/v1/workers/:id/uncordon',
   ReleaseWorkerLeases: 'POST /admin/v1/workers/:id/release-leases',
-  SweepWorkers: 'POST /admin/v1/workers/sweep'
+  SweepWorkers: 'POST /admin/v1/workers/sweep',
+  ListRateLimits: 'GET /admin/v1/rate-limits',
+  SetFlowLimit: 'POST /admin/v1/rate-limits',
+  ClearFlowLimit: 'DELETE /admin/v1/rate-limits/:kind/:name'
 }
 
 t.test('the table serves exactly the SPEC routes, each bound to real request fields', async t => {

@@ -99,7 +99,8 @@ export const QueueSummary = Response({
   weight: Type.Integer({ minimum: 0, description: 'effective weight: the stored override, else the configured default' }),
   defaultWeight: Type.Integer({ minimum: 0, description: 'configured default weight' }),
   weightOverridden: Type.Boolean({ description: 'true when an override is stored in the backend' }),
-  paused: Type.Boolean({ description: 'durable dequeue from this queue is paused' })
+  paused: Type.Boolean({ description: 'durable dequeue from this queue is paused' }),
+  throttled: Type.Optional(Count('ready tasks held back now by a saturated flow limit of the queue or of their handler; absent when the backend has no flow control'))
 }, 'one queue: counts by state, weight and pause flag')
 
 export const TaskErrorView = Response({
@@ -1036,3 +1037,49 @@ export const RescheduleTaskRequest = Request({
 export const RescheduleTaskResponse = Response({
   task: TaskSummary
 }, 'the task after the change')
+
+// --- flow control (per-queue and per-handler limits) -----------------------------
+
+export const FLOW_SCOPE_KINDS_V1 = ['queue', 'handler'] as const
+export const FLOW_CONCURRENCY_MAX = 1_000_000
+export const FLOW_RATE_MAX = 1_000_000_000
+export const FLOW_WINDOW_MS_MAX = 24 * 3600_000
+const FlowKind = () => Type.Enum([...FLOW_SCOPE_KINDS_V1], { type: 'string', description: 'what the limit applies to: queue or handler' })
+
+export const FlowLimitView = Response({
+  kind: FlowKind(),
+  name: Name('queue or handler name'),
+  concurrency: Type.Optional(Count('at most this many running at once across all workers; absent: no bound')),
+  rateLimit: Type.Optional(Count('at most this many starts per window; absent: no rate bound')),
+  rateWindowMs: Type.Optional(Count('the rate window in ms')),
+  running: Count('tasks of the scope processing now, cluster-wide'),
+  started: Count('starts counted in the current rate window (0 without a rate)'),
+  inUse: Count('the usage of the tightest bound: running for concurrency, started for rate'),
+  saturation: Type.Number({ minimum: 0, description: 'usage over limit of the tightest bound (1 or more: saturated)' }),
+  saturated: Type.Boolean({ description: 'a lease would take no task of the scope now' }),
+  throttled: Count('ready tasks held back because the limit is saturated')
+}, 'one flow limit and its usage')
+
+export const ListRateLimitsRequest = Request({}, 'no parameters')
+export const ListRateLimitsResponse = Response({
+  limits: Type.Array(FlowLimitView, { description: 'every stored limit, by kind then name' })
+}, 'the flow limits, stored in the backend and shared by every node')
+
+export const SetFlowLimitRequest = Request({
+  kind: FlowKind(),
+  name: Name('queue or handler name'),
+  concurrency: Type.Optional(Type.Integer({ minimum: 1, maximum: FLOW_CONCURRENCY_MAX, description: 'at most this many running at once across all workers' })),
+  rateLimit: Type.Optional(Type.Integer({ minimum: 1, maximum: FLOW_RATE_MAX, description: 'at most this many starts per window (with rateWindowMs)' })),
+  rateWindowMs: Type.Optional(Type.Integer({ minimum: 1, maximum: FLOW_WINDOW_MS_MAX, description: 'the rate window in ms (with rateLimit)' }))
+}, 'create or replace the limit of a queue or handler; concurrency, a rate or both')
+export const SetFlowLimitResponse = Response({ limit: FlowLimitView }, 'the limit after the change')
+
+export const ClearFlowLimitRequest = Request({
+  kind: FlowKind(),
+  name: Name('queue or handler name')
+}, 'remove the limit of a queue or handler (idempotent)')
+export const ClearFlowLimitResponse = Response({
+  cleared: Type.Boolean({ description: 'false when no limit was stored' })
+}, 'whether a limit was removed')
+
+export type FlowLimitViewT = Static<typeof FlowLimitView>

@@ -88,7 +88,10 @@ export const HTTP_ROUTES = {
   CordonWorker: { method: 'POST', path: '/admin/v1/workers/:id/cordon' },
   UncordonWorker: { method: 'POST', path: '/admin/v1/workers/:id/uncordon' },
   ReleaseWorkerLeases: { method: 'POST', path: '/admin/v1/workers/:id/release-leases', bodyFields: ['force', 'limit', 'dryRun'] },
-  SweepWorkers: { method: 'POST', path: '/admin/v1/workers/sweep', bodyFields: ['olderThanMs', 'limit', 'dryRun'] }
+  SweepWorkers: { method: 'POST', path: '/admin/v1/workers/sweep', bodyFields: ['olderThanMs', 'limit', 'dryRun'] },
+  ListRateLimits: { method: 'GET', path: '/admin/v1/rate-limits' },
+  SetFlowLimit: { method: 'POST', path: '/admin/v1/rate-limits', bodyFields: ['kind', 'name', 'concurrency', 'rateLimit', 'rateWindowMs'] },
+  ClearFlowLimit: { method: 'DELETE', path: '/admin/v1/rate-limits/:kind/:name' }
 } as const satisfies Record<string, HttpBinding>
 
 export type RouteName = keyof typeof HTTP_ROUTES

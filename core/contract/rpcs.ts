@@ -251,6 +251,17 @@ export const RPCS = {
   SweepWorkers: rpc('SweepWorkers', M.SweepWorkersRequest, M.SweepWorkersResponse, {
     kind: 'mutation', minRole: 'operator', auditAction: 'worker.sweep',
     summary: 'remove stale worker entries (stopped heartbeating), optionally only those older than an age'
+  }),
+  ListRateLimits: rpc('ListRateLimits', M.ListRateLimitsRequest, M.ListRateLimitsResponse, {
+    ...read, summary: 'per-queue and per-handler flow limits with running, started, saturation and throttled tasks'
+  }),
+  SetFlowLimit: rpc('SetFlowLimit', M.SetFlowLimitRequest, M.SetFlowLimitResponse, {
+    kind: 'mutation', minRole: 'operator', auditAction: 'flow.limit.set',
+    summary: 'create or replace a cluster-wide concurrency and/or rate limit of a queue or handler'
+  }),
+  ClearFlowLimit: rpc('ClearFlowLimit', M.ClearFlowLimitRequest, M.ClearFlowLimitResponse, {
+    kind: 'mutation', minRole: 'operator', auditAction: 'flow.limit.clear',
+    summary: 'remove the flow limit of a queue or handler'
   })
 } as const satisfies Record<RouteName, RpcDefinition> // every route is an RPC's
 

@@ -177,6 +177,8 @@ export class Worker extends EventEmitter<WorkerEventMap> {
   private leaseLoop: Promise<void> = Promise.resolve()
   /** whether a rate limit is set, as of the last refresh; null: not known yet */
   private rateLimitSet: boolean | null = null
+  /** flow limits are stored (read at each queue refresh): a short lease may be a throttled one */
+  private flowLimitsSet = false
   private stopping: Promise<void> | null = null
   private unsubscribeWork: Unsubscribe | null = null
   private stopWatchingHandlers: (() => void) | null = null
@@ -390,7 +392,15 @@ export class Worker extends EventEmitter<WorkerEventMap> {
         // deep once a whole batch came back full; a smaller full call says nothing either way
         if (result !== 'full') this.queuesDeep = false
         else if (wanted >= this.options.batchSize) this.queuesDeep = true
-        this.leaseHold = result === 'full' ? null : result === 'drained' ? { ms: this.options.pollMs, untilWork: true } : { ms: Math.min(this.options.pollMs, RATE_LIMIT_POLL_MS), untilWork: false }
+        // A flow limit holds tasks back without a work notification when it frees up
+        // (a task of the scope finishing, the next rate window), so while limits are
+        // stored a short lease looks again soon, or at once when work arrives.
+        const soon = Math.min(this.options.pollMs, RATE_LIMIT_POLL_MS)
+        this.leaseHold = result === 'full'
+          ? null
+          : result === 'rate_limited'
+            ? { ms: soon, untilWork: false }
+            : { ms: this.flowLimitsSet ? soon : this.options.pollMs, untilWork: true }
         if (this.handedBack) this.leaseHold = { ms: this.options.pollMs, untilWork: false }
         this.handedBack = false
       },
@@ -714,6 +724,7 @@ export class Worker extends EventEmitter<WorkerEventMap> {
       // extra round trip to a row all workers share. A new limit applies from the next refresh.
       this.rateLimitSet = (await this.backend.getCoordinationState()).rateLimit !== null
     }
+    if (this.backend.capabilities.flowControl === true) this.flowLimitsSet = (await this.backend.listFlowLimits()).length > 0
     const stats = await this.backend.queueStats(explicit ?? undefined)
     const stored = new Map(stats.map(s => [s.name, s.weight]))
     const names = explicit ?? stats.map(s => s.name)

@@ -5,7 +5,7 @@ import {
   Errors, MAX_LIST_LIMIT, isNoResult, isSwitchyardError,
   type AckOutcome, type CompleteRequest, type ProgressRequest, type AuditEvent, type AuditInput, type Backend, type BackendCapabilities, type CancelOutcome,
   type CoordinationState, type DLQStats, type DeleteRequest, type DeleteResult, type EnqueueEvents, type EnqueueResult, type EventInput,
-  type FailOutcome, type FailRequest, type LeaderAcquireResult, type LeaseRef, type LeaseRequest, type LeasedTask,
+  type FailOutcome, type FailRequest, type FlowLimit, type FlowLimitState, type FlowScope, type LeaderAcquireResult, type LeaseRef, type LeaseRequest, type LeasedTask,
   type ListAuditRequest, type ListTasksRequest, type PendingHandler, type PendingHandlersRequest, type NewTask, type PruneRequest, type QueueStats, type RateLimit,
   type ReadEventsRequest, type ReadEventsBackwardRequest, type RecoveredLeases, type RequeueRequest, type RequeueResult, type SkippedTask,
   type StoredEvent, type Task, type TaskPage, type TaskState, type Unsubscribe, type WorkerInfo,
@@ -41,7 +41,8 @@ const CAPABILITIES: Omit<BackendCapabilities, 'taskCount'> = {
   audit: true,
   // pub/sub from Switchyard's own paths plus a watch on BullMQ's event streams (work-notifier.ts)
   workNotifications: true,
-  records: true
+  records: true,
+  flowControl: true
 }
 
 /** BullMQ script codes that mean "this token no longer holds the job" */
@@ -759,8 +760,52 @@ export class BullMQBackend implements Backend {
   // --- queues ------------------------------------------------------------------------------------
 
   async queueStats (names?: string[]): Promise<QueueStats[]> {
-    // one script call: registered queues only, O(queues)
-    return await this.lister.queueStats(names?.filter(n => typeof n === 'string' && n.length > 0 && !n.includes(':')))
+    // two scripts sent together (one round trip): registered queues only, O(queues)
+    const [stats, flow] = await Promise.all([
+      this.lister.queueStats(names?.filter(n => typeof n === 'string' && n.length > 0 && !n.includes(':'))),
+      this.flowState()
+    ])
+    for (const q of stats) q.throttled = flow.throttledByQueue.get(q.name) ?? 0
+    return stats
+  }
+
+  // --- flow control (lua/flow.lua) -----------------------------------------------------------------
+
+  private async flowState (): Promise<{ limits: FlowLimitState[], throttledByQueue: Map<string, number> }> {
+    const [flat, perQueue] = await runPlainScript(this.redis, 'flow-list', [], [`${this.keys.prefix}:`, this.keys.own]) as [Array<string | number>, Array<string | number>]
+    const limits: FlowLimitState[] = []
+    for (let i = 0; i < flat.length; i += 7) {
+      const [concurrency, rate, windowMs] = String(flat[i + 2]).split(':').map(v => v === '' ? null : Number(v))
+      limits.push({
+        kind: flat[i] as FlowScope['kind'],
+        name: String(flat[i + 1]),
+        concurrency: concurrency ?? null,
+        rate: rate == null || windowMs == null ? null : { limit: rate, windowMs },
+        running: Number(flat[i + 3]),
+        started: Number(flat[i + 4]),
+        saturated: flat[i + 5] === 1,
+        throttled: Number(flat[i + 6])
+      })
+    }
+    limits.sort((a, b) => a.kind < b.kind ? -1 : a.kind > b.kind ? 1 : a.name < b.name ? -1 : a.name > b.name ? 1 : 0)
+    const throttledByQueue = new Map<string, number>()
+    for (let i = 0; i < perQueue.length; i += 2) throttledByQueue.set(String(perQueue[i]), Number(perQueue[i + 1]))
+    return { limits: limits.slice(0, MAX_LIST_LIMIT), throttledByQueue }
+  }
+
+  async setFlowLimit (scope: FlowScope, limit: FlowLimit): Promise<void> {
+    const spec = `${limit.concurrency ?? ''}:${limit.rate?.limit ?? ''}:${limit.rate?.windowMs ?? ''}`
+    await runPlainScript(this.redis, 'flow-set', [], [this.keys.own, `${scope.kind}:${scope.name}`, spec])
+  }
+
+  async clearFlowLimit (scope: FlowScope): Promise<boolean> {
+    const key = `${scope.kind}:${scope.name}`
+    const [[, removed]] = await this.redis.multi().hdel(`${this.keys.own}fl`, key).hdel(`${this.keys.own}fw`, key).exec() as [[unknown, number], unknown]
+    return removed === 1
+  }
+
+  async listFlowLimits (): Promise<FlowLimitState[]> {
+    return (await this.flowState()).limits
   }
 
   async ensureQueues (names: string[]): Promise<void> {

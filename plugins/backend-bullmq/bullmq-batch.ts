@@ -36,7 +36,7 @@ const batchCommand = (script: BatchedScript): string => `sy_batch_${script}`
 
 export function defineBatchScripts (redis: Redis): void {
   const filter = lua('handler-filter.lua')
-  redis.defineCommand('sy_lease_jobs', { numberOfKeys: 0, lua: wrapped('moveToActive', `${filter}\n${lua('lease-jobs.lua')}`, FILTER_NEEDS) })
+  redis.defineCommand('sy_lease_jobs', { numberOfKeys: 0, lua: wrapped('moveToActive', `${filter}\n${lua('flow.lua')}\n${lua('lease-jobs.lua')}`, FILTER_NEEDS) })
   const runCalls = lua('run-calls.lua')
   for (const script of BATCHED) redis.defineCommand(batchCommand(script), { numberOfKeys: 0, lua: wrapped(script, `${runCalls}\n${lua('batch.lua')}`) })
   redis.defineCommand(COMPLETE_AND_FETCH, { numberOfKeys: 0, lua: wrapped('moveToFinished', `${runCalls}\n${filter}\n${lua('complete-and-fetch.lua')}`, FILTER_NEEDS) })

@@ -15,8 +15,10 @@ const PLAIN_SCRIPTS = { 'leader-acquire': 3, 'leader-release': 1, 'rate-permits'
 /** records are kept exactly as the Redis backend keeps them, with its scripts */
 const RECORD_SCRIPTS = { 'records-put': 'records_put', 'records-delete': 'records_delete', 'records-list': 'records_list' } as const
 
+const FLOW_SCRIPTS = ['flow-set', 'flow-list'] as const
+
 type TaskScript = typeof TASK_SCRIPTS[number]
-type PlainScript = keyof typeof PLAIN_SCRIPTS | keyof typeof RECORD_SCRIPTS
+type PlainScript = keyof typeof PLAIN_SCRIPTS | keyof typeof RECORD_SCRIPTS | typeof FLOW_SCRIPTS[number]
 type Arg = string | number
 
 const commandName = (name: string): string => `sy_${name.replace(/-/g, '_')}`
@@ -27,6 +29,10 @@ export function defineScripts (redis: Redis): void {
   }
   for (const [name, numberOfKeys] of Object.entries(PLAIN_SCRIPTS)) {
     redis.defineCommand(commandName(name), { numberOfKeys, lua: read(`${name}.lua`) })
+  }
+  // flow control: its helpers (flow.lua) ahead of each script
+  for (const name of FLOW_SCRIPTS) {
+    redis.defineCommand(commandName(name), { numberOfKeys: 0, lua: `${read('flow.lua')}\n${read(`${name}.lua`)}` })
   }
   for (const [name, source] of Object.entries(RECORD_SCRIPTS)) {
     redis.defineCommand(commandName(name), { numberOfKeys: 2, lua: scriptSource(source) })

@@ -3,6 +3,7 @@ import { createContext } from './context.ts'
 import { dependencyMethods } from './dependencies.ts'
 import { coordinationMethods } from './coordination.ts'
 import { eventMethods } from './event-store.ts'
+import { flowMethods } from './flow.ts'
 import { migrate } from './migrate.ts'
 import { resolveOptions, type PostgresBackendOptions, type ResolvedOptions } from './options.ts'
 import { createPgClient } from './pg-client.ts'
@@ -43,7 +44,8 @@ function capabilitiesFor (notify: boolean): BackendCapabilities {
     audit: true,
     workNotifications: notify,
     records: true,
-    dependencies: true
+    dependencies: true,
+    flowControl: true
   }
 }
 
@@ -84,6 +86,9 @@ function assemble (options: ResolvedOptions, name: string, open: () => Promise<S
     return await ctx.db().listen(channel, onNotify)
   }
 
+  const queues = queueMethods(ctx)
+  const flow = flowMethods(ctx)
+
   return {
     name,
     capabilities: capabilitiesFor(options.notify),
@@ -120,9 +125,17 @@ function assemble (options: ResolvedOptions, name: string, open: () => Promise<S
     ...taskAdminMethods(ctx),
     ...taskActionMethods(ctx),
     ...taskKeyMethods(ctx),
-    ...queueMethods(ctx),
+    ...queues,
+    async queueStats (names) {
+      const stats = await queues.queueStats(names)
+      await flow.throttledByQueue(stats)
+      return stats
+    },
     ...coordinationMethods(ctx),
     ...workerOpsMethods(ctx),
+    setFlowLimit: flow.setFlowLimit,
+    clearFlowLimit: flow.clearFlowLimit,
+    listFlowLimits: flow.listFlowLimits,
     ...eventMethods(ctx),
     ...recordMethods(ctx),
     ...dependencyMethods(ctx),

@@ -4,6 +4,7 @@ import { enqueueWithDependencies } from './dependencies.ts'
 import { enqueueEventCtes } from './event-store.ts'
 import type { SqlQueryable } from './sql-client.ts'
 import { replaceCollided } from './task-keys.ts'
+import { flowLease } from './flow.ts'
 
 // The hot path: enqueue, lease and the batched acks. Each call is one statement
 // for the whole batch (enqueue adds one lookup only when idempotency keys collide);
@@ -144,7 +145,8 @@ export function workMethods (ctx: BackendContext): WorkMethods {
         ${candidates}
       ) AS c
       CROSS JOIN ${commitClause}
-      WHERE NOT (SELECT global_paused FROM ${s}.settings WHERE id = 1)
+      -- flow_limited: limits exist, so only lease_flow() may lease (flow.ts)
+      WHERE NOT (SELECT global_paused OR flow_limited FROM ${s}.settings WHERE id = 1)
       LIMIT ${limit}
     ), leased AS (
       UPDATE ${s}.tasks t SET
@@ -288,10 +290,14 @@ export function workMethods (ctx: BackendContext): WorkMethods {
     return { params: [req.queues, Math.min(req.limit, 10_000), req.workerId, req.leaseMs], handlers }
   }
 
-  async function lease ({ params, handlers }: LeaseParams): Promise<LeasedTask[]> {
+  const flow = flowLease(ctx)
+
+  async function lease ({ params, handlers }: LeaseParams, req: LeaseRequest): Promise<LeasedTask[]> {
+    if (await flow.active()) return await flow.lease(req)
     const rows = handlers === null
       ? await ctx.db().query<LeasedRow>(leaseSql.all, params)
       : await ctx.db().query<LeasedRow>(leaseSql.listed, [...params, handlers])
+    if (rows.length === 0 && await flow.recheck()) return await flow.lease(req)
     return rows.map(leasedTask)
   }
 
@@ -384,14 +390,19 @@ export function workMethods (ctx: BackendContext): WorkMethods {
     async leaseTasks (req): Promise<LeasedTask[]> {
       const params = leaseParams(req)
       if (params === null) return []
-      return await lease(params)
+      return await lease(params, req)
     },
 
     async completeAndLease (acks, req) {
       const params = leaseParams(req)
       if (params === null) return { acks: await complete(acks), leased: [] }
       const cols = ackColumns(acks)
-      if (cols[0].length === 0) return { acks: ackOutcomes(acks, new Map()), leased: await lease(params) }
+      if (cols[0].length === 0) return { acks: ackOutcomes(acks, new Map()), leased: await lease(params, req) }
+      if (await flow.active()) {
+        // acks first: a finished task frees its place before the lease counts running ones
+        const outcomes = await complete(acks)
+        return { acks: outcomes, leased: await flow.lease(req) }
+      }
       const rows = params.handlers === null
         ? await ctx.db().query<LeasedRow>(completeAndLeaseSql.all, [...params.params, ...cols])
         : await ctx.db().query<LeasedRow>(completeAndLeaseSql.listed, [...params.params, ...cols, params.handlers])
@@ -401,6 +412,7 @@ export function workMethods (ctx: BackendContext): WorkMethods {
         if (row.handler === null) done.set(row.id, true)
         else leased.push(leasedTask(row))
       }
+      if (leased.length === 0 && await flow.recheck()) leased.push(...await flow.lease(req))
       return { acks: ackOutcomes(acks, done), leased }
     },
 

@@ -2,7 +2,7 @@ import {
   Errors, isNoResult, MAX_LIST_LIMIT, hasTimeWindow, taskWindowField, type TaskFilter,
   type AckOutcome, type CompleteRequest, type ProgressRequest, type AuditEvent, type AuditInput, type Backend, type BackendCapabilities, type CancelOutcome,
   type CoordinationState, type DLQStats, type DeleteRequest, type DeleteResult, type EnqueueEvents, type EnqueueResult, type EventInput,
-  type FailOutcome, type FailRequest, type LeaderAcquireResult, type LeaderLock, type LeaseRef, type LeaseRequest,
+  type FailOutcome, type FailRequest, type FlowLimit, type FlowLimitState, type FlowScope, type LeaderAcquireResult, type LeaderLock, type LeaseRef, type LeaseRequest,
   type LeasedTask, type ListAuditRequest, type PendingHandler, type PendingHandlersRequest, type ListTasksRequest, type NewTask, type PruneRequest, type QueueStats,
   type RateLimit, type ReadEventsRequest, type ReadEventsBackwardRequest, type RecoveredLeases, type RequeueRequest, type RequeueResult,
   type SkippedTask, type StoredEvent, type Task, type TaskPage, type Unsubscribe, type WorkerInfo,
@@ -62,7 +62,8 @@ const CAPABILITIES: BackendCapabilities = {
   audit: true,
   workNotifications: true,
   records: true,
-  dependencies: true
+  dependencies: true,
+  flowControl: true
 }
 
 const STREAM_ID = /^\d+-\d+$/
@@ -519,7 +520,7 @@ export class RedisBackend implements Backend {
       const k = this.keys
       const flat = await this.script('stats', [k.queues, k.weights, k.paused], [k.base, ...wanted]) as Array<string | number>
       const out: QueueStats[] = []
-      for (let i = 0; i < flat.length; i += 11) {
+      for (let i = 0; i < flat.length; i += 12) {
         out.push({
           name: String(flat[i]),
           ready: Number(flat[i + 1]),
@@ -531,7 +532,8 @@ export class RedisBackend implements Backend {
           canceled: Number(flat[i + 7]),
           weight: flat[i + 8] === '' ? null : Number(flat[i + 8]),
           paused: flat[i + 9] === 1,
-          blocked: Number(flat[i + 10])
+          blocked: Number(flat[i + 10]),
+          throttled: Number(flat[i + 11])
         })
       }
       return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
@@ -607,6 +609,46 @@ export class RedisBackend implements Backend {
     return this.run('takeRatePermits', async () => {
       if (n === 0) return 0
       return await this.script('rate_take', [this.keys.rate], [n]) as number
+    })
+  }
+
+  // --- flow control (lua/lib/flow.lua) -------------------------------------------------------
+
+  setFlowLimit (scope: FlowScope, limit: FlowLimit): Promise<void> {
+    return this.run('setFlowLimit', async () => {
+      const k = this.keys
+      const spec = `${limit.concurrency ?? ''}:${limit.rate?.limit ?? ''}:${limit.rate?.windowMs ?? ''}`
+      await this.script('flow_set', [k.flowLimits, k.flowRunning, k.flowWindows], [k.base, scope.kind, scope.name, spec])
+    })
+  }
+
+  clearFlowLimit (scope: FlowScope): Promise<boolean> {
+    return this.run('clearFlowLimit', async () => {
+      const k = this.keys
+      return (await this.script('flow_clear', [k.flowLimits, k.flowRunning, k.flowWindows], [scope.kind, scope.name])) === 1
+    })
+  }
+
+  listFlowLimits (): Promise<FlowLimitState[]> {
+    return this.run('listFlowLimits', async () => {
+      const k = this.keys
+      const flat = await this.script('flow_list', [k.flowLimits, k.queues], [k.base]) as Array<string | number>
+      const out: FlowLimitState[] = []
+      for (let i = 0; i < flat.length; i += 7) {
+        const [concurrency, rate, windowMs] = String(flat[i + 2]).split(':').map(v => v === '' ? null : Number(v))
+        out.push({
+          kind: flat[i] as FlowScope['kind'],
+          name: String(flat[i + 1]),
+          concurrency: concurrency ?? null,
+          rate: rate == null || windowMs == null ? null : { limit: rate, windowMs },
+          running: Number(flat[i + 3]),
+          started: Number(flat[i + 4]),
+          saturated: flat[i + 5] === 1,
+          throttled: Number(flat[i + 6])
+        })
+      }
+      out.sort((a, b) => a.kind < b.kind ? -1 : a.kind > b.kind ? 1 : a.name < b.name ? -1 : a.name > b.name ? 1 : 0)
+      return out.slice(0, MAX_LIST_LIMIT)
     })
   }
 

@@ -25,6 +25,10 @@ export interface Keys {
   audit: string
   workChannel: string
   eventsChannel: string
+  /** flow limits, running tasks per limited handler, rate windows (lua/lib/flow.lua) */
+  flowLimits: string
+  flowRunning: string
+  flowWindows: string
   task: (id: string) => string
   lock: (name: string) => string
   worker: (id: string) => string
@@ -60,6 +64,9 @@ export function keysFor (prefix: string): Keys {
     audit: `${base}au`,
     workChannel: `${base}work`,
     eventsChannel: `${base}events`,
+    flowLimits: `${base}fl`,
+    flowRunning: `${base}fr`,
+    flowWindows: `${base}fw`,
     task: (id) => `${base}t:${id}`,
     lock: (name) => `${base}lock:${name}`,
     worker: (id) => `${base}w:${id}`,

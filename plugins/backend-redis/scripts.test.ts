@@ -307,8 +307,8 @@ t.test('stats and dlq_stats read counters, not tasks', async (t) => {
   await run('queue_set', [k.queues, k.weights], [k.workChannel, 'a', 4, 0])
   await run('queue_set', [k.queues, k.paused], [k.workChannel, 'b', 1, 1])
   t.same(await run('stats', [k.queues, k.weights, k.paused], [k.base, 'a', 'b', 'unknown']), [
-    'a', 0, 0, 0, '1', '1', '0', '0', '4', 0, '0',
-    'b', 0, 1, 0, '0', '0', '0', '0', '', 1, '0'
+    'a', 0, 0, 0, '1', '1', '0', '0', '4', 0, '0', 0,
+    'b', 0, 1, 0, '0', '0', '0', '0', '', 1, '0', 0
   ])
   t.ok(l1)
   const [total, byQueue, byHandler, oldest, newest] = await run('dlq_stats', [k.dead, k.queues, k.deadByHandler], [k.base]) as [number, unknown[], string[], string, string]

@@ -45,7 +45,10 @@ export const SCRIPT_KEYS = {
   audit_prune: 1,
   records_put: 2,
   records_delete: 2,
-  records_list: 2
+  records_list: 2,
+  flow_set: 3,
+  flow_clear: 3,
+  flow_list: 2
 } as const
 
 export type ScriptName = keyof typeof SCRIPT_KEYS

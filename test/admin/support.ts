@@ -496,7 +496,14 @@ export const FIXTURES: { [N in RpcName]: Fixture<N> } = {
   CordonWorker: async env => ({ id: await registeredWorker(env) }),
   UncordonWorker: async env => ({ id: await registeredWorker(env) }),
   ReleaseWorkerLeases: async () => ({ id: `gone-${suffix()}`, dryRun: true }),
-  SweepWorkers: async () => ({ olderThanMs: 600_000, dryRun: true })
+  SweepWorkers: async () => ({ olderThanMs: 600_000, dryRun: true }),
+  ListRateLimits: async () => ({}),
+  SetFlowLimit: async env => ({ kind: 'queue', name: env.queue, concurrency: 50, rateLimit: 1000, rateWindowMs: 1000 }),
+  ClearFlowLimit: async env => {
+    const name = `limited-${suffix()}`
+    if (env.backend.capabilities.flowControl === true) await env.backend.setFlowLimit({ kind: 'handler', name }, { concurrency: 5, rate: null })
+    return { kind: 'handler', name }
+  }
 }
 
 /** a live worker in the registry, heartbeating once for the RPC under test */

@@ -40,6 +40,7 @@ import { dlqHousekeepingArea } from './cases/dlq-housekeeping.ts'
 import { idempotencyModesArea } from './cases/idempotency-modes.ts'
 import { tenancyArea } from './cases/tenancy.ts'
 import { workerOpsArea } from './cases/worker-ops.ts'
+import { flowControlArea } from './cases/flow-control.ts'
 
 export interface ConformanceTarget {
   name: string
@@ -84,7 +85,8 @@ export const CONFORMANCE_AREAS: readonly ConformanceArea[] = [
   timeWindowsArea,
   dlqHousekeepingArea,
   idempotencyModesArea,
-  tenancyArea
+  tenancyArea,
+  flowControlArea
 ]
 
 export interface RunConformanceOptions {

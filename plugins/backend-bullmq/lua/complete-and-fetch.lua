@@ -26,6 +26,8 @@ if nHandlers >= 0 then
 end
 local fetch = nHandlers ~= 0 and redis.call('EXISTS', own .. 'paused') == 0 and redis.call('SISMEMBER', own .. 'queues', queue) == 1
   and redis.call('HEXISTS', base .. 'meta', 'paused') == 0
+  -- with flow limits stored the lease sent after the acks takes the next jobs (lease-jobs.lua)
+  and redis.call('EXISTS', own .. 'fl') == 0
 local filter = nil
 if fetch then filter = newFilter(own, base, queue, runs, parkCap, 100) end
 local t = redis.call('TIME')

@@ -141,7 +141,7 @@ local function chooseNext(f, timestamp)
     else
       local best = nil
       for _, s in ipairs(f.sources) do
-        if sourceHead(s) and (best == nil or s.score < best.score or (s.score == best.score and s.id < best.id)) then best = s end
+        if (f.runs == nil or f.runs[s.name]) and sourceHead(s) and (best == nil or s.score < best.score or (s.score == best.score and s.id < best.id)) then best = s end
       end
       if best ~= nil and (head == nil or best.score < PARKED_WAIT_BASE / 2
           or (not fromWait and (best.score < headScore or (best.score == headScore and best.id < head)))) then

@@ -28,6 +28,15 @@ for i = #ARGV, 4, -1 do ARGV[i] = nil end
 local out = {}
 if nHandlers == 0 then return out end
 if rcall('EXISTS', own .. 'paused') == 1 then return out end
+-- flow limits (flow.lua): nil without any; with some, a saturated handler is one the
+-- caller cannot run now (the filter parks its jobs) and each queue takes what its limit leaves
+local fl = flowOpen(prefix, own)
+if fl ~= nil then
+  local callerRuns = runs
+  runs = setmetatable({}, { __index = function(_, name)
+    return (callerRuns == nil or callerRuns[name] == true) and flowHandlerOk(fl, name)
+  end })
+end
 local t = rcall('TIME')
 local expires = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) + lockDuration
 
@@ -53,7 +62,9 @@ for _, queue in ipairs(queues) do
     -- a BullMQ-paused queue gives nothing: nothing to choose or park there
     local filter = nil
     if rcall('HEXISTS', base .. 'meta', 'paused') == 0 then filter = newFilter(own, base, queue, runs, parkCap, limit - #out) end
-    while #out < limit do
+    local queueLeft = nil
+    if fl ~= nil then queueLeft = flowQueueLeft(fl, prefix, queue) end
+    while #out < limit and (queueLeft == nil or queueLeft > 0) do
       if filter ~= nil and chooseNext(filter, timestamp) == nil then break end
       local token = tokenBase .. (#out + 1)
       ARGV[3] = cmsgpack.pack({ token = token, lockDuration = lockDuration, name = workerId })
@@ -65,8 +76,13 @@ for _, queue in ipairs(queues) do
       rcall('HSET', base .. jobId, 'syx', expires)
       if retries then rcall('SREM', retryKey, jobId) end
       out[#out + 1] = { queue, jobId, token, reply[1], expires }
+      if fl ~= nil then
+        flowTook(fl, queue, rcall('HGET', base .. jobId, 'name'))
+        if queueLeft ~= nil then queueLeft = queueLeft - 1 end
+      end
     end
     if filter ~= nil then finishFilter(filter) end
   end
 end
+if fl ~= nil then flowClose(fl) end
 return out

@@ -5,7 +5,9 @@
 -- ARGV[3..] 5 fields per item: task id, lease token, message, stack ('' = none), retryDelayMs ('' = dead-letter)
 -- Returns one outcome per item: 'retrying' | 'dead' | 'lease_lost'.
 --!include common
+--!include flow
 local P = ARGV[1]
+local flow_on = redis.call('EXISTS', P .. 'fr') == 1
 local now = now_ms()
 local out = {}
 local woken = {}
@@ -20,6 +22,7 @@ for i = 3, #ARGV, 5 do
     local errors = push_error(f[7], entry)
     redis.call('ZREM', KEYS[1], id)
     redis.call('HINCRBY', P .. 'c:' .. q, 'p', -1)
+    if flow_on then flow_done(P, h, 1) end
     if delay == '' or attempts >= tonumber(f[6]) then
       redis.call('HSET', tk, 's', 'dead', 'le', message, 'er', errors, 'fa', now, 'ua', now, 'lt', '', 'lx', '')
       redis.call('ZADD', KEYS[2], now, id)

@@ -11,7 +11,12 @@
 -- ARGV[8] n handler names (-1: every handler)  ARGV[9..8+n] handler names, then queue names
 -- Returns { deadline, then 11 fields per task: id, queue, handler, payload, attempts,
 --   maxAttempts, priority, timeoutMs, createdAt, runAt, leaseToken }
+-- Flow limits (lib/flow.lua): with {P}fl present, each queue takes at most what its
+-- limit leaves, and a task whose handler's limit is used up is parked like one the
+-- caller cannot run (it stays ready, attempts untouched); starts and running counts are
+-- updated here, in the same script. Without limits this costs one EXISTS.
 --!include common
+--!include flow
 if redis.call('EXISTS', KEYS[2]) == 1 then return {} end
 local P, worker = ARGV[1], ARGV[3]
 local limit, cap, park_cap = tonumber(ARGV[4]), tonumber(ARGV[6]), tonumber(ARGV[7])
@@ -34,6 +39,28 @@ local paused = redis.call('HMGET', KEYS[3], unpack(queues))
 local remaining = limit
 local token = nil
 local seen = {}
+
+-- flow: nil without limits; otherwise the limits, and how many more may start per handler
+local flow = nil
+local h_left, h_taken = {}, {}
+if redis.call('EXISTS', P .. 'fl') == 1 then
+  flow = {}
+  local flat = redis.call('HGETALL', P .. 'fl')
+  for i = 1, #flat, 2 do flow[flat[i]] = flat[i + 1] end
+end
+-- false when the caller may not take a task of handler h now
+local function handler_ok(h)
+  if runs ~= nil and not runs[h] then return false end
+  if flow == nil then return true end
+  local left = h_left[h]
+  if left == nil then
+    local spec = flow['handler:' .. h]
+    if spec == nil then left = false
+    else left = flow_left(P, 'handler:' .. h, spec, flow_running(P, 'handler', h), now) end
+    h_left[h] = left
+  end
+  return left == false or left > 0
+end
 
 -- Moves due tasks of one delayed index into ready; returns how many moved.
 local function promote(key, q)
@@ -65,6 +92,13 @@ local function take(id, q, f)
   redis.call('HSET', tk, 's', 'processing', 'a', attempts, 'lt', lease_token, 'lx', deadline,
     'sa', now, 'ua', now, 'w', worker)
   redis.call('ZADD', KEYS[1], deadline, id)
+  if flow ~= nil then
+    local h = f[1]
+    if h_left[h] then
+      h_left[h] = h_left[h] - 1
+      h_taken[h] = (h_taken[h] or 0) + 1
+    end
+  end
   local o = #out
   out[o + 1] = id; out[o + 2] = q; out[o + 3] = f[1]; out[o + 4] = f[2]; out[o + 5] = attempts
   out[o + 6] = f[4]; out[o + 7] = f[5]; out[o + 8] = f[6]; out[o + 9] = f[7]; out[o + 10] = f[8]
@@ -76,7 +110,7 @@ local function lease_queue(q, want)
   local ready = P .. 'r:' .. q
   local sources = {}
   for _, h in ipairs(parked_handlers(P, q)) do
-    if runs == nil or runs[h] then sources[#sources + 1] = { key = parked_key(P, q, h), handler = h } end
+    if handler_ok(h) then sources[#sources + 1] = { key = parked_key(P, q, h), handler = h } end
   end
   local taken, parked = 0, 0
   local parked_now = {}
@@ -104,7 +138,7 @@ local function lease_queue(q, want)
         local id = popped[j]
         local f = fields(id)
         if f[1] then
-          if runs ~= nil and not runs[f[1]] then park(id, f[1], popped[j + 1])
+          if not handler_ok(f[1]) then park(id, f[1], popped[j + 1])
           elseif taken < want then
             take(id, q, f)
             taken = taken + 1
@@ -134,16 +168,22 @@ local function lease_queue(q, want)
       if head(s) and (best == nil or s.score < best.score or (s.score == best.score and s.id < best.id)) then best = s end
     end
     if best == nil then break end
-    local id, raw = best.id, best.raw
-    redis.call('ZREM', best.key, id)
-    best.id = nil
-    local f = fields(id)
-    if f[1] then
-      -- a parked index holds only its own handler, which this caller runs
-      if best.handler == nil and runs ~= nil and not runs[f[1]] then park(id, f[1], raw)
-      else
-        take(id, q, f)
-        taken = taken + 1
+    if best.handler ~= nil and not handler_ok(best.handler) then
+      -- its handler's flow limit was used up by this call: leave the rest parked
+      best.id = nil
+      best.empty = true
+    else
+      local id, raw = best.id, best.raw
+      redis.call('ZREM', best.key, id)
+      best.id = nil
+      local f = fields(id)
+      if f[1] then
+        -- a parked index holds only its own handler, which this caller runs
+        if best.handler == nil and not handler_ok(f[1]) then park(id, f[1], raw)
+        else
+          take(id, q, f)
+          taken = taken + 1
+        end
       end
     end
   end
@@ -158,11 +198,23 @@ for i, q in ipairs(queues) do
   if not paused[i] and not seen[q] then
     seen[q] = true
     local promoted = promote(P .. 's:' .. q, q) + promote(P .. 'y:' .. q, q)
-    local taken = lease_queue(q, remaining)
+    local want = remaining
+    local q_spec = flow and flow['queue:' .. q]
+    if q_spec then
+      local left = flow_left(P, 'queue:' .. q, q_spec, flow_running(P, 'queue', q), now)
+      if left ~= nil and left < want then want = left end
+    end
+    local taken = 0
+    if want > 0 then taken = lease_queue(q, want) end
     if taken > 0 then redis.call('HINCRBY', P .. 'c:' .. q, 'p', taken) end
+    if q_spec then flow_count_starts(P, 'queue:' .. q, q_spec, taken, now) end
     remaining = remaining - taken
     -- promoted more than this call could take: let idle workers know
     if promoted > taken then redis.call('PUBLISH', ARGV[2], q) end
   end
+end
+for h, n in pairs(h_taken) do
+  redis.call('HINCRBY', P .. 'fr', h, n)
+  flow_count_starts(P, 'handler:' .. h, flow['handler:' .. h], n, now)
 end
 return out

@@ -3,9 +3,23 @@
 -- counters, never tasks.
 -- KEYS[1] queue registry hash   KEYS[2] weights hash   KEYS[3] paused hash
 -- ARGV[1] key prefix   ARGV[2..] queue names (none = all known)
--- Returns flat: name, ready, scheduled, retrying, processing, dead, succeeded, canceled, weight ('' none), paused (1|0), blocked per queue.
+-- Returns flat: name, ready, scheduled, retrying, processing, dead, succeeded, canceled, weight ('' none), paused (1|0),
+-- blocked, throttled per queue.
 --!include common
+--!include flow
 local P = ARGV[1]
+-- saturated flow limits, read once: throttled = ready tasks held back by them
+local sat_queue, sat_handlers = {}, {}
+if redis.call('EXISTS', P .. 'fl') == 1 then
+  local now = now_ms()
+  local flat = redis.call('HGETALL', P .. 'fl')
+  for i = 1, #flat, 2 do
+    local kind, name = string.match(flat[i], '^(%a+):(.*)$')
+    if flow_left(P, flat[i], flat[i + 1], flow_running(P, kind, name), now) == 0 then
+      if kind == 'queue' then sat_queue[name] = true else sat_handlers[#sat_handlers + 1] = name end
+    end
+  end
+end
 local names = {}
 if #ARGV > 1 then
   for i = 2, #ARGV do
@@ -28,5 +42,11 @@ for _, q in ipairs(names) do
   out[#out + 1] = redis.call('HGET', KEYS[2], q) or ''
   out[#out + 1] = redis.call('HEXISTS', KEYS[3], q)
   out[#out + 1] = c[5] or '0'
+  local throttled = 0
+  if sat_queue[q] then throttled = ready_count(P, q)
+  else
+    for _, h in ipairs(sat_handlers) do throttled = throttled + redis.call('ZCARD', parked_key(P, q, h)) end
+  end
+  out[#out + 1] = throttled
 end
 return out

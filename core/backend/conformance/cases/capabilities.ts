@@ -50,6 +50,11 @@ function callsFor (capability: Capability, backend: Backend, ctx: ConformanceCon
       deleteRecord: () => backend.deleteRecord('unsupported', queue),
       claimOnce: () => backend.claimOnce(queue, 1000)
     }
+    case 'flowControl': return {
+      setFlowLimit: () => backend.setFlowLimit({ kind: 'queue', name: queue }, { concurrency: 1, rate: null }),
+      clearFlowLimit: () => backend.clearFlowLimit({ kind: 'queue', name: queue }),
+      listFlowLimits: () => backend.listFlowLimits()
+    }
     default: return {}
   }
 }
@@ -75,7 +80,8 @@ export const capabilitiesArea: ConformanceArea = {
       t.pass('init() is idempotent')
     })
 
-    const off = BOOLEAN_CAPABILITIES.filter(cap => !caps[cap] && cap !== 'workNotifications')
+    // flowControl is optional in the declaration (absent means off)
+    const off = [...BOOLEAN_CAPABILITIES, ...(caps.flowControl === true ? [] : ['flowControl' as const])].filter(cap => !caps[cap] && cap !== 'workNotifications')
     for (const cap of off) {
       conformanceCase(t, `${cap} declared off: its calls throw UNSUPPORTED_BY_BACKEND`, async t => {
         for (const [what, call] of Object.entries(callsFor(cap, backend, ctx))) await expectUnsupported(t, call, what)

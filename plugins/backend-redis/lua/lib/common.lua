@@ -39,6 +39,8 @@ local COUNTER_FIELD = { processing = 'p', dead = 'd', succeeded = 'ok', canceled
 local function count_state(P, state, q, h, delta)
   local field = COUNTER_FIELD[state]
   if field then redis.call('HINCRBY', P .. 'c:' .. q, field, delta) end
+  -- a handler with a flow limit counts its processing tasks (lib/flow.lua)
+  if state == 'processing' and redis.call('HEXISTS', P .. 'fr', h) == 1 then redis.call('HINCRBY', P .. 'fr', h, delta) end
   if state == 'dead' then
     local left = redis.call('HINCRBY', P .. 'dh', h, delta)
     if left <= 0 then redis.call('HDEL', P .. 'dh', h) end

@@ -1,0 +1,61 @@
+-- Every flow limit with its usage, and the throttled ready jobs per queue (flow.lua).
+-- Throttled: a saturated queue's ready jobs (wait, prioritized, parked); for a saturated
+-- handler, its jobs a lease parked (the lease parks the jobs of a saturated handler it
+-- meets). O(limits x queues + jobs in flight while handler limits exist).
+-- ARGV[1] BullMQ key prefix ("<prefix>:"), ARGV[2] own key base
+-- Returns { flat limits: kind, name, spec, running, started, saturated (1|0), throttled;
+--           flat per queue: name, throttled (only queues with throttled jobs) }
+local prefix, own = ARGV[1], ARGV[2]
+local limits, perQueue = {}, {}
+if redis.call('EXISTS', own .. 'fl') == 0 then return { limits, perQueue } end
+local now = flowNow()
+local flat = redis.call('HGETALL', own .. 'fl')
+local wanted = {}
+for i = 1, #flat, 2 do
+  local kind, name = string.match(flat[i], '^(%a+):(.*)$')
+  if kind == 'handler' then wanted[name] = true end
+end
+local hRunning = flowHandlerRunning(prefix, own, wanted)
+local queues = redis.call('SMEMBERS', own .. 'queues')
+local throttledOf = {}
+local function readyOf(q)
+  local base = prefix .. q .. ':'
+  local n = redis.call('LLEN', base .. 'wait') + redis.call('ZCARD', base .. 'prioritized')
+  for _, name in ipairs(redis.call('SMEMBERS', own .. 'parkedh:' .. q)) do
+    n = n + redis.call('ZCARD', own .. 'parked:' .. q .. ':' .. name)
+  end
+  return n
+end
+local saturatedQueue = {}
+local saturatedHandlers = {}
+for i = 1, #flat, 2 do
+  local key, spec = flat[i], flat[i + 1]
+  local kind, name = string.match(key, '^(%a+):(.*)$')
+  local conc, rate, window = flowSplit(spec)
+  local running
+  if kind == 'queue' then running = redis.call('LLEN', prefix .. name .. ':active') else running = hRunning[name] or 0 end
+  local started = 0
+  if rate then started = flowUsed(own, key, window, now) end
+  local saturated = (conc and running >= conc) or (rate and started >= rate)
+  local throttled = 0
+  if saturated then
+    if kind == 'queue' then
+      throttled = readyOf(name)
+      saturatedQueue[name] = throttled
+    else
+      saturatedHandlers[#saturatedHandlers + 1] = name
+      for _, q in ipairs(queues) do throttled = throttled + redis.call('ZCARD', own .. 'parked:' .. q .. ':' .. name) end
+    end
+  end
+  limits[#limits + 1] = kind; limits[#limits + 1] = name; limits[#limits + 1] = spec
+  limits[#limits + 1] = running; limits[#limits + 1] = started; limits[#limits + 1] = saturated and 1 or 0; limits[#limits + 1] = throttled
+end
+for _, q in ipairs(queues) do
+  local n = saturatedQueue[q]
+  if n == nil then
+    n = 0
+    for _, name in ipairs(saturatedHandlers) do n = n + redis.call('ZCARD', own .. 'parked:' .. q .. ':' .. name) end
+  end
+  if n > 0 then perQueue[#perQueue + 1] = q; perQueue[#perQueue + 1] = n end
+end
+return { limits, perQueue }

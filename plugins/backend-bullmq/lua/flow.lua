@@ -1,0 +1,113 @@
+-- Flow control state, in Switchyard's own keys (<own> = "<prefix>::sy:"):
+--   <own>fl  hash 'queue:<name>' | 'handler:<name>' -> "concurrency:rateLimit:windowMs" ('' parts: none)
+--   <own>fw  hash <limit key> -> "windowNo:used", the starts in the current rate window
+-- Running counts are not stored: a queue's is the length of its BullMQ active list, a
+-- handler's the active jobs of that name over every registered queue (O(in flight),
+-- read only while handler limits exist), so completing, failing, releasing,
+-- recovering or canceling a job keeps them exact with no bookkeeping of ours.
+
+local function flowSplit(v)
+  local c, r, w = string.match(v, '^([^:]*):([^:]*):([^:]*)$')
+  return tonumber(c), tonumber(r), tonumber(w)
+end
+
+local function flowUsed(own, key, window, now)
+  local win = math.floor(now / window)
+  local stored = redis.call('HGET', own .. 'fw', key)
+  if not stored then return 0, win end
+  local sw, su = string.match(stored, '^(%d+):(%d+)$')
+  sw = tonumber(sw)
+  if sw and sw > win then win = sw end
+  if sw == win then return tonumber(su), win end
+  return 0, win
+end
+
+local function flowLeft(own, key, spec, running, now)
+  local conc, rate, window = flowSplit(spec)
+  local left = nil
+  if conc then left = math.max(0, conc - running) end
+  if rate then
+    local r = math.max(0, rate - flowUsed(own, key, window, now))
+    if left == nil or r < left then left = r end
+  end
+  return left
+end
+
+local function flowCountStarts(own, key, spec, n, now)
+  local _, rate, window = flowSplit(spec)
+  if not rate or n <= 0 then return end
+  local used, win = flowUsed(own, key, window, now)
+  redis.call('HSET', own .. 'fw', key, string.format('%.0f', win) .. ':' .. (used + n))
+end
+
+-- active jobs per job name over every registered queue, for the names in `wanted`
+local function flowHandlerRunning(prefix, own, wanted)
+  local counts = {}
+  for name in pairs(wanted) do counts[name] = 0 end
+  for _, q in ipairs(redis.call('SMEMBERS', own .. 'queues')) do
+    local base = prefix .. q .. ':'
+    for _, id in ipairs(redis.call('LRANGE', base .. 'active', 0, -1)) do
+      local name = redis.call('HGET', base .. id, 'name')
+      if name and counts[name] then counts[name] = counts[name] + 1 end
+    end
+  end
+  return counts
+end
+
+local function flowNow()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+
+-- The limits and what is left of each for one lease call; nil without limits.
+local function flowOpen(prefix, own)
+  if redis.call('EXISTS', own .. 'fl') == 0 then return nil end
+  local flat = redis.call('HGETALL', own .. 'fl')
+  local fl = { own = own, specs = {}, hLeft = {}, hTaken = {}, qTaken = {}, now = flowNow() }
+  local handlers = {}
+  local any = false
+  for i = 1, #flat, 2 do
+    fl.specs[flat[i]] = flat[i + 1]
+    local kind, name = string.match(flat[i], '^(%a+):(.*)$')
+    if kind == 'handler' then handlers[name] = true; any = true end
+  end
+  if any then
+    local running = flowHandlerRunning(prefix, own, handlers)
+    for name in pairs(handlers) do
+      fl.hLeft[name] = flowLeft(own, 'handler:' .. name, fl.specs['handler:' .. name], running[name], fl.now)
+    end
+  end
+  return fl
+end
+
+-- may a job of handler `name` start now?
+local function flowHandlerOk(fl, name)
+  local left = fl.hLeft[name]
+  return left == nil or left > 0
+end
+
+-- what a queue may still start in this call (nil: unbounded)
+local function flowQueueLeft(fl, prefix, queue)
+  local spec = fl.specs['queue:' .. queue]
+  if spec == nil then return nil end
+  return flowLeft(fl.own, 'queue:' .. queue, spec, redis.call('LLEN', prefix .. queue .. ':active'), fl.now)
+end
+
+local function flowTook(fl, queue, name)
+  if fl.hLeft[name] ~= nil then
+    fl.hLeft[name] = fl.hLeft[name] - 1
+    fl.hTaken[name] = (fl.hTaken[name] or 0) + 1
+  end
+  fl.qTaken[queue] = (fl.qTaken[queue] or 0) + 1
+end
+
+-- counts this call's starts in the rate windows
+local function flowClose(fl)
+  for queue, n in pairs(fl.qTaken) do
+    local spec = fl.specs['queue:' .. queue]
+    if spec then flowCountStarts(fl.own, 'queue:' .. queue, spec, n, fl.now) end
+  end
+  for name, n in pairs(fl.hTaken) do
+    flowCountStarts(fl.own, 'handler:' .. name, fl.specs['handler:' .. name], n, fl.now)
+  end
+end
