@@ -71,13 +71,14 @@ export class MetricsHistory {
     }
   }
 
-  /** counts operator replays from the events an admin mutation appends (dlq.replayed, task.retried) */
+  /** counts operator replays from the events an admin mutation appends (dlq.replayed, task.retried, a bulk retry) */
   noteAdminEvents (events: ReadonlyArray<{ type: string, data: unknown }>): void {
     for (const event of events) {
       const data = (event.data !== null && typeof event.data === 'object' ? event.data : {}) as Record<string, unknown>
       const queue = typeof data.targetQueue === 'string' ? data.targetQueue : typeof data.queue === 'string' ? data.queue : null
       if (event.type === 'dlq.replayed' && typeof data.count === 'number' && data.count > 0) this.count(queue, 4, data.count)
       else if (event.type === 'task.retried') this.count(queue, 4)
+      else if (event.type === 'task.bulk' && data.action === 'retry' && typeof data.count === 'number' && data.count > 0) this.count(queue, 4, data.count)
     }
   }
 

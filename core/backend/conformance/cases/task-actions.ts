@@ -193,6 +193,36 @@ export const taskActionsArea: ConformanceArea = {
       t.same(sorted(byFilter), sorted(byFilterDry), 'by filter too')
     })
 
+    conformanceCase(t, 'race: bulk actions against a running leaser; every task ends changed or leased, never both', async t => {
+      const queue = ctx.name('race')
+      const other = ctx.name('race-to')
+      await backend.ensureQueues([other])
+      for (const action of [{ kind: 'cancel' }, { kind: 'move', queue: other }, { kind: 'delete' }] satisfies TaskAction[]) {
+        const ids = await enqueueIds(backend, Array.from({ length: 60 }, (_, i) => newTask(queue, { payload: { i } })))
+        const leased = new Set<string>()
+        let acting = true
+        const leaser = (async () => {
+          while (acting) {
+            for (const l of await ctx.peer.leaseTasks({ workerId: 'racer', queues: [queue], limit: 3, leaseMs: 60_000 })) leased.add(l.id)
+          }
+        })()
+        let result: TaskActionResult
+        try {
+          const halves = await Promise.all([ids.slice(0, 30), ids.slice(30)].map(async part => await backend.applyTaskAction({ action, ids: part })))
+          result = { changed: halves.flatMap(h => h.changed), skipped: halves.flatMap(h => h.skipped) }
+        } finally {
+          acting = false
+          await leaser
+        }
+        t.same(result.changed.filter(id => leased.has(id)), [], `${action.kind}: no task both changed and leased`)
+        t.same(new Set([...result.changed, ...leased]), new Set(ids), `${action.kind}: every task changed or leased (${result.changed.length} changed, ${leased.size} leased)`)
+        t.ok(result.skipped.every(s => s.state === 'processing' && leased.has(s.id)), `${action.kind}: only leased tasks are skipped, as processing`)
+        const tasks = await Promise.all(ids.map(async id => await backend.getTask(id)))
+        const expected = (id: string): string => leased.has(id) ? 'processing' : action.kind === 'cancel' ? 'canceled' : action.kind === 'delete' ? 'gone' : 'ready'
+        t.same(ids.filter((id, i) => (tasks[i]?.state ?? 'gone') !== expected(id)), [], `${action.kind}: stored states agree`)
+      }
+    })
+
     conformanceCase(t, 'bad requests are refused before anything changes', async t => {
       const queue = ctx.name('refused')
       const id = await enqueueOne(backend, newTask(queue))
