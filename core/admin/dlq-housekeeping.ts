@@ -16,8 +16,8 @@ import { compact } from './views.ts'
 // handler, text, time window), in ListDLQ's order (most recent failures first), up to
 // its limit, and deletes those entries only while they are still dead (deleteTasks
 // re-checks the state per task). The selection is bounded at the backend clock's
-// "now" taken first, so failures arriving while it pages are not picked up halfway,
-// and a dry run answers the count and the sample the same call would delete.
+// "now" taken first, so failures arriving meanwhile are not picked up halfway, and a
+// dry run answers the count and the sample the same call would delete.
 
 /** the default bound of one purge when guardrails.purgeLimitMax is not configured */
 export const PURGE_LIMIT_DEFAULT = 10_000
@@ -108,28 +108,7 @@ export async function purgeDLQ (ctx: AdminContext, request: RequestOf<'PurgeDLQ'
   const dryRun = request.dryRun === true
   const filter = await purgeFilter(ctx, request)
 
-  // select: ListDLQ's pages, one more than the limit to know whether more remain
-  const selected: string[] = []
-  const seen = new Set<string>()
-  let total: number | null = null
-  for (let offset = 0; selected.length <= limit;) {
-    const want = Math.min(MAX_LIST_LIMIT, limit + 1 - selected.length)
-    const page = await ctx.backend.listTasks({ ...filter, limit: want, offset })
-    if (offset === 0) total = page.total
-    for (const task of page.tasks) {
-      if (task.state === 'dead' && !seen.has(task.id)) { seen.add(task.id); selected.push(task.id) }
-    }
-    if (page.tasks.length < want) break
-    offset += page.tasks.length
-  }
-  const more = selected.length > limit || (total !== null && total > limit)
-  const targets = selected.slice(0, limit)
-
-  const touched: string[] = []
-  for (let i = 0; i < targets.length; i += MAX_LIST_LIMIT) {
-    const result = await ctx.backend.deleteTasks({ ids: targets.slice(i, i + MAX_LIST_LIMIT), fromStates: ['dead'], dryRun })
-    touched.push(...result.deleted)
-  }
+  const { touched, more } = dryRun ? await previewPurge(ctx, filter, limit) : await purgeInRounds(ctx, filter, limit)
   const response = { dryRun, count: touched.length, sample: touched.slice(0, PURGE_SAMPLE_MAX), more, limit }
   return {
     response,
@@ -137,4 +116,47 @@ export async function purgeDLQ (ctx: AdminContext, request: RequestOf<'PurgeDLQ'
     auditResult: { dryRun, count: response.count, more },
     events: dryRun || response.count === 0 ? [] : [{ type: 'dlq.purged', data: { count: response.count, ids: touched.slice(0, 100) } }]
   }
+}
+
+/**
+ * A dry run: ListDLQ's pages, one entry more than the limit to know whether more remain,
+ * then deleteTasks' dry run over them (it answers the ones still dead).
+ */
+async function previewPurge (ctx: AdminContext, filter: TaskFilter, limit: number): Promise<{ touched: string[], more: boolean }> {
+  const selected: string[] = []
+  const seen = new Set<string>()
+  for (let offset = 0; selected.length <= limit;) {
+    const want = Math.min(MAX_LIST_LIMIT, limit + 1 - selected.length)
+    const page = await ctx.backend.listTasks({ ...filter, limit: want, offset })
+    for (const task of page.tasks) {
+      if (task.state === 'dead' && !seen.has(task.id)) { seen.add(task.id); selected.push(task.id) }
+    }
+    if (page.tasks.length < want) break
+    offset += page.tasks.length
+  }
+  const touched: string[] = []
+  const targets = selected.slice(0, limit)
+  for (let i = 0; i < targets.length; i += MAX_LIST_LIMIT) {
+    touched.push(...(await ctx.backend.deleteTasks({ ids: targets.slice(i, i + MAX_LIST_LIMIT), fromStates: ['dead'], dryRun: true })).deleted)
+  }
+  return { touched, more: selected.length > limit }
+}
+
+/**
+ * The purge itself, in rounds: the first page of ListDLQ's selection is deleted, then
+ * the next first page, so no round pages deep into a list that shrinks under it.
+ * Each round deletes only what is still dead; a round that deletes nothing ends it.
+ */
+async function purgeInRounds (ctx: AdminContext, filter: TaskFilter, limit: number): Promise<{ touched: string[], more: boolean }> {
+  const touched: string[] = []
+  while (touched.length < limit) {
+    const page = await ctx.backend.listTasks({ ...filter, limit: Math.min(MAX_LIST_LIMIT, limit - touched.length), offset: 0 })
+    const ids = page.tasks.filter(task => task.state === 'dead').map(task => task.id)
+    if (ids.length === 0) break
+    const deleted = (await ctx.backend.deleteTasks({ ids, fromStates: ['dead'] })).deleted
+    touched.push(...deleted)
+    if (deleted.length === 0) break
+  }
+  const more = touched.length >= limit && (await ctx.backend.listTasks({ ...filter, limit: 1, offset: 0 })).tasks.length > 0
+  return { touched, more }
 }

@@ -32,6 +32,7 @@ function sampleRequests (queue: string, deadId: string): Record<string, unknown>
     ReplayDLQ: { limit: 1 },
     ReplayDLQByID: { ids: [deadId] },
     DeleteDLQEntry: { id: deadId },
+    PurgeDLQ: { queue, dryRun: false },
     PauseDequeue: {},
     ResumeDequeue: {},
     EnqueueTask: { handler: 'h', queue },

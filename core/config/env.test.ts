@@ -39,6 +39,7 @@ t.test('every SPEC §5 variable is applied, over the file', async t => {
     WORKER_ADMIN_QUEUE_WEIGHTS: 'critical=5, default=1',
     WORKER_ADMIN_REPLAY_LIMIT_MAX: '50',
     WORKER_ADMIN_REPLAY_IDS_MAX: '60',
+    WORKER_ADMIN_PURGE_LIMIT_MAX: '70',
     WORKER_ADMIN_SCHEDULE_RUN_MAX: '3',
     WORKER_ADMIN_SCHEDULE_RUN_WINDOW: '90000',
     WORKER_ADMIN_BULK_MAX: '250',
@@ -83,7 +84,7 @@ t.test('every SPEC §5 variable is applied, over the file', async t => {
   t.same(config.admin.audit, { eventLimit: 500, retentionMs: 168 * 3_600_000, archiveDir: join(cwd, 'archive'), archiveIntervalMs: 30_000, exportLimitMax: 2000 })
   t.equal(config.defaultQueue, 'main')
   t.same(config.queues, { main: { weight: 1 }, critical: { weight: 5 }, other: { weight: 4 }, default: { weight: 1 } })
-  t.same(config.admin.guardrails, { replayLimitMax: 50, replayIdsMax: 60, scheduleRunMax: 3, scheduleRunWindowMs: 90_000, bulkMax: 250 })
+  t.same(config.admin.guardrails, { replayLimitMax: 50, replayIdsMax: 60, purgeLimitMax: 70, scheduleRunMax: 3, scheduleRunWindowMs: 90_000, bulkMax: 250 })
   t.equal(config.admin.requireApproval, true)
   t.equal(config.console.addr, '127.0.0.1:9090')
   t.equal(config.admin.approvalToken, 's3cret')

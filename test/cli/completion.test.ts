@@ -28,7 +28,7 @@ t.test('bash completes commands, subcommands, flags and values', async t => {
   const top = await complete('')
   for (const word of new Set(COMMANDS.map(c => c.name.split(' ')[0] as string))) t.ok(top.includes(word), `proposes ${word}`)
   t.same(await complete('sch'), ['schedules'])
-  t.same((await complete('dlq', '')).sort(), ['delete', 'get', 'list', 'replay', 'stats'])
+  t.same((await complete('dlq', '')).sort(), ['delete', 'get', 'list', 'purge', 'replay', 'stats'])
   t.same((await complete('queue', 'weight', '')).sort(), ['reset', 'set'])
   const replayFlags = await complete('dlq', 'replay', '--')
   for (const flag of ['--ids', '--queue', '--handler', '--all', '--dry-run', '--yes', '--json', '--url', '--config', '--help']) t.ok(replayFlags.includes(flag), `dlq replay proposes ${flag}`)
