@@ -38,6 +38,8 @@ function sampleRequests (queue: string, deadId: string): Record<string, unknown>
     EnqueueTask: { handler: 'h', queue },
     CancelTask: { id: deadId },
     RetryTask: { id: deadId },
+    CancelTaskByKey: { key: 'some-key' },
+    DeleteTaskByKey: { key: 'some-key' },
     CreateSchedule: { name: 'nightly', spec: '0 2 * * *' },
     DeleteSchedule: { name: 'nightly' },
     PauseSchedule: { name: 'nightly', paused: true },

@@ -17,6 +17,8 @@ const OPTIONAL_METHODS = [['readEventsNewestFirst', 'eventsNewestFirst']] as con
 export function capabilityNames (capabilities: BackendCapabilities, backend: object): string[] {
   const names = Object.entries(capabilities).filter(([, value]) => value === true).map(([name]) => name)
   if (capabilities.taskCount !== null && capabilities.taskCount !== undefined) names.push('taskCount')
+  // the enqueue modes beyond reject, e.g. idempotencyMode.replace
+  for (const mode of capabilities.idempotencyModes ?? []) names.push(`idempotencyMode.${mode}`)
   for (const [method, name] of OPTIONAL_METHODS) {
     if (typeof (backend as Record<string, unknown>)[method] === 'function') names.push(name)
   }

@@ -741,8 +741,8 @@ export const GetSessionResponse = Response({
   approvalRequired: Type.Boolean({ description: 'mutations need the approval token (X-Admin-Approval)' }),
   canMutate: Type.Boolean({ description: 'the caller may call operator RPCs now: role operator or admin, and not read-only' }),
   backend: Text('backend name'),
-  capabilities: Type.Array(Text('capability name'), { description: 'the backend\'s capabilities that are on (e.g. queuePause, eventLog, records), plus eventsNewestFirst when its event log reads backwards' }),
-  taskFilters: Type.Array(Text('filter field'), { description: 'task list filters the backend honours (state, queue, handler, query, since, until, timeField)' }),
+  capabilities: Type.Array(Text('capability name'), { description: 'the backend\'s capabilities that are on (e.g. queuePause, eventLog, records), plus eventsNewestFirst when its event log reads backwards, and idempotencyMode.<mode> for each idempotency key mode beyond reject (replace, preserve_run_at)' }),
+  taskFilters: Type.Array(Text('filter field'), { description: 'task list filters the backend honours (state, queue, handler, query, since, until, timeField, tenant, correlationId)' }),
   version: Text('Switchyard version of the serving process'),
   commit: Text('source commit of the serving process')
 }, 'who is calling and what the service allows')

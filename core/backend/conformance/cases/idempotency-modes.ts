@@ -140,6 +140,35 @@ export const idempotencyModesArea: ConformanceArea = {
       t.match(stats, { name: queue, ready: 1, scheduled: 0 }, 'counted as ready, no longer scheduled')
     })
 
+    modeCase(t, ctx, 'replace', 'a replace racing a lease (another node): the task a worker got is the task that is stored', async t => {
+      const queue = ctx.name('replace-race')
+      const n = 30
+      const keys = Array.from({ length: n }, (_, i) => key(`race-${i}`))
+      const ids = (await backend.enqueue(keys.map((k, i) => newTask(queue, { idempotencyKey: k, payload: { i, v: 'old' } })))).map(r => r.id)
+      const [leased, replaced] = await Promise.all([
+        (async () => {
+          const got = []
+          for (let round = 0; round < 10 && got.length < n; round++) {
+            got.push(...await ctx.peer.leaseTasks({ workerId: 'racer', queues: [queue], limit: 5, leaseMs: 30_000 }))
+          }
+          return got
+        })(),
+        backend.enqueue(keys.map((k, i) => newTask(queue, { idempotencyKey: k, idempotencyMode: 'replace', payload: { i, v: 'new' } })))
+      ])
+      const outcomes = new Map(replaced.map(r => [r.id, r]))
+      for (const l of leased) {
+        const stored = await mustGetTask(backend, l.id)
+        t.same(stored.payload, l.payload, `task ${l.id}: the payload the worker got is the stored one`)
+        const r = outcomes.get(l.id)
+        if (r?.outcome === 'replaced') t.same(l.payload, { i: (l.payload as { i: number }).i, v: 'new' }, `task ${l.id} was replaced before the lease: the worker got the new payload`)
+        else t.match(r, { outcome: 'existing', state: 'processing' }, `task ${l.id} was leased first: the replace left it`)
+      }
+      for (const id of ids) {
+        if (leased.some(l => l.id === id)) continue
+        t.match(await mustGetTask(backend, id), { state: 'ready', payload: { v: 'new' } }, `task ${id}, not leased, was replaced`)
+      }
+    })
+
     conformanceCaseNeeding(t, ctx, ['idempotencyKeys'], 'getTaskByKey finds the task holding a key, and null once it is gone', async t => {
       const queue = ctx.name('by-key')
       const k = key('by-key')
