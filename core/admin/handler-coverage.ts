@@ -12,8 +12,9 @@ import type { AdminContext } from './context.ts'
 export const MAX_UNSERVED_REPORTED = 1000
 export const PENDING_STATES = new Set<Task['state']>(['ready', 'scheduled', 'retrying'])
 
+// A cordoned worker leases nothing, so its handlers count as run by no one until it is uncordoned.
 function handlersRun (workers: WorkerInfo[]): Set<string> {
-  return new Set(workers.flatMap(worker => worker.handlers ?? []))
+  return new Set(workers.flatMap(worker => worker.cordoned === true ? [] : worker.handlers ?? []))
 }
 
 /**
@@ -42,5 +43,5 @@ export async function handlerServed (ctx: AdminContext, task: Task): Promise<boo
 export async function enqueueWarnings (ctx: AdminContext, handler: string): Promise<string[]> {
   if (!ctx.backend.capabilities.workerRegistry) return []
   if (handlersRun(await ctx.backend.listWorkers()).has(handler)) return []
-  return [`no live worker runs handler ${handler}: the task waits, using no attempt, until a worker that registers ${handler} starts`]
+  return [`no live worker runs handler ${handler}: the task waits, using no attempt, until a worker that registers ${handler} starts (a cordoned one leases nothing)`]
 }

@@ -374,15 +374,43 @@ t.test('rate_set / rate_take: `limit` permits per epoch-aligned window', async (
 
 t.test('worker_heartbeat / worker_list / worker_remove', async (t) => {
   const { k } = space(t)
-  await run('worker_heartbeat', [k.workers, k.worker('a')], ['a', '{"id":"a"}', 60_000])
-  await run('worker_heartbeat', [k.workers, k.worker('b')], ['b', '{"id":"b"}', 60_000])
-  await redis.zadd(k.workers, 1, 'b') // b's liveness deadline has passed
-  const listed = await run('worker_list', [k.workers], [k.base, 100]) as string[]
-  t.same(listed.filter((_, i) => i % 2 === 0), ['{"id":"a"}'])
-  t.equal(await redis.zscore(k.workers, 'b'), null, 'dead workers are dropped')
+  const HOUR = 3_600_000
+  await run('worker_heartbeat', [k.workers, k.worker('a')], ['a', '{"id":"a"}', 60_000, HOUR])
+  await run('worker_heartbeat', [k.workers, k.worker('b')], ['b', '{"id":"b"}', 60_000, HOUR])
+  await run('worker_heartbeat', [k.workers, k.worker('c')], ['c', '{"id":"c"}', 60_000, HOUR])
+  const now = Number((await redis.time())[0]) * 1000
+  await redis.zadd(k.workers, now - 1000, 'b') // b's liveness deadline has passed: stale
+  await redis.zadd(k.workers, 1, 'c') // c's passed more than the retention ago: forgotten
+  const live = await run('worker_list', [k.workers], [k.base, 100, 0, HOUR]) as Array<string | number>
+  t.same(live.filter((_, i) => i % 4 === 0), ['{"id":"a"}'], 'live workers only')
+  const all = await run('worker_list', [k.workers], [k.base, 100, 1, HOUR]) as Array<string | number>
+  t.same(all.filter((_, i) => i % 4 === 0).sort(), ['{"id":"a"}', '{"id":"b"}'], 'with stale ones')
+  t.same(all.filter((_, i) => i % 4 === 3).sort(), [0, 1], 'b is flagged stale')
+  t.equal(await redis.zscore(k.workers, 'c'), null, 'workers past the retention are dropped')
   await run('worker_remove', [k.workers, k.worker('a')], ['a'])
-  t.same(await run('worker_list', [k.workers], [k.base, 100]), [])
+  t.same(await run('worker_list', [k.workers], [k.base, 100, 0, HOUR]), [])
   t.equal(await redis.exists(k.worker('a')), 0)
+})
+
+t.test('worker_cordon / worker_sweep: the cordon survives beats; only stale entries are swept', async (t) => {
+  const { k } = space(t)
+  const HOUR = 3_600_000
+  t.same(await run('worker_heartbeat', [k.workers, k.worker('a')], ['a', '{"id":"a"}', 60_000, HOUR]) as number[], [Number((await redis.hget(k.worker('a'), 'hb'))), 0])
+  t.equal(await run('worker_cordon', [k.workers, k.worker('a')], ['a', 1]), 1)
+  t.equal(await run('worker_cordon', [k.workers, k.worker('zz')], ['zz', 1]), 0, 'no such worker')
+  const [, cordoned] = await run('worker_heartbeat', [k.workers, k.worker('a')], ['a', '{"id":"a"}', 60_000, HOUR]) as number[]
+  t.equal(cordoned, 1, 'the beat answers the cordon and keeps it')
+  t.same(await run('worker_sweep', [k.workers], [k.base, 0, 100, 0, HOUR]), [], 'a live worker is never swept')
+  const now = Number((await redis.time())[0]) * 1000
+  await redis.zadd(k.workers, now - 1000, 'a')
+  const preview = await run('worker_sweep', [k.workers], [k.base, 0, 100, 1, HOUR]) as Array<string | number>
+  t.equal(preview[0], '{"id":"a"}')
+  t.equal(preview[2], 1, 'reported with its cordon')
+  t.equal(await redis.exists(k.worker('a')), 1, 'the dry run removed nothing')
+  t.same(await run('worker_sweep', [k.workers], [k.base, HOUR, 100, 0, HOUR]), [], 'younger than the age asked for: kept')
+  t.equal((await run('worker_sweep', [k.workers], [k.base, 0, 100, 0, HOUR]) as unknown[]).length, 3)
+  t.equal(await redis.exists(k.worker('a')), 0, 'swept')
+  t.equal(await redis.zscore(k.workers, 'a'), null)
 })
 
 t.test('events_append: capped stream, ids returned in order', async (t) => {

@@ -60,6 +60,21 @@ t.test('cordon and uncordon over the gateway: stored, listed, answered by the he
   t.ok(outcomes.includes(`${id} denied`), 'and the viewer\'s attempt')
 })
 
+t.test('a cordoned worker serves no handler: its pending tasks are reported unserved until it is uncordoned', async t => {
+  const { backend, address, certs } = await setup(t)
+  const id = `fax-${suffix()}`
+  const queue = `fax-${suffix()}`
+  await backend.heartbeatWorker({ ...info(id), handlers: ['fax.send'] }, 60_000)
+  const [task] = await backend.enqueue([newTask(queue, { handler: 'fax.send' })])
+  const served = async (): Promise<boolean> => (await http(address, certs.admin, 'GetTask', { id: task!.id })).json.handlerServed
+  t.equal(await served(), true, 'served while the worker leases')
+  await http(address, certs.admin, 'CordonWorker', { id })
+  t.equal(await served(), false, 'unserved while it is cordoned')
+  t.match((await http(address, certs.admin, 'GetQueue', { name: queue })).json.unservedHandlers, ['fax.send'])
+  await http(address, certs.admin, 'UncordonWorker', { id })
+  t.equal(await served(), true, 'served again once uncordoned')
+})
+
 t.test('release-leases: refused while the worker heartbeats, dry run first, then the lost worker\'s tasks are recovered at once', async t => {
   const { backend, address, certs } = await setup(t)
   const queue = `release-${suffix()}`
