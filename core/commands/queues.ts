@@ -24,7 +24,8 @@ function formatQueue (q: QueueSummaryT): string {
     ['retrying', q.retrying],
     ['dead', q.dead],
     ['succeeded', q.succeeded],
-    ['canceled', q.canceled]
+    ['canceled', q.canceled],
+    ['blocked', q.blocked]
   ])
 }
 
