@@ -747,7 +747,7 @@ export interface Backend {
   subscribeWork? (listener: (queue: string) => void): Promise<Unsubscribe>
 
   // --- operating on tasks --------------------------------------------------
-  /** wins atomically against leasing: only scheduled/ready/retrying tasks can be canceled */
+  /** wins atomically against leasing: only scheduled/ready/retrying/blocked tasks can be canceled; blocked children of the task follow by their policy */
   cancelTask (id: string): Promise<CancelOutcome>
   requeueTasks (req: RequeueRequest): Promise<RequeueResult>
   deleteTasks (req: DeleteRequest): Promise<DeleteResult>

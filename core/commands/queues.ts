@@ -25,6 +25,7 @@ function formatQueue (q: QueueSummaryT): string {
     ['dead', q.dead],
     ['succeeded', q.succeeded],
     ['canceled', q.canceled],
+    ['blocked', q.blocked],
     ['throttled', q.throttled]
   ])
 }
