@@ -1,6 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto'
-import type { Test } from 'tap'
-import { createPostgresBackend } from '@switchyard/backend-postgres'
+import tap, { type Test } from 'tap'
+import { createPgliteClient, createPostgresBackend, createPostgresBackendFromClient, type SqlClient } from '@switchyard/backend-postgres'
 import { dropSchema, testSchema, TEST_POSTGRES_URL } from '../../plugins/backend-postgres/test-support.ts'
 import type { AuditEvent, Backend, NewTask } from '../backend/types.ts'
 import { EventLog } from '../events/event-log.ts'
@@ -27,10 +27,26 @@ export async function serverBackend (t: Test): Promise<Backend> {
   return backend
 }
 
+// One in-memory PGlite engine per test process, opened on first use and closed when
+// the process's tests end: opening one costs seconds, so every embedded backend gets a
+// schema of its own in it (dropped afterwards), the isolation serverBackend has on the
+// server. The engine is opened as createPostgresBackend({ embedded: {} }) opens its own.
+let pglite: Promise<SqlClient> | null = null
+
 export async function embeddedBackend (t: Test): Promise<Backend> {
-  const backend = createPostgresBackend({ embedded: {} })
+  if (pglite === null) {
+    const opening = createPgliteClient({ dataDir: undefined, statementTimeoutMs: 10_000, settings: { 'switchyard.notify': 'on' } })
+    pglite = opening
+    tap.teardown(async () => { await (await opening).close() })
+  }
+  const engine = await pglite
+  const schema = testSchema()
+  const backend = createPostgresBackendFromClient(engine, { schema })
+  t.teardown(async () => {
+    await backend.close()
+    await engine.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`)
+  })
   await backend.init()
-  t.teardown(async () => { await backend.close() })
   return backend
 }
 

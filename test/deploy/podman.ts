@@ -2,7 +2,9 @@
 // builds through dockerode with a build context that honours .dockerignore as Docker
 // does. The podman API service itself lives in test/support/podman.ts.
 import { execFile } from 'node:child_process'
-import { lstat, readdir, readFile } from 'node:fs/promises'
+import { createReadStream } from 'node:fs'
+import { lstat, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
 import { join, relative } from 'node:path'
 import { promisify } from 'node:util'
 import dockerignore from '@balena/dockerignore'
@@ -44,25 +46,84 @@ export async function contextFiles (root: string): Promise<string[]> {
   return files.sort()
 }
 
+/**
+ * What `npm run build` left beside the sources (each package's dist/ with its
+ * .tsbuildinfo, the console app's dist-app/), as repository-relative paths; empty when
+ * nothing is built.
+ */
+export async function buildOutputFiles (root: string): Promise<string[]> {
+  const dirs = ['core/dist', 'plugins/admin-console/dist-app']
+  for (const name of await readdir(join(root, 'plugins'))) dirs.push(`plugins/${name}/dist`)
+  const files: string[] = []
+  const walk = async (dir: string): Promise<void> => {
+    const entries = await readdir(join(root, dir), { withFileTypes: true }).catch(() => [])
+    for (const entry of entries) {
+      const rel = `${dir}/${entry.name}`
+      if (entry.isDirectory()) await walk(rel)
+      else if (entry.isFile()) files.push(rel)
+    }
+  }
+  for (const dir of dirs) await walk(dir)
+  return files.sort()
+}
+
+// The .dockerignore patterns that keep build output out of the context.
+const BUILD_OUTPUT_PATTERNS = new Set(['**/dist', '**/*.tsbuildinfo'])
+
+export interface BuildOptions {
+  /**
+   * Send the host's build output (see buildOutputFiles) with the sources, with a
+   * .dockerignore that lets it through: the build stage's `npm run build` then finds
+   * the packages compiled (tsc -b checks them against the sources and compiles what is
+   * stale) instead of compiling the workspace again inside the container.
+   */
+  reuseHostBuild?: boolean
+}
+
 export interface BuildResult {
   imageId: string
   log: string
 }
 
 /** Builds `tag` from the repository's Dockerfile through the API; build steps use the host's network (the npm registry). */
-export async function buildImage (docker: Docker, tag: string, buildargs: Record<string, string>): Promise<BuildResult> {
-  const files = await contextFiles(REPO_ROOT)
+export async function buildImage (docker: Docker, tag: string, buildargs: Record<string, string>, options: BuildOptions = {}): Promise<BuildResult> {
+  let files = await contextFiles(REPO_ROOT)
   for (const file of files) {
     if ((await lstat(join(REPO_ROOT, file))).isSymbolicLink()) throw new Error(`the build context holds a symbolic link: ${file}`)
   }
-  const context = tar.create({ cwd: REPO_ROOT, portable: true, gzip: false }, files)
-  const stream = await docker.buildImage(context as unknown as NodeJS.ReadableStream, { t: tag, buildargs, networkmode: 'host', rm: true })
+  let scratch: string | null = null
+  if (options.reuseHostBuild === true) {
+    // The engine applies the context's .dockerignore again to COPY: the one sent here
+    // keeps every pattern except those that exclude build output. The context is an
+    // archive file then, with that .dockerignore appended to it.
+    scratch = await mkdtemp(join(tmpdir(), 'switchyard-context-'))
+    const ignore = (await readFile(join(REPO_ROOT, '.dockerignore'), 'utf8')).split('\n').filter(line => !BUILD_OUTPUT_PATTERNS.has(line.trim())).join('\n')
+    await writeFile(join(scratch, '.dockerignore'), ignore)
+    const output = await buildOutputFiles(REPO_ROOT)
+    if (output.length === 0) throw new Error('reuseHostBuild: nothing is built in the workspace (npm run build)')
+    files = [...files.filter(file => file !== '.dockerignore'), ...output]
+  }
   let log = ''
-  const output = await new Promise<Array<Record<string, unknown>>>((resolve, reject) => {
-    docker.modem.followProgress(stream, (err: Error | null, res: Array<Record<string, unknown>>) => { err === null ? resolve(res) : reject(err) }, (event: Record<string, unknown>) => {
-      if (typeof event.stream === 'string' && log.length < 2_000_000) log += event.stream
+  let output: Array<Record<string, unknown>>
+  try {
+    let context: NodeJS.ReadableStream
+    if (scratch === null) {
+      context = tar.create({ cwd: REPO_ROOT, portable: true, gzip: false }, files) as unknown as NodeJS.ReadableStream
+    } else {
+      const archive = join(scratch, 'context.tar')
+      await tar.create({ cwd: REPO_ROOT, portable: true, file: archive }, files)
+      await tar.replace({ cwd: scratch, portable: true, file: archive }, ['.dockerignore'])
+      context = createReadStream(archive)
+    }
+    const stream = await docker.buildImage(context, { t: tag, buildargs, networkmode: 'host', rm: true })
+    output = await new Promise<Array<Record<string, unknown>>>((resolve, reject) => {
+      docker.modem.followProgress(stream, (err: Error | null, res: Array<Record<string, unknown>>) => { err === null ? resolve(res) : reject(err) }, (event: Record<string, unknown>) => {
+        if (typeof event.stream === 'string' && log.length < 2_000_000) log += event.stream
+      })
     })
-  })
+  } finally {
+    if (scratch !== null) await rm(scratch, { recursive: true, force: true })
+  }
   const failure = output.find(event => event.error !== undefined || event.errorDetail !== undefined)
   if (failure !== undefined) throw new Error(`image build failed: ${JSON.stringify(failure.error ?? failure.errorDetail)}\n${log.slice(-5_000)}`)
   const image = await docker.getImage(tag).inspect()
