@@ -17,7 +17,7 @@ function space (tt: Test) {
   const k = keysFor(randomPrefix('script'))
   tt.teardown(() => deleteKeys(redis, k.base))
   const enqueue = async (tasks: TaskArgs[]): Promise<string[]> => {
-    const args: ScriptArg[] = [k.base, k.workChannel, '', k.eventsChannel, 1000, 10]
+    const args: ScriptArg[] = [k.base, k.workChannel, '', k.eventsChannel, 1000, 13]
     for (const x of tasks) {
       args.push(x.queue ?? 'q', x.handler ?? 'h', JSON.stringify(x.payload ?? {}), x.maxAttempts ?? 3, x.priority ?? 0, 1000,
         x.runAt ?? '', x.delayMs ?? 0, x.key ?? '', '', '', '', '')
