@@ -50,7 +50,14 @@ function sampleRequests (queue: string, deadId: string): Record<string, unknown>
     RunJob: { name: 'build' },
     CancelJobRun: { runId: '0000000000000-000000' },
     SetFlowLimit: { kind: 'queue', name: queue, concurrency: 3 },
-    ClearFlowLimit: { kind: 'queue', name: queue }
+    ClearFlowLimit: { kind: 'queue', name: queue },
+    BulkTaskAction: { action: 'delete', ids: [deadId] },
+    DrainQueue: { name: queue },
+    RescheduleTask: { id: deadId, priority: 5 },
+    CordonWorker: { id: 'worker-1' },
+    UncordonWorker: { id: 'worker-1' },
+    ReleaseWorkerLeases: { id: 'worker-1', force: true },
+    SweepWorkers: {}
   }
 }
 

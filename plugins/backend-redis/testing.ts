@@ -75,3 +75,40 @@ export async function assertEvictingPolicyRefused (t: Test, admin: Redis, create
   await refused.init()
   t.pass('with noeviction restored the same backend initialises')
 }
+
+/**
+ * A Redis server of its own for a test that changes server settings (such as the
+ * eviction policy): changing the shared server would race every other test file
+ * running at the same time. Started on a free port without persistence; stopped on
+ * teardown. Needs `redis-server` on PATH, which every machine running this suite has.
+ */
+export async function startPrivateRedis (t: Test): Promise<string> {
+  const { spawn } = await import('node:child_process')
+  const { createServer } = await import('node:net')
+  const port = await new Promise<number>((resolve, reject) => {
+    const probe = createServer()
+    probe.once('error', reject)
+    probe.listen(0, '127.0.0.1', () => {
+      const address = probe.address()
+      probe.close(() => { resolve(typeof address === 'object' && address !== null ? address.port : 0) })
+    })
+  })
+  const server = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' })
+  const exited = new Promise<void>(resolve => server.once('exit', () => { resolve() }))
+  t.teardown(async () => { server.kill('SIGTERM'); await exited })
+  const url = `redis://127.0.0.1:${port}`
+  const deadline = Date.now() + 10_000
+  for (;;) {
+    const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null })
+    try {
+      await client.connect()
+      await client.ping()
+      await client.quit()
+      return url
+    } catch (err) {
+      client.disconnect()
+      if (Date.now() > deadline) throw new Error(`redis-server on port ${port} did not start: ${String(err)}`)
+      await new Promise(resolve => setTimeout(resolve, 50))
+    }
+  }
+}

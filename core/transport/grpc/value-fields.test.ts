@@ -79,7 +79,7 @@ t.test('the admin contract: each Value field is a JsonValue field of the TypeBox
   t.same(codec.valueFieldPaths('worker.v1.ListAuditEventsResponse'), ['events[].params'])
   t.same(codec.valueFieldPaths('worker.v1.AdminEvent'), ['data'])
   t.same(codec.valueFieldPaths('worker.v1.EnqueueTaskRequest'), ['payload'])
-  t.same(codec.valueFieldPaths('worker.v1.ReplayDLQByIDRequest'), ['payload'])
+  t.same(codec.valueFieldPaths('worker.v1.ReplayDLQByIDRequest'), ['payload', 'payloads'])
 })
 
 t.test('adminRpcCodec converts the RPC\'s own request and response types', async t => {
