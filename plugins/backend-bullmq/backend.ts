@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { Job, Queue, Scripts, Worker, type JobsOptions } from 'bullmq'
 import { Redis, type RedisOptions } from 'ioredis'
 import {
-  Errors, MAX_LIST_LIMIT, isNoResult, isSwitchyardError,
+  Errors, MAX_CHILD_LINKS, MAX_LIST_LIMIT, isNoResult, isSwitchyardError,
   type AckOutcome, type CompleteRequest, type ProgressRequest, type AuditEvent, type AuditInput, type Backend, type BackendCapabilities, type CancelOutcome,
   type CoordinationState, type DLQStats, type DeleteRequest, type DeleteResult, type EnqueueEvents, type EnqueueResult, type EventInput,
   type FailOutcome, type FailRequest, type FlowLimit, type FlowLimitState, type FlowScope, type LeaderAcquireResult, type LeaseRef, type LeaseRequest, type LeasedTask,
@@ -42,7 +42,9 @@ const CAPABILITIES: Omit<BackendCapabilities, 'taskCount'> = {
   // pub/sub from Switchyard's own paths plus a watch on BullMQ's event streams (work-notifier.ts)
   workNotifications: true,
   records: true,
-  flowControl: true
+  flowControl: true,
+  // blocked children in Switchyard's own set, released by the script that acks their last parent (lua/deps.lua)
+  dependencies: true
 }
 
 /** BullMQ script codes that mean "this token no longer holds the job" */
@@ -71,11 +73,6 @@ function finishedOk (reply: unknown, queue: Queue, jobId: string, command: strin
   if (typeof reply !== 'number' || reply >= 0) return true
   if (LEASE_LOST_CODES.has(reply)) return false
   throw queue.scripts.finishedErrors({ code: reply, jobId, command, state: 'active' })
-}
-
-function isLeaseLost (err: unknown): boolean {
-  const code = (err as { code?: unknown } | null)?.code
-  return typeof code === 'number' && LEASE_LOST_CODES.has(code)
 }
 
 /** BullMQ's own rule on top of core's checked names: its keys are queue:name:... */
@@ -219,7 +216,8 @@ export class BullMQBackend implements Backend {
   async enqueue (tasks: NewTask[], events?: EnqueueEvents): Promise<EnqueueResult[]> {
     if (tasks.length === 0) return []
     tasks.forEach((task, i) => assertQueueName(`tasks[${i}].queue`, task.queue))
-    if (tasks.some(task => task.dependsOn !== undefined && task.dependsOn.length > 0)) throw Errors.unsupported('the bullmq backend does not support task dependencies (dependsOn)')
+    // every parent named must be stored, or nothing is enqueued
+    const parents = await this.parentRefs(tasks)
     // the first task of a key in a batch wins; later ones answer its id
     const firstOfKey = new Map<string, number>()
     const ids = tasks.map((task, i) => {
@@ -246,6 +244,8 @@ export class BullMQBackend implements Backend {
     const claimed = tasks.map((task, i) => leaders[i] === true && (task.idempotencyKey === null || keyedClaims[k++] === 1))
     const created = new Array<boolean>(tasks.length).fill(false)
     const byQueue = new Map<string, NewJob[]>()
+    const blockedByQueue = new Map<string, NewJob[]>()
+    const waitsFor = new Map<string, { policy: string, ids: string[], refs: Array<[string, string]> }>()
     const readyNow = new Set<string>()
     tasks.forEach((task, i) => {
       if (!claimed[i]) return
@@ -264,9 +264,19 @@ export class BullMQBackend implements Backend {
       if (task.correlationId != null) meta.ci = task.correlationId
       const opts = { attempts: task.maxAttempts, priority: toBullPriority(task.priority), [META]: meta } as JobsOptions
       if (delay > 0) opts.delay = delay
+      const job: NewJob = { id: ids[i] as string, name: task.handler, data: task.payload, opts, timestamp: now }
+      if (task.dependsOn !== undefined && task.dependsOn.length > 0) {
+        waitsFor.set(job.id, {
+          policy: task.onParentFailure ?? 'cancel',
+          ids: task.dependsOn,
+          refs: task.dependsOn.map(parent => { const ref = parents.get(parent) as JobRef; return [ref.queue, ref.jobId] })
+        })
+        blockedByQueue.set(task.queue, [...(blockedByQueue.get(task.queue) ?? []), job])
+        return
+      }
       if (runAt <= now) readyNow.add(task.queue)
       const list = byQueue.get(task.queue) ?? []
-      list.push({ id: ids[i] as string, name: task.handler, data: task.payload, opts, timestamp: now })
+      list.push(job)
       byQueue.set(task.queue, list)
     })
     // The created tasks' events go into the log before their jobs exist, so no worker
@@ -274,6 +284,9 @@ export class BullMQBackend implements Backend {
     const logged = events === undefined ? null : await this.appendEnqueued(events, ids, created)
     const added = new Set<string>()
     const adds = [...byQueue].map(([queue, jobs]) => addJobs(this.redis, this.queueFor(queue), jobs, id => added.add(id)))
+    for (const [queue, jobs] of blockedByQueue) {
+      adds.push(addJobs(this.redis, this.queueFor(queue), jobs, id => added.add(id), { queueBase: this.keys.queueBase(queue), ownBase: this.keys.own, queue, parents: waitsFor }))
+    }
     // Issued after the adds on the same connection, so Redis runs it after them: a
     // woken worker finds the tasks, and the wake-up costs no round trip of its own.
     // A lost wake-up only delays a worker to its next poll, so it never fails the enqueue.
@@ -300,6 +313,28 @@ export class BullMQBackend implements Backend {
       results[i] = await this.replaceKeyed(ids[i] as string, task, now)
     }
     return results
+  }
+
+  /** the stored tasks dependsOn names, by id; a parent no stored task has refuses the whole call */
+  private async parentRefs (tasks: NewTask[]): Promise<Map<string, JobRef>> {
+    const refs = new Map<string, JobRef>()
+    const ids = [...new Set(tasks.flatMap(task => task.dependsOn ?? []))]
+    if (ids.length === 0) return refs
+    const resolved = await this.resolveMany(ids)
+    const check = this.redis.pipeline()
+    for (const ref of resolved) if (ref !== null) check.exists(this.keys.queueBase(ref.queue) + ref.jobId)
+    const exists = ((await check.exec()) ?? []).map(([err, value]) => {
+      if (err !== null) throw err
+      return value
+    })
+    let k = 0
+    ids.forEach((id, i) => {
+      const ref = resolved[i]
+      if (ref != null && exists[k++] === 1) refs.set(id, ref)
+    })
+    const missing = ids.find(id => !refs.has(id))
+    if (missing !== undefined) throw Errors.validation(`dependsOn: no task ${missing} (a parent must be a stored task)`, { details: { field: 'dependsOn', id: missing } })
+    return refs
   }
 
   /** the replace modes of enqueue for a keyed id that already names a job (replace.lua) */
@@ -367,7 +402,10 @@ export class BullMQBackend implements Backend {
   private async failFetched (worker: Worker, jobId: string, hash: JobHash, token: string, reason: string): Promise<void> {
     const job = Job.fromJSON(worker, hash as never, jobId)
     const args = worker.scripts.moveToFailedArgs(job, reason, job.opts.removeOnFail ?? false, token, false, { failedReason: reason })
-    await worker.scripts.moveToFinished(jobId, args).catch(err => { if (!isLeaseLost(err)) throw err })
+    // batched (finish.lua), so a job that has children settles them as any dead task does
+    const [reply] = await runBatched(this.redis, 'moveToFinished', [args])
+    if (reply instanceof Error) throw reply
+    if (typeof reply === 'number' && reply < 0 && !LEASE_LOST_CODES.has(reply)) throw worker.scripts.finishedErrors({ code: reply, jobId, command: 'moveToFinished', state: 'active' })
   }
 
   /** the job behind a lease: remembered from leaseTasks, else read back */
@@ -699,9 +737,20 @@ export class BullMQBackend implements Backend {
     }, req)
   }
 
-  /** capability `dependencies` is off: BullMQ's flows (one parent waiting for its children) cannot express a task waiting for several parents */
-  async taskLinks (_ids: string[]): Promise<TaskLinks[]> {
-    throw Errors.unsupported('the bullmq backend does not support task dependencies')
+  /** the direct links of each stored task named (lua/links.lua, lua/deps.lua); unknown ids are left out */
+  async taskLinks (ids: string[]): Promise<TaskLinks[]> {
+    const unique = [...new Set(ids)]
+    const refs = await this.resolveMany(unique)
+    const found = await Promise.all(unique.map(async (id, i): Promise<TaskLinks | null> => {
+      const ref = refs[i]
+      if (ref == null) return null
+      const links = await runTaskScript(this.redis, 'links', [...this.taskArgs(ref), MAX_CHILD_LINKS]) as [TaskState, string, string, string[]] | null
+      if (links === null) return null
+      const [state, handler, parents, children] = links
+      const parsed = parents === '' ? [] : JSON.parse(parents) as unknown
+      return { id, queue: ref.queue, handler, state, parents: Array.isArray(parsed) ? parsed.map(String) : [], children: [...children].sort() }
+    }))
+    return found.filter((links): links is TaskLinks => links !== null)
   }
 
   async getTask (id: string): Promise<Task | null> {

@@ -33,13 +33,22 @@ function wrapped (script: string, driver: string, needs: string[] = []): string 
 export type BatchedScript = 'moveToFinished' | 'retryJob' | 'moveToDelayed' | 'addStandardJob' | 'addPrioritizedJob' | 'addDelayedJob'
 const BATCHED: BatchedScript[] = ['moveToFinished', 'retryJob', 'moveToDelayed', 'addStandardJob', 'addPrioritizedJob', 'addDelayedJob']
 const batchCommand = (script: BatchedScript): string => `sy_batch_${script}`
+const ADD_SCRIPTS: BatchedScript[] = ['addStandardJob', 'addPrioritizedJob', 'addDelayedJob']
+/** an add script whose jobs wait for parent tasks (add-blocked.lua) */
+const blockedAddCommand = (script: BatchedScript): string => `sy_add_blocked_${script}`
 
 export function defineBatchScripts (redis: Redis): void {
   const filter = lua('handler-filter.lua')
   redis.defineCommand('sy_lease_jobs', { numberOfKeys: 0, lua: wrapped('moveToActive', `${filter}\n${lua('flow.lua')}\n${lua('lease-jobs.lua')}`, FILTER_NEEDS) })
   const runCalls = lua('run-calls.lua')
-  for (const script of BATCHED) redis.defineCommand(batchCommand(script), { numberOfKeys: 0, lua: wrapped(script, `${runCalls}\n${lua('batch.lua')}`) })
-  redis.defineCommand(COMPLETE_AND_FETCH, { numberOfKeys: 0, lua: wrapped('moveToFinished', `${runCalls}\n${filter}\n${lua('complete-and-fetch.lua')}`, FILTER_NEEDS) })
+  // task dependencies (deps.lua, on prelude.lua): finishing a job settles its children, adding a child may block it
+  const deps = `${lua('prelude.lua')}\n${lua('deps.lua')}`
+  for (const script of BATCHED) {
+    const driver = script === 'moveToFinished' ? `${deps}\n${lua('finish.lua')}` : lua('batch.lua')
+    redis.defineCommand(batchCommand(script), { numberOfKeys: 0, lua: wrapped(script, `${runCalls}\n${driver}`) })
+  }
+  for (const script of ADD_SCRIPTS) redis.defineCommand(blockedAddCommand(script), { numberOfKeys: 0, lua: wrapped(script, `${runCalls}\n${deps}\n${lua('add-blocked.lua')}`) })
+  redis.defineCommand(COMPLETE_AND_FETCH, { numberOfKeys: 0, lua: wrapped('moveToFinished', `${runCalls}\n${filter}\n${deps}\n${lua('complete-and-fetch.lua')}`, FILTER_NEEDS) })
 }
 
 const COMPLETE_AND_FETCH = 'sy_complete_and_fetch'
@@ -175,11 +184,11 @@ export interface NewJob {
  * (Like addBulk's MULTI across connection loss, a failure part way can leave the
  * calls already sent applied; the options BullMQ validates are Switchyard's own.)
  */
-export async function addJobs (redis: Redis, queue: Queue, jobs: NewJob[], onAdded: (id: string) => void = () => {}): Promise<void> {
+export async function addJobs (redis: Redis, queue: Queue, jobs: NewJob[], onAdded: (id: string) => void = () => {}, blocked?: BlockedJobs): Promise<void> {
   const sent: Array<Promise<void>> = []
   const added: Array<Promise<unknown>> = []
   try {
-    sendAddCalls(redis, queue, jobs, sent, added, onAdded)
+    sendAddCalls(redis, queue, jobs, sent, added, onAdded, blocked)
   } catch (err) {
     // the calls that went out settle before the failure is reported (none left unhandled)
     for (const job of added) job.catch(() => {})
@@ -190,7 +199,31 @@ export async function addJobs (redis: Redis, queue: Queue, jobs: NewJob[], onAdd
   await Promise.all([...sent, ...added])
 }
 
-function sendAddCalls (redis: Redis, queue: Queue, jobs: NewJob[], sent: Array<Promise<void>>, added: Array<Promise<unknown>>, onAdded: (id: string) => void): void {
+/**
+ * Jobs of one queue that wait for parent tasks (lua/deps.lua, add-blocked.lua): per
+ * job id, its policy, its parents' task ids and the same parents as [queue, job id].
+ */
+export interface BlockedJobs {
+  queueBase: string
+  ownBase: string
+  queue: string
+  parents: Map<string, { policy: string, ids: string[], refs: Array<[string, string]> }>
+}
+
+function blockedHeader (blocked: BlockedJobs, jobs: NewJob[]): unknown[] {
+  const header: unknown[] = [blocked.queueBase, blocked.ownBase, blocked.queue, 0]
+  let m = 0
+  for (const job of jobs) {
+    const found = blocked.parents.get(job.id)
+    if (found === undefined) continue
+    header.push(job.id, found.policy, JSON.stringify(found.ids), JSON.stringify(found.refs))
+    m++
+  }
+  header[3] = m
+  return header
+}
+
+function sendAddCalls (redis: Redis, queue: Queue, jobs: NewJob[], sent: Array<Promise<void>>, added: Array<Promise<unknown>>, onAdded: (id: string) => void, blocked?: BlockedJobs): void {
   for (let from = 0; from < jobs.length; from += CALLS_PER_SCRIPT) {
     const captured: Array<{ command: string, args: unknown[], settle: (reply: unknown) => void }> = []
     const recorder = {
@@ -216,7 +249,11 @@ function sendAddCalls (redis: Redis, queue: Queue, jobs: NewJob[], sent: Array<P
       else group.push(call)
     }
     for (const [script, calls] of byScript) {
-      sent.push(runBatched(redis, script, calls.map(call => call.args)).then(replies => calls.forEach((call, i) => call.settle(replies[i]))))
+      const args = calls.map(call => call.args)
+      const run = blocked === undefined
+        ? runBatched(redis, script, args)
+        : runChunked(redis, blockedAddCommand(script), blockedHeader(blocked, chunk), args, (bullmqScripts[script] as BullMQScript).keys)
+      sent.push(run.then(replies => calls.forEach((call, i) => call.settle(replies[i]))))
     }
   }
 }

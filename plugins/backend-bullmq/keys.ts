@@ -44,6 +44,8 @@ export class Keys {
   recordIndex (collection: string): string { return `${this.own}reci:${collection}` }
   claim (key: string): string { return `${this.own}claim:${key}` }
   canceled (queue: string): string { return `${this.own}canceled:${queue}` }
+  /** jobs of a queue waiting for their parent tasks (lua/deps.lua), scored by when they were blocked */
+  blocked (queue: string): string { return `${this.own}blocked:${queue}` }
   /** ready jobs of one name a lease parked (handler-filter.lua), by their prioritized score */
   parked (queue: string, name: string): string { return `${this.own}parked:${queue}:${name}` }
   /** names that have parked jobs in a queue */

@@ -11,7 +11,7 @@ import { runPlainScript } from './scripts.ts'
 // a lease parked (handler-filter.lua) are one more ready structure: the parked sets of
 // a queue, read together in score order.
 
-type Structure = 'active' | 'wait' | 'paused' | 'prioritized' | 'parked' | 'delayed' | 'completed' | 'failed' | 'canceled'
+type Structure = 'active' | 'wait' | 'paused' | 'prioritized' | 'parked' | 'delayed' | 'completed' | 'failed' | 'canceled' | 'blocked'
 
 const STRUCTURES_OF: Record<TaskState, Structure[]> = {
   processing: ['active'],
@@ -21,13 +21,13 @@ const STRUCTURES_OF: Record<TaskState, Structure[]> = {
   succeeded: ['completed'],
   dead: ['failed'],
   canceled: ['canceled'],
-  // no task of this backend is ever blocked (capability dependencies off)
-  blocked: []
+  // jobs waiting for their parent tasks, in Switchyard's own set (lua/deps.lua)
+  blocked: ['blocked']
 }
-const ALL_STRUCTURES: Structure[] = ['active', 'wait', 'paused', 'prioritized', 'parked', 'delayed', 'completed', 'failed', 'canceled']
+const ALL_STRUCTURES: Structure[] = ['active', 'wait', 'paused', 'prioritized', 'parked', 'delayed', 'completed', 'failed', 'canceled', 'blocked']
 const FINISHED_STRUCTURES = new Set<Structure>(['completed', 'failed', 'canceled'])
 const STATE_OF: Partial<Record<Structure, TaskState>> = {
-  active: 'processing', wait: 'ready', paused: 'ready', prioritized: 'ready', parked: 'ready', completed: 'succeeded', failed: 'dead', canceled: 'canceled'
+  active: 'processing', wait: 'ready', paused: 'ready', prioritized: 'ready', parked: 'ready', completed: 'succeeded', failed: 'dead', canceled: 'canceled', blocked: 'blocked'
 }
 /** largest offset honoured by lists that merge several structures */
 const MAX_MERGE_WINDOW = 20_000
@@ -46,6 +46,7 @@ export class TaskLister {
   ) {}
 
   private structureKey (queue: string, structure: Structure): string {
+    if (structure === 'blocked') return this.keys.blocked(queue)
     return structure === 'canceled' ? this.keys.canceled(queue) : this.keys.queueKey(queue, structure)
   }
 
@@ -57,13 +58,14 @@ export class TaskLister {
     if (names !== undefined && names.length === 0) return []
     const flat = await runPlainScript(this.redis, 'queue-counts', [], [`${this.keys.prefix}:`, this.keys.own, ...(names ?? [])]) as Array<string | number>
     const out: Array<Counted & { name: string }> = []
-    for (let i = 0; i < flat.length; i += 13) {
+    for (let i = 0; i < flat.length; i += 14) {
       const [active, wait, paused, prioritized, delayed, completed, failed, canceled, retrying, isPaused] = flat.slice(i + 1, i + 11).map(Number) as [number, number, number, number, number, number, number, number, number, number]
       const weight = flat[i + 11]
       const parked = Number(flat[i + 12])
+      const blocked = Number(flat[i + 13])
       out.push({
         name: String(flat[i]),
-        counts: { active, wait, paused, prioritized, parked, delayed, completed, failed, canceled, retrying },
+        counts: { active, wait, paused, prioritized, parked, delayed, completed, failed, canceled, retrying, blocked },
         weight: weight === '' || weight === undefined ? null : Number(weight),
         paused: isPaused === 1
       })
@@ -73,7 +75,7 @@ export class TaskLister {
 
   private async counts (queues: string[]): Promise<Counted[]> {
     const byName = new Map((await this.countQueues(queues)).map(c => [c.name, c]))
-    const none = { active: 0, wait: 0, paused: 0, prioritized: 0, parked: 0, delayed: 0, completed: 0, failed: 0, canceled: 0, retrying: 0 }
+    const none = { active: 0, wait: 0, paused: 0, prioritized: 0, parked: 0, delayed: 0, completed: 0, failed: 0, canceled: 0, retrying: 0, blocked: 0 }
     return queues.map(name => byName.get(name) ?? { counts: { ...none }, weight: null, paused: false })
   }
 
@@ -89,7 +91,7 @@ export class TaskLister {
       dead: c.failed,
       succeeded: c.completed,
       canceled: c.canceled,
-      blocked: 0,
+      blocked: c.blocked,
       weight,
       paused
     })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
@@ -191,7 +193,7 @@ export class TaskLister {
   /** one state of one queue: its structures read back to back, in run or finish order */
   private async pageOfOne (queue: string, state: TaskState, offset: number, limit: number, oldestFirst: boolean): Promise<Task[]> {
     const structures = STRUCTURES_OF[state]
-    const lengths = await this.redis.multi(structures.map(s => [s === 'prioritized' || s === 'parked' || s === 'completed' || s === 'failed' || s === 'canceled' ? 'zcard' : 'llen', this.structureKey(queue, s)])).exec()
+    const lengths = await this.redis.multi(structures.map(s => [s === 'prioritized' || s === 'parked' || s === 'completed' || s === 'failed' || s === 'canceled' || s === 'blocked' ? 'zcard' : 'llen', this.structureKey(queue, s)])).exec()
     const candidates: Candidate[] = []
     let skip = offset
     let want = limit
@@ -273,7 +275,7 @@ export class TaskLister {
 
 function countOf (c: Counted['counts'], state: TaskState | undefined): number {
   switch (state) {
-    case undefined: return c.active + c.wait + c.paused + c.prioritized + c.parked + c.delayed + c.completed + c.failed + c.canceled
+    case undefined: return c.active + c.wait + c.paused + c.prioritized + c.parked + c.delayed + c.completed + c.failed + c.canceled + c.blocked
     case 'processing': return c.active
     case 'ready': return c.wait + c.paused + c.prioritized + c.parked
     case 'scheduled': return c.delayed - c.retrying
@@ -281,7 +283,7 @@ function countOf (c: Counted['counts'], state: TaskState | undefined): number {
     case 'succeeded': return c.completed
     case 'dead': return c.failed
     case 'canceled': return c.canceled
-    case 'blocked': return 0
+    case 'blocked': return c.blocked
   }
 }
 

@@ -1,4 +1,4 @@
-import type { LeasedTask, Task, TaskError, TaskState } from '@switchyard/core'
+import type { LeasedTask, ParentFailurePolicy, Task, TaskError, TaskState } from '@switchyard/core'
 import { META } from './keys.ts'
 
 // Reading a BullMQ job hash as a Switchyard task. BullMQ priority 1 is the most
@@ -108,7 +108,18 @@ export function taskFromHash (id: string, queue: string, state: TaskState, hash:
     payloadSize: Buffer.byteLength(data),
     ...resultAndProgress(state, hash),
     ...(typeof meta?.tn === 'string' ? { tenant: meta.tn } : {}),
-    ...(typeof meta?.ci === 'string' ? { correlationId: meta.ci } : {})
+    ...(typeof meta?.ci === 'string' ? { correlationId: meta.ci } : {}),
+    ...dependencies(hash)
+  }
+}
+
+/** a child's parents and policy, as lua/deps.lua keeps them on its job hash */
+function dependencies (hash: JobHash): { dependsOn?: string[], onParentFailure?: ParentFailurePolicy } {
+  if (hash.sydp === undefined || hash.sydp === '') return {}
+  const parents = parseJson(hash.sydp, [])
+  return {
+    dependsOn: Array.isArray(parents) ? parents.map(String) : [],
+    onParentFailure: hash.sypf === 'dead' ? 'dead' : 'cancel'
   }
 }
 

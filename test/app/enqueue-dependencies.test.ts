@@ -61,13 +61,15 @@ t.test('sy.enqueue with dependsOn: blocked, parents deduplicated, default policy
   t.equal((await sy.backend.listTasks({ handler: 'first', limit: 10, offset: 0 })).tasks.length, 0, 'a refused batch enqueues nothing')
 })
 
-t.test('a backend without the capability (BullMQ): UNSUPPORTED_BY_BACKEND, nothing enqueued', async t => {
-  const backend = createBullMQBackend({ url: TEST_REDIS_URL, prefix: `sy-deps-${randomUUID().slice(0, 8)}` })
-  await backend.init()
+t.test('a backend without the capability: UNSUPPORTED_BY_BACKEND, nothing enqueued', async t => {
+  const bullmq = createBullMQBackend({ url: TEST_REDIS_URL, prefix: `sy-deps-${randomUUID().slice(0, 8)}` })
+  await bullmq.init()
   t.teardown(async () => {
-    await backend.destroyAllData()
-    await backend.close()
+    await bullmq.destroyAllData()
+    await bullmq.close()
   })
+  // every bundled backend has the capability: a real one that declares it off
+  const backend = Object.create(bullmq, { capabilities: { value: { ...bullmq.capabilities, dependencies: false } } }) as typeof bullmq
   const enqueuer = createEnqueuer({ backend, events: null, observe: null, defaults: DEFAULT_TASK_DEFAULTS })
   const [parent] = await enqueuer.enqueue([{ handler: 'step', queue: 'depsq' }])
   t.match(await refusal(() => enqueuer.enqueue([{ handler: 'join', queue: 'depsq', dependsOn: [parent!.result.id] }])), { code: 'UNSUPPORTED_BY_BACKEND', field: 'dependsOn' })

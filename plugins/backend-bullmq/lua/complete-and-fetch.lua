@@ -15,6 +15,11 @@
 -- Returns each call's reply; a fetched job's reply gets its lease expiry as [5].
 local input = {}
 for i = 1, #ARGV do input[i] = ARGV[i] end
+-- deps.lua's key base (prelude.lua's own), then this script's own names
+own = input[1]
+-- once any task waits for parents (deps.lua), an ack may release children: they settle
+-- after each run and the lease sent after the acks takes the next jobs
+local withDeps = redis.call('EXISTS', own .. 'dp') == 1
 local own, base, queue, leaseMs = input[1], input[2], input[3], tonumber(input[4])
 local parkCap, nHandlers = tonumber(input[5]), tonumber(input[6])
 local runs = nil
@@ -28,6 +33,7 @@ local fetch = nHandlers ~= 0 and redis.call('EXISTS', own .. 'paused') == 0 and 
   and redis.call('HEXISTS', base .. 'meta', 'paused') == 0
   -- with flow limits stored the lease sent after the acks takes the next jobs (lease-jobs.lua)
   and redis.call('EXISTS', own .. 'fl') == 0
+  and not withDeps
 local filter = nil
 if fetch then filter = newFilter(own, base, queue, runs, parkCap, 100) end
 local t = redis.call('TIME')
@@ -49,6 +55,7 @@ local function beforeRun()
 end
 
 local function afterRun(reply)
+  if withDeps then settleFinished(reply) end
   if type(reply) == 'table' and type(reply[2]) == 'string' then
     popped = reply[2]
     redis.call('HSET', base .. reply[2], 'syx', expires)

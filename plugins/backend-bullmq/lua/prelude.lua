@@ -49,6 +49,8 @@ local function jobState(b, q, jid)
   if rcall('LPOS', b .. 'paused', jid) then return 'ready' end
   if rcall('ZSCORE', b .. 'waiting-children', jid) then return 'scheduled' end
   if isParked(b, q, jid) then return 'ready' end
+  -- waiting for its parent tasks (deps.lua)
+  if rcall('ZSCORE', own .. 'blocked:' .. q, jid) then return 'blocked' end
   return 'unknown'
 end
 
@@ -57,6 +59,7 @@ local function detach(b, q, jid, state)
   if state == 'succeeded' then rcall('ZREM', b .. 'completed', jid)
   elseif state == 'dead' then rcall('ZREM', b .. 'failed', jid)
   elseif state == 'canceled' then rcall('ZREM', own .. 'canceled:' .. q, jid)
+  elseif state == 'blocked' then rcall('ZREM', own .. 'blocked:' .. q, jid)
   elseif state == 'scheduled' or state == 'retrying' then
     rcall('ZREM', b .. 'delayed', jid)
     rcall('ZREM', b .. 'waiting-children', jid)

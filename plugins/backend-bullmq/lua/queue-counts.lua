@@ -8,7 +8,8 @@
 -- Returns per queue, flat: name, active, wait, paused, prioritized, delayed,
 -- completed, failed, canceled, retrying (delayed jobs waiting out a backoff),
 -- 1 if BullMQ-paused else 0, weight ('' when unset), parked (ready jobs a lease parked,
--- see handler-filter.lua: one ZCARD per parked name).
+-- see handler-filter.lua: one ZCARD per parked name), blocked (jobs waiting for their
+-- parent tasks, deps.lua).
 local prefix, own = ARGV[1], ARGV[2]
 local names = {}
 if #ARGV > 2 then
@@ -38,5 +39,6 @@ for _, q in ipairs(names) do
     parked = parked + redis.call('ZCARD', own .. 'parked:' .. q .. ':' .. name)
   end
   out[#out + 1] = parked
+  out[#out + 1] = redis.call('ZCARD', own .. 'blocked:' .. q)
 end
 return out

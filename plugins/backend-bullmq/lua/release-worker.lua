@@ -37,6 +37,7 @@ for _, jid in ipairs(active) do
         rcall('HSET', jobKey, 'failedReason', message, 'finishedOn', now, 'syu', now, 'sye', cjson.encode(errors))
         rcall('HINCRBY', jobKey, 'atm', 1)
         emit(base, 'event', 'failed', 'jobId', jid, 'failedReason', message, 'prev', 'active')
+        settleJob(queue, jid, 'dead')
         dead[#dead + 1] = jid
       else
         rcall('HINCRBY', jobKey, 'stc', 1)

@@ -15,7 +15,10 @@ local jobKey = base .. id
 
 -- puts a waiting job back where its state lives in queue key base b (queue name q)
 local function attach(b, q, st, runAt)
-  if st == 'ready' then
+  if st == 'blocked' then
+    rcall('HSET', b .. id, 'syra', runAt)
+    rcall('ZADD', own .. 'blocked:' .. q, now, id)
+  elseif st == 'ready' then
     rcall('HSET', b .. id, 'syra', runAt)
     pushReady(b, id, false)
     emit(b, 'event', 'waiting', 'jobId', id, 'prev', state)
@@ -38,7 +41,10 @@ if action == 'cancel' then
   rcall('ZADD', own .. 'canceled:' .. queue, now, id)
   rcall('HSET', jobKey, 'finishedOn', now, 'syu', now, 'syc', '1')
   emit(base, 'event', 'removed', 'jobId', id, 'prev', state)
+  settleJob(queue, id, 'canceled')
 elseif action == 'run_now' then
+  -- a blocked job runs when its parents are done, not before
+  if state == 'blocked' then return {'wrong_state', state} end
   detach(base, queue, id, state)
   rcall('HSET', jobKey, 'delay', 0, 'syu', now)
   attach(base, queue, 'ready', now)
@@ -47,7 +53,7 @@ elseif action == 'reschedule' then
   local nextState = state
   if ARGV[8] ~= '' then
     runAt = tonumber(ARGV[8])
-    if state ~= 'retrying' then
+    if state ~= 'retrying' and state ~= 'blocked' then
       if runAt > now then nextState = 'scheduled' else nextState = 'ready' end
     end
   end
@@ -59,7 +65,7 @@ elseif action == 'reschedule' then
   end
   if ARGV[10] ~= '' then opts['attempts'] = tonumber(ARGV[10]) end
   rcall('HSET', jobKey, 'opts', cjson.encode(opts), 'syu', now)
-  if nextState ~= 'ready' then rcall('HSET', jobKey, 'delay', math.max(0, runAt - now)) end
+  if nextState ~= 'ready' and nextState ~= 'blocked' then rcall('HSET', jobKey, 'delay', math.max(0, runAt - now)) end
   attach(base, queue, nextState, runAt)
 elseif action == 'move' then
   local target, b = ARGV[11], ARGV[12]

@@ -1,0 +1,18 @@
+-- BullMQ's moveToFinished for a batch (calls as runCalls reads them), as batch.lua
+-- runs it, plus task dependencies: once any child was enqueued (deps.lua), a job that
+-- ends completed or failed settles its children in the same run.
+local input = {}
+for i = 1, #ARGV do input[i] = ARGV[i] end
+local withDeps = nil
+local function afterRun(reply)
+  if withDeps == nil then
+    -- every call is of this backend: its own key base follows from a queue's key base
+    local prefix = string.match(ARGV[7], '^(.*):[^:]+:$')
+    if prefix == nil then return reply end
+    own = prefix .. '::sy:'
+    withDeps = rcall('EXISTS', own .. 'dp') == 1
+  end
+  if withDeps then settleFinished(reply) end
+  return reply
+end
+return runCalls(input, 1, nil, afterRun)
