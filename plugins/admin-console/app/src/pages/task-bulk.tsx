@@ -3,7 +3,6 @@
 // shows BulkTaskAction's dry run (count, sample, skipped) before anything changes.
 import { useState, type ReactNode } from 'react'
 import { call } from '../api.ts'
-import { hrefFor } from '../route.ts'
 import { TASK_ACTIONS, type BulkResult, type TaskAction } from '../types.ts'
 import { ConfirmAction, StateBadge } from '../ui.tsx'
 import { compact, listFilterOf } from './task-window.tsx'
@@ -85,6 +84,3 @@ export function BulkBar ({ params, set, chosen, filterUsable, onDone }: {
     </form>
   )
 }
-
-/** link to the tasks of one correlation id */
-export function correlationHref (correlationId: string): string { return hrefFor('tasks', { correlationId }) }
