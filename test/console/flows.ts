@@ -195,6 +195,20 @@ export async function bulkCancelFlow (t: T, page: Page, origin: string): Promise
   const states: string[] = []
   for (const id of ids) states.push((await consoleCall<{ task: { state: string } }>(page, 'GET', `/tasks/${id}`)).task.state)
   t.same(states, ['canceled', 'canceled', 'scheduled'], 'the two selected are canceled, the third still waits')
+  // the third waits: reschedule it from its detail, and a child task shows it as its parent
+  const { id: child } = await consoleCall<{ id: string }>(page, 'POST', '/tasks', { handler: 'noop', queue, dependsOn: { ids: [ids[2]] } })
+  await goto(page, origin, `#/tasks?queue=${queue}&id=${ids[2] ?? ''}`)
+  const detail = page.getByTestId('task-detail')
+  await detail.getByTestId('task-graph').locator(`[data-graph-node="${child}"]`).waitFor(WAIT)
+  t.ok(true, 'the parent\'s detail lists its child among the descendants')
+  await detail.getByRole('button', { name: 'Reschedule…' }).click()
+  await page.waitForURL(/action=reschedule/, WAIT)
+  const dialog = page.getByRole('dialog')
+  await dialog.getByLabel('Priority').fill('7')
+  await dialog.getByRole('button', { name: 'Reschedule', exact: true }).click()
+  await dialog.waitFor({ state: 'detached', ...WAIT })
+  const after = await consoleCall<{ task: { priority: number, state: string } }>(page, 'GET', `/tasks/${ids[2] ?? ''}`)
+  t.same([after.task.priority, after.task.state], [7, 'scheduled'], 'rescheduled to priority 7, still scheduled')
 }
 
 /** purge the DLQ entries of a queue: a dry run first, and an age bound that matches none */

@@ -66,7 +66,7 @@ export function BulkBar ({ params, set, chosen, filterUsable, onDone }: {
     <label>{label} <input name={`bulk-${name}`} type={type} value={fields[name]} onChange={e => setFields({ ...fields, [name]: e.target.value })} /></label>
   )
   return (
-    <form className="filters bulk" aria-label="Bulk action" onSubmit={e => e.preventDefault()}>
+    <form className="filters bulk" aria-label="Act on many tasks" onSubmit={e => e.preventDefault()}>
       <label>Bulk action <select name="bulk" value={action} onChange={e => set({ bulk: e.target.value }, true)}>
         {TASK_ACTIONS.map(a => <option key={a} value={a}>{ACTION_LABELS[a]}</option>)}
       </select></label>
