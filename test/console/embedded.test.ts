@@ -6,7 +6,7 @@ import t from 'tap'
 import { hashPassword } from '../../plugins/admin-console/passwords.ts'
 import { browserMissing, launchChromium, screenshot } from './browser.ts'
 import { startConsoleDeployment } from './deployment.ts'
-import { dlqReplayFlow, enqueueCancelFlow, everyPage, jobFlow, paletteFlow, pauseQueueFlow, scheduleFlow, signInWithForm, timelineFlow, viewerFlow } from './flows.ts'
+import { bulkCancelFlow, dlqPurgeFlow, dlqReplayFlow, enqueueCancelFlow, everyPage, jobFlow, paletteFlow, pauseQueueFlow, scheduleFlow, signInWithForm, taskWindowFlow, timelineFlow, viewerFlow } from './flows.ts'
 
 t.setTimeout(300_000)
 
@@ -46,6 +46,9 @@ async function main (): Promise<void> {
   await t.test('create a schedule with its fire-time preview, then run it now', async t => { await scheduleFlow(t, page, d.origin) })
   await t.test('create a job through the form, run it, follow the run to its failure', async t => { await jobFlow(t, page, d.origin) })
   await t.test('enqueue a task through the form, then cancel it', async t => { await enqueueCancelFlow(t, page, d.origin) })
+  await t.test('filter tasks by a time window; the window survives a reload', async t => { await taskWindowFlow(t, page, d.origin) })
+  await t.test('cancel selected tasks in bulk, with the dry-run count first', async t => { await bulkCancelFlow(t, page, d.origin) })
+  await t.test('purge the DLQ entries of a queue, with the dry-run count first', async t => { await dlqPurgeFlow(t, page, d.origin) })
   await t.test('command palette and shortcuts', async t => { await paletteFlow(t, page, d.origin) })
   await t.test('every page: screenshot and no serious axe-core violation', async t => { await everyPage(t, browser, page, d.origin, 'embedded') })
 

@@ -148,6 +148,99 @@ export async function enqueueCancelFlow (t: T, page: Page, origin: string): Prom
   await screenshot(page, 'tasks')
 }
 
+/** the task list's time window lives in the URL: it filters, and a reload keeps it */
+export async function taskWindowFlow (t: T, page: Page, origin: string): Promise<void> {
+  const queue = q('window')
+  const { id } = await consoleCall<{ id: string }>(page, 'POST', '/tasks', { handler: 'noop', queue, delayMs: 3_600_000 })
+  await goto(page, origin, `#/tasks?queue=${queue}`)
+  const row = page.locator(`tr[data-task="${id}"]`)
+  await row.waitFor(WAIT)
+  await page.getByLabel('Time window').selectOption('1h')
+  await page.waitForURL(/window=1h/, WAIT)
+  await row.waitFor(WAIT)
+  t.ok(true, 'a task created a moment ago is in the last hour')
+  await page.getByLabel('Time window').selectOption('custom')
+  await page.getByLabel('Window to').fill('2020-01-01T00:00')
+  await page.waitForURL(/until=2020/, WAIT)
+  await page.getByText('Nothing matches.').waitFor(WAIT)
+  t.ok(true, 'a window that ended in 2020 leaves it out')
+  await page.reload()
+  await page.getByText('Nothing matches.').waitFor(WAIT)
+  t.same([await page.getByLabel('Time window').inputValue(), await page.getByLabel('Window to').inputValue(), await page.locator('input[name=queue]').inputValue()],
+    ['custom', '2020-01-01T00:00', queue], 'the window and the queue filter survive a reload')
+  await page.getByLabel('Time window').selectOption('24h')
+  await row.waitFor(WAIT)
+  t.notMatch(page.url(), /until=/, 'a preset drops the custom bounds from the URL')
+  await screenshot(page, 'tasks-window')
+}
+
+/** cancel two of three selected tasks at once; the dry run counts them first */
+export async function bulkCancelFlow (t: T, page: Page, origin: string): Promise<void> {
+  const queue = q('bulk')
+  const ids: string[] = []
+  for (let i = 0; i < 3; i++) ids.push((await consoleCall<{ id: string }>(page, 'POST', '/tasks', { handler: 'noop', queue, delayMs: 3_600_000 })).id)
+  await goto(page, origin, `#/tasks?queue=${queue}`)
+  for (const id of ids) await page.locator(`tr[data-task="${id}"]`).waitFor(WAIT)
+  await page.getByLabel(`Select ${ids[0] ?? ''}`).check()
+  await page.getByLabel(`Select ${ids[1] ?? ''}`).check()
+  await page.getByLabel('Bulk action').selectOption('cancel')
+  await page.getByRole('button', { name: 'Cancel 2 selected…' }).click()
+  const count = page.getByRole('dialog').getByTestId('bulk-count')
+  await count.waitFor(WAIT)
+  t.equal(await count.textContent(), '2', 'the dry run counts the two selected tasks')
+  t.equal(await page.getByRole('dialog').getByRole('table', { name: 'Sample of the tasks' }).locator('tbody tr').count(), 2, 'and lists them as the sample')
+  await screenshot(page, 'tasks-bulk-preview')
+  await confirmDialog(page, /^Cancel tasks$/)
+  await page.locator(`tr[data-task="${ids[0] ?? ''}"]`).getByText('canceled').waitFor(WAIT)
+  const states: string[] = []
+  for (const id of ids) states.push((await consoleCall<{ task: { state: string } }>(page, 'GET', `/tasks/${id}`)).task.state)
+  t.same(states, ['canceled', 'canceled', 'scheduled'], 'the two selected are canceled, the third still waits')
+  // the third waits: reschedule it from its detail, and a child task shows it as its parent
+  const { id: child } = await consoleCall<{ id: string }>(page, 'POST', '/tasks', { handler: 'noop', queue, dependsOn: { ids: [ids[2]] } })
+  await goto(page, origin, `#/tasks?queue=${queue}&id=${ids[2] ?? ''}`)
+  const detail = page.getByTestId('task-detail')
+  await detail.getByTestId('task-graph').locator(`[data-graph-node="${child}"]`).waitFor(WAIT)
+  t.ok(true, 'the parent\'s detail lists its child among the descendants')
+  await detail.getByRole('button', { name: 'Reschedule…' }).click()
+  await page.waitForURL(/action=reschedule/, WAIT)
+  const dialog = page.getByRole('dialog')
+  await dialog.getByLabel('Priority').fill('7')
+  await dialog.getByRole('button', { name: 'Reschedule', exact: true }).click()
+  await dialog.waitFor({ state: 'detached', ...WAIT })
+  const after = await consoleCall<{ task: { priority: number, state: string } }>(page, 'GET', `/tasks/${ids[2] ?? ''}`)
+  t.same([after.task.priority, after.task.state], [7, 'scheduled'], 'rescheduled to priority 7, still scheduled')
+}
+
+/** purge the DLQ entries of a queue: a dry run first, and an age bound that matches none */
+export async function dlqPurgeFlow (t: T, page: Page, origin: string): Promise<void> {
+  const queue = q('purge')
+  const { id } = await consoleCall<{ id: string }>(page, 'POST', '/tasks', { handler: 'fail', queue, maxAttempts: 1 })
+  let state = ''
+  for (let i = 0; i < 120 && state !== 'dead'; i++) {
+    state = (await consoleCall<{ task: { state: string } }>(page, 'GET', `/tasks/${id}`)).task.state
+    if (state !== 'dead') await page.waitForTimeout(500)
+  }
+  t.equal(state, 'dead', 'the failing task reached the DLQ')
+  await goto(page, origin, `#/dlq?queue=${queue}`)
+  await page.locator(`tr[data-task="${id}"]`).waitFor(WAIT)
+  const dialog = page.getByRole('dialog')
+  await page.getByLabel('Failed longer ago than').fill('1d')
+  await page.getByRole('button', { name: 'Purge matching…' }).click()
+  await dialog.getByTestId('purge-count').waitFor(WAIT)
+  t.equal(await dialog.getByTestId('purge-count').textContent(), '0', 'nothing in the queue failed more than a day ago')
+  await dialog.getByRole('button', { name: 'Cancel', exact: true }).click()
+  await dialog.waitFor({ state: 'detached', ...WAIT })
+  await page.getByLabel('Failed longer ago than').fill('')
+  await page.getByRole('button', { name: 'Purge matching…' }).click()
+  await dialog.getByTestId('purge-count').waitFor(WAIT)
+  t.equal(await dialog.getByTestId('purge-count').textContent(), '1', 'the dry run counts the one entry of the queue')
+  await screenshot(page, 'dlq-purge-preview')
+  await confirmDialog(page, /^Purge for good$/)
+  await page.getByText('Nothing matches.').waitFor(WAIT)
+  const left = await consoleCall<{ entries: unknown[] }>(page, 'GET', `/dlq?queue=${queue}`)
+  t.equal(left.entries.length, 0, 'the queue has no DLQ entries left')
+}
+
 export async function timelineFlow (t: T, page: Page, origin: string): Promise<void> {
   const queue = q('timeline')
   await goto(page, origin, '#/overview')
@@ -229,8 +322,9 @@ export async function viewerFlow (t: T, page: Page, origin: string): Promise<voi
   t.equal(await page.getByRole('button', { name: /^(Pause|Resume)$/ }).count(), 0, 'no pause or resume buttons on Queues')
   await goto(page, origin, '#/tasks')
   t.equal(await page.getByRole('button', { name: 'Enqueue a task' }).count(), 0, 'no enqueue button on Tasks')
+  t.equal(await page.getByLabel('Bulk action').count() + await page.getByRole('checkbox').count(), 0, 'no bulk actions or row selection on Tasks')
   await goto(page, origin, '#/dlq')
-  t.equal(await page.getByRole('button', { name: /Replay/ }).count(), 0, 'no replay controls on the DLQ')
+  t.equal(await page.getByRole('button', { name: /Replay|Purge/ }).count(), 0, 'no replay or purge controls on the DLQ')
   await goto(page, origin, '#/jobs')
   await page.getByTestId('jobs').waitFor(WAIT)
   t.equal(await page.getByRole('button', { name: /^(New job|Run|Edit|Delete)$/ }).count(), 0, 'no job create, run, edit or delete controls on Jobs')

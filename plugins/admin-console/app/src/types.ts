@@ -31,3 +31,12 @@ export interface Job { name: string, description: string, source: 'git_tag' | 't
 export interface JobArtifact { name: string, key: string, size: number, sha256: string, contentType: string, createdAt: string }
 export interface JobRun { id: string, job: string, state: string, taskId: string, attempt: number, maxAttempts: number, trigger: string, queuedAt: string, startedAt?: string, finishedAt?: string, durationMs?: number, exitCode?: number, revision?: string, sourceSha256?: string, imageId?: string, imageCached?: boolean, containerId?: string, error?: string, cancelRequestedAt?: string, artifacts: JobArtifact[], outputBytes?: number, outputTruncated?: boolean, definition: Job }
 export interface JobEvent { id: string, type: string, time: string, data: { job?: string, runId?: string, text?: string, state?: string, [k: string]: unknown } }
+
+/** the tenant and correlation id a task may carry (TaskSummary and TaskView) */
+export interface TaskTags { tenant?: string, correlationId?: string }
+export interface SkippedTask { id: string, reason: string, state?: string }
+export const TASK_ACTIONS = ['cancel', 'retry', 'delete', 'run_now', 'reschedule', 'move'] as const
+export type TaskAction = typeof TASK_ACTIONS[number]
+export interface BulkResult { dryRun: boolean, action: string, count: number, changed: string[], skipped: SkippedTask[], sample: TaskSummary[], limitReached: boolean }
+export interface PurgeResult { dryRun: boolean, count: number, sample: string[], more: boolean, limit: number }
+export interface TaskGraph { id: string, nodes: Array<{ id: string, handler: string, queue: string, state: string }>, edges: Array<{ parent: string, child: string }>, truncated: boolean }

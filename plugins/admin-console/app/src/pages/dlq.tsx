@@ -3,9 +3,10 @@ import { call } from '../api.ts'
 import { useLiveData } from '../live.ts'
 import { useParams, type Route } from '../route.ts'
 import { useSession } from '../session.tsx'
-import type { ReplayResult, TaskSummary, TaskView } from '../types.ts'
+import type { PurgeResult, ReplayResult, TaskSummary, TaskView } from '../types.ts'
 import { ConfirmAction, ErrorBox, Json, Loading, Modal, Pager, Time } from '../ui.tsx'
 import { TaskFilters, TaskTable } from './tasks.tsx'
+import { listFilterOf, windowOf } from './task-window.tsx'
 
 const PAGE = 50
 
@@ -19,21 +20,37 @@ function ImpactOf ({ result, target }: { result: ReplayResult, target?: string }
   )
 }
 
+function PurgeImpact ({ result }: { result: PurgeResult }): ReactNode {
+  return (
+    <div data-testid="purge-preview">
+      <p><b data-testid="purge-count">{result.count}</b> dead task{result.count === 1 ? '' : 's'} would be deleted for good (oldest failures first, at most {result.limit}); they cannot be replayed afterwards.</p>
+      {result.more && <p className="banner warn">More entries match than one purge deletes: purge again for the rest.</p>}
+      {result.sample.length > 0 && <p className="muted">First: {result.sample.map(id => <code key={id}>{id.slice(0, 12)} </code>)}{result.count > result.sample.length ? `and ${result.count - result.sample.length} more` : ''}</p>}
+    </div>
+  )
+}
+
 export function Dlq ({ route }: { route: Route }): ReactNode {
   const [params, set] = useParams(route)
   const { canMutate } = useSession()
-  const filter = { queue: params.get('queue') ?? undefined, handler: params.get('handler') ?? undefined, query: params.get('query') ?? undefined }
+  const filter = listFilterOf(params, false)
   const offset = Number(params.get('offset') ?? 0) || 0
-  const key = JSON.stringify([filter, offset])
-  const list = useLiveData(() => call<{ entries: TaskSummary[], total?: number }>('ListDLQ', { ...filter, limit: PAGE, offset }), [key], { types: /^(task|dlq)/ })
+  const key = JSON.stringify([[...params.entries()].filter(([k]) => !['id', 'action', 'olderThan'].includes(k)), offset])
+  const list = useLiveData(() => call<{ entries: TaskSummary[], total?: number }>('ListDLQ', { ...listFilterOf(params, false), limit: PAGE, offset }), [key], { types: /^(task|dlq)/ })
+  /** what replay-all and purge select by: the list's filter without tenant and correlation id, the window computed now */
+  const selection = (): Record<string, string | undefined> => ({ queue: filter.queue, handler: filter.handler, query: filter.query, ...windowOf(params) })
   const stats = useLiveData(() => call<{ total: number, byQueue: Record<string, number>, byHandler: Record<string, number>, oldestFailedAt?: string, newestFailedAt?: string }>('GetDLQStats'), [], { types: /^(task|dlq)/ })
   const [chosen, setChosen] = useState<Set<string>>(new Set())
   const [replayAll, setReplayAll] = useState<{ limit: number, targetQueue: string } | null>(null)
-  const [replayIds, setReplayIds] = useState<{ ids: string[], targetQueue: string, payload?: unknown } | null>(null)
+  const [replayIds, setReplayIds] = useState<{ ids: string[], targetQueue: string, payload?: unknown, payloads?: Record<string, unknown> } | null>(null)
+  const [editSelected, setEditSelected] = useState(false)
+  const [purge, setPurge] = useState<{ olderThan: string } | null>(null)
+  const olderThan = params.get('olderThan') ?? ''
   const [limit, setLimit] = useState('100')
   const [targetQueue, setTargetQueue] = useState('')
   const id = params.get('id')
   const toggle = (tid: string): void => { const next = new Set(chosen); if (next.has(tid)) next.delete(tid); else next.add(tid); setChosen(next) }
+  const setMany = (ids: string[], on: boolean): void => { const next = new Set(chosen); for (const tid of ids) { if (on) next.add(tid); else next.delete(tid) } setChosen(next) }
   const afterAction = (done: boolean): void => { if (done) { setChosen(new Set()); list.reload(); stats.reload() } }
   const action = params.get('action')
   useEffect(() => {
@@ -51,30 +68,46 @@ export function Dlq ({ route }: { route: Route }): ReactNode {
           <label>Replay at most <input type="number" min={1} name="limit" value={limit} onChange={e => setLimit(e.target.value)} /></label>
           <label>To queue <input name="targetQueue" placeholder="same queue" value={targetQueue} onChange={e => setTargetQueue(e.target.value)} /></label>
           <button type="submit">Replay all matching…</button>
-          <button type="button" disabled={chosen.size === 0} onClick={() => setReplayIds({ ids: [...chosen], targetQueue })}>Replay {chosen.size} selected…</button>
-          {filter.query !== undefined && <span className="muted">Replay-all matches queue and handler; the text search narrows only the list.</span>}
+          <button type="button" disabled={chosen.size === 0} onClick={() => setEditSelected(true)}>Replay {chosen.size} selected…</button>
+          {(filter.tenant !== undefined || filter.correlationId !== undefined) && <span className="muted">Replay-all and purge match queue, handler, search and time window; tenant and correlation id narrow only the list.</span>}
+        </form>
+      )}
+      {canMutate && (
+        <form className="filters bulk" aria-label="Purge" onSubmit={e => { e.preventDefault(); setPurge({ olderThan: olderThan.trim() }) }}>
+          <label>Failed longer ago than <input name="olderThan" placeholder="e.g. 7d, 36h" pattern="([0-9]+(ms|s|m|h|d))+" value={olderThan} onChange={e => set({ olderThan: e.target.value }, true)} /></label>
+          <button type="submit" className="danger">Purge matching…</button>
         </form>
       )}
       <ErrorBox error={list.error} />
       <Loading when={list.loading && list.data === undefined} />
       {list.data !== undefined && (
         <>
-          <TaskTable tasks={list.data.entries} page="dlq" selected={id} params={params} select={canMutate ? { chosen, toggle } : undefined} />
+          <TaskTable tasks={list.data.entries} page="dlq" selected={id} params={params} select={canMutate ? { chosen, toggle, setMany } : undefined} />
           <Pager offset={offset} limit={PAGE} count={list.data.entries.length} total={list.data.total} onPage={o => set({ offset: o || undefined })} />
         </>
       )}
       {id !== null && <DlqDetail id={id} onClose={() => set({ id: undefined })} onReplay={(payload, tq) => setReplayIds({ ids: [id], targetQueue: tq, payload })} onDeleted={() => { set({ id: undefined }); afterAction(true) }} />}
       {replayAll !== null && (
         <ConfirmAction title="Replay all matching DLQ entries"
-          preview={async () => <ImpactOf target={replayAll.targetQueue} result={await call<ReplayResult>('ReplayDLQ', { limit: replayAll.limit, queue: filter.queue, handler: filter.handler, targetQueue: replayAll.targetQueue || undefined, dryRun: true })} />}
-          confirmLabel="Replay" onConfirm={() => call('ReplayDLQ', { limit: replayAll.limit, queue: filter.queue, handler: filter.handler, targetQueue: replayAll.targetQueue || undefined })}
+          preview={async () => <ImpactOf target={replayAll.targetQueue} result={await call<ReplayResult>('ReplayDLQ', { limit: replayAll.limit, ...selection(), targetQueue: replayAll.targetQueue || undefined, dryRun: true })} />}
+          confirmLabel="Replay" onConfirm={() => call('ReplayDLQ', { limit: replayAll.limit, ...selection(), targetQueue: replayAll.targetQueue || undefined })}
           onClose={done => { setReplayAll(null); afterAction(done) }} />
       )}
       {replayIds !== null && (
-        <ConfirmAction title={`Replay ${replayIds.ids.length} DLQ entr${replayIds.ids.length === 1 ? 'y' : 'ies'}${replayIds.payload !== undefined ? ' with an edited payload' : ''}`}
-          preview={async () => <ImpactOf target={replayIds.targetQueue} result={await call<ReplayResult>('ReplayDLQByID', { ids: replayIds.ids, payload: replayIds.payload, targetQueue: replayIds.targetQueue || undefined, dryRun: true })} />}
-          confirmLabel="Replay" onConfirm={() => call('ReplayDLQByID', { ids: replayIds.ids, payload: replayIds.payload, targetQueue: replayIds.targetQueue || undefined })}
+        <ConfirmAction title={`Replay ${replayIds.ids.length} DLQ entr${replayIds.ids.length === 1 ? 'y' : 'ies'}${replayIds.payload !== undefined || replayIds.payloads !== undefined ? ' with edited payloads' : ''}`}
+          preview={async () => <ImpactOf target={replayIds.targetQueue} result={await call<ReplayResult>('ReplayDLQByID', { ids: replayIds.ids, payload: replayIds.payload, payloads: replayIds.payloads, targetQueue: replayIds.targetQueue || undefined, dryRun: true })} />}
+          confirmLabel="Replay" onConfirm={() => call('ReplayDLQByID', { ids: replayIds.ids, payload: replayIds.payload, payloads: replayIds.payloads, targetQueue: replayIds.targetQueue || undefined })}
           onClose={done => { setReplayIds(null); afterAction(done) }} />
+      )}
+      {editSelected && (
+        <ReplaySelectedForm ids={[...chosen]} targetQueue={targetQueue} onClose={() => setEditSelected(false)}
+          onPreview={(payloads, tq) => { setEditSelected(false); setReplayIds({ ids: [...chosen], targetQueue: tq, payloads }) }} />
+      )}
+      {purge !== null && (
+        <ConfirmAction title="Purge dead tasks for good" danger confirmLabel="Purge for good"
+          preview={async () => <PurgeImpact result={await call<PurgeResult>('PurgeDLQ', { ...selection(), olderThan: purge.olderThan || undefined, dryRun: true })} />}
+          onConfirm={() => call<PurgeResult>('PurgeDLQ', { ...selection(), olderThan: purge.olderThan || undefined })}
+          onClose={done => { setPurge(null); afterAction(done) }} />
       )}
     </>
   )
@@ -129,5 +162,52 @@ function DlqDetail ({ id, onClose, onReplay, onDeleted }: { id: string, onClose:
           onConfirm={() => call('DeleteDLQEntry', { id })} onClose={done => { setDeleting(false); if (done) onDeleted() }} />
       )}
     </section>
+  )
+}
+
+/** Replay of the selected entries: a target queue, and optionally an edited payload per entry. */
+function ReplaySelectedForm ({ ids, targetQueue, onClose, onPreview }: { ids: string[], targetQueue: string, onClose: () => void, onPreview: (payloads: Record<string, unknown> | undefined, targetQueue: string) => void }): ReactNode {
+  const [queue, setQueue] = useState(targetQueue)
+  const [texts, setTexts] = useState<Record<string, { original: string, text: string }>>({})
+  const [loadError, setLoadError] = useState<unknown>(undefined)
+  const [error, setError] = useState<string | undefined>(undefined)
+  const open = (id: string): void => {
+    if (texts[id] !== undefined) return
+    call<{ entry: TaskView }>('GetDLQEntry', { id }).then(r => {
+      const original = JSON.stringify(r.entry.payload, null, 2)
+      setTexts(t => t[id] !== undefined ? t : { ...t, [id]: { original, text: original } })
+    }, setLoadError)
+  }
+  return (
+    <Modal title={`Replay ${ids.length} selected DLQ entr${ids.length === 1 ? 'y' : 'ies'}`} onClose={onClose}>
+      <form className="stack" onSubmit={ev => {
+        ev.preventDefault()
+        const payloads: Record<string, unknown> = {}
+        for (const [id, t] of Object.entries(texts)) {
+          if (t.text === t.original) continue
+          try { payloads[id] = JSON.parse(t.text) } catch (err) { setError(`the payload of ${id} is not JSON: ${(err as Error).message}`); return }
+        }
+        onPreview(Object.keys(payloads).length > 0 ? payloads : undefined, queue.trim())
+      }}>
+        <label>Replay to queue <input name="replayTargetQueue" placeholder="same queue" value={queue} onChange={ev => setQueue(ev.target.value)} /></label>
+        <p className="muted">Open an entry to edit the payload it is replayed with; the others keep theirs.</p>
+        <div className="scroll" data-testid="replay-payloads">
+          {ids.map(id => {
+            const entry = texts[id]
+            return (
+              <details key={id} onToggle={ev => { if ((ev.target as HTMLDetailsElement).open) open(id) }}>
+                <summary>Payload of <code>{id.slice(0, 12)}</code>{entry !== undefined && entry.text !== entry.original ? ' (edited)' : ''}</summary>
+                {entry === undefined
+                  ? <p className="muted">Loading…</p>
+                  : <label>Payload of {id} (JSON) <textarea name={`payload-${id}`} rows={6} value={entry.text} onChange={ev => { const text = ev.target.value; setTexts(t => ({ ...t, [id]: { original: entry.original, text } })) }} /></label>}
+              </details>
+            )
+          })}
+        </div>
+        <ErrorBox error={loadError} />
+        {error !== undefined && <p className="error" role="alert">{error}</p>}
+        <div className="actions"><button type="button" onClick={onClose}>Cancel</button><button type="submit" className="primary">Preview replay</button></div>
+      </form>
+    </Modal>
   )
 }
