@@ -40,7 +40,7 @@ export function Workers ({ route }: { route: Route }): ReactNode {
     <>
       <h1>Workers</h1>
       <div className="filters">
-        <label className="inline-label"><input type="checkbox" name="stale" checked={includeStale} onChange={e => set({ stale: e.target.checked ? '1' : undefined }, true)} /> Show stale</label>
+        <label className="check"><input type="checkbox" name="stale" checked={includeStale} onChange={e => set({ stale: e.target.checked ? '1' : undefined }, true)} /> Show stale</label>
         {canMutate && (
           <form className="filters bulk" aria-label="Sweep stale workers" onSubmit={e => { e.preventDefault(); if (sweepValid) setPending({ action: 'sweep', olderThanMs: Math.round(sweepAge * 60_000) }) }}>
             <label>Stale for at least (minutes) <input type="number" name="olderThan" min={0} max={30 * 24 * 60} step="any" value={sweepMinutes} onChange={e => setSweepMinutes(e.target.value)} /></label>
