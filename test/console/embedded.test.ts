@@ -6,6 +6,7 @@ import t from 'tap'
 import { hashPassword } from '../../plugins/admin-console/passwords.ts'
 import { browserMissing, launchChromium, screenshot } from './browser.ts'
 import { startConsoleDeployment } from './deployment.ts'
+import { cordonWorkerFlow, drainQueueFlow, rateLimitFlow, viewerOperationsFlow } from './operations-flows.ts'
 import { bulkCancelFlow, dlqPurgeFlow, dlqReplayFlow, enqueueCancelFlow, everyPage, jobFlow, paletteFlow, pauseQueueFlow, scheduleFlow, signInWithForm, taskWindowFlow, timelineFlow, viewerFlow } from './flows.ts'
 
 t.setTimeout(300_000)
@@ -49,6 +50,9 @@ async function main (): Promise<void> {
   await t.test('filter tasks by a time window; the window survives a reload', async t => { await taskWindowFlow(t, page, d.origin) })
   await t.test('cancel selected tasks in bulk, with the dry-run count first', async t => { await bulkCancelFlow(t, page, d.origin) })
   await t.test('purge the DLQ entries of a queue, with the dry-run count first', async t => { await dlqPurgeFlow(t, page, d.origin) })
+  await t.test('drain a queue after its dry-run count', async t => { await drainQueueFlow(t, page, d.origin) })
+  await t.test('set a queue concurrency limit on the Rate limits page, see it listed, clear it', async t => { await rateLimitFlow(t, page, d.origin) })
+  await t.test('cordon and uncordon the live worker; the stale toggle and the sweep preview', async t => { await cordonWorkerFlow(t, page, d.origin) })
   await t.test('command palette and shortcuts', async t => { await paletteFlow(t, page, d.origin) })
   await t.test('every page: screenshot and no serious axe-core violation', async t => { await everyPage(t, browser, page, d.origin, 'embedded') })
 
@@ -67,6 +71,7 @@ async function main (): Promise<void> {
     t.teardown(() => viewer.close())
     await signInWithForm(viewer, d.origin, 'viewer', viewerPassword)
     await viewerFlow(t, viewer, d.origin)
+    await viewerOperationsFlow(t, viewer, d.origin)
     await screenshot(viewer, 'viewer-settings')
   })
 

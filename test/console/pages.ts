@@ -22,4 +22,4 @@ export async function goto (page: Page, origin: string, hash: string): Promise<v
   await page.locator('main h1').first().waitFor({ timeout: 30_000 })
 }
 
-export const PAGES = ['overview', 'queues', 'tasks', 'dlq', 'schedules', 'jobs', 'workers', 'audit', 'settings', 'docs'] as const
+export const PAGES = ['overview', 'queues', 'tasks', 'dlq', 'schedules', 'jobs', 'workers', 'rate-limits', 'audit', 'settings', 'docs'] as const

@@ -16,13 +16,14 @@ import { Dlq } from './pages/dlq.tsx'
 import { Schedules } from './pages/schedules.tsx'
 import { Jobs } from './pages/jobs.tsx'
 import { Workers } from './pages/workers.tsx'
+import { RateLimits } from './pages/rate-limits.tsx'
 import { Audit } from './pages/audit.tsx'
 import { Settings } from './pages/settings.tsx'
 import { Docs } from './pages/docs.tsx'
 import type { Route } from './route.ts'
 
 const PAGE_COMPONENTS: Record<string, (p: { route: Route }) => ReactNode> = {
-  overview: Overview, queues: Queues, tasks: Tasks, dlq: Dlq, schedules: Schedules, jobs: Jobs, workers: Workers, audit: Audit, settings: Settings, docs: Docs
+  overview: Overview, queues: Queues, tasks: Tasks, dlq: Dlq, schedules: Schedules, jobs: Jobs, workers: Workers, 'rate-limits': RateLimits, audit: Audit, settings: Settings, docs: Docs
 }
 
 type Theme = 'light' | 'dark'
@@ -86,6 +87,8 @@ function SignedIn ({ session, onSignedOut }: { session: Session, onSignedOut: ()
     { id: 'new-schedule', title: 'Create a schedule', run: () => navigate(hrefFor('schedules', { edit: '+' })) },
     { id: 'new-job', title: 'Create a job', run: () => navigate(hrefFor('jobs', { edit: '+' })) },
     { id: 'job-runs', title: 'Job runs', run: () => navigate(hrefFor('jobs')) },
+    { id: 'new-flow-limit', title: 'Set a flow limit (queue or handler)', run: () => navigate(hrefFor('rate-limits', { edit: '+' })) },
+    { id: 'stale-workers', title: 'Show stale workers', run: () => navigate(hrefFor('workers', { stale: '1' })) },
     ...(mutate
       ? [{ id: 'pause-all', title: 'Pause dequeue everywhere', run: () => setConfirm('pause') },
           { id: 'resume-all', title: 'Resume dequeue everywhere', run: () => setConfirm('resume') }]
@@ -93,7 +96,7 @@ function SignedIn ({ session, onSignedOut }: { session: Session, onSignedOut: ()
     { id: 'theme', title: 'Toggle light/dark theme', hint: 'Shift T', run: toggleTheme },
     { id: 'reconnect', title: 'Reconnect live updates', run: () => live.reconnect() },
     { id: 'signout', title: 'Sign out', run: () => { void signOut() } }
-  ].filter(c => mutate || !['dlq-replay', 'enqueue', 'new-schedule', 'new-job'].includes(c.id)), [mutate, signOut, toggleTheme])
+  ].filter(c => mutate || !['dlq-replay', 'enqueue', 'new-schedule', 'new-job', 'new-flow-limit'].includes(c.id)), [mutate, signOut, toggleTheme])
 
   useEffect(() => {
     let awaitingG = false

@@ -7,6 +7,7 @@ export const PAGES = [
   { id: 'schedules', title: 'Schedules', key: 's' },
   { id: 'jobs', title: 'Jobs', key: 'j' },
   { id: 'workers', title: 'Workers', key: 'w' },
+  { id: 'rate-limits', title: 'Rate limits', key: 'r' },
   { id: 'audit', title: 'Audit', key: 'a' },
   { id: 'settings', title: 'Settings', key: 'e' },
   { id: 'docs', title: 'Docs', key: 'h' }

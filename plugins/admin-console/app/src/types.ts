@@ -1,6 +1,6 @@
 // The contract's response shapes the console reads (core/contract/messages.ts is the
 // source; only the fields used here are listed).
-export interface QueueSummary { name: string, ready: number, scheduled: number, processing: number, retrying: number, dead: number, succeeded: number, canceled: number, blocked?: number, weight: number, defaultWeight: number, weightOverridden: boolean, paused: boolean }
+export interface QueueSummary { name: string, ready: number, scheduled: number, processing: number, retrying: number, dead: number, succeeded: number, canceled: number, blocked?: number, throttled?: number, weight: number, defaultWeight: number, weightOverridden: boolean, paused: boolean }
 export interface TaskSummary { id: string, queue: string, handler: string, state: string, attempts: number, maxAttempts: number, priority: number, runAt: string, createdAt: string, updatedAt: string, finishedAt?: string, lastError?: string, replays: number, payloadSize: number, progress?: unknown }
 export interface TaskView extends TaskSummary { payload: unknown, idempotencyKey?: string, timeoutMs: number, errors: Array<{ attempt: number, message: string, at: string, stack?: string }>, startedAt?: string, leaseExpiresAt?: string, workerId?: string, result?: unknown, dependsOn?: string[], onParentFailure?: string }
 export interface TimelineEntry { at: string, event: string, detail?: string }
@@ -18,7 +18,7 @@ export interface Overview {
 export interface ReplayResult { dryRun: boolean, count: number, replayed: string[], skipped: Array<{ id: string, reason: string, state?: string }> }
 export interface Schedule { name: string, spec: string, timezone: string, durable: boolean, paused: boolean, overlap: string, catchUp: string, nextRunAt?: string, previousRunAt?: string, lastStatus: string, lastError?: string, lastTaskId?: string, fired: number, skipped: number, failed: number, factoryRegistered: boolean }
 export interface ScheduleEvent { schedule: string, at: string, type: string, instant?: string, taskId?: string, reason?: string, count?: number }
-export interface Worker { id: string, host: string, pid: number, version: string, queues: string[], concurrency: number, inFlight: number, startedAt: string, lastHeartbeatAt: string, handlers: string[] }
+export interface Worker { id: string, host: string, pid: number, version: string, queues: string[], concurrency: number, inFlight: number, startedAt: string, lastHeartbeatAt: string, handlers: string[], cordoned?: boolean, stale?: boolean }
 export interface AuditEvent { id: string, time: string, action: string, target: string, actor: string, requestId: string, outcome: string, error?: string, params: unknown }
 export interface Health { status: string, version: string, commit: string, nodeVersion: string, backend: string, uptimeSeconds: number, startedAt: string, backendError?: string }
 

@@ -51,6 +51,7 @@ export function Overview ({ route }: { route: Route }): ReactNode {
             <dl className="facts">
               <dt>Dequeue</dt><dd data-testid="global-pause">{data.coordination === undefined ? 'unknown' : data.coordination.globalPaused ? <span className="badge warn">paused everywhere</span> : 'running'}</dd>
               <dt>Rate limit</dt><dd>{data.coordination?.rateLimit === undefined ? 'none' : `${data.coordination.rateLimit.limit} starts per ${data.coordination.rateLimit.windowMs} ms`}</dd>
+              <dt>Flow limits</dt><dd><a href={hrefFor('rate-limits')} data-testid="flow-limits-link">per queue and handler</a></dd>
               <dt>Leaders</dt><dd>{data.coordination === undefined || data.coordination.leaders.length === 0 ? 'none held' : data.coordination.leaders.map(l => <div key={l.name}><code>{l.name}</code>: {l.holder} (expires <Time at={l.expiresAt} />)</div>)}</dd>
               <dt>Admin actions</dt><dd>{data.actions.pauses} pauses, {data.actions.resumes} resumes, {data.actions.replays} replays ({data.actions.replayedTasks} tasks) since <Time at={data.actions.since} /></dd>
             </dl>

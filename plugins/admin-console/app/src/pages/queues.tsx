@@ -5,12 +5,14 @@ import { hrefFor, useParams, type Route } from '../route.ts'
 import { useSession } from '../session.tsx'
 import type { QueueSummary } from '../types.ts'
 import { ConfirmAction, ErrorBox, Loading } from '../ui.tsx'
+import { DrainQueue } from './queue-drain.tsx'
 
 export function Queues ({ route }: { route: Route }): ReactNode {
   const [params, set] = useParams(route)
   const { canMutate } = useSession()
   const { data, error, loading, reload } = useLiveData(() => call<{ queues: QueueSummary[] }>('ListQueues'), [], { types: /^(task|queue|dlq)/ })
   const [pending, setPending] = useState<{ queue: QueueSummary, action: 'pause' | 'resume' | 'reset' | 'weight', weight?: number } | null>(null)
+  const [draining, setDraining] = useState<string | null>(null)
   const selected = params.get('name')
   const detail = data?.queues.find(q => q.name === selected)
   return (
@@ -21,12 +23,13 @@ export function Queues ({ route }: { route: Route }): ReactNode {
       {data !== undefined && (
         <div className="scroll">
           <table className="list" data-testid="queues">
-            <thead><tr><th>Queue</th><th>Ready</th><th>Processing</th><th>Scheduled</th><th>Retrying</th><th>Dead</th><th>Weight</th><th>State</th>{canMutate && <th>Actions</th>}</tr></thead>
+            <thead><tr><th>Queue</th><th>Ready</th><th>Processing</th><th>Scheduled</th><th>Retrying</th><th>Blocked</th><th>Throttled</th><th>Dead</th><th>Weight</th><th>State</th>{canMutate && <th>Actions</th>}</tr></thead>
             <tbody>
               {data.queues.map(q => (
                 <tr key={q.name} data-queue={q.name} className={q.name === selected ? 'selected' : ''}>
                   <td><a href={hrefFor('queues', { name: q.name })}>{q.name}</a></td>
                   <td>{q.ready}</td><td>{q.processing}</td><td>{q.scheduled}</td><td>{q.retrying}</td>
+                  <td>{q.blocked ?? 0}</td><td><Throttled queue={q} /></td>
                   <td>{q.dead > 0 ? <a href={hrefFor('dlq', { queue: q.name })}>{q.dead}</a> : 0}</td>
                   <td>{q.weight}{q.weightOverridden && <span className="muted"> (default {q.defaultWeight})</span>}</td>
                   <td>{q.paused ? <span className="badge warn">paused</span> : 'running'}</td>
@@ -35,16 +38,18 @@ export function Queues ({ route }: { route: Route }): ReactNode {
                       <button type="button" onClick={() => setPending({ queue: q, action: q.paused ? 'resume' : 'pause' })}>{q.paused ? 'Resume' : 'Pause'}</button>
                       <WeightEditor queue={q} onSubmit={w => setPending({ queue: q, action: 'weight', weight: w })} />
                       {q.weightOverridden && <button type="button" onClick={() => setPending({ queue: q, action: 'reset' })}>Reset weight</button>}
+                      <button type="button" className="danger" onClick={() => setDraining(q.name)}>Drain…</button>
                     </td>
                   )}
                 </tr>
               ))}
-              {data.queues.length === 0 && <tr><td colSpan={9} className="muted">No queues yet: enqueue a task to create one.</td></tr>}
+              {data.queues.length === 0 && <tr><td colSpan={11} className="muted">No queues yet: enqueue a task to create one.</td></tr>}
             </tbody>
           </table>
         </div>
       )}
-      {selected !== null && <QueueDetail name={selected} fallback={detail} onClose={() => set({ name: undefined })} />}
+      {selected !== null && <QueueDetail name={selected} fallback={detail} onClose={() => set({ name: undefined })} onDrain={canMutate ? () => setDraining(selected) : undefined} />}
+      {draining !== null && <DrainQueue name={draining} onClose={done => { setDraining(null); if (done) reload() }} />}
       {pending !== null && (
         <ConfirmAction
           title={pending.action === 'weight' ? `Set the weight of ${pending.queue.name}` : pending.action === 'reset' ? `Reset the weight of ${pending.queue.name}` : `${pending.action === 'pause' ? 'Pause' : 'Resume'} queue ${pending.queue.name}`}
@@ -78,7 +83,13 @@ function WeightEditor ({ queue, onSubmit }: { queue: QueueSummary, onSubmit: (w:
   )
 }
 
-function QueueDetail ({ name, fallback, onClose }: { name: string, fallback?: QueueSummary, onClose: () => void }): ReactNode {
+/** the ready tasks a saturated flow limit holds back; absent when the backend has no flow control */
+function Throttled ({ queue }: { queue: QueueSummary }): ReactNode {
+  if (queue.throttled === undefined) return <span className="muted">—</span>
+  return queue.throttled > 0 ? <a href={hrefFor('rate-limits')} className="badge warn">{queue.throttled}</a> : <>0</>
+}
+
+function QueueDetail ({ name, fallback, onClose, onDrain }: { name: string, fallback?: QueueSummary, onClose: () => void, onDrain?: () => void }): ReactNode {
   const { data, error } = useLiveData(() => call<{ queue: QueueSummary, unservedHandlers: string[] }>('GetQueue', { name }), [name], { types: /^(task|queue|dlq)/ })
   const q = data?.queue ?? fallback
   return (
@@ -90,9 +101,11 @@ function QueueDetail ({ name, fallback, onClose }: { name: string, fallback?: Qu
           <dt>State</dt><dd>{q.paused ? 'paused' : 'running'}</dd>
           <dt>Weight</dt><dd>{q.weight} {q.weightOverridden ? `(override; default ${q.defaultWeight})` : '(default)'}</dd>
           <dt>Tasks</dt><dd>{(['ready', 'processing', 'scheduled', 'retrying', 'succeeded', 'canceled', 'blocked'] as const).map(s => <a key={s} className="chip" href={hrefFor('tasks', { queue: name, state: s })}>{s} {q[s] ?? 0}</a>)}<a className="chip" href={hrefFor('dlq', { queue: name })}>dead {q.dead}</a></dd>
+          <dt>Throttled</dt><dd data-testid="queue-throttled"><Throttled queue={q} /> <a href={hrefFor('rate-limits')}>flow limits</a></dd>
           <dt>Unserved handlers</dt><dd>{data === undefined ? '…' : data.unservedHandlers.length === 0 ? 'none' : data.unservedHandlers.join(', ')}</dd>
         </dl>
       )}
+      {onDrain !== undefined && <div className="actions"><button type="button" className="danger" onClick={onDrain}>Drain queue…</button></div>}
     </section>
   )
 }
