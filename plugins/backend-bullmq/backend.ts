@@ -42,7 +42,9 @@ const CAPABILITIES: Omit<BackendCapabilities, 'taskCount'> = {
   // pub/sub from Switchyard's own paths plus a watch on BullMQ's event streams (work-notifier.ts)
   workNotifications: true,
   records: true,
-  flowControl: true
+  flowControl: true,
+  // per-tenant limits would need the lease's handler filter to read every job's data
+  flowScopeKinds: ['queue', 'handler']
 }
 
 /** BullMQ script codes that mean "this token no longer holds the job" */
@@ -794,6 +796,7 @@ export class BullMQBackend implements Backend {
   }
 
   async setFlowLimit (scope: FlowScope, limit: FlowLimit): Promise<void> {
+    if (scope.kind === 'tenant') throw Errors.unsupported('the bullmq backend does not support per-tenant flow limits', { details: { backend: 'bullmq', kind: scope.kind } })
     const spec = `${limit.concurrency ?? ''}:${limit.rate?.limit ?? ''}:${limit.rate?.windowMs ?? ''}`
     await runPlainScript(this.redis, 'flow-set', [], [this.keys.own, `${scope.kind}:${scope.name}`, spec])
   }

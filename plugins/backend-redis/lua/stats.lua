@@ -16,7 +16,7 @@ if redis.call('EXISTS', P .. 'fl') == 1 then
   for i = 1, #flat, 2 do
     local kind, name = string.match(flat[i], '^(%a+):(.*)$')
     if flow_left(P, flat[i], flat[i + 1], flow_running(P, kind, name), now) == 0 then
-      if kind == 'queue' then sat_queue[name] = true else sat_handlers[#sat_handlers + 1] = name end
+      if kind == 'queue' then sat_queue[name] = true elseif kind == 'handler' then sat_handlers[#sat_handlers + 1] = name end
     end
   end
 end
