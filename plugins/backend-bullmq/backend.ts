@@ -43,8 +43,7 @@ const CAPABILITIES: Omit<BackendCapabilities, 'taskCount'> = {
   workNotifications: true,
   records: true,
   flowControl: true,
-  // per-tenant limits would need the lease's handler filter to read every job's data
-  flowScopeKinds: ['queue', 'handler']
+  flowScopeKinds: ['queue', 'handler', 'tenant']
 }
 
 /** BullMQ script codes that mean "this token no longer holds the job" */
@@ -796,7 +795,6 @@ export class BullMQBackend implements Backend {
   }
 
   async setFlowLimit (scope: FlowScope, limit: FlowLimit): Promise<void> {
-    if (scope.kind === 'tenant') throw Errors.unsupported('the bullmq backend does not support per-tenant flow limits', { details: { backend: 'bullmq', kind: scope.kind } })
     const spec = `${limit.concurrency ?? ''}:${limit.rate?.limit ?? ''}:${limit.rate?.windowMs ?? ''}`
     await runPlainScript(this.redis, 'flow-set', [], [this.keys.own, `${scope.kind}:${scope.name}`, spec])
   }
