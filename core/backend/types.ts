@@ -394,7 +394,8 @@ export interface QueueStats {
   paused: boolean
   /**
    * ready tasks held back now by a saturated flow limit (of this queue, or of their
-   * handler); 0 or absent when none is (capability `flowControl`)
+   * handler or tenant; tenant-held tasks may be counted up to a bound); 0 or absent
+   * when none is (capability `flowControl`)
    */
   throttled?: number
 }

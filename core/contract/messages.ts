@@ -100,7 +100,7 @@ export const QueueSummary = Response({
   defaultWeight: Type.Integer({ minimum: 0, description: 'configured default weight' }),
   weightOverridden: Type.Boolean({ description: 'true when an override is stored in the backend' }),
   paused: Type.Boolean({ description: 'durable dequeue from this queue is paused' }),
-  throttled: Type.Optional(Count('ready tasks held back now by a saturated flow limit of the queue or of their handler; absent when the backend has no flow control'))
+  throttled: Type.Optional(Count('ready tasks held back now by a saturated flow limit of the queue, of their handler or of their tenant; absent when the backend has no flow control'))
 }, 'one queue: counts by state, weight and pause flag')
 
 export const TaskErrorView = Response({

@@ -211,6 +211,7 @@ export const flowControlArea: ConformanceArea = {
       t.equal(first.length, 2, 'the limited tenant: 2 across both queues and handlers')
       t.equal(leased.length - first.length, 6, 'another tenant and tasks without a tenant are not held back')
       t.match(await limitOf(backend, scope), { running: 2, saturated: true, throttled: 4 })
+      t.same((await backend.queueStats([q1, q2])).map(q => q.throttled), [1, 3], 'queue counts attribute the tenant\'s held-back tasks to their queues')
       t.same(await leaseAll(peer, [q1, q2]), [], 'another node leases nothing of the tenant while 2 run')
       const held = (await backend.listTasks({ tenant: acme, state: 'ready', limit: 100, offset: 0 })).tasks
       t.equal(held.length, 4, 'held-back tasks stay ready')
