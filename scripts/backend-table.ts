@@ -1,6 +1,6 @@
 // Renders the README's backend table from the capabilities each backend declares,
 // so the documentation says exactly what the code offers.
-import type { Backend, BackendCapabilities } from '@switchyard/core'
+import { flowScopeKindsOf, type Backend, type BackendCapabilities } from '@switchyard/core'
 import { createPostgresBackend } from '@switchyard/backend-postgres'
 import { createRedisBackend } from '@switchyard/backend-redis'
 import { createBullMQBackend } from '@switchyard/backend-bullmq'
@@ -55,6 +55,7 @@ export function renderBackendTable (): string {
   lines.push(`| task list totals (exact) | ${list.map(([, b]) => totalsCell(b.capabilities)).join(' | ')} |`)
   lines.push(`| task filters | ${list.map(([, b]) => b.capabilities.taskFilters.join(', ')).join(' | ')} |`)
   lines.push(`| idempotency key modes | ${list.map(([, b]) => ['reject', ...(b.capabilities.idempotencyModes ?? [])].join(', ')).join(' | ')} |`)
+  lines.push(`| flow limits (cluster-wide concurrency and rate) | ${list.map(([, b]) => flowScopeKindsOf(b.capabilities).join(', ') || 'no').join(' | ')} |`)
   return [START_MARK, '', header, rule, ...lines, '', END_MARK].join('\n')
 }
 

@@ -13,7 +13,7 @@ import { compact } from './views.ts'
 // edited payloads.
 //
 // A purge selects exactly as ListDLQ lists (the backend's list predicate: queue,
-// handler, text, time window), in ListDLQ's order (most recent failures first), up to
+// handler, text, time window, tenant, correlation id), in ListDLQ's order (most recent failures first), up to
 // its limit, and deletes those entries only while they are still dead (deleteTasks
 // re-checks the state per task). The selection is bounded at the backend clock's
 // "now" taken first, so failures arriving meanwhile are not picked up halfway, and a
@@ -92,7 +92,7 @@ async function purgeFilter (ctx: AdminContext, request: RequestOf<'PurgeDLQ'>): 
     // an empty window: nothing matches (since after the olderThan cutoff)
     window.until = window.since - 1
   }
-  return taskFilter(ctx.backend, { state: 'dead', queue: request.queue, handler: request.handler, query: request.query, ...window })
+  return taskFilter(ctx.backend, { state: 'dead', queue: request.queue, handler: request.handler, query: request.query, ...window, tenant: request.tenant, correlationId: request.correlationId })
 }
 
 function parseAge (value: string): number {

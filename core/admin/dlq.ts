@@ -59,7 +59,7 @@ function replayAnswer (result: RequeueResult, dryRun: boolean, targetQueue: stri
 export async function replayDLQ (ctx: AdminContext, request: RequestOf<'ReplayDLQ'>): Promise<MutationResult<ResponseOf<'ReplayDLQ'>>> {
   assertCap(request.limit, ctx.options.replayLimitMax, 'limit', 'WORKER_ADMIN_REPLAY_LIMIT_MAX')
   const dryRun = request.dryRun === true
-  const filter = taskFilter(ctx.backend, { state: 'dead', queue: request.queue, handler: request.handler, query: request.query, ...taskWindow(request) })
+  const filter = taskFilter(ctx.backend, { state: 'dead', queue: request.queue, handler: request.handler, query: request.query, ...taskWindow(request), tenant: request.tenant, correlationId: request.correlationId })
   if (!dryRun && request.targetQueue !== undefined) await ctx.backend.ensureQueues([request.targetQueue])
   const result = await ctx.backend.requeueTasks(compact({ filter: { ...filter, limit: request.limit }, fromStates: ['dead' as const], queue: request.targetQueue, dryRun }))
   return replayAnswer(result, dryRun, request.targetQueue)

@@ -1,5 +1,5 @@
 import { Errors } from '../errors.ts'
-import type { FlowLimit, FlowLimitState, FlowScope } from '../backend/types.ts'
+import { flowScopeKindsOf, type FlowLimit, type FlowLimitState, type FlowScope, type FlowScopeKind } from '../backend/types.ts'
 import type { FlowLimitViewT } from '../contract/messages.ts'
 import type { RequestOf, ResponseOf } from '../contract/rpcs.ts'
 import type { AdminContext, MutationResult } from './context.ts'
@@ -12,6 +12,13 @@ import { compact } from './views.ts'
 function requireFlowControl (ctx: AdminContext): void {
   if (ctx.backend.capabilities.flowControl !== true) {
     throw Errors.unsupported(`the ${ctx.backend.name} backend has no flow control`, { details: { backend: ctx.backend.name } })
+  }
+}
+
+/** refuses a scope kind the backend does not enforce (e.g. tenant limits on a backend without them) */
+function requireScopeKind (ctx: AdminContext, kind: FlowScopeKind): void {
+  if (!flowScopeKindsOf(ctx.backend.capabilities).includes(kind)) {
+    throw Errors.unsupported(`the ${ctx.backend.name} backend has no ${kind} flow limits`, { details: { backend: ctx.backend.name, kind } })
   }
 }
 
@@ -66,6 +73,7 @@ export async function listRateLimits (ctx: AdminContext): Promise<ResponseOf<'Li
 export async function setFlowLimit (ctx: AdminContext, request: RequestOf<'SetFlowLimit'>): Promise<MutationResult<ResponseOf<'SetFlowLimit'>>> {
   const limit = flowLimitOf(request)
   requireFlowControl(ctx)
+  requireScopeKind(ctx, request.kind)
   const scope: FlowScope = { kind: request.kind, name: request.name }
   await ctx.backend.setFlowLimit(scope, limit)
   const stored = (await ctx.backend.listFlowLimits()).find(l => l.kind === scope.kind && l.name === scope.name)

@@ -394,7 +394,8 @@ export interface QueueStats {
   paused: boolean
   /**
    * ready tasks held back now by a saturated flow limit (of this queue, or of their
-   * handler); 0 or absent when none is (capability `flowControl`)
+   * handler or tenant; tenant-held tasks may be counted up to a bound); 0 or absent
+   * when none is (capability `flowControl`)
    */
   throttled?: number
 }
@@ -429,12 +430,13 @@ export interface RateLimit {
 }
 
 /**
- * What a flow limit applies to. Per-tenant limits will add a kind; code that switches
- * over kinds must keep a default branch.
+ * What a flow limit applies to: a queue, a handler, or a tenant (NewTask.tenant; a task
+ * without a tenant is never held back by a tenant limit). Code that switches over kinds
+ * must keep a default branch.
  */
-export type FlowScopeKind = 'queue' | 'handler'
+export type FlowScopeKind = 'queue' | 'handler' | 'tenant'
 
-export const FLOW_SCOPE_KINDS: readonly FlowScopeKind[] = ['queue', 'handler']
+export const FLOW_SCOPE_KINDS: readonly FlowScopeKind[] = ['queue', 'handler', 'tenant']
 
 export interface FlowScope {
   kind: FlowScopeKind
@@ -693,6 +695,17 @@ export interface BackendCapabilities {
   dependencies?: boolean
   /** per-queue and per-handler flow limits enforced by leaseTasks (setFlowLimit and friends) */
   flowControl?: boolean
+  /**
+   * the scope kinds setFlowLimit takes when flowControl is on; absent: queue and handler
+   * (flowScopeKindsOf). A kind left out is refused with UNSUPPORTED_BY_BACKEND.
+   */
+  flowScopeKinds?: readonly FlowScopeKind[]
+}
+
+/** the flow scope kinds a backend enforces: none without flowControl, else flowScopeKinds or queue and handler */
+export function flowScopeKindsOf (caps: Pick<BackendCapabilities, 'flowControl' | 'flowScopeKinds'>): readonly FlowScopeKind[] {
+  if (caps.flowControl !== true) return []
+  return caps.flowScopeKinds ?? ['queue', 'handler']
 }
 
 export type Unsubscribe = () => Promise<void>

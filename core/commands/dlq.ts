@@ -66,13 +66,14 @@ export function replaySelection (input: CommandInput): ReplaySelection {
   const queue = str(values, 'queue')
   const handler = str(values, 'handler')
   const query = str(values, 'query')
+  const owner = ownerOf(values)
   const window = windowOf(values)
   const all = bool(values, 'all')
   const targetQueue = str(values, 'target-queue')
   const target = targetQueue === undefined ? {} : { targetQueue }
-  const filtered = queue !== undefined || handler !== undefined || query !== undefined || window.since !== undefined || window.until !== undefined
+  const filtered = queue !== undefined || handler !== undefined || query !== undefined || owner.tenant !== undefined || owner.correlationId !== undefined || window.since !== undefined || window.until !== undefined
   if (ids !== undefined) {
-    if (filtered || all) throw new UsageError('--ids names the tasks itself: drop --queue, --handler, --query, --since, --until and --all')
+    if (filtered || all) throw new UsageError('--ids names the tasks itself: drop --queue, --handler, --query, --tenant, --correlation-id, --since, --until and --all')
     if (str(values, 'limit') !== undefined) throw new UsageError('--limit bounds a filter or --all; with --ids every named task is replayed')
     return { kind: 'ids', request: { ids: idList('ids', ids), ...target } }
   }
@@ -80,23 +81,32 @@ export function replaySelection (input: CommandInput): ReplaySelection {
   if (str(values, 'payloads') !== undefined) throw new UsageError('--payloads edits the payloads of chosen tasks: use it with --ids')
   if (all && filtered) throw new UsageError('--all selects every dead task: drop it, or drop the filter flags')
   if (!all && !filtered) {
-    throw new UsageError('select what to replay: --ids a,b, a filter (--queue q, --handler h, --query text, --since 24h, --until t), or --all for every dead task (see switchyard dlq replay --help)')
+    throw new UsageError('select what to replay: --ids a,b, a filter (--queue q, --handler h, --query text, --tenant t, --correlation-id c, --since 24h, --until t), or --all for every dead task (see switchyard dlq replay --help)')
   }
   const limit = optionalInteger(values, 'limit', 1, REPLAY_LIMIT_MAX) ?? REPLAY_LIMIT_DEFAULT
   return {
     kind: 'filter',
-    request: { limit, ...(queue === undefined ? {} : { queue }), ...(handler === undefined ? {} : { handler }), ...(query === undefined ? {} : { query }), ...window, ...target },
-    label: all ? 'of any queue and handler' : selectionLabel({ queue, handler, query, ...window })
+    request: { limit, ...(queue === undefined ? {} : { queue }), ...(handler === undefined ? {} : { handler }), ...(query === undefined ? {} : { query }), ...owner, ...window, ...target },
+    label: all ? 'of any queue and handler' : selectionLabel({ queue, handler, query, ...owner, ...window })
   }
 }
 
+/** --tenant and --correlation-id of a DLQ action, as request fields (absent when not given) */
+function ownerOf (values: CommandInput['values']): { tenant?: string, correlationId?: string } {
+  const tenant = str(values, 'tenant')
+  const correlationId = str(values, 'correlation-id')
+  return { ...(tenant === undefined ? {} : { tenant }), ...(correlationId === undefined ? {} : { correlationId }) }
+}
+
 /** the filter of a DLQ action in words, e.g. "of queue emails and failed since 2026-…" */
-function selectionLabel (filter: { queue?: string, handler?: string, query?: string, since?: string, until?: string, timeField?: string }): string {
+function selectionLabel (filter: { queue?: string, handler?: string, query?: string, tenant?: string, correlationId?: string, since?: string, until?: string, timeField?: string }): string {
   const on = filter.timeField === 'created' ? 'created' : 'failed'
   return [
     filter.queue === undefined ? '' : `of queue ${filter.queue}`,
     filter.handler === undefined ? '' : `of handler ${filter.handler}`,
     filter.query === undefined ? '' : `matching "${filter.query}"`,
+    filter.tenant === undefined ? '' : `of tenant ${filter.tenant}`,
+    filter.correlationId === undefined ? '' : `with correlation id ${filter.correlationId}`,
     filter.since === undefined ? '' : `${on} at or after ${filter.since}`,
     filter.until === undefined ? '' : `${on} at or before ${filter.until}`
   ].filter(Boolean).join(' and ')
@@ -157,12 +167,13 @@ export function purgeRequest (input: CommandInput): { request: Omit<RequestOf<'P
   const handler = str(values, 'handler')
   const query = str(values, 'query')
   const olderThan = str(values, 'older-than')
+  const owner = ownerOf(values)
   const window = windowOf(values)
   const all = bool(values, 'all')
-  const filtered = queue !== undefined || handler !== undefined || query !== undefined || olderThan !== undefined || window.since !== undefined || window.until !== undefined
+  const filtered = queue !== undefined || handler !== undefined || query !== undefined || owner.tenant !== undefined || owner.correlationId !== undefined || olderThan !== undefined || window.since !== undefined || window.until !== undefined
   if (all && filtered) throw new UsageError('--all selects every dead task: drop it, or drop the filter flags')
   if (!all && !filtered) {
-    throw new UsageError('select what to purge: a filter (--queue, --handler, --query, --since, --until), an age (--older-than 7d), or --all for every dead task (see switchyard dlq purge --help)')
+    throw new UsageError('select what to purge: a filter (--queue, --handler, --query, --tenant, --correlation-id, --since, --until), an age (--older-than 7d), or --all for every dead task (see switchyard dlq purge --help)')
   }
   if (olderThan !== undefined && durationMs(olderThan) === null) throw new UsageError(`--older-than: "${olderThan}" is not a duration (e.g. 30m, 36h, 7d)`)
   const limit = optionalInteger(values, 'limit', 1, PURGE_LIMIT_MAX)
@@ -170,11 +181,12 @@ export function purgeRequest (input: CommandInput): { request: Omit<RequestOf<'P
     ...(queue === undefined ? {} : { queue }),
     ...(handler === undefined ? {} : { handler }),
     ...(query === undefined ? {} : { query }),
+    ...owner,
     ...window,
     ...(olderThan === undefined ? {} : { olderThan }),
     ...(limit === undefined ? {} : { limit })
   }
-  const label = all ? 'of any queue and handler' : [selectionLabel({ queue, handler, query, ...window }), olderThan === undefined ? '' : `that failed more than ${olderThan} ago`].filter(Boolean).join(' and ')
+  const label = all ? 'of any queue and handler' : [selectionLabel({ queue, handler, query, ...owner, ...window }), olderThan === undefined ? '' : `that failed more than ${olderThan} ago`].filter(Boolean).join(' and ')
   return { request, label }
 }
 

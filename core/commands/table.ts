@@ -323,10 +323,10 @@ export const COMMANDS: readonly CommandSpec[] = [
   },
   {
     name: 'limits set',
-    summary: 'create or replace a cluster-wide concurrency and/or rate limit of a queue or handler',
+    summary: 'create or replace a cluster-wide concurrency and/or rate limit of a queue, handler or tenant',
     args: [
-      { name: 'kind', required: true, description: 'queue or handler', complete: ['queue', 'handler'] },
-      ...name('queue or handler name')
+      { name: 'kind', required: true, description: 'queue, handler or tenant', complete: ['queue', 'handler', 'tenant'] },
+      ...name('queue, handler or tenant name')
     ],
     flags: {
       concurrency: { type: 'string', value: 'n', description: 'at most n running at once across all workers' },
@@ -336,15 +336,15 @@ export const COMMANDS: readonly CommandSpec[] = [
     admin: true,
     json: true,
     rpcs: ['SetFlowLimit'],
-    examples: ['switchyard limits set handler mail.send --rate 5 --per 1s', 'switchyard limits set queue critical --concurrency 3'],
+    examples: ['switchyard limits set handler mail.send --rate 5 --per 1s', 'switchyard limits set queue critical --concurrency 3', 'switchyard limits set tenant acme --rate 5 --per 1s'],
     load: async () => (await limits()).runLimitsSet
   },
   {
     name: 'limits clear',
-    summary: 'remove the flow limit of a queue or handler',
+    summary: 'remove the flow limit of a queue, handler or tenant',
     args: [
-      { name: 'kind', required: true, description: 'queue or handler', complete: ['queue', 'handler'] },
-      ...name('queue or handler name')
+      { name: 'kind', required: true, description: 'queue, handler or tenant', complete: ['queue', 'handler', 'tenant'] },
+      ...name('queue, handler or tenant name')
     ],
     admin: true,
     json: true,
@@ -507,7 +507,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     name: 'dlq replay',
     summary: 'put dead tasks back to ready with a fresh attempt budget: a selection is required',
     details: [
-      'Select what to replay: --ids, or a filter (--queue, --handler, --query, --since, --until; as',
+      'Select what to replay: --ids, or a filter (--queue, --handler, --query, --tenant, --correlation-id, --since, --until; as',
       '`dlq list` selects), or --all for every dead task (each bounded by --limit). Without a',
       'selection this is a usage error. On a terminal it shows how many tasks would be replayed',
       'and asks; elsewhere it needs --yes. --dry-run only reports.',
@@ -519,6 +519,8 @@ export const COMMANDS: readonly CommandSpec[] = [
       queue: { type: 'string', value: 'queue', description: 'replay dead tasks of this queue' },
       handler: { type: 'string', value: 'handler', description: 'replay dead tasks of this handler' },
       query: { type: 'string', value: 'text', description: 'replay dead tasks with this case-insensitive text in id, handler, payload or error' },
+      tenant: { type: 'string', value: 'tenant', description: 'replay dead tasks of this tenant' },
+      'correlation-id': { type: 'string', value: 'id', description: 'replay dead tasks with this correlation id' },
       ...WINDOW_FLAGS,
       all: { type: 'boolean', description: 'replay dead tasks of every queue and handler' },
       limit: limit('with a filter or --all: replay at most this many, oldest failures first', 100),
@@ -547,7 +549,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     name: 'dlq purge',
     summary: 'delete dead tasks for good by filter and age: a selection is required',
     details: [
-      'Select what to purge: a filter (--queue, --handler, --query, --since, --until; as `dlq list`',
+      'Select what to purge: a filter (--queue, --handler, --query, --tenant, --correlation-id, --since, --until; as `dlq list`',
       'selects), an age (--older-than 7d: failed longer ago than that), or --all for every dead task.',
       'One call deletes at most --limit entries (default and cap: admin.guardrails.purgeLimitMax),',
       'most recent failures first, and says when more remain. On a terminal it shows how many',
@@ -557,6 +559,8 @@ export const COMMANDS: readonly CommandSpec[] = [
       queue: { type: 'string', value: 'queue', description: 'purge dead tasks of this queue' },
       handler: { type: 'string', value: 'handler', description: 'purge dead tasks of this handler' },
       query: { type: 'string', value: 'text', description: 'purge dead tasks with this case-insensitive text in id, handler, payload or error' },
+      tenant: { type: 'string', value: 'tenant', description: 'purge dead tasks of this tenant' },
+      'correlation-id': { type: 'string', value: 'id', description: 'purge dead tasks with this correlation id' },
       ...WINDOW_FLAGS,
       'older-than': { type: 'string', value: 'duration', description: 'purge dead tasks that failed longer ago than this (30m, 36h, 7d)' },
       all: { type: 'boolean', description: 'purge dead tasks of every queue and handler' },

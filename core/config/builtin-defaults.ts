@@ -121,6 +121,7 @@ export const BUILTIN_DEFAULTS: DefaultedConfig = {
   },
   flowControl: {
     queues: {},
-    handlers: {}
+    handlers: {},
+    tenants: {}
   }
 }

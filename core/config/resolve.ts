@@ -64,7 +64,7 @@ export function crossFieldProblems (input: DefaultedConfig): Problem[] {
   if (ms(input.jobs.defaults.timeout) > MAX_JOB_TIMEOUT_MS) {
     problems.push({ path: 'jobs.defaults.timeout', reason: `must be at most 24h, got ${JSON.stringify(input.jobs.defaults.timeout)}` })
   }
-  for (const kind of ['queues', 'handlers'] as const) {
+  for (const kind of ['queues', 'handlers', 'tenants'] as const) {
     for (const [name, spec] of Object.entries(input.flowControl[kind])) {
       if (spec.rate !== undefined && (ms(spec.rate.window) < 1 || ms(spec.rate.window) > 86_400_000)) {
         problems.push({ path: `flowControl.${kind}.${name}.rate.window`, reason: `must be from 1ms to 24h, got ${JSON.stringify(spec.rate.window)}` })
@@ -81,7 +81,7 @@ export function crossFieldProblems (input: DefaultedConfig): Problem[] {
 
 function resolveFlowControl (input: DefaultedConfig['flowControl']): ResolvedFlowLimit[] {
   const out: ResolvedFlowLimit[] = []
-  for (const [section, kind] of [['queues', 'queue'], ['handlers', 'handler']] as const) {
+  for (const [section, kind] of [['queues', 'queue'], ['handlers', 'handler'], ['tenants', 'tenant']] as const) {
     for (const [name, spec] of Object.entries(input[section])) {
       out.push({
         scope: { kind, name },

@@ -146,8 +146,9 @@ const FlowLimits = (description: string) => Type.Record(Type.String(), FlowLimit
 
 const FlowControl = Section({
   queues: FlowLimits('Limits per queue name'),
-  handlers: FlowLimits('Limits per handler name, across every queue')
-}, 'Cluster-wide concurrency and rate limits per queue and per handler, stored in the backend at start (creating or replacing those limits; operators change them at run time with SetFlowLimit / `switchyard limits`)')
+  handlers: FlowLimits('Limits per handler name, across every queue'),
+  tenants: FlowLimits('Limits per tenant (the tenant tasks are enqueued with), across every queue and handler; tasks without a tenant are not held back by them')
+}, 'Cluster-wide concurrency and rate limits per queue, per handler and per tenant, stored in the backend at start (creating or replacing those limits; operators change them at run time with SetFlowLimit / `switchyard limits`)')
 
 const CronSpec = (description: string) => Type.String({ minLength: 1, maxLength: 200, description })
 

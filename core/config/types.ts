@@ -148,7 +148,7 @@ export interface ResolvedConfig {
 }
 
 export interface ResolvedFlowLimit {
-  scope: { kind: 'queue' | 'handler', name: string }
+  scope: { kind: 'queue' | 'handler' | 'tenant', name: string }
   concurrency: number | null
   rate: { limit: number, windowMs: number } | null
 }

@@ -100,7 +100,7 @@ export const QueueSummary = Response({
   defaultWeight: Type.Integer({ minimum: 0, description: 'configured default weight' }),
   weightOverridden: Type.Boolean({ description: 'true when an override is stored in the backend' }),
   paused: Type.Boolean({ description: 'durable dequeue from this queue is paused' }),
-  throttled: Type.Optional(Count('ready tasks held back now by a saturated flow limit of the queue or of their handler; absent when the backend has no flow control'))
+  throttled: Type.Optional(Count('ready tasks held back now by a saturated flow limit of the queue, of their handler or of their tenant; absent when the backend has no flow control'))
 }, 'one queue: counts by state, weight and pause flag')
 
 export const TaskErrorView = Response({
@@ -348,7 +348,9 @@ export const ReplayDLQRequest = Request({
   targetQueue: Type.Optional(Name('move the replayed tasks to this queue')),
   dryRun: Type.Optional(DryRun()),
   query: Type.Optional(Query('only entries with this case-insensitive text in id, handler, payload or error (as ListDLQ)')),
-  ...TaskWindow('entries')
+  ...TaskWindow('entries'),
+  tenant: Type.Optional(Tenant('only entries of this tenant (as ListDLQ)')),
+  correlationId: Type.Optional(CorrelationId('only entries with this correlation id (as ListDLQ)'))
 }, 'put dead tasks back to ready with a fresh attempt budget')
 export const ReplayResponse = (description: string) => Response({
   dryRun: Type.Boolean({ description: 'true when nothing was changed' }),
@@ -383,7 +385,9 @@ export const PurgeDLQRequest = Request({
   ...TaskWindow('entries'),
   olderThan: Type.Optional(Type.String({ minLength: 2, maxLength: 32, pattern: '^(?:[0-9]+(?:ms|s|m|h|d))+$', description: 'only entries that failed longer ago than this, e.g. 7d or 36h (judged on the backend clock); combines with until' })),
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: PURGE_LIMIT_CEILING, description: 'delete at most this many, oldest failures first (default and cap: WORKER_ADMIN_PURGE_LIMIT_MAX)' })),
-  dryRun: Type.Optional(DryRun())
+  dryRun: Type.Optional(DryRun()),
+  tenant: Type.Optional(Tenant('only entries of this tenant (as ListDLQ)')),
+  correlationId: Type.Optional(CorrelationId('only entries with this correlation id (as ListDLQ)'))
 }, 'delete dead tasks for good by filter and age; a dry run answers the count the same call would delete')
 export const PurgeDLQResponse = Response({
   dryRun: Type.Boolean({ description: 'true when nothing was changed' }),
@@ -1040,11 +1044,11 @@ export const RescheduleTaskResponse = Response({
 
 // --- flow control (per-queue and per-handler limits) -----------------------------
 
-export const FLOW_SCOPE_KINDS_V1 = ['queue', 'handler'] as const
+export const FLOW_SCOPE_KINDS_V1 = ['queue', 'handler', 'tenant'] as const
 export const FLOW_CONCURRENCY_MAX = 1_000_000
 export const FLOW_RATE_MAX = 1_000_000_000
 export const FLOW_WINDOW_MS_MAX = 24 * 3600_000
-const FlowKind = () => Type.Enum([...FLOW_SCOPE_KINDS_V1], { type: 'string', description: 'what the limit applies to: queue or handler' })
+const FlowKind = () => Type.Enum([...FLOW_SCOPE_KINDS_V1], { type: 'string', description: 'what the limit applies to: queue, handler or tenant (tasks without a tenant are never held back by a tenant limit)' })
 
 export const FlowLimitView = Response({
   kind: FlowKind(),

@@ -44,7 +44,8 @@ const CAPABILITIES: Omit<BackendCapabilities, 'taskCount'> = {
   records: true,
   flowControl: true,
   // blocked children in Switchyard's own set, released by the script that acks their last parent (lua/deps.lua)
-  dependencies: true
+  dependencies: true,
+  flowScopeKinds: ['queue', 'handler', 'tenant']
 }
 
 /** BullMQ script codes that mean "this token no longer holds the job" */

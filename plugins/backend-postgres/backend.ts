@@ -45,7 +45,8 @@ function capabilitiesFor (notify: boolean): BackendCapabilities {
     workNotifications: notify,
     records: true,
     dependencies: true,
-    flowControl: true
+    flowControl: true,
+    flowScopeKinds: ['queue', 'handler', 'tenant']
   }
 }
 

@@ -1,8 +1,8 @@
 import type { Backend, FlowLimitState, FlowScopeKind, LeasedTask, LeaseRequest, QueueStats } from '@switchyard/core'
 import type { BackendContext } from './context.ts'
 
-// Flow control: per-queue and per-handler limits in flow_limits (migration 012),
-// enforced by lease_flow(). The plain lease statement stays as it was and refuses to
+// Flow control: per-queue, per-handler and per-tenant limits in flow_limits
+// (migrations 012, 014), enforced by lease_flow(). The plain lease statement stays as it was and refuses to
 // lease while settings.flow_limited is set; this process caches that flag, so with no
 // limit stored leasing costs nothing extra, and with one it goes through lease_flow().
 
@@ -120,6 +120,8 @@ export function flowMethods (ctx: BackendContext): FlowMethods & { throttledByQu
       WHEN NOT ((u.concurrency IS NOT NULL AND u.running >= u.concurrency) OR (u.rate_limit IS NOT NULL AND u.started >= u.rate_limit)) THEN 0
       WHEN u.kind = 'queue' THEN (SELECT count(*) FROM (
         SELECT 1 FROM ${s}.tasks t WHERE t.queue = u.name AND t.state = 'ready' LIMIT ${THROTTLED_COUNT_CAP}) AS c)
+      WHEN u.kind = 'tenant' THEN (SELECT count(*) FROM (
+        SELECT 1 FROM ${s}.tasks t WHERE t.tenant = u.name AND t.state = 'ready' LIMIT ${THROTTLED_COUNT_CAP}) AS c)
       ELSE (SELECT count(*) FROM (
         SELECT 1 FROM ${s}.tasks t WHERE t.handler = u.name AND t.state = 'ready' LIMIT ${THROTTLED_COUNT_CAP}) AS c)
     END)::float8 AS throttled
@@ -177,13 +179,15 @@ export function flowMethods (ctx: BackendContext): FlowMethods & { throttledByQu
       if (saturated.length === 0) return
       const queues = new Set(saturated.filter(l => l.kind === 'queue').map(l => l.name))
       const handlers = saturated.filter(l => l.kind === 'handler').map(l => l.name)
+      const tenants = saturated.filter(l => l.kind === 'tenant').map(l => l.name)
       const rest = stats.filter(q => !queues.has(q.name)).map(q => q.name)
       const counts = new Map<string, number>()
-      if (handlers.length > 0 && rest.length > 0) {
+      if ((handlers.length > 0 || tenants.length > 0) && rest.length > 0) {
         const rows = await ctx.db().query<{ queue: string, n: number }>(`
           SELECT q.name AS queue, (SELECT count(*) FROM (
-            SELECT 1 FROM ${s}.tasks t WHERE t.queue = q.name AND t.handler = ANY($2::text[]) AND t.state = 'ready' LIMIT ${THROTTLED_COUNT_CAP}) AS c)::float8 AS n
-          FROM unnest($1::text[]) AS q(name)`, [rest, handlers])
+            SELECT 1 FROM ${s}.tasks t WHERE t.queue = q.name AND t.state = 'ready'
+              AND (t.handler = ANY($2::text[]) OR t.tenant = ANY($3::text[])) LIMIT ${THROTTLED_COUNT_CAP}) AS c)::float8 AS n
+          FROM unnest($1::text[]) AS q(name)`, [rest, handlers, tenants])
         for (const r of rows) counts.set(r.queue, r.n)
       }
       for (const q of stats) q.throttled = queues.has(q.name) ? q.ready : counts.get(q.name) ?? 0

@@ -63,7 +63,8 @@ const CAPABILITIES: BackendCapabilities = {
   workNotifications: true,
   records: true,
   dependencies: true,
-  flowControl: true
+  flowControl: true,
+  flowScopeKinds: ['queue', 'handler', 'tenant']
 }
 
 const STREAM_ID = /^\d+-\d+$/

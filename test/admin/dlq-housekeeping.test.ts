@@ -126,3 +126,46 @@ t.test('PurgeDLQ by age, its guardrail and its refusals', async t => {
   const { service } = adminService(t, backend, { readOnly: true })
   await t.rejects(service.PurgeDLQ({ queue } as RequestOf<'PurgeDLQ'>, { actor: ADMIN_IDENTITY, requestId: `r-${suffix()}` }), { code: 'READ_ONLY' }, 'read-only mode refuses it')
 })
+
+t.test('ReplayDLQ and PurgeDLQ filter by tenant and correlation id as ListDLQ does', async t => {
+  const backend = await embeddedBackend(t)
+  const certs = await makeCerts(t)
+  for (const [transport, call] of await callers(t, backend, certs)) {
+    await t.test(transport, async t => {
+      const queue = `owner-${suffix()}`
+      const acme = `acme-${suffix()}`
+      const flow = `flow-${suffix()}`
+      const tasks = [
+        newTask(queue, { tenant: acme, maxAttempts: 1 }),
+        newTask(queue, { tenant: acme, correlationId: flow, maxAttempts: 1 }),
+        newTask(queue, { correlationId: flow, maxAttempts: 1 }),
+        newTask(queue, { maxAttempts: 1 })
+      ]
+      const ids = (await backend.enqueue(tasks)).map(r => r.id)
+      const leased = await backend.leaseTasks({ workerId: 'w', queues: [queue], limit: 10, leaseMs: 60_000 })
+      await backend.failTasks(leased.map(task => ({ id: task.id, leaseToken: task.leaseToken, error: { message: 'boom' }, retryDelayMs: null })))
+      const [tenantOnly, both, flowOnly, neither] = ids as [string, string, string, string]
+
+      const byTenant = await call('ReplayDLQ', { limit: 10, queue, tenant: acme, dryRun: true })
+      t.ok(byTenant.ok, `ReplayDLQ by tenant: ${byTenant.code ?? 'ok'}`)
+      t.same([...byTenant.body.replayed].sort(), [tenantOnly, both].sort(), 'only the tenant\'s entries')
+      const byFlow = await call('ReplayDLQ', { limit: 10, queue, correlationId: flow, dryRun: true })
+      t.same([...byFlow.body.replayed].sort(), [both, flowOnly].sort(), 'only the correlation id\'s entries')
+      const replayed = await call('ReplayDLQ', { limit: 10, queue, tenant: acme, correlationId: flow })
+      t.same(replayed.body.replayed, [both], 'both filters together')
+      t.match(await backend.getTask(both), { state: 'ready' })
+
+      const dry = await call('PurgeDLQ', { queue, tenant: acme, dryRun: true })
+      t.ok(dry.ok, `PurgeDLQ by tenant: ${dry.code ?? 'ok'}`)
+      t.same(dry.body.sample, [tenantOnly], 'the dry run names the tenant\'s dead entry')
+      const purged = await call('PurgeDLQ', { queue, correlationId: flow })
+      t.same(purged.body.sample, [flowOnly], 'purge by correlation id deletes only its dead entry')
+      t.equal(await backend.getTask(flowOnly), null)
+      t.match(await backend.getTask(neither), { state: 'dead' }, 'entries of neither stay')
+      t.match(await backend.getTask(tenantOnly), { state: 'dead' }, 'a dry run changed nothing')
+      const bad = await call('PurgeDLQ', { queue, tenant: 'x'.repeat(1000) })
+      t.equal(bad.code, 'VALIDATION_FAILED', 'a tenant past the name bound is refused')
+      t.match(await backend.getTask(neither), { state: 'dead' }, 'nothing was purged by the refused call')
+    })
+  }
+})

@@ -77,7 +77,9 @@ function input (values: FlagValues, command = 'dlq replay'): CommandInput {
 }
 
 t.test('dlq replay needs a selection, and a consistent one', async t => {
-  t.throws(() => replaySelection(input({})), { message: /^select what to replay: --ids a,b, a filter \(--queue q, --handler h, --query text, --since 24h, --until t\), or --all/ })
+  t.throws(() => replaySelection(input({})), { message: /^select what to replay: --ids a,b, a filter \(--queue q, --handler h, --query text, --tenant t, --correlation-id c, --since 24h, --until t\), or --all/ })
+  t.match(replaySelection(input({ tenant: 'acme', 'correlation-id': 'order-7' })), { kind: 'filter', request: { tenant: 'acme', correlationId: 'order-7' }, label: /of tenant acme and with correlation id order-7/ })
+  t.throws(() => replaySelection(input({ ids: 'a', tenant: 'acme' })), UsageError, '--ids with --tenant')
   t.throws(() => replaySelection(input({ ids: 'a', queue: 'q' })), UsageError)
   t.throws(() => replaySelection(input({ ids: 'a', limit: '5' })), UsageError)
   t.throws(() => replaySelection(input({ all: true, handler: 'h' })), UsageError)
@@ -99,6 +101,7 @@ t.test('dlq purge needs a selection; --since takes a duration or a time', async 
   t.throws(() => purge({ 'older-than': 'a week' }), { message: /--older-than: "a week" is not a duration/ })
   t.throws(() => purge({ queue: 'q', 'time-field': 'updated' }), { message: /--time-field: "updated" is not one of created, finished/ })
   t.same(purge({ all: true }).request, {}, '--all: no filter, the deployment\'s cap bounds it')
+  t.same(purge({ tenant: 'acme', 'correlation-id': 'order-7' }).request, { tenant: 'acme', correlationId: 'order-7' }, 'tenant and correlation id select on their own')
   const before = Date.now()
   const { request } = purge({ queue: 'q', 'older-than': '7d', since: '24h', limit: '50' })
   t.match(request, { queue: 'q', olderThan: '7d', limit: 50 })

@@ -141,6 +141,10 @@ local function chooseNext(f, timestamp)
     else
       local best = nil
       for _, s in ipairs(f.sources) do
+        if f.jobOk ~= nil and (f.runs == nil or f.runs[s.name]) and sourceHead(s) and not f.jobOk(s.id) then
+          -- its head's tenant is saturated (f.jobOk): nothing more from this set in this call
+          s.id, s.empty = nil, true
+        end
         if (f.runs == nil or f.runs[s.name]) and sourceHead(s) and (best == nil or s.score < best.score or (s.score == best.score and s.id < best.id)) then best = s end
       end
       if best ~= nil and (head == nil or best.score < PARKED_WAIT_BASE / 2
@@ -153,7 +157,7 @@ local function chooseNext(f, timestamp)
       if head == nil then return nil end
       local name = redis.call('HGET', f.base .. head, 'name')
       -- a job without a hash is BullMQ's to deal with, as it would without the filter
-      if not name or f.runs == nil or f.runs[name] then
+      if not name or ((f.runs == nil or f.runs[name]) and (f.jobOk == nil or f.jobOk(head))) then
         if not fromWait then f.known.pos = f.known.pos + 1 end
         f.chosen = { id = head }
         return head

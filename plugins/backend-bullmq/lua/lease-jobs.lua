@@ -62,6 +62,11 @@ for _, queue in ipairs(queues) do
     -- a BullMQ-paused queue gives nothing: nothing to choose or park there
     local filter = nil
     if rcall('HEXISTS', base .. 'meta', 'paused') == 0 then filter = newFilter(own, base, queue, runs, parkCap, limit - #out) end
+    -- tenant limits: a job of a saturated tenant is parked (or left parked) like one of a
+    -- saturated handler; a filter always exists while limits do (runs is set above)
+    if filter ~= nil and fl ~= nil and fl.anyTenant then
+      filter.jobOk = function(id) return flowJobOk(fl, base, id) end
+    end
     local queueLeft = nil
     if fl ~= nil then queueLeft = flowQueueLeft(fl, prefix, queue) end
     while #out < limit and (queueLeft == nil or queueLeft > 0) do
@@ -77,7 +82,9 @@ for _, queue in ipairs(queues) do
       if retries then rcall('SREM', retryKey, jobId) end
       out[#out + 1] = { queue, jobId, token, reply[1], expires }
       if fl ~= nil then
-        flowTook(fl, queue, rcall('HGET', base .. jobId, 'name'))
+        local tn = nil
+        if fl.anyTenant then tn = flowJobTenant(base, jobId) end
+        flowTook(fl, queue, rcall('HGET', base .. jobId, 'name'), tn)
         if queueLeft ~= nil then queueLeft = queueLeft - 1 end
       end
     end

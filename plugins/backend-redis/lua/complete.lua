@@ -7,7 +7,7 @@
 --!include common
 --!include flow
 local P = ARGV[1]
-local flow_on = redis.call('EXISTS', P .. 'fr') == 1
+local flow_on = flow_counting(P)
 local now = now_ms()
 local out = {}
 local done = {}
@@ -21,7 +21,7 @@ for i = 2, #ARGV, 3 do
     redis.call('ZADD', KEYS[2], now, id)
     done[f[3]] = (done[f[3]] or 0) + 1
     if f[4] == '1' then settle_children(P, id, 'succeeded') end
-    if flow_on then flow_done(P, redis.call('HGET', tk, 'h'), 1) end
+    if flow_on then flow_task_done(P, tk, nil) end
     out[#out + 1] = 1
   else
     out[#out + 1] = 0

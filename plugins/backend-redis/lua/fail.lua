@@ -7,7 +7,7 @@
 --!include common
 --!include flow
 local P = ARGV[1]
-local flow_on = redis.call('EXISTS', P .. 'fr') == 1
+local flow_on = flow_counting(P)
 local now = now_ms()
 local out = {}
 local woken = {}
@@ -22,7 +22,7 @@ for i = 3, #ARGV, 5 do
     local errors = push_error(f[7], entry)
     redis.call('ZREM', KEYS[1], id)
     redis.call('HINCRBY', P .. 'c:' .. q, 'p', -1)
-    if flow_on then flow_done(P, h, 1) end
+    if flow_on then flow_task_done(P, tk, h) end
     if delay == '' or attempts >= tonumber(f[6]) then
       redis.call('HSET', tk, 's', 'dead', 'le', message, 'er', errors, 'fa', now, 'ua', now, 'lt', '', 'lx', '')
       redis.call('ZADD', KEYS[2], now, id)

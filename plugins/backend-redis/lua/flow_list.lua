@@ -1,7 +1,8 @@
 -- flow_list: every limit with its usage. Throttled counts the ready tasks a lease held
 -- back: all ready tasks of a saturated queue; for a saturated handler, its parked ready
--- tasks in every known queue (a lease parks the tasks of a saturated handler it meets).
--- O(limits x queues), never O(tasks).
+-- tasks in every known queue (a lease parks the tasks of a saturated handler it meets);
+-- for a saturated tenant, its tasks among the first 10,000 ready tasks of the known
+-- queues. O(limits x queues), plus that bounded scan per saturated tenant.
 -- KEYS[1] limits hash   KEYS[2] queue registry hash
 -- ARGV[1] key prefix
 -- Returns flat: kind, name, spec, running, started, saturated (1|0), throttled per limit.
@@ -23,6 +24,18 @@ for i = 1, #flat, 2 do
   local throttled = 0
   if saturated then
     if kind == 'queue' then throttled = ready_count(P, name)
+    elseif kind == 'tenant' then
+      -- no per-tenant index: the ready indexes are examined up to a bound
+      queues = queues or redis.call('HKEYS', KEYS[2])
+      local budget = 10000
+      for _, q in ipairs(queues) do
+        if budget <= 0 then break end
+        local ids = redis.call('ZRANGE', P .. 'r:' .. q, 0, budget - 1)
+        budget = budget - #ids
+        for _, id in ipairs(ids) do
+          if redis.call('HGET', P .. 't:' .. id, 'tn') == name then throttled = throttled + 1 end
+        end
+      end
     else
       queues = queues or redis.call('HKEYS', KEYS[2])
       for _, q in ipairs(queues) do throttled = throttled + redis.call('ZCARD', parked_key(P, q, name)) end

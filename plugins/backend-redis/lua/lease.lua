@@ -15,6 +15,10 @@
 -- limit leaves, and a task whose handler's limit is used up is parked like one the
 -- caller cannot run (it stays ready, attempts untouched); starts and running counts are
 -- updated here, in the same script. Without limits this costs one EXISTS.
+-- A task whose tenant's limit is used up is set aside for this call and put back where
+-- it was (same index, same score) before the queue is left, so it keeps its place; set
+-- aside tasks count against the park cap, which bounds the work of one call. Tasks
+-- without a tenant are never held back by tenant limits.
 --!include common
 --!include flow
 if redis.call('EXISTS', KEYS[2]) == 1 then return {} end
@@ -43,6 +47,7 @@ local seen = {}
 -- flow: nil without limits; otherwise the limits, and how many more may start per handler
 local flow = nil
 local h_left, h_taken = {}, {}
+local t_left, t_taken = {}, {}
 if redis.call('EXISTS', P .. 'fl') == 1 then
   flow = {}
   local flat = redis.call('HGETALL', P .. 'fl')
@@ -58,6 +63,19 @@ local function handler_ok(h)
     if spec == nil then left = false
     else left = flow_left(P, 'handler:' .. h, spec, flow_running(P, 'handler', h), now) end
     h_left[h] = left
+  end
+  return left == false or left > 0
+end
+
+-- false when a task of tenant tn (false/nil: none) may not start now
+local function tenant_ok(tn)
+  if flow == nil or not tn then return true end
+  local left = t_left[tn]
+  if left == nil then
+    local spec = flow['tenant:' .. tn]
+    if spec == nil then left = false
+    else left = flow_left(P, 'tenant:' .. tn, spec, flow_running(P, 'tenant', tn), now) end
+    t_left[tn] = left
   end
   return left == false or left > 0
 end
@@ -79,7 +97,7 @@ end
 
 -- What a lease returns of a task; f[1] is nil when its hash is gone.
 local function fields(id)
-  return redis.call('HMGET', P .. 't:' .. id, 'h', 'p', 'a', 'm', 'pr', 'to', 'ca', 'ra')
+  return redis.call('HMGET', P .. 't:' .. id, 'h', 'p', 'a', 'm', 'pr', 'to', 'ca', 'ra', 'tn')
 end
 
 -- Leases one task that has left its index, given its fields().
@@ -98,6 +116,11 @@ local function take(id, q, f)
       h_left[h] = h_left[h] - 1
       h_taken[h] = (h_taken[h] or 0) + 1
     end
+    local tn = f[9]
+    if tn and t_left[tn] then
+      t_left[tn] = t_left[tn] - 1
+      t_taken[tn] = (t_taken[tn] or 0) + 1
+    end
   end
   local o = #out
   out[o + 1] = id; out[o + 2] = q; out[o + 3] = f[1]; out[o + 4] = f[2]; out[o + 5] = attempts
@@ -114,6 +137,15 @@ local function lease_queue(q, want)
   end
   local taken, parked = 0, 0
   local parked_now = {}
+  -- tasks set aside because their tenant's limit is used up: key, score, id
+  local aside = {}
+  local function set_aside(key, score, id)
+    aside[#aside + 1] = { key, score, id }
+    parked = parked + 1
+  end
+  local function put_back()
+    for _, a in ipairs(aside) do redis.call('ZADD', a[1], a[2], a[3]) end
+  end
   local function park(id, h, score)
     redis.call('ZADD', parked_key(P, q, h), score, id)
     if not parked_now[h] then
@@ -139,6 +171,7 @@ local function lease_queue(q, want)
         local f = fields(id)
         if f[1] then
           if not handler_ok(f[1]) then park(id, f[1], popped[j + 1])
+          elseif not tenant_ok(f[9]) then set_aside(ready, popped[j + 1], id)
           elseif taken < want then
             take(id, q, f)
             taken = taken + 1
@@ -149,6 +182,7 @@ local function lease_queue(q, want)
       end
       if #back > 0 then redis.call('ZADD', ready, unpack(back)) end
     end
+    put_back()
     return taken
   end
 
@@ -180,6 +214,7 @@ local function lease_queue(q, want)
       if f[1] then
         -- a parked index holds only its own handler, which this caller runs
         if best.handler == nil and not handler_ok(f[1]) then park(id, f[1], raw)
+        elseif not tenant_ok(f[9]) then set_aside(best.key, raw, id)
         else
           take(id, q, f)
           taken = taken + 1
@@ -187,6 +222,7 @@ local function lease_queue(q, want)
       end
     end
   end
+  put_back()
   for _, s in ipairs(sources) do
     if s.handler ~= nil then drop_if_empty(P, q, s.handler) end
   end
@@ -216,5 +252,9 @@ end
 for h, n in pairs(h_taken) do
   redis.call('HINCRBY', P .. 'fr', h, n)
   flow_count_starts(P, 'handler:' .. h, flow['handler:' .. h], n, now)
+end
+for tn, n in pairs(t_taken) do
+  redis.call('HINCRBY', P .. 'ft', tn, n)
+  flow_count_starts(P, 'tenant:' .. tn, flow['tenant:' .. tn], n, now)
 end
 return out

@@ -9,7 +9,7 @@
 --!include common
 --!include flow
 local P = ARGV[1]
-local flow_on = redis.call('EXISTS', P .. 'fr') == 1
+local flow_on = flow_counting(P)
 local now = now_ms()
 local expired = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, tonumber(ARGV[3]))
 local requeued, dead = {}, {}
@@ -21,7 +21,7 @@ for _, id in ipairs(expired) do
   if f[1] == 'processing' then
     local q, h, attempts = f[2], f[3], tonumber(f[4])
     redis.call('HINCRBY', P .. 'c:' .. q, 'p', -1)
-    if flow_on then flow_done(P, h, 1) end
+    if flow_on then flow_task_done(P, tk, h) end
     if attempts >= tonumber(f[5]) then
       local message = 'lease expired (worker ' .. (f[9] or '?') .. ')'
       local errors = push_error(f[8], { attempt = attempts, message = message, at = now })

@@ -5,7 +5,7 @@
 --!include common
 --!include flow
 local P = ARGV[1]
-local flow_on = redis.call('EXISTS', P .. 'fr') == 1
+local flow_on = flow_counting(P)
 local now = now_ms()
 local out = {}
 local woken = {}
@@ -18,7 +18,7 @@ for i = 3, #ARGV, 2 do
     redis.call('HSET', tk, 's', 'ready', 'a', math.max(tonumber(f[4]) - 1, 0), 'ua', now, 'lt', '', 'lx', '')
     redis.call('ZREM', KEYS[1], id)
     redis.call('HINCRBY', P .. 'c:' .. q, 'p', -1)
-    if flow_on then flow_done(P, redis.call('HGET', tk, 'h'), 1) end
+    if flow_on then flow_task_done(P, tk, nil) end
     redis.call('ZADD', P .. 'r:' .. q, ready_score(f[5], f[6]), id)
     woken[q] = true
     out[#out + 1] = 1

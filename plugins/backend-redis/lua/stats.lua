@@ -10,13 +10,19 @@
 local P = ARGV[1]
 -- saturated flow limits, read once: throttled = ready tasks held back by them
 local sat_queue, sat_handlers = {}, {}
+-- saturated tenants (nil: none); their ready tasks are found among the first
+-- TENANT_SCAN of each queue's ready index (no per-tenant index exists)
+local sat_tenants = nil
+local TENANT_SCAN = 1000
 if redis.call('EXISTS', P .. 'fl') == 1 then
   local now = now_ms()
   local flat = redis.call('HGETALL', P .. 'fl')
   for i = 1, #flat, 2 do
     local kind, name = string.match(flat[i], '^(%a+):(.*)$')
     if flow_left(P, flat[i], flat[i + 1], flow_running(P, kind, name), now) == 0 then
-      if kind == 'queue' then sat_queue[name] = true else sat_handlers[#sat_handlers + 1] = name end
+      if kind == 'queue' then sat_queue[name] = true
+      elseif kind == 'handler' then sat_handlers[#sat_handlers + 1] = name
+      elseif kind == 'tenant' then sat_tenants = sat_tenants or {}; sat_tenants[name] = true end
     end
   end
 end
@@ -46,6 +52,12 @@ for _, q in ipairs(names) do
   if sat_queue[q] then throttled = ready_count(P, q)
   else
     for _, h in ipairs(sat_handlers) do throttled = throttled + redis.call('ZCARD', parked_key(P, q, h)) end
+    if sat_tenants ~= nil then
+      for _, id in ipairs(redis.call('ZRANGE', P .. 'r:' .. q, 0, TENANT_SCAN - 1)) do
+        local tn = redis.call('HGET', P .. 't:' .. id, 'tn')
+        if tn and sat_tenants[tn] then throttled = throttled + 1 end
+      end
+    end
   end
   out[#out + 1] = throttled
 end

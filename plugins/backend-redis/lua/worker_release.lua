@@ -7,7 +7,9 @@
 -- ARGV[5] dry run (0|1)   ARGV[6] most processing entries examined
 -- Returns { {requeued ids}, {dead ids} } (with dry run: what would be).
 --!include common
+--!include flow
 local P = ARGV[1]
+local flow_on = flow_counting(P)
 local worker = ARGV[3]
 local limit = tonumber(ARGV[4])
 local dry = ARGV[5] == '1'
@@ -26,6 +28,7 @@ for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, tonumber(ARGV[6]) - 1)) do
     else
       redis.call('ZREM', KEYS[1], id)
       redis.call('HINCRBY', P .. 'c:' .. q, 'p', -1)
+      if flow_on then flow_task_done(P, tk, h) end
       if last then
         local message = 'lease released by an operator on the last attempt (worker ' .. worker .. ')'
         local errors = push_error(f[8], { attempt = attempts, message = message, at = now })

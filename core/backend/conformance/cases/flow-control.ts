@@ -1,10 +1,10 @@
-import type { Backend, FlowLimitState, FlowScope, LeasedTask } from '../../types.ts'
+import { flowScopeKindsOf, type Backend, type FlowLimitState, type FlowScope, type LeasedTask } from '../../types.ts'
 import {
-  conformanceCaseNeeding, enqueueIds, mustGetTask, newTask, refused, waitFor,
+  conformanceCaseNeeding, enqueueIds, expectUnsupported, mustGetTask, newTask, refused, waitFor,
   type ConformanceArea
 } from '../support.ts'
 
-// Flow control: per-queue and per-handler limits, stored in the backend and enforced
+// Flow control: per-queue, per-handler and per-tenant limits, stored in the backend and enforced
 // by the lease itself, so every node sees them and concurrent leasers cannot overshoot.
 
 const LONG_WINDOW_MS = 3_600_000
@@ -43,7 +43,7 @@ export const flowControlArea: ConformanceArea = {
       await refused(t, 'concurrency 0', async () => await backend.setFlowLimit(queue, { concurrency: 0, rate: null }), 'limit.concurrency')
       await refused(t, 'no bound at all', async () => await backend.setFlowLimit(queue, { concurrency: null, rate: null }), 'limit')
       await refused(t, 'a window of 0 ms', async () => await backend.setFlowLimit(queue, { concurrency: null, rate: { limit: 1, windowMs: 0 } }), 'limit.rate.windowMs')
-      await refused(t, 'an unknown kind', async () => await backend.setFlowLimit({ kind: 'tenant' as 'queue', name: 'x' }, { concurrency: 1, rate: null }), 'scope.kind')
+      await refused(t, 'an unknown kind', async () => await backend.setFlowLimit({ kind: 'region' as 'queue', name: 'x' }, { concurrency: 1, rate: null }), 'scope.kind')
       await refused(t, 'an empty name', async () => await backend.clearFlowLimit({ kind: 'queue', name: '' }), 'scope.name')
       t.equal(await limitOf(backend, queue), undefined, 'nothing was half-applied')
     })
@@ -174,6 +174,124 @@ export const flowControlArea: ConformanceArea = {
       t.same(next.acks, ['ok'])
       t.equal(next.leased.length, 1, 'the ack frees one place, the lease takes exactly it')
       await backend.clearFlowLimit({ kind: 'queue', name: q })
+    })
+
+    // --- per-tenant limits (capability flowScopeKinds includes 'tenant') ---------------
+    const tenantLimits = flowScopeKindsOf(ctx.capabilities).includes('tenant')
+    const tenantCase = (name: string, fn: Parameters<typeof conformanceCaseNeeding>[4]): void => {
+      if (tenantLimits) conformanceCaseNeeding(t, ctx, ['flowControl'], name, fn)
+      else t.test(name, { skip: 'backend declares no tenant flow limits' }, async () => {})
+    }
+
+    if (ctx.capabilities.flowControl === true && !tenantLimits) {
+      conformanceCaseNeeding(t, ctx, ['flowControl'], 'tenant limits declared off: setFlowLimit refuses them', async t => {
+        await expectUnsupported(t, async () => await backend.setFlowLimit({ kind: 'tenant', name: ctx.name('tn') }, { concurrency: 1, rate: null }), 'setFlowLimit of a tenant')
+      })
+    }
+
+    tenantCase('tenant concurrency spans queues and handlers, holds back only that tenant; complete, fail, release and recover free places exactly', async t => {
+      const q1 = ctx.name('tq1')
+      const q2 = ctx.name('tq2')
+      const acme = ctx.name('acme')
+      const other = ctx.name('other')
+      const scope: FlowScope = { kind: 'tenant', name: acme }
+      await enqueueIds(backend, [
+        ...Array.from({ length: 3 }, () => newTask(q1, { handler: 'tenant.a', tenant: acme, priority: 5 })),
+        ...Array.from({ length: 3 }, () => newTask(q2, { handler: 'tenant.b', tenant: acme })),
+        ...Array.from({ length: 3 }, () => newTask(q1, { handler: 'tenant.a', tenant: other })),
+        ...Array.from({ length: 3 }, () => newTask(q2, { handler: 'tenant.b' }))
+      ])
+      await backend.setFlowLimit(scope, { concurrency: 2, rate: null })
+      t.match(await limitOf(peer, scope), { kind: 'tenant', name: acme, concurrency: 2, running: 0 }, 'another node sees the tenant limit')
+      const acmeIds = new Set((await backend.listTasks({ tenant: acme, limit: 100, offset: 0 })).tasks.map(task => task.id))
+      const ofAcme = (ls: LeasedTask[]): LeasedTask[] => ls.filter(l => acmeIds.has(l.id))
+      const leased = await leaseAll(backend, [q1, q2])
+      t.equal(acmeIds.size, 6)
+      const first = ofAcme(leased)
+      t.equal(first.length, 2, 'the limited tenant: 2 across both queues and handlers')
+      t.equal(leased.length - first.length, 6, 'another tenant and tasks without a tenant are not held back')
+      t.match(await limitOf(backend, scope), { running: 2, saturated: true, throttled: 4 })
+      t.same((await backend.queueStats([q1, q2])).map(q => q.throttled), [1, 3], 'queue counts attribute the tenant\'s held-back tasks to their queues')
+      t.same(await leaseAll(peer, [q1, q2]), [], 'another node leases nothing of the tenant while 2 run')
+      const held = (await backend.listTasks({ tenant: acme, state: 'ready', limit: 100, offset: 0 })).tasks
+      t.equal(held.length, 4, 'held-back tasks stay ready')
+      t.ok(held.every(task => task.attempts === 0), 'attempts untouched')
+      await backend.completeTasks(leased.filter(l => !acmeIds.has(l.id)).map(ref))
+
+      await backend.completeTasks([ref(first[0] as LeasedTask)])
+      const second = ofAcme(await leaseAll(peer, [q2, q1]))
+      t.equal(second.length, 1, 'complete frees exactly one place')
+      await backend.failTasks([{ ...ref(first[1] as LeasedTask), error: { message: 'x' }, retryDelayMs: 0 }])
+      const third = ofAcme(await leaseAll(backend, [q1, q2]))
+      t.equal(third.length, 1, 'fail frees exactly one place')
+      await backend.releaseTasks([ref(second[0] as LeasedTask)])
+      const fourth = ofAcme(await leaseAll(backend, [q1, q2], 100, 200))
+      t.equal(fourth.length, 1, 'release frees exactly one place')
+      t.same(await leaseAll(backend, [q1, q2]), [], 'still 2 running')
+      await waitFor(async () => (await backend.recoverExpiredLeases(100)).requeued.includes((fourth[0] as LeasedTask).id), { timeoutMs: 5000, what: 'the short lease to be recovered' })
+      const fifth = ofAcme(await leaseAll(peer, [q1, q2]))
+      t.equal(fifth.length, 1, 'recover frees exactly one place')
+      t.match(await limitOf(backend, scope), { running: 2, saturated: true }, 'running counts stay exact')
+
+      t.equal(await backend.clearFlowLimit(scope), true)
+      const rest = await leaseAll(backend, [q1, q2])
+      t.ok(rest.length >= 2, `with the limit cleared the rest is leased (${rest.length})`)
+      await backend.completeTasks([...third, ...fifth, ...rest].map(ref))
+    })
+
+    tenantCase('tenant concurrency is never exceeded by concurrent leasers on two nodes', async t => {
+      const q1 = ctx.name('trace1')
+      const q2 = ctx.name('trace2')
+      const acme = ctx.name('racer')
+      const total = 40
+      const limit = 3
+      await enqueueIds(backend, [
+        ...Array.from({ length: total / 2 }, (_, i) => newTask(q1, { handler: 'tenant.a', tenant: acme, payload: { i, limited: true } })),
+        ...Array.from({ length: total / 2 }, (_, i) => newTask(q2, { handler: 'tenant.b', tenant: acme, payload: { i, limited: true } })),
+        ...Array.from({ length: 10 }, () => newTask(q1, { handler: 'tenant.a' }))
+      ])
+      await backend.setFlowLimit({ kind: 'tenant', name: acme }, { concurrency: limit, rate: null })
+      let running = 0
+      let maxRunning = 0
+      let done = 0
+      const deadline = Date.now() + 30_000
+      const leaser = async (node: Backend): Promise<void> => {
+        while (done < total && Date.now() < deadline) {
+          const leased = await node.leaseTasks({ workerId: 'racer', queues: [q1, q2], limit: 3, leaseMs: 30_000 })
+          const mine = leased.filter(l => (l.payload as { limited?: boolean } | null)?.limited === true)
+          running += mine.length
+          maxRunning = Math.max(maxRunning, running)
+          if (leased.length === 0) { await new Promise(resolve => setTimeout(resolve, 2)); continue }
+          await new Promise(resolve => setTimeout(resolve, 3))
+          running -= mine.length
+          done += mine.length
+          await node.completeTasks(leased.map(ref))
+        }
+      }
+      await Promise.all([backend, peer, backend, peer].map(leaser))
+      t.equal(done, total, 'every task of the tenant ran')
+      t.ok(maxRunning <= limit, `at most ${limit} of the tenant ran at once (max seen ${maxRunning})`)
+      t.match(await limitOf(backend, { kind: 'tenant', name: acme }), { running: 0, saturated: false, throttled: 0 })
+      await backend.clearFlowLimit({ kind: 'tenant', name: acme })
+    })
+
+    tenantCase('tenant rate: N starts per window, counted across nodes and queues', async t => {
+      const q1 = ctx.name('trate1')
+      const q2 = ctx.name('trate2')
+      const acme = ctx.name('rated')
+      await enqueueIds(backend, [
+        ...Array.from({ length: 5 }, () => newTask(q1, { tenant: acme })),
+        ...Array.from({ length: 5 }, () => newTask(q2, { tenant: acme }))
+      ])
+      await backend.setFlowLimit({ kind: 'tenant', name: acme }, { concurrency: null, rate: { limit: 3, windowMs: LONG_WINDOW_MS } })
+      const a = await leaseAll(backend, [q1, q2], 2)
+      const b = await leaseAll(peer, [q2, q1], 10)
+      t.equal(a.length + b.length, 3, '3 starts in the window across two nodes')
+      await backend.completeTasks([...a, ...b].map(ref))
+      t.same(await leaseAll(backend, [q1, q2]), [], 'finishing does not give starts back')
+      t.match(await limitOf(backend, { kind: 'tenant', name: acme }), { started: 3, running: 0, saturated: true, throttled: 7 })
+      await backend.clearFlowLimit({ kind: 'tenant', name: acme })
+      t.equal((await leaseAll(peer, [q1, q2])).length, 7, 'with the limit cleared the rest is leased')
     })
   }
 }
