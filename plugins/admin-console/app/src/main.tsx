@@ -87,7 +87,7 @@ function SignedIn ({ session, onSignedOut }: { session: Session, onSignedOut: ()
     { id: 'new-schedule', title: 'Create a schedule', run: () => navigate(hrefFor('schedules', { edit: '+' })) },
     { id: 'new-job', title: 'Create a job', run: () => navigate(hrefFor('jobs', { edit: '+' })) },
     { id: 'job-runs', title: 'Job runs', run: () => navigate(hrefFor('jobs')) },
-    { id: 'new-flow-limit', title: 'Set a flow limit (queue or handler)', run: () => navigate(hrefFor('rate-limits', { edit: '+' })) },
+    { id: 'new-flow-limit', title: 'Set a flow limit (queue, handler or tenant)', run: () => navigate(hrefFor('rate-limits', { edit: '+' })) },
     { id: 'stale-workers', title: 'Show stale workers', run: () => navigate(hrefFor('workers', { stale: '1' })) },
     ...(mutate
       ? [{ id: 'pause-all', title: 'Pause dequeue everywhere', run: () => setConfirm('pause') },

@@ -13,7 +13,7 @@ import { ConfirmAction, ErrorBox, Loading, Modal } from '../ui.tsx'
 export interface FlowLimit { kind: string, name: string, concurrency?: number, rateLimit?: number, rateWindowMs?: number, running: number, started: number, inUse: number, saturation: number, saturated: boolean, throttled: number }
 
 /** the scope kinds the contract knows; kinds a listed limit has are offered too */
-const KINDS = ['queue', 'handler']
+const KINDS = ['queue', 'handler', 'tenant']
 
 export function windowText (ms: number): string {
   if (ms % 3_600_000 === 0) return `${ms / 3_600_000} h`
@@ -49,7 +49,7 @@ interface Request { kind: string, name: string, concurrency?: number, rateLimit?
 /** the SetFlowLimit request of a draft, or what is wrong with it */
 function requestOf (d: Draft): Request | string {
   const name = d.name.trim()
-  if (name === '') return 'Name: enter the queue or handler name.'
+  if (name === '') return 'Name: enter the queue, handler or tenant name.'
   const positive = (text: string, field: string): number | string | undefined => {
     if (text.trim() === '') return undefined
     const n = Number(text)
@@ -114,7 +114,7 @@ export function RateLimits ({ route }: { route: Route }): ReactNode {
               {limits.map(l => (
                 <tr key={`${l.kind}:${l.name}`} data-limit={`${l.kind}:${l.name}`}>
                   <td>{l.kind}</td>
-                  <td>{l.kind === 'queue' ? <a href={hrefFor('queues', { name: l.name })}>{l.name}</a> : l.kind === 'handler' ? <a href={hrefFor('tasks', { handler: l.name })}>{l.name}</a> : l.name}</td>
+                  <td>{l.kind === 'queue' ? <a href={hrefFor('queues', { name: l.name })}>{l.name}</a> : l.kind === 'handler' ? <a href={hrefFor('tasks', { handler: l.name })}>{l.name}</a> : l.kind === 'tenant' ? <a href={hrefFor('tasks', { tenant: l.name })}>{l.name}</a> : l.name}</td>
                   <td>{l.concurrency ?? '—'}</td>
                   <td>{rateText(l)}</td>
                   <td>{l.running}</td>
@@ -129,7 +129,7 @@ export function RateLimits ({ route }: { route: Route }): ReactNode {
                   )}
                 </tr>
               ))}
-              {limits.length === 0 && <tr><td colSpan={canMutate ? 9 : 8} className="muted">{data.limits.length === 0 ? 'No flow limits: every queue and handler runs as fast as the workers take tasks.' : 'No limit of this kind.'}</td></tr>}
+              {limits.length === 0 && <tr><td colSpan={canMutate ? 9 : 8} className="muted">{data.limits.length === 0 ? 'No flow limits: every queue, handler and tenant runs as fast as the workers take tasks.' : 'No limit of this kind.'}</td></tr>}
             </tbody>
           </table>
         </div>
