@@ -31,7 +31,7 @@ t.test('dlq: list, get, stats, replay needs a selection and a confirmation, dele
 
   const none = await d.cli(['dlq', 'replay'])
   t.equal(none.code, 2, 'no selection: usage error')
-  t.match(none.stderr, /dlq replay: select what to replay: --ids a,b, a filter \(--queue q, --handler h, --query text, --since 24h, --until t\), or --all/)
+  t.match(none.stderr, /dlq replay: select what to replay: --ids a,b, a filter \(--queue q, --handler h, --query text, --tenant t, --correlation-id c, --since 24h, --until t\), or --all/)
   const unconfirmed = await d.cli(['dlq', 'replay', '--queue', 'deadq'])
   t.equal(unconfirmed.code, 2, 'no terminal and no --yes: usage error')
   t.match(unconfirmed.stderr, /dlq replay acts in bulk and there is no terminal to ask on: pass --yes/)
