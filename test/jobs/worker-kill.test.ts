@@ -34,7 +34,9 @@ if (missing !== null) {
       victim.on('exit', code => reject(new Error(`the worker process exited with ${String(code)} before it was ready: ${stderr}`)))
     })
 
-    const tarball = await jobTarball(world, 'interrupted', 'echo "attempt starts"; sleep 10; echo "attempt ends"')
+    // long enough that the first run is still in its container when the second starts on a
+    // busy machine (a finished run's container is removed by its worker, not left behind)
+    const tarball = await jobTarball(world, 'interrupted', 'echo "attempt starts"; sleep 25; echo "attempt ends"')
     // one after the other: the second finds the image the first built
     const retried = await client.startRun(jobDefinition('interrupted-retried', tarball, { retries: 1 }))
     await client.waitRun(retried.id, r => r.state === 'running' && r.containerId !== undefined, 'running in a container', 120_000)
