@@ -82,10 +82,10 @@ end
 local function settleChildren(rootId, outcome)
   if rcall('EXISTS', own .. 'kids:' .. rootId) == 0 then return end
   local now = nowMs()
-  local todo = { { rootId, outcome } }
+  local worklist = { { rootId, outcome } }
   local i = 1
-  while i <= #todo do
-    local pid, how = todo[i][1], todo[i][2]
+  while i <= #worklist do
+    local pid, how = worklist[i][1], worklist[i][2]
     i = i + 1
     for _, cid in ipairs(rcall('SMEMBERS', own .. 'kids:' .. pid)) do
       local cq = rcall('HGET', own .. 'idx', cid)
@@ -96,7 +96,7 @@ local function settleChildren(rootId, outcome)
         else
           rcall('ZREM', own .. 'blocked:' .. cq, cid)
           local target = depFail(cb, cq, cid, rcall('HGET', cb .. cid, 'sypf'), 'parent task ' .. pid .. ' was ' .. how, now)
-          if rcall('EXISTS', own .. 'kids:' .. cid) == 1 then todo[#todo + 1] = { cid, target } end
+          if rcall('EXISTS', own .. 'kids:' .. cid) == 1 then worklist[#worklist + 1] = { cid, target } end
         end
       end
     end

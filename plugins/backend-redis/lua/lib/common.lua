@@ -121,11 +121,11 @@ end
 -- to their own children, breadth first, so a deep graph needs no deep recursion.
 local function settle_children(P, root, outcome)
   local now = now_ms()
-  local todo = { { root, outcome } }
+  local worklist = { { root, outcome } }
   local woken = {}
   local i = 1
-  while i <= #todo do
-    local id, how = todo[i][1], todo[i][2]
+  while i <= #worklist do
+    local id, how = worklist[i][1], worklist[i][2]
     i = i + 1
     for _, cid in ipairs(redis.call('SMEMBERS', P .. 'kids:' .. id)) do
       local ck = P .. 't:' .. cid
@@ -155,7 +155,7 @@ local function settle_children(P, root, outcome)
           if target == 'dead' then
             redis.call('HSET', ck, 'er', push_error(f[8], { attempt = tonumber(f[9]) or 0, message = message, at = now }))
           end
-          if f[7] == '1' then todo[#todo + 1] = { cid, target } end
+          if f[7] == '1' then worklist[#worklist + 1] = { cid, target } end
         end
       end
     end
