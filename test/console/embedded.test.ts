@@ -6,7 +6,9 @@ import t from 'tap'
 import { hashPassword } from '../../plugins/admin-console/passwords.ts'
 import { browserMissing, launchChromium, screenshot } from './browser.ts'
 import { startConsoleDeployment } from './deployment.ts'
+import { staleBannerFlow } from './live-flows.ts'
 import { cordonWorkerFlow, drainQueueFlow, rateLimitFlow, viewerOperationsFlow } from './operations-flows.ts'
+import { dlqEditedReplayFlow, keyLookupFlow, rateLimitEditFlow, releaseLeasesFlow, sweepWorkersFlow } from './operations-more-flows.ts'
 import { bulkCancelFlow, dlqPurgeFlow, dlqReplayFlow, enqueueCancelFlow, everyPage, jobFlow, paletteFlow, pauseQueueFlow, scheduleFlow, signInWithForm, taskWindowFlow, timelineFlow, viewerFlow } from './flows.ts'
 
 t.setTimeout(300_000)
@@ -53,6 +55,12 @@ async function main (): Promise<void> {
   await t.test('drain a queue after its dry-run count', async t => { await drainQueueFlow(t, page, d.origin) })
   await t.test('set a queue concurrency limit on the Rate limits page, see it listed, clear it', async t => { await rateLimitFlow(t, page, d.origin) })
   await t.test('cordon and uncordon the live worker; the stale toggle and the sweep preview', async t => { await cordonWorkerFlow(t, page, d.origin) })
+  await t.test('replay selected DLQ entries, one with an edited payload, after the dry run', async t => { await dlqEditedReplayFlow(t, page, d.origin) })
+  await t.test('look a task up by its idempotency key (key: search); the search survives a reload', async t => { await keyLookupFlow(t, page, d.origin) })
+  await t.test('edit a queue limit on the Rate limits page; the preview names what it replaces', async t => { await rateLimitEditFlow(t, page, d.origin) })
+  await t.test('force-release a live worker\'s leases after the dry run', async t => { await releaseLeasesFlow(t, page, d.origin) })
+  await t.test('sweep stale worker entries after the dry run', async t => { await sweepWorkersFlow(t, page, d.origin) })
+  await t.test('the stream is cut: stale banner with the last update, polling keeps the page fresh, Reconnect resumes with Last-Event-ID', async t => { await staleBannerFlow(t, browser, context, d.origin) })
   await t.test('command palette and shortcuts', async t => { await paletteFlow(t, page, d.origin) })
   await t.test('every page: screenshot and no serious axe-core violation', async t => { await everyPage(t, browser, page, d.origin, 'embedded') })
 
