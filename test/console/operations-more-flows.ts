@@ -165,7 +165,8 @@ export async function rateLimitEditFlow (t: T, page: Page, origin: string): Prom
   await consoleCall(page, 'DELETE', `/rate-limits/queue/${queue}`)
 }
 
-export interface SpawnedWorker { pid: number, kill: () => Promise<void> }
+/** a worker process of the test's own; `handler` (payload { ms }) holds its lease that long and is served by no other worker */
+export interface SpawnedWorker { pid: number, handler: string, kill: () => Promise<void> }
 
 /**
  * A worker process killed while it runs a task: once its entry goes stale, the Workers page
@@ -183,7 +184,7 @@ export async function killedWorkerFlow (t: T, page: Page, origin: string, spawnW
     if (id === '') await page.waitForTimeout(250)
   }
   t.ok(id !== '', `the worker process registered (${id})`)
-  const { id: task } = await consoleCall<{ id: string }>(page, 'POST', '/tasks', { handler: 'sleep', queue, payload: { ms: 60_000 }, maxAttempts: 3 })
+  const { id: task } = await consoleCall<{ id: string }>(page, 'POST', '/tasks', { handler: worker.handler, queue, payload: { ms: 60_000 }, maxAttempts: 3 })
   t.equal(await waitForTaskState(page, task, ['processing']), 'processing', 'the worker process runs the task')
   t.equal((await taskOf(page, task)).workerId, id, 'leased by that process')
   // nobody else may take the task once it is released: the queue takes no new starts
