@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import {
   AdminErrors, RPC_LIST, ROLE_RANK, TransportErrors, rpcRequestOf, toErrorEnvelope, withCallDeadline, isSwitchyardError,
@@ -28,6 +29,9 @@ function headerText (request: FastifyRequest, name: string): string | undefined 
   const text = Array.isArray(value) ? value[0] : value
   return typeof text === 'string' && text !== '' ? text : undefined
 }
+
+/** one chunk of a streamed file download (GetJobArtifact) */
+interface FileChunk { contentType?: string, filename?: string, size?: number, sha256?: string, dataBase64: string }
 
 function attachmentName (filename: string): string {
   const safe = filename.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 128)
@@ -130,7 +134,47 @@ export function registerContractRoutes (app: FastifyInstance, options: ContractR
     }
   }
 
+  /**
+   * GetJobArtifact, a server stream of file chunks, served as the file itself (as the
+   * gateway does): the first chunk's metadata becomes the headers, every chunk's base64
+   * data the body. Refusals come before the first byte, as JSON errors.
+   */
+  async function streamedDownload (def: RpcDefinition, request: FastifyRequest, reply: FastifyReply): Promise<unknown> {
+    const ctx = await guard(def, request, reply)
+    const call = methodOf(def)
+    const abort = new AbortController()
+    streams.add(abort)
+    reply.raw.once('close', () => { abort.abort(); streams.delete(abort) })
+    try {
+      const chunks = call(rpcRequestOf(def, request), { ...ctx, signal: abort.signal }) as AsyncIterable<FileChunk> & { ready: Promise<void> }
+      await withCallDeadline(chunks.ready, options.callTimeoutMs, def.name)
+      const iterator = chunks[Symbol.asyncIterator]()
+      const first = await iterator.next()
+      const head = first.done === true ? null : first.value
+      if (head?.filename !== undefined && head.filename !== '') reply.header('content-disposition', `attachment; filename="${attachmentName(head.filename)}"`)
+      if (typeof head?.size === 'number') reply.header('content-length', String(head.size))
+      if (typeof head?.sha256 === 'string') reply.header('x-switchyard-sha256', head.sha256)
+      async function * bytes (): AsyncGenerator<Buffer> {
+        if (head !== null && head.dataBase64 !== '') yield Buffer.from(head.dataBase64, 'base64')
+        for (;;) {
+          const next = await iterator.next()
+          if (next.done === true) return
+          if (next.value.dataBase64 !== '') yield Buffer.from(next.value.dataBase64, 'base64')
+        }
+      }
+      return await reply.type(head?.contentType ?? 'application/octet-stream').send(Readable.from(bytes()))
+    } catch (err) {
+      abort.abort()
+      streams.delete(abort)
+      throw err
+    }
+  }
+
   for (const def of RPC_LIST) {
+    if (def.stream === true && def.http.download === true) {
+      app.route({ method: def.http.method, url: API_PREFIX + def.http.path, handler: async (request, reply) => await streamedDownload(def, request, reply) })
+      continue
+    }
     if (def.stream === true) {
       app.route({ method: def.http.method, url: API_PREFIX + def.http.path, handler: async (request, reply) => { await stream(def, request, reply) } })
       continue
