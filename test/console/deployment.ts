@@ -31,13 +31,15 @@ export function consoleUrls (stdout: string): { origin: string, signInUrl: strin
   return { origin, signInUrl }
 }
 
-export async function startConsoleDeployment (t: Teardown, options: { backend: 'embedded' | 'postgres', config?: string[], env?: NodeJS.ProcessEnv }): Promise<ConsoleDeployment> {
+/** options.plugins: more entries of the plugins list (YAML lines), on the Postgres server only */
+export async function startConsoleDeployment (t: Teardown, options: { backend: 'embedded' | 'postgres', config?: string[], env?: NodeJS.ProcessEnv, plugins?: string[] }): Promise<ConsoleDeployment> {
+  if (options.plugins !== undefined && options.backend !== 'postgres') throw new Error('startConsoleDeployment: plugins can be added on the postgres backend only')
   const dir = await mkdtemp(join(tmpdir(), 'sy-console-'))
   const schema = `sy_console_${randomBytes(5).toString('hex')}`
   const config = [
     'dataDir: data',
     ...(options.backend === 'postgres'
-      ? ['plugins:', '  - name: backend-postgres', `    options: { connectionString: "${TEST_POSTGRES_URL}", schema: ${schema} }`, '  - name: metrics', '  - name: admin-console']
+      ? ['plugins:', '  - name: backend-postgres', `    options: { connectionString: "${TEST_POSTGRES_URL}", schema: ${schema} }`, '  - name: metrics', '  - name: admin-console', ...(options.plugins ?? [])]
       : []),
     'worker: { pollInterval: 100ms, retry: { baseDelay: 100ms, maxDelay: 200ms } }',
     // the demo handlers (noop, sleep, fail) are what the flows enqueue; options.config may set demo itself
