@@ -11,7 +11,7 @@ import { cordonWorkerFlow, drainQueueFlow, rateLimitFlow, viewerOperationsFlow }
 import { dlqEditedReplayFlow, keyLookupFlow, rateLimitEditFlow, releaseLeasesFlow, sweepWorkersFlow } from './operations-more-flows.ts'
 import { bulkCancelFlow, dlqPurgeFlow, dlqReplayFlow, enqueueCancelFlow, everyPage, jobFlow, paletteFlow, pauseQueueFlow, scheduleFlow, signInWithForm, taskWindowFlow, timelineFlow, viewerFlow } from './flows.ts'
 
-t.setTimeout(300_000)
+t.setTimeout(420_000)
 
 const missing = browserMissing()
 if (missing !== null) {

@@ -70,7 +70,7 @@ async function main (): Promise<void> {
 
   await t.test('a run\'s output arrives live on its page; its artifact downloads', async t => {
     const name = `console-producer-${Math.random().toString(36).slice(2, 7)}`
-    await defineJob(name, ['echo first-line', 'sleep 4', 'echo result > /artifacts/result.txt', 'echo second-line'].join('\n'))
+    await defineJob(name, ['echo first-line', 'sleep 8', 'echo result > /artifacts/result.txt', 'echo second-line'].join('\n'))
     const runId = await runFromList(page, d.origin, name)
     const output = page.getByTestId('job-output')
     await output.getByText(/first-line/).waitFor(SLOW)

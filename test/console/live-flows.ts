@@ -5,7 +5,7 @@
 // banner's Reconnect resumes the stream with Last-Event-ID, and the server replays from
 // that id exactly what happened meanwhile.
 import { connect, createServer, type Socket } from 'node:net'
-import type { Browser, BrowserContext, Page, Request } from 'playwright-core'
+import type { Browser, BrowserContext, Locator, Page, Request } from 'playwright-core'
 import type { Test } from 'tap'
 import { screenshot } from './browser.ts'
 import { consoleCall, goto } from './pages.ts'
@@ -97,10 +97,12 @@ export async function staleBannerFlow (t: T, browser: Browser, signedIn: Browser
   const indicator = page.locator('[data-live]')
   await page.locator('[data-live="live"]').waitFor(WAIT)
   const timeline = page.getByTestId('timeline')
+  /** the timeline row of a task's event: its link to the task (ids are short numbers on PGlite, so not matched as text) */
+  const eventOf = (id: string): Locator => timeline.locator(`a[href="#/tasks?id=${encodeURIComponent(id)}"]`).first()
 
   // an event the tab sees over the stream before it breaks
   const { id: before } = await consoleCall<{ id: string }>(page, 'POST', '/tasks', { handler: 'noop', queue, delayMs: 3_600_000 })
-  await timeline.getByText(before).first().waitFor(WAIT)
+  await eventOf(before).waitFor(WAIT)
   await page.waitForTimeout(1_000)
 
   // cut the open stream, and refuse every new stream request while polling goes through
@@ -116,7 +118,7 @@ export async function staleBannerFlow (t: T, browser: Browser, signedIn: Browser
 
   // polling keeps the open page fresh: a task created now shows up without the stream
   const { id: during } = await consoleCall<{ id: string }>(page, 'POST', '/tasks', { handler: 'noop', queue, delayMs: 3_600_000 })
-  await timeline.getByText(during).first().waitFor(WAIT)
+  await eventOf(during).waitFor(WAIT)
   t.not(await indicator.getAttribute('data-live'), 'live', 'the task arrived while the stream was still down (by polling)')
   let refreshed = first
   for (let i = 0; i < 60 && refreshed === first; i++) { await page.waitForTimeout(250); refreshed = await banner.textContent() ?? '' }

@@ -178,7 +178,7 @@ export async function killedWorkerFlow (t: T, page: Page, origin: string, spawnW
   const queue = q('killed')
   const worker = await spawnWorker(queue)
   let id = ''
-  for (let i = 0; i < 240 && id === ''; i++) {
+  for (let i = 0; i < 480 && id === ''; i++) {
     const workers = (await consoleCall<{ workers: Array<{ id: string, pid: number }> }>(page, 'GET', '/workers')).workers
     id = workers.find(w => w.pid === worker.pid)?.id ?? ''
     if (id === '') await page.waitForTimeout(250)
