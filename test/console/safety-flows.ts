@@ -86,3 +86,48 @@ export async function approvalFlow (t: T, page: Page, origin: string, approvalTo
   await goto(page, origin, '#/settings')
   await screenshot(page, 'approval-settings')
 }
+
+/**
+ * A deployment whose admin API is read-only (admin.readOnly): even an admin sees the
+ * read-only badge and no change control on any page, and the API refuses a change anyway.
+ */
+export async function readOnlyFlow (t: T, page: Page, origin: string): Promise<void> {
+  const session = await page.evaluate(async () => await (await fetch('/api/session')).json() as { readOnly: boolean, role: string })
+  t.same([session.role, session.readOnly], ['admin', true], 'an admin, in read-only mode')
+  await goto(page, origin, '#/overview')
+  await page.locator('.who .badge.warn', { hasText: 'read-only' }).waitFor(WAIT)
+  const controls: Array<[string, RegExp]> = [
+    ['queues', /^(Pause|Resume|Set|Reset|Drain…|Drain queue…)$/],
+    ['tasks', /^(Enqueue a task|Cancel task|Retry task|Reschedule…)$/],
+    ['dlq', /^(Replay all matching…|Purge matching…|Replay…|Delete…)$|^Replay \d+ selected/],
+    ['schedules', /^(New schedule|Pause all…|Resume all…|Run now|Pause|Resume|Edit|Delete)$/],
+    ['jobs', /^(New job|Run|Edit|Delete)$/],
+    ['workers', /^(Cordon|Uncordon|Release leases…|Sweep stale entries…)$/],
+    ['rate-limits', /^(New limit|Edit|Clear…)$/]
+  ]
+  for (const [name, labels] of controls) {
+    await goto(page, origin, `#/${name}`)
+    // the event stream keeps a request open, so wait for the page's data, not network idle
+    for (let i = 0; i < 300 && await page.locator('main').getByText('Loading…', { exact: true }).count() > 0; i++) await page.waitForTimeout(100)
+    if (name === 'queues') await page.locator('tr[data-queue="default"]').waitFor(WAIT)
+    t.equal(await page.locator('main').getByRole('button', { name: labels }).count(), 0, `no change controls on ${name}`)
+  }
+  t.equal(await page.locator('main').getByRole('checkbox', { name: /^Select/ }).count(), 0, 'no row selection for bulk actions')
+  await page.keyboard.press('Control+k')
+  const palette = page.getByRole('dialog')
+  await palette.getByRole('textbox', { name: 'Command' }).fill('queues')
+  await palette.getByText('Go to Queues').waitFor(WAIT)
+  await palette.getByRole('textbox', { name: 'Command' }).fill('pause dequeue')
+  t.equal(await palette.getByText('Pause dequeue everywhere').count(), 0, 'the command palette offers no pause either')
+  await page.keyboard.press('Escape')
+  await screenshot(page, 'read-only-rate-limits')
+  // the API refuses anyway, and nothing changes in the backend
+  const refused = await page.evaluate(async () => {
+    const session = await (await fetch('/api/session')).json() as { csrfToken: string }
+    const res = await fetch('/api/admin/v1/queues/default/pause', { method: 'POST', headers: { 'x-csrf-token': session.csrfToken, 'content-type': 'application/json' }, body: JSON.stringify({ paused: true }) })
+    return { status: res.status, body: await res.json() as { error?: { code?: string } } }
+  })
+  t.same([refused.status, refused.body.error?.code], [403, 'READ_ONLY'], 'the API refuses a change with READ_ONLY')
+  const queue = await consoleCall<{ queue: { paused: boolean } }>(page, 'GET', '/queues/default')
+  t.equal(queue.queue.paused, false, 'the queue is not paused in the backend')
+}
