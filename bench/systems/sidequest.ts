@@ -1,4 +1,4 @@
-import { Job } from '@sidequest/core'
+import { Job, logger as sidequestLogger } from '@sidequest/core'
 import { Engine, type EngineConfig } from '@sidequest/engine'
 import type pg from 'pg'
 import { connect, dropSchema, freshSchema, POSTGRES_URL } from '../lib/postgres.ts'
@@ -15,7 +15,8 @@ import type { LatencySystem, ThroughputSystem } from './contract.ts'
 //   (the documented mode for single-process setups), so no job pays a hop to a worker
 //   thread or a child process; it is also the only mode in which the handler can
 //   count its runs in this process.
-// - Knex pool max 20 (the README's "advanced usage" shows a pool; its default is 10).
+// - Knex pool max 20 (the README's "advanced usage" shows a pool; its default is 10),
+//   a connection acquire waits at most 30 s (Knex's default is 60 s).
 // - stale-job release and cleanup routines at their defaults (hourly); no graceful
 //   shutdown signal handlers (the bench stops the engine itself).
 // Enqueue has no bulk call: one `build(...).enqueue()` per job, a batch's calls
@@ -34,6 +35,19 @@ export interface SidequestTuning {
 
 export function sidequestTuning (concurrency: number): SidequestTuning {
   return { concurrency, jobPollingInterval: 10, poolMax: 20 }
+}
+
+/**
+ * Sidequest logs through a winston Console transport on stdout, where the bench's
+ * result line must stand alone: its lines go to stderr. (Its dispatcher can be in the
+ * middle of a poll when the engine closes; that poll then waits for a connection of
+ * the closed pool and logs an error when the acquire times out.)
+ */
+function sidequestLogsToStderr (): void {
+  const levels = { error: true, warn: true, info: true, http: true, verbose: true, debug: true, silly: true }
+  for (const transport of sidequestLogger().transports) {
+    if ('stderrLevels' in transport) (transport as { stderrLevels: Record<string, boolean> }).stderrLevels = levels
+  }
 }
 
 /** what the running bench job reports to; set by the system that runs workers */
@@ -57,7 +71,7 @@ abstract class SidequestBase {
     return {
       backend: {
         driver: '@sidequest/postgres-backend',
-        config: { connection: POSTGRES_URL, searchPath: [this.schema], pool: { min: 0, max: this.tuning.poolMax } }
+        config: { connection: POSTGRES_URL, searchPath: [this.schema], pool: { min: 0, max: this.tuning.poolMax, acquireTimeoutMillis: 30_000 } }
       },
       queues: [{ name: QUEUE, concurrency: this.tuning.concurrency }],
       maxConcurrentJobs: this.tuning.concurrency,
@@ -74,6 +88,7 @@ abstract class SidequestBase {
     this.created = true
     this.engine = new Engine()
     await this.engine.configure(this.config())
+    sidequestLogsToStderr()
   }
 
   protected async start (handler: (payload: unknown) => void): Promise<void> {
