@@ -20,8 +20,8 @@ import type { LatencySystem, ThroughputSystem } from './contract.ts'
 // - stale-job release and cleanup routines at their defaults (hourly); no graceful
 //   shutdown signal handlers (the bench stops the engine itself).
 // Enqueue has no bulk call: one `build(...).enqueue()` per job, a batch's calls
-// issued at once. Each job is then moved claimed → running → completed by separate
-// UPDATEs. Its own schema (Knex searchPath) per run, dropped after; completed jobs
+// issued at once. Jobs are claimed in batches, then each is moved to running and to
+// completed by one UPDATE each. Its own schema (Knex searchPath) per run, dropped after; completed jobs
 // stay in sidequest_jobs (cleanup after 30 days), which is how completion is counted.
 // Sidequest keeps its engine in module state: one engine at a time in a process.
 
