@@ -1,5 +1,5 @@
-// Tasks/s on Redis: Switchyard's Redis backend, its BullMQ backend and raw BullMQ
-// against the same Redis in one run; enqueue→start latency on idle workers; and
+// Tasks/s on Redis: Switchyard's Redis backend, its BullMQ backend, raw BullMQ and a
+// raw Redis list queue (LMOVE/LREM: the ceiling) against the same Redis in one run; enqueue→start latency on idle workers; and
 // the cost of the overview read (queueStats) as the task count grows.
 import { integerList, medianRun, onOff, parseFlags, positiveInteger } from './lib/args.ts'
 import { loadBackendFactory } from './lib/load.ts'
@@ -10,20 +10,22 @@ import { progress, ratio } from './lib/report.ts'
 import type { LatencySummary } from './lib/stats.ts'
 import type { BenchResult } from './lib/types.ts'
 import { BullMQLatency, BullMQThroughput } from './systems/bullmq-raw.ts'
+import { RedisListLatency, RedisListThroughput } from './systems/redis-list.ts'
 import type { LatencySystem, ThroughputSystem } from './systems/contract.ts'
 import { SwitchyardLatency, SwitchyardThroughput, withFlowLimits, type BackendOpener } from './systems/switchyard.ts'
 import type { WorkerOptionsInput } from '../core/worker/index.ts'
 
 interface RedisOptions { url: string, prefix: string }
 
-const SYSTEMS = ['redis', 'bullmq', 'bullmq-raw', 'redis-limited', 'bullmq-limited'] as const
+const SYSTEMS = ['redis', 'bullmq', 'bullmq-raw', 'redis-list', 'redis-limited', 'bullmq-limited'] as const
 /** the systems a plain run measures; the -limited ones join with --flow-limits on */
-const DEFAULT_SYSTEMS = ['redis', 'bullmq', 'bullmq-raw'] as const
+const DEFAULT_SYSTEMS = ['redis', 'bullmq', 'bullmq-raw', 'redis-list'] as const
 type SystemName = typeof SYSTEMS[number]
 const RESULT_KEY: Record<SystemName, string> = {
   redis: 'switchyard_redis',
   bullmq: 'switchyard_bullmq',
   'bullmq-raw': 'bullmq_raw',
+  'redis-list': 'redis_list_raw',
   'redis-limited': 'switchyard_redis_flow_limited',
   'bullmq-limited': 'switchyard_bullmq_flow_limited'
 }
@@ -106,6 +108,7 @@ export async function run (args: string[]): Promise<BenchResult> {
     redis: () => new SwitchyardThroughput('switchyard_redis', opener('redis'), workerOptions, taskEvents),
     bullmq: () => new SwitchyardThroughput('switchyard_bullmq', opener('bullmq'), workerOptions, taskEvents),
     'bullmq-raw': () => new BullMQThroughput(concurrency),
+    'redis-list': () => new RedisListThroughput(concurrency),
     'redis-limited': () => new SwitchyardThroughput('switchyard_redis_flow_limited', withFlowLimits(opener('redis')), workerOptions, taskEvents),
     'bullmq-limited': () => new SwitchyardThroughput('switchyard_bullmq_flow_limited', withFlowLimits(opener('bullmq')), workerOptions, taskEvents)
   }
@@ -113,6 +116,7 @@ export async function run (args: string[]): Promise<BenchResult> {
     redis: () => new SwitchyardLatency('switchyard_redis', opener('redis'), workerOptions, taskEvents),
     bullmq: () => new SwitchyardLatency('switchyard_bullmq', opener('bullmq'), workerOptions, taskEvents),
     'bullmq-raw': () => new BullMQLatency(concurrency),
+    'redis-list': () => new RedisListLatency(concurrency),
     'redis-limited': () => new SwitchyardLatency('switchyard_redis_flow_limited', withFlowLimits(opener('redis')), workerOptions, taskEvents),
     'bullmq-limited': () => new SwitchyardLatency('switchyard_bullmq_flow_limited', withFlowLimits(opener('bullmq')), workerOptions, taskEvents)
   }
@@ -167,9 +171,16 @@ export async function run (args: string[]): Promise<BenchResult> {
     // a slow patch than the ratio of medians above (both printed).
     ratios[`switchyard_redis_vs_bullmq_raw_${n}_paired`] = pairedRatio(row.switchyard_redis, row.bullmq_raw)
     ratios[`switchyard_bullmq_vs_bullmq_raw_${n}_paired`] = pairedRatio(row.switchyard_bullmq, row.bullmq_raw)
+    // the ceiling: how far the raw list queue is above raw BullMQ, and what share of it each system reaches
+    ratios[`redis_list_raw_vs_bullmq_raw_${n}_paired`] = pairedRatio(row.redis_list_raw, row.bullmq_raw)
+    ratios[`switchyard_redis_vs_redis_list_raw_${n}_paired`] = pairedRatio(row.switchyard_redis, row.redis_list_raw)
+    ratios[`switchyard_bullmq_vs_redis_list_raw_${n}_paired`] = pairedRatio(row.switchyard_bullmq, row.redis_list_raw)
+    ratios[`bullmq_raw_vs_redis_list_raw_${n}_paired`] = pairedRatio(row.bullmq_raw, row.redis_list_raw)
   }
   ratios.switchyard_redis_latency_p50_ms = latency.switchyard_redis?.p50 ?? null
   ratios.switchyard_redis_vs_bullmq_raw_latency_p50 = ratio(latency.switchyard_redis?.p50, latency.bullmq_raw?.p50)
+  ratios.redis_list_raw_latency_p50_ms = latency.redis_list_raw?.p50 ?? null
+  ratios.switchyard_redis_vs_redis_list_raw_latency_p50 = ratio(latency.switchyard_redis?.p50, latency.redis_list_raw?.p50)
   // >1 means the overview read got slower with more tasks; O(queues) keeps it near 1
   for (const [key, list] of Object.entries(overview)) {
     const smallest = list[0]

@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks'
 import type { LatencySystem, ThroughputSystem } from '../systems/contract.ts'
 import type { CallStats } from './call-counter.ts'
-import { progress, rate } from './report.ts'
+import { progress, rate, round } from './report.ts'
 import { summarize, type LatencySummary } from './stats.ts'
 import { Completion, pause } from './wait.ts'
 
@@ -18,6 +18,13 @@ export interface ThroughputResult {
   process_client_cpu_ms: number
   /** CPU the server spent while processing, where the plan can read it: which side bounds the rate */
   process_server_cpu_ms?: number
+  /** server CPU over enqueue and processing together, per task, in microseconds (where the plan can read it) */
+  server_cpu_us_per_task?: number
+  /** write-ahead log the server wrote over enqueue and processing together, per task (Postgres) */
+  server_wal_bytes_per_task?: number
+  /** the same, split: bytes written while enqueueing and while processing */
+  enqueue_wal_bytes?: number
+  process_wal_bytes?: number
   /** the workers' backend calls per method (Switchyard only), to explain the rate */
   backend_calls?: Record<string, CallStats>
 }
@@ -26,8 +33,10 @@ export interface ThroughputPlan {
   tasks: number
   batchSize: number
   timeoutMs: number
-  /** the server's total CPU seconds so far (e.g. Redis INFO cpu), read around the processing phase */
+  /** the server's total CPU seconds so far (e.g. Redis INFO cpu), read around each phase */
   serverCpuSeconds?: () => Promise<number>
+  /** the server's write-ahead log position in bytes (Postgres), read around each phase */
+  serverWalBytes?: () => Promise<number>
 }
 
 /**
@@ -45,6 +54,8 @@ async function runThroughput (system: ThroughputSystem, plan: ThroughputPlan): P
   const { tasks, batchSize, timeoutMs } = plan
   try {
     await system.setup()
+    const serverCpuAtStart = await plan.serverCpuSeconds?.()
+    const walAtStart = await plan.serverWalBytes?.()
     const enqueueStart = performance.now()
     for (let from = 0; from < tasks; from += batchSize) {
       await system.enqueueBatch(from, Math.min(batchSize, tasks - from))
@@ -55,6 +66,7 @@ async function runThroughput (system: ThroughputSystem, plan: ThroughputPlan): P
     let handled = 0
     const completion = new Completion()
     const serverCpuBefore = await plan.serverCpuSeconds?.()
+    const walBefore = await plan.serverWalBytes?.()
     const clientCpuBefore = process.cpuUsage()
     const processStart = performance.now()
     await system.startWorkers(() => {
@@ -67,6 +79,7 @@ async function runThroughput (system: ThroughputSystem, plan: ThroughputPlan): P
     const processMs = performance.now() - processStart
     const clientCpu = process.cpuUsage(clientCpuBefore)
     const serverCpuAfter = await plan.serverCpuSeconds?.()
+    const walAfter = await plan.serverWalBytes?.()
     const result: ThroughputResult = {
       tasks,
       enqueue_ms: Math.round(enqueueMs),
@@ -77,7 +90,17 @@ async function runThroughput (system: ThroughputSystem, plan: ThroughputPlan): P
       process_client_cpu_ms: Math.round((clientCpu.user + clientCpu.system) / 1000)
     }
     if (serverCpuBefore !== undefined && serverCpuAfter !== undefined) result.process_server_cpu_ms = Math.round((serverCpuAfter - serverCpuBefore) * 1000)
-    const cpu = `client CPU ${result.process_client_cpu_ms} ms${result.process_server_cpu_ms === undefined ? '' : `, server CPU ${result.process_server_cpu_ms} ms`}`
+    if (serverCpuAtStart !== undefined && serverCpuAfter !== undefined) result.server_cpu_us_per_task = round((serverCpuAfter - serverCpuAtStart) * 1e6 / tasks, 1)
+    if (walAtStart !== undefined && walBefore !== undefined && walAfter !== undefined) {
+      result.enqueue_wal_bytes = walBefore - walAtStart
+      result.process_wal_bytes = walAfter - walBefore
+      result.server_wal_bytes_per_task = round((walAfter - walAtStart) / tasks, 1)
+    }
+    const perTask = [
+      result.server_cpu_us_per_task === undefined ? null : `${result.server_cpu_us_per_task} µs server CPU`,
+      result.server_wal_bytes_per_task === undefined ? null : `${result.server_wal_bytes_per_task} B WAL`
+    ].filter(s => s !== null)
+    const cpu = `client CPU ${result.process_client_cpu_ms} ms${result.process_server_cpu_ms === undefined ? '' : `, server CPU ${result.process_server_cpu_ms} ms`}${perTask.length === 0 ? '' : `; per task ${perTask.join(', ')}`}`
     progress(`${system.label}: processed ${tasks} in ${result.process_ms} ms (${result.process_per_s}/s, ${cpu}); end to end ${result.tasks_per_s} tasks/s`)
     return result
   } finally {
