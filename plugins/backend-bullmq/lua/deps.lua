@@ -58,13 +58,9 @@ local function depFail(b, q, jid, policy, message, now)
   local jobKey = b .. jid
   if policy == 'dead' then
     local f = rcall('HMGET', jobKey, 'ats', 'sye')
-    local errors = {}
-    local ok, previous = pcall(cjson.decode, f[2] or '[]')
-    if not ok or type(previous) ~= 'table' then previous = {} end
-    errors[1] = {attempt = tonumber(f[1]) or 0, message = message, at = now}
-    for i = 1, math.min(#previous, 19) do errors[i + 1] = previous[i] end
+    local errors = withError(f[2], {attempt = tonumber(f[1]) or 0, message = message, at = now})
     rcall('ZADD', b .. 'failed', now, jid)
-    rcall('HSET', jobKey, 'failedReason', message, 'finishedOn', now, 'syu', now, 'sye', cjson.encode(errors))
+    rcall('HSET', jobKey, 'failedReason', message, 'finishedOn', now, 'syu', now, 'sye', errors)
     emit(b, 'event', 'failed', 'jobId', jid, 'failedReason', message, 'prev', 'blocked')
     return 'dead'
   end
