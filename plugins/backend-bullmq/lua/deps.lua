@@ -1,9 +1,10 @@
 -- Task dependencies (capability `dependencies`), after prelude.lua (uses its `own`,
 -- nowMs, emit and pushReady). A child enqueued with dependsOn keeps its parents' task
 -- ids in its job hash ('sydp', a JSON array), its policy ('sypf': 'cancel' | 'dead')
--- and how many parents it still waits for ('sypp'). While blocked it is in none of
--- BullMQ's structures, only in own..'blocked:<queue>' (score: when it was blocked), so
--- no BullMQ worker, Switchyard's or another, can see it. A parent's children are the
+-- and how many parents it still waits for ('sypp', with a field 'sypd:<parent>' for
+-- each parent already counted, so a parent requeued after its success counts once).
+-- While blocked it is in none of BullMQ's structures, only in own..'blocked:<queue>'
+-- (score: when it was blocked), so no BullMQ worker, Switchyard's or another, can see it. A parent's children are the
 -- set own..'kids:<parent task id>'. own..'dp' exists once any child was enqueued: the
 -- paths that finish tasks look for children only when it does, so a deployment that
 -- never uses dependencies pays nothing.
@@ -88,7 +89,8 @@ local function settleChildren(rootId, outcome)
       if cq and rcall('ZSCORE', own .. 'blocked:' .. cq, cid) then
         local cb = depQueueBase(cq)
         if how == 'succeeded' then
-          if rcall('HINCRBY', cb .. cid, 'sypp', -1) <= 0 then depRelease(cb, cq, cid, now) end
+          -- each parent counts once ('sypd:<parent>' marks it), however often it succeeds
+          if rcall('HSETNX', cb .. cid, 'sypd:' .. pid, '1') == 1 and rcall('HINCRBY', cb .. cid, 'sypp', -1) <= 0 then depRelease(cb, cq, cid, now) end
         else
           rcall('ZREM', own .. 'blocked:' .. cq, cid)
           local target = depFail(cb, cq, cid, rcall('HGET', cb .. cid, 'sypf'), 'parent task ' .. pid .. ' was ' .. how, now)

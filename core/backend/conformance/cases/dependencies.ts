@@ -80,6 +80,24 @@ export const dependenciesArea: ConformanceArea = {
       await leaseId(backend, queue, child)
     })
 
+    conformanceCaseNeeding(t, ctx, [...needs], 'a parent requeued after it succeeded and succeeding again counts once towards its children', async t => {
+      const queue = ctx.name('requeued-parent')
+      const [first, second] = await enqueueIds(backend, [newTask(queue), newTask(queue)]) as [string, string]
+      const child = await enqueueOne(backend, newTask(queue, { dependsOn: [first, second] }))
+      await succeed(backend, queue, first)
+      t.same((await backend.requeueTasks({ ids: [first], fromStates: ['succeeded'] })).requeued, [first], 'the succeeded parent is requeued')
+      await succeed(backend, queue, first)
+      t.equal((await mustGetTask(backend, child)).state, 'blocked', 'the second success of the same parent does not count: still blocked')
+      // a parent that had succeeded before the child was enqueued counts once as well
+      const late = await enqueueOne(backend, newTask(queue, { dependsOn: [first, second] }))
+      t.equal((await mustGetTask(backend, late)).state, 'blocked')
+      t.same((await backend.requeueTasks({ ids: [first], fromStates: ['succeeded'] })).requeued, [first])
+      await succeed(backend, queue, first)
+      t.same(await states(backend, [child, late]), ['blocked', 'blocked'], 'a third success of the same parent: both still blocked')
+      await succeed(backend, queue, second)
+      t.same(await states(backend, [child, late]), ['ready', 'ready'], 'the other parent succeeded: both ready')
+    })
+
     conformanceCaseNeeding(t, ctx, [...needs, 'delayedTasks'], 'a child with a future runAt becomes scheduled when its parents are done', async t => {
       const queue = ctx.name('scheduled')
       const parent = await enqueueOne(backend, newTask(queue))
