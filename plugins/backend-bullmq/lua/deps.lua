@@ -118,3 +118,64 @@ local function settleFinished(reply)
   if ARGV[5] == 'completed' then outcome = 'succeeded' end
   settleChildren(depTaskId(q, ARGV[1]), outcome)
 end
+
+-- The state of parent task `pid` (deps.lua's ids: a Switchyard id, or "<queue>:<job id>"
+-- for a job Switchyard did not create); nil when it is stored nowhere.
+local function depParentState(pid)
+  local pq, pj = string.match(pid, '^([^:]+):(.+)$')
+  if pq == nil then
+    pq, pj = rcall('HGET', own .. 'idx', pid), pid
+    if not pq then return nil end
+  end
+  return jobState(depQueueBase(pq), pq, pj)
+end
+
+-- A parent finished where Switchyard's scripts did not see it (a plain BullMQ worker,
+-- BullMQ's own stalled check) settles no child when it finishes. The lease recovery
+-- sweep (recover.lua) runs this per queue: it looks at blocked children of queue q,
+-- round robin from where the last sweep stopped, reading at most `most` parent states,
+-- and settles each edge to a finished parent that was not counted yet: a success
+-- counts once (the 'sypd:' mark); a dead or canceled parent, or one stored nowhere
+-- (deleted, or removed by BullMQ's removeOnComplete before its success was counted),
+-- applies the child's policy. Returns how many children it released or failed.
+local function sweepBlocked(q, most)
+  if rcall('EXISTS', own .. 'dp') == 0 or most <= 0 then return 0 end
+  local blockedKey = own .. 'blocked:' .. q
+  local cursorKey = own .. 'sweep:' .. q
+  local from = tonumber(rcall('GET', cursorKey)) or 0
+  local children = rcall('ZRANGE', blockedKey, from, from + most - 1)
+  local b = depQueueBase(q)
+  local now = nowMs()
+  local settled, reads, seen = 0, 0, 0
+  for _, cid in ipairs(children) do
+    if reads >= most then break end
+    seen = seen + 1
+    local f = rcall('HMGET', b .. cid, 'sydp', 'sypf')
+    local ok, parents = pcall(cjson.decode, f[1] or '[]')
+    if not ok or type(parents) ~= 'table' then parents = {} end
+    for _, pid in ipairs(parents) do
+      if rcall('HEXISTS', b .. cid, 'sypd:' .. pid) == 0 then
+        reads = reads + 1
+        local state = depParentState(pid)
+        if state == 'succeeded' then
+          rcall('HSET', b .. cid, 'sypd:' .. pid, '1')
+          if rcall('HINCRBY', b .. cid, 'sypp', -1) <= 0 then
+            depRelease(b, q, cid, now)
+            settled = settled + 1
+            break
+          end
+        elseif state == nil or state == 'dead' or state == 'canceled' then
+          rcall('ZREM', blockedKey, cid)
+          local target = depFail(b, q, cid, f[2], 'parent task ' .. pid .. ' was ' .. (state or 'deleted'), now)
+          settleChildren(cid, target)
+          settled = settled + 1
+          break
+        end
+      end
+    end
+  end
+  -- the next sweep goes on after the children looked at (less the ones that left the set)
+  if seen < #children or #children == most then rcall('SET', cursorKey, from + seen - settled)
+  else rcall('DEL', cursorKey) end
+  return settled
+end

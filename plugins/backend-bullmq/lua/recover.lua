@@ -1,9 +1,13 @@
 -- ARGV[4] limit. Every active job whose lock key is gone had its lease expire: put it
 -- back (front of its priority, as BullMQ's stalled check does) or, when that expired
 -- attempt was its last, move it to failed. A lock that still exists is a live lease.
+-- Then settles blocked children whose parents finished unseen (sweepBlocked, deps.lua),
+-- and returns how many as a third element.
 --!include lease-end
 local limit = tonumber(id)
 local now = nowMs()
+-- parent states a sweep of blocked children reads per queue: bounds the script's time
+local SWEEP_BLOCKED_MOST = 200
 local requeued, dead = {}, {}
 local active = rcall('LRANGE', base .. 'active', 0, -1)
 for _, jid in ipairs(active) do
@@ -13,4 +17,4 @@ for _, jid in ipairs(active) do
     endLease(jid, 'lease expired during the last attempt', now, requeued, dead)
   end
 end
-return {requeued, dead}
+return {requeued, dead, sweepBlocked(queue, SWEEP_BLOCKED_MOST)}
