@@ -153,6 +153,19 @@ export const dependenciesArea: ConformanceArea = {
       t.equal((await mustGetTask(backend, child)).state, 'canceled')
     })
 
+    conformanceCaseNeeding(t, ctx, [...needs], 'a parent whose lease an operator releases on its last attempt kills its children too', async t => {
+      const queue = ctx.name('dies-released')
+      const parent = await enqueueOne(backend, newTask(queue, { maxAttempts: 1 }))
+      const child = await enqueueOne(backend, newTask(queue, { dependsOn: [parent], onParentFailure: 'dead' }))
+      const workerId = ctx.name('released-worker')
+      const leased = await backend.leaseTasks({ workerId, queues: [queue], limit: 10, leaseMs: 30_000 })
+      t.same(leased.map(l => l.id), [parent])
+      t.same(await backend.releaseWorkerLeases({ workerId, limit: 10 }), { requeued: [], dead: [parent] })
+      const c = await mustGetTask(backend, child)
+      t.equal(c.state, 'dead', 'policy dead: dead-lettered with its parent')
+      t.match(c.lastError, parent)
+    })
+
     conformanceCaseNeeding(t, ctx, [...needs, 'cancel'], 'cancel cascade: canceling a parent cancels the graph below it; a blocked task can be canceled', async t => {
       const queue = ctx.name('cancel')
       const root = await enqueueOne(backend, newTask(queue))
