@@ -19,6 +19,7 @@ import { resolveWorkerOptions, type WorkerOptions, type WorkerOptionsInput } fro
 import { Periodic } from './periodic.ts'
 import { ProgressReporter } from './progress.ts'
 import { weightedQueueOrder, type WeightedQueue } from './queue-choice.ts'
+import { flowWaitMs } from './flow-wait.ts'
 import { waitAny, Wakeup } from './wakeup.ts'
 
 export interface TaskObservation {
@@ -179,6 +180,11 @@ export class Worker extends EventEmitter<WorkerEventMap> {
   private rateLimitSet: boolean | null = null
   /** flow limits are stored (read at each queue refresh): a short lease may be a throttled one */
   private flowLimitsSet = false
+  /** window lengths of the stored rate limits, and whether a concurrency limit is stored (same refresh) */
+  private flowRateWindows: number[] = []
+  private flowConcurrencySet = false
+  /** lease calls in a row that came back short while flow limits were stored (see flow-wait.ts) */
+  private flowShortLeases = 0
   private stopping: Promise<void> | null = null
   private unsubscribeWork: Unsubscribe | null = null
   private stopWatchingHandlers: (() => void) | null = null
@@ -394,13 +400,15 @@ export class Worker extends EventEmitter<WorkerEventMap> {
         else if (wanted >= this.options.batchSize) this.queuesDeep = true
         // A flow limit holds tasks back without a work notification when it frees up
         // (a task of the scope finishing, the next rate window), so while limits are
-        // stored a short lease looks again soon, or at once when work arrives.
+        // stored a short lease looks again at the next window boundary or after a
+        // growing back-off (flow-wait.ts), or at once when work arrives.
         const soon = Math.min(this.options.pollMs, RATE_LIMIT_POLL_MS)
+        if (result === 'full' || !this.flowLimitsSet) this.flowShortLeases = 0
         this.leaseHold = result === 'full'
           ? null
           : result === 'rate_limited'
             ? { ms: soon, untilWork: false }
-            : { ms: this.flowLimitsSet ? soon : this.options.pollMs, untilWork: true }
+            : { ms: this.flowLimitsSet ? this.flowWait() : this.options.pollMs, untilWork: true }
         if (this.handedBack) this.leaseHold = { ms: this.options.pollMs, untilWork: false }
         this.handedBack = false
       },
@@ -475,6 +483,11 @@ export class Worker extends EventEmitter<WorkerEventMap> {
     return this.handlers.nameList() as string[]
   }
 
+  /** the wait after a short lease while flow limits are stored; each call counts one more short lease */
+  private flowWait (): number {
+    return flowWaitMs({ now: Date.now(), rateWindows: this.flowRateWindows, shortLeases: this.flowShortLeases++, maxMs: this.options.pollMs })
+  }
+
   private async leaseOnce (wanted: number, fetch: (req: LeaseRequest) => Promise<LeasedTask[]>): Promise<LeaseResult> {
     const queues = weightedQueueOrder(this.weighted)
     const handlers = this.handlerNames()
@@ -495,6 +508,7 @@ export class Worker extends EventEmitter<WorkerEventMap> {
       return 'drained'
     }
     this.counters.leased += tasks.length
+    if (tasks.length > 0) this.flowShortLeases = 0
     for (const task of tasks) this.buffered.push(task)
     this.startBuffered()
     if (tasks.length < limit) return 'drained'
@@ -614,6 +628,11 @@ export class Worker extends EventEmitter<WorkerEventMap> {
     if (settlement.kind === 'succeeded' || settlement.kind === 'failed') this.recentRunMs += (durationMs - this.recentRunMs) * RUN_MS_SMOOTHING
     if (this.buffered.length > 0) this.startBuffered()
     this.capacity.wake()
+    if (this.flowConcurrencySet) {
+      // its ack may free a slot of a concurrency limit: look again now rather than after the back-off
+      this.flowShortLeases = 0
+      this.workAvailable.wake()
+    }
     if (settlement.kind !== 'succeeded') entry.progress?.close()
     switch (settlement.kind) {
       case 'succeeded':
@@ -724,7 +743,12 @@ export class Worker extends EventEmitter<WorkerEventMap> {
       // extra round trip to a row all workers share. A new limit applies from the next refresh.
       this.rateLimitSet = (await this.backend.getCoordinationState()).rateLimit !== null
     }
-    if (this.backend.capabilities.flowControl === true) this.flowLimitsSet = (await this.backend.listFlowLimits()).length > 0
+    if (this.backend.capabilities.flowControl === true) {
+      const limits = await this.backend.listFlowLimits()
+      this.flowLimitsSet = limits.length > 0
+      this.flowRateWindows = [...new Set(limits.flatMap(l => l.rate === null ? [] : [l.rate.windowMs]))]
+      this.flowConcurrencySet = limits.some(l => l.concurrency !== null)
+    }
     const stats = await this.backend.queueStats(explicit ?? undefined)
     const stored = new Map(stats.map(s => [s.name, s.weight]))
     const names = explicit ?? stats.map(s => s.name)

@@ -1,8 +1,8 @@
-import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { Job, type JobsOptions, type Queue } from 'bullmq'
 import type { Redis } from 'ioredis'
 import { hoistDefinitions } from './lua-hoist.ts'
+import { luaSource } from './scripts.ts'
 
 // BullMQ's transition scripts take one job per call; a worker leasing or acking a
 // batch would pay one script call (and its argument packing) per job. These
@@ -14,7 +14,7 @@ import { hoistDefinitions } from './lua-hoist.ts'
 interface BullMQScript { name: string, content: string, keys: number }
 
 const bullmqScripts = createRequire(import.meta.url)('bullmq/dist/cjs/scripts/index.js') as Record<string, BullMQScript | undefined>
-const lua = (name: string): string => readFileSync(new URL(`./lua/${name}`, import.meta.url), 'utf8')
+const lua = luaSource
 
 /** BullMQ functions handler-filter.lua calls: the wrapped script must define them at its top level */
 const FILTER_NEEDS = ['getTargetQueueList', 'promoteDelayedJobs']

@@ -1,13 +1,21 @@
 import { readFileSync } from 'node:fs'
 import type { Redis } from 'ioredis'
-import { scriptSource } from '@switchyard/backend-redis'
+import { luaLibSource, scriptSource, type LuaLibName } from '@switchyard/backend-redis'
 
 // Switchyard's Lua scripts, defined once per connection as ioredis commands (EVALSHA
 // with a fallback to EVAL). Task scripts share prelude.lua, which derives a job's
-// state from BullMQ's structures.
+// state from BullMQ's structures. A line `--!include <name>` stands for lua/lib/<name>.lua;
+// `--!include backend-redis:<name>` for a helper the Redis backend shares (luaLibSource).
 
 const dir = new URL('./lua/', import.meta.url)
-const read = (name: string): string => readFileSync(new URL(name, dir), 'utf8')
+const INCLUDE = /^--!include (backend-redis:)?([\w-]+)\s*$/gm
+
+/** a file of lua/ with its include lines expanded */
+export function luaSource (name: string): string {
+  return readFileSync(new URL(name, dir), 'utf8').replace(INCLUDE, (_line, shared: string | undefined, lib: string) =>
+    shared === undefined ? readFileSync(new URL(`lib/${lib}.lua`, dir), 'utf8') : luaLibSource(lib as LuaLibName))
+}
+const read = luaSource
 // task dependencies (deps.lua) build on the prelude
 const prelude = `${read('prelude.lua')}\n${read('deps.lua')}`
 

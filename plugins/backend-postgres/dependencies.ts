@@ -3,8 +3,9 @@ import { parseId, type BackendContext } from './context.ts'
 import type { SqlQueryable } from './sql-client.ts'
 
 // Enqueue with dependsOn and the graph reads. Settling children when a parent
-// finishes is not here: triggers of migration 013 do it in the transaction of
-// whatever statement finished the parent (ack, fail, recovery, cancel, delete).
+// finishes is not here: triggers of migration 013 (each edge counted once since 016)
+// do it in the transaction of whatever statement finished the parent (ack, fail,
+// recovery, cancel, delete).
 
 export type EnqueueIn = (db: SqlQueryable, tasks: NewTask[], events: EnqueueEvents | undefined) => Promise<EnqueueResult[]>
 
@@ -33,6 +34,8 @@ export async function enqueueWithDependencies (ctx: BackendContext, tasks: NewTa
     const results = await enqueueIn(tx, tasks, events)
     const children: string[] = []
     const parents: string[] = []
+    // an edge whose parent has succeeded already is counted now (migration 016)
+    const counted: boolean[] = []
     const pending: number[] = []
     const policies: string[] = []
     const failures: Array<string | null> = []
@@ -48,7 +51,7 @@ export async function enqueueWithDependencies (ctx: BackendContext, tasks: NewTa
         if (state === 'dead' || state === 'canceled') failure ??= `parent task ${id} was ${state}`
         else if (state !== 'succeeded') waiting++
       }
-      for (const id of ids) { children.push(result.id); parents.push(id) }
+      for (const id of ids) { children.push(result.id); parents.push(id); counted.push(states.get(id) === 'succeeded') }
       // one row per child for the update: its parents as a Postgres array literal
       dependsOn.push(`{${ids.join(',')}}`)
       pending.push(waiting)
@@ -57,7 +60,7 @@ export async function enqueueWithDependencies (ctx: BackendContext, tasks: NewTa
     }
     if (dependsOn.length === 0) return results
     const childIds = results.flatMap((r, i) => r.created && (tasks[i]?.dependsOn?.length ?? 0) > 0 ? [r.id] : [])
-    await tx.query(`INSERT INTO ${s}.task_deps (parent, child) SELECT * FROM unnest($1::bigint[], $2::bigint[]) ON CONFLICT DO NOTHING`, [parents, children])
+    await tx.query(`INSERT INTO ${s}.task_deps (parent, child, counted) SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::boolean[]) ON CONFLICT DO NOTHING`, [parents, children, counted])
     await tx.query(`
       UPDATE ${s}.tasks t SET
         depends_on = u.depends_on::bigint[], on_parent_failure = u.policy, pending_parents = u.pending,

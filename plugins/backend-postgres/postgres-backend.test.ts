@@ -4,7 +4,7 @@
 import t from 'tap'
 import type { Backend, StoredEvent } from '@switchyard/core'
 import { createPostgresBackend } from './index.ts'
-import { loadMigrations } from './migrate.ts'
+import { loadMigrations, renderMigration } from './migrate.ts'
 import { dropSchema, task, TEST_POSTGRES_URL, testSchema, waitUntil, withRawClient } from './test-support.ts'
 
 async function openBackends (schema: string, count: number, poolSize = 3): Promise<Backend[]> {
@@ -12,6 +12,45 @@ async function openBackends (schema: string, count: number, poolSize = 3): Promi
   await Promise.all(backends.map(async b => await b.init()))
   return backends
 }
+
+t.test('migration 016 counts the edges of parents succeeded before it as done, so a requeued parent does not count twice', async t => {
+  const schema = testSchema()
+  t.teardown(async () => { await dropSchema(schema) })
+  const queue = 'deps'
+  // the graph as migrations up to 015 left it: parent 1 succeeded (counted), parent 2 ready, child 3 waits for one
+  await withRawClient(async c => {
+    await c.query(`CREATE SCHEMA "${schema}"; CREATE TABLE "${schema}".migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`)
+    for (const m of loadMigrations().filter(m => m.version < 16)) {
+      await c.query(renderMigration(m.sql, schema))
+      await c.query(`INSERT INTO "${schema}".migrations (version, name) VALUES ($1, $2)`, [m.version, m.name])
+    }
+    const row = (id: number, state: string, extra: string): string =>
+      `(${id}, '${queue}', 'h', '{}', 2, 0, 3, 300000, now(), '${state}', ${extra})`
+    await c.query(`INSERT INTO "${schema}".tasks (id, queue, handler, payload, payload_size, priority, max_attempts, timeout_ms, run_at, state, finished_at, has_children, depends_on, pending_parents)
+      VALUES ${row(1, 'succeeded', 'now(), true, NULL, 0')}, ${row(2, 'ready', 'NULL, true, NULL, 0')}, ${row(3, 'blocked', "NULL, false, '{1,2}', 1")}`)
+    await c.query(`INSERT INTO "${schema}".task_deps (parent, child) VALUES (1, 3), (2, 3)`)
+  })
+  const backend = createPostgresBackend({ connectionString: TEST_POSTGRES_URL, schema, poolSize: 2 })
+  t.teardown(async () => { await backend.close() })
+  await backend.init()
+  const ids = (await backend.listTasks({ queue, limit: 10, offset: 0 })).tasks.map(x => x.id).sort((a, b) => Number(a) - Number(b))
+  t.equal(ids.length, 3, 'the three tasks are read back')
+  const [first, second, child] = ids as [string, string, string]
+  const succeed = async (id: string): Promise<void> => {
+    const leased = await waitUntil(async () => {
+      const got = await backend.leaseTasks({ workerId: 'w', queues: [queue], limit: 10, leaseMs: 30_000 })
+      const others = got.filter(l => l.id !== id)
+      if (others.length > 0) await backend.releaseTasks(others.map(l => ({ id: l.id, leaseToken: l.leaseToken })))
+      return got.find(l => l.id === id)
+    }, `task ${id} leased`)
+    t.same(await backend.completeTasks([{ id, leaseToken: leased.leaseToken }]), ['ok'])
+  }
+  t.same((await backend.requeueTasks({ ids: [first], fromStates: ['succeeded'] })).requeued, [first])
+  await succeed(first)
+  t.equal((await backend.getTask(child))?.state, 'blocked', 'the parent that had succeeded before the migration is not counted again')
+  await succeed(second)
+  t.equal((await backend.getTask(child))?.state, 'ready', 'the other parent releases it')
+})
 
 t.test('migrations: concurrent init of one schema applies each version once; init is idempotent', { timeout: 30_000 }, async t => {
   const schema = testSchema()

@@ -6,7 +6,7 @@ import { resolveOptions, type RedisBackendInput } from './options.ts'
 export { RedisBackendOptionsSchema, resolveOptions, type RedisBackendOptions, type RedisBackendInput } from './options.ts'
 export { EvictingMemoryPolicy, assertNoEviction } from './connection.ts'
 export { RedisRecords, type RecordKeys, type RecordScriptRunner } from './records.ts'
-export { scriptSource } from './scripts.ts'
+export { scriptSource, luaLibSource, type LuaLibName } from './scripts.ts'
 export { RedisBackend, LIST_SCAN_CAP, PROMOTE_PER_LEASE, SCRIPT_BATCH, MAX_IDS_PER_CALL } from './backend.ts'
 
 /** A Redis backend; call init() before use (it connects and checks the eviction policy). */

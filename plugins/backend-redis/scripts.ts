@@ -56,14 +56,32 @@ export type ScriptArg = string | number
 
 const INCLUDE = /^--!include (\w+)\s*$/gm
 
-function readLib (name: string): string {
-  return readFileSync(new URL(`lib/${name}.lua`, LUA_DIR), 'utf8')
+/** `source` with its include lines expanded, a lib's own includes too; each lib once (the first place it is named) */
+function expandIncludes (source: string, included: Set<string>): string {
+  return source.replace(INCLUDE, (_line, lib: string) => {
+    if (included.has(lib)) return ''
+    included.add(lib)
+    return expandIncludes(readFileSync(new URL(`lib/${lib}.lua`, LUA_DIR), 'utf8'), included)
+  })
 }
 
 /** The script's source with its includes expanded. */
 export function scriptSource (name: ScriptName): string {
-  const raw = readFileSync(new URL(`${name}.lua`, LUA_DIR), 'utf8')
-  return raw.replace(INCLUDE, (_line, lib: string) => readLib(lib))
+  return expandIncludes(readFileSync(new URL(`${name}.lua`, LUA_DIR), 'utf8'), new Set())
+}
+
+/** Shared Lua helpers other Redis-based backends may load, with the data layout they assume (see each file). */
+export type LuaLibName = 'flow_window'
+const SHARED_LIBS: readonly LuaLibName[] = ['flow_window']
+
+/**
+ * The source of one of lua/lib's shared helper files, includes expanded. The BullMQ
+ * backend keeps its flow limits in the same layout and loads the limit arithmetic
+ * from here, so both backends count rate windows with one piece of Lua.
+ */
+export function luaLibSource (name: LuaLibName): string {
+  if (!SHARED_LIBS.includes(name)) throw new Error(`no shared Lua helper ${String(name)} (shared: ${SHARED_LIBS.join(', ')})`)
+  return expandIncludes(`--!include ${name}`, new Set())
 }
 
 let sources: Map<ScriptName, string> | undefined

@@ -275,6 +275,37 @@ export function runWorkerSuite (t: Test, kind: BackendKind): void {
     t.ok(perWindow.size >= 3, `${total} tasks needed ${perWindow.size} windows (>= 3)`)
   })
 
+  t.test('flow limits stored: an idle worker does not spin, and a throttled task starts just after its rate window opens', async t => {
+    if (backend.capabilities.flowControl !== true) {
+      t.comment('backend has no flow control')
+      return
+    }
+    const queue = queueName('flowwait')
+    const windowMs = 1_000
+    const scope = { kind: 'queue' as const, name: queue }
+    await backend.setFlowLimit(scope, { concurrency: null, rate: { limit: 1, windowMs } })
+    t.teardown(() => backend.clearFlowLimit(scope))
+    const counted = countingBackend(backend)
+    const leaseCalls = (): number => (counted.calls.get('leaseTasks') ?? 0) + (counted.calls.get('completeAndLease') ?? 0)
+    const starts: number[] = []
+    // pollMs well above the 50 ms idle workers used to re-poll at while limits were stored
+    const worker = start(t, { h: () => { starts.push(Date.now()) } }, { queues: [queue], concurrency: 4, batchSize: 4, pollMs: 2_000 }, counted.backend)
+    await new Promise(resolve => setTimeout(resolve, 1_500))
+    const before = leaseCalls()
+    await new Promise(resolve => setTimeout(resolve, 1_000))
+    const idle = leaseCalls() - before
+    t.ok(idle <= 4, `lease calls of an idle worker over one second: ${idle} (at most 4; a 50 ms re-poll made 20)`)
+
+    await enqueueMany(backend, 3, () => ({ queue, handler: 'h' }))
+    await waitFor(() => worker.counters.processed === 3, 'three tasks at one start per window', 10_000)
+    const windows = starts.map(at => Math.floor(at / windowMs))
+    t.ok(windows[0]! < windows[1]! && windows[1]! < windows[2]!, `one start per window (windows ${JSON.stringify(windows)})`)
+    for (const i of [1, 2]) {
+      const late = starts[i]! - windows[i]! * windowMs
+      t.ok(late < 300, `start ${i + 1} came ${late} ms after its window opened (bound 300 ms)`)
+    }
+  })
+
   t.test('graceful stop: stops leasing and lets in-flight tasks finish', async t => {
     const queue = queueName('grace')
     const release = gate()

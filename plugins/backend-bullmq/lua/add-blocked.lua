@@ -36,6 +36,9 @@ local function afterRun(reply)
       if failure == nil then failure = 'parent task ' .. pid .. ' was ' .. ps end
     elseif ps ~= 'succeeded' then
       waiting = waiting + 1
+    else
+      -- counted now: its next success (after a requeue) does not count again
+      rcall('HSET', base .. jid, 'sypd:' .. pid, '1')
     end
     rcall('SADD', own .. 'kids:' .. pid, jid)
   end

@@ -1,9 +1,10 @@
 -- Task dependencies (capability `dependencies`), after prelude.lua (uses its `own`,
 -- nowMs, emit and pushReady). A child enqueued with dependsOn keeps its parents' task
 -- ids in its job hash ('sydp', a JSON array), its policy ('sypf': 'cancel' | 'dead')
--- and how many parents it still waits for ('sypp'). While blocked it is in none of
--- BullMQ's structures, only in own..'blocked:<queue>' (score: when it was blocked), so
--- no BullMQ worker, Switchyard's or another, can see it. A parent's children are the
+-- and how many parents it still waits for ('sypp', with a field 'sypd:<parent>' for
+-- each parent already counted, so a parent requeued after its success counts once).
+-- While blocked it is in none of BullMQ's structures, only in own..'blocked:<queue>'
+-- (score: when it was blocked), so no BullMQ worker, Switchyard's or another, can see it. A parent's children are the
 -- set own..'kids:<parent task id>'. own..'dp' exists once any child was enqueued: the
 -- paths that finish tasks look for children only when it does, so a deployment that
 -- never uses dependencies pays nothing.
@@ -58,13 +59,9 @@ local function depFail(b, q, jid, policy, message, now)
   local jobKey = b .. jid
   if policy == 'dead' then
     local f = rcall('HMGET', jobKey, 'ats', 'sye')
-    local errors = {}
-    local ok, previous = pcall(cjson.decode, f[2] or '[]')
-    if not ok or type(previous) ~= 'table' then previous = {} end
-    errors[1] = {attempt = tonumber(f[1]) or 0, message = message, at = now}
-    for i = 1, math.min(#previous, 19) do errors[i + 1] = previous[i] end
+    local errors = withError(f[2], {attempt = tonumber(f[1]) or 0, message = message, at = now})
     rcall('ZADD', b .. 'failed', now, jid)
-    rcall('HSET', jobKey, 'failedReason', message, 'finishedOn', now, 'syu', now, 'sye', cjson.encode(errors))
+    rcall('HSET', jobKey, 'failedReason', message, 'finishedOn', now, 'syu', now, 'sye', errors)
     emit(b, 'event', 'failed', 'jobId', jid, 'failedReason', message, 'prev', 'blocked')
     return 'dead'
   end
@@ -92,7 +89,8 @@ local function settleChildren(rootId, outcome)
       if cq and rcall('ZSCORE', own .. 'blocked:' .. cq, cid) then
         local cb = depQueueBase(cq)
         if how == 'succeeded' then
-          if rcall('HINCRBY', cb .. cid, 'sypp', -1) <= 0 then depRelease(cb, cq, cid, now) end
+          -- each parent counts once ('sypd:<parent>' marks it), however often it succeeds
+          if rcall('HSETNX', cb .. cid, 'sypd:' .. pid, '1') == 1 and rcall('HINCRBY', cb .. cid, 'sypp', -1) <= 0 then depRelease(cb, cq, cid, now) end
         else
           rcall('ZREM', own .. 'blocked:' .. cq, cid)
           local target = depFail(cb, cq, cid, rcall('HGET', cb .. cid, 'sypf'), 'parent task ' .. pid .. ' was ' .. how, now)
@@ -119,4 +117,65 @@ local function settleFinished(reply)
   local outcome = 'dead'
   if ARGV[5] == 'completed' then outcome = 'succeeded' end
   settleChildren(depTaskId(q, ARGV[1]), outcome)
+end
+
+-- The state of parent task `pid` (deps.lua's ids: a Switchyard id, or "<queue>:<job id>"
+-- for a job Switchyard did not create); nil when it is stored nowhere.
+local function depParentState(pid)
+  local pq, pj = string.match(pid, '^([^:]+):(.+)$')
+  if pq == nil then
+    pq, pj = rcall('HGET', own .. 'idx', pid), pid
+    if not pq then return nil end
+  end
+  return jobState(depQueueBase(pq), pq, pj)
+end
+
+-- A parent finished where Switchyard's scripts did not see it (a plain BullMQ worker,
+-- BullMQ's own stalled check) settles no child when it finishes. The lease recovery
+-- sweep (recover.lua) runs this per queue: it looks at blocked children of queue q,
+-- round robin from where the last sweep stopped, reading at most `most` parent states,
+-- and settles each edge to a finished parent that was not counted yet: a success
+-- counts once (the 'sypd:' mark); a dead or canceled parent, or one stored nowhere
+-- (deleted, or removed by BullMQ's removeOnComplete before its success was counted),
+-- applies the child's policy. Returns how many children it released or failed.
+local function sweepBlocked(q, most)
+  if rcall('EXISTS', own .. 'dp') == 0 or most <= 0 then return 0 end
+  local blockedKey = own .. 'blocked:' .. q
+  local cursorKey = own .. 'sweep:' .. q
+  local from = tonumber(rcall('GET', cursorKey)) or 0
+  local children = rcall('ZRANGE', blockedKey, from, from + most - 1)
+  local b = depQueueBase(q)
+  local now = nowMs()
+  local settled, reads, seen = 0, 0, 0
+  for _, cid in ipairs(children) do
+    if reads >= most then break end
+    seen = seen + 1
+    local f = rcall('HMGET', b .. cid, 'sydp', 'sypf')
+    local ok, parents = pcall(cjson.decode, f[1] or '[]')
+    if not ok or type(parents) ~= 'table' then parents = {} end
+    for _, pid in ipairs(parents) do
+      if rcall('HEXISTS', b .. cid, 'sypd:' .. pid) == 0 then
+        reads = reads + 1
+        local state = depParentState(pid)
+        if state == 'succeeded' then
+          rcall('HSET', b .. cid, 'sypd:' .. pid, '1')
+          if rcall('HINCRBY', b .. cid, 'sypp', -1) <= 0 then
+            depRelease(b, q, cid, now)
+            settled = settled + 1
+            break
+          end
+        elseif state == nil or state == 'dead' or state == 'canceled' then
+          rcall('ZREM', blockedKey, cid)
+          local target = depFail(b, q, cid, f[2], 'parent task ' .. pid .. ' was ' .. (state or 'deleted'), now)
+          settleChildren(cid, target)
+          settled = settled + 1
+          break
+        end
+      end
+    end
+  end
+  -- the next sweep goes on after the children looked at (less the ones that left the set)
+  if seen < #children or #children == most then rcall('SET', cursorKey, from + seen - settled)
+  else rcall('DEL', cursorKey) end
+  return settled
 end

@@ -37,13 +37,13 @@ local saturatedTenants = nil
 for i = 1, #flat, 2 do
   local key, spec = flat[i], flat[i + 1]
   local kind, name = string.match(key, '^(%a+):(.*)$')
-  local conc, rate, window = flowSplit(spec)
+  local conc, rate, window = flow_split(spec)
   local running
   if kind == 'queue' then running = redis.call('LLEN', prefix .. name .. ':active')
   elseif kind == 'tenant' then running = tRunning[name] or 0
   else running = hRunning[name] or 0 end
   local started = 0
-  if rate then started = flowUsed(own, key, window, now) end
+  if rate then started = flow_used(own, key, window, now) end
   local saturated = (conc and running >= conc) or (rate and started >= rate)
   local throttled = 0
   if saturated then

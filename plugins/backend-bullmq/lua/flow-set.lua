@@ -3,8 +3,8 @@
 local own, key, spec = ARGV[1], ARGV[2], ARGV[3]
 local old = redis.call('HGET', own .. 'fl', key)
 if old then
-  local _, _, ow = flowSplit(old)
-  local _, _, nw = flowSplit(spec)
+  local _, _, ow = flow_split(old)
+  local _, _, nw = flow_split(spec)
   if ow ~= nw then redis.call('HDEL', own .. 'fw', key) end
 end
 redis.call('HSET', own .. 'fl', key, spec)

@@ -8,39 +8,9 @@
 -- tenant's is the active jobs whose options carry that tenant (opts.sy.tn), read the
 -- same way while tenant limits exist.
 
-local function flowSplit(v)
-  local c, r, w = string.match(v, '^([^:]*):([^:]*):([^:]*)$')
-  return tonumber(c), tonumber(r), tonumber(w)
-end
-
-local function flowUsed(own, key, window, now)
-  local win = math.floor(now / window)
-  local stored = redis.call('HGET', own .. 'fw', key)
-  if not stored then return 0, win end
-  local sw, su = string.match(stored, '^(%d+):(%d+)$')
-  sw = tonumber(sw)
-  if sw and sw > win then win = sw end
-  if sw == win then return tonumber(su), win end
-  return 0, win
-end
-
-local function flowLeft(own, key, spec, running, now)
-  local conc, rate, window = flowSplit(spec)
-  local left = nil
-  if conc then left = math.max(0, conc - running) end
-  if rate then
-    local r = math.max(0, rate - flowUsed(own, key, window, now))
-    if left == nil or r < left then left = r end
-  end
-  return left
-end
-
-local function flowCountStarts(own, key, spec, n, now)
-  local _, rate, window = flowSplit(spec)
-  if not rate or n <= 0 then return end
-  local used, win = flowUsed(own, key, window, now)
-  redis.call('HSET', own .. 'fw', key, string.format('%.0f', win) .. ':' .. (used + n))
-end
+-- the limit arithmetic (flow_split, flow_used, flow_left, flow_count_starts), with
+-- own as its key prefix: the Redis backend's, loaded from @switchyard/backend-redis
+--!include backend-redis:flow_window
 
 -- active jobs per job name over every registered queue, for the names in `wanted`
 local function flowHandlerRunning(prefix, own, wanted)
@@ -100,13 +70,13 @@ local function flowOpen(prefix, own)
   if fl.anyTenant then
     local running = flowTenantRunning(prefix, own, tenants)
     for name in pairs(tenants) do
-      fl.tLeft[name] = flowLeft(own, 'tenant:' .. name, fl.specs['tenant:' .. name], running[name], fl.now)
+      fl.tLeft[name] = flow_left(own, 'tenant:' .. name, fl.specs['tenant:' .. name], running[name], fl.now)
     end
   end
   if any then
     local running = flowHandlerRunning(prefix, own, handlers)
     for name in pairs(handlers) do
-      fl.hLeft[name] = flowLeft(own, 'handler:' .. name, fl.specs['handler:' .. name], running[name], fl.now)
+      fl.hLeft[name] = flow_left(own, 'handler:' .. name, fl.specs['handler:' .. name], running[name], fl.now)
     end
   end
   return fl
@@ -131,7 +101,7 @@ end
 local function flowQueueLeft(fl, prefix, queue)
   local spec = fl.specs['queue:' .. queue]
   if spec == nil then return nil end
-  return flowLeft(fl.own, 'queue:' .. queue, spec, redis.call('LLEN', prefix .. queue .. ':active'), fl.now)
+  return flow_left(fl.own, 'queue:' .. queue, spec, redis.call('LLEN', prefix .. queue .. ':active'), fl.now)
 end
 
 local function flowTook(fl, queue, name, tn)
@@ -150,12 +120,12 @@ end
 local function flowClose(fl)
   for queue, n in pairs(fl.qTaken) do
     local spec = fl.specs['queue:' .. queue]
-    if spec then flowCountStarts(fl.own, 'queue:' .. queue, spec, n, fl.now) end
+    if spec then flow_count_starts(fl.own, 'queue:' .. queue, spec, n, fl.now) end
   end
   for name, n in pairs(fl.hTaken) do
-    flowCountStarts(fl.own, 'handler:' .. name, fl.specs['handler:' .. name], n, fl.now)
+    flow_count_starts(fl.own, 'handler:' .. name, fl.specs['handler:' .. name], n, fl.now)
   end
   for name, n in pairs(fl.tTaken) do
-    flowCountStarts(fl.own, 'tenant:' .. name, fl.specs['tenant:' .. name], n, fl.now)
+    flow_count_starts(fl.own, 'tenant:' .. name, fl.specs['tenant:' .. name], n, fl.now)
   end
 end

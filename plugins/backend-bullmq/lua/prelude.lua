@@ -103,3 +103,12 @@ local function contains(csv, value)
   end
   return false
 end
+
+-- a job's error history ('sye', JSON, newest first) with `entry` added in front, at most 20 kept
+local function withError(encoded, entry)
+  local errors = { entry }
+  local ok, previous = pcall(cjson.decode, encoded or '[]')
+  if not ok or type(previous) ~= 'table' then previous = {} end
+  for i = 1, math.min(#previous, 19) do errors[i + 1] = previous[i] end
+  return cjson.encode(errors)
+end

@@ -1,44 +1,20 @@
 -- ARGV[4] limit. Every active job whose lock key is gone had its lease expire: put it
 -- back (front of its priority, as BullMQ's stalled check does) or, when that expired
 -- attempt was its last, move it to failed. A lock that still exists is a live lease.
+-- Then settles blocked children whose parents finished unseen (sweepBlocked, deps.lua),
+-- and returns how many as a third element.
+--!include lease-end
 local limit = tonumber(id)
 local now = nowMs()
+-- parent states a sweep of blocked children reads per queue: bounds the script's time
+local SWEEP_BLOCKED_MOST = 200
 local requeued, dead = {}, {}
 local active = rcall('LRANGE', base .. 'active', 0, -1)
 for _, jid in ipairs(active) do
   if #requeued + #dead >= limit then break end
   local jobKey = base .. jid
   if string.sub(jid, 1, 2) ~= '0:' and rcall('EXISTS', jobKey .. ':lock') == 0 and rcall('EXISTS', jobKey) == 1 then
-    rcall('LREM', base .. 'active', 1, jid)
-    rcall('SREM', base .. 'stalled', jid)
-    local f = rcall('HMGET', jobKey, 'ats', 'opts', 'sye')
-    local ats = tonumber(f[1]) or 0
-    local attempts = 1
-    local ok, opts = pcall(cjson.decode, f[2] or '{}')
-    if ok and type(opts) == 'table' and tonumber(opts['attempts']) then attempts = tonumber(opts['attempts']) end
-    if attempts < 1 then attempts = 1 end
-    rcall('HDEL', jobKey, 'syx')
-    if ats >= attempts then
-      local message = 'lease expired during the last attempt'
-      local errors = {}
-      local okErrors, previous = pcall(cjson.decode, f[3] or '[]')
-      if not okErrors or type(previous) ~= 'table' then previous = {} end
-      errors[1] = {attempt = ats, message = message, at = now}
-      for i = 1, math.min(#previous, 19) do errors[i + 1] = previous[i] end
-      rcall('ZADD', base .. 'failed', now, jid)
-      rcall('HSET', jobKey, 'failedReason', message, 'finishedOn', now, 'syu', now, 'sye', cjson.encode(errors))
-      rcall('HINCRBY', jobKey, 'atm', 1)
-      emit(base, 'event', 'failed', 'jobId', jid, 'failedReason', message, 'prev', 'active')
-      settleJob(queue, jid, 'dead')
-      dead[#dead + 1] = jid
-    else
-      rcall('HINCRBY', jobKey, 'stc', 1)
-      rcall('HSET', jobKey, 'syu', now)
-      pushReady(base, jid, true)
-      emit(base, 'event', 'stalled', 'jobId', jid)
-      emit(base, 'event', 'waiting', 'jobId', jid, 'prev', 'active')
-      requeued[#requeued + 1] = jid
-    end
+    endLease(jid, 'lease expired during the last attempt', now, requeued, dead)
   end
 end
-return {requeued, dead}
+return {requeued, dead, sweepBlocked(queue, SWEEP_BLOCKED_MOST)}

@@ -114,6 +114,10 @@ for i = 0, n - 1 do
           if not failure then failure = 'parent task ' .. pid .. ' was ' .. ps end
         elseif ps ~= 'succeeded' then
           waiting = waiting + 1
+        else
+          -- counted now: its next success (after a requeue) does not count again
+          fields[#fields + 1] = 'pd:' .. pid
+          fields[#fields + 1] = '1'
         end
         redis.call('HSET', pk, 'kc', '1')
         redis.call('SADD', P .. 'kids:' .. pid, id)

@@ -8,35 +8,18 @@
 -- Returns { {requeued ids}, {dead ids} }.
 --!include common
 --!include flow
+--!include lease_end
 local P = ARGV[1]
 local flow_on = flow_counting(P)
 local now = now_ms()
 local expired = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, tonumber(ARGV[3]))
-local requeued, dead = {}, {}
-local woken = {}
+local out = { requeued = {}, dead = {}, woken = {} }
 for _, id in ipairs(expired) do
-  local tk = P .. 't:' .. id
-  local f = redis.call('HMGET', tk, 's', 'q', 'h', 'a', 'm', 'pr', 'ra', 'er', 'w', 'kc')
+  local f = lease_end_fields(P, id)
   redis.call('ZREM', KEYS[1], id)
   if f[1] == 'processing' then
-    local q, h, attempts = f[2], f[3], tonumber(f[4])
-    redis.call('HINCRBY', P .. 'c:' .. q, 'p', -1)
-    if flow_on then flow_task_done(P, tk, h) end
-    if attempts >= tonumber(f[5]) then
-      local message = 'lease expired (worker ' .. (f[9] or '?') .. ')'
-      local errors = push_error(f[8], { attempt = attempts, message = message, at = now })
-      redis.call('HSET', tk, 's', 'dead', 'le', message, 'er', errors, 'fa', now, 'ua', now, 'lt', '', 'lx', '')
-      redis.call('ZADD', KEYS[2], now, id)
-      count_state(P, 'dead', q, h, 1)
-      if f[10] == '1' then settle_children(P, id, 'dead') end
-      dead[#dead + 1] = id
-    else
-      redis.call('HSET', tk, 's', 'ready', 'ua', now, 'lt', '', 'lx', '')
-      redis.call('ZADD', P .. 'r:' .. q, ready_score(f[6], f[7]), id)
-      woken[q] = true
-      requeued[#requeued + 1] = id
-    end
+    end_lease(P, id, f, 'lease expired (worker ' .. (f[9] or '?') .. ')', KEYS[2], now, flow_on, out)
   end
 end
-for q in pairs(woken) do redis.call('PUBLISH', ARGV[2], q) end
-return { requeued, dead }
+for q in pairs(out.woken) do redis.call('PUBLISH', ARGV[2], q) end
+return { out.requeued, out.dead }

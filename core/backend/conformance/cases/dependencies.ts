@@ -80,6 +80,24 @@ export const dependenciesArea: ConformanceArea = {
       await leaseId(backend, queue, child)
     })
 
+    conformanceCaseNeeding(t, ctx, [...needs], 'a parent requeued after it succeeded and succeeding again counts once towards its children', async t => {
+      const queue = ctx.name('requeued-parent')
+      const [first, second] = await enqueueIds(backend, [newTask(queue), newTask(queue)]) as [string, string]
+      const child = await enqueueOne(backend, newTask(queue, { dependsOn: [first, second] }))
+      await succeed(backend, queue, first)
+      t.same((await backend.requeueTasks({ ids: [first], fromStates: ['succeeded'] })).requeued, [first], 'the succeeded parent is requeued')
+      await succeed(backend, queue, first)
+      t.equal((await mustGetTask(backend, child)).state, 'blocked', 'the second success of the same parent does not count: still blocked')
+      // a parent that had succeeded before the child was enqueued counts once as well
+      const late = await enqueueOne(backend, newTask(queue, { dependsOn: [first, second] }))
+      t.equal((await mustGetTask(backend, late)).state, 'blocked')
+      t.same((await backend.requeueTasks({ ids: [first], fromStates: ['succeeded'] })).requeued, [first])
+      await succeed(backend, queue, first)
+      t.same(await states(backend, [child, late]), ['blocked', 'blocked'], 'a third success of the same parent: both still blocked')
+      await succeed(backend, queue, second)
+      t.same(await states(backend, [child, late]), ['ready', 'ready'], 'the other parent succeeded: both ready')
+    })
+
     conformanceCaseNeeding(t, ctx, [...needs, 'delayedTasks'], 'a child with a future runAt becomes scheduled when its parents are done', async t => {
       const queue = ctx.name('scheduled')
       const parent = await enqueueOne(backend, newTask(queue))
@@ -133,6 +151,19 @@ export const dependenciesArea: ConformanceArea = {
         return (await mustGetTask(backend, parent)).state === 'dead'
       }, { what: 'the parent to be dead-lettered by lease recovery' })
       t.equal((await mustGetTask(backend, child)).state, 'canceled')
+    })
+
+    conformanceCaseNeeding(t, ctx, [...needs], 'a parent whose lease an operator releases on its last attempt kills its children too', async t => {
+      const queue = ctx.name('dies-released')
+      const parent = await enqueueOne(backend, newTask(queue, { maxAttempts: 1 }))
+      const child = await enqueueOne(backend, newTask(queue, { dependsOn: [parent], onParentFailure: 'dead' }))
+      const workerId = ctx.name('released-worker')
+      const leased = await backend.leaseTasks({ workerId, queues: [queue], limit: 10, leaseMs: 30_000 })
+      t.same(leased.map(l => l.id), [parent])
+      t.same(await backend.releaseWorkerLeases({ workerId, limit: 10 }), { requeued: [], dead: [parent] })
+      const c = await mustGetTask(backend, child)
+      t.equal(c.state, 'dead', 'policy dead: dead-lettered with its parent')
+      t.match(c.lastError, parent)
     })
 
     conformanceCaseNeeding(t, ctx, [...needs, 'cancel'], 'cancel cascade: canceling a parent cancels the graph below it; a blocked task can be canceled', async t => {

@@ -97,10 +97,11 @@ end
 
 -- Task dependencies. A child (enqueued with dependsOn) keeps its parents in 'dp'
 -- (comma separated), its policy in 'pf' ('cancel' | 'dead') and how many parents it
--- still waits for in 'pp'; a parent that has children has 'kc' = '1' and their ids in
--- the set kids:<id>. Scripts that finish a task read 'kc' with the fields they read
--- anyway and call settle_children only when it is set, so tasks without children pay
--- nothing.
+-- still waits for in 'pp', with a field 'pd:<parent>' for each parent already counted
+-- (a parent requeued after its success that succeeds again counts once); a parent that
+-- has children has 'kc' = '1' and their ids in the set kids:<id>. Scripts that finish a
+-- task read 'kc' with the fields they read anyway and call settle_children only when
+-- it is set, so tasks without children pay nothing.
 
 -- Prepends an error to the task's bounded error history (newest first, at most 10).
 local function push_error(encoded, entry)
@@ -132,7 +133,8 @@ local function settle_children(P, root, outcome)
       local f = redis.call('HMGET', ck, 's', 'q', 'h', 'pf', 'pr', 'ra', 'kc', 'er', 'a')
       if f[1] == 'blocked' then
         local q, h = f[2], f[3]
-        if how == 'succeeded' then
+        -- each parent counts once ('pd:<parent>' marks it), however often it succeeds
+        if how == 'succeeded' and redis.call('HSETNX', ck, 'pd:' .. id, '1') == 1 then
           if redis.call('HINCRBY', ck, 'pp', -1) <= 0 then
             leave_state(P, cid, 'blocked', q, h)
             local run_at = tonumber(f[6])
@@ -145,7 +147,7 @@ local function settle_children(P, root, outcome)
               woken[q] = true
             end
           end
-        else
+        elseif how ~= 'succeeded' then
           local target = 'canceled'
           if f[4] == 'dead' then target = 'dead' end
           local message = 'parent task ' .. id .. ' was ' .. how
