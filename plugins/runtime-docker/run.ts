@@ -103,20 +103,21 @@ export class ContainerRunner {
       })
     }
     const container = await this.#engineStep('creating a container from ' + spec.image, abortSignal => engine.docker.createContainer({ ...options, abortSignal } as Docker.ContainerCreateOptions))
+    const state = { exited: false }
     try {
       spec.onCreated?.(container.id)
       if (spec.signal.aborted) {
         const now = Date.now()
         return { containerId: container.id, exitCode: null, timedOut: false, canceled: true, output: output.result(), outputBytes: 0, truncated: false, startedAt: now, finishedAt: now }
       }
-      return await this.#runCreated(container, spec, output, stopGraceMs)
+      return await this.#runCreated(container, spec, output, stopGraceMs, state)
     } finally {
       // A failure here is logged by remove(); the run's result stands and the reaper removes the container later.
-      await this.remove(container.id).catch(() => undefined)
+      await this.remove(container.id, { exited: state.exited }).catch(() => undefined)
     }
   }
 
-  async #runCreated (container: Docker.Container, spec: ContainerRunSpec, output: CappedOutput, stopGraceMs: number): Promise<ContainerRunResult> {
+  async #runCreated (container: Docker.Container, spec: ContainerRunSpec, output: CappedOutput, stopGraceMs: number, state: { exited: boolean }): Promise<ContainerRunResult> {
     const engine = this.engine
     await this.#engineStep(`starting container ${container.id}`, abortSignal => container.start({ abortSignal } as object))
     const startedAt = Date.now()
@@ -155,6 +156,8 @@ export class ContainerRunner {
       spec.signal.removeEventListener('abort', onAbort)
     }
     if (stopping !== null) await stopping
+    // the engine answered the wait: the container is no longer running
+    if (exit.error === null) state.exited = true
     // The live stream ends when the container has exited; the passes get a bounded time to deliver the rest.
     const giveUpOutput = setTimeout(() => { logsController.abort() }, engine.requestTimeoutMs)
     await drained
@@ -254,11 +257,15 @@ export class ContainerRunner {
     }
   }
 
-  /** SIGKILL and remove; a container that is not there is fine. */
-  async remove (id: string): Promise<void> {
+  /**
+   * SIGKILL and remove; a container that is not there is fine. The kill comes first
+   * because podman's forced removal stops a running container with its stop timeout;
+   * `exited` (the engine answered the wait) saves that call.
+   */
+  async remove (id: string, options: { exited?: boolean } = {}): Promise<void> {
     const container = this.engine.docker.getContainer(id)
     try {
-      await this.#signal(container, 'SIGKILL')
+      if (options.exited !== true) await this.#signal(container, 'SIGKILL')
       await this.engine.call('remove', abortSignal => container.remove({ force: true, v: true, abortSignal } as object), undefined, { idempotent: true })
     } catch (err) {
       if (statusOf(err) === 404) return
