@@ -34,6 +34,7 @@ export interface AttemptInput {
 }
 
 export interface AttemptOutcome {
+  /** the run as this attempt left it, with the container's fields (exit code, duration, output, artifacts) not yet stored */
   run: JobRun
   result: ContainerRunResult
   skippedArtifacts: SkippedArtifact[]
@@ -161,15 +162,17 @@ export async function runAttempt (input: AttemptInput): Promise<AttemptOutcome> 
     skippedArtifacts = collected.skipped
     for (const skipped of skippedArtifacts) input.log.warn({ runId: queued.id, artifact: skipped.name }, `artifact ${skipped.name} of run ${queued.id} not kept: ${skipped.reason}`)
   }
-  run = await input.update(current => ({
-    ...current,
+  // Not written here: the caller writes these fields with the outcome (final state, or
+  // back to queued), in one write instead of two.
+  run = {
+    ...run,
     containerId: result.containerId,
     durationMs: Math.max(0, result.finishedAt - result.startedAt),
     outputBytes: result.outputBytes,
     outputTruncated: result.truncated,
     artifacts: [...artifacts.values()],
     ...(result.exitCode === null ? {} : { exitCode: result.exitCode })
-  }))
+  }
   return { run, result, skippedArtifacts }
 }
 
