@@ -1,9 +1,11 @@
 // `switchyard jobs logs` on a real run: a `switchyard start` whose worker runs jobs on
 // podman (runtime-docker) from a tarball in a directory of the test's own; the CLI
 // prints the container's output as it came (chunks may end mid-line) between the
-// run's steps, with --follow through the event stream until the run's job.finished.
+// run's steps, with --follow through the event stream until the run's job.finished;
+// `jobs artifact` reads the run's artifacts (artifact-store-fs) through the gateway.
 import t from 'tap'
-import { mkdir, readdir, writeFile } from 'node:fs/promises'
+import { createHash } from 'node:crypto'
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import * as tar from 'tar'
 import { startDeployment } from '../cli/deployment.ts'
@@ -23,7 +25,8 @@ async function suite (): Promise<void> {
       '  - name: runtime-docker',
       `    options: { socketPath: "${podman.socketPath}", stopGrace: 2s }`,
       '  - name: job-source-tarball',
-      '    options: { dir: tarballs }'
+      '    options: { dir: tarballs }',
+      '  - name: artifact-store-fs'
     ]
   })
 
@@ -49,5 +52,12 @@ async function suite (): Promise<void> {
     t.match(listed.stdout, /\nfirst line\nsecond line, no newline to stderr\n[^\n]* job\.finished /, 'the stored events read the same')
     const json = await d.json<{ events: Array<{ type: string, data: { text?: string } }> }>(['jobs', 'logs', 'cli-logs', '--run', run.id])
     t.equal(json.events.filter(event => event.type === 'job.output').map(event => event.data.text).join(''), 'first line\nsecond line, no newline to stderr\n', '--json keeps the events as they are')
+
+    // the run's artifacts through the gateway: the source archive (the default) and output.log
+    const archive = await readFile(join(d.dir, 'tarballs', 'logs.tar.gz'))
+    t.match(await d.json(['jobs', 'artifact', 'cli-logs']), { runId: run.id, artifact: { name: 'source.tar', size: archive.length, sha256: createHash('sha256').update(archive).digest('hex') } })
+    const saved = await d.cli(['jobs', 'artifact', 'cli-logs', '--run', run.id, '--artifact', 'output.log', '-o', 'output.log'])
+    t.equal(saved.code, 0, saved.stderr)
+    t.equal(await readFile(join(d.dir, 'output.log'), 'utf8'), 'first line\nsecond line, no newline to stderr\n', '-o wrote the output log')
   })
 }
