@@ -158,10 +158,15 @@ export class ContainerRunner {
     if (stopping !== null) await stopping
     // the engine answered the wait: the container is no longer running
     if (exit.error === null) state.exited = true
-    // The live stream ends when the container has exited; the passes get a bounded time to deliver the rest.
-    const giveUpOutput = setTimeout(() => { logsController.abort() }, engine.requestTimeoutMs)
+    // The container has exited: the live stream is closed rather than left to end by
+    // itself (podman's follow mode noticed the exit up to ~250 ms after the wait
+    // answered, measured), and the rest pass reads what it had not delivered yet in a
+    // few ms, within a bounded time.
+    logsController.abort()
     await drained
-    if (!logsController.signal.aborted) await reader.rest(logsController.signal)
+    const restController = new AbortController()
+    const giveUpOutput = setTimeout(() => { restController.abort() }, engine.requestTimeoutMs)
+    await reader.rest(restController.signal)
     clearTimeout(giveUpOutput)
     const finishedAt = Date.now()
     if (exit.error !== null && !timedOut && !canceled) {
@@ -184,9 +189,10 @@ export class ContainerRunner {
   /**
    * Reads the container's combined output into the capped buffer: live through a
    * follow-mode log stream while it runs, then once more after it exited, skipping what
-   * the live pass delivered. The second pass is there because podman's follow stream may
-   * end at the container's exit before it sent everything the log holds (seen with a
-   * 10 MB burst); on Docker it finds nothing new. Bytes past the cap are read and dropped.
+   * the live pass delivered. The second pass is what makes the output complete: podman's
+   * follow stream may end at the container's exit before it sent everything the log
+   * holds (seen with a 10 MB burst), and the live stream is closed once the container
+   * exited. Bytes past the cap are read and dropped.
    */
   #outputReader (container: Docker.Container, spec: ContainerRunSpec, output: CappedOutput): { live: (abortSignal: AbortSignal) => Promise<void>, rest: (abortSignal: AbortSignal) => Promise<void> } {
     let delivered = 0
