@@ -277,7 +277,7 @@ const Jobs = Section({
   tarballMaxBytes: ByteSize({ default: '64mb', description: 'Largest tarball fetched, enforced while streaming (WORKER_JOB_TARBALL_MAX_BYTES)' }),
   tarballTimeout: Duration({ default: '30s', description: 'Longest a tarball download may take (WORKER_JOB_TARBALL_TIMEOUT)' }),
   adminTarballDir: Type.Optional(Type.String({ minLength: 1, description: 'Root the admin service reads a tarball_path job\'s archive from for GetJobArtifact when no run stored one; absent: tarballDir (WORKER_ADMIN_JOB_TARBALL_DIR)' })),
-  eventDir: Type.Optional(Type.String({ minLength: 1, description: 'Directory of the file-backed job event store; setting it keeps job events in files that survive restarts (WORKER_JOB_EVENT_DIR)' })),
+  eventDir: Type.Optional(Type.String({ minLength: 1, description: 'Directory of the file-backed job event store (the event-store-file plugin; setting this alone loads it): job events kept in files that survive restarts (WORKER_JOB_EVENT_DIR)' })),
   eventMaxEntries: Type.Integer({ minimum: 1, maximum: 10_000_000, default: 10_000, description: 'Job events kept per key by the file event store (WORKER_JOB_EVENT_MAX_ENTRIES)' }),
   eventCacheTtl: Duration({ default: '10s', minMs: 0, description: 'How long the file event store caches what it read (WORKER_JOB_EVENT_CACHE_TTL)' }),
   defaults: JobDefaults
