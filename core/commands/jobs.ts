@@ -7,7 +7,7 @@ import { once } from 'node:events'
 import type { AdminEventT, JobRunViewT, JobViewT } from '../contract/messages.ts'
 import { isTransient, reconnectDelayMs } from './events.ts'
 import type { RequestOf } from '../contract/rpcs.ts'
-import { emit, fields, table } from './format.ts'
+import { emit, fields, table, wantsJson } from './format.ts'
 import type { CommandInput } from './spec.ts'
 import { UsageError } from './usage.ts'
 import { bool, optionalInteger, str } from './values.ts'
@@ -115,9 +115,29 @@ export async function runJobsCancel (input: CommandInput): Promise<number> {
   })
 }
 
-function formatJobEvent (event: AdminEventT): string {
-  const data = event.data as { chunk?: unknown, state?: unknown, runId?: unknown } | null
-  return event.type === 'job.output' && typeof data?.chunk === 'string' ? data.chunk.replace(/\n$/, '') : `${event.time} ${event.type} ${String(data?.runId ?? '')}${data?.state === undefined ? '' : ` ${String(data.state)}`}`
+/**
+ * Job events as text: the container's output (job.output's `text`) as it is, since a
+ * chunk may end mid-line, and every other event on a line of its own.
+ */
+function jobEventPrinter (write: (text: string) => void): { print: (event: AdminEventT) => void, end: () => void } {
+  let atLineStart = true
+  return {
+    print (event) {
+      const data = event.data as { text?: unknown, state?: unknown, runId?: unknown } | null
+      if (event.type === 'job.output' && typeof data?.text === 'string') {
+        if (data.text === '') return
+        write(data.text)
+        atLineStart = data.text.endsWith('\n')
+        return
+      }
+      write(`${atLineStart ? '' : '\n'}${event.time} ${event.type} ${String(data?.runId ?? '')}${data?.state === undefined ? '' : ` ${String(data.state)}`}\n`)
+      atLineStart = true
+    },
+    end () {
+      if (!atLineStart) write('\n')
+      atLineStart = true
+    }
+  }
 }
 
 export async function runJobsLogs (input: CommandInput): Promise<number> {
@@ -127,7 +147,10 @@ export async function runJobsLogs (input: CommandInput): Promise<number> {
   if (!bool(input.values, 'follow')) {
     return await withAdmin(input, async admin => {
       const result = await admin.call('ListJobEvents', { name: job, ...(runId === undefined ? {} : { runId }), limit })
-      emit(input, result, () => result.events.map(formatJobEvent).join('\n'))
+      if (wantsJson(input)) { emit(input, result, () => ''); return }
+      const printer = jobEventPrinter(text => { input.io.stdout.write(text) })
+      for (const event of result.events) printer.print(event)
+      printer.end()
     })
   }
   // --follow: the stream is opened first (positioned at now), then the history is
@@ -141,7 +164,11 @@ export async function runJobsLogs (input: CommandInput): Promise<number> {
     const data = event.data as { job?: unknown, runId?: unknown } | null
     return event.type.startsWith('job.') && data?.job === job && (runId === undefined || data?.runId === runId)
   }
-  const print = (event: AdminEventT): void => { emit(input, event, () => formatJobEvent(event)) }
+  const printer = jobEventPrinter(text => { input.io.stdout.write(text) })
+  const print = (event: AdminEventT): void => {
+    if (wantsJson(input)) emit(input, event, () => '')
+    else printer.print(event)
+  }
   const finished = (event: AdminEventT): boolean => runId !== undefined && event.type === 'job.finished'
   try {
     return await withAdmin(input, async admin => {
@@ -192,6 +219,7 @@ export async function runJobsLogs (input: CommandInput): Promise<number> {
   } finally {
     process.off('SIGINT', onSignal)
     process.off('SIGTERM', onSignal)
+    printer.end()
   }
 }
 

@@ -254,3 +254,17 @@ t.test('a relative file is found from cwd', async t => {
   t.equal(config.defaultQueue, 'rel')
   t.equal(source.file, join(dir, 'rel.yml'))
 })
+
+t.test('jobs.eventDir (WORKER_JOB_EVENT_DIR) alone brings the event-store-file plugin that keeps job events there', async t => {
+  const path = join(dir, 'job-events.yaml')
+  await writeFile(path, 'plugins:\n  - name: backend-redis\njobs: { eventDir: events }\n')
+  const { config } = await loadConfig({ file: path, env: {} })
+  t.same(config.plugins, [{ name: 'backend-redis', options: {} }, { name: 'event-store-file', options: {} }])
+  t.equal(config.jobs.eventDir, join(dir, 'events'))
+  const fromEnv = await loadConfig({ env: { WORKER_JOB_EVENT_DIR: '/var/lib/switchyard/job-events' }, cwd: dir })
+  t.ok(fromEnv.config.plugins.some(spec => spec.name === 'event-store-file'), 'also from the environment, beside the embedded default')
+  await writeFile(path, 'plugins:\n  - name: backend-redis\n  - name: event-store-file\n    options: { maxEntries: 5 }\njobs: { eventDir: events }\n')
+  t.same((await loadConfig({ file: path, env: {} })).config.plugins, [{ name: 'backend-redis', options: {} }, { name: 'event-store-file', options: { maxEntries: 5 } }], 'a listed event-store-file is not added twice')
+  const none = await loadConfig({ env: {}, cwd: dir })
+  t.notOk(none.config.plugins.some(spec => spec.name === 'event-store-file'), 'without the setting nothing is added')
+})

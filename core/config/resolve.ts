@@ -98,8 +98,9 @@ function isPathSpecifier (name: string): boolean {
 }
 
 const AUDIT_FILE_PLUGIN = 'audit-file'
+const EVENT_STORE_FILE_PLUGIN = 'event-store-file'
 
-function resolvePlugins (plugins: DefaultedConfig['plugins'], configDir: string, dataDir: string, archiveDir: string | undefined): PluginSpec[] {
+function resolvePlugins (plugins: DefaultedConfig['plugins'], configDir: string, dataDir: string, archiveDir: string | undefined, jobEventDir: string | undefined): PluginSpec[] {
   const resolved = plugins === undefined
     ? [{ name: 'backend-postgres', options: { embedded: { dataDir: resolve(dataDir, 'pglite') } } }, { name: 'metrics', options: {} }, { name: 'admin-console', options: {} }]
     : plugins.map(spec => ({
@@ -109,6 +110,8 @@ function resolvePlugins (plugins: DefaultedConfig['plugins'], configDir: string,
   // admin.audit.archiveDir (WORKER_ADMIN_AUDIT_ARCHIVE_DIR) alone asks for an archive:
   // the audit-file plugin writes it, and takes the directory from there.
   if (archiveDir !== undefined && !resolved.some(spec => spec.name === AUDIT_FILE_PLUGIN)) resolved.push({ name: AUDIT_FILE_PLUGIN, options: {} })
+  // Likewise jobs.eventDir (WORKER_JOB_EVENT_DIR) alone asks for job events in files.
+  if (jobEventDir !== undefined && !resolved.some(spec => spec.name === EVENT_STORE_FILE_PLUGIN)) resolved.push({ name: EVENT_STORE_FILE_PLUGIN, options: {} })
   return resolved
 }
 
@@ -181,7 +184,7 @@ export function resolveConfig (input: DefaultedConfig, base: ResolveBase): Resol
   return {
     dataDir,
     log: { level: input.log.level as LogLevel, format: input.log.format as LogFormat },
-    plugins: resolvePlugins(input.plugins, configDir, dataDir, admin.audit.archiveDir),
+    plugins: resolvePlugins(input.plugins, configDir, dataDir, admin.audit.archiveDir, input.jobs.eventDir),
     handlers: input.handlers.map(path => resolve(configDir, path)),
     defaultQueue: input.defaultQueue,
     queues,

@@ -267,8 +267,8 @@ const JobDefaults = Section({
 const Jobs = Section({
   repoAllowlist: Type.Array(Type.String({ minLength: 1, maxLength: 512 }), { default: [], maxItems: 1000, description: 'Git repositories jobs may fetch (exact URLs, or "*" for all); empty: no git job runs (WORKER_JOB_REPO_ALLOWLIST)' }),
   gitBin: Type.String({ minLength: 1, default: 'git', description: 'The git executable (WORKER_JOB_GIT_BIN)' }),
-  dockerSocket: Type.Optional(Type.String({ minLength: 1, description: 'Unix socket of the Docker Engine API (or podman\'s Docker-compatible API); absent: DOCKER_HOST or /var/run/docker.sock (WORKER_JOB_DOCKER_SOCKET)' })),
-  dockerBin: Type.String({ minLength: 1, default: 'docker', description: 'The docker CLI, for runtimes that shell out to it (WORKER_JOB_DOCKER_BIN)' }),
+  dockerSocket: Type.Optional(Type.String({ minLength: 1, description: 'Unix socket of the Docker Engine API (or podman\'s Docker-compatible API) the runtime-docker plugin uses when its socketPath option is absent; absent: DOCKER_HOST, else the socket dockerBin reports, else /var/run/docker.sock (WORKER_JOB_DOCKER_SOCKET)' })),
+  dockerBin: Type.String({ minLength: 1, default: 'docker', description: 'The engine\'s CLI (docker or podman) the runtime-docker plugin asks for its API socket (docker context inspect, podman info) when neither socketPath, dockerSocket nor DOCKER_HOST names one (WORKER_JOB_DOCKER_BIN)' }),
   network: Type.String({ minLength: 1, maxLength: 128, default: 'none', description: 'Container network of a job whose definition names none; "none" means no network (WORKER_JOB_NETWORK)' }),
   workdir: Type.Optional(Type.String({ minLength: 1, description: 'Scratch root for fetched sources and build contexts; absent: <dataDir>/jobs (WORKER_JOB_WORKDIR)' })),
   outputBytes: ByteSize({ default: '1mb', description: 'Combined stdout+stderr kept per run; the rest is cut with a marker (WORKER_JOB_OUTPUT_BYTES)' }),
@@ -277,7 +277,7 @@ const Jobs = Section({
   tarballMaxBytes: ByteSize({ default: '64mb', description: 'Largest tarball fetched, enforced while streaming (WORKER_JOB_TARBALL_MAX_BYTES)' }),
   tarballTimeout: Duration({ default: '30s', description: 'Longest a tarball download may take (WORKER_JOB_TARBALL_TIMEOUT)' }),
   adminTarballDir: Type.Optional(Type.String({ minLength: 1, description: 'Root the admin service reads a tarball_path job\'s archive from for GetJobArtifact when no run stored one; absent: tarballDir (WORKER_ADMIN_JOB_TARBALL_DIR)' })),
-  eventDir: Type.Optional(Type.String({ minLength: 1, description: 'Directory of the file-backed job event store; setting it keeps job events in files that survive restarts (WORKER_JOB_EVENT_DIR)' })),
+  eventDir: Type.Optional(Type.String({ minLength: 1, description: 'Directory of the file-backed job event store (the event-store-file plugin; setting this alone loads it): job events kept in files that survive restarts (WORKER_JOB_EVENT_DIR)' })),
   eventMaxEntries: Type.Integer({ minimum: 1, maximum: 10_000_000, default: 10_000, description: 'Job events kept per key by the file event store (WORKER_JOB_EVENT_MAX_ENTRIES)' }),
   eventCacheTtl: Duration({ default: '10s', minMs: 0, description: 'How long the file event store caches what it read (WORKER_JOB_EVENT_CACHE_TTL)' }),
   defaults: JobDefaults

@@ -34,6 +34,7 @@ export interface AttemptInput {
 }
 
 export interface AttemptOutcome {
+  /** the run as this attempt left it, with the container's fields (exit code, duration, output, artifacts) not yet stored */
   run: JobRun
   result: ContainerRunResult
   skippedArtifacts: SkippedArtifact[]
@@ -72,20 +73,20 @@ export async function runAttempt (input: AttemptInput): Promise<AttemptOutcome> 
     if (meta !== null) artifacts.set(meta.key, meta)
   }
   const digest = await sourceDigest(fetched)
+  const key = cacheKey(digest, definition.path, definition.dockerfile)
+  const tag = imageTag(key)
+  // what the fetch found and the step to building, in one write and one append (each costs a round trip)
   run = await input.update(current => ({
     ...current,
     ...(fetched.revision === null ? {} : { revision: fetched.revision }),
     ...(fetched.sha256 === null ? {} : { sourceSha256: fetched.sha256 }),
-    artifacts: [...artifacts.values()]
+    artifacts: [...artifacts.values()],
+    state: 'building'
   }))
-  await input.emit([event('job.fetched', { revision: fetched.revision, sha256: fetched.sha256 })])
+  await input.emit([event('job.fetched', { revision: fetched.revision, sha256: fetched.sha256 }), event('job.building', { tag })])
 
   // --- building
   const context = await resolveBuildContext(fetched, definition.path, definition.dockerfile)
-  const key = cacheKey(digest, definition.path, definition.dockerfile)
-  const tag = imageTag(key)
-  run = await input.update(current => ({ ...current, state: 'building' }))
-  await input.emit([event('job.building', { tag })])
   let imageId = await runtime.findImage(tag)
   const imageCached = imageId !== null
   if (imageId === null) {
@@ -100,8 +101,6 @@ export async function runAttempt (input: AttemptInput): Promise<AttemptOutcome> 
     })).imageId
   }
   const builtImage = imageId
-  run = await input.update(current => ({ ...current, imageId: builtImage, imageCached }))
-  await input.emit([event('job.built', { imageId, imageCached, tag })])
 
   // --- running
   signal.throwIfAborted()
@@ -117,8 +116,9 @@ export async function runAttempt (input: AttemptInput): Promise<AttemptOutcome> 
     onError: (err) => input.log.warn({ err, runId: queued.id }, 'job output events could not be appended')
   })
   const startedAt = Date.now()
-  run = await input.update(current => ({ ...current, state: 'running', startedAt }))
-  await input.emit([event('job.started', { imageId, network: definition.network ?? options.network })])
+  // the image and the step to running, in one write and one append
+  run = await input.update(current => ({ ...current, imageId: builtImage, imageCached, state: 'running', startedAt }))
+  await input.emit([event('job.built', { imageId, imageCached, tag }), event('job.started', { imageId, network: definition.network ?? options.network })])
   let recordContainer: Promise<unknown> = Promise.resolve()
   let result: ContainerRunResult
   try {
@@ -161,15 +161,17 @@ export async function runAttempt (input: AttemptInput): Promise<AttemptOutcome> 
     skippedArtifacts = collected.skipped
     for (const skipped of skippedArtifacts) input.log.warn({ runId: queued.id, artifact: skipped.name }, `artifact ${skipped.name} of run ${queued.id} not kept: ${skipped.reason}`)
   }
-  run = await input.update(current => ({
-    ...current,
+  // Not written here: the caller writes these fields with the outcome (final state, or
+  // back to queued), in one write instead of two.
+  run = {
+    ...run,
     containerId: result.containerId,
     durationMs: Math.max(0, result.finishedAt - result.startedAt),
     outputBytes: result.outputBytes,
     outputTruncated: result.truncated,
     artifacts: [...artifacts.values()],
     ...(result.exitCode === null ? {} : { exitCode: result.exitCode })
-  }))
+  }
   return { run, result, skippedArtifacts }
 }
 

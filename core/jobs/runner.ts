@@ -225,7 +225,7 @@ export class JobRunner {
       throw reason
     }
     if (isSwitchyardError(reason) && reason.code === 'WORKER_SHUTDOWN') {
-      await this.#update(runId, current => ({ ...current, state: 'queued', error: 'its worker stopped mid-run; it runs again' })).catch(() => {})
+      await this.#update(runId, current => ({ ...current, ...resultFields(outcome), state: 'queued', error: 'its worker stopped mid-run; it runs again' })).catch(() => {})
       throw reason
     }
     if (outcome !== null) {
@@ -328,7 +328,10 @@ function resultFields (outcome: AttemptOutcome | null): Partial<JobRun> {
   return {
     ...(run.exitCode === undefined ? {} : { exitCode: run.exitCode }),
     ...(run.durationMs === undefined ? {} : { durationMs: run.durationMs }),
-    ...(run.containerId === undefined ? {} : { containerId: run.containerId })
+    ...(run.containerId === undefined ? {} : { containerId: run.containerId }),
+    ...(run.outputBytes === undefined ? {} : { outputBytes: run.outputBytes }),
+    ...(run.outputTruncated === undefined ? {} : { outputTruncated: run.outputTruncated }),
+    artifacts: run.artifacts
   }
 }
 

@@ -81,7 +81,7 @@ export class Engine {
   }
 
   unavailable (what: string, err: unknown): Error {
-    return RuntimeDockerErrors.engineUnavailable(`the container engine at unix://${this.socketPath} did not answer ${what}: ${engineMessage(err)} (is Docker or \`podman system service\` listening there? set the runtime-docker plugin's socketPath or DOCKER_HOST)`, { cause: err, details: { socketPath: this.socketPath } })
+    return RuntimeDockerErrors.engineUnavailable(`the container engine at unix://${this.socketPath} did not answer ${what}: ${engineMessage(err)} (is Docker or \`podman system service\` listening there? set the runtime-docker plugin's socketPath, jobs.dockerSocket (WORKER_JOB_DOCKER_SOCKET) or DOCKER_HOST)`, { cause: err, details: { socketPath: this.socketPath } })
   }
 
   /**

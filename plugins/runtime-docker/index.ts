@@ -3,6 +3,7 @@ export { DockerRuntime, createDockerRuntime, RUNTIME_NAME, DEFAULT_RUN_DEFAULTS,
 export { RuntimeDockerOptionsSchema, type RuntimeDockerOptions } from './options.ts'
 export { RuntimeDockerErrors } from './errors.ts'
 export { resolveSocketPath, DEFAULT_SOCKET } from './engine.ts'
+export { chooseSocket, socketFromCli, type SocketChoice } from './socket.ts'
 export { checkedUser, containerCreateOptions, type RunDefaults } from './run.ts'
 export { checkedDockerfile } from './context.ts'
 export { CappedOutput, FrameDecoder, truncationMarker } from './output.ts'

@@ -25,7 +25,7 @@ export const RuntimeDockerOptionsSchema = Type.Object({
   }),
   socketPath: Type.Optional(Type.String({
     minLength: 1,
-    description: 'Unix socket of the Docker API (Docker Engine, or `podman system service`). Default: DOCKER_HOST when it is unix://..., else /var/run/docker.sock'
+    description: 'Unix socket of the Docker API (Docker Engine, or `podman system service`). Default: jobs.dockerSocket (WORKER_JOB_DOCKER_SOCKET), else DOCKER_HOST when it is unix://..., else the socket the CLI named by jobs.dockerBin (WORKER_JOB_DOCKER_BIN) reports, else /var/run/docker.sock'
   })),
   connectTimeout: Duration('How long connecting to the socket may take', '5s'),
   requestTimeout: Duration('How long one short API call (ping, inspect, create, start, kill, remove, list) may take', '30s'),

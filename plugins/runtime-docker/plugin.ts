@@ -1,22 +1,24 @@
 // The runtime-docker plugin: registers a ContainerRuntime that runs job containers
-// through Docker Engine or podman's Docker-compatible API on a unix socket.
+// through Docker Engine or podman's Docker-compatible API on a unix socket (which one:
+// socket.ts, from the options or the config's jobs.dockerSocket / jobs.dockerBin).
 import { definePlugin, parseByteSize, parseDuration } from '@switchyard/core/plugin'
-import { resolveSocketPath } from './engine.ts'
 import { RuntimeDockerOptionsSchema } from './options.ts'
 import { checkedUser } from './run.ts'
 import { createDockerRuntime } from './runtime.ts'
+import { chooseSocket } from './socket.ts'
 
 export default definePlugin({
   name: 'runtime-docker',
   version: '0.1.0',
   options: RuntimeDockerOptionsSchema,
-  register (hooks, options, ctx) {
+  async register (hooks, options, ctx) {
     // The schema guarantees these parse; the fallbacks only satisfy the types.
     const ms = (value: string | number, fallback: number): number => parseDuration(value) ?? fallback
     const bytes = (value: string | number, fallback: number): number => parseByteSize(value) ?? fallback
+    const socket = await chooseSocket(options.socketPath, ctx.config)
     const runtime = createDockerRuntime({
       name: options.name,
-      socketPath: resolveSocketPath(options.socketPath),
+      socketPath: socket.socketPath,
       connectTimeoutMs: ms(options.connectTimeout, 5000),
       requestTimeoutMs: ms(options.requestTimeout, 30_000),
       buildTimeoutMs: ms(options.buildTimeout, 30 * 60_000),
@@ -32,6 +34,6 @@ export default definePlugin({
       log: ctx.log
     })
     hooks.registerContainerRuntime(runtime)
-    ctx.log.debug({ socketPath: runtime.socketPath, name: runtime.name }, 'container runtime registered')
+    ctx.log.debug({ socketPath: runtime.socketPath, from: socket.from, name: runtime.name }, 'container runtime registered')
   }
 })

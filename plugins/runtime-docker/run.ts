@@ -103,20 +103,21 @@ export class ContainerRunner {
       })
     }
     const container = await this.#engineStep('creating a container from ' + spec.image, abortSignal => engine.docker.createContainer({ ...options, abortSignal } as Docker.ContainerCreateOptions))
+    const state = { exited: false }
     try {
       spec.onCreated?.(container.id)
       if (spec.signal.aborted) {
         const now = Date.now()
         return { containerId: container.id, exitCode: null, timedOut: false, canceled: true, output: output.result(), outputBytes: 0, truncated: false, startedAt: now, finishedAt: now }
       }
-      return await this.#runCreated(container, spec, output, stopGraceMs)
+      return await this.#runCreated(container, spec, output, stopGraceMs, state)
     } finally {
       // A failure here is logged by remove(); the run's result stands and the reaper removes the container later.
-      await this.remove(container.id).catch(() => undefined)
+      await this.remove(container.id, { exited: state.exited }).catch(() => undefined)
     }
   }
 
-  async #runCreated (container: Docker.Container, spec: ContainerRunSpec, output: CappedOutput, stopGraceMs: number): Promise<ContainerRunResult> {
+  async #runCreated (container: Docker.Container, spec: ContainerRunSpec, output: CappedOutput, stopGraceMs: number, state: { exited: boolean }): Promise<ContainerRunResult> {
     const engine = this.engine
     await this.#engineStep(`starting container ${container.id}`, abortSignal => container.start({ abortSignal } as object))
     const startedAt = Date.now()
@@ -155,10 +156,17 @@ export class ContainerRunner {
       spec.signal.removeEventListener('abort', onAbort)
     }
     if (stopping !== null) await stopping
-    // The live stream ends when the container has exited; the passes get a bounded time to deliver the rest.
-    const giveUpOutput = setTimeout(() => { logsController.abort() }, engine.requestTimeoutMs)
+    // the engine answered the wait: the container is no longer running
+    if (exit.error === null) state.exited = true
+    // The container has exited: the live stream is closed rather than left to end by
+    // itself (podman's follow mode noticed the exit up to ~250 ms after the wait
+    // answered, measured), and the rest pass reads what it had not delivered yet in a
+    // few ms, within a bounded time.
+    logsController.abort()
     await drained
-    if (!logsController.signal.aborted) await reader.rest(logsController.signal)
+    const restController = new AbortController()
+    const giveUpOutput = setTimeout(() => { restController.abort() }, engine.requestTimeoutMs)
+    await reader.rest(restController.signal)
     clearTimeout(giveUpOutput)
     const finishedAt = Date.now()
     if (exit.error !== null && !timedOut && !canceled) {
@@ -181,9 +189,10 @@ export class ContainerRunner {
   /**
    * Reads the container's combined output into the capped buffer: live through a
    * follow-mode log stream while it runs, then once more after it exited, skipping what
-   * the live pass delivered. The second pass is there because podman's follow stream may
-   * end at the container's exit before it sent everything the log holds (seen with a
-   * 10 MB burst); on Docker it finds nothing new. Bytes past the cap are read and dropped.
+   * the live pass delivered. The second pass is what makes the output complete: podman's
+   * follow stream may end at the container's exit before it sent everything the log
+   * holds (seen with a 10 MB burst), and the live stream is closed once the container
+   * exited. Bytes past the cap are read and dropped.
    */
   #outputReader (container: Docker.Container, spec: ContainerRunSpec, output: CappedOutput): { live: (abortSignal: AbortSignal) => Promise<void>, rest: (abortSignal: AbortSignal) => Promise<void> } {
     let delivered = 0
@@ -254,11 +263,15 @@ export class ContainerRunner {
     }
   }
 
-  /** SIGKILL and remove; a container that is not there is fine. */
-  async remove (id: string): Promise<void> {
+  /**
+   * SIGKILL and remove; a container that is not there is fine. The kill comes first
+   * because podman's forced removal stops a running container with its stop timeout;
+   * `exited` (the engine answered the wait) saves that call.
+   */
+  async remove (id: string, options: { exited?: boolean } = {}): Promise<void> {
     const container = this.engine.docker.getContainer(id)
     try {
-      await this.#signal(container, 'SIGKILL')
+      if (options.exited !== true) await this.#signal(container, 'SIGKILL')
       await this.engine.call('remove', abortSignal => container.remove({ force: true, v: true, abortSignal } as object), undefined, { idempotent: true })
     } catch (err) {
       if (statusOf(err) === 404) return

@@ -5,6 +5,8 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
+import { createServer as createHttpServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import type Docker from 'dockerode'
 import type { ContainerRunSpec } from '@switchyard/core'
 import { waitFor } from '@switchyard/core/testing'
@@ -103,6 +105,29 @@ async function suite (): Promise<void> {
     t.match(err?.message, /registry\.invalid\/switchyard\/absent:1.*never pull/)
     t.same(output, [], 'no build step ran')
     t.equal(await runtime.findImage(`${tag}-missing-base`), null)
+  })
+
+  t.test('ADD of a URL is refused before the build: the builder would fetch it from the host\'s network', async t => {
+    // podman fetches ADD sources itself, outside the build's network namespace: without
+    // the check this server on the host's loopback answers the build.
+    const requests: string[] = []
+    const server = createHttpServer((req, res) => { requests.push(req.url ?? ''); res.end('secret of the host\n') })
+    await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
+    t.teardown(() => new Promise<void>(resolve => server.close(() => resolve())))
+    const { port } = server.address() as AddressInfo
+    const context = join(root, 'add-url')
+    await mkdir(context, { recursive: true })
+    for (const line of [`ADD http://127.0.0.1:${port}/secret /secret`, `RUN --network=host wget -q -O- http://127.0.0.1:${port}/run`]) {
+      await writeFile(join(context, 'Dockerfile'), `FROM ${baseImage}\n${line}\nRUN cat /secret\n`)
+      const output: string[] = []
+      const err = await runtime.buildImage({ contextDir: context, dockerfile: 'Dockerfile', tag: `${tag}-add-url`, labels: {}, timeoutMs: 60_000, signal: new AbortController().signal, onOutput: chunk => output.push(chunk) })
+        .then(() => null, (e: unknown) => e as Error & { code: string })
+      t.equal(err?.code, 'IMAGE_BUILD_FAILED', line)
+      t.match(err?.message, /network/)
+      t.same(output, [], 'no build step ran')
+      t.equal(await runtime.findImage(`${tag}-add-url`), null)
+    }
+    t.same(requests, [], 'the host\'s server was never asked')
   })
 
   t.test('aborting a build rejects with the abort reason and tags nothing', async t => {

@@ -28,8 +28,8 @@ export interface Deployment {
 
 interface Teardown { teardown: (fn: () => unknown) => void }
 
-/** workerQueues: the queues the deployment's worker serves (default: every queue) */
-export async function startDeployment (t: Teardown, options: { extraConfig?: string[], workerQueues?: string[] } = {}): Promise<Deployment> {
+/** workerQueues: the queues the deployment's worker serves (default: every queue); extraPlugins: more entries of its plugin list (YAML lines) */
+export async function startDeployment (t: Teardown, options: { extraConfig?: string[], workerQueues?: string[], extraPlugins?: string[] } = {}): Promise<Deployment> {
   const dir = await mkdtemp(join(tmpdir(), 'sy-cli-deploy-'))
   const schema = `sy_cli_${randomBytes(5).toString('hex')}`
   await writeFile(join(dir, 'handlers.mjs'), [
@@ -44,6 +44,7 @@ export async function startDeployment (t: Teardown, options: { extraConfig?: str
     '  - name: backend-postgres',
     `    options: { connectionString: "${TEST_POSTGRES_URL}", schema: ${schema} }`,
     '  - name: metrics',
+    ...(options.extraPlugins ?? []),
     'handlers: [./handlers.mjs]',
     `worker: { ${options.workerQueues === undefined ? '' : `queues: [${options.workerQueues.join(', ')}], `}pollInterval: 100ms, retry: { baseDelay: 100ms, maxDelay: 200ms } }`,
     'scheduler: { durableHandlers: [ok] }',

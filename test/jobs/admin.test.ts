@@ -7,7 +7,7 @@ import { makeService, serverBackend, suffix } from '../../core/admin/test-suppor
 import { createGrpcAdminClient, startGrpcServer } from '../../core/transport/index.ts'
 import { JOB_TASK_HANDLER } from '../../core/jobs/types.ts'
 import { JOB_SETUP_BUDGET_MS } from '../../core/jobs/queue-run.ts'
-import { ADMIN_IDENTITY, VIEWER_IDENTITY, WORKLOAD_URI, gatewayFor, httpsCall, makeCerts, type ClientIdentity } from '../admin/support.ts'
+import { ADMIN_IDENTITY, GATEWAY_IDENTITY, VIEWER_IDENTITY, WORKLOAD_URI, gatewayFor, httpsCall, makeCerts, type ClientIdentity } from '../admin/support.ts'
 
 // The job RPCs through the real gateway (mutual TLS) and gRPC, over a Postgres backend:
 // definitions refused by field, roles, read-only, approval, audit, RunJob queuing a run
@@ -209,4 +209,25 @@ t.test('a tarball_path archive downloads through the gateway and as gRPC chunks,
   t.equal((await call('POST', '/admin/v1/jobs', certs.admin, gitJob(gitName))).status, 200)
   const noStore = await call('GET', `/admin/v1/jobs/${gitName}/artifact`, certs.viewer)
   t.match({ status: noStore.status, code: noStore.json?.error?.code }, { status: 501, code: 'ARTIFACT_STORE_NOT_CONFIGURED' }, 'without an artifact store, a run artifact cannot be read')
+})
+
+t.test('a gateway apart from the service downloads an artifact through gRPC: no shared mount', async t => {
+  // the service (with the tarball directory) behind its gRPC server; the gateway only has the gRPC client
+  const content = randomBytes(300 * 1024 + 5)
+  const sha256 = createHash('sha256').update(content).digest('hex')
+  await writeFile(join(tarballDir, 'split-1.0.tar.gz'), content)
+  const name = `split-${suffix()}`
+  t.equal((await call('POST', '/admin/v1/jobs', certs.admin, { name, source: 'tarball_path', tarballPath: 'split-1.0.tar.gz' })).status, 200)
+  const server = await startGrpcServer({ service, addr: '127.0.0.1:0', tls: certs.server, trustedGateways: [GATEWAY_IDENTITY] })
+  t.teardown(async () => { await server.close() })
+  const client = createGrpcAdminClient({ target: server.address, tls: certs.gateway, serverName: 'localhost' })
+  t.teardown(() => { client.close() })
+  const split = await gatewayFor(t, client as unknown as Parameters<typeof gatewayFor>[1], certs)
+  const download = await httpsCall(split.address, { method: 'GET', path: `/admin/v1/jobs/${name}/artifact`, identity: certs.viewer })
+  t.equal(download.status, 200)
+  t.equal(download.headers['content-disposition'], 'attachment; filename="split-1.0.tar.gz"')
+  t.equal(download.headers['x-switchyard-sha256'], sha256)
+  t.ok(download.body.equals(content), 'the split gateway serves the exact bytes')
+  const missing = await httpsCall(split.address, { method: 'GET', path: `/admin/v1/jobs/none-${suffix()}/artifact`, identity: certs.viewer })
+  t.equal(missing.status, 404, 'a refusal crosses the hop with its status')
 })
