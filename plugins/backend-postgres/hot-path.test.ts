@@ -155,7 +155,7 @@ t.test('the lease functions plan under their own settings, which end with the ca
   const before = await settings()
   await backend.enqueue([task('q'), task('q'), task('q')])
   const leased = await backend.leaseTasks({ workerId: 'w', queues: ['q'], limit: 1, leaseMs: 60_000, handlers: ['test.handler'] })
-  const next = await backend.completeAndLease(leased, { workerId: 'w', queues: ['q'], limit: 1, leaseMs: 60_000 })
+  const next = await backend.completeAndLease!(leased, { workerId: 'w', queues: ['q'], limit: 1, leaseMs: 60_000 })
   t.same(next.acks, ['ok'])
   t.equal(next.leased.length, 1)
   t.same(await settings(), before, `${names.join(', ')} are as before`)
@@ -167,7 +167,7 @@ t.test('lease plans made on a small table stay on the indexes when it grows and 
   const cycle = async (handlers?: string[]): Promise<number> => {
     const req = handlers === undefined ? work : { ...work, handlers }
     const leased = await backend.leaseTasks(req)
-    const next = await backend.completeAndLease(leased, req)
+    const next = await backend.completeAndLease!(leased, req)
     t.ok(next.acks.every(a => a === 'ok'), 'acks applied')
     await backend.completeTasks(next.leased)
     return leased.length + next.leased.length
@@ -215,12 +215,12 @@ t.test('a flow limit stored by another process applies to the next lease and ack
   await other.setFlowLimit({ kind: 'queue', name: 'q' }, { concurrency: 3, rate: null })
   const limited = await backend.leaseTasks(req)
   t.equal(limited.length, 1, 'three running at most: one more')
-  const next = await backend.completeAndLease(first, req)
+  const next = await backend.completeAndLease!(first, req)
   t.same(next.acks, ['ok', 'ok'], 'the acks apply')
   t.equal(next.leased.length, 2, 'and free two places, leased at once')
   t.same(await backend.leaseTasks(req), [], 'the limit is used up')
   await other.clearFlowLimit({ kind: 'queue', name: 'q' })
-  const rest = await backend.completeAndLease([...limited, ...next.leased], req)
+  const rest = await backend.completeAndLease!([...limited, ...next.leased], req)
   t.same(rest.acks, ['ok', 'ok', 'ok'])
   t.equal(rest.leased.length, 10, 'without the limit the ack leases a whole batch again')
 })
