@@ -22,8 +22,6 @@ export interface BackendContext {
    * since the notification those events sent has already been spent on that read.
    */
   eventsHeldBack: () => void
-  /** this process changed the flow limits: the cached "limits exist" flag must be read again (flow.ts) */
-  flowChanged: () => void
 }
 
 export function createContext (schema: string, options: { maxEvents: number, notify: boolean, asyncCommit: boolean }, getClient: () => SqlClient | null): BackendContext {
@@ -40,8 +38,7 @@ export function createContext (schema: string, options: { maxEvents: number, not
     asyncCommit: options.asyncCommit,
     workChannel: `sy_work_${schema}`,
     eventsChannel: `sy_events_${schema}`,
-    eventsHeldBack: () => {},
-    flowChanged: () => {}
+    eventsHeldBack: () => {}
   }
 }
 

@@ -1,20 +1,17 @@
-import type { Backend, FlowLimitState, FlowScopeKind, LeasedTask, LeaseRequest, QueueStats } from '@switchyard/core'
+import type { Backend, FlowLimitState, FlowScopeKind, QueueStats } from '@switchyard/core'
 import type { BackendContext } from './context.ts'
 
 // Flow control: per-queue, per-handler and per-tenant limits in flow_limits
-// (migrations 012, 014), enforced by lease_flow(). The plain lease statement stays as it was and refuses to
-// lease while settings.flow_limited is set; this process caches that flag, so with no
-// limit stored leasing costs nothing extra, and with one it goes through lease_flow().
+// (migrations 012, 014), enforced by lease_flow(). The plain lease (lease_tasks(),
+// migration 015) refuses to lease while settings.flow_limited is set and, having taken
+// nothing, reads the flag again and leases through lease_flow(): with no limit stored
+// leasing costs nothing extra, and a limit stored by any process applies at once.
 
 type FlowMethods = Pick<Backend, 'setFlowLimit' | 'clearFlowLimit' | 'listFlowLimits'>
 
 /** throttled counts stop at this many tasks per limit (and per queue) */
 export const THROTTLED_COUNT_CAP = 10_000
 const MAX_LIMITS = 1000
-/** how often a process that leases re-reads whether limits exist */
-const FLAG_TTL_MS = 1000
-/** an empty plain lease re-reads the flag at most this often (a limit set elsewhere) */
-const EMPTY_RECHECK_MS = 100
 
 interface LimitRow {
   kind: FlowScopeKind
@@ -25,80 +22,6 @@ interface LimitRow {
   running: number
   started: number
   throttled: number
-}
-
-interface LeasedFlowRow {
-  ord: string
-  id: string
-  queue: string
-  handler: string
-  payload: unknown
-  attempts: number
-  max_attempts: number
-  priority: number
-  timeout_ms: number
-  created_at: number
-  run_at: number
-  lease_token: string
-  lease_expires_at: number
-}
-
-export interface FlowLease {
-  /** the cached flag: true when limits exist (as of the last read) */
-  active: () => Promise<boolean>
-  /** after a plain lease came back empty: were limits set since the last read? */
-  recheck: () => Promise<boolean>
-  lease: (req: LeaseRequest) => Promise<LeasedTask[]>
-}
-
-export function flowLease (ctx: BackendContext): FlowLease {
-  const { s } = ctx
-  let active = false
-  let readAt = Number.NEGATIVE_INFINITY
-
-  async function read (): Promise<boolean> {
-    const [row] = await ctx.db().query<{ flow_limited: boolean }>(`SELECT flow_limited FROM ${s}.settings WHERE id = 1`)
-    active = row?.flow_limited === true
-    readAt = performance.now()
-    return active
-  }
-
-  ctx.flowChanged = () => { readAt = Number.NEGATIVE_INFINITY }
-
-  const leaseSql = `SELECT ord, id, queue, handler, payload, attempts, max_attempts, priority, timeout_ms, created_at, run_at,
-      lease_token, lease_expires_at
-    FROM ${s}.lease_flow($1::text[], $2::int, $3::text, $4::float8, $5::text[], $6::boolean) ORDER BY ord`
-
-  return {
-    async active () {
-      if (performance.now() - readAt > FLAG_TTL_MS) return await read()
-      return active
-    },
-    async recheck () {
-      if (performance.now() - readAt < EMPTY_RECHECK_MS) return active
-      return await read()
-    },
-    async lease (req) {
-      const handlers = req.handlers === undefined ? null : [...new Set(req.handlers)]
-      if (req.limit === 0 || req.queues.length === 0 || handlers?.length === 0) return []
-      const rows = await ctx.db().query<LeasedFlowRow>(leaseSql,
-        [req.queues, Math.min(req.limit, 10_000), req.workerId, req.leaseMs, handlers, ctx.asyncCommit])
-      return rows.map(r => ({
-        id: r.id,
-        queue: r.queue,
-        handler: r.handler,
-        payload: r.payload,
-        attempts: r.attempts,
-        maxAttempts: r.max_attempts,
-        priority: r.priority,
-        timeoutMs: r.timeout_ms,
-        createdAt: r.created_at,
-        runAt: r.run_at,
-        leaseToken: r.lease_token,
-        leaseExpiresAt: r.lease_expires_at
-      }))
-    }
-  }
 }
 
 export function flowMethods (ctx: BackendContext): FlowMethods & { throttledByQueue: (stats: QueueStats[]) => Promise<void> } {
@@ -155,7 +78,6 @@ export function flowMethods (ctx: BackendContext): FlowMethods & { throttledByQu
         [scope.kind, scope.name, limit.concurrency, limit.rate?.limit ?? null, limit.rate?.windowMs ?? null])
         await tx.query(syncFlag)
       })
-      ctx.flowChanged()
     },
 
     async clearFlowLimit (scope) {
@@ -164,7 +86,7 @@ export function flowMethods (ctx: BackendContext): FlowMethods & { throttledByQu
         const rows = await tx.query(`DELETE FROM ${s}.flow_limits WHERE kind = $1 AND name = $2 RETURNING 1`, [scope.kind, scope.name])
         await tx.query(syncFlag)
         return rows.length > 0
-      }).finally(() => ctx.flowChanged())
+      })
     },
 
     listFlowLimits: list,

@@ -144,3 +144,83 @@ t.test('a lease with a handler set reads only its handlers\' index ranges, howev
   t.ok(read <= 10, `two leases and pendingHandlers read ${read} index entries (not the ${ahead} tasks of other handlers)`)
   t.equal((after.tasks_lease ?? 0) - (before.tasks_lease ?? 0), 0, 'the per-queue lease index is not scanned')
 })
+
+t.test('the lease functions plan under their own settings, which end with the call', async t => {
+  const { client, backend } = await singleConnectionBackend(t)
+  const names = ['plan_cache_mode', 'enable_seqscan', 'enable_hashjoin', 'enable_mergejoin', 'jit', 'synchronous_commit']
+  const settings = async (): Promise<string[]> => {
+    const [row] = await client.query<{ v: string[] }>(`SELECT array[${names.map(n => `current_setting('${n}')`).join(', ')}] AS v`)
+    return row?.v ?? []
+  }
+  const before = await settings()
+  await backend.enqueue([task('q'), task('q'), task('q')])
+  const leased = await backend.leaseTasks({ workerId: 'w', queues: ['q'], limit: 1, leaseMs: 60_000, handlers: ['test.handler'] })
+  const next = await backend.completeAndLease!(leased, { workerId: 'w', queues: ['q'], limit: 1, leaseMs: 60_000 })
+  t.same(next.acks, ['ok'])
+  t.equal(next.leased.length, 1)
+  t.same(await settings(), before, `${names.join(', ')} are as before`)
+})
+
+t.test('lease plans made on a small table stay on the indexes when it grows and after ANALYZE', { timeout: 120_000 }, async t => {
+  const { client, backend, schema } = await singleConnectionBackend(t)
+  const work = { workerId: 'w', queues: ['q'], limit: 50, leaseMs: 60_000 }
+  const cycle = async (handlers?: string[]): Promise<number> => {
+    const req = handlers === undefined ? work : { ...work, handlers }
+    const leased = await backend.leaseTasks(req)
+    const next = await backend.completeAndLease!(leased, req)
+    t.ok(next.acks.every(a => a === 'ok'), 'acks applied')
+    await backend.completeTasks(next.leased)
+    return leased.length + next.leased.length
+  }
+  // plans are made now, on a table of a few rows
+  await backend.enqueue(Array.from({ length: 200 }, () => task('q')))
+  t.equal(await cycle(), 100)
+  t.equal(await cycle(['test.handler']), 100)
+  // 100k finished tasks with ids below 100k pending ones: a walk of the primary key (a
+  // merge join, which a plan costed for thousands of picked rows prefers) or a
+  // sequential scan would read them all
+  const insert = (state: string, finished: string): string => `INSERT INTO "${schema}".tasks
+    (queue, handler, payload, max_attempts, priority, timeout_ms, run_at, payload_size, state, finished_at)
+    SELECT 'q', 'test.handler', '{}', 3, 0, 60000, now(), 2, '${state}', ${finished} FROM generate_series(1, 100000)`
+  await client.query(insert('succeeded', 'now()'))
+  await client.query(insert('ready', 'NULL'))
+  const reads = async (): Promise<{ seq: number, pkey: number }> => {
+    await client.query('SELECT pg_stat_force_next_flush()')
+    const [row] = await client.query<{ seq: number, pkey: number }>(`
+      SELECT (SELECT seq_tup_read::float8 FROM pg_stat_user_tables WHERE schemaname = $1 AND relname = 'tasks') AS seq,
+        (SELECT idx_tup_read::float8 FROM pg_stat_user_indexes WHERE schemaname = $1 AND indexrelname = 'tasks_pkey') AS pkey`, [schema])
+    return row ?? { seq: 0, pkey: 0 }
+  }
+  for (const analyzed of [false, true]) {
+    if (analyzed) await client.query(`ANALYZE "${schema}".tasks`)
+    const before = await reads()
+    t.equal(await cycle(), 100)
+    t.equal(await cycle(['test.handler']), 100)
+    const after = await reads()
+    const label = analyzed ? 'after ANALYZE' : 'grown, before ANALYZE'
+    t.equal(after.seq - before.seq, 0, `${label}: no sequential scan of tasks`)
+    t.ok(after.pkey - before.pkey <= 1000, `${label}: 400 leases and acks read ${after.pkey - before.pkey} primary-key entries`)
+  }
+})
+
+t.test('a flow limit stored by another process applies to the next lease and ack, and so does its removal', { timeout: 60_000 }, async t => {
+  const { backend, schema } = await singleConnectionBackend(t)
+  const other = createPostgresBackend({ connectionString: TEST_POSTGRES_URL, schema, poolSize: 1 })
+  t.teardown(async () => { await other.close() })
+  await other.init()
+  await backend.enqueue(Array.from({ length: 20 }, () => task('q')))
+  const req = { workerId: 'w', queues: ['q'], limit: 10, leaseMs: 60_000 }
+  const first = await backend.leaseTasks({ ...req, limit: 2 })
+  t.equal(first.length, 2)
+  await other.setFlowLimit({ kind: 'queue', name: 'q' }, { concurrency: 3, rate: null })
+  const limited = await backend.leaseTasks(req)
+  t.equal(limited.length, 1, 'three running at most: one more')
+  const next = await backend.completeAndLease!(first, req)
+  t.same(next.acks, ['ok', 'ok'], 'the acks apply')
+  t.equal(next.leased.length, 2, 'and free two places, leased at once')
+  t.same(await backend.leaseTasks(req), [], 'the limit is used up')
+  await other.clearFlowLimit({ kind: 'queue', name: 'q' })
+  const rest = await backend.completeAndLease!([...limited, ...next.leased], req)
+  t.same(rest.acks, ['ok', 'ok', 'ok'])
+  t.equal(rest.leased.length, 10, 'without the limit the ack leases a whole batch again')
+})

@@ -4,7 +4,6 @@ import { enqueueWithDependencies } from './dependencies.ts'
 import { enqueueEventCtes } from './event-store.ts'
 import type { SqlQueryable } from './sql-client.ts'
 import { replaceCollided } from './task-keys.ts'
-import { flowLease } from './flow.ts'
 
 // The hot path: enqueue, lease and the batched acks. Each call is one statement
 // for the whole batch (enqueue adds one lookup only when idempotency keys collide);
@@ -108,64 +107,19 @@ export function workMethods (ctx: BackendContext): WorkMethods {
   // while ON CONFLICT waited for it.
   const keyLookupSql = `SELECT idempotency_key AS key, id::text AS id FROM ${s}.tasks WHERE idempotency_key = ANY($1::text[])`
 
-  // picked and leased CTEs, shared by the lease and complete-and-lease statements; the
-  // placeholders are queues, limit, worker id and lease ms, from $first on, and with
-  // `handlers` the placeholder of the handler names the caller runs.
+  // Leases go through lease_tasks() and complete_and_lease() (migration 015): their
+  // statements keep one plan per connection instead of being planned on every call.
   // Without a handler set each queue's head comes from tasks_lease. With one, each
   // (queue, handler) pair is its own range of tasks_lease_handler, so tasks of other
   // handlers are never read, however many wait ahead; the ranges of one queue are
   // merged back into run order. One handler (the common case) reads exactly what the
   // plain lease reads; with several, each locks up to `limit` rows of its own for the
   // length of the statement, and only the first `limit` of the merge are leased.
-  const leaseCtes = (first: number, handlers: string | null): string => {
-    const [queues, limit, worker, ms] = [first, first + 1, first + 2, first + 3].map(n => `$${n}`)
-    const pending = `state IN ('ready', 'scheduled', 'retrying') AND run_at <= now()`
-    const notPaused = `NOT EXISTS (SELECT 1 FROM ${s}.queues p WHERE p.name = q.name AND p.paused)`
-    const candidates = handlers === null
-      ? `SELECT id FROM ${s}.tasks
-        WHERE queue = q.name AND ${pending} AND ${notPaused}
-        ORDER BY priority DESC, run_at, id
-        LIMIT ${limit}
-        FOR UPDATE SKIP LOCKED`
-      : `SELECT r.id FROM unnest(${handlers}::text[]) AS h(name)
-        CROSS JOIN LATERAL (
-          SELECT id, priority, run_at FROM ${s}.tasks
-          WHERE queue = q.name AND handler = h.name AND ${pending}
-          ORDER BY priority DESC, run_at, id
-          LIMIT ${limit}
-          FOR UPDATE SKIP LOCKED
-        ) AS r
-        WHERE ${notPaused}
-        ORDER BY r.priority DESC, r.run_at, r.id
-        LIMIT ${limit}`
-    return `picked AS MATERIALIZED (
-      SELECT c.id, q.ord
-      FROM unnest(${queues}::text[]) WITH ORDINALITY AS q(name, ord)
-      CROSS JOIN LATERAL (
-        ${candidates}
-      ) AS c
-      CROSS JOIN ${commitClause}
-      -- flow_limited: limits exist, so only lease_flow() may lease (flow.ts)
-      WHERE NOT (SELECT global_paused OR flow_limited FROM ${s}.settings WHERE id = 1)
-      LIMIT ${limit}
-    ), leased AS (
-      UPDATE ${s}.tasks t SET
-        state = 'processing', attempts = t.attempts + 1, lease_token = nextval('${s}.lease_tokens'),
-        lease_expires_at = now() + ${ms} * interval '1 millisecond', worker_id = ${worker}, started_at = now(), updated_at = now()
-      FROM picked WHERE t.id = picked.id
-      RETURNING picked.ord, t.id, t.queue, t.handler, t.payload, t.attempts, t.max_attempts, t.priority, t.timeout_ms,
-        t.created_at, t.run_at, t.lease_token, t.lease_expires_at
-    )`
-  }
-  const leasedColumns = `id::text AS id, queue, handler, payload, attempts, max_attempts, priority, timeout_ms,
-      ${s}.ms(created_at) AS created_at, ${s}.ms(run_at) AS run_at, lease_token::text AS lease_token,
-      ${s}.ms(lease_expires_at) AS lease_expires_at`
-
-  const leaseSqlFor = (handlers: string | null): string => `
-    WITH ${leaseCtes(1, handlers)}
-    SELECT ${leasedColumns}
-    FROM leased ORDER BY leased.ord, leased.priority DESC, leased.run_at, leased.id`
-  const leaseSql = { all: leaseSqlFor(null), listed: leaseSqlFor('$5') }
+  // While flow limits exist, both lease through lease_flow() (flow.ts).
+  const leasedColumns = `ord, id, queue, handler, payload, attempts, max_attempts, priority, timeout_ms, created_at, run_at,
+      lease_token, lease_expires_at`
+  const leaseSql = `SELECT ${leasedColumns}
+    FROM ${s}.lease_tasks($1::text[], $2::int, $3::text, $4::float8, $5::text[], $6::boolean) ORDER BY ord`
 
   // A success clears last_error (the error history stays): a task that failed once and
   // then succeeded shows no stale error. The result is JSON text, NULL for none.
@@ -177,25 +131,12 @@ export function workMethods (ctx: BackendContext): WorkMethods {
     WHERE t.id = u.id AND t.lease_token = u.token AND t.state = 'processing'
     RETURNING t.id::text AS id`
 
-  // Acks and the next lease in one statement: two data-modifying CTEs on disjoint
-  // rows (acked ones are processing, leased ones are not), so neither waits on the
-  // other. Ack rows come back with ord NULL and no handler, ahead of the leased ones.
-  const completeAndLeaseSqlFor = (handlers: string | null): string => `
-    WITH acked AS (
-      UPDATE ${s}.tasks t SET ${succeeded}
-      FROM unnest($5::bigint[], $6::bigint[], $7::text[]) AS u(id, token, result), ${commitClause}
-      WHERE t.id = u.id AND t.lease_token = u.token AND t.state = 'processing'
-      RETURNING t.id
-    ), ${leaseCtes(1, handlers)}
-    SELECT id::text AS id, NULL AS queue, NULL AS handler, NULL AS payload, NULL AS attempts, NULL AS max_attempts,
-      NULL AS priority, NULL AS timeout_ms, NULL AS created_at, NULL AS run_at, NULL AS lease_token, NULL AS lease_expires_at,
-      NULL::bigint AS ord, NULL::int AS sort_priority, NULL::timestamptz AS sort_run_at
-    FROM acked
-    UNION ALL
-    SELECT ${leasedColumns}, leased.ord, leased.priority, leased.run_at
-    FROM leased
-    ORDER BY ord NULLS FIRST, sort_priority DESC, sort_run_at, id`
-  const completeAndLeaseSql = { all: completeAndLeaseSqlFor(null), listed: completeAndLeaseSqlFor('$8') }
+  // Acks and the next lease in one call: the acks first (ord NULL, no handler). While
+  // flow limits exist it only acks and answers a row with id NULL; the lease follows
+  // through lease_tasks(), after the acks committed (migration 015).
+  const completeAndLeaseSql = `SELECT ${leasedColumns}
+    FROM ${s}.complete_and_lease($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::int, $6::text, $7::float8, $8::text[], $9::boolean)
+    ORDER BY ord NULLS FIRST`
 
   const failSql = `
     UPDATE ${s}.tasks t SET
@@ -277,28 +218,12 @@ export function workMethods (ctx: BackendContext): WorkMethods {
     })
   }
 
-  interface LeaseParams {
-    params: [string[], number, string, number]
-    /** distinct handler names, or null for every handler */
-    handlers: string[] | null
-  }
-
-  /** leaseTasks parameters (core checked the request), or null when the request can lease nothing */
-  function leaseParams (req: LeaseRequest): LeaseParams | null {
+  /** lease_tasks() arguments (core checked the request), or null when the request can lease nothing */
+  function leaseParams (req: LeaseRequest): [string[], number, string, number, string[] | null, boolean] | null {
+    // distinct handler names, or null for every handler
     const handlers = req.handlers === undefined ? null : [...new Set(req.handlers)]
     if (req.limit === 0 || req.queues.length === 0 || handlers?.length === 0) return null
-    return { params: [req.queues, Math.min(req.limit, 10_000), req.workerId, req.leaseMs], handlers }
-  }
-
-  const flow = flowLease(ctx)
-
-  async function lease ({ params, handlers }: LeaseParams, req: LeaseRequest): Promise<LeasedTask[]> {
-    if (await flow.active()) return await flow.lease(req)
-    const rows = handlers === null
-      ? await ctx.db().query<LeasedRow>(leaseSql.all, params)
-      : await ctx.db().query<LeasedRow>(leaseSql.listed, [...params, handlers])
-    if (rows.length === 0 && await flow.recheck()) return await flow.lease(req)
-    return rows.map(leasedTask)
+    return [req.queues, Math.min(req.limit, 10_000), req.workerId, req.leaseMs, handlers, ctx.asyncCommit]
   }
 
   /** ids, tokens and result JSON (null: none) of the acks that can name a row */
@@ -390,29 +315,23 @@ export function workMethods (ctx: BackendContext): WorkMethods {
     async leaseTasks (req): Promise<LeasedTask[]> {
       const params = leaseParams(req)
       if (params === null) return []
-      return await lease(params, req)
+      return (await ctx.db().query<LeasedRow>(leaseSql, params)).map(leasedTask)
     },
 
     async completeAndLease (acks, req) {
       const params = leaseParams(req)
       if (params === null) return { acks: await complete(acks), leased: [] }
       const cols = ackColumns(acks)
-      if (cols[0].length === 0) return { acks: ackOutcomes(acks, new Map()), leased: await lease(params, req) }
-      if (await flow.active()) {
-        // acks first: a finished task frees its place before the lease counts running ones
-        const outcomes = await complete(acks)
-        return { acks: outcomes, leased: await flow.lease(req) }
-      }
-      const rows = params.handlers === null
-        ? await ctx.db().query<LeasedRow>(completeAndLeaseSql.all, [...params.params, ...cols])
-        : await ctx.db().query<LeasedRow>(completeAndLeaseSql.listed, [...params.params, ...cols, params.handlers])
+      const rows = await ctx.db().query<LeasedRow | { id: string | null, handler: null }>(completeAndLeaseSql, [...cols, ...params])
       const done = new Map<string, true>()
       const leased: LeasedTask[] = []
+      let flowLimited = false
       for (const row of rows) {
-        if (row.handler === null) done.set(row.id, true)
+        if (row.id === null) flowLimited = true
+        else if (row.handler === null) done.set(row.id, true)
         else leased.push(leasedTask(row))
       }
-      if (leased.length === 0 && await flow.recheck()) leased.push(...await flow.lease(req))
+      if (flowLimited) leased.push(...(await ctx.db().query<LeasedRow>(leaseSql, params)).map(leasedTask))
       return { acks: ackOutcomes(acks, done), leased }
     },
 
