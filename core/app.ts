@@ -119,6 +119,10 @@ async function assemble (app: FastifyInstance, loaded: LoadedConfig, options: Cr
   }
   const registry = ensureHookRegistry(app)
   const phases = options.phases
+  // The admin transports' modules load while the plugins load and the backend opens
+  // (opening PGlite waits on files and on WebAssembly compilation off the main thread).
+  const transportModule = options.listen === true ? import('./transport/index.ts') : null
+  transportModule?.catch(() => {}) // a failure is reported where it is awaited, when the listeners start
   await loadPlugins(app, config.plugins, { config, configDir: loaded.configDir })
   await app.after()
   phases?.mark('plugins')
@@ -280,7 +284,7 @@ async function assemble (app: FastifyInstance, loaded: LoadedConfig, options: Cr
     const { tls: tlsPaths, dev } = await resolveTls(config)
     devCertificates = dev
     app.addHook('onReady', async () => {
-      const { startAdminListeners } = await import('./transport/index.ts')
+      const { startAdminListeners } = await (transportModule ?? import('./transport/index.ts'))
       try {
         listeners = await startAdminListeners({ service: admin, config: { ...config.admin, tls: tlsPaths }, log: app.log, version: VERSION })
       } catch (err) {
