@@ -81,6 +81,12 @@ function median (timed: Timed | undefined): number | null {
   return summarize(timed.samples).p50
 }
 
+/** per phase name, the median over the runs that reported it, in the order of the first run */
+function medianPhases (runs: Array<Record<string, number>>): Record<string, number> {
+  const names = [...new Set(runs.flatMap(run => Object.keys(run)))]
+  return Object.fromEntries(names.map(name => [name, summarize(runs.flatMap(run => run[name] === undefined ? [] : [run[name]!])).p50]))
+}
+
 function verdict (value: number | null, target: number): string {
   if (value === null) return 'not measured'
   return value <= target ? 'within target' : 'OVER target'
@@ -128,11 +134,13 @@ export async function run (args: string[]): Promise<BenchResult> {
     const ready: number[] = []
     const reported: Array<number | null> = []
     const cpu: number[] = []
+    const phaseRuns: Array<Record<string, number>> = []
     for (let i = 1; i <= restarts; i++) {
       const start = await startAndWait(BIN, startOptions)
       ready.push(start.readyMs)
       reported.push(start.reportedStartMs)
       if (start.readyCpuMs !== null) cpu.push(start.readyCpuMs)
+      if (start.phasesMs !== null) phaseRuns.push(start.phasesMs)
       progress(`startup: switchyard start on the existing data directory ${i}/${restarts}: ready in ${Math.round(start.readyMs)} ms, ${start.readyCpuMs ?? '?'} ms CPU (reported ${start.reportedStartMs ?? '?'} ms)`)
       if (i < restarts) await start.stop(STOP_TIMEOUT_MS)
       else running = start
@@ -141,6 +149,8 @@ export async function run (args: string[]): Promise<BenchResult> {
     results.restart_ready_ms = { ...restartReady, runs: ready.map(ms => round(ms, 1)), reported_ms: reported }
     const restartCpu = cpu.length === 0 ? null : summarize(cpu)
     results.restart_ready_cpu_ms = restartCpu === null ? null : { ...restartCpu, runs: cpu }
+    const phaseMedians = medianPhases(phaseRuns)
+    results.restart_phases_ms = { median: phaseMedians, runs: phaseRuns }
 
     progress(`startup: node -e 0 and switchyard queues through the running gateway, ${runs} runs each`)
     const warm = await timeCommands({ node: ['-e', '0'], queues: [BIN, 'queues'] }, runs, dir, env)
@@ -178,6 +188,7 @@ export async function run (args: string[]): Promise<BenchResult> {
     progress(`  switchyard --version                ${versionMs ?? '?'} ms = ${ratios.version_vs_node ?? '?'}× node | ≤ ${TARGETS.version_vs_node}× — ${verdict(ratios.version_vs_node, TARGETS.version_vs_node)}`)
     progress(`  switchyard queues (via gateway)     ${queuesMs ?? '?'} ms = ${ratios.queues_vs_node ?? '?'}× node | ≤ ${TARGETS.queues_vs_node}× — ${verdict(ratios.queues_vs_node, TARGETS.queues_vs_node)}`)
     progress(`  start on existing data dir → ready  ${restartReady.p50} ms median (${restartCpu?.p50 ?? '?'} ms CPU) | ≤ ${TARGETS.restart_ready_ms} ms — ${verdict(restartReady.p50, TARGETS.restart_ready_ms)}`)
+    progress(`    its phases (median ms): ${Object.entries(phaseMedians).map(([name, ms]) => `${name} ${ms}`).join(', ') || 'not reported'}`)
     progress(`  rss after ${minutes} min of the demo      ${final.rssMb} MB (peak ${final.peakRssMb} MB) | ≤ ${TARGETS.rss_after_demo_mb} MB — ${verdict(final.rssMb, TARGETS.rss_after_demo_mb)}`)
     return { results, ratios }
   } finally {

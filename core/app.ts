@@ -36,6 +36,7 @@ import { createJobRunner, type JobRunner } from './jobs/runner.ts'
 import type { JobRunnerOptions } from './jobs/runner-options.ts'
 import { JOB_TASK_HANDLER } from './jobs/types.ts'
 import { applyFlowLimits } from './worker/flow-limits.ts'
+import type { StartupPhases } from './startup-phases.ts'
 
 export const VERSION = PACKAGE_VERSION
 
@@ -55,6 +56,8 @@ export interface CreateSwitchyardOptions {
   env?: NodeJS.ProcessEnv
   /** job runner settings over those of the config (tests, embedders) */
   jobRunner?: Partial<JobRunnerOptions>
+  /** marks the phases of assembling and starting (`switchyard start` logs them) */
+  phases?: StartupPhases
 }
 
 export interface Switchyard {
@@ -115,11 +118,18 @@ async function assemble (app: FastifyInstance, loaded: LoadedConfig, options: Cr
     })
   }
   const registry = ensureHookRegistry(app)
+  const phases = options.phases
+  // The admin transports' modules load while the plugins load and the backend opens
+  // (opening PGlite waits on files and on WebAssembly compilation off the main thread).
+  const transportModule = options.listen === true ? import('./transport/index.ts') : null
+  transportModule?.catch(() => {}) // a failure is reported where it is awaited, when the listeners start
   await loadPlugins(app, config.plugins, { config, configDir: loaded.configDir })
   await app.after()
+  phases?.mark('plugins')
 
   const backend = withTimeouts(await registry.getBackend(), config.admin.requestTimeoutMs)
   await backend.ensureQueues(Object.keys(config.queues))
+  phases?.mark('backend')
 
   const observe = observerFor(registry.metricsExporters())
   // The metrics history counts in every process, exporters or not (GetMetricsHistory).
@@ -274,15 +284,17 @@ async function assemble (app: FastifyInstance, loaded: LoadedConfig, options: Cr
     const { tls: tlsPaths, dev } = await resolveTls(config)
     devCertificates = dev
     app.addHook('onReady', async () => {
-      const { startAdminListeners } = await import('./transport/index.ts')
+      const { startAdminListeners } = await (transportModule ?? import('./transport/index.ts'))
       try {
         listeners = await startAdminListeners({ service: admin, config: { ...config.admin, tls: tlsPaths }, log: app.log, version: VERSION })
       } catch (err) {
         throw listenErrorOf(adminListenSettings(config.admin, { grpc: true }), err) ?? err
       }
+      phases?.mark('admin listeners')
       for (const frontend of registry.adminFrontends()) {
         frontends.push(await frontend.start({ admin, tls: tlsPaths, version: VERSION, backend: sy.describeBackend() }))
       }
+      if (frontends.length > 0) phases?.mark('admin front ends')
     })
     // Added before the worker's hook so that, closing in reverse, listeners stop first.
   }
@@ -313,6 +325,7 @@ async function assemble (app: FastifyInstance, loaded: LoadedConfig, options: Cr
           onError: (err) => app.log.warn({ err }, 'demo enqueue failed')
         })
       }
+      phases?.mark('worker')
     })
   }
   // Registered after the backend's own hook, so it runs first on close.
@@ -330,6 +343,7 @@ async function assemble (app: FastifyInstance, loaded: LoadedConfig, options: Cr
     await events.close()
   })
 
+  phases?.mark('services')
   const sy: Switchyard = {
     version: VERSION,
     config,

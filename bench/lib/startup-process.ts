@@ -165,11 +165,27 @@ export interface RunningStart {
   readonly readyCpuMs: number | null
   /** what the process said about its own start-up ("started in N ms"), if it said it */
   readonly reportedStartMs: number | null
+  /** the phases of its start-up, ms each, from its "start-up phases" log record (JSON log), if it wrote one */
+  readonly phasesMs: Record<string, number> | null
   /** SIGINT, then waits for the exit; resolves with the exit code and the time it took */
   stop (timeoutMs: number): Promise<{ code: number | null, ms: number }>
 }
 
 const POLL_MS = 10
+
+/** the `phasesMs` of the "start-up phases" record in a JSON log, or null */
+export function startupPhases (output: string): Record<string, number> | null {
+  for (const line of output.split('\n')) {
+    if (!line.includes('"start-up phases"')) continue
+    try {
+      const record = JSON.parse(line) as { phasesMs?: unknown }
+      if (record.phasesMs !== null && typeof record.phasesMs === 'object') return record.phasesMs as Record<string, number>
+    } catch {
+      // a line cut off by the output cap: not this one
+    }
+  }
+  return null
+}
 
 /**
  * Spawns `node <bin> start` and resolves once its gateway answers /admin/v1/health.
@@ -203,6 +219,7 @@ export async function startAndWait (bin: string, options: { cwd: string, env: No
     readyMs,
     readyCpuMs,
     reportedStartMs: reported(),
+    phasesMs: startupPhases(output),
     async stop (timeoutMs) {
       const began = performance.now()
       if (exited === undefined) child.kill('SIGINT')

@@ -4,6 +4,7 @@ import { loadConfig } from '../config/load.ts'
 import { adminListenSettings, assertListenAddressesFree, consoleListenSetting } from '../listen-check.ts'
 import type { Worker } from '../worker/index.ts'
 import { configFileOf } from './connection-flags.ts'
+import { StartupPhases } from '../startup-phases.ts'
 
 export interface StartMode {
   /** 'config': as the config says (on for the embedded default); 'off': never */
@@ -23,18 +24,24 @@ export async function runStart (values: Record<string, string | boolean | undefi
   const out = (line: string): void => { process.stdout.write(line + '\n') }
   const stopSignal = watchStopSignals(out)
   const started = Date.now()
+  const phases = new StartupPhases()
+  phases.mark('node and cli')
   const loaded = await loadConfig({ file: configFileOf(values), env: process.env })
+  phases.mark('config')
   // A taken port fails here, in one line and at once, before the backend opens.
   if (mode.listen && loaded.config.admin.grpcTarget === null) {
     const consoleSetting = consoleListenSetting(loaded.config)
     await assertListenAddressesFree([...adminListenSettings(loaded.config.admin, { grpc: true }), ...(consoleSetting === null ? [] : [consoleSetting])])
   }
+  phases.mark('port check')
   // Loaded only now, so a wrong config or a taken port is reported before the platform's modules load.
   const { createSwitchyard } = await import('../app.ts')
-  const sy = await createSwitchyard({ loaded, demo: mode.demo === 'config' ? undefined : false, listen: mode.listen })
+  phases.mark('modules')
+  const sy = await createSwitchyard({ loaded, demo: mode.demo === 'config' ? undefined : false, listen: mode.listen, phases })
   if (stopSignal.received === null) await sy.start()
   if (stopSignal.received !== null) return await stop(sy, out)
   stopSignal.started()
+  sy.app.log.info({ phasesMs: phases.durations(), sinceProcessStartMs: phases.totalMs() }, 'start-up phases')
   out(`switchyard ${sy.version} started in ${Date.now() - started} ms`)
   out(`  backend:  ${sy.describeBackend()}`)
   out(`  config:   ${sy.configFile ?? 'embedded default (no config file)'}`)

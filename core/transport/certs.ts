@@ -1,17 +1,28 @@
 // Development certificates for mutual TLS: a CA, a server certificate for the local
 // listeners and a client certificate for operators and the CLI. Built with
 // @peculiar/x509 on Node's WebCrypto (no shell-out to openssl). ECDSA P-256 keeps
-// generation fast enough to happen on a first `switchyard start`.
-import 'reflect-metadata'
-import * as x509 from '@peculiar/x509'
+// generation fast enough to happen on a first `switchyard start`. The library (and the
+// reflect-metadata polyfill it needs) loads only when a certificate is issued: a start
+// that finds its certificates in place does not pay for it.
+import type * as X509 from '@peculiar/x509'
 import { randomBytes, webcrypto } from 'node:crypto'
 import { isIP } from 'node:net'
 import { access, chmod, mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { CERT_FILES, type CertPaths } from './cert-files.ts'
 
-// Node's WebCrypto is the standard one; the library's types name the DOM's globals.
-x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0])
+let library: Promise<typeof X509> | null = null
+
+function loadX509 (): Promise<typeof X509> {
+  library ??= (async () => {
+    await import('reflect-metadata')
+    const x509 = await import('@peculiar/x509')
+    // Node's WebCrypto is the standard one; the library's types name the DOM's globals.
+    x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0])
+    return x509
+  })()
+  return library
+}
 
 type CryptoKey = webcrypto.CryptoKey
 type CryptoKeyPair = webcrypto.CryptoKeyPair
@@ -64,10 +75,11 @@ function distinguishedName (commonName: string): string {
 
 /** Issues one certificate (and its new key), signed by `issuer` or self-signed. */
 export async function issueCertificate (options: IssueOptions): Promise<KeyPairPem> {
+  const x509 = await loadX509()
   const keys = await webcrypto.subtle.generateKey(ALGORITHM, true, ['sign', 'verify']) as CryptoKeyPair
   const notBefore = options.notBefore ?? new Date(Date.now() - 60_000)
   const notAfter = options.notAfter ?? new Date(Date.now() + (options.usage === 'ca' ? 3650 : 825) * DAY_MS)
-  const extensions: x509.Extension[] = []
+  const extensions: X509.Extension[] = []
   if (options.usage === 'ca') {
     extensions.push(new x509.BasicConstraintsExtension(true, 0, true))
     extensions.push(new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true))
@@ -76,7 +88,7 @@ export async function issueCertificate (options: IssueOptions): Promise<KeyPairP
     extensions.push(new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyAgreement, true))
     extensions.push(new x509.ExtendedKeyUsageExtension([options.usage === 'server' ? x509.ExtendedKeyUsage.serverAuth : x509.ExtendedKeyUsage.clientAuth], false))
   }
-  const names: x509.JsonGeneralName[] = [
+  const names: X509.JsonGeneralName[] = [
     ...(options.dnsNames ?? []).map((value) => ({ type: 'dns' as const, value })),
     ...(options.ipAddresses ?? []).map((value) => ({ type: 'ip' as const, value })),
     ...(options.uris ?? []).map((value) => ({ type: 'url' as const, value }))
@@ -86,7 +98,7 @@ export async function issueCertificate (options: IssueOptions): Promise<KeyPairP
 
   const serialNumber = '01' + randomBytes(15).toString('hex')
   const subject = distinguishedName(options.commonName)
-  let cert: x509.X509Certificate
+  let cert: X509.X509Certificate
   if (options.issuer === undefined) {
     cert = await x509.X509CertificateGenerator.createSelfSigned({ serialNumber, name: subject, notBefore, notAfter, signingAlgorithm: ALGORITHM, keys, extensions })
   } else {

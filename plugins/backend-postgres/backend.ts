@@ -64,7 +64,7 @@ async function openClient (options: ResolvedOptions): Promise<SqlClient> {
       settings: sessionSettings(options)
     })
   }
-  return await createPgliteClient({ dataDir: options.dataDir, statementTimeoutMs: options.statementTimeoutMs, settings: sessionSettings(options) })
+  return await createPgliteClient({ dataDir: options.dataDir, statementTimeoutMs: options.statementTimeoutMs, settings: sessionSettings(options), optimizeWasm: options.optimizeWasm })
 }
 
 function assemble (options: ResolvedOptions, name: string, open: () => Promise<SqlClient>, closeClient: boolean): Backend {

@@ -5,7 +5,8 @@ import { Errors } from '@switchyard/core'
 export const PostgresBackendOptionsSchema = Type.Object({
   connectionString: Type.Optional(Type.String({ minLength: 1, description: 'Postgres server URL; mutually exclusive with embedded' })),
   embedded: Type.Optional(Type.Object({
-    dataDir: Type.Optional(Type.String({ minLength: 1, description: 'PGlite data directory; omitted or memory:// keeps the database in memory' }))
+    dataDir: Type.Optional(Type.String({ minLength: 1, description: 'PGlite data directory; omitted or memory:// keeps the database in memory' })),
+    optimizeWasm: Type.Optional(Type.Boolean({ description: "let V8 recompile PGlite's hot WebAssembly functions with its optimizing compiler (default false: baseline code only, which starts faster and keeps about 50 MB less resident; a V8 setting of the whole process)" }))
   }, { additionalProperties: false })),
   schema: Type.Optional(Type.String({ pattern: '^[a-z_][a-z0-9_]{0,39}$', description: 'schema holding every table (default switchyard)' })),
   poolSize: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, description: 'pg connections (default 10)' })),
@@ -20,6 +21,7 @@ export type PostgresBackendOptions = Static<typeof PostgresBackendOptionsSchema>
 export interface ResolvedOptions {
   connectionString: string | null
   dataDir: string | undefined
+  optimizeWasm: boolean
   schema: string
   poolSize: number
   statementTimeoutMs: number
@@ -46,6 +48,7 @@ export function resolveOptions (options: PostgresBackendOptions): ResolvedOption
   return {
     connectionString: options.connectionString ?? null,
     dataDir: options.embedded?.dataDir,
+    optimizeWasm: options.embedded?.optimizeWasm ?? false,
     schema: options.schema ?? DEFAULT_SCHEMA,
     poolSize: options.poolSize ?? 10,
     statementTimeoutMs: options.statementTimeoutMs ?? 10_000,

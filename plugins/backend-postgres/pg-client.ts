@@ -1,10 +1,19 @@
 import { createHash } from 'node:crypto'
-import pg from 'pg'
+import { createRequire } from 'node:module'
+import type * as pg from 'pg'
 import { Errors, isSwitchyardError } from '@switchyard/core'
 import type { SqlClient, SqlParam, SqlQueryable } from './sql-client.ts'
 
 // SqlClient over a pg Pool. Queries run as named prepared statements so the hot
 // path (lease, ack, enqueue) is parsed and planned once per connection.
+
+let pgModule: typeof pg | null = null
+
+/** pg, loaded when a server connection is first made: a process on embedded PGlite never loads it */
+function loadPg (): typeof pg {
+  pgModule ??= createRequire(import.meta.url)('pg') as typeof pg
+  return pgModule
+}
 
 export interface PgClientOptions {
   connectionString: string
@@ -67,7 +76,7 @@ function connectionConfig (options: PgClientOptions): pg.PoolConfig {
 
 export function createPgClient (options: PgClientOptions): SqlClient {
   const config = connectionConfig(options)
-  const pool = new pg.Pool({ ...config, max: options.poolSize, idleTimeoutMillis: 30_000 })
+  const pool = new (loadPg().Pool)({ ...config, max: options.poolSize, idleTimeoutMillis: 30_000 })
   // an idle client that loses its connection emits here; without a handler the process dies
   pool.on('error', () => {})
   const listener = new PgListener(config)
@@ -151,7 +160,7 @@ class PgListener {
     if (this.client !== null) return this.client
     if (this.connecting !== null) return await this.connecting
     this.connecting = (async () => {
-      const client = new pg.Client(this.config)
+      const client = new (loadPg().Client)(this.config)
       client.on('notification', msg => {
         for (const cb of this.channels.get(msg.channel) ?? []) cb(msg.payload ?? '')
       })

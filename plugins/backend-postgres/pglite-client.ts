@@ -1,3 +1,4 @@
+import { setFlagsFromString } from 'node:v8'
 import { PGlite } from '@electric-sql/pglite'
 import { Errors, isSwitchyardError } from '@switchyard/core'
 import { lockDataDir, type DataDirLock } from './datadir-lock.ts'
@@ -28,6 +29,28 @@ export interface PgliteClientOptions {
   dataDir: string | undefined
   statementTimeoutMs: number
   settings: Record<string, string>
+  /** see applyWasmTiering; default false */
+  optimizeWasm?: boolean
+}
+
+/**
+ * How V8 compiles PGlite's WebAssembly (Postgres, about 9 MB of it). By default V8
+ * starts every function on its baseline compiler (Liftoff) and recompiles the hot
+ * ones with its optimizing compiler (TurboFan) on background threads. For PGlite that
+ * recompilation competes with opening the database for the CPU (opening took about
+ * twice as long on a busy two-core machine) and its code and compiler memory stay
+ * resident (about 50 MB after ten minutes of the demo). Baseline code alone runs
+ * queries slower: in the PGlite throughput benchmark (5,000 tasks) the first round
+ * cost the same CPU per task (the recompilation is not free either), later rounds
+ * about a quarter more than optimized code. The embedded default is for development
+ * and small installations, where start-up and memory matter more, so baseline only
+ * is the default; optimizeWasm asks for tiering up (a busy embedded worker).
+ *
+ * The setting is V8's (`--liftoff-only`) and so covers all WebAssembly the process
+ * compiles from then on; each client applies its own choice when it opens.
+ */
+export function applyWasmTiering (optimize: boolean): void {
+  setFlagsFromString(optimize ? '--no-liftoff-only' : '--liftoff-only')
 }
 
 function translateError (err: unknown): unknown {
@@ -69,6 +92,7 @@ export async function createPgliteClient (options: PgliteClientOptions): Promise
   const lock: DataDirLock | null = dir === null ? null : lockDataDir(dir)
   let db: PGlite
   try {
+    applyWasmTiering(options.optimizeWasm ?? false)
     const startParams = [...PGlite.defaultStartParams, ...Object.entries(PGLITE_SERVER_SETTINGS).flatMap(([key, value]) => ['-c', `${key}=${value}`])]
     db = dir === null ? new PGlite({ startParams }) : new PGlite(dir, { startParams })
     await db.waitReady

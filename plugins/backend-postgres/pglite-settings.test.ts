@@ -1,10 +1,11 @@
 // PGlite opens with Switchyard's server settings (a small shared buffer pool), on a
-// data directory and in memory alike.
+// data directory and in memory alike, with the WebAssembly compiled as asked.
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
-import { createPgliteClient, PGLITE_SERVER_SETTINGS } from './pglite-client.ts'
+import { applyWasmTiering, createPgliteClient, PGLITE_SERVER_SETTINGS } from './pglite-client.ts'
+import { resolveOptions } from './options.ts'
 
 for (const where of ['data directory', 'memory'] as const) {
   t.test(`PGlite on a ${where} runs with the server settings`, { timeout: 120_000 }, async t => {
@@ -20,3 +21,20 @@ for (const where of ['data directory', 'memory'] as const) {
     t.equal(session?.setting, 'off', 'session settings still apply')
   })
 }
+
+// V8's baseline-only setting (the default) and tiering up (optimizeWasm) both open
+// and run Postgres; the option is checked like every other one.
+for (const optimizeWasm of [false, true]) {
+  t.test(`PGlite opens and answers with optimizeWasm ${String(optimizeWasm)}`, { timeout: 120_000 }, async t => {
+    const client = await createPgliteClient({ dataDir: undefined, statementTimeoutMs: 30_000, settings: {}, optimizeWasm })
+    t.teardown(async () => { await client.close(); applyWasmTiering(false) })
+    const [row] = await client.query<{ n: number }>('SELECT count(*)::int AS n FROM generate_series(1, 1000)')
+    t.equal(row?.n, 1000)
+  })
+}
+
+t.test('embedded.optimizeWasm is a boolean option, false unless asked for', async t => {
+  t.equal(resolveOptions({ embedded: {} }).optimizeWasm, false)
+  t.equal(resolveOptions({ embedded: { optimizeWasm: true } }).optimizeWasm, true)
+  t.throws(() => resolveOptions({ embedded: { optimizeWasm: 'yes' as unknown as boolean } }), { code: 'VALIDATION_FAILED', message: /options\.embedded\.optimizeWasm/ })
+})

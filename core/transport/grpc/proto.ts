@@ -1,6 +1,4 @@
-import { createRequire } from 'node:module'
-import * as grpc from '@grpc/grpc-js'
-import * as protoLoader from '@grpc/proto-loader'
+import type * as grpc from '@grpc/grpc-js'
 import protobuf from 'protobufjs'
 import { MAX_JSON_DEPTH } from '../../backend/storable.ts'
 import { ADMIN_PROTO_PATH, ADMIN_SERVICE_NAME } from '../../contract/drift.ts'
@@ -17,19 +15,14 @@ import { rpcValueCodec, ValueFieldCodec, type RpcValueCodec } from './value-fiel
  */
 export const PROTOBUF_RECURSION_LIMIT = 2 * MAX_JSON_DEPTH + 32
 
-function raiseRecursionLimit (instance: typeof protobuf): void {
-  if (instance.util.recursionLimit < PROTOBUF_RECURSION_LIMIT) instance.util.recursionLimit = PROTOBUF_RECURSION_LIMIT
-  if (instance.Reader.recursionLimit < PROTOBUF_RECURSION_LIMIT) instance.Reader.recursionLimit = PROTOBUF_RECURSION_LIMIT
-}
-
-// The limit is a setting of the protobufjs module; proto-loader's copy encodes and
-// decodes the messages, and is ours unless the install did not deduplicate it.
-raiseRecursionLimit(protobuf)
-raiseRecursionLimit(createRequire(createRequire(import.meta.url).resolve('@grpc/proto-loader'))('protobufjs') as typeof protobuf)
+// The limit is a setting of the protobufjs module, which encodes and decodes the messages.
+if (protobuf.util.recursionLimit < PROTOBUF_RECURSION_LIMIT) protobuf.util.recursionLimit = PROTOBUF_RECURSION_LIMIT
+if (protobuf.Reader.recursionLimit < PROTOBUF_RECURSION_LIMIT) protobuf.Reader.recursionLimit = PROTOBUF_RECURSION_LIMIT
 
 // How admin.proto becomes JavaScript objects, chosen so a gRPC message is the very
-// same object the HTTP gateway carries as JSON:
-// - keepCase false: snake_case fields arrive as lowerCamel JSON names;
+// same object the HTTP gateway carries as JSON (the options of @grpc/proto-loader,
+// whose method definitions these are; a test compares them):
+// - keepCase false (when parsing): snake_case fields arrive as lowerCamel JSON names;
 // - longs Number: int64 counters are plain numbers, as in the TypeBox schemas;
 // - defaults true: non-optional scalars, lists and maps are present even when zero
 //   or empty; proto3 `optional` fields are synthetic oneofs and get no default, so
@@ -37,8 +30,8 @@ raiseRecursionLimit(createRequire(createRequire(import.meta.url).resolve('@grpc/
 // - oneofs false: no virtual `_field` discriminator properties appear, which the
 //   service's closed request schemas would reject.
 // google.protobuf.Value fields (JSON values) are converted apart, by adminRpcCodec:
-// proto-loader has no JSON mapping for them.
-export const PROTO_LOADER_OPTIONS: protoLoader.Options = {
+// protobufjs's object mapping has no JSON mapping for them.
+export const PROTO_LOADER_OPTIONS = {
   keepCase: false,
   longs: Number,
   enums: String,
@@ -46,20 +39,67 @@ export const PROTO_LOADER_OPTIONS: protoLoader.Options = {
   arrays: true,
   objects: true,
   oneofs: false
+} as const satisfies protobuf.IConversionOptions & { keepCase: boolean }
+
+let root: protobuf.Root | null = null
+
+/** admin.proto parsed once (it is the larger part of starting the gRPC server), shared by the service definition and the value codecs */
+function adminRoot (): protobuf.Root {
+  if (root === null) {
+    const parsed = new protobuf.Root().loadSync(ADMIN_PROTO_PATH, { keepCase: PROTO_LOADER_OPTIONS.keepCase })
+    parsed.resolveAll()
+    root = parsed
+  }
+  return root
+}
+
+function serializer (type: protobuf.Type): grpc.serialize<unknown> {
+  return (message) => {
+    if (Array.isArray(message)) throw new Error(`Failed to serialize message: expected object with ${type.name} structure, got array instead`)
+    const bytes = type.encode(type.fromObject(message as Record<string, unknown>)).finish()
+    // protobufjs writes into a Buffer under Node.js; a plain Uint8Array is wrapped, not copied
+    return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  }
+}
+
+function deserializer (type: protobuf.Type): grpc.deserialize<unknown> {
+  return (bytes) => type.toObject(type.decode(bytes), PROTO_LOADER_OPTIONS)
+}
+
+/** lodash's camelCase of an RPC name, as proto-loader names methods (ListDLQ → listDlq, ReplayDLQByID → replayDlqById) */
+function camelCase (name: string): string {
+  const words = name.match(/[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+/g) ?? [name]
+  return words.map((word, i) => i === 0 ? word.toLowerCase() : word.charAt(0).toUpperCase() + word.slice(1).toLowerCase()).join('')
 }
 
 let cached: grpc.ServiceDefinition | null = null
 
-/** worker.v1.AdminService as grpc-js method definitions, loaded once */
+/**
+ * worker.v1.AdminService as grpc-js method definitions, built once: what
+ * @grpc/proto-loader builds for a service (path, streaming, the serializers,
+ * originalName), without the descriptor protos of every message it adds for
+ * reflection, which this server does not offer and which cost most of its time.
+ */
 export function adminServiceDefinition (): grpc.ServiceDefinition {
   if (cached !== null) return cached
-  const packageDefinition = protoLoader.loadSync(ADMIN_PROTO_PATH, PROTO_LOADER_OPTIONS)
-  const service = packageDefinition[ADMIN_SERVICE_NAME]
-  // Message types carry a `format`; a service is a map of method definitions.
-  if (service === undefined || 'format' in service) {
-    throw new Error(`${ADMIN_SERVICE_NAME} is not a service in ${ADMIN_PROTO_PATH}`)
+  const service = adminRoot().lookupService(ADMIN_SERVICE_NAME)
+  const definition: Record<string, grpc.MethodDefinition<unknown, unknown>> = {}
+  for (const method of service.methodsArray) {
+    const request = method.resolvedRequestType
+    const response = method.resolvedResponseType
+    if (request === null || response === null) throw new Error(`${ADMIN_SERVICE_NAME}/${method.name} in ${ADMIN_PROTO_PATH}: its message types did not resolve`)
+    definition[method.name] = {
+      path: `/${ADMIN_SERVICE_NAME}/${method.name}`,
+      requestStream: method.requestStream === true,
+      responseStream: method.responseStream === true,
+      requestSerialize: serializer(request),
+      requestDeserialize: deserializer(request),
+      responseSerialize: serializer(response),
+      responseDeserialize: deserializer(response),
+      originalName: camelCase(method.name)
+    }
   }
-  cached = service as grpc.ServiceDefinition
+  cached = definition
   return cached
 }
 
@@ -72,11 +112,9 @@ let codecs: Map<string, RpcValueCodec> | null = null
  */
 export function adminRpcCodec (rpc: string): RpcValueCodec {
   if (codecs === null) {
-    // the same file proto-loader reads, as reflection (keepCase false: the same lowerCamel names)
-    const root = new protobuf.Root().loadSync(ADMIN_PROTO_PATH, { keepCase: false })
-    root.resolveAll()
-    const service = root.lookupService(ADMIN_SERVICE_NAME)
-    const values = new ValueFieldCodec(root)
+    const parsed = adminRoot()
+    const service = parsed.lookupService(ADMIN_SERVICE_NAME)
+    const values = new ValueFieldCodec(parsed)
     codecs = new Map(service.methodsArray.map(method => [method.name, rpcValueCodec(values, service, method.name)]))
   }
   const codec = codecs.get(rpc)

@@ -270,8 +270,12 @@ export function createGateway (options: GatewayOptions): Gateway {
         }
       }
     }
-    const openApi = buildOpenApiDocument(options.version === undefined ? {} : { version: options.version })
-    routes.get(OPENAPI_PATH, async () => openApi)
+    // built on first request: most processes never serve it, and building it is a large part of a gateway's start
+    let openApi: ReturnType<typeof buildOpenApiDocument> | null = null
+    routes.get(OPENAPI_PATH, async () => {
+      openApi ??= buildOpenApiDocument(options.version === undefined ? {} : { version: options.version })
+      return openApi
+    })
   })
   return app
 }
