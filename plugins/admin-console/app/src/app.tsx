@@ -1,6 +1,7 @@
+// The console app: sign-in, the page shell (navigation, palette, shortcuts, theme, live
+// status) and the pages. Loaded by main.tsx once it has sent the first requests.
 import { StrictMode, useCallback, useEffect, useMemo, useState, type ReactNode } from 'react'
 import { createRoot } from 'react-dom/client'
-import './styles.css'
 import { API_PREFIX, ApiError, call, send, setCsrfToken, setSignedOutHandler, type Session } from './api.ts'
 import { live, useLiveStatus } from './live.ts'
 import { Login } from './login.tsx'
@@ -21,6 +22,10 @@ import { Audit } from './pages/audit.tsx'
 import { Settings } from './pages/settings.tsx'
 import { Docs } from './pages/docs.tsx'
 import type { Route } from './route.ts'
+
+// User Timing: when the app's script (React and the pages) has been evaluated, for the
+// console benchmark's breakdown of a first load (bench/console.ts) and for DevTools
+performance.mark('app_evaluated')
 
 const PAGE_COMPONENTS: Record<string, (p: { route: Route }) => ReactNode> = {
   overview: Overview, queues: Queues, tasks: Tasks, dlq: Dlq, schedules: Schedules, jobs: Jobs, workers: Workers, 'rate-limits': RateLimits, audit: Audit, settings: Settings, docs: Docs
