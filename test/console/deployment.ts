@@ -31,7 +31,10 @@ export function consoleUrls (stdout: string): { origin: string, signInUrl: strin
   return { origin, signInUrl }
 }
 
-export async function startConsoleDeployment (t: Teardown, options: { backend: 'embedded' | 'postgres', config?: string[], env?: NodeJS.ProcessEnv }): Promise<ConsoleDeployment> {
+/** where the deployment's backend keeps its data, for preparing it before the start */
+export interface DeploymentStore { dir: string, pgliteDir: string, connectionString?: string, schema: string }
+
+export async function startConsoleDeployment (t: Teardown, options: { backend: 'embedded' | 'postgres', config?: string[], env?: NodeJS.ProcessEnv, beforeStart?: (store: DeploymentStore) => Promise<void> }): Promise<ConsoleDeployment> {
   const dir = await mkdtemp(join(tmpdir(), 'sy-console-'))
   const schema = `sy_console_${randomBytes(5).toString('hex')}`
   const config = [
@@ -45,6 +48,17 @@ export async function startConsoleDeployment (t: Teardown, options: { backend: '
     ...(options.config ?? [])
   ]
   await writeFile(join(dir, 'sy.yaml'), config.join('\n') + '\n')
+  if (options.beforeStart !== undefined) {
+    try {
+      await options.beforeStart(options.backend === 'postgres'
+        ? { dir, pgliteDir: join(dir, 'data', 'pglite'), connectionString: TEST_POSTGRES_URL, schema }
+        : { dir, pgliteDir: join(dir, 'data', 'pglite'), schema: 'switchyard' })
+    } catch (err) {
+      if (options.backend === 'postgres') await dropSchema(schema)
+      await rm(dir, { recursive: true, force: true })
+      throw err
+    }
+  }
   const proc = startCli(['start', '--config', 'sy.yaml'], dir, { ...CONSOLE_LISTENER, ...options.env })
   let stopped = false
   const stop = async (): Promise<void> => {
