@@ -7,6 +7,9 @@
 //      → its event in the timeline (median of --events), enqueue call included
 //   4. Tasks and DLQ pages: navigation → first page of rows (median)   target ≤ 1000 ms
 //      at whatever the backend holds (the report says how many tasks)
+// --tasks N fills the backend with N tasks before the start (40 % of them dead-lettered;
+// bench/lib/fill-tasks.ts), e.g. --tasks 1000000; --backend postgres runs on the
+// PostgreSQL server instead of the embedded default.
 // --smoke: one load and one event, for CI. Without chromium the run reports why it was skipped.
 import { gzipSync } from 'node:zlib'
 import { readdirSync, readFileSync } from 'node:fs'
@@ -16,9 +19,11 @@ import { progress, round } from './lib/report.ts'
 import type { BenchResult } from './lib/types.ts'
 import { browserMissing, launchChromium } from '../test/console/browser.ts'
 import { startConsoleDeployment } from '../test/console/deployment.ts'
+import { FILL_MIX, fillTasks } from './lib/fill-tasks.ts'
 
 // the browser globals the page-side callbacks read (the bench program has no DOM lib)
 declare const document: { querySelector: (selector: string) => { textContent: string | null } | null }
+declare const performance: { now: () => number, mark: (name: string) => void, getEntriesByType: (type: string) => Array<{ name: string, startTime: number, responseStart: number, responseEnd: number, domInteractive?: number }> }
 declare class MutationObserver {
   constructor (callback: () => void)
   observe (target: unknown, options: Record<string, boolean>): void
@@ -39,8 +44,38 @@ function shippedJsGzipKb (): number {
   return round(files.reduce((sum, f) => sum + gzipSync(readFileSync(join(DIST, f)), { level: 9 }).length, 0) / 1024, 1)
 }
 
+/** where a first load went: ms after navigation start when each step ended (in the page's own clock) */
+type Phases = Record<string, number>
+
+async function loadPhases (page: import('playwright-core').Page): Promise<Phases> {
+  return await page.evaluate(() => {
+    const out: Record<string, number> = {}
+    const nav = performance.getEntriesByType('navigation')[0]
+    if (nav !== undefined) { out.html = Math.round(nav.responseEnd); out.dom_interactive = Math.round(nav.domInteractive ?? 0) }
+    for (const r of performance.getEntriesByType('resource')) {
+      const path = new URL(r.name).pathname
+      const name = path.endsWith('.js') ? 'js' : path.endsWith('.css') ? 'css' : path.startsWith('/api/') ? path.slice(5) : null
+      if (name === null || name === 'admin/v1/events') continue
+      out[`${name}_start`] = Math.round(r.startTime)
+      out[`${name}_end`] = Math.round(r.responseEnd)
+    }
+    for (const mark of performance.getEntriesByType('mark')) out[mark.name] = Math.round(mark.startTime)
+    return out
+  })
+}
+
+function medianPhases (runs: Phases[]): Phases {
+  const keys = [...new Set(runs.flatMap(r => Object.keys(r)))]
+  const out: Phases = {}
+  for (const key of keys) out[key] = median(runs.map(r => r[key]).filter((v): v is number => v !== undefined)) ?? 0
+  return Object.fromEntries(Object.entries(out).sort((a, b) => a[1] - b[1]))
+}
+
 export async function run (args: string[]): Promise<BenchResult> {
-  const flags = parseFlags('console', args, { smoke: { type: 'boolean' }, loads: { type: 'string' }, events: { type: 'string' } }) as { smoke?: boolean, loads?: string, events?: string }
+  const flags = parseFlags('console', args, { smoke: { type: 'boolean' }, loads: { type: 'string' }, events: { type: 'string' }, tasks: { type: 'string' }, backend: { type: 'string' } }) as { smoke?: boolean, loads?: string, events?: string, tasks?: string, backend?: string }
+  const fill = flags.tasks === undefined ? 0 : positiveInteger('tasks', flags.tasks)
+  const backend = flags.backend ?? 'embedded'
+  if (backend !== 'embedded' && backend !== 'postgres') throw new Error(`--backend: expected embedded or postgres, got "${backend}"`)
   const loads = flags.smoke === true ? 1 : positiveInteger('loads', flags.loads ?? '7')
   const eventCount = flags.smoke === true ? 1 : positiveInteger('events', flags.events ?? '10')
   const jsKb = shippedJsGzipKb()
@@ -52,11 +87,36 @@ export async function run (args: string[]): Promise<BenchResult> {
   }
   const teardowns: Array<() => unknown> = []
   try {
-    progress('console: starting switchyard (embedded)')
-    const d = await startConsoleDeployment({ teardown: fn => { teardowns.push(fn) } }, { backend: 'embedded', config: ['demo: { enabled: true, interval: 10m }'] })
+    progress(`console: starting switchyard (${backend})`)
+    let filled: { tasks: number, dead: number, ms: number } | null = null
+    const d = await startConsoleDeployment({ teardown: fn => { teardowns.push(fn) } }, {
+      backend,
+      config: ['demo: { enabled: true, interval: 10m }'],
+      ...(fill === 0
+        ? {}
+        : {
+            beforeStart: async store => {
+              progress(`console: filling the ${backend} backend with ${fill} tasks (${Object.entries(FILL_MIX).map(([state, share]) => `${state} ${share * 100} %`).join(', ')})`)
+              filled = await fillTasks(store, fill, done => { if (done % 200_000 === 0 || done === fill) progress(`console: ${done} tasks inserted`) })
+              progress(`console: filled in ${round(filled.ms / 1000, 1)} s, ${filled.dead} in the DLQ`)
+            }
+          })
+    })
+    progress(`console: switchyard started (${backend})`)
     const browser = await launchChromium()
     teardowns.push(() => browser.close())
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, ignoreHTTPSErrors: true })
+    // marks when the tiles and the first list row appear (an init script runs through the
+    // DevTools protocol, outside the page's CSP, before the page's own scripts)
+    await context.addInitScript(() => {
+      const seen = new Set<string>()
+      const observer = new MutationObserver(() => {
+        for (const [name, selector] of [['tiles_seen', '[data-testid=tiles]'], ['rows_seen', 'table.list tbody tr']] as const) {
+          if (!seen.has(name) && document.querySelector(selector) !== null) { seen.add(name); performance.mark(name) }
+        }
+      })
+      observer.observe(document, { childList: true, subtree: true })
+    })
     const page = await context.newPage()
     await page.goto(d.signInUrl)
     await page.getByTestId('tiles').waitFor({ timeout: 60_000 })
@@ -69,14 +129,20 @@ export async function run (args: string[]): Promise<BenchResult> {
     })
 
     const firstLoads: number[] = []
+    const phaseRuns: Phases[] = []
     for (let i = 0; i < loads + 1; i++) {
       await page.goto('about:blank')
       const started = Date.now()
       await page.goto(`${d.origin}/#/overview`)
       await page.getByTestId('tiles').waitFor({ timeout: 60_000 })
-      if (i > 0) firstLoads.push(Date.now() - started) // the first load warms the server's caches
+      if (i > 0) { // the first load warms the server's caches
+        firstLoads.push(Date.now() - started)
+        phaseRuns.push(await loadPhases(page))
+      }
     }
+    const phases = medianPhases(phaseRuns)
     progress(`console: first load to interactive, median ${median(firstLoads)} ms of ${firstLoads.length} (target ≤ ${TARGETS.first_load_ms} ms)`)
+    progress(`console: first load phases (ms after navigation start, medians): ${Object.entries(phases).map(([k, v]) => `${k} ${v}`).join(', ')}`)
 
     const eventLatencies: number[] = []
     for (let i = 0; i < eventCount; i++) {
@@ -103,13 +169,16 @@ export async function run (args: string[]): Promise<BenchResult> {
 
     const listPage = async (hash: string, rows: string): Promise<number[]> => {
       const times: number[] = []
+      const phaseRuns: Phases[] = []
       for (let i = 0; i < Math.max(1, Math.min(loads, 3)); i++) {
         await page.goto('about:blank')
         const started = Date.now()
         await page.goto(`${d.origin}/${hash}`)
         await page.locator(rows).first().waitFor({ timeout: 60_000 })
         times.push(Date.now() - started)
+        phaseRuns.push(await loadPhases(page))
       }
+      progress(`console: ${hash} phases (ms after navigation start, medians): ${Object.entries(medianPhases(phaseRuns)).map(([k, v]) => `${k} ${v}`).join(', ')}`)
       return times
     }
     const tasksMs = await listPage('#/tasks', '[data-testid=tasks-table] tbody tr[data-task]')
@@ -124,11 +193,14 @@ export async function run (args: string[]): Promise<BenchResult> {
       js_gzip_kb: jsKb,
       first_load_ms: median(firstLoads),
       first_load_runs_ms: firstLoads,
+      first_load_phases_ms: phases,
       event_visible_ms: round(median(eventLatencies) ?? 0, 0),
       event_visible_runs_ms: eventLatencies.map(x => round(x, 0)),
       tasks_page_ms: median(tasksMs),
       dlq_page_ms: median(dlqMs),
-      tasks_in_backend: taskCount
+      tasks_in_backend: taskCount,
+      backend,
+      filled
     }
     return {
       results,
@@ -136,7 +208,8 @@ export async function run (args: string[]): Promise<BenchResult> {
         js_vs_target: round(jsKb / TARGETS.js_gzip_kb),
         first_load_vs_target: results.first_load_ms === null ? null : round(results.first_load_ms / TARGETS.first_load_ms),
         event_visible_vs_target: round(results.event_visible_ms / TARGETS.event_visible_ms),
-        tasks_page_vs_target: results.tasks_page_ms === null ? null : round(results.tasks_page_ms / TARGETS.list_page_ms)
+        tasks_page_vs_target: results.tasks_page_ms === null ? null : round(results.tasks_page_ms / TARGETS.list_page_ms),
+        dlq_page_vs_target: results.dlq_page_ms === null ? null : round(results.dlq_page_ms / TARGETS.list_page_ms)
       }
     }
   } finally {

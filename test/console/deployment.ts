@@ -31,8 +31,11 @@ export function consoleUrls (stdout: string): { origin: string, signInUrl: strin
   return { origin, signInUrl }
 }
 
+/** where the deployment's backend keeps its data, for preparing it before the start */
+export interface DeploymentStore { dir: string, pgliteDir: string, connectionString?: string, schema: string }
+
 /** options.plugins: more entries of the plugins list (YAML lines), on the Postgres server only */
-export async function startConsoleDeployment (t: Teardown, options: { backend: 'embedded' | 'postgres', config?: string[], env?: NodeJS.ProcessEnv, plugins?: string[] }): Promise<ConsoleDeployment> {
+export async function startConsoleDeployment (t: Teardown, options: { backend: 'embedded' | 'postgres', config?: string[], env?: NodeJS.ProcessEnv, plugins?: string[], beforeStart?: (store: DeploymentStore) => Promise<void> }): Promise<ConsoleDeployment> {
   if (options.plugins !== undefined && options.backend !== 'postgres') throw new Error('startConsoleDeployment: plugins can be added on the postgres backend only')
   const dir = await mkdtemp(join(tmpdir(), 'sy-console-'))
   const schema = `sy_console_${randomBytes(5).toString('hex')}`
@@ -47,6 +50,17 @@ export async function startConsoleDeployment (t: Teardown, options: { backend: '
     ...(options.config ?? [])
   ]
   await writeFile(join(dir, 'sy.yaml'), config.join('\n') + '\n')
+  if (options.beforeStart !== undefined) {
+    try {
+      await options.beforeStart(options.backend === 'postgres'
+        ? { dir, pgliteDir: join(dir, 'data', 'pglite'), connectionString: TEST_POSTGRES_URL, schema }
+        : { dir, pgliteDir: join(dir, 'data', 'pglite'), schema: 'switchyard' })
+    } catch (err) {
+      if (options.backend === 'postgres') await dropSchema(schema)
+      await rm(dir, { recursive: true, force: true })
+      throw err
+    }
+  }
   const proc = startCli(['start', '--config', 'sy.yaml'], dir, { ...CONSOLE_LISTENER, ...options.env })
   let stopped = false
   const stop = async (): Promise<void> => {

@@ -7,6 +7,7 @@ import t from 'tap'
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { brotliCompressSync, gzipSync } from 'node:zlib'
 import type { AdminService, Backend } from '@switchyard/core'
 import { assertConsoleSettings, CONTENT_SECURITY_POLICY } from '@switchyard/admin-console'
 import { call, makeDead, makeService, serverBackend } from '../../core/admin/test-support.ts'
@@ -133,7 +134,28 @@ t.test('headers on every answer; no-store on the API; the app served with its ca
   const asset = await browser.request('GET', '/assets/index-AbCdEf12.js')
   t.equal(asset.headers['cache-control'], 'public, max-age=31536000, immutable', 'hashed assets are cached for a year')
   t.match(asset.headers['content-type'], /javascript/)
+  t.equal(asset.headers['content-encoding'], undefined, 'without precompressed copies the asset goes as it is')
   t.equal((await browser.request('GET', '/assets/index-Gone0000.js')).status, 404, 'a missing asset is not the app')
+
+  // The build's precompressed copies go to a browser that accepts them, brotli first.
+  const source = 'console.log("switchyard")\n'.repeat(200)
+  const br = brotliCompressSync(source)
+  const gz = gzipSync(source)
+  await writeFile(join(assets, 'assets', 'app-ZyXwVu98.js'), source)
+  await writeFile(join(assets, 'assets', 'app-ZyXwVu98.js.br'), br)
+  await writeFile(join(assets, 'assets', 'app-ZyXwVu98.js.gz'), gz)
+  const asBrotli = await browser.request('GET', '/assets/app-ZyXwVu98.js', { headers: { 'accept-encoding': 'gzip, deflate, br, zstd' } })
+  t.equal(asBrotli.headers['content-encoding'], 'br')
+  t.equal(Number(asBrotli.headers['content-length']), br.length, 'the brotli copy is sent')
+  t.equal(asBrotli.headers.vary, 'accept-encoding')
+  t.equal(asBrotli.headers['cache-control'], 'public, max-age=31536000, immutable')
+  t.match(asBrotli.headers['content-type'], /javascript/, 'the type is the script\'s, not the copy\'s')
+  const asGzip = await browser.request('GET', '/assets/app-ZyXwVu98.js', { headers: { 'accept-encoding': 'gzip, br;q=0' } })
+  t.equal(asGzip.headers['content-encoding'], 'gzip', 'br;q=0 refuses brotli')
+  t.equal(Number(asGzip.headers['content-length']), gz.length)
+  const plain = await browser.request('GET', '/assets/app-ZyXwVu98.js')
+  t.equal(plain.headers['content-encoding'], undefined, 'no Accept-Encoding: the file itself')
+  t.equal(plain.text, source)
   t.equal((await browser.request('GET', '/..%2F..%2Fetc%2Fpasswd')).text, index.text, 'no way out of the app directory')
 
   const api = await browser.session()

@@ -4,8 +4,10 @@
 // under the console server's /api prefix.
 import { HTTP_ROUTES, type RouteName } from '../../../../core/contract/routes.ts'
 import { ERROR_CODES } from '../../../../core/contract/error-codes.ts'
+import { getRequest, prefetch, takePrefetched } from './prefetch.ts'
 
 export const API_PREFIX = '/api'
+export const SESSION_URL = `${API_PREFIX}/session`
 const TIMEOUT_MS = 15_000
 
 /** GET /api/session: who is signed in and what the console may offer them */
@@ -132,7 +134,9 @@ export async function send<T> (req: Request, mutation: boolean): Promise<T> {
   if (req.body !== undefined) { headers['content-type'] = 'application/json'; body = JSON.stringify(req.body) }
   let res: Response
   try {
-    res = await fetch(req.url, { method: req.method, headers, body, credentials: 'same-origin', signal: AbortSignal.timeout(TIMEOUT_MS) })
+    const plainGet = req.method === 'GET' && !mutation && body === undefined
+    const early = plainGet ? takePrefetched(req.url) : undefined
+    res = await (early ?? (plainGet ? getRequest(req.url, TIMEOUT_MS) : fetch(req.url, { method: req.method, headers, body, credentials: 'same-origin', signal: AbortSignal.timeout(TIMEOUT_MS) })))
   } catch (err) {
     throw new ApiError('NETWORK', `the console server did not answer (${err instanceof Error ? err.message : String(err)})`, 0)
   }
@@ -151,5 +155,12 @@ function parseJson (text: string): unknown {
   if (text === '') return undefined
   try { return JSON.parse(text) } catch { return undefined }
 }
+
+/** sends GET of an RPC ahead of the page that will call it (see prefetch.ts); after: wait for that first */
+export function prefetchCall (rpc: RouteName, fields: Fields, after?: Promise<unknown>): Promise<unknown> {
+  return prefetch(requestFor(rpc, fields).url, TIMEOUT_MS, after)
+}
+
+export function prefetchSession (): Promise<unknown> { return prefetch(SESSION_URL, TIMEOUT_MS) }
 
 export function downloadUrl (rpc: RouteName, fields: Fields): string { return requestFor(rpc, fields).url }

@@ -1,15 +1,9 @@
 // The page and its state live in the URL hash (#/tasks?state=dead&id=...), so a reload
 // or a shared link shows the same view whatever path the console server is mounted at.
 import { useCallback, useEffect, useState } from 'react'
+import { parseHash, type Route } from './hash.ts'
 
-export interface Route { page: string, params: URLSearchParams }
-
-export function parseHash (hash: string): Route {
-  const raw = hash.replace(/^#\/?/, '')
-  const q = raw.indexOf('?')
-  const page = (q === -1 ? raw : raw.slice(0, q)) || 'overview'
-  return { page, params: new URLSearchParams(q === -1 ? '' : raw.slice(q + 1)) }
-}
+export { parseHash, type Route } from './hash.ts'
 
 export function hrefFor (page: string, params: Record<string, string | number | undefined | null> = {}): string {
   const qs = new URLSearchParams()

@@ -6,11 +6,11 @@
 import { useSyncExternalStore, type ReactNode } from 'react'
 import { ApiError, call } from './api.ts'
 import { live, useLiveData, type AdminEvent } from './live.ts'
+import { TIMELINE_PAGE_SIZE as PAGE_SIZE, timelineRequest } from './page-requests.ts'
 import { hrefFor } from './route.ts'
 import { ErrorBox, Json, Pager, Time } from './ui.tsx'
 
 export const EVENT_KINDS = ['task', 'dlq', 'queue', 'schedule', 'job', 'audit', 'overview'] as const
-const PAGE_SIZE = 25
 
 export function useEventHistory (): AdminEvent[] {
   useSyncExternalStore(live.subscribe, live.getSnapshot)
@@ -54,12 +54,7 @@ export function Timeline ({ params, set }: { params: URLSearchParams, set: (c: R
   const before = params.get('before') ?? undefined
   const offset = Number(params.get('offset') ?? 0) || 0
   const selected = params.get('event')
-  const server = useLiveData(() => call<EventPage>('ListEvents', {
-    type: kind === '' ? undefined : kind === 'audit' || kind === 'overview' ? kind : `${kind}.`,
-    target: target || undefined,
-    beforeId: before,
-    limit: PAGE_SIZE
-  }), [kind, target, before], { types: /./ })
+  const server = useLiveData(() => call<EventPage>('ListEvents', timelineRequest(params).fields), [kind, target, before], { types: /./ })
   const fromServer = server.error === undefined || !isMissingRpc(server.error)
   const matchesText = (e: AdminEvent): boolean => text === '' || `${e.type} ${JSON.stringify(e.data)}`.toLowerCase().includes(text.toLowerCase())
   let page: AdminEvent[]

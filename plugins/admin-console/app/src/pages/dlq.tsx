@@ -3,12 +3,12 @@ import { call } from '../api.ts'
 import { useLiveData } from '../live.ts'
 import { useParams, type Route } from '../route.ts'
 import { useSession } from '../session.tsx'
-import type { PurgeResult, ReplayResult, TaskSummary, TaskView } from '../types.ts'
+import type { PurgeResult, QueueSummary, ReplayResult, TaskSummary, TaskView } from '../types.ts'
 import { ConfirmAction, ErrorBox, Json, Loading, Modal, Pager, Time } from '../ui.tsx'
 import { TaskFilters, TaskTable } from './tasks.tsx'
 import { listFilterOf, windowOf } from './task-window.tsx'
+import { DLQ_PAGE_SIZE as PAGE, dlqListRequest } from '../page-requests.ts'
 
-const PAGE = 50
 
 function ImpactOf ({ result, target }: { result: ReplayResult, target?: string }): ReactNode {
   return (
@@ -36,10 +36,16 @@ export function Dlq ({ route }: { route: Route }): ReactNode {
   const filter = listFilterOf(params, false)
   const offset = Number(params.get('offset') ?? 0) || 0
   const key = JSON.stringify([[...params.entries()].filter(([k]) => !['id', 'action', 'olderThan'].includes(k)), offset])
-  const list = useLiveData(() => call<{ entries: TaskSummary[], total?: number }>('ListDLQ', { ...listFilterOf(params, false), limit: PAGE, offset }), [key], { types: /^(task|dlq)/ })
+  const list = useLiveData(() => call<{ entries: TaskSummary[], total?: number }>('ListDLQ', dlqListRequest(params).fields), [key], { types: /^(task|dlq)/ })
   /** what replay-all and purge select by: the list's filter without tenant and correlation id, the window computed now */
   const selection = (): Record<string, string | undefined> => ({ queue: filter.queue, handler: filter.handler, query: filter.query, ...windowOf(params) })
-  const stats = useLiveData(() => call<{ total: number, byQueue: Record<string, number>, byHandler: Record<string, number>, oldestFailedAt?: string, newestFailedAt?: string }>('GetDLQStats'), [], { types: /^(task|dlq)/ })
+  // the size per queue from the queue counters (ListQueues): GetDLQStats also counts per
+  // handler, which reads every dead task, too much to repeat on each event of a big DLQ
+  const stats = useLiveData(() => call<{ queues: QueueSummary[] }>('ListQueues'), [], { types: /^(task|dlq)/ })
+  const deadByQueue = (stats.data?.queues ?? []).filter(q => q.dead > 0)
+  const deadTotal = deadByQueue.reduce((sum, q) => sum + q.dead, 0)
+  const unfiltered = Object.values(filter).every(v => v === undefined || v === '') && offset === 0
+  const newest = unfiltered ? list.data?.entries[0]?.finishedAt : undefined
   const [chosen, setChosen] = useState<Set<string>>(new Set())
   const [replayAll, setReplayAll] = useState<{ limit: number, targetQueue: string } | null>(null)
   const [replayIds, setReplayIds] = useState<{ ids: string[], targetQueue: string, payload?: unknown, payloads?: Record<string, unknown> } | null>(null)
@@ -60,7 +66,7 @@ export function Dlq ({ route }: { route: Route }): ReactNode {
     <>
       <h1>Dead-letter queue</h1>
       {stats.data !== undefined && (
-        <p data-testid="dlq-stats"><b>{stats.data.total}</b> dead tasks{stats.data.total > 0 && <> · newest failure <Time at={stats.data.newestFailedAt} /> · oldest <Time at={stats.data.oldestFailedAt} /> · by queue {Object.entries(stats.data.byQueue).map(([q, n]) => `${q} ${n}`).join(', ')}</>}</p>
+        <p data-testid="dlq-stats"><b>{deadTotal}</b> dead tasks{deadTotal > 0 && <>{newest !== undefined && <> · newest failure <Time at={newest} /></>} · by queue {deadByQueue.map(q => `${q.name} ${q.dead}`).join(', ')}</>}</p>
       )}
       <TaskFilters params={params} set={set} states={false} />
       {canMutate && (

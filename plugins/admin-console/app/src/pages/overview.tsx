@@ -2,6 +2,7 @@ import type { ReactNode } from 'react'
 import { call } from '../api.ts'
 import { LineChart } from '../chart.tsx'
 import { useLiveData } from '../live.ts'
+import { metricsHistoryRequest } from '../page-requests.ts'
 import { hrefFor, useParams, type Route } from '../route.ts'
 import { isMissingRpc, RANGE_KEYS, Timeline, trendFromEvents, useEventHistory, type RangeKey } from '../timeline.tsx'
 import type { MetricsHistory, Overview as OverviewT } from '../types.ts'
@@ -14,7 +15,7 @@ export function Overview ({ route }: { route: Route }): ReactNode {
   const range = (RANGE_KEYS as string[]).includes(params.get('range') ?? '') ? params.get('range') as RangeKey : '1h'
   const trendQueue = params.get('trendQueue') ?? undefined
   // the cluster-wide metrics history when the server has it, else the events this tab received
-  const metrics = useLiveData(() => call<MetricsHistory>('GetMetricsHistory', { window: range, queue: trendQueue }), [range, trendQueue], { types: /^(task|dlq)/ })
+  const metrics = useLiveData(() => call<MetricsHistory>('GetMetricsHistory', metricsHistoryRequest(params).fields), [range, trendQueue], { types: /^(task|dlq)/ })
   const fromHistory = metrics.data !== undefined
   const trend = fromHistory
     ? (['enqueued', 'succeeded', 'failed', 'replayed'] as const).map(name => ({ name, points: metrics.data?.points.map(p => p.counts[name]) ?? [] }))

@@ -6,9 +6,9 @@ import { useSession } from '../session.tsx'
 import { TASK_STATES, type TaskGraph, type TaskSummary, type TaskTags, type TaskView, type TimelineEntry } from '../types.ts'
 import { ConfirmAction, ErrorBox, Json, Loading, Modal, Pager, StateBadge, Time } from '../ui.tsx'
 import { BulkBar, isoOf } from './task-bulk.tsx'
-import { listFilterOf, TimeWindowFilter } from './task-window.tsx'
+import { TimeWindowFilter } from './task-window.tsx'
+import { TASKS_PAGE_SIZE as PAGE, tasksListRequest } from '../page-requests.ts'
 
-const PAGE = 50
 
 export function TaskFilters ({ params, set, states }: { params: URLSearchParams, set: (c: Record<string, string | undefined>, replace?: boolean) => void, states: boolean }): ReactNode {
   return (
@@ -44,7 +44,7 @@ export function Tasks ({ route }: { route: Route }): ReactNode {
         throw err
       }
     }
-    return await call<{ tasks: TaskSummary[], total?: number }>('ListTasks', { ...listFilterOf(params, true), limit: PAGE, offset })
+    return await call<{ tasks: TaskSummary[], total?: number }>('ListTasks', tasksListRequest(params)?.fields ?? {})
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [key], { types: /^(task|dlq)/ })
   const [chosen, setChosen] = useState<Set<string>>(new Set())
