@@ -183,7 +183,11 @@ export class Worker extends EventEmitter<WorkerEventMap> {
   private unsubscribeWork: Unsubscribe | null = null
   private stopWatchingHandlers: (() => void) | null = null
   private startedAt = 0
-  /** an operator cordoned this worker (read from its heartbeats): it leases nothing and finishes what it runs */
+  /**
+   * an operator cordoned this worker (read from its heartbeats): it leases nothing and
+   * finishes what it runs. The backend refuses its leases from the cordon on; this is
+   * what stops the lease calls and hands back what was leased before.
+   */
   private cordoned = false
   private readonly uncordoned = new Wakeup()
 

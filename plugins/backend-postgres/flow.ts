@@ -67,7 +67,10 @@ export function flowLease (ctx: BackendContext): FlowLease {
 
   const leaseSql = `SELECT ord, id, queue, handler, payload, attempts, max_attempts, priority, timeout_ms, created_at, run_at,
       lease_token, lease_expires_at
-    FROM ${s}.lease_flow($1::text[], $2::int, $3::text, $4::float8, $5::text[], $6::boolean) ORDER BY ord`
+    FROM ${s}.lease_flow($1::text[], $2::int, $3::text, $4::float8, $5::text[], $6::boolean)
+    -- a cordoned worker leases nothing (worker-ops.ts): a one-time filter, so lease_flow() is not even run
+    WHERE NOT EXISTS (SELECT 1 FROM ${s}.workers w WHERE w.id = $3::text AND w.cordoned)
+    ORDER BY ord`
 
   return {
     async active () {

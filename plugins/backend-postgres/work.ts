@@ -147,6 +147,8 @@ export function workMethods (ctx: BackendContext): WorkMethods {
       CROSS JOIN ${commitClause}
       -- flow_limited: limits exist, so only lease_flow() may lease (flow.ts)
       WHERE NOT (SELECT global_paused OR flow_limited FROM ${s}.settings WHERE id = 1)
+        -- a cordoned worker leases nothing (worker-ops.ts): one primary-key probe per statement
+        AND NOT EXISTS (SELECT 1 FROM ${s}.workers w WHERE w.id = ${worker} AND w.cordoned)
       LIMIT ${limit}
     ), leased AS (
       UPDATE ${s}.tasks t SET
