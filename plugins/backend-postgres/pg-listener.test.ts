@@ -7,8 +7,10 @@
 import t, { type Test } from 'tap'
 import net from 'node:net'
 import { randomBytes } from 'node:crypto'
+import { createWorker } from '@switchyard/core'
+import { createPostgresBackend } from './index.ts'
 import { createPgClient } from './pg-client.ts'
-import { TEST_POSTGRES_URL, waitUntil } from './test-support.ts'
+import { dropSchema, TEST_POSTGRES_URL, testSchema, waitUntil } from './test-support.ts'
 
 interface Relay {
   url: string
@@ -18,6 +20,8 @@ interface Relay {
   holding: boolean
   held: () => number
   letThrough: () => void
+  /** stops forwarding in both directions: every connection goes silent (a stalled network) */
+  stall: () => void
   cut: () => void
   close: () => Promise<void>
 }
@@ -26,6 +30,7 @@ async function relay (t: Test): Promise<Relay> {
   const target = new URL(TEST_POSTGRES_URL)
   const clients = new Set<net.Socket>()
   const waiting: Array<() => void> = []
+  let stalled = false
   const server = net.createServer(client => {
     clients.add(client)
     client.on('close', () => clients.delete(client))
@@ -36,7 +41,8 @@ async function relay (t: Test): Promise<Relay> {
       upstream.on('error', () => {})
       upstream.on('close', () => client.destroy())
       client.on('close', () => upstream.destroy())
-      client.pipe(upstream).pipe(client)
+      client.on('data', data => { if (!stalled) upstream.write(data) })
+      upstream.on('data', data => { if (!stalled) client.write(data) })
     }
     // the client's startup message stays buffered in its socket until then
     if (r.holding) waiting.push(connect)
@@ -52,6 +58,7 @@ async function relay (t: Test): Promise<Relay> {
     holding: false,
     held: () => waiting.length,
     letThrough: () => { r.holding = false; for (const connect of waiting.splice(0)) connect() },
+    stall: () => { stalled = true },
     cut: () => { for (const c of clients) c.destroy() },
     close: async () => {
       for (const c of clients) c.destroy()
@@ -102,4 +109,26 @@ t.test('the last channel unlistened during a reconnect: the new connection is en
   await client.exec(`NOTIFY ${channel}, 'again'`)
   await waitUntil(async () => heard.includes('again'), 'the notification on a fresh listener')
   t.same(heard, ['again'])
+})
+
+t.test('a worker stops within its backend timeout when its UNLISTEN gets no answer', async t => {
+  const r = await relay(t)
+  const schema = testSchema()
+  // queries of this backend would wait a minute for an answer: the worker's own bound must end stop()
+  const backend = createPostgresBackend({ connectionString: r.url, schema, poolSize: 2, statementTimeoutMs: 60_000 })
+  await backend.init()
+  t.teardown(async () => {
+    await r.close()
+    await backend.close()
+    await dropSchema(schema)
+  })
+  const silent = { info () {}, warn () {}, error () {}, debug () {} }
+  const worker = createWorker({ backend, handlers: {}, options: { queues: ['stall'], pollMs: 50, backendTimeoutMs: 300, shutdownGraceMs: 100 }, log: silent })
+  await worker.start()
+  await waitUntil(async () => r.open() >= 2, 'the worker to listen for work')
+  r.stall()
+  const started = Date.now()
+  await worker.stop()
+  const took = Date.now() - started
+  t.ok(took < 10_000, `stop() ended in ${took} ms though nothing answers`)
 })
