@@ -730,7 +730,7 @@ export interface Backend {
   enqueue (tasks: NewTask[], events?: EnqueueEvents): Promise<EnqueueResult[]>
 
   // --- working -----------------------------------------------------------
-  /** attempts++ and state processing for each task returned; [] when globally paused */
+  /** attempts++ and state processing for each task returned; [] when globally paused or the worker id is cordoned */
   leaseTasks (req: LeaseRequest): Promise<LeasedTask[]>
   /** succeeded with its result (if any); lastError is cleared, the error history kept */
   completeTasks (items: CompleteRequest[]): Promise<AckOutcome[]>
@@ -845,8 +845,10 @@ export interface Backend {
   listWorkers (options?: ListWorkersOptions): Promise<WorkerInfo[]>
   removeWorker (id: string): Promise<void>
   /**
-   * Stores the cordon flag on a registry entry (live or stale); the worker reads it
-   * from its next heartbeat. False when the registry has no entry of that id.
+   * Stores the cordon flag on a registry entry (live or stale). From then on leaseTasks
+   * (and completeAndLease's lease) for that worker id returns nothing, however the
+   * worker learns of it; the worker also reads it from its next heartbeat. False when
+   * the registry has no entry of that id.
    */
   setWorkerCordoned (id: string, cordoned: boolean): Promise<boolean>
   /**

@@ -707,7 +707,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   },
   {
     name: 'workers cordon',
-    summary: 'cordon a worker: it finishes what it runs and leases nothing more (from its next heartbeat)',
+    summary: 'cordon a worker: it finishes what it runs and leases nothing more (from its next lease call)',
     args: id('worker id (see switchyard workers)'),
     admin: true,
     json: true,

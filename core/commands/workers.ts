@@ -29,7 +29,7 @@ async function cordon (input: CommandInput, cordoned: boolean): Promise<number> 
   return await withAdmin(input, async (admin) => {
     const result = cordoned ? await admin.call('CordonWorker', { id }) : await admin.call('UncordonWorker', { id })
     emit(input, result, () => cordoned
-      ? `worker ${id} ${result.changed ? 'cordoned' : 'was already cordoned'}: it finishes what it runs and leases nothing more (from its next heartbeat)`
+      ? `worker ${id} ${result.changed ? 'cordoned' : 'was already cordoned'}: it finishes what it runs and leases nothing more (from its next lease call)`
       : `worker ${id} ${result.changed ? 'uncordoned' : 'was not cordoned'}: it leases again (from its next heartbeat)`)
   })
 }

@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { loadConfig } from './load.ts'
 import { ConfigError } from './errors.ts'
 import { ENV_OVERRIDES } from './env.ts'
+import { DEFAULT_GUARDRAILS } from './resolve.ts'
 
 const dir = await mkdtemp(join(tmpdir(), 'sy-config-env-'))
 t.teardown(() => rm(dir, { recursive: true, force: true }))
@@ -84,7 +85,7 @@ t.test('every SPEC §5 variable is applied, over the file', async t => {
   t.same(config.admin.audit, { eventLimit: 500, retentionMs: 168 * 3_600_000, archiveDir: join(cwd, 'archive'), archiveIntervalMs: 30_000, exportLimitMax: 2000 })
   t.equal(config.defaultQueue, 'main')
   t.same(config.queues, { main: { weight: 1 }, critical: { weight: 5 }, other: { weight: 4 }, default: { weight: 1 } })
-  t.same(config.admin.guardrails, { replayLimitMax: 50, replayIdsMax: 60, purgeLimitMax: 70, scheduleRunMax: 3, scheduleRunWindowMs: 90_000, bulkMax: 250 })
+  t.same(config.admin.guardrails, { ...DEFAULT_GUARDRAILS, replayLimitMax: 50, replayIdsMax: 60, purgeLimitMax: 70, scheduleRunMax: 3, scheduleRunWindowMs: 90_000, bulkMax: 250 })
   t.equal(config.admin.requireApproval, true)
   t.equal(config.console.addr, '127.0.0.1:9090')
   t.equal(config.admin.approvalToken, 's3cret')

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { loadConfig } from './load.ts'
 import { ConfigError } from './errors.ts'
+import { DEFAULT_GUARDRAILS } from './resolve.ts'
 
 const dir = await mkdtemp(join(tmpdir(), 'sy-config-'))
 t.teardown(() => rm(dir, { recursive: true, force: true }))
@@ -65,7 +66,7 @@ t.test('no file: the embedded default with every default filled', async t => {
     requestTimeoutMs: 10_000,
     bodyLimitBytes: 1024 * 1024,
     audit: { eventLimit: 10_000, retentionMs: null, archiveDir: null, archiveIntervalMs: 5000, exportLimitMax: 10_000 },
-    guardrails: { replayLimitMax: 1000, replayIdsMax: 1000, scheduleRunMax: 10, scheduleRunWindowMs: 60_000, bulkMax: 1000, purgeLimitMax: 10_000 }
+    guardrails: DEFAULT_GUARDRAILS
   })
 })
 

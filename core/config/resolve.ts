@@ -9,7 +9,8 @@ import type { DefaultedConfig } from './schema.ts'
 import { formatPath, type Problem } from './paths.ts'
 import { parseByteSize, parseDuration } from './units.ts'
 import { RESULT_MAX_BYTES_CEILING } from '../backend/results.ts'
-import type { AdminRole, ResolvedFlowLimit, ConsoleAuthMode, LogFormat, LogLevel, PluginSpec, ResolvedConfig, ResolvedConsole, ResolvedJobs, ResolvedSchedule, ResolvedScheduler } from './types.ts'
+import { BUILTIN_DEFAULTS } from './builtin-defaults.ts'
+import type { AdminRole, ResolvedAdmin, ResolvedFlowLimit, ConsoleAuthMode, LogFormat, LogLevel, PluginSpec, ResolvedConfig, ResolvedConsole, ResolvedJobs, ResolvedSchedule, ResolvedScheduler } from './types.ts'
 
 const MAX_TASK_TIMEOUT_MS = 7 * 86_400_000
 const MAX_JOB_TIMEOUT_MS = 86_400_000
@@ -243,20 +244,27 @@ export function resolveConfig (input: DefaultedConfig, base: ResolveBase): Resol
         archiveIntervalMs: ms(admin.audit.archiveInterval),
         exportLimitMax: admin.audit.exportLimitMax
       },
-      guardrails: {
-        replayLimitMax: admin.guardrails.replayLimitMax,
-        replayIdsMax: admin.guardrails.replayIdsMax,
-        purgeLimitMax: admin.guardrails.purgeLimitMax,
-        scheduleRunMax: admin.guardrails.scheduleRunMax,
-        scheduleRunWindowMs: ms(admin.guardrails.scheduleRunWindow),
-        bulkMax: admin.guardrails.bulkMax
-      }
+      guardrails: resolveGuardrails(admin.guardrails)
     },
     console: resolveConsole(input.console),
     jobs: resolveJobs(input.jobs, configDir, dataDir, input.defaultQueue),
     flowControl: resolveFlowControl(input.flowControl)
   }
 }
+
+function resolveGuardrails (input: DefaultedConfig['admin']['guardrails']): ResolvedAdmin['guardrails'] {
+  return {
+    replayLimitMax: input.replayLimitMax,
+    replayIdsMax: input.replayIdsMax,
+    purgeLimitMax: input.purgeLimitMax,
+    scheduleRunMax: input.scheduleRunMax,
+    scheduleRunWindowMs: ms(input.scheduleRunWindow),
+    bulkMax: input.bulkMax
+  }
+}
+
+/** The admin caps a config without a guardrails section resolves to (the schema's defaults). */
+export const DEFAULT_GUARDRAILS: Readonly<ResolvedAdmin['guardrails']> = Object.freeze(resolveGuardrails(BUILTIN_DEFAULTS.admin.guardrails))
 
 function resolveConsole (input: DefaultedConfig['console']): ResolvedConsole {
   const { auth } = input

@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events'
 import { hostname } from 'node:os'
 import { performance } from 'node:perf_hooks'
+import { withDeadline } from '../admin/deadline.ts'
 import { withArgumentChecks } from '../backend/argument-guard.ts'
 import { markResultChecked } from '../backend/arguments.ts'
 import { withTimeouts } from '../backend/guard.ts'
@@ -189,7 +190,11 @@ export class Worker extends EventEmitter<WorkerEventMap> {
   private unsubscribeWork: Unsubscribe | null = null
   private stopWatchingHandlers: (() => void) | null = null
   private startedAt = 0
-  /** an operator cordoned this worker (read from its heartbeats): it leases nothing and finishes what it runs */
+  /**
+   * an operator cordoned this worker (read from its heartbeats): it leases nothing and
+   * finishes what it runs. The backend refuses its leases from the cordon on; this is
+   * what stops the lease calls and hands back what was leased before.
+   */
   private cordoned = false
   private readonly uncordoned = new Wakeup()
 
@@ -338,7 +343,8 @@ export class Worker extends EventEmitter<WorkerEventMap> {
     this.unsubscribeWork = null
     if (unsubscribe === null) return
     try {
-      await unsubscribe()
+      // not a backend method, so not bounded by withTimeouts: bounded here, so stop() always ends
+      await withDeadline(unsubscribe(), this.options.backendTimeoutMs, 'unsubscribing from work notifications')
     } catch (err) {
       this.log.warn({ err, workerId: this.id }, 'worker could not unsubscribe from work notifications')
     }

@@ -512,7 +512,7 @@ export class BullMQBackend implements Backend {
     })
     const target: FetchTarget | null = fetching === null || fetches === 0
       ? null
-      : { ownBase: this.keys.own, queueBase: this.keys.queueBase(fetching.queue), queue: fetching.queue, leaseMs: fetching.leaseMs, handlers: fetching.handlers }
+      : { ownBase: this.keys.own, queueBase: this.keys.queueBase(fetching.queue), queue: fetching.queue, leaseMs: fetching.leaseMs, workerId: fetching.workerId, handlers: fetching.handlers }
     const replied = calls.length === 0
       ? Promise.resolve([])
       : target === null ? runBatched(this.redis, 'moveToFinished', calls) : completeAndFetch(this.redis, target, calls)

@@ -115,6 +115,8 @@ export interface FetchTarget {
   queueBase: string
   queue: string
   leaseMs: number
+  /** the leasing worker: a cordoned one fetches nothing */
+  workerId: string
   /** handler names the caller runs (undefined: every handler) */
   handlers: string[] | undefined
 }
@@ -125,7 +127,7 @@ export interface FetchTarget {
  * was taken. Sent before the first await, so a command issued after it runs after it.
  */
 export async function completeAndFetch (redis: Redis, target: FetchTarget, calls: unknown[][]): Promise<unknown[]> {
-  const header = [target.ownBase, target.queueBase, target.queue, target.leaseMs, PARK_PER_LEASE, ...handlerArgs(target.handlers)]
+  const header = [target.ownBase, target.queueBase, target.queue, target.leaseMs, PARK_PER_LEASE, target.workerId, ...handlerArgs(target.handlers)]
   return await runChunked(redis, COMPLETE_AND_FETCH, header, calls, (bullmqScripts.moveToFinished as BullMQScript).keys)
 }
 

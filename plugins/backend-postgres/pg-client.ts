@@ -171,6 +171,13 @@ class PgListener {
       } catch (err) {
         throw translateError(err)
       }
+      // Closed, or every channel unlistened, while this connect (a reconnect after a
+      // drop, most often) was under way: nobody would end this client, and its socket
+      // would keep the process alive.
+      if (this.closed || this.channels.size === 0) {
+        await client.end().catch(() => {})
+        throw Errors.backendUnavailable('postgres: the notification listener closed while it connected')
+      }
       this.client = client
       this.retryDelayMs = 100
       return client
@@ -218,6 +225,8 @@ class PgListener {
     this.closed = true
     if (this.retryTimer !== null) clearTimeout(this.retryTimer)
     this.channels.clear()
+    // a connect under way ends its own client once it sees closed (see connect)
+    await this.connecting?.catch(() => {})
     await this.disconnect()
   }
 }

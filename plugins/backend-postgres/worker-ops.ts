@@ -3,8 +3,9 @@ import type { BackendContext } from './context.ts'
 import { toWorkerInfo, workerColumns, type WorkerRow } from './coordination.ts'
 import { errorEntry } from './work.ts'
 
-// Operators' actions on workers: the cordon flag on a registry entry, recovering the
-// leases one worker holds now (instead of at their expiry), removing stale entries.
+// Operators' actions on workers: the cordon flag on a registry entry (which the lease
+// statements check: a cordoned worker id leases nothing), recovering the leases one
+// worker holds now (instead of at their expiry), removing stale entries.
 
 type WorkerOpsMethods = Pick<Backend, 'setWorkerCordoned' | 'releaseWorkerLeases' | 'sweepWorkers'>
 

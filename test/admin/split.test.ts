@@ -1,4 +1,5 @@
 import t, { type Test } from 'tap'
+import { DEFAULT_GUARDRAILS } from '../../core/config/resolve.ts'
 import { serverBackend, suffix } from '../../core/admin/test-support.ts'
 import { startAdminListeners, type AdminListenerConfig, type StartAdminListenersOptions } from '../../core/transport/index.ts'
 import {
@@ -23,7 +24,7 @@ function adminConfig (certs: TestCerts, overrides: Partial<AdminListenerConfig> 
     requestTimeoutMs: 5_000,
     bodyLimitBytes: 1024 * 1024,
     audit: { eventLimit: 10_000, retentionMs: null, archiveDir: null, archiveIntervalMs: 60_000, exportLimitMax: 200 },
-    guardrails: { replayLimitMax: 50, replayIdsMax: 5, scheduleRunMax: 10, scheduleRunWindowMs: 60_000, bulkMax: 1000, purgeLimitMax: 10_000 },
+    guardrails: { ...DEFAULT_GUARDRAILS, replayLimitMax: 50, replayIdsMax: 5 },
     ...overrides
   }
 }

@@ -1,39 +1,14 @@
 // sy.enqueue with dependsOn goes through the one enqueue path: normalized (ids
 // deduplicated, policy defaulted, bad input refused naming the field), and refused
 // with UNSUPPORTED_BY_BACKEND on a backend without the capability.
-import t, { type Test } from 'tap'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { createSwitchyard, isSwitchyardError, type Switchyard } from '../../core/index.ts'
+import t from 'tap'
+import { isSwitchyardError } from '../../core/index.ts'
 import { randomUUID } from 'node:crypto'
 import { createBullMQBackend } from '../../plugins/backend-bullmq/index.ts'
 import { TEST_REDIS_URL } from '../../plugins/backend-redis/testing.ts'
 import { createEnqueuer } from '../../core/tasks/enqueuer.ts'
 import { DEFAULT_TASK_DEFAULTS } from '../../core/tasks/enqueue.ts'
-import { dropSchema, testSchema, TEST_POSTGRES_URL } from '../../plugins/backend-postgres/test-support.ts'
-
-async function openApp (t: Test): Promise<Switchyard> {
-  const dir = await mkdtemp(join(tmpdir(), 'sy-enqueue-deps-'))
-  const schema = testSchema()
-  await writeFile(join(dir, 'switchyard.yaml'), [
-    'plugins:',
-    '  - name: backend-postgres',
-    '    options:',
-    `      connectionString: ${TEST_POSTGRES_URL}`,
-    `      schema: ${schema}`,
-    'worker:',
-    '  enabled: false',
-    ''
-  ].join('\n'))
-  const sy = await createSwitchyard({ configFile: join(dir, 'switchyard.yaml') })
-  t.teardown(async () => {
-    await sy.close()
-    await dropSchema(schema)
-    await rm(dir, { recursive: true, force: true })
-  })
-  return sy
-}
+import { openPostgresApp } from './support.ts'
 
 async function refusal (call: () => Promise<unknown>): Promise<{ code?: string, field?: string, message?: string }> {
   try {
@@ -46,7 +21,7 @@ async function refusal (call: () => Promise<unknown>): Promise<{ code?: string, 
 }
 
 t.test('sy.enqueue with dependsOn: blocked, parents deduplicated, default policy cancel; bad input refused', async t => {
-  const sy = await openApp(t)
+  const sy = await openPostgresApp(t, { name: 'enqueue-deps' })
   await sy.start()
   const [a, b] = await sy.enqueue([{ handler: 'step' }, { handler: 'step' }])
   const [child] = await sy.enqueue({ handler: 'join', dependsOn: [a!.id, b!.id, a!.id] })

@@ -2,39 +2,12 @@
 // `switchyard enqueue` calls) and schedule fires all normalize the same way, emit
 // task.enqueued and count in tasks_enqueued_total; what no backend can store is refused
 // before anything is enqueued or counted.
-import t, { type Test } from 'tap'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import t from 'tap'
 import { randomUUID } from 'node:crypto'
-import { createSwitchyard, isSwitchyardError, type Switchyard } from '../../core/index.ts'
+import { isSwitchyardError, type Switchyard } from '../../core/index.ts'
 import { MAX_JSON_DEPTH } from '../../core/backend/storable.ts'
-import { dropSchema, testSchema, TEST_POSTGRES_URL } from '../../plugins/backend-postgres/test-support.ts'
 import { parsePrometheusText, sampleValue } from '../../plugins/metrics/test-support.ts'
-
-async function openApp (t: Test): Promise<Switchyard> {
-  const dir = await mkdtemp(join(tmpdir(), 'sy-enqueue-path-'))
-  const schema = testSchema()
-  await writeFile(join(dir, 'switchyard.yaml'), [
-    'plugins:',
-    '  - name: backend-postgres',
-    '    options:',
-    `      connectionString: ${TEST_POSTGRES_URL}`,
-    `      schema: ${schema}`,
-    '  - name: metrics',
-    // no worker loop: the tasks stay where they were enqueued
-    'worker:',
-    '  enabled: false',
-    ''
-  ].join('\n'))
-  const sy = await createSwitchyard({ configFile: join(dir, 'switchyard.yaml') })
-  t.teardown(async () => {
-    await sy.close()
-    await dropSchema(schema)
-    await rm(dir, { recursive: true, force: true })
-  })
-  return sy
-}
+import { openPostgresApp } from './support.ts'
 
 async function enqueuedTotal (sy: Switchyard, handler: string): Promise<number | undefined> {
   const [exporter] = sy.app.switchyard.metricsExporters()
@@ -45,7 +18,7 @@ async function enqueuedTotal (sy: Switchyard, handler: string): Promise<number |
 const admin = { actor: 'CN=test', requestId: randomUUID() }
 
 t.test('application, admin and schedule enqueues are all counted, once per created task', async t => {
-  const sy = await openApp(t)
+  const sy = await openPostgresApp(t, { name: 'enqueue-path', plugins: ['metrics'] })
   sy.scheduleFactory('nightly.report', () => ({ handler: 'report.build', payload: { kind: 'nightly' } }), { durable: true })
   await sy.start()
 
@@ -65,7 +38,7 @@ t.test('application, admin and schedule enqueues are all counted, once per creat
 })
 
 t.test('input no backend can store is refused naming the field, and nothing is enqueued or counted', async t => {
-  const sy = await openApp(t)
+  const sy = await openPostgresApp(t, { name: 'enqueue-path', plugins: ['metrics'] })
   await sy.start()
   let deep: unknown = 1
   for (let i = 0; i < MAX_JSON_DEPTH + 1; i++) deep = [deep]

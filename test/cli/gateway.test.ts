@@ -6,6 +6,7 @@ import { access, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { serverBackend } from '../../core/admin/test-support.ts'
+import { DEFAULT_GUARDRAILS } from '../../core/config/resolve.ts'
 import { startAdminListeners } from '../../core/transport/index.ts'
 import { ADMIN_IDENTITY, GATEWAY_IDENTITY, WORKLOAD_URI, adminService, httpsCall, makeCerts, memoryLogger, type TestCerts } from '../admin/support.ts'
 import { runCli, startCli } from './support.ts'
@@ -44,7 +45,7 @@ t.test('switchyard gateway forwards to the admin service; a trusted gateway\'s c
       trustedGateways: [GATEWAY_IDENTITY],
       readOnly: false, requireApproval: false, approvalToken: null, roles: null, requestTimeoutMs: 5_000, bodyLimitBytes: 1024 * 1024,
       audit: { eventLimit: 10_000, retentionMs: null, archiveDir: null, archiveIntervalMs: 60_000, exportLimitMax: 200 },
-      guardrails: { replayLimitMax: 50, replayIdsMax: 5, scheduleRunMax: 10, scheduleRunWindowMs: 60_000, bulkMax: 1000, purgeLimitMax: 10_000 }
+      guardrails: DEFAULT_GUARDRAILS
     },
     log: memoryLogger(t, [])
   })

@@ -60,3 +60,59 @@ for (const kind of KINDS) {
     t.equal(started.filter(name => name.startsWith('quick')).length, 3, 'each ran once')
   })
 }
+
+// The cordon takes effect on the worker's next lease, not its next heartbeat: the
+// backend refuses the leases of a cordoned worker id. Worker `a` beats once a minute,
+// so it never hears of the cordon and keeps polling; it still leases nothing.
+for (const kind of KINDS) {
+  t.test(`${kind}: a cordon stops a polling worker's next lease while another worker takes the tasks; uncordon lets it lease again`, async t => {
+    const tb = await openTestBackend(kind)
+    t.teardown(async () => { await tb.destroy() })
+    const admin = await tb.connectPeer()
+    const queue = `cordon-lease-${randomBytes(3).toString('hex')}`
+    const ran = { a: 0, b: 0 }
+    const options = { queues: [queue], concurrency: 4, batchSize: 4, pollMs: 50, leaseMs: 10_000, queueRefreshMs: 100, shutdownGraceMs: 2_000 }
+    const start = async (name: 'a' | 'b', heartbeatMs: number) => {
+      const worker = createWorker({
+        backend: name === 'a' ? tb.backend : await tb.connectPeer(),
+        handlers: { quick: async () => { ran[name]++ } },
+        options: { ...options, heartbeatMs },
+        log: quietLog
+      })
+      t.teardown(() => worker.stop())
+      await worker.start()
+      return worker
+    }
+    const a = await start('a', 60_000)
+    const b = await start('b', 100)
+    await waitFor(async () => (await admin.listWorkers()).some(w => w.id === a.id), 'worker a in the registry')
+    // both lease while neither is cordoned
+    await enqueueMany(tb.backend, 8, () => ({ queue, handler: 'quick' }))
+    await waitFor(() => ran.a + ran.b === 8, 'the first tasks to run')
+
+    t.equal(await admin.setWorkerCordoned(a.id, true), true, 'a cordoned through another client')
+    const cordonedAt = Date.now()
+    const leasedBefore = a.counters.leased
+    const ranBefore = ran.a
+    const waiting = await enqueueMany(tb.backend, 20, () => ({ queue, handler: 'quick' }))
+    await waitFor(async () => {
+      const tasks = await Promise.all(waiting.map(async id => await tb.backend.getTask(id)))
+      return tasks.every(task => task?.state === 'succeeded')
+    }, 'worker b to run the tasks enqueued after the cordon')
+    const left = 500 - (Date.now() - cordonedAt)
+    if (left > 0) await new Promise(resolve => setTimeout(resolve, left))
+    t.equal(a.counters.leased, leasedBefore, 'a leased nothing in the 500 ms after the cordon')
+    t.equal(ran.a, ranBefore, 'and ran nothing more')
+    t.equal(ran.b - (8 - ranBefore), 20, 'b ran every task enqueued after the cordon')
+    t.equal(a.isCordoned, false, 'a has not heard of the cordon from a heartbeat: its leases were refused')
+
+    t.equal(await admin.setWorkerCordoned(a.id, false), true, 'uncordoned')
+    await b.stop()
+    const later = await enqueueMany(tb.backend, 5, () => ({ queue, handler: 'quick' }))
+    await waitFor(async () => {
+      const tasks = await Promise.all(later.map(async id => await tb.backend.getTask(id)))
+      return tasks.every(task => task?.state === 'succeeded')
+    }, 'worker a to lease again once uncordoned', 5_000)
+    t.equal(ran.a, ranBefore + 5, 'a ran them')
+  })
+}

@@ -28,6 +28,8 @@ for i = #ARGV, 4, -1 do ARGV[i] = nil end
 local out = {}
 if nHandlers == 0 then return out end
 if rcall('EXISTS', own .. 'paused') == 1 then return out end
+-- a worker an operator cordoned leases nothing (workers.lua keeps the cordon hash)
+if rcall('HEXISTS', own .. 'workers-cordoned', workerId) == 1 then return out end
 -- flow limits (flow.lua): nil without any; with some, a saturated handler is one the
 -- caller cannot run now (the filter parks its jobs) and each queue takes what its limit leaves
 local fl = flowOpen(prefix, own)

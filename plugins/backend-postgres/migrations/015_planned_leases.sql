@@ -45,6 +45,8 @@ BEGIN
         FOR UPDATE SKIP LOCKED
       ) AS c
       WHERE NOT (SELECT s.global_paused OR s.flow_limited FROM {{schema}}.settings s WHERE s.id = 1)
+        -- a cordoned worker leases nothing (worker-ops.ts): one primary-key probe per statement
+        AND NOT EXISTS (SELECT 1 FROM {{schema}}.workers w WHERE w.id = p_worker AND w.cordoned)
       LIMIT p_limit
     ), leased AS (
       UPDATE {{schema}}.tasks t SET
@@ -77,6 +79,8 @@ BEGIN
         LIMIT p_limit
       ) AS c
       WHERE NOT (SELECT s.global_paused OR s.flow_limited FROM {{schema}}.settings s WHERE s.id = 1)
+        -- a cordoned worker leases nothing (worker-ops.ts): one primary-key probe per statement
+        AND NOT EXISTS (SELECT 1 FROM {{schema}}.workers w WHERE w.id = p_worker AND w.cordoned)
       LIMIT p_limit
     ), leased AS (
       UPDATE {{schema}}.tasks t SET
@@ -107,7 +111,9 @@ BEGIN
   RETURN QUERY SELECT * FROM {{schema}}.lease_plain(p_queues, p_limit, p_worker, p_ms, p_handlers, p_async);
   IF FOUND THEN RETURN; END IF;
   -- nothing leased: because limits exist (a new snapshot, so one set since counts too)?
-  IF (SELECT s.flow_limited AND NOT s.global_paused FROM {{schema}}.settings s WHERE s.id = 1) THEN
+  IF (SELECT s.flow_limited AND NOT s.global_paused FROM {{schema}}.settings s WHERE s.id = 1)
+    -- a cordoned worker leases nothing (worker-ops.ts), so lease_flow() is not even run
+    AND NOT EXISTS (SELECT 1 FROM {{schema}}.workers w WHERE w.id = p_worker AND w.cordoned) THEN
     RETURN QUERY SELECT * FROM {{schema}}.lease_flow(p_queues, p_limit, p_worker, p_ms, p_handlers, p_async);
   END IF;
 END $$;

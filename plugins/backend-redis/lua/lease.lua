@@ -15,6 +15,7 @@
 -- limit leaves, and a task whose handler's limit is used up is parked like one the
 -- caller cannot run (it stays ready, attempts untouched); starts and running counts are
 -- updated here, in the same script. Without limits this costs one EXISTS.
+-- A worker an operator cordoned gets nothing: one HGET of its registry entry.
 -- A task whose tenant's limit is used up is set aside for this call and put back where
 -- it was (same index, same score) before the queue is left, so it keeps its place; set
 -- aside tasks count against the park cap, which bounds the work of one call. Tasks
@@ -23,6 +24,8 @@
 --!include flow
 if redis.call('EXISTS', KEYS[2]) == 1 then return {} end
 local P, worker = ARGV[1], ARGV[3]
+-- a cordoned worker leases nothing (worker_cordon.lua sets the flag on its registry entry)
+if redis.call('HGET', P .. 'w:' .. worker, 'c') == '1' then return {} end
 local limit, cap, park_cap = tonumber(ARGV[4]), tonumber(ARGV[6]), tonumber(ARGV[7])
 local now = now_ms()
 local deadline = now + tonumber(ARGV[5])

@@ -48,6 +48,47 @@ export const workerOpsArea: ConformanceArea = {
       t.equal(await backend.setWorkerCordoned(id, true), false, 'a removed worker is unknown')
     })
 
+    conformanceCaseNeeding(t, ctx, ['workerRegistry'], 'a cordoned worker id leases nothing from the cordon on, its acks still count; others lease; uncordoned it leases again', async t => {
+      const queue = ctx.name('cordon-lease')
+      const cordoned = ctx.name('cordon-leaser')
+      const other = ctx.name('cordon-other')
+      const lease = (workerId: string, limit: number) => ({ workerId, queues: [queue], limit, leaseMs: 60_000 })
+      await backend.heartbeatWorker(workerInfo(cordoned), 60_000)
+      const ids = await enqueueIds(backend, Array.from({ length: 4 }, () => newTask(queue)))
+      const [held] = await waitFor(async () => {
+        const leased = await backend.leaseTasks(lease(cordoned, 1))
+        return leased.length === 1 ? leased : undefined
+      }, { timeoutMs: 5000, what: 'a task leased before the cordon' })
+      t.equal(await peer.setWorkerCordoned(cordoned, true), true, 'cordoned from another node')
+      t.same(await backend.leaseTasks(lease(cordoned, 10)), [], 'its next lease takes nothing, before any heartbeat')
+      const ack = { id: held!.id, leaseToken: held!.leaseToken }
+      if (backend.completeAndLease !== undefined) {
+        const { acks, leased } = await backend.completeAndLease([ack], lease(cordoned, 10))
+        t.same(acks, ['ok'], 'the ack riding with a lease is written')
+        t.same(leased, [], 'and the lease takes nothing')
+      } else {
+        t.same(await backend.completeTasks([ack]), ['ok'], 'its ack is written')
+      }
+      if (backend.capabilities.flowControl === true) {
+        // with limits stored, leases go through the flow-limited path: refused there too
+        await backend.setFlowLimit({ kind: 'queue', name: queue }, { concurrency: 10, rate: null })
+        try {
+          t.same(await backend.leaseTasks(lease(cordoned, 10)), [], 'with flow limits stored: nothing either')
+        } finally {
+          await backend.clearFlowLimit({ kind: 'queue', name: queue })
+        }
+      }
+      const states = await Promise.all(ids.map(async id => (await mustGetTask(backend, id)).state))
+      t.same(states, ['succeeded', 'ready', 'ready', 'ready'], 'the rest wait, attempts untouched')
+      const taken = await peer.leaseTasks({ ...lease(other, 2) })
+      t.equal(taken.length, 2, 'another worker leases them')
+      t.equal(await backend.setWorkerCordoned(cordoned, false), true, 'uncordoned')
+      const again = await backend.leaseTasks(lease(cordoned, 10))
+      t.same(again.map(l => l.id), [ids[3]], 'it leases again at once')
+      await backend.completeTasks([...taken, ...again].map(l => ({ id: l.id, leaseToken: l.leaseToken })))
+      await backend.removeWorker(cordoned)
+    })
+
     conformanceCaseNeeding(t, ctx, ['workerRegistry'], 'a silent worker stays in the registry as stale; a sweep removes it (never a live one) and reports it', async t => {
       const gone = ctx.name('stale')
       const live = ctx.name('live')
