@@ -1,4 +1,4 @@
-import type { Backend, StoredEvent } from '../backend/types.ts'
+import type { Backend, ReadEventsBackwardRequest, StoredEvent } from '../backend/types.ts'
 import type { EventStore } from '../plugin/kinds.ts'
 
 // Job events (job.queued, job.fetched, job.built, job.started, job.output, job.finished,
@@ -6,6 +6,13 @@ import type { EventStore } from '../plugin/kinds.ts'
 // with resume), and, when a plugin registered an event store, to that store as well:
 // it keeps job history apart from the busy task event log (files, longer retention).
 // ListJobEvents reads the event store when there is one, else the backend's log.
+//
+// Forward reads start at the oldest retained event, so on a busy log (task events) a
+// scan bounded at MAX_JOB_EVENTS_SCANNED never reaches a recent run. A listing of one
+// run without afterId therefore starts at the newest end when the log can be read
+// backwards (Backend.readEventsNewestFirst): it walks back to the run's job.queued
+// event, answers the run's oldest `limit` events oldest first, and the caller pages on
+// with afterId, which the forward read serves from that recent place.
 
 export type JobEventType =
   | 'job.queued' | 'job.fetching' | 'job.fetched' | 'job.building' | 'job.built' | 'job.started'
@@ -31,6 +38,21 @@ export interface ListJobEventsRequest {
 
 /** events examined at most by one listing (the logs are read in pages and filtered) */
 export const MAX_JOB_EVENTS_SCANNED = 20_000
+/** events examined at most when a run's events are looked for from the newest end */
+export const MAX_JOB_EVENTS_SCANNED_BACKWARD = 200_000
+/**
+ * The run's task is enqueued before job.queued is appended, so a fast worker's first
+ * events of the run may precede it in the log: this many events older than job.queued
+ * are still examined.
+ */
+const QUEUED_RACE_EVENTS = 1000
+/**
+ * Every event of a run is appended after its record was created, at the time its id
+ * carries (newRunId); events older than that by more than this allowance for clocks of
+ * different processes cannot belong to the run, and the walk back stops there.
+ */
+const RUN_CLOCK_SKEW_MS = 60_000
+const RUN_ID = /^(\d{13})-[0-9a-f]{6}$/
 const PAGE = 1000
 
 export class JobEvents {
@@ -47,6 +69,17 @@ export class JobEvents {
 
   /** job events oldest first after `afterId`, filtered by job and run */
   async list (request: ListJobEventsRequest): Promise<StoredEvent[]> {
+    if (request.runId !== undefined && (request.afterId ?? null) === null && this.store === null && this.backend.capabilities.eventLog) {
+      const readBack = this.backend.readEventsNewestFirst?.bind(this.backend)
+      if (readBack !== undefined) {
+        const found = await runFromNewest(readBack, request as ListJobEventsRequest & { runId: string })
+        if (found !== null) return found
+      }
+    }
+    return await this.listForward(request)
+  }
+
+  private async listForward (request: ListJobEventsRequest): Promise<StoredEvent[]> {
     const read = this.store !== null
       ? async (afterId: string | null, limit: number) => await (this.store as EventStore).read({ afterId, limit })
       : this.backend.capabilities.eventLog
@@ -68,6 +101,52 @@ export class JobEvents {
     }
     return out
   }
+}
+
+/**
+ * The run's oldest `limit` events, oldest first, found by walking the log back from its
+ * newest event to the run's job.queued event (and QUEUED_RACE_EVENTS beyond it). Null
+ * when job.queued was not reached within MAX_JOB_EVENTS_SCANNED_BACKWARD events while
+ * older ones remain: the caller then falls back to the forward scan. Reaching the oldest
+ * retained event without it (the start of the run fell out of retention) answers what
+ * is retained.
+ */
+async function runFromNewest (
+  readBack: (request: ReadEventsBackwardRequest) => Promise<StoredEvent[]>,
+  request: ListJobEventsRequest & { runId: string }
+): Promise<StoredEvent[] | null> {
+  // newest first; only the last `limit` collected (the oldest) are kept
+  const kept: StoredEvent[] = []
+  const created = runCreatedAt(request.runId)
+  const floor = created === null ? null : created - RUN_CLOCK_SKEW_MS
+  let beforeId: string | null = null
+  let scanned = 0
+  let pastQueued: number | null = null
+  for (;;) {
+    const want = Math.min(PAGE, MAX_JOB_EVENTS_SCANNED_BACKWARD - scanned, pastQueued === null ? PAGE : QUEUED_RACE_EVENTS - pastQueued)
+    if (want <= 0) break
+    const page = await readBack({ beforeId, limit: want })
+    scanned += page.length
+    for (const event of page) {
+      // older than the run itself: nothing further back can be the run's
+      if (floor !== null && event.time < floor) return kept.reverse()
+      if (pastQueued !== null) pastQueued++
+      if (!matches(event, request)) continue
+      kept.push(event)
+      if (kept.length > request.limit) kept.shift()
+      if (event.type === 'job.queued' && pastQueued === null) pastQueued = 0
+    }
+    if (page.length < want) return kept.reverse()
+    beforeId = page[page.length - 1]?.id ?? beforeId
+  }
+  // the bound of the walk or the race allowance after job.queued ended it
+  return pastQueued === null ? null : kept.reverse()
+}
+
+/** when the run was created, from its id (newRunId); null for an id of another shape */
+function runCreatedAt (runId: string): number | null {
+  const match = RUN_ID.exec(runId)
+  return match === null ? null : 9_999_999_999_999 - Number(match[1])
 }
 
 function matches (event: StoredEvent, request: ListJobEventsRequest): boolean {
