@@ -8,6 +8,10 @@ import { randomBytes } from 'node:crypto'
 import { createPgliteClient, createPostgresBackend, createPostgresBackendFromClient } from '@switchyard/backend-postgres'
 import { createRedisBackend, type RedisBackend } from '@switchyard/backend-redis'
 import { createBullMQBackend, type BullMQBackend } from '@switchyard/backend-bullmq'
+import { FileEventStore } from '@switchyard/event-store-file'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { deleteKeys, TEST_REDIS_URL } from '../../plugins/backend-redis/testing.ts'
 import { dropSchema, POSTGRES_URL, randomSchema } from '../../test/worker/support.ts'
 import type { Backend, StoredEvent } from '../backend/types.ts'
@@ -133,4 +137,24 @@ t.test('without a backward read the forward scan answers as before', async t => 
   const page = await events.list({ runId, limit: 2 })
   t.same(shape(page), ['job.queued', 'job.fetching'])
   t.same(shape(await events.list({ runId, limit: 100, afterId: page[1]?.id ?? null })), ['job.started', 'job.output#0', 'job.output#1', 'job.output#2', 'job.finished'])
+})
+
+t.test('with the file event store: a recent run behind 25,000 job events of other runs, paged on with afterId', async t => {
+  const backend = await openBackend(t, 'pglite')
+  const dir = await mkdtemp(join(tmpdir(), 'sy-job-events-'))
+  const store = new FileEventStore({ dir, maxEntries: RETAINED, cacheTtlMs: 10_000, pollIntervalMs: 1000 })
+  t.teardown(async () => { await store.close(); await rm(dir, { recursive: true, force: true }) })
+  const events = new JobEvents(backend, store)
+  for (let done = 0; done < BUSY; done += 1000) {
+    await store.append(Array.from({ length: 1000 }, (_, i) => ({ type: 'job.output', data: { job: 'other', runId: `run-${(done + i) % 50}`, seq: done + i } })))
+  }
+  const runId = newRunId()
+  const expected = runEvents('stored', runId, 30)
+  await events.append(expected)
+  t.equal((await backend.readEvents({ afterId: null, limit: 100 })).length, expected.length, 'the backend\'s log has them too')
+  const first = await events.list({ runId, limit: 20 })
+  t.same(shape(first), shape(expected.slice(0, 20).map(e => ({ id: '', time: 0, ...e }))))
+  t.match(first[0]?.id, /^\d{16}$/, 'read from the event store')
+  const rest = await events.list({ runId, limit: 100, afterId: first.at(-1)?.id ?? null })
+  t.same(shape([...first, ...rest]), shape(expected.map(e => ({ id: '', time: 0, ...e }))))
 })

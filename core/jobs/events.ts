@@ -10,9 +10,9 @@ import type { EventStore } from '../plugin/kinds.ts'
 // Forward reads start at the oldest retained event, so on a busy log (task events) a
 // scan bounded at MAX_JOB_EVENTS_SCANNED never reaches a recent run. A listing of one
 // run without afterId therefore starts at the newest end when the log can be read
-// backwards (Backend.readEventsNewestFirst): it walks back to the run's job.queued
-// event, answers the run's oldest `limit` events oldest first, and the caller pages on
-// with afterId, which the forward read serves from that recent place.
+// backwards (Backend.readEventsNewestFirst, EventStore.readNewestFirst): it walks back
+// to the run's job.queued event, answers the run's oldest `limit` events oldest first,
+// and the caller pages on with afterId, which the forward read serves from there.
 
 export type JobEventType =
   | 'job.queued' | 'job.fetching' | 'job.fetched' | 'job.building' | 'job.built' | 'job.started'
@@ -69,8 +69,10 @@ export class JobEvents {
 
   /** job events oldest first after `afterId`, filtered by job and run */
   async list (request: ListJobEventsRequest): Promise<StoredEvent[]> {
-    if (request.runId !== undefined && (request.afterId ?? null) === null && this.store === null && this.backend.capabilities.eventLog) {
-      const readBack = this.backend.readEventsNewestFirst?.bind(this.backend)
+    if (request.runId !== undefined && (request.afterId ?? null) === null) {
+      const readBack = this.store !== null
+        ? this.store.readNewestFirst?.bind(this.store)
+        : this.backend.capabilities.eventLog ? this.backend.readEventsNewestFirst?.bind(this.backend) : undefined
       if (readBack !== undefined) {
         const found = await runFromNewest(readBack, request as ListJobEventsRequest & { runId: string })
         if (found !== null) return found

@@ -9,6 +9,7 @@ import type {
   AuditEvent,
   Backend,
   EventInput,
+  ReadEventsBackwardRequest,
   ReadEventsRequest,
   StoredEvent,
   Unsubscribe
@@ -113,6 +114,13 @@ export interface EventStore {
   readonly name: string
   append (events: EventInput[]): Promise<StoredEvent[]>
   read (request: ReadEventsRequest): Promise<StoredEvent[]>
+  /**
+   * Optional: events older than `beforeId` (null: the newest), newest first, at most
+   * `limit`; a page of it and a `read` after the same place meet without a gap or an
+   * overlap (as Backend.readEventsNewestFirst). ListJobEvents uses it to find a run's
+   * events from the newest end.
+   */
+  readNewestFirst? (request: ReadEventsBackwardRequest): Promise<StoredEvent[]>
   /** calls listener after events are appended in any process */
   subscribe? (listener: () => void): Promise<Unsubscribe>
   close? (): Promise<void>

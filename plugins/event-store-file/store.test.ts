@@ -61,6 +61,36 @@ t.test('events survive a restart: write, close, reopen, read after an id, ids co
   t.equal((await after.read({ afterId: written[1499]?.id as string, limit: 5 }))[0]?.id, '0000000000001501')
 })
 
+t.test('newest first: pages back from the newest or before an id, meeting a forward read without a gap', async t => {
+  const dir = newDir()
+  const writer = open(dir, { maxEntries: 2000 })
+  const written = await writer.append(jobEvents(1, 1500))
+  const ids = written.map(e => e.id)
+  t.same(await writer.readNewestFirst({ beforeId: null, limit: 3 }), written.slice(-3).reverse())
+  t.same(await writer.readNewestFirst({ beforeId: ids[10] as string, limit: 4 }), written.slice(6, 10).reverse())
+  t.same(await writer.readNewestFirst({ beforeId: ids[2] as string, limit: 10 }), written.slice(0, 2).reverse(), 'stops at the oldest')
+  t.same(await writer.readNewestFirst({ beforeId: ids[0] as string, limit: 10 }), [])
+  t.same(await writer.readNewestFirst({ beforeId: null, limit: 0 }), [])
+  const page = await writer.readNewestFirst({ beforeId: ids[1200] as string, limit: 5 })
+  t.same(await writer.read({ afterId: page[0]?.id as string, limit: 5 }), written.slice(1200, 1205), 'a forward read from the page\'s newest continues after it')
+  await t.rejects(writer.readNewestFirst({ beforeId: 'abc', limit: 1 }), { code: 'VALIDATION_FAILED', details: { field: 'beforeId' } })
+  // another process: the older part is read from disk, past the in-memory tail
+  await writer.close()
+  const reader = open(dir, { maxEntries: 2000 })
+  const back: string[] = []
+  let beforeId: string | null = null
+  for (;;) {
+    const next = await reader.readNewestFirst({ beforeId, limit: 400 })
+    if (next.length === 0) break
+    back.push(...next.map(e => e.id))
+    beforeId = next.at(-1)?.id as string
+  }
+  t.same(back, [...ids].reverse(), 'every event once, newest first')
+  const trimmed = open(newDir(), { maxEntries: 25 })
+  for (let i = 0; i < 10; i++) await trimmed.append(jobEvents(i * 5 + 1, 5))
+  t.same((await trimmed.readNewestFirst({ beforeId: '0000000000000030', limit: 100 })).map(e => e.id).at(-1), '0000000000000026', 'never older than what is kept')
+})
+
 t.test('older events are trimmed past maxEntries, on disk too', async t => {
   const dir = newDir()
   const store = open(dir, { maxEntries: 25 })

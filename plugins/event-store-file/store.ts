@@ -7,7 +7,7 @@
 // files change.
 import { appendFile, mkdir, rm, stat } from 'node:fs/promises'
 import { join } from 'node:path'
-import type { EventInput, EventStore, ReadEventsRequest, StoredEvent, Unsubscribe } from '@switchyard/core'
+import type { EventInput, EventStore, ReadEventsBackwardRequest, ReadEventsRequest, StoredEvent, Unsubscribe } from '@switchyard/core'
 import { EventStoreErrors } from './errors.ts'
 import { acquireWriterLock } from './lock.ts'
 import { formatId, ID_PATTERN, listSegments, readSegment, repairSegment, segmentName, type Segment } from './segments.ts'
@@ -142,6 +142,31 @@ export class FileEventStore implements EventStore {
     const cachedFirst = tail.events.length > 0 ? Number((tail.events[0] as StoredEvent).id) : tail.last + 1
     if (start >= cachedFirst) return tail.events.slice(start - cachedFirst, start - cachedFirst + limit)
     return await this.readFromDisk(start, Math.min(limit, tail.last - start + 1))
+  }
+
+  /**
+   * Events older than `beforeId` (null: the newest), newest first, at most `limit`. Ids
+   * are consecutive sequence numbers, so this is the forward read of the range that
+   * ends just before `beforeId`, reversed.
+   */
+  async readNewestFirst (request: ReadEventsBackwardRequest): Promise<StoredEvent[]> {
+    this.assertOpen()
+    const limit = Math.min(Math.max(Math.trunc(request.limit), 0), MAX_READ_LIMIT)
+    let before = Number.POSITIVE_INFINITY
+    if (request.beforeId !== null && request.beforeId !== undefined) {
+      if (typeof request.beforeId !== 'string' || !ID_PATTERN.test(request.beforeId)) {
+        throw EventStoreErrors.invalid(`beforeId "${String(request.beforeId).slice(0, 40)}" is not an id of the file event store (16 digits)`, { details: { field: 'beforeId' } })
+      }
+      before = Number(request.beforeId)
+    }
+    if (limit === 0) return []
+    const tail = await this.currentTail()
+    const end = Math.min(before - 1, tail.last)
+    const floor = Math.max(1, tail.last - this.maxEntries + 1)
+    const start = Math.max(end - limit + 1, floor)
+    if (start > end) return []
+    const events = await this.read({ afterId: formatId(start - 1), limit: end - start + 1 })
+    return events.filter(event => Number(event.id) <= end).reverse()
   }
 
   private async readFromDisk (start: number, limit: number): Promise<StoredEvent[]> {
