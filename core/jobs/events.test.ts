@@ -55,6 +55,20 @@ async function appendBusy (backend: Backend, count: number): Promise<void> {
   }
 }
 
+/**
+ * Waits until everything appended so far is readable: on Postgres an event becomes
+ * readable once the transactions running when it committed have ended, and other
+ * clients of the shared server may hold one open for a moment.
+ */
+async function settled (backend: Backend): Promise<void> {
+  const [mark] = await backend.appendEvents([{ type: 'test.mark', data: {} }])
+  const deadline = Date.now() + 15_000
+  while ((await backend.readEventsNewestFirst?.({ beforeId: null, limit: 1 }))?.[0]?.id !== mark?.id) {
+    if (Date.now() > deadline) throw new Error('appended events did not become readable within 15 s')
+    await new Promise(resolve => setTimeout(resolve, 20))
+  }
+}
+
 function runEvents (job: string, runId: string, outputs: number): JobEventInput[] {
   return [
     { type: 'job.queued', data: { job, runId, taskId: 'task-1', trigger: 'api', queue: 'jobs' } },
@@ -86,6 +100,7 @@ for (const kind of ['postgres', 'pglite', 'redis', 'bullmq'] as const) {
       await events.append([expected[i] as JobEventInput, { type: 'job.output', data: { job, runId: other, seq: i } }])
       if (i % 10 === 0) await appendBusy(backend, 300)
     }
+    await settled(backend)
     const retained = await backend.readEvents({ afterId: null, limit: 1 })
     t.equal((retained[0]?.data as { runId?: string }).runId, older, 'the log retains everything appended')
     const forward = await backend.readEvents({ afterId: null, limit: 1000 })
@@ -122,6 +137,7 @@ t.test('events of a run appended before its job.queued (a fast worker) are still
   await events.append([{ type: 'job.queued', data: { job: 'race', runId } }])
   await appendBusy(backend, 2000)
   await events.append([{ type: 'job.finished', data: { job: 'race', runId } }])
+  await settled(backend)
   t.same((await events.list({ runId, limit: 10 })).map(e => e.type), ['job.fetching', 'job.queued', 'job.finished'])
 })
 
@@ -157,4 +173,25 @@ t.test('with the file event store: a recent run behind 25,000 job events of othe
   t.match(first[0]?.id, /^\d{16}$/, 'read from the event store')
   const rest = await events.list({ runId, limit: 100, afterId: first.at(-1)?.id ?? null })
   t.same(shape([...first, ...rest]), shape(expected.map(e => ({ id: '', time: 0, ...e }))))
+})
+
+t.test('without a run: the newest events of the job, oldest first, and paging on forward', async t => {
+  const backend = await openBackend(t, 'redis')
+  const events = new JobEvents(backend, null)
+  const old = newRunId()
+  await events.append(runEvents('tail', old, 5))
+  await appendBusy(backend, BUSY)
+  const recent = newRunId()
+  await events.append(runEvents('tail', recent, 5))
+  await events.append(runEvents('elsewhere', newRunId(), 1))
+  const newest = await events.list({ job: 'tail', limit: 4 })
+  t.same(shape(newest), ['job.output#2', 'job.output#3', 'job.output#4', 'job.finished'], 'the newest four, oldest first')
+  t.ok(newest.every(e => (e.data as { runId: string }).runId === recent))
+  t.same(await events.list({ job: 'tail', limit: 4, afterId: newest.at(-1)?.id ?? null }), [], 'nothing newer yet')
+  await events.append([{ type: 'job.cancel_requested', data: { job: 'tail', runId: recent } }])
+  t.same(shape(await events.list({ job: 'tail', limit: 4, afterId: newest.at(-1)?.id ?? null })), ['job.cancel_requested'], 'paging on returns what came after')
+  const all = await events.list({ job: 'tail', limit: 1000 })
+  t.equal(all.length, 19, 'both runs of the job, whole')
+  t.equal((all[0]?.data as { runId: string }).runId, old)
+  t.same(shape(await events.list({ limit: 1 })), ['job.cancel_requested'], 'without a job either: the newest job event')
 })

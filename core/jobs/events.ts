@@ -12,7 +12,9 @@ import type { EventStore } from '../plugin/kinds.ts'
 // run without afterId therefore starts at the newest end when the log can be read
 // backwards (Backend.readEventsNewestFirst, EventStore.readNewestFirst): it walks back
 // to the run's job.queued event, answers the run's oldest `limit` events oldest first,
-// and the caller pages on with afterId, which the forward read serves from there.
+// and the caller pages on with afterId, which the forward read serves from there. A
+// listing without a run (a job's, or all job events) answers the newest `limit` events
+// the same way, oldest first.
 
 export type JobEventType =
   | 'job.queued' | 'job.fetching' | 'job.fetched' | 'job.building' | 'job.built' | 'job.started'
@@ -67,14 +69,16 @@ export class JobEvents {
     await Promise.all(writes)
   }
 
-  /** job events oldest first after `afterId`, filtered by job and run */
+  /** job events oldest first: after `afterId`; without it, a run's first `limit` events or, without a run, the newest `limit` */
   async list (request: ListJobEventsRequest): Promise<StoredEvent[]> {
-    if (request.runId !== undefined && (request.afterId ?? null) === null) {
+    if ((request.afterId ?? null) === null) {
       const readBack = this.store !== null
         ? this.store.readNewestFirst?.bind(this.store)
         : this.backend.capabilities.eventLog ? this.backend.readEventsNewestFirst?.bind(this.backend) : undefined
       if (readBack !== undefined) {
-        const found = await runFromNewest(readBack, request as ListJobEventsRequest & { runId: string })
+        const found = request.runId !== undefined
+          ? await runFromNewest(readBack, request as ListJobEventsRequest & { runId: string })
+          : await newestOf(readBack, request)
         if (found !== null) return found
       }
     }
@@ -143,6 +147,35 @@ async function runFromNewest (
   }
   // the bound of the walk or the race allowance after job.queued ended it
   return pastQueued === null ? null : kept.reverse()
+}
+
+/**
+ * Without a run: the newest `limit` matching events, oldest first (what `jobs logs
+ * <job>` shows before it follows the stream; afterId pages on to newer ones). Null when
+ * none was found within MAX_JOB_EVENTS_SCANNED_BACKWARD events while older ones remain:
+ * the caller then falls back to the forward scan.
+ */
+async function newestOf (
+  readBack: (request: ReadEventsBackwardRequest) => Promise<StoredEvent[]>,
+  request: ListJobEventsRequest
+): Promise<StoredEvent[] | null> {
+  const found: StoredEvent[] = []
+  let beforeId: string | null = null
+  let scanned = 0
+  while (found.length < request.limit) {
+    const want = Math.min(PAGE, MAX_JOB_EVENTS_SCANNED_BACKWARD - scanned)
+    if (want <= 0) return found.length === 0 ? null : found.reverse()
+    const page = await readBack({ beforeId, limit: want })
+    scanned += page.length
+    for (const event of page) {
+      if (!matches(event, request)) continue
+      found.push(event)
+      if (found.length >= request.limit) break
+    }
+    if (page.length < want) break
+    beforeId = page[page.length - 1]?.id ?? beforeId
+  }
+  return found.reverse()
 }
 
 /** when the run was created, from its id (newRunId); null for an id of another shape */
