@@ -23,6 +23,7 @@ export { buildRpcRequest, rpcRequestOf, type HttpRequestParts, type IncomingRequ
 export { toHttpFailure, type HttpFailure } from './transport/http/errors.ts'
 export { parseListenAddress, hostPort } from './transport/http/address.ts'
 export { requestIdFrom, withCallDeadline, TransportErrors } from './transport/http/call.ts'
+export { sendFileAnswer, sendFileChunks, type FileAnswer, type FileChunk } from './transport/http/download.ts'
 export { ConfigError } from './config/errors.ts'
 export type { ResolvedConsole } from './config/types.ts'
 export { listenError, type ListenSetting } from './listen-check.ts'

@@ -1,8 +1,7 @@
-import { Readable } from 'node:stream'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import {
-  AdminErrors, RPC_LIST, ROLE_RANK, TransportErrors, rpcRequestOf, toErrorEnvelope, withCallDeadline, isSwitchyardError,
-  type AdminService, type CallContext, type EventStream, type RpcDefinition
+  AdminErrors, RPC_LIST, ROLE_RANK, TransportErrors, rpcRequestOf, toErrorEnvelope, withCallDeadline, isSwitchyardError, sendFileAnswer, sendFileChunks,
+  type AdminService, type CallContext, type EventStream, type FileAnswer, type FileChunk, type RpcDefinition
 } from '@switchyard/core'
 import type { Session } from './sessions.ts'
 
@@ -30,13 +29,6 @@ function headerText (request: FastifyRequest, name: string): string | undefined 
   return typeof text === 'string' && text !== '' ? text : undefined
 }
 
-/** one chunk of a streamed file download (GetJobArtifact) */
-interface FileChunk { contentType?: string, filename?: string, size?: number, sha256?: string, dataBase64: string }
-
-function attachmentName (filename: string): string {
-  const safe = filename.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 128)
-  return safe === '' ? 'export' : safe
-}
 
 /** every route this mounts: method and path, for tests that must cover all of them */
 export function contractRoutes (): Array<{ method: string, url: string, rpc: string, kind: RpcDefinition['kind'] }> {
@@ -80,12 +72,7 @@ export function registerContractRoutes (app: FastifyInstance, options: ContractR
     const ctx = await guard(def, request, reply)
     const call = methodOf(def)
     const response = await withCallDeadline(call(rpcRequestOf(def, request, fixed), ctx) as Promise<unknown>, options.callTimeoutMs, def.name)
-    if (def.http.download === true) {
-      const file = response as { contentType: string, filename?: string, body: string, count?: number }
-      if (file.filename !== undefined && file.filename !== '') reply.header('content-disposition', `attachment; filename="${attachmentName(file.filename)}"`)
-      if (typeof file.count === 'number') reply.header('x-switchyard-count', String(file.count))
-      return await reply.type(file.contentType).send(file.body)
-    }
+    if (def.http.download === true) return await sendFileAnswer(reply, response as FileAnswer)
     return response
   }
 
@@ -147,22 +134,7 @@ export function registerContractRoutes (app: FastifyInstance, options: ContractR
     reply.raw.once('close', () => { abort.abort(); streams.delete(abort) })
     try {
       const chunks = call(rpcRequestOf(def, request), { ...ctx, signal: abort.signal }) as AsyncIterable<FileChunk> & { ready: Promise<void> }
-      await withCallDeadline(chunks.ready, options.callTimeoutMs, def.name)
-      const iterator = chunks[Symbol.asyncIterator]()
-      const first = await iterator.next()
-      const head = first.done === true ? null : first.value
-      if (head?.filename !== undefined && head.filename !== '') reply.header('content-disposition', `attachment; filename="${attachmentName(head.filename)}"`)
-      if (typeof head?.size === 'number') reply.header('content-length', String(head.size))
-      if (typeof head?.sha256 === 'string') reply.header('x-switchyard-sha256', head.sha256)
-      async function * bytes (): AsyncGenerator<Buffer> {
-        if (head !== null && head.dataBase64 !== '') yield Buffer.from(head.dataBase64, 'base64')
-        for (;;) {
-          const next = await iterator.next()
-          if (next.done === true) return
-          if (next.value.dataBase64 !== '') yield Buffer.from(next.value.dataBase64, 'base64')
-        }
-      }
-      return await reply.type(head?.contentType ?? 'application/octet-stream').send(Readable.from(bytes()))
+      return await sendFileChunks(reply, chunks, options.callTimeoutMs, def.name)
     } catch (err) {
       abort.abort()
       streams.delete(abort)

@@ -8,12 +8,12 @@ import fastifySse from '@fastify/sse'
 import { Errors, isSwitchyardError } from '../../errors.ts'
 import { RPC_LIST, type RpcDefinition } from '../../contract/rpcs.ts'
 import { buildOpenApiDocument } from '../../contract/openapi.ts'
-import { Readable } from 'node:stream'
 import type { AdminService, CallContext, EventStream, ServerStream } from '../../admin/types.ts'
 import type { TlsMaterial } from '../grpc/server.ts'
 import { identityOfSocket } from '../identity.ts'
 import { hostPort, parseListenAddress } from './address.ts'
 import { DEFAULT_CALL_TIMEOUT_MS, TransportErrors, requestIdFrom, unimplementedRpcs, withCallDeadline } from './call.ts'
+import { sendFileAnswer, sendFileChunks, type FileAnswer, type FileChunk } from './download.ts'
 import { fromClientError, fromFrameworkError, rawErrorResponse, toHttpFailure } from './errors.ts'
 import { rpcRequestOf as requestOf } from './request.ts'
 import { pipeEvents } from './sse.ts'
@@ -68,12 +68,6 @@ function headerText (request: FastifyRequest, name: string): string | undefined 
   const value = request.headers[name]
   const text = Array.isArray(value) ? value[0] : value
   return typeof text === 'string' && text !== '' ? text : undefined
-}
-
-function attachmentName (filename: string): string {
-  // Only a plain file name goes into the header: no quotes, paths or control characters.
-  const safe = filename.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 128)
-  return safe === '' ? 'export' : safe
 }
 
 export function createGateway (options: GatewayOptions): Gateway {
@@ -188,13 +182,7 @@ export function createGateway (options: GatewayOptions): Gateway {
     assertImplemented(def)
     const method = admin[def.name as keyof AdminService] as (request: unknown, ctx: CallContext) => Promise<unknown>
     const response = await withCallDeadline(method.call(admin, requestOf(def, request, fixed), callContext(request)), callTimeoutMs, def.name)
-    if (def.http.download === true) {
-      const file = response as { contentType: string, filename?: string, body: string, count?: number }
-      if (file.filename !== undefined && file.filename !== '') reply.header('content-disposition', `attachment; filename="${attachmentName(file.filename)}"`)
-      // the answer's count, which the file itself does not carry (read by core/transport/http-client.ts)
-      if (typeof file.count === 'number') reply.header('x-switchyard-count', String(file.count))
-      return await reply.type(file.contentType).send(file.body)
-    }
+    if (def.http.download === true) return await sendFileAnswer(reply, response as FileAnswer)
     return response
   }
 
@@ -227,28 +215,13 @@ export function createGateway (options: GatewayOptions): Gateway {
    */
   async function streamedDownload (def: RpcDefinition, request: FastifyRequest, reply: FastifyReply): Promise<unknown> {
     assertImplemented(def)
-    const method = admin[def.name as keyof AdminService] as unknown as (request: unknown, ctx: CallContext) => ServerStream<{ contentType?: string, filename?: string, size?: number, sha256?: string, dataBase64: string }>
+    const method = admin[def.name as keyof AdminService] as unknown as (request: unknown, ctx: CallContext) => ServerStream<FileChunk>
     const abort = new AbortController()
     streams.add(abort)
     reply.raw.once('close', () => { abort.abort(); streams.delete(abort) })
     try {
       const chunks = method.call(admin, requestOf(def, request), { ...callContext(request), signal: abort.signal })
-      await withCallDeadline(chunks.ready, callTimeoutMs, def.name)
-      const iterator = chunks[Symbol.asyncIterator]()
-      const first = await iterator.next()
-      const head = first.done === true ? null : first.value
-      if (head?.filename !== undefined && head.filename !== '') reply.header('content-disposition', `attachment; filename="${attachmentName(head.filename)}"`)
-      if (typeof head?.size === 'number') reply.header('content-length', String(head.size))
-      if (typeof head?.sha256 === 'string') reply.header('x-switchyard-sha256', head.sha256)
-      async function * bytes (): AsyncGenerator<Buffer> {
-        if (head !== null && head.dataBase64 !== '') yield Buffer.from(head.dataBase64, 'base64')
-        for (;;) {
-          const next = await iterator.next()
-          if (next.done === true) return
-          if (next.value.dataBase64 !== '') yield Buffer.from(next.value.dataBase64, 'base64')
-        }
-      }
-      return await reply.type(head?.contentType ?? 'application/octet-stream').send(Readable.from(bytes()))
+      return await sendFileChunks(reply, chunks, callTimeoutMs, def.name)
     } catch (err) {
       abort.abort()
       streams.delete(abort)
