@@ -1,8 +1,9 @@
 // What the Postgres server spends on this benchmark: the CPU of the server backends
 // serving this process's connections, and the write-ahead log written.
 //
-// CPU: the backends are found through the sockets this process holds open to the
-// server (its local TCP ports, from /proc/self/fd and /proc/net/tcp*, matched to
+// CPU: the backends are found through the sockets this process (or the client
+// processes named) hold open to the server (their local TCP ports, from
+// /proc/<pid>/fd and /proc/net/tcp*, matched to
 // pg_stat_activity.client_port), whichever client library opened them, and their
 // CPU is read from /proc/<pid>/stat (utime + stime). Only a server on this machine
 // can be read that way; for any other the sampler reports nothing. Background
@@ -25,13 +26,19 @@ function clockTicksPerSecond (): number {
   }
 }
 
-/** local ports of this process's TCP sockets whose remote port is `serverPort` */
-async function ownPortsTo (serverPort: number): Promise<number[]> {
+/** a client process: this one ('self') or another of this machine by pid */
+export type ClientProcess = number | 'self'
+
+/** local ports of the processes' TCP sockets whose remote port is `serverPort` (a process that is gone has none) */
+async function portsTo (serverPort: number, clients: readonly ClientProcess[]): Promise<number[]> {
   const inodes = new Set<string>()
-  for (const fd of await readdir('/proc/self/fd')) {
-    const target = await readlink(`/proc/self/fd/${fd}`).catch(() => '')
-    const m = /^socket:\[(\d+)\]$/.exec(target)
-    if (m !== null) inodes.add(m[1]!)
+  for (const client of clients) {
+    const fds = await readdir(`/proc/${client}/fd`).catch(() => [] as string[])
+    for (const fd of fds) {
+      const target = await readlink(`/proc/${client}/fd/${fd}`).catch(() => '')
+      const m = /^socket:\[(\d+)\]$/.exec(target)
+      if (m !== null) inodes.add(m[1]!)
+    }
   }
   const ports: number[] = []
   for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
@@ -61,17 +68,20 @@ async function postgresTicks (pid: number): Promise<number | null> {
 }
 
 /**
- * CPU seconds the server backends of this process's connections have used, summed over
- * every backend seen by any sample (a backend that closed keeps what it last showed).
- * Call it around a phase and subtract. Throws when Postgres is not on this machine.
+ * CPU seconds the server backends of this process's connections (or of the client
+ * processes given) have used, summed over every backend seen by any sample (a backend
+ * that closed keeps what it last showed). Call it around a phase and subtract. Throws
+ * when Postgres is not on this machine.
  */
 export class OwnBackendCpu {
   private readonly lastTicks = new Map<number, number>()
   private readonly ticksPerSecond = clockTicksPerSecond()
   private readonly serverPort = Number(new URL(POSTGRES_URL).port || 5432)
 
+  constructor (private readonly clients: () => readonly ClientProcess[] = () => ['self']) {}
+
   async seconds (): Promise<number> {
-    const ports = await ownPortsTo(this.serverPort)
+    const ports = await portsTo(this.serverPort, this.clients())
     const pids = await withClient(async client => {
       // the sampling connection is ours too, but it is not the workload's: left out
       const { rows } = await client.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE client_port = ANY($1::int[]) AND pid <> pg_backend_pid()', [ports])
