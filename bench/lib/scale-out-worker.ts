@@ -31,7 +31,12 @@ async function main (): Promise<void> {
     }
   }, PROGRESS_EVERY_MS)
 
+  let stopping = false
+  // the parent went away without a stop (it failed or was killed): do not linger
+  process.on('disconnect', () => { if (!stopping) process.exit(1) })
+
   const stop = async (): Promise<void> => {
+    stopping = true
     clearInterval(progress)
     // stop() lets running handlers finish and flushes their acks before it resolves
     if (worker !== null) await worker.stop()
