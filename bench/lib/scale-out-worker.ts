@@ -10,6 +10,12 @@ function send (message: WorkerMessage): void {
   process.send?.(message)
 }
 
+/** sends the last message, then closes the channel: disconnecting at once can drop a large message still being written */
+function sendLast (message: WorkerMessage): void {
+  if (process.send === undefined) return
+  process.send(message, undefined, {}, () => { process.disconnect() })
+}
+
 function errorText (err: unknown): string {
   return err instanceof Error ? (err.stack ?? err.message) : String(err)
 }
@@ -42,8 +48,7 @@ async function main (): Promise<void> {
     if (worker !== null) await worker.stop()
     const cpu = process.cpuUsage(cpuAtGo ?? undefined)
     await backend.close()
-    send({ type: 'done', ids, cpuMs: Math.round((cpu.user + cpu.system) / 1000) })
-    process.disconnect()
+    sendLast({ type: 'done', ids, cpuMs: Math.round((cpu.user + cpu.system) / 1000) })
   }
 
   process.on('message', (message: ParentMessage) => {
@@ -58,17 +63,13 @@ async function main (): Promise<void> {
       })
       worker.start().catch((err: unknown) => { send({ type: 'failed', error: errorText(err) }) })
     } else if (message.type === 'stop') {
-      stop().catch((err: unknown) => {
-        send({ type: 'failed', error: errorText(err) })
-        process.disconnect()
-      })
+      stop().catch((err: unknown) => { sendLast({ type: 'failed', error: errorText(err) }) })
     }
   })
   send({ type: 'ready' })
 }
 
 main().catch((err: unknown) => {
-  send({ type: 'failed', error: errorText(err) })
   process.exitCode = 1
-  process.disconnect?.()
+  sendLast({ type: 'failed', error: errorText(err) })
 })
