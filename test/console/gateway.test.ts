@@ -13,8 +13,12 @@ import { issueCertificate } from '../../core/transport/certs.ts'
 import { createGrpcAdminClient } from '../../core/transport/index.ts'
 import { startDeployment } from '../cli/deployment.ts'
 import { startCli } from '../cli/support.ts'
+import { browserMissing, launchChromium, screenshot } from './browser.ts'
 import { consoleUrls } from './deployment.ts'
+import { signInWithForm, timelineFlow } from './flows.ts'
 import { Browser } from './support.ts'
+
+t.setTimeout(420_000)
 
 const GATEWAY = 'console-gateway'
 const LOWLY = 'lowly-peer'
@@ -137,6 +141,18 @@ t.test('switchyard gateway serves the console in front of remote workers', async
     { code: 'FORBIDDEN', details: { actor: LOWLY, role: 'viewer' } }, 'its role claim is ignored')
   await workers.proc.waitFor(`admin gRPC caller ${LOWLY} forwards the identity alice and the role admin but is not in admin.trustedGateways`, 10_000, 'stderr')
   t.pass('and the workers log the untrusted claim')
+
+  // The app in Chromium, through the gateway: the open overview shows a new task live.
+  const missing = browserMissing()
+  await t.test('the console app through the gateway, live', { skip: missing ?? false }, async t => {
+    const browser = await launchChromium()
+    t.teardown(() => browser.close())
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, ignoreHTTPSErrors: true })
+    const page = await context.newPage()
+    await signInWithForm(page, origin, 'alice', 'alice-secret')
+    await timelineFlow(t, page, origin)
+    await screenshot(page, 'gateway-console-timeline')
+  })
 
   gateway.child.kill('SIGTERM')
   t.equal(await gateway.exited, 0)
