@@ -123,6 +123,11 @@ t.test('switchyard gateway serves the console in front of remote workers', async
   t.equal(record?.actor, 'alice', 'the workers\' audit log names the signed-in person, not the gateway certificate')
   t.match(record?.params, { via: GATEWAY, forwardedRole: 'operator' })
   t.equal((await workers.admin.call('GetQueue', { name: 'mail' })).queue.paused, true)
+  // A file download through the remote service: the audit export, as the file itself.
+  const exported = await alice.request('GET', '/api/admin/v1/audit/export?format=csv&action=queue.pause')
+  t.equal(exported.status, 200)
+  t.match(exported.headers['content-type'], /^text\/csv/)
+  t.match(exported.text, /console-gateway-pause/, 'the workers\' audit log, downloaded through the console')
 
   // A viewer: the console refuses, and so do the workers when the console is bypassed.
   const vic = new Browser(origin, ca)
