@@ -23,9 +23,14 @@ export function adminListenSettings (admin: { httpAddr: string, grpcAddr: string
   return settings
 }
 
-/** The web console's listener, when the admin-console plugin is configured (start serves it). */
+/** whether a plugin entry is the web console (admin-console), the one front-end plugin `switchyard gateway` loads */
+export function isConsolePluginSpec (plugin: { name: string }): boolean {
+  return plugin.name === 'admin-console' || plugin.name === '@switchyard/admin-console'
+}
+
+/** The web console's listener, when the admin-console plugin is configured (start and gateway serve it). */
 export function consoleListenSetting (config: { plugins: ReadonlyArray<{ name: string }>, console: { addr: string } }): ListenSetting | null {
-  const configured = config.plugins.some(plugin => plugin.name === 'admin-console' || plugin.name === '@switchyard/admin-console')
+  const configured = config.plugins.some(isConsolePluginSpec)
   return configured ? { key: 'console.addr', env: 'SWITCHYARD_CONSOLE_ADDR', addr: config.console.addr } : null
 }
 

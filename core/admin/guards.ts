@@ -28,14 +28,50 @@ export function roleOf (options: AdminOptions, actor: string): Role | null {
   return Object.hasOwn(options.roles, actor) ? (options.roles[actor] ?? null) : null
 }
 
+function isRole (value: string): value is Role {
+  return Object.hasOwn(ROLE_RANK, value)
+}
+
+function lowest (roles: Role[]): Role {
+  return roles.reduce((low, role) => ROLE_RANK[role] < ROLE_RANK[low] ? role : low)
+}
+
+/**
+ * The role a call runs with. An in-process front end's grantedRole replaces the
+ * admin.roles lookup (it authenticated the person itself). A trusted gateway's
+ * forwardedRole (its console session's role) only lowers: the call gets the lowest of
+ * that role, the gateway's own admin.roles role and, when admin.roles lists the
+ * forwarded person, theirs; a gateway admin.roles does not list grants nothing. So a
+ * console viewer stays a viewer on the remote service, and no gateway can hand out
+ * more than it holds itself. Without a claim, the actor's admin.roles entry decides.
+ * Throws FORBIDDEN for a claim that names no role; null: no role at all.
+ */
+export function effectiveRole (ctx: CallContext, options: AdminOptions, rpc: string): Role | null {
+  if (ctx.grantedRole !== undefined) {
+    if (!isRole(ctx.grantedRole)) throw AdminErrors.forbidden(`${ctx.actor} was given an unknown role`, { details: { actor: ctx.actor, rpc } })
+    return ctx.grantedRole
+  }
+  const claimed = ctx.forwardedRole
+  if (claimed === undefined) return roleOf(options, ctx.actor)
+  if (!isRole(claimed)) {
+    throw AdminErrors.forbidden(`${ctx.via ?? ctx.actor} forwarded the role "${claimed.slice(0, 32)}" for ${ctx.actor}, which is not one of ${Object.keys(ROLE_RANK).join(', ')}`, { details: { actor: ctx.actor, rpc, field: 'x-forwarded-role' } })
+  }
+  const gatewayRole = roleOf(options, ctx.via ?? ctx.actor)
+  if (gatewayRole === null) return null
+  const caps: Role[] = [claimed, gatewayRole]
+  const listed = options.roles !== undefined && options.roles !== null && Object.hasOwn(options.roles, ctx.actor) ? options.roles[ctx.actor] : undefined
+  if (listed !== undefined) caps.push(listed)
+  return lowest(caps)
+}
+
 export function authorize (def: RpcDefinition, ctx: CallContext, options: AdminOptions): Role {
   if (typeof ctx.actor !== 'string' || ctx.actor === '') {
     throw AdminErrors.unauthenticated('the caller has no identity (client certificate subject)')
   }
-  if (ctx.grantedRole !== undefined && !Object.hasOwn(ROLE_RANK, ctx.grantedRole)) {
-    throw AdminErrors.forbidden(`${ctx.actor} was given an unknown role`, { details: { actor: ctx.actor, rpc: def.name } })
+  const role = effectiveRole(ctx, options, def.name)
+  if (role === null && ctx.forwardedRole !== undefined && ctx.via !== undefined && roleOf(options, ctx.via) === null) {
+    throw AdminErrors.forbidden(`${ctx.via} forwards ${ctx.actor} with a role but has no admin.roles entry itself: a gateway grants at most its own role`, { details: { actor: ctx.actor, via: ctx.via, rpc: def.name } })
   }
-  const role = ctx.grantedRole ?? roleOf(options, ctx.actor)
   if (role === null) {
     throw AdminErrors.forbidden(`${ctx.actor} is not allowed to use the admin API`, { details: { actor: ctx.actor, rpc: def.name } })
   }

@@ -49,11 +49,13 @@ function errorSummary (err: unknown): string {
   return isSwitchyardError(cause) ? `${cause.code}: ${cause.message}` : 'INTERNAL: internal error'
 }
 
-/** who else took part in the call: the gateway that named the actor, or a forwarder that was not believed */
+/** who else took part in the call: the gateway that named the actor (and the role it gave), or a forwarder that was not believed */
 function hopParams (call: CallContext): Record<string, string> {
   const params: Record<string, string> = {}
   if (typeof call.via === 'string' && call.via !== '') params.via = call.via
   if (typeof call.untrustedForwardedIdentity === 'string' && call.untrustedForwardedIdentity !== '') params.untrustedForwardedIdentity = call.untrustedForwardedIdentity
+  if (typeof call.forwardedRole === 'string' && call.forwardedRole !== '') params.forwardedRole = call.forwardedRole
+  if (typeof call.untrustedForwardedRole === 'string' && call.untrustedForwardedRole !== '') params.untrustedForwardedRole = call.untrustedForwardedRole
   return params
 }
 

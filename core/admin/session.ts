@@ -1,7 +1,7 @@
 import type { BackendCapabilities } from '../backend/types.ts'
 import { ROLE_RANK, type ResponseOf } from '../contract/rpcs.ts'
 import type { AdminContext } from './context.ts'
-import { roleOf } from './guards.ts'
+import { effectiveRole } from './guards.ts'
 import type { CallContext } from './types.ts'
 import { compact } from './views.ts'
 
@@ -26,8 +26,9 @@ export function capabilityNames (capabilities: BackendCapabilities, backend: obj
 }
 
 export function getSession (ctx: AdminContext, call: CallContext): ResponseOf<'GetSession'> {
-  // the read wrapper has already authorised the caller, so a role exists
-  const role = roleOf(ctx.options, call.actor) ?? 'viewer'
+  // the read wrapper has already authorised the caller, so a role exists: the one the
+  // guards used (a console session's role, capped as effectiveRole says)
+  const role = effectiveRole(call, ctx.options, 'GetSession') ?? 'viewer'
   return compact({
     actor: call.actor,
     via: typeof call.via === 'string' && call.via !== '' ? call.via : undefined,

@@ -108,9 +108,17 @@ export interface CallContext {
   /**
    * the role the in-process front end that authenticated the actor (the web console)
    * gave it; it replaces the admin.roles lookup. No transport sets it from the wire,
-   * so a remote caller cannot claim a role.
+   * so a remote caller cannot claim a role (a trusted gateway's claim is forwardedRole).
    */
   grantedRole?: Role
+  /**
+   * the role a trusted gateway's front end gave the actor (gRPC `x-forwarded-role`):
+   * never more than the gateway's own admin.roles entry nor the actor's, when it has
+   * one (guards.ts effectiveRole); a name that is no role refuses the call
+   */
+  forwardedRole?: string
+  /** a role a forwarder that is not in admin.trustedGateways claimed; ignored, but audited */
+  untrustedForwardedRole?: string
   /** X-Admin-Approval header / approval metadata */
   approvalToken?: string
   /** aborts StreamEvents (client gone, server closing) */

@@ -1,12 +1,13 @@
 import { loadConfig } from '../config/load.ts'
-import { adminListenSettings, assertListenAddressesFree } from '../listen-check.ts'
+import { adminListenSettings, assertListenAddressesFree, consoleListenSetting } from '../listen-check.ts'
 import { configFileOf } from './connection-flags.ts'
 
-/** `switchyard gateway`: the HTTPS gateway alone until SIGINT/SIGTERM; a second signal exits at once. */
+/** `switchyard gateway`: the HTTPS gateway (and the web console, when configured) until SIGINT/SIGTERM; a second signal exits at once. */
 export async function runGateway (values: Record<string, string | boolean | undefined>): Promise<number> {
   const started = Date.now()
   const loaded = await loadConfig({ file: configFileOf(values), env: process.env })
-  await assertListenAddressesFree(adminListenSettings(loaded.config.admin, { grpc: false }))
+  const consoleSetting = consoleListenSetting(loaded.config)
+  await assertListenAddressesFree([...adminListenSettings(loaded.config.admin, { grpc: false }), ...(consoleSetting === null ? [] : [consoleSetting])])
   const { startGatewayProcess } = await import('../gateway.ts')
   const gw = await startGatewayProcess({ loaded })
   const out = (line: string): void => { process.stdout.write(line + '\n') }
@@ -17,6 +18,7 @@ export async function runGateway (values: Record<string, string | boolean | unde
   out(`  identity: ${gw.clientCertificate} (list its identity in the service's admin.trustedGateways so calls are audited as their end users)`)
   const dev = gw.devCertificates
   if (dev !== null) out(`  certs:    ${dev.created ? 'generated' : 'using'} development certificates; CA ${dev.paths.ca}`)
+  for (const frontend of gw.frontends) for (const line of frontend.banner()) out(`  ${line}`)
   out('Press Ctrl-C to stop.')
 
   await new Promise<void>((resolve) => {

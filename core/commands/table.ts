@@ -93,7 +93,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   },
   {
     name: 'gateway',
-    summary: 'run the HTTPS gateway alone in front of admin.grpcTarget (WORKER_ADMIN_GRPC_TARGET): no backend, no worker',
+    summary: 'run the HTTPS gateway, and the web console when admin-console is configured, in front of admin.grpcTarget (WORKER_ADMIN_GRPC_TARGET): no backend, no worker',
     admin: false,
     json: false,
     rpcs: [],

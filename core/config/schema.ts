@@ -240,7 +240,7 @@ const Admin = Section({
   trustedGateways: Type.Array(Type.String({ minLength: 1, maxLength: 256 }), {
     default: [],
     maxItems: 100,
-    description: 'Certificate identities of gateways whose forwarded caller identity the gRPC service believes; any other caller\'s claim is ignored (audited as untrustedForwardedIdentity)'
+    description: 'Certificate identities of gateways whose forwarded caller identity (and console session role, as a cap) the gRPC service believes; any other caller\'s claims are ignored (audited as untrustedForwardedIdentity, untrustedForwardedRole)'
   }),
   readOnly: Type.Boolean({ default: false, description: 'Refuse every mutation' }),
   requireApproval: Type.Boolean({ default: false, description: 'Mutations need the X-Admin-Approval header carrying approvalToken' }),

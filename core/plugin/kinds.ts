@@ -221,6 +221,12 @@ export interface AdminFrontendContext {
   version: string
   /** what the backend is, as the start banner says it */
   backend: string
+  /**
+   * set by `switchyard gateway`: `admin` is the gRPC client of the remote admin service
+   * at this host:port, so what it serves (backend, read-only, approval) must be asked of
+   * it (GetSession), not read from this process's config
+   */
+  remoteTarget?: string
 }
 
 export interface RunningAdminFrontend {
@@ -231,8 +237,9 @@ export interface RunningAdminFrontend {
 
 /**
  * A front end serving the admin contract on its own listener (the web console). It is
- * started only by processes that serve the admin contract (`switchyard start`), after
- * the admin listeners, and closed before them; CLI commands never start one.
+ * started only by processes that serve the admin contract (`switchyard start`, or
+ * `switchyard gateway` in front of a remote one), after the admin listeners, and
+ * closed before them; CLI commands never start one.
  */
 export interface AdminFrontend {
   readonly name: string

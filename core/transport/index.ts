@@ -12,7 +12,7 @@ import { DEFAULT_CALL_TIMEOUT_MS } from './http/call.ts'
 // local service or the remote one. Both are mutual TLS; nothing listens in plaintext.
 
 export { createGateway, startGateway, OPENAPI_PATH, type Gateway, type GatewayOptions } from './http/gateway.ts'
-export { startGrpcServer, grpcCallContext, type GrpcServerOptions, type RunningGrpcServer, type TlsMaterial } from './grpc/server.ts'
+export { startGrpcServer, grpcCallContext, type ForwardedClaim, type GrpcServerOptions, type RunningGrpcServer, type TlsMaterial } from './grpc/server.ts'
 export { createGrpcAdminClient, type GrpcAdminClient, type GrpcAdminClientOptions } from './grpc/client.ts'
 export { identityFromCertificate, identityOfSocket, parseSubjectAltNames, requireIdentity } from './identity.ts'
 export { TransportErrors } from './http/call.ts'
@@ -43,6 +43,8 @@ export interface StartAdminListenersOptions {
 }
 
 export interface AdminListeners {
+  /** what the gateway calls: the local service, or the gRPC client of the remote one (grpcTarget) */
+  admin: AdminService
   /** null when this process calls a remote admin service (grpcTarget) */
   grpcAddress: string | null
   httpAddress: string
@@ -82,8 +84,9 @@ export async function startAdminListeners (options: StartAdminListenersOptions):
         maxMessageBytes: config.bodyLimitBytes,
         callTimeoutMs,
         onError: (err, context) => { log.error({ err }, `admin gRPC call ${context} failed`) },
-        onUntrustedForwarder: (peer, claimed) => {
-          log.warn({ peer, claimed }, `admin gRPC caller ${peer} forwards the identity ${claimed} but is not in admin.trustedGateways: its calls are audited as ${peer}`)
+        onUntrustedForwarder: (peer, claim) => {
+          const claimed = [claim.identity === undefined ? null : `the identity ${claim.identity}`, claim.role === undefined ? null : `the role ${claim.role}`].filter(part => part !== null).join(' and ')
+          log.warn({ peer, claimed: claim.identity, claimedRole: claim.role }, `admin gRPC caller ${peer} forwards ${claimed} but is not in admin.trustedGateways: its calls are audited as ${peer}, with its own role`)
         }
       })
       log.info(`admin gRPC (mutual TLS) listening on ${grpcServer.address}`)
@@ -107,7 +110,7 @@ export async function startAdminListeners (options: StartAdminListenersOptions):
     })
     const httpAddress = await startGateway(gateway, config.httpAddr)
     log.info(`admin HTTPS gateway (mutual TLS) listening on https://${httpAddress}/admin/v1`)
-    return { grpcAddress: grpcServer?.address ?? null, httpAddress, gateway, close }
+    return { admin, grpcAddress: grpcServer?.address ?? null, httpAddress, gateway, close }
   } catch (err) {
     await close().catch(() => {})
     throw err

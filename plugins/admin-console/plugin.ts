@@ -1,5 +1,6 @@
 // The admin-console plugin: the web console on its own listener (console.addr),
-// started by processes that serve the admin contract (`switchyard start`).
+// started by processes that serve the admin contract (`switchyard start`) or a
+// gateway in front of a remote one (`switchyard gateway`).
 import { readFile } from 'node:fs/promises'
 import { userInfo } from 'node:os'
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path'
@@ -61,6 +62,7 @@ export default definePlugin({
         const users = new Map<string, PasswordUser>(Object.entries(settings.auth.users).map(([name, user]) => [name, { hash: user.passwordHash, role: user.role as Role }]))
         const generated = settings.auth.mode === 'password' && users.size === 0 ? await ensureGeneratedPassword(ctx.config.dataDir) : null
         if (generated !== null) users.set(generated.user, { hash: generated.hash, role: 'admin' })
+        const remote = frontend.remoteTarget !== undefined
         const tls = settings.plain ? null : { cert: await readFile(frontend.tls.cert), key: await readFile(frontend.tls.key) }
         const server = createConsoleServer({
           admin: frontend.admin,
@@ -69,7 +71,11 @@ export default definePlugin({
           passwordUsers: users,
           localUser: localUserName(),
           assetsDir,
-          info: { version: frontend.version, backend: frontend.backend, adminReadOnly: ctx.config.admin.readOnly, approvalRequired: ctx.config.admin.requireApproval },
+          // Behind `switchyard gateway` this process's admin.* guards do not apply: the remote service's do (asked through GetSession).
+          info: remote
+            ? { version: frontend.version, backend: frontend.backend, adminReadOnly: false, approvalRequired: false }
+            : { version: frontend.version, backend: frontend.backend, adminReadOnly: ctx.config.admin.readOnly, approvalRequired: ctx.config.admin.requireApproval },
+          ...(frontend.remoteTarget === undefined ? {} : { remoteTarget: frontend.remoteTarget }),
           log: ctx.log,
           bodyLimitBytes: ctx.config.admin.bodyLimitBytes,
           callTimeoutMs: Math.max(30_000, ctx.config.admin.requestTimeoutMs * 3)

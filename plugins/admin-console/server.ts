@@ -9,6 +9,7 @@ import { registerContractRoutes } from './api.ts'
 import { CSRF_HEADER, SECURITY_HEADERS, cookie, cookieNames, readCookie, sameOrigin } from './security.ts'
 import { AttemptLimiter, OneTimeTokens, SessionStore, sameSecret, type Principal, type Session } from './sessions.ts'
 import { createStaticHandler } from './static.ts'
+import { RemoteServiceInfo, type ServiceInfo } from './service-info.ts'
 
 // The console's own listener: the built app, and under /api/ the sign-in routes and
 // every RPC of the admin contract. Every /api/ route needs a signed-in session (or the
@@ -41,6 +42,11 @@ export interface ConsoleServerOptions {
   /** the built app (Vite's output) */
   assetsDir: string
   info: ConsoleInfo
+  /**
+   * host:port of the remote admin service `admin` calls (`switchyard gateway`): what
+   * /api/session says it serves then comes from its GetSession, not from info
+   */
+  remoteTarget?: string
   log?: FastifyBaseLogger
   bodyLimitBytes?: number
   /** bound on one admin call */
@@ -233,16 +239,26 @@ export function createConsoleServer (options: ConsoleServerOptions): ConsoleServ
     }
   }
 
-  function sessionView (session: Session): SessionView {
+  const remote = options.remoteTarget === undefined
+    ? null
+    : new RemoteServiceInfo({ admin: options.admin, target: options.remoteTarget, now, onError: err => options.log?.warn({ err }, `the admin service at ${options.remoteTarget ?? ''} did not answer GetSession`) })
+
+  async function serviceInfo (session: Session, requestId: string): Promise<ServiceInfo> {
+    if (remote === null) return info
+    return await remote.current({ actor: session.user, via: VIA, grantedRole: session.role, requestId })
+  }
+
+  async function sessionView (session: Session, requestId: string): Promise<SessionView> {
+    const service = await serviceInfo(session, requestId)
     return {
       user: session.user,
       role: session.role,
       method: session.method,
       csrfToken: session.csrfToken,
       csrfHeader: CSRF_HEADER,
-      readOnly,
-      approvalRequired: info.approvalRequired,
-      backend: info.backend,
+      readOnly: readOnly || service.adminReadOnly,
+      approvalRequired: service.approvalRequired,
+      backend: service.backend,
       version: info.version,
       authMode: settings.auth.mode,
       expiresAt: new Date(sessions.expiresAt(session)).toISOString()
@@ -258,7 +274,7 @@ export function createConsoleServer (options: ConsoleServerOptions): ConsoleServ
   app.register(async api => {
     api.get('/api/session', async (request, reply) => {
       try {
-        return sessionView(await requireSession(request, reply))
+        return await sessionView(await requireSession(request, reply), request.id)
       } catch (err) {
         // A signed-out app needs a token for its login form: a cookie plus the same value in the answer.
         if (settings.auth.mode === 'password' && (err as { code?: string }).code === 'CONSOLE_SIGN_IN_REQUIRED') {
@@ -291,7 +307,7 @@ export function createConsoleServer (options: ConsoleServerOptions): ConsoleServ
       const session = startSession(reply, principal)
       reply.header('set-cookie', [cookie(names.session, session.id, { secure, maxAgeSeconds: settings.sessionMaxAgeMs / 1000 }), cookie(names.login, '', { secure, maxAgeSeconds: 0 })])
       request.log.info({ user: principal.user, role: principal.role, address }, 'console sign-in')
-      return sessionView(session)
+      return await sessionView(session, request.id)
     })
 
     api.post('/api/logout', async (request, reply) => {

@@ -5,7 +5,7 @@ import type { AdminService, CallContext, ServerStream } from '../../admin/types.
 import { DEFAULT_CALL_TIMEOUT_MS } from '../http/call.ts'
 import { adminRpcCodec, adminServiceDefinition } from './proto.ts'
 import type { TlsMaterial } from './server.ts'
-import { APPROVAL_METADATA_KEY, FORWARDED_IDENTITY_METADATA_KEY, REQUEST_ID_METADATA_KEY, fromGrpcError } from './status.ts'
+import { APPROVAL_METADATA_KEY, FORWARDED_IDENTITY_METADATA_KEY, FORWARDED_ROLE_METADATA_KEY, REQUEST_ID_METADATA_KEY, fromGrpcError } from './status.ts'
 
 // An AdminService that is a remote worker.v1.AdminService: the gateway uses it when
 // WORKER_ADMIN_GRPC_TARGET is set, so it can run apart from the workers. Failures come
@@ -14,7 +14,10 @@ import { APPROVAL_METADATA_KEY, FORWARDED_IDENTITY_METADATA_KEY, REQUEST_ID_META
 // Identity: the server sees this client's certificate. The caller's own identity
 // (ctx.actor) travels in `x-forwarded-identity`, which the server honours only when
 // this client's certificate identity is one of its `trustedGateways`; otherwise the
-// gateway's certificate identity is the actor of every call.
+// gateway's certificate identity is the actor of every call. The role a front end in
+// this process granted the caller (ctx.grantedRole, the console session's role)
+// travels in `x-forwarded-role`; the server takes it from a trusted gateway only, and
+// only as a cap on what its own admin.roles allow (admin/guards.ts effectiveRole).
 
 export interface GrpcAdminClientOptions {
   /** host:port of the admin gRPC server */
@@ -85,6 +88,7 @@ function metadataFor (ctx: CallContext): grpc.Metadata {
   if (typeof ctx.requestId === 'string' && ctx.requestId !== '') metadata.set(REQUEST_ID_METADATA_KEY, ctx.requestId)
   if (typeof ctx.approvalToken === 'string' && ctx.approvalToken !== '') metadata.set(APPROVAL_METADATA_KEY, ctx.approvalToken)
   if (typeof ctx.actor === 'string' && ctx.actor !== '') metadata.set(FORWARDED_IDENTITY_METADATA_KEY, ctx.actor)
+  if (typeof ctx.grantedRole === 'string') metadata.set(FORWARDED_ROLE_METADATA_KEY, ctx.grantedRole)
   return metadata
 }
 

@@ -8,7 +8,7 @@ import { requireIdentity } from '../identity.ts'
 import { DEFAULT_CALL_TIMEOUT_MS, requestIdFrom, unimplementedRpcs, withCallDeadline } from '../http/call.ts'
 import { hostPort, parseListenAddress } from '../http/address.ts'
 import { adminRpcCodec, adminServiceDefinition } from './proto.ts'
-import { APPROVAL_METADATA_KEY, FORWARDED_IDENTITY_METADATA_KEY, REQUEST_ID_METADATA_KEY, toGrpcError } from './status.ts'
+import { APPROVAL_METADATA_KEY, FORWARDED_IDENTITY_METADATA_KEY, FORWARDED_ROLE_METADATA_KEY, REQUEST_ID_METADATA_KEY, toGrpcError } from './status.ts'
 
 // worker.v1.AdminService over gRPC with mutual TLS only. Every method of the proto
 // service is bound by name to the AdminService method of the same name; the server
@@ -38,8 +38,14 @@ export interface GrpcServerOptions {
   maxMessageBytes?: number
   /** failures that are not SwitchyardErrors (bugs, serialization), for the log */
   onError?: (err: unknown, context: string) => void
-  /** a caller that is not a trusted gateway named someone else; called once per such caller identity */
-  onUntrustedForwarder?: (peer: string, claimed: string) => void
+  /** a caller that is not a trusted gateway named someone else or claimed a role; called once per such caller identity */
+  onUntrustedForwarder?: (peer: string, claim: ForwardedClaim) => void
+}
+
+/** what a caller that is not a trusted gateway claimed in `x-forwarded-identity` / `x-forwarded-role` */
+export interface ForwardedClaim {
+  identity?: string
+  role?: string
 }
 
 export interface RunningGrpcServer {
@@ -52,6 +58,8 @@ export interface RunningGrpcServer {
 }
 
 const FORWARDED_IDENTITY = /^[\x21-\x7e][\x20-\x7e]{0,255}$/
+/** longer than any role name: a longer claim is refused as unknown anyway, and audited short */
+const MAX_ROLE_CHARS = 32
 const SHUTDOWN_GRACE_MS = 5_000
 const MAX_UNTRUSTED_REPORTED = 100
 const DEFAULT_MAX_MESSAGE_BYTES = 4 * 1024 * 1024
@@ -71,16 +79,24 @@ function toBuffer (value: string | Buffer): Buffer {
  * The CallContext of a gRPC call: the verified peer, or the end user its trusted
  * gateway names (then `via` is the gateway). Anyone else's claim is not believed: the
  * peer is the actor, and the claim rides along as `untrustedForwardedIdentity` so the
- * audit record shows it.
+ * audit record shows it. A role claim (`x-forwarded-role`) is the same: from a trusted
+ * gateway it becomes `forwardedRole`, which the service's guards use only to lower the
+ * role (admin/guards.ts effectiveRole); from anyone else it is ignored and audited.
  */
 export function grpcCallContext (call: AnyCall, requestId: string, trustedGateways: ReadonlySet<string>): CallContext {
   const auth = call.getAuthContext()
   const peer = requireIdentity(auth?.sslPeerCertificate, auth?.transportSecurityType === 'ssl')
+  const trusted = trustedGateways.has(peer)
   const forwarded = metadataValue(call, FORWARDED_IDENTITY_METADATA_KEY)
+  const role = metadataValue(call, FORWARDED_ROLE_METADATA_KEY)?.slice(0, MAX_ROLE_CHARS)
   const approvalToken = metadataValue(call, APPROVAL_METADATA_KEY)
-  const base = { requestId, ...(approvalToken === undefined ? {} : { approvalToken }) }
+  const base = {
+    requestId,
+    ...(approvalToken === undefined ? {} : { approvalToken }),
+    ...(role === undefined ? {} : trusted ? { forwardedRole: role } : { untrustedForwardedRole: role })
+  }
   if (forwarded === undefined || forwarded === peer) return { actor: peer, ...base }
-  if (trustedGateways.has(peer) && FORWARDED_IDENTITY.test(forwarded)) return { actor: forwarded, via: peer, ...base }
+  if (trusted && FORWARDED_IDENTITY.test(forwarded)) return { actor: forwarded, via: peer, ...base }
   return { actor: peer, untrustedForwardedIdentity: forwarded.slice(0, 256), ...base }
 }
 
@@ -101,11 +117,12 @@ export async function startGrpcServer (options: GrpcServerOptions): Promise<Runn
 
   function contextOf (call: AnyCall, requestId: string): CallContext {
     const ctx = grpcCallContext(call, requestId, trusted)
-    const claimed = ctx.untrustedForwardedIdentity
+    const identity = ctx.untrustedForwardedIdentity
+    const role = ctx.untrustedForwardedRole
     // Reported once per caller (and a bounded number of callers): a misconfigured gateway forwards on every call.
-    if (claimed !== undefined && !untrustedSeen.has(ctx.actor) && untrustedSeen.size < MAX_UNTRUSTED_REPORTED) {
+    if ((identity !== undefined || role !== undefined) && !untrustedSeen.has(ctx.actor) && untrustedSeen.size < MAX_UNTRUSTED_REPORTED) {
       untrustedSeen.add(ctx.actor)
-      options.onUntrustedForwarder?.(ctx.actor, claimed)
+      options.onUntrustedForwarder?.(ctx.actor, { ...(identity === undefined ? {} : { identity }), ...(role === undefined ? {} : { role }) })
     }
     return ctx
   }

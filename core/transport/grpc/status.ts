@@ -10,6 +10,8 @@ import { TransportErrors } from '../http/call.ts'
 export const REQUEST_ID_METADATA_KEY = 'x-request-id'
 export const APPROVAL_METADATA_KEY = 'x-admin-approval'
 export const FORWARDED_IDENTITY_METADATA_KEY = 'x-forwarded-identity'
+/** the role a trusted gateway's front end (the web console) gave the forwarded identity: a cap, never a raise (see admin/guards.ts effectiveRole) */
+export const FORWARDED_ROLE_METADATA_KEY = 'x-forwarded-role'
 
 /** gRPC metadata rides in HTTP/2 headers; larger details are dropped rather than break the call */
 const MAX_DETAILS_METADATA_BYTES = 4096
