@@ -134,9 +134,10 @@ export function workMethods (ctx: BackendContext): WorkMethods {
     WHERE t.id = u.id AND t.lease_token = u.token AND t.state = 'processing'
     RETURNING t.id::text AS id`
 
-  // Acks and the next lease in one call: the acks first (ord NULL, no handler). While
-  // flow limits exist it only acks and answers a row with id NULL; the lease follows
-  // through lease_tasks(), after the acks committed (migration 015).
+  // Acks and the next lease in one call: the acks first (ord NULL, no handler), under
+  // flow limits too (migration 020). Only when a limit appeared between its read of the
+  // flag and its lease does it answer a row with id NULL after the acks; the lease then
+  // follows through lease_tasks(), after the acks committed.
   const completeAndLeaseSql = `SELECT ${leasedColumns}
     FROM ${s}.complete_and_lease($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::int, $6::text, $7::float8, $8::text[], $9::boolean)
     ORDER BY ord NULLS FIRST`
