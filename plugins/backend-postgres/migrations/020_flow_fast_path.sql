@@ -107,6 +107,7 @@ DECLARE
   now_ms float8 := {{schema}}.ms(clock_timestamp());
   win bigint;
   left_n bigint;
+  running bigint;
   allow jsonb := '{}'::jsonb;
 BEGIN
   FOR l IN
@@ -122,7 +123,16 @@ BEGIN
   LOOP
     left_n := NULL;
     IF l.concurrency IS NOT NULL THEN
-      left_n := greatest(0, l.concurrency - {{schema}}.flow_running(l.kind, l.name));
+      -- the counts of flow_running(), as statements of their own: a SQL function whose
+      -- body has subqueries is not inlined, and Postgres plans its body on every call
+      IF l.kind = 'queue' THEN
+        SELECT coalesce(sum(c.n), 0)::bigint INTO running FROM {{schema}}.queue_counts c WHERE c.queue = l.name AND c.state = 'processing';
+      ELSIF l.kind = 'tenant' THEN
+        SELECT count(*) INTO running FROM {{schema}}.tasks t WHERE t.state = 'processing' AND t.tenant = l.name;
+      ELSE
+        SELECT count(*) INTO running FROM {{schema}}.tasks t WHERE t.state = 'processing' AND t.handler = l.name;
+      END IF;
+      left_n := greatest(0, l.concurrency - running);
     END IF;
     IF l.rate_limit IS NOT NULL THEN
       win := {{schema}}.flow_window(l.rate_window_ms, l.rate_window_no, now_ms);
