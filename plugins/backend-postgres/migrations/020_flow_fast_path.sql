@@ -99,8 +99,12 @@ END $$;
 -- Locks and reads the limits a lease of these queues and handlers falls under and
 -- answers what each allows now ('<kind>:<name>' -> starts left). p_keys NULL: every
 -- limit that can apply, locked here in (kind, name) order; otherwise exactly those
--- limits, which the caller locked already (so this waits for nothing).
-CREATE FUNCTION {{schema}}.flow_allowance(p_queues text[], p_handlers text[], p_keys text[]) RETURNS jsonb
+-- limits, which the caller locked already (so this waits for nothing). A handler's or
+-- tenant's running tasks are counted only when the lease might need the exact number:
+-- all processing tasks together (from queue_counts, O(queues)) bound every such count,
+-- so a limit whose concurrency leaves room for p_need more above that bound is given
+-- that lower bound instead (enough to take the whole batch, and never more than is left).
+CREATE FUNCTION {{schema}}.flow_allowance(p_queues text[], p_handlers text[], p_keys text[], p_need integer) RETURNS jsonb
 LANGUAGE plpgsql AS $$
 DECLARE
   l record;
@@ -108,6 +112,7 @@ DECLARE
   win bigint;
   left_n bigint;
   running bigint;
+  all_running bigint;
   allow jsonb := '{}'::jsonb;
 BEGIN
   FOR l IN
@@ -127,10 +132,17 @@ BEGIN
       -- body has subqueries is not inlined, and Postgres plans its body on every call
       IF l.kind = 'queue' THEN
         SELECT coalesce(sum(c.n), 0)::bigint INTO running FROM {{schema}}.queue_counts c WHERE c.queue = l.name AND c.state = 'processing';
-      ELSIF l.kind = 'tenant' THEN
-        SELECT count(*) INTO running FROM {{schema}}.tasks t WHERE t.state = 'processing' AND t.tenant = l.name;
       ELSE
-        SELECT count(*) INTO running FROM {{schema}}.tasks t WHERE t.state = 'processing' AND t.handler = l.name;
+        IF all_running IS NULL THEN
+          SELECT coalesce(sum(c.n), 0)::bigint INTO all_running FROM {{schema}}.queue_counts c WHERE c.state = 'processing';
+        END IF;
+        IF l.concurrency - all_running >= p_need THEN
+          running := all_running;
+        ELSIF l.kind = 'tenant' THEN
+          SELECT count(*) INTO running FROM {{schema}}.tasks t WHERE t.state = 'processing' AND t.tenant = l.name;
+        ELSE
+          SELECT count(*) INTO running FROM {{schema}}.tasks t WHERE t.state = 'processing' AND t.handler = l.name;
+        END IF;
       END IF;
       left_n := greatest(0, l.concurrency - running);
     END IF;
@@ -294,7 +306,7 @@ DECLARE
 BEGIN
   IF p_async THEN PERFORM set_config('synchronous_commit', 'off', true); END IF;
   IF (SELECT s.global_paused FROM {{schema}}.settings s WHERE s.id = 1) THEN RETURN; END IF;
-  allow := {{schema}}.flow_allowance(p_queues, p_handlers, NULL);
+  allow := {{schema}}.flow_allowance(p_queues, p_handlers, NULL, p_limit);
   RETURN QUERY SELECT * FROM {{schema}}.lease_within(allow, p_queues, p_limit, p_worker, p_ms, p_handlers, p_async);
 END $$;
 
@@ -364,7 +376,7 @@ BEGIN
   RETURNING NULL::bigint, t.id::text, NULL::text, NULL::text, NULL::jsonb, NULL::integer, NULL::integer,
     NULL::integer, NULL::integer, NULL::float8, NULL::float8, NULL::text, NULL::float8;
   IF keys IS NOT NULL THEN
-    RETURN QUERY SELECT * FROM {{schema}}.lease_within({{schema}}.flow_allowance(p_queues, p_handlers, keys),
+    RETURN QUERY SELECT * FROM {{schema}}.lease_within({{schema}}.flow_allowance(p_queues, p_handlers, keys, p_limit),
       p_queues, p_limit, p_worker, p_ms, p_handlers, p_async);
     RETURN;
   END IF;
