@@ -113,3 +113,16 @@ t.test('postgres: task pages leave room for updates, event pages are compressed'
   t.ok(row?.options?.includes('fillfactor=50'), `tasks reloptions ${String(row?.options)}`)
   t.equal(row?.compression, 'l', 'events compressed with lz4')
 })
+
+t.test('postgres: a handler limit is judged on its own running tasks when other handlers\' tasks fill the bound', async t => {
+  const { backend } = await serverBackend(t)
+  await backend.enqueue([...Array.from({ length: 20 }, () => task('q', { handler: 'other' })), ...Array.from({ length: 20 }, () => task('q'))])
+  t.equal((await backend.leaseTasks({ workerId: 'w', queues: ['q'], limit: 20, leaseMs: 60_000, handlers: ['other'] })).length, 20)
+  // 20 tasks processing in all, none of them test.handler's: the bound (20) leaves no
+  // room under 12, so the handler's own count (0) decides
+  await backend.setFlowLimit({ kind: 'handler', name: 'test.handler' }, { concurrency: 12, rate: null })
+  const req = { workerId: 'w', queues: ['q'], limit: 10, leaseMs: 60_000, handlers: ['test.handler'] }
+  t.equal((await backend.leaseTasks(req)).length, 10, 'a whole batch: twelve places are free')
+  t.equal((await backend.leaseTasks(req)).length, 2, 'then the two left')
+  t.same(await backend.leaseTasks(req), [], 'then none')
+})
