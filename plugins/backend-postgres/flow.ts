@@ -2,7 +2,7 @@ import type { Backend, FlowLimitState, FlowScopeKind, QueueStats } from '@switch
 import type { BackendContext } from './context.ts'
 
 // Flow control: per-queue, per-handler and per-tenant limits in flow_limits
-// (migrations 012, 014), enforced by lease_flow(). The plain lease (lease_tasks(),
+// (migrations 012, 014, 020), enforced by lease_flow(). The plain lease (lease_tasks(),
 // migration 015) refuses to lease while settings.flow_limited is set and, having taken
 // nothing, reads the flag again and leases through lease_flow(): with no limit stored
 // leasing costs nothing extra, and a limit stored by any process applies at once.

@@ -77,7 +77,10 @@ export function workMethods (ctx: BackendContext): WorkMethods {
   // With events ($11 the data of each task's event, $12 its type), the created tasks'
   // events are appended as one page by the same statement: committed with the tasks,
   // so a worker can only lease a task whose `task.enqueued` is already in the log.
-  const enqueueSqlFor = (events: boolean): string => `
+  // Only a batch with an idempotency key inserts with ON CONFLICT: that insert is
+  // speculative (each row is logged and then confirmed, one more WAL record per task)
+  // and a batch without keys cannot conflict.
+  const enqueueSqlFor = (events: boolean, keyed: boolean): string => `
     WITH input AS MATERIALIZED (
       SELECT nextval('${s}.task_ids') AS id, i.*,
         CASE WHEN i.run_at_ms IS NULL THEN now() + i.delay_ms * interval '1 millisecond'
@@ -89,8 +92,8 @@ export function workMethods (ctx: BackendContext): WorkMethods {
       INSERT INTO ${s}.tasks (id, queue, handler, payload, max_attempts, priority, timeout_ms, run_at, idempotency_key, payload_size, tenant, correlation_id, state)
       SELECT id, queue, handler, payload::jsonb, max_attempts, priority, timeout_ms, run_at, idempotency_key, payload_size, tenant, correlation_id,
         CASE WHEN run_at > now() THEN 'scheduled' ELSE 'ready' END
-      FROM input ORDER BY ord
-      ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+      FROM input ORDER BY ord${keyed ? `
+      ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING` : ''}
       RETURNING id
     )${events
       ? `, created AS (
@@ -100,8 +103,8 @@ export function workMethods (ctx: BackendContext): WorkMethods {
     SELECT input.id::text AS id, inserted.id IS NOT NULL AS created${events ? ', (SELECT n FROM events_woken) AS woken' : ''}
     FROM input LEFT JOIN inserted ON inserted.id = input.id
     ORDER BY input.ord`
-  const enqueueSql = enqueueSqlFor(false)
-  const enqueueWithEventsSql = enqueueSqlFor(true)
+  const enqueueSql = { keyed: enqueueSqlFor(false, true), unkeyed: enqueueSqlFor(false, false) }
+  const enqueueWithEventsSql = { keyed: enqueueSqlFor(true, true), unkeyed: enqueueSqlFor(true, false) }
 
   // A new statement (new snapshot) sees the row a concurrent enqueue committed
   // while ON CONFLICT waited for it.
@@ -131,9 +134,10 @@ export function workMethods (ctx: BackendContext): WorkMethods {
     WHERE t.id = u.id AND t.lease_token = u.token AND t.state = 'processing'
     RETURNING t.id::text AS id`
 
-  // Acks and the next lease in one call: the acks first (ord NULL, no handler). While
-  // flow limits exist it only acks and answers a row with id NULL; the lease follows
-  // through lease_tasks(), after the acks committed (migration 015).
+  // Acks and the next lease in one call: the acks first (ord NULL, no handler), under
+  // flow limits too (migration 020). Only when a limit appeared between its read of the
+  // flag and its lease does it answer a row with id NULL after the acks; the lease then
+  // follows through lease_tasks(), after the acks committed.
   const completeAndLeaseSql = `SELECT ${leasedColumns}
     FROM ${s}.complete_and_lease($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::int, $6::text, $7::float8, $8::text[], $9::boolean)
     ORDER BY ord NULLS FIRST`
@@ -254,7 +258,9 @@ export function workMethods (ctx: BackendContext): WorkMethods {
     const tenants: Array<string | null> = []
     const correlationIds: Array<string | null> = []
     let replacing = false
+    let keyed = false
     for (const task of tasks) {
+      if (task.idempotencyKey !== undefined && task.idempotencyKey !== null) keyed = true
       tenants.push(task.tenant ?? null)
       correlationIds.push(task.correlationId ?? null)
       if (task.idempotencyMode === 'replace' || task.idempotencyMode === 'preserve_run_at') replacing = true
@@ -270,9 +276,10 @@ export function workMethods (ctx: BackendContext): WorkMethods {
       cols[8].push(task.idempotencyKey ?? null)
       cols[9].push(Buffer.byteLength(payload))
     }
+    const variant = keyed ? 'keyed' : 'unkeyed'
     const rows = events === undefined
-      ? await db.query<{ id: string, created: boolean }>(enqueueSql, [...cols, tenants, correlationIds])
-      : await db.query<{ id: string, created: boolean }>(enqueueWithEventsSql, [
+      ? await db.query<{ id: string, created: boolean }>(enqueueSql[variant], [...cols, tenants, correlationIds])
+      : await db.query<{ id: string, created: boolean }>(enqueueWithEventsSql[variant], [
         ...cols, events.data.map(d => JSON.stringify(d)), events.type, ctx.maxEvents, ctx.notify ? ctx.eventsChannel : null, tenants, correlationIds])
     const results: EnqueueResult[] = rows.map(r => ({ id: r.id, created: r.created }))
     const keyOf = (i: number): string => tasks[i]?.idempotencyKey as string
