@@ -6,6 +6,7 @@ import type { RequestOf, ResponseOf } from '../contract/rpcs.ts'
 import type { AdminContext, MutationResult } from './context.ts'
 import { taskFilter } from './filters.ts'
 import { assertCap } from './guards.ts'
+import { assertSameSelection, selectionDigest } from './selection.ts'
 import { taskWindow } from './task-window.ts'
 import { compact } from './views.ts'
 
@@ -108,8 +109,11 @@ export async function purgeDLQ (ctx: AdminContext, request: RequestOf<'PurgeDLQ'
   const dryRun = request.dryRun === true
   const filter = await purgeFilter(ctx, request)
 
-  const { touched, more } = dryRun ? await previewPurge(ctx, filter, limit) : await purgeInRounds(ctx, filter, limit)
-  const response = { dryRun, count: touched.length, sample: touched.slice(0, PURGE_SAMPLE_MAX), more, limit }
+  const expected = dryRun ? undefined : request.expectedSelection
+  const { touched, more } = dryRun
+    ? await previewPurge(ctx, filter, limit)
+    : expected === undefined ? await purgeInRounds(ctx, filter, limit) : await purgeConfirmed(ctx, filter, limit, expected)
+  const response = { dryRun, count: touched.length, sample: touched.slice(0, PURGE_SAMPLE_MAX), more, limit, selection: selectionDigest(touched) }
   return {
     response,
     target: 'dlq',
@@ -140,6 +144,21 @@ async function previewPurge (ctx: AdminContext, filter: TaskFilter, limit: numbe
     touched.push(...(await ctx.backend.deleteTasks({ ids: targets.slice(i, i + MAX_LIST_LIMIT), fromStates: ['dead'], dryRun: true })).deleted)
   }
   return { touched, more: selected.length > limit }
+}
+
+/**
+ * A confirmed purge (expectedSelection): the preview's selection again, refused with
+ * SELECTION_CHANGED (nothing deleted) unless it is the previewed set, then exactly
+ * those entries deleted (each only while still dead).
+ */
+async function purgeConfirmed (ctx: AdminContext, filter: TaskFilter, limit: number, expected: string): Promise<{ touched: string[], more: boolean }> {
+  const preview = await previewPurge(ctx, filter, limit)
+  assertSameSelection(expected, preview.touched, 'the purge')
+  const touched: string[] = []
+  for (let i = 0; i < preview.touched.length; i += MAX_LIST_LIMIT) {
+    touched.push(...(await ctx.backend.deleteTasks({ ids: preview.touched.slice(i, i + MAX_LIST_LIMIT), fromStates: ['dead'] })).deleted)
+  }
+  return { touched, more: preview.more }
 }
 
 /**

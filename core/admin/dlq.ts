@@ -1,5 +1,5 @@
 import { Errors } from '../errors.ts'
-import type { RequeueResult } from '../backend/types.ts'
+import { MAX_LIST_LIMIT, type RequeueResult } from '../backend/types.ts'
 import { AdminErrors } from '../contract/errors.ts'
 import { LIST_LIMIT_DEFAULT } from '../contract/messages.ts'
 import type { RequestOf, ResponseOf } from '../contract/rpcs.ts'
@@ -7,6 +7,7 @@ import type { AdminContext, MutationResult } from './context.ts'
 import { taskFilter } from './filters.ts'
 import { taskWindow } from './task-window.ts'
 import { assertCap } from './guards.ts'
+import { assertSameSelection, selectionDigest } from './selection.ts'
 import { compact, iso, taskSummary, taskView } from './views.ts'
 import { editedPayloads, replayEdited } from './dlq-housekeeping.ts'
 
@@ -41,7 +42,7 @@ export async function getDLQStats (ctx: AdminContext): Promise<ResponseOf<'GetDL
   })
 }
 
-function replayAnswer (result: RequeueResult, dryRun: boolean, targetQueue: string | undefined): MutationResult<ResponseOf<'ReplayDLQ'>> {
+function replayAnswer (result: RequeueResult, dryRun: boolean, targetQueue: string | undefined): MutationResult<ResponseOf<'ReplayDLQByID'>> {
   const response = {
     dryRun,
     count: result.requeued.length,
@@ -60,9 +61,27 @@ export async function replayDLQ (ctx: AdminContext, request: RequestOf<'ReplayDL
   assertCap(request.limit, ctx.options.replayLimitMax, 'limit', 'WORKER_ADMIN_REPLAY_LIMIT_MAX')
   const dryRun = request.dryRun === true
   const filter = taskFilter(ctx.backend, { state: 'dead', queue: request.queue, handler: request.handler, query: request.query, ...taskWindow(request), tenant: request.tenant, correlationId: request.correlationId })
+  const expected = dryRun ? undefined : request.expectedSelection
+  // a confirmed replay (expectedSelection) moves exactly the previewed ids, or nothing
+  const preview = expected === undefined ? null : await ctx.backend.requeueTasks({ filter: { ...filter, limit: request.limit }, fromStates: ['dead'], dryRun: true })
+  if (preview !== null) assertSameSelection(expected as string, preview.requeued, 'the replay')
   if (!dryRun && request.targetQueue !== undefined) await ctx.backend.ensureQueues([request.targetQueue])
-  const result = await ctx.backend.requeueTasks(compact({ filter: { ...filter, limit: request.limit }, fromStates: ['dead' as const], queue: request.targetQueue, dryRun }))
-  return replayAnswer(result, dryRun, request.targetQueue)
+  const result = preview === null
+    ? await ctx.backend.requeueTasks(compact({ filter: { ...filter, limit: request.limit }, fromStates: ['dead' as const], queue: request.targetQueue, dryRun }))
+    : await replayIds(ctx, preview.requeued, request.targetQueue)
+  const answer = replayAnswer(result, dryRun, request.targetQueue)
+  return { ...answer, response: { ...answer.response, selection: selectionDigest(result.requeued) } }
+}
+
+/** replays exactly these ids (still dead ones), in batches the backend takes */
+async function replayIds (ctx: AdminContext, ids: string[], targetQueue: string | undefined): Promise<RequeueResult> {
+  const result: RequeueResult = { requeued: [], skipped: [] }
+  for (let i = 0; i < ids.length; i += MAX_LIST_LIMIT) {
+    const part = await ctx.backend.requeueTasks(compact({ ids: ids.slice(i, i + MAX_LIST_LIMIT), fromStates: ['dead' as const], queue: targetQueue }))
+    result.requeued.push(...part.requeued)
+    result.skipped.push(...part.skipped)
+  }
+  return result
 }
 
 export async function replayDLQByID (ctx: AdminContext, request: RequestOf<'ReplayDLQByID'>): Promise<MutationResult<ResponseOf<'ReplayDLQByID'>>> {

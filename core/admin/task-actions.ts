@@ -5,6 +5,7 @@ import type { RequestOf, ResponseOf } from '../contract/rpcs.ts'
 import type { AdminContext, MutationResult } from './context.ts'
 import { listTasksFilter, taskFilter } from './filters.ts'
 import { assertCap } from './guards.ts'
+import { assertSameSelection, selectionDigest } from './selection.ts'
 import { compact, taskSummary } from './views.ts'
 
 // Bulk task actions (BulkTaskAction), the queue drain over them (DrainQueue) and the
@@ -94,17 +95,42 @@ async function answer (ctx: AdminContext, action: TaskAction, result: TaskAction
     changed: result.changed,
     skipped: result.skipped.map(skipped => compact({ id: skipped.id, reason: skipped.reason, state: skipped.state })),
     sample: await sampleOf(ctx, result.changed),
-    limitReached: limit !== null && result.changed.length + result.skipped.length >= limit
+    limitReached: limit !== null && result.changed.length + result.skipped.length >= limit,
+    selection: selectionDigest(result.changed)
   }
+}
+
+/**
+ * A confirmed call (expectedSelection): the dry run of the same selection must answer
+ * the previewed set, else SELECTION_CHANGED and nothing changes; then the action is
+ * applied to exactly those ids (never re-selected by the filter).
+ */
+async function applyConfirmed (ctx: AdminContext, action: TaskAction, preview: TaskActionResult, expected: string, what: string): Promise<TaskActionResult> {
+  assertSameSelection(expected, preview.changed, what)
+  if (action.kind === 'move') await ctx.backend.ensureQueues([action.queue])
+  const result: TaskActionResult = { changed: [], skipped: [] }
+  for (let i = 0; i < preview.changed.length; i += MAX_LIST_LIMIT) {
+    const part = await ctx.backend.applyTaskAction({ action, ids: preview.changed.slice(i, i + MAX_LIST_LIMIT) })
+    result.changed.push(...part.changed)
+    result.skipped.push(...part.skipped)
+  }
+  return result
 }
 
 export async function bulkTaskAction (ctx: AdminContext, request: RequestOf<'BulkTaskAction'>): Promise<MutationResult<BulkResponse>> {
   const action = actionOf(request)
   const selection = selectionOf(ctx, request)
   const dryRun = request.dryRun === true
-  if (!dryRun && action.kind === 'move') await ctx.backend.ensureQueues([action.queue])
-  const result = await ctx.backend.applyTaskAction({ action, ...selection, dryRun })
-  const response = await answer(ctx, action, result, dryRun, 'filter' in selection ? selection.filter.limit : null)
+  const limit = 'filter' in selection ? selection.filter.limit : null
+  let result: TaskActionResult
+  if (!dryRun && request.expectedSelection !== undefined) {
+    const preview = await ctx.backend.applyTaskAction({ action, ...selection, dryRun: true })
+    result = await applyConfirmed(ctx, action, preview, request.expectedSelection, `the ${action.kind} action`)
+  } else {
+    if (!dryRun && action.kind === 'move') await ctx.backend.ensureQueues([action.queue])
+    result = await ctx.backend.applyTaskAction({ action, ...selection, dryRun })
+  }
+  const response = await answer(ctx, action, result, dryRun, limit)
   return {
     response,
     target: 'tasks',
@@ -123,15 +149,17 @@ export async function drainQueue (ctx: AdminContext, request: RequestOf<'DrainQu
   const dryRun = request.dryRun === true
   const states = request.includeScheduled === true ? ['ready', 'scheduled', 'retrying'] as const : ['ready'] as const
   const action: TaskAction = { kind: 'delete' }
-  const result: TaskActionResult = { changed: [], skipped: [] }
+  const confirmed = !dryRun && request.expectedSelection !== undefined
+  let result: TaskActionResult = { changed: [], skipped: [] }
   for (const state of states) {
     const remaining = limit - result.changed.length - result.skipped.length
     if (remaining <= 0) break
     const filter = taskFilter(ctx.backend, { queue: request.name, state })
-    const part = await ctx.backend.applyTaskAction({ action, filter: { ...filter, limit: remaining }, dryRun })
+    const part = await ctx.backend.applyTaskAction({ action, filter: { ...filter, limit: remaining }, dryRun: dryRun || confirmed })
     result.changed.push(...part.changed)
     result.skipped.push(...part.skipped)
   }
+  if (confirmed) result = await applyConfirmed(ctx, action, result, request.expectedSelection as string, `draining queue ${request.name}`)
   const response = await answer(ctx, action, result, dryRun, limit)
   return {
     response,

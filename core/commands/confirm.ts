@@ -36,8 +36,8 @@ export function ask (io: CommandIo, question: string): Promise<string> {
 export interface BulkAction<R> {
   /** the action with dryRun set: what it would change */
   preview: () => Promise<R>
-  /** the action itself */
-  act: () => Promise<R>
+  /** the action itself; after a confirmed preview, that preview (null with --yes), so the call can change exactly what was shown */
+  act: (preview: R | null) => Promise<R>
   /** how many things the result changed (or would) */
   count: (result: R) => number
   /** one line naming what would change, for the question, e.g. "replay 3 dead tasks (a, b, c)" */
@@ -64,7 +64,7 @@ export async function confirmBulk<R> (input: CommandInput, decision: Exclude<Con
       action.print(await action.preview())
       return 0
     case 'act':
-      action.print(await action.act())
+      action.print(await action.act(null))
       return 0
     case 'ask': {
       const preview = await action.preview()
@@ -77,8 +77,25 @@ export async function confirmBulk<R> (input: CommandInput, decision: Exclude<Con
         input.io.stderr.write(`${input.command}: not confirmed; nothing changed\n`)
         return 1
       }
-      action.print(await action.act())
+      action.print(await action.act(preview))
       return 0
     }
   }
+}
+
+/**
+ * The expectedSelection of a confirmed "all matching" action: the previewed set the
+ * operator just said yes to, else --expect-selection (a --dry-run's answer, for scripts);
+ * the server then changes exactly that set or refuses with SELECTION_CHANGED.
+ */
+export function expectedSelection (input: CommandInput, preview: { selection?: string } | null): { expectedSelection?: string } {
+  const flag = input.values['expect-selection']
+  const selection = preview?.selection ?? (typeof flag === 'string' ? flag : undefined)
+  return selection === undefined ? {} : { expectedSelection: selection }
+}
+
+/** the dry run's line naming its selection, for --expect-selection */
+export function selectionLine (result: { dryRun: boolean, count: number, selection?: string }): string[] {
+  if (!result.dryRun || result.count === 0 || result.selection === undefined) return []
+  return [`selection ${result.selection}: to change exactly these, run the same command with --yes --expect-selection ${result.selection}`]
 }

@@ -3,7 +3,7 @@
 // a confirmation (a question on a terminal, else --yes).
 import type { RequestOf, ResponseOf } from '../contract/rpcs.ts'
 import type { AdminConnection } from './admin-connection.ts'
-import { confirmBulk, confirmationFor } from './confirm.ts'
+import { confirmBulk, confirmationFor, expectedSelection, selectionLine } from './confirm.ts'
 import { emit, fields, plural, table } from './format.ts'
 import { readPayload, setPayload } from './payload.ts'
 import type { CommandInput } from './spec.ts'
@@ -112,7 +112,8 @@ function selectionLabel (filter: { queue?: string, handler?: string, query?: str
   ].filter(Boolean).join(' and ')
 }
 
-type ReplayResult = ResponseOf<'ReplayDLQ'>
+/** ReplayDLQ's answer, or ReplayDLQByID's (the same without a selection) */
+type ReplayResult = ResponseOf<'ReplayDLQByID'> & { selection?: string }
 
 function listIds (ids: string[], max = 10): string {
   return ids.length <= max ? ids.join(', ') : `${ids.slice(0, max).join(', ')}, … ${ids.length - max} more`
@@ -123,6 +124,7 @@ function formatReplay (r: ReplayResult): string {
     ? 'no dead task matched; nothing replayed'
     : `${r.dryRun ? 'would replay' : 'replayed'} ${plural(r.count, 'dead task')}: ${listIds(r.replayed)}`]
   if (r.skipped.length > 0) lines.push(`skipped ${r.skipped.length} not in the DLQ: ${r.skipped.map(s => `${s.id} (${s.reason === 'wrong_state' ? s.state ?? 'not dead' : 'not found'})`).join(', ')}`)
+  lines.push(...selectionLine(r))
   return lines.join('\n')
 }
 
@@ -131,9 +133,10 @@ export async function runDlqReplay (input: CommandInput): Promise<number> {
   const decision = confirmationFor(input)
   const payloadFlag = str(input.values, 'payload')
   if (payloadFlag === '-' && decision === 'ask') throw new UsageError('--payload - reads stdin, which is the terminal that would answer the question: pass --yes, or the payload as @file')
-  let replay: (dryRun: boolean) => (admin: AdminConnection) => Promise<ReplayResult>
+  let replay: (dryRun: boolean, preview: ReplayResult | null) => (admin: AdminConnection) => Promise<ReplayResult>
   let what: string
   if (selection.kind === 'ids') {
+    if (input.values['expect-selection'] !== undefined) throw new UsageError('--expect-selection confirms a selection by filter; --ids names the tasks itself')
     const request: RequestOf<'ReplayDLQByID'> = { ...selection.request }
     if (payloadFlag !== undefined) setPayload(request, await readPayload(payloadFlag, input.io.stdin))
     const payloadsFlag = str(input.values, 'payloads')
@@ -146,12 +149,12 @@ export async function runDlqReplay (input: CommandInput): Promise<number> {
     replay = dryRun => async admin => await admin.call('ReplayDLQByID', { ...request, dryRun })
     what = 'of the named ids'
   } else {
-    replay = dryRun => async admin => await admin.call('ReplayDLQ', { ...selection.request, dryRun })
+    replay = (dryRun, preview) => async admin => await admin.call('ReplayDLQ', { ...selection.request, dryRun, ...(dryRun ? {} : expectedSelection(input, preview)) })
     what = selection.label
   }
   return await withAdmin(input, async (admin) => await confirmBulk<ReplayResult>(input, decision, {
-    preview: async () => await replay(true)(admin),
-    act: async () => await replay(false)(admin),
+    preview: async () => await replay(true, null)(admin),
+    act: async preview => await replay(false, preview)(admin),
     count: r => r.count,
     describe: r => `replay ${plural(r.count, 'dead task')} ${what}${selection.request.targetQueue === undefined ? '' : ` into queue ${selection.request.targetQueue}`} (${listIds(r.replayed, 5)})`,
     print: r => emit(input, r, () => formatReplay(r))
@@ -195,6 +198,7 @@ function formatPurge (r: PurgeResult): string {
     ? 'no dead task matched; nothing deleted'
     : `${r.dryRun ? 'would delete' : 'deleted'} ${plural(r.count, 'dead task')} for good: ${listIds(r.sample)}${r.count > r.sample.length ? ` (${r.count - r.sample.length} more not shown)` : ''}`]
   if (r.more) lines.push(`more dead tasks match than the limit of ${r.limit}: run it again to ${r.dryRun ? 'see' : 'delete'} the rest`)
+  lines.push(...selectionLine(r))
   return lines.join('\n')
 }
 
@@ -203,7 +207,7 @@ export async function runDlqPurge (input: CommandInput): Promise<number> {
   const decision = confirmationFor(input)
   return await withAdmin(input, async (admin) => await confirmBulk<PurgeResult>(input, decision, {
     preview: async () => await admin.call('PurgeDLQ', { ...request, dryRun: true }),
-    act: async () => await admin.call('PurgeDLQ', { ...request, dryRun: false }),
+    act: async preview => await admin.call('PurgeDLQ', { ...request, dryRun: false, ...expectedSelection(input, preview) }),
     count: r => r.count,
     describe: r => `delete ${plural(r.count, 'dead task')} ${label} for good (${listIds(r.sample, 5)})`,
     print: r => emit(input, r, () => formatPurge(r))

@@ -42,6 +42,7 @@ const limit = (what: string, fallback: number): FlagTable[string] => ({ type: 's
 const offset: FlagTable[string] = { type: 'string', value: 'n', description: 'rows to skip (default 0)' }
 const dryRun: FlagTable[string] = { type: 'boolean', description: 'report exactly what would change, change nothing' }
 const yes: FlagTable[string] = { type: 'boolean', short: 'y', description: 'do it without asking (required when stdin or stdout is not a terminal)' }
+const expectSelection: FlagTable[string] = { type: 'string', value: 'selection', description: 'with --yes: change exactly the tasks a --dry-run selected (the selection it printed), or refuse and change nothing when the filter now selects others' }
 const queueFilter: FlagTable[string] = { type: 'string', value: 'queue', description: 'only this queue' }
 const handlerFilter: FlagTable[string] = { type: 'string', value: 'handler', description: 'only this handler' }
 const queryFilter: FlagTable[string] = { type: 'string', value: 'text', description: 'case-insensitive text in id, handler, payload or error' }
@@ -228,6 +229,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       'max-attempts': { type: 'string', value: 'n', description: 'reschedule: the new attempt budget (1..1000)' },
       'target-queue': { type: 'string', value: 'queue', description: 'move: the queue the tasks go to' },
       'dry-run': dryRun,
+      'expect-selection': expectSelection,
       yes
     },
     admin: true,
@@ -304,6 +306,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       'include-scheduled': { type: 'boolean', description: 'also delete scheduled and retrying tasks (default: only ready ones)' },
       limit: { type: 'string', value: 'n', description: 'delete at most this many (default admin.guardrails.bulkMax)' },
       'dry-run': dryRun,
+      'expect-selection': expectSelection,
       yes
     },
     admin: true,
@@ -528,6 +531,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       payload: { ...payload, description: 'with --ids: replace the payload of every replayed task (JSON, @file or -)' },
       payloads: { type: 'string', value: 'json', complete: 'file', description: 'with --ids: per-task payloads, a JSON object from task id to payload (JSON, @file or -)' },
       'dry-run': dryRun,
+      'expect-selection': expectSelection,
       yes
     },
     admin: true,
@@ -566,6 +570,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       all: { type: 'boolean', description: 'purge dead tasks of every queue and handler' },
       limit: { type: 'string', value: 'n', description: 'delete at most this many (default: the deployment\'s admin.guardrails.purgeLimitMax)' },
       'dry-run': dryRun,
+      'expect-selection': expectSelection,
       yes
     },
     admin: true,

@@ -5,7 +5,7 @@
 import { TASK_STATES } from '../backend/types.ts'
 import { TASK_ACTION_NAMES } from '../contract/messages.ts'
 import type { RequestOf, ResponseOf } from '../contract/rpcs.ts'
-import { confirmBulk, confirmationFor } from './confirm.ts'
+import { confirmBulk, confirmationFor, expectedSelection, selectionLine } from './confirm.ts'
 import { emit, plural } from './format.ts'
 import type { CommandInput } from './spec.ts'
 import { filters } from './tasks.ts'
@@ -41,6 +41,7 @@ export function formatBulk (r: BulkResult): string {
     lines.push(`skipped ${r.skipped.length}: ${listIds(r.skipped.map(s => `${s.id} (${s.reason === 'wrong_state' ? s.state ?? 'wrong state' : 'not found'})`))}`)
   }
   if (r.limitReached) lines.push('the selection reached its limit: more tasks may match (run it again, or raise --limit)')
+  lines.push(...selectionLine(r))
   return lines.join('\n')
 }
 
@@ -92,7 +93,7 @@ export async function runTaskBulk (input: CommandInput): Promise<number> {
   const [verb] = VERB[request.action]
   return await withAdmin(input, async (admin) => await confirmBulk<BulkResult>(input, decision, {
     preview: async () => await admin.call('BulkTaskAction', { ...request, dryRun: true }),
-    act: async () => await admin.call('BulkTaskAction', { ...request, dryRun: false }),
+    act: async preview => await admin.call('BulkTaskAction', { ...request, dryRun: false, ...expectedSelection(input, preview) }),
     count: r => r.count,
     describe: r => `${verb} ${plural(r.count, 'task')} ${label}${request.targetQueue === undefined ? '' : ` into queue ${request.targetQueue}`} (${listIds(r.changed, 5)})`,
     print: r => emit(input, r, () => formatBulk(r))
@@ -107,7 +108,7 @@ export async function runQueueDrain (input: CommandInput): Promise<number> {
   const decision = confirmationFor(input)
   return await withAdmin(input, async (admin) => await confirmBulk<BulkResult>(input, decision, {
     preview: async () => await admin.call('DrainQueue', { ...request, dryRun: true }),
-    act: async () => await admin.call('DrainQueue', { ...request, dryRun: false }),
+    act: async preview => await admin.call('DrainQueue', { ...request, dryRun: false, ...expectedSelection(input, preview) }),
     count: r => r.count,
     describe: r => `delete ${plural(r.count, includeScheduled ? 'waiting task' : 'ready task')} of queue ${name} (${listIds(r.changed, 5)})`,
     print: r => emit(input, r, () => formatBulk(r))

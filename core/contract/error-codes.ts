@@ -67,6 +67,7 @@ export const ERROR_CODES = {
   SCHEDULE_FACTORY_EXISTS: code(409, 'ALREADY_EXISTS', 'platform', 'a schedule factory of that name is already registered in this process'),
   PGLITE_DATADIR_LOCKED: code(409, 'FAILED_PRECONDITION', 'platform', 'another live process holds the embedded PGlite data directory'),
   ADDRESS_IN_USE: code(409, 'FAILED_PRECONDITION', 'platform', 'another process listens on an address this process must listen on; the message names the setting and its environment variable'),
+  SELECTION_CHANGED: code(409, 'ABORTED', 'admin', 'a bulk action confirmed with expectedSelection no longer selects what its dry run answered (tasks arrived, left or changed state); nothing was changed: preview again'),
   WORKER_ALIVE: code(409, 'FAILED_PRECONDITION', 'admin', 'the worker still heartbeats: its leases are released only with force (its running tasks would lose their lease)'),
   APPROVAL_REQUIRED: code(412, 'FAILED_PRECONDITION', 'admin', 'the mutation needs the approval token (X-Admin-Approval) and none or a wrong one was sent'),
   PAYLOAD_TOO_LARGE: code(413, 'RESOURCE_EXHAUSTED', 'admin', 'the request body (or its gRPC message) is larger than the configured limit'),

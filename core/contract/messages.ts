@@ -41,6 +41,13 @@ const Query = (description: string) => Type.String({ minLength: 1, maxLength: QU
 const Limit = (max: number, description: string) => Type.Integer({ minimum: 1, maximum: max, description })
 const Offset = () => Type.Integer({ minimum: 0, maximum: LIST_OFFSET_MAX, description: 'rows to skip (default 0)' })
 const DryRun = () => Type.Boolean({ description: 'report the exact targets, change nothing' })
+/** the selection of an "all matching" bulk action (core/admin/selection.ts) */
+const ExpectedSelection = () => Type.String({
+  pattern: '^[0-9]{1,9}-[0-9a-f]{16}$',
+  maxLength: 26,
+  description: 'confirm a preview: the selection a dry run of the same request answered. The call changes exactly those tasks (tasks arriving meanwhile are never touched), or is refused with SELECTION_CHANGED and changes nothing when the request no longer selects that set'
+})
+const SelectionAnswer = () => Type.String({ description: 'the count and a digest of the exact set of tasks selected: pass it back as expectedSelection with the same request to change exactly this set' })
 
 /** the schema keyword that marks a field as any JSON value (google.protobuf.Value in the proto) */
 export const JSON_VALUE_KEYWORD = 'x-json-value'
@@ -350,7 +357,8 @@ export const ReplayDLQRequest = Request({
   query: Type.Optional(Query('only entries with this case-insensitive text in id, handler, payload or error (as ListDLQ)')),
   ...TaskWindow('entries'),
   tenant: Type.Optional(Tenant('only entries of this tenant (as ListDLQ)')),
-  correlationId: Type.Optional(CorrelationId('only entries with this correlation id (as ListDLQ)'))
+  correlationId: Type.Optional(CorrelationId('only entries with this correlation id (as ListDLQ)')),
+  expectedSelection: Type.Optional(ExpectedSelection())
 }, 'put dead tasks back to ready with a fresh attempt budget')
 export const ReplayResponse = (description: string) => Response({
   dryRun: Type.Boolean({ description: 'true when nothing was changed' }),
@@ -358,7 +366,13 @@ export const ReplayResponse = (description: string) => Response({
   replayed: Type.Array(Id('task id'), { description: 'tasks replayed (or that would be)' }),
   skipped: Type.Array(SkippedTaskView, { description: 'requested tasks that were not in the DLQ' })
 }, description)
-export const ReplayDLQResponse = ReplayResponse('what the replay touched')
+export const ReplayDLQResponse = Response({
+  dryRun: Type.Boolean({ description: 'true when nothing was changed' }),
+  count: Count('tasks replayed (or that would be)'),
+  replayed: Type.Array(Id('task id'), { description: 'tasks replayed (or that would be)' }),
+  skipped: Type.Array(SkippedTaskView, { description: 'requested tasks that were not in the DLQ' }),
+  selection: SelectionAnswer()
+}, 'what the replay touched')
 
 /** bytes of ReplayDLQByID's per-task payloads together, as JSON */
 export const REPLAY_PAYLOADS_MAX_BYTES = 4 * 1024 * 1024
@@ -387,14 +401,16 @@ export const PurgeDLQRequest = Request({
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: PURGE_LIMIT_CEILING, description: 'delete at most this many, oldest failures first (default and cap: WORKER_ADMIN_PURGE_LIMIT_MAX)' })),
   dryRun: Type.Optional(DryRun()),
   tenant: Type.Optional(Tenant('only entries of this tenant (as ListDLQ)')),
-  correlationId: Type.Optional(CorrelationId('only entries with this correlation id (as ListDLQ)'))
+  correlationId: Type.Optional(CorrelationId('only entries with this correlation id (as ListDLQ)')),
+  expectedSelection: Type.Optional(ExpectedSelection())
 }, 'delete dead tasks for good by filter and age; a dry run answers the count the same call would delete')
 export const PurgeDLQResponse = Response({
   dryRun: Type.Boolean({ description: 'true when nothing was changed' }),
   count: Count('entries deleted (or that would be)'),
   sample: Type.Array(Id('task id'), { description: `the first entries deleted (or that would be), oldest failures first; at most ${PURGE_SAMPLE_MAX}` }),
   more: Type.Boolean({ description: 'more entries match than limit allowed: call again to purge the rest' }),
-  limit: Count('the bound applied to this call')
+  limit: Count('the bound applied to this call'),
+  selection: SelectionAnswer()
 }, 'what the purge touched')
 
 export const GetDLQStatsRequest = Request({}, 'no parameters')
@@ -1013,7 +1029,8 @@ export const BulkTaskActionRequest = Request({
   priority: Type.Optional(TaskPriority('reschedule: the new priority (higher runs first)')),
   maxAttempts: Type.Optional(TaskMaxAttempts('reschedule: the new attempt budget')),
   targetQueue: Type.Optional(Name('move: the queue the tasks go to')),
-  dryRun: Type.Optional(DryRun())
+  dryRun: Type.Optional(DryRun()),
+  expectedSelection: Type.Optional(ExpectedSelection())
 }, 'one action over many tasks, by ids or by the ListTasks filter (its limit bounds the selection, default admin.guardrails.bulkMax; without a state it selects only tasks the action moves from); processing tasks are never touched, each task changes atomically on its own')
 export const BulkTaskActionResponse = Response({
   dryRun: Type.Boolean({ description: 'true when nothing was changed' }),
@@ -1022,14 +1039,16 @@ export const BulkTaskActionResponse = Response({
   changed: Type.Array(Id('task id'), { description: 'every task changed (or that would be), in selection order' }),
   skipped: Type.Array(SkippedTaskView, { description: 'selected tasks left alone, and why (not found, or a state the action does not move from, processing included)' }),
   sample: Type.Array(TaskSummary, { description: `up to ${BULK_SAMPLE_SIZE} of the changed tasks: as they are now on a dry run, as they are after the change otherwise (deleted tasks are left out)` }),
-  limitReached: Type.Boolean({ description: 'a filter selected as many tasks as its limit: more may match; call again' })
+  limitReached: Type.Boolean({ description: 'a filter selected as many tasks as its limit: more may match; call again' }),
+  selection: SelectionAnswer()
 }, 'what the action changed or, on a dry run, would change')
 
 export const DrainQueueRequest = Request({
   name: Name('queue name'),
   includeScheduled: Type.Optional(Type.Boolean({ description: 'also delete the queue\'s scheduled and retrying tasks (default: only ready ones)' })),
   limit: Type.Optional(Limit(LIST_LIMIT_MAX, 'delete at most this many (default and most: admin.guardrails.bulkMax)')),
-  dryRun: Type.Optional(DryRun())
+  dryRun: Type.Optional(DryRun()),
+  expectedSelection: Type.Optional(ExpectedSelection())
 }, 'delete the tasks waiting in a queue: its ready tasks, and with includeScheduled its scheduled and retrying ones; processing tasks run on')
 
 export const RescheduleTaskRequest = Request({

@@ -50,3 +50,26 @@ t.test('time windows on lists, batch replay with edited payloads, purge', async 
   t.equal(await deadIn('hkq-edited'), 0, 'they are gone')
   t.equal(await deadIn('hkq'), 1, 'the other queue is untouched')
 })
+
+t.test('a script confirms exactly what its dry run showed: --expect-selection', async t => {
+  const deadIn = async (queue: string): Promise<number> => (await d.admin.call('GetDLQStats', {})).byQueue[queue] ?? 0
+  const kill = async (n: number): Promise<void> => {
+    for (let i = 0; i < n; i++) await d.admin.call('EnqueueTask', { handler: 'boom', queue: 'selq', maxAttempts: 1, payload: { i } })
+  }
+  await kill(2)
+  await waitFor('two dead tasks', async () => await deadIn('selq') === 2)
+  const dryText = await d.cli(['dlq', 'purge', '--queue', 'selq', '--dry-run'])
+  t.equal(dryText.code, 0)
+  const [, selection] = /selection (\d+-[0-9a-f]{16}): to change exactly these, run the same command with --yes --expect-selection/.exec(dryText.stdout) ?? []
+  t.match(selection, /^2-/, 'the dry run prints its selection and how to confirm it')
+  await kill(1)
+  await waitFor('a third dead task', async () => await deadIn('selq') === 3)
+  const refused = await d.cli(['dlq', 'purge', '--queue', 'selq', '--yes', '--expect-selection', selection as string])
+  t.not(refused.code, 0, 'the selection changed: refused')
+  t.match(refused.stderr, /3 tasks instead of the 2 previewed; nothing was changed/)
+  t.equal(await deadIn('selq'), 3, 'nothing deleted')
+  const dry = await d.json<{ selection: string, count: number }>(['dlq', 'purge', '--queue', 'selq', '--dry-run'])
+  const done = await d.json<{ count: number }>(['dlq', 'purge', '--queue', 'selq', '--yes', '--expect-selection', dry.selection])
+  t.equal(done.count, 3, 'confirmed: exactly the previewed count')
+  t.equal(await deadIn('selq'), 0)
+})

@@ -1,5 +1,6 @@
 // The console's worker, queue and flow-limit operations in a real Chromium: cordon and
-// uncordon a live worker, drain a queue after its dry-run count, set a queue concurrency
+// uncordon a live worker, drain a queue after its dry-run count (refused when the queue
+// changed after the preview), set a queue concurrency
 // limit on the Rate limits page and clear it. Each flow acts through the UI and checks the
 // backend through the API afterwards.
 import type { Page } from 'playwright-core'
@@ -84,6 +85,13 @@ export async function drainQueueFlow (t: T, page: Page, origin: string): Promise
   }
   t.equal(counted, '3', 'with scheduled tasks the dry run counts three')
   await screenshot(page, 'queue-drain-preview')
+  // a task arriving after the preview: the drain deletes nothing and shows the new impact
+  await consoleCall(page, 'POST', '/tasks', { handler: 'noop', queue })
+  await dialog.getByRole('button', { name: /^Drain$/ }).click()
+  await dialog.getByTestId('drain-changed').waitFor(WAIT)
+  t.equal(await count.textContent(), '4', 'the refused drain shows the new count')
+  const between = await consoleCall<{ queue: { ready: number, scheduled: number } }>(page, 'GET', `/queues/${queue}`)
+  t.same([between.queue.ready, between.queue.scheduled], [3, 1], 'nothing was deleted')
   await dialog.getByRole('button', { name: /^Drain$/ }).click()
   await dialog.waitFor({ state: 'detached', ...WAIT })
   const after = await consoleCall<{ queue: { ready: number, scheduled: number } }>(page, 'GET', `/queues/${queue}`)

@@ -41,6 +41,7 @@ import { idempotencyModesArea } from './cases/idempotency-modes.ts'
 import { tenancyArea } from './cases/tenancy.ts'
 import { workerOpsArea } from './cases/worker-ops.ts'
 import { flowControlArea } from './cases/flow-control.ts'
+import { metricsHistoryArea } from './cases/metrics-history.ts'
 
 export interface ConformanceTarget {
   name: string
@@ -86,7 +87,8 @@ export const CONFORMANCE_AREAS: readonly ConformanceArea[] = [
   dlqHousekeepingArea,
   idempotencyModesArea,
   tenancyArea,
-  flowControlArea
+  flowControlArea,
+  metricsHistoryArea
 ]
 
 export interface RunConformanceOptions {

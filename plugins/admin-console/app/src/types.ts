@@ -15,7 +15,8 @@ export interface Overview {
   coordination?: { globalPaused: boolean, rateLimit?: { limit: number, windowMs: number }, leaders: Array<{ name: string, holder: string, token: number, expiresAt: string }> }
   unservedHandlers: Array<{ queue: string, handler: string }>
 }
-export interface ReplayResult { dryRun: boolean, count: number, replayed: string[], skipped: Array<{ id: string, reason: string, state?: string }> }
+/** selection: ReplayDLQ's (by filter) count and digest of the set, sent back as expectedSelection to confirm it */
+export interface ReplayResult { dryRun: boolean, count: number, replayed: string[], skipped: Array<{ id: string, reason: string, state?: string }>, selection?: string }
 export interface Schedule { name: string, spec: string, timezone: string, durable: boolean, paused: boolean, overlap: string, catchUp: string, nextRunAt?: string, previousRunAt?: string, lastStatus: string, lastError?: string, lastTaskId?: string, fired: number, skipped: number, failed: number, factoryRegistered: boolean }
 export interface ScheduleEvent { schedule: string, at: string, type: string, instant?: string, taskId?: string, reason?: string, count?: number }
 export interface Worker { id: string, host: string, pid: number, version: string, queues: string[], concurrency: number, inFlight: number, startedAt: string, lastHeartbeatAt: string, handlers: string[], cordoned?: boolean, stale?: boolean }
@@ -37,6 +38,6 @@ export interface TaskTags { tenant?: string, correlationId?: string }
 export interface SkippedTask { id: string, reason: string, state?: string }
 export const TASK_ACTIONS = ['cancel', 'retry', 'delete', 'run_now', 'reschedule', 'move'] as const
 export type TaskAction = typeof TASK_ACTIONS[number]
-export interface BulkResult { dryRun: boolean, action: string, count: number, changed: string[], skipped: SkippedTask[], sample: TaskSummary[], limitReached: boolean }
-export interface PurgeResult { dryRun: boolean, count: number, sample: string[], more: boolean, limit: number }
+export interface BulkResult { dryRun: boolean, action: string, count: number, changed: string[], skipped: SkippedTask[], sample: TaskSummary[], limitReached: boolean, selection: string }
+export interface PurgeResult { dryRun: boolean, count: number, sample: string[], more: boolean, limit: number, selection: string }
 export interface TaskGraph { id: string, nodes: Array<{ id: string, handler: string, queue: string, state: string }>, edges: Array<{ parent: string, child: string }>, truncated: boolean }

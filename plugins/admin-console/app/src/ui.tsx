@@ -82,7 +82,10 @@ export function Modal ({ title, onClose, children }: { title: string, onClose: (
 
 /**
  * A risky action: the preview (targets, counts from a dry run) shows first; the action
- * runs only after the operator confirms, and its error stays in the dialog.
+ * runs only after the operator confirms, and its error stays in the dialog. An "all
+ * matching" action confirms the previewed selection (expectedSelection); when the
+ * server refuses because the selection changed meanwhile (SELECTION_CHANGED, nothing
+ * changed), the dialog shows the fresh preview to confirm instead.
  */
 export function ConfirmAction ({ title, preview, confirmLabel, danger, onConfirm, onClose }: {
   title: string
@@ -95,12 +98,13 @@ export function ConfirmAction ({ title, preview, confirmLabel, danger, onConfirm
   const [body, setBody] = useState<ReactNode>(<p className="muted">Computing the impact…</p>)
   const [error, setError] = useState<unknown>(undefined)
   const [busy, setBusy] = useState(true)
+  const [round, setRound] = useState(0)
   useEffect(() => {
     let cancelled = false
     preview().then(b => { if (!cancelled) { setBody(b); setBusy(false) } }, (e: unknown) => { if (!cancelled) { setError(e); setBusy(false) } })
     return () => { cancelled = true }
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [])
+  }, [round])
   return (
     <Modal title={title} onClose={() => onClose(false)}>
       <div className="impact" data-testid="impact">{body}</div>
@@ -109,7 +113,11 @@ export function ConfirmAction ({ title, preview, confirmLabel, danger, onConfirm
         <button type="button" onClick={() => onClose(false)}>Cancel</button>
         <button type="button" className={danger === true ? 'danger primary' : 'primary'} disabled={busy} onClick={() => {
           setBusy(true)
-          onConfirm().then(() => onClose(true), (e: unknown) => { setError(e); setBusy(false) })
+          onConfirm().then(() => onClose(true), (e: unknown) => {
+            setError(e)
+            if (e instanceof ApiError && e.code === 'SELECTION_CHANGED') setRound(r => r + 1)
+            else setBusy(false)
+          })
         }}>{confirmLabel}</button>
       </div>
     </Modal>

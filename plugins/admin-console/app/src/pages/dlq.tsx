@@ -1,4 +1,4 @@
-import { useEffect, useState, type ReactNode } from 'react'
+import { useEffect, useRef, useState, type ReactNode } from 'react'
 import { call } from '../api.ts'
 import { useLiveData } from '../live.ts'
 import { useParams, type Route } from '../route.ts'
@@ -48,6 +48,8 @@ export function Dlq ({ route }: { route: Route }): ReactNode {
   const newest = unfiltered ? list.data?.entries[0]?.finishedAt : undefined
   const [chosen, setChosen] = useState<Set<string>>(new Set())
   const [replayAll, setReplayAll] = useState<{ limit: number, targetQueue: string } | null>(null)
+  // the set the open replay-all or purge dialog previewed: confirming changes exactly it, or is refused
+  const previewed = useRef<string | undefined>(undefined)
   const [replayIds, setReplayIds] = useState<{ ids: string[], targetQueue: string, payload?: unknown, payloads?: Record<string, unknown> } | null>(null)
   const [editSelected, setEditSelected] = useState(false)
   const [purge, setPurge] = useState<{ olderThan: string } | null>(null)
@@ -95,8 +97,12 @@ export function Dlq ({ route }: { route: Route }): ReactNode {
       {id !== null && <DlqDetail id={id} onClose={() => set({ id: undefined })} onReplay={(payload, tq) => setReplayIds({ ids: [id], targetQueue: tq, payload })} onDeleted={() => { set({ id: undefined }); afterAction(true) }} />}
       {replayAll !== null && (
         <ConfirmAction title="Replay all matching DLQ entries"
-          preview={async () => <ImpactOf target={replayAll.targetQueue} result={await call<ReplayResult>('ReplayDLQ', { limit: replayAll.limit, ...selection(), targetQueue: replayAll.targetQueue || undefined, dryRun: true })} />}
-          confirmLabel="Replay" onConfirm={() => call('ReplayDLQ', { limit: replayAll.limit, ...selection(), targetQueue: replayAll.targetQueue || undefined })}
+          preview={async () => {
+            const result = await call<ReplayResult>('ReplayDLQ', { limit: replayAll.limit, ...selection(), targetQueue: replayAll.targetQueue || undefined, dryRun: true })
+            previewed.current = result.selection
+            return <ImpactOf target={replayAll.targetQueue} result={result} />
+          }}
+          confirmLabel="Replay" onConfirm={() => call('ReplayDLQ', { limit: replayAll.limit, ...selection(), targetQueue: replayAll.targetQueue || undefined, expectedSelection: previewed.current })}
           onClose={done => { setReplayAll(null); afterAction(done) }} />
       )}
       {replayIds !== null && (
@@ -111,8 +117,12 @@ export function Dlq ({ route }: { route: Route }): ReactNode {
       )}
       {purge !== null && (
         <ConfirmAction title="Purge dead tasks for good" danger confirmLabel="Purge for good"
-          preview={async () => <PurgeImpact result={await call<PurgeResult>('PurgeDLQ', { ...selection(), olderThan: purge.olderThan || undefined, dryRun: true })} />}
-          onConfirm={() => call<PurgeResult>('PurgeDLQ', { ...selection(), olderThan: purge.olderThan || undefined })}
+          preview={async () => {
+            const result = await call<PurgeResult>('PurgeDLQ', { ...selection(), olderThan: purge.olderThan || undefined, dryRun: true })
+            previewed.current = result.selection
+            return <PurgeImpact result={result} />
+          }}
+          onConfirm={() => call<PurgeResult>('PurgeDLQ', { ...selection(), olderThan: purge.olderThan || undefined, expectedSelection: previewed.current })}
           onClose={done => { setPurge(null); afterAction(done) }} />
       )}
     </>

@@ -1,7 +1,7 @@
 // Bulk actions of the Tasks page: one action (cancel, retry, delete, run now, reschedule,
 // move) over the selected rows or over every task the filter matches. The confirmation
 // shows BulkTaskAction's dry run (count, sample, skipped) before anything changes.
-import { useState, type ReactNode } from 'react'
+import { useRef, useState, type ReactNode } from 'react'
 import { call } from '../api.ts'
 import { TASK_ACTIONS, type BulkResult, type TaskAction } from '../types.ts'
 import { ConfirmAction, StateBadge } from '../ui.tsx'
@@ -53,6 +53,8 @@ export function BulkBar ({ params, set, chosen, filterUsable, onDone }: {
   const action = (TASK_ACTIONS as readonly string[]).includes(params.get('bulk') ?? '') ? params.get('bulk') as TaskAction : 'cancel'
   const [fields, setFields] = useState({ runAt: '', priority: '', maxAttempts: '', targetQueue: '' })
   const [scope, setScope] = useState<'selected' | 'filter' | null>(null)
+  // the set the dry run showed: the confirmation changes exactly it, or is refused
+  const previewed = useRef<string | undefined>(undefined)
   const num = (v: string): number | undefined => v === '' ? undefined : Number(v)
   const request = (dryRun: boolean): Record<string, unknown> => ({
     action,
@@ -77,8 +79,12 @@ export function BulkBar ({ params, set, chosen, filterUsable, onDone }: {
       {scope !== null && (
         <ConfirmAction title={scope === 'selected' ? `${ACTION_LABELS[action]} ${chosen.size} selected task${chosen.size === 1 ? '' : 's'}` : `${ACTION_LABELS[action]} all tasks matching the filter`}
           danger={action === 'cancel' || action === 'delete'} confirmLabel={`${ACTION_LABELS[action]} tasks`}
-          preview={async () => <BulkImpact result={await call<BulkResult>('BulkTaskAction', request(true))} />}
-          onConfirm={() => call<BulkResult>('BulkTaskAction', request(false))}
+          preview={async () => {
+            const result = await call<BulkResult>('BulkTaskAction', request(true))
+            previewed.current = result.selection
+            return <BulkImpact result={result} />
+          }}
+          onConfirm={() => call<BulkResult>('BulkTaskAction', { ...request(false), expectedSelection: previewed.current })}
           onClose={done => { setScope(null); onDone(done) }} />
       )}
     </form>
