@@ -35,13 +35,15 @@ const overviewFlight = flightsFor<AdminContext, ResponseOf<'GetOverview'>>()
  * request. A computed overview is reused for this long (its generatedAt says when it
  * was made) unless this service answered a mutation since, so an operator's own
  * change shows at once; changes by workers and other nodes show within this bound.
+ * AdminOptions.overviewReuseMs overrides it (0: every overview computed afresh).
  */
 export const OVERVIEW_REUSE_MS = 100
 const lastOverview = new WeakMap<AdminContext, { value: ResponseOf<'GetOverview'>, at: number, changes: number }>()
 
 export async function getOverview (ctx: AdminContext, latency: LatencyTracker): Promise<ResponseOf<'GetOverview'>> {
   const last = lastOverview.get(ctx)
-  if (last !== undefined && last.changes === ctx.counters.changes && Date.now() - last.at < OVERVIEW_REUSE_MS) return last.value
+  const reuseMs = ctx.options.overviewReuseMs ?? OVERVIEW_REUSE_MS
+  if (last !== undefined && last.changes === ctx.counters.changes && Date.now() - last.at < reuseMs) return last.value
   return await overviewFlight(ctx).run(async () => {
     const changes = ctx.counters.changes
     const value = await computeOverview(ctx, latency)
