@@ -32,7 +32,12 @@ const statsFlight = flightsFor<AdminContext, QueueStats[]>()
 
 export async function allQueueStats (ctx: AdminContext): Promise<QueueStats[]> {
   // Shared by concurrent callers, so copied before it is extended and sorted.
-  const stats = [...await statsFlight(ctx).run(async () => await ctx.backend.queueStats())]
+  return withConfiguredQueues(ctx, await statsFlight(ctx).run(async () => await ctx.backend.queueStats()))
+}
+
+/** the backend's queues and the configured ones it does not list yet, by name, bounded (`stored` is not changed) */
+export function withConfiguredQueues (ctx: AdminContext, stored: QueueStats[]): QueueStats[] {
+  const stats = [...stored]
   const listed = new Set(stats.map(queue => queue.name))
   for (const name of configuredQueues(ctx)) if (!listed.has(name)) stats.push(emptyQueueStats(name))
   return stats.sort((a, b) => a.name.localeCompare(b.name)).slice(0, MAX_LIST_LIMIT)
