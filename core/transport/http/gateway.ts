@@ -10,7 +10,7 @@ import { RPC_LIST, type RpcDefinition } from '../../contract/rpcs.ts'
 import { buildOpenApiDocument } from '../../contract/openapi.ts'
 import type { AdminService, CallContext, EventStream, ServerStream } from '../../admin/types.ts'
 import type { TlsMaterial } from '../grpc/server.ts'
-import { identityOfSocket } from '../identity.ts'
+import { connectionIdentity } from '../identity.ts'
 import { hostPort, parseListenAddress } from './address.ts'
 import { DEFAULT_CALL_TIMEOUT_MS, TransportErrors, requestIdFrom, unimplementedRpcs, withCallDeadline } from './call.ts'
 import { sendFileAnswer, sendFileChunks, type FileAnswer, type FileChunk } from './download.ts'
@@ -128,7 +128,7 @@ export function createGateway (options: GatewayOptions): Gateway {
     reply.header('x-request-id', request.id)
     reply.headers(ANSWER_HEADERS)
     // The handshake already refused unverified clients; this is the belt to those braces.
-    request.switchyardActor = identityOfSocket(request.raw.socket as TLSSocket)
+    request.switchyardActor = connectionIdentity(request.raw.socket as TLSSocket)
   })
 
   app.addHook('onResponse', async (request, reply) => {
