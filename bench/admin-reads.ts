@@ -114,7 +114,7 @@ async function measure (name: BackendName, opened: Opened, queues: string[], tas
   const service = createAdminService({
     backend: counted.backend,
     events,
-    options: { readOnly: false, requireApproval: false, roles: null, requestTimeoutMs: 10_000, replayLimitMax: 1000, replayIdsMax: 1000, auditExportLimitMax: 10_000, auditEventLimit: 10_000, overviewReuseMs: 0 },
+    options: { readOnly: false, requireApproval: false, roles: null, requestTimeoutMs: 10_000, replayLimitMax: 1000, replayIdsMax: 1000, auditExportLimitMax: 10_000, auditEventLimit: 10_000, readReuseMs: 0 },
     info: { version: 'bench', commit: 'bench', backendName: opened.backend.name, startedAt: Date.now(), weightDefaults: () => 1, defaultQueue: queues[0]!, queues, taskDefaults: { queue: queues[0]!, maxAttempts: 3, priority: 0, timeoutMs: 60_000 } }
   })
   const { paths } = await ensureDevCertificates(join(dir, 'certs'))

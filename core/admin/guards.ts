@@ -21,9 +21,9 @@ export function assertAdminOptions (options: AdminOptions): void {
       throw AdminOptionsInvalid(`${field}: must be a positive integer`, { details: { field } })
     }
   }
-  const reuse = options.overviewReuseMs
+  const reuse = options.readReuseMs
   if (reuse !== undefined && (!Number.isInteger(reuse) || reuse < 0)) {
-    throw AdminOptionsInvalid('overviewReuseMs: must be an integer of 0 or more (milliseconds)', { details: { field: 'overviewReuseMs' } })
+    throw AdminOptionsInvalid('readReuseMs: must be an integer of 0 or more (milliseconds)', { details: { field: 'readReuseMs' } })
   }
 }
 

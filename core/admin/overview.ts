@@ -4,7 +4,7 @@ import type { AdminContext } from './context.ts'
 import type { LatencyTracker } from './latency.ts'
 import type { Backend, CoordinationState, PendingHandler, QueueStats, WorkerInfo } from '../backend/types.ts'
 import { allQueueStats, withConfiguredQueues } from './queues.ts'
-import { flightsFor } from './single-flight.ts'
+import { READ_REUSE_MS, reusedReadsFor } from './single-flight.ts'
 import { compact, coordinationView, iso, queueSummary } from './views.ts'
 import { MAX_UNSERVED_REPORTED, unservedAmong, unservedHandlers } from './handler-coverage.ts'
 
@@ -31,27 +31,18 @@ export async function getHealth (ctx: AdminContext): Promise<ResponseOf<'GetHeal
 // pending handlers and new event-log pages for latency: in one backend call where the
 // backend offers readOverview, else one call per source. Sections the backend cannot
 // provide are left out rather than faked.
-const overviewFlight = flightsFor<AdminContext, ResponseOf<'GetOverview'>>()
+const reusedOverview = reusedReadsFor<AdminContext, ResponseOf<'GetOverview'>>()
 /**
  * A dashboard polled by many clients would otherwise recompute the overview for each
  * request. A computed overview is reused for this long (its generatedAt says when it
  * was made) unless this service answered a mutation since, so an operator's own
  * change shows at once; changes by workers and other nodes show within this bound.
- * AdminOptions.overviewReuseMs overrides it (0: every overview computed afresh).
+ * AdminOptions.readReuseMs overrides it (0: every overview computed afresh).
  */
-export const OVERVIEW_REUSE_MS = 100
-const lastOverview = new WeakMap<AdminContext, { value: ResponseOf<'GetOverview'>, at: number, changes: number }>()
+export const OVERVIEW_REUSE_MS = READ_REUSE_MS
 
 export async function getOverview (ctx: AdminContext, latency: LatencyTracker): Promise<ResponseOf<'GetOverview'>> {
-  const last = lastOverview.get(ctx)
-  const reuseMs = ctx.options.overviewReuseMs ?? OVERVIEW_REUSE_MS
-  if (last !== undefined && last.changes === ctx.counters.changes && Date.now() - last.at < reuseMs) return last.value
-  return await overviewFlight(ctx).run(async () => {
-    const changes = ctx.counters.changes
-    const value = await computeOverview(ctx, latency)
-    lastOverview.set(ctx, { value, at: Date.now(), changes })
-    return value
-  })
+  return await reusedOverview(ctx, ctx.counters.changes, ctx.options.readReuseMs ?? OVERVIEW_REUSE_MS, async () => await computeOverview(ctx, latency))
 }
 
 /** the parts of an overview that come from the backend */

@@ -1,6 +1,7 @@
 // The admin overview over a backend that offers readOverview (Redis: one pipeline, one
 // round trip) answers what the separate calls would, and makes no other backend call;
-// AdminOptions.overviewReuseMs 0 computes every overview afresh.
+// AdminOptions.readReuseMs 0 computes every overview afresh; by default an overview or
+// queue list is answered again for 100 ms unless the service made a change.
 import { randomBytes } from 'node:crypto'
 import t, { type Test } from 'tap'
 import type { Backend } from '@switchyard/core'
@@ -39,7 +40,7 @@ t.test('redis: one readOverview call answers the whole overview', async t => {
   await raw.enqueue([newTask(q), newTask(q, { delayMs: 3600_000 }), newTask(q, { handler: 'nobody.runs' })])
   await raw.heartbeatWorker({ id: 'w1', host: 'h', pid: 1, version: 'v', queues: [q], handlers: ['test.handler'], concurrency: 4, inFlight: 2, startedAt: Date.now(), lastHeartbeatAt: Date.now() }, 60_000)
   const { backend, calls } = counting(raw)
-  const { service, events } = makeService(t, backend, { overviewReuseMs: 0 })
+  const { service, events } = makeService(t, backend, { readReuseMs: 0 })
   events.emit('task.succeeded', { id: 'x', durationMs: 10 })
   events.emit('task.succeeded', { id: 'y', durationMs: 30 })
   events.emit('task.dead', { id: 'z', durationMs: 20 })
@@ -62,7 +63,7 @@ t.test('redis: one readOverview call answers the whole overview', async t => {
   await raw.enqueue([newTask(q)])
   calls.clear()
   const again = await service.GetOverview({}, call())
-  t.equal(calls.get('readOverview'), 1, 'overviewReuseMs 0: computed afresh')
+  t.equal(calls.get('readOverview'), 1, 'readReuseMs 0: computed afresh')
   t.match(again.totals, { ready: 3 }, 'a change made past the service shows at once')
   t.match(again.latency, { samples: 4 }, 'the next page continues where the last one ended, without reading an event twice')
 })
@@ -76,9 +77,21 @@ t.test('the default reuse window answers a repeated overview from the last compu
   const second = await service.GetOverview({}, call())
   t.equal(calls.size, 0, 'no backend call within the window')
   t.equal(second.generatedAt, first.generatedAt)
+
+  const q = `reuse-${suffix()}`
+  await raw.enqueue([newTask(q)])
+  const listed = await service.ListQueues({}, call())
+  t.ok(listed.queues.some(queue => queue.name === q), 'the queue list is computed on its first call')
+  calls.clear()
+  t.equal(await service.ListQueues({}, call()), listed, 'and answered again within the window')
+  t.equal(calls.size, 0, 'without a backend call')
+  await service.PauseQueue({ name: q, paused: true }, call())
+  const after = await service.ListQueues({}, call())
+  t.match(after.queues.find(queue => queue.name === q), { paused: true }, 'a change this service made shows at once')
+  t.equal((await service.GetOverview({}, call())).queues.find(queue => queue.name === q)?.paused, true, 'in the overview too')
 })
 
-t.test('overviewReuseMs must be an integer of 0 or more', async t => {
+t.test('readReuseMs must be an integer of 0 or more', async t => {
   const raw = await redisBackend(t)
-  t.throws(() => makeService(t, raw, { overviewReuseMs: -1 }), { code: 'ADMIN_OPTIONS_INVALID', details: { field: 'overviewReuseMs' } })
+  t.throws(() => makeService(t, raw, { readReuseMs: -1 }), { code: 'ADMIN_OPTIONS_INVALID', details: { field: 'readReuseMs' } })
 })

@@ -70,6 +70,22 @@ function headerText (request: FastifyRequest, name: string): string | undefined 
   return typeof text === 'string' && text !== '' ? text : undefined
 }
 
+// A read the service answers again from its last computation (the overview and the
+// queue list within their reuse window) hands back the same object: its JSON text is
+// kept beside it, so a dashboard polled by many clients is serialized once per
+// computation, not once per request. Answers are never changed after they are sent.
+const serialized = new WeakMap<object, string>()
+
+function jsonOf (response: unknown): string {
+  if (response === null || typeof response !== 'object') return JSON.stringify(response) ?? 'null'
+  let text = serialized.get(response)
+  if (text === undefined) {
+    text = JSON.stringify(response)
+    serialized.set(response, text)
+  }
+  return text
+}
+
 export function createGateway (options: GatewayOptions): Gateway {
   const { admin, bodyLimitBytes } = options
   const callTimeoutMs = options.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS
@@ -183,7 +199,7 @@ export function createGateway (options: GatewayOptions): Gateway {
     const method = admin[def.name as keyof AdminService] as (request: unknown, ctx: CallContext) => Promise<unknown>
     const response = await withCallDeadline(method.call(admin, requestOf(def, request, fixed), callContext(request)), callTimeoutMs, def.name)
     if (def.http.download === true) return await sendFileAnswer(reply, response as FileAnswer)
-    return response
+    return await reply.type('application/json; charset=utf-8').send(jsonOf(response))
   }
 
   async function stream (def: RpcDefinition, request: FastifyRequest, reply: FastifyReply): Promise<void> {
