@@ -145,9 +145,11 @@ async function measure (name: BackendName, opened: Opened, queues: string[], tas
       direct.push(performance.now() - before)
     }
     const queueList = summarize(await timeRequests(agent, port, '/admin/v1/queues', requests))
-    const redisCommands = opened.redisToken === null
+    const monitored = opened.redisToken === null
       ? null
-      : await countRedisCommands(REDIS_URL, opened.redisToken, async () => { await timeRequests(agent, port, '/admin/v1/overview', monitorRequests) }) / monitorRequests
+      : await countRedisCommands(REDIS_URL, opened.redisToken, async () => { await timeRequests(agent, port, '/admin/v1/overview', monitorRequests) })
+    if (monitored !== null && monitored.streamErrors > 0) progress(`admin-reads: ${name}: the MONITOR connection reported ${monitored.streamErrors} stream error(s); the count may miss lines`)
+    const redisCommands = monitored === null ? null : monitored.commands / monitorRequests
     const result: BackendResult = {
       tasks,
       queues: queues.length,
