@@ -1,5 +1,6 @@
 // Fills a Postgres backend (embedded PGlite data directory or a schema on the server)
-// with many finished and waiting tasks before `switchyard start` opens it, so the
+// with many finished and waiting tasks, in one queue or spread over several (each
+// block of 100 consecutive tasks goes to the next queue, so every queue holds every state), before `switchyard start` opens it, so the
 // console's list pages can be measured against a backend that holds a million tasks.
 // The rows go through the backend's own schema (its migrations run first) with one
 // INSERT ... SELECT generate_series per batch: the statement triggers keep the per-queue
@@ -41,7 +42,8 @@ async function open (target: FillTarget): Promise<SqlClient> {
  * that grew to this size would have statistics. Finished tasks finish 10 ms apart,
  * newest last, as a steady stream of work would leave them.
  */
-export async function fillTasks (target: FillTarget, count: number, onProgress: (done: number) => void): Promise<FillResult> {
+export async function fillTasks (target: FillTarget, count: number, onProgress: (done: number) => void, queues: string[] = [FILL_QUEUE]): Promise<FillResult> {
+  if (queues.length === 0) throw new Error('fill: give at least one queue')
   const client = await open(target)
   const schema = target.schema ?? 'switchyard'
   const backend = createPostgresBackendFromClient(client, { schema })
@@ -49,7 +51,7 @@ export async function fillTasks (target: FillTarget, count: number, onProgress: 
   try {
     await backend.init() // the migrations
     const s = `"${schema}"`
-    await client.query(`INSERT INTO ${s}.queues (name) VALUES ($1) ON CONFLICT (name) DO NOTHING`, [FILL_QUEUE])
+    await client.query(`INSERT INTO ${s}.queues (name) SELECT unnest($1::text[]) ON CONFLICT (name) DO NOTHING`, [queues])
     const { succeeded, dead, scheduled } = FILL_MIX
     // g's position in [0, 1) picks the state, so the states interleave over time as they would
     const stateOf = `CASE
@@ -67,15 +69,15 @@ export async function fillTasks (target: FillTarget, count: number, onProgress: 
                CASE WHEN st IN ('succeeded', 'dead') THEN fin - interval '1 second' END,
                CASE WHEN st IN ('succeeded', 'dead', 'canceled') THEN fin END,
                0, CASE WHEN st = 'dead' THEN 3 WHEN st = 'succeeded' THEN 1 ELSE 0 END, 3, 60000,
-               25, $1, st, $2,
+               25, ($1::text[])[1 + (g / 100) % cardinality($1::text[])], st, $2,
                CASE WHEN st = 'dead' THEN 'bench: failed on purpose (task ' || g || ')' END,
                jsonb_build_object('n', g, 'bench', true)
         FROM (SELECT g, ${stateOf} AS st, now() - ($4::bigint - g) * interval '10 milliseconds' AS fin
-              FROM generate_series($3::bigint, $5::bigint) AS g) AS rows`, [FILL_QUEUE, FILL_HANDLER, from, count, to])
+              FROM generate_series($3::bigint, $5::bigint) AS g) AS rows`, [queues, FILL_HANDLER, from, count, to])
       onProgress(to)
     }
     await client.exec(`ANALYZE ${s}.tasks`)
-    const [row] = await client.query<{ n: number }>(`SELECT coalesce(sum(n), 0)::float8 AS n FROM ${s}.queue_counts WHERE queue = $1 AND state = 'dead'`, [FILL_QUEUE])
+    const [row] = await client.query<{ n: number }>(`SELECT coalesce(sum(n), 0)::float8 AS n FROM ${s}.queue_counts WHERE queue = ANY($1::text[]) AND state = 'dead'`, [queues])
     return { tasks: count, dead: row?.n ?? 0, ms: Date.now() - started }
   } finally {
     await backend.close()

@@ -13,7 +13,8 @@
 // WAL: pg_current_wal_lsn() is server-wide, so on a server other clients write to at
 // the same time it counts their WAL too.
 import { execFileSync } from 'node:child_process'
-import { readdir, readFile, readlink } from 'node:fs/promises'
+import { readFile } from 'node:fs/promises'
+import { portsTo, type ClientProcess } from './own-ports.ts'
 // connect() bounds every sample: 10 s to connect, statement_timeout 120 s
 import { POSTGRES_URL, withClient } from './postgres.ts'
 
@@ -24,35 +25,6 @@ function clockTicksPerSecond (): number {
   } catch {
     return 100
   }
-}
-
-/** a client process: this one ('self') or another of this machine by pid */
-export type ClientProcess = number | 'self'
-
-/** local ports of the processes' TCP sockets whose remote port is `serverPort` (a process that is gone has none) */
-async function portsTo (serverPort: number, clients: readonly ClientProcess[]): Promise<number[]> {
-  const inodes = new Set<string>()
-  for (const client of clients) {
-    const fds = await readdir(`/proc/${client}/fd`).catch(() => [] as string[])
-    for (const fd of fds) {
-      const target = await readlink(`/proc/${client}/fd/${fd}`).catch(() => '')
-      const m = /^socket:\[(\d+)\]$/.exec(target)
-      if (m !== null) inodes.add(m[1]!)
-    }
-  }
-  const ports: number[] = []
-  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
-    const text = await readFile(table, 'utf8').catch(() => '')
-    for (const line of text.split('\n').slice(1)) {
-      const cols = line.trim().split(/\s+/)
-      if (cols.length < 10) continue
-      const local = cols[1]!
-      const remote = cols[2]!
-      if (parseInt(remote.slice(remote.lastIndexOf(':') + 1), 16) !== serverPort) continue
-      if (inodes.has(cols[9]!)) ports.push(parseInt(local.slice(local.lastIndexOf(':') + 1), 16))
-    }
-  }
-  return ports
 }
 
 /** utime + stime in clock ticks of a local Postgres process; null when it is not one (gone, or not on this machine) */

@@ -21,6 +21,10 @@ export function assertAdminOptions (options: AdminOptions): void {
       throw AdminOptionsInvalid(`${field}: must be a positive integer`, { details: { field } })
     }
   }
+  const reuse = options.readReuseMs
+  if (reuse !== undefined && (!Number.isInteger(reuse) || reuse < 0)) {
+    throw AdminOptionsInvalid('readReuseMs: must be an integer of 0 or more (milliseconds)', { details: { field: 'readReuseMs' } })
+  }
 }
 
 export function roleOf (options: AdminOptions, actor: string): Role | null {

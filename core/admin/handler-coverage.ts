@@ -27,6 +27,11 @@ export async function unservedHandlers (ctx: AdminContext, queues: string[], wor
     ctx.backend.pendingHandlers({ queues, limit: MAX_UNSERVED_REPORTED }),
     workers === undefined ? ctx.backend.listWorkers() : Promise.resolve(workers)
   ])
+  return unservedAmong(pending, live)
+}
+
+/** the pairs of `pending` whose handler no live, uncordoned worker of `live` runs, by queue then handler */
+export function unservedAmong (pending: PendingHandler[], live: WorkerInfo[]): PendingHandler[] {
   const run = handlersRun(live)
   return pending
     .filter(pair => !run.has(pair.handler))

@@ -1,4 +1,4 @@
-import type { Backend } from '../backend/types.ts'
+import type { Backend, ReadEventsRequest, StoredEvent } from '../backend/types.ts'
 
 // Run latency for the overview comes from the event log: the worker appends
 // task.succeeded / task.retrying / task.dead with the handler's `durationMs`. This
@@ -38,20 +38,44 @@ export class LatencyTracker {
     return this.refreshing
   }
 
+  /**
+   * The page an overview read made in one backend call (Backend.readOverview) should
+   * fetch along; null without an event log or while a read of its own is under way.
+   */
+  nextPage (): ReadEventsRequest | null {
+    if (!this.backend.capabilities.eventLog || this.refreshing !== null) return null
+    return { afterId: this.cursor, limit: this.pageSize }
+  }
+
+  /**
+   * Takes the page read for `request` (from nextPage). A page for a cursor that has moved
+   * on since is dropped (its events are read again from the cursor); a full page means
+   * more is waiting, and the rest is read as refresh() reads it.
+   */
+  async accept (request: ReadEventsRequest, page: StoredEvent[]): Promise<void> {
+    if (request.afterId !== this.cursor || this.refreshing !== null) return
+    this.ingest(page)
+    if (page.length >= this.pageSize) await this.refresh()
+  }
+
   private async read (): Promise<void> {
     for (let pages = 0; pages < this.pagesPerRefresh; pages++) {
       const page = await this.backend.readEvents({ afterId: this.cursor, limit: this.pageSize })
-      for (const event of page) {
-        const duration = (event.data as { durationMs?: unknown } | null)?.durationMs
-        if ((event.type === 'task.succeeded' || event.type === 'task.retrying' || event.type === 'task.dead') &&
-          typeof duration === 'number' && Number.isFinite(duration) && duration >= 0) {
-          this.samples.push({ at: event.time, ms: duration })
-        }
-      }
-      if (this.samples.length > this.maxSamples) this.samples.splice(0, this.samples.length - this.maxSamples)
-      this.cursor = page[page.length - 1]?.id ?? this.cursor
+      this.ingest(page)
       if (page.length < this.pageSize) return
     }
+  }
+
+  private ingest (page: StoredEvent[]): void {
+    for (const event of page) {
+      const duration = (event.data as { durationMs?: unknown } | null)?.durationMs
+      if ((event.type === 'task.succeeded' || event.type === 'task.retrying' || event.type === 'task.dead') &&
+        typeof duration === 'number' && Number.isFinite(duration) && duration >= 0) {
+        this.samples.push({ at: event.time, ms: duration })
+      }
+    }
+    if (this.samples.length > this.maxSamples) this.samples.splice(0, this.samples.length - this.maxSamples)
+    this.cursor = page[page.length - 1]?.id ?? this.cursor
   }
 
   view (now: number): { source: string, samples: number, windowSeconds: number, avgMs?: number, p95Ms?: number } {

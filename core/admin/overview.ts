@@ -2,10 +2,11 @@ import { isSwitchyardError } from '../errors.ts'
 import type { ResponseOf } from '../contract/rpcs.ts'
 import type { AdminContext } from './context.ts'
 import type { LatencyTracker } from './latency.ts'
-import { allQueueStats } from './queues.ts'
-import { flightsFor } from './single-flight.ts'
+import type { Backend, CoordinationState, PendingHandler, QueueStats, WorkerInfo } from '../backend/types.ts'
+import { allQueueStats, withConfiguredQueues } from './queues.ts'
+import { READ_REUSE_MS, reusedReadsFor } from './single-flight.ts'
 import { compact, coordinationView, iso, queueSummary } from './views.ts'
-import { unservedHandlers } from './handler-coverage.ts'
+import { MAX_UNSERVED_REPORTED, unservedAmong, unservedHandlers } from './handler-coverage.ts'
 
 export async function getHealth (ctx: AdminContext): Promise<ResponseOf<'GetHealth'>> {
   let backendError: string | undefined
@@ -26,40 +27,69 @@ export async function getHealth (ctx: AdminContext): Promise<ResponseOf<'GetHeal
   })
 }
 
-// One call per source, all in parallel: queue stats (O(queues)), the worker registry
-// (O(workers)), coordination state, and new event-log pages for latency. Sections the
-// backend cannot provide are left out rather than faked.
-const overviewFlight = flightsFor<AdminContext, ResponseOf<'GetOverview'>>()
+// Queue stats (O(queues)), the worker registry (O(workers)), coordination state,
+// pending handlers and new event-log pages for latency: in one backend call where the
+// backend offers readOverview, else one call per source. Sections the backend cannot
+// provide are left out rather than faked.
+const reusedOverview = reusedReadsFor<AdminContext, ResponseOf<'GetOverview'>>()
 /**
  * A dashboard polled by many clients would otherwise recompute the overview for each
  * request. A computed overview is reused for this long (its generatedAt says when it
  * was made) unless this service answered a mutation since, so an operator's own
  * change shows at once; changes by workers and other nodes show within this bound.
+ * AdminOptions.readReuseMs overrides it (0: every overview computed afresh).
  */
-export const OVERVIEW_REUSE_MS = 100
-const lastOverview = new WeakMap<AdminContext, { value: ResponseOf<'GetOverview'>, at: number, changes: number }>()
+export const OVERVIEW_REUSE_MS = READ_REUSE_MS
 
 export async function getOverview (ctx: AdminContext, latency: LatencyTracker): Promise<ResponseOf<'GetOverview'>> {
-  const last = lastOverview.get(ctx)
-  if (last !== undefined && last.changes === ctx.counters.changes && Date.now() - last.at < OVERVIEW_REUSE_MS) return last.value
-  return await overviewFlight(ctx).run(async () => {
-    const changes = ctx.counters.changes
-    const value = await computeOverview(ctx, latency)
-    lastOverview.set(ctx, { value, at: Date.now(), changes })
-    return value
-  })
+  return await reusedOverview(ctx, ctx.counters.changes, ctx.options.readReuseMs ?? OVERVIEW_REUSE_MS, async () => await computeOverview(ctx, latency))
 }
 
-async function computeOverview (ctx: AdminContext, latency: LatencyTracker): Promise<ResponseOf<'GetOverview'>> {
+/** the parts of an overview that come from the backend */
+interface OverviewParts {
+  queues: QueueStats[]
+  workers: WorkerInfo[] | undefined
+  coordination: CoordinationState | undefined
+  unserved: PendingHandler[]
+}
+
+function wantsCoordination (ctx: AdminContext): boolean {
   const caps = ctx.backend.capabilities
+  return caps.globalPause || caps.leaderLock || caps.rateLimit
+}
+
+// One call per source, all in parallel, then the pending handlers of the queues found.
+async function readSeparately (ctx: AdminContext, latency: LatencyTracker): Promise<OverviewParts> {
   const [queues, workers, coordination] = await Promise.all([
     allQueueStats(ctx),
-    caps.workerRegistry ? ctx.backend.listWorkers() : Promise.resolve(undefined),
-    caps.globalPause || caps.leaderLock || caps.rateLimit ? ctx.backend.getCoordinationState() : Promise.resolve(undefined),
+    ctx.backend.capabilities.workerRegistry ? ctx.backend.listWorkers() : Promise.resolve(undefined),
+    wantsCoordination(ctx) ? ctx.backend.getCoordinationState() : Promise.resolve(undefined),
     latency.refresh().catch(err => ctx.onError(err, 'overview latency'))
   ])
   // needs the queue names, so it follows the parallel reads; the reuse window above bounds how often
   const unserved = await unservedHandlers(ctx, queues.map(queue => queue.name), workers)
+  return { queues, workers, coordination, unserved }
+}
+
+// Everything in one backend call (on Redis one round trip), the latency page included.
+async function readCombined (ctx: AdminContext, latency: LatencyTracker, readOverview: NonNullable<Backend['readOverview']>): Promise<OverviewParts> {
+  const registry = ctx.backend.capabilities.workerRegistry
+  const page = latency.nextPage()
+  const read = await readOverview({ pendingLimit: registry ? MAX_UNSERVED_REPORTED : 0, events: page })
+  if (page !== null) await latency.accept(page, read.events).catch(err => ctx.onError(err, 'overview latency'))
+  else await latency.refresh().catch(err => ctx.onError(err, 'overview latency'))
+  const queues = withConfiguredQueues(ctx, read.queues)
+  const shown = new Set(queues.map(queue => queue.name))
+  const workers = registry ? read.workers ?? [] : undefined
+  const unserved = workers === undefined ? [] : unservedAmong(read.pending.filter(pair => shown.has(pair.queue)), workers)
+  return { queues, workers, coordination: wantsCoordination(ctx) ? read.coordination : undefined, unserved }
+}
+
+async function computeOverview (ctx: AdminContext, latency: LatencyTracker): Promise<ResponseOf<'GetOverview'>> {
+  const readOverview = ctx.backend.readOverview
+  const { queues, workers, coordination, unserved } = readOverview === undefined
+    ? await readSeparately(ctx, latency)
+    : await readCombined(ctx, latency, readOverview.bind(ctx.backend))
   const totals = { ready: 0, processing: 0, scheduled: 0, retrying: 0, dead: 0, succeeded: 0, canceled: 0, blocked: 0 }
   for (const queue of queues) {
     for (const key of Object.keys(totals) as Array<keyof typeof totals>) totals[key] += queue[key] ?? 0

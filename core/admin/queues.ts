@@ -3,7 +3,7 @@ import { MAX_LIST_LIMIT, type QueueStats } from '../backend/types.ts'
 import type { RequestOf, ResponseOf } from '../contract/rpcs.ts'
 import type { AdminContext, MutationResult } from './context.ts'
 import { emptyQueueStats, queueSummary } from './views.ts'
-import { flightsFor } from './single-flight.ts'
+import { flightsFor, READ_REUSE_MS, reusedReadsFor } from './single-flight.ts'
 import { unservedHandlers } from './handler-coverage.ts'
 
 // A queue is known when the backend lists it (it had a task or was registered) or
@@ -32,14 +32,23 @@ const statsFlight = flightsFor<AdminContext, QueueStats[]>()
 
 export async function allQueueStats (ctx: AdminContext): Promise<QueueStats[]> {
   // Shared by concurrent callers, so copied before it is extended and sorted.
-  const stats = [...await statsFlight(ctx).run(async () => await ctx.backend.queueStats())]
+  return withConfiguredQueues(ctx, await statsFlight(ctx).run(async () => await ctx.backend.queueStats()))
+}
+
+/** the backend's queues and the configured ones it does not list yet, by name, bounded (`stored` is not changed) */
+export function withConfiguredQueues (ctx: AdminContext, stored: QueueStats[]): QueueStats[] {
+  const stats = [...stored]
   const listed = new Set(stats.map(queue => queue.name))
   for (const name of configuredQueues(ctx)) if (!listed.has(name)) stats.push(emptyQueueStats(name))
   return stats.sort((a, b) => a.name.localeCompare(b.name)).slice(0, MAX_LIST_LIMIT)
 }
 
+const reusedQueueList = reusedReadsFor<AdminContext, ResponseOf<'ListQueues'>>()
+
+/** reused like the overview (READ_REUSE_MS, AdminOptions.readReuseMs): the same dashboards poll both */
 export async function listQueues (ctx: AdminContext): Promise<ResponseOf<'ListQueues'>> {
-  return { queues: (await allQueueStats(ctx)).map(stats => queueSummary(stats, ctx.info)) }
+  return await reusedQueueList(ctx, ctx.counters.changes, ctx.options.readReuseMs ?? READ_REUSE_MS, async () =>
+    ({ queues: (await allQueueStats(ctx)).map(stats => queueSummary(stats, ctx.info)) }))
 }
 
 export async function getQueue (ctx: AdminContext, request: RequestOf<'GetQueue'>): Promise<ResponseOf<'GetQueue'>> {

@@ -20,3 +20,25 @@ export function flightsFor<K extends object, T> (): (owner: K) => SingleFlight<T
     return flight
   }
 }
+
+/** how long a computed overview or queue list is answered again by default (AdminOptions.readReuseMs) */
+export const READ_REUSE_MS = 100
+
+/**
+ * A read answered again from its last computation for `reuseMs` (its own timestamp says
+ * when it was made), unless `changes` moved since (this service answered a mutation),
+ * so an operator's own change shows at once; computations in flight are shared.
+ */
+export function reusedReadsFor<K extends object, T> (): (owner: K, changes: number, reuseMs: number, compute: () => Promise<T>) => Promise<T> {
+  const flights = flightsFor<K, T>()
+  const last = new WeakMap<K, { value: T, at: number, changes: number }>()
+  return async (owner, changes, reuseMs, compute) => {
+    const kept = last.get(owner)
+    if (kept !== undefined && kept.changes === changes && Date.now() - kept.at < reuseMs) return kept.value
+    return await flights(owner).run(async () => {
+      const value = await compute()
+      last.set(owner, { value, at: Date.now(), changes })
+      return value
+    })
+  }
+}

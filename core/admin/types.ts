@@ -41,6 +41,8 @@ export interface AdminOptions {
   scheduleRunWindowMs?: number
   /** StreamEvents polls this often when the backend cannot notify (default 500 ms) */
   eventPollIntervalMs?: number
+  /** a computed overview or queue list answers later GetOverview / ListQueues calls for this long unless this service answered a mutation since (default 100 ms); 0 computes every one afresh */
+  readReuseMs?: number
 }
 
 export interface AuditSink {

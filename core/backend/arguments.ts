@@ -358,6 +358,15 @@ export const ARGUMENT_CHECKS: Readonly<Record<string, Check>> = {
   },
 
   queueStats ([list]) { optional(list, () => names('names', list)) },
+  readOverview ([value]) {
+    const req = object('request', value)
+    integer('pendingLimit', req.pendingLimit, 0)
+    if (req.events !== null) {
+      const events = object('events', req.events)
+      integer('events.limit', events.limit, 0)
+      if (events.afterId != null && typeof events.afterId !== 'string') fail('events.afterId', 'must be an event id or null')
+    }
+  },
   ensureQueues ([list]) { names('names', list) },
   setQueueWeight ([queue, weight]) {
     name('name', queue)

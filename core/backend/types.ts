@@ -571,6 +571,28 @@ export interface ReadEventsRequest {
   limit: number
 }
 
+/** What the admin overview reads in one call (Backend.readOverview). */
+export interface OverviewReadRequest {
+  /** pending (queue, handler) pairs over every listed queue, at most this many; 0: none read */
+  pendingLimit: number
+  /** a page of the event log to read along (the overview's latency samples); null: none */
+  events: ReadEventsRequest | null
+}
+
+/** Each part is what the separate call answers (Backend.readOverview). */
+export interface OverviewRead {
+  /** queueStats() */
+  queues: QueueStats[]
+  /** listWorkers() with capability workerRegistry; null without it */
+  workers: WorkerInfo[] | null
+  /** getCoordinationState() */
+  coordination: CoordinationState
+  /** pendingHandlers({ queues: every queue of `queues`, limit: pendingLimit }); [] without workerRegistry */
+  pending: PendingHandler[]
+  /** readEvents(events) with capability eventLog; [] without it or when events is null */
+  events: StoredEvent[]
+}
+
 /** A newest-first read of the event log (Backend.readEventsNewestFirst). */
 export interface ReadEventsBackwardRequest {
   /** null: from the newest event readable now; otherwise only events older than this id */
@@ -800,6 +822,13 @@ export interface Backend {
   pruneFinished (req: PruneRequest): Promise<number>
 
   // --- queues -----------------------------------------------------------------
+  /**
+   * Optional: queueStats(), listWorkers(), getCoordinationState(), pendingHandlers()
+   * over the listed queues and a readEvents() page, in one round trip; each part as
+   * the separate call answers it (read at nearly the same moment, not atomically).
+   * The admin overview uses it; backends without it are driven through the calls.
+   */
+  readOverview? (req: OverviewReadRequest): Promise<OverviewRead>
   /** every known queue in one call; cost O(queues), never O(tasks) */
   queueStats (names?: string[]): Promise<QueueStats[]>
   /** register queues so they are listed before their first task */

@@ -74,3 +74,21 @@ export function identityOfSocket (socket: TLSSocket): string {
   const verified = socket.authorized
   return requireIdentity(verified ? socket.getPeerCertificate() : null, verified)
 }
+
+const connectionIdentities = new WeakMap<TLSSocket, string>()
+
+/**
+ * identityOfSocket, worked out once per connection: getPeerCertificate() builds the
+ * whole certificate object on every call, the largest per-request cost of a keep-alive
+ * client. Renegotiation is turned off first (TLS 1.3 has none; a TLS 1.2 client could
+ * otherwise present another certificate on the same socket), so the certificate cannot
+ * change under the remembered identity. A refusal is never remembered.
+ */
+export function connectionIdentity (socket: TLSSocket): string {
+  const known = connectionIdentities.get(socket)
+  if (known !== undefined) return known
+  socket.disableRenegotiation()
+  const identity = identityOfSocket(socket)
+  connectionIdentities.set(socket, identity)
+  return identity
+}

@@ -14,7 +14,7 @@ import { DEFAULT_CALL_TIMEOUT_MS } from './http/call.ts'
 export { createGateway, startGateway, OPENAPI_PATH, type Gateway, type GatewayOptions } from './http/gateway.ts'
 export { startGrpcServer, grpcCallContext, type ForwardedClaim, type GrpcServerOptions, type RunningGrpcServer, type TlsMaterial } from './grpc/server.ts'
 export { createGrpcAdminClient, type GrpcAdminClient, type GrpcAdminClientOptions } from './grpc/client.ts'
-export { identityFromCertificate, identityOfSocket, parseSubjectAltNames, requireIdentity } from './identity.ts'
+export { connectionIdentity, identityFromCertificate, identityOfSocket, parseSubjectAltNames, requireIdentity } from './identity.ts'
 export { TransportErrors } from './http/call.ts'
 
 export interface TlsPaths {

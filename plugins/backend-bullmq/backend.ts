@@ -6,7 +6,7 @@ import {
   type AckOutcome, type CompleteRequest, type ProgressRequest, type AuditEvent, type AuditInput, type Backend, type BackendCapabilities, type CancelOutcome,
   type CoordinationState, type DLQStats, type DeleteRequest, type DeleteResult, type EnqueueEvents, type EnqueueResult, type EventInput,
   type FailOutcome, type FailRequest, type FlowLimit, type FlowLimitState, type FlowScope, type LeaderAcquireResult, type LeaseRef, type LeaseRequest, type LeasedTask,
-  type ListAuditRequest, type ListTasksRequest, type PendingHandler, type PendingHandlersRequest, type NewTask, type PruneRequest, type QueueStats, type RateLimit,
+  type ListAuditRequest, type ListTasksRequest, type OverviewRead, type OverviewReadRequest, type PendingHandler, type PendingHandlersRequest, type NewTask, type PruneRequest, type QueueStats, type RateLimit,
   type ReadEventsRequest, type ReadEventsBackwardRequest, type RecoveredLeases, type RequeueRequest, type RequeueResult, type SkippedTask,
   type StoredEvent, type Task, type TaskPage, type TaskState, type Unsubscribe, type WorkerInfo,
   type ListRecordsRequest, type PutRecordOptions, type PutRecordResult, type StoredRecord, type TaskActionRequest, type TaskActionResult,
@@ -778,10 +778,32 @@ export class BullMQBackend implements Backend {
     const queues = req.queues.filter(queue => typeof queue === 'string' && queue.length > 0 && !queue.includes(':'))
     const limit = Math.min(req.limit, MAX_LIST_LIMIT)
     if (limit === 0 || queues.length === 0) return []
+    return await this.pendingOf(queues, limit)
+  }
+
+  /** pending pairs of `queues` (none: every registered queue), at most `limit` */
+  private async pendingOf (queues: string[], limit: number): Promise<PendingHandler[]> {
     const flat = await runPlainScript(this.redis, 'pending-handlers', [], [`${this.options.prefix}:`, this.keys.own, limit, PENDING_SCAN_PER_STRUCTURE, PENDING_SCAN_BUDGET, ...queues]) as string[]
     const out: PendingHandler[] = []
     for (let i = 0; i < flat.length; i += 2) out.push({ queue: flat[i] as string, handler: flat[i + 1] as string })
     return out
+  }
+
+  /**
+   * Every read of the overview issued at once on the one connection: ioredis writes
+   * them back to back without waiting, so they are answered together (one round trip
+   * of waiting; a second only for leader locks or an event page spanning batches).
+   */
+  async readOverview (req: OverviewReadRequest): Promise<OverviewRead> {
+    const pendingLimit = Math.min(req.pendingLimit, MAX_LIST_LIMIT)
+    const [queues, workers, coordination, pending, events] = await Promise.all([
+      this.queueStats(),
+      this.listWorkers(),
+      this.getCoordinationState(),
+      pendingLimit === 0 ? Promise.resolve([]) : this.pendingOf([], pendingLimit),
+      req.events === null ? Promise.resolve([]) : this.readEvents(req.events)
+    ])
+    return { queues, workers, coordination, pending, events }
   }
 
   async pruneFinished (req: PruneRequest): Promise<number> {

@@ -3,13 +3,14 @@ import {
   type AckOutcome, type CompleteRequest, type ProgressRequest, type AuditEvent, type AuditInput, type Backend, type BackendCapabilities, type CancelOutcome,
   type CoordinationState, type DLQStats, type DeleteRequest, type DeleteResult, type EnqueueEvents, type EnqueueResult, type EventInput,
   type FailOutcome, type FailRequest, type FlowLimit, type FlowLimitState, type FlowScope, type LeaderAcquireResult, type LeaderLock, type LeaseRef, type LeaseRequest,
-  type LeasedTask, type ListAuditRequest, type PendingHandler, type PendingHandlersRequest, type ListTasksRequest, type NewTask, type PruneRequest, type QueueStats,
+  type LeasedTask, type ListAuditRequest, type OverviewRead, type OverviewReadRequest, type PendingHandler, type PendingHandlersRequest, type ListTasksRequest, type NewTask, type PruneRequest, type QueueStats,
   type RateLimit, type ReadEventsRequest, type ReadEventsBackwardRequest, type RecoveredLeases, type RequeueRequest, type RequeueResult,
   type SkippedTask, type StoredEvent, type Task, type TaskPage, type Unsubscribe, type WorkerInfo,
   type ListRecordsRequest, type PutRecordOptions, type PutRecordResult, type StoredRecord, type TaskActionRequest, type TaskActionResult,
   type TaskLinks, type TaskState, MAX_CHILD_LINKS,
   WORKER_RETENTION_MS, type ListWorkersOptions, type ReleaseWorkerLeasesRequest, type SweepWorkersRequest, type WorkerHeartbeat
 } from '@switchyard/core'
+import type { ChainableCommander } from 'ioredis'
 import { applyTaskAction } from './task-actions.ts'
 import { assertNoEviction, createClient, toBackendError, type RedisClient } from './connection.ts'
 import { decodeAudit, decodeEvent, decodeLeased, enqueueOutcome, hashToTask, pairsToObject, streamIdTime } from './codec.ts'
@@ -102,6 +103,56 @@ function skippedFrom (flat: string[]): SkippedTask[] {
   }
   return out
 }
+
+/** the stats script's flat reply: 12 fields per queue */
+function statsFrom (flat: Array<string | number>): QueueStats[] {
+  const out: QueueStats[] = []
+  for (let i = 0; i < flat.length; i += 12) {
+    out.push({
+      name: String(flat[i]),
+      ready: Number(flat[i + 1]),
+      scheduled: Number(flat[i + 2]),
+      retrying: Number(flat[i + 3]),
+      processing: Number(flat[i + 4]),
+      dead: Number(flat[i + 5]),
+      succeeded: Number(flat[i + 6]),
+      canceled: Number(flat[i + 7]),
+      weight: flat[i + 8] === '' ? null : Number(flat[i + 8]),
+      paused: flat[i + 9] === 1,
+      blocked: Number(flat[i + 10]),
+      throttled: Number(flat[i + 11])
+    })
+  }
+  return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+}
+
+/** the worker_list script's flat reply: info, heartbeat, cordoned, stale per worker */
+function workersFrom (flat: Array<string | number>): WorkerInfo[] {
+  const out: WorkerInfo[] = []
+  for (let i = 0; i < flat.length; i += 4) out.push({ ...workerFrom(flat[i] as string, flat[i + 1]!, flat[i + 2]!), stale: flat[i + 3] === 1 })
+  return out.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+}
+
+type CoordinationReply = [number, string, string, string[]]
+
+function coordinationFrom ([paused, limit, windowMs, flat]: CoordinationReply): CoordinationState {
+  const leaders: LeaderLock[] = []
+  for (let i = 0; i < flat.length; i += 4) {
+    leaders.push({ name: flat[i]!, holder: flat[i + 1]!, token: Number(flat[i + 2]), expiresAt: Number(flat[i + 3]) })
+  }
+  leaders.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+  const rateLimit: RateLimit | null = limit === '' ? null : { limit: Number(limit), windowMs: Number(windowMs) }
+  return { globalPaused: paused === 1, rateLimit, leaders }
+}
+
+function pendingFrom (flat: string[]): PendingHandler[] {
+  const out: PendingHandler[] = []
+  for (let i = 0; i < flat.length; i += 2) out.push({ queue: flat[i]!, handler: flat[i + 1]! })
+  return out
+}
+
+/** a pipeline with the scripts defineScripts registered (ioredis adds them to pipelines too) */
+type ScriptPipeline = ChainableCommander & Record<`sy_${string}`, (...args: ScriptArg[]) => ScriptPipeline>
 
 export class RedisBackend implements Backend {
   readonly name = 'redis'
@@ -488,10 +539,7 @@ export class RedisBackend implements Backend {
     const limit = Math.min(req.limit, MAX_LIST_LIMIT)
     return this.run('pendingHandlers', async () => {
       if (limit === 0 || queues.length === 0) return []
-      const flat = await this.script('pending_handlers', [this.keys.queues], [this.keys.base, limit, PENDING_SCAN_PER_INDEX, PENDING_SCAN_BUDGET, ...queues]) as string[]
-      const out: PendingHandler[] = []
-      for (let i = 0; i < flat.length; i += 2) out.push({ queue: flat[i]!, handler: flat[i + 1]! })
-      return out
+      return pendingFrom(await this.script('pending_handlers', [this.keys.queues], [this.keys.base, limit, PENDING_SCAN_PER_INDEX, PENDING_SCAN_BUDGET, ...queues]) as string[])
     })
   }
 
@@ -519,25 +567,35 @@ export class RedisBackend implements Backend {
     return this.run('queueStats', async () => {
       if (names !== undefined && wanted.length === 0) return []
       const k = this.keys
-      const flat = await this.script('stats', [k.queues, k.weights, k.paused], [k.base, ...wanted]) as Array<string | number>
-      const out: QueueStats[] = []
-      for (let i = 0; i < flat.length; i += 12) {
-        out.push({
-          name: String(flat[i]),
-          ready: Number(flat[i + 1]),
-          scheduled: Number(flat[i + 2]),
-          retrying: Number(flat[i + 3]),
-          processing: Number(flat[i + 4]),
-          dead: Number(flat[i + 5]),
-          succeeded: Number(flat[i + 6]),
-          canceled: Number(flat[i + 7]),
-          weight: flat[i + 8] === '' ? null : Number(flat[i + 8]),
-          paused: flat[i + 9] === 1,
-          blocked: Number(flat[i + 10]),
-          throttled: Number(flat[i + 11])
-        })
-      }
-      return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+      return statsFrom(await this.script('stats', [k.queues, k.weights, k.paused], [k.base, ...wanted]) as Array<string | number>)
+    })
+  }
+
+  readOverview (req: OverviewReadRequest): Promise<OverviewRead> {
+    const pendingLimit = Math.min(req.pendingLimit, MAX_LIST_LIMIT)
+    const events = req.events
+    if (events?.afterId != null && !STREAM_ID.test(events.afterId)) {
+      throw Errors.validation('events.afterId: must be an event id like "1700000000000-0", or null', { details: { field: 'events.afterId' } })
+    }
+    const eventLimit = Math.min(events?.limit ?? 0, MAX_LIST_LIMIT)
+    return this.run('readOverview', async () => {
+      // One pipeline, so one round trip: the same scripts and read the separate calls use.
+      const k = this.keys
+      const pipeline = this.client.pipeline() as unknown as ScriptPipeline
+      pipeline.sy_stats(k.queues, k.weights, k.paused, k.base)
+      pipeline.sy_worker_list(k.workers, k.base, MAX_LIST_LIMIT, 0, WORKER_RETENTION_MS)
+      pipeline.sy_coordination(k.globalPause, k.rate, k.lockNames, k.base)
+      if (pendingLimit > 0) pipeline.sy_pending_handlers(k.queues, k.base, pendingLimit, PENDING_SCAN_PER_INDEX, PENDING_SCAN_BUDGET)
+      if (eventLimit > 0) pipeline.xrange(k.events, events?.afterId == null ? '-' : `(${events.afterId}`, '+', 'COUNT', eventLimit)
+      const replies = (await pipeline.exec()) ?? []
+      const failed = replies.find(([err]) => err !== null)
+      if (failed !== undefined) throw failed[0]
+      const values = replies.map(([, value]) => value)
+      const [stats, workers, coordination] = values as [Array<string | number>, Array<string | number>, CoordinationReply]
+      let at = 3
+      const pending = pendingLimit > 0 ? pendingFrom(values[at++] as string[]) : []
+      const read = eventLimit > 0 ? (values[at++] as Array<[string, string[]]>).map(([id, fields]) => decodeEvent(id, fields)) : []
+      return { queues: statsFrom(stats), workers: workersFrom(workers), coordination: coordinationFrom(coordination), pending, events: read }
     })
   }
 
@@ -573,15 +631,7 @@ export class RedisBackend implements Backend {
   getCoordinationState (): Promise<CoordinationState> {
     return this.run('getCoordinationState', async () => {
       const k = this.keys
-      const [paused, limit, windowMs, flat] = await this.script('coordination', [k.globalPause, k.rate, k.lockNames], [k.base]) as
-        [number, string, string, string[]]
-      const leaders: LeaderLock[] = []
-      for (let i = 0; i < flat.length; i += 4) {
-        leaders.push({ name: flat[i]!, holder: flat[i + 1]!, token: Number(flat[i + 2]), expiresAt: Number(flat[i + 3]) })
-      }
-      leaders.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
-      const rateLimit: RateLimit | null = limit === '' ? null : { limit: Number(limit), windowMs: Number(windowMs) }
-      return { globalPaused: paused === 1, rateLimit, leaders }
+      return coordinationFrom(await this.script('coordination', [k.globalPause, k.rate, k.lockNames], [k.base]) as CoordinationReply)
     })
   }
 
@@ -665,10 +715,7 @@ export class RedisBackend implements Backend {
 
   listWorkers (options?: ListWorkersOptions): Promise<WorkerInfo[]> {
     return this.run('listWorkers', async () => {
-      const flat = await this.script('worker_list', [this.keys.workers], [this.keys.base, MAX_LIST_LIMIT, options?.includeStale === true ? 1 : 0, WORKER_RETENTION_MS]) as Array<string | number>
-      const out: WorkerInfo[] = []
-      for (let i = 0; i < flat.length; i += 4) out.push({ ...workerFrom(flat[i] as string, flat[i + 1]!, flat[i + 2]!), stale: flat[i + 3] === 1 })
-      return out.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+      return workersFrom(await this.script('worker_list', [this.keys.workers], [this.keys.base, MAX_LIST_LIMIT, options?.includeStale === true ? 1 : 0, WORKER_RETENTION_MS]) as Array<string | number>)
     })
   }
 

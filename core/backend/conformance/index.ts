@@ -21,6 +21,7 @@ import { completeAndLeaseArea } from './cases/complete-and-lease.ts'
 import { dlqArea } from './cases/dlq.ts'
 import { cancelArea } from './cases/cancel.ts'
 import { queuesArea } from './cases/queues.ts'
+import { overviewReadArea } from './cases/overview-read.ts'
 import { listingArea } from './cases/listing.ts'
 import { pruneArea } from './cases/prune.ts'
 import { coordinationArea } from './cases/coordination.ts'
@@ -71,6 +72,7 @@ export const CONFORMANCE_AREAS: readonly ConformanceArea[] = [
   dlqArea,
   cancelArea,
   queuesArea,
+  overviewReadArea,
   listingArea,
   pruneArea,
   coordinationArea,

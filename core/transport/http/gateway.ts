@@ -10,7 +10,7 @@ import { RPC_LIST, type RpcDefinition } from '../../contract/rpcs.ts'
 import { buildOpenApiDocument } from '../../contract/openapi.ts'
 import type { AdminService, CallContext, EventStream, ServerStream } from '../../admin/types.ts'
 import type { TlsMaterial } from '../grpc/server.ts'
-import { identityOfSocket } from '../identity.ts'
+import { connectionIdentity } from '../identity.ts'
 import { hostPort, parseListenAddress } from './address.ts'
 import { DEFAULT_CALL_TIMEOUT_MS, TransportErrors, requestIdFrom, unimplementedRpcs, withCallDeadline } from './call.ts'
 import { sendFileAnswer, sendFileChunks, type FileAnswer, type FileChunk } from './download.ts'
@@ -68,6 +68,22 @@ function headerText (request: FastifyRequest, name: string): string | undefined 
   const value = request.headers[name]
   const text = Array.isArray(value) ? value[0] : value
   return typeof text === 'string' && text !== '' ? text : undefined
+}
+
+// A read the service answers again from its last computation (the overview and the
+// queue list within their reuse window) hands back the same object: its JSON text is
+// kept beside it, so a dashboard polled by many clients is serialized once per
+// computation, not once per request. Answers are never changed after they are sent.
+const serialized = new WeakMap<object, string>()
+
+function jsonOf (response: unknown): string {
+  if (response === null || typeof response !== 'object') return JSON.stringify(response) ?? 'null'
+  let text = serialized.get(response)
+  if (text === undefined) {
+    text = JSON.stringify(response)
+    serialized.set(response, text)
+  }
+  return text
 }
 
 export function createGateway (options: GatewayOptions): Gateway {
@@ -128,7 +144,7 @@ export function createGateway (options: GatewayOptions): Gateway {
     reply.header('x-request-id', request.id)
     reply.headers(ANSWER_HEADERS)
     // The handshake already refused unverified clients; this is the belt to those braces.
-    request.switchyardActor = identityOfSocket(request.raw.socket as TLSSocket)
+    request.switchyardActor = connectionIdentity(request.raw.socket as TLSSocket)
   })
 
   app.addHook('onResponse', async (request, reply) => {
@@ -183,7 +199,7 @@ export function createGateway (options: GatewayOptions): Gateway {
     const method = admin[def.name as keyof AdminService] as (request: unknown, ctx: CallContext) => Promise<unknown>
     const response = await withCallDeadline(method.call(admin, requestOf(def, request, fixed), callContext(request)), callTimeoutMs, def.name)
     if (def.http.download === true) return await sendFileAnswer(reply, response as FileAnswer)
-    return response
+    return await reply.type('application/json; charset=utf-8').send(jsonOf(response))
   }
 
   async function stream (def: RpcDefinition, request: FastifyRequest, reply: FastifyReply): Promise<void> {

@@ -7,15 +7,18 @@
 -- deeper than that in a queue no Switchyard worker leases is not reported until they
 -- come up; leases park every ready job they cannot run.
 -- ARGV[1] BullMQ key prefix ("<prefix>:"), ARGV[2] own key base, ARGV[3] limit (pairs),
--- ARGV[4] scan per structure, ARGV[5] budget, ARGV[6..] queue names.
+-- ARGV[4] scan per structure, ARGV[5] budget, ARGV[6..] queue names (none: every
+-- registered queue, as the overview reads them).
 -- Returns flat: queue, handler per pair.
 local prefix, own = ARGV[1], ARGV[2]
 local limit, scan, budget = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
 local out = {}
 local found = 0
 local done = {}
-for i = 6, #ARGV do
-  local q = ARGV[i]
+local queues = {}
+for i = 6, #ARGV do queues[#queues + 1] = ARGV[i] end
+if #queues == 0 then queues = redis.call('SMEMBERS', own .. 'queues') end
+for _, q in ipairs(queues) do
   if found >= limit then break end
   if not done[q] and redis.call('SISMEMBER', own .. 'queues', q) == 1 then
     done[q] = true

@@ -8,7 +8,7 @@
 -- queue that workers lease, unrunnable ready handlers are exact.
 -- KEYS[1] queue registry hash
 -- ARGV[1] key prefix   ARGV[2] limit (pairs)   ARGV[3] scan per index   ARGV[4] budget
--- ARGV[5..] queue names
+-- ARGV[5..] queue names (none: every known queue, as the overview reads them)
 -- Returns flat: queue, handler per pair.
 --!include common
 local P = ARGV[1]
@@ -16,8 +16,10 @@ local limit, scan, budget = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[
 local out = {}
 local pairs_n = 0
 local done = {}
-for i = 5, #ARGV do
-  local q = ARGV[i]
+local queues = {}
+for i = 5, #ARGV do queues[#queues + 1] = ARGV[i] end
+if #queues == 0 then queues = redis.call('HKEYS', KEYS[1]) end
+for _, q in ipairs(queues) do
   if pairs_n >= limit then break end
   if not done[q] and redis.call('HEXISTS', KEYS[1], q) == 1 then
     done[q] = true

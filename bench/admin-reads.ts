@@ -1,0 +1,218 @@
+// Admin reads at scale: GetOverview over the HTTPS gateway (mutual TLS), computed
+// afresh for every request, against each backend holding `--tasks` tasks in `--queues`
+// queues. Requests are sequential over one keep-alive connection, so a percentile is
+// one overview's own cost. Beside the HTTP latency: the same call made on the admin
+// service directly (what the gateway adds is the difference), the backend calls one
+// overview makes, and on Redis the commands one overview sends (MONITOR, filtered to
+// this run's keys). Target: p99 ≤ 3 ms on every backend, one Redis round trip.
+import https from 'node:https'
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { performance } from 'node:perf_hooks'
+import type { Backend } from '@switchyard/core'
+import { EventLog } from '../core/events/event-log.ts'
+import { createAdminService } from '../core/admin/index.ts'
+import { createGateway, startGateway } from '../core/transport/index.ts'
+import { ensureDevCertificates } from '../core/transport/certs.ts'
+import { parseFlags, positiveInteger } from './lib/args.ts'
+import { countCalls, type CallStats } from './lib/call-counter.ts'
+import { fillTasks } from './lib/fill-tasks.ts'
+import { fillByEnqueue } from './lib/fill-enqueue.ts'
+import { loadBackendFactory } from './lib/load.ts'
+import { assertPostgresReachable, dropSchema, freshSchema, POSTGRES_URL } from './lib/postgres.ts'
+import { countRedisCommands } from './lib/redis-monitor.ts'
+import { assertRedisReachable, deleteKeysContaining, freshToken, REDIS_URL } from './lib/redis.ts'
+import { progress, ratio, round } from './lib/report.ts'
+import { summarize, type LatencySummary } from './lib/stats.ts'
+import type { BenchResult } from './lib/types.ts'
+
+export const TARGET_P99_MS = 3
+const BACKENDS = ['pglite', 'postgres', 'redis', 'bullmq'] as const
+type BackendName = typeof BACKENDS[number]
+
+interface Opened {
+  backend: Backend
+  /** the string every Redis key of this backend contains (MONITOR filter); null for Postgres */
+  redisToken: string | null
+  fillMs: number
+  destroy: () => Promise<void>
+}
+
+interface Client { ca: string, cert: string, key: string }
+
+async function open (name: BackendName, queues: string[], tasks: number, dir: string): Promise<Opened> {
+  const onProgress = (done: number): void => { if (done % 200_000 === 0 || done === tasks) progress(`admin-reads: ${name}: ${done} tasks stored`) }
+  if (name === 'pglite' || name === 'postgres') {
+    const create = await loadBackendFactory<Record<string, unknown>>('@switchyard/backend-postgres', 'createPostgresBackend')
+    const schema = name === 'postgres' ? freshSchema('sy_bench_reads') : undefined
+    const target = name === 'postgres' ? { connectionString: POSTGRES_URL, schema } : { pgliteDir: join(dir, 'pglite') }
+    const filled = await fillTasks(target, tasks, onProgress, queues)
+    const backend = create(name === 'postgres' ? { connectionString: POSTGRES_URL, schema } : { embedded: { dataDir: target.pgliteDir } })
+    await backend.init()
+    return { backend, redisToken: null, fillMs: filled.ms, destroy: async () => { try { await backend.close() } finally { if (schema !== undefined) await dropSchema(schema) } } }
+  }
+  const token = freshToken()
+  const create = name === 'redis'
+    ? await loadBackendFactory<Record<string, unknown>>('@switchyard/backend-redis', 'createRedisBackend')
+    : await loadBackendFactory<Record<string, unknown>>('@switchyard/backend-bullmq', 'createBullMQBackend')
+  // backend-redis keys look like {prefix}name; backend-bullmq forbids ':' in its prefix
+  const backend = create(name === 'redis' ? { url: REDIS_URL, prefix: `sy:${token}:` } : { url: REDIS_URL, prefix: token })
+  const destroy = async (): Promise<void> => { try { await backend.close() } finally { await deleteKeysContaining(token) } }
+  try {
+    await backend.init()
+    const filled = await fillByEnqueue(backend, queues, tasks, onProgress)
+    return { backend, redisToken: token, fillMs: filled.ms, destroy }
+  } catch (err) {
+    await destroy().catch(() => {})
+    throw err
+  }
+}
+
+/** one GET over the keep-alive agent; resolves with its status and body */
+function get (agent: https.Agent, port: number, path: string): Promise<{ status: number, body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = https.request({ host: '127.0.0.1', port, path, agent, servername: 'localhost', headers: { accept: 'application/json' } }, (res) => {
+      let body = ''
+      res.setEncoding('utf8').on('data', (chunk: string) => { body += chunk })
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }))
+    })
+    req.setTimeout(10_000, () => req.destroy(new Error(`GET ${path}: no answer within 10 s`)))
+    req.on('error', reject)
+    req.end()
+  })
+}
+
+async function timeRequests (agent: https.Agent, port: number, path: string, count: number): Promise<number[]> {
+  const samples: number[] = []
+  for (let i = 0; i < count; i++) {
+    const before = performance.now()
+    const { status, body } = await get(agent, port, path)
+    if (status !== 200) throw new Error(`GET ${path} answered ${status}: ${body.slice(0, 500)}`)
+    samples.push(performance.now() - before)
+  }
+  return samples
+}
+
+interface BackendResult {
+  tasks: number
+  queues: number
+  fill_ms: number
+  overview_https_ms: LatencySummary
+  overview_service_ms: LatencySummary
+  queues_https_ms: LatencySummary
+  body_bytes: number
+  /** backend calls per overview, by method (from a counting wrapper around the backend) */
+  backend_calls_per_overview: Record<string, number>
+  /** Redis commands this run's client sent per overview (MONITOR); null off Redis */
+  redis_commands_per_overview: number | null
+}
+
+async function measure (name: BackendName, opened: Opened, queues: string[], tasks: number, requests: number, monitorRequests: number, dir: string, client: Client): Promise<BackendResult> {
+  const counted = countCalls(opened.backend)
+  const events = new EventLog(counted.backend)
+  const service = createAdminService({
+    backend: counted.backend,
+    events,
+    options: { readOnly: false, requireApproval: false, roles: null, requestTimeoutMs: 10_000, replayLimitMax: 1000, replayIdsMax: 1000, auditExportLimitMax: 10_000, auditEventLimit: 10_000, readReuseMs: 0 },
+    info: { version: 'bench', commit: 'bench', backendName: opened.backend.name, startedAt: Date.now(), weightDefaults: () => 1, defaultQueue: queues[0]!, queues, taskDefaults: { queue: queues[0]!, maxAttempts: 3, priority: 0, timeoutMs: 60_000 } }
+  })
+  const { paths } = await ensureDevCertificates(join(dir, 'certs'))
+  const tls = { cert: await readFile(paths.server), key: await readFile(paths.serverKey), ca: await readFile(paths.ca) }
+  const gateway = createGateway({ admin: service, tls, bodyLimitBytes: 1024 * 1024 })
+  const agent = new https.Agent({ keepAlive: true, maxSockets: 1, ...client })
+  try {
+    const port = Number((await startGateway(gateway, '127.0.0.1:0')).split(':').at(-1))
+    const call = { actor: 'bench', requestId: 'bench' }
+    const first = await get(agent, port, '/admin/v1/overview')
+    const overview = JSON.parse(first.body) as { totals: Record<string, number> }
+    const stored = Object.values(overview.totals).reduce((sum, n) => sum + n, 0)
+    if (stored !== tasks) throw new Error(`${name}: the overview counts ${stored} tasks, ${tasks} were stored (${first.body.slice(0, 300)})`)
+    await timeRequests(agent, port, '/admin/v1/overview', Math.min(200, requests)) // warm-up: JIT, statement plans, scripts loaded
+
+    const callsBefore = counted.report()
+    const https_ = summarize(await timeRequests(agent, port, '/admin/v1/overview', requests))
+    const callsAfter = counted.report()
+    const perOverview: Record<string, number> = {}
+    for (const [method, stats] of Object.entries(callsAfter)) {
+      const calls = stats.calls - ((callsBefore[method] as CallStats | undefined)?.calls ?? 0)
+      if (calls > 0) perOverview[method] = round(calls / requests, 2)
+    }
+    const direct: number[] = []
+    for (let i = 0; i < requests; i++) {
+      const before = performance.now()
+      await service.GetOverview({}, call)
+      direct.push(performance.now() - before)
+    }
+    const queueList = summarize(await timeRequests(agent, port, '/admin/v1/queues', requests))
+    const monitored = opened.redisToken === null
+      ? null
+      : await countRedisCommands(REDIS_URL, opened.redisToken, async () => { await timeRequests(agent, port, '/admin/v1/overview', monitorRequests) })
+    if (monitored !== null && monitored.streamErrors > 0) progress(`admin-reads: ${name}: the MONITOR connection reported ${monitored.streamErrors} stream error(s); the count may miss lines`)
+    const redisCommands = monitored === null ? null : monitored.commands / monitorRequests
+    const result: BackendResult = {
+      tasks,
+      queues: queues.length,
+      fill_ms: opened.fillMs,
+      overview_https_ms: https_,
+      overview_service_ms: summarize(direct),
+      queues_https_ms: queueList,
+      body_bytes: Buffer.byteLength(first.body),
+      backend_calls_per_overview: perOverview,
+      redis_commands_per_overview: redisCommands === null ? null : round(redisCommands, 2)
+    }
+    progress(`admin-reads: ${name}: overview over HTTPS p50 ${https_.p50} ms, p99 ${https_.p99} ms (target ${TARGET_P99_MS}); service alone p99 ${result.overview_service_ms.p99} ms; queue list p99 ${queueList.p99} ms; backend calls ${JSON.stringify(perOverview)}${redisCommands === null ? '' : `; Redis commands per overview ${result.redis_commands_per_overview}`}`)
+    return result
+  } finally {
+    agent.destroy()
+    await gateway.close()
+    await service.close()
+    await events.close()
+  }
+}
+
+export async function run (args: string[]): Promise<BenchResult> {
+  const flags = parseFlags('admin-reads', args, {
+    tasks: { type: 'string' },
+    queues: { type: 'string' },
+    requests: { type: 'string' },
+    'monitor-requests': { type: 'string' },
+    backends: { type: 'string' }
+  })
+  const smoke = flags.smoke === true
+  const tasks = flags.tasks !== undefined ? positiveInteger('tasks', flags.tasks) : smoke ? 2000 : 1_000_000
+  const queueCount = flags.queues !== undefined ? positiveInteger('queues', flags.queues) : 10
+  const requests = flags.requests !== undefined ? positiveInteger('requests', flags.requests) : smoke ? 50 : 2000
+  const monitorRequests = flags['monitor-requests'] !== undefined ? positiveInteger('monitor-requests', flags['monitor-requests']) : smoke ? 5 : 50
+  const names = (flags.backends ?? BACKENDS.join(',')).split(',').map(s => s.trim()).filter(s => s !== '')
+  for (const name of names) {
+    if (!(BACKENDS as readonly string[]).includes(name)) throw new Error(`--backends: unknown backend "${name}" (known: ${BACKENDS.join(', ')})`)
+  }
+  const backends = names as BackendName[]
+  if (backends.includes('postgres')) await assertPostgresReachable()
+  if (backends.includes('redis') || backends.includes('bullmq')) await assertRedisReachable()
+
+  const queues = Array.from({ length: queueCount }, (_, i) => `reads-${i}`)
+  const dir = await mkdtemp(join(tmpdir(), 'sy-bench-reads-'))
+  const results: Record<string, unknown> = { smoke, tasks, queues: queueCount, requests, monitor_requests: monitorRequests, target_p99_ms: TARGET_P99_MS }
+  const ratios: Record<string, number | null> = {}
+  try {
+    const { paths } = await ensureDevCertificates(join(dir, 'certs'))
+    const client = { ca: await readFile(paths.ca, 'utf8'), cert: await readFile(paths.client, 'utf8'), key: await readFile(paths.clientKey, 'utf8') }
+    for (const name of backends) {
+      progress(`admin-reads: ${name}: filling ${queueCount} queues with ${tasks} tasks`)
+      const opened = await open(name, queues, tasks, dir)
+      try {
+        const result = await measure(name, opened, queues, tasks, requests, monitorRequests, dir, client)
+        results[name] = result
+        ratios[`${name}_overview_p99_vs_target`] = ratio(result.overview_https_ms.p99, TARGET_P99_MS)
+        if (result.redis_commands_per_overview !== null) ratios[`${name}_redis_commands_per_overview`] = result.redis_commands_per_overview
+      } finally {
+        await opened.destroy()
+      }
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true })
+  }
+  return { results, ratios }
+}
