@@ -11,7 +11,8 @@ import { BenchNoopJob, SidequestEngineBase } from './sidequest.ts'
 // jobs inline in this process, `maxConcurrentJobs` and the queue's concurrency = the
 // others' concurrency, `jobPollingInterval` 10 ms (default 100). The backend's own
 // migrations set WAL mode, busy_timeout 5 s and a 20 MB page cache; `synchronous` stays
-// at SQLite's default for WAL (FULL: every commit is synced). Knex' default pool for
+// at the WAL default better-sqlite3 builds SQLite with (NORMAL: commits are not
+// synced, checkpoints are). Knex' default pool for
 // better-sqlite3 (one connection) is kept: SQLite has one writer anyway. No bulk
 // enqueue: one `build().enqueue()` per job, a batch's calls issued at once.
 // Completion is counted on a second, read-only connection to the same file.
