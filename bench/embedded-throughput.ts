@@ -57,7 +57,7 @@ export async function run (args: string[]): Promise<BenchResult> {
     systems: { type: 'string', default: DEFAULT_SYSTEMS.join(',') },
     batch: { type: 'string', default: '1000' },
     concurrency: { type: 'string', default: '50' },
-    'plainjob-workers': { type: 'string', default: '1' },
+    'plainjob-workers': { type: 'string' },
     'task-events': { type: 'string', default: 'on' },
     'latency-samples': { type: 'string' },
     repeat: { type: 'string' },
@@ -68,7 +68,8 @@ export async function run (args: string[]): Promise<BenchResult> {
   const systems = systemList(flags.systems as string)
   const batchSize = positiveInteger('batch', flags.batch as string)
   const concurrency = positiveInteger('concurrency', flags.concurrency as string)
-  const plainjobWorkers = positiveInteger('plainjob-workers', flags['plainjob-workers'] as string)
+  // default: as many plainjob workers as the others' concurrency (faster than one here)
+  const plainjobWorkers = positiveInteger('plainjob-workers', (flags['plainjob-workers'] as string | undefined) ?? String(concurrency))
   const taskEvents = onOff('task-events', flags['task-events'] as string)
   const latencySamples = positiveInteger('latency-samples', (flags['latency-samples'] as string | undefined) ?? (smoke ? '10' : '300'))
   const repeat = positiveInteger('repeat', (flags.repeat as string | undefined) ?? (smoke ? '1' : '3'))

@@ -9,8 +9,10 @@ import type { LatencySystem, ThroughputSystem } from './contract.ts'
 //   synced, only checkpoints) and busy_timeout 5 s; nothing to add.
 // - a plainjob worker runs one job at a time (claim, run, mark done, next); its
 //   README scales out with more worker processes on the same file. In one process,
-//   `workers` workers share the connection and interleave only while a handler
-//   awaits (better-sqlite3 is synchronous), so for no-op jobs more of them add little;
+//   `workers` workers share the connection and interleave while a handler awaits
+//   (better-sqlite3 is synchronous). By default there are as many as the others'
+//   concurrency (50): measured here, 2,000 no-op jobs ran at a median 2,255/s with
+//   50 workers against 1,606/s with 1 and 1,220/s with 8 (busy machine);
 //   `--plainjob-workers` sets how many.
 // - `pollIntervall` (sic) 10 ms (default 1000): a worker that finds no job sleeps
 //   that long; while jobs are pending it never sleeps.
