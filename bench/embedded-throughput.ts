@@ -9,6 +9,7 @@
 // the first dequeue. Same workload for all: N no-op tasks
 // enqueued in batches with the workers stopped, then processed until every one is
 // durably done; then enqueue→start latency of single tasks on idle workers.
+import { tmpdir } from 'node:os'
 import { integerList, medianRun, onOff, parseFlags, positiveInteger } from './lib/args.ts'
 import { loadBackendFactory } from './lib/load.ts'
 import { measureLatency, measureThroughput, type ThroughputResult } from './lib/measure.ts'
@@ -94,7 +95,7 @@ export async function run (args: string[]): Promise<BenchResult> {
   const pjTuning = plainjobTuning(plainjobWorkers)
   const sqTuning = sidequestTuning(concurrency)
 
-  progress(`embedded-throughput: sizes ${sizes.join(',')}, systems ${systems.join(',')}, enqueue batch ${batchSize}, data files in ${new TempDir('probe').path.replace(/\/[^/]+$/, '')} (a fresh directory each run); switchyard concurrency ${concurrency} (task events ${taskEvents ? 'on' : 'off'}), plainjob ${pjTuning.workers} worker(s) polling ${pjTuning.pollIntervalMs} ms, sidequest concurrency ${sqTuning.concurrency} polling ${sqTuning.jobPollingInterval} ms; ${repeat} round(s), median reported`)
+  progress(`embedded-throughput: sizes ${sizes.join(',')}, systems ${systems.join(',')}, enqueue batch ${batchSize}, data files in a fresh directory under ${tmpdir()} each run; switchyard concurrency ${concurrency} (task events ${taskEvents ? 'on' : 'off'}), plainjob ${pjTuning.workers} worker(s) polling ${pjTuning.pollIntervalMs} ms, sidequest concurrency ${sqTuning.concurrency} polling ${sqTuning.jobPollingInterval} ms; ${repeat} round(s), median reported`)
 
   const makeThroughput: Record<SystemName, () => ThroughputSystem> = {
     'switchyard-pglite': () => new SwitchyardThroughput('switchyard_pglite', pgliteOnDisk(false), workerOptions, taskEvents),
