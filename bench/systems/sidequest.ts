@@ -60,19 +60,20 @@ export class BenchNoopJob extends Job {
   }
 }
 
-abstract class SidequestBase {
-  protected readonly schema = freshSchema('bench_sq')
+/** Sidequest's engine over one of its backends; subclasses say which backend and how its storage is dropped. */
+export abstract class SidequestEngineBase {
   protected engine: Engine | null = null
-  private created = false
+  protected created = false
 
   constructor (protected readonly tuning: SidequestTuning) {}
 
+  protected abstract backendConfig (): EngineConfig['backend']
+  /** drop what setup() created; called only after setup() began */
+  protected abstract dropStorage (): Promise<void>
+
   protected config (): EngineConfig {
     return {
-      backend: {
-        driver: '@sidequest/postgres-backend',
-        config: { connection: POSTGRES_URL, searchPath: [this.schema], pool: { min: 0, max: this.tuning.poolMax, acquireTimeoutMillis: 30_000 } }
-      },
+      backend: this.backendConfig(),
       queues: [{ name: QUEUE, concurrency: this.tuning.concurrency }],
       maxConcurrentJobs: this.tuning.concurrency,
       jobPollingInterval: this.tuning.jobPollingInterval,
@@ -104,8 +105,23 @@ abstract class SidequestBase {
     onRun = null
     await this.closeExtra().catch((err: unknown) => errors.push(err))
     this.engine = null
-    if (this.created) await dropSchema(this.schema)
+    if (this.created) await this.dropStorage()
     if (errors.length > 0) throw new AggregateError(errors, 'sidequest teardown failed')
+  }
+}
+
+abstract class SidequestBase extends SidequestEngineBase {
+  protected readonly schema = freshSchema('bench_sq')
+
+  protected backendConfig (): EngineConfig['backend'] {
+    return {
+      driver: '@sidequest/postgres-backend',
+      config: { connection: POSTGRES_URL, searchPath: [this.schema], pool: { min: 0, max: this.tuning.poolMax, acquireTimeoutMillis: 30_000 } }
+    }
+  }
+
+  protected dropStorage (): Promise<void> {
+    return dropSchema(this.schema)
   }
 }
 
