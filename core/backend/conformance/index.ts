@@ -22,6 +22,7 @@ import { dlqArea } from './cases/dlq.ts'
 import { cancelArea } from './cases/cancel.ts'
 import { queuesArea } from './cases/queues.ts'
 import { listingArea } from './cases/listing.ts'
+import { keysetPagingArea } from './cases/keyset-paging.ts'
 import { pruneArea } from './cases/prune.ts'
 import { coordinationArea } from './cases/coordination.ts'
 import { workersArea } from './cases/workers.ts'
@@ -71,6 +72,7 @@ export const CONFORMANCE_AREAS: readonly ConformanceArea[] = [
   cancelArea,
   queuesArea,
   listingArea,
+  keysetPagingArea,
   pruneArea,
   coordinationArea,
   workersArea,
