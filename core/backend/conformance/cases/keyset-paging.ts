@@ -112,12 +112,9 @@ export const keysetPagingArea: ConformanceArea = {
       const queue = ctx.name('bad')
       await enqueueIds(backend, [newTask(queue), newTask(queue)])
       await refused(t, 'garbage position', async () => await backend.listTasks({ queue, limit: 1, offset: 0, after: 'not-a-position' }), 'cursor')
-      const deadList = await backend.listTasks({ queue, limit: 1, offset: 0 })
-      if (deadList.next !== undefined && caps.taskFilters.includes('state')) {
-        // a position of the newest-first order does not fit the run order of ready tasks
-        await refused(t, 'position of another order', async () => await backend.listTasks({ queue, state: 'ready', limit: 1, offset: 0, after: deadList.next as string }), 'cursor')
-      }
-      await refused(t, 'after with offset', async () => await backend.listTasks({ queue, limit: 1, offset: 1, after: deadList.next ?? 'x' }), 'offset')
+      const first = await backend.listTasks({ queue, limit: 1, offset: 0 })
+      t.ok(first.next !== undefined, 'two tasks, pages of one: next')
+      await refused(t, 'after with offset', async () => await backend.listTasks({ queue, limit: 1, offset: 1, after: first.next ?? 'x' }), 'offset')
     })
   }
 }
