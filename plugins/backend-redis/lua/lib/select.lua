@@ -25,9 +25,10 @@ local function read_chunk(key, desc, start, count, bounds)
 end
 
 -- Yields ids in index order, k-way merging several zsets by (score, id).
-local function index_stream(keys, desc, bounds)
+-- `starts` (optional): per key, how many members of its range to pass over first.
+local function index_stream(keys, desc, bounds, starts)
   local cur = {}
-  for i = 1, #keys do cur[i] = { key = keys[i], buf = {}, pos = 1, start = 0, exhausted = false } end
+  for i = 1, #keys do cur[i] = { key = keys[i], buf = {}, pos = 1, start = starts and starts[i] or 0, exhausted = false } end
   local function head(c)
     if c.pos > #c.buf then
       if c.exhausted then return nil end
@@ -106,6 +107,27 @@ local function after_bounds(spec, bounds)
   return { lo, hi }
 end
 
+-- Per key, the members of the position's score that sort at or before it: the range
+-- after_bounds gives starts at that score, so passing over them starts right after the
+-- position, O(log n) by ZRANK. When the position's task has left the key (it ran or
+-- finished since), 0: its score's members are then skipped one by one (not_after).
+local function after_starts(keys, spec)
+  local starts = {}
+  local at = int_str(spec.after_score)
+  for i, key in ipairs(keys) do
+    starts[i] = 0
+    local score = redis.call('ZSCORE', key, spec.after_id)
+    if score and tonumber(score) == spec.after_score then
+      if spec.desc then
+        starts[i] = redis.call('ZREVRANK', key, spec.after_id) - redis.call('ZCOUNT', key, '(' .. at, '+inf') + 1
+      else
+        starts[i] = redis.call('ZRANK', key, spec.after_id) - redis.call('ZCOUNT', key, '-inf', '(' .. at) + 1
+      end
+    end
+  end
+  return starts
+end
+
 -- whether (score, id) sorts at or before the position (already listed)
 local function not_after(spec, score, id)
   if score ~= spec.after_score then return false end
@@ -143,7 +165,7 @@ local function select_ids(P, spec, offset, limit, scan_cap, count_all)
     end
     return ids, false, 0, scores
   end
-  local next_id = index_stream(keys, spec.desc, bounds)
+  local next_id = index_stream(keys, spec.desc, bounds, keyset and after_starts(keys, spec) or nil)
   local examined, matched = 0, 0
   while count_all or #ids < limit do
     if examined >= scan_cap then return ids, true, matched, scores, last_score, last_id end
