@@ -53,8 +53,8 @@ function filterSql (filter: TaskFilter, params: SqlParam[]): string[] {
 
 /**
  * The time window, judged on the millisecond the task shows (ms() rounds), written as
- * a range over the raw column so the indexes serve it: tasks_finished (state,
- * finished_at) and tasks_created (created_at, migration 009).
+ * a range over the raw column so the indexes serve it: tasks_finished_order (state,
+ * finished_at, id) and tasks_created (created_at, migration 009).
  */
 function windowSql (filter: TaskFilter, params: SqlParam[]): string[] {
   if (!hasTimeWindow(filter)) return []
@@ -223,7 +223,7 @@ export function taskAdminMethods (ctx: BackendContext): TaskAdminMethods {
       const params: SqlParam[] = []
       const where = filterSql(req, params)
       // a finished state always has finished_at; saying so lets the partial index
-      // tasks_finished (state, finished_at) WHERE finished_at IS NOT NULL serve the
+      // tasks_finished_order (state, finished_at, id) WHERE finished_at IS NOT NULL serve the
       // newest-first order instead of a sort over every task in that state
       const pageWhere = order === 'finished' && req.state !== undefined ? [...where, 't.finished_at IS NOT NULL'] : where
       const pageParams = [...params]
@@ -246,7 +246,7 @@ export function taskAdminMethods (ctx: BackendContext): TaskAdminMethods {
     async dlqStats () {
       // The per-handler count is the only part that reads every dead task (no index
       // holds the handler of dead tasks). The oldest and newest failure are the two
-      // ends of tasks_finished, read once (init plans) and converted once, not per row.
+      // ends of tasks_finished_order, read once (init plans) and converted once, not per row.
       const rows = await ctx.db().query<{ queue: string, handler: string, n: number, oldest: number | null, newest: number | null }>(`
         SELECT queue, handler, count(*)::float8 AS n,
           (SELECT ${s}.ms(min(finished_at)) FROM ${s}.tasks WHERE state = 'dead' AND finished_at IS NOT NULL) AS oldest,
@@ -266,7 +266,7 @@ export function taskAdminMethods (ctx: BackendContext): TaskAdminMethods {
       const olderThan = req.finishedOlderThanMs
       const limit = Math.min(req.limit, 100_000)
       if (limit === 0) return 0
-      // tasks_finished (state, finished_at) serves the oldest-first range; the count
+      // tasks_finished_order (state, finished_at, id) serves the oldest-first range; the count
       // triggers keep queue_counts exact, and the idempotency key goes with the row
       const [row] = await ctx.db().query<{ n: number }>(`
         WITH doomed AS MATERIALIZED (

@@ -65,8 +65,7 @@ const timeOf = (param: string): string => `(timestamptz 'epoch' + ${param}::bigi
 
 /**
  * The keyset condition(s) of a position: one list of WHERE clauses per index range to
- * read, in list order. Newest and finished are one range each (the time bound alone is
- * the index condition, the id settles ties); waiting is two, because priority runs
+ * read, in list order. Newest and finished are one range each; waiting is two, because priority runs
  * descending and run_at ascending: the rest of the position's priority, then every
  * lower priority, each a plain range of tasks_lease (queue, priority DESC, run_at, id).
  */
@@ -76,7 +75,8 @@ export function afterSql (position: Position, params: SqlParam[]): string[][] {
   if (position.order === 'finished') {
     const at = timeOf(p(position.finished))
     const id = p(position.id)
-    return [[`t.finished_at <= ${at}`, `(t.finished_at < ${at} OR t.id < ${id}::bigint)`]]
+    // a row comparison over the columns of tasks_finished_order (state, finished_at, id): one index range
+    return [[`(t.finished_at, t.id) < (${at}, ${id}::bigint)`]]
   }
   const priority = p(position.priority)
   const run = timeOf(p(position.run))
