@@ -5,6 +5,7 @@ import { LIST_LIMIT_DEFAULT } from '../contract/messages.ts'
 import type { RequestOf, ResponseOf } from '../contract/rpcs.ts'
 import type { AdminContext, MutationResult } from './context.ts'
 import { taskFilter } from './filters.ts'
+import { checkCursorOffset, decodeListCursor, encodeListCursor } from './list-cursor.ts'
 import { taskWindow } from './task-window.ts'
 import { assertCap } from './guards.ts'
 import { assertSameSelection, selectionDigest } from './selection.ts'
@@ -17,10 +18,13 @@ import { editedPayloads, replayEdited } from './dlq-housekeeping.ts'
 
 export async function listDLQ (ctx: AdminContext, request: RequestOf<'ListDLQ'>): Promise<ResponseOf<'ListDLQ'>> {
   const limit = request.limit ?? LIST_LIMIT_DEFAULT
+  checkCursorOffset(request.cursor, request.offset)
   const offset = request.offset ?? 0
   const filter = taskFilter(ctx.backend, { state: 'dead', queue: request.queue, handler: request.handler, query: request.query, ...taskWindow(request), tenant: request.tenant, correlationId: request.correlationId })
-  const page = await ctx.backend.listTasks({ ...filter, limit, offset })
-  return compact({ entries: page.tasks.slice(0, limit).map(taskSummary), total: page.total ?? undefined, limit, offset })
+  const after = request.cursor === undefined ? undefined : decodeListCursor('dlq', ctx.backend.name, filter, request.cursor)
+  const page = await ctx.backend.listTasks(compact({ ...filter, limit, offset, after }))
+  const nextCursor = page.next === undefined ? undefined : encodeListCursor('dlq', ctx.backend.name, filter, page.next)
+  return compact({ entries: page.tasks.slice(0, limit).map(taskSummary), total: page.total ?? undefined, limit, offset, nextCursor })
 }
 
 export async function getDLQEntry (ctx: AdminContext, request: RequestOf<'GetDLQEntry'>): Promise<ResponseOf<'GetDLQEntry'>> {

@@ -77,6 +77,7 @@ function selectionOf (ctx: AdminContext, request: RequestOf<'BulkTaskAction'>): 
   if (request.filter === undefined) invalid('ids', 'give the ids to act on, or a filter')
   const { filter } = request
   if ((filter.offset ?? 0) !== 0) invalid('filter.offset', 'a bulk action selects from the start of the list; narrow the filter instead')
+  if (filter.cursor !== undefined) invalid('filter.cursor', 'a bulk action selects from the start of the list; narrow the filter instead')
   const limit = filter.limit ?? Math.min(max, MAX_LIST_LIMIT)
   assertCap(limit, max, 'filter.limit', BULK_MAX_ENV)
   return { filter: { ...listTasksFilter(ctx.backend, filter), limit } }

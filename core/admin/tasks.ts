@@ -6,6 +6,7 @@ import type { EnqueueInput } from '../tasks/enqueue.ts'
 import { GRAPH_DEPTH_DEFAULT, GRAPH_NODES_DEFAULT, walkTaskGraph } from '../tasks/dependencies.ts'
 import type { AdminContext, MutationResult } from './context.ts'
 import { listTasksFilter } from './filters.ts'
+import { checkCursorOffset, decodeListCursor, encodeListCursor } from './list-cursor.ts'
 import { compact, taskSummary, taskTimeline, taskView, workerView } from './views.ts'
 import { enqueueWarnings, handlerServed, PENDING_STATES } from './handler-coverage.ts'
 
@@ -14,10 +15,13 @@ const RETRYABLE: TaskState[] = ['dead', 'retrying', 'canceled']
 
 export async function listTasks (ctx: AdminContext, request: RequestOf<'ListTasks'>): Promise<ResponseOf<'ListTasks'>> {
   const limit = request.limit ?? LIST_LIMIT_DEFAULT
+  checkCursorOffset(request.cursor, request.offset)
   const offset = request.offset ?? 0
   const filter = listTasksFilter(ctx.backend, request)
-  const page = await ctx.backend.listTasks({ ...filter, limit, offset })
-  return compact({ tasks: page.tasks.slice(0, limit).map(taskSummary), total: page.total ?? undefined, limit, offset })
+  const after = request.cursor === undefined ? undefined : decodeListCursor('tasks', ctx.backend.name, filter, request.cursor)
+  const page = await ctx.backend.listTasks(compact({ ...filter, limit, offset, after }))
+  const nextCursor = page.next === undefined ? undefined : encodeListCursor('tasks', ctx.backend.name, filter, page.next)
+  return compact({ tasks: page.tasks.slice(0, limit).map(taskSummary), total: page.total ?? undefined, limit, offset, nextCursor })
 }
 
 export async function getTask (ctx: AdminContext, request: RequestOf<'GetTask'>): Promise<ResponseOf<'GetTask'>> {

@@ -2,7 +2,7 @@ import { Errors } from '../errors.ts'
 import { checkClaim, checkCollection, checkIfVersion, checkRecordKey, checkRecordLimit, encodeRecordValue } from './records.ts'
 import { checkProgress, checkResult, isNoResult, RESULT_MAX_BYTES_CEILING } from './results.ts'
 import { checkStorableJson, checkStorableString, unstorableReason } from './storable.ts'
-import { FINAL_STATES, FLOW_SCOPE_KINDS, IDEMPOTENCY_MODES, TASK_ACTION_KINDS, TASK_STATES, type CompleteRequest, type FinalState, type FlowScopeKind, type NewTask, type TaskState, MAX_PARENTS, PARENT_FAILURE_POLICIES, type ParentFailurePolicy } from './types.ts'
+import { FINAL_STATES, FLOW_SCOPE_KINDS, IDEMPOTENCY_MODES, TASK_ACTION_KINDS, TASK_STATES, type CompleteRequest, type FinalState, type FlowScopeKind, type NewTask, type TaskState, MAX_PARENTS, PARENT_FAILURE_POLICIES, TASK_PAGE_POSITION_MAX, type ParentFailurePolicy } from './types.ts'
 
 // The argument rules of the backend contract, in one place: the guard in
 // argument-guard.ts runs them before a call reaches any backend, so every backend
@@ -343,6 +343,10 @@ export const ARGUMENT_CHECKS: Readonly<Record<string, Check>> = {
     const req = object('request', value)
     integer('limit', req.limit, 0)
     integer('offset', req.offset, 0)
+    optional(req.after, () => {
+      if (typeof req.after !== 'string' || req.after === '' || req.after.length > TASK_PAGE_POSITION_MAX) fail('after', `must be a non-empty string of at most ${TASK_PAGE_POSITION_MAX} characters`)
+      if (req.offset !== 0) fail('offset', 'must be 0 with after (a position replaces the offset)')
+    })
     taskFilter('', req)
   },
   pruneFinished ([value]) {

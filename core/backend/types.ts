@@ -279,12 +279,28 @@ export type TaskTimeField = 'created' | 'finished'
 export interface ListTasksRequest extends TaskFilter {
   limit: number
   offset: number
+  /**
+   * Keyset paging: continue right after this position, a `next` this backend answered
+   * for the same filter (core checks that; offset is then 0). Opaque to core; a value
+   * the backend cannot read is refused with a validation error naming `cursor`.
+   */
+  after?: string
 }
+
+/** most characters a backend's page position (TaskPage.next, ListTasksRequest.after) may have */
+export const TASK_PAGE_POSITION_MAX = 512
 
 export interface TaskPage {
   tasks: Task[]
   /** number of matching tasks, or null when the backend cannot count them cheaply */
   total: number | null
+  /**
+   * The position after the last task listed (or examined, when a scan bound cut the
+   * page short), present while more tasks may follow: passed back as `after`, it gives
+   * the next page in the same total order (sort key, then id), so a page never repeats
+   * or skips a task that stays in the list, however many tasks are added meanwhile.
+   */
+  next?: string
 }
 
 export interface RequeueRequest {

@@ -23,7 +23,7 @@ export async function runDlqList (input: CommandInput): Promise<number> {
   const request: RequestOf<'ListDLQ'> = { ...page(input.values, 50), ...filters(input.values), ...windowOf(input.values) }
   return await withAdmin(input, async (admin) => {
     const result = await admin.call('ListDLQ', request)
-    emit(input, result, () => formatTasks({ tasks: result.entries, total: result.total, offset: result.offset }))
+    emit(input, result, () => formatTasks({ tasks: result.entries, total: result.total, offset: result.offset, nextCursor: result.nextCursor }, request.cursor !== undefined))
   })
 }
 

@@ -39,7 +39,8 @@ export const CONNECTION_FLAGS_HELP: FlagTable = {
 }
 
 const limit = (what: string, fallback: number): FlagTable[string] => ({ type: 'string', value: 'n', description: `${what} (default ${fallback})` })
-const offset: FlagTable[string] = { type: 'string', value: 'n', description: 'rows to skip (default 0)' }
+const offset: FlagTable[string] = { type: 'string', value: 'n', description: 'rows to skip (default 0; walks every skipped row: page with --cursor instead)' }
+const cursor: FlagTable[string] = { type: 'string', value: 'cursor', description: 'the page after the one that printed this next cursor (same filters; not with --offset)' }
 const dryRun: FlagTable[string] = { type: 'boolean', description: 'report exactly what would change, change nothing' }
 const yes: FlagTable[string] = { type: 'boolean', short: 'y', description: 'do it without asking (required when stdin or stdout is not a terminal)' }
 const expectSelection: FlagTable[string] = { type: 'string', value: 'selection', description: 'with --yes: change exactly the tasks a --dry-run selected (the selection it printed), or refuse and change nothing when the filter now selects others' }
@@ -141,12 +142,13 @@ export const COMMANDS: readonly CommandSpec[] = [
       'correlation-id': correlationFilter,
       limit: limit('tasks per page', 50),
       offset,
+      cursor,
       ...WINDOW_FLAGS
     },
     admin: true,
     json: true,
     rpcs: ['ListTasks'],
-    examples: ['switchyard tasks --state succeeded --since 24h', 'switchyard tasks --queue emails --since 2026-01-31T08:00:00Z --until 2026-01-31T09:00:00Z'],
+    examples: ['switchyard tasks --state succeeded --since 24h', 'switchyard tasks --queue emails --since 2026-01-31T08:00:00Z --until 2026-01-31T09:00:00Z', 'switchyard tasks --state dead --limit 100 --cursor <next cursor printed by the page before>'],
     load: async () => (await tasks()).runTasks
   },
   {
@@ -482,7 +484,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     name: 'dlq list',
     aliases: ['dlq'],
     summary: 'dead tasks, most recently failed first',
-    flags: { queue: queueFilter, handler: handlerFilter, query: queryFilter, tenant: tenantFilter, 'correlation-id': correlationFilter, limit: limit('entries per page', 50), offset, ...WINDOW_FLAGS },
+    flags: { queue: queueFilter, handler: handlerFilter, query: queryFilter, tenant: tenantFilter, 'correlation-id': correlationFilter, limit: limit('entries per page', 50), offset, cursor, ...WINDOW_FLAGS },
     admin: true,
     json: true,
     rpcs: ['ListDLQ'],

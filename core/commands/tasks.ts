@@ -14,8 +14,14 @@ import { windowOf } from './time-window.ts'
 const LIMIT_MAX = 1000
 const OFFSET_MAX = 100_000
 
-export function page (values: FlagValues, fallbackLimit: number): { limit: number, offset: number } {
-  return { limit: optionalInteger(values, 'limit', 1, LIMIT_MAX) ?? fallbackLimit, offset: optionalInteger(values, 'offset', 0, OFFSET_MAX) ?? 0 }
+export function page (values: FlagValues, fallbackLimit: number): { limit: number, offset?: number, cursor?: string } {
+  const limit = optionalInteger(values, 'limit', 1, LIMIT_MAX) ?? fallbackLimit
+  const offset = optionalInteger(values, 'offset', 0, OFFSET_MAX)
+  const cursor = str(values, 'cursor')
+  if (cursor === undefined) return { limit, offset: offset ?? 0 }
+  if (offset !== undefined) throw new UsageError('--cursor: give either --cursor or --offset, not both')
+  if (cursor === '') throw new UsageError('--cursor: give the next cursor a page printed')
+  return { limit, cursor }
 }
 
 export function filters (values: FlagValues): { queue?: string, handler?: string, query?: string, tenant?: string, correlationId?: string } {
@@ -29,10 +35,12 @@ export function filters (values: FlagValues): { queue?: string, handler?: string
   return out
 }
 
-export function formatTasks (page: Pick<ResponseOf<'ListTasks'>, 'tasks' | 'total' | 'offset'>): string {
+export function formatTasks (page: Pick<ResponseOf<'ListTasks'>, 'tasks' | 'total' | 'offset' | 'nextCursor'>, cursorUsed = false): string {
   const rows = page.tasks.map((t) => [t.id, t.state, t.queue, t.handler, `${t.attempts}/${t.maxAttempts}`, t.updatedAt, (t.lastError ?? '').slice(0, 60)])
-  const shown = page.tasks.length === 0 ? '0 shown' : `${page.offset + 1}-${page.offset + page.tasks.length} shown`
-  return `${table(['ID', 'STATE', 'QUEUE', 'HANDLER', 'ATTEMPTS', 'UPDATED', 'LAST ERROR'], rows)}\n${shown}${page.total === undefined ? '' : ` of ${page.total}`}`
+  // a cursor page does not know how many rows came before it
+  const shown = cursorUsed ? `${page.tasks.length} shown` : page.tasks.length === 0 ? '0 shown' : `${page.offset + 1}-${page.offset + page.tasks.length} shown`
+  const next = page.nextCursor === undefined ? '' : `\nnext page: --cursor ${page.nextCursor}`
+  return `${table(['ID', 'STATE', 'QUEUE', 'HANDLER', 'ATTEMPTS', 'UPDATED', 'LAST ERROR'], rows)}\n${shown}${page.total === undefined ? '' : ` of ${page.total}`}${next}`
 }
 
 export async function runTasks (input: CommandInput): Promise<number> {
@@ -41,7 +49,7 @@ export async function runTasks (input: CommandInput): Promise<number> {
   if (state !== undefined) request.state = oneOf('state', state, TASK_STATES)
   return await withAdmin(input, async (admin) => {
     const result = await admin.call('ListTasks', request)
-    emit(input, result, () => formatTasks(result))
+    emit(input, result, () => formatTasks(result, request.cursor !== undefined))
   })
 }
 

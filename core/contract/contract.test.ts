@@ -156,7 +156,7 @@ t.test('the OpenAPI document covers every HTTP route from the same schemas', asy
   t.notOk('type' in (taskView.properties.payload ?? {}), 'so does the payload of a task')
   t.ok(taskView.required.includes('payload'), 'and it is always there')
   const list = doc.paths['/admin/v1/dlq']?.get
-  t.same(list?.parameters.filter(p => p.in === 'query').map(p => p.name), ['limit', 'offset', 'queue', 'handler', 'query', 'since', 'until', 'timeField', 'tenant', 'correlationId'])
+  t.same(list?.parameters.filter(p => p.in === 'query').map(p => p.name), ['limit', 'offset', 'cursor', 'queue', 'handler', 'query', 'since', 'until', 'timeField', 'tenant', 'correlationId'])
   t.ok(doc.paths['/admin/v1/events']?.get?.parameters.some(p => p.name === 'last-event-id' && p.in === 'header'))
   t.ok(doc.paths['/admin/v1/queues/{name}/pause']?.post?.responses['412'], 'mutations document 412')
   t.equal(RPCS.ExportAudit.http.download, true)

@@ -39,7 +39,11 @@ const Timestamp = (description: string) => Type.String({ format: 'date-time', de
 const Count = (description: string) => Type.Integer({ minimum: 0, description })
 const Query = (description: string) => Type.String({ minLength: 1, maxLength: QUERY_MAX_LENGTH, description })
 const Limit = (max: number, description: string) => Type.Integer({ minimum: 1, maximum: max, description })
-const Offset = () => Type.Integer({ minimum: 0, maximum: LIST_OFFSET_MAX, description: 'rows to skip (default 0)' })
+const Offset = () => Type.Integer({ minimum: 0, maximum: LIST_OFFSET_MAX, description: 'rows to skip (default 0); walks every skipped row: page with cursor instead' })
+/** characters of a list cursor: the backend's page position plus the filter fingerprint, base64url */
+export const LIST_CURSOR_MAX_LENGTH = 1024
+const Cursor = () => Type.String({ minLength: 1, maxLength: LIST_CURSOR_MAX_LENGTH, pattern: '^[A-Za-z0-9_-]+$', description: 'continue after the page that answered this nextCursor (same filter; not with offset): fast at any depth' })
+const NextCursor = () => Type.String({ description: 'pass as cursor for the page after this one; absent on the last page' })
 const DryRun = () => Type.Boolean({ description: 'report the exact targets, change nothing' })
 /** the selection of an "all matching" bulk action (core/admin/selection.ts) */
 const ExpectedSelection = () => Type.String({
@@ -331,6 +335,7 @@ export const PURGE_LIMIT_CEILING = 100_000
 export const ListDLQRequest = Request({
   limit: Type.Optional(Limit(LIST_LIMIT_MAX, `entries per page (default ${LIST_LIMIT_DEFAULT})`)),
   offset: Type.Optional(Offset()),
+  cursor: Type.Optional(Cursor()),
   queue: Type.Optional(Name('only this queue')),
   handler: Type.Optional(Name('only this handler')),
   query: Type.Optional(Query('case-insensitive text in id, handler, payload or error')),
@@ -342,7 +347,8 @@ export const ListDLQResponse = Response({
   entries: Type.Array(TaskSummary, { description: 'one page' }),
   total: Type.Optional(Count('matching entries, when the backend can count them cheaply')),
   limit: Count('page size used'),
-  offset: Count('offset used')
+  offset: Count('offset used'),
+  nextCursor: Type.Optional(NextCursor())
 }, 'a page of the DLQ')
 
 export const GetDLQEntryRequest = Request({ id: Id('task id') }, 'one DLQ entry')
@@ -438,6 +444,7 @@ export const ListTasksRequest = Request({
   query: Type.Optional(Query('case-insensitive text in id, handler, payload or error')),
   limit: Type.Optional(Limit(LIST_LIMIT_MAX, `tasks per page (default ${LIST_LIMIT_DEFAULT})`)),
   offset: Type.Optional(Offset()),
+  cursor: Type.Optional(Cursor()),
   ...TaskWindow('tasks'),
   tenant: Type.Optional(Tenant('only this tenant')),
   correlationId: Type.Optional(CorrelationId('only this correlation id'))
@@ -446,7 +453,8 @@ export const ListTasksResponse = Response({
   tasks: Type.Array(TaskSummary, { description: 'one page' }),
   total: Type.Optional(Count('matching tasks, when the backend can count them cheaply')),
   limit: Count('page size used'),
-  offset: Count('offset used')
+  offset: Count('offset used'),
+  nextCursor: Type.Optional(NextCursor())
 }, 'a page of tasks')
 
 export const GetTaskRequest = Request({ id: Id('task id') }, 'one task')

@@ -65,15 +65,24 @@ export interface JobRef { queue: string, jobId: string }
 let idEntropy = Buffer.alloc(0)
 let idEntropyAt = 0
 
+let idMs = 0
+let idSeq = 0
+
 export function newTaskId (): string {
-  if (idEntropyAt + 8 > idEntropy.length) {
+  if (idEntropyAt + 6 > idEntropy.length) {
     idEntropy = randomBytes(4096)
     idEntropyAt = 0
   }
-  const random = idEntropy.toString('hex', idEntropyAt, idEntropyAt + 8)
-  idEntropyAt += 8
+  const random = idEntropy.toString('hex', idEntropyAt, idEntropyAt + 6)
+  idEntropyAt += 6
+  // A per-millisecond sequence keeps the ids one process creates in creation order:
+  // lists break ties of the same millisecond by id, so tasks enqueued one after the
+  // other list in that order (first in, first listed).
+  const now = Date.now()
+  if (now !== idMs) { idMs = now; idSeq = 0 }
+  const seq = (idSeq++ % 46656).toString(36).padStart(3, '0')
   // time-ordered, never all digits (BullMQ refuses integer custom ids)
-  return `t${Date.now().toString(36)}${random}`
+  return `t${now.toString(36)}${seq}${random}`
 }
 
 /** the task id owning an idempotency key: enqueueing the same key twice names the same job */

@@ -131,7 +131,8 @@ export class TaskLister {
 
   async list (req: ListTasksRequest, queuesPromise: Promise<string[]>, oldestFirst: boolean): Promise<TaskPage> {
     const limit = Math.min(Math.max(0, Math.trunc(req.limit)), MAX_LIST_LIMIT)
-    const offset = Math.max(0, Math.trunc(req.offset))
+    const after = req.after === undefined ? null : parsePosition(req.after)
+    const offset = after === null ? Math.max(0, Math.trunc(req.offset)) : 0
     const queues = await queuesPromise
     // handler, text, time-window, tenant and correlation filters are checked per job (the window in the same predicate as the others)
     const filtered = (req.handler !== undefined && req.handler !== '') || (req.query !== undefined && req.query !== '') || hasTimeWindow(req) ||
@@ -146,19 +147,37 @@ export class TaskLister {
     if (queues.length === 0 || (limit === 0 && !countedByScan)) return { tasks: [], total: countedByScan ? 0 : total }
     // parked jobs interleave with prioritized ones by score: a page of ready jobs with parked ones is merged
     const parkedToo = req.state === 'ready' && (counted[0]?.counts.parked ?? 0) > 0
-    if (!filtered && queues.length === 1 && req.state !== undefined && req.state !== 'scheduled' && req.state !== 'retrying' && !parkedToo) {
-      return { tasks: await this.pageOfOne(queues[0] as string, req.state, offset, limit, oldestFirst), total }
+    // one structure of one queue is a range read; ready and processing structures are
+    // lists in run order, not the list's sort key, so those go through the merge, which
+    // sorts by the key the page positions continue
+    if (after === null && !filtered && queues.length === 1 && req.state !== undefined && FINISHED_STATES.has(req.state) && !parkedToo) {
+      // one row past the page tells whether another page follows
+      const tasks = await this.pageOfOne(queues[0] as string, req.state, offset, limit + 1, oldestFirst)
+      return withNext({ tasks: tasks.slice(0, limit), total }, tasks, limit, req.state, oldestFirst)
     }
     if (offset > MAX_MERGE_WINDOW) throw Errors.validation(`offset: at most ${MAX_MERGE_WINDOW} when listing across states or queues`, { details: { field: 'offset' } })
     const found: Candidate[] = []
-    if (!filtered && (req.state === 'scheduled' || req.state === 'retrying')) {
-      for (const queue of queues) found.push(...await this.delayedOf(queue, req.state, offset + limit))
+    // Whether a structure may hold more candidates than were read: a page after a
+    // position that comes up short then cannot tell the list ended (see below).
+    let cut = false
+    if (!filtered && after === null && (req.state === 'scheduled' || req.state === 'retrying')) {
+      for (const queue of queues) found.push(...await this.delayedOf(queue, req.state, offset + limit + 1))
     } else {
       // a structure's range order is its run order, not creation order: without a state
-      // (newest first) or with a filter, each structure is examined up to the scan limit
-      const window = filtered || req.state === undefined ? Math.max(this.scanLimit, offset + limit) : offset + limit
+      // (newest first), with a filter or after a position, each structure is examined
+      // up to the scan limit; finished structures are scored by the finish time, so
+      // after a position their range starts at its time, however deep
+      const whole = filtered || req.state === undefined || after !== null || !FINISHED_STATES.has(req.state)
+      const window = whole ? Math.max(this.scanLimit, offset + limit + 1) : offset + limit + 1
+      const finishedFrom = after !== null && req.state !== undefined && FINISHED_STATES.has(req.state) && !oldestFirst ? -after[0] : null
       for (const queue of queues) {
-        for (const structure of structures) found.push(...await this.range(queue, structure, 0, window, oldestFirst))
+        for (const structure of structures) {
+          const part = finishedFrom !== null && FINISHED_STRUCTURES.has(structure)
+            ? await this.finishedUpTo(queue, structure, finishedFrom, window)
+            : await this.range(queue, structure, 0, window, oldestFirst)
+          if (part.length >= window) cut = true
+          found.push(...part)
+        }
       }
     }
     let tasks = await this.load(found)
@@ -168,8 +187,28 @@ export class TaskLister {
     if (hasTimeWindow(req)) tasks = tasks.filter(t => taskInWindow(t.task, req))
     if (req.tenant !== undefined) tasks = tasks.filter(t => t.task.tenant === req.tenant)
     if (req.correlationId !== undefined) tasks = tasks.filter(t => t.task.correlationId === req.correlationId)
+    const matching = tasks.length
     tasks.sort(orderFor(req.state, oldestFirst))
-    return { tasks: tasks.slice(offset, offset + limit).map(t => t.task), total: countedByScan ? tasks.length : total }
+    if (after !== null) {
+      const desc = descendingIds(req.state, oldestFirst)
+      tasks = tasks.filter(t => compareKeys(sortKey(req.state, oldestFirst, t.task), after, desc) > 0)
+      if (cut && tasks.length <= limit) {
+        throw Errors.validation(`cursor: past the ${Math.max(this.scanLimit, limit + 1)} tasks per structure the BullMQ backend examines for this list; narrow the filter (a state and a queue)`, { details: { field: 'cursor' } })
+      }
+    }
+    const page = tasks.slice(offset, offset + limit + 1).map(t => t.task)
+    return withNext({ tasks: page.slice(0, limit), total: countedByScan ? matching : total }, page, limit, req.state, oldestFirst)
+  }
+
+  /** finished jobs of one structure from a finish time down (newest first), at most `count` */
+  private async finishedUpTo (queue: string, structure: Structure, finishedAt: number, count: number): Promise<Candidate[]> {
+    const flat = await this.redis.zrevrangebyscore(this.structureKey(queue, structure), finishedAt, '-inf', 'WITHSCORES', 'LIMIT', 0, count)
+    const out: Candidate[] = []
+    for (let i = 0; i + 1 < flat.length; i += 2) {
+      const jobId = flat[i] as string
+      if (!jobId.startsWith('0:')) out.push({ queue, structure, jobId, score: Number(flat[i + 1]), seq: out.length })
+    }
+    return out
   }
 
   /**
@@ -289,16 +328,61 @@ function countOf (c: Counted['counts'], state: TaskState | undefined): number {
 
 type Ordered = { task: Task, candidate: Candidate }
 
-function orderFor (state: TaskState | undefined, oldestFirst: boolean): (a: Ordered, b: Ordered) => number {
+const FINISHED_STATES = new Set<TaskState>(['succeeded', 'dead', 'canceled'])
+
+/** the page, with the position of its last task when `fetched` (the page plus one) shows more follow */
+function withNext (page: TaskPage, fetched: Task[], limit: number, state: TaskState | undefined, oldestFirst: boolean): TaskPage {
+  const last = fetched[limit - 1]
+  if (fetched.length > limit && last !== undefined) page.next = formatPosition(sortKey(state, oldestFirst, last))
+  return page
+}
+
+/**
+ * The sort key of a task in a list of this state, ending in the id so the order is
+ * total (a page position is the key of its last task): finished states latest finish
+ * first, ready by priority then age, scheduled and retrying by run time, else newest
+ * first. Each number is negated where the list runs descending, so keys always
+ * compare ascending.
+ */
+function sortKey (state: TaskState | undefined, oldestFirst: boolean, task: Task): PositionKey {
   const dir = oldestFirst ? 1 : -1
   switch (state) {
-    case 'succeeded': case 'dead': case 'canceled':
-      return (a, b) => dir * ((a.task.finishedAt ?? 0) - (b.task.finishedAt ?? 0)) || a.candidate.seq - b.candidate.seq
-    case 'ready':
-      return (a, b) => (b.task.priority - a.task.priority) || (a.task.createdAt - b.task.createdAt) || a.candidate.seq - b.candidate.seq
-    case 'scheduled': case 'retrying':
-      return (a, b) => (a.task.runAt - b.task.runAt) || a.candidate.seq - b.candidate.seq
-    default:
-      return (a, b) => dir * (a.task.createdAt - b.task.createdAt) || a.task.id.localeCompare(b.task.id) * dir
+    case 'succeeded': case 'dead': case 'canceled': return [dir * (task.finishedAt ?? 0), 0, task.id]
+    case 'ready': return [-task.priority, task.createdAt, task.id]
+    case 'scheduled': case 'retrying': return [task.runAt, 0, task.id]
+    default: return [dir * task.createdAt, 0, task.id]
   }
+}
+
+function compareKeys (a: PositionKey, b: PositionKey, descIds: boolean): number {
+  const byId = a[2] < b[2] ? -1 : a[2] > b[2] ? 1 : 0
+  return (a[0] - b[0]) || (a[1] - b[1]) || (descIds ? -byId : byId)
+}
+
+/** newest-first and latest-finished lists break ties by id descending, run-order lists ascending */
+function descendingIds (state: TaskState | undefined, oldestFirst: boolean): boolean {
+  return !oldestFirst && state !== 'ready' && state !== 'scheduled' && state !== 'retrying'
+}
+
+function orderFor (state: TaskState | undefined, oldestFirst: boolean): (a: Ordered, b: Ordered) => number {
+  const desc = descendingIds(state, oldestFirst)
+  return (a, b) => compareKeys(sortKey(state, oldestFirst, a.task), sortKey(state, oldestFirst, b.task), desc)
+}
+
+type PositionKey = [number, number, string]
+
+const POSITION_MAX_ID = 256
+
+/** a page position: the sort key of the last task of a page, as JSON */
+function formatPosition (key: PositionKey): string {
+  return JSON.stringify(key)
+}
+
+function parsePosition (text: string): PositionKey {
+  let key: unknown
+  try { key = JSON.parse(text) } catch { key = null }
+  if (!Array.isArray(key) || key.length !== 3 || !Number.isFinite(key[0]) || !Number.isFinite(key[1]) || typeof key[2] !== 'string' || key[2] === '' || key[2].length > POSITION_MAX_ID) {
+    throw Errors.validation('cursor: not a position of this task list (pass nextCursor back unchanged)', { details: { field: 'cursor' } })
+  }
+  return key as PositionKey
 }

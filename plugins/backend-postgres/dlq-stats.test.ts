@@ -1,5 +1,5 @@
 // GetDLQStats on a Postgres server holding many tasks: the statement reads the
-// per-(queue, handler) dead counters of migration 017 and the ends of tasks_finished,
+// per-(queue, handler) dead counters of migration 017 and the ends of tasks_finished_order,
 // never the dead tasks themselves, and answers what a full scan would.
 // SWITCHYARD_DLQ_PLAN_TASKS sets the size (default 1,000,000 tasks, 40 % dead, filled by
 // bench/lib/fill-tasks.ts as the console benchmark does).
@@ -47,7 +47,7 @@ t.test(`dlqStats at ${TASKS} tasks reads counters, not the DLQ`, { timeout: 600_
   t.comment(plan)
   t.match(plan, /Scan on dead_counts/, 'the counts come from dead_counts')
   t.notMatch(plan, /Seq Scan on tasks|Bitmap Heap Scan on tasks/, 'no scan of the tasks table')
-  t.match(plan, /Index Only Scan (Backward )?using tasks_finished/, 'oldest and newest: the ends of tasks_finished')
+  t.match(plan, /Index Only Scan (Backward )?using tasks_finished_order/, 'oldest and newest: the ends of tasks_finished_order')
   const rowsRead = [...plan.matchAll(/actual time=[\d.]+\.\.[\d.]+ rows=(\d+)/g)].map(m => Number(m[1]))
   t.ok(Math.max(...rowsRead) <= 100, `no plan node handles more than a few rows (max ${Math.max(...rowsRead)})`)
 })

@@ -1,6 +1,7 @@
-import { MAX_LIST_LIMIT, hasTimeWindow, taskWindowField, type Backend, type CancelOutcome, type DeleteResult, type RequeueResult, type SkippedTask, type TaskFilter, type TaskState } from '@switchyard/core'
+import { MAX_LIST_LIMIT, hasTimeWindow, taskWindowField, type Backend, type CancelOutcome, type DeleteResult, type RequeueResult, type SkippedTask, type TaskFilter, type TaskPage, type TaskState } from '@switchyard/core'
 import { likeContains, parseId, type BackendContext } from './context.ts'
 import { taskColumns, toTask, type TaskRow } from './task-rows.ts'
+import { afterSql, ORDER_SQL, parsePosition, positionColumns, positionOf, taskOrder, type PositionRow, type TaskOrder } from './task-pages.ts'
 import type { SqlParam } from './sql-client.ts'
 
 // Operator actions on tasks: cancel, replay/requeue, delete, get, list, DLQ stats,
@@ -12,8 +13,6 @@ type TaskAdminMethods = Pick<Backend, 'cancelTask' | 'requeueTasks' | 'deleteTas
 /** counting stops here: past it listTasks reports total null instead of scanning on */
 export const COUNT_CAP = 10_000
 const MAX_BATCH_IDS = 10_000
-const FINISHED: TaskState[] = ['dead', 'succeeded', 'canceled']
-const WAITING: TaskState[] = ['ready', 'scheduled', 'retrying', 'blocked']
 /** the states tasks_lease (queue, priority DESC, run_at, id) holds */
 const LEASE_INDEXED: TaskState[] = ['ready', 'scheduled', 'retrying']
 
@@ -54,8 +53,8 @@ function filterSql (filter: TaskFilter, params: SqlParam[]): string[] {
 
 /**
  * The time window, judged on the millisecond the task shows (ms() rounds), written as
- * a range over the raw column so the indexes serve it: tasks_finished (state,
- * finished_at) and tasks_created (created_at, migration 009).
+ * a range over the raw column so the indexes serve it: tasks_finished_order (state,
+ * finished_at, id) and tasks_created (created_at, migration 009).
  */
 function windowSql (filter: TaskFilter, params: SqlParam[]): string[] {
   if (!hasTimeWindow(filter)) return []
@@ -72,11 +71,6 @@ function windowSql (filter: TaskFilter, params: SqlParam[]): string[] {
   return where
 }
 
-function orderFor (state: TaskState | undefined): string {
-  if (state !== undefined && FINISHED.includes(state)) return 't.finished_at DESC, t.id DESC'
-  if (state !== undefined && WAITING.includes(state)) return 't.priority DESC, t.run_at, t.id'
-  return 't.id DESC'
-}
 
 /** GetDLQStats' one statement over dead_counts (migration 017); exported for the plan check in dlq-stats.test.ts */
 export function dlqStatsSql (s: string): string {
@@ -89,6 +83,24 @@ export function dlqStatsSql (s: string): string {
 
 export function taskAdminMethods (ctx: BackendContext): TaskAdminMethods {
   const { s } = ctx
+
+  /**
+   * One page: the keys of each index range (the whole order, or the ranges after a
+   * position) read in list order and merged, then the rows of the page joined by id.
+   * `perQueue` reads the ranges once per queue (tasks_lease starts with the queue).
+   */
+  function pageSql (order: TaskOrder, where: string[], ranges: string[][], perQueue: boolean, lim: string, off: string): string {
+    const sort = ORDER_SQL[order]
+    const keys = (conds: string[]): string =>
+      `(SELECT t.id, t.priority, t.run_at, t.finished_at FROM ${s}.tasks t ${conds.length > 0 ? 'WHERE ' + conds.join(' AND ') : ''} ORDER BY ${sort} LIMIT ${lim}::bigint + ${off}::bigint)`
+    const union = ranges.map(range => keys([...where, ...(perQueue ? ['t.queue = q.name'] : []), ...range])).join(' UNION ALL ')
+    const from = perQueue ? `${s}.queues q CROSS JOIN LATERAL (${union}) AS c` : `(${union}) AS c`
+    return `
+      WITH page AS MATERIALIZED (
+        SELECT c.id, c.priority, c.run_at, c.finished_at FROM ${from} ORDER BY ${sort.replaceAll('t.', 'c.')} LIMIT ${lim} OFFSET ${off}
+      )
+      SELECT ${taskColumns(s)}, ${positionColumns()} FROM page JOIN ${s}.tasks t ON t.id = page.id ORDER BY ${sort}`
+  }
 
   const cancelSql = `
     UPDATE ${s}.tasks SET state = 'canceled', finished_at = now(), updated_at = now()
@@ -214,46 +226,39 @@ export function taskAdminMethods (ctx: BackendContext): TaskAdminMethods {
 
     async listTasks (req) {
       const limit = Math.min(req.limit, MAX_LIST_LIMIT)
-      const offset = req.offset
+      const order = taskOrder(req.state)
+      const after = req.after === undefined ? null : parsePosition(order, req.after)
+      const offset = after === null ? req.offset : 0
       const params: SqlParam[] = []
       const where = filterSql(req, params)
       // a finished state always has finished_at; saying so lets the partial index
-      // tasks_finished (state, finished_at) WHERE finished_at IS NOT NULL serve the
+      // tasks_finished_order (state, finished_at, id) WHERE finished_at IS NOT NULL serve the
       // newest-first order instead of a sort over every task in that state
-      const pageWhere = req.state !== undefined && FINISHED.includes(req.state) ? [...where, 't.finished_at IS NOT NULL'] : where
-      const whereSql = pageWhere.length > 0 ? 'WHERE ' + pageWhere.join(' AND ') : ''
-      const pageParams = [...params, limit, offset]
-      const [lim, off] = [`$${params.length + 1}`, `$${params.length + 2}`]
-      // A waiting state across all queues: each queue's first limit+offset tasks in run
-      // order come from its range of tasks_lease, and the page is cut from their merge,
-      // so the newest page of a million scheduled tasks reads O(queues x page), not all.
+      const pageWhere = order === 'finished' && req.state !== undefined ? [...where, 't.finished_at IS NOT NULL'] : where
+      const pageParams = [...params]
+      const ranges = after === null ? [[]] : afterSql(after, pageParams)
+      // one row past the page tells whether another page follows
+      pageParams.push(limit + 1, offset)
+      const [lim, off] = [`$${pageParams.length - 1}`, `$${pageParams.length}`]
+      // A waiting state across all queues: each queue's range of tasks_lease gives its
+      // first tasks in run order and the page is cut from their merge, so a page of a
+      // million scheduled tasks reads O(queues x page), not all of them.
       const perQueue = req.queue === undefined && req.state !== undefined && LEASE_INDEXED.includes(req.state)
-      const rows = limit === 0
-        ? []
-        : perQueue
-          ? await ctx.db().query<TaskRow>(`
-            WITH page AS MATERIALIZED (
-              SELECT c.id, c.priority, c.run_at FROM ${s}.queues q CROSS JOIN LATERAL (
-                SELECT t.id, t.priority, t.run_at FROM ${s}.tasks t ${whereSql} AND t.queue = q.name
-                ORDER BY t.priority DESC, t.run_at, t.id LIMIT ${lim}::bigint + ${off}::bigint
-              ) AS c
-              ORDER BY c.priority DESC, c.run_at, c.id LIMIT ${lim} OFFSET ${off}
-            )
-            SELECT ${taskColumns(s)} FROM page JOIN ${s}.tasks t ON t.id = page.id ORDER BY page.priority DESC, page.run_at, page.id`, pageParams)
-          : await ctx.db().query<TaskRow>(
-            `SELECT ${taskColumns(s)} FROM ${s}.tasks t ${whereSql} ORDER BY ${orderFor(req.state)} LIMIT ${lim} OFFSET ${off}`,
-            pageParams)
+      const rows = limit === 0 ? [] : await ctx.db().query<TaskRow & PositionRow>(pageSql(order, pageWhere, ranges, perQueue, lim, off), pageParams)
+      const last = rows.length > limit ? rows[limit - 1] : undefined
       const total = await countMatching(req, where, params)
-      return { tasks: rows.map(toTask), total }
+      const page: TaskPage = { tasks: rows.slice(0, limit).map(toTask), total }
+      if (last !== undefined) page.next = positionOf(order, last)
+      return page
     },
 
     async dlqStats () {
       // dead_counts (kept by the count triggers, migration 017) holds the dead tasks per
       // (queue, handler) and connection shard, so this reads O(queues x handlers x 16)
       // rows and never a dead task; the oldest and newest failure are the two ends of
-      // tasks_finished (state, finished_at), read once (init plans). Plan at 400k dead
-      // tasks of a million (dlq-stats.test.ts checks it; 1 ms): HashAggregate over a
-      // Seq Scan on dead_counts, and two Index Only Scans of tasks_finished, Limit 1.
+      // tasks_finished_order (state, finished_at, id), read once (init plans). Plan at
+      // 400k dead tasks of a million (dlq-stats.test.ts checks it; 1 ms): HashAggregate
+      // over a Seq Scan on dead_counts, and two Index Only Scans of tasks_finished_order.
       const rows = await ctx.db().query<{ queue: string, handler: string, n: number, oldest: number | null, newest: number | null }>(dlqStatsSql(s))
       const stats = { total: 0, byQueue: {} as Record<string, number>, byHandler: {} as Record<string, number>, oldestFailedAt: rows[0]?.oldest ?? null, newestFailedAt: rows[0]?.newest ?? null }
       for (const r of rows) {
@@ -269,7 +274,7 @@ export function taskAdminMethods (ctx: BackendContext): TaskAdminMethods {
       const olderThan = req.finishedOlderThanMs
       const limit = Math.min(req.limit, 100_000)
       if (limit === 0) return 0
-      // tasks_finished (state, finished_at) serves the oldest-first range; the count
+      // tasks_finished_order (state, finished_at, id) serves the oldest-first range; the count
       // triggers keep queue_counts exact, and the idempotency key goes with the row
       const [row] = await ctx.db().query<{ n: number }>(`
         WITH doomed AS MATERIALIZED (

@@ -11,6 +11,7 @@ import {
   WORKER_RETENTION_MS, type ListWorkersOptions, type ReleaseWorkerLeasesRequest, type SweepWorkersRequest, type WorkerHeartbeat
 } from '@switchyard/core'
 import type { ChainableCommander } from 'ioredis'
+import { formatPosition, parsePosition } from './page-position.ts'
 import { applyTaskAction } from './task-actions.ts'
 import { assertNoEviction, createClient, toBackendError, type RedisClient } from './connection.ts'
 import { decodeAudit, decodeEvent, decodeLeased, enqueueOutcome, hashToTask, pairsToObject, streamIdTime } from './codec.ts'
@@ -503,15 +504,19 @@ export class RedisBackend implements Backend {
     const limit = Math.min(req.limit, MAX_LIST_LIMIT)
     const offset = req.offset
     const state = req.state ?? ''
+    const after = req.after === undefined ? undefined : parsePosition(req.after)
     return this.run('listTasks', async () => {
       const reply = await this.script('list', [this.keys.all], [this.keys.base, state, req.queue ?? '', req.handler ?? '',
-        (req.query ?? '').toLowerCase(), offset, limit, LIST_SCAN_CAP, ...windowArgs(req), req.tenant ?? '', req.correlationId ?? '']) as [number, number, ...Array<[string, string[]]>]
+        (req.query ?? '').toLowerCase(), offset, limit, LIST_SCAN_CAP, ...windowArgs(req), req.tenant ?? '', req.correlationId ?? '',
+        after?.score ?? '', after?.id ?? '']) as [number, number, string, string, ...Array<[string, string[]]>]
       const tasks: Task[] = []
-      for (let i = 2; i < reply.length; i++) {
+      for (let i = 4; i < reply.length; i++) {
         const [id, flat] = reply[i] as [string, string[]]
         if (flat.length > 0) tasks.push(hashToTask(id, pairsToObject(flat)))
       }
-      return { tasks, total: reply[0] < 0 ? null : reply[0] }
+      const page: TaskPage = { tasks, total: reply[0] < 0 ? null : reply[0] }
+      if (reply[3] !== '') page.next = formatPosition({ score: reply[2], id: reply[3] })
+      return page
     })
   }
 

@@ -125,7 +125,7 @@ t.test('lease with handlers: parks what the caller cannot run (same score), merg
   t.equal(stats[1], 3, 'parked tasks count as ready')
   const listed = await run('list', [k.all], [k.base, 'ready', 'q', '', '', 0, 10, 100]) as [number, number, ...Array<[string, string[]]>]
   t.equal(listed[0], 3, 'list total counts them')
-  t.same(listed.slice(2).map((e) => (e as [string, string[]])[0]), [sms1, sms2, push], 'listed in run order across parked indexes')
+  t.same(listed.slice(4).map((e) => (e as [string, string[]])[0]), [sms1, sms2, push], 'listed in run order across parked indexes')
   const [late] = await enqueue([{ handler: 'sms', priority: 8 }])
   t.same((await lease(['q'], 2, 30_000, ['sms', 'push'])).map((l) => l.id), [sms1, late], 'parked and ready merged by score')
   t.same((await lease(['q'], 10)).map((l) => l.id), [sms2, push], 'every handler: parked ones too, in order')
@@ -245,7 +245,11 @@ t.test('list: totals from counters, filters, scan cap, order', async (t) => {
   await enqueue([{ queue: 'a', handler: 'x', payload: { s: 'Needle' } }, { queue: 'a', handler: 'y' }, { queue: 'b', handler: 'x' }])
   const list = async (state: string, queue: string, handler: string, query: string, offset = 0, limit = 10, cap = 100) => {
     const reply = await run('list', [k.all], [k.base, state, queue, handler, query, offset, limit, cap]) as [number, number, ...Array<[string, string[]]>]
-    return { total: reply[0], capped: reply[1], ids: reply.slice(2).map((e) => (e as [string, string[]])[0]) }
+    return { total: reply[0], capped: reply[1], ids: reply.slice(4).map((e) => (e as [string, string[]])[0]) }
+  }
+  const page = async (state: string, handler: string, after: [string, string], limit: number, cap = 100) => {
+    const reply = await run('list', [k.all], [k.base, state, '', handler, '', 0, limit, cap, '', '', '', '', '', ...after]) as [number, number, string, string, ...Array<[string, string[]]>]
+    return { next: [reply[2], reply[3]] as [string, string], ids: reply.slice(4).map((e) => (e as [string, string[]])[0]) }
   }
   t.same(await list('', '', '', ''), { total: 3, capped: 0, ids: ['000000000003', '000000000002', '000000000001'] }, 'newest first')
   t.same(await list('ready', '', '', ''), { total: 3, capped: 0, ids: ['000000000001', '000000000002', '000000000003'] }, 'run order merged across queues')
@@ -256,6 +260,20 @@ t.test('list: totals from counters, filters, scan cap, order', async (t) => {
   t.same(await list('ready', 'a', 'y', '', 0, 0), { total: 1, capped: 0, ids: [] }, 'limit 0: the total alone')
   t.same(await list('', '', '', 'needle'), { total: 1, capped: 0, ids: ['000000000001'] }, 'text over payload')
   t.same(await list('', '', '', 'needle', 0, 10, 2), { total: -1, capped: 1, ids: [] }, 'the scan cap stops a selective search; more candidates than the cap: no total')
+
+  // keyset: (score, id) positions, read as by-score ranges after the position
+  const first = await page('', '', ['', ''], 2)
+  t.same(first.ids, ['000000000003', '000000000002'], 'newest first, a page of two')
+  t.equal(first.next[1], '000000000002', 'the position is the last task of the page')
+  t.same(await page('', '', first.next, 2), { next: ['', ''], ids: ['000000000001'] }, 'the rest, and no position after the last page')
+  const ready = await page('ready', '', ['', ''], 1)
+  t.same((await page('ready', '', ready.next, 5)).ids, ['000000000002', '000000000003'], 'run order across queues continues after the position')
+  const cut = await page('', 'x', ['', ''], 5, 1)
+  t.same(cut.ids, ['000000000003'], 'the scan cap cuts the page short')
+  t.equal(cut.next[1], '000000000003', 'a capped page gives the last candidate examined as the position')
+  const rest = await page('', 'x', cut.next, 5, 1)
+  t.same(rest.ids, [], 'the next page examines from there (000000000002 does not match)')
+  t.same((await page('', 'x', rest.next, 5, 1)).ids, ['000000000001'], 'and the page after reaches the last match')
 })
 
 t.test('requeue: by ids and by filter, fresh attempts, replays, new queue and payload, dry run', async (t) => {

@@ -8,7 +8,7 @@ import { browserMissing, launchChromium, screenshot } from './browser.ts'
 import { startConsoleDeployment } from './deployment.ts'
 import { staleBannerFlow } from './live-flows.ts'
 import { cordonWorkerFlow, drainQueueFlow, rateLimitFlow, viewerOperationsFlow } from './operations-flows.ts'
-import { dlqEditedReplayFlow, keyLookupFlow, rateLimitEditFlow, releaseLeasesFlow, sweepWorkersFlow } from './operations-more-flows.ts'
+import { cursorPagingFlow, dlqEditedReplayFlow, keyLookupFlow, rateLimitEditFlow, releaseLeasesFlow, sweepWorkersFlow } from './operations-more-flows.ts'
 import { bulkCancelFlow, dlqPurgeFlow, dlqReplayFlow, enqueueCancelFlow, everyPage, jobFlow, paletteFlow, pauseQueueFlow, scheduleFlow, signInWithForm, taskWindowFlow, timelineFlow, viewerFlow } from './flows.ts'
 
 t.setTimeout(420_000)
@@ -57,6 +57,7 @@ async function main (): Promise<void> {
   await t.test('cordon and uncordon the live worker; the stale toggle and the sweep preview', async t => { await cordonWorkerFlow(t, page, d.origin) })
   await t.test('replay selected DLQ entries, one with an edited payload, after the dry run', async t => { await dlqEditedReplayFlow(t, page, d.origin) })
   await t.test('look a task up by its idempotency key (key: search); the search survives a reload', async t => { await keyLookupFlow(t, page, d.origin) })
+  await t.test('the Tasks page pages by cursor: Older, reload on the second page, Newer', async t => { await cursorPagingFlow(t, page, d.origin) })
   await t.test('edit a queue limit on the Rate limits page; the preview names what it replaces', async t => { await rateLimitEditFlow(t, page, d.origin) })
   await t.test('force-release a live worker\'s leases after the dry run', async t => { await releaseLeasesFlow(t, page, d.origin) })
   await t.test('sweep stale worker entries after the dry run', async t => { await sweepWorkersFlow(t, page, d.origin) })

@@ -219,3 +219,33 @@ export async function killedWorkerFlow (t: T, page: Page, origin: string, spawnW
   t.notOk(after.some(w => w.id === id), 'the killed worker\'s entry is swept')
   await consoleCall(page, 'POST', `/tasks/${task}/cancel`, {})
 }
+
+/** the Tasks page pages by cursor: Older, a reload on the second page, Newer */
+export async function cursorPagingFlow (t: T, page: Page, origin: string): Promise<void> {
+  const queue = q('cursor')
+  for (let i = 0; i < 55; i++) await consoleCall(page, 'POST', '/tasks', { handler: 'noop', queue, delayMs: 3_600_000 + i * 1000 })
+  await goto(page, origin, `#/tasks?queue=${queue}&state=scheduled`)
+  const rows = page.locator('tbody tr[data-task]')
+  // polled from the test side: the console's CSP refuses the string predicates of waitForFunction
+  const waitRows = async (n: number): Promise<void> => {
+    for (let waited = 0; (await rows.count()) !== n; waited += 100) {
+      if (waited > WAIT.timeout) throw new Error(`the page never listed ${n} rows`)
+      await page.waitForTimeout(100)
+    }
+  }
+  await waitRows(50)
+  const firstOfFirst = await rows.first().getAttribute('data-task')
+  await page.getByRole('button', { name: 'Older →' }).click()
+  await page.waitForURL(/cursors=/, WAIT)
+  await waitRows(5)
+  const secondPage = await Promise.all(Array.from({ length: await rows.count() }, async (_, i) => await rows.nth(i).getAttribute('data-task')))
+  t.equal(secondPage.length, 5, 'the second page holds the last 5 of 55')
+  t.ok(await page.getByRole('button', { name: 'Older →' }).isDisabled(), 'the last page has no Older')
+  await page.reload()
+  await waitRows(5)
+  t.same(await Promise.all(Array.from({ length: await rows.count() }, async (_, i) => await rows.nth(i).getAttribute('data-task'))), secondPage, 'a reload shows the same page (the URL keeps the cursor)')
+  await page.getByRole('button', { name: '← Newer' }).click()
+  await waitRows(50)
+  t.equal(await rows.first().getAttribute('data-task'), firstOfFirst, 'Newer goes back to the first page')
+  t.notOk(/cursors=/.test(page.url()), 'the first page has no cursor in the URL')
+}

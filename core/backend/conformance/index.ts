@@ -23,6 +23,7 @@ import { cancelArea } from './cases/cancel.ts'
 import { queuesArea } from './cases/queues.ts'
 import { overviewReadArea } from './cases/overview-read.ts'
 import { listingArea } from './cases/listing.ts'
+import { keysetPagingArea } from './cases/keyset-paging.ts'
 import { pruneArea } from './cases/prune.ts'
 import { coordinationArea } from './cases/coordination.ts'
 import { workersArea } from './cases/workers.ts'
@@ -74,6 +75,7 @@ export const CONFORMANCE_AREAS: readonly ConformanceArea[] = [
   queuesArea,
   overviewReadArea,
   listingArea,
+  keysetPagingArea,
   pruneArea,
   coordinationArea,
   workersArea,

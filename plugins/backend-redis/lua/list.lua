@@ -6,7 +6,9 @@
 -- ARGV[5] lowercase text query ('' none)   ARGV[6] offset   ARGV[7] limit   ARGV[8] scan cap
 -- ARGV[9] time window field ('ca' created, 'fa' finished, '' none)  ARGV[10] since ('' open)  ARGV[11] until ('' open)
 -- ARGV[12] tenant ('' any)   ARGV[13] correlation id ('' any)
--- Returns { total (-1 when handler/text/window/tenant/correlation filters have more candidates than the scan cap), capped (1|0), { id, { hash fields... } }... }
+-- ARGV[14] position score, ARGV[15] position id (both '': from the start; see select.lua)
+-- Returns { total (-1 when handler/text/window/tenant/correlation filters have more candidates than the scan cap), capped (1|0),
+--   next position score, next position id ('' '' on the last page), { id, { hash fields... } }... }
 --!include common
 --!include select
 local P, state, queue, handler, query = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
@@ -16,6 +18,10 @@ local desc = not (state == 'ready' or state == 'scheduled' or state == 'retrying
 local tenant, correlation = ARGV[12] or '', ARGV[13] or ''
 local spec = { state = state, queue = queue, handler = handler, query = query, desc = desc,
   wf = wf, since = tonumber(ARGV[10] or ''), till = tonumber(ARGV[11] or ''), tenant = tenant, correlation = correlation }
+if (ARGV[15] or '') ~= '' then
+  spec.after_score, spec.after_id = tonumber(ARGV[14]), ARGV[15]
+  offset = 0
+end
 local window = wf ~= ''
 -- a window on one final state's finish time over every queue is a ZCOUNT of its index
 local window_counted = window and window_by_score(spec) and queue == ''
@@ -43,7 +49,16 @@ if examined or (window and not window_counted) then
   end
   count_all = candidates <= scan_cap
 end
-local ids, capped, matched = select_ids(P, spec, offset, limit, scan_cap, count_all)
+-- one match past the page tells whether another page follows
+local ids, capped, matched, scores, last_score, last_id = select_ids(P, spec, offset, limit + 1, scan_cap, count_all)
+local next_score, next_id = '', ''
+if #ids > limit then
+  ids[#ids] = nil
+  if limit > 0 then next_score, next_id = int_str(scores[limit]), ids[limit] end
+elseif capped and last_id then
+  -- the scan bound cut the page short: the next page goes on from the last candidate examined
+  next_score, next_id = int_str(last_score), last_id
+end
 
 local total = -1
 if count_all then
@@ -71,7 +86,7 @@ elseif not examined and not window then
   end
 end
 
-local out = { total, capped and 1 or 0 }
+local out = { total, capped and 1 or 0, next_score, next_id }
 for _, id in ipairs(ids) do
   out[#out + 1] = { id, redis.call('HGETALL', P .. 't:' .. id) }
 end

@@ -15,6 +15,20 @@ export type TrendRange = typeof TREND_RANGES[number]
 
 function offsetOf (params: URLSearchParams): number { return Number(params.get('offset') ?? 0) || 0 }
 
+/** pages of a cursor-paged list the URL keeps (cursors=c1.c2…, cursors are base64url): Newer goes back this far */
+export const CURSOR_STACK_MAX = 30
+
+/** the cursors of the pages before this one, oldest first; the last one asks for this page */
+export function cursorsOf (params: URLSearchParams): string[] {
+  return (params.get('cursors') ?? '').split('.').filter(c => /^[A-Za-z0-9_-]+$/.test(c)).slice(-CURSOR_STACK_MAX)
+}
+
+/** the page of a task list: its cursor when the URL has one (fast at any depth), else an offset (old links) */
+function pagingOf (params: URLSearchParams): { cursor: string } | { offset: number } {
+  const cursor = cursorsOf(params).at(-1)
+  return cursor !== undefined ? { cursor } : { offset: offsetOf(params) }
+}
+
 /** the overview's trend range (range=, default 1h) */
 export function trendRangeOf (params: URLSearchParams): TrendRange {
   const range = params.get('range') ?? ''
@@ -43,11 +57,11 @@ export function timelineRequest (params: URLSearchParams): PageRequest {
 /** the Tasks page's list; null for a key: search (GetTaskByKey answers that) */
 export function tasksListRequest (params: URLSearchParams): PageRequest | null {
   if ((params.get('query') ?? '').startsWith('key:')) return null
-  return { rpc: 'ListTasks', fields: { ...listFilterOf(params, true), limit: TASKS_PAGE_SIZE, offset: offsetOf(params) } }
+  return { rpc: 'ListTasks', fields: { ...listFilterOf(params, true), limit: TASKS_PAGE_SIZE, ...pagingOf(params) } }
 }
 
 export function dlqListRequest (params: URLSearchParams): PageRequest {
-  return { rpc: 'ListDLQ', fields: { ...listFilterOf(params, false), limit: DLQ_PAGE_SIZE, offset: offsetOf(params) } }
+  return { rpc: 'ListDLQ', fields: { ...listFilterOf(params, false), limit: DLQ_PAGE_SIZE, ...pagingOf(params) } }
 }
 
 /**

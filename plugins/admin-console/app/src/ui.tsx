@@ -53,6 +53,22 @@ export function Pager ({ offset, limit, count, total, onPage }: { offset: number
   )
 }
 
+/**
+ * Paging by cursor: `cursors` are the cursors of the pages before this one (the URL
+ * keeps them, so a reload shows the same page); Older pushes the page's nextCursor,
+ * Newer pops. `base` numbers the rows of the first page (an offset of an old link).
+ */
+export function CursorPager ({ cursors, base, limit, count, total, nextCursor, onPage }: { cursors: string[], base: number, limit: number, count: number, total?: number, nextCursor?: string, onPage: (cursors: string[]) => void }): ReactNode {
+  const first = base + cursors.length * limit
+  return (
+    <nav className="pager" aria-label="paging">
+      <button type="button" disabled={cursors.length === 0} onClick={() => onPage(cursors.slice(0, -1))}>← Newer</button>
+      <span>{count === 0 ? 'none' : `${first + 1}–${first + count}`}{total !== undefined ? ` of ${total}` : ''}</span>
+      <button type="button" disabled={nextCursor === undefined} onClick={() => { if (nextCursor !== undefined) onPage([...cursors, nextCursor]) }}>Older →</button>
+    </nav>
+  )
+}
+
 export function StateBadge ({ state }: { state: string }): ReactNode {
   return <span className={`badge state-${state}`}>{state}</span>
 }

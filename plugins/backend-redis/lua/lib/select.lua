@@ -25,9 +25,10 @@ local function read_chunk(key, desc, start, count, bounds)
 end
 
 -- Yields ids in index order, k-way merging several zsets by (score, id).
-local function index_stream(keys, desc, bounds)
+-- `starts` (optional): per key, how many members of its range to pass over first.
+local function index_stream(keys, desc, bounds, starts)
   local cur = {}
-  for i = 1, #keys do cur[i] = { key = keys[i], buf = {}, pos = 1, start = 0, exhausted = false } end
+  for i = 1, #keys do cur[i] = { key = keys[i], buf = {}, pos = 1, start = starts and starts[i] or 0, exhausted = false } end
   local function head(c)
     if c.pos > #c.buf then
       if c.exhausted then return nil end
@@ -54,7 +55,7 @@ local function index_stream(keys, desc, bounds)
     end
     if not best then return nil end
     cur[best].pos = cur[best].pos + 2
-    return best_id
+    return best_id, best_score
   end
 end
 
@@ -90,41 +91,90 @@ local function candidate_keys(P, spec)
   return keys, false
 end
 
+-- Keyset paging: a position is the (score, id) of the last task of a page, in the
+-- merged (score, id) order of the candidate indexes. Reading after it is a by-score
+-- range starting at its score (O(log n) however deep), skipping the members of that
+-- score up to and including its id.
+local function after_bounds(spec, bounds)
+  local lo, hi = '-inf', '+inf'
+  if bounds then lo, hi = bounds[1], bounds[2] end
+  local at = int_str(spec.after_score)
+  if spec.desc then
+    if hi == '+inf' or tonumber(hi) > spec.after_score then hi = at end
+  else
+    if lo == '-inf' or tonumber(lo) < spec.after_score then lo = at end
+  end
+  return { lo, hi }
+end
+
+-- Per key, the members of the position's score that sort at or before it: the range
+-- after_bounds gives starts at that score, so passing over them starts right after the
+-- position, O(log n) by ZRANK. When the position's task has left the key (it ran or
+-- finished since), 0: its score's members are then skipped one by one (not_after).
+local function after_starts(keys, spec)
+  local starts = {}
+  local at = int_str(spec.after_score)
+  for i, key in ipairs(keys) do
+    starts[i] = 0
+    local score = redis.call('ZSCORE', key, spec.after_id)
+    if score and tonumber(score) == spec.after_score then
+      if spec.desc then
+        starts[i] = redis.call('ZREVRANK', key, spec.after_id) - redis.call('ZCOUNT', key, '(' .. at, '+inf') + 1
+      else
+        starts[i] = redis.call('ZRANK', key, spec.after_id) - redis.call('ZCOUNT', key, '-inf', '(' .. at) + 1
+      end
+    end
+  end
+  return starts
+end
+
+-- whether (score, id) sorts at or before the position (already listed)
+local function not_after(spec, score, id)
+  if score ~= spec.after_score then return false end
+  if spec.desc then return id >= spec.after_id end
+  return id <= spec.after_id
+end
+
 -- spec: { state, queue, handler, query (lowercase), states (set, optional), desc,
 --         wf (time window field: 'ca' created, 'fa' finished, '' no window), since, till (numbers or nil),
---         tenant ('' or nil: any), correlation ('' or nil: any) }
+--         tenant ('' or nil: any), correlation ('' or nil: any),
+--         after_score, after_id (a position: only candidates after it; nil: from the start) }
 -- Returns ids (after skipping `offset` matches, at most `limit`), whether the scan cap
--- stopped it, and with count_all the number of matches among every candidate examined
--- (the scan then goes on past the page, still within the cap).
+-- stopped it, with count_all the number of matches among every candidate examined
+-- (the scan then goes on past the page, still within the cap), the scores of the ids,
+-- and the (score, id) of the last candidate examined.
 local function select_ids(P, spec, offset, limit, scan_cap, count_all)
   local keys, queue_exact = candidate_keys(P, spec)
   local check_queue = spec.queue ~= '' and not queue_exact
   local check_state = spec.state == '' and spec.states ~= nil
   local bounds = nil
   if (spec.wf or '') ~= '' and window_by_score(spec) then bounds = { score_bounds(spec) } end
+  local keyset = spec.after_id ~= nil
+  if keyset then bounds = after_bounds(spec, bounds) end
   local check_window = (spec.wf or '') ~= '' and bounds == nil
   local tenant, correlation = spec.tenant or '', spec.correlation or ''
   local filtered = check_queue or check_state or check_window or spec.handler ~= '' or spec.query ~= '' or tenant ~= '' or correlation ~= ''
-  local ids = {}
-  if not filtered and #keys == 1 and not count_all then
-    if limit <= 0 then return ids, false, 0 end
-    if bounds then
-      local flat = read_chunk(keys[1], spec.desc, offset, limit, bounds)
-      for i = 1, #flat, 2 do ids[#ids + 1] = flat[i] end
-      return ids, false, 0
+  local ids, scores = {}, {}
+  local last_score, last_id = nil, nil
+  if not filtered and #keys == 1 and not count_all and not keyset then
+    if limit <= 0 then return ids, false, 0, scores end
+    local flat = read_chunk(keys[1], spec.desc, offset, limit, bounds)
+    for i = 1, #flat, 2 do
+      ids[#ids + 1] = flat[i]
+      scores[#scores + 1] = tonumber(flat[i + 1])
     end
-    local cmd = spec.desc and 'ZREVRANGE' or 'ZRANGE'
-    return redis.call(cmd, keys[1], offset, offset + limit - 1), false, 0
+    return ids, false, 0, scores
   end
-  local next_id = index_stream(keys, spec.desc, bounds)
+  local next_id = index_stream(keys, spec.desc, bounds, keyset and after_starts(keys, spec) or nil)
   local examined, matched = 0, 0
   while count_all or #ids < limit do
-    if examined >= scan_cap then return ids, true, matched end
-    local id = next_id()
+    if examined >= scan_cap then return ids, true, matched, scores, last_score, last_id end
+    local id, score = next_id()
     if not id then break end
     examined = examined + 1
-    local ok = true
-    if filtered then
+    last_score, last_id = score, id
+    local ok = not (keyset and not_after(spec, score, id))
+    if ok and filtered then
       local f = redis.call('HMGET', P .. 't:' .. id, 'q', 'h', 's', 'p', 'le', spec.wf ~= '' and spec.wf or 'ca', 'tn', 'ci')
       local at = tonumber(f[6] or '')
       if not f[1] then ok = false
@@ -144,8 +194,11 @@ local function select_ids(P, spec, offset, limit, scan_cap, count_all)
     end
     if ok then
       matched = matched + 1
-      if matched > offset and #ids < limit then ids[#ids + 1] = id end
+      if matched > offset and #ids < limit then
+        ids[#ids + 1] = id
+        scores[#scores + 1] = score
+      end
     end
   end
-  return ids, false, matched
+  return ids, false, matched, scores, last_score, last_id
 end

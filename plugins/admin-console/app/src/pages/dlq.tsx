@@ -4,10 +4,10 @@ import { useLiveData } from '../live.ts'
 import { useParams, type Route } from '../route.ts'
 import { useSession } from '../session.tsx'
 import type { PurgeResult, QueueSummary, ReplayResult, TaskSummary, TaskView } from '../types.ts'
-import { ConfirmAction, ErrorBox, Json, Loading, Modal, Pager, Time } from '../ui.tsx'
+import { ConfirmAction, CursorPager, ErrorBox, Json, Loading, Modal, Time } from '../ui.tsx'
 import { TaskFilters, TaskTable } from './tasks.tsx'
 import { listFilterOf, windowOf } from './task-window.tsx'
-import { DLQ_PAGE_SIZE as PAGE, dlqListRequest } from '../page-requests.ts'
+import { CURSOR_STACK_MAX, cursorsOf, DLQ_PAGE_SIZE as PAGE, dlqListRequest } from '../page-requests.ts'
 
 
 function ImpactOf ({ result, target }: { result: ReplayResult, target?: string }): ReactNode {
@@ -35,8 +35,9 @@ export function Dlq ({ route }: { route: Route }): ReactNode {
   const { canMutate } = useSession()
   const filter = listFilterOf(params, false)
   const offset = Number(params.get('offset') ?? 0) || 0
+  const cursors = cursorsOf(params)
   const key = JSON.stringify([[...params.entries()].filter(([k]) => !['id', 'action', 'olderThan'].includes(k)), offset])
-  const list = useLiveData(() => call<{ entries: TaskSummary[], total?: number }>('ListDLQ', dlqListRequest(params).fields), [key], { types: /^(task|dlq)/ })
+  const list = useLiveData(() => call<{ entries: TaskSummary[], total?: number, nextCursor?: string }>('ListDLQ', dlqListRequest(params).fields), [key], { types: /^(task|dlq)/ })
   /** what replay-all and purge select by: the list's filter without tenant and correlation id, the window computed now */
   const selection = (): Record<string, string | undefined> => ({ queue: filter.queue, handler: filter.handler, query: filter.query, ...windowOf(params) })
   // the size per queue from the queue counters (ListQueues): GetDLQStats also counts per
@@ -44,7 +45,7 @@ export function Dlq ({ route }: { route: Route }): ReactNode {
   const stats = useLiveData(() => call<{ queues: QueueSummary[] }>('ListQueues'), [], { types: /^(task|dlq)/ })
   const deadByQueue = (stats.data?.queues ?? []).filter(q => q.dead > 0)
   const deadTotal = deadByQueue.reduce((sum, q) => sum + q.dead, 0)
-  const unfiltered = Object.values(filter).every(v => v === undefined || v === '') && offset === 0
+  const unfiltered = Object.values(filter).every(v => v === undefined || v === '') && offset === 0 && cursors.length === 0
   const newest = unfiltered ? list.data?.entries[0]?.finishedAt : undefined
   const [chosen, setChosen] = useState<Set<string>>(new Set())
   const [replayAll, setReplayAll] = useState<{ limit: number, targetQueue: string } | null>(null)
@@ -91,7 +92,7 @@ export function Dlq ({ route }: { route: Route }): ReactNode {
       {list.data !== undefined && (
         <>
           <TaskTable tasks={list.data.entries} page="dlq" selected={id} params={params} select={canMutate ? { chosen, toggle, setMany } : undefined} />
-          <Pager offset={offset} limit={PAGE} count={list.data.entries.length} total={list.data.total} onPage={o => set({ offset: o || undefined })} />
+          <CursorPager cursors={cursors} base={offset} limit={PAGE} count={list.data.entries.length} total={list.data.total} nextCursor={list.data.nextCursor} onPage={c => set({ cursors: c.length === 0 ? undefined : c.slice(-CURSOR_STACK_MAX).join('.'), offset: c.length === 0 && offset > 0 ? offset : undefined })} />
         </>
       )}
       {id !== null && <DlqDetail id={id} onClose={() => set({ id: undefined })} onReplay={(payload, tq) => setReplayIds({ ids: [id], targetQueue: tq, payload })} onDeleted={() => { set({ id: undefined }); afterAction(true) }} />}

@@ -4,23 +4,23 @@ import { useLiveData } from '../live.ts'
 import { hrefFor, useParams, type Route } from '../route.ts'
 import { useSession } from '../session.tsx'
 import { TASK_STATES, type TaskGraph, type TaskSummary, type TaskTags, type TaskView, type TimelineEntry } from '../types.ts'
-import { ConfirmAction, ErrorBox, Json, Loading, Modal, Pager, StateBadge, Time } from '../ui.tsx'
+import { ConfirmAction, CursorPager, ErrorBox, Json, Loading, Modal, StateBadge, Time } from '../ui.tsx'
 import { BulkBar, isoOf } from './task-bulk.tsx'
 import { TimeWindowFilter } from './task-window.tsx'
-import { TASKS_PAGE_SIZE as PAGE, tasksListRequest } from '../page-requests.ts'
+import { CURSOR_STACK_MAX, cursorsOf, TASKS_PAGE_SIZE as PAGE, tasksListRequest } from '../page-requests.ts'
 
 
 export function TaskFilters ({ params, set, states }: { params: URLSearchParams, set: (c: Record<string, string | undefined>, replace?: boolean) => void, states: boolean }): ReactNode {
   return (
     <form className="filters" onSubmit={e => e.preventDefault()} aria-label="Filters">
-      {states && <label>State <select name="state" value={params.get('state') ?? ''} onChange={e => set({ state: e.target.value, offset: undefined })}>
+      {states && <label>State <select name="state" value={params.get('state') ?? ''} onChange={e => set({ state: e.target.value, offset: undefined, cursors: undefined })}>
         <option value="">any</option>{TASK_STATES.map(s => <option key={s}>{s}</option>)}
       </select></label>}
-      <label>Queue <input name="queue" value={params.get('queue') ?? ''} onChange={e => set({ queue: e.target.value, offset: undefined }, true)} /></label>
-      <label>Handler <input name="handler" value={params.get('handler') ?? ''} onChange={e => set({ handler: e.target.value, offset: undefined }, true)} /></label>
-      <label>Search <input type="search" name="query" placeholder={states ? 'id, payload, error… or key:<idempotency key>' : 'id, payload, error…'} value={params.get('query') ?? ''} onChange={e => set({ query: e.target.value, offset: undefined }, true)} /></label>
-      <label>Tenant <input name="tenant" value={params.get('tenant') ?? ''} onChange={e => set({ tenant: e.target.value, offset: undefined }, true)} /></label>
-      <label>Correlation id <input name="correlationId" value={params.get('correlationId') ?? ''} onChange={e => set({ correlationId: e.target.value, offset: undefined }, true)} /></label>
+      <label>Queue <input name="queue" value={params.get('queue') ?? ''} onChange={e => set({ queue: e.target.value, offset: undefined, cursors: undefined }, true)} /></label>
+      <label>Handler <input name="handler" value={params.get('handler') ?? ''} onChange={e => set({ handler: e.target.value, offset: undefined, cursors: undefined }, true)} /></label>
+      <label>Search <input type="search" name="query" placeholder={states ? 'id, payload, error… or key:<idempotency key>' : 'id, payload, error…'} value={params.get('query') ?? ''} onChange={e => set({ query: e.target.value, offset: undefined, cursors: undefined }, true)} /></label>
+      <label>Tenant <input name="tenant" value={params.get('tenant') ?? ''} onChange={e => set({ tenant: e.target.value, offset: undefined, cursors: undefined }, true)} /></label>
+      <label>Correlation id <input name="correlationId" value={params.get('correlationId') ?? ''} onChange={e => set({ correlationId: e.target.value, offset: undefined, cursors: undefined }, true)} /></label>
       <TimeWindowFilter params={params} set={set} />
     </form>
   )
@@ -30,11 +30,12 @@ export function Tasks ({ route }: { route: Route }): ReactNode {
   const [params, set] = useParams(route)
   const { canMutate } = useSession()
   const offset = Number(params.get('offset') ?? 0) || 0
+  const cursors = cursorsOf(params)
   // the search `key:<idempotency key>` looks the task up by its key (GetTaskByKey)
   const query = params.get('query') ?? ''
   const idemKey = query.startsWith('key:') ? query.slice(4).trim() : undefined
   const key = JSON.stringify([[...params.entries()].filter(([k]) => !['id', 'action', 'bulk'].includes(k)), offset])
-  const { data, error, loading, reload } = useLiveData<{ tasks: TaskSummary[], total?: number }>(async () => {
+  const { data, error, loading, reload } = useLiveData<{ tasks: TaskSummary[], total?: number, nextCursor?: string }>(async () => {
     if (idemKey !== undefined) {
       if (idemKey === '') return { tasks: [], total: 0 }
       try {
@@ -44,7 +45,7 @@ export function Tasks ({ route }: { route: Route }): ReactNode {
         throw err
       }
     }
-    return await call<{ tasks: TaskSummary[], total?: number }>('ListTasks', tasksListRequest(params)?.fields ?? {})
+    return await call<{ tasks: TaskSummary[], total?: number, nextCursor?: string }>('ListTasks', tasksListRequest(params)?.fields ?? {})
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [key], { types: /^(task|dlq)/ })
   const [chosen, setChosen] = useState<Set<string>>(new Set())
@@ -64,7 +65,7 @@ export function Tasks ({ route }: { route: Route }): ReactNode {
       {data !== undefined && (
         <>
           <TaskTable tasks={data.tasks} page="tasks" selected={id} params={params} select={canMutate ? { chosen, toggle, setMany } : undefined} />
-          <Pager offset={offset} limit={PAGE} count={data.tasks.length} total={data.total} onPage={o => set({ offset: o || undefined })} />
+          <CursorPager cursors={cursors} base={offset} limit={PAGE} count={data.tasks.length} total={data.total} nextCursor={data.nextCursor} onPage={c => set({ cursors: c.length === 0 ? undefined : c.slice(-CURSOR_STACK_MAX).join('.'), offset: c.length === 0 && offset > 0 ? offset : undefined })} />
         </>
       )}
       {id !== null && <TaskDetail id={id} onClose={() => set({ id: undefined, action: undefined })} rescheduling={params.get('action') === 'reschedule'} setRescheduling={on => set({ action: on ? 'reschedule' : undefined })} />}
