@@ -9,6 +9,10 @@ import { eventView } from './views.ts'
 // backend cannot notify, poll.
 
 const PAGE_SIZE = 500
+/** full pages kept for followers a little behind the first reader: at most this many events in memory */
+const CACHED_PAGES_MAX = 40
+/** and for at most this long (a page read long ago may hold events since trimmed by retention) */
+const CACHED_PAGE_TTL_MS = 10_000
 const TAIL_PAGE_SIZE = 1000
 /** a new follower skips at most this many pages to find the newest event */
 const TAIL_MAX_PAGES = 1000
@@ -63,6 +67,46 @@ export class EventWaker {
     this.subscribed = false
     for (const wake of [...this.waiters]) wake()
     if (unsubscribe !== null && unsubscribe !== undefined) await unsubscribe()
+  }
+}
+
+/**
+ * The pages every follower of one service reads, shared. A thousand followers woken
+ * by one append would otherwise each read the same page from the backend: followers
+ * at the same position share one read in flight, and a full page stays cached
+ * briefly for the followers that reach its position a little later (each drains its
+ * previous page at its own client's speed). Caching a full page is safe because the
+ * log grows only at its end: the PAGE_SIZE events after an id never change once read
+ * (what resuming after an id relies on too). A short page may still grow, so it is
+ * shared only while in flight. The views are shared too, so their SSE text can be.
+ */
+export class EventPages {
+  private readonly inflight = new Map<string, Promise<AdminEventT[]>>()
+  private readonly cached = new Map<string, { events: AdminEventT[], at: number }>()
+
+  constructor (private readonly backend: Backend) {}
+
+  read (afterId: string | null): Promise<AdminEventT[]> {
+    const key = afterId ?? ''
+    const hit = this.cached.get(key)
+    if (hit !== undefined && Date.now() - hit.at < CACHED_PAGE_TTL_MS) return Promise.resolve(hit.events)
+    if (hit !== undefined) this.cached.delete(key)
+    let reading = this.inflight.get(key)
+    if (reading === undefined) {
+      reading = this.backend.readEvents({ afterId, limit: PAGE_SIZE }).then(page => {
+        const events = page.map(eventView)
+        if (events.length === PAGE_SIZE) this.keep(key, events)
+        return events
+      }).finally(() => { this.inflight.delete(key) })
+      this.inflight.set(key, reading)
+    }
+    return reading
+  }
+
+  private keep (key: string, events: AdminEventT[]): void {
+    this.cached.set(key, { events, at: Date.now() })
+    // Map order is insertion order: the first key is the oldest page
+    while (this.cached.size > CACHED_PAGES_MAX) this.cached.delete(this.cached.keys().next().value as string)
   }
 }
 
@@ -122,17 +166,17 @@ function aborted (signal: AbortSignal | undefined): boolean {
 }
 
 export async function * followEvents (
-  backend: Backend, waker: EventWaker, tail: EventTail, afterId: string | null, signal: AbortSignal | undefined
+  backend: Backend, pages: EventPages, waker: EventWaker, tail: EventTail, afterId: string | null, signal: AbortSignal | undefined
 ): AsyncGenerator<AdminEventT> {
   if (!backend.capabilities.eventLog) throw Errors.unsupported(`the ${backend.name} backend keeps no event log`, { details: { backend: backend.name } })
   let cursor = afterId
   while (!aborted(signal)) {
     const generation = waker.mark()
-    const page = await backend.readEvents({ afterId: cursor, limit: PAGE_SIZE })
+    const page = await pages.read(cursor)
     for (const event of page) {
       if (aborted(signal)) return
       cursor = event.id
-      yield eventView(event)
+      yield event
     }
     if (cursor !== null) tail.seen(cursor)
     if (page.length < PAGE_SIZE) await waker.wait(generation, signal)
