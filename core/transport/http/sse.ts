@@ -1,4 +1,3 @@
-import { once } from 'node:events'
 import type { FastifyReply } from 'fastify'
 import type { EventStream } from '../../admin/types.ts'
 import type { AdminEventT } from '../../contract/messages.ts'
@@ -31,6 +30,21 @@ function sseText (event: AdminEventT): string {
   return text
 }
 
+/** resolves once the response can take more, or can take nothing any more; leaves no listener behind */
+function drainedOrClosed (raw: FastifyReply['raw']): Promise<void> {
+  return new Promise(resolve => {
+    const done = (): void => {
+      raw.off('drain', done)
+      raw.off('close', done)
+      raw.off('error', done)
+      resolve()
+    }
+    raw.on('drain', done)
+    raw.on('close', done)
+    raw.on('error', done)
+  })
+}
+
 const NOT_YET = Symbol('not yet')
 
 /** the iterator's next result if it is ready within this turn of the event loop, else NOT_YET (the promise is kept) */
@@ -56,10 +70,8 @@ export async function pipeEvents (reply: FastifyReply, stream: EventStream, requ
     if (!reply.sse.isConnected || raw.destroyed) return false
     const text = batch
     batch = ''
-    if (!raw.write(text)) {
-      // wait for the client to take it (or leave): no more events are read meanwhile
-      await Promise.race([once(raw, 'drain'), once(raw, 'close')]).catch(() => {})
-    }
+    // wait for the client to take it (or leave): no more events are read meanwhile
+    if (!raw.write(text)) await drainedOrClosed(raw)
     return reply.sse.isConnected && !raw.destroyed
   }
   try {
