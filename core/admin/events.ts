@@ -19,12 +19,19 @@ const TAIL_MAX_PAGES = 1000
 /** with notifications a poll only guards against a lost one */
 const NOTIFIED_POLL_MS = 5_000
 
-/** wakes event followers; one backend subscription shared by all of them */
+/**
+ * Wakes event followers; one backend subscription shared by all of them, and one
+ * poll timer: every waiting follower re-reads on its tick (with notifications, only
+ * to guard against a lost one). A timer per follower would have a thousand idle
+ * subscribers each read the log at its own moment (hundreds of reads a second that
+ * share nothing); woken together, followers at the same position share one read.
+ */
 export class EventWaker {
   private generation = 0
   private readonly waiters = new Set<() => void>()
   private subscription: Promise<Unsubscribe | null> | null = null
   private subscribed = false
+  private ticker: NodeJS.Timeout | null = null
 
   constructor (private readonly backend: Backend, private readonly pollMs: number, private readonly onError: (err: unknown, context: string) => void) {}
 
@@ -34,30 +41,45 @@ export class EventWaker {
     return this.generation
   }
 
+  /** resolves on the next append, the next poll tick, or the abort, whichever comes first */
   wait (since: number, signal: AbortSignal | undefined): Promise<void> {
     if (since !== this.generation || signal?.aborted === true) return Promise.resolve()
     return new Promise(resolve => {
       const done = (): void => {
-        clearTimeout(timer)
         signal?.removeEventListener('abort', done)
         this.waiters.delete(done)
+        if (this.waiters.size === 0) this.stopTicker()
         resolve()
       }
-      const timer = setTimeout(done, this.subscribed ? NOTIFIED_POLL_MS : this.pollMs)
       signal?.addEventListener('abort', done, { once: true })
       this.waiters.add(done)
+      this.ticker ??= setInterval(this.wakeAll, this.subscribed ? NOTIFIED_POLL_MS : this.pollMs)
     })
+  }
+
+  private readonly wakeAll = (): void => {
+    for (const wake of [...this.waiters]) wake()
+  }
+
+  private stopTicker (): void {
+    if (this.ticker !== null) clearInterval(this.ticker)
+    this.ticker = null
   }
 
   private readonly notify = (): void => {
     this.generation++
-    for (const wake of [...this.waiters]) wake()
+    this.wakeAll()
   }
 
   private subscribe (): void {
     if (this.subscription !== null || this.backend.subscribeEvents === undefined) return
     this.subscription = this.backend.subscribeEvents(this.notify).then(
-      unsubscribe => { this.subscribed = true; return unsubscribe },
+      unsubscribe => {
+        this.subscribed = true
+        // a ticker started while polling slows down to the guard interval at the next waits
+        this.wakeAll()
+        return unsubscribe
+      },
       err => { this.onError(err, 'event notifications (falling back to polling)'); return null })
   }
 
@@ -65,7 +87,8 @@ export class EventWaker {
     const unsubscribe = await this.subscription
     this.subscription = null
     this.subscribed = false
-    for (const wake of [...this.waiters]) wake()
+    this.wakeAll()
+    this.stopTicker()
     if (unsubscribe !== null && unsubscribe !== undefined) await unsubscribe()
   }
 }
