@@ -123,13 +123,14 @@ function mergedKinds (results: OperatorResult[]): Record<string, Omit<KindResult
   return merged
 }
 
-async function operatorPhase (server: UnderLoadServer, clients: number, seconds: number, workers: number, queues: string[]): Promise<Record<string, unknown>> {
+async function operatorPhase (server: UnderLoadServer, clients: number, seconds: number, workers: number, queues: string[], cancelable: string[]): Promise<Record<string, unknown>> {
   const before = await treeMemory(server.pid)
   progress(`under-load A: ${clients} mutual-TLS operators for ${seconds} s (90 % reads, 10 % mutations) in ${Math.min(workers, clients)} worker threads; server rss ${before.rssMb} MB`)
   const sampler = memorySampler(server)
   let first = 0
-  const results = await Promise.all(shares(clients, workers).map(async (n) => {
-    const plan: OperatorPlan = { url: server.url, ...server.tls, clients: n, seconds, firstClient: first, queues, timeoutMs: 30_000 }
+  const parts = shares(clients, workers)
+  const results = await Promise.all(parts.map(async (n, w) => {
+    const plan: OperatorPlan = { url: server.url, ...server.tls, clients: n, seconds, firstClient: first, queues, timeoutMs: 30_000, cancelable: cancelable.filter((_, i) => i % parts.length === w) }
     first += n
     const worker = startWorker('./lib/operator-load.ts', plan)
     return await new Promise<OperatorResult>((resolve, reject) => {
@@ -309,10 +310,11 @@ export async function run (args: string[]): Promise<BenchResult> {
     client = createHttpAdminClient({ url: server.url, ...server.tls, timeoutMs: 30_000 })
     const idle = await treeMemory(server.pid)
     const c = client
-    await inParallel(fill, 20, async (i) => { await c.call('EnqueueTask', { queue: queues[i % queues.length]!, handler: 'under-load', payload: { fill: i } }) })
+    const filled: string[] = []
+    await inParallel(fill, 20, async (i) => { filled.push((await c.call('EnqueueTask', { queue: queues[i % queues.length]!, handler: 'under-load', payload: { fill: i } })).id) })
     progress(`under-load: server pid ${server.pid} at ${server.url}, rss ${idle.rssMb} MB idle; ${fill} tasks in ${queues.length} queues`)
     const results: Record<string, unknown> = { smoke, backend, node: process.version, memory_idle_mb: idle.rssMb }
-    results.operators = await operatorPhase(server, clients, seconds, workers, queues)
+    results.operators = await operatorPhase(server, clients, seconds, workers, queues, filled)
     results.subscribers = await subscriberPhase(server, client, subscribers, eventCount, workers, timeoutMs)
     results.memory_end_mb = (await treeMemory(server.pid)).rssMb
     const a = results.operators as { errors: number, latency_ms: { p99: number } }

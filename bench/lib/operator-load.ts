@@ -1,7 +1,7 @@
 // Operators against the gateway, for a worker thread: `clients` keep-alive mutual-TLS
 // connections, each sending requests back to back for `seconds`, nine reads in ten
 // (overview, queue list, task list, DLQ list) and one mutation in ten (enqueue, pause
-// or resume a queue, cancel a task it enqueued). A non-2xx answer and a failed socket
+// or resume a queue, cancel a queued task). A non-2xx answer and a failed socket
 // are counted apart, per request kind, with the first few answers kept to say why.
 import https from 'node:https'
 import { parentPort, workerData } from 'node:worker_threads'
@@ -21,6 +21,8 @@ export interface OperatorPlan {
   queues: string[]
   /** one request gives up after this long (counted as a socket error) */
   timeoutMs: number
+  /** queued tasks this worker's clients may cancel (no other worker has them); its enqueues add to them */
+  cancelable: string[]
 }
 
 export const READ_KINDS = ['overview', 'queues', 'tasks', 'dlq'] as const
@@ -48,8 +50,8 @@ export interface OperatorResult {
 interface Request { kind: RequestKind, method: string, path: string, body: string | null }
 
 const MAX_FAILURES_KEPT = 10
-/** cancels a client keeps in reserve: its own enqueued tasks, so a cancel never races another client */
-const MAX_OWN_TASKS = 100
+/** tasks kept in reserve for cancels; each id is taken by one client only, so a cancel never races another */
+const MAX_CANCELABLE = 10_000
 
 async function run (plan: OperatorPlan): Promise<OperatorResult> {
   const base = new URL(plan.url)
@@ -88,11 +90,11 @@ async function run (plan: OperatorPlan): Promise<OperatorResult> {
     req.end(request.body ?? undefined)
   })
 
+  const cancelable = [...plan.cancelable]
   const deadline = performance.now() + plan.seconds * 1000
   const started = performance.now()
   await Promise.all(Array.from({ length: plan.clients }, async (_, i) => {
     const client = plan.firstClient + i
-    const own: string[] = []
     const queue = (n: number): string => plan.queues[(client + n) % plan.queues.length]!
     for (let n = 0; performance.now() < deadline; n++) {
       // one request in ten is a mutation; clients are staggered so mutations come from the start
@@ -107,16 +109,16 @@ async function run (plan: OperatorPlan): Promise<OperatorResult> {
       } else {
         // the mutations take turns: enqueue, pause, enqueue, resume, enqueue, cancel, ...
         const turn = (client + Math.floor(n / 10)) % 6
-        const kind: RequestKind = turn % 2 === 0 || (turn === 5 && own.length === 0) ? 'enqueue' : turn === 1 ? 'pause' : turn === 3 ? 'resume' : 'cancel'
+        const kind: RequestKind = turn % 2 === 0 || (turn === 5 && cancelable.length === 0) ? 'enqueue' : turn === 1 ? 'pause' : turn === 3 ? 'resume' : 'cancel'
         const q = queue(0)
         if (kind === 'enqueue') request = { kind, method: 'POST', path: '/admin/v1/tasks', body: JSON.stringify({ queue: q, handler: 'under-load', payload: { client, n } }) }
-        else if (kind === 'cancel') request = { kind, method: 'POST', path: `/admin/v1/tasks/${encodeURIComponent(own.pop()!)}/cancel`, body: null }
+        else if (kind === 'cancel') request = { kind, method: 'POST', path: `/admin/v1/tasks/${encodeURIComponent(cancelable.pop()!)}/cancel`, body: null }
         else request = { kind, method: 'POST', path: `/admin/v1/queues/${encodeURIComponent(q)}/pause`, body: JSON.stringify({ paused: kind === 'pause' }) }
       }
       const answer = await send(request)
-      if (request.kind === 'enqueue' && answer !== null && own.length < MAX_OWN_TASKS) {
+      if (request.kind === 'enqueue' && answer !== null && cancelable.length < MAX_CANCELABLE) {
         const { id } = JSON.parse(answer) as { id?: unknown }
-        if (typeof id === 'string') own.push(id)
+        if (typeof id === 'string') cancelable.push(id)
       }
     }
   }))

@@ -9,7 +9,7 @@ import { eventView } from './views.ts'
 // backend cannot notify, poll.
 
 const PAGE_SIZE = 500
-/** full pages kept for followers a little behind the first reader: at most this many events in memory */
+/** pages kept for followers a little behind the first reader (full and short ones, this many each) */
 const CACHED_PAGES_MAX = 40
 /** and for at most this long (a page read long ago may hold events since trimmed by retention) */
 const CACHED_PAGE_TTL_MS = 10_000
@@ -53,7 +53,8 @@ export class EventWaker {
       }
       signal?.addEventListener('abort', done, { once: true })
       this.waiters.add(done)
-      this.ticker ??= setInterval(this.wakeAll, this.subscribed ? NOTIFIED_POLL_MS : this.pollMs)
+      // a tick is a new generation too: the reads it causes must not be answered from before it
+      this.ticker ??= setInterval(this.notify, this.subscribed ? NOTIFIED_POLL_MS : this.pollMs)
     })
   }
 
@@ -95,42 +96,52 @@ export class EventWaker {
 
 /**
  * The pages every follower of one service reads, shared. A thousand followers woken
- * by one append would otherwise each read the same page from the backend: followers
- * at the same position share one read in flight, and a full page stays cached
- * briefly for the followers that reach its position a little later (each drains its
- * previous page at its own client's speed). Caching a full page is safe because the
- * log grows only at its end: the PAGE_SIZE events after an id never change once read
- * (what resuming after an id relies on too). A short page may still grow, so it is
- * shared only while in flight. The views are shared too, so their SSE text can be.
+ * by one append would otherwise each read the same page from the backend, and under
+ * a stream of appends each would read at its own moment. A read is tagged with the
+ * waker generation its caller marked before it: it answers every append notified up
+ * to then, so any follower at the same position that marked the same or an older
+ * generation may take its answer (in flight or just read) instead of reading again.
+ * A full page is kept regardless of generation: the log grows only at its end, so the
+ * PAGE_SIZE events after an id never change once read (what resuming after an id
+ * relies on too). The views are shared too, so their SSE text can be.
  */
 export class EventPages {
-  private readonly inflight = new Map<string, Promise<AdminEventT[]>>()
-  private readonly cached = new Map<string, { events: AdminEventT[], at: number }>()
+  private readonly inflight = new Map<string, { generation: number, page: Promise<AdminEventT[]> }>()
+  private readonly full = new Map<string, { events: AdminEventT[], at: number }>()
+  private readonly recent = new Map<string, { events: AdminEventT[], at: number, generation: number }>()
 
   constructor (private readonly backend: Backend) {}
 
-  read (afterId: string | null): Promise<AdminEventT[]> {
+  /** the page after `afterId`, as fresh as an append notified by `generation` needs */
+  read (afterId: string | null, generation: number): Promise<AdminEventT[]> {
     const key = afterId ?? ''
-    const hit = this.cached.get(key)
-    if (hit !== undefined && Date.now() - hit.at < CACHED_PAGE_TTL_MS) return Promise.resolve(hit.events)
-    if (hit !== undefined) this.cached.delete(key)
-    let reading = this.inflight.get(key)
-    if (reading === undefined) {
-      reading = this.backend.readEvents({ afterId, limit: PAGE_SIZE }).then(page => {
+    const now = Date.now()
+    const full = this.full.get(key)
+    if (full !== undefined && now - full.at < CACHED_PAGE_TTL_MS) return Promise.resolve(full.events)
+    const recent = this.recent.get(key)
+    if (recent !== undefined && recent.generation >= generation && now - recent.at < CACHED_PAGE_TTL_MS) return Promise.resolve(recent.events)
+    const flying = this.inflight.get(key)
+    if (flying !== undefined && flying.generation >= generation) return flying.page
+    const entry = {
+      generation,
+      page: this.backend.readEvents({ afterId, limit: PAGE_SIZE }).then(page => {
         const events = page.map(eventView)
-        if (events.length === PAGE_SIZE) this.keep(key, events)
+        if (events.length === PAGE_SIZE) keep(this.full, key, { events, at: Date.now() })
+        else keep(this.recent, key, { events, at: Date.now(), generation })
         return events
-      }).finally(() => { this.inflight.delete(key) })
-      this.inflight.set(key, reading)
+      }).finally(() => { if (this.inflight.get(key) === entry) this.inflight.delete(key) })
     }
-    return reading
+    this.inflight.set(key, entry)
+    return entry.page
   }
+}
 
-  private keep (key: string, events: AdminEventT[]): void {
-    this.cached.set(key, { events, at: Date.now() })
-    // Map order is insertion order: the first key is the oldest page
-    while (this.cached.size > CACHED_PAGES_MAX) this.cached.delete(this.cached.keys().next().value as string)
-  }
+/** sets key (as the newest entry) and drops the oldest beyond CACHED_PAGES_MAX */
+function keep<V> (cache: Map<string, V>, key: string, value: V): void {
+  cache.delete(key)
+  cache.set(key, value)
+  // Map order is insertion order: the first key is the oldest page
+  while (cache.size > CACHED_PAGES_MAX) cache.delete(cache.keys().next().value as string)
 }
 
 /**
@@ -195,7 +206,7 @@ export async function * followEvents (
   let cursor = afterId
   while (!aborted(signal)) {
     const generation = waker.mark()
-    const page = await pages.read(cursor)
+    const page = await pages.read(cursor, generation)
     for (const event of page) {
       if (aborted(signal)) return
       cursor = event.id
