@@ -167,6 +167,10 @@ export interface RunningStart {
   readonly reportedStartMs: number | null
   /** the phases of its start-up, ms each, from its "start-up phases" log record (JSON log), if it wrote one */
   readonly phasesMs: Record<string, number> | null
+  /** the exit code once the process exited (null: by a signal), undefined while it runs */
+  readonly exitCode: number | null | undefined
+  /** the last 20,000 characters the process wrote (stdout and stderr) */
+  output (): string
   /** SIGINT, then waits for the exit; resolves with the exit code and the time it took */
   stop (timeoutMs: number): Promise<{ code: number | null, ms: number }>
 }
@@ -191,9 +195,9 @@ export function startupPhases (output: string): Record<string, number> | null {
  * Spawns `node <bin> start` and resolves once its gateway answers /admin/v1/health.
  * Fails with the process's output if it exits first or is not ready in time.
  */
-export async function startAndWait (bin: string, options: { cwd: string, env: NodeJS.ProcessEnv, gateway: GatewayClient, timeoutMs: number }): Promise<RunningStart> {
+export async function startAndWait (bin: string, options: { cwd: string, env: NodeJS.ProcessEnv, gateway: GatewayClient, timeoutMs: number, nodeArgs?: string[] }): Promise<RunningStart> {
   const started = performance.now()
-  const child: ChildProcess = spawn(process.execPath, [bin, 'start'], { cwd: options.cwd, env: options.env, stdio: ['ignore', 'pipe', 'pipe'] })
+  const child: ChildProcess = spawn(process.execPath, [...(options.nodeArgs ?? []), bin, 'start'], { cwd: options.cwd, env: options.env, stdio: ['ignore', 'pipe', 'pipe'] })
   let output = ''
   const keep = (chunk: string): void => { output = (output + chunk).slice(-20_000) }
   child.stdout!.setEncoding('utf8').on('data', keep)
@@ -220,6 +224,8 @@ export async function startAndWait (bin: string, options: { cwd: string, env: No
     readyCpuMs,
     reportedStartMs: reported(),
     phasesMs: startupPhases(output),
+    get exitCode () { return exited },
+    output: () => output,
     async stop (timeoutMs) {
       const began = performance.now()
       if (exited === undefined) child.kill('SIGINT')

@@ -9,18 +9,29 @@ import { eventView } from './views.ts'
 // backend cannot notify, poll.
 
 const PAGE_SIZE = 500
+/** pages kept for followers a little behind the first reader (full and short ones, this many each) */
+const CACHED_PAGES_MAX = 40
+/** and for at most this long (a page read long ago may hold events since trimmed by retention) */
+const CACHED_PAGE_TTL_MS = 10_000
 const TAIL_PAGE_SIZE = 1000
 /** a new follower skips at most this many pages to find the newest event */
 const TAIL_MAX_PAGES = 1000
 /** with notifications a poll only guards against a lost one */
 const NOTIFIED_POLL_MS = 5_000
 
-/** wakes event followers; one backend subscription shared by all of them */
+/**
+ * Wakes event followers; one backend subscription shared by all of them, and one
+ * poll timer: every waiting follower re-reads on its tick (with notifications, only
+ * to guard against a lost one). A timer per follower would have a thousand idle
+ * subscribers each read the log at its own moment (hundreds of reads a second that
+ * share nothing); woken together, followers at the same position share one read.
+ */
 export class EventWaker {
   private generation = 0
   private readonly waiters = new Set<() => void>()
   private subscription: Promise<Unsubscribe | null> | null = null
   private subscribed = false
+  private ticker: NodeJS.Timeout | null = null
 
   constructor (private readonly backend: Backend, private readonly pollMs: number, private readonly onError: (err: unknown, context: string) => void) {}
 
@@ -30,30 +41,46 @@ export class EventWaker {
     return this.generation
   }
 
+  /** resolves on the next append, the next poll tick, or the abort, whichever comes first */
   wait (since: number, signal: AbortSignal | undefined): Promise<void> {
     if (since !== this.generation || signal?.aborted === true) return Promise.resolve()
     return new Promise(resolve => {
       const done = (): void => {
-        clearTimeout(timer)
         signal?.removeEventListener('abort', done)
         this.waiters.delete(done)
+        if (this.waiters.size === 0) this.stopTicker()
         resolve()
       }
-      const timer = setTimeout(done, this.subscribed ? NOTIFIED_POLL_MS : this.pollMs)
       signal?.addEventListener('abort', done, { once: true })
       this.waiters.add(done)
+      // a tick is a new generation too: the reads it causes must not be answered from before it
+      this.ticker ??= setInterval(this.notify, this.subscribed ? NOTIFIED_POLL_MS : this.pollMs)
     })
+  }
+
+  private readonly wakeAll = (): void => {
+    for (const wake of [...this.waiters]) wake()
+  }
+
+  private stopTicker (): void {
+    if (this.ticker !== null) clearInterval(this.ticker)
+    this.ticker = null
   }
 
   private readonly notify = (): void => {
     this.generation++
-    for (const wake of [...this.waiters]) wake()
+    this.wakeAll()
   }
 
   private subscribe (): void {
     if (this.subscription !== null || this.backend.subscribeEvents === undefined) return
     this.subscription = this.backend.subscribeEvents(this.notify).then(
-      unsubscribe => { this.subscribed = true; return unsubscribe },
+      unsubscribe => {
+        this.subscribed = true
+        // a ticker started while polling slows down to the guard interval at the next waits
+        this.wakeAll()
+        return unsubscribe
+      },
       err => { this.onError(err, 'event notifications (falling back to polling)'); return null })
   }
 
@@ -61,9 +88,60 @@ export class EventWaker {
     const unsubscribe = await this.subscription
     this.subscription = null
     this.subscribed = false
-    for (const wake of [...this.waiters]) wake()
+    this.wakeAll()
+    this.stopTicker()
     if (unsubscribe !== null && unsubscribe !== undefined) await unsubscribe()
   }
+}
+
+/**
+ * The pages every follower of one service reads, shared. A thousand followers woken
+ * by one append would otherwise each read the same page from the backend, and under
+ * a stream of appends each would read at its own moment. A read is tagged with the
+ * waker generation its caller marked before it: it answers every append notified up
+ * to then, so any follower at the same position that marked the same or an older
+ * generation may take its answer (in flight or just read) instead of reading again.
+ * A full page is kept regardless of generation: the log grows only at its end, so the
+ * PAGE_SIZE events after an id never change once read (what resuming after an id
+ * relies on too). The views are shared too, so their SSE text can be.
+ */
+export class EventPages {
+  private readonly inflight = new Map<string, { generation: number, page: Promise<AdminEventT[]> }>()
+  private readonly full = new Map<string, { events: AdminEventT[], at: number }>()
+  private readonly recent = new Map<string, { events: AdminEventT[], at: number, generation: number }>()
+
+  constructor (private readonly backend: Backend) {}
+
+  /** the page after `afterId`, as fresh as an append notified by `generation` needs */
+  read (afterId: string | null, generation: number): Promise<AdminEventT[]> {
+    const key = afterId ?? ''
+    const now = Date.now()
+    const full = this.full.get(key)
+    if (full !== undefined && now - full.at < CACHED_PAGE_TTL_MS) return Promise.resolve(full.events)
+    const recent = this.recent.get(key)
+    if (recent !== undefined && recent.generation >= generation && now - recent.at < CACHED_PAGE_TTL_MS) return Promise.resolve(recent.events)
+    const flying = this.inflight.get(key)
+    if (flying !== undefined && flying.generation >= generation) return flying.page
+    const entry = {
+      generation,
+      page: this.backend.readEvents({ afterId, limit: PAGE_SIZE }).then(page => {
+        const events = page.map(eventView)
+        if (events.length === PAGE_SIZE) keep(this.full, key, { events, at: Date.now() })
+        else keep(this.recent, key, { events, at: Date.now(), generation })
+        return events
+      }).finally(() => { if (this.inflight.get(key) === entry) this.inflight.delete(key) })
+    }
+    this.inflight.set(key, entry)
+    return entry.page
+  }
+}
+
+/** sets key (as the newest entry) and drops the oldest beyond CACHED_PAGES_MAX */
+function keep<V> (cache: Map<string, V>, key: string, value: V): void {
+  cache.delete(key)
+  cache.set(key, value)
+  // Map order is insertion order: the first key is the oldest page
+  while (cache.size > CACHED_PAGES_MAX) cache.delete(cache.keys().next().value as string)
 }
 
 /**
@@ -122,17 +200,17 @@ function aborted (signal: AbortSignal | undefined): boolean {
 }
 
 export async function * followEvents (
-  backend: Backend, waker: EventWaker, tail: EventTail, afterId: string | null, signal: AbortSignal | undefined
+  backend: Backend, pages: EventPages, waker: EventWaker, tail: EventTail, afterId: string | null, signal: AbortSignal | undefined
 ): AsyncGenerator<AdminEventT> {
   if (!backend.capabilities.eventLog) throw Errors.unsupported(`the ${backend.name} backend keeps no event log`, { details: { backend: backend.name } })
   let cursor = afterId
   while (!aborted(signal)) {
     const generation = waker.mark()
-    const page = await backend.readEvents({ afterId: cursor, limit: PAGE_SIZE })
+    const page = await pages.read(cursor, generation)
     for (const event of page) {
       if (aborted(signal)) return
       cursor = event.id
-      yield eventView(event)
+      yield event
     }
     if (cursor !== null) tail.seen(cursor)
     if (page.length < PAGE_SIZE) await waker.wait(generation, signal)

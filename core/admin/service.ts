@@ -14,7 +14,7 @@ import type { AdminContext, MutationResult } from './context.ts'
 import { ActionCounters } from './counters.ts'
 import { deleteDLQEntry, getDLQEntry, getDLQStats, listDLQ, replayDLQ, replayDLQByID } from './dlq.ts'
 import { purgeDLQ } from './dlq-housekeeping.ts'
-import { assertEventId, EventTail, EventWaker, followEvents, FROM_OLDEST_EVENT_ID } from './events.ts'
+import { assertEventId, EventPages, EventTail, EventWaker, followEvents, FROM_OLDEST_EVENT_ID } from './events.ts'
 import { assertAdminOptions, assertApproved, assertWritable, authorize } from './guards.ts'
 import { LatencyTracker } from './latency.ts'
 import { getHealth, getOverview } from './overview.ts'
@@ -79,6 +79,7 @@ export function createAdminService (deps: AdminServiceDeps): RunningAdminService
   const latency = new LatencyTracker(backend)
   const waker = new EventWaker(backend, options.eventPollIntervalMs ?? DEFAULT_EVENT_POLL_MS, onError)
   const tail = new EventTail(backend)
+  const pages = new EventPages(backend)
   const schedules = new ScheduleRpcs(deps.scheduler, runBudgetFor(ctx), backend)
   const jobs = new JobRpcs(ctx, deps.jobs)
 
@@ -175,7 +176,7 @@ export function createAdminService (deps: AdminServiceDeps): RunningAdminService
     return {
       ready,
       async * [Symbol.asyncIterator] () {
-        yield * followEvents(backend, waker, tail, await opened, call.signal)
+        yield * followEvents(backend, pages, waker, tail, await opened, call.signal)
       }
     }
   }

@@ -6,15 +6,50 @@ import { toErrorEnvelope } from '../../contract/errors.ts'
 // StreamEvents as Server-Sent Events: `id:` is the event id (a reconnecting
 // EventSource sends it back as Last-Event-ID and the service replays from the
 // persisted event log), `event:` is the type, `data:` is the AdminEvent as JSON.
+//
+// Many subscribers receive the same events: the service hands every follower the
+// same event objects, so each event is formatted once, whoever sends it. The events
+// a stream has at hand (a page just read) go out in one write rather than one each:
+// a thousand subscribers times a burst of events is otherwise as many TLS records
+// and socket writes. A subscriber whose client reads slowly waits for its socket to
+// drain before taking more events, so it holds at most one batch beyond the socket's
+// buffer, and its follower stops reading the log meanwhile.
 
-interface SseMessage {
-  id: string
-  event: string
-  data: AdminEventT
+/** a batch is written once it reaches this many characters, even if more events are at hand */
+const BATCH_CHARS = 64 * 1024
+
+const formatted = new WeakMap<AdminEventT, string>()
+
+/** one SSE message; the event's data is JSON, which holds no line break */
+function sseText (event: AdminEventT): string {
+  let text = formatted.get(event)
+  if (text === undefined) {
+    text = `id: ${event.id}\nevent: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`
+    formatted.set(event, text)
+  }
+  return text
 }
 
-async function * asMessages (stream: EventStream): AsyncGenerator<SseMessage> {
-  for await (const event of stream) yield { id: event.id, event: event.type, data: event }
+/** resolves once the response can take more, or can take nothing any more; leaves no listener behind */
+function drainedOrClosed (raw: FastifyReply['raw']): Promise<void> {
+  return new Promise(resolve => {
+    const done = (): void => {
+      raw.off('drain', done)
+      raw.off('close', done)
+      raw.off('error', done)
+      resolve()
+    }
+    raw.on('drain', done)
+    raw.on('close', done)
+    raw.on('error', done)
+  })
+}
+
+const NOT_YET = Symbol('not yet')
+
+/** the iterator's next result if it is ready within this turn of the event loop, else NOT_YET (the promise is kept) */
+async function nextIfReady<T> (next: Promise<IteratorResult<T>>): Promise<IteratorResult<T> | typeof NOT_YET> {
+  return await Promise.race([next, new Promise<typeof NOT_YET>(resolve => setImmediate(resolve, NOT_YET))])
 }
 
 /**
@@ -26,11 +61,40 @@ export async function pipeEvents (reply: FastifyReply, stream: EventStream, requ
   reply.sse.sendHeaders()
   // writeHead only queues the head; the client should see the stream open before the first event.
   reply.raw.flushHeaders()
+  const raw = reply.raw
+  const iterator = stream[Symbol.asyncIterator]()
+  let batch = ''
+  /** writes the batch; false once the client is gone */
+  const flush = async (): Promise<boolean> => {
+    if (batch === '') return reply.sse.isConnected
+    if (!reply.sse.isConnected || raw.destroyed) return false
+    const text = batch
+    batch = ''
+    // wait for the client to take it (or leave): no more events are read meanwhile
+    if (!raw.write(text)) await drainedOrClosed(raw)
+    return reply.sse.isConnected && !raw.destroyed
+  }
   try {
-    await reply.sse.send(asMessages(stream))
+    let pending = iterator.next()
+    for (;;) {
+      let result = batch === '' ? await pending : await nextIfReady(pending)
+      if (result === NOT_YET) {
+        if (!await flush()) return
+        result = await pending
+      }
+      if (result.done === true) break
+      batch += sseText(result.value)
+      if (batch.length >= BATCH_CHARS && !await flush()) return
+      pending = iterator.next()
+    }
+    await flush()
   } catch (err) {
-    if (!reply.sse.isConnected) return
+    if (!reply.sse.isConnected || raw.destroyed) return
     onUnexpected(err)
+    // the events read before the failure go out first
+    await flush().catch(() => {})
     await reply.sse.send({ event: 'error', data: toErrorEnvelope(err, requestId) }).catch(() => {})
+  } finally {
+    await iterator.return?.(undefined)
   }
 }

@@ -1,0 +1,330 @@
+// The gateway under load, as issue 14 asks: `switchyard start` (embedded PGlite by
+// default, or --backend postgres|redis|bullmq) in its own process, then
+//   A. `--clients` (200) concurrent mutual-TLS keep-alive operators for `--seconds`
+//      (60): 90 % reads (overview, queues, tasks, DLQ), 10 % mutations (enqueue,
+//      pause/resume a queue, cancel a task). Zero errors expected; p50/p99 per kind;
+//   B. `--subscribers` (1,000) SSE streams of /admin/v1/events, then a burst of
+//      `--events` (10,000) events: every subscriber must receive every event, in the
+//      log's order, none twice; delivery latency (append → received) percentiles.
+// The server's resident memory is read from /proc before, during (peak) and after
+// each phase. Load generators run in worker threads of this process, never in the
+// server's.
+import { Worker } from 'node:worker_threads'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { randomBytes } from 'node:crypto'
+import { createHttpAdminClient, type HttpAdminClient } from '../core/transport/http-client.ts'
+import type { AdminEventT } from '../core/contract/messages.ts'
+import { parseFlags, positiveInteger } from './lib/args.ts'
+import { progress, round } from './lib/report.ts'
+import { summarize } from './lib/stats.ts'
+import { treeMemory, type TreeMemory } from './lib/startup-process.ts'
+import { BACKENDS, startUnderLoadServer, type UnderLoadBackend, type UnderLoadServer } from './lib/under-load-server.ts'
+import type { OperatorPlan, OperatorResult, KindResult } from './lib/operator-load.ts'
+import type { SubscriberPlan, SubscriberResult } from './lib/sse-subscribers.ts'
+import type { BenchResult } from './lib/types.ts'
+
+const HISTOGRAM_MS = 120_000
+const MEMORY_SAMPLE_MS = 250
+/** memory is read again this long after a phase, once the process had a moment to collect */
+const SETTLE_MS = 5_000
+const BURST_CONCURRENCY = 50
+const LIST_EVENTS_PAGE = 500
+
+/** Worker threads do not inherit tsx's loader: register it inside the worker first. */
+function startWorker (script: string, data: unknown): Worker {
+  const href = new URL(script, import.meta.url).href
+  const bootstrap = `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(href)}) })`
+  return new Worker(bootstrap, { eval: true, workerData: data })
+}
+
+/**
+ * Reads the server's memory every MEMORY_SAMPLE_MS until stopped; the highest VmRSS
+ * seen. A server that died meanwhile fails stop() with its output.
+ */
+function memorySampler (server: UnderLoadServer): { stop: () => Promise<number> } {
+  let peak = 0
+  let running = true
+  let failure: unknown = null
+  const loop = (async () => {
+    while (running) {
+      try {
+        peak = Math.max(peak, (await treeMemory(server.pid)).rssMb)
+      } catch (err) {
+        failure = err
+        return
+      }
+      await new Promise(resolve => setTimeout(resolve, MEMORY_SAMPLE_MS))
+    }
+  })()
+  return {
+    async stop () {
+      running = false
+      await loop
+      server.assertRunning()
+      if (failure !== null) throw failure
+      return peak
+    }
+  }
+}
+
+/** rejects (with the server's output) once the server process is gone; never resolves */
+function serverExit (server: UnderLoadServer): Promise<never> {
+  return new Promise((_resolve, reject) => {
+    const timer = setInterval(() => {
+      try { server.assertRunning() } catch (err) { clearInterval(timer); reject(err) }
+    }, 500)
+    timer.unref()
+  })
+}
+
+async function settledMemory (pid: number): Promise<TreeMemory> {
+  await new Promise(resolve => setTimeout(resolve, SETTLE_MS))
+  return await treeMemory(pid)
+}
+
+/** splits n into `parts` near-equal positive shares (fewer parts when n is small) */
+function shares (n: number, parts: number): number[] {
+  const count = Math.max(1, Math.min(parts, n))
+  return Array.from({ length: count }, (_, i) => Math.floor(n / count) + (i < n % count ? 1 : 0))
+}
+
+async function inParallel (count: number, concurrency: number, task: (i: number) => Promise<void>): Promise<void> {
+  let next = 0
+  await Promise.all(Array.from({ length: Math.min(concurrency, count) }, async () => {
+    while (next < count) await task(next++)
+  }))
+}
+
+function percentileOfHistogram (histogram: number[], p: number): number | null {
+  const total = histogram.reduce((a, b) => a + b, 0)
+  if (total === 0) return null
+  const rank = Math.ceil((p / 100) * total)
+  let seen = 0
+  for (let ms = 0; ms < histogram.length; ms++) {
+    seen += histogram[ms]!
+    if (seen >= rank) return ms
+  }
+  return histogram.length - 1
+}
+
+function mergedKinds (results: OperatorResult[]): Record<string, Omit<KindResult, 'latencyMs'> & { errors: number }> {
+  const merged: Record<string, Omit<KindResult, 'latencyMs'> & { errors: number }> = {}
+  for (const result of results) {
+    for (const [kind, counts] of Object.entries(result.kinds)) {
+      const into = merged[kind] ??= { ok: 0, non2xx: {}, socketErrors: 0, errors: 0 }
+      into.ok += counts.ok
+      into.socketErrors += counts.socketErrors
+      for (const [status, n] of Object.entries(counts.non2xx)) into.non2xx[status] = (into.non2xx[status] ?? 0) + n
+      into.errors = Object.values(into.non2xx).reduce((a, b) => a + b, 0) + into.socketErrors
+    }
+  }
+  return merged
+}
+
+async function operatorPhase (server: UnderLoadServer, clients: number, seconds: number, workers: number, queues: string[], cancelable: string[]): Promise<Record<string, unknown>> {
+  const before = await treeMemory(server.pid)
+  progress(`under-load A: ${clients} mutual-TLS operators for ${seconds} s (90 % reads, 10 % mutations) in ${Math.min(workers, clients)} worker threads; server rss ${before.rssMb} MB`)
+  const sampler = memorySampler(server)
+  let first = 0
+  const parts = shares(clients, workers)
+  const results = await Promise.all(parts.map(async (n, w) => {
+    const plan: OperatorPlan = { url: server.url, ...server.tls, clients: n, seconds, firstClient: first, queues, timeoutMs: 30_000, cancelable: cancelable.filter((_, i) => i % parts.length === w) }
+    first += n
+    const worker = startWorker('./lib/operator-load.ts', plan)
+    return await new Promise<OperatorResult>((resolve, reject) => {
+      worker.once('message', (result: OperatorResult) => { void worker.terminate(); resolve(result) })
+      worker.once('error', reject)
+    })
+  }))
+  const peakRssMb = await sampler.stop()
+  const after = await treeMemory(server.pid)
+  const settled = await settledMemory(server.pid)
+  const kinds = mergedKinds(results)
+  const perKind: Record<string, unknown> = {}
+  for (const kind of Object.keys(kinds)) {
+    perKind[kind] = { ...kinds[kind], latencyMs: summarize(results.flatMap(r => r.latenciesMs[kind] ?? [])) }
+  }
+  const all = summarize(results.flatMap(r => Object.values(r.latenciesMs).flat()))
+  const elapsedMs = Math.max(...results.map(r => r.elapsedMs))
+  const requests = results.reduce((sum, r) => sum + r.requests, 0)
+  const non2xx = Object.values(kinds).reduce((sum, k) => sum + Object.values(k.non2xx).reduce((a, b) => a + b, 0), 0)
+  const socketErrors = Object.values(kinds).reduce((sum, k) => sum + k.socketErrors, 0)
+  const failures = results.flatMap(r => r.failures).slice(0, 10)
+  progress(`  ${requests} requests, ${Math.round(requests / (elapsedMs / 1000))} req/s; non-2xx ${non2xx}, socket errors ${socketErrors}; p50 ${all.p50} ms, p99 ${all.p99} ms`)
+  for (const [kind, k] of Object.entries(perKind) as Array<[string, { ok: number, latencyMs: { p50: number, p99: number } }]>) {
+    progress(`    ${kind.padEnd(8)} ${String(k.ok).padStart(7)} ok, p50 ${k.latencyMs.p50} ms, p99 ${k.latencyMs.p99} ms`)
+  }
+  for (const failure of failures) progress(`    failure: ${failure}`)
+  progress(`  server rss before ${before.rssMb} MB, peak ${peakRssMb} MB, after ${after.rssMb} MB, ${SETTLE_MS / 1000} s later ${settled.rssMb} MB`)
+  return {
+    clients,
+    seconds,
+    requests,
+    per_s: Math.round(requests / (elapsedMs / 1000)),
+    non2xx,
+    socket_errors: socketErrors,
+    errors: non2xx + socketErrors,
+    latency_ms: all,
+    kinds: perKind,
+    failures,
+    memory_mb: { before: before.rssMb, peak: peakRssMb, after: after.rssMb, settled: settled.rssMb }
+  }
+}
+
+async function newestEventId (client: HttpAdminClient): Promise<string> {
+  const page = await client.call('ListEvents', { limit: 1 })
+  return page.events[0]?.id ?? '0'
+}
+
+/** the event log after `afterId` up to and including the end marker, read through the gateway */
+async function eventsThrough (client: HttpAdminClient, afterId: string, endQueue: string, max: number): Promise<AdminEventT[]> {
+  const events: AdminEventT[] = []
+  let cursor = afterId
+  while (events.length < max) {
+    const page = await client.call('ListEvents', { afterId: cursor, limit: LIST_EVENTS_PAGE })
+    for (const event of page.events) {
+      events.push(event)
+      if (event.type === 'queue.paused' && (event.data as { queue?: unknown } | null)?.queue === endQueue) return events
+    }
+    const next = page.nextAfterId ?? page.events.at(-1)?.id
+    if (next === undefined || next === cursor) throw new Error(`the event log after ${afterId} has no end marker (queue.paused of ${endQueue}) after ${events.length} events`)
+    cursor = next
+  }
+  throw new Error(`more than ${max} events before the end marker`)
+}
+
+async function subscriberPhase (server: UnderLoadServer, client: HttpAdminClient, subscribers: number, eventCount: number, workers: number, timeoutMs: number): Promise<Record<string, unknown>> {
+  const token = randomBytes(4).toString('hex')
+  const startQueue = `ul-start-${token}`
+  const endQueue = `ul-end-${token}`
+  // PauseQueue answers 404 for a queue that holds no task: one task makes each marker queue exist.
+  for (const queue of [startQueue, endQueue]) await client.call('EnqueueTask', { queue, handler: 'under-load', payload: { marker: true } })
+  const before = await treeMemory(server.pid)
+  const afterId = await newestEventId(client)
+  await client.call('PauseQueue', { name: startQueue, paused: true })
+  progress(`under-load B: ${subscribers} SSE subscribers in ${Math.min(workers, subscribers)} worker threads; server rss ${before.rssMb} MB`)
+  const sampler = memorySampler(server)
+  const connectStarted = performance.now()
+  const running = shares(subscribers, workers).map((n) => {
+    const plan: SubscriberPlan = { url: server.url, ...server.tls, subscribers: n, afterId, startQueue, endQueue, connectConcurrency: 50, histogramMs: HISTOGRAM_MS }
+    const worker = startWorker('./lib/sse-subscribers.ts', plan)
+    let markReady: () => void = () => {}
+    const ready = new Promise<void>(resolve => { markReady = resolve })
+    const done = new Promise<SubscriberResult>((resolve, reject) => {
+      worker.on('message', (message: { type: string, result?: SubscriberResult }) => {
+        if (message.type === 'ready') markReady()
+        if (message.type === 'done') { void worker.terminate(); resolve(message.result!) }
+      })
+      worker.once('error', reject)
+    })
+    return { worker, ready, done }
+  })
+  await Promise.race([Promise.all(running.map(r => r.ready)), serverExit(server)])
+  const connectMs = performance.now() - connectStarted
+  const connected = await treeMemory(server.pid)
+  progress(`  all ${subscribers} connected and caught up in ${Math.round(connectMs)} ms; server rss ${connected.rssMb} MB`)
+
+  // The burst: each EnqueueTask appends two events (task.enqueued and its audit record).
+  const enqueues = Math.ceil(eventCount / 2)
+  const burstStarted = performance.now()
+  await inParallel(enqueues, BURST_CONCURRENCY, async (i) => {
+    await client.call('EnqueueTask', { queue: `ul-burst-${token}`, handler: 'under-load', payload: { i } })
+  })
+  await client.call('PauseQueue', { name: endQueue, paused: true })
+  const burstMs = performance.now() - burstStarted
+  progress(`  burst: ${enqueues} enqueues (${enqueues * 2} events) in ${Math.round(burstMs)} ms; waiting for every subscriber to reach the end marker`)
+  const timer = setTimeout(() => { for (const r of running) r.worker.postMessage({ type: 'stop' }) }, timeoutMs)
+  const results = await Promise.race([Promise.all(running.map(r => r.done)), serverExit(server)]).finally(() => clearTimeout(timer))
+  const deliveredMs = performance.now() - burstStarted
+  const peakRssMb = await sampler.stop()
+  const after = await treeMemory(server.pid)
+  const settled = await settledMemory(server.pid)
+
+  // What every subscriber must have seen: the log from the start marker to the end marker.
+  const log = await eventsThrough(client, afterId, endQueue, eventCount * 4 + 10_000)
+  const startAt = log.findIndex(e => e.type === 'queue.paused' && (e.data as { queue?: unknown } | null)?.queue === startQueue)
+  const expected = log.slice(startAt).map(e => e.id)
+  const failures = results.flatMap(r => r.failures)
+  let complete = 0
+  for (const [i, result] of results.entries()) {
+    const same = result.ids.length === expected.length && result.ids.every((id, j) => id === expected[j])
+    if (same) complete += result.complete
+    else failures.push(`worker ${i}: its subscribers saw ${result.ids.length} ids, the log holds ${expected.length} (first difference at ${result.ids.findIndex((id, j) => id !== expected[j])})`)
+  }
+  const histogram = results.reduce((sum, r) => sum.map((v, i) => v + (r.latencyHistogram[i] ?? 0)), new Array<number>(HISTOGRAM_MS + 1).fill(0))
+  const received = results.reduce((sum, r) => sum + r.received, 0)
+  const latency = { p50: percentileOfHistogram(histogram, 50), p95: percentileOfHistogram(histogram, 95), p99: percentileOfHistogram(histogram, 99), max: percentileOfHistogram(histogram, 100) }
+  const lost = subscribers - complete
+  progress(`  ${complete}/${subscribers} subscribers received all ${expected.length - 1} events after the start marker in order, none twice (${received} deliveries) in ${Math.round(deliveredMs)} ms after the burst began`)
+  progress(`  delivery latency (append → received): p50 ${latency.p50} ms, p95 ${latency.p95} ms, p99 ${latency.p99} ms, max ${latency.max} ms (1 ms buckets)`)
+  for (const failure of failures.slice(0, 10)) progress(`    failure: ${failure}`)
+  progress(`  server rss before ${before.rssMb} MB, connected ${connected.rssMb} MB, peak ${peakRssMb} MB, after ${after.rssMb} MB, ${SETTLE_MS / 1000} s later ${settled.rssMb} MB`)
+  return {
+    subscribers,
+    events: expected.length - 1,
+    enqueues,
+    complete,
+    incomplete: lost,
+    deliveries: received,
+    connect_ms: round(connectMs, 1),
+    burst_ms: round(burstMs, 1),
+    delivered_ms: round(deliveredMs, 1),
+    delivery_latency_ms: latency,
+    failures: failures.slice(0, 10),
+    memory_mb: { before: before.rssMb, connected: connected.rssMb, peak: peakRssMb, after: after.rssMb, settled: settled.rssMb }
+  }
+}
+
+export async function run (args: string[]): Promise<BenchResult> {
+  const flags = parseFlags('under-load', args, {
+    backend: { type: 'string' },
+    seconds: { type: 'string' },
+    clients: { type: 'string' },
+    subscribers: { type: 'string' },
+    events: { type: 'string' },
+    fill: { type: 'string' },
+    workers: { type: 'string' },
+    timeout: { type: 'string' }
+  })
+  const smoke = flags.smoke === true
+  const backend = (flags.backend ?? 'pglite') as UnderLoadBackend
+  if (!BACKENDS.includes(backend)) throw new Error(`--backend: expected one of ${BACKENDS.join(', ')}, got "${flags.backend}"`)
+  const int = (name: keyof typeof flags, full: number, small: number): number => flags[name] !== undefined ? positiveInteger(name, flags[name] as string) : smoke ? small : full
+  const seconds = int('seconds', 60, 3)
+  const clients = int('clients', 200, 20)
+  const subscribers = int('subscribers', 1000, 50)
+  const eventCount = int('events', 10_000, 500)
+  const fill = int('fill', 2000, 200)
+  const workers = int('workers', 2, 2)
+  const timeoutMs = int('timeout', 600_000, 120_000)
+  const queues = Array.from({ length: 10 }, (_, i) => `ul-q${i}`)
+
+  const dir = await mkdtemp(join(tmpdir(), 'sy-bench-ul-'))
+  let server: UnderLoadServer | null = null
+  let client: HttpAdminClient | null = null
+  try {
+    progress(`under-load: starting switchyard start on ${backend}`)
+    server = await startUnderLoadServer(backend, dir)
+    client = createHttpAdminClient({ url: server.url, ...server.tls, timeoutMs: 30_000 })
+    const idle = await treeMemory(server.pid)
+    const c = client
+    const filled: string[] = []
+    await inParallel(fill, 20, async (i) => { filled.push((await c.call('EnqueueTask', { queue: queues[i % queues.length]!, handler: 'under-load', payload: { fill: i } })).id) })
+    progress(`under-load: server pid ${server.pid} at ${server.url}, rss ${idle.rssMb} MB idle; ${fill} tasks in ${queues.length} queues`)
+    const results: Record<string, unknown> = { smoke, backend, node: process.version, memory_idle_mb: idle.rssMb }
+    results.operators = await operatorPhase(server, clients, seconds, workers, queues, filled)
+    results.subscribers = await subscriberPhase(server, client, subscribers, eventCount, workers, timeoutMs)
+    results.memory_end_mb = (await treeMemory(server.pid)).rssMb
+    const a = results.operators as { errors: number, latency_ms: { p99: number } }
+    const b = results.subscribers as { incomplete: number, delivery_latency_ms: { p99: number | null } }
+    progress(`under-load: summary — operators: ${a.errors} errors, p99 ${a.latency_ms.p99} ms; subscribers: ${b.incomplete} missed events or failed, delivery p99 ${b.delivery_latency_ms.p99 ?? '?'} ms`)
+    return { results, ratios: {} }
+  } finally {
+    client?.close()
+    // a server that crashed already told why; its failed stop must not hide that
+    if (server !== null) await server.stop().catch((err: unknown) => { progress(`under-load: stopping the server: ${(err as Error).message.split('\n')[0]}`) })
+    await rm(dir, { recursive: true, force: true })
+  }
+}
