@@ -3,7 +3,6 @@ import { randomBytes } from 'node:crypto'
 import type { Backend } from '../backend/types.ts'
 import type { MetricEvent } from '../plugin/kinds.ts'
 import { readSteps, rollUpHour, trimBefore, updateStep } from './store.ts'
-import { countDeadLetters } from './dead-letters.ts'
 import {
   addCounts, HOUR_MS, HOUR_RETENTION_MS, HOURS_COLLECTION, hourKey, MINUTE_MS, MINUTE_RETENTION_MS, minuteKey,
   MINUTES_COLLECTION, setDepth, zeroCounts, type Counts, type Depth
@@ -11,13 +10,12 @@ import {
 
 // The metrics history, cluster-wide, on every backend with records:
 // - every process counts what it does (enqueues, task outcomes, operator replays) in
-//   memory, per minute and queue (dead-letters excepted, see dead-letters.ts), and every flushIntervalMs adds those deltas into the
+//   memory, per minute and queue, and every flushIntervalMs adds those deltas into the
 //   shared minute record with compare-and-set, so N processes' counts add up;
 // - one process, the holder of the `switchyard.metrics-history` leader lock (the
 //   scheduler's mechanism, a lock of its own), samples queue depths into the current
-//   minute, counts the tasks dead-lettered since its last round from the store (every
-//   path into dead, whichever process or trigger took it), rolls minutes up into hours,
-//   and trims minutes past 24 h and hours past 30 d. Every console reads the same records, so every console shows the same history.
+//   minute, rolls minutes up into hours, and trims minutes past 24 h and hours past
+//   30 d. Every console reads the same records, so every console shows the same history.
 // Counts are bucketed by the backend's clock (each process learns its offset on flush).
 
 export const METRICS_HISTORY_LOCK = 'switchyard.metrics-history'
@@ -32,8 +30,6 @@ export interface MetricsHistoryOptions {
   leaderIntervalMs?: number
   /** leader lock ttl (default 3 × leaderIntervalMs) */
   leaderTtlMs?: number
-  /** how far behind now the leader counts dead-letters, so late commits are not skipped (default 10 s) */
-  deadLetterSettleMs?: number
   nodeId?: string
   onError?: (err: unknown, context: string) => void
 }
@@ -42,8 +38,6 @@ type Deltas = Map<string | null, Counts>
 
 export class MetricsHistory {
   readonly enabled: boolean
-  /** the leader counts dead-letters from the store (dead-letters.ts); else this process counts the ones its worker saw */
-  readonly deadFromStore: boolean
   /** minutes of counts dropped because the backend refused them for too long */
   droppedMinutes = 0
   private pending = new Map<string, Deltas>()
@@ -56,14 +50,10 @@ export class MetricsHistory {
   private readonly flushIntervalMs: number
   private readonly leaderIntervalMs: number
   private readonly leaderTtlMs: number
-  private readonly deadLetterSettleMs: number
   private readonly onError: (err: unknown, context: string) => void
 
   constructor (private readonly backend: Backend, options: MetricsHistoryOptions = {}) {
     this.enabled = backend.capabilities.records
-    const filters = backend.capabilities.taskFilters
-    this.deadFromStore = this.enabled && backend.capabilities.leaderLock && filters.includes('since') && filters.includes('until') && filters.includes('timeField')
-    this.deadLetterSettleMs = options.deadLetterSettleMs ?? 10_000
     this.flushIntervalMs = options.flushIntervalMs ?? 10_000
     this.leaderIntervalMs = options.leaderIntervalMs ?? 20_000
     this.leaderTtlMs = options.leaderTtlMs ?? 3 * this.leaderIntervalMs
@@ -77,7 +67,7 @@ export class MetricsHistory {
     else if (event.type === 'task.finished') {
       if (event.outcome === 'succeeded') this.count(event.queue, 1)
       else if (event.outcome === 'retrying') this.count(event.queue, 2)
-      else if (event.outcome === 'dead' && !this.deadFromStore) { this.count(event.queue, 2); this.count(event.queue, 3) }
+      else if (event.outcome === 'dead') { this.count(event.queue, 2); this.count(event.queue, 3) }
     }
   }
 
@@ -168,7 +158,6 @@ export class MetricsHistory {
       const stats = await this.backend.queueStats()
       const depth = new Map<string, Depth>(stats.map(q => [q.name, [q.ready, q.processing, q.scheduled, q.dead]]))
       await updateStep(this.backend, MINUTES_COLLECTION, minuteKey(now), step => setDepth(step, depth))
-      if (this.deadFromStore) await this.addDeadLetters(now)
       const hours = tookOver ? 25 : 2
       for (let h = 0; h < hours; h++) await rollUpHour(this.backend, now - h * HOUR_MS)
       await trimBefore(this.backend, MINUTES_COLLECTION, minuteKey(now - MINUTE_RETENTION_MS), TRIM_BATCH)
@@ -177,20 +166,6 @@ export class MetricsHistory {
     })
     this.leaderRun = run.catch(() => false)
     return run
-  }
-
-  /** the dead-letters since the cursor, added into the minutes they happened in (kept for the next flush when a write loses) */
-  private async addDeadLetters (now: number): Promise<void> {
-    const { minutes } = await countDeadLetters(this.backend, now, this.deadLetterSettleMs)
-    for (const [key, deltas] of minutes) {
-      let written = false
-      try {
-        written = await updateStep(this.backend, MINUTES_COLLECTION, key, step => addCounts(step, deltas))
-      } catch (err) {
-        this.onError(err, 'metrics history: adding dead-letters')
-      }
-      if (!written) this.keep(key, deltas)
-    }
   }
 
   /** starts the flush timer, and the leader's when this process may lead (it runs workers) */

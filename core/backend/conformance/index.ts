@@ -43,7 +43,6 @@ import { idempotencyModesArea } from './cases/idempotency-modes.ts'
 import { tenancyArea } from './cases/tenancy.ts'
 import { workerOpsArea } from './cases/worker-ops.ts'
 import { flowControlArea } from './cases/flow-control.ts'
-import { metricsHistoryArea } from './cases/metrics-history.ts'
 
 export interface ConformanceTarget {
   name: string
@@ -91,8 +90,7 @@ export const CONFORMANCE_AREAS: readonly ConformanceArea[] = [
   dlqHousekeepingArea,
   idempotencyModesArea,
   tenancyArea,
-  flowControlArea,
-  metricsHistoryArea
+  flowControlArea
 ]
 
 export interface RunConformanceOptions {
