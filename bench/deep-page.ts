@@ -2,22 +2,20 @@
 // OFFSET against the same page through a keyset position (ListTasksRequest.after, what
 // the ListTasks/ListDLQ cursor carries), for the newest-first list, the DLQ (dead,
 // latest failure first) and the scheduled list (run order, per-queue index ranges).
-// Prints one JSON line per list plus the EXPLAIN of the keyset page.
+// Prints each list's times and the EXPLAIN of its keyset page as progress, and the
+// keyset/offset times with their ratios in the result line.
 //
-//   node --conditions=switchyard-source --import tsx bench/deep-page.ts --tasks 1000000 --depth 500000 [--postgres URL]
+//   npm run bench -- deep-page [--tasks 1000000] [--depth 500000] [--limit 100] [--postgres URL] [--smoke]
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { parseArgs } from 'node:util'
 import type { ListTasksRequest, TaskFilter } from '../core/index.ts'
 import { createPgClient, createPgliteClient, createPostgresBackendFromClient, type SqlClient, type SqlParam } from '../plugins/backend-postgres/index.ts'
+import { parseFlags, positiveInteger } from './lib/args.ts'
 import { FILL_QUEUE, fillTasks } from './lib/fill-tasks.ts'
+import { progress, ratio } from './lib/report.ts'
+import type { BenchResult } from './lib/types.ts'
 
-const { values } = parseArgs({ options: { tasks: { type: 'string', default: '1000000' }, depth: { type: 'string', default: '500000' }, postgres: { type: 'string' }, limit: { type: 'string', default: '100' } } })
-const tasks = Number(values.tasks)
-const limit = Number(values.limit)
-const schema = `sy_bench_deep_${process.pid}`
-const dir = values.postgres === undefined ? mkdtempSync(join(tmpdir(), 'sy-deep-page-')) : undefined
 
 /** remembers the last statement, to EXPLAIN the page the backend ran */
 function recording (client: SqlClient): { client: SqlClient, last: () => { text: string, params: readonly SqlParam[] } } {
@@ -36,9 +34,24 @@ async function timed<T> (fn: () => Promise<T>): Promise<{ ms: number, value: T }
   return { ms: Math.round((performance.now() - started) * 10) / 10, value }
 }
 
-async function main (): Promise<void> {
+export async function run (args: string[]): Promise<BenchResult> {
+  const values = parseFlags('deep-page', args, {
+    tasks: { type: 'string', default: '1000000' },
+    depth: { type: 'string', default: '500000' },
+    postgres: { type: 'string' },
+    limit: { type: 'string', default: '100' }
+  })
+  // --smoke: a small fill on PGlite, enough to prove the run works end to end
+  const tasks = values.smoke ? 4000 : positiveInteger('tasks', values.tasks)
+  const depthWanted = values.smoke ? 1000 : positiveInteger('depth', values.depth)
+  const limit = positiveInteger('limit', values.limit)
+  const schema = `sy_bench_deep_${process.pid}`
+  const dir = values.postgres === undefined ? mkdtempSync(join(tmpdir(), 'sy-deep-page-')) : undefined
+  const engine = dir !== undefined ? 'pglite' : 'postgres'
+  const results: Record<string, unknown> = { smoke: values.smoke, engine, tasks, limit }
+  const ratios: Record<string, number | null> = {}
   const target = dir !== undefined ? { pgliteDir: dir } : { connectionString: values.postgres as string, schema }
-  const fill = await fillTasks(target, tasks, done => { if (done % 200_000 === 0 || done === tasks) process.stderr.write(`filled ${done}\n`) })
+  const fill = await fillTasks(target, tasks, done => { if (done % 200_000 === 0 || done === tasks) progress(`filled ${done}`) })
   const raw = dir !== undefined
     ? await createPgliteClient({ dataDir: dir, statementTimeoutMs: 600_000, settings: {} })
     : await createPgClient({ connectionString: values.postgres as string, poolSize: 2, statementTimeoutMs: 600_000, settings: {} })
@@ -53,7 +66,7 @@ async function main (): Promise<void> {
     ]
     for (const list of lists) {
       // at most the middle of the list, so the rows after the position are as many as before it
-      const depth = Math.min(Number(values.depth), Math.floor(list.count / 2))
+      const depth = Math.min(depthWanted, Math.floor(list.count / 2))
       const page = (extra: Partial<ListTasksRequest>): Promise<unknown> => backend.listTasks({ ...list.filter, limit, offset: 0, ...extra })
       // the position of row `depth` (how a cursor walked that deep would hold it)
       const marker = await backend.listTasks({ ...list.filter, limit: 1, offset: depth - 1 })
@@ -62,8 +75,9 @@ async function main (): Promise<void> {
       const keyset = await timed(() => page({ after }))
       const plan = await raw.query<Record<string, string>>(`EXPLAIN ${last().text}`, last().params)
       const offset = await timed(() => page({ offset: depth }))
-      console.log(JSON.stringify({ bench: 'deep-page', engine: dir !== undefined ? 'pglite' : 'postgres', list: list.name, tasks, depth, limit, keysetMs: keyset.ms, offsetMs: offset.ms }))
-      console.log(plan.map(r => Object.values(r)[0]).join('\n'))
+      progress(`${engine} ${list.name} at depth ${depth}: keyset ${keyset.ms} ms, offset ${offset.ms} ms; keyset plan:\n${plan.map(r => Object.values(r)[0]).join('\n')}`)
+      results[list.name] = { depth, keyset_ms: keyset.ms, offset_ms: offset.ms }
+      ratios[`${list.name}_offset_vs_keyset`] = ratio(offset.ms, keyset.ms)
     }
   } finally {
     await backend.close()
@@ -71,6 +85,5 @@ async function main (): Promise<void> {
     await raw.close()
     if (dir !== undefined) rmSync(dir, { recursive: true, force: true })
   }
+  return { results, ratios }
 }
-
-await main()
