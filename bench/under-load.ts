@@ -292,11 +292,11 @@ export async function run (args: string[]): Promise<BenchResult> {
   const backend = (flags.backend ?? 'pglite') as UnderLoadBackend
   if (!BACKENDS.includes(backend)) throw new Error(`--backend: expected one of ${BACKENDS.join(', ')}, got "${flags.backend}"`)
   const int = (name: keyof typeof flags, full: number, small: number): number => flags[name] !== undefined ? positiveInteger(name, flags[name] as string) : smoke ? small : full
-  const seconds = int('seconds', 60, 3)
-  const clients = int('clients', 200, 20)
-  const subscribers = int('subscribers', 1000, 50)
-  const eventCount = int('events', 10_000, 500)
-  const fill = int('fill', 2000, 200)
+  const seconds = int('seconds', 60, 2)
+  const clients = int('clients', 200, 10)
+  const subscribers = int('subscribers', 1000, 20)
+  const eventCount = int('events', 10_000, 200)
+  const fill = int('fill', 2000, 50)
   const workers = int('workers', 2, 2)
   const timeoutMs = int('timeout', 600_000, 120_000)
   const queues = Array.from({ length: 10 }, (_, i) => `ul-q${i}`)
