@@ -159,7 +159,18 @@ export async function jobApp (t: Test, world: JobWorld, runner: Partial<JobRunne
     },
     waitRun,
     waitFinal: async (runId, timeoutMs) => await waitRun(runId, r => isFinalRunState(r.state), 'final', timeoutMs),
-    eventsOf: async (runId) => await events.list({ runId, limit: 10_000 }),
+    // A run's record turns final just before its job.finished event is appended: once
+    // the run is final, wait (bounded) for that event so a test reads the whole story.
+    async eventsOf (runId) {
+      const deadline = Date.now() + 10_000
+      for (;;) {
+        const list = await events.list({ runId, limit: 10_000 })
+        const run = await store.getRun(runId)
+        const final = run !== null && isFinalRunState(run.state)
+        if (!final || list.some(event => event.type === 'job.finished') || Date.now() > deadline) return list
+        await new Promise(resolve => setTimeout(resolve, 50))
+      }
+    },
     async taskSettled (taskId) {
       const deadline = Date.now() + 30_000
       for (;;) {
