@@ -7,3 +7,21 @@ const tsx = import.meta.resolve('tsx')
 const inherited = ['--conditions=switchyard-source', `--import=${tsx}`]
 const current = process.env.NODE_OPTIONS ?? ''
 process.env.NODE_OPTIONS = [current, ...inherited.filter(option => !current.includes(option))].filter(Boolean).join(' ').trim()
+
+// tap's process tracker (@tapjs/processinfo) adds its module loader to every process a
+// test spawns, through a listener on process-on-spawn's shared registry. It records
+// which files each process loaded, for coverage, which this workspace does not collect
+// (package.json: disable-coverage). In a spawned `switchyard` it costs 0.5 to 1.4 s of
+// CPU (every module load crosses to the loader thread and is read again), and the
+// suite spawns some hundreds of them. A listener added after tap's takes it out again.
+// Without the registry (another tap version) nothing changes: the tracker stays.
+const registry = globalThis[Symbol.for('process-on-spawn@*:singletonId')]
+const TRACKER = /(^|\s)"?--(?:import|loader)=[^\s"]*@tapjs\/processinfo\/[^\s"]*"?(?=\s|$)/g
+if (Array.isArray(registry?.listeners)) {
+  registry.listeners.push((spawned) => {
+    const options = spawned.env?.NODE_OPTIONS
+    if (typeof options === 'string' && options.includes('@tapjs/processinfo')) {
+      spawned.env = { ...spawned.env, NODE_OPTIONS: options.replace(TRACKER, ' ').replace(/\s+/g, ' ').trim() }
+    }
+  })
+}

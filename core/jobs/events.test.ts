@@ -1,8 +1,9 @@
 // ListJobEvents by run on a busy log, against real backends: a recent run's events lie
-// beyond the forward scan's bound (MAX_JOB_EVENTS_SCANNED from the oldest retained
-// event), so they are found from the newest end, answered oldest first, and paging on
+// beyond the forward scan's bound (from the oldest retained event), so they are found
+// from the newest end, answered oldest first, and paging on
 // with afterId continues where the page ended. A backend without a backward read keeps
-// the forward scan.
+// the forward scan. The bounds are set ten times lower than the defaults
+// (JOB_EVENT_SCAN_BOUNDS), so a busy log of a few thousand events is beyond them.
 import t, { type Test } from 'tap'
 import { randomBytes } from 'node:crypto'
 import { createPgliteClient, createPostgresBackend, createPostgresBackendFromClient } from '@switchyard/backend-postgres'
@@ -15,12 +16,13 @@ import { join } from 'node:path'
 import { deleteKeys, TEST_REDIS_URL } from '../../plugins/backend-redis/testing.ts'
 import { dropSchema, POSTGRES_URL, randomSchema } from '../../test/worker/support.ts'
 import type { Backend, StoredEvent } from '../backend/types.ts'
-import { JobEvents, MAX_JOB_EVENTS_SCANNED, type JobEventInput } from './events.ts'
+import { JOB_EVENT_SCAN_BOUNDS, JobEvents, type JobEventInput, type JobEventScanBounds } from './events.ts'
 import { newRunId } from './types.ts'
 
 // retains every event these tests append (the defaults keep 10,000)
 const RETAINED = 200_000
-const BUSY = 25_000
+const BOUNDS: JobEventScanBounds = { forward: JOB_EVENT_SCAN_BOUNDS.forward / 10, backward: JOB_EVENT_SCAN_BOUNDS.backward / 10 }
+const BUSY = 2_500
 
 type Kind = 'postgres' | 'pglite' | 'redis' | 'bullmq'
 
@@ -87,7 +89,7 @@ const shape = (events: StoredEvent[]): string[] => events.map(event => {
 for (const kind of ['postgres', 'pglite', 'redis', 'bullmq'] as const) {
   t.test(`${kind}: a recent run's events are found behind ${BUSY} other events, oldest first, and paged on with afterId`, async t => {
     const backend = await openBackend(t, kind)
-    const events = new JobEvents(backend, null)
+    const events = new JobEvents(backend, null, BOUNDS)
     const job = 'busy-job'
     const older = newRunId()
     await events.append(runEvents(job, older, 2))
@@ -104,7 +106,7 @@ for (const kind of ['postgres', 'pglite', 'redis', 'bullmq'] as const) {
     const retained = await backend.readEvents({ afterId: null, limit: 1 })
     t.equal((retained[0]?.data as { runId?: string }).runId, older, 'the log retains everything appended')
     const forward = await backend.readEvents({ afterId: null, limit: 1000 })
-    t.ok(BUSY > MAX_JOB_EVENTS_SCANNED && forward.every(event => (event.data as { runId?: string }).runId !== runId), 'the run lies beyond the forward scan')
+    t.ok(BUSY > BOUNDS.forward && forward.every(event => (event.data as { runId?: string }).runId !== runId), 'the run lies beyond the forward scan')
 
     const all = await events.list({ runId, limit: 1000 })
     t.same(shape(all), shape(expected.map(e => ({ id: '', time: 0, ...e }))), 'every event of the run, oldest first')
@@ -129,7 +131,7 @@ for (const kind of ['postgres', 'pglite', 'redis', 'bullmq'] as const) {
 
 t.test('events of a run appended before its job.queued (a fast worker) are still listed', async t => {
   const backend = await openBackend(t, 'postgres')
-  const events = new JobEvents(backend, null)
+  const events = new JobEvents(backend, null, BOUNDS)
   const runId = newRunId()
   await appendBusy(backend, 2000)
   await events.append([{ type: 'job.fetching', data: { job: 'race', runId } }])
@@ -145,7 +147,7 @@ t.test('without a backward read the forward scan answers as before', async t => 
   const backend = await openBackend(t, 'pglite')
   const forwardOnly: Backend = Object.create(backend, { readEventsNewestFirst: { value: undefined } })
   t.equal(forwardOnly.readEventsNewestFirst, undefined)
-  const events = new JobEvents(forwardOnly, null)
+  const events = new JobEvents(forwardOnly, null, BOUNDS)
   const runId = newRunId()
   await appendBusy(backend, 1500)
   await events.append(runEvents('forward', runId, 3))
@@ -155,12 +157,12 @@ t.test('without a backward read the forward scan answers as before', async t => 
   t.same(shape(await events.list({ runId, limit: 100, afterId: page[1]?.id ?? null })), ['job.started', 'job.output#0', 'job.output#1', 'job.output#2', 'job.finished'])
 })
 
-t.test('with the file event store: a recent run behind 25,000 job events of other runs, paged on with afterId', async t => {
+t.test(`with the file event store: a recent run behind ${BUSY} job events of other runs, paged on with afterId`, async t => {
   const backend = await openBackend(t, 'pglite')
   const dir = await mkdtemp(join(tmpdir(), 'sy-job-events-'))
   const store = new FileEventStore({ dir, maxEntries: RETAINED, cacheTtlMs: 10_000, pollIntervalMs: 1000 })
   t.teardown(async () => { await store.close(); await rm(dir, { recursive: true, force: true }) })
-  const events = new JobEvents(backend, store)
+  const events = new JobEvents(backend, store, BOUNDS)
   for (let done = 0; done < BUSY; done += 1000) {
     await store.append(Array.from({ length: 1000 }, (_, i) => ({ type: 'job.output', data: { job: 'other', runId: `run-${(done + i) % 50}`, seq: done + i } })))
   }
@@ -177,7 +179,7 @@ t.test('with the file event store: a recent run behind 25,000 job events of othe
 
 t.test('without a run: the newest events of the job, oldest first, and paging on forward', async t => {
   const backend = await openBackend(t, 'redis')
-  const events = new JobEvents(backend, null)
+  const events = new JobEvents(backend, null, BOUNDS)
   const old = newRunId()
   await events.append(runEvents('tail', old, 5))
   await appendBusy(backend, BUSY)

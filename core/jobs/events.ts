@@ -57,8 +57,21 @@ const RUN_CLOCK_SKEW_MS = 60_000
 const RUN_ID = /^(\d{13})-[0-9a-f]{6}$/
 const PAGE = 1000
 
+/** How many events one listing examines at most, forward and from the newest end. */
+export interface JobEventScanBounds {
+  forward: number
+  backward: number
+}
+
+export const JOB_EVENT_SCAN_BOUNDS: JobEventScanBounds = { forward: MAX_JOB_EVENTS_SCANNED, backward: MAX_JOB_EVENTS_SCANNED_BACKWARD }
+
 export class JobEvents {
-  constructor (private readonly backend: Backend, private readonly store: EventStore | null) {}
+  /** `bounds` other than the defaults only for tests, which then need far smaller logs to reach them */
+  constructor (
+    private readonly backend: Backend,
+    private readonly store: EventStore | null,
+    private readonly bounds: JobEventScanBounds = JOB_EVENT_SCAN_BOUNDS
+  ) {}
 
   /** appends to the backend's log (when it keeps one) and to the event store (when registered) */
   async append (events: JobEventInput[]): Promise<void> {
@@ -77,8 +90,8 @@ export class JobEvents {
         : this.backend.capabilities.eventLog ? this.backend.readEventsNewestFirst?.bind(this.backend) : undefined
       if (readBack !== undefined) {
         const found = request.runId !== undefined
-          ? await runFromNewest(readBack, request as ListJobEventsRequest & { runId: string })
-          : await newestOf(readBack, request)
+          ? await runFromNewest(readBack, request as ListJobEventsRequest & { runId: string }, this.bounds.backward)
+          : await newestOf(readBack, request, this.bounds.backward)
         if (found !== null) return found
       }
     }
@@ -95,7 +108,7 @@ export class JobEvents {
     const out: StoredEvent[] = []
     let afterId = request.afterId ?? null
     let scanned = 0
-    while (out.length < request.limit && scanned < MAX_JOB_EVENTS_SCANNED) {
+    while (out.length < request.limit && scanned < this.bounds.forward) {
       const page = await read(afterId, PAGE)
       scanned += page.length
       for (const event of page) {
@@ -119,7 +132,8 @@ export class JobEvents {
  */
 async function runFromNewest (
   readBack: (request: ReadEventsBackwardRequest) => Promise<StoredEvent[]>,
-  request: ListJobEventsRequest & { runId: string }
+  request: ListJobEventsRequest & { runId: string },
+  maxScanned: number
 ): Promise<StoredEvent[] | null> {
   // newest first; only the last `limit` collected (the oldest) are kept
   const kept: StoredEvent[] = []
@@ -129,7 +143,7 @@ async function runFromNewest (
   let scanned = 0
   let pastQueued: number | null = null
   for (;;) {
-    const want = Math.min(PAGE, MAX_JOB_EVENTS_SCANNED_BACKWARD - scanned, pastQueued === null ? PAGE : QUEUED_RACE_EVENTS - pastQueued)
+    const want = Math.min(PAGE, maxScanned - scanned, pastQueued === null ? PAGE : QUEUED_RACE_EVENTS - pastQueued)
     if (want <= 0) break
     const page = await readBack({ beforeId, limit: want })
     scanned += page.length
@@ -157,13 +171,14 @@ async function runFromNewest (
  */
 async function newestOf (
   readBack: (request: ReadEventsBackwardRequest) => Promise<StoredEvent[]>,
-  request: ListJobEventsRequest
+  request: ListJobEventsRequest,
+  maxScanned: number
 ): Promise<StoredEvent[] | null> {
   const found: StoredEvent[] = []
   let beforeId: string | null = null
   let scanned = 0
   while (found.length < request.limit) {
-    const want = Math.min(PAGE, MAX_JOB_EVENTS_SCANNED_BACKWARD - scanned)
+    const want = Math.min(PAGE, maxScanned - scanned)
     if (want <= 0) return found.length === 0 ? null : found.reverse()
     const page = await readBack({ beforeId, limit: want })
     scanned += page.length
