@@ -15,10 +15,17 @@ process.env.NODE_OPTIONS = [current, ...inherited.filter(option => !current.incl
 // CPU (every module load crosses to the loader thread and is read again), and the
 // suite spawns some hundreds of them. A listener added after tap's takes it out again.
 // Without the registry (another tap version) nothing changes: the tracker stays.
+// A spawn whose env says SWITCHYARD_TEST_DIST=1 (test/support/bin-env.ts: a switchyard
+// run from a current dist/) gets no options at all: tap's listener would otherwise
+// put this process's loaders back into an empty NODE_OPTIONS.
 const registry = globalThis[Symbol.for('process-on-spawn@*:singletonId')]
 const TRACKER = /(^|\s)"?--(?:import|loader)=[^\s"]*@tapjs\/processinfo\/[^\s"]*"?(?=\s|$)/g
 if (Array.isArray(registry?.listeners)) {
   registry.listeners.push((spawned) => {
+    if (spawned.env?.SWITCHYARD_TEST_DIST === '1') {
+      spawned.env = { ...spawned.env, NODE_OPTIONS: '' }
+      return
+    }
     const options = spawned.env?.NODE_OPTIONS
     if (typeof options === 'string' && options.includes('@tapjs/processinfo')) {
       spawned.env = { ...spawned.env, NODE_OPTIONS: options.replace(TRACKER, ' ').replace(/\s+/g, ' ').trim() }

@@ -84,10 +84,11 @@ async function hasScript (): Promise<boolean> {
 async function onTerminal (args: string[], input: string): Promise<{ code: number | null, output: string }> {
   const { spawn } = await import('node:child_process')
   const { BIN } = await import('./support.ts')
+  const { binEnv } = await import('../support/bin-env.ts')
   const quote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`
   const command = [process.execPath, BIN, ...args, '--config', 'sy.yaml'].map(quote).join(' ')
   return await new Promise((resolve, reject) => {
-    const child = spawn('script', ['-qec', command, '/dev/null'], { cwd: d.dir, env: { ...process.env, ...d.env }, stdio: ['pipe', 'pipe', 'pipe'] })
+    const child = spawn('script', ['-qec', command, '/dev/null'], { cwd: d.dir, env: { ...process.env, ...binEnv(), ...d.env }, stdio: ['pipe', 'pipe', 'pipe'] })
     let output = ''
     child.stdout.on('data', (chunk: Buffer) => { output += chunk.toString() })
     child.stderr.on('data', (chunk: Buffer) => { output += chunk.toString() })

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
+import { binEnv } from '../support/bin-env.ts'
 
 export const BIN = fileURLToPath(new URL('../../core/bin/switchyard.js', import.meta.url))
 
@@ -22,7 +23,7 @@ export interface RunResult { code: number | null, stdout: string, stderr: string
 /** Runs the CLI to completion (bounded); `stdin` is piped in when given, else stdin is empty. */
 export function runCli (args: string[], cwd: string, env: NodeJS.ProcessEnv = {}, timeoutMs = 60_000, stdin?: string): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, ...env }, stdio: [stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] })
+    const child = spawn(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, ...binEnv(), ...env }, stdio: [stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] })
     if (stdin !== undefined) child.stdin?.end(stdin)
     let stdout = ''
     let stderr = ''
@@ -44,7 +45,7 @@ export interface Running {
 
 /** Starts a long-running CLI command (e.g. start) and lets the test wait on its output. */
 export function startCli (args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): Running {
-  const child = spawn(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, ...binEnv(), ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
   let stdout = ''
   let stderr = ''
   const waiters = new Set<() => void>()
