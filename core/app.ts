@@ -217,7 +217,12 @@ async function assemble (app: FastifyInstance, loaded: LoadedConfig, options: Cr
       }
     })
 
-  if (worker !== null) observeWorker(worker, counted)
+  if (worker !== null) {
+    observeWorker(worker, counted)
+    worker.on('task:recovered-dead', o => history.noteDeadLetters([o.queue]))
+  }
+  // dependency cascades run inside the backend; the call of this process that ran one reports it
+  const stopWatchingCascades = backend.watchCascades?.(history.noteCascade) ?? null
   // Every worker takes job tasks; without a container runtime plugin it fails them
   // with an error naming the plugin, instead of leaving runs queued without a word.
   const jobRunner = worker === null
@@ -339,6 +344,7 @@ async function assemble (app: FastifyInstance, loaded: LoadedConfig, options: Cr
     await worker?.stop()
     await jobRunner?.stop()
     await admin.close()
+    stopWatchingCascades?.()
     await history.close()
     await events.close()
   })

@@ -1,4 +1,5 @@
 import { defineError, Errors } from '../errors.ts'
+import { taskQueues } from '../backend/task-queues.ts'
 import { MAX_LIST_LIMIT, type WorkerInfo } from '../backend/types.ts'
 import { RELEASE_LEASES_LIMIT_DEFAULT } from '../contract/messages.ts'
 import type { RequestOf, ResponseOf } from '../contract/rpcs.ts'
@@ -69,11 +70,17 @@ export async function releaseWorkerLeases (ctx: AdminContext, request: RequestOf
   }
   const { requeued, dead } = await ctx.backend.releaseWorkerLeases({ workerId: id, limit, dryRun })
   const count = requeued.length + dead.length
+  // The queue of each dead letter goes into its event: the metrics history counts it
+  // from there (this release is the one place that sees it), by queue. limit bounds the reads.
+  const deadQueues = dryRun || dead.length === 0 ? [] : await taskQueues(ctx.backend, dead)
   const events = dryRun
     ? []
     : [
         ...requeued.map(taskId => ({ type: 'task.recovered', data: { id: taskId, workerId: id, released: true } })),
-        ...dead.map(taskId => ({ type: 'task.dead', data: { id: taskId, workerId: id, error: 'lease released by an operator on the last attempt' } }))
+        ...dead.map((taskId, i) => {
+          const queue = deadQueues[i] ?? null
+          return { type: 'task.dead', data: { id: taskId, ...(queue === null ? {} : { queue }), workerId: id, error: 'lease released by an operator on the last attempt' } }
+        })
       ]
   return {
     response: { id, dryRun, alive, count, requeued, dead },

@@ -5,7 +5,8 @@ import type { Backend } from './types.ts'
 // BACKEND_TIMEOUT (503) to callers instead of hanging a request or a worker loop.
 // Connection-level failures become BACKEND_UNAVAILABLE so callers see one code.
 
-const PASS_THROUGH = new Set(['name', 'capabilities', 'close'])
+// watchCascades registers a listener: synchronous, no backend call
+const PASS_THROUGH = new Set(['name', 'capabilities', 'close', 'watchCascades'])
 const CONNECTION_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH'])
 
 // The backend each guard wraps, so guarding an already guarded backend (the app

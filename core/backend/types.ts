@@ -247,6 +247,20 @@ export interface RecoveredLeases {
   dead: string[]
 }
 
+/**
+ * A blocked task a dependency cascade finished: a parent ended dead or canceled (or was
+ * deleted before it succeeded) and this task took its policy (onParentFailure), as did
+ * the blocked tasks below it (Backend.watchCascades).
+ */
+export interface CascadedTask {
+  id: string
+  queue: string
+  state: 'dead' | 'canceled'
+}
+
+/** cascaded tasks one backend call reports at most (a deeper graph is finished all the same, only not all reported) */
+export const MAX_CASCADE_REPORT = 10_000
+
 export type CancelOutcome =
   | { outcome: 'canceled' }
   | { outcome: 'not_found' }
@@ -822,6 +836,17 @@ export interface Backend {
    * unknown ids are left out. Core walks the graph with it (GetTaskGraph), bounded.
    */
   taskLinks (ids: string[]): Promise<TaskLinks[]>
+  /**
+   * Optional (capability `dependencies`): calls listener, in this process, with the
+   * tasks a dependency cascade canceled or dead-lettered (CascadedTask), when the call
+   * of this backend object that caused it returns: an ack or failure, lease recovery or
+   * release, a cancel, a delete, a bulk action, an enqueue naming a parent that is dead
+   * already. Each cascade is reported once, by the call that ran it (at most
+   * MAX_CASCADE_REPORT tasks per call), never for the parent itself, which its caller
+   * sees. The metrics history counts the dead ones there. Returns the function that
+   * removes the listener. A listener must not throw and must not block.
+   */
+  watchCascades? (listener: (tasks: CascadedTask[]) => void): () => void
   /**
    * Distinct (queue, handler) pairs among pending tasks (ready, scheduled or
    * retrying) of the given queues, at most `limit`. The admin service compares them

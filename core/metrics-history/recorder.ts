@@ -1,6 +1,6 @@
 import { hostname } from 'node:os'
 import { randomBytes } from 'node:crypto'
-import type { Backend } from '../backend/types.ts'
+import type { Backend, CascadedTask } from '../backend/types.ts'
 import type { MetricEvent } from '../plugin/kinds.ts'
 import { readSteps, rollUpHour, trimBefore, updateStep } from './store.ts'
 import {
@@ -10,7 +10,9 @@ import {
 
 // The metrics history, cluster-wide, on every backend with records:
 // - every process counts what it does (enqueues, task outcomes, operator replays) in
-//   memory, per minute and queue, and every flushIntervalMs adds those deltas into the
+//   memory, each transition where it is seen, so once: a worker's own failures, the
+//   dead letters of its lease recovery sweep, an operator's release of a worker's
+//   leases, and the dependency cascades its backend calls ran (Backend.watchCascades), per minute and queue, and every flushIntervalMs adds those deltas into the
 //   shared minute record with compare-and-set, so N processes' counts add up;
 // - one process, the holder of the `switchyard.metrics-history` leader lock (the
 //   scheduler's mechanism, a lock of its own), samples queue depths into the current
@@ -71,12 +73,31 @@ export class MetricsHistory {
     }
   }
 
-  /** counts operator replays from the events an admin mutation appends (dlq.replayed, task.retried, a bulk retry) */
+  /**
+   * Counts tasks that went to the DLQ without a worker's own failure (an expired or
+   * released lease on the last attempt, a dependency cascade) as a worker's final
+   * failure counts: failed and dead. A queue not known (the task is gone already) is
+   * counted in the all-queues series only.
+   */
+  noteDeadLetters (queues: ReadonlyArray<string | null>): void {
+    for (const queue of queues) { this.count(queue, 2); this.count(queue, 3) }
+  }
+
+  /** counts the dead letters of a dependency cascade (Backend.watchCascades); canceled tasks have no series */
+  readonly noteCascade = (tasks: readonly CascadedTask[]): void => {
+    this.noteDeadLetters(tasks.flatMap(task => task.state === 'dead' ? [task.queue] : []))
+  }
+
+  /**
+   * Counts from the events an admin mutation appends: operator replays (dlq.replayed,
+   * task.retried, a bulk retry) and the dead letters of a lease release (task.dead).
+   */
   noteAdminEvents (events: ReadonlyArray<{ type: string, data: unknown }>): void {
     for (const event of events) {
       const data = (event.data !== null && typeof event.data === 'object' ? event.data : {}) as Record<string, unknown>
       const queue = typeof data.targetQueue === 'string' ? data.targetQueue : typeof data.queue === 'string' ? data.queue : null
-      if (event.type === 'dlq.replayed' && typeof data.count === 'number' && data.count > 0) this.count(queue, 4, data.count)
+      if (event.type === 'task.dead') this.noteDeadLetters([queue])
+      else if (event.type === 'dlq.replayed' && typeof data.count === 'number' && data.count > 0) this.count(queue, 4, data.count)
       else if (event.type === 'task.retried') this.count(queue, 4)
       else if (event.type === 'task.bulk' && data.action === 'retry' && typeof data.count === 'number' && data.count > 0) this.count(queue, 4, data.count)
     }

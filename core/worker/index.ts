@@ -1,5 +1,5 @@
 export { Worker, createWorker } from './worker.ts'
-export type { CreateWorkerInput, TaskObservation, TaskFailureObservation, WorkerCounters, WorkerEventMap } from './worker.ts'
+export type { CreateWorkerInput, RecoveredDeadObservation, TaskObservation, TaskFailureObservation, WorkerCounters, WorkerEventMap } from './worker.ts'
 export { HandlerRegistry, createHandlerRegistry, loadHandlerModule } from './handlers.ts'
 export type { Handler, HandlerMap, TaskContext, TaskOrigin } from './handlers.ts'
 export { PermanentError, isPermanentError, WorkerErrors } from './errors.ts'

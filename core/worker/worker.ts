@@ -7,6 +7,7 @@ import { markResultChecked } from '../backend/arguments.ts'
 import { withTimeouts } from '../backend/guard.ts'
 import { checkResult, isNoResult } from '../backend/results.ts'
 import { MAX_LIST_LIMIT } from '../backend/types.ts'
+import { taskQueues } from '../backend/task-queues.ts'
 import type { AckOutcome, Backend, CompleteRequest, FailOutcome, FailRequest, LeasedTask, LeaseRef, LeaseRequest, ProgressRequest, Unsubscribe, WorkerInfo } from '../backend/types.ts'
 import { Errors } from '../errors.ts'
 import { EventLog } from '../events/event-log.ts'
@@ -39,10 +40,18 @@ export interface TaskFailureObservation extends TaskObservation {
   outcome: 'retrying' | 'dead'
 }
 
+/** a task this worker's recovery sweep dead-lettered: its lease (any worker's) expired on its last attempt */
+export interface RecoveredDeadObservation {
+  id: string
+  /** null when the task could not be looked up (gone already, or past the lookup bound) */
+  queue: string | null
+}
+
 export interface WorkerEventMap {
   'task:started': [Omit<TaskObservation, 'durationMs'>]
   'task:succeeded': [TaskObservation]
   'task:failed': [TaskFailureObservation]
+  'task:recovered-dead': [RecoveredDeadObservation]
 }
 
 export interface WorkerCounters {
@@ -795,7 +804,14 @@ export class Worker extends EventEmitter<WorkerEventMap> {
   private async recoverLeases (): Promise<boolean> {
     const { requeued, dead } = await this.backend.recoverExpiredLeases(RECOVERY_BATCH)
     for (const id of requeued) this.events?.emit('task.recovered', { id })
-    for (const id of dead) this.events?.emit('task.dead', { id, error: 'lease expired on the last attempt' })
+    // No worker's failure saw these: the sweep is where they are counted (metrics
+    // history), by queue, looked up here (RECOVERY_BATCH bounds the reads).
+    const queues = dead.length === 0 ? [] : await taskQueues(this.backend, dead)
+    for (const [i, id] of dead.entries()) {
+      const queue = queues[i] ?? null
+      this.events?.emit('task.dead', queue === null ? { id, error: 'lease expired on the last attempt' } : { id, queue, error: 'lease expired on the last attempt' })
+      this.emit('task:recovered-dead', { id, queue })
+    }
     this.counters.recovered += requeued.length
     if (requeued.length > 0) this.workAvailable.wake()
     if (requeued.length + dead.length > 0) {

@@ -10,6 +10,7 @@ import {
   type ReadEventsRequest, type ReadEventsBackwardRequest, type RecoveredLeases, type RequeueRequest, type RequeueResult, type SkippedTask,
   type StoredEvent, type Task, type TaskPage, type TaskState, type Unsubscribe, type WorkerInfo,
   type ListRecordsRequest, type PutRecordOptions, type PutRecordResult, type StoredRecord, type TaskActionRequest, type TaskActionResult,
+  CascadeListeners, cascadedTriples, type CascadedTask,
   type TaskLinks, type ListWorkersOptions, type ReleaseWorkerLeasesRequest, type SweepWorkersRequest, type WorkerHeartbeat
 } from '@switchyard/core'
 import { applyTaskAction } from './task-actions.ts'
@@ -18,7 +19,7 @@ import type { ResolvedOptions } from './options.ts'
 import { OwnState } from './own-state.ts'
 import { assertNoEviction, RedisRecords } from '@switchyard/backend-redis'
 import { defineScripts, runPlainScript, runTaskScript } from './scripts.ts'
-import { addJobs, completeAndFetch, defineBatchScripts, leaseJobs, runBatched, type BatchedScript, type FetchTarget, type NewJob } from './bullmq-batch.ts'
+import { addJobs, completeAndFetch, defineBatchScripts, leaseJobs, reportCascadesTo, runBatched, type BatchedScript, type FetchTarget, type NewJob } from './bullmq-batch.ts'
 import { WorkNotifier } from './work-notifier.ts'
 import { TaskLister } from './task-lister.ts'
 import { DEFAULT_TIMEOUT_MS, MAX_ERRORS, hashFromFlat, jobOpts, leasedFromHash, storedErrors, taskFromHash, toBullPriority, type JobHash, type SwitchyardMeta } from './task-view.ts'
@@ -91,6 +92,7 @@ export class BullMQBackend implements Backend {
   private readonly notifier: WorkNotifier
   private readonly records: RedisRecords
   private readonly lister: TaskLister
+  private readonly cascades = new CascadeListeners()
   private readonly queues = new Map<string, Queue>()
   private readonly workers = new Map<string, Worker>()
   /** per queue, lease length and worker: the scripts whose acks also fetch the next job */
@@ -119,6 +121,7 @@ export class BullMQBackend implements Backend {
     this.redis.on('error', () => {})
     defineScripts(this.redis)
     defineBatchScripts(this.redis)
+    reportCascadesTo(this.redis, triples => this.cascades.report(cascadedTriples(triples)))
     this.own = new OwnState(this.redis, this.keys, options)
     this.notifier = new WorkNotifier(this.redis, this.keys, options.commandTimeoutMs)
     // Records as the Redis backend keeps them, under this backend's own keys and scripts.
@@ -638,7 +641,8 @@ export class BullMQBackend implements Backend {
     const queues = await this.redis.smembers(this.keys.queues)
     for (const queue of queues) {
       if (left <= 0) break
-      const [requeued, dead] = await runTaskScript(this.redis, 'recover', [this.keys.queueBase(queue), this.keys.own, queue, left]) as [string[], string[]]
+      const [requeued, dead, , cascaded] = await runTaskScript(this.redis, 'recover', [this.keys.queueBase(queue), this.keys.own, queue, left]) as [string[], string[], number, unknown]
+      this.cascades.report(cascadedTriples(cascaded))
       left -= requeued.length + dead.length
       result.requeued.push(...await this.taskIdsOf(queue, requeued))
       result.dead.push(...await this.taskIdsOf(queue, dead))
@@ -654,8 +658,9 @@ export class BullMQBackend implements Backend {
     const queues = await this.redis.smembers(this.keys.queues)
     for (const queue of queues) {
       if (left <= 0) break
-      const [requeued, dead] = await runTaskScript(this.redis, 'release-worker',
-        [this.keys.queueBase(queue), this.keys.own, queue, left, req.workerId, req.dryRun === true ? 1 : 0]) as [string[], string[]]
+      const [requeued, dead, cascaded] = await runTaskScript(this.redis, 'release-worker',
+        [this.keys.queueBase(queue), this.keys.own, queue, left, req.workerId, req.dryRun === true ? 1 : 0]) as [string[], string[], unknown]
+      this.cascades.report(cascadedTriples(cascaded))
       left -= requeued.length + dead.length
       result.requeued.push(...await this.taskIdsOf(queue, requeued))
       result.dead.push(...await this.taskIdsOf(queue, dead))
@@ -669,8 +674,11 @@ export class BullMQBackend implements Backend {
   async cancelTask (id: string): Promise<CancelOutcome> {
     const ref = await this.resolve(id)
     if (ref === null) return { outcome: 'not_found' }
-    const [outcome, state] = await runTaskScript(this.redis, 'cancel', this.taskArgs(ref)) as [string, TaskState | undefined]
-    if (outcome === 'canceled') return { outcome: 'canceled' }
+    const [outcome, state] = await runTaskScript(this.redis, 'cancel', this.taskArgs(ref)) as [string, unknown]
+    if (outcome === 'canceled') {
+      this.cascades.report(cascadedTriples(state))
+      return { outcome: 'canceled' }
+    }
     if (outcome === 'conflict') return { outcome: 'conflict', state: state as TaskState }
     return { outcome: 'not_found' }
   }
@@ -719,11 +727,17 @@ export class BullMQBackend implements Backend {
     for (const [i, id] of ids.entries()) {
       const ref = refs[i]
       if (ref == null) { result.skipped.push({ id, reason: 'not_found' }); continue }
-      const [outcome, state] = await runTaskScript(this.redis, 'delete', [...this.taskArgs(ref), req.fromStates.join(','), req.dryRun === true ? '1' : '0']) as [string, TaskState | undefined]
+      const [outcome, state, cascaded] = await runTaskScript(this.redis, 'delete', [...this.taskArgs(ref), req.fromStates.join(','), req.dryRun === true ? '1' : '0']) as [string, TaskState | undefined, unknown]
+      this.cascades.report(cascadedTriples(cascaded))
       if (outcome === 'ok') result.deleted.push(id)
       else result.skipped.push(skip(id, outcome, state))
     }
     return result
+  }
+
+  /** dependency cascades run inside the scripts (lua/deps.lua), which return what they finished */
+  watchCascades (listener: (tasks: CascadedTask[]) => void): () => void {
+    return this.cascades.watch(listener)
   }
 
   async applyTaskAction (req: TaskActionRequest): Promise<TaskActionResult> {
@@ -734,7 +748,8 @@ export class BullMQBackend implements Backend {
       taskArgs: (ref) => this.taskArgs(ref),
       queueBase: (queue) => this.keys.queueBase(queue),
       publish: async (queues) => await this.notifier.publish(queues),
-      assertQueueName
+      assertQueueName,
+      cascades: this.cascades
     }, req)
   }
 

@@ -131,13 +131,31 @@ export async function completeAndFetch (redis: Redis, target: FetchTarget, calls
   return await runChunked(redis, COMPLETE_AND_FETCH, header, calls, (bullmqScripts.moveToFinished as BullMQScript).keys)
 }
 
+/** where the cascades a connection's batched scripts report go (the backend's listeners), per connection */
+const cascadeSinks = new WeakMap<Redis, (triples: unknown) => void>()
+
+/**
+ * finish.lua and add-blocked.lua follow their replies with { 'sy:cascaded', triples }
+ * when their runs canceled or dead-lettered blocked tasks (deps.lua): those go to `sink`.
+ */
+export function reportCascadesTo (redis: Redis, sink: (triples: unknown) => void): void {
+  cascadeSinks.set(redis, sink)
+}
+
 async function runChunked (redis: Redis, command: string, header: unknown[], calls: unknown[][], keyCount: number): Promise<unknown[]> {
   const runner = redis as unknown as Runner
-  const chunks: Array<Promise<unknown>> = []
+  const chunks: Array<Promise<unknown[]>> = []
   for (let i = 0; i < calls.length; i += CALLS_PER_SCRIPT) {
-    chunks.push(runner[command]!(...header, ...encodeCalls(calls.slice(i, i + CALLS_PER_SCRIPT), keyCount)))
+    const count = Math.min(CALLS_PER_SCRIPT, calls.length - i)
+    chunks.push((runner[command]!(...header, ...encodeCalls(calls.slice(i, i + CALLS_PER_SCRIPT), keyCount)) as Promise<unknown[]>).then(replies => {
+      if (replies.length > count) {
+        const extra = replies.pop()
+        if (Array.isArray(extra) && extra[0] === 'sy:cascaded') cascadeSinks.get(redis)?.(extra[1])
+      }
+      return replies
+    }))
   }
-  return (await Promise.all(chunks) as unknown[][]).flat()
+  return (await Promise.all(chunks)).flat()
 }
 
 /** one script call's calls, each as (keys, arguments, changed slots, slot/value pairs) */

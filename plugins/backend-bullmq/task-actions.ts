@@ -1,4 +1,4 @@
-import { Errors, selectTaskActionIds, TASK_ACTION_STATES, TASK_STATES, type Backend, type SkippedTask, type TaskActionRequest, type TaskActionResult, type TaskState } from '@switchyard/core'
+import { cascadedTriples, Errors, selectTaskActionIds, type CascadeListeners, TASK_ACTION_STATES, TASK_STATES, type Backend, type SkippedTask, type TaskActionRequest, type TaskActionResult, type TaskState } from '@switchyard/core'
 import type { Redis } from 'ioredis'
 import { parseForeignId, type JobRef } from './keys.ts'
 import { runTaskScript } from './scripts.ts'
@@ -20,6 +20,8 @@ export interface TaskActionDeps {
   /** wakes idle workers of these queues */
   publish: (queues: Iterable<string>) => Promise<void>
   assertQueueName: (field: string, name: string) => string
+  /** a cancel's cascades are reported here */
+  cascades: CascadeListeners
 }
 
 export async function applyTaskAction (deps: TaskActionDeps, req: TaskActionRequest): Promise<TaskActionResult> {
@@ -46,11 +48,12 @@ export async function applyTaskAction (deps: TaskActionDeps, req: TaskActionRequ
     if (action.kind === 'move' && target !== ref.queue && parseForeignId(id) !== null) {
       throw Errors.validation(`action.queue: task ${id} was created by another BullMQ producer; moving it would change its id`, { details: { field: 'action.queue', id } })
     }
-    const [outcome, state] = await runTaskScript(deps.redis, 'task-action', [
+    const [outcome, state, cascaded] = await runTaskScript(deps.redis, 'task-action', [
       ...deps.taskArgs(ref), action.kind, fromStates.join(','), req.dryRun === true ? '1' : '0',
       reschedule?.runAt ?? '', reschedule?.priority === undefined ? '' : toBullPriority(reschedule.priority), reschedule?.maxAttempts ?? '',
       target, target === '' ? '' : deps.queueBase(target)
-    ]) as [string, TaskState | undefined]
+    ]) as [string, TaskState | undefined, unknown]
+    deps.cascades.report(cascadedTriples(cascaded))
     if (outcome === 'ok') {
       result.changed.push(id)
       if (req.dryRun !== true && action.kind !== 'cancel') woken.add(target === '' ? ref.queue : target)

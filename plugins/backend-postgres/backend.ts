@@ -140,6 +140,7 @@ function assemble (options: ResolvedOptions, name: string, open: () => Promise<S
     ...eventMethods(ctx),
     ...recordMethods(ctx),
     ...dependencyMethods(ctx),
+    watchCascades: ctx.cascades.watch,
 
     async subscribeWork (listener) {
       return await subscribe(ctx.workChannel, payload => listener(payload))

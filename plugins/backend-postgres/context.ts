@@ -1,4 +1,4 @@
-import { Errors } from '@switchyard/core'
+import { CascadeListeners, Errors } from '@switchyard/core'
 import type { SqlClient } from './sql-client.ts'
 
 // What every group of backend methods shares: the SQL client (opened by init), the
@@ -22,6 +22,8 @@ export interface BackendContext {
    * since the notification those events sent has already been spent on that read.
    */
   eventsHeldBack: () => void
+  /** Backend.watchCascades' listeners (dependencies.ts reports to them) */
+  cascades: CascadeListeners
 }
 
 export function createContext (schema: string, options: { maxEvents: number, notify: boolean, asyncCommit: boolean }, getClient: () => SqlClient | null): BackendContext {
@@ -38,7 +40,8 @@ export function createContext (schema: string, options: { maxEvents: number, not
     asyncCommit: options.asyncCommit,
     workChannel: `sy_work_${schema}`,
     eventsChannel: `sy_events_${schema}`,
-    eventsHeldBack: () => {}
+    eventsHeldBack: () => {},
+    cascades: new CascadeListeners()
   }
 }
 

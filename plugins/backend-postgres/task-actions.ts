@@ -2,6 +2,7 @@ import { selectTaskActionIds, TASK_ACTION_STATES, TASK_STATES, type Backend, typ
 import { parseId, type BackendContext } from './context.ts'
 import type { SqlParam } from './sql-client.ts'
 import { taskAdminMethods } from './task-admin.ts'
+import { CASCADE_COLUMNS, reportCascade, type CascadeColumns } from './dependencies.ts'
 
 // Bulk operator actions (Backend.applyTaskAction). A filter selects through listTasks,
 // the list's own WHERE and ORDER BY; retry and delete are requeueTasks and deleteTasks;
@@ -77,13 +78,16 @@ export function taskActionMethods (ctx: BackendContext): TaskActionMethods {
       } else if (eligible.length > 0) {
         if (req.action.kind === 'move') await ctx.db().query(`INSERT INTO ${s}.queues (name) VALUES ($1) ON CONFLICT (name) DO NOTHING`, [req.action.queue])
         const { set, params } = updateFor(req.action)
-        const rows = await ctx.db().query<{ id: string }>(`
+        // a cancel finishes parents: their cascades are reported (reportCascade)
+        const cancel = req.action.kind === 'cancel'
+        const rows = await ctx.db().query<{ id: string } & Partial<CascadeColumns>>(`
           WITH target AS MATERIALIZED (
             SELECT t.id FROM ${s}.tasks t WHERE t.id = ANY($1::bigint[]) AND t.state = ANY($2::text[]) ORDER BY t.id FOR UPDATE OF t
           )
           UPDATE ${s}.tasks t SET ${set}, updated_at = now()
           FROM target WHERE t.id = target.id
-          RETURNING t.id::text AS id`, [eligible.map(id => parseId(id) as string), fromStates, ...params])
+          RETURNING t.id::text AS id${cancel ? `, ${CASCADE_COLUMNS}` : ''}`, [eligible.map(id => parseId(id) as string), fromStates, ...params])
+        if (cancel) await reportCascade(ctx, rows as Array<{ id: string } & CascadeColumns>)
         changedRows = new Set(rows.map(r => r.id))
         const raced = eligible.filter(id => !changedRows.has(parseId(id) as string))
         if (raced.length > 0) {

@@ -1,6 +1,7 @@
 import { MAX_LIST_LIMIT, hasTimeWindow, taskWindowField, type Backend, type CancelOutcome, type DeleteResult, type RequeueResult, type SkippedTask, type TaskFilter, type TaskPage, type TaskState } from '@switchyard/core'
 import { likeContains, parseId, type BackendContext } from './context.ts'
 import { taskColumns, toTask, type TaskRow } from './task-rows.ts'
+import { CASCADE_COLUMNS, reportCascade, type CascadeColumns } from './dependencies.ts'
 import { afterSql, ORDER_SQL, parsePosition, positionColumns, positionOf, taskOrder, type PositionRow, type TaskOrder } from './task-pages.ts'
 import type { SqlParam } from './sql-client.ts'
 
@@ -103,9 +104,9 @@ export function taskAdminMethods (ctx: BackendContext): TaskAdminMethods {
   }
 
   const cancelSql = `
-    UPDATE ${s}.tasks SET state = 'canceled', finished_at = now(), updated_at = now()
+    UPDATE ${s}.tasks t SET state = 'canceled', finished_at = now(), updated_at = now()
     WHERE id = $1 AND state IN ('scheduled', 'ready', 'retrying', 'blocked')
-    RETURNING id`
+    RETURNING t.id::text AS id, ${CASCADE_COLUMNS}`
 
   // states as seen now; the change below re-checks them under the row locks
   const statesSql = `SELECT t.id::text AS id, t.state FROM ${s}.tasks t WHERE t.id = ANY($1::bigint[])`
@@ -120,9 +121,16 @@ export function taskAdminMethods (ctx: BackendContext): TaskAdminMethods {
     FROM target WHERE t.id = target.id
     RETURNING t.id::text AS id`
 
+  // A deleted parent takes its edges with it: its children are read in the same
+  // statement (its snapshot still holds the edges) for reportCascade.
   const deleteSql = `
-    DELETE FROM ${s}.tasks t WHERE t.id = ANY($1::bigint[]) AND t.state = ANY($2::text[])
-    RETURNING t.id::text AS id`
+    WITH gone AS (
+      DELETE FROM ${s}.tasks t WHERE t.id = ANY($1::bigint[]) AND t.state = ANY($2::text[])
+      RETURNING t.id, t.state, ${CASCADE_COLUMNS}
+    )
+    SELECT gone.id::text AS id, gone.cascade_at, false AS has_children,
+      CASE WHEN gone.has_children AND gone.state <> 'succeeded' THEN ARRAY(SELECT d.child::text FROM ${s}.task_deps d WHERE d.parent = gone.id) END AS orphans
+    FROM gone`
 
   /** partitions ids into those in fromStates (in request order) and the skipped rest */
   async function classify (ids: string[], fromStates: TaskState[]): Promise<{ movable: string[], skipped: SkippedTask[] }> {
@@ -186,8 +194,11 @@ export function taskAdminMethods (ctx: BackendContext): TaskAdminMethods {
     async cancelTask (id): Promise<CancelOutcome> {
       const parsed = parseId(id)
       if (parsed === null) return { outcome: 'not_found' }
-      const canceled = await ctx.db().query(cancelSql, [parsed])
-      if (canceled.length > 0) return { outcome: 'canceled' }
+      const canceled = await ctx.db().query<{ id: string } & CascadeColumns>(cancelSql, [parsed])
+      if (canceled.length > 0) {
+        await reportCascade(ctx, canceled)
+        return { outcome: 'canceled' }
+      }
       // a fresh statement reads the state that beat us (the UPDATE waited for it)
       const [row] = await ctx.db().query<{ state: TaskState }>(`SELECT state FROM ${s}.tasks WHERE id = $1`, [parsed])
       return row === undefined ? { outcome: 'not_found' } : { outcome: 'conflict', state: row.state }
@@ -212,7 +223,8 @@ export function taskAdminMethods (ctx: BackendContext): TaskAdminMethods {
       const ids = [...new Set(req.ids)]
       const classified = await classify(ids, fromStates)
       if (req.dryRun === true || classified.movable.length === 0) return { deleted: classified.movable, skipped: classified.skipped }
-      const rows = await ctx.db().query<{ id: string }>(deleteSql, [classified.movable.map(id => parseId(id) as string), fromStates])
+      const rows = await ctx.db().query<{ id: string, orphans: string[] | null } & CascadeColumns>(deleteSql, [classified.movable.map(id => parseId(id) as string), fromStates])
+      await reportCascade(ctx, rows, rows.flatMap(row => row.orphans ?? []))
       const { done, skipped } = await settle(ids, new Set(rows.map(r => r.id)), classified)
       return { deleted: done, skipped }
     },

@@ -1,6 +1,6 @@
 import { Errors, isNoResult, type AckOutcome, type Backend, type CompleteRequest, type EnqueueEvents, type EnqueueResult, type FailOutcome, type FailRequest, type LeasedTask, type LeaseRef, type LeaseRequest, type NewTask, type ProgressRequest, type RecoveredLeases } from '@switchyard/core'
 import { parseId, type BackendContext } from './context.ts'
-import { enqueueWithDependencies } from './dependencies.ts'
+import { CASCADE_COLUMNS, enqueueWithDependencies, reportCascade, type CascadeColumns } from './dependencies.ts'
 import { enqueueEventCtes } from './event-store.ts'
 import type { SqlQueryable } from './sql-client.ts'
 import { replaceCollided } from './task-keys.ts'
@@ -152,7 +152,7 @@ export function workMethods (ctx: BackendContext): WorkMethods {
       lease_token = NULL, lease_expires_at = NULL, updated_at = now()
     FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::float8[]) AS u(id, token, message, stack, delay_ms)
     WHERE t.id = u.id AND t.lease_token = u.token AND t.state = 'processing'
-    RETURNING t.id::text AS id, t.state`
+    RETURNING t.id::text AS id, t.state, ${CASCADE_COLUMNS}`
 
   // lease_expires_at is in no index, so this stays a HOT update
   const extendSql = `
@@ -189,7 +189,7 @@ export function workMethods (ctx: BackendContext): WorkMethods {
         ELSE t.errors END,
       lease_token = NULL, lease_expires_at = NULL, worker_id = NULL, updated_at = now()
     FROM expired WHERE t.id = expired.id
-    RETURNING t.id::text AS id, t.state`
+    RETURNING t.id::text AS id, t.state, ${CASCADE_COLUMNS}`
 
   // scheduled/retrying tasks whose time has come are counted as ready from here on
   const promoteSql = `
@@ -371,7 +371,7 @@ export function workMethods (ctx: BackendContext): WorkMethods {
       }
       const done = await refBatch([...byId.values()], async (ids, tokens) => {
         const requests = ids.map(id => byId.get(id) as FailRequest)
-        return await ctx.db().query<{ id: string, state: 'dead' | 'retrying' }>(failSql, [
+        return await ctx.db().query<{ id: string, state: 'dead' | 'retrying' } & CascadeColumns>(failSql, [
           ids,
           tokens,
           requests.map(r => String(r.error?.message ?? 'unknown error')),
@@ -379,6 +379,7 @@ export function workMethods (ctx: BackendContext): WorkMethods {
           requests.map(r => r.retryDelayMs === null ? null : Math.round(r.retryDelayMs))
         ])
       })
+      await reportCascade(ctx, [...done.values()].filter(row => row.state === 'dead'))
       const seen = new Set<string>()
       return items.map(item => {
         const id = parseId(item?.id)
@@ -401,7 +402,8 @@ export function workMethods (ctx: BackendContext): WorkMethods {
     async recoverExpiredLeases (limit): Promise<RecoveredLeases> {
       const bounded = Math.min(limit, 10_000)
       if (bounded === 0) return { requeued: [], dead: [] }
-      const rows = await ctx.db().query<{ id: string, state: string }>(recoverSql, [bounded])
+      const rows = await ctx.db().query<{ id: string, state: string } & CascadeColumns>(recoverSql, [bounded])
+      await reportCascade(ctx, rows.filter(row => row.state === 'dead'))
       await ctx.db().query(promoteSql, [bounded])
       return {
         requeued: rows.filter(r => r.state === 'ready').map(r => r.id),

@@ -1,5 +1,6 @@
 import { MAX_LIST_LIMIT, type Backend, type RecoveredLeases } from '@switchyard/core'
 import type { BackendContext } from './context.ts'
+import { CASCADE_COLUMNS, reportCascade, type CascadeColumns } from './dependencies.ts'
 import { toWorkerInfo, workerColumns, type WorkerRow } from './coordination.ts'
 import { errorEntry } from './work.ts'
 
@@ -30,7 +31,7 @@ export function workerOpsMethods (ctx: BackendContext): WorkerOpsMethods {
         ELSE t.errors END,
       lease_token = NULL, lease_expires_at = NULL, worker_id = NULL, updated_at = now()
     FROM held WHERE t.id = held.id
-    RETURNING t.id::text AS id, t.state`
+    RETURNING t.id::text AS id, t.state, ${CASCADE_COLUMNS}`
 
   const previewSql = `
     SELECT id::text AS id, CASE WHEN attempts >= max_attempts THEN 'dead' ELSE 'ready' END AS state
@@ -47,7 +48,8 @@ export function workerOpsMethods (ctx: BackendContext): WorkerOpsMethods {
     async releaseWorkerLeases (req): Promise<RecoveredLeases> {
       const limit = Math.min(req.limit, MAX_LIST_LIMIT)
       if (limit === 0) return { requeued: [], dead: [] }
-      const rows = await ctx.db().query<{ id: string, state: string }>(req.dryRun === true ? previewSql : releaseSql, [req.workerId, limit])
+      const rows = await ctx.db().query<{ id: string, state: string } & Partial<CascadeColumns>>(req.dryRun === true ? previewSql : releaseSql, [req.workerId, limit])
+      if (req.dryRun !== true) await reportCascade(ctx, rows.filter((row): row is typeof row & CascadeColumns => row.state === 'dead' && row.cascade_at !== undefined))
       return {
         requeued: rows.filter(r => r.state === 'ready').map(r => r.id),
         dead: rows.filter(r => r.state === 'dead').map(r => r.id)

@@ -7,7 +7,7 @@ import {
   type RateLimit, type ReadEventsRequest, type ReadEventsBackwardRequest, type RecoveredLeases, type RequeueRequest, type RequeueResult,
   type SkippedTask, type StoredEvent, type Task, type TaskPage, type Unsubscribe, type WorkerInfo,
   type ListRecordsRequest, type PutRecordOptions, type PutRecordResult, type StoredRecord, type TaskActionRequest, type TaskActionResult,
-  type TaskLinks, type TaskState, MAX_CHILD_LINKS,
+  type TaskLinks, type TaskState, MAX_CHILD_LINKS, CascadeListeners, cascadedTriples, type CascadedTask,
   WORKER_RETENTION_MS, type ListWorkersOptions, type ReleaseWorkerLeasesRequest, type SweepWorkersRequest, type WorkerHeartbeat
 } from '@switchyard/core'
 import type { ChainableCommander } from 'ioredis'
@@ -163,6 +163,7 @@ export class RedisBackend implements Backend {
   private readonly script: (name: ScriptName, keys: string[], args: ScriptArg[]) => Promise<unknown>
   private readonly subscriptions: Subscriptions
   private readonly records: RedisRecords
+  private readonly cascades = new CascadeListeners()
   private initialized: Promise<void> | null = null
 
   constructor (private readonly options: RedisBackendOptions) {
@@ -265,8 +266,10 @@ export class RedisBackend implements Backend {
           if (withParents) args.push((t.dependsOn ?? []).join(','), t.onParentFailure ?? 'cancel')
         }
         offset += batch.length
-        const reply = await this.script('enqueue', [k.idem, k.all, k.seq, k.queues, k.events], args) as Array<string | number>
+        const reply = await this.script('enqueue', [k.idem, k.all, k.seq, k.queues, k.events], args) as Array<string | number | unknown[]>
         if (reply[0] === '!missing') throw missingParent(String(reply[1]))
+        // tasks that took their policy at once (a parent dead already) end the reply
+        if (reply.length % 2 === 1) this.cascades.report(cascadedTriples(reply.pop()))
         for (let i = 0; i < reply.length; i += 2) results.push(enqueueOutcome(String(reply[i]), reply[i + 1] as string | number))
       }
       return results
@@ -369,8 +372,9 @@ export class RedisBackend implements Backend {
           const delay = item.retryDelayMs === null ? '' : Math.max(0, Math.floor(item.retryDelayMs))
           args.push(item.id, item.leaseToken, String(item.error?.message ?? ''), item.error?.stack ?? '', delay)
         }
-        const reply = await this.script('fail', [k.processing, k.dead], args) as FailOutcome[]
-        out.push(...reply)
+        const [outcomes, cascaded] = await this.script('fail', [k.processing, k.dead], args) as [FailOutcome[], unknown]
+        out.push(...outcomes)
+        this.cascades.report(cascadedTriples(cascaded))
       }
       return out
     })
@@ -410,7 +414,8 @@ export class RedisBackend implements Backend {
     const count = Math.min(limit, MAX_LIST_LIMIT)
     return this.run('recoverExpiredLeases', async () => {
       const k = this.keys
-      const [requeued, dead] = await this.script('recover', [k.processing, k.dead], [k.base, k.workChannel, count]) as [string[], string[]]
+      const [requeued, dead, cascaded] = await this.script('recover', [k.processing, k.dead], [k.base, k.workChannel, count]) as [string[], string[], unknown]
+      this.cascades.report(cascadedTriples(cascaded))
       return { requeued, dead }
     })
   }
@@ -423,8 +428,9 @@ export class RedisBackend implements Backend {
 
   cancelTask (id: string): Promise<CancelOutcome> {
     return this.run('cancelTask', async () => {
-      const reply = await this.script('cancel', [this.keys.canceled], [this.keys.base, id]) as string[]
+      const reply = await this.script('cancel', [this.keys.canceled], [this.keys.base, id]) as [string, unknown]
       if (reply[0] === 'conflict') return { outcome: 'conflict', state: reply[1] as Task['state'] }
+      if (reply[0] === 'canceled') this.cascades.report(cascadedTriples(reply[1]))
       return { outcome: reply[0] as 'canceled' | 'not_found' }
     })
   }
@@ -448,14 +454,15 @@ export class RedisBackend implements Backend {
 
   deleteTasks (req: DeleteRequest): Promise<DeleteResult> {
     return this.run('deleteTasks', async () => {
-      const [deleted, skipped] = await this.script('delete', [this.keys.all],
-        [this.keys.base, req.fromStates.join(','), req.dryRun === true ? 1 : 0, ...req.ids]) as [string[], string[]]
+      const [deleted, skipped, cascaded] = await this.script('delete', [this.keys.all],
+        [this.keys.base, req.fromStates.join(','), req.dryRun === true ? 1 : 0, ...req.ids]) as [string[], string[], unknown]
+      this.cascades.report(cascadedTriples(cascaded))
       return { deleted, skipped: skippedFrom(skipped) }
     })
   }
 
   applyTaskAction (req: TaskActionRequest): Promise<TaskActionResult> {
-    return this.run('applyTaskAction', async () => await applyTaskAction({ keys: this.keys, script: this.script, backend: this, skippedFrom }, req))
+    return this.run('applyTaskAction', async () => await applyTaskAction({ keys: this.keys, script: this.script, backend: this, skippedFrom, cascades: this.cascades }, req))
   }
 
   getTask (id: string): Promise<Task | null> {
@@ -463,6 +470,11 @@ export class RedisBackend implements Backend {
       const h = await this.client.hgetall(this.keys.task(id))
       return h.s === undefined ? null : hashToTask(id, h)
     })
+  }
+
+  /** dependency cascades run inside the scripts, which return what they finished (lua/lib/common.lua) */
+  watchCascades (listener: (tasks: CascadedTask[]) => void): () => void {
+    return this.cascades.watch(listener)
   }
 
   taskLinks (ids: string[]): Promise<TaskLinks[]> {
@@ -740,8 +752,9 @@ export class RedisBackend implements Backend {
     return this.run('releaseWorkerLeases', async () => {
       if (limit === 0) return { requeued: [], dead: [] }
       const k = this.keys
-      const [requeued, dead] = await this.script('worker_release', [k.processing, k.dead],
-        [k.base, k.workChannel, req.workerId, limit, req.dryRun === true ? 1 : 0, RELEASE_SCAN_MAX]) as [string[], string[]]
+      const [requeued, dead, cascaded] = await this.script('worker_release', [k.processing, k.dead],
+        [k.base, k.workChannel, req.workerId, limit, req.dryRun === true ? 1 : 0, RELEASE_SCAN_MAX]) as [string[], string[], unknown]
+      this.cascades.report(cascadedTriples(cascaded))
       return { requeued, dead }
     })
   }

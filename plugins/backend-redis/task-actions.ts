@@ -1,4 +1,4 @@
-import { selectTaskActionIds, TASK_ACTION_STATES, TASK_STATES, type Backend, type SkippedTask, type TaskActionRequest, type TaskActionResult } from '@switchyard/core'
+import { cascadedTriples, selectTaskActionIds, TASK_ACTION_STATES, TASK_STATES, type Backend, type CascadeListeners, type SkippedTask, type TaskActionRequest, type TaskActionResult } from '@switchyard/core'
 import type { Keys } from './keys.ts'
 import type { ScriptArg, ScriptName } from './scripts.ts'
 
@@ -16,6 +16,8 @@ export interface TaskActionDeps {
   script: (name: ScriptName, keys: string[], args: ScriptArg[]) => Promise<unknown>
   backend: Pick<Backend, 'listTasks' | 'requeueTasks' | 'deleteTasks'>
   skippedFrom: (flat: string[]) => SkippedTask[]
+  /** a cancel's cascades are reported here (deleteTasks reports its own) */
+  cascades: CascadeListeners
 }
 
 export async function applyTaskAction (deps: TaskActionDeps, req: TaskActionRequest): Promise<TaskActionResult> {
@@ -38,11 +40,12 @@ export async function applyTaskAction (deps: TaskActionDeps, req: TaskActionRequ
       continue
     }
     const reschedule = action.kind === 'reschedule' ? action : null
-    const [changed, skipped] = await deps.script('task_action', [deps.keys.queues, deps.keys.canceled], [
+    const [changed, skipped, cascaded] = await deps.script('task_action', [deps.keys.queues, deps.keys.canceled], [
       deps.keys.base, deps.keys.workChannel, action.kind, fromStates.join(','), req.dryRun === true ? 1 : 0,
       reschedule?.runAt ?? '', reschedule?.priority ?? '', reschedule?.maxAttempts ?? '',
       action.kind === 'move' ? action.queue : '', ...chunk
-    ]) as [string[], string[]]
+    ]) as [string[], string[], unknown]
+    deps.cascades.report(cascadedTriples(cascaded))
     result.changed.push(...changed)
     result.skipped.push(...deps.skippedFrom(skipped))
   }

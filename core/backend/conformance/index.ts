@@ -37,6 +37,7 @@ import { resultsArea } from './cases/results.ts'
 import { jobsArea } from './cases/jobs.ts'
 import { taskActionsArea } from './cases/task-actions.ts'
 import { dependenciesArea } from './cases/dependencies.ts'
+import { cascadeReportsArea } from './cases/cascade-reports.ts'
 import { timeWindowsArea } from './cases/time-windows.ts'
 import { dlqHousekeepingArea } from './cases/dlq-housekeeping.ts'
 import { idempotencyModesArea } from './cases/idempotency-modes.ts'
@@ -86,6 +87,7 @@ export const CONFORMANCE_AREAS: readonly ConformanceArea[] = [
   jobsArea,
   taskActionsArea,
   dependenciesArea,
+  cascadeReportsArea,
   timeWindowsArea,
   dlqHousekeepingArea,
   idempotencyModesArea,

@@ -54,4 +54,7 @@ local function afterRun(reply)
   end
   return reply
 end
-return runCalls(input, 5 + m * 4, nil, afterRun)
+local replies = runCalls(input, 5 + m * 4, nil, afterRun)
+-- jobs that took their policy at once (deps.lua) follow the replies, when any
+if #cascaded > 0 then replies[#replies + 1] = {'sy:cascaded', cascaded} end
+return replies

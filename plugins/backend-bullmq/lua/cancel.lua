@@ -9,4 +9,4 @@ rcall('ZADD', own .. 'canceled:' .. queue, now, id)
 rcall('HSET', base .. id, 'finishedOn', now, 'syu', now, 'syc', '1')
 emit(base, 'event', 'removed', 'jobId', id, 'prev', state)
 settleJob(queue, id, 'canceled')
-return {'canceled'}
+return {'canceled', cascaded}

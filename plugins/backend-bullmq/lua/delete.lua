@@ -15,4 +15,4 @@ local jobKey = base .. id
 rcall('DEL', jobKey, jobKey .. ':logs', jobKey .. ':dependencies', jobKey .. ':processed', jobKey .. ':failed', jobKey .. ':unsuccessful')
 rcall('HDEL', own .. 'idx', id)
 emit(base, 'event', 'removed', 'jobId', id, 'prev', state)
-return {'ok', state}
+return {'ok', state, cascaded}

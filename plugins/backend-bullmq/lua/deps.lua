@@ -53,10 +53,19 @@ local function depRelease(b, q, jid, now)
   end
 end
 
+-- The tasks depFail canceled or dead-lettered in this script run, as flat task id,
+-- queue, state triples (at most 10,000 tasks): the scripts that finish tasks return it
+-- (see each), and the backend reports it to Backend.watchCascades' listeners.
+local cascaded = {}
+
 -- A blocked job (already out of every structure) whose parent died: canceled or
 -- dead-lettered by its policy, naming the parent. Returns the state it took.
 local function depFail(b, q, jid, policy, message, now)
   local jobKey = b .. jid
+  if #cascaded < 30000 then
+    cascaded[#cascaded + 1] = depTaskId(q, jid); cascaded[#cascaded + 1] = q
+    if policy == 'dead' then cascaded[#cascaded + 1] = 'dead' else cascaded[#cascaded + 1] = 'canceled' end
+  end
   if policy == 'dead' then
     local f = rcall('HMGET', jobKey, 'ats', 'sye')
     local errors = withError(f[2], {attempt = tonumber(f[1]) or 0, message = message, at = now})

@@ -15,4 +15,7 @@ local function afterRun(reply)
   if withDeps then settleFinished(reply) end
   return reply
 end
-return runCalls(input, 1, nil, afterRun)
+local replies = runCalls(input, 1, nil, afterRun)
+-- what the runs canceled or dead-lettered below (deps.lua) follows the replies, when any
+if #cascaded > 0 then replies[#replies + 1] = {'sy:cascaded', cascaded} end
+return replies

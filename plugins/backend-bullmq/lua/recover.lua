@@ -2,7 +2,8 @@
 -- back (front of its priority, as BullMQ's stalled check does) or, when that expired
 -- attempt was its last, move it to failed. A lock that still exists is a live lease.
 -- Then settles blocked children whose parents finished unseen (sweepBlocked, deps.lua),
--- and returns how many as a third element.
+-- and returns how many as a third element; the fourth is what they canceled or
+-- dead-lettered (deps.lua's cascaded triples).
 --!include lease-end
 local limit = tonumber(id)
 local now = nowMs()
@@ -17,4 +18,5 @@ for _, jid in ipairs(active) do
     endLease(jid, 'lease expired during the last attempt', now, requeued, dead)
   end
 end
-return {requeued, dead, sweepBlocked(queue, SWEEP_BLOCKED_MOST)}
+local swept = sweepBlocked(queue, SWEEP_BLOCKED_MOST)
+return {requeued, dead, swept, cascaded}

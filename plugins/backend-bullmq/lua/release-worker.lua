@@ -22,4 +22,5 @@ for _, jid in ipairs(active) do
     end
   end
 end
-return {requeued, dead}
+-- the third element: what the releases canceled or dead-lettered below (deps.lua's cascaded triples)
+return {requeued, dead, cascaded}

@@ -81,4 +81,5 @@ elseif action == 'move' then
   emit(base, 'event', 'removed', 'jobId', id, 'prev', state)
   attach(b, target, state, runAt)
 end
-return {'ok', state}
+-- the third element: what a cancel finished below (deps.lua's cascaded triples)
+return {'ok', state, cascaded}

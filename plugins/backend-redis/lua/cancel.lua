@@ -2,7 +2,7 @@
 -- against lease. Blocked children of the task follow by their policy.
 -- KEYS[1] canceled index (zset by finishedAt)
 -- ARGV[1] key prefix   ARGV[2] task id
--- Returns { 'canceled' } | { 'not_found' } | { 'conflict', state }.
+-- Returns { 'canceled', {cascaded triples (common.lua)} } | { 'not_found' } | { 'conflict', state }.
 --!include common
 local P, id = ARGV[1], ARGV[2]
 local tk = P .. 't:' .. id
@@ -16,4 +16,4 @@ redis.call('HSET', tk, 's', 'canceled', 'fa', now, 'ua', now)
 redis.call('ZADD', KEYS[1], now, id)
 count_state(P, 'canceled', f[2], f[3], 1)
 if f[4] == '1' then settle_children(P, id, 'canceled') end
-return { 'canceled' }
+return { 'canceled', cascaded }

@@ -1,7 +1,7 @@
 -- delete: removes tasks in one of the given states, with every index entry and counter.
 -- KEYS[1] all-tasks index
 -- ARGV[1] key prefix  ARGV[2] from states (comma separated)  ARGV[3] dry run (1|0)  ARGV[4..] ids
--- Returns { {deleted ids}, {skipped: id, reason, state ('' none)...} }
+-- Returns { {deleted ids}, {skipped: id, reason, state ('' none)...}, {cascaded triples (common.lua)} }
 --!include common
 local P = ARGV[1]
 local from = set_of(ARGV[2])
@@ -23,4 +23,4 @@ for i = 4, #ARGV do
     end
   end
 end
-return { deleted, skipped }
+return { deleted, skipped, cascaded }

@@ -14,7 +14,8 @@
 -- A parent that is not stored refuses the whole call before anything is written:
 -- the reply is then { '!missing', parent id }. A created task with parents is blocked
 -- until they all succeeded (see settle_children in common.lua); one whose parent is
--- already dead or canceled takes its policy at once.
+-- already dead or canceled takes its policy at once; the reply then ends with one more
+-- element after the pairs: the cascaded triples (common.lua) of those tasks.
 -- With an event type, each created task appends { id, ...data } to the event stream in
 -- this script, so the event is in the log before any worker can lease the task.
 -- With a replace mode, a key whose task has not started (scheduled or ready, attempts 0)
@@ -130,6 +131,7 @@ for i = 0, n - 1 do
           for _, v in ipairs({ 'er', cjson.encode({ { attempt = 0, message = failure, at = now } }) }) do fields[#fields + 1] = v end
         end
         for _, v in ipairs({ 'le', failure, 'fa', now }) do fields[#fields + 1] = v end
+        note_cascaded(id, q, state)
       elseif waiting > 0 then
         state = 'blocked'
       end
@@ -166,4 +168,5 @@ for i = 0, n - 1 do
 end
 for q in pairs(woken) do redis.call('PUBLISH', ARGV[2], q) end
 if last_event then redis.call('PUBLISH', ARGV[4], last_event) end
+if #cascaded > 0 then out[#out + 1] = cascaded end
 return out

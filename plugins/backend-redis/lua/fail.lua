@@ -3,7 +3,7 @@
 -- KEYS[1] processing zset   KEYS[2] DLQ zset (by failedAt)
 -- ARGV[1] key prefix   ARGV[2] work channel
 -- ARGV[3..] 5 fields per item: task id, lease token, message, stack ('' = none), retryDelayMs ('' = dead-letter)
--- Returns one outcome per item: 'retrying' | 'dead' | 'lease_lost'.
+-- Returns { {one outcome per item: 'retrying' | 'dead' | 'lease_lost'}, {cascaded triples (common.lua)} }.
 --!include common
 --!include flow
 local P = ARGV[1]
@@ -41,4 +41,4 @@ for i = 3, #ARGV, 5 do
   end
 end
 for q in pairs(woken) do redis.call('PUBLISH', ARGV[2], q) end
-return out
+return { out, cascaded }

@@ -5,7 +5,7 @@
 -- task's error history as its handlers wrote it.
 -- KEYS[1] processing zset   KEYS[2] DLQ zset
 -- ARGV[1] key prefix   ARGV[2] work channel   ARGV[3] limit
--- Returns { {requeued ids}, {dead ids} }.
+-- Returns { {requeued ids}, {dead ids}, {cascaded triples (common.lua)} }.
 --!include common
 --!include flow
 --!include lease_end
@@ -22,4 +22,4 @@ for _, id in ipairs(expired) do
   end
 end
 for q in pairs(out.woken) do redis.call('PUBLISH', ARGV[2], q) end
-return { out.requeued, out.dead }
+return { out.requeued, out.dead, cascaded }

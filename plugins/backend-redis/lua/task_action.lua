@@ -4,7 +4,8 @@
 -- ARGV[1] key prefix  ARGV[2] work channel  ARGV[3] action  ARGV[4] from states (comma separated)
 -- ARGV[5] dry run (1|0)  ARGV[6] runAt ms ('' keep)  ARGV[7] priority ('' keep)
 -- ARGV[8] maxAttempts ('' keep)  ARGV[9] target queue (move)  ARGV[10..] ids
--- Returns { {changed ids}, {skipped: id, reason, state ('' none)...} }
+-- A canceled task's blocked children follow by their policy, as with cancel.lua.
+-- Returns { {changed ids}, {skipped: id, reason, state ('' none)...}, {cascaded triples (common.lua)} }
 --!include common
 local P, action = ARGV[1], ARGV[3]
 local from = set_of(ARGV[4])
@@ -24,7 +25,7 @@ for i = 10, #ARGV do
   if not seen[id] then
     seen[id] = true
     local tk = P .. 't:' .. id
-    local f = redis.call('HMGET', tk, 's', 'q', 'h', 'pr', 'ra')
+    local f = redis.call('HMGET', tk, 's', 'q', 'h', 'pr', 'ra', 'kc')
     local state, q, h = f[1], f[2], f[3]
     if not state then
       skipped[#skipped + 1] = id; skipped[#skipped + 1] = 'not_found'; skipped[#skipped + 1] = ''
@@ -37,6 +38,7 @@ for i = 10, #ARGV do
         if action == 'cancel' then
           redis.call('HSET', tk, 's', 'canceled', 'fa', now, 'ua', now)
           enter_state(P, id, 'canceled', q, h, now)
+          if f[6] == '1' then settle_children(P, id, 'canceled') end
         elseif action == 'run_now' then
           redis.call('HSET', tk, 's', 'ready', 'ra', now, 'ua', now)
           enter_state(P, id, 'ready', q, h, ready_score(f[4], now))
@@ -66,4 +68,4 @@ for i = 10, #ARGV do
   end
 end
 for q in pairs(woken) do redis.call('PUBLISH', ARGV[2], q) end
-return { changed, skipped }
+return { changed, skipped, cascaded }

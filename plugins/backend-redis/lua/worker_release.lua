@@ -5,7 +5,7 @@
 -- KEYS[1] processing zset   KEYS[2] DLQ zset
 -- ARGV[1] key prefix   ARGV[2] work channel   ARGV[3] worker id   ARGV[4] limit
 -- ARGV[5] dry run (0|1)   ARGV[6] most processing entries examined
--- Returns { {requeued ids}, {dead ids} } (with dry run: what would be).
+-- Returns { {requeued ids}, {dead ids}, {cascaded triples (common.lua)} } (with dry run: what would be, nothing cascaded).
 --!include common
 --!include flow
 --!include lease_end
@@ -29,4 +29,4 @@ for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, tonumber(ARGV[6]) - 1)) do
   end
 end
 for q in pairs(out.woken) do redis.call('PUBLISH', ARGV[2], q) end
-return { out.requeued, out.dead }
+return { out.requeued, out.dead, cascaded }

@@ -115,6 +115,18 @@ local function push_error(encoded, entry)
   return cjson.encode(out)
 end
 
+-- The tasks settle_children canceled or dead-lettered in this script run (and tasks
+-- enqueue.lua gave their policy at once), as flat id, queue, state triples, at most
+-- CASCADE_REPORT_MAX tasks: the scripts that finish tasks return it as one more reply
+-- element, and the backend reports it to Backend.watchCascades' listeners.
+local CASCADE_REPORT_MAX = 10000
+local cascaded = {}
+local function note_cascaded(id, q, state)
+  if #cascaded < CASCADE_REPORT_MAX * 3 then
+    cascaded[#cascaded + 1] = id; cascaded[#cascaded + 1] = q; cascaded[#cascaded + 1] = state
+  end
+end
+
 -- A parent reached `outcome` ('succeeded', 'dead', 'canceled', or 'deleted' before it
 -- succeeded). Success: each blocked child waits for one parent less and becomes ready
 -- (or scheduled, by its runAt) when none is left. Otherwise blocked children are
@@ -157,6 +169,7 @@ local function settle_children(P, root, outcome)
           if target == 'dead' then
             redis.call('HSET', ck, 'er', push_error(f[8], { attempt = tonumber(f[9]) or 0, message = message, at = now }))
           end
+          note_cascaded(cid, q, target)
           if f[7] == '1' then worklist[#worklist + 1] = { cid, target } end
         end
       end
