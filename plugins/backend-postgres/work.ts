@@ -124,10 +124,15 @@ export function workMethods (ctx: BackendContext): WorkMethods {
   const leaseSql = `SELECT ${leasedColumns}
     FROM ${s}.lease_tasks($1::text[], $2::int, $3::text, $4::float8, $5::text[], $6::boolean) ORDER BY ord`
 
-  // Acks go through complete_tasks() (migration 022), which counts its own transitions
-  // instead of leaving them to the count trigger. A success clears last_error (the error
-  // history stays): a task that failed once and then succeeded shows no stale error.
-  const completeSql = `SELECT id FROM ${s}.complete_tasks($1::bigint[], $2::bigint[], $3::text[], $4::boolean)`
+  // A success clears last_error (the error history stays): a task that failed once and
+  // then succeeded shows no stale error. The result is JSON text, NULL for none.
+  const succeeded = `state = 'succeeded', finished_at = now(), updated_at = now(), lease_token = NULL, lease_expires_at = NULL,
+      last_error = NULL, result = u.result::jsonb`
+  const completeSql = `
+    UPDATE ${s}.tasks t SET ${succeeded}
+    FROM unnest($1::bigint[], $2::bigint[], $3::text[]) AS u(id, token, result), ${commitClause}
+    WHERE t.id = u.id AND t.lease_token = u.token AND t.state = 'processing'
+    RETURNING t.id::text AS id`
 
   // Acks and the next lease in one call: the acks first (ord NULL, no handler), under
   // flow limits too (migration 020). Only when a limit appeared between its read of the
@@ -241,7 +246,7 @@ export function workMethods (ctx: BackendContext): WorkMethods {
   async function complete (items: CompleteRequest[]): Promise<AckOutcome[]> {
     const cols = ackColumns(items)
     if (cols[0].length === 0) return ackOutcomes(items, new Map())
-    const rows = await ctx.db().query<{ id: string }>(completeSql, [...cols, ctx.asyncCommit])
+    const rows = await ctx.db().query<{ id: string }>(completeSql, cols)
     return ackOutcomes(items, new Map(rows.map(r => [r.id, r])))
   }
 
