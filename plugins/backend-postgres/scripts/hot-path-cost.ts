@@ -4,10 +4,11 @@
 // first: enqueue N tasks by a plain INSERT of 1000 rows, then lease and ack them on
 // one connection by lease_tasks() and complete_and_lease() in batches of 50 (no task
 // events). Reported per task and phase: CPU of that connection's backend (/proc) and
-// WAL bytes (EXPLAIN (ANALYZE, WAL) of each call: the backend's own, not the server's,
-// so other work on a shared server does not count). Usage:
-//   node --import tsx plugins/backend-postgres/scripts/hot-path-cost.ts [--tasks 20000] [--rounds 2] [--versions 21,all] [--limits]
-// --limits stores a flow limit that never saturates (concurrency 1,000,000) in both.
+// WAL bytes (EXPLAIN (ANALYZE, WAL) of every enqueue and of every other lease-and-ack
+// call, doubled: the backend's own, not the server's, so other work on a shared server
+// does not count). Usage:
+//   node --conditions=switchyard-source --import tsx plugins/backend-postgres/scripts/hot-path-cost.ts [--tasks 20000] [--rounds 2] [--versions 21,all] [--limits]
+// --limits stores a flow limit that never saturates (concurrency 1,000,000) in every schema.
 import { randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
