@@ -55,7 +55,7 @@ function filterSql (filter: TaskFilter, params: SqlParam[]): string[] {
 /**
  * The time window, judged on the millisecond the task shows (ms() rounds), written as
  * a range over the raw column so the indexes serve it: tasks_finished_order (state,
- * finished_at, id) and tasks_created (created_at, migration 009).
+ * finished_at, id) and tasks_created (created_at, migrations 009 and 022).
  */
 function windowSql (filter: TaskFilter, params: SqlParam[]): string[] {
   if (!hasTimeWindow(filter)) return []
@@ -70,6 +70,18 @@ function windowSql (filter: TaskFilter, params: SqlParam[]): string[] {
     where.push(`${column} < to_timestamp(($${params.length}::float8 + 0.5) / 1000)`)
   }
   return where
+}
+
+/**
+ * tasks_created holds every task but the processing ones (migration 022), so a window
+ * on the creation time without a state is read as its two halves: tasks_created for
+ * the tasks not running, tasks_processing (few) for the running ones. Said as one
+ * condition, neither index implies it and the planner reads every task.
+ */
+const NOT_RUNNING = "t.state <> 'processing'"
+const RUNNING = "t.state = 'processing'"
+function splitsCreatedWindow (filter: TaskFilter): boolean {
+  return hasTimeWindow(filter) && filter.state === undefined && taskWindowField(filter) === 'created'
 }
 
 
@@ -184,8 +196,10 @@ export function taskAdminMethods (ctx: BackendContext): TaskAdminMethods {
         `SELECT coalesce(sum(n), 0)::float8 AS n FROM ${s}.queue_counts ${cond.length > 0 ? 'WHERE ' + cond.join(' AND ') : ''}`, p)
       return row?.n ?? 0
     }
+    // the halves as an OR: a BitmapOr of tasks_created and tasks_processing
+    const conds = splitsCreatedWindow(filter) ? [...where, `(${NOT_RUNNING} OR ${RUNNING})`] : where
     const [row] = await ctx.db().query<{ n: number }>(
-      `SELECT count(*)::int AS n FROM (SELECT 1 FROM ${s}.tasks t ${where.length > 0 ? 'WHERE ' + where.join(' AND ') : ''} LIMIT ${COUNT_CAP + 1}) AS capped`, params)
+      `SELECT count(*)::int AS n FROM (SELECT 1 FROM ${s}.tasks t ${conds.length > 0 ? 'WHERE ' + conds.join(' AND ') : ''} LIMIT ${COUNT_CAP + 1}) AS capped`, params)
     const n = row?.n ?? 0
     return n > COUNT_CAP ? null : n
   }
@@ -248,7 +262,9 @@ export function taskAdminMethods (ctx: BackendContext): TaskAdminMethods {
       // newest-first order instead of a sort over every task in that state
       const pageWhere = order === 'finished' && req.state !== undefined ? [...where, 't.finished_at IS NOT NULL'] : where
       const pageParams = [...params]
-      const ranges = after === null ? [[]] : afterSql(after, pageParams)
+      const positioned = after === null ? [[]] : afterSql(after, pageParams)
+      // the halves as ranges of their own, merged like the ranges after a position
+      const ranges = splitsCreatedWindow(req) ? positioned.flatMap(range => [[...range, NOT_RUNNING], [...range, RUNNING]]) : positioned
       // one row past the page tells whether another page follows
       pageParams.push(limit + 1, offset)
       const [lim, off] = [`$${pageParams.length - 1}`, `$${pageParams.length}`]
