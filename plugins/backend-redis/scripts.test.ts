@@ -161,11 +161,25 @@ t.test('complete: succeeded, indexes and counters move; stale token is lease_los
   const [a, b] = await lease(['q'])
   const reply = await run('complete', [k.processing, k.succeeded], [k.base, a!.id, a!.token, '{"sent":2}', b!.id, 'stale', ''])
   t.same(reply, [1, 0])
-  t.match(await redis.hgetall(k.task(a!.id)), { s: 'succeeded', lt: '', lx: '', le: '', rv: '{"sent":2}' })
+  const h = await redis.hgetall(k.task(a!.id))
+  t.match(h, { s: 'succeeded', rv: '{"sent":2}' })
+  // the lease token and expiry stay behind: every lease check also wants state 'processing'
+  t.equal(h.lt, a!.token)
+  t.notOk(h.le, 'no error was ever set, none is written')
   t.ok(Number(await redis.hget(k.task(a!.id), 'fa')) > 0)
   t.same(await redis.zrange(k.succeeded, 0, -1), [a!.id])
   t.same(await redis.zrange(k.processing, 0, -1), [b!.id])
   t.match(await redis.hgetall(`${k.base}c:q`), { p: '1', ok: '1' })
+  // a stale token for a task no longer processing stays lease_lost, whatever token it held
+  t.same(await run('complete', [k.processing, k.succeeded], [k.base, a!.id, a!.token, '']), [0], 'a finished task is not completed twice')
+  // a last error is cleared on success; a completion without a result writes none
+  await redis.hset(k.task(b!.id), 'le', 'earlier failure')
+  t.same(await run('complete', [k.processing, k.succeeded], [k.base, b!.id, b!.token, '']), [1])
+  const hb = await redis.hgetall(k.task(b!.id))
+  t.equal(hb.le, '')
+  t.notOk(hb.rv)
+  t.same(await redis.zrange(k.succeeded, 0, -1), [a!.id, b!.id])
+  t.same(await redis.zrange(k.processing, 0, -1), [])
 })
 
 t.test('fail: retry into the retrying index; last attempt or null delay dead-letters; errors bounded', async (t) => {
