@@ -1,9 +1,10 @@
 // Each Lua script on its own against real Redis, BullMQ style: call the script with
 // its KEYS/ARGV and assert the keys it leaves behind.
+import { createHash, randomBytes } from 'node:crypto'
 import t, { type Test } from 'tap'
 import { Redis } from 'ioredis'
 import { keysFor } from './keys.ts'
-import { defineScripts, luaFileNames, SCRIPT_KEYS, type ScriptArg } from './scripts.ts'
+import { defineScripts, evalScript, luaFileNames, SCRIPT_KEYS, type ScriptArg } from './scripts.ts'
 import { deleteKeys, randomPrefix, TEST_REDIS_URL } from './testing.ts'
 
 const redis = new Redis(TEST_REDIS_URL)
@@ -443,6 +444,21 @@ t.test('worker_cordon / worker_sweep: the cordon survives beats; only stale entr
   t.equal((await run('worker_sweep', [k.workers], [k.base, 0, 100, 0, HOUR]) as unknown[]).length, 3)
   t.equal(await redis.exists(k.worker('a')), 0, 'swept')
   t.equal(await redis.zscore(k.workers, 'a'), null)
+})
+
+t.test('evalScript: a script the server does not know is sent as EVAL, then runs by its sha', async (t) => {
+  // a source no one has loaded (never SCRIPT FLUSH: other clients share this server)
+  const lua = `return { KEYS[1], ARGV[1], ARGV[2], '${randomBytes(8).toString('hex')}' }`
+  const sha = createHash('sha1').update(lua).digest('hex')
+  t.same(await redis.script('EXISTS', sha), [0])
+  const first = await evalScript(redis, { sha, lua }, ['k'], ['a', 2]) as string[]
+  t.same(first.slice(0, 3), ['k', 'a', '2'])
+  t.same(await redis.script('EXISTS', sha), [1], 'the EVAL loaded it')
+  t.same(await evalScript(redis, { sha, lua }, ['k'], ['b', 3]), ['k', 'b', '3', first[3]])
+  const bad = `return redis.call('NOSUCHCOMMAND', '${randomBytes(8).toString('hex')}')`
+  const badScript = { sha: createHash('sha1').update(bad).digest('hex'), lua: bad }
+  await t.rejects(evalScript(redis, badScript, [], []), /NOSUCHCOMMAND|Unknown/i, 'an error of the EVAL is the caller\'s')
+  await t.rejects(evalScript(redis, badScript, [], []), /NOSUCHCOMMAND|Unknown/i, 'an error of a known script is the caller\'s')
 })
 
 t.test('events_append: capped stream, ids returned in order', async (t) => {
