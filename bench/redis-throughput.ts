@@ -39,13 +39,27 @@ function subsetOf<T extends string> (flag: string, raw: string, allowed: readonl
   return names as T[]
 }
 
-type RepeatedThroughput = ThroughputResult & { runs_tasks_per_s: number[] }
+type RepeatedThroughput = ThroughputResult & { runs_tasks_per_s: number[], runs_server_cpu_us_per_task: Array<number | null> }
 
 /** the median over rounds of a's rate divided by b's in the same round */
 function pairedRatio (a: RepeatedThroughput | undefined, b: RepeatedThroughput | undefined): number | null {
   if (a === undefined || b === undefined) return null
   const perRound = a.runs_tasks_per_s.map((rate, i) => ratio(rate, b.runs_tasks_per_s[i])).filter((r): r is number => r !== null).sort((x, y) => x - y)
   return perRound.length === 0 ? null : perRound[Math.floor((perRound.length - 1) / 2)]!
+}
+
+/** the median over rounds of a's Redis CPU per task divided by b's in the same round */
+function pairedCpuRatio (a: RepeatedThroughput | undefined, b: RepeatedThroughput | undefined): number | null {
+  if (a === undefined || b === undefined) return null
+  const perRound = a.runs_server_cpu_us_per_task.map((cpu, i) => ratio(cpu, b.runs_server_cpu_us_per_task[i])).filter((r): r is number => r !== null).sort((x, y) => x - y)
+  return perRound.length === 0 ? null : perRound[Math.floor((perRound.length - 1) / 2)]!
+}
+
+/** the workers' backend calls per task in the median run (each call is one round trip on Redis) */
+function roundTripsPerTask (result: RepeatedThroughput | undefined): number | null {
+  if (result?.backend_calls === undefined || result.tasks === 0) return null
+  const calls = Object.values(result.backend_calls).reduce((sum, c) => sum + c.calls, 0)
+  return Math.round(calls / result.tasks * 10_000) / 10_000
 }
 
 export async function run (args: string[]): Promise<BenchResult> {
@@ -133,7 +147,7 @@ export async function run (args: string[]): Promise<BenchResult> {
       }
     }
     const row: Record<string, RepeatedThroughput> = {}
-    for (const [system, list] of runs) row[RESULT_KEY[system]] = medianRun(list)
+    for (const [system, list] of runs) row[RESULT_KEY[system]] = { ...medianRun(list), runs_server_cpu_us_per_task: list.map(r => r.server_cpu_us_per_task ?? null) }
     throughput[String(n)] = row
   }
 
@@ -176,6 +190,11 @@ export async function run (args: string[]): Promise<BenchResult> {
     ratios[`switchyard_redis_vs_redis_list_raw_${n}_paired`] = pairedRatio(row.switchyard_redis, row.redis_list_raw)
     ratios[`switchyard_bullmq_vs_redis_list_raw_${n}_paired`] = pairedRatio(row.switchyard_bullmq, row.redis_list_raw)
     ratios[`bullmq_raw_vs_redis_list_raw_${n}_paired`] = pairedRatio(row.bullmq_raw, row.redis_list_raw)
+    // Redis CPU per task holds better than tasks/s on a loaded machine: how many times the
+    // Redis CPU of a Switchyard task raw BullMQ spends, and the list queue's share of ours
+    ratios[`bullmq_raw_vs_switchyard_redis_server_cpu_per_task_${n}_paired`] = pairedCpuRatio(row.bullmq_raw, row.switchyard_redis)
+    ratios[`redis_list_raw_vs_switchyard_redis_server_cpu_per_task_${n}_paired`] = pairedCpuRatio(row.redis_list_raw, row.switchyard_redis)
+    ratios[`switchyard_redis_round_trips_per_task_${n}`] = roundTripsPerTask(row.switchyard_redis)
   }
   ratios.switchyard_redis_latency_p50_ms = latency.switchyard_redis?.p50 ?? null
   ratios.switchyard_redis_vs_bullmq_raw_latency_p50 = ratio(latency.switchyard_redis?.p50, latency.bullmq_raw?.p50)

@@ -21,16 +21,18 @@ export class EventLog {
   private readonly maxBuffered: number
   private readonly onError: (err: unknown) => void
   dropped = 0
+  /**
+   * whether the backend keeps an event log: read once, since emit runs for every task
+   * transition and the backend a worker holds is wrapped in proxies (timeouts, checks)
+   */
+  readonly enabled: boolean
 
   constructor (private readonly backend: Backend, options: EventLogOptions = {}) {
+    this.enabled = backend.capabilities.eventLog
     this.flushIntervalMs = options.flushIntervalMs ?? 50
     this.maxBatch = options.maxBatch ?? 500
     this.maxBuffered = options.maxBuffered ?? 50_000
     this.onError = options.onError ?? (() => {})
-  }
-
-  get enabled (): boolean {
-    return this.backend.capabilities.eventLog
   }
 
   emit (type: string, data: unknown): void {

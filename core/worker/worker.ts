@@ -718,7 +718,7 @@ export class Worker extends EventEmitter<WorkerEventMap> {
     this.events?.emit('task.succeeded', resultDropped === null
       ? { id: task.id, queue: task.queue, handler: task.handler, attempt: task.attempts, durationMs }
       : { id: task.id, queue: task.queue, handler: task.handler, attempt: task.attempts, durationMs, resultDropped })
-    this.emit('task:succeeded', this.observation(entry, durationMs))
+    if (this.listenerCount('task:succeeded') > 0) this.emit('task:succeeded', this.observation(entry, durationMs))
   }
 
   private onFailed (entry: InFlight, durationMs: number, error: string, outcome: FailOutcome): void {

@@ -1,9 +1,10 @@
 // Each Lua script on its own against real Redis, BullMQ style: call the script with
 // its KEYS/ARGV and assert the keys it leaves behind.
+import { createHash, randomBytes } from 'node:crypto'
 import t, { type Test } from 'tap'
 import { Redis } from 'ioredis'
 import { keysFor } from './keys.ts'
-import { defineScripts, luaFileNames, SCRIPT_KEYS, type ScriptArg } from './scripts.ts'
+import { defineScripts, evalScript, luaFileNames, SCRIPT_KEYS, type ScriptArg } from './scripts.ts'
 import { deleteKeys, randomPrefix, TEST_REDIS_URL } from './testing.ts'
 
 const redis = new Redis(TEST_REDIS_URL)
@@ -161,11 +162,25 @@ t.test('complete: succeeded, indexes and counters move; stale token is lease_los
   const [a, b] = await lease(['q'])
   const reply = await run('complete', [k.processing, k.succeeded], [k.base, a!.id, a!.token, '{"sent":2}', b!.id, 'stale', ''])
   t.same(reply, [1, 0])
-  t.match(await redis.hgetall(k.task(a!.id)), { s: 'succeeded', lt: '', lx: '', le: '', rv: '{"sent":2}' })
+  const h = await redis.hgetall(k.task(a!.id))
+  t.match(h, { s: 'succeeded', rv: '{"sent":2}' })
+  // the lease token and expiry stay behind: every lease check also wants state 'processing'
+  t.equal(h.lt, a!.token)
+  t.notOk(h.le, 'no error was ever set, none is written')
   t.ok(Number(await redis.hget(k.task(a!.id), 'fa')) > 0)
   t.same(await redis.zrange(k.succeeded, 0, -1), [a!.id])
   t.same(await redis.zrange(k.processing, 0, -1), [b!.id])
   t.match(await redis.hgetall(`${k.base}c:q`), { p: '1', ok: '1' })
+  // a stale token for a task no longer processing stays lease_lost, whatever token it held
+  t.same(await run('complete', [k.processing, k.succeeded], [k.base, a!.id, a!.token, '']), [0], 'a finished task is not completed twice')
+  // a last error is cleared on success; a completion without a result writes none
+  await redis.hset(k.task(b!.id), 'le', 'earlier failure')
+  t.same(await run('complete', [k.processing, k.succeeded], [k.base, b!.id, b!.token, '']), [1])
+  const hb = await redis.hgetall(k.task(b!.id))
+  t.equal(hb.le, '')
+  t.notOk(hb.rv)
+  t.same(await redis.zrange(k.succeeded, 0, -1), [a!.id, b!.id])
+  t.same(await redis.zrange(k.processing, 0, -1), [])
 })
 
 t.test('fail: retry into the retrying index; last attempt or null delay dead-letters; errors bounded', async (t) => {
@@ -429,6 +444,21 @@ t.test('worker_cordon / worker_sweep: the cordon survives beats; only stale entr
   t.equal((await run('worker_sweep', [k.workers], [k.base, 0, 100, 0, HOUR]) as unknown[]).length, 3)
   t.equal(await redis.exists(k.worker('a')), 0, 'swept')
   t.equal(await redis.zscore(k.workers, 'a'), null)
+})
+
+t.test('evalScript: a script the server does not know is sent as EVAL, then runs by its sha', async (t) => {
+  // a source no one has loaded (never SCRIPT FLUSH: other clients share this server)
+  const lua = `return { KEYS[1], ARGV[1], ARGV[2], '${randomBytes(8).toString('hex')}' }`
+  const sha = createHash('sha1').update(lua).digest('hex')
+  t.same(await redis.script('EXISTS', sha), [0])
+  const first = await evalScript(redis, { sha, lua }, ['k'], ['a', 2]) as string[]
+  t.same(first.slice(0, 3), ['k', 'a', '2'])
+  t.same(await redis.script('EXISTS', sha), [1], 'the EVAL loaded it')
+  t.same(await evalScript(redis, { sha, lua }, ['k'], ['b', 3]), ['k', 'b', '3', first[3]])
+  const bad = `return redis.call('NOSUCHCOMMAND', '${randomBytes(8).toString('hex')}')`
+  const badScript = { sha: createHash('sha1').update(bad).digest('hex'), lua: bad }
+  await t.rejects(evalScript(redis, badScript, [], []), /NOSUCHCOMMAND|Unknown/i, 'an error of the EVAL is the caller\'s')
+  await t.rejects(evalScript(redis, badScript, [], []), /NOSUCHCOMMAND|Unknown/i, 'an error of a known script is the caller\'s')
 })
 
 t.test('events_append: capped stream, ids returned in order', async (t) => {

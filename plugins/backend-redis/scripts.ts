@@ -1,5 +1,6 @@
+import { createHash } from 'node:crypto'
 import { readFileSync, readdirSync } from 'node:fs'
-import type { Cluster, Redis } from 'ioredis'
+import { Command, type Cluster, type Redis } from 'ioredis'
 
 // Every multi-key transition is one Lua script in lua/<name>.lua. Scripts share helpers
 // through `--!include <lib>` lines, expanded here once at load; ioredis defineCommand then
@@ -98,16 +99,39 @@ export function luaFileNames (): string[] {
   return readdirSync(LUA_DIR).filter((f) => f.endsWith('.lua')).map((f) => f.slice(0, -4)).sort()
 }
 
-type ScriptCaller = (...args: ScriptArg[]) => Promise<unknown>
+const UTF8_REPLY = { replyEncoding: 'utf8' as const }
 
-/** Registers every script on a connection and returns a typed caller. */
+/**
+ * Registers every script on a connection (pipelines call them as `sy_<name>`) and
+ * returns a typed caller. The caller sends EVALSHA with the argument array as it is:
+ * a batch call carries thousands of arguments, and ioredis's generated script
+ * methods take them spread and copy them several times over. A script the server
+ * does not know (restart, SCRIPT FLUSH) is sent again as EVAL, which loads it.
+ */
 export function defineScripts (client: Redis | Cluster): (name: ScriptName, keys: string[], args: ScriptArg[]) => Promise<unknown> {
+  const shas = new Map<ScriptName, string>()
   for (const [name, lua] of allSources()) {
     client.defineCommand(`sy_${name}`, { numberOfKeys: SCRIPT_KEYS[name], lua })
+    shas.set(name, createHash('sha1').update(lua).digest('hex'))
   }
-  const callers = client as unknown as Record<string, ScriptCaller>
   return (name, keys, args) => {
     if (keys.length !== SCRIPT_KEYS[name]) throw new Error(`script ${name} takes ${SCRIPT_KEYS[name]} keys, got ${keys.length}`)
-    return callers[`sy_${name}`]!(...keys, ...args)
+    return evalScript(client, { sha: shas.get(name)!, lua: allSources().get(name)! }, keys, args)
   }
+}
+
+/** EVALSHA of a script, or EVAL of its source (which loads it) when the server does not know it */
+export function evalScript (client: Redis | Cluster, script: { sha: string, lua: string }, keys: string[], args: ScriptArg[]): Promise<unknown> {
+  const argv: ScriptArg[] = [script.sha, keys.length]
+  for (const key of keys) argv.push(key)
+  for (const arg of args) argv.push(arg)
+  const call = new Command('evalsha', argv, UTF8_REPLY)
+  void client.sendCommand(call)
+  return call.promise.catch((err: unknown) => {
+    if (!(err instanceof Error) || !err.message.includes('NOSCRIPT')) throw err
+    argv[0] = script.lua
+    const again = new Command('eval', argv, UTF8_REPLY)
+    void client.sendCommand(again)
+    return again.promise
+  })
 }

@@ -46,6 +46,17 @@ local seq = last - n
 local out = {}
 local registered = {}
 local woken = {}
+-- Created tasks go into the all-tasks index and their queue's ready index with one
+-- ZADD per index at the end (score, id pairs gathered here); a replace flushes them
+-- first, since it may move a task created earlier in this call.
+local all_new = {}
+local ready_new = {}
+local function flush_indexes()
+  if #all_new > 0 then redis.call('ZADD', KEYS[2], unpack(all_new)) end
+  all_new = {}
+  for key, pairs_of in pairs(ready_new) do redis.call('ZADD', key, unpack(pairs_of)) end
+  ready_new = {}
+end
 for i = 0, n - 1 do
   local b = HEAD + i * FIELDS
   local q, ikey = ARGV[b + 1], ARGV[b + 9]
@@ -53,6 +64,7 @@ for i = 0, n - 1 do
   if ikey ~= '' then existing = redis.call('HGET', KEYS[1], ikey) end
   local mode = ARGV[b + 11]
   if existing and mode ~= '' then
+    flush_indexes()
     local tk = P .. 't:' .. existing
     local f = redis.call('HMGET', tk, 's', 'a', 'q', 'h', 'ra')
     if not f[1] then
@@ -143,9 +155,12 @@ for i = 0, n - 1 do
       redis.call('HSET', KEYS[1], ikey, id)
     end
     redis.call('HSET', P .. 't:' .. id, unpack(fields))
-    redis.call('ZADD', KEYS[2], seq, id)
+    all_new[#all_new + 1] = seq; all_new[#all_new + 1] = id
     if state == 'ready' then
-      redis.call('ZADD', P .. 'r:' .. q, ready_score(priority, run_at), id)
+      local rk = P .. 'r:' .. q
+      local list = ready_new[rk]
+      if not list then list = {}; ready_new[rk] = list end
+      list[#list + 1] = ready_score(priority, run_at); list[#list + 1] = id
       woken[q] = true
     elseif state == 'scheduled' then
       redis.call('ZADD', P .. 's:' .. q, int_str(run_at), id)
@@ -160,13 +175,18 @@ for i = 0, n - 1 do
       local data = ARGV[b + 10]
       local with_id = '{"id":"' .. id .. '"}'
       if data ~= '{}' then with_id = '{"id":"' .. id .. '",' .. string.sub(data, 2) end
-      last_event = redis.call('XADD', KEYS[5], 'MAXLEN', '~', ARGV[5], '*', 't', EVENT_TYPE, 'd', with_id)
+      last_event = redis.call('XADD', KEYS[5], '*', 't', EVENT_TYPE, 'd', with_id)
     end
     out[#out + 1] = id
     out[#out + 1] = 1
   end
 end
+flush_indexes()
 for q in pairs(woken) do redis.call('PUBLISH', ARGV[2], q) end
-if last_event then redis.call('PUBLISH', ARGV[4], last_event) end
+if last_event then
+  -- trimmed once per call, not per entry: the cap is approximate either way
+  redis.call('XTRIM', KEYS[5], 'MAXLEN', '~', ARGV[5])
+  redis.call('PUBLISH', ARGV[4], last_event)
+end
 if #cascaded > 0 then out[#out + 1] = cascaded end
 return out

@@ -46,6 +46,8 @@ local paused = redis.call('HMGET', KEYS[3], unpack(queues))
 local remaining = limit
 local token = nil
 local seen = {}
+-- deadline, id pairs of the tasks taken, for the processing zset
+local leased = {}
 
 -- flow: nil without limits; otherwise the limits, and how many more may start per handler
 local flow = nil
@@ -112,7 +114,8 @@ local function take(id, q, f)
   local lease_token = int_str(token)
   redis.call('HSET', tk, 's', 'processing', 'a', attempts, 'lt', lease_token, 'lx', deadline,
     'sa', now, 'ua', now, 'w', worker)
-  redis.call('ZADD', KEYS[1], deadline, id)
+  -- into the processing zset with the others at the end (one ZADD per call)
+  leased[#leased + 1] = deadline; leased[#leased + 1] = id
   if flow ~= nil then
     local h = f[1]
     if h_left[h] then
@@ -252,6 +255,7 @@ for i, q in ipairs(queues) do
     if promoted > taken then redis.call('PUBLISH', ARGV[2], q) end
   end
 end
+if #leased > 0 then redis.call('ZADD', KEYS[1], unpack(leased)) end
 for h, n in pairs(h_taken) do
   redis.call('HINCRBY', P .. 'fr', h, n)
   flow_count_starts(P, 'handler:' .. h, flow['handler:' .. h], n, now)
