@@ -185,4 +185,11 @@ t.test('jobs other BullMQ code moved: the counts no longer add up and the reader
   await producer.add('theirs', { n: 1 })
   t.same((await backend.pendingHandlers({ queues: ['ka'], limit: 10 })).map(p => p.handler).sort(), ['mine', 'theirs'], 'a plain producer\'s job is still seen')
   t.same(await redis.hgetall(`${prefix}::sy:hp:ka`), { mine: '1' }, 'only Switchyard\'s own add is counted')
+
+  // dead jobs without kept counts (stored before the counts existed): dlqStats examines them
+  const [leased] = await backend.leaseTasks({ workerId: 'w', queues: ['ka'], limit: 1, leaseMs: 60_000, handlers: ['mine'] })
+  await backend.failTasks([{ id: leased?.id ?? '', leaseToken: leased?.leaseToken ?? '', error: { message: 'no' }, retryDelayMs: null }])
+  t.same((await backend.dlqStats()).byHandler, { mine: 1 }, 'counted')
+  await redis.del(`${prefix}::sy:hd:ka`)
+  t.same((await backend.dlqStats()).byHandler, { mine: 1 }, 'without the counts: the same, from the jobs')
 })
