@@ -10,12 +10,20 @@ import { ownPortsTo } from './own-ports.ts'
 const MONITOR_SETTLE_MS = 200
 
 export async function countRedisCommands (url: string, token: string, work: () => Promise<void>): Promise<{ commands: number, streamErrors: number }> {
-  const monitor = await new Redis(url, { lazyConnect: true, connectTimeout: 10_000, maxRetriesPerRequest: 1 }).monitor()
   // A busy server can send MONITOR lines before ioredis has switched the connection to
   // monitor mode; it then reports a command queue error for a line it did not expect.
-  // Lines are only counted, so such an error is noted, not fatal.
+  // Lines are only counted, so such an error is noted, not fatal. The listener is on the
+  // monitoring connection before it connects (redis.monitor() makes a connection of its
+  // own and answers it only once monitoring, too late for an error while switching).
   let streamErrors = 0
+  const monitor = new Redis(url, { monitor: true, lazyConnect: true, connectTimeout: 10_000, maxRetriesPerRequest: 1 })
   monitor.on('error', () => { streamErrors++ })
+  const monitoring = new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('MONITOR: not monitoring within 10 s')), 10_000)
+    monitor.once('monitoring', () => { clearTimeout(timer); resolve() })
+  })
+  await monitor.connect()
+  await monitoring.catch((err: unknown) => { monitor.disconnect(); throw err })
   const seen: Array<{ port: number, args: string[] }> = []
   monitor.on('monitor', (_time: string, args: string[], source: string) => {
     const port = Number(source.slice(source.lastIndexOf(':') + 1))

@@ -44,7 +44,7 @@ export function defineBatchScripts (redis: Redis): void {
   // task dependencies (deps.lua, on prelude.lua): finishing a job settles its children, adding a child may block it
   const deps = `${lua('prelude.lua')}\n${lua('deps.lua')}`
   for (const script of BATCHED) {
-    const driver = script === 'moveToFinished' ? `${deps}\n${lua('finish.lua')}` : lua('batch.lua')
+    const driver = script === 'moveToFinished' ? `${deps}\n${lua('finish.lua')}` : `local syScript = '${script}'\n${lua('batch.lua')}`
     redis.defineCommand(batchCommand(script), { numberOfKeys: 0, lua: wrapped(script, `${runCalls}\n${driver}`) })
   }
   for (const script of ADD_SCRIPTS) redis.defineCommand(blockedAddCommand(script), { numberOfKeys: 0, lua: wrapped(script, `${runCalls}\n${deps}\n${lua('add-blocked.lua')}`) })

@@ -52,6 +52,10 @@ export class Keys {
   parkedNames (queue: string): string { return `${this.own}parkedh:${queue}` }
   /** ids of delayed jobs that are waiting out a retry backoff (BullMQ's delayed set mixes them with future runs) */
   retry (queue: string): string { return `${this.own}retry:${queue}` }
+  /** kept counts (lua/lib/kept-counts.lua): pending jobs of a queue by name (handler) -> count */
+  pendingByHandler (queue: string): string { return `${this.own}hp:${queue}` }
+  /** kept counts: dead jobs (BullMQ's failed set) of a queue by name -> count */
+  deadByHandler (queue: string): string { return `${this.own}hd:${queue}` }
 }
 
 // Task ids. A task Switchyard created is a BullMQ job whose id is the task id (the

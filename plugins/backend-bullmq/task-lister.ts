@@ -100,24 +100,33 @@ export class TaskLister {
   async dlqStats (queues: string[]): Promise<DLQStats> {
     const stats: DLQStats = { total: 0, byQueue: {}, byHandler: {}, oldestFailedAt: null, newestFailedAt: null }
     if (queues.length === 0) return stats
+    // one MULTI (atomic, so the kept counts and the failed set are read at one moment)
     const multi = this.redis.multi()
     for (const queue of queues) {
       const failed = this.keys.queueKey(queue, 'failed')
-      multi.zcard(failed).zrange(failed, 0, 0, 'WITHSCORES').zrange(failed, -1, -1, 'WITHSCORES')
+      multi.zcard(failed).zrange(failed, 0, 0, 'WITHSCORES').zrange(failed, -1, -1, 'WITHSCORES').hgetall(this.keys.deadByHandler(queue))
     }
     const replies = ((await multi.exec()) ?? []).map(([err, value]) => { if (err !== null) throw err; return value })
     let budget = this.scanLimit
     for (const [i, queue] of queues.entries()) {
-      const count = Number(replies[i * 3])
+      const count = Number(replies[i * 4])
       if (count === 0) continue
       stats.total += count
       stats.byQueue[queue] = count
-      const oldest = Number((replies[i * 3 + 1] as string[])[1])
-      const newest = Number((replies[i * 3 + 2] as string[])[1])
+      const oldest = Number((replies[i * 4 + 1] as string[])[1])
+      const newest = Number((replies[i * 4 + 2] as string[])[1])
       stats.oldestFailedAt = stats.oldestFailedAt === null ? oldest : Math.min(stats.oldestFailedAt, oldest)
       stats.newestFailedAt = stats.newestFailedAt === null ? newest : Math.max(stats.newestFailedAt, newest)
+      // Switchyard's kept counts of dead jobs by name (lua/lib/kept-counts.lua): exact
+      // while they add up to the failed set's size, which they do unless other BullMQ
+      // code failed or removed jobs of this queue
+      const kept = Object.entries(replies[i * 4 + 3] as Record<string, string>).map(([name, n]) => [name, Number(n)] as const)
+      if (kept.reduce((sum, [, n]) => sum + n, 0) === count) {
+        for (const [name, n] of kept) if (n > 0) stats.byHandler[name] = (stats.byHandler[name] ?? 0) + n
+        continue
+      }
       if (budget <= 0) continue
-      // handlers have no index: the newest dead jobs, up to the scan limit, are counted
+      // otherwise the newest dead jobs, up to the scan limit, are counted
       const jobIds = await this.redis.zrevrange(this.keys.queueKey(queue, 'failed'), 0, Math.min(count, budget) - 1)
       budget -= jobIds.length
       const names = this.redis.pipeline()

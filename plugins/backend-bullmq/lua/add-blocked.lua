@@ -20,11 +20,16 @@ rcall('SET', own .. 'dp', '1')
 local function afterRun(reply)
   local jid = tostring(reply)
   local d = wanted[jid]
-  if d == nil then return reply end
+  -- added among the pending jobs (kept counts); a job blocked below leaves them again
+  if d == nil then
+    if type(reply) == 'string' then countJob(base, reply, 'hp:', 1) end
+    return reply
+  end
   wanted[jid] = nil
   local state = jobState(base, queue, jid)
   -- a job that existed already (its id was claimed before) is not this one
   if (state ~= 'ready' and state ~= 'scheduled') or rcall('HEXISTS', base .. jid, 'sypf') == 1 then return reply end
+  countJob(base, jid, 'hp:', 1)
   local ids, refs = cjson.decode(d[2]), cjson.decode(d[3])
   local waiting, failure = 0, nil
   for k, ref in ipairs(refs) do

@@ -13,6 +13,7 @@
 -- ARGV[3] the queue name, ARGV[4] lease length (ms), ARGV[5] jobs parked at most,
 -- ARGV[6] the worker id, ARGV[7] n handler names (-1: every handler), ARGV[8..7+n] the names.
 -- Returns each call's reply; a fetched job's reply gets its lease expiry as [5].
+--!include kept-counts
 local input = {}
 for i = 1, #ARGV do input[i] = ARGV[i] end
 -- deps.lua's key base (prelude.lua's own), then this script's own names
@@ -56,6 +57,7 @@ local function beforeRun()
 end
 
 local function afterRun(reply)
+  kept.finished(reply)
   if withDeps then settleFinished(reply) end
   if type(reply) == 'table' and type(reply[2]) == 'string' then
     popped = reply[2]
@@ -71,4 +73,5 @@ if filter ~= nil then
   settle(filter, popped)
   finishFilter(filter)
 end
+kept.flush()
 return replies

@@ -42,6 +42,7 @@ local function depRelease(b, q, jid, now)
     local top = rcall('ZREVRANGEBYSCORE', b .. 'delayed', maxScore, minScore, 'WITHSCORES', 'LIMIT', 0, 1)
     if top[2] then score = math.min(maxScore, tonumber(top[2]) + 1) end
     rcall('ZADD', b .. 'delayed', score, jid)
+    countJob(b, jid, 'hp:', 1)
     rcall('HSET', b .. jid, 'delay', runAt - now)
     local first = rcall('ZRANGE', b .. 'delayed', 0, 0, 'WITHSCORES')
     if first[2] then rcall('ZADD', b .. 'marker', math.floor(tonumber(first[2]) / 0x1000), '1') end
@@ -70,6 +71,7 @@ local function depFail(b, q, jid, policy, message, now)
     local f = rcall('HMGET', jobKey, 'ats', 'sye')
     local errors = withError(f[2], {attempt = tonumber(f[1]) or 0, message = message, at = now})
     rcall('ZADD', b .. 'failed', now, jid)
+    countJob(b, jid, 'hd:', 1)
     rcall('HSET', jobKey, 'failedReason', message, 'finishedOn', now, 'syu', now, 'sye', errors)
     emit(b, 'event', 'failed', 'jobId', jid, 'failedReason', message, 'prev', 'blocked')
     return 'dead'

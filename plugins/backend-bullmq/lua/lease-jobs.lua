@@ -10,6 +10,7 @@
 -- ARGV[7] worker id (BullMQ's processedBy), ARGV[8] jobs parked at most per queue,
 -- ARGV[9] n handler names (-1: every handler), ARGV[10..9+n] the names, then queue names.
 -- Returns {queue, jobId, token, job hash (flat), lease expiry} per leased job.
+--!include kept-counts
 local rcall = redis.call
 local prefix, own, timestamp = ARGV[1], ARGV[2], ARGV[3]
 local limit, tokenBase, lockDuration, workerId = tonumber(ARGV[4]), ARGV[5], tonumber(ARGV[6]), ARGV[7]
@@ -61,6 +62,7 @@ for _, queue in ipairs(queues) do
     ARGV[2] = timestamp
     local retryKey = own .. 'retry:' .. queue
     local retries = rcall('EXISTS', retryKey) == 1
+    local pendingKey = own .. 'hp:' .. queue
     -- a BullMQ-paused queue gives nothing: nothing to choose or park there
     local filter = nil
     if rcall('HEXISTS', base .. 'meta', 'paused') == 0 then filter = newFilter(own, base, queue, runs, parkCap, limit - #out) end
@@ -83,6 +85,7 @@ for _, queue in ipairs(queues) do
       rcall('HSET', base .. jobId, 'syx', expires)
       if retries then rcall('SREM', retryKey, jobId) end
       out[#out + 1] = { queue, jobId, token, reply[1], expires }
+      kept.add(pendingKey, kept.field(reply[1], 'name'), -1)
       if fl ~= nil then
         local tn = nil
         if fl.anyTenant then tn = flowJobTenant(base, jobId) end
@@ -94,4 +97,5 @@ for _, queue in ipairs(queues) do
   end
 end
 if fl ~= nil then flowClose(fl) end
+kept.flush()
 return out

@@ -33,6 +33,15 @@ local function unpark(b, q, jid)
   return true
 end
 
+-- Switchyard's kept counts (lib/kept-counts.lua), changed at once here: d added to the
+-- count `kind` ('hp:' pending, 'hd:' dead) of job jid's name in its queue (key base b).
+local function countJob(b, jid, kind, d)
+  local name = rcall('HGET', b .. jid, 'name')
+  if not name then return end
+  local key = own .. kind .. string.match(b, '([^:]+):$')
+  if rcall('HINCRBY', key, name, d) == 0 then rcall('HDEL', key, name) end
+end
+
 local function jobState(b, q, jid)
   local jobKey = b .. jid
   if rcall('EXISTS', jobKey) == 0 then return nil end
@@ -57,15 +66,18 @@ end
 -- Takes a job out of whatever non-active structure holds it.
 local function detach(b, q, jid, state)
   if state == 'succeeded' then rcall('ZREM', b .. 'completed', jid)
-  elseif state == 'dead' then rcall('ZREM', b .. 'failed', jid)
+  elseif state == 'dead' then
+    if rcall('ZREM', b .. 'failed', jid) == 1 then countJob(b, jid, 'hd:', -1) end
   elseif state == 'canceled' then rcall('ZREM', own .. 'canceled:' .. q, jid)
   elseif state == 'blocked' then rcall('ZREM', own .. 'blocked:' .. q, jid)
   elseif state == 'scheduled' or state == 'retrying' then
-    rcall('ZREM', b .. 'delayed', jid)
+    -- (a BullMQ flow parent in waiting-children is not counted pending)
+    if rcall('ZREM', b .. 'delayed', jid) == 1 then countJob(b, jid, 'hp:', -1) end
     rcall('ZREM', b .. 'waiting-children', jid)
   elseif state == 'ready' then
-    if rcall('ZREM', b .. 'prioritized', jid) == 0 then
-      if rcall('LREM', b .. 'wait', 1, jid) == 0 and rcall('LREM', b .. 'paused', 1, jid) == 0 then unpark(b, q, jid) end
+    if rcall('ZREM', b .. 'prioritized', jid) == 1 or rcall('LREM', b .. 'wait', 1, jid) == 1
+      or rcall('LREM', b .. 'paused', 1, jid) == 1 or unpark(b, q, jid) then
+      countJob(b, jid, 'hp:', -1)
     end
   end
   rcall('SREM', own .. 'retry:' .. q, jid)
@@ -95,6 +107,7 @@ local function pushReady(b, jid, front)
     if front then rcall('RPUSH', target, jid) else rcall('LPUSH', target, jid) end
   end
   if not paused then rcall('ZADD', b .. 'marker', 0, '0') end
+  countJob(b, jid, 'hp:', 1)
 end
 
 local function contains(csv, value)

@@ -48,6 +48,7 @@ if runAt > now then
   local top = rcall('ZREVRANGEBYSCORE', base .. 'delayed', maxScore, minScore, 'WITHSCORES', 'LIMIT', 0, 1)
   if top[2] then score = math.min(maxScore, tonumber(top[2]) + 1) end
   rcall('ZADD', base .. 'delayed', score, id)
+  countJob(base, id, 'hp:', 1)
   local first = rcall('ZRANGE', base .. 'delayed', 0, 0, 'WITHSCORES')
   if first[2] then rcall('ZADD', base .. 'marker', math.floor(tonumber(first[2]) / 0x1000), '1') end
   emit(base, 'event', 'delayed', 'jobId', id, 'delay', runAt)

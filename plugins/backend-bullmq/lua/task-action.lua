@@ -24,6 +24,7 @@ local function attach(b, q, st, runAt)
     emit(b, 'event', 'waiting', 'jobId', id, 'prev', state)
   else
     rcall('ZADD', b .. 'delayed', string.format('%.0f', runAt * 0x1000), id)
+    countJob(b, id, 'hp:', 1)
     if st == 'retrying' then rcall('SADD', own .. 'retry:' .. q, id) end
     emit(b, 'event', 'delayed', 'jobId', id, 'delay', runAt)
   end

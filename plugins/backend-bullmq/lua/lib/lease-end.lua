@@ -26,6 +26,7 @@ local function endLease(jid, message, now, requeued, dead)
   if last then
     local errors = withError(rcall('HGET', jobKey, 'sye'), {attempt = ats, message = message, at = now})
     rcall('ZADD', base .. 'failed', now, jid)
+    countJob(base, jid, 'hd:', 1)
     rcall('HSET', jobKey, 'failedReason', message, 'finishedOn', now, 'syu', now, 'sye', errors)
     rcall('HINCRBY', jobKey, 'atm', 1)
     emit(base, 'event', 'failed', 'jobId', jid, 'failedReason', message, 'prev', 'active')
