@@ -17,6 +17,10 @@ export interface Keys {
   succeeded: string
   canceled: string
   deadByHandler: string
+  /** '1' once every queue's pending counts (ph:<queue>) were rebuilt from its indexes (lua/pending_rebuild.lua) */
+  pendingCounted: string
+  /** the queues whose pending counts were rebuilt (a set), so a rebuild runs once per queue */
+  pendingRebuilt: string
   rate: string
   lockTokens: string
   lockNames: string
@@ -56,6 +60,8 @@ export function keysFor (prefix: string): Keys {
     succeeded: `${base}succ`,
     canceled: `${base}canc`,
     deadByHandler: `${base}dh`,
+    pendingCounted: `${base}phv`,
+    pendingRebuilt: `${base}phr`,
     rate: `${base}rl`,
     lockTokens: `${base}lockseq`,
     lockNames: `${base}locks`,

@@ -45,6 +45,7 @@ local seq = last - n
 local out = {}
 local registered = {}
 local woken = {}
+local pending = {}
 for i = 0, n - 1 do
   local b = HEAD + i * FIELDS
   local q, ikey = ARGV[b + 1], ARGV[b + 9]
@@ -144,9 +145,11 @@ for i = 0, n - 1 do
     redis.call('ZADD', KEYS[2], seq, id)
     if state == 'ready' then
       redis.call('ZADD', P .. 'r:' .. q, ready_score(priority, run_at), id)
+      pending_tally(pending, q, ARGV[b + 2], 1)
       woken[q] = true
     elseif state == 'scheduled' then
       redis.call('ZADD', P .. 's:' .. q, int_str(run_at), id)
+      pending_tally(pending, q, ARGV[b + 2], 1)
     else
       enter_state(P, id, state, q, ARGV[b + 2], now)
     end
@@ -164,6 +167,7 @@ for i = 0, n - 1 do
     out[#out + 1] = 1
   end
 end
+pending_flush(P, pending)
 for q in pairs(woken) do redis.call('PUBLISH', ARGV[2], q) end
 if last_event then redis.call('PUBLISH', ARGV[4], last_event) end
 return out

@@ -46,6 +46,8 @@ local paused = redis.call('HMGET', KEYS[3], unpack(queues))
 local remaining = limit
 local token = nil
 local seen = {}
+-- tasks taken per (queue, handler): they leave the pending counts (common.lua)
+local pending = {}
 
 -- flow: nil without limits; otherwise the limits, and how many more may start per handler
 local flow = nil
@@ -113,6 +115,7 @@ local function take(id, q, f)
   redis.call('HSET', tk, 's', 'processing', 'a', attempts, 'lt', lease_token, 'lx', deadline,
     'sa', now, 'ua', now, 'w', worker)
   redis.call('ZADD', KEYS[1], deadline, id)
+  pending_tally(pending, q, f[1], -1)
   if flow ~= nil then
     local h = f[1]
     if h_left[h] then
@@ -252,6 +255,7 @@ for i, q in ipairs(queues) do
     if promoted > taken then redis.call('PUBLISH', ARGV[2], q) end
   end
 end
+pending_flush(P, pending)
 for h, n in pairs(h_taken) do
   redis.call('HINCRBY', P .. 'fr', h, n)
   flow_count_starts(P, 'handler:' .. h, flow['handler:' .. h], n, now)

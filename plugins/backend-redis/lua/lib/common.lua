@@ -36,9 +36,38 @@ end
 -- succeeded, canceled); per-queue indexes (ready, scheduled, retrying) are counted with ZCARD.
 local COUNTER_FIELD = { processing = 'p', dead = 'd', succeeded = 'ok', canceled = 'x', blocked = 'b' }
 
+-- Pending tasks (ready, parked included, scheduled, retrying) per queue and handler:
+-- hash ph:<queue>, handler -> count, a field dropped at zero, so the handlers of a
+-- queue's pending work are its HKEYS (pending_handlers.lua, the admin overview) and no
+-- reader samples tasks. Moves between pending states (promotion, parking) change
+-- nothing; every script that moves a task into or out of them keeps the count, once per
+-- (queue, handler) per call where it moves many (pending_tally / pending_flush).
+local PENDING_STATE = { ready = true, scheduled = true, retrying = true }
+
+local function pending_add(P, q, h, delta)
+  local key = P .. 'ph:' .. q
+  if redis.call('HINCRBY', key, h, delta) <= 0 then redis.call('HDEL', key, h) end
+end
+
+-- tally[q][h] += delta; pending_flush writes the sums
+local function pending_tally(tally, q, h, delta)
+  local per = tally[q]
+  if per == nil then per = {}; tally[q] = per end
+  per[h] = (per[h] or 0) + delta
+end
+
+local function pending_flush(P, tally)
+  for q, per in pairs(tally) do
+    for h, n in pairs(per) do
+      if n ~= 0 then pending_add(P, q, h, n) end
+    end
+  end
+end
+
 local function count_state(P, state, q, h, delta)
   local field = COUNTER_FIELD[state]
-  if field then redis.call('HINCRBY', P .. 'c:' .. q, field, delta) end
+  if field then redis.call('HINCRBY', P .. 'c:' .. q, field, delta)
+  elseif PENDING_STATE[state] then pending_add(P, q, h, delta) end
   -- a handler with a flow limit counts its processing tasks (lib/flow.lua)
   if state == 'processing' and redis.call('HEXISTS', P .. 'fr', h) == 1 then redis.call('HINCRBY', P .. 'fr', h, delta) end
   if state == 'dead' then
