@@ -31,6 +31,10 @@ export const PROMOTE_PER_LEASE = 1000
  * may hold Redis when a backlog of unrunnable tasks is first met.
  */
 export const PARK_PER_LEASE = 10_000
+/** Tasks one call of the one-time pending-count rebuild examines (see rebuildPendingCounts). */
+export const PENDING_REBUILD_PAGE = 10_000
+/** Calls one open makes at most for that rebuild: 10^9 tasks. */
+const PENDING_REBUILD_MAX_CALLS = 100_000
 /** Items per script call for the batch methods; larger batches are split so no script blocks Redis for long. */
 export const SCRIPT_BATCH = 1000
 /** Ids one requeue/delete call accepts. */
@@ -202,17 +206,17 @@ export class RedisBackend implements Backend {
 
   /**
    * Data written before the scripts kept per-queue pending counts (ph:<queue>) gets them
-   * once: each known queue is counted from its indexes by one atomic script call (cost one
-   * HGET per pending task of that queue), then a marker makes later opens one GET.
-   * Idempotent: a queue already rebuilt (by this or a concurrent process) is skipped.
+   * once: pending_rebuild.lua walks every task in creation order, PENDING_REBUILD_PAGE per
+   * call (so no call holds Redis for long), exact while transitions run meanwhile; then a
+   * marker makes each later open one call. Processes opening at once share the walk.
    */
   private async rebuildPendingCounts (): Promise<void> {
     const k = this.keys
-    if (await this.client.get(k.pendingCounted) === '1') return
-    for (const queue of await this.client.hkeys(k.queues)) {
-      await this.script('pending_rebuild', [k.pendingRebuilt], [k.base, queue])
+    for (let calls = 0; ; calls++) {
+      if (await this.script('pending_rebuild', [k.all], [k.base, PENDING_REBUILD_PAGE]) === -1) return
+      // a walk that never ends would mean the index grows faster than it is read
+      if (calls > PENDING_REBUILD_MAX_CALLS) throw Errors.backendUnavailable('redis: the pending-count rebuild did not finish', { details: { method: 'init' } })
     }
-    await this.client.set(k.pendingCounted, '1')
   }
 
   /** ioredis bounds the TCP connect but not the handshake after it: a server that accepts and never answers must still fail in time. */

@@ -17,10 +17,10 @@ export interface Keys {
   succeeded: string
   canceled: string
   deadByHandler: string
-  /** '1' once every queue's pending counts (ph:<queue>) were rebuilt from its indexes (lua/pending_rebuild.lua) */
+  /** '1' once the pending counts (ph:<queue>) cover every task (lua/pending_rebuild.lua) */
   pendingCounted: string
-  /** the queues whose pending counts were rebuilt (a set), so a rebuild runs once per queue */
-  pendingRebuilt: string
+  /** while they are rebuilt: the last task sequence counted */
+  pendingCursor: string
   rate: string
   lockTokens: string
   lockNames: string
@@ -61,7 +61,7 @@ export function keysFor (prefix: string): Keys {
     canceled: `${base}canc`,
     deadByHandler: `${base}dh`,
     pendingCounted: `${base}phv`,
-    pendingRebuilt: `${base}phr`,
+    pendingCursor: `${base}phc`,
     rate: `${base}rl`,
     lockTokens: `${base}lockseq`,
     lockNames: `${base}locks`,

@@ -6,6 +6,7 @@ import t, { type Test } from 'tap'
 import { isSwitchyardError, type LeaseRef, type NewTask, type TaskState } from '@switchyard/core'
 import { RedisBackend } from './backend.ts'
 import { resolveOptions } from './options.ts'
+import { scriptSource } from './scripts.ts'
 import { openTestBackend, TEST_REDIS_URL } from './testing.ts'
 
 const QUEUES = ['pa', 'pb', 'pc']
@@ -171,7 +172,7 @@ t.test('flow-limited leases (parking a saturated handler) and the overview read 
   t.same(read.pending.map(p => `${p.queue}/${p.handler}`).sort(), ['fq/mail', 'fq/sms'], 'the overview reads the same pairs')
 })
 
-t.test('data written before the counts: init rebuilds them once per queue, idempotent, exact', async (t) => {
+t.test('data written before the counts: init rebuilds them once, exact, and sharing the walk', async (t) => {
   const { backend, destroy } = await openTestBackend()
   t.teardown(destroy)
   const k = backend.keys
@@ -185,24 +186,52 @@ t.test('data written before the counts: init rebuilds them once per queue, idemp
   t.ok(Object.keys(want).length === 3 && want.pa!.later === 10 && want.pa!.mail! > 0, 'ready, parked, scheduled and retrying tasks exist')
 
   // as an older version left it: no counts, no marker (and one count gone wrong)
-  for (const q of QUEUES) await backend.redis.del(`${k.base}ph:${q}`)
-  await backend.redis.del(k.pendingCounted, k.pendingRebuilt)
-  await backend.redis.hset(`${k.base}ph:pb`, 'ghost', 7)
+  const forget = async (): Promise<void> => {
+    for (const q of QUEUES) await backend.redis.del(`${k.base}ph:${q}`)
+    await backend.redis.del(k.pendingCounted, k.pendingCursor)
+    await backend.redis.hset(`${k.base}ph:pb`, 'ghost', 7)
+  }
+  await forget()
   const open = (): RedisBackend => new RedisBackend(resolveOptions({ url: TEST_REDIS_URL, prefix: backend.keys.base.slice(1, -1) }))
   const [a, b] = [open(), open()]
   t.teardown(async () => { await a.close(); await b.close() })
   await Promise.all([a.init(), b.init()])
   t.same(sorted(await stored(backend)), sorted(want), 'two processes opening at once: counts rebuilt exactly')
   t.equal(await backend.redis.get(k.pendingCounted), '1', 'marked as counted')
-  t.same((await backend.redis.smembers(k.pendingRebuilt)).sort(), [...QUEUES].sort(), 'each queue rebuilt once')
+  t.equal(await backend.redis.exists(k.pendingCursor), 0, 'no cursor left')
 
-  // later opens only read the marker; transitions keep the counts from here on
+  // later opens make one call that reads the marker
   await backend.redis.hset(`${k.base}ph:pc`, 'ghost', 1)
   const c = open()
   t.teardown(async () => { await c.close() })
   await c.init()
-  t.equal(await backend.redis.hget(`${k.base}ph:pc`, 'ghost'), '1', 'a marked keyspace is not scanned again')
+  t.equal(await backend.redis.hget(`${k.base}ph:pc`, 'ghost'), '1', 'a marked keyspace is not walked again')
   await backend.redis.hdel(`${k.base}ph:pc`, 'ghost')
-  await c.enqueue([newTask('pc', 'mail')])
-  t.ok(await agrees(t, backend, 'after the rebuild and one more enqueue'))
+
+  // a walk of 7 tasks a page, with transitions of every kind between the pages:
+  // tasks behind the cursor are counted by the transition, the others by the walk
+  await forget()
+  const rnd = seeded(7)
+  const ids = await backend.redis.zrange(k.all, 0, -1)
+  let pages = 0
+  for (;;) {
+    const step = pages % 4
+    if (step === 0) await backend.enqueue([newTask(QUEUES[pages % 3]!, 'late'), newTask('pb', 'mail', { delayMs: 60_000 })])
+    if (step === 1) {
+      const got = await backend.leaseTasks({ workerId: 'w', queues: QUEUES, limit: 4, leaseMs: 60_000 })
+      await backend.completeTasks(got.slice(0, 2).map(l => ({ id: l.id, leaseToken: l.leaseToken })))
+      await backend.failTasks(got.slice(2).map(l => ({ id: l.id, leaseToken: l.leaseToken, error: { message: 'x' }, retryDelayMs: 60_000 })))
+    }
+    if (step === 2) await backend.applyTaskAction({ ids: [ids[Math.floor(rnd() * ids.length)]!, ids[Math.floor(rnd() * ids.length)]!], action: { kind: 'move', queue: QUEUES[pages % 3]! } })
+    if (step === 3) await backend.cancelTask(ids[Math.floor(rnd() * ids.length)]!)
+    pages++
+    if (await backend.redis.call('EVALSHA', await scriptSha(backend), 1, k.all, k.base, 7) === -1) break
+  }
+  t.ok(pages > 5, `the walk took ${pages} pages with transitions between them`)
+  t.ok(await agrees(t, backend, 'after a walk with transitions between its pages'))
 })
+
+/** the sha of pending_rebuild.lua, loaded on the backend's connection */
+async function scriptSha (backend: RedisBackend): Promise<string> {
+  return await backend.redis.script('LOAD', scriptSource('pending_rebuild')) as string
+}

@@ -145,11 +145,11 @@ for i = 0, n - 1 do
     redis.call('ZADD', KEYS[2], seq, id)
     if state == 'ready' then
       redis.call('ZADD', P .. 'r:' .. q, ready_score(priority, run_at), id)
-      pending_tally(pending, q, ARGV[b + 2], 1)
+      pending_tally(P, pending, id, q, ARGV[b + 2], 1)
       woken[q] = true
     elseif state == 'scheduled' then
       redis.call('ZADD', P .. 's:' .. q, int_str(run_at), id)
-      pending_tally(pending, q, ARGV[b + 2], 1)
+      pending_tally(P, pending, id, q, ARGV[b + 2], 1)
     else
       enter_state(P, id, state, q, ARGV[b + 2], now)
     end

@@ -34,7 +34,7 @@ for i = 3, #ARGV, 5 do
       local run_at = now + tonumber(delay)
       redis.call('HSET', tk, 's', 'retrying', 'le', message, 'er', errors, 'ra', run_at, 'ua', now, 'lt', '', 'lx', '')
       redis.call('ZADD', P .. 'y:' .. q, run_at, id)
-      pending_tally(pending, q, h, 1)
+      pending_tally(P, pending, id, q, h, 1)
       if run_at <= now then woken[q] = true end
       out[#out + 1] = 'retrying'
     end

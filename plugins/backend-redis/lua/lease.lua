@@ -115,7 +115,7 @@ local function take(id, q, f)
   redis.call('HSET', tk, 's', 'processing', 'a', attempts, 'lt', lease_token, 'lx', deadline,
     'sa', now, 'ua', now, 'w', worker)
   redis.call('ZADD', KEYS[1], deadline, id)
-  pending_tally(pending, q, f[1], -1)
+  pending_tally(P, pending, id, q, f[1], -1)
   if flow ~= nil then
     local h = f[1]
     if h_left[h] then

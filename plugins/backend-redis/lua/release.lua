@@ -21,7 +21,7 @@ for i = 3, #ARGV, 2 do
     redis.call('HINCRBY', P .. 'c:' .. q, 'p', -1)
     if flow_on then flow_task_done(P, tk, nil) end
     redis.call('ZADD', P .. 'r:' .. q, ready_score(f[5], f[6]), id)
-    pending_tally(pending, q, f[7], 1)
+    pending_tally(P, pending, id, q, f[7], 1)
     woken[q] = true
     out[#out + 1] = 1
   else
