@@ -78,7 +78,7 @@ function newTask (queue: string, handler: string, extra: Partial<NewTask> = {}):
   return { queue, handler, payload: {}, maxAttempts: 2, priority: 0, timeoutMs: 60_000, runAt: null, delayMs: 0, idempotencyKey: null, ...extra }
 }
 
-t.test('pending counts equal a full read of the tasks after 400 random transitions of every kind', async (t) => {
+t.test('pending counts equal a full read of the tasks after 300 random transitions of every kind', async (t) => {
   const { backend, destroy } = await openTestBackend()
   t.teardown(destroy)
   const rnd = seeded(20261206)
@@ -147,7 +147,7 @@ t.test('pending counts equal a full read of the tasks after 400 random transitio
   const schedule = ['enqueue', 'enqueue', 'enqueue', 'lease', 'lease', 'lease', ...Object.keys(ops)]
   const used = new Map<string, number>()
   let failedAt: string | null = null
-  for (let step = 1; step <= 400 && failedAt === null; step++) {
+  for (let step = 1; step <= 300 && failedAt === null; step++) {
     const name = pick(schedule)
     await ops[name]!()
     used.set(name, (used.get(name) ?? 0) + 1)
