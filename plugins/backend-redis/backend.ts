@@ -31,10 +31,10 @@ export const PROMOTE_PER_LEASE = 1000
  * may hold Redis when a backlog of unrunnable tasks is first met.
  */
 export const PARK_PER_LEASE = 10_000
-/** Tasks pendingHandlers examines per queue at the head of each of its ready, scheduled and retrying indexes. */
-export const PENDING_SCAN_PER_INDEX = 100
-/** Tasks pendingHandlers examines at most per call, over every queue (parked handlers are read apart). */
-export const PENDING_SCAN_BUDGET = 10_000
+/** Tasks one call of the one-time pending-count rebuild examines (see rebuildPendingCounts). */
+export const PENDING_REBUILD_PAGE = 10_000
+/** Calls one open makes at most for that rebuild: 10^9 tasks. */
+const PENDING_REBUILD_MAX_CALLS = 100_000
 /** Items per script call for the batch methods; larger batches are split so no script blocks Redis for long. */
 export const SCRIPT_BATCH = 1000
 /** Ids one requeue/delete call accepts. */
@@ -195,6 +195,7 @@ export class RedisBackend implements Backend {
         // 'end': a previous init failed and disconnected; connecting again is allowed
         if (this.client.status === 'wait' || this.client.status === 'end') await this.connectWithin(this.options.commandTimeoutMs)
         await assertNoEviction(this.client, this.options.allowEvictingMemoryPolicy)
+        await this.rebuildPendingCounts()
       }).catch(async (err: unknown) => {
         this.initialized = null
         await this.disconnected()
@@ -202,6 +203,21 @@ export class RedisBackend implements Backend {
       })
     }
     return this.initialized
+  }
+
+  /**
+   * Data written before the scripts kept per-queue pending counts (ph:<queue>) gets them
+   * once: pending_rebuild.lua walks every task in creation order, PENDING_REBUILD_PAGE per
+   * call (so no call holds Redis for long), exact while transitions run meanwhile; then a
+   * marker makes each later open one call. Processes opening at once share the walk.
+   */
+  private async rebuildPendingCounts (): Promise<void> {
+    const k = this.keys
+    for (let calls = 0; ; calls++) {
+      if (await this.script('pending_rebuild', [k.all], [k.base, PENDING_REBUILD_PAGE]) === -1) return
+      // a walk that never ends would mean the index grows faster than it is read
+      if (calls > PENDING_REBUILD_MAX_CALLS) throw Errors.backendUnavailable('redis: the pending-count rebuild did not finish', { details: { method: 'init' } })
+    }
   }
 
   /** ioredis bounds the TCP connect but not the handshake after it: a server that accepts and never answers must still fail in time. */
@@ -556,7 +572,7 @@ export class RedisBackend implements Backend {
     const limit = Math.min(req.limit, MAX_LIST_LIMIT)
     return this.run('pendingHandlers', async () => {
       if (limit === 0 || queues.length === 0) return []
-      return pendingFrom(await this.script('pending_handlers', [this.keys.queues], [this.keys.base, limit, PENDING_SCAN_PER_INDEX, PENDING_SCAN_BUDGET, ...queues]) as string[])
+      return pendingFrom(await this.script('pending_handlers', [this.keys.queues], [this.keys.base, limit, ...queues]) as string[])
     })
   }
 
@@ -602,7 +618,7 @@ export class RedisBackend implements Backend {
       pipeline.sy_stats(k.queues, k.weights, k.paused, k.base)
       pipeline.sy_worker_list(k.workers, k.base, MAX_LIST_LIMIT, 0, WORKER_RETENTION_MS)
       pipeline.sy_coordination(k.globalPause, k.rate, k.lockNames, k.base)
-      if (pendingLimit > 0) pipeline.sy_pending_handlers(k.queues, k.base, pendingLimit, PENDING_SCAN_PER_INDEX, PENDING_SCAN_BUDGET)
+      if (pendingLimit > 0) pipeline.sy_pending_handlers(k.queues, k.base, pendingLimit)
       if (eventLimit > 0) pipeline.xrange(k.events, events?.afterId == null ? '-' : `(${events.afterId}`, '+', 'COUNT', eventLimit)
       const replies = (await pipeline.exec()) ?? []
       const failed = replies.find(([err]) => err !== null)

@@ -17,6 +17,10 @@ export interface Keys {
   succeeded: string
   canceled: string
   deadByHandler: string
+  /** '1' once the pending counts (ph:<queue>) cover every task (lua/pending_rebuild.lua) */
+  pendingCounted: string
+  /** while they are rebuilt: the last task sequence counted */
+  pendingCursor: string
   rate: string
   lockTokens: string
   lockNames: string
@@ -56,6 +60,8 @@ export function keysFor (prefix: string): Keys {
     succeeded: `${base}succ`,
     canceled: `${base}canc`,
     deadByHandler: `${base}dh`,
+    pendingCounted: `${base}phv`,
+    pendingCursor: `${base}phc`,
     rate: `${base}rl`,
     lockTokens: `${base}lockseq`,
     lockNames: `${base}locks`,

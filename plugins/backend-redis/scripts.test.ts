@@ -134,13 +134,14 @@ t.test('lease with handlers: parks what the caller cannot run (same score), merg
   t.equal(await redis.hget(`${k.base}c:q`, 'p'), '6')
 })
 
-t.test('parked tasks: cancel, delete and requeue find them; pending_handlers reports them', async (t) => {
+t.test('parked tasks: cancel, delete and requeue find them; pending counts follow; pending_handlers reports them', async (t) => {
   const { k, enqueue, lease } = space(t)
   const parked = (h: string): string => `${k.base}k:1:q:${h}`
   const [a, b, c] = await enqueue([{ handler: 'x' }, { handler: 'x' }, { handler: 'y' }])
   t.same(await lease(['q'], 10, 30_000, ['none']), [])
   t.equal(await redis.zcard(parked('x')), 2)
-  const pending = await run('pending_handlers', [k.queues], [k.base, 10, 100, 1000, 'q', 'unknown']) as string[]
+  t.same(await redis.hgetall(`${k.base}ph:q`), { x: '2', y: '1' }, 'parking keeps the pending counts')
+  const pending = await run('pending_handlers', [k.queues], [k.base, 10, 'q', 'unknown']) as string[]
   // (queue, handler) pairs come in set order: compare them sorted
   const pairs = (flat: string[]): string[] => flat.flatMap((v, i) => i % 2 === 0 ? [`${v}/${flat[i + 1] ?? ''}`] : []).sort()
   t.same(pairs(pending), ['q/x', 'q/y'], 'parked handlers, once each')
@@ -152,8 +153,9 @@ t.test('parked tasks: cancel, delete and requeue find them; pending_handlers rep
   await run('delete', [k.all], [k.base, 'ready', 0, c!])
   t.same(await redis.smembers(`${k.base}kh:q`), [])
   t.equal(await redis.exists(parked('y')), 0)
-  t.same(await run('pending_handlers', [k.queues], [k.base, 10, 100, 1000, 'q']), ['q', 'x'])
-  t.same(await run('pending_handlers', [k.queues], [k.base, 10, 100, 0, 'q']), [], 'a spent budget reads parked handlers only')
+  t.same(await redis.hgetall(`${k.base}ph:q`), { x: '1' }, 'canceled and deleted tasks left the counts; a requeued ready one stays')
+  t.same(await run('pending_handlers', [k.queues], [k.base, 10, 'q']), ['q', 'x'])
+  t.same(await run('pending_handlers', [k.queues], [k.base, 0, 'q']), [], 'limit 0: none')
 })
 
 t.test('complete: succeeded, indexes and counters move; stale token is lease_lost', async (t) => {

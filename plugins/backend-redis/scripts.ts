@@ -27,6 +27,7 @@ export const SCRIPT_KEYS = {
   stats: 3,
   dlq_stats: 3,
   pending_handlers: 1,
+  pending_rebuild: 1,
   queues_ensure: 1,
   queue_set: 2,
   pause_global: 2,

@@ -57,6 +57,7 @@ local function flush_indexes()
   for key, pairs_of in pairs(ready_new) do redis.call('ZADD', key, unpack(pairs_of)) end
   ready_new = {}
 end
+local pending = {}
 for i = 0, n - 1 do
   local b = HEAD + i * FIELDS
   local q, ikey = ARGV[b + 1], ARGV[b + 9]
@@ -161,9 +162,11 @@ for i = 0, n - 1 do
       local list = ready_new[rk]
       if not list then list = {}; ready_new[rk] = list end
       list[#list + 1] = ready_score(priority, run_at); list[#list + 1] = id
+      pending_tally(P, pending, id, q, ARGV[b + 2], 1)
       woken[q] = true
     elseif state == 'scheduled' then
       redis.call('ZADD', P .. 's:' .. q, int_str(run_at), id)
+      pending_tally(P, pending, id, q, ARGV[b + 2], 1)
     else
       enter_state(P, id, state, q, ARGV[b + 2], now)
     end
@@ -182,6 +185,7 @@ for i = 0, n - 1 do
   end
 end
 flush_indexes()
+pending_flush(P, pending)
 for q in pairs(woken) do redis.call('PUBLISH', ARGV[2], q) end
 if last_event then
   -- trimmed once per call, not per entry: the cap is approximate either way

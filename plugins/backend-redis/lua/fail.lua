@@ -11,6 +11,7 @@ local flow_on = flow_counting(P)
 local now = now_ms()
 local out = {}
 local woken = {}
+local pending = {}
 for i = 3, #ARGV, 5 do
   local id, token, message, stack, delay = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4]
   local tk = P .. 't:' .. id
@@ -33,6 +34,7 @@ for i = 3, #ARGV, 5 do
       local run_at = now + tonumber(delay)
       redis.call('HSET', tk, 's', 'retrying', 'le', message, 'er', errors, 'ra', run_at, 'ua', now, 'lt', '', 'lx', '')
       redis.call('ZADD', P .. 'y:' .. q, run_at, id)
+      pending_tally(P, pending, id, q, h, 1)
       if run_at <= now then woken[q] = true end
       out[#out + 1] = 'retrying'
     end
@@ -40,5 +42,6 @@ for i = 3, #ARGV, 5 do
     out[#out + 1] = 'lease_lost'
   end
 end
+pending_flush(P, pending)
 for q in pairs(woken) do redis.call('PUBLISH', ARGV[2], q) end
 return { out, cascaded }

@@ -48,6 +48,8 @@ local token = nil
 local seen = {}
 -- deadline, id pairs of the tasks taken, for the processing zset
 local leased = {}
+-- tasks taken per (queue, handler): they leave the pending counts (common.lua)
+local pending = {}
 
 -- flow: nil without limits; otherwise the limits, and how many more may start per handler
 local flow = nil
@@ -116,6 +118,7 @@ local function take(id, q, f)
     'sa', now, 'ua', now, 'w', worker)
   -- into the processing zset with the others at the end (one ZADD per call)
   leased[#leased + 1] = deadline; leased[#leased + 1] = id
+  pending_tally(P, pending, id, q, f[1], -1)
   if flow ~= nil then
     local h = f[1]
     if h_left[h] then
@@ -256,6 +259,7 @@ for i, q in ipairs(queues) do
   end
 end
 if #leased > 0 then redis.call('ZADD', KEYS[1], unpack(leased)) end
+pending_flush(P, pending)
 for h, n in pairs(h_taken) do
   redis.call('HINCRBY', P .. 'fr', h, n)
   flow_count_starts(P, 'handler:' .. h, flow['handler:' .. h], n, now)

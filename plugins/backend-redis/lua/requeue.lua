@@ -54,7 +54,7 @@ for _, id in ipairs(ids) do
           fields[#fields + 1] = 'ps'; fields[#fields + 1] = #payload
         end
         redis.call('HSET', tk, unpack(fields))
-        redis.call('ZADD', P .. 'r:' .. q, ready_score(f[4], now), id)
+        enter_state(P, id, 'ready', q, f[3], ready_score(f[4], now))
         if target ~= '' then redis.call('HSETNX', KEYS[1], q, now) end
         woken[q] = true
       end

@@ -36,6 +36,56 @@ end
 -- succeeded, canceled); per-queue indexes (ready, scheduled, retrying) are counted with ZCARD.
 local COUNTER_FIELD = { processing = 'p', dead = 'd', succeeded = 'ok', canceled = 'x', blocked = 'b' }
 
+-- Pending tasks (ready, parked included, scheduled, retrying) per queue and handler:
+-- hash ph:<queue>, handler -> count, a field dropped at zero, so the handlers of a
+-- queue's pending work are its HKEYS (pending_handlers.lua, the admin overview) and no
+-- reader samples tasks. Moves between pending states (promotion, parking) change
+-- nothing; every script that moves a task into or out of them keeps the count, once per
+-- (queue, handler) per call where it moves many (pending_tally / pending_flush).
+-- While the counts of older data are rebuilt (pending_rebuild.lua walks every task in
+-- creation order, a page per call), P phc holds the last task sequence it counted: a
+-- transition of a task after it changes no count (the walk counts it where it ends up),
+-- so the counts stay exact for the tasks walked and are complete when the walk ends.
+local PENDING_STATE = { ready = true, scheduled = true, retrying = true }
+
+local function pending_add(P, q, h, delta)
+  local key = P .. 'ph:' .. q
+  if redis.call('HINCRBY', key, h, delta) <= 0 then redis.call('HDEL', key, h) end
+end
+
+-- nil: not read yet in this call; false: no rebuild running; else the last sequence counted
+local pending_cursor = nil
+
+-- whether a transition of task `id` changes the counts now
+local function pending_counted(P, id)
+  if pending_cursor == nil then
+    local c = redis.call('GET', P .. 'phc')
+    pending_cursor = (c and tonumber(c)) or false
+  end
+  return pending_cursor == false or tonumber(id) <= pending_cursor
+end
+
+-- one task's move into (delta 1) or out of (-1) the pending states
+local function pending_move(P, id, q, h, delta)
+  if pending_counted(P, id) then pending_add(P, q, h, delta) end
+end
+
+-- tally[q][h] += delta for task id; pending_flush writes the sums
+local function pending_tally(P, tally, id, q, h, delta)
+  if not pending_counted(P, id) then return end
+  local per = tally[q]
+  if per == nil then per = {}; tally[q] = per end
+  per[h] = (per[h] or 0) + delta
+end
+
+local function pending_flush(P, tally)
+  for q, per in pairs(tally) do
+    for h, n in pairs(per) do
+      if n ~= 0 then pending_add(P, q, h, n) end
+    end
+  end
+end
+
 local function count_state(P, state, q, h, delta)
   local field = COUNTER_FIELD[state]
   if field then redis.call('HINCRBY', P .. 'c:' .. q, field, delta) end
@@ -86,6 +136,7 @@ local function leave_state(P, id, state, q, h)
     if redis.call('ZREM', parked_key(P, q, h), id) == 1 then drop_if_empty(P, q, h) end
   end
   count_state(P, state, q, h, -1)
+  if PENDING_STATE[state] then pending_move(P, id, q, h, -1) end
 end
 
 -- Puts a task into a state's index and counters with the given score.
@@ -93,6 +144,7 @@ local function enter_state(P, id, state, q, h, score)
   local key = state_index(P, state, q)
   if key then redis.call('ZADD', key, score, id) end
   count_state(P, state, q, h, 1)
+  if PENDING_STATE[state] then pending_move(P, id, q, h, 1) end
 end
 
 -- Task dependencies. A child (enqueued with dependsOn) keeps its parents in 'dp'

@@ -30,6 +30,7 @@ local function end_lease(P, id, f, message, dlq, now, flow_on, out)
   else
     redis.call('HSET', tk, 's', 'ready', 'ua', now, 'lt', '', 'lx', '')
     redis.call('ZADD', P .. 'r:' .. q, ready_score(f[6], f[7]), id)
+    pending_move(P, id, q, h, 1)
     out.woken[q] = true
     out.requeued[#out.requeued + 1] = id
   end
