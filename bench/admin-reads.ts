@@ -4,7 +4,8 @@
 // one overview's own cost. Beside the HTTP latency: the same call made on the admin
 // service directly (what the gateway adds is the difference), the backend calls one
 // overview makes, and on Redis the commands one overview sends (MONITOR, filtered to
-// this run's keys). Target: p99 ≤ 3 ms on every backend, one Redis round trip.
+// this run's keys), and the CPU one overview costs (this process's, and on a local
+// Postgres server its backends'). Target: p99 ≤ 3 ms on every backend, one Redis round trip.
 import https from 'node:https'
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -15,12 +16,13 @@ import { EventLog } from '../core/events/event-log.ts'
 import { createAdminService } from '../core/admin/index.ts'
 import { createGateway, startGateway } from '../core/transport/index.ts'
 import { ensureDevCertificates } from '../core/transport/certs.ts'
-import { parseFlags, positiveInteger } from './lib/args.ts'
+import { onOff, parseFlags, positiveInteger } from './lib/args.ts'
 import { countCalls, type CallStats } from './lib/call-counter.ts'
 import { fillTasks } from './lib/fill-tasks.ts'
 import { fillByEnqueue } from './lib/fill-enqueue.ts'
 import { loadBackendFactory } from './lib/load.ts'
 import { assertPostgresReachable, dropSchema, freshSchema, POSTGRES_URL } from './lib/postgres.ts'
+import { backendCpuReadable, OwnBackendCpu } from './lib/postgres-usage.ts'
 import { countRedisCommands } from './lib/redis-monitor.ts'
 import { assertRedisReachable, deleteKeysContaining, freshToken, REDIS_URL } from './lib/redis.ts'
 import { progress, ratio, round } from './lib/report.ts'
@@ -106,10 +108,25 @@ interface BackendResult {
   backend_calls_per_overview: Record<string, number>
   /** Redis commands this run's client sent per overview (MONITOR); null off Redis */
   redis_commands_per_overview: number | null
+  /** CPU of this process per overview called on the service directly (on PGlite the database's too) */
+  process_cpu_us_per_overview: number
+  /** CPU of the Postgres server backends serving this process per overview (a local server only); null otherwise */
+  server_cpu_us_per_overview: number | null
 }
 
-async function measure (name: BackendName, opened: Opened, queues: string[], tasks: number, requests: number, monitorRequests: number, dir: string, client: Client): Promise<BackendResult> {
-  const counted = countCalls(opened.backend)
+/** the backend without readOverview: the overview makes one call per source, as on a backend that lacks it */
+function withoutOverviewRead (backend: Backend): Backend {
+  return new Proxy(backend, {
+    get (target, prop) {
+      if (prop === 'readOverview') return undefined
+      const value = Reflect.get(target, prop, target)
+      return typeof value === 'function' ? (...args: unknown[]) => value.apply(target, args) : value
+    }
+  })
+}
+
+async function measure (name: BackendName, opened: Opened, queues: string[], tasks: number, requests: number, monitorRequests: number, dir: string, client: Client, combined: boolean): Promise<BackendResult> {
+  const counted = countCalls(combined ? opened.backend : withoutOverviewRead(opened.backend))
   const events = new EventLog(counted.backend)
   const service = createAdminService({
     backend: counted.backend,
@@ -138,12 +155,19 @@ async function measure (name: BackendName, opened: Opened, queues: string[], tas
       const calls = stats.calls - ((callsBefore[method] as CallStats | undefined)?.calls ?? 0)
       if (calls > 0) perOverview[method] = round(calls / requests, 2)
     }
+    // CPU per overview holds under load better than latency: this process's (the admin
+    // service and, on PGlite, the database) and, on a local Postgres server, its backends'
+    const serverCpu = name === 'postgres' && await backendCpuReadable() ? new OwnBackendCpu() : null
+    const serverBefore = await serverCpu?.seconds()
+    const cpuBefore = process.cpuUsage()
     const direct: number[] = []
     for (let i = 0; i < requests; i++) {
       const before = performance.now()
       await service.GetOverview({}, call)
       direct.push(performance.now() - before)
     }
+    const cpuUsed = process.cpuUsage(cpuBefore)
+    const serverSeconds = serverCpu === null || serverBefore === undefined ? null : await serverCpu.seconds() - serverBefore
     const queueList = summarize(await timeRequests(agent, port, '/admin/v1/queues', requests))
     const monitored = opened.redisToken === null
       ? null
@@ -159,9 +183,11 @@ async function measure (name: BackendName, opened: Opened, queues: string[], tas
       queues_https_ms: queueList,
       body_bytes: Buffer.byteLength(first.body),
       backend_calls_per_overview: perOverview,
-      redis_commands_per_overview: redisCommands === null ? null : round(redisCommands, 2)
+      redis_commands_per_overview: redisCommands === null ? null : round(redisCommands, 2),
+      process_cpu_us_per_overview: round((cpuUsed.user + cpuUsed.system) / requests, 1),
+      server_cpu_us_per_overview: serverSeconds === null ? null : round(serverSeconds * 1e6 / requests, 1)
     }
-    progress(`admin-reads: ${name}: overview over HTTPS p50 ${https_.p50} ms, p99 ${https_.p99} ms (target ${TARGET_P99_MS}); service alone p99 ${result.overview_service_ms.p99} ms; queue list p99 ${queueList.p99} ms; backend calls ${JSON.stringify(perOverview)}${redisCommands === null ? '' : `; Redis commands per overview ${result.redis_commands_per_overview}`}`)
+    progress(`admin-reads: ${name}: overview over HTTPS p50 ${https_.p50} ms, p99 ${https_.p99} ms (target ${TARGET_P99_MS}); service alone p99 ${result.overview_service_ms.p99} ms, CPU ${result.process_cpu_us_per_overview} µs here${result.server_cpu_us_per_overview === null ? '' : ` + ${result.server_cpu_us_per_overview} µs server`} per overview; queue list p99 ${queueList.p99} ms; backend calls ${JSON.stringify(perOverview)}${redisCommands === null ? '' : `; Redis commands per overview ${result.redis_commands_per_overview}`}`)
     return result
   } finally {
     agent.destroy()
@@ -177,13 +203,16 @@ export async function run (args: string[]): Promise<BenchResult> {
     queues: { type: 'string' },
     requests: { type: 'string' },
     'monitor-requests': { type: 'string' },
-    backends: { type: 'string' }
+    backends: { type: 'string' },
+    // off: the overview makes one backend call per source even where readOverview exists (to compare)
+    combined: { type: 'string', default: 'on' }
   })
   const smoke = flags.smoke === true
   const tasks = flags.tasks !== undefined ? positiveInteger('tasks', flags.tasks) : smoke ? 2000 : 1_000_000
   const queueCount = flags.queues !== undefined ? positiveInteger('queues', flags.queues) : 10
   const requests = flags.requests !== undefined ? positiveInteger('requests', flags.requests) : smoke ? 50 : 2000
   const monitorRequests = flags['monitor-requests'] !== undefined ? positiveInteger('monitor-requests', flags['monitor-requests']) : smoke ? 5 : 50
+  const combined = onOff('combined', flags.combined as string)
   const names = (flags.backends ?? BACKENDS.join(',')).split(',').map(s => s.trim()).filter(s => s !== '')
   for (const name of names) {
     if (!(BACKENDS as readonly string[]).includes(name)) throw new Error(`--backends: unknown backend "${name}" (known: ${BACKENDS.join(', ')})`)
@@ -194,7 +223,7 @@ export async function run (args: string[]): Promise<BenchResult> {
 
   const queues = Array.from({ length: queueCount }, (_, i) => `reads-${i}`)
   const dir = await mkdtemp(join(tmpdir(), 'sy-bench-reads-'))
-  const results: Record<string, unknown> = { smoke, tasks, queues: queueCount, requests, monitor_requests: monitorRequests, target_p99_ms: TARGET_P99_MS }
+  const results: Record<string, unknown> = { smoke, tasks, queues: queueCount, requests, monitor_requests: monitorRequests, combined, target_p99_ms: TARGET_P99_MS }
   const ratios: Record<string, number | null> = {}
   try {
     const { paths } = await ensureDevCertificates(join(dir, 'certs'))
@@ -203,7 +232,7 @@ export async function run (args: string[]): Promise<BenchResult> {
       progress(`admin-reads: ${name}: filling ${queueCount} queues with ${tasks} tasks`)
       const opened = await open(name, queues, tasks, dir)
       try {
-        const result = await measure(name, opened, queues, tasks, requests, monitorRequests, dir, client)
+        const result = await measure(name, opened, queues, tasks, requests, monitorRequests, dir, client, combined)
         results[name] = result
         ratios[`${name}_overview_p99_vs_target`] = ratio(result.overview_https_ms.p99, TARGET_P99_MS)
         if (result.redis_commands_per_overview !== null) ratios[`${name}_redis_commands_per_overview`] = result.redis_commands_per_overview

@@ -5,6 +5,7 @@ import { coordinationMethods } from './coordination.ts'
 import { eventMethods } from './event-store.ts'
 import { flowMethods } from './flow.ts'
 import { migrate } from './migrate.ts'
+import { overviewMethods } from './overview-read.ts'
 import { resolveOptions, type PostgresBackendOptions, type ResolvedOptions } from './options.ts'
 import { createPgClient } from './pg-client.ts'
 import { createPgliteClient } from './pglite-client.ts'
@@ -132,6 +133,7 @@ function assemble (options: ResolvedOptions, name: string, open: () => Promise<S
       await flow.throttledByQueue(stats)
       return stats
     },
+    ...overviewMethods(ctx, flow.throttledByQueue),
     ...coordinationMethods(ctx),
     ...workerOpsMethods(ctx),
     setFlowLimit: flow.setFlowLimit,

@@ -1,4 +1,4 @@
-import { WORKER_RETENTION_MS, type Backend, type LeaderLock, type WorkerInfo } from '@switchyard/core'
+import { WORKER_RETENTION_MS, type Backend, type CoordinationState, type LeaderLock, type WorkerInfo } from '@switchyard/core'
 import type { BackendContext } from './context.ts'
 
 // Cluster-wide coordination kept in small tables: the global pause and the rate
@@ -7,10 +7,10 @@ import type { BackendContext } from './context.ts'
 type CoordinationMethods = Pick<Backend, 'setGlobalPause' | 'getCoordinationState' | 'acquireLeader' | 'releaseLeader' |
 'setRateLimit' | 'takeRatePermits' | 'heartbeatWorker' | 'listWorkers' | 'removeWorker'>
 
-const MAX_LEADERS = 1000
-const MAX_WORKERS = 10_000
+export const MAX_LEADERS = 1000
+export const MAX_WORKERS = 10_000
 
-interface LeaderRow { name: string, holder: string, token: number, expires_at: number }
+export interface LeaderRow { name: string, holder: string, token: number, expires_at: number }
 export interface WorkerRow {
   id: string
   host: string
@@ -49,12 +49,38 @@ export function toWorkerInfo (r: WorkerRow): WorkerInfo {
   }
 }
 
-const toLock = (r: LeaderRow): LeaderLock => ({ name: r.name, holder: r.holder, token: r.token, expiresAt: r.expires_at })
+export const toLock = (r: LeaderRow): LeaderLock => ({ name: r.name, holder: r.holder, token: r.token, expiresAt: r.expires_at })
+
+/** the columns a LeaderRow reads */
+export function leaderColumns (s: string): string {
+  return `name, holder, token::float8 AS token, ${s}.ms(expires_at) AS expires_at`
+}
+
+/** the leader locks held now, by name */
+export function heldLeadersSql (s: string): string {
+  return `SELECT ${leaderColumns(s)} FROM ${s}.leaders WHERE holder <> '' AND expires_at > now() ORDER BY name LIMIT ${MAX_LEADERS}`
+}
+
+/** the live workers (includeStale: also those gone within WORKER_RETENTION_MS), by id */
+export function workersSql (s: string, includeStale: boolean): string {
+  const live = includeStale ? `expires_at > now() - ${WORKER_RETENTION_MS} * interval '1 millisecond'` : 'expires_at > now()'
+  return `SELECT ${workerColumns(s)} FROM ${s}.workers w WHERE ${live} ORDER BY id LIMIT ${MAX_WORKERS}`
+}
+
+export interface SettingsRow { global_paused: boolean, rate_limit: number | null, rate_window_ms: number | null }
+
+export function coordinationOf (settings: SettingsRow | undefined, leaders: LeaderRow[]): CoordinationState {
+  return {
+    globalPaused: settings?.global_paused ?? false,
+    rateLimit: settings?.rate_limit == null || settings.rate_window_ms == null ? null : { limit: settings.rate_limit, windowMs: settings.rate_window_ms },
+    leaders: leaders.map(toLock)
+  }
+}
 
 
 export function coordinationMethods (ctx: BackendContext): CoordinationMethods {
   const { s } = ctx
-  const leaderColumns = `name, holder, token::float8 AS token, ${s}.ms(expires_at) AS expires_at`
+  const leaderCols = leaderColumns(s)
 
   // The holder keeps its token on renewal; any change of holder (including after a
   // release, which blanks the holder) increments it, so tokens only ever grow.
@@ -65,7 +91,7 @@ export function coordinationMethods (ctx: BackendContext): CoordinationMethods {
       token = CASE WHEN l.holder = excluded.holder THEN l.token ELSE l.token + 1 END,
       expires_at = excluded.expires_at
     WHERE l.holder = excluded.holder OR l.holder = '' OR l.expires_at <= now()
-    RETURNING ${leaderColumns}`
+    RETURNING ${leaderCols}`
 
   // The window is never moved backwards: a caller whose clock read is older than the
   // stored window (it waited for the row lock) counts against the stored one.
@@ -99,22 +125,16 @@ export function coordinationMethods (ctx: BackendContext): CoordinationMethods {
     },
 
     async getCoordinationState () {
-      const [settings] = await ctx.db().query<{ global_paused: boolean, rate_limit: number | null, rate_window_ms: number | null }>(
-        `SELECT global_paused, rate_limit, rate_window_ms FROM ${s}.settings WHERE id = 1`)
-      const leaders = await ctx.db().query<LeaderRow>(
-        `SELECT ${leaderColumns} FROM ${s}.leaders WHERE holder <> '' AND expires_at > now() ORDER BY name LIMIT ${MAX_LEADERS}`)
-      return {
-        globalPaused: settings?.global_paused ?? false,
-        rateLimit: settings?.rate_limit == null || settings.rate_window_ms == null ? null : { limit: settings.rate_limit, windowMs: settings.rate_window_ms },
-        leaders: leaders.map(toLock)
-      }
+      const [settings] = await ctx.db().query<SettingsRow>(`SELECT global_paused, rate_limit, rate_window_ms FROM ${s}.settings WHERE id = 1`)
+      const leaders = await ctx.db().query<LeaderRow>(heldLeadersSql(s))
+      return coordinationOf(settings, leaders)
     },
 
     async acquireLeader (name, holder, ttlMs) {
       const [won] = await ctx.db().query<LeaderRow>(acquireSql, [name, holder, ttlMs])
       if (won !== undefined) return { acquired: true, lock: toLock(won) }
       const [current] = await ctx.db().query<LeaderRow>(
-        `SELECT ${leaderColumns} FROM ${s}.leaders WHERE name = $1 AND holder <> '' AND expires_at > now()`, [name])
+        `SELECT ${leaderCols} FROM ${s}.leaders WHERE name = $1 AND holder <> '' AND expires_at > now()`, [name])
       return { acquired: false, lock: current === undefined ? null : toLock(current) }
     },
 
@@ -148,9 +168,7 @@ export function coordinationMethods (ctx: BackendContext): CoordinationMethods {
     },
 
     async listWorkers (options) {
-      const live = options?.includeStale === true ? `expires_at > now() - ${WORKER_RETENTION_MS} * interval '1 millisecond'` : 'expires_at > now()'
-      const rows = await ctx.db().query<WorkerRow>(`
-        SELECT ${workerColumns(s)} FROM ${s}.workers w WHERE ${live} ORDER BY id LIMIT ${MAX_WORKERS}`)
+      const rows = await ctx.db().query<WorkerRow>(workersSql(s, options?.includeStale === true))
       return rows.map(toWorkerInfo)
     },
 

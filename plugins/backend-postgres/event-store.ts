@@ -1,4 +1,4 @@
-import { Errors, MAX_LIST_LIMIT, type AuditEvent, type Backend, type StoredEvent } from '@switchyard/core'
+import { Errors, MAX_LIST_LIMIT, type AuditEvent, type Backend, type ReadEventsRequest, type StoredEvent } from '@switchyard/core'
 import { requireId, type BackendContext } from './context.ts'
 import type { SqlParam } from './sql-client.ts'
 
@@ -32,13 +32,13 @@ interface AuditRow {
   error: string | null
 }
 
-interface ReadRow { xid: string | null, pos: string | null, time: number | null, events: Array<[string, unknown]> | null, horizon: string, held_max: string | null }
+export interface ReadRow { xid: string | null, pos: string | null, time: number | null, events: Array<[string, unknown]> | null, horizon: string, held_max: string | null }
 
 /** how long a read waits at most for events a running transaction holds back */
 const HELD_BACK_WAIT_MS = 1_000
 
 /** a reader's place: after event `index` of page (xid, pos) */
-interface Cursor { xid: string, pos: string, index: number }
+export interface Cursor { xid: string, pos: string, index: number }
 
 const MAX_XID8 = 18446744073709551615n
 const MAX_BIGINT = 9223372036854775807n
@@ -111,6 +111,70 @@ export function enqueueEventCtes (s: string, typeParam: string, maxEventsParam: 
     )`
 }
 
+/**
+ * One forward read of the event log: the pages after (afterXid, afterPos), inclusive
+ * (its own page holds the events after the cursor), at most `pages` of them, in read
+ * order. Every page after the cursor's holds at least one event past it, so `limit`
+ * pages and the cursor's own are enough. Also answers the horizon and the newest xid
+ * of committed pages above it (held back until the transactions before them end).
+ * One row even when no page is found (xid null).
+ */
+export function eventReadSql (s: string, afterXid: string, afterPos: string, pages: string): string {
+  return `
+    WITH horizon AS MATERIALIZED (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS xmin),
+    pages AS (
+      SELECT p.xid, p.pos, ${s}.ms(p.time) AS time, p.events
+      FROM ${s}.event_pages p
+      WHERE p.xid < (SELECT xmin FROM horizon) AND (p.xid, p.pos) >= (${afterXid}::xid8, ${afterPos}::bigint)
+      ORDER BY p.xid, p.pos LIMIT ${pages}
+    )
+    SELECT pages.xid::text AS xid, pages.pos::text AS pos, pages.time, pages.events,
+      (SELECT xmin FROM horizon)::text AS horizon,
+      (SELECT xid FROM ${s}.event_pages WHERE xid >= (SELECT xmin FROM horizon) ORDER BY xid DESC LIMIT 1)::text AS held_max
+    FROM (SELECT 1) AS one LEFT JOIN pages ON true
+    ORDER BY pages.xid, pages.pos`
+}
+
+/** a forward read's cursor (VALIDATION_FAILED for an id this backend did not issue) and page limit */
+export function forwardRequest (req: ReadEventsRequest): { after: Cursor | null, limit: number } {
+  return {
+    after: req.afterId === null || req.afterId === undefined ? null : parseEventId('afterId', req.afterId),
+    limit: Math.min(req.limit, MAX_LIST_LIMIT)
+  }
+}
+
+/**
+ * Reads up to `limit` events after `after` with `readSql` (eventReadSql with the
+ * cursor's xid, position and the page count as $1..$3). `first`: the rows of that read
+ * already made (inside another statement), used for the first round.
+ */
+export async function readForward (ctx: BackendContext, readSql: string, after: Cursor | null, limit: number, first: ReadRow[] | null): Promise<StoredEvent[]> {
+  // A read answers every event committed before it began: pages held back by a
+  // transaction still running are waited for (until the horizon passes the newest
+  // of them, usually milliseconds), so a caller reads its own appends. Later pages
+  // are not waited for, so a steady stream of appends never stalls a read.
+  const deadline = Date.now() + HELD_BACK_WAIT_MS
+  let waitFor: bigint | null = null
+  let given = first
+  for (let pause = 1; ; pause = Math.min(pause * 2, 20)) {
+    const rows = given ?? await ctx.db().query<ReadRow>(readSql, [after?.xid ?? '0', after?.pos ?? '0', limit + 1])
+    given = null
+    const events: StoredEvent[] = []
+    for (const page of rows) {
+      if (page.xid !== null) unpack(page as PageRow, after, limit, events)
+    }
+    const head = rows[0]
+    if (head === undefined || events.length >= limit) return events
+    waitFor ??= head.held_max === null ? -1n : BigInt(head.held_max)
+    if (waitFor < BigInt(head.horizon)) return events
+    if (Date.now() >= deadline) {
+      ctx.eventsHeldBack()
+      return events
+    }
+    await new Promise(resolve => setTimeout(resolve, pause))
+  }
+}
+
 function toAudit (r: AuditRow): AuditEvent {
   const event: AuditEvent = {
     id: r.id, time: r.time, action: r.action, target: r.target, actor: r.actor, requestId: r.request_id, params: r.params, outcome: r.outcome
@@ -132,22 +196,7 @@ export function eventMethods (ctx: BackendContext): EventMethods {
     SELECT i.xid::text AS xid, i.pos::text AS pos, ${s}.ms(i.time) AS time
     FROM inserted i CROSS JOIN (SELECT CASE WHEN $4::text IS NULL THEN NULL ELSE pg_notify($4::text, '') END) AS woken`
 
-  // Every page after the cursor's holds at least one event past it, so `limit` pages
-  // and the cursor's own are enough. Also answers the horizon and the newest xid of
-  // committed pages above it (held back until the transactions before them end).
-  const readSql = `
-    WITH horizon AS MATERIALIZED (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS xmin),
-    pages AS (
-      SELECT p.xid, p.pos, ${s}.ms(p.time) AS time, p.events
-      FROM ${s}.event_pages p
-      WHERE p.xid < (SELECT xmin FROM horizon) AND (p.xid, p.pos) >= ($1::xid8, $2::bigint)
-      ORDER BY p.xid, p.pos LIMIT $3
-    )
-    SELECT pages.xid::text AS xid, pages.pos::text AS pos, pages.time, pages.events,
-      (SELECT xmin FROM horizon)::text AS horizon,
-      (SELECT xid FROM ${s}.event_pages WHERE xid >= (SELECT xmin FROM horizon) ORDER BY xid DESC LIMIT 1)::text AS held_max
-    FROM (SELECT 1) AS one LEFT JOIN pages ON true
-    ORDER BY pages.xid, pages.pos`
+  const readSql = eventReadSql(s, '$1', '$2', '$3')
 
   // Newest first over the same order: pages below the horizon (every event a forward
   // reader will ever see there), from the cursor's page (inclusive: its earlier
@@ -176,31 +225,9 @@ export function eventMethods (ctx: BackendContext): EventMethods {
     },
 
     async readEvents (req) {
-      const limit = Math.min(req.limit, MAX_LIST_LIMIT)
-      if (limit === 0) return []
-      const after = req.afterId === null || req.afterId === undefined ? null : parseEventId('afterId', req.afterId)
-      // A read answers every event committed before it began: pages held back by a
-      // transaction still running are waited for (until the horizon passes the newest
-      // of them, usually milliseconds), so a caller reads its own appends. Later pages
-      // are not waited for, so a steady stream of appends never stalls a read.
-      const deadline = Date.now() + HELD_BACK_WAIT_MS
-      let waitFor: bigint | null = null
-      for (let pause = 1; ; pause = Math.min(pause * 2, 20)) {
-        const rows = await ctx.db().query<ReadRow>(readSql, [after?.xid ?? '0', after?.pos ?? '0', limit + 1])
-        const events: StoredEvent[] = []
-        for (const page of rows) {
-          if (page.xid !== null) unpack(page as PageRow, after, limit, events)
-        }
-        const first = rows[0]
-        if (first === undefined || events.length >= limit) return events
-        waitFor ??= first.held_max === null ? -1n : BigInt(first.held_max)
-        if (waitFor < BigInt(first.horizon)) return events
-        if (Date.now() >= deadline) {
-          ctx.eventsHeldBack()
-          return events
-        }
-        await new Promise(resolve => setTimeout(resolve, pause))
-      }
+      if (Math.min(req.limit, MAX_LIST_LIMIT) === 0) return []
+      const { after, limit } = forwardRequest(req)
+      return await readForward(ctx, readSql, after, limit, null)
     },
 
     async readEventsNewestFirst (req) {

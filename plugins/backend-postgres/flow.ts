@@ -24,7 +24,7 @@ interface LimitRow {
   throttled: number
 }
 
-export function flowMethods (ctx: BackendContext): FlowMethods & { throttledByQueue: (stats: QueueStats[]) => Promise<void> } {
+export function flowMethods (ctx: BackendContext): FlowMethods & { throttledByQueue: (stats: QueueStats[], flowLimited?: boolean) => Promise<void> } {
   const { s } = ctx
 
   const listSql = `
@@ -91,12 +91,15 @@ export function flowMethods (ctx: BackendContext): FlowMethods & { throttledByQu
 
     listFlowLimits: list,
 
-    /** fills QueueStats.throttled from the saturated limits (nothing to do without limits) */
-    async throttledByQueue (stats) {
+    /**
+     * fills QueueStats.throttled from the saturated limits (nothing to do without limits);
+     * flowLimited: settings.flow_limited when the caller read it along the stats
+     */
+    async throttledByQueue (stats, flowLimited) {
       for (const q of stats) q.throttled = 0
-      if (stats.length === 0) return
-      const [flag] = await ctx.db().query<{ flow_limited: boolean }>(`SELECT flow_limited FROM ${s}.settings WHERE id = 1`)
-      if (flag?.flow_limited !== true) return
+      if (stats.length === 0 || flowLimited === false) return
+      const limited = flowLimited ?? (await ctx.db().query<{ flow_limited: boolean }>(`SELECT flow_limited FROM ${s}.settings WHERE id = 1`))[0]?.flow_limited
+      if (limited !== true) return
       const saturated = (await list()).filter(l => l.saturated)
       if (saturated.length === 0) return
       const queues = new Set(saturated.filter(l => l.kind === 'queue').map(l => l.name))

@@ -85,13 +85,13 @@ function splitsCreatedWindow (filter: TaskFilter): boolean {
 }
 
 
-/** GetDLQStats' one statement over dead_counts (migration 017); exported for the plan check in dlq-stats.test.ts */
+/** GetDLQStats' one statement over the dead rows of handler_counts (migrations 017, 021); exported for the plan check in dlq-stats.test.ts */
 export function dlqStatsSql (s: string): string {
   return `
         SELECT queue, handler, sum(n)::float8 AS n,
           (SELECT ${s}.ms(min(finished_at)) FROM ${s}.tasks WHERE state = 'dead' AND finished_at IS NOT NULL) AS oldest,
           (SELECT ${s}.ms(max(finished_at)) FROM ${s}.tasks WHERE state = 'dead' AND finished_at IS NOT NULL) AS newest
-        FROM ${s}.dead_counts GROUP BY queue, handler HAVING sum(n) > 0 LIMIT 100000`
+        FROM ${s}.handler_counts WHERE kind = 'dead' GROUP BY queue, handler HAVING sum(n) > 0 LIMIT 100000`
 }
 
 export function taskAdminMethods (ctx: BackendContext): TaskAdminMethods {
@@ -281,12 +281,12 @@ export function taskAdminMethods (ctx: BackendContext): TaskAdminMethods {
     },
 
     async dlqStats () {
-      // dead_counts (kept by the count triggers, migration 017) holds the dead tasks per
-      // (queue, handler) and connection shard, so this reads O(queues x handlers x 16)
-      // rows and never a dead task; the oldest and newest failure are the two ends of
-      // tasks_finished_order (state, finished_at, id), read once (init plans). Plan at
-      // 400k dead tasks of a million (dlq-stats.test.ts checks it; 1 ms): HashAggregate
-      // over a Seq Scan on dead_counts, and two Index Only Scans of tasks_finished_order.
+      // handler_counts (kept by the count triggers, migrations 017 and 021) holds the dead
+      // tasks per (queue, handler) and connection shard, so this reads O(queues x handlers
+      // x 16) rows and never a dead task; the oldest and newest failure are the two ends
+      // of tasks_finished_order (state, finished_at, id), read once (init plans). Plan at
+      // 400k dead tasks of a million (dlq-stats.test.ts checks it; 1 ms): an aggregate over
+      // the dead rows of handler_counts, and two Index Only Scans of tasks_finished_order.
       const rows = await ctx.db().query<{ queue: string, handler: string, n: number, oldest: number | null, newest: number | null }>(dlqStatsSql(s))
       const stats = { total: 0, byQueue: {} as Record<string, number>, byHandler: {} as Record<string, number>, oldestFailedAt: rows[0]?.oldest ?? null, newestFailedAt: rows[0]?.newest ?? null }
       for (const r of rows) {
