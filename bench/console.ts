@@ -10,16 +10,27 @@
 // --tasks N fills the backend with N tasks before the start (40 % of them dead-lettered;
 // bench/lib/fill-tasks.ts), e.g. --tasks 1000000; --backend postgres runs on the
 // PostgreSQL server instead of the embedded default.
+// --fill-dir DIR (embedded only) keeps the filled PGlite data directory in DIR and copies it
+// into each run's deployment, so repeated runs skip the fill (a million tasks take minutes);
+// DIR/fill.json records what it holds, and a DIR filled with another --tasks is refused.
+// --compare-empty (with --tasks) also starts an empty embedded deployment and alternates the
+// first loads between the two, so both see the same machine load; the report gives the
+// filled backend's first load against the empty one's of the same run.
+// Each first load also reports the server's main-thread CPU time (Linux /proc schedstat),
+// which holds under load better than wall time: the event loop, PGlite's WebAssembly on
+// the embedded backend, TLS and the static files all run on that thread.
 // --smoke: one load and one event, for CI. Without chromium the run reports why it was skipped.
 import { gzipSync } from 'node:zlib'
-import { readdirSync, readFileSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { cp, mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { parseFlags, positiveInteger } from './lib/args.ts'
 import { progress, round } from './lib/report.ts'
 import type { BenchResult } from './lib/types.ts'
 import { browserMissing, launchChromium } from '../test/console/browser.ts'
 import { startConsoleDeployment } from '../test/console/deployment.ts'
-import { FILL_MIX, fillTasks } from './lib/fill-tasks.ts'
+import { FILL_MIX, fillTasks, type FillResult, type FillTarget } from './lib/fill-tasks.ts'
 
 // the browser globals the page-side callbacks read (the bench program has no DOM lib)
 declare const document: { querySelector: (selector: string) => { textContent: string | null } | null }
@@ -32,6 +43,78 @@ declare class MutationObserver {
 
 const TARGETS = { js_gzip_kb: 250, first_load_ms: 500, event_visible_ms: 1000, list_page_ms: 1000 } as const
 const DIST = new URL('../plugins/admin-console/dist-app/assets/', import.meta.url).pathname
+
+/**
+ * --fill-dir: fills DIR/pglite once (DIR/fill.json written only after a complete fill),
+ * then copies it to the deployment's data directory, so the run never changes the kept copy.
+ */
+async function reusedFill (dir: string, tasks: number, pgliteDir: string, doFill: (target: FillTarget) => Promise<FillResult>): Promise<FillResult> {
+  const marker = join(dir, 'fill.json')
+  const kept = join(dir, 'pglite')
+  let result: FillResult
+  if (existsSync(marker)) {
+    result = JSON.parse(await readFile(marker, 'utf8')) as FillResult
+    if (result.tasks !== tasks) throw new Error(`--fill-dir: ${dir} holds ${result.tasks} tasks, not ${tasks}; give another directory`)
+    progress(`console: reusing ${result.tasks} filled tasks from ${dir}`)
+  } else {
+    if (existsSync(kept)) throw new Error(`--fill-dir: ${kept} exists without ${marker} (an interrupted fill?); remove it or give another directory`)
+    await mkdir(dir, { recursive: true })
+    result = await doFill({ pgliteDir: kept })
+    await writeFile(marker, JSON.stringify(result) + '\n')
+  }
+  const copyStarted = Date.now()
+  await cp(kept, pgliteDir, { recursive: true })
+  progress(`console: copied the filled data directory in ${round((Date.now() - copyStarted) / 1000, 1)} s`)
+  return result
+}
+
+/** CPU time the process's main thread has used, in ms (null where /proc is not there) */
+function mainThreadCpuMs (pid: number | undefined): number | null {
+  if (pid === undefined) return null
+  try {
+    const ns = Number(readFileSync(`/proc/${pid}/task/${pid}/schedstat`, 'utf8').split(' ')[0])
+    return Number.isFinite(ns) ? ns / 1e6 : null
+  } catch {
+    return null
+  }
+}
+
+type Browser = Awaited<ReturnType<typeof launchChromium>>
+type Page = import('playwright-core').Page
+
+/** a browser context of its own (cookies are per host, not per port), signed in, on the overview */
+async function signedInPage (browser: Browser, signInUrl: string): Promise<Page> {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, ignoreHTTPSErrors: true })
+  // marks when the tiles and the first list row appear (an init script runs through the
+  // DevTools protocol, outside the page's CSP, before the page's own scripts)
+  await context.addInitScript(() => {
+    const seen = new Set<string>()
+    const observer = new MutationObserver(() => {
+      for (const [name, selector] of [['tiles_seen', '[data-testid=tiles]'], ['rows_seen', 'table.list tbody tr']] as const) {
+        if (!seen.has(name) && document.querySelector(selector) !== null) { seen.add(name); performance.mark(name) }
+      }
+    })
+    observer.observe(document, { childList: true, subtree: true })
+  })
+  const page = await context.newPage()
+  await page.goto(signInUrl)
+  await page.getByTestId('tiles').waitFor({ timeout: 60_000 })
+  return page
+}
+
+interface FirstLoad { ms: number, serverCpuMs: number | null, phases: Phases }
+
+/** one first load of the overview from about:blank: wall time to the tiles, the server's main-thread CPU meanwhile */
+async function firstLoad (page: Page, origin: string, serverPid: number | undefined): Promise<FirstLoad> {
+  await page.goto('about:blank')
+  const cpuBefore = mainThreadCpuMs(serverPid)
+  const started = Date.now()
+  await page.goto(`${origin}/#/overview`)
+  await page.getByTestId('tiles').waitFor({ timeout: 60_000 })
+  const ms = Date.now() - started
+  const cpuAfter = mainThreadCpuMs(serverPid)
+  return { ms, serverCpuMs: cpuBefore === null || cpuAfter === null ? null : round(cpuAfter - cpuBefore, 1), phases: await loadPhases(page) }
+}
 
 function median (xs: number[]): number | null {
   if (xs.length === 0) return null
@@ -72,10 +155,14 @@ function medianPhases (runs: Phases[]): Phases {
 }
 
 export async function run (args: string[]): Promise<BenchResult> {
-  const flags = parseFlags('console', args, { smoke: { type: 'boolean' }, loads: { type: 'string' }, events: { type: 'string' }, tasks: { type: 'string' }, backend: { type: 'string' } }) as { smoke?: boolean, loads?: string, events?: string, tasks?: string, backend?: string }
+  const flags = parseFlags('console', args, { smoke: { type: 'boolean' }, loads: { type: 'string' }, events: { type: 'string' }, tasks: { type: 'string' }, backend: { type: 'string' }, 'fill-dir': { type: 'string' }, 'compare-empty': { type: 'boolean' } }) as { smoke?: boolean, loads?: string, events?: string, tasks?: string, backend?: string, 'fill-dir'?: string, 'compare-empty'?: boolean }
   const fill = flags.tasks === undefined ? 0 : positiveInteger('tasks', flags.tasks)
   const backend = flags.backend ?? 'embedded'
   if (backend !== 'embedded' && backend !== 'postgres') throw new Error(`--backend: expected embedded or postgres, got "${backend}"`)
+  const fillDir = flags['fill-dir']
+  if (fillDir !== undefined && (backend !== 'embedded' || fill === 0)) throw new Error('--fill-dir: only with --tasks N on the embedded backend')
+  const compareEmpty = flags['compare-empty'] === true
+  if (compareEmpty && fill === 0) throw new Error('--compare-empty: only with --tasks N (without it the backend is empty already)')
   const loads = flags.smoke === true ? 1 : positiveInteger('loads', flags.loads ?? '7')
   const eventCount = flags.smoke === true ? 1 : positiveInteger('events', flags.events ?? '10')
   const jsKb = shippedJsGzipKb()
@@ -96,30 +183,20 @@ export async function run (args: string[]): Promise<BenchResult> {
         ? {}
         : {
             beforeStart: async store => {
-              progress(`console: filling the ${backend} backend with ${fill} tasks (${Object.entries(FILL_MIX).map(([state, share]) => `${state} ${share * 100} %`).join(', ')})`)
-              filled = await fillTasks(store, fill, done => { if (done % 200_000 === 0 || done === fill) progress(`console: ${done} tasks inserted`) })
-              progress(`console: filled in ${round(filled.ms / 1000, 1)} s, ${filled.dead} in the DLQ`)
+              const doFill = async (target: FillTarget): Promise<FillResult> => {
+                progress(`console: filling the ${backend} backend with ${fill} tasks (${Object.entries(FILL_MIX).map(([state, share]) => `${state} ${share * 100} %`).join(', ')})`)
+                const result = await fillTasks(target, fill, done => { if (done % 200_000 === 0 || done === fill) progress(`console: ${done} tasks inserted`) })
+                progress(`console: filled in ${round(result.ms / 1000, 1)} s, ${result.dead} in the DLQ`)
+                return result
+              }
+              filled = fillDir === undefined ? await doFill(store) : await reusedFill(fillDir, fill, store.pgliteDir, doFill)
             }
           })
     })
     progress(`console: switchyard started (${backend})`)
     const browser = await launchChromium()
     teardowns.push(() => browser.close())
-    const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, ignoreHTTPSErrors: true })
-    // marks when the tiles and the first list row appear (an init script runs through the
-    // DevTools protocol, outside the page's CSP, before the page's own scripts)
-    await context.addInitScript(() => {
-      const seen = new Set<string>()
-      const observer = new MutationObserver(() => {
-        for (const [name, selector] of [['tiles_seen', '[data-testid=tiles]'], ['rows_seen', 'table.list tbody tr']] as const) {
-          if (!seen.has(name) && document.querySelector(selector) !== null) { seen.add(name); performance.mark(name) }
-        }
-      })
-      observer.observe(document, { childList: true, subtree: true })
-    })
-    const page = await context.newPage()
-    await page.goto(d.signInUrl)
-    await page.getByTestId('tiles').waitFor({ timeout: 60_000 })
+    const page = await signedInPage(browser, d.signInUrl)
     // enough rows that the list pages render a full first page
     await page.evaluate(async () => {
       const { csrfToken } = await (await fetch('/api/session')).json() as { csrfToken: string }
@@ -127,22 +204,53 @@ export async function run (args: string[]): Promise<BenchResult> {
         await fetch('/api/admin/v1/tasks', { method: 'POST', headers: { 'content-type': 'application/json', 'x-csrf-token': csrfToken }, body: JSON.stringify({ handler: 'noop', queue: 'bench-console', delayMs: 3_600_000 }) })
       }
     })
+    const serverPid = d.proc.child.pid
+    let empty: { origin: string, page: Page, pid: number | undefined } | null = null
+    if (compareEmpty) {
+      progress('console: starting an empty embedded switchyard to compare with')
+      const e = await startConsoleDeployment({ teardown: fn => { teardowns.push(fn) } }, { backend: 'embedded', config: ['demo: { enabled: true, interval: 10m }'] })
+      empty = { origin: e.origin, page: await signedInPage(browser, e.signInUrl), pid: e.proc.child.pid }
+    }
+    // what the server's main thread does with no page open: the workers' polls, the
+    // metrics leader, recovery (the share of a load's CPU that is not the load's)
+    await page.goto('about:blank')
+    if (empty !== null) await empty.page.goto('about:blank')
+    const idleBefore = mainThreadCpuMs(serverPid)
+    const idleStarted = Date.now()
+    await sleep(2_000)
+    const idleAfter = mainThreadCpuMs(serverPid)
+    const idleCpuMsPerS = idleBefore === null || idleAfter === null ? null : round((idleAfter - idleBefore) / ((Date.now() - idleStarted) / 1000), 1)
 
     const firstLoads: number[] = []
+    const serverCpu: number[] = []
     const phaseRuns: Phases[] = []
+    const emptyLoads: number[] = []
+    const emptyServerCpu: number[] = []
     for (let i = 0; i < loads + 1; i++) {
-      await page.goto('about:blank')
-      const started = Date.now()
-      await page.goto(`${d.origin}/#/overview`)
-      await page.getByTestId('tiles').waitFor({ timeout: 60_000 })
-      if (i > 0) { // the first load warms the server's caches
-        firstLoads.push(Date.now() - started)
-        phaseRuns.push(await loadPhases(page))
+      // alternate which deployment goes first, so neither always follows the other's load
+      const order = i % 2 === 0 ? ['filled', 'empty'] : ['empty', 'filled']
+      for (const which of order) {
+        if (which === 'empty' && empty === null) continue
+        const load = which === 'filled' ? await firstLoad(page, d.origin, serverPid) : await firstLoad((empty as NonNullable<typeof empty>).page, (empty as NonNullable<typeof empty>).origin, empty?.pid)
+        if (i === 0) continue // the first load warms the server's caches
+        if (which === 'filled') {
+          firstLoads.push(load.ms)
+          phaseRuns.push(load.phases)
+          if (load.serverCpuMs !== null) serverCpu.push(load.serverCpuMs)
+        } else {
+          emptyLoads.push(load.ms)
+          if (load.serverCpuMs !== null) emptyServerCpu.push(load.serverCpuMs)
+        }
       }
     }
     const phases = medianPhases(phaseRuns)
     progress(`console: first load to interactive, median ${median(firstLoads)} ms of ${firstLoads.length} (target ≤ ${TARGETS.first_load_ms} ms)`)
     progress(`console: first load phases (ms after navigation start, medians): ${Object.entries(phases).map(([k, v]) => `${k} ${v}`).join(', ')}`)
+    progress(`console: server main-thread CPU per first load, median ${median(serverCpu)} ms (runs ${serverCpu.join(', ')}); idle ${idleCpuMsPerS} ms per s`)
+    if (empty !== null) {
+      progress(`console: empty backend in the same run: first load median ${median(emptyLoads)} ms (runs ${emptyLoads.join(', ')}), server CPU ${median(emptyServerCpu)} ms per load`)
+      await empty.page.goto('about:blank')
+    }
 
     const eventLatencies: number[] = []
     for (let i = 0; i < eventCount; i++) {
@@ -194,6 +302,10 @@ export async function run (args: string[]): Promise<BenchResult> {
       first_load_ms: median(firstLoads),
       first_load_runs_ms: firstLoads,
       first_load_phases_ms: phases,
+      server_cpu_ms_per_load: median(serverCpu),
+      server_cpu_runs_ms: serverCpu,
+      server_idle_cpu_ms_per_s: idleCpuMsPerS,
+      ...(empty === null ? {} : { empty_first_load_ms: median(emptyLoads), empty_first_load_runs_ms: emptyLoads, empty_server_cpu_ms_per_load: median(emptyServerCpu) }),
       event_visible_ms: round(median(eventLatencies) ?? 0, 0),
       event_visible_runs_ms: eventLatencies.map(x => round(x, 0)),
       tasks_page_ms: median(tasksMs),
@@ -207,6 +319,7 @@ export async function run (args: string[]): Promise<BenchResult> {
       ratios: {
         js_vs_target: round(jsKb / TARGETS.js_gzip_kb),
         first_load_vs_target: results.first_load_ms === null ? null : round(results.first_load_ms / TARGETS.first_load_ms),
+        ...(empty === null ? {} : { first_load_vs_empty: results.first_load_ms === null || median(emptyLoads) === null ? null : round(results.first_load_ms / (median(emptyLoads) as number)) }),
         event_visible_vs_target: round(results.event_visible_ms / TARGETS.event_visible_ms),
         tasks_page_vs_target: results.tasks_page_ms === null ? null : round(results.tasks_page_ms / TARGETS.list_page_ms),
         dlq_page_vs_target: results.dlq_page_ms === null ? null : round(results.dlq_page_ms / TARGETS.list_page_ms)

@@ -157,6 +157,14 @@ t.test('headers on every answer; no-store on the API; the app served with its ca
   t.equal(plain.headers['content-encoding'], undefined, 'no Accept-Encoding: the file itself')
   t.equal(plain.text, source)
   t.equal((await browser.request('GET', '/..%2F..%2Fetc%2Fpasswd')).text, index.text, 'no way out of the app directory')
+  // Hashed assets are kept in memory once read (their content never changes under their
+  // name): answered without touching the disk. index.html is read again when it changes.
+  await rm(join(assets, 'assets', 'app-ZyXwVu98.js.br'))
+  const fromMemory = await browser.request('GET', '/assets/app-ZyXwVu98.js', { headers: { 'accept-encoding': 'br' } })
+  t.equal(fromMemory.headers['content-encoding'], 'br', 'a hashed asset already read is answered from memory')
+  t.equal(Number(fromMemory.headers['content-length']), br.length)
+  await writeFile(join(assets, 'index.html'), '<!doctype html><title>rebuilt</title><script type="module" src="/assets/index-AbCdEf12.js"></script>')
+  t.match((await browser.request('GET', '/')).text, /rebuilt/, 'a rebuilt index.html is served at once')
 
   const api = await browser.session()
   for (const answer of [notBuilt, index, asset, api]) {
