@@ -156,6 +156,9 @@ async function operatorPhase (server: UnderLoadServer, clients: number, seconds:
   for (const [kind, k] of Object.entries(perKind) as Array<[string, { ok: number, latencyMs: { p50: number, p99: number } }]>) {
     progress(`    ${kind.padEnd(8)} ${String(k.ok).padStart(7)} ok, p50 ${k.latencyMs.p50} ms, p99 ${k.latencyMs.p99} ms`)
   }
+  const handshakes = summarize(results.flatMap(r => r.newConnection.handshakeMs))
+  const firstAnswers = summarize(results.flatMap(r => r.newConnection.answerMs))
+  progress(`    on a new connection (${firstAnswers.samples} answered): TLS handshake p50 ${handshakes.p50} ms, p99 ${handshakes.p99} ms; answer p50 ${firstAnswers.p50} ms, p99 ${firstAnswers.p99} ms`)
   for (const failure of failures) progress(`    failure: ${failure}`)
   progress(`  server rss before ${before.rssMb} MB, peak ${peakRssMb} MB, after ${after.rssMb} MB, ${SETTLE_MS / 1000} s later ${settled.rssMb} MB`)
   return {
@@ -168,6 +171,7 @@ async function operatorPhase (server: UnderLoadServer, clients: number, seconds:
     errors: non2xx + socketErrors,
     latency_ms: all,
     kinds: perKind,
+    new_connection: { handshake_ms: handshakes, answer_ms: firstAnswers },
     failures,
     memory_mb: { before: before.rssMb, peak: peakRssMb, after: after.rssMb, settled: settled.rssMb }
   }

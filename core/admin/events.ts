@@ -18,6 +18,16 @@ const TAIL_PAGE_SIZE = 1000
 const TAIL_MAX_PAGES = 1000
 /** with notifications a poll only guards against a lost one */
 const NOTIFIED_POLL_MS = 5_000
+/**
+ * Waking every waiting follower costs in proportion to their number (each reads its
+ * share of the page, yields the events and writes them to its socket), whether one
+ * event or a hundred came. So wakes are spaced: after one, the next waits at least
+ * this long per waiting follower (up to WAKE_SPACING_MAX_MS). Appends arriving
+ * meanwhile are delivered together, one round for many events. One follower is woken
+ * at once (0.1 ms); a thousand at most ten times a second.
+ */
+export const WAKE_SPACING_PER_FOLLOWER_MS = 0.1
+export const WAKE_SPACING_MAX_MS = 100
 
 /**
  * Wakes event followers; one backend subscription shared by all of them, and one
@@ -32,6 +42,11 @@ export class EventWaker {
   private subscription: Promise<Unsubscribe | null> | null = null
   private subscribed = false
   private ticker: NodeJS.Timeout | null = null
+  /** when waiters were last woken (performance.now()), and the wake held back until the spacing passed */
+  private lastWake = -Infinity
+  private heldWake: NodeJS.Timeout | null = null
+  /** rounds in which waiting followers were woken (for tests and diagnostics) */
+  wakes = 0
 
   constructor (private readonly backend: Backend, private readonly pollMs: number, private readonly onError: (err: unknown, context: string) => void) {}
 
@@ -59,7 +74,20 @@ export class EventWaker {
   }
 
   private readonly wakeAll = (): void => {
+    if (this.heldWake !== null) clearTimeout(this.heldWake)
+    this.heldWake = null
+    this.lastWake = performance.now()
+    if (this.waiters.size > 0) this.wakes++
     for (const wake of [...this.waiters]) wake()
+  }
+
+  /** wakes the waiters now, or once the spacing since the last wake has passed (appends meanwhile join it) */
+  private wakeSpaced (): void {
+    if (this.heldWake !== null) return
+    const spacing = Math.min(WAKE_SPACING_MAX_MS, this.waiters.size * WAKE_SPACING_PER_FOLLOWER_MS)
+    const due = this.lastWake + spacing - performance.now()
+    if (due <= 0) this.wakeAll()
+    else this.heldWake = setTimeout(this.wakeAll, due)
   }
 
   private stopTicker (): void {
@@ -68,8 +96,10 @@ export class EventWaker {
   }
 
   private readonly notify = (): void => {
+    // a new generation at once: a follower that comes to wait after this reads again
+    // without waiting for the held wake
     this.generation++
-    this.wakeAll()
+    this.wakeSpaced()
   }
 
   private subscribe (): void {
@@ -199,6 +229,33 @@ function aborted (signal: AbortSignal | undefined): boolean {
   return signal?.aborted === true
 }
 
+/** a read that timed out or found the backend busy is tried again this many times, after these pauses */
+export const READ_RETRY_PAUSES_MS = [250, 1000, 2000] as const
+const TRANSIENT = new Set(['BACKEND_TIMEOUT', 'BACKEND_UNAVAILABLE'])
+
+/**
+ * A page read, tried again after a pause when the backend was only slow or busy: a
+ * stream (a thousand of them, sharing the read) would otherwise end on one slow read
+ * under load and every client reconnect at once. Bounded: after the last pause the
+ * error ends the stream, with the error event saying why.
+ */
+async function readWithRetries (pages: EventPages, waker: EventWaker, cursor: string | null, signal: AbortSignal | undefined): Promise<AdminEventT[]> {
+  for (let attempt = 0; ; attempt++) {
+    const generation = waker.mark()
+    try {
+      return await pages.read(cursor, generation)
+    } catch (err) {
+      const pause = READ_RETRY_PAUSES_MS[attempt]
+      if (pause === undefined || aborted(signal) || !isSwitchyardError(err) || !TRANSIENT.has(err.code)) throw err
+      await new Promise<void>(resolve => {
+        const timer = setTimeout(done, pause)
+        function done (): void { clearTimeout(timer); signal?.removeEventListener('abort', done); resolve() }
+        signal?.addEventListener('abort', done, { once: true })
+      })
+    }
+  }
+}
+
 export async function * followEvents (
   backend: Backend, pages: EventPages, waker: EventWaker, tail: EventTail, afterId: string | null, signal: AbortSignal | undefined
 ): AsyncGenerator<AdminEventT> {
@@ -206,7 +263,7 @@ export async function * followEvents (
   let cursor = afterId
   while (!aborted(signal)) {
     const generation = waker.mark()
-    const page = await pages.read(cursor, generation)
+    const page = await readWithRetries(pages, waker, cursor, signal)
     for (const event of page) {
       if (aborted(signal)) return
       cursor = event.id

@@ -47,9 +47,9 @@ function drainedOrClosed (raw: FastifyReply['raw']): Promise<void> {
 
 const NOT_YET = Symbol('not yet')
 
-/** the iterator's next result if it is ready within this turn of the event loop, else NOT_YET (the promise is kept) */
-async function nextIfReady<T> (next: Promise<IteratorResult<T>>): Promise<IteratorResult<T> | typeof NOT_YET> {
-  return await Promise.race([next, new Promise<typeof NOT_YET>(resolve => setImmediate(resolve, NOT_YET))])
+/** resolves to NOT_YET once this turn of the event loop is over */
+function endOfTurn (): Promise<typeof NOT_YET> {
+  return new Promise(resolve => setImmediate(resolve, NOT_YET))
 }
 
 /**
@@ -76,9 +76,21 @@ export async function pipeEvents (reply: FastifyReply, stream: EventStream, requ
   }
   try {
     let pending = iterator.next()
+    // One end-of-turn per batch, not per event: the events ready within the turn join
+    // the batch (a thousand streams times a page of events would otherwise be as many
+    // immediates and races on the loop).
+    let turn: Promise<typeof NOT_YET> | null = null
     for (;;) {
-      let result = batch === '' ? await pending : await nextIfReady(pending)
+      let result: IteratorResult<AdminEventT> | typeof NOT_YET
+      if (batch === '') {
+        turn = null
+        result = await pending
+      } else {
+        turn ??= endOfTurn()
+        result = await Promise.race([pending, turn])
+      }
       if (result === NOT_YET) {
+        turn = null
         if (!await flush()) return
         result = await pending
       }
