@@ -15,7 +15,8 @@ export const BACKENDS = ['pglite', 'postgres', 'redis', 'bullmq'] as const
 export type UnderLoadBackend = typeof BACKENDS[number]
 
 const BIN = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'core', 'bin', 'switchyard.js')
-const START_TIMEOUT_MS = 120_000
+/** a fresh embedded data directory is created and migrated first: minutes on a loaded two-core machine */
+const START_TIMEOUT_MS = 300_000
 const SOURCE_NODE_ARGS = ['--conditions=switchyard-source', `--import=${import.meta.resolve('tsx')}`]
 const STOP_TIMEOUT_MS = 30_000
 /** diagnostics: more node arguments for the server, space-separated (e.g. --cpu-prof --cpu-prof-dir=/tmp/prof) */
