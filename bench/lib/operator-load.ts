@@ -45,6 +45,8 @@ export interface OperatorResult {
   latenciesMs: Record<string, number[]>
   /** the first few failures, verbatim enough to act on */
   failures: string[]
+  /** requests that opened a connection: request start → TLS handshake done, and → answer (2xx) */
+  newConnection: { handshakeMs: number[], answerMs: number[] }
 }
 
 interface Request { kind: RequestKind, method: string, path: string, body: string | null }
@@ -62,8 +64,11 @@ async function run (plan: OperatorPlan): Promise<OperatorResult> {
   const failures: string[] = []
   const fail = (text: string): void => { if (failures.length < MAX_FAILURES_KEPT) failures.push(text) }
 
+  const handshakeMs: number[] = []
+  const newConnectionAnswerMs: number[] = []
   const send = (request: Request): Promise<string | null> => new Promise((resolve) => {
     const started = performance.now()
+    let fresh = false
     const counts = kinds.get(request.kind)!
     const headers: Record<string, string> = { accept: 'application/json' }
     if (request.body !== null) headers['content-type'] = 'application/json'
@@ -76,6 +81,7 @@ async function run (plan: OperatorPlan): Promise<OperatorResult> {
         if (status >= 200 && status < 300) {
           counts.ok++
           samples.get(request.kind)!.push(performance.now() - started)
+          if (fresh) newConnectionAnswerMs.push(performance.now() - started)
           resolve(text)
         } else {
           counts.non2xx[status] = (counts.non2xx[status] ?? 0) + 1
@@ -84,6 +90,13 @@ async function run (plan: OperatorPlan): Promise<OperatorResult> {
         }
       })
       res.on('error', (err) => { counts.socketErrors++; fail(`${request.method} ${request.path}: response ${err.message}`); resolve(null) })
+    })
+    // a request on a new connection waits for its TLS handshake first: told apart, so a
+    // tail made of handshakes shows as such
+    req.once('socket', (socket) => {
+      if (req.reusedSocket) return
+      fresh = true
+      socket.once('secureConnect', () => handshakeMs.push(performance.now() - started))
     })
     req.setTimeout(plan.timeoutMs, () => req.destroy(new Error(`no answer within ${plan.timeoutMs} ms`)))
     req.on('error', (err) => { counts.socketErrors++; fail(`${request.method} ${request.path}: ${err.message}`); resolve(null) })
@@ -129,7 +142,8 @@ async function run (plan: OperatorPlan): Promise<OperatorResult> {
     elapsedMs,
     kinds: Object.fromEntries([...kinds].map(([kind, counts]) => [kind, { ...counts, latencyMs: summarize(samples.get(kind)!) }])),
     latenciesMs: Object.fromEntries(samples),
-    failures
+    failures,
+    newConnection: { handshakeMs, answerMs: newConnectionAnswerMs }
   }
 }
 

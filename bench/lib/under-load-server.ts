@@ -15,9 +15,12 @@ export const BACKENDS = ['pglite', 'postgres', 'redis', 'bullmq'] as const
 export type UnderLoadBackend = typeof BACKENDS[number]
 
 const BIN = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'core', 'bin', 'switchyard.js')
-const START_TIMEOUT_MS = 120_000
+/** a fresh embedded data directory is created and migrated first: minutes on a loaded two-core machine */
+const START_TIMEOUT_MS = 300_000
 const SOURCE_NODE_ARGS = ['--conditions=switchyard-source', `--import=${import.meta.resolve('tsx')}`]
 const STOP_TIMEOUT_MS = 30_000
+/** diagnostics: more node arguments for the server, space-separated (e.g. --cpu-prof --cpu-prof-dir=/tmp/prof) */
+const SERVER_NODE_ARGS_ENV = 'SWITCHYARD_BENCH_SERVER_NODE_ARGS'
 
 export interface ClientTls { ca: string, cert: string, key: string }
 
@@ -88,7 +91,7 @@ export async function startUnderLoadServer (backend: UnderLoadBackend, dir: stri
   let running: RunningStart
   try {
     // The sources of this checkout (as the tests run them), never a dist/ built earlier.
-    running = await startAndWait(BIN, { cwd: dir, env, gateway: { url, certDir }, timeoutMs: START_TIMEOUT_MS, nodeArgs: SOURCE_NODE_ARGS })
+    running = await startAndWait(BIN, { cwd: dir, env, gateway: { url, certDir }, timeoutMs: START_TIMEOUT_MS, nodeArgs: [...SOURCE_NODE_ARGS, ...(process.env[SERVER_NODE_ARGS_ENV] ?? '').split(' ').filter(arg => arg !== '')] })
   } catch (err) {
     await plugin.cleanup().catch(() => {})
     throw err

@@ -18,6 +18,16 @@ const TAIL_PAGE_SIZE = 1000
 const TAIL_MAX_PAGES = 1000
 /** with notifications a poll only guards against a lost one */
 const NOTIFIED_POLL_MS = 5_000
+/**
+ * Waking every waiting follower costs in proportion to their number (each reads its
+ * share of the page, yields the events and writes them to its socket), whether one
+ * event or a hundred came. So wakes are spaced: after one, the next waits at least
+ * this long per waiting follower (up to WAKE_SPACING_MAX_MS). Appends arriving
+ * meanwhile are delivered together, one round for many events. One follower is woken
+ * at once (0.25 ms); a thousand at most four times a second.
+ */
+export const WAKE_SPACING_PER_FOLLOWER_MS = 0.25
+export const WAKE_SPACING_MAX_MS = 250
 
 /**
  * Wakes event followers; one backend subscription shared by all of them, and one
@@ -32,6 +42,11 @@ export class EventWaker {
   private subscription: Promise<Unsubscribe | null> | null = null
   private subscribed = false
   private ticker: NodeJS.Timeout | null = null
+  /** when waiters were last woken (performance.now()), and the wake held back until the spacing passed */
+  private lastWake = -Infinity
+  private heldWake: NodeJS.Timeout | null = null
+  /** rounds in which waiting followers were woken (for tests and diagnostics) */
+  wakes = 0
 
   constructor (private readonly backend: Backend, private readonly pollMs: number, private readonly onError: (err: unknown, context: string) => void) {}
 
@@ -59,7 +74,20 @@ export class EventWaker {
   }
 
   private readonly wakeAll = (): void => {
+    if (this.heldWake !== null) clearTimeout(this.heldWake)
+    this.heldWake = null
+    this.lastWake = performance.now()
+    if (this.waiters.size > 0) this.wakes++
     for (const wake of [...this.waiters]) wake()
+  }
+
+  /** wakes the waiters now, or once the spacing since the last wake has passed (appends meanwhile join it) */
+  private wakeSpaced (): void {
+    if (this.heldWake !== null) return
+    const spacing = Math.min(WAKE_SPACING_MAX_MS, this.waiters.size * WAKE_SPACING_PER_FOLLOWER_MS)
+    const due = this.lastWake + spacing - performance.now()
+    if (due <= 0) this.wakeAll()
+    else this.heldWake = setTimeout(this.wakeAll, due)
   }
 
   private stopTicker (): void {
@@ -68,8 +96,10 @@ export class EventWaker {
   }
 
   private readonly notify = (): void => {
+    // a new generation at once: a follower that comes to wait after this reads again
+    // without waiting for the held wake
     this.generation++
-    this.wakeAll()
+    this.wakeSpaced()
   }
 
   private subscribe (): void {
@@ -199,20 +229,66 @@ function aborted (signal: AbortSignal | undefined): boolean {
   return signal?.aborted === true
 }
 
-export async function * followEvents (
+/** a read that timed out or found the backend busy is tried again this many times, after these pauses */
+export const READ_RETRY_PAUSES_MS = [250, 1000, 2000] as const
+const TRANSIENT = new Set(['BACKEND_TIMEOUT', 'BACKEND_UNAVAILABLE'])
+
+/**
+ * A page read, tried again after a pause when the backend was only slow or busy: a
+ * stream (a thousand of them, sharing the read) would otherwise end on one slow read
+ * under load and every client reconnect at once. Bounded: after the last pause the
+ * error ends the stream, with the error event saying why.
+ */
+async function readWithRetries (pages: EventPages, waker: EventWaker, cursor: string | null, signal: AbortSignal | undefined): Promise<AdminEventT[]> {
+  for (let attempt = 0; ; attempt++) {
+    const generation = waker.mark()
+    try {
+      return await pages.read(cursor, generation)
+    } catch (err) {
+      const pause = READ_RETRY_PAUSES_MS[attempt]
+      if (pause === undefined || aborted(signal) || !isSwitchyardError(err) || !TRANSIENT.has(err.code)) throw err
+      await new Promise<void>(resolve => {
+        const timer = setTimeout(done, pause)
+        function done (): void { clearTimeout(timer); signal?.removeEventListener('abort', done); resolve() }
+        signal?.addEventListener('abort', done, { once: true })
+      })
+    }
+  }
+}
+
+/**
+ * The log after `afterId`, a page at a time, as the backend answered it (shared with
+ * every follower at the same position, so never to be modified). A transport that
+ * writes a page in one go (SSE) takes pages: its cost per round is then one write,
+ * whatever the number of events, where an event at a time is a few promises per
+ * event and subscriber (a burst of 10,000 events to 1,000 subscribers is 10 million).
+ */
+export async function * followEventPages (
   backend: Backend, pages: EventPages, waker: EventWaker, tail: EventTail, afterId: string | null, signal: AbortSignal | undefined
-): AsyncGenerator<AdminEventT> {
+): AsyncGenerator<readonly AdminEventT[]> {
   if (!backend.capabilities.eventLog) throw Errors.unsupported(`the ${backend.name} backend keeps no event log`, { details: { backend: backend.name } })
   let cursor = afterId
   while (!aborted(signal)) {
     const generation = waker.mark()
-    const page = await pages.read(cursor, generation)
+    const page = await readWithRetries(pages, waker, cursor, signal)
+    if (page.length > 0) {
+      if (aborted(signal)) return
+      cursor = page[page.length - 1]!.id
+      tail.seen(cursor)
+      yield page
+    }
+    if (page.length < PAGE_SIZE) await waker.wait(generation, signal)
+  }
+}
+
+/** the log after `afterId`, an event at a time */
+export async function * followEvents (
+  backend: Backend, pages: EventPages, waker: EventWaker, tail: EventTail, afterId: string | null, signal: AbortSignal | undefined
+): AsyncGenerator<AdminEventT> {
+  for await (const page of followEventPages(backend, pages, waker, tail, afterId, signal)) {
     for (const event of page) {
       if (aborted(signal)) return
-      cursor = event.id
       yield event
     }
-    if (cursor !== null) tail.seen(cursor)
-    if (page.length < PAGE_SIZE) await waker.wait(generation, signal)
   }
 }

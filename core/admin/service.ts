@@ -14,7 +14,7 @@ import type { AdminContext, MutationResult } from './context.ts'
 import { ActionCounters } from './counters.ts'
 import { deleteDLQEntry, getDLQEntry, getDLQStats, listDLQ, replayDLQ, replayDLQByID } from './dlq.ts'
 import { purgeDLQ } from './dlq-housekeeping.ts'
-import { assertEventId, EventPages, EventTail, EventWaker, followEvents, FROM_OLDEST_EVENT_ID } from './events.ts'
+import { assertEventId, EventPages, EventTail, EventWaker, followEventPages, followEvents, FROM_OLDEST_EVENT_ID } from './events.ts'
 import { assertAdminOptions, assertApproved, assertWritable, authorize } from './guards.ts'
 import { LatencyTracker } from './latency.ts'
 import { getHealth, getOverview } from './overview.ts'
@@ -177,6 +177,9 @@ export function createAdminService (deps: AdminServiceDeps): RunningAdminService
       ready,
       async * [Symbol.asyncIterator] () {
         yield * followEvents(backend, pages, waker, tail, await opened, call.signal)
+      },
+      async * pages () {
+        yield * followEventPages(backend, pages, waker, tail, await opened, call.signal)
       }
     }
   }

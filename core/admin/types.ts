@@ -132,8 +132,12 @@ export interface ServerStream<T> extends AsyncIterable<T> {
   ready: Promise<void>
 }
 
-/** StreamEvents' answer */
-export type EventStream = ServerStream<AdminEventT>
+/**
+ * StreamEvents' answer. `pages`, when present, gives the same events a page at a time
+ * (arrays shared between streams: read them, never change them), for a transport that
+ * writes many events at once.
+ */
+export type EventStream = ServerStream<AdminEventT> & { pages?: () => AsyncIterable<readonly AdminEventT[]> }
 
 type Method<N extends RpcName> = N extends StreamRpcName
   ? (request: RequestOf<N>, ctx: CallContext) => ServerStream<ResponseOf<N>>

@@ -3,11 +3,30 @@ import { PGlite } from '@electric-sql/pglite'
 import { Errors, isSwitchyardError } from '@switchyard/core'
 import { lockDataDir, type DataDirLock } from './datadir-lock.ts'
 import { withDeadline, type SqlClient, type SqlParam, type SqlQueryable } from './sql-client.ts'
+import { PgliteGate, type GateLane } from './pglite-gate.ts'
 
-// SqlClient over embedded PGlite. PGlite is one connection: its own mutex already
-// serialises queries and transactions, so concurrency here means queueing. LISTEN
-// and NOTIFY work in-process. statement_timeout cannot fire inside the wasm engine,
-// so every call is bounded by a deadline instead.
+// SqlClient over embedded PGlite. PGlite is one connection: concurrency here means
+// queueing, and the queue is PgliteGate's (bounded, deadline-aware, reads and writes
+// taking turns; see pglite-gate.ts). LISTEN and NOTIFY work in-process.
+// statement_timeout cannot fire inside the wasm engine, so every call is bounded by
+// a deadline instead, its wait for the connection included.
+
+/** calls waiting for the connection beyond this are refused (BACKEND_UNAVAILABLE) */
+export const PGLITE_MAX_QUEUED = 2000
+/** diagnostics: a file to append the connection queue's stats to, every second */
+const STATS_FILE_ENV = 'SWITCHYARD_PGLITE_STATS_FILE'
+
+/** statements that only read: they may go ahead of queued writes (and take turns with them) */
+const WRITES = /\b(insert|update|delete|pg_notify|nextval|set_config|lock|create|alter|drop|truncate|vacuum|analyze|listen|unlisten|notify|call)\b/i
+
+/** a short name for a statement in the stats: its first words, the schema left out */
+export function statementKind (text: string): string {
+  return text.replace(/\s+/g, ' ').trim().replace(/"?[a-z_][a-z0-9_]*"?\./gi, '').slice(0, 60)
+}
+
+export function statementLane (text: string): GateLane {
+  return WRITES.test(text) ? 'write' : 'read'
+}
 
 /**
  * Server settings PGlite starts with, on top of its own start parameters. Postgres'
@@ -31,6 +50,8 @@ export interface PgliteClientOptions {
   settings: Record<string, string>
   /** see applyWasmTiering; default false */
   optimizeWasm?: boolean
+  /** waiting calls beyond this are refused; default PGLITE_MAX_QUEUED */
+  maxQueued?: number
 }
 
 /**
@@ -67,11 +88,12 @@ function persistentDir (dataDir: string | undefined): string | null {
   return dataDir
 }
 
-function bind (db: Pick<PGlite, 'query' | 'exec'>, timeoutMs: number): SqlQueryable {
+/** statements inside a transaction: it holds the connection already */
+function bindInTransaction (tx: Pick<PGlite, 'query' | 'exec'>, timeoutMs: number): SqlQueryable {
   return {
     async query<R> (text: string, params?: readonly SqlParam[]): Promise<R[]> {
       try {
-        const result = await withDeadline('pglite query', timeoutMs, async () => await db.query<R>(text, params as unknown[] | undefined))
+        const result = await withDeadline('pglite query', timeoutMs, async () => await tx.query<R>(text, params as unknown[] | undefined))
         return result.rows
       } catch (err) {
         throw translateError(err)
@@ -79,7 +101,28 @@ function bind (db: Pick<PGlite, 'query' | 'exec'>, timeoutMs: number): SqlQuerya
     },
     async exec (text: string): Promise<void> {
       try {
-        await withDeadline('pglite exec', timeoutMs, async () => await db.exec(text))
+        await withDeadline('pglite exec', timeoutMs, async () => await tx.exec(text))
+      } catch (err) {
+        throw translateError(err)
+      }
+    }
+  }
+}
+
+/** statements on their own: each waits for its turn at the gate, within its deadline */
+function bindGated (db: Pick<PGlite, 'query' | 'exec'>, gate: PgliteGate, timeoutMs: number): SqlQueryable {
+  return {
+    async query<R> (text: string, params?: readonly SqlParam[]): Promise<R[]> {
+      try {
+        const result = await gate.run(statementKind(text), statementLane(text), timeoutMs, async () => await db.query<R>(text, params as unknown[] | undefined))
+        return result.rows
+      } catch (err) {
+        throw translateError(err)
+      }
+    },
+    async exec (text: string): Promise<void> {
+      try {
+        await gate.run('exec', 'write', timeoutMs, async () => await db.exec(text))
       } catch (err) {
         throw translateError(err)
       }
@@ -103,7 +146,8 @@ export async function createPgliteClient (options: PgliteClientOptions): Promise
     lock?.release()
     throw translateError(err)
   }
-  const bound = bind(db, options.statementTimeoutMs)
+  const gate = new PgliteGate({ maxQueued: options.maxQueued ?? PGLITE_MAX_QUEUED, statsFile: process.env[STATS_FILE_ENV] })
+  const bound = bindGated(db, gate, options.statementTimeoutMs)
   let closed = false
 
   return {
@@ -113,8 +157,8 @@ export async function createPgliteClient (options: PgliteClientOptions): Promise
     async transaction (fn) {
       try {
         // the whole transaction holds PGlite's one connection, so bound it as a unit
-        return await withDeadline('pglite transaction', options.statementTimeoutMs * 3, async () =>
-          await db.transaction(async tx => await fn(bind(tx, options.statementTimeoutMs))))
+        return await gate.run('transaction', 'write', options.statementTimeoutMs * 3, async () =>
+          await db.transaction(async tx => await fn(bindInTransaction(tx, options.statementTimeoutMs))))
       } catch (err) {
         throw translateError(err)
       }
@@ -126,6 +170,7 @@ export async function createPgliteClient (options: PgliteClientOptions): Promise
     async close () {
       if (closed) return
       closed = true
+      gate.close()
       try {
         await db.close()
       } finally {

@@ -2,7 +2,7 @@ import https from 'node:https'
 import type { IncomingMessage } from 'node:http'
 import t from 'tap'
 import { serverBackend, waitFor } from '../../core/admin/test-support.ts'
-import type { AdminService } from '../../core/admin/types.ts'
+import type { AdminService, EventStream } from '../../core/admin/types.ts'
 import type { Backend } from '../../core/backend/types.ts'
 import { parseSse } from '../../core/transport/sse-parser.ts'
 import { adminService, gatewayFor, makeCerts, portOf, readSse, type ClientIdentity } from './support.ts'
@@ -32,12 +32,19 @@ function countingYields (service: AdminService): { admin: AdminService, yielded:
   const admin: AdminService = {
     ...service,
     StreamEvents: (request, call) => {
-      const inner = service.StreamEvents(request, call)
+      const inner: EventStream = service.StreamEvents(request, call)
+      const innerPages = inner.pages
       return {
         ready: inner.ready,
         async * [Symbol.asyncIterator] () {
           for await (const event of inner) { yielded++; yield event }
-        }
+        },
+        // the page path, which the SSE transport takes when the stream offers it
+        ...(innerPages === undefined ? {} : {
+          async * pages () {
+            for await (const page of innerPages()) { yielded += page.length; yield page }
+          }
+        })
       }
     }
   }

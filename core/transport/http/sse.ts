@@ -13,12 +13,16 @@ import { toErrorEnvelope } from '../../contract/errors.ts'
 // a thousand subscribers times a burst of events is otherwise as many TLS records
 // and socket writes. A subscriber whose client reads slowly waits for its socket to
 // drain before taking more events, so it holds at most one batch beyond the socket's
-// buffer, and its follower stops reading the log meanwhile.
+// buffer, and its follower stops reading the log meanwhile. A stream that offers its
+// events a page at a time (StreamEvents does) is written a page per write, the page's
+// text shared by every stream at that position: no work per event and subscriber.
 
 /** a batch is written once it reaches this many characters, even if more events are at hand */
 const BATCH_CHARS = 64 * 1024
 
 const formatted = new WeakMap<AdminEventT, string>()
+/** a page's text, keyed by the page array every stream at that position shares */
+const formattedPages = new WeakMap<readonly AdminEventT[], string>()
 
 /** one SSE message; the event's data is JSON, which holds no line break */
 function sseText (event: AdminEventT): string {
@@ -26,6 +30,16 @@ function sseText (event: AdminEventT): string {
   if (text === undefined) {
     text = `id: ${event.id}\nevent: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`
     formatted.set(event, text)
+  }
+  return text
+}
+
+/** the SSE text of a page of events, formatted once for every stream that sends it */
+function pageText (page: readonly AdminEventT[]): string {
+  let text = formattedPages.get(page)
+  if (text === undefined) {
+    text = page.map(sseText).join('')
+    formattedPages.set(page, text)
   }
   return text
 }
@@ -47,9 +61,9 @@ function drainedOrClosed (raw: FastifyReply['raw']): Promise<void> {
 
 const NOT_YET = Symbol('not yet')
 
-/** the iterator's next result if it is ready within this turn of the event loop, else NOT_YET (the promise is kept) */
-async function nextIfReady<T> (next: Promise<IteratorResult<T>>): Promise<IteratorResult<T> | typeof NOT_YET> {
-  return await Promise.race([next, new Promise<typeof NOT_YET>(resolve => setImmediate(resolve, NOT_YET))])
+/** resolves to NOT_YET once this turn of the event loop is over */
+function endOfTurn (): Promise<typeof NOT_YET> {
+  return new Promise(resolve => setImmediate(resolve, NOT_YET))
 }
 
 /**
@@ -62,6 +76,10 @@ export async function pipeEvents (reply: FastifyReply, stream: EventStream, requ
   // writeHead only queues the head; the client should see the stream open before the first event.
   reply.raw.flushHeaders()
   const raw = reply.raw
+  if (stream.pages !== undefined) {
+    await pipePages(reply, stream.pages(), requestId, onUnexpected)
+    return
+  }
   const iterator = stream[Symbol.asyncIterator]()
   let batch = ''
   /** writes the batch; false once the client is gone */
@@ -76,9 +94,21 @@ export async function pipeEvents (reply: FastifyReply, stream: EventStream, requ
   }
   try {
     let pending = iterator.next()
+    // One end-of-turn per batch, not per event: the events ready within the turn join
+    // the batch (a thousand streams times a page of events would otherwise be as many
+    // immediates and races on the loop).
+    let turn: Promise<typeof NOT_YET> | null = null
     for (;;) {
-      let result = batch === '' ? await pending : await nextIfReady(pending)
+      let result: IteratorResult<AdminEventT> | typeof NOT_YET
+      if (batch === '') {
+        turn = null
+        result = await pending
+      } else {
+        turn ??= endOfTurn()
+        result = await Promise.race([pending, turn])
+      }
       if (result === NOT_YET) {
+        turn = null
         if (!await flush()) return
         result = await pending
       }
@@ -93,6 +123,30 @@ export async function pipeEvents (reply: FastifyReply, stream: EventStream, requ
     onUnexpected(err)
     // the events read before the failure go out first
     await flush().catch(() => {})
+    await reply.sse.send({ event: 'error', data: toErrorEnvelope(err, requestId) }).catch(() => {})
+  } finally {
+    await iterator.return?.(undefined)
+  }
+}
+
+/**
+ * A page at a time: one write per page, its text formatted once whichever streams
+ * send it. The next page is read only once the client took this one (or left).
+ */
+async function pipePages (reply: FastifyReply, pages: AsyncIterable<readonly AdminEventT[]>, requestId: string, onUnexpected: (err: unknown) => void): Promise<void> {
+  const raw = reply.raw
+  const iterator = pages[Symbol.asyncIterator]()
+  try {
+    for (;;) {
+      const result = await iterator.next()
+      if (result.done === true) return
+      if (!reply.sse.isConnected || raw.destroyed) return
+      if (!raw.write(pageText(result.value))) await drainedOrClosed(raw)
+      if (!reply.sse.isConnected || raw.destroyed) return
+    }
+  } catch (err) {
+    if (!reply.sse.isConnected || raw.destroyed) return
+    onUnexpected(err)
     await reply.sse.send({ event: 'error', data: toErrorEnvelope(err, requestId) }).catch(() => {})
   } finally {
     await iterator.return?.(undefined)
