@@ -160,27 +160,32 @@ class PgListener {
     if (this.client !== null) return this.client
     if (this.connecting !== null) return await this.connecting
     this.connecting = (async () => {
-      const client = new (loadPg().Client)(this.config)
-      client.on('notification', msg => {
-        for (const cb of this.channels.get(msg.channel) ?? []) cb(msg.payload ?? '')
-      })
-      client.on('error', () => { this.dropped(client) })
-      client.on('end', () => { this.dropped(client) })
-      try {
-        await client.connect()
-      } catch (err) {
-        throw translateError(err)
+      // A second round only when a listen() joined this connect while its client was
+      // being ended for want of channels: that caller needs a connection after all.
+      for (let round = 0; ; round++) {
+        const client = new (loadPg().Client)(this.config)
+        client.on('notification', msg => {
+          for (const cb of this.channels.get(msg.channel) ?? []) cb(msg.payload ?? '')
+        })
+        client.on('error', () => { this.dropped(client) })
+        client.on('end', () => { this.dropped(client) })
+        try {
+          await client.connect()
+        } catch (err) {
+          throw translateError(err)
+        }
+        // Closed, or every channel unlistened, while this connect (a reconnect after a
+        // drop, most often) was under way: nobody would end this client, and its socket
+        // would keep the process alive.
+        if (this.closed || this.channels.size === 0) {
+          await client.end().catch(() => {})
+          if (round === 0 && !this.closed && this.channels.size > 0) continue
+          throw Errors.backendUnavailable('postgres: the notification listener closed while it connected')
+        }
+        this.client = client
+        this.retryDelayMs = 100
+        return client
       }
-      // Closed, or every channel unlistened, while this connect (a reconnect after a
-      // drop, most often) was under way: nobody would end this client, and its socket
-      // would keep the process alive.
-      if (this.closed || this.channels.size === 0) {
-        await client.end().catch(() => {})
-        throw Errors.backendUnavailable('postgres: the notification listener closed while it connected')
-      }
-      this.client = client
-      this.retryDelayMs = 100
-      return client
     })()
     try {
       return await this.connecting
