@@ -9,6 +9,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { waitFor } from '../worker/support.ts'
 import { EPHEMERAL_LISTENERS, runCli, startCli, type Running } from './support.ts'
+import { sourcesEnv } from '../support/bin-env.ts'
 
 const LOCK_FILE = join('.switchyard', 'pglite', 'switchyard.lock')
 
@@ -62,7 +63,8 @@ for (const point of POINTS) {
       await writeFile(join(dir, 'switchyard.yaml'), point.config(dir))
       args.push('--config', 'switchyard.yaml')
     }
-    const proc = startCli(args, dir, EPHEMERAL_LISTENERS)
+    // the held-ready plugin is a TypeScript fixture: the child needs the sources' loader
+    const proc = startCli(args, dir, { ...EPHEMERAL_LISTENERS, ...sourcesEnv() })
     t.teardown(() => { if (proc.child.exitCode === null) proc.child.kill('SIGKILL') })
 
     await point.reached(proc, dir)

@@ -24,6 +24,15 @@ export function binEnv (): NodeJS.ProcessEnv {
   return current ? { NODE_OPTIONS: '', SWITCHYARD_TEST_DIST: '1' } : {}
 }
 
+/**
+ * Env that keeps a spawned `switchyard` on the sources through tsx (spread after
+ * binEnv): for a test whose child loads a TypeScript module of its own (a fixture
+ * plugin or handler), which only the loader can import.
+ */
+export function sourcesEnv (): NodeJS.ProcessEnv {
+  return { NODE_OPTIONS: process.env.NODE_OPTIONS ?? '', SWITCHYARD_TEST_DIST: '0' }
+}
+
 /** every package's dist/ was built after its last source change (mtimes; any doubt answers false) */
 export function distIsCurrent (): boolean {
   try {
