@@ -324,7 +324,13 @@ t.test('read-only console; approval passed through; SSE with Last-Event-ID', asy
   const stream = await browser.request('GET', '/api/admin/v1/events', { headersOnly: true })
   t.equal(stream.status, 200)
   t.match(stream.headers['content-type'], /text\/event-stream/)
-  const all = await backend.readEvents({ afterId: null, limit: 100 })
+  // on a shared Postgres server an appended event turns readable once the transactions
+  // running when it committed have ended (another test's long insert can hold it back)
+  let all = await backend.readEvents({ afterId: null, limit: 100 })
+  for (const deadline = Date.now() + 15_000; all.length === 0 && Date.now() < deadline;) {
+    await new Promise(resolve => setTimeout(resolve, 100))
+    all = await backend.readEvents({ afterId: null, limit: 100 })
+  }
   const first = all[0]
   t.ok(first, 'events exist')
   const text = await readStream(browser, '/api/admin/v1/events', { 'last-event-id': first?.id ?? '' }, all.length > 1 ? all[1]?.id ?? '' : '')
