@@ -1,4 +1,4 @@
-import type { PendingHandler, Task, WorkerInfo } from '../backend/types.ts'
+import type { Backend, PendingHandler, Task, WorkerInfo } from '../backend/types.ts'
 import type { AdminContext } from './context.ts'
 
 // Workers lease only tasks whose handler they run, so a task whose handler no live
@@ -44,9 +44,29 @@ export async function handlerServed (ctx: AdminContext, task: Task): Promise<boo
   return handlersRun(await ctx.backend.listWorkers()).has(task.handler)
 }
 
+/**
+ * How long an enqueue trusts a handler it saw served. Reading the worker registry on
+ * every enqueue cost as much as the enqueue itself under load, so a served handler is
+ * remembered briefly. The registry notices a dead worker only when its heartbeat
+ * expires (many seconds), so this adds little staleness; cordons made through this
+ * process forget it at once. An unserved handler is never remembered: a worker that
+ * just started is seen by the next enqueue.
+ */
+export const SERVED_REMEMBERED_MS = 1000
+const servedSeen = new WeakMap<Backend, { at: number, handlers: Set<string> }>()
+
+/** drops what enqueues remember of served handlers (a worker was cordoned or uncordoned) */
+export function forgetServedHandlers (backend: Backend): void {
+  servedSeen.delete(backend)
+}
+
 /** warnings for an enqueue: its handler is run by no live worker (the task is stored and waits) */
 export async function enqueueWarnings (ctx: AdminContext, handler: string): Promise<string[]> {
   if (!ctx.backend.capabilities.workerRegistry) return []
-  if (handlersRun(await ctx.backend.listWorkers()).has(handler)) return []
+  const seen = servedSeen.get(ctx.backend)
+  if (seen !== undefined && Date.now() - seen.at < SERVED_REMEMBERED_MS && seen.handlers.has(handler)) return []
+  const run = handlersRun(await ctx.backend.listWorkers())
+  servedSeen.set(ctx.backend, { at: Date.now(), handlers: run })
+  if (run.has(handler)) return []
   return [`no live worker runs handler ${handler}: the task waits, using no attempt, until a worker that registers ${handler} starts (a cordoned one leases nothing)`]
 }

@@ -4,6 +4,7 @@ import { MAX_LIST_LIMIT, type WorkerInfo } from '../backend/types.ts'
 import { RELEASE_LEASES_LIMIT_DEFAULT } from '../contract/messages.ts'
 import type { RequestOf, ResponseOf } from '../contract/rpcs.ts'
 import type { AdminContext, MutationResult } from './context.ts'
+import { forgetServedHandlers } from './handler-coverage.ts'
 import { workerView } from './views.ts'
 
 // Operators' actions on workers. The cordon is stored on the worker's registry entry
@@ -35,6 +36,7 @@ async function setCordon (ctx: AdminContext, id: string, cordoned: boolean): Pro
   assertRegistry(ctx)
   const before = await findWorker(ctx, id)
   const stored = before !== null && await ctx.backend.setWorkerCordoned(id, cordoned)
+  forgetServedHandlers(ctx.backend)
   if (before === null || !stored) {
     throw WorkerErrors.notFound(`worker ${id} not found: the registry has no live worker of that id, nor one that stopped within the last hour`, { details: { id } })
   }

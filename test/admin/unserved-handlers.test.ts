@@ -76,3 +76,25 @@ t.test('gateway: the same fields over HTTPS', async t => {
   const served = await httpsCall(address, { method: 'POST', path: '/admin/v1/tasks', body: JSON.stringify({ handler: 'send_email', queue }), headers: { 'content-type': 'application/json' }, ...as })
   t.same(served.json.warnings, [], 'a served handler: an empty warnings list')
 })
+
+t.test('enqueue remembers a served handler briefly, forgets it on a cordon, never remembers an unserved one', async t => {
+  const backend = await serverBackend(t)
+  let registryReads = 0
+  const listWorkers = backend.listWorkers.bind(backend)
+  backend.listWorkers = async (...args) => { registryReads++; return await listWorkers(...args) }
+  const { service } = adminService(t, backend)
+  const queue = `cover-seen-${suffix()}`
+  await heartbeat(backend, worker('mailer-seen', queue, ['send_email']))
+
+  t.same((await service.EnqueueTask({ handler: 'send_email', queue }, call())).warnings, [])
+  const readsAfterFirst = registryReads
+  t.same((await service.EnqueueTask({ handler: 'send_email', queue }, call())).warnings, [], 'served')
+  t.equal(registryReads, readsAfterFirst, 'a second enqueue within a second does not read the registry again')
+
+  t.match((await service.EnqueueTask({ handler: 'send_fax', queue }, call())).warnings, [/send_fax/])
+  await heartbeat(backend, worker('faxer-seen', queue, ['send_fax']))
+  t.same((await service.EnqueueTask({ handler: 'send_fax', queue }, call())).warnings, [], 'a worker that just started is seen at once')
+
+  await service.CordonWorker({ id: 'mailer-seen' }, call())
+  t.match((await service.EnqueueTask({ handler: 'send_email', queue }, call())).warnings, [/no live worker runs handler send_email/], 'a cordon made here is seen at once')
+})
