@@ -7,8 +7,10 @@
 // WAL bytes (EXPLAIN (ANALYZE, WAL) of every enqueue and of every other lease-and-ack
 // call, doubled: the backend's own, not the server's, so other work on a shared server
 // does not count). Usage:
-//   node --conditions=switchyard-source --import tsx plugins/backend-postgres/scripts/hot-path-cost.ts [--tasks 20000] [--rounds 2] [--versions 21,all] [--limits]
-// --limits stores a flow limit that never saturates (concurrency 1,000,000) in every schema.
+//   node --conditions=switchyard-source --import tsx plugins/backend-postgres/scripts/hot-path-cost.ts [--tasks 20000] [--rounds 2] [--versions 21,all] [--limits | --bench-limits]
+// --limits stores a flow limit that never saturates (concurrency 1,000,000) in every schema;
+// --bench-limits the two of pg-throughput's postgres-limited (the queue's and the handler's:
+// concurrency 1,000,000 and 1,000,000,000 starts per second each).
 import { randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
@@ -20,7 +22,8 @@ const { values } = parseArgs({
     tasks: { type: 'string', default: '20000' },
     rounds: { type: 'string', default: '2' },
     versions: { type: 'string', default: '21,all' },
-    limits: { type: 'boolean', default: false }
+    limits: { type: 'boolean', default: false },
+    'bench-limits': { type: 'boolean', default: false }
   }
 })
 const tasks = Number(values.tasks)
@@ -60,6 +63,10 @@ async function setUp (v: typeof variants[number]): Promise<void> {
   for (const m of loadMigrations().filter(m => m.version <= v.upTo)) await client.query(renderMigration(m.sql, v.schema))
   if (values.limits) {
     await client.query(`INSERT INTO "${v.schema}".flow_limits (kind, name, concurrency) VALUES ('queue', 'bench', 1000000)`)
+    await client.query(`UPDATE "${v.schema}".settings SET flow_limited = true`)
+  } else if (values['bench-limits']) {
+    await client.query(`INSERT INTO "${v.schema}".flow_limits (kind, name, concurrency, rate_limit, rate_window_ms)
+      VALUES ('queue', 'bench', 1000000, 1000000000, 1000), ('handler', 'bench.noop', 1000000, 1000000000, 1000)`)
     await client.query(`UPDATE "${v.schema}".settings SET flow_limited = true`)
   }
 }
@@ -115,7 +122,7 @@ try {
     }
   }
   const summary = Object.fromEntries([...results].map(([name, costs]) => [name, median(costs.map(perTask))]))
-  console.log(JSON.stringify({ bench: 'hot-path-cost', results: { tasks, rounds, batch: BATCH, limits: values.limits, per_task_median: summary } }))
+  console.log(JSON.stringify({ bench: 'hot-path-cost', results: { tasks, rounds, batch: BATCH, limits: values['bench-limits'] ? 'bench' : values.limits, per_task_median: summary } }))
 } finally {
   for (const v of variants) await client.query(`DROP SCHEMA IF EXISTS "${v.schema}" CASCADE`)
   await client.end()
