@@ -7,8 +7,10 @@
 // WAL bytes (EXPLAIN (ANALYZE, WAL) of every enqueue and of every other lease-and-ack
 // call, doubled: the backend's own, not the server's, so other work on a shared server
 // does not count). Usage:
-//   node --conditions=switchyard-source --import tsx plugins/backend-postgres/scripts/hot-path-cost.ts [--tasks 20000] [--rounds 2] [--versions 21,all] [--limits]
-// --limits stores a flow limit that never saturates (concurrency 1,000,000) in every schema.
+//   node --conditions=switchyard-source --import tsx plugins/backend-postgres/scripts/hot-path-cost.ts [--tasks 20000] [--rounds 2] [--versions 21,all,all!] [--limits | --bench-limits]
+// --limits stores a flow limit that never saturates (concurrency 1,000,000) in every schema;
+// --bench-limits the two of pg-throughput's postgres-limited (the queue's and the handler's:
+// concurrency 1,000,000 and 1,000,000,000 starts per second each).
 import { randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
@@ -20,7 +22,8 @@ const { values } = parseArgs({
     tasks: { type: 'string', default: '20000' },
     rounds: { type: 'string', default: '2' },
     versions: { type: 'string', default: '21,all' },
-    limits: { type: 'boolean', default: false }
+    limits: { type: 'boolean', default: false },
+    'bench-limits': { type: 'boolean', default: false }
   }
 })
 const tasks = Number(values.tasks)
@@ -31,10 +34,14 @@ if (!Number.isInteger(rounds) || rounds < 1 || rounds > 20) throw new Error('--r
 const url = process.env.SWITCHYARD_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
 const BATCH = 50
 const tag = randomBytes(4).toString('hex')
-const variants = (values.versions ?? '').split(',').slice(0, 5).map((v, i) => {
+// a version followed by '!' (e.g. all!) stores no limits even with --limits or --bench-limits,
+// so limited and unlimited schemas can be paired in one run
+const variants = (values.versions ?? '').split(',').slice(0, 5).map((entry, i) => {
+  const unlimited = entry.endsWith('!')
+  const v = unlimited ? entry.slice(0, -1) : entry
   const upTo = v === 'all' ? Number.MAX_SAFE_INTEGER : Number(v)
-  if (!Number.isInteger(upTo) || upTo < 1) throw new Error('--versions: migration versions or all, comma-separated (at most 5)')
-  return { name: v === 'all' ? 'all' : `upto_${v}`, schema: `sy_cost_${i}_${tag}`, upTo }
+  if (!Number.isInteger(upTo) || upTo < 1) throw new Error('--versions: migration versions or all, each optionally followed by !, comma-separated (at most 5)')
+  return { name: (v === 'all' ? 'all' : `upto_${v}`) + (unlimited ? '_no_limits' : ''), schema: `sy_cost_${i}_${tag}`, upTo, unlimited }
 })
 
 const client = new pg.Client({ connectionString: url, statement_timeout: 120_000, connectionTimeoutMillis: 5000 })
@@ -58,8 +65,13 @@ async function walOf (sql: string, params: unknown[]): Promise<number> {
 async function setUp (v: typeof variants[number]): Promise<void> {
   await client.query(`CREATE SCHEMA "${v.schema}"`)
   for (const m of loadMigrations().filter(m => m.version <= v.upTo)) await client.query(renderMigration(m.sql, v.schema))
+  if (v.unlimited) return
   if (values.limits) {
     await client.query(`INSERT INTO "${v.schema}".flow_limits (kind, name, concurrency) VALUES ('queue', 'bench', 1000000)`)
+    await client.query(`UPDATE "${v.schema}".settings SET flow_limited = true`)
+  } else if (values['bench-limits']) {
+    await client.query(`INSERT INTO "${v.schema}".flow_limits (kind, name, concurrency, rate_limit, rate_window_ms)
+      VALUES ('queue', 'bench', 1000000, 1000000000, 1000), ('handler', 'bench.noop', 1000000, 1000000000, 1000)`)
     await client.query(`UPDATE "${v.schema}".settings SET flow_limited = true`)
   }
 }
@@ -115,7 +127,7 @@ try {
     }
   }
   const summary = Object.fromEntries([...results].map(([name, costs]) => [name, median(costs.map(perTask))]))
-  console.log(JSON.stringify({ bench: 'hot-path-cost', results: { tasks, rounds, batch: BATCH, limits: values.limits, per_task_median: summary } }))
+  console.log(JSON.stringify({ bench: 'hot-path-cost', results: { tasks, rounds, batch: BATCH, limits: values['bench-limits'] ? 'bench' : values.limits, per_task_median: summary } }))
 } finally {
   for (const v of variants) await client.query(`DROP SCHEMA IF EXISTS "${v.schema}" CASCADE`)
   await client.end()
