@@ -4,22 +4,14 @@
 // them out (migration 022), reading the two indexes and never every task.
 import t, { type Test } from 'tap'
 import type { Backend, QueueStats } from '@switchyard/core'
-import { createPgClient, createPostgresBackendFromClient, type SqlClient } from './index.ts'
-import { dropSchema, task, TEST_POSTGRES_URL, testSchema, waitUntil } from './test-support.ts'
+import type { SqlClient } from './index.ts'
+import { schemaBackend, task, waitUntil } from './test-support.ts'
 
 const STATES = ['ready', 'scheduled', 'processing', 'retrying', 'dead', 'succeeded', 'canceled', 'blocked'] as const
 
 async function setUp (t: Test): Promise<{ client: SqlClient, backend: Backend, s: string }> {
-  const schema = testSchema()
-  const client = createPgClient({ connectionString: TEST_POSTGRES_URL, poolSize: 2, statementTimeoutMs: 10_000, settings: {} })
-  const backend = createPostgresBackendFromClient(client, { schema })
-  t.teardown(async () => {
-    await backend.close()
-    await client.close()
-    await dropSchema(schema)
-  })
-  await backend.init()
-  return { client, backend, s: `"${schema}"` }
+  const { raw, backend, schema } = await schemaBackend(t)
+  return { client: raw, backend, s: `"${schema}"` }
 }
 
 /** the counters of a queue against a count of its tasks */

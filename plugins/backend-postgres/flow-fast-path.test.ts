@@ -5,8 +5,8 @@
 // migration 019 are in place on a server (and PGlite still migrates: migrate.test.ts).
 import t, { type Test } from 'tap'
 import type { Backend } from '@switchyard/core'
-import { createPgClient, createPgliteClient, createPostgresBackendFromClient, type SqlClient } from './index.ts'
-import { dropSchema, task, TEST_POSTGRES_URL, testSchema } from './test-support.ts'
+import { createPgliteClient, createPostgresBackendFromClient, type SqlClient } from './index.ts'
+import { schemaBackend, task } from './test-support.ts'
 
 /** a client that counts the statements sent through it */
 function counting (client: SqlClient): { client: SqlClient, statements: () => number } {
@@ -23,17 +23,9 @@ function counting (client: SqlClient): { client: SqlClient, statements: () => nu
 }
 
 async function serverBackend (t: Test): Promise<{ backend: Backend, statements: () => number, schema: string, client: SqlClient }> {
-  const schema = testSchema()
-  const raw = createPgClient({ connectionString: TEST_POSTGRES_URL, poolSize: 2, statementTimeoutMs: 10_000, settings: {} })
-  const { client, statements } = counting(raw)
-  const backend = createPostgresBackendFromClient(client, { schema })
-  t.teardown(async () => {
-    await backend.close()
-    await raw.close()
-    await dropSchema(schema)
-  })
-  await backend.init()
-  return { backend, statements, schema, client: raw }
+  let statements = (): number => 0
+  const { raw, backend, schema } = await schemaBackend(t, { wrap: raw => { const counted = counting(raw); statements = counted.statements; return counted.client } })
+  return { backend, statements: () => statements(), schema, client: raw }
 }
 
 async function pgliteBackend (t: Test): Promise<{ backend: Backend, statements: () => number }> {

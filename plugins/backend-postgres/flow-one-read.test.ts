@@ -5,20 +5,11 @@
 // what was really leased.
 import t, { type Test } from 'tap'
 import type { Backend, LeaseRequest } from '@switchyard/core'
-import { createPgClient, createPgliteClient, createPostgresBackendFromClient } from './index.ts'
-import { dropSchema, task, TEST_POSTGRES_URL, testSchema } from './test-support.ts'
+import { createPgliteClient, createPostgresBackendFromClient } from './index.ts'
+import { schemaBackend, task } from './test-support.ts'
 
 async function serverBackend (t: Test): Promise<Backend> {
-  const schema = testSchema()
-  const client = createPgClient({ connectionString: TEST_POSTGRES_URL, poolSize: 2, statementTimeoutMs: 10_000, settings: {} })
-  const backend = createPostgresBackendFromClient(client, { schema })
-  t.teardown(async () => {
-    await backend.close()
-    await client.close()
-    await dropSchema(schema)
-  })
-  await backend.init()
-  return backend
+  return (await schemaBackend(t)).backend
 }
 
 async function started (backend: Backend): Promise<Record<string, number>> {

@@ -7,7 +7,7 @@ import type { Backend } from '@switchyard/core'
 import type { SqlClient } from './index.ts'
 import { createPgClient, createPgliteClient, createPostgresBackend, createPostgresBackendFromClient } from './index.ts'
 import { loadMigrations, renderMigration } from './migrate.ts'
-import { dropSchema, task, TEST_POSTGRES_URL, testSchema, withRawClient } from './test-support.ts'
+import { dropSchema, schemaBackend, task, TEST_POSTGRES_URL, testSchema, withRawClient } from './test-support.ts'
 
 async function settingAfterWork (t: Test, client: SqlClient, backend: Backend, queue: string): Promise<string> {
   await backend.enqueue([task(queue), task(queue), task(queue)])
@@ -26,16 +26,8 @@ async function settingAfterWork (t: Test, client: SqlClient, backend: Backend, q
  * `client` (a session setting, flushed statistics) comes from the connection the backend used.
  */
 async function singleConnectionBackend (t: Test): Promise<{ client: SqlClient, backend: Backend, schema: string }> {
-  const schema = testSchema()
-  const client = createPgClient({ connectionString: TEST_POSTGRES_URL, poolSize: 1, statementTimeoutMs: 10_000, settings: {} })
-  const backend = createPostgresBackendFromClient(client, { schema })
-  t.teardown(async () => {
-    await backend.close()
-    await client.close()
-    await dropSchema(schema)
-  })
-  await backend.init()
-  return { client, backend, schema }
+  const { raw, backend, schema } = await schemaBackend(t, { poolSize: 1 })
+  return { client: raw, backend, schema }
 }
 
 t.test('postgres: the asynchronous commit of work statements does not leak into the session', async t => {

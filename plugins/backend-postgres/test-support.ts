@@ -1,6 +1,10 @@
 import { randomBytes } from 'node:crypto'
 import pg from 'pg'
-import type { NewTask } from '@switchyard/core'
+import type { Test } from 'tap'
+import type { Backend, NewTask } from '@switchyard/core'
+import { createPgClient } from './pg-client.ts'
+import { createPostgresBackendFromClient } from './backend.ts'
+import type { SqlClient } from './sql-client.ts'
 
 // Shared by this package's tests: a private schema per run on the real server.
 
@@ -22,6 +26,25 @@ export async function withRawClient<T> (fn: (client: pg.Client) => Promise<T>): 
 
 export async function dropSchema (schema: string): Promise<void> {
   await withRawClient(async c => { await c.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`) })
+}
+
+/**
+ * A backend on a fresh schema of the test server over a client of its own, all of it
+ * closed and dropped at teardown. `poolSize` 1 when the test reads the backend's session
+ * state through `raw`; `wrap` hands the backend another client over the raw one (one
+ * that counts statements).
+ */
+export async function schemaBackend (t: Test, options: { poolSize?: number, wrap?: (raw: SqlClient) => SqlClient } = {}): Promise<{ raw: SqlClient, backend: Backend, schema: string }> {
+  const schema = testSchema()
+  const raw = createPgClient({ connectionString: TEST_POSTGRES_URL, poolSize: options.poolSize ?? 2, statementTimeoutMs: 10_000, settings: {} })
+  const backend = createPostgresBackendFromClient(options.wrap === undefined ? raw : options.wrap(raw), { schema })
+  t.teardown(async () => {
+    await backend.close()
+    await raw.close()
+    await dropSchema(schema)
+  })
+  await backend.init()
+  return { raw, backend, schema }
 }
 
 export function task (queue: string, overrides: Partial<NewTask> = {}): NewTask {
