@@ -59,7 +59,11 @@ t.test('enqueue: task hash, ready/scheduled index, registry, idempotency, publis
     ['t', 'task.enqueued', 'd', '{"id":"000000000001","queue":"q","handler":"h"}'],
     ['t', 'task.enqueued', 'd', '{"id":"000000000002"}']
   ], 'one event per created task, its id first, in the same script')
-  t.match(await redis.hgetall(k.task('000000000001')), { q: 'q', h: 'h', p: '{"a":1}', s: 'ready', a: '0', m: '3', ik: 'key-1', ps: '7' })
+  const created = await redis.hgetall(k.task('000000000001'))
+  t.match(created, { q: 'q', h: 'h', p: '{"a":1}', s: 'ready', m: '3', ik: 'key-1' })
+  // fields at their defaults are left out until a transition writes them (codec.ts reads them back)
+  t.same([created.a, created.rp, created.ps, created.ua], [undefined, undefined, undefined, undefined], 'no attempts, replays, payload size or updatedAt written')
+  t.match(created.ca, /^\d{13}$/, 'createdAt in whole milliseconds')
   t.equal(await redis.hget(k.idem, 'key-1'), '000000000001')
   t.same(await redis.zrange(`${k.base}r:q`, 0, -1), ['000000000001'])
   t.same(await redis.zrange(`${k.base}s:later`, 0, -1), ['000000000002'])
@@ -116,7 +120,8 @@ t.test('lease with handlers: parks what the caller cannot run (same score), merg
   t.same(await redis.zrange(parked('sms'), 0, -1), [sms1, sms2], 'the sms tasks met on the way are parked')
   t.equal(await redis.zscore(parked('sms'), sms1!), scoreOf, 'with its ready score')
   t.same(await redis.smembers(`${k.base}kh:q`), ['sms'])
-  t.match(await redis.hgetall(k.task(sms1!)), { s: 'ready', a: '0' }, 'still ready, no attempt')
+  const smsTask = await redis.hgetall(k.task(sms1!))
+  t.same([smsTask.s, smsTask.a], ['ready', undefined], 'still ready, no attempt')
   t.same((await lease(['q'], 10, 30_000, [])), [], 'an empty set leases nothing and parks nothing')
   t.same(await redis.zrange(`${k.base}r:q`, 0, -1), [push, mail2])
   t.same((await lease(['q'], 10, 30_000, ['mail'])).map((l) => l.id), [mail2])
