@@ -1,7 +1,7 @@
 -- enqueue: creates tasks, or returns the existing id when the idempotency key is known.
 -- KEYS[1] idempotency hash (key -> id)   KEYS[2] all-tasks index (zset by sequence)
 -- KEYS[3] task id sequence               KEYS[4] queue registry hash
--- KEYS[5] event stream
+-- KEYS[5] event stream   KEYS[6] its entry index   KEYS[7] its event count (lib/events.lua)
 -- ARGV[1] key prefix   ARGV[2] work channel
 -- ARGV[3] event type ('' = append no events)   ARGV[4] events channel   ARGV[5] approximate max events
 -- ARGV[6] fields per task: 13, or 15 when some task names parents
@@ -16,8 +16,9 @@
 -- until they all succeeded (see settle_children in common.lua); one whose parent is
 -- already dead or canceled takes its policy at once; the reply then ends with one more
 -- element after the pairs: the cascaded triples (common.lua) of those tasks.
--- With an event type, each created task appends { id, ...data } to the event stream in
--- this script, so the event is in the log before any worker can lease the task.
+-- With an event type, each created task's event { id, ...data } goes to the event log
+-- in this script (the call's events as one entry), so the event is in the log before
+-- any worker can lease the task.
 -- With a replace mode, a key whose task has not started (scheduled or ready, attempts 0)
 -- updates it in place: payload, priority, maxAttempts, timeoutMs and (unless
 -- preserve_run_at) runAt, moving it between the ready and scheduled indexes.
@@ -29,6 +30,7 @@
 -- strings made once per call: Redis formats a Lua number argument with printf, which
 -- costs more than the command it is an argument of.
 --!include common
+--!include events
 local P = ARGV[1]
 local EVENT_TYPE = ARGV[3]
 local HEAD = 6
@@ -44,7 +46,9 @@ if FIELDS > 13 then
     end
   end
 end
-local last_event = false
+-- the created tasks' events, each a JSON [type, data] pair
+local events = {}
+local event_type_json = EVENT_TYPE ~= '' and cjson.encode(EVENT_TYPE) or nil
 local now = now_ms()
 local now_s = int_str(now)
 local last = redis.call('INCRBY', KEYS[3], n)
@@ -196,7 +200,7 @@ for i = 0, n - 1 do
       local data = ARGV[b + 10]
       local with_id = '{"id":"' .. id .. '"}'
       if data ~= '{}' then with_id = '{"id":"' .. id .. '",' .. string.sub(data, 2) end
-      last_event = redis.call('XADD', KEYS[5], '*', 't', EVENT_TYPE, 'd', with_id)
+      events[#events + 1] = '[' .. event_type_json .. ',' .. with_id .. ']'
     end
     out[#out + 1] = id
     out[#out + 1] = 1
@@ -205,10 +209,9 @@ end
 flush_indexes()
 pending_flush(P, pending)
 for q in pairs(woken) do redis.call('PUBLISH', ARGV[2], q) end
-if last_event then
-  -- trimmed once per call, not per entry: the cap is approximate either way
-  redis.call('XTRIM', KEYS[5], 'MAXLEN', '~', ARGV[5])
-  redis.call('PUBLISH', ARGV[4], last_event)
+if #events > 0 then
+  local entry = events_log(KEYS[5], KEYS[6], KEYS[7], tonumber(ARGV[5]), #events, '[' .. table.concat(events, ',') .. ']')
+  redis.call('PUBLISH', ARGV[4], entry)
 end
 if #cascaded > 0 then out[#out + 1] = cascaded end
 return out
