@@ -50,3 +50,35 @@ t.test('reading pages through many small batches and few large ones alike', asyn
   t.same(read, [...small, ...large], '150 one-event entries and a 500-event entry read back in one call')
   t.same(await backend.readEvents({ afterId: small[149]!.id, limit: 7 }), large.slice(0, 7), 'a limit smaller than a batch takes its head')
 })
+
+t.test('trimming reads the entry index; entries from before the index are walked and trimmed, then the index alone serves', async t => {
+  const prefix = `syevents${randomBytes(5).toString('hex')}`
+  const backend = createBullMQBackend({ url: URL, prefix, maxEvents: 10 })
+  const redis = new Redis(URL)
+  t.teardown(async () => {
+    await backend.destroyAllData()
+    await backend.close()
+    redis.disconnect()
+  })
+  await backend.init()
+  const k = backend.keys
+  // two entries written before the index existed (no index items), counted
+  for (let b = 0; b < 2; b++) await redis.xadd(k.events, '*', 'n', '3', 'b', JSON.stringify([0, 1, 2].map(j => ['test.old', { b, j }])))
+  await redis.set(k.eventCount, 6)
+  const appended = []
+  for (let b = 0; b < 6; b++) appended.push(...await backend.appendEvents([0, 1, 2].map(j => ({ type: 'test.tick', data: { b, j } }))))
+  t.equal(await redis.xlen(k.events), 4, 'the older entries went first; 4 entries of 3 events stay')
+  t.equal(Number(await redis.get(k.eventCount)), 12, 'the count matches what the stream holds')
+  const entries = (await redis.xrange(k.events, '-', '+')).map(([id]) => id)
+  t.same(await redis.lrange(k.eventIndex, 0, -1), entries.map(id => `${id} 3`), 'the index lists exactly the kept entries with their counts')
+  t.same(await backend.readEvents({ afterId: null, limit: 100 }), appended.slice(-12), 'the newest events are read back')
+
+  // an entry taken back leaves the index too, so trimming stays on the index
+  const [last] = await backend.appendEvents([{ type: 'test.undo', data: 1 }])
+  const entry = last!.id.slice(0, last!.id.indexOf(':'))
+  // what an enqueue whose jobs were not added does with its events (backend.ts)
+  await (backend as unknown as { own: { removeEventEntry: (entry: string, events: number) => Promise<boolean> } }).own.removeEventEntry(entry, 1)
+  const kept = await redis.xrange(k.events, '-', '+')
+  t.same(await redis.lrange(k.eventIndex, 0, -1), kept.map(([id, fields]) => `${id} ${fields[1]}`), 'the index lists the entries left after a removal')
+  t.equal(Number(await redis.get(k.eventCount)), kept.reduce((sum, [, fields]) => sum + Number(fields[1]), 0), 'and the count their events')
+})

@@ -34,6 +34,8 @@ export class Keys {
   get events (): string { return `${this.own}events` }
   /** how many events the stream holds (batches are entries, the cap counts events) */
   get eventCount (): string { return `${this.own}events:count` }
+  /** "<entry id> <events>" per stream entry, oldest first, so trimming reads no entry (append-events.lua) */
+  get eventIndex (): string { return `${this.own}events:index` }
   get audit (): string { return `${this.own}audit` }
   get notify (): string { return `${this.own}notify` }
   /** pub/sub channel: a queue name each time tasks become ready in it */

@@ -146,7 +146,7 @@ export class OwnState {
   async appendEvents (events: EventInput[]): Promise<StoredEvent[]> {
     if (events.length === 0) return []
     const batch = JSON.stringify(events.map(event => [event.type, event.data ?? null]))
-    const entry = await runPlainScript(this.redis, 'append-events', [this.keys.events, this.keys.eventCount],
+    const entry = await runPlainScript(this.redis, 'append-events', [this.keys.events, this.keys.eventCount, this.keys.eventIndex],
       [this.limits.maxEvents, this.keys.notify, events.length, batch]) as string
     const time = timeOfStreamId(entry)
     return events.map((event, k) => ({ id: `${entry}:${k}`, type: event.type, time, data: event.data ?? null }))
@@ -159,7 +159,8 @@ export class OwnState {
   async removeEventEntry (entry: string, events: number): Promise<boolean> {
     const removed = await this.redis.xdel(this.keys.events, entry)
     if (removed === 0) return false
-    await this.redis.decrby(this.keys.eventCount, events)
+    // the index item goes too, so trimming keeps reading the index alone (append-events.lua)
+    await this.redis.multi().decrby(this.keys.eventCount, events).lrem(this.keys.eventIndex, 1, `${entry} ${events}`).exec()
     return true
   }
 

@@ -14,7 +14,8 @@ import type { ChainableCommander } from 'ioredis'
 import { formatPosition, parsePosition } from './page-position.ts'
 import { applyTaskAction } from './task-actions.ts'
 import { assertNoEviction, createClient, toBackendError, type RedisClient } from './connection.ts'
-import { decodeAudit, decodeEvent, decodeLeased, enqueueOutcome, hashToTask, pairsToObject, streamIdTime } from './codec.ts'
+import { decodeAudit, decodeLeased, enqueueOutcome, hashToTask, pairsToObject, streamIdTime } from './codec.ts'
+import { backwardStart, forwardStart, parseEventId, takeAfter, takeBefore, type EventPosition } from './events-log.ts'
 import { keysFor, type Keys } from './keys.ts'
 import type { RedisBackendOptions } from './options.ts'
 import { defineScripts, type ScriptArg, type ScriptName } from './scripts.ts'
@@ -70,6 +71,8 @@ const CAPABILITIES: BackendCapabilities = {
 }
 
 const STREAM_ID = /^\d+-\d+$/
+/** stream entries an event read asks for first (each holds one event or more, a worker's appends hundreds) */
+const EVENT_FIRST_PAGE = 8
 
 function missingParent (id: string): Error {
   return Errors.validation(`dependsOn: no task ${id} (a parent must be a stored task)`, { details: { field: 'dependsOn', id } })
@@ -282,7 +285,7 @@ export class RedisBackend implements Backend {
           if (withParents) args.push((t.dependsOn ?? []).join(','), t.onParentFailure ?? 'cancel')
         }
         offset += batch.length
-        const reply = await this.script('enqueue', [k.idem, k.all, k.seq, k.queues, k.events], args) as Array<string | number | unknown[]>
+        const reply = await this.script('enqueue', [k.idem, k.all, k.seq, k.queues, k.events, k.eventIndex, k.eventCount], args) as Array<string | number | unknown[]>
         if (reply[0] === '!missing') throw missingParent(String(reply[1]))
         // tasks that took their policy at once (a parent dead already) end the reply
         if (reply.length % 2 === 1) this.cascades.report(cascadedTriples(reply.pop()))
@@ -607,9 +610,7 @@ export class RedisBackend implements Backend {
   readOverview (req: OverviewReadRequest): Promise<OverviewRead> {
     const pendingLimit = Math.min(req.pendingLimit, MAX_LIST_LIMIT)
     const events = req.events
-    if (events?.afterId != null && !STREAM_ID.test(events.afterId)) {
-      throw Errors.validation('events.afterId: must be an event id like "1700000000000-0", or null', { details: { field: 'events.afterId' } })
-    }
+    const eventsAfter = events?.afterId == null ? null : parseEventId('events.afterId', events.afterId)
     const eventLimit = Math.min(events?.limit ?? 0, MAX_LIST_LIMIT)
     return this.run('readOverview', async () => {
       // One pipeline, so one round trip: the same scripts and read the separate calls use.
@@ -619,7 +620,9 @@ export class RedisBackend implements Backend {
       pipeline.sy_worker_list(k.workers, k.base, MAX_LIST_LIMIT, 0, WORKER_RETENTION_MS)
       pipeline.sy_coordination(k.globalPause, k.rate, k.lockNames, k.base)
       if (pendingLimit > 0) pipeline.sy_pending_handlers(k.queues, k.base, pendingLimit)
-      if (eventLimit > 0) pipeline.xrange(k.events, events?.afterId == null ? '-' : `(${events.afterId}`, '+', 'COUNT', eventLimit)
+      // the first page of readEvents; more pages (entries of single events) are read after
+      const eventEntries = Math.min(eventLimit, EVENT_FIRST_PAGE) + 1
+      if (eventLimit > 0) pipeline.xrange(k.events, forwardStart(eventsAfter), '+', 'COUNT', eventEntries)
       const replies = (await pipeline.exec()) ?? []
       const failed = replies.find(([err]) => err !== null)
       if (failed !== undefined) throw failed[0]
@@ -627,7 +630,13 @@ export class RedisBackend implements Backend {
       const [stats, workers, coordination] = values as [Array<string | number>, Array<string | number>, CoordinationReply]
       let at = 3
       const pending = pendingLimit > 0 ? pendingFrom(values[at++] as string[]) : []
-      const read = eventLimit > 0 ? (values[at++] as Array<[string, string[]]>).map(([id, fields]) => decodeEvent(id, fields)) : []
+      const read: StoredEvent[] = []
+      if (eventLimit > 0) {
+        const entries = values[at++] as Array<[string, string[]]>
+        takeAfter(entries, eventsAfter, eventLimit, read)
+        // a full page that left events wanted: at least one of its entries gave events, so read on after the last
+        if (read.length < eventLimit && entries.length === eventEntries) await this.readForward(parseEventId('events.afterId', read[read.length - 1]!.id), eventLimit, read)
+      }
       return { queues: statsFrom(stats), workers: workersFrom(workers), coordination: coordinationFrom(coordination), pending, events: read }
     })
   }
@@ -794,11 +803,12 @@ export class RedisBackend implements Backend {
       const out: StoredEvent[] = []
       for (const batch of chunks(events, SCRIPT_BATCH)) {
         if (batch.length === 0) continue
-        const args: ScriptArg[] = [this.keys.eventsChannel, this.options.maxEvents]
-        const encoded = batch.map((e) => JSON.stringify(e.data ?? null))
-        batch.forEach((e, i) => args.push(e.type, encoded[i]!))
-        const ids = await this.script('events_append', [this.keys.events], args) as string[]
-        ids.forEach((id, i) => out.push({ id, type: batch[i]!.type, time: streamIdTime(id), data: batch[i]!.data ?? null }))
+        // one stream entry per call (lua/lib/events.lua): event k of entry E is E:k
+        const body = JSON.stringify(batch.map(e => [e.type, e.data ?? null]))
+        const k = this.keys
+        const entry = await this.script('events_append', [k.events, k.eventIndex, k.eventCount], [k.eventsChannel, this.options.maxEvents, batch.length, body]) as string
+        const time = streamIdTime(entry)
+        batch.forEach((e, i) => out.push({ id: `${entry}:${i}`, type: e.type, time, data: e.data ?? null }))
       }
       return out
     })
@@ -806,27 +816,38 @@ export class RedisBackend implements Backend {
 
   readEvents (req: ReadEventsRequest): Promise<StoredEvent[]> {
     const limit = Math.min(req.limit, MAX_LIST_LIMIT)
-    if (req.afterId != null && !STREAM_ID.test(req.afterId)) {
-      throw Errors.validation('afterId: must be an event id like "1700000000000-0", or null', { details: { field: 'afterId' } })
+    const after = req.afterId == null ? null : parseEventId('afterId', req.afterId)
+    return this.run('readEvents', async () => await this.readForward(after, limit, []))
+  }
+
+  /** readEvents: the events after `after` appended to `out` until it holds `limit` */
+  private async readForward (after: EventPosition | null, limit: number, out: StoredEvent[]): Promise<StoredEvent[]> {
+    let start = forwardStart(after)
+    // An entry holds at least one event, so more entries than events still wanted are
+    // never needed (one more: the entry of `after` may have none left); pages start
+    // small because one entry can hold hundreds.
+    for (let count = Math.min(limit, EVENT_FIRST_PAGE) + 1; out.length < limit; count = Math.min(count * 4, limit - out.length + 1)) {
+      const entries = await this.client.xrange(this.keys.events, start, '+', 'COUNT', count)
+      takeAfter(entries, after, limit, out)
+      if (entries.length < count) break
+      start = `(${entries[entries.length - 1]![0]}`
     }
-    return this.run('readEvents', async () => {
-      if (limit === 0) return []
-      const start = req.afterId == null ? '-' : `(${req.afterId}`
-      const entries = await this.client.xrange(this.keys.events, start, '+', 'COUNT', limit)
-      return entries.map(([id, fields]) => decodeEvent(id, fields))
-    })
+    return out
   }
 
   readEventsNewestFirst (req: ReadEventsBackwardRequest): Promise<StoredEvent[]> {
     const limit = Math.min(req.limit, MAX_LIST_LIMIT)
-    if (req.beforeId != null && !STREAM_ID.test(req.beforeId)) {
-      throw Errors.validation('beforeId: must be an event id like "1700000000000-0", or null', { details: { field: 'beforeId' } })
-    }
+    const before = req.beforeId == null ? null : parseEventId('beforeId', req.beforeId)
     return this.run('readEventsNewestFirst', async () => {
-      if (limit === 0) return []
-      const end = req.beforeId == null ? '+' : `(${req.beforeId}`
-      const entries = await this.client.xrevrange(this.keys.events, end, '-', 'COUNT', limit)
-      return entries.map(([id, fields]) => decodeEvent(id, fields))
+      const out: StoredEvent[] = []
+      let end = backwardStart(before)
+      for (let count = Math.min(limit, EVENT_FIRST_PAGE) + 1; out.length < limit; count = Math.min(count * 4, limit - out.length + 1)) {
+        const entries = await this.client.xrevrange(this.keys.events, end, '-', 'COUNT', count)
+        takeBefore(entries, before, limit, out)
+        if (entries.length < count) break
+        end = `(${entries[entries.length - 1]![0]}`
+      }
+      return out
     })
   }
 

@@ -6,7 +6,8 @@ import type { AuditEvent, EnqueueResult, LeasedTask, StoredEvent, Task, TaskErro
 // ua updated, sa started, fa finished, lx lease expiry, w worker, lt lease token,
 // rp replays, ps payload bytes, rv result JSON, pg progress JSON, tn tenant, ci correlation
 // id. An empty string means
-// "no value".
+// "no value". A task that was never leased, requeued or updated may lack a, rp, ps and
+// ua (enqueue.lua writes only what differs): 0, 0, the payload's UTF-8 length and ca.
 
 function int (v: string | undefined): number {
   return v === undefined || v === '' ? 0 : Number(v)
@@ -46,13 +47,13 @@ export function hashToTask (id: string, h: Record<string, string>): Task {
     lastError: optStr(h.le),
     errors: parseErrors(h.er),
     createdAt: int(h.ca),
-    updatedAt: int(h.ua),
+    updatedAt: int(h.ua ?? h.ca),
     startedAt: optInt(h.sa),
     finishedAt: optInt(h.fa),
     leaseExpiresAt: h.s === 'processing' ? optInt(h.lx) : null,
     workerId: optStr(h.w),
     replays: int(h.rp),
-    payloadSize: int(h.ps),
+    payloadSize: h.ps === undefined ? Buffer.byteLength(h.p ?? '', 'utf8') : int(h.ps),
     ...(h.rv === undefined || h.rv === '' ? {} : { result: JSON.parse(h.rv) }),
     ...(h.pg === undefined || h.pg === '' ? {} : { progress: JSON.parse(h.pg) }),
     ...(h.dp === undefined || h.dp === '' ? {} : { dependsOn: h.dp.split(','), onParentFailure: h.pf === 'dead' ? 'dead' : 'cancel' }),

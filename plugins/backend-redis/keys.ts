@@ -26,6 +26,9 @@ export interface Keys {
   lockNames: string
   workers: string
   events: string
+  /** "entry-id count" per event log entry, oldest first, and the events they hold (lua/lib/events.lua) */
+  eventIndex: string
+  eventCount: string
   audit: string
   workChannel: string
   eventsChannel: string
@@ -67,6 +70,8 @@ export function keysFor (prefix: string): Keys {
     lockNames: `${base}locks`,
     workers: `${base}wk`,
     events: `${base}ev`,
+    eventIndex: `${base}evx`,
+    eventCount: `${base}evn`,
     audit: `${base}au`,
     workChannel: `${base}work`,
     eventsChannel: `${base}events`,

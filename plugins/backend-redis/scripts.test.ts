@@ -23,7 +23,7 @@ function space (tt: Test) {
       args.push(x.queue ?? 'q', x.handler ?? 'h', JSON.stringify(x.payload ?? {}), x.maxAttempts ?? 3, x.priority ?? 0, 1000,
         x.runAt ?? '', x.delayMs ?? 0, x.key ?? '', '', '', '', '')
     }
-    const reply = await run('enqueue', [k.idem, k.all, k.seq, k.queues, k.events], args) as Array<string | number>
+    const reply = await run('enqueue', [k.idem, k.all, k.seq, k.queues, k.events, k.eventIndex, k.eventCount], args) as Array<string | number>
     return reply.filter((_, i) => i % 2 === 0) as string[]
   }
   /** handlers: the caller's handler set (undefined: every handler) */
@@ -50,16 +50,22 @@ t.test('enqueue: task hash, ready/scheduled index, registry, idempotency, publis
   sub.on('message', (_c: string, m: string) => messages.push(m))
   await sub.subscribe(k.workChannel)
   const now = Number((await redis.time())[0]) * 1000
-  const reply = await run('enqueue', [k.idem, k.all, k.seq, k.queues, k.events], [k.base, k.workChannel, 'task.enqueued', k.eventsChannel, 1000, 13,
+  const reply = await run('enqueue', [k.idem, k.all, k.seq, k.queues, k.events, k.eventIndex, k.eventCount], [k.base, k.workChannel, 'task.enqueued', k.eventsChannel, 1000, 13,
     'q', 'h', '{"a":1}', 3, 0, 1000, '', 0, 'key-1', '{"queue":"q","handler":"h"}', '', '', '',
     'q', 'h', '{"a":2}', 3, 0, 1000, '', 0, 'key-1', '{"queue":"q","handler":"h"}', '', '', '',
     'later', 'h', '{}', 3, 0, 1000, now + 60_000, 0, '', '{}', '', '', '']) as Array<string | number>
   t.same(reply, ['000000000001', 1, '000000000001', 0, '000000000002', 1], 'duplicate key answers the first id, created 0')
-  t.same((await redis.xrange(k.events, '-', '+')).map(([, fields]) => fields), [
-    ['t', 'task.enqueued', 'd', '{"id":"000000000001","queue":"q","handler":"h"}'],
-    ['t', 'task.enqueued', 'd', '{"id":"000000000002"}']
-  ], 'one event per created task, its id first, in the same script')
-  t.match(await redis.hgetall(k.task('000000000001')), { q: 'q', h: 'h', p: '{"a":1}', s: 'ready', a: '0', m: '3', ik: 'key-1', ps: '7' })
+  const entries = await redis.xrange(k.events, '-', '+')
+  t.same(entries.map(([, fields]) => fields), [
+    ['n', '2', 'b', '[["task.enqueued",{"id":"000000000001","queue":"q","handler":"h"}],["task.enqueued",{"id":"000000000002"}]]']
+  ], 'one event per created task, its id first, in the same script: the call\'s events as one entry')
+  t.same(await redis.lrange(k.eventIndex, 0, -1), [`${entries[0]![0]} 2`], 'the entry indexed with its event count')
+  t.equal(await redis.get(k.eventCount), '2')
+  const created = await redis.hgetall(k.task('000000000001'))
+  t.match(created, { q: 'q', h: 'h', p: '{"a":1}', s: 'ready', m: '3', ik: 'key-1' })
+  // fields at their defaults are left out until a transition writes them (codec.ts reads them back)
+  t.same([created.a, created.rp, created.ps, created.ua], [undefined, undefined, undefined, undefined], 'no attempts, replays, payload size or updatedAt written')
+  t.match(created.ca, /^\d{13}$/, 'createdAt in whole milliseconds')
   t.equal(await redis.hget(k.idem, 'key-1'), '000000000001')
   t.same(await redis.zrange(`${k.base}r:q`, 0, -1), ['000000000001'])
   t.same(await redis.zrange(`${k.base}s:later`, 0, -1), ['000000000002'])
@@ -116,7 +122,8 @@ t.test('lease with handlers: parks what the caller cannot run (same score), merg
   t.same(await redis.zrange(parked('sms'), 0, -1), [sms1, sms2], 'the sms tasks met on the way are parked')
   t.equal(await redis.zscore(parked('sms'), sms1!), scoreOf, 'with its ready score')
   t.same(await redis.smembers(`${k.base}kh:q`), ['sms'])
-  t.match(await redis.hgetall(k.task(sms1!)), { s: 'ready', a: '0' }, 'still ready, no attempt')
+  const smsTask = await redis.hgetall(k.task(sms1!))
+  t.same([smsTask.s, smsTask.a], ['ready', undefined], 'still ready, no attempt')
   t.same((await lease(['q'], 10, 30_000, [])), [], 'an empty set leases nothing and parks nothing')
   t.same(await redis.zrange(`${k.base}r:q`, 0, -1), [push, mail2])
   t.same((await lease(['q'], 10, 30_000, ['mail'])).map((l) => l.id), [mail2])
@@ -463,15 +470,25 @@ t.test('evalScript: a script the server does not know is sent as EVAL, then runs
   await t.rejects(evalScript(redis, badScript, [], []), /NOSUCHCOMMAND|Unknown/i, 'an error of a known script is the caller\'s')
 })
 
-t.test('events_append: capped stream, ids returned in order', async (t) => {
+t.test('events_append: one entry per call, trimmed by events held to the newest `keep` (plus the append)', async (t) => {
   const { k } = space(t)
-  const ids = await run('events_append', [k.events], [k.eventsChannel, 100, 'a', '1', 'b', '2']) as string[]
-  t.equal(ids.length, 2)
-  t.ok(ids[0]! < ids[1]! || ids[0]!.length < ids[1]!.length)
-  const args: ScriptArg[] = [k.eventsChannel, 100]
-  for (let i = 0; i < 500; i++) args.push('e', String(i))
-  await run('events_append', [k.events], args)
-  t.ok(await redis.xlen(k.events) < 400, 'MAXLEN ~ trims the stream')
+  const append = async (events: Array<[string, unknown]>, keep = 100): Promise<string> =>
+    await run('events_append', [k.events, k.eventIndex, k.eventCount], [k.eventsChannel, keep, events.length, JSON.stringify(events)]) as string
+  const first = await append([['a', 1], ['b', 2]])
+  t.match(first, /^\d+-\d+$/, 'answers the entry id')
+  t.same(await redis.xrange(k.events, '-', '+'), [[first, ['n', '2', 'b', '[["a",1],["b",2]]']]])
+  // an entry of the older layout (one event) goes with the first trim
+  await redis.xadd(k.events, '*', 't', 'old', 'd', '0')
+  const entries: string[] = []
+  for (let i = 0; i < 10; i++) entries.push(await append(Array.from({ length: 30 }, (_, j) => ['e', i * 30 + j])))
+  // 302 events appended; keeping 100 drops whole entries while the rest hold 100 or more
+  const left = await redis.xrange(k.events, '-', '+')
+  t.same(left.map(([id]) => id), entries.slice(-4), 'the newest entries holding at least 100 events are kept, older ones trimmed')
+  t.equal(await redis.get(k.eventCount), '120', 'the count follows')
+  t.same(await redis.lrange(k.eventIndex, 0, -1), entries.slice(-4).map(id => `${id} 30`), 'the index follows')
+  const big = await append(Array.from({ length: 150 }, (_, j) => ['big', j]))
+  t.same((await redis.xrange(k.events, '-', '+')).map(([id]) => id), [big], 'an append larger than keep is kept whole, alone')
+  t.equal(await redis.get(k.eventCount), '150')
 })
 
 t.test('audit_list / audit_prune', async (t) => {

@@ -10,7 +10,7 @@ const LUA_DIR = new URL('./lua/', import.meta.url)
 
 /** Number of KEYS each script takes; the rest of its arguments are ARGV. */
 export const SCRIPT_KEYS = {
-  enqueue: 5,
+  enqueue: 7,
   lease: 4,
   complete: 2,
   progress: 1,
@@ -42,7 +42,7 @@ export const SCRIPT_KEYS = {
   worker_cordon: 2,
   worker_sweep: 1,
   worker_release: 2,
-  events_append: 1,
+  events_append: 3,
   audit_list: 1,
   audit_prune: 1,
   records_put: 2,

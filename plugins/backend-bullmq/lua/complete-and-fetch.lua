@@ -40,6 +40,8 @@ local filter = nil
 if fetch then filter = newFilter(own, base, queue, runs, parkCap, 100) end
 local t = redis.call('TIME')
 local expires = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) + leaseMs
+-- as a string made once: Redis printf-formats every Lua number argument of redis.call
+local expiresStr = string.format('%d', expires)
 local retryKey = own .. 'retry:' .. queue
 local retries = fetch and redis.call('EXISTS', retryKey) == 1
 
@@ -61,7 +63,7 @@ local function afterRun(reply)
   if withDeps then settleFinished(reply) end
   if type(reply) == 'table' and type(reply[2]) == 'string' then
     popped = reply[2]
-    redis.call('HSET', base .. reply[2], 'syx', expires)
+    redis.call('HSET', base .. reply[2], 'syx', expiresStr)
     if retries then redis.call('SREM', retryKey, reply[2]) end
     reply[5] = expires
   end

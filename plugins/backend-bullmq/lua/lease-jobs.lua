@@ -42,6 +42,8 @@ if fl ~= nil then
 end
 local t = rcall('TIME')
 local expires = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) + lockDuration
+-- as a string made once: Redis printf-formats every Lua number argument of redis.call
+local expiresStr = string.format('%d', expires)
 
 for _, queue in ipairs(queues) do
   if #out >= limit then break end
@@ -82,7 +84,7 @@ for _, queue in ipairs(queues) do
       if filter ~= nil then settle(filter, jobId) end
       -- {0, 0, rateLimitTtl, nextDelayed}: nothing to take from this queue now
       if type(jobId) ~= 'string' then break end
-      rcall('HSET', base .. jobId, 'syx', expires)
+      rcall('HSET', base .. jobId, 'syx', expiresStr)
       if retries then rcall('SREM', retryKey, jobId) end
       out[#out + 1] = { queue, jobId, token, reply[1], expires }
       kept.add(pendingKey, kept.field(reply[1], 'name'), -1)

@@ -8,12 +8,13 @@
 -- behind (every lease check also wants state 'processing', tokens are never reused, and
 -- readers show an expiry only while processing); a result is written only when there is
 -- one (requeue clears an old one before a task can run again). The index moves of the
--- whole call are one ZREM and one ZADD.
+-- whole call are one ZREM and one ZADD. The time goes to redis.call as a string made
+-- once (Redis formats a Lua number argument with printf, per argument).
 --!include common
 --!include flow
 local P = ARGV[1]
 local flow_on = flow_counting(P)
-local now = now_ms()
+local now = int_str(now_ms())
 local out = {}
 local done = {}
 local finished = {}

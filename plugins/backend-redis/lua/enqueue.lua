@@ -1,7 +1,7 @@
 -- enqueue: creates tasks, or returns the existing id when the idempotency key is known.
 -- KEYS[1] idempotency hash (key -> id)   KEYS[2] all-tasks index (zset by sequence)
 -- KEYS[3] task id sequence               KEYS[4] queue registry hash
--- KEYS[5] event stream
+-- KEYS[5] event stream   KEYS[6] its entry index   KEYS[7] its event count (lib/events.lua)
 -- ARGV[1] key prefix   ARGV[2] work channel
 -- ARGV[3] event type ('' = append no events)   ARGV[4] events channel   ARGV[5] approximate max events
 -- ARGV[6] fields per task: 13, or 15 when some task names parents
@@ -16,14 +16,21 @@
 -- until they all succeeded (see settle_children in common.lua); one whose parent is
 -- already dead or canceled takes its policy at once; the reply then ends with one more
 -- element after the pairs: the cascaded triples (common.lua) of those tasks.
--- With an event type, each created task appends { id, ...data } to the event stream in
--- this script, so the event is in the log before any worker can lease the task.
+-- With an event type, each created task's event { id, ...data } goes to the event log
+-- in this script (the call's events as one entry), so the event is in the log before
+-- any worker can lease the task.
 -- With a replace mode, a key whose task has not started (scheduled or ready, attempts 0)
 -- updates it in place: payload, priority, maxAttempts, timeoutMs and (unless
 -- preserve_run_at) runAt, moving it between the ready and scheduled indexes.
 -- Returns { id1, outcome1, id2, outcome2, ... } in request order: 1 created, 0 the
 -- key's task left as is, 2 replaced, or (replace mode) the state that kept it as is.
+-- Hot path: a created task's hash holds only what differs from the defaults readers
+-- assume (codec.ts): no attempts (0), replays (0), payload size (the payload's length)
+-- or updatedAt (createdAt) until a transition writes them. Numbers go to redis.call as
+-- strings made once per call: Redis formats a Lua number argument with printf, which
+-- costs more than the command it is an argument of.
 --!include common
+--!include events
 local P = ARGV[1]
 local EVENT_TYPE = ARGV[3]
 local HEAD = 6
@@ -39,8 +46,11 @@ if FIELDS > 13 then
     end
   end
 end
-local last_event = false
+-- the created tasks' events, each a JSON [type, data] pair
+local events = {}
+local event_type_json = EVENT_TYPE ~= '' and cjson.encode(EVENT_TYPE) or nil
 local now = now_ms()
+local now_s = int_str(now)
 local last = redis.call('INCRBY', KEYS[3], n)
 local seq = last - n
 local out = {}
@@ -58,6 +68,7 @@ local function flush_indexes()
   ready_new = {}
 end
 local pending = {}
+local last_priority, last_run_at, last_score = nil, nil, nil
 for i = 0, n - 1 do
   local b = HEAD + i * FIELDS
   local q, ikey = ARGV[b + 1], ARGV[b + 9]
@@ -102,12 +113,18 @@ for i = 0, n - 1 do
     seq = seq + 1
     local id = string.format('%012d', seq)
     local payload, priority = ARGV[b + 3], ARGV[b + 5]
-    local run_at = now + tonumber(ARGV[b + 8])
-    if ARGV[b + 7] ~= '' then run_at = tonumber(ARGV[b + 7]) end
+    local run_at, run_at_s = now, now_s
+    if ARGV[b + 7] ~= '' then
+      run_at = tonumber(ARGV[b + 7])
+      run_at_s = int_str(run_at)
+    elseif ARGV[b + 8] ~= '0' then
+      run_at = now + tonumber(ARGV[b + 8])
+      run_at_s = int_str(run_at)
+    end
     local state = 'ready'
     if run_at > now then state = 'scheduled' end
-    local fields = { 'q', q, 'h', ARGV[b + 2], 'p', payload, 's', state, 'a', 0, 'm', ARGV[b + 4],
-      'pr', priority, 'ra', int_str(run_at), 'to', ARGV[b + 6], 'ca', now, 'ua', now, 'rp', 0, 'ps', #payload }
+    local fields = { 'q', q, 'h', ARGV[b + 2], 'p', payload, 's', state, 'm', ARGV[b + 4],
+      'pr', priority, 'ra', run_at_s, 'to', ARGV[b + 6], 'ca', now_s }
     if ARGV[b + 12] ~= '' then
       fields[#fields + 1] = 'tn'
       fields[#fields + 1] = ARGV[b + 12]
@@ -156,16 +173,21 @@ for i = 0, n - 1 do
       redis.call('HSET', KEYS[1], ikey, id)
     end
     redis.call('HSET', P .. 't:' .. id, unpack(fields))
-    all_new[#all_new + 1] = seq; all_new[#all_new + 1] = id
+    -- the id is the sequence, zero-padded: ZADD reads it as the same score
+    all_new[#all_new + 1] = id; all_new[#all_new + 1] = id
     if state == 'ready' then
       local rk = P .. 'r:' .. q
       local list = ready_new[rk]
       if not list then list = {}; ready_new[rk] = list end
-      list[#list + 1] = ready_score(priority, run_at); list[#list + 1] = id
+      -- a batch mostly shares priority and runAt: its score is formatted once
+      if priority ~= last_priority or run_at ~= last_run_at then
+        last_priority, last_run_at, last_score = priority, run_at, ready_score(priority, run_at)
+      end
+      list[#list + 1] = last_score; list[#list + 1] = id
       pending_tally(P, pending, id, q, ARGV[b + 2], 1)
       woken[q] = true
     elseif state == 'scheduled' then
-      redis.call('ZADD', P .. 's:' .. q, int_str(run_at), id)
+      redis.call('ZADD', P .. 's:' .. q, run_at_s, id)
       pending_tally(P, pending, id, q, ARGV[b + 2], 1)
     else
       enter_state(P, id, state, q, ARGV[b + 2], now)
@@ -178,7 +200,7 @@ for i = 0, n - 1 do
       local data = ARGV[b + 10]
       local with_id = '{"id":"' .. id .. '"}'
       if data ~= '{}' then with_id = '{"id":"' .. id .. '",' .. string.sub(data, 2) end
-      last_event = redis.call('XADD', KEYS[5], '*', 't', EVENT_TYPE, 'd', with_id)
+      events[#events + 1] = '[' .. event_type_json .. ',' .. with_id .. ']'
     end
     out[#out + 1] = id
     out[#out + 1] = 1
@@ -187,10 +209,9 @@ end
 flush_indexes()
 pending_flush(P, pending)
 for q in pairs(woken) do redis.call('PUBLISH', ARGV[2], q) end
-if last_event then
-  -- trimmed once per call, not per entry: the cap is approximate either way
-  redis.call('XTRIM', KEYS[5], 'MAXLEN', '~', ARGV[5])
-  redis.call('PUBLISH', ARGV[4], last_event)
+if #events > 0 then
+  local entry = events_log(KEYS[5], KEYS[6], KEYS[7], tonumber(ARGV[5]), #events, '[' .. table.concat(events, ',') .. ']')
+  redis.call('PUBLISH', ARGV[4], entry)
 end
 if #cascaded > 0 then out[#out + 1] = cascaded end
 return out

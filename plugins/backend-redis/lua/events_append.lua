@@ -1,16 +1,11 @@
--- events_append: appends events to the capped event stream and notifies subscribers.
--- Stream ids are monotonic, so a reader resuming after an id misses nothing appended later.
--- The stream is trimmed (MAXLEN ~) once per call rather than per entry: the cap is
--- approximate either way, and a call holds at most SCRIPT_BATCH events.
--- KEYS[1] event stream
--- ARGV[1] events channel   ARGV[2] approximate max length   ARGV[3..] pairs: type, data JSON
--- Returns the new stream ids in order.
-local ids = {}
-for i = 3, #ARGV, 2 do
-  ids[#ids + 1] = redis.call('XADD', KEYS[1], '*', 't', ARGV[i], 'd', ARGV[i + 1])
-end
-if #ids > 0 then
-  redis.call('XTRIM', KEYS[1], 'MAXLEN', '~', ARGV[2])
-  redis.call('PUBLISH', ARGV[1], ids[#ids])
-end
-return ids
+-- events_append: appends a batch of events to the event log as one stream entry
+-- (lib/events.lua) and notifies subscribers. Stream ids are monotonic, so a reader
+-- resuming after an id misses nothing appended later.
+-- KEYS[1] event stream   KEYS[2] its entry index   KEYS[3] its event count
+-- ARGV[1] events channel   ARGV[2] events kept   ARGV[3] number of events
+-- ARGV[4] the events as a JSON array of [type, data] pairs
+-- Returns the entry's stream id.
+--!include events
+local id = events_log(KEYS[1], KEYS[2], KEYS[3], tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4])
+redis.call('PUBLISH', ARGV[1], id)
+return id

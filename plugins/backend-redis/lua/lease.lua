@@ -29,6 +29,11 @@ if redis.call('HGET', P .. 'w:' .. worker, 'c') == '1' then return {} end
 local limit, cap, park_cap = tonumber(ARGV[4]), tonumber(ARGV[6]), tonumber(ARGV[7])
 local now = now_ms()
 local deadline = now + tonumber(ARGV[5])
+-- numbers reach redis.call as strings made once: Redis formats a Lua number argument
+-- with printf, dearer than the HSET it goes into
+local now_s, deadline_s = int_str(now), int_str(deadline)
+-- attempts (a string; absent before the first lease) -> the next attempt as number and string
+local next_attempt = {}
 local n_handlers = tonumber(ARGV[8])
 -- runs[h] for the handlers the caller runs; nil: every handler
 local runs = nil
@@ -89,12 +94,12 @@ end
 
 -- Moves due tasks of one delayed index into ready; returns how many moved.
 local function promote(key, q)
-  local due = redis.call('ZRANGEBYSCORE', key, '-inf', now, 'LIMIT', 0, cap)
+  local due = redis.call('ZRANGEBYSCORE', key, '-inf', now_s, 'LIMIT', 0, cap)
   for _, id in ipairs(due) do
     local tk = P .. 't:' .. id
     local f = redis.call('HMGET', tk, 'pr', 'ra')
     if f[1] then
-      redis.call('HSET', tk, 's', 'ready', 'ua', now)
+      redis.call('HSET', tk, 's', 'ready', 'ua', now_s)
       redis.call('ZADD', P .. 'r:' .. q, ready_score(f[1], f[2]), id)
     end
   end
@@ -111,13 +116,20 @@ end
 local function take(id, q, f)
   local tk = P .. 't:' .. id
   if not token then token = redis.call('INCRBY', KEYS[4], limit) - limit end
-  local attempts = tonumber(f[3]) + 1
+  local before = f[3] or '0'
+  local attempt = next_attempt[before]
+  if attempt == nil then
+    local a = tonumber(before) + 1
+    attempt = { a, int_str(a) }
+    next_attempt[before] = attempt
+  end
+  local attempts = attempt[1]
   token = token + 1
-  local lease_token = int_str(token)
-  redis.call('HSET', tk, 's', 'processing', 'a', attempts, 'lt', lease_token, 'lx', deadline,
-    'sa', now, 'ua', now, 'w', worker)
+  local lease_token = string.format('%d', token)
+  redis.call('HSET', tk, 's', 'processing', 'a', attempt[2], 'lt', lease_token, 'lx', deadline_s,
+    'sa', now_s, 'ua', now_s, 'w', worker)
   -- into the processing zset with the others at the end (one ZADD per call)
-  leased[#leased + 1] = deadline; leased[#leased + 1] = id
+  leased[#leased + 1] = deadline_s; leased[#leased + 1] = id
   pending_tally(P, pending, id, q, f[1], -1)
   if flow ~= nil then
     local h = f[1]
