@@ -9,6 +9,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import Docker from 'dockerode'
+import { imageBuildsRunning } from './image-build-marker.ts'
 
 const run = promisify(execFile)
 
@@ -52,25 +53,53 @@ export async function startPodmanService (): Promise<PodmanService> {
     if (child.exitCode === null) child.kill('SIGKILL')
     await rm(dir, { recursive: true, force: true })
   }
-  const deadline = Date.now() + 30_000
+  // 30 s, and while an image build runs beside it (image-build-marker.ts), until 60 s
+  // after the build ended, at most 10 minutes: its layer commits hold podman's storage.
+  const started = Date.now()
+  let deadline = started + 30_000
+  let sawBuild = false
   for (;;) {
     if (child.exitCode !== null) throw new Error(`podman system service exited with ${child.exitCode}: ${stderr}`)
     if (existsSync(socketPath)) {
       try {
         await docker.ping()
+        if (sawBuild && Date.now() - started > 30_000) await restartTapTimeout()
         return { docker, socketPath, env, close }
       } catch { /* not listening yet */ }
     }
+    const builds = imageBuildsRunning()
+    if (builds.length > 0) {
+      sawBuild = true
+      deadline = Math.min(Math.max(deadline, Date.now() + 60_000), started + BUILD_WAIT_MS)
+    }
     if (Date.now() > deadline) {
       await close()
-      throw new Error(`podman system service did not answer on ${socketPath} within 30 s: ${stderr}`)
+      const during = sawBuild ? `, waiting on an image build beside it (pid ${builds.join(', ') || 'ended'})` : ''
+      throw new Error(`podman system service did not answer on ${socketPath} within ${Math.round((Date.now() - started) / 1000)} s${during}: ${stderr}`)
     }
     await new Promise(resolve => setTimeout(resolve, 100))
   }
 }
 
+/** the longest an engine user waits for podman's storage while an image build runs */
+const BUILD_WAIT_MS = 10 * 60_000
+
+/**
+ * In a tap test process (tap's IPC channel is open), restarts the file's timeout from
+ * now after a long wait on an image build, which is not the test's own time: at least
+ * the configured timeout and 20 minutes, the longest any engine-using file sets
+ * itself (test/deploy/image.test.ts). A benchmark run by a test has no channel.
+ */
+async function restartTapTimeout (): Promise<void> {
+  if (process.env.TAP_CHILD_ID === undefined || typeof process.send !== 'function') return
+  const { t } = await import('tap')
+  t.setTimeout(Math.max(Number(process.env.TAP_TIMEOUT ?? 0) * 1000, 20 * 60_000))
+}
+
 /** The BusyBox job base image (imported once; later calls cost a second). Returns its name. */
 export async function ensureJobBaseImage (env: NodeJS.ProcessEnv): Promise<string> {
-  const { stdout } = await run('bash', [join(CONTAINER_SCRIPTS, 'job-base-image.sh')], { env, timeout: 120_000, maxBuffer: 1 << 20 })
+  // podman's commands wait for its storage while an image build commits a layer
+  const timeout = imageBuildsRunning().length > 0 ? BUILD_WAIT_MS : 120_000
+  const { stdout } = await run('bash', [join(CONTAINER_SCRIPTS, 'job-base-image.sh')], { env, timeout, maxBuffer: 1 << 20 })
   return stdout.trim().split('\n').at(-1) as string
 }
