@@ -9,7 +9,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import Docker from 'dockerode'
-import { imageBuildsRunning } from './image-build-marker.ts'
+import { acquireEngineLock, type EngineLockMode } from './engine-lock.ts'
 
 const run = promisify(execFile)
 
@@ -36,8 +36,48 @@ export interface PodmanService {
   close (): Promise<void>
 }
 
-/** Starts `podman system service` on a socket in a temporary directory and waits until it answers a ping. */
-export async function startPodmanService (): Promise<PodmanService> {
+export interface PodmanServiceOptions {
+  /**
+   * How the service holds the machine's engine lock until close() (engine-lock.ts):
+   * 'exclusive' for the image build, whose layer commits hold podman's storage for
+   * long; 'shared' (the default) for every other user, which then never runs beside it.
+   */
+  engineLock?: EngineLockMode
+}
+
+/** the longest an engine user waits for the image build, or the build for the users before it */
+const ENGINE_LOCK_TIMEOUT_MS = 15 * 60_000
+
+/**
+ * Starts `podman system service` on a socket in a temporary directory and waits until it
+ * answers a ping, after taking the engine lock (see PodmanServiceOptions); a test that
+ * waited for the lock gets that time back from tap.
+ */
+export async function startPodmanService (options: PodmanServiceOptions = {}): Promise<PodmanService> {
+  const lock = await acquireEngineLock(options.engineLock ?? 'shared', ENGINE_LOCK_TIMEOUT_MS)
+  try {
+    if (lock.waitedMs > 1_000) await restartTapTimeout()
+    const service = await startService()
+    return { ...service, close: async () => { try { await service.close() } finally { lock.release() } } }
+  } catch (err) {
+    lock.release()
+    throw err
+  }
+}
+
+/**
+ * In a tap test process (tap's IPC channel is open), restarts the file's timeout from
+ * now after a wait for the engine lock, which is not the test's own time: at least the
+ * configured timeout and 20 minutes, the longest any engine-using file sets itself
+ * (test/deploy/image.test.ts). A benchmark run by a test has no channel.
+ */
+async function restartTapTimeout (): Promise<void> {
+  if (process.env.TAP_CHILD_ID === undefined || typeof process.send !== 'function') return
+  const { t } = await import('tap')
+  t.setTimeout(Math.max(Number(process.env.TAP_TIMEOUT ?? 0) * 1000, 20 * 60_000))
+}
+
+async function startService (): Promise<PodmanService> {
   const { stdout } = await run('bash', [join(CONTAINER_SCRIPTS, 'setup-podman.sh'), '--no-install'], { timeout: 60_000 })
   const env = { ...process.env, CONTAINERS_CONF: stdout.trim().split('\n').at(-1) as string }
   const dir = await mkdtemp(join(tmpdir(), 'switchyard-podman-'))
@@ -53,53 +93,26 @@ export async function startPodmanService (): Promise<PodmanService> {
     if (child.exitCode === null) child.kill('SIGKILL')
     await rm(dir, { recursive: true, force: true })
   }
-  // 30 s, and while an image build runs beside it (image-build-marker.ts), until 60 s
-  // after the build ended, at most 10 minutes: its layer commits hold podman's storage.
-  const started = Date.now()
-  let deadline = started + 30_000
-  let sawBuild = false
+  // longer than its start takes on a quiet machine: a loaded one (CI) can be slow to answer
+  const deadline = Date.now() + 60_000
   for (;;) {
     if (child.exitCode !== null) throw new Error(`podman system service exited with ${child.exitCode}: ${stderr}`)
     if (existsSync(socketPath)) {
       try {
         await docker.ping()
-        if (sawBuild && Date.now() - started > 30_000) await restartTapTimeout()
         return { docker, socketPath, env, close }
       } catch { /* not listening yet */ }
     }
-    const builds = imageBuildsRunning()
-    if (builds.length > 0) {
-      sawBuild = true
-      deadline = Math.min(Math.max(deadline, Date.now() + 60_000), started + BUILD_WAIT_MS)
-    }
     if (Date.now() > deadline) {
       await close()
-      const during = sawBuild ? `, waiting on an image build beside it (pid ${builds.join(', ') || 'ended'})` : ''
-      throw new Error(`podman system service did not answer on ${socketPath} within ${Math.round((Date.now() - started) / 1000)} s${during}: ${stderr}`)
+      throw new Error(`podman system service did not answer on ${socketPath} within 60 s: ${stderr}`)
     }
     await new Promise(resolve => setTimeout(resolve, 100))
   }
 }
 
-/** the longest an engine user waits for podman's storage while an image build runs */
-const BUILD_WAIT_MS = 10 * 60_000
-
-/**
- * In a tap test process (tap's IPC channel is open), restarts the file's timeout from
- * now after a long wait on an image build, which is not the test's own time: at least
- * the configured timeout and 20 minutes, the longest any engine-using file sets
- * itself (test/deploy/image.test.ts). A benchmark run by a test has no channel.
- */
-async function restartTapTimeout (): Promise<void> {
-  if (process.env.TAP_CHILD_ID === undefined || typeof process.send !== 'function') return
-  const { t } = await import('tap')
-  t.setTimeout(Math.max(Number(process.env.TAP_TIMEOUT ?? 0) * 1000, 20 * 60_000))
-}
-
 /** The BusyBox job base image (imported once; later calls cost a second). Returns its name. */
 export async function ensureJobBaseImage (env: NodeJS.ProcessEnv): Promise<string> {
-  // podman's commands wait for its storage while an image build commits a layer
-  const timeout = imageBuildsRunning().length > 0 ? BUILD_WAIT_MS : 120_000
-  const { stdout } = await run('bash', [join(CONTAINER_SCRIPTS, 'job-base-image.sh')], { env, timeout, maxBuffer: 1 << 20 })
+  const { stdout } = await run('bash', [join(CONTAINER_SCRIPTS, 'job-base-image.sh')], { env, timeout: 120_000, maxBuffer: 1 << 20 })
   return stdout.trim().split('\n').at(-1) as string
 }
