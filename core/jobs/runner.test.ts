@@ -51,7 +51,12 @@ t.test('without a container runtime a run fails at once, naming the plugin to ad
   const failed = await store.getRun(run.id)
   t.equal(failed?.state, 'failed')
   t.match(failed?.error, /no container runtime is registered.*runtime-docker/)
-  const events = await new JobEvents(tb.backend, null).list({ runId: run.id, limit: 100 })
+  // Bounded wait: on the shared Postgres server another test's open transaction can
+  // keep a new event unreadable for a moment (it read as none once in CI).
+  const events = await waitFor(async () => {
+    const listed = await new JobEvents(tb.backend, null).list({ runId: run.id, limit: 100 })
+    return listed.length > 0 ? listed : null
+  }, 'the run\'s events')
   t.same(events.map(event => event.type), ['job.finished'])
 })
 

@@ -1,7 +1,10 @@
+import { existsSync, readdirSync, rmSync } from 'node:fs'
+import { join } from 'node:path'
 import { setFlagsFromString } from 'node:v8'
 import { PGlite } from '@electric-sql/pglite'
 import { Errors, isSwitchyardError } from '@switchyard/core'
-import { lockDataDir, type DataDirLock } from './datadir-lock.ts'
+import { LOCK_FILE_NAME, lockDataDir, type DataDirLock } from './datadir-lock.ts'
+import { discardTemplate, loadTemplate, saveTemplate } from './pglite-template.ts'
 import { withDeadline, type SqlClient, type SqlParam, type SqlQueryable } from './sql-client.ts'
 import { PgliteGate, type GateLane } from './pglite-gate.ts'
 
@@ -130,6 +133,36 @@ function bindGated (db: Pick<PGlite, 'query' | 'exec'>, gate: PgliteGate, timeou
   }
 }
 
+/** a directory with nothing in it yet but our lock: a new database may be unpacked into it */
+function newDataDir (dir: string): boolean {
+  if (!existsSync(dir)) return true
+  return readdirSync(dir).every(name => name === LOCK_FILE_NAME)
+}
+
+/**
+ * Opens PGlite; a new database starts from the saved cluster (pglite-template.ts), or,
+ * when there is none, runs initdb and saves its cluster for the next new one.
+ */
+async function openPglite (dir: string | null, startParams: string[]): Promise<PGlite> {
+  const isNew = dir === null || newDataDir(dir)
+  const template = isNew ? loadTemplate() : undefined
+  if (template !== undefined) {
+    const db = dir === null ? new PGlite({ startParams, loadDataDir: template }) : new PGlite(dir, { startParams, loadDataDir: template })
+    try {
+      await db.waitReady
+      return db
+    } catch {
+      // a damaged archive: drop it, clear what was unpacked, and run initdb instead
+      discardTemplate()
+      if (dir !== null) for (const name of readdirSync(dir)) if (name !== LOCK_FILE_NAME) rmSync(join(dir, name), { recursive: true, force: true })
+    }
+  }
+  const db = dir === null ? new PGlite({ startParams }) : new PGlite(dir, { startParams })
+  await db.waitReady
+  if (isNew) await saveTemplate(db)
+  return db
+}
+
 export async function createPgliteClient (options: PgliteClientOptions): Promise<SqlClient> {
   const dir = persistentDir(options.dataDir)
   const lock: DataDirLock | null = dir === null ? null : lockDataDir(dir)
@@ -137,8 +170,7 @@ export async function createPgliteClient (options: PgliteClientOptions): Promise
   try {
     applyWasmTiering(options.optimizeWasm ?? false)
     const startParams = [...PGlite.defaultStartParams, ...Object.entries(PGLITE_SERVER_SETTINGS).flatMap(([key, value]) => ['-c', `${key}=${value}`])]
-    db = dir === null ? new PGlite({ startParams }) : new PGlite(dir, { startParams })
-    await db.waitReady
+    db = await openPglite(dir, startParams)
     for (const [key, value] of Object.entries(options.settings)) {
       await db.query('SELECT set_config($1, $2, false)', [key, value])
     }

@@ -9,6 +9,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import Docker from 'dockerode'
+import { acquireEngineLock, type EngineLockMode } from './engine-lock.ts'
 
 const run = promisify(execFile)
 
@@ -35,8 +36,48 @@ export interface PodmanService {
   close (): Promise<void>
 }
 
-/** Starts `podman system service` on a socket in a temporary directory and waits until it answers a ping. */
-export async function startPodmanService (): Promise<PodmanService> {
+export interface PodmanServiceOptions {
+  /**
+   * How the service holds the machine's engine lock until close() (engine-lock.ts):
+   * 'exclusive' for the image build, whose layer commits hold podman's storage for
+   * long; 'shared' (the default) for every other user, which then never runs beside it.
+   */
+  engineLock?: EngineLockMode
+}
+
+/** the longest an engine user waits for the image build, or the build for the users before it */
+const ENGINE_LOCK_TIMEOUT_MS = 15 * 60_000
+
+/**
+ * Starts `podman system service` on a socket in a temporary directory and waits until it
+ * answers a ping, after taking the engine lock (see PodmanServiceOptions); a test that
+ * waited for the lock gets that time back from tap.
+ */
+export async function startPodmanService (options: PodmanServiceOptions = {}): Promise<PodmanService> {
+  const lock = await acquireEngineLock(options.engineLock ?? 'shared', ENGINE_LOCK_TIMEOUT_MS)
+  try {
+    if (lock.waitedMs > 1_000) await restartTapTimeout()
+    const service = await startService()
+    return { ...service, close: async () => { try { await service.close() } finally { lock.release() } } }
+  } catch (err) {
+    lock.release()
+    throw err
+  }
+}
+
+/**
+ * In a tap test process (tap's IPC channel is open), restarts the file's timeout from
+ * now after a wait for the engine lock, which is not the test's own time: at least the
+ * configured timeout and 20 minutes, the longest any engine-using file sets itself
+ * (test/deploy/image.test.ts). A benchmark run by a test has no channel.
+ */
+async function restartTapTimeout (): Promise<void> {
+  if (process.env.TAP_CHILD_ID === undefined || typeof process.send !== 'function') return
+  const { t } = await import('tap')
+  t.setTimeout(Math.max(Number(process.env.TAP_TIMEOUT ?? 0) * 1000, 20 * 60_000))
+}
+
+async function startService (): Promise<PodmanService> {
   const { stdout } = await run('bash', [join(CONTAINER_SCRIPTS, 'setup-podman.sh'), '--no-install'], { timeout: 60_000 })
   const env = { ...process.env, CONTAINERS_CONF: stdout.trim().split('\n').at(-1) as string }
   const dir = await mkdtemp(join(tmpdir(), 'switchyard-podman-'))
@@ -52,7 +93,8 @@ export async function startPodmanService (): Promise<PodmanService> {
     if (child.exitCode === null) child.kill('SIGKILL')
     await rm(dir, { recursive: true, force: true })
   }
-  const deadline = Date.now() + 30_000
+  // longer than its start takes on a quiet machine: a loaded one (CI) can be slow to answer
+  const deadline = Date.now() + 60_000
   for (;;) {
     if (child.exitCode !== null) throw new Error(`podman system service exited with ${child.exitCode}: ${stderr}`)
     if (existsSync(socketPath)) {
@@ -63,7 +105,7 @@ export async function startPodmanService (): Promise<PodmanService> {
     }
     if (Date.now() > deadline) {
       await close()
-      throw new Error(`podman system service did not answer on ${socketPath} within 30 s: ${stderr}`)
+      throw new Error(`podman system service did not answer on ${socketPath} within 60 s: ${stderr}`)
     }
     await new Promise(resolve => setTimeout(resolve, 100))
   }
