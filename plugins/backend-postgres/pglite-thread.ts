@@ -35,9 +35,11 @@ function workerEntry (): { code: string | URL, eval: boolean } {
   return { code: `import(${JSON.stringify(tsx)}).then(api => { api.register(); return import(${JSON.stringify(entry.href)}) })`, eval: true }
 }
 
-export async function openWorkerEngine (options: PgliteOpenOptions): Promise<PgliteEngine> {
+/** `started` sees the thread once spawned (tests end it for real, to check what callers then get) */
+export async function openWorkerEngine (options: PgliteOpenOptions, started?: (worker: Worker) => void): Promise<PgliteEngine> {
   const entry = workerEntry()
   const worker = new Worker(entry.code, { eval: entry.eval, workerData: options, name: 'switchyard-pglite' })
+  started?.(worker)
   const pending = new Map<number, Pending>()
   const listeners = new Map<number, (payload: string) => void>()
   let nextId = 1
