@@ -31,7 +31,13 @@ function workerEntry (): { code: string | URL, eval: boolean } {
   const here = fileURLToPath(import.meta.url)
   const entry = new URL(`./pglite-worker${extname(here)}`, import.meta.url)
   if (extname(here) !== '.ts') return { code: entry, eval: false }
-  const tsx = import.meta.resolve('tsx/esm/api')
+  let tsx: string
+  try {
+    tsx = import.meta.resolve('tsx/esm/api')
+  } catch {
+    // no tsx: whatever runs this TypeScript (Node's own type stripping) runs the entry too
+    return { code: entry, eval: false }
+  }
   return { code: `import(${JSON.stringify(tsx)}).then(api => { api.register(); return import(${JSON.stringify(entry.href)}) })`, eval: true }
 }
 
