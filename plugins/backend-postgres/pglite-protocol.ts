@@ -18,7 +18,8 @@ export type PgliteRequest =
   | { id: number, op: 'close' }
 
 export type PgliteAnswer =
-  | { id: number, ok: true, rows?: unknown[] }
+  /** rows as arrays of values with the column names once (cheaper to clone than one object per row) */
+  | { id: number, ok: true, columns?: string[], rows?: unknown[][] }
   | { id: number, ok: false, error: PlainError }
 
 export type PgliteThreadMessage =

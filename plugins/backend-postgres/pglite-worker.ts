@@ -56,10 +56,14 @@ async function end (id: number, commit: boolean): Promise<void> {
   }
 }
 
-async function handle (db: PGlite, request: PgliteRequest): Promise<unknown[] | undefined> {
+interface Rows { columns: string[], rows: unknown[][] }
+
+async function handle (db: PGlite, request: PgliteRequest): Promise<Rows | undefined> {
   switch (request.op) {
-    case 'query':
-      return (await target(db, request.tx).query(request.text, request.params as unknown[] | undefined)).rows
+    case 'query': {
+      const result = await target(db, request.tx).query<unknown[]>(request.text, request.params as unknown[] | undefined, { rowMode: 'array' })
+      return { columns: result.fields.map(field => field.name), rows: result.rows }
+    }
     case 'exec':
       await target(db, request.tx).exec(request.text)
       return undefined
@@ -92,7 +96,7 @@ try {
   const db = await openPglite(workerData as PgliteOpenOptions)
   port.on('message', (request: PgliteRequest) => {
     handle(db, request).then(
-      rows => send(rows === undefined ? { id: request.id, ok: true } : { id: request.id, ok: true, rows }),
+      rows => send(rows === undefined ? { id: request.id, ok: true } : { id: request.id, ok: true, columns: rows.columns, rows: rows.rows }),
       (err: unknown) => send({ id: request.id, ok: false, error: toPlainError(err) })
     )
   })
