@@ -18,8 +18,12 @@ export type PgliteRequest =
   | { id: number, op: 'close' }
 
 export type PgliteAnswer =
-  /** rows as arrays of values with the column names once (cheaper to clone than one object per row) */
-  | { id: number, ok: true, columns?: string[], rows?: unknown[][] }
+  /**
+   * rows as arrays of values with the column names once (cheaper to clone than one
+   * object per row); the columns listed in `json` hold json/jsonb text, parsed on
+   * arrival (a string crosses as one copy, a parsed document object by object)
+   */
+  | { id: number, ok: true, columns?: string[], json?: number[], rows?: unknown[][] }
   | { id: number, ok: false, error: PlainError }
 
 export type PgliteThreadMessage =

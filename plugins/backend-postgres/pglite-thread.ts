@@ -42,11 +42,15 @@ function workerEntry (): { code: string | URL, eval: boolean } {
 }
 
 /** `started` sees the thread once spawned (tests end it for real, to check what callers then get) */
-/** rows as PGlite gives them on the main thread: one object per row, a later column of the same name winning */
-function toObjects (columns: string[], rows: unknown[][]): Array<Record<string, unknown>> {
+/** rows as PGlite gives them on the main thread: one object per row (json parsed), a later column of the same name winning */
+function toObjects (columns: string[], json: number[], rows: unknown[][]): Array<Record<string, unknown>> {
   const objects = new Array<Record<string, unknown>>(rows.length)
   for (let r = 0; r < rows.length; r++) {
     const values = rows[r]!
+    for (const at of json) {
+      const text = values[at]
+      if (typeof text === 'string') values[at] = JSON.parse(text)
+    }
     const object: Record<string, unknown> = {}
     for (let c = 0; c < columns.length; c++) object[columns[c]!] = values[c]
     objects[r] = object
@@ -102,7 +106,7 @@ export async function openWorkerEngine (options: PgliteOpenOptions, started?: (w
     if (call === undefined) return
     pending.delete(message.id)
     refresh()
-    if (message.ok) call.resolve(message.rows === undefined || message.columns === undefined ? undefined : toObjects(message.columns, message.rows))
+    if (message.ok) call.resolve(message.rows === undefined || message.columns === undefined ? undefined : toObjects(message.columns, message.json ?? [], message.rows))
     else call.reject(fromPlainError(message.error))
   }
 

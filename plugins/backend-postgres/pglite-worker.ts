@@ -56,13 +56,19 @@ async function end (id: number, commit: boolean): Promise<void> {
   }
 }
 
-interface Rows { columns: string[], rows: unknown[][] }
+interface Rows { columns: string[], json: number[], rows: unknown[][] }
+
+const JSON_TYPES = new Set([114, 3802])
+/** json and jsonb stay text here: the client parses them (see PgliteAnswer) */
+const RAW_JSON = { 114: (text: string) => text, 3802: (text: string) => text }
 
 async function handle (db: PGlite, request: PgliteRequest): Promise<Rows | undefined> {
   switch (request.op) {
     case 'query': {
-      const result = await target(db, request.tx).query<unknown[]>(request.text, request.params as unknown[] | undefined, { rowMode: 'array' })
-      return { columns: result.fields.map(field => field.name), rows: result.rows }
+      const result = await target(db, request.tx).query<unknown[]>(request.text, request.params as unknown[] | undefined, { rowMode: 'array', parsers: RAW_JSON })
+      const json: number[] = []
+      result.fields.forEach((field, at) => { if (JSON_TYPES.has(field.dataTypeID)) json.push(at) })
+      return { columns: result.fields.map(field => field.name), json, rows: result.rows }
     }
     case 'exec':
       await target(db, request.tx).exec(request.text)
@@ -96,7 +102,7 @@ try {
   const db = await openPglite(workerData as PgliteOpenOptions)
   port.on('message', (request: PgliteRequest) => {
     handle(db, request).then(
-      rows => send(rows === undefined ? { id: request.id, ok: true } : { id: request.id, ok: true, columns: rows.columns, rows: rows.rows }),
+      rows => send(rows === undefined ? { id: request.id, ok: true } : { id: request.id, ok: true, columns: rows.columns, json: rows.json, rows: rows.rows }),
       (err: unknown) => send({ id: request.id, ok: false, error: toPlainError(err) })
     )
   })
