@@ -41,7 +41,6 @@ function workerEntry (): { code: string | URL, eval: boolean } {
   return { code: `import(${JSON.stringify(tsx)}).then(api => { api.register(); return import(${JSON.stringify(entry.href)}) })`, eval: true }
 }
 
-/** `started` sees the thread once spawned (tests end it for real, to check what callers then get) */
 /** rows as PGlite gives them on the main thread: one object per row (json parsed), a later column of the same name winning */
 function toObjects (columns: string[], json: number[], rows: unknown[][]): Array<Record<string, unknown>> {
   const objects = new Array<Record<string, unknown>>(rows.length)
@@ -58,6 +57,10 @@ function toObjects (columns: string[], json: number[], rows: unknown[][]): Array
   return objects
 }
 
+/**
+ * Starts the thread and waits until it opened the database. `started` sees the
+ * thread once spawned (tests end it for real, to check what callers then get).
+ */
 export async function openWorkerEngine (options: PgliteOpenOptions, started?: (worker: Worker) => void): Promise<PgliteEngine> {
   const entry = workerEntry()
   const worker = new Worker(entry.code, { eval: entry.eval, workerData: options, name: 'switchyard-pglite' })
