@@ -30,7 +30,8 @@ import { summarize, type LatencySummary } from './lib/stats.ts'
 import type { BenchResult } from './lib/types.ts'
 
 export const TARGET_P99_MS = 3
-const BACKENDS = ['pglite', 'postgres', 'redis', 'bullmq'] as const
+/** pglite-thread: PGlite on a thread of its own (embedded.thread: worker) beside the default, the main thread */
+const BACKENDS = ['pglite', 'pglite-thread', 'postgres', 'redis', 'bullmq'] as const
 type BackendName = typeof BACKENDS[number]
 
 interface Opened {
@@ -45,12 +46,12 @@ interface Client { ca: string, cert: string, key: string }
 
 async function open (name: BackendName, queues: string[], tasks: number, dir: string): Promise<Opened> {
   const onProgress = (done: number): void => { if (done % 200_000 === 0 || done === tasks) progress(`admin-reads: ${name}: ${done} tasks stored`) }
-  if (name === 'pglite' || name === 'postgres') {
+  if (name === 'pglite' || name === 'pglite-thread' || name === 'postgres') {
     const create = await loadBackendFactory<Record<string, unknown>>('@switchyard/backend-postgres', 'createPostgresBackend')
     const schema = name === 'postgres' ? freshSchema('sy_bench_reads') : undefined
-    const target = name === 'postgres' ? { connectionString: POSTGRES_URL, schema } : { pgliteDir: join(dir, 'pglite') }
+    const target = name === 'postgres' ? { connectionString: POSTGRES_URL, schema } : { pgliteDir: join(dir, name) }
     const filled = await fillTasks(target, tasks, onProgress, queues)
-    const backend = create(name === 'postgres' ? { connectionString: POSTGRES_URL, schema } : { embedded: { dataDir: target.pgliteDir } })
+    const backend = create(name === 'postgres' ? { connectionString: POSTGRES_URL, schema } : { embedded: { dataDir: target.pgliteDir, thread: name === 'pglite-thread' ? 'worker' : 'main' } })
     await backend.init()
     return { backend, redisToken: null, fillMs: filled.ms, destroy: async () => { try { await backend.close() } finally { if (schema !== undefined) await dropSchema(schema) } } }
   }
@@ -213,7 +214,7 @@ export async function run (args: string[]): Promise<BenchResult> {
   const requests = flags.requests !== undefined ? positiveInteger('requests', flags.requests) : smoke ? 50 : 2000
   const monitorRequests = flags['monitor-requests'] !== undefined ? positiveInteger('monitor-requests', flags['monitor-requests']) : smoke ? 5 : 50
   const combined = onOff('combined', flags.combined as string)
-  const names = (flags.backends ?? BACKENDS.join(',')).split(',').map(s => s.trim()).filter(s => s !== '')
+  const names = (flags.backends ?? BACKENDS.filter(b => b !== 'pglite-thread').join(',')).split(',').map(s => s.trim()).filter(s => s !== '')
   for (const name of names) {
     if (!(BACKENDS as readonly string[]).includes(name)) throw new Error(`--backends: unknown backend "${name}" (known: ${BACKENDS.join(', ')})`)
   }

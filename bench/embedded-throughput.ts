@@ -24,14 +24,16 @@ import { SidequestSqliteLatency, SidequestSqliteThroughput } from './systems/sid
 import { SwitchyardLatency, SwitchyardThroughput, type BackendOpener } from './systems/switchyard.ts'
 import type { WorkerOptionsInput } from '../core/worker/index.ts'
 
-interface PostgresOptions { embedded?: { dataDir?: string, optimizeWasm?: boolean } }
+interface PostgresOptions { embedded?: { dataDir?: string, optimizeWasm?: boolean, thread?: 'worker' | 'main' } }
 
 /**
  * switchyard-pglite runs what a user gets by default (V8 baseline code only for
  * PGlite's WebAssembly, `embedded.optimizeWasm` false); switchyard-pglite-optimized
  * lets V8 tier PGlite up (`optimizeWasm: true`), measured beside it on request.
+ * switchyard-pglite runs PGlite on the main thread (`embedded.thread: main`, the
+ * default); switchyard-pglite-thread runs it on a thread of its own (`thread: worker`).
  */
-const SYSTEMS = ['switchyard-pglite', 'plainjob', 'sidequest-sqlite', 'switchyard-pglite-optimized'] as const
+const SYSTEMS = ['switchyard-pglite', 'plainjob', 'sidequest-sqlite', 'switchyard-pglite-optimized', 'switchyard-pglite-thread'] as const
 const DEFAULT_SYSTEMS = ['switchyard-pglite', 'plainjob', 'sidequest-sqlite'] as const
 type SystemName = typeof SYSTEMS[number]
 const PEERS = ['plainjob', 'sidequest_sqlite'] as const
@@ -39,6 +41,7 @@ const PEERS = ['plainjob', 'sidequest_sqlite'] as const
 const RESULT_KEY: Record<SystemName, string> = {
   'switchyard-pglite': 'switchyard_pglite',
   'switchyard-pglite-optimized': 'switchyard_pglite_optimized',
+  'switchyard-pglite-thread': 'switchyard_pglite_thread',
   plainjob: 'plainjob',
   'sidequest-sqlite': 'sidequest_sqlite'
 }
@@ -78,9 +81,9 @@ export async function run (args: string[]): Promise<BenchResult> {
 
   const createPostgresBackend = await loadBackendFactory<PostgresOptions>('@switchyard/backend-postgres', 'createPostgresBackend')
   // PGlite with its data directory on disk, as `switchyard start` keeps it in ./.switchyard/
-  const pgliteOnDisk = (optimizeWasm: boolean): BackendOpener => async () => {
+  const pgliteOnDisk = (optimizeWasm: boolean, thread: 'worker' | 'main' = 'main'): BackendOpener => async () => {
     const dir = new TempDir('pglite')
-    const backend = createPostgresBackend({ embedded: { dataDir: dir.file('data'), optimizeWasm } })
+    const backend = createPostgresBackend({ embedded: { dataDir: dir.file('data'), optimizeWasm, thread } })
     try {
       await backend.init()
     } catch (err) {
@@ -100,12 +103,14 @@ export async function run (args: string[]): Promise<BenchResult> {
   const makeThroughput: Record<SystemName, () => ThroughputSystem> = {
     'switchyard-pglite': () => new SwitchyardThroughput('switchyard_pglite', pgliteOnDisk(false), workerOptions, taskEvents),
     'switchyard-pglite-optimized': () => new SwitchyardThroughput('switchyard_pglite_optimized', pgliteOnDisk(true), workerOptions, taskEvents),
+    'switchyard-pglite-thread': () => new SwitchyardThroughput('switchyard_pglite_thread', pgliteOnDisk(false, 'worker'), workerOptions, taskEvents),
     plainjob: () => new PlainjobThroughput(pjTuning),
     'sidequest-sqlite': () => new SidequestSqliteThroughput(sqTuning)
   }
   const makeLatency: Record<SystemName, () => LatencySystem> = {
     'switchyard-pglite': () => new SwitchyardLatency('switchyard_pglite', pgliteOnDisk(false), workerOptions, taskEvents),
     'switchyard-pglite-optimized': () => new SwitchyardLatency('switchyard_pglite_optimized', pgliteOnDisk(true), workerOptions, taskEvents),
+    'switchyard-pglite-thread': () => new SwitchyardLatency('switchyard_pglite_thread', pgliteOnDisk(false, 'worker'), workerOptions, taskEvents),
     plainjob: () => new PlainjobLatency(pjTuning),
     'sidequest-sqlite': () => new SidequestSqliteLatency(sqTuning)
   }
@@ -141,11 +146,13 @@ export async function run (args: string[]): Promise<BenchResult> {
     ratios[`switchyard_pglite_vs_fastest_peer_${n}`] = ratio(row.switchyard_pglite?.tasks_per_s, fastest)
     for (const peer of PEERS) ratios[`switchyard_pglite_vs_${peer}_${n}`] = ratio(row.switchyard_pglite?.tasks_per_s, row[peer]?.tasks_per_s)
     ratios[`switchyard_pglite_optimized_vs_default_${n}`] = ratio(row.switchyard_pglite_optimized?.tasks_per_s, row.switchyard_pglite?.tasks_per_s)
+    ratios[`switchyard_pglite_thread_vs_default_${n}`] = ratio(row.switchyard_pglite_thread?.tasks_per_s, row.switchyard_pglite?.tasks_per_s)
     // Every system here keeps its database inside this process, so the process' CPU while
     // processing is all it spends: per task, it is the fairer comparison on a busy machine
     // (below 1: Switchyard spends less).
     for (const peer of PEERS) ratios[`switchyard_pglite_vs_${peer}_process_cpu_per_task_${n}`] = ratio(row.switchyard_pglite?.process_client_cpu_ms, row[peer]?.process_client_cpu_ms)
     ratios[`switchyard_pglite_optimized_vs_default_process_cpu_per_task_${n}`] = ratio(row.switchyard_pglite_optimized?.process_client_cpu_ms, row.switchyard_pglite?.process_client_cpu_ms)
+    ratios[`switchyard_pglite_thread_vs_default_process_cpu_per_task_${n}`] = ratio(row.switchyard_pglite_thread?.process_client_cpu_ms, row.switchyard_pglite?.process_client_cpu_ms)
   }
   ratios.switchyard_pglite_tasks_per_s = throughput[String(Math.max(...sizes))]!.switchyard_pglite?.tasks_per_s ?? null
   for (const peer of PEERS) ratios[`switchyard_pglite_vs_${peer}_latency_p50`] = ratio(latency.switchyard_pglite?.p50, latency[peer]?.p50)
@@ -154,7 +161,7 @@ export async function run (args: string[]): Promise<BenchResult> {
   return {
     results: {
       smoke,
-      config: { enqueueBatch: batchSize, repeat, switchyard: { ...workerOptions, taskEvents, dataDir: 'on disk (temp dir)', optimizeWasm: false }, plainjob: pjTuning, sidequestSqlite: sqTuning },
+      config: { enqueueBatch: batchSize, repeat, switchyard: { ...workerOptions, taskEvents, dataDir: 'on disk (temp dir)', optimizeWasm: false, thread: 'main' }, plainjob: pjTuning, sidequestSqlite: sqTuning },
       throughput,
       latency_ms: latency
     },

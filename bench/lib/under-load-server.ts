@@ -11,7 +11,7 @@ import { assertPostgresReachable, dropSchema, freshSchema, POSTGRES_URL } from '
 import { assertRedisReachable, deleteKeysContaining, freshToken, REDIS_URL } from './redis.ts'
 import { childEnv, freePort, startAndWait, type RunningStart } from './startup-process.ts'
 
-export const BACKENDS = ['pglite', 'postgres', 'redis', 'bullmq'] as const
+export const BACKENDS = ['pglite', 'pglite-thread', 'postgres', 'redis', 'bullmq'] as const
 export type UnderLoadBackend = typeof BACKENDS[number]
 
 const BIN = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'core', 'bin', 'switchyard.js')
@@ -37,10 +37,16 @@ export interface UnderLoadServer {
 }
 
 /** the backend plugin entry of the config file, and how to remove what it stored */
-function backendPlugin (backend: UnderLoadBackend): { yaml: string, cleanup: () => Promise<void> } {
+function backendPlugin (backend: UnderLoadBackend, dataDir: string): { yaml: string, cleanup: () => Promise<void> } {
   switch (backend) {
     case 'pglite':
       return { yaml: '', cleanup: async () => {} }
+    case 'pglite-thread':
+      // the default plugins, with PGlite on a thread of its own (embedded.thread: worker)
+      return {
+        yaml: `plugins:\n  - name: backend-postgres\n    options:\n      embedded: { dataDir: ${JSON.stringify(join(dataDir, 'pglite'))}, thread: worker }\n  - name: metrics\n  - name: admin-console\n`,
+        cleanup: async () => {}
+      }
     case 'postgres': {
       const schema = freshSchema('sy_bench_ul')
       return {
@@ -68,8 +74,8 @@ function backendPlugin (backend: UnderLoadBackend): { yaml: string, cleanup: () 
 export async function startUnderLoadServer (backend: UnderLoadBackend, dir: string): Promise<UnderLoadServer> {
   if (backend === 'postgres') await assertPostgresReachable()
   if (backend === 'redis' || backend === 'bullmq') await assertRedisReachable()
-  const plugin = backendPlugin(backend)
   const dataDir = join(dir, 'data')
+  const plugin = backendPlugin(backend, dataDir)
   const configFile = join(dir, 'switchyard.yaml')
   await writeFile(configFile, [
     `dataDir: ${JSON.stringify(dataDir)}`,

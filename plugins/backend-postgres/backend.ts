@@ -65,7 +65,7 @@ async function openClient (options: ResolvedOptions): Promise<SqlClient> {
       settings: sessionSettings(options)
     })
   }
-  return await createPgliteClient({ dataDir: options.dataDir, statementTimeoutMs: options.statementTimeoutMs, settings: sessionSettings(options), optimizeWasm: options.optimizeWasm })
+  return await createPgliteClient({ dataDir: options.dataDir, statementTimeoutMs: options.statementTimeoutMs, settings: sessionSettings(options), optimizeWasm: options.optimizeWasm, thread: options.thread })
 }
 
 function assemble (options: ResolvedOptions, name: string, open: () => Promise<SqlClient>, closeClient: boolean): Backend {

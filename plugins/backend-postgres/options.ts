@@ -1,12 +1,14 @@
 import { Type, type Static } from 'typebox'
 import { Value } from 'typebox/value'
 import { Errors } from '@switchyard/core'
+import { PGLITE_DEFAULT_THREAD, type PgliteThread } from './pglite-client.ts'
 
 export const PostgresBackendOptionsSchema = Type.Object({
   connectionString: Type.Optional(Type.String({ minLength: 1, description: 'Postgres server URL; mutually exclusive with embedded' })),
   embedded: Type.Optional(Type.Object({
     dataDir: Type.Optional(Type.String({ minLength: 1, description: 'PGlite data directory; omitted or memory:// keeps the database in memory' })),
-    optimizeWasm: Type.Optional(Type.Boolean({ description: "let V8 recompile PGlite's hot WebAssembly functions with its optimizing compiler (default false: baseline code only, which starts faster and keeps about 50 MB less resident; a V8 setting of the whole process)" }))
+    optimizeWasm: Type.Optional(Type.Boolean({ description: "let V8 recompile PGlite's hot WebAssembly functions with its optimizing compiler (default false: baseline code only, which starts faster and keeps about 50 MB less resident; a V8 setting of the whole process)" })),
+    thread: Type.Optional(Type.Union([Type.Literal('worker'), Type.Literal('main')], { description: 'where PGlite runs: main (default), the main thread; worker, a thread of its own, so statements do not stop the event loop (more CPU per call and more memory: see the backend README)' }))
   }, { additionalProperties: false })),
   schema: Type.Optional(Type.String({ pattern: '^[a-z_][a-z0-9_]{0,39}$', description: 'schema holding every table (default switchyard)' })),
   poolSize: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, description: 'pg connections (default 10)' })),
@@ -22,6 +24,8 @@ export interface ResolvedOptions {
   connectionString: string | null
   dataDir: string | undefined
   optimizeWasm: boolean
+  /** where PGlite runs (embedded only) */
+  thread: PgliteThread
   schema: string
   poolSize: number
   statementTimeoutMs: number
@@ -49,6 +53,7 @@ export function resolveOptions (options: PostgresBackendOptions): ResolvedOption
     connectionString: options.connectionString ?? null,
     dataDir: options.embedded?.dataDir,
     optimizeWasm: options.embedded?.optimizeWasm ?? false,
+    thread: options.embedded?.thread ?? PGLITE_DEFAULT_THREAD,
     schema: options.schema ?? DEFAULT_SCHEMA,
     poolSize: options.poolSize ?? 10,
     statementTimeoutMs: options.statementTimeoutMs ?? 10_000,

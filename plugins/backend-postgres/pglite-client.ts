@@ -1,18 +1,34 @@
-import { existsSync, readdirSync, rmSync } from 'node:fs'
-import { join } from 'node:path'
-import { setFlagsFromString } from 'node:v8'
-import { PGlite } from '@electric-sql/pglite'
 import { Errors, isSwitchyardError } from '@switchyard/core'
 import { LOCK_FILE_NAME, lockDataDir, type DataDirLock } from './datadir-lock.ts'
-import { discardTemplate, loadTemplate, saveTemplate } from './pglite-template.ts'
 import { withDeadline, type SqlClient, type SqlParam, type SqlQueryable } from './sql-client.ts'
 import { PgliteGate, type GateLane } from './pglite-gate.ts'
+import { openMainThreadEngine, type PgliteEngine, type PgliteStatements } from './pglite-engine.ts'
+import type { PgliteOpenOptions } from './pglite-open.ts'
+import { openWorkerEngine } from './pglite-thread.ts'
+
+export { applyWasmTiering, PGLITE_SERVER_SETTINGS } from './pglite-settings.ts'
 
 // SqlClient over embedded PGlite. PGlite is one connection: concurrency here means
 // queueing, and the queue is PgliteGate's (bounded, deadline-aware, reads and writes
 // taking turns; see pglite-gate.ts). LISTEN and NOTIFY work in-process.
 // statement_timeout cannot fire inside the wasm engine, so every call is bounded by
-// a deadline instead, its wait for the connection included.
+// a deadline instead, its wait for the connection included. PGlite runs on a thread
+// of its own by default (pglite-thread.ts) or on the main thread (pglite-engine.ts);
+// the gate, the deadlines and the data-directory lock stay here, on the main thread,
+// either way.
+
+export type PgliteThread = 'worker' | 'main'
+
+/**
+ * Where PGlite runs unless told: the main thread. On its own thread (`worker`) a
+ * statement no longer stops the main thread's event loop, so TLS handshakes and HTTP
+ * answers go on under a flood of database work (the under-load benchmark's handshake
+ * p99 fell from 56.6 s to 0.71 s), but each call costs about 300 µs more CPU, a burst
+ * of small calls runs slower and the process held twice the memory after the burst
+ * (bench/README.md, "PGlite on its own thread"); until those are understood the thread
+ * is a choice, not the default.
+ */
+export const PGLITE_DEFAULT_THREAD: PgliteThread = 'main'
 
 /** calls waiting for the connection beyond this are refused (BACKEND_UNAVAILABLE) */
 export const PGLITE_MAX_QUEUED = 2000
@@ -31,21 +47,6 @@ export function statementLane (text: string): GateLane {
   return WRITES.test(text) ? 'write' : 'read'
 }
 
-/**
- * Server settings PGlite starts with, on top of its own start parameters. Postgres'
- * default shared_buffers (128MB) is sized for a server that owns the machine; inside
- * the process every buffer the engine touches stays resident in the wasm heap, which
- * made it the largest part of the embedded default's memory (about 150MB of wasm heap
- * resident with 128MB, 30MB with 16MB), and zeroing the pool was the largest part of
- * opening. Evicted pages are read back from the operating system's page cache (or
- * the in-memory file system), not the disk, so a small pool costs little: 16MB holds
- * the hot path's pages (the lease indexes, the pending tasks, the counters) many
- * times over.
- */
-export const PGLITE_SERVER_SETTINGS: Readonly<Record<string, string>> = {
-  shared_buffers: '16MB'
-}
-
 export interface PgliteClientOptions {
   /** undefined or memory:// for an in-memory database */
   dataDir: string | undefined
@@ -55,26 +56,8 @@ export interface PgliteClientOptions {
   optimizeWasm?: boolean
   /** waiting calls beyond this are refused; default PGLITE_MAX_QUEUED */
   maxQueued?: number
-}
-
-/**
- * How V8 compiles PGlite's WebAssembly (Postgres, about 9 MB of it). By default V8
- * starts every function on its baseline compiler (Liftoff) and recompiles the hot
- * ones with its optimizing compiler (TurboFan) on background threads. For PGlite that
- * recompilation competes with opening the database for the CPU (opening took about
- * twice as long on a busy two-core machine) and its code and compiler memory stay
- * resident (about 50 MB after ten minutes of the demo). Baseline code alone runs
- * queries slower: in the PGlite throughput benchmark (5,000 tasks) the first round
- * cost the same CPU per task (the recompilation is not free either), later rounds
- * about a quarter more than optimized code. The embedded default is for development
- * and small installations, where start-up and memory matter more, so baseline only
- * is the default; optimizeWasm asks for tiering up (a busy embedded worker).
- *
- * The setting is V8's (`--liftoff-only`) and so covers all WebAssembly the process
- * compiles from then on; each client applies its own choice when it opens.
- */
-export function applyWasmTiering (optimize: boolean): void {
-  setFlagsFromString(optimize ? '--no-liftoff-only' : '--liftoff-only')
+  /** where PGlite runs: the main thread (default) or a thread of its own; see PGLITE_DEFAULT_THREAD */
+  thread?: PgliteThread
 }
 
 function translateError (err: unknown): unknown {
@@ -92,12 +75,11 @@ function persistentDir (dataDir: string | undefined): string | null {
 }
 
 /** statements inside a transaction: it holds the connection already */
-function bindInTransaction (tx: Pick<PGlite, 'query' | 'exec'>, timeoutMs: number): SqlQueryable {
+function bindInTransaction (tx: PgliteStatements, timeoutMs: number): SqlQueryable {
   return {
     async query<R> (text: string, params?: readonly SqlParam[]): Promise<R[]> {
       try {
-        const result = await withDeadline('pglite query', timeoutMs, async () => await tx.query<R>(text, params as unknown[] | undefined))
-        return result.rows
+        return await withDeadline('pglite query', timeoutMs, async () => await tx.query<R>(text, params))
       } catch (err) {
         throw translateError(err)
       }
@@ -113,12 +95,11 @@ function bindInTransaction (tx: Pick<PGlite, 'query' | 'exec'>, timeoutMs: numbe
 }
 
 /** statements on their own: each waits for its turn at the gate, within its deadline */
-function bindGated (db: Pick<PGlite, 'query' | 'exec'>, gate: PgliteGate, timeoutMs: number): SqlQueryable {
+function bindGated (db: PgliteStatements, gate: PgliteGate, timeoutMs: number): SqlQueryable {
   return {
     async query<R> (text: string, params?: readonly SqlParam[]): Promise<R[]> {
       try {
-        const result = await gate.run(statementKind(text), statementLane(text), timeoutMs, async () => await db.query<R>(text, params as unknown[] | undefined))
-        return result.rows
+        return await gate.run(statementKind(text), statementLane(text), timeoutMs, async () => await db.query<R>(text, params))
       } catch (err) {
         throw translateError(err)
       }
@@ -133,47 +114,14 @@ function bindGated (db: Pick<PGlite, 'query' | 'exec'>, gate: PgliteGate, timeou
   }
 }
 
-/** a directory with nothing in it yet but our lock: a new database may be unpacked into it */
-function newDataDir (dir: string): boolean {
-  if (!existsSync(dir)) return true
-  return readdirSync(dir).every(name => name === LOCK_FILE_NAME)
-}
-
-/**
- * Opens PGlite; a new database starts from the saved cluster (pglite-template.ts), or,
- * when there is none, runs initdb and saves its cluster for the next new one.
- */
-async function openPglite (dir: string | null, startParams: string[]): Promise<PGlite> {
-  const isNew = dir === null || newDataDir(dir)
-  const template = isNew ? loadTemplate() : undefined
-  if (template !== undefined) {
-    const db = dir === null ? new PGlite({ startParams, loadDataDir: template }) : new PGlite(dir, { startParams, loadDataDir: template })
-    try {
-      await db.waitReady
-      return db
-    } catch {
-      // a damaged archive: drop it, clear what was unpacked, and run initdb instead
-      discardTemplate()
-      if (dir !== null) for (const name of readdirSync(dir)) if (name !== LOCK_FILE_NAME) rmSync(join(dir, name), { recursive: true, force: true })
-    }
-  }
-  const db = dir === null ? new PGlite({ startParams }) : new PGlite(dir, { startParams })
-  await db.waitReady
-  if (isNew) await saveTemplate(db)
-  return db
-}
 
 export async function createPgliteClient (options: PgliteClientOptions): Promise<SqlClient> {
   const dir = persistentDir(options.dataDir)
   const lock: DataDirLock | null = dir === null ? null : lockDataDir(dir)
-  let db: PGlite
+  let db: PgliteEngine
   try {
-    applyWasmTiering(options.optimizeWasm ?? false)
-    const startParams = [...PGlite.defaultStartParams, ...Object.entries(PGLITE_SERVER_SETTINGS).flatMap(([key, value]) => ['-c', `${key}=${value}`])]
-    db = await openPglite(dir, startParams)
-    for (const [key, value] of Object.entries(options.settings)) {
-      await db.query('SELECT set_config($1, $2, false)', [key, value])
-    }
+    const open: PgliteOpenOptions = { dir, settings: options.settings, optimizeWasm: options.optimizeWasm ?? false, lockFileName: LOCK_FILE_NAME }
+    db = (options.thread ?? PGLITE_DEFAULT_THREAD) === 'worker' ? await openWorkerEngine(open) : await openMainThreadEngine(open)
   } catch (err) {
     lock?.release()
     throw translateError(err)
@@ -196,7 +144,12 @@ export async function createPgliteClient (options: PgliteClientOptions): Promise
       }
     },
     async listen (channel, onNotify) {
-      const unlisten = await db.listen(channel, onNotify)
+      let unlisten: () => Promise<void>
+      try {
+        unlisten = await db.listen(channel, onNotify)
+      } catch (err) {
+        throw translateError(err)
+      }
       return async () => { if (!closed) await unlisten() }
     },
     async close () {

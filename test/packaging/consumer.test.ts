@@ -43,6 +43,9 @@ t.test('the packages pack and install into a project outside the workspace', asy
     t.ok(files.includes(file), `core's tarball has ${file}`)
   }
   t.notOk(files.some(f => f.endsWith('.test.js') || f.endsWith('.tsbuildinfo') || /package\/[^/]+\.ts$/.test(f)), 'no tests, build info or TypeScript sources')
+  const backend = await run('tar', ['-tzf', tarballs.find(f => f.includes('switchyard-backend-postgres-')) as string], { cwd: dir, timeoutMs: MINUTE })
+  // the embedded database's thread is started from its own file, which no import names
+  t.ok(backend.stdout.split('\n').includes('package/dist/pglite-worker.js'), "backend-postgres' tarball has the PGlite thread's entry")
 
   const blocks = await readmeBlocks('Writing a handler')
   const install = blocks.get('sh')?.[0] ?? ''
