@@ -73,7 +73,7 @@ t.test('worker: the main thread keeps running while a statement runs; an overrun
 
 t.test('worker: a thread that ends fails waiting and later calls with BACKEND_UNAVAILABLE', { timeout: 120_000 }, async t => {
   let thread: Worker | undefined
-  const engine = await openWorkerEngine({ dir: null, settings: {}, optimizeWasm: false }, worker => { thread = worker })
+  const engine = await openWorkerEngine({ dir: null, settings: {}, optimizeWasm: false, lockFileName: LOCK_FILE_NAME }, worker => { thread = worker })
   const waiting = engine.query(busy(2_000))
   await new Promise(resolve => setTimeout(resolve, 100))
   await thread?.terminate()
