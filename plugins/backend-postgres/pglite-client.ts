@@ -23,10 +23,11 @@ export type PgliteThread = 'worker' | 'main'
  * Where PGlite runs unless told: the main thread. On its own thread (`worker`) a
  * statement no longer stops the main thread's event loop, so TLS handshakes and HTTP
  * answers go on under a flood of database work (the under-load benchmark's handshake
- * p99 fell from 56.6 s to 0.71 s), but each call costs about 300 µs more CPU, a burst
- * of small calls runs slower and the process held twice the memory after the burst
- * (bench/README.md, "PGlite on its own thread"); until those are understood the thread
- * is a choice, not the default.
+ * p99 fell from 56.6 s to 0.71 s), but each call costs more CPU (about 300 µs, about
+ * 110-170 µs since the thread stopped passing PGlite per-query parsers), a burst of
+ * small calls ran slower and the process held twice the memory after the burst
+ * (bench/README.md, "PGlite on its own thread" and "the thread's per-call CPU"); until
+ * those are measured again the thread is a choice, not the default.
  */
 export const PGLITE_DEFAULT_THREAD: PgliteThread = 'main'
 

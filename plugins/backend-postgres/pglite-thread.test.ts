@@ -40,6 +40,8 @@ for (const thread of ['worker', 'main'] as const) {
     t.same(typed?.doc, { a: [1] })
     t.same([...(typed?.bytes as Uint8Array)], [1, 2])
     t.same(typed?.list, ['x', 'y'])
+    const [docs] = await client.query<Record<string, unknown>>(`SELECT '[2, {"b": null}]'::json AS plain, ARRAY['{"a":1}'::jsonb, '[true]'::jsonb] AS docs, ARRAY['{"c":"d"}'::json] AS plains`)
+    t.same(docs, { plain: [2, { b: null }], docs: [{ a: 1 }, [true]], plains: [{ c: 'd' }] }, 'json, and arrays of json, arrive parsed')
 
     const payloads: string[] = []
     const unlisten = await client.listen('sy_test', payload => payloads.push(payload))

@@ -1,5 +1,5 @@
 import { parentPort, workerData } from 'node:worker_threads'
-import type { PGlite, Transaction } from '@electric-sql/pglite'
+import { types, type PGlite, type Transaction } from '@electric-sql/pglite'
 import { openPglite, type PgliteOpenOptions } from './pglite-open.ts'
 import { toPlainError, type PgliteRequest, type PgliteThreadMessage } from './pglite-protocol.ts'
 
@@ -58,14 +58,32 @@ async function end (id: number, commit: boolean): Promise<void> {
 
 interface Rows { columns: string[], json: number[], rows: unknown[][] }
 
-const JSON_TYPES = new Set([114, 3802])
-/** json and jsonb stay text here: the client parses them (see PgliteAnswer) */
-const RAW_JSON = { 114: (text: string) => text, 3802: (text: string) => text }
+const JSON_TYPES = new Set<number>([types.JSON, types.JSONB])
+
+/**
+ * json and jsonb stay text here: the client parses them (see PgliteAnswer). Set once
+ * on the database's own parsers, not per query: PGlite copies its whole parser table
+ * (over 300 types) into a new object for every query given `parsers`, about 80 µs a
+ * call, which was most of what a call across the thread cost more than one on the
+ * main thread. Arrays of json keep parsing their elements, as on the main thread.
+ */
+function keepJsonAsText (db: PGlite): void {
+  const parseJson = db.parsers[types.JSON]!
+  const parseJsonb = db.parsers[types.JSONB]!
+  const text = (value: string): string => value
+  db.parsers[types.JSON] = text
+  db.parsers[types.JSONB] = text
+  db.parsers[JSON_ARRAY] = value => types.arrayParser(value, parseJson, JSON_ARRAY)
+  db.parsers[JSONB_ARRAY] = value => types.arrayParser(value, parseJsonb, JSONB_ARRAY)
+}
+/** pg_type oids of json[] and jsonb[] */
+const JSON_ARRAY = 199
+const JSONB_ARRAY = 3807
 
 async function handle (db: PGlite, request: PgliteRequest): Promise<Rows | undefined> {
   switch (request.op) {
     case 'query': {
-      const result = await target(db, request.tx).query<unknown[]>(request.text, request.params as unknown[] | undefined, { rowMode: 'array', parsers: RAW_JSON })
+      const result = await target(db, request.tx).query<unknown[]>(request.text, request.params as unknown[] | undefined, { rowMode: 'array' })
       const json: number[] = []
       result.fields.forEach((field, at) => { if (JSON_TYPES.has(field.dataTypeID)) json.push(at) })
       return { columns: result.fields.map(field => field.name), json, rows: result.rows }
@@ -100,6 +118,7 @@ async function handle (db: PGlite, request: PgliteRequest): Promise<Rows | undef
 
 try {
   const db = await openPglite(workerData as PgliteOpenOptions)
+  keepJsonAsText(db)
   port.on('message', (request: PgliteRequest) => {
     handle(db, request).then(
       rows => send(rows === undefined ? { id: request.id, ok: true } : { id: request.id, ok: true, columns: rows.columns, json: rows.json, rows: rows.rows }),
