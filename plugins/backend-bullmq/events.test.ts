@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { Redis } from 'ioredis'
 import { createBullMQBackend } from './index.ts'
 
@@ -9,7 +9,8 @@ import { createBullMQBackend } from './index.ts'
 
 const URL = 'redis://127.0.0.1:6379'
 
-t.test('a batch is one stream entry; the cap counts events and keeps whole batches', async t => {
+/** a backend with its own prefix whose log keeps 10 events, and a plain connection to look at the keys */
+async function cappedBackend (t: Test): Promise<{ backend: ReturnType<typeof createBullMQBackend>, redis: Redis }> {
   const prefix = `syevents${randomBytes(5).toString('hex')}`
   const backend = createBullMQBackend({ url: URL, prefix, maxEvents: 10 })
   const redis = new Redis(URL)
@@ -19,6 +20,11 @@ t.test('a batch is one stream entry; the cap counts events and keeps whole batch
     redis.disconnect()
   })
   await backend.init()
+  return { backend, redis }
+}
+
+t.test('a batch is one stream entry; the cap counts events and keeps whole batches', async t => {
+  const { backend, redis } = await cappedBackend(t)
   const appended = []
   for (let b = 0; b < 8; b++) appended.push(...await backend.appendEvents([0, 1, 2].map(k => ({ type: 'test.tick', data: { b, k } }))))
   t.equal(await redis.xlen(backend.keys.events), 4, 'only the newest batches stay: 4 entries of 3 events (10 kept at least, never more than 10 + one batch)')
@@ -52,15 +58,7 @@ t.test('reading pages through many small batches and few large ones alike', asyn
 })
 
 t.test('trimming reads the entry index; entries from before the index are walked and trimmed, then the index alone serves', async t => {
-  const prefix = `syevents${randomBytes(5).toString('hex')}`
-  const backend = createBullMQBackend({ url: URL, prefix, maxEvents: 10 })
-  const redis = new Redis(URL)
-  t.teardown(async () => {
-    await backend.destroyAllData()
-    await backend.close()
-    redis.disconnect()
-  })
-  await backend.init()
+  const { backend, redis } = await cappedBackend(t)
   const k = backend.keys
   // two entries written before the index existed (no index items), counted
   for (let b = 0; b < 2; b++) await redis.xadd(k.events, '*', 'n', '3', 'b', JSON.stringify([0, 1, 2].map(j => ['test.old', { b, j }])))
