@@ -5,8 +5,8 @@
 // migration 019 are in place on a server (and PGlite still migrates: migrate.test.ts).
 import t, { type Test } from 'tap'
 import type { Backend } from '@switchyard/core'
-import { createPgliteClient, createPostgresBackendFromClient, type SqlClient } from './index.ts'
-import { schemaBackend, task } from './test-support.ts'
+import type { SqlClient } from './index.ts'
+import { memoryBackend, schemaBackend, task } from './test-support.ts'
 
 /** a client that counts the statements sent through it */
 function counting (client: SqlClient): { client: SqlClient, statements: () => number } {
@@ -29,15 +29,9 @@ async function serverBackend (t: Test): Promise<{ backend: Backend, statements: 
 }
 
 async function pgliteBackend (t: Test): Promise<{ backend: Backend, statements: () => number }> {
-  const raw = await createPgliteClient({ dataDir: undefined, statementTimeoutMs: 30_000, settings: {} })
-  const { client, statements } = counting(raw)
-  const backend = createPostgresBackendFromClient(client, { schema: 'flow' })
-  t.teardown(async () => {
-    await backend.close()
-    await raw.close()
-  })
-  await backend.init()
-  return { backend, statements }
+  let statements = (): number => 0
+  const { backend } = await memoryBackend(t, { schema: 'flow', wrap: raw => { const counted = counting(raw); statements = counted.statements; return counted.client } })
+  return { backend, statements: () => statements() }
 }
 
 async function limitsHold (t: Test, backend: Backend, statements: () => number): Promise<void> {

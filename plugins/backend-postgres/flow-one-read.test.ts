@@ -5,8 +5,7 @@
 // what was really leased.
 import t, { type Test } from 'tap'
 import type { Backend, LeaseRequest } from '@switchyard/core'
-import { createPgliteClient, createPostgresBackendFromClient } from './index.ts'
-import { schemaBackend, task } from './test-support.ts'
+import { memoryBackend, schemaBackend, task } from './test-support.ts'
 
 async function serverBackend (t: Test): Promise<Backend> {
   return (await schemaBackend(t)).backend
@@ -18,15 +17,20 @@ async function started (backend: Backend): Promise<Record<string, number>> {
 
 const roomyRate = { concurrency: 1_000, rate: { limit: 1_000_000, windowMs: 60_000 } }
 
+/** how many tasks a lease, then two acks-and-leases of what came before, hand out */
+async function threeLeases (backend: Backend, req: LeaseRequest): Promise<number[]> {
+  const first = await backend.leaseTasks(req)
+  const second = await backend.completeAndLease!(first, req)
+  const third = await backend.completeAndLease!(second.leased, req)
+  return [first.length, second.leased.length, third.leased.length]
+}
+
 async function rowCountCase (t: Test, backend: Backend): Promise<void> {
   await backend.setFlowLimit({ kind: 'queue', name: 'q' }, roomyRate)
   await backend.setFlowLimit({ kind: 'handler', name: 'test.handler' }, roomyRate)
   await backend.enqueue(Array.from({ length: 25 }, () => task('q')))
   const req: LeaseRequest = { workerId: 'w', queues: ['q'], limit: 10, leaseMs: 60_000, handlers: ['test.handler'] }
-  const first = await backend.leaseTasks(req)
-  const second = await backend.completeAndLease!(first, req)
-  const third = await backend.completeAndLease!(second.leased, req)
-  t.same([first.length, second.leased.length, third.leased.length], [10, 10, 5], 'whole batches, then the rest')
+  t.same(await threeLeases(backend, req), [10, 10, 5], 'whole batches, then the rest')
   t.same(await started(backend), { 'handler:test.handler': 25, 'queue:q': 25 }, 'every start counted once in both windows')
 }
 
@@ -35,14 +39,7 @@ t.test('postgres: one queue, one handler: starts counted by the batch\'s row cou
 })
 
 t.test('pglite: the same', { timeout: 120_000 }, async t => {
-  const client = await createPgliteClient({ dataDir: undefined, statementTimeoutMs: 30_000, settings: {} })
-  const backend = createPostgresBackendFromClient(client, { schema: 'flow' })
-  t.teardown(async () => {
-    await backend.close()
-    await client.close()
-  })
-  await backend.init()
-  await rowCountCase(t, backend)
+  await rowCountCase(t, (await memoryBackend(t, { schema: 'flow' })).backend)
 })
 
 t.test('postgres: a handler rate limit of a lease over several handlers counts only that handler\'s starts', async t => {
@@ -68,9 +65,6 @@ t.test('postgres: a rate window with less room than the batch stops the lease wh
   await backend.setFlowLimit({ kind: 'queue', name: 'q' }, { concurrency: null, rate: { limit: 7, windowMs: 60_000 } })
   await backend.enqueue(Array.from({ length: 20 }, () => task('q')))
   const req: LeaseRequest = { workerId: 'w', queues: ['q'], limit: 5, leaseMs: 60_000, handlers: ['test.handler'] }
-  const first = await backend.leaseTasks(req)
-  const second = await backend.completeAndLease!(first, req)
-  const third = await backend.completeAndLease!(second.leased, req)
-  t.same([first.length, second.leased.length, third.leased.length], [5, 2, 0], 'seven starts in the window, no more')
+  t.same(await threeLeases(backend, req), [5, 2, 0], 'seven starts in the window, no more')
   t.same(await started(backend), { 'queue:q': 7 })
 })

@@ -5,9 +5,9 @@
 import t, { type Test } from 'tap'
 import type { Backend } from '@switchyard/core'
 import type { SqlClient } from './index.ts'
-import { createPgClient, createPgliteClient, createPostgresBackend, createPostgresBackendFromClient } from './index.ts'
+import { createPgClient, createPostgresBackend, createPostgresBackendFromClient } from './index.ts'
 import { loadMigrations, renderMigration } from './migrate.ts'
-import { dropSchema, schemaBackend, task, TEST_POSTGRES_URL, testSchema, withRawClient } from './test-support.ts'
+import { dropSchema, memoryBackend, schemaBackend, task, TEST_POSTGRES_URL, testSchema, withRawClient } from './test-support.ts'
 
 async function settingAfterWork (t: Test, client: SqlClient, backend: Backend, queue: string): Promise<string> {
   await backend.enqueue([task(queue), task(queue), task(queue)])
@@ -39,13 +39,7 @@ t.test('postgres: the asynchronous commit of work statements does not leak into 
 })
 
 t.test('pglite: the asynchronous commit of work statements does not leak into the session', async t => {
-  const client = await createPgliteClient({ dataDir: undefined, statementTimeoutMs: 10_000, settings: {} })
-  const backend = createPostgresBackendFromClient(client, { schema: 'hot' })
-  t.teardown(async () => {
-    await backend.close()
-    await client.close()
-  })
-  await backend.init()
+  const { raw: client, backend } = await memoryBackend(t, { schema: 'hot' })
   t.equal(await settingAfterWork(t, client, backend, 'q'), 'on')
 })
 

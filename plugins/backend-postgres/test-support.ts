@@ -3,6 +3,7 @@ import pg from 'pg'
 import type { Test } from 'tap'
 import type { Backend, NewTask } from '@switchyard/core'
 import { createPgClient } from './pg-client.ts'
+import { createPgliteClient } from './pglite-client.ts'
 import { createPostgresBackendFromClient } from './backend.ts'
 import type { SqlClient } from './sql-client.ts'
 
@@ -45,6 +46,18 @@ export async function schemaBackend (t: Test, options: { poolSize?: number, wrap
   })
   await backend.init()
   return { raw, backend, schema }
+}
+
+/** the same on an in-memory PGlite database of its own (`schema` inside it), closed at teardown */
+export async function memoryBackend (t: Test, options: { schema?: string, wrap?: (raw: SqlClient) => SqlClient } = {}): Promise<{ raw: SqlClient, backend: Backend }> {
+  const raw = await createPgliteClient({ dataDir: undefined, statementTimeoutMs: 30_000, settings: {} })
+  const backend = createPostgresBackendFromClient(options.wrap === undefined ? raw : options.wrap(raw), { schema: options.schema ?? 'sy' })
+  t.teardown(async () => {
+    await backend.close()
+    await raw.close()
+  })
+  await backend.init()
+  return { raw, backend }
 }
 
 export function task (queue: string, overrides: Partial<NewTask> = {}): NewTask {
