@@ -1,16 +1,17 @@
 // Admin reads at scale: GetOverview over the HTTPS gateway (mutual TLS), computed
 // afresh for every request, against each backend holding `--tasks` tasks in `--queues`
-// queues. Requests are sequential over one keep-alive connection, so a percentile is
-// one overview's own cost. Beside the HTTP latency: the same call made on the admin
+// queues. The HTTPS client runs in a process of its own (lib/https-timer.ts), as a
+// user's does, so its TLS, parsing and garbage collection do not land on the service's
+// event loop. Requests are sequential over one keep-alive connection, so a percentile
+// is one overview's own cost. Beside the HTTP latency: the same call made on the admin
 // service directly (what the gateway adds is the difference), the backend calls one
 // overview makes, and on Redis the commands one overview sends (MONITOR, filtered to
 // this run's keys), and the CPU one overview costs (this process's, and on a local
 // Postgres server its backends'). Target: p99 ≤ 3 ms on every backend, one Redis round trip.
-import https from 'node:https'
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { performance } from 'node:perf_hooks'
+import { performance, PerformanceObserver } from 'node:perf_hooks'
 import type { Backend } from '@switchyard/core'
 import { EventLog } from '../core/events/event-log.ts'
 import { createAdminService } from '../core/admin/index.ts'
@@ -20,6 +21,8 @@ import { onOff, parseFlags, positiveInteger } from './lib/args.ts'
 import { countCalls, type CallStats } from './lib/call-counter.ts'
 import { fillTasks } from './lib/fill-tasks.ts'
 import { fillByEnqueue } from './lib/fill-enqueue.ts'
+import { createHttpsTimer, type HttpsTimer } from './lib/https-timer.ts'
+import { HttpsTimerProcess } from './lib/https-timer-process.ts'
 import { loadBackendFactory } from './lib/load.ts'
 import { assertPostgresReachable, dropSchema, freshSchema, POSTGRES_URL } from './lib/postgres.ts'
 import { backendCpuReadable, OwnBackendCpu } from './lib/postgres-usage.ts'
@@ -42,7 +45,10 @@ interface Opened {
   destroy: () => Promise<void>
 }
 
-interface Client { ca: string, cert: string, key: string }
+/** the client certificate, its key and the CA (PEM) the client process connects with */
+interface ClientTls { ca: string, cert: string, key: string }
+/** process: the HTTPS client in a process of its own (as a user's is); inline: in this one, beside the service */
+type ClientPlace = 'process' | 'inline'
 
 async function open (name: BackendName, queues: string[], tasks: number, dir: string): Promise<Opened> {
   const onProgress = (done: number): void => { if (done % 200_000 === 0 || done === tasks) progress(`admin-reads: ${name}: ${done} tasks stored`) }
@@ -72,36 +78,15 @@ async function open (name: BackendName, queues: string[], tasks: number, dir: st
   }
 }
 
-/** one GET over the keep-alive agent; resolves with its status and body */
-function get (agent: https.Agent, port: number, path: string): Promise<{ status: number, body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = https.request({ host: '127.0.0.1', port, path, agent, servername: 'localhost', headers: { accept: 'application/json' } }, (res) => {
-      let body = ''
-      res.setEncoding('utf8').on('data', (chunk: string) => { body += chunk })
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }))
-    })
-    req.setTimeout(10_000, () => req.destroy(new Error(`GET ${path}: no answer within 10 s`)))
-    req.on('error', reject)
-    req.end()
-  })
-}
-
-async function timeRequests (agent: https.Agent, port: number, path: string, count: number): Promise<number[]> {
-  const samples: number[] = []
-  for (let i = 0; i < count; i++) {
-    const before = performance.now()
-    const { status, body } = await get(agent, port, path)
-    if (status !== 200) throw new Error(`GET ${path} answered ${status}: ${body.slice(0, 500)}`)
-    samples.push(performance.now() - before)
-  }
-  return samples
-}
-
 interface BackendResult {
   tasks: number
   queues: number
   fill_ms: number
   overview_https_ms: LatencySummary
+  /** TLS connections the client process's timed overviews used (1: one kept-alive connection) */
+  overview_https_connections: number
+  /** garbage collections in this (the service's) process while the overviews over HTTPS ran */
+  overview_https_gc: GcPauses
   overview_service_ms: LatencySummary
   queues_https_ms: LatencySummary
   body_bytes: number
@@ -126,7 +111,28 @@ function withoutOverviewRead (backend: Backend): Backend {
   })
 }
 
-async function measure (name: BackendName, opened: Opened, queues: string[], tasks: number, requests: number, monitorRequests: number, dir: string, client: Client, combined: boolean): Promise<BackendResult> {
+interface GcPauses {
+  count: number
+  /** summed and longest pause, ms */
+  total_ms: number
+  max_ms: number
+}
+
+/** counts this process's garbage collections from now until stop() (a tail sample that met one paid for it) */
+function watchGc (): { stop: () => GcPauses } {
+  const pauses: number[] = []
+  const observer = new PerformanceObserver((list) => { for (const entry of list.getEntries()) pauses.push(entry.duration) })
+  observer.observe({ entryTypes: ['gc'] })
+  return {
+    stop: () => {
+      for (const entry of observer.takeRecords()) pauses.push(entry.duration)
+      observer.disconnect()
+      return { count: pauses.length, total_ms: round(pauses.reduce((sum, ms) => sum + ms, 0)), max_ms: round(Math.max(0, ...pauses)) }
+    }
+  }
+}
+
+async function measure (name: BackendName, opened: Opened, queues: string[], tasks: number, requests: number, monitorRequests: number, dir: string, clientTls: ClientTls, clientIn: ClientPlace, combined: boolean): Promise<BackendResult> {
   const counted = countCalls(combined ? opened.backend : withoutOverviewRead(opened.backend))
   const events = new EventLog(counted.backend)
   const service = createAdminService({
@@ -138,18 +144,23 @@ async function measure (name: BackendName, opened: Opened, queues: string[], tas
   const { paths } = await ensureDevCertificates(join(dir, 'certs'))
   const tls = { cert: await readFile(paths.server), key: await readFile(paths.serverKey), ca: await readFile(paths.ca) }
   const gateway = createGateway({ admin: service, tls, bodyLimitBytes: 1024 * 1024 })
-  const agent = new https.Agent({ keepAlive: true, maxSockets: 1, ...client })
+  let client: HttpsTimer | null = null
   try {
     const port = Number((await startGateway(gateway, '127.0.0.1:0')).split(':').at(-1))
+    client = clientIn === 'process' ? new HttpsTimerProcess({ port, ...clientTls }) : createHttpsTimer({ port, ...clientTls })
+    const timeRequests = async (path: string, count: number): Promise<number[]> => (await client!.time(path, count)).samplesMs
     const call = { actor: 'bench', requestId: 'bench' }
-    const first = await get(agent, port, '/admin/v1/overview')
+    const first = await client.get('/admin/v1/overview')
     const overview = JSON.parse(first.body) as { totals: Record<string, number> }
     const stored = Object.values(overview.totals).reduce((sum, n) => sum + n, 0)
     if (stored !== tasks) throw new Error(`${name}: the overview counts ${stored} tasks, ${tasks} were stored (${first.body.slice(0, 300)})`)
-    await timeRequests(agent, port, '/admin/v1/overview', Math.min(200, requests)) // warm-up: JIT, statement plans, scripts loaded
+    await timeRequests('/admin/v1/overview', Math.min(200, requests)) // warm-up: JIT, statement plans, scripts loaded
 
     const callsBefore = counted.report()
-    const https_ = summarize(await timeRequests(agent, port, '/admin/v1/overview', requests))
+    const gc = watchGc()
+    const timed = await client.time('/admin/v1/overview', requests)
+    const gcPauses = gc.stop()
+    const https_ = summarize(timed.samplesMs)
     const callsAfter = counted.report()
     const perOverview: Record<string, number> = {}
     for (const [method, stats] of Object.entries(callsAfter)) {
@@ -169,10 +180,10 @@ async function measure (name: BackendName, opened: Opened, queues: string[], tas
     }
     const cpuUsed = process.cpuUsage(cpuBefore)
     const serverSeconds = serverCpu === null || serverBefore === undefined ? null : await serverCpu.seconds() - serverBefore
-    const queueList = summarize(await timeRequests(agent, port, '/admin/v1/queues', requests))
+    const queueList = summarize(await timeRequests('/admin/v1/queues', requests))
     const monitored = opened.redisToken === null
       ? null
-      : await countRedisCommands(REDIS_URL, opened.redisToken, async () => { await timeRequests(agent, port, '/admin/v1/overview', monitorRequests) })
+      : await countRedisCommands(REDIS_URL, opened.redisToken, async () => { await timeRequests('/admin/v1/overview', monitorRequests) })
     if (monitored !== null && monitored.streamErrors > 0) progress(`admin-reads: ${name}: the MONITOR connection reported ${monitored.streamErrors} stream error(s); the count may miss lines`)
     const redisCommands = monitored === null ? null : monitored.commands / monitorRequests
     const result: BackendResult = {
@@ -180,6 +191,8 @@ async function measure (name: BackendName, opened: Opened, queues: string[], tas
       queues: queues.length,
       fill_ms: opened.fillMs,
       overview_https_ms: https_,
+      overview_https_connections: timed.sockets,
+      overview_https_gc: gcPauses,
       overview_service_ms: summarize(direct),
       queues_https_ms: queueList,
       body_bytes: Buffer.byteLength(first.body),
@@ -188,10 +201,10 @@ async function measure (name: BackendName, opened: Opened, queues: string[], tas
       process_cpu_us_per_overview: round((cpuUsed.user + cpuUsed.system) / requests, 1),
       server_cpu_us_per_overview: serverSeconds === null ? null : round(serverSeconds * 1e6 / requests, 1)
     }
-    progress(`admin-reads: ${name}: overview over HTTPS p50 ${https_.p50} ms, p99 ${https_.p99} ms (target ${TARGET_P99_MS}); service alone p99 ${result.overview_service_ms.p99} ms, CPU ${result.process_cpu_us_per_overview} µs here${result.server_cpu_us_per_overview === null ? '' : ` + ${result.server_cpu_us_per_overview} µs server`} per overview; queue list p99 ${queueList.p99} ms; backend calls ${JSON.stringify(perOverview)}${redisCommands === null ? '' : `; Redis commands per overview ${result.redis_commands_per_overview}`}`)
+    progress(`admin-reads: ${name}: overview over HTTPS p50 ${https_.p50} ms, p99 ${https_.p99} ms (target ${TARGET_P99_MS}), ${gcPauses.count} GCs here meanwhile (max ${gcPauses.max_ms} ms); service alone p99 ${result.overview_service_ms.p99} ms, CPU ${result.process_cpu_us_per_overview} µs here${result.server_cpu_us_per_overview === null ? '' : ` + ${result.server_cpu_us_per_overview} µs server`} per overview; queue list p99 ${queueList.p99} ms; backend calls ${JSON.stringify(perOverview)}${redisCommands === null ? '' : `; Redis commands per overview ${result.redis_commands_per_overview}`}`)
     return result
   } finally {
-    agent.destroy()
+    await client?.close()
     await gateway.close()
     await service.close()
     await events.close()
@@ -206,7 +219,9 @@ export async function run (args: string[]): Promise<BenchResult> {
     'monitor-requests': { type: 'string' },
     backends: { type: 'string' },
     // off: the overview makes one backend call per source even where readOverview exists (to compare)
-    combined: { type: 'string', default: 'on' }
+    combined: { type: 'string', default: 'on' },
+    // inline: the HTTPS client in the service's own process, as this benchmark once ran it (to compare)
+    client: { type: 'string', default: 'process' }
   })
   const smoke = flags.smoke === true
   const tasks = flags.tasks !== undefined ? positiveInteger('tasks', flags.tasks) : smoke ? 2000 : 1_000_000
@@ -214,6 +229,8 @@ export async function run (args: string[]): Promise<BenchResult> {
   const requests = flags.requests !== undefined ? positiveInteger('requests', flags.requests) : smoke ? 50 : 2000
   const monitorRequests = flags['monitor-requests'] !== undefined ? positiveInteger('monitor-requests', flags['monitor-requests']) : smoke ? 5 : 50
   const combined = onOff('combined', flags.combined as string)
+  const clientIn = flags.client as string
+  if (clientIn !== 'process' && clientIn !== 'inline') throw new Error(`--client: "${clientIn}" is neither process nor inline`)
   const names = (flags.backends ?? BACKENDS.filter(b => b !== 'pglite-thread').join(',')).split(',').map(s => s.trim()).filter(s => s !== '')
   for (const name of names) {
     if (!(BACKENDS as readonly string[]).includes(name)) throw new Error(`--backends: unknown backend "${name}" (known: ${BACKENDS.join(', ')})`)
@@ -224,16 +241,16 @@ export async function run (args: string[]): Promise<BenchResult> {
 
   const queues = Array.from({ length: queueCount }, (_, i) => `reads-${i}`)
   const dir = await mkdtemp(join(tmpdir(), 'sy-bench-reads-'))
-  const results: Record<string, unknown> = { smoke, tasks, queues: queueCount, requests, monitor_requests: monitorRequests, combined, target_p99_ms: TARGET_P99_MS }
+  const results: Record<string, unknown> = { smoke, tasks, queues: queueCount, requests, monitor_requests: monitorRequests, combined, client: clientIn, target_p99_ms: TARGET_P99_MS }
   const ratios: Record<string, number | null> = {}
   try {
     const { paths } = await ensureDevCertificates(join(dir, 'certs'))
-    const client = { ca: await readFile(paths.ca, 'utf8'), cert: await readFile(paths.client, 'utf8'), key: await readFile(paths.clientKey, 'utf8') }
+    const clientTls = { ca: await readFile(paths.ca, 'utf8'), cert: await readFile(paths.client, 'utf8'), key: await readFile(paths.clientKey, 'utf8') }
     for (const name of backends) {
       progress(`admin-reads: ${name}: filling ${queueCount} queues with ${tasks} tasks`)
       const opened = await open(name, queues, tasks, dir)
       try {
-        const result = await measure(name, opened, queues, tasks, requests, monitorRequests, dir, client, combined)
+        const result = await measure(name, opened, queues, tasks, requests, monitorRequests, dir, clientTls, clientIn, combined)
         results[name] = result
         ratios[`${name}_overview_p99_vs_target`] = ratio(result.overview_https_ms.p99, TARGET_P99_MS)
         if (result.redis_commands_per_overview !== null) ratios[`${name}_redis_commands_per_overview`] = result.redis_commands_per_overview

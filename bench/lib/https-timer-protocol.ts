@@ -1,0 +1,23 @@
+// What admin-reads and its HTTPS client process share: how the client is started (its
+// one argument, as JSON) and the messages they exchange over the IPC channel of
+// child_process.fork.
+
+/** where and as whom the client connects: the gateway's port and the mutual-TLS material (PEM) */
+export interface TimerSpec {
+  port: number
+  ca: string
+  cert: string
+  key: string
+}
+
+/** parent → client: `get` answers one request's status and body; `time` times `count` sequential requests */
+export type TimerRequest =
+  | { type: 'get', id: number, path: string }
+  | { type: 'time', id: number, path: string, count: number }
+
+/** client → parent */
+export type TimerReply =
+  | { type: 'got', id: number, status: number, body: string }
+  /** latencies in ms; `sockets`: TLS connections the requests used (1 on a kept-alive connection) */
+  | { type: 'timed', id: number, samplesMs: number[], sockets: number }
+  | { type: 'failed', id: number, error: string }
