@@ -10,10 +10,9 @@ import {
   type TaskLinks, type TaskState, MAX_CHILD_LINKS, CascadeListeners, cascadedTriples, type CascadedTask,
   WORKER_RETENTION_MS, type ListWorkersOptions, type ReleaseWorkerLeasesRequest, type SweepWorkersRequest, type WorkerHeartbeat
 } from '@switchyard/core'
-import type { ChainableCommander } from 'ioredis'
 import { formatPosition, parsePosition } from './page-position.ts'
 import { applyTaskAction } from './task-actions.ts'
-import { assertNoEviction, createClient, toBackendError, type RedisClient } from './connection.ts'
+import { assertNoEviction, createClient, sendTogether, toBackendError, type RedisClient } from './connection.ts'
 import { decodeAudit, decodeLeased, enqueueOutcome, hashToTask, pairsToObject, streamIdTime } from './codec.ts'
 import { backwardStart, forwardStart, parseEventId, takeAfter, takeBefore, type EventPosition } from './events-log.ts'
 import { keysFor, type Keys } from './keys.ts'
@@ -154,9 +153,6 @@ function pendingFrom (flat: string[]): PendingHandler[] {
   for (let i = 0; i < flat.length; i += 2) out.push({ queue: flat[i]!, handler: flat[i + 1]! })
   return out
 }
-
-/** a pipeline with the scripts defineScripts registered (ioredis adds them to pipelines too) */
-type ScriptPipeline = ChainableCommander & Record<`sy_${string}`, (...args: ScriptArg[]) => ScriptPipeline>
 
 export class RedisBackend implements Backend {
   readonly name = 'redis'
@@ -613,20 +609,17 @@ export class RedisBackend implements Backend {
     const eventsAfter = events?.afterId == null ? null : parseEventId('events.afterId', events.afterId)
     const eventLimit = Math.min(events?.limit ?? 0, MAX_LIST_LIMIT)
     return this.run('readOverview', async () => {
-      // One pipeline, so one round trip: the same scripts and read the separate calls use.
+      // One write, so one round trip: the same scripts and read the separate calls use.
       const k = this.keys
-      const pipeline = this.client.pipeline() as unknown as ScriptPipeline
-      pipeline.sy_stats(k.queues, k.weights, k.paused, k.base)
-      pipeline.sy_worker_list(k.workers, k.base, MAX_LIST_LIMIT, 0, WORKER_RETENTION_MS)
-      pipeline.sy_coordination(k.globalPause, k.rate, k.lockNames, k.base)
-      if (pendingLimit > 0) pipeline.sy_pending_handlers(k.queues, k.base, pendingLimit)
       // the first page of readEvents; more pages (entries of single events) are read after
       const eventEntries = Math.min(eventLimit, EVENT_FIRST_PAGE) + 1
-      if (eventLimit > 0) pipeline.xrange(k.events, forwardStart(eventsAfter), '+', 'COUNT', eventEntries)
-      const replies = (await pipeline.exec()) ?? []
-      const failed = replies.find(([err]) => err !== null)
-      if (failed !== undefined) throw failed[0]
-      const values = replies.map(([, value]) => value)
+      const values = await Promise.all(sendTogether(this.client, () => [
+        this.script('stats', [k.queues, k.weights, k.paused], [k.base]),
+        this.script('worker_list', [k.workers], [k.base, MAX_LIST_LIMIT, 0, WORKER_RETENTION_MS]),
+        this.script('coordination', [k.globalPause, k.rate, k.lockNames], [k.base]),
+        ...(pendingLimit > 0 ? [this.script('pending_handlers', [k.queues], [k.base, pendingLimit])] : []),
+        ...(eventLimit > 0 ? [this.client.xrange(k.events, forwardStart(eventsAfter), '+', 'COUNT', eventEntries)] : [])
+      ]))
       const [stats, workers, coordination] = values as [Array<string | number>, Array<string | number>, CoordinationReply]
       let at = 3
       const pending = pendingLimit > 0 ? pendingFrom(values[at++] as string[]) : []

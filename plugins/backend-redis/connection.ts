@@ -74,3 +74,22 @@ export function toBackendError (method: string, err: unknown): unknown {
   }
   return err
 }
+
+/**
+ * Runs `send` (calls that each send a command) with the connection's socket corked, so
+ * the commands leave in one write and come back in one round trip, as a pipeline's
+ * would. Unlike client.pipeline() it builds no Pipeline object: ioredis copies every
+ * defined script onto each one, and after a burst of pipelines V8 allocates those
+ * copies straight into the old generation, where they pile up between full collections
+ * and make every young collection slower (bench/README.md, admin-reads). On a cluster,
+ * or before the connection is up, the commands simply go out back to back.
+ */
+export function sendTogether<T> (client: RedisClient, send: () => T): T {
+  const stream = client instanceof Redis && client.status === 'ready' ? client.stream : undefined
+  stream?.cork()
+  try {
+    return send()
+  } finally {
+    stream?.uncork()
+  }
+}
