@@ -87,6 +87,8 @@ interface BackendResult {
   overview_https_connections: number
   /** garbage collections in this (the service's) process while the overviews over HTTPS ran */
   overview_https_gc: GcPauses
+  /** CPU of this process per overview over HTTPS: service, gateway, TLS (and the client's too with --client inline) */
+  https_cpu_us_per_overview: number
   overview_service_ms: LatencySummary
   queues_https_ms: LatencySummary
   body_bytes: number
@@ -158,7 +160,9 @@ async function measure (name: BackendName, opened: Opened, queues: string[], tas
 
     const callsBefore = counted.report()
     const gc = watchGc()
+    const httpsCpuBefore = process.cpuUsage()
     const timed = await client.time('/admin/v1/overview', requests)
+    const httpsCpu = process.cpuUsage(httpsCpuBefore)
     const gcPauses = gc.stop()
     const https_ = summarize(timed.samplesMs)
     const callsAfter = counted.report()
@@ -193,6 +197,7 @@ async function measure (name: BackendName, opened: Opened, queues: string[], tas
       overview_https_ms: https_,
       overview_https_connections: timed.sockets,
       overview_https_gc: gcPauses,
+      https_cpu_us_per_overview: round((httpsCpu.user + httpsCpu.system) / requests, 1),
       overview_service_ms: summarize(direct),
       queues_https_ms: queueList,
       body_bytes: Buffer.byteLength(first.body),
@@ -201,7 +206,7 @@ async function measure (name: BackendName, opened: Opened, queues: string[], tas
       process_cpu_us_per_overview: round((cpuUsed.user + cpuUsed.system) / requests, 1),
       server_cpu_us_per_overview: serverSeconds === null ? null : round(serverSeconds * 1e6 / requests, 1)
     }
-    progress(`admin-reads: ${name}: overview over HTTPS p50 ${https_.p50} ms, p99 ${https_.p99} ms (target ${TARGET_P99_MS}), ${gcPauses.count} GCs here meanwhile (max ${gcPauses.max_ms} ms); service alone p99 ${result.overview_service_ms.p99} ms, CPU ${result.process_cpu_us_per_overview} µs here${result.server_cpu_us_per_overview === null ? '' : ` + ${result.server_cpu_us_per_overview} µs server`} per overview; queue list p99 ${queueList.p99} ms; backend calls ${JSON.stringify(perOverview)}${redisCommands === null ? '' : `; Redis commands per overview ${result.redis_commands_per_overview}`}`)
+    progress(`admin-reads: ${name}: overview over HTTPS p50 ${https_.p50} ms, p99 ${https_.p99} ms (target ${TARGET_P99_MS}), ${gcPauses.count} GCs here meanwhile (max ${gcPauses.max_ms} ms), CPU ${result.https_cpu_us_per_overview} µs here per overview; service alone p99 ${result.overview_service_ms.p99} ms, CPU ${result.process_cpu_us_per_overview} µs here${result.server_cpu_us_per_overview === null ? '' : ` + ${result.server_cpu_us_per_overview} µs server`} per overview; queue list p99 ${queueList.p99} ms; backend calls ${JSON.stringify(perOverview)}${redisCommands === null ? '' : `; Redis commands per overview ${result.redis_commands_per_overview}`}`)
     return result
   } finally {
     await client?.close()
