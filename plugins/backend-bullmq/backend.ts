@@ -21,6 +21,8 @@ import { assertNoEviction, RedisRecords } from '@switchyard/backend-redis'
 import { defineScripts, runPlainScript, runTaskScript } from './scripts.ts'
 import { addJobs, completeAndFetch, defineBatchScripts, leaseJobs, reportCascadesTo, runBatched, type BatchedScript, type FetchTarget, type NewJob } from './bullmq-batch.ts'
 import { WorkNotifier } from './work-notifier.ts'
+import { RedisClock } from './redis-clock.ts'
+import { sendTogether } from './send-together.ts'
 import { TaskLister } from './task-lister.ts'
 import { DEFAULT_TIMEOUT_MS, MAX_ERRORS, hashFromFlat, jobOpts, leasedFromHash, storedErrors, taskFromHash, toBullPriority, type JobHash, type SwitchyardMeta } from './task-view.ts'
 
@@ -61,6 +63,13 @@ const MAX_REMEMBERED_LEASES = 100_000
 const MAX_PRUNE_PER_CALL = 10_000
 
 interface LeaseEntry { queue: string, jobId: string, hash: JobHash }
+/** an enqueue's jobs: ready or delayed ones per queue, blocked ones per queue with their parents, queues with a job ready now */
+interface JobPlan {
+  byQueue: Map<string, NewJob[]>
+  blockedByQueue: Map<string, NewJob[]>
+  waitsFor: Map<string, { policy: string, ids: string[], refs: Array<[string, string]> }>
+  readyNow: Set<string>
+}
 /** a job an ack took next: queue, job id, lock token (the acked job's), flat hash, lease expiry */
 type FetchedJob = [queue: string, jobId: string, token: string, flat: string[], expiresAt: number]
 
@@ -90,6 +99,8 @@ export class BullMQBackend implements Backend {
   private readonly redis: Redis
   private readonly own: OwnState
   private readonly notifier: WorkNotifier
+  /** the Redis clock estimated locally, for enqueues that cannot wait for TIME */
+  private readonly clock: RedisClock
   private readonly records: RedisRecords
   private readonly lister: TaskLister
   private readonly cascades = new CascadeListeners()
@@ -124,6 +135,7 @@ export class BullMQBackend implements Backend {
     reportCascadesTo(this.redis, triples => this.cascades.report(cascadedTriples(triples)))
     this.own = new OwnState(this.redis, this.keys, options)
     this.notifier = new WorkNotifier(this.redis, this.keys, options.commandTimeoutMs)
+    this.clock = new RedisClock(this.redis)
     // Records as the Redis backend keeps them, under this backend's own keys and scripts.
     this.records = new RedisRecords(this.redis, this.keys, async (op, keys, args) => await runPlainScript(this.redis, `records-${op}`, keys, args))
     this.lister = new TaskLister(this.redis, this.keys, options.scanLimit, (queue, ids) => this.taskIdsOf(queue, ids))
@@ -141,6 +153,7 @@ export class BullMQBackend implements Backend {
         unavailable(err)
       })
       if (this.options.queues.length > 0) await this.redis.sadd(this.keys.queues, ...this.options.queues).catch(unavailable)
+      await this.clock.sample().catch(unavailable)
     })().catch((err: unknown) => {
       this.initialized = null
       throw err
@@ -220,6 +233,9 @@ export class BullMQBackend implements Backend {
   async enqueue (tasks: NewTask[], events?: EnqueueEvents): Promise<EnqueueResult[]> {
     if (tasks.length === 0) return []
     tasks.forEach((task, i) => assertQueueName(`tasks[${i}].queue`, task.queue))
+    if (tasks.every(task => task.idempotencyKey === null && (task.dependsOn === undefined || task.dependsOn.length === 0))) {
+      return await this.enqueueFresh(tasks, events)
+    }
     // every parent named must be stored, or nothing is enqueued
     const parents = await this.parentRefs(tasks)
     // the first task of a key in a batch wins; later ones answer its id
@@ -245,56 +261,17 @@ export class BullMQBackend implements Backend {
     const now = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000)
     const keyedClaims = replies.slice(fresh.length > 0 ? 3 : 2)
     let k = 0
-    const claimed = tasks.map((task, i) => leaders[i] === true && (task.idempotencyKey === null || keyedClaims[k++] === 1))
-    const created = new Array<boolean>(tasks.length).fill(false)
-    const byQueue = new Map<string, NewJob[]>()
-    const blockedByQueue = new Map<string, NewJob[]>()
-    const waitsFor = new Map<string, { policy: string, ids: string[], refs: Array<[string, string]> }>()
-    const readyNow = new Set<string>()
-    tasks.forEach((task, i) => {
-      if (!claimed[i]) return
-      created[i] = true
-      const runAt = task.runAt ?? now + task.delayMs
-      const delay = Math.max(0, runAt - now)
-      // Only what the job hash cannot say otherwise: BullMQ keeps a hash whose values
-      // are all <= 64 bytes as a compact listpack, several times cheaper to write, read
-      // and free than the hashtable a longer opts string turns it into.
-      const meta: SwitchyardMeta = {}
-      if (task.timeoutMs !== DEFAULT_TIMEOUT_MS) meta.t = task.timeoutMs
-      // timestamp + delay is the run time, except for a run time in the past
-      if (runAt < now) meta.r = runAt
-      if (task.idempotencyKey !== null) meta.k = task.idempotencyKey
-      if (task.tenant != null) meta.tn = task.tenant
-      if (task.correlationId != null) meta.ci = task.correlationId
-      const opts = { attempts: task.maxAttempts, priority: toBullPriority(task.priority), [META]: meta } as JobsOptions
-      if (delay > 0) opts.delay = delay
-      const job: NewJob = { id: ids[i] as string, name: task.handler, data: task.payload, opts, timestamp: now }
-      if (task.dependsOn !== undefined && task.dependsOn.length > 0) {
-        waitsFor.set(job.id, {
-          policy: task.onParentFailure ?? 'cancel',
-          ids: task.dependsOn,
-          refs: task.dependsOn.map(parent => { const ref = parents.get(parent) as JobRef; return [ref.queue, ref.jobId] })
-        })
-        blockedByQueue.set(task.queue, [...(blockedByQueue.get(task.queue) ?? []), job])
-        return
-      }
-      if (runAt <= now) readyNow.add(task.queue)
-      const list = byQueue.get(task.queue) ?? []
-      list.push(job)
-      byQueue.set(task.queue, list)
-    })
+    const created = tasks.map((task, i) => leaders[i] === true && (task.idempotencyKey === null || keyedClaims[k++] === 1))
+    const plan = this.planJobs(tasks, ids, created, now, parents)
     // The created tasks' events go into the log before their jobs exist, so no worker
     // can lease a task and log its start first. Ids are ours, known before the add.
     const logged = events === undefined ? null : await this.appendEnqueued(events, ids, created)
     const added = new Set<string>()
-    const adds = [...byQueue].map(([queue, jobs]) => addJobs(this.redis, this.queueFor(queue), jobs, id => added.add(id)))
-    for (const [queue, jobs] of blockedByQueue) {
-      adds.push(addJobs(this.redis, this.queueFor(queue), jobs, id => added.add(id), { queueBase: this.keys.queueBase(queue), ownBase: this.keys.own, queue, parents: waitsFor }))
-    }
+    const adds = this.sendAdds(plan, added)
     // Issued after the adds on the same connection, so Redis runs it after them: a
     // woken worker finds the tasks, and the wake-up costs no round trip of its own.
     // A lost wake-up only delays a worker to its next poll, so it never fails the enqueue.
-    const woken = this.notifier.publish(readyNow).catch(() => {})
+    const woken = this.notifier.publish(plan.readyNow).catch(() => {})
     const failure = (await Promise.allSettled(adds)).find(result => result.status === 'rejected')
     if (failure !== undefined) {
       // give back the ids whose jobs were not added, so a retry of this enqueue is not answered "exists"
@@ -317,6 +294,119 @@ export class BullMQBackend implements Backend {
       results[i] = await this.replaceKeyed(ids[i] as string, task, now)
     }
     return results
+  }
+
+  /**
+   * Tasks with neither an idempotency key nor parents, in one round trip. Their ids are
+   * fresh random ids no other caller can hold, and their creation time is the local
+   * estimate of the Redis clock (redis-clock.ts: within about half a round trip of TIME),
+   * so nothing needs an answer before the adds: the index entries, the event entry, the
+   * adds and the wake-up go out back to back on the one connection, before any await,
+   * and Redis runs them in that order, so an event is still logged before its job exists
+   * and an index entry written before its job can be leased. A TIME goes first to keep
+   * the clock estimate fresh.
+   */
+  private async enqueueFresh (tasks: NewTask[], events?: EnqueueEvents): Promise<EnqueueResult[]> {
+    if (!this.clock.known) await this.clock.sample()
+    const ids = tasks.map(() => newTaskId())
+    const created = new Array<boolean>(tasks.length).fill(true)
+    const plan = this.planJobs(tasks, ids, created, this.clock.now(), new Map())
+    const added = new Set<string>()
+    // nothing is awaited in here: each call issues its commands at once, and they leave in one write
+    const { sampled, claimed, logging, adds, woken } = sendTogether(this.redis, () => ({
+      sampled: this.clock.sample().catch(() => 0),
+      claimed: Promise.all([
+        this.redis.sadd(this.keys.queues, ...new Set(tasks.map(t => t.queue))),
+        this.redis.hset(this.keys.index, ...tasks.flatMap((task, i) => [ids[i] as string, task.queue]))
+      ]),
+      logging: events === undefined ? Promise.resolve(null) : this.appendEnqueued(events, ids, created),
+      adds: this.sendAdds(plan, added),
+      woken: this.notifier.publish(plan.readyNow).catch(() => {})
+    }))
+    const [claim, logged, ...addResults] = await Promise.allSettled([claimed, logging, ...adds])
+    await Promise.all([woken, sampled])
+    const failure = [claim, logged, ...addResults].find(result => result.status === 'rejected')
+    if (failure !== undefined) {
+      await this.undoFresh(tasks, ids, added, claim.status === 'fulfilled', logged.status === 'fulfilled' ? logged.value : null, events)
+      throw failure.reason
+    }
+    return ids.map(id => ({ id, created: true }))
+  }
+
+  /**
+   * After a failed enqueueFresh, whose commands may have partly run: leaves what the
+   * sequential path would. Jobs added although their event entry failed are taken back
+   * while no worker holds them (the caller hears the enqueue failed, and a retry makes
+   * new ones); one a worker took already stays, its event logged now (late: its start
+   * may be logged first). Ids without a job leave the index, added jobs whose index entry
+   * failed get it again, and an event entry that names tasks not added is rewritten
+   * without them.
+   */
+  private async undoFresh (tasks: NewTask[], ids: string[], added: Set<string>, claimed: boolean, logged: { entry: string, count: number } | null, events?: EnqueueEvents): Promise<void> {
+    const queueOf = new Map(ids.map((id, i) => [id, (tasks[i] as NewTask).queue]))
+    if (events !== undefined && logged === null) {
+      for (const id of [...added]) {
+        const ref = { queue: queueOf.get(id) as string, jobId: id }
+        const [outcome] = await (runTaskScript(this.redis, 'delete', [...this.taskArgs(ref), 'ready,scheduled', '0']) as Promise<[string]>).catch(() => ['failed'])
+        if (outcome === 'ok') added.delete(id)
+      }
+    }
+    const unused = ids.filter(id => !added.has(id))
+    if (unused.length > 0) await this.redis.hdel(this.keys.index, ...unused).catch(() => 0)
+    if (!claimed && added.size > 0) {
+      await this.redis.sadd(this.keys.queues, ...new Set([...added].map(id => queueOf.get(id) as string))).catch(() => 0)
+      await this.redis.hset(this.keys.index, ...[...added].flatMap(id => [id, queueOf.get(id) as string])).catch(() => 0)
+    }
+    if (events === undefined) return
+    const kept = ids.map(id => added.has(id))
+    if (logged !== null && unused.length > 0) await this.own.removeEventEntry(logged.entry, logged.count).catch(() => false)
+    if ((logged === null || unused.length > 0) && kept.includes(true)) await this.appendEnqueued(events, ids, kept).catch(() => null)
+  }
+
+  /** the jobs of the created tasks, per queue, and the queues that have a task ready now */
+  private planJobs (tasks: NewTask[], ids: string[], created: boolean[], now: number, parents: Map<string, JobRef>): JobPlan {
+    const plan: JobPlan = { byQueue: new Map(), blockedByQueue: new Map(), waitsFor: new Map(), readyNow: new Set() }
+    tasks.forEach((task, i) => {
+      if (created[i] !== true) return
+      const runAt = task.runAt ?? now + task.delayMs
+      const delay = Math.max(0, runAt - now)
+      // Only what the job hash cannot say otherwise: BullMQ keeps a hash whose values
+      // are all <= 64 bytes as a compact listpack, several times cheaper to write, read
+      // and free than the hashtable a longer opts string turns it into.
+      const meta: SwitchyardMeta = {}
+      if (task.timeoutMs !== DEFAULT_TIMEOUT_MS) meta.t = task.timeoutMs
+      // timestamp + delay is the run time, except for a run time in the past
+      if (runAt < now) meta.r = runAt
+      if (task.idempotencyKey !== null) meta.k = task.idempotencyKey
+      if (task.tenant != null) meta.tn = task.tenant
+      if (task.correlationId != null) meta.ci = task.correlationId
+      const opts = { attempts: task.maxAttempts, priority: toBullPriority(task.priority), [META]: meta } as JobsOptions
+      if (delay > 0) opts.delay = delay
+      const job: NewJob = { id: ids[i] as string, name: task.handler, data: task.payload, opts, timestamp: now }
+      if (task.dependsOn !== undefined && task.dependsOn.length > 0) {
+        plan.waitsFor.set(job.id, {
+          policy: task.onParentFailure ?? 'cancel',
+          ids: task.dependsOn,
+          refs: task.dependsOn.map(parent => { const ref = parents.get(parent) as JobRef; return [ref.queue, ref.jobId] })
+        })
+        plan.blockedByQueue.set(task.queue, [...(plan.blockedByQueue.get(task.queue) ?? []), job])
+        return
+      }
+      if (runAt <= now) plan.readyNow.add(task.queue)
+      const list = plan.byQueue.get(task.queue) ?? []
+      list.push(job)
+      plan.byQueue.set(task.queue, list)
+    })
+    return plan
+  }
+
+  /** sends every add of the plan at once (addJobs writes its calls before its first await); `added` hears of each job added */
+  private sendAdds (plan: JobPlan, added: Set<string>): Array<Promise<void>> {
+    const adds = [...plan.byQueue].map(([queue, jobs]) => addJobs(this.redis, this.queueFor(queue), jobs, id => added.add(id)))
+    for (const [queue, jobs] of plan.blockedByQueue) {
+      adds.push(addJobs(this.redis, this.queueFor(queue), jobs, id => added.add(id), { queueBase: this.keys.queueBase(queue), ownBase: this.keys.own, queue, parents: plan.waitsFor }))
+    }
+    return adds
   }
 
   /** the stored tasks dependsOn names, by id; a parent no stored task has refuses the whole call */

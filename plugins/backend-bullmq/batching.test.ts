@@ -199,3 +199,39 @@ t.test('an enqueue that fails in one queue keeps what went in, gives the rest ba
   t.same(again.map(r => r.created), [false, true], 'a retry: the added key answers its task, the failed key is free')
   t.equal((await backend.getTask(again[1]!.id))?.state, 'ready')
 })
+
+// Tasks without keys or parents go out in one round trip (index, events, adds and
+// wake-up sent together): a part that fails is undone as the sequential path does.
+t.test('an unkeyed enqueue that fails in one queue keeps what went in, with its events, and frees the rest', async t => {
+  const { prefix, backend } = setup(t)
+  await backend.init()
+  const redis = new Redis(URL)
+  t.teardown(() => redis.disconnect())
+  await redis.set(`${prefix}:broken:id`, 'not a number')
+  const tasks = [task('fine'), task('broken'), task('fine'), task('broken')]
+  const events = { type: 'task.enqueued', data: tasks.map(x => ({ queue: x.queue })) }
+  await t.rejects(backend.enqueue(tasks, events), /not an integer/, 'the enqueue fails with Redis\'s error')
+  t.match(await backend.queueStats(['fine', 'broken']), [{ name: 'broken', ready: 0 }, { name: 'fine', ready: 2 }], 'the other queue\'s tasks went in')
+  const indexed = await redis.hgetall(backend.keys.index)
+  t.same(Object.values(indexed), ['fine', 'fine'], 'only their ids stay in the index')
+  const logged = await backend.readEvents({ afterId: null, limit: 100 })
+  t.same(logged.map(e => (e.data as { queue: string }).queue), ['fine', 'fine'], 'enqueued events only for the tasks that went in')
+  t.same(new Set(logged.map(e => (e.data as { id: string }).id)), new Set(Object.keys(indexed)), 'with their ids')
+})
+
+t.test('an unkeyed enqueue whose event entry fails takes its jobs back and fails loudly', async t => {
+  const { backend } = setup(t)
+  await backend.init()
+  const redis = new Redis(URL)
+  t.teardown(() => redis.disconnect())
+  // A real fault: the event stream's key holds a string, so the append's XADD fails
+  // while the adds sent with it go through.
+  await redis.set(backend.keys.events, 'not a stream')
+  const tasks = [task('q'), task('q', { delayMs: 60_000 })]
+  await t.rejects(backend.enqueue(tasks, { type: 'task.enqueued', data: [{}, {}] }), /WRONGTYPE/, 'the enqueue fails with Redis\'s error')
+  t.match(await backend.queueStats(['q']), [{ name: 'q', ready: 0, scheduled: 0 }], 'no job stays without its event')
+  t.equal(await redis.hlen(backend.keys.index), 0, 'no id stays in the index')
+  await redis.del(backend.keys.events)
+  const [again] = await backend.enqueue([task('q')], { type: 'task.enqueued', data: [{}] })
+  t.equal((await backend.getTask(again!.id))?.state, 'ready', 'the next enqueue goes through')
+})

@@ -31,9 +31,8 @@ export class WorkNotifier {
   async publish (queues: Iterable<string>): Promise<void> {
     const unique = new Set(queues)
     if (unique.size === 0) return
-    const pipeline = this.redis.pipeline()
-    for (const queue of unique) pipeline.publish(this.keys.work, queue)
-    await pipeline.exec()
+    // plain commands, not a pipeline: a caller sending them with others (sendTogether) gets one write
+    await Promise.all([...unique].map(async queue => await this.redis.publish(this.keys.work, queue)))
   }
 
   async subscribe (listener: (queue: string) => void): Promise<Unsubscribe> {
