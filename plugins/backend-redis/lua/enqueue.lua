@@ -86,16 +86,16 @@ local lease_seq = P .. 'lseq'
 -- An idle worker that takes a task of queue q and handler h now, and its registration
 -- fields (n, ms, u, a, h:<h>, qs); nil when there is none.
 local function push_target(q, h)
-  if push_on == nil then
-    -- global pause, flow limits, rate limit: any of them stored means no push at all
-    push_on = redis.call('EXISTS', P .. 'gpause', P .. 'fl', P .. 'rl') == 0
-  end
-  if not push_on then return nil end
   local workers = idle[q]
   if workers == nil then
+    -- the common case, no idle worker for the queue, costs one EXISTS per queue and call
     workers = false
-    if redis.call('EXISTS', push_idle(P, q)) == 1 and redis.call('HEXISTS', P .. 'qp', q) == 0 then
-      workers = redis.call('SMEMBERS', push_idle(P, q))
+    if redis.call('EXISTS', push_idle(P, q)) == 1 then
+      if push_on == nil then
+        -- global pause, flow limits, rate limit: any of them stored means no push at all
+        push_on = redis.call('EXISTS', P .. 'gpause', P .. 'fl', P .. 'rl') == 0
+      end
+      if push_on and redis.call('HEXISTS', P .. 'qp', q) == 0 then workers = redis.call('SMEMBERS', push_idle(P, q)) end
     end
     idle[q] = workers
   end
@@ -119,13 +119,12 @@ local function push_target(q, h)
   return nil
 end
 
--- Leases task id (its hash fields not written yet: `fields` gets the lease's) to idle
--- worker w (registration f), and appends the lease, in leaseTasks' reply layout, to its inbox.
+-- Leases task id (its hash written already, from `fields`) to idle worker w (registration
+-- f), and appends the lease, in leaseTasks' reply layout, to its inbox.
 local function push_task(w, f, id, q, h, fields, run_at_s)
   local deadline_s = int_str(now + tonumber(f[2]))
   local token = string.format('%d', redis.call('INCR', lease_seq))
-  -- after the 'ready' state in fields: HSET keeps the last value of a field
-  for _, v in ipairs(lease_fields('1', token, deadline_s, now_s, w)) do fields[#fields + 1] = v end
+  lease_mark(P .. 't:' .. id, '1', token, deadline_s, now_s, w)
   redis.call('ZADD', P .. 'proc', deadline_s, id)
   redis.call('HINCRBY', P .. 'c:' .. q, 'p', 1)
   -- fields[6] payload, [10] maxAttempts, [12] priority, [16] timeoutMs (see where fields is made)
@@ -234,23 +233,18 @@ for i = 0, n - 1 do
       end
       fields[8] = state
     end
-    local pushed_to = nil
-    if state == 'ready' then
-      local w, f = push_target(q, ARGV[b + 2])
-      if w then
-        push_task(w, f, id, q, ARGV[b + 2], fields, run_at_s)
-        pushed_to = w
-      end
-    end
+    local push_w, push_f = nil, nil
+    if state == 'ready' then push_w, push_f = push_target(q, ARGV[b + 2]) end
     if ikey ~= '' then
       fields[#fields + 1] = 'ik'
       fields[#fields + 1] = ikey
       redis.call('HSET', KEYS[1], ikey, id)
     end
     redis.call('HSET', P .. 't:' .. id, unpack(fields))
+    if push_w then push_task(push_w, push_f, id, q, ARGV[b + 2], fields, run_at_s) end
     -- the id is the sequence, zero-padded: ZADD reads it as the same score
     all_new[#all_new + 1] = id; all_new[#all_new + 1] = id
-    if pushed_to then
+    if push_w then
       -- leased already: neither ready nor pending
     elseif state == 'ready' then
       local rk = P .. 'r:' .. q

@@ -127,7 +127,7 @@ local function take(id, q, f)
   local attempts = attempt[1]
   token = token + 1
   local lease_token = string.format('%d', token)
-  redis.call('HSET', tk, unpack(lease_fields(attempt[2], lease_token, deadline_s, now_s, worker)))
+  lease_mark(tk, attempt[2], lease_token, deadline_s, now_s, worker)
   -- into the processing zset with the others at the end (one ZADD per call)
   leased[#leased + 1] = deadline_s; leased[#leased + 1] = id
   pending_tally(P, pending, id, q, f[1], -1)
