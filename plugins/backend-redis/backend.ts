@@ -39,6 +39,8 @@ export const PENDING_REBUILD_PAGE = 10_000
  * waiting is always registered, and one that died stops receiving pushes soon after.
  */
 const PUSH_REGISTRATION_SLACK_MS = 1000
+/** A worker's blocking connection closes after this long without a wait (see blockingFor). */
+const BLOCKING_IDLE_CLOSE_MS = 60_000
 /** The marker awaitPushedTasks appends to its own inbox to end a wait early: a lease is never empty. */
 const PUSH_WAKE = ''
 /** Calls one open makes at most for that rebuild: 10^9 tasks. */
@@ -166,6 +168,15 @@ function pendingFrom (flat: string[]): PendingHandler[] {
 /** a pipeline with the scripts defineScripts registered (ioredis adds them to pipelines too) */
 type ScriptPipeline = ChainableCommander & Record<`sy_${string}`, (...args: ScriptArg[]) => ScriptPipeline>
 
+interface BlockingConnection {
+  client: RedisClient
+  script: (name: ScriptName, keys: string[], args: ScriptArg[]) => Promise<unknown>
+  /** closes it once no wait used it for BLOCKING_IDLE_CLOSE_MS */
+  idle: NodeJS.Timeout | undefined
+  /** waits in progress on it */
+  inUse: number
+}
+
 export class RedisBackend implements Backend {
   readonly name = 'redis'
   readonly capabilities = CAPABILITIES
@@ -176,7 +187,7 @@ export class RedisBackend implements Backend {
   private readonly records: RedisRecords
   private readonly cascades = new CascadeListeners()
   /** per worker id, the connection its push waits block on (never the shared one) */
-  private readonly blocking = new Map<string, { client: RedisClient, script: (name: ScriptName, keys: string[], args: ScriptArg[]) => Promise<unknown> }>()
+  private readonly blocking = new Map<string, BlockingConnection>()
   private initialized: Promise<void> | null = null
 
   constructor (private readonly options: RedisBackendOptions) {
@@ -259,7 +270,10 @@ export class RedisBackend implements Backend {
 
   async close (): Promise<void> {
     await this.subscriptions.close()
-    for (const { client } of this.blocking.values()) client.disconnect()
+    for (const entry of this.blocking.values()) {
+      clearTimeout(entry.idle)
+      entry.client.disconnect()
+    }
     this.blocking.clear()
     if (this.client.status === 'end' || this.client.status === 'wait') return
     const quit = this.client.quit().then(() => undefined, () => undefined)
@@ -367,12 +381,13 @@ export class RedisBackend implements Backend {
       const k = this.keys
       const keys = [k.pushRegistration(req.workerId), k.pushInbox(req.workerId)]
       const only: ScriptArg[] = req.handlers === undefined ? [-1] : [req.handlers.length, ...req.handlers]
-      const blocking = this.blockingFor(req.workerId)
-      await this.script('push_wait', keys, [k.base, req.workerId, slots, req.leaseMs, req.waitMs + PUSH_REGISTRATION_SLACK_MS, ...only, ...req.queues])
       const signal = req.signal
       const wake = (): void => { this.client.rpush(keys[1]!, PUSH_WAKE).catch(() => {}) }
-      signal?.addEventListener('abort', wake, { once: true })
+      const blocking = this.blockingFor(req.workerId)
       try {
+        await this.script('push_wait', keys, [k.base, req.workerId, slots, req.leaseMs, req.waitMs + PUSH_REGISTRATION_SLACK_MS, ...only, ...req.queues])
+        // after the registration, which empties the inbox: a marker appended before it would be lost
+        signal?.addEventListener('abort', wake, { once: true })
         // registered even when this lease fails: the wait always ends with push_done
         let leased: LeasedTask[] = []
         let failure: unknown = null
@@ -392,19 +407,37 @@ export class RedisBackend implements Backend {
         return leased
       } finally {
         signal?.removeEventListener('abort', wake)
+        this.releaseBlocking(req.workerId, blocking)
       }
     })
   }
 
-  private blockingFor (workerId: string): { client: RedisClient, script: (name: ScriptName, keys: string[], args: ScriptArg[]) => Promise<unknown> } {
+  /**
+   * The worker's blocking connection, made on its first wait. A worker waits again and
+   * again while idle and not at all while busy; one that made no call for
+   * BLOCKING_IDLE_CLOSE_MS (it stopped, or has been busy that long) has it closed.
+   */
+  private blockingFor (workerId: string): BlockingConnection {
     let entry = this.blocking.get(workerId)
     if (entry === undefined) {
       const client = createBlockingClient(this.options)
       client.on('error', () => {})
-      entry = { client, script: defineScripts(client) }
+      entry = { client, script: defineScripts(client), idle: undefined, inUse: 0 }
       this.blocking.set(workerId, entry)
     }
+    clearTimeout(entry.idle)
+    entry.inUse++
     return entry
+  }
+
+  private releaseBlocking (workerId: string, entry: BlockingConnection): void {
+    if (--entry.inUse > 0) return
+    entry.idle = setTimeout(() => {
+      if (this.blocking.get(workerId) !== entry || entry.inUse > 0) return
+      this.blocking.delete(workerId)
+      entry.client.disconnect()
+    }, BLOCKING_IDLE_CLOSE_MS)
+    entry.idle.unref()
   }
 
   completeTasks (items: CompleteRequest[]): Promise<AckOutcome[]> {
