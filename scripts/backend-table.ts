@@ -23,6 +23,7 @@ const ROWS: Array<[Exclude<keyof BackendCapabilities, 'taskFilters' | 'taskCount
   ['enqueueEvents', 'a task\'s enqueued event logged with the task (causal order across processes)'],
   ['audit', 'audit storage'],
   ['workNotifications', 'instant wake-up of idle workers'],
+  ['pushDelivery', 'push delivery: enqueue leases a task straight to an idle worker'],
   ['dependencies', 'task dependencies (dependsOn, the blocked state, task graph)']
 ]
 

@@ -2,7 +2,7 @@ import { Errors } from '../errors.ts'
 import { checkClaim, checkCollection, checkIfVersion, checkRecordKey, checkRecordLimit, encodeRecordValue } from './records.ts'
 import { checkProgress, checkResult, isNoResult, RESULT_MAX_BYTES_CEILING } from './results.ts'
 import { checkStorableJson, checkStorableString, unstorableReason } from './storable.ts'
-import { FINAL_STATES, FLOW_SCOPE_KINDS, IDEMPOTENCY_MODES, TASK_ACTION_KINDS, TASK_STATES, type CompleteRequest, type FinalState, type FlowScopeKind, type NewTask, type TaskState, MAX_PARENTS, PARENT_FAILURE_POLICIES, TASK_PAGE_POSITION_MAX, type ParentFailurePolicy } from './types.ts'
+import { FINAL_STATES, FLOW_SCOPE_KINDS, IDEMPOTENCY_MODES, TASK_ACTION_KINDS, TASK_STATES, type CompleteRequest, type FinalState, type FlowScopeKind, type NewTask, type TaskState, MAX_PARENTS, MAX_PUSH_WAIT_MS, PARENT_FAILURE_POLICIES, TASK_PAGE_POSITION_MAX, type ParentFailurePolicy } from './types.ts'
 
 // The argument rules of the backend contract, in one place: the guard in
 // argument-guard.ts runs them before a call reaches any backend, so every backend
@@ -269,6 +269,12 @@ export const ARGUMENT_CHECKS: Readonly<Record<string, Check>> = {
     }
   },
   leaseTasks ([req]) { leaseRequest(req) },
+  awaitPushedTasks ([req]) {
+    leaseRequest(req)
+    const wait = req as { waitMs?: unknown, signal?: unknown }
+    integer('waitMs', wait.waitMs, 1, MAX_PUSH_WAIT_MS)
+    if (wait.signal !== undefined && !(wait.signal instanceof AbortSignal)) fail('signal', 'must be an AbortSignal')
+  },
   completeAndLease ([items, req]) {
     acks('acks', items)
     leaseRequest(req)

@@ -192,6 +192,20 @@ export interface LeaseRequest {
   handlers?: string[]
 }
 
+/**
+ * An idle worker's wait for pushed tasks (awaitPushedTasks): the lease it would ask for,
+ * where `limit` is how many tasks it can take now (its free slots), and how long to wait.
+ */
+export interface PushWaitRequest extends LeaseRequest {
+  /** how long to wait for a push when the lease taken on registering finds nothing; 1..MAX_PUSH_WAIT_MS */
+  waitMs: number
+  /** ends the wait early (the call still returns what was pushed before it ended) */
+  signal?: AbortSignal
+}
+
+/** the longest wait one awaitPushedTasks call may ask for */
+export const MAX_PUSH_WAIT_MS = 60_000
+
 /** What a worker needs to run a task; deliberately narrower than Task so leasing stays cheap. */
 export interface LeasedTask {
   id: string
@@ -741,6 +755,12 @@ export interface BackendCapabilities {
   audit: boolean
   /** subscribeWork wakes idle workers when tasks arrive */
   workNotifications: boolean
+  /**
+   * awaitPushedTasks: enqueue leases a task that can start at once straight to an idle
+   * worker waiting for it, so the worker starts it without a lease call of its own.
+   * Absent or false: the method is not offered.
+   */
+  pushDelivery?: boolean
   /** putRecord/getRecord/listRecords/deleteRecord and claimOnce (schedules, definitions) */
   records: boolean
   /** NewTask.dependsOn (the blocked state) and taskLinks; absent or false: neither */
@@ -810,6 +830,18 @@ export interface Backend {
   recoverExpiredLeases (limit: number): Promise<RecoveredLeases>
   /** calls listener (with the queue name) when a task becomes ready; optional by capability */
   subscribeWork? (listener: (queue: string) => void): Promise<Unsubscribe>
+  /**
+   * Optional (capability `pushDelivery`): registers the worker as idle for req.queues and
+   * req.handlers with req.limit free slots, leases once (so nothing enqueued before the
+   * registration is missed), and when that finds nothing waits up to req.waitMs (or until
+   * req.signal aborts) for tasks an enqueue leases to it directly; then unregisters, in
+   * the same step as it collects what was pushed, and returns the tasks, leased to it
+   * exactly as leaseTasks leases them. A task an enqueue can push is one ready at once,
+   * of a queue not paused, while nothing is paused globally and no flow or rate limit is
+   * stored; every other task wakes workers as before (subscribeWork). A push whose
+   * worker is gone is an ordinary lease: it expires and is recovered.
+   */
+  awaitPushedTasks? (req: PushWaitRequest): Promise<LeasedTask[]>
 
   // --- operating on tasks --------------------------------------------------
   /** wins atomically against leasing: only scheduled/ready/retrying/blocked tasks can be canceled; blocked children of the task follow by their policy */

@@ -6,7 +6,7 @@ import { withArgumentChecks } from '../backend/argument-guard.ts'
 import { markResultChecked } from '../backend/arguments.ts'
 import { withTimeouts } from '../backend/guard.ts'
 import { checkResult, isNoResult } from '../backend/results.ts'
-import { MAX_LIST_LIMIT } from '../backend/types.ts'
+import { MAX_LIST_LIMIT, MAX_PUSH_WAIT_MS } from '../backend/types.ts'
 import { taskQueues } from '../backend/task-queues.ts'
 import type { AckOutcome, Backend, CompleteRequest, FailOutcome, FailRequest, LeasedTask, LeaseRef, LeaseRequest, ProgressRequest, Unsubscribe, WorkerInfo } from '../backend/types.ts'
 import { Errors } from '../errors.ts'
@@ -173,6 +173,8 @@ export class Worker extends EventEmitter<WorkerEventMap> {
   /** moving average of handler run time, which decides whether prefetching pays; no prefetch until tasks prove short */
   private recentRunMs = PREFETCH_MAX_RUN_MS * 2
   private readonly workAvailable = new Wakeup()
+  /** ends the wait for pushed tasks in progress (see launchPushWait) */
+  private pushWait: AbortController | null = null
   /** a slot freed or a lease call returned */
   private readonly capacity = new Wakeup()
   private readonly halt = new Wakeup()
@@ -282,7 +284,7 @@ export class Worker extends EventEmitter<WorkerEventMap> {
     this.leaseRecoverer.start()
     if (backend.capabilities.workerRegistry) this.heartbeat.start()
     // a handler registered while running is leased for from the next call on; wake an idle loop for it
-    this.stopWatchingHandlers = this.handlers.onRegister(() => this.workAvailable.wake())
+    this.stopWatchingHandlers = this.handlers.onRegister(() => this.wakeForWork())
     this.leaseLoop = this.runLeaseLoop()
     this.log.info({ workerId: this.id, queues: this.options.queues, concurrency: this.options.concurrency }, 'worker started')
   }
@@ -306,7 +308,7 @@ export class Worker extends EventEmitter<WorkerEventMap> {
     // stop() during start(): let start finish wiring up, so everything it started is torn down below
     await this.starting
     this.state = 'stopping'
-    this.workAvailable.wake()
+    this.wakeForWork()
     this.capacity.wake()
     this.halt.wake()
     await this.leaseLoop
@@ -361,8 +363,14 @@ export class Worker extends EventEmitter<WorkerEventMap> {
 
   // --- leasing -------------------------------------------------------------------
 
+  /** work may be waiting (a notification, a new queue or handler, an uncordon, stop): end any wait for it */
+  private wakeForWork (): void {
+    this.pushWait?.abort()
+    this.workAvailable.wake()
+  }
+
   private onWorkNotification (queue: string): void {
-    if (this.knownQueues.has(queue)) this.workAvailable.wake()
+    if (this.knownQueues.has(queue)) this.wakeForWork()
     else if (this.options.queues === null) this.queueRefresher.trigger()
   }
 
@@ -382,12 +390,14 @@ export class Worker extends EventEmitter<WorkerEventMap> {
       const hold = this.leaseHold
       if (hold !== null && this.leaseCalls.size === 0) {
         this.leaseHold = null
+        if (hold.untilWork && this.launchPushWait(hold.ms)) continue
         if (hold.untilWork) await waitAny(hold.ms, this.workAvailable, this.halt)
         else await this.halt.wait(hold.ms)
         continue
       }
       const wanted = this.wantedLease()
-      if (hold !== null || wanted < 1 || this.leaseCalls.size >= MAX_LEASES_IN_FLIGHT) {
+      // a wait for pushed tasks in flight leases on registering already: no call beside it
+      if (hold !== null || wanted < 1 || this.pushWait !== null || this.leaseCalls.size >= MAX_LEASES_IN_FLIGHT) {
         await this.capacity.wait(this.options.pollMs)
         continue
       }
@@ -398,6 +408,35 @@ export class Worker extends EventEmitter<WorkerEventMap> {
       this.launchLease(wanted, req => this.backend.leaseTasks(req))
     }
     await Promise.all(this.leaseCalls)
+  }
+
+  /**
+   * Waits for new work as a lease call of its own where the backend pushes tasks to idle
+   * workers (capability pushDelivery): a task enqueued meanwhile arrives leased, one round
+   * trip after its enqueue, instead of a wake-up followed by a lease. The call leases on
+   * registering, so what became ready since the last lease is not left waiting either;
+   * wakeForWork ends it early. False, having sent nothing, where pushes cannot reach this
+   * worker: flow or rate limits stored (an enqueue pushes nothing then), no free slot.
+   */
+  private launchPushWait (ms: number): boolean {
+    const backend = this.backend
+    const awaitPushed = backend.awaitPushedTasks
+    if (backend.capabilities.pushDelivery !== true || awaitPushed === undefined) return false
+    if (this.flowLimitsSet || (backend.capabilities.rateLimit && this.rateLimitSet !== false) || this.cordoned) return false
+    const wanted = this.wantedLease()
+    if (wanted < 1) return false
+    const controller = new AbortController()
+    this.pushWait = controller
+    // bounded below the backend call timeout, which covers the whole wait
+    const waitMs = Math.max(1, Math.min(ms, Math.floor(this.options.backendTimeoutMs / 2), MAX_PUSH_WAIT_MS))
+    this.launchLease(wanted, async req => {
+      try {
+        return await awaitPushed.call(backend, { ...req, waitMs, signal: controller.signal })
+      } finally {
+        if (this.pushWait === controller) this.pushWait = null
+      }
+    })
+    return true
   }
 
   /** how many more tasks a lease call may ask for now */
@@ -646,7 +685,7 @@ export class Worker extends EventEmitter<WorkerEventMap> {
     if (this.flowConcurrencySet) {
       // its ack may free a slot of a concurrency limit: look again now rather than after the back-off
       this.flowShortLeases = 0
-      this.workAvailable.wake()
+      this.wakeForWork()
     }
     if (settlement.kind !== 'succeeded') entry.progress?.close()
     switch (settlement.kind) {
@@ -770,7 +809,7 @@ export class Worker extends EventEmitter<WorkerEventMap> {
     this.weighted = names.map(name => ({ name, weight: this.weightOf(name, stored.get(name) ?? null) }))
     const grew = names.some(name => !this.knownQueues.has(name))
     this.knownQueues = new Set(names)
-    if (grew) this.workAvailable.wake()
+    if (grew) this.wakeForWork()
   }
 
   private async renewLeases (): Promise<void> {
@@ -813,7 +852,7 @@ export class Worker extends EventEmitter<WorkerEventMap> {
       this.emit('task:recovered-dead', { id, queue })
     }
     this.counters.recovered += requeued.length
-    if (requeued.length > 0) this.workAvailable.wake()
+    if (requeued.length > 0) this.wakeForWork()
     if (requeued.length + dead.length > 0) {
       this.log.info({ workerId: this.id, requeued: requeued.length, dead: dead.length }, 'worker recovered expired leases')
     }
@@ -854,9 +893,10 @@ export class Worker extends EventEmitter<WorkerEventMap> {
     if (!cordoned) {
       this.log.info({ workerId: this.id }, 'worker uncordoned: leasing again')
       this.uncordoned.wake()
-      this.workAvailable.wake()
+      this.wakeForWork()
       return
     }
+    this.pushWait?.abort()
     const waiting = this.buffered.splice(0)
     this.log.info({ workerId: this.id, running: this.running.size, handedBack: waiting.length }, 'worker cordoned: it finishes the tasks it runs and leases no more until uncordoned')
     if (waiting.length > 0) {

@@ -3,7 +3,7 @@ import {
   type AckOutcome, type CompleteRequest, type ProgressRequest, type AuditEvent, type AuditInput, type Backend, type BackendCapabilities, type CancelOutcome,
   type CoordinationState, type DLQStats, type DeleteRequest, type DeleteResult, type EnqueueEvents, type EnqueueResult, type EventInput,
   type FailOutcome, type FailRequest, type FlowLimit, type FlowLimitState, type FlowScope, type LeaderAcquireResult, type LeaderLock, type LeaseRef, type LeaseRequest,
-  type LeasedTask, type ListAuditRequest, type OverviewRead, type OverviewReadRequest, type PendingHandler, type PendingHandlersRequest, type ListTasksRequest, type NewTask, type PruneRequest, type QueueStats,
+  type LeasedTask, type PushWaitRequest, type ListAuditRequest, type OverviewRead, type OverviewReadRequest, type PendingHandler, type PendingHandlersRequest, type ListTasksRequest, type NewTask, type PruneRequest, type QueueStats,
   type RateLimit, type ReadEventsRequest, type ReadEventsBackwardRequest, type RecoveredLeases, type RequeueRequest, type RequeueResult,
   type SkippedTask, type StoredEvent, type Task, type TaskPage, type Unsubscribe, type WorkerInfo,
   type ListRecordsRequest, type PutRecordOptions, type PutRecordResult, type StoredRecord, type TaskActionRequest, type TaskActionResult,
@@ -12,8 +12,8 @@ import {
 } from '@switchyard/core'
 import { formatPosition, parsePosition } from './page-position.ts'
 import { applyTaskAction } from './task-actions.ts'
-import { assertNoEviction, createClient, sendTogether, toBackendError, type RedisClient } from './connection.ts'
-import { decodeAudit, decodeLeased, enqueueOutcome, hashToTask, pairsToObject, streamIdTime } from './codec.ts'
+import { assertNoEviction, createBlockingClient, createClient, sendTogether, toBackendError, type RedisClient } from './connection.ts'
+import { decodeAudit, decodeLeased, decodePushed, enqueueOutcome, hashToTask, pairsToObject, streamIdTime } from './codec.ts'
 import { backwardStart, forwardStart, parseEventId, takeAfter, takeBefore, type EventPosition } from './events-log.ts'
 import { keysFor, type Keys } from './keys.ts'
 import type { RedisBackendOptions } from './options.ts'
@@ -33,6 +33,15 @@ export const PROMOTE_PER_LEASE = 1000
 export const PARK_PER_LEASE = 10_000
 /** Tasks one call of the one-time pending-count rebuild examines (see rebuildPendingCounts). */
 export const PENDING_REBUILD_PAGE = 10_000
+/**
+ * A push registration outlives the wait it was made for by this much: a worker still
+ * waiting is always registered, and one that died stops receiving pushes soon after.
+ */
+const PUSH_REGISTRATION_SLACK_MS = 1000
+/** A worker's blocking connection closes after this long without a wait (see blockingFor). */
+const BLOCKING_IDLE_CLOSE_MS = 60_000
+/** The marker awaitPushedTasks appends to its own inbox to end a wait early: a lease is never empty. */
+const PUSH_WAKE = ''
 /** Calls one open makes at most for that rebuild: 10^9 tasks. */
 const PENDING_REBUILD_MAX_CALLS = 100_000
 /** Items per script call for the batch methods; larger batches are split so no script blocks Redis for long. */
@@ -63,6 +72,7 @@ const CAPABILITIES: BackendCapabilities = {
   enqueueEvents: true,
   audit: true,
   workNotifications: true,
+  pushDelivery: true,
   records: true,
   dependencies: true,
   flowControl: true,
@@ -154,6 +164,15 @@ function pendingFrom (flat: string[]): PendingHandler[] {
   return out
 }
 
+interface BlockingConnection {
+  client: RedisClient
+  script: (name: ScriptName, keys: string[], args: ScriptArg[]) => Promise<unknown>
+  /** closes it once no wait used it for BLOCKING_IDLE_CLOSE_MS */
+  idle: NodeJS.Timeout | undefined
+  /** waits in progress on it */
+  inUse: number
+}
+
 export class RedisBackend implements Backend {
   readonly name = 'redis'
   readonly capabilities = CAPABILITIES
@@ -163,6 +182,8 @@ export class RedisBackend implements Backend {
   private readonly subscriptions: Subscriptions
   private readonly records: RedisRecords
   private readonly cascades = new CascadeListeners()
+  /** per worker id, the connection its push waits block on (never the shared one) */
+  private readonly blocking = new Map<string, BlockingConnection>()
   private initialized: Promise<void> | null = null
 
   constructor (private readonly options: RedisBackendOptions) {
@@ -245,6 +266,11 @@ export class RedisBackend implements Backend {
 
   async close (): Promise<void> {
     await this.subscriptions.close()
+    for (const entry of this.blocking.values()) {
+      clearTimeout(entry.idle)
+      entry.client.disconnect()
+    }
+    this.blocking.clear()
     if (this.client.status === 'end' || this.client.status === 'wait') return
     const quit = this.client.quit().then(() => undefined, () => undefined)
     const bound = new Promise<void>((resolve) => setTimeout(resolve, this.options.commandTimeoutMs).unref())
@@ -332,6 +358,82 @@ export class RedisBackend implements Backend {
         [k.base, k.workChannel, req.workerId, count, leaseMs, PROMOTE_PER_LEASE, PARK_PER_LEASE, ...only, ...req.queues]) as Array<string | number>
       return decodeLeased(reply)
     })
+  }
+
+  /**
+   * Registers the worker as idle (push_wait.lua), leases once so nothing enqueued before
+   * the registration waits for the next one, and when that finds nothing blocks on the
+   * worker's inbox (BLPOP on its own connection). push_done.lua, which unregisters and
+   * takes what else the inbox holds, goes out on that connection right behind the BLPOP:
+   * Redis runs it as soon as the BLPOP returns, so a push costs the worker one round trip.
+   * An abort appends a wake-up marker to the inbox, which ends the BLPOP.
+   */
+  awaitPushedTasks (req: PushWaitRequest): Promise<LeasedTask[]> {
+    const slots = Math.min(req.limit, MAX_LIST_LIMIT)
+    if (slots === 0 || req.queues.length === 0 || req.handlers?.length === 0) return Promise.resolve([])
+    const lease: LeaseRequest = { workerId: req.workerId, queues: req.queues, limit: slots, leaseMs: req.leaseMs }
+    if (req.handlers !== undefined) lease.handlers = req.handlers
+    return this.run('awaitPushedTasks', async () => {
+      const k = this.keys
+      const keys = [k.pushRegistration(req.workerId), k.pushInbox(req.workerId)]
+      const only: ScriptArg[] = req.handlers === undefined ? [-1] : [req.handlers.length, ...req.handlers]
+      const signal = req.signal
+      const wake = (): void => { this.client.rpush(keys[1]!, PUSH_WAKE).catch(() => {}) }
+      const blocking = this.blockingFor(req.workerId)
+      try {
+        await this.script('push_wait', keys, [k.base, req.workerId, slots, req.leaseMs, req.waitMs + PUSH_REGISTRATION_SLACK_MS, ...only, ...req.queues])
+        // after the registration, which empties the inbox: a marker appended before it would be lost
+        signal?.addEventListener('abort', wake, { once: true })
+        // registered even when this lease fails: the wait always ends with push_done
+        let leased: LeasedTask[] = []
+        let failure: unknown = null
+        try {
+          leased = await this.leaseTasks(lease)
+        } catch (err) {
+          failure = err
+        }
+        const wait = failure === null && leased.length === 0 && signal?.aborted !== true
+        const popped = wait ? blocking.client.blpop(keys[1]!, req.waitMs / 1000) : null
+        const drained = blocking.script('push_done', keys, [k.base, req.workerId]) as Promise<string[]>
+        const [first, rest] = await Promise.all([popped, drained])
+        if (first !== null) rest.unshift(first[1])
+        leased.push(...decodePushed(rest.filter(item => item !== PUSH_WAKE)))
+        // tasks pushed before the lease failed are this worker's now: they are returned, not lost
+        if (failure !== null && leased.length === 0) throw failure
+        return leased
+      } finally {
+        signal?.removeEventListener('abort', wake)
+        this.releaseBlocking(req.workerId, blocking)
+      }
+    })
+  }
+
+  /**
+   * The worker's blocking connection, made on its first wait. A worker waits again and
+   * again while idle and not at all while busy; one that made no call for
+   * BLOCKING_IDLE_CLOSE_MS (it stopped, or has been busy that long) has it closed.
+   */
+  private blockingFor (workerId: string): BlockingConnection {
+    let entry = this.blocking.get(workerId)
+    if (entry === undefined) {
+      const client = createBlockingClient(this.options)
+      client.on('error', () => {})
+      entry = { client, script: defineScripts(client), idle: undefined, inUse: 0 }
+      this.blocking.set(workerId, entry)
+    }
+    clearTimeout(entry.idle)
+    entry.inUse++
+    return entry
+  }
+
+  private releaseBlocking (workerId: string, entry: BlockingConnection): void {
+    if (--entry.inUse > 0) return
+    entry.idle = setTimeout(() => {
+      if (this.blocking.get(workerId) !== entry || entry.inUse > 0) return
+      this.blocking.delete(workerId)
+      entry.client.disconnect()
+    }, BLOCKING_IDLE_CLOSE_MS)
+    entry.idle.unref()
   }
 
   completeTasks (items: CompleteRequest[]): Promise<AckOutcome[]> {

@@ -103,6 +103,13 @@ export function decodeLeased (reply: Array<string | number>): LeasedTask[] {
   return tasks
 }
 
+/** Leases pushed to a worker's inbox: each a JSON array in leaseTasks' reply layout, of one task. */
+export function decodePushed (items: string[]): LeasedTask[] {
+  const tasks: LeasedTask[] = []
+  for (const item of items) tasks.push(...decodeLeased(JSON.parse(item) as string[]))
+  return tasks
+}
+
 /** Stream ids are "<ms>-<seq>": the ms part is the Redis time the entry was added. */
 export function streamIdTime (id: string): number {
   return Number(id.slice(0, id.indexOf('-')))

@@ -34,6 +34,17 @@ export function createClient (options: RedisBackendOptions): RedisClient {
   return new Redis(options.url, redisOptions)
 }
 
+/**
+ * A client for one worker's blocking reads (BLPOP of its push inbox): no command
+ * timeout, since a read waits as long as it asked to; the caller bounds the wait.
+ */
+export function createBlockingClient (options: RedisBackendOptions): RedisClient {
+  const client = createClient(options)
+  if (client instanceof Cluster) delete client.options.redisOptions?.commandTimeout
+  else delete client.options.commandTimeout
+  return client
+}
+
 /** The eviction policy of the server (CONFIG GET, or INFO where CONFIG is disabled). */
 export async function readMemoryPolicy (client: RedisClient): Promise<string | null> {
   try {

@@ -39,6 +39,9 @@ export interface Keys {
   task: (id: string) => string
   lock: (name: string) => string
   worker: (id: string) => string
+  /** an idle worker's push-delivery registration and its inbox (lua/lib/push.lua) */
+  pushRegistration: (workerId: string) => string
+  pushInbox: (workerId: string) => string
   /** hash key -> "version:updatedAt:json" of one record collection */
   records: (collection: string) => string
   /** the collection's keys in a zset (all scores 0) for ordered paging */
@@ -81,6 +84,8 @@ export function keysFor (prefix: string): Keys {
     task: (id) => `${base}t:${id}`,
     lock: (name) => `${base}lock:${name}`,
     worker: (id) => `${base}w:${id}`,
+    pushRegistration: (id) => `${base}pw:${id}`,
+    pushInbox: (id) => `${base}pb:${id}`,
     records: (collection) => `${base}rec:${collection}`,
     recordIndex: (collection) => `${base}reci:${collection}`,
     claim: (key) => `${base}claim:${key}`

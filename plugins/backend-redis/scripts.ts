@@ -12,6 +12,8 @@ const LUA_DIR = new URL('./lua/', import.meta.url)
 export const SCRIPT_KEYS = {
   enqueue: 7,
   lease: 4,
+  push_wait: 2,
+  push_done: 2,
   complete: 2,
   progress: 1,
   fail: 2,

@@ -150,7 +150,8 @@ export function leaseRecorder (backend: Backend): { backend: Backend, leased: Ma
   const proxy = new Proxy(backend, {
     get (target, prop, receiver) {
       const value = Reflect.get(target, prop, receiver)
-      if (prop === 'leaseTasks' && typeof value === 'function') {
+      // awaitPushedTasks returns tasks leased to the worker like leaseTasks does
+      if ((prop === 'leaseTasks' || prop === 'awaitPushedTasks') && typeof value === 'function') {
         return async (...args: unknown[]) => { const tasks = await value.apply(target, args) as LeasedTask[]; record(tasks); return tasks }
       }
       if (prop === 'completeAndLease' && typeof value === 'function') {

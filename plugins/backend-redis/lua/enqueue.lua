@@ -24,6 +24,11 @@
 -- preserve_run_at) runAt, moving it between the ready and scheduled indexes.
 -- Returns { id1, outcome1, id2, outcome2, ... } in request order: 1 created, 0 the
 -- key's task left as is, 2 replaced, or (replace mode) the state that kept it as is.
+-- Push delivery (lib/push.lua): a created task ready at once, of a queue not paused,
+-- while nothing is paused globally and no flow or rate limit is stored, goes to an idle
+-- registered worker that runs its handler and is not cordoned, when there is one: it is
+-- leased to that worker here (lib/lease_fields.lua, the processing index and count, as
+-- lease.lua does) and appended to the worker's inbox; its queue is then not woken.
 -- Hot path: a created task's hash holds only what differs from the defaults readers
 -- assume (codec.ts): no attempts (0), replays (0), payload size (the payload's length)
 -- or updatedAt (createdAt) until a transition writes them. Numbers go to redis.call as
@@ -31,6 +36,8 @@
 -- costs more than the command it is an argument of.
 --!include common
 --!include events
+--!include lease_fields
+--!include push
 local P = ARGV[1]
 local EVENT_TYPE = ARGV[3]
 local HEAD = 6
@@ -69,6 +76,65 @@ local function flush_indexes()
 end
 local pending = {}
 local last_priority, last_run_at, last_score = nil, nil, nil
+
+-- Push delivery. push_on: nil until checked in this call, then whether pushing is allowed
+-- at all; idle[q]: the queue's registered idle workers (ids, false once found unusable),
+-- or false when it has none or is paused.
+local push_on = nil
+local idle = {}
+local lease_seq = P .. 'lseq'
+-- An idle worker that takes a task of queue q and handler h now, and its registration
+-- fields (n, ms, u, a, h:<h>, qs); nil when there is none.
+local function push_target(q, h)
+  local workers = idle[q]
+  if workers == nil then
+    -- the common case, no idle worker for the queue, costs one EXISTS per queue and call
+    workers = false
+    if redis.call('EXISTS', push_idle(P, q)) == 1 then
+      if push_on == nil then
+        -- global pause, flow limits, rate limit: any of them stored means no push at all
+        push_on = redis.call('EXISTS', P .. 'gpause', P .. 'fl', P .. 'rl') == 0
+      end
+      if push_on and redis.call('HEXISTS', P .. 'qp', q) == 0 then workers = redis.call('SMEMBERS', push_idle(P, q)) end
+    end
+    idle[q] = workers
+  end
+  if not workers then return nil end
+  for i = 1, #workers do
+    local w = workers[i]
+    if w then
+      local f = redis.call('HMGET', push_hash(P, w), 'n', 'ms', 'u', 'a', 'h:' .. h, 'qs')
+      if not f[1] then
+        redis.call('SREM', push_idle(P, q), w)
+        workers[i] = false
+      elseif tonumber(f[3]) < now or redis.call('HGET', P .. 'w:' .. w, 'c') == '1' then
+        -- a registration past its lifetime (its worker is gone or late) or a cordoned worker
+        push_unregister(P, w, f[6])
+        workers[i] = false
+      elseif f[4] == '1' or f[5] then
+        return w, f
+      end
+    end
+  end
+  return nil
+end
+
+-- Leases task id (its hash written already, from `fields`) to idle worker w (registration
+-- f), and appends the lease, in leaseTasks' reply layout, to its inbox.
+local function push_task(w, f, id, q, h, fields, run_at_s)
+  local deadline_s = int_str(now + tonumber(f[2]))
+  local token = string.format('%d', redis.call('INCR', lease_seq))
+  lease_mark(P .. 't:' .. id, '1', token, deadline_s, now_s, w)
+  redis.call('ZADD', P .. 'proc', deadline_s, id)
+  redis.call('HINCRBY', P .. 'c:' .. q, 'p', 1)
+  -- fields[6] payload, [10] maxAttempts, [12] priority, [16] timeoutMs (see where fields is made)
+  local inbox = push_inbox(P, w)
+  redis.call('RPUSH', inbox, cjson.encode({ deadline_s, id, q, h, fields[6], '1', fields[10], fields[12], fields[16], now_s, run_at_s, token }))
+  -- an inbox nobody drains (its worker died) holds only leases that expire and are recovered
+  redis.call('PEXPIRE', inbox, tonumber(f[2]) * 2)
+  local left = tonumber(f[1]) - 1
+  if left <= 0 then push_unregister(P, w, f[6]) else redis.call('HSET', push_hash(P, w), 'n', left) end
+end
 for i = 0, n - 1 do
   local b = HEAD + i * FIELDS
   local q, ikey = ARGV[b + 1], ARGV[b + 9]
@@ -167,15 +233,20 @@ for i = 0, n - 1 do
       end
       fields[8] = state
     end
+    local push_w, push_f = nil, nil
+    if state == 'ready' then push_w, push_f = push_target(q, ARGV[b + 2]) end
     if ikey ~= '' then
       fields[#fields + 1] = 'ik'
       fields[#fields + 1] = ikey
       redis.call('HSET', KEYS[1], ikey, id)
     end
     redis.call('HSET', P .. 't:' .. id, unpack(fields))
+    if push_w then push_task(push_w, push_f, id, q, ARGV[b + 2], fields, run_at_s) end
     -- the id is the sequence, zero-padded: ZADD reads it as the same score
     all_new[#all_new + 1] = id; all_new[#all_new + 1] = id
-    if state == 'ready' then
+    if push_w then
+      -- leased already: neither ready nor pending
+    elseif state == 'ready' then
       local rk = P .. 'r:' .. q
       local list = ready_new[rk]
       if not list then list = {}; ready_new[rk] = list end

@@ -22,6 +22,7 @@
 -- without a tenant are never held back by tenant limits.
 --!include common
 --!include flow
+--!include lease_fields
 if redis.call('EXISTS', KEYS[2]) == 1 then return {} end
 local P, worker = ARGV[1], ARGV[3]
 -- a cordoned worker leases nothing (worker_cordon.lua sets the flag on its registry entry)
@@ -126,8 +127,7 @@ local function take(id, q, f)
   local attempts = attempt[1]
   token = token + 1
   local lease_token = string.format('%d', token)
-  redis.call('HSET', tk, 's', 'processing', 'a', attempt[2], 'lt', lease_token, 'lx', deadline_s,
-    'sa', now_s, 'ua', now_s, 'w', worker)
+  lease_mark(tk, attempt[2], lease_token, deadline_s, now_s, worker)
   -- into the processing zset with the others at the end (one ZADD per call)
   leased[#leased + 1] = deadline_s; leased[#leased + 1] = id
   pending_tally(P, pending, id, q, f[1], -1)

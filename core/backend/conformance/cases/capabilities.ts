@@ -123,5 +123,10 @@ export const capabilitiesArea: ConformanceArea = {
       else if (backend.subscribeWork !== undefined) await expectUnsupported(t, () => backend.subscribeWork?.(() => {}), 'subscribeWork')
       else t.pass('not declared and not offered')
     })
+
+    conformanceCase(t, 'pushDelivery: awaitPushedTasks exists exactly when declared', async t => {
+      if (caps.pushDelivery === true) t.type(backend.awaitPushedTasks, 'function', 'declared: awaitPushedTasks is offered')
+      else t.equal(backend.awaitPushedTasks, undefined, 'not declared: awaitPushedTasks is not offered')
+    })
   }
 }

@@ -1,0 +1,178 @@
+// Push delivery (awaitPushedTasks, lua/lib/push.lua) against a real Redis: an enqueue
+// leases a task that can start at once straight to an idle worker's inbox; everything
+// else is left to leases as before.
+import t, { type Test } from 'tap'
+import type { NewTask } from '@switchyard/core'
+import { createRedisBackend, type RedisBackend } from './index.ts'
+import { openTestBackend } from './testing.ts'
+
+const task = (queue: string, i = 0, extra: Partial<NewTask> = {}): NewTask => ({
+  queue, handler: 'h', payload: { i }, maxAttempts: 3, priority: 0, timeoutMs: 1000, runAt: null, delayMs: 0, idempotencyKey: null, ...extra
+})
+
+const wait = async (backend: RedisBackend, queue: string, extra: { waitMs?: number, limit?: number, workerId?: string, handlers?: string[], signal?: AbortSignal } = {}) =>
+  await backend.awaitPushedTasks!({ workerId: extra.workerId ?? 'w1', queues: [queue], limit: extra.limit ?? 5, leaseMs: 30_000, handlers: extra.handlers ?? ['h'], waitMs: extra.waitMs ?? 2000, ...(extra.signal === undefined ? {} : { signal: extra.signal }) })
+
+/** a second backend on the same keys: the enqueuing process, apart from the worker's */
+async function producerOf (t: Test, backend: RedisBackend): Promise<RedisBackend> {
+  const producer = createRedisBackend({ prefix: backend.keys.base.slice(1, -1) }) as RedisBackend
+  await producer.init()
+  t.teardown(() => producer.close())
+  return producer
+}
+
+/** resolves once the worker is registered as idle for the queue (its registration joined the queue's set) */
+async function registered (backend: RedisBackend, queue: string, workerId = 'w1'): Promise<void> {
+  for (let i = 0; i < 1000; i++) {
+    if (await backend.redis.sismember(`${backend.keys.base}pi:${queue}`, workerId) === 1) return
+    await new Promise(resolve => setTimeout(resolve, 1))
+  }
+  throw new Error('worker never registered')
+}
+
+t.test('capability declared and the method offered', async (t) => {
+  const { backend, destroy } = await openTestBackend()
+  t.teardown(destroy)
+  t.equal(backend.capabilities.pushDelivery, true)
+  t.type(backend.awaitPushedTasks, 'function')
+})
+
+t.test('a task enqueued while a worker waits is leased to it by the enqueue, without a lease call', async (t) => {
+  const { backend, destroy } = await openTestBackend()
+  t.teardown(destroy)
+  const producer = await producerOf(t, backend)
+  const waiting = wait(backend, 'push')
+  await registered(backend, 'push')
+  const leaseCalls = Number((await backend.redis.get(`${backend.keys.base}lseq`)) ?? 0)
+  const [result] = await producer.enqueue([task('push', 7)])
+  const got = await waiting
+  t.equal(got.length, 1)
+  t.match(got[0], { id: result!.id, queue: 'push', handler: 'h', payload: { i: 7 }, attempts: 1, maxAttempts: 3 })
+  t.type(got[0]!.leaseToken, 'string')
+  t.ok(got[0]!.leaseExpiresAt > Date.now() + 20_000, 'lease expiry as asked')
+  t.equal(Number(await backend.redis.get(`${backend.keys.base}lseq`)), leaseCalls + 1, 'one lease token: the push')
+  const stored = await backend.getTask(result!.id)
+  t.match(stored, { state: 'processing', attempts: 1 })
+  t.same(await backend.redis.zscore(backend.keys.processing, result!.id), String(got[0]!.leaseExpiresAt), 'in the processing index')
+  const [stats] = await backend.queueStats(['push'])
+  t.match(stats, { ready: 0, processing: 1 })
+  t.same(await backend.completeTasks([{ id: got[0]!.id, leaseToken: got[0]!.leaseToken }]), ['ok'], 'its lease token completes it')
+  t.equal(await backend.redis.exists(`${backend.keys.base}pw:w1`, `${backend.keys.base}pi:push`, `${backend.keys.base}pb:w1`), 0, 'unregistered, inbox gone')
+})
+
+t.test('what is ready before the wait is leased at once; the wait times out empty', async (t) => {
+  const { backend, destroy } = await openTestBackend()
+  t.teardown(destroy)
+  await backend.enqueue([task('pre', 1)])
+  const got = await wait(backend, 'pre')
+  t.equal(got.length, 1, 'leased on registering')
+  const started = performance.now()
+  t.same(await wait(backend, 'pre', { waitMs: 100 }), [])
+  t.ok(performance.now() - started >= 90, 'waited its waitMs')
+})
+
+t.test('no push to a worker of another handler, a paused queue, a cordoned worker, or with flow limits', async (t) => {
+  const { backend, destroy } = await openTestBackend()
+  t.teardown(destroy)
+  const producer = await producerOf(t, backend)
+  const noPush = async (what: string, queue: string, before: () => Promise<void>, options: { handlers?: string[] } = {}): Promise<void> => {
+    await before()
+    const waiting = wait(backend, queue, { waitMs: 300, ...options })
+    await registered(backend, queue)
+    await producer.enqueue([task(queue)])
+    t.same(await waiting, [], `${what}: nothing pushed`)
+    const [stats] = await backend.queueStats([queue])
+    t.equal(stats!.ready, 1, `${what}: the task is ready`)
+  }
+  await noPush('another handler', 'other', async () => {}, { handlers: ['not-h'] })
+  await noPush('paused queue', 'paused', async () => { await backend.setQueuePaused('paused', true) })
+  await backend.heartbeatWorker({ id: 'w1', host: 'x', pid: 1, version: '0', queues: ['cordon'], handlers: ['h'], concurrency: 1, inFlight: 0, startedAt: Date.now(), lastHeartbeatAt: Date.now() }, 60_000)
+  await noPush('cordoned worker', 'cordon', async () => { t.equal(await backend.setWorkerCordoned('w1', true), true) })
+  await backend.setWorkerCordoned('w1', false)
+  await noPush('flow limit stored', 'flow', async () => { await backend.setFlowLimit({ kind: 'handler', name: 'unrelated' }, { concurrency: 5, rate: null }) })
+})
+
+t.test('a wait ending as a task is pushed: nothing lost, nothing leased twice', async (t) => {
+  const { backend, destroy } = await openTestBackend()
+  t.teardown(destroy)
+  const producer = await producerOf(t, backend)
+  const rounds = 200
+  const seen = new Map<string, number>()
+  const ids: string[] = []
+  for (let i = 0; i < rounds; i++) {
+    // the wait times out after 1-3 ms while the enqueue lands around the same moment
+    const waiting = wait(backend, 'race', { waitMs: 1 + (i % 3), limit: 1 })
+    await new Promise(resolve => setTimeout(resolve, i % 4))
+    const [result] = await producer.enqueue([task('race', i)])
+    ids.push(result!.id)
+    for (const got of await waiting) seen.set(got.id, (seen.get(got.id) ?? 0) + 1)
+  }
+  // what the waits did not take is ready for the next lease, never stranded
+  const rest = await backend.leaseTasks({ workerId: 'w1', queues: ['race'], limit: 1000, leaseMs: 30_000 })
+  for (const got of rest) seen.set(got.id, (seen.get(got.id) ?? 0) + 1)
+  t.equal(seen.size, rounds, 'every task taken')
+  t.ok([...seen.values()].every(n => n === 1), 'each once')
+  t.same(ids.filter(id => !seen.has(id)), [])
+  t.equal(await backend.redis.exists(`${backend.keys.base}pw:w1`, `${backend.keys.base}pb:w1`), 0, 'no registration or inbox left behind')
+  t.comment(`${rounds - rest.length} of ${rounds} tasks came pushed or leased by the waits`)
+})
+
+t.test('slots bound what is pushed; the rest of a batch stays ready', async (t) => {
+  const { backend, destroy } = await openTestBackend()
+  t.teardown(destroy)
+  const producer = await producerOf(t, backend)
+  const waiting = wait(backend, 'slots', { limit: 3 })
+  await registered(backend, 'slots')
+  await producer.enqueue(Array.from({ length: 10 }, (_, i) => task('slots', i)))
+  const got = await waiting
+  t.same(got.map(g => (g.payload as { i: number }).i), [0, 1, 2], 'the first three, in order')
+  const [stats] = await backend.queueStats(['slots'])
+  t.match(stats, { ready: 7, processing: 3 })
+})
+
+t.test('an abort ends the wait promptly', async (t) => {
+  const { backend, destroy } = await openTestBackend()
+  t.teardown(destroy)
+  const controller = new AbortController()
+  const started = performance.now()
+  const waiting = wait(backend, 'abort', { waitMs: 10_000, signal: controller.signal })
+  await registered(backend, 'abort')
+  controller.abort()
+  t.same(await waiting, [])
+  t.ok(performance.now() - started < 2000, `ended after ${Math.round(performance.now() - started)} ms`)
+  const aborted = new AbortController()
+  aborted.abort()
+  t.same(await wait(backend, 'abort', { waitMs: 10_000, signal: aborted.signal }), [], 'aborted before it began: no wait')
+})
+
+t.test('a push to a worker that died is an ordinary lease: it expires and is recovered', async (t) => {
+  const { backend, destroy } = await openTestBackend()
+  t.teardown(destroy)
+  const producer = await producerOf(t, backend)
+  // the dying worker: registered, then gone without draining its inbox
+  const dying = createRedisBackend({ prefix: backend.keys.base.slice(1, -1) }) as RedisBackend
+  await dying.init()
+  const waiting = dying.awaitPushedTasks!({ workerId: 'dies', queues: ['dead-worker'], limit: 1, leaseMs: 200, handlers: ['h'], waitMs: 5000 }).catch(() => [])
+  await registered(backend, 'dead-worker', 'dies')
+  await dying.close()
+  await waiting
+  t.equal(await backend.redis.sismember(`${backend.keys.base}pi:dead-worker`, 'dies'), 1, 'its registration outlives it until its lifetime ends')
+  const [result] = await producer.enqueue([task('dead-worker', 1)])
+  t.match(await backend.getTask(result!.id), { state: 'processing', attempts: 1 }, 'pushed')
+  await new Promise(resolve => setTimeout(resolve, 300))
+  const recovered = await backend.recoverExpiredLeases(100)
+  t.same(recovered.requeued, [result!.id], 'recovered after its lease expired')
+  const [again] = await backend.leaseTasks({ workerId: 'w2', queues: ['dead-worker'], limit: 1, leaseMs: 30_000 })
+  t.match(again, { id: result!.id, attempts: 2 }, 'run again by another worker')
+})
+
+t.test('an expired registration gets no push and is dropped', async (t) => {
+  const { backend, destroy } = await openTestBackend()
+  t.teardown(destroy)
+  await backend.redis.sadd(`${backend.keys.base}pi:stale`, 'gone')
+  await backend.redis.hset(`${backend.keys.base}pw:gone`, 'n', '5', 'ms', '1000', 'u', String(Date.now() - 1), 'qs', '["stale"]', 'a', '1')
+  await backend.enqueue([task('stale')])
+  const [stats] = await backend.queueStats(['stale'])
+  t.equal(stats!.ready, 1, 'left ready')
+  t.equal(await backend.redis.exists(`${backend.keys.base}pw:gone`, `${backend.keys.base}pi:stale`), 0, 'registration dropped')
+})
