@@ -2,7 +2,7 @@ import { existsSync, readdirSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { PGlite } from '@electric-sql/pglite'
 import { applyWasmTiering, PGLITE_SERVER_SETTINGS } from './pglite-settings.ts'
-import { discardTemplate, loadTemplate, saveTemplate } from './pglite-template.ts'
+import { discardTemplate, loadTemplate, saveTemplate, templatePath } from './pglite-template.ts'
 
 // Opening PGlite: the same steps on the main thread and in the database thread
 // (pglite-worker.ts). Nothing here loads @switchyard/core, so the thread starts
@@ -26,11 +26,19 @@ function newDataDir (dir: string, lockFileName: string): boolean {
 
 /**
  * Starts PGlite; a new database starts from the saved cluster (pglite-template.ts), or,
- * when there is none, runs initdb and saves its cluster for the next new one.
+ * when there is none, from a cluster initdb makes in memory and saves for the next new
+ * one (in memory: a data directory's cluster would carry our lock file into the archive).
  */
 async function startPglite (dir: string | null, startParams: string[], lockFileName: string): Promise<PGlite> {
   const isNew = dir === null || newDataDir(dir, lockFileName)
-  const template = isNew ? loadTemplate() : undefined
+  let template = isNew ? loadTemplate() : undefined
+  if (template === undefined && isNew && templatePath() !== null) {
+    const fresh = new PGlite({ startParams })
+    await fresh.waitReady
+    template = await saveTemplate(fresh)
+    if (dir === null) return fresh
+    await fresh.close()
+  }
   if (template !== undefined) {
     const db = dir === null ? new PGlite({ startParams, loadDataDir: template }) : new PGlite(dir, { startParams, loadDataDir: template })
     try {
@@ -44,7 +52,6 @@ async function startPglite (dir: string | null, startParams: string[], lockFileN
   }
   const db = dir === null ? new PGlite({ startParams }) : new PGlite(dir, { startParams })
   await db.waitReady
-  if (isNew) await saveTemplate(db)
   return db
 }
 

@@ -9,7 +9,11 @@
 //
 // The archive lives in the user's cache directory ($XDG_CACHE_HOME or ~/.cache,
 // switchyard/), named after PGlite's version, so a new PGlite never loads an older
-// cluster; gzipped, it is 5 MB instead of 40 (unpacking costs about 0.1 s). It is written to a temporary file and renamed into place, so a reader sees
+// cluster, and after the archive's format: archives without the "-2" were dumped from
+// a data directory and so held that process's data-directory lock file, which loading
+// unpacked over the new directory's own lock; they are never read, and the first save
+// of a "-2" archive removes the old one. Archives are now only dumped from in-memory
+// databases, where no lock file exists; gzipped, it is 5 MB instead of 40 (unpacking costs about 0.1 s). It is written to a temporary file and renamed into place, so a reader sees
 // a whole archive or none; anything that goes wrong with it (no cache directory, a
 // read-only home, a damaged file) only means initdb runs as before.
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
@@ -52,7 +56,7 @@ export function templatePath (): string | null {
       return null
     }
   }
-  return join(cacheHome, 'switchyard', `pglite-cluster-${v}.tar.gz`)
+  return join(cacheHome, 'switchyard', `pglite-cluster-${v}-2.tar.gz`)
 }
 
 /** the saved cluster, or undefined when there is none (yet) */
@@ -66,19 +70,31 @@ export function loadTemplate (): Blob | undefined {
   }
 }
 
-/** Saves db's cluster as the template; db must be a new database nothing has used yet. Never throws. */
-export async function saveTemplate (db: PGlite): Promise<void> {
+/**
+ * Saves db's cluster as the template and answers the archive (undefined when it could
+ * not be dumped). db must be a new IN-MEMORY database nothing has used yet: a data
+ * directory's dump would carry its lock file. Never throws.
+ */
+export async function saveTemplate (db: PGlite): Promise<Blob | undefined> {
+  let archive: Blob
+  try {
+    archive = await db.dumpDataDir('none')
+  } catch {
+    return undefined
+  }
   const path = templatePath()
-  if (path === null) return
+  if (path === null) return archive
   const temp = `${path}.${process.pid}.${Date.now()}.tmp`
   try {
-    const archive = await db.dumpDataDir('none')
     mkdirSync(join(path, '..'), { recursive: true })
     writeFileSync(temp, gzipSync(new Uint8Array(await archive.arrayBuffer()), { level: 1 }))
     renameSync(temp, path)
+    // the archive of the format before (see above), never read again
+    rmSync(path.replace(/-2\.tar\.gz$/, '.tar.gz'), { force: true })
   } catch {
     rmSync(temp, { force: true })
   }
+  return archive
 }
 
 /** Drops a template that failed to load, so the next new database runs initdb and saves a good one. */
