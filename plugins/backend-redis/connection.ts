@@ -97,10 +97,11 @@ export function toBackendError (method: string, err: unknown): unknown {
  */
 export function sendTogether<T> (client: RedisClient, send: () => T): T {
   const stream = client instanceof Redis && client.status === 'ready' ? client.stream : undefined
-  stream?.cork()
+  if (stream === undefined || typeof stream.cork !== 'function') return send()
+  stream.cork()
   try {
     return send()
   } finally {
-    stream?.uncork()
+    stream.uncork()
   }
 }

@@ -4,7 +4,7 @@ import { RedisBackend } from './backend.ts'
 import { resolveOptions, type RedisBackendInput } from './options.ts'
 
 export { RedisBackendOptionsSchema, resolveOptions, type RedisBackendOptions, type RedisBackendInput } from './options.ts'
-export { EvictingMemoryPolicy, assertNoEviction } from './connection.ts'
+export { EvictingMemoryPolicy, assertNoEviction, sendTogether } from './connection.ts'
 export { RedisRecords, type RecordKeys, type RecordScriptRunner } from './records.ts'
 export { scriptSource, luaLibSource, type LuaLibName } from './scripts.ts'
 export { RedisBackend, LIST_SCAN_CAP, PROMOTE_PER_LEASE, SCRIPT_BATCH, MAX_IDS_PER_CALL } from './backend.ts'
