@@ -95,6 +95,27 @@ t.test('subscribeWork: a job added by a plain BullMQ producer wakes a subscriber
   t.match(leased, { queue: name, handler: 'email.send', payload: { to: 'ada@example.com' } }, 'and the job is leased')
 })
 
+t.test('subscribeWork: an enqueue wakes a subscriber once (its PUBLISH), not again through BullMQ\'s stream', async t => {
+  const name = 'once'
+  const { backend, peer } = setup(t, [name])
+  await Promise.all([backend.init(), peer.init()])
+  const woken: string[] = []
+  const unsubscribe = await backend.subscribeWork!(queue => { woken.push(queue) })
+  t.teardown(unsubscribe)
+  // the first enqueue registers the queue; from here on its event stream is watched
+  await peer.enqueue([task(name)])
+  await until('the first wake', () => woken.includes(name))
+  await new Promise(resolve => setTimeout(resolve, 300))
+  for (let i = 0; i < 5; i++) {
+    const seen = woken.length
+    await peer.enqueue([task(name), task(name)])
+    await until('a wake', () => woken.length > seen)
+    // the stream watcher reads the add's "added" and "waiting" entries at once (a blocking XREAD)
+    await new Promise(resolve => setTimeout(resolve, 150))
+    t.equal(woken.length - seen, 1, `enqueue ${i + 1}: one wake`)
+  }
+})
+
 t.test('one lease call spans the preferred queues in order, skipping unknown queues, and honours global pause', async t => {
   const { backend } = setup(t)
   await backend.init()

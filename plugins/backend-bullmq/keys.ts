@@ -91,6 +91,11 @@ export function newTaskId (): string {
   return `t${now.toString(36)}${seq}${random}`
 }
 
+/** an id newTaskId() made (a foreign producer's id of the same shape only loses a redundant wake-up) */
+export function isNewTaskId (id: string): boolean {
+  return /^t[0-9a-z]{11,}[0-9a-f]{12}$/.test(id)
+}
+
 /** the task id owning an idempotency key: enqueueing the same key twice names the same job */
 export function keyedTaskId (key: string): string {
   return `k${Buffer.from(key, 'utf8').toString('base64url')}`

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis'
 import type { Unsubscribe } from '@switchyard/core'
-import type { Keys } from './keys.ts'
+import { isNewTaskId, type Keys } from './keys.ts'
 
 // Work notifications. Two sources wake a subscriber:
 // - Switchyard's own paths (enqueue, retry, release, recovery, requeue) PUBLISH the
@@ -10,6 +10,10 @@ import type { Keys } from './keys.ts'
 //   blocks on XREAD over the streams of every known queue and wakes on "added" and
 //   "waiting" entries. BullMQ's marker key is left alone: popping it would steal the
 //   wake-up of plain BullMQ workers on the same queue.
+// The stream also carries the entries of Switchyard's own adds ("added", then "waiting"
+// with no "prev"), whose queues the enqueue PUBLISHed already: waking on those too woke
+// every idle worker twice per enqueue, each time for a lease call. They are skipped;
+// promotions and retries (a "waiting" with a "prev") and other producers' adds wake.
 
 /** how long one XREAD blocks; the queue list is refreshed between reads */
 const BLOCK_MS = 1000
@@ -167,8 +171,20 @@ class WorkSubscription {
       this.lastIds.set(stream, entries.length >= READ_COUNT ? '$' : last[0])
       const queue = this.queueOfStream.get(stream)
       if (queue === undefined) continue
-      if (entries.length >= READ_COUNT || entries.some(([, fields]) => READY_EVENTS.has(fields[1] as string))) ready.add(queue)
+      if (entries.length >= READ_COUNT || entries.some(([, fields]) => announcesWork(fields))) ready.add(queue)
     }
     for (const queue of ready) this.wake(queue)
   }
+}
+
+/** an event-stream entry that makes work ready no PUBLISH announced (see the top of this file) */
+function announcesWork (fields: string[]): boolean {
+  if (!READY_EVENTS.has(fields[1] as string)) return false
+  let jobId: string | undefined
+  let prev: string | undefined
+  for (let i = 2; i + 1 < fields.length; i += 2) {
+    if (fields[i] === 'jobId') jobId = fields[i + 1]
+    else if (fields[i] === 'prev') prev = fields[i + 1]
+  }
+  return prev !== undefined || jobId === undefined || !isNewTaskId(jobId)
 }
