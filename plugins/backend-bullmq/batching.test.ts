@@ -198,14 +198,22 @@ t.test('BullMQ scripts are hoisted only when provably the same program', async t
   t.match(fine, { definitions: /local function get/, body: /return get\(KEYS\[1\]\)\.value/ }, 'a self-contained function is hoisted')
 })
 
-t.test('an enqueue that fails in one queue keeps what went in, gives the rest back, and fails loudly', async t => {
+/**
+ * A backend whose queue "broken" cannot take jobs, and a raw client to look with. A real
+ * fault: the queue's job counter is not a number, so BullMQ's add script fails on its
+ * first command for that queue (nothing of that job is written).
+ */
+async function withBrokenQueue (t: Test) {
   const { prefix, backend } = setup(t)
   await backend.init()
   const redis = new Redis(URL)
   t.teardown(() => redis.disconnect())
-  // A real fault: the queue's job counter is not a number, so BullMQ's add script
-  // fails on its first command for that queue (nothing of that job is written).
   await redis.set(`${prefix}:broken:id`, 'not a number')
+  return { prefix, backend, redis }
+}
+
+t.test('an enqueue that fails in one queue keeps what went in, gives the rest back, and fails loudly', async t => {
+  const { prefix, backend, redis } = await withBrokenQueue(t)
   const tasks = [task('fine', { idempotencyKey: 'k-fine' }), task('broken', { idempotencyKey: 'k-broken' }), task('fine'), task('broken')]
   const events = { type: 'task.enqueued', data: tasks.map(x => ({ queue: x.queue })) }
   await t.rejects(backend.enqueue(tasks, events), /not an integer/, 'the enqueue fails with Redis\'s error')
@@ -224,11 +232,7 @@ t.test('an enqueue that fails in one queue keeps what went in, gives the rest ba
 // Tasks without keys or parents go out in one round trip (index, events, adds and
 // wake-up sent together): a part that fails is undone as the sequential path does.
 t.test('an unkeyed enqueue that fails in one queue keeps what went in, with its events, and frees the rest', async t => {
-  const { prefix, backend } = setup(t)
-  await backend.init()
-  const redis = new Redis(URL)
-  t.teardown(() => redis.disconnect())
-  await redis.set(`${prefix}:broken:id`, 'not a number')
+  const { backend, redis } = await withBrokenQueue(t)
   const tasks = [task('fine'), task('broken'), task('fine'), task('broken')]
   const events = { type: 'task.enqueued', data: tasks.map(x => ({ queue: x.queue })) }
   await t.rejects(backend.enqueue(tasks, events), /not an integer/, 'the enqueue fails with Redis\'s error')
