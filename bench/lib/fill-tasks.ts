@@ -16,8 +16,9 @@ const BATCH = 50_000
  * The share of each state among the filled tasks (dead: the DLQ page's entries). No
  * ready tasks: tens of thousands of ready tasks of a handler no worker runs make each
  * lease poll of the workers' own handlers read past all of them (the lease statement's
- * plan takes tasks_lease, not tasks_lease_handler; bench/README.md), which would measure
- * that instead of the console. Scheduled tasks wait 30 days ahead, past every poll.
+ * plan took tasks_lease, not tasks_lease_handler, until migration 024 dropped tasks_lease;
+ * bench/README.md), which would measure that instead of the console; the mix stays so
+ * that admin-reads runs compare. Scheduled tasks wait 30 days ahead, past every poll.
  */
 export const FILL_MIX = { succeeded: 0.4, dead: 0.4, scheduled: 0.15, canceled: 0.05 } as const
 

@@ -2,7 +2,7 @@ import { MAX_LIST_LIMIT, hasTimeWindow, taskWindowField, type Backend, type Canc
 import { likeContains, parseId, type BackendContext } from './context.ts'
 import { taskColumns, toTask, type TaskRow } from './task-rows.ts'
 import { CASCADE_COLUMNS, reportCascade, type CascadeColumns } from './dependencies.ts'
-import { afterSql, ORDER_SQL, parsePosition, positionColumns, positionOf, taskOrder, type PositionRow, type TaskOrder } from './task-pages.ts'
+import { afterSql, LEASE_INDEXED, ORDER_SQL, parsePosition, pendingHandlerScan, positionColumns, positionOf, taskOrder, type PositionRow, type TaskOrder } from './task-pages.ts'
 import type { SqlParam } from './sql-client.ts'
 
 // Operator actions on tasks: cancel, replay/requeue, delete, get, list, DLQ stats,
@@ -14,8 +14,6 @@ type TaskAdminMethods = Pick<Backend, 'cancelTask' | 'requeueTasks' | 'deleteTas
 /** counting stops here: past it listTasks reports total null instead of scanning on */
 export const COUNT_CAP = 10_000
 const MAX_BATCH_IDS = 10_000
-/** the states tasks_lease (queue, priority DESC, run_at, id) holds */
-const LEASE_INDEXED: TaskState[] = ['ready', 'scheduled', 'retrying']
 
 // Arguments arrive checked by core (core/backend/arguments.ts): states are task
 // states, ids are at most MAX_BATCH_IDS strings.
@@ -94,20 +92,42 @@ export function dlqStatsSql (s: string): string {
         FROM ${s}.handler_counts WHERE kind = 'dead' GROUP BY queue, handler HAVING sum(n) > 0 LIMIT 100000`
 }
 
+/** how a page reads its ranges: once (null), per queue, or per (queue, handler) */
+type Split = null | { queues: 'all' | { param: string }, byHandler: boolean }
+
+/**
+ * A list in a pending state is read from tasks_lease_handler, whose ranges are per
+ * (queue, handler): per queue when the handler is given, per (queue, handler) when it is
+ * not, every queue when no queue is given (the queue's name a parameter added to `params`).
+ */
+function waitingSplit (filter: TaskFilter, params: SqlParam[]): Split {
+  if (filter.state === undefined || !LEASE_INDEXED.includes(filter.state)) return null
+  const byHandler = filter.handler === undefined
+  if (filter.queue === undefined) return { queues: 'all', byHandler }
+  if (!byHandler) return null
+  params.push(String(filter.queue))
+  return { queues: { param: `$${params.length}` }, byHandler }
+}
+
 export function taskAdminMethods (ctx: BackendContext): TaskAdminMethods {
   const { s } = ctx
 
   /**
    * One page: the keys of each index range (the whole order, or the ranges after a
    * position) read in list order and merged, then the rows of the page joined by id.
-   * `perQueue` reads the ranges once per queue (tasks_lease starts with the queue).
+   * `split` reads the ranges once per queue (`queues`: every queue; or one queue, an SQL
+   * expression), or once per (queue, handler) with the handlers of each queue's pending
+   * tasks (`byHandler`): tasks_lease_handler starts with the queue and the handler.
    */
-  function pageSql (order: TaskOrder, where: string[], ranges: string[][], perQueue: boolean, lim: string, off: string): string {
+  function pageSql (order: TaskOrder, where: string[], ranges: string[][], split: Split, lim: string, off: string): string {
     const sort = ORDER_SQL[order]
     const keys = (conds: string[]): string =>
       `(SELECT t.id, t.priority, t.run_at, t.finished_at FROM ${s}.tasks t ${conds.length > 0 ? 'WHERE ' + conds.join(' AND ') : ''} ORDER BY ${sort} LIMIT ${lim}::bigint + ${off}::bigint)`
-    const union = ranges.map(range => keys([...where, ...(perQueue ? ['t.queue = q.name'] : []), ...range])).join(' UNION ALL ')
-    const from = perQueue ? `${s}.queues q CROSS JOIN LATERAL (${union}) AS c` : `(${union}) AS c`
+    const per = split === null ? [] : ['t.queue = q.name', ...(split.byHandler ? ['t.handler = h.name'] : [])]
+    const union = ranges.map(range => keys([...where, ...per, ...range])).join(' UNION ALL ')
+    const queues = split === null ? '' : split.queues === 'all' ? `${s}.queues q` : `(SELECT ${split.queues.param}::text AS name) AS q`
+    const handlers = split?.byHandler === true ? ` CROSS JOIN LATERAL ${pendingHandlerScan(s, 'q.name')} AS h` : ''
+    const from = split === null ? `(${union}) AS c` : `${queues}${handlers} CROSS JOIN LATERAL (${union}) AS c`
     return `
       WITH page AS MATERIALIZED (
         SELECT c.id, c.priority, c.run_at, c.finished_at FROM ${from} ORDER BY ${sort.replaceAll('t.', 'c.')} LIMIT ${lim} OFFSET ${off}
@@ -268,11 +288,11 @@ export function taskAdminMethods (ctx: BackendContext): TaskAdminMethods {
       // one row past the page tells whether another page follows
       pageParams.push(limit + 1, offset)
       const [lim, off] = [`$${pageParams.length - 1}`, `$${pageParams.length}`]
-      // A waiting state across all queues: each queue's range of tasks_lease gives its
+      // A waiting state: each (queue, handler) range of tasks_lease_handler gives its
       // first tasks in run order and the page is cut from their merge, so a page of a
-      // million scheduled tasks reads O(queues x page), not all of them.
-      const perQueue = req.queue === undefined && req.state !== undefined && LEASE_INDEXED.includes(req.state)
-      const rows = limit === 0 ? [] : await ctx.db().query<TaskRow & PositionRow>(pageSql(order, pageWhere, ranges, perQueue, lim, off), pageParams)
+      // million scheduled tasks reads O(queues x handlers x page), not all of them.
+      const split = waitingSplit(req, pageParams)
+      const rows = limit === 0 ? [] : await ctx.db().query<TaskRow & PositionRow>(pageSql(order, pageWhere, ranges, split, lim, off), pageParams)
       const last = rows.length > limit ? rows[limit - 1] : undefined
       const total = await countMatching(req, where, params)
       const page: TaskPage = { tasks: rows.slice(0, limit).map(toTask), total }

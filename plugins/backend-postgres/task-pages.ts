@@ -67,7 +67,8 @@ const timeOf = (param: string): string => `(timestamptz 'epoch' + ${param}::bigi
  * The keyset condition(s) of a position: one list of WHERE clauses per index range to
  * read, in list order. Newest and finished are one range each; waiting is two, because priority runs
  * descending and run_at ascending: the rest of the position's priority, then every
- * lower priority, each a plain range of tasks_lease (queue, priority DESC, run_at, id).
+ * lower priority, each a plain range of tasks_lease_handler (queue, handler, priority DESC, run_at, id)
+ * for one (queue, handler).
  */
 export function afterSql (position: Position, params: SqlParam[]): string[][] {
   const p = (value: SqlParam): string => { params.push(value); return `$${params.length}` }
@@ -85,4 +86,26 @@ export function afterSql (position: Position, params: SqlParam[]): string[][] {
     [`t.priority = ${priority}::int`, `(t.run_at, t.id) > (${run}, ${id}::bigint)`],
     [`t.priority < ${priority}::int`]
   ]
+}
+
+/** the states tasks_lease_handler (queue, handler, priority DESC, run_at, id) holds */
+export const LEASE_INDEXED: TaskState[] = ['ready', 'scheduled', 'retrying']
+
+/**
+ * The handlers with pending tasks (the states of LEASE_INDEXED) in the queue `queue`
+ * (an SQL expression), as a subquery of `name`s in handler order: a skip scan of
+ * tasks_lease_handler, one index descent per handler. There is no index of a queue in
+ * run order across its handlers (migration 024 dropped it), so a waiting list of a
+ * queue is the merge of one range per handler this names.
+ */
+export function pendingHandlerScan (s: string, queue: string): string {
+  const pending = "t.state IN ('ready', 'scheduled', 'retrying')"
+  return `(
+      WITH RECURSIVE h(name) AS (
+        (SELECT t.handler FROM ${s}.tasks t WHERE t.queue = ${queue} AND ${pending} ORDER BY t.handler LIMIT 1)
+        UNION ALL
+        SELECT (SELECT t.handler FROM ${s}.tasks t WHERE t.queue = ${queue} AND ${pending} AND t.handler > h.name ORDER BY t.handler LIMIT 1)
+        FROM h WHERE h.name IS NOT NULL
+      )
+      SELECT h.name FROM h WHERE h.name IS NOT NULL)`
 }

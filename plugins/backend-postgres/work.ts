@@ -112,12 +112,13 @@ export function workMethods (ctx: BackendContext): WorkMethods {
 
   // Leases go through lease_tasks() and complete_and_lease() (migration 015): their
   // statements keep one plan per connection instead of being planned on every call.
-  // Without a handler set each queue's head comes from tasks_lease. With one, each
-  // (queue, handler) pair is its own range of tasks_lease_handler, so tasks of other
-  // handlers are never read, however many wait ahead; the ranges of one queue are
-  // merged back into run order. One handler (the common case) reads exactly what the
-  // plain lease reads; with several, each locks up to `limit` rows of its own for the
-  // length of the statement, and only the first `limit` of the merge are leased.
+  // Each (queue, handler) pair is its own range of tasks_lease_handler, so tasks of
+  // other handlers are never read, however many wait ahead; the ranges of one queue are
+  // merged back into run order. Without a handler set the pairs are every handler with
+  // pending tasks in the queue, found by a skip scan of the same index (migration 024).
+  // One handler (the common case) reads exactly what the plain lease reads; with
+  // several, each locks up to `limit` rows of its own for the length of the statement,
+  // and only the first `limit` of the merge are leased.
   // While flow limits exist, both lease through lease_flow() (flow.ts).
   const leasedColumns = `ord, id, queue, handler, payload, attempts, max_attempts, priority, timeout_ms, created_at, run_at,
       lease_token, lease_expires_at`
