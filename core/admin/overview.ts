@@ -85,6 +85,9 @@ async function readCombined (ctx: AdminContext, latency: LatencyTracker, readOve
   return { queues, workers, coordination: wantsCoordination(ctx) ? read.coordination : undefined, unserved }
 }
 
+/** the counts an overview sums over its queues (a constant, not Object.keys of the totals for every queue) */
+const TOTALED = ['ready', 'processing', 'scheduled', 'retrying', 'dead', 'succeeded', 'canceled', 'blocked'] as const
+
 async function computeOverview (ctx: AdminContext, latency: LatencyTracker): Promise<ResponseOf<'GetOverview'>> {
   const readOverview = ctx.backend.readOverview
   const { queues, workers, coordination, unserved } = readOverview === undefined
@@ -92,7 +95,7 @@ async function computeOverview (ctx: AdminContext, latency: LatencyTracker): Pro
     : await readCombined(ctx, latency, readOverview.bind(ctx.backend))
   const totals = { ready: 0, processing: 0, scheduled: 0, retrying: 0, dead: 0, succeeded: 0, canceled: 0, blocked: 0 }
   for (const queue of queues) {
-    for (const key of Object.keys(totals) as Array<keyof typeof totals>) totals[key] += queue[key] ?? 0
+    for (const key of TOTALED) totals[key] += queue[key] ?? 0
   }
   return compact({
     generatedAt: iso(Date.now()),

@@ -74,16 +74,24 @@ function headerText (request: FastifyRequest, name: string): string | undefined 
 // queue list within their reuse window) hands back the same object: its JSON text is
 // kept beside it, so a dashboard polled by many clients is serialized once per
 // computation, not once per request. Answers are never changed after they are sent.
-const serialized = new WeakMap<object, string>()
+// One slot per RPC holds the last answer (a reused one is always the last one made),
+// rather than a WeakMap entry per answer: every fresh answer would add an entry, and
+// V8 has to trace such ephemerons at each collection. Large answers are not kept.
+const MAX_KEPT_JSON_CHARS = 64 * 1024
 
-function jsonOf (response: unknown): string {
-  if (response === null || typeof response !== 'object') return JSON.stringify(response) ?? 'null'
-  let text = serialized.get(response)
-  if (text === undefined) {
-    text = JSON.stringify(response)
-    serialized.set(response, text)
+class LastJson {
+  private response: object | null = null
+  private text = ''
+
+  of (response: unknown): string {
+    if (response === null || typeof response !== 'object') return JSON.stringify(response) ?? 'null'
+    if (response === this.response) return this.text
+    const text = JSON.stringify(response)
+    const keep = text.length <= MAX_KEPT_JSON_CHARS
+    this.response = keep ? response : null
+    this.text = keep ? text : ''
+    return text
   }
-  return text
 }
 
 export function createGateway (options: GatewayOptions): Gateway {
@@ -194,12 +202,14 @@ export function createGateway (options: GatewayOptions): Gateway {
     if (unimplemented.has(def.name)) throw TransportErrors.notImplemented(`${def.name}: the admin service behind this gateway does not offer it (is it an older version?)`, { details: { rpc: def.name } })
   }
 
+  const lastJson = new Map<string, LastJson>(RPC_LIST.map(def => [def.name, new LastJson()]))
+
   async function unary (def: RpcDefinition, request: FastifyRequest, reply: FastifyReply, fixed?: Readonly<Record<string, string>>): Promise<unknown> {
     assertImplemented(def)
     const method = admin[def.name as keyof AdminService] as (request: unknown, ctx: CallContext) => Promise<unknown>
     const response = await withCallDeadline(method.call(admin, requestOf(def, request, fixed), callContext(request)), callTimeoutMs, def.name)
     if (def.http.download === true) return await sendFileAnswer(reply, response as FileAnswer)
-    return await reply.type('application/json; charset=utf-8').send(jsonOf(response))
+    return await reply.type('application/json; charset=utf-8').send(lastJson.get(def.name)!.of(response))
   }
 
   async function stream (def: RpcDefinition, request: FastifyRequest, reply: FastifyReply): Promise<void> {
