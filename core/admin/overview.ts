@@ -97,15 +97,23 @@ async function computeOverview (ctx: AdminContext, latency: LatencyTracker): Pro
   for (const queue of queues) {
     for (const key of TOTALED) totals[key] += queue[key] ?? 0
   }
-  return compact({
-    generatedAt: iso(Date.now()),
-    totals,
-    queues: queues.map(stats => queueSummary(stats, ctx.info)),
-    activeWorkers: workers?.length,
-    inFlight: workers?.reduce((sum, worker) => sum + worker.inFlight, 0),
-    latency: latency.view(Date.now()),
-    actions: ctx.counters.view(),
-    coordination: coordination === undefined ? undefined : coordinationView(coordination),
-    unservedHandlers: unserved.map(pair => ({ queue: pair.queue, handler: pair.handler }))
-  })
+  // Optional fields are added when present, in the order of the contract, rather than
+  // set to undefined and deleted (compact): a deletion turns the object into a slow
+  // dictionary-mode one, which costs more to build and to serialize on every overview.
+  const summaries: Array<ReturnType<typeof queueSummary>> = []
+  for (const stats of queues) summaries.push(queueSummary(stats, ctx.info))
+  const overview: Overview = { generatedAt: iso(Date.now()), totals, queues: summaries } as Overview
+  if (workers !== undefined) {
+    let inFlight = 0
+    for (const worker of workers) inFlight += worker.inFlight
+    overview.activeWorkers = workers.length
+    overview.inFlight = inFlight
+  }
+  overview.latency = latency.view(Date.now())
+  overview.actions = ctx.counters.view()
+  if (coordination !== undefined) overview.coordination = coordinationView(coordination)
+  overview.unservedHandlers = unserved.map(pair => ({ queue: pair.queue, handler: pair.handler }))
+  return overview
 }
+
+type Overview = ResponseOf<'GetOverview'>
