@@ -77,20 +77,22 @@ function headerText (request: FastifyRequest, name: string): string | undefined 
 // One slot per RPC holds the last answer (a reused one is always the last one made),
 // rather than a WeakMap entry per answer: every fresh answer would add an entry, and
 // V8 has to trace such ephemerons at each collection. Large answers are not kept.
-const MAX_KEPT_JSON_CHARS = 64 * 1024
+// The text goes out as UTF-8 bytes made here once: a string body is measured
+// (Buffer.byteLength) and then encoded again by the socket write, each time on the heap.
+const MAX_KEPT_JSON_BYTES = 64 * 1024
 
 class LastJson {
   private response: object | null = null
-  private text = ''
+  private bytes: Buffer = Buffer.alloc(0)
 
-  of (response: unknown): string {
-    if (response === null || typeof response !== 'object') return JSON.stringify(response) ?? 'null'
-    if (response === this.response) return this.text
-    const text = JSON.stringify(response)
-    const keep = text.length <= MAX_KEPT_JSON_CHARS
+  of (response: unknown): Buffer {
+    if (response === null || typeof response !== 'object') return Buffer.from(JSON.stringify(response) ?? 'null')
+    if (response === this.response) return this.bytes
+    const bytes = Buffer.from(JSON.stringify(response))
+    const keep = bytes.length <= MAX_KEPT_JSON_BYTES
     this.response = keep ? response : null
-    this.text = keep ? text : ''
-    return text
+    this.bytes = keep ? bytes : Buffer.alloc(0)
+    return bytes
   }
 }
 
