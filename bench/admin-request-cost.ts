@@ -61,7 +61,7 @@ async function open (name: BackendName, queues: string[], tasks: number): Promis
   return { backend, destroy }
 }
 
-interface Round { bytes: number, cpuUs: number, latencies: number[] }
+interface Round { bytes: number, cpuUs: number, systemUs: number, latencies: number[] }
 
 interface SystemResult {
   /** median over the rounds of the bytes allocated per request (heap growth in windows without a collection) */
@@ -70,6 +70,8 @@ interface SystemResult {
   /** median over the rounds of this process's CPU per request (user + system) */
   cpu_us_per_request: number
   rounds_cpu_us: number[]
+  /** of that, in the kernel (socket reads and writes; on loopback the receiving side's work too) */
+  system_cpu_us_per_request: number
   latency_ms: LatencySummary
 }
 
@@ -84,7 +86,9 @@ export async function run (args: string[]): Promise<BenchResult> {
     tasks: { type: 'string' },
     requests: { type: 'string' },
     rounds: { type: 'string' },
-    sites: { type: 'boolean', default: false }
+    sites: { type: 'boolean', default: false },
+    // a subset (e.g. to profile one of them alone); the ratios need all three
+    systems: { type: 'string', default: SYSTEMS.join(',') }
   })
   const smoke = flags.smoke === true
   const name = flags.backend as string
@@ -92,6 +96,10 @@ export async function run (args: string[]): Promise<BenchResult> {
   const tasks = flags.tasks !== undefined ? positiveInteger('tasks', flags.tasks) : smoke ? 200 : 2000
   const requests = flags.requests !== undefined ? positiveInteger('requests', flags.requests) : smoke ? 100 : 2000
   const rounds = flags.rounds !== undefined ? positiveInteger('rounds', flags.rounds) : smoke ? 1 : 3
+  const chosen = (flags.systems as string).split(',').map(name => name.trim()).filter(name => name !== '')
+  for (const system of chosen) if (!(SYSTEMS as readonly string[]).includes(system)) throw new Error(`--systems: "${system}" is not one of ${SYSTEMS.join(', ')}`)
+  const systems = SYSTEMS.filter(system => chosen.includes(system))
+  if (systems.length === 0) throw new Error('--systems: name at least one')
   if (requests < WINDOW_CALLS * 5) throw new Error(`--requests: at least ${WINDOW_CALLS * 5} (allocation is read over windows of ${WINDOW_CALLS})`)
 
   const queues = Array.from({ length: 10 }, (_, i) => `cost-${i}`)
@@ -141,37 +149,39 @@ export async function run (args: string[]): Promise<BenchResult> {
       for (let done = 0; done < requests; done += WINDOW_CALLS) latencies.push(...await requestsOf[system](WINDOW_CALLS))
       const cpu = process.cpuUsage(cpuBefore)
       const allocation = await allocationPerCall(async (calls) => { await requestsOf[system](calls) }, WINDOW_CALLS, Math.floor(requests / WINDOW_CALLS))
-      return { bytes: allocation.bytes_per_call, cpuUs: (cpu.user + cpu.system) / latencies.length, latencies }
+      return { bytes: allocation.bytes_per_call, cpuUs: (cpu.user + cpu.system) / latencies.length, systemUs: cpu.system / latencies.length, latencies }
     }
 
-    for (const system of SYSTEMS) await requestsOf[system](Math.min(500, requests)) // warm-up: JIT, plans, TLS session
-    const perSystem = new Map<System, Round[]>(SYSTEMS.map(system => [system, []]))
+    for (const system of systems) await requestsOf[system](Math.min(500, requests)) // warm-up: JIT, plans, TLS session
+    const perSystem = new Map<System, Round[]>(systems.map(system => [system, []]))
     for (let r = 0; r < rounds; r++) {
       // rotate the order so no system always runs first
-      const order = SYSTEMS.map((_, i) => SYSTEMS[(i + r) % SYSTEMS.length]!)
+      const order = systems.map((_, i) => systems[(i + r) % systems.length]!)
       for (const system of order) perSystem.get(system)!.push(await oneRound(system))
-      progress(`admin-request-cost: ${name}: round ${r + 1}: ${SYSTEMS.map(s => { const last = perSystem.get(s)!.at(-1)!; return `${s} ${last.bytes} B, ${round(last.cpuUs, 1)} µs` }).join('; ')} per request`)
+      progress(`admin-request-cost: ${name}: round ${r + 1}: ${systems.map(s => { const last = perSystem.get(s)!.at(-1)!; return `${s} ${last.bytes} B, ${round(last.cpuUs, 1)} µs (${round(last.systemUs, 1)} system)` }).join('; ')} per request`)
     }
-    const results: Record<string, unknown> = { smoke, backend: name, tasks, queues: queues.length, requests, rounds, body_bytes: Buffer.byteLength(body), window_calls: WINDOW_CALLS }
-    for (const system of SYSTEMS) {
+    const results: Record<string, unknown> = { smoke, backend: name, systems, tasks, queues: queues.length, requests, rounds, body_bytes: Buffer.byteLength(body), window_calls: WINDOW_CALLS }
+    for (const system of systems) {
       const runs = perSystem.get(system)!
       const summary: SystemResult = {
         alloc_bytes_per_request: median(runs.map(run => run.bytes)),
         rounds_alloc_bytes: runs.map(run => run.bytes),
         cpu_us_per_request: round(median(runs.map(run => run.cpuUs)), 1),
         rounds_cpu_us: runs.map(run => round(run.cpuUs, 1)),
+        system_cpu_us_per_request: round(median(runs.map(run => run.systemUs)), 1),
         latency_ms: summarize(runs.flatMap(run => run.latencies))
       }
       results[system] = summary
     }
     if (flags.sites === true) {
       const sites: Record<string, AllocationSite[]> = {}
-      for (const system of SYSTEMS) sites[system] = await allocationSites(async () => { await requestsOf[system](requests) }, requests, 30)
+      for (const system of systems) sites[system] = await allocationSites(async () => { await requestsOf[system](requests) }, requests, 30)
       results.sites = sites
     }
-    const g = results.gateway as SystemResult
-    const s = results.service as SystemResult
-    const b = results.bare as SystemResult
+    const g = results.gateway as SystemResult | undefined
+    const s = results.service as SystemResult | undefined
+    const b = results.bare as SystemResult | undefined
+    if (g === undefined || s === undefined || b === undefined) return { results, ratios: {} }
     return {
       results,
       ratios: {
