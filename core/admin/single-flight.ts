@@ -38,12 +38,12 @@ export const READ_REUSE_MS = 100
 export function reusedReadsFor<K extends object, T> (): (owner: K, changes: number, reuseMs: number, compute: () => Promise<T>) => Promise<T> {
   const flights = flightsFor<K, T>()
   const last = new WeakMap<K, { value: T, at: number, changes: number }>()
-  return async (owner, changes, reuseMs, compute) => {
+  return (owner, changes, reuseMs, compute) => {
     const kept = last.get(owner)
-    if (kept !== undefined && kept.changes === changes && Date.now() - kept.at < reuseMs) return kept.value
+    if (kept !== undefined && kept.changes === changes && Date.now() - kept.at < reuseMs) return Promise.resolve(kept.value)
     // reuseMs 0: every read computed afresh, nothing worth keeping
-    if (reuseMs <= 0) return await flights(owner).run(compute)
-    return await flights(owner).run(async () => {
+    if (reuseMs <= 0) return flights(owner).run(compute)
+    return flights(owner).run(async () => {
       const value = await compute()
       last.set(owner, { value, at: Date.now(), changes })
       return value
