@@ -165,7 +165,7 @@ export function createGateway (options: GatewayOptions): Gateway {
     done()
   })
 
-  // Only for whoever reads it: without a logger at debug and a timing observer there is nothing to do per answer.
+  // Only for whoever reads it: without a logger or a timing observer there is nothing to do per answer.
   const onRequestTimed = options.onRequestTimed
   if (options.logger !== undefined || onRequestTimed !== undefined) {
     app.addHook('onResponse', (request, reply, done) => {
