@@ -33,6 +33,8 @@ const SYSTEMS = ['service', 'gateway', 'bare'] as const
 type System = typeof SYSTEMS[number]
 /** calls per allocation window: short enough that most windows see no collection */
 const WINDOW_CALLS = 10
+/** windows at least, so that some are free of collections even in a short (smoke) run, while the young generation is still small */
+const MIN_WINDOWS = 30
 
 interface Opened { backend: Backend, destroy: () => Promise<void> }
 
@@ -148,7 +150,7 @@ export async function run (args: string[]): Promise<BenchResult> {
       const cpuBefore = process.cpuUsage()
       for (let done = 0; done < requests; done += WINDOW_CALLS) latencies.push(...await requestsOf[system](WINDOW_CALLS))
       const cpu = process.cpuUsage(cpuBefore)
-      const allocation = await allocationPerCall(async (calls) => { await requestsOf[system](calls) }, WINDOW_CALLS, Math.floor(requests / WINDOW_CALLS))
+      const allocation = await allocationPerCall(async (calls) => { await requestsOf[system](calls) }, WINDOW_CALLS, Math.max(MIN_WINDOWS, Math.floor(requests / WINDOW_CALLS)))
       return { bytes: allocation.bytes_per_call, cpuUs: (cpu.user + cpu.system) / latencies.length, systemUs: cpu.system / latencies.length, latencies }
     }
 
