@@ -8,6 +8,8 @@ import { iso } from './views.ts'
 
 export class ActionCounters {
   private readonly since = Date.now()
+  /** `since` as RFC 3339, made once: every overview shows it */
+  private readonly sinceText = iso(this.since)
   private pauses = 0
   private resumes = 0
   private replays = 0
@@ -34,7 +36,7 @@ export class ActionCounters {
 
   view (): { since: string, pauses: number, resumes: number, replays: number, replayedTasks: number, byAction: Record<string, number> } {
     return {
-      since: iso(this.since),
+      since: this.sinceText,
       pauses: this.pauses,
       resumes: this.resumes,
       replays: this.replays,

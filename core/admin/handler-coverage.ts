@@ -1,5 +1,6 @@
 import type { Backend, PendingHandler, Task, WorkerInfo } from '../backend/types.ts'
 import type { AdminContext } from './context.ts'
+import { sortUnlessSorted } from './sort.ts'
 
 // Workers lease only tasks whose handler they run, so a task whose handler no live
 // worker runs waits (using no attempt) until one starts. These helpers tell the
@@ -33,9 +34,11 @@ export async function unservedHandlers (ctx: AdminContext, queues: string[], wor
 /** the pairs of `pending` whose handler no live, uncordoned worker of `live` runs, by queue then handler */
 export function unservedAmong (pending: PendingHandler[], live: WorkerInfo[]): PendingHandler[] {
   const run = handlersRun(live)
-  return pending
-    .filter(pair => !run.has(pair.handler))
-    .sort((a, b) => a.queue.localeCompare(b.queue) || a.handler.localeCompare(b.handler))
+  return sortUnlessSorted(pending.filter(pair => !run.has(pair.handler)), byQueueThenHandler)
+}
+
+function byQueueThenHandler (a: PendingHandler, b: PendingHandler): number {
+  return a.queue.localeCompare(b.queue) || a.handler.localeCompare(b.handler)
 }
 
 /** for a pending task: whether a live worker runs its handler; undefined when it is not pending or nothing is known */

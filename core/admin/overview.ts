@@ -41,8 +41,9 @@ const reusedOverview = reusedReadsFor<AdminContext, ResponseOf<'GetOverview'>>()
  */
 export const OVERVIEW_REUSE_MS = READ_REUSE_MS
 
-export async function getOverview (ctx: AdminContext, latency: LatencyTracker): Promise<ResponseOf<'GetOverview'>> {
-  return await reusedOverview(ctx, ctx.counters.changes, ctx.options.readReuseMs ?? OVERVIEW_REUSE_MS, async () => await computeOverview(ctx, latency))
+// not async, nor the layers under it: each async layer costs a promise and a turn of the microtask queue per overview
+export function getOverview (ctx: AdminContext, latency: LatencyTracker): Promise<ResponseOf<'GetOverview'>> {
+  return reusedOverview(ctx, ctx.counters.changes, ctx.options.readReuseMs ?? OVERVIEW_REUSE_MS, () => computeOverview(ctx, latency))
 }
 
 /** the parts of an overview that come from the backend */
@@ -85,6 +86,9 @@ async function readCombined (ctx: AdminContext, latency: LatencyTracker, readOve
   return { queues, workers, coordination: wantsCoordination(ctx) ? read.coordination : undefined, unserved }
 }
 
+/** the counts an overview sums over its queues (a constant, not Object.keys of the totals for every queue) */
+const TOTALED = ['ready', 'processing', 'scheduled', 'retrying', 'dead', 'succeeded', 'canceled', 'blocked'] as const
+
 async function computeOverview (ctx: AdminContext, latency: LatencyTracker): Promise<ResponseOf<'GetOverview'>> {
   const readOverview = ctx.backend.readOverview
   const { queues, workers, coordination, unserved } = readOverview === undefined
@@ -92,17 +96,25 @@ async function computeOverview (ctx: AdminContext, latency: LatencyTracker): Pro
     : await readCombined(ctx, latency, readOverview.bind(ctx.backend))
   const totals = { ready: 0, processing: 0, scheduled: 0, retrying: 0, dead: 0, succeeded: 0, canceled: 0, blocked: 0 }
   for (const queue of queues) {
-    for (const key of Object.keys(totals) as Array<keyof typeof totals>) totals[key] += queue[key] ?? 0
+    for (const key of TOTALED) totals[key] += queue[key] ?? 0
   }
-  return compact({
-    generatedAt: iso(Date.now()),
-    totals,
-    queues: queues.map(stats => queueSummary(stats, ctx.info)),
-    activeWorkers: workers?.length,
-    inFlight: workers?.reduce((sum, worker) => sum + worker.inFlight, 0),
-    latency: latency.view(Date.now()),
-    actions: ctx.counters.view(),
-    coordination: coordination === undefined ? undefined : coordinationView(coordination),
-    unservedHandlers: unserved.map(pair => ({ queue: pair.queue, handler: pair.handler }))
-  })
+  // Optional fields are added when present, in the order of the contract, rather than
+  // set to undefined and deleted (compact): a deletion turns the object into a slow
+  // dictionary-mode one, which costs more to build and to serialize on every overview.
+  const summaries: Array<ReturnType<typeof queueSummary>> = []
+  for (const stats of queues) summaries.push(queueSummary(stats, ctx.info))
+  const overview: Overview = { generatedAt: iso(Date.now()), totals, queues: summaries } as Overview
+  if (workers !== undefined) {
+    let inFlight = 0
+    for (const worker of workers) inFlight += worker.inFlight
+    overview.activeWorkers = workers.length
+    overview.inFlight = inFlight
+  }
+  overview.latency = latency.view(Date.now())
+  overview.actions = ctx.counters.view()
+  if (coordination !== undefined) overview.coordination = coordinationView(coordination)
+  overview.unservedHandlers = unserved.map(pair => ({ queue: pair.queue, handler: pair.handler }))
+  return overview
 }
+
+type Overview = ResponseOf<'GetOverview'>

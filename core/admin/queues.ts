@@ -5,13 +5,22 @@ import type { AdminContext, MutationResult } from './context.ts'
 import { emptyQueueStats, queueSummary } from './views.ts'
 import { flightsFor, READ_REUSE_MS, reusedReadsFor } from './single-flight.ts'
 import { unservedHandlers } from './handler-coverage.ts'
+import { sortUnlessSorted } from './sort.ts'
 
 // A queue is known when the backend lists it (it had a task or was registered) or
 // when config names it. Weights and pauses are stored in the backend only, so every
 // node sees the same and they survive restarts.
 
-function configuredQueues (ctx: AdminContext): string[] {
-  return [...new Set([ctx.info.defaultQueue, ...(ctx.info.queues ?? [])])]
+// worked out once per service (its info does not change), not on every overview
+const configured = new WeakMap<AdminContext['info'], readonly string[]>()
+
+function configuredQueues (ctx: AdminContext): readonly string[] {
+  let names = configured.get(ctx.info)
+  if (names === undefined) {
+    names = [...new Set([ctx.info.defaultQueue, ...(ctx.info.queues ?? [])])]
+    configured.set(ctx.info, names)
+  }
+  return names
 }
 
 /** the queue's stats, and whether the backend has it registered yet */
@@ -38,9 +47,16 @@ export async function allQueueStats (ctx: AdminContext): Promise<QueueStats[]> {
 /** the backend's queues and the configured ones it does not list yet, by name, bounded (`stored` is not changed) */
 export function withConfiguredQueues (ctx: AdminContext, stored: QueueStats[]): QueueStats[] {
   const stats = [...stored]
-  const listed = new Set(stats.map(queue => queue.name))
+  const listed = new Set<string>()
+  for (const queue of stored) listed.add(queue.name)
   for (const name of configuredQueues(ctx)) if (!listed.has(name)) stats.push(emptyQueueStats(name))
-  return stats.sort((a, b) => a.name.localeCompare(b.name)).slice(0, MAX_LIST_LIMIT)
+  sortUnlessSorted(stats, byName)
+  if (stats.length > MAX_LIST_LIMIT) stats.length = MAX_LIST_LIMIT
+  return stats
+}
+
+function byName (a: QueueStats, b: QueueStats): number {
+  return a.name.localeCompare(b.name)
 }
 
 const reusedQueueList = reusedReadsFor<AdminContext, ResponseOf<'ListQueues'>>()

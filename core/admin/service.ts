@@ -212,7 +212,7 @@ export function createAdminService (deps: AdminServiceDeps): RunningAdminService
 
   return {
     GetHealth: read('GetHealth', async () => await getHealth(ctx)),
-    GetOverview: read('GetOverview', async () => await getOverview(ctx, latency)),
+    GetOverview: read('GetOverview', () => getOverview(ctx, latency)),
     ListQueues: read('ListQueues', async () => await listQueues(ctx)),
     GetQueue: read('GetQueue', async request => await getQueue(ctx, request)),
     UpdateQueueWeight: mutation('UpdateQueueWeight', async request => await updateQueueWeight(ctx, request)),

@@ -6,8 +6,14 @@ export class SingleFlight<T> {
   private inflight: Promise<T> | null = null
 
   run (compute: () => Promise<T>): Promise<T> {
-    this.inflight ??= compute().finally(() => { this.inflight = null })
-    return this.inflight
+    if (this.inflight !== null) return this.inflight
+    const flight = compute()
+    this.inflight = flight
+    // registered before any caller awaits the flight, so it is cleared before they resume;
+    // one then() rather than finally(), which allocates twice the promises and closures
+    const clear = (): void => { if (this.inflight === flight) this.inflight = null }
+    flight.then(clear, clear)
+    return flight
   }
 }
 
@@ -32,10 +38,12 @@ export const READ_REUSE_MS = 100
 export function reusedReadsFor<K extends object, T> (): (owner: K, changes: number, reuseMs: number, compute: () => Promise<T>) => Promise<T> {
   const flights = flightsFor<K, T>()
   const last = new WeakMap<K, { value: T, at: number, changes: number }>()
-  return async (owner, changes, reuseMs, compute) => {
+  return (owner, changes, reuseMs, compute) => {
     const kept = last.get(owner)
-    if (kept !== undefined && kept.changes === changes && Date.now() - kept.at < reuseMs) return kept.value
-    return await flights(owner).run(async () => {
+    if (kept !== undefined && kept.changes === changes && Date.now() - kept.at < reuseMs) return Promise.resolve(kept.value)
+    // reuseMs 0: every read computed afresh, nothing worth keeping
+    if (reuseMs <= 0) return flights(owner).run(compute)
+    return flights(owner).run(async () => {
       const value = await compute()
       last.set(owner, { value, at: Date.now(), changes })
       return value

@@ -32,21 +32,29 @@ export function withTimeouts (backend: Backend, timeoutMs: number): Backend {
   return guarded
 }
 
-async function bounded<T> (method: string, call: () => Promise<T>, timeoutMs: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  const timeout = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => reject(Errors.backendTimeout(`backend call ${method} did not answer within ${timeoutMs} ms`, { details: { method, timeoutMs } })), timeoutMs)
-  })
-  try {
-    return await Promise.race([call(), timeout])
-  } catch (err) {
-    if (isSwitchyardError(err)) throw err
-    const code = (err as { code?: unknown } | null)?.code
-    if (typeof code === 'string' && CONNECTION_ERRORS.has(code)) {
-      throw Errors.backendUnavailable(`backend call ${method} failed: ${(err as Error).message}`, { cause: err, details: { method } })
+// One promise settled by whichever comes first, not Promise.race over a timeout promise:
+// every backend call passes here, and the race allocated about twice as much per call.
+function bounded<T> (method: string, call: () => Promise<T>, timeoutMs: number): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(Errors.backendTimeout(`backend call ${method} did not answer within ${timeoutMs} ms`, { details: { method, timeoutMs } })), timeoutMs)
+    const settle = (err: unknown): void => { clearTimeout(timer); reject(connectionFailure(method, err)) }
+    let work: Promise<T>
+    try {
+      work = Promise.resolve(call())
+    } catch (err) {
+      settle(err)
+      return
     }
-    throw err
-  } finally {
-    clearTimeout(timer)
+    work.then((value) => { clearTimeout(timer); resolve(value) }, settle)
+  })
+}
+
+/** a connection-level failure as BACKEND_UNAVAILABLE; Switchyard errors and anything else unchanged */
+function connectionFailure (method: string, err: unknown): unknown {
+  if (isSwitchyardError(err)) return err
+  const code = (err as { code?: unknown } | null)?.code
+  if (typeof code === 'string' && CONNECTION_ERRORS.has(code)) {
+    return Errors.backendUnavailable(`backend call ${method} failed: ${(err as Error).message}`, { cause: err, details: { method } })
   }
+  return err
 }

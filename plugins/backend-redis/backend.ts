@@ -711,23 +711,21 @@ export class RedisBackend implements Backend {
     const eventsAfter = events?.afterId == null ? null : parseEventId('events.afterId', events.afterId)
     const eventLimit = Math.min(events?.limit ?? 0, MAX_LIST_LIMIT)
     return this.run('readOverview', async () => {
-      // One write, so one round trip: the same scripts and read the separate calls use.
+      // One write, so one round trip: the overview script (the code of the stats,
+      // worker_list, coordination and pending_handlers scripts the separate calls run,
+      // in one command) and the event page.
       const k = this.keys
       // the first page of readEvents; more pages (entries of single events) are read after
       const eventEntries = Math.min(eventLimit, EVENT_FIRST_PAGE) + 1
       const values = await Promise.all(sendTogether(this.client, () => [
-        this.script('stats', [k.queues, k.weights, k.paused], [k.base]),
-        this.script('worker_list', [k.workers], [k.base, MAX_LIST_LIMIT, 0, WORKER_RETENTION_MS]),
-        this.script('coordination', [k.globalPause, k.rate, k.lockNames], [k.base]),
-        ...(pendingLimit > 0 ? [this.script('pending_handlers', [k.queues], [k.base, pendingLimit])] : []),
+        this.script('overview', [k.queues, k.weights, k.paused, k.workers, k.globalPause, k.rate, k.lockNames], [k.base, MAX_LIST_LIMIT, WORKER_RETENTION_MS, pendingLimit]),
         ...(eventLimit > 0 ? [this.client.xrange(k.events, forwardStart(eventsAfter), '+', 'COUNT', eventEntries)] : [])
       ]))
-      const [stats, workers, coordination] = values as [Array<string | number>, Array<string | number>, CoordinationReply]
-      let at = 3
-      const pending = pendingLimit > 0 ? pendingFrom(values[at++] as string[]) : []
+      const [stats, workers, coordination, pendingPairs] = values[0] as [Array<string | number>, Array<string | number>, CoordinationReply, string[]]
+      const pending = pendingLimit > 0 ? pendingFrom(pendingPairs) : []
       const read: StoredEvent[] = []
       if (eventLimit > 0) {
-        const entries = values[at++] as Array<[string, string[]]>
+        const entries = values[1] as Array<[string, string[]]>
         takeAfter(entries, eventsAfter, eventLimit, read)
         // a full page that left events wanted: at least one of its entries gave events, so read on after the last
         if (read.length < eventLimit && entries.length === eventEntries) await this.readForward(parseEventId('events.afterId', read[read.length - 1]!.id), eventLimit, read)

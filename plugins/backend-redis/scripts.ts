@@ -29,6 +29,8 @@ export const SCRIPT_KEYS = {
   stats: 3,
   dlq_stats: 3,
   pending_handlers: 1,
+  /** stats, worker_list, coordination and pending_handlers in one script (the admin overview) */
+  overview: 7,
   pending_rebuild: 1,
   queues_ensure: 1,
   queue_set: 2,

@@ -41,15 +41,17 @@ export function unimplementedRpcs (service: object, names: readonly string[]): s
 /** the default bound on one admin call, above the service's own backend timeouts */
 export const DEFAULT_CALL_TIMEOUT_MS = 30_000
 
-/** answers DEADLINE_EXCEEDED when `work` has not settled within `timeoutMs` */
-export async function withCallDeadline<T> (work: Promise<T>, timeoutMs: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  const timeout = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => reject(TransportErrors.deadlineExceeded(`${what} did not answer within ${timeoutMs} ms`, { details: { timeoutMs } })), timeoutMs)
+/**
+ * answers DEADLINE_EXCEEDED when `work` has not settled within `timeoutMs`. One promise
+ * settled by whichever comes first (not Promise.race over a second timeout promise):
+ * this wraps every admin call, and the race allocated about twice as much per call.
+ */
+export function withCallDeadline<T> (work: Promise<T>, timeoutMs: number, what: string): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(TransportErrors.deadlineExceeded(`${what} did not answer within ${timeoutMs} ms`, { details: { timeoutMs } })), timeoutMs)
+    work.then(
+      (value) => { clearTimeout(timer); resolve(value) },
+      (err: unknown) => { clearTimeout(timer); reject(err) }
+    )
   })
-  try {
-    return await Promise.race([work, timeout])
-  } finally {
-    clearTimeout(timer)
-  }
 }

@@ -74,16 +74,26 @@ function headerText (request: FastifyRequest, name: string): string | undefined 
 // queue list within their reuse window) hands back the same object: its JSON text is
 // kept beside it, so a dashboard polled by many clients is serialized once per
 // computation, not once per request. Answers are never changed after they are sent.
-const serialized = new WeakMap<object, string>()
+// One slot per RPC holds the last answer (a reused one is always the last one made),
+// rather than a WeakMap entry per answer: every fresh answer would add an entry, and
+// V8 has to trace such ephemerons at each collection. Large answers are not kept.
+// The text goes out as UTF-8 bytes made here once: a string body is measured
+// (Buffer.byteLength) and then encoded again by the socket write, each time on the heap.
+const MAX_KEPT_JSON_BYTES = 64 * 1024
 
-function jsonOf (response: unknown): string {
-  if (response === null || typeof response !== 'object') return JSON.stringify(response) ?? 'null'
-  let text = serialized.get(response)
-  if (text === undefined) {
-    text = JSON.stringify(response)
-    serialized.set(response, text)
+class LastJson {
+  private response: object | null = null
+  private bytes: Buffer = Buffer.alloc(0)
+
+  of (response: unknown): Buffer {
+    if (response === null || typeof response !== 'object') return Buffer.from(JSON.stringify(response) ?? 'null')
+    if (response === this.response) return this.bytes
+    const bytes = Buffer.from(JSON.stringify(response))
+    const keep = bytes.length <= MAX_KEPT_JSON_BYTES
+    this.response = keep ? response : null
+    this.bytes = keep ? bytes : Buffer.alloc(0)
+    return bytes
   }
-  return text
 }
 
 export function createGateway (options: GatewayOptions): Gateway {
@@ -140,17 +150,30 @@ export function createGateway (options: GatewayOptions): Gateway {
     }
   })
 
-  app.addHook('onRequest', async (request, reply) => {
+  // Hooks in callback style: an async hook costs a promise and a turn of the microtask
+  // queue on every request.
+  app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id)
     reply.headers(ANSWER_HEADERS)
     // The handshake already refused unverified clients; this is the belt to those braces.
-    request.switchyardActor = connectionIdentity(request.raw.socket as TLSSocket)
+    try {
+      request.switchyardActor = connectionIdentity(request.raw.socket as TLSSocket)
+    } catch (err) {
+      done(err as Error)
+      return
+    }
+    done()
   })
 
-  app.addHook('onResponse', async (request, reply) => {
-    request.log.debug({ method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'admin request')
-    options.onRequestTimed?.(request.routeOptions.url ?? '(unmatched)', reply.statusCode, reply.elapsedTime)
-  })
+  // Only for whoever reads it: without a logger or a timing observer there is nothing to do per answer.
+  const onRequestTimed = options.onRequestTimed
+  if (options.logger !== undefined || onRequestTimed !== undefined) {
+    app.addHook('onResponse', (request, reply, done) => {
+      request.log.debug({ method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'admin request')
+      onRequestTimed?.(request.routeOptions.url ?? '(unmatched)', reply.statusCode, reply.elapsedTime)
+      done()
+    })
+  }
 
   app.setErrorHandler(async (err, request, reply) => {
     const failure = toHttpFailure(err, request.id, bodyLimitBytes)
@@ -194,12 +217,14 @@ export function createGateway (options: GatewayOptions): Gateway {
     if (unimplemented.has(def.name)) throw TransportErrors.notImplemented(`${def.name}: the admin service behind this gateway does not offer it (is it an older version?)`, { details: { rpc: def.name } })
   }
 
+  const lastJson = new Map<string, LastJson>(RPC_LIST.map(def => [def.name, new LastJson()]))
+
   async function unary (def: RpcDefinition, request: FastifyRequest, reply: FastifyReply, fixed?: Readonly<Record<string, string>>): Promise<unknown> {
     assertImplemented(def)
     const method = admin[def.name as keyof AdminService] as (request: unknown, ctx: CallContext) => Promise<unknown>
     const response = await withCallDeadline(method.call(admin, requestOf(def, request, fixed), callContext(request)), callTimeoutMs, def.name)
     if (def.http.download === true) return await sendFileAnswer(reply, response as FileAnswer)
-    return await reply.type('application/json; charset=utf-8').send(jsonOf(response))
+    return await reply.type('application/json; charset=utf-8').send(lastJson.get(def.name)!.of(response))
   }
 
   async function stream (def: RpcDefinition, request: FastifyRequest, reply: FastifyReply): Promise<void> {

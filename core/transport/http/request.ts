@@ -48,14 +48,37 @@ function isPlainObject (value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value)
 }
 
+/** where an RPC's fields come from: worked out once per RPC, not on every request */
+interface FieldPlan {
+  properties: Record<string, JsonSchema>
+  inPath: ReadonlySet<string>
+  inBody: ReadonlySet<string>
+  inHeader: ReadonlyArray<[field: string, header: string]>
+}
+
+const plans = new WeakMap<RpcDefinition, FieldPlan>()
+
+function fieldPlan (def: RpcDefinition): FieldPlan {
+  let plan = plans.get(def)
+  if (plan === undefined) {
+    plan = {
+      properties: (def.request as JsonSchema).properties ?? {},
+      inPath: new Set(pathParams(def)),
+      inBody: new Set(def.http.bodyFields ?? []),
+      inHeader: Object.entries(def.http.headerFields ?? {})
+    }
+    plans.set(def, plan)
+  }
+  return plan
+}
+
 export function buildRpcRequest (def: RpcDefinition, parts: HttpRequestParts): Record<string, unknown> {
-  const properties = (def.request as JsonSchema).properties ?? {}
-  const inPath = new Set(pathParams(def))
-  const inBody = new Set(def.http.bodyFields ?? [])
-  const inHeader = def.http.headerFields ?? {}
+  const { properties, inPath, inBody, inHeader } = fieldPlan(def)
   const request: Record<string, unknown> = {}
 
-  for (const [field, raw] of Object.entries(parts.query)) {
+  for (const field in parts.query) {
+    if (!Object.hasOwn(parts.query, field)) continue
+    const raw = parts.query[field]
     // An empty parameter (?queue=) means "not given", as HTML forms and the spec's examples send it.
     if (raw === undefined || raw === '' || (Array.isArray(raw) && raw.every(text => text === ''))) continue
     // Unknown names stop here, before they could be assigned (think `__proto__`).
@@ -65,7 +88,7 @@ export function buildRpcRequest (def: RpcDefinition, parts: HttpRequestParts): R
     request[field] = coerceQueryValue(field, properties[field], raw)
   }
 
-  for (const [field, header] of Object.entries(inHeader)) {
+  for (const [field, header] of inHeader) {
     const value = parts.headers[header]
     const text = Array.isArray(value) ? value[0] : value
     // The header wins over a query parameter of the same field (EventSource sends Last-Event-ID on reconnect).
@@ -108,9 +131,10 @@ export interface IncomingRequest {
 
 /** An incoming request (gateway or console) → the RPC's request message; `fixed` are the fields a route alias sets. */
 export function rpcRequestOf (def: RpcDefinition, request: IncomingRequest, fixed?: Readonly<Record<string, string>>): Record<string, unknown> {
+  const query = request.query as Record<string, string | string[] | undefined>
   return buildRpcRequest(def, {
     params: request.params as Record<string, string>,
-    query: { ...(request.query as Record<string, string | string[] | undefined>), ...fixed },
+    query: fixed === undefined ? query : { ...query, ...fixed },
     body: request.body,
     headers: request.headers
   })
