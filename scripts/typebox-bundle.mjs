@@ -4,8 +4,10 @@
 // module-hooks thread (tsx, tap's mock and process tracker each register hooks), and
 // that round trip per module made importing typebox cost about 1 s of CPU in every
 // test process that imports the workspace; the bundle costs about a tenth of that.
-// The code is typebox's own, unchanged: only how it is split into files differs. The
-// processes tests spawn, and the product itself, load the package as installed.
+// The code is typebox's own, unchanged: only how it is split into files differs.
+// Processes tests spawn on the sources get it too (scripts/workspace-sources.mjs);
+// those on dist/, outside applications and the product itself load the package as
+// installed.
 //
 // The bundle is built once per typebox and esbuild version (esbuild is tsx's own
 // dependency: the loader the tests run on already needs it) under node_modules/.cache,
@@ -73,9 +75,18 @@ async function bundle () {
   return Object.fromEntries(entries.map(({ specifier, out }) => [specifier, pathToFileURL(join(dir, `${out}.mjs`)).href]))
 }
 
-try {
-  const urls = await bundle()
-  register(new URL('./typebox-bundle-hook.mjs', import.meta.url), { data: { urls } })
-} catch (error) {
-  process.stderr.write(`typebox loads as installed in this test process (its bundle could not be built: ${error instanceof Error ? error.message : String(error)})\n`)
+// Only in the workspace's own processes (the source condition says so): a process a
+// test runs as an outside application keeps its own typebox, even if this preload
+// reached it through NODE_OPTIONS.
+const inWorkspace = [...process.execArgv, process.env.NODE_OPTIONS ?? ''].some(option => option.includes('switchyard-source'))
+
+async function useBundle () {
+  try {
+    const urls = await bundle()
+    register(new URL('./typebox-bundle-hook.mjs', import.meta.url), { data: { urls } })
+  } catch (error) {
+    process.stderr.write(`typebox loads as installed in this process (its bundle could not be built: ${error instanceof Error ? error.message : String(error)})\n`)
+  }
 }
+
+if (inWorkspace) await useBundle()
