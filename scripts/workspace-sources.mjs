@@ -2,9 +2,11 @@
 // packages through their "switchyard-source" export condition (the TypeScript
 // sources, through tsx); this passes the same condition and loader on, through
 // NODE_OPTIONS, to the processes tests spawn (the switchyard bin, worker fixtures),
-// so no test ever runs a stale dist/.
+// so no test ever runs a stale dist/. They also load typebox from its bundle
+// (scripts/typebox-bundle.mjs), as the test processes themselves do.
 const tsx = import.meta.resolve('tsx')
-const inherited = ['--conditions=switchyard-source', `--import=${tsx}`]
+const typeboxBundle = new URL('./typebox-bundle.mjs', import.meta.url).href
+const inherited = ['--conditions=switchyard-source', `--import=${tsx}`, `--import=${typeboxBundle}`]
 const current = process.env.NODE_OPTIONS ?? ''
 process.env.NODE_OPTIONS = [current, ...inherited.filter(option => !current.includes(option))].filter(Boolean).join(' ').trim()
 

@@ -12,8 +12,8 @@ export function workspacePlugins (): string[] {
 }
 
 /**
- * The environment of a process outside the workspace: without the source condition
- * and tsx that scripts/workspace-sources.mjs adds to NODE_OPTIONS, and without the
+ * The environment of a process outside the workspace: without the source condition,
+ * tsx and the typebox bundle that scripts/workspace-sources.mjs adds to NODE_OPTIONS, and without the
  * npm_* variables of an enclosing `npm test`, so what runs is what an application
  * gets. (The test runner's own process tracking stays in NODE_OPTIONS: an empty one
  * would make it copy the parent's back in.)
@@ -25,7 +25,7 @@ export function outsideEnv (extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
     env[key] = value
   }
   const nodeOptions = (process.env.NODE_OPTIONS ?? '').split(/\s+/)
-    .filter(option => option.length > 0 && !option.includes('switchyard-source') && !/[/\\]tsx[/\\]/.test(option))
+    .filter(option => option.length > 0 && !option.includes('switchyard-source') && !/[/\\]tsx[/\\]/.test(option) && !option.includes('typebox-bundle'))
   if (nodeOptions.length > 0) env.NODE_OPTIONS = nodeOptions.join(' ')
   else delete env.NODE_OPTIONS
   return { ...env, ...extra }
