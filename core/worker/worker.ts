@@ -108,8 +108,8 @@ const SUCCEEDED: Settlement = { kind: 'succeeded' }
 const LEASE_LOST: Settlement = { kind: 'lease_lost' }
 const RELEASED: Settlement = { kind: 'released' }
 const RECOVERY_BATCH = 500
-// Two calls in flight hide one round trip behind the other; more would mostly
-// contend for the same rows.
+// Two calls in flight hide one round trip behind the other while the queues are deep
+// (see leasesInFlightAllowed); more would mostly contend for the same rows.
 const MAX_LEASES_IN_FLIGHT = 2
 // Prefetching hides a lease round trip (a few ms); tasks longer than this gain
 // little from it, and a prefetched task would wait a whole run for its slot.
@@ -375,7 +375,7 @@ export class Worker extends EventEmitter<WorkerEventMap> {
   }
 
   /**
-   * Keeps up to MAX_LEASES_IN_FLIGHT lease calls out at once, each for at most
+   * Keeps up to leasesInFlightAllowed() lease calls out at once, each for at most
    * leaseCallSize() tasks, until the lease window is full. Leasing runs ahead of the
    * handlers: with short tasks a batch is already here when slots free up, so the
    * round trip of a lease is hidden instead of paid between batches.
@@ -397,7 +397,7 @@ export class Worker extends EventEmitter<WorkerEventMap> {
       }
       const wanted = this.wantedLease()
       // a wait for pushed tasks in flight leases on registering already: no call beside it
-      if (hold !== null || wanted < 1 || this.pushWait !== null || this.leaseCalls.size >= MAX_LEASES_IN_FLIGHT) {
+      if (hold !== null || wanted < 1 || this.pushWait !== null || this.leaseCalls.size >= this.leasesInFlightAllowed()) {
         await this.capacity.wait(this.options.pollMs)
         continue
       }
@@ -437,6 +437,17 @@ export class Worker extends EventEmitter<WorkerEventMap> {
       }
     })
     return true
+  }
+
+  /**
+   * A second call in flight only pays while the queues are deep (the last batch came
+   * back full). With shallow queues, e.g. an idle worker woken for one new task, it
+   * comes back empty, and sent right behind the first it is server and client work
+   * while the woken task's lease is being answered (on Redis, whose replies go out after
+   * the commands read together have run, the first reply waits for it).
+   */
+  private leasesInFlightAllowed (): number {
+    return this.queuesDeep ? MAX_LEASES_IN_FLIGHT : 1
   }
 
   /** how many more tasks a lease call may ask for now */

@@ -14,6 +14,14 @@ import { isNewTaskId, type Keys } from './keys.ts'
 // with no "prev"), whose queues the enqueue PUBLISHed already: waking on those too woke
 // every idle worker twice per enqueue, each time for a lease call. They are skipped;
 // promotions and retries (a "waiting" with a "prev") and other producers' adds wake.
+// After a read that woke nobody (Switchyard's own adds, and the "active" and
+// "completed" entries its leases and acks write) the next blocking read waits
+// QUIET_READ_PAUSE_MS: otherwise the "active" entry of the very lease a woken worker
+// sent ends the blocking read while that lease is being answered, and the two
+// replies compete for this process (measured: ~0.4 ms of a ~1.5 ms enqueue->start).
+// Nothing is missed: the next read starts from the last entry seen, so a job added
+// meanwhile wakes at most QUIET_READ_PAUSE_MS late; a Switchyard enqueue wakes at once
+// through its PUBLISH.
 
 /** how long one XREAD blocks; the queue list is refreshed between reads */
 const BLOCK_MS = 1000
@@ -23,6 +31,8 @@ const READ_COUNT = 1000
 const MAX_WATCHED = 1000
 const READY_EVENTS = new Set(['added', 'waiting'])
 const MAX_RETRY_DELAY_MS = 1000
+/** the wait before the next blocking read after one that woke nobody (see the top of this file) */
+const QUIET_READ_PAUSE_MS = 5
 
 export class WorkNotifier {
   constructor (
@@ -174,6 +184,7 @@ class WorkSubscription {
       if (entries.length >= READ_COUNT || entries.some(([, fields]) => announcesWork(fields))) ready.add(queue)
     }
     for (const queue of ready) this.wake(queue)
+    if (ready.size === 0) await this.pause(QUIET_READ_PAUSE_MS)
   }
 }
 
