@@ -28,6 +28,10 @@ pid_max=$(cat /proc/sys/kernel/pid_max 2>/dev/null || echo "$nproc")
 [ "$nproc" -gt "$pid_max" ] && nproc=$pid_max
 dir=/var/tmp/switchyard-podman
 mkdir -p "$dir"
-sed -e "s/@NOFILE@/$nofile/g" -e "s/@NPROC@/$nproc/g" "$here/containers.conf" > "$dir/containers.conf.new"
-mv "$dir/containers.conf.new" "$dir/containers.conf"
+# Test files run this at the same time: each writes its own file and renames it into
+# place (a rename is atomic), so none reads a half-written config or loses its file.
+tmp=$(mktemp "$dir/containers.conf.XXXXXX")
+sed -e "s/@NOFILE@/$nofile/g" -e "s/@NPROC@/$nproc/g" "$here/containers.conf" > "$tmp"
+chmod 644 "$tmp"
+mv "$tmp" "$dir/containers.conf"
 echo "$dir/containers.conf"
