@@ -13,8 +13,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { performance, PerformanceObserver } from 'node:perf_hooks'
 import type { Backend } from '@switchyard/core'
-import { EventLog } from '../core/events/event-log.ts'
-import { createAdminService } from '../core/admin/index.ts'
+import { createFreshReadAdminService } from './lib/admin-service.ts'
 import { createGateway, startGateway } from '../core/transport/index.ts'
 import { ensureDevCertificates } from '../core/transport/certs.ts'
 import { onOff, parseFlags, positiveInteger } from './lib/args.ts'
@@ -136,13 +135,7 @@ function watchGc (): { stop: () => GcPauses } {
 
 async function measure (name: BackendName, opened: Opened, queues: string[], tasks: number, requests: number, monitorRequests: number, dir: string, clientTls: ClientTls, clientIn: ClientPlace, combined: boolean): Promise<BackendResult> {
   const counted = countCalls(combined ? opened.backend : withoutOverviewRead(opened.backend))
-  const events = new EventLog(counted.backend)
-  const service = createAdminService({
-    backend: counted.backend,
-    events,
-    options: { readOnly: false, requireApproval: false, roles: null, requestTimeoutMs: 10_000, replayLimitMax: 1000, replayIdsMax: 1000, auditExportLimitMax: 10_000, auditEventLimit: 10_000, readReuseMs: 0 },
-    info: { version: 'bench', commit: 'bench', backendName: opened.backend.name, startedAt: Date.now(), weightDefaults: () => 1, defaultQueue: queues[0]!, queues, taskDefaults: { queue: queues[0]!, maxAttempts: 3, priority: 0, timeoutMs: 60_000 } }
-  })
+  const { service, events } = createFreshReadAdminService(counted.backend, opened.backend.name, queues)
   const { paths } = await ensureDevCertificates(join(dir, 'certs'))
   const tls = { cert: await readFile(paths.server), key: await readFile(paths.serverKey), ca: await readFile(paths.ca) }
   const gateway = createGateway({ admin: service, tls, bodyLimitBytes: 1024 * 1024 })

@@ -12,8 +12,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import Fastify from 'fastify'
 import type { Backend } from '@switchyard/core'
-import { EventLog } from '../core/events/event-log.ts'
-import { createAdminService } from '../core/admin/index.ts'
+import { createFreshReadAdminService } from './lib/admin-service.ts'
 import { createGateway, startGateway } from '../core/transport/index.ts'
 import { ensureDevCertificates } from '../core/transport/certs.ts'
 import { allocationPerCall, allocationSites, type AllocationSite } from './lib/allocation.ts'
@@ -107,13 +106,7 @@ export async function run (args: string[]): Promise<BenchResult> {
   const queues = Array.from({ length: 10 }, (_, i) => `cost-${i}`)
   const dir = await mkdtemp(join(tmpdir(), 'sy-bench-cost-'))
   const opened = await open(name as BackendName, queues, tasks)
-  const events = new EventLog(opened.backend)
-  const service = createAdminService({
-    backend: opened.backend,
-    events,
-    options: { readOnly: false, requireApproval: false, roles: null, requestTimeoutMs: 10_000, replayLimitMax: 1000, replayIdsMax: 1000, auditExportLimitMax: 10_000, auditEventLimit: 10_000, readReuseMs: 0 },
-    info: { version: 'bench', commit: 'bench', backendName: opened.backend.name, startedAt: Date.now(), weightDefaults: () => 1, defaultQueue: queues[0]!, queues, taskDefaults: { queue: queues[0]!, maxAttempts: 3, priority: 0, timeoutMs: 60_000 } }
-  })
+  const { service, events } = createFreshReadAdminService(opened.backend, opened.backend.name, queues)
   const { paths } = await ensureDevCertificates(join(dir, 'certs'))
   const tls = { cert: await readFile(paths.server), key: await readFile(paths.serverKey), ca: await readFile(paths.ca) }
   const clientTls = { ca: await readFile(paths.ca, 'utf8'), cert: await readFile(paths.client, 'utf8'), key: await readFile(paths.clientKey, 'utf8') }
