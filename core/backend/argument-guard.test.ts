@@ -75,6 +75,8 @@ t.test('bad arguments are refused naming the field, before the backend sees them
     ['acquireLeader: ttl 0', () => backend.acquireLeader('l', 'h', 0), 'ttlMs'],
     ['setRateLimit: window 0', () => backend.setRateLimit({ limit: 1, windowMs: 0 }), 'rateLimit.windowMs'],
     ['takeRatePermits: negative', () => backend.takeRatePermits(-1), 'n'],
+    ['leaseWithinRateLimit: leaseMs 0', () => backend.leaseWithinRateLimit!({ ...lease, leaseMs: 0 }), 'leaseMs'],
+    ['leaseWithinRateLimit: not an object', () => backend.leaseWithinRateLimit!(null as never), 'lease'],
     ['heartbeatWorker: no id', () => backend.heartbeatWorker({ id: '', queues: [] } as never, 1000), 'info.id'],
     ['appendEvents: empty type', () => backend.appendEvents([{ type: '', data: null }]), 'events[0].type'],
     ['readEvents: negative limit', () => backend.readEvents({ afterId: null, limit: -1 }), 'limit'],

@@ -405,6 +405,7 @@ export const ARGUMENT_CHECKS: Readonly<Record<string, Check>> = {
     integer('rateLimit.windowMs', rate.windowMs, 1, MAX_RATE_WINDOW_MS)
   },
   takeRatePermits ([n]) { integer('n', n, 0) },
+  leaseWithinRateLimit ([req]) { leaseRequest(req) },
   setFlowLimit ([scope, limit]) {
     flowScope(scope)
     flowLimit(limit)

@@ -192,6 +192,17 @@ export interface LeaseRequest {
   handlers?: string[]
 }
 
+/** What Backend.leaseWithinRateLimit answers. */
+export interface RateLimitedLease {
+  tasks: LeasedTask[]
+  /**
+   * true when the global rate limit, not the queues, ended the lease: the current
+   * window's permits ran out before `limit` tasks were taken (maybe before any). The
+   * caller asks again once the window turns instead of waiting for new work.
+   */
+  rateLimited: boolean
+}
+
 /**
  * An idle worker's wait for pushed tasks (awaitPushedTasks): the lease it would ask for,
  * where `limit` is how many tasks it can take now (its free slots), and how long to wait.
@@ -918,8 +929,25 @@ export interface Backend {
   /** releases only if (holder, token) still hold it */
   releaseLeader (name: string, holder: string, token: number): Promise<boolean>
   setRateLimit (limit: RateLimit | null): Promise<void>
-  /** take up to n start permits from the cluster-wide limiter; returns how many were granted (n when unlimited) */
+  /**
+   * take up to n start permits from the cluster-wide limiter; returns how many were granted (n when unlimited).
+   * Counted in the window of the call, not of the starts that follow it: leasing after it
+   * is a separate step, so use leaseWithinRateLimit to lease within the limit.
+   */
   takeRatePermits (n: number): Promise<number>
+  /**
+   * Optional (capability `rateLimit`; every built-in backend offers it): leaseTasks within
+   * the global rate limit, its permits taken in the same atomic step as the lease and on
+   * the clock that stamps each task's start. At most as many tasks are leased as the
+   * current window has permits left; each leased task counts in the window of its own
+   * Task.startedAt (windows of windowMs aligned to the epoch), so by startedAt no window
+   * holds more than `limit` starts; a lease that took fewer tasks uses fewer permits.
+   * With no limit stored it leases as leaseTasks does (rateLimited false). Workers lease
+   * through it while a rate limit is stored (core/backend/rate-lease.ts); a backend
+   * without it is driven through takeRatePermits then leaseTasks, where a permit taken
+   * just before a window turns can start a task in the next window, past its limit.
+   */
+  leaseWithinRateLimit? (req: LeaseRequest): Promise<RateLimitedLease>
 
   // --- flow control (capability `flowControl`) -----------------------------------
   // Limits are stored in the backend and enforced atomically by leaseTasks (and

@@ -5,6 +5,7 @@ import { withDeadline } from '../admin/deadline.ts'
 import { withArgumentChecks } from '../backend/argument-guard.ts'
 import { markResultChecked } from '../backend/arguments.ts'
 import { withTimeouts } from '../backend/guard.ts'
+import { leaseUnderRateLimit } from '../backend/rate-lease.ts'
 import { checkResult, isNoResult } from '../backend/results.ts'
 import { MAX_LIST_LIMIT, MAX_PUSH_WAIT_MS } from '../backend/types.ts'
 import { taskQueues } from '../backend/task-queues.ts'
@@ -103,6 +104,7 @@ interface InFlight {
 }
 
 type LeaseResult = 'full' | 'drained' | 'rate_limited'
+type LeaseFetch = (req: LeaseRequest) => Promise<LeasedTask[]>
 
 const SUCCEEDED: Settlement = { kind: 'succeeded' }
 const LEASE_LOST: Settlement = { kind: 'lease_lost' }
@@ -403,6 +405,12 @@ export class Worker extends EventEmitter<WorkerEventMap> {
       }
       // Slots free up as tasks finish, so acks are usually waiting when a lease is
       // due: they ride along in the same round trip instead of a call of their own.
+      // While a rate limit is stored the lease takes the permits itself, counted in the
+      // window of the start time it stamps; acks do not ride along then.
+      if (this.rateLimitApplies()) {
+        this.launchLease(wanted, null)
+        continue
+      }
       const combined = this.backend.completeAndLease
       if (combined !== undefined && this.acks.size > 0 && this.leaseWithAcks(wanted, combined)) continue
       this.launchLease(wanted, req => this.backend.leaseTasks(req))
@@ -422,7 +430,7 @@ export class Worker extends EventEmitter<WorkerEventMap> {
     const backend = this.backend
     const awaitPushed = backend.awaitPushedTasks
     if (backend.capabilities.pushDelivery !== true || awaitPushed === undefined) return false
-    if (this.flowLimitsSet || (backend.capabilities.rateLimit && this.rateLimitSet !== false) || this.cordoned) return false
+    if (this.flowLimitsSet || this.rateLimitApplies() || this.cordoned) return false
     const wanted = this.wantedLease()
     if (wanted < 1) return false
     const controller = new AbortController()
@@ -454,12 +462,17 @@ export class Worker extends EventEmitter<WorkerEventMap> {
     return this.queuesDeep && !this.flowLimitsSet ? MAX_LEASES_IN_FLIGHT : 1
   }
 
+  /** a global rate limit is stored, or not known yet not to be (the last refresh decides) */
+  private rateLimitApplies (): boolean {
+    return this.backend.capabilities.rateLimit && this.rateLimitSet !== false
+  }
+
   /** how many more tasks a lease call may ask for now */
   private wantedLease (): number {
     return Math.min(this.leaseCallSize(), this.leaseWindow() - this.running.size - this.buffered.length - this.requested)
   }
 
-  private launchLease (wanted: number, fetch: (req: LeaseRequest) => Promise<LeasedTask[]>): void {
+  private launchLease (wanted: number, fetch: LeaseFetch | null): void {
     this.requested += wanted
     const call: Promise<void> = this.leaseOnce(wanted, fetch).then(
       result => {
@@ -498,12 +511,12 @@ export class Worker extends EventEmitter<WorkerEventMap> {
 
   /**
    * Leases together with the pending acks (at most one ack batch) in one call.
-   * False, having sent nothing, where a rate limit applies (permits are taken
-   * before leasing, and acks never wait for them) or no queue may be leased from.
+   * False, having sent nothing, where a rate limit applies (the lease takes the permits,
+   * leaseWithinRateLimit, and acks never wait for them) or no queue may be leased from.
    */
   private leaseWithAcks (wanted: number, combined: NonNullable<Backend['completeAndLease']>): boolean {
     const backend = this.backend
-    if (backend.capabilities.rateLimit && this.rateLimitSet !== false) return false
+    if (this.rateLimitApplies()) return false
     const queues = weightedQueueOrder(this.weighted)
     const handlers = this.handlerNames()
     if (queues.length === 0 || handlers.length === 0) return false
@@ -527,9 +540,9 @@ export class Worker extends EventEmitter<WorkerEventMap> {
   }
 
   private prefetching (): boolean {
-    // Permits are taken when leasing: a prefetched task starting later could land in the next rate window.
-    const rateLimited = this.backend.capabilities.rateLimit && this.rateLimitSet !== false
-    return !rateLimited && this.recentRunMs <= PREFETCH_MAX_RUN_MS
+    // Under a rate limit a task counts in the window of its lease (its start time): a
+    // prefetched one would run its handler later, maybe a window later.
+    return !this.rateLimitApplies() && this.recentRunMs <= PREFETCH_MAX_RUN_MS
   }
 
   /**
@@ -557,20 +570,22 @@ export class Worker extends EventEmitter<WorkerEventMap> {
     return flowWaitMs({ now: Date.now(), rateWindows: this.flowRateWindows, shortLeases: this.flowShortLeases++, maxMs: this.options.pollMs })
   }
 
-  private async leaseOnce (wanted: number, fetch: (req: LeaseRequest) => Promise<LeasedTask[]>): Promise<LeaseResult> {
+  /** fetch null: the lease within the global rate limit (leaseUnderRateLimit) */
+  private async leaseOnce (wanted: number, fetch: LeaseFetch | null): Promise<LeaseResult> {
     const queues = weightedQueueOrder(this.weighted)
     const handlers = this.handlerNames()
     // nothing to run: no lease call at all (a handler registered later wakes the loop)
     if (queues.length === 0 || handlers.length === 0) return 'drained'
-    let limit = wanted
-    let rateCapped = false
-    if (this.backend.capabilities.rateLimit && this.rateLimitSet !== false) {
-      const granted = await this.backend.takeRatePermits(wanted)
-      if (granted <= 0) return 'rate_limited'
-      rateCapped = granted < wanted
-      limit = Math.min(wanted, granted)
+    const req: LeaseRequest = { workerId: this.id, queues, limit: wanted, leaseMs: this.options.leaseMs, handlers }
+    let tasks: LeasedTask[]
+    let rateLimited = false
+    if (fetch === null) {
+      const lease = await leaseUnderRateLimit(this.backend, req)
+      tasks = lease.tasks
+      rateLimited = lease.rateLimited
+    } else {
+      tasks = await fetch(req)
     }
-    const tasks = await fetch({ workerId: this.id, queues, limit, leaseMs: this.options.leaseMs, handlers })
     if (this.state !== 'running' || this.cordoned) {
       // Stopping began (or a cordon arrived) during the call: these never started, so hand them straight back.
       await this.release(tasks)
@@ -580,8 +595,9 @@ export class Worker extends EventEmitter<WorkerEventMap> {
     if (tasks.length > 0) this.flowShortLeases = 0
     for (const task of tasks) this.buffered.push(task)
     this.startBuffered()
-    if (tasks.length < limit) return 'drained'
-    return rateCapped ? 'rate_limited' : 'full'
+    // short because the window's permits ran out, not the queues: ask again soon, not on new work
+    if (rateLimited) return 'rate_limited'
+    return tasks.length < wanted ? 'drained' : 'full'
   }
 
   /** starts buffered tasks while slots are free; re-entrant calls (a task settling as it starts) leave it to the outer one */

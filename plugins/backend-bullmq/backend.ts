@@ -6,7 +6,7 @@ import {
   type AckOutcome, type CompleteRequest, type ProgressRequest, type AuditEvent, type AuditInput, type Backend, type BackendCapabilities, type CancelOutcome,
   type CoordinationState, type DLQStats, type DeleteRequest, type DeleteResult, type EnqueueEvents, type EnqueueResult, type EventInput,
   type FailOutcome, type FailRequest, type FlowLimit, type FlowLimitState, type FlowScope, type LeaderAcquireResult, type LeaseRef, type LeaseRequest, type LeasedTask,
-  type ListAuditRequest, type ListTasksRequest, type OverviewRead, type OverviewReadRequest, type PendingHandler, type PendingHandlersRequest, type NewTask, type PruneRequest, type QueueStats, type RateLimit,
+  type ListAuditRequest, type ListTasksRequest, type OverviewRead, type OverviewReadRequest, type PendingHandler, type PendingHandlersRequest, type NewTask, type PruneRequest, type QueueStats, type RateLimit, type RateLimitedLease,
   type ReadEventsRequest, type ReadEventsBackwardRequest, type RecoveredLeases, type RequeueRequest, type RequeueResult, type SkippedTask,
   type StoredEvent, type Task, type TaskPage, type TaskState, type Unsubscribe, type WorkerInfo,
   type ListRecordsRequest, type PutRecordOptions, type PutRecordResult, type StoredRecord, type TaskActionRequest, type TaskActionResult,
@@ -462,20 +462,29 @@ export class BullMQBackend implements Backend {
   // --- working ---------------------------------------------------------------------------
 
   async leaseTasks (req: LeaseRequest): Promise<LeasedTask[]> {
+    return (await this.lease(req, false)).tasks
+  }
+
+  /** lease-jobs.lua takes the global rate limit's permits itself, on the Redis clock it stamps processedOn with */
+  async leaseWithinRateLimit (req: LeaseRequest): Promise<RateLimitedLease> {
+    return await this.lease(req, true)
+  }
+
+  private async lease (req: LeaseRequest, withinRateLimit: boolean): Promise<RateLimitedLease> {
     const limit = Math.min(req.limit, MAX_LIST_LIMIT)
-    if (limit === 0 || req.queues.length === 0 || req.handlers?.length === 0) return []
+    if (limit === 0 || req.queues.length === 0 || req.handlers?.length === 0) return { tasks: [], rateLimited: false }
     const queues = req.queues.filter(queue => typeof queue === 'string' && queue.length > 0 && !queue.includes(':'))
-    if (queues.length === 0) return []
+    if (queues.length === 0) return { tasks: [], rateLimited: false }
     // one script call for the whole batch across the preferred queues (global pause and unknown queues checked inside)
-    const jobs = await leaseJobs(this.redis, {
-      prefix: this.options.prefix, ownBase: this.keys.own, queues, limit, tokenBase: `${randomUUID()}:`, leaseMs: req.leaseMs, workerId: req.workerId, handlers: req.handlers
+    const { jobs, rateLimited } = await leaseJobs(this.redis, {
+      prefix: this.options.prefix, ownBase: this.keys.own, queues, limit, tokenBase: `${randomUUID()}:`, leaseMs: req.leaseMs, workerId: req.workerId, handlers: req.handlers, withinRateLimit
     })
-    const out: LeasedTask[] = []
+    const tasks: LeasedTask[] = []
     for (const [queue, jobId, token, flat, expiresAt] of jobs) {
       const task = await this.takeLeased(queue, jobId, token, flat, Number(expiresAt), req.leaseMs)
-      if (task !== null) out.push(task)
+      if (task !== null) tasks.push(task)
     }
-    return out
+    return { tasks, rateLimited }
   }
 
   /** a job BullMQ moved to active for us, as a leased task; null when it had to be failed instead */

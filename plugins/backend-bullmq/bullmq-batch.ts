@@ -68,6 +68,14 @@ export interface LeaseJobsRequest {
   workerId: string
   /** handler names the caller runs (undefined: every handler) */
   handlers: string[] | undefined
+  /** take the global rate limit's permits in each script call, on the Redis clock that stamps the starts (lease-jobs.lua) */
+  withinRateLimit: boolean
+}
+
+export interface LeasedJobs {
+  jobs: LeasedJob[]
+  /** withinRateLimit: the window's permits, not the queues, ended the lease */
+  rateLimited: boolean
 }
 
 /**
@@ -86,16 +94,27 @@ function handlerArgs (handlers: string[] | undefined): Array<string | number> {
 const CALLS_PER_SCRIPT = 100
 const LEASES_PER_SCRIPT = 200
 
-/** Leases up to req.limit jobs; larger batches go out as several script calls in one round trip. */
-export async function leaseJobs (redis: Redis, req: LeaseJobsRequest): Promise<LeasedJob[]> {
+/**
+ * Leases up to req.limit jobs; larger batches go out as several script calls in one round
+ * trip (within the rate limit each takes its own permits, atomically).
+ */
+export async function leaseJobs (redis: Redis, req: LeaseJobsRequest): Promise<LeasedJobs> {
   const runner = redis as unknown as Runner
   const calls: Array<Promise<unknown>> = []
   for (let from = 0; from < req.limit; from += LEASES_PER_SCRIPT) {
     // each call's tokens get their own base, so tokens stay unique across the calls
     calls.push(runner.sy_lease_jobs!(`${req.prefix}:`, req.ownBase, Date.now(), Math.min(LEASES_PER_SCRIPT, req.limit - from), `${req.tokenBase}${from}:`, req.leaseMs, req.workerId,
-      PARK_PER_LEASE, ...handlerArgs(req.handlers), ...req.queues))
+      PARK_PER_LEASE, req.withinRateLimit ? '1' : '0', ...handlerArgs(req.handlers), ...req.queues))
   }
-  return (await Promise.all(calls) as LeasedJob[][]).flat()
+  const replies = await Promise.all(calls)
+  if (!req.withinRateLimit) return { jobs: (replies as LeasedJob[][]).flat(), rateLimited: false }
+  const jobs: LeasedJob[] = []
+  let rateLimited = false
+  for (const [leased, limited] of replies as Array<[LeasedJob[], number]>) {
+    jobs.push(...leased)
+    if (limited === 1) rateLimited = true
+  }
+  return { jobs, rateLimited }
 }
 
 /**

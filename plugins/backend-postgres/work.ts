@@ -10,7 +10,7 @@ import { replaceCollided } from './task-keys.ts'
 // per-queue counters and worker wake-ups ride along in statement-level triggers.
 
 type WorkMethods = Pick<Backend, 'enqueue' | 'leaseTasks' | 'completeTasks' | 'failTasks' | 'extendLeases' | 'releaseTasks' | 'recoverExpiredLeases' | 'setTaskProgress'> &
-  Required<Pick<Backend, 'completeAndLease'>>
+  Required<Pick<Backend, 'completeAndLease' | 'leaseWithinRateLimit'>>
 
 interface LeasedRow {
   id: string
@@ -134,6 +134,12 @@ export function workMethods (ctx: BackendContext): WorkMethods {
     FROM unnest($1::bigint[], $2::bigint[], $3::text[]) AS u(id, token, result), ${commitClause}
     WHERE t.id = u.id AND t.lease_token = u.token AND t.state = 'processing'
     RETURNING t.id::text AS id`
+
+  // The lease within the global rate limit (migration 025): the permits are taken on the
+  // limiter row in the same statement, counted in the window of the start time it stamps.
+  // A row with id NULL after the leased ones: the permits ran out before the queues did.
+  const leaseRatedSql = `SELECT ${leasedColumns}
+    FROM ${s}.lease_rated($1::text[], $2::int, $3::text, $4::float8, $5::text[], $6::boolean) ORDER BY ord NULLS LAST`
 
   // Acks and the next lease in one call: the acks first (ord NULL, no handler), under
   // flow limits too (migration 020). Only when a limit appeared between its read of the
@@ -324,6 +330,19 @@ export function workMethods (ctx: BackendContext): WorkMethods {
       const params = leaseParams(req)
       if (params === null) return []
       return (await ctx.db().query<LeasedRow>(leaseSql, params)).map(leasedTask)
+    },
+
+    async leaseWithinRateLimit (req) {
+      const params = leaseParams(req)
+      if (params === null) return { tasks: [], rateLimited: false }
+      const rows = await ctx.db().query<LeasedRow | { id: null }>(leaseRatedSql, params)
+      const tasks: LeasedTask[] = []
+      let rateLimited = false
+      for (const row of rows) {
+        if (row.id === null) rateLimited = true
+        else tasks.push(leasedTask(row))
+      }
+      return { tasks, rateLimited }
     },
 
     async completeAndLease (acks, req) {

@@ -4,7 +4,7 @@ import {
   type CoordinationState, type DLQStats, type DeleteRequest, type DeleteResult, type EnqueueEvents, type EnqueueResult, type EventInput,
   type FailOutcome, type FailRequest, type FlowLimit, type FlowLimitState, type FlowScope, type LeaderAcquireResult, type LeaderLock, type LeaseRef, type LeaseRequest,
   type LeasedTask, type PushWaitRequest, type ListAuditRequest, type OverviewRead, type OverviewReadRequest, type PendingHandler, type PendingHandlersRequest, type ListTasksRequest, type NewTask, type PruneRequest, type QueueStats,
-  type RateLimit, type ReadEventsRequest, type ReadEventsBackwardRequest, type RecoveredLeases, type RequeueRequest, type RequeueResult,
+  type RateLimit, type RateLimitedLease, type ReadEventsRequest, type ReadEventsBackwardRequest, type RecoveredLeases, type RequeueRequest, type RequeueResult,
   type SkippedTask, type StoredEvent, type Task, type TaskPage, type Unsubscribe, type WorkerInfo,
   type ListRecordsRequest, type PutRecordOptions, type PutRecordResult, type StoredRecord, type TaskActionRequest, type TaskActionResult,
   type TaskLinks, type TaskState, MAX_CHILD_LINKS, CascadeListeners, cascadedTriples, type CascadedTask,
@@ -339,6 +339,22 @@ export class RedisBackend implements Backend {
   // --- working -----------------------------------------------------------------------
 
   leaseTasks (req: LeaseRequest): Promise<LeasedTask[]> {
+    const reply = this.lease('leaseTasks', req, false)
+    return reply === null ? Promise.resolve([]) : reply.then(decodeLeased)
+  }
+
+  /** the lease script takes the permits of the global rate limit itself (lease.lua), on the clock that stamps each start */
+  async leaseWithinRateLimit (req: LeaseRequest): Promise<RateLimitedLease> {
+    const reply = this.lease('leaseWithinRateLimit', req, true)
+    if (reply === null) return { tasks: [], rateLimited: false }
+    const flat = await reply
+    // a globally paused or cordoned lease answers nothing at all, without the flag
+    if (flat.length === 0) return { tasks: [], rateLimited: false }
+    return { tasks: decodeLeased(flat.slice(0, -1)), rateLimited: flat[flat.length - 1] === 1 }
+  }
+
+  /** the lease script's reply, or null when the request can lease nothing */
+  private lease (method: string, req: LeaseRequest, rated: boolean): Promise<Array<string | number>> | null {
     const count = Math.min(req.limit, MAX_LIST_LIMIT)
     const leaseMs = req.leaseMs
     // one script call takes the queues as arguments: bounded here, below core's batch bound
@@ -350,13 +366,12 @@ export class RedisBackend implements Backend {
       throw Errors.validation(`handlers: at most ${MAX_HANDLERS_PER_LEASE} handler names per lease call`, { details: { field: 'handlers' } })
     }
     const handlers = req.handlers
-    if (count === 0 || req.queues.length === 0 || handlers?.length === 0) return Promise.resolve([])
-    return this.run('leaseTasks', async () => {
+    if (count === 0 || req.queues.length === 0 || handlers?.length === 0) return null
+    return this.run(method, async () => {
       const k = this.keys
       const only: ScriptArg[] = handlers === undefined ? [-1] : [handlers.length, ...handlers]
-      const reply = await this.script('lease', [k.processing, k.globalPause, k.paused, k.leaseSeq],
-        [k.base, k.workChannel, req.workerId, count, leaseMs, PROMOTE_PER_LEASE, PARK_PER_LEASE, ...only, ...req.queues]) as Array<string | number>
-      return decodeLeased(reply)
+      return await this.script('lease', [k.processing, k.globalPause, k.paused, k.leaseSeq],
+        [k.base, k.workChannel, req.workerId, count, leaseMs, PROMOTE_PER_LEASE, PARK_PER_LEASE, rated ? '1' : '0', ...only, ...req.queues]) as Array<string | number>
     })
   }
 

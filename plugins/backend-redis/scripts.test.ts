@@ -30,7 +30,7 @@ function space (tt: Test) {
   const lease = async (queues: string[], limit = 10, leaseMs = 30_000, handlers?: string[]): Promise<Array<{ id: string, token: string }>> => {
     const only = handlers === undefined ? [-1] : [handlers.length, ...handlers]
     const reply = await run('lease', [k.processing, k.globalPause, k.paused, k.leaseSeq],
-      [k.base, k.workChannel, 'w1', limit, leaseMs, 1000, 1000, ...only, ...queues]) as string[]
+      [k.base, k.workChannel, 'w1', limit, leaseMs, 1000, 1000, '0', ...only, ...queues]) as string[]
     const out = []
     for (let i = 1; i < reply.length; i += 11) out.push({ id: reply[i]!, token: reply[i + 10]! })
     return out

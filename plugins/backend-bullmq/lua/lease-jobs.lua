@@ -8,29 +8,42 @@
 -- ARGV[1] key prefix ("<prefix>:"), ARGV[2] own key base, ARGV[3] timestamp (the
 -- caller's clock, as BullMQ's workers pass it), ARGV[6] lock duration (ms),
 -- ARGV[7] worker id (BullMQ's processedBy), ARGV[8] jobs parked at most per queue,
--- ARGV[9] n handler names (-1: every handler), ARGV[10..9+n] the names, then queue names.
--- Returns {queue, jobId, token, job hash (flat), lease expiry} per leased job.
+-- ARGV[9] '1': within the global rate limit (leaseWithinRateLimit), '0': not,
+-- ARGV[10] n handler names (-1: every handler), ARGV[11..10+n] the names, then queue names.
+-- Returns {queue, jobId, token, job hash (flat), lease expiry} per leased job; within
+-- the rate limit {jobs, 1 when the permits ran out before the queues did, else 0}.
+-- Within the rate limit (<own>ratelimit, counted per window in <own>ratewindow:<n> as
+-- rate-permits.lua counts) the jobs are stamped with the Redis clock read here instead
+-- of the caller's (processedOn, Task.startedAt), at most the permits the window of that
+-- time has left are leased, and the jobs taken count in it: by start time no window
+-- holds more than the limit.
 --!include kept-counts
 local rcall = redis.call
 local prefix, own, timestamp = ARGV[1], ARGV[2], ARGV[3]
 local limit, tokenBase, lockDuration, workerId = tonumber(ARGV[4]), ARGV[5], tonumber(ARGV[6]), ARGV[7]
-local parkCap, nHandlers = tonumber(ARGV[8]), tonumber(ARGV[9])
+local parkCap, rated, nHandlers = tonumber(ARGV[8]), ARGV[9] == '1', tonumber(ARGV[10])
 local runs = nil
-local firstQueue = 10
+local firstQueue = 11
 if nHandlers >= 0 then
   runs = {}
-  for i = 10, 9 + nHandlers do runs[ARGV[i]] = true end
-  firstQueue = 10 + nHandlers
+  for i = 11, 10 + nHandlers do runs[ARGV[i]] = true end
+  firstQueue = 11 + nHandlers
 end
 local queues = {}
 for i = firstQueue, #ARGV do queues[#queues + 1] = ARGV[i] end
 for i = #ARGV, 4, -1 do ARGV[i] = nil end
 
 local out = {}
-if nHandlers == 0 then return out end
-if rcall('EXISTS', own .. 'paused') == 1 then return out end
+-- the rate limit's window counter and what it had; cut: the permits, not the queues, bound this lease
+local rate = nil
+local function finish()
+  if not rated then return out end
+  return { out, (rate ~= nil and rate.cut and #out >= limit) and 1 or 0 }
+end
+if nHandlers == 0 then return finish() end
+if rcall('EXISTS', own .. 'paused') == 1 then return finish() end
 -- a worker an operator cordoned leases nothing (workers.lua keeps the cordon hash)
-if rcall('HEXISTS', own .. 'workers-cordoned', workerId) == 1 then return out end
+if rcall('HEXISTS', own .. 'workers-cordoned', workerId) == 1 then return finish() end
 -- flow limits (flow.lua): nil without any; with some, a saturated handler is one the
 -- caller cannot run now (the filter parks its jobs) and each queue takes what its limit leaves
 local fl = flowOpen(prefix, own)
@@ -41,7 +54,19 @@ if fl ~= nil then
   end })
 end
 local t = rcall('TIME')
-local expires = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) + lockDuration
+local nowMs = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local expires = nowMs + lockDuration
+if rated then
+  local cfg = rcall('HMGET', own .. 'ratelimit', 'limit', 'windowMs')
+  local rateLimit, windowMs = tonumber(cfg[1]), tonumber(cfg[2])
+  if rateLimit and windowMs then
+    timestamp = string.format('%d', nowMs)
+    rate = { key = own .. 'ratewindow:' .. math.floor(nowMs / windowMs), windowMs = windowMs }
+    local left = rateLimit - (tonumber(rcall('GET', rate.key)) or 0)
+    rate.cut = left < limit
+    if left < limit then limit = math.max(0, left) end
+  end
+end
 -- as a string made once: Redis printf-formats every Lua number argument of redis.call
 local expiresStr = string.format('%d', expires)
 
@@ -100,4 +125,8 @@ for _, queue in ipairs(queues) do
 end
 if fl ~= nil then flowClose(fl) end
 kept.flush()
-return out
+if rate ~= nil and #out > 0 then
+  rcall('INCRBY', rate.key, #out)
+  rcall('PEXPIRE', rate.key, rate.windowMs * 2)
+end
+return finish()

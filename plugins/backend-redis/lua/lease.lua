@@ -8,9 +8,15 @@
 -- KEYS[3] paused-queues hash                     KEYS[4] lease token sequence
 -- ARGV[1] key prefix  ARGV[2] work channel  ARGV[3] worker id  ARGV[4] limit
 -- ARGV[5] lease ms    ARGV[6] promotion cap per queue          ARGV[7] park cap per queue
--- ARGV[8] n handler names (-1: every handler)  ARGV[9..8+n] handler names, then queue names
+-- ARGV[8] '1': within the global rate limit (leaseWithinRateLimit), '0': not
+-- ARGV[9] n handler names (-1: every handler)  ARGV[10..9+n] handler names, then queue names
 -- Returns { deadline, then 11 fields per task: id, queue, handler, payload, attempts,
---   maxAttempts, priority, timeoutMs, createdAt, runAt, leaseToken }
+--   maxAttempts, priority, timeoutMs, createdAt, runAt, leaseToken }; within the rate
+--   limit, one more value at the end: 1 when the permits ran out before the queues did.
+-- The global rate limit ({P}rl, rate_take.lua) is taken here when asked for: at most the
+-- permits the window of `now` has left are leased, and the tasks taken count in it, the
+-- window of their start time ('sa' is `now`), so by start time no window holds more than
+-- the limit; a window once left is never counted again.
 -- Flow limits (lib/flow.lua): with {P}fl present, each queue takes at most what its
 -- limit leaves, and a task whose handler's limit is used up is parked like one the
 -- caller cannot run (it stays ready, attempts untouched); starts and running counts are
@@ -35,19 +41,40 @@ local deadline = now + tonumber(ARGV[5])
 local now_s, deadline_s = int_str(now), int_str(deadline)
 -- attempts (a string; absent before the first lease) -> the next attempt as number and string
 local next_attempt = {}
-local n_handlers = tonumber(ARGV[8])
+local n_handlers = tonumber(ARGV[9])
 -- runs[h] for the handlers the caller runs; nil: every handler
 local runs = nil
-local first_queue = 9
+local first_queue = 10
 if n_handlers >= 0 then
   runs = {}
-  for i = 9, 8 + n_handlers do runs[ARGV[i]] = true end
-  first_queue = 9 + n_handlers
+  for i = 10, 9 + n_handlers do runs[ARGV[i]] = true end
+  first_queue = 10 + n_handlers
 end
 local queues = {}
 for i = first_queue, #ARGV do queues[#queues + 1] = ARGV[i] end
 local out = { deadline }
-if #queues == 0 or n_handlers == 0 then return out end
+-- within the rate limit: the limit's window and its starts so far, and whether the permits cut the lease
+local rate = nil
+if ARGV[8] == '1' then
+  local c = redis.call('HMGET', P .. 'rl', 'limit', 'window', 'win', 'used')
+  if c[1] then
+    local win = math.floor(now / tonumber(c[2]))
+    local stored = tonumber(c[3]) or -1
+    local used = 0
+    if stored == win then used = tonumber(c[4]) or 0 end
+    local left = tonumber(c[1]) - used
+    -- the clock stepped back into a window already left: nothing starts until it is back
+    if stored > win then left = 0 end
+    rate = { win = win, used = used, cut = left < limit }
+    if left < limit then limit = math.max(0, left) end
+  end
+end
+-- the reply, given how many tasks were taken; within the rate limit it ends with the flag
+local function finish(taken)
+  if ARGV[8] == '1' then out[#out + 1] = (rate ~= nil and rate.cut and taken >= limit) and 1 or 0 end
+  return out
+end
+if #queues == 0 or n_handlers == 0 then return finish(0) end
 local paused = redis.call('HMGET', KEYS[3], unpack(queues))
 local remaining = limit
 local token = nil
@@ -280,4 +307,6 @@ for tn, n in pairs(t_taken) do
   redis.call('HINCRBY', P .. 'ft', tn, n)
   flow_count_starts(P, 'tenant:' .. tn, flow['tenant:' .. tn], n, now)
 end
-return out
+local taken = limit - remaining
+if rate ~= nil and taken > 0 then redis.call('HSET', P .. 'rl', 'win', int_str(rate.win), 'used', rate.used + taken) end
+return finish(taken)

@@ -1,7 +1,18 @@
+import { leaseUnderRateLimit } from '../../rate-lease.ts'
+import type { Backend } from '../../types.ts'
 import {
-  conformanceCaseNeeding, waitFor, within,
+  conformanceCaseNeeding, enqueueIds, newTask, waitFor, within,
   type ConformanceArea
 } from '../support.ts'
+
+const sleep = async (ms: number): Promise<void> => await new Promise(resolve => setTimeout(resolve, Math.max(0, ms)))
+
+/** the backend clock minus the local one (ms), read off the call's midpoint */
+async function clockOffset (backend: Backend): Promise<number> {
+  const sent = Date.now()
+  const at = await backend.now()
+  return at - (sent + Date.now()) / 2
+}
 
 export const coordinationArea: ConformanceArea = {
   name: 'coordination',
@@ -106,6 +117,99 @@ export const coordinationArea: ConformanceArea = {
         t.ok(exhausted, 'the window runs out')
         const later = await waitFor(async () => (await backend.takeRatePermits(1)) === 1, { timeoutMs: 5_000, what: 'a permit in a later window' })
         t.ok(later, 'permits come back with the next window')
+      } finally {
+        await backend.setRateLimit(null)
+      }
+    })
+
+    conformanceCaseNeeding(t, ctx, ['rateLimit'], 'rate limit: a lease within it takes at most the permits left, counts only what it leased, and says when the permits ended it', async t => {
+      const queue = ctx.name('rate-permits')
+      const lease = async (client: Backend, limit: number): Promise<{ ids: string[], rateLimited: boolean }> => {
+        const { tasks, rateLimited } = await leaseUnderRateLimit(client, { workerId: 'rate-w', queues: [queue], limit, leaseMs: 60_000 })
+        return { ids: tasks.map(task => task.id), rateLimited }
+      }
+      await enqueueIds(backend, [newTask(queue), newTask(queue)])
+      const unlimited = await lease(backend, 1)
+      t.same([unlimited.ids.length, unlimited.rateLimited], [1, false], 'no limit stored: a lease as leaseTasks')
+      // a window of an hour, not about to turn: every lease below falls into one window
+      const windowMs = 3_600_000
+      const into = (await backend.now()) % windowMs
+      if (into > windowMs - 10_000) await sleep(windowMs - into + 100)
+      await backend.setRateLimit({ limit: 4, windowMs })
+      try {
+        const short = await lease(backend, 3)
+        t.same([short.ids.length, short.rateLimited], [1, false], 'a queue with fewer tasks than permits: what it holds, not rate limited')
+        await enqueueIds(backend, Array.from({ length: 6 }, () => newTask(queue)))
+        const capped = await lease(peer, 5)
+        t.same([capped.ids.length, capped.rateLimited], [3, true], 'the permits the short lease did not use are left: 3 of 5, rate limited')
+        const none = await lease(backend, 1)
+        t.same([none.ids.length, none.rateLimited], [0, true], 'the window is used up: nothing, rate limited')
+      } finally {
+        await backend.setRateLimit(null)
+      }
+      const cleared = await lease(backend, 10)
+      t.same([cleared.ids.length, cleared.rateLimited], [3, false], 'the limit cleared: the rest of the queue')
+    })
+
+    // The worker leases within the rate limit through leaseUnderRateLimit. Permits taken
+    // in one step and a lease in the next count a start in the window of the permit, not
+    // of the start: a lease sent just before a window turns starts tasks in the next one,
+    // which then grants its whole quota again. Here two clients lease one task per call
+    // from a little before a turn until the new window's permits run out, over several
+    // turns (every other one, so each burst begins in an untouched window), and the
+    // backend's own start times are counted per window.
+    conformanceCaseNeeding(t, ctx, ['rateLimit'], 'rate limit: leases across window turns never start more than the limit in one window (by startedAt)', async t => {
+      const queue = ctx.name('rate-lease')
+      const limit = 30
+      const windowMs = 300
+      const turns = 8
+      const total = 900
+      for (let i = 0; i < total; i += 300) await enqueueIds(backend, Array.from({ length: Math.min(300, total - i) }, (_, j) => newTask(queue, { payload: { i: i + j } })))
+      await backend.setRateLimit({ limit, windowMs })
+      try {
+        const offset = await clockOffset(backend)
+        const backendNow = (): number => Date.now() + offset
+        let leased = 0
+        let straddled = 0
+        const lease = async (client: Backend, workerId: string): Promise<{ taken: number, rateLimited: boolean }> => {
+          const { tasks, rateLimited } = await leaseUnderRateLimit(client, { workerId, queues: [queue], limit: 1, leaseMs: 60_000 })
+          leased += tasks.length
+          return { taken: tasks.length, rateLimited }
+        }
+        // one call's time on this machine now: calls begin a few of them before a turn and
+        // are spaced out until the last two, so far fewer than `limit` start before it
+        const warmUp = Date.now()
+        for (let i = 0; i < 4; i++) await lease(backend, 'rate-a')
+        const callMs = (Date.now() - warmUp) / 4
+        const leadMs = Math.min(100, Math.max(10, 4 * callMs))
+        const burst = async (client: Backend, workerId: string, turn: number): Promise<{ before: number, after: number }> => {
+          const seen = { before: 0, after: 0 }
+          while (backendNow() < turn + windowMs && leased < total) {
+            const { taken, rateLimited } = await lease(client, workerId)
+            const at = backendNow()
+            if (at < turn) seen.before += taken
+            else seen.after += taken
+            // the new window's permits are used up: this turn is done
+            if (rateLimited && at >= turn + 5) break
+            if (at < turn - 2 * callMs) await sleep(leadMs / 4)
+          }
+          return seen
+        }
+        for (let i = 0; i < turns && leased < total - 2 * limit; i++) {
+          // the turn after the next: the window before it starts with all its permits
+          const turn = (Math.floor(backendNow() / windowMs) + 2) * windowMs
+          await sleep(turn - leadMs - backendNow())
+          const sides = await Promise.all([burst(backend, 'rate-a', turn), burst(peer, 'rate-b', turn)])
+          if (sides.some(s => s.before > 0) && sides.some(s => s.after > 0)) straddled++
+        }
+        const { tasks } = await backend.listTasks({ queue, limit: total, offset: 0 })
+        const starts = tasks.flatMap(task => task.startedAt === null ? [] : [task.startedAt])
+        t.equal(starts.length, leased, `every leased task has its start time (${leased} leased)`)
+        const perWindow = new Map<number, number>()
+        for (const at of starts) perWindow.set(Math.floor(at / windowMs), (perWindow.get(Math.floor(at / windowMs)) ?? 0) + 1)
+        const over = [...perWindow.entries()].filter(([, n]) => n > limit)
+        t.same(over.map(([w, n]) => `window ${w}: ${n}`), [], `no window holds more than ${limit} starts (per window: ${JSON.stringify([...perWindow.values()])})`)
+        t.ok(straddled >= 1, `leases straddled ${straddled} of ${turns} window turns`)
       } finally {
         await backend.setRateLimit(null)
       }
