@@ -281,6 +281,35 @@ export function runWorkerSuite (t: Test, kind: BackendKind): void {
     t.ok(perWindow.size >= 3, `${total} tasks needed ${perWindow.size} windows (>= 3)`)
   })
 
+  t.test('rate limit stored: a lease capped by it asks again soon without spinning; an emptied queue waits for work', async t => {
+    if (!backend.capabilities.rateLimit) {
+      t.comment('backend has no rate limiter')
+      return
+    }
+    const queue = queueName('ratewait')
+    await backend.setRateLimit({ limit: 2, windowMs: 1_000 })
+    t.teardown(() => backend.setRateLimit(null))
+    const counted = countingBackend(backend)
+    const leaseCalls = (): number => (counted.calls.get('leaseWithinRateLimit') ?? 0) + (counted.calls.get('leaseTasks') ?? 0)
+    await enqueueMany(backend, 6, () => ({ queue, handler: 'h' }))
+    const began = Date.now()
+    // pollMs far above a window: a capped lease taken for an empty queue would wait it out
+    const worker = start(t, { h: () => {} }, { queues: [queue], concurrency: 4, batchSize: 4, pollMs: 8_000 }, counted.backend)
+    await waitFor(() => worker.counters.processed === 6, 'six tasks at two per window', 10_000)
+    const tookMs = Date.now() - began
+    t.ok(tookMs < 5_000, `six tasks at two per 1 s window took ${tookMs} ms (three windows; a capped lease taken for an empty queue would wait 8 s)`)
+    const busy = leaseCalls()
+    t.ok(busy <= 100, `lease calls while capped: ${busy} (a re-poll every 50 ms, no spin)`)
+    // past the window that still had its permits used up, the queue is simply empty
+    await new Promise(resolve => setTimeout(resolve, 1_500))
+    const before = leaseCalls()
+    await new Promise(resolve => setTimeout(resolve, 1_000))
+    const idle = leaseCalls() - before
+    t.ok(idle <= 2, `lease calls of a worker whose queue is empty, over one second: ${idle}`)
+    await enqueueMany(backend, 1, () => ({ queue, handler: 'h' }))
+    await waitFor(() => worker.counters.processed === 7, 'a task enqueued later', 10_000)
+  })
+
   t.test('flow limits stored: an idle worker does not spin, and a throttled task starts just after its rate window opens', async t => {
     if (backend.capabilities.flowControl !== true) {
       t.comment('backend has no flow control')
