@@ -403,14 +403,14 @@ export class Worker extends EventEmitter<WorkerEventMap> {
         await this.capacity.wait(this.options.pollMs)
         continue
       }
-      // Slots free up as tasks finish, so acks are usually waiting when a lease is
-      // due: they ride along in the same round trip instead of a call of their own.
       // While a rate limit is stored the lease takes the permits itself, counted in the
       // window of the start time it stamps; acks do not ride along then.
       if (this.rateLimitApplies()) {
         this.launchLease(wanted, null)
         continue
       }
+      // Slots free up as tasks finish, so acks are usually waiting when a lease is
+      // due: they ride along in the same round trip instead of a call of their own.
       const combined = this.backend.completeAndLease
       if (combined !== undefined && this.acks.size > 0 && this.leaseWithAcks(wanted, combined)) continue
       this.launchLease(wanted, req => this.backend.leaseTasks(req))

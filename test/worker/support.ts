@@ -157,6 +157,10 @@ export function leaseRecorder (backend: Backend): { backend: Backend, leased: Ma
       if (prop === 'completeAndLease' && typeof value === 'function') {
         return async (...args: unknown[]) => { const out = await value.apply(target, args) as { leased: LeasedTask[] }; record(out.leased); return out }
       }
+      // the worker's lease while a rate limit is stored
+      if (prop === 'leaseWithinRateLimit' && typeof value === 'function') {
+        return async (...args: unknown[]) => { const out = await value.apply(target, args) as { tasks: LeasedTask[] }; record(out.tasks); return out }
+      }
       return typeof value === 'function' ? value.bind(target) : value
     }
   })
