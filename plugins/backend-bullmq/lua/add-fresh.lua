@@ -21,13 +21,17 @@ local function addBase()
   return string.sub(KEYS[2], 1, -5)
 end
 redis.call('SADD', registry, queue)
+-- the index entries of the jobs added, written with one HSET (a call holds at most 100 adds)
+local indexed = {}
 local replies = runCalls(input, 4, nil, function(reply)
   -- an add answers the job id
   if type(reply) == 'string' then
-    redis.call('HSET', index, reply, queue)
+    indexed[#indexed + 1] = reply
+    indexed[#indexed + 1] = queue
     kept.job(addBase(), reply, 'hp:', 1)
   end
   return reply
 end)
+if #indexed > 0 then redis.call('HSET', index, unpack(indexed)) end
 kept.flush()
 return replies
