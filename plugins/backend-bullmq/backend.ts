@@ -299,11 +299,13 @@ export class BullMQBackend implements Backend {
    * Tasks with neither an idempotency key nor parents, in one round trip. Their ids are
    * fresh random ids no other caller can hold, and their creation time is the local
    * estimate of the Redis clock (redis-clock.ts: within about half a round trip of TIME),
-   * so nothing needs an answer before the adds: the index entries, the event entry, the
-   * adds and the wake-up go out back to back on the one connection, before any await,
-   * and Redis runs them in that order, so an event is still logged before its job exists
-   * and an index entry written before its job can be leased. A TIME goes first to keep
-   * the clock estimate fresh.
+   * so nothing needs an answer before the adds: the event entry and the adds go out back
+   * to back on the one connection, before any await, and Redis runs them in that order,
+   * so an event is still logged before its job exists. Each add call also registers its
+   * queue and indexes the ids it added (add-fresh.lua), so an index entry is never
+   * missing for a job a worker can lease; the wake-up follows the adds. A one-task
+   * enqueue is two commands (the add and the PUBLISH); a TIME goes along only when the
+   * clock estimate is due for a refresh (about once a second while enqueues flow).
    */
   private async enqueueFresh (tasks: NewTask[], events?: EnqueueEvents): Promise<EnqueueResult[]> {
     if (!this.clock.known) await this.clock.sample()
@@ -312,21 +314,18 @@ export class BullMQBackend implements Backend {
     const plan = this.planJobs(tasks, ids, created, this.clock.now(), new Map())
     const added = new Set<string>()
     // nothing is awaited in here: each call issues its commands at once, and they leave in one write
-    const { sampled, claimed, logging, adds, woken } = sendTogether(this.redis, () => ({
-      sampled: this.clock.sample().catch(() => 0),
-      claimed: Promise.all([
-        this.redis.sadd(this.keys.queues, ...new Set(tasks.map(t => t.queue))),
-        this.redis.hset(this.keys.index, ...tasks.flatMap((task, i) => [ids[i] as string, task.queue]))
-      ]),
+    const { sampled, logging, adds, woken } = sendTogether(this.redis, () => ({
+      sampled: this.clock.due ? this.clock.sample().catch(() => 0) : null,
       logging: events === undefined ? Promise.resolve(null) : this.appendEnqueued(events, ids, created),
-      adds: this.sendAdds(plan, added),
+      adds: this.sendAdds(plan, added, true),
+      // last, so Redis runs it after the adds and writes it out first (see lua/add-fresh.lua)
       woken: this.notifier.publish(plan.readyNow).catch(() => {})
     }))
-    const [claim, logged, ...addResults] = await Promise.allSettled([claimed, logging, ...adds])
+    const [logged, ...addResults] = await Promise.allSettled([logging, ...adds])
     await Promise.all([woken, sampled])
-    const failure = [claim, logged, ...addResults].find(result => result.status === 'rejected')
+    const failure = [logged, ...addResults].find(result => result.status === 'rejected')
     if (failure !== undefined) {
-      await this.undoFresh(tasks, ids, added, claim.status === 'fulfilled', logged.status === 'fulfilled' ? logged.value : null, events)
+      await this.undoFresh(tasks, ids, added, logged.status === 'fulfilled' ? logged.value : null, events)
       throw failure.reason
     }
     return ids.map(id => ({ id, created: true }))
@@ -337,11 +336,11 @@ export class BullMQBackend implements Backend {
    * sequential path would. Jobs added although their event entry failed are taken back
    * while no worker holds them (the caller hears the enqueue failed, and a retry makes
    * new ones); one a worker took already stays, its event logged now (late: its start
-   * may be logged first). Ids without a job leave the index, added jobs whose index entry
-   * failed get it again, and an event entry that names tasks not added is rewritten
-   * without them.
+   * may be logged first). Ids not known to have a job leave the index (an add whose
+   * reply was lost may have indexed its ids), and an event entry that names tasks not
+   * added is rewritten without them.
    */
-  private async undoFresh (tasks: NewTask[], ids: string[], added: Set<string>, claimed: boolean, logged: { entry: string, count: number } | null, events?: EnqueueEvents): Promise<void> {
+  private async undoFresh (tasks: NewTask[], ids: string[], added: Set<string>, logged: { entry: string, count: number } | null, events?: EnqueueEvents): Promise<void> {
     const queueOf = new Map(ids.map((id, i) => [id, (tasks[i] as NewTask).queue]))
     if (events !== undefined && logged === null) {
       for (const id of [...added]) {
@@ -352,10 +351,6 @@ export class BullMQBackend implements Backend {
     }
     const unused = ids.filter(id => !added.has(id))
     if (unused.length > 0) await this.redis.hdel(this.keys.index, ...unused).catch(() => 0)
-    if (!claimed && added.size > 0) {
-      await this.redis.sadd(this.keys.queues, ...new Set([...added].map(id => queueOf.get(id) as string))).catch(() => 0)
-      await this.redis.hset(this.keys.index, ...[...added].flatMap(id => [id, queueOf.get(id) as string])).catch(() => 0)
-    }
     if (events === undefined) return
     const kept = ids.map(id => added.has(id))
     if (logged !== null && unused.length > 0) await this.own.removeEventEntry(logged.entry, logged.count).catch(() => false)
@@ -399,9 +394,15 @@ export class BullMQBackend implements Backend {
     return plan
   }
 
-  /** sends every add of the plan at once (addJobs writes its calls before its first await); `added` hears of each job added */
-  private sendAdds (plan: JobPlan, added: Set<string>): Array<Promise<void>> {
-    const adds = [...plan.byQueue].map(([queue, jobs]) => addJobs(this.redis, this.queueFor(queue), jobs, id => added.add(id)))
+  /**
+   * Sends every add of the plan at once (addJobs writes its calls before its first
+   * await); `added` hears of each job added. `fresh`: the plan's jobs are fresh
+   * (enqueueFresh), and their add calls register the queue and index the ids.
+   */
+  private sendAdds (plan: JobPlan, added: Set<string>, fresh = false): Array<Promise<void>> {
+    const adds = [...plan.byQueue].map(([queue, jobs]) => addJobs(this.redis, this.queueFor(queue), jobs, id => added.add(id), fresh
+      ? { fresh: true, indexKey: this.keys.index, registryKey: this.keys.queues, queue }
+      : undefined))
     for (const [queue, jobs] of plan.blockedByQueue) {
       adds.push(addJobs(this.redis, this.queueFor(queue), jobs, id => added.add(id), { queueBase: this.keys.queueBase(queue), ownBase: this.keys.own, queue, parents: plan.waitsFor }))
     }

@@ -116,6 +116,42 @@ t.test('subscribeWork: an enqueue wakes a subscriber once (its PUBLISH), not aga
   }
 })
 
+t.test('a one-task enqueue is two commands: the add call (registering the queue, indexing the id), then the wake-up', async t => {
+  const name = 'single'
+  const { prefix, backend, peer } = setup(t)
+  await Promise.all([backend.init(), peer.init()])
+  // a bare subscriber: subscribeWork's stream watcher sends commands of its own
+  const subscriber = new Redis(URL)
+  t.teardown(() => subscriber.disconnect())
+  const woken: string[] = []
+  subscriber.on('message', (_channel: string, queue: string) => { woken.push(queue) })
+  await subscriber.subscribe(backend.keys.work)
+  // the script loaded on the connection (its first use is an EVAL), the queue's BullMQ meta written
+  await peer.enqueue([task(name)])
+  await until('the first wake', () => woken.includes(name))
+  woken.length = 0
+  const monitor = new Redis(URL, { monitor: true, lazyConnect: true })
+  t.teardown(() => monitor.disconnect())
+  const monitoring = new Promise<void>(resolve => monitor.once('monitoring', () => resolve()))
+  await monitor.connect()
+  await monitoring
+  const sent: string[][] = []
+  // commands from a client socket (not those a script runs) that touch this backend's keys
+  monitor.on('monitor', (_time: string, args: string[], source: string) => {
+    if (source !== 'lua' && args.some(arg => arg.includes(prefix))) sent.push(args)
+  })
+  // a clock sample is due at most once a second: the warm-up sent one (TIME names no key anyway)
+  const [result] = await peer.enqueue([task(name)])
+  await until('the wake', () => woken.includes(name))
+  await until('the monitor to see the add', () => sent.length > 0)
+  await new Promise(resolve => setTimeout(resolve, 100))
+  monitor.removeAllListeners('monitor')
+  t.same(sent.map(args => args[0]!.toLowerCase()), ['evalsha', 'publish'], 'one script call, then the PUBLISH')
+  t.equal(woken.filter(queue => queue === name).length, 1, 'one wake')
+  t.match(await backend.getTask(result!.id), { id: result!.id, queue: name, state: 'ready' }, 'found through the index')
+  t.match(await backend.queueStats([name]), [{ name, ready: 2 }], 'in a registered queue')
+})
+
 t.test('one lease call spans the preferred queues in order, skipping unknown queues, and honours global pause', async t => {
   const { backend } = setup(t)
   await backend.init()

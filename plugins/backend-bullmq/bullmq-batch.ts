@@ -36,6 +36,8 @@ const batchCommand = (script: BatchedScript): string => `sy_batch_${script}`
 const ADD_SCRIPTS: BatchedScript[] = ['addStandardJob', 'addPrioritizedJob', 'addDelayedJob']
 /** an add script whose jobs wait for parent tasks (add-blocked.lua) */
 const blockedAddCommand = (script: BatchedScript): string => `sy_add_blocked_${script}`
+/** an add script of fresh jobs that also registers the queue and indexes the ids (add-fresh.lua) */
+const freshAddCommand = (script: BatchedScript): string => `sy_add_fresh_${script}`
 
 export function defineBatchScripts (redis: Redis): void {
   const filter = lua('handler-filter.lua')
@@ -48,6 +50,7 @@ export function defineBatchScripts (redis: Redis): void {
     redis.defineCommand(batchCommand(script), { numberOfKeys: 0, lua: wrapped(script, `${runCalls}\n${driver}`) })
   }
   for (const script of ADD_SCRIPTS) redis.defineCommand(blockedAddCommand(script), { numberOfKeys: 0, lua: wrapped(script, `${runCalls}\n${deps}\n${lua('add-blocked.lua')}`) })
+  for (const script of ADD_SCRIPTS) redis.defineCommand(freshAddCommand(script), { numberOfKeys: 0, lua: wrapped(script, `${runCalls}\nlocal syScript = '${script}'\n${lua('add-fresh.lua')}`) })
   redis.defineCommand(COMPLETE_AND_FETCH, { numberOfKeys: 0, lua: wrapped('moveToFinished', `${runCalls}\n${filter}\n${deps}\n${lua('complete-and-fetch.lua')}`, FILTER_NEEDS) })
 }
 
@@ -223,11 +226,11 @@ export interface NewJob {
  * (Like addBulk's MULTI across connection loss, a failure part way can leave the
  * calls already sent applied; the options BullMQ validates are Switchyard's own.)
  */
-export async function addJobs (redis: Redis, queue: Queue, jobs: NewJob[], onAdded: (id: string) => void = () => {}, blocked?: BlockedJobs): Promise<void> {
+export async function addJobs (redis: Redis, queue: Queue, jobs: NewJob[], onAdded: (id: string) => void = () => {}, special?: BlockedJobs | FreshJobs): Promise<void> {
   const sent: Array<Promise<void>> = []
   const added: Array<Promise<unknown>> = []
   try {
-    sendAddCalls(redis, queue, jobs, sent, added, onAdded, blocked)
+    sendAddCalls(redis, queue, jobs, sent, added, onAdded, special)
   } catch (err) {
     // the calls that went out settle before the failure is reported (none left unhandled)
     for (const job of added) job.catch(() => {})
@@ -249,6 +252,17 @@ export interface BlockedJobs {
   parents: Map<string, { policy: string, ids: string[], refs: Array<[string, string]> }>
 }
 
+/**
+ * Fresh jobs of one queue (ids from newTaskId(), no idempotency key, no parents): the
+ * add calls also register the queue and index each added job's id (add-fresh.lua).
+ */
+export interface FreshJobs {
+  fresh: true
+  indexKey: string
+  registryKey: string
+  queue: string
+}
+
 function blockedHeader (blocked: BlockedJobs, jobs: NewJob[]): unknown[] {
   const header: unknown[] = [blocked.queueBase, blocked.ownBase, blocked.queue, 0]
   let m = 0
@@ -262,7 +276,9 @@ function blockedHeader (blocked: BlockedJobs, jobs: NewJob[]): unknown[] {
   return header
 }
 
-function sendAddCalls (redis: Redis, queue: Queue, jobs: NewJob[], sent: Array<Promise<void>>, added: Array<Promise<unknown>>, onAdded: (id: string) => void, blocked?: BlockedJobs): void {
+function sendAddCalls (redis: Redis, queue: Queue, jobs: NewJob[], sent: Array<Promise<void>>, added: Array<Promise<unknown>>, onAdded: (id: string) => void, special?: BlockedJobs | FreshJobs): void {
+  const blocked = special !== undefined && !('fresh' in special) ? special : undefined
+  const fresh = special !== undefined && 'fresh' in special ? special : undefined
   for (let from = 0; from < jobs.length; from += CALLS_PER_SCRIPT) {
     const captured: Array<{ command: string, args: unknown[], settle: (reply: unknown) => void }> = []
     const recorder = {
@@ -289,9 +305,12 @@ function sendAddCalls (redis: Redis, queue: Queue, jobs: NewJob[], sent: Array<P
     }
     for (const [script, calls] of byScript) {
       const args = calls.map(call => call.args)
-      const run = blocked === undefined
-        ? runBatched(redis, script, args)
-        : runChunked(redis, blockedAddCommand(script), blockedHeader(blocked, chunk), args, (bullmqScripts[script] as BullMQScript).keys)
+      const keyCount = (bullmqScripts[script] as BullMQScript).keys
+      const run = blocked !== undefined
+        ? runChunked(redis, blockedAddCommand(script), blockedHeader(blocked, chunk), args, keyCount)
+        : fresh !== undefined
+          ? runChunked(redis, freshAddCommand(script), [fresh.indexKey, fresh.registryKey, fresh.queue], args, keyCount)
+          : runBatched(redis, script, args)
       sent.push(run.then(replies => calls.forEach((call, i) => call.settle(replies[i]))))
     }
   }

@@ -25,3 +25,16 @@ async function redisMs (redis: Redis): Promise<number> {
   const [seconds, micros] = await redis.time()
   return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000)
 }
+
+t.test('a sample is due once a second, not on every call that could send one', async t => {
+  const redis = new Redis('redis://127.0.0.1:6379')
+  t.teardown(() => redis.disconnect())
+  const clock = new RedisClock(redis)
+  t.ok(clock.due, 'due before the first sample')
+  const sampling = clock.sample()
+  t.notOk(clock.due, 'not due while one is on its way')
+  await sampling
+  t.notOk(clock.due, 'nor right after it')
+  await new Promise(resolve => setTimeout(resolve, 1_050))
+  t.ok(clock.due, 'due again a second later')
+})

@@ -2,6 +2,11 @@ import type { Redis } from 'ioredis'
 
 /** a kept sample older than this gives way to any new one, so a step of either clock is followed within it */
 const FRESH_MS = 5_000
+/**
+ * how often a sample is due (see due): several per FRESH_MS, so the kept sample is
+ * replaced in time, while an enqueue sends a TIME of its own about once a second
+ */
+const REFRESH_MS = 1_000
 
 /** the local clock in ms with sub-ms precision (monotonic between samples; the offset absorbs steps) */
 const localNow = (): number => performance.timeOrigin + performance.now()
@@ -21,11 +26,15 @@ export class RedisClock {
   private offset = 0
   private halfRoundTrip = Number.POSITIVE_INFINITY
   private sampledAt = Number.NEGATIVE_INFINITY
+  private sentAt = Number.NEGATIVE_INFINITY
 
   constructor (private readonly redis: Redis) {}
 
   /** true once a TIME reply has been seen */
   get known (): boolean { return this.halfRoundTrip !== Number.POSITIVE_INFINITY }
+
+  /** true when no sample was sent for REFRESH_MS: the next caller able to send TIME along should */
+  get due (): boolean { return localNow() - this.sentAt >= REFRESH_MS }
 
   /** how far now() may be from Redis's TIME, in ms (Infinity before the first sample) */
   get errorBoundMs (): number { return this.halfRoundTrip + 1 }
@@ -41,6 +50,7 @@ export class RedisClock {
    */
   async sample (): Promise<number> {
     const sent = localNow()
+    this.sentAt = sent
     const [seconds, micros] = await this.redis.time()
     const arrived = localNow()
     const redisMs = Number(seconds) * 1000 + Number(micros) / 1000
