@@ -1,5 +1,5 @@
 // completeAndLease as one UPDATE (migration 025) on the server and on PGlite, the packed
-// answers PGlite gets (work.ts), and the event positions PGlite takes at once (event-store.ts).
+// answers PGlite gets for leases, acks and enqueues (work.ts), and the event positions PGlite takes at once (event-store.ts).
 import t, { type Test } from 'tap'
 import type { Backend, LeasedTask } from '@switchyard/core'
 import { createPostgresBackendFromClient } from './backend.ts'
@@ -75,6 +75,14 @@ t.test('pglite: packed answers hold what the rows of a server hold', async t => 
   t.same(one.map(apart), two.map(apart), 'the same fields and values (ids, tokens and deadlines aside)')
   t.same(one[0]?.payload, payload)
   t.same(new Set([...one, ...two].map(l => l.id)).size, 4, 'four tasks')
+  // enqueue answers: ids in input order, a collided key answering its owner, uncreated
+  const keyed = [task('k', { idempotencyKey: 'a' }), task('k'), task('k', { idempotencyKey: 'a' }), task('k', { idempotencyKey: 'b' })]
+  const viaRowsEnqueue = await rows.enqueue(keyed)
+  t.same(viaRowsEnqueue.map(r => r.created), [true, true, false, true])
+  const again = await packed.enqueue([task('k', { idempotencyKey: 'b' }), task('k'), task('k', { idempotencyKey: 'a' })])
+  t.same(again.map(r => r.created), [false, true, false], 'packed: collisions answered as not created')
+  t.same([again[0]?.id, again[2]?.id], [viaRowsEnqueue[3]?.id, viaRowsEnqueue[0]?.id], 'packed: a collided key answers its owner')
+  t.ok(Number(again[1]?.id) > Number(viaRowsEnqueue[3]?.id), 'packed: a new id')
   const viaPacked = await packed.completeAndLease!(two, req)
   const viaRows = await rows.completeAndLease!(one, req)
   t.same([viaPacked.acks, viaRows.acks], [['ok', 'ok'], ['ok', 'ok']])

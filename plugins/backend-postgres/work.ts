@@ -105,7 +105,10 @@ export function workMethods (ctx: BackendContext): WorkMethods {
   // Only a batch with an idempotency key inserts with ON CONFLICT: that insert is
   // speculative (each row is logged and then confirmed, one more WAL record per task)
   // and a batch without keys cannot conflict.
-  const enqueueSqlFor = (events: boolean, keyed: boolean): string => `
+  // packed (PGlite): the answer as one text, each task's id in input order, prefixed
+  // with '-' when it was not created (its key collided): 1,000 answer rows cost PGlite's
+  // result parsing about 5 ms of a 44 ms enqueue (see completeAndLeasePackedSql)
+  const enqueueSqlFor = (events: boolean, keyed: boolean, packed: boolean): string => `
     WITH input AS MATERIALIZED (
       SELECT nextval('${s}.task_ids') AS id, i.*,
         CASE WHEN i.run_at_ms IS NULL THEN now() + i.delay_ms * interval '1 millisecond'
@@ -125,11 +128,15 @@ export function workMethods (ctx: BackendContext): WorkMethods {
       SELECT input.id, input.ord, ($11::text[])[input.ord::int] AS data FROM inserted JOIN input ON input.id = inserted.id
     ), ${enqueueEventCtes(s, '$12', '$13', '$14')}`
       : ''}
-    SELECT input.id::text AS id, inserted.id IS NOT NULL AS created${events ? ', (SELECT n FROM events_woken) AS woken' : ''}
-    FROM input LEFT JOIN inserted ON inserted.id = input.id
-    ORDER BY input.ord`
-  const enqueueSql = { keyed: enqueueSqlFor(false, true), unkeyed: enqueueSqlFor(false, false) }
-  const enqueueWithEventsSql = { keyed: enqueueSqlFor(true, true), unkeyed: enqueueSqlFor(true, false) }
+    ${packed
+      ? `SELECT string_agg(CASE WHEN inserted.id IS NULL THEN '-' ELSE '' END || input.id::text, ',' ORDER BY input.ord) AS packed`
+      : 'SELECT input.id::text AS id, inserted.id IS NOT NULL AS created'}${events ? ', (SELECT n FROM events_woken) AS woken' : ''}
+    FROM input LEFT JOIN inserted ON inserted.id = input.id${packed ? '' : `
+    ORDER BY input.ord`}`
+  const enqueueSql = { keyed: enqueueSqlFor(false, true, false), unkeyed: enqueueSqlFor(false, false, false) }
+  const enqueueWithEventsSql = { keyed: enqueueSqlFor(true, true, false), unkeyed: enqueueSqlFor(true, false, false) }
+  const enqueuePackedSql = { keyed: enqueueSqlFor(false, true, true), unkeyed: enqueueSqlFor(false, false, true) }
+  const enqueueWithEventsPackedSql = { keyed: enqueueSqlFor(true, true, true), unkeyed: enqueueSqlFor(true, false, true) }
 
   // A new statement (new snapshot) sees the row a concurrent enqueue committed
   // while ON CONFLICT waited for it.
@@ -326,11 +333,18 @@ export function workMethods (ctx: BackendContext): WorkMethods {
       cols[9].push(Buffer.byteLength(payload))
     }
     const variant = keyed ? 'keyed' : 'unkeyed'
-    const rows = events === undefined
-      ? await db.query<{ id: string, created: boolean }>(enqueueSql[variant], [...cols, tenants, correlationIds])
-      : await db.query<{ id: string, created: boolean }>(enqueueWithEventsSql[variant], [
-        ...cols, events.data.map(d => JSON.stringify(d)), events.type, ctx.maxEvents, ctx.notify ? ctx.eventsChannel : null, tenants, correlationIds])
-    const results: EnqueueResult[] = rows.map(r => ({ id: r.id, created: r.created }))
+    const packed = ctx.db().kind === 'pglite'
+    const params: SqlParam[] = events === undefined
+      ? [...cols, tenants, correlationIds]
+      : [...cols, events.data.map(d => JSON.stringify(d)), events.type, ctx.maxEvents, ctx.notify ? ctx.eventsChannel : null, tenants, correlationIds]
+    let results: EnqueueResult[]
+    if (packed) {
+      const [row] = await db.query<{ packed: string | null }>((events === undefined ? enqueuePackedSql : enqueueWithEventsPackedSql)[variant], params)
+      results = row?.packed === null || row?.packed === undefined ? [] : row.packed.split(',').map(p => p.startsWith('-') ? { id: p.slice(1), created: false } : { id: p, created: true })
+    } else {
+      const rows = await db.query<{ id: string, created: boolean }>((events === undefined ? enqueueSql : enqueueWithEventsSql)[variant], params)
+      results = rows.map(r => ({ id: r.id, created: r.created }))
+    }
     const keyOf = (i: number): string => tasks[i]?.idempotencyKey as string
     // keys that collided (with a stored task or earlier in this batch) answer the owner's id
     const collided = [...new Set(results.flatMap((r, i) => r.created ? [] : [keyOf(i)]))]
