@@ -1,5 +1,5 @@
-// completeAndLease as one UPDATE (migration 025) on the server and on PGlite, the packed
-// answers PGlite gets for leases, acks and enqueues (work.ts), and the event positions PGlite takes at once (event-store.ts).
+// completeAndLease on the server (complete_and_lease()) and on PGlite (one UPDATE,
+// migration 026), the packed answers PGlite gets for leases, acks and enqueues (work.ts), and the event positions PGlite takes at once (event-store.ts).
 import t, { type Test } from 'tap'
 import type { Backend, LeasedTask } from '@switchyard/core'
 import { createPostgresBackendFromClient } from './backend.ts'
@@ -36,14 +36,32 @@ async function ackAndLease (t: Test, backend: Backend): Promise<void> {
   t.match(done, { ready: 0, processing: 0, succeeded: 6 })
 }
 
-t.test('postgres: acks and the next lease in one call', async t => {
-  const { backend } = await schemaBackend(t)
+/** the client with every statement's text recorded in `into` */
+function recording (into: string[]): (raw: SqlClient) => SqlClient {
+  return raw => ({
+    kind: raw.kind,
+    query: async (text, params) => { into.push(text); return await raw.query(text, params) },
+    exec: async text => { await raw.exec(text) },
+    transaction: async fn => await raw.transaction(fn),
+    listen: async (channel, onNotify) => await raw.listen(channel, onNotify),
+    close: async () => { await raw.close() }
+  })
+}
+
+t.test('postgres: acks and the next lease in one call, through complete_and_lease() only', async t => {
+  const statements: string[] = []
+  const { backend } = await schemaBackend(t, { wrap: recording(statements) })
   await ackAndLease(t, backend)
+  t.ok(statements.some(s => s.includes('.complete_and_lease(')), 'the server\'s function')
+  // the one-UPDATE function can drop an ack whose row another connection just updated
+  t.notOk(statements.some(s => s.includes('complete_and_lease_one_update')), 'never the PGlite-only one')
 })
 
-t.test('pglite: acks and the next lease in one call, answered packed', async t => {
-  const { backend } = await memoryBackend(t, { schema: 'al' })
+t.test('pglite: acks and the next lease in one call, one UPDATE, answered packed', async t => {
+  const statements: string[] = []
+  const { backend } = await memoryBackend(t, { schema: 'al', wrap: recording(statements) })
   await ackAndLease(t, backend)
+  t.ok(statements.some(s => s.includes('.complete_and_lease_one_update(')), 'the one-UPDATE function')
 })
 
 t.test('pglite: packed answers hold what the rows of a server hold', async t => {

@@ -171,8 +171,9 @@ export function workMethods (ctx: BackendContext): WorkMethods {
   // flow limits too (migration 020). Only when a limit appeared between its read of the
   // flag and its lease does it answer a row with id NULL after the acks; the lease then
   // follows through lease_tasks(), after the acks committed.
-  const completeAndLeaseCall = `${s}.complete_and_lease($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::int, $6::text, $7::float8, $8::text[], $9::boolean)`
-  const completeAndLeaseSql = `SELECT ${leasedColumns} FROM ${completeAndLeaseCall} ORDER BY ord NULLS FIRST`
+  const completeAndLeaseSql = `SELECT ${leasedColumns}
+    FROM ${s}.complete_and_lease($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::int, $6::text, $7::float8, $8::text[], $9::boolean)
+    ORDER BY ord NULLS FIRST`
 
   // On PGlite the same rows come back packed in one JSON text (PackedRow: a lease as an
   // array, an ack as its id, the marker as null), in the same order. There the database
@@ -183,7 +184,10 @@ export function workMethods (ctx: BackendContext): WorkMethods {
   // A Postgres server keeps the rows: packing would move that work onto the server.
   const packed = `json_agg(CASE WHEN handler IS NULL THEN to_json(id) ELSE json_build_array(id, queue, handler, payload, attempts, max_attempts,
       priority, timeout_ms, created_at, run_at, lease_token, lease_expires_at) END ORDER BY ord NULLS FIRST)::text AS packed`
-  const completeAndLeasePackedSql = `SELECT ${packed} FROM ${completeAndLeaseCall}`
+  // and the acks and the lease as one UPDATE there (migration 026: PGlite-only, as a
+  // server could drop an ack whose row another connection updated meanwhile)
+  const completeAndLeasePackedSql = `SELECT ${packed}
+    FROM ${s}.complete_and_lease_one_update($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::int, $6::text, $7::float8, $8::text[], $9::boolean)`
   const leasePackedSql = `SELECT ${packed}
     FROM ${s}.lease_tasks($1::text[], $2::int, $3::text, $4::float8, $5::text[], $6::boolean)`
 

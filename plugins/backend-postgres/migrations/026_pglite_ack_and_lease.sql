@@ -1,29 +1,34 @@
--- The acks and the next lease of complete_and_lease() in one UPDATE while no flow limit
--- is stored (the performance issue, item 4: on PGlite that statement was about half of
--- the embedded default's CPU per task).
+-- The acks and the next lease in one UPDATE, for PGlite only (the performance issue,
+-- item 4: on PGlite, complete_and_lease() was about half of the embedded default's CPU
+-- per task). work.ts calls it on a PGlite client; a server keeps complete_and_lease().
 --
--- Until now the unlimited path ran the acks' UPDATE, then lease_plain() (a second
--- plpgsql function whose rows were copied into its own result and then into this
--- one's) with a second UPDATE. Each UPDATE of tasks fires count_updated() once, which
--- reads its transition tables and upserts queue_counts and handler_counts: two firings
--- per call. Now the picked rows and the acks are one relation that one UPDATE
--- applies (a row acked or leased by its own branch of each CASE), so the counters move
--- once per call (a task leaving `processing` by an ack and another entering it by the
--- lease cancel out there), with no nested function. Measured on PGlite in
--- bench/README.md ("one UPDATE for acks and lease").
+-- complete_and_lease() without flow limits runs the acks' UPDATE, then lease_plain() (a
+-- second plpgsql function whose rows are copied into its own result and then into the
+-- caller's) with a second UPDATE, and each UPDATE of tasks fires count_updated(). Here
+-- the picked rows and the acks are one relation that one UPDATE applies (a row acked or
+-- leased by its own branch of each CASE): the counters move once per call, with no
+-- nested function. Measured on PGlite in bench/README.md ("one UPDATE for acks and
+-- lease, packed answers on PGlite").
 --
--- What stays as it was: the picked rows, their order, locks (FOR UPDATE SKIP LOCKED)
--- and the checks of pause, cordon and flow_limited are those of lease_plain() (024) with
--- p_within_limits false; an ack matches only its own lease (token, `processing`). The
--- flow-limited path (the limit rows locked before the acks) is 023's, unchanged.
--- Differences: the lease reads the snapshot the acks read (never a row the acks change:
--- acked rows are `processing`, leased rows pending), so children an ack makes ready
--- (settle_children) are leased by the next call, woken by their notification, not by
--- this one; and the marker row (id NULL) that sends the caller to lease_tasks() is
--- answered when flow_limited is set in the statement's own snapshot, which is exactly
--- when the lease was held back by it (before: a later snapshot's flag, when the lease
--- found nothing).
-CREATE OR REPLACE FUNCTION {{schema}}.complete_and_lease(p_ids bigint[], p_tokens bigint[], p_results text[],
+-- Why not on a server: there another connection can update an acked row between this
+-- statement's snapshot and its update (a lease extension), and the re-check of the new
+-- row version (EvalPlanQual) finds no join row in a UNION ALL of unnest() and a CTE
+-- scan, so the ack is silently dropped (lease_lost, the task runs twice), and it gave no
+-- CPU gain there (bench/README.md, "2026-12-07 (04:25–05:20 UTC): Postgres, one UPDATE
+-- for the acks and the lease — measured and dropped"). PGlite is one connection running
+-- one statement at a time: no other statement updates a row while this one runs.
+--
+-- What stays as in complete_and_lease(): while flow limits are stored the call is
+-- complete_and_lease() itself (limit rows locked before the acks, 023); otherwise the
+-- picked rows, their order, locks and the checks of pause, cordon and flow_limited are
+-- lease_plain()'s (024) with p_within_limits false, and an ack matches only its own lease
+-- (token, `processing`). Differences: the lease reads the snapshot the acks read (never a
+-- row the acks change: acked rows are `processing`, leased rows pending), so children an
+-- ack makes ready (settle_children) are leased by the next call, woken by their
+-- notification, not by this one; and the marker row (id NULL) that sends the caller to
+-- lease_tasks() is answered when flow_limited is set in the statement's own snapshot,
+-- which is exactly when the lease was held back by it.
+CREATE FUNCTION {{schema}}.complete_and_lease_one_update(p_ids bigint[], p_tokens bigint[], p_results text[],
   p_queues text[], p_limit integer, p_worker text, p_ms float8, p_handlers text[], p_async boolean)
 RETURNS TABLE (ord bigint, id text, queue text, handler text, payload jsonb, attempts integer, max_attempts integer,
   priority integer, timeout_ms integer, created_at float8, run_at float8, lease_token text, lease_expires_at float8)
@@ -35,32 +40,12 @@ SET enable_mergejoin = off
 SET jit = off
 AS $$
 #variable_conflict use_column
-DECLARE
-  limited boolean;
-  paused boolean;
-  lims {{schema}}.flow_limits[];
 BEGIN
-  IF p_async THEN PERFORM set_config('synchronous_commit', 'off', true); END IF;
-  SELECT s.flow_limited, s.global_paused INTO limited, paused FROM {{schema}}.settings s WHERE s.id = 1;
-  IF limited THEN
-    IF NOT paused
-      -- a cordoned worker leases nothing (worker-ops.ts): it neither waits for nor locks limit rows
-      AND NOT EXISTS (SELECT 1 FROM {{schema}}.workers w WHERE w.id = p_worker AND w.cordoned) THEN
-      lims := {{schema}}.flow_lock(p_queues, p_handlers);
-    END IF;
-    -- a success clears last_error (the error history stays); the result is JSON text, NULL for none
-    RETURN QUERY
-    UPDATE {{schema}}.tasks t SET state = 'succeeded', finished_at = now(), updated_at = now(), lease_token = NULL, lease_expires_at = NULL,
-      last_error = NULL, result = u.result::jsonb
-    FROM unnest(p_ids, p_tokens, p_results) AS u(id, token, result)
-    WHERE t.id = u.id AND t.lease_token = u.token AND t.state = 'processing'
-    RETURNING NULL::bigint, t.id::text, NULL::text, NULL::text, NULL::jsonb, NULL::integer, NULL::integer,
-      NULL::integer, NULL::integer, NULL::float8, NULL::float8, NULL::text, NULL::float8;
-    IF lims IS NOT NULL THEN
-      RETURN QUERY SELECT * FROM {{schema}}.flow_lease(lims, p_queues, p_limit, p_worker, p_ms, p_handlers, p_async);
-    END IF;
+  IF (SELECT s.flow_limited FROM {{schema}}.settings s WHERE s.id = 1) THEN
+    RETURN QUERY SELECT * FROM {{schema}}.complete_and_lease(p_ids, p_tokens, p_results, p_queues, p_limit, p_worker, p_ms, p_handlers, p_async);
     RETURN;
   END IF;
+  IF p_async THEN PERFORM set_config('synchronous_commit', 'off', true); END IF;
 
   IF p_handlers IS NULL THEN
     -- every handler of each queue: lease_plain()'s skip scan of tasks_lease_handler
