@@ -6,7 +6,7 @@ import {
   type AckOutcome, type CompleteRequest, type ProgressRequest, type AuditEvent, type AuditInput, type Backend, type BackendCapabilities, type CancelOutcome,
   type CoordinationState, type DLQStats, type DeleteRequest, type DeleteResult, type EnqueueEvents, type EnqueueResult, type EventInput,
   type FailOutcome, type FailRequest, type FlowLimit, type FlowLimitState, type FlowScope, type LeaderAcquireResult, type LeaseRef, type LeaseRequest, type LeasedTask,
-  type ListAuditRequest, type ListTasksRequest, type OverviewRead, type OverviewReadRequest, type PendingHandler, type PendingHandlersRequest, type NewTask, type PruneRequest, type QueueStats, type RateLimit, type RateLimitedLease,
+  type ListAuditRequest, type ListTasksRequest, type PushWaitRequest, type OverviewRead, type OverviewReadRequest, type PendingHandler, type PendingHandlersRequest, type NewTask, type PruneRequest, type QueueStats, type RateLimit, type RateLimitedLease,
   type ReadEventsRequest, type ReadEventsBackwardRequest, type RecoveredLeases, type RequeueRequest, type RequeueResult, type SkippedTask,
   type StoredEvent, type Task, type TaskPage, type TaskState, type Unsubscribe, type WorkerInfo,
   type ListRecordsRequest, type PutRecordOptions, type PutRecordResult, type StoredRecord, type TaskActionRequest, type TaskActionResult,
@@ -21,6 +21,7 @@ import { assertNoEviction, RedisRecords, sendTogether } from '@switchyard/backen
 import { defineScripts, runPlainScript, runTaskScript } from './scripts.ts'
 import { addJobs, completeAndFetch, defineBatchScripts, leaseJobs, reportCascadesTo, runBatched, type BatchedScript, type FetchTarget, type NewJob } from './bullmq-batch.ts'
 import { WorkNotifier } from './work-notifier.ts'
+import { PushWaits } from './push-delivery.ts'
 import { RedisClock } from './redis-clock.ts'
 import { TaskLister } from './task-lister.ts'
 import { DEFAULT_TIMEOUT_MS, MAX_ERRORS, hashFromFlat, jobOpts, leasedFromHash, storedErrors, taskFromHash, toBullPriority, type JobHash, type SwitchyardMeta } from './task-view.ts'
@@ -47,7 +48,9 @@ const CAPABILITIES: Omit<BackendCapabilities, 'taskCount'> = {
   flowControl: true,
   // blocked children in Switchyard's own set, released by the script that acks their last parent (lua/deps.lua)
   dependencies: true,
-  flowScopeKinds: ['queue', 'handler', 'tenant']
+  flowScopeKinds: ['queue', 'handler', 'tenant'],
+  // the add of fresh ready jobs leases them to a registered idle worker's inbox (push-delivery.ts)
+  pushDelivery: true
 }
 
 /** BullMQ script codes that mean "this token no longer holds the job" */
@@ -98,6 +101,7 @@ export class BullMQBackend implements Backend {
   private readonly redis: Redis
   private readonly own: OwnState
   private readonly notifier: WorkNotifier
+  private readonly pushWaits: PushWaits
   /** the Redis clock estimated locally, for enqueues that cannot wait for TIME */
   private readonly clock: RedisClock
   private readonly records: RedisRecords
@@ -134,6 +138,10 @@ export class BullMQBackend implements Backend {
     reportCascadesTo(this.redis, triples => this.cascades.report(cascadedTriples(triples)))
     this.own = new OwnState(this.redis, this.keys, options)
     this.notifier = new WorkNotifier(this.redis, this.keys, options.commandTimeoutMs)
+    this.pushWaits = new PushWaits(this.redis, this.keys, {
+      lease: async req => await this.leaseTasks(req),
+      take: async ([queue, jobId, token, flat, expiresAt], leaseMs) => await this.takeLeased(queue, jobId, token, flat, expiresAt, leaseMs)
+    })
     this.clock = new RedisClock(this.redis)
     // Records as the Redis backend keeps them, under this backend's own keys and scripts.
     this.records = new RedisRecords(this.redis, this.keys, async (op, keys, args) => await runPlainScript(this.redis, `records-${op}`, keys, args))
@@ -161,6 +169,7 @@ export class BullMQBackend implements Backend {
   }
 
   async close (): Promise<void> {
+    this.pushWaits.close()
     await Promise.allSettled([...this.workers.values()].map(w => w.close(true)))
     await Promise.allSettled([...this.queues.values()].map(q => q.close()))
     this.workers.clear()
@@ -303,8 +312,9 @@ export class BullMQBackend implements Backend {
    * to back on the one connection, before any await, and Redis runs them in that order,
    * so an event is still logged before its job exists. Each add call also registers its
    * queue and indexes the ids it added (add-fresh.lua), so an index entry is never
-   * missing for a job a worker can lease; the wake-up follows the adds. A one-task
-   * enqueue is two commands (the add and the PUBLISH); a TIME goes along only when the
+   * missing for a job a worker can lease; it also pushes its ready jobs to idle workers
+   * and PUBLISHes the queue only when it leaves some ready. A one-task enqueue is one
+   * command (the add); a TIME goes along only when the
    * clock estimate is due for a refresh (about once a second while enqueues flow).
    */
   private async enqueueFresh (tasks: NewTask[], events?: EnqueueEvents): Promise<EnqueueResult[]> {
@@ -314,15 +324,14 @@ export class BullMQBackend implements Backend {
     const plan = this.planJobs(tasks, ids, created, this.clock.now(), new Map())
     const added = new Set<string>()
     // nothing is awaited in here: each call issues its commands at once, and they leave in one write
-    const { sampled, logging, adds, woken } = sendTogether(this.redis, () => ({
+    const { sampled, logging, adds } = sendTogether(this.redis, () => ({
       sampled: this.clock.due ? this.clock.sample().catch(() => 0) : null,
       logging: events === undefined ? Promise.resolve(null) : this.appendEnqueued(events, ids, created),
-      adds: this.sendAdds(plan, added, true),
-      // last, so Redis runs it after the adds and writes it out first (see lua/add-fresh.lua)
-      woken: this.notifier.publish(plan.readyNow).catch(() => {})
+      // each add pushes its ready jobs to idle workers and PUBLISHes what it left ready (lua/add-fresh.lua)
+      adds: this.sendAdds(plan, added, true)
     }))
     const [logged, ...addResults] = await Promise.allSettled([logging, ...adds])
-    await Promise.all([woken, sampled])
+    await sampled
     const failure = [logged, ...addResults].find(result => result.status === 'rejected')
     if (failure !== undefined) {
       await this.undoFresh(tasks, ids, added, logged.status === 'fulfilled' ? logged.value : null, events)
@@ -401,7 +410,7 @@ export class BullMQBackend implements Backend {
    */
   private sendAdds (plan: JobPlan, added: Set<string>, fresh = false): Array<Promise<void>> {
     const adds = [...plan.byQueue].map(([queue, jobs]) => addJobs(this.redis, this.queueFor(queue), jobs, id => added.add(id), fresh
-      ? { fresh: true, indexKey: this.keys.index, registryKey: this.keys.queues, queue }
+      ? { fresh: true, indexKey: this.keys.index, registryKey: this.keys.queues, queue, ownBase: this.keys.own, workChannel: this.keys.work }
       : undefined))
     for (const [queue, jobs] of plan.blockedByQueue) {
       adds.push(addJobs(this.redis, this.queueFor(queue), jobs, id => added.add(id), { queueBase: this.keys.queueBase(queue), ownBase: this.keys.own, queue, parents: plan.waitsFor }))
@@ -1036,6 +1045,8 @@ export class BullMQBackend implements Backend {
   readEventsNewestFirst (req: ReadEventsBackwardRequest): Promise<StoredEvent[]> { return this.own.readEventsNewestFirst(req) }
   subscribeEvents (listener: () => void): Promise<() => Promise<void>> { return this.own.subscribeEvents(listener) }
   subscribeWork (listener: (queue: string) => void): Promise<Unsubscribe> { return this.notifier.subscribe(listener) }
+  /** capability pushDelivery: see push-delivery.ts and lua/lib/push.lua */
+  awaitPushedTasks (req: PushWaitRequest): Promise<LeasedTask[]> { return this.pushWaits.wait(req) }
   appendAudit (event: AuditInput): Promise<AuditEvent> { return this.own.appendAudit(event) }
   listAudit (req: ListAuditRequest): Promise<AuditEvent[]> { return this.own.listAudit(req) }
   pruneAudit (req: { maxCount?: number, maxAgeMs?: number }): Promise<number> { return this.own.pruneAudit(req) }

@@ -116,7 +116,7 @@ t.test('subscribeWork: an enqueue wakes a subscriber once (its PUBLISH), not aga
   }
 })
 
-t.test('a one-task enqueue is two commands: the add call (registering the queue, indexing the id), then the wake-up', async t => {
+t.test('a one-task enqueue is one command: the add call (registering the queue, indexing the id, and with no idle worker to push to, the wake-up)', async t => {
   const name = 'single'
   const { prefix, backend, peer } = setup(t)
   await Promise.all([backend.init(), peer.init()])
@@ -137,8 +137,10 @@ t.test('a one-task enqueue is two commands: the add call (registering the queue,
   await monitoring
   const sent: string[][] = []
   // commands from a client socket (not those a script runs) that touch this backend's keys
+  const published: string[][] = []
   monitor.on('monitor', (_time: string, args: string[], source: string) => {
     if (source !== 'lua' && args.some(arg => arg.includes(prefix))) sent.push(args)
+    if (source === 'lua' && args[0]?.toLowerCase() === 'publish' && args[1] === backend.keys.work) published.push(args)
   })
   // a clock sample is due at most once a second: the warm-up sent one (TIME names no key anyway)
   const [result] = await peer.enqueue([task(name)])
@@ -146,7 +148,8 @@ t.test('a one-task enqueue is two commands: the add call (registering the queue,
   await until('the monitor to see the add', () => sent.length > 0)
   await new Promise(resolve => setTimeout(resolve, 100))
   monitor.removeAllListeners('monitor')
-  t.same(sent.map(args => args[0]!.toLowerCase()), ['evalsha', 'publish'], 'one script call, then the PUBLISH')
+  t.same(sent.map(args => args[0]!.toLowerCase()), ['evalsha'], 'one script call')
+  t.same(published.map(args => args[2]), [name], 'the PUBLISH made by the add script (lua/add-fresh.lua)')
   t.equal(woken.filter(queue => queue === name).length, 1, 'one wake')
   t.match(await backend.getTask(result!.id), { id: result!.id, queue: name, state: 'ready' }, 'found through the index')
   t.match(await backend.queueStats([name]), [{ name, ready: 2 }], 'in a registered queue')

@@ -20,13 +20,18 @@ const lua = luaSource
 const FILTER_NEEDS = ['getTargetQueueList', 'promoteDelayedJobs']
 
 function wrapped (script: string, driver: string, needs: string[] = []): string {
+  return `${asFunction(script, 'bullmqScript', needs)}\n${driver}`
+}
+
+/** BullMQ's script as the Lua function `name` (its helper functions defined ahead of it, see lua-hoist.ts) */
+function asFunction (script: string, name: string, needs: string[] = []): string {
   const found = bullmqScripts[script]
   if (found === undefined) throw new Error(`the installed bullmq has no ${script} script`)
   const hoisted = hoistDefinitions(found.content)
-  const missing = needs.filter(name => hoisted === null || !new RegExp(`^local function ${name}\\(`, 'm').test(hoisted.definitions))
+  const missing = needs.filter(need => hoisted === null || !new RegExp(`^local function ${need}\\(`, 'm').test(hoisted.definitions))
   if (missing.length > 0) throw new Error(`the installed bullmq's ${script} script does not define ${missing.join(', ')} where Switchyard's lease needs them`)
-  if (hoisted === null) return `local function bullmqScript()\n${found.content}\nend\n${driver}`
-  return `${hoisted.definitions}\nlocal function bullmqScript()\n${hoisted.body}\nend\n${driver}`
+  if (hoisted === null) return `local function ${name}()\n${found.content}\nend`
+  return `${hoisted.definitions}\nlocal function ${name}()\n${hoisted.body}\nend`
 }
 
 /** BullMQ scripts that can be run for many jobs in one call */
@@ -50,7 +55,11 @@ export function defineBatchScripts (redis: Redis): void {
     redis.defineCommand(batchCommand(script), { numberOfKeys: 0, lua: wrapped(script, `${runCalls}\n${driver}`) })
   }
   for (const script of ADD_SCRIPTS) redis.defineCommand(blockedAddCommand(script), { numberOfKeys: 0, lua: wrapped(script, `${runCalls}\n${deps}\n${lua('add-blocked.lua')}`) })
-  for (const script of ADD_SCRIPTS) redis.defineCommand(freshAddCommand(script), { numberOfKeys: 0, lua: wrapped(script, `${runCalls}\nlocal syScript = '${script}'\n${lua('add-fresh.lua')}`) })
+  // The fresh add pushes ready jobs to idle workers (lib/push-lease.lua) with moveToActive and the
+  // handler filter, defined first: the filter calls moveToActive's helpers, and the add
+  // script's helpers of the same names, defined after, do not replace those it sees.
+  const pushing = `${asFunction('moveToActive', 'moveToActiveScript', FILTER_NEEDS)}\n${filter}`
+  for (const script of ADD_SCRIPTS) redis.defineCommand(freshAddCommand(script), { numberOfKeys: 0, lua: `${pushing}\n${wrapped(script, `${runCalls}\nlocal syScript = '${script}'\n${lua('add-fresh.lua')}`)}` })
   redis.defineCommand(COMPLETE_AND_FETCH, { numberOfKeys: 0, lua: wrapped('moveToFinished', `${runCalls}\n${filter}\n${deps}\n${lua('complete-and-fetch.lua')}`, FILTER_NEEDS) })
 }
 
@@ -254,13 +263,18 @@ export interface BlockedJobs {
 
 /**
  * Fresh jobs of one queue (ids from newTaskId(), no idempotency key, no parents): the
- * add calls also register the queue and index each added job's id (add-fresh.lua).
+ * add calls also register the queue, index each added job's id, push ready jobs to idle
+ * workers and PUBLISH the queue when they leave any ready (add-fresh.lua).
  */
 export interface FreshJobs {
   fresh: true
   indexKey: string
   registryKey: string
   queue: string
+  /** own key base: where idle workers register for pushes (lua/lib/push.lua) */
+  ownBase: string
+  /** the work channel, PUBLISHed to by the add when it leaves jobs ready */
+  workChannel: string
 }
 
 function blockedHeader (blocked: BlockedJobs, jobs: NewJob[]): unknown[] {
@@ -309,7 +323,7 @@ function sendAddCalls (redis: Redis, queue: Queue, jobs: NewJob[], sent: Array<P
       const run = blocked !== undefined
         ? runChunked(redis, blockedAddCommand(script), blockedHeader(blocked, chunk), args, keyCount)
         : fresh !== undefined
-          ? runChunked(redis, freshAddCommand(script), [fresh.indexKey, fresh.registryKey, fresh.queue], args, keyCount)
+          ? runChunked(redis, freshAddCommand(script), [fresh.indexKey, fresh.registryKey, fresh.queue, fresh.ownBase, fresh.workChannel, PARK_PER_LEASE], args, keyCount)
           : runBatched(redis, script, args)
       sent.push(run.then(replies => calls.forEach((call, i) => call.settle(replies[i]))))
     }

@@ -20,7 +20,7 @@ const read = luaSource
 const prelude = `${read('prelude.lua')}\n${read('deps.lua')}`
 
 const TASK_SCRIPTS = ['get', 'cancel', 'requeue', 'delete', 'recover', 'release', 'extend', 'progress', 'task-action', 'replace', 'release-worker', 'links'] as const
-const PLAIN_SCRIPTS = { 'leader-acquire': 3, 'leader-release': 1, 'rate-permits': 2, workers: 4, 'append-events': 3, 'queue-counts': 0, 'delayed-page': 0, 'pending-handlers': 0 } as const
+const PLAIN_SCRIPTS = { 'leader-acquire': 3, 'leader-release': 1, 'rate-permits': 2, workers: 4, 'append-events': 3, 'queue-counts': 0, 'delayed-page': 0, 'pending-handlers': 0, 'push-wait': 0, 'push-done': 0 } as const
 /** records are kept exactly as the Redis backend keeps them, with its scripts */
 const RECORD_SCRIPTS = { 'records-put': 'records_put', 'records-delete': 'records_delete', 'records-list': 'records_list' } as const
 

@@ -3,16 +3,21 @@
 -- call: the queue registered and each job's id indexed once its add went through. One
 -- call instead of the add plus an SADD and an HSET of their own, and no index entry is
 -- ever missing for a job a worker can lease.
--- The wake-up (PUBLISH) stays a command of its own, sent right behind: Redis writes the
--- replies of one event-loop pass last-queued first, so the subscriber that gets the
--- PUBLISH last is written to first, before the event-stream watchers this add answered
--- and the enqueue's own reply. From inside the script it would go out last of the three.
--- ARGV[1] the id index key, ARGV[2] the queue registry key, ARGV[3] the queue name, then
--- the calls as runCalls reads them. syScript names the BullMQ script (set by
--- bullmq-batch.ts). An add that went through counts its job among the pending ones
--- (lib/kept-counts.lua).
+-- Jobs ready at once (any add script but addDelayedJob) are then pushed to the queue's
+-- idle workers (lib/push-lease.lua): leased to a registered worker and appended to its
+-- inbox, so it starts them from its blocking read, one hop after this add. What is left
+-- ready is announced with a PUBLISH on the work channel from here (a worker that was
+-- pushed everything needs no wake-up, and only this script knows).
+-- ARGV[1] the id index key, ARGV[2] the queue registry key, ARGV[3] the queue name,
+-- ARGV[4] own key base, ARGV[5] the work channel, ARGV[6] jobs a push parks at most
+-- (handler-filter.lua), then the calls as runCalls reads them. syScript names the
+-- BullMQ script (set by bullmq-batch.ts). An add that went through counts its job among
+-- the pending ones (lib/kept-counts.lua).
 --!include kept-counts
+--!include push
+--!include push-lease
 local index, registry, queue = ARGV[1], ARGV[2], ARGV[3]
+local own, channel, parkCap = ARGV[4], ARGV[5], tonumber(ARGV[6])
 local input = {}
 for i = 1, #ARGV do input[i] = ARGV[i] end
 -- an add script's queue key base: its meta key less "meta"
@@ -23,15 +28,21 @@ end
 redis.call('SADD', registry, queue)
 -- the index entries of the jobs added, written with one HSET (a call holds at most 100 adds)
 local indexed = {}
-local replies = runCalls(input, 4, nil, function(reply)
+local base = nil
+local replies = runCalls(input, 7, nil, function(reply)
   -- an add answers the job id
   if type(reply) == 'string' then
     indexed[#indexed + 1] = reply
     indexed[#indexed + 1] = queue
-    kept.job(addBase(), reply, 'hp:', 1)
+    base = addBase()
+    kept.job(base, reply, 'hp:', 1)
   end
   return reply
 end)
 if #indexed > 0 then redis.call('HSET', index, unpack(indexed)) end
+local added = #indexed / 2
+if added > 0 and syScript ~= 'addDelayedJob' then
+  if pushJobs(own, base, queue, parkCap, added) < added then redis.call('PUBLISH', channel, queue) end
+end
 kept.flush()
 return replies
