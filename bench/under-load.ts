@@ -99,6 +99,13 @@ function costsBetween (from: ServerCosts, to: ServerCosts, deliveries: number, a
     costs.event_log_reads = reads
     costs.event_log_reads_per_appended_event = appended === 0 ? null : round(reads / appended, 3)
     costs.top_statements = statements.slice(0, TOP_STATEMENTS)
+    // the server's event loop delay over the span, per 0.5 s interval: the median of the intervals' p50, the largest p99 and max
+    const span = { from: from.statements.at, to: to.statements.at }
+    const delays = to.statements.loopDelays.filter(d => d.at > span.from && d.at <= span.to)
+    if (delays.length > 0) {
+      const p50s = delays.map(d => d.p50).sort((a, b) => a - b)
+      costs.loop_delay_ms = { intervals: delays.length, median_p50: p50s[Math.floor(p50s.length / 2)], max_p99: Math.max(...delays.map(d => d.p99)), max: Math.max(...delays.map(d => d.max)) }
+    }
   }
   return costs
 }
@@ -354,7 +361,7 @@ async function subscriberPhase (server: UnderLoadServer, client: HttpAdminClient
   costs.subscriber_threads_cpu_ms_per_1000_deliveries = threadCpu === null || received === 0 ? null : round(threadCpu / (received / 1000), 2)
   progress(`  burst and delivery: server CPU ${costs.server_cpu_ms} ms (${costs.server_cpu_ms_per_1000_deliveries} per 1,000 deliveries), Postgres backends ${costs.postgres_cpu_ms ?? '-'} ms (${costs.postgres_cpu_ms_per_1000_deliveries ?? '-'}); subscriber threads ${threads.map(t => `${t.cpu_ms} ms CPU, utilization ${t.event_loop_utilization}`).join('; ')} (${costs.subscriber_threads_cpu_ms_per_1000_deliveries} ms per 1,000 deliveries)`)
   if (costs.statements !== undefined) {
-    progress(`  statements ${costs.statements as number} (${costs.statements_per_appended_event as number} per appended event), event log reads ${costs.event_log_reads as number} (${costs.event_log_reads_per_appended_event as number} per appended event); most called:`)
+    progress(`  statements ${costs.statements as number} (${costs.statements_per_appended_event as number} per appended event), event log reads ${costs.event_log_reads as number} (${costs.event_log_reads_per_appended_event as number} per appended event); server event loop delay ${JSON.stringify(costs.loop_delay_ms ?? null)}; most called:`)
     for (const st of costs.top_statements as Array<{ statement: string, calls: number, ms: number, rows: number }>) progress(`    ${String(st.calls).padStart(7)} calls ${String(st.ms).padStart(8)} ms ${String(st.rows).padStart(8)} rows  ${st.statement.slice(0, 110)}`)
   }
   return {

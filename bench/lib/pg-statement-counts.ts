@@ -1,4 +1,5 @@
-// Diagnostics for a benchmark's server process (loaded with node --import): counts the
+// Diagnostics for a benchmark's server process (loaded with node --import): its event
+// loop delay every STATS_INTERVAL_MS (p50, p99, max), and counts the
 // statements it sends to a Postgres server through pg, per statement text, with their
 // time from send to answer (which includes the wait for a pool connection), and
 // rewrites the totals to the file SWITCHYARD_BENCH_PG_STATS_FILE every
@@ -11,6 +12,7 @@
 // client call.
 import { writeFileSync, renameSync } from 'node:fs'
 import { createRequire } from 'node:module'
+import { monitorEventLoopDelay } from 'node:perf_hooks'
 
 export const PG_STATS_FILE_ENV = 'SWITCHYARD_BENCH_PG_STATS_FILE'
 const STATS_INTERVAL_MS = 500
@@ -18,7 +20,11 @@ const STATS_INTERVAL_MS = 500
 const MAX_STATEMENTS = 200
 
 export interface StatementCount { calls: number, ms: number, rows: number }
-export interface PgStatementStats { at: number, statements: Record<string, StatementCount> }
+/** the server's event loop delay over one interval (ms): a statement's answer waits that long to be read */
+export interface LoopDelay { at: number, p50: number, p99: number, max: number }
+export interface PgStatementStats { at: number, statements: Record<string, StatementCount>, loopDelays: LoopDelay[] }
+/** intervals of loop delay kept (the newest) */
+const MAX_LOOP_DELAYS = 2400
 
 /** a statement's key: its text without whitespace runs and schema names, cut to 160 characters */
 export function statementKey (text: string): string {
@@ -57,8 +63,15 @@ function install (file: string): void {
     if (result instanceof Promise) result.then((r: { rows?: unknown[] }) => count(text, started, r?.rows?.length ?? 0), () => count(text, started, 0))
     return result
   }
+  const delay = monitorEventLoopDelay({ resolution: 10 })
+  delay.enable()
+  const loopDelays: LoopDelay[] = []
   const write = (): void => {
-    const stats: PgStatementStats = { at: Date.now(), statements: Object.fromEntries(counts) }
+    const ms = (ns: number): number => Math.round(ns / 1e5) / 10
+    loopDelays.push({ at: Date.now(), p50: ms(delay.percentile(50)), p99: ms(delay.percentile(99)), max: ms(delay.max) })
+    if (loopDelays.length > MAX_LOOP_DELAYS) loopDelays.shift()
+    delay.reset()
+    const stats: PgStatementStats = { at: Date.now(), statements: Object.fromEntries(counts), loopDelays }
     writeFileSync(`${file}.tmp`, JSON.stringify(stats))
     renameSync(`${file}.tmp`, file)
   }
