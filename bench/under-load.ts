@@ -392,7 +392,7 @@ export async function run (args: string[]): Promise<BenchResult> {
     fill: { type: 'string' },
     workers: { type: 'string' },
     timeout: { type: 'string' },
-    /** diagnostics: count the server's statements to Postgres (bench/lib/pg-statement-counts.ts) */
+    /** diagnostics: the server's event loop delay, and its statements to Postgres (none on other backends; bench/lib/pg-statement-counts.ts) */
     'statement-counts': { type: 'boolean', default: false },
     /** phase B alone (to measure the subscribers without waiting for the operators) */
     'skip-operators': { type: 'boolean', default: false }
@@ -416,7 +416,6 @@ export async function run (args: string[]): Promise<BenchResult> {
   try {
     progress(`under-load: starting switchyard start on ${backend}`)
     const statsFile = flags['statement-counts'] === true ? join(dir, 'pg-statements.json') : null
-    if (statsFile !== null && backend !== 'postgres') throw new Error('--statement-counts: counts the statements sent to a Postgres server (--backend postgres)')
     const diagnostics: ServerDiagnostics = statsFile === null
       ? { nodeArgs: [], env: {} }
       : { nodeArgs: [`--import=${new URL('./lib/pg-statement-counts.ts', import.meta.url).href}`], env: { [PG_STATS_FILE_ENV]: statsFile } }
