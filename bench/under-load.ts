@@ -58,6 +58,15 @@ class ServerCostReader {
     this.postgres = server.backendName === 'postgres' ? new OwnBackendCpu(() => [server.pid]) : null
   }
 
+  /**
+   * Reads the Postgres backends' CPU now without reporting it: a backend the pool
+   * closes later (idle for 30 s while the streams catch up) keeps what it showed here.
+   * Without it the burst's backends were missed when delivery outlasted the pool's idle timeout.
+   */
+  async sampleBackends (): Promise<void> {
+    await this.postgres?.seconds().catch(() => null)
+  }
+
   async read (): Promise<ServerCosts> {
     let statements: PgStatementStats | null = null
     if (this.statsFile !== null) {
@@ -317,6 +326,7 @@ async function subscriberPhase (server: UnderLoadServer, client: HttpAdminClient
   })
   await client.call('PauseQueue', { name: endQueue, paused: true })
   const burstMs = performance.now() - burstStarted
+  await costReader.sampleBackends()
   progress(`  burst: ${enqueues} enqueues (${enqueues * 2} events) in ${Math.round(burstMs)} ms; waiting for every subscriber to reach the end marker`)
   const timer = setTimeout(() => { for (const r of running) r.worker.postMessage({ type: 'stop' }) }, timeoutMs)
   const results = await Promise.race([Promise.all(running.map(r => r.done)), serverExit(server)]).finally(() => clearTimeout(timer))
