@@ -114,3 +114,73 @@ t.test('on the Postgres server, 300 followers and 200 appends from 40 concurrent
   t.ok(readsDuring < followers / 10, `${readsDuring} reads for ${followers} followers`)
   t.ok(readsDuring < appends / 2, `${readsDuring} reads for ${appends} appends and ${followers} followers (${(readsDuring / appends).toFixed(2)} per append)`)
 })
+
+t.test('a follower standing inside a page others read takes its rest, and reads the next page with them', { timeout: 60_000 }, async t => {
+  const backend = await embeddedBackend(t)
+  const start = (await backend.appendEvents([{ type: 'test.start', data: {} }]))[0]!.id
+  await backend.appendEvents(Array.from({ length: 1200 }, (_, i) => ({ type: `test.${i}`, data: { i } })))
+  let reads = 0
+  const counted = new Proxy(backend, {
+    get (target, prop, receiver) {
+      const value = Reflect.get(target, prop, receiver) as unknown
+      if (prop === 'readEvents' && typeof value === 'function') return (...args: unknown[]) => { reads++; return (value as (...a: unknown[]) => unknown).apply(target, args) }
+      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value
+    }
+  })
+  const pages = new EventPages(counted)
+  const first = await pages.read(start, 0)
+  t.equal(first.length, 500, 'a full page')
+  t.equal(pages.rest(start), null, 'the page\'s own cursor reads the page')
+  t.equal(pages.rest(first[499]!.id), null, 'at the page\'s last event: the next page is a read')
+  t.equal(pages.rest('no-such-id'), null)
+  const rest = pages.rest(first[99]!.id)
+  t.same(rest?.map(e => e.type), first.slice(100).map(e => e.type), 'inside it: the events after the cursor, to the page\'s end')
+  t.equal(pages.rest(first[99]!.id), rest, 'the same rest for every follower at that cursor')
+  t.equal(reads, 1, 'no read for a rest')
+  // both the followers who read the page and the one who took its rest go on from its end, together
+  const next = await Promise.all([pages.read(first[499]!.id, 0), pages.read(rest![rest!.length - 1]!.id, 0)])
+  t.equal(next[0], next[1], 'one shared page after it')
+  t.equal(reads, 2)
+
+  // through followEvents: a follower started in the middle of a cached page gets every event once, in order
+  const waker = new EventWaker(counted, 500, (err) => { throw err })
+  t.teardown(() => waker.close())
+  const controller = new AbortController()
+  t.teardown(() => controller.abort())
+  const got: string[] = []
+  for await (const event of followEvents(counted, pages, waker, new EventTail(counted), first[99]!.id, controller.signal)) {
+    got.push(event.type)
+    if (got.length === 1100) break
+  }
+  t.same(got, Array.from({ length: 1100 }, (_, i) => `test.${i + 100}`))
+})
+
+t.test('a short page read for an older generation is shared when it holds events, and marked as older', { timeout: 60_000 }, async t => {
+  const backend = await embeddedBackend(t)
+  const start = (await backend.appendEvents([{ type: 'test.start', data: {} }]))[0]!.id
+  await backend.appendEvents([{ type: 'test.a', data: {} }, { type: 'test.b', data: {} }])
+  let reads = 0
+  const counted = new Proxy(backend, {
+    get (target, prop, receiver) {
+      const value = Reflect.get(target, prop, receiver) as unknown
+      if (prop === 'readEvents' && typeof value === 'function') return (...args: unknown[]) => { reads++; return (value as (...a: unknown[]) => unknown).apply(target, args) }
+      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value
+    }
+  })
+  const pages = new EventPages(counted)
+  const first = await pages.answer(start, 1)
+  t.same(first.events.map(e => e.type), ['test.a', 'test.b'])
+  t.equal(first.asOf, 1)
+  const later = await pages.answer(start, 2)
+  t.equal(later.events, first.events, 'a follower of a later generation takes the same page')
+  t.equal(later.asOf, 1, 'marked as answering generation 1: its follower reads again at once instead of waiting')
+  t.equal(reads, 1)
+  const end = first.events[1]!.id
+  t.same((await pages.answer(end, 1)).events, [])
+  t.equal(reads, 2)
+  await backend.appendEvents([{ type: 'test.c', data: {} }])
+  const fresh = await pages.answer(end, 2)
+  t.same(fresh.events.map(e => e.type), ['test.c'], 'an empty page of an older generation is read again')
+  t.equal(fresh.asOf, 2)
+  t.equal(reads, 3)
+})
