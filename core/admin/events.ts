@@ -135,105 +135,43 @@ export class EventWaker {
  * PAGE_SIZE events after an id never change once read (what resuming after an id
  * relies on too). The views are shared too, so their SSE text can be.
  */
-/** a page of the log, and the waker generation it answers for (Infinity: a full page, answering any) */
-export interface PageAnswer { events: AdminEventT[], asOf: number }
-
 export class EventPages {
-  private readonly inflight = new Map<string, { generation: number, page: Promise<PageAnswer> }>()
+  private readonly inflight = new Map<string, { generation: number, page: Promise<AdminEventT[]> }>()
   private readonly full = new Map<string, { events: AdminEventT[], at: number }>()
   private readonly recent = new Map<string, { events: AdminEventT[], at: number, generation: number }>()
-  /** where each event of a cached full page stands: its page's key and its index there */
-  private readonly placed = new Map<string, { key: string, index: number }>()
-  /** the rests of cached full pages handed out, by the cursor they start after (shared like pages) */
-  private readonly rests = new Map<string, { events: AdminEventT[], at: number }>()
 
   constructor (private readonly backend: Backend) {}
 
   /** the page after `afterId`, as fresh as an append notified by `generation` needs */
-  async read (afterId: string | null, generation: number): Promise<AdminEventT[]> {
-    return (await this.answer(afterId, generation)).events
-  }
-
-  /**
-   * The page after `afterId`, and the generation it answers for. A short page read
-   * for an older generation is given when it holds events (`asOf` below `generation`):
-   * the caller must then read again at once rather than wait for an append, since one
-   * notified after that read may be missing. Followers whose streams took their pages
-   * at different moments (a slow socket, writes spread over turns of the loop) would
-   * otherwise each read at their own generation; this way they take the same page and
-   * read the next one together.
-   */
-  answer (afterId: string | null, generation: number): Promise<PageAnswer> {
+  read (afterId: string | null, generation: number): Promise<AdminEventT[]> {
     const key = afterId ?? ''
     const now = Date.now()
     const full = this.full.get(key)
-    if (full !== undefined && now - full.at < CACHED_PAGE_TTL_MS) return Promise.resolve({ events: full.events, asOf: Infinity })
+    if (full !== undefined && now - full.at < CACHED_PAGE_TTL_MS) return Promise.resolve(full.events)
     const recent = this.recent.get(key)
-    if (recent !== undefined && now - recent.at < CACHED_PAGE_TTL_MS && (recent.generation >= generation || recent.events.length > 0)) {
-      return Promise.resolve({ events: recent.events, asOf: recent.generation })
-    }
+    if (recent !== undefined && recent.generation >= generation && now - recent.at < CACHED_PAGE_TTL_MS) return Promise.resolve(recent.events)
     const flying = this.inflight.get(key)
     if (flying !== undefined && flying.generation >= generation) return flying.page
     const entry = {
       generation,
-      page: this.backend.readEvents({ afterId, limit: PAGE_SIZE }).then((page): PageAnswer => {
+      page: this.backend.readEvents({ afterId, limit: PAGE_SIZE }).then(page => {
         const events = page.map(eventView)
-        if (events.length === PAGE_SIZE) this.keepFull(key, events)
+        if (events.length === PAGE_SIZE) keep(this.full, key, { events, at: Date.now() })
         else keep(this.recent, key, { events, at: Date.now(), generation })
-        return { events, asOf: events.length === PAGE_SIZE ? Infinity : generation }
+        return events
       }).finally(() => { if (this.inflight.get(key) === entry) this.inflight.delete(key) })
     }
     this.inflight.set(key, entry)
     return entry.page
   }
-
-  /**
-   * The rest of a cached full page after `afterId` when the cursor stands inside one
-   * (null otherwise): what a read after it would start with, without reading. A
-   * follower that took a short page at the log's end at another moment than the
-   * others stands at its own cursor ever after, and read pages no one shared (a
-   * thousand streams that fell behind at a thousand cursors); taking the rest of the
-   * page the others read puts it back at their page boundary. Full pages never change
-   * (the log grows only at its end), so this holds for any generation.
-   */
-  rest (afterId: string | null): AdminEventT[] | null {
-    if (afterId === null) return null
-    const now = Date.now()
-    const cached = this.rests.get(afterId)
-    if (cached !== undefined && now - cached.at < CACHED_PAGE_TTL_MS) return cached.events
-    const place = this.placed.get(afterId)
-    if (place === undefined) return null
-    const page = this.full.get(place.key)
-    // the cursor is the page's last event: the next page is a read at the boundary
-    if (page === undefined || now - page.at >= CACHED_PAGE_TTL_MS || place.index >= page.events.length - 1) return null
-    const events = page.events.slice(place.index + 1)
-    keep(this.rests, afterId, { events, at: page.at })
-    return events
-  }
-
-  private keepFull (key: string, events: AdminEventT[]): void {
-    const replaced = this.full.get(key)
-    if (replaced !== undefined) this.unplace(replaced.events)
-    keep(this.full, key, { events, at: Date.now() }, dropped => this.unplace(dropped.events))
-    events.forEach((event, index) => this.placed.set(event.id, { key, index }))
-  }
-
-  private unplace (events: AdminEventT[]): void {
-    for (const event of events) this.placed.delete(event.id)
-  }
 }
 
-/** sets key (as the newest entry) and drops the oldest beyond CACHED_PAGES_MAX (telling `onDrop`) */
-function keep<V> (cache: Map<string, V>, key: string, value: V, onDrop?: (dropped: V) => void): void {
+/** sets key (as the newest entry) and drops the oldest beyond CACHED_PAGES_MAX */
+function keep<V> (cache: Map<string, V>, key: string, value: V): void {
   cache.delete(key)
   cache.set(key, value)
   // Map order is insertion order: the first key is the oldest page
-  while (cache.size > CACHED_PAGES_MAX) {
-    const oldest = cache.keys().next().value as string
-    const dropped = cache.get(oldest) as V
-    cache.delete(oldest)
-    onDrop?.(dropped)
-  }
+  while (cache.size > CACHED_PAGES_MAX) cache.delete(cache.keys().next().value as string)
 }
 
 /**
@@ -301,11 +239,11 @@ const TRANSIENT = new Set(['BACKEND_TIMEOUT', 'BACKEND_UNAVAILABLE'])
  * under load and every client reconnect at once. Bounded: after the last pause the
  * error ends the stream, with the error event saying why.
  */
-async function readWithRetries (pages: EventPages, waker: EventWaker, cursor: string | null, signal: AbortSignal | undefined): Promise<PageAnswer> {
+async function readWithRetries (pages: EventPages, waker: EventWaker, cursor: string | null, signal: AbortSignal | undefined): Promise<AdminEventT[]> {
   for (let attempt = 0; ; attempt++) {
     const generation = waker.mark()
     try {
-      return await pages.answer(cursor, generation)
+      return await pages.read(cursor, generation)
     } catch (err) {
       const pause = READ_RETRY_PAUSES_MS[attempt]
       if (pause === undefined || aborted(signal) || !isSwitchyardError(err) || !TRANSIENT.has(err.code)) throw err
@@ -331,25 +269,15 @@ export async function * followEventPages (
   if (!backend.capabilities.eventLog) throw Errors.unsupported(`the ${backend.name} backend keeps no event log`, { details: { backend: backend.name } })
   let cursor = afterId
   while (!aborted(signal)) {
-    // a follower inside a page others read takes its rest, back in step with them
-    const rest = pages.rest(cursor)
-    if (rest !== null) {
-      if (aborted(signal)) return
-      cursor = rest[rest.length - 1]!.id
-      tail.seen(cursor)
-      yield rest
-      continue
-    }
     const generation = waker.mark()
-    const { events: page, asOf } = await readWithRetries(pages, waker, cursor, signal)
+    const page = await readWithRetries(pages, waker, cursor, signal)
     if (page.length > 0) {
       if (aborted(signal)) return
       cursor = page[page.length - 1]!.id
       tail.seen(cursor)
       yield page
     }
-    // an answer from before an append notified since this follower marked may lack it: read again at once
-    if (page.length < PAGE_SIZE && asOf >= generation) await waker.wait(generation, signal)
+    if (page.length < PAGE_SIZE) await waker.wait(generation, signal)
   }
 }
 

@@ -17,7 +17,6 @@ import { sendFileAnswer, sendFileChunks, type FileAnswer, type FileChunk } from 
 import { fromClientError, fromFrameworkError, rawErrorResponse, toHttpFailure } from './errors.ts'
 import { rpcRequestOf as requestOf } from './request.ts'
 import { pipeEvents } from './sse.ts'
-import { WriteTurns } from './write-turns.ts'
 
 // The HTTPS/JSON gateway under /admin/v1: one route per entry of the RPC table, each
 // translating HTTP into a call of the AdminService method of the same name (the
@@ -101,8 +100,6 @@ export function createGateway (options: GatewayOptions): Gateway {
   const { admin, bodyLimitBytes } = options
   const callTimeoutMs = options.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS
   const streams = new Set<AbortController>()
-  // the event streams of this gateway take turns to write (see write-turns.ts)
-  const writeTurns = new WriteTurns()
   const app = Fastify({
     https: {
       key: options.tls.key,
@@ -240,7 +237,7 @@ export function createGateway (options: GatewayOptions): Gateway {
       const events = method.call(admin, requestOf(def, request), { ...callContext(request), signal: abort.signal })
       // Refusals (403, 501, a bad Last-Event-ID) are answered as JSON before any SSE header goes out.
       await withCallDeadline(events.ready, callTimeoutMs, def.name)
-      await pipeEvents(reply, events, request.id, writeTurns, err => {
+      await pipeEvents(reply, events, request.id, err => {
         if (!isSwitchyardError(err)) request.log.error({ err }, 'event stream failed')
       })
     } catch (err) {

@@ -2,7 +2,6 @@ import type { FastifyReply } from 'fastify'
 import type { EventStream } from '../../admin/types.ts'
 import type { AdminEventT } from '../../contract/messages.ts'
 import { toErrorEnvelope } from '../../contract/errors.ts'
-import type { WriteTurns } from './write-turns.ts'
 
 // StreamEvents as Server-Sent Events: `id:` is the event id (a reconnecting
 // EventSource sends it back as Last-Event-ID and the service replays from the
@@ -17,45 +16,32 @@ import type { WriteTurns } from './write-turns.ts'
 // buffer, and its follower stops reading the log meanwhile. A stream that offers its
 // events a page at a time (StreamEvents does) is written a page per write, the page's
 // text shared by every stream at that position: no work per event and subscriber.
-// The streams of a gateway take turns to write (WriteTurns, a budget of bytes per turn
-// of the loop): a thousand pages written at once held the loop for seconds, and every
-// request and backend answer behind it.
 
 /** a batch is written once it reaches this many characters, even if more events are at hand */
 const BATCH_CHARS = 64 * 1024
 
 const formatted = new WeakMap<AdminEventT, string>()
-/**
- * a page's bytes, keyed by the page array every stream at that position shares:
- * encoded once, where writing the text would encode it (and measure it for the
- * chunk header) again for every stream
- */
-const formattedPages = new WeakMap<readonly AdminEventT[], Buffer>()
+/** a page's text, keyed by the page array every stream at that position shares */
+const formattedPages = new WeakMap<readonly AdminEventT[], string>()
 
 /** one SSE message; the event's data is JSON, which holds no line break */
-function formatSse (event: AdminEventT): string {
-  return `id: ${event.id}\nevent: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`
-}
-
-/** one SSE message, formatted once for every stream that sends the event */
 function sseText (event: AdminEventT): string {
   let text = formatted.get(event)
   if (text === undefined) {
-    text = formatSse(event)
+    text = `id: ${event.id}\nevent: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`
     formatted.set(event, text)
   }
   return text
 }
 
-/** the SSE text of a page of events as UTF-8, formatted and encoded once for every stream that sends it */
-function pageBytes (page: readonly AdminEventT[]): Buffer {
-  let bytes = formattedPages.get(page)
-  if (bytes === undefined) {
-    // the page is formatted once, so its events' texts need not be kept beside its bytes
-    bytes = Buffer.from(page.map(formatSse).join(''), 'utf8')
-    formattedPages.set(page, bytes)
+/** the SSE text of a page of events, formatted once for every stream that sends it */
+function pageText (page: readonly AdminEventT[]): string {
+  let text = formattedPages.get(page)
+  if (text === undefined) {
+    text = page.map(sseText).join('')
+    formattedPages.set(page, text)
   }
-  return bytes
+  return text
 }
 
 /** resolves once the response can take more, or can take nothing any more; leaves no listener behind */
@@ -85,13 +71,13 @@ function endOfTurn (): Promise<typeof NOT_YET> {
  * error was answered as JSON). A failure after the headers went out can only be
  * told in the stream: it ends with an `error` event carrying the error envelope.
  */
-export async function pipeEvents (reply: FastifyReply, stream: EventStream, requestId: string, turns: WriteTurns, onUnexpected: (err: unknown) => void): Promise<void> {
+export async function pipeEvents (reply: FastifyReply, stream: EventStream, requestId: string, onUnexpected: (err: unknown) => void): Promise<void> {
   reply.sse.sendHeaders()
   // writeHead only queues the head; the client should see the stream open before the first event.
   reply.raw.flushHeaders()
   const raw = reply.raw
   if (stream.pages !== undefined) {
-    await pipePages(reply, stream.pages(), requestId, turns, onUnexpected)
+    await pipePages(reply, stream.pages(), requestId, onUnexpected)
     return
   }
   const iterator = stream[Symbol.asyncIterator]()
@@ -102,9 +88,6 @@ export async function pipeEvents (reply: FastifyReply, stream: EventStream, requ
     if (!reply.sse.isConnected || raw.destroyed) return false
     const text = batch
     batch = ''
-    const turn = turns.take(text.length)
-    if (turn !== null) await turn
-    if (!reply.sse.isConnected || raw.destroyed) return false
     // wait for the client to take it (or leave): no more events are read meanwhile
     if (!raw.write(text)) await drainedOrClosed(raw)
     return reply.sse.isConnected && !raw.destroyed
@@ -150,7 +133,7 @@ export async function pipeEvents (reply: FastifyReply, stream: EventStream, requ
  * A page at a time: one write per page, its text formatted once whichever streams
  * send it. The next page is read only once the client took this one (or left).
  */
-async function pipePages (reply: FastifyReply, pages: AsyncIterable<readonly AdminEventT[]>, requestId: string, turns: WriteTurns, onUnexpected: (err: unknown) => void): Promise<void> {
+async function pipePages (reply: FastifyReply, pages: AsyncIterable<readonly AdminEventT[]>, requestId: string, onUnexpected: (err: unknown) => void): Promise<void> {
   const raw = reply.raw
   const iterator = pages[Symbol.asyncIterator]()
   try {
@@ -158,13 +141,7 @@ async function pipePages (reply: FastifyReply, pages: AsyncIterable<readonly Adm
       const result = await iterator.next()
       if (result.done === true) return
       if (!reply.sse.isConnected || raw.destroyed) return
-      const bytes = pageBytes(result.value)
-      const turn = turns.take(bytes.length)
-      if (turn !== null) {
-        await turn
-        if (!reply.sse.isConnected || raw.destroyed) return
-      }
-      if (!raw.write(bytes)) await drainedOrClosed(raw)
+      if (!raw.write(pageText(result.value))) await drainedOrClosed(raw)
       if (!reply.sse.isConnected || raw.destroyed) return
     }
   } catch (err) {
