@@ -19,8 +19,11 @@ import type { AdminEventT } from '../core/contract/messages.ts'
 import { parseFlags, positiveInteger } from './lib/args.ts'
 import { progress, round } from './lib/report.ts'
 import { summarize } from './lib/stats.ts'
-import { treeMemory, type TreeMemory } from './lib/startup-process.ts'
-import { BACKENDS, startUnderLoadServer, type UnderLoadBackend, type UnderLoadServer } from './lib/under-load-server.ts'
+import { cpuMs, treeMemory, type TreeMemory } from './lib/startup-process.ts'
+import { BACKENDS, startUnderLoadServer, type ServerDiagnostics, type UnderLoadBackend, type UnderLoadServer } from './lib/under-load-server.ts'
+import { OwnBackendCpu } from './lib/postgres-usage.ts'
+import { PG_STATS_FILE_ENV, type PgStatementStats, type StatementCount } from './lib/pg-statement-counts.ts'
+import { readFile } from 'node:fs/promises'
 import type { OperatorPlan, OperatorResult, KindResult } from './lib/operator-load.ts'
 import type { SubscriberPlan, SubscriberResult } from './lib/sse-subscribers.ts'
 import type { BenchResult } from './lib/types.ts'
@@ -31,6 +34,90 @@ const MEMORY_SAMPLE_MS = 250
 const SETTLE_MS = 5_000
 const BURST_CONCURRENCY = 50
 const LIST_EVENTS_PAGE = 500
+/** the server rewrites its statement counts this often (bench/lib/pg-statement-counts.ts); a read waits a little longer */
+const STATEMENT_COUNTS_SETTLE_MS = 700
+/** statements listed per phase, most called first */
+const TOP_STATEMENTS = 8
+
+/**
+ * What the server side spent over a span of phase B, read around it: the server
+ * process's CPU, the CPU of the Postgres backends serving it (Postgres on this
+ * machine only) and, with --statement-counts, the statements it sent. Load-independent
+ * where wall time is not: the machine is shared.
+ */
+interface ServerCosts {
+  serverCpuMs: number | null
+  postgresCpuMs: number | null
+  statements: PgStatementStats | null
+}
+
+class ServerCostReader {
+  private readonly postgres: OwnBackendCpu | null
+
+  constructor (private readonly server: UnderLoadServer, private readonly statsFile: string | null) {
+    this.postgres = server.backendName === 'postgres' ? new OwnBackendCpu(() => [server.pid]) : null
+  }
+
+  /**
+   * Reads the Postgres backends' CPU now without reporting it: a backend the pool
+   * closes later (idle for 30 s while the streams catch up) keeps what it showed here.
+   * Without it the burst's backends were missed when delivery outlasted the pool's idle timeout.
+   */
+  async sampleBackends (): Promise<void> {
+    await this.postgres?.seconds().catch(() => null)
+  }
+
+  async read (): Promise<ServerCosts> {
+    let statements: PgStatementStats | null = null
+    if (this.statsFile !== null) {
+      await new Promise(resolve => setTimeout(resolve, STATEMENT_COUNTS_SETTLE_MS))
+      statements = JSON.parse(await readFile(this.statsFile, 'utf8')) as PgStatementStats
+    }
+    const postgresSeconds = this.postgres === null ? null : await this.postgres.seconds().catch(() => null)
+    return { serverCpuMs: await cpuMs(this.server.pid), postgresCpuMs: postgresSeconds === null ? null : postgresSeconds * 1000, statements }
+  }
+}
+
+/** the statements sent between two reads, most called first */
+function statementsBetween (from: PgStatementStats, to: PgStatementStats): Array<{ statement: string } & StatementCount> {
+  return Object.entries(to.statements).map(([statement, c]) => {
+    const before = from.statements[statement] ?? { calls: 0, ms: 0, rows: 0 }
+    return { statement, calls: c.calls - before.calls, ms: Math.round(c.ms - before.ms), rows: c.rows - before.rows }
+  }).filter(s => s.calls > 0).sort((a, b) => b.calls - a.calls)
+}
+
+/** the server side's costs over a span, per 1,000 deliveries and per appended event */
+function costsBetween (from: ServerCosts, to: ServerCosts, deliveries: number, appended: number): Record<string, unknown> {
+  const diff = (a: number | null, b: number | null): number | null => a === null || b === null ? null : Math.round(b - a)
+  const serverCpuMs = diff(from.serverCpuMs, to.serverCpuMs)
+  const postgresCpuMs = diff(from.postgresCpuMs, to.postgresCpuMs)
+  const per1000 = (ms: number | null): number | null => ms === null || deliveries === 0 ? null : round(ms / (deliveries / 1000), 2)
+  const costs: Record<string, unknown> = {
+    server_cpu_ms: serverCpuMs,
+    server_cpu_ms_per_1000_deliveries: per1000(serverCpuMs),
+    postgres_cpu_ms: postgresCpuMs,
+    postgres_cpu_ms_per_1000_deliveries: per1000(postgresCpuMs)
+  }
+  if (from.statements !== null && to.statements !== null) {
+    const statements = statementsBetween(from.statements, to.statements)
+    const total = statements.reduce((sum, s) => sum + s.calls, 0)
+    // the forward read of the event log (eventReadSql) is the one statement reading pages after a horizon
+    const reads = statements.filter(s => s.statement.startsWith('WITH horizon AS MATERIALIZED')).reduce((sum, s) => sum + s.calls, 0)
+    costs.statements = total
+    costs.statements_per_appended_event = appended === 0 ? null : round(total / appended, 2)
+    costs.event_log_reads = reads
+    costs.event_log_reads_per_appended_event = appended === 0 ? null : round(reads / appended, 3)
+    costs.top_statements = statements.slice(0, TOP_STATEMENTS)
+    // the server's event loop delay over the span, per 0.5 s interval: the median of the intervals' p50, the largest p99 and max
+    const span = { from: from.statements.at, to: to.statements.at }
+    const delays = to.statements.loopDelays.filter(d => d.at > span.from && d.at <= span.to)
+    if (delays.length > 0) {
+      const p50s = delays.map(d => d.p50).sort((a, b) => a - b)
+      costs.loop_delay_ms = { intervals: delays.length, median_p50: p50s[Math.floor(p50s.length / 2)], max_p99: Math.max(...delays.map(d => d.p99)), max: Math.max(...delays.map(d => d.max)) }
+    }
+  }
+  return costs
+}
 
 /** Worker threads do not inherit tsx's loader: register it inside the worker first. */
 function startWorker (script: string, data: unknown): Worker {
@@ -199,7 +286,7 @@ async function eventsThrough (client: HttpAdminClient, afterId: string, endQueue
   throw new Error(`more than ${max} events before the end marker`)
 }
 
-async function subscriberPhase (server: UnderLoadServer, client: HttpAdminClient, subscribers: number, eventCount: number, workers: number, timeoutMs: number): Promise<Record<string, unknown>> {
+async function subscriberPhase (server: UnderLoadServer, client: HttpAdminClient, subscribers: number, eventCount: number, workers: number, timeoutMs: number, costReader: ServerCostReader): Promise<Record<string, unknown>> {
   const token = randomBytes(4).toString('hex')
   const startQueue = `ul-start-${token}`
   const endQueue = `ul-end-${token}`
@@ -229,6 +316,7 @@ async function subscriberPhase (server: UnderLoadServer, client: HttpAdminClient
   const connectMs = performance.now() - connectStarted
   const connected = await treeMemory(server.pid)
   progress(`  all ${subscribers} connected and caught up in ${Math.round(connectMs)} ms; server rss ${connected.rssMb} MB`)
+  const costsAtConnected = await costReader.read()
 
   // The burst: each EnqueueTask appends two events (task.enqueued and its audit record).
   const enqueues = Math.ceil(eventCount / 2)
@@ -238,10 +326,12 @@ async function subscriberPhase (server: UnderLoadServer, client: HttpAdminClient
   })
   await client.call('PauseQueue', { name: endQueue, paused: true })
   const burstMs = performance.now() - burstStarted
+  await costReader.sampleBackends()
   progress(`  burst: ${enqueues} enqueues (${enqueues * 2} events) in ${Math.round(burstMs)} ms; waiting for every subscriber to reach the end marker`)
   const timer = setTimeout(() => { for (const r of running) r.worker.postMessage({ type: 'stop' }) }, timeoutMs)
   const results = await Promise.race([Promise.all(running.map(r => r.done)), serverExit(server)]).finally(() => clearTimeout(timer))
   const deliveredMs = performance.now() - burstStarted
+  const costsAtDelivered = await costReader.read()
   const peakRssMb = await sampler.stop()
   const after = await treeMemory(server.pid)
   const settled = await settledMemory(server.pid)
@@ -272,6 +362,18 @@ async function subscriberPhase (server: UnderLoadServer, client: HttpAdminClient
   progress(`  delivery latency (append → received): p50 ${latency.p50} ms, p95 ${latency.p95} ms, p99 ${latency.p99} ms, max ${latency.max} ms (1 ms buckets)`)
   for (const failure of failures.slice(0, 10)) progress(`    failure: ${failure}`)
   progress(`  server rss before ${before.rssMb} MB, connected ${connected.rssMb} MB, peak ${peakRssMb} MB, after ${after.rssMb} MB, ${SETTLE_MS / 1000} s later ${settled.rssMb} MB`)
+  // the log holds every appended event from the start marker on (unless trimmed): the markers are not appends of the burst
+  const appended = enqueues * 2 + 1
+  const costs = costsBetween(costsAtConnected, costsAtDelivered, received, appended)
+  const threads = results.map(r => ({ cpu_ms: r.threadCpuMs, event_loop_utilization: r.eventLoopUtilization }))
+  const threadCpu = threads.every(t => t.cpu_ms !== null) ? threads.reduce((sum, t) => sum + (t.cpu_ms ?? 0), 0) : null
+  costs.subscriber_threads = threads
+  costs.subscriber_threads_cpu_ms_per_1000_deliveries = threadCpu === null || received === 0 ? null : round(threadCpu / (received / 1000), 2)
+  progress(`  burst and delivery: server CPU ${costs.server_cpu_ms} ms (${costs.server_cpu_ms_per_1000_deliveries} per 1,000 deliveries), Postgres backends ${costs.postgres_cpu_ms ?? '-'} ms (${costs.postgres_cpu_ms_per_1000_deliveries ?? '-'}); subscriber threads ${threads.map(t => `${t.cpu_ms} ms CPU, utilization ${t.event_loop_utilization}`).join('; ')} (${costs.subscriber_threads_cpu_ms_per_1000_deliveries} ms per 1,000 deliveries)`)
+  if (costs.statements !== undefined) {
+    progress(`  statements ${costs.statements as number} (${costs.statements_per_appended_event as number} per appended event), event log reads ${costs.event_log_reads as number} (${costs.event_log_reads_per_appended_event as number} per appended event); server event loop delay ${JSON.stringify(costs.loop_delay_ms ?? null)}; most called:`)
+    for (const st of costs.top_statements as Array<{ statement: string, calls: number, ms: number, rows: number }>) progress(`    ${String(st.calls).padStart(7)} calls ${String(st.ms).padStart(8)} ms ${String(st.rows).padStart(8)} rows  ${st.statement.slice(0, 110)}`)
+  }
   return {
     subscribers,
     events: trimmed ? seenCount : expected.length - 1,
@@ -285,7 +387,8 @@ async function subscriberPhase (server: UnderLoadServer, client: HttpAdminClient
     delivered_ms: round(deliveredMs, 1),
     delivery_latency_ms: latency,
     failures: failures.slice(0, 10),
-    memory_mb: { before: before.rssMb, connected: connected.rssMb, peak: peakRssMb, after: after.rssMb, settled: settled.rssMb }
+    memory_mb: { before: before.rssMb, connected: connected.rssMb, peak: peakRssMb, after: after.rssMb, settled: settled.rssMb },
+    burst_costs: costs
   }
 }
 
@@ -298,7 +401,11 @@ export async function run (args: string[]): Promise<BenchResult> {
     events: { type: 'string' },
     fill: { type: 'string' },
     workers: { type: 'string' },
-    timeout: { type: 'string' }
+    timeout: { type: 'string' },
+    /** diagnostics: the server's event loop delay, and its statements to Postgres (none on other backends; bench/lib/pg-statement-counts.ts) */
+    'statement-counts': { type: 'boolean', default: false },
+    /** phase B alone (to measure the subscribers without waiting for the operators) */
+    'skip-operators': { type: 'boolean', default: false }
   })
   const smoke = flags.smoke === true
   const backend = (flags.backend ?? 'pglite') as UnderLoadBackend
@@ -318,7 +425,11 @@ export async function run (args: string[]): Promise<BenchResult> {
   let client: HttpAdminClient | null = null
   try {
     progress(`under-load: starting switchyard start on ${backend}`)
-    server = await startUnderLoadServer(backend, dir)
+    const statsFile = flags['statement-counts'] === true ? join(dir, 'pg-statements.json') : null
+    const diagnostics: ServerDiagnostics = statsFile === null
+      ? { nodeArgs: [], env: {} }
+      : { nodeArgs: [`--import=${new URL('./lib/pg-statement-counts.ts', import.meta.url).href}`], env: { [PG_STATS_FILE_ENV]: statsFile } }
+    server = await startUnderLoadServer(backend, dir, diagnostics)
     client = createHttpAdminClient({ url: server.url, ...server.tls, timeoutMs: 30_000 })
     const idle = await treeMemory(server.pid)
     const c = client
@@ -326,12 +437,12 @@ export async function run (args: string[]): Promise<BenchResult> {
     await inParallel(fill, 20, async (i) => { filled.push((await c.call('EnqueueTask', { queue: queues[i % queues.length]!, handler: 'under-load', payload: { fill: i } })).id) })
     progress(`under-load: server pid ${server.pid} at ${server.url}, rss ${idle.rssMb} MB idle; ${fill} tasks in ${queues.length} queues`)
     const results: Record<string, unknown> = { smoke, backend, node: process.version, memory_idle_mb: idle.rssMb }
-    results.operators = await operatorPhase(server, clients, seconds, workers, queues, filled)
-    results.subscribers = await subscriberPhase(server, client, subscribers, eventCount, workers, timeoutMs)
+    if (flags['skip-operators'] !== true) results.operators = await operatorPhase(server, clients, seconds, workers, queues, filled)
+    results.subscribers = await subscriberPhase(server, client, subscribers, eventCount, workers, timeoutMs, new ServerCostReader(server, statsFile))
     results.memory_end_mb = (await treeMemory(server.pid)).rssMb
-    const a = results.operators as { errors: number, latency_ms: { p99: number } }
+    const a = results.operators as { errors: number, latency_ms: { p99: number } } | undefined
     const b = results.subscribers as { incomplete: number, delivery_latency_ms: { p99: number | null } }
-    progress(`under-load: summary — operators: ${a.errors} errors, p99 ${a.latency_ms.p99} ms; subscribers: ${b.incomplete} missed events or failed, delivery p99 ${b.delivery_latency_ms.p99 ?? '?'} ms`)
+    progress(`under-load: summary — operators: ${a === undefined ? 'skipped' : `${a.errors} errors, p99 ${a.latency_ms.p99} ms`}; subscribers: ${b.incomplete} missed events or failed, delivery p99 ${b.delivery_latency_ms.p99 ?? '?'} ms`)
     return { results, ratios: {} }
   } finally {
     client?.close()

@@ -9,6 +9,8 @@
 // (so it is connected and caught up), then {type:'done', result}. A {type:'stop'}
 // from the parent ends every stream where it is.
 import { setMaxListeners } from 'node:events'
+import { readFileSync } from 'node:fs'
+import { performance } from 'node:perf_hooks'
 import { parentPort, workerData } from 'node:worker_threads'
 import { createHttpAdminClient } from '../../core/transport/http-client.ts'
 import type { AdminEventT } from '../../core/contract/messages.ts'
@@ -42,6 +44,26 @@ export interface SubscriberResult {
   latencyHistogram: number[]
   /** received events in total over all subscribers */
   received: number
+  /** this thread's CPU (user + system) from every subscriber being ready to the end, ms; null without /proc */
+  threadCpuMs: number | null
+  /** this thread's event loop utilization over the same span (near 1: the thread, not the server, set the pace) */
+  eventLoopUtilization: number
+}
+
+/**
+ * CPU time of the calling thread so far, ms (Linux: /proc/thread-self). Read
+ * synchronously: an asynchronous read runs on a thread of libuv's pool and would
+ * read that thread instead.
+ */
+function threadCpuMs (): number | null {
+  try {
+    const text = readFileSync('/proc/thread-self/stat', 'utf8')
+    const fields = text.slice(text.lastIndexOf(')') + 2).split(' ')
+    // utime and stime in USER_HZ (100 per second)
+    return (Number(fields[11]) + Number(fields[12])) * 10
+  } catch {
+    return null
+  }
 }
 
 const MAX_FAILURES_KEPT = 10
@@ -64,7 +86,14 @@ async function run (plan: SubscriberPlan, port: NonNullable<typeof parentPort>):
   let received = 0
   let ready = 0
   const fail = (why: string): void => { failedCount++; if (failures.length < MAX_FAILURES_KEPT) failures.push(why) }
-  const noteReady = (): void => { if (++ready === plan.subscribers) port.postMessage({ type: 'ready' }) }
+  let cpuAtReady: number | null = null
+  let eluAtReady = performance.eventLoopUtilization()
+  const noteReady = (): void => {
+    if (++ready !== plan.subscribers) return
+    cpuAtReady = threadCpuMs()
+    eluAtReady = performance.eventLoopUtilization()
+    port.postMessage({ type: 'ready' })
+  }
 
   async function subscribe (n: number, opened: () => void): Promise<void> {
     let position = -1
@@ -122,8 +151,19 @@ async function run (plan: SubscriberPlan, port: NonNullable<typeof parentPort>):
     launch()
   })
   await Promise.all(streams)
+  const cpuAtEnd = threadCpuMs()
+  const elu = performance.eventLoopUtilization(eluAtReady).utilization
   client.close()
-  return { ids, complete, failures, failedCount, latencyHistogram: Array.from(histogram), received }
+  return {
+    ids,
+    complete,
+    failures,
+    failedCount,
+    latencyHistogram: Array.from(histogram),
+    received,
+    threadCpuMs: cpuAtReady === null || cpuAtEnd === null ? null : cpuAtEnd - cpuAtReady,
+    eventLoopUtilization: Math.round(elu * 1000) / 1000
+  }
 }
 
 if (parentPort !== null) {

@@ -71,7 +71,10 @@ function backendPlugin (backend: UnderLoadBackend, dataDir: string): { yaml: str
   }
 }
 
-export async function startUnderLoadServer (backend: UnderLoadBackend, dir: string): Promise<UnderLoadServer> {
+/** diagnostics the benchmark asks of the server: more node arguments (e.g. an --import) and environment */
+export interface ServerDiagnostics { nodeArgs: string[], env: Record<string, string> }
+
+export async function startUnderLoadServer (backend: UnderLoadBackend, dir: string, diagnostics: ServerDiagnostics = { nodeArgs: [], env: {} }): Promise<UnderLoadServer> {
   if (backend === 'postgres') await assertPostgresReachable()
   if (backend === 'redis' || backend === 'bullmq') await assertRedisReachable()
   const dataDir = join(dir, 'data')
@@ -90,14 +93,15 @@ export async function startUnderLoadServer (backend: UnderLoadBackend, dir: stri
     SWITCHYARD_CONFIG: configFile,
     WORKER_ADMIN_HTTP_ADDR: `127.0.0.1:${httpPort}`,
     WORKER_ADMIN_GRPC_ADDR: `127.0.0.1:${await freePort()}`,
-    SWITCHYARD_CONSOLE_ADDR: `127.0.0.1:${await freePort()}`
+    SWITCHYARD_CONSOLE_ADDR: `127.0.0.1:${await freePort()}`,
+    ...diagnostics.env
   })
   const url = `https://127.0.0.1:${httpPort}`
   const certDir = join(dataDir, 'certs')
   let running: RunningStart
   try {
     // The sources of this checkout (as the tests run them), never a dist/ built earlier.
-    running = await startAndWait(BIN, { cwd: dir, env, gateway: { url, certDir }, timeoutMs: START_TIMEOUT_MS, nodeArgs: [...SOURCE_NODE_ARGS, ...(process.env[SERVER_NODE_ARGS_ENV] ?? '').split(' ').filter(arg => arg !== '')] })
+    running = await startAndWait(BIN, { cwd: dir, env, gateway: { url, certDir }, timeoutMs: START_TIMEOUT_MS, nodeArgs: [...SOURCE_NODE_ARGS, ...diagnostics.nodeArgs, ...(process.env[SERVER_NODE_ARGS_ENV] ?? '').split(' ').filter(arg => arg !== '')] })
   } catch (err) {
     await plugin.cleanup().catch(() => {})
     throw err

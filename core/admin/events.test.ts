@@ -4,7 +4,7 @@
 // no append is left undelivered.
 import { setMaxListeners } from 'node:events'
 import t from 'tap'
-import { embeddedBackend } from './test-support.ts'
+import { embeddedBackend, serverBackend } from './test-support.ts'
 import { EventPages, EventTail, EventWaker, followEvents, WAKE_SPACING_MAX_MS, WAKE_SPACING_PER_FOLLOWER_MS } from './events.ts'
 
 t.test('a burst of appends wakes many followers in spaced rounds, and every follower gets every event', { timeout: 120_000 }, async t => {
@@ -61,4 +61,56 @@ t.test('a lone follower is woken at once', { timeout: 60_000 }, async t => {
   t.equal(result.value?.type, 'test.one')
   // the guard poll is 5 s: an answer well before it came from the notification, not held back
   t.ok(performance.now() - appended < 4_000, `delivered ${Math.round(performance.now() - appended)} ms after the append`)
+})
+
+t.test('on the Postgres server, 300 followers and 200 appends from 40 concurrent writers: every event to every follower, reads shared', { timeout: 120_000 }, async t => {
+  const server = await serverBackend(t)
+  let reads = 0
+  // readEvents counted, the real call made
+  const backend = new Proxy(server, {
+    get (target, prop, receiver) {
+      const value = Reflect.get(target, prop, receiver) as unknown
+      if (prop === 'readEvents' && typeof value === 'function') return (...args: unknown[]) => { reads++; return (value as (...a: unknown[]) => unknown).apply(target, args) }
+      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value
+    }
+  })
+  const waker = new EventWaker(backend, 500, (err) => { throw err })
+  t.teardown(() => waker.close())
+  const pages = new EventPages(backend)
+  const tail = new EventTail(backend)
+  const start = (await backend.appendEvents([{ type: 'test.start', data: {} }]))[0]!.id
+  const followers = 300
+  const appends = 200
+  const writers = 40
+  const controller = new AbortController()
+  setMaxListeners(followers + 10, controller.signal)
+  t.teardown(() => controller.abort())
+  const seen = Array.from({ length: followers }, () => [] as string[])
+  const done = seen.map(async (into) => {
+    for await (const event of followEvents(backend, pages, waker, tail, start, controller.signal)) {
+      into.push(event.id)
+      if (into.length === appends) return
+    }
+  })
+  await new Promise(resolve => setTimeout(resolve, 500))
+  const readsBefore = reads
+  const wakesBefore = waker.wakes
+  // concurrent transactions on the pool: pages commit out of position order and are held
+  // back until the transactions before them end (the path the PGlite tests never take)
+  let next = 0
+  await Promise.all(Array.from({ length: writers }, async () => {
+    while (next < appends) { const i = next++; await backend.appendEvents([{ type: `test.${i}`, data: { i } }]) }
+  }))
+  await Promise.all(done)
+  const rounds = waker.wakes - wakesBefore
+  const readsDuring = reads - readsBefore
+  const log = (await backend.readEvents({ afterId: start, limit: appends + 10 })).map(e => e.id)
+  t.equal(log.length, appends)
+  t.ok(seen.every(ids => ids.length === appends && ids.every((id, i) => id === log[i])), 'every follower got the log as it reads back: same ids, same order, none twice')
+  // followers at one position share a read (one readEvents call, which also waits for
+  // pages held back by running transactions): the reads follow the rounds and the
+  // positions the followers stand at, not the number of followers
+  t.ok(readsDuring <= 3 * rounds + 10, `${readsDuring} event-log reads for ${rounds} wake rounds`)
+  t.ok(readsDuring < followers / 10, `${readsDuring} reads for ${followers} followers`)
+  t.ok(readsDuring < appends / 2, `${readsDuring} reads for ${appends} appends and ${followers} followers (${(readsDuring / appends).toFixed(2)} per append)`)
 })

@@ -10,7 +10,7 @@ import { SwitchyardError, Errors, defineError } from '../errors.ts'
 import { HTTP_ROUTES, type HttpBinding } from '../contract/routes.ts'
 import type { RequestOf, ResponseOf, RpcName, StreamRpcName } from '../contract/rpcs.ts'
 import type { AdminEventT } from '../contract/messages.ts'
-import { parseSse } from './sse-parser.ts'
+import { parseSseChunks } from './sse-parser.ts'
 
 export type UnaryRpcName = Exclude<RpcName, StreamRpcName>
 
@@ -145,17 +145,20 @@ export function createHttpAdminClient (options: HttpAdminClientOptions): HttpAdm
       })
       const status = res.statusCode ?? 0
       if (status !== 200) throw gatewayError(status, await readAll(res))
-      for await (const message of parseSse(res)) {
-        if (message.event === 'error') {
-          let envelope: unknown
-          try { envelope = JSON.parse(message.data) } catch { envelope = null }
-          throw envelopeError(status, envelope) ?? BadGatewayResponse('the event stream ended with an error event without the error envelope')
+      // a chunk's messages at once: one suspension per chunk read, not one per message
+      for await (const messages of parseSseChunks(res)) {
+        for (const message of messages) {
+          if (message.event === 'error') {
+            let envelope: unknown
+            try { envelope = JSON.parse(message.data) } catch { envelope = null }
+            throw envelopeError(status, envelope) ?? BadGatewayResponse('the event stream ended with an error event without the error envelope')
+          }
+          let event: AdminEventT
+          try { event = JSON.parse(message.data) as AdminEventT } catch {
+            throw BadGatewayResponse(`event ${message.id ?? ''} of the stream is not JSON`)
+          }
+          yield event
         }
-        let event: AdminEventT
-        try { event = JSON.parse(message.data) as AdminEventT } catch {
-          throw BadGatewayResponse(`event ${message.id ?? ''} of the stream is not JSON`)
-        }
-        yield event
       }
     } catch (err) {
       // the caller ended the stream: the destroyed request's error is not a failure
