@@ -58,9 +58,35 @@ export async function handlerServed (ctx: AdminContext, task: Task): Promise<boo
 export const SERVED_REMEMBERED_MS = 1000
 const servedSeen = new WeakMap<Backend, { at: number, handlers: Set<string> }>()
 
+// Enqueues of handlers no live worker runs (a burst before any worker starts) would each
+// read the registry: concurrent ones share the read in flight instead. Such a read began
+// at most one registry read earlier than the enqueue that joins it, so a worker that
+// registered just before is still seen by the next enqueue, as without sharing.
+const registryReads = new WeakMap<Backend, { generation: number, read: Promise<Set<string>> }>()
+// bumped by each forgetServedHandlers: a read begun before it is neither joined nor remembered
+const generations = new WeakMap<Backend, number>()
+
 /** drops what enqueues remember of served handlers (a worker was cordoned or uncordoned) */
 export function forgetServedHandlers (backend: Backend): void {
+  generations.set(backend, (generations.get(backend) ?? 0) + 1)
   servedSeen.delete(backend)
+  registryReads.delete(backend)
+}
+
+function servedHandlers (backend: Backend): Promise<Set<string>> {
+  const started = generations.get(backend) ?? 0
+  const shared = registryReads.get(backend)
+  if (shared !== undefined && shared.generation === started) return shared.read
+  const read = backend.listWorkers().then(workers => {
+    const run = handlersRun(workers)
+    // a cordon made while this read was in flight: what it read is not remembered
+    if ((generations.get(backend) ?? 0) === started) servedSeen.set(backend, { at: Date.now(), handlers: run })
+    return run
+  }).finally(() => {
+    if (registryReads.get(backend)?.read === read) registryReads.delete(backend)
+  })
+  registryReads.set(backend, { generation: started, read })
+  return read
 }
 
 /** warnings for an enqueue: its handler is run by no live worker (the task is stored and waits) */
@@ -68,8 +94,7 @@ export async function enqueueWarnings (ctx: AdminContext, handler: string): Prom
   if (!ctx.backend.capabilities.workerRegistry) return []
   const seen = servedSeen.get(ctx.backend)
   if (seen !== undefined && Date.now() - seen.at < SERVED_REMEMBERED_MS && seen.handlers.has(handler)) return []
-  const run = handlersRun(await ctx.backend.listWorkers())
-  servedSeen.set(ctx.backend, { at: Date.now(), handlers: run })
+  const run = await servedHandlers(ctx.backend)
   if (run.has(handler)) return []
   return [`no live worker runs handler ${handler}: the task waits, using no attempt, until a worker that registers ${handler} starts (a cordoned one leases nothing)`]
 }

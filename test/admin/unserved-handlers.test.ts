@@ -98,3 +98,19 @@ t.test('enqueue remembers a served handler briefly, forgets it on a cordon, neve
   await service.CordonWorker({ id: 'mailer-seen' }, call())
   t.match((await service.EnqueueTask({ handler: 'send_email', queue }, call())).warnings, [/no live worker runs handler send_email/], 'a cordon made here is seen at once')
 })
+
+t.test('concurrent enqueues of an unserved handler share one registry read, and each still warns', async t => {
+  const backend = await serverBackend(t)
+  let registryReads = 0
+  const listWorkers = backend.listWorkers.bind(backend)
+  backend.listWorkers = async (...args) => { registryReads++; return await listWorkers(...args) }
+  const { service } = adminService(t, backend)
+  const queue = `cover-burst-${suffix()}`
+
+  const burst = await Promise.all(Array.from({ length: 20 }, () => service.EnqueueTask({ handler: 'send_pager', queue }, call())))
+  t.ok(burst.every(answer => answer.created && answer.warnings.some(w => /no live worker runs handler send_pager/.test(w))), 'every enqueue of the burst warns')
+  t.ok(registryReads < 20, `20 concurrent enqueues read the registry ${registryReads} times (shared reads)`)
+
+  await heartbeat(backend, worker('pager-burst', queue, ['send_pager']))
+  t.same((await service.EnqueueTask({ handler: 'send_pager', queue }, call())).warnings, [], 'a worker that started after the burst is seen by the next enqueue')
+})
