@@ -5,6 +5,7 @@ import { PgliteGate, type GateLane } from './pglite-gate.ts'
 import { openMainThreadEngine, type PgliteEngine, type PgliteStatements } from './pglite-engine.ts'
 import type { PgliteOpenOptions } from './pglite-open.ts'
 import { openWorkerEngine } from './pglite-thread.ts'
+import { startPgliteVacuum, type PgliteVacuum, type PgliteVacuumOptions } from './pglite-vacuum.ts'
 
 export { applyWasmTiering, PGLITE_SERVER_SETTINGS } from './pglite-settings.ts'
 
@@ -59,6 +60,13 @@ export interface PgliteClientOptions {
   maxQueued?: number
   /** where PGlite runs: the main thread (default) or a thread of its own; see PGLITE_DEFAULT_THREAD */
   thread?: PgliteThread
+  /**
+   * the database's own vacuuming (pglite-vacuum.ts; PGlite has no autovacuum): its
+   * pacing, or false for none (a test that counts statements). Operators tune it as on
+   * a server, through the autovacuum_* storage parameters of a table, so Switchyard's
+   * options do not offer it.
+   */
+  vacuum?: PgliteVacuumOptions | false
 }
 
 function translateError (err: unknown): unknown {
@@ -130,6 +138,19 @@ export async function createPgliteClient (options: PgliteClientOptions): Promise
   const gate = new PgliteGate({ maxQueued: options.maxQueued ?? PGLITE_MAX_QUEUED, statsFile: process.env[STATS_FILE_ENV] })
   const bound = bindGated(db, gate, options.statementTimeoutMs)
   let closed = false
+  const vacuum: PgliteVacuum | null = options.vacuum === false
+    ? null
+    : startPgliteVacuum({
+      query: bound.query,
+      // each VACUUM a call of its own at the gate, named in its stats
+      async exec (text: string): Promise<void> {
+        try {
+          await gate.run(statementKind(text), 'write', options.statementTimeoutMs, async () => await db.exec(text))
+        } catch (err) {
+          throw translateError(err)
+        }
+      }
+    }, options.vacuum)
 
   return {
     kind: 'pglite',
@@ -156,6 +177,8 @@ export async function createPgliteClient (options: PgliteClientOptions): Promise
     async close () {
       if (closed) return
       closed = true
+      // before the gate and PGlite close: a running VACUUM ends first, no later one starts
+      await vacuum?.stop()
       gate.close()
       try {
         await db.close()
