@@ -1,6 +1,6 @@
 // What the embedded database's own vacuuming (plugins/backend-postgres/pglite-vacuum.ts)
 // costs and what it saves. Switchyard on in-memory PGlite (main thread), a standing
-// backlog of never-leased tasks, then rounds of churn: `round` tasks enqueued, leased
+// backlog of never-leased tasks (--backlog, 1,000), then rounds of churn: `round` tasks enqueued, leased
 // and acked by one worker (completeAndLease, 50 at a time), pruned. Two databases,
 // alternated round by round so that the shared machine's load falls on both alike:
 //  - without: maintenance off, as PGlite was before (it has no autovacuum);
@@ -21,7 +21,6 @@ import type { SqlClient } from '../plugins/backend-postgres/sql-client.ts'
 import type { Backend, NewTask } from '../core/backend/types.ts'
 
 const SCHEMA = 'bench'
-const BACKLOG = 1000
 
 function newTask (queue: string): NewTask {
   return { queue, handler: 'bench.noop', payload: {}, maxAttempts: 3, priority: 0, timeoutMs: 60_000, runAt: null, delayMs: 0, idempotencyKey: null }
@@ -32,16 +31,16 @@ function cpuMs (since: NodeJS.CpuUsage): number {
   return (d.user + d.system) / 1000
 }
 
-interface Side { name: string, raw: SqlClient, backend: Backend, vacuum: PgliteVacuum | null, leaseUsPerTask: number[], vacuumCpuMs: number[] }
+interface Side { name: string, raw: SqlClient, backend: Backend, vacuum: PgliteVacuum | null, leaseUsPerTask: number[], vacuumCpuMs: number[], longestStatementMs: number[] }
 
-async function open (name: string, withVacuum: boolean): Promise<Side> {
+async function open (name: string, withVacuum: boolean, backlog: number): Promise<Side> {
   // the client's own timer off: the bench runs the same pass itself, at fixed points
   const raw = await createPgliteClient({ dataDir: undefined, statementTimeoutMs: 60_000, settings: {}, vacuum: false })
   const backend = createPostgresBackendFromClient(raw, { schema: SCHEMA })
   await backend.init()
-  for (let i = 0; i < BACKLOG; i += 250) await backend.enqueue(Array.from({ length: 250 }, () => newTask('backlog')))
+  for (let i = 0; i < backlog; i += 250) await backend.enqueue(Array.from({ length: Math.min(250, backlog - i) }, () => newTask('backlog')))
   const vacuum = withVacuum ? startPgliteVacuum(raw, { checkEveryMs: 2 ** 31 - 1, passBudgetMs: 60_000 }) : null
-  return { name, raw, backend, vacuum, leaseUsPerTask: [], vacuumCpuMs: [] }
+  return { name, raw, backend, vacuum, leaseUsPerTask: [], vacuumCpuMs: [], longestStatementMs: [] }
 }
 
 async function round (side: Side, tasks: number): Promise<void> {
@@ -62,6 +61,7 @@ async function round (side: Side, tasks: number): Promise<void> {
     const pass = await side.vacuum.runPass()
     if (pass?.error !== undefined) throw pass.error
     side.vacuumCpuMs.push(cpuMs(before))
+    side.longestStatementMs.push(pass?.longestMs ?? 0)
   }
 }
 
@@ -74,13 +74,14 @@ async function tableState (raw: SqlClient): Promise<Record<string, number>> {
 const mean = (xs: number[]): number => xs.length === 0 ? 0 : Math.round(xs.reduce((a, b) => a + b, 0) / xs.length * 10) / 10
 
 export async function run (args: string[]): Promise<BenchResult> {
-  const flags = parseFlags('pglite-vacuum', args, { tasks: { type: 'string' }, round: { type: 'string' } })
+  const flags = parseFlags('pglite-vacuum', args, { tasks: { type: 'string' }, round: { type: 'string' }, backlog: { type: 'string' } })
   const smoke = flags.smoke === true
   const total = positiveInteger('tasks', (flags.tasks as string | undefined) ?? (smoke ? '2000' : '100000'))
   const perRound = positiveInteger('round', (flags.round as string | undefined) ?? (smoke ? '500' : '5000'))
+  const backlog = positiveInteger('backlog', (flags.backlog as string | undefined) ?? '1000')
   const rounds = Math.ceil(total / perRound)
-  const without = await open('without', false)
-  const withVacuum = await open('with', true)
+  const without = await open('without', false, backlog)
+  const withVacuum = await open('with', true, backlog)
   try {
     for (let r = 0; r < rounds; r++) {
       // alternate which side goes first
@@ -95,9 +96,10 @@ export async function run (args: string[]): Promise<BenchResult> {
       lease_ack_cpu_us_per_task_by_round: side.leaseUsPerTask.map(Math.round),
       vacuum_cpu_ms_per_pass: mean(side.vacuumCpuMs),
       vacuum_cpu_ms_max: Math.round(Math.max(0, ...side.vacuumCpuMs)),
+      vacuum_longest_statement_ms_by_pass: side.longestStatementMs.map(Math.round),
       tasks_table_at_end: await tableState(side.raw)
     })
-    const results = { smoke, tasks: rounds * perRound, round: perRound, backlog: BACKLOG, last_rounds: tail, without: await summary(without), with: await summary(withVacuum) }
+    const results = { smoke, tasks: rounds * perRound, round: perRound, backlog, last_rounds: tail, without: await summary(without), with: await summary(withVacuum) }
     const w = mean(withVacuum.leaseUsPerTask.slice(-tail))
     const wo = mean(without.leaseUsPerTask.slice(-tail))
     return { results, ratios: { lease_ack_cpu_without_over_with_last_rounds: w > 0 ? Math.round(wo / w * 100) / 100 : null } }

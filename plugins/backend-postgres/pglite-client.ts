@@ -104,9 +104,10 @@ function bindInTransaction (tx: PgliteStatements, timeoutMs: number): SqlQueryab
 }
 
 /** statements on their own: each waits for its turn at the gate, within its deadline */
-function bindGated (db: PgliteStatements, gate: PgliteGate, timeoutMs: number): SqlQueryable {
+function bindGated (db: PgliteStatements, gate: PgliteGate, timeoutMs: number, beforeCall: () => void): SqlQueryable {
   return {
     async query<R> (text: string, params?: readonly SqlParam[]): Promise<R[]> {
+      beforeCall()
       try {
         return await gate.run(statementKind(text), statementLane(text), timeoutMs, async () => await db.query<R>(text, params))
       } catch (err) {
@@ -114,6 +115,7 @@ function bindGated (db: PgliteStatements, gate: PgliteGate, timeoutMs: number): 
       }
     },
     async exec (text: string): Promise<void> {
+      beforeCall()
       try {
         await gate.run('exec', 'write', timeoutMs, async () => await db.exec(text))
       } catch (err) {
@@ -136,7 +138,9 @@ export async function createPgliteClient (options: PgliteClientOptions): Promise
     throw translateError(err)
   }
   const gate = new PgliteGate({ maxQueued: options.maxQueued ?? PGLITE_MAX_QUEUED, statsFile: process.env[STATS_FILE_ENV] })
-  const bound = bindGated(db, gate, options.statementTimeoutMs)
+  // every call may start an overdue vacuum check (see pglite-vacuum.ts: timers can starve under a flood)
+  const nudgeVacuum = (): void => { vacuum?.nudge() }
+  const bound = bindGated(db, gate, options.statementTimeoutMs, nudgeVacuum)
   let closed = false
   const vacuum: PgliteVacuum | null = options.vacuum === false
     ? null
@@ -157,6 +161,7 @@ export async function createPgliteClient (options: PgliteClientOptions): Promise
     query: bound.query,
     exec: bound.exec,
     async transaction (fn) {
+      nudgeVacuum()
       try {
         // the whole transaction holds PGlite's one connection, so bound it as a unit
         return await gate.run('transaction', 'write', options.statementTimeoutMs * 3, async () =>

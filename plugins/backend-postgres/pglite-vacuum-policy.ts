@@ -108,9 +108,14 @@ function quoteIdentifier (name: string): string {
   return `"${name.replace(/"/g, '""')}"`
 }
 
-/** the statement for one table's maintenance: plain VACUUM (never FULL), with ANALYZE when due */
-export function maintenanceStatement (m: TableMaintenance): string {
+/**
+ * The statements for one table's maintenance, each a call of its own at the gate so a
+ * lease can go between them: a plain VACUUM (never FULL), then ANALYZE when due.
+ */
+export function maintenanceStatements (m: TableMaintenance): string[] {
   const target = `${quoteIdentifier(m.schema)}.${quoteIdentifier(m.table)}`
-  if (m.vacuum) return m.analyze ? `VACUUM (ANALYZE) ${target}` : `VACUUM ${target}`
-  return `ANALYZE ${target}`
+  const statements: string[] = []
+  if (m.vacuum) statements.push(`VACUUM ${target}`)
+  if (m.analyze) statements.push(`ANALYZE ${target}`)
+  return statements
 }

@@ -38,9 +38,6 @@ async function churn (backend: Backend, n: number, worker = 'w'): Promise<number
     const next = await backend.completeAndLease!(leased, { ...req, workerId: worker })
     acked += next.acks.filter(a => a === 'ok').length
     leased = next.leased
-    // as a worker's loop does between batches: on the main thread PGlite answers in
-    // microtasks, and a loop of nothing but awaits on it would never let a timer run
-    await new Promise(resolve => setImmediate(resolve))
   }
   await backend.pruneFinished({ state: 'succeeded', finishedOlderThanMs: 0, limit: 10_000 })
   return acked
@@ -56,7 +53,7 @@ async function tasksTable (raw: SqlClient): Promise<TasksTable> {
 }
 
 function vacuumedTasks (passes: VacuumPass[]): number {
-  return passes.filter(p => p.statements.some(s => s.startsWith('VACUUM') && s.endsWith(`"${SCHEMA}"."tasks"`))).length
+  return passes.filter(p => p.statements.includes(`VACUUM "${SCHEMA}"."tasks"`)).length
 }
 
 const ROUNDS = 5
@@ -85,7 +82,7 @@ t.test('churned tasks are vacuumed: dead tuples reclaimed, the table stops growi
   t.ok(after.dead < PER_ROUND / 10, `dead tuples reclaimed (${after.dead} left of ${PER_ROUND * 3} row versions a round)`)
   t.ok(after.vacuums >= ROUNDS, 'vacuum_count counts the passes')
   t.ok(on.passes.every(p => p.error === undefined), 'no pass failed')
-  t.ok(on.passes.flatMap(p => p.statements).every(s => /^(VACUUM|VACUUM \(ANALYZE\)|ANALYZE) "/.test(s)), 'plain VACUUM and ANALYZE only, never FULL')
+  t.ok(on.passes.flatMap(p => p.statements).every(s => /^(VACUUM|ANALYZE) "/.test(s)), 'plain VACUUM and ANALYZE only, never FULL')
   t.ok((withVacuum.at(-1) as number) <= (withVacuum[1] as number), `heap stops growing across rounds of the same churn: ${withVacuum.join(', ')} bytes`)
 
   const off = await open(t, false)
@@ -131,7 +128,9 @@ t.test('close() stops it: a running pass ends, no later one starts', async t => 
 
 t.test('leases and acks running beside the vacuums are not disturbed', async t => {
   const { backend, passes } = await open(t, { checkEveryMs: 30 })
-  // three workers churn rounds of tasks until the tasks table has been vacuumed a few times under them
+  // three workers churn rounds of tasks until the tasks table has been vacuumed a few times
+  // under them. Their loops only await PGlite, which answers on this thread, so no timer
+  // runs until they stop: the checks come from the calls themselves (nudge)
   let enqueued = 0
   async function worker (id: string): Promise<number> {
     let acked = 0

@@ -1,5 +1,5 @@
 import type { SqlQueryable } from './sql-client.ts'
-import { maintenanceStatement, plannedMaintenance, THRESHOLD_SETTINGS, thresholdsFromSettings, type AutovacuumThresholds, type TableActivity, type TableMaintenance } from './pglite-vacuum-policy.ts'
+import { maintenanceStatements, plannedMaintenance, THRESHOLD_SETTINGS, thresholdsFromSettings, type AutovacuumThresholds, type TableActivity, type TableMaintenance } from './pglite-vacuum-policy.ts'
 
 // The embedded database's autovacuum. PGlite is Postgres in single-user mode: it has
 // no autovacuum launcher, so without this the tables Switchyard churns (every lease
@@ -12,11 +12,17 @@ import { maintenanceStatement, plannedMaintenance, THRESHOLD_SETTINGS, threshold
 // Every checkEveryMs one read of pg_stat_user_tables (a few hundred µs) tells which
 // tables crossed autovacuum's thresholds (pglite-vacuum-policy.ts); those are
 // vacuumed, most dead tuples first, one plain VACUUM per table (never FULL, which
-// would rewrite the table), each a call of its own through the client's gate, so it
-// never runs inside a caller's transaction and a lease waits at most for one table's
-// VACUUM. Since each VACUUM follows at most one interval of change, it stays short.
+// would rewrite the table) and its ANALYZE apart, each a call of its own through the
+// client's gate, so it never runs inside a caller's transaction and a lease waits at
+// most for one table's VACUUM or ANALYZE. Since each VACUUM follows at most one interval of change, it stays short.
 // A pass stops at the next table once it has run passBudgetMs, leaving the rest for
 // the next check, and stop() ends it after the table being vacuumed.
+//
+// The check is due every checkEveryMs, by a timer when the process idles and by the
+// client's calls (nudge()) when it is busy: with PGlite on the main thread a flood of
+// calls answered one after another can keep the event loop from its timers for as
+// long as the flood lasts (the gate's once-a-second stats went silent through a whole
+// embedded-throughput run), and a flood is when tables churn most.
 
 /** how often the change counters are read */
 export const VACUUM_CHECK_EVERY_MS = 10_000
@@ -37,6 +43,8 @@ export interface PgliteVacuumOptions {
 export interface VacuumPass {
   /** the statements run, in order */
   statements: string[]
+  /** the longest of them: how long a lease waited for the connection at most */
+  longestMs: number
   /** tables due but left for the next check (the pass ran out of its budget, or stopped) */
   deferred: number
   ms: number
@@ -47,6 +55,8 @@ export interface VacuumPass {
 export interface PgliteVacuum {
   /** one check and its vacuums now (the timer's work; tests) */
   runPass: () => Promise<VacuumPass | null>
+  /** a call went through the client: starts a check when one is overdue (cheap: a clock read otherwise) */
+  nudge: () => void
   /** no pass starts after this; resolves once a running pass has finished its current table */
   stop: () => Promise<void>
 }
@@ -90,6 +100,7 @@ export function startPgliteVacuum (db: SqlQueryable, options: PgliteVacuumOption
   let running: Promise<VacuumPass | null> | null = null
   let thresholds: AutovacuumThresholds | null = null
   let warned = false
+  let lastCheckAt = performance.now()
 
   async function serverThresholds (): Promise<AutovacuumThresholds> {
     thresholds ??= thresholdsFromSettings(await db.query<{ name: string, setting: string }>(
@@ -102,6 +113,7 @@ export function startPgliteVacuum (db: SqlQueryable, options: PgliteVacuumOption
     const statements: string[] = []
     let due: TableMaintenance[] = []
     let done = 0
+    let longestMs = 0
     try {
       const server = await serverThresholds()
       const rows = await db.query<ActivityRow>(ACTIVITY_SQL)
@@ -109,20 +121,24 @@ export function startPgliteVacuum (db: SqlQueryable, options: PgliteVacuumOption
       if (due.length === 0) return null
       for (const m of due) {
         if (stopped || (done > 0 && performance.now() - startedAt > passBudgetMs)) break
-        const statement = maintenanceStatement(m)
-        await db.exec(statement)
-        statements.push(statement)
+        for (const statement of maintenanceStatements(m)) {
+          const at = performance.now()
+          await db.exec(statement)
+          longestMs = Math.max(longestMs, performance.now() - at)
+          statements.push(statement)
+        }
         done++
       }
-      return { statements, deferred: due.length - done, ms: performance.now() - startedAt }
+      return { statements, longestMs, deferred: due.length - done, ms: performance.now() - startedAt }
     } catch (error) {
-      return { statements, deferred: due.length - done, ms: performance.now() - startedAt, error }
+      return { statements, longestMs, deferred: due.length - done, ms: performance.now() - startedAt, error }
     }
   }
 
   async function runPass (): Promise<VacuumPass | null> {
     if (stopped) return null
     if (running !== null) return await running
+    lastCheckAt = performance.now()
     running = pass().finally(() => { running = null })
     const result = await running
     if (result !== null) {
@@ -136,11 +152,19 @@ export function startPgliteVacuum (db: SqlQueryable, options: PgliteVacuumOption
     return result
   }
 
+  /** a check now (unless one runs), and the next one checkEveryMs after it */
+  function check (): void {
+    if (stopped) return
+    if (timer !== null) { clearTimeout(timer); timer = null }
+    void runPass().finally(schedule)
+  }
+
   function schedule (): void {
     if (stopped) return
+    if (timer !== null) clearTimeout(timer)
     timer = setTimeout(() => {
       timer = null
-      void runPass().finally(schedule)
+      check()
     }, checkEveryMs)
     timer.unref()
   }
@@ -148,6 +172,9 @@ export function startPgliteVacuum (db: SqlQueryable, options: PgliteVacuumOption
 
   return {
     runPass,
+    nudge () {
+      if (!stopped && running === null && performance.now() - lastCheckAt >= checkEveryMs) check()
+    },
     async stop () {
       stopped = true
       if (timer !== null) { clearTimeout(timer); timer = null }
