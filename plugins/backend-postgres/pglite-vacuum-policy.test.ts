@@ -2,7 +2,7 @@
 import t from 'tap'
 import { maintenanceStatements, plannedMaintenance, POSTGRES_AUTOVACUUM_DEFAULTS, thresholdsFromSettings, type TableActivity } from './pglite-vacuum-policy.ts'
 
-const quiet: TableActivity = { schema: 'sy', table: 'tasks', liveTuples: 1000, deadTuples: 0, modifiedSinceAnalyze: 0, insertedSinceVacuum: 0, reloptions: null }
+const quiet: TableActivity = { schema: 'sy', table: 'tasks', liveTuples: 1000, deadTuples: 0, modifiedSinceAnalyze: 0, insertedSinceVacuum: 0, frozenXidAge: 1000, reloptions: null }
 
 t.test('server settings: read where given, defaults otherwise', async t => {
   const thresholds = thresholdsFromSettings([{ name: 'autovacuum_vacuum_threshold', setting: '10' }, { name: 'autovacuum_vacuum_scale_factor', setting: 'bad' }])
@@ -28,6 +28,15 @@ t.test("a table's storage parameters override the server's, autovacuum_enabled=f
   const tasks = { ...quiet, deadTuples: 100, reloptions: ['fillfactor=90', 'autovacuum_vacuum_scale_factor=0.02'] }
   t.match(plannedMaintenance(tasks, d), { vacuum: true }, '50 + 0.02 * 1000 = 70 < 100')
   t.equal(plannedMaintenance({ ...tasks, reloptions: [...tasks.reloptions, 'autovacuum_enabled=false'] }, d), null)
+})
+
+t.test('wraparound: a table past the freeze age is vacuumed, even with autovacuum_enabled=false', async t => {
+  const d = POSTGRES_AUTOVACUUM_DEFAULTS
+  t.match(plannedMaintenance({ ...quiet, frozenXidAge: 200_000_001 }, d), { vacuum: true, analyze: false })
+  t.match(plannedMaintenance({ ...quiet, frozenXidAge: 200_000_001, reloptions: ['autovacuum_enabled=false'] }, d), { vacuum: true })
+  t.match(plannedMaintenance({ ...quiet, frozenXidAge: 150_001, reloptions: ['autovacuum_freeze_max_age=150000'] }, d), { vacuum: true }, 'a table may lower it')
+  t.equal(plannedMaintenance({ ...quiet, frozenXidAge: 250_000_000, reloptions: ['autovacuum_freeze_max_age=300000000'] }, { ...d, freezeMaxAge: 300_000_000 }), null)
+  t.match(plannedMaintenance({ ...quiet, frozenXidAge: 250_000_000, reloptions: ['autovacuum_freeze_max_age=300000000'] }, d), { vacuum: true }, 'but not raise it')
 })
 
 t.test('statements: plain VACUUM, never FULL, then ANALYZE apart; identifiers quoted', async t => {

@@ -5,6 +5,9 @@
 //
 //   vacuum  when dead tuples      > vacuum_threshold        + vacuum_scale_factor        * live tuples
 //           or inserts since the last vacuum > vacuum_insert_threshold + vacuum_insert_scale_factor * live tuples
+//           or age(relfrozenxid) > freeze_max_age (wraparound: a catalog or a quiet table
+//              is never vacuumed otherwise, and at about 2^31 transactions Postgres refuses
+//              writes until it is; a busy embedded worker runs ~2 transactions a task)
 //   analyze when rows changed since the last analyze > analyze_threshold + analyze_scale_factor * live tuples
 //
 // The thresholds are the server's autovacuum_* settings, overridden per table by the
@@ -20,6 +23,7 @@ export interface AutovacuumThresholds {
   vacuumInsertScaleFactor: number
   analyzeThreshold: number
   analyzeScaleFactor: number
+  freezeMaxAge: number
 }
 
 /** Postgres' defaults, used for any setting the database does not answer */
@@ -29,7 +33,8 @@ export const POSTGRES_AUTOVACUUM_DEFAULTS: Readonly<AutovacuumThresholds> = {
   vacuumInsertThreshold: 1000,
   vacuumInsertScaleFactor: 0.2,
   analyzeThreshold: 50,
-  analyzeScaleFactor: 0.1
+  analyzeScaleFactor: 0.1,
+  freezeMaxAge: 200_000_000
 }
 
 /** the server setting (pg_settings.name) and table storage parameter behind each threshold */
@@ -39,7 +44,8 @@ export const THRESHOLD_SETTINGS: Readonly<Record<keyof AutovacuumThresholds, str
   vacuumInsertThreshold: 'autovacuum_vacuum_insert_threshold',
   vacuumInsertScaleFactor: 'autovacuum_vacuum_insert_scale_factor',
   analyzeThreshold: 'autovacuum_analyze_threshold',
-  analyzeScaleFactor: 'autovacuum_analyze_scale_factor'
+  analyzeScaleFactor: 'autovacuum_analyze_scale_factor',
+  freezeMaxAge: 'autovacuum_freeze_max_age'
 }
 
 /** one row of pg_stat_user_tables (and the table's reloptions) as the maintenance reads it */
@@ -50,6 +56,8 @@ export interface TableActivity {
   deadTuples: number
   modifiedSinceAnalyze: number
   insertedSinceVacuum: number
+  /** age(pg_class.relfrozenxid): transactions since the table was last frozen */
+  frozenXidAge: number
   /** pg_class.reloptions: 'name=value' strings, or null */
   reloptions: readonly string[] | null
 }
@@ -90,16 +98,21 @@ function tableOptions (reloptions: readonly string[] | null): Map<string, string
 /** What one table needs now, or null when it needs nothing (or its autovacuum is off). */
 export function plannedMaintenance (activity: TableActivity, server: AutovacuumThresholds): TableMaintenance | null {
   const options = tableOptions(activity.reloptions)
-  if (/^(false|off|no|0)$/i.test(options.get('autovacuum_enabled') ?? '')) return null
   const t = { ...server }
   for (const key of Object.keys(THRESHOLD_SETTINGS) as Array<keyof AutovacuumThresholds>) {
     t[key] = parseNumber(options.get(THRESHOLD_SETTINGS[key])) ?? t[key]
+  }
+  // a table may only lower the server's freeze age, as on a server
+  const byAge = activity.frozenXidAge > Math.min(t.freezeMaxAge, server.freezeMaxAge)
+  // as on a server, autovacuum_enabled = false does not stop a wraparound vacuum
+  if (/^(false|off|no|0)$/i.test(options.get('autovacuum_enabled') ?? '')) {
+    return byAge ? { schema: activity.schema, table: activity.table, vacuum: true, analyze: false, deadTuples: activity.deadTuples } : null
   }
   const live = Math.max(0, activity.liveTuples)
   const byDead = activity.deadTuples > t.vacuumThreshold + t.vacuumScaleFactor * live
   const byInserts = t.vacuumInsertThreshold >= 0 && activity.insertedSinceVacuum > t.vacuumInsertThreshold + t.vacuumInsertScaleFactor * live
   const analyze = activity.modifiedSinceAnalyze > t.analyzeThreshold + t.analyzeScaleFactor * live
-  const vacuum = byDead || byInserts
+  const vacuum = byDead || byInserts || byAge
   if (!vacuum && !analyze) return null
   return { schema: activity.schema, table: activity.table, vacuum, analyze, deadTuples: activity.deadTuples }
 }

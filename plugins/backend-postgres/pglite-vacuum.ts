@@ -9,12 +9,15 @@ import { maintenanceStatements, plannedMaintenance, THRESHOLD_SETTINGS, threshol
 // never vacuumed"). A server has its own autovacuum, so this runs for PGlite only,
 // started by pglite-client.ts.
 //
-// Every checkEveryMs one read of pg_stat_user_tables (a few hundred µs) tells which
-// tables crossed autovacuum's thresholds (pglite-vacuum-policy.ts); those are
+// Every checkEveryMs one read of pg_stat_all_tables tells which tables crossed
+// autovacuum's thresholds, wraparound's included (pglite-vacuum-policy.ts); those are
 // vacuumed, most dead tuples first, one plain VACUUM per table (never FULL, which
 // would rewrite the table) and its ANALYZE apart, each a call of its own through the
 // client's gate, so it never runs inside a caller's transaction and a lease waits at
-// most for one table's VACUUM or ANALYZE. Since each VACUUM follows at most one interval of change, it stays short.
+// most for one statement. A VACUUM cannot be split: it reads the pages changed since
+// the last one and every index of the table in full, so it costs more as the table's
+// live rows grow (bench/README.md: about 20 ms a pass with 1,000 tasks pending, about
+// 200 ms with 50,000).
 // A pass stops at the next table once it has run passBudgetMs, leaving the rest for
 // the next check, and stop() ends it after the table being vacuumed.
 //
@@ -69,11 +72,13 @@ interface ActivityRow {
   n_mod_since_analyze: string | number
   n_ins_since_vacuum: string | number
   reloptions: string[] | null
+  frozen_xid_age: string | number
 }
 
-const ACTIVITY_SQL = `SELECT s.schemaname, s.relname, s.n_live_tup, s.n_dead_tup, s.n_mod_since_analyze, s.n_ins_since_vacuum, c.reloptions
-  FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid
-  WHERE s.n_dead_tup > 0 OR s.n_mod_since_analyze > 0 OR s.n_ins_since_vacuum > 0
+// pg_stat_all_tables, not _user_: the catalogs need their wraparound vacuums too ($1: the freeze age)
+const ACTIVITY_SQL = `SELECT s.schemaname, s.relname, s.n_live_tup, s.n_dead_tup, s.n_mod_since_analyze, s.n_ins_since_vacuum, c.reloptions, age(c.relfrozenxid) AS frozen_xid_age
+  FROM pg_stat_all_tables s JOIN pg_class c ON c.oid = s.relid
+  WHERE c.relkind IN ('r', 'm') AND (s.n_dead_tup > 0 OR s.n_mod_since_analyze > 0 OR s.n_ins_since_vacuum > 0 OR age(c.relfrozenxid) > $1)
   ORDER BY s.n_dead_tup DESC LIMIT ${MAX_TABLES_PER_CHECK}`
 
 function activityOf (row: ActivityRow): TableActivity {
@@ -84,6 +89,7 @@ function activityOf (row: ActivityRow): TableActivity {
     deadTuples: Number(row.n_dead_tup),
     modifiedSinceAnalyze: Number(row.n_mod_since_analyze),
     insertedSinceVacuum: Number(row.n_ins_since_vacuum),
+    frozenXidAge: Number(row.frozen_xid_age),
     reloptions: row.reloptions
   }
 }
@@ -116,7 +122,7 @@ export function startPgliteVacuum (db: SqlQueryable, options: PgliteVacuumOption
     let longestMs = 0
     try {
       const server = await serverThresholds()
-      const rows = await db.query<ActivityRow>(ACTIVITY_SQL)
+      const rows = await db.query<ActivityRow>(ACTIVITY_SQL, [server.freezeMaxAge])
       due = rows.map(row => plannedMaintenance(activityOf(row), server)).filter((m): m is TableMaintenance => m !== null)
       if (due.length === 0) return null
       for (const m of due) {
