@@ -21,6 +21,7 @@ t.test('vacuum by inserts, analyze by changes; -1 turns inserts off', async t =>
   t.match(plannedMaintenance({ ...quiet, insertedSinceVacuum: 1201 }, d), { vacuum: true })
   t.equal(plannedMaintenance({ ...quiet, insertedSinceVacuum: 1201 }, { ...d, vacuumInsertThreshold: -1 }), null)
   t.match(plannedMaintenance({ ...quiet, modifiedSinceAnalyze: 151 }, d), { vacuum: false, analyze: true })
+  t.equal(plannedMaintenance({ ...quiet, schema: 'pg_catalog', table: 'pg_statistic', modifiedSinceAnalyze: 151 }, d), null, 'never pg_statistic, as autovacuum')
 })
 
 t.test("a table's storage parameters override the server's, autovacuum_enabled=false leaves it alone", async t => {

@@ -95,6 +95,10 @@ function tableOptions (reloptions: readonly string[] | null): Map<string, string
   return options
 }
 
+function isPgStatistic (activity: TableActivity): boolean {
+  return activity.schema === 'pg_catalog' && activity.table === 'pg_statistic'
+}
+
 /** What one table needs now, or null when it needs nothing (or its autovacuum is off). */
 export function plannedMaintenance (activity: TableActivity, server: AutovacuumThresholds): TableMaintenance | null {
   const options = tableOptions(activity.reloptions)
@@ -111,7 +115,9 @@ export function plannedMaintenance (activity: TableActivity, server: AutovacuumT
   const live = Math.max(0, activity.liveTuples)
   const byDead = activity.deadTuples > t.vacuumThreshold + t.vacuumScaleFactor * live
   const byInserts = t.vacuumInsertThreshold >= 0 && activity.insertedSinceVacuum > t.vacuumInsertThreshold + t.vacuumInsertScaleFactor * live
-  const analyze = activity.modifiedSinceAnalyze > t.analyzeThreshold + t.analyzeScaleFactor * live
+  // as autovacuum: never ANALYZE pg_statistic (its own statistics are written into it,
+  // so it would be due again after every ANALYZE, forever)
+  const analyze = !isPgStatistic(activity) && activity.modifiedSinceAnalyze > t.analyzeThreshold + t.analyzeScaleFactor * live
   const vacuum = byDead || byInserts || byAge
   if (!vacuum && !analyze) return null
   return { schema: activity.schema, table: activity.table, vacuum, analyze, deadTuples: activity.deadTuples }
