@@ -5,6 +5,7 @@ import { PgliteGate, type GateLane } from './pglite-gate.ts'
 import { openMainThreadEngine, type PgliteEngine, type PgliteStatements } from './pglite-engine.ts'
 import type { PgliteOpenOptions } from './pglite-open.ts'
 import { openWorkerEngine } from './pglite-thread.ts'
+import { startPgliteVacuum, type PgliteVacuum, type PgliteVacuumOptions } from './pglite-vacuum.ts'
 
 export { applyWasmTiering, PGLITE_SERVER_SETTINGS } from './pglite-settings.ts'
 
@@ -59,6 +60,13 @@ export interface PgliteClientOptions {
   maxQueued?: number
   /** where PGlite runs: the main thread (default) or a thread of its own; see PGLITE_DEFAULT_THREAD */
   thread?: PgliteThread
+  /**
+   * the database's own vacuuming (pglite-vacuum.ts; PGlite has no autovacuum): its
+   * pacing, or false for none (a test that counts statements). Operators tune it as on
+   * a server, through the autovacuum_* storage parameters of a table, so Switchyard's
+   * options do not offer it.
+   */
+  vacuum?: PgliteVacuumOptions | false
 }
 
 function translateError (err: unknown): unknown {
@@ -96,9 +104,10 @@ function bindInTransaction (tx: PgliteStatements, timeoutMs: number): SqlQueryab
 }
 
 /** statements on their own: each waits for its turn at the gate, within its deadline */
-function bindGated (db: PgliteStatements, gate: PgliteGate, timeoutMs: number): SqlQueryable {
+function bindGated (db: PgliteStatements, gate: PgliteGate, timeoutMs: number, beforeCall: () => void): SqlQueryable {
   return {
     async query<R> (text: string, params?: readonly SqlParam[]): Promise<R[]> {
+      beforeCall()
       try {
         return await gate.run(statementKind(text), statementLane(text), timeoutMs, async () => await db.query<R>(text, params))
       } catch (err) {
@@ -106,6 +115,7 @@ function bindGated (db: PgliteStatements, gate: PgliteGate, timeoutMs: number): 
       }
     },
     async exec (text: string): Promise<void> {
+      beforeCall()
       try {
         await gate.run('exec', 'write', timeoutMs, async () => await db.exec(text))
       } catch (err) {
@@ -128,14 +138,30 @@ export async function createPgliteClient (options: PgliteClientOptions): Promise
     throw translateError(err)
   }
   const gate = new PgliteGate({ maxQueued: options.maxQueued ?? PGLITE_MAX_QUEUED, statsFile: process.env[STATS_FILE_ENV] })
-  const bound = bindGated(db, gate, options.statementTimeoutMs)
+  // every call may start an overdue vacuum check (see pglite-vacuum.ts: timers can starve under a flood)
+  const nudgeVacuum = (): void => { vacuum?.nudge() }
+  const bound = bindGated(db, gate, options.statementTimeoutMs, nudgeVacuum)
   let closed = false
+  const vacuum: PgliteVacuum | null = options.vacuum === false
+    ? null
+    : startPgliteVacuum({
+      query: bound.query,
+      // each VACUUM a call of its own at the gate, named in its stats
+      async exec (text: string): Promise<void> {
+        try {
+          await gate.run(statementKind(text), 'write', options.statementTimeoutMs, async () => await db.exec(text))
+        } catch (err) {
+          throw translateError(err)
+        }
+      }
+    }, options.vacuum)
 
   return {
     kind: 'pglite',
     query: bound.query,
     exec: bound.exec,
     async transaction (fn) {
+      nudgeVacuum()
       try {
         // the whole transaction holds PGlite's one connection, so bound it as a unit
         return await gate.run('transaction', 'write', options.statementTimeoutMs * 3, async () =>
@@ -156,6 +182,8 @@ export async function createPgliteClient (options: PgliteClientOptions): Promise
     async close () {
       if (closed) return
       closed = true
+      // before the gate and PGlite close: a running VACUUM ends first, no later one starts
+      await vacuum?.stop()
       gate.close()
       try {
         await db.close()
