@@ -50,6 +50,15 @@ export async function dlqEditedReplayFlow (t: T, page: Page, origin: string): Pr
   const text = form.getByLabel(`Payload of ${edited} (JSON)`)
   await text.waitFor(WAIT)
   t.same(JSON.parse(await text.inputValue()), { n: 1 }, 'the entry opens with its stored payload')
+  // a live update re-renders the page behind the dialog (a third entry changes the DLQ
+  // stats): the caret must stay in the payload being edited, not jump to the first field
+  await text.focus()
+  const stats = page.getByTestId('dlq-stats')
+  const statsBefore = await stats.textContent()
+  const third = (await consoleCall<{ id: string }>(page, 'POST', '/tasks', { handler: 'fail', queue: q('edit-dlq-other'), maxAttempts: 1 })).id
+  await waitForTaskState(page, third, ['dead'])
+  await page.waitForFunction(before => document.querySelector('[data-testid="dlq-stats"]')?.textContent !== before, statsBefore, WAIT)
+  t.equal(await text.evaluate(el => el === document.activeElement), true, 'a live update behind the dialog leaves the focus in the payload being edited')
   await text.fill('{"n": 1, "fixed": true}')
   await form.locator('summary').filter({ hasText: '(edited)' }).waitFor(WAIT)
   await screenshot(page, 'dlq-edit-selected')

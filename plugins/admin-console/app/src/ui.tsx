@@ -80,12 +80,17 @@ export function Link ({ page, params, children }: { page: string, params?: Recor
 /** A modal dialog; Escape closes it, focus moves into it. */
 export function Modal ({ title, onClose, children }: { title: string, onClose: () => void, children: ReactNode }): ReactNode {
   const ref = useRef<HTMLDivElement>(null)
+  // callers pass a new onClose on every render (a live list re-renders the page): read
+  // it through a ref, so the effect below runs once per opening. Focusing the first
+  // field again on each re-render would pull the caret out of the field being typed in.
+  const close = useRef(onClose)
+  close.current = onClose
   useEffect(() => {
-    const onKey = (e: KeyboardEvent): void => { if (e.key === 'Escape') onClose() }
+    const onKey = (e: KeyboardEvent): void => { if (e.key === 'Escape') close.current() }
     window.addEventListener('keydown', onKey)
     ref.current?.querySelector<HTMLElement>('input, textarea, select, button.primary, button')?.focus()
     return () => window.removeEventListener('keydown', onKey)
-  }, [onClose])
+  }, [])
   return (
     <div className="modal-backdrop" onClick={e => { if (e.target === e.currentTarget) onClose() }}>
       <div className="modal" role="dialog" aria-modal="true" aria-label={title} ref={ref}>
