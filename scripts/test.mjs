@@ -24,17 +24,75 @@ const typechecked = new Promise((resolve) => {
   typecheck.on('close', (code, signal) => resolve(code ?? (signal === null ? 1 : 128)))
 })
 
-const tap = spawn(npm, ['exec', '--', 'tap', ...process.argv.slice(2)], { stdio: 'inherit', env })
-const tested = new Promise((resolve) => {
-  tap.on('error', (err) => { console.error(`tap could not be started: ${err.message}`); resolve(1) })
-  tap.on('close', (code, signal) => resolve(code ?? (signal === null ? 1 : 128)))
-})
+// The container-engine files build images and run containers through one podman
+// storage, so they wait on each other (test/support/engine-lock.ts) far more than on
+// the CPU. tap starts files in alphabetical order, which put them last, as a tail of
+// mostly serialized engine work with little beside it. A whole run starts them first,
+// in a tap run of their own beside the others; its output is held back and printed
+// after the main run's, so the two TAP streams never interleave.
+const ENGINE_FILES = [
+  /^test\/deploy\/image\.test\.ts$/,
+  /^test\/jobs\/(artifacts|cli-logs|git-run|run|third-party-source|worker-kill)\.test\.ts$/,
+  /^test\/console\/jobs\.test\.ts$/,
+  /^test\/bench\/job-run\.test\.ts$/,
+  /^plugins\/runtime-docker\/runtime\.test\.ts$/
+]
+/** engine files at once: the image build holds the engine alone anyway, job runs share it */
+const ENGINE_JOBS = 2
 
-for (const signal of ['SIGINT', 'SIGTERM']) {
-  process.on(signal, () => { typecheck.kill(signal); tap.kill(signal) })
+const args = process.argv.slice(2)
+
+function runTap (tapArgs, output) {
+  const child = spawn(npm, ['exec', '--', 'tap', ...tapArgs], { stdio: output === null ? 'inherit' : ['ignore', 'pipe', 'pipe'], env })
+  if (output !== null) {
+    child.stdout.on('data', (chunk) => { output.push(chunk) })
+    child.stderr.on('data', (chunk) => { output.push(chunk) })
+  }
+  const done = new Promise((resolve) => {
+    child.on('error', (err) => { console.error(`tap could not be started: ${err.message}`); resolve(1) })
+    child.on('close', (code, signal) => resolve(code ?? (signal === null ? 1 : 128)))
+  })
+  return { child, done }
 }
 
-const [typecheckCode, tapCode] = await Promise.all([typechecked, tested])
+/** every test file tap would run (its include and exclude), or null when tap cannot list them */
+async function listFiles () {
+  const lister = spawn(npm, ['exec', '--', 'tap', 'list'], { stdio: ['ignore', 'pipe', 'inherit'], env })
+  let text = ''
+  lister.stdout.on('data', (chunk) => { text += chunk })
+  const code = await new Promise((resolve) => { lister.on('error', () => resolve(1)); lister.on('close', (c) => resolve(c ?? 1)) })
+  const files = text.split('\n').map(line => line.trim()).filter(line => line !== '')
+  return code === 0 && files.length > 0 ? files : null
+}
+
+const runs = []
+const files = args.length === 0 ? await listFiles() : null
+const engineFiles = files === null ? [] : files.filter(f => ENGINE_FILES.some(re => re.test(f)))
+if (files === null || engineFiles.length === 0) {
+  runs.push(runTap(args, null))
+} else {
+  const engineOutput = []
+  // the held-back run reports in TAP unless a reporter was chosen (the interactive one needs a terminal)
+  const engine = runTap([`--jobs=${ENGINE_JOBS}`, ...(process.env.TAP_REPORTER === undefined ? ['--reporter=tap'] : []), ...engineFiles], engineOutput)
+  const main = runTap(files.filter(f => !engineFiles.includes(f)), null)
+  runs.push(main, {
+    child: engine.child,
+    done: main.done.then(async () => {
+      const code = await engine.done
+      process.stdout.write(`# the container-engine files, run beside the others from the start (${engineFiles.length}):\n`)
+      for (const chunk of engineOutput) process.stdout.write(chunk)
+      return code
+    })
+  })
+}
+
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.on(signal, () => { typecheck.kill(signal); for (const run of runs) run.child.kill(signal) })
+}
+
+const tapCodes = await Promise.all(runs.map(run => run.done))
+const tapCode = tapCodes.find(code => code !== 0) ?? 0
+const typecheckCode = await typechecked
 if (typecheckCode === 0) {
   console.log('# type-check: no errors (npm run typecheck)')
 } else {

@@ -73,7 +73,7 @@ async function main (): Promise<void> {
     await defineJob(name, ['echo first-line', 'sleep 8', 'echo result > /artifacts/result.txt', 'echo second-line'].join('\n'))
     const runId = await runFromList(page, d.origin, name)
     const output = page.getByTestId('job-output')
-    await output.getByText(/first-line/).waitFor(SLOW)
+    await explainedWait(page, runId, output.getByText(/first-line/).waitFor(SLOW))
     const stateWhenFirst = await page.getByTestId('job-run-state').textContent() ?? ''
     t.match(stateWhenFirst, /running/, `the first line shows while the container still runs (${stateWhenFirst})`)
     t.notMatch(await output.textContent() ?? '', /second-line/, 'before the second line exists')
@@ -95,7 +95,7 @@ async function main (): Promise<void> {
     const name = `console-long-${Math.random().toString(36).slice(2, 7)}`
     await defineJob(name, ['echo started', 'sleep 150', 'echo never'].join('\n'))
     const runId = await runFromList(page, d.origin, name)
-    await page.getByTestId('job-output').getByText(/started/).waitFor(SLOW)
+    await explainedWait(page, runId, page.getByTestId('job-output').getByText(/started/).waitFor(SLOW))
     t.match(await page.getByTestId('job-run-state').textContent() ?? '', /running/, 'the run is running')
     await page.getByRole('button', { name: 'Cancel run' }).click()
     const dialog = page.getByRole('dialog')
@@ -124,6 +124,30 @@ async function runFromList (page: Page, origin: string, name: string): Promise<s
   await dialog.waitFor({ state: 'detached', ...WAIT })
   await page.waitForURL(/[?&]run=/, WAIT)
   return new URL(page.url().replace('#/', '')).searchParams.get('run') ?? ''
+}
+
+/**
+ * The wait for a run's first output line; when it times out, the failure says where the
+ * run was (its stored state and events, the page's state, output and live-feed status),
+ * so a timeout on a loaded machine can be told apart from a lost line.
+ */
+async function explainedWait (page: Page, runId: string, wait: Promise<void>): Promise<void> {
+  try {
+    await wait
+  } catch (err) {
+    const facts: Record<string, unknown> = { at: new Date().toISOString() }
+    try {
+      facts.run = (await consoleCall<{ run: unknown }>(page, 'GET', `/jobs/runs/${runId}`)).run
+      const { events } = await consoleCall<{ events: Array<{ type: string, time: string, data?: { text?: string } }> }>(page, 'GET', `/jobs/events?runId=${runId}&limit=50`)
+      facts.events = events.map(e => `${e.time} ${e.type}${e.data?.text !== undefined ? ` ${JSON.stringify(e.data.text)}` : ''}`)
+      facts.pageState = await page.getByTestId('job-run-state').textContent()
+      facts.pageOutput = await page.getByTestId('job-output').textContent()
+      facts.banner = await page.locator('.banner').allTextContents()
+    } catch (factErr) {
+      facts.unreadable = (factErr as Error).message
+    }
+    throw new Error(`${(err as Error).message}\nwhere the run was: ${JSON.stringify(facts, null, 2)}`, { cause: err })
+  }
 }
 
 async function containersOfRun (podman: PodmanService, runId: string): Promise<string[]> {

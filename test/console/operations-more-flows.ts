@@ -7,6 +7,9 @@ import type { Test } from 'tap'
 import { screenshot } from './browser.ts'
 import { consoleCall, goto, waitForTaskState } from './pages.ts'
 
+// the browser globals the page-side callbacks below read (the test program has no DOM lib)
+declare const document: { activeElement: unknown, querySelector: (selector: string) => { textContent: string | null } | null }
+
 type T = Test
 
 const WAIT = { timeout: 30_000 }
