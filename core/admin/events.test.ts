@@ -3,30 +3,41 @@
 // one shared read and one write per stream) rather than one round per append, and
 // no append is left undelivered.
 import { setMaxListeners } from 'node:events'
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { embeddedBackend, serverBackend } from './test-support.ts'
 import { EventPages, EventTail, EventWaker, followEvents, WAKE_SPACING_MAX_MS, WAKE_SPACING_PER_FOLLOWER_MS } from './events.ts'
+
+type Backend = ConstructorParameters<typeof EventPages>[0]
+
+/**
+ * `count` followers from `start` on one waker, pages and tail, each recording what it
+ * reads (`pick` of each event) until it has `appends` events; all stop when `t` ends.
+ */
+function startFollowers (t: Test, backend: Backend, waker: EventWaker, start: string, count: number, appends: number, pick: (e: { id: string, type: string }) => string): { seen: string[][], done: Promise<void[]> } {
+  const pages = new EventPages(backend)
+  const tail = new EventTail(backend)
+  const controller = new AbortController()
+  // every follower listens on the one signal, as the streams of one gateway each on their own
+  setMaxListeners(count + 10, controller.signal)
+  t.teardown(() => controller.abort())
+  const seen = Array.from({ length: count }, () => [] as string[])
+  const done = Promise.all(seen.map(async (into) => {
+    for await (const event of followEvents(backend, pages, waker, tail, start, controller.signal)) {
+      into.push(pick(event))
+      if (into.length === appends) return
+    }
+  }))
+  return { seen, done }
+}
 
 t.test('a burst of appends wakes many followers in spaced rounds, and every follower gets every event', { timeout: 120_000 }, async t => {
   const backend = await embeddedBackend(t)
   const waker = new EventWaker(backend, 500, (err) => { throw err })
   t.teardown(() => waker.close())
-  const pages = new EventPages(backend)
-  const tail = new EventTail(backend)
   const start = (await backend.appendEvents([{ type: 'test.start', data: {} }]))[0]!.id
   const followers = 1000
   const appends = 30
-  const controller = new AbortController()
-  // every follower listens on the one signal, as the streams of one gateway each on their own
-  setMaxListeners(followers + 10, controller.signal)
-  t.teardown(() => controller.abort())
-  const seen = Array.from({ length: followers }, () => [] as string[])
-  const done = seen.map(async (into) => {
-    for await (const event of followEvents(backend, pages, waker, tail, start, controller.signal)) {
-      into.push(event.type)
-      if (into.length === appends) return
-    }
-  })
+  const { seen, done } = startFollowers(t, backend, waker, start, followers, appends, e => e.type)
   // every follower has read once (nothing yet) and waits
   await new Promise(resolve => setTimeout(resolve, 500))
   const wakesBefore = waker.wakes
@@ -35,7 +46,7 @@ t.test('a burst of appends wakes many followers in spaced rounds, and every foll
   const issued: Array<Promise<unknown>> = []
   for (let i = 0; i < appends; i++) issued.push(backend.appendEvents([{ type: `test.${i}`, data: { i } }]))
   await Promise.all(issued)
-  await Promise.all(done)
+  await done
   const elapsed = performance.now() - began
   const rounds = waker.wakes - wakesBefore
   const spacing = Math.min(WAKE_SPACING_MAX_MS, followers * WAKE_SPACING_PER_FOLLOWER_MS)
@@ -76,22 +87,11 @@ t.test('on the Postgres server, 300 followers and 200 appends from 40 concurrent
   })
   const waker = new EventWaker(backend, 500, (err) => { throw err })
   t.teardown(() => waker.close())
-  const pages = new EventPages(backend)
-  const tail = new EventTail(backend)
   const start = (await backend.appendEvents([{ type: 'test.start', data: {} }]))[0]!.id
   const followers = 300
   const appends = 200
   const writers = 40
-  const controller = new AbortController()
-  setMaxListeners(followers + 10, controller.signal)
-  t.teardown(() => controller.abort())
-  const seen = Array.from({ length: followers }, () => [] as string[])
-  const done = seen.map(async (into) => {
-    for await (const event of followEvents(backend, pages, waker, tail, start, controller.signal)) {
-      into.push(event.id)
-      if (into.length === appends) return
-    }
-  })
+  const { seen, done } = startFollowers(t, backend, waker, start, followers, appends, e => e.id)
   await new Promise(resolve => setTimeout(resolve, 500))
   const readsBefore = reads
   const wakesBefore = waker.wakes
@@ -101,7 +101,7 @@ t.test('on the Postgres server, 300 followers and 200 appends from 40 concurrent
   await Promise.all(Array.from({ length: writers }, async () => {
     while (next < appends) { const i = next++; await backend.appendEvents([{ type: `test.${i}`, data: { i } }]) }
   }))
-  await Promise.all(done)
+  await done
   const rounds = waker.wakes - wakesBefore
   const readsDuring = reads - readsBefore
   const log = (await backend.readEvents({ afterId: start, limit: appends + 10 })).map(e => e.id)
