@@ -2,8 +2,9 @@
 -- jobs were added to a queue, leases up to `most` jobs of it to the queue's registered
 -- idle workers with BullMQ's moveToActive (defined above as moveToActiveScript()) and the
 -- handler filter (handler-filter.lua), exactly as lease-jobs.lua leases for a worker that
--- runs those handlers: lock token, lease expiry field, the retry mark cleared, kept
--- counts. Needs kept (lib/kept-counts.lua) above it. KEYS and ARGV are overwritten.
+-- runs those handlers: both take each job with lib/lease-take.lua (lock token, lease
+-- expiry field, the retry mark cleared, kept counts). Needs kept (lib/kept-counts.lua) and
+-- lib/lease-take.lua above it. KEYS and ARGV are overwritten.
 -- Nothing is pushed while the global pause, a flow limit or the rate limit is stored
 -- (the leases those need are left to the workers, who do not wait for pushes then),
 -- nor on a paused queue, nor to a cordoned worker or a registration past its lifetime.
@@ -17,38 +18,16 @@ local function pushLease(own, base, queue, w, reg, runs, limit, parkCap, nowMs, 
   local timestamp = string.format('%d', nowMs)
   for i = #KEYS, 12, -1 do KEYS[i] = nil end
   for i = #ARGV, 4, -1 do ARGV[i] = nil end
-  KEYS[1] = base .. 'wait'
-  KEYS[2] = base .. 'active'
-  KEYS[3] = base .. 'prioritized'
-  KEYS[4] = base .. 'events'
-  KEYS[5] = base .. 'stalled'
-  KEYS[6] = base .. 'limiter'
-  KEYS[7] = base .. 'delayed'
-  KEYS[8] = base .. 'paused'
-  KEYS[9] = base .. 'meta'
-  KEYS[10] = base .. 'pc'
-  KEYS[11] = base .. 'marker'
-  ARGV[1] = base
-  ARGV[2] = timestamp
-  local retryKey = own .. 'retry:' .. queue
-  local retries = redis.call('EXISTS', retryKey) == 1
-  local pendingKey = own .. 'hp:' .. queue
+  local lq = leaseQueue(own, base, queue, timestamp, nil)
   local filter = newFilter(own, base, queue, runs, parkCap, limit)
   local inbox = pushInbox(own, w)
   local n = 0
   while n < limit do
     if filter ~= nil and chooseNext(filter, timestamp) == nil then break end
     local token = 'p' .. seq .. ':' .. (n + 1)
-    ARGV[3] = cmsgpack.pack({ token = token, lockDuration = lockDuration, name = w })
-    local reply = moveToActiveScript()
-    local jobId = reply[2]
-    if filter ~= nil then settle(filter, jobId) end
-    -- {0, 0, rateLimitTtl, nextDelayed}: nothing to take from this queue now
-    if type(jobId) ~= 'string' then break end
-    redis.call('HSET', base .. jobId, 'syx', expires)
-    if retries then redis.call('SREM', retryKey, jobId) end
-    kept.add(pendingKey, kept.field(reply[1], 'name'), -1)
-    redis.call('RPUSH', inbox, cjson.encode({ queue, jobId, token, reply[1], expires }))
+    local reply = leaseTake(lq, moveToActiveScript, filter, token, lockDuration, w, expires)
+    if reply == nil then break end
+    redis.call('RPUSH', inbox, cjson.encode({ queue, reply[2], token, reply[1], expires }))
     n = n + 1
   end
   if filter ~= nil then finishFilter(filter) end
