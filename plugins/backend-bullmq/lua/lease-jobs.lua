@@ -42,12 +42,23 @@ local function finish()
   return { out, (rate ~= nil and rate.cut and #out >= limit) and 1 or 0 }
 end
 if nHandlers == 0 then return finish() end
-if rcall('EXISTS', own .. 'paused') == 1 then return finish() end
--- a worker an operator cordoned leases nothing (workers.lua keeps the cordon hash)
-if rcall('HEXISTS', own .. 'workers-cordoned', workerId) == 1 then return finish() end
+-- The global pause, cordons, flow limits and the first queue's retry marks: in the common
+-- case none is stored, and one EXISTS says so (each command costs a lease about as much
+-- as BullMQ's own, bench/README.md); otherwise each is looked at on its own.
+local stored = rcall('EXISTS', own .. 'paused', own .. 'workers-cordoned', own .. 'fl', own .. 'retry:' .. (queues[1] or '')) > 0
+-- whether queues[1] has retry marks, nil: not known (leaseQueue reads it)
+local firstRetries = nil
+if stored then
+  if rcall('EXISTS', own .. 'paused') == 1 then return finish() end
+  -- a worker an operator cordoned leases nothing (workers.lua keeps the cordon hash)
+  if rcall('HEXISTS', own .. 'workers-cordoned', workerId) == 1 then return finish() end
+else
+  firstRetries = false
+end
 -- flow limits (flow.lua): nil without any; with some, a saturated handler is one the
 -- caller cannot run now (the filter parks its jobs) and each queue takes what its limit leaves
-local fl = flowOpen(prefix, own)
+local fl = nil
+if stored then fl = flowOpen(prefix, own) end
 if fl ~= nil then
   local callerRuns = runs
   runs = setmetatable({}, { __index = function(_, name)
@@ -75,7 +86,9 @@ for _, queue in ipairs(queues) do
   if #out >= limit then break end
   if rcall('SISMEMBER', own .. 'queues', queue) == 1 then
     local base = prefix .. queue .. ':'
-    local lq = leaseQueue(own, base, queue, timestamp, nil)
+    local retries = nil
+    if queue == queues[1] then retries = firstRetries end
+    local lq = leaseQueue(own, base, queue, timestamp, retries)
     -- a BullMQ-paused queue gives nothing: nothing to choose or park there
     local filter = nil
     if rcall('HEXISTS', base .. 'meta', 'paused') == 0 then filter = newFilter(own, base, queue, runs, parkCap, limit - #out) end

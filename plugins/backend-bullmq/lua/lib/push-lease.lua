@@ -10,15 +10,16 @@
 -- nor on a paused queue, nor to a cordoned worker or a registration past its lifetime.
 
 -- Leases up to `limit` jobs of the queue at base to worker w (registration reg, runs: the
--- handler names it runs or nil for every one), appending each lease to its inbox as
--- lease-jobs.lua answers it: {queue, jobId, token, job hash (flat), lease expiry}.
-local function pushLease(own, base, queue, w, reg, runs, limit, parkCap, nowMs, seq)
+-- handler names it runs or nil for every one; retries: whether the queue's retry set
+-- exists, nil when not known), appending each lease to its inbox as lease-jobs.lua
+-- answers it: {queue, jobId, token, job hash (flat), lease expiry}.
+local function pushLease(own, base, queue, w, reg, runs, limit, parkCap, nowMs, seq, retries)
   local lockDuration = tonumber(reg.ms)
   local expires = string.format('%d', nowMs + lockDuration)
   local timestamp = string.format('%d', nowMs)
   for i = #KEYS, 12, -1 do KEYS[i] = nil end
   for i = #ARGV, 4, -1 do ARGV[i] = nil end
-  local lq = leaseQueue(own, base, queue, timestamp, nil)
+  local lq = leaseQueue(own, base, queue, timestamp, retries)
   local filter = newFilter(own, base, queue, runs, parkCap, limit)
   local inbox = pushInbox(own, w)
   local n = 0
@@ -45,7 +46,16 @@ end
 local function pushJobs(own, base, queue, parkCap, most)
   local idleKey = pushIdle(own, queue)
   if redis.call('EXISTS', idleKey) == 0 then return 0 end
-  if redis.call('EXISTS', own .. 'paused', own .. 'fl', own .. 'ratelimit') > 0 then return 0 end
+  -- The global pause, flow limits, the rate limit, cordons and the queue's retry marks: in
+  -- the common case none is stored, and one EXISTS says so; otherwise each is looked at.
+  local cordons, retries = false, false
+  local stored = redis.call('EXISTS', own .. 'paused', own .. 'fl', own .. 'ratelimit', own .. 'workers-cordoned', own .. 'retry:' .. queue)
+  if stored > 0 then
+    if redis.call('EXISTS', own .. 'paused', own .. 'fl', own .. 'ratelimit') > 0 then return 0 end
+    cordons = redis.call('EXISTS', own .. 'workers-cordoned') == 1
+    -- what else the first EXISTS found is the retry set
+    retries = stored > (cordons and 1 or 0)
+  end
   if redis.call('HEXISTS', base .. 'meta', 'paused') == 1 then return 0 end
   local t = redis.call('TIME')
   local nowMs = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -58,7 +68,7 @@ local function pushJobs(own, base, queue, parkCap, most)
     else
       local reg = {}
       for i = 1, #flat, 2 do reg[flat[i]] = flat[i + 1] end
-      if tonumber(reg.u) < nowMs or redis.call('HEXISTS', own .. 'workers-cordoned', w) == 1 then
+      if tonumber(reg.u) < nowMs or (cordons and redis.call('HEXISTS', own .. 'workers-cordoned', w) == 1) then
         -- a registration past its lifetime (its worker is gone or late) or a cordoned worker
         pushUnregister(own, w, reg.qs)
       else
@@ -71,7 +81,7 @@ local function pushJobs(own, base, queue, parkCap, most)
           end
         end
         local seq = redis.call('INCR', own .. 'push-seq')
-        pushed = pushed + pushLease(own, base, queue, w, reg, runs, math.min(tonumber(reg.n), most - pushed), parkCap, nowMs, seq)
+        pushed = pushed + pushLease(own, base, queue, w, reg, runs, math.min(tonumber(reg.n), most - pushed), parkCap, nowMs, seq, retries)
       end
     end
   end
