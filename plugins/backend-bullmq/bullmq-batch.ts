@@ -15,31 +15,23 @@ interface BullMQScript { name: string, content: string, keys: number }
 
 const bullmqScripts = createRequire(import.meta.url)('bullmq/dist/cjs/scripts/index.js') as Record<string, BullMQScript | undefined>
 const lua = luaSource
-/** lease-field.lua, ahead of a wrapped script that takes jobs into leases */
-const LEASE_FIELD = `${lua('lease-field.lua')}\n`
 
 /** BullMQ functions handler-filter.lua calls: the wrapped script must define them at its top level */
 const FILTER_NEEDS = ['getTargetQueueList', 'promoteDelayedJobs']
 
-function wrapped (script: string, driver: string, needs: string[] = [], leasing = false): string {
-  return `${asFunction(script, 'bullmqScript', needs, leasing)}\n${driver}`
+function wrapped (script: string, driver: string, needs: string[] = []): string {
+  return `${asFunction(script, 'bullmqScript', needs)}\n${driver}`
 }
 
-/**
- * BullMQ's script as the Lua function `name` (its helper functions defined ahead of it,
- * see lua-hoist.ts). leasing: it calls Redis through lease-field.lua's leaseCall (defined
- * ahead of it), so the job it takes can get its lease expiry in BullMQ's own HMSET.
- */
-function asFunction (script: string, name: string, needs: string[] = [], leasing = false): string {
+/** BullMQ's script as the Lua function `name` (its helper functions defined ahead of it, see lua-hoist.ts) */
+function asFunction (script: string, name: string, needs: string[] = []): string {
   const found = bullmqScripts[script]
   if (found === undefined) throw new Error(`the installed bullmq has no ${script} script`)
   const hoisted = hoistDefinitions(found.content)
   const missing = needs.filter(need => hoisted === null || !new RegExp(`^local function ${need}\\(`, 'm').test(hoisted.definitions))
   if (missing.length > 0) throw new Error(`the installed bullmq's ${script} script does not define ${missing.join(', ')} where Switchyard's lease needs them`)
-  // unhoisted, the script keeps redis.call and the caller writes the expiry itself (leaseFieldTaken says so)
-  if (hoisted === null) return `${leasing ? LEASE_FIELD : ''}local function ${name}()\n${found.content}\nend`
-  const definitions = leasing ? `${LEASE_FIELD}${hoisted.definitions.replace(/^local rcall = redis\.call$/m, 'local rcall = leaseCall')}` : hoisted.definitions
-  return `${definitions}\nlocal function ${name}()\n${hoisted.body}\nend`
+  if (hoisted === null) return `local function ${name}()\n${found.content}\nend`
+  return `${hoisted.definitions}\nlocal function ${name}()\n${hoisted.body}\nend`
 }
 
 /** BullMQ scripts that can be run for many jobs in one call */
@@ -54,7 +46,7 @@ const freshAddCommand = (script: BatchedScript): string => `sy_add_fresh_${scrip
 
 export function defineBatchScripts (redis: Redis): void {
   const filter = lua('handler-filter.lua')
-  redis.defineCommand('sy_lease_jobs', { numberOfKeys: 0, lua: wrapped('moveToActive', `${filter}\n${lua('flow.lua')}\n${lua('lease-jobs.lua')}`, FILTER_NEEDS, true) })
+  redis.defineCommand('sy_lease_jobs', { numberOfKeys: 0, lua: wrapped('moveToActive', `${filter}\n${lua('flow.lua')}\n${lua('lease-jobs.lua')}`, FILTER_NEEDS) })
   const runCalls = lua('run-calls.lua')
   // task dependencies (deps.lua, on prelude.lua): finishing a job settles its children, adding a child may block it
   const deps = `${lua('prelude.lua')}\n${lua('deps.lua')}`
@@ -66,9 +58,9 @@ export function defineBatchScripts (redis: Redis): void {
   // The fresh add pushes ready jobs to idle workers (lib/push-lease.lua) with moveToActive and the
   // handler filter, defined first: the filter calls moveToActive's helpers, and the add
   // script's helpers of the same names, defined after, do not replace those it sees.
-  const pushing = `${asFunction('moveToActive', 'moveToActiveScript', FILTER_NEEDS, true)}\n${filter}`
+  const pushing = `${asFunction('moveToActive', 'moveToActiveScript', FILTER_NEEDS)}\n${filter}`
   for (const script of ADD_SCRIPTS) redis.defineCommand(freshAddCommand(script), { numberOfKeys: 0, lua: `${pushing}\n${wrapped(script, `${runCalls}\nlocal syScript = '${script}'\n${lua('add-fresh.lua')}`)}` })
-  redis.defineCommand(COMPLETE_AND_FETCH, { numberOfKeys: 0, lua: wrapped('moveToFinished', `${runCalls}\n${filter}\n${deps}\n${lua('complete-and-fetch.lua')}`, FILTER_NEEDS, true) })
+  redis.defineCommand(COMPLETE_AND_FETCH, { numberOfKeys: 0, lua: wrapped('moveToFinished', `${runCalls}\n${filter}\n${deps}\n${lua('complete-and-fetch.lua')}`, FILTER_NEEDS) })
 }
 
 const COMPLETE_AND_FETCH = 'sy_complete_and_fetch'

@@ -7,8 +7,8 @@
 -- worker is cordoned or the queue is not registered, only a job whose name is one of the handler names is
 -- fetched (handler-filter.lua: the job is chosen before the run; the caller sends no
 -- fetch-next with an ack of a job that has a parent, whose ack may move the parent to
--- wait before fetch-next pops), and a fetched job gets its lease expiry (syx, written by
--- fetch-next's own HMSET: lease-field.lua) and leaves the retry marks, as in lease-jobs.lua.
+-- wait before fetch-next pops), and a fetched job gets its lease expiry (syx) and leaves the retry
+-- marks, as in lease-jobs.lua.
 -- ARGV[1] own key base, ARGV[2] the queue's key base ("<prefix>:<queue>:"),
 -- ARGV[3] the queue name, ARGV[4] lease length (ms), ARGV[5] jobs parked at most,
 -- ARGV[6] the worker id, ARGV[7] n handler names (-1: every handler), ARGV[8..7+n] the names.
@@ -56,18 +56,14 @@ local function beforeRun()
   elseif filter ~= nil and ARGV[6] == '1' and chooseNext(filter, ARGV[2]) == nil then
     ARGV[6] = '0'
   end
-  -- a job fetch-next takes gets its lease expiry in BullMQ's HMSET (lease-field.lua)
-  leaseFieldArm(ARGV[6] == '1' and expiresStr or nil)
 end
 
 local function afterRun(reply)
-  local fetched = type(reply) == 'table' and type(reply[2]) == 'string'
-  local fieldWritten = leaseFieldTaken(fetched and base .. reply[2] or nil)
   kept.finished(reply)
   if withDeps then settleFinished(reply) end
-  if fetched then
+  if type(reply) == 'table' and type(reply[2]) == 'string' then
     popped = reply[2]
-    if not fieldWritten then redis.call('HSET', base .. reply[2], 'syx', expiresStr) end
+    redis.call('HSET', base .. reply[2], 'syx', expiresStr)
     if retries then redis.call('SREM', retryKey, reply[2]) end
     reply[5] = expires
   end

@@ -43,8 +43,8 @@ local function finish()
 end
 if nHandlers == 0 then return finish() end
 -- The global pause, cordons, flow limits and the first queue's retry marks: in the common
--- case none is stored, and one EXISTS says so (each command costs a lease about as much
--- as BullMQ's own, bench/README.md); otherwise each is looked at on its own.
+-- case none is stored, and one EXISTS says so instead of four commands; otherwise each is
+-- looked at on its own.
 local stored = rcall('EXISTS', own .. 'paused', own .. 'workers-cordoned', own .. 'fl', own .. 'retry:' .. (queues[1] or '')) > 0
 -- whether queues[1] has retry marks, nil: not known (leaseQueue reads it)
 local firstRetries = nil

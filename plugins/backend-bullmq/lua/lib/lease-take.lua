@@ -2,8 +2,7 @@
 -- Switchyard lease does it (lease-jobs.lua for a worker's call, lib/push-lease.lua for a
 -- push): BullMQ's keys and arguments as its Worker passes them, a lock token per job,
 -- the lease expiry field (syx), the retry mark cleared and the kept pending count.
--- Needs kept (lib/kept-counts.lua), settle (handler-filter.lua) and, with moveToActive
--- wrapped on leaseCall, lease-field.lua above it.
+-- Needs kept (lib/kept-counts.lua) and settle (handler-filter.lua) above it.
 
 -- A queue at key base `base` ("<prefix><queue>:") made ready for leases at `timestamp`
 -- (a string: BullMQ's processedOn): KEYS and ARGV[1..2] set as BullMQ's Worker passes
@@ -35,15 +34,12 @@ end
 -- a job, whose lease then expires at expiresStr (epoch ms, a string); nil when it took none.
 local function leaseTake(lq, moveToActive, filter, token, lockDuration, workerId, expiresStr)
   ARGV[3] = cmsgpack.pack({ token = token, lockDuration = lockDuration, name = workerId })
-  leaseFieldArm(expiresStr)
   local reply = moveToActive()
   local jobId = reply[2]
-  local jobKey = type(jobId) == 'string' and lq.base .. jobId or nil
-  local fieldWritten = leaseFieldTaken(jobKey)
   if filter ~= nil then settle(filter, jobId) end
   -- {0, 0, rateLimitTtl, nextDelayed}: nothing to take from this queue now
-  if jobKey == nil then return nil end
-  if not fieldWritten then redis.call('HSET', jobKey, 'syx', expiresStr) end
+  if type(jobId) ~= 'string' then return nil end
+  redis.call('HSET', lq.base .. jobId, 'syx', expiresStr)
   if lq.retries then redis.call('SREM', lq.retryKey, jobId) end
   kept.add(lq.pendingKey, kept.field(reply[1], 'name'), -1)
   return reply

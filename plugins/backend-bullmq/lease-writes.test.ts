@@ -1,7 +1,7 @@
 // What a lease writes besides BullMQ's move to active, on each way a job is taken
 // (lease-jobs.lua, complete-and-fetch.lua's fetch-next, push delivery): the lease expiry
-// field syx, written inside BullMQ's own HMSET (lua/lease-field.lua), and the retry mark
-// cleared, which the scripts look for with one EXISTS shared with other checks.
+// field syx, and the retry mark cleared, which lease-jobs.lua and the push look for with
+// one EXISTS shared with other checks (on the first queue named only, for lease-jobs.lua).
 import { randomBytes } from 'node:crypto'
 import t, { type Test } from 'tap'
 import { Redis } from 'ioredis'
@@ -18,7 +18,7 @@ const task = (queue: string, i = 0): NewTask => ({
 interface Setup { backend: BullMQBackend, redis: Redis, prefix: string }
 
 async function setup (t: Test): Promise<Setup> {
-  const prefix = `syfield${randomBytes(5).toString('hex')}`
+  const prefix = `sywrites${randomBytes(5).toString('hex')}`
   const backend = createBullMQBackend({ url: URL, prefix })
   const redis = new Redis(URL, { maxRetriesPerRequest: null })
   t.teardown(async () => {
