@@ -15,6 +15,7 @@
 -- the pending ones (lib/kept-counts.lua).
 --!include kept-counts
 --!include push
+--!include lease-take
 --!include push-lease
 local index, registry, queue = ARGV[1], ARGV[2], ARGV[3]
 local own, channel, parkCap = ARGV[4], ARGV[5], tonumber(ARGV[6])

@@ -4,7 +4,7 @@
 -- passes, so priority order, pause, rate limits, delayed promotion, markers and events
 -- stay BullMQ's. Only jobs whose name is one of the handler names are taken (see
 -- handler-filter.lua, included above). Every job gets its own lock token (ARGV[5] .. n)
--- and its lease expiry recorded.
+-- and its lease expiry recorded, by lib/lease-take.lua as push delivery does (lib/push-lease.lua).
 -- ARGV[1] key prefix ("<prefix>:"), ARGV[2] own key base, ARGV[3] timestamp (the
 -- caller's clock, as BullMQ's workers pass it), ARGV[6] lock duration (ms),
 -- ARGV[7] worker id (BullMQ's processedBy), ARGV[8] jobs parked at most per queue,
@@ -18,6 +18,7 @@
 -- time has left are leased, and the jobs taken count in it: by start time no window
 -- holds more than the limit.
 --!include kept-counts
+--!include lease-take
 local rcall = redis.call
 local prefix, own, timestamp = ARGV[1], ARGV[2], ARGV[3]
 local limit, tokenBase, lockDuration, workerId = tonumber(ARGV[4]), ARGV[5], tonumber(ARGV[6]), ARGV[7]
@@ -41,12 +42,23 @@ local function finish()
   return { out, (rate ~= nil and rate.cut and #out >= limit) and 1 or 0 }
 end
 if nHandlers == 0 then return finish() end
-if rcall('EXISTS', own .. 'paused') == 1 then return finish() end
--- a worker an operator cordoned leases nothing (workers.lua keeps the cordon hash)
-if rcall('HEXISTS', own .. 'workers-cordoned', workerId) == 1 then return finish() end
+-- The global pause, cordons, flow limits and the first queue's retry marks: in the common
+-- case none is stored, and one EXISTS says so instead of four commands; otherwise each is
+-- looked at on its own.
+local stored = rcall('EXISTS', own .. 'paused', own .. 'workers-cordoned', own .. 'fl', own .. 'retry:' .. (queues[1] or '')) > 0
+-- whether queues[1] has retry marks, nil: not known (leaseQueue reads it)
+local firstRetries = nil
+if stored then
+  if rcall('EXISTS', own .. 'paused') == 1 then return finish() end
+  -- a worker an operator cordoned leases nothing (workers.lua keeps the cordon hash)
+  if rcall('HEXISTS', own .. 'workers-cordoned', workerId) == 1 then return finish() end
+else
+  firstRetries = false
+end
 -- flow limits (flow.lua): nil without any; with some, a saturated handler is one the
 -- caller cannot run now (the filter parks its jobs) and each queue takes what its limit leaves
-local fl = flowOpen(prefix, own)
+local fl = nil
+if stored then fl = flowOpen(prefix, own) end
 if fl ~= nil then
   local callerRuns = runs
   runs = setmetatable({}, { __index = function(_, name)
@@ -74,22 +86,9 @@ for _, queue in ipairs(queues) do
   if #out >= limit then break end
   if rcall('SISMEMBER', own .. 'queues', queue) == 1 then
     local base = prefix .. queue .. ':'
-    KEYS[1] = base .. 'wait'
-    KEYS[2] = base .. 'active'
-    KEYS[3] = base .. 'prioritized'
-    KEYS[4] = base .. 'events'
-    KEYS[5] = base .. 'stalled'
-    KEYS[6] = base .. 'limiter'
-    KEYS[7] = base .. 'delayed'
-    KEYS[8] = base .. 'paused'
-    KEYS[9] = base .. 'meta'
-    KEYS[10] = base .. 'pc'
-    KEYS[11] = base .. 'marker'
-    ARGV[1] = base
-    ARGV[2] = timestamp
-    local retryKey = own .. 'retry:' .. queue
-    local retries = rcall('EXISTS', retryKey) == 1
-    local pendingKey = own .. 'hp:' .. queue
+    local retries = nil
+    if queue == queues[1] then retries = firstRetries end
+    local lq = leaseQueue(own, base, queue, timestamp, retries)
     -- a BullMQ-paused queue gives nothing: nothing to choose or park there
     local filter = nil
     if rcall('HEXISTS', base .. 'meta', 'paused') == 0 then filter = newFilter(own, base, queue, runs, parkCap, limit - #out) end
@@ -103,16 +102,10 @@ for _, queue in ipairs(queues) do
     while #out < limit and (queueLeft == nil or queueLeft > 0) do
       if filter ~= nil and chooseNext(filter, timestamp) == nil then break end
       local token = tokenBase .. (#out + 1)
-      ARGV[3] = cmsgpack.pack({ token = token, lockDuration = lockDuration, name = workerId })
-      local reply = bullmqScript()
+      local reply = leaseTake(lq, bullmqScript, filter, token, lockDuration, workerId, expiresStr)
+      if reply == nil then break end
       local jobId = reply[2]
-      if filter ~= nil then settle(filter, jobId) end
-      -- {0, 0, rateLimitTtl, nextDelayed}: nothing to take from this queue now
-      if type(jobId) ~= 'string' then break end
-      rcall('HSET', base .. jobId, 'syx', expiresStr)
-      if retries then rcall('SREM', retryKey, jobId) end
       out[#out + 1] = { queue, jobId, token, reply[1], expires }
-      kept.add(pendingKey, kept.field(reply[1], 'name'), -1)
       if fl ~= nil then
         local tn = nil
         if fl.anyTenant then tn = flowJobTenant(base, jobId) end

@@ -2,53 +2,33 @@
 -- jobs were added to a queue, leases up to `most` jobs of it to the queue's registered
 -- idle workers with BullMQ's moveToActive (defined above as moveToActiveScript()) and the
 -- handler filter (handler-filter.lua), exactly as lease-jobs.lua leases for a worker that
--- runs those handlers: lock token, lease expiry field, the retry mark cleared, kept
--- counts. Needs kept (lib/kept-counts.lua) above it. KEYS and ARGV are overwritten.
+-- runs those handlers: both take each job with lib/lease-take.lua (lock token, lease
+-- expiry field, the retry mark cleared, kept counts). Needs kept (lib/kept-counts.lua) and
+-- lib/lease-take.lua above it. KEYS and ARGV are overwritten.
 -- Nothing is pushed while the global pause, a flow limit or the rate limit is stored
 -- (the leases those need are left to the workers, who do not wait for pushes then),
 -- nor on a paused queue, nor to a cordoned worker or a registration past its lifetime.
 
 -- Leases up to `limit` jobs of the queue at base to worker w (registration reg, runs: the
--- handler names it runs or nil for every one), appending each lease to its inbox as
--- lease-jobs.lua answers it: {queue, jobId, token, job hash (flat), lease expiry}.
-local function pushLease(own, base, queue, w, reg, runs, limit, parkCap, nowMs, seq)
+-- handler names it runs or nil for every one; retries: whether the queue's retry set
+-- exists, nil when not known), appending each lease to its inbox as lease-jobs.lua
+-- answers it: {queue, jobId, token, job hash (flat), lease expiry}.
+local function pushLease(own, base, queue, w, reg, runs, limit, parkCap, nowMs, seq, retries)
   local lockDuration = tonumber(reg.ms)
   local expires = string.format('%d', nowMs + lockDuration)
   local timestamp = string.format('%d', nowMs)
   for i = #KEYS, 12, -1 do KEYS[i] = nil end
   for i = #ARGV, 4, -1 do ARGV[i] = nil end
-  KEYS[1] = base .. 'wait'
-  KEYS[2] = base .. 'active'
-  KEYS[3] = base .. 'prioritized'
-  KEYS[4] = base .. 'events'
-  KEYS[5] = base .. 'stalled'
-  KEYS[6] = base .. 'limiter'
-  KEYS[7] = base .. 'delayed'
-  KEYS[8] = base .. 'paused'
-  KEYS[9] = base .. 'meta'
-  KEYS[10] = base .. 'pc'
-  KEYS[11] = base .. 'marker'
-  ARGV[1] = base
-  ARGV[2] = timestamp
-  local retryKey = own .. 'retry:' .. queue
-  local retries = redis.call('EXISTS', retryKey) == 1
-  local pendingKey = own .. 'hp:' .. queue
+  local lq = leaseQueue(own, base, queue, timestamp, retries)
   local filter = newFilter(own, base, queue, runs, parkCap, limit)
   local inbox = pushInbox(own, w)
   local n = 0
   while n < limit do
     if filter ~= nil and chooseNext(filter, timestamp) == nil then break end
     local token = 'p' .. seq .. ':' .. (n + 1)
-    ARGV[3] = cmsgpack.pack({ token = token, lockDuration = lockDuration, name = w })
-    local reply = moveToActiveScript()
-    local jobId = reply[2]
-    if filter ~= nil then settle(filter, jobId) end
-    -- {0, 0, rateLimitTtl, nextDelayed}: nothing to take from this queue now
-    if type(jobId) ~= 'string' then break end
-    redis.call('HSET', base .. jobId, 'syx', expires)
-    if retries then redis.call('SREM', retryKey, jobId) end
-    kept.add(pendingKey, kept.field(reply[1], 'name'), -1)
-    redis.call('RPUSH', inbox, cjson.encode({ queue, jobId, token, reply[1], expires }))
+    local reply = leaseTake(lq, moveToActiveScript, filter, token, lockDuration, w, expires)
+    if reply == nil then break end
+    redis.call('RPUSH', inbox, cjson.encode({ queue, reply[2], token, reply[1], expires }))
     n = n + 1
   end
   if filter ~= nil then finishFilter(filter) end
@@ -66,7 +46,16 @@ end
 local function pushJobs(own, base, queue, parkCap, most)
   local idleKey = pushIdle(own, queue)
   if redis.call('EXISTS', idleKey) == 0 then return 0 end
-  if redis.call('EXISTS', own .. 'paused', own .. 'fl', own .. 'ratelimit') > 0 then return 0 end
+  -- The global pause, flow limits, the rate limit, cordons and the queue's retry marks: in
+  -- the common case none is stored, and one EXISTS says so; otherwise each is looked at.
+  local cordons, retries = false, false
+  local stored = redis.call('EXISTS', own .. 'paused', own .. 'fl', own .. 'ratelimit', own .. 'workers-cordoned', own .. 'retry:' .. queue)
+  if stored > 0 then
+    if redis.call('EXISTS', own .. 'paused', own .. 'fl', own .. 'ratelimit') > 0 then return 0 end
+    cordons = redis.call('EXISTS', own .. 'workers-cordoned') == 1
+    -- what else the first EXISTS found is the retry set
+    retries = stored > (cordons and 1 or 0)
+  end
   if redis.call('HEXISTS', base .. 'meta', 'paused') == 1 then return 0 end
   local t = redis.call('TIME')
   local nowMs = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -79,7 +68,7 @@ local function pushJobs(own, base, queue, parkCap, most)
     else
       local reg = {}
       for i = 1, #flat, 2 do reg[flat[i]] = flat[i + 1] end
-      if tonumber(reg.u) < nowMs or redis.call('HEXISTS', own .. 'workers-cordoned', w) == 1 then
+      if tonumber(reg.u) < nowMs or (cordons and redis.call('HEXISTS', own .. 'workers-cordoned', w) == 1) then
         -- a registration past its lifetime (its worker is gone or late) or a cordoned worker
         pushUnregister(own, w, reg.qs)
       else
@@ -92,7 +81,7 @@ local function pushJobs(own, base, queue, parkCap, most)
           end
         end
         local seq = redis.call('INCR', own .. 'push-seq')
-        pushed = pushed + pushLease(own, base, queue, w, reg, runs, math.min(tonumber(reg.n), most - pushed), parkCap, nowMs, seq)
+        pushed = pushed + pushLease(own, base, queue, w, reg, runs, math.min(tonumber(reg.n), most - pushed), parkCap, nowMs, seq, retries)
       end
     end
   end
