@@ -83,6 +83,13 @@ function leasedTask (r: LeasedRow): LeasedTask {
 // durable commit (an enqueue, a failure, an admin action) makes them durable too.
 // set_config(..., true) lasts for this statement's own implicit transaction; it is
 // joined in as a one-row relation so the planner cannot drop it. Option asyncCommit.
+// The state of a leased task, as the statements that act on leases by (id, token) test
+// it: a value the planner cannot see (an InitPlan), so it never reads tasks_processing
+// whole for them. Planned from statistics that see almost no running task, the plain
+// `t.state = 'processing'` read every task in flight on every call; this way each named
+// row is one primary-key probe (migration 027).
+const LEASED = "(SELECT 'processing')"
+
 function commitMode (asyncCommit: boolean): string {
   return asyncCommit ? `(SELECT set_config('synchronous_commit', 'off', true)) AS async_commit` : '(SELECT 1) AS async_commit'
 }
@@ -157,10 +164,6 @@ export function workMethods (ctx: BackendContext): WorkMethods {
   const leaseSql = `SELECT ${leasedColumns}
     FROM ${s}.lease_tasks($1::text[], $2::int, $3::text, $4::float8, $5::text[], $6::boolean) ORDER BY ord`
 
-  // Each statement that acts on leased tasks by (id, token) names the ids once more as a
-  // condition on tasks alone (`t.id = ANY($1)`): planned from statistics that see almost
-  // no running task, the join otherwise read all of tasks_processing, every task in
-  // flight, on every call (migration 027).
   // A success clears last_error (the error history stays): a task that failed once and
   // then succeeded shows no stale error. The result is JSON text, NULL for none.
   const succeeded = `state = 'succeeded', finished_at = now(), updated_at = now(), lease_token = NULL, lease_expires_at = NULL,
@@ -168,7 +171,7 @@ export function workMethods (ctx: BackendContext): WorkMethods {
   const completeSql = `
     UPDATE ${s}.tasks t SET ${succeeded}
     FROM unnest($1::bigint[], $2::bigint[], $3::text[]) AS u(id, token, result), ${commitClause}
-    WHERE t.id = u.id AND t.lease_token = u.token AND t.state = 'processing' AND t.id = ANY($1::bigint[])
+    WHERE t.id = u.id AND t.lease_token = u.token AND t.state = ${LEASED}
     RETURNING t.id::text AS id`
 
   // The lease within the global rate limit (migration 025): the permits are taken on the
@@ -210,28 +213,28 @@ export function workMethods (ctx: BackendContext): WorkMethods {
       errors = ${errorEntry(s, 't.attempts', 'u.message', 'u.stack')},
       lease_token = NULL, lease_expires_at = NULL, updated_at = now()
     FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::float8[]) AS u(id, token, message, stack, delay_ms)
-    WHERE t.id = u.id AND t.lease_token = u.token AND t.state = 'processing' AND t.id = ANY($1::bigint[])
+    WHERE t.id = u.id AND t.lease_token = u.token AND t.state = ${LEASED}
     RETURNING t.id::text AS id, t.state, ${CASCADE_COLUMNS}`
 
   // lease_expires_at is in no index, so this stays a HOT update
   const extendSql = `
     UPDATE ${s}.tasks t SET lease_expires_at = now() + $3 * interval '1 millisecond'
     FROM unnest($1::bigint[], $2::bigint[]) AS u(id, token), ${commitClause}
-    WHERE t.id = u.id AND t.lease_token = u.token AND t.state = 'processing' AND t.id = ANY($1::bigint[])
+    WHERE t.id = u.id AND t.lease_token = u.token AND t.state = ${LEASED}
     RETURNING t.id::text AS id, ${s}.ms(t.lease_expires_at) AS lease_expires_at`
 
   // progress is in no index either: a HOT update
   const progressSql = `
     UPDATE ${s}.tasks t SET progress = u.progress::jsonb
     FROM unnest($1::bigint[], $2::bigint[], $3::text[]) AS u(id, token, progress), ${commitClause}
-    WHERE t.id = u.id AND t.lease_token = u.token AND t.state = 'processing' AND t.id = ANY($1::bigint[])
+    WHERE t.id = u.id AND t.lease_token = u.token AND t.state = ${LEASED}
     RETURNING t.id::text AS id`
 
   const releaseSql = `
     UPDATE ${s}.tasks t SET state = 'ready', attempts = greatest(t.attempts - 1, 0), lease_token = NULL, lease_expires_at = NULL,
       worker_id = NULL, updated_at = now()
     FROM unnest($1::bigint[], $2::bigint[]) AS u(id, token), ${commitClause}
-    WHERE t.id = u.id AND t.lease_token = u.token AND t.state = 'processing' AND t.id = ANY($1::bigint[])
+    WHERE t.id = u.id AND t.lease_token = u.token AND t.state = ${LEASED}
     RETURNING t.id::text AS id`
 
   const recoverSql = `

@@ -2,19 +2,23 @@
 --
 -- An ack joins the acked (id, token) pairs, from unnest(), to tasks `WHERE t.id = u.id AND
 -- t.lease_token = u.token AND t.state = 'processing'`. The statistics of `state` are taken
--- while most tasks are pending or finished, so the planner expects almost no running
--- task and reads tasks_processing whole (the partial index that the state condition
--- matches), joining each running task to the unnest() rows: every ack call read every
--- task in flight, in every connection. complete_and_lease()'s plan is generic (unnest()
--- guessed at 10 rows): a nested loop over all of tasks_processing, unnest() rescanned for
--- each. Measured on one connection acking and leasing 50 at a time while other tasks
--- were held running: 53-56 µs of backend CPU per task with none held, 100-111 µs with
--- 150 held, 233-236 µs with 1,000 (bench/README.md, "acks that read only the acked rows").
+-- while few tasks run (autovacuum analyzes a queue with a backlog), so the planner expects
+-- almost no running task, and `state = 'processing'` lets it read tasks_processing (the
+-- partial index of that state) whole and join each running task to the unnest() rows:
+-- every ack call read every task in flight, in every connection. Measured on one
+-- connection acking and leasing 50 at a time while other tasks were held running: 53-56
+-- µs of backend CPU per task with none held, 85-111 µs with 150, 230-238 µs with 1,000
+-- (bench/README.md, "acks that read only the acked rows").
 --
--- `t.id = ANY(p_ids)` says the same thing once more, as a condition on tasks alone, so
--- whichever index is read (tasks_processing or tasks_pkey) is read at the acked ids only.
--- It changes no result: a row joined to u has t.id = u.id, one of p_ids. The acks' other
--- statements (work.ts: complete, fail, extend, progress, release) say it as well.
+-- The state is now compared with `(SELECT 'processing')`, the same value as an InitPlan
+-- the planner cannot look into, so no partial index of the state is implied and the one
+-- way to the rows is the primary key, one probe per acked id. The test is the same; so is
+-- its re-check on a row that a concurrent statement updated (EvalPlanQual re-evaluates the
+-- condition against the new version, the InitPlan's value as before). Tried first and
+-- dropped: keeping the condition and adding `t.id = ANY(p_ids)`, which on the bench's acks
+-- of 150-340 ids was planned as a rescan of that array for each acked row and doubled the
+-- server's CPU per task. The acks' other statements (work.ts: complete, fail, extend,
+-- progress, release) say it the same way.
 CREATE OR REPLACE FUNCTION {{schema}}.complete_and_lease(p_ids bigint[], p_tokens bigint[], p_results text[],
   p_queues text[], p_limit integer, p_worker text, p_ms float8, p_handlers text[], p_async boolean)
 RETURNS TABLE (ord bigint, id text, queue text, handler text, payload jsonb, attempts integer, max_attempts integer,
@@ -44,9 +48,8 @@ BEGIN
   UPDATE {{schema}}.tasks t SET state = 'succeeded', finished_at = now(), updated_at = now(), lease_token = NULL, lease_expires_at = NULL,
     last_error = NULL, result = u.result::jsonb
   FROM unnest(p_ids, p_tokens, p_results) AS u(id, token, result)
-  WHERE t.id = u.id AND t.lease_token = u.token AND t.state = 'processing'
-    -- the acked ids as an index condition: never a read of every running task (above)
-    AND t.id = ANY(p_ids)
+  -- the state as a value the planner does not see (above): each acked row by the primary key
+  WHERE t.id = u.id AND t.lease_token = u.token AND t.state = (SELECT 'processing')
   RETURNING NULL::bigint, t.id::text, NULL::text, NULL::text, NULL::jsonb, NULL::integer, NULL::integer,
     NULL::integer, NULL::integer, NULL::float8, NULL::float8, NULL::text, NULL::float8;
   IF lims IS NOT NULL THEN
