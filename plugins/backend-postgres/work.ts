@@ -76,13 +76,6 @@ function leasedTask (r: LeasedRow): LeasedTask {
   }
 }
 
-// Lease, ack, extend and release commit without waiting for their WAL flush. A
-// Postgres crash can lose the last few hundred ms of them, which only means a task
-// runs again (a lost ack) or its lease reverts (a lost lease, so that attempt is
-// not counted): at-least-once allows both. WAL is written in order, so any later
-// durable commit (an enqueue, a failure, an admin action) makes them durable too.
-// set_config(..., true) lasts for this statement's own implicit transaction; it is
-// joined in as a one-row relation so the planner cannot drop it. Option asyncCommit.
 // The state of a leased task, as the statements that act on leases by (id, token) test
 // it: a value the planner cannot see (an InitPlan), so it never reads tasks_processing
 // whole for them. Planned from statistics that see almost no running task, the plain
@@ -90,6 +83,13 @@ function leasedTask (r: LeasedRow): LeasedTask {
 // row is one primary-key probe (migration 027).
 const LEASED = "(SELECT 'processing')"
 
+// Lease, ack, extend and release commit without waiting for their WAL flush. A
+// Postgres crash can lose the last few hundred ms of them, which only means a task
+// runs again (a lost ack) or its lease reverts (a lost lease, so that attempt is
+// not counted): at-least-once allows both. WAL is written in order, so any later
+// durable commit (an enqueue, a failure, an admin action) makes them durable too.
+// set_config(..., true) lasts for this statement's own implicit transaction; it is
+// joined in as a one-row relation so the planner cannot drop it. Option asyncCommit.
 function commitMode (asyncCommit: boolean): string {
   return asyncCommit ? `(SELECT set_config('synchronous_commit', 'off', true)) AS async_commit` : '(SELECT 1) AS async_commit'
 }
