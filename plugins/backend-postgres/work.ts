@@ -76,6 +76,13 @@ function leasedTask (r: LeasedRow): LeasedTask {
   }
 }
 
+// The state of a leased task, as the statements that act on leases by (id, token) test
+// it: a value the planner cannot see (an InitPlan), so it never reads tasks_processing
+// whole for them. Planned from statistics that see almost no running task, the plain
+// `t.state = 'processing'` read every task in flight on every call; this way each named
+// row is one primary-key probe (migration 027).
+const LEASED = "(SELECT 'processing')"
+
 // Lease, ack, extend and release commit without waiting for their WAL flush. A
 // Postgres crash can lose the last few hundred ms of them, which only means a task
 // runs again (a lost ack) or its lease reverts (a lost lease, so that attempt is
@@ -164,7 +171,7 @@ export function workMethods (ctx: BackendContext): WorkMethods {
   const completeSql = `
     UPDATE ${s}.tasks t SET ${succeeded}
     FROM unnest($1::bigint[], $2::bigint[], $3::text[]) AS u(id, token, result), ${commitClause}
-    WHERE t.id = u.id AND t.lease_token = u.token AND t.state = 'processing'
+    WHERE t.id = u.id AND t.lease_token = u.token AND t.state = ${LEASED}
     RETURNING t.id::text AS id`
 
   // The lease within the global rate limit (migration 025): the permits are taken on the
@@ -206,28 +213,28 @@ export function workMethods (ctx: BackendContext): WorkMethods {
       errors = ${errorEntry(s, 't.attempts', 'u.message', 'u.stack')},
       lease_token = NULL, lease_expires_at = NULL, updated_at = now()
     FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::float8[]) AS u(id, token, message, stack, delay_ms)
-    WHERE t.id = u.id AND t.lease_token = u.token AND t.state = 'processing'
+    WHERE t.id = u.id AND t.lease_token = u.token AND t.state = ${LEASED}
     RETURNING t.id::text AS id, t.state, ${CASCADE_COLUMNS}`
 
   // lease_expires_at is in no index, so this stays a HOT update
   const extendSql = `
     UPDATE ${s}.tasks t SET lease_expires_at = now() + $3 * interval '1 millisecond'
     FROM unnest($1::bigint[], $2::bigint[]) AS u(id, token), ${commitClause}
-    WHERE t.id = u.id AND t.lease_token = u.token AND t.state = 'processing'
+    WHERE t.id = u.id AND t.lease_token = u.token AND t.state = ${LEASED}
     RETURNING t.id::text AS id, ${s}.ms(t.lease_expires_at) AS lease_expires_at`
 
   // progress is in no index either: a HOT update
   const progressSql = `
     UPDATE ${s}.tasks t SET progress = u.progress::jsonb
     FROM unnest($1::bigint[], $2::bigint[], $3::text[]) AS u(id, token, progress), ${commitClause}
-    WHERE t.id = u.id AND t.lease_token = u.token AND t.state = 'processing'
+    WHERE t.id = u.id AND t.lease_token = u.token AND t.state = ${LEASED}
     RETURNING t.id::text AS id`
 
   const releaseSql = `
     UPDATE ${s}.tasks t SET state = 'ready', attempts = greatest(t.attempts - 1, 0), lease_token = NULL, lease_expires_at = NULL,
       worker_id = NULL, updated_at = now()
     FROM unnest($1::bigint[], $2::bigint[]) AS u(id, token), ${commitClause}
-    WHERE t.id = u.id AND t.lease_token = u.token AND t.state = 'processing'
+    WHERE t.id = u.id AND t.lease_token = u.token AND t.state = ${LEASED}
     RETURNING t.id::text AS id`
 
   const recoverSql = `
