@@ -12,6 +12,8 @@ export interface GcPause {
 
 export interface GcPauseSummary {
   count: number
+  /** of those, full (mark-compact) collections: what old-generation garbage, promoted or pretenured, costs */
+  major: number
   /** summed and longest pause, ms */
   total_ms: number
   max_ms: number
@@ -45,5 +47,5 @@ export function recordGcPauses (): { stop: () => GcPause[] } {
 const round3 = (ms: number): number => Math.round(ms * 1000) / 1000
 
 export function summarizePauses (pauses: GcPause[]): GcPauseSummary {
-  return { count: pauses.length, total_ms: round3(pauses.reduce((sum, p) => sum + p.ms, 0)), max_ms: round3(Math.max(0, ...pauses.map(p => p.ms))) }
+  return { count: pauses.length, major: pauses.filter(p => p.kind === 'major').length, total_ms: round3(pauses.reduce((sum, p) => sum + p.ms, 0)), max_ms: round3(Math.max(0, ...pauses.map(p => p.ms))) }
 }
