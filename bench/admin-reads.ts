@@ -11,7 +11,7 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { performance, PerformanceObserver } from 'node:perf_hooks'
+import { performance } from 'node:perf_hooks'
 import type { Backend } from '@switchyard/core'
 import { createFreshReadAdminService } from './lib/admin-service.ts'
 import { createGateway, startGateway } from '../core/transport/index.ts'
@@ -19,6 +19,7 @@ import { ensureDevCertificates } from '../core/transport/certs.ts'
 import { onOff, parseFlags, positiveInteger } from './lib/args.ts'
 import { countCalls, type CallStats } from './lib/call-counter.ts'
 import { fillTasks } from './lib/fill-tasks.ts'
+import { recordGcPauses, summarizePauses, type GcPauseSummary } from './lib/gc-pauses.ts'
 import { fillByEnqueue } from './lib/fill-enqueue.ts'
 import { createHttpsTimer, type HttpsTimer } from './lib/https-timer.ts'
 import { HttpsTimerProcess } from './lib/https-timer-process.ts'
@@ -29,6 +30,7 @@ import { countRedisCommands } from './lib/redis-monitor.ts'
 import { assertRedisReachable, deleteKeysContaining, freshToken, REDIS_URL } from './lib/redis.ts'
 import { progress, ratio, round } from './lib/report.ts'
 import { summarize, type LatencySummary } from './lib/stats.ts'
+import { attributeTail, type TailAttribution } from './lib/tail-attribution.ts'
 import type { BenchResult } from './lib/types.ts'
 
 export const TARGET_P99_MS = 3
@@ -85,7 +87,11 @@ interface BackendResult {
   /** TLS connections the client process's timed overviews used (1: one kept-alive connection) */
   overview_https_connections: number
   /** garbage collections in this (the service's) process while the overviews over HTTPS ran */
-  overview_https_gc: GcPauses
+  overview_https_gc: GcPauseSummary
+  /** the client process's own collections meanwhile (with --client inline, the same process's) */
+  overview_https_client_gc: GcPauseSummary
+  /** the overviews over HTTPS slower than the target, by the collections that overlapped them */
+  overview_https_tail: TailAttribution
   /** CPU of this process per overview over HTTPS: service, gateway, TLS (and the client's too with --client inline) */
   https_cpu_us_per_overview: number
   overview_service_ms: LatencySummary
@@ -112,27 +118,6 @@ function withoutOverviewRead (backend: Backend): Backend {
   })
 }
 
-interface GcPauses {
-  count: number
-  /** summed and longest pause, ms */
-  total_ms: number
-  max_ms: number
-}
-
-/** counts this process's garbage collections from now until stop() (a tail sample that met one paid for it) */
-function watchGc (): { stop: () => GcPauses } {
-  const pauses: number[] = []
-  const observer = new PerformanceObserver((list) => { for (const entry of list.getEntries()) pauses.push(entry.duration) })
-  observer.observe({ entryTypes: ['gc'] })
-  return {
-    stop: () => {
-      for (const entry of observer.takeRecords()) pauses.push(entry.duration)
-      observer.disconnect()
-      return { count: pauses.length, total_ms: round(pauses.reduce((sum, ms) => sum + ms, 0)), max_ms: round(Math.max(0, ...pauses)) }
-    }
-  }
-}
-
 async function measure (name: BackendName, opened: Opened, queues: string[], tasks: number, requests: number, monitorRequests: number, dir: string, clientTls: ClientTls, clientIn: ClientPlace, combined: boolean): Promise<BackendResult> {
   const counted = countCalls(combined ? opened.backend : withoutOverviewRead(opened.backend))
   const { service, events } = createFreshReadAdminService(counted.backend, opened.backend.name, queues)
@@ -152,11 +137,15 @@ async function measure (name: BackendName, opened: Opened, queues: string[], tas
     await timeRequests('/admin/v1/overview', Math.min(200, requests)) // warm-up: JIT, statement plans, scripts loaded
 
     const callsBefore = counted.report()
-    const gc = watchGc()
+    const gc = recordGcPauses()
     const httpsCpuBefore = process.cpuUsage()
     const timed = await client.time('/admin/v1/overview', requests)
     const httpsCpu = process.cpuUsage(httpsCpuBefore)
-    const gcPauses = gc.stop()
+    const servicePauses = gc.stop()
+    const gcPauses = summarizePauses(servicePauses)
+    // inline, the client's pauses are the service's: count them once, as the service's
+    const clientPauses = clientIn === 'inline' ? [] : timed.clientGc
+    const tail = attributeTail(timed.startsAtMs, timed.samplesMs, servicePauses, clientPauses, TARGET_P99_MS)
     const https_ = summarize(timed.samplesMs)
     const callsAfter = counted.report()
     const perOverview: Record<string, number> = {}
@@ -190,6 +179,8 @@ async function measure (name: BackendName, opened: Opened, queues: string[], tas
       overview_https_ms: https_,
       overview_https_connections: timed.sockets,
       overview_https_gc: gcPauses,
+      overview_https_client_gc: summarizePauses(clientPauses),
+      overview_https_tail: tail,
       https_cpu_us_per_overview: round((httpsCpu.user + httpsCpu.system) / requests, 1),
       overview_service_ms: summarize(direct),
       queues_https_ms: queueList,
@@ -199,7 +190,7 @@ async function measure (name: BackendName, opened: Opened, queues: string[], tas
       process_cpu_us_per_overview: round((cpuUsed.user + cpuUsed.system) / requests, 1),
       server_cpu_us_per_overview: serverSeconds === null ? null : round(serverSeconds * 1e6 / requests, 1)
     }
-    progress(`admin-reads: ${name}: overview over HTTPS p50 ${https_.p50} ms, p99 ${https_.p99} ms (target ${TARGET_P99_MS}), ${gcPauses.count} GCs here meanwhile (max ${gcPauses.max_ms} ms), CPU ${result.https_cpu_us_per_overview} µs here per overview; service alone p99 ${result.overview_service_ms.p99} ms, CPU ${result.process_cpu_us_per_overview} µs here${result.server_cpu_us_per_overview === null ? '' : ` + ${result.server_cpu_us_per_overview} µs server`} per overview; queue list p99 ${queueList.p99} ms; backend calls ${JSON.stringify(perOverview)}${redisCommands === null ? '' : `; Redis commands per overview ${result.redis_commands_per_overview}`}`)
+    progress(`admin-reads: ${name}: overview over HTTPS p50 ${https_.p50} ms, p99 ${https_.p99} ms (target ${TARGET_P99_MS}), ${gcPauses.count} GCs here meanwhile (max ${gcPauses.max_ms} ms), ${tail.over} over ${TARGET_P99_MS} ms (service GC ${tail.service_gc}, client GC ${tail.client_gc}, both ${tail.both_gc}, neither ${tail.neither}), CPU ${result.https_cpu_us_per_overview} µs here per overview; service alone p99 ${result.overview_service_ms.p99} ms, CPU ${result.process_cpu_us_per_overview} µs here${result.server_cpu_us_per_overview === null ? '' : ` + ${result.server_cpu_us_per_overview} µs server`} per overview; queue list p99 ${queueList.p99} ms; backend calls ${JSON.stringify(perOverview)}${redisCommands === null ? '' : `; Redis commands per overview ${result.redis_commands_per_overview}`}`)
     return result
   } finally {
     await client?.close()

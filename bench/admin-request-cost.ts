@@ -15,7 +15,7 @@ import type { Backend } from '@switchyard/core'
 import { createFreshReadAdminService } from './lib/admin-service.ts'
 import { createGateway, startGateway } from '../core/transport/index.ts'
 import { ensureDevCertificates } from '../core/transport/certs.ts'
-import { allocationPerCall, allocationSites, type AllocationSite } from './lib/allocation.ts'
+import { allocationPerCall, allocationSites, survivorBytes, type AllocationSite } from './lib/allocation.ts'
 import { parseFlags, positiveInteger } from './lib/args.ts'
 import { fillByEnqueue } from './lib/fill-enqueue.ts'
 import { HttpsTimerProcess } from './lib/https-timer-process.ts'
@@ -73,6 +73,8 @@ interface SystemResult {
   rounds_cpu_us: number[]
   /** of that, in the kernel (socket reads and writes; on loopback the receiving side's work too) */
   system_cpu_us_per_request: number
+  /** bytes per request that lived through a scavenge (copied, then promoted): what lengthens scavenges and brings full collections */
+  survivor_bytes_per_request: number
   latency_ms: LatencySummary
 }
 
@@ -156,6 +158,9 @@ export async function run (args: string[]): Promise<BenchResult> {
       progress(`admin-request-cost: ${name}: round ${r + 1}: ${systems.map(s => { const last = perSystem.get(s)!.at(-1)!; return `${s} ${last.bytes} B, ${round(last.cpuUs, 1)} µs (${round(last.systemUs, 1)} system)` }).join('; ')} per request`)
     }
     const results: Record<string, unknown> = { smoke, backend: name, systems, tasks, queues: queues.length, requests, rounds, body_bytes: Buffer.byteLength(body), window_calls: WINDOW_CALLS }
+    // after the rounds: the profiler this needs would slow them
+    const survivors = new Map<System, Awaited<ReturnType<typeof survivorBytes>>>()
+    for (const system of systems) survivors.set(system, await survivorBytes(async () => { await requestsOf[system](requests) }, requests, 15))
     for (const system of systems) {
       const runs = perSystem.get(system)!
       const summary: SystemResult = {
@@ -164,6 +169,7 @@ export async function run (args: string[]): Promise<BenchResult> {
         cpu_us_per_request: round(median(runs.map(run => run.cpuUs)), 1),
         rounds_cpu_us: runs.map(run => round(run.cpuUs, 1)),
         system_cpu_us_per_request: round(median(runs.map(run => run.systemUs)), 1),
+        survivor_bytes_per_request: survivors.get(system)!.bytes_per_call,
         latency_ms: summarize(runs.flatMap(run => run.latencies))
       }
       results[system] = summary
@@ -172,6 +178,7 @@ export async function run (args: string[]): Promise<BenchResult> {
       const sites: Record<string, AllocationSite[]> = {}
       for (const system of systems) sites[system] = await allocationSites(async () => { await requestsOf[system](requests) }, requests, 30)
       results.sites = sites
+      results.survivor_sites = Object.fromEntries(systems.map(system => [system, survivors.get(system)!.sites]))
     }
     const g = results.gateway as SystemResult | undefined
     const s = results.service as SystemResult | undefined

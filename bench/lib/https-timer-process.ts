@@ -5,7 +5,7 @@ import { fork, type ChildProcess } from 'node:child_process'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { HttpsTimer } from './https-timer.ts'
-import type { TimerReply, TimerRequest, TimerSpec } from './https-timer-protocol.ts'
+import type { TimedRequests, TimerReply, TimerRequest, TimerSpec } from './https-timer-protocol.ts'
 
 const CLIENT_SCRIPT = join(dirname(fileURLToPath(import.meta.url)), 'https-timer-child.ts')
 /** stderr kept for error messages */
@@ -59,11 +59,11 @@ export class HttpsTimerProcess implements HttpsTimer {
     return { status: reply.status, body: reply.body }
   }
 
-  /** `count` sequential GETs, each answered 200: their latencies (ms) and the TLS connections they used */
-  async time (path: string, count: number): Promise<{ samplesMs: number[], sockets: number }> {
+  /** `count` sequential GETs, each answered 200: their latencies and starts, the TLS connections they used, the client's collections meanwhile */
+  async time (path: string, count: number): Promise<TimedRequests> {
     const reply = await this.ask({ type: 'time', path, count })
     if (reply.type !== 'timed') throw new Error(`HTTPS client process: answered ${reply.type} to time`)
-    return { samplesMs: reply.samplesMs, sockets: reply.sockets }
+    return { samplesMs: reply.samplesMs, startsAtMs: reply.startsAtMs, sockets: reply.sockets, clientGc: reply.clientGc }
   }
 
   /** closes the channel (the client then ends its connection and exits) and waits for the exit */

@@ -1,6 +1,7 @@
 // What admin-reads and its HTTPS client process share: how the client is started (its
 // one argument, as JSON) and the messages they exchange over the IPC channel of
 // child_process.fork.
+import type { GcPause } from './gc-pauses.ts'
 
 /** where and as whom the client connects: the gateway's port and the mutual-TLS material (PEM) */
 export interface TimerSpec {
@@ -19,5 +20,17 @@ export type TimerRequest =
 export type TimerReply =
   | { type: 'got', id: number, status: number, body: string }
   /** latencies in ms; `sockets`: TLS connections the requests used (1 on a kept-alive connection) */
-  | { type: 'timed', id: number, samplesMs: number[], sockets: number }
+  | { type: 'timed', id: number } & TimedRequests
   | { type: 'failed', id: number, error: string }
+
+/** what timing `count` sequential requests answers */
+export interface TimedRequests {
+  /** latency of each request, ms */
+  samplesMs: number[]
+  /** when each request started, epoch ms (to lay beside the service's collections) */
+  startsAtMs: number[]
+  /** TLS connections the requests used (1 on a kept-alive connection) */
+  sockets: number
+  /** the client process's own collections while it timed them */
+  clientGc: GcPause[]
+}

@@ -5,13 +5,14 @@
 import https from 'node:https'
 import type { Socket } from 'node:net'
 import { performance } from 'node:perf_hooks'
-import type { TimerSpec } from './https-timer-protocol.ts'
+import { recordGcPauses } from './gc-pauses.ts'
+import type { TimedRequests, TimerSpec } from './https-timer-protocol.ts'
 
 export interface HttpsTimer {
   /** one GET: its status and body */
   get: (path: string) => Promise<{ status: number, body: string }>
-  /** `count` sequential GETs, each answered 200: their latencies (ms) and the TLS connections they used */
-  time: (path: string, count: number) => Promise<{ samplesMs: number[], sockets: number }>
+  /** `count` sequential GETs, each answered 200: their latencies and starts, the TLS connections they used, the client's collections meanwhile */
+  time: (path: string, count: number) => Promise<TimedRequests>
   close: () => Promise<void>
 }
 
@@ -31,16 +32,24 @@ export function createHttpsTimer (spec: TimerSpec): HttpsTimer {
     req.end()
   })
 
-  const time = async (path: string, count: number): Promise<{ samplesMs: number[], sockets: number }> => {
+  const time = async (path: string, count: number): Promise<TimedRequests> => {
     sockets.clear()
     const samplesMs: number[] = []
-    for (let i = 0; i < count; i++) {
-      const before = performance.now()
-      const { status, body } = await get(path)
-      if (status !== 200) throw new Error(`GET ${path} answered ${status}: ${body.slice(0, 500)}`)
-      samplesMs.push(performance.now() - before)
+    const startsAtMs: number[] = []
+    const gc = recordGcPauses()
+    try {
+      for (let i = 0; i < count; i++) {
+        const before = performance.now()
+        const { status, body } = await get(path)
+        if (status !== 200) throw new Error(`GET ${path} answered ${status}: ${body.slice(0, 500)}`)
+        samplesMs.push(performance.now() - before)
+        startsAtMs.push(performance.timeOrigin + before)
+      }
+    } catch (err) {
+      gc.stop()
+      throw err
     }
-    return { samplesMs, sockets: sockets.size }
+    return { samplesMs, startsAtMs, sockets: sockets.size, clientGc: gc.stop() }
   }
 
   return { get, time, close: async () => { agent.destroy() } }

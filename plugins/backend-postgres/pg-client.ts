@@ -74,6 +74,14 @@ function connectionConfig (options: PgClientOptions): pg.PoolConfig {
   }
 }
 
+/**
+ * A checked-out connection's 'error' (its socket lost, or ended after a read timeout):
+ * the statement in flight fails with it and the connection leaves the pool on release,
+ * so there is nothing more to do; pg-pool listens only while the connection is idle, and
+ * an 'error' nobody listens to would end the process.
+ */
+function ignoreConnectionError (): void {}
+
 export function createPgClient (options: PgClientOptions): SqlClient {
   const config = connectionConfig(options)
   const pool = new (loadPg().Pool)({ ...config, max: options.poolSize, idleTimeoutMillis: 30_000 })
@@ -88,6 +96,12 @@ export function createPgClient (options: PgClientOptions): SqlClient {
     async transaction (fn) {
       let conn: pg.PoolClient
       try { conn = await pool.connect() } catch (err) { throw translateError(err) }
+      conn.on('error', ignoreConnectionError)
+      const release = (err?: Error): void => {
+        // after release the pool listens again, and the connection may go to another caller
+        conn.removeListener('error', ignoreConnectionError)
+        conn.release(err)
+      }
       const tx: SqlQueryable = {
         query: async (text, params) => await run(conn, text, params ?? []),
         exec: async text => { await run(conn, text, undefined) }
@@ -96,14 +110,21 @@ export function createPgClient (options: PgClientOptions): SqlClient {
         await run(conn, 'BEGIN', undefined)
         const result = await fn(tx)
         await run(conn, 'COMMIT', undefined)
-        conn.release()
+        release()
         return result
       } catch (err) {
+        // A lost or silent connection (pg's read timeout leaves its statement in flight)
+        // cannot roll back: a ROLLBACK would wait out a second read timeout behind it. The
+        // server rolls back when the connection closes, which releasing with the error does.
+        if (isSwitchyardError(err) && err.code === 'BACKEND_UNAVAILABLE') {
+          release(err)
+          throw err
+        }
         try {
           await conn.query('ROLLBACK')
-          conn.release()
+          release()
         } catch (rollbackErr) {
-          conn.release(rollbackErr as Error)
+          release(rollbackErr as Error)
         }
         throw err
       }
