@@ -8,7 +8,7 @@ import { screenshot } from './browser.ts'
 import { consoleCall, goto, waitForTaskState } from './pages.ts'
 
 // the browser globals the page-side callbacks below read (the test program has no DOM lib)
-declare const document: { activeElement: unknown, querySelector: (selector: string) => { textContent: string | null } | null }
+declare const document: { activeElement: unknown }
 
 type T = Test
 
@@ -60,7 +60,11 @@ export async function dlqEditedReplayFlow (t: T, page: Page, origin: string): Pr
   const statsBefore = await stats.textContent()
   const third = (await consoleCall<{ id: string }>(page, 'POST', '/tasks', { handler: 'fail', queue: q('edit-dlq-other'), maxAttempts: 1 })).id
   await waitForTaskState(page, third, ['dead'])
-  await page.waitForFunction(before => document.querySelector('[data-testid="dlq-stats"]')?.textContent !== before, statsBefore, WAIT)
+  // polled from here: page.waitForFunction would evaluate a string in the page, which the console's CSP refuses
+  for (const deadline = Date.now() + WAIT.timeout; await stats.textContent() === statsBefore;) {
+    if (Date.now() > deadline) throw new Error(`the DLQ stats did not change from "${statsBefore}" after a third entry died`)
+    await page.waitForTimeout(100)
+  }
   t.equal(await text.evaluate(el => el === document.activeElement), true, 'a live update behind the dialog leaves the focus in the payload being edited')
   await text.fill('{"n": 1, "fixed": true}')
   await form.locator('summary').filter({ hasText: '(edited)' }).waitFor(WAIT)
