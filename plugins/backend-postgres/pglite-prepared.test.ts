@@ -43,6 +43,24 @@ t.test('answers what PGlite query() answers, as objects and as arrays, again and
   t.equal(none.affectedRows, 3)
 })
 
+t.test('arrays of strings, numbers and nulls come through as written', async t => {
+  const db = await openDb(t)
+  const prepared = new PreparedQueries(db)
+  const text = ['NULL', 'null', '', ' ', 'a,b', '{x}', 'q"uote', 'back\\slash\\', 'ünï 😀', null, '1']
+  const ints = [1, -2, 0, null, 2147483647]
+  const bigs = ['9007199254740993', '1', null]
+  const floats = [1.5, -0.25, 1e21, null, Number.NaN, Number.POSITIVE_INFINITY]
+  const sql = 'SELECT $1::text[] AS text, $2::int4[] AS ints, $3::int8[] AS bigs, $4::float8[] AS floats, $5::text[] AS numbers_as_text, $6::bool[] AS bools'
+  const params = [text, ints, bigs, floats, [1, 2.5], [true, false, null]]
+  const [mine] = (await prepared.query<Record<string, unknown>>(sql, params)).rows
+  const [theirs] = (await db.query<Record<string, unknown>>(sql, params)).rows
+  t.same(mine, theirs, 'what PGlite query() answers')
+  t.same(mine?.text, text, 'text as given, quotes, backslashes, NULL and empty strings included')
+  t.same(mine?.ints, ints)
+  t.same(mine?.floats, floats)
+  t.same(mine?.numbers_as_text, ['1', '2.5'])
+})
+
 t.test('notifications sent by a prepared statement reach the listeners', async t => {
   const db = await openDb(t)
   const prepared = new PreparedQueries(db)
