@@ -1,4 +1,4 @@
-import { Errors, type Backend, type BackendCapabilities, type Unsubscribe } from '@switchyard/core'
+import { Errors, type Backend, type BackendCapabilities, type LeasedTask, type PushWaitRequest, type Unsubscribe } from '@switchyard/core'
 import { createContext } from './context.ts'
 import { dependencyMethods } from './dependencies.ts'
 import { coordinationMethods } from './coordination.ts'
@@ -9,6 +9,7 @@ import { overviewMethods } from './overview-read.ts'
 import { resolveOptions, type PostgresBackendOptions, type ResolvedOptions } from './options.ts'
 import { createPgClient } from './pg-client.ts'
 import { createPgliteClient } from './pglite-client.ts'
+import { PushWaiters } from './pglite-push.ts'
 import { queueMethods } from './queues.ts'
 import { recordMethods } from './records.ts'
 import type { SqlClient } from './sql-client.ts'
@@ -24,7 +25,7 @@ import { workerOpsMethods } from './worker-ops.ts'
 /** how soon readers that found events held back by a running transaction read again */
 const HELD_BACK_REWAKE_MS = 25
 
-function capabilitiesFor (notify: boolean): BackendCapabilities {
+function capabilitiesFor (notify: boolean, push: boolean): BackendCapabilities {
   return {
     taskFilters: ['state', 'queue', 'handler', 'query', 'since', 'until', 'timeField', 'tenant', 'correlationId'],
     // handler and text filters are counted row by row, up to COUNT_CAP matches
@@ -44,6 +45,8 @@ function capabilitiesFor (notify: boolean): BackendCapabilities {
     enqueueEvents: true,
     audit: true,
     workNotifications: notify,
+    // embedded only: every worker of the database is in this process (pglite-push.ts)
+    pushDelivery: push,
     records: true,
     dependencies: true,
     flowControl: true,
@@ -68,10 +71,11 @@ async function openClient (options: ResolvedOptions): Promise<SqlClient> {
   return await createPgliteClient({ dataDir: options.dataDir, statementTimeoutMs: options.statementTimeoutMs, settings: sessionSettings(options), optimizeWasm: options.optimizeWasm, thread: options.thread })
 }
 
-function assemble (options: ResolvedOptions, name: string, open: () => Promise<SqlClient>, closeClient: boolean): Backend {
+function assemble (options: ResolvedOptions, name: string, open: () => Promise<SqlClient>, closeClient: boolean, embedded: boolean): Backend {
   let client: SqlClient | null = null
   let opening: Promise<void> | null = null
-  const ctx = createContext(options.schema, options, () => client)
+  const push = embedded ? new PushWaiters() : null
+  const ctx = createContext(options.schema, options, () => client, push)
   const eventListeners = new Set<() => void>()
   let rewake: NodeJS.Timeout | null = null
   ctx.eventsHeldBack = () => {
@@ -90,10 +94,11 @@ function assemble (options: ResolvedOptions, name: string, open: () => Promise<S
 
   const queues = queueMethods(ctx)
   const flow = flowMethods(ctx)
+  const work = workMethods(ctx)
 
   return {
     name,
-    capabilities: capabilitiesFor(options.notify),
+    capabilities: capabilitiesFor(options.notify, push !== null),
 
     async init () {
       if (client !== null) return
@@ -112,6 +117,7 @@ function assemble (options: ResolvedOptions, name: string, open: () => Promise<S
 
     async close () {
       if (rewake !== null) { clearTimeout(rewake); rewake = null }
+      push?.endAll()
       if (opening !== null) await opening.catch(() => {})
       const current = client
       client = null
@@ -123,7 +129,17 @@ function assemble (options: ResolvedOptions, name: string, open: () => Promise<S
       return row?.now as number
     },
 
-    ...workMethods(ctx),
+    ...work,
+    // PGlite: lease once on registering, then wait for an enqueue to lease tasks to this worker
+    ...(push === null
+      ? {}
+      : {
+          async awaitPushedTasks (req: PushWaitRequest): Promise<LeasedTask[]> {
+            const leased = await work.leaseTasks(req)
+            if (leased.length > 0) return leased
+            return await push.wait(req)
+          }
+        }),
     ...taskAdminMethods(ctx),
     ...taskActionMethods(ctx),
     ...taskKeyMethods(ctx),
@@ -163,7 +179,8 @@ function assemble (options: ResolvedOptions, name: string, open: () => Promise<S
 /** A Backend over a Postgres server (connectionString) or embedded PGlite (embedded). */
 export function createPostgresBackend (options: PostgresBackendOptions): Backend {
   const resolved = resolveOptions(options)
-  return assemble(resolved, resolved.connectionString === null ? 'pglite' : 'postgres', async () => await openClient(resolved), true)
+  const embedded = resolved.connectionString === null
+  return assemble(resolved, embedded ? 'pglite' : 'postgres', async () => await openClient(resolved), true, embedded)
 }
 
 /**
@@ -172,5 +189,5 @@ export function createPostgresBackend (options: PostgresBackendOptions): Backend
  */
 export function createPostgresBackendFromClient (client: SqlClient, options: Omit<PostgresBackendOptions, 'connectionString' | 'embedded'> = {}): Backend {
   const resolved = resolveOptions(options)
-  return assemble(resolved, client.kind, async () => client, false)
+  return assemble(resolved, client.kind, async () => client, false, client.kind === 'pglite')
 }

@@ -1,4 +1,5 @@
 import { CascadeListeners, Errors } from '@switchyard/core'
+import type { PushWaiters } from './pglite-push.ts'
 import type { SqlClient } from './sql-client.ts'
 
 // What every group of backend methods shares: the SQL client (opened by init), the
@@ -24,9 +25,11 @@ export interface BackendContext {
   eventsHeldBack: () => void
   /** Backend.watchCascades' listeners (dependencies.ts reports to them) */
   cascades: CascadeListeners
+  /** the idle workers an enqueue may lease tasks to (PGlite: pglite-push.ts); null on a server */
+  push: PushWaiters | null
 }
 
-export function createContext (schema: string, options: { maxEvents: number, notify: boolean, asyncCommit: boolean }, getClient: () => SqlClient | null): BackendContext {
+export function createContext (schema: string, options: { maxEvents: number, notify: boolean, asyncCommit: boolean }, getClient: () => SqlClient | null, push: PushWaiters | null = null): BackendContext {
   return {
     db () {
       const client = getClient()
@@ -41,7 +44,8 @@ export function createContext (schema: string, options: { maxEvents: number, not
     workChannel: `sy_work_${schema}`,
     eventsChannel: `sy_events_${schema}`,
     eventsHeldBack: () => {},
-    cascades: new CascadeListeners()
+    cascades: new CascadeListeners(),
+    push
   }
 }
 

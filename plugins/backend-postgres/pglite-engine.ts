@@ -22,10 +22,13 @@ export interface PgliteEngine extends PgliteStatements {
 export async function openMainThreadEngine (options: PgliteOpenOptions): Promise<PgliteEngine> {
   // loaded here, not at the top: on the database thread (the default) this thread never loads PGlite
   const { openPglite } = await import('./pglite-open.ts')
+  const { PreparedQueries } = await import('./pglite-prepared.ts')
   const db = await openPglite(options)
+  // statements outside a transaction run as prepared statements (pglite-prepared.ts)
+  const prepared = new PreparedQueries(db)
   return {
     async query<R> (text: string, params?: readonly SqlParam[]) {
-      return (await db.query<R>(text, params as unknown[] | undefined)).rows
+      return (await prepared.query<R>(text, params)).rows
     },
     async exec (text: string) {
       await db.exec(text)

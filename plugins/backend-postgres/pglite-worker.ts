@@ -1,6 +1,7 @@
 import { parentPort, workerData } from 'node:worker_threads'
 import { types, type PGlite, type Transaction } from '@electric-sql/pglite'
 import { openPglite, type PgliteOpenOptions } from './pglite-open.ts'
+import { PreparedQueries } from './pglite-prepared.ts'
 import { toPlainError, type PgliteRequest, type PgliteThreadMessage } from './pglite-protocol.ts'
 
 // The database thread: PGlite opened here runs its statements on this thread, so the
@@ -80,10 +81,13 @@ function keepJsonAsText (db: PGlite): void {
 const JSON_ARRAY = 199
 const JSONB_ARRAY = 3807
 
-async function handle (db: PGlite, request: PgliteRequest): Promise<Rows | undefined> {
+async function handle (db: PGlite, prepared: PreparedQueries, request: PgliteRequest): Promise<Rows | undefined> {
   switch (request.op) {
     case 'query': {
-      const result = await target(db, request.tx).query<unknown[]>(request.text, request.params as unknown[] | undefined, { rowMode: 'array' })
+      // outside a transaction as a prepared statement (pglite-prepared.ts)
+      const result = request.tx === null
+        ? await prepared.query<unknown[]>(request.text, request.params, 'array')
+        : await target(db, request.tx).query<unknown[]>(request.text, request.params as unknown[] | undefined, { rowMode: 'array' })
       const json: number[] = []
       result.fields.forEach((field, at) => { if (JSON_TYPES.has(field.dataTypeID)) json.push(at) })
       return { columns: result.fields.map(field => field.name), json, rows: result.rows }
@@ -119,8 +123,9 @@ async function handle (db: PGlite, request: PgliteRequest): Promise<Rows | undef
 try {
   const db = await openPglite(workerData as PgliteOpenOptions)
   keepJsonAsText(db)
+  const prepared = new PreparedQueries(db)
   port.on('message', (request: PgliteRequest) => {
-    handle(db, request).then(
+    handle(db, prepared, request).then(
       rows => send(rows === undefined ? { id: request.id, ok: true } : { id: request.id, ok: true, columns: rows.columns, json: rows.json, rows: rows.rows }),
       (err: unknown) => send({ id: request.id, ok: false, error: toPlainError(err) })
     )

@@ -59,6 +59,25 @@ function packedLease (a: PackedLease): LeasedTask {
   }
 }
 
+/** a task the enqueue statement leased to an idle worker (push): what a lease of it answers */
+function pushedTask (task: NewTask, id: string, token: string, createdAt: number, runAt: number, leaseExpiresAt: number, payload: string): LeasedTask {
+  return {
+    id,
+    queue: task.queue,
+    handler: task.handler,
+    // the payload as sent: the value a lease reads back from the stored jsonb (whose object keys may come back reordered)
+    payload: JSON.parse(payload) as unknown,
+    attempts: 1,
+    maxAttempts: task.maxAttempts,
+    priority: task.priority,
+    timeoutMs: task.timeoutMs,
+    createdAt,
+    runAt,
+    leaseToken: token,
+    leaseExpiresAt
+  }
+}
+
 function leasedTask (r: LeasedRow): LeasedTask {
   return {
     id: r.id,
@@ -115,35 +134,66 @@ export function workMethods (ctx: BackendContext): WorkMethods {
   // packed (PGlite): the answer as one text, each task's id in input order, prefixed
   // with '-' when it was not created (its key collided): 1,000 answer rows cost PGlite's
   // result parsing about 5 ms of a 44 ms enqueue (see completeAndLeasePackedSql)
-  const enqueueSqlFor = (events: boolean, keyed: boolean, packed: boolean): string => `
+  // push (PGlite, pglite-push.ts): two more arrays, per task the idle worker it may be
+  // leased to and that worker's lease length; such a task is inserted leased (the
+  // fields lease_plain() sets) when it is ready at once, its queue is not paused,
+  // nothing is paused globally, no flow or rate limit is stored and the worker is not
+  // cordoned, so it neither wakes workers nor waits for a lease call; its answer is
+  // '+' then the id, lease token, created_at, run_at and lease_expires_at ('/'-joined).
+  const enqueueSqlFor = (events: boolean, keyed: boolean, packed: boolean, push = false): string => {
+    const pushWorker = events ? '$17' : '$13'
+    const pushLeaseMs = events ? '$18' : '$14'
+    const leased = (value: string, otherwise: string): string => push ? `CASE WHEN input.pushed THEN ${value} ELSE ${otherwise} END` : otherwise
+    return `
     WITH input AS MATERIALIZED (
       SELECT nextval('${s}.task_ids') AS id, i.*,
         CASE WHEN i.run_at_ms IS NULL THEN now() + i.delay_ms * interval '1 millisecond'
              ELSE 'epoch'::timestamptz + i.run_at_ms * interval '1 millisecond' END AS run_at
       FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::int[], $6::int[], $7::float8[], $8::float8[], $9::text[], $10::int[],
-          ${events ? '$15' : '$11'}::text[], ${events ? '$16' : '$12'}::text[])
-        WITH ORDINALITY AS i(queue, handler, payload, max_attempts, priority, timeout_ms, run_at_ms, delay_ms, idempotency_key, payload_size, tenant, correlation_id, ord)
-    ), inserted AS (
-      INSERT INTO ${s}.tasks (id, queue, handler, payload, max_attempts, priority, timeout_ms, run_at, idempotency_key, payload_size, tenant, correlation_id, state)
+          ${events ? '$15' : '$11'}::text[], ${events ? '$16' : '$12'}::text[]${push ? `, ${pushWorker}::text[], ${pushLeaseMs}::float8[]` : ''})
+        WITH ORDINALITY AS i(queue, handler, payload, max_attempts, priority, timeout_ms, run_at_ms, delay_ms, idempotency_key, payload_size, tenant, correlation_id,${push ? ' push_worker, push_lease_ms,' : ''} ord)
+    )${push
+      ? `, push_open AS MATERIALIZED (
+      -- read once per statement, not per task: keeps the plan small enough for Postgres to keep one
+      SELECT NOT s.global_paused AND NOT s.flow_limited AND s.rate_limit IS NULL AS open,
+        (SELECT coalesce(array_agg(q.name), '{}') FROM ${s}.queues q WHERE q.paused) AS paused,
+        (SELECT coalesce(array_agg(w.id), '{}') FROM ${s}.workers w WHERE w.cordoned AND w.id = ANY(${pushWorker}::text[])) AS cordoned
+      FROM ${s}.settings s WHERE s.id = 1
+    ), pushing AS MATERIALIZED (
+      SELECT input.*, coalesce(input.push_worker IS NOT NULL AND input.run_at <= now() AND o.open
+          AND NOT input.queue = ANY(o.paused) AND NOT input.push_worker = ANY(o.cordoned), false) AS pushed
+      FROM input LEFT JOIN push_open o ON true
+    )`
+      : ''}, inserted AS (
+      INSERT INTO ${s}.tasks (id, queue, handler, payload, max_attempts, priority, timeout_ms, run_at, idempotency_key, payload_size, tenant, correlation_id, state${push ? `,
+        attempts, lease_token, lease_expires_at, worker_id, started_at` : ''})
       SELECT id, queue, handler, payload::jsonb, max_attempts, priority, timeout_ms, run_at, idempotency_key, payload_size, tenant, correlation_id,
-        CASE WHEN run_at > now() THEN 'scheduled' ELSE 'ready' END
-      FROM input ORDER BY ord${keyed ? `
+        ${leased(`'processing'`, `CASE WHEN run_at > now() THEN 'scheduled' ELSE 'ready' END`)}${push ? `,
+        ${leased('1', '0')}, ${leased(`nextval('${s}.lease_tokens')`, 'NULL')},
+        ${leased(`now() + input.push_lease_ms * interval '1 millisecond'`, 'NULL')}, ${leased('input.push_worker', 'NULL')}, ${leased('now()', 'NULL')}` : ''}
+      FROM ${push ? 'pushing AS input' : 'input'} ORDER BY ord${keyed ? `
       ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING` : ''}
-      RETURNING id
+      RETURNING id${push ? `, lease_token, ${s}.ms(created_at) AS created_ms, ${s}.ms(run_at) AS run_ms, ${s}.ms(lease_expires_at) AS expires_ms` : ''}
     )${events
       ? `, created AS (
       SELECT input.id, input.ord, ($11::text[])[input.ord::int] AS data FROM inserted JOIN input ON input.id = inserted.id
     ), ${enqueueEventCtes(s, '$12', '$13', '$14')}`
       : ''}
     ${packed
-      ? `SELECT string_agg(CASE WHEN inserted.id IS NULL THEN '-' ELSE '' END || input.id::text, ',' ORDER BY input.ord) AS packed`
+      ? `SELECT string_agg(CASE WHEN inserted.id IS NULL THEN '-' || input.id::text${push
+        ? `
+        WHEN inserted.lease_token IS NOT NULL THEN concat_ws('/', '+' || input.id::text, inserted.lease_token, inserted.created_ms, inserted.run_ms, inserted.expires_ms)`
+        : ''} ELSE input.id::text END, ',' ORDER BY input.ord) AS packed`
       : 'SELECT input.id::text AS id, inserted.id IS NOT NULL AS created'}${events ? ', (SELECT n FROM events_woken) AS woken' : ''}
     FROM input LEFT JOIN inserted ON inserted.id = input.id${packed ? '' : `
     ORDER BY input.ord`}`
+  }
   const enqueueSql = { keyed: enqueueSqlFor(false, true, false), unkeyed: enqueueSqlFor(false, false, false) }
   const enqueueWithEventsSql = { keyed: enqueueSqlFor(true, true, false), unkeyed: enqueueSqlFor(true, false, false) }
   const enqueuePackedSql = { keyed: enqueueSqlFor(false, true, true), unkeyed: enqueueSqlFor(false, false, true) }
   const enqueueWithEventsPackedSql = { keyed: enqueueSqlFor(true, true, true), unkeyed: enqueueSqlFor(true, false, true) }
+  const enqueuePushSql = { keyed: enqueueSqlFor(false, true, true, true), unkeyed: enqueueSqlFor(false, false, true, true) }
+  const enqueueWithEventsPushSql = { keyed: enqueueSqlFor(true, true, true, true), unkeyed: enqueueSqlFor(true, false, true, true) }
 
   // A new statement (new snapshot) sees the row a concurrent enqueue committed
   // while ON CONFLICT waited for it.
@@ -356,8 +406,28 @@ export function workMethods (ctx: BackendContext): WorkMethods {
       : [...cols, events.data.map(d => JSON.stringify(d)), events.type, ctx.maxEvents, ctx.notify ? ctx.eventsChannel : null, tenants, correlationIds]
     let results: EnqueueResult[]
     if (packed) {
-      const [row] = await db.query<{ packed: string | null }>((events === undefined ? enqueuePackedSql : enqueueWithEventsPackedSql)[variant], params)
-      results = row?.packed === null || row?.packed === undefined ? [] : row.packed.split(',').map(p => p.startsWith('-') ? { id: p.slice(1), created: false } : { id: p, created: true })
+      // idle workers of this process may get the tasks leased by this statement (pglite-push.ts);
+      // not inside a transaction (tasks with parents), which could still roll back
+      const push = db === ctx.db() ? ctx.push?.plan(tasks) ?? null : null
+      let answer: string | null | undefined
+      try {
+        const text = push === null
+          ? (events === undefined ? enqueuePackedSql : enqueueWithEventsPackedSql)[variant]
+          : (events === undefined ? enqueuePushSql : enqueueWithEventsPushSql)[variant]
+        answer = (await db.query<{ packed: string | null }>(text, push === null ? params : [...params, push.workers, push.leaseMs]))[0]?.packed
+      } catch (err) {
+        push?.cancel()
+        throw err
+      }
+      const leased = new Map<number, LeasedTask>()
+      results = answer === null || answer === undefined ? [] : answer.split(',').map((p, at) => {
+        if (p.startsWith('-')) return { id: p.slice(1), created: false }
+        if (!p.startsWith('+')) return { id: p, created: true }
+        const [id, token, createdAt, runAt, expiresAt] = p.slice(1).split('/') as [string, string, string, string, string]
+        leased.set(at, pushedTask(tasks[at] as NewTask, id, token, Number(createdAt), Number(runAt), Number(expiresAt), cols[2][at] as string))
+        return { id, created: true }
+      })
+      push?.deliver(leased)
     } else {
       const rows = await db.query<{ id: string, created: boolean }>((events === undefined ? enqueueSql : enqueueWithEventsSql)[variant], params)
       results = rows.map(r => ({ id: r.id, created: r.created }))
