@@ -190,7 +190,8 @@ export const coordinationArea: ConformanceArea = {
           await lease(backend, 'rate-a')
           idleCallMs = Math.max(idleCallMs, Date.now() - began)
         }
-        const leadMs = Math.min(150, Math.max(10, 4 * callMs, 2 * idleCallMs))
+        // and at least a quarter window (spaced calls: still a few starts before the turn)
+        const leadMs = Math.min(150, Math.max(windowMs / 4, 4 * callMs, 2 * idleCallMs))
         const burst = async (client: Backend, workerId: string, turn: number): Promise<{ before: number, after: number }> => {
           const seen = { before: 0, after: 0 }
           while (backendNow() < turn + windowMs && leased < total) {
