@@ -1,9 +1,8 @@
-import { randomBytes } from 'node:crypto'
 import t, { type Test } from 'tap'
 import { Queue } from 'bullmq'
 import { Redis } from 'ioredis'
 import type { LeasedTask, NewTask } from '@switchyard/core'
-import { createBullMQBackend } from './index.ts'
+import { testBackend, type TestBackend } from './test-backend.ts'
 import type { BullMQBackend } from './backend.ts'
 
 // Switchyard's kept counts (lua/lib/kept-counts.lua): pending and dead jobs by handler
@@ -11,23 +10,13 @@ import type { BullMQBackend } from './backend.ts'
 // each round of many kinds of transitions they must equal a full scan of BullMQ's
 // structures, and pendingHandlers / dlqStats must answer what the scan says.
 
-const URL = 'redis://127.0.0.1:6379'
 const QUEUES = ['ka', 'kb']
 const HANDLERS = ['h0', 'h1', 'h2', 'h3']
 
 type ByQueue = Record<string, Record<string, number>>
 
-async function setup (t: Test): Promise<{ backend: BullMQBackend, redis: Redis, prefix: string }> {
-  const prefix = `sykept${randomBytes(5).toString('hex')}`
-  const backend = createBullMQBackend({ url: URL, prefix, queues: QUEUES })
-  const redis = new Redis(URL, { maxRetriesPerRequest: null, commandTimeout: 10_000 })
-  t.teardown(async () => {
-    await backend.destroyAllData()
-    await backend.close()
-    redis.disconnect()
-  })
-  await backend.init()
-  return { backend, redis, prefix }
+async function setup (t: Test): Promise<TestBackend> {
+  return await testBackend(t, 'sykept', { queues: QUEUES })
 }
 
 /** a deterministic pseudo-random sequence, so a failure can be replayed */

@@ -2,39 +2,23 @@
 // (lease-jobs.lua, complete-and-fetch.lua's fetch-next, push delivery): the lease expiry
 // field syx, and the retry mark cleared, which lease-jobs.lua and the push look for with
 // one EXISTS shared with other checks (on the first queue named only, for lease-jobs.lua).
-import { randomBytes } from 'node:crypto'
 import t, { type Test } from 'tap'
-import { Redis } from 'ioredis'
 import type { LeasedTask, NewTask } from '@switchyard/core'
-import { createBullMQBackend } from './index.ts'
+import { testBackend, type TestBackend } from './test-backend.ts'
 import type { BullMQBackend } from './backend.ts'
 
-const URL = 'redis://127.0.0.1:6379'
 
 const task = (queue: string, i = 0): NewTask => ({
   queue, handler: 'h', payload: { i }, maxAttempts: 3, priority: 0, timeoutMs: 1000, runAt: null, delayMs: 0, idempotencyKey: null
 })
 
-interface Setup { backend: BullMQBackend, redis: Redis, prefix: string }
-
-async function setup (t: Test): Promise<Setup> {
-  const prefix = `sywrites${randomBytes(5).toString('hex')}`
-  const backend = createBullMQBackend({ url: URL, prefix })
-  const redis = new Redis(URL, { maxRetriesPerRequest: null })
-  t.teardown(async () => {
-    await backend.destroyAllData()
-    await backend.close()
-    redis.disconnect()
-  })
-  await backend.init()
-  return { backend, redis, prefix }
-}
+const setup = async (t: Test): Promise<TestBackend> => await testBackend(t, 'sywrites')
 
 const lease = async (backend: BullMQBackend, queues: string[], limit = 10): Promise<LeasedTask[]> =>
   await backend.leaseTasks({ workerId: 'w1', queues, limit, leaseMs: 30_000, handlers: ['h'] })
 
 /** the job's syx is the expiry the lease answered, and the task reads as processing until then */
-async function expiryStored (t: Test, s: Setup, leased: LeasedTask): Promise<void> {
+async function expiryStored (t: Test, s: TestBackend, leased: LeasedTask): Promise<void> {
   t.equal(await s.redis.hget(`${s.prefix}:${leased.queue}:${leased.id}`, 'syx'), String(leased.leaseExpiresAt), `${leased.id}: syx is the lease's expiry`)
   const stored = await s.backend.getTask(leased.id)
   t.equal(stored?.state, 'processing')
@@ -71,7 +55,7 @@ t.test('push delivery: the job pushed gets its expiry', async (t) => {
 })
 
 /** a task leased, failed with a backoff (retry-marked), then due again */
-async function retried (t: Test, s: Setup, queue: string): Promise<string> {
+async function retried (t: Test, s: TestBackend, queue: string): Promise<string> {
   const [ran] = await lease(s.backend, [queue], 1)
   t.same(await s.backend.failTasks([{ id: ran!.id, leaseToken: ran!.leaseToken, error: { message: 'again' }, retryDelayMs: 30 }]), ['retrying'])
   t.equal(await s.redis.sismember(`${s.prefix}::sy:retry:${queue}`, ran!.id), 1, 'retry-marked')
