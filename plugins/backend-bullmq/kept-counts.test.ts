@@ -2,7 +2,7 @@ import t, { type Test } from 'tap'
 import { Queue } from 'bullmq'
 import { Redis } from 'ioredis'
 import type { LeasedTask, NewTask } from '@switchyard/core'
-import { testBackend, type TestBackend } from './test-backend.ts'
+import { testBackend, type TestBackend } from './test-support.ts'
 import type { BullMQBackend } from './backend.ts'
 
 // Switchyard's kept counts (lua/lib/kept-counts.lua): pending and dead jobs by handler

@@ -4,7 +4,7 @@
 // one EXISTS shared with other checks (on the first queue named only, for lease-jobs.lua).
 import t, { type Test } from 'tap'
 import type { LeasedTask, NewTask } from '@switchyard/core'
-import { testBackend, type TestBackend } from './test-backend.ts'
+import { testBackend, type TestBackend } from './test-support.ts'
 import type { BullMQBackend } from './backend.ts'
 
 
