@@ -25,6 +25,17 @@ async function taskOf (page: Page, id: string): Promise<TaskRow> {
   return (await consoleCall<{ task: TaskRow }>(page, 'GET', `/tasks/${id}`)).task
 }
 
+/**
+ * Waits until `rows` counts `n`, polled from the test side: the console's CSP (no
+ * unsafe-eval) refuses what page.waitForFunction evaluates in the page.
+ */
+async function waitForCount (page: Page, rows: ReturnType<Page['locator']>, n: number): Promise<void> {
+  for (let waited = 0; (await rows.count()) !== n; waited += 100) {
+    if (waited > WAIT.timeout) throw new Error(`the page never listed ${n} rows (it lists ${await rows.count()})`)
+    await page.waitForTimeout(100)
+  }
+}
+
 async function confirmDialog (page: Page, label: RegExp): Promise<void> {
   const dialog = page.getByRole('dialog')
   await dialog.getByTestId('impact').waitFor(WAIT)
@@ -94,7 +105,7 @@ export async function keyLookupFlow (t: T, page: Page, origin: string): Promise<
   const rows = page.locator('tbody tr[data-task]')
   // the URL changes before the keyed answer replaces the unfiltered list, which lists the task too
   await page.locator(`tr[data-task="${id}"]`).waitFor(WAIT)
-  await page.waitForFunction("document.querySelectorAll('tbody tr[data-task]').length === 1", undefined, WAIT).catch(() => {})
+  await waitForCount(page, rows, 1).catch(() => {})
   t.equal(await rows.count(), 1, 'exactly the task with that key is listed')
   await page.reload()
   await page.locator(`tr[data-task="${id}"]`).waitFor(WAIT)
@@ -242,13 +253,7 @@ export async function cursorPagingFlow (t: T, page: Page, origin: string): Promi
   for (let i = 0; i < 55; i++) await consoleCall(page, 'POST', '/tasks', { handler: 'noop', queue, delayMs: 3_600_000 + i * 1000 })
   await goto(page, origin, `#/tasks?queue=${queue}&state=scheduled`)
   const rows = page.locator('tbody tr[data-task]')
-  // polled from the test side: the console's CSP refuses the string predicates of waitForFunction
-  const waitRows = async (n: number): Promise<void> => {
-    for (let waited = 0; (await rows.count()) !== n; waited += 100) {
-      if (waited > WAIT.timeout) throw new Error(`the page never listed ${n} rows`)
-      await page.waitForTimeout(100)
-    }
-  }
+  const waitRows = async (n: number): Promise<void> => { await waitForCount(page, rows, n) }
   await waitRows(50)
   const firstOfFirst = await rows.first().getAttribute('data-task')
   await page.getByRole('button', { name: 'Older →' }).click()
