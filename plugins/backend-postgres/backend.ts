@@ -71,11 +71,19 @@ async function openClient (options: ResolvedOptions): Promise<SqlClient> {
   return await createPgliteClient({ dataDir: options.dataDir, statementTimeoutMs: options.statementTimeoutMs, settings: sessionSettings(options), optimizeWasm: options.optimizeWasm, thread: options.thread })
 }
 
+// asyncCommit applies to a server only. PGlite is Postgres in single-user mode, with no
+// WAL writer: an asynchronous commit's WAL stays in the process' memory until a later
+// synchronous commit or a full WAL buffer writes it, so killing the process lost leases
+// and acks already answered (tasks acked `ok` came back `ready`), against what the
+// README promises for the embedded database (written to its files before the answer).
+// PGlite runs with fsync off, so a synchronous commit costs one write to the WAL file
+// and no flush to the disk: measured, no CPU difference (bench/README.md, "PGlite:
+// asynchronous commit lost acks on a process kill").
 function assemble (options: ResolvedOptions, name: string, open: () => Promise<SqlClient>, closeClient: boolean, embedded: boolean): Backend {
   let client: SqlClient | null = null
   let opening: Promise<void> | null = null
   const push = embedded ? new PushWaiters() : null
-  const ctx = createContext(options.schema, options, () => client, push)
+  const ctx = createContext(options.schema, { ...options, asyncCommit: options.asyncCommit && !embedded }, () => client, push)
   const eventListeners = new Set<() => void>()
   let rewake: NodeJS.Timeout | null = null
   ctx.eventsHeldBack = () => {

@@ -15,7 +15,7 @@ export const PostgresBackendOptionsSchema = Type.Object({
   statementTimeoutMs: Type.Optional(Type.Integer({ minimum: 100, maximum: 600_000, description: 'bound on every query (default 10000)' })),
   maxEvents: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000_000, description: 'events retained for replay (default 10000)' })),
   notify: Type.Optional(Type.Boolean({ description: 'LISTEN/NOTIFY wake-ups for idle workers and event subscribers (default true)' })),
-  asyncCommit: Type.Optional(Type.Boolean({ description: 'lease, ack, extend and release commit without waiting for the WAL flush; a server crash can make such a task run again (default true)' }))
+  asyncCommit: Type.Optional(Type.Boolean({ description: 'lease, ack, extend and release commit without waiting for the WAL flush; a server crash can make such a task run again (default true; a Postgres server only: on PGlite they always commit synchronously)' }))
 }, { additionalProperties: false })
 
 export type PostgresBackendOptions = Static<typeof PostgresBackendOptionsSchema>
