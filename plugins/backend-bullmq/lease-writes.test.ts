@@ -1,7 +1,8 @@
 // What a lease writes besides BullMQ's move to active, on each way a job is taken
 // (lease-jobs.lua, complete-and-fetch.lua's fetch-next, push delivery): the lease expiry
 // field syx, and the retry mark cleared, which lease-jobs.lua and the push look for with
-// one EXISTS shared with other checks (on the first queue named only, for lease-jobs.lua).
+// one EXISTS shared with other checks (on the first queue named only, for lease-jobs.lua),
+// and BullMQ's own lock and processedBy from the options each way packs.
 import t, { type Test } from 'tap'
 import type { LeasedTask, NewTask } from '@switchyard/core'
 import { testBackend, type TestBackend } from './test-support.ts'
@@ -17,9 +18,18 @@ const setup = async (t: Test): Promise<TestBackend> => await testBackend(t, 'syw
 const lease = async (backend: BullMQBackend, queues: string[], limit = 10): Promise<LeasedTask[]> =>
   await backend.leaseTasks({ workerId: 'w1', queues, limit, leaseMs: 30_000, handlers: ['h'] })
 
-/** the job's syx is the expiry the lease answered, and the task reads as processing until then */
+/**
+ * the job's syx is the expiry the lease answered, and the task reads as processing until then;
+ * BullMQ's lock holds the lease token for the lease length and processedBy names the worker
+ * (moveToActive's packed options, which lib/lease-take.lua assembles from parts)
+ */
 async function expiryStored (t: Test, s: TestBackend, leased: LeasedTask): Promise<void> {
-  t.equal(await s.redis.hget(`${s.prefix}:${leased.queue}:${leased.id}`, 'syx'), String(leased.leaseExpiresAt), `${leased.id}: syx is the lease's expiry`)
+  const jobKey = `${s.prefix}:${leased.queue}:${leased.id}`
+  t.equal(await s.redis.hget(jobKey, 'syx'), String(leased.leaseExpiresAt), `${leased.id}: syx is the lease's expiry`)
+  t.equal(await s.redis.get(`${jobKey}:lock`), leased.leaseToken, `${leased.id}: BullMQ lock held by the lease token`)
+  const ttl = await s.redis.pttl(`${jobKey}:lock`)
+  t.ok(ttl > 25_000 && ttl <= 30_000, `${leased.id}: lock for the lease length (${ttl} ms left)`)
+  t.equal(await s.redis.hget(jobKey, 'pb'), 'w1', `${leased.id}: processedBy is the worker`)
   const stored = await s.backend.getTask(leased.id)
   t.equal(stored?.state, 'processing')
   t.equal(stored?.leaseExpiresAt, leased.leaseExpiresAt)

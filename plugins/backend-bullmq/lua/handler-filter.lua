@@ -64,9 +64,11 @@ end
 -- a due job must be seen (and maybe chosen) before the pop, and a job no lease takes
 -- must still become ready.
 local function promoteDue(f, timestamp)
+  -- the calls of one batch mostly share their timestamp: no tonumber (a strtod) for those
+  if timestamp == f.promotedText then return end
   local at = tonumber(timestamp)
   if f.promotedAt ~= nil and f.promotedAt >= at then return end
-  f.promotedAt = at
+  f.promotedAt, f.promotedText = at, timestamp
   local b = f.base
   if #redis.call('ZRANGEBYSCORE', b .. 'delayed', 0, (at + 1) * 0x1000 - 1, 'LIMIT', 0, 1) == 0 then return end
   local target, isPausedOrMaxed = getTargetQueueList(b .. 'meta', b .. 'active', b .. 'wait', b .. 'paused')

@@ -45,6 +45,10 @@ function kept.flush()
   kept.delta = {}
 end
 
+-- queue key base -> its pending count key (false: not a Switchyard queue's), so a batch of
+-- acks matches and joins the key once, not per job
+kept.pendingKeys = {}
+
 -- After a run of BullMQ's moveToFinished that went through (ARGV as it was: ARGV[1] job
 -- id, ARGV[5] target, ARGV[7] the queue's key base): the job it failed is dead (unless
 -- BullMQ removed it at once, removeOnFail), and the job its fetch-next took (the reply
@@ -54,7 +58,12 @@ function kept.finished(reply)
   local b = ARGV[7]
   if ARGV[5] == 'failed' and redis.call('ZSCORE', b .. 'failed', ARGV[1]) then kept.job(b, ARGV[1], 'hd:', 1) end
   if type(reply) == 'table' and type(reply[2]) == 'string' then
-    local prefix, q = string.match(b, '^(.*):([^:]+):$')
-    if q ~= nil then kept.add(prefix .. '::sy:hp:' .. q, kept.field(reply[1], 'name'), -1) end
+    local key = kept.pendingKeys[b]
+    if key == nil then
+      local prefix, q = string.match(b, '^(.*):([^:]+):$')
+      key = q ~= nil and (prefix .. '::sy:hp:' .. q)
+      kept.pendingKeys[b] = key
+    end
+    if key then kept.add(key, kept.field(reply[1], 'name'), -1) end
   end
 end

@@ -27,13 +27,22 @@ local function leaseQueue(own, base, queue, timestamp, retries)
   return { base = base, retryKey = retryKey, retries = retries, pendingKey = own .. 'hp:' .. queue }
 end
 
+-- moveToActive's options as cmsgpack.pack({ token = t, lockDuration = d, name = w }) packs
+-- them (a map of three), from parts: what stays the same for a queue's leases is packed once
+local OPTS_HEAD = string.char(0x83) .. cmsgpack.pack('token')
+
 -- Runs moveToActive (the wrapped BullMQ script, a function) once for the queue lq that
 -- leaseQueue prepared, locking the job it takes with `token` for lockDuration ms on behalf
 -- of worker `workerId`; filter: the queue's handler filter, nil without one (chooseNext
 -- ran before). Returns moveToActive's reply ({job hash (flat), job id, ...}) when it took
 -- a job, whose lease then expires at expiresStr (epoch ms, a string); nil when it took none.
 local function leaseTake(lq, moveToActive, filter, token, lockDuration, workerId, expiresStr)
-  ARGV[3] = cmsgpack.pack({ token = token, lockDuration = lockDuration, name = workerId })
+  local tail = lq.optsTail
+  if tail == nil or lq.optsWorker ~= workerId or lq.optsLock ~= lockDuration then
+    tail = cmsgpack.pack('lockDuration') .. cmsgpack.pack(lockDuration) .. cmsgpack.pack('name') .. cmsgpack.pack(workerId)
+    lq.optsTail, lq.optsWorker, lq.optsLock = tail, workerId, lockDuration
+  end
+  ARGV[3] = OPTS_HEAD .. cmsgpack.pack(token) .. tail
   local reply = moveToActive()
   local jobId = reply[2]
   if filter ~= nil then settle(filter, jobId) end
