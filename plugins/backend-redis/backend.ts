@@ -13,7 +13,7 @@ import {
 import { formatPosition, parsePosition } from './page-position.ts'
 import { applyTaskAction } from './task-actions.ts'
 import { assertNoEviction, createBlockingClient, createClient, sendTogether, toBackendError, type RedisClient } from './connection.ts'
-import { decodeAudit, decodeLeased, decodePushed, enqueueOutcome, hashToTask, pairsToObject, streamIdTime } from './codec.ts'
+import { decodeAudit, decodeLeased, decodePushedEntry, enqueueOutcome, PUSH_FORMAT, hashToTask, pairsToObject, streamIdTime } from './codec.ts'
 import { backwardStart, forwardStart, parseEventId, takeAfter, takeBefore, type EventPosition } from './events-log.ts'
 import { keysFor, type Keys } from './keys.ts'
 import type { RedisBackendOptions } from './options.ts'
@@ -167,10 +167,12 @@ function pendingFrom (flat: string[]): PendingHandler[] {
 interface BlockingConnection {
   client: RedisClient
   script: (name: ScriptName, keys: string[], args: ScriptArg[]) => Promise<unknown>
-  /** closes it once no wait used it for BLOCKING_IDLE_CLOSE_MS */
+  /** closes it once no wait used it for BLOCKING_IDLE_CLOSE_MS (checked when it fires, so a wait arms no timer) */
   idle: NodeJS.Timeout | undefined
   /** waits in progress on it */
   inUse: number
+  /** Date.now() when the last wait on it ended */
+  lastUsed: number
 }
 
 export class RedisBackend implements Backend {
@@ -396,7 +398,7 @@ export class RedisBackend implements Backend {
       const wake = (): void => { this.client.rpush(keys[1]!, PUSH_WAKE).catch(() => {}) }
       const blocking = this.blockingFor(req.workerId)
       try {
-        await this.script('push_wait', keys, [k.base, req.workerId, slots, req.leaseMs, req.waitMs + PUSH_REGISTRATION_SLACK_MS, ...only, ...req.queues])
+        await this.script('push_wait', keys, [k.base, req.workerId, slots, req.leaseMs, req.waitMs + PUSH_REGISTRATION_SLACK_MS, PUSH_FORMAT, ...only, ...req.queues])
         // after the registration, which empties the inbox: a marker appended before it would be lost
         signal?.addEventListener('abort', wake, { once: true })
         // registered even when this lease fails: the wait always ends with push_done
@@ -410,15 +412,18 @@ export class RedisBackend implements Backend {
         const wait = failure === null && leased.length === 0 && signal?.aborted !== true
         const popped = wait ? blocking.client.blpop(keys[1]!, req.waitMs / 1000) : null
         const drained = blocking.script('push_done', keys, [k.base, req.workerId]) as Promise<string[]>
-        const [first, rest] = await Promise.all([popped, drained])
-        if (first !== null) rest.unshift(first[1])
-        leased.push(...decodePushed(rest.filter(item => item !== PUSH_WAKE)))
+        // awaited after the BLPOP: a failing BLPOP must not leave its rejection unhandled
+        drained.catch(() => {})
+        const first = popped === null ? null : await popped
+        if (first !== null && first[1] !== PUSH_WAKE) leased.push(decodePushedEntry(first[1]))
+        // pipelined behind the BLPOP, so answered with it: no further wait
+        for (const item of await drained) if (item !== PUSH_WAKE) leased.push(decodePushedEntry(item))
         // tasks pushed before the lease failed are this worker's now: they are returned, not lost
         if (failure !== null && leased.length === 0) throw failure
         return leased
       } finally {
         signal?.removeEventListener('abort', wake)
-        this.releaseBlocking(req.workerId, blocking)
+        this.releaseBlocking(blocking)
       }
     })
   }
@@ -433,21 +438,36 @@ export class RedisBackend implements Backend {
     if (entry === undefined) {
       const client = createBlockingClient(this.options)
       client.on('error', () => {})
-      entry = { client, script: defineScripts(client), idle: undefined, inUse: 0 }
-      this.blocking.set(workerId, entry)
+      const created: BlockingConnection = { client, script: defineScripts(client), idle: undefined, inUse: 0, lastUsed: Date.now() }
+      this.blocking.set(workerId, created)
+      this.closeWhenIdle(workerId, created, BLOCKING_IDLE_CLOSE_MS)
+      entry = created
     }
-    clearTimeout(entry.idle)
     entry.inUse++
     return entry
   }
 
-  private releaseBlocking (workerId: string, entry: BlockingConnection): void {
-    if (--entry.inUse > 0) return
+  private releaseBlocking (entry: BlockingConnection): void {
+    entry.inUse--
+    entry.lastUsed = Date.now()
+  }
+
+  /**
+   * One timer per connection, armed again when it fires while the connection is in use
+   * or was used since: a worker waits again after every pushed task, and a timer per
+   * wait (cleared at the next) was work on the path from a push to its handler.
+   */
+  private closeWhenIdle (workerId: string, entry: BlockingConnection, ms: number): void {
     entry.idle = setTimeout(() => {
-      if (this.blocking.get(workerId) !== entry || entry.inUse > 0) return
+      if (this.blocking.get(workerId) !== entry) return
+      const idleFor = Date.now() - entry.lastUsed
+      if (entry.inUse > 0 || idleFor < BLOCKING_IDLE_CLOSE_MS) {
+        this.closeWhenIdle(workerId, entry, entry.inUse > 0 ? BLOCKING_IDLE_CLOSE_MS : BLOCKING_IDLE_CLOSE_MS - idleFor)
+        return
+      }
       this.blocking.delete(workerId)
       entry.client.disconnect()
-    }, BLOCKING_IDLE_CLOSE_MS)
+    }, ms)
     entry.idle.unref()
   }
 
