@@ -13,7 +13,7 @@ import {
 import { formatPosition, parsePosition } from './page-position.ts'
 import { applyTaskAction } from './task-actions.ts'
 import { assertNoEviction, createBlockingClient, createClient, sendTogether, toBackendError, type RedisClient } from './connection.ts'
-import { decodeAudit, decodeLeased, decodePushedEntry, enqueueOutcome, PUSH_FORMAT, hashToTask, pairsToObject, streamIdTime } from './codec.ts'
+import { decodeAudit, decodeLeased, decodePushedEntry, enqueueOutcome, isFormat2Entry, PUSH_FORMAT, hashToTask, pairsToObject, streamIdTime } from './codec.ts'
 import { backwardStart, forwardStart, parseEventId, takeAfter, takeBefore, type EventPosition } from './events-log.ts'
 import { keysFor, type Keys } from './keys.ts'
 import type { RedisBackendOptions } from './options.ts'
@@ -380,10 +380,10 @@ export class RedisBackend implements Backend {
   /**
    * Registers the worker as idle (push_wait.lua), leases once so nothing enqueued before
    * the registration waits for the next one, and when that finds nothing blocks on the
-   * worker's inbox (BLPOP on its own connection). push_done.lua, which unregisters and
-   * takes what else the inbox holds, goes out on that connection right behind the BLPOP:
-   * Redis runs it as soon as the BLPOP returns, so a push costs the worker one round trip.
-   * An abort appends a wake-up marker to the inbox, which ends the BLPOP.
+   * worker's inbox (BLMPOP on its own connection). The enqueue that pushes to it ends its
+   * registration, so a push costs the worker the pop alone (popPushed); every other end
+   * of the wait runs push_done.lua, which unregisters and takes what the inbox holds.
+   * An abort appends a wake-up marker to the inbox, which ends the BLMPOP.
    */
   awaitPushedTasks (req: PushWaitRequest): Promise<LeasedTask[]> {
     const slots = Math.min(req.limit, MAX_LIST_LIMIT)
@@ -401,7 +401,7 @@ export class RedisBackend implements Backend {
         await this.script('push_wait', keys, [k.base, req.workerId, slots, req.leaseMs, req.waitMs + PUSH_REGISTRATION_SLACK_MS, PUSH_FORMAT, ...only, ...req.queues])
         // after the registration, which empties the inbox: a marker appended before it would be lost
         signal?.addEventListener('abort', wake, { once: true })
-        // registered even when this lease fails: the wait always ends with push_done
+        // registered even when this lease fails: the wait ends with push_done or a push
         let leased: LeasedTask[] = []
         let failure: unknown = null
         try {
@@ -410,14 +410,11 @@ export class RedisBackend implements Backend {
           failure = err
         }
         const wait = failure === null && leased.length === 0 && signal?.aborted !== true
-        const popped = wait ? blocking.client.blpop(keys[1]!, req.waitMs / 1000) : null
-        const drained = blocking.script('push_done', keys, [k.base, req.workerId]) as Promise<string[]>
-        // awaited after the BLPOP: a failing BLPOP must not leave its rejection unhandled
-        drained.catch(() => {})
-        const first = popped === null ? null : await popped
-        if (first !== null && first[1] !== PUSH_WAKE) leased.push(decodePushedEntry(first[1]))
-        // pipelined behind the BLPOP, so answered with it: no further wait
-        for (const item of await drained) if (item !== PUSH_WAKE) leased.push(decodePushedEntry(item))
+        if (wait && await this.popPushed(blocking, keys[1]!, req.waitMs, slots, leased)) return leased
+        // still registered, or maybe: unregister, and take what the inbox holds
+        for (const item of await blocking.script('push_done', keys, [k.base, req.workerId]) as string[]) {
+          if (item !== PUSH_WAKE) leased.push(decodePushedEntry(item))
+        }
         // tasks pushed before the lease failed are this worker's now: they are returned, not lost
         if (failure !== null && leased.length === 0) throw failure
         return leased
@@ -426,6 +423,29 @@ export class RedisBackend implements Backend {
         this.releaseBlocking(blocking)
       }
     })
+  }
+
+  /**
+   * Blocks until the inbox holds something or waitMs passed, then takes up to `slots`
+   * entries (BLMPOP) into `leased`. True when that ended the registration: only format 2
+   * entries came, and an enqueue that pushes format 2 unregisters the worker in the same
+   * call, after pushing at most its slots (lib/push.lua), so nothing else can arrive. A
+   * timeout, a wake-up marker, or a format 1 entry (an older enqueue, which leaves the
+   * worker registered) needs push_done.
+   */
+  private async popPushed (blocking: BlockingConnection, inbox: string, waitMs: number, slots: number, leased: LeasedTask[]): Promise<boolean> {
+    const popped = await blocking.client.blmpop(waitMs / 1000, 1, inbox, 'LEFT', 'COUNT', slots) as [string, string[]] | null
+    if (popped === null) return false
+    let ended = true
+    for (const item of popped[1]) {
+      if (item === PUSH_WAKE) {
+        ended = false
+        continue
+      }
+      if (!isFormat2Entry(item)) ended = false
+      leased.push(decodePushedEntry(item))
+    }
+    return ended
   }
 
   /**

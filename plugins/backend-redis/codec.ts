@@ -106,6 +106,11 @@ export function decodeLeased (reply: Array<string | number>): LeasedTask[] {
 /** the inbox format this worker reads and says so when it registers (push_wait.lua, lib/push.lua) */
 export const PUSH_FORMAT = 2
 
+/** whether an inbox entry is in format 2 (which only an enqueue that ends the worker's registration writes) */
+export function isFormat2Entry (item: string): boolean {
+  return item.startsWith('[2,')
+}
+
 /**
  * One lease pushed to a worker's inbox (lib/push.lua push_entry), in either format: 1, a
  * JSON array in leaseTasks' reply layout whose payload is JSON text again (an enqueue of

@@ -189,6 +189,9 @@ t.test('inbox formats: a worker registered without one (an older version) gets f
   const created = await producer.enqueue(payloads.map((payload, i) => task('fmt1', i, { payload })))
   const entries = await backend.redis.lrange(`${backend.keys.base}pb:old`, 0, -1)
   t.equal(entries.length, payloads.length, 'every task pushed to the old worker')
+  // the old worker's push_done then finds no registration and takes the rest of its inbox, as before
+  t.equal(await backend.redis.exists(`${backend.keys.base}pw:old`), 0, 'the enqueue that pushed ended the registration')
+  t.equal(await backend.redis.sismember(`${backend.keys.base}pi:fmt1`, 'old'), 0, 'and left the idle set')
   for (const [i, entry] of entries.entries()) {
     const fields = JSON.parse(entry) as string[]
     t.ok(fields.every(f => typeof f === 'string'), 'format 1: an array of strings')
@@ -215,4 +218,47 @@ t.test('a format 2 entry holds what a format 1 entry does', async (t) => {
   const entry2 = '[2,"1700000030000","000000000007","q","h",{"a":[1,"x"]},"2","5","-3","1000","1700000000000","1700000000001","42"]'
   t.same(decodePushedEntry(entry2), decodePushedEntry(entry1))
   t.match(decodePushedEntry(entry2), { id: '000000000007', payload: { a: [1, 'x'] }, attempts: 2, maxAttempts: 5, priority: -3, leaseToken: '42', leaseExpiresAt: 1700000030000 })
+})
+
+t.test('a format 1 entry (an older enqueue, which leaves the worker registered) ends the wait with push_done', async (t) => {
+  const { backend, destroy } = await openTestBackend()
+  t.teardown(destroy)
+  const waiting = wait(backend, 'older', { limit: 5 })
+  await registered(backend, 'older')
+  // what an older enqueue does: RPUSH a format 1 lease, the registration left in place (n - 1)
+  const entry = JSON.stringify(['1700000030000', '000000000007', 'older', 'h', '{"i":7}', '1', '3', '0', '1000', '1700000000000', '1700000000001', '42'])
+  await backend.redis.hset(`${backend.keys.base}pw:w1`, 'n', '4')
+  await backend.redis.rpush(`${backend.keys.base}pb:w1`, entry)
+  const got = await waiting
+  t.match(got, [{ id: '000000000007', payload: { i: 7 }, leaseToken: '42' }])
+  t.equal(await backend.redis.exists(`${backend.keys.base}pw:w1`, `${backend.keys.base}pb:w1`), 0, 'unregistered by push_done, inbox gone')
+  t.equal(await backend.redis.sismember(`${backend.keys.base}pi:older`, 'w1'), 0, 'not idle any more')
+})
+
+t.test('a wait that times out or is woken leaves no registration', async (t) => {
+  const { backend, destroy } = await openTestBackend()
+  t.teardown(destroy)
+  t.same(await wait(backend, 'quiet', { waitMs: 50 }), [])
+  t.equal(await backend.redis.exists(`${backend.keys.base}pw:w1`, `${backend.keys.base}pi:quiet`), 0, 'after a timeout')
+  const controller = new AbortController()
+  const waiting = wait(backend, 'quiet', { waitMs: 10_000, signal: controller.signal })
+  await registered(backend, 'quiet')
+  controller.abort()
+  t.same(await waiting, [])
+  t.equal(await backend.redis.exists(`${backend.keys.base}pw:w1`, `${backend.keys.base}pi:quiet`), 0, 'after a wake-up')
+})
+
+t.test('a batch pushes at most the slots, then the registration is over: the next batch is left ready', async (t) => {
+  const { backend, destroy } = await openTestBackend()
+  t.teardown(destroy)
+  const producer = await producerOf(t, backend)
+  const waiting = wait(backend, 'once', { limit: 3 })
+  await registered(backend, 'once')
+  await producer.enqueue([task('once', 0), task('once', 1)])
+  t.equal(await backend.redis.exists(`${backend.keys.base}pw:w1`), 0, 'unregistered by the enqueue that pushed two of three slots')
+  await producer.enqueue([task('once', 2)])
+  const got = await waiting
+  t.same(got.map(g => (g.payload as { i: number }).i), [0, 1], 'the pushed two, taken in one pop')
+  const [stats] = await backend.queueStats(['once'])
+  t.match(stats, { ready: 1, processing: 2 })
 })

@@ -28,7 +28,8 @@
 -- while nothing is paused globally and no flow or rate limit is stored, goes to an idle
 -- registered worker that runs its handler and is not cordoned, when there is one: it is
 -- leased to that worker here (lib/lease_fields.lua, the processing index and count, as
--- lease.lua does) and appended to the worker's inbox; its queue is then not woken.
+-- lease.lua does) and appended to the worker's inbox; its queue is then not woken. The
+-- call takes at most the worker's registered slots and then unregisters it.
 -- Hot path: a created task's hash holds only what differs from the defaults readers
 -- assume (codec.ts): no attempts (0), replays (0), payload size (the payload's length)
 -- or updatedAt (createdAt) until a transition writes them. Numbers go to redis.call as
@@ -83,6 +84,9 @@ local last_priority, last_run_at, last_score = nil, nil, nil
 local push_on = nil
 local idle = {}
 local lease_seq = P .. 'lseq'
+-- workers pushed to in this call: their slots left, and their queue lists (push_unregister)
+local push_left = {}
+local push_qs = {}
 -- An idle worker that takes a task of queue q and handler h now, and its registration
 -- fields (n, ms, u, a, h:<h>, qs, f); nil when there is none.
 local function push_target(q, h)
@@ -113,6 +117,8 @@ local function push_target(q, h)
         -- a registration past its lifetime (its worker is gone or late) or a cordoned worker
         push_unregister(P, w, f[6])
         workers[i] = false
+      elseif push_left[w] == 0 then
+        workers[i] = false
       elseif f[4] == '1' or f[5] then
         return w, f
       end
@@ -133,8 +139,9 @@ local function push_task(w, f, id, q, h, fields, run_at_s, token, deadline_s)
   redis.call('RPUSH', inbox, push_entry(f[7], deadline_s, id, q, h, fields[6], '1', fields[10], fields[12], fields[16], now_s, run_at_s, token))
   -- an inbox nobody drains (its worker died) holds only leases that expire and are recovered
   redis.call('PEXPIRE', inbox, tonumber(f[2]) * 2)
-  local left = tonumber(f[1]) - 1
-  if left <= 0 then push_unregister(P, w, f[6]) else redis.call('HSET', push_hash(P, w), 'n', left) end
+  -- counted here; the registration itself ends with this call (see the end of the script)
+  push_left[w] = (push_left[w] or tonumber(f[1])) - 1
+  push_qs[w] = f[6]
 end
 for i = 0, n - 1 do
   local b = HEAD + i * FIELDS
@@ -287,6 +294,10 @@ for i = 0, n - 1 do
 end
 flush_indexes()
 pending_flush(P, pending)
+-- A push ends the worker's registration: it is unregistered here, in the call that pushed
+-- to it, so no later enqueue pushes to it and a worker that took format 2 entries from its
+-- inbox has nothing left to unregister or drain (lib/push.lua).
+for w, qs in pairs(push_qs) do push_unregister(P, w, qs) end
 for q in pairs(woken) do redis.call('PUBLISH', ARGV[2], q) end
 if #events > 0 then
   local entry = events_log(KEYS[5], KEYS[6], KEYS[7], tonumber(ARGV[5]), #events, '[' .. table.concat(events, ',') .. ']')

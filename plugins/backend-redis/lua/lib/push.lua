@@ -5,13 +5,19 @@
 -- format it reads (absent: 1, a worker registered before formats existed); it joins the set
 -- pi:<queue> of each queue. An enqueue that creates a task ready at once leases it to
 -- such a worker and appends it to the worker's inbox pb:<worker> (a list the worker
--- BLPOPs on), instead of waking every worker. The worker unregisters and takes what its
--- inbox holds in one script (push_done.lua), so nothing is pushed to it afterwards.
+-- BLMPOPs on), instead of waking every worker. The enqueue that pushes to a worker
+-- unregisters it in the same call (at most its slots pushed), so nothing is pushed to it
+-- afterwards and the worker's pop takes all of it. A wait that ends otherwise (timeout,
+-- wake-up marker, the lease on registering found tasks, or a format 1 entry, which an
+-- older enqueue that leaves the worker registered pushed) ends with push_done.lua, which
+-- unregisters and takes what the inbox holds in one step.
 -- Inbox formats (codec.ts decodePushedEntry reads both): 1, a JSON array of strings in
 -- leaseTasks' reply layout, the payload a JSON string inside it (two parses); 2, the
 -- same array led by the number 2, the payload inlined as JSON (one parse). A worker
 -- gets format 2 only when its registration says it reads it, so an older worker
--- (no f) keeps getting format 1 during a rolling upgrade.
+-- (no f) keeps getting format 1 during a rolling upgrade. Only an enqueue that
+-- unregisters the worker it pushes to writes format 2: the worker reads a pop of
+-- format 2 entries alone as the end of its registration.
 
 local function push_hash(P, w) return P .. 'pw:' .. w end
 local function push_inbox(P, w) return P .. 'pb:' .. w end
