@@ -1,7 +1,7 @@
 // Tasks/s on Redis: Switchyard's Redis backend, its BullMQ backend, raw BullMQ and a
 // raw Redis list queue (LMOVE/LREM: the ceiling) against the same Redis in one run; enqueue→start latency on idle workers; and
 // the cost of the overview read (queueStats) as the task count grows.
-import { integerList, medianRun, onOff, parseFlags, positiveInteger } from './lib/args.ts'
+import { integerList, medianRun, nonNegativeInteger, onOff, parseFlags, positiveInteger } from './lib/args.ts'
 import { loadBackendFactory } from './lib/load.ts'
 import { measureLatency, measureThroughput, type ThroughputResult } from './lib/measure.ts'
 import { fillForOverview, measureQueueStats, type FilledBackend, type OverviewResult } from './lib/overview.ts'
@@ -71,6 +71,8 @@ export async function run (args: string[]): Promise<BenchResult> {
     concurrency: { type: 'string', default: '50' },
     repeat: { type: 'string' },
     'latency-samples': { type: 'string' },
+    // idle time between latency samples, plus up to as much again at random (see measureLatency)
+    'latency-gap-ms': { type: 'string', default: '10' },
     'overview-tasks': { type: 'string' },
     'overview-calls': { type: 'string' },
     'overview-rounds': { type: 'string' },
@@ -89,6 +91,7 @@ export async function run (args: string[]): Promise<BenchResult> {
   const concurrency = positiveInteger('concurrency', flags.concurrency as string)
   const repeat = positiveInteger('repeat', (flags.repeat as string | undefined) ?? (smoke ? '1' : '5'))
   const latencySamples = positiveInteger('latency-samples', (flags['latency-samples'] as string | undefined) ?? (smoke ? '10' : '300'))
+  const latencyGapMs = nonNegativeInteger('latency-gap-ms', flags['latency-gap-ms'] as string)
   const overviewSizes = integerList('overview-tasks', (flags['overview-tasks'] as string | undefined) ?? (smoke ? '100,1000' : '10000,1000000'))
   const overviewCalls = positiveInteger('overview-calls', (flags['overview-calls'] as string | undefined) ?? (smoke ? '50' : '1000'))
   const overviewRounds = positiveInteger('overview-rounds', (flags['overview-rounds'] as string | undefined) ?? (smoke ? '1' : '21'))
@@ -151,7 +154,7 @@ export async function run (args: string[]): Promise<BenchResult> {
     throughput[String(n)] = row
   }
 
-  const latencyPlan = { samples: latencySamples, warmup: smoke ? 3 : 20, gapMs: 10, timeoutMs: 10_000 }
+  const latencyPlan = { samples: latencySamples, warmup: smoke ? 3 : 20, gapMs: latencyGapMs, timeoutMs: 10_000 }
   const latency: Record<string, LatencySummary> = {}
   for (const system of systems) latency[RESULT_KEY[system]] = await measureLatency(makeLatency[system](), latencyPlan)
 
@@ -214,7 +217,7 @@ export async function run (args: string[]): Promise<BenchResult> {
   return {
     results: {
       smoke,
-      config: { enqueueBatch: batchSize, repeat, concurrency, switchyard: { ...workerOptions, taskEvents }, redis: REDIS_URL },
+      config: { enqueueBatch: batchSize, repeat, concurrency, latencyGapMs, switchyard: { ...workerOptions, taskEvents }, redis: REDIS_URL },
       throughput,
       latency_ms: latency,
       queue_stats_ms: overview

@@ -26,6 +26,12 @@ export function positiveInteger (flag: string, raw: string): number {
   return value
 }
 
+export function nonNegativeInteger (flag: string, raw: string): number {
+  const value = Number(raw)
+  if (!Number.isInteger(value) || value < 0) throw new Error(`--${flag}: expected an integer of 0 or more, got "${raw}"`)
+  return value
+}
+
 export function onOff (flag: string, raw: string): boolean {
   if (raw !== 'on' && raw !== 'off') throw new Error(`--${flag}: expected on or off, got "${raw}"`)
   return raw === 'on'

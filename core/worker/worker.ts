@@ -645,18 +645,33 @@ export class Worker extends EventEmitter<WorkerEventMap> {
       progress: null
     }
     this.running.set(task.id, entry)
+    const ctx = new RunContext(task, entry.abort, this.log, value => this.reportProgress(entry, value), async id => await this.backend.getTask(id))
+    // Started on a microtask so a synchronous handler cannot block the rest of the batch
+    // from starting. The started event and the timeout timer come right after the call
+    // (before any settlement, which is at least a microtask later): off the path from a
+    // lease to its handler, which is what enqueue→start measures.
+    Promise.resolve()
+      .then(() => {
+        try {
+          return handler(task.payload, ctx)
+        } finally {
+          this.started(entry)
+        }
+      })
+      .then(
+        (result: unknown) => this.settle(entry, isNoResult(result) ? SUCCEEDED : { kind: 'succeeded', result }),
+        (error: unknown) => this.settle(entry, { kind: 'failed', error }))
+  }
+
+  /** the handler of entry was called: its started event, and its timeout counted from begin() */
+  private started (entry: InFlight): void {
+    const { task } = entry
     this.events?.emit('task.started', { id: task.id, queue: task.queue, handler: task.handler, attempt: task.attempts })
     if (this.listenerCount('task:started') > 0) {
       this.emit('task:started', { id: task.id, queue: task.queue, handler: task.handler, attempt: task.attempts, waitMs: entry.waitMs })
     }
-    entry.timer = setTimeout(() => this.onTimeout(entry), task.timeoutMs)
-    const ctx = new RunContext(task, entry.abort, this.log, value => this.reportProgress(entry, value), async id => await this.backend.getTask(id))
-    // Started on a microtask so a synchronous handler cannot block the rest of the batch from starting.
-    Promise.resolve()
-      .then(() => handler(task.payload, ctx))
-      .then(
-        (result: unknown) => this.settle(entry, isNoResult(result) ? SUCCEEDED : { kind: 'succeeded', result }),
-        (error: unknown) => this.settle(entry, { kind: 'failed', error }))
+    // settled already (its lease lost, or a shutdown, before the call): no timer left behind
+    if (!entry.settled) entry.timer = setTimeout(() => this.onTimeout(entry), Math.max(0, task.timeoutMs - (performance.now() - entry.startedAt)))
   }
 
   /** a checked ctx.progress value: coalesced per task (see progress.ts); false once the attempt is over */

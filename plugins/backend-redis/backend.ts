@@ -13,7 +13,7 @@ import {
 import { formatPosition, parsePosition } from './page-position.ts'
 import { applyTaskAction } from './task-actions.ts'
 import { assertNoEviction, createBlockingClient, createClient, sendTogether, toBackendError, type RedisClient } from './connection.ts'
-import { decodeAudit, decodeLeased, decodePushed, enqueueOutcome, hashToTask, pairsToObject, streamIdTime } from './codec.ts'
+import { decodeAudit, decodeLeased, decodePushedEntry, enqueueOutcome, isFormat2Entry, PUSH_FORMAT, hashToTask, pairsToObject, streamIdTime } from './codec.ts'
 import { backwardStart, forwardStart, parseEventId, takeAfter, takeBefore, type EventPosition } from './events-log.ts'
 import { keysFor, type Keys } from './keys.ts'
 import type { RedisBackendOptions } from './options.ts'
@@ -167,10 +167,12 @@ function pendingFrom (flat: string[]): PendingHandler[] {
 interface BlockingConnection {
   client: RedisClient
   script: (name: ScriptName, keys: string[], args: ScriptArg[]) => Promise<unknown>
-  /** closes it once no wait used it for BLOCKING_IDLE_CLOSE_MS */
+  /** closes it once no wait used it for BLOCKING_IDLE_CLOSE_MS (checked when it fires, so a wait arms no timer) */
   idle: NodeJS.Timeout | undefined
   /** waits in progress on it */
   inUse: number
+  /** Date.now() when the last wait on it ended */
+  lastUsed: number
 }
 
 export class RedisBackend implements Backend {
@@ -378,10 +380,10 @@ export class RedisBackend implements Backend {
   /**
    * Registers the worker as idle (push_wait.lua), leases once so nothing enqueued before
    * the registration waits for the next one, and when that finds nothing blocks on the
-   * worker's inbox (BLPOP on its own connection). push_done.lua, which unregisters and
-   * takes what else the inbox holds, goes out on that connection right behind the BLPOP:
-   * Redis runs it as soon as the BLPOP returns, so a push costs the worker one round trip.
-   * An abort appends a wake-up marker to the inbox, which ends the BLPOP.
+   * worker's inbox (BLMPOP on its own connection). The enqueue that pushes to it ends its
+   * registration, so a push costs the worker the pop alone (popPushed); every other end
+   * of the wait runs push_done.lua, which unregisters and takes what the inbox holds.
+   * An abort appends a wake-up marker to the inbox, which ends the BLMPOP.
    */
   awaitPushedTasks (req: PushWaitRequest): Promise<LeasedTask[]> {
     const slots = Math.min(req.limit, MAX_LIST_LIMIT)
@@ -396,10 +398,10 @@ export class RedisBackend implements Backend {
       const wake = (): void => { this.client.rpush(keys[1]!, PUSH_WAKE).catch(() => {}) }
       const blocking = this.blockingFor(req.workerId)
       try {
-        await this.script('push_wait', keys, [k.base, req.workerId, slots, req.leaseMs, req.waitMs + PUSH_REGISTRATION_SLACK_MS, ...only, ...req.queues])
+        await this.script('push_wait', keys, [k.base, req.workerId, slots, req.leaseMs, req.waitMs + PUSH_REGISTRATION_SLACK_MS, PUSH_FORMAT, ...only, ...req.queues])
         // after the registration, which empties the inbox: a marker appended before it would be lost
         signal?.addEventListener('abort', wake, { once: true })
-        // registered even when this lease fails: the wait always ends with push_done
+        // registered even when this lease fails: the wait ends with push_done or a push
         let leased: LeasedTask[] = []
         let failure: unknown = null
         try {
@@ -408,19 +410,42 @@ export class RedisBackend implements Backend {
           failure = err
         }
         const wait = failure === null && leased.length === 0 && signal?.aborted !== true
-        const popped = wait ? blocking.client.blpop(keys[1]!, req.waitMs / 1000) : null
-        const drained = blocking.script('push_done', keys, [k.base, req.workerId]) as Promise<string[]>
-        const [first, rest] = await Promise.all([popped, drained])
-        if (first !== null) rest.unshift(first[1])
-        leased.push(...decodePushed(rest.filter(item => item !== PUSH_WAKE)))
+        if (wait && await this.popPushed(blocking, keys[1]!, req.waitMs, slots, leased)) return leased
+        // still registered, or maybe: unregister, and take what the inbox holds
+        for (const item of await blocking.script('push_done', keys, [k.base, req.workerId]) as string[]) {
+          if (item !== PUSH_WAKE) leased.push(decodePushedEntry(item))
+        }
         // tasks pushed before the lease failed are this worker's now: they are returned, not lost
         if (failure !== null && leased.length === 0) throw failure
         return leased
       } finally {
         signal?.removeEventListener('abort', wake)
-        this.releaseBlocking(req.workerId, blocking)
+        this.releaseBlocking(blocking)
       }
     })
+  }
+
+  /**
+   * Blocks until the inbox holds something or waitMs passed, then takes up to `slots`
+   * entries (BLMPOP) into `leased`. True when that ended the registration: only format 2
+   * entries came, and an enqueue that pushes format 2 unregisters the worker in the same
+   * call, after pushing at most its slots (lib/push.lua), so nothing else can arrive. A
+   * timeout, a wake-up marker, or a format 1 entry (an older enqueue, which leaves the
+   * worker registered) needs push_done.
+   */
+  private async popPushed (blocking: BlockingConnection, inbox: string, waitMs: number, slots: number, leased: LeasedTask[]): Promise<boolean> {
+    const popped = await blocking.client.blmpop(waitMs / 1000, 1, inbox, 'LEFT', 'COUNT', slots) as [string, string[]] | null
+    if (popped === null) return false
+    let ended = true
+    for (const item of popped[1]) {
+      if (item === PUSH_WAKE) {
+        ended = false
+        continue
+      }
+      if (!isFormat2Entry(item)) ended = false
+      leased.push(decodePushedEntry(item))
+    }
+    return ended
   }
 
   /**
@@ -433,21 +458,36 @@ export class RedisBackend implements Backend {
     if (entry === undefined) {
       const client = createBlockingClient(this.options)
       client.on('error', () => {})
-      entry = { client, script: defineScripts(client), idle: undefined, inUse: 0 }
-      this.blocking.set(workerId, entry)
+      const created: BlockingConnection = { client, script: defineScripts(client), idle: undefined, inUse: 0, lastUsed: Date.now() }
+      this.blocking.set(workerId, created)
+      this.closeWhenIdle(workerId, created, BLOCKING_IDLE_CLOSE_MS)
+      entry = created
     }
-    clearTimeout(entry.idle)
     entry.inUse++
     return entry
   }
 
-  private releaseBlocking (workerId: string, entry: BlockingConnection): void {
-    if (--entry.inUse > 0) return
+  private releaseBlocking (entry: BlockingConnection): void {
+    entry.inUse--
+    entry.lastUsed = Date.now()
+  }
+
+  /**
+   * One timer per connection, armed again when it fires while the connection is in use
+   * or was used since: a worker waits again after every pushed task, and a timer per
+   * wait (cleared at the next) was work on the path from a push to its handler.
+   */
+  private closeWhenIdle (workerId: string, entry: BlockingConnection, ms: number): void {
     entry.idle = setTimeout(() => {
-      if (this.blocking.get(workerId) !== entry || entry.inUse > 0) return
+      if (this.blocking.get(workerId) !== entry) return
+      const idleFor = Date.now() - entry.lastUsed
+      if (entry.inUse > 0 || idleFor < BLOCKING_IDLE_CLOSE_MS) {
+        this.closeWhenIdle(workerId, entry, entry.inUse > 0 ? BLOCKING_IDLE_CLOSE_MS : BLOCKING_IDLE_CLOSE_MS - idleFor)
+        return
+      }
       this.blocking.delete(workerId)
       entry.client.disconnect()
-    }, BLOCKING_IDLE_CLOSE_MS)
+    }, ms)
     entry.idle.unref()
   }
 

@@ -103,11 +103,37 @@ export function decodeLeased (reply: Array<string | number>): LeasedTask[] {
   return tasks
 }
 
-/** Leases pushed to a worker's inbox: each a JSON array in leaseTasks' reply layout, of one task. */
-export function decodePushed (items: string[]): LeasedTask[] {
-  const tasks: LeasedTask[] = []
-  for (const item of items) tasks.push(...decodeLeased(JSON.parse(item) as string[]))
-  return tasks
+/** the inbox format this worker reads and says so when it registers (push_wait.lua, lib/push.lua) */
+export const PUSH_FORMAT = 2
+
+/** whether an inbox entry is in format 2 (which only an enqueue that ends the worker's registration writes) */
+export function isFormat2Entry (item: string): boolean {
+  return item.startsWith('[2,')
+}
+
+/**
+ * One lease pushed to a worker's inbox (lib/push.lua push_entry), in either format: 1, a
+ * JSON array in leaseTasks' reply layout whose payload is JSON text again (an enqueue of
+ * an older version pushes it); 2, the same led by the number 2, the payload inlined, so
+ * one parse reads all of it.
+ */
+export function decodePushedEntry (item: string): LeasedTask {
+  const f = JSON.parse(item) as unknown[]
+  if (f[0] !== PUSH_FORMAT) return decodeLeased(f as string[])[0]!
+  return {
+    id: f[2] as string,
+    queue: f[3] as string,
+    handler: f[4] as string,
+    payload: f[5],
+    attempts: Number(f[6]),
+    maxAttempts: Number(f[7]),
+    priority: Number(f[8]),
+    timeoutMs: Number(f[9]),
+    createdAt: Number(f[10]),
+    runAt: Number(f[11]),
+    leaseToken: f[12] as string,
+    leaseExpiresAt: Number(f[1])
+  }
 }
 
 /** Stream ids are "<ms>-<seq>": the ms part is the Redis time the entry was added. */

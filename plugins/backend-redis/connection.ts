@@ -35,7 +35,7 @@ export function createClient (options: RedisBackendOptions): RedisClient {
 }
 
 /**
- * A client for one worker's blocking reads (BLPOP of its push inbox): no command
+ * A client for one worker's blocking reads (BLMPOP of its push inbox): no command
  * timeout, since a read waits as long as it asked to; the caller bounds the wait.
  */
 export function createBlockingClient (options: RedisBackendOptions): RedisClient {

@@ -3,6 +3,7 @@
 // else is left to leases as before.
 import t, { type Test } from 'tap'
 import type { NewTask } from '@switchyard/core'
+import { decodeLeased, decodePushedEntry } from './codec.ts'
 import { createRedisBackend, type RedisBackend } from './index.ts'
 import { openTestBackend } from './testing.ts'
 
@@ -175,4 +176,89 @@ t.test('an expired registration gets no push and is dropped', async (t) => {
   const [stats] = await backend.queueStats(['stale'])
   t.equal(stats!.ready, 1, 'left ready')
   t.equal(await backend.redis.exists(`${backend.keys.base}pw:gone`, `${backend.keys.base}pi:stale`), 0, 'registration dropped')
+})
+
+t.test('inbox formats: a worker registered without one (an older version) gets format 1; this version reads both', async (t) => {
+  const { backend, destroy } = await openTestBackend()
+  t.teardown(destroy)
+  const producer = await producerOf(t, backend)
+  const payloads: unknown[] = [{ s: 'a "quote", a \\ and ünïcødé </script>' }, 'text', null, [1, { two: 2 }]]
+  // registered as push_wait.lua did before formats: no f field
+  await backend.redis.hset(`${backend.keys.base}pw:old`, 'n', '5', 'ms', '30000', 'u', String(Date.now() + 60_000), 'qs', '["fmt1"]', 'a', '1')
+  await backend.redis.sadd(`${backend.keys.base}pi:fmt1`, 'old')
+  const created = await producer.enqueue(payloads.map((payload, i) => task('fmt1', i, { payload })))
+  const entries = await backend.redis.lrange(`${backend.keys.base}pb:old`, 0, -1)
+  t.equal(entries.length, payloads.length, 'every task pushed to the old worker')
+  // the old worker's push_done then finds no registration and takes the rest of its inbox, as before
+  t.equal(await backend.redis.exists(`${backend.keys.base}pw:old`), 0, 'the enqueue that pushed ended the registration')
+  t.equal(await backend.redis.sismember(`${backend.keys.base}pi:fmt1`, 'old'), 0, 'and left the idle set')
+  for (const [i, entry] of entries.entries()) {
+    const fields = JSON.parse(entry) as string[]
+    t.ok(fields.every(f => typeof f === 'string'), 'format 1: an array of strings')
+    // how a worker of the older version reads it (codec.ts decodeLeased, payload parsed from its string)
+    const [old] = decodeLeased(fields)
+    t.match(old, { id: created[i]!.id, queue: 'fmt1', handler: 'h', attempts: 1, maxAttempts: 3 })
+    t.same(old!.payload, payloads[i], 'the old reader gets the payload')
+    t.same(decodePushedEntry(entry), old, 'this version reads format 1 too (an older producer pushing to it)')
+  }
+
+  const waiting = wait(backend, 'fmt2', { workerId: 'new', limit: 5 })
+  await registered(backend, 'fmt2', 'new')
+  t.equal(await backend.redis.hget(`${backend.keys.base}pw:new`, 'f'), '2', 'this version registers as reading format 2')
+  const ids = (await producer.enqueue(payloads.map((payload, i) => task('fmt2', i, { payload })))).map(r => r.id)
+  const got = await waiting
+  t.same(got.map(g => g.id), ids, 'every task pushed, in order')
+  t.same(got.map(g => g.payload), payloads, 'payloads inlined in format 2 come back as enqueued')
+  for (const g of got) t.match(g, { queue: 'fmt2', handler: 'h', attempts: 1, maxAttempts: 3, priority: 0, timeoutMs: 1000 })
+  for (const g of got) t.same(await backend.completeTasks([{ id: g.id, leaseToken: g.leaseToken }]), ['ok'], 'its lease token completes it')
+})
+
+t.test('a format 2 entry holds what a format 1 entry does', async (t) => {
+  const entry1 = JSON.stringify(['1700000030000', '000000000007', 'q', 'h', '{"a":[1,"x"]}', '2', '5', '-3', '1000', '1700000000000', '1700000000001', '42'])
+  const entry2 = '[2,"1700000030000","000000000007","q","h",{"a":[1,"x"]},"2","5","-3","1000","1700000000000","1700000000001","42"]'
+  t.same(decodePushedEntry(entry2), decodePushedEntry(entry1))
+  t.match(decodePushedEntry(entry2), { id: '000000000007', payload: { a: [1, 'x'] }, attempts: 2, maxAttempts: 5, priority: -3, leaseToken: '42', leaseExpiresAt: 1700000030000 })
+})
+
+t.test('a format 1 entry (an older enqueue, which leaves the worker registered) ends the wait with push_done', async (t) => {
+  const { backend, destroy } = await openTestBackend()
+  t.teardown(destroy)
+  const waiting = wait(backend, 'older', { limit: 5 })
+  await registered(backend, 'older')
+  // what an older enqueue does: RPUSH a format 1 lease, the registration left in place (n - 1)
+  const entry = JSON.stringify(['1700000030000', '000000000007', 'older', 'h', '{"i":7}', '1', '3', '0', '1000', '1700000000000', '1700000000001', '42'])
+  await backend.redis.hset(`${backend.keys.base}pw:w1`, 'n', '4')
+  await backend.redis.rpush(`${backend.keys.base}pb:w1`, entry)
+  const got = await waiting
+  t.match(got, [{ id: '000000000007', payload: { i: 7 }, leaseToken: '42' }])
+  t.equal(await backend.redis.exists(`${backend.keys.base}pw:w1`, `${backend.keys.base}pb:w1`), 0, 'unregistered by push_done, inbox gone')
+  t.equal(await backend.redis.sismember(`${backend.keys.base}pi:older`, 'w1'), 0, 'not idle any more')
+})
+
+t.test('a wait that times out or is woken leaves no registration', async (t) => {
+  const { backend, destroy } = await openTestBackend()
+  t.teardown(destroy)
+  t.same(await wait(backend, 'quiet', { waitMs: 50 }), [])
+  t.equal(await backend.redis.exists(`${backend.keys.base}pw:w1`, `${backend.keys.base}pi:quiet`), 0, 'after a timeout')
+  const controller = new AbortController()
+  const waiting = wait(backend, 'quiet', { waitMs: 10_000, signal: controller.signal })
+  await registered(backend, 'quiet')
+  controller.abort()
+  t.same(await waiting, [])
+  t.equal(await backend.redis.exists(`${backend.keys.base}pw:w1`, `${backend.keys.base}pi:quiet`), 0, 'after a wake-up')
+})
+
+t.test('a batch pushes at most the slots, then the registration is over: the next batch is left ready', async (t) => {
+  const { backend, destroy } = await openTestBackend()
+  t.teardown(destroy)
+  const producer = await producerOf(t, backend)
+  const waiting = wait(backend, 'once', { limit: 3 })
+  await registered(backend, 'once')
+  await producer.enqueue([task('once', 0), task('once', 1)])
+  t.equal(await backend.redis.exists(`${backend.keys.base}pw:w1`), 0, 'unregistered by the enqueue that pushed two of three slots')
+  await producer.enqueue([task('once', 2)])
+  const got = await waiting
+  t.same(got.map(g => (g.payload as { i: number }).i), [0, 1], 'the pushed two, taken in one pop')
+  const [stats] = await backend.queueStats(['once'])
+  t.match(stats, { ready: 1, processing: 2 })
 })

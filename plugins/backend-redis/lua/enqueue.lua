@@ -28,7 +28,8 @@
 -- while nothing is paused globally and no flow or rate limit is stored, goes to an idle
 -- registered worker that runs its handler and is not cordoned, when there is one: it is
 -- leased to that worker here (lib/lease_fields.lua, the processing index and count, as
--- lease.lua does) and appended to the worker's inbox; its queue is then not woken.
+-- lease.lua does) and appended to the worker's inbox; its queue is then not woken. The
+-- call takes at most the worker's registered slots and then unregisters it.
 -- Hot path: a created task's hash holds only what differs from the defaults readers
 -- assume (codec.ts): no attempts (0), replays (0), payload size (the payload's length)
 -- or updatedAt (createdAt) until a transition writes them. Numbers go to redis.call as
@@ -83,19 +84,24 @@ local last_priority, last_run_at, last_score = nil, nil, nil
 local push_on = nil
 local idle = {}
 local lease_seq = P .. 'lseq'
+-- workers pushed to in this call: their slots left, and their queue lists (push_unregister)
+local push_left = {}
+local push_qs = {}
 -- An idle worker that takes a task of queue q and handler h now, and its registration
--- fields (n, ms, u, a, h:<h>, qs); nil when there is none.
+-- fields (n, ms, u, a, h:<h>, qs, f); nil when there is none.
 local function push_target(q, h)
   local workers = idle[q]
   if workers == nil then
-    -- the common case, no idle worker for the queue, costs one EXISTS per queue and call
-    workers = false
-    if redis.call('EXISTS', push_idle(P, q)) == 1 then
+    -- the common case, no idle worker for the queue, costs one SMEMBERS (of no key) per queue and call
+    workers = redis.call('SMEMBERS', push_idle(P, q))
+    if #workers == 0 then
+      workers = false
+    else
       if push_on == nil then
         -- global pause, flow limits, rate limit: any of them stored means no push at all
         push_on = redis.call('EXISTS', P .. 'gpause', P .. 'fl', P .. 'rl') == 0
       end
-      if push_on and redis.call('HEXISTS', P .. 'qp', q) == 0 then workers = redis.call('SMEMBERS', push_idle(P, q)) end
+      if not push_on or redis.call('HEXISTS', P .. 'qp', q) == 1 then workers = false end
     end
     idle[q] = workers
   end
@@ -103,13 +109,15 @@ local function push_target(q, h)
   for i = 1, #workers do
     local w = workers[i]
     if w then
-      local f = redis.call('HMGET', push_hash(P, w), 'n', 'ms', 'u', 'a', 'h:' .. h, 'qs')
+      local f = redis.call('HMGET', push_hash(P, w), 'n', 'ms', 'u', 'a', 'h:' .. h, 'qs', 'f')
       if not f[1] then
         redis.call('SREM', push_idle(P, q), w)
         workers[i] = false
       elseif tonumber(f[3]) < now or redis.call('HGET', P .. 'w:' .. w, 'c') == '1' then
         -- a registration past its lifetime (its worker is gone or late) or a cordoned worker
         push_unregister(P, w, f[6])
+        workers[i] = false
+      elseif push_left[w] == 0 then
         workers[i] = false
       elseif f[4] == '1' or f[5] then
         return w, f
@@ -119,21 +127,21 @@ local function push_target(q, h)
   return nil
 end
 
--- Leases task id (its hash written already, from `fields`) to idle worker w (registration
--- f), and appends the lease, in leaseTasks' reply layout, to its inbox.
-local function push_task(w, f, id, q, h, fields, run_at_s)
-  local deadline_s = int_str(now + tonumber(f[2]))
-  local token = string.format('%d', redis.call('INCR', lease_seq))
-  lease_mark(P .. 't:' .. id, '1', token, deadline_s, now_s, w)
+-- Leases task id to idle worker w (registration f): its hash, written from `fields`, is
+-- written leased already (lease_fields_into, with the lease's token and deadline); this
+-- indexes the lease and appends it to the worker's inbox in the format the worker reads
+-- (push_entry).
+local function push_task(w, f, id, q, h, fields, run_at_s, token, deadline_s)
   redis.call('ZADD', P .. 'proc', deadline_s, id)
   redis.call('HINCRBY', P .. 'c:' .. q, 'p', 1)
   -- fields[6] payload, [10] maxAttempts, [12] priority, [16] timeoutMs (see where fields is made)
   local inbox = push_inbox(P, w)
-  redis.call('RPUSH', inbox, cjson.encode({ deadline_s, id, q, h, fields[6], '1', fields[10], fields[12], fields[16], now_s, run_at_s, token }))
+  redis.call('RPUSH', inbox, push_entry(f[7], deadline_s, id, q, h, fields[6], '1', fields[10], fields[12], fields[16], now_s, run_at_s, token))
   -- an inbox nobody drains (its worker died) holds only leases that expire and are recovered
   redis.call('PEXPIRE', inbox, tonumber(f[2]) * 2)
-  local left = tonumber(f[1]) - 1
-  if left <= 0 then push_unregister(P, w, f[6]) else redis.call('HSET', push_hash(P, w), 'n', left) end
+  -- counted here; the registration itself ends with this call (see the end of the script)
+  push_left[w] = (push_left[w] or tonumber(f[1])) - 1
+  push_qs[w] = f[6]
 end
 for i = 0, n - 1 do
   local b = HEAD + i * FIELDS
@@ -240,8 +248,15 @@ for i = 0, n - 1 do
       fields[#fields + 1] = ikey
       redis.call('HSET', KEYS[1], ikey, id)
     end
+    local push_token, push_deadline_s = nil, nil
+    if push_w then
+      push_deadline_s = int_str(now + tonumber(push_f[2]))
+      push_token = string.format('%d', redis.call('INCR', lease_seq))
+      fields[8] = 'processing'
+      lease_fields_into(fields, '1', push_token, push_deadline_s, now_s, push_w)
+    end
     redis.call('HSET', P .. 't:' .. id, unpack(fields))
-    if push_w then push_task(push_w, push_f, id, q, ARGV[b + 2], fields, run_at_s) end
+    if push_w then push_task(push_w, push_f, id, q, ARGV[b + 2], fields, run_at_s, push_token, push_deadline_s) end
     -- the id is the sequence, zero-padded: ZADD reads it as the same score
     all_new[#all_new + 1] = id; all_new[#all_new + 1] = id
     if push_w then
@@ -279,6 +294,10 @@ for i = 0, n - 1 do
 end
 flush_indexes()
 pending_flush(P, pending)
+-- A push ends the worker's registration: it is unregistered here, in the call that pushed
+-- to it, so no later enqueue pushes to it and a worker that took format 2 entries from its
+-- inbox has nothing left to unregister or drain (lib/push.lua).
+for w, qs in pairs(push_qs) do push_unregister(P, w, qs) end
 for q in pairs(woken) do redis.call('PUBLISH', ARGV[2], q) end
 if #events > 0 then
   local entry = events_log(KEYS[5], KEYS[6], KEYS[7], tonumber(ARGV[5]), #events, '[' .. table.concat(events, ',') .. ']')
