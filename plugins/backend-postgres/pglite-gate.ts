@@ -21,7 +21,7 @@ import { Errors } from '@switchyard/core'
 //    waited. Nothing else ran meanwhile: no timer, no socket read and no accept, and
 //    Node (libuv 1.45+) accepts one new connection per turn of the loop. Under a
 //    burst of enqueues with SSE subscribers the loop took a turn every 0.2-1 s, so a
-//    client's new connection waited 10-60 s to be accepted (an enqueue without an
+//    client's new connection waited seconds to a minute to be accepted (an enqueue without an
 //    answer in 30 s). Past the slice the next call starts in a later turn
 //    (setImmediate), after the loop polled its sockets.
 
