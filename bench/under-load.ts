@@ -22,8 +22,8 @@ import { summarize } from './lib/stats.ts'
 import { cpuMs, treeMemory, type TreeMemory } from './lib/startup-process.ts'
 import { BACKENDS, startUnderLoadServer, type ServerDiagnostics, type UnderLoadBackend, type UnderLoadServer } from './lib/under-load-server.ts'
 import { OwnBackendCpu } from './lib/postgres-usage.ts'
-import { PG_STATS_FILE_ENV, type PgStatementStats, type StatementCount } from './lib/pg-statement-counts.ts'
-import { readFile } from 'node:fs/promises'
+import { PG_STATS_FILE_ENV, type PgStatementStats, type ServerMemory, type StatementCount } from './lib/pg-statement-counts.ts'
+import { readdir, readFile, stat } from 'node:fs/promises'
 import type { OperatorPlan, OperatorResult, KindResult } from './lib/operator-load.ts'
 import type { SubscriberPlan, SubscriberResult } from './lib/sse-subscribers.ts'
 import type { BenchResult } from './lib/types.ts'
@@ -65,6 +65,13 @@ class ServerCostReader {
    */
   async sampleBackends (): Promise<void> {
     await this.postgres?.seconds().catch(() => null)
+  }
+
+  /** the server's memory as Node splits it (with --statement-counts), as last written */
+  async memory (): Promise<ServerMemory | null> {
+    if (this.statsFile === null) return null
+    await new Promise(resolve => setTimeout(resolve, STATEMENT_COUNTS_SETTLE_MS))
+    return (JSON.parse(await readFile(this.statsFile, 'utf8')) as PgStatementStats).memory
   }
 
   async read (): Promise<ServerCosts> {
@@ -169,6 +176,31 @@ function serverExit (server: UnderLoadServer): Promise<never> {
 async function settledMemory (pid: number): Promise<TreeMemory> {
   await new Promise(resolve => setTimeout(resolve, SETTLE_MS))
   return await treeMemory(pid)
+}
+
+/**
+ * Diagnostics (--heap-snapshots DIR): the server writes a heap snapshot into DIR on
+ * SIGUSR2 (node --heapsnapshot-signal); waits until the new file stops growing. The
+ * server's loop stops while it writes (seconds for a few hundred MB).
+ */
+async function heapSnapshot (pid: number, dir: string | null, label: string): Promise<void> {
+  if (dir === null) return
+  const before = new Set(await readdir(dir))
+  process.kill(pid, 'SIGUSR2')
+  const started = performance.now()
+  let lastSize = -1
+  while (performance.now() - started < 300_000) {
+    await new Promise(resolve => setTimeout(resolve, 1000))
+    const file = (await readdir(dir)).find(f => !before.has(f) && f.endsWith('.heapsnapshot'))
+    if (file === undefined) continue
+    const size = (await stat(join(dir, file))).size
+    if (size > 0 && size === lastSize) {
+      progress(`  heap snapshot (${label}): ${join(dir, file)}, ${round(size / 1048576, 1)} MB`)
+      return
+    }
+    lastSize = size
+  }
+  progress(`  heap snapshot (${label}): none written within 300 s`)
 }
 
 /** splits n into `parts` near-equal positive shares (fewer parts when n is small) */
@@ -286,13 +318,14 @@ async function eventsThrough (client: HttpAdminClient, afterId: string, endQueue
   throw new Error(`more than ${max} events before the end marker`)
 }
 
-async function subscriberPhase (server: UnderLoadServer, client: HttpAdminClient, subscribers: number, eventCount: number, workers: number, timeoutMs: number, costReader: ServerCostReader): Promise<Record<string, unknown>> {
+async function subscriberPhase (server: UnderLoadServer, client: HttpAdminClient, subscribers: number, eventCount: number, workers: number, timeoutMs: number, costReader: ServerCostReader, snapshots: string | null): Promise<Record<string, unknown>> {
   const token = randomBytes(4).toString('hex')
   const startQueue = `ul-start-${token}`
   const endQueue = `ul-end-${token}`
   // PauseQueue answers 404 for a queue that holds no task: one task makes each marker queue exist.
   for (const queue of [startQueue, endQueue]) await client.call('EnqueueTask', { queue, handler: 'under-load', payload: { marker: true } })
   const before = await treeMemory(server.pid)
+  const nodeBefore = await costReader.memory()
   const afterId = await newestEventId(client)
   await client.call('PauseQueue', { name: startQueue, paused: true })
   progress(`under-load B: ${subscribers} SSE subscribers in ${Math.min(workers, subscribers)} worker threads; server rss ${before.rssMb} MB`)
@@ -317,24 +350,34 @@ async function subscriberPhase (server: UnderLoadServer, client: HttpAdminClient
   const connected = await treeMemory(server.pid)
   progress(`  all ${subscribers} connected and caught up in ${Math.round(connectMs)} ms; server rss ${connected.rssMb} MB`)
   const costsAtConnected = await costReader.read()
+  const nodeConnected = costsAtConnected.statements?.memory ?? null
+  await heapSnapshot(server.pid, snapshots, 'connected')
 
   // The burst: each EnqueueTask appends two events (task.enqueued and its audit record).
   const enqueues = Math.ceil(eventCount / 2)
   const burstStarted = performance.now()
+  // each enqueue's time to its answer: a stall of the server shows here before it becomes a 30 s timeout
+  const enqueueMs: number[] = []
   await inParallel(enqueues, BURST_CONCURRENCY, async (i) => {
+    const sent = performance.now()
     await client.call('EnqueueTask', { queue: `ul-burst-${token}`, handler: 'under-load', payload: { i } })
+    enqueueMs.push(performance.now() - sent)
   })
   await client.call('PauseQueue', { name: endQueue, paused: true })
   const burstMs = performance.now() - burstStarted
   await costReader.sampleBackends()
-  progress(`  burst: ${enqueues} enqueues (${enqueues * 2} events) in ${Math.round(burstMs)} ms; waiting for every subscriber to reach the end marker`)
+  const enqueueLatency = summarize(enqueueMs)
+  progress(`  burst: ${enqueues} enqueues (${enqueues * 2} events) in ${Math.round(burstMs)} ms (each answered in p50 ${enqueueLatency.p50} ms, p99 ${enqueueLatency.p99} ms, max ${enqueueLatency.max} ms); waiting for every subscriber to reach the end marker`)
   const timer = setTimeout(() => { for (const r of running) r.worker.postMessage({ type: 'stop' }) }, timeoutMs)
   const results = await Promise.race([Promise.all(running.map(r => r.done)), serverExit(server)]).finally(() => clearTimeout(timer))
   const deliveredMs = performance.now() - burstStarted
   const costsAtDelivered = await costReader.read()
   const peakRssMb = await sampler.stop()
   const after = await treeMemory(server.pid)
+  const nodeAfter = costsAtDelivered.statements?.memory ?? null
   const settled = await settledMemory(server.pid)
+  const nodeSettled = await costReader.memory()
+  await heapSnapshot(server.pid, snapshots, 'settled')
 
   // What every subscriber must have seen: the log from the start marker to the end marker.
   const log = await eventsThrough(client, afterId, endQueue, eventCount * 4 + 10_000)
@@ -362,6 +405,10 @@ async function subscriberPhase (server: UnderLoadServer, client: HttpAdminClient
   progress(`  delivery latency (append → received): p50 ${latency.p50} ms, p95 ${latency.p95} ms, p99 ${latency.p99} ms, max ${latency.max} ms (1 ms buckets)`)
   for (const failure of failures.slice(0, 10)) progress(`    failure: ${failure}`)
   progress(`  server rss before ${before.rssMb} MB, connected ${connected.rssMb} MB, peak ${peakRssMb} MB, after ${after.rssMb} MB, ${SETTLE_MS / 1000} s later ${settled.rssMb} MB`)
+  const nodeMemory = nodeSettled === null ? null : { before: nodeBefore, connected: nodeConnected, after: nodeAfter, settled: nodeSettled }
+  if (nodeMemory !== null) {
+    for (const [point, m] of Object.entries(nodeMemory)) if (m !== null) progress(`    ${point.padEnd(9)} V8 heap ${m.heapUsed} MB used of ${m.heapTotal}, external ${m.external} MB (array buffers ${m.arrayBuffers}), rss ${m.rss} MB`)
+  }
   // the log holds every appended event from the start marker on (unless trimmed): the markers are not appends of the burst
   const appended = enqueues * 2 + 1
   const costs = costsBetween(costsAtConnected, costsAtDelivered, received, appended)
@@ -386,8 +433,10 @@ async function subscriberPhase (server: UnderLoadServer, client: HttpAdminClient
     burst_ms: round(burstMs, 1),
     delivered_ms: round(deliveredMs, 1),
     delivery_latency_ms: latency,
+    enqueue_latency_ms: enqueueLatency,
     failures: failures.slice(0, 10),
     memory_mb: { before: before.rssMb, connected: connected.rssMb, peak: peakRssMb, after: after.rssMb, settled: settled.rssMb },
+    ...(nodeMemory === null ? {} : { node_memory_mb: nodeMemory }),
     burst_costs: costs
   }
 }
@@ -405,7 +454,9 @@ export async function run (args: string[]): Promise<BenchResult> {
     /** diagnostics: the server's event loop delay, and its statements to Postgres (none on other backends; bench/lib/pg-statement-counts.ts) */
     'statement-counts': { type: 'boolean', default: false },
     /** phase B alone (to measure the subscribers without waiting for the operators) */
-    'skip-operators': { type: 'boolean', default: false }
+    'skip-operators': { type: 'boolean', default: false },
+    /** diagnostics: a directory for heap snapshots of the server, taken once the subscribers are connected and after the burst settled */
+    'heap-snapshots': { type: 'string' }
   })
   const smoke = flags.smoke === true
   const backend = (flags.backend ?? 'pglite') as UnderLoadBackend
@@ -426,9 +477,11 @@ export async function run (args: string[]): Promise<BenchResult> {
   try {
     progress(`under-load: starting switchyard start on ${backend}`)
     const statsFile = flags['statement-counts'] === true ? join(dir, 'pg-statements.json') : null
+    const snapshots = flags['heap-snapshots'] ?? null
     const diagnostics: ServerDiagnostics = statsFile === null
       ? { nodeArgs: [], env: {} }
       : { nodeArgs: [`--import=${new URL('./lib/pg-statement-counts.ts', import.meta.url).href}`], env: { [PG_STATS_FILE_ENV]: statsFile } }
+    if (snapshots !== null) diagnostics.nodeArgs.push('--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${snapshots}`)
     server = await startUnderLoadServer(backend, dir, diagnostics)
     client = createHttpAdminClient({ url: server.url, ...server.tls, timeoutMs: 30_000 })
     const idle = await treeMemory(server.pid)
@@ -438,7 +491,7 @@ export async function run (args: string[]): Promise<BenchResult> {
     progress(`under-load: server pid ${server.pid} at ${server.url}, rss ${idle.rssMb} MB idle; ${fill} tasks in ${queues.length} queues`)
     const results: Record<string, unknown> = { smoke, backend, node: process.version, memory_idle_mb: idle.rssMb }
     if (flags['skip-operators'] !== true) results.operators = await operatorPhase(server, clients, seconds, workers, queues, filled)
-    results.subscribers = await subscriberPhase(server, client, subscribers, eventCount, workers, timeoutMs, new ServerCostReader(server, statsFile))
+    results.subscribers = await subscriberPhase(server, client, subscribers, eventCount, workers, timeoutMs, new ServerCostReader(server, statsFile), snapshots)
     results.memory_end_mb = (await treeMemory(server.pid)).rssMb
     const a = results.operators as { errors: number, latency_ms: { p99: number } } | undefined
     const b = results.subscribers as { incomplete: number, delivery_latency_ms: { p99: number | null } }

@@ -1,5 +1,6 @@
 // Diagnostics for a benchmark's server process (loaded with node --import): its event
-// loop delay every STATS_INTERVAL_MS (p50, p99, max), and counts the
+// loop delay every STATS_INTERVAL_MS (p50, p99, max), its memory as Node splits it
+// (V8 heap, external, array buffers), and counts the
 // statements it sends to a Postgres server through pg, per statement text, with their
 // time from send to answer (which includes the wait for a pool connection), and
 // rewrites the totals to the file SWITCHYARD_BENCH_PG_STATS_FILE every
@@ -22,7 +23,9 @@ const MAX_STATEMENTS = 200
 export interface StatementCount { calls: number, ms: number, rows: number }
 /** the server's event loop delay over one interval (ms): a statement's answer waits that long to be read */
 export interface LoopDelay { at: number, p50: number, p99: number, max: number }
-export interface PgStatementStats { at: number, statements: Record<string, StatementCount>, loopDelays: LoopDelay[] }
+/** the server's memory as Node sees it (MB): where the resident memory the bench reads from /proc is held */
+export interface ServerMemory { rss: number, heapTotal: number, heapUsed: number, external: number, arrayBuffers: number }
+export interface PgStatementStats { at: number, statements: Record<string, StatementCount>, loopDelays: LoopDelay[], memory: ServerMemory }
 /** intervals of loop delay kept (the newest) */
 const MAX_LOOP_DELAYS = 2400
 
@@ -71,7 +74,10 @@ function install (file: string): void {
     loopDelays.push({ at: Date.now(), p50: ms(delay.percentile(50)), p99: ms(delay.percentile(99)), max: ms(delay.max) })
     if (loopDelays.length > MAX_LOOP_DELAYS) loopDelays.shift()
     delay.reset()
-    const stats: PgStatementStats = { at: Date.now(), statements: Object.fromEntries(counts), loopDelays }
+    const mb = (bytes: number): number => Math.round(bytes / 104857.6) / 10
+    const m = process.memoryUsage()
+    const memory = { rss: mb(m.rss), heapTotal: mb(m.heapTotal), heapUsed: mb(m.heapUsed), external: mb(m.external), arrayBuffers: mb(m.arrayBuffers) }
+    const stats: PgStatementStats = { at: Date.now(), statements: Object.fromEntries(counts), loopDelays, memory }
     writeFileSync(`${file}.tmp`, JSON.stringify(stats))
     renameSync(`${file}.tmp`, file)
   }

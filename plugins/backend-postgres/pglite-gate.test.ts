@@ -4,7 +4,7 @@
 // holds open (what runs inside the engine is beside the point there); the bound is
 // checked on a real PGlite too.
 import t from 'tap'
-import { PgliteGate } from './pglite-gate.ts'
+import { PGLITE_SLICE_MS, PgliteGate } from './pglite-gate.ts'
 import { createPgliteClient, statementLane } from './pglite-client.ts'
 
 /** a call the test finishes when it likes; `ran` tells whether the gate ever started it */
@@ -85,6 +85,32 @@ t.test('PGlite: statements beyond the queue bound are refused, the rest answered
   t.match((answers[4] as PromiseRejectedResult).reason, { code: 'BACKEND_UNAVAILABLE' })
   const rows = await client.transaction(async tx => await tx.query<{ n: number }>('SELECT 7 AS n'))
   t.equal(rows[0]?.n, 7, 'a transaction goes through the same gate and still answers')
+})
+
+t.test('PGlite on the main thread: a flood of statements leaves the event loop a turn every slice', { timeout: 120_000 }, async t => {
+  const client = await createPgliteClient({ dataDir: undefined, statementTimeoutMs: 30_000, settings: {}, thread: 'main' })
+  t.teardown(() => client.close())
+  await client.exec('CREATE TABLE flood (id int PRIMARY KEY, v text)')
+  // what else the loop runs meanwhile: immediates (its check phase) and a 1 ms timer
+  let turns = 0
+  let flooding = true
+  const turn = (): void => { turns++; if (flooding) setImmediate(turn) }
+  setImmediate(turn)
+  let longestGap = 0
+  let last = performance.now()
+  const timer = setInterval(() => { const now = performance.now(); longestGap = Math.max(longestGap, now - last); last = now }, 1)
+  const started = performance.now()
+  // each caller's second statement joins the queue from its first's answer, as a request's do
+  await Promise.all(Array.from({ length: 300 }, async (_, i) => {
+    await client.query('INSERT INTO flood VALUES ($1, $2)', [i, 'x'.repeat(100)])
+    await client.query('SELECT count(*) FROM flood WHERE v LIKE $1', ['x%'])
+  }))
+  const ms = performance.now() - started
+  flooding = false
+  clearInterval(timer)
+  // before the slices: 0 turns however long the flood (157-438 ms), the timer never fired
+  t.ok(turns >= Math.max(1, Math.floor(ms / (PGLITE_SLICE_MS * 4))), `the loop turned ${turns} times during ${Math.round(ms)} ms of statements`)
+  t.ok(longestGap > 0 && longestGap < Math.max(ms / 2, PGLITE_SLICE_MS * 10), `a timer fired at most ${Math.round(longestGap)} ms apart`)
 })
 
 t.test('statements that write are told from reads', async t => {

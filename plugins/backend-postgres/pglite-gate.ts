@@ -13,7 +13,17 @@ import { Errors } from '@switchyard/core'
 //  - reads of the event log (the SSE followers') and other short reads do not wait
 //    behind a backlog of writes, nor writes behind reads: the two take turns
 //    (one of each when both wait), so neither starves;
-//  - per kind of call: how many, time waited, time run, the deepest queue seen.
+//  - per kind of call: how many, time waited, time run, the deepest queue seen;
+//  - the event loop gets a turn every `sliceMs` of calls. On the main thread a PGlite
+//    statement runs synchronously and answers in a microtask, and the gate starts the
+//    next call from that answer: a queue of calls (and the calls their callers issue
+//    next) ran back to back in one drain of the microtask queue, for as long as any
+//    waited. Nothing else ran meanwhile: no timer, no socket read and no accept, and
+//    Node (libuv 1.45+) accepts one new connection per turn of the loop. Under a
+//    burst of enqueues with SSE subscribers the loop took a turn every 0.2-1 s, so a
+//    client's new connection waited seconds to a minute to be accepted (an enqueue without an
+//    answer in 30 s). Past the slice the next call starts in a later turn
+//    (setImmediate), after the loop polled its sockets.
 
 export type GateLane = 'read' | 'write'
 
@@ -33,6 +43,8 @@ export interface GateStats {
   queued: number
   /** the most calls seen waiting at once since the last snapshot */
   maxQueued: number
+  /** how often a slice ran out with calls waiting (the loop got a turn before the next) */
+  yields: number
   kinds: Record<string, GateKindStats>
 }
 
@@ -42,7 +54,17 @@ export interface PgliteGateOptions {
   /** a JSON line of stats is appended to this file every statsEveryMs (diagnostics) */
   statsFile?: string | undefined
   statsEveryMs?: number
+  /** calls run back to back for at most this long before the event loop gets a turn (default PGLITE_SLICE_MS) */
+  sliceMs?: number
 }
+
+/**
+ * How long calls may hold the event loop before it gets a turn. A turn polls every
+ * socket: with a thousand streams and clients it costs a few ms, so a slice much
+ * shorter would spend the loop on polling; much longer and new connections (one
+ * accepted per turn) and timers wait behind the database.
+ */
+export const PGLITE_SLICE_MS = 20
 
 export class PgliteGate {
   private readonly lanes: Record<GateLane, Waiting[]> = { read: [], write: [] }
@@ -52,8 +74,16 @@ export class PgliteGate {
   private kinds = new Map<string, GateKindStats>()
   private maxQueued = 0
   private readonly timer: NodeJS.Timeout | null = null
+  private readonly sliceMs: number
+  /** when the current slice began (performance.now()); null between slices */
+  private sliceStartedAt: number | null = null
+  /** whether the current slice ran out (the next call waits for endSlice) */
+  private sliceSpent = false
+  /** slices that ran out with calls waiting, so the loop got a turn before the next (diagnostics) */
+  private yields = 0
 
   constructor (private readonly options: PgliteGateOptions) {
+    this.sliceMs = options.sliceMs ?? PGLITE_SLICE_MS
     const file = options.statsFile
     if (file !== undefined && file !== '') {
       this.timer = setInterval(() => {
@@ -132,9 +162,10 @@ export class PgliteGate {
     const round = (n: number): number => Math.round(n * 10) / 10
     const kinds: Record<string, GateKindStats> = {}
     for (const [kind, k] of this.kinds) kinds[kind] = { ...k, waitMs: round(k.waitMs), runMs: round(k.runMs), maxWaitMs: round(k.maxWaitMs), maxRunMs: round(k.maxRunMs) }
-    const stats = { queued: this.queued, maxQueued: this.maxQueued, kinds }
+    const stats = { queued: this.queued, maxQueued: this.maxQueued, yields: this.yields, kinds }
     this.kinds = new Map()
     this.maxQueued = this.queued
+    this.yields = 0
     return stats
   }
 
@@ -151,8 +182,25 @@ export class PgliteGate {
     return stats
   }
 
+  /**
+   * A slice begins with the first call started after the last one ended, and ends at
+   * the next check phase of the loop (setImmediate), which then starts whatever waits.
+   * Within a slice, calls start back to back until sliceMs passed.
+   */
+  private readonly endSlice = (): void => {
+    this.sliceStartedAt = null
+    this.sliceSpent = false
+    this.next()
+  }
+
   private next (): void {
     if (this.running) return
+    if (this.sliceStartedAt !== null && performance.now() - this.sliceStartedAt >= this.sliceMs) {
+      // endSlice is already scheduled: it starts the next call after the loop's turn
+      if (!this.sliceSpent && this.queued > 0) this.yields++
+      this.sliceSpent = true
+      return
+    }
     for (;;) {
       const first = this.turn
       const other: GateLane = first === 'read' ? 'write' : 'read'
@@ -162,6 +210,10 @@ export class PgliteGate {
       if (entry.gone) continue
       this.turn = lane === 'read' ? 'write' : 'read'
       this.running = true
+      if (this.sliceStartedAt === null) {
+        this.sliceStartedAt = performance.now()
+        setImmediate(this.endSlice)
+      }
       entry.start()
       return
     }
