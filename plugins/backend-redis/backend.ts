@@ -83,6 +83,11 @@ const STREAM_ID = /^\d+-\d+$/
 /** stream entries an event read asks for first (each holds one event or more, a worker's appends hundreds) */
 const EVENT_FIRST_PAGE = 8
 
+/** the server does not know a command (Redis older than the command) */
+function isUnknownCommand (err: unknown): boolean {
+  return err instanceof Error && /^ERR unknown command/i.test(err.message)
+}
+
 function missingParent (id: string): Error {
   return Errors.validation(`dependsOn: no task ${id} (a parent must be a stored task)`, { details: { field: 'dependsOn', id } })
 }
@@ -186,6 +191,8 @@ export class RedisBackend implements Backend {
   private readonly cascades = new CascadeListeners()
   /** per worker id, the connection its push waits block on (never the shared one) */
   private readonly blocking = new Map<string, BlockingConnection>()
+  /** false once the server refused BLMPOP (Redis before 7.0): push waits pop with BLPOP */
+  private blmpopAvailable = true
   private initialized: Promise<void> | null = null
 
   constructor (private readonly options: RedisBackendOptions) {
@@ -434,7 +441,16 @@ export class RedisBackend implements Backend {
    * worker registered) needs push_done.
    */
   private async popPushed (blocking: BlockingConnection, inbox: string, waitMs: number, slots: number, leased: LeasedTask[]): Promise<boolean> {
-    const popped = await blocking.client.blmpop(waitMs / 1000, 1, inbox, 'LEFT', 'COUNT', slots) as [string, string[]] | null
+    if (!this.blmpopAvailable) return await this.popFirstPushed(blocking, inbox, waitMs, leased)
+    let popped: [string, string[]] | null
+    try {
+      popped = await blocking.client.blmpop(waitMs / 1000, 1, inbox, 'LEFT', 'COUNT', slots) as [string, string[]] | null
+    } catch (err) {
+      if (!isUnknownCommand(err)) throw err
+      // Redis before 7.0 has no BLMPOP: from now on the wait pops one entry, as before
+      this.blmpopAvailable = false
+      return await this.popFirstPushed(blocking, inbox, waitMs, leased)
+    }
     if (popped === null) return false
     let ended = true
     for (const item of popped[1]) {
@@ -446,6 +462,16 @@ export class RedisBackend implements Backend {
       leased.push(decodePushedEntry(item))
     }
     return ended
+  }
+
+  /**
+   * popPushed on a Redis without BLMPOP (before 7.0): BLPOP takes the first entry, and
+   * push_done always follows (false), unregistering and taking the rest of the inbox.
+   */
+  private async popFirstPushed (blocking: BlockingConnection, inbox: string, waitMs: number, leased: LeasedTask[]): Promise<false> {
+    const popped = await blocking.client.blpop(inbox, waitMs / 1000)
+    if (popped !== null && popped[1] !== PUSH_WAKE) leased.push(decodePushedEntry(popped[1]))
+    return false
   }
 
   /**

@@ -5,7 +5,7 @@ import t, { type Test } from 'tap'
 import type { NewTask } from '@switchyard/core'
 import { decodeLeased, decodePushedEntry } from './codec.ts'
 import { createRedisBackend, type RedisBackend } from './index.ts'
-import { openTestBackend } from './testing.ts'
+import { openTestBackend, startPrivateRedis } from './testing.ts'
 
 const task = (queue: string, i = 0, extra: Partial<NewTask> = {}): NewTask => ({
   queue, handler: 'h', payload: { i }, maxAttempts: 3, priority: 0, timeoutMs: 1000, runAt: null, delayMs: 0, idempotencyKey: null, ...extra
@@ -261,4 +261,25 @@ t.test('a batch pushes at most the slots, then the registration is over: the nex
   t.same(got.map(g => (g.payload as { i: number }).i), [0, 1], 'the pushed two, taken in one pop')
   const [stats] = await backend.queueStats(['once'])
   t.match(stats, { ready: 1, processing: 2 })
+})
+
+t.test('on a Redis without BLMPOP (before 7.0) a wait pops with BLPOP and push_done takes the rest', async (t) => {
+  // a real server refusing BLMPOP with the error an older Redis gives ("unknown command")
+  const url = await startPrivateRedis(t, ['--rename-command', 'BLMPOP', ''])
+  const { backend, destroy } = await openTestBackend({ url })
+  t.teardown(destroy)
+  const producer = createRedisBackend({ url, prefix: backend.keys.base.slice(1, -1) }) as RedisBackend
+  await producer.init()
+  t.teardown(() => producer.close())
+  for (const round of [1, 2]) {
+    const waiting = wait(backend, 'old', { limit: 3 })
+    await registered(backend, 'old')
+    await producer.enqueue([task('old', round * 10), task('old', round * 10 + 1)])
+    const got = await waiting
+    t.same(got.map(g => (g.payload as { i: number }).i), [round * 10, round * 10 + 1], `round ${round}: both pushed tasks, the second taken by push_done`)
+    t.equal(await backend.redis.exists(`${backend.keys.base}pw:w1`, `${backend.keys.base}pb:w1`), 0, `round ${round}: no registration or inbox left`)
+    t.same(await backend.completeTasks(got.map(g => ({ id: g.id, leaseToken: g.leaseToken }))), ['ok', 'ok'], `round ${round}: their leases hold`)
+  }
+  t.same(await wait(backend, 'old', { waitMs: 50 }), [], 'a wait that times out')
+  t.equal(await backend.redis.exists(`${backend.keys.base}pw:w1`), 0, 'leaves no registration')
 })

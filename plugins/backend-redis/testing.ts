@@ -80,9 +80,10 @@ export async function assertEvictingPolicyRefused (t: Test, admin: Redis, create
  * A Redis server of its own for a test that changes server settings (such as the
  * eviction policy): changing the shared server would race every other test file
  * running at the same time. Started on a free port without persistence; stopped on
- * teardown. Needs `redis-server` on PATH, which every machine running this suite has.
+ * teardown; `extraArgs` are more redis-server settings. Needs `redis-server` on PATH,
+ * which every machine running this suite has.
  */
-export async function startPrivateRedis (t: Test): Promise<string> {
+export async function startPrivateRedis (t: Test, extraArgs: string[] = []): Promise<string> {
   const { spawn } = await import('node:child_process')
   const { createServer } = await import('node:net')
   const port = await new Promise<number>((resolve, reject) => {
@@ -93,7 +94,7 @@ export async function startPrivateRedis (t: Test): Promise<string> {
       probe.close(() => { resolve(typeof address === 'object' && address !== null ? address.port : 0) })
     })
   })
-  const server = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' })
+  const server = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...extraArgs], { stdio: 'ignore' })
   const exited = new Promise<void>(resolve => server.once('exit', () => { resolve() }))
   t.teardown(async () => { server.kill('SIGTERM'); await exited })
   const url = `redis://127.0.0.1:${port}`
