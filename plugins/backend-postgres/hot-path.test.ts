@@ -57,6 +57,22 @@ t.test('asyncCommit: false leaves the work statements on the server setting', as
   t.throws(() => createPostgresBackend({ connectionString: TEST_POSTGRES_URL, asyncCommit: 'no' as unknown as boolean }), { code: 'VALIDATION_FAILED', message: /options\.asyncCommit/ })
 })
 
+/**
+ * Waits until reads reach `lastId`. A page is held back while any older transaction in the
+ * cluster runs (the event horizon), and the test files running beside this one migrate
+ * schemas of their own in long transactions, so a read right after an append can
+ * answer nothing yet.
+ */
+async function readsReach (backend: Backend, lastId: string): Promise<void> {
+  const deadline = Date.now() + 30_000
+  for (;;) {
+    const all = await backend.readEvents({ afterId: null, limit: 100 })
+    if (all.at(-1)?.id === lastId) return
+    if (Date.now() > deadline) throw new Error(`reads never reached ${lastId}`)
+    await new Promise(resolve => setTimeout(resolve, 20))
+  }
+}
+
 t.test('event pages: a cursor inside a page, limits across pages, trimming whole pages', async t => {
   const schema = testSchema()
   const backend = createPostgresBackend({ connectionString: TEST_POSTGRES_URL, schema, poolSize: 1, maxEvents: 7 })
@@ -70,13 +86,16 @@ t.test('event pages: a cursor inside a page, limits across pages, trimming whole
   const ids = [...first, ...second].map(e => e.id)
   t.match(ids, [/^\d+-3-0$/, /^\d+-3-1$/, /^\d+-3-2$/, /^\d+-5-0$/, /^\d+-5-1$/], '<xid>-<page position>-<index>; a page takes one position per event')
   t.same(second.map(e => e.data), ['text', null], 'undefined data is stored as null')
+  await readsReach(backend, second[1]!.id)
   t.same(await backend.readEvents({ afterId: first[0]?.id as string, limit: 3 }), [...first.slice(1), second[0]], 'from inside a page, across pages, limit kept')
   t.same(await backend.readEvents({ afterId: second[1]?.id as string, limit: 10 }), [], 'nothing after the newest')
   // positions 1-9, keep 7: no page lies wholly at or below position 2, so all stay
   const third = await backend.appendEvents(['f', 'g', 'h', 'i'].map(type => ({ type, data: type })))
+  await readsReach(backend, third.at(-1)!.id)
   t.equal((await backend.readEvents({ afterId: null, limit: 100 })).length, 9, 'a page stays while any of its events is among the newest maxEvents')
   // position 10: the first page (positions 1-3) is now wholly older than the newest 7
   const fourth = await backend.appendEvents([{ type: 'j', data: 'j' }])
+  await readsReach(backend, fourth[0]!.id)
   const kept = await backend.readEvents({ afterId: null, limit: 100 })
   t.same(kept, [...second, ...third, ...fourth], 'whole pages go, oldest first; reads answer what the appends answered')
   const pages = await withRawClient(async c => (await c.query(`SELECT pos::int AS pos FROM "${schema}".event_pages ORDER BY xid, pos`)).rows)

@@ -33,6 +33,9 @@ export const eventsArea: ConformanceArea = {
       t.same(stored.map(e => [e.type, e.data]), [['task.enqueued', { n: 1 }], ['queue.paused', { name: 'q', nested: [1, 2] }], ['dlq.replayed', 'text']], 'answers the stored events in order')
       t.ok(stored.every(e => within(e.time, before, after)), 'times on the backend clock')
       t.equal(new Set(stored.map(e => e.id)).size, 3, 'distinct ids')
+      // a backend may hold a page back while older writes are in flight (Postgres: any older
+      // transaction in the cluster, such as another schema's migration): wait until reads reach it
+      await waitFor(async () => (await readAllAfter(backend, start)).lastId === stored[2]?.id, { timeoutMs: 30_000, what: 'reads to reach the appended events' })
       const read = await backend.readEvents({ afterId: start, limit: 100 })
       t.same(read, stored, 'reading after the previous end gives exactly them')
       t.same(await backend.readEvents({ afterId: stored[0]?.id as string, limit: 100 }), stored.slice(1), 'afterId: exactly the later events')
