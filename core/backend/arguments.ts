@@ -1,6 +1,7 @@
 import { Errors } from '../errors.ts'
 import { checkClaim, checkCollection, checkIfVersion, checkRecordKey, checkRecordLimit, encodeRecordValue } from './records.ts'
 import { checkProgress, checkResult, isNoResult, RESULT_MAX_BYTES_CEILING } from './results.ts'
+import { isNormalized } from './payload-json.ts'
 import { checkStorableJson, checkStorableString, unstorableReason } from './storable.ts'
 import { FINAL_STATES, FLOW_SCOPE_KINDS, IDEMPOTENCY_MODES, TASK_ACTION_KINDS, TASK_STATES, type CompleteRequest, type FinalState, type FlowScopeKind, type NewTask, type TaskState, MAX_PARENTS, MAX_PUSH_WAIT_MS, PARENT_FAILURE_POLICIES, TASK_PAGE_POSITION_MAX, type ParentFailurePolicy } from './types.ts'
 
@@ -144,15 +145,6 @@ function acks (field: string, value: unknown): void {
   }
 }
 
-// Tasks normalizeNewTask built: their payload was walked there already (with the
-// field names the caller knows), so the guard does not walk it again.
-const normalized = new WeakSet<NewTask>()
-
-export function markNormalized (task: NewTask): NewTask {
-  normalized.add(task)
-  return task
-}
-
 const isName = (value: unknown): boolean =>
   typeof value === 'string' && value.length > 0 && value.length <= MAX_NAME_LENGTH && unstorableReason(value) === null
 const isIntegerIn = (value: unknown, min: number, max: number): boolean =>
@@ -182,7 +174,8 @@ function isParentList (list: unknown): boolean {
 
 function newTask (field: () => string, value: unknown): void {
   if (isValidNewTask(value as NewTask)) {
-    if (!normalized.has(value as NewTask)) checkPayload(field(), value as NewTask)
+    // tasks normalizeNewTask built had their payload walked there (payload-json.ts)
+    if (!isNormalized(value as NewTask)) checkPayload(field(), value as NewTask)
     return
   }
   describeNewTask(field(), value)

@@ -1,5 +1,5 @@
 import { Errors } from '../errors.ts'
-import { markNormalized } from '../backend/arguments.ts'
+import { markNormalized } from '../backend/payload-json.ts'
 import { checkStorableJson, checkStorableString } from '../backend/storable.ts'
 import { IDEMPOTENCY_MODES, MAX_PARENTS, PARENT_FAILURE_POLICIES, type IdempotencyMode, type NewTask, type ParentFailurePolicy } from '../backend/types.ts'
 
@@ -144,7 +144,8 @@ export function normalizeNewTask (input: EnqueueInput, defaults: TaskDefaults, o
   if (mode !== undefined && mode !== 'reject') task.idempotencyMode = mode
   if (tenant !== undefined) task.tenant = tenant
   if (correlationId !== undefined) task.correlationId = correlationId
-  return markNormalized(task)
+  // the backend stores this text (payloadJson) rather than encoding the payload again
+  return markNormalized(task, encoded)
 }
 
 /** dependsOn and onParentFailure as NewTask carries them: both absent when there are no parents */

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { Job, Queue, Scripts, Worker, type JobsOptions } from 'bullmq'
 import { Redis, type RedisOptions } from 'ioredis'
 import {
-  Errors, MAX_CHILD_LINKS, MAX_LIST_LIMIT, isNoResult, isSwitchyardError,
+  Errors, MAX_CHILD_LINKS, MAX_LIST_LIMIT, isNoResult, isSwitchyardError, payloadJson,
   type AckOutcome, type CompleteRequest, type ProgressRequest, type AuditEvent, type AuditInput, type Backend, type BackendCapabilities, type CancelOutcome,
   type CoordinationState, type DLQStats, type DeleteRequest, type DeleteResult, type EnqueueEvents, type EnqueueResult, type EventInput,
   type FailOutcome, type FailRequest, type FlowLimit, type FlowLimitState, type FlowScope, type LeaderAcquireResult, type LeaseRef, type LeaseRequest, type LeasedTask,
@@ -385,7 +385,9 @@ export class BullMQBackend implements Backend {
       if (task.correlationId != null) meta.ci = task.correlationId
       const opts = { attempts: task.maxAttempts, priority: toBullPriority(task.priority), [META]: meta } as JobsOptions
       if (delay > 0) opts.delay = delay
-      const job: NewJob = { id: ids[i] as string, name: task.handler, data: task.payload, opts, timestamp: now }
+      // an absent payload as BullMQ encodes it; otherwise the text core encoded (payloadJson)
+      const dataJson = task.payload === undefined ? '{}' : payloadJson(task)
+      const job: NewJob = { id: ids[i] as string, name: task.handler, dataJson, opts, timestamp: now }
       if (task.dependsOn !== undefined && task.dependsOn.length > 0) {
         plan.waitsFor.set(job.id, {
           policy: task.onParentFailure ?? 'cancel',
@@ -444,7 +446,7 @@ export class BullMQBackend implements Backend {
   private async replaceKeyed (id: string, task: NewTask, now: number): Promise<EnqueueResult> {
     const ref = await this.resolve(id)
     if (ref === null) return { id, created: false }
-    const [outcome, state] = await runTaskScript(this.redis, 'replace', [...this.taskArgs(ref), JSON.stringify(task.payload ?? null),
+    const [outcome, state] = await runTaskScript(this.redis, 'replace', [...this.taskArgs(ref), payloadJson(task),
       toBullPriority(task.priority), task.maxAttempts, task.timeoutMs, task.runAt ?? '', task.delayMs,
       task.idempotencyMode === 'preserve_run_at' ? '1' : '0', DEFAULT_TIMEOUT_MS]) as [string, TaskState | undefined]
     if (outcome === 'replaced') {

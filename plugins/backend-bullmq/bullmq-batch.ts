@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module'
-import { Job, type JobsOptions, type Queue } from 'bullmq'
+import { Job, type JobJson, type JobsOptions, type Queue } from 'bullmq'
 import type { Redis } from 'ioredis'
 import { hoistDefinitions } from './lua-hoist.ts'
 import { luaSource } from './scripts.ts'
@@ -218,11 +218,28 @@ function sameArgument (a: unknown, b: unknown): boolean {
 export interface NewJob {
   id: string
   name: string
-  data: unknown
+  /** the job's data as the JSON text to store (the task's payloadJson: encoded once, by core) */
+  dataJson: string
   /** without jobId and timestamp: those are given apart, so they stay out of the stored opts */
   opts: JobsOptions
   /** creation time on the backend clock */
   timestamp: number
+}
+
+/** a Job that stores its data as given JSON text, where BullMQ's asJSON would encode the data once more */
+class EncodedJob extends Job {
+  private readonly dataJson: string
+
+  constructor (queue: Queue, name: string, dataJson: string, opts: JobsOptions, id: string) {
+    super(queue, name, null, opts, id)
+    this.dataJson = dataJson
+  }
+
+  override asJSON (): JobJson {
+    const json = super.asJSON()
+    json.data = this.dataJson
+    return json
+  }
 }
 
 /**
@@ -303,7 +320,7 @@ function sendAddCalls (redis: Redis, queue: Queue, jobs: NewJob[], sent: Array<P
     }
     const chunk = jobs.slice(from, from + CALLS_PER_SCRIPT)
     added.push(...chunk.map(job => {
-      const built = new Job(queue, job.name, job.data, job.opts, job.id)
+      const built = new EncodedJob(queue, job.name, job.dataJson, job.opts, job.id)
       built.timestamp = job.timestamp
       return built.addJob(recorder as never, { parentKey: undefined, parentDependenciesKey: '' } as never).then(() => onAdded(job.id))
     }))

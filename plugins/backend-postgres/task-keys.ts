@@ -1,4 +1,4 @@
-import type { Backend, EnqueueResult, NewTask, TaskState } from '@switchyard/core'
+import { payloadJson, type Backend, type EnqueueResult, type NewTask, type TaskState } from '@switchyard/core'
 import type { BackendContext } from './context.ts'
 import { taskColumns, toTask, type TaskRow } from './task-rows.ts'
 
@@ -42,7 +42,7 @@ export async function replaceCollided (ctx: BackendContext, tasks: NewTask[], re
   for (const [i, task] of tasks.entries()) {
     const mode = task.idempotencyMode
     if (results[i]?.created !== false || (mode !== 'replace' && mode !== 'preserve_run_at')) continue
-    const payload = JSON.stringify(task.payload === undefined ? null : task.payload)
+    const payload = payloadJson(task)
     const [row] = await ctx.db().query<{ id: string }>(sql, [task.idempotencyKey, payload, Buffer.byteLength(payload), task.priority,
       task.maxAttempts, task.timeoutMs, task.runAt, task.delayMs ?? 0, mode === 'preserve_run_at'])
     if (row !== undefined) {

@@ -1,4 +1,4 @@
-import { Errors, isNoResult, type AckOutcome, type Backend, type CompleteRequest, type EnqueueEvents, type EnqueueResult, type FailOutcome, type FailRequest, type LeasedTask, type LeaseRef, type LeaseRequest, type NewTask, type ProgressRequest, type RecoveredLeases } from '@switchyard/core'
+import { Errors, isNoResult, payloadJson, type AckOutcome, type Backend, type CompleteRequest, type EnqueueEvents, type EnqueueResult, type FailOutcome, type FailRequest, type LeasedTask, type LeaseRef, type LeaseRequest, type NewTask, type ProgressRequest, type RecoveredLeases } from '@switchyard/core'
 import { parseId, type BackendContext } from './context.ts'
 import { CASCADE_COLUMNS, enqueueWithDependencies, reportCascade, type CascadeColumns } from './dependencies.ts'
 import { enqueueEventCtes } from './event-store.ts'
@@ -387,7 +387,7 @@ export function workMethods (ctx: BackendContext): WorkMethods {
       tenants.push(task.tenant ?? null)
       correlationIds.push(task.correlationId ?? null)
       if (task.idempotencyMode === 'replace' || task.idempotencyMode === 'preserve_run_at') replacing = true
-      const payload = JSON.stringify(task.payload === undefined ? null : task.payload)
+      const payload = payloadJson(task)
       cols[0].push(task.queue)
       cols[1].push(task.handler)
       cols[2].push(payload)

@@ -1,5 +1,5 @@
 import {
-  Errors, isNoResult, MAX_LIST_LIMIT, hasTimeWindow, taskWindowField, type TaskFilter,
+  Errors, isNoResult, MAX_LIST_LIMIT, payloadJson, hasTimeWindow, taskWindowField, type TaskFilter,
   type AckOutcome, type CompleteRequest, type ProgressRequest, type AuditEvent, type AuditInput, type Backend, type BackendCapabilities, type CancelOutcome,
   type CoordinationState, type DLQStats, type DeleteRequest, type DeleteResult, type EnqueueEvents, type EnqueueResult, type EventInput,
   type FailOutcome, type FailRequest, type FlowLimit, type FlowLimitState, type FlowScope, type LeaderAcquireResult, type LeaderLock, type LeaseRef, type LeaseRequest,
@@ -310,7 +310,7 @@ export class RedisBackend implements Backend {
         if (batch.length === 0) continue
         const args: ScriptArg[] = [k.base, k.workChannel, events?.type ?? '', k.eventsChannel, this.options.maxEvents, withParents ? 15 : 13]
         for (const [i, t] of batch.entries()) {
-          args.push(t.queue, t.handler, JSON.stringify(t.payload ?? null), t.maxAttempts, t.priority, t.timeoutMs,
+          args.push(t.queue, t.handler, payloadJson(t), t.maxAttempts, t.priority, t.timeoutMs,
             t.runAt === null ? '' : t.runAt, t.delayMs, t.idempotencyKey ?? '', events === undefined ? '' : JSON.stringify(events.data[offset + i]),
             t.idempotencyMode === undefined || t.idempotencyMode === 'reject' ? '' : t.idempotencyMode, t.tenant ?? '', t.correlationId ?? '')
           if (withParents) args.push((t.dependsOn ?? []).join(','), t.onParentFailure ?? 'cancel')
