@@ -47,6 +47,7 @@ LABEL org.opencontainers.image.title=switchyard \
 # resident. Measured in bench/README.md ("glibc's malloc after an SSE burst"): after two
 # bursts to 300 streams a median 390 MB resident against 449 MB, CPU per delivery the same
 # within the runs' noise (more minor page faults: freed memory is faulted in again).
+# That was the embedded PGlite server; on the Postgres backend it made no difference.
 ENV MALLOC_TRIM_THRESHOLD_=131072
 ENV NODE_ENV=production \
     SWITCHYARD_DATA_DIR=/var/lib/switchyard \
