@@ -16,12 +16,13 @@ import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import { createHttpAdminClient, type HttpAdminClient } from '../core/transport/http-client.ts'
 import type { AdminEventT } from '../core/contract/messages.ts'
-import { parseFlags, positiveInteger } from './lib/args.ts'
+import { envAssignments, parseFlags, positiveInteger } from './lib/args.ts'
 import { progress, round } from './lib/report.ts'
 import { summarize } from './lib/stats.ts'
-import { cpuMs, treeMemory, type TreeMemory } from './lib/startup-process.ts'
+import { cpuMs, faultsAndSystemMs, treeMemory, type TreeMemory } from './lib/startup-process.ts'
 import { BACKENDS, startUnderLoadServer, type ServerDiagnostics, type UnderLoadBackend, type UnderLoadServer } from './lib/under-load-server.ts'
 import { OwnBackendCpu } from './lib/postgres-usage.ts'
+import { brkHeapMb } from './lib/malloc-heap.ts'
 import { PG_STATS_FILE_ENV, type PgStatementStats, type ServerMemory, type StatementCount } from './lib/pg-statement-counts.ts'
 import { readdir, readFile, stat } from 'node:fs/promises'
 import type { OperatorPlan, OperatorResult, KindResult } from './lib/operator-load.ts'
@@ -47,6 +48,8 @@ const TOP_STATEMENTS = 8
  */
 interface ServerCosts {
   serverCpuMs: number | null
+  /** the server's minor page faults and system CPU so far */
+  kernel: { minorFaults: number, systemMs: number } | null
   postgresCpuMs: number | null
   statements: PgStatementStats | null
 }
@@ -81,7 +84,7 @@ class ServerCostReader {
       statements = JSON.parse(await readFile(this.statsFile, 'utf8')) as PgStatementStats
     }
     const postgresSeconds = this.postgres === null ? null : await this.postgres.seconds().catch(() => null)
-    return { serverCpuMs: await cpuMs(this.server.pid), postgresCpuMs: postgresSeconds === null ? null : postgresSeconds * 1000, statements }
+    return { serverCpuMs: await cpuMs(this.server.pid), kernel: await faultsAndSystemMs(this.server.pid), postgresCpuMs: postgresSeconds === null ? null : postgresSeconds * 1000, statements }
   }
 }
 
@@ -103,7 +106,9 @@ function costsBetween (from: ServerCosts, to: ServerCosts, deliveries: number, a
     server_cpu_ms: serverCpuMs,
     server_cpu_ms_per_1000_deliveries: per1000(serverCpuMs),
     postgres_cpu_ms: postgresCpuMs,
-    postgres_cpu_ms_per_1000_deliveries: per1000(postgresCpuMs)
+    postgres_cpu_ms_per_1000_deliveries: per1000(postgresCpuMs),
+    server_system_cpu_ms: diff(from.kernel?.systemMs ?? null, to.kernel?.systemMs ?? null),
+    server_minor_faults_per_1000_deliveries: per1000(diff(from.kernel?.minorFaults ?? null, to.kernel?.minorFaults ?? null))
   }
   if (from.statements !== null && to.statements !== null) {
     const statements = statementsBetween(from.statements, to.statements)
@@ -325,6 +330,7 @@ async function subscriberPhase (server: UnderLoadServer, client: HttpAdminClient
   // PauseQueue answers 404 for a queue that holds no task: one task makes each marker queue exist.
   for (const queue of [startQueue, endQueue]) await client.call('EnqueueTask', { queue, handler: 'under-load', payload: { marker: true } })
   const before = await treeMemory(server.pid)
+  const heapBefore = await brkHeapMb(server.pid)
   const nodeBefore = await costReader.memory()
   const afterId = await newestEventId(client)
   await client.call('PauseQueue', { name: startQueue, paused: true })
@@ -348,6 +354,7 @@ async function subscriberPhase (server: UnderLoadServer, client: HttpAdminClient
   await Promise.race([Promise.all(running.map(r => r.ready)), serverExit(server)])
   const connectMs = performance.now() - connectStarted
   const connected = await treeMemory(server.pid)
+  const heapConnected = await brkHeapMb(server.pid)
   progress(`  all ${subscribers} connected and caught up in ${Math.round(connectMs)} ms; server rss ${connected.rssMb} MB`)
   const costsAtConnected = await costReader.read()
   const nodeConnected = costsAtConnected.statements?.memory ?? null
@@ -374,8 +381,10 @@ async function subscriberPhase (server: UnderLoadServer, client: HttpAdminClient
   const costsAtDelivered = await costReader.read()
   const peakRssMb = await sampler.stop()
   const after = await treeMemory(server.pid)
+  const heapAfter = await brkHeapMb(server.pid)
   const nodeAfter = costsAtDelivered.statements?.memory ?? null
   const settled = await settledMemory(server.pid)
+  const heapSettled = await brkHeapMb(server.pid)
   const nodeSettled = await costReader.memory()
   await heapSnapshot(server.pid, snapshots, 'settled')
 
@@ -405,6 +414,8 @@ async function subscriberPhase (server: UnderLoadServer, client: HttpAdminClient
   progress(`  delivery latency (append → received): p50 ${latency.p50} ms, p95 ${latency.p95} ms, p99 ${latency.p99} ms, max ${latency.max} ms (1 ms buckets)`)
   for (const failure of failures.slice(0, 10)) progress(`    failure: ${failure}`)
   progress(`  server rss before ${before.rssMb} MB, connected ${connected.rssMb} MB, peak ${peakRssMb} MB, after ${after.rssMb} MB, ${SETTLE_MS / 1000} s later ${settled.rssMb} MB`)
+  const brkHeap = { before: heapBefore, connected: heapConnected, after: heapAfter, settled: heapSettled }
+  progress(`    of which malloc's main arena ([heap]): before ${heapBefore} MB, connected ${heapConnected} MB, after ${heapAfter} MB, settled ${heapSettled} MB`)
   const nodeMemory = nodeSettled === null ? null : { before: nodeBefore, connected: nodeConnected, after: nodeAfter, settled: nodeSettled }
   if (nodeMemory !== null) {
     for (const [point, m] of Object.entries(nodeMemory)) if (m !== null) progress(`    ${point.padEnd(9)} V8 heap ${m.heapUsed} MB used of ${m.heapTotal}, external ${m.external} MB (array buffers ${m.arrayBuffers}), rss ${m.rss} MB`)
@@ -416,7 +427,7 @@ async function subscriberPhase (server: UnderLoadServer, client: HttpAdminClient
   const threadCpu = threads.every(t => t.cpu_ms !== null) ? threads.reduce((sum, t) => sum + (t.cpu_ms ?? 0), 0) : null
   costs.subscriber_threads = threads
   costs.subscriber_threads_cpu_ms_per_1000_deliveries = threadCpu === null || received === 0 ? null : round(threadCpu / (received / 1000), 2)
-  progress(`  burst and delivery: server CPU ${costs.server_cpu_ms} ms (${costs.server_cpu_ms_per_1000_deliveries} per 1,000 deliveries), Postgres backends ${costs.postgres_cpu_ms ?? '-'} ms (${costs.postgres_cpu_ms_per_1000_deliveries ?? '-'}); subscriber threads ${threads.map(t => `${t.cpu_ms} ms CPU, utilization ${t.event_loop_utilization}`).join('; ')} (${costs.subscriber_threads_cpu_ms_per_1000_deliveries} ms per 1,000 deliveries)`)
+  progress(`  burst and delivery: server CPU ${costs.server_cpu_ms} ms (${costs.server_cpu_ms_per_1000_deliveries} per 1,000 deliveries; system ${String(costs.server_system_cpu_ms)} ms, minor page faults ${String(costs.server_minor_faults_per_1000_deliveries)} per 1,000), Postgres backends ${costs.postgres_cpu_ms ?? '-'} ms (${costs.postgres_cpu_ms_per_1000_deliveries ?? '-'}); subscriber threads ${threads.map(t => `${t.cpu_ms} ms CPU, utilization ${t.event_loop_utilization}`).join('; ')} (${costs.subscriber_threads_cpu_ms_per_1000_deliveries} ms per 1,000 deliveries)`)
   if (costs.statements !== undefined) {
     progress(`  statements ${costs.statements as number} (${costs.statements_per_appended_event as number} per appended event), event log reads ${costs.event_log_reads as number} (${costs.event_log_reads_per_appended_event as number} per appended event); server event loop delay ${JSON.stringify(costs.loop_delay_ms ?? null)}; most called:`)
     for (const st of costs.top_statements as Array<{ statement: string, calls: number, ms: number, rows: number }>) progress(`    ${String(st.calls).padStart(7)} calls ${String(st.ms).padStart(8)} ms ${String(st.rows).padStart(8)} rows  ${st.statement.slice(0, 110)}`)
@@ -436,6 +447,7 @@ async function subscriberPhase (server: UnderLoadServer, client: HttpAdminClient
     enqueue_latency_ms: enqueueLatency,
     failures: failures.slice(0, 10),
     memory_mb: { before: before.rssMb, connected: connected.rssMb, peak: peakRssMb, after: after.rssMb, settled: settled.rssMb },
+    brk_heap_mb: brkHeap,
     ...(nodeMemory === null ? {} : { node_memory_mb: nodeMemory }),
     burst_costs: costs
   }
@@ -455,8 +467,14 @@ export async function run (args: string[]): Promise<BenchResult> {
     'statement-counts': { type: 'boolean', default: false },
     /** phase B alone (to measure the subscribers without waiting for the operators) */
     'skip-operators': { type: 'boolean', default: false },
+    /** phase B this many times on the same server: whether the memory a burst leaves grows with each burst or stays */
+    rounds: { type: 'string' },
     /** diagnostics: a directory for heap snapshots of the server, taken once the subscribers are connected and after the burst settled */
-    'heap-snapshots': { type: 'string' }
+    'heap-snapshots': { type: 'string' },
+    /** the server process's environment, NAME=VALUE, repeatable (e.g. glibc's MALLOC_ARENA_MAX=2): read by the process at its start */
+    'server-env': { type: 'string', multiple: true },
+    /** a node option for the server process, repeatable (e.g. --server-node-arg=--max-semi-space-size=8) */
+    'server-node-arg': { type: 'string', multiple: true }
   })
   const smoke = flags.smoke === true
   const backend = (flags.backend ?? 'pglite') as UnderLoadBackend
@@ -469,6 +487,7 @@ export async function run (args: string[]): Promise<BenchResult> {
   const fill = int('fill', 2000, 50)
   const workers = int('workers', 2, 2)
   const timeoutMs = int('timeout', 600_000, 120_000)
+  const rounds = int('rounds', 1, 1)
   const queues = Array.from({ length: 10 }, (_, i) => `ul-q${i}`)
 
   const dir = await mkdtemp(join(tmpdir(), 'sy-bench-ul-'))
@@ -482,6 +501,10 @@ export async function run (args: string[]): Promise<BenchResult> {
       ? { nodeArgs: [], env: {} }
       : { nodeArgs: [`--import=${new URL('./lib/pg-statement-counts.ts', import.meta.url).href}`], env: { [PG_STATS_FILE_ENV]: statsFile } }
     if (snapshots !== null) diagnostics.nodeArgs.push('--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${snapshots}`)
+    const serverEnv = envAssignments('server-env', flags['server-env'] ?? [])
+    const serverNodeArgs = flags['server-node-arg'] ?? []
+    Object.assign(diagnostics.env, serverEnv)
+    diagnostics.nodeArgs.push(...serverNodeArgs)
     server = await startUnderLoadServer(backend, dir, diagnostics)
     client = createHttpAdminClient({ url: server.url, ...server.tls, timeoutMs: 30_000 })
     const idle = await treeMemory(server.pid)
@@ -489,9 +512,20 @@ export async function run (args: string[]): Promise<BenchResult> {
     const filled: string[] = []
     await inParallel(fill, 20, async (i) => { filled.push((await c.call('EnqueueTask', { queue: queues[i % queues.length]!, handler: 'under-load', payload: { fill: i } })).id) })
     progress(`under-load: server pid ${server.pid} at ${server.url}, rss ${idle.rssMb} MB idle; ${fill} tasks in ${queues.length} queues`)
-    const results: Record<string, unknown> = { smoke, backend, node: process.version, memory_idle_mb: idle.rssMb }
+    const results: Record<string, unknown> = { smoke, backend, node: process.version, server_env: serverEnv, server_node_args: serverNodeArgs, memory_idle_mb: idle.rssMb }
     if (flags['skip-operators'] !== true) results.operators = await operatorPhase(server, clients, seconds, workers, queues, filled)
     results.subscribers = await subscriberPhase(server, client, subscribers, eventCount, workers, timeoutMs, new ServerCostReader(server, statsFile), snapshots)
+    if (rounds > 1) {
+      // the later rounds in brief: the memory each burst leaves, and that every round still delivers all
+      const later: Array<Record<string, unknown>> = []
+      for (let round = 2; round <= rounds; round++) {
+        progress(`under-load B, round ${round} of ${rounds}`)
+        const b = await subscriberPhase(server, client, subscribers, eventCount, workers, timeoutMs, new ServerCostReader(server, statsFile), null)
+        const costs = b.burst_costs as Record<string, unknown>
+        later.push({ round, complete: b.complete, incomplete: b.incomplete, memory_mb: b.memory_mb, brk_heap_mb: b.brk_heap_mb, server_cpu_ms_per_1000_deliveries: costs.server_cpu_ms_per_1000_deliveries, server_system_cpu_ms: costs.server_system_cpu_ms, server_minor_faults_per_1000_deliveries: costs.server_minor_faults_per_1000_deliveries })
+      }
+      results.subscriber_rounds = later
+    }
     results.memory_end_mb = (await treeMemory(server.pid)).rssMb
     const a = results.operators as { errors: number, latency_ms: { p99: number } } | undefined
     const b = results.subscribers as { incomplete: number, delivery_latency_ms: { p99: number | null } }

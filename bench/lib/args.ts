@@ -42,3 +42,14 @@ export function medianRun<T extends { tasks_per_s: number }> (runs: T[]): T & { 
   const sorted = [...runs].sort((a, b) => a.tasks_per_s - b.tasks_per_s)
   return { ...sorted[Math.floor((sorted.length - 1) / 2)]!, runs_tasks_per_s: runs.map(r => r.tasks_per_s) }
 }
+
+/** ["MALLOC_ARENA_MAX=2", ...] → { MALLOC_ARENA_MAX: '2' }; each NAME=VALUE with a shell-style variable name */
+export function envAssignments (flag: string, raw: string[]): Record<string, string> {
+  const env: Record<string, string> = {}
+  for (const assignment of raw) {
+    const match = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/s.exec(assignment)
+    if (match === null) throw new Error(`--${flag}: expected NAME=VALUE, got "${assignment}"`)
+    env[match[1]!] = match[2]!
+  }
+  return env
+}
