@@ -1,9 +1,10 @@
 // Client CPU per enqueued task: normalizeNewTask, then the guarded backend.enqueue, in
 // batches of 1000, for a small payload ({ i }) and a ~10 KB one. CPU (process.cpuUsage),
-// not time, so it holds up on a shared machine. Not a bench/run.ts entry: a probe for
-// A/B runs of the enqueue path (see bench/README.md, "encode each payload once").
+// not time, so it holds up on a shared machine: for A/B runs of the enqueue path (see
+// bench/README.md, "encode each payload once"). Ratios: each system's large-payload CPU
+// per task over its small-payload CPU.
 //
-//   node --conditions=switchyard-source --import tsx bench/enqueue-cpu.ts [redis,bullmq,postgres] [tasks]
+//   npm run bench -- enqueue-cpu [--systems redis,bullmq,postgres] [--tasks 20000]
 import { withArgumentChecks, type Backend, type NewTask } from '@switchyard/core'
 import { DEFAULT_TASK_DEFAULTS, normalizeNewTask } from '../core/tasks/enqueue.ts'
 import { createRedisBackend } from '../plugins/backend-redis/index.ts'
@@ -11,6 +12,9 @@ import { createBullMQBackend } from '../plugins/backend-bullmq/index.ts'
 import { createPostgresBackend } from '../plugins/backend-postgres/index.ts'
 import { deleteKeysContaining, freshToken, REDIS_URL } from './lib/redis.ts'
 import { dropSchema, freshSchema, POSTGRES_URL } from './lib/postgres.ts'
+import { parseFlags, positiveInteger } from './lib/args.ts'
+import { progress } from './lib/report.ts'
+import type { BenchResult } from './lib/types.ts'
 
 const BATCH = 1000
 
@@ -73,8 +77,27 @@ async function measure (system: string, payloadKind: string, tasks: number): Pro
   }
 }
 
-const systems = (process.argv[2] ?? 'redis,bullmq,postgres').split(',')
-const tasks = Number(process.argv[3] ?? 20_000)
-for (const system of systems) {
-  for (const kind of Object.keys(PAYLOADS)) console.log(JSON.stringify({ bench: 'enqueue-cpu', results: await measure(system, kind, tasks) }))
+const SYSTEMS = ['redis', 'bullmq', 'postgres']
+
+export async function run (args: string[]): Promise<BenchResult> {
+  const flags = parseFlags('enqueue-cpu', args, { systems: { type: 'string', default: SYSTEMS.join(',') }, tasks: { type: 'string' } })
+  const smoke = flags.smoke === true
+  const systems = (flags.systems as string).split(',').map(s => s.trim()).filter(s => s.length > 0)
+  const unknown = systems.filter(s => !SYSTEMS.includes(s))
+  if (systems.length === 0 || unknown.length > 0) throw new Error(`--systems: expected some of ${SYSTEMS.join(', ')}, got "${flags.systems as string}"`)
+  const tasks = flags.tasks !== undefined ? positiveInteger('tasks', flags.tasks) : smoke ? BATCH : 20_000
+  const rows: Array<Record<string, unknown>> = []
+  const ratios: Record<string, number | null> = {}
+  for (const system of systems) {
+    const perKind: Record<string, number> = {}
+    for (const kind of Object.keys(PAYLOADS)) {
+      progress(`enqueue-cpu: ${system}, ${kind} payload, ${tasks} tasks`)
+      const row = await measure(system, kind, tasks)
+      rows.push(row)
+      perKind[kind] = row.total_cpu_us_per_task as number
+    }
+    const small = perKind.small ?? 0
+    ratios[`${system}_large_over_small_cpu_per_task`] = small > 0 ? Math.round((perKind.large ?? 0) / small * 100) / 100 : null
+  }
+  return { results: { smoke, tasks, batch: BATCH, runs: rows }, ratios }
 }
