@@ -4,6 +4,7 @@
 // lease with a handler set never visits tasks of other handlers.
 import t, { type Test } from 'tap'
 import type { Backend } from '@switchyard/core'
+import { waitFor } from '@switchyard/core/testing'
 import type { SqlClient } from './index.ts'
 import { createPgClient, createPostgresBackend, createPostgresBackendFromClient } from './index.ts'
 import { loadMigrations, renderMigration } from './migrate.ts'
@@ -64,13 +65,7 @@ t.test('asyncCommit: false leaves the work statements on the server setting', as
  * answer nothing yet.
  */
 async function readsReach (backend: Backend, lastId: string): Promise<void> {
-  const deadline = Date.now() + 30_000
-  for (;;) {
-    const all = await backend.readEvents({ afterId: null, limit: 100 })
-    if (all.at(-1)?.id === lastId) return
-    if (Date.now() > deadline) throw new Error(`reads never reached ${lastId}`)
-    await new Promise(resolve => setTimeout(resolve, 20))
-  }
+  await waitFor(async () => (await backend.readEvents({ afterId: null, limit: 100 })).at(-1)?.id === lastId, { timeoutMs: 30_000, intervalMs: 20, what: `reads to reach ${lastId}` })
 }
 
 t.test('event pages: a cursor inside a page, limits across pages, trimming whole pages', async t => {

@@ -15,8 +15,8 @@ const wait = async (backend: RedisBackend, queue: string, extra: { waitMs?: numb
   await backend.awaitPushedTasks!({ workerId: extra.workerId ?? 'w1', queues: [queue], limit: extra.limit ?? 5, leaseMs: 30_000, handlers: extra.handlers ?? ['h'], waitMs: extra.waitMs ?? 2000, ...(extra.signal === undefined ? {} : { signal: extra.signal }) })
 
 /** a second backend on the same keys: the enqueuing process, apart from the worker's */
-async function producerOf (t: Test, backend: RedisBackend): Promise<RedisBackend> {
-  const producer = createRedisBackend({ prefix: backend.keys.base.slice(1, -1) }) as RedisBackend
+async function producerOf (t: Test, backend: RedisBackend, url?: string): Promise<RedisBackend> {
+  const producer = createRedisBackend({ prefix: backend.keys.base.slice(1, -1), ...(url === undefined ? {} : { url }) }) as RedisBackend
   await producer.init()
   t.teardown(() => producer.close())
   return producer
@@ -268,9 +268,7 @@ t.test('on a Redis without BLMPOP (before 7.0) a wait pops with BLPOP and push_d
   const url = await startPrivateRedis(t, ['--rename-command', 'BLMPOP', ''])
   const { backend, destroy } = await openTestBackend({ url })
   t.teardown(destroy)
-  const producer = createRedisBackend({ url, prefix: backend.keys.base.slice(1, -1) }) as RedisBackend
-  await producer.init()
-  t.teardown(() => producer.close())
+  const producer = await producerOf(t, backend, url)
   for (const round of [1, 2]) {
     const waiting = wait(backend, 'old', { limit: 3 })
     await registered(backend, 'old')
