@@ -214,14 +214,23 @@ export function eventMethods (ctx: BackendContext): EventMethods {
 
   // Newest first over the same order: pages below the horizon (every event a forward
   // reader will ever see there), from the cursor's page (inclusive: its earlier
-  // events) down. Pages held back by a running transaction are not waited for: they
-  // are newer than everything answered, and a forward read from the newest id
-  // answered here picks them up.
+  // events) down. With a cursor, pages held back by a running transaction are not
+  // waited for: they are newer than everything answered, and a forward read from the
+  // newest id answered here picks them up. A read of the newest events (no cursor)
+  // waits for them as a forward read does, so a caller reads its own appends.
   const readBackwardSql = `
-    SELECT p.xid::text AS xid, p.pos::text AS pos, ${s}.ms(p.time) AS time, p.events
-    FROM ${s}.event_pages p
-    WHERE p.xid < pg_snapshot_xmin(pg_current_snapshot()) AND (p.xid, p.pos) <= ($1::xid8, $2::bigint)
-    ORDER BY p.xid DESC, p.pos DESC LIMIT $3`
+    WITH horizon AS MATERIALIZED (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS xmin),
+    pages AS (
+      SELECT p.xid, p.pos, ${s}.ms(p.time) AS time, p.events
+      FROM ${s}.event_pages p
+      WHERE p.xid < (SELECT xmin FROM horizon) AND (p.xid, p.pos) <= ($1::xid8, $2::bigint)
+      ORDER BY p.xid DESC, p.pos DESC LIMIT $3
+    )
+    SELECT pages.xid::text AS xid, pages.pos::text AS pos, pages.time, pages.events,
+      (SELECT xmin FROM horizon)::text AS horizon,
+      (SELECT xid FROM ${s}.event_pages WHERE xid >= (SELECT xmin FROM horizon) ORDER BY xid DESC LIMIT 1)::text AS held_max
+    FROM (SELECT 1) AS one LEFT JOIN pages ON true
+    ORDER BY pages.xid DESC, pages.pos DESC`
 
   const auditColumns = `id::text AS id, ${s}.ms(time) AS time, action, target, actor, request_id, params, outcome, error`
 
@@ -249,10 +258,30 @@ export function eventMethods (ctx: BackendContext): EventMethods {
       const limit = Math.min(req.limit, MAX_LIST_LIMIT)
       const before = req.beforeId === null || req.beforeId === undefined ? null : parseEventId('beforeId', req.beforeId)
       if (limit === 0) return []
-      const rows = await ctx.db().query<PageRow>(readBackwardSql, [before?.xid ?? MAX_XID8.toString(), before?.pos ?? MAX_BIGINT.toString(), limit + 1])
-      const events: StoredEvent[] = []
-      for (const page of rows) unpackBackward(page, before, limit, events)
-      return events
+      const params = [before?.xid ?? MAX_XID8.toString(), before?.pos ?? MAX_BIGINT.toString(), limit + 1]
+      const deadline = Date.now() + HELD_BACK_WAIT_MS
+      let waitFor: bigint | null = null
+      for (let pause = 1; ; pause = Math.min(pause * 2, 20)) {
+        const rows = await ctx.db().query<ReadRow>(readBackwardSql, params)
+        const head = rows[0]
+        if (before === null && head !== undefined) {
+          // the newest pages committed before this read began, held back by a running
+          // transaction: wait until the horizon passes them (bounded, as forward reads)
+          waitFor ??= head.held_max === null ? -1n : BigInt(head.held_max)
+          if (waitFor >= BigInt(head.horizon)) {
+            if (Date.now() < deadline) {
+              await new Promise(resolve => setTimeout(resolve, pause))
+              continue
+            }
+            ctx.eventsHeldBack()
+          }
+        }
+        const events: StoredEvent[] = []
+        for (const page of rows) {
+          if (page.xid !== null) unpackBackward(page as PageRow, before, limit, events)
+        }
+        return events
+      }
     },
 
     async appendAudit (event) {

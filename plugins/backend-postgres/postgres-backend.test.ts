@@ -202,6 +202,31 @@ t.test('event horizon: a page committed after an older transaction waits for it,
   })
 })
 
+t.test('event horizon: a newest-first read of the head waits for the caller\'s own held-back appends; one with a cursor does not', { timeout: 30_000 }, async t => {
+  const schema = testSchema()
+  const [backend] = await openBackends(schema, 1, 2) as [Backend]
+  t.teardown(async () => {
+    await backend.close()
+    await dropSchema(schema)
+  })
+  const readBack = backend.readEventsNewestFirst?.bind(backend)
+  if (readBack === undefined) throw new Error('the Postgres backend reads newest first')
+  const first = (await backend.appendEvents([{ type: 'first', data: 1 }]))[0]?.id as string
+  await withRawClient(async older => {
+    await older.query('BEGIN')
+    await older.query('SELECT pg_current_xact_id()')
+    const mine = await backend.appendEvents([{ type: 'mine', data: 2 }])
+    const reading = readBack({ beforeId: null, limit: 10 })
+    await new Promise(resolve => setTimeout(resolve, 150))
+    const withCursor = await readBack({ beforeId: mine[0]?.id as string, limit: 10 })
+    t.same(withCursor.map(e => e.id), [first], 'a cursor read answers what is below the horizon at once')
+    await older.query('COMMIT')
+    const read = await reading
+    t.same(read.map(e => e.type), ['mine', 'first'], 'the head read waited until the older transaction ended and answers the append it follows')
+    t.same(read[0], mine[0], 'as the append answered it')
+  })
+})
+
 t.test('event log is trimmed to about maxEvents, whole pages, oldest first', async t => {
   const schema = testSchema()
   const backend = createPostgresBackend({ connectionString: TEST_POSTGRES_URL, schema, poolSize: 1, maxEvents: 10 })
