@@ -772,6 +772,14 @@ export interface BackendCapabilities {
    * Absent or false: the method is not offered.
    */
   pushDelivery?: boolean
+  /**
+   * completeAndLease costs the backend markedly less per task than completeTasks then
+   * leaseTasks (its acks take the next tasks in their own step): while a worker's lease
+   * calls are flowing, its acks wait (a few ms at most) for the next lease call to carry
+   * them instead of going in calls of their own. Absent or false: acks go out on their
+   * own schedule, and ride along only when a lease call finds some waiting.
+   */
+  acksAwaitLeases?: boolean
   /** putRecord/getRecord/listRecords/deleteRecord and claimOnce (schedules, definitions) */
   records: boolean
   /** NewTask.dependsOn (the blocked state) and taskLinks; absent or false: neither */

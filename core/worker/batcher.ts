@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks'
 import type { Logger } from './logger.ts'
 
 export interface BatcherOptions<I, O> {
@@ -10,11 +11,20 @@ export interface BatcherOptions<I, O> {
   log: Logger
   /** the outcome of items drain() gives up on, for callers that wait on them; absent: they never settle */
   abandoned?: O
+  /**
+   * While this answers true, items are left for flushVia (another call that carries
+   * them) instead of being sent on their own, each for at most maxDeferMs after it
+   * arrived; a full batch (maxBatch) and drain() never wait.
+   */
+  defer?: () => boolean
+  maxDeferMs?: number
 }
 
 interface Entry<I, O> {
   item: I
   done: (outcome: O) => void
+  /** performance.now() when pushed (kept only with a defer option) */
+  at: number
 }
 
 const RETRY_BASE_MS = 50
@@ -43,11 +53,19 @@ export class Batcher<I, O> {
   }
 
   push (item: I, done: (outcome: O) => void): void {
-    this.pending.push({ item, done })
+    this.pending.push({ item, done, at: this.options.defer === undefined ? 0 : performance.now() })
     // while a call is out or a retry is backing off, the armed timer sends what gathers here
     if (this.inFlight !== null || this.failures > 0) return
     if (this.pending.length >= this.options.maxBatch) this.sendNow()
     else if (this.timer === null) this.arm(this.options.flushMs)
+  }
+
+  /** ms the oldest pending item may still be left for flushVia; 0: send now */
+  private deferFor (): number {
+    const { defer, maxDeferMs = 0 } = this.options
+    const first = this.pending[0]
+    if (defer === undefined || first === undefined || this.pending.length >= this.options.maxBatch || !defer()) return 0
+    return Math.max(0, first.at + maxDeferMs - performance.now())
   }
 
   /**
@@ -103,7 +121,10 @@ export class Batcher<I, O> {
     if (this.timer !== null) clearTimeout(this.timer)
     this.timer = setTimeout(() => {
       this.timer = null
-      if (this.inFlight === null) this.sendNow()
+      if (this.inFlight !== null) return
+      const wait = this.failures > 0 ? 0 : this.deferFor()
+      if (wait > 0) this.arm(Math.min(wait, Math.max(1, this.options.flushMs)))
+      else this.sendNow()
     }, delayMs)
   }
 
@@ -118,7 +139,8 @@ export class Batcher<I, O> {
         this.arm(this.retryDelay())
         this.notifyIdle()
       } else if (this.pending.length > 0) {
-        this.sendNow()
+        if (this.deferFor() > 0) this.arm(Math.max(1, this.options.flushMs))
+        else this.sendNow()
       } else {
         this.notifyIdle()
       }

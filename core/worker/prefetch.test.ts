@@ -113,3 +113,39 @@ t.test('tasks waiting for a slot are handed back on stop without consuming their
     t.match(stored, { state: 'ready', attempts: 0 }, `task ${id} is ready with its attempt intact`)
   }
 })
+
+t.test('acksAwaitLeases: acks wait for the lease calls to carry them; every task runs once', async t => {
+  const queue = `prefetch-await-${Date.now()}`
+  const total = 600
+  await enqueueMany(tb.backend, total, i => ({ queue, handler: 'quick', payload: { i } }))
+  const real = tb.backend
+  let alone = 0
+  let carried = 0
+  const declaring = new Proxy(real, {
+    get (target, prop, receiver) {
+      if (prop === 'capabilities') return { ...target.capabilities, acksAwaitLeases: true }
+      const value = Reflect.get(target, prop, receiver)
+      if (typeof value !== 'function') return value
+      if (prop === 'completeTasks') return async (items: unknown[]) => { alone += items.length; return await value.call(target, items) }
+      if (prop === 'completeAndLease') return async (items: unknown[], lease: unknown) => { carried += items.length; return await value.call(target, items, lease) }
+      return value.bind(target)
+    }
+  })
+  const seen = new Map<number, number>()
+  const worker = createWorker({
+    backend: declaring,
+    handlers: { quick: (p: { i: number }) => { seen.set(p.i, (seen.get(p.i) ?? 0) + 1) } },
+    options: { queues: [queue], concurrency: 5, batchSize: 5, pollMs: 50 },
+    log: quietLog
+  })
+  t.teardown(() => worker.stop())
+  await worker.start()
+  await waitFor(() => worker.counters.processed === total, `${total} tasks acknowledged`, 30_000)
+  await worker.stop()
+  t.equal(seen.size, total, 'every task ran')
+  t.ok([...seen.values()].every(n => n === 1), 'none ran twice')
+  t.equal(alone + carried, total, 'each ack sent once')
+  t.ok(carried > alone, `most acks rode on lease calls (${carried} carried, ${alone} alone)`)
+  const [stats] = await real.queueStats([queue])
+  t.match(stats, { ready: 0, processing: 0, succeeded: total })
+})

@@ -124,6 +124,9 @@ const DEEP_LEASE_MAX = 500
 // While the cluster-wide limiter has no permits left, ask again this often: the
 // window length is the backend's business, and a short poll keeps starts prompt.
 const RATE_LIMIT_POLL_MS = 50
+// Longest an ack waits for a lease call to carry it (capability acksAwaitLeases): about one
+// lease round trip of a deep queue's call; past it the ack goes in a call of its own.
+const ACK_LEASE_WAIT_MS = 50
 const MAX_LOOP_ERROR_DELAY_MS = 5_000
 const MAX_QUEUES_REPORTED = 100
 const MAX_HANDLERS_REPORTED = 1000
@@ -229,7 +232,16 @@ export class Worker extends EventEmitter<WorkerEventMap> {
       this.ownsEvents = this.events !== null
     }
     const batch = { maxBatch: Math.min(this.options.ackBatchSize, MAX_LIST_LIMIT), flushMs: this.options.ackFlushMs, log: this.log }
-    this.acks = new Batcher({ ...batch, name: 'ack', send: items => this.backend.completeTasks(items) })
+    // A backend whose combined ack and lease is the cheaper path (acksAwaitLeases) has acks
+    // wait for the next lease call while leases flow, rather than go in calls of their own.
+    const acksAwait = this.backend.capabilities.acksAwaitLeases === true && this.backend.completeAndLease !== undefined
+    this.acks = new Batcher({
+      ...batch,
+      name: 'ack',
+      send: items => this.backend.completeTasks(items),
+      // a small share of the lease: a settled task's lease is no longer renewed while its ack waits
+      ...(acksAwait ? { defer: () => this.leaseWillCarryAcks(), maxDeferMs: Math.min(ACK_LEASE_WAIT_MS, Math.floor(this.options.leaseMs / 10)) } : {})
+    })
     this.fails = new Batcher({ ...batch, name: 'failure', send: items => this.backend.failTasks(items) })
     // a progress write given up on at shutdown counts as not stored, so a success waiting on it still queues its ack
     this.progressWrites = new Batcher({ ...batch, name: 'progress', send: items => this.backend.setTaskProgress(items), abandoned: 'lease_lost' })
@@ -507,6 +519,17 @@ export class Worker extends EventEmitter<WorkerEventMap> {
       this.capacity.wake()
     })
     this.leaseCalls.add(call)
+  }
+
+  /**
+   * Whether a lease call will carry the pending acks soon (capability acksAwaitLeases):
+   * leases flow (one is out, the queues are deep, no hold after a short lease) and the
+   * next one may take acks along (no rate limit, no flow limits: with either, the lease
+   * does not take the next tasks in the acks' step, see leaseWithAcks).
+   */
+  private leaseWillCarryAcks (): boolean {
+    return this.state === 'running' && !this.cordoned && this.leaseCalls.size > 0 && this.queuesDeep &&
+      this.leaseHold === null && this.pushWait === null && !this.flowLimitsSet && !this.rateLimitApplies()
   }
 
   /**

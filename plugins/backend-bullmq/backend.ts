@@ -50,7 +50,10 @@ const CAPABILITIES: Omit<BackendCapabilities, 'taskCount'> = {
   dependencies: true,
   flowScopeKinds: ['queue', 'handler', 'tenant'],
   // the add of fresh ready jobs leases them to a registered idle worker's inbox (push-delivery.ts)
-  pushDelivery: true
+  pushDelivery: true,
+  // an ack with BullMQ's fetch-next (complete-and-fetch.lua) is one script run per task where
+  // an ack then a lease is two (moveToFinished, then moveToActive)
+  acksAwaitLeases: true
 }
 
 /** BullMQ script codes that mean "this token no longer holds the job" */
@@ -327,8 +330,10 @@ export class BullMQBackend implements Backend {
     const { sampled, logging, adds } = sendTogether(this.redis, () => ({
       sampled: this.clock.due ? this.clock.sample().catch(() => 0) : null,
       logging: events === undefined ? Promise.resolve(null) : this.appendEnqueued(events, ids, created),
-      // each add pushes its ready jobs to idle workers and PUBLISHes what it left ready (lua/add-fresh.lua)
-      adds: this.sendAdds(plan, added, true)
+      // each add pushes its ready jobs to idle workers and PUBLISHes what it left ready (lua/add-fresh.lua);
+      // the first add call leaves with the commands above in one write, and each later one as soon as it
+      // is built, so Redis runs a large batch's calls while the rest are still being built
+      adds: this.sendAdds(plan, added, true, () => this.uncork())
     }))
     const [logged, ...addResults] = await Promise.allSettled([logging, ...adds])
     await sampled
@@ -338,6 +343,12 @@ export class BullMQBackend implements Backend {
       throw failure.reason
     }
     return ids.map(id => ({ id, created: true }))
+  }
+
+  /** lets what sendTogether corked leave now (nothing while the socket is not corked) */
+  private uncork (): void {
+    const stream = this.redis.stream as { writableCorked?: number, uncork?: () => void } | undefined
+    if (stream !== undefined && typeof stream.uncork === 'function' && (stream.writableCorked ?? 0) > 0) stream.uncork()
   }
 
   /**
@@ -410,10 +421,10 @@ export class BullMQBackend implements Backend {
    * await); `added` hears of each job added. `fresh`: the plan's jobs are fresh
    * (enqueueFresh), and their add calls register the queue and index the ids.
    */
-  private sendAdds (plan: JobPlan, added: Set<string>, fresh = false): Array<Promise<void>> {
+  private sendAdds (plan: JobPlan, added: Set<string>, fresh = false, issued?: () => void): Array<Promise<void>> {
     const adds = [...plan.byQueue].map(([queue, jobs]) => addJobs(this.redis, this.queueFor(queue), jobs, id => added.add(id), fresh
       ? { fresh: true, indexKey: this.keys.index, registryKey: this.keys.queues, queue, ownBase: this.keys.own, workChannel: this.keys.work }
-      : undefined))
+      : undefined, issued))
     for (const [queue, jobs] of plan.blockedByQueue) {
       adds.push(addJobs(this.redis, this.queueFor(queue), jobs, id => added.add(id), { queueBase: this.keys.queueBase(queue), ownBase: this.keys.own, queue, parents: plan.waitsFor }))
     }

@@ -222,6 +222,22 @@ t.test('a lease larger than one script call is split, with distinct tasks and to
   t.equal(outcomes.filter(o => o === 'ok').length, 450, 'all acked in batched calls')
 })
 
+// A fresh enqueue of several script calls' worth lets each call leave as soon as it is
+// built (the first with the event entry): all of it still lands, events first, in order.
+t.test('a fresh enqueue larger than one script call: every job added and indexed, its events in order', async t => {
+  const { backend } = setup(t)
+  await backend.init()
+  const tasks = Array.from({ length: 450 }, (_, i) => task(i % 3 === 0 ? 'wide-a' : 'wide-b', { payload: { i } }))
+  const events = { type: 'task.enqueued', data: tasks.map((x, i) => ({ queue: x.queue, i })) }
+  const results = await backend.enqueue(tasks, events)
+  t.equal(new Set(results.map(r => r.id)).size, 450, 'a distinct id each')
+  t.match(await backend.queueStats(['wide-a', 'wide-b']), [{ name: 'wide-a', ready: 150 }, { name: 'wide-b', ready: 300 }])
+  const logged = await backend.readEvents({ afterId: null, limit: 1000 })
+  t.same(logged.map(e => (e.data as { id: string }).id), results.map(r => r.id), 'one event per task, in request order')
+  const stored = await Promise.all([results[0]!, results[224]!, results[449]!].map(r => backend.getTask(r.id)))
+  t.same(stored.map(s => (s?.payload as { i: number }).i), [0, 224, 449], 'each found by its id')
+})
+
 t.test('BullMQ scripts are hoisted only when provably the same program', async t => {
   const { createRequire } = await import('node:module')
   const { hoistDefinitions } = await import('./lua-hoist.ts')

@@ -251,12 +251,15 @@ class EncodedJob extends Job {
  * call's worth at a time, so Redis runs one call while the next is being built.
  * (Like addBulk's MULTI across connection loss, a failure part way can leave the
  * calls already sent applied; the options BullMQ validates are Switchyard's own.)
+ * `issued` is called after each script call's worth has been issued: a caller that
+ * corked the connection's socket uncorks it there, so Redis runs that call while the
+ * next one is built (see BullMQBackend.enqueueFresh).
  */
-export async function addJobs (redis: Redis, queue: Queue, jobs: NewJob[], onAdded: (id: string) => void = () => {}, special?: BlockedJobs | FreshJobs): Promise<void> {
+export async function addJobs (redis: Redis, queue: Queue, jobs: NewJob[], onAdded: (id: string) => void = () => {}, special?: BlockedJobs | FreshJobs, issued?: () => void): Promise<void> {
   const sent: Array<Promise<void>> = []
   const added: Array<Promise<unknown>> = []
   try {
-    sendAddCalls(redis, queue, jobs, sent, added, onAdded, special)
+    sendAddCalls(redis, queue, jobs, sent, added, onAdded, special, issued)
   } catch (err) {
     // the calls that went out settle before the failure is reported (none left unhandled)
     for (const job of added) job.catch(() => {})
@@ -307,7 +310,7 @@ function blockedHeader (blocked: BlockedJobs, jobs: NewJob[]): unknown[] {
   return header
 }
 
-function sendAddCalls (redis: Redis, queue: Queue, jobs: NewJob[], sent: Array<Promise<void>>, added: Array<Promise<unknown>>, onAdded: (id: string) => void, special?: BlockedJobs | FreshJobs): void {
+function sendAddCalls (redis: Redis, queue: Queue, jobs: NewJob[], sent: Array<Promise<void>>, added: Array<Promise<unknown>>, onAdded: (id: string) => void, special?: BlockedJobs | FreshJobs, issued?: () => void): void {
   const blocked = special !== undefined && !('fresh' in special) ? special : undefined
   const fresh = special !== undefined && 'fresh' in special ? special : undefined
   for (let from = 0; from < jobs.length; from += CALLS_PER_SCRIPT) {
@@ -344,5 +347,6 @@ function sendAddCalls (redis: Redis, queue: Queue, jobs: NewJob[], sent: Array<P
           : runBatched(redis, script, args)
       sent.push(run.then(replies => calls.forEach((call, i) => call.settle(replies[i]))))
     }
+    issued?.()
   }
 }
