@@ -772,6 +772,13 @@ export interface BackendCapabilities {
    * Absent or false: the method is not offered.
    */
   pushDelivery?: boolean
+  /**
+   * Tasks a worker's lease call asks for while a single queue of short tasks stays deep
+   * (it holds up to two such calls' worth waiting for slots). Absent: 8 of its batches,
+   * at most 500. An embedded database declares more: every worker of it is in its
+   * process, and each call costs it much more than a task does.
+   */
+  deepLeaseCall?: number
   /** putRecord/getRecord/listRecords/deleteRecord and claimOnce (schedules, definitions) */
   records: boolean
   /** NewTask.dependsOn (the blocked state) and taskLinks; absent or false: neither */
