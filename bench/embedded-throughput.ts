@@ -151,6 +151,8 @@ export async function run (args: string[]): Promise<BenchResult> {
     // processing is all it spends: per task, it is the fairer comparison on a busy machine
     // (below 1: Switchyard spends less).
     for (const peer of PEERS) ratios[`switchyard_pglite_vs_${peer}_process_cpu_per_task_${n}`] = ratio(row.switchyard_pglite?.process_client_cpu_ms, row[peer]?.process_client_cpu_ms)
+    // the same for the enqueue phase (process CPU while enqueueing; the median run's)
+    for (const peer of PEERS) ratios[`switchyard_pglite_vs_${peer}_enqueue_cpu_per_task_${n}`] = ratio(row.switchyard_pglite?.enqueue_client_cpu_ms, row[peer]?.enqueue_client_cpu_ms)
     ratios[`switchyard_pglite_optimized_vs_default_process_cpu_per_task_${n}`] = ratio(row.switchyard_pglite_optimized?.process_client_cpu_ms, row.switchyard_pglite?.process_client_cpu_ms)
     ratios[`switchyard_pglite_thread_vs_default_process_cpu_per_task_${n}`] = ratio(row.switchyard_pglite_thread?.process_client_cpu_ms, row.switchyard_pglite?.process_client_cpu_ms)
   }

@@ -14,6 +14,8 @@ export interface ThroughputResult {
   process_per_s: number
   /** tasks / (enqueue + process): the headline number */
   tasks_per_s: number
+  /** CPU this process spent enqueueing (the producer; all of it for an embedded database) */
+  enqueue_client_cpu_ms: number
   /** CPU this process (producer and workers) spent while processing */
   process_client_cpu_ms: number
   /** CPU the server spent while processing, where the plan can read it: which side bounds the rate */
@@ -56,12 +58,14 @@ async function runThroughput (system: ThroughputSystem, plan: ThroughputPlan): P
     await system.setup()
     const serverCpuAtStart = await plan.serverCpuSeconds?.()
     const walAtStart = await plan.serverWalBytes?.()
+    const enqueueCpuBefore = process.cpuUsage()
     const enqueueStart = performance.now()
     for (let from = 0; from < tasks; from += batchSize) {
       await system.enqueueBatch(from, Math.min(batchSize, tasks - from))
     }
     const enqueueMs = performance.now() - enqueueStart
-    progress(`${system.label}: enqueued ${tasks} in ${Math.round(enqueueMs)} ms (${rate(tasks, enqueueMs)}/s)`)
+    const enqueueCpu = process.cpuUsage(enqueueCpuBefore)
+    progress(`${system.label}: enqueued ${tasks} in ${Math.round(enqueueMs)} ms (${rate(tasks, enqueueMs)}/s, client CPU ${Math.round((enqueueCpu.user + enqueueCpu.system) / 1000)} ms)`)
 
     let handled = 0
     const completion = new Completion()
@@ -87,6 +91,7 @@ async function runThroughput (system: ThroughputSystem, plan: ThroughputPlan): P
       process_ms: Math.round(processMs),
       process_per_s: rate(tasks, processMs),
       tasks_per_s: rate(tasks, enqueueMs + processMs),
+      enqueue_client_cpu_ms: Math.round((enqueueCpu.user + enqueueCpu.system) / 1000),
       process_client_cpu_ms: Math.round((clientCpu.user + clientCpu.system) / 1000)
     }
     if (serverCpuBefore !== undefined && serverCpuAfter !== undefined) result.process_server_cpu_ms = Math.round((serverCpuAfter - serverCpuBefore) * 1000)

@@ -780,6 +780,13 @@ export interface BackendCapabilities {
    * own schedule, and ride along only when a lease call finds some waiting.
    */
   acksAwaitLeases?: boolean
+  /**
+   * Tasks a worker's lease call asks for while a single queue of short tasks stays deep
+   * (it holds up to two such calls' worth waiting for slots). Absent: 8 of its batches,
+   * at most 500. An embedded database declares more: every worker of it is in its
+   * process, and each call costs it much more than a task does.
+   */
+  deepLeaseCall?: number
   /** putRecord/getRecord/listRecords/deleteRecord and claimOnce (schedules, definitions) */
   records: boolean
   /** NewTask.dependsOn (the blocked state) and taskLinks; absent or false: neither */

@@ -149,3 +149,35 @@ t.test('acksAwaitLeases: acks wait for the lease calls to carry them; every task
   const [stats] = await real.queueStats([queue])
   t.match(stats, { ready: 0, processing: 0, succeeded: total })
 })
+
+t.test('deep queue of short tasks: lease calls grow to 8 batches, or to the size the backend declares (deepLeaseCall)', async t => {
+  const largest = async (declared: number | undefined): Promise<number> => {
+    const queue = `prefetch-deep-${declared ?? 'default'}-${Date.now()}`
+    const total = 400
+    await enqueueMany(tb.backend, total, i => ({ queue, handler: 'quick', payload: { i } }))
+    let max = 0
+    const real = tb.backend
+    const capabilities = declared === undefined ? real.capabilities : { ...real.capabilities, deepLeaseCall: declared }
+    const backend = new Proxy(real, {
+      get (target, prop, receiver) {
+        if (prop === 'capabilities') return capabilities
+        const value = Reflect.get(target, prop, receiver)
+        if (typeof value !== 'function') return value
+        if (prop !== 'leaseTasks' && prop !== 'completeAndLease') return value.bind(target)
+        return async (...args: unknown[]) => {
+          max = Math.max(max, (args[args.length - 1] as { limit: number }).limit)
+          return await value.apply(target, args)
+        }
+      }
+    })
+    const worker = createWorker({ backend, handlers: { quick: () => {} }, options: { queues: [queue], concurrency: 5, batchSize: 5, pollMs: 50 }, log: quietLog })
+    t.teardown(() => worker.stop())
+    await worker.start()
+    await waitFor(() => worker.counters.processed === total, `${total} tasks acknowledged`, 30_000)
+    await worker.stop()
+    t.equal(worker.counters.leased, total, 'leased exactly once each')
+    return max
+  }
+  t.equal(await largest(undefined), 40, 'eight batches of 5')
+  t.equal(await largest(60), 60, 'the declared size')
+})

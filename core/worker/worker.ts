@@ -118,7 +118,8 @@ const MAX_LEASES_IN_FLIGHT = 2
 const PREFETCH_MAX_RUN_MS = 25
 const RUN_MS_SMOOTHING = 0.1
 // Deep queues of short tasks: a lease call grows to this many batches, at most
-// DEEP_LEASE_MAX tasks (a worker then holds at most two such calls' worth waiting).
+// DEEP_LEASE_MAX tasks (a worker then holds at most two such calls' worth waiting),
+// unless the backend declares its own size (capability deepLeaseCall).
 const DEEP_LEASE_FACTOR = 8
 const DEEP_LEASE_MAX = 500
 // While the cluster-wide limiter has no permits left, ask again this often: the
@@ -577,7 +578,9 @@ export class Worker extends EventEmitter<WorkerEventMap> {
     // With several queues a call fills from the weight-drawn first queue, so bigger
     // calls would coarsen the weights' shares: only a single queue's calls grow.
     const singleQueue = this.weighted.length <= 1
-    return singleQueue && this.queuesDeep && this.prefetching() ? Math.max(batchSize, Math.min(DEEP_LEASE_MAX, batchSize * DEEP_LEASE_FACTOR)) : batchSize
+    if (!singleQueue || !this.queuesDeep || !this.prefetching()) return batchSize
+    // the backend's own size when it declares one (capability deepLeaseCall)
+    return Math.max(batchSize, this.backend.capabilities.deepLeaseCall ?? Math.min(DEEP_LEASE_MAX, batchSize * DEEP_LEASE_FACTOR))
   }
 
   /**

@@ -1,7 +1,8 @@
 // completeAndLease on the server (complete_and_lease()) and on PGlite (one UPDATE,
 // migration 026), the packed answers PGlite gets for leases, acks and enqueues (work.ts), and the event positions PGlite takes at once (event-store.ts).
+// PGlite's enqueue (columns the batch shares as scalars, ids as one range) stores what a server's stores.
 import t, { type Test } from 'tap'
-import type { Backend, LeasedTask } from '@switchyard/core'
+import type { Backend, LeasedTask, NewTask } from '@switchyard/core'
 import { createPostgresBackendFromClient } from './backend.ts'
 import { createPgliteClient } from './pglite-client.ts'
 import type { SqlClient } from './sql-client.ts'
@@ -125,4 +126,65 @@ t.test('pglite: an append takes one position per event, as on a server', async t
   t.same(pages, [{ pos: 5 }, { pos: 9 }, { pos: 10 }])
   const [next] = await backend.appendEvents([{ type: 'k', data: 'k' }])
   t.match(next?.id, /^\d+-11-0$/, 'the sequence continues after the last page')
+})
+
+t.test('pglite: an enqueue stores what a server\'s enqueue stores, whichever columns its tasks share', async t => {
+  const raw = await createPgliteClient({ dataDir: undefined, statementTimeoutMs: 30_000, settings: {} })
+  const asServer: SqlClient = {
+    kind: 'postgres',
+    query: async (text, params) => await raw.query(text, params),
+    exec: async text => { await raw.exec(text) },
+    transaction: async fn => await raw.transaction(fn),
+    listen: async (channel, onNotify) => await raw.listen(channel, onNotify),
+    close: async () => {}
+  }
+  const packed = createPostgresBackendFromClient(raw, { schema: 'sh' })
+  const rows = createPostgresBackendFromClient(asServer, { schema: 'sh' })
+  t.teardown(async () => {
+    await packed.close()
+    await rows.close()
+    await raw.close()
+  })
+  await packed.init()
+  await rows.init()
+  const future = Date.now() + 3_600_000
+  // every column different from one task to the next, keys included
+  const varied = (k: string): NewTask[] => [
+    task(`${k}1`, { payload: { a: 1 }, handler: 'h1', maxAttempts: 1, priority: 3, timeoutMs: 1000, runAt: future, idempotencyKey: `${k}-x`, tenant: 't1', correlationId: 'c1' }),
+    task(`${k}2`, { payload: 'é\u2028"\\', handler: 'h2', maxAttempts: 5, priority: -1, timeoutMs: 2000, delayMs: 60_000 }),
+    task(`${k}1`, { payload: [null, { deep: [] }], handler: 'h1', maxAttempts: 2, priority: 0, timeoutMs: 3000, idempotencyKey: `${k}-y`, tenant: 't2' })
+  ]
+  // only the payload differs (the common batch), once with a tenant and a delay on all of them
+  const shared = (k: string, extra: Partial<NewTask> = {}): NewTask[] => [1, 2, 3, 4].map(n => task(`${k}s`, { payload: { n }, ...extra }))
+  const batches: Array<[string, (k: string) => NewTask[]]> = [
+    ['every column varies', varied],
+    ['only the payload varies', k => shared(k)],
+    ['a shared tenant, delay and correlation id', k => shared(k, { tenant: 'tt', delayMs: 5000, correlationId: 'cc', priority: 7 })],
+    ['one task', k => [task(`${k}o`, { payload: { one: true }, runAt: future })]],
+    ['equal payloads', k => [task(`${k}e`), task(`${k}e`), task(`${k}e`)]],
+    ['some tenants', k => [task(`${k}t`, { tenant: 'x' }), task(`${k}t`), task(`${k}t`, { tenant: 'x' })]]
+  ]
+  const stored = async (ids: string[]): Promise<unknown[]> => {
+    const found = await raw.query<Record<string, unknown>>(`SELECT id::text AS id, queue, handler, payload, max_attempts, priority, timeout_ms, idempotency_key, payload_size,
+      tenant, correlation_id, state, attempts, sh.ms(created_at) AS created, sh.ms(run_at) AS run FROM sh.tasks WHERE id = ANY($1::bigint[]) ORDER BY array_position($1::bigint[], id)`, [ids])
+    // a run time set by delay counts from the statement's now(), which differs from one enqueue to the other
+    return found.map(({ id, created, run, queue, idempotency_key: key, ...r }) => ({ ...r, queue: String(queue).slice(1), key: key === null ? null : String(key).slice(1), run: Number(run) - (Number(run) > future - 1000 ? 0 : Number(created)) }))
+  }
+  for (const [what, make] of batches) {
+    const viaRows = await rows.enqueue(make('r'), { type: 'task.enqueued', data: make('r').map((x, i) => ({ i, queue: x.queue })) })
+    const viaPacked = await packed.enqueue(make('p'), { type: 'task.enqueued', data: make('p').map((x, i) => ({ i, queue: x.queue })) })
+    t.same(viaPacked.map(r => r.created), viaRows.map(r => r.created), `${what}: created alike`)
+    const ids = viaPacked.map(r => Number(r.id))
+    t.ok(ids.every((id, i) => i === 0 || id === (ids[i - 1] as number) + 1), `${what}: ids in batch order, one range`)
+    // as stored in batch order, each answered id the row of its own task
+    t.same(await stored(viaPacked.map(r => r.id)), await stored(viaRows.map(r => r.id)), `${what}: the same rows`)
+  }
+  // the events each enqueue appended: the same data, each with its task's id first
+  const events = await packed.readEvents({ afterId: null, limit: 1000 })
+  const byQueue = (p: string): unknown[] => events.filter(e => String((e.data as { queue: string }).queue).startsWith(p))
+    .map(e => ({ ...(e.data as Record<string, unknown>), id: typeof (e.data as { id: unknown }).id, queue: String((e.data as { queue: string }).queue).slice(1) }))
+  t.same(byQueue('p'), byQueue('r'), 'the same events')
+  t.equal(byQueue('p').length, 3 + 4 + 4 + 1 + 3 + 3)
+  const keyed = await packed.enqueue(varied('p'))
+  t.same(keyed.map(r => r.created), [false, true, false], 'a keyed batch again: its keys collide, the one without a key is created')
 })
