@@ -131,9 +131,11 @@ export function workMethods (ctx: BackendContext): WorkMethods {
   // Only a batch with an idempotency key inserts with ON CONFLICT: that insert is
   // speculative (each row is logged and then confirmed, one more WAL record per task)
   // and a batch without keys cannot conflict.
-  // packed (PGlite): the answer as one text, each task's id in input order, prefixed
-  // with '-' when it was not created (its key collided): 1,000 answer rows cost PGlite's
-  // result parsing about 5 ms of a 44 ms enqueue (see completeAndLeasePackedSql)
+  // packed: the answer as one text, each task's id in input order, prefixed with '-'
+  // when it was not created (its key collided): 1,000 answer rows cost PGlite's result
+  // parsing about 5 ms of a 44 ms enqueue (see completeAndLeasePackedSql), and a server's
+  // answer the client about 0.5 µs per task of row parsing, for no more server CPU
+  // (bench/README.md, "Postgres at 20k tasks"); every enqueue is answered packed
   // push (PGlite, pglite-push.ts): two more arrays, per task the idle worker it may be
   // leased to and that worker's lease length; such a task is inserted leased (the
   // fields lease_plain() sets) when it is ready at once, its queue is not paused,
@@ -188,8 +190,6 @@ export function workMethods (ctx: BackendContext): WorkMethods {
     FROM input LEFT JOIN inserted ON inserted.id = input.id${packed ? '' : `
     ORDER BY input.ord`}`
   }
-  const enqueueSql = { keyed: enqueueSqlFor(false, true, false), unkeyed: enqueueSqlFor(false, false, false) }
-  const enqueueWithEventsSql = { keyed: enqueueSqlFor(true, true, false), unkeyed: enqueueSqlFor(true, false, false) }
   const enqueuePackedSql = { keyed: enqueueSqlFor(false, true, true), unkeyed: enqueueSqlFor(false, false, true) }
   const enqueueWithEventsPackedSql = { keyed: enqueueSqlFor(true, true, true), unkeyed: enqueueSqlFor(true, false, true) }
   const enqueuePushSql = { keyed: enqueueSqlFor(false, true, true, true), unkeyed: enqueueSqlFor(false, false, true, true) }
@@ -400,38 +400,31 @@ export function workMethods (ctx: BackendContext): WorkMethods {
       cols[9].push(Buffer.byteLength(payload))
     }
     const variant = keyed ? 'keyed' : 'unkeyed'
-    const packed = ctx.db().kind === 'pglite'
     const params: SqlParam[] = events === undefined
       ? [...cols, tenants, correlationIds]
       : [...cols, events.data.map(d => JSON.stringify(d)), events.type, ctx.maxEvents, ctx.notify ? ctx.eventsChannel : null, tenants, correlationIds]
-    let results: EnqueueResult[]
-    if (packed) {
-      // idle workers of this process may get the tasks leased by this statement (pglite-push.ts);
-      // not inside a transaction (tasks with parents), which could still roll back
-      const push = db === ctx.db() ? ctx.push?.plan(tasks) ?? null : null
-      let answer: string | null | undefined
-      try {
-        const text = push === null
-          ? (events === undefined ? enqueuePackedSql : enqueueWithEventsPackedSql)[variant]
-          : (events === undefined ? enqueuePushSql : enqueueWithEventsPushSql)[variant]
-        answer = (await db.query<{ packed: string | null }>(text, push === null ? params : [...params, push.workers, push.leaseMs]))[0]?.packed
-      } catch (err) {
-        push?.cancel()
-        throw err
-      }
-      const leased = new Map<number, LeasedTask>()
-      results = answer === null || answer === undefined ? [] : answer.split(',').map((p, at) => {
-        if (p.startsWith('-')) return { id: p.slice(1), created: false }
-        if (!p.startsWith('+')) return { id: p, created: true }
-        const [id, token, createdAt, runAt, expiresAt] = p.slice(1).split('/') as [string, string, string, string, string]
-        leased.set(at, pushedTask(tasks[at] as NewTask, id, token, Number(createdAt), Number(runAt), Number(expiresAt), cols[2][at] as string))
-        return { id, created: true }
-      })
-      push?.deliver(leased)
-    } else {
-      const rows = await db.query<{ id: string, created: boolean }>((events === undefined ? enqueueSql : enqueueWithEventsSql)[variant], params)
-      results = rows.map(r => ({ id: r.id, created: r.created }))
+    // idle workers of this process may get the tasks leased by this statement (pglite-push.ts);
+    // not inside a transaction (tasks with parents), which could still roll back
+    const push = db === ctx.db() ? ctx.push?.plan(tasks) ?? null : null
+    let answer: string | null | undefined
+    try {
+      const text = push === null
+        ? (events === undefined ? enqueuePackedSql : enqueueWithEventsPackedSql)[variant]
+        : (events === undefined ? enqueuePushSql : enqueueWithEventsPushSql)[variant]
+      answer = (await db.query<{ packed: string | null }>(text, push === null ? params : [...params, push.workers, push.leaseMs]))[0]?.packed
+    } catch (err) {
+      push?.cancel()
+      throw err
     }
+    const leased = new Map<number, LeasedTask>()
+    const results: EnqueueResult[] = answer === null || answer === undefined ? [] : answer.split(',').map((p, at) => {
+      if (p.startsWith('-')) return { id: p.slice(1), created: false }
+      if (!p.startsWith('+')) return { id: p, created: true }
+      const [id, token, createdAt, runAt, expiresAt] = p.slice(1).split('/') as [string, string, string, string, string]
+      leased.set(at, pushedTask(tasks[at] as NewTask, id, token, Number(createdAt), Number(runAt), Number(expiresAt), cols[2][at] as string))
+      return { id, created: true }
+    })
+    push?.deliver(leased)
     const keyOf = (i: number): string => tasks[i]?.idempotencyKey as string
     // keys that collided (with a stored task or earlier in this batch) answer the owner's id
     const collided = [...new Set(results.flatMap((r, i) => r.created ? [] : [keyOf(i)]))]
