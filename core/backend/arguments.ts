@@ -435,12 +435,16 @@ export const ARGUMENT_CHECKS: Readonly<Record<string, Check>> = {
     if (req.dryRun !== undefined) boolean('dryRun', req.dryRun)
   },
 
-  appendEvents ([events]) {
+  appendEvents ([events, options]) {
     const list = array('events', events)
     for (let i = 0; i < list.length; i++) {
       const event = object(`events[${i}]`, list[i])
       name(`events[${i}].type`, event.type)
     }
+    optional(options, () => {
+      const o = object('options', options)
+      if (o.answer !== undefined) boolean('options.answer', o.answer)
+    })
   },
   readEvents ([value]) {
     const req = object('request', value)

@@ -612,6 +612,16 @@ export interface EventInput {
   data: unknown
 }
 
+/** how an append is answered */
+export interface AppendEventsOptions {
+  /**
+   * false: the caller does not read the answer (the worker's event log), so a backend may
+   * answer [] instead of the stored events; building them is client work per event
+   * (Postgres: decoding the page's JSON again). Default true. The events are stored alike.
+   */
+  answer?: boolean
+}
+
 export interface StoredEvent {
   /** monotonic: a reader that resumes after id X never misses an event appended later */
   id: string
@@ -1012,7 +1022,8 @@ export interface Backend {
   sweepWorkers (req: SweepWorkersRequest): Promise<WorkerInfo[]>
 
   // --- event log (SSE replay) ------------------------------------------------------------
-  appendEvents (events: EventInput[]): Promise<StoredEvent[]>
+  /** the events as stored, in order; with `{ answer: false }` possibly [] (AppendEventsOptions) */
+  appendEvents (events: EventInput[], options?: AppendEventsOptions): Promise<StoredEvent[]>
   readEvents (req: ReadEventsRequest): Promise<StoredEvent[]>
   /**
    * The event log newest first: events older than `beforeId` (null: the newest), in the

@@ -1,8 +1,10 @@
-import type { Backend, EventInput } from '../backend/types.ts'
+import type { AppendEventsOptions, Backend, EventInput } from '../backend/types.ts'
 
 // Task transitions happen thousands of times a second; appending each event on its
 // own would double the backend round trips of the hot path. Events are buffered and
 // appended in batches, and flushed on close so none are lost on a clean shutdown.
+
+const NO_ANSWER: AppendEventsOptions = { answer: false }
 
 export interface EventLogOptions {
   flushIntervalMs?: number
@@ -55,7 +57,8 @@ export class EventLog {
     this.flushing = previous.then(async () => {
       for (let i = 0; i < batch.length; i += this.maxBatch) {
         try {
-          await this.backend.appendEvents(batch.slice(i, i + this.maxBatch))
+          // nothing here reads the stored events: the backend need not build them
+          await this.backend.appendEvents(batch.slice(i, i + this.maxBatch), NO_ANSWER)
         } catch (err) {
           this.onError(err)
         }

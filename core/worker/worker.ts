@@ -424,8 +424,11 @@ export class Worker extends EventEmitter<WorkerEventMap> {
       }
       // Slots free up as tasks finish, so acks are usually waiting when a lease is
       // due: they ride along in the same round trip instead of a call of their own.
+      // Not while flow limits are stored: the lease then holds the limit rows locked from
+      // before its acks to its commit, and it is the one call in flight, so acks riding on
+      // it lengthen the lease pipeline; they go in calls of their own beside it.
       const combined = this.backend.completeAndLease
-      if (combined !== undefined && this.acks.size > 0 && this.leaseWithAcks(wanted, combined)) continue
+      if (combined !== undefined && this.acks.size > 0 && !this.flowLimitsSet && this.leaseWithAcks(wanted, combined)) continue
       this.launchLease(wanted, req => this.backend.leaseTasks(req))
     }
     await Promise.all(this.leaseCalls)

@@ -51,9 +51,15 @@ export function createContext (schema: string, options: { maxEvents: number, not
 
 const MAX_BIGINT = 9223372036854775807n
 
+const CANONICAL_SHORT_ID = /^[1-9][0-9]{0,17}$/
+
 /** A task/event/audit id as the canonical decimal string, or null when it cannot name a row. */
 export function parseId (id: unknown): string | null {
-  if (typeof id !== 'string' || !/^[0-9]{1,19}$/.test(id)) return null
+  if (typeof id !== 'string') return null
+  // the common case, every id this backend issues below 10^18: canonical already (no
+  // leading zero, at least 1, below 2^63), so no BigInt is made for it (two per ack)
+  if (CANONICAL_SHORT_ID.test(id)) return id
+  if (!/^[0-9]{1,19}$/.test(id)) return null
   const value = BigInt(id)
   if (value < 1n || value > MAX_BIGINT) return null
   return value.toString()

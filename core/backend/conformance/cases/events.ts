@@ -46,6 +46,19 @@ export const eventsArea: ConformanceArea = {
       t.same(fromOldest.slice(-3), stored, 'afterId null reads from the oldest retained')
     })
 
+    conformanceCaseNeeding(t, ctx, ['eventLog'], 'an append with { answer: false } stores its events alike (the answer may be [])', async t => {
+      const { lastId: start } = await readAllAfter(backend, null)
+      const type = ctx.name('conformance.quiet')
+      const answer = await backend.appendEvents([{ type, data: { n: 1 } }, { type, data: [1, 'two'] }], { answer: false })
+      t.ok(Array.isArray(answer), 'answers an array')
+      const stored = await backend.appendEvents([{ type, data: 'marker' }])
+      await waitFor(async () => (await readAllAfter(backend, start)).lastId === stored[0]?.id, { timeoutMs: 30_000, what: 'reads to reach the appended events' })
+      const read = (await readAllAfter(backend, start)).events.filter(e => e.type === type)
+      t.same(read.map(e => e.data), [{ n: 1 }, [1, 'two'], 'marker'], 'stored in order, before a later append')
+      if (answer.length > 0) t.same(answer, read.slice(0, 2), 'a backend that answers anyway answers the stored events')
+      await t.rejects(backend.appendEvents([{ type, data: 1 }], { answer: 'no' } as never), { code: 'VALIDATION_FAILED' }, 'a malformed option is refused')
+    })
+
     conformanceCaseNeeding(t, ctx, ['eventLog'], 'event ids: a malformed afterId is VALIDATION_FAILED; "0" (from the oldest) is never issued', async t => {
       // Core relies on both: it answers a bad Last-Event-ID with 400 by asking the backend
       // to read after it, and maps the documented "0" to afterId null (the oldest retained).
