@@ -4,28 +4,56 @@
 // limits, a cordon) or the task cannot start yet.
 import t, { type Test } from 'tap'
 import type { Backend, LeasedTask, PushWaitRequest } from '@switchyard/core'
-import { memoryBackend, task } from './test-support.ts'
+import type { SqlClient } from './sql-client.ts'
+import { memoryBackend, task, waitUntil } from './test-support.ts'
 
 const wait = (extra: Partial<PushWaitRequest> = {}): PushWaitRequest =>
   ({ workerId: 'w1', queues: ['q'], limit: 5, leaseMs: 60_000, handlers: ['test.handler'], waitMs: 5_000, ...extra })
 
-/** a wait registered (its lease on registering found nothing) before `enqueue` runs */
+/** statements answered per backend, to see when a wait's lease on registering has come back */
+const answered = new WeakMap<Backend, () => number>()
+
+/** an embedded backend (as memoryBackend) that counts the statements it has answered */
+async function pushBackend (t: Test): Promise<{ backend: Backend }> {
+  let count = 0
+  const { backend } = await memoryBackend(t, {
+    wrap: (raw: SqlClient): SqlClient => ({
+      kind: raw.kind,
+      query: async (text, params) => { try { return await raw.query(text, params) } finally { count++ } },
+      exec: async text => { await raw.exec(text) },
+      transaction: async fn => await raw.transaction(fn),
+      listen: async (channel, onNotify) => await raw.listen(channel, onNotify),
+      close: async () => { await raw.close() }
+    })
+  })
+  answered.set(backend, () => count)
+  return { backend }
+}
+
+/**
+ * A wait registered (its lease on registering came back with nothing) before `enqueue`
+ * runs: an enqueue planned while that lease is still at the gate finds no waiter and
+ * inserts its task ready, which the lease (already read) does not see either.
+ */
 async function pushedBy (backend: Backend, req: PushWaitRequest, enqueue: () => Promise<unknown>): Promise<LeasedTask[]> {
+  const count = answered.get(backend) as () => number
+  const before = count()
   const waiting = backend.awaitPushedTasks!(req)
-  // the lease on registering is one call at the gate; the enqueue queues behind it
-  await new Promise(resolve => setTimeout(resolve, 50))
+  await waitUntil(async () => count() > before, 'the lease on registering to answer', 30_000)
+  // the wait registers in the continuation of that answer
+  await new Promise(resolve => setImmediate(resolve))
   await enqueue()
   return await waiting
 }
 
 t.test('PGlite declares push delivery', async t => {
-  const { backend } = await memoryBackend(t)
+  const { backend } = await pushBackend(t)
   t.equal(backend.capabilities.pushDelivery, true)
   t.type(backend.awaitPushedTasks, 'function')
 })
 
 t.test('an idle worker gets the new task leased to it, as a lease would lease it', async t => {
-  const { backend } = await memoryBackend(t)
+  const { backend } = await pushBackend(t)
   const before = Date.now()
   const [leased, ...more] = await pushedBy(backend, wait(), async () => await backend.enqueue([task('q', { payload: { b: 1, a: [2, 'x'] } })]))
   t.same(more, [], 'one task')
@@ -44,7 +72,7 @@ t.test('an idle worker gets the new task leased to it, as a lease would lease it
 })
 
 t.test('a wait leases what is ready on registering, and pushes at most its free slots', async t => {
-  const { backend } = await memoryBackend(t)
+  const { backend } = await pushBackend(t)
   await backend.enqueue([task('q')])
   t.equal((await backend.awaitPushedTasks!(wait())).length, 1, 'leased on registering, no wait')
   const pushed = await pushedBy(backend, wait({ limit: 2 }), async () => await backend.enqueue([task('q'), task('q'), task('q')]))
@@ -64,7 +92,7 @@ const blocked: Array<[string, (backend: Backend) => Promise<unknown>, Partial<Pu
 ]
 for (const [why, setUp, extra, overrides] of blocked) {
   t.test(`nothing is pushed when ${why}`, async (t: Test) => {
-    const { backend } = await memoryBackend(t)
+    const { backend } = await pushBackend(t)
     await backend.ensureQueues(['q'])
     if (why.includes('cordoned')) {
       await backend.heartbeatWorker({ id: 'w1', host: 'h', pid: 1, version: '0', queues: ['q'], handlers: ['test.handler'], concurrency: 5, inFlight: 0, startedAt: 0, lastHeartbeatAt: 0 }, 60_000)
@@ -79,7 +107,7 @@ for (const [why, setUp, extra, overrides] of blocked) {
 }
 
 t.test('a task whose idempotency key collides is not pushed; the key\'s owner is answered', async t => {
-  const { backend } = await memoryBackend(t)
+  const { backend } = await pushBackend(t)
   const [owner] = await backend.enqueue([task('q', { idempotencyKey: 'k', delayMs: 60_000 })])
   let answer: unknown
   const pushed = await pushedBy(backend, wait({ waitMs: 300 }), async () => { answer = await backend.enqueue([task('q', { idempotencyKey: 'k' })]) })
@@ -88,7 +116,7 @@ t.test('a task whose idempotency key collides is not pushed; the key\'s owner is
 })
 
 t.test('a wait ends empty on its signal, and when the backend closes', async t => {
-  const { backend } = await memoryBackend(t)
+  const { backend } = await pushBackend(t)
   const controller = new AbortController()
   const waiting = backend.awaitPushedTasks!(wait({ waitMs: 30_000, signal: controller.signal }))
   await new Promise(resolve => setTimeout(resolve, 50))
