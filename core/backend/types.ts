@@ -793,8 +793,10 @@ export interface BackendCapabilities {
   /**
    * Tasks a worker's lease call asks for while a single queue of short tasks stays deep
    * (it holds up to two such calls' worth waiting for slots). Absent: 8 of its batches,
-   * at most 500. An embedded database declares more: every worker of it is in its
-   * process, and each call costs it much more than a task does.
+   * at most 500. Declared: 20 of its batches, at most this (so a worker with a small
+   * batch, which defaults to its concurrency, still asks for little). An embedded
+   * database declares more: every worker of it is in its process, and each call costs
+   * it much more than a task does.
    */
   deepLeaseCall?: number
   /** putRecord/getRecord/listRecords/deleteRecord and claimOnce (schedules, definitions) */

@@ -150,7 +150,7 @@ t.test('acksAwaitLeases: acks wait for the lease calls to carry them; every task
   t.match(stats, { ready: 0, processing: 0, succeeded: total })
 })
 
-t.test('deep queue of short tasks: lease calls grow to 8 batches, or to the size the backend declares (deepLeaseCall)', async t => {
+t.test('deep queue of short tasks: lease calls grow to 8 batches, or to the size the backend declares (deepLeaseCall), at most 20 batches', async t => {
   const largest = async (declared: number | undefined): Promise<number> => {
     const queue = `prefetch-deep-${declared ?? 'default'}-${Date.now()}`
     const total = 400
@@ -180,4 +180,5 @@ t.test('deep queue of short tasks: lease calls grow to 8 batches, or to the size
   }
   t.equal(await largest(undefined), 40, 'eight batches of 5')
   t.equal(await largest(60), 60, 'the declared size')
+  t.equal(await largest(1000), 100, 'a declared size beyond 20 batches: 20 batches (a small worker asks for little)')
 })

@@ -122,6 +122,10 @@ const RUN_MS_SMOOTHING = 0.1
 // unless the backend declares its own size (capability deepLeaseCall).
 const DEEP_LEASE_FACTOR = 8
 const DEEP_LEASE_MAX = 500
+// With a declared size, calls grow to at most this many batches (the batch defaults to
+// the concurrency): prefetched tasks still wait about as long for their slots as the
+// undeclared rule lets them, so a small worker never sits on a declared 1,000.
+const DECLARED_DEEP_LEASE_FACTOR = 20
 // While the cluster-wide limiter has no permits left, ask again this often: the
 // window length is the backend's business, and a short poll keeps starts prompt.
 const RATE_LIMIT_POLL_MS = 50
@@ -582,8 +586,11 @@ export class Worker extends EventEmitter<WorkerEventMap> {
     // calls would coarsen the weights' shares: only a single queue's calls grow.
     const singleQueue = this.weighted.length <= 1
     if (!singleQueue || !this.queuesDeep || !this.prefetching()) return batchSize
-    // the backend's own size when it declares one (capability deepLeaseCall)
-    return Math.max(batchSize, this.backend.capabilities.deepLeaseCall ?? Math.min(DEEP_LEASE_MAX, batchSize * DEEP_LEASE_FACTOR))
+    // the backend's own size when it declares one (capability deepLeaseCall), in step with the batch
+    const declared = this.backend.capabilities.deepLeaseCall
+    return Math.max(batchSize, declared === undefined
+      ? Math.min(DEEP_LEASE_MAX, batchSize * DEEP_LEASE_FACTOR)
+      : Math.min(declared, batchSize * DECLARED_DEEP_LEASE_FACTOR))
   }
 
   /**
