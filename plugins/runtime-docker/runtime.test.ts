@@ -19,7 +19,11 @@ else await suite()
 
 async function suite (): Promise<void> {
   const podman = await startPodmanService()
-  t.teardown(() => podman.close())
+  t.teardown(async () => {
+    // a failed engine call (a reset connection, say) is explained by the service's own log, if anywhere
+    if (!t.passing()) t.comment(`podman system service log (last 20,000 characters):\n${podman.log()}`)
+    await podman.close()
+  })
   const baseImage = await ensureJobBaseImage(podman.env)
   const root = await mkdtemp(join(tmpdir(), 'sy-runtime-docker-'))
   t.teardown(() => rm(root, { recursive: true, force: true }))

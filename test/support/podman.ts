@@ -33,6 +33,8 @@ export interface PodmanService {
   socketPath: string
   /** CONTAINERS_CONF for podman commands run beside the API */
   env: NodeJS.ProcessEnv
+  /** the service's own log (its stderr), the last 20,000 characters: what to show when an engine call failed */
+  log (): string
   close (): Promise<void>
 }
 
@@ -84,7 +86,7 @@ async function startService (): Promise<PodmanService> {
   const socketPath = join(dir, 'podman.sock')
   const child: ChildProcess = spawn('podman', ['system', 'service', '--time=0', `unix://${socketPath}`], { env, stdio: ['ignore', 'ignore', 'pipe'] })
   let stderr = ''
-  child.stderr?.on('data', (d: Buffer) => { if (stderr.length < 20_000) stderr += d.toString() })
+  child.stderr?.on('data', (d: Buffer) => { stderr = (stderr + d.toString()).slice(-20_000) })
   const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()))
   const docker = new Docker({ socketPath, timeout: 600_000 })
   const close = async (): Promise<void> => {
@@ -100,7 +102,7 @@ async function startService (): Promise<PodmanService> {
     if (existsSync(socketPath)) {
       try {
         await docker.ping()
-        return { docker, socketPath, env, close }
+        return { docker, socketPath, env, log: () => stderr, close }
       } catch { /* not listening yet */ }
     }
     if (Date.now() > deadline) {
