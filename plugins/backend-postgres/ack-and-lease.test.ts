@@ -6,7 +6,7 @@ import type { Backend, LeasedTask, NewTask } from '@switchyard/core'
 import { createPostgresBackendFromClient } from './backend.ts'
 import { createPgliteClient } from './pglite-client.ts'
 import type { SqlClient } from './sql-client.ts'
-import { memoryBackend, schemaBackend, task } from './test-support.ts'
+import { forwardingClient, memoryBackend, schemaBackend, task } from './test-support.ts'
 
 const req = { workerId: 'w', queues: ['q'], limit: 3, leaseMs: 60_000 }
 
@@ -39,14 +39,26 @@ async function ackAndLease (t: Test, backend: Backend): Promise<void> {
 
 /** the client with every statement's text recorded in `into` */
 function recording (into: string[]): (raw: SqlClient) => SqlClient {
-  return raw => ({
-    kind: raw.kind,
-    query: async (text, params) => { into.push(text); return await raw.query(text, params) },
-    exec: async text => { await raw.exec(text) },
-    transaction: async fn => await raw.transaction(fn),
-    listen: async (channel, onNotify) => await raw.listen(channel, onNotify),
-    close: async () => { await raw.close() }
+  return raw => forwardingClient(raw, { query: async (text, params) => { into.push(text); return await raw.query(text, params) } })
+}
+
+/**
+ * One in-memory PGlite database under `schema` through two backends: `packed` as the
+ * embedded database, `rows` through a client that calls itself a server (so the backend
+ * takes a server's statements and reads rows).
+ */
+async function twinBackends (t: Test, schema: string): Promise<{ raw: SqlClient, packed: Backend, rows: Backend }> {
+  const raw = await createPgliteClient({ dataDir: undefined, statementTimeoutMs: 30_000, settings: {} })
+  const packed = createPostgresBackendFromClient(raw, { schema })
+  const rows = createPostgresBackendFromClient(forwardingClient(raw, { kind: 'postgres', close: async () => {} }), { schema })
+  t.teardown(async () => {
+    await packed.close()
+    await rows.close()
+    await raw.close()
   })
+  await packed.init()
+  await rows.init()
+  return { raw, packed, rows }
 }
 
 t.test('postgres: acks and the next lease in one call, through complete_and_lease() only', async t => {
@@ -66,25 +78,7 @@ t.test('pglite: acks and the next lease in one call, one UPDATE, answered packed
 })
 
 t.test('pglite: packed answers hold what the rows of a server hold', async t => {
-  const raw = await createPgliteClient({ dataDir: undefined, statementTimeoutMs: 30_000, settings: {} })
-  // the same database through a client that calls itself a server: the backend reads rows
-  const asServer: SqlClient = {
-    kind: 'postgres',
-    query: async (text, params) => await raw.query(text, params),
-    exec: async text => { await raw.exec(text) },
-    transaction: async fn => await raw.transaction(fn),
-    listen: async (channel, onNotify) => await raw.listen(channel, onNotify),
-    close: async () => {}
-  }
-  const packed = createPostgresBackendFromClient(raw, { schema: 'pk' })
-  const rows = createPostgresBackendFromClient(asServer, { schema: 'pk' })
-  t.teardown(async () => {
-    await packed.close()
-    await rows.close()
-    await raw.close()
-  })
-  await packed.init()
-  await rows.init()
+  const { packed, rows } = await twinBackends(t, 'pk')
   // four equal tasks (one batch: one created_at), two leased each way
   const payload = { s: 'é\u2028"\\', big: 12345678901234, f: 0.1, list: [null, true, { deep: [] }] }
   await packed.enqueue([1, 2, 3, 4].map(() => task('q', { payload, runAt: 1_700_000_000_123 })))
@@ -129,24 +123,7 @@ t.test('pglite: an append takes one position per event, as on a server', async t
 })
 
 t.test('pglite: an enqueue stores what a server\'s enqueue stores, whichever columns its tasks share', async t => {
-  const raw = await createPgliteClient({ dataDir: undefined, statementTimeoutMs: 30_000, settings: {} })
-  const asServer: SqlClient = {
-    kind: 'postgres',
-    query: async (text, params) => await raw.query(text, params),
-    exec: async text => { await raw.exec(text) },
-    transaction: async fn => await raw.transaction(fn),
-    listen: async (channel, onNotify) => await raw.listen(channel, onNotify),
-    close: async () => {}
-  }
-  const packed = createPostgresBackendFromClient(raw, { schema: 'sh' })
-  const rows = createPostgresBackendFromClient(asServer, { schema: 'sh' })
-  t.teardown(async () => {
-    await packed.close()
-    await rows.close()
-    await raw.close()
-  })
-  await packed.init()
-  await rows.init()
+  const { raw, packed, rows } = await twinBackends(t, 'sh')
   const future = Date.now() + 3_600_000
   // every column different from one task to the next, keys included
   const varied = (k: string): NewTask[] => [

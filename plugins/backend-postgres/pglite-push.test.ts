@@ -5,7 +5,7 @@
 import t, { type Test } from 'tap'
 import type { Backend, LeasedTask, PushWaitRequest } from '@switchyard/core'
 import type { SqlClient } from './sql-client.ts'
-import { memoryBackend, task, waitUntil } from './test-support.ts'
+import { forwardingClient, memoryBackend, task, waitUntil } from './test-support.ts'
 
 const wait = (extra: Partial<PushWaitRequest> = {}): PushWaitRequest =>
   ({ workerId: 'w1', queues: ['q'], limit: 5, leaseMs: 60_000, handlers: ['test.handler'], waitMs: 5_000, ...extra })
@@ -17,14 +17,7 @@ const answered = new WeakMap<Backend, () => number>()
 async function pushBackend (t: Test): Promise<{ backend: Backend }> {
   let count = 0
   const { backend } = await memoryBackend(t, {
-    wrap: (raw: SqlClient): SqlClient => ({
-      kind: raw.kind,
-      query: async (text, params) => { try { return await raw.query(text, params) } finally { count++ } },
-      exec: async text => { await raw.exec(text) },
-      transaction: async fn => await raw.transaction(fn),
-      listen: async (channel, onNotify) => await raw.listen(channel, onNotify),
-      close: async () => { await raw.close() }
-    })
+    wrap: (raw: SqlClient): SqlClient => forwardingClient(raw, { query: async (text, params) => { try { return await raw.query(text, params) } finally { count++ } } })
   })
   answered.set(backend, () => count)
   return { backend }

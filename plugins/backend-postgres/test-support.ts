@@ -60,6 +60,21 @@ export async function memoryBackend (t: Test, options: { schema?: string, wrap?:
   return { raw, backend }
 }
 
+/**
+ * A client that forwards every call to `raw`, with `overrides` in place of some of them
+ * (a test's view of the statements sent, or a different `kind`).
+ */
+export function forwardingClient (raw: SqlClient, overrides: Partial<Pick<SqlClient, 'kind' | 'query' | 'close'>> = {}): SqlClient {
+  return {
+    kind: overrides.kind ?? raw.kind,
+    query: overrides.query ?? (async (text, params) => await raw.query(text, params)),
+    exec: async text => { await raw.exec(text) },
+    transaction: async fn => await raw.transaction(fn),
+    listen: async (channel, onNotify) => await raw.listen(channel, onNotify),
+    close: overrides.close ?? (async () => { await raw.close() })
+  }
+}
+
 export function task (queue: string, overrides: Partial<NewTask> = {}): NewTask {
   return { queue, handler: 'test.handler', payload: {}, maxAttempts: 3, priority: 0, timeoutMs: 60_000, runAt: null, delayMs: 0, idempotencyKey: null, ...overrides }
 }
