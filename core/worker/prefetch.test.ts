@@ -11,23 +11,36 @@ t.teardown(async () => { await tb.destroy() })
 
 const LEASE_CALLS = new Set(['leaseTasks', 'completeAndLease'])
 
+type Method = (...args: any[]) => Promise<unknown>
+/** the real backend seen through a proxy: capabilities replaced, and the named methods
+ *  wrapped (the wrapper gets the real method bound to the backend) or removed (null) */
+function wrapBackend (real: Backend, change: { capabilities?: Partial<Backend['capabilities']>, methods?: Record<string, ((original: Method) => Method) | null> }): Backend {
+  const capabilities = change.capabilities === undefined ? undefined : { ...real.capabilities, ...change.capabilities }
+  return new Proxy(real, {
+    get (target, prop, receiver) {
+      if (prop === 'capabilities' && capabilities !== undefined) return capabilities
+      const value = Reflect.get(target, prop, receiver)
+      if (typeof value !== 'function') return value
+      const wrap = typeof prop === 'string' ? change.methods?.[prop] : undefined
+      if (wrap === null) return undefined
+      const bound = value.bind(target) as Method
+      return wrap === undefined ? bound : wrap(bound)
+    }
+  })
+}
+
 /** the real backend, reporting how many lease calls (alone or with acks) were in flight at most */
 function leaseConcurrency (backend: Backend): { backend: Backend, max: () => number, combined: () => number } {
   let current = 0
   let max = 0
   let combined = 0
-  const proxy = new Proxy(backend, {
-    get (target, prop, receiver) {
-      const value = Reflect.get(target, prop, receiver)
-      if (typeof prop !== 'string' || !LEASE_CALLS.has(prop) || typeof value !== 'function') return typeof value === 'function' ? value.bind(target) : value
-      return async (...args: unknown[]) => {
-        max = Math.max(max, ++current)
-        if (prop === 'completeAndLease') combined++
-        try { return await value.apply(target, args) } finally { current-- }
-      }
-    }
-  })
-  return { backend: proxy, max: () => max, combined: () => combined }
+  const counted = (prop: string) => (original: Method): Method => async (...args) => {
+    max = Math.max(max, ++current)
+    if (prop === 'completeAndLease') combined++
+    try { return await original(...args) } finally { current-- }
+  }
+  const methods = Object.fromEntries([...LEASE_CALLS].map(prop => [prop, counted(prop)]))
+  return { backend: wrapBackend(backend, { methods }), max: () => max, combined: () => combined }
 }
 
 t.test('short tasks: a second lease call runs while handlers run; every task runs once', async t => {
@@ -58,13 +71,7 @@ t.test('a backend without completeAndLease: acks and leases go as separate calls
   const total = 200
   await enqueueMany(tb.backend, total, i => ({ queue, handler: 'quick', payload: { i } }))
   const real = tb.backend
-  const plain = new Proxy(real, {
-    get (target, prop, receiver) {
-      if (prop === 'completeAndLease') return undefined
-      const value = Reflect.get(target, prop, receiver)
-      return typeof value === 'function' ? value.bind(target) : value
-    }
-  })
+  const plain = wrapBackend(real, { methods: { completeAndLease: null } })
   const probe = leaseConcurrency(plain)
   const seen = new Set<number>()
   const worker = createWorker({
@@ -121,14 +128,11 @@ t.test('acksAwaitLeases: acks wait for the lease calls to carry them; every task
   const real = tb.backend
   let alone = 0
   let carried = 0
-  const declaring = new Proxy(real, {
-    get (target, prop, receiver) {
-      if (prop === 'capabilities') return { ...target.capabilities, acksAwaitLeases: true }
-      const value = Reflect.get(target, prop, receiver)
-      if (typeof value !== 'function') return value
-      if (prop === 'completeTasks') return async (items: unknown[]) => { alone += items.length; return await value.call(target, items) }
-      if (prop === 'completeAndLease') return async (items: unknown[], lease: unknown) => { carried += items.length; return await value.call(target, items, lease) }
-      return value.bind(target)
+  const declaring = wrapBackend(real, {
+    capabilities: { acksAwaitLeases: true },
+    methods: {
+      completeTasks: original => async (items: unknown[]) => { alone += items.length; return await original(items) },
+      completeAndLease: original => async (items: unknown[], lease: unknown) => { carried += items.length; return await original(items, lease) }
     }
   })
   const seen = new Map<number, number>()
@@ -157,18 +161,13 @@ t.test('deep queue of short tasks: lease calls grow to 8 batches, or to the size
     await enqueueMany(tb.backend, total, i => ({ queue, handler: 'quick', payload: { i } }))
     let max = 0
     const real = tb.backend
-    const capabilities = declared === undefined ? real.capabilities : { ...real.capabilities, deepLeaseCall: declared }
-    const backend = new Proxy(real, {
-      get (target, prop, receiver) {
-        if (prop === 'capabilities') return capabilities
-        const value = Reflect.get(target, prop, receiver)
-        if (typeof value !== 'function') return value
-        if (prop !== 'leaseTasks' && prop !== 'completeAndLease') return value.bind(target)
-        return async (...args: unknown[]) => {
-          max = Math.max(max, (args[args.length - 1] as { limit: number }).limit)
-          return await value.apply(target, args)
-        }
-      }
+    const sized = (original: Method): Method => async (...args) => {
+      max = Math.max(max, (args[args.length - 1] as { limit: number }).limit)
+      return await original(...args)
+    }
+    const backend = wrapBackend(real, {
+      ...(declared === undefined ? {} : { capabilities: { deepLeaseCall: declared } }),
+      methods: { leaseTasks: sized, completeAndLease: sized }
     })
     const worker = createWorker({ backend, handlers: { quick: () => {} }, options: { queues: [queue], concurrency: 5, batchSize: 5, pollMs: 50 }, log: quietLog })
     t.teardown(() => worker.stop())
