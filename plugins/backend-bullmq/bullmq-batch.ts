@@ -310,18 +310,25 @@ function blockedHeader (blocked: BlockedJobs, jobs: NewJob[]): unknown[] {
   return header
 }
 
+/** the job names of one fresh add call's calls as add-fresh.lua takes them: their count, then the names (one when all are the same) */
+function namesArgs (names: string[]): string[] {
+  const first = names[0] ?? ''
+  return names.every(name => name === first) ? ['1', first] : [String(names.length), ...names]
+}
+
 function sendAddCalls (redis: Redis, queue: Queue, jobs: NewJob[], sent: Array<Promise<void>>, added: Array<Promise<unknown>>, onAdded: (id: string) => void, special?: BlockedJobs | FreshJobs, issued?: () => void): void {
   const blocked = special !== undefined && !('fresh' in special) ? special : undefined
   const fresh = special !== undefined && 'fresh' in special ? special : undefined
   for (let from = 0; from < jobs.length; from += CALLS_PER_SCRIPT) {
-    const captured: Array<{ command: string, args: unknown[], settle: (reply: unknown) => void }> = []
+    const chunk = jobs.slice(from, from + CALLS_PER_SCRIPT)
+    const captured: Array<{ command: string, args: unknown[], name: string, settle: (reply: unknown) => void }> = []
     const recorder = {
       runCommand: (command: string, args: unknown[]): Promise<unknown> => new Promise((resolve, reject) => {
-        // a call that failed inside the batch fails that job's add alone
-        captured.push({ command, args, settle: reply => { if (reply instanceof Error) reject(reply); else resolve(reply) } })
+        // a call that failed inside the batch fails that job's add alone; addJob records its
+        // call synchronously, in chunk order, so this is the call of chunk[captured.length]
+        captured.push({ command, args, name: chunk[captured.length]?.name ?? '', settle: reply => { if (reply instanceof Error) reject(reply); else resolve(reply) } })
       })
     }
-    const chunk = jobs.slice(from, from + CALLS_PER_SCRIPT)
     added.push(...chunk.map(job => {
       const built = new EncodedJob(queue, job.name, job.dataJson, job.opts, job.id)
       built.timestamp = job.timestamp
@@ -343,7 +350,7 @@ function sendAddCalls (redis: Redis, queue: Queue, jobs: NewJob[], sent: Array<P
       const run = blocked !== undefined
         ? runChunked(redis, blockedAddCommand(script), blockedHeader(blocked, chunk), args, keyCount)
         : fresh !== undefined
-          ? runChunked(redis, freshAddCommand(script), [fresh.indexKey, fresh.registryKey, fresh.queue, fresh.ownBase, fresh.workChannel, PARK_PER_LEASE], args, keyCount)
+          ? runChunked(redis, freshAddCommand(script), [fresh.indexKey, fresh.registryKey, fresh.queue, fresh.ownBase, fresh.workChannel, PARK_PER_LEASE, ...namesArgs(calls.map(call => call.name))], args, keyCount)
           : runBatched(redis, script, args)
       sent.push(run.then(replies => calls.forEach((call, i) => call.settle(replies[i]))))
     }

@@ -182,3 +182,14 @@ t.test('jobs other BullMQ code moved: the counts no longer add up and the reader
   await redis.del(`${prefix}::sy:hd:ka`)
   t.same((await backend.dlqStats()).byHandler, { mine: 1 }, 'without the counts: the same, from the jobs')
 })
+
+t.test('a fresh enqueue counts each job under its own name, in script calls of one name and of many', async t => {
+  const { backend, redis, prefix } = await setup(t)
+  // 250 tasks: the add calls (100 jobs each) hold many names, one name, then many again
+  const names = Array.from({ length: 250 }, (_, i) => i >= 100 && i < 200 ? 'h1' : HANDLERS[i % 3] as string)
+  await backend.enqueue(names.map(handler => ({ queue: 'ka', handler, payload: {}, maxAttempts: 1, priority: 0, timeoutMs: 60_000, runAt: null, delayMs: 0, idempotencyKey: null })))
+  const expected: Record<string, number> = {}
+  for (const name of names) expected[name] = (expected[name] ?? 0) + 1
+  t.same((await scan(redis, prefix)).pending.ka, expected, 'the jobs stored under those names')
+  t.same(await kept(redis, prefix).then(k => k.pending.ka), expected, 'counted as stored')
+})

@@ -10,17 +10,23 @@
 -- pushed everything needs no wake-up, and only this script knows).
 -- ARGV[1] the id index key, ARGV[2] the queue registry key, ARGV[3] the queue name,
 -- ARGV[4] own key base, ARGV[5] the work channel, ARGV[6] jobs a push parks at most
--- (handler-filter.lua), then the calls as runCalls reads them. syScript names the
--- BullMQ script (set by bullmq-batch.ts). An add that went through counts its job among
--- the pending ones (lib/kept-counts.lua).
+-- (handler-filter.lua), ARGV[7] n, ARGV[8..7+n] the job names of the calls in order (n = 1:
+-- every call's), then the calls as runCalls reads them. syScript names the BullMQ script
+-- (set by bullmq-batch.ts). An add that went through counts its job among the pending
+-- ones (lib/kept-counts.lua) under the name sent with it: the caller built the job with
+-- that name, so no HGET of the stored hash per job.
 --!include kept-counts
 --!include push
 --!include lease-take
 --!include push-lease
 local index, registry, queue = ARGV[1], ARGV[2], ARGV[3]
 local own, channel, parkCap = ARGV[4], ARGV[5], tonumber(ARGV[6])
+local nNames = tonumber(ARGV[7])
 local input = {}
 for i = 1, #ARGV do input[i] = ARGV[i] end
+local pendingKey = own .. 'hp:' .. queue
+-- the call about to run (1-based): beforeRun runs before every call, afterRun only after those that did not raise
+local call = 0
 -- an add script's queue key base: its meta key less "meta"
 local function addBase()
   if syScript == 'addStandardJob' then return string.sub(KEYS[3], 1, -5) end
@@ -30,13 +36,13 @@ redis.call('SADD', registry, queue)
 -- the index entries of the jobs added, written with one HSET (a call holds at most 100 adds)
 local indexed = {}
 local base = nil
-local replies = runCalls(input, 7, nil, function(reply)
+local replies = runCalls(input, 8 + nNames, function() call = call + 1 end, function(reply)
   -- an add answers the job id
   if type(reply) == 'string' then
     indexed[#indexed + 1] = reply
     indexed[#indexed + 1] = queue
     base = addBase()
-    kept.job(base, reply, 'hp:', 1)
+    if nNames == 1 then kept.add(pendingKey, input[8], 1) else kept.add(pendingKey, input[7 + call], 1) end
   end
   return reply
 end)
