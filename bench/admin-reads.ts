@@ -101,6 +101,16 @@ interface BackendResult {
   bare_https_tail: TailAttribution
   /** CPU of this process per bare request (Node's HTTP and TLS, Fastify) */
   bare_cpu_us_per_request: number
+  /**
+   * each request's time inside this process as Fastify counts it (from its onRequest to
+   * the response handed to the socket: routing, the gateway, the service and its backend
+   * round trip, serialization, TLS encryption), beside the time the client saw
+   */
+  overview_server_ms: LatencySummary
+  bare_server_ms: LatencySummary
+  /** of the requests slower than the target at the client, those slower than it inside this process too (the rest lost their time outside: TLS records in flight, the kernel, the client, waiting for a core) */
+  overview_https_slow_inside: SlowInside
+  bare_https_slow_inside: SlowInside
   /** TLS connections the client process's timed overviews used (1: one kept-alive connection) */
   overview_https_connections: number
   /** garbage collections in this (the service's) process while the overviews over HTTPS ran */
@@ -124,6 +134,21 @@ interface BackendResult {
   server_cpu_us_per_overview: number | null
 }
 
+interface SlowInside { over: number, inside: number, outside: number }
+
+/** `serverMs[i]` is request i's time inside the server, `clientMs[i]` the client's; null when they cannot be paired */
+function slowInside (clientMs: number[], serverMs: number[], thresholdMs: number): SlowInside | null {
+  if (clientMs.length !== serverMs.length) return null
+  const result = { over: 0, inside: 0, outside: 0 }
+  for (let i = 0; i < clientMs.length; i++) {
+    if (clientMs[i]! <= thresholdMs) continue
+    result.over++
+    if (serverMs[i]! > thresholdMs) result.inside++
+    else result.outside++
+  }
+  return result
+}
+
 /** the backend without readOverview: the overview makes one call per source, as on a backend that lacks it */
 function withoutOverviewRead (backend: Backend): Backend {
   return new Proxy(backend, {
@@ -140,8 +165,13 @@ async function measure (name: BackendName, opened: Opened, queues: string[], tas
   const { service, events } = createFreshReadAdminService(counted.backend, opened.backend.name, queues)
   const { paths } = await ensureDevCertificates(join(dir, 'certs'))
   const tls = { cert: await readFile(paths.server), key: await readFile(paths.serverKey), ca: await readFile(paths.ca) }
-  const gateway = createGateway({ admin: service, tls, bodyLimitBytes: 1024 * 1024 })
+  // each side's own time per request, kept while the timed blocks run (both through an onResponse hook; a served gateway has one too, for its log)
+  let recording = false
+  const overviewServerMs: number[] = []
+  const bareServerMs: number[] = []
+  const gateway = createGateway({ admin: service, tls, bodyLimitBytes: 1024 * 1024, onRequestTimed: (route, _status, ms) => { if (recording && route === '/admin/v1/overview') overviewServerMs.push(ms) } })
   const bare = Fastify({ https: { ...tls, requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.2' }, logger: false })
+  bare.addHook('onResponse', (_request, reply, done) => { if (recording) bareServerMs.push(reply.elapsedTime); done() })
   let client: HttpsTimer | null = null
   try {
     const port = Number((await startGateway(gateway, '127.0.0.1:0')).split(':').at(-1))
@@ -166,6 +196,7 @@ async function measure (name: BackendName, opened: Opened, queues: string[], tas
     const bareTimed = { samplesMs: [] as number[], startsAtMs: [] as number[], sockets: 0, clientGc: [] as GcPause[] }
     let httpsCpuUs = 0
     let bareCpuUs = 0
+    recording = true
     for (let done = 0; done < requests; done += BLOCK_REQUESTS) {
       const count = Math.min(BLOCK_REQUESTS, requests - done)
       for (const [into, path, onPort] of [[timed, '/admin/v1/overview', undefined], [bareTimed, '/bare', barePort]] as const) {
@@ -180,7 +211,11 @@ async function measure (name: BackendName, opened: Opened, queues: string[], tas
         into.sockets = Math.max(into.sockets, block.sockets)
       }
     }
+    recording = false
     const servicePauses = gc.stop()
+    const overviewInside = slowInside(timed.samplesMs, overviewServerMs, TARGET_P99_MS)
+    const bareInside = slowInside(bareTimed.samplesMs, bareServerMs, TARGET_P99_MS)
+    if (overviewInside === null || bareInside === null) throw new Error(`${name}: ${overviewServerMs.length} / ${bareServerMs.length} server timings for ${timed.samplesMs.length} / ${bareTimed.samplesMs.length} requests`)
     // this process's collections while each kind of request ran
     const during = (t: typeof timed): GcPause[] => servicePauses.filter(p => t.startsAtMs.some((at, i) => p.atMs < at + t.samplesMs[i]! && p.atMs + p.ms > at))
     const gcPauses = summarizePauses(during(timed))
@@ -223,6 +258,10 @@ async function measure (name: BackendName, opened: Opened, queues: string[], tas
       bare_https_ms: bareHttps,
       bare_https_tail: bareTail,
       bare_cpu_us_per_request: round(bareCpuUs / requests, 1),
+      overview_server_ms: summarize(overviewServerMs),
+      bare_server_ms: summarize(bareServerMs),
+      overview_https_slow_inside: overviewInside,
+      bare_https_slow_inside: bareInside,
       overview_https_connections: timed.sockets,
       overview_https_gc: gcPauses,
       overview_https_client_gc: summarizePauses(clientPauses),
@@ -236,7 +275,7 @@ async function measure (name: BackendName, opened: Opened, queues: string[], tas
       process_cpu_us_per_overview: round((cpuUsed.user + cpuUsed.system) / requests, 1),
       server_cpu_us_per_overview: serverSeconds === null ? null : round(serverSeconds * 1e6 / requests, 1)
     }
-    progress(`admin-reads: ${name}: overview over HTTPS p50 ${https_.p50} ms, p99 ${https_.p99} ms (target ${TARGET_P99_MS}; bare route p50 ${bareHttps.p50} ms, p99 ${bareHttps.p99} ms, ${bareTail.over} over ${TARGET_P99_MS} ms, CPU ${result.bare_cpu_us_per_request} µs here), ${gcPauses.count} GCs here meanwhile (max ${gcPauses.max_ms} ms), ${tail.over} over ${TARGET_P99_MS} ms (service GC ${tail.service_gc}, client GC ${tail.client_gc}, both ${tail.both_gc}, neither ${tail.neither}), CPU ${result.https_cpu_us_per_overview} µs here per overview; service alone p99 ${result.overview_service_ms.p99} ms, CPU ${result.process_cpu_us_per_overview} µs here${result.server_cpu_us_per_overview === null ? '' : ` + ${result.server_cpu_us_per_overview} µs server`} per overview; queue list p99 ${queueList.p99} ms; backend calls ${JSON.stringify(perOverview)}${redisCommands === null ? '' : `; Redis commands per overview ${result.redis_commands_per_overview}`}`)
+    progress(`admin-reads: ${name}: overview over HTTPS p50 ${https_.p50} ms, p99 ${https_.p99} ms (target ${TARGET_P99_MS}; bare route p50 ${bareHttps.p50} ms, p99 ${bareHttps.p99} ms, ${bareTail.over} over ${TARGET_P99_MS} ms of which ${bareInside.inside} slow inside the server, CPU ${result.bare_cpu_us_per_request} µs here; inside the server: overview p99 ${result.overview_server_ms.p99} ms, bare p99 ${result.bare_server_ms.p99} ms), ${overviewInside.inside} of the slow overviews slow inside the server, ${gcPauses.count} GCs here meanwhile (max ${gcPauses.max_ms} ms), ${tail.over} over ${TARGET_P99_MS} ms (service GC ${tail.service_gc}, client GC ${tail.client_gc}, both ${tail.both_gc}, neither ${tail.neither}), CPU ${result.https_cpu_us_per_overview} µs here per overview; service alone p99 ${result.overview_service_ms.p99} ms, CPU ${result.process_cpu_us_per_overview} µs here${result.server_cpu_us_per_overview === null ? '' : ` + ${result.server_cpu_us_per_overview} µs server`} per overview; queue list p99 ${queueList.p99} ms; backend calls ${JSON.stringify(perOverview)}${redisCommands === null ? '' : `; Redis commands per overview ${result.redis_commands_per_overview}`}`)
     return result
   } finally {
     await client?.close()
