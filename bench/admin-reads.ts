@@ -12,6 +12,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
+import Fastify from 'fastify'
 import type { Backend } from '@switchyard/core'
 import { createFreshReadAdminService } from './lib/admin-service.ts'
 import { createGateway, startGateway } from '../core/transport/index.ts'
@@ -19,7 +20,7 @@ import { ensureDevCertificates } from '../core/transport/certs.ts'
 import { onOff, parseFlags, positiveInteger } from './lib/args.ts'
 import { countCalls, type CallStats } from './lib/call-counter.ts'
 import { fillTasks } from './lib/fill-tasks.ts'
-import { recordGcPauses, summarizePauses, type GcPauseSummary } from './lib/gc-pauses.ts'
+import { recordGcPauses, summarizePauses, type GcPause, type GcPauseSummary } from './lib/gc-pauses.ts'
 import { fillByEnqueue } from './lib/fill-enqueue.ts'
 import { createHttpsTimer, type HttpsTimer } from './lib/https-timer.ts'
 import { HttpsTimerProcess } from './lib/https-timer-process.ts'
@@ -34,6 +35,12 @@ import { attributeTail, type TailAttribution } from './lib/tail-attribution.ts'
 import type { BenchResult } from './lib/types.ts'
 
 export const TARGET_P99_MS = 3
+/**
+ * The gateway's overviews and the bare route's requests are timed in alternating blocks
+ * of this many, so both see the same machine (other processes, the backend's state):
+ * on a shared two-core machine, two runs one after the other do not.
+ */
+const BLOCK_REQUESTS = 100
 /** pglite-thread: PGlite on a thread of its own (embedded.thread: worker) beside the default, the main thread */
 const BACKENDS = ['pglite', 'pglite-thread', 'postgres', 'redis', 'bullmq'] as const
 type BackendName = typeof BACKENDS[number]
@@ -84,6 +91,26 @@ interface BackendResult {
   queues: number
   fill_ms: number
   overview_https_ms: LatencySummary
+  /**
+   * the floor on this machine: a bare Fastify HTTPS route (same TLS settings, mutual TLS,
+   * same client process, its own keep-alive connection) answering the first overview's
+   * bytes from a constant, timed in blocks alternating with the overviews
+   */
+  bare_https_ms: LatencySummary
+  /** the bare route's requests slower than the target, by the collections that overlapped them */
+  bare_https_tail: TailAttribution
+  /** CPU of this process per bare request (Node's HTTP and TLS, Fastify) */
+  bare_cpu_us_per_request: number
+  /**
+   * each request's time inside this process as Fastify counts it (from its onRequest to
+   * the response handed to the socket: routing, the gateway, the service and its backend
+   * round trip, serialization, TLS encryption), beside the time the client saw
+   */
+  overview_server_ms: LatencySummary
+  bare_server_ms: LatencySummary
+  /** of the requests slower than the target at the client, those slower than it inside this process too (the rest lost their time outside: TLS records in flight, the kernel, the client, waiting for a core) */
+  overview_https_slow_inside: SlowInside
+  bare_https_slow_inside: SlowInside
   /** TLS connections the client process's timed overviews used (1: one kept-alive connection) */
   overview_https_connections: number
   /** garbage collections in this (the service's) process while the overviews over HTTPS ran */
@@ -107,6 +134,21 @@ interface BackendResult {
   server_cpu_us_per_overview: number | null
 }
 
+interface SlowInside { over: number, inside: number, outside: number }
+
+/** `serverMs[i]` is request i's time inside the server, `clientMs[i]` the client's; null when they cannot be paired */
+function slowInside (clientMs: number[], serverMs: number[], thresholdMs: number): SlowInside | null {
+  if (clientMs.length !== serverMs.length) return null
+  const result = { over: 0, inside: 0, outside: 0 }
+  for (let i = 0; i < clientMs.length; i++) {
+    if (clientMs[i]! <= thresholdMs) continue
+    result.over++
+    if (serverMs[i]! > thresholdMs) result.inside++
+    else result.outside++
+  }
+  return result
+}
+
 /** the backend without readOverview: the overview makes one call per source, as on a backend that lacks it */
 function withoutOverviewRead (backend: Backend): Backend {
   return new Proxy(backend, {
@@ -123,7 +165,13 @@ async function measure (name: BackendName, opened: Opened, queues: string[], tas
   const { service, events } = createFreshReadAdminService(counted.backend, opened.backend.name, queues)
   const { paths } = await ensureDevCertificates(join(dir, 'certs'))
   const tls = { cert: await readFile(paths.server), key: await readFile(paths.serverKey), ca: await readFile(paths.ca) }
-  const gateway = createGateway({ admin: service, tls, bodyLimitBytes: 1024 * 1024 })
+  // each side's own time per request, kept while the timed blocks run (both through an onResponse hook; a served gateway has one too, for its log)
+  let recording = false
+  const overviewServerMs: number[] = []
+  const bareServerMs: number[] = []
+  const gateway = createGateway({ admin: service, tls, bodyLimitBytes: 1024 * 1024, onRequestTimed: (route, _status, ms) => { if (recording && route === '/admin/v1/overview') overviewServerMs.push(ms) } })
+  const bare = Fastify({ https: { ...tls, requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.2' }, logger: false })
+  bare.addHook('onResponse', (_request, reply, done) => { if (recording) bareServerMs.push(reply.elapsedTime); done() })
   let client: HttpsTimer | null = null
   try {
     const port = Number((await startGateway(gateway, '127.0.0.1:0')).split(':').at(-1))
@@ -134,19 +182,49 @@ async function measure (name: BackendName, opened: Opened, queues: string[], tas
     const overview = JSON.parse(first.body) as { totals: Record<string, number> }
     const stored = Object.values(overview.totals).reduce((sum, n) => sum + n, 0)
     if (stored !== tasks) throw new Error(`${name}: the overview counts ${stored} tasks, ${tasks} were stored (${first.body.slice(0, 300)})`)
+    // the bare route answers the overview's own bytes, with the gateway's content type
+    const bareBody = Buffer.from(first.body)
+    bare.get('/bare', async (_request, reply) => await reply.type('application/json; charset=utf-8').send(bareBody))
+    await bare.listen({ host: '127.0.0.1', port: 0 })
+    const barePort = (bare.server.address() as { port: number }).port
     await timeRequests('/admin/v1/overview', Math.min(200, requests)) // warm-up: JIT, statement plans, scripts loaded
+    await client.time('/bare', Math.min(200, requests), barePort)
 
     const callsBefore = counted.report()
     const gc = recordGcPauses()
-    const httpsCpuBefore = process.cpuUsage()
-    const timed = await client.time('/admin/v1/overview', requests)
-    const httpsCpu = process.cpuUsage(httpsCpuBefore)
+    const timed = { samplesMs: [] as number[], startsAtMs: [] as number[], sockets: 0, clientGc: [] as GcPause[] }
+    const bareTimed = { samplesMs: [] as number[], startsAtMs: [] as number[], sockets: 0, clientGc: [] as GcPause[] }
+    let httpsCpuUs = 0
+    let bareCpuUs = 0
+    recording = true
+    for (let done = 0; done < requests; done += BLOCK_REQUESTS) {
+      const count = Math.min(BLOCK_REQUESTS, requests - done)
+      for (const [into, path, onPort] of [[timed, '/admin/v1/overview', undefined], [bareTimed, '/bare', barePort]] as const) {
+        const cpuBefore = process.cpuUsage()
+        const block = await client.time(path, count, onPort)
+        const cpu = process.cpuUsage(cpuBefore)
+        if (into === timed) httpsCpuUs += cpu.user + cpu.system
+        else bareCpuUs += cpu.user + cpu.system
+        into.samplesMs.push(...block.samplesMs)
+        into.startsAtMs.push(...block.startsAtMs)
+        into.clientGc.push(...block.clientGc)
+        into.sockets = Math.max(into.sockets, block.sockets)
+      }
+    }
+    recording = false
     const servicePauses = gc.stop()
-    const gcPauses = summarizePauses(servicePauses)
+    const overviewInside = slowInside(timed.samplesMs, overviewServerMs, TARGET_P99_MS)
+    const bareInside = slowInside(bareTimed.samplesMs, bareServerMs, TARGET_P99_MS)
+    if (overviewInside === null || bareInside === null) throw new Error(`${name}: ${overviewServerMs.length} / ${bareServerMs.length} server timings for ${timed.samplesMs.length} / ${bareTimed.samplesMs.length} requests`)
+    // this process's collections while each kind of request ran
+    const during = (t: typeof timed): GcPause[] => servicePauses.filter(p => t.startsAtMs.some((at, i) => p.atMs < at + t.samplesMs[i]! && p.atMs + p.ms > at))
+    const gcPauses = summarizePauses(during(timed))
     // inline, the client's pauses are the service's: count them once, as the service's
     const clientPauses = clientIn === 'inline' ? [] : timed.clientGc
     const tail = attributeTail(timed.startsAtMs, timed.samplesMs, servicePauses, clientPauses, TARGET_P99_MS)
+    const bareTail = attributeTail(bareTimed.startsAtMs, bareTimed.samplesMs, servicePauses, clientIn === 'inline' ? [] : bareTimed.clientGc, TARGET_P99_MS)
     const https_ = summarize(timed.samplesMs)
+    const bareHttps = summarize(bareTimed.samplesMs)
     const callsAfter = counted.report()
     const perOverview: Record<string, number> = {}
     for (const [method, stats] of Object.entries(callsAfter)) {
@@ -177,11 +255,18 @@ async function measure (name: BackendName, opened: Opened, queues: string[], tas
       queues: queues.length,
       fill_ms: opened.fillMs,
       overview_https_ms: https_,
+      bare_https_ms: bareHttps,
+      bare_https_tail: bareTail,
+      bare_cpu_us_per_request: round(bareCpuUs / requests, 1),
+      overview_server_ms: summarize(overviewServerMs),
+      bare_server_ms: summarize(bareServerMs),
+      overview_https_slow_inside: overviewInside,
+      bare_https_slow_inside: bareInside,
       overview_https_connections: timed.sockets,
       overview_https_gc: gcPauses,
       overview_https_client_gc: summarizePauses(clientPauses),
       overview_https_tail: tail,
-      https_cpu_us_per_overview: round((httpsCpu.user + httpsCpu.system) / requests, 1),
+      https_cpu_us_per_overview: round(httpsCpuUs / requests, 1),
       overview_service_ms: summarize(direct),
       queues_https_ms: queueList,
       body_bytes: Buffer.byteLength(first.body),
@@ -190,10 +275,11 @@ async function measure (name: BackendName, opened: Opened, queues: string[], tas
       process_cpu_us_per_overview: round((cpuUsed.user + cpuUsed.system) / requests, 1),
       server_cpu_us_per_overview: serverSeconds === null ? null : round(serverSeconds * 1e6 / requests, 1)
     }
-    progress(`admin-reads: ${name}: overview over HTTPS p50 ${https_.p50} ms, p99 ${https_.p99} ms (target ${TARGET_P99_MS}), ${gcPauses.count} GCs here meanwhile (max ${gcPauses.max_ms} ms), ${tail.over} over ${TARGET_P99_MS} ms (service GC ${tail.service_gc}, client GC ${tail.client_gc}, both ${tail.both_gc}, neither ${tail.neither}), CPU ${result.https_cpu_us_per_overview} µs here per overview; service alone p99 ${result.overview_service_ms.p99} ms, CPU ${result.process_cpu_us_per_overview} µs here${result.server_cpu_us_per_overview === null ? '' : ` + ${result.server_cpu_us_per_overview} µs server`} per overview; queue list p99 ${queueList.p99} ms; backend calls ${JSON.stringify(perOverview)}${redisCommands === null ? '' : `; Redis commands per overview ${result.redis_commands_per_overview}`}`)
+    progress(`admin-reads: ${name}: overview over HTTPS p50 ${https_.p50} ms, p99 ${https_.p99} ms (target ${TARGET_P99_MS}; bare route p50 ${bareHttps.p50} ms, p99 ${bareHttps.p99} ms, ${bareTail.over} over ${TARGET_P99_MS} ms of which ${bareInside.inside} slow inside the server, CPU ${result.bare_cpu_us_per_request} µs here; inside the server: overview p99 ${result.overview_server_ms.p99} ms, bare p99 ${result.bare_server_ms.p99} ms), ${overviewInside.inside} of the slow overviews slow inside the server, ${gcPauses.count} GCs here meanwhile (max ${gcPauses.max_ms} ms), ${tail.over} over ${TARGET_P99_MS} ms (service GC ${tail.service_gc}, client GC ${tail.client_gc}, both ${tail.both_gc}, neither ${tail.neither}), CPU ${result.https_cpu_us_per_overview} µs here per overview; service alone p99 ${result.overview_service_ms.p99} ms, CPU ${result.process_cpu_us_per_overview} µs here${result.server_cpu_us_per_overview === null ? '' : ` + ${result.server_cpu_us_per_overview} µs server`} per overview; queue list p99 ${queueList.p99} ms; backend calls ${JSON.stringify(perOverview)}${redisCommands === null ? '' : `; Redis commands per overview ${result.redis_commands_per_overview}`}`)
     return result
   } finally {
     await client?.close()
+    await bare.close()
     await gateway.close()
     await service.close()
     await events.close()
@@ -242,6 +328,8 @@ export async function run (args: string[]): Promise<BenchResult> {
         const result = await measure(name, opened, queues, tasks, requests, monitorRequests, dir, clientTls, clientIn, combined)
         results[name] = result
         ratios[`${name}_overview_p99_vs_target`] = ratio(result.overview_https_ms.p99, TARGET_P99_MS)
+        ratios[`${name}_overview_p99_vs_bare_p99`] = ratio(result.overview_https_ms.p99, result.bare_https_ms.p99)
+        ratios[`${name}_overview_p50_vs_bare_p50`] = ratio(result.overview_https_ms.p50, result.bare_https_ms.p50)
         if (result.redis_commands_per_overview !== null) ratios[`${name}_redis_commands_per_overview`] = result.redis_commands_per_overview
       } finally {
         await opened.destroy()

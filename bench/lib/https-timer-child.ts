@@ -17,8 +17,8 @@ function main (): void {
 
   const answer = async (request: TimerRequest): Promise<TimerReply> => {
     try {
-      if (request.type === 'get') return { type: 'got', id: request.id, ...await timer.get(request.path) }
-      return { type: 'timed', id: request.id, ...await timer.time(request.path, request.count) }
+      if (request.type === 'get') return { type: 'got', id: request.id, ...await timer.get(request.path, request.port) }
+      return { type: 'timed', id: request.id, ...await timer.time(request.path, request.count, request.port) }
     } catch (err) {
       return { type: 'failed', id: request.id, error: errorText(err) }
     }

@@ -53,15 +53,15 @@ export class HttpsTimerProcess implements HttpsTimer {
   }
 
   /** one GET: its status and body */
-  async get (path: string): Promise<{ status: number, body: string }> {
-    const reply = await this.ask({ type: 'get', path })
+  async get (path: string, port?: number): Promise<{ status: number, body: string }> {
+    const reply = await this.ask(port === undefined ? { type: 'get', path } : { type: 'get', path, port })
     if (reply.type !== 'got') throw new Error(`HTTPS client process: answered ${reply.type} to get`)
     return { status: reply.status, body: reply.body }
   }
 
   /** `count` sequential GETs, each answered 200: their latencies and starts, the TLS connections they used, the client's collections meanwhile */
-  async time (path: string, count: number): Promise<TimedRequests> {
-    const reply = await this.ask({ type: 'time', path, count })
+  async time (path: string, count: number, port?: number): Promise<TimedRequests> {
+    const reply = await this.ask(port === undefined ? { type: 'time', path, count } : { type: 'time', path, count, port })
     if (reply.type !== 'timed') throw new Error(`HTTPS client process: answered ${reply.type} to time`)
     return { samplesMs: reply.samplesMs, startsAtMs: reply.startsAtMs, sockets: reply.sockets, clientGc: reply.clientGc }
   }

@@ -11,10 +11,15 @@ export interface TimerSpec {
   key: string
 }
 
-/** parent → client: `get` answers one request's status and body; `time` times `count` sequential requests */
+/**
+ * parent → client: `get` answers one request's status and body; `time` times `count`
+ * sequential requests. `port`: another server on 127.0.0.1 (default the spec's), reached
+ * from the same process with the same TLS material over a keep-alive connection of its own
+ * (admin-reads' bare route, timed by the same client as the gateway).
+ */
 export type TimerRequest =
-  | { type: 'get', id: number, path: string }
-  | { type: 'time', id: number, path: string, count: number }
+  | { type: 'get', id: number, path: string, port?: number }
+  | { type: 'time', id: number, path: string, count: number, port?: number }
 
 /** client → parent */
 export type TimerReply =

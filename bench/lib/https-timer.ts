@@ -9,10 +9,10 @@ import { recordGcPauses } from './gc-pauses.ts'
 import type { TimedRequests, TimerSpec } from './https-timer-protocol.ts'
 
 export interface HttpsTimer {
-  /** one GET: its status and body */
-  get: (path: string) => Promise<{ status: number, body: string }>
+  /** one GET: its status and body (`port`: another server than the spec's, same TLS material) */
+  get: (path: string, port?: number) => Promise<{ status: number, body: string }>
   /** `count` sequential GETs, each answered 200: their latencies and starts, the TLS connections they used, the client's collections meanwhile */
-  time: (path: string, count: number) => Promise<TimedRequests>
+  time: (path: string, count: number, port?: number) => Promise<TimedRequests>
   close: () => Promise<void>
 }
 
@@ -20,8 +20,9 @@ export function createHttpsTimer (spec: TimerSpec): HttpsTimer {
   const agent = new https.Agent({ keepAlive: true, maxSockets: 1, ca: spec.ca, cert: spec.cert, key: spec.key })
   const sockets = new Set<Socket>()
 
-  const get = (path: string): Promise<{ status: number, body: string }> => new Promise((resolve, reject) => {
-    const req = https.request({ host: '127.0.0.1', port: spec.port, path, agent, servername: 'localhost', headers: { accept: 'application/json' } }, (res) => {
+  // the agent keeps one connection per port: each server has its own kept-alive connection
+  const get = (path: string, port = spec.port): Promise<{ status: number, body: string }> => new Promise((resolve, reject) => {
+    const req = https.request({ host: '127.0.0.1', port, path, agent, servername: 'localhost', headers: { accept: 'application/json' } }, (res) => {
       let body = ''
       res.setEncoding('utf8').on('data', (chunk: string) => { body += chunk })
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body }))
@@ -32,7 +33,7 @@ export function createHttpsTimer (spec: TimerSpec): HttpsTimer {
     req.end()
   })
 
-  const time = async (path: string, count: number): Promise<TimedRequests> => {
+  const time = async (path: string, count: number, port = spec.port): Promise<TimedRequests> => {
     sockets.clear()
     const samplesMs: number[] = []
     const startsAtMs: number[] = []
@@ -40,7 +41,7 @@ export function createHttpsTimer (spec: TimerSpec): HttpsTimer {
     try {
       for (let i = 0; i < count; i++) {
         const before = performance.now()
-        const { status, body } = await get(path)
+        const { status, body } = await get(path, port)
         if (status !== 200) throw new Error(`GET ${path} answered ${status}: ${body.slice(0, 500)}`)
         samplesMs.push(performance.now() - before)
         startsAtMs.push(performance.timeOrigin + before)
