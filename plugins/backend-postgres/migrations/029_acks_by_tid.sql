@@ -158,8 +158,8 @@ BEGIN
   END IF;
 END $$;
 
--- complete_and_lease() with the acks' tuple ids (work.ts calls this one on a server); the
--- nine-argument one stays for PGlite's complete_and_lease_one_update() under flow limits.
+-- complete_and_lease() with the acks' tuple ids (work.ts calls this one on a server), acking
+-- as complete_tasks() does; the nine-argument one stays for PGlite's complete_and_lease_one_update() under flow limits.
 CREATE OR REPLACE FUNCTION {{schema}}.complete_and_lease(p_ids bigint[], p_tokens bigint[], p_tids tid[], p_results text[],
   p_queues text[], p_limit integer, p_worker text, p_ms float8, p_handlers text[], p_async boolean)
 RETURNS TABLE (ord bigint, id text, queue text, handler text, payload jsonb, attempts integer, max_attempts integer,
@@ -176,6 +176,7 @@ DECLARE
   limited boolean;
   paused boolean;
   lims {{schema}}.flow_limits[];
+  applied bigint := 0;
 BEGIN
   IF p_async THEN PERFORM set_config('synchronous_commit', 'off', true); END IF;
   SELECT s.flow_limited, s.global_paused INTO limited, paused FROM {{schema}}.settings s WHERE s.id = 1;
@@ -184,9 +185,27 @@ BEGIN
     AND NOT EXISTS (SELECT 1 FROM {{schema}}.workers w WHERE w.id = p_worker AND w.cordoned) THEN
     lims := {{schema}}.flow_lock(p_queues, p_handlers);
   END IF;
-  RETURN QUERY SELECT NULL::bigint, c.id, NULL::text, NULL::text, NULL::jsonb, NULL::integer, NULL::integer,
-    NULL::integer, NULL::integer, NULL::float8, NULL::float8, NULL::text, NULL::float8
-  FROM {{schema}}.complete_tasks(p_ids, p_tokens, p_tids, p_results, false) AS c;
+  -- the acks as complete_tasks() runs them, written out here: a call of that function per
+  -- ack batch (its own tuplestore copied into this one) cost what the tuple ids saved
+  IF p_tids IS NOT NULL THEN
+    RETURN QUERY
+    UPDATE {{schema}}.tasks t SET state = 'succeeded', finished_at = now(), updated_at = now(), lease_token = NULL, lease_expires_at = NULL,
+      last_error = NULL, result = u.result::jsonb
+    FROM unnest(p_ids, p_tokens, p_tids, p_results) AS u(id, token, tid, result)
+    WHERE t.ctid = u.tid AND t.id + 0 = u.id AND t.lease_token = u.token AND t.state = (SELECT 'processing')
+    RETURNING NULL::bigint, t.id::text, NULL::text, NULL::text, NULL::jsonb, NULL::integer, NULL::integer,
+      NULL::integer, NULL::integer, NULL::float8, NULL::float8, NULL::text, NULL::float8;
+    GET DIAGNOSTICS applied = ROW_COUNT;
+  END IF;
+  IF applied < cardinality(p_ids) THEN
+    RETURN QUERY
+    UPDATE {{schema}}.tasks t SET state = 'succeeded', finished_at = now(), updated_at = now(), lease_token = NULL, lease_expires_at = NULL,
+      last_error = NULL, result = u.result::jsonb
+    FROM unnest(p_ids, p_tokens, p_results) AS u(id, token, result)
+    WHERE t.id = u.id AND t.lease_token = u.token AND t.state = (SELECT 'processing')
+    RETURNING NULL::bigint, t.id::text, NULL::text, NULL::text, NULL::jsonb, NULL::integer, NULL::integer,
+      NULL::integer, NULL::integer, NULL::float8, NULL::float8, NULL::text, NULL::float8;
+  END IF;
   IF lims IS NOT NULL THEN
     RETURN QUERY SELECT * FROM {{schema}}.flow_lease(lims, p_queues, p_limit, p_worker, p_ms, p_handlers, p_async);
     RETURN;
