@@ -27,30 +27,12 @@ interface LeasedRow {
   lease_expires_at: number
 }
 
-// A lease token as lease_plain() writes it (migration 029): the token's number, then the
-// tuple id of the version the lease wrote, '(block,offset)'; the other leases write the
-// number alone. The tuple id only tells an ack where to look first (complete_tasks()).
-const TOKEN_TID = /^([0-9]{1,19})(?:\(([0-9]{1,10}),([0-9]{1,5})\))?$/
-const MAX_BLOCK = 4_294_967_295
-const MAX_OFFSET = 65_535
-
-interface ParsedRef { id: string, token: string, tid: string | null }
-
 /** a lease ref whose id and token can name a row; anything else is lease_lost without a query */
-function parseRef (ref: LeaseRef): ParsedRef | null {
+function parseRef (ref: LeaseRef): { id: string, token: string } | null {
   const id = parseId(ref?.id)
-  if (id === null || typeof ref.leaseToken !== 'string') return null
-  const m = TOKEN_TID.exec(ref.leaseToken)
-  if (m === null) return null
-  const token = parseId(m[1])
-  if (token === null) return null
-  if (m[2] === undefined) return { id, token, tid: null }
-  if (Number(m[2]) > MAX_BLOCK || Number(m[3]) > MAX_OFFSET) return null
-  return { id, token, tid: `(${m[2] as string},${m[3] as string})` }
+  const token = parseId(ref?.leaseToken)
+  return id === null || token === null ? null : { id, token }
 }
-
-/** the acks' columns, as complete_tasks() and complete_and_lease() take them */
-interface AckColumns { ids: string[], tokens: string[], tids: Array<string | null> | null, results: Array<string | null> }
 
 /**
  * A leased row as packed for PGlite: [id, queue, handler, payload, attempts,
@@ -315,10 +297,15 @@ export function workMethods (ctx: BackendContext): WorkMethods {
   const leaseSql = `SELECT ${leasedColumns}
     FROM ${s}.lease_tasks($1::text[], $2::int, $3::text, $4::float8, $5::text[], $6::boolean) ORDER BY ord`
 
-  // The acks by the tuple ids their tokens carry, then by id for any not applied that way
-  // (migration 029), planned under the lease functions' settings: a plain statement was
-  // planned as a hash join over the whole table for some batches.
-  const completeSql = `SELECT id FROM ${s}.complete_tasks($1::bigint[], $2::bigint[], $3::tid[], $4::text[], $5::boolean)`
+  // A success clears last_error (the error history stays): a task that failed once and
+  // then succeeded shows no stale error. The result is JSON text, NULL for none.
+  const succeeded = `state = 'succeeded', finished_at = now(), updated_at = now(), lease_token = NULL, lease_expires_at = NULL,
+      last_error = NULL, result = u.result::jsonb`
+  const completeSql = `
+    UPDATE ${s}.tasks t SET ${succeeded}
+    FROM unnest($1::bigint[], $2::bigint[], $3::text[]) AS u(id, token, result), ${commitClause}
+    WHERE t.id = u.id AND t.lease_token = u.token AND t.state = ${LEASED}
+    RETURNING t.id::text AS id`
 
   // The lease within the global rate limit (migration 025): the permits are taken on the
   // limiter row in the same statement, counted in the window of the start time it stamps.
@@ -331,7 +318,7 @@ export function workMethods (ctx: BackendContext): WorkMethods {
   // flag and its lease does it answer a row with id NULL after the acks; the lease then
   // follows through lease_tasks(), after the acks committed.
   const completeAndLeaseSql = `SELECT ${leasedColumns}
-    FROM ${s}.complete_and_lease($1::bigint[], $2::bigint[], $3::tid[], $4::text[], $5::text[], $6::int, $7::text, $8::float8, $9::text[], $10::boolean)
+    FROM ${s}.complete_and_lease($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::int, $6::text, $7::float8, $8::text[], $9::boolean)
     ORDER BY ord NULLS FIRST`
 
   // On PGlite the same rows come back packed in one JSON text (PackedRow: a lease as an
@@ -438,27 +425,17 @@ export function workMethods (ctx: BackendContext): WorkMethods {
     return [req.queues, Math.min(req.limit, 10_000), req.workerId, req.leaseMs, handlers, ctx.asyncCommit]
   }
 
-  /**
-   * ids, tokens, tuple ids (null: no ack has one) and result JSON (null: none) of the
-   * acks that can name a row
-   */
-  function ackColumns (items: CompleteRequest[]): AckColumns {
-    const ids: string[] = []
-    const tokens: string[] = []
-    const tids: Array<string | null> = []
-    const results: Array<string | null> = []
-    let withTid = 0
+  /** ids, tokens and result JSON (null: none) of the acks that can name a row */
+  function ackColumns (items: CompleteRequest[]): [string[], string[], Array<string | null>] {
+    const cols: [string[], string[], Array<string | null>] = [[], [], []]
     for (const item of items) {
       const ref = parseRef(item)
       if (ref === null) continue
-      ids.push(ref.id)
-      tokens.push(ref.token)
-      tids.push(ref.tid)
-      if (ref.tid !== null) withTid++
-      results.push(isNoResult(item.result) ? null : JSON.stringify(item.result))
+      cols[0].push(ref.id)
+      cols[1].push(ref.token)
+      cols[2].push(isNoResult(item.result) ? null : JSON.stringify(item.result))
     }
-    // without any tuple id complete_tasks() goes straight to the acks by id
-    return { ids, tokens, tids: withTid === 0 ? null : tids, results }
+    return cols
   }
 
   /** the packed answer of leasePackedSql or completeAndLeasePackedSql */
@@ -474,8 +451,8 @@ export function workMethods (ctx: BackendContext): WorkMethods {
 
   async function complete (items: CompleteRequest[]): Promise<AckOutcome[]> {
     const cols = ackColumns(items)
-    if (cols.ids.length === 0) return ackOutcomes(items, new Map())
-    const rows = await ctx.db().query<{ id: string }>(completeSql, [cols.ids, cols.tokens, cols.tids, cols.results, ctx.asyncCommit])
+    if (cols[0].length === 0) return ackOutcomes(items, new Map())
+    const rows = await ctx.db().query<{ id: string }>(completeSql, cols)
     return ackOutcomes(items, new Map(rows.map(r => [r.id, r])))
   }
 
@@ -618,14 +595,13 @@ export function workMethods (ctx: BackendContext): WorkMethods {
       const leased: LeasedTask[] = []
       let flowLimited = false
       if (ctx.db().kind === 'pglite') {
-        for (const row of await queryPacked(completeAndLeasePackedSql, [cols.ids, cols.tokens, cols.results, ...params])) {
+        for (const row of await queryPacked(completeAndLeasePackedSql, [...cols, ...params])) {
           if (row === null) flowLimited = true
           else if (typeof row === 'string') done.set(row, true)
           else leased.push(packedLease(row))
         }
       } else {
-        const rows = await ctx.db().query<LeasedRow | { id: string | null, handler: null }>(completeAndLeaseSql,
-          [cols.ids, cols.tokens, cols.tids, cols.results, ...params])
+        const rows = await ctx.db().query<LeasedRow | { id: string | null, handler: null }>(completeAndLeaseSql, [...cols, ...params])
         for (const row of rows) {
           if (row.id === null) flowLimited = true
           else if (row.handler === null) done.set(row.id, true)
