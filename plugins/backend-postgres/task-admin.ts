@@ -18,8 +18,14 @@ const MAX_BATCH_IDS = 10_000
 // Arguments arrive checked by core (core/backend/arguments.ts): states are task
 // states, ids are at most MAX_BATCH_IDS strings.
 
+/**
+ * How a creation-time window is read: by tasks_created (a server), or on PGlite as a
+ * range of ids, the bounds from `<schema>.created_id_bound()` (migration 030).
+ */
+type CreatedWindow = { index: 'tasks_created' } | { index: 'primary_key', schema: string }
+
 /** WHERE clauses for a TaskFilter, numbering parameters after `params` */
-function filterSql (filter: TaskFilter, params: SqlParam[]): string[] {
+function filterSql (filter: TaskFilter, params: SqlParam[], created: CreatedWindow): string[] {
   const where: string[] = []
   if (filter.state !== undefined) {
     params.push(filter.state)
@@ -46,26 +52,36 @@ function filterSql (filter: TaskFilter, params: SqlParam[]): string[] {
     params.push(String(filter.correlationId))
     where.push(`t.correlation_id = $${params.length}`)
   }
-  where.push(...windowSql(filter, params))
+  where.push(...windowSql(filter, params, created))
   return where
 }
 
 /**
  * The time window, judged on the millisecond the task shows (ms() rounds), written as
  * a range over the raw column so the indexes serve it: tasks_finished_order (state,
- * finished_at, id) and tasks_created (created_at, migrations 009 and 022).
+ * finished_at, id) and tasks_created (created_at, migrations 009 and 022). On PGlite,
+ * which has no tasks_created, a creation-time window is also the id range it maps to
+ * (created_at does not decrease with the id there, migration 030), which the primary
+ * key serves; created_at is still checked on each row of it. Each bound is a subquery,
+ * computed once per statement, never once per row a plan might filter.
  */
-function windowSql (filter: TaskFilter, params: SqlParam[]): string[] {
+function windowSql (filter: TaskFilter, params: SqlParam[], created: CreatedWindow): string[] {
   if (!hasTimeWindow(filter)) return []
-  const column = taskWindowField(filter) === 'finished' ? 't.finished_at' : 't.created_at'
+  const byCreation = taskWindowField(filter) === 'created'
+  const column = byCreation ? 't.created_at' : 't.finished_at'
+  const idBound = byCreation && created.index === 'primary_key' ? `${created.schema}.created_id_bound` : null
   const where: string[] = []
   if (filter.since !== undefined) {
     params.push(filter.since)
-    where.push(`${column} >= to_timestamp(($${params.length}::float8 - 0.5) / 1000)`)
+    const at = `to_timestamp(($${params.length}::float8 - 0.5) / 1000)`
+    where.push(`${column} >= ${at}`)
+    if (idBound !== null) where.push(`t.id >= (SELECT ${idBound}(${at}))`)
   }
   if (filter.until !== undefined) {
     params.push(filter.until)
-    where.push(`${column} < to_timestamp(($${params.length}::float8 + 0.5) / 1000)`)
+    const at = `to_timestamp(($${params.length}::float8 + 0.5) / 1000)`
+    where.push(`${column} < ${at}`)
+    if (idBound !== null) where.push(`t.id < (SELECT ${idBound}(${at}))`)
   }
   return where
 }
@@ -78,8 +94,8 @@ function windowSql (filter: TaskFilter, params: SqlParam[]): string[] {
  */
 const NOT_RUNNING = "t.state <> 'processing'"
 const RUNNING = "t.state = 'processing'"
-function splitsCreatedWindow (filter: TaskFilter): boolean {
-  return hasTimeWindow(filter) && filter.state === undefined && taskWindowField(filter) === 'created'
+function splitsCreatedWindow (filter: TaskFilter, created: CreatedWindow): boolean {
+  return created.index === 'tasks_created' && hasTimeWindow(filter) && filter.state === undefined && taskWindowField(filter) === 'created'
 }
 
 
@@ -111,6 +127,8 @@ function waitingSplit (filter: TaskFilter, params: SqlParam[]): Split {
 
 export function taskAdminMethods (ctx: BackendContext): TaskAdminMethods {
   const { s } = ctx
+  // PGlite's schema has no tasks_created (migration 030)
+  const createdWindow = (): CreatedWindow => ctx.db().kind === 'pglite' ? { index: 'primary_key', schema: s } : { index: 'tasks_created' }
 
   /**
    * One page: the keys of each index range (the whole order, or the ranges after a
@@ -198,7 +216,7 @@ export function taskAdminMethods (ctx: BackendContext): TaskAdminMethods {
     const limit = Math.min(filter.limit, MAX_BATCH_IDS)
     if (limit === 0 || fromStates.length === 0) return []
     const params: SqlParam[] = [fromStates]
-    const where = ['t.state = ANY($1::text[])', ...filterSql(filter, params)]
+    const where = ['t.state = ANY($1::text[])', ...filterSql(filter, params, createdWindow())]
     params.push(limit)
     const rows = await ctx.db().query<{ id: string }>(
       `SELECT t.id::text AS id FROM ${s}.tasks t WHERE ${where.join(' AND ')} ORDER BY t.id LIMIT $${params.length}`, params)
@@ -217,7 +235,7 @@ export function taskAdminMethods (ctx: BackendContext): TaskAdminMethods {
       return row?.n ?? 0
     }
     // the halves as an OR: a BitmapOr of tasks_created and tasks_processing
-    const conds = splitsCreatedWindow(filter) ? [...where, `(${NOT_RUNNING} OR ${RUNNING})`] : where
+    const conds = splitsCreatedWindow(filter, createdWindow()) ? [...where, `(${NOT_RUNNING} OR ${RUNNING})`] : where
     const [row] = await ctx.db().query<{ n: number }>(
       `SELECT count(*)::int AS n FROM (SELECT 1 FROM ${s}.tasks t ${conds.length > 0 ? 'WHERE ' + conds.join(' AND ') : ''} LIMIT ${COUNT_CAP + 1}) AS capped`, params)
     const n = row?.n ?? 0
@@ -276,7 +294,8 @@ export function taskAdminMethods (ctx: BackendContext): TaskAdminMethods {
       const after = req.after === undefined ? null : parsePosition(order, req.after)
       const offset = after === null ? req.offset : 0
       const params: SqlParam[] = []
-      const where = filterSql(req, params)
+      const created = createdWindow()
+      const where = filterSql(req, params, created)
       // a finished state always has finished_at; saying so lets the partial index
       // tasks_finished_order (state, finished_at, id) WHERE finished_at IS NOT NULL serve the
       // newest-first order instead of a sort over every task in that state
@@ -284,7 +303,7 @@ export function taskAdminMethods (ctx: BackendContext): TaskAdminMethods {
       const pageParams = [...params]
       const positioned = after === null ? [[]] : afterSql(after, pageParams)
       // the halves as ranges of their own, merged like the ranges after a position
-      const ranges = splitsCreatedWindow(req) ? positioned.flatMap(range => [[...range, NOT_RUNNING], [...range, RUNNING]]) : positioned
+      const ranges = splitsCreatedWindow(req, created) ? positioned.flatMap(range => [[...range, NOT_RUNNING], [...range, RUNNING]]) : positioned
       // one row past the page tells whether another page follows
       pageParams.push(limit + 1, offset)
       const [lim, off] = [`$${pageParams.length - 1}`, `$${pageParams.length}`]

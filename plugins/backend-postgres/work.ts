@@ -231,7 +231,10 @@ export function workMethods (ctx: BackendContext): WorkMethods {
     const answerPerTask = keyed || push
     const text = `
     WITH ids AS MATERIALIZED (
-      SELECT setval('${s}.task_ids', nextval('${s}.task_ids') + ${count} - 1) - ${count} + 1 AS first
+      SELECT setval('${s}.task_ids', nextval('${s}.task_ids') + ${count} - 1) - ${count} + 1 AS first,
+        -- never before the newest task's (a clock stepped back): created_at does not
+        -- decrease with the id, so creation-time windows are id ranges (migration 030)
+        greatest(now(), (SELECT t.created_at FROM ${s}.tasks t ORDER BY t.id DESC LIMIT 1)) AS created_at
     ), input AS (
       SELECT (SELECT first FROM ids) + i.ord - 1 AS id, i.ord,
         ${ENQUEUE_COLUMNS.map(([name]) => `${col(name)} AS ${name}`).join(', ')},${events ? ' i.event_data,' : ''}${push ? ' i.push_worker, i.push_lease_ms,' : ''}
@@ -251,10 +254,10 @@ export function workMethods (ctx: BackendContext): WorkMethods {
       FROM input LEFT JOIN push_open o ON true
     )`
       : ''}, inserted AS (
-      INSERT INTO ${s}.tasks (id, queue, handler, payload, max_attempts, priority, timeout_ms, run_at, idempotency_key, payload_size, tenant, correlation_id, state${push ? `,
+      INSERT INTO ${s}.tasks (id, queue, handler, payload, max_attempts, priority, timeout_ms, run_at, idempotency_key, payload_size, tenant, correlation_id, created_at, state${push ? `,
         attempts, lease_token, lease_expires_at, worker_id, started_at` : ''})
       SELECT id, queue, handler, payload::jsonb, max_attempts, priority, timeout_ms, run_at, idempotency_key, payload_size, tenant, correlation_id,
-        ${leased(`'processing'`, `CASE WHEN run_at > now() THEN 'scheduled' ELSE 'ready' END`)}${push ? `,
+        (SELECT created_at FROM ids), ${leased(`'processing'`, `CASE WHEN run_at > now() THEN 'scheduled' ELSE 'ready' END`)}${push ? `,
         ${leased('1', '0')}, ${leased(`nextval('${s}.lease_tokens')`, 'NULL')},
         ${leased(`now() + input.push_lease_ms * interval '1 millisecond'`, 'NULL')}, ${leased('input.push_worker', 'NULL')}, ${leased('now()', 'NULL')}` : ''}
       FROM ${push ? 'pushing AS input' : 'input'}${keyed ? `

@@ -1,0 +1,85 @@
+// PGlite has no tasks_created (migration 030): a creation-time window is read as the id
+// range created_id_bound() maps it to. The windows list and count what they did, read
+// no task outside the range, and an enqueue after a clock stepped back keeps created_at
+// in id order (the order the bounds rely on).
+import t from 'tap'
+import { memoryBackend, schemaBackend, task } from './test-support.ts'
+
+const BASE = Date.parse('2026-01-01T00:00:00Z')
+
+t.test('PGlite drops tasks_created; a server keeps it', async t => {
+  const indexes = async (query: (sql: string) => Promise<Array<{ name: string }>>): Promise<string[]> =>
+    (await query("SELECT indexname AS name FROM pg_indexes WHERE tablename = 'tasks'")).map(r => r.name)
+  const embedded = await memoryBackend(t)
+  t.notOk((await indexes(async sql => await embedded.raw.query(sql))).includes('tasks_created'), 'PGlite')
+  const server = await schemaBackend(t)
+  const [row] = await server.raw.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_indexes WHERE schemaname = $1 AND indexname = 'tasks_created'", [server.schema])
+  t.equal(row?.n, 1, 'a Postgres server')
+})
+
+t.test('created_id_bound: the first id created at or after a time, at the ends and between', async t => {
+  const { raw } = await memoryBackend(t)
+  const bound = async (ms: number): Promise<number> =>
+    Number((await raw.query<{ b: string }>('SELECT sy.created_id_bound(to_timestamp($1::float8 / 1000))::text AS b', [ms]))[0]?.b)
+  t.equal(await bound(BASE), 0, 'no tasks')
+  // ids 1..1000 created a second apart, with gaps: every third task deleted
+  await raw.query(`INSERT INTO sy.tasks (id, queue, handler, payload, max_attempts, priority, timeout_ms, run_at, payload_size, state, created_at)
+    SELECT g, 'q', 'h', '{}', 3, 0, 60000, now(), 2, 'ready', timestamptz '2026-01-01 00:00:00+00' + g * interval '1 second' FROM generate_series(1, 1000) g`)
+  await raw.query('DELETE FROM sy.tasks WHERE id % 3 = 0')
+  t.equal(await bound(BASE), 1, 'before every task: the first id')
+  t.equal(await bound(BASE + 1000), 1)
+  t.equal(await bound(BASE + 1500), 2, 'between two tasks: the later one')
+  t.equal(await bound(BASE + 600_000), 600, 'a deleted task: from its id on (the next task is 601)')
+  t.equal(await bound(BASE + 1_000_000), 999, 'the newest task: from 999 on (deleted, so the range starts at 1000)')
+  t.equal(await bound(BASE + 998_000), 998, 'a task right after a deleted one')
+  t.equal(await bound(BASE + 1_000_001), 1001, 'after every task: one past the newest id')
+})
+
+t.test('creation-time windows on PGlite list, page and count exactly, from the primary key', async t => {
+  const { raw, backend } = await memoryBackend(t)
+  // 20,000 tasks created a second apart, one in a thousand running, one in ten ready,
+  // the rest succeeded; the window holds 1,000 of them, the newest of which is running
+  await raw.query(`INSERT INTO sy.tasks (queue, handler, payload, max_attempts, priority, timeout_ms, run_at, payload_size, state, created_at, finished_at)
+    SELECT 'q', 'h', '{}', 3, 0, 60000, now(), 2, CASE WHEN g % 1000 = 0 THEN 'processing' WHEN g % 10 = 0 THEN 'ready' ELSE 'succeeded' END,
+      timestamptz '2026-01-01 00:00:00+00' + g * interval '1 second', CASE WHEN g % 10 <> 0 THEN now() END FROM generate_series(1, 20000) g`)
+  await raw.query('ANALYZE sy.tasks')
+  const window = { since: BASE + 5_001_000, until: BASE + 6_000_000 }
+  const scans = async (): Promise<number> => {
+    await raw.query('SELECT pg_stat_force_next_flush()')
+    const [row] = await raw.query<{ n: number }>("SELECT coalesce(seq_scan, 0)::float8 AS n FROM pg_stat_user_tables WHERE schemaname = 'sy' AND relname = 'tasks'")
+    return row?.n ?? 0
+  }
+  const before = await scans()
+  const page = await backend.listTasks({ ...window, limit: 50, offset: 0 })
+  const next = await backend.listTasks({ ...window, limit: 50, offset: 0, after: page.next })
+  const after = await scans()
+  t.equal(page.total, 1000, 'the total counts the window exactly')
+  t.same(page.tasks.map(task => task.id), Array.from({ length: 50 }, (_, k) => String(6000 - k)), 'newest first, from the window\'s newest')
+  t.equal(page.tasks[0]?.state, 'processing', 'the running task, newest in the window, comes first')
+  t.same(next.tasks.map(task => task.id), Array.from({ length: 50 }, (_, k) => String(5950 - k)), 'the next page continues')
+  t.equal(after - before, 0, 'no sequential scan of tasks')
+
+  // open-ended windows, a state, and a window with no task in it
+  t.equal((await backend.listTasks({ since: BASE + 19_999_000, limit: 10, offset: 0 })).total, 2)
+  t.equal((await backend.listTasks({ until: BASE + 2_000, limit: 10, offset: 0 })).total, 2)
+  const ready = await backend.listTasks({ state: 'ready', ...window, limit: 200, offset: 0 })
+  t.equal(ready.total, 99, 'the ready tasks of the window (one in ten, less the running one)')
+  t.ok(ready.tasks.every(task => task.createdAt >= window.since && task.createdAt <= window.until))
+  t.equal((await backend.listTasks({ since: BASE + 30_000_000, limit: 10, offset: 0 })).tasks.length, 0, 'after every task')
+  t.equal((await backend.listTasks({ since: BASE + 3_000, until: BASE + 2_000, limit: 10, offset: 0 })).tasks.length, 0, 'an empty window')
+})
+
+t.test('an enqueue after the clock stepped back keeps created_at in id order, and windows find the task', async t => {
+  const { raw, backend } = await memoryBackend(t)
+  const [first] = await backend.enqueue([task('q')])
+  // the newest task as if created an hour ahead of this clock
+  await raw.query("UPDATE sy.tasks SET created_at = now() + interval '1 hour' WHERE id = $1", [first?.id])
+  const ahead = (await backend.getTask(first?.id as string))?.createdAt as number
+  const later = await backend.enqueue([task('q'), task('q', { payload: { n: 2 } })])
+  for (const r of later) {
+    const created = (await backend.getTask(r.id))?.createdAt as number
+    t.ok(created >= ahead, 'never before the newest task')
+  }
+  const page = await backend.listTasks({ since: ahead, limit: 10, offset: 0 })
+  t.same(page.tasks.map(task => task.id).sort(), [first?.id, ...later.map(r => r.id)].sort(), 'the window from that time holds all three')
+})
