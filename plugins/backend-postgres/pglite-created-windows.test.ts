@@ -1,8 +1,11 @@
-// PGlite has no tasks_created (migration 030): a creation-time window is read as the id
+// PGlite has no tasks_created (migration 029): a creation-time window is read as the id
 // range created_id_bound() maps it to. The windows list and count what they did, read
 // no task outside the range, and an enqueue after a clock stepped back keeps created_at
 // in id order (the order the bounds rely on).
 import t from 'tap'
+import { loadMigrations, migrate, renderMigration } from './migrate.ts'
+import { createPostgresBackendFromClient } from './backend.ts'
+import { createPgliteClient } from './pglite-client.ts'
 import { memoryBackend, schemaBackend, task } from './test-support.ts'
 
 const BASE = Date.parse('2026-01-01T00:00:00Z')
@@ -82,4 +85,30 @@ t.test('an enqueue after the clock stepped back keeps created_at in id order, an
   }
   const page = await backend.listTasks({ since: ahead, limit: 10, offset: 0 })
   t.same(page.tasks.map(task => task.id).sort(), [first?.id, ...later.map(r => r.id)].sort(), 'the window from that time holds all three')
+})
+
+t.test('the migration puts tasks stored before it in id order (a clock stepped back), so their windows find them', async t => {
+  const raw = await createPgliteClient({ dataDir: undefined, statementTimeoutMs: 30_000, settings: {} })
+  t.teardown(async () => { await raw.close() })
+  // the schema as it was before migration 029, recorded as migrate() records it
+  await raw.exec(`CREATE SCHEMA "sy"; CREATE TABLE "sy".migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`)
+  for (const migration of loadMigrations().filter(m => m.version < 29)) {
+    await raw.exec(renderMigration(migration.sql, 'sy'))
+    await raw.query('INSERT INTO "sy".migrations (version, name) VALUES ($1, $2)', [migration.version, migration.name])
+  }
+  // ids 1..6: 4 and 5 were stamped after the clock stepped back an hour
+  await raw.query(`INSERT INTO sy.tasks (id, queue, handler, payload, max_attempts, priority, timeout_ms, run_at, payload_size, state, created_at)
+    SELECT g, 'q', 'h', '{}', 3, 0, 60000, now(), 2, 'ready',
+      timestamptz '2026-01-01 10:00:00+00' + g * interval '1 minute' - CASE WHEN g IN (4, 5) THEN interval '1 hour' ELSE interval '0' END
+    FROM generate_series(1, 6) g`)
+  t.same(await migrate(raw, 'sy'), loadMigrations().filter(m => m.version >= 29).map(m => m.version), 'the pending migrations applied')
+  const rows = await raw.query<{ id: string, at: number }>('SELECT id::text AS id, extract(epoch FROM created_at)::float8 * 1000 AS at FROM sy.tasks ORDER BY id')
+  const at = (minute: number): number => Date.parse('2026-01-01T10:00:00Z') + minute * 60_000
+  t.same(rows.map(r => r.at), [at(1), at(2), at(3), at(3), at(3), at(6)], 'the two stepped-back tasks take the newest created_at before them; the others are unchanged')
+  const backend = createPostgresBackendFromClient(raw, { schema: 'sy' })
+  t.teardown(async () => { await backend.close() })
+  await backend.init()
+  const page = await backend.listTasks({ since: at(3), until: at(3), limit: 10, offset: 0 })
+  t.same(page.tasks.map(task => task.id).sort(), ['3', '4', '5'], 'a window at that time finds them')
+  t.equal((await backend.listTasks({ since: at(1), limit: 10, offset: 0 })).total, 6, 'and every task is in the open window')
 })

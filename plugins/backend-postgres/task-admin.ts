@@ -20,7 +20,7 @@ const MAX_BATCH_IDS = 10_000
 
 /**
  * How a creation-time window is read: by tasks_created (a server), or on PGlite as a
- * range of ids, the bounds from `<schema>.created_id_bound()` (migration 030).
+ * range of ids, the bounds from `<schema>.created_id_bound()` (migration 029).
  */
 type CreatedWindow = { index: 'tasks_created' } | { index: 'primary_key', schema: string }
 
@@ -61,7 +61,7 @@ function filterSql (filter: TaskFilter, params: SqlParam[], created: CreatedWind
  * a range over the raw column so the indexes serve it: tasks_finished_order (state,
  * finished_at, id) and tasks_created (created_at, migrations 009 and 022). On PGlite,
  * which has no tasks_created, a creation-time window is also the id range it maps to
- * (created_at does not decrease with the id there, migration 030), which the primary
+ * (created_at does not decrease with the id there, migration 029), which the primary
  * key serves; created_at is still checked on each row of it. Each bound is a subquery,
  * computed once per statement, never once per row a plan might filter.
  */
@@ -127,7 +127,7 @@ function waitingSplit (filter: TaskFilter, params: SqlParam[]): Split {
 
 export function taskAdminMethods (ctx: BackendContext): TaskAdminMethods {
   const { s } = ctx
-  // PGlite's schema has no tasks_created (migration 030)
+  // PGlite's schema has no tasks_created (migration 029)
   const createdWindow = (): CreatedWindow => ctx.db().kind === 'pglite' ? { index: 'primary_key', schema: s } : { index: 'tasks_created' }
 
   /**

@@ -233,7 +233,7 @@ export function workMethods (ctx: BackendContext): WorkMethods {
     WITH ids AS MATERIALIZED (
       SELECT setval('${s}.task_ids', nextval('${s}.task_ids') + ${count} - 1) - ${count} + 1 AS first,
         -- never before the newest task's (a clock stepped back): created_at does not
-        -- decrease with the id, so creation-time windows are id ranges (migration 030)
+        -- decrease with the id, so creation-time windows are id ranges (migration 029)
         greatest(now(), (SELECT t.created_at FROM ${s}.tasks t ORDER BY t.id DESC LIMIT 1)) AS created_at
     ), input AS (
       SELECT (SELECT first FROM ids) + i.ord - 1 AS id, i.ord,

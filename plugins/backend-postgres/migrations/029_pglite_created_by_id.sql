@@ -41,9 +41,19 @@ BEGIN
   RETURN lo;
 END $$;
 
+-- Tasks stored before this migration were stamped now() alone: after a clock stepped
+-- back, one can be older than a task with a smaller id. Such a task is given the newest
+-- created_at before it (what the enqueue now stamps), so the order holds for every row
+-- and no task falls outside its window's id range.
 DO $$
 BEGIN
   IF version() LIKE '%PGlite%' THEN
+    UPDATE {{schema}}.tasks t SET created_at = m.newest_before
+    FROM (
+      SELECT id, created_at, max(created_at) OVER (ORDER BY id ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS newest_before
+      FROM {{schema}}.tasks
+    ) m
+    WHERE t.id = m.id AND m.created_at < m.newest_before;
     DROP INDEX {{schema}}.tasks_created;
   END IF;
 END $$;
