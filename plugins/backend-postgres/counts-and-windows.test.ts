@@ -5,7 +5,7 @@
 import t, { type Test } from 'tap'
 import type { Backend, QueueStats } from '@switchyard/core'
 import type { SqlClient } from './index.ts'
-import { schemaBackend, task, waitUntil } from './test-support.ts'
+import { fillTasksSecondApart, schemaBackend, task, taskSeqScans, waitUntil } from './test-support.ts'
 
 const STATES = ['ready', 'scheduled', 'processing', 'retrying', 'dead', 'succeeded', 'canceled', 'blocked'] as const
 
@@ -64,17 +64,10 @@ t.test('a creation-time window without a state reads the two indexes, not every 
   const schema = s.slice(1, -1)
   // 20,000 tasks created a second apart, one in a thousand running; the window holds
   // 1,000 of them, the newest of which is running
-  await client.query(`INSERT INTO ${s}.tasks (queue, handler, payload, max_attempts, priority, timeout_ms, run_at, payload_size, state, created_at, finished_at)
-    SELECT 'q', 'h', '{}', 3, 0, 60000, now(), 2, CASE WHEN g % 1000 = 0 THEN 'processing' WHEN g % 10 = 0 THEN 'ready' ELSE 'succeeded' END,
-      timestamptz '2026-01-01 00:00:00+00' + g * interval '1 second', CASE WHEN g % 10 <> 0 THEN now() END FROM generate_series(1, 20000) g`)
-  await client.query(`ANALYZE ${s}.tasks`)
+  await fillTasksSecondApart(client, s)
   const base = Date.parse('2026-01-01T00:00:00Z')
   const window = { since: base + 5_001_000, until: base + 6_000_000 }
-  const scans = async (): Promise<number> => {
-    await client.query('SELECT pg_stat_force_next_flush()')
-    const [row] = await client.query<{ n: number }>(`SELECT coalesce(seq_scan, 0)::float8 AS n FROM pg_stat_user_tables WHERE schemaname = $1 AND relname = 'tasks'`, [schema])
-    return row?.n ?? 0
-  }
+  const scans = async (): Promise<number> => await taskSeqScans(client, schema)
   const before = await scans()
   const page = await backend.listTasks({ ...window, limit: 50, offset: 0 })
   const next = await backend.listTasks({ ...window, limit: 50, offset: 0, after: page.next })

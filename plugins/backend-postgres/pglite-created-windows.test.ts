@@ -6,7 +6,7 @@ import t from 'tap'
 import { loadMigrations, migrate, renderMigration } from './migrate.ts'
 import { createPostgresBackendFromClient } from './backend.ts'
 import { createPgliteClient } from './pglite-client.ts'
-import { memoryBackend, schemaBackend, task } from './test-support.ts'
+import { fillTasksSecondApart, memoryBackend, schemaBackend, task, taskSeqScans } from './test-support.ts'
 
 const BASE = Date.parse('2026-01-01T00:00:00Z')
 
@@ -42,16 +42,9 @@ t.test('creation-time windows on PGlite list, page and count exactly, from the p
   const { raw, backend } = await memoryBackend(t)
   // 20,000 tasks created a second apart, one in a thousand running, one in ten ready,
   // the rest succeeded; the window holds 1,000 of them, the newest of which is running
-  await raw.query(`INSERT INTO sy.tasks (queue, handler, payload, max_attempts, priority, timeout_ms, run_at, payload_size, state, created_at, finished_at)
-    SELECT 'q', 'h', '{}', 3, 0, 60000, now(), 2, CASE WHEN g % 1000 = 0 THEN 'processing' WHEN g % 10 = 0 THEN 'ready' ELSE 'succeeded' END,
-      timestamptz '2026-01-01 00:00:00+00' + g * interval '1 second', CASE WHEN g % 10 <> 0 THEN now() END FROM generate_series(1, 20000) g`)
-  await raw.query('ANALYZE sy.tasks')
+  await fillTasksSecondApart(raw, 'sy')
   const window = { since: BASE + 5_001_000, until: BASE + 6_000_000 }
-  const scans = async (): Promise<number> => {
-    await raw.query('SELECT pg_stat_force_next_flush()')
-    const [row] = await raw.query<{ n: number }>("SELECT coalesce(seq_scan, 0)::float8 AS n FROM pg_stat_user_tables WHERE schemaname = 'sy' AND relname = 'tasks'")
-    return row?.n ?? 0
-  }
+  const scans = async (): Promise<number> => await taskSeqScans(raw, 'sy')
   const before = await scans()
   const page = await backend.listTasks({ ...window, limit: 50, offset: 0 })
   const next = await backend.listTasks({ ...window, limit: 50, offset: 0, after: page.next })

@@ -89,3 +89,22 @@ export async function waitUntil<T> (check: () => Promise<T | false | null | unde
     await new Promise(resolve => setTimeout(resolve, 20))
   }
 }
+
+/**
+ * 20,000 tasks in `s` (a quoted schema) created a second apart from 2026-01-01T00:00:00Z
+ * (ids 1..20,000 on a fresh schema): one in a thousand running, one in ten ready, the rest
+ * succeeded; analyzed, so the planner sees them (the creation-time window tests)
+ */
+export async function fillTasksSecondApart (client: SqlClient, s: string): Promise<void> {
+  await client.query(`INSERT INTO ${s}.tasks (queue, handler, payload, max_attempts, priority, timeout_ms, run_at, payload_size, state, created_at, finished_at)
+    SELECT 'q', 'h', '{}', 3, 0, 60000, now(), 2, CASE WHEN g % 1000 = 0 THEN 'processing' WHEN g % 10 = 0 THEN 'ready' ELSE 'succeeded' END,
+      timestamptz '2026-01-01 00:00:00+00' + g * interval '1 second', CASE WHEN g % 10 <> 0 THEN now() END FROM generate_series(1, 20000) g`)
+  await client.query(`ANALYZE ${s}.tasks`)
+}
+
+/** the sequential scans of `schema`'s tasks table so far (the statistics flushed first) */
+export async function taskSeqScans (client: SqlClient, schema: string): Promise<number> {
+  await client.query('SELECT pg_stat_force_next_flush()')
+  const [row] = await client.query<{ n: number }>("SELECT coalesce(seq_scan, 0)::float8 AS n FROM pg_stat_user_tables WHERE schemaname = $1 AND relname = 'tasks'", [schema])
+  return row?.n ?? 0
+}
