@@ -73,7 +73,10 @@ if (files === null || engineFiles.length === 0) {
 } else {
   const engineOutput = []
   // the held-back run reports in TAP unless a reporter was chosen (the interactive one needs a terminal)
-  const engine = runTap([`--jobs=${ENGINE_JOBS}`, ...(process.env.TAP_REPORTER === undefined ? ['--reporter=tap'] : []), ...engineFiles], engineOutput)
+  // each file may take up to 15 minutes (package.json's 300 s for the rest): these files
+  // build images through one podman service two at a time, and on a slow 2-vCPU machine
+  // one waited 297 s behind the other's image build; a hang is still cut off
+  const engine = runTap([`--jobs=${ENGINE_JOBS}`, '--timeout=900', ...(process.env.TAP_REPORTER === undefined ? ['--reporter=tap'] : []), ...engineFiles], engineOutput)
   const main = runTap(files.filter(f => !engineFiles.includes(f)), null)
   runs.push(main, {
     child: engine.child,
