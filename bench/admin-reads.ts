@@ -12,9 +12,9 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
-import Fastify from 'fastify'
 import type { Backend } from '@switchyard/core'
 import { createFreshReadAdminService } from './lib/admin-service.ts'
+import { startBareRoute, type BareRoute } from './lib/bare-route.ts'
 import { createGateway, startGateway } from '../core/transport/index.ts'
 import { ensureDevCertificates } from '../core/transport/certs.ts'
 import { onOff, parseFlags, positiveInteger } from './lib/args.ts'
@@ -170,8 +170,7 @@ async function measure (name: BackendName, opened: Opened, queues: string[], tas
   const overviewServerMs: number[] = []
   const bareServerMs: number[] = []
   const gateway = createGateway({ admin: service, tls, bodyLimitBytes: 1024 * 1024, onRequestTimed: (route, _status, ms) => { if (recording && route === '/admin/v1/overview') overviewServerMs.push(ms) } })
-  const bare = Fastify({ https: { ...tls, requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.2' }, logger: false })
-  bare.addHook('onResponse', (_request, reply, done) => { if (recording) bareServerMs.push(reply.elapsedTime); done() })
+  let bare: BareRoute | null = null
   let client: HttpsTimer | null = null
   try {
     const port = Number((await startGateway(gateway, '127.0.0.1:0')).split(':').at(-1))
@@ -183,19 +182,17 @@ async function measure (name: BackendName, opened: Opened, queues: string[], tas
     const stored = Object.values(overview.totals).reduce((sum, n) => sum + n, 0)
     if (stored !== tasks) throw new Error(`${name}: the overview counts ${stored} tasks, ${tasks} were stored (${first.body.slice(0, 300)})`)
     // the bare route answers the overview's own bytes, with the gateway's content type
-    const bareBody = Buffer.from(first.body)
-    bare.get('/bare', async (_request, reply) => await reply.type('application/json; charset=utf-8').send(bareBody))
-    await bare.listen({ host: '127.0.0.1', port: 0 })
-    const barePort = (bare.server.address() as { port: number }).port
+    bare = await startBareRoute(tls, Buffer.from(first.body), { contentType: 'application/json; charset=utf-8', onResponseMs: ms => { if (recording) bareServerMs.push(ms) } })
+    const barePort = bare.port
     await timeRequests('/admin/v1/overview', Math.min(200, requests)) // warm-up: JIT, statement plans, scripts loaded
     await client.time('/bare', Math.min(200, requests), barePort)
 
     const callsBefore = counted.report()
     const gc = recordGcPauses()
-    const timed = { samplesMs: [] as number[], startsAtMs: [] as number[], sockets: 0, clientGc: [] as GcPause[] }
-    const bareTimed = { samplesMs: [] as number[], startsAtMs: [] as number[], sockets: 0, clientGc: [] as GcPause[] }
-    let httpsCpuUs = 0
-    let bareCpuUs = 0
+    // each kind's blocks together, with this process's CPU while they ran
+    const blocks = (): { samplesMs: number[], startsAtMs: number[], sockets: number, clientGc: GcPause[], cpuUs: number } => ({ samplesMs: [], startsAtMs: [], sockets: 0, clientGc: [], cpuUs: 0 })
+    const timed = blocks()
+    const bareTimed = blocks()
     recording = true
     for (let done = 0; done < requests; done += BLOCK_REQUESTS) {
       const count = Math.min(BLOCK_REQUESTS, requests - done)
@@ -203,8 +200,7 @@ async function measure (name: BackendName, opened: Opened, queues: string[], tas
         const cpuBefore = process.cpuUsage()
         const block = await client.time(path, count, onPort)
         const cpu = process.cpuUsage(cpuBefore)
-        if (into === timed) httpsCpuUs += cpu.user + cpu.system
-        else bareCpuUs += cpu.user + cpu.system
+        into.cpuUs += cpu.user + cpu.system
         into.samplesMs.push(...block.samplesMs)
         into.startsAtMs.push(...block.startsAtMs)
         into.clientGc.push(...block.clientGc)
@@ -257,7 +253,7 @@ async function measure (name: BackendName, opened: Opened, queues: string[], tas
       overview_https_ms: https_,
       bare_https_ms: bareHttps,
       bare_https_tail: bareTail,
-      bare_cpu_us_per_request: round(bareCpuUs / requests, 1),
+      bare_cpu_us_per_request: round(bareTimed.cpuUs / requests, 1),
       overview_server_ms: summarize(overviewServerMs),
       bare_server_ms: summarize(bareServerMs),
       overview_https_slow_inside: overviewInside,
@@ -266,7 +262,7 @@ async function measure (name: BackendName, opened: Opened, queues: string[], tas
       overview_https_gc: gcPauses,
       overview_https_client_gc: summarizePauses(clientPauses),
       overview_https_tail: tail,
-      https_cpu_us_per_overview: round(httpsCpuUs / requests, 1),
+      https_cpu_us_per_overview: round(timed.cpuUs / requests, 1),
       overview_service_ms: summarize(direct),
       queues_https_ms: queueList,
       body_bytes: Buffer.byteLength(first.body),
@@ -279,7 +275,7 @@ async function measure (name: BackendName, opened: Opened, queues: string[], tas
     return result
   } finally {
     await client?.close()
-    await bare.close()
+    await bare?.close()
     await gateway.close()
     await service.close()
     await events.close()

@@ -10,8 +10,8 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import Fastify from 'fastify'
 import type { Backend } from '@switchyard/core'
+import { startBareRoute, type BareRoute } from './lib/bare-route.ts'
 import { createFreshReadAdminService } from './lib/admin-service.ts'
 import { createGateway, startGateway } from '../core/transport/index.ts'
 import { ensureDevCertificates } from '../core/transport/certs.ts'
@@ -113,15 +113,14 @@ export async function run (args: string[]): Promise<BenchResult> {
   const tls = { cert: await readFile(paths.server), key: await readFile(paths.serverKey), ca: await readFile(paths.ca) }
   const clientTls = { ca: await readFile(paths.ca, 'utf8'), cert: await readFile(paths.client, 'utf8'), key: await readFile(paths.clientKey, 'utf8') }
   const gateway = createGateway({ admin: service, tls, bodyLimitBytes: 1024 * 1024 })
-  const bare = Fastify({ https: { ...tls, requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.2' }, logger: false })
+  let bare: BareRoute | null = null
   const clients: HttpsTimerProcess[] = []
   try {
     const call = { actor: 'bench', requestId: 'bench' }
     const body = JSON.stringify(await service.GetOverview({}, call))
-    bare.get('/bare', async (_req, reply) => await reply.type('application/json').send(body))
-    await bare.listen({ host: '127.0.0.1', port: 0 })
+    bare = await startBareRoute(tls, body)
     const gatewayPort = Number((await startGateway(gateway, '127.0.0.1:0')).split(':').at(-1))
-    const barePort = (bare.server.address() as { port: number }).port
+    const barePort = bare.port
     const gatewayClient = new HttpsTimerProcess({ port: gatewayPort, ...clientTls })
     const bareClient = new HttpsTimerProcess({ port: barePort, ...clientTls })
     clients.push(gatewayClient, bareClient)
@@ -195,7 +194,7 @@ export async function run (args: string[]): Promise<BenchResult> {
     }
   } finally {
     for (const client of clients) await client.close()
-    await bare.close()
+    await bare?.close()
     await gateway.close()
     await service.close()
     await events.close()

@@ -11,12 +11,12 @@ import { Worker } from 'node:worker_threads'
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import Fastify from 'fastify'
 import type { NewTask } from '@switchyard/core'
 import { EventLog } from '../core/events/event-log.ts'
 import { createAdminService } from '../core/admin/index.ts'
 import { createGateway, startGateway } from '../core/transport/index.ts'
 import { ensureDevCertificates } from '../core/transport/certs.ts'
+import { startBareRoute, type BareRoute } from './lib/bare-route.ts'
 import { parseFlags, positiveInteger } from './lib/args.ts'
 import { dropSchema, freshSchema, POSTGRES_URL, assertPostgresReachable } from './lib/postgres.ts'
 import { loadBackendFactory } from './lib/load.ts'
@@ -65,16 +65,15 @@ export async function run (args: string[]): Promise<BenchResult> {
   const tls = { cert: await readFile(paths.server), key: await readFile(paths.serverKey), ca: await readFile(paths.ca) }
   const client = { ca: await readFile(paths.ca, 'utf8'), cert: await readFile(paths.client, 'utf8'), key: await readFile(paths.clientKey, 'utf8') }
   const gateway = createGateway({ admin: service, tls, bodyLimitBytes: 1024 * 1024 })
-  const bare = Fastify({ https: { ...tls, requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.2' }, logger: false })
+  let bare: BareRoute | null = null
   try {
     const task = (i: number): NewTask => ({ queue: `q${i % queueCount}`, handler: 'noop', payload: { i }, maxAttempts: 3, priority: 0, timeoutMs: 60_000, runAt: null, delayMs: 0, idempotencyKey: null })
     for (let i = 0; i < (smoke ? 1000 : 20_000); i += 1000) await backend.enqueue(Array.from({ length: 1000 }, (_, j) => task(i + j)))
     const gatewayAddr = await startGateway(gateway, '127.0.0.1:0')
     // The bare route answers the same bytes the gateway's overview does.
     const overviewBody = JSON.stringify(await service.GetOverview({}, { actor: 'bench', requestId: 'bench' }))
-    bare.get('/bare', async (_req, reply) => reply.type('application/json').send(overviewBody))
-    await bare.listen({ host: '127.0.0.1', port: 0 })
-    const barePort = (bare.server.address() as { port: number }).port
+    bare = await startBareRoute(tls, overviewBody)
+    const barePort = bare.port
 
     const results: Record<string, unknown> = { smoke, seconds, connections, queues: queueCount, rounds, bodyBytes: overviewBody.length }
     const plans: Array<[string, string, string[]]> = [
@@ -114,7 +113,7 @@ export async function run (args: string[]): Promise<BenchResult> {
     }
   } finally {
     await gateway.close()
-    await bare.close()
+    await bare?.close()
     await service.close()
     await events.close()
     await backend.close()

@@ -11,7 +11,7 @@ import { DEFAULT_CALL_TIMEOUT_MS } from './http/call.ts'
 // gateway for a remote admin service) and the HTTPS gateway in front of either the
 // local service or the remote one. Both are mutual TLS; nothing listens in plaintext.
 
-export { createGateway, startGateway, OPENAPI_PATH, type Gateway, type GatewayOptions } from './http/gateway.ts'
+export { createGateway, gatewayHttpsOptions, startGateway, OPENAPI_PATH, type Gateway, type GatewayOptions } from './http/gateway.ts'
 export { startGrpcServer, grpcCallContext, type ForwardedClaim, type GrpcServerOptions, type RunningGrpcServer, type TlsMaterial } from './grpc/server.ts'
 export { createGrpcAdminClient, type GrpcAdminClient, type GrpcAdminClientOptions } from './grpc/client.ts'
 export { connectionIdentity, identityFromCertificate, identityOfSocket, parseSubjectAltNames, requireIdentity } from './identity.ts'

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
 import type { Server } from 'node:https'
+import type { ServerOptions as HttpsServerOptions } from 'node:https'
 import type { TLSSocket } from 'node:tls'
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import fastifySse from '@fastify/sse'
@@ -96,19 +97,17 @@ class LastJson {
   }
 }
 
+/** the gateway's TLS: mutual (a client certificate signed by `ca` is required), TLS 1.2 at least */
+export function gatewayHttpsOptions (tls: TlsMaterial): HttpsServerOptions {
+  return { key: tls.key, cert: tls.cert, ca: tls.ca, requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.2' }
+}
+
 export function createGateway (options: GatewayOptions): Gateway {
   const { admin, bodyLimitBytes } = options
   const callTimeoutMs = options.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS
   const streams = new Set<AbortController>()
   const app = Fastify({
-    https: {
-      key: options.tls.key,
-      cert: options.tls.cert,
-      ca: options.tls.ca,
-      requestCert: true,
-      rejectUnauthorized: true,
-      minVersion: 'TLSv1.2'
-    },
+    https: gatewayHttpsOptions(options.tls),
     bodyLimit: bodyLimitBytes,
     genReqId: req => requestIdFrom(req.headers['x-request-id']),
     requestIdHeader: false,
